@@ -1,0 +1,28 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { AllExceptionsFilter, AppConfig, AppConfigModule, createLoggerModule } from '@app/common';
+import { AuthModule } from './auth/auth.module';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { OrganizationsModule } from './organizations/organizations.module';
+
+@Module({})
+export class AppModule {
+  /** The config is validated once (main.ts or the test harness) and handed in. */
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(config),
+        createLoggerModule(config),
+        EventEmitterModule.forRoot(),
+        DatabaseModule,
+        HealthModule,
+        AuthModule,
+        OrganizationsModule,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
+    };
+  }
+}

@@ -1,0 +1,57 @@
+import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { Throttle } from '@nestjs/throttler';
+import { ErrorResponseDto } from '@app/common';
+import type { AuthUser } from './auth-user';
+import { AuthService } from './auth.service';
+import { CurrentUser } from './decorators/current-user.decorator';
+import { Public } from './decorators/public.decorator';
+import { AuthTokenResponseDto, LoginDto, MeResponseDto, RegisterDto } from './dto/auth.dto';
+
+@ApiTags('auth')
+@Controller('auth')
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Post('register')
+  @Public()
+  @ApiOperation({ operationId: 'auth_register', summary: 'Create an organization and its owner; returns a token', security: [] })
+  @ApiCreatedResponse({ type: AuthTokenResponseDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Validation failed (per-field messages in details)' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Email already registered' })
+  register(@Body() dto: RegisterDto): Promise<AuthTokenResponseDto> {
+    return this.auth.register(dto);
+  }
+
+  @Post('login')
+  @Public()
+  @HttpCode(200)
+  @Throttle({ default: { limit: 30, ttl: 60_000 } })
+  @ApiOperation({ operationId: 'auth_login', summary: 'Exchange email and password for a token', security: [] })
+  @ApiOkResponse({ type: AuthTokenResponseDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Invalid email or password' })
+  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'Too many attempts (Retry-After header)' })
+  login(@Body() dto: LoginDto): Promise<AuthTokenResponseDto> {
+    return this.auth.login(dto);
+  }
+
+  @Get('me')
+  @ApiBearerAuth('bearer')
+  @ApiOperation({ operationId: 'auth_me', summary: 'The current user and organization' })
+  @ApiOkResponse({ type: MeResponseDto })
+  @ApiUnauthorizedResponse({ type: ErrorResponseDto })
+  me(@CurrentUser() user: AuthUser): Promise<MeResponseDto> {
+    return this.auth.me(user);
+  }
+}

@@ -1,0 +1,60 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsEmail, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { PHONE_PATTERN } from '@app/common';
+import { OrganizationResponseDto } from '../../organizations/dto/organization.dto';
+import { NewUserFieldsDto, UserResponseDto } from '../../organizations/dto/user.dto';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
+export class RegisterDto extends NewUserFieldsDto {
+  @ApiProperty({ description: 'Name of the new organization', example: 'Acme Trading', minLength: 1, maxLength: 120 })
+  @Transform(trim)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(120)
+  organizationName: string;
+
+  @ApiPropertyOptional({ description: 'Phone number, 10-15 digits with an optional +', example: '+201001234567' })
+  @IsOptional()
+  @Matches(PHONE_PATTERN, { message: 'phone must be 10-15 digits with an optional leading +' })
+  phone?: string;
+}
+
+export class LoginDto {
+  @ApiProperty({ example: 'mona@acme.test' })
+  @Transform(trim)
+  @IsEmail({}, { message: 'email must be a valid email address' })
+  email: string;
+
+  @ApiProperty({ example: 'S3cure-passw0rd' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(128)
+  password: string;
+}
+
+export class AuthTokenResponseDto {
+  @ApiProperty({ description: 'JWT to send as `Authorization: Bearer <token>`', example: 'eyJhbGciOiJIUzI1NiIs...' })
+  accessToken: string;
+
+  @ApiProperty({ example: 'Bearer', enum: ['Bearer'] })
+  tokenType: 'Bearer';
+
+  @ApiProperty({ description: 'Lifetime of the token in seconds', example: 43200 })
+  expiresIn: number;
+
+  @ApiProperty({ type: UserResponseDto })
+  user: UserResponseDto;
+
+  @ApiProperty({ type: OrganizationResponseDto })
+  organization: OrganizationResponseDto;
+}
+
+export class MeResponseDto {
+  @ApiProperty({ type: UserResponseDto })
+  user: UserResponseDto;
+
+  @ApiProperty({ type: OrganizationResponseDto })
+  organization: OrganizationResponseDto;
+}

@@ -1,0 +1,32 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { ExtractJwt, Strategy } from 'passport-jwt';
+import { UsersService } from '../organizations/users.service';
+import type { AuthUser, JwtPayload } from './auth-user';
+
+export const JWT_SECRET = Symbol('JWT_SECRET');
+export const JWT_ALGORITHM = 'HS256';
+
+@Injectable()
+export class JwtStrategy extends PassportStrategy(Strategy) {
+  constructor(
+    @Inject(JWT_SECRET) secret: string,
+    private readonly users: UsersService,
+  ) {
+    super({
+      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      secretOrKey: secret,
+      // Pinned: rejects alg=none and algorithm-confusion tokens.
+      algorithms: [JWT_ALGORITHM],
+      ignoreExpiration: false,
+    });
+  }
+
+  /** Tokens of deleted or disabled users stop working (within the user cache's few seconds). */
+  async validate(payload: JwtPayload): Promise<AuthUser | false> {
+    if (!payload?.sub) return false;
+    const user = await this.users.findActive(payload.sub);
+    if (!user || String(user.organizationId) !== payload.org) return false;
+    return { userId: String(user._id), organizationId: String(user.organizationId), role: user.role, email: user.email };
+  }
+}

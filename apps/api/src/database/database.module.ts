@@ -1,0 +1,73 @@
+import { Global, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { getConnectionToken, MongooseModule } from '@nestjs/mongoose';
+import { join } from 'node:path';
+import type { Connection } from 'mongoose';
+import { APP_CONFIG, type AppConfig } from '@app/common';
+import { EmbeddedMongoServer } from '@app/embedded-mongo';
+
+export const MONGO_TARGET = Symbol('MONGO_TARGET');
+
+/** Where mongoose connects: the configured MONGODB_URI, or an embedded server we own. */
+@Injectable()
+export class MongoTarget implements OnApplicationShutdown {
+  private readonly logger = new Logger(MongoTarget.name);
+
+  private constructor(
+    readonly uri: string,
+    private readonly embedded: EmbeddedMongoServer | undefined,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  static async resolve(config: AppConfig, moduleRef: ModuleRef): Promise<MongoTarget> {
+    if (config.MONGODB_URI) return new MongoTarget(config.MONGODB_URI, undefined, moduleRef);
+    const dataDir = join(config.DATA_DIR, 'db');
+    const server = await EmbeddedMongoServer.start({ dataDir });
+    const target = new MongoTarget(server.uri('wa_gateway'), server, moduleRef);
+    target.logger.log(`Embedded MongoDB store at ${dataDir} listening on 127.0.0.1:${server.port}`);
+    return target;
+  }
+
+  get isEmbedded(): boolean {
+    return this.embedded !== undefined;
+  }
+
+  /** Runs after HTTP is closed; closes mongoose first so the embedded store flushes last. */
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.embedded) return;
+    const connection = this.moduleRef.get<Connection>(getConnectionToken(), { strict: false });
+    await connection.close().catch(() => undefined);
+    await this.embedded.close();
+  }
+}
+
+@Global()
+@Module({
+  providers: [
+    {
+      provide: MONGO_TARGET,
+      inject: [APP_CONFIG, ModuleRef],
+      useFactory: (config: AppConfig, moduleRef: ModuleRef) => MongoTarget.resolve(config, moduleRef),
+    },
+  ],
+  exports: [MONGO_TARGET],
+})
+class MongoTargetModule {}
+
+@Module({
+  imports: [
+    MongoTargetModule,
+    MongooseModule.forRootAsync({
+      imports: [MongoTargetModule],
+      inject: [MONGO_TARGET],
+      useFactory: (target: MongoTarget) => ({
+        uri: target.uri,
+        serverSelectionTimeoutMS: 10_000,
+        // Index builds are part of boot: a missing unique index is a correctness bug, not a warning.
+        autoIndex: true,
+      }),
+    }),
+  ],
+  exports: [MongoTargetModule],
+})
+export class DatabaseModule {}

@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import { isValidObjectId, Model, Types } from 'mongoose';
+import { Organization, OrganizationModuleName } from './schemas/organization.schema';
+import { User, UserRole } from './schemas/user.schema';
+
+export type OrganizationRecord = Organization & { _id: Types.ObjectId };
+export type UserRecord = User & { _id: Types.ObjectId };
+
+const toObjectId = (id: string) => (isValidObjectId(id) ? new Types.ObjectId(id) : undefined);
+
+@Injectable()
+export class OrganizationsRepository {
+  constructor(@InjectModel(Organization.name) private readonly model: Model<Organization>) {}
+
+  async create(name: string): Promise<OrganizationRecord> {
+    const created = await this.model.create({ name });
+    return created.toObject();
+  }
+
+  findById(id: string): Promise<OrganizationRecord | null> {
+    const _id = toObjectId(id);
+    return _id ? this.model.findById(_id).lean<OrganizationRecord>().exec() : Promise.resolve(null);
+  }
+
+  update(id: string, patch: { name?: string; modules?: OrganizationModuleName[] }): Promise<OrganizationRecord | null> {
+    return this.model.findByIdAndUpdate(id, { $set: patch }, { new: true }).lean<OrganizationRecord>().exec();
+  }
+
+  async deleteById(id: string): Promise<void> {
+    await this.model.deleteOne({ _id: id }).exec();
+  }
+}
+
+@Injectable()
+export class UsersRepository {
+  constructor(@InjectModel(User.name) private readonly model: Model<User>) {}
+
+  async create(user: Omit<User, 'createdAt' | 'updatedAt' | 'disabled'>): Promise<UserRecord> {
+    const created = await this.model.create(user);
+    return created.toObject();
+  }
+
+  findByEmail(email: string): Promise<UserRecord | null> {
+    return this.model.findOne({ email: email.toLowerCase() }).lean<UserRecord>().exec();
+  }
+
+  findById(id: string): Promise<UserRecord | null> {
+    const _id = toObjectId(id);
+    return _id ? this.model.findById(_id).lean<UserRecord>().exec() : Promise.resolve(null);
+  }
+
+  findInOrganization(organizationId: string, id: string): Promise<UserRecord | null> {
+    const _id = toObjectId(id);
+    if (!_id) return Promise.resolve(null);
+    return this.model.findOne({ _id, organizationId: new Types.ObjectId(organizationId) }).lean<UserRecord>().exec();
+  }
+
+  listByOrganization(organizationId: string): Promise<UserRecord[]> {
+    return this.model.find({ organizationId: new Types.ObjectId(organizationId) }).sort({ createdAt: 1 }).lean<UserRecord[]>().exec();
+  }
+
+  countActiveOwners(organizationId: string): Promise<number> {
+    return this.model.countDocuments({ organizationId: new Types.ObjectId(organizationId), role: 'owner', disabled: false }).exec();
+  }
+
+  update(id: Types.ObjectId, patch: { role?: UserRole; disabled?: boolean }): Promise<UserRecord | null> {
+    return this.model.findByIdAndUpdate(id, { $set: patch }, { new: true }).lean<UserRecord>().exec();
+  }
+}

@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import type { OrganizationModuleName } from './schemas/organization.schema';
+import { OrganizationNotFoundError } from './organizations.errors';
+import { OrganizationRecord, OrganizationsRepository } from './organizations.repository';
+
+const MODULES_CACHE_MS = 2_000;
+
+@Injectable()
+export class OrganizationsService {
+  // Module checks run on every guarded request; a short cache keeps them off the database.
+  private readonly modulesCache = new Map<string, { modules: OrganizationModuleName[]; until: number }>();
+
+  constructor(private readonly organizations: OrganizationsRepository) {}
+
+  create(name: string): Promise<OrganizationRecord> {
+    return this.organizations.create(name);
+  }
+
+  /** Compensation for a registration whose user insert lost a race. */
+  remove(id: string): Promise<void> {
+    return this.organizations.deleteById(id);
+  }
+
+  async get(id: string): Promise<OrganizationRecord> {
+    const org = await this.organizations.findById(id);
+    if (!org) throw new OrganizationNotFoundError();
+    return org;
+  }
+
+  async rename(id: string, name: string | undefined): Promise<OrganizationRecord> {
+    if (name === undefined) return this.get(id);
+    const org = await this.organizations.update(id, { name });
+    if (!org) throw new OrganizationNotFoundError();
+    return org;
+  }
+
+  async setModules(id: string, modules: OrganizationModuleName[]): Promise<OrganizationRecord> {
+    const org = await this.organizations.update(id, { modules });
+    if (!org) throw new OrganizationNotFoundError();
+    this.modulesCache.delete(id);
+    return org;
+  }
+
+  async hasModule(id: string, module: OrganizationModuleName): Promise<boolean> {
+    const cached = this.modulesCache.get(id);
+    if (cached && cached.until > Date.now()) return cached.modules.includes(module);
+    const org = await this.organizations.findById(id);
+    const modules = org?.modules ?? [];
+    this.modulesCache.set(id, { modules, until: Date.now() + MODULES_CACHE_MS });
+    return modules.includes(module);
+  }
+}

@@ -1,0 +1,89 @@
+import { Injectable } from '@nestjs/common';
+import { Types } from 'mongoose';
+import { hashPassword } from '@app/common';
+import type { AuthUser } from '../auth/auth-user';
+import type { CreateUserDto, UpdateUserDto } from './dto/user.dto';
+import { EmailTakenError, isDuplicateKeyError, LastOwnerError, RoleNotAllowedError, UserNotFoundError } from './organizations.errors';
+import { UserRecord, UsersRepository } from './organizations.repository';
+import type { UserRole } from './schemas/user.schema';
+
+const ACTIVE_USER_CACHE_MS = 5_000;
+
+export interface NewUser {
+  organizationId: string;
+  name: string;
+  email: string;
+  password: string;
+  role: UserRole;
+  phone?: string;
+}
+
+@Injectable()
+export class UsersService {
+  // Every authenticated request re-checks its user (deleted/disabled tokens die quickly); cached briefly.
+  private readonly activeCache = new Map<string, { user: UserRecord | null; until: number }>();
+
+  constructor(private readonly users: UsersRepository) {}
+
+  async create(input: NewUser): Promise<UserRecord> {
+    const passwordHash = await hashPassword(input.password);
+    try {
+      return await this.users.create({
+        organizationId: new Types.ObjectId(input.organizationId),
+        name: input.name,
+        email: input.email.toLowerCase(),
+        phone: input.phone,
+        passwordHash,
+        role: input.role,
+      });
+    } catch (error) {
+      if (isDuplicateKeyError(error)) throw new EmailTakenError();
+      throw error;
+    }
+  }
+
+  findByEmail(email: string): Promise<UserRecord | null> {
+    return this.users.findByEmail(email);
+  }
+
+  async getInOrganization(organizationId: string, userId: string): Promise<UserRecord> {
+    const user = await this.users.findInOrganization(organizationId, userId);
+    if (!user) throw new UserNotFoundError();
+    return user;
+  }
+
+  list(organizationId: string): Promise<UserRecord[]> {
+    return this.users.listByOrganization(organizationId);
+  }
+
+  /** The user behind a token, or null when deleted or disabled. */
+  async findActive(userId: string): Promise<UserRecord | null> {
+    const cached = this.activeCache.get(userId);
+    if (cached && cached.until > Date.now()) return cached.user;
+    const found = await this.users.findById(userId);
+    const user = found && !found.disabled ? found : null;
+    this.activeCache.set(userId, { user, until: Date.now() + ACTIVE_USER_CACHE_MS });
+    return user;
+  }
+
+  invite(actor: AuthUser, dto: CreateUserDto): Promise<UserRecord> {
+    if (dto.role === 'admin' && actor.role !== 'owner') throw new RoleNotAllowedError('Only owners can create admins');
+    return this.create({ ...dto, organizationId: actor.organizationId });
+  }
+
+  async update(actor: AuthUser, userId: string, patch: UpdateUserDto): Promise<UserRecord> {
+    const target = await this.getInOrganization(actor.organizationId, userId);
+    if (actor.role !== 'owner') {
+      if (target.role !== 'member') throw new RoleNotAllowedError('Only owners can change owners or admins');
+      if (patch.role && patch.role !== 'member') throw new RoleNotAllowedError('Only owners can grant the admin or owner role');
+    }
+    const losesOwnership = target.role === 'owner' && ((patch.role && patch.role !== 'owner') || patch.disabled === true);
+    if (losesOwnership && !target.disabled && (await this.users.countActiveOwners(actor.organizationId)) <= 1) {
+      throw new LastOwnerError();
+    }
+    const updated = await this.users.update(target._id, patch);
+    if (!updated) throw new UserNotFoundError();
+    this.activeCache.delete(userId);
+    return updated;
+  }
+}

@@ -1,0 +1,30 @@
+import { loadConfig } from './app-config';
+
+describe('loadConfig', () => {
+  it('applies defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ PORT: 5000, DATA_DIR: './data', WHATSAPP_ENGINE: 'baileys', LOG_LEVEL: 'info', JWT_EXPIRES_IN: '12h', WHATSAPP_MAX_SESSIONS_PER_ORG: 10 });
+    expect(config.MONGODB_URI).toBeUndefined();
+  });
+
+  it('coerces numbers', () => {
+    expect(loadConfig({ PORT: '8080', WHATSAPP_MAX_SESSIONS_PER_ORG: '3' })).toMatchObject({ PORT: 8080, WHATSAPP_MAX_SESSIONS_PER_ORG: 3 });
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT must be an integer between 0 and 65535 (got "abc")'],
+    [{ PORT: '70000' }, 'PORT must be an integer between 0 and 65535'],
+    [{ WHATSAPP_ENGINE: 'selenium' }, 'WHATSAPP_ENGINE must be one of: baileys, sandbox'],
+    [{ MONGODB_URI: 'postgres://x' }, 'MONGODB_URI must start with mongodb://'],
+    [{ NODE_ENV: 'production' }, 'JWT_SECRET is required when NODE_ENV=production'],
+    [{ JWT_SECRET: 'short' }, 'JWT_SECRET must be at least 32 characters'],
+    [{ JWT_EXPIRES_IN: 'forever' }, 'JWT_EXPIRES_IN must be seconds or a number with s, m, h or d'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of'],
+  ])('rejects %j naming the variable and the rule', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('lists every bad variable in one line', () => {
+    expect(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' })).toThrow(/^Invalid configuration: .*PORT.*; .*LOG_LEVEL/);
+  });
+});

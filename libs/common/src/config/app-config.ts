@@ -1,0 +1,111 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  ValidateIf,
+  validateSync,
+} from 'class-validator';
+
+export const WHATSAPP_ENGINES = ['baileys', 'sandbox'] as const;
+export type WhatsAppEngineKind = (typeof WHATSAPP_ENGINES)[number];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const NODE_ENVS = ['development', 'production', 'test'] as const;
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+
+/**
+ * Every environment variable the gateway reads. Only this file touches process.env
+ * (via loadConfig); everything else receives the validated AppConfig.
+ */
+export class EnvironmentVariables {
+  @IsOptional() @IsIn(NODE_ENVS, { message: 'NODE_ENV must be one of: development, production, test' })
+  NODE_ENV: (typeof NODE_ENVS)[number] = 'development';
+
+  @Transform(toInt) @IsInt({ message: 'PORT must be an integer between 0 and 65535' })
+  @Min(0, { message: 'PORT must be an integer between 0 and 65535' })
+  @Max(65535, { message: 'PORT must be an integer between 0 and 65535' })
+  PORT: number = 5000;
+
+  @IsOptional() @Matches(/^mongodb(\+srv)?:\/\/.+/, { message: 'MONGODB_URI must start with mongodb:// or mongodb+srv://' })
+  MONGODB_URI?: string;
+
+  @IsString() @MinLength(1, { message: 'DATA_DIR must not be empty' })
+  DATA_DIR: string = './data';
+
+  @ValidateIf((env: EnvironmentVariables) => env.NODE_ENV === 'production' || env.JWT_SECRET !== undefined)
+  @IsString({ message: 'JWT_SECRET is required when NODE_ENV=production' })
+  @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
+  JWT_SECRET?: string;
+
+  @Matches(/^\d+[smhd]?$/, { message: 'JWT_EXPIRES_IN must be seconds or a number with s, m, h or d (e.g. 3600, 15m, 12h, 7d)' })
+  JWT_EXPIRES_IN: string = '12h';
+
+  @IsIn(WHATSAPP_ENGINES, { message: 'WHATSAPP_ENGINE must be one of: baileys, sandbox' })
+  WHATSAPP_ENGINE: WhatsAppEngineKind = 'baileys';
+
+  @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of: ${LOG_LEVELS.join(', ')}` })
+  LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+
+  @Transform(toInt) @IsInt({ message: 'WHATSAPP_MAX_SESSIONS_PER_ORG must be an integer between 1 and 1000' })
+  @Min(1, { message: 'WHATSAPP_MAX_SESSIONS_PER_ORG must be an integer between 1 and 1000' })
+  @Max(1000, { message: 'WHATSAPP_MAX_SESSIONS_PER_ORG must be an integer between 1 and 1000' })
+  WHATSAPP_MAX_SESSIONS_PER_ORG: number = 10;
+
+  @IsOptional() @Transform(toInt) @IsInt({ message: 'SEND_RATE_PER_MINUTE must be an integer >= 0 (0 = unlimited)' })
+  @Min(0, { message: 'SEND_RATE_PER_MINUTE must be an integer >= 0 (0 = unlimited)' })
+  SEND_RATE_PER_MINUTE?: number;
+
+  @IsOptional() @Matches(/^wss?:\/\/.+/, { message: 'WA_WEBSOCKET_URL must start with ws:// or wss://' })
+  WA_WEBSOCKET_URL?: string;
+
+  @IsString()
+  WA_BROWSER_NAME: string = 'WA Gateway';
+
+  @Transform(toInt) @IsInt({ message: 'LOGIN_MAX_FAILURES must be an integer >= 1' }) @Min(1, { message: 'LOGIN_MAX_FAILURES must be an integer >= 1' })
+  LOGIN_MAX_FAILURES: number = 10;
+
+  @Transform(toInt) @IsInt({ message: 'LOGIN_FAILURE_WINDOW_SECONDS must be an integer >= 1' }) @Min(1, { message: 'LOGIN_FAILURE_WINDOW_SECONDS must be an integer >= 1' })
+  LOGIN_FAILURE_WINDOW_SECONDS: number = 900;
+
+  @Transform(toInt) @IsInt({ message: 'MESSAGE_PENDING_DEADLINE_SECONDS must be an integer >= 1' }) @Min(1, { message: 'MESSAGE_PENDING_DEADLINE_SECONDS must be an integer >= 1' })
+  MESSAGE_PENDING_DEADLINE_SECONDS: number = 86_400;
+
+  @IsOptional() @IsString()
+  WEBHOOK_ALLOWED_HOSTS?: string;
+
+  @Transform(toInt) @IsInt({ message: 'WEBHOOK_RETRY_BASE_MS must be an integer >= 1' }) @Min(1, { message: 'WEBHOOK_RETRY_BASE_MS must be an integer >= 1' })
+  WEBHOOK_RETRY_BASE_MS: number = 5000;
+}
+
+export type AppConfig = Readonly<EnvironmentVariables>;
+
+export class ConfigValidationError extends Error {}
+
+/** Validates raw variables; throws one line per bad variable, naming it and the rule. */
+export function loadConfig(raw: Record<string, string | undefined>): AppConfig {
+  const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
+  const config = plainToInstance(EnvironmentVariables, defined, { exposeDefaultValues: true });
+  const errors = validateSync(config, { whitelist: false });
+  if (errors.length > 0) {
+    const lines = errors.flatMap((e) =>
+      Object.values(e.constraints ?? {}).map((msg) => `${msg} (got ${JSON.stringify(e.value)})`),
+    );
+    throw new ConfigValidationError(`Invalid configuration: ${lines.join('; ')}`);
+  }
+  return Object.freeze(config);
+}
+
+/** The one place that reads process.env. */
+export function loadConfigFromEnv(): AppConfig {
+  return loadConfig(process.env);
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');
+

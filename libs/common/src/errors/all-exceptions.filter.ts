@@ -1,0 +1,59 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import type { Request, Response } from 'express';
+import { DomainError } from './domain-error';
+import { ErrorResponseDto } from './error-response.dto';
+
+interface HttpErrorBody {
+  message?: unknown;
+  code?: string;
+  details?: unknown;
+}
+
+/** One JSON error shape for everything; stacks are logged, never sent. */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Exceptions');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const req = ctx.getRequest<Request & { id?: string }>();
+    const res = ctx.getResponse<Response>();
+    const body = this.toBody(exception, String(req.id ?? res.getHeader('x-request-id') ?? ''));
+    if (body.statusCode >= 500) {
+      this.logger.error({ err: exception, requestId: body.requestId }, 'Unhandled error');
+    }
+    if (res.headersSent) return;
+    if (exception instanceof DomainError && exception.headers) res.set(exception.headers);
+    res.status(body.statusCode).json(body);
+  }
+
+  private toBody(exception: unknown, requestId: string): ErrorResponseDto {
+    if (exception instanceof DomainError) {
+      return this.shape(exception.status, exception.message, requestId, exception.code, exception.details);
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      const payload: HttpErrorBody = typeof response === 'object' && response !== null ? (response as HttpErrorBody) : {};
+      const message = typeof response === 'string' ? response : payload.message;
+      if (Array.isArray(message)) {
+        return this.shape(status, 'Validation failed', requestId, payload.code ?? 'VALIDATION_FAILED', payload.details ?? message);
+      }
+      return this.shape(status, typeof message === 'string' ? message : exception.message, requestId, payload.code, payload.details);
+    }
+    // Body-parser errors carry a status (e.g. 413 payload too large, 400 bad JSON).
+    const status = (exception as { status?: number })?.status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return this.shape(status, (exception as Error).message, requestId, status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST');
+    }
+    return this.shape(HttpStatus.INTERNAL_SERVER_ERROR, 'Internal server error', requestId, 'INTERNAL');
+  }
+
+  private shape(statusCode: number, message: string, requestId: string, code?: string, details?: unknown): ErrorResponseDto {
+    const body: ErrorResponseDto = { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, requestId };
+    if (code) body.code = code;
+    if (details !== undefined) body.details = details;
+    return body;
+  }
+}

@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoggerModule } from 'nestjs-pino';
+import type { AppConfig } from '../config/app-config';
+
+const REQUEST_ID_HEADER = 'x-request-id';
+const VALID_REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Honours a sane incoming X-Request-Id, otherwise generates one; echoes it back. */
+export function assignRequestId(req: IncomingMessage, res: ServerResponse): string {
+  const incoming = req.headers[REQUEST_ID_HEADER];
+  const candidate = Array.isArray(incoming) ? incoming[0] : incoming;
+  const id = candidate && VALID_REQUEST_ID.test(candidate) ? candidate : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
+/** Structured JSON logs; pretty only in development. Secrets and message bodies are redacted. */
+export function createLoggerModule(config: AppConfig) {
+  const pretty = config.NODE_ENV === 'development' && process.stdout.isTTY;
+  return LoggerModule.forRoot({
+    pinoHttp: {
+      level: config.LOG_LEVEL,
+      genReqId: assignRequestId,
+      transport: pretty ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
+      redact: {
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'req.body.password',
+          'req.body.text',
+          'req.body.phone',
+          'req.body.media',
+          '*.password',
+          '*.passwordHash',
+          '*.accessToken',
+          '*.secret',
+        ],
+        censor: '[redacted]',
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      autoLogging: { ignore: (req) => req.url === '/health' },
+    },
+  });
+}

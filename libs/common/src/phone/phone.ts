@@ -1,0 +1,56 @@
+/**
+ * Phone numbers and WhatsApp JIDs. Phones are stored as E.164 digits without '+'.
+ * JIDs: `<digits>@s.whatsapp.net` (phone user), `<id>@lid` (privacy id), `<id>@g.us` (group);
+ * a device suffix (`:12`) names one linked device of a user.
+ */
+export const PHONE_PATTERN = /^\+?\d{10,15}$/;
+export const USER_SERVER = 's.whatsapp.net';
+export const LID_SERVER = 'lid';
+export const GROUP_SERVER = 'g.us';
+export const JID_PATTERN = /^[\d-]+(:\d+)?@(s\.whatsapp\.net|g\.us|lid)$/;
+
+/** Accepts "+20 100 123 4567", "00201001234567", "(555) 123-4567"; returns digits or undefined. */
+export function normalizePhone(input: string | undefined | null): string | undefined {
+  if (!input) return undefined;
+  let digits = input.replace(/[\s().-]/g, '');
+  if (digits.startsWith('+')) digits = digits.slice(1);
+  else if (digits.startsWith('00')) digits = digits.slice(2);
+  return /^\d{7,15}$/.test(digits) ? digits : undefined;
+}
+
+export interface DecodedJid {
+  user: string;
+  server: string;
+  device?: number;
+}
+
+export function decodeJid(jid: string): DecodedJid | undefined {
+  const at = jid.indexOf('@');
+  if (at <= 0) return undefined;
+  const [user, device] = jid.slice(0, at).split(':');
+  const server = jid.slice(at + 1);
+  return { user, server, device: device !== undefined ? Number(device) : undefined };
+}
+
+/** Strips the device suffix: `20100…:12@s.whatsapp.net` → `20100…@s.whatsapp.net`. */
+export function normalizeJid(jid: string): string {
+  const decoded = decodeJid(jid);
+  return decoded ? `${decoded.user}@${decoded.server}` : jid;
+}
+
+export const isLidJid = (jid: string) => jid.endsWith(`@${LID_SERVER}`);
+export const isGroupJid = (jid: string) => jid.endsWith(`@${GROUP_SERVER}`);
+export const isUserJid = (jid: string) => jid.endsWith(`@${USER_SERVER}`);
+
+/** Phone digits of a phone JID (never of a LID or group). */
+export function phoneFromJid(jid: string): string | undefined {
+  return isUserJid(jid) ? decodeJid(jid)?.user : undefined;
+}
+
+/** A `to` value (phone or JID) → normalized JID. */
+export function toJid(to: string): string {
+  if (to.includes('@')) return normalizeJid(to);
+  const phone = normalizePhone(to);
+  if (!phone) throw new Error(`Not a phone number or JID: ${to}`);
+  return `${phone}@${USER_SERVER}`;
+}

@@ -1,0 +1,61 @@
+import type { Document } from 'bson';
+import type { CollationSpec } from 'mingo/types';
+import { compileFilter } from '../query/mingo-options';
+import { canonicalKey, valuesAtPath } from '../storage/index-key';
+import { collectionName, optionalDocument, type CommandContext, type CommandHandler } from './command-context';
+import { commandQueryOptions } from './query-options';
+
+function find(command: Document, context: CommandContext): Document {
+  const name = collectionName(command, 'find');
+  const ns = `${context.db}.${name}`;
+  const collection = context.storage.getCollection(context.db, name);
+  const limit = Math.abs(Number(command.limit ?? 0));
+  const batchOptions = { batchSize: command.batchSize as number | undefined, singleBatch: command.singleBatch === true || Number(command.limit) < 0 };
+  if (!collection) return context.cursors.openCursor(ns, [], batchOptions);
+
+  const filter = optionalDocument(command.filter, 'filter') ?? {};
+  const options = commandQueryOptions(command);
+  const cursor = compileFilter(filter, options).find(collection.candidates(filter, !!options.collation), optionalDocument(command.projection, 'projection') ?? {});
+  if (options.collation) cursor.collation(options.collation as CollationSpec);
+  const sort = optionalDocument(command.sort, 'sort');
+  if (sort && Object.keys(sort).length) cursor.sort(sort);
+  if (command.skip) cursor.skip(Number(command.skip));
+  if (limit) cursor.limit(limit);
+  return context.cursors.openCursor(ns, cursor.all() as Document[], batchOptions);
+}
+
+function getMore(command: Document, context: CommandContext): Document {
+  const ns = `${context.db}.${command.collection as string}`;
+  return context.cursors.getMore(Number(command.getMore), ns, command.batchSize as number | undefined);
+}
+
+function killCursors(command: Document, context: CommandContext): Document {
+  return context.cursors.kill(((command.cursors ?? []) as unknown[]).map(Number));
+}
+
+function count(command: Document, context: CommandContext): Document {
+  const collection = context.storage.getCollection(context.db, collectionName(command, 'count'));
+  if (!collection) return { n: 0 };
+  const query = optionalDocument(command.query, 'query') ?? {};
+  let n = Object.keys(query).length ? collection.match(query, commandQueryOptions(command)).length : collection.count;
+  n = Math.max(0, n - Number(command.skip ?? 0));
+  const limit = Math.abs(Number(command.limit ?? 0));
+  return { n: limit ? Math.min(limit, n) : n };
+}
+
+function distinct(command: Document, context: CommandContext): Document {
+  const collection = context.storage.getCollection(context.db, collectionName(command, 'distinct'));
+  if (!collection) return { values: [] };
+  const key = command.key as string;
+  const seen = new Map<string, unknown>();
+  for (const document of collection.match(optionalDocument(command.query, 'query'), commandQueryOptions(command))) {
+    for (const value of valuesAtPath(document, key)) {
+      if (value === undefined) continue;
+      const canonical = canonicalKey(value);
+      if (!seen.has(canonical)) seen.set(canonical, value);
+    }
+  }
+  return { values: [...seen.values()] };
+}
+
+export const readCommands: Record<string, CommandHandler> = { find, getMore, killCursors, count, distinct };

@@ -1,0 +1,118 @@
+import { ObjectId, type Document } from 'bson';
+import { updateOne } from 'mingo';
+import { ErrorCode, MongoCommandError } from '../errors';
+import { canonicalKey } from '../storage/index-key';
+import { cloneDocument } from './clone';
+import { mingoOptions, type MingoOptions } from './mingo-options';
+
+export type UpdateDocument = Document | Document[];
+
+export interface UpdateContext {
+  filter: Document;
+  arrayFilters?: Document[];
+  options?: MingoOptions;
+}
+
+export interface UpdateOutcome {
+  document: Document;
+  modified: boolean;
+}
+
+/** Produces the updated copy of `original`; the stored document itself is never touched. */
+export function applyUpdate(original: Document, update: UpdateDocument, context: UpdateContext): UpdateOutcome {
+  if (Array.isArray(update)) return checked(original, runPipeline(original, update, context));
+  if (!isOperatorUpdate(update)) return checked(original, replacement(original, update));
+  const { $setOnInsert: _ignored, ...modifier } = update;
+  return checked(original, runOperators(original, modifier, context));
+}
+
+/** The document an upsert inserts: the filter's equality fields, then the update applied to them. */
+export function buildUpsertDocument(update: UpdateDocument, context: UpdateContext): Document {
+  const seed = equalityFields(context.filter);
+  let document: Document;
+  if (Array.isArray(update)) document = runPipeline(seed, update, context);
+  else if (!isOperatorUpdate(update)) document = { ...update, ...(seed._id !== undefined ? { _id: seed._id } : {}) };
+  else {
+    const { $setOnInsert, ...modifier } = update;
+    document = runOperators(seed, modifier, context);
+    if ($setOnInsert) document = runOperators(document, { $set: $setOnInsert }, context);
+  }
+  if (seed._id !== undefined && canonicalKey(seed._id) !== canonicalKey(document._id)) throw immutableId();
+  const { _id = new ObjectId(), ...rest } = document;
+  return { _id, ...rest };
+}
+
+export function isOperatorUpdate(update: Document): boolean {
+  const keys = Object.keys(update);
+  const operators = keys.filter((key) => key.startsWith('$'));
+  if (operators.length > 0 && operators.length !== keys.length) {
+    throw new MongoCommandError(ErrorCode.FailedToParse, `Unknown modifier: ${keys.find((key) => !key.startsWith('$'))}. Expected a valid update modifier or pipeline-style update specified as an array`);
+  }
+  return operators.length > 0;
+}
+
+function runOperators(original: Document, modifier: Document, context: UpdateContext): Document {
+  const copy = cloneDocument(original);
+  if (Object.keys(modifier).length === 0) return copy;
+  // The positional `$` operator needs the filter to find the array element; skip matching otherwise.
+  const needsFilter = Object.values(modifier).some((fields) => fields && Object.keys(fields).some((path) => /(^|\.)\$(\.|$)/.test(path)));
+  updateOne([copy], needsFilter ? context.filter : {}, modifier, { arrayFilters: context.arrayFilters }, mingoOptions(context.options));
+  return copy;
+}
+
+function runPipeline(original: Document, pipeline: Document[], context: UpdateContext): Document {
+  const documents = [cloneDocument(original)];
+  updateOne(documents, {}, pipeline as never, {}, mingoOptions(context.options));
+  return documents[0];
+}
+
+function replacement(original: Document, update: Document): Document {
+  const { _id, ...fields } = update;
+  if (_id !== undefined && canonicalKey(_id) !== canonicalKey(original._id)) throw immutableId();
+  return { _id: original._id, ...cloneDocument(fields) };
+}
+
+function checked(original: Document, next: Document): UpdateOutcome {
+  if (canonicalKey(next._id) !== canonicalKey(original._id)) throw immutableId();
+  return { document: next, modified: canonicalKey(next) !== canonicalKey(original) };
+}
+
+function immutableId(): MongoCommandError {
+  return new MongoCommandError(ErrorCode.ImmutableField, "Performing an update on the path '_id' would modify the immutable field '_id'");
+}
+
+/** Fields a filter pins by equality (`a: 1`, `a: {$eq: 1}`, dotted paths, `$and` branches). */
+function equalityFields(filter: Document, into: Document = {}): Document {
+  for (const [path, condition] of Object.entries(filter)) {
+    if (path === '$and' && Array.isArray(condition)) {
+      for (const branch of condition) equalityFields(branch as Document, into);
+      continue;
+    }
+    if (path.startsWith('$')) continue;
+    const value = equalityValue(condition);
+    if (value !== NOT_EQUALITY) setPath(into, path, cloneDocument(value));
+  }
+  return into;
+}
+
+const NOT_EQUALITY = Symbol('not-equality');
+
+function equalityValue(condition: unknown): unknown {
+  if (condition === null || typeof condition !== 'object' || Object.getPrototypeOf(condition) !== Object.prototype) {
+    return condition instanceof RegExp ? NOT_EQUALITY : condition;
+  }
+  const keys = Object.keys(condition);
+  if (!keys.some((key) => key.startsWith('$'))) return condition;
+  if (keys.length === 1 && '$eq' in condition) return (condition as Document).$eq;
+  return NOT_EQUALITY;
+}
+
+function setPath(target: Document, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    if (node[part] === null || typeof node[part] !== 'object') node[part] = {};
+    node = node[part] as Document;
+  }
+  node[parts[parts.length - 1]] = value;
+}

@@ -1,0 +1,125 @@
+import type { AuthRowBackend, AuthRowWrite } from './auth-row-backend';
+import { decodeAuthValue, encodeAuthValue } from './buffer-json';
+import { LruCache } from './lru-cache';
+import { CREDS_ID, CREDS_TYPE, type KeyValues, type KeyWrites, type StoredCreds, type WaAuthStore, type WaKeyStore } from './wa-auth-store';
+
+const rowKey = (type: string, id: string) => `${type}\u0000${id}`;
+
+/**
+ * WaAuthStore over any row backend: an LRU read cache (absent rows cached
+ * as null, Baileys asks for missing keys a lot) and write coalescing — all
+ * writes issued in the same tick go out as one backend batch, in order.
+ */
+export class BatchedAuthStore implements WaAuthStore {
+  private readonly cache: LruCache<string | null>;
+  private readonly pending = new Map<string, AuthRowWrite>();
+  private scheduledBatch?: Promise<void>;
+  private lastWrite: Promise<void> = Promise.resolve();
+
+  readonly keys: WaKeyStore = {
+    get: (type, ids) => this.getKeys(type, ids),
+    set: (data) => this.setKeys(data),
+  };
+
+  constructor(
+    readonly sessionId: string,
+    private readonly backend: AuthRowBackend,
+    cacheSize = 256,
+  ) {
+    this.cache = new LruCache(cacheSize);
+  }
+
+  async readCreds(): Promise<StoredCreds | undefined> {
+    const found = await this.getKeys(CREDS_TYPE, [CREDS_ID]);
+    return found[CREDS_ID] as StoredCreds | undefined;
+  }
+
+  writeCreds(creds: StoredCreds): Promise<void> {
+    return this.enqueue([{ type: CREDS_TYPE, id: CREDS_ID, value: encodeAuthValue(creds) }]);
+  }
+
+  async hasCreds(): Promise<boolean> {
+    const raw = await this.readRaw(CREDS_TYPE, [CREDS_ID]);
+    return raw.has(CREDS_ID);
+  }
+
+  async clear(): Promise<void> {
+    this.pending.clear();
+    this.cache.clear();
+    await this.lastWrite.catch(() => undefined);
+    await this.backend.deleteAll(this.sessionId);
+  }
+
+  async flush(): Promise<void> {
+    if (this.scheduledBatch) await this.scheduledBatch;
+    await this.lastWrite;
+  }
+
+  private async getKeys(type: string, ids: string[]): Promise<KeyValues> {
+    const raw = await this.readRaw(type, ids);
+    const out: KeyValues = {};
+    for (const [id, json] of raw) out[id] = decodeAuthValue(json);
+    return out;
+  }
+
+  private setKeys(data: KeyWrites): Promise<void> {
+    const rows: AuthRowWrite[] = [];
+    for (const [type, byId] of Object.entries(data)) {
+      for (const [id, value] of Object.entries(byId ?? {})) {
+        rows.push({ type, id, value: value === null || value === undefined ? null : encodeAuthValue(value) });
+      }
+    }
+    return this.enqueue(rows);
+  }
+
+  /** Present rows only, as stored text; cache first (it also reflects pending writes). */
+  private async readRaw(type: string, ids: string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    const misses: string[] = [];
+    for (const id of ids) {
+      const cached = this.cache.get(rowKey(type, id));
+      if (cached === undefined) misses.push(id);
+      else if (cached !== null) found.set(id, cached);
+    }
+    if (misses.length > 0) {
+      const loaded = await this.backend.readMany(this.sessionId, type, misses);
+      for (const id of misses) {
+        const key = rowKey(type, id);
+        // A write that landed while we were reading wins over the older DB value.
+        if (this.pending.has(key)) {
+          const value = this.pending.get(key)!.value;
+          if (value !== null) found.set(id, value);
+          continue;
+        }
+        const value = loaded.get(id) ?? null;
+        this.cache.set(key, value);
+        if (value !== null) found.set(id, value);
+      }
+    }
+    return found;
+  }
+
+  private enqueue(rows: AuthRowWrite[]): Promise<void> {
+    for (const row of rows) {
+      const key = rowKey(row.type, row.id);
+      this.pending.set(key, row);
+      this.cache.set(key, row.value);
+    }
+    // Microtask, not a timer: coalesces same-tick writes and is immune to fake timers.
+    this.scheduledBatch ??= Promise.resolve().then(() => {
+      this.scheduledBatch = undefined;
+      return this.writeBatch();
+    });
+    return this.scheduledBatch;
+  }
+
+  private writeBatch(): Promise<void> {
+    const rows = [...this.pending.values()];
+    this.pending.clear();
+    const write = this.lastWrite
+      .catch(() => undefined)
+      .then(() => (rows.length > 0 ? this.backend.writeMany(this.sessionId, rows) : undefined));
+    this.lastWrite = write;
+    return write;
+  }
+}

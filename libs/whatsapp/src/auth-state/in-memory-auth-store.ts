@@ -1,0 +1,58 @@
+import type { AuthRowBackend, AuthRowWrite } from './auth-row-backend';
+import { BatchedAuthStore } from './batched-auth-store';
+import type { WaAuthStore, WaAuthStoreProvider } from './wa-auth-store';
+
+/** Map-backed rows, for tests and throwaway demos. Survives registry restarts within the process. */
+export class InMemoryAuthRowBackend implements AuthRowBackend {
+  readonly rows = new Map<string, Map<string, string>>();
+
+  async readMany(sessionId: string, type: string, ids: string[]): Promise<Map<string, string>> {
+    const session = this.rows.get(sessionId);
+    const out = new Map<string, string>();
+    for (const id of ids) {
+      const value = session?.get(`${type}/${id}`);
+      if (value !== undefined) out.set(id, value);
+    }
+    return out;
+  }
+
+  async writeMany(sessionId: string, rows: AuthRowWrite[]): Promise<void> {
+    let session = this.rows.get(sessionId);
+    if (!session) this.rows.set(sessionId, (session = new Map()));
+    for (const row of rows) {
+      if (row.value === null) session.delete(`${row.type}/${row.id}`);
+      else session.set(`${row.type}/${row.id}`, row.value);
+    }
+  }
+
+  async deleteAll(sessionId: string): Promise<void> {
+    this.rows.delete(sessionId);
+  }
+
+  /** Test helper: store raw (possibly invalid) text. */
+  putRaw(sessionId: string, type: string, id: string, raw: string): void {
+    void this.writeMany(sessionId, [{ type, id, value: raw }]);
+  }
+}
+
+export class InMemoryAuthStoreProvider implements WaAuthStoreProvider {
+  private readonly stores = new Map<string, WaAuthStore>();
+
+  constructor(readonly backend: InMemoryAuthRowBackend = new InMemoryAuthRowBackend()) {}
+
+  forSession(sessionId: string): WaAuthStore {
+    let store = this.stores.get(sessionId);
+    if (!store) this.stores.set(sessionId, (store = new BatchedAuthStore(sessionId, this.backend)));
+    return store;
+  }
+
+  async release(sessionId: string): Promise<void> {
+    const store = this.stores.get(sessionId);
+    this.stores.delete(sessionId);
+    await store?.flush();
+  }
+
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.stores.values()].map((s) => s.flush()));
+  }
+}

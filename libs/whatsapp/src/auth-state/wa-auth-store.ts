@@ -1,0 +1,40 @@
+/**
+ * Per-session WhatsApp auth state: the account credentials plus the signal
+ * key store. Engine-neutral on purpose (Baileys types stay in baileys/);
+ * values are whatever the engine puts in, stored BufferJSON-encoded.
+ */
+export type StoredCreds = Record<string, any>;
+
+export type KeyValues = Record<string, unknown>;
+/** `{ [type]: { [id]: value | null } }` — null deletes. Same shape as Baileys' SignalDataSet. */
+export type KeyWrites = Record<string, Record<string, unknown | null> | undefined>;
+
+export interface WaKeyStore {
+  get(type: string, ids: string[]): Promise<KeyValues>;
+  set(data: KeyWrites): Promise<void>;
+}
+
+export interface WaAuthStore {
+  readonly sessionId: string;
+  readCreds(): Promise<StoredCreds | undefined>;
+  writeCreds(creds: StoredCreds): Promise<void>;
+  readonly keys: WaKeyStore;
+  hasCreds(): Promise<boolean>;
+  /** Delete creds and every key of the session. */
+  clear(): Promise<void>;
+  /** Persist pending writes. */
+  flush(): Promise<void>;
+}
+
+export const WA_AUTH_STORE_PROVIDER = Symbol('WA_AUTH_STORE_PROVIDER');
+
+/** Hands out one store per session, so caches and write batches are shared by every user of it. */
+export interface WaAuthStoreProvider {
+  forSession(sessionId: string): WaAuthStore;
+  /** Flush and forget the session's store (cache memory is freed). */
+  release(sessionId: string): Promise<void>;
+  flushAll(): Promise<void>;
+}
+
+export const CREDS_TYPE = 'creds';
+export const CREDS_ID = 'creds';

@@ -1,0 +1,83 @@
+import type { WaAuthStore } from '../auth-state/wa-auth-store';
+import type { WaCloseInfo } from './close-reason';
+import type { InboundMessage, MediaRef } from './inbound-message';
+import type { OutboundContent, SendResult } from './outbound-content';
+import type { TypedEmitter } from './typed-emitter';
+import type { WaLogger } from './wa-logger';
+
+export const WA_ENGINE_FACTORY = Symbol('WA_ENGINE_FACTORY');
+
+export type WaEngineKind = 'baileys' | 'sandbox';
+
+export type WaMessageAck = 'sent' | 'delivered' | 'read' | 'played' | 'failed';
+
+export interface WaOpenInfo {
+  jid: string;
+  lid?: string;
+  phone: string;
+  pushName?: string;
+}
+
+export interface WaStatusUpdate {
+  waMessageId: string;
+  chatJid: string;
+  status: WaMessageAck;
+  at: Date;
+}
+
+export interface ContactInfo {
+  jid: string;
+  lid?: string;
+  phone?: string;
+  /** Name saved in the linked phone's address book. */
+  name?: string;
+  /** Name the contact set for themselves (pushName). */
+  notify?: string;
+  verifiedName?: string;
+  isBusiness?: boolean;
+  imgUrl?: string;
+}
+
+export interface LidMapping {
+  lid: string;
+  pn: string;
+}
+
+export type WaConnectionEvents = {
+  connecting: [];
+  qr: [qr: string];
+  open: [info: WaOpenInfo];
+  close: [info: WaCloseInfo];
+  message: [message: InboundMessage];
+  status: [update: WaStatusUpdate];
+  contacts: [contacts: ContactInfo[]];
+  lidMapping: [mapping: LidMapping];
+};
+
+/**
+ * One live WhatsApp Web connection. Events are never emitted synchronously
+ * from `create()`, so listeners attached right after creation see everything.
+ * After `close()` or `logout()` the connection emits nothing more.
+ */
+export interface WaConnection extends Pick<TypedEmitter<WaConnectionEvents>, 'on' | 'off' | 'removeAllListeners'> {
+  sendMessage(to: string, content: OutboundContent): Promise<SendResult>;
+  downloadMedia(ref: MediaRef): Promise<Buffer>;
+  /** Digits only, with country code. */
+  requestPairingCode(phoneDigits: string): Promise<string>;
+  /** Unlink this device on WhatsApp, then end the connection. */
+  logout(): Promise<void>;
+  /** End the connection, keep the link (creds stay valid). */
+  close(): Promise<void>;
+  resyncContacts(): Promise<void>;
+}
+
+export interface WaEngineCreateOptions {
+  sessionId: string;
+  auth: WaAuthStore;
+  logger: WaLogger;
+}
+
+export interface WaEngineFactory {
+  readonly kind: WaEngineKind;
+  create(opts: WaEngineCreateOptions): WaConnection;
+}

@@ -1,0 +1,64 @@
+import type { InboundMessage } from './engine/inbound-message';
+import type { ContactInfo, WaMessageAck } from './engine/wa-connection';
+import type { WaSessionStatus } from './session-state/session-state';
+
+/** Domain event names emitted on EventEmitter2 by the SessionRegistry. */
+export const WA_EVENTS = {
+  sessionStatus: 'wa.session.status',
+  sessionQr: 'wa.session.qr',
+  messageReceived: 'wa.message.received',
+  messageStatus: 'wa.message.status',
+  contactsUpserted: 'wa.contacts.upserted',
+  lidMapping: 'wa.lid.mapping',
+} as const;
+
+interface SessionRef {
+  sessionId: string;
+  organizationId: string;
+  sessionName: string;
+}
+
+export interface WaSessionStatusEvent extends SessionRef {
+  status: WaSessionStatus;
+  previousStatus: WaSessionStatus;
+  lastError?: string;
+  /** Present when status is `connected`. */
+  phone?: string;
+  jid?: string;
+  at: Date;
+}
+
+export interface WaSessionQrEvent extends SessionRef {
+  /** PNG data URL. */
+  qr: string;
+  expiresAt: Date;
+}
+
+export interface WaMessageReceivedEvent extends SessionRef {
+  message: InboundMessage;
+}
+
+export interface WaMessageStatusEvent extends SessionRef {
+  waMessageId: string;
+  chatJid: string;
+  status: WaMessageAck;
+  at: Date;
+}
+
+export interface WaContactsUpsertedEvent extends SessionRef {
+  contacts: ContactInfo[];
+}
+
+export interface WaLidMappingEvent extends SessionRef {
+  lid: string;
+  pn: string;
+}
+
+export interface WaEventPayloads {
+  [WA_EVENTS.sessionStatus]: WaSessionStatusEvent;
+  [WA_EVENTS.sessionQr]: WaSessionQrEvent;
+  [WA_EVENTS.messageReceived]: WaMessageReceivedEvent;
+  [WA_EVENTS.messageStatus]: WaMessageStatusEvent;
+  [WA_EVENTS.contactsUpserted]: WaContactsUpsertedEvent;
+  [WA_EVENTS.lidMapping]: WaLidMappingEvent;
+}

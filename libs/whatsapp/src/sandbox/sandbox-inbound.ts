@@ -1,0 +1,97 @@
+import { SandboxInvalidInboundError } from '../errors';
+import type { InboundMessage, InboundMessageType } from '../engine/inbound-message';
+import { newSandboxMessageId, onlyDigits, phoneToJid } from './sandbox-ids';
+
+/** What a test/demo says "the other side" sent. */
+export interface SandboxInboundSpec {
+  /** Sender: phone (digits, optional +) or a JID (…@s.whatsapp.net or …@lid). For fromMe: the chat partner. */
+  from: string;
+  pushName?: string;
+  /** Group chat JID (…@g.us); default: the 1:1 chat with `from`. */
+  chatJid?: string;
+  /** Message typed on the linked phone itself. */
+  fromMe?: boolean;
+  /** Defaults to 'text' (or the media kind when only media is given). */
+  type?: InboundMessageType;
+  text?: string;
+  caption?: string;
+  quotedId?: string;
+  media?: { data: Buffer; mimetype: string; fileName?: string; seconds?: number };
+  location?: { lat: number; lng: number; name?: string };
+  contact?: { displayName: string; vcard: string };
+  reaction?: { emoji: string; targetId: string };
+  poll?: { name: string; options: string[] };
+  /** revoke / edit: the message it applies to. */
+  targetId?: string;
+  editedText?: string;
+  isHistory?: boolean;
+  waMessageId?: string;
+  timestamp?: Date;
+}
+
+export interface SandboxInboundContext {
+  me: { jid: string; phone: string; lid?: string };
+  lidToPn: (lid: string) => string | undefined;
+  storeMedia: (data: Buffer) => string;
+}
+
+const MEDIA_TYPES: InboundMessageType[] = ['image', 'video', 'audio', 'voice', 'document', 'sticker'];
+
+function resolveSender(from: string, ctx: SandboxInboundContext) {
+  if (from.endsWith('@lid')) {
+    const pn = ctx.lidToPn(from);
+    return { jid: from, lid: from, phone: pn ? pn.split('@')[0] : undefined };
+  }
+  const digits = onlyDigits(from.split('@')[0]);
+  if (digits.length < 6) throw new SandboxInvalidInboundError(`"from" must be a phone number or a JID, got "${from}"`);
+  return { jid: phoneToJid(digits), lid: undefined, phone: digits };
+}
+
+function requireField<T>(value: T | undefined, type: string, field: string): T {
+  if (value === undefined || value === null) throw new SandboxInvalidInboundError(`a "${type}" message needs "${field}"`);
+  return value;
+}
+
+/** Turns a spec into the normalized message the Baileys engine would have produced. */
+export function buildSandboxInbound(spec: SandboxInboundSpec, ctx: SandboxInboundContext): InboundMessage {
+  const type: InboundMessageType = spec.type ?? (spec.media ? 'document' : 'text');
+  const partner = resolveSender(spec.from, ctx);
+  const isGroup = spec.chatJid?.endsWith('@g.us') ?? false;
+  const sender = spec.fromMe ? { jid: ctx.me.jid, lid: ctx.me.lid, phone: ctx.me.phone } : partner;
+  const msg: InboundMessage = {
+    waMessageId: spec.waMessageId ?? newSandboxMessageId(),
+    chatJid: spec.chatJid ?? partner.jid,
+    senderJid: sender.jid,
+    ...(sender.phone ? { senderPhone: sender.phone } : {}),
+    ...(sender.lid ? { senderLid: sender.lid } : {}),
+    ...(isGroup ? { participant: sender.jid } : {}),
+    fromMe: spec.fromMe ?? false,
+    ...(spec.pushName && !spec.fromMe ? { pushName: spec.pushName } : {}),
+    timestamp: spec.timestamp ?? new Date(),
+    type,
+    ...(spec.quotedId ? { quotedId: spec.quotedId } : {}),
+    isHistory: spec.isHistory ?? false,
+  };
+
+  if (type === 'text') msg.text = requireField(spec.text, type, 'text');
+  else if (MEDIA_TYPES.includes(type)) {
+    const media = requireField(spec.media, type, 'media');
+    msg.media = {
+      mimetype: media.mimetype,
+      ...(media.fileName ? { fileName: media.fileName } : {}),
+      size: media.data.length,
+      ...(media.seconds !== undefined ? { seconds: media.seconds } : {}),
+      ref: { sandboxMediaKey: ctx.storeMedia(media.data) },
+    };
+    if (spec.caption) msg.caption = spec.caption;
+  } else if (type === 'location') msg.location = requireField(spec.location, type, 'location');
+  else if (type === 'contact') msg.contact = requireField(spec.contact, type, 'contact');
+  else if (type === 'reaction') msg.reaction = requireField(spec.reaction, type, 'reaction');
+  else if (type === 'poll') msg.poll = requireField(spec.poll, type, 'poll');
+  else if (type === 'revoke') msg.targetId = requireField(spec.targetId, type, 'targetId');
+  else if (type === 'edit') {
+    msg.targetId = requireField(spec.targetId, type, 'targetId');
+    msg.editedText = requireField(spec.editedText ?? spec.text, type, 'editedText');
+  }
+  return msg;
+}

@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import type { Model } from 'mongoose';
+import { SessionAlreadyExistsError } from '../errors';
+import { makeSessionId, type WaSessionPatch, type WaSessionState, type WaSessionStatus } from './session-state';
+import type { SessionStateStore } from './session-state.store';
+import { WhatsAppSession } from './whatsapp-session.schema';
+
+const PROJECTION = { _id: 0 } as const;
+const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
+
+@Injectable()
+export class MongoSessionStateStore implements SessionStateStore {
+  constructor(@InjectModel(WhatsAppSession.name) private readonly model: Model<WhatsAppSession>) {}
+
+  async create(input: { organizationId: string; sessionName: string }): Promise<WaSessionState> {
+    const sessionId = makeSessionId(input.organizationId, input.sessionName);
+    try {
+      const doc = await this.model.create({ ...input, sessionId, status: 'disconnected', statusChangedAt: new Date() });
+      const { _id, ...plain } = doc.toObject();
+      void _id;
+      return plain as WaSessionState;
+    } catch (err) {
+      if (isDuplicateKey(err)) throw new SessionAlreadyExistsError(input.sessionName);
+      throw err;
+    }
+  }
+
+  findBySessionId(sessionId: string) {
+    return this.model.findOne({ sessionId }, PROJECTION).lean<WaSessionState>().exec();
+  }
+
+  listByOrganization(organizationId: string) {
+    return this.model.find({ organizationId }, PROJECTION).sort({ createdAt: 1 }).lean<WaSessionState[]>().exec();
+  }
+
+  countByOrganization(organizationId: string) {
+    return this.model.countDocuments({ organizationId }).exec();
+  }
+
+  listByStatusNotIn(statuses: WaSessionStatus[]) {
+    return this.model.find({ status: { $nin: statuses } }, PROJECTION).lean<WaSessionState[]>().exec();
+  }
+
+  update(sessionId: string, patch: WaSessionPatch) {
+    const $set: Record<string, unknown> = {};
+    const $unset: Record<string, ''> = {};
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === null) $unset[key] = '';
+      else if (value !== undefined) $set[key] = value;
+    }
+    return this.model
+      .findOneAndUpdate({ sessionId }, { $set, ...(Object.keys($unset).length ? { $unset } : {}) }, { returnDocument: 'after', projection: PROJECTION })
+      .lean<WaSessionState>()
+      .exec();
+  }
+
+  async delete(sessionId: string) {
+    const res = await this.model.deleteOne({ sessionId }).exec();
+    return res.deletedCount > 0;
+  }
+
+  async acquireLease(sessionId: string, owner: string, ttlMs: number, now: Date) {
+    const res = await this.model
+      .updateOne(
+        { sessionId, $or: [{ lease: { $exists: false } }, { 'lease.expiresAt': { $lte: now } }, { 'lease.owner': owner }] },
+        { $set: { lease: { owner, expiresAt: new Date(now.getTime() + ttlMs) } } },
+        { timestamps: false },
+      )
+      .exec();
+    return res.matchedCount > 0;
+  }
+
+  async releaseLease(sessionId: string, owner: string) {
+    await this.model.updateOne({ sessionId, 'lease.owner': owner }, { $unset: { lease: '' } }, { timestamps: false }).exec();
+  }
+}

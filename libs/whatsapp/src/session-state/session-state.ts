@@ -1,0 +1,37 @@
+export type WaSessionStatus = 'connecting' | 'qr_ready' | 'connected' | 'disconnected' | 'logged_out' | 'failed';
+
+export interface WaSessionLease {
+  owner: string;
+  expiresAt: Date;
+}
+
+/** Persisted state of one WhatsApp session (collection `whatsapp_sessions`). */
+export interface WaSessionState {
+  sessionId: string;
+  organizationId: string;
+  sessionName: string;
+  status: WaSessionStatus;
+  statusChangedAt?: Date;
+  phone?: string;
+  jid?: string;
+  lid?: string;
+  pushName?: string;
+  /** PNG data URL of the current QR. */
+  qr?: string;
+  qrExpiresAt?: Date;
+  lastError?: string;
+  lastActivityAt?: Date;
+  connectedAt?: Date;
+  lease?: WaSessionLease;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Fields the registry may change; `null` removes a field. */
+export type WaSessionPatch = {
+  [K in Exclude<keyof WaSessionState, 'sessionId' | 'organizationId' | 'sessionName' | 'createdAt' | 'updatedAt' | 'lease'>]?:
+    | WaSessionState[K]
+    | null;
+};
+
+export const makeSessionId = (organizationId: string, sessionName: string) => `${organizationId}_${sessionName}`;

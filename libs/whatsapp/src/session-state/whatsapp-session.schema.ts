@@ -1,0 +1,67 @@
+import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+import type { WaSessionStatus } from './session-state';
+
+export const WA_SESSION_STATUSES: WaSessionStatus[] = ['connecting', 'qr_ready', 'connected', 'disconnected', 'logged_out', 'failed'];
+
+@Schema({ _id: false, versionKey: false })
+export class WhatsAppSessionLease {
+  @Prop({ required: true })
+  owner: string;
+
+  @Prop({ required: true })
+  expiresAt: Date;
+}
+
+@Schema({ collection: 'whatsapp_sessions', timestamps: true, versionKey: false })
+export class WhatsAppSession {
+  @Prop({ required: true, unique: true })
+  sessionId: string;
+
+  @Prop({ required: true, index: true })
+  organizationId: string;
+
+  @Prop({ required: true })
+  sessionName: string;
+
+  @Prop({ required: true, enum: WA_SESSION_STATUSES, default: 'disconnected' })
+  status: WaSessionStatus;
+
+  @Prop()
+  statusChangedAt?: Date;
+
+  @Prop()
+  phone?: string;
+
+  @Prop()
+  jid?: string;
+
+  @Prop()
+  lid?: string;
+
+  @Prop()
+  pushName?: string;
+
+  @Prop()
+  qr?: string;
+
+  @Prop()
+  qrExpiresAt?: Date;
+
+  @Prop()
+  lastError?: string;
+
+  @Prop()
+  lastActivityAt?: Date;
+
+  @Prop()
+  connectedAt?: Date;
+
+  @Prop({ type: WhatsAppSessionLease })
+  lease?: WhatsAppSessionLease;
+
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export const WhatsAppSessionSchema = SchemaFactory.createForClass(WhatsAppSession);
+WhatsAppSessionSchema.index({ organizationId: 1, sessionName: 1 }, { unique: true });

@@ -1,0 +1,50 @@
+import type { WaEngineKind } from './engine/wa-connection';
+import type { WaLogger } from './engine/wa-logger';
+
+export const WHATSAPP_OPTIONS = Symbol('WHATSAPP_OPTIONS');
+
+export interface WhatsAppOptions {
+  engine: WaEngineKind;
+  /** Shown on the phone under "Linked devices". */
+  browserName: string;
+  /** Override WhatsApp's websocket endpoint (WA_WEBSOCKET_URL); undefined = WhatsApp's. */
+  waWebSocketUrl?: string;
+  /** Baileys connect timeout. */
+  connectTimeoutMs: number;
+  backoff: { baseMs: number; capMs: number; maxRetries: number };
+  leaseTtlMs: number;
+  /** Lifetime of the first QR and of each later one; after `maxQrRefs` QR codes the attempt times out. */
+  qr: { firstTtlMs: number; rotateMs: number; maxQrRefs: number };
+  /** How long getQr / requestPairingCode wait for a fresh QR after (re)starting a session. */
+  qrWaitMs: number;
+  restoreConcurrency: number;
+  /** Root logger; per-session children are made from it. Defaults to a silent-ish pino. */
+  logger?: WaLogger;
+  /** Instance id for session leases; random by default. */
+  instanceId?: string;
+}
+
+export type WhatsAppOptionsInput = Partial<Omit<WhatsAppOptions, 'backoff' | 'qr'>> & {
+  backoff?: Partial<WhatsAppOptions['backoff']>;
+  qr?: Partial<WhatsAppOptions['qr']>;
+};
+
+export const DEFAULT_WHATSAPP_OPTIONS: WhatsAppOptions = {
+  engine: 'baileys',
+  browserName: 'WA Gateway',
+  connectTimeoutMs: 20_000,
+  backoff: { baseMs: 1_000, capMs: 60_000, maxRetries: 20 },
+  leaseTtlMs: 30_000,
+  qr: { firstTtlMs: 60_000, rotateMs: 20_000, maxQrRefs: 6 },
+  qrWaitMs: 15_000,
+  restoreConcurrency: 16,
+};
+
+export function resolveWhatsAppOptions(input: WhatsAppOptionsInput = {}): WhatsAppOptions {
+  return {
+    ...DEFAULT_WHATSAPP_OPTIONS,
+    ...input,
+    backoff: { ...DEFAULT_WHATSAPP_OPTIONS.backoff, ...input.backoff },
+    qr: { ...DEFAULT_WHATSAPP_OPTIONS.qr, ...input.qr },
+  };
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// The README's test command: typecheck, lint, unit, e2e. Runs every step even after a failure,
+// then prints one summary table and exits non-zero if anything failed.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+
+const steps = [
+  { name: 'typecheck', cmd: ['npx', 'tsc', '-p', 'tsconfig.json', '--noEmit'] },
+  { name: 'lint', cmd: ['npx', 'eslint', '.', '--max-warnings=0'] },
+  { name: 'build', cmd: ['npm', 'run', '--silent', 'build'] },
+  { name: 'unit', cmd: ['npx', 'vitest', 'run', '--project', 'unit', '--reporter=default', '--reporter=json', '--outputFile.json=test/artifacts/unit.json'], report: 'test/artifacts/unit.json' },
+  { name: 'e2e', cmd: ['npx', 'vitest', 'run', '--project', 'e2e', '--reporter=default', '--reporter=json', '--outputFile.json=test/artifacts/e2e.json'], report: 'test/artifacts/e2e.json' },
+];
+
+mkdirSync('test/artifacts', { recursive: true });
+const results = [];
+for (const step of steps) {
+  const started = Date.now();
+  process.stdout.write(`\n=== ${step.name}: ${step.cmd.join(' ')}\n`);
+  const run = spawnSync(step.cmd[0], step.cmd.slice(1), { stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0' } });
+  const result = { name: step.name, ok: run.status === 0, seconds: (Date.now() - started) / 1000 };
+  if (step.report && existsSync(step.report)) {
+    const report = JSON.parse(readFileSync(step.report, 'utf8'));
+    Object.assign(result, { passed: report.numPassedTests, failed: report.numFailedTests, skipped: report.numPendingTests + report.numTodoTests });
+    result.failures = report.testResults.flatMap((file) =>
+      file.assertionResults.filter((t) => t.status === 'failed').map((t) => `${file.name.replace(process.cwd() + '/', '')} › ${t.fullName}`),
+    );
+  }
+  results.push(result);
+}
+
+console.log('\n================ test summary ================');
+for (const r of results) {
+  const counts = r.passed !== undefined ? `  passed ${r.passed}, failed ${r.failed}, skipped ${r.skipped}` : '';
+  console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.name.padEnd(10)} ${r.seconds.toFixed(1).padStart(6)} s${counts}`);
+  for (const f of r.failures ?? []) console.log(`      ✗ ${f}`);
+}
+const totalPassed = results.reduce((n, r) => n + (r.passed ?? 0), 0);
+const totalFailed = results.reduce((n, r) => n + (r.failed ?? 0), 0);
+console.log(`tests: ${totalPassed} passed, ${totalFailed} failed; steps: ${results.filter((r) => r.ok).length}/${results.length} ok`);
+process.exit(results.every((r) => r.ok) ? 0 : 1);

@@ -1,0 +1,83 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+
+const root = resolve(__dirname, '..');
+const main = join(root, 'dist/apps/api/src/main.js');
+
+function runBuilt(env: Record<string, string>, waitFor: RegExp, timeoutMs = 30_000) {
+  const child = spawn(process.execPath, [main], { cwd: root, env: { PATH: process.env.PATH ?? '', ...env } });
+  let out = '';
+  const done = new Promise<{ code: number | null; out: string }>((resolveDone) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolveDone({ code, out });
+    });
+  });
+  const matched = new Promise<string>((resolveMatch, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = waitFor.exec(out);
+      if (m) resolveMatch(m[0]);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void done.then(() => reject(new Error(`exited before ${waitFor}: ${out}`)));
+  });
+  return { child, done, matched };
+}
+
+describe('the built gateway (node dist/…/main.js, CommonJS requiring ESM Nest)', () => {
+  beforeAll(() => {
+    if (!existsSync(main)) spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  }, 180_000);
+
+  it('stops with one clear line and a non-zero exit on bad configuration', async () => {
+    const { done } = runBuilt({ PORT: 'abc' }, /never/);
+    const { code, out } = await done;
+    expect(code).not.toBe(0);
+    expect(out.trim().split('\n')).toHaveLength(1);
+    expect(out).toContain('PORT must be an integer between 0 and 65535 (got "abc")');
+  });
+
+  it('requires JWT_SECRET in production', async () => {
+    const { done } = runBuilt({ NODE_ENV: 'production', PORT: '0' }, /never/);
+    const { code, out } = await done;
+    expect(code).not.toBe(0);
+    expect(out).toContain('JWT_SECRET is required when NODE_ENV=production');
+  });
+
+  it('boots on the embedded store, answers /health, and exits 0 on SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'wagw-boot-'));
+    try {
+      const run = runBuilt({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn', WHATSAPP_ENGINE: 'sandbox', NODE_ENV: 'test' }, /listening on (http:\/\/\S+?) /);
+      const line = await run.matched;
+      const url = /http:\/\/\S+/.exec(line)![0].replace('[::1]', '127.0.0.1');
+      const health = await fetch(`${url}/health`);
+      expect(health.status).toBe(200);
+      run.child.kill('SIGTERM');
+      const { code } = await run.done;
+      expect(code === 0 || code === null).toBe(true);
+      // No JWT_SECRET outside production: a development secret is generated and kept under DATA_DIR.
+      expect(existsSync(join(dataDir, 'jwt-secret'))).toBe(true);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('docker-compose.yml', () => {
+  it('is valid YAML wiring mongo:7 (volume + healthcheck) to the api', () => {
+    const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'));
+    expect(compose.services.mongo.image).toBe('mongo:7');
+    expect(compose.services.mongo.healthcheck.test).toBeDefined();
+    expect(compose.services.mongo.volumes.length).toBeGreaterThan(0);
+    expect(compose.services.api.build).toBeDefined();
+    expect(compose.services.api.environment.MONGODB_URI).toMatch(/^mongodb:\/\/mongo:27017\//);
+    expect(compose.services.api.depends_on.mongo.condition).toBe('service_healthy');
+    expect(compose.volumes).toHaveProperty('mongo-data');
+  });
+});

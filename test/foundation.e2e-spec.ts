@@ -1,0 +1,53 @@
+import { createTestApp, type TestApp } from './support/test-app';
+
+describe('foundation (HTTP)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('GET /health answers 200 with the database up', async () => {
+    const res = await t.http().get('/health').expect(200);
+    expect(res.body.status).toBe('ok');
+    expect(res.body.info.database.status).toBe('up');
+    expect(res.body.info.process.status).toBe('up');
+  });
+
+  it('unknown routes answer 404 in the JSON error shape with a request id', async () => {
+    const res = await t.http().get('/api/v1/nope').expect(404);
+    expect(res.body).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      message: expect.stringContaining('/api/v1/nope'),
+      requestId: expect.any(String),
+    });
+    expect(res.headers['x-request-id']).toBe(res.body.requestId);
+  });
+
+  it('honours an incoming X-Request-Id and echoes it', async () => {
+    const res = await t.http().get('/api/v1/nope').set('X-Request-Id', 'trace-abc-123').expect(404);
+    expect(res.headers['x-request-id']).toBe('trace-abc-123');
+    expect(res.body.requestId).toBe('trace-abc-123');
+  });
+
+  it('replaces a malformed X-Request-Id with a generated one', async () => {
+    const res = await t.http().get('/health').set('X-Request-Id', 'bad id with spaces').expect(200);
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('rejects malformed JSON with 400 in the error shape', async () => {
+    const res = await t.http().post('/api/v1/auth/login').set('Content-Type', 'application/json').send('{"email":').expect(400);
+    expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request', requestId: expect.any(String) });
+    expect(JSON.stringify(res.body)).not.toContain('at ');
+  });
+
+  it('serves Swagger UI and the OpenAPI JSON with the bearer scheme', async () => {
+    const ui = await t.http().get('/api/docs').redirects(1).expect(200);
+    expect(ui.text).toContain('swagger-ui');
+    const spec = await t.http().get('/api/docs-json').expect(200);
+    expect(spec.body.openapi).toMatch(/^3\./);
+    expect(spec.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(spec.body.paths['/api/v1/auth/register']).toBeDefined();
+  });
+});

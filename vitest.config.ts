@@ -1,0 +1,40 @@
+import { resolve } from 'node:path';
+import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
+
+// SWC keeps emitDecoratorMetadata, which Nest's DI needs (esbuild drops it).
+const alias = {
+  '@app/common': resolve(__dirname, 'libs/common/src'),
+  '@app/embedded-mongo': resolve(__dirname, 'libs/embedded-mongo/src'),
+  '@app/whatsapp': resolve(__dirname, 'libs/whatsapp/src'),
+};
+const plugins = [swc.vite({ module: { type: 'es6' } })];
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins,
+        resolve: { alias },
+        test: {
+          name: 'unit',
+          globals: true,
+          include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts'],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        plugins,
+        resolve: { alias },
+        test: {
+          name: 'e2e',
+          globals: true,
+          include: ['test/**/*.e2e-spec.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
