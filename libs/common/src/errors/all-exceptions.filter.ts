@@ -10,6 +10,14 @@ interface HttpErrorBody {
   details?: unknown;
 }
 
+interface CodedError extends Error {
+  code: string;
+  httpStatus: number;
+  details?: unknown;
+}
+const isCodedError = (e: unknown): e is CodedError =>
+  e instanceof Error && typeof (e as CodedError).code === 'string' && typeof (e as CodedError).httpStatus === 'number';
+
 /** One JSON error shape for everything; stacks are logged, never sent. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -31,6 +39,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
   private toBody(exception: unknown, requestId: string): ErrorResponseDto {
     if (exception instanceof DomainError) {
       return this.shape(exception.status, exception.message, requestId, exception.code, exception.details);
+    }
+    if (isCodedError(exception)) {
+      // Domain errors of libs that do not depend on libs/common (e.g. libs/whatsapp).
+      return this.shape(exception.httpStatus, exception.message, requestId, exception.code, exception.details);
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();

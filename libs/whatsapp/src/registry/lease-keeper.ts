@@ -1,0 +1,67 @@
+import type { SessionStateStore } from '../session-state/session-state.store';
+
+/**
+ * Keeps this instance's session leases alive with ONE timer for all sessions
+ * (renew every ttl/3); reports a session whose lease another instance took.
+ */
+export class LeaseKeeper {
+  private readonly owned = new Set<string>();
+  private timer?: NodeJS.Timeout;
+  private renewing = false;
+
+  constructor(
+    private readonly store: SessionStateStore,
+    readonly owner: string,
+    readonly ttlMs: number,
+    private readonly onLost: (sessionId: string) => void,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  acquire(sessionId: string): Promise<boolean> {
+    return this.store.acquireLease(sessionId, this.owner, this.ttlMs, new Date());
+  }
+
+  track(sessionId: string): void {
+    this.owned.add(sessionId);
+    this.timer ??= setInterval(() => void this.renewAll(), Math.max(1, Math.floor(this.ttlMs / 3)));
+    this.timer.unref?.();
+  }
+
+  untrack(sessionId: string): void {
+    this.owned.delete(sessionId);
+    if (this.owned.size === 0) this.stopTimer();
+  }
+
+  async release(sessionId: string): Promise<void> {
+    this.untrack(sessionId);
+    await this.store.releaseLease(sessionId, this.owner);
+  }
+
+  stopTimer(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  async renewAll(): Promise<void> {
+    if (this.renewing) return;
+    this.renewing = true;
+    try {
+      for (const sessionId of [...this.owned]) {
+        let kept: boolean;
+        try {
+          kept = await this.acquire(sessionId);
+        } catch (err) {
+          // A database hiccup is not a takeover: keep running, retry next round.
+          this.onError(err);
+          continue;
+        }
+        if (!kept && this.owned.has(sessionId)) {
+          this.owned.delete(sessionId);
+          this.onLost(sessionId);
+        }
+      }
+    } finally {
+      this.renewing = false;
+    }
+  }
+}

@@ -1,0 +1,57 @@
+import type { WaAuthStore } from '../auth-state/wa-auth-store';
+import type { WaConnection } from '../engine/wa-connection';
+import type { WaSessionStatus } from '../session-state/session-state';
+import { SerialQueue } from './serial-queue';
+
+export interface SessionRef {
+  sessionId: string;
+  organizationId: string;
+  sessionName: string;
+}
+
+/** Something whose status the StatusWriter can move: a live handle or a bare session document. */
+export interface StatusHolder {
+  readonly ref: SessionRef;
+  status: WaSessionStatus;
+}
+
+/** Registry-private state of one live session. */
+export class SessionHandle implements StatusHolder {
+  connection?: WaConnection;
+  /** Consecutive closes without reaching `open`. */
+  failures = 0;
+  qrCount = 0;
+  reconnectTimer?: NodeJS.Timeout;
+  disposed = false;
+  readonly events: SerialQueue;
+
+  constructor(
+    readonly ref: SessionRef,
+    public status: WaSessionStatus,
+    readonly auth: WaAuthStore,
+    onEventError: (err: unknown) => void,
+  ) {
+    this.events = new SerialQueue(onEventError);
+  }
+
+  get sessionId() {
+    return this.ref.sessionId;
+  }
+
+  /** True while `connection` is the handle's current, live connection. */
+  owns(connection: WaConnection): boolean {
+    return !this.disposed && this.connection === connection;
+  }
+
+  detachConnection(): WaConnection | undefined {
+    const connection = this.connection;
+    connection?.removeAllListeners();
+    this.connection = undefined;
+    return connection;
+  }
+
+  cancelReconnect(): void {
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+  }
+}
