@@ -5,7 +5,10 @@ import { AllExceptionsFilter, AppConfig, AppConfigModule, createLoggerModule } f
 import { AuthModule } from './auth/auth.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { MessagingModule } from './messaging/messaging.module';
 import { OrganizationsModule } from './organizations/organizations.module';
+import { SandboxModule } from './sandbox/sandbox.module';
+import { WhatsAppSessionModule } from './whatsapp-session/whatsapp-session.module';
 
 @Module({})
 export class AppModule {
@@ -21,6 +24,9 @@ export class AppModule {
         HealthModule,
         AuthModule,
         OrganizationsModule,
+        WhatsAppSessionModule,
+        MessagingModule,
+        ...(config.WHATSAPP_ENGINE === 'sandbox' ? [SandboxModule] : []),
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

@@ -47,6 +47,7 @@ export class MongoCommandError extends Error {
 
 // mingo reports unsupported operators in plain English; map them to the codes the real server uses.
 const mingoMessagePatterns: Array<[RegExp, (name: string) => MongoCommandError]> = [
+  [/would modify the immutable field '(\w+)'/, (field) => new MongoCommandError(ErrorCode.ImmutableField, `Performing an update on the path '${field}' would modify the immutable field '${field}'`)],
   [/unregistered pipeline operator (\$\w+)/, (op) => new MongoCommandError(ErrorCode.UnrecognizedPipelineStage, `Unrecognized pipeline stage name: '${op}'`)],
   [/unknown (?:top level |query )?operator:? (\$\w+)/, (op) => new MongoCommandError(ErrorCode.BadValue, `unknown operator: ${op}`)],
   [/Unknown update operator: '(\$\w+)'/, (op) => new MongoCommandError(ErrorCode.FailedToParse, `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`)],

@@ -3,6 +3,7 @@ import { Aggregator, ProcessingMode } from 'mingo';
 import { ErrorCode, MongoCommandError } from '../errors';
 import { cloneDocument } from '../query/clone';
 import { mingoOptions, type MingoOptions } from '../query/mingo-options';
+import { rewritePipeline } from '../query/pipeline-rewrites';
 import type { CommandContext, CommandHandler } from './command-context';
 import { writeAggregationOutput } from './aggregate-output';
 import { commandQueryOptions } from './query-options';
@@ -30,7 +31,7 @@ function aggregate(command: Document, context: CommandContext): Document {
   if (command.explain) throw new MongoCommandError(ErrorCode.CommandNotSupported, 'explain is not supported by embedded-mongo');
   const target = command.aggregate;
   const ns = typeof target === 'string' ? `${context.db}.${target}` : `${context.db}.$cmd.aggregate`;
-  let stages = command.pipeline as Document[];
+  let stages = rewritePipeline(command.pipeline as Document[]);
   const outputStage = stages.length && ('$out' in stages[stages.length - 1] || '$merge' in stages[stages.length - 1]) ? stages[stages.length - 1] : undefined;
   if (outputStage) stages = stages.slice(0, -1);
 

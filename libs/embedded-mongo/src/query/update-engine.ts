@@ -4,6 +4,7 @@ import { ErrorCode, MongoCommandError } from '../errors';
 import { canonicalKey } from '../storage/index-key';
 import { cloneDocument } from './clone';
 import { mingoOptions, type MingoOptions } from './mingo-options';
+import { trySimpleUpdate } from './simple-update';
 
 export type UpdateDocument = Document | Document[];
 
@@ -23,7 +24,7 @@ export function applyUpdate(original: Document, update: UpdateDocument, context:
   if (Array.isArray(update)) return checked(original, runPipeline(original, update, context));
   if (!isOperatorUpdate(update)) return checked(original, replacement(original, update));
   const { $setOnInsert: _ignored, ...modifier } = update;
-  return checked(original, runOperators(original, modifier, context));
+  return trySimpleUpdate(original, modifier) ?? checked(original, runOperators(original, modifier, context));
 }
 
 /** The document an upsert inserts: the filter's equality fields, then the update applied to them. */

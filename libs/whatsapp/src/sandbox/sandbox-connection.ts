@@ -71,6 +71,10 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
     return this.state;
   }
 
+  private isEnded(): boolean {
+    return this.state === 'ended';
+  }
+
   // ---- engine side -------------------------------------------------------
 
   private async boot(): Promise<void> {
@@ -83,7 +87,7 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
       this.end({ code: CLOSE_CODES.badSession, reason: 'badSession', message: `Auth state is unreadable: ${(err as Error).message}` });
       return;
     }
-    if (this.state === 'ended') return;
+    if (this.isEnded()) return; // closed while reading creds
     if (isSandboxCreds(creds)) {
       this.me = creds;
       this.state = 'open';

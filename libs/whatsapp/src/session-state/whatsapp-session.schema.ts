@@ -23,7 +23,7 @@ export class WhatsAppSession {
   @Prop({ required: true })
   sessionName: string;
 
-  @Prop({ required: true, enum: WA_SESSION_STATUSES, default: 'disconnected' })
+  @Prop({ type: String, required: true, enum: WA_SESSION_STATUSES, default: 'disconnected' })
   status: WaSessionStatus;
 
   @Prop()

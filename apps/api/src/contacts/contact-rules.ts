@@ -1,0 +1,166 @@
+import { searchTokens } from '../customers/customer-search';
+import type { ContactObservation } from './contact-identity';
+import type { CustomerLinkSource } from './schemas/contact.schema';
+
+/** Fields only the user (REST) writes; a sync never sets them on an existing contact. */
+export const USER_OWNED_FIELDS = ['customName', 'searchCustomName', 'tags', 'notes', 'customerId', 'customerLinkSource'] as const;
+
+export const MAX_TAGS = 20;
+export const MAX_TAG_LENGTH = 32;
+export const MAX_NOTES_LENGTH = 2000;
+
+export interface SyncTarget {
+  organizationId: string;
+  sessionId: string;
+  sessionName: string;
+}
+
+export interface SyncUpdate {
+  $set: Record<string, unknown>;
+  $setOnInsert: Record<string, unknown>;
+  $min: { firstSeenAt: Date };
+  $max?: { lastMessageAt: Date };
+  $inc?: { messageCount: number };
+}
+
+/**
+ * The idempotent, order-independent upsert for one observation: `$set` only for sync-owned
+ * fields the observation carries, `$min`/`$max` for first/last times, `$inc` only for messages,
+ * defaults for user-owned fields only on insert. `pushName` is applied separately (see pushNameUpdate)
+ * so an older observation never overwrites a newer one.
+ */
+export function buildSyncUpdate(o: ContactObservation, target: SyncTarget): SyncUpdate {
+  const $set: Record<string, unknown> = { sessionName: target.sessionName, isGroup: o.isGroup };
+  if (o.phone) $set.phone = o.phone;
+  if (o.lid) $set.lid = o.lid;
+  if (o.addressBookName !== undefined) {
+    $set.addressBookName = o.addressBookName;
+    $set.searchAddressBookName = searchTokens(o.addressBookName);
+  }
+  if (o.verifiedName !== undefined) $set.verifiedName = o.verifiedName;
+  if (o.isBusiness !== undefined) $set.isBusiness = o.isBusiness;
+  if (o.profilePictureUrl !== undefined) $set.profilePictureUrl = o.profilePictureUrl;
+
+  const $setOnInsert: Record<string, unknown> = {
+    customName: null,
+    searchCustomName: [],
+    tags: [],
+    notes: null,
+    customerId: null,
+    customerLinkSource: null,
+  };
+  const update: SyncUpdate = { $set, $setOnInsert, $min: { firstSeenAt: o.observedAt } };
+  if (o.message) {
+    update.$inc = { messageCount: 1 };
+    update.$max = { lastMessageAt: o.message.at };
+  } else {
+    $setOnInsert.messageCount = 0;
+  }
+  return update;
+}
+
+export function pushNameUpdate(pushName: string, at: Date): { pushName: string; searchPushName: string[]; pushNameAt: Date } {
+  return { pushName, searchPushName: searchTokens(pushName), pushNameAt: at };
+}
+
+/** Trimmed, lower-cased, empty ones dropped, de-duplicated (first occurrence keeps its place). */
+export function normalizeTags(tags: readonly unknown[]): string[] {
+  const out: string[] = [];
+  for (const tag of tags) {
+    if (typeof tag !== 'string') continue;
+    const t = tag.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
+    if (t && !out.includes(t)) out.push(t);
+  }
+  return out;
+}
+
+/** The fields of a stored contact the merge reads. */
+export interface MergeableContact {
+  jid: string;
+  lid?: string;
+  phone?: string;
+  addressBookName?: string;
+  pushName?: string;
+  pushNameAt?: Date;
+  verifiedName?: string;
+  isBusiness?: boolean;
+  profilePictureUrl?: string;
+  firstSeenAt: Date;
+  lastMessageAt?: Date;
+  messageCount?: number;
+  customName?: string | null;
+  tags?: string[];
+  notes?: string | null;
+  customerId?: string | null;
+  customerLinkSource?: CustomerLinkSource | null;
+}
+
+export type MergedContact = Record<string, unknown>;
+
+const time = (d: Date | undefined) => (d ? new Date(d).getTime() : undefined);
+
+/**
+ * One document for one person once WhatsApp reveals that `lidDoc` (keyed by `@lid`) and
+ * `phoneDoc` (keyed by phone JID) are the same: the phone JID stays the key, the LID is kept;
+ * counts add up, firstSeenAt is the earliest, lastMessageAt the latest, tags are united;
+ * sync fields prefer the phone document (pushName: the newer one); user fields come from the
+ * document that has them (the phone document's when both do; differing notes are both kept).
+ */
+export function mergeContacts(phoneDoc: MergeableContact, lidDoc: MergeableContact, lid: string, phone: string): MergedContact {
+  const merged: MergedContact = { jid: `${phone}@s.whatsapp.net`, lid, phone, isGroup: false };
+  const prefer = <K extends keyof MergeableContact>(key: K) => phoneDoc[key] ?? lidDoc[key];
+
+  const addressBookName = prefer('addressBookName');
+  if (addressBookName !== undefined) {
+    merged.addressBookName = addressBookName;
+    merged.searchAddressBookName = searchTokens(addressBookName as string);
+  }
+  const lidPushIsNewer = !!lidDoc.pushName && (!phoneDoc.pushName || (time(lidDoc.pushNameAt) ?? 0) > (time(phoneDoc.pushNameAt) ?? 0));
+  const push = lidPushIsNewer ? lidDoc : phoneDoc;
+  if (push.pushName) {
+    merged.pushName = push.pushName;
+    merged.searchPushName = searchTokens(push.pushName);
+    if (push.pushNameAt) merged.pushNameAt = push.pushNameAt;
+  }
+  for (const key of ['verifiedName', 'isBusiness', 'profilePictureUrl'] as const) {
+    const value = prefer(key);
+    if (value !== undefined && value !== null) merged[key] = value;
+  }
+
+  merged.firstSeenAt = new Date(Math.min(time(phoneDoc.firstSeenAt) ?? Infinity, time(lidDoc.firstSeenAt) ?? Infinity));
+  const last = Math.max(time(phoneDoc.lastMessageAt) ?? -Infinity, time(lidDoc.lastMessageAt) ?? -Infinity);
+  if (Number.isFinite(last)) merged.lastMessageAt = new Date(last);
+  merged.messageCount = (phoneDoc.messageCount ?? 0) + (lidDoc.messageCount ?? 0);
+
+  const customName = phoneDoc.customName ?? lidDoc.customName ?? null;
+  merged.customName = customName;
+  merged.searchCustomName = searchTokens(customName);
+  merged.tags = normalizeTags([...(phoneDoc.tags ?? []), ...(lidDoc.tags ?? [])]);
+  merged.notes = mergeNotes(phoneDoc.notes, lidDoc.notes);
+
+  const linked = phoneDoc.customerId ? phoneDoc : lidDoc.customerId ? lidDoc : undefined;
+  merged.customerId = linked?.customerId ?? null;
+  merged.customerLinkSource = linked
+    ? (linked.customerLinkSource ?? 'auto')
+    : phoneDoc.customerLinkSource === 'manual' || lidDoc.customerLinkSource === 'manual'
+      ? 'manual'
+      : null;
+  return merged;
+}
+
+function mergeNotes(a: string | null | undefined, b: string | null | undefined): string | null {
+  if (a && b && a !== b) return `${a}\n\n${b}`;
+  return a || b || null;
+}
+
+/** What a contact is called in lists: the user's name, the address book's, the verified business name, the pushName, the number. */
+export function displayNameOf(c: {
+  customName?: string | null;
+  addressBookName?: string;
+  verifiedName?: string;
+  pushName?: string;
+  phone?: string;
+  jid: string;
+}): string {
+  return c.customName || c.addressBookName || c.verifiedName || c.pushName || (c.phone ? `+${c.phone}` : c.jid.split('@')[0]);
+}

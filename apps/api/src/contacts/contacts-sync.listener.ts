@@ -1,0 +1,48 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { WA_EVENTS, type WaContactsUpsertedEvent, type WaLidMappingEvent } from '@app/whatsapp';
+import { CUSTOMERS_EVENTS, type CustomerCreatedEvent } from '../customers/customers.events';
+import { MESSAGING_EVENTS, type MessageCreatedEvent } from '../messaging/messaging.events';
+import { ContactsSyncService } from './contacts-sync.service';
+
+/**
+ * Event entry points of the contact sync. Handlers run off the emitter's call stack (`async`);
+ * `promisify` lets an emitter that uses `emitAsync` wait for them. A failure is logged, never thrown:
+ * a broken contact must not break message ingestion or crash the process.
+ */
+const LISTENER = { async: true, promisify: true } as const;
+
+@Injectable()
+export class ContactsSyncListener {
+  private readonly logger = new Logger(ContactsSyncListener.name);
+
+  constructor(private readonly sync: ContactsSyncService) {}
+
+  @OnEvent(WA_EVENTS.contactsUpserted, LISTENER)
+  async onContacts(event: WaContactsUpsertedEvent): Promise<void> {
+    await this.guard(WA_EVENTS.contactsUpserted, event?.sessionId, () => this.sync.syncContacts(event));
+  }
+
+  @OnEvent(WA_EVENTS.lidMapping, LISTENER)
+  async onLidMapping(event: WaLidMappingEvent): Promise<void> {
+    await this.guard(WA_EVENTS.lidMapping, event?.sessionId, () => this.sync.applyLidMapping(event));
+  }
+
+  @OnEvent(MESSAGING_EVENTS.created, LISTENER)
+  async onMessageCreated(event: MessageCreatedEvent): Promise<void> {
+    await this.guard(MESSAGING_EVENTS.created, event?.message?.sessionId, () => this.sync.recordMessage(event.message));
+  }
+
+  @OnEvent(CUSTOMERS_EVENTS.created, LISTENER)
+  async onCustomerCreated(event: CustomerCreatedEvent): Promise<void> {
+    await this.guard(CUSTOMERS_EVENTS.created, event?.customer?.organizationId, () => this.sync.linkNewCustomer(event.customer));
+  }
+
+  private async guard(name: string, scope: string | undefined, task: () => Promise<void>): Promise<void> {
+    try {
+      await task();
+    } catch (err) {
+      this.logger.error({ err, event: name, scope }, `Contact sync failed for ${name}`);
+    }
+  }
+}

@@ -1,0 +1,148 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { WaContactsUpsertedEvent, WaLidMappingEvent } from '@app/whatsapp';
+import type { CustomerCreatedPayload } from '../customers/customers.events';
+import { CustomersService } from '../customers/customers.service';
+import type { MessageRecord } from '../messaging/message.types';
+import { observationFromContactInfo, observationsFromMessage, phoneJid, toLid, toPhone, type ContactObservation } from './contact-identity';
+import { ContactLocks, RecentKeys } from './contact-locks';
+import { buildSyncUpdate, mergeContacts, pushNameUpdate, type SyncTarget } from './contact-rules';
+import { ContactRecord, ContactsRepository } from './contacts.repository';
+
+/** Remembered message ids, so a re-delivered `message.created` event is not counted twice. */
+const RECENT_MESSAGES = 20_000;
+
+/**
+ * Keeps the contact book in step with WhatsApp: engine contact events, LID↔phone mappings and
+ * the peers of stored messages. Every write of one session runs under that session's lock;
+ * every update is an idempotent upsert, so duplicates and reordering are harmless.
+ */
+@Injectable()
+export class ContactsSyncService {
+  private readonly logger = new Logger(ContactsSyncService.name);
+  private readonly recentMessages = new RecentKeys(RECENT_MESSAGES);
+
+  constructor(
+    private readonly contacts: ContactsRepository,
+    private readonly customers: CustomersService,
+    private readonly locks: ContactLocks,
+  ) {}
+
+  /** Engine contacts (contacts.upsert / update, history sync). */
+  async syncContacts(event: WaContactsUpsertedEvent): Promise<void> {
+    const now = new Date();
+    const observations = event.contacts
+      .map((info) => observationFromContactInfo(info, now))
+      .filter((o): o is ContactObservation => o !== undefined);
+    await this.applyAll(event, observations);
+  }
+
+  /** A stored message (in or out): its peer(s) appear, counts and lastMessageAt move. */
+  async recordMessage(message: MessageRecord): Promise<void> {
+    if (message._id && this.recentMessages.seen(`${message.sessionId}:${String(message._id)}`)) return;
+    await this.applyAll(message, observationsFromMessage(message));
+  }
+
+  /** WhatsApp revealed which phone a LID belongs to: merge the two contacts if both exist. */
+  async applyLidMapping(event: WaLidMappingEvent): Promise<void> {
+    const lid = toLid(event.lid);
+    const phone = toPhone(event.pn);
+    if (!lid || !phone) {
+      this.logger.warn({ sessionId: event.sessionId }, 'Ignoring a malformed LID mapping');
+      return;
+    }
+    const target = targetOf(event);
+    await this.locks.run(target.sessionId, async () => {
+      const { contact, gainedPhone } = await this.mergeIdentity(target, lid, phone);
+      if (contact && gainedPhone) await this.autoLink(target.organizationId, [contact]);
+    });
+  }
+
+  /** A customer was created: link the organization's unlinked contacts with the same phone. */
+  async linkNewCustomer(customer: CustomerCreatedPayload): Promise<void> {
+    if (!customer.phone) return;
+    const linked = await this.contacts.autoLinkByPhone(customer.organizationId, customer.phone, customer.id);
+    if (linked) this.logger.log({ organizationId: customer.organizationId, customerId: customer.id, linked }, 'Linked contacts to a new customer');
+  }
+
+  private async applyAll(ref: SyncTarget, observations: ContactObservation[]): Promise<void> {
+    if (!observations.length) return;
+    const target = targetOf(ref);
+    await this.locks.run(target.sessionId, async () => {
+      const toLink: ContactRecord[] = [];
+      for (const observation of observations) {
+        try {
+          const { contact, linkCandidate } = await this.apply(target, observation);
+          if (linkCandidate) toLink.push(contact);
+        } catch (err) {
+          // One bad contact never stops the rest of a batch.
+          this.logger.error({ err, sessionId: target.sessionId }, 'Failed to sync a contact');
+        }
+      }
+      await this.autoLink(target.organizationId, toLink);
+    });
+  }
+
+  private async apply(target: SyncTarget, o: ContactObservation): Promise<{ contact: ContactRecord; linkCandidate: boolean }> {
+    let jid = o.jid;
+    let gainedPhone = false;
+    if (!o.isGroup && o.lid && o.phone) {
+      gainedPhone = (await this.mergeIdentity(target, o.lid, o.phone)).gainedPhone;
+    } else if (!o.isGroup && o.lid && !o.phone) {
+      // The LID may already be known as part of a phone contact: update that one.
+      const known = await this.contacts.findByLid(target, o.lid);
+      if (known) jid = known.jid;
+    }
+    const { contact: upserted, inserted } = await this.contacts.upsert(target, jid, buildSyncUpdate(o, target));
+    let contact = upserted;
+    if (o.pushName && contact.pushName !== o.pushName) {
+      const fields = pushNameUpdate(o.pushName, o.observedAt);
+      await this.contacts.setPushNameIfNewer(contact._id, fields);
+      if (!contact.pushNameAt || new Date(contact.pushNameAt) <= o.observedAt) contact = { ...contact, ...fields };
+    }
+    const linkCandidate = (inserted || gainedPhone) && !!contact.phone && !contact.customerId && contact.customerLinkSource !== 'manual';
+    return { contact, linkCandidate };
+  }
+
+  /**
+   * Makes the LID and phone contacts of one person a single document keyed by the phone JID.
+   * `gainedPhone`: a contact that was known only by its LID now has a phone (worth an auto-link).
+   */
+  private async mergeIdentity(target: SyncTarget, lid: string, phone: string): Promise<{ contact: ContactRecord | null; gainedPhone: boolean }> {
+    const byPhoneJid = phoneJid(phone);
+    const [phoneDoc, lidDoc] = await Promise.all([this.contacts.findByJid(target, byPhoneJid), this.contacts.findByJid(target, lid)]);
+    if (!lidDoc) {
+      if (phoneDoc && phoneDoc.lid !== lid) return { contact: await this.contacts.setIdentity(phoneDoc._id, { lid }), gainedPhone: false };
+      return { contact: phoneDoc, gainedPhone: false };
+    }
+    if (!phoneDoc) {
+      const contact = await this.contacts.setIdentity(lidDoc._id, { jid: byPhoneJid, lid, phone });
+      this.logger.debug({ sessionId: target.sessionId }, 'Re-keyed a LID contact by its phone');
+      return { contact, gainedPhone: true };
+    }
+    // Both exist: fold the LID document into the phone document. Write the survivor first, so a
+    // crash in between never loses the user's tags or notes.
+    const merged = mergeContacts(phoneDoc, lidDoc, lid, phone);
+    const contact = await this.contacts.applyMerge(phoneDoc._id, merged);
+    await this.contacts.deleteById(lidDoc._id);
+    this.logger.log({ sessionId: target.sessionId, kept: String(phoneDoc._id), removed: String(lidDoc._id) }, 'Merged a LID contact into its phone contact');
+    return { contact, gainedPhone: !phoneDoc.customerId };
+  }
+
+  private async autoLink(organizationId: string, contacts: ContactRecord[]): Promise<void> {
+    const candidates = contacts.filter((c) => c.phone && !c.customerId && c.customerLinkSource !== 'manual');
+    if (!candidates.length) return;
+    try {
+      const customerIds = await this.customers.idsByPhones(organizationId, candidates.map((c) => c.phone as string));
+      for (const contact of candidates) {
+        const customerId = customerIds.get(contact.phone as string);
+        if (customerId) await this.contacts.autoLinkCustomer(contact._id, customerId);
+      }
+    } catch (err) {
+      this.logger.error({ err, organizationId }, 'Customer auto-link failed');
+    }
+  }
+}
+
+function targetOf(ref: SyncTarget): SyncTarget {
+  return { organizationId: ref.organizationId, sessionId: ref.sessionId, sessionName: ref.sessionName };
+}

@@ -1,0 +1,158 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import { Model, Types, type QueryFilter } from 'mongoose';
+import { escapeRegex, phoneSearchPrefix } from '../customers/customer-search';
+import type { MergedContact, SyncTarget, SyncUpdate } from './contact-rules';
+import { Contact, type CustomerLinkSource } from './schemas/contact.schema';
+
+export type ContactRecord = Contact & { _id: Types.ObjectId };
+
+const OBJECT_ID = /^[0-9a-f]{24}$/i;
+const toObjectId = (id: string) => (OBJECT_ID.test(id) ? new Types.ObjectId(id) : undefined);
+const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
+
+export interface ContactListFilter {
+  sessionName?: string;
+  search?: string;
+  tag?: string;
+  hasCustomer?: boolean;
+  isGroup?: boolean;
+}
+
+export interface ContactUserPatch {
+  customName?: string | null;
+  searchCustomName?: string[];
+  tags?: string[];
+  notes?: string | null;
+  customerId?: string | null;
+  customerLinkSource?: CustomerLinkSource | null;
+}
+
+@Injectable()
+export class ContactsRepository {
+  constructor(@InjectModel(Contact.name) private readonly model: Model<Contact>) {}
+
+  /** Upsert by (organizationId, sessionId, jid). `inserted` tells whether the contact is new. */
+  async upsert(target: SyncTarget, jid: string, update: SyncUpdate): Promise<{ contact: ContactRecord; inserted: boolean }> {
+    const filter = { organizationId: target.organizationId, sessionId: target.sessionId, jid };
+    const run = () =>
+      this.model
+        .findOneAndUpdate(filter, update, { upsert: true, returnDocument: 'after', includeResultMetadata: true })
+        .lean<ContactRecord>()
+        .exec();
+    let result;
+    try {
+      result = await run();
+    } catch (err) {
+      // Two upserts of a new key raced (another process): the loser retries as an update.
+      if (!isDuplicateKey(err)) throw err;
+      result = await run();
+    }
+    const raw = result as unknown as { value: ContactRecord; lastErrorObject?: { updatedExisting?: boolean } };
+    return { contact: raw.value, inserted: raw.lastErrorObject?.updatedExisting === false };
+  }
+
+  findByJid(target: SyncTarget, jid: string): Promise<ContactRecord | null> {
+    return this.model.findOne({ organizationId: target.organizationId, sessionId: target.sessionId, jid }).lean<ContactRecord>().exec();
+  }
+
+  findByLid(target: SyncTarget, lid: string): Promise<ContactRecord | null> {
+    return this.model
+      .findOne({ organizationId: target.organizationId, sessionId: target.sessionId, lid })
+      .sort({ phone: -1 })
+      .lean<ContactRecord>()
+      .exec();
+  }
+
+  /** Sets the pushName unless a newer observation already did. */
+  async setPushNameIfNewer(id: Types.ObjectId, fields: { pushName: string; searchPushName: string[]; pushNameAt: Date }): Promise<void> {
+    await this.model
+      .updateOne({ _id: id, $or: [{ pushNameAt: null }, { pushNameAt: { $lte: fields.pushNameAt } }] }, { $set: fields })
+      .exec();
+  }
+
+  /** Re-keys / completes a contact's identity (a `@lid` contact whose phone became known). */
+  setIdentity(id: Types.ObjectId, identity: { jid?: string; lid?: string; phone?: string }): Promise<ContactRecord | null> {
+    return this.model.findOneAndUpdate({ _id: id }, { $set: identity }, { returnDocument: 'after' }).lean<ContactRecord>().exec();
+  }
+
+  applyMerge(id: Types.ObjectId, merged: MergedContact): Promise<ContactRecord | null> {
+    return this.model.findOneAndUpdate({ _id: id }, { $set: merged }, { returnDocument: 'after' }).lean<ContactRecord>().exec();
+  }
+
+  async deleteById(id: Types.ObjectId): Promise<void> {
+    await this.model.deleteOne({ _id: id }).exec();
+  }
+
+  /** Auto-link: only while no customer is linked and the user never set the link by hand. */
+  async autoLinkCustomer(id: Types.ObjectId, customerId: string): Promise<boolean> {
+    const res = await this.model
+      .updateOne(
+        { _id: id, customerId: null, customerLinkSource: { $ne: 'manual' } },
+        { $set: { customerId, customerLinkSource: 'auto' satisfies CustomerLinkSource } },
+      )
+      .exec();
+    return res.modifiedCount > 0;
+  }
+
+  /** Links every unlinked contact of the organization with this phone (a customer was just created). */
+  async autoLinkByPhone(organizationId: string, phone: string, customerId: string): Promise<number> {
+    const res = await this.model
+      .updateMany(
+        { organizationId, phone, customerId: null, customerLinkSource: { $ne: 'manual' } },
+        { $set: { customerId, customerLinkSource: 'auto' satisfies CustomerLinkSource } },
+      )
+      .exec();
+    return res.modifiedCount;
+  }
+
+  findOwned(organizationId: string, id: string): Promise<ContactRecord | null> {
+    const _id = toObjectId(id);
+    return _id ? this.model.findOne({ _id, organizationId }).lean<ContactRecord>().exec() : Promise.resolve(null);
+  }
+
+  updateOwned(organizationId: string, id: string, patch: ContactUserPatch): Promise<ContactRecord | null> {
+    const _id = toObjectId(id);
+    if (!_id) return Promise.resolve(null);
+    return this.model.findOneAndUpdate({ _id, organizationId }, { $set: patch }, { returnDocument: 'after' }).lean<ContactRecord>().exec();
+  }
+
+  async list(organizationId: string, filter: ContactListFilter, skip: number, limit: number): Promise<{ items: ContactRecord[]; total: number }> {
+    const query = this.listQuery(organizationId, filter);
+    const [items, total] = await Promise.all([
+      this.model.find(query).sort({ lastMessageAt: -1, _id: -1 }).skip(skip).limit(limit).lean<ContactRecord[]>().exec(),
+      this.model.countDocuments(query).exec(),
+    ]);
+    return { items, total };
+  }
+
+  tagCounts(organizationId: string, sessionName?: string): Promise<{ _id: string; count: number }[]> {
+    const match: QueryFilter<Contact> = { organizationId, tags: { $exists: true, $ne: [] } };
+    if (sessionName) match.sessionName = sessionName;
+    return this.model
+      .aggregate<{ _id: string; count: number }>([
+        { $match: match },
+        { $unwind: '$tags' },
+        { $group: { _id: '$tags', count: { $sum: 1 } } },
+        { $sort: { count: -1, _id: 1 } },
+      ])
+      .exec();
+  }
+
+  private listQuery(organizationId: string, filter: ContactListFilter): QueryFilter<Contact> {
+    const query: QueryFilter<Contact> = { organizationId };
+    if (filter.sessionName) query.sessionName = filter.sessionName;
+    if (filter.tag) query.tags = filter.tag;
+    if (filter.isGroup !== undefined) query.isGroup = filter.isGroup;
+    if (filter.hasCustomer !== undefined) query.customerId = filter.hasCustomer ? { $ne: null } : null;
+    const search = filter.search?.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
+    if (search) {
+      const prefix = new RegExp(`^${escapeRegex(search)}`);
+      const or: QueryFilter<Contact>[] = [{ searchCustomName: prefix }, { searchAddressBookName: prefix }, { searchPushName: prefix }];
+      const digits = phoneSearchPrefix(search);
+      if (digits) or.push({ phone: new RegExp(`^${digits}`) });
+      query.$or = or;
+    }
+    return query;
+  }
+}

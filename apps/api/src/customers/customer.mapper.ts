@@ -1,0 +1,24 @@
+import type { CustomerResponseDto } from './dto/customer.dto';
+import type { CustomerCreatedPayload } from './customers.events';
+import type { CustomerRecord } from './customers.repository';
+
+export function toCustomerDto(customer: CustomerRecord): CustomerResponseDto {
+  return {
+    id: String(customer._id),
+    name: customer.name,
+    phone: customer.phone ?? null,
+    email: customer.email ?? null,
+    createdAt: customer.createdAt,
+    updatedAt: customer.updatedAt,
+  };
+}
+
+export function toCustomerCreatedPayload(customer: CustomerRecord): CustomerCreatedPayload {
+  return {
+    id: String(customer._id),
+    organizationId: customer.organizationId,
+    name: customer.name,
+    ...(customer.phone ? { phone: customer.phone } : {}),
+    ...(customer.email ? { email: customer.email } : {}),
+  };
+}

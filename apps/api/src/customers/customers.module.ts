@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { MongooseModule } from '@nestjs/mongoose';
+import { CustomersController } from './customers.controller';
+import { CustomersRepository } from './customers.repository';
+import { CustomersService } from './customers.service';
+import { Customer, CustomerSchema } from './schemas/customer.schema';
+
+@Module({
+  imports: [MongooseModule.forFeature([{ name: Customer.name, schema: CustomerSchema }])],
+  controllers: [CustomersController],
+  providers: [CustomersRepository, CustomersService],
+  exports: [CustomersService],
+})
+export class CustomersModule {}

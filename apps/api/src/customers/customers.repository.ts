@@ -1,0 +1,64 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import { Model, Types, type QueryFilter } from 'mongoose';
+import { escapeRegex, phoneSearchPrefix, searchTokens } from './customer-search';
+import { Customer } from './schemas/customer.schema';
+
+const OBJECT_ID = /^[0-9a-f]{24}$/i;
+
+export type CustomerRecord = Customer & { _id: Types.ObjectId };
+
+export interface NewCustomer {
+  organizationId: string;
+  name: string;
+  phone?: string;
+  phoneInput?: string;
+  email?: string;
+}
+
+@Injectable()
+export class CustomersRepository {
+  constructor(@InjectModel(Customer.name) private readonly model: Model<Customer>) {}
+
+  async create(input: NewCustomer): Promise<CustomerRecord> {
+    const created = await this.model.create({ ...input, searchName: searchTokens(input.name) });
+    return created.toObject<CustomerRecord>();
+  }
+
+  findOwned(organizationId: string, id: string): Promise<CustomerRecord | null> {
+    if (!OBJECT_ID.test(id)) return Promise.resolve(null);
+    return this.model.findOne({ _id: new Types.ObjectId(id), organizationId }).lean<CustomerRecord>().exec();
+  }
+
+  /** Oldest customer with this normalized phone. */
+  findByPhone(organizationId: string, phone: string): Promise<CustomerRecord | null> {
+    return this.model.findOne({ organizationId, phone }).sort({ createdAt: 1, _id: 1 }).lean<CustomerRecord>().exec();
+  }
+
+  findByPhones(organizationId: string, phones: string[]): Promise<CustomerRecord[]> {
+    if (!phones.length) return Promise.resolve([]);
+    return this.model
+      .find({ organizationId, phone: { $in: phones } })
+      .sort({ createdAt: 1, _id: 1 })
+      .lean<CustomerRecord[]>()
+      .exec();
+  }
+
+  async list(organizationId: string, search: string | undefined, skip: number, limit: number): Promise<{ items: CustomerRecord[]; total: number }> {
+    const filter = this.listFilter(organizationId, search);
+    const [items, total] = await Promise.all([
+      this.model.find(filter).sort({ createdAt: -1, _id: -1 }).skip(skip).limit(limit).lean<CustomerRecord[]>().exec(),
+      this.model.countDocuments(filter).exec(),
+    ]);
+    return { items, total };
+  }
+
+  private listFilter(organizationId: string, search: string | undefined): QueryFilter<Customer> {
+    if (!search) return { organizationId };
+    const prefix = new RegExp(`^${escapeRegex(search.toLowerCase())}`);
+    const or: QueryFilter<Customer>[] = [{ searchName: prefix }, { email: prefix }];
+    const digits = phoneSearchPrefix(search);
+    if (digits) or.push({ phone: new RegExp(`^${digits}`) });
+    return { organizationId, $or: or };
+  }
+}

@@ -1,0 +1,93 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsEmail, IsOptional, IsString, MaxLength, MinLength, ValidateBy, type ValidationOptions } from 'class-validator';
+import { normalizePhone, PaginationQueryDto } from '@app/common';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
+/** A phone in any common notation ("+20 100 123 4567", "00201001234567") that normalizes to 10-15 digits. */
+export function IsNormalizablePhone(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isNormalizablePhone',
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && /^\d{10,15}$/.test(normalizePhone(value) ?? ''),
+        defaultMessage: () => '$property must be a phone number with country code (10-15 digits, optional + or 00 prefix)',
+      },
+    },
+    options,
+  );
+}
+
+export class CreateCustomerDto {
+  @ApiProperty({ description: 'Customer name', example: 'Mona Ali', minLength: 1, maxLength: 120 })
+  @Transform(trim)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(120)
+  name: string;
+
+  @ApiPropertyOptional({
+    description: 'Phone with country code; spaces, dashes, a leading + or 00 are accepted and normalized to digits',
+    example: '+20 100 123 4567',
+  })
+  @IsOptional()
+  @Transform(trim)
+  @IsNormalizablePhone()
+  phone?: string;
+
+  @ApiPropertyOptional({ description: 'Email address', example: 'mona@example.com', maxLength: 254 })
+  @IsOptional()
+  @Transform(trim)
+  @IsEmail({}, { message: 'email must be a valid email address' })
+  @MaxLength(254)
+  email?: string;
+}
+
+export class ListCustomersQueryDto extends PaginationQueryDto {
+  @ApiPropertyOptional({
+    description: 'Case-insensitive prefix of the name (or of any later word in it), of the email, or of the phone digits',
+    example: 'mona',
+    maxLength: 100,
+  })
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  search?: string;
+}
+
+export class CustomerResponseDto {
+  @ApiProperty({ description: 'Customer id', example: '665f1c2b1e6a3e4f7e9d0e0d' })
+  id: string;
+
+  @ApiProperty({ description: 'Customer name', example: 'Mona Ali' })
+  name: string;
+
+  @ApiProperty({ description: 'Phone as E.164 digits without +', example: '201001234567', nullable: true, type: String })
+  phone: string | null;
+
+  @ApiProperty({ description: 'Email address (lower-cased)', example: 'mona@example.com', nullable: true, type: String })
+  email: string | null;
+
+  @ApiProperty({ description: 'Creation time', example: '2026-01-01T00:00:00.000Z' })
+  createdAt: Date;
+
+  @ApiProperty({ description: 'Last update time', example: '2026-01-01T00:00:00.000Z' })
+  updatedAt: Date;
+}
+
+export class CustomerPageDto {
+  @ApiProperty({ description: 'Customers on this page', type: [CustomerResponseDto] })
+  items: CustomerResponseDto[];
+
+  @ApiProperty({ description: 'Customers matching the filters', example: 42 })
+  total: number;
+
+  @ApiProperty({ description: 'Page number', example: 1 })
+  page: number;
+
+  @ApiProperty({ description: 'Page size', example: 20 })
+  limit: number;
+}

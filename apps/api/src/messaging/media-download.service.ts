@@ -1,0 +1,93 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { SessionRegistry } from '@app/whatsapp';
+import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
+import { MEDIA_SIZE_LIMITS } from './media/media-limits';
+import { MessagesRepository } from './messages.repository';
+import type { MessageRecord } from './message.types';
+
+const MAX_ATTEMPTS = 5;
+const RETRY_BASE_MS = 2_000;
+const RESUME_BATCH = 200;
+
+/**
+ * Downloads inbound media into MediaStorage. A failed download is retried with backoff and
+ * recorded on the message; the message itself is never dropped. Pending downloads resume at boot.
+ */
+@Injectable()
+export class MediaDownloadService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger(MediaDownloadService.name);
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly inFlight = new Set<string>();
+  private stopped = false;
+
+  constructor(
+    private readonly messages: MessagesRepository,
+    private readonly registry: SessionRegistry,
+    @Inject(MEDIA_STORAGE) private readonly storage: MediaStorage,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const pending = await this.messages.pendingMediaDownloads(RESUME_BATCH);
+    // Sessions are restored concurrently; give them a moment before retrying downloads.
+    for (const m of pending) this.schedule(m._id, 5_000);
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+  }
+
+  schedule(messageId: string, delayMs = 0): void {
+    if (this.stopped) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      void this.download(messageId);
+    }, delayMs);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  /** Exposed for tests and the boot resume. */
+  async download(messageId: string): Promise<void> {
+    if (this.inFlight.has(messageId)) return;
+    this.inFlight.add(messageId);
+    try {
+      const message = await this.messages.findById(messageId);
+      if (!message?.media || message.media.downloadStatus !== 'pending') return;
+      const ref = await this.messages.mediaRefOf(messageId);
+      if (!ref) return;
+      await this.attempt(message, ref);
+    } finally {
+      this.inFlight.delete(messageId);
+    }
+  }
+
+  private async attempt(message: MessageRecord, ref: Record<string, unknown>): Promise<void> {
+    const attempts = (message.media!.downloadAttempts ?? 0) + 1;
+    try {
+      const bytes = await this.registry.downloadMedia(message.sessionId, ref);
+      const limit = MEDIA_SIZE_LIMITS[message.type as keyof typeof MEDIA_SIZE_LIMITS] ?? MEDIA_SIZE_LIMITS.document;
+      if (bytes.length > limit) {
+        await this.record(message._id, { 'media.downloadStatus': 'failed', 'media.downloadError': `Media is ${bytes.length} bytes; the limit is ${limit}`, 'media.downloadAttempts': attempts });
+        return;
+      }
+      await this.storage.put(message._id, bytes);
+      await this.messages.setFields({ _id: message._id }, {
+        'media.downloadStatus': 'stored',
+        'media.storageKey': message._id,
+        'media.size': bytes.length,
+        'media.downloadAttempts': attempts,
+      }, { mediaRef: 1, 'media.downloadError': 1 });
+    } catch (error) {
+      const reason = (error as Error).message ?? String(error);
+      const final = attempts >= MAX_ATTEMPTS;
+      await this.record(message._id, { 'media.downloadAttempts': attempts, 'media.downloadError': reason, ...(final ? { 'media.downloadStatus': 'failed' } : {}) });
+      if (!final) this.schedule(message._id, RETRY_BASE_MS * 2 ** (attempts - 1));
+      this.log.warn({ messageId: message._id, attempts, reason }, final ? 'Media download failed for good' : 'Media download failed; will retry');
+    }
+  }
+
+  private record(id: string, set: Record<string, unknown>): Promise<void> {
+    return this.messages.setFields({ _id: id }, set);
+  }
+}

@@ -1,0 +1,34 @@
+import { mongo } from 'mongoose';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { type MediaStorage, streamToBuffer } from './media-storage';
+
+/** Media in GridFS (bucket `media`), so every gateway instance on the same MongoDB sees it. */
+export class GridFsMediaStorage implements MediaStorage {
+  private readonly bucket: InstanceType<typeof mongo.GridFSBucket>;
+
+  constructor(db: InstanceType<typeof mongo.Db>) {
+    // mongoose's own driver instance: the top-level `mongodb` package may be another version.
+    this.bucket = new mongo.GridFSBucket(db, { bucketName: 'media' });
+  }
+
+  async put(key: string, data: Buffer): Promise<void> {
+    await this.delete(key); // idempotent re-put after a retried download
+    await pipeline(Readable.from([data]), this.bucket.openUploadStream(key));
+  }
+
+  async open(key: string) {
+    const file = await this.bucket.find({ filename: key }).limit(1).next();
+    if (!file) return null;
+    return { stream: this.bucket.openDownloadStream(file._id), size: file.length };
+  }
+
+  async read(key: string): Promise<Buffer | null> {
+    const opened = await this.open(key);
+    return opened ? streamToBuffer(opened.stream) : null;
+  }
+
+  async delete(key: string): Promise<void> {
+    for await (const file of this.bucket.find({ filename: key })) await this.bucket.delete(file._id);
+  }
+}

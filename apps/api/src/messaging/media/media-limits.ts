@@ -1,0 +1,35 @@
+import { BadRequestError, DomainError } from '@app/common';
+import type { OutboundMediaType } from '../message.types';
+
+const MB = 1024 * 1024;
+/** WhatsApp's own limits: 16 MB for images, audio and video, 100 MB for documents. */
+export const MEDIA_SIZE_LIMITS: Record<OutboundMediaType | 'sticker' | 'voice', number> = {
+  image: 16 * MB,
+  video: 16 * MB,
+  audio: 16 * MB,
+  voice: 16 * MB,
+  sticker: 1 * MB,
+  document: 100 * MB,
+};
+
+export class MediaTooLargeError extends DomainError {
+  constructor(type: string, size: number, limit: number) {
+    super('MEDIA_TOO_LARGE', `${type} media is ${size} bytes; the limit is ${limit} bytes`, 413, { size, limit });
+  }
+}
+
+const MIME_PREFIX: Partial<Record<OutboundMediaType, string>> = { image: 'image/', video: 'video/', audio: 'audio/' };
+const MIME_PATTERN = /^[\w.+-]+\/[\w.+-]+(;.*)?$/;
+
+export function assertMimetypeFits(type: OutboundMediaType, mimetype: string): void {
+  if (!MIME_PATTERN.test(mimetype)) throw new BadRequestError('INVALID_MIMETYPE', `'${mimetype}' is not a valid mimetype`);
+  const prefix = MIME_PREFIX[type];
+  if (prefix && !mimetype.toLowerCase().startsWith(prefix)) {
+    throw new BadRequestError('MIMETYPE_MISMATCH', `mimetype '${mimetype}' does not fit type '${type}' (expected ${prefix}*)`);
+  }
+}
+
+export function assertSizeFits(type: keyof typeof MEDIA_SIZE_LIMITS, size: number): void {
+  const limit = MEDIA_SIZE_LIMITS[type];
+  if (size > limit) throw new MediaTooLargeError(type, size, limit);
+}

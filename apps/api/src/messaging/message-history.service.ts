@@ -1,0 +1,70 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type Page, normalizePhone, skipFor, toJid } from '@app/common';
+import { ChatsRepository, type ChatRecord } from './chats.repository';
+import type { ListChatsQueryDto, ListMessagesQueryDto } from './dto/list-messages.query.dto';
+import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
+import { type MessageFilter, MessagesRepository } from './messages.repository';
+import type { MessageRecord } from './message.types';
+import { MediaNotStoredError, MessageNotFoundError } from './messaging.errors';
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Read side of Messaging: history, one message, its media, chats. Everything org-scoped. */
+@Injectable()
+export class MessageHistoryService {
+  constructor(
+    private readonly messages: MessagesRepository,
+    private readonly chats: ChatsRepository,
+    @Inject(MEDIA_STORAGE) private readonly media: MediaStorage,
+  ) {}
+
+  async list(organizationId: string, q: ListMessagesQueryDto): Promise<Page<MessageRecord>> {
+    const filter: MessageFilter = { organizationId };
+    if (q.sessionName) filter.sessionName = q.sessionName;
+    if (q.chat) filter.chatJid = this.chatJid(q.chat);
+    if (q.direction) filter.direction = q.direction;
+    if (q.status) filter.status = q.status;
+    if (q.type) filter.type = q.type as MessageRecord['type'];
+    if (q.since || q.until) filter.timestamp = { ...(q.since && { $gte: q.since }), ...(q.until && { $lt: q.until }) };
+    if (q.search) {
+      const pattern = new RegExp(escapeRegex(q.search), 'i');
+      filter.$or = [{ text: pattern }, { caption: pattern }];
+    }
+    if (q.before) {
+      const anchor = await this.messages.findOwned(organizationId, q.before);
+      if (!anchor) throw new MessageNotFoundError();
+      const ts = anchor.timestamp;
+      filter.$and = [{ $or: [{ timestamp: { $lt: ts } }, { timestamp: ts, _id: { $lt: anchor._id } }] }];
+    }
+    const page = q.before ? 1 : q.page;
+    const { items, total } = await this.messages.page(filter, skipFor({ page, limit: q.limit }), q.limit);
+    return { items, total, page, limit: q.limit };
+  }
+
+  async get(organizationId: string, id: string): Promise<MessageRecord> {
+    const message = await this.messages.findOwned(organizationId, id);
+    if (!message) throw new MessageNotFoundError();
+    return message;
+  }
+
+  async openMedia(organizationId: string, id: string) {
+    const message = await this.get(organizationId, id);
+    if (!message.media?.storageKey || message.media.downloadStatus !== 'stored') throw new MediaNotStoredError();
+    const opened = await this.media.open(message.media.storageKey);
+    if (!opened) throw new MediaNotStoredError();
+    return { ...opened, mimetype: message.media.mimetype, fileName: message.media.fileName };
+  }
+
+  async chatsOf(organizationId: string, q: ListChatsQueryDto): Promise<Page<ChatRecord>> {
+    const { items, total } = await this.chats.page(organizationId, q.sessionName, skipFor(q), q.limit);
+    return { items, total, page: q.page, limit: q.limit };
+  }
+
+  /** Accepts a JID or a phone number for the `chat` filter. */
+  private chatJid(chat: string): string {
+    if (chat.includes('@')) return toJid(chat);
+    const phone = normalizePhone(chat);
+    return phone ? toJid(phone) : chat;
+  }
+}
+

@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { type MessageFilter, MessagesRepository } from './messages.repository';
+import type { MessageRecord, MessageStatus } from './message.types';
+import { MESSAGING_EVENTS, type MessageCreatedEvent, type MessageStatusChangedEvent } from './messaging.events';
+
+const EARLY_RECEIPT_TTL_MS = 5 * 60_000;
+
+/**
+ * The one place message statuses change. Transitions are conditional updates (forward only), and
+ * each real transition is emitted once, after the write.
+ */
+@Injectable()
+export class MessageStatusService {
+  // Receipts can beat the send's own bookkeeping (waMessageId not stored yet): keep them briefly.
+  private readonly earlyReceipts = new Map<string, { status: MessageStatus; at: Date; until: number }[]>();
+
+  constructor(
+    private readonly messages: MessagesRepository,
+    private readonly events: EventEmitter2,
+  ) {}
+
+  async emitCreated(message: MessageRecord): Promise<void> {
+    await this.events.emitAsync(MESSAGING_EVENTS.created, { message } satisfies MessageCreatedEvent);
+  }
+
+  async advance(filter: MessageFilter, status: MessageStatus, at: Date, extra: Partial<MessageRecord> = {}): Promise<MessageRecord | null> {
+    const result = await this.messages.advanceStatus(filter, status, at, extra);
+    if (!result) return null;
+    await this.emitChanged(result.before.status, result.after, at);
+    return result.after;
+  }
+
+  /** A receipt from WhatsApp for one of a session's messages. */
+  async applyReceipt(sessionId: string, waMessageId: string, status: MessageStatus, at: Date): Promise<void> {
+    const updated = await this.advance({ sessionId, waMessageId }, status, at);
+    if (updated) return;
+    const known = await this.messages.findByWaId(sessionId, waMessageId);
+    if (known) return; // already further along: a late or duplicate receipt
+    const key = `${sessionId}|${waMessageId}`;
+    const list = this.earlyReceipts.get(key) ?? [];
+    list.push({ status, at, until: Date.now() + EARLY_RECEIPT_TTL_MS });
+    this.earlyReceipts.set(key, list);
+    this.pruneEarlyReceipts();
+  }
+
+  /** pending → sent with WhatsApp's id, then any receipts that arrived first. */
+  async markSent(message: MessageRecord, waMessageId: string, at: Date): Promise<void> {
+    const result = await this.messages.markSent(message._id, message.sessionId, waMessageId, at);
+    if (result) await this.emitChanged(result.before.status, result.after, at);
+    const key = `${message.sessionId}|${waMessageId}`;
+    const early = this.earlyReceipts.get(key);
+    this.earlyReceipts.delete(key);
+    for (const receipt of early ?? []) await this.advance({ sessionId: message.sessionId, waMessageId }, receipt.status, receipt.at);
+  }
+
+  fail(filter: MessageFilter, reason: string, at = new Date()): Promise<MessageRecord | null> {
+    return this.advance(filter, 'failed', at, { error: reason });
+  }
+
+  private async emitChanged(previousStatus: MessageStatus, message: MessageRecord, at: Date): Promise<void> {
+    const event: MessageStatusChangedEvent = { message, previousStatus, status: message.status, at };
+    await this.events.emitAsync(MESSAGING_EVENTS.statusChanged, event);
+  }
+
+  private pruneEarlyReceipts(): void {
+    const now = Date.now();
+    for (const [key, list] of this.earlyReceipts) {
+      if (list.every((r) => r.until < now)) this.earlyReceipts.delete(key);
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import type { ChatRecord } from './chats.repository';
+import type { ChatResponseDto } from './dto/chat-response.dto';
+import type { MessageResponseDto } from './dto/message-response.dto';
+import type { MessageRecord } from './message.types';
+
+const INTERNAL_FIELDS = new Set(['_id', 'organizationId', 'sessionId', 'nextAttemptAt', 'idempotencyKey', 'mediaRef', 'updatedAt', '__v']);
+
+export function toMessageDto(m: MessageRecord): MessageResponseDto {
+  const dto: Record<string, unknown> = { id: m._id };
+  for (const [key, value] of Object.entries(m)) {
+    if (!INTERNAL_FIELDS.has(key) && value !== undefined && value !== null) dto[key] = value;
+  }
+  if (m.media) {
+    const { storageKey: _key, downloadAttempts: _attempts, ...media } = m.media;
+    dto.media = media;
+  }
+  return dto as unknown as MessageResponseDto;
+}
+
+export function toChatDto(c: ChatRecord): ChatResponseDto {
+  return {
+    sessionName: c.sessionName,
+    chatJid: c.chatJid,
+    lastMessageAt: c.lastMessageAt,
+    lastMessage: c.lastMessage,
+    unreadCount: c.unreadCount,
+    messageCount: c.messageCount,
+  };
+}

@@ -1,0 +1,73 @@
+import type { InboundMessageType } from '@app/whatsapp';
+
+export const MESSAGE_STATUSES = ['pending', 'sent', 'delivered', 'read', 'played', 'failed'] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+export const MESSAGE_DIRECTIONS = ['in', 'out'] as const;
+export type MessageDirection = (typeof MESSAGE_DIRECTIONS)[number];
+export const OUTBOUND_MEDIA_TYPES = ['image', 'video', 'audio', 'document'] as const;
+export type OutboundMediaType = (typeof OUTBOUND_MEDIA_TYPES)[number];
+export type MessageType = InboundMessageType;
+
+/** Status only moves forward; `failed` is terminal and outranks nothing but pending. */
+const RANK: Record<MessageStatus, number> = { pending: 0, failed: 1, sent: 2, delivered: 3, read: 4, played: 5 };
+export const statusRank = (s: MessageStatus) => RANK[s];
+/** Statuses a message may be in for `next` to be an improvement. */
+export function statusesBelow(next: MessageStatus): MessageStatus[] {
+  if (next === 'failed') return ['pending'];
+  return MESSAGE_STATUSES.filter((s) => s !== 'failed' && RANK[s] < RANK[next]);
+}
+
+export interface StoredMedia {
+  mimetype: string;
+  fileName?: string;
+  size?: number;
+  seconds?: number;
+  /** Key in MediaStorage once the bytes are stored. */
+  storageKey?: string;
+  downloadStatus: 'pending' | 'stored' | 'failed';
+  downloadError?: string;
+  downloadAttempts?: number;
+}
+
+/** A message as stored (lean), shared with Contacts, Stats and events through messaging events. */
+export interface MessageRecord {
+  _id: string;
+  organizationId: string;
+  sessionId: string;
+  sessionName: string;
+  direction: MessageDirection;
+  chatJid: string;
+  /** Peer of a 1:1 chat, or the group participant who wrote. */
+  senderJid?: string;
+  senderPhone?: string;
+  senderLid?: string;
+  participant?: string;
+  pushName?: string;
+  fromMe: boolean;
+  waMessageId?: string;
+  type: MessageType;
+  text?: string;
+  caption?: string;
+  quotedId?: string;
+  mentions?: string[];
+  media?: StoredMedia;
+  location?: { lat: number; lng: number; name?: string };
+  contact?: { displayName: string; vcard: string };
+  reaction?: { emoji: string; targetId: string };
+  poll?: { name: string; options: string[] };
+  editedText?: string;
+  targetId?: string;
+  status: MessageStatus;
+  error?: string;
+  attempts: number;
+  nextAttemptAt?: Date;
+  idempotencyKey?: string;
+  timestamp: Date;
+  sentAt?: Date;
+  deliveredAt?: Date;
+  readAt?: Date;
+  playedAt?: Date;
+  failedAt?: Date;
+  createdAt: Date;
+  updatedAt: Date;
+}

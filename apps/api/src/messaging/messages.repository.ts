@@ -1,0 +1,152 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import type { Model, QueryFilter } from 'mongoose';
+import { type MessageRecord, type MessageStatus, statusesBelow } from './message.types';
+import { Message } from './schemas/message.schema';
+
+export type NewMessage = Omit<MessageRecord, '_id' | 'createdAt' | 'updatedAt' | 'attempts'> & {
+  _id?: string;
+  attempts?: number;
+  /** Engine handle for downloading inbound media later. */
+  mediaRef?: Record<string, unknown>;
+};
+export type MessageFilter = QueryFilter<Message>;
+
+const STATUS_TIME_FIELD: Partial<Record<MessageStatus, keyof MessageRecord>> = {
+  sent: 'sentAt',
+  delivered: 'deliveredAt',
+  read: 'readAt',
+  played: 'playedAt',
+  failed: 'failedAt',
+};
+
+const isDuplicateKey = (e: unknown) => (e as { code?: number })?.code === 11000;
+
+@Injectable()
+export class MessagesRepository {
+  constructor(@InjectModel(Message.name) private readonly model: Model<Message>) {}
+
+  async insert(message: NewMessage): Promise<MessageRecord> {
+    const created = await this.model.create(message);
+    return created.toObject() as unknown as MessageRecord;
+  }
+
+  /** Inserts unless (sessionId, waMessageId) exists. Returns the stored record and whether it is new. */
+  async insertOnce(message: NewMessage): Promise<{ record: MessageRecord; created: boolean }> {
+    try {
+      return { record: await this.insert(message), created: true };
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      const existing = await this.findByWaId(message.sessionId, message.waMessageId!);
+      if (!existing) throw error;
+      return { record: existing, created: false };
+    }
+  }
+
+  findById(id: string): Promise<MessageRecord | null> {
+    return this.model.findById(id).lean<MessageRecord>().exec();
+  }
+
+  findOwned(organizationId: string, id: string): Promise<MessageRecord | null> {
+    return this.model.findOne({ _id: id, organizationId }).lean<MessageRecord>().exec();
+  }
+
+  findByWaId(sessionId: string, waMessageId: string): Promise<MessageRecord | null> {
+    return this.model.findOne({ sessionId, waMessageId }).lean<MessageRecord>().exec();
+  }
+
+  async page(filter: MessageFilter, skip: number, limit: number): Promise<{ items: MessageRecord[]; total: number }> {
+    const [items, total] = await Promise.all([
+      this.model.find(filter).sort({ timestamp: -1, _id: -1 }).skip(skip).limit(limit).lean<MessageRecord[]>().exec(),
+      this.model.countDocuments(filter).exec(),
+    ]);
+    return { items, total };
+  }
+
+  /**
+   * Moves the status forward only (receipts arrive late, twice, out of order).
+   * Returns the record before and after, or null when the message is unknown or already further along.
+   */
+  async advanceStatus(
+    filter: MessageFilter,
+    status: MessageStatus,
+    at: Date,
+    extra: Partial<MessageRecord> = {},
+  ): Promise<{ before: MessageRecord; after: MessageRecord } | null> {
+    const set: Record<string, unknown> = { ...extra, status, updatedAt: new Date() };
+    const timeField = STATUS_TIME_FIELD[status];
+    if (timeField) set[timeField] = at;
+    const before = await this.model
+      .findOneAndUpdate({ ...filter, status: { $in: statusesBelow(status) } }, { $set: set, $unset: { nextAttemptAt: 1 } }, { new: false, timestamps: false })
+      .lean<MessageRecord>()
+      .exec();
+    if (!before) return null;
+    const after = { ...before, ...set } as MessageRecord;
+    delete after.nextAttemptAt;
+    return { before, after };
+  }
+
+  /** Records WhatsApp's id after a send; an echo of the same message stored from an engine event is folded in. */
+  async markSent(id: string, sessionId: string, waMessageId: string, at: Date) {
+    try {
+      return await this.advanceStatus({ _id: id }, 'sent', at, { waMessageId } as Partial<MessageRecord>);
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      await this.model.deleteOne({ sessionId, waMessageId, _id: { $ne: id }, direction: 'out' }).exec();
+      return this.advanceStatus({ _id: id }, 'sent', at, { waMessageId } as Partial<MessageRecord>);
+    }
+  }
+
+  /** Oldest due outbox messages of a session. */
+  duePending(sessionId: string, now: Date, limit: number): Promise<MessageRecord[]> {
+    return this.model
+      .find({ sessionId, status: 'pending', nextAttemptAt: { $lte: now } })
+      .sort({ createdAt: 1, _id: 1 })
+      .limit(limit)
+      .lean<MessageRecord[]>()
+      .exec();
+  }
+
+  /** Chats with a message waiting for a retry: later messages of those chats must wait (per-chat order). */
+  async chatsAwaitingRetry(sessionId: string, now: Date): Promise<Set<string>> {
+    const chats = await this.model.distinct('chatJid', { sessionId, status: 'pending', nextAttemptAt: { $gt: now } }).exec();
+    return new Set(chats as string[]);
+  }
+
+  /** Claims a due message for one send attempt; the claim expires so a crash mid-send retries. */
+  claim(id: string, now: Date, claimMs: number): Promise<MessageRecord | null> {
+    return this.model
+      .findOneAndUpdate(
+        { _id: id, status: 'pending', nextAttemptAt: { $lte: now } },
+        { $set: { nextAttemptAt: new Date(now.getTime() + claimMs) }, $inc: { attempts: 1 } },
+        { new: true },
+      )
+      .lean<MessageRecord>()
+      .exec();
+  }
+
+  async scheduleRetry(id: string, at: Date, error: string): Promise<void> {
+    await this.model.updateOne({ _id: id, status: 'pending' }, { $set: { nextAttemptAt: at, error } }).exec();
+  }
+
+  async sessionsWithDuePending(now: Date): Promise<string[]> {
+    return (await this.model.distinct('sessionId', { status: 'pending', nextAttemptAt: { $lte: now } }).exec()) as string[];
+  }
+
+  pendingOf(filter: MessageFilter, limit: number): Promise<MessageRecord[]> {
+    return this.model.find({ ...filter, status: 'pending' }).sort({ createdAt: 1 }).limit(limit).lean<MessageRecord[]>().exec();
+  }
+
+  async setFields(filter: MessageFilter, set: Record<string, unknown>, unset: Record<string, 1> = {}): Promise<void> {
+    await this.model.updateOne(filter, { $set: set, $unset: unset }).exec();
+  }
+
+  pendingMediaDownloads(limit: number): Promise<MessageRecord[]> {
+    return this.model.find({ 'media.downloadStatus': 'pending', mediaRef: { $exists: true } }).limit(limit).lean<MessageRecord[]>().exec();
+  }
+
+  async mediaRefOf(id: string): Promise<Record<string, unknown> | undefined> {
+    const doc = await this.model.findById(id, { mediaRef: 1 }).lean<{ mediaRef?: Record<string, unknown> }>().exec();
+    return doc?.mediaRef;
+  }
+}

@@ -1,0 +1,100 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res, StreamableFile } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiForbiddenResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiPayloadTooLargeResponse,
+  ApiProduces,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { ErrorResponseDto } from '@app/common';
+import type { AuthUser } from '../auth/auth-user';
+import { CurrentUser } from '../auth/decorators/current-user.decorator';
+import { RequireModule } from '../auth/decorators/require-module.decorator';
+import { ChatPageDto } from './dto/chat-response.dto';
+import { ListChatsQueryDto, ListMessagesQueryDto } from './dto/list-messages.query.dto';
+import { MessagePageDto, MessageResponseDto } from './dto/message-response.dto';
+import { SendMessageDto } from './dto/send-message.dto';
+import { toChatDto, toMessageDto } from './message.mapper';
+import { MessageHistoryService } from './message-history.service';
+import { SendMessageUseCase } from './send-message.usecase';
+
+@ApiTags('messages')
+@ApiBearerAuth('bearer')
+@ApiUnauthorizedResponse({ type: ErrorResponseDto })
+@ApiForbiddenResponse({ type: ErrorResponseDto, description: 'The whatsapp module is disabled' })
+@RequireModule('whatsapp')
+@Controller('whatsapp')
+export class MessagingController {
+  constructor(
+    private readonly send: SendMessageUseCase,
+    private readonly history: MessageHistoryService,
+  ) {}
+
+  @Post('messages/send')
+  @HttpCode(202)
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same key within 24 h returns the original message and sends nothing twice' })
+  @ApiOperation({
+    operationId: 'messages_send',
+    summary: 'Queue a text or media message (stored first as pending, then sent by the outbox worker)',
+  })
+  @ApiAcceptedResponse({ type: MessageResponseDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'Unknown session' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Session logged out' })
+  @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'Media over the size limit' })
+  async sendMessage(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: SendMessageDto,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ): Promise<MessageResponseDto> {
+    return toMessageDto(await this.send.execute(user.organizationId, dto, idempotencyKey));
+  }
+
+  @Get('messages')
+  @ApiOperation({ operationId: 'messages_list', summary: 'Message history, newest first, with filters and page or cursor (`before`) pagination' })
+  @ApiOkResponse({ type: MessagePageDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  async list(@CurrentUser() user: AuthUser, @Query() query: ListMessagesQueryDto): Promise<MessagePageDto> {
+    const page = await this.history.list(user.organizationId, query);
+    return { ...page, items: page.items.map(toMessageDto) };
+  }
+
+  @Get('messages/:id')
+  @ApiOperation({ operationId: 'messages_get', summary: 'One message' })
+  @ApiOkResponse({ type: MessageResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  async get(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<MessageResponseDto> {
+    return toMessageDto(await this.history.get(user.organizationId, id));
+  }
+
+  @Get('messages/:id/media')
+  @ApiProduces('application/octet-stream')
+  @ApiOperation({ operationId: 'messages_getMedia', summary: "The message's media bytes, with its content type" })
+  @ApiOkResponse({ description: 'Media bytes', schema: { type: 'string', format: 'binary' } })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'Unknown message, or media not (yet) stored' })
+  async media(@CurrentUser() user: AuthUser, @Param('id') id: string, @Res({ passthrough: true }) res: Response): Promise<StreamableFile> {
+    const media = await this.history.openMedia(user.organizationId, id);
+    res.setHeader('Content-Type', media.mimetype);
+    res.setHeader('Content-Length', String(media.size));
+    if (media.fileName) res.setHeader('Content-Disposition', `inline; filename="${media.fileName.replace(/["\\\r\n]/g, '_')}"`);
+    return new StreamableFile(media.stream);
+  }
+
+  @Get('chats')
+  @ApiOperation({ operationId: 'chats_list', summary: 'Chats with their last message and unread count (inbound since our last reply)' })
+  @ApiOkResponse({ type: ChatPageDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  async chats(@CurrentUser() user: AuthUser, @Query() query: ListChatsQueryDto): Promise<ChatPageDto> {
+    const page = await this.history.chatsOf(user.organizationId, query);
+    return { ...page, items: page.items.map(toChatDto) };
+  }
+}

@@ -1,0 +1,37 @@
+import { BadRequestError, ConflictError, NotFoundError } from '@app/common';
+
+export class MessageNotFoundError extends NotFoundError {
+  constructor() {
+    super('Message', 'MESSAGE_NOT_FOUND');
+  }
+}
+
+export class MediaNotStoredError extends NotFoundError {
+  constructor() {
+    super('Media of this message', 'MEDIA_NOT_FOUND');
+  }
+}
+
+export class SessionLoggedOutSendError extends ConflictError {
+  constructor(sessionName: string) {
+    super('SESSION_LOGGED_OUT', `Session '${sessionName}' is logged out; scan a new QR code before sending`);
+  }
+}
+
+export class InvalidIdempotencyKeyError extends BadRequestError {
+  constructor() {
+    super('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-255 visible ASCII characters');
+  }
+}
+
+export class ReplyTargetNotFoundError extends BadRequestError {
+  constructor() {
+    super('REPLY_TARGET_NOT_FOUND', 'replyTo must be the id of a sent or received message of the same session');
+  }
+}
+
+export class MediaFetchError extends BadRequestError {
+  constructor(reason: string) {
+    super('MEDIA_FETCH_FAILED', `Could not fetch media.url: ${reason}`);
+  }
+}

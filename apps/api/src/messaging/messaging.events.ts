@@ -1,0 +1,20 @@
+import type { MessageRecord, MessageStatus } from './message.types';
+
+/** Events Messaging emits after the database write (EventEmitter2). Contacts, Stats and webhooks listen. */
+export const MESSAGING_EVENTS = {
+  /** A message was stored for the first time (inbound, fromMe from the phone, or accepted for sending). */
+  created: 'messaging.message.created',
+  /** A stored message's status moved forward. Emitted once per real transition. */
+  statusChanged: 'messaging.message.status',
+} as const;
+
+export interface MessageCreatedEvent {
+  message: MessageRecord;
+}
+
+export interface MessageStatusChangedEvent {
+  message: MessageRecord;
+  previousStatus: MessageStatus;
+  status: MessageStatus;
+  at: Date;
+}

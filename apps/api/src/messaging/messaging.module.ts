@@ -1,0 +1,43 @@
+import { Module } from '@nestjs/common';
+import { MongooseModule } from '@nestjs/mongoose';
+import { WhatsAppSessionModule } from '../whatsapp-session/whatsapp-session.module';
+import { ChatsRepository } from './chats.repository';
+import { IdempotencyRepository } from './idempotency.repository';
+import { InboundIngestService } from './inbound-ingest.service';
+import { mediaStorageProvider } from './media/media-storage.provider';
+import { MediaDownloadService } from './media-download.service';
+import { MessageHistoryService } from './message-history.service';
+import { MessageStatusService } from './message-status.service';
+import { MessagesRepository } from './messages.repository';
+import { MessagingController } from './messaging.controller';
+import { OutboxDispatcher } from './outbox-dispatcher';
+import { Chat, ChatSchema } from './schemas/chat.schema';
+import { IdempotencyKey, IdempotencyKeySchema } from './schemas/idempotency-key.schema';
+import { Message, MessageSchema } from './schemas/message.schema';
+import { SendMessageUseCase } from './send-message.usecase';
+
+@Module({
+  imports: [
+    WhatsAppSessionModule,
+    MongooseModule.forFeature([
+      { name: Message.name, schema: MessageSchema },
+      { name: Chat.name, schema: ChatSchema },
+      { name: IdempotencyKey.name, schema: IdempotencyKeySchema },
+    ]),
+  ],
+  controllers: [MessagingController],
+  providers: [
+    mediaStorageProvider,
+    MessagesRepository,
+    ChatsRepository,
+    IdempotencyRepository,
+    MessageStatusService,
+    OutboxDispatcher,
+    SendMessageUseCase,
+    InboundIngestService,
+    MediaDownloadService,
+    MessageHistoryService,
+  ],
+  exports: [MessageHistoryService],
+})
+export class MessagingModule {}

@@ -1,0 +1,169 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { APP_CONFIG, type AppConfig } from '@app/common';
+import { type OutboundContent, SessionRegistry, WA_EVENTS, type WaSessionStatusEvent } from '@app/whatsapp';
+import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
+import { MessageStatusService } from './message-status.service';
+import { MessagesRepository } from './messages.repository';
+import type { MessageRecord, OutboundMediaType } from './message.types';
+import { SendRateLimiter } from './send-rate-limiter';
+
+const BATCH = 50;
+/** A claimed message whose send never finished (crash) becomes due again after this. */
+const CLAIM_MS = 60_000;
+const MAX_ATTEMPTS = 5;
+const RETRY_BASE_MS = 2_000;
+const SWEEP_INTERVAL_MS = 1_000;
+
+export const retryDelayMs = (attempt: number) => Math.min(RETRY_BASE_MS * 2 ** (attempt - 1), 60_000) * (0.8 + Math.random() * 0.4);
+
+/**
+ * Drains the outbox: per session, oldest first, one send at a time (so each chat keeps its order),
+ * only while the session is connected on this instance. Engine errors retry with backoff; a
+ * message that keeps failing, or waits past the deadline, ends `failed` with the reason.
+ */
+@Injectable()
+export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger(OutboxDispatcher.name);
+  private readonly draining = new Map<string, Promise<void>>();
+  private readonly rerun = new Set<string>();
+  private readonly limiter: SendRateLimiter;
+  private readonly deadlineMs: number;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    private readonly registry: SessionRegistry,
+    private readonly messages: MessagesRepository,
+    private readonly status: MessageStatusService,
+    @Inject(MEDIA_STORAGE) private readonly media: MediaStorage,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    const defaultRate = config.WHATSAPP_ENGINE === 'baileys' ? 20 : 0;
+    this.limiter = new SendRateLimiter(config.SEND_RATE_PER_MINUTE ?? defaultRate);
+    this.deadlineMs = config.MESSAGE_PENDING_DEADLINE_SECONDS * 1000;
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await Promise.allSettled(this.draining.values());
+  }
+
+  /** New work for a session: drain now (or again right after the current pass). */
+  kick(sessionId: string): void {
+    if (this.stopped) return;
+    if (this.draining.has(sessionId)) {
+      this.rerun.add(sessionId);
+      return;
+    }
+    const run = this.drain(sessionId)
+      .catch((err) => this.log.error({ err, sessionId }, 'Outbox drain failed'))
+      .finally(() => {
+        this.draining.delete(sessionId);
+        if (this.rerun.delete(sessionId)) this.kick(sessionId);
+      });
+    this.draining.set(sessionId, run);
+  }
+
+  @OnEvent(WA_EVENTS.sessionStatus, { async: true, suppressErrors: true })
+  async onSessionStatus(event: WaSessionStatusEvent): Promise<void> {
+    if (event.status === 'connected') this.kick(event.sessionId);
+    if (event.status === 'logged_out') await this.failAll(event.sessionId, `Session '${event.sessionName}' was logged out`);
+  }
+
+  /** Safety net: due messages of connected sessions (retries, restarts) and expired deadlines. */
+  async sweep(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const now = new Date();
+      for (const sessionId of await this.messages.sessionsWithDuePending(now)) {
+        if (this.registry.isConnected(sessionId)) this.kick(sessionId);
+      }
+      await this.expireOverdue(now);
+    } catch (err) {
+      this.log.warn({ err }, 'Outbox sweep failed');
+    }
+  }
+
+  private async drain(sessionId: string): Promise<void> {
+    while (!this.stopped && this.registry.isConnected(sessionId)) {
+      const now = new Date();
+      const due = await this.messages.duePending(sessionId, now, BATCH);
+      if (due.length === 0) return;
+      const blocked = await this.messages.chatsAwaitingRetry(sessionId, now);
+      let sentAny = false;
+      for (const candidate of due) {
+        if (this.stopped || !this.registry.isConnected(sessionId)) return;
+        if (blocked.has(candidate.chatJid)) continue;
+        const wait = this.limiter.delayFor(sessionId);
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const ok = await this.sendOne(candidate);
+        sentAny = true;
+        if (!ok) blocked.add(candidate.chatJid);
+      }
+      if (!sentAny) return; // everything due is behind a retry
+    }
+  }
+
+  /** false when the message is (still) waiting for a retry. */
+  private async sendOne(candidate: MessageRecord): Promise<boolean> {
+    const message = await this.messages.claim(candidate._id, new Date(), CLAIM_MS);
+    if (!message) return true; // another worker took it, or it changed
+    try {
+      const content = await this.contentOf(message);
+      this.limiter.recordSend(message.sessionId);
+      const result = await this.registry.send(message.sessionId, message.chatJid, content);
+      await this.status.markSent(message, result.waMessageId, result.timestamp ?? new Date());
+      return true;
+    } catch (error) {
+      const reason = (error as Error).message ?? String(error);
+      if (message.attempts >= MAX_ATTEMPTS) {
+        await this.status.fail({ _id: message._id }, `Send failed after ${message.attempts} attempts: ${reason}`);
+        return true;
+      }
+      await this.messages.scheduleRetry(message._id, new Date(Date.now() + retryDelayMs(message.attempts)), reason);
+      this.log.warn({ sessionId: message.sessionId, messageId: message._id, attempt: message.attempts, reason }, 'Send failed; will retry');
+      return false;
+    }
+  }
+
+  private async contentOf(message: MessageRecord): Promise<OutboundContent> {
+    const quoted = message.quotedId ? await this.messages.findByWaId(message.sessionId, message.quotedId) : null;
+    const common = {
+      replyTo: quoted ? { waMessageId: quoted.waMessageId!, chatJid: quoted.chatJid, fromMe: quoted.fromMe } : undefined,
+      mentions: message.mentions,
+    };
+    if (message.type === 'text') return { ...common, type: 'text', text: message.text ?? '' };
+    const buffer = await this.media.read(message.media!.storageKey!);
+    if (!buffer) throw new Error('The media of this message is missing from storage');
+    return {
+      ...common,
+      type: message.type as OutboundMediaType,
+      buffer,
+      mimetype: message.media!.mimetype,
+      caption: message.caption,
+      fileName: message.media!.fileName,
+    };
+  }
+
+  private async expireOverdue(now: Date): Promise<void> {
+    const overdue = await this.messages.pendingOf({ createdAt: { $lt: new Date(now.getTime() - this.deadlineMs) } }, BATCH);
+    for (const message of overdue) {
+      await this.status.fail({ _id: message._id }, `Session not connected within ${this.deadlineMs / 1000} s`);
+    }
+  }
+
+  private async failAll(sessionId: string, reason: string): Promise<void> {
+    for (;;) {
+      const pending = await this.messages.pendingOf({ sessionId }, BATCH);
+      if (pending.length === 0) return;
+      for (const message of pending) await this.status.fail({ _id: message._id }, reason);
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+import { Schema as MongooseSchema, Types } from 'mongoose';
+import { MESSAGE_DIRECTIONS, MESSAGE_STATUSES, type MessageDirection, type MessageStatus, type MessageType, type StoredMedia } from '../message.types';
+
+@Schema({ collection: 'messages', timestamps: true, versionKey: false })
+export class Message {
+  /** String ids (ObjectId hex): time-ordered, and the same type in every module and event. */
+  @Prop({ type: String, default: () => new Types.ObjectId().toHexString() }) _id: string;
+  @Prop({ type: String, required: true }) organizationId: string;
+  @Prop({ type: String, required: true }) sessionId: string;
+  @Prop({ type: String, required: true }) sessionName: string;
+  @Prop({ type: String, required: true, enum: MESSAGE_DIRECTIONS }) direction: MessageDirection;
+  @Prop({ type: String, required: true }) chatJid: string;
+  @Prop({ type: String }) senderJid?: string;
+  @Prop({ type: String }) senderPhone?: string;
+  @Prop({ type: String }) senderLid?: string;
+  @Prop({ type: String }) participant?: string;
+  @Prop({ type: String }) pushName?: string;
+  @Prop({ type: Boolean, default: false }) fromMe: boolean;
+  @Prop({ type: String }) waMessageId?: string;
+  @Prop({ type: String, required: true }) type: MessageType;
+  @Prop({ type: String }) text?: string;
+  @Prop({ type: String }) caption?: string;
+  @Prop({ type: String }) quotedId?: string;
+  @Prop({ type: [String], default: undefined }) mentions?: string[];
+  @Prop({ type: MongooseSchema.Types.Mixed }) media?: StoredMedia;
+  /** Engine handle to (re)download inbound media; dropped once stored. */
+  @Prop({ type: MongooseSchema.Types.Mixed }) mediaRef?: Record<string, unknown>;
+  @Prop({ type: MongooseSchema.Types.Mixed }) location?: { lat: number; lng: number; name?: string };
+  @Prop({ type: MongooseSchema.Types.Mixed }) contact?: { displayName: string; vcard: string };
+  @Prop({ type: MongooseSchema.Types.Mixed }) reaction?: { emoji: string; targetId: string };
+  @Prop({ type: MongooseSchema.Types.Mixed }) poll?: { name: string; options: string[] };
+  @Prop({ type: String }) editedText?: string;
+  @Prop({ type: String }) targetId?: string;
+  @Prop({ type: Boolean }) revoked?: boolean;
+  @Prop({ type: String, required: true, enum: MESSAGE_STATUSES }) status: MessageStatus;
+  @Prop({ type: String }) error?: string;
+  @Prop({ type: Number, default: 0 }) attempts: number;
+  /** Outbox: when the worker may (re)try; also a claim while a send is in flight. */
+  @Prop({ type: Date }) nextAttemptAt?: Date;
+  @Prop({ type: String }) idempotencyKey?: string;
+  @Prop({ type: Date, required: true }) timestamp: Date;
+  @Prop({ type: Date }) sentAt?: Date;
+  @Prop({ type: Date }) deliveredAt?: Date;
+  @Prop({ type: Date }) readAt?: Date;
+  @Prop({ type: Date }) playedAt?: Date;
+  @Prop({ type: Date }) failedAt?: Date;
+}
+
+export const MessageSchema = SchemaFactory.createForClass(Message);
+// One stored message per WhatsApp message of a session: redelivered events update, never duplicate.
+MessageSchema.index({ sessionId: 1, waMessageId: 1 }, { unique: true, partialFilterExpression: { waMessageId: { $exists: true } } });
+// History and filters (newest first), all scoped by organization.
+MessageSchema.index({ organizationId: 1, timestamp: -1, _id: -1 });
+MessageSchema.index({ organizationId: 1, sessionName: 1, chatJid: 1, timestamp: -1 });
+MessageSchema.index({ organizationId: 1, status: 1, timestamp: -1 });
+// Outbox worker.
+MessageSchema.index({ status: 1, nextAttemptAt: 1 });
+MessageSchema.index({ sessionId: 1, status: 1, createdAt: 1 });

@@ -1,0 +1,106 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Types } from 'mongoose';
+import { toJid } from '@app/common';
+import type { WaSessionState } from '@app/whatsapp';
+import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
+import { ChatsRepository } from './chats.repository';
+import type { SendMessageDto } from './dto/send-message.dto';
+import { IdempotencyRepository } from './idempotency.repository';
+import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
+import { resolveMediaInput } from './media/media-input';
+import { MessageStatusService } from './message-status.service';
+import { MessagesRepository, type NewMessage } from './messages.repository';
+import type { MessageRecord, OutboundMediaType } from './message.types';
+import { InvalidIdempotencyKeyError, MessageNotFoundError, ReplyTargetNotFoundError, SessionLoggedOutSendError } from './messaging.errors';
+import { OutboxDispatcher } from './outbox-dispatcher';
+
+const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+const DUPLICATE_WAIT_MS = 5_000;
+
+/**
+ * Accepts a send request: validate, store it in the outbox (status pending), answer 202.
+ * The OutboxDispatcher sends it, so a crash after the 202 loses nothing.
+ */
+@Injectable()
+export class SendMessageUseCase {
+  constructor(
+    private readonly sessions: WhatsAppSessionsService,
+    private readonly messages: MessagesRepository,
+    private readonly chats: ChatsRepository,
+    private readonly idempotency: IdempotencyRepository,
+    private readonly status: MessageStatusService,
+    private readonly dispatcher: OutboxDispatcher,
+    @Inject(MEDIA_STORAGE) private readonly media: MediaStorage,
+  ) {}
+
+  async execute(organizationId: string, dto: SendMessageDto, idempotencyKey?: string): Promise<MessageRecord> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) throw new InvalidIdempotencyKeyError();
+    const session = await this.sessions.getOwned(organizationId, dto.sessionName);
+    if (session.status === 'logged_out') throw new SessionLoggedOutSendError(dto.sessionName);
+
+    const messageId = new Types.ObjectId().toHexString();
+    if (idempotencyKey) {
+      const owner = await this.idempotency.claim(organizationId, idempotencyKey, messageId, new Date());
+      if (owner !== messageId) return this.waitForMessage(organizationId, owner);
+    }
+    try {
+      return await this.accept(messageId, session, dto, idempotencyKey);
+    } catch (error) {
+      if (idempotencyKey) await this.idempotency.release(organizationId, idempotencyKey, messageId);
+      throw error;
+    }
+  }
+
+  private async accept(id: string, session: WaSessionState, dto: SendMessageDto, idempotencyKey?: string): Promise<MessageRecord> {
+    const now = new Date();
+    const chatJid = toJid(dto.to);
+    const quotedId = dto.replyTo ? await this.quotedWaId(session, dto.replyTo) : undefined;
+    const message: NewMessage = {
+      _id: id,
+      organizationId: session.organizationId,
+      sessionId: session.sessionId,
+      sessionName: session.sessionName,
+      direction: 'out',
+      chatJid,
+      fromMe: true,
+      type: dto.type ?? 'text',
+      quotedId,
+      mentions: dto.mentions?.map(toJid),
+      status: 'pending',
+      nextAttemptAt: now,
+      idempotencyKey,
+      timestamp: now,
+    };
+    if (message.type === 'text') {
+      message.text = dto.text;
+    } else {
+      const resolved = await resolveMediaInput(message.type as OutboundMediaType, dto.media!);
+      await this.media.put(id, resolved.buffer);
+      message.caption = dto.caption;
+      message.media = { mimetype: resolved.mimetype, fileName: dto.fileName, size: resolved.buffer.length, storageKey: id, downloadStatus: 'stored' };
+    }
+    const stored = await this.messages.insert(message);
+    await this.chats.record(stored);
+    await this.status.emitCreated(stored);
+    await this.sessions.touchActivity(session.sessionId, now);
+    this.dispatcher.kick(session.sessionId);
+    return stored;
+  }
+
+  private async quotedWaId(session: WaSessionState, replyTo: string): Promise<string> {
+    const quoted = await this.messages.findOwned(session.organizationId, replyTo).catch(() => null);
+    if (!quoted || quoted.sessionId !== session.sessionId || !quoted.waMessageId) throw new ReplyTargetNotFoundError();
+    return quoted.waMessageId;
+  }
+
+  /** A concurrent request with the same key may still be writing its message. */
+  private async waitForMessage(organizationId: string, id: string): Promise<MessageRecord> {
+    const deadline = Date.now() + DUPLICATE_WAIT_MS;
+    while (Date.now() < deadline) {
+      const message = await this.messages.findOwned(organizationId, id);
+      if (message) return message;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new MessageNotFoundError();
+  }
+}

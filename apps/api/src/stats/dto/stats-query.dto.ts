@@ -1,0 +1,38 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { ISO_UTC_PATTERN, MAX_HOUR_RANGE_DAYS, MAX_RANGE_DAYS, STATS_GRANULARITIES, type StatsGranularity } from '../stats-range';
+
+const ISO_MESSAGE = (name: string) => `${name} must be an ISO 8601 date in UTC, e.g. 2026-01-01 or 2026-01-01T00:00:00Z`;
+
+export class StatsQueryDto {
+  @ApiPropertyOptional({ description: 'Only this session of the organization (404 if the organization never had it)', example: 'sales-1' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-zA-Z0-9_-]{1,32}$/, { message: 'sessionName must be 1-32 characters of letters, digits, _ or -' })
+  sessionName?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'Window start, ISO 8601 UTC (a date means 00:00Z; a date-time needs Z or an offset). Rounded down to its bucket. ' +
+      'Default: 00:00Z of the day 29 days before the day of `until` (30 daily buckets).',
+    example: '2026-01-01T00:00:00Z',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(ISO_UTC_PATTERN, { message: ISO_MESSAGE('since') })
+  since?: string;
+
+  @ApiPropertyOptional({
+    description: `Window end (exclusive), ISO 8601 UTC; the last bucket is the one holding the instant before it. Default: now. until - since must be ≥ 0 and ≤ ${MAX_RANGE_DAYS} days (≤ ${MAX_HOUR_RANGE_DAYS} days for hour granularity), else 400.`,
+    example: '2026-01-31T00:00:00Z',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(ISO_UTC_PATTERN, { message: ISO_MESSAGE('until') })
+  until?: string;
+
+  @ApiPropertyOptional({ description: 'Bucket size of `series` (UTC hours or days)', enum: STATS_GRANULARITIES, default: 'day', example: 'day' })
+  @IsOptional()
+  @IsIn(STATS_GRANULARITIES)
+  granularity?: StatsGranularity;
+}

@@ -1,0 +1,15 @@
+import { BadRequestError, NotFoundError } from '@app/common';
+
+/** `since`/`until` cannot be read, are reversed, or span more than the granularity allows. */
+export class StatsRangeError extends BadRequestError {
+  constructor(code: 'STATS_RANGE_INVALID' | 'STATS_RANGE_TOO_LARGE', message: string, details?: unknown) {
+    super(code, message, details);
+  }
+}
+
+/** The organization has no session of that name and no statistics recorded under it. */
+export class StatsSessionNotFoundError extends NotFoundError {
+  constructor(sessionName: string) {
+    super(`Session '${sessionName}'`, 'SESSION_NOT_FOUND');
+  }
+}

@@ -1,0 +1,42 @@
+import { Module } from '@nestjs/common';
+import { MongooseModule } from '@nestjs/mongoose';
+import { ContactsModule } from '../contacts/contacts.module';
+import { ContactsService } from '../contacts/contacts.service';
+import { WhatsAppSessionModule } from '../whatsapp-session/whatsapp-session.module';
+import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
+import { StatsBucket, StatsBucketSchema } from './schemas/stats-bucket.schema';
+import { StatsChatWait, StatsChatWaitSchema } from './schemas/stats-chat-wait.schema';
+import { StatsFailureReason, StatsFailureReasonSchema } from './schemas/stats-failure-reason.schema';
+import { StatsMessageState, StatsMessageStateSchema } from './schemas/stats-message-state.schema';
+import { StatsResponseSample, StatsResponseSampleSchema } from './schemas/stats-response-sample.schema';
+import { StatsController } from './stats.controller';
+import { STATS_CONTACTS_SOURCE, STATS_SESSIONS_SOURCE } from './stats.ports';
+import { StatsRecorder } from './stats-recorder.service';
+import { StatsRepository } from './stats.repository';
+import { STATS_CLOCK, StatsService } from './stats.service';
+
+/** GET /whatsapp/stats from counters that StatsRecorder maintains from messaging events. */
+@Module({
+  imports: [
+    MongooseModule.forFeature([
+      { name: StatsBucket.name, schema: StatsBucketSchema },
+      { name: StatsMessageState.name, schema: StatsMessageStateSchema },
+      { name: StatsFailureReason.name, schema: StatsFailureReasonSchema },
+      { name: StatsChatWait.name, schema: StatsChatWaitSchema },
+      { name: StatsResponseSample.name, schema: StatsResponseSampleSchema },
+    ]),
+    WhatsAppSessionModule,
+    ContactsModule,
+  ],
+  controllers: [StatsController],
+  providers: [
+    StatsRepository,
+    StatsService,
+    StatsRecorder,
+    { provide: STATS_SESSIONS_SOURCE, useExisting: WhatsAppSessionsService },
+    { provide: STATS_CONTACTS_SOURCE, useExisting: ContactsService },
+    { provide: STATS_CLOCK, useValue: () => new Date() },
+  ],
+  exports: [StatsService],
+})
+export class StatsModule {}

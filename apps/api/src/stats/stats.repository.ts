@@ -1,0 +1,216 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import type { AnyBulkWriteOperation, Model } from 'mongoose';
+import { statusesBelow, type MessageStatus } from '../messaging/message.types';
+import { bucketId, bucketsOf, type BucketCounters, type CounterIncrement } from './stats-counters';
+import { dayKey, type StatsGranularity } from './stats-range';
+import { StatsBucket } from './schemas/stats-bucket.schema';
+import { StatsChatWait } from './schemas/stats-chat-wait.schema';
+import { StatsFailureReason } from './schemas/stats-failure-reason.schema';
+import { StatsMessageState } from './schemas/stats-message-state.schema';
+import { StatsResponseSample } from './schemas/stats-response-sample.schema';
+
+export type MessageStateRecord = StatsMessageState;
+export type BucketRow = BucketCounters & { bucket: Date };
+export type ResponseSampleRecord = StatsResponseSample;
+
+/** Window filter shared by the read queries: `days` pins the index key, `since/until` trims partial days. */
+export interface StatsWindow {
+  organizationId: string;
+  sessionName?: string;
+  days: string[];
+  since: Date;
+  until: Date;
+}
+
+const isDuplicateKey = (error: unknown): boolean => (error as { code?: number } | null)?.code === 11000;
+
+@Injectable()
+export class StatsRepository {
+  constructor(
+    @InjectModel(StatsBucket.name) private readonly buckets: Model<StatsBucket>,
+    @InjectModel(StatsMessageState.name) private readonly states: Model<StatsMessageState>,
+    @InjectModel(StatsFailureReason.name) private readonly failures: Model<StatsFailureReason>,
+    @InjectModel(StatsChatWait.name) private readonly waits: Model<StatsChatWait>,
+    @InjectModel(StatsResponseSample.name) private readonly samples: Model<StatsResponseSample>,
+  ) {}
+
+  // ---- writes (event side) ------------------------------------------------------------------
+
+  /** Records a message as counted; false when it already was (duplicate event). */
+  async insertMessageState(state: MessageStateRecord): Promise<boolean> {
+    try {
+      await this.states.create(state);
+      return true;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Moves a message's counted status to `next` if that is a forward move; returns the state as it
+   * was before (so the caller knows what to decrement), or null when there was nothing to move.
+   */
+  advanceMessageStatus(organizationId: string, messageId: string, next: MessageStatus): Promise<MessageStateRecord | null> {
+    return this.states
+      .findOneAndUpdate({ _id: messageId, organizationId, status: { $in: statusesBelow(next) } }, { $set: { status: next } }, { returnDocument: 'before' })
+      .lean<MessageStateRecord>()
+      .exec();
+  }
+
+  /** Applies one `$inc` to the hour and the day bucket of `at` (upserting them), in one round trip. */
+  async incrementBuckets(organizationId: string, sessionName: string, at: Date, inc: CounterIncrement): Promise<void> {
+    if (Object.keys(inc).length === 0) return;
+    await this.buckets.bulkWrite(StatsRepository.bucketIncrementOps(organizationId, sessionName, at, inc), { ordered: false });
+  }
+
+  /** The upserts `incrementBuckets` sends (also used to seed the benchmark the same way). */
+  static bucketIncrementOps(organizationId: string, sessionName: string, at: Date, inc: CounterIncrement): AnyBulkWriteOperation<StatsBucket>[] {
+    return bucketsOf(at).map(({ granularity, start, day }) => ({
+      updateOne: {
+        filter: { _id: bucketId(granularity, organizationId, sessionName, start) },
+        update: { $setOnInsert: { organizationId, sessionName, granularity, bucket: start, day }, $inc: inc },
+        upsert: true,
+      },
+    }));
+  }
+
+  /** Writes pre-built bucket upserts (benchmark seeding). */
+  async bulkIncrementBuckets(ops: AnyBulkWriteOperation<StatsBucket>[]): Promise<void> {
+    if (ops.length) await this.buckets.bulkWrite(ops, { ordered: false });
+  }
+
+  async incrementFailure(organizationId: string, sessionName: string, hour: Date, reason: string, by = 1): Promise<void> {
+    await this.failures
+      .updateOne(
+        { _id: `${organizationId}|${sessionName}|${hour.toISOString()}|${reason}` },
+        { $setOnInsert: { organizationId, sessionName, bucket: hour, day: dayKey(hour), reason }, $inc: { count: by } },
+        { upsert: true },
+      )
+      .exec();
+  }
+
+  /**
+   * An inbound message at `at` starts (or moves earlier) the chat's wait for a reply, unless we
+   * already replied at or after `at`. Two conditional writes, no read-modify-write race.
+   */
+  async markAwaiting(organizationId: string, sessionName: string, chatJid: string, at: Date): Promise<void> {
+    const _id = `${organizationId}|${sessionName}|${chatJid}`;
+    const result = await this.waits
+      .updateOne(
+        {
+          _id,
+          organizationId,
+          $and: [
+            { $or: [{ awaitingSince: { $exists: false } }, { awaitingSince: { $gt: at } }] },
+            { $or: [{ lastOutAt: { $exists: false } }, { lastOutAt: { $lt: at } }] },
+          ],
+        },
+        { $set: { awaitingSince: at } },
+      )
+      .exec();
+    if (result.matchedCount > 0) return;
+    try {
+      await this.waits.create({ _id, organizationId, sessionName, chatJid, awaitingSince: at });
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error; // the chat exists and already waits (earlier) or was answered later
+    }
+  }
+
+  /**
+   * An outgoing message at `at` answers the chat's wait, if one started at or before `at`.
+   * Returns when the wait started, or null when nothing was waiting.
+   */
+  async resolveAwaiting(organizationId: string, sessionName: string, chatJid: string, at: Date): Promise<Date | null> {
+    const _id = `${organizationId}|${sessionName}|${chatJid}`;
+    const before = await this.waits
+      .findOneAndUpdate({ _id, organizationId, awaitingSince: { $lte: at } }, { $unset: { awaitingSince: 1 }, $max: { lastOutAt: at } }, { returnDocument: 'before' })
+      .lean<StatsChatWait>()
+      .exec();
+    if (before?.awaitingSince) return before.awaitingSince;
+    await this.waits
+      .updateOne({ _id, organizationId }, { $max: { lastOutAt: at }, $setOnInsert: { sessionName, chatJid } }, { upsert: true })
+      .exec();
+    return null;
+  }
+
+  /** Stores a response time once per outgoing message (a redelivered event is a no-op). */
+  async insertResponseSample(sample: ResponseSampleRecord): Promise<void> {
+    try {
+      await this.samples.create(sample);
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+    }
+  }
+
+  /** Bulk insert of samples (benchmark seeding). */
+  async insertResponseSamples(samples: ResponseSampleRecord[]): Promise<void> {
+    if (samples.length) await this.samples.insertMany(samples, { ordered: false, lean: true });
+  }
+
+  // ---- reads (stats route) ------------------------------------------------------------------
+
+  /** Bucket counters of the window (index: organizationId + granularity + day). */
+  findBuckets(window: StatsWindow, granularity: StatsGranularity): Promise<BucketRow[]> {
+    return this.buckets
+      .find(
+        {
+          organizationId: window.organizationId,
+          granularity,
+          day: { $in: window.days },
+          ...(window.sessionName ? { sessionName: window.sessionName } : {}),
+          bucket: { $gte: window.since, $lt: window.until },
+        },
+        { _id: 0, bucket: 1, sent: 1, received: 1, byStatus: 1, byType: 1 },
+      )
+      .lean<BucketRow[]>()
+      .exec();
+  }
+
+  /** Failure counts of the window (index: organizationId + day). */
+  findFailureReasons(window: StatsWindow): Promise<Array<{ reason: string; count: number }>> {
+    return this.failures
+      .find(
+        {
+          organizationId: window.organizationId,
+          day: { $in: window.days },
+          ...(window.sessionName ? { sessionName: window.sessionName } : {}),
+          bucket: { $gte: window.since, $lt: window.until },
+        },
+        { _id: 0, reason: 1, count: 1 },
+      )
+      .lean<Array<{ reason: string; count: number }>>()
+      .exec();
+  }
+
+  private sampleFilter(window: StatsWindow) {
+    return {
+      organizationId: window.organizationId,
+      day: { $in: window.days },
+      ...(window.sessionName ? { sessionName: window.sessionName } : {}),
+      inboundAt: { $gte: window.since, $lt: window.until },
+    };
+  }
+
+  countResponseSamples(window: StatsWindow): Promise<number> {
+    return this.samples.countDocuments(this.sampleFilter(window)).exec();
+  }
+
+  /** `take` response times in ascending order after skipping `skip` (index: organizationId + day [+ responseMs]). */
+  async responseTimesAt(window: StatsWindow, skip: number, take: number): Promise<number[]> {
+    const rows = await this.samples
+      .find(this.sampleFilter(window), { _id: 0, responseMs: 1 })
+      .sort({ responseMs: 1 })
+      .skip(skip)
+      .limit(take)
+      .lean<Array<{ responseMs: number }>>()
+      .exec();
+    return rows.map((row) => row.responseMs);
+  }
+
+  /** True when any counter was ever kept for the session (it may have been deleted since). */
+  async hasSessionData(organizationId: string, sessionName: string): Promise<boolean> {
+    return (await this.buckets.exists({ organizationId, sessionName }).exec()) !== null;
+  }
+}

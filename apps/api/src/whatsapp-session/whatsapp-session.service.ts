@@ -1,0 +1,76 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@app/common';
+import { makeSessionId, SessionQueryService, SessionRegistry, type QrView, type WaSessionState } from '@app/whatsapp';
+import { SessionLimitReachedError } from './whatsapp-session.errors';
+
+const ACTIVITY_WRITE_INTERVAL_MS = 1_000;
+
+/** Organization-scoped session operations over SessionRegistry (connections) and SessionQueryService (documents). */
+@Injectable()
+export class WhatsAppSessionsService {
+  // lastActivityAt is written at most once a second per session: a burst of messages is one write.
+  private readonly lastActivityWrite = new Map<string, number>();
+
+  constructor(
+    private readonly registry: SessionRegistry,
+    private readonly sessions: SessionQueryService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async create(organizationId: string, sessionName: string): Promise<WaSessionState> {
+    const limit = this.config.WHATSAPP_MAX_SESSIONS_PER_ORG;
+    if ((await this.sessions.countByOrganization(organizationId)) >= limit) throw new SessionLimitReachedError(limit);
+    const created = await this.sessions.create({ organizationId, sessionName });
+    await this.registry.start(created.sessionId);
+    return (await this.sessions.findOne(created.sessionId)) ?? created;
+  }
+
+  list(organizationId: string): Promise<WaSessionState[]> {
+    return this.sessions.listByOrganization(organizationId);
+  }
+
+  /** The caller's session by name; another organization's session is simply not found. */
+  getOwned(organizationId: string, sessionName: string): Promise<WaSessionState> {
+    return this.sessions.findOneOrThrow(makeSessionId(organizationId, sessionName));
+  }
+
+  async getQr(organizationId: string, sessionName: string): Promise<QrView> {
+    const session = await this.getOwned(organizationId, sessionName);
+    return this.registry.getQr(session.sessionId);
+  }
+
+  async requestPairingCode(organizationId: string, sessionName: string, phone: string): Promise<string> {
+    const session = await this.getOwned(organizationId, sessionName);
+    return this.registry.requestPairingCode(session.sessionId, phone);
+  }
+
+  async restart(organizationId: string, sessionName: string): Promise<WaSessionState> {
+    const session = await this.getOwned(organizationId, sessionName);
+    await this.registry.restart(session.sessionId);
+    return this.getOwned(organizationId, sessionName);
+  }
+
+  /** Logs out on WhatsApp, closes, deletes auth state and the session; messages and contacts stay. */
+  async delete(organizationId: string, sessionName: string): Promise<void> {
+    const session = await this.getOwned(organizationId, sessionName);
+    await this.registry.destroy(session.sessionId);
+    this.lastActivityWrite.delete(session.sessionId);
+  }
+
+  async resyncContacts(organizationId: string, sessionName: string): Promise<void> {
+    const session = await this.getOwned(organizationId, sessionName);
+    await this.registry.resyncContacts(session.sessionId);
+  }
+
+  async touchActivity(sessionId: string, at: Date): Promise<void> {
+    const last = this.lastActivityWrite.get(sessionId) ?? 0;
+    if (Date.now() - last < ACTIVITY_WRITE_INTERVAL_MS) return;
+    this.lastActivityWrite.set(sessionId, Date.now());
+    await this.sessions.touchActivity(sessionId, at);
+  }
+
+  summary(): { live: number; connected: number } {
+    const live = this.registry.liveSessions();
+    return { live: live.length, connected: live.filter((s) => s.status === 'connected').length };
+  }
+}

@@ -1,0 +1,1 @@
+export { EmbeddedMongoServer, type EmbeddedMongoLogger, type EmbeddedMongoOptions } from './server';

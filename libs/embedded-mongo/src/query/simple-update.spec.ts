@@ -1,0 +1,23 @@
+import { trySimpleUpdate } from './simple-update';
+
+describe('trySimpleUpdate', () => {
+  it('applies $set, $unset and $inc on plain paths without touching the original', () => {
+    const original = { _id: 1, a: { b: 1 }, n: 2, gone: true };
+    const result = trySimpleUpdate(original, { $set: { 'a.c': 5, 'x.y': 1 }, $inc: { n: 3, fresh: 1 }, $unset: { gone: '', 'no.such': '' } });
+    expect(result).toEqual({ modified: true, document: { _id: 1, a: { b: 1, c: 5 }, n: 5, x: { y: 1 }, fresh: 1 } });
+    expect(original).toEqual({ _id: 1, a: { b: 1 }, n: 2, gone: true });
+  });
+
+  it('reports an update that changes nothing', () => {
+    expect(trySimpleUpdate({ _id: 1, a: 1 }, { $set: { a: 1 } })?.modified).toBe(false);
+  });
+
+  it('defers to mingo for positional paths, arrays, _id and overlapping paths', () => {
+    expect(trySimpleUpdate({ _id: 1, a: [{ b: 1 }] }, { $set: { 'a.0.b': 2 } })).toBeUndefined();
+    expect(trySimpleUpdate({ _id: 1 }, { $set: { 'a.$.b': 2 } })).toBeUndefined();
+    expect(trySimpleUpdate({ _id: 1 }, { $set: { _id: 2 } })).toBeUndefined();
+    expect(trySimpleUpdate({ _id: 1 }, { $set: { a: 1 }, $inc: { 'a.b': 1 } })).toBeUndefined();
+    expect(trySimpleUpdate({ _id: 1, s: 'x' }, { $inc: { s: 1 } })).toBeUndefined();
+    expect(trySimpleUpdate({ _id: 1 }, { $push: { a: 1 } })).toBeUndefined();
+  });
+});

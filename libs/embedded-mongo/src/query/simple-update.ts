@@ -1,0 +1,68 @@
+import type { Document } from 'bson';
+import { canonicalKey } from '../storage/index-key';
+import { cloneDocument } from './clone';
+
+const SIMPLE_OPERATORS = new Set(['$set', '$unset', '$inc']);
+
+/**
+ * Fast path for the updates applications send most ($set/$unset/$inc on plain paths). mingo's
+ * general updater rebuilds its operator tables on every call, which dominates single-document
+ * updates. Returns undefined whenever the update needs mingo's full semantics: positional paths,
+ * arrays along a path, `_id`, non-numeric increments or overlapping paths.
+ */
+export function trySimpleUpdate(original: Document, modifier: Document): { document: Document; modified: boolean } | undefined {
+  const operations: Array<[string, string, unknown]> = [];
+  for (const [operator, fields] of Object.entries(modifier)) {
+    if (!SIMPLE_OPERATORS.has(operator) || !fields || typeof fields !== 'object') return undefined;
+    for (const [path, value] of Object.entries(fields as Document)) operations.push([operator, path, value]);
+  }
+  if (!pathsAreIndependent(operations.map(([, path]) => path))) return undefined;
+
+  const document = cloneDocument(original);
+  let modified = false;
+  for (const [operator, path, value] of operations) {
+    const parts = path.split('.');
+    const parent = parentObject(document, parts, operator !== '$unset');
+    if (parent === undefined) return undefined;
+    if (parent === null) continue; // $unset of a path that does not exist
+    const leaf = parts[parts.length - 1];
+    const exists = Object.prototype.hasOwnProperty.call(parent, leaf);
+    if (operator === '$set') {
+      if (!exists || canonicalKey(parent[leaf]) !== canonicalKey(value)) modified = true;
+      parent[leaf] = cloneDocument(value);
+    } else if (operator === '$unset') {
+      if (exists) modified = true;
+      delete parent[leaf];
+    } else {
+      if (typeof value !== 'number' || (exists && typeof parent[leaf] !== 'number')) return undefined;
+      parent[leaf] = exists ? (parent[leaf] as number) + value : value;
+      if (!exists || value !== 0) modified = true;
+    }
+  }
+  return { document, modified };
+}
+
+function pathsAreIndependent(paths: string[]): boolean {
+  if (paths.some((path) => path.includes('$') || path === '_id' || path.startsWith('_id.') || path === '')) return false;
+  const sorted = [...paths].sort();
+  return sorted.every((path, i) => i === 0 || (path !== sorted[i - 1] && !path.startsWith(`${sorted[i - 1]}.`)));
+}
+
+/**
+ * The plain object holding the last path segment. Missing levels are created when `create` is
+ * set (null when not); undefined means the path crosses an array or scalar.
+ */
+function parentObject(document: Document, parts: string[], create: boolean): Document | null | undefined {
+  let node = document;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (next === undefined) {
+      if (!create) return null;
+      node[part] = {};
+    } else if (next === null || typeof next !== 'object' || Object.getPrototypeOf(next) !== Object.prototype) {
+      return undefined;
+    }
+    node = node[part] as Document;
+  }
+  return node;
+}

@@ -1,0 +1,85 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Document } from 'bson';
+import { Journal } from './journal';
+import { acquireDataDirLock } from './lock-file';
+import { readSnapshot, writeSnapshot } from './snapshot';
+import type { StorageEngine } from './storage-engine';
+import type { StorageOp, WriteRecorder } from './storage-op';
+
+export type FsyncPolicy = 'always' | 'batch' | 'never';
+
+export interface DurableStoreOptions {
+  fsync: FsyncPolicy;
+  /** The journal is folded into a new snapshot once it grows past this many bytes. */
+  compactAfterBytes: number;
+  warn(message: string): void;
+}
+
+/**
+ * Makes a StorageEngine durable under `dataDir`: snapshot + journal replay on open, one journal
+ * record per command, compaction into a fresh snapshot when the journal grows and on close.
+ */
+export class DurableStore implements WriteRecorder {
+  private pending: StorageOp[] = [];
+
+  private constructor(
+    private readonly dataDir: string,
+    private readonly storage: StorageEngine,
+    private readonly journal: Journal,
+    private readonly releaseLock: () => void,
+    private readonly options: DurableStoreOptions,
+  ) {}
+
+  static open(dataDir: string, storage: StorageEngine, options: DurableStoreOptions): DurableStore {
+    mkdirSync(dataDir, { recursive: true });
+    const releaseLock = acquireDataDirLock(dataDir);
+    try {
+      readSnapshot(join(dataDir, 'snapshot.bson'), storage);
+      const { journal, contents } = Journal.open(join(dataDir, 'journal.log'));
+      if (contents.discardedBytes > 0) {
+        options.warn(`embedded-mongo: discarded ${contents.discardedBytes} bytes of a torn journal record in ${dataDir}`);
+      }
+      // Journal operations are physical and idempotent, so replaying ones a snapshot already holds is harmless.
+      for (const operation of contents.operations) storage.apply(operation as StorageOp);
+      const store = new DurableStore(dataDir, storage, journal, releaseLock, options);
+      storage.attachRecorder(store);
+      return store;
+    } catch (error) {
+      releaseLock();
+      throw error;
+    }
+  }
+
+  record(operation: StorageOp): void {
+    this.pending.push(operation);
+  }
+
+  commit(): void {
+    if (this.pending.length === 0) return;
+    const operations = this.pending as unknown as Document[];
+    this.pending = [];
+    if (this.options.fsync === 'always') {
+      for (const operation of operations) this.journal.append([operation], true);
+    } else {
+      this.journal.append(operations, this.options.fsync === 'batch');
+    }
+    if (this.journal.size > this.options.compactAfterBytes) this.compact();
+  }
+
+  /** Writes everything to a new snapshot, then empties the journal. */
+  compact(): void {
+    writeSnapshot(join(this.dataDir, 'snapshot.bson'), this.storage);
+    this.journal.reset();
+  }
+
+  close(): void {
+    try {
+      this.commit();
+      this.compact();
+    } finally {
+      this.journal.close();
+      this.releaseLock();
+    }
+  }
+}

@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { BatchedAuthStore } from './batched-auth-store';
+import { InMemoryAuthRowBackend, InMemoryAuthStoreProvider } from './in-memory-auth-store';
+
+const sampleCreds = () => ({
+  noiseKey: { public: new Uint8Array(randomBytes(32)), private: randomBytes(32) },
+  signedPreKey: { keyPair: { public: randomBytes(33), private: randomBytes(32) }, signature: randomBytes(64), keyId: 1 },
+  registrationId: 4242,
+  advSecretKey: randomBytes(32).toString('base64'),
+  me: { id: '15551234567:3@s.whatsapp.net', lid: '999@lid' },
+  processedHistoryMessages: [],
+  registered: true,
+  routingInfo: randomBytes(7),
+});
+
+describe('BatchedAuthStore', () => {
+  it('round-trips creds byte-exactly (Uint8Array and Buffer come back as equal bytes)', async () => {
+    const backend = new InMemoryAuthRowBackend();
+    const creds = sampleCreds();
+    await new BatchedAuthStore('s1', backend).writeCreds(creds);
+
+    const fresh = new BatchedAuthStore('s1', backend); // no cache: read from rows
+    const back = await fresh.readCreds();
+    expect(Buffer.from(back!.noiseKey.public).equals(Buffer.from(creds.noiseKey.public))).toBe(true);
+    expect(Buffer.isBuffer(back!.noiseKey.private)).toBe(true);
+    expect(back!.signedPreKey.signature.equals(creds.signedPreKey.signature)).toBe(true);
+    expect(back!.routingInfo.equals(creds.routingInfo)).toBe(true);
+    expect(back!.me).toEqual(creds.me);
+    expect(back!.registrationId).toBe(4242);
+    expect(await fresh.hasCreds()).toBe(true);
+  });
+
+  it('round-trips keys, deletes on null and reports only present ids', async () => {
+    const backend = new InMemoryAuthRowBackend();
+    const store = new BatchedAuthStore('s1', backend);
+    const session = randomBytes(100);
+    const preKey = { public: randomBytes(33), private: randomBytes(32) };
+    await store.keys.set({ session: { 'a.0': session }, 'pre-key': { '1': preKey, '2': preKey } });
+    await store.keys.set({ 'pre-key': { '2': null } });
+
+    const fresh = new BatchedAuthStore('s1', backend);
+    const sessions = await fresh.keys.get('session', ['a.0', 'missing']);
+    expect(Object.keys(sessions)).toEqual(['a.0']);
+    expect((sessions['a.0'] as Buffer).equals(session)).toBe(true);
+    const preKeys = await fresh.keys.get('pre-key', ['1', '2']);
+    expect(Object.keys(preKeys)).toEqual(['1']);
+    expect((preKeys['1'] as typeof preKey).private.equals(preKey.private)).toBe(true);
+  });
+
+  it('coalesces same-tick writes into one batch and lands every concurrent write', async () => {
+    const backend = new InMemoryAuthRowBackend();
+    const spy = vi.spyOn(backend, 'writeMany');
+    const store = new BatchedAuthStore('s1', backend);
+    const values = Array.from({ length: 200 }, () => randomBytes(16));
+    await Promise.all(values.map((v, i) => store.keys.set({ session: { [`id${i}`]: v } })));
+    expect(spy).toHaveBeenCalledTimes(1);
+
+    // and across ticks, interleaved with reads
+    await Promise.all(
+      values.map(async (v, i) => {
+        await new Promise((r) => setImmediate(r));
+        await store.keys.set({ 'sender-key': { [`k${i}`]: v } });
+        await store.keys.get('sender-key', [`k${i}`]);
+      }),
+    );
+    const fresh = new BatchedAuthStore('s1', backend);
+    const all = await fresh.keys.get('session', values.map((_, i) => `id${i}`));
+    const sk = await fresh.keys.get('sender-key', values.map((_, i) => `k${i}`));
+    values.forEach((v, i) => {
+      expect((all[`id${i}`] as Buffer).equals(v)).toBe(true);
+      expect((sk[`k${i}`] as Buffer).equals(v)).toBe(true);
+    });
+  });
+
+  it('serves repeated reads, including misses, from the cache', async () => {
+    const backend = new InMemoryAuthRowBackend();
+    const spy = vi.spyOn(backend, 'readMany');
+    const store = new BatchedAuthStore('s1', backend);
+    await store.keys.get('session', ['x']);
+    await store.keys.get('session', ['x']);
+    expect(spy).toHaveBeenCalledTimes(1);
+  });
+
+  it('clear() removes creds and keys, also from the cache', async () => {
+    const provider = new InMemoryAuthStoreProvider();
+    const store = provider.forSession('s1');
+    await store.writeCreds(sampleCreds());
+    await store.keys.set({ session: { a: randomBytes(3) } });
+    await store.clear();
+    expect(await store.hasCreds()).toBe(false);
+    expect(await store.keys.get('session', ['a'])).toEqual({});
+    expect(provider.backend.rows.has('s1')).toBe(false);
+  });
+
+  it('surfaces a corrupt row as a read error', async () => {
+    const backend = new InMemoryAuthRowBackend();
+    backend.putRaw('s1', 'creds', 'creds', '{not json');
+    await expect(new BatchedAuthStore('s1', backend).readCreds()).rejects.toThrow();
+  });
+});

@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto';
+import mongoose from 'mongoose';
+import { MongoAuthRowBackend } from './mongo-auth-store.provider';
+import { BatchedAuthStore } from './batched-auth-store';
+import { WaAuthKey, WaAuthKeySchema } from './wa-auth-key.schema';
+
+/**
+ * Runs against TEST_MONGODB_URI, else the embedded server (libs/embedded-mongo).
+ * Skips itself when neither is available.
+ */
+describe('MongoAuthRowBackend (MongoDB)', () => {
+  let connection: mongoose.Connection | undefined;
+  let closeServer: (() => Promise<void>) | undefined;
+  let backend: MongoAuthRowBackend;
+
+  beforeAll(async () => {
+    let uri = process.env.TEST_MONGODB_URI;
+    if (!uri) {
+      try {
+        const specifier = '@app/embedded-mongo'; // non-literal: this lib does not depend on it at compile time
+        const mod = await import(specifier);
+        const server = await mod.EmbeddedMongoServer.start({});
+        uri = server.uri(`wa_auth_${Date.now()}`) as string;
+        closeServer = () => server.close();
+      } catch {
+        return;
+      }
+    }
+    connection = await mongoose.createConnection(uri).asPromise();
+    const model = connection.model(WaAuthKey.name, WaAuthKeySchema);
+    await model.syncIndexes();
+    backend = new MongoAuthRowBackend(model);
+  });
+
+  afterAll(async () => {
+    await connection?.close();
+    await closeServer?.();
+  });
+
+  it('round-trips creds and keys byte-exactly', async (ctx) => {
+    if (!connection) return ctx.skip();
+    const creds = { noiseKey: { public: randomBytes(32), private: new Uint8Array(randomBytes(32)) }, registrationId: 7 };
+    const key = randomBytes(500);
+    const writer = new BatchedAuthStore('m1', backend);
+    await writer.writeCreds(creds);
+    await writer.keys.set({ session: { 'a.0': key }, 'pre-key': { '1': { public: key, private: key } } });
+
+    const reader = new BatchedAuthStore('m1', backend);
+    const back = await reader.readCreds();
+    expect(back!.noiseKey.public.equals(creds.noiseKey.public)).toBe(true);
+    expect(Buffer.from(back!.noiseKey.private).equals(Buffer.from(creds.noiseKey.private))).toBe(true);
+    expect(((await reader.keys.get('session', ['a.0']))['a.0'] as Buffer).equals(key)).toBe(true);
+    await reader.keys.set({ session: { 'a.0': null } });
+    expect(await new BatchedAuthStore('m1', backend).keys.get('session', ['a.0'])).toEqual({});
+  });
+
+  it('lands every concurrent key write and clears per session', async (ctx) => {
+    if (!connection) return ctx.skip();
+    const values = Array.from({ length: 100 }, () => randomBytes(20));
+    const a = new BatchedAuthStore('m2', backend);
+    await Promise.all(
+      values.map(async (v, i) => {
+        if (i % 3 === 0) await new Promise((r) => setImmediate(r));
+        await a.keys.set({ 'sender-key': { [`k${i}`]: v } });
+      }),
+    );
+    const other = new BatchedAuthStore('m3', backend);
+    await other.writeCreds({ x: 1 });
+
+    const back = await new BatchedAuthStore('m2', backend).keys.get('sender-key', values.map((_, i) => `k${i}`));
+    values.forEach((v, i) => expect((back[`k${i}`] as Buffer).equals(v)).toBe(true));
+
+    await a.clear();
+    expect(await new BatchedAuthStore('m2', backend).keys.get('sender-key', ['k1'])).toEqual({});
+    expect(await new BatchedAuthStore('m3', backend).hasCreds()).toBe(true);
+  });
+});

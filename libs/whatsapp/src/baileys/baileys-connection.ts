@@ -1,0 +1,184 @@
+import {
+  ALL_WA_PATCH_NAMES,
+  Browsers,
+  downloadMediaMessage,
+  jidNormalizedUser,
+  makeCacheableSignalKeyStore,
+  makeWASocket,
+  type BaileysEventMap,
+  type WASocket,
+} from '@whiskeysockets/baileys';
+import type { WaAuthStore } from '../auth-state/wa-auth-store';
+import { CLOSE_CODES, type WaCloseInfo } from '../engine/close-reason';
+import type { MediaRef } from '../engine/inbound-message';
+import type { OutboundContent, SendResult } from '../engine/outbound-content';
+import { TypedEmitter } from '../engine/typed-emitter';
+import type { ContactInfo, WaConnection, WaConnectionEvents, WaStatusUpdate } from '../engine/wa-connection';
+import type { WaLogger } from '../engine/wa-logger';
+import { loadBaileysAuthState } from './baileys-auth-state';
+import { mapBaileysClose } from './baileys-close-reason';
+import { statusFromMessageUpdate, statusFromReceipt } from './baileys-receipts';
+import { fromMediaRef } from './media-ref';
+import { normalizeContact } from './normalize-contact';
+import { normalizeMessage } from './normalize-message';
+import { toBaileysContent } from './to-baileys-content';
+
+export interface BaileysSocketOptions {
+  browserName: string;
+  waWebSocketUrl?: string;
+  connectTimeoutMs: number;
+}
+
+const compact = <T>(items: (T | undefined)[]): T[] => items.filter((x): x is T => x !== undefined);
+
+/** One Baileys socket behind the WaConnection contract. */
+export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implements WaConnection {
+  private sock?: WASocket;
+  private ended = false;
+  private me?: { jid: string; lid?: string };
+
+  constructor(
+    private readonly sessionId: string,
+    private readonly auth: WaAuthStore,
+    private readonly logger: WaLogger,
+    private readonly options: BaileysSocketOptions,
+  ) {
+    super();
+    setImmediate(() => void this.init());
+  }
+
+  private async init(): Promise<void> {
+    if (this.ended) return;
+    this.emit('connecting');
+    let sock: WASocket;
+    try {
+      const state = await loadBaileysAuthState(this.auth);
+      const baileysLogger = this.logger.child({ module: 'baileys' }, { level: 'warn' });
+      sock = makeWASocket({
+        auth: { creds: state.creds, keys: makeCacheableSignalKeyStore(state.keys, baileysLogger as never) },
+        logger: baileysLogger as never,
+        browser: Browsers.appropriate(this.options.browserName),
+        ...(this.options.waWebSocketUrl ? { waWebSocketUrl: this.options.waWebSocketUrl } : {}),
+        connectTimeoutMs: this.options.connectTimeoutMs,
+        markOnlineOnConnect: false,
+        syncFullHistory: false,
+        getMessage: async () => undefined,
+      });
+      this.bind(sock, () => this.auth.writeCreds(state.creds));
+    } catch (err) {
+      this.finish({ code: CLOSE_CODES.badSession, reason: 'badSession', message: `Could not start the WhatsApp socket: ${(err as Error).message}` });
+      return;
+    }
+    this.sock = sock;
+    if (this.ended) void sock.end(undefined).catch(() => undefined);
+  }
+
+  private bind(sock: WASocket, saveCreds: () => Promise<void>): void {
+    const on = <K extends keyof BaileysEventMap>(event: K, run: (arg: BaileysEventMap[K]) => unknown) =>
+      sock.ev.on(event, (arg) => {
+        if (this.ended) return;
+        try {
+          const result = run(arg);
+          if (result instanceof Promise) result.catch((err) => this.logger.error({ err, event }, 'baileys event handler failed'));
+        } catch (err) {
+          this.logger.error({ err, event }, 'baileys event handler failed');
+        }
+      });
+
+    on('creds.update', () => saveCreds());
+    on('connection.update', (u) => {
+      if (u.qr) this.emit('qr', u.qr);
+      if (u.connection === 'open') this.onOpen(sock);
+      if (u.connection === 'close') this.finish(mapBaileysClose(u.lastDisconnect?.error));
+    });
+    on('messages.upsert', ({ messages, type }) => this.emitMessages(messages, type !== 'notify'));
+    on('messaging-history.set', ({ contacts, messages, lidPnMappings }) => {
+      this.emitContacts(compact(contacts.map(normalizeContact)));
+      for (const m of lidPnMappings ?? []) this.emit('lidMapping', { lid: m.lid, pn: m.pn });
+      this.emitMessages(messages, true);
+    });
+    on('messages.update', (updates) => this.emitStatuses(compact(updates.map(statusFromMessageUpdate))));
+    on('message-receipt.update', (updates) => this.emitStatuses(compact(updates.map(statusFromReceipt))));
+    on('contacts.upsert', (contacts) => this.emitContacts(compact(contacts.map(normalizeContact))));
+    on('contacts.update', (contacts) => this.emitContacts(compact(contacts.map(normalizeContact))));
+    on('lid-mapping.update', ({ lid, pn }) => this.emit('lidMapping', { lid, pn }));
+  }
+
+  private onOpen(sock: WASocket): void {
+    const user = sock.user;
+    const jid = jidNormalizedUser(user?.id);
+    const lid = user?.lid ? jidNormalizedUser(user.lid) : undefined;
+    this.me = { jid, ...(lid ? { lid } : {}) };
+    this.emit('open', { jid, phone: jid.split('@')[0], ...(lid ? { lid } : {}), ...(user?.name || user?.notify ? { pushName: user.name ?? user.notify } : {}) });
+  }
+
+  private emitMessages(messages: Parameters<typeof normalizeMessage>[0][], isHistory: boolean): void {
+    for (const raw of messages) {
+      try {
+        const message = normalizeMessage(raw, { isHistory, me: this.me });
+        if (message) this.emit('message', message);
+      } catch (err) {
+        this.logger.warn({ err, id: raw.key?.id }, 'could not normalize a message');
+      }
+    }
+  }
+
+  private emitStatuses(updates: WaStatusUpdate[]): void {
+    for (const update of updates) this.emit('status', update);
+  }
+
+  private emitContacts(contacts: ContactInfo[]): void {
+    if (contacts.length) this.emit('contacts', contacts);
+  }
+
+  /** Socket ended by WhatsApp/network: report once, then go quiet. */
+  private finish(info: WaCloseInfo): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.emit('close', info);
+    this.removeAllListeners();
+  }
+
+  private requireSocket(): WASocket {
+    if (!this.sock || this.ended) throw new Error(`WhatsApp connection of ${this.sessionId} is not open`);
+    return this.sock;
+  }
+
+  async sendMessage(to: string, content: OutboundContent): Promise<SendResult> {
+    const sock = this.requireSocket();
+    const { content: body, options } = toBaileysContent(content);
+    const sent = await sock.sendMessage(to, body, options);
+    if (!sent?.key.id) throw new Error('WhatsApp did not return a message id');
+    const ts = Number(sent.messageTimestamp ?? 0);
+    return { waMessageId: sent.key.id, timestamp: ts ? new Date(ts * 1000) : new Date() };
+  }
+
+  async downloadMedia(ref: MediaRef): Promise<Buffer> {
+    const sock = this.sock;
+    return downloadMediaMessage(fromMediaRef(ref), 'buffer', {}, {
+      logger: this.logger as never,
+      reuploadRequest: (msg) => (sock ? sock.updateMediaMessage(msg) : Promise.reject(new Error('not connected'))),
+    });
+  }
+
+  requestPairingCode(phoneDigits: string): Promise<string> {
+    return this.requireSocket().requestPairingCode(phoneDigits);
+  }
+
+  async resyncContacts(): Promise<void> {
+    await this.requireSocket().resyncAppState(ALL_WA_PATCH_NAMES, false);
+  }
+
+  async logout(): Promise<void> {
+    const sock = this.requireSocket();
+    this.ended = true;
+    this.removeAllListeners();
+    await sock.logout();
+  }
+
+  async close(): Promise<void> {
+    this.ended = true;
+    this.removeAllListeners();
+    await this.sock?.end(undefined).catch(() => undefined);
+  }
+}

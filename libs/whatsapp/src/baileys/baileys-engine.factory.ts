@@ -1,0 +1,13 @@
+import type { WaConnection, WaEngineCreateOptions, WaEngineFactory } from '../engine/wa-connection';
+import { BaileysConnection, type BaileysSocketOptions } from './baileys-connection';
+
+/** The production engine: real WhatsApp Web through @whiskeysockets/baileys. */
+export class BaileysEngineFactory implements WaEngineFactory {
+  readonly kind = 'baileys' as const;
+
+  constructor(private readonly options: BaileysSocketOptions) {}
+
+  create(opts: WaEngineCreateOptions): WaConnection {
+    return new BaileysConnection(opts.sessionId, opts.auth, opts.logger, this.options);
+  }
+}

@@ -1,0 +1,108 @@
+import type { Logger } from '@nestjs/common';
+import * as QRCode from 'qrcode';
+import type { WaCloseInfo } from '../engine/close-reason';
+import type { WaConnection, WaConnectionEvents, WaOpenInfo } from '../engine/wa-connection';
+import { WA_EVENTS } from '../events';
+import type { WhatsAppOptions } from '../whatsapp.options';
+import { backoffDelay } from './backoff';
+import { decideOnClose } from './close-policy';
+import type { WaEventPublisher } from './event-publisher';
+import type { SessionHandle } from './session-handle';
+import type { StatusWriter } from './status-writer';
+
+const renderQrPng = (qr: string) => QRCode.toDataURL(qr);
+
+/** What the handler may ask the registry to do with a handle. */
+export interface LifecycleHooks {
+  reconnect(handle: SessionHandle, delayMs: number): void;
+  /** Forget the handle (its connection is already detached); `release` gives the lease back. */
+  retire(handle: SessionHandle, release: boolean): Promise<void>;
+}
+
+/**
+ * Turns one connection's engine events into status changes and domain events.
+ * Events run one at a time per session, and are dropped once the connection
+ * is no longer the handle's current one (stopped, replaced, retired).
+ */
+export class SessionEventHandler {
+  constructor(
+    private readonly status: StatusWriter,
+    private readonly publisher: WaEventPublisher,
+    private readonly options: WhatsAppOptions,
+    private readonly hooks: LifecycleHooks,
+    private readonly logger: Logger,
+  ) {}
+
+  bind(handle: SessionHandle, connection: WaConnection): void {
+    const on = <K extends keyof WaConnectionEvents & string>(event: K, run: (...args: WaConnectionEvents[K]) => Promise<void> | void) =>
+      connection.on(event, (...args: WaConnectionEvents[K]) =>
+        handle.events.push(() => (handle.owns(connection) ? run(...args) : undefined)),
+      );
+    const ref = handle.ref;
+    on('connecting', () => (handle.status === 'connecting' ? undefined : this.status.set(handle, 'connecting')));
+    on('qr', (qr) => this.onQr(handle, connection, qr));
+    on('open', (info) => this.onOpen(handle, info));
+    on('close', (info) => this.onClose(handle, info));
+    on('message', (message) => this.publisher.publish(WA_EVENTS.messageReceived, { ...ref, message }));
+    on('status', (update) => this.publisher.publish(WA_EVENTS.messageStatus, { ...ref, ...update }));
+    on('contacts', (contacts) => this.publisher.publish(WA_EVENTS.contactsUpserted, { ...ref, contacts }));
+    on('lidMapping', (mapping) => this.publisher.publish(WA_EVENTS.lidMapping, { ...ref, ...mapping }));
+  }
+
+  private async onQr(handle: SessionHandle, connection: WaConnection, qr: string): Promise<void> {
+    handle.qrCount += 1;
+    const ttl = handle.qrCount === 1 ? this.options.qr.firstTtlMs : this.options.qr.rotateMs;
+    const dataUrl = await (this.options.renderQr ?? renderQrPng)(qr);
+    const expiresAt = new Date(Date.now() + ttl);
+    if (!handle.owns(connection)) return;
+    await this.status.set(handle, 'qr_ready', { qr: dataUrl, qrExpiresAt: expiresAt });
+    this.publisher.publish(WA_EVENTS.sessionQr, { ...handle.ref, qr: dataUrl, expiresAt });
+  }
+
+  private async onOpen(handle: SessionHandle, info: WaOpenInfo): Promise<void> {
+    handle.failures = 0;
+    await this.status.set(handle, 'connected', {
+      phone: info.phone,
+      jid: info.jid,
+      lid: info.lid ?? null,
+      pushName: info.pushName ?? null,
+      connectedAt: new Date(),
+      qr: null,
+      qrExpiresAt: null,
+      lastError: null,
+    });
+  }
+
+  private async onClose(handle: SessionHandle, info: WaCloseInfo): Promise<void> {
+    handle.detachConnection();
+    const decision = decideOnClose(info, { waitingForScan: handle.status === 'qr_ready' });
+    this.logger.log(`Session ${handle.sessionId} closed: ${info.reason} ${info.code} "${info.message}" → ${decision.action}`);
+    const noQr = { qr: null, qrExpiresAt: null } as const;
+    switch (decision.action) {
+      case 'reconnectNow':
+        this.hooks.reconnect(handle, 0);
+        return;
+      case 'loggedOut':
+        await handle.auth.clear();
+        await this.hooks.retire(handle, true);
+        await this.status.set(handle, 'logged_out', { ...noQr, lastError: decision.lastError });
+        return;
+      case 'stop':
+        await this.hooks.retire(handle, true);
+        await this.status.set(handle, 'disconnected', { ...noQr, lastError: decision.lastError });
+        return;
+      case 'retry': {
+        handle.failures += 1;
+        const { maxRetries } = this.options.backoff;
+        if (handle.failures > maxRetries) {
+          await this.hooks.retire(handle, true);
+          const lastError = `Gave up after ${maxRetries} reconnect attempts; last error: ${decision.lastError}`;
+          await this.status.set(handle, 'failed', { ...noQr, lastError });
+          return;
+        }
+        await this.status.set(handle, 'disconnected', { ...noQr, lastError: decision.lastError });
+        if (!handle.disposed) this.hooks.reconnect(handle, backoffDelay(handle.failures, this.options.backoff));
+      }
+    }
+  }
+}

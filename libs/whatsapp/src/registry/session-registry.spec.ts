@@ -1,0 +1,300 @@
+import { randomBytes } from 'node:crypto';
+import { InMemoryAuthRowBackend, InMemoryAuthStoreProvider } from '../auth-state/in-memory-auth-store';
+import { SessionAlreadyConnectedError, SessionLeasedElsewhereError, SessionNotConnectedError, SessionNotFoundError } from '../errors';
+import { WA_EVENTS } from '../events';
+import { InMemorySessionStateStore } from '../session-state/in-memory-session-state.store';
+import { makeRegistryKit, tick } from '../testing/registry-test-kit';
+
+describe('SessionRegistry with the sandbox engine', () => {
+  it('walks connecting → qr_ready → (scan, 515) → connecting → connected and persists before emitting', async () => {
+    const kit = makeRegistryKit();
+    const sessionId = await kit.createSession();
+    const persistedAtEmit: string[] = [];
+    kit.emitter.on(WA_EVENTS.sessionStatus, (e) => persistedAtEmit.push(kit.store.docs.get(e.sessionId)!.status));
+
+    await kit.registry.start(sessionId);
+    await kit.waitStatus(sessionId, 'qr_ready');
+    const qrDoc = (await kit.store.findBySessionId(sessionId))!;
+    expect(qrDoc.qr).toMatch(/^data:image\/png;base64,/);
+    expect(qrDoc.qrExpiresAt!.getTime() - Date.now()).toBeGreaterThan(55_000);
+    const qrEvent = kit.events.find((e) => e.name === WA_EVENTS.sessionQr)!.payload;
+    expect(qrEvent).toMatchObject({ sessionId, organizationId: 'org1', sessionName: 'main', qr: qrDoc.qr });
+
+    await kit.control.scan(sessionId, '+1 555 123 4567');
+    await kit.waitStatus(sessionId, 'connected');
+    const doc = (await kit.store.findBySessionId(sessionId))!;
+    expect(doc).toMatchObject({ status: 'connected', phone: '15551234567', jid: '15551234567@s.whatsapp.net' });
+    expect(doc.qr).toBeUndefined();
+    expect(doc.lastError).toBeUndefined();
+    expect(doc.connectedAt).toBeInstanceOf(Date);
+    expect(kit.statusTrail(sessionId)).toEqual(['connecting', 'qr_ready', 'connecting', 'connected']);
+    expect(persistedAtEmit).toEqual(kit.statusTrail(sessionId));
+    const first = kit.events.find((e) => e.name === WA_EVENTS.sessionStatus)!.payload;
+    expect(first).toMatchObject({ previousStatus: 'disconnected', status: 'connecting', at: expect.any(Date) });
+    expect(kit.registry.isConnected(sessionId)).toBe(true);
+    await kit.registry.onApplicationShutdown();
+  });
+
+  it('getQr starts an idle session and refuses once connected; unknown sessions are 404', async () => {
+    const kit = makeRegistryKit();
+    const sessionId = await kit.createSession();
+    const view = await kit.registry.getQr(sessionId);
+    expect(view.status).toBe('qr_ready');
+    expect(view.qr).toMatch(/^data:image\/png;base64,/);
+    expect(view.expiresAt).toBeInstanceOf(Date);
+    await kit.control.scan(sessionId, '15550001111');
+    await kit.waitStatus(sessionId, 'connected');
+    await expect(kit.registry.getQr(sessionId)).rejects.toBeInstanceOf(SessionAlreadyConnectedError);
+    await expect(kit.registry.getQr('org1_nope')).rejects.toBeInstanceOf(SessionNotFoundError);
+    await kit.registry.onApplicationShutdown();
+  });
+
+  it('pairs with a pairing code', async () => {
+    const kit = makeRegistryKit();
+    const sessionId = await kit.createSession();
+    const code = await kit.registry.requestPairingCode(sessionId, '+15557654321');
+    expect(code).toMatch(/^[A-Z0-9]{8}$/);
+    await kit.control.enterPairingCode(sessionId, code);
+    await kit.waitStatus(sessionId, 'connected');
+    expect((await kit.store.findBySessionId(sessionId))!.phone).toBe('15557654321');
+    await kit.registry.onApplicationShutdown();
+  });
+
+  it('sends, reports sent/delivered/read, receives every inbound type and downloads media', async () => {
+    const kit = makeRegistryKit();
+    const sessionId = await kit.linkedSession();
+    const sent = await kit.registry.send(sessionId, '15550002222@s.whatsapp.net', { type: 'text', text: 'hi' });
+    expect(sent.waMessageId).toMatch(/^3EB0[0-9A-F]{16}$/);
+    await tick();
+    await tick();
+    kit.control.receipt(sessionId, sent.waMessageId, 'read');
+    kit.control.receipt(sessionId, sent.waMessageId, 'delivered'); // out of order is allowed
+    await tick();
+    const statuses = kit.events.filter((e) => e.name === WA_EVENTS.messageStatus).map((e) => e.payload);
+    expect(statuses.map((s) => s.status)).toEqual(['sent', 'read', 'delivered']);
+    expect(statuses[0]).toMatchObject({ sessionId, organizationId: 'org1', waMessageId: sent.waMessageId, chatJid: '15550002222@s.whatsapp.net' });
+
+    const bytes = randomBytes(1000);
+    const image = kit.control.inbound(sessionId, { from: '15550002222', pushName: 'Ann', type: 'image', caption: 'pic', media: { data: bytes, mimetype: 'image/jpeg' } });
+    kit.control.inbound(sessionId, { from: '15550002222', text: 'hello', quotedId: sent.waMessageId });
+    await tick();
+    const received = kit.events.filter((e) => e.name === WA_EVENTS.messageReceived).map((e) => e.payload.message);
+    expect(received.map((m) => m.type)).toEqual(['image', 'text']);
+    expect(received[0]).toMatchObject({ senderPhone: '15550002222', pushName: 'Ann', caption: 'pic', fromMe: false, isHistory: false });
+    expect(received[1].quotedId).toBe(sent.waMessageId);
+    expect((await kit.registry.downloadMedia(sessionId, image.media!.ref)).equals(bytes)).toBe(true);
+
+    kit.control.pushContact(sessionId, { phone: '15550002222', pushName: 'Ann' });
+    kit.control.revealLid(sessionId, { phone: '15550002222', lid: '1234567' });
+    await tick();
+    expect(kit.events.find((e) => e.name === WA_EVENTS.contactsUpserted)!.payload.contacts).toEqual([
+      { jid: '15550002222@s.whatsapp.net', phone: '15550002222', notify: 'Ann' },
+    ]);
+    expect(kit.events.find((e) => e.name === WA_EVENTS.lidMapping)!.payload).toMatchObject({ lid: '1234567@lid', pn: '15550002222@s.whatsapp.net' });
+    await kit.registry.onApplicationShutdown();
+  });
+
+  it('send/resync throw SessionNotConnectedError unless connected', async () => {
+    const kit = makeRegistryKit();
+    const sessionId = await kit.createSession();
+    expect(() => kit.registry.send(sessionId, 'x@s.whatsapp.net', { type: 'text', text: 'x' })).toThrow(SessionNotConnectedError);
+    await kit.registry.start(sessionId);
+    await kit.waitStatus(sessionId, 'qr_ready');
+    expect(() => kit.registry.send(sessionId, 'x@s.whatsapp.net', { type: 'text', text: 'x' })).toThrow(SessionNotConnectedError);
+    await kit.registry.onApplicationShutdown();
+  });
+
+  it('loggedOut from the phone → logged_out, auth cleared, no reconnect', async () => {
+    const kit = makeRegistryKit();
+    const sessionId = await kit.linkedSession();
+    await kit.control.disconnect(sessionId, 'loggedOut');
+    await kit.waitStatus(sessionId, 'logged_out');
+    const doc = (await kit.store.findBySessionId(sessionId))!;
+    expect(doc.lastError).toMatch(/Logged out/);
+    expect(doc.lease).toBeUndefined();
+    expect(kit.auth.backend.rows.has(sessionId)).toBe(false);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(kit.registry.liveCount()).toBe(0);
+    expect(kit.control.isLive(sessionId)).toBe(false);
+    // scanning again works: a new QR is offered
+    expect((await kit.registry.getQr(sessionId)).status).toBe('qr_ready');
+    await kit.registry.onApplicationShutdown();
+  });
+
+  it('registry.logout unlinks a connected session and clears its auth state', async () => {
+    const kit = makeRegistryKit();
+    const sessionId = await kit.linkedSession();
+    await kit.registry.logout(sessionId);
+    expect((await kit.store.findBySessionId(sessionId))!.status).toBe('logged_out');
+    expect(kit.auth.backend.rows.has(sessionId)).toBe(false);
+    expect(kit.registry.liveCount()).toBe(0);
+    await kit.registry.destroy(sessionId);
+    expect(await kit.store.findBySessionId(sessionId)).toBeNull();
+  });
+
+  it('connectionReplaced → disconnected with lastError and no reconnect', async () => {
+    const kit = makeRegistryKit();
+    const sessionId = await kit.linkedSession();
+    await kit.control.disconnect(sessionId, 'connectionReplaced');
+    await kit.waitStatus(sessionId, 'disconnected');
+    await new Promise((r) => setTimeout(r, 50));
+    const doc = (await kit.store.findBySessionId(sessionId))!;
+    expect(doc.status).toBe('disconnected');
+    expect(doc.lastError).toMatch(/replaced/i);
+    expect(kit.registry.liveCount()).toBe(0);
+    expect(kit.auth.backend.rows.has(sessionId)).toBe(true); // link kept
+  });
+
+  it('restartRequired on a linked session reconnects immediately', async () => {
+    const kit = makeRegistryKit();
+    const sessionId = await kit.linkedSession();
+    const before = kit.statusTrail(sessionId).length;
+    await kit.control.disconnect(sessionId, 'restartRequired');
+    await kit.waitStatus(sessionId, 'connecting');
+    await kit.waitStatus(sessionId, 'connected');
+    expect(kit.statusTrail(sessionId).slice(before)).toEqual(['connecting', 'connected']);
+    await kit.registry.onApplicationShutdown();
+  });
+
+  describe('with fake timers', () => {
+    // qrcode's PNG encoder uses zlib's thread pool, which fake timers cannot advance.
+    const renderQr = async (qr: string) => `data:image/png;base64,${Buffer.from(qr).toString('base64')}`;
+    beforeEach(() => vi.useFakeTimers());
+    afterEach(() => {
+      vi.useRealTimers();
+      vi.restoreAllMocks();
+    });
+
+    it('connectionLost → disconnected → reconnects after the backoff → connected', async () => {
+      vi.spyOn(Math, 'random').mockReturnValue(0.5); // no jitter
+      const kit = makeRegistryKit({ options: { renderQr } });
+      const sessionId = await kit.createSession();
+      await kit.registry.start(sessionId);
+      await vi.advanceTimersByTimeAsync(10);
+      await kit.control.scan(sessionId, '15551234567');
+      await vi.advanceTimersByTimeAsync(10);
+      expect(kit.registry.isConnected(sessionId)).toBe(true);
+
+      await kit.control.disconnect(sessionId, 'connectionLost');
+      await vi.advanceTimersByTimeAsync(0);
+      const doc = (await kit.store.findBySessionId(sessionId))!;
+      expect(doc.status).toBe('disconnected');
+      expect(doc.lastError).toBe('Connection was lost (408)');
+      await vi.advanceTimersByTimeAsync(998);
+      expect(kit.registry.liveStatus(sessionId)).toBe('disconnected');
+      await vi.advanceTimersByTimeAsync(10);
+      expect(kit.registry.liveStatus(sessionId)).toBe('connected');
+      expect(kit.statusTrail(sessionId).slice(-3)).toEqual(['disconnected', 'connecting', 'connected']);
+      await kit.registry.onApplicationShutdown();
+    });
+
+    it('rotates the QR (first 60 s, then 20 s) and stops as disconnected when never scanned', async () => {
+      const kit = makeRegistryKit({ options: { renderQr, qr: { firstTtlMs: 60_000, rotateMs: 20_000, maxQrRefs: 3 } } });
+      const sessionId = await kit.createSession();
+      await kit.registry.start(sessionId);
+      const qrs = () => kit.events.filter((e) => e.name === WA_EVENTS.sessionQr).map((e) => e.payload);
+      await vi.advanceTimersByTimeAsync(10);
+      expect(qrs()).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(59_980);
+      expect(qrs()).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(20);
+      expect(qrs()).toHaveLength(2);
+      expect(qrs()[1].qr).not.toBe(qrs()[0].qr);
+      expect(qrs()[1].expiresAt.getTime() - Date.now()).toBeLessThanOrEqual(20_000);
+      await vi.advanceTimersByTimeAsync(20_000);
+      expect(qrs()).toHaveLength(3);
+      await vi.advanceTimersByTimeAsync(20_000);
+      const doc = (await kit.store.findBySessionId(sessionId))!;
+      expect(doc).toMatchObject({ status: 'disconnected', lastError: expect.stringMatching(/not scanned in time/) });
+      expect(doc.qr).toBeUndefined();
+      expect(kit.registry.liveCount()).toBe(0);
+      await vi.advanceTimersByTimeAsync(120_000);
+      expect(qrs()).toHaveLength(3); // no reconnect
+
+      await kit.registry.restart(sessionId);
+      await vi.advanceTimersByTimeAsync(10);
+      expect(kit.registry.liveStatus(sessionId)).toBe('qr_ready');
+      await kit.registry.onApplicationShutdown();
+    });
+
+    it('lease: refused while another instance holds it, taken over after expiry; the old owner steps back', async () => {
+      const store = new InMemorySessionStateStore();
+      const backend = new InMemoryAuthRowBackend();
+      const a = makeRegistryKit({ store, auth: new InMemoryAuthStoreProvider(backend), options: { renderQr, instanceId: 'A', leaseTtlMs: 30_000 } });
+      const b = makeRegistryKit({ store, auth: new InMemoryAuthStoreProvider(backend), options: { renderQr, instanceId: 'B', leaseTtlMs: 30_000 } });
+      const sessionId = await a.createSession();
+      await a.registry.start(sessionId);
+      await vi.advanceTimersByTimeAsync(10);
+      await a.control.scan(sessionId, '15551234567');
+      await vi.advanceTimersByTimeAsync(10);
+      expect(a.registry.isConnected(sessionId)).toBe(true);
+
+      await expect(b.registry.start(sessionId)).rejects.toBeInstanceOf(SessionLeasedElsewhereError);
+      await vi.advanceTimersByTimeAsync(60_000); // A keeps renewing every 10 s
+      await expect(b.registry.start(sessionId)).rejects.toBeInstanceOf(SessionLeasedElsewhereError);
+      expect(store.docs.get(sessionId)!.lease!.owner).toBe('A');
+
+      // A stalls (e.g. its event loop froze): its lease runs out...
+      store.docs.get(sessionId)!.lease!.expiresAt = new Date(Date.now() - 1);
+      await b.registry.start(sessionId); // ...and B takes over
+      await vi.advanceTimersByTimeAsync(10);
+      expect(b.registry.isConnected(sessionId)).toBe(true);
+      expect(store.docs.get(sessionId)!.lease!.owner).toBe('B');
+
+      await vi.advanceTimersByTimeAsync(10_000); // A's next renewal finds B
+      expect(a.registry.liveCount()).toBe(0);
+      expect(b.registry.isConnected(sessionId)).toBe(true);
+      expect(store.docs.get(sessionId)!.status).toBe('connected');
+      await b.registry.onApplicationShutdown();
+      expect(store.docs.get(sessionId)!.lease).toBeUndefined();
+    });
+  });
+
+  it('serialises concurrent start/stop: one connection at a time, last call wins', async () => {
+    const kit = makeRegistryKit();
+    const sessionId = await kit.createSession();
+    const factory = (kit.registry as any).engine;
+    const create = vi.spyOn(factory, 'create');
+    await Promise.all([kit.registry.start(sessionId), kit.registry.start(sessionId), kit.registry.start(sessionId)]);
+    expect(create).toHaveBeenCalledTimes(1);
+
+    await Promise.all([kit.registry.stop(sessionId), kit.registry.start(sessionId), kit.registry.stop(sessionId), kit.registry.restart(sessionId), kit.registry.stop(sessionId)]);
+    await tick();
+    expect(kit.registry.liveCount()).toBe(0);
+    expect(kit.hub.size).toBe(0);
+    expect((await kit.store.findBySessionId(sessionId))!.status).toBe('disconnected');
+    expect(create).toHaveBeenCalledTimes(3);
+  });
+
+  it('restoreAll: linked sessions come back without a scan, a broken auth state fails alone, unlinked are skipped', async () => {
+    const store = new InMemorySessionStateStore();
+    const backend = new InMemoryAuthRowBackend();
+    const first = makeRegistryKit({ store, auth: new InMemoryAuthStoreProvider(backend) });
+    const s1 = await first.linkedSession('one', '15550000001');
+    const s2 = await first.linkedSession('two', '15550000002');
+    const broken = await first.linkedSession('broken', '15550000003');
+    const unlinked = await first.createSession('unlinked');
+    await first.registry.start(unlinked);
+    await first.waitStatus(unlinked, 'qr_ready');
+    const loggedOut = await first.linkedSession('gone', '15550000004');
+    await first.registry.logout(loggedOut);
+    await first.registry.onApplicationShutdown(); // process exits: close without logout
+
+    backend.putRaw(broken, 'creds', 'creds', '{"sandbox":tru'); // corrupted on disk
+    const second = makeRegistryKit({ store, auth: new InMemoryAuthStoreProvider(backend) });
+    const created = vi.spyOn((second.registry as any).engine, 'create');
+    const summary = await second.registry.restoreAll();
+    expect(summary.restored.sort()).toEqual([s1, s2].sort());
+    expect(summary.failed).toEqual([broken]);
+    expect(summary.skipped).toEqual([unlinked]);
+    await second.waitStatus(s1, 'connected');
+    await second.waitStatus(s2, 'connected');
+    expect(created).toHaveBeenCalledTimes(2);
+    expect(second.statusTrail(s1)).not.toContain('qr_ready');
+    const brokenDoc = (await store.findBySessionId(broken))!;
+    expect(brokenDoc).toMatchObject({ status: 'failed', lastError: expect.stringMatching(/Auth state is unreadable/) });
+    expect((await store.findBySessionId(unlinked))!.status).toBe('disconnected');
+    expect((await store.findBySessionId(loggedOut))!.status).toBe('logged_out');
+    await second.registry.onApplicationShutdown();
+  });
+});

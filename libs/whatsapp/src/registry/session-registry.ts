@@ -1,0 +1,350 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { WA_AUTH_STORE_PROVIDER, type WaAuthStoreProvider } from '../auth-state/wa-auth-store';
+import type { MediaRef } from '../engine/inbound-message';
+import type { OutboundContent, SendResult } from '../engine/outbound-content';
+import { WA_ENGINE_FACTORY, type WaEngineFactory } from '../engine/wa-connection';
+import type { WaLogger } from '../engine/wa-logger';
+import { QrNotAvailableError, SessionAlreadyConnectedError, SessionLeasedElsewhereError, SessionNotConnectedError, SessionNotFoundError } from '../errors';
+import type { WaSessionState, WaSessionStatus } from '../session-state/session-state';
+import { SESSION_STATE_STORE, type SessionStateStore } from '../session-state/session-state.store';
+import { WHATSAPP_OPTIONS, type WhatsAppOptions } from '../whatsapp.options';
+import { WaEventPublisher } from './event-publisher';
+import { KeyedMutex } from './keyed-mutex';
+import { LeaseKeeper } from './lease-keeper';
+import { runBounded } from './run-bounded';
+import { SessionEventHandler } from './session-event-handler';
+import { SessionHandle, type StatusHolder } from './session-handle';
+import { StatusWriter } from './status-writer';
+
+export interface QrView {
+  /** PNG data URL. */
+  qr: string;
+  status: WaSessionStatus;
+  expiresAt?: Date;
+}
+
+export interface RestoreSummary {
+  restored: string[];
+  failed: string[];
+  skipped: string[];
+}
+
+const LOGOUT_TIMEOUT_MS = 10_000;
+const notConnecting = (s: WaSessionStatus) => s !== 'connecting';
+
+/**
+ * The only owner of live WhatsApp connections (Map<sessionId, handle>).
+ * Public methods are keyed by sessionId and serialised per session; the app
+ * does the organization scoping before calling in.
+ */
+@Injectable()
+export class SessionRegistry implements OnApplicationBootstrap, OnApplicationShutdown {
+  readonly instanceId: string;
+  private readonly log = new Logger(SessionRegistry.name);
+  private readonly handles = new Map<string, SessionHandle>();
+  private readonly locks = new KeyedMutex();
+  private readonly status: StatusWriter;
+  private readonly leases: LeaseKeeper;
+  private readonly events: SessionEventHandler;
+  private readonly rootLogger: WaLogger;
+
+  constructor(
+    @Inject(WA_ENGINE_FACTORY) private readonly engine: WaEngineFactory,
+    @Inject(SESSION_STATE_STORE) private readonly store: SessionStateStore,
+    @Inject(WA_AUTH_STORE_PROVIDER) private readonly authStores: WaAuthStoreProvider,
+    @Inject(WHATSAPP_OPTIONS) private readonly options: WhatsAppOptions,
+    emitter: EventEmitter2,
+  ) {
+    this.instanceId = options.instanceId ?? `wa-${randomUUID()}`;
+    this.rootLogger = options.logger ?? (pino({ level: 'warn' }) as unknown as WaLogger);
+    const publisher = new WaEventPublisher(emitter);
+    this.status = new StatusWriter(store, publisher);
+    this.leases = new LeaseKeeper(store, this.instanceId, options.leaseTtlMs, (id) => this.onLeaseLost(id), (err) => this.logError('Lease renewal failed', err));
+    this.events = new SessionEventHandler(this.status, publisher, options, {
+      reconnect: (handle, delayMs) => this.scheduleReconnect(handle, delayMs),
+      retire: (handle, release) => this.retire(handle, release),
+    }, this.log);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.options.restoreOnBoot === false) return;
+    const summary = await this.restoreAll();
+    this.log.log(`Restored ${summary.restored.length} WhatsApp sessions (${summary.failed.length} failed, ${summary.skipped.length} skipped)`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.leases.stopTimer();
+    // Close without logout: the link stays valid and the next boot restores it.
+    await Promise.all([...this.handles.values()].map((h) => this.locks.run(h.sessionId, () => this.dispose(h, true)).catch((err) => this.logError('Shutdown close failed', err))));
+    await this.authStores.flushAll();
+  }
+
+  // ---- lifecycle --------------------------------------------------------------
+
+  /** Opens the session's connection (QR flow when unlinked). No-op when already live here. */
+  start(sessionId: string): Promise<void> {
+    return this.locks.run(sessionId, () => this.startLocked(sessionId));
+  }
+
+  /** Closes the connection, keeps the link; status `disconnected`. */
+  stop(sessionId: string): Promise<void> {
+    return this.locks.run(sessionId, async () => {
+      const handle = this.handles.get(sessionId);
+      if (!handle) return;
+      await this.dispose(handle, true);
+      // A close handled meanwhile may already have settled it as logged_out/failed: keep that.
+      if (handle.status !== 'logged_out' && handle.status !== 'failed') await this.status.set(handle, 'disconnected', { qr: null, qrExpiresAt: null, lastError: null });
+    });
+  }
+
+  restart(sessionId: string): Promise<void> {
+    return this.locks.run(sessionId, async () => {
+      const handle = this.handles.get(sessionId);
+      if (handle) await this.dispose(handle, false);
+      await this.startLocked(sessionId);
+    });
+  }
+
+  /** Unlinks on WhatsApp when connected, closes, clears the auth state; status `logged_out`. */
+  logout(sessionId: string): Promise<void> {
+    return this.locks.run(sessionId, async () => {
+      const doc = await this.requireDoc(sessionId);
+      const handle = this.handles.get(sessionId);
+      const connection = handle?.status === 'connected' ? handle.detachConnection() : undefined;
+      if (connection) await this.bounded(connection.logout(), LOGOUT_TIMEOUT_MS).catch((err) => this.logError(`Logout of ${sessionId} on WhatsApp failed`, err));
+      if (handle) await this.dispose(handle, true);
+      await this.authStores.forSession(sessionId).clear();
+      await this.authStores.release(sessionId);
+      await this.status.set(handle ?? this.holderOf(doc), 'logged_out', { qr: null, qrExpiresAt: null, lastError: null });
+    });
+  }
+
+  /** Logout + delete the session document (messages and contacts are not this lib's). */
+  async destroy(sessionId: string): Promise<void> {
+    await this.logout(sessionId);
+    await this.locks.run(sessionId, () => this.store.delete(sessionId));
+  }
+
+  // ---- linking ------------------------------------------------------------------
+
+  /** Current QR as a PNG data URL; starts the session (or retries now) when it is idle. */
+  async getQr(sessionId: string): Promise<QrView> {
+    const status = await this.ensureLinking(sessionId);
+    const doc = await this.requireDoc(sessionId);
+    if (status !== 'qr_ready' || !doc.qr) throw new QrNotAvailableError(sessionId, doc.status);
+    return { qr: doc.qr, status: doc.status, expiresAt: doc.qrExpiresAt };
+  }
+
+  async requestPairingCode(sessionId: string, phone: string): Promise<string> {
+    const status = await this.ensureLinking(sessionId);
+    const connection = this.handles.get(sessionId)?.connection;
+    if (status !== 'qr_ready' || !connection) throw new QrNotAvailableError(sessionId, status ?? 'disconnected');
+    return connection.requestPairingCode(phone.replace(/\D/g, ''));
+  }
+
+  // ---- messaging --------------------------------------------------------------
+
+  send(sessionId: string, to: string, content: OutboundContent): Promise<SendResult> {
+    return this.connectedOrThrow(sessionId).sendMessage(to, content);
+  }
+
+  downloadMedia(sessionId: string, ref: MediaRef): Promise<Buffer> {
+    const connection = this.handles.get(sessionId)?.connection;
+    if (!connection) throw new SessionNotConnectedError(sessionId);
+    return connection.downloadMedia(ref);
+  }
+
+  resyncContacts(sessionId: string): Promise<void> {
+    return this.connectedOrThrow(sessionId).resyncContacts();
+  }
+
+  // ---- introspection ------------------------------------------------------------
+
+  isConnected(sessionId: string): boolean {
+    return this.handles.get(sessionId)?.status === 'connected';
+  }
+
+  /** Status as this instance sees it; undefined when the session is not live here. */
+  liveStatus(sessionId: string): WaSessionStatus | undefined {
+    return this.handles.get(sessionId)?.status;
+  }
+
+  liveCount(): number {
+    return this.handles.size;
+  }
+
+  liveSessions(): { sessionId: string; status: WaSessionStatus }[] {
+    return [...this.handles.values()].map((h) => ({ sessionId: h.sessionId, status: h.status }));
+  }
+
+  /** Resolves with the first matching status, or undefined after timeoutMs. */
+  waitForStatus(sessionId: string, accept: (s: WaSessionStatus) => boolean, timeoutMs: number) {
+    return this.status.waitFor(sessionId, this.handles.get(sessionId)?.status, accept, timeoutMs);
+  }
+
+  // ---- boot restore --------------------------------------------------------------
+
+  /** Starts every linked, not logged-out session; a broken one ends `failed`, the others are unaffected. */
+  async restoreAll(): Promise<RestoreSummary> {
+    const summary: RestoreSummary = { restored: [], failed: [], skipped: [] };
+    const docs = await this.store.listByStatusNotIn(['logged_out']);
+    await runBounded(docs, this.options.restoreConcurrency, async (doc) => {
+      try {
+        const outcome = await this.restoreOne(doc);
+        summary[outcome].push(doc.sessionId);
+      } catch (err) {
+        summary.failed.push(doc.sessionId);
+        this.logError(`Restore of ${doc.sessionId} failed`, err);
+      }
+    });
+    return summary;
+  }
+
+  private async restoreOne(doc: WaSessionState): Promise<keyof RestoreSummary> {
+    if (doc.lease && doc.lease.owner !== this.instanceId && new Date(doc.lease.expiresAt) > new Date()) return 'skipped';
+    const auth = this.authStores.forSession(doc.sessionId);
+    let linked: boolean;
+    try {
+      linked = await auth.hasCreds();
+    } catch (err) {
+      await this.status.set(this.holderOf(doc), 'failed', { lastError: `Auth state is unreadable: ${(err as Error).message}` });
+      return 'failed';
+    }
+    if (!linked) {
+      await this.authStores.release(doc.sessionId);
+      // A QR/connecting state left by a previous process is stale now.
+      if (doc.status !== 'disconnected' && doc.status !== 'failed') await this.status.set(this.holderOf(doc), 'disconnected', { qr: null, qrExpiresAt: null });
+      return 'skipped';
+    }
+    try {
+      await this.start(doc.sessionId);
+    } catch (err) {
+      if (err instanceof SessionLeasedElsewhereError) return 'skipped';
+      throw err;
+    }
+    return this.handles.get(doc.sessionId) ? 'restored' : 'failed';
+  }
+
+  // ---- internals ----------------------------------------------------------------
+
+  private async startLocked(sessionId: string): Promise<void> {
+    if (this.handles.has(sessionId)) return;
+    const doc = await this.requireDoc(sessionId);
+    if (!(await this.leases.acquire(sessionId))) throw new SessionLeasedElsewhereError(sessionId);
+    const handle = new SessionHandle(
+      { sessionId, organizationId: doc.organizationId, sessionName: doc.sessionName },
+      doc.status,
+      this.authStores.forSession(sessionId),
+      (err) => this.logError(`Event handling failed for ${sessionId}`, err),
+    );
+    this.handles.set(sessionId, handle);
+    this.leases.track(sessionId);
+    try {
+      await handle.auth.readCreds(); // fail fast on a corrupt auth state instead of looping reconnects
+    } catch (err) {
+      await this.dispose(handle, true);
+      await this.status.set(handle, 'failed', { qr: null, qrExpiresAt: null, lastError: `Auth state is unreadable: ${(err as Error).message}` });
+      return;
+    }
+    await this.openConnection(handle);
+  }
+
+  private async openConnection(handle: SessionHandle): Promise<void> {
+    handle.qrCount = 0;
+    await this.status.set(handle, 'connecting', { qr: null, qrExpiresAt: null });
+    if (handle.disposed) return;
+    const connection = this.engine.create({
+      sessionId: handle.sessionId,
+      auth: handle.auth,
+      logger: this.rootLogger.child({ sessionId: handle.sessionId }),
+    });
+    handle.connection = connection;
+    this.events.bind(handle, connection);
+  }
+
+  private scheduleReconnect(handle: SessionHandle, delayMs: number): void {
+    handle.cancelReconnect();
+    handle.reconnectTimer = setTimeout(() => {
+      handle.reconnectTimer = undefined;
+      void this.locks
+        .run(handle.sessionId, async () => {
+          if (handle.disposed || this.handles.get(handle.sessionId) !== handle || handle.connection) return;
+          await this.openConnection(handle);
+        })
+        .catch((err) => this.logError(`Reconnect of ${handle.sessionId} failed`, err));
+    }, delayMs);
+  }
+
+  /** Ends a handle: no more events, timers or connection. Caller holds the session lock. */
+  private async dispose(handle: SessionHandle, releaseLease: boolean): Promise<void> {
+    handle.disposed = true;
+    handle.cancelReconnect();
+    const connection = handle.detachConnection();
+    await connection?.close().catch((err) => this.logError(`Closing ${handle.sessionId} failed`, err));
+    await handle.events.idle();
+    await this.retire(handle, releaseLease);
+  }
+
+  private async retire(handle: SessionHandle, releaseLease: boolean): Promise<void> {
+    handle.disposed = true;
+    handle.cancelReconnect();
+    if (this.handles.get(handle.sessionId) === handle) this.handles.delete(handle.sessionId);
+    if (releaseLease) await this.leases.release(handle.sessionId).catch((err) => this.logError('Lease release failed', err));
+    else this.leases.untrack(handle.sessionId);
+    await this.authStores.release(handle.sessionId);
+  }
+
+  /** Another instance owns the session now: step back quietly, its status is theirs to write. */
+  private onLeaseLost(sessionId: string): void {
+    void this.locks
+      .run(sessionId, async () => {
+        const handle = this.handles.get(sessionId);
+        if (!handle) return;
+        this.log.warn(`Lease of ${sessionId} was taken by another instance; closing the local connection`);
+        await this.dispose(handle, false);
+      })
+      .catch((err) => this.logError(`Stepping back from ${sessionId} failed`, err));
+  }
+
+  /** Makes sure the session is trying to link, then waits until it shows a QR (or settles otherwise). */
+  private async ensureLinking(sessionId: string): Promise<WaSessionStatus | undefined> {
+    const doc = await this.requireDoc(sessionId);
+    const handle = this.handles.get(sessionId);
+    const heldElsewhere = !handle && doc.lease && new Date(doc.lease.expiresAt) > new Date();
+    if (handle?.status === 'connected' || (heldElsewhere && doc.status === 'connected')) throw new SessionAlreadyConnectedError(sessionId);
+    if (!handle) await this.start(sessionId);
+    else if (!handle.connection && handle.status === 'disconnected') this.scheduleReconnect(handle, 0);
+    const status = await this.waitForStatus(sessionId, notConnecting, this.options.qrWaitMs);
+    if (status === 'connected') throw new SessionAlreadyConnectedError(sessionId);
+    return status ?? this.handles.get(sessionId)?.status;
+  }
+
+  private connectedOrThrow(sessionId: string) {
+    const handle = this.handles.get(sessionId);
+    if (!handle?.connection || handle.status !== 'connected') throw new SessionNotConnectedError(sessionId, handle?.status);
+    return handle.connection;
+  }
+
+  private async requireDoc(sessionId: string): Promise<WaSessionState> {
+    const doc = await this.store.findBySessionId(sessionId);
+    if (!doc) throw new SessionNotFoundError(sessionId);
+    return doc;
+  }
+
+  private holderOf(doc: WaSessionState): StatusHolder {
+    return { ref: { sessionId: doc.sessionId, organizationId: doc.organizationId, sessionName: doc.sessionName }, status: doc.status };
+  }
+
+  private bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)));
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private logError(what: string, err: unknown): void {
+    this.log.error(`${what}: ${(err as Error)?.message ?? String(err)}`);
+  }
+}

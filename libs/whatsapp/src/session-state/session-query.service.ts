@@ -1,0 +1,45 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { SessionNotFoundError } from '../errors';
+import type { WaSessionState } from './session-state';
+import { SESSION_STATE_STORE, type SessionStateStore } from './session-state.store';
+
+/**
+ * Session documents for the app (create/list/read/delete, activity).
+ * Connection control is SessionRegistry's; never change `status` here.
+ */
+@Injectable()
+export class SessionQueryService {
+  constructor(@Inject(SESSION_STATE_STORE) private readonly store: SessionStateStore) {}
+
+  /** @throws SessionAlreadyExistsError */
+  create(input: { organizationId: string; sessionName: string }): Promise<WaSessionState> {
+    return this.store.create(input);
+  }
+
+  findOne(sessionId: string): Promise<WaSessionState | null> {
+    return this.store.findBySessionId(sessionId);
+  }
+
+  async findOneOrThrow(sessionId: string): Promise<WaSessionState> {
+    const doc = await this.store.findBySessionId(sessionId);
+    if (!doc) throw new SessionNotFoundError(sessionId);
+    return doc;
+  }
+
+  listByOrganization(organizationId: string): Promise<WaSessionState[]> {
+    return this.store.listByOrganization(organizationId);
+  }
+
+  countByOrganization(organizationId: string): Promise<number> {
+    return this.store.countByOrganization(organizationId);
+  }
+
+  /** Removes the document only; call SessionRegistry.logout first (or use SessionRegistry.destroy). */
+  delete(sessionId: string): Promise<boolean> {
+    return this.store.delete(sessionId);
+  }
+
+  async touchActivity(sessionId: string, at: Date = new Date()): Promise<void> {
+    await this.store.update(sessionId, { lastActivityAt: at });
+  }
+}
