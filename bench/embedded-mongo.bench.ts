@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Long, type Document } from 'bson';
 import { Aggregator, Query, updateOne as mingoUpdateOne } from 'mingo';
 import { MongoClient, type Collection } from 'mongodb';
-import { EmbeddedMongoServer } from '../libs/embedded-mongo/src';
+import { EmbeddedMongoServer, type EmbeddedMongoOptions } from '../libs/embedded-mongo/src';
 import { WireServer } from '../libs/embedded-mongo/src/wire/wire-server';
 import { handshakeCommands } from '../libs/embedded-mongo/src/commands/handshake-commands';
 
@@ -95,8 +95,8 @@ async function timeAggregate(run: () => Promise<unknown> | unknown): Promise<num
   return Math.round(Number(process.hrtime.bigint() - started) / 1e6 / AGGREGATE_RUNS);
 }
 
-async function embeddedRun(dataDir: string | undefined): Promise<DriverMetrics & { aggregateGroupMs: number }> {
-  const server = await EmbeddedMongoServer.start({ dataDir });
+async function embeddedRun(options: EmbeddedMongoOptions): Promise<DriverMetrics & { aggregateGroupMs: number }> {
+  const server = await EmbeddedMongoServer.start(options);
   const client = await MongoClient.connect(server.uri('bench'));
   try {
     const coll = client.db().collection('docs');
@@ -115,13 +115,17 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'embedded-mongo-bench-'));
   try {
     const started = Date.now();
-    const durable = await embeddedRun(dataDir);
-    const memory = await embeddedRun(undefined);
+    // The default configuration: journal with one fsync per write command.
+    const durable = await embeddedRun({ dataDir: join(dataDir, 'batch'), fsync: 'batch' });
+    // Journal written but not fsynced: survives a process crash, not a power loss.
+    const unsynced = await embeddedRun({ dataDir: join(dataDir, 'never'), fsync: 'never' });
+    const memory = await embeddedRun({});
     const wireFloor = await nullWireFloor();
     const mingo = await mingoFloor();
     const result = {
       name: 'embedded-mongo',
       durable,
+      journalWithoutFsync: unsynced,
       memoryOnly: memory,
       floors: { nullWire: wireFloor, mingoInProcess: mingo },
       ratioToNullWire: {
@@ -129,6 +133,12 @@ async function main(): Promise<void> {
         insertOne: ratio(durable.insertOneOpsPerSec, wireFloor.insertOneOpsPerSec),
         findOne: ratio(durable.findOneOpsPerSec, wireFloor.findOneOpsPerSec),
         updateOne: ratio(durable.updateOneOpsPerSec, wireFloor.updateOneOpsPerSec),
+      },
+      memoryOnlyRatioToNullWire: {
+        insertMany: ratio(memory.insertManyDocsPerSec, wireFloor.insertManyDocsPerSec),
+        insertOne: ratio(memory.insertOneOpsPerSec, wireFloor.insertOneOpsPerSec),
+        findOne: ratio(memory.findOneOpsPerSec, wireFloor.findOneOpsPerSec),
+        updateOne: ratio(memory.updateOneOpsPerSec, wireFloor.updateOneOpsPerSec),
       },
       ratioToMingo: {
         insertMany: ratio(durable.insertManyDocsPerSec, mingo.insertManyDocsPerSec as number),

@@ -12,6 +12,7 @@ describe('foundation (HTTP)', () => {
     expect(res.body.status).toBe('ok');
     expect(res.body.info.database.status).toBe('up');
     expect(res.body.info.process.status).toBe('up');
+    expect(res.body.info.sessions).toEqual({ status: 'up', live: 0, connected: 0 });
   });
 
   it('unknown routes answer 404 in the JSON error shape with a request id', async () => {

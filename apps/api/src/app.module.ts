@@ -3,10 +3,13 @@ import { APP_FILTER } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { AllExceptionsFilter, AppConfig, AppConfigModule, createLoggerModule } from '@app/common';
 import { AuthModule } from './auth/auth.module';
+import { ContactsModule } from './contacts/contacts.module';
+import { CustomersModule } from './customers/customers.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { MessagingModule } from './messaging/messaging.module';
 import { OrganizationsModule } from './organizations/organizations.module';
+import { StatsModule } from './stats/stats.module';
 import { SandboxModule } from './sandbox/sandbox.module';
 import { WhatsAppSessionModule } from './whatsapp-session/whatsapp-session.module';
 
@@ -24,8 +27,11 @@ export class AppModule {
         HealthModule,
         AuthModule,
         OrganizationsModule,
+        StatsModule,
         WhatsAppSessionModule,
         MessagingModule,
+        CustomersModule,
+        ContactsModule,
         ...(config.WHATSAPP_ENGINE === 'sandbox' ? [SandboxModule] : []),
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

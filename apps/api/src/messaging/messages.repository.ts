@@ -77,7 +77,7 @@ export class MessagesRepository {
     const timeField = STATUS_TIME_FIELD[status];
     if (timeField) set[timeField] = at;
     const before = await this.model
-      .findOneAndUpdate({ ...filter, status: { $in: statusesBelow(status) } }, { $set: set, $unset: { nextAttemptAt: 1 } }, { new: false, timestamps: false })
+      .findOneAndUpdate({ ...filter, status: { $in: statusesBelow(status) } }, { $set: set, $unset: { nextAttemptAt: 1 } }, { returnDocument: 'before', timestamps: false })
       .lean<MessageRecord>()
       .exec();
     if (!before) return null;
@@ -119,7 +119,7 @@ export class MessagesRepository {
       .findOneAndUpdate(
         { _id: id, status: 'pending', nextAttemptAt: { $lte: now } },
         { $set: { nextAttemptAt: new Date(now.getTime() + claimMs) }, $inc: { attempts: 1 } },
-        { new: true },
+        { returnDocument: 'after' },
       )
       .lean<MessageRecord>()
       .exec();

@@ -24,7 +24,7 @@ export class OrganizationsRepository {
   }
 
   update(id: string, patch: { name?: string; modules?: OrganizationModuleName[] }): Promise<OrganizationRecord | null> {
-    return this.model.findByIdAndUpdate(id, { $set: patch }, { new: true }).lean<OrganizationRecord>().exec();
+    return this.model.findByIdAndUpdate(id, { $set: patch }, { returnDocument: 'after' }).lean<OrganizationRecord>().exec();
   }
 
   async deleteById(id: string): Promise<void> {
@@ -65,6 +65,6 @@ export class UsersRepository {
   }
 
   update(id: Types.ObjectId, patch: { role?: UserRole; disabled?: boolean }): Promise<UserRecord | null> {
-    return this.model.findByIdAndUpdate(id, { $set: patch }, { new: true }).lean<UserRecord>().exec();
+    return this.model.findByIdAndUpdate(id, { $set: patch }, { returnDocument: 'after' }).lean<UserRecord>().exec();
   }
 }

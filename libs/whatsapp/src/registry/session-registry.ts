@@ -14,22 +14,18 @@ import { WHATSAPP_OPTIONS, type WhatsAppOptions } from '../whatsapp.options';
 import { WaEventPublisher } from './event-publisher';
 import { KeyedMutex } from './keyed-mutex';
 import { LeaseKeeper } from './lease-keeper';
-import { runBounded } from './run-bounded';
 import { SessionEventHandler } from './session-event-handler';
+import { SessionRestorer, type RestoreSummary } from './session-restorer';
 import { SessionHandle, type StatusHolder } from './session-handle';
 import { StatusWriter } from './status-writer';
+
+export type { RestoreSummary };
 
 export interface QrView {
   /** PNG data URL. */
   qr: string;
   status: WaSessionStatus;
   expiresAt?: Date;
-}
-
-export interface RestoreSummary {
-  restored: string[];
-  failed: string[];
-  skipped: string[];
 }
 
 const LOGOUT_TIMEOUT_MS = 10_000;
@@ -50,6 +46,7 @@ export class SessionRegistry implements OnApplicationBootstrap, OnApplicationShu
   private readonly leases: LeaseKeeper;
   private readonly events: SessionEventHandler;
   private readonly rootLogger: WaLogger;
+  private readonly restorer: SessionRestorer;
 
   constructor(
     @Inject(WA_ENGINE_FACTORY) private readonly engine: WaEngineFactory,
@@ -67,6 +64,16 @@ export class SessionRegistry implements OnApplicationBootstrap, OnApplicationShu
       reconnect: (handle, delayMs) => this.scheduleReconnect(handle, delayMs),
       retire: (handle, release) => this.retire(handle, release),
     }, this.log);
+    this.restorer = new SessionRestorer({
+      store,
+      authStores,
+      status: this.status,
+      instanceId: this.instanceId,
+      concurrency: options.restoreConcurrency,
+      start: (id) => this.start(id),
+      isLive: (id) => this.handles.has(id),
+      onError: (what, err) => this.logError(what, err),
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -188,44 +195,8 @@ export class SessionRegistry implements OnApplicationBootstrap, OnApplicationShu
   // ---- boot restore --------------------------------------------------------------
 
   /** Starts every linked, not logged-out session; a broken one ends `failed`, the others are unaffected. */
-  async restoreAll(): Promise<RestoreSummary> {
-    const summary: RestoreSummary = { restored: [], failed: [], skipped: [] };
-    const docs = await this.store.listByStatusNotIn(['logged_out']);
-    await runBounded(docs, this.options.restoreConcurrency, async (doc) => {
-      try {
-        const outcome = await this.restoreOne(doc);
-        summary[outcome].push(doc.sessionId);
-      } catch (err) {
-        summary.failed.push(doc.sessionId);
-        this.logError(`Restore of ${doc.sessionId} failed`, err);
-      }
-    });
-    return summary;
-  }
-
-  private async restoreOne(doc: WaSessionState): Promise<keyof RestoreSummary> {
-    if (doc.lease && doc.lease.owner !== this.instanceId && new Date(doc.lease.expiresAt) > new Date()) return 'skipped';
-    const auth = this.authStores.forSession(doc.sessionId);
-    let linked: boolean;
-    try {
-      linked = await auth.hasCreds();
-    } catch (err) {
-      await this.status.set(this.holderOf(doc), 'failed', { lastError: `Auth state is unreadable: ${(err as Error).message}` });
-      return 'failed';
-    }
-    if (!linked) {
-      await this.authStores.release(doc.sessionId);
-      // A QR/connecting state left by a previous process is stale now.
-      if (doc.status !== 'disconnected' && doc.status !== 'failed') await this.status.set(this.holderOf(doc), 'disconnected', { qr: null, qrExpiresAt: null });
-      return 'skipped';
-    }
-    try {
-      await this.start(doc.sessionId);
-    } catch (err) {
-      if (err instanceof SessionLeasedElsewhereError) return 'skipped';
-      throw err;
-    }
-    return this.handles.get(doc.sessionId) ? 'restored' : 'failed';
+  restoreAll(): Promise<RestoreSummary> {
+    return this.restorer.restoreAll();
   }
 
   // ---- internals ----------------------------------------------------------------

@@ -4,9 +4,9 @@ import { defineConfig } from 'vitest/config';
 
 // SWC keeps emitDecoratorMetadata, which Nest's DI needs (esbuild drops it).
 const alias = {
-  '@app/common': resolve(__dirname, 'libs/common/src'),
-  '@app/embedded-mongo': resolve(__dirname, 'libs/embedded-mongo/src'),
-  '@app/whatsapp': resolve(__dirname, 'libs/whatsapp/src'),
+  '@app/common': resolve(import.meta.dirname, 'libs/common/src'),
+  '@app/embedded-mongo': resolve(import.meta.dirname, 'libs/embedded-mongo/src'),
+  '@app/whatsapp': resolve(import.meta.dirname, 'libs/whatsapp/src'),
 };
 const plugins = [swc.vite({ module: { type: 'es6' } })];
 

@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { MongooseModule } from '@nestjs/mongoose';
+import { CustomersModule } from '../customers/customers.module';
+import { WhatsAppSessionModule } from '../whatsapp-session/whatsapp-session.module';
+import { ContactLocks } from './contact-locks';
+import { ContactsController } from './contacts.controller';
+import { ContactsRepository } from './contacts.repository';
+import { ContactsSyncListener } from './contacts-sync.listener';
+import { ContactsSyncService } from './contacts-sync.service';
+import { ContactsService } from './contacts.service';
+import { Contact, ContactSchema } from './schemas/contact.schema';
+
+@Module({
+  imports: [MongooseModule.forFeature([{ name: Contact.name, schema: ContactSchema }]), CustomersModule, WhatsAppSessionModule],
+  controllers: [ContactsController],
+  providers: [ContactsRepository, ContactLocks, ContactsService, ContactsSyncService, ContactsSyncListener],
+  exports: [ContactsService],
+})
+export class ContactsModule {}

@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import { skipFor, type Page } from '@app/common';
+import { searchTokens } from '../customers/customer-search';
+import { CustomersService } from '../customers/customers.service';
+import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
+import { ContactLocks } from './contact-locks';
+import { normalizeTags } from './contact-rules';
+import { ContactNotFoundError } from './contacts.errors';
+import { ContactListFilter, ContactRecord, ContactsRepository, ContactUserPatch } from './contacts.repository';
+
+export interface ContactListQuery extends ContactListFilter {
+  page: number;
+  limit: number;
+}
+
+/** What a user may change; `null` clears, `undefined` leaves as is. */
+export interface ContactEdit {
+  name?: string | null;
+  tags?: string[] | null;
+  notes?: string | null;
+  customerId?: string | null;
+}
+
+@Injectable()
+export class ContactsService {
+  constructor(
+    private readonly contacts: ContactsRepository,
+    private readonly customers: CustomersService,
+    private readonly sessions: WhatsAppSessionsService,
+    private readonly locks: ContactLocks,
+  ) {}
+
+  async list(organizationId: string, query: ContactListQuery): Promise<Page<ContactRecord>> {
+    const { page, limit, ...filter } = query;
+    const { items, total } = await this.contacts.list(organizationId, filter, skipFor({ page, limit }), limit);
+    return { items, total, page, limit };
+  }
+
+  async tagCounts(organizationId: string, sessionName?: string): Promise<{ tag: string; count: number }[]> {
+    const rows = await this.contacts.tagCounts(organizationId, sessionName);
+    return rows.map((row) => ({ tag: row._id, count: row.count }));
+  }
+
+  /** 404 for another organization's contact and for malformed ids alike. */
+  async getOwned(organizationId: string, id: string): Promise<ContactRecord> {
+    const contact = await this.contacts.findOwned(organizationId, id);
+    if (!contact) throw new ContactNotFoundError();
+    return contact;
+  }
+
+  /** Writes only user-owned fields; runs under the session's lock so a concurrent LID merge sees it. */
+  async update(organizationId: string, id: string, edit: ContactEdit): Promise<ContactRecord> {
+    const contact = await this.getOwned(organizationId, id);
+    const patch: ContactUserPatch = {};
+    if (edit.name !== undefined) {
+      patch.customName = edit.name;
+      patch.searchCustomName = searchTokens(edit.name);
+    }
+    if (edit.tags !== undefined) patch.tags = normalizeTags(edit.tags ?? []);
+    if (edit.notes !== undefined) patch.notes = edit.notes;
+    if (edit.customerId !== undefined) {
+      // An unknown id or another organization's customer is a 404 (CUSTOMER_NOT_FOUND).
+      patch.customerId = edit.customerId === null ? null : String((await this.customers.findOwned(organizationId, edit.customerId))._id);
+      patch.customerLinkSource = 'manual';
+    }
+    if (Object.keys(patch).length === 0) return contact;
+    return this.locks.run(contact.sessionId, async () => {
+      const updated = await this.contacts.updateOwned(organizationId, id, patch);
+      // Merged away (LID folded into its phone contact) between the read and the write.
+      if (!updated) throw new ContactNotFoundError();
+      return updated;
+    });
+  }
+
+  /** Asks the live session to re-read its contacts; they arrive through the usual sync events. */
+  async resync(organizationId: string, sessionName: string): Promise<void> {
+    await this.sessions.resyncContacts(organizationId, sessionName);
+  }
+}

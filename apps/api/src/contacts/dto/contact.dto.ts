@@ -1,0 +1,224 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsMongoId,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  MinLength,
+} from 'class-validator';
+import { PaginationQueryDto } from '@app/common';
+import { SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
+import { MAX_NOTES_LENGTH, MAX_TAG_LENGTH, MAX_TAGS, normalizeTags } from '../contact-rules';
+import { CUSTOMER_LINK_SOURCES, type CustomerLinkSource } from '../schemas/contact.schema';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+/** Query strings: "true"/"1" and "false"/"0"; anything else stays as is and fails @IsBoolean. */
+const queryBoolean = ({ obj, key }: { obj: Record<string, unknown>; key: string }) => {
+  const raw = obj[key];
+  if (raw === 'true' || raw === '1' || raw === true) return true;
+  if (raw === 'false' || raw === '0' || raw === false) return false;
+  return raw;
+};
+const SESSION_NAME_MESSAGE = 'sessionName must be 1-32 characters of letters, digits, _ or -';
+
+export class ListContactsQueryDto extends PaginationQueryDto {
+  @ApiPropertyOptional({ description: 'Only contacts of this session', example: 'sales-1' })
+  @IsOptional()
+  @Matches(SESSION_NAME_PATTERN, { message: SESSION_NAME_MESSAGE })
+  sessionName?: string;
+
+  @ApiPropertyOptional({
+    description: 'Case-insensitive prefix of the name, address-book name or pushName (or of a later word in them), or of the phone digits',
+    example: 'mona',
+    maxLength: 100,
+  })
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  search?: string;
+
+  @ApiPropertyOptional({ description: 'Only contacts with this tag (case-insensitive)', example: 'vip', maxLength: MAX_TAG_LENGTH })
+  @IsOptional()
+  @Transform(({ value }) => (typeof value === 'string' ? value.trim().toLowerCase() : value))
+  @IsString()
+  @MinLength(1)
+  @MaxLength(MAX_TAG_LENGTH)
+  tag?: string;
+
+  @ApiPropertyOptional({ description: 'true: only contacts linked to a customer; false: only unlinked ones', example: true, type: Boolean })
+  @IsOptional()
+  @Transform(queryBoolean)
+  @IsBoolean({ message: 'hasCustomer must be true or false' })
+  hasCustomer?: boolean;
+
+  @ApiPropertyOptional({ description: 'true: only groups; false: only people', example: false, type: Boolean })
+  @IsOptional()
+  @Transform(queryBoolean)
+  @IsBoolean({ message: 'isGroup must be true or false' })
+  isGroup?: boolean;
+}
+
+export class TagCountsQueryDto {
+  @ApiPropertyOptional({ description: 'Only tags of contacts of this session', example: 'sales-1' })
+  @IsOptional()
+  @Matches(SESSION_NAME_PATTERN, { message: SESSION_NAME_MESSAGE })
+  sessionName?: string;
+}
+
+export class SyncContactsQueryDto {
+  @ApiProperty({ description: 'Session whose contacts to re-read from WhatsApp', example: 'sales-1' })
+  @Matches(SESSION_NAME_PATTERN, { message: SESSION_NAME_MESSAGE })
+  sessionName: string;
+}
+
+export class UpdateContactDto {
+  @ApiPropertyOptional({
+    description: 'Your name for the contact (overrides the address-book name); null clears it',
+    example: 'Mona (supplier)',
+    nullable: true,
+    type: String,
+    minLength: 1,
+    maxLength: 120,
+  })
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(120)
+  name?: string | null;
+
+  @ApiPropertyOptional({
+    description: `Replaces the tags: each 1-${MAX_TAG_LENGTH} characters, at most ${MAX_TAGS}; trimmed, lower-cased and de-duplicated`,
+    example: ['vip', 'supplier'],
+    type: [String],
+    maxItems: MAX_TAGS,
+  })
+  @IsOptional()
+  @Transform(({ value }) => (Array.isArray(value) && value.every((v) => typeof v === 'string') ? normalizeTags(value) : value))
+  @IsArray()
+  @ArrayMaxSize(MAX_TAGS, { message: `tags must contain at most ${MAX_TAGS} distinct tags` })
+  @IsString({ each: true })
+  @MinLength(1, { each: true, message: 'each tag must be at least 1 character' })
+  @MaxLength(MAX_TAG_LENGTH, { each: true, message: `each tag must be at most ${MAX_TAG_LENGTH} characters` })
+  tags?: string[];
+
+  @ApiPropertyOptional({ description: 'Free-text notes; null clears them', example: 'Prefers calls after 5pm', nullable: true, type: String, maxLength: MAX_NOTES_LENGTH })
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_NOTES_LENGTH)
+  notes?: string | null;
+
+  @ApiPropertyOptional({
+    description: 'Id of a customer of your organization to link; null unlinks (and stops the automatic link by phone for this contact)',
+    example: '665f1c2b1e6a3e4f7e9d0e0d',
+    nullable: true,
+    type: String,
+  })
+  @IsOptional()
+  @IsMongoId({ message: 'customerId must be a 24-character hex id' })
+  customerId?: string | null;
+}
+
+export class ContactResponseDto {
+  @ApiProperty({ description: 'Contact id', example: '665f1c2b1e6a3e4f7e9d0e0e' })
+  id: string;
+
+  @ApiProperty({ description: 'Session that sees this contact', example: 'sales-1' })
+  sessionName: string;
+
+  @ApiProperty({ description: 'WhatsApp id: phone JID when the number is known, else the LID; group JID for groups', example: '201001234567@s.whatsapp.net' })
+  jid: string;
+
+  @ApiProperty({ description: 'Privacy id (LID) when WhatsApp revealed it', example: '123456789012345@lid', nullable: true, type: String })
+  lid: string | null;
+
+  @ApiProperty({ description: 'Phone as E.164 digits without +', example: '201001234567', nullable: true, type: String })
+  phone: string | null;
+
+  @ApiProperty({ description: 'Name to use: your override if set, else the address-book name', example: 'Mona Ali', nullable: true, type: String })
+  name: string | null;
+
+  @ApiProperty({ description: 'Your name override (set with PUT), null when none', example: null, nullable: true, type: String })
+  customName: string | null;
+
+  @ApiProperty({ description: "Name in the linked phone's address book (group subject for groups), as synced", example: 'Mona Ali', nullable: true, type: String })
+  addressBookName: string | null;
+
+  @ApiProperty({ description: 'Name the contact set for themselves', example: 'Mona', nullable: true, type: String })
+  pushName: string | null;
+
+  @ApiProperty({ description: 'Verified business name', example: null, nullable: true, type: String })
+  verifiedName: string | null;
+
+  @ApiProperty({ description: 'Best available label: name, verified name, pushName, then the number', example: 'Mona Ali' })
+  displayName: string;
+
+  @ApiProperty({ description: 'WhatsApp Business account', example: false })
+  isBusiness: boolean;
+
+  @ApiProperty({ description: 'A group chat', example: false })
+  isGroup: boolean;
+
+  @ApiProperty({ description: 'Profile picture URL when the engine provided one', example: null, nullable: true, type: String })
+  profilePictureUrl: string | null;
+
+  @ApiProperty({ description: 'Tags (lower-case)', example: ['vip'], type: [String] })
+  tags: string[];
+
+  @ApiProperty({ description: 'Notes', example: 'Prefers calls after 5pm', nullable: true, type: String })
+  notes: string | null;
+
+  @ApiProperty({ description: 'Linked CRM customer', example: '665f1c2b1e6a3e4f7e9d0e0d', nullable: true, type: String })
+  customerId: string | null;
+
+  @ApiProperty({
+    description: 'How the customer link was set: auto (matching phone) or manual (PUT); null when never linked',
+    enum: CUSTOMER_LINK_SOURCES,
+    example: 'auto',
+    nullable: true,
+  })
+  customerLinkSource: CustomerLinkSource | null;
+
+  @ApiProperty({ description: 'First time this contact was seen', example: '2026-01-01T00:00:00.000Z' })
+  firstSeenAt: Date;
+
+  @ApiProperty({ description: 'Time of the latest message in the chat with this contact', example: '2026-01-02T10:00:00.000Z', nullable: true, type: Date })
+  lastMessageAt: Date | null;
+
+  @ApiProperty({ description: 'Messages stored for the chat with this contact (in and out)', example: 12 })
+  messageCount: number;
+}
+
+export class ContactPageDto {
+  @ApiProperty({ description: 'Contacts on this page (latest activity first)', type: [ContactResponseDto] })
+  items: ContactResponseDto[];
+
+  @ApiProperty({ description: 'Contacts matching the filters', example: 42 })
+  total: number;
+
+  @ApiProperty({ description: 'Page number', example: 1 })
+  page: number;
+
+  @ApiProperty({ description: 'Page size', example: 20 })
+  limit: number;
+}
+
+export class TagCountDto {
+  @ApiProperty({ description: 'Tag', example: 'vip' })
+  tag: string;
+
+  @ApiProperty({ description: 'Contacts with this tag', example: 3 })
+  count: number;
+}
+
+export class SyncStartedDto {
+  @ApiProperty({ description: 'The resync was requested; contacts arrive asynchronously', example: 'started', enum: ['started'] })
+  status: 'started';
+}

@@ -1,0 +1,74 @@
+import type { WaAuthStoreProvider } from '../auth-state/wa-auth-store';
+import { SessionLeasedElsewhereError } from '../errors';
+import type { WaSessionState } from '../session-state/session-state';
+import type { SessionStateStore } from '../session-state/session-state.store';
+import { runBounded } from './run-bounded';
+import type { StatusHolder } from './session-handle';
+import type { StatusWriter } from './status-writer';
+
+export interface RestoreSummary {
+  restored: string[];
+  failed: string[];
+  skipped: string[];
+}
+
+export interface RestoreDeps {
+  store: SessionStateStore;
+  authStores: WaAuthStoreProvider;
+  status: StatusWriter;
+  instanceId: string;
+  concurrency: number;
+  start(sessionId: string): Promise<void>;
+  isLive(sessionId: string): boolean;
+  onError(what: string, err: unknown): void;
+}
+
+const holderOf = (doc: WaSessionState): StatusHolder => ({
+  ref: { sessionId: doc.sessionId, organizationId: doc.organizationId, sessionName: doc.sessionName },
+  status: doc.status,
+});
+
+/** Boot-time restore: every linked, not logged-out session is started; one broken session never stops the rest. */
+export class SessionRestorer {
+  constructor(private readonly deps: RestoreDeps) {}
+
+  async restoreAll(): Promise<RestoreSummary> {
+    const summary: RestoreSummary = { restored: [], failed: [], skipped: [] };
+    const docs = await this.deps.store.listByStatusNotIn(['logged_out']);
+    await runBounded(docs, this.deps.concurrency, async (doc) => {
+      try {
+        summary[await this.restoreOne(doc)].push(doc.sessionId);
+      } catch (err) {
+        summary.failed.push(doc.sessionId);
+        this.deps.onError(`Restore of ${doc.sessionId} failed`, err);
+      }
+    });
+    return summary;
+  }
+
+  private async restoreOne(doc: WaSessionState): Promise<keyof RestoreSummary> {
+    const { authStores, status } = this.deps;
+    if (doc.lease && doc.lease.owner !== this.deps.instanceId && new Date(doc.lease.expiresAt) > new Date()) return 'skipped';
+    let linked: boolean;
+    try {
+      linked = await authStores.forSession(doc.sessionId).hasCreds();
+    } catch (err) {
+      await status.set(holderOf(doc), 'failed', { lastError: `Auth state is unreadable: ${(err as Error).message}` });
+      return 'failed';
+    }
+    if (!linked) {
+      await authStores.release(doc.sessionId);
+      // A QR/connecting state left by a previous process is stale now.
+      if (doc.status !== 'disconnected' && doc.status !== 'failed') await status.set(holderOf(doc), 'disconnected', { qr: null, qrExpiresAt: null });
+      return 'skipped';
+    }
+    try {
+      await this.deps.start(doc.sessionId);
+    } catch (err) {
+      if (err instanceof SessionLeasedElsewhereError) return 'skipped';
+      throw err;
+    }
+    // start() marks a session with an unreadable auth state `failed` instead of throwing
+    return this.deps.isLive(doc.sessionId) ? 'restored' : 'failed';
+  }
+}
