@@ -24,15 +24,16 @@ export class ChatsRepository {
         key,
         {
           ...unread,
-          $max: { lastMessageAt: m.timestamp },
-          $setOnInsert: { organizationId: m.organizationId, sessionName: m.sessionName },
+          $setOnInsert: { organizationId: m.organizationId, sessionName: m.sessionName, lastMessageAt: new Date(0) },
         },
         { upsert: true },
       )
       .exec();
     const lastMessage: ChatLastMessage = { id: m._id, direction: m.direction, type: m.type, preview: previewOf(m), timestamp: m.timestamp };
     const outbound = m.direction === 'out' ? { unreadCount: 0 } : {};
-    await this.model.updateOne({ ...key, lastMessageAt: m.timestamp }, { $set: { lastMessage, ...outbound } }).exec();
+    // Only a newer message replaces the snapshot; WhatsApp timestamps are whole seconds, so ties go to the later id.
+    const olderSnapshot = { $or: [{ lastMessageAt: { $lt: m.timestamp } }, { lastMessageAt: m.timestamp, 'lastMessage.id': { $lt: m._id } }] };
+    await this.model.updateOne({ ...key, ...olderSnapshot }, { $set: { lastMessageAt: m.timestamp, lastMessage, ...outbound } }).exec();
   }
 
   async page(organizationId: string, sessionName: string | undefined, skip: number, limit: number): Promise<{ items: ChatRecord[]; total: number }> {

@@ -52,7 +52,7 @@ export class SandboxMediaDto {
 
   @ApiProperty({ example: 'image/png' })
   @IsString()
-  @Matches(/^[\w.+-]+\/[\w.+-]+$/, { message: 'media.mimetype must be a mimetype like image/png' })
+  @Matches(/^[\w.+-]+\/[\w.+-]+(\s*;\s*[\w.+-]+=[\w.+-]+)*$/, { message: 'media.mimetype must be a mimetype like image/png' })
   mimetype: string;
 
   @ApiPropertyOptional({ example: 'photo.png' })

@@ -65,30 +65,44 @@ export class StatsRepository {
     await this.buckets.bulkWrite(StatsRepository.bucketIncrementOps(organizationId, sessionName, at, inc), { ordered: false });
   }
 
-  /** The upserts `incrementBuckets` sends (also used to seed the benchmark the same way). */
+  /** The upserts `incrementBuckets` sends: one per bucket (hour and day) of `at`. */
   static bucketIncrementOps(organizationId: string, sessionName: string, at: Date, inc: CounterIncrement): AnyBulkWriteOperation<StatsBucket>[] {
-    return bucketsOf(at).map(({ granularity, start, day }) => ({
+    return bucketsOf(at).map(({ granularity, start, day }) => StatsRepository.bucketUpsert(granularity, organizationId, sessionName, start, day, inc));
+  }
+
+  /** `$inc` upsert of one bucket document (the only shape counters are ever written in). */
+  static bucketUpsert(granularity: StatsGranularity, organizationId: string, sessionName: string, start: Date, day: string, inc: CounterIncrement): AnyBulkWriteOperation<StatsBucket> {
+    return {
       updateOne: {
         filter: { _id: bucketId(granularity, organizationId, sessionName, start) },
         update: { $setOnInsert: { organizationId, sessionName, granularity, bucket: start, day }, $inc: inc },
         upsert: true,
       },
-    }));
+    };
   }
 
-  /** Writes pre-built bucket upserts (benchmark seeding). */
+  /** Writes pre-built bucket upserts in one round trip (bulk back-fill, benchmark seeding). */
   async bulkIncrementBuckets(ops: AnyBulkWriteOperation<StatsBucket>[]): Promise<void> {
     if (ops.length) await this.buckets.bulkWrite(ops, { ordered: false });
   }
 
   async incrementFailure(organizationId: string, sessionName: string, hour: Date, reason: string, by = 1): Promise<void> {
-    await this.failures
-      .updateOne(
-        { _id: `${organizationId}|${sessionName}|${hour.toISOString()}|${reason}` },
-        { $setOnInsert: { organizationId, sessionName, bucket: hour, day: dayKey(hour), reason }, $inc: { count: by } },
-        { upsert: true },
-      )
-      .exec();
+    await this.bulkIncrementFailures([{ organizationId, sessionName, hour, reason, count: by }]);
+  }
+
+  /** `$inc` upserts of failure counts per (session, hour, reason), in one round trip. */
+  async bulkIncrementFailures(rows: Array<{ organizationId: string; sessionName: string; hour: Date; reason: string; count: number }>): Promise<void> {
+    if (rows.length === 0) return;
+    await this.failures.bulkWrite(
+      rows.map(({ organizationId, sessionName, hour, reason, count }) => ({
+        updateOne: {
+          filter: { _id: `${organizationId}|${sessionName}|${hour.toISOString()}|${reason}` },
+          update: { $setOnInsert: { organizationId, sessionName, bucket: hour, day: dayKey(hour), reason }, $inc: { count } },
+          upsert: true,
+        },
+      })),
+      { ordered: false },
+    );
   }
 
   /**
@@ -129,9 +143,11 @@ export class StatsRepository {
       .lean<StatsChatWait>()
       .exec();
     if (before?.awaitingSince) return before.awaitingSince;
-    await this.waits
-      .updateOne({ _id, organizationId }, { $max: { lastOutAt: at }, $setOnInsert: { sessionName, chatJid } }, { upsert: true })
-      .exec();
+    try {
+      await this.waits.updateOne({ _id, organizationId }, { $max: { lastOutAt: at }, $setOnInsert: { sessionName, chatJid } }, { upsert: true }).exec();
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error; // a concurrent upsert created the chat; its lastOutAt is close enough
+    }
     return null;
   }
 

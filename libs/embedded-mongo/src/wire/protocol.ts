@@ -22,11 +22,6 @@ export interface WireRequest {
 // a Long beyond 2^53 stays a Long so no precision is lost.
 const deserializeOptions = { promoteValues: true, promoteBuffers: false, validation: { utf8: false } } as const;
 
-/** Reads the total message length from a header, or undefined when fewer than 4 bytes arrived. */
-export function peekMessageLength(buffer: Buffer): number | undefined {
-  return buffer.length >= 4 ? buffer.readInt32LE(0) : undefined;
-}
-
 export function decodeMessage(message: Buffer): WireRequest {
   const requestId = message.readInt32LE(4);
   const opCode = message.readInt32LE(12);

@@ -4,6 +4,7 @@ import {
   ArrayMaxSize,
   IsArray,
   IsBase64,
+  IsDefined,
   IsIn,
   IsOptional,
   IsString,
@@ -65,6 +66,7 @@ export class SendMessageDto {
 
   @ApiPropertyOptional({ type: MediaInputDto, description: 'Required for image, video, audio and document messages' })
   @ValidateIf((o: SendMessageDto) => isMedia(o) || o.media !== undefined)
+  @IsDefined({ message: 'media is required for image, video, audio and document messages' })
   @ValidateNested()
   @Type(() => MediaInputDto)
   media?: MediaInputDto;

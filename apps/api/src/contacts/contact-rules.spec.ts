@@ -1,0 +1,167 @@
+import type { ContactObservation } from './contact-identity';
+import { buildSyncUpdate, displayNameOf, mergeContacts, normalizeTags, USER_OWNED_FIELDS, type MergeableContact } from './contact-rules';
+
+const target = { organizationId: 'org1', sessionId: 'org1_main', sessionName: 'main' };
+const t = (iso: string) => new Date(iso);
+
+describe('buildSyncUpdate', () => {
+  const observation: ContactObservation = {
+    jid: '201001234567@s.whatsapp.net',
+    lid: '555@lid',
+    phone: '201001234567',
+    isGroup: false,
+    addressBookName: 'Mona Ali',
+    pushName: 'Mona',
+    verifiedName: 'Mona Shop',
+    isBusiness: true,
+    profilePictureUrl: 'https://pps.whatsapp.net/x.jpg',
+    observedAt: t('2026-01-01T00:00:00Z'),
+  };
+
+  it('never sets a user-owned field on an existing contact (only defaults on insert)', () => {
+    const update = buildSyncUpdate(observation, target);
+    for (const field of USER_OWNED_FIELDS) {
+      expect(update.$set).not.toHaveProperty(field);
+      expect(update).not.toHaveProperty(['$inc', field]);
+    }
+    expect(update.$setOnInsert).toMatchObject({ customName: null, tags: [], notes: null, customerId: null, customerLinkSource: null });
+  });
+
+  it('sets only the sync fields the observation carries; pushName is applied separately', () => {
+    const update = buildSyncUpdate({ jid: '555@lid', lid: '555@lid', isGroup: false, observedAt: observation.observedAt }, target);
+    expect(update.$set).toEqual({ sessionName: 'main', isGroup: false, lid: '555@lid' });
+    const full = buildSyncUpdate(observation, target);
+    expect(full.$set).toMatchObject({
+      phone: '201001234567',
+      addressBookName: 'Mona Ali',
+      searchAddressBookName: ['mona ali', 'ali'],
+      verifiedName: 'Mona Shop',
+      isBusiness: true,
+      profilePictureUrl: 'https://pps.whatsapp.net/x.jpg',
+    });
+    expect(full.$set).not.toHaveProperty('pushName');
+  });
+
+  it('contact events never count messages; message observations $inc and $max (order-independent)', () => {
+    const contactEvent = buildSyncUpdate(observation, target);
+    expect(contactEvent.$inc).toBeUndefined();
+    expect(contactEvent.$max).toBeUndefined();
+    expect(contactEvent.$setOnInsert.messageCount).toBe(0);
+    expect(contactEvent.$min).toEqual({ firstSeenAt: observation.observedAt });
+
+    const at = t('2026-01-03T00:00:00Z');
+    const fromMessage = buildSyncUpdate({ ...observation, observedAt: at, message: { at } }, target);
+    expect(fromMessage.$inc).toEqual({ messageCount: 1 });
+    expect(fromMessage.$max).toEqual({ lastMessageAt: at });
+    expect(fromMessage.$min).toEqual({ firstSeenAt: at });
+    expect(fromMessage.$setOnInsert).not.toHaveProperty('messageCount');
+  });
+});
+
+describe('mergeContacts', () => {
+  const phoneDoc: MergeableContact = {
+    jid: '201001234567@s.whatsapp.net',
+    phone: '201001234567',
+    addressBookName: 'Mona Ali',
+    pushName: 'Mona (old)',
+    pushNameAt: t('2026-01-01T00:00:00Z'),
+    firstSeenAt: t('2026-01-05T00:00:00Z'),
+    lastMessageAt: t('2026-01-06T00:00:00Z'),
+    messageCount: 3,
+    tags: ['vip', 'b2b'],
+    customName: null,
+    notes: null,
+    customerId: null,
+    customerLinkSource: null,
+  };
+  const lidDoc: MergeableContact = {
+    jid: '555@lid',
+    lid: '555@lid',
+    pushName: 'Mona',
+    pushNameAt: t('2026-01-07T00:00:00Z'),
+    verifiedName: 'Mona Shop',
+    firstSeenAt: t('2026-01-02T00:00:00Z'),
+    lastMessageAt: t('2026-01-08T00:00:00Z'),
+    messageCount: 2,
+    tags: ['b2b', 'lead'],
+    customName: 'Mona the supplier',
+    notes: 'Call after 5pm',
+    customerId: 'cust1',
+    customerLinkSource: 'manual',
+  };
+
+  it('keys by the phone JID, keeps the LID, sums counts, min firstSeenAt, max lastMessageAt, unites tags', () => {
+    const merged = mergeContacts(phoneDoc, lidDoc, '555@lid', '201001234567');
+    expect(merged).toMatchObject({
+      jid: '201001234567@s.whatsapp.net',
+      lid: '555@lid',
+      phone: '201001234567',
+      messageCount: 5,
+      firstSeenAt: t('2026-01-02T00:00:00Z'),
+      lastMessageAt: t('2026-01-08T00:00:00Z'),
+      tags: ['vip', 'b2b', 'lead'],
+    });
+  });
+
+  it('keeps the user fields of the document that has them', () => {
+    const merged = mergeContacts(phoneDoc, lidDoc, '555@lid', '201001234567');
+    expect(merged).toMatchObject({
+      customName: 'Mona the supplier',
+      searchCustomName: ['mona the supplier', 'the supplier', 'supplier'],
+      notes: 'Call after 5pm',
+      customerId: 'cust1',
+      customerLinkSource: 'manual',
+    });
+  });
+
+  it("prefers the phone document's user fields when both have them; differing notes are both kept", () => {
+    const merged = mergeContacts(
+      { ...phoneDoc, customName: 'Mona', notes: 'A', customerId: 'cust2', customerLinkSource: 'auto' },
+      lidDoc,
+      '555@lid',
+      '201001234567',
+    );
+    expect(merged).toMatchObject({ customName: 'Mona', notes: 'A\n\nCall after 5pm', customerId: 'cust2', customerLinkSource: 'auto' });
+    expect(mergeContacts({ ...phoneDoc, notes: 'same' }, { ...lidDoc, notes: 'same' }, '555@lid', '201001234567').notes).toBe('same');
+  });
+
+  it('sync fields prefer the phone document, except the newer pushName', () => {
+    const merged = mergeContacts(phoneDoc, lidDoc, '555@lid', '201001234567');
+    expect(merged).toMatchObject({ addressBookName: 'Mona Ali', verifiedName: 'Mona Shop', pushName: 'Mona', pushNameAt: lidDoc.pushNameAt });
+    const older = mergeContacts(phoneDoc, { ...lidDoc, pushNameAt: t('2025-12-01T00:00:00Z') }, '555@lid', '201001234567');
+    expect(older.pushName).toBe('Mona (old)');
+  });
+
+  it('handles documents without messages and an unlinked manual choice', () => {
+    const merged = mergeContacts(
+      { ...phoneDoc, lastMessageAt: undefined, messageCount: undefined, customerLinkSource: 'manual' },
+      { ...lidDoc, lastMessageAt: undefined, messageCount: 0, customerId: null, customerLinkSource: null },
+      '555@lid',
+      '201001234567',
+    );
+    expect(merged.lastMessageAt).toBeUndefined();
+    expect(merged.messageCount).toBe(0);
+    expect(merged.customerId).toBeNull();
+    expect(merged.customerLinkSource).toBe('manual');
+  });
+});
+
+describe('normalizeTags', () => {
+  it('trims, lower-cases, drops empties and de-duplicates in order', () => {
+    expect(normalizeTags([' VIP ', 'vip', 'B2B', '', '  ', 'Late  Payer', 'b2b'])).toEqual(['vip', 'b2b', 'late payer']);
+    expect(normalizeTags([])).toEqual([]);
+    expect(normalizeTags(['ok', 3, null])).toEqual(['ok']);
+  });
+});
+
+describe('displayNameOf', () => {
+  it('prefers the user name, then address book, verified, pushName, then the number', () => {
+    const base = { jid: '201001234567@s.whatsapp.net', phone: '201001234567' };
+    expect(displayNameOf({ ...base, customName: 'A', addressBookName: 'B', pushName: 'C' })).toBe('A');
+    expect(displayNameOf({ ...base, customName: null, addressBookName: 'B', pushName: 'C' })).toBe('B');
+    expect(displayNameOf({ ...base, verifiedName: 'V', pushName: 'C' })).toBe('V');
+    expect(displayNameOf({ ...base, pushName: 'C' })).toBe('C');
+    expect(displayNameOf(base)).toBe('+201001234567');
+    expect(displayNameOf({ jid: '555@lid' })).toBe('555');
+  });
+});

@@ -1,0 +1,225 @@
+import { Test } from '@nestjs/testing';
+import { Types } from 'mongoose';
+import { CustomersService } from '../customers/customers.service';
+import type { MessageRecord } from '../messaging/message.types';
+import { ContactLocks } from './contact-locks';
+import type { SyncTarget, SyncUpdate } from './contact-rules';
+import { ContactRecord, ContactsRepository } from './contacts.repository';
+import { ContactsSyncService } from './contacts-sync.service';
+
+const ORG = 'org1';
+const REF = { organizationId: ORG, sessionId: `${ORG}_main`, sessionName: 'main' };
+const PHONE = '201001234567';
+const PHONE_JID = `${PHONE}@s.whatsapp.net`;
+const LID = '555@lid';
+
+/** Just enough of the repository, in memory, with MongoDB's update semantics for the operators used. */
+class FakeContactsRepository {
+  docs: ContactRecord[] = [];
+
+  private key = (t: SyncTarget, jid: string) => (d: ContactRecord) => d.organizationId === t.organizationId && d.sessionId === t.sessionId && d.jid === jid;
+
+  async upsert(t: SyncTarget, jid: string, u: SyncUpdate) {
+    let doc = this.docs.find(this.key(t, jid));
+    const inserted = !doc;
+    if (!doc) {
+      doc = { _id: new Types.ObjectId(), organizationId: t.organizationId, sessionId: t.sessionId, jid, searchPushName: [] } as unknown as ContactRecord;
+      Object.assign(doc, u.$setOnInsert);
+      this.docs.push(doc);
+    }
+    const d = doc as unknown as Record<string, any>;
+    Object.assign(d, u.$set);
+    if (!d.firstSeenAt || u.$min.firstSeenAt < d.firstSeenAt) d.firstSeenAt = u.$min.firstSeenAt;
+    if (u.$max && (!d.lastMessageAt || u.$max.lastMessageAt > d.lastMessageAt)) d.lastMessageAt = u.$max.lastMessageAt;
+    if (u.$inc) d.messageCount = (d.messageCount ?? 0) + u.$inc.messageCount;
+    return { contact: { ...doc }, inserted };
+  }
+  async findByJid(t: SyncTarget, jid: string) {
+    const doc = this.docs.find(this.key(t, jid));
+    return doc ? { ...doc } : null;
+  }
+  async findByLid(t: SyncTarget, lid: string) {
+    const doc = this.docs.find((d) => d.sessionId === t.sessionId && d.lid === lid);
+    return doc ? { ...doc } : null;
+  }
+  async setPushNameIfNewer(id: Types.ObjectId, f: { pushName: string; searchPushName: string[]; pushNameAt: Date }) {
+    const doc = this.byId(id);
+    if (doc && (!doc.pushNameAt || doc.pushNameAt <= f.pushNameAt)) Object.assign(doc, f);
+  }
+  async setIdentity(id: Types.ObjectId, identity: object) {
+    return this.patch(id, identity);
+  }
+  async applyMerge(id: Types.ObjectId, merged: object) {
+    return this.patch(id, merged);
+  }
+  async deleteById(id: Types.ObjectId) {
+    this.docs = this.docs.filter((d) => !d._id.equals(id));
+  }
+  async autoLinkCustomer(id: Types.ObjectId, customerId: string) {
+    const doc = this.byId(id);
+    if (!doc || doc.customerId || doc.customerLinkSource === 'manual') return false;
+    Object.assign(doc, { customerId, customerLinkSource: 'auto' });
+    return true;
+  }
+  async autoLinkByPhone(org: string, phone: string, customerId: string) {
+    let n = 0;
+    for (const d of this.docs) {
+      if (d.organizationId === org && d.phone === phone && !d.customerId && d.customerLinkSource !== 'manual') {
+        Object.assign(d, { customerId, customerLinkSource: 'auto' });
+        n += 1;
+      }
+    }
+    return n;
+  }
+  byId(id: Types.ObjectId) {
+    return this.docs.find((d) => d._id.equals(id));
+  }
+  private patch(id: Types.ObjectId, fields: object) {
+    const doc = this.byId(id);
+    if (!doc) return null;
+    Object.assign(doc, fields);
+    return { ...doc };
+  }
+}
+
+function message(overrides: Partial<MessageRecord> = {}): MessageRecord {
+  const at = overrides.timestamp ?? new Date('2026-01-02T10:00:00Z');
+  return {
+    _id: new Types.ObjectId().toHexString(),
+    ...REF,
+    direction: 'in',
+    chatJid: PHONE_JID,
+    senderJid: PHONE_JID,
+    fromMe: false,
+    type: 'text',
+    status: 'delivered',
+    attempts: 0,
+    timestamp: at,
+    createdAt: at,
+    updatedAt: at,
+    ...overrides,
+  } as MessageRecord;
+}
+
+describe('ContactsSyncService', () => {
+  let service: ContactsSyncService;
+  let repo: FakeContactsRepository;
+  let customers: { idsByPhones: ReturnType<typeof vi.fn> };
+
+  beforeEach(async () => {
+    repo = new FakeContactsRepository();
+    customers = { idsByPhones: vi.fn().mockResolvedValue(new Map()) };
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        ContactsSyncService,
+        ContactLocks,
+        { provide: ContactsRepository, useValue: repo },
+        { provide: CustomersService, useValue: customers },
+      ],
+    }).compile();
+    service = moduleRef.get(ContactsSyncService);
+  });
+
+  const only = () => {
+    expect(repo.docs).toHaveLength(1);
+    return repo.docs[0];
+  };
+
+  it('creates a contact from an inbound message and counts messages; a redelivered event is not counted twice', async () => {
+    const first = message({ pushName: 'Mona' });
+    await service.recordMessage(first);
+    await service.recordMessage(first);
+    await service.recordMessage(message({ timestamp: new Date('2026-01-01T00:00:00Z') }));
+    expect(only()).toMatchObject({
+      jid: PHONE_JID,
+      phone: PHONE,
+      pushName: 'Mona',
+      messageCount: 2,
+      firstSeenAt: new Date('2026-01-01T00:00:00Z'),
+      lastMessageAt: new Date('2026-01-02T10:00:00Z'),
+    });
+  });
+
+  it('never lets an older observation overwrite a newer pushName', async () => {
+    await service.recordMessage(message({ pushName: 'New', timestamp: new Date('2026-01-05T00:00:00Z') }));
+    await service.recordMessage(message({ pushName: 'Old', timestamp: new Date('2026-01-01T00:00:00Z') }));
+    expect(only().pushName).toBe('New');
+  });
+
+  it('keeps user fields across a sync', async () => {
+    await service.syncContacts({ ...REF, contacts: [{ jid: PHONE_JID, name: 'Mona Ali', notify: 'Mona' }] });
+    Object.assign(only(), { customName: 'VIP Mona', tags: ['vip'], notes: 'n', customerId: 'c1', customerLinkSource: 'manual' });
+    await service.syncContacts({ ...REF, contacts: [{ jid: PHONE_JID, name: 'Mona A.', notify: 'M' }] });
+    await service.recordMessage(message());
+    expect(only()).toMatchObject({ addressBookName: 'Mona A.', pushName: 'M', customName: 'VIP Mona', tags: ['vip'], notes: 'n', customerId: 'c1', messageCount: 1 });
+  });
+
+  it('routes a LID-only observation to the phone contact that already owns the LID', async () => {
+    await service.syncContacts({ ...REF, contacts: [{ jid: PHONE_JID, lid: LID }] });
+    await service.recordMessage(message({ chatJid: LID, senderJid: LID, senderLid: LID, pushName: 'Mona' }));
+    expect(only()).toMatchObject({ jid: PHONE_JID, lid: LID, messageCount: 1, pushName: 'Mona' });
+  });
+
+  it('re-keys a LID contact by its phone when the mapping is revealed, and auto-links it', async () => {
+    customers.idsByPhones.mockResolvedValue(new Map([[PHONE, 'cust1']]));
+    await service.recordMessage(message({ chatJid: LID, senderJid: LID, senderLid: LID }));
+    expect(only()).toMatchObject({ jid: LID, customerId: null });
+    await service.applyLidMapping({ ...REF, lid: LID, pn: PHONE_JID });
+    expect(only()).toMatchObject({ jid: PHONE_JID, lid: LID, phone: PHONE, messageCount: 1, customerId: 'cust1', customerLinkSource: 'auto' });
+  });
+
+  it('merges the LID and phone contacts into one when the mapping is revealed (in either order of arrival)', async () => {
+    await service.recordMessage(message({ chatJid: LID, senderJid: LID, senderLid: LID, timestamp: new Date('2026-01-03T00:00:00Z') }));
+    await service.recordMessage(message({ timestamp: new Date('2026-01-01T00:00:00Z') }));
+    expect(repo.docs).toHaveLength(2);
+    Object.assign(repo.docs[0], { tags: ['lead'], notes: 'from lid' });
+    await service.applyLidMapping({ ...REF, lid: LID, pn: PHONE });
+    await service.applyLidMapping({ ...REF, lid: LID, pn: PHONE }); // duplicate: harmless
+    expect(only()).toMatchObject({
+      jid: PHONE_JID,
+      lid: LID,
+      messageCount: 2,
+      tags: ['lead'],
+      notes: 'from lid',
+      firstSeenAt: new Date('2026-01-01T00:00:00Z'),
+      lastMessageAt: new Date('2026-01-03T00:00:00Z'),
+    });
+  });
+
+  it('merges when a message carries both the LID and the phone', async () => {
+    await service.recordMessage(message({ chatJid: LID, senderJid: LID, senderLid: LID }));
+    await service.syncContacts({ ...REF, contacts: [{ jid: PHONE_JID }] });
+    expect(repo.docs).toHaveLength(2);
+    await service.recordMessage(message({ senderLid: LID, senderPhone: PHONE }));
+    expect(only()).toMatchObject({ jid: PHONE_JID, lid: LID, messageCount: 2 });
+  });
+
+  it('auto-links new contacts by phone in one lookup per batch, but never a manually unlinked one', async () => {
+    customers.idsByPhones.mockResolvedValue(new Map([[PHONE, 'cust1']]));
+    await service.syncContacts({ ...REF, contacts: [{ jid: PHONE_JID }, { jid: '201009999999@s.whatsapp.net' }, { jid: '120363021234@g.us', name: 'Team' }] });
+    expect(customers.idsByPhones).toHaveBeenCalledTimes(1);
+    expect(customers.idsByPhones).toHaveBeenCalledWith(ORG, [PHONE, '201009999999']);
+    expect(repo.docs.find((d) => d.jid === PHONE_JID)).toMatchObject({ customerId: 'cust1', customerLinkSource: 'auto' });
+    expect(repo.docs.find((d) => d.isGroup)).toMatchObject({ addressBookName: 'Team', customerId: null });
+
+    Object.assign(repo.docs[0], { customerId: null, customerLinkSource: 'manual' });
+    expect(await repo.autoLinkByPhone(ORG, PHONE, 'cust2')).toBe(0);
+  });
+
+  it('links existing contacts when a customer is created', async () => {
+    await service.recordMessage(message());
+    await service.linkNewCustomer({ id: 'cust9', organizationId: ORG, name: 'Mona', phone: PHONE });
+    await service.linkNewCustomer({ id: 'cust10', organizationId: 'other-org', name: 'X', phone: PHONE });
+    expect(only()).toMatchObject({ customerId: 'cust9' });
+  });
+
+  it('one failing contact does not stop the batch', async () => {
+    const upsert = repo.upsert.bind(repo);
+    vi.spyOn(repo, 'upsert').mockImplementation(async (t, jid, u) => {
+      if (jid === PHONE_JID) throw new Error('boom');
+      return upsert(t, jid, u);
+    });
+    await service.syncContacts({ ...REF, contacts: [{ jid: PHONE_JID }, { jid: '201009999999@s.whatsapp.net' }, { jid: 'status@broadcast' }] });
+    expect(only().jid).toBe('201009999999@s.whatsapp.net');
+  });
+});

@@ -1,0 +1,57 @@
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { Test } from '@nestjs/testing';
+import { Types } from 'mongoose';
+import { CustomerNotFoundError } from './customers.errors';
+import { CUSTOMERS_EVENTS } from './customers.events';
+import { CustomersRepository } from './customers.repository';
+import { CustomersService } from './customers.service';
+
+describe('CustomersService', () => {
+  const repo = { create: vi.fn(), findOwned: vi.fn(), findByPhone: vi.fn(), findByPhones: vi.fn(), list: vi.fn() };
+  const events = { emitAsync: vi.fn() };
+  let service: CustomersService;
+
+  beforeEach(async () => {
+    vi.resetAllMocks();
+    events.emitAsync.mockResolvedValue([]);
+    repo.create.mockImplementation(async (input) => ({ _id: new Types.ObjectId(), ...input, createdAt: new Date(), updatedAt: new Date() }));
+    const moduleRef = await Test.createTestingModule({
+      providers: [CustomersService, { provide: CustomersRepository, useValue: repo }, { provide: EventEmitter2, useValue: events }],
+    }).compile();
+    service = moduleRef.get(CustomersService);
+  });
+
+  it('normalizes the phone, lower-cases the email and announces the new customer', async () => {
+    const customer = await service.create('org1', { name: 'Mona', phone: '+20 100 123 4567', email: 'Mona@Example.COM' });
+    expect(repo.create).toHaveBeenCalledWith({ organizationId: 'org1', name: 'Mona', phone: '201001234567', phoneInput: '+20 100 123 4567', email: 'mona@example.com' });
+    expect(events.emitAsync).toHaveBeenCalledWith(CUSTOMERS_EVENTS.created, {
+      customer: { id: String(customer._id), organizationId: 'org1', name: 'Mona', phone: '201001234567', email: 'mona@example.com' },
+    });
+  });
+
+  it('still creates the customer when a listener fails', async () => {
+    events.emitAsync.mockRejectedValue(new Error('listener down'));
+    await expect(service.create('org1', { name: 'Mona' })).resolves.toMatchObject({ name: 'Mona' });
+  });
+
+  it('404s for a customer of another organization', async () => {
+    repo.findOwned.mockResolvedValue(null);
+    await expect(service.findOwned('org1', 'x')).rejects.toBeInstanceOf(CustomerNotFoundError);
+  });
+
+  it('finds by phone in any notation and maps phones to the oldest customer', async () => {
+    await service.findByPhone('org1', '00201001234567');
+    expect(repo.findByPhone).toHaveBeenCalledWith('org1', '201001234567');
+    expect(await service.findByPhone('org1', 'nope')).toBeNull();
+
+    const a = new Types.ObjectId();
+    const b = new Types.ObjectId();
+    repo.findByPhones.mockResolvedValue([
+      { _id: a, phone: '201001234567' },
+      { _id: b, phone: '201001234567' },
+    ]);
+    const map = await service.idsByPhones('org1', ['+201001234567', '201001234567']);
+    expect(repo.findByPhones).toHaveBeenCalledWith('org1', ['201001234567']);
+    expect(map.get('201001234567')).toBe(String(a));
+  });
+});
