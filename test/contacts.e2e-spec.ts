@@ -1,0 +1,315 @@
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { getConnectionToken } from '@nestjs/mongoose';
+import type { Connection } from 'mongoose';
+import { WA_EVENTS, type WaContactsUpsertedEvent } from '@app/whatsapp';
+import { connectedSession } from './support/sandbox';
+import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
+import { waitFor } from './support/wait';
+
+interface Contact {
+  id: string;
+  jid: string;
+  lid: string | null;
+  phone: string | null;
+  name: string | null;
+  customName: string | null;
+  addressBookName: string | null;
+  pushName: string | null;
+  displayName: string;
+  isGroup: boolean;
+  tags: string[];
+  notes: string | null;
+  customerId: string | null;
+  customerLinkSource: string | null;
+  messageCount: number;
+  lastMessageAt: string | null;
+  [key: string]: unknown;
+}
+
+const API = '/api/v1/whatsapp';
+const SANDBOX = `${API}/sandbox/sessions/main`;
+
+describe('contacts (HTTP, sandbox engine)', () => {
+  let t: TestApp;
+  let owner: RegisteredUser;
+  let other: RegisteredUser;
+  let sessionId: string;
+
+  const list = async (query: Record<string, string | number | boolean> = {}, user = owner) =>
+    (await t.http().get(`${API}/contacts`).query(query).set(user.auth).expect(200)).body as { items: Contact[]; total: number; page: number; limit: number };
+  const byPhone = async (phone: string) => (await list({ search: phone })).items.find((c) => c.phone === phone);
+  const waitForContact = (phone: string, accept: (c: Contact) => boolean = () => true, what = `contact ${phone}`) =>
+    waitFor(async () => {
+      const c = await byPhone(phone);
+      return c && accept(c) ? c : undefined;
+    }, 10_000, what);
+  const put = (id: string, body: object, user = owner) => t.http().put(`${API}/contacts/${id}`).set(user.auth).send(body);
+  const inbound = (body: object) => t.http().post(`${SANDBOX}/inbound`).set(owner.auth).send(body).expect(202);
+  const pushContact = (body: object) => t.http().post(`${SANDBOX}/contacts`).set(owner.auth).send(body).expect(202);
+  const createCustomer = async (body: object, user = owner) => (await t.http().post('/api/v1/customers').set(user.auth).send(body).expect(201)).body;
+  /** Contact events as the SessionRegistry publishes them (awaited: the listener is promisified). */
+  const emitContacts = (contacts: WaContactsUpsertedEvent['contacts']) =>
+    t.app.get(EventEmitter2).emitAsync(WA_EVENTS.contactsUpserted, { sessionId, organizationId: owner.user.organizationId, sessionName: 'main', contacts });
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    owner = await registerUser(t);
+    other = await registerUser(t, { organizationName: 'Other Org' });
+    await connectedSession(t, owner, 'main');
+    sessionId = `${owner.user.organizationId}_main`;
+  });
+  afterEach(async () => {
+    const db = t.app.get<Connection>(getConnectionToken());
+    await Promise.all([db.collection('contacts').deleteMany({}), db.collection('customers').deleteMany({})]);
+  });
+  afterAll(() => t?.close());
+
+  it('creates contacts from inbound and outgoing messages, counting them', async () => {
+    await inbound({ from: '+201112223334', pushName: 'Ali', text: 'Hi' });
+    await inbound({ from: '+201112223334', pushName: 'Ali', text: 'Is my order ready?' });
+    const ali = await waitForContact('201112223334', (c) => c.messageCount === 2);
+    expect(ali).toMatchObject({
+      jid: '201112223334@s.whatsapp.net',
+      sessionName: 'main',
+      pushName: 'Ali',
+      displayName: 'Ali',
+      name: null,
+      isGroup: false,
+      tags: [],
+      customerId: null,
+      lastMessageAt: expect.any(String),
+      firstSeenAt: expect.any(String),
+    });
+
+    await t.http().post(`${API}/messages/send`).set(owner.auth).send({ sessionName: 'main', to: '+201115556667', text: 'Welcome!' }).expect(202);
+    const outgoing = await waitForContact('201115556667', (c) => c.messageCount === 1);
+    expect(outgoing).toMatchObject({ pushName: null, displayName: '+201115556667' });
+  });
+
+  it('lists a group and its writing participant separately (isGroup filter)', async () => {
+    await inbound({ from: '+201117778889', pushName: 'Sara', chatJid: '120363021234567890@g.us', text: 'hello team' });
+    const group = await waitFor(async () => (await list({ isGroup: true })).items[0], 10_000, 'group contact');
+    expect(group).toMatchObject({ jid: '120363021234567890@g.us', isGroup: true, messageCount: 1, phone: null });
+    const sara = await waitForContact('201117778889');
+    expect(sara).toMatchObject({ pushName: 'Sara', isGroup: false, messageCount: 0 });
+    expect((await list({ isGroup: false })).items.every((c) => !c.isGroup)).toBe(true);
+  });
+
+  it('sandbox contact events update pushName and the address-book name without touching user fields', async () => {
+    await pushContact({ phone: '+201112223334', pushName: 'Ali', name: 'Ali Supplier' });
+    const first = await waitForContact('201112223334');
+    expect(first).toMatchObject({ pushName: 'Ali', addressBookName: 'Ali Supplier', name: 'Ali Supplier', customName: null, messageCount: 0 });
+
+    const customer = await createCustomer({ name: 'Someone else' });
+    await put(first.id, { name: 'Ali (VIP)', tags: ['VIP'], notes: 'Pays on time', customerId: customer.id }).expect(200);
+
+    await pushContact({ phone: '+201112223334', pushName: 'Ali Hassan', name: 'Ali S.' });
+    const after = await waitForContact('201112223334', (c) => c.pushName === 'Ali Hassan', 'pushName update');
+    expect(after).toMatchObject({
+      id: first.id,
+      addressBookName: 'Ali S.',
+      customName: 'Ali (VIP)',
+      name: 'Ali (VIP)',
+      displayName: 'Ali (VIP)',
+      tags: ['vip'],
+      notes: 'Pays on time',
+      customerId: customer.id,
+      customerLinkSource: 'manual',
+    });
+  });
+
+  it('syncs engine contact events (names, business, groups) idempotently', async () => {
+    const batch = [
+      { jid: '201001112222:3@s.whatsapp.net', name: 'Hana Shop', verifiedName: 'Hana LLC', isBusiness: true, imgUrl: 'https://pps.whatsapp.net/hana.jpg' },
+      { jid: '120363099999999999@g.us', name: 'Suppliers' },
+      { jid: 'status@broadcast' },
+    ];
+    await emitContacts(batch);
+    await emitContacts(batch);
+    const all = await list();
+    expect(all.total).toBe(2);
+    expect(all.items.find((c) => c.phone === '201001112222')).toMatchObject({
+      jid: '201001112222@s.whatsapp.net',
+      addressBookName: 'Hana Shop',
+      verifiedName: 'Hana LLC',
+      isBusiness: true,
+      profilePictureUrl: 'https://pps.whatsapp.net/hana.jpg',
+      messageCount: 0,
+    });
+    expect(all.items.find((c) => c.isGroup)).toMatchObject({ addressBookName: 'Suppliers', displayName: 'Suppliers' });
+  });
+
+  it('merges the LID contact into the phone contact when WhatsApp reveals the mapping', async () => {
+    await inbound({ from: '987654321012345@lid', pushName: 'Lina', text: 'hi from a lid' });
+    const lidOnly = await waitFor(async () => (await list({ search: 'lina' })).items[0], 10_000, 'LID contact');
+    expect(lidOnly).toMatchObject({ jid: '987654321012345@lid', lid: '987654321012345@lid', phone: null, messageCount: 1 });
+    await put(lidOnly.id, { tags: ['lead'], notes: 'Met at the fair' }).expect(200);
+
+    await inbound({ from: '+201223334445', text: 'same person, by phone' });
+    await waitForContact('201223334445', (c) => c.messageCount === 1);
+    expect((await list()).total).toBe(2);
+
+    await t.http().post(`${SANDBOX}/lid-mapping`).set(owner.auth).send({ phone: '+201223334445', lid: '987654321012345@lid' }).expect(202);
+    const merged = await waitFor(async () => {
+      const page = await list();
+      return page.total === 1 && page.items[0].lid ? page.items[0] : undefined;
+    }, 10_000, 'merge');
+    expect(merged).toMatchObject({
+      jid: '201223334445@s.whatsapp.net',
+      lid: '987654321012345@lid',
+      phone: '201223334445',
+      pushName: 'Lina',
+      messageCount: 2,
+      tags: ['lead'],
+      notes: 'Met at the fair',
+    });
+    await t.http().get(`${API}/contacts/${lidOnly.id}`).set(owner.auth).expect(404);
+
+    // Later messages from the LID land on the merged contact.
+    await inbound({ from: '987654321012345@lid', text: 'again' });
+    const after = await waitForContact('201223334445', (c) => c.messageCount === 3, 'third message');
+    expect(after.id).toBe(merged.id);
+    expect((await list()).total).toBe(1);
+  });
+
+  it('PUT sets tags (normalized), notes, name and customerId; null clears; tags are counted', async () => {
+    await pushContact({ phone: '+201001230001', pushName: 'A' });
+    await pushContact({ phone: '+201001230002', pushName: 'B' });
+    const a = await waitForContact('201001230001');
+    const b = await waitForContact('201001230002');
+    const customer = await createCustomer({ name: 'Acme Buyer' });
+
+    const res = await put(a.id, { tags: [' VIP ', 'vip', 'Wholesale'], notes: 'Call after 5pm', name: 'Alpha', customerId: customer.id }).expect(200);
+    expect(res.body).toMatchObject({ id: a.id, tags: ['vip', 'wholesale'], notes: 'Call after 5pm', name: 'Alpha', customName: 'Alpha', customerId: customer.id, customerLinkSource: 'manual' });
+    await put(b.id, { tags: ['vip'] }).expect(200);
+
+    const tags = await t.http().get(`${API}/contacts/tags`).set(owner.auth).expect(200);
+    expect(tags.body).toEqual([
+      { tag: 'vip', count: 2 },
+      { tag: 'wholesale', count: 1 },
+    ]);
+
+    const cleared = await put(a.id, { name: null, notes: null, customerId: null, tags: [] }).expect(200);
+    expect(cleared.body).toMatchObject({ name: null, notes: null, customerId: null, customerLinkSource: 'manual', tags: [], displayName: 'A' });
+    const fetched = await t.http().get(`${API}/contacts/${a.id}`).set(owner.auth).expect(200);
+    expect(fetched.body).toEqual(cleared.body);
+  });
+
+  it('auto-links a contact to the customer with the same phone: customer first', async () => {
+    const customer = await createCustomer({ name: 'Mona', phone: '00 20 111 000 2222' });
+    await inbound({ from: '+201110002222', text: 'hello' });
+    const contact = await waitForContact('201110002222', (c) => !!c.customerId, 'auto-link');
+    expect(contact).toMatchObject({ customerId: customer.id, customerLinkSource: 'auto' });
+  });
+
+  it('auto-links a contact to the customer with the same phone: contact first', async () => {
+    await inbound({ from: '+201110003333', text: 'hello' });
+    const contact = await waitForContact('201110003333');
+    expect(contact.customerId).toBeNull();
+    const otherOrgCustomer = await createCustomer({ name: 'Not yours', phone: '+201110003333' }, other);
+    const customer = await createCustomer({ name: 'Omar', phone: '+20 111 000 3333' });
+    const linked = (await t.http().get(`${API}/contacts/${contact.id}`).set(owner.auth).expect(200)).body;
+    expect(linked).toMatchObject({ customerId: customer.id, customerLinkSource: 'auto' });
+    expect(linked.customerId).not.toBe(otherOrgCustomer.id);
+    expect((await list({ hasCustomer: true })).items.map((c) => c.id)).toEqual([contact.id]);
+  });
+
+  it('searches by name, pushName and phone prefix (indexed, regex-safe) and filters by tag with pagination', async () => {
+    await emitContacts([
+      { jid: '201005550001@s.whatsapp.net', name: 'Mona Ali' },
+      { jid: '201005550002@s.whatsapp.net', notify: 'Monir' },
+      { jid: '201005550003@s.whatsapp.net', name: 'Karim Mostafa' },
+      { jid: '441234567890@s.whatsapp.net', name: 'John (UK)' },
+      { jid: '201005550005@s.whatsapp.net', notify: 'Zed' },
+    ]);
+    const names = (page: { items: Contact[] }) => page.items.map((c) => c.displayName).sort();
+    expect(names(await list({ search: 'mon' }))).toEqual(['Monir', 'Mona Ali']);
+    expect(names(await list({ search: 'MOST' }))).toEqual(['Karim Mostafa']);
+    expect(names(await list({ search: 'ali' }))).toEqual(['Mona Ali']);
+    expect((await list({ search: '+20 100 555' })).total).toBe(4);
+    expect(names(await list({ search: '44' }))).toEqual(['John (UK)']);
+    expect((await list({ search: '.*' })).total).toBe(0);
+    expect(names(await list({ search: 'john (' }))).toEqual(['John (UK)']);
+
+    const all = await list();
+    for (const c of all.items.filter((x) => x.phone?.startsWith('2010055500'))) await put(c.id, { tags: ['lead'] }).expect(200);
+    await put(all.items.find((c) => c.phone === '201005550001')!.id, { name: 'Zara' }).expect(200);
+    expect(names(await list({ search: 'zar' }))).toEqual(['Zara']);
+
+    const p1 = await list({ tag: 'LEAD', page: 1, limit: 3 });
+    const p2 = await list({ tag: 'lead', page: 2, limit: 3 });
+    expect(p1).toMatchObject({ total: 4, page: 1, limit: 3 });
+    expect(p1.items).toHaveLength(3);
+    expect(p2.items).toHaveLength(1);
+    expect(new Set([...p1.items, ...p2.items].map((c) => c.id)).size).toBe(4);
+    expect((await list({ tag: 'lead', search: 'zed' })).total).toBe(1);
+    expect((await list({ sessionName: 'other-session' })).total).toBe(0);
+  });
+
+  it('rejects a malformed customerId (400) and an unknown or foreign customer (404)', async () => {
+    await pushContact({ phone: '+201001230009', pushName: 'C' });
+    const c = await waitForContact('201001230009');
+    const bad = await put(c.id, { customerId: 'xyz' }).expect(400);
+    expect(bad.body).toMatchObject({ code: 'VALIDATION_FAILED', details: { customerId: expect.any(Array) } });
+    const foreign = await createCustomer({ name: 'Theirs' }, other);
+    expect((await put(c.id, { customerId: foreign.id }).expect(404)).body.code).toBe('CUSTOMER_NOT_FOUND');
+    expect((await put(c.id, { customerId: '665f1c2b1e6a3e4f7e9d0e0d' }).expect(404)).body.code).toBe('CUSTOMER_NOT_FOUND');
+    expect((await t.http().get(`${API}/contacts/${c.id}`).set(owner.auth).expect(200)).body.customerId).toBeNull();
+  });
+
+  it("answers 404 for another organization's contact and for malformed ids", async () => {
+    await pushContact({ phone: '+201001230010', pushName: 'D' });
+    const c = await waitForContact('201001230010');
+    expect((await t.http().get(`${API}/contacts/${c.id}`).set(other.auth).expect(404)).body.code).toBe('CONTACT_NOT_FOUND');
+    await put(c.id, { notes: 'mine now' }, other).expect(404);
+    await t.http().get(`${API}/contacts/not-an-id`).set(owner.auth).expect(404);
+    await put('not-an-id', { notes: 'x' }).expect(404);
+    expect((await list({}, other)).total).toBe(0);
+    expect((await t.http().get(`${API}/contacts/tags`).set(other.auth).expect(200)).body).toEqual([]);
+  });
+
+  it('validation errors → 400 with per-field details', async () => {
+    await pushContact({ phone: '+201001230011', pushName: 'E' });
+    const c = await waitForContact('201001230011');
+    const res = await put(c.id, {
+      tags: [...Array.from({ length: 21 }, (_, i) => `t${i}`)],
+      notes: 'x'.repeat(2001),
+      name: '',
+      color: 'red',
+    }).expect(400);
+    expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request', code: 'VALIDATION_FAILED', requestId: expect.any(String) });
+    expect(Object.keys(res.body.details).sort()).toEqual(['color', 'name', 'notes', 'tags']);
+    expect((await put(c.id, { tags: ['x'.repeat(33)] }).expect(400)).body.details.tags).toBeDefined();
+    expect((await put(c.id, { tags: [''] }).expect(400)).body.details.tags).toBeDefined();
+    const q = await t.http().get(`${API}/contacts`).query({ hasCustomer: 'maybe', limit: 500 }).set(owner.auth).expect(400);
+    expect(Object.keys(q.body.details).sort()).toEqual(['hasCustomer', 'limit']);
+  });
+
+  it('POST /contacts/sync re-reads the session contacts (202), 404 for an unknown session, 400 without sessionName', async () => {
+    await pushContact({ phone: '+201001230012', name: 'Resynced' });
+    await waitForContact('201001230012');
+    await t.app.get<Connection>(getConnectionToken()).collection('contacts').deleteMany({});
+    expect((await t.http().post(`${API}/contacts/sync`).query({ sessionName: 'main' }).set(owner.auth).expect(202)).body).toEqual({ status: 'started' });
+    await waitForContact('201001230012', (c) => c.addressBookName === 'Resynced', 'resynced contact');
+    await t.http().post(`${API}/contacts/sync`).query({ sessionName: 'nope' }).set(owner.auth).expect(404);
+    await t.http().post(`${API}/contacts/sync`).query({ sessionName: 'main' }).set(other.auth).expect(404);
+    await t.http().post(`${API}/contacts/sync`).set(owner.auth).expect(400);
+  });
+
+  it('needs a token and the whatsapp module', async () => {
+    await t.http().get(`${API}/contacts`).expect(401);
+    const solo = await registerUser(t, { organizationName: 'CRM only' });
+    await t.http().put('/api/v1/organizations/me/modules').set(solo.auth).send({ modules: ['crm'] }).expect(200);
+    expect((await t.http().get(`${API}/contacts`).set(solo.auth).expect(403)).body.code).toBe('MODULE_DISABLED');
+  });
+
+  it('documents the routes with operation ids, typed responses and error shapes', async () => {
+    const spec = (await t.http().get('/api/docs-json').expect(200)).body;
+    const paths = spec.paths;
+    expect(paths['/api/v1/whatsapp/contacts'].get.operationId).toBe('contacts_list');
+    expect(paths['/api/v1/whatsapp/contacts/tags'].get.operationId).toBe('contacts_listTags');
+    expect(paths['/api/v1/whatsapp/contacts/sync'].post.responses['202']).toBeDefined();
+    expect(paths['/api/v1/whatsapp/contacts/{id}'].put.responses['404'].content['application/json'].schema.$ref).toContain('ErrorResponseDto');
+    expect(spec.components.schemas.ContactResponseDto.properties.displayName.description).toBeDefined();
+  });
+});

@@ -1,0 +1,91 @@
+import { getConnectionToken } from '@nestjs/mongoose';
+import type { Connection } from 'mongoose';
+import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
+
+describe('customers (HTTP, crm module)', () => {
+  let t: TestApp;
+  let owner: RegisteredUser;
+  let other: RegisteredUser;
+
+  const create = (user: RegisteredUser, body: object) => t.http().post('/api/v1/customers').set(user.auth).send(body);
+  const list = async (user: RegisteredUser, query: Record<string, string | number> = {}) =>
+    (await t.http().get('/api/v1/customers').query(query).set(user.auth).expect(200)).body;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    owner = await registerUser(t);
+    other = await registerUser(t, { organizationName: 'Other Org' });
+  });
+  afterEach(async () => {
+    await t.app.get<Connection>(getConnectionToken()).collection('customers').deleteMany({});
+  });
+  afterAll(() => t?.close());
+
+  it('creates a customer with a normalized phone and a lower-cased email', async () => {
+    const res = await create(owner, { name: '  Mona Ali ', phone: '+20 100 123 4567', email: 'Mona@Example.COM' }).expect(201);
+    expect(res.body).toEqual({
+      id: expect.stringMatching(/^[0-9a-f]{24}$/),
+      name: 'Mona Ali',
+      phone: '201001234567',
+      email: 'mona@example.com',
+      createdAt: expect.any(String),
+      updatedAt: expect.any(String),
+    });
+    const fetched = await t.http().get(`/api/v1/customers/${res.body.id}`).set(owner.auth).expect(200);
+    expect(fetched.body).toEqual(res.body);
+    const bare = await create(owner, { name: 'No Phone' }).expect(201);
+    expect(bare.body).toMatchObject({ phone: null, email: null });
+  });
+
+  it('rejects invalid bodies with 400 and per-field details', async () => {
+    const res = await create(owner, { name: '', phone: '12', email: 'nope', extra: 1 }).expect(400);
+    expect(res.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', requestId: expect.any(String) });
+    expect(Object.keys(res.body.details).sort()).toEqual(['email', 'extra', 'name', 'phone']);
+    expect((await create(owner, {}).expect(400)).body.details.name).toBeDefined();
+  });
+
+  it('lists newest first with search (name word prefix, phone, email; regex-safe) and pagination', async () => {
+    await create(owner, { name: 'Mona Ali', phone: '+201001234567' }).expect(201);
+    await create(owner, { name: 'Omar Hassan', phone: '00201119998888', email: 'omar@shop.test' }).expect(201);
+    await create(owner, { name: 'Monica Geller', email: 'monica@example.com' }).expect(201);
+    await create(other, { name: 'Mona Elsewhere' }).expect(201);
+
+    const all = await list(owner);
+    expect(all).toMatchObject({ total: 3, page: 1, limit: 20 });
+    expect(all.items.map((c: { name: string }) => c.name)).toEqual(['Monica Geller', 'Omar Hassan', 'Mona Ali']);
+
+    expect((await list(owner, { search: 'mon' })).total).toBe(2);
+    expect((await list(owner, { search: 'ali' })).items.map((c: { name: string }) => c.name)).toEqual(['Mona Ali']);
+    expect((await list(owner, { search: '+20 111' })).items.map((c: { name: string }) => c.name)).toEqual(['Omar Hassan']);
+    expect((await list(owner, { search: 'omar@' })).total).toBe(1);
+    expect((await list(owner, { search: '.*' })).total).toBe(0);
+
+    const page2 = await list(owner, { page: 2, limit: 2 });
+    expect(page2).toMatchObject({ total: 3, page: 2, limit: 2 });
+    expect(page2.items.map((c: { name: string }) => c.name)).toEqual(['Mona Ali']);
+    await t.http().get('/api/v1/customers').query({ limit: 0 }).set(owner.auth).expect(400);
+  });
+
+  it("answers 404 for another organization's customer and for malformed ids", async () => {
+    const mine = await create(owner, { name: 'Mona' }).expect(201);
+    const res = await t.http().get(`/api/v1/customers/${mine.body.id}`).set(other.auth).expect(404);
+    expect(res.body).toMatchObject({ statusCode: 404, code: 'CUSTOMER_NOT_FOUND' });
+    await t.http().get('/api/v1/customers/not-an-id').set(owner.auth).expect(404);
+    expect((await list(other)).total).toBe(0);
+  });
+
+  it('needs a token and the crm module', async () => {
+    await t.http().get('/api/v1/customers').expect(401);
+    const solo = await registerUser(t, { organizationName: 'No CRM' });
+    await t.http().put('/api/v1/organizations/me/modules').set(solo.auth).send({ modules: ['whatsapp'] }).expect(200);
+    const res = await t.http().get('/api/v1/customers').set(solo.auth).expect(403);
+    expect(res.body.code).toBe('MODULE_DISABLED');
+  });
+
+  it('documents every route in OpenAPI with operation ids and the error shape', async () => {
+    const spec = (await t.http().get('/api/docs-json').expect(200)).body;
+    expect(spec.paths['/api/v1/customers'].post.operationId).toBe('customers_create');
+    expect(spec.paths['/api/v1/customers'].get.operationId).toBe('customers_list');
+    expect(spec.paths['/api/v1/customers/{id}'].get.responses['404'].content['application/json'].schema.$ref).toContain('ErrorResponseDto');
+  });
+});
