@@ -7,6 +7,8 @@ const alias = {
   '@app/common': resolve(import.meta.dirname, 'libs/common/src'),
   '@app/embedded-mongo': resolve(import.meta.dirname, 'libs/embedded-mongo/src'),
   '@app/whatsapp': resolve(import.meta.dirname, 'libs/whatsapp/src'),
+  '@app/sdk': resolve(import.meta.dirname, 'libs/sdk/src'),
+  '@app/wa-emulator': resolve(import.meta.dirname, 'libs/wa-emulator/src'),
 };
 const plugins = [swc.vite({ module: { type: 'es6' } })];
 
