@@ -86,6 +86,23 @@ describe('contacts (HTTP, sandbox engine)', () => {
     expect(outgoing).toMatchObject({ pushName: null, displayName: '+201115556667' });
   });
 
+  it('concurrent messages from a new number make exactly one contact with every message counted', async () => {
+    await Promise.all(Array.from({ length: 10 }, (_, i) => inbound({ from: '+201119990000', pushName: 'Burst', text: `m${i}` })));
+    const c = await waitForContact('201119990000', (x) => x.messageCount === 10, '10 messages counted');
+    expect(c.pushName).toBe('Burst');
+    expect((await list()).total).toBe(1);
+  });
+
+  it('declares the unique identity index and the lookup/search indexes', async () => {
+    const indexes = await t.app.get<Connection>(getConnectionToken()).collection('contacts').indexes();
+    const unique = indexes.find((i) => i.unique);
+    expect(unique?.key).toEqual({ organizationId: 1, sessionId: 1, jid: 1 });
+    const keys = indexes.map((i) => Object.keys(i.key).join(','));
+    for (const k of ['organizationId,sessionId,lid', 'organizationId,phone', 'organizationId,tags', 'organizationId,customerId', 'organizationId,searchPushName']) {
+      expect(keys).toContain(k);
+    }
+  });
+
   it('lists a group and its writing participant separately (isGroup filter)', async () => {
     await inbound({ from: '+201117778889', pushName: 'Sara', chatJid: '120363021234567890@g.us', text: 'hello team' });
     const group = await waitFor(async () => (await list({ isGroup: true })).items[0], 10_000, 'group contact');
@@ -223,7 +240,7 @@ describe('contacts (HTTP, sandbox engine)', () => {
       { jid: '201005550005@s.whatsapp.net', notify: 'Zed' },
     ]);
     const names = (page: { items: Contact[] }) => page.items.map((c) => c.displayName).sort();
-    expect(names(await list({ search: 'mon' }))).toEqual(['Monir', 'Mona Ali']);
+    expect(names(await list({ search: 'mon' }))).toEqual(['Mona Ali', 'Monir']);
     expect(names(await list({ search: 'MOST' }))).toEqual(['Karim Mostafa']);
     expect(names(await list({ search: 'ali' }))).toEqual(['Mona Ali']);
     expect((await list({ search: '+20 100 555' })).total).toBe(4);
@@ -294,6 +311,17 @@ describe('contacts (HTTP, sandbox engine)', () => {
     await t.http().post(`${API}/contacts/sync`).query({ sessionName: 'nope' }).set(owner.auth).expect(404);
     await t.http().post(`${API}/contacts/sync`).query({ sessionName: 'main' }).set(other.auth).expect(404);
     await t.http().post(`${API}/contacts/sync`).set(owner.auth).expect(400);
+  });
+
+  it('feeds the contact figures of GET /whatsapp/stats (people only)', async () => {
+    const customer = await createCustomer({ name: 'Linked', phone: '+201001230020' });
+    await emitContacts([{ jid: '201001230020@s.whatsapp.net' }, { jid: '201001230021@s.whatsapp.net' }, { jid: '120363011111111111@g.us', name: 'G' }]);
+    const c = await waitForContact('201001230020', (x) => x.customerId === customer.id);
+    expect(c.customerLinkSource).toBe('auto');
+    const since = new Date(Date.now() - 3_600_000).toISOString();
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    const stats = await t.http().get(`${API}/stats`).query({ since, until }).set(owner.auth).expect(200);
+    expect(stats.body.contacts).toEqual({ total: 2, new: 2, linkedToCustomers: 1 });
   });
 
   it('needs a token and the whatsapp module', async () => {

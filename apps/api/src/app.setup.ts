@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -7,6 +9,8 @@ import { AppConfig, createValidationPipe } from '@app/common';
 import { AppModule } from './app.module';
 
 export const API_PREFIX = 'api/v1';
+/** Routes outside the /api/v1 prefix. */
+const UNPREFIXED_ROUTES = ['health', 'dashboard', 'dashboard/{*path}'];
 // Base64 media of a 100 MB document is ~134 MB of JSON.
 const JSON_BODY_LIMIT = '140mb';
 
@@ -18,13 +22,27 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   });
   app.useLogger(app.get(Logger));
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
-  app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'dashboard', 'dashboard/{*path}'] });
+  applyGlobalPrefix(app);
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
   app.set('trust proxy', 'loopback');
   const document = buildOpenApiDocument(app);
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
+  serveDashboard(app);
   return app;
+}
+
+/** The route prefix; also applied by the OpenAPI generator so both documents agree. */
+export function applyGlobalPrefix(app: INestApplication): void {
+  app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED_ROUTES });
+}
+
+/** The admin dashboard: static files from apps/dashboard/public (source tree, or next to dist/ in the image). */
+function serveDashboard(app: NestExpressApplication): void {
+  const candidates = [join(__dirname, '../../dashboard/public'), join(__dirname, '../../../../apps/dashboard/public')];
+  const dir = candidates.find((candidate) => existsSync(join(candidate, 'index.html')));
+  if (!dir) return;
+  app.useStaticAssets(dir, { prefix: '/dashboard/', index: 'index.html', redirect: true, maxAge: 0 });
 }
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -35,8 +53,17 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'Errors share one JSON shape (ErrorResponseDto). Sandbox routes exist only with WHATSAPP_ENGINE=sandbox.',
     )
     .setVersion('0.1.0')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'accessToken from POST /api/v1/auth/register or /login' }, 'bearer')
     .addSecurityRequirements('bearer')
+    .addTag('auth', 'Register an organization, log in, the current user')
+    .addTag('organizations', 'The caller’s organization, its users and enabled modules')
+    .addTag('sessions', 'WhatsApp sessions (linked numbers): create, QR code / pairing code, status, restart, delete')
+    .addTag('messages', 'Send text and media (outbox), message history, chats, media download')
+    .addTag('contacts', 'Synced WhatsApp contacts with tags, notes and the CRM customer link')
+    .addTag('customers', 'Minimal CRM customers that contacts link to by phone (crm module)')
+    .addTag('stats', 'Message, session and contact statistics with a time series')
+    .addTag('sandbox', 'Simulated phone of the sandbox engine. These routes exist only when the gateway runs with WHATSAPP_ENGINE=sandbox.')
+    .addTag('health', 'Liveness and readiness (public)')
     .build();
   return SwaggerModule.createDocument(app, options, {
     operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,

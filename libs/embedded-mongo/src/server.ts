@@ -37,6 +37,11 @@ const defaultLogger: EmbeddedMongoLogger = {
   error: (msg) => console.error(msg),
 };
 
+/** The write is applied in memory but not known to be on disk: the client must not count on it. */
+function fsyncFailedReply(error: Error): Document {
+  return { ok: 0, code: 1, codeName: 'InternalError', errmsg: `journal fsync failed: ${error.message}` };
+}
+
 /** An in-process server speaking the MongoDB wire protocol on 127.0.0.1. */
 export class EmbeddedMongoServer {
   private readonly timers: NodeJS.Timeout[] = [];
@@ -68,8 +73,11 @@ export class EmbeddedMongoServer {
     const cursors = new CursorRegistry();
     const startedAt = Date.now();
     let port = 0;
-    const run = (command: Document, db: string, connection: WireConnection) =>
-      runCommand(command, { db, storage, cursors, connectionId: connection.id, clientAddress: connection.clientAddress, serverPort: port, startedAt });
+    const run = (command: Document, db: string, connection: WireConnection) => {
+      const reply = runCommand(command, { db, storage, cursors, connectionId: connection.id, clientAddress: connection.clientAddress, serverPort: port, startedAt });
+      const durableWrite = durable?.whenDurable();
+      return durableWrite ? durableWrite.then(() => reply, (error: Error) => fsyncFailedReply(error)) : reply;
+    };
     const wire = new WireServer(run, (error) => logger.warn(`embedded-mongo: closing connection after protocol error: ${error.message}`));
     try {
       port = await wire.listen(options.port ?? 0);

@@ -27,7 +27,7 @@ describe('buildSyncUpdate', () => {
     expect(update.$setOnInsert).toMatchObject({ customName: null, tags: [], notes: null, customerId: null, customerLinkSource: null });
   });
 
-  it('sets only the sync fields the observation carries; pushName is applied separately', () => {
+  it('sets only the sync fields the observation carries; pushName only on insert (else applied separately)', () => {
     const update = buildSyncUpdate({ jid: '555@lid', lid: '555@lid', isGroup: false, observedAt: observation.observedAt }, target);
     expect(update.$set).toEqual({ sessionName: 'main', isGroup: false, lid: '555@lid' });
     const full = buildSyncUpdate(observation, target);
@@ -40,6 +40,7 @@ describe('buildSyncUpdate', () => {
       profilePictureUrl: 'https://pps.whatsapp.net/x.jpg',
     });
     expect(full.$set).not.toHaveProperty('pushName');
+    expect(full.$setOnInsert).toMatchObject({ pushName: 'Mona', searchPushName: ['mona'], pushNameAt: observation.observedAt });
   });
 
   it('contact events never count messages; message observations $inc and $max (order-independent)', () => {
@@ -150,6 +151,7 @@ describe('normalizeTags', () => {
   it('trims, lower-cases, drops empties and de-duplicates in order', () => {
     expect(normalizeTags([' VIP ', 'vip', 'B2B', '', '  ', 'Late  Payer', 'b2b'])).toEqual(['vip', 'b2b', 'late payer']);
     expect(normalizeTags([])).toEqual([]);
+    expect(normalizeTags(['a', ' ', '', 'A'], { keepBlank: true })).toEqual(['a', '']);
     expect(normalizeTags(['ok', 3, null])).toEqual(['ok']);
   });
 });

@@ -26,8 +26,8 @@ export interface SyncUpdate {
 /**
  * The idempotent, order-independent upsert for one observation: `$set` only for sync-owned
  * fields the observation carries, `$min`/`$max` for first/last times, `$inc` only for messages,
- * defaults for user-owned fields only on insert. `pushName` is applied separately (see pushNameUpdate)
- * so an older observation never overwrites a newer one.
+ * defaults for user-owned fields only on insert. On an existing contact `pushName` is applied
+ * separately (see pushNameUpdate) so an older observation never overwrites a newer one.
  */
 export function buildSyncUpdate(o: ContactObservation, target: SyncTarget): SyncUpdate {
   const $set: Record<string, unknown> = { sessionName: target.sessionName, isGroup: o.isGroup };
@@ -49,6 +49,8 @@ export function buildSyncUpdate(o: ContactObservation, target: SyncTarget): Sync
     customerId: null,
     customerLinkSource: null,
   };
+  // A new contact gets its pushName in the same write; an existing one through pushNameUpdate.
+  if (o.pushName) Object.assign($setOnInsert, pushNameUpdate(o.pushName, o.observedAt));
   const update: SyncUpdate = { $set, $setOnInsert, $min: { firstSeenAt: o.observedAt } };
   if (o.message) {
     update.$inc = { messageCount: 1 };
@@ -63,13 +65,16 @@ export function pushNameUpdate(pushName: string, at: Date): { pushName: string; 
   return { pushName, searchPushName: searchTokens(pushName), pushNameAt: at };
 }
 
-/** Trimmed, lower-cased, empty ones dropped, de-duplicated (first occurrence keeps its place). */
-export function normalizeTags(tags: readonly unknown[]): string[] {
+/**
+ * Trimmed, lower-cased, de-duplicated (first occurrence keeps its place); blank ones dropped,
+ * or kept (once, as '') with `keepBlank` so input validation can reject them.
+ */
+export function normalizeTags(tags: readonly unknown[], { keepBlank = false } = {}): string[] {
   const out: string[] = [];
   for (const tag of tags) {
     if (typeof tag !== 'string') continue;
     const t = tag.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
-    if (t && !out.includes(t)) out.push(t);
+    if ((t || keepBlank) && !out.includes(t)) out.push(t);
   }
   return out;
 }

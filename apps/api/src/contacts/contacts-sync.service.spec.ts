@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Types } from 'mongoose';
 import { CustomersService } from '../customers/customers.service';
@@ -107,6 +108,7 @@ describe('ContactsSyncService', () => {
   let customers: { idsByPhones: ReturnType<typeof vi.fn> };
 
   beforeEach(async () => {
+    vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     repo = new FakeContactsRepository();
     customers = { idsByPhones: vi.fn().mockResolvedValue(new Map()) };
     const moduleRef = await Test.createTestingModule({

@@ -139,6 +139,18 @@ export class ContactsRepository {
       .exec();
   }
 
+  /** People (groups excluded): all, first seen within [since, until), linked to a customer. */
+  async summary(organizationId: string, opts: { sessionName?: string; since: Date; until: Date }): Promise<{ total: number; new: number; linkedToCustomers: number }> {
+    const base: QueryFilter<Contact> = { organizationId, isGroup: { $ne: true } };
+    if (opts.sessionName) base.sessionName = opts.sessionName;
+    const [total, fresh, linkedToCustomers] = await Promise.all([
+      this.model.countDocuments(base).exec(),
+      this.model.countDocuments({ ...base, firstSeenAt: { $gte: opts.since, $lt: opts.until } }).exec(),
+      this.model.countDocuments({ ...base, customerId: { $ne: null } }).exec(),
+    ]);
+    return { total, new: fresh, linkedToCustomers };
+  }
+
   private listQuery(organizationId: string, filter: ContactListFilter): QueryFilter<Contact> {
     const query: QueryFilter<Contact> = { organizationId };
     if (filter.sessionName) query.sessionName = filter.sessionName;

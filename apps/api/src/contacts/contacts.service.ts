@@ -72,6 +72,11 @@ export class ContactsService {
     });
   }
 
+  /** Contact figures for Stats (its StatsContactsSource port): people only, groups excluded. */
+  summary(organizationId: string, opts: { sessionName?: string; since: Date; until: Date }): Promise<{ total: number; new: number; linkedToCustomers: number }> {
+    return this.contacts.summary(organizationId, opts);
+  }
+
   /** Asks the live session to re-read its contacts; they arrive through the usual sync events. */
   async resync(organizationId: string, sessionName: string): Promise<void> {
     await this.sessions.resyncContacts(organizationId, sessionName);

@@ -1,4 +1,5 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Types } from 'mongoose';
 import { CustomerNotFoundError } from './customers.errors';
@@ -13,6 +14,7 @@ describe('CustomersService', () => {
 
   beforeEach(async () => {
     vi.resetAllMocks();
+    vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     events.emitAsync.mockResolvedValue([]);
     repo.create.mockImplementation(async (input) => ({ _id: new Types.ObjectId(), ...input, createdAt: new Date(), updatedAt: new Date() }));
     const moduleRef = await Test.createTestingModule({

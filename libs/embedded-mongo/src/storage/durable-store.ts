@@ -22,6 +22,11 @@ export interface DurableStoreOptions {
  */
 export class DurableStore implements WriteRecorder {
   private pending: StorageOp[] = [];
+  // Group commit ('batch'): records are written at once, and one fdatasync covers every record
+  // written before it started; a write command is acknowledged only after its record is synced.
+  private writtenSeq = 0;
+  private syncedSeq = 0;
+  private syncing: Promise<void> | undefined;
 
   private constructor(
     private readonly dataDir: string,
@@ -62,15 +67,38 @@ export class DurableStore implements WriteRecorder {
     if (this.options.fsync === 'always') {
       for (const operation of operations) this.journal.append([operation], true);
     } else {
-      this.journal.append(operations, this.options.fsync === 'batch');
+      this.journal.append(operations, false);
+      if (this.options.fsync === 'batch') this.writtenSeq += 1;
     }
     if (this.journal.size > this.options.compactAfterBytes) this.compact();
+  }
+
+  /** Resolves once every record written so far is on disk; undefined when nothing is waiting. */
+  whenDurable(): Promise<void> | undefined {
+    if (this.syncedSeq >= this.writtenSeq) return undefined;
+    const target = this.writtenSeq;
+    const waitFor = async (): Promise<void> => {
+      while (this.syncedSeq < target) {
+        if (!this.syncing) this.syncing = this.syncOnce().finally(() => (this.syncing = undefined));
+        await this.syncing;
+      }
+    };
+    return waitFor();
+  }
+
+  private async syncOnce(): Promise<void> {
+    // Let commands that arrived in this same event-loop turn join the batch.
+    await new Promise((resolve) => setImmediate(resolve));
+    const covered = this.writtenSeq;
+    await this.journal.sync();
+    this.syncedSeq = Math.max(this.syncedSeq, covered);
   }
 
   /** Writes everything to a new snapshot, then empties the journal. */
   compact(): void {
     writeSnapshot(join(this.dataDir, 'snapshot.bson'), this.storage);
     this.journal.reset();
+    this.syncedSeq = this.writtenSeq; // the synced snapshot holds every written record
   }
 
   close(): void {

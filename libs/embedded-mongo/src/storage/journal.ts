@@ -1,4 +1,4 @@
-import { closeSync, fdatasyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { deserialize, serialize, type Document } from 'bson';
 
@@ -46,6 +46,11 @@ export class Journal {
     writeSync(this.fd, record);
     this.bytes += record.length;
     if (sync) fdatasyncSync(this.fd);
+  }
+
+  /** fdatasync on the thread pool: the event loop (and the app sharing it) keeps running meanwhile. */
+  sync(): Promise<void> {
+    return new Promise((resolve, reject) => fdatasync(this.fd, (error) => (error ? reject(error) : resolve())));
   }
 
   /** Empties the journal once a snapshot holds everything it recorded. */

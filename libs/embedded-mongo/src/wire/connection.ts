@@ -3,7 +3,8 @@ import type { Document } from 'bson';
 import { toCommandError } from '../errors';
 import { decodeMessage, encodeOpMsgReply, encodeOpReply, OpCode, type WireRequest } from './protocol';
 
-export type CommandRunner = (command: Document, db: string, connection: WireConnection) => Document;
+/** A reply, or a promise of one when it must wait for the journal to reach the disk (group commit). */
+export type CommandRunner = (command: Document, db: string, connection: WireConnection) => Document | Promise<Document>;
 
 /** Upper bound for one incoming message (the driver's maxMessageSizeBytes plus slack). */
 const MAX_INCOMING_MESSAGE = 64 * 1024 * 1024;
@@ -14,6 +15,8 @@ let nextResponseId = 1;
 export class WireConnection {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** Replies leave in request order even when some wait for an fsync. */
+  private replies: Promise<void> = Promise.resolve();
 
   constructor(
     readonly id: number,
@@ -65,12 +68,13 @@ export class WireConnection {
     }
     const db = (request.command.$db as string | undefined) ?? request.legacyDb ?? 'admin';
     const reply = this.runCommand(request.command, db, this);
-    if (!request.moreToCome) this.reply(request.requestId, request.opCode, reply);
+    if (request.moreToCome) return;
+    this.replies = this.replies.then(async () => this.reply(request.requestId, request.opCode, await reply));
   }
 
   private reply(requestId: number, opCode: number, reply: Document): void {
     const responseId = nextResponseId++ & 0x7fffffff;
     const encode = opCode === OpCode.QUERY ? encodeOpReply : encodeOpMsgReply;
-    this.socket.write(encode(responseId, requestId, reply));
+    if (!this.socket.destroyed) this.socket.write(encode(responseId, requestId, reply));
   }
 }

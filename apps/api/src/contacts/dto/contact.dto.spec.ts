@@ -28,6 +28,7 @@ describe('UpdateContactDto', () => {
     expect(Object.keys(errors).sort()).toEqual(['customerId', 'notes', 'tags']);
     expect(check(UpdateContactDto, { tags: ['ok', 'x'.repeat(33)] }).errors.tags).toBeDefined();
     expect(check(UpdateContactDto, { tags: 'vip' }).errors.tags).toBeDefined();
+    expect(check(UpdateContactDto, { tags: ['ok', '  '] }).errors.tags).toBeDefined();
     expect(check(UpdateContactDto, { name: '   ' }).errors.name).toBeDefined();
   });
 

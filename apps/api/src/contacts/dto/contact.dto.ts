@@ -101,7 +101,7 @@ export class UpdateContactDto {
     maxItems: MAX_TAGS,
   })
   @IsOptional()
-  @Transform(({ value }) => (Array.isArray(value) && value.every((v) => typeof v === 'string') ? normalizeTags(value) : value))
+  @Transform(({ value }) => (Array.isArray(value) && value.every((v) => typeof v === 'string') ? normalizeTags(value, { keepBlank: true }) : value))
   @IsArray()
   @ArrayMaxSize(MAX_TAGS, { message: `tags must contain at most ${MAX_TAGS} distinct tags` })
   @IsString({ each: true })

@@ -106,6 +106,7 @@ ContactSchema.index({ organizationId: 1, sessionId: 1, jid: 1 }, { unique: true 
 ContactSchema.index({ organizationId: 1, sessionId: 1, lid: 1 });
 ContactSchema.index({ organizationId: 1, phone: 1 });
 ContactSchema.index({ organizationId: 1, lastMessageAt: -1 });
+ContactSchema.index({ organizationId: 1, firstSeenAt: 1 });
 ContactSchema.index({ organizationId: 1, tags: 1 });
 ContactSchema.index({ organizationId: 1, customerId: 1 });
 ContactSchema.index({ organizationId: 1, searchCustomName: 1 });
