@@ -36,7 +36,7 @@ const ORGS = 2;
 const SESSIONS_PER_ORG = 5;
 const SPAN_DAYS = 90;
 const CHUNK = 10_000;
-const REPLAY = Math.min(2_000, Math.floor(N / 10));
+const REPLAY = Math.min(Number(process.env.STATS_BENCH_REPLAY ?? 2_000), Math.floor(N / 10));
 const HTTP_RUNS = Number(process.env.STATS_BENCH_RUNS ?? 60);
 const FULL_SCAN_RUNS = 3;
 const DAY = 86_400_000;
@@ -261,11 +261,18 @@ async function main(): Promise<void> {
     await flush();
     const rawMs = performance.now() - seedStart;
 
+    log(`raw messages inserted in ${Math.round(rawMs)} ms`);
+    let phase = performance.now();
     const bucketOps: AnyBulkWriteOperation<StatsBucket>[] = [...bucketIncs.values()].map((b) => StatsRepository.bucketUpsert(b.granularity, b.org, b.session, b.start, b.day, b.inc));
     for (let i = 0; i < bucketOps.length; i += CHUNK) await repository.bulkIncrementBuckets(bucketOps.slice(i, i + CHUNK));
+    log(`bucket upserts: ${bucketOps.length} in ${Math.round(performance.now() - phase)} ms`);
+    phase = performance.now();
     const failureRows = [...failureCounts.values()];
     for (let i = 0; i < failureRows.length; i += CHUNK) await repository.bulkIncrementFailures(failureRows.slice(i, i + CHUNK));
+    log(`failure upserts: ${failureRows.length} in ${Math.round(performance.now() - phase)} ms`);
+    phase = performance.now();
     for (let i = 0; i < samples.length; i += CHUNK) await repository.insertResponseSamples(samples.slice(i, i + CHUNK));
+    log(`samples: ${samples.length} in ${Math.round(performance.now() - phase)} ms`);
 
     // The replayed slice goes through production: created (pending) + each status step, one duplicate each.
     const replayStart = performance.now();

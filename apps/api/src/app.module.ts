@@ -6,11 +6,13 @@ import { AuthModule } from './auth/auth.module';
 import { ContactsModule } from './contacts/contacts.module';
 import { CustomersModule } from './customers/customers.module';
 import { DatabaseModule } from './database/database.module';
+import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { MessagingModule } from './messaging/messaging.module';
 import { OrganizationsModule } from './organizations/organizations.module';
 import { StatsModule } from './stats/stats.module';
 import { SandboxModule } from './sandbox/sandbox.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 import { WhatsAppSessionModule } from './whatsapp-session/whatsapp-session.module';
 
 @Module({})
@@ -32,6 +34,8 @@ export class AppModule {
         MessagingModule,
         CustomersModule,
         ContactsModule,
+        EventsModule,
+        WebhooksModule,
         ...(config.WHATSAPP_ENGINE === 'sandbox' ? [SandboxModule] : []),
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],

@@ -65,7 +65,36 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('sandbox', 'Simulated phone of the sandbox engine. These routes exist only when the gateway runs with WHATSAPP_ENGINE=sandbox.')
     .addTag('health', 'Liveness and readiness (public)')
     .build();
-  return SwaggerModule.createDocument(app, options, {
+  const document = SwaggerModule.createDocument(app, options, {
     operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
+  return describeResponses(document);
+}
+
+/** Standard texts for responses whose decorator gave no description (OpenAPI requires one). */
+const RESPONSE_DESCRIPTIONS: Record<string, string> = {
+  '200': 'OK',
+  '201': 'Created',
+  '202': 'Accepted',
+  '204': 'No content',
+  '400': 'Validation failed (per-field messages in details) or a malformed request',
+  '401': 'Missing, invalid or expired token',
+  '403': 'The role or an organization module does not allow this',
+  '404': 'Not found in the caller’s organization',
+  '409': 'Conflicts with the current state',
+  '413': 'Payload too large',
+  '429': 'Too many requests (Retry-After header)',
+  '503': 'Temporarily unavailable',
+};
+
+function describeResponses(document: OpenAPIObject): OpenAPIObject {
+  for (const item of Object.values(document.paths)) {
+    for (const operation of Object.values(item)) {
+      const responses = (operation as { responses?: Record<string, { description?: string }> }).responses;
+      for (const [status, response] of Object.entries(responses ?? {})) {
+        if (!response.description) response.description = RESPONSE_DESCRIPTIONS[status] ?? 'Error';
+      }
+    }
+  }
+  return document;
 }

@@ -160,7 +160,7 @@ export class NoiseResponder {
 
 /** Splits the byte stream into 3-byte-length-prefixed frames; strips the client's intro header first. */
 export class FrameReader {
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private headerSeen = false;
 
   push(data: Buffer): Buffer[] {

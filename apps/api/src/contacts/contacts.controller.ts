@@ -8,6 +8,7 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
   ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnauthorizedResponse,
@@ -70,6 +71,7 @@ export class ContactsController {
   }
 
   @Get(':id')
+  @ApiParam({ name: 'id', description: 'Contact id', example: '665f1c2b1e6a3e4f7e9d0e0e' })
   @ApiOperation({ operationId: 'contacts_get', summary: 'One contact' })
   @ApiOkResponse({ type: ContactResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such contact in this organization' })
@@ -78,6 +80,7 @@ export class ContactsController {
   }
 
   @Put(':id')
+  @ApiParam({ name: 'id', description: 'Contact id', example: '665f1c2b1e6a3e4f7e9d0e0e' })
   @ApiOperation({ operationId: 'contacts_update', summary: 'Set the name override, tags, notes or customer link (fields a sync never overwrites)' })
   @ApiOkResponse({ type: ContactResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Validation failed (per-field messages in details), e.g. a malformed customerId' })

@@ -7,6 +7,7 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
@@ -48,6 +49,7 @@ export class CustomersController {
   }
 
   @Get(':id')
+  @ApiParam({ name: 'id', description: 'Customer id', example: '665f1c2b1e6a3e4f7e9d0e0d' })
   @ApiOperation({ operationId: 'customers_get', summary: 'One customer of the organization' })
   @ApiOkResponse({ type: CustomerResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such customer in this organization' })

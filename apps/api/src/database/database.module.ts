@@ -22,7 +22,7 @@ export class MongoTarget implements OnApplicationShutdown {
   static async resolve(config: AppConfig, moduleRef: ModuleRef): Promise<MongoTarget> {
     if (config.MONGODB_URI) return new MongoTarget(config.MONGODB_URI, undefined, moduleRef);
     const dataDir = join(config.DATA_DIR, 'db');
-    const server = await EmbeddedMongoServer.start({ dataDir });
+    const server = await EmbeddedMongoServer.start({ dataDir, fsync: config.EMBEDDED_MONGO_FSYNC });
     const target = new MongoTarget(server.uri('wa_gateway'), server, moduleRef);
     target.logger.log(`Embedded MongoDB store at ${dataDir} listening on 127.0.0.1:${server.port}`);
     return target;

@@ -1,8 +1,25 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, MongooseHealthIndicator } from '@nestjs/terminus';
+import { ErrorResponseDto } from '@app/common';
 import { Public } from '../auth/decorators/public.decorator';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
+
+const INDICATORS_SCHEMA = {
+  type: 'object',
+  description: 'Per indicator: process, database, sessions',
+  additionalProperties: {
+    type: 'object',
+    required: ['status'],
+    properties: { status: { type: 'string', description: 'up or down', example: 'up' } },
+    additionalProperties: true,
+  },
+  example: {
+    process: { status: 'up', uptimeSeconds: 3600, rssBytes: 123456789 },
+    database: { status: 'up' },
+    sessions: { status: 'up', total: 2, connected: 1 },
+  },
+};
 
 @ApiTags('health')
 @Controller({ path: 'health' })
@@ -15,9 +32,17 @@ export class HealthController {
 
   @Get()
   @Public()
-  @HealthCheck()
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
   @ApiOperation({ operationId: 'health_check', summary: 'Liveness and readiness: process, database ping (503 when the database is down), live WhatsApp sessions on this instance', security: [] })
-  @ApiServiceUnavailableResponse({ description: 'A dependency is down' })
+  @ApiOkResponse({
+    description: 'Everything is up',
+    schema: {
+      type: 'object',
+      required: ['status', 'details'],
+      properties: { status: { type: 'string', enum: ['ok'], example: 'ok' }, info: INDICATORS_SCHEMA, error: INDICATORS_SCHEMA, details: INDICATORS_SCHEMA },
+    },
+  })
+  @ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'A dependency is down; details lists every indicator with its status' })
   check() {
     return this.health.check([
       () => ({ process: { status: 'up', uptimeSeconds: Math.round(process.uptime()), rssBytes: process.memoryUsage().rss } }),

@@ -9,8 +9,8 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
   ApiPayloadTooLargeResponse,
-  ApiProduces,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
@@ -41,7 +41,7 @@ export class MessagingController {
 
   @Post('messages/send')
   @HttpCode(202)
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same key within 24 h returns the original message and sends nothing twice' })
+  @ApiHeader({ name: 'idempotency-key', required: false, description: 'Idempotency-Key: the same key within 24 h returns the original message and sends nothing twice', example: 'order-42-confirmation' })
   @ApiOperation({
     operationId: 'messages_send',
     summary: 'Queue a text or media message (stored first as pending, then sent by the outbox worker)',
@@ -69,6 +69,7 @@ export class MessagingController {
   }
 
   @Get('messages/:id')
+  @ApiParam({ name: 'id', description: 'Message id', example: '665f1c2b1e6a3e4f7e9d0e0d' })
   @ApiOperation({ operationId: 'messages_get', summary: 'One message' })
   @ApiOkResponse({ type: MessageResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
@@ -77,9 +78,12 @@ export class MessagingController {
   }
 
   @Get('messages/:id/media')
-  @ApiProduces('application/octet-stream')
+  @ApiParam({ name: 'id', description: 'Message id', example: '665f1c2b1e6a3e4f7e9d0e0d' })
   @ApiOperation({ operationId: 'messages_getMedia', summary: "The message's media bytes, with its content type" })
-  @ApiOkResponse({ description: 'Media bytes', schema: { type: 'string', format: 'binary' } })
+  @ApiOkResponse({
+    description: "Media bytes, served with the media's own Content-Type (e.g. image/jpeg)",
+    content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+  })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'Unknown message, or media not (yet) stored' })
   async media(@CurrentUser() user: AuthUser, @Param('id') id: string, @Res({ passthrough: true }) res: Response): Promise<StreamableFile> {
     const media = await this.history.openMedia(user.organizationId, id);

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Param, Patch, Post, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiBadRequestResponse, ApiConflictResponse, ApiCreatedResponse, ApiForbiddenResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBadRequestResponse, ApiConflictResponse, ApiCreatedResponse, ApiForbiddenResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { ErrorResponseDto } from '@app/common';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
@@ -66,6 +66,7 @@ export class OrganizationsController {
   }
 
   @Patch('users/:id')
+  @ApiParam({ name: 'id', description: 'User id', example: '665f1c2b1e6a3e4f7e9d0e0c' })
   @Roles('owner', 'admin')
   @ApiOperation({ operationId: 'organizations_updateUser', summary: 'Change a role or disable a user; the last owner is protected' })
   @ApiOkResponse({ type: UserResponseDto })

@@ -1,8 +1,10 @@
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import {
+  ApiAcceptedResponse,
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiConflictResponse,
+  ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -34,7 +36,8 @@ const ONLY_SANDBOX = ' Available only when the gateway runs with WHATSAPP_ENGINE
 @ApiTags('sandbox')
 @ApiBearerAuth('bearer')
 @ApiParam({ name: 'name', description: 'Session name', example: 'sales-1' })
-@ApiUnauthorizedResponse({ type: ErrorResponseDto })
+@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or expired token' })
+@ApiForbiddenResponse({ type: ErrorResponseDto, description: 'The whatsapp module is not enabled for the organization' })
 @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'Unknown session, or the session has no live sandbox connection' })
 @ApiBadRequestResponse({ type: ErrorResponseDto })
 @RequireModule('whatsapp')
@@ -62,7 +65,7 @@ export class SandboxController {
   @Post('inbound')
   @HttpCode(202)
   @ApiOperation({ operationId: 'sandbox_inbound', summary: 'A contact sends a message (text, media, location, contact card, reaction, poll, revoke, edit).' + ONLY_SANDBOX })
-  @ApiOkResponse({ type: SandboxInboundResponseDto })
+  @ApiAcceptedResponse({ type: SandboxInboundResponseDto })
   async inbound(@CurrentUser() user: AuthUser, @Param('name') name: string, @Body() dto: SandboxInboundDto): Promise<SandboxInboundResponseDto> {
     return this.sandbox.inbound(user.organizationId, name, dto);
   }
@@ -70,7 +73,7 @@ export class SandboxController {
   @Post('receipts')
   @HttpCode(202)
   @ApiOperation({ operationId: 'sandbox_receipt', summary: 'The recipient’s phone reports delivered/read/played for one of our sent messages (any order).' + ONLY_SANDBOX })
-  @ApiOkResponse({ type: SandboxAcceptedDto })
+  @ApiAcceptedResponse({ type: SandboxAcceptedDto })
   async receipt(@CurrentUser() user: AuthUser, @Param('name') name: string, @Body() dto: SandboxReceiptDto): Promise<SandboxAcceptedDto> {
     await this.sandbox.receipt(user.organizationId, name, dto);
     return { ok: true };
@@ -79,7 +82,7 @@ export class SandboxController {
   @Post('disconnect')
   @HttpCode(202)
   @ApiOperation({ operationId: 'sandbox_disconnect', summary: 'Simulate a close: connectionLost, loggedOut (from the phone), restartRequired, connectionReplaced.' + ONLY_SANDBOX })
-  @ApiOkResponse({ type: SandboxAcceptedDto })
+  @ApiAcceptedResponse({ type: SandboxAcceptedDto })
   async disconnect(@CurrentUser() user: AuthUser, @Param('name') name: string, @Body() dto: SandboxDisconnectDto): Promise<SandboxAcceptedDto> {
     await this.sandbox.disconnect(user.organizationId, name, dto.reason);
     return { ok: true };
@@ -88,7 +91,7 @@ export class SandboxController {
   @Post('contacts')
   @HttpCode(202)
   @ApiOperation({ operationId: 'sandbox_pushContact', summary: 'WhatsApp reports a contact (address-book name, push name, LID).' + ONLY_SANDBOX })
-  @ApiOkResponse({ type: SandboxAcceptedDto })
+  @ApiAcceptedResponse({ type: SandboxAcceptedDto })
   async contact(@CurrentUser() user: AuthUser, @Param('name') name: string, @Body() dto: SandboxContactDto): Promise<SandboxAcceptedDto> {
     await this.sandbox.pushContact(user.organizationId, name, dto);
     return { ok: true };
@@ -97,7 +100,7 @@ export class SandboxController {
   @Post('lid-mapping')
   @HttpCode(202)
   @ApiOperation({ operationId: 'sandbox_revealLid', summary: 'WhatsApp reveals which LID belongs to a phone number.' + ONLY_SANDBOX })
-  @ApiOkResponse({ type: SandboxAcceptedDto })
+  @ApiAcceptedResponse({ type: SandboxAcceptedDto })
   async lid(@CurrentUser() user: AuthUser, @Param('name') name: string, @Body() dto: SandboxLidMappingDto): Promise<SandboxAcceptedDto> {
     await this.sandbox.revealLid(user.organizationId, name, dto);
     return { ok: true };

@@ -105,7 +105,7 @@ export class SandboxInboundDto {
   @ApiPropertyOptional({ description: 'Typed on the linked phone itself (stored as outgoing)', example: false })
   @IsOptional() @IsBoolean() fromMe?: boolean;
 
-  @ApiPropertyOptional({ enum: SANDBOX_INBOUND_TYPES, description: 'Default: text, or document when media is given', example: 'text' })
+  @ApiPropertyOptional({ enum: SANDBOX_INBOUND_TYPES, enumName: 'SandboxInboundType', description: 'Default: text, or document when media is given', example: 'text' })
   @IsOptional() @IsIn(SANDBOX_INBOUND_TYPES, { message: `type must be one of: ${SANDBOX_INBOUND_TYPES.join(', ')}` }) type?: (typeof SANDBOX_INBOUND_TYPES)[number];
 
   @ApiPropertyOptional({ example: 'Hi, is my order ready?' }) @IsOptional() @IsString() @MaxLength(65_536) text?: string;
@@ -127,13 +127,13 @@ export class SandboxReceiptDto {
   @MaxLength(64)
   messageId: string;
 
-  @ApiProperty({ enum: SANDBOX_RECEIPT_STATUSES, example: 'read' })
+  @ApiProperty({ enum: SANDBOX_RECEIPT_STATUSES, enumName: 'SandboxReceiptStatus', example: 'read' })
   @IsIn(SANDBOX_RECEIPT_STATUSES, { message: 'status must be one of: delivered, read, played' })
   status: (typeof SANDBOX_RECEIPT_STATUSES)[number];
 }
 
 export class SandboxDisconnectDto {
-  @ApiProperty({ enum: SANDBOX_DISCONNECT_REASONS, example: 'connectionLost' })
+  @ApiProperty({ enum: SANDBOX_DISCONNECT_REASONS, enumName: 'SandboxDisconnectReason', example: 'connectionLost' })
   @IsIn(SANDBOX_DISCONNECT_REASONS, { message: `reason must be one of: ${SANDBOX_DISCONNECT_REASONS.join(', ')}` })
   reason: (typeof SANDBOX_DISCONNECT_REASONS)[number];
 }

@@ -34,7 +34,7 @@ export class StatsService {
       range.buckets.length ? this.repository.findBuckets(window, range.granularity) : Promise.resolve([]),
       range.buckets.length ? this.repository.findFailureReasons(window) : Promise.resolve([]),
       range.buckets.length ? this.responsiveness(window) : Promise.resolve({ medianFirstResponseMs: null, samples: 0 }),
-      this.contacts.summary(organizationId, { sessionName, since: range.since, until: range.until }),
+      this.contactsSummary(organizationId, sessionName, range.since, range.until),
     ]);
 
     const totals = sumCounters(buckets);
@@ -47,6 +47,11 @@ export class StatsService {
       responsiveness,
       generatedAt: this.now().toISOString(),
     };
+  }
+
+  /** Async wrapper: a synchronous throw must reject here, not leave the sibling queries dangling. */
+  private async contactsSummary(organizationId: string, sessionName: string | undefined, since: Date, until: Date) {
+    return this.contacts.summary(organizationId, { sessionName, since, until });
   }
 
   /** Exact median via count + sorted skip/limit on the samples index (reads one or two values). */

@@ -39,6 +39,9 @@ export class EnvironmentVariables {
   @IsString() @MinLength(1, { message: 'DATA_DIR must not be empty' })
   DATA_DIR: string = './data';
 
+  @IsIn(['always', 'batch', 'never'], { message: 'EMBEDDED_MONGO_FSYNC must be one of: always, batch, never' })
+  EMBEDDED_MONGO_FSYNC: 'always' | 'batch' | 'never' = 'batch';
+
   @ValidateIf((env: EnvironmentVariables) => env.NODE_ENV === 'production' || env.JWT_SECRET !== undefined)
   @IsString({ message: 'JWT_SECRET is required when NODE_ENV=production' })
   @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })

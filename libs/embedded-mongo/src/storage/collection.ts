@@ -94,11 +94,24 @@ export class Collection {
     if (hasCollation) return this.documents.values(); // collation changes equality; keys would lie
     const ids = equalityValues(filter, '_id');
     if (ids) return this.byIds(ids.map(idKeyOf));
+    // Prefer the index pinning the most leading fields by equality (a full key beats a prefix).
+    let best: { index: SecondaryIndex; pinned: unknown[][] } | undefined;
     for (const index of this.indexes.values()) {
       if (!index.coversAllDocuments) continue;
-      const perField = index.fields.map((field) => equalityValues(filter, field));
-      if (perField.some((values) => values === undefined)) continue;
-      return this.byIds(this.lookupKeys(index, perField as unknown[][]));
+      const pinned: unknown[][] = [];
+      for (const field of index.fields) {
+        const values = equalityValues(filter, field);
+        if (!values) break;
+        pinned.push(values);
+      }
+      const full = pinned.length === index.fields.length;
+      if (pinned.length === 0 || (best && pinned.length <= best.pinned.length && !full)) continue;
+      if (full) return this.byIds(this.lookupKeys(pinned, (key) => index.lookup(key)));
+      best = { index, pinned };
+    }
+    if (best) {
+      const { index, pinned } = best;
+      return this.byIds(this.lookupKeys(pinned, (key) => index.lookupPrefix(pinned.length, key)));
     }
     return this.documents.values();
   }
@@ -166,10 +179,10 @@ export class Collection {
     return found;
   }
 
-  private lookupKeys(index: SecondaryIndex, perField: unknown[][]): string[] {
+  private lookupKeys(perField: unknown[][], lookup: (key: string) => Iterable<string>): string[] {
     let keys = [''];
     for (const values of perField) keys = keys.flatMap((prefix) => values.map((value) => prefix + canonicalKey(value)));
-    return keys.flatMap((key) => [...index.lookup(key)]);
+    return keys.flatMap((key) => [...lookup(key)]);
   }
 
   private store(id: string, document: Document): void {

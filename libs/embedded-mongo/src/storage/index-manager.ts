@@ -35,10 +35,16 @@ export function defaultIndexName(key: Document): string {
 export class SecondaryIndex {
   readonly fields: string[];
   private readonly entries = new Map<string, string | Set<string>>();
+  /**
+   * Compound indexes also answer equality on a leading prefix of their fields, as MongoDB's do:
+   * prefixes[k - 1] maps the canonical key of the first k fields to ids (k < fields.length).
+   */
+  private readonly prefixes: Map<string, Set<string>>[];
   private readonly partialFilter: Query | undefined;
 
   constructor(readonly spec: IndexSpec) {
     this.fields = Object.keys(spec.key);
+    this.prefixes = this.fields.slice(1).map(() => new Map());
     this.partialFilter = spec.partialFilterExpression ? compileFilter(spec.partialFilterExpression) : undefined;
   }
 
@@ -52,7 +58,14 @@ export class SecondaryIndex {
   }
 
   add(id: string, document: Document): void {
-    for (const entry of this.entriesFor(document)) {
+    const entries = this.entriesFor(document);
+    for (const key of this.prefixKeys(entries)) {
+      const [k, prefix] = key;
+      const ids = this.prefixes[k].get(prefix);
+      if (ids) ids.add(id);
+      else this.prefixes[k].set(prefix, new Set([id]));
+    }
+    for (const entry of entries) {
       const current = this.entries.get(entry.key);
       if (current === undefined) this.entries.set(entry.key, id);
       else if (typeof current === 'string') {
@@ -62,7 +75,13 @@ export class SecondaryIndex {
   }
 
   remove(id: string, document: Document): void {
-    for (const entry of this.entriesFor(document)) {
+    const entries = this.entriesFor(document);
+    for (const [k, prefix] of this.prefixKeys(entries)) {
+      const ids = this.prefixes[k].get(prefix);
+      ids?.delete(id);
+      if (ids?.size === 0) this.prefixes[k].delete(prefix);
+    }
+    for (const entry of entries) {
       const current = this.entries.get(entry.key);
       if (current === id) this.entries.delete(entry.key);
       else if (current instanceof Set) {
@@ -79,6 +98,24 @@ export class SecondaryIndex {
     return typeof current === 'string' ? [current] : current;
   }
 
+  /** Ids whose first `length` fields have this canonical key (1 ≤ length < fields.length). */
+  lookupPrefix(length: number, key: string): Iterable<string> {
+    return this.prefixes[length - 1]?.get(key) ?? [];
+  }
+
+  private prefixKeys(entries: IndexEntry[]): [number, string][] {
+    if (this.prefixes.length === 0) return [];
+    const keys = new Map<string, [number, string]>();
+    for (const entry of entries) {
+      let prefix = '';
+      for (let k = 0; k < this.prefixes.length; k++) {
+        prefix += canonicalKey(entry.values[k]);
+        keys.set(`${k}|${prefix}`, [k, prefix]);
+      }
+    }
+    return [...keys.values()];
+  }
+
   /** The first key of `document` already owned by another document, if this index is unique. */
   findConflict(id: string, document: Document): IndexEntry | undefined {
     if (!this.unique) return undefined;
@@ -90,6 +127,7 @@ export class SecondaryIndex {
 
   clear(): void {
     this.entries.clear();
+    for (const prefix of this.prefixes) prefix.clear();
   }
 
   /** Index keys of a document: one per combination of multikey values; none when sparse/partial excludes it. */

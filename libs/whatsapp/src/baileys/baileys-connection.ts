@@ -17,7 +17,7 @@ import type { ContactInfo, WaConnection, WaConnectionEvents, WaStatusUpdate } fr
 import type { WaLogger } from '../engine/wa-logger';
 import { loadBaileysAuthState } from './baileys-auth-state';
 import { mapBaileysClose } from './baileys-close-reason';
-import { statusFromMessageUpdate, statusFromReceipt } from './baileys-receipts';
+import { statusFromMessageUpdate, statusFromOwnUpsert, statusFromReceipt } from './baileys-receipts';
 import { fromMediaRef } from './media-ref';
 import { normalizeContact } from './normalize-contact';
 import { normalizeMessage } from './normalize-message';
@@ -28,6 +28,10 @@ export interface BaileysSocketOptions {
   waWebSocketUrl?: string;
   connectTimeoutMs: number;
 }
+
+const LEVEL_ORDER = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+/** The less verbose of two pino levels. */
+export const quieterLevel = (a: string, b: string): string => (LEVEL_ORDER.indexOf(a) > LEVEL_ORDER.indexOf(b) ? a : b);
 
 const compact = <T>(items: (T | undefined)[]): T[] => items.filter((x): x is T => x !== undefined);
 
@@ -53,7 +57,8 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
     let sock: WASocket;
     try {
       const state = await loadBaileysAuthState(this.auth);
-      const baileysLogger = this.logger.child({ module: 'baileys' }, { level: 'warn' });
+      // At most `warn` for Baileys, but never louder than our own logger (a silent root stays silent).
+      const baileysLogger = this.logger.child({ module: 'baileys' }, { level: quieterLevel(this.logger.level, 'warn') });
       sock = makeWASocket({
         auth: { creds: state.creds, keys: makeCacheableSignalKeyStore(state.keys, baileysLogger as never) },
         logger: baileysLogger as never,
@@ -91,7 +96,11 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
       if (u.connection === 'open') this.onOpen(sock);
       if (u.connection === 'close') this.finish(mapBaileysClose(u.lastDisconnect?.error));
     });
-    on('messages.upsert', ({ messages, type }) => this.emitMessages(messages, type !== 'notify'));
+    on('messages.upsert', ({ messages, type }) => {
+      this.emitMessages(messages, type !== 'notify');
+      // Receipts that arrived while our own send was still buffered are folded into its upsert.
+      this.emitStatuses(compact(messages.map(statusFromOwnUpsert)));
+    });
     on('messaging-history.set', ({ contacts, messages, lidPnMappings }) => {
       this.emitContacts(compact(contacts.map(normalizeContact)));
       for (const m of lidPnMappings ?? []) this.emit('lidMapping', { lid: m.lid, pn: m.pn });

@@ -1,4 +1,4 @@
-import { proto, type MessageUserReceiptUpdate, type WAMessageUpdate } from '@whiskeysockets/baileys';
+import { proto, type MessageUserReceiptUpdate, type WAMessage, type WAMessageUpdate } from '@whiskeysockets/baileys';
 import type { WaMessageAck, WaStatusUpdate } from '../engine/wa-connection';
 import { resolveJid } from './baileys-jids';
 
@@ -20,6 +20,17 @@ export function statusFromMessageUpdate(u: WAMessageUpdate): WaStatusUpdate | un
   if (code === null || code === undefined || !u.key.id || !u.key.fromMe) return undefined;
   const status = ACK_BY_STATUS[code];
   return status ? { waMessageId: u.key.id, chatJid: chatOf(u.key), status, at: new Date() } : undefined;
+}
+
+/**
+ * messages.upsert of one of OUR messages that already carries a receipt status. Baileys buffers
+ * events; a receipt processed while the send's own upsert is still buffered is merged into that
+ * upsert (no messages.update is ever emitted for it), so the status must be read from here.
+ */
+export function statusFromOwnUpsert(m: WAMessage): WaStatusUpdate | undefined {
+  const code = m.status;
+  if (code === null || code === undefined || code < Status.DELIVERY_ACK || !m.key?.fromMe) return undefined;
+  return statusFromMessageUpdate({ key: m.key, update: { status: code } });
 }
 
 /** message-receipt.update (per-recipient receipts, mostly groups) → the strongest state it carries. */

@@ -181,6 +181,7 @@ export class ContactResponseDto {
   @ApiProperty({
     description: 'How the customer link was set: auto (matching phone) or manual (PUT); null when never linked',
     enum: CUSTOMER_LINK_SOURCES,
+    enumName: 'CustomerLinkSource',
     example: 'auto',
     nullable: true,
   })

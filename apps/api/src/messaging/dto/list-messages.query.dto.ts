@@ -18,17 +18,17 @@ export class ListMessagesQueryDto extends PaginationQueryDto {
   @MaxLength(128)
   chat?: string;
 
-  @ApiPropertyOptional({ enum: MESSAGE_DIRECTIONS })
+  @ApiPropertyOptional({ enum: MESSAGE_DIRECTIONS, enumName: 'MessageDirection', example: 'in' })
   @IsOptional()
   @IsIn(MESSAGE_DIRECTIONS)
   direction?: MessageDirection;
 
-  @ApiPropertyOptional({ enum: MESSAGE_STATUSES })
+  @ApiPropertyOptional({ enum: MESSAGE_STATUSES, enumName: 'MessageStatus', example: 'delivered' })
   @IsOptional()
   @IsIn(MESSAGE_STATUSES)
   status?: MessageStatus;
 
-  @ApiPropertyOptional({ enum: MESSAGE_TYPES })
+  @ApiPropertyOptional({ enum: MESSAGE_TYPES, enumName: 'MessageType', example: 'text' })
   @IsOptional()
   @IsIn(MESSAGE_TYPES)
   type?: string;

@@ -8,7 +8,7 @@ export class MessageMediaDto {
   @ApiPropertyOptional({ example: 'photo.jpg' }) fileName?: string;
   @ApiPropertyOptional({ description: 'Bytes', example: 48213 }) size?: number;
   @ApiPropertyOptional({ description: 'Duration of audio/video', example: 12 }) seconds?: number;
-  @ApiProperty({ enum: ['pending', 'stored', 'failed'], description: 'stored = downloadable at /messages/:id/media', example: 'stored' })
+  @ApiProperty({ enum: ['pending', 'stored', 'failed'], enumName: 'MediaDownloadStatus', description: 'stored = downloadable at /messages/:id/media', example: 'stored' })
   downloadStatus: string;
   @ApiPropertyOptional({ example: 'Media download failed: 410 Gone' }) downloadError?: string;
 }
@@ -29,7 +29,7 @@ export class MessageResponseDto {
   @ApiPropertyOptional({ example: 'Hello!' }) text?: string;
   @ApiPropertyOptional({ example: 'Your invoice' }) caption?: string;
   @ApiPropertyOptional({ description: 'WhatsApp id of the quoted message', example: '3EB0AAAA' }) quotedId?: string;
-  @ApiPropertyOptional({ type: [String] }) mentions?: string[];
+  @ApiPropertyOptional({ type: [String], description: 'Mentioned JIDs', example: ['201001234567@s.whatsapp.net'] }) mentions?: string[];
   @ApiPropertyOptional({ type: MessageMediaDto }) media?: MessageMediaDto;
   @ApiPropertyOptional({ example: { lat: 30.04, lng: 31.23, name: 'Cairo' } }) location?: { lat: number; lng: number; name?: string };
   @ApiPropertyOptional({ example: { displayName: 'Ali', vcard: 'BEGIN:VCARD…' } }) contact?: { displayName: string; vcard: string };

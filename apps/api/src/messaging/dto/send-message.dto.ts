@@ -52,7 +52,7 @@ export class SendMessageDto {
   @Matches(new RegExp(`^(?:${TO_PATTERN.source})$`), { message: 'to must be a phone number of 10-15 digits (optional +) or a WhatsApp JID' })
   to: string;
 
-  @ApiPropertyOptional({ enum: SEND_TYPES, default: 'text', example: 'text' })
+  @ApiPropertyOptional({ enum: SEND_TYPES, enumName: 'SendMessageType', description: 'Message type; text when omitted', example: 'text' })
   @IsOptional()
   @IsIn(SEND_TYPES, { message: `type must be one of: ${SEND_TYPES.join(', ')}` })
   type?: SendType;

@@ -12,7 +12,7 @@ export class OrganizationResponseDto {
   @ApiProperty({ example: 'Acme Trading' })
   name: string;
 
-  @ApiProperty({ enum: ORGANIZATION_MODULES, isArray: true, example: ['whatsapp', 'crm'], description: 'Enabled modules' })
+  @ApiProperty({ enum: ORGANIZATION_MODULES, enumName: 'OrganizationModule', isArray: true, example: ['whatsapp', 'crm'], description: 'Enabled modules' })
   modules: OrganizationModuleName[];
 
   @ApiProperty({ example: '2026-01-01T00:00:00.000Z' })
@@ -30,7 +30,7 @@ export class UpdateOrganizationDto {
 }
 
 export class UpdateModulesDto {
-  @ApiProperty({ enum: ORGANIZATION_MODULES, isArray: true, example: ['whatsapp', 'crm', 'reports'], description: 'The complete set of enabled modules' })
+  @ApiProperty({ enum: ORGANIZATION_MODULES, enumName: 'OrganizationModule', isArray: true, example: ['whatsapp', 'crm', 'reports'], description: 'The complete set of enabled modules' })
   @IsArray()
   @ArrayUnique()
   @IsIn(ORGANIZATION_MODULES, { each: true, message: `each value in modules must be one of: ${ORGANIZATION_MODULES.join(', ')}` })

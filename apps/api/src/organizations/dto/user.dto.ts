@@ -22,7 +22,7 @@ export class UserResponseDto {
   @ApiPropertyOptional({ example: '+201001234567' })
   phone?: string;
 
-  @ApiProperty({ enum: USER_ROLES, example: 'owner' })
+  @ApiProperty({ enum: USER_ROLES, enumName: 'UserRole', example: 'owner' })
   role: UserRole;
 
   @ApiProperty({ example: false })
@@ -57,7 +57,7 @@ export class NewUserFieldsDto {
 export const INVITABLE_ROLES = ['admin', 'member'] as const;
 
 export class CreateUserDto extends NewUserFieldsDto {
-  @ApiProperty({ enum: INVITABLE_ROLES, example: 'member', description: 'Only owners may create admins' })
+  @ApiProperty({ enum: INVITABLE_ROLES, enumName: 'InvitableUserRole', example: 'member', description: 'Only owners may create admins' })
   @IsIn(INVITABLE_ROLES, { message: 'role must be one of: admin, member' })
   role: (typeof INVITABLE_ROLES)[number];
 
@@ -68,7 +68,7 @@ export class CreateUserDto extends NewUserFieldsDto {
 }
 
 export class UpdateUserDto {
-  @ApiPropertyOptional({ enum: USER_ROLES, example: 'admin' })
+  @ApiPropertyOptional({ enum: USER_ROLES, enumName: 'UserRole', example: 'admin' })
   @IsOptional()
   @IsIn(USER_ROLES, { message: 'role must be one of: owner, admin, member' })
   role?: UserRole;

@@ -31,7 +31,7 @@ export class StatsQueryDto {
   @Matches(ISO_UTC_PATTERN, { message: ISO_MESSAGE('until') })
   until?: string;
 
-  @ApiPropertyOptional({ description: 'Bucket size of `series` (UTC hours or days)', enum: STATS_GRANULARITIES, default: 'day', example: 'day' })
+  @ApiPropertyOptional({ description: 'Bucket size of `series` (UTC hours or days)', enum: STATS_GRANULARITIES, enumName: 'StatsGranularity', default: 'day', example: 'day' })
   @IsOptional()
   @IsIn(STATS_GRANULARITIES)
   granularity?: StatsGranularity;

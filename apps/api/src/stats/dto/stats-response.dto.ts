@@ -10,7 +10,7 @@ export class StatsRangeDto {
   @ApiProperty({ description: 'End of the last bucket (exclusive, UTC): the requested `until` rounded up to a bucket end', example: '2026-01-31T00:00:00.000Z' })
   until: string;
 
-  @ApiProperty({ description: 'Bucket size of `series`', enum: STATS_GRANULARITIES, example: 'day' })
+  @ApiProperty({ description: 'Bucket size of `series`', enum: STATS_GRANULARITIES, enumName: 'StatsGranularity', example: 'day' })
   granularity: StatsGranularity;
 
   @ApiProperty({ description: 'The session the figures are limited to, or null for the whole organization', example: 'sales-1', nullable: true, type: String })

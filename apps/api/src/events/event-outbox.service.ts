@@ -1,0 +1,144 @@
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
+import { EventIdGenerator } from './event-id';
+import { EVENTS_OPTIONS, type EventsOptions } from './events.options';
+import { type EventQuery, EventsRepository } from './events.repository';
+import type { NewEvent, StoredEvent } from './events.types';
+
+/** Gets every stored event once (at least once across crashes); e.g. webhooks create their deliveries. */
+export type EventSubscriber = (events: StoredEvent[]) => Promise<void>;
+
+interface Queued {
+  event: NewEvent;
+  resolve: (stored: StoredEvent) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * The durable outbox. `append` is awaited by the domain-event handler, i.e. inside the producer's
+ * `emitAsync`, right after the domain write. Per organization, appends are queued and written in
+ * order (group commit: what queued up during one insert goes into the next), so ids are committed
+ * in increasing order per organization, which SSE resume ("id > Last-Event-ID") relies on.
+ *
+ * After the insert: live SSE listeners are notified, then subscribers (webhook fan-out) run; the
+ * row's `fanoutPending` flag is cleared only once they succeeded, and a periodic recovery re-runs
+ * subscribers for rows still flagged (a crash between the event write and its fan-out).
+ */
+@Injectable()
+export class EventOutboxService implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly log = new Logger(EventOutboxService.name);
+  private readonly ids = new EventIdGenerator();
+  private readonly queues = new Map<string, Queued[]>();
+  private readonly draining = new Map<string, Promise<void>>();
+  private readonly subscribers: EventSubscriber[] = [];
+  private readonly live = new EventEmitter().setMaxListeners(0);
+  private seeded?: Promise<void>;
+  private recoveryTimer?: NodeJS.Timeout;
+  private recovering?: Promise<void>;
+  private stopped = false;
+
+  constructor(
+    private readonly events: EventsRepository,
+    @Inject(EVENTS_OPTIONS) private readonly options: EventsOptions,
+  ) {}
+
+  onModuleInit(): Promise<void> {
+    this.seeded = this.events.newestId().then((id) => this.ids.seed(id));
+    return this.seeded;
+  }
+
+  onApplicationBootstrap(): void {
+    this.recovering = this.recoverFanout(new Date());
+    this.recoveryTimer = setInterval(() => {
+      if (!this.recovering) this.recovering = this.recoverFanout(new Date(Date.now() - this.options.fanoutRecoveryGraceMs));
+    }, this.options.fanoutRecoveryIntervalMs);
+    this.recoveryTimer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.recoveryTimer);
+    // Let queued appends reach the database before the connection closes.
+    await Promise.allSettled([...this.draining.values(), this.recovering]);
+  }
+
+  registerSubscriber(subscriber: EventSubscriber): void {
+    this.subscribers.push(subscriber);
+  }
+
+  /** Live events of one organization, in commit order. Returns the unsubscribe function. */
+  subscribe(organizationId: string, listener: (events: StoredEvent[]) => void): () => void {
+    this.live.on(organizationId, listener);
+    return () => this.live.off(organizationId, listener);
+  }
+
+  /** Stores an event; resolves once it is durable. Must be called synchronously from the domain-event handler (order). */
+  append(event: NewEvent): Promise<StoredEvent> {
+    return new Promise<StoredEvent>((resolve, reject) => {
+      const queue = this.queues.get(event.organizationId) ?? [];
+      queue.push({ event, resolve, reject });
+      this.queues.set(event.organizationId, queue);
+      if (!this.draining.has(event.organizationId)) {
+        const run = this.drain(event.organizationId).finally(() => this.draining.delete(event.organizationId));
+        this.draining.set(event.organizationId, run);
+      }
+    });
+  }
+
+  findAfter(organizationId: string, afterId: string, query: EventQuery, limit: number): Promise<StoredEvent[]> {
+    return this.events.findAfter(organizationId, afterId, query, limit);
+  }
+
+  findById(id: string): Promise<StoredEvent | null> {
+    return this.events.findById(id);
+  }
+
+  private async drain(organizationId: string): Promise<void> {
+    await this.seeded;
+    for (;;) {
+      const queue = this.queues.get(organizationId);
+      if (!queue?.length) {
+        this.queues.delete(organizationId);
+        return;
+      }
+      const batch = queue.splice(0, this.options.maxBatch);
+      const stored = batch.map(({ event }) => ({ ...event, id: this.ids.next() }));
+      try {
+        await this.events.insertMany(stored, new Date());
+      } catch (err) {
+        this.log.error({ err, organizationId, count: batch.length }, 'Failed to store events');
+        for (const item of batch) item.reject(err);
+        continue;
+      }
+      batch.forEach((item, i) => item.resolve(stored[i]));
+      this.live.emit(organizationId, stored);
+      await this.fanOut(stored);
+    }
+  }
+
+  private async fanOut(stored: StoredEvent[]): Promise<boolean> {
+    try {
+      for (const subscriber of this.subscribers) await subscriber(stored);
+      await this.events.markFannedOut(stored.map((e) => e.id));
+      return true;
+    } catch (err) {
+      this.log.warn({ err, count: stored.length }, 'Event fan-out failed; the recovery pass will retry it');
+      return false;
+    }
+  }
+
+  private async recoverFanout(before: Date): Promise<void> {
+    try {
+      while (!this.stopped) {
+        const pending = await this.events.pendingFanout(before, this.options.maxBatch);
+        if (pending.length === 0) break;
+        this.log.log({ count: pending.length }, 'Recovering interrupted event fan-out');
+        if (!(await this.fanOut(pending))) break;
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'Event fan-out recovery failed');
+    } finally {
+      this.recovering = undefined;
+    }
+  }
+}

@@ -1,0 +1,56 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { WA_EVENTS, type WaSessionQrEvent, type WaSessionStatusEvent } from '@app/whatsapp';
+import { MESSAGING_EVENTS, type MessageCreatedEvent, type MessageStatusChangedEvent } from '../messaging/messaging.events';
+import { EventOutboxService } from './event-outbox.service';
+import { contactUpdatedEvent, messageCreatedEvent, messageStatusEvent, sessionQrEvent, sessionStatusEvent } from './event-mappers';
+import { CONTACT_UPDATED_EVENT, type ContactUpdatedEvent, type NewEvent } from './events.types';
+
+/**
+ * Turns domain events into outbox rows. Each handler maps and enqueues synchronously (so events
+ * keep their emission order) and awaits the write: a producer that uses `emitAsync` (Messaging)
+ * continues only once the event is durable. A failed write is logged, never thrown into the producer,
+ * whose own write has already happened.
+ */
+const LISTENER = { async: true, promisify: true } as const;
+
+@Injectable()
+export class EventsListener {
+  private readonly log = new Logger(EventsListener.name);
+
+  constructor(private readonly outbox: EventOutboxService) {}
+
+  @OnEvent(WA_EVENTS.sessionStatus, LISTENER)
+  onSessionStatus(event: WaSessionStatusEvent): Promise<void> {
+    return this.record(WA_EVENTS.sessionStatus, () => sessionStatusEvent(event));
+  }
+
+  @OnEvent(WA_EVENTS.sessionQr, LISTENER)
+  onSessionQr(event: WaSessionQrEvent): Promise<void> {
+    return this.record(WA_EVENTS.sessionQr, () => sessionQrEvent(event));
+  }
+
+  @OnEvent(MESSAGING_EVENTS.created, LISTENER)
+  onMessageCreated(event: MessageCreatedEvent): Promise<void> {
+    return this.record(MESSAGING_EVENTS.created, () => messageCreatedEvent(event));
+  }
+
+  @OnEvent(MESSAGING_EVENTS.statusChanged, LISTENER)
+  onMessageStatus(event: MessageStatusChangedEvent): Promise<void> {
+    return this.record(MESSAGING_EVENTS.statusChanged, () => messageStatusEvent(event));
+  }
+
+  @OnEvent(CONTACT_UPDATED_EVENT, LISTENER)
+  onContactUpdated(event: ContactUpdatedEvent): Promise<void> {
+    return this.record(CONTACT_UPDATED_EVENT, () => contactUpdatedEvent(event));
+  }
+
+  private async record(source: string, map: () => NewEvent | undefined): Promise<void> {
+    try {
+      const event = map();
+      if (event) await this.outbox.append(event);
+    } catch (err) {
+      this.log.error({ err, source }, `Failed to record the public event for ${source}`);
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import { Model, type QueryFilter, Types } from 'mongoose';
+import type { EventType, StoredEvent } from './events.types';
+import { OutboxEvent } from './schemas/event.schema';
+
+type EventRow = OutboxEvent;
+
+export interface EventQuery {
+  types?: EventType[];
+  sessionName?: string;
+}
+
+const toStored = (row: EventRow): StoredEvent => ({
+  id: row._id.toHexString(),
+  type: row.type,
+  organizationId: row.organizationId,
+  sessionName: row.sessionName ?? '',
+  occurredAt: row.occurredAt,
+  data: row.data ?? {},
+});
+
+@Injectable()
+export class EventsRepository {
+  constructor(@InjectModel(OutboxEvent.name) private readonly model: Model<OutboxEvent>) {}
+
+  async insertMany(events: StoredEvent[], createdAt: Date): Promise<void> {
+    await this.model.collection.insertMany(
+      events.map((e) => ({
+        _id: new Types.ObjectId(e.id),
+        organizationId: e.organizationId,
+        type: e.type,
+        sessionName: e.sessionName,
+        occurredAt: e.occurredAt,
+        data: e.data,
+        fanoutPending: true,
+        createdAt,
+      })),
+      { ordered: true },
+    );
+  }
+
+  async markFannedOut(ids: string[]): Promise<void> {
+    if (!ids.length) return;
+    await this.model.updateMany({ _id: { $in: ids.map((id) => new Types.ObjectId(id)) } }, { $set: { fanoutPending: false } }).exec();
+  }
+
+  /** Events whose fan-out did not finish (crash), written before `before`. */
+  async pendingFanout(before: Date, limit: number): Promise<StoredEvent[]> {
+    const rows = await this.model.find({ fanoutPending: true, createdAt: { $lt: before } }).sort({ _id: 1 }).limit(limit).lean<EventRow[]>().exec();
+    return rows.map(toStored);
+  }
+
+  async findById(id: string): Promise<StoredEvent | null> {
+    if (!Types.ObjectId.isValid(id)) return null;
+    const row = await this.model.findById(new Types.ObjectId(id)).lean<EventRow>().exec();
+    return row ? toStored(row) : null;
+  }
+
+  /** An organization's events after `afterId`, oldest first. */
+  async findAfter(organizationId: string, afterId: string, query: EventQuery, limit: number): Promise<StoredEvent[]> {
+    const filter: QueryFilter<OutboxEvent> = { organizationId, _id: { $gt: new Types.ObjectId(afterId) } };
+    if (query.types?.length) filter.type = { $in: query.types };
+    if (query.sessionName) filter.sessionName = query.sessionName;
+    const rows = await this.model.find(filter).sort({ _id: 1 }).limit(limit).lean<EventRow[]>().exec();
+    return rows.map(toStored);
+  }
+
+  async newestId(): Promise<string | undefined> {
+    const row = await this.model.findOne({}, { _id: 1 }).sort({ _id: -1 }).lean<{ _id: Types.ObjectId }>().exec();
+    return row?._id.toHexString();
+  }
+}

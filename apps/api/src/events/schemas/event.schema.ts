@@ -1,0 +1,45 @@
+import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+import { type HydratedDocument, Schema as MongooseSchema, Types } from 'mongoose';
+import { EVENT_TYPES, type EventType } from '../events.types';
+
+export const EVENT_RETENTION_SECONDS = 7 * 86_400;
+
+/**
+ * The durable outbox: one row per public event. `_id` is the event id (time-ordered, see
+ * EventIdGenerator); `fanoutPending` stays true until webhook deliveries exist for it.
+ */
+@Schema({ collection: 'events', versionKey: false, minimize: false })
+export class OutboxEvent {
+  @Prop({ type: MongooseSchema.Types.ObjectId })
+  _id: Types.ObjectId;
+
+  @Prop({ type: String, required: true })
+  organizationId: string;
+
+  @Prop({ type: String, required: true, enum: EVENT_TYPES })
+  type: EventType;
+
+  @Prop({ type: String, default: '' })
+  sessionName: string;
+
+  @Prop({ type: Date, required: true })
+  occurredAt: Date;
+
+  @Prop({ type: MongooseSchema.Types.Mixed, required: true })
+  data: Record<string, unknown>;
+
+  @Prop({ type: Boolean, default: true })
+  fanoutPending: boolean;
+
+  /** Write time: drives the TTL retention (and the fan-out recovery's grace period). */
+  @Prop({ type: Date, required: true })
+  createdAt: Date;
+}
+
+export type OutboxEventDocument = HydratedDocument<OutboxEvent>;
+export const OutboxEventSchema = SchemaFactory.createForClass(OutboxEvent);
+// SSE resume: events of an organization after an id.
+OutboxEventSchema.index({ organizationId: 1, _id: 1 });
+// Fan-out recovery after a crash between the event write and its deliveries.
+OutboxEventSchema.index({ fanoutPending: 1 });
+OutboxEventSchema.index({ createdAt: 1 }, { expireAfterSeconds: EVENT_RETENTION_SECONDS });

@@ -1,0 +1,79 @@
+import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+import { type HydratedDocument, Schema as MongooseSchema, Types } from 'mongoose';
+import { EVENT_TYPES } from '../../events/events.types';
+
+export const DELIVERY_STATUSES = ['pending', 'delivering', 'delivered', 'failed'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+export const DELIVERY_RETENTION_SECONDS = 7 * 86_400;
+
+/**
+ * One event for one webhook. A lane is (webhookId, sessionName): its oldest unfinished row (by
+ * eventId) is the only one that may be attempted, which keeps each session's events in order.
+ */
+@Schema({ collection: 'webhook_deliveries', timestamps: true })
+export class WebhookDelivery {
+  @Prop({ type: String, required: true })
+  organizationId: string;
+
+  @Prop({ type: MongooseSchema.Types.ObjectId, required: true })
+  webhookId: Types.ObjectId;
+
+  @Prop({ type: MongooseSchema.Types.ObjectId, required: true })
+  eventId: Types.ObjectId;
+
+  @Prop({ type: String, required: true, enum: EVENT_TYPES })
+  eventType: string;
+
+  @Prop({ type: String, default: '' })
+  sessionName: string;
+
+  @Prop({ type: String, required: true, enum: DELIVERY_STATUSES })
+  status: DeliveryStatus;
+
+  @Prop({ type: Number, default: 0 })
+  attempts: number;
+
+  @Prop({ type: Date, required: true })
+  nextAttemptAt: Date;
+
+  /** While `delivering`: the claim expires then (crash) and the row becomes pending again. */
+  @Prop({ type: Date })
+  leaseUntil?: Date;
+
+  /** Start of the 24 h retry window (creation, or the last manual retry). */
+  @Prop({ type: Date, required: true })
+  windowStart: Date;
+
+  @Prop({ type: Date })
+  lastAttemptAt?: Date;
+
+  @Prop({ type: Number })
+  lastResponseCode?: number;
+
+  @Prop({ type: String })
+  lastError?: string;
+
+  @Prop({ type: Number })
+  lastDurationMs?: number;
+
+  @Prop({ type: Date })
+  deliveredAt?: Date;
+
+  @Prop({ type: Date })
+  failedAt?: Date;
+
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type WebhookDeliveryDocument = HydratedDocument<WebhookDelivery>;
+export const WebhookDeliverySchema = SchemaFactory.createForClass(WebhookDelivery);
+// Fan-out is idempotent (recovery may run it twice).
+WebhookDeliverySchema.index({ webhookId: 1, eventId: 1 }, { unique: true });
+// Lane head: unfinished rows of one webhook and session.
+WebhookDeliverySchema.index({ webhookId: 1, sessionName: 1, status: 1 });
+// Worker: due rows, and expired leases.
+WebhookDeliverySchema.index({ status: 1, nextAttemptAt: 1 });
+// Listing.
+WebhookDeliverySchema.index({ organizationId: 1, webhookId: 1, _id: -1 });
+WebhookDeliverySchema.index({ createdAt: 1 }, { expireAfterSeconds: DELIVERY_RETENTION_SECONDS });

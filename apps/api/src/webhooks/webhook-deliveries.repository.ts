@@ -1,0 +1,169 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import { Model, type QueryFilter, Types } from 'mongoose';
+import { type DeliveryStatus, WebhookDelivery } from './schemas/webhook-delivery.schema';
+
+export type DeliveryRecord = WebhookDelivery & { _id: Types.ObjectId };
+
+export interface NewDelivery {
+  organizationId: string;
+  webhookId: Types.ObjectId;
+  eventId: Types.ObjectId;
+  eventType: string;
+  sessionName: string;
+}
+
+export interface Lane {
+  webhookId: string;
+  sessionName: string;
+}
+
+export interface AttemptOutcome {
+  attempts: number;
+  at: Date;
+  responseCode?: number;
+  error?: string;
+  durationMs: number;
+}
+
+const UNFINISHED: DeliveryStatus[] = ['pending', 'delivering'];
+const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
+const asId = (id: string) => (/^[0-9a-f]{24}$/i.test(id) ? new Types.ObjectId(id) : null);
+
+@Injectable()
+export class WebhookDeliveriesRepository {
+  constructor(@InjectModel(WebhookDelivery.name) private readonly model: Model<WebhookDelivery>) {}
+
+  /** Idempotent: a (webhook, event) pair that already has a row is skipped. */
+  async insertMany(rows: NewDelivery[], now: Date): Promise<void> {
+    if (!rows.length) return;
+    const docs = rows.map((r) => ({ ...r, status: 'pending', attempts: 0, nextAttemptAt: now, windowStart: now, createdAt: now, updatedAt: now }));
+    try {
+      await this.model.collection.insertMany(docs, { ordered: false });
+    } catch (err) {
+      const writeErrors = (err as { writeErrors?: unknown[] }).writeErrors;
+      const errors = Array.isArray(writeErrors) ? writeErrors : [err];
+      if (!errors.every((e) => isDuplicateKey(e) || isDuplicateKey((e as { err?: unknown }).err))) throw err;
+    }
+  }
+
+  /** The oldest unfinished delivery of a lane: the only one that may be attempted. */
+  laneHead(lane: Lane): Promise<DeliveryRecord | null> {
+    return this.model
+      .findOne({ webhookId: new Types.ObjectId(lane.webhookId), sessionName: lane.sessionName, status: { $in: UNFINISHED } })
+      .sort({ eventId: 1 })
+      .lean<DeliveryRecord>()
+      .exec();
+  }
+
+  /** pending and due → delivering, with a lease (multi-instance safe). */
+  claim(id: Types.ObjectId, now: Date, leaseUntil: Date): Promise<DeliveryRecord | null> {
+    return this.model
+      .findOneAndUpdate(
+        { _id: id, status: 'pending', nextAttemptAt: { $lte: now } },
+        { $set: { status: 'delivering', leaseUntil, lastAttemptAt: now } },
+        { returnDocument: 'after' },
+      )
+      .lean<DeliveryRecord>()
+      .exec();
+  }
+
+  async markDelivered(id: Types.ObjectId, o: AttemptOutcome): Promise<void> {
+    await this.model
+      .updateOne(
+        { _id: id, status: 'delivering' },
+        { $set: { status: 'delivered', deliveredAt: o.at, ...this.outcome(o).$set }, $unset: { leaseUntil: 1, lastError: 1, ...this.outcome(o).$unset } },
+      )
+      .exec();
+  }
+
+  async markRetry(id: Types.ObjectId, o: AttemptOutcome, nextAttemptAt: Date): Promise<void> {
+    await this.model
+      .updateOne(
+        { _id: id, status: 'delivering' },
+        { $set: { status: 'pending', nextAttemptAt, ...this.outcome(o).$set }, $unset: { leaseUntil: 1, ...this.outcome(o).$unset } },
+      )
+      .exec();
+  }
+
+  async markFailed(id: Types.ObjectId, o: AttemptOutcome): Promise<void> {
+    await this.model
+      .updateOne({ _id: id, status: { $in: UNFINISHED } }, { $set: { status: 'failed', failedAt: o.at, ...this.outcome(o).$set }, $unset: { leaseUntil: 1, ...this.outcome(o).$unset } })
+      .exec();
+  }
+
+  /** An attempt that was interrupted (shutdown) goes back to pending, uncounted. */
+  async release(id: Types.ObjectId, now: Date): Promise<void> {
+    await this.model.updateOne({ _id: id, status: 'delivering' }, { $set: { status: 'pending', nextAttemptAt: now }, $unset: { leaseUntil: 1 } }).exec();
+  }
+
+  /** Claims whose holder died (crash) become pending again. */
+  async recoverExpiredLeases(now: Date): Promise<number> {
+    const res = await this.model
+      .updateMany({ status: 'delivering', leaseUntil: { $lt: now } }, { $set: { status: 'pending', nextAttemptAt: now }, $unset: { leaseUntil: 1 } })
+      .exec();
+    return res.modifiedCount;
+  }
+
+  /** Lanes with a due pending delivery (the worker runs each lane from its head). */
+  async dueLanes(now: Date, limit: number): Promise<Lane[]> {
+    const rows = await this.model
+      .find({ status: 'pending', nextAttemptAt: { $lte: now } }, { webhookId: 1, sessionName: 1 })
+      .limit(limit)
+      .lean<Array<{ webhookId: Types.ObjectId; sessionName: string }>>()
+      .exec();
+    const lanes = new Map<string, Lane>();
+    for (const row of rows) lanes.set(`${row.webhookId}|${row.sessionName}`, { webhookId: String(row.webhookId), sessionName: row.sessionName ?? '' });
+    return [...lanes.values()];
+  }
+
+
+  async failPendingOfWebhook(webhookId: Types.ObjectId, error: string, at: Date): Promise<number> {
+    const res = await this.model
+      .updateMany({ webhookId, status: 'pending' }, { $set: { status: 'failed', failedAt: at, lastError: error }, $unset: { leaseUntil: 1 } })
+      .exec();
+    return res.modifiedCount;
+  }
+
+  async deleteByWebhook(webhookId: Types.ObjectId): Promise<void> {
+    await this.model.deleteMany({ webhookId }).exec();
+  }
+
+  async listOwned(organizationId: string, webhookId: Types.ObjectId, status: DeliveryStatus | undefined, skip: number, limit: number) {
+    const filter: QueryFilter<WebhookDelivery> = { organizationId, webhookId, ...(status ? { status } : {}) };
+    const [items, total] = await Promise.all([
+      this.model.find(filter).sort({ eventId: -1 }).skip(skip).limit(limit).lean<DeliveryRecord[]>().exec(),
+      this.model.countDocuments(filter).exec(),
+    ]);
+    return { items, total };
+  }
+
+  /** Makes a finished (or waiting) delivery due now with a fresh retry window. Null when unknown or in flight. */
+  requeueOwned(organizationId: string, webhookId: Types.ObjectId, deliveryId: string, now: Date): Promise<DeliveryRecord | null> {
+    const _id = asId(deliveryId);
+    if (!_id) return Promise.resolve(null);
+    return this.model
+      .findOneAndUpdate(
+        { _id, organizationId, webhookId, status: { $in: ['pending', 'failed', 'delivered'] } },
+        { $set: { status: 'pending', attempts: 0, nextAttemptAt: now, windowStart: now }, $unset: { failedAt: 1, deliveredAt: 1 } },
+        { returnDocument: 'after' },
+      )
+      .lean<DeliveryRecord>()
+      .exec();
+  }
+
+  findOwned(organizationId: string, webhookId: Types.ObjectId, deliveryId: string): Promise<DeliveryRecord | null> {
+    const _id = asId(deliveryId);
+    return _id ? this.model.findOne({ _id, organizationId, webhookId }).lean<DeliveryRecord>().exec() : Promise.resolve(null);
+  }
+
+  /** The attempt's fields; a missing response code (timeout, network) clears the previous one. */
+  private outcome(o: AttemptOutcome): { $set: Record<string, unknown>; $unset: Record<string, 1> } {
+    const $set: Record<string, unknown> = { attempts: o.attempts, lastDurationMs: o.durationMs };
+    const $unset: Record<string, 1> = {};
+    if (o.responseCode !== undefined) $set.lastResponseCode = o.responseCode;
+    else $unset.lastResponseCode = 1;
+    if (o.error !== undefined) $set.lastError = o.error.slice(0, 500);
+    return { $set, $unset };
+  }
+}

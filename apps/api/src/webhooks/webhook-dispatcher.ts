@@ -1,0 +1,228 @@
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { EventOutboxService } from '../events/event-outbox.service';
+import { type StoredEvent, toEnvelope } from '../events/events.types';
+import { nextAttemptAt } from './webhook-backoff';
+import { type AttemptOutcome, type DeliveryRecord, type Lane, WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import { WebhookDirectory } from './webhook-directory';
+import { postWebhook } from './webhook-sender';
+import { signWebhookPayload } from './webhook-signature';
+import { WEBHOOK_OPTIONS, type WebhookOptions } from './webhooks.options';
+import { type WebhookRecord, WebhooksRepository } from './webhooks.repository';
+import { resolveAllowedTarget, UrlNotAllowedError } from './ssrf-guard';
+
+const BODY_CACHE_SIZE = 2_000;
+const USER_AGENT = 'WA-Gateway-Webhooks/0.1';
+const laneKey = (lane: Lane) => `${lane.webhookId}|${lane.sessionName}`;
+
+/**
+ * Delivers webhook rows. Work is organised in lanes, (webhook, session): a lane runs one delivery
+ * at a time, always its oldest unfinished row, so a session's events reach a webhook in order; a
+ * row waiting for its retry holds its lane (later events wait; other lanes go on).
+ *
+ * Lanes start when fan-out creates rows (in-process kick), when a retry falls due (timer), and from
+ * a poll (restart recovery, other instances, expired claims). A row is claimed with a lease
+ * (findOneAndUpdate pending → delivering), so several instances can share the work.
+ */
+@Injectable()
+export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly log = new Logger(WebhookDispatcher.name);
+  private readonly active = new Map<string, Promise<void>>();
+  private readonly rerun = new Set<string>();
+  private readonly waiting = new Map<string, Lane>();
+  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private readonly inflight = new Set<AbortController>();
+  private readonly bodies = new Map<string, { type: string; body: string }>();
+  private pollTimer?: NodeJS.Timeout;
+  private polling = false;
+  private stopped = false;
+
+  constructor(
+    private readonly deliveries: WebhookDeliveriesRepository,
+    private readonly webhooks: WebhooksRepository,
+    private readonly directory: WebhookDirectory,
+    private readonly outbox: EventOutboxService,
+    @Inject(WEBHOOK_OPTIONS) private readonly options: WebhookOptions,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    void this.poll();
+    this.pollTimer = setInterval(() => void this.poll(), this.options.pollIntervalMs);
+    this.pollTimer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.pollTimer);
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    this.waiting.clear();
+    for (const controller of this.inflight) controller.abort();
+    await Promise.allSettled([...this.active.values()]);
+  }
+
+  /** Bodies of freshly stored events, so the first attempt needs no read. */
+  remember(events: StoredEvent[]): void {
+    for (const event of events) {
+      this.bodies.set(event.id, { type: event.type, body: JSON.stringify(toEnvelope(event)) });
+      if (this.bodies.size > BODY_CACHE_SIZE) this.bodies.delete(this.bodies.keys().next().value as string);
+    }
+  }
+
+  kick(lanes: Lane[]): void {
+    for (const lane of lanes) this.start(lane);
+  }
+
+  /** One pass of the safety net: expired claims back to pending, then every lane with due work. */
+  async poll(): Promise<void> {
+    if (this.polling || this.stopped) return;
+    this.polling = true;
+    try {
+      const now = new Date();
+      await this.deliveries.recoverExpiredLeases(now);
+      this.kick(await this.deliveries.dueLanes(now, 1_000));
+    } catch (err) {
+      this.log.warn({ err }, 'Webhook poll failed');
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private start(lane: Lane): void {
+    if (this.stopped) return;
+    const key = laneKey(lane);
+    if (this.active.has(key)) {
+      this.rerun.add(key);
+      return;
+    }
+    if (this.active.size >= this.options.maxConcurrentLanes) {
+      this.waiting.set(key, lane);
+      return;
+    }
+    this.waiting.delete(key);
+    const run = this.runLane(lane)
+      .catch((err) => this.log.error({ err, lane: key }, 'Webhook lane failed'))
+      .finally(() => {
+        this.active.delete(key);
+        if (this.rerun.delete(key)) this.start(lane);
+        for (const [, next] of this.waiting) {
+          if (this.active.size >= this.options.maxConcurrentLanes) break;
+          this.start(next);
+        }
+      });
+    this.active.set(key, run);
+  }
+
+  private wakeAt(lane: Lane, at: Date): void {
+    if (this.stopped) return;
+    const key = laneKey(lane);
+    const existing = this.timers.get(key);
+    if (existing && existing.at <= at.getTime()) return;
+    if (existing) clearTimeout(existing.timer);
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      this.start(lane);
+    }, Math.max(0, at.getTime() - Date.now()));
+    timer.unref();
+    this.timers.set(key, { at: at.getTime(), timer });
+  }
+
+  private async runLane(lane: Lane): Promise<void> {
+    while (!this.stopped) {
+      const head = await this.deliveries.laneHead(lane);
+      if (!head || head.status === 'delivering') return; // done, or in flight on another instance
+      const now = new Date();
+      if (head.nextAttemptAt.getTime() > now.getTime()) return this.wakeAt(lane, head.nextAttemptAt);
+      const webhook = await this.directory.get(head.organizationId, lane.webhookId);
+      if (!webhook || !webhook.enabled) {
+        await this.deliveries.failPendingOfWebhook(head.webhookId, webhook ? 'Webhook disabled' : 'Webhook deleted', now);
+        return;
+      }
+      const claimed = await this.deliveries.claim(head._id, now, new Date(now.getTime() + this.options.leaseMs));
+      if (!claimed) return; // taken by another instance meanwhile
+      if (!(await this.attempt(claimed, webhook, lane))) return;
+    }
+  }
+
+  /** true when the lane may go on to its next row; false when it waits (retry scheduled, or shutdown). */
+  private async attempt(delivery: DeliveryRecord, webhook: WebhookRecord, lane: Lane): Promise<boolean> {
+    const eventId = String(delivery.eventId);
+    const attempts = delivery.attempts + 1;
+    const payload = this.bodies.get(eventId) ?? (await this.loadBody(eventId));
+    if (!payload) {
+      await this.deliveries.markFailed(delivery._id, { attempts: delivery.attempts, at: new Date(), error: 'The event is no longer stored (retention)', durationMs: 0 });
+      return true;
+    }
+    let addresses;
+    try {
+      addresses = await resolveAllowedTarget(webhook.url, this.options.allowList, this.options.resolver);
+    } catch (err) {
+      // DNS rebinding or a changed record: the host now points somewhere we refuse to call.
+      const error = err instanceof UrlNotAllowedError ? err.message : `DNS: ${(err as Error).message}`;
+      return this.onFailure(delivery, webhook, lane, { attempts, at: new Date(), error, durationMs: 0 });
+    }
+    const timestamp = Math.floor(Date.now() / 1000);
+    const controller = new AbortController();
+    this.inflight.add(controller);
+    const result = await postWebhook({
+      url: webhook.url,
+      body: payload.body,
+      timeoutMs: this.options.timeoutMs,
+      addresses,
+      signal: controller.signal,
+      headers: {
+        'Content-Type': 'application/json',
+        'User-Agent': USER_AGENT,
+        'X-Webhook-Id': eventId,
+        'X-Webhook-Timestamp': String(timestamp),
+        'X-Webhook-Signature': signWebhookPayload(webhook.secret, timestamp, payload.body),
+        'X-Webhook-Event': payload.type,
+        'X-Webhook-Delivery': String(delivery._id),
+        'X-Webhook-Attempt': String(attempts),
+      },
+    }).finally(() => this.inflight.delete(controller));
+    const at = new Date();
+    if (controller.signal.aborted && this.stopped) {
+      await this.deliveries.release(delivery._id, at); // interrupted by shutdown: not an attempt
+      return false;
+    }
+    const outcome: AttemptOutcome = { attempts, at, responseCode: result.statusCode, error: result.error, durationMs: result.durationMs };
+    if (!result.ok) return this.onFailure(delivery, webhook, lane, outcome);
+    await this.deliveries.markDelivered(delivery._id, outcome);
+    if (webhook.failingSince) {
+      await this.webhooks.recordSuccess(webhook._id);
+      this.directory.invalidate(webhook.organizationId);
+    }
+    return true;
+  }
+
+  private async onFailure(delivery: DeliveryRecord, webhook: WebhookRecord, lane: Lane, outcome: AttemptOutcome): Promise<boolean> {
+    const policy = { baseMs: this.options.retryBaseMs, maxDelayMs: this.options.maxRetryDelayMs, windowMs: this.options.retryWindowMs };
+    const next = nextAttemptAt(outcome.attempts, delivery.windowStart, outcome.at, policy);
+    if (next) await this.deliveries.markRetry(delivery._id, outcome, next);
+    else await this.deliveries.markFailed(delivery._id, outcome);
+    const updated = await this.webhooks.recordFailure(webhook._id, outcome.at, outcome.error ?? 'Failed');
+    this.directory.invalidate(webhook.organizationId);
+    if (updated?.enabled && updated.failingSince && outcome.at.getTime() - new Date(updated.failingSince).getTime() >= this.options.disableAfterMs) {
+      await this.disable(updated, outcome);
+      return false;
+    }
+    if (next) this.wakeAt(lane, next);
+    return !next;
+  }
+
+  private async disable(webhook: WebhookRecord, outcome: AttemptOutcome): Promise<void> {
+    const hours = Math.round(this.options.disableAfterMs / 3_600_000);
+    const reason = `Disabled automatically: every delivery attempt failed for ${hours} h (since ${new Date(webhook.failingSince!).toISOString()}); last error: ${outcome.error ?? 'unknown'}`;
+    if (!(await this.webhooks.disable(webhook._id, reason, outcome.at))) return;
+    this.directory.invalidate(webhook.organizationId);
+    const failed = await this.deliveries.failPendingOfWebhook(webhook._id, 'Webhook disabled', outcome.at);
+    this.log.warn({ webhookId: String(webhook._id), organizationId: webhook.organizationId, failedDeliveries: failed }, 'Webhook disabled after failing continuously');
+  }
+
+  private async loadBody(eventId: string): Promise<{ type: string; body: string } | undefined> {
+    const event = await this.outbox.findById(eventId);
+    if (!event) return undefined;
+    this.remember([event]);
+    return this.bodies.get(eventId);
+  }
+}

@@ -1,0 +1,31 @@
+import { EventIdGenerator } from '../events/event-id';
+import type { StoredEvent } from '../events/events.types';
+import { eventTimeMs, webhookWants } from './webhook-matching';
+
+describe('webhookWants', () => {
+  const ids = new EventIdGenerator(() => Date.parse('2026-01-01T10:00:00.123Z'));
+  const event = (type: StoredEvent['type'], sessionName = 'main'): StoredEvent => ({
+    id: ids.next(),
+    type,
+    organizationId: 'org',
+    sessionName,
+    occurredAt: new Date(),
+    data: {},
+  });
+  const hook = { enabled: true, events: ['*'], sessionName: undefined as string | undefined, createdAt: new Date('2026-01-01T09:00:00Z') };
+
+  it('matches types, wildcard, session filter and enabled', () => {
+    expect(webhookWants(hook, event('message.received'))).toBe(true);
+    expect(webhookWants({ ...hook, events: ['message.status'] }, event('message.received'))).toBe(false);
+    expect(webhookWants({ ...hook, events: ['message.status', 'message.received'] }, event('message.received'))).toBe(true);
+    expect(webhookWants({ ...hook, sessionName: 'other' }, event('message.received'))).toBe(false);
+    expect(webhookWants({ ...hook, sessionName: 'main' }, event('message.received'))).toBe(true);
+    expect(webhookWants({ ...hook, enabled: false }, event('message.received'))).toBe(false);
+  });
+
+  it('skips events older than the webhook (fan-out recovery)', () => {
+    const e = event('session.status');
+    expect(eventTimeMs(e.id)).toBe(Date.parse('2026-01-01T10:00:00.123Z'));
+    expect(webhookWants({ ...hook, createdAt: new Date('2026-01-01T10:00:01Z') }, e)).toBe(false);
+  });
+});

@@ -1,0 +1,37 @@
+import { BadRequestError, ConflictError, DomainError, NotFoundError } from '@app/common';
+
+export class WebhookNotFoundError extends NotFoundError {
+  constructor() {
+    super('Webhook', 'WEBHOOK_NOT_FOUND');
+  }
+}
+
+export class DeliveryNotFoundError extends NotFoundError {
+  constructor() {
+    super('Delivery', 'DELIVERY_NOT_FOUND');
+  }
+}
+
+export class WebhookUrlNotAllowedError extends BadRequestError {
+  constructor(message: string, reason: string) {
+    super('WEBHOOK_URL_NOT_ALLOWED', message, { url: [message], reason });
+  }
+}
+
+export class WebhookLimitReachedError extends DomainError {
+  constructor(limit: number) {
+    super('WEBHOOK_LIMIT_REACHED', `An organization can have at most ${limit} webhooks`, 422, { limit });
+  }
+}
+
+export class DeliveryInFlightError extends ConflictError {
+  constructor() {
+    super('DELIVERY_IN_FLIGHT', 'This delivery is being attempted right now; try again in a moment');
+  }
+}
+
+export class WebhookDisabledError extends ConflictError {
+  constructor() {
+    super('WEBHOOK_DISABLED', 'The webhook is disabled; enable it (PATCH enabled: true) before retrying deliveries');
+  }
+}

@@ -1,0 +1,41 @@
+import type { AppConfig } from '@app/common';
+import { AllowList, type Resolver, systemResolver } from './ssrf-guard';
+
+const HOUR = 3_600_000;
+
+/** Tunables of webhook delivery; built from the config (e2e tests may lower some on the instance). */
+export interface WebhookOptions {
+  allowList: AllowList;
+  resolver: Resolver;
+  /** First retry delay (WEBHOOK_RETRY_BASE_MS); doubles per attempt with ±20 % jitter. */
+  retryBaseMs: number;
+  maxRetryDelayMs: number;
+  /** A delivery is `failed` once its next attempt would be later than this after its first. */
+  retryWindowMs: number;
+  /** A webhook failing without a single success for this long is disabled. */
+  disableAfterMs: number;
+  timeoutMs: number;
+  pollIntervalMs: number;
+  /** A claimed delivery whose worker died is retried after this. */
+  leaseMs: number;
+  maxConcurrentLanes: number;
+  maxWebhooksPerOrganization: number;
+}
+
+export const WEBHOOK_OPTIONS = Symbol('WEBHOOK_OPTIONS');
+
+export function webhookOptionsFrom(config: AppConfig): WebhookOptions {
+  return {
+    allowList: new AllowList(config.WEBHOOK_ALLOWED_HOSTS),
+    resolver: systemResolver,
+    retryBaseMs: config.WEBHOOK_RETRY_BASE_MS,
+    maxRetryDelayMs: HOUR,
+    retryWindowMs: 24 * HOUR,
+    disableAfterMs: 24 * HOUR,
+    timeoutMs: 10_000,
+    pollIntervalMs: 1_000,
+    leaseMs: 30_000,
+    maxConcurrentLanes: 32,
+    maxWebhooksPerOrganization: 25,
+  };
+}

@@ -1,0 +1,135 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { UpdateQuery } from 'mongoose';
+import { type Page, skipFor } from '@app/common';
+import type {
+  CreatedWebhookResponseDto,
+  CreateWebhookDto,
+  DeliveryPageDto,
+  DeliveryResponseDto,
+  ListDeliveriesQueryDto,
+  UpdatedWebhookResponseDto,
+  UpdateWebhookDto,
+  WebhookResponseDto,
+} from './dto/webhook.dto';
+import type { Webhook } from './schemas/webhook.schema';
+import { resolveAllowedTarget, UrlNotAllowedError } from './ssrf-guard';
+import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import { WebhookDirectory } from './webhook-directory';
+import { WebhookDispatcher } from './webhook-dispatcher';
+import { toDeliveryDto, toWebhookDto } from './webhook.mapper';
+import { generateWebhookSecret } from './webhook-signature';
+import {
+  DeliveryInFlightError,
+  DeliveryNotFoundError,
+  WebhookDisabledError,
+  WebhookLimitReachedError,
+  WebhookNotFoundError,
+  WebhookUrlNotAllowedError,
+} from './webhooks.errors';
+import { WEBHOOK_OPTIONS, type WebhookOptions } from './webhooks.options';
+import { type WebhookRecord, WebhooksRepository } from './webhooks.repository';
+
+/** ['*'] absorbs everything else; otherwise the listed types, in a stable order. */
+const normalizeEvents = (events: string[]) => (events.includes('*') ? ['*'] : [...new Set(events)].sort());
+
+@Injectable()
+export class WebhooksService {
+  constructor(
+    private readonly webhooks: WebhooksRepository,
+    private readonly deliveries: WebhookDeliveriesRepository,
+    private readonly directory: WebhookDirectory,
+    private readonly dispatcher: WebhookDispatcher,
+    @Inject(WEBHOOK_OPTIONS) private readonly options: WebhookOptions,
+  ) {}
+
+  async create(organizationId: string, dto: CreateWebhookDto): Promise<CreatedWebhookResponseDto> {
+    await this.assertUrlAllowed(dto.url);
+    if ((await this.webhooks.countByOrganization(organizationId)) >= this.options.maxWebhooksPerOrganization) {
+      throw new WebhookLimitReachedError(this.options.maxWebhooksPerOrganization);
+    }
+    const secret = generateWebhookSecret();
+    const created = await this.webhooks.create({
+      organizationId,
+      url: dto.url,
+      events: normalizeEvents(dto.events),
+      sessionName: dto.sessionName,
+      enabled: dto.enabled ?? true,
+      secret,
+    });
+    this.directory.invalidate(organizationId);
+    return { ...toWebhookDto(created), secret };
+  }
+
+  async list(organizationId: string): Promise<WebhookResponseDto[]> {
+    return (await this.webhooks.listByOrganization(organizationId)).map(toWebhookDto);
+  }
+
+  async get(organizationId: string, id: string): Promise<WebhookResponseDto> {
+    return toWebhookDto(await this.getOwned(organizationId, id));
+  }
+
+  async update(organizationId: string, id: string, dto: UpdateWebhookDto): Promise<UpdatedWebhookResponseDto> {
+    const current = await this.getOwned(organizationId, id);
+    if (dto.url !== undefined) await this.assertUrlAllowed(dto.url);
+    const $set: Partial<Webhook> = {};
+    const $unset: Record<string, 1> = {};
+    if (dto.url !== undefined) $set.url = dto.url;
+    if (dto.events !== undefined) $set.events = normalizeEvents(dto.events);
+    if (dto.sessionName === null) $unset.sessionName = 1;
+    else if (dto.sessionName !== undefined) $set.sessionName = dto.sessionName;
+    if (dto.enabled !== undefined) $set.enabled = dto.enabled;
+    if (dto.enabled === true && !current.enabled) Object.assign($unset, { disabledReason: 1, disabledAt: 1, failingSince: 1 });
+    const secret = dto.rotateSecret ? generateWebhookSecret() : undefined;
+    if (secret) $set.secret = secret;
+    const update: UpdateQuery<Webhook> = {};
+    if (Object.keys($set).length) update.$set = $set;
+    if (Object.keys($unset).length) update.$unset = $unset;
+    const updated = Object.keys(update).length ? await this.webhooks.updateOwned(organizationId, id, update) : current;
+    if (!updated) throw new WebhookNotFoundError();
+    this.directory.invalidate(organizationId);
+    if (dto.enabled === false && current.enabled) await this.deliveries.failPendingOfWebhook(updated._id, 'Webhook disabled', new Date());
+    return { ...toWebhookDto(updated), ...(secret ? { secret } : {}) };
+  }
+
+  async remove(organizationId: string, id: string): Promise<void> {
+    const hook = await this.getOwned(organizationId, id);
+    if (!(await this.webhooks.deleteOwned(organizationId, id))) throw new WebhookNotFoundError();
+    this.directory.invalidate(organizationId);
+    await this.deliveries.deleteByWebhook(hook._id);
+  }
+
+  async listDeliveries(organizationId: string, id: string, query: ListDeliveriesQueryDto): Promise<DeliveryPageDto> {
+    const hook = await this.getOwned(organizationId, id);
+    const { items, total } = await this.deliveries.listOwned(organizationId, hook._id, query.status, skipFor(query), query.limit);
+    const page: Page<DeliveryResponseDto> = { items: items.map(toDeliveryDto), total, page: query.page, limit: query.limit };
+    return page;
+  }
+
+  /** Makes a delivery due now (fresh 24 h window); it still waits for older events of its session. */
+  async retryDelivery(organizationId: string, id: string, deliveryId: string): Promise<DeliveryResponseDto> {
+    const hook = await this.getOwned(organizationId, id);
+    if (!hook.enabled) throw new WebhookDisabledError();
+    const requeued = await this.deliveries.requeueOwned(organizationId, hook._id, deliveryId, new Date());
+    if (!requeued) {
+      if (await this.deliveries.findOwned(organizationId, hook._id, deliveryId)) throw new DeliveryInFlightError();
+      throw new DeliveryNotFoundError();
+    }
+    this.dispatcher.kick([{ webhookId: String(hook._id), sessionName: requeued.sessionName }]);
+    return toDeliveryDto(requeued);
+  }
+
+  private async getOwned(organizationId: string, id: string): Promise<WebhookRecord> {
+    const hook = await this.webhooks.findOwned(organizationId, id);
+    if (!hook) throw new WebhookNotFoundError();
+    return hook;
+  }
+
+  private async assertUrlAllowed(url: string): Promise<void> {
+    try {
+      await resolveAllowedTarget(url, this.options.allowList, this.options.resolver);
+    } catch (err) {
+      if (err instanceof UrlNotAllowedError) throw new WebhookUrlNotAllowedError(err.message, err.reason);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,74 @@
+// Thin client of the gateway's public REST API (the routes of openapi.json; test/openapi.e2e-spec.ts
+// checks that every api(method, path) call below and in app.js is a documented route).
+// The token lives in sessionStorage: it survives reloads of this tab and is gone when the tab closes.
+
+const TOKEN_KEY = 'wagw.dashboard.token';
+
+/** A non-2xx answer, with the gateway's error shape { statusCode, error, code?, message, details?, requestId }. */
+export class ApiError extends Error {
+  constructor(status, body) {
+    const shaped = body && typeof body === 'object' && typeof body.message === 'string' ? body : undefined;
+    super(shaped ? shaped.message : `HTTP ${status}`);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = shaped?.code;
+    this.details = shaped?.details;
+    this.requestId = shaped?.requestId;
+    this.body = body;
+  }
+
+  /** "message: field problem; …" for display. */
+  describe() {
+    const details = this.details && typeof this.details === 'object' ? Object.values(this.details).flat().filter((v) => typeof v === 'string') : [];
+    return details.length ? `${this.message}: ${details.join('; ')}` : this.message;
+  }
+}
+
+export const session = {
+  get token() {
+    return sessionStorage.getItem(TOKEN_KEY);
+  },
+  set token(value) {
+    if (value) sessionStorage.setItem(TOKEN_KEY, value);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  },
+};
+
+let onUnauthorized = () => {};
+export function whenUnauthorized(handler) {
+  onUnauthorized = handler;
+}
+
+/** Calls the API; resolves to the parsed JSON body (undefined for 204), rejects with ApiError. */
+export async function api(method, path, { query, body } = {}) {
+  const url = new URL(path, window.location.origin);
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value !== undefined && value !== null && value !== '') url.searchParams.set(key, String(value));
+  }
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (session.token) headers.Authorization = `Bearer ${session.token}`;
+  const response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (response.status === 204) return undefined;
+  const text = await response.text();
+  let data = text;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON (e.g. a proxy error page): keep the text
+  }
+  if (!response.ok) {
+    const error = new ApiError(response.status, data);
+    if (response.status === 401 && session.token) onUnauthorized(error);
+    throw error;
+  }
+  return data;
+}
+
+export async function login(email, password) {
+  const result = await api('POST', '/api/v1/auth/login', { body: { email, password } });
+  session.token = result.accessToken;
+  return result;
+}
+
+export const me = () => api('GET', '/api/v1/auth/me');

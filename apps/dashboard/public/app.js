@@ -1,0 +1,514 @@
+// Admin dashboard: plain ES module, no framework, no build step. Talks only to the public REST API.
+import { api, ApiError, login, me, session, whenUnauthorized } from './api.js';
+
+const POLL_MS = 2000;
+const VIEWS = ['sessions', 'messages', 'contacts', 'stats'];
+const STATUS_LABELS = {
+  connecting: 'Connecting…',
+  qr_ready: 'Waiting for scan',
+  connected: 'Connected',
+  disconnected: 'Disconnected',
+  logged_out: 'Logged out',
+  failed: 'Failed',
+};
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const state = { sessions: [], qrFor: null, qrData: null, pollTimer: null, messagesPage: 1, contactsPage: 1, contacts: new Map(), editing: null };
+
+/** Creates an element: h('td', { className: 'x' }, 'text', child). */
+function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === 'dataset') Object.assign(el.dataset, value);
+    else if (key.startsWith('aria-') || key === 'role') el.setAttribute(key, value);
+    else el[key] = value;
+  }
+  for (const child of children.flat()) if (child !== undefined && child !== null) el.append(child);
+  return el;
+}
+
+const formatTime = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
+const statusBadge = (status) => h('span', { className: `badge status-${status}`, dataset: { status } }, STATUS_LABELS[status] ?? status);
+
+function toast(text) {
+  const el = $('#toast');
+  el.textContent = text;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => (el.textContent = ''), 5000);
+}
+
+function showError(error) {
+  const el = $('#alert');
+  el.textContent = error instanceof ApiError ? error.describe() : String(error?.message ?? error);
+  el.hidden = false;
+  clearTimeout(showError.timer);
+  showError.timer = setTimeout(() => (el.hidden = true), 8000);
+}
+
+/** Runs an async UI action; errors go to the alert region. */
+const guarded = (fn) => async (...args) => {
+  try {
+    await fn(...args);
+  } catch (error) {
+    showError(error);
+  }
+};
+
+// ---- routing -------------------------------------------------------------------------
+
+function currentView() {
+  const name = window.location.hash.replace(/^#\/?/, '');
+  return VIEWS.includes(name) ? name : 'sessions';
+}
+
+async function route() {
+  const loggedIn = Boolean(session.token);
+  $('#nav').hidden = !loggedIn;
+  $('#account').hidden = !loggedIn;
+  for (const section of document.querySelectorAll('.view')) section.hidden = true;
+  if (!loggedIn) {
+    stopPolling();
+    $('#view-login').hidden = false;
+    document.title = 'Log in · WhatsApp Gateway';
+    return;
+  }
+  const view = currentView();
+  $(`#view-${view}`).hidden = false;
+  document.title = `${view[0].toUpperCase()}${view.slice(1)} · WhatsApp Gateway`;
+  for (const link of document.querySelectorAll('#nav a')) {
+    if (link.dataset.view === view) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  await refreshSessions();
+  if (view === 'messages') await loadMessages();
+  if (view === 'contacts') await loadContacts();
+  if (view === 'stats') await loadStats();
+  startPolling();
+}
+
+function startPolling() {
+  stopPolling();
+  state.pollTimer = setInterval(guarded(poll), POLL_MS);
+}
+
+function stopPolling() {
+  clearInterval(state.pollTimer);
+  state.pollTimer = null;
+}
+
+async function poll() {
+  if (!session.token || document.hidden) return;
+  if (currentView() === 'sessions' || state.qrFor) await refreshSessions();
+}
+
+// ---- auth ----------------------------------------------------------------------------
+
+async function onLogin(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const error = $('#login-error');
+  error.hidden = true;
+  try {
+    await login(form.email.value.trim(), form.password.value);
+    form.reset();
+    await showAccount();
+    if (!window.location.hash) window.location.hash = '#/sessions';
+    await route();
+    $('#main').focus();
+  } catch (e) {
+    error.textContent = e instanceof ApiError && e.status === 401 ? 'Wrong email or password.' : e instanceof ApiError ? e.describe() : String(e);
+    error.hidden = false;
+  }
+}
+
+async function showAccount() {
+  const { user, organization } = await me();
+  $('#account-name').textContent = `${user.name} · ${organization.name}`;
+}
+
+function logout() {
+  session.token = null;
+  state.qrFor = null;
+  route();
+}
+
+// ---- sessions ------------------------------------------------------------------------
+
+async function refreshSessions() {
+  state.sessions = await api('GET', '/api/v1/whatsapp/sessions');
+  renderSessions();
+  fillSessionSelects();
+  if (state.qrFor) await refreshQr();
+}
+
+function renderSessions() {
+  const tbody = $('#sessions-table tbody');
+  $('#sessions-empty').hidden = state.sessions.length > 0;
+  const rows = new Map([...tbody.rows].map((row) => [row.dataset.session, row]));
+  for (const s of state.sessions) {
+    let row = rows.get(s.sessionName);
+    rows.delete(s.sessionName);
+    if (!row) {
+      row = h('tr', { dataset: { session: s.sessionName } },
+        h('th', { scope: 'row' }, s.sessionName),
+        h('td', { className: 'status-cell' }),
+        h('td', { className: 'phone-cell' }),
+        h('td', { className: 'activity-cell' }),
+        h('td', { className: 'actions' },
+          h('button', { type: 'button', className: 'secondary', onclick: () => openQr(s.sessionName), 'aria-label': `Show QR code of ${s.sessionName}` }, 'Show QR'),
+          h('button', { type: 'button', className: 'secondary', onclick: guarded(() => restartSession(s.sessionName)), 'aria-label': `Restart ${s.sessionName}` }, 'Restart'),
+          h('button', { type: 'button', className: 'danger', onclick: (e) => deleteSession(s.sessionName, e.currentTarget), 'aria-label': `Delete ${s.sessionName}` }, 'Delete'),
+        ),
+      );
+      tbody.append(row);
+    }
+    const statusCell = row.querySelector('.status-cell');
+    if (statusCell.dataset.status !== s.status) {
+      statusCell.dataset.status = s.status;
+      statusCell.replaceChildren(statusBadge(s.status));
+    }
+    row.querySelector('.phone-cell').textContent = s.phone ? `+${s.phone}` : '—';
+    row.querySelector('.activity-cell').textContent = formatTime(s.lastActivityAt);
+    row.querySelector('.actions button').hidden = s.status === 'connected';
+  }
+  for (const stale of rows.values()) stale.remove();
+}
+
+function fillSessionSelects() {
+  const names = state.sessions.map((s) => s.sessionName);
+  for (const select of document.querySelectorAll('select[data-sessions]')) {
+    const wanted = [...(select.dataset.any !== undefined ? [''] : []), ...names];
+    const current = [...select.options].map((o) => o.value);
+    if (wanted.join('\n') === current.join('\n')) continue;
+    const value = select.value;
+    select.replaceChildren(...wanted.map((name) => h('option', { value: name }, name || select.dataset.any)));
+    if (wanted.includes(value)) select.value = value;
+  }
+}
+
+async function createSession(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const sessionName = form.sessionName.value.trim();
+  await api('POST', '/api/v1/whatsapp/sessions', { body: { sessionName } });
+  form.reset();
+  toast(`Session ${sessionName} created`);
+  await openQr(sessionName);
+}
+
+async function openQr(name) {
+  state.qrFor = name;
+  state.qrData = null;
+  $('#qr-panel').hidden = false;
+  $('#qr-session').textContent = name;
+  await refreshSessions();
+}
+
+function closeQr() {
+  state.qrFor = null;
+  $('#qr-panel').hidden = true;
+}
+
+async function refreshQr() {
+  const name = state.qrFor;
+  const s = state.sessions.find((x) => x.sessionName === name);
+  const status = $('#qr-status');
+  const figure = $('#qr-figure');
+  if (!s) {
+    closeQr();
+    return;
+  }
+  if (s.status === 'connected') {
+    figure.hidden = true;
+    state.qrData = null;
+    setText(status, `Connected${s.phone ? ` as +${s.phone}` : ''}.`);
+    status.dataset.status = 'connected';
+    return;
+  }
+  status.dataset.status = s.status;
+  if (s.status !== 'qr_ready') {
+    figure.hidden = true;
+    setText(status, s.status === 'connecting' ? 'Preparing a QR code…' : `${STATUS_LABELS[s.status] ?? s.status}. Restart the session to link again.`);
+    return;
+  }
+  try {
+    const qr = await api('GET', `/api/v1/whatsapp/sessions/${encodeURIComponent(name)}/qr`);
+    if (state.qrFor !== name) return;
+    if (qr.qr !== state.qrData) {
+      state.qrData = qr.qr;
+      const img = $('#qr-image');
+      img.src = qr.qr;
+      img.alt = `QR code to link session ${name}`;
+    }
+    figure.hidden = false;
+    setText(status, 'Scan the QR code with WhatsApp on your phone.');
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 409) return; // just connected or rotating; the next poll catches up
+    throw error;
+  }
+}
+
+/** Assigns text only when it changes, so aria-live announces changes, not every poll. */
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+async function restartSession(name) {
+  await api('POST', `/api/v1/whatsapp/sessions/${encodeURIComponent(name)}/restart`);
+  toast(`Session ${name} restarted`);
+  await refreshSessions();
+}
+
+/** Two-step delete: the first click asks for confirmation on the button itself. */
+function deleteSession(name, button) {
+  if (button.dataset.confirm !== 'yes') {
+    button.dataset.confirm = 'yes';
+    button.textContent = 'Confirm delete';
+    setTimeout(() => {
+      button.dataset.confirm = '';
+      button.textContent = 'Delete';
+    }, 5000);
+    return;
+  }
+  guarded(async () => {
+    await api('DELETE', `/api/v1/whatsapp/sessions/${encodeURIComponent(name)}`);
+    if (state.qrFor === name) closeQr();
+    toast(`Session ${name} deleted`);
+    await refreshSessions();
+  })();
+}
+
+// ---- messages ------------------------------------------------------------------------
+
+async function sendText(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const result = $('#send-result');
+  const message = await api('POST', '/api/v1/whatsapp/messages/send', {
+    body: { sessionName: form.sessionName.value, to: form.to.value.trim(), text: form.text.value },
+  });
+  form.text.value = '';
+  result.textContent = `Message queued (status ${message.status}).`;
+  state.messagesPage = 1;
+  await loadMessages();
+}
+
+function formValues(form) {
+  return Object.fromEntries([...new FormData(form).entries()].map(([k, v]) => [k, String(v).trim()]));
+}
+
+async function loadMessages() {
+  const filters = formValues($('#message-filters'));
+  const page = await api('GET', '/api/v1/whatsapp/messages', { query: { ...filters, page: state.messagesPage } });
+  const tbody = $('#messages-table tbody');
+  tbody.replaceChildren(
+    ...page.items.map((m) =>
+      h('tr', { dataset: { id: m.id } },
+        h('td', {}, formatTime(m.timestamp)),
+        h('td', {}, m.sessionName),
+        h('td', {}, h('span', { 'aria-label': m.direction === 'in' ? 'incoming' : 'outgoing' }, m.direction === 'in' ? '← in' : '→ out')),
+        h('td', { className: 'mono' }, m.chatJid.replace(/@s\.whatsapp\.net$/, '')),
+        h('td', {}, m.type),
+        h('td', { className: 'text-cell' }, m.text ?? m.caption ?? ''),
+        h('td', {}, h('span', { className: `badge msg-${m.status}` }, m.status)),
+      ),
+    ),
+  );
+  if (page.items.length === 0) tbody.append(h('tr', {}, h('td', { colSpan: 7 }, 'No messages match these filters.')));
+  pager('messages', page);
+}
+
+function pager(prefix, page) {
+  const pages = Math.max(1, Math.ceil(page.total / page.limit));
+  $(`#${prefix}-page`).textContent = `Page ${page.page} of ${pages} · ${page.total} total`;
+  $(`#${prefix}-prev`).disabled = page.page <= 1;
+  $(`#${prefix}-next`).disabled = page.page >= pages;
+}
+
+// ---- contacts ------------------------------------------------------------------------
+
+async function loadContacts() {
+  const page = await api('GET', '/api/v1/whatsapp/contacts', { query: { ...formValues($('#contact-filters')), page: state.contactsPage, limit: 20 } });
+  state.contacts = new Map(page.items.map((c) => [c.id, c]));
+  const tbody = $('#contacts-table tbody');
+  tbody.replaceChildren(
+    ...page.items.map((c) =>
+      h('tr', { dataset: { id: c.id } },
+        h('th', { scope: 'row' }, c.displayName),
+        h('td', { className: 'mono' }, c.phone ? `+${c.phone}` : '—'),
+        h('td', {}, c.sessionName),
+        h('td', { className: 'tags' }, ...c.tags.map((t) => h('span', { className: 'tag' }, t))),
+        h('td', { className: 'text-cell' }, c.notes ?? ''),
+        h('td', {}, h('button', { type: 'button', className: 'secondary', onclick: () => editContact(c.id), 'aria-label': `Edit ${c.displayName}` }, 'Edit')),
+      ),
+    ),
+  );
+  if (page.items.length === 0) tbody.append(h('tr', {}, h('td', { colSpan: 6 }, 'No contacts match.')));
+  pager('contacts', page);
+}
+
+function editContact(id) {
+  const contact = state.contacts.get(id);
+  state.editing = id;
+  const form = $('#contact-form');
+  $('#contact-dialog-title').textContent = `Edit ${contact.displayName}`;
+  form.name.value = contact.customName ?? '';
+  form.tags.value = contact.tags.join(', ');
+  form.notes.value = contact.notes ?? '';
+  $('#contact-error').hidden = true;
+  $('#contact-dialog').showModal();
+}
+
+async function saveContact(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const tags = form.tags.value.split(',').map((t) => t.trim()).filter(Boolean);
+  const name = form.name.value.trim();
+  const notes = form.notes.value.trim();
+  try {
+    await api('PUT', `/api/v1/whatsapp/contacts/${encodeURIComponent(state.editing)}`, { body: { name: name || null, tags, notes: notes || null } });
+  } catch (error) {
+    const el = $('#contact-error');
+    el.textContent = error instanceof ApiError ? error.describe() : String(error);
+    el.hidden = false;
+    return;
+  }
+  $('#contact-dialog').close();
+  toast('Contact saved');
+  await loadContacts();
+}
+
+// ---- stats ---------------------------------------------------------------------------
+
+async function loadStats() {
+  const { sessionName, range } = formValues($('#stats-filters'));
+  const days = Number(range);
+  const until = new Date();
+  const since = new Date(until.getTime() - days * 86_400_000);
+  const stats = await api('GET', '/api/v1/whatsapp/stats', {
+    query: { sessionName, since: since.toISOString().replace(/\.\d{3}Z$/, 'Z'), until: until.toISOString().replace(/\.\d{3}Z$/, 'Z'), granularity: days <= 1 ? 'hour' : 'day' },
+  });
+  const pct = (x) => `${Math.round(x * 1000) / 10} %`;
+  const figures = [
+    ['Messages sent', stats.messages.sent],
+    ['Messages received', stats.messages.received],
+    ['Delivery rate', pct(stats.messages.deliveryRate)],
+    ['Read rate', pct(stats.messages.readRate)],
+    ['Sessions connected', `${stats.sessions.connected} / ${stats.sessions.total}`],
+    ['Contacts', stats.contacts.total],
+  ];
+  $('#stats-summary').replaceChildren(...figures.map(([label, value]) => h('div', {}, h('dt', {}, label), h('dd', {}, String(value)))));
+  renderChart(stats.series, stats.range.granularity);
+  $('#stats-table tbody').replaceChildren(
+    ...stats.series.map((p) => h('tr', {}, h('th', { scope: 'row' }, bucketLabel(p.bucket, stats.range.granularity)), h('td', {}, String(p.sent)), h('td', {}, String(p.received)))),
+  );
+}
+
+const bucketLabel = (iso, granularity) => (granularity === 'hour' ? `${iso.slice(11, 16)}` : iso.slice(5, 10));
+
+/** Grouped bar chart of sent/received per bucket, as inline SVG. */
+function renderChart(series, granularity) {
+  const ns = 'http://www.w3.org/2000/svg';
+  const s = (tag, attrs = {}, text) => {
+    const el = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+    if (text !== undefined) el.textContent = text;
+    return el;
+  };
+  const width = 720;
+  const height = 260;
+  const pad = { top: 16, right: 12, bottom: 36, left: 40 };
+  const max = Math.max(1, ...series.flatMap((p) => [p.sent, p.received]));
+  const innerW = width - pad.left - pad.right;
+  const innerH = height - pad.top - pad.bottom;
+  const slot = innerW / Math.max(1, series.length);
+  const bar = Math.max(1, Math.min(18, (slot - 4) / 2));
+  const y = (v) => pad.top + innerH - (v / max) * innerH;
+  const totalSent = series.reduce((n, p) => n + p.sent, 0);
+  const totalReceived = series.reduce((n, p) => n + p.received, 0);
+
+  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-labelledby': 'chart-svg-title chart-svg-desc', preserveAspectRatio: 'xMidYMid meet' });
+  svg.append(s('title', { id: 'chart-svg-title' }, 'Messages sent and received per ' + granularity));
+  svg.append(s('desc', { id: 'chart-svg-desc' }, `${series.length} ${granularity} buckets; ${totalSent} sent and ${totalReceived} received in total.`));
+  for (const tick of [0, 0.5, 1]) {
+    const value = Math.round(max * tick);
+    svg.append(s('line', { x1: pad.left, x2: width - pad.right, y1: y(value), y2: y(value), class: 'grid' }));
+    svg.append(s('text', { x: pad.left - 6, y: y(value) + 4, 'text-anchor': 'end', class: 'axis' }, String(value)));
+  }
+  const labelEvery = Math.ceil(series.length / 8);
+  series.forEach((p, i) => {
+    const x = pad.left + i * slot + (slot - 2 * bar) / 2;
+    const label = bucketLabel(p.bucket, granularity);
+    const sent = s('rect', { x, y: y(p.sent), width: bar, height: Math.max(0, pad.top + innerH - y(p.sent)), class: 'bar-sent' });
+    sent.append(s('title', {}, `${label}: ${p.sent} sent`));
+    const received = s('rect', { x: x + bar, y: y(p.received), width: bar, height: Math.max(0, pad.top + innerH - y(p.received)), class: 'bar-received' });
+    received.append(s('title', {}, `${label}: ${p.received} received`));
+    svg.append(sent, received);
+    if (i % labelEvery === 0) svg.append(s('text', { x: x + bar, y: height - pad.bottom + 16, 'text-anchor': 'middle', class: 'axis' }, label));
+  });
+  const legend = h('p', { className: 'legend' }, h('span', { className: 'key key-sent' }), ` Sent (${totalSent})  `, h('span', { className: 'key key-received' }), ` Received (${totalReceived})`);
+  $('#stats-chart').replaceChildren(svg, legend);
+}
+
+// ---- wiring --------------------------------------------------------------------------
+
+function wire() {
+  $('#login-form').addEventListener('submit', onLogin);
+  $('#logout').addEventListener('click', logout);
+  $('#create-session-form').addEventListener('submit', guarded(createSession));
+  $('#qr-close').addEventListener('click', closeQr);
+  $('#send-form').addEventListener('submit', guarded(sendText));
+  $('#message-filters').addEventListener('submit', guarded(async (e) => {
+    e.preventDefault();
+    state.messagesPage = 1;
+    await loadMessages();
+  }));
+  $('#messages-prev').addEventListener('click', guarded(async () => {
+    state.messagesPage = Math.max(1, state.messagesPage - 1);
+    await loadMessages();
+  }));
+  $('#messages-next').addEventListener('click', guarded(async () => {
+    state.messagesPage += 1;
+    await loadMessages();
+  }));
+  $('#contact-filters').addEventListener('submit', guarded(async (e) => {
+    e.preventDefault();
+    state.contactsPage = 1;
+    await loadContacts();
+  }));
+  $('#contacts-prev').addEventListener('click', guarded(async () => {
+    state.contactsPage = Math.max(1, state.contactsPage - 1);
+    await loadContacts();
+  }));
+  $('#contacts-next').addEventListener('click', guarded(async () => {
+    state.contactsPage += 1;
+    await loadContacts();
+  }));
+  $('#contact-form').addEventListener('submit', guarded(saveContact));
+  $('#contact-cancel').addEventListener('click', () => $('#contact-dialog').close());
+  $('#stats-filters').addEventListener('submit', guarded(async (e) => {
+    e.preventDefault();
+    await loadStats();
+  }));
+  window.addEventListener('hashchange', guarded(route));
+  whenUnauthorized(() => {
+    session.token = null;
+    showError('Your session expired. Please log in again.');
+    route();
+  });
+}
+
+async function start() {
+  wire();
+  if (session.token) {
+    try {
+      await showAccount();
+    } catch {
+      session.token = null;
+    }
+  }
+  await route();
+  document.body.dataset.ready = 'true';
+}
+
+guarded(start)();

@@ -1,0 +1,5 @@
+// Public API of libs/wa-emulator (@app/wa-emulator).
+export { WaEmulator, digits, type WaEmulatorOptions, type OutboundRecord, type ClientReceiptRecord, type InboundOptions, type PairResult, type ReceiptType } from './wa-emulator';
+export { PhoneControl, type InboundMediaSpec } from './phone-control';
+export { encryptMedia, decryptMedia, deriveMediaKeys, type EncryptedMedia } from './media-crypto';
+export { SignalDevice } from './signal-device';

@@ -1,0 +1,302 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import jsQR from 'jsqr';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { PNG } from 'pngjs';
+import { createTestApp, registerUser, type RegisteredUser, type TestApp } from '../support/test-app';
+import { waitFor } from '../support/wait';
+
+/**
+ * The admin dashboard in a real browser (Debian's chromium driven by playwright-core) against the
+ * real app with the sandbox engine. Screenshots of every page go to test/artifacts/ (git-ignored).
+ */
+const CHROMIUM_PATHS = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'];
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARTIFACTS = resolve(__dirname, '../artifacts');
+const PASSWORD = 'password-123';
+const CUSTOMER = '+201112223334';
+const UI_TIMEOUT = 15_000;
+
+function chromiumPath(): string {
+  const found = CHROMIUM_PATHS.find((p) => existsSync(p));
+  if (!found) {
+    throw new Error(
+      `Chromium not found (looked at ${CHROMIUM_PATHS.join(', ')}). The browser tests need Debian's chromium: ` +
+        'run `apt-get update && apt-get install -y chromium` (.ci/run installs it in CI).',
+    );
+  }
+  return found;
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
+}
+
+/** Decodes a PNG data URL as a QR code and returns its text (undefined when unreadable). */
+function decodeQr(dataUrl: string): string | undefined {
+  const png = PNG.sync.read(Buffer.from(dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64'));
+  return jsQR(new Uint8ClampedArray(png.data), png.width, png.height)?.data;
+}
+
+async function logIn(page: Page, t: TestApp, owner: RegisteredUser): Promise<void> {
+  await page.goto(`${t.url}/dashboard`);
+  await page.getByLabel('Email').fill(owner.user.email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('heading', { name: 'Sessions', level: 2 }).waitFor({ timeout: UI_TIMEOUT });
+}
+
+async function noHorizontalOverflow(page: Page): Promise<boolean> {
+  return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+}
+
+describe('Admin dashboard in Chromium (e2e)', () => {
+  let t: TestApp;
+  let browser: Browser;
+  let owner: RegisteredUser;
+
+  beforeAll(async () => {
+    const executablePath = chromiumPath(); // fails (not skips) every test when chromium is missing
+    mkdirSync(ARTIFACTS, { recursive: true });
+    t = await createTestApp();
+    owner = await registerUser(t, { organizationName: 'Dashboard Co', name: 'Dana Admin', password: PASSWORD });
+    browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  const sandbox = (session: string, route: string, body: object) =>
+    t.http().post(`/api/v1/whatsapp/sandbox/sessions/${session}/${route}`).set(owner.auth).send(body);
+
+  describe('at 1280 px', () => {
+    let context: BrowserContext;
+    let page: Page;
+
+    beforeAll(async () => {
+      context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      page = await context.newPage();
+    });
+
+    afterAll(async () => {
+      await context?.close();
+    });
+
+    it('logs in (a wrong password is refused) and keeps the token in sessionStorage only', async () => {
+      await page.goto(`${t.url}/dashboard`);
+      expect(new URL(page.url()).pathname).toBe('/dashboard/');
+      await page.getByRole('heading', { name: 'Log in' }).waitFor();
+      await screenshot(page, 'login');
+
+      await page.getByLabel('Email').fill(owner.user.email);
+      await page.getByLabel('Password').fill('wrong-password');
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByText('Wrong email or password.').waitFor({ timeout: UI_TIMEOUT });
+
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('heading', { name: 'Sessions', level: 2 }).waitFor({ timeout: UI_TIMEOUT });
+      expect(await page.locator('#account-name').textContent()).toBe('Dana Admin · Dashboard Co');
+      const storage = await page.evaluate(() => ({ session: sessionStorage.getItem('wagw.dashboard.token'), local: localStorage.length }));
+      expect(storage.session).toMatch(/^ey/);
+      expect(storage.local).toBe(0);
+
+      await page.reload();
+      await page.getByRole('heading', { name: 'Sessions', level: 2 }).waitFor({ timeout: UI_TIMEOUT });
+      expect(await page.getByRole('button', { name: 'Log out' }).isVisible()).toBe(true);
+    });
+
+    it('creates a session, shows its QR (refreshed on restart), and switches to connected when scanned', async () => {
+      await page.getByLabel('Session name').fill('sales-1');
+      await page.getByRole('button', { name: 'Create session' }).click();
+
+      const img = page.getByRole('img', { name: 'QR code to link session sales-1' });
+      await img.waitFor({ timeout: UI_TIMEOUT });
+      const firstQr = (await img.getAttribute('src'))!;
+      expect(firstQr).toMatch(/^data:image\/png;base64,/);
+      expect(decodeQr(firstQr), 'the QR image must be a readable QR code').toEqual(expect.any(String));
+      expect(await page.locator('#qr-status').textContent()).toContain('Scan the QR code');
+      const row = page.locator('#sessions-table tbody tr[data-session="sales-1"]');
+      await row.getByText('Waiting for scan').waitFor({ timeout: UI_TIMEOUT });
+      await screenshot(page, 'sessions-qr');
+
+      // A new QR (after a restart, as after a rotation) replaces the image without a reload.
+      await page.getByRole('button', { name: 'Restart sales-1' }).click();
+      await page.waitForFunction(
+        (previous) => {
+          const el = document.querySelector<HTMLImageElement>('#qr-image');
+          return el && !el.closest('[hidden]') && el.src.startsWith('data:image/png') && el.src !== previous;
+        },
+        firstQr,
+        { timeout: UI_TIMEOUT },
+      );
+
+      // The phone scans (sandbox control route); the page polls and shows "connected".
+      await waitFor(async () => (await sandbox('sales-1', 'scan', { phone: '+201001234567' })).status === 200, 10_000, 'scan');
+      await page.locator('#qr-status').getByText('Connected as +201001234567').waitFor({ timeout: UI_TIMEOUT });
+      await row.getByText('Connected', { exact: true }).waitFor({ timeout: UI_TIMEOUT });
+      expect(await page.locator('#qr-figure').isHidden()).toBe(true);
+      expect(await row.locator('td').nth(1).textContent()).toBe('+201001234567');
+      await screenshot(page, 'sessions-connected');
+    });
+
+    it('sends a text message', async () => {
+      await page.getByRole('link', { name: 'Messages' }).click();
+      await page.getByRole('heading', { name: 'Messages', level: 2 }).waitFor();
+      await page.getByLabel('From session').selectOption('sales-1');
+      await page.getByLabel('To (phone)').fill(CUSTOMER);
+      await page.getByLabel('Message', { exact: true }).fill('Hello from the dashboard');
+      await page.getByRole('button', { name: 'Send', exact: true }).click();
+      await page.locator('#send-result').getByText('Message queued (status pending).').waitFor({ timeout: UI_TIMEOUT });
+      await page.locator('#messages-table tbody tr').filter({ hasText: 'Hello from the dashboard' }).waitFor({ timeout: UI_TIMEOUT });
+
+      const sent = await waitFor(async () => {
+        const res = await t.http().get('/api/v1/whatsapp/messages').query({ direction: 'out' }).set(owner.auth);
+        return res.body.items.find((m: { text: string; status: string }) => m.text === 'Hello from the dashboard' && m.status === 'sent');
+      }, 10_000, 'the message to be sent');
+      expect(sent.chatJid).toBe('201112223334@s.whatsapp.net');
+    });
+
+    it('browses messages with filters and paging', async () => {
+      for (let i = 1; i <= 25; i += 1) {
+        const res = await sandbox('sales-1', 'inbound', { from: CUSTOMER, pushName: 'Ali', text: `Inbound number ${i}` });
+        expect(res.status).toBe(202);
+      }
+      await waitFor(async () => (await t.http().get('/api/v1/whatsapp/messages').query({ direction: 'in' }).set(owner.auth)).body.total === 25, 10_000, '25 inbound');
+
+      await page.getByLabel('Direction').selectOption('in');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await page.locator('#messages-page').getByText('Page 1 of 2 · 25 total').waitFor({ timeout: UI_TIMEOUT });
+      expect(await page.locator('#messages-table tbody tr').count()).toBe(20);
+      expect(await page.getByRole('button', { name: 'Previous page' }).first().isDisabled()).toBe(true);
+      await screenshot(page, 'messages');
+
+      await page.getByRole('button', { name: 'Next page' }).first().click();
+      await page.locator('#messages-page').getByText('Page 2 of 2 · 25 total').waitFor({ timeout: UI_TIMEOUT });
+      expect(await page.locator('#messages-table tbody tr').count()).toBe(5);
+
+      await page.getByLabel('Text contains').fill('number 17');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await page.locator('#messages-page').getByText('Page 1 of 1 · 1 total').waitFor({ timeout: UI_TIMEOUT });
+      expect(await page.locator('#messages-table tbody').textContent()).toContain('Inbound number 17');
+
+      await page.getByLabel('Text contains').fill('');
+      await page.getByLabel('Direction').selectOption('out');
+      await page.getByLabel('Status').selectOption('sent');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await page.locator('#messages-page').getByText('Page 1 of 1 · 1 total').waitFor({ timeout: UI_TIMEOUT });
+      expect(await page.locator('#messages-table tbody').textContent()).toContain('Hello from the dashboard');
+    });
+
+    it("edits a contact's tags and notes", async () => {
+      await page.getByRole('link', { name: 'Contacts' }).click();
+      await page.getByRole('heading', { name: 'Contacts', level: 2 }).waitFor();
+      await page.getByLabel('Search name or phone').fill('20111222');
+      await page.getByRole('button', { name: 'Search' }).click();
+      const row = page.locator('#contacts-table tbody tr').filter({ hasText: '+201112223334' });
+      await row.waitFor({ timeout: UI_TIMEOUT });
+
+      await row.getByRole('button', { name: /^Edit / }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.waitFor();
+      await dialog.getByLabel('Tags (comma-separated)').fill('VIP, supplier');
+      await dialog.getByLabel('Notes').fill('Prefers calls after 5pm');
+      await screenshot(page, 'contacts-edit');
+      await dialog.getByRole('button', { name: 'Save contact' }).click();
+      await dialog.waitFor({ state: 'hidden', timeout: UI_TIMEOUT });
+
+      await row.getByText('supplier').waitFor({ timeout: UI_TIMEOUT });
+      expect(await row.locator('.tag').allTextContents()).toEqual(['vip', 'supplier']);
+      expect(await row.textContent()).toContain('Prefers calls after 5pm');
+      const contacts = await t.http().get('/api/v1/whatsapp/contacts').query({ tag: 'vip' }).set(owner.auth);
+      expect(contacts.body.items).toHaveLength(1);
+      expect(contacts.body.items[0]).toMatchObject({ phone: '201112223334', tags: ['vip', 'supplier'], notes: 'Prefers calls after 5pm' });
+
+      await page.getByLabel('Tag', { exact: true }).fill('vip');
+      await page.getByLabel('Search name or phone').fill('');
+      await page.getByRole('button', { name: 'Search' }).click();
+      await page.locator('#contacts-page').getByText('1 total').waitFor({ timeout: UI_TIMEOUT });
+      await screenshot(page, 'contacts');
+    });
+
+    it('shows stats with a chart of the series', async () => {
+      await page.getByRole('link', { name: 'Stats' }).click();
+      await page.getByRole('heading', { name: 'Statistics', level: 2 }).waitFor();
+      const chart = page.getByRole('img', { name: /Messages sent and received per day/ });
+      await chart.waitFor({ timeout: UI_TIMEOUT });
+      expect(await page.locator('#stats-summary').textContent()).toContain('Messages received25');
+      expect(await page.locator('#stats-chart svg rect.bar-received').count()).toBe(7);
+      const tallest = await page.locator('#stats-chart svg rect.bar-received').evaluateAll((rects) => Math.max(...rects.map((r) => Number(r.getAttribute('height')))));
+      expect(tallest).toBeGreaterThan(100);
+      expect(await page.locator('#stats-chart').textContent()).toContain('Received (25)');
+      await screenshot(page, 'stats');
+
+      await page.getByLabel('Range').selectOption('1');
+      await page.getByRole('button', { name: 'Show' }).click();
+      await page.getByRole('img', { name: /per hour/ }).waitFor({ timeout: UI_TIMEOUT });
+    });
+
+    it('deletes a session after confirmation', async () => {
+      await page.getByRole('link', { name: 'Sessions' }).click();
+      await page.getByLabel('Session name').fill('temp');
+      await page.getByRole('button', { name: 'Create session' }).click();
+      const row = page.locator('#sessions-table tbody tr[data-session="temp"]');
+      await row.waitFor({ timeout: UI_TIMEOUT });
+      const remove = page.getByRole('button', { name: 'Delete temp' });
+      await remove.click();
+      expect(await remove.textContent()).toBe('Confirm delete');
+      await remove.click();
+      await row.waitFor({ state: 'detached', timeout: UI_TIMEOUT });
+      const sessions = await t.http().get('/api/v1/whatsapp/sessions').set(owner.auth);
+      expect(sessions.body.map((s: { sessionName: string }) => s.sessionName)).toEqual(['sales-1']);
+    });
+
+    it('logs out', async () => {
+      await page.getByRole('button', { name: 'Log out' }).click();
+      await page.getByRole('heading', { name: 'Log in' }).waitFor();
+      expect(await page.evaluate(() => sessionStorage.getItem('wagw.dashboard.token'))).toBeNull();
+    });
+  });
+
+  describe('at a phone-sized viewport (390 × 844)', () => {
+    it('every page fits the screen and the QR flow works', async () => {
+      const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+      try {
+        const page = await context.newPage();
+        await page.goto(`${t.url}/dashboard/`);
+        await page.getByRole('heading', { name: 'Log in' }).waitFor();
+        expect(await noHorizontalOverflow(page)).toBe(true);
+        await screenshot(page, 'mobile-login');
+
+        await logIn(page, t, owner);
+        await page.getByLabel('Session name').fill('phone-1');
+        await page.getByRole('button', { name: 'Create session' }).click();
+        const img = page.getByRole('img', { name: 'QR code to link session phone-1' });
+        await img.waitFor({ timeout: UI_TIMEOUT });
+        const box = (await img.boundingBox())!;
+        expect(box.width).toBeGreaterThan(150);
+        expect(box.x + box.width).toBeLessThanOrEqual(390);
+        expect(await noHorizontalOverflow(page)).toBe(true);
+        await screenshot(page, 'mobile-sessions-qr');
+
+        await waitFor(async () => (await sandbox('phone-1', 'scan', { phone: '+201009998887' })).status === 200, 10_000, 'scan');
+        await page.locator('#qr-status').getByText('Connected as +201009998887').waitFor({ timeout: UI_TIMEOUT });
+
+        for (const [link, heading] of [['Messages', 'Messages'], ['Contacts', 'Contacts'], ['Stats', 'Statistics']] as const) {
+          await page.getByRole('link', { name: link }).click();
+          await page.getByRole('heading', { name: heading, level: 2 }).waitFor();
+          await page.waitForLoadState('networkidle');
+          expect(await noHorizontalOverflow(page), `${link} overflows at 390 px`).toBe(true);
+          await screenshot(page, `mobile-${link.toLowerCase()}`);
+        }
+        expect(await page.locator('#stats-chart svg').boundingBox()).toMatchObject({ width: expect.any(Number) });
+        const chartBox = (await page.locator('#stats-chart svg').boundingBox())!;
+        expect(chartBox.x + chartBox.width).toBeLessThanOrEqual(390);
+      } finally {
+        await context.close();
+      }
+    });
+  });
+});

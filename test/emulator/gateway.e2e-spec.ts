@@ -1,0 +1,84 @@
+import { WaEmulator } from '@app/wa-emulator';
+import { waitForSessionStatus } from '../support/sandbox';
+import { createTestApp, registerUser, type RegisteredUser, type TestApp } from '../support/test-app';
+import { waitFor } from '../support/wait';
+import { linkSession } from './gateway-support';
+
+const ACCOUNT = '15550005555';
+const PN_CONTACT = '15559995001';
+const LID_CONTACT = '15559995002';
+
+describe('gateway on the real Baileys engine against the WhatsApp emulator', () => {
+  let emulator: WaEmulator;
+  let t: TestApp;
+  let owner: RegisteredUser;
+
+  const history = async (query: Record<string, string | number>) =>
+    (await t.http().get('/api/v1/whatsapp/messages').query(query).set(owner.auth).expect(200)).body;
+  const getMessage = async (id: string) => (await t.http().get(`/api/v1/whatsapp/messages/${id}`).set(owner.auth).expect(200)).body;
+  const waitForMessageStatus = (id: string, status: string) =>
+    waitFor(async () => ((await getMessage(id)).status === status ? getMessage(id) : undefined), 10_000, `message ${id} to be ${status}`);
+
+  beforeAll(async () => {
+    emulator = await WaEmulator.start();
+    t = await createTestApp({ WHATSAPP_ENGINE: 'baileys', WA_WEBSOCKET_URL: emulator.url });
+    owner = await registerUser(t);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await emulator?.close();
+  });
+
+  it('QR scan → connected; gateway restart → connected again without a new scan', async () => {
+    const connected = await linkSession(t, owner, emulator, ACCOUNT);
+    expect(connected).toMatchObject({ status: 'connected', phone: expect.stringContaining(ACCOUNT) });
+
+    t = await t.restart();
+    await waitForSessionStatus(t, owner, 'main', 'connected', 15_000);
+    expect(emulator.phone(ACCOUNT).devices).toHaveLength(1); // the same linked device, no second pairing
+  });
+
+  it('inbound text from a PN contact and from a LID contact → each stored once', async () => {
+    const phone = emulator.phone(ACCOUNT);
+    const pn = phone.contact(PN_CONTACT, { pushName: 'Pat' });
+    const lid = phone.contact(LID_CONTACT, { pushName: 'Lee' });
+    const pnId = await phone.sendText(PN_CONTACT, 'hello by phone number');
+    const lidId = await phone.sendText(LID_CONTACT, 'hello by lid', { via: 'lid' });
+
+    const pnMsg = await waitFor(async () => (await history({ chat: pn.jid })).items.find((m: { waMessageId: string }) => m.waMessageId === pnId), 10_000, 'PN message');
+    expect(pnMsg).toMatchObject({ direction: 'in', text: 'hello by phone number', pushName: 'Pat' });
+    const lidMsg = await waitFor(
+      async () => (await history({ direction: 'in' })).items.find((m: { waMessageId: string }) => m.waMessageId === lidId),
+      10_000,
+      'LID message',
+    );
+    expect(lidMsg).toMatchObject({ direction: 'in', text: 'hello by lid' });
+    expect(JSON.stringify(lidMsg)).toContain(lid.lid);
+
+    await new Promise((r) => setTimeout(r, 300));
+    const all = (await history({ direction: 'in', limit: 100 })).items.map((m: { waMessageId: string }) => m.waMessageId);
+    expect(all.filter((id: string) => id === pnId)).toHaveLength(1);
+    expect(all.filter((id: string) => id === lidId)).toHaveLength(1);
+  });
+
+  it('outbound text → sent → delivered → read, decrypted by the contact', async () => {
+    const phone = emulator.phone(ACCOUNT);
+    const res = await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth).send({ sessionName: 'main', to: `+${PN_CONTACT}`, text: 'Your order shipped' }).expect(202);
+    const sent = await waitForMessageStatus(res.body.id, 'sent');
+    const out = await phone.waitForOutbound((r) => r.id === sent.waMessageId, 10_000);
+    expect(out).toMatchObject({ recipient: PN_CONTACT, text: 'Your order shipped' });
+
+    phone.receipt(sent.waMessageId, 'delivered');
+    await waitForMessageStatus(res.body.id, 'delivered');
+    phone.receipt(sent.waMessageId, 'read');
+    const read = await waitForMessageStatus(res.body.id, 'read');
+    expect(read.deliveredAt).toBeDefined();
+    expect(read.readAt).toBeDefined();
+  });
+
+  it('logout from the phone → logged_out, auth state cleared (a new QR is needed)', async () => {
+    emulator.phone(ACCOUNT).logout();
+    await waitForSessionStatus(t, owner, 'main', 'logged_out', 10_000);
+    expect(emulator.phone(ACCOUNT).devices).toEqual([]);
+  });
+});

@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WaEmulator } from '@app/wa-emulator';
+import { EngineHarness } from './engine-harness';
+
+async function linked(emulator: WaEmulator, account: string, engine = new EngineHarness(emulator.url, `org_${account}`)) {
+  const first = (await engine.connect()) as { qr: string };
+  const restart = engine.nextClose();
+  await emulator.phone(account).scan(first.qr);
+  await restart;
+  expect(await engine.connect()).toHaveProperty('open');
+  return engine;
+}
+
+describe('wa-emulator: server-side events with the real Baileys engine', () => {
+  let emulator: WaEmulator;
+  const dir = mkdtempSync(join(tmpdir(), 'wa-emu-'));
+  beforeAll(async () => {
+    emulator = await WaEmulator.start({ dataDir: dir });
+  });
+  afterAll(async () => {
+    await emulator?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('logout from the phone → 401 loggedOut; stored creds are refused with 401 afterwards', async () => {
+    const engine = await linked(emulator, '15550003001');
+    const closed = engine.nextClose();
+    emulator.phone('15550003001').logout();
+    expect(await closed).toMatchObject({ code: 401, reason: 'loggedOut' });
+    expect(await engine.connect()).toEqual({ close: expect.objectContaining({ code: 401, reason: 'loggedOut' }) });
+    expect(emulator.phone('15550003001').devices).toEqual([]);
+  });
+
+  it('connection replaced → 440', async () => {
+    const engine = await linked(emulator, '15550003002');
+    const closed = engine.nextClose();
+    emulator.phone('15550003002').replace();
+    expect(await closed).toMatchObject({ code: 440, reason: 'connectionReplaced' });
+  });
+
+  it('a second login of the same device replaces the first (440), the second stays open', async () => {
+    const engine = await linked(emulator, '15550003003');
+    const closed = engine.nextClose();
+    const other = new EngineHarness(emulator.url, 'org_15550003003', engine.auth);
+    expect(await other.connect()).toHaveProperty('open');
+    expect(await closed).toMatchObject({ code: 440 });
+    await other.close();
+  });
+
+  it('dropped socket → connectionLost-class close; reconnect opens again', async () => {
+    const engine = await linked(emulator, '15550003004');
+    const closed = engine.nextClose();
+    emulator.phone('15550003004').drop();
+    const info = await closed;
+    expect(info.code).toBe(428);
+    expect(await engine.connect()).toHaveProperty('open');
+    await engine.close();
+  });
+
+  it('state survives an emulator restart on the same data directory and port', async () => {
+    const engine = await linked(emulator, '15550003005');
+    const phone = emulator.phone('15550003005');
+    const id1 = await phone.sendText('15559993001', 'before restart');
+    await engine.until(() => engine.messages.find((m) => m.waMessageId === id1), 5_000, 'first message');
+    const port = Number(new URL(emulator.url).port);
+    const closed = engine.nextClose();
+    await emulator.close();
+    await closed;
+    emulator = await WaEmulator.start({ dataDir: dir, port });
+    expect(await engine.connect()).toHaveProperty('open');
+    const id2 = await emulator.phone('15550003005').sendText('15559993001', 'after restart');
+    const m = await engine.until(() => engine.messages.find((x) => x.waMessageId === id2), 5_000, 'message after restart');
+    expect(m.text).toBe('after restart');
+    await engine.close();
+  });
+});

@@ -1,0 +1,216 @@
+import { get, type IncomingMessage } from 'node:http';
+import { EVENTS_OPTIONS, type EventsOptions } from '../apps/api/src/events/events.options';
+import { connectedSession } from './support/sandbox';
+import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
+import { waitFor } from './support/wait';
+
+interface SseMessage {
+  id?: string;
+  data: any;
+}
+
+/** A minimal EventSource over node:http: collects messages and comments until closed. */
+function openStream(baseUrl: string, query: Record<string, string> = {}, headers: Record<string, string> = {}) {
+  const url = new URL('/api/v1/events', baseUrl);
+  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+  const messages: SseMessage[] = [];
+  const comments: string[] = [];
+  let response: IncomingMessage | undefined;
+  let body = '';
+  let buffer = '';
+  const ready = new Promise<IncomingMessage>((resolve, reject) => {
+    const req = get(url, { headers: { Accept: 'text/event-stream', ...headers } }, (res) => {
+      response = res;
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (res.statusCode !== 200) {
+          body += chunk;
+          return;
+        }
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const message: { id?: string; data?: string } = {};
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) comments.push(line.slice(1).trim());
+            else if (line.startsWith('id: ')) message.id = line.slice(4);
+            else if (line.startsWith('data: ')) message.data = (message.data ?? '') + line.slice(6);
+          }
+          if (message.data !== undefined) messages.push({ id: message.id, data: JSON.parse(message.data) });
+        }
+      });
+      resolve(res);
+    });
+    req.on('error', reject);
+    stream.close = () => req.destroy();
+  });
+  const stream = {
+    messages,
+    comments,
+    ready,
+    status: () => response?.statusCode,
+    errorBody: async () => {
+      await new Promise((r) => response!.on('end', r));
+      return JSON.parse(body);
+    },
+    close: () => undefined as void,
+    of: (type: string) => messages.filter((m) => m.data.type === type),
+  };
+  return stream;
+}
+
+describe('events stream (SSE)', () => {
+  let t: TestApp;
+  let owner: RegisteredUser;
+  let stranger: RegisteredUser;
+  const streams: Array<{ close: () => void }> = [];
+
+  const open = (...args: Parameters<typeof openStream>) => {
+    const s = openStream(...args);
+    streams.push(s);
+    return s;
+  };
+  const bearer = (user: RegisteredUser) => ({ Authorization: user.auth.Authorization });
+  const inbound = (text: string, user = owner, session = 'main') =>
+    t.http().post(`/api/v1/whatsapp/sandbox/sessions/${session}/inbound`).set(user.auth).send({ from: '+201555000111', text }).expect(202);
+  const received = (s: ReturnType<typeof openStream>, text: string) =>
+    waitFor(async () => s.of('message.received').find((m) => m.data.data.text === text), 10_000, `"${text}" on the stream`);
+
+  beforeAll(async () => {
+    t = await createTestApp({ WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', WEBHOOK_RETRY_BASE_MS: '50' });
+    owner = await registerUser(t);
+    stranger = await registerUser(t, { organizationName: 'Stranger' });
+    await connectedSession(t, owner, 'main');
+    await connectedSession(t, stranger, 'main', '+201001234577');
+  });
+  afterEach(() => {
+    for (const s of streams.splice(0)) s.close();
+  });
+  afterAll(() => t?.close());
+
+  it('streams live events with id: = event id, org-scoped', async () => {
+    const mine = open(t.url, {}, bearer(owner));
+    const theirs = open(t.url, {}, bearer(stranger));
+    const res = await mine.ready;
+    await theirs.ready;
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('text/event-stream');
+    expect(res.headers['cache-control']).toContain('no-cache');
+
+    await inbound('live one');
+    const message = await received(mine, 'live one');
+    expect(message.id).toBe(message.data.id);
+    expect(message.data).toMatchObject({ type: 'message.received', organizationId: owner.organization.id, sessionName: 'main', data: { text: 'live one', direction: 'in' } });
+    await inbound('their own', stranger);
+    await received(theirs, 'their own');
+    // Neither organization ever sees the other's events.
+    expect(theirs.messages.every((m) => m.data.organizationId === stranger.organization.id)).toBe(true);
+    expect(mine.messages.every((m) => m.data.organizationId === owner.organization.id)).toBe(true);
+    expect(theirs.messages.some((m) => m.data.data?.text === 'live one')).toBe(false);
+  });
+
+  it('filters by types and sessionName', async () => {
+    await connectedSession(t, owner, 'side', '+201001234566');
+    const onlyMain = open(t.url, { types: 'message.received', sessionName: 'main' }, bearer(owner));
+    const statuses = open(t.url, { types: 'message.sent,message.status' }, bearer(owner));
+    await Promise.all([onlyMain.ready, statuses.ready]);
+    await inbound('side message', owner, 'side');
+    await inbound('main message');
+    const sent = (await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth).send({ sessionName: 'main', to: '+201112223334', text: 'x' }).expect(202)).body;
+    await received(onlyMain, 'main message');
+    await waitFor(async () => statuses.of('message.sent').find((m) => m.data.data.id === sent.id), 10_000, 'message.sent');
+    expect(onlyMain.messages.map((m) => m.data.type)).toEqual(['message.received']);
+    expect(onlyMain.messages.every((m) => m.data.sessionName === 'main')).toBe(true);
+    expect(statuses.messages.every((m) => ['message.sent', 'message.status'].includes(m.data.type))).toBe(true);
+
+    const bad = open(t.url, { types: 'message.nope' }, bearer(owner));
+    expect((await bad.ready).statusCode).toBe(400);
+  });
+
+  it('resumes after Last-Event-ID (header or query) from the outbox, then continues live', async () => {
+    const first = open(t.url, { types: 'message.received' }, bearer(owner));
+    await first.ready;
+    await inbound('before the gap');
+    const last = await received(first, 'before the gap');
+    first.close();
+
+    for (const text of ['gap 1', 'gap 2', 'gap 3']) await inbound(text);
+    // Other organizations' events in the gap must not be replayed.
+    await inbound('stranger in the gap', stranger);
+    await new Promise((r) => setTimeout(r, 300));
+
+    const resumed = open(t.url, {}, { ...bearer(owner), 'Last-Event-ID': last.id! });
+    await resumed.ready;
+    await received(resumed, 'gap 3');
+    await inbound('after resume');
+    await received(resumed, 'after resume');
+    const texts = resumed.of('message.received').map((m) => m.data.data.text);
+    expect(texts).toEqual(['gap 1', 'gap 2', 'gap 3', 'after resume']);
+    const ids = resumed.messages.map((m) => m.id!);
+    expect([...ids].sort()).toEqual(ids);
+    expect(ids.every((id) => id > last.id!)).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(resumed.messages.every((m) => m.data.organizationId === owner.organization.id)).toBe(true);
+
+    const byQuery = open(t.url, { lastEventId: last.id!, types: 'message.received' }, bearer(owner));
+    await received(byQuery, 'after resume');
+    expect(byQuery.messages.map((m) => m.data.data.text)).toEqual(['gap 1', 'gap 2', 'gap 3', 'after resume']);
+
+    // The stranger replaying from the same id sees only its own organization.
+    const strangerReplay = open(t.url, { types: 'message.received' }, { ...bearer(stranger), 'Last-Event-ID': last.id! });
+    await received(strangerReplay, 'stranger in the gap');
+    expect(strangerReplay.messages.map((m) => m.data.data.text)).toEqual(['stranger in the gap']);
+
+    const invalid = open(t.url, {}, { ...bearer(owner), 'Last-Event-ID': 'nope' });
+    expect((await invalid.ready).statusCode).toBe(400);
+    expect((await invalid.errorBody()).code).toBe('INVALID_LAST_EVENT_ID');
+  });
+
+  it('authenticates with a bearer header or a short-lived stream token that nothing else accepts', async () => {
+    const missing = open(t.url);
+    expect((await missing.ready).statusCode).toBe(401);
+    expect(await missing.errorBody()).toMatchObject({ statusCode: 401, code: 'UNAUTHORIZED' });
+
+    const token = (await t.http().post('/api/v1/events/token').set(owner.auth).expect(201)).body;
+    expect(token).toMatchObject({ token: expect.any(String), expiresIn: 60 });
+    const viaQuery = open(t.url, { access_token: token.token, types: 'message.received' });
+    expect((await viaQuery.ready).statusCode).toBe(200);
+    await inbound('query token');
+    await received(viaQuery, 'query token');
+
+    // The stream token is not an access token…
+    await t.http().get('/api/v1/auth/me').set({ Authorization: `Bearer ${token.token}` }).expect(401);
+    await t.http().get('/api/v1/webhooks').set({ Authorization: `Bearer ${token.token}` }).expect(401);
+    // …and a long-lived access token is not accepted in the URL.
+    const accessInQuery = open(t.url, { access_token: owner.token });
+    expect((await accessInQuery.ready).statusCode).toBe(401);
+    const garbage = open(t.url, { access_token: 'x.y.z' });
+    expect((await garbage.ready).statusCode).toBe(401);
+  });
+
+  it('writes heartbeat comments', async () => {
+    const options = t.app.get<symbol, EventsOptions>(EVENTS_OPTIONS);
+    const saved = options.heartbeatMs;
+    options.heartbeatMs = 100;
+    try {
+      const s = open(t.url, {}, bearer(owner));
+      await s.ready;
+      await waitFor(async () => s.comments.filter((c) => c.startsWith('heartbeat')).length >= 2, 5_000, 'two heartbeats');
+    } finally {
+      options.heartbeatMs = saved;
+    }
+  });
+
+  it('carries session events (status and QR) with session DTO fields', async () => {
+    const s = open(t.url, { types: 'session.status,session.qr', sessionName: 'fresh' }, bearer(owner));
+    await s.ready;
+    await connectedSession(t, owner, 'fresh', '+201001234555');
+    const connected = await waitFor(async () => s.of('session.status').find((m) => m.data.data.status === 'connected'), 10_000, 'connected');
+    expect(connected.data.data).toMatchObject({ sessionName: 'fresh', phone: '201001234555', previousStatus: expect.any(String), statusChangedAt: expect.any(String) });
+    expect(s.of('session.qr')[0].data.data).toMatchObject({ sessionName: 'fresh', status: 'qr_ready', qr: expect.stringMatching(/^data:image\/png;base64,/) });
+    const ids = s.messages.map((m) => m.id!);
+    expect([...ids].sort()).toEqual(ids);
+  });
+});
