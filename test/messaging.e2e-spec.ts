@@ -1,3 +1,4 @@
+import { SessionRegistry } from '@app/whatsapp';
 import { randomBytes } from 'node:crypto';
 import { connectedSession, waitForSessionStatus } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
@@ -243,5 +244,50 @@ describe('messaging outbox across a restart', () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+describe('messaging send retries', () => {
+  let t: TestApp;
+  let owner: RegisteredUser;
+  beforeAll(async () => {
+    t = await createTestApp({ MESSAGE_RETRY_BASE_MS: '40' });
+    owner = await registerUser(t);
+    await connectedSession(t, owner, 'main');
+  });
+  afterAll(() => t?.close());
+  afterEach(() => vi.restoreAllMocks());
+
+  const status = async (id: string) => (await t.http().get(`/api/v1/whatsapp/messages/${id}`).set(owner.auth).expect(200)).body;
+
+  it('retries engine errors with backoff and keeps each chat in order while a message waits', async () => {
+    const registry = t.app.get(SessionRegistry);
+    const real = registry.send.bind(registry);
+    let failuresLeft = 2;
+    const order: string[] = [];
+    vi.spyOn(registry, 'send').mockImplementation(async (sessionId, to, content) => {
+      const text = content.type === 'text' ? content.text : content.type;
+      if (text === 'first' && failuresLeft-- > 0) throw new Error('socket hiccup');
+      order.push(text);
+      return real(sessionId, to, content);
+    });
+    const first = await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth).send({ sessionName: 'main', to: PEER, text: 'first' }).expect(202);
+    const second = await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth).send({ sessionName: 'main', to: PEER, text: 'second' }).expect(202);
+    const other = await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth).send({ sessionName: 'main', to: '+201999888777', text: 'other chat' }).expect(202);
+    for (const id of [first.body.id, second.body.id, other.body.id]) await waitFor(async () => (await status(id)).status === 'sent', 10_000, 'sent');
+    expect((await status(first.body.id)).attempts).toBe(3);
+    expect(order.indexOf('first')).toBeLessThan(order.indexOf('second'));
+    expect(order.indexOf('other chat')).toBeLessThan(order.indexOf('first')); // another chat did not wait
+  });
+
+  it('gives up after 5 attempts with the engine error recorded', async () => {
+    vi.spyOn(t.app.get(SessionRegistry), 'send').mockRejectedValue(new Error('engine exploded'));
+    const res = await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth).send({ sessionName: 'main', to: PEER, text: 'doomed' }).expect(202);
+    const failed = await waitFor(async () => {
+      const m = await status(res.body.id);
+      return m.status === 'failed' ? m : undefined;
+    }, 15_000, 'failed');
+    expect(failed).toMatchObject({ attempts: 5, error: 'Send failed after 5 attempts: engine exploded' });
+    expect(failed.failedAt).toBeDefined();
   });
 });

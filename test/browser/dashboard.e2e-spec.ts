@@ -236,6 +236,8 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await page.getByLabel('Range').selectOption('1');
       await page.getByRole('button', { name: 'Show' }).click();
       await page.getByRole('img', { name: /per hour/ }).waitFor({ timeout: UI_TIMEOUT });
+      expect(await page.locator('#stats-chart svg rect.bar-sent').count()).toBe(24);
+      expect(await page.locator('#stats-chart').textContent()).toContain('Received (25)');
     });
 
     it('deletes a session after confirmation', async () => {

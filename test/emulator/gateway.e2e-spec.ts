@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { WaEmulator } from '@app/wa-emulator';
 import { waitForSessionStatus } from '../support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from '../support/test-app';
@@ -74,6 +75,49 @@ describe('gateway on the real Baileys engine against the WhatsApp emulator', () 
     const read = await waitForMessageStatus(res.body.id, 'read');
     expect(read.deliveredAt).toBeDefined();
     expect(read.readAt).toBeDefined();
+  });
+
+  it('inbound image (PN) and document (LID) → stored with media downloaded byte-exactly', async () => {
+    const phone = emulator.phone(ACCOUNT);
+    const image = randomBytes(4096);
+    const doc = randomBytes(2500);
+    const imageId = await phone.sendImage(PN_CONTACT, { data: image, mimetype: 'image/jpeg', caption: 'a photo' });
+    const docId = await phone.sendDocument(LID_CONTACT, { data: doc, mimetype: 'application/pdf', fileName: 'invoice.pdf', via: 'lid' });
+    for (const [waId, bytes, mimetype] of [
+      [imageId, image, 'image/jpeg'],
+      [docId, doc, 'application/pdf'],
+    ] as const) {
+      const stored = await waitFor(async () => (await history({ direction: 'in', limit: 100 })).items.find((m: { waMessageId: string }) => m.waMessageId === waId), 10_000, 'media message');
+      await waitFor(async () => (await getMessage(stored.id)).media?.downloadStatus === 'stored', 10_000, 'media download');
+      const media = await t
+        .http()
+        .get(`/api/v1/whatsapp/messages/${stored.id}/media`)
+        .set(owner.auth)
+        .buffer(true)
+        .parse((r, cb) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (c: Buffer) => chunks.push(c));
+          r.on('end', () => cb(null, Buffer.concat(chunks)));
+        })
+        .expect(200);
+      expect(media.headers['content-type']).toContain(mimetype);
+      expect(Buffer.compare(media.body as Buffer, bytes)).toBe(0);
+    }
+  });
+
+  it('100 inbound messages in a burst → 100 stored, none twice', async () => {
+    const phone = emulator.phone(ACCOUNT);
+    const sender = '15559995100';
+    const ids = new Set<string>();
+    for (let i = 0; i < 100; i++) ids.add(await phone.sendText(sender, `burst ${i}`));
+    const page = await waitFor(async () => {
+      const p = await history({ chat: `${sender}@s.whatsapp.net`, limit: 100 });
+      return p.total >= 100 ? p : undefined;
+    }, 20_000, '100 stored messages');
+    await new Promise((r) => setTimeout(r, 300));
+    const again = await history({ chat: `${sender}@s.whatsapp.net`, limit: 100 });
+    expect(again.total).toBe(100);
+    expect(new Set(page.items.map((m: { waMessageId: string }) => m.waMessageId))).toEqual(ids);
   });
 
   it('logout from the phone → logged_out, auth state cleared (a new QR is needed)', async () => {

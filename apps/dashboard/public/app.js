@@ -382,12 +382,14 @@ async function saveContact(event) {
 
 async function loadStats() {
   const { sessionName, range } = formValues($('#stats-filters'));
+  // Whole UTC buckets up to now: N days (today included) or the last 24 hours (this hour included).
   const days = Number(range);
-  const until = new Date();
-  const since = new Date(until.getTime() - days * 86_400_000);
-  const stats = await api('GET', '/api/v1/whatsapp/stats', {
-    query: { sessionName, since: since.toISOString().replace(/\.\d{3}Z$/, 'Z'), until: until.toISOString().replace(/\.\d{3}Z$/, 'Z'), granularity: days <= 1 ? 'hour' : 'day' },
-  });
+  const hourly = days <= 1;
+  const now = Date.now();
+  const since = hourly
+    ? new Date(Math.floor(now / 3_600_000) * 3_600_000 - 23 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z')
+    : new Date(Math.floor(now / 86_400_000) * 86_400_000 - (days - 1) * 86_400_000).toISOString().slice(0, 10);
+  const stats = await api('GET', '/api/v1/whatsapp/stats', { query: { sessionName, since, granularity: hourly ? 'hour' : 'day' } });
   const pct = (x) => `${Math.round(x * 1000) / 10} %`;
   const figures = [
     ['Messages sent', stats.messages.sent],

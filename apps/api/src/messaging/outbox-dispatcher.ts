@@ -11,11 +11,12 @@ import { SendRateLimiter } from './send-rate-limiter';
 const BATCH = 50;
 /** A claimed message whose send never finished (crash) becomes due again after this. */
 const CLAIM_MS = 60_000;
-const MAX_ATTEMPTS = 5;
-const RETRY_BASE_MS = 2_000;
+export const MAX_SEND_ATTEMPTS = 5;
 const SWEEP_INTERVAL_MS = 1_000;
 
-export const retryDelayMs = (attempt: number) => Math.min(RETRY_BASE_MS * 2 ** (attempt - 1), 60_000) * (0.8 + Math.random() * 0.4);
+/** Exponential backoff with ±20 % jitter, capped at a minute. */
+export const retryDelayMs = (baseMs: number, attempt: number, random = Math.random) =>
+  Math.min(baseMs * 2 ** (attempt - 1), 60_000) * (0.8 + random() * 0.4);
 
 /**
  * Drains the outbox: per session, oldest first, one send at a time (so each chat keeps its order),
@@ -29,6 +30,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
   private readonly rerun = new Set<string>();
   private readonly limiter: SendRateLimiter;
   private readonly deadlineMs: number;
+  private readonly retryBaseMs: number;
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -42,6 +44,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
     const defaultRate = config.WHATSAPP_ENGINE === 'baileys' ? 20 : 0;
     this.limiter = new SendRateLimiter(config.SEND_RATE_PER_MINUTE ?? defaultRate);
     this.deadlineMs = config.MESSAGE_PENDING_DEADLINE_SECONDS * 1000;
+    this.retryBaseMs = config.MESSAGE_RETRY_BASE_MS;
   }
 
   onApplicationBootstrap(): void {
@@ -123,11 +126,11 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
       return true;
     } catch (error) {
       const reason = (error as Error).message ?? String(error);
-      if (message.attempts >= MAX_ATTEMPTS) {
+      if (message.attempts >= MAX_SEND_ATTEMPTS) {
         await this.status.fail({ _id: message._id }, `Send failed after ${message.attempts} attempts: ${reason}`);
         return true;
       }
-      await this.messages.scheduleRetry(message._id, new Date(Date.now() + retryDelayMs(message.attempts)), reason);
+      await this.messages.scheduleRetry(message._id, new Date(Date.now() + retryDelayMs(this.retryBaseMs, message.attempts)), reason);
       this.log.warn({ sessionId: message.sessionId, messageId: message._id, attempt: message.attempts, reason }, 'Send failed; will retry');
       return false;
     }

@@ -80,6 +80,9 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt({ message: 'MESSAGE_PENDING_DEADLINE_SECONDS must be an integer >= 1' }) @Min(1, { message: 'MESSAGE_PENDING_DEADLINE_SECONDS must be an integer >= 1' })
   MESSAGE_PENDING_DEADLINE_SECONDS: number = 86_400;
 
+  @Transform(toInt) @IsInt({ message: 'MESSAGE_RETRY_BASE_MS must be an integer >= 1' }) @Min(1, { message: 'MESSAGE_RETRY_BASE_MS must be an integer >= 1' })
+  MESSAGE_RETRY_BASE_MS: number = 2000;
+
   @IsOptional() @IsString()
   WEBHOOK_ALLOWED_HOSTS?: string;
 

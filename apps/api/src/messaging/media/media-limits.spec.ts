@@ -1,0 +1,22 @@
+import { assertMimetypeFits, assertSizeFits, MediaTooLargeError } from './media-limits';
+
+describe('media limits', () => {
+  it('accepts sizes up to the limit and refuses one byte more with a 413 domain error', () => {
+    expect(() => assertSizeFits('image', 16 * 1024 * 1024)).not.toThrow();
+    expect(() => assertSizeFits('image', 16 * 1024 * 1024 + 1)).toThrow(MediaTooLargeError);
+    expect(() => assertSizeFits('document', 100 * 1024 * 1024)).not.toThrow();
+    try {
+      assertSizeFits('video', 17 * 1024 * 1024);
+    } catch (error) {
+      expect((error as MediaTooLargeError).status).toBe(413);
+    }
+  });
+
+  it('checks the mimetype family against the declared type', () => {
+    expect(() => assertMimetypeFits('image', 'image/png')).not.toThrow();
+    expect(() => assertMimetypeFits('audio', 'audio/ogg; codecs=opus')).not.toThrow();
+    expect(() => assertMimetypeFits('document', 'application/pdf')).not.toThrow();
+    expect(() => assertMimetypeFits('image', 'application/pdf')).toThrow("does not fit type 'image'");
+    expect(() => assertMimetypeFits('video', 'not a mimetype')).toThrow('is not a valid mimetype');
+  });
+});

@@ -1,0 +1,43 @@
+import type { EventEmitter2 } from '@nestjs/event-emitter';
+import { MessageStatusService } from './message-status.service';
+import type { MessagesRepository } from './messages.repository';
+import type { MessageRecord, MessageStatus } from './message.types';
+import { MESSAGING_EVENTS } from './messaging.events';
+
+function message(status: MessageStatus, extra: Partial<MessageRecord> = {}): MessageRecord {
+  return { _id: 'm1', sessionId: 's1', status, direction: 'out', chatJid: 'c', organizationId: 'o', sessionName: 'n', fromMe: true, type: 'text', attempts: 1, timestamp: new Date(0), createdAt: new Date(0), updatedAt: new Date(0), ...extra };
+}
+
+describe('MessageStatusService', () => {
+  const emitAsync = vi.fn().mockResolvedValue([]);
+  const repo = { advanceStatus: vi.fn(), findByWaId: vi.fn(), markSent: vi.fn() };
+  const service = new MessageStatusService(repo as unknown as MessagesRepository, { emitAsync } as unknown as EventEmitter2);
+
+  beforeEach(() => vi.clearAllMocks());
+
+  it('emits one status event per real transition', async () => {
+    repo.advanceStatus.mockResolvedValueOnce({ before: message('sent'), after: message('read') });
+    await service.applyReceipt('s1', 'WA1', 'read', new Date(5));
+    expect(emitAsync).toHaveBeenCalledWith(MESSAGING_EVENTS.statusChanged, expect.objectContaining({ previousStatus: 'sent', status: 'read' }));
+  });
+
+  it('ignores a late receipt for a message that is already further along', async () => {
+    repo.advanceStatus.mockResolvedValueOnce(null);
+    repo.findByWaId.mockResolvedValueOnce(message('read', { waMessageId: 'WA1' }));
+    await service.applyReceipt('s1', 'WA1', 'delivered', new Date(5));
+    expect(emitAsync).not.toHaveBeenCalled();
+  });
+
+  it('keeps a receipt that beats the send bookkeeping and applies it once the id is known', async () => {
+    repo.advanceStatus.mockResolvedValueOnce(null);
+    repo.findByWaId.mockResolvedValueOnce(null);
+    await service.applyReceipt('s1', 'WA2', 'delivered', new Date(7));
+    expect(emitAsync).not.toHaveBeenCalled();
+
+    repo.markSent.mockResolvedValueOnce({ before: message('pending'), after: message('sent', { waMessageId: 'WA2' }) });
+    repo.advanceStatus.mockResolvedValueOnce({ before: message('sent'), after: message('delivered') });
+    await service.markSent(message('pending'), 'WA2', new Date(6));
+    expect(repo.advanceStatus).toHaveBeenLastCalledWith({ sessionId: 's1', waMessageId: 'WA2' }, 'delivered', new Date(7), {});
+    expect(emitAsync.mock.calls.map((c) => c[1].status)).toEqual(['sent', 'delivered']);
+  });
+});
