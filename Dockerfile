@@ -15,6 +15,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# Static admin dashboard served at /dashboard (apps/api/src/app.setup.ts finds it next to dist/).
+COPY apps/dashboard/public ./apps/dashboard/public
 RUN mkdir -p /data && chown -R node:node /data
 USER node
 EXPOSE 5000

@@ -27,8 +27,8 @@ import { createApp } from '../apps/api/src/app.setup';
 import type { MessageRecord, MessageStatus } from '../apps/api/src/messaging/message.types';
 import { MESSAGING_EVENTS } from '../apps/api/src/messaging/messaging.events';
 import type { StatsBucket } from '../apps/api/src/stats/schemas/stats-bucket.schema';
-import { bucketsOf, createdIncrement, normalizeFailureReason, sumCounters, type CounterIncrement } from '../apps/api/src/stats/stats-counters';
-import { bucketStart, dayKey, resolveRange } from '../apps/api/src/stats/stats-range';
+import { bucketsOf, createdIncrement, normalizeFailureReason, responseBin, sumCounters, type CounterIncrement } from '../apps/api/src/stats/stats-counters';
+import { dayKey, resolveRange, type StatsGranularity } from '../apps/api/src/stats/stats-range';
 import { StatsRepository, type ResponseSampleRecord } from '../apps/api/src/stats/stats.repository';
 
 const N = Number(process.env.STATS_BENCH_MESSAGES ?? 1_000_000);
@@ -159,7 +159,7 @@ async function main(): Promise<void> {
     const now = Date.now();
     const seedStart = performance.now();
     const bucketIncs = new Map<string, { granularity: 'hour' | 'day'; org: string; session: string; start: Date; day: string; inc: CounterIncrement }>();
-    const failureCounts = new Map<string, { organizationId: string; sessionName: string; hour: Date; reason: string; count: number }>();
+    const failureCounts = new Map<string, { granularity: StatsGranularity; organizationId: string; sessionName: string; start: Date; day: string; reason: string; count: number }>();
     const samples: ResponseSampleRecord[] = [];
     const replay: RawMessage[] = [];
     const messages = connection.collection('messages');
@@ -168,21 +168,25 @@ async function main(): Promise<void> {
     let chatSeq = 0;
     const bulkTarget = N - REPLAY;
 
-    const addCounters = (m: RawMessage) => {
-      const inc = createdIncrement(m);
-      for (const { granularity, start, day } of bucketsOf(m.timestamp)) {
-        const key = `${granularity}|${m.organizationId}|${m.sessionName}|${start.getTime()}`;
+    /** Folds one `$inc` into the hour and day bucket of `at` (what incrementBuckets would write). */
+    const addIncrement = (org: string, session: string, at: Date, inc: CounterIncrement) => {
+      for (const { granularity, start, day } of bucketsOf(at)) {
+        const key = `${granularity}|${org}|${session}|${start.getTime()}`;
         let entry = bucketIncs.get(key);
-        if (!entry) bucketIncs.set(key, (entry = { granularity, org: m.organizationId, session: m.sessionName, start, day, inc: {} }));
+        if (!entry) bucketIncs.set(key, (entry = { granularity, org, session, start, day, inc: {} }));
         for (const [field, by] of Object.entries(inc)) entry.inc[field] = (entry.inc[field] ?? 0) + by;
       }
+    };
+    const addCounters = (m: RawMessage) => {
+      addIncrement(m.organizationId, m.sessionName, m.timestamp, createdIncrement(m));
       if (m.direction === 'out' && m.status === 'failed') {
-        const hour = bucketStart(m.timestamp, 'hour');
         const reason = normalizeFailureReason(m.error);
-        const key = `${m.organizationId}|${m.sessionName}|${hour.getTime()}|${reason}`;
-        const entry = failureCounts.get(key);
-        if (entry) entry.count += 1;
-        else failureCounts.set(key, { organizationId: m.organizationId, sessionName: m.sessionName, hour, reason, count: 1 });
+        for (const { granularity, start, day } of bucketsOf(m.timestamp)) {
+          const key = `${granularity}|${m.organizationId}|${m.sessionName}|${start.getTime()}|${reason}`;
+          const entry = failureCounts.get(key);
+          if (entry) entry.count += 1;
+          else failureCounts.set(key, { granularity, organizationId: m.organizationId, sessionName: m.sessionName, start, day, reason, count: 1 });
+        }
       }
     };
     const flush = async () => {
@@ -202,7 +206,9 @@ async function main(): Promise<void> {
     };
     const newMessage = (direction: 'in' | 'out', org: string, session: string, chatJid: string, at: number): RawMessage => {
       const out = direction === 'out';
-      const status: MessageStatus = out ? pick(OUT_STATUS) : 'delivered';
+      let status: MessageStatus = out ? pick(OUT_STATUS) : 'delivered';
+      // The outbox fails pending messages after 24 h; bulk rows have no stats state to move, so keep old ones decided.
+      if (status === 'pending' && at < now - 20 * 3_600_000) status = 'sent';
       const timestamp = new Date(at);
       return {
         _id: new Types.ObjectId().toHexString(),
@@ -240,16 +246,10 @@ async function main(): Promise<void> {
           reply.type = 'text';
           await emit(reply, bulk);
           if (bulk && inbound.type !== 'reaction') {
-            samples.push({
-              _id: reply._id,
-              organizationId: org,
-              sessionName: session,
-              chatJid,
-              day: dayKey(inbound.timestamp),
-              inboundAt: inbound.timestamp,
-              respondedAt: reply.timestamp,
-              responseMs: reply.timestamp.getTime() - inbound.timestamp.getTime(),
-            });
+            const responseMs = reply.timestamp.getTime() - inbound.timestamp.getTime();
+            const bin = responseBin(responseMs);
+            samples.push({ _id: reply._id, organizationId: org, sessionName: session, chatJid, day: dayKey(inbound.timestamp), inboundAt: inbound.timestamp, respondedAt: reply.timestamp, responseMs, bin });
+            addIncrement(org, session, inbound.timestamp, { [`rt.${bin}`]: 1 });
           }
         }
       } else {

@@ -18,6 +18,7 @@ function openStream(baseUrl: string, query: Record<string, string> = {}, headers
   let response: IncomingMessage | undefined;
   let body = '';
   let buffer = '';
+  let destroy = () => undefined as void;
   const ready = new Promise<IncomingMessage>((resolve, reject) => {
     const req = get(url, { headers: { Accept: 'text/event-stream', ...headers } }, (res) => {
       response = res;
@@ -44,7 +45,7 @@ function openStream(baseUrl: string, query: Record<string, string> = {}, headers
       resolve(res);
     });
     req.on('error', reject);
-    stream.close = () => req.destroy();
+    destroy = () => void req.destroy();
   });
   const stream = {
     messages,
@@ -55,7 +56,7 @@ function openStream(baseUrl: string, query: Record<string, string> = {}, headers
       await new Promise((r) => response!.on('end', r));
       return JSON.parse(body);
     },
-    close: () => undefined as void,
+    close: () => destroy(),
     of: (type: string) => messages.filter((m) => m.data.type === type),
   };
   return stream;

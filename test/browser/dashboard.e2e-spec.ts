@@ -46,9 +46,12 @@ async function logIn(page: Page, t: TestApp, owner: RegisteredUser): Promise<voi
   await page.getByRole('heading', { name: 'Sessions', level: 2 }).waitFor({ timeout: UI_TIMEOUT });
 }
 
+// Browser-side code is passed as strings: the project's TypeScript lib has no DOM types.
 async function noHorizontalOverflow(page: Page): Promise<boolean> {
-  return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  return page.evaluate<boolean>('document.documentElement.scrollWidth <= window.innerWidth');
 }
+
+const storedToken = (page: Page) => page.evaluate<string | null>("sessionStorage.getItem('wagw.dashboard.token')");
 
 describe('Admin dashboard in Chromium (e2e)', () => {
   let t: TestApp;
@@ -99,9 +102,8 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await page.getByRole('button', { name: 'Log in' }).click();
       await page.getByRole('heading', { name: 'Sessions', level: 2 }).waitFor({ timeout: UI_TIMEOUT });
       expect(await page.locator('#account-name').textContent()).toBe('Dana Admin · Dashboard Co');
-      const storage = await page.evaluate(() => ({ session: sessionStorage.getItem('wagw.dashboard.token'), local: localStorage.length }));
-      expect(storage.session).toMatch(/^ey/);
-      expect(storage.local).toBe(0);
+      expect(await storedToken(page)).toMatch(/^ey/);
+      expect(await page.evaluate<number>('localStorage.length')).toBe(0);
 
       await page.reload();
       await page.getByRole('heading', { name: 'Sessions', level: 2 }).waitFor({ timeout: UI_TIMEOUT });
@@ -124,14 +126,10 @@ describe('Admin dashboard in Chromium (e2e)', () => {
 
       // A new QR (after a restart, as after a rotation) replaces the image without a reload.
       await page.getByRole('button', { name: 'Restart sales-1' }).click();
-      await page.waitForFunction(
-        (previous) => {
-          const el = document.querySelector<HTMLImageElement>('#qr-image');
-          return el && !el.closest('[hidden]') && el.src.startsWith('data:image/png') && el.src !== previous;
-        },
-        firstQr,
-        { timeout: UI_TIMEOUT },
-      );
+      await waitFor(async () => {
+        const src = await img.getAttribute('src');
+        return src !== firstQr && src?.startsWith('data:image/png') && (await img.isVisible());
+      }, UI_TIMEOUT, 'a new QR image after the restart');
 
       // The phone scans (sandbox control route); the page polls and shows "connected".
       await waitFor(async () => (await sandbox('sales-1', 'scan', { phone: '+201001234567' })).status === 200, 10_000, 'scan');
@@ -228,7 +226,8 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await chart.waitFor({ timeout: UI_TIMEOUT });
       expect(await page.locator('#stats-summary').textContent()).toContain('Messages received25');
       expect(await page.locator('#stats-chart svg rect.bar-received').count()).toBe(7);
-      const tallest = await page.locator('#stats-chart svg rect.bar-received').evaluateAll((rects) => Math.max(...rects.map((r) => Number(r.getAttribute('height')))));
+      const heights = await Promise.all((await page.locator('#stats-chart svg rect.bar-received').all()).map((r) => r.getAttribute('height')));
+      const tallest = Math.max(...heights.map(Number));
       expect(tallest).toBeGreaterThan(100);
       expect(await page.locator('#stats-chart').textContent()).toContain('Received (25)');
       await screenshot(page, 'stats');
@@ -258,7 +257,7 @@ describe('Admin dashboard in Chromium (e2e)', () => {
     it('logs out', async () => {
       await page.getByRole('button', { name: 'Log out' }).click();
       await page.getByRole('heading', { name: 'Log in' }).waitFor();
-      expect(await page.evaluate(() => sessionStorage.getItem('wagw.dashboard.token'))).toBeNull();
+      expect(await storedToken(page)).toBeNull();
     });
   });
 

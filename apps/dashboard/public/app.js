@@ -27,6 +27,12 @@ function h(tag, props = {}, ...children) {
   return el;
 }
 
+/** Copies column headers into data-label, so narrow screens can show each row as a labelled card. */
+function labelCells(table) {
+  const headers = [...table.tHead.rows[0].cells].map((cell) => cell.textContent);
+  for (const row of table.tBodies[0].rows) [...row.cells].forEach((cell, i) => (cell.dataset.label = headers[i] ?? ''));
+}
+
 const formatTime = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
 const statusBadge = (status) => h('span', { className: `badge status-${status}`, dataset: { status } }, STATUS_LABELS[status] ?? status);
 
@@ -172,6 +178,7 @@ function renderSessions() {
     row.querySelector('.actions button').hidden = s.status === 'connected';
   }
   for (const stale of rows.values()) stale.remove();
+  labelCells($('#sessions-table'));
 }
 
 function fillSessionSelects() {
@@ -294,7 +301,7 @@ async function sendText(event) {
 }
 
 function formValues(form) {
-  return Object.fromEntries([...new FormData(form).entries()].map(([k, v]) => [k, String(v).trim()]));
+  return Object.fromEntries([...form.elements].filter((el) => el.name).map((el) => [el.name, String(el.value).trim()]));
 }
 
 async function loadMessages() {
@@ -315,6 +322,7 @@ async function loadMessages() {
     ),
   );
   if (page.items.length === 0) tbody.append(h('tr', {}, h('td', { colSpan: 7 }, 'No messages match these filters.')));
+  labelCells($('#messages-table'));
   pager('messages', page);
 }
 
@@ -344,6 +352,7 @@ async function loadContacts() {
     ),
   );
   if (page.items.length === 0) tbody.append(h('tr', {}, h('td', { colSpan: 6 }, 'No contacts match.')));
+  labelCells($('#contacts-table'));
   pager('contacts', page);
 }
 
@@ -418,13 +427,13 @@ function renderChart(series, granularity) {
     return el;
   };
   const width = 720;
-  const height = 260;
+  const height = 240;
   const pad = { top: 16, right: 12, bottom: 36, left: 40 };
   const max = Math.max(1, ...series.flatMap((p) => [p.sent, p.received]));
   const innerW = width - pad.left - pad.right;
   const innerH = height - pad.top - pad.bottom;
   const slot = innerW / Math.max(1, series.length);
-  const bar = Math.max(1, Math.min(18, (slot - 4) / 2));
+  const bar = Math.max(1, Math.min(28, (slot - 4) / 2));
   const y = (v) => pad.top + innerH - (v / max) * innerH;
   const totalSent = series.reduce((n, p) => n + p.sent, 0);
   const totalReceived = series.reduce((n, p) => n + p.received, 0);

@@ -40,6 +40,8 @@ export interface BucketCounters {
   received?: number;
   byStatus?: Partial<Record<string, number>>;
   byType?: Partial<Record<string, number>>;
+  /** Response-time histogram: samples per `responseBin`, counted in the bucket of the inbound message. */
+  rt?: Partial<Record<string, number>>;
 }
 
 export interface CounterTotals {
@@ -48,6 +50,8 @@ export interface CounterTotals {
   received: number;
   byStatus: ByStatus;
   byType: ByType;
+  /** Summed response-time histogram (bin → samples). */
+  rt: Record<string, number>;
 }
 
 export const normalizeType = (type: string | undefined): StatsMessageType =>
@@ -108,6 +112,7 @@ export const emptyByType = (): ByType => Object.fromEntries(STATS_MESSAGE_TYPES.
 export function sumCounters(rows: Iterable<BucketCounters>): CounterTotals {
   const byStatus = emptyByStatus();
   const byType = emptyByType();
+  const rt: Record<string, number> = {};
   let sent = 0;
   let received = 0;
   for (const row of rows) {
@@ -115,8 +120,9 @@ export function sumCounters(rows: Iterable<BucketCounters>): CounterTotals {
     received += row.received ?? 0;
     for (const status of MESSAGE_STATUSES) byStatus[status] += row.byStatus?.[status] ?? 0;
     for (const type of STATS_MESSAGE_TYPES) byType[type] += row.byType?.[type] ?? 0;
+    for (const [bin, count] of Object.entries(row.rt ?? {})) rt[bin] = (rt[bin] ?? 0) + (count ?? 0);
   }
-  return { total: sent + received, sent, received, byStatus, byType };
+  return { total: sent + received, sent, received, byStatus, byType, rt };
 }
 
 const ratio = (part: number, whole: number) => (whole === 0 ? 0 : Math.round((part / whole) * 10_000) / 10_000);
@@ -163,4 +169,38 @@ export function median(values: number[]): number | null {
   if (!window) return null;
   const sorted = [...values].sort((a, b) => a - b);
   return medianOfWindow(sorted.slice(window.skip, window.skip + window.take));
+}
+
+/** Bins of the response-time histogram: 0 = under 1 s, then 4 bins per doubling from 1 s; the last is open-ended (≥ ~12 days). */
+export const RESPONSE_BIN_COUNT = 81;
+
+/** Histogram bin of a response time (stored on the sample and counted in the bucket, so both always agree). */
+export function responseBin(ms: number): number {
+  if (!(ms >= 1000)) return 0;
+  return Math.min(RESPONSE_BIN_COUNT - 1, 1 + Math.floor(Math.log2(ms / 1000) * 4));
+}
+
+/**
+ * Where the median's sorted rank(s) fall in a histogram: the bin and the offset inside it. Reading
+ * those one or two samples (sorted by responseMs within the bin) gives the exact median while the
+ * query only touches one bin's samples.
+ */
+export function locateMedian(histogram: Record<string, number>): { samples: number; picks: Array<{ bin: number; offset: number }> } {
+  const bins = Object.entries(histogram)
+    .map(([bin, count]) => ({ bin: Number(bin), count }))
+    .filter((b) => b.count > 0)
+    .sort((a, b) => a.bin - b.bin);
+  const samples = bins.reduce((n, b) => n + b.count, 0);
+  const window = medianWindow(samples);
+  if (!window) return { samples, picks: [] };
+  const ranks = window.take === 1 ? [window.skip] : [window.skip, window.skip + 1];
+  const picks = ranks.map((rank) => {
+    let below = 0;
+    for (const { bin, count } of bins) {
+      if (rank < below + count) return { bin, offset: rank - below };
+      below += count;
+    }
+    throw new Error('unreachable: rank within the histogram total');
+  });
+  return { samples, picks };
 }

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import type { MessageRecord } from '../messaging/message.types';
 import { MESSAGING_EVENTS, type MessageCreatedEvent, type MessageStatusChangedEvent } from '../messaging/messaging.events';
-import { createdIncrement, isConversational, normalizeFailureReason, transitionIncrement } from './stats-counters';
+import { createdIncrement, isConversational, normalizeFailureReason, responseBin, transitionIncrement } from './stats-counters';
 import { bucketStart, dayKey } from './stats-range';
 import { StatsRepository } from './stats.repository';
 
@@ -66,7 +66,7 @@ export class StatsRecorder {
     if (!inserted) return;
     await this.repository.incrementBuckets(message.organizationId, message.sessionName, at, createdIncrement({ ...message, status }));
     if (message.direction === 'out' && status === 'failed') {
-      await this.repository.incrementFailure(message.organizationId, message.sessionName, hour, normalizeFailureReason(message.error));
+      await this.repository.incrementFailure(message.organizationId, message.sessionName, at, normalizeFailureReason(message.error));
     }
   }
 
@@ -81,7 +81,9 @@ export class StatsRecorder {
     }
     const since = await this.repository.resolveAwaiting(organizationId, sessionName, chatJid, at);
     if (!since) return;
-    await this.repository.insertResponseSample({
+    const responseMs = at.getTime() - since.getTime();
+    const bin = responseBin(responseMs);
+    const inserted = await this.repository.insertResponseSample({
       _id: message._id,
       organizationId,
       sessionName,
@@ -89,8 +91,11 @@ export class StatsRecorder {
       day: dayKey(since),
       inboundAt: since,
       respondedAt: at,
-      responseMs: at.getTime() - since.getTime(),
+      responseMs,
+      bin,
     });
+    // The histogram the median is located with, in the buckets of the inbound message's time.
+    if (inserted) await this.repository.incrementBuckets(organizationId, sessionName, since, { [`rt.${bin}`]: 1 });
   }
 
   /**

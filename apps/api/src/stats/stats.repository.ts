@@ -86,18 +86,21 @@ export class StatsRepository {
     if (ops.length) await this.buckets.bulkWrite(ops, { ordered: false });
   }
 
-  async incrementFailure(organizationId: string, sessionName: string, hour: Date, reason: string, by = 1): Promise<void> {
-    await this.bulkIncrementFailures([{ organizationId, sessionName, hour, reason, count: by }]);
+  /** Counts one failure reason in the hour and the day bucket of `at`. */
+  async incrementFailure(organizationId: string, sessionName: string, at: Date, reason: string): Promise<void> {
+    await this.bulkIncrementFailures(bucketsOf(at).map(({ granularity, start, day }) => ({ granularity, organizationId, sessionName, start, day, reason, count: 1 })));
   }
 
-  /** `$inc` upserts of failure counts per (session, hour, reason), in one round trip. */
-  async bulkIncrementFailures(rows: Array<{ organizationId: string; sessionName: string; hour: Date; reason: string; count: number }>): Promise<void> {
+  /** `$inc` upserts of failure counts per (granularity, session, bucket, reason), in one round trip. */
+  async bulkIncrementFailures(
+    rows: Array<{ granularity: StatsGranularity; organizationId: string; sessionName: string; start: Date; day: string; reason: string; count: number }>,
+  ): Promise<void> {
     if (rows.length === 0) return;
     await this.failures.bulkWrite(
-      rows.map(({ organizationId, sessionName, hour, reason, count }) => ({
+      rows.map(({ granularity, organizationId, sessionName, start, day, reason, count }) => ({
         updateOne: {
-          filter: { _id: `${organizationId}|${sessionName}|${hour.toISOString()}|${reason}` },
-          update: { $setOnInsert: { organizationId, sessionName, bucket: hour, day: dayKey(hour), reason }, $inc: { count } },
+          filter: { _id: `${granularity}|${organizationId}|${sessionName}|${start.toISOString()}|${reason}` },
+          update: { $setOnInsert: { organizationId, sessionName, granularity, bucket: start, day, reason }, $inc: { count } },
           upsert: true,
         },
       })),
@@ -151,12 +154,14 @@ export class StatsRepository {
     return null;
   }
 
-  /** Stores a response time once per outgoing message (a redelivered event is a no-op). */
-  async insertResponseSample(sample: ResponseSampleRecord): Promise<void> {
+  /** Stores a response time once per outgoing message; false when it already was (redelivered event). */
+  async insertResponseSample(sample: ResponseSampleRecord): Promise<boolean> {
     try {
       await this.samples.create(sample);
+      return true;
     } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
+      if (isDuplicateKey(error)) return false;
+      throw error;
     }
   }
 
@@ -178,18 +183,19 @@ export class StatsRepository {
           ...(window.sessionName ? { sessionName: window.sessionName } : {}),
           bucket: { $gte: window.since, $lt: window.until },
         },
-        { _id: 0, bucket: 1, sent: 1, received: 1, byStatus: 1, byType: 1 },
+        { _id: 0, bucket: 1, sent: 1, received: 1, byStatus: 1, byType: 1, rt: 1 },
       )
       .lean<BucketRow[]>()
       .exec();
   }
 
-  /** Failure counts of the window (index: organizationId + day). */
-  findFailureReasons(window: StatsWindow): Promise<Array<{ reason: string; count: number }>> {
+  /** Failure counts of the window (index: organizationId + granularity + day). */
+  findFailureReasons(window: StatsWindow, granularity: StatsGranularity): Promise<Array<{ reason: string; count: number }>> {
     return this.failures
       .find(
         {
           organizationId: window.organizationId,
+          granularity,
           day: { $in: window.days },
           ...(window.sessionName ? { sessionName: window.sessionName } : {}),
           bucket: { $gte: window.since, $lt: window.until },
@@ -200,20 +206,36 @@ export class StatsRepository {
       .exec();
   }
 
-  private sampleFilter(window: StatsWindow) {
+  private sampleFilter(window: StatsWindow, bin?: number) {
     return {
       organizationId: window.organizationId,
       day: { $in: window.days },
+      ...(bin === undefined ? {} : { bin }),
       ...(window.sessionName ? { sessionName: window.sessionName } : {}),
       inboundAt: { $gte: window.since, $lt: window.until },
     };
+  }
+
+  /**
+   * Response times of one histogram bin, ascending, after skipping `skip` of them
+   * (index: organizationId + day + bin [+ responseMs]).
+   */
+  async responseTimesInBin(window: StatsWindow, bin: number, skip: number, take: number): Promise<number[]> {
+    const rows = await this.samples
+      .find(this.sampleFilter(window, bin), { _id: 0, responseMs: 1 })
+      .sort({ responseMs: 1 })
+      .skip(skip)
+      .limit(take)
+      .lean<Array<{ responseMs: number }>>()
+      .exec();
+    return rows.map((row) => row.responseMs);
   }
 
   countResponseSamples(window: StatsWindow): Promise<number> {
     return this.samples.countDocuments(this.sampleFilter(window)).exec();
   }
 
-  /** `take` response times in ascending order after skipping `skip` (index: organizationId + day [+ responseMs]). */
+  /** `take` response times of the whole window, ascending, after `skip` (fallback when the histogram disagrees). */
   async responseTimesAt(window: StatsWindow, skip: number, take: number): Promise<number[]> {
     const rows = await this.samples
       .find(this.sampleFilter(window), { _id: 0, responseMs: 1 })

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { StatsQueryDto } from './dto/stats-query.dto';
 import type { StatsResponseDto, StatsResponsivenessDto, StatsSessionsDto } from './dto/stats-response.dto';
-import { deliveryRates, medianOfWindow, medianWindow, sumCounters, topFailureReasons } from './stats-counters';
+import { deliveryRates, locateMedian, medianOfWindow, medianWindow, sumCounters, topFailureReasons } from './stats-counters';
 import { StatsSessionNotFoundError } from './stats.errors';
 import { STATS_CONTACTS_SOURCE, STATS_SESSIONS_SOURCE, type StatsContactsSource, type StatsSessionsSource } from './stats.ports';
 import { fillSeries, resolveRange } from './stats-range';
@@ -30,14 +30,14 @@ export class StatsService {
     }
 
     const window: StatsWindow = { organizationId, sessionName, days: range.days, since: range.since, until: range.until };
-    const [buckets, failures, responsiveness, contacts] = await Promise.all([
-      range.buckets.length ? this.repository.findBuckets(window, range.granularity) : Promise.resolve([]),
-      range.buckets.length ? this.repository.findFailureReasons(window) : Promise.resolve([]),
-      range.buckets.length ? this.responsiveness(window) : Promise.resolve({ medianFirstResponseMs: null, samples: 0 }),
+    const empty = range.buckets.length === 0;
+    const [buckets, failures, contacts] = await Promise.all([
+      empty ? Promise.resolve([]) : this.repository.findBuckets(window, range.granularity),
+      empty ? Promise.resolve([]) : this.repository.findFailureReasons(window, range.granularity),
       this.contactsSummary(organizationId, sessionName, range.since, range.until),
     ]);
-
-    const totals = sumCounters(buckets);
+    const { rt, ...totals } = sumCounters(buckets);
+    const responsiveness = await this.responsiveness(window, rt);
     return {
       range: { since: range.since.toISOString(), until: range.until.toISOString(), granularity: range.granularity, sessionName: sessionName ?? null },
       sessions: summarizeSessions(sessions),
@@ -54,13 +54,25 @@ export class StatsService {
     return this.contacts.summary(organizationId, { sessionName, since, until });
   }
 
-  /** Exact median via count + sorted skip/limit on the samples index (reads one or two values). */
-  private async responsiveness(window: StatsWindow): Promise<StatsResponsivenessDto> {
-    const samples = await this.repository.countResponseSamples(window);
-    const middle = medianWindow(samples);
-    if (!middle) return { medianFirstResponseMs: null, samples };
-    const values = await this.repository.responseTimesAt(window, middle.skip, middle.take);
-    return { medianFirstResponseMs: medianOfWindow(values), samples };
+  /**
+   * Exact median without sorting the window's samples: the buckets' histogram says which bin holds
+   * the middle rank(s) and at which offset; only that bin's samples are read (sorted, skip, limit).
+   * If the histogram and the samples ever disagree (a crash between the two writes), falls back to
+   * count + sorted skip over the whole window.
+   */
+  private async responsiveness(window: StatsWindow, histogram: Record<string, number>): Promise<StatsResponsivenessDto> {
+    const { samples, picks } = locateMedian(histogram);
+    if (picks.length === 0) return { medianFirstResponseMs: null, samples: 0 };
+    const sameBin = picks.length === 2 && picks[0].bin === picks[1].bin;
+    const middle = sameBin
+      ? await this.repository.responseTimesInBin(window, picks[0].bin, picks[0].offset, 2)
+      : (await Promise.all(picks.map((p) => this.repository.responseTimesInBin(window, p.bin, p.offset, 1)))).flat();
+    if (middle.length === picks.length) return { medianFirstResponseMs: medianOfWindow(middle), samples };
+
+    const count = await this.repository.countResponseSamples(window);
+    const fallback = medianWindow(count);
+    if (!fallback) return { medianFirstResponseMs: null, samples: 0 };
+    return { medianFirstResponseMs: medianOfWindow(await this.repository.responseTimesAt(window, fallback.skip, fallback.take)), samples: count };
   }
 }
 

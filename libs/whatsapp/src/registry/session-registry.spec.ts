@@ -250,6 +250,29 @@ describe('SessionRegistry with the sandbox engine', () => {
     });
   });
 
+  it('adopts the sessions of a crashed instance once their lease expires, and leaves stopped ones alone', async () => {
+    const store = new InMemorySessionStateStore();
+    const backend = new InMemoryAuthRowBackend();
+    const a = makeRegistryKit({ store, auth: new InMemoryAuthStoreProvider(backend), options: { instanceId: 'A' } });
+    const b = makeRegistryKit({ store, auth: new InMemoryAuthStoreProvider(backend), options: { instanceId: 'B' } });
+    const running = await a.createSession('running');
+    await a.registry.start(running);
+    await a.waitStatus(running, 'qr_ready');
+    await a.control.scan(running, '15551230001');
+    await a.waitStatus(running, 'connected');
+    const unlinked = await a.createSession('unlinked');
+
+    expect(await b.registry.adoptOrphans()).toEqual([]); // A's lease is alive
+    (a.registry as any).leases.stopTimer(); // A dies without releasing anything
+    store.docs.get(running)!.lease!.expiresAt = new Date(Date.now() - 1);
+
+    expect(await b.registry.adoptOrphans()).toEqual([running]);
+    await b.waitStatus(running, 'connected');
+    expect(store.docs.get(running)!.lease!.owner).toBe('B');
+    expect(b.registry.liveStatus(unlinked)).toBeUndefined();
+    await b.registry.onApplicationShutdown();
+  });
+
   it('serialises concurrent start/stop: one connection at a time, last call wins', async () => {
     const kit = makeRegistryKit();
     const sessionId = await kit.createSession();

@@ -47,6 +47,7 @@ export class SessionRegistry implements OnApplicationBootstrap, OnApplicationShu
   private readonly events: SessionEventHandler;
   private readonly rootLogger: WaLogger;
   private readonly restorer: SessionRestorer;
+  private adoptTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(WA_ENGINE_FACTORY) private readonly engine: WaEngineFactory,
@@ -80,9 +81,13 @@ export class SessionRegistry implements OnApplicationBootstrap, OnApplicationShu
     if (this.options.restoreOnBoot === false) return;
     const summary = await this.restoreAll();
     this.log.log(`Restored ${summary.restored.length} WhatsApp sessions (${summary.failed.length} failed, ${summary.skipped.length} skipped)`);
+    // Sessions of a crashed peer instance come back here once their lease expires.
+    this.adoptTimer = setInterval(() => void this.adoptOrphans(), this.options.leaseTtlMs);
+    this.adoptTimer.unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.adoptTimer);
     this.leases.stopTimer();
     // Close without logout: the link stays valid and the next boot restores it.
     await Promise.all([...this.handles.values()].map((h) => this.locks.run(h.sessionId, () => this.dispose(h, true)).catch((err) => this.logError('Shutdown close failed', err))));
@@ -197,6 +202,14 @@ export class SessionRegistry implements OnApplicationBootstrap, OnApplicationShu
   /** Starts every linked, not logged-out session; a broken one ends `failed`, the others are unaffected. */
   restoreAll(): Promise<RestoreSummary> {
     return this.restorer.restoreAll();
+  }
+
+  /** Starts linked sessions left running by an instance whose lease expired; returns their ids. */
+  adoptOrphans(): Promise<string[]> {
+    return this.restorer.adoptOrphans().catch((err) => {
+      this.logError('Adopting orphaned sessions failed', err);
+      return [];
+    });
   }
 
   // ---- internals ----------------------------------------------------------------

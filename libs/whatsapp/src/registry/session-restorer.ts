@@ -46,6 +46,24 @@ export class SessionRestorer {
     return summary;
   }
 
+  /**
+   * Sessions that were running on an instance that died: still `connected`/`connecting` in the
+   * database, but their lease has expired. Another instance picks them up.
+   */
+  async adoptOrphans(now = new Date()): Promise<string[]> {
+    const docs = await this.deps.store.listByStatusNotIn(['logged_out', 'failed', 'disconnected', 'qr_ready']);
+    const orphans = docs.filter((doc) => !this.deps.isLive(doc.sessionId) && (!doc.lease || new Date(doc.lease.expiresAt) <= now));
+    const adopted: string[] = [];
+    await runBounded(orphans, this.deps.concurrency, async (doc) => {
+      try {
+        if ((await this.restoreOne(doc)) === 'restored') adopted.push(doc.sessionId);
+      } catch (err) {
+        this.deps.onError(`Adopting ${doc.sessionId} failed`, err);
+      }
+    });
+    return adopted;
+  }
+
   private async restoreOne(doc: WaSessionState): Promise<keyof RestoreSummary> {
     const { authStores, status } = this.deps;
     if (doc.lease && doc.lease.owner !== this.deps.instanceId && new Date(doc.lease.expiresAt) > new Date()) return 'skipped';

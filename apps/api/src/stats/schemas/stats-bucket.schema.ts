@@ -24,6 +24,8 @@ export class StatsBucket {
   @Prop({ type: MongooseSchema.Types.Mixed }) byStatus?: Record<string, number>;
   /** All messages (both directions) by type. */
   @Prop({ type: MongooseSchema.Types.Mixed }) byType?: Record<string, number>;
+  /** First-response samples per histogram bin (`responseBin`), counted at the inbound message's time. */
+  @Prop({ type: MongooseSchema.Types.Mixed }) rt?: Record<string, number>;
 }
 
 export const StatsBucketSchema = SchemaFactory.createForClass(StatsBucket);

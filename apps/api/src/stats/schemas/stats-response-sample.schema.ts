@@ -15,10 +15,11 @@ export class StatsResponseSample {
   @Prop({ type: Date, required: true }) inboundAt: Date;
   @Prop({ type: Date, required: true }) respondedAt: Date;
   @Prop({ type: Number, required: true }) responseMs: number;
+  /** `responseBin(responseMs)`: the median query reads one bin only. */
+  @Prop({ type: Number, required: true }) bin: number;
 }
 
 export const StatsResponseSampleSchema = SchemaFactory.createForClass(StatsResponseSample);
-// Exact-key lookup of the window's days (what the embedded store's hash indexes can answer)...
-StatsResponseSampleSchema.index({ organizationId: 1, day: 1 });
-// ...and the same keys ordered by responseMs so MongoDB answers the median's sort+skip from the index.
-StatsResponseSampleSchema.index({ organizationId: 1, day: 1, responseMs: 1 });
+// The median query pins organizationId + day ($in) + bin and sorts by responseMs. The embedded store
+// answers the 3-field prefix from this index; MongoDB also serves the sort from it.
+StatsResponseSampleSchema.index({ organizationId: 1, day: 1, bin: 1, responseMs: 1 });
