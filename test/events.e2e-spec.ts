@@ -19,9 +19,11 @@ function openStream(baseUrl: string, query: Record<string, string> = {}, headers
   let body = '';
   let buffer = '';
   let destroy = () => undefined as void;
+  let ended: Promise<void> = Promise.resolve();
   const ready = new Promise<IncomingMessage>((resolve, reject) => {
     const req = get(url, { headers: { Accept: 'text/event-stream', ...headers } }, (res) => {
       response = res;
+      ended = new Promise((r) => res.on('end', r));
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         if (res.statusCode !== 200) {
@@ -53,7 +55,7 @@ function openStream(baseUrl: string, query: Record<string, string> = {}, headers
     ready,
     status: () => response?.statusCode,
     errorBody: async () => {
-      await new Promise((r) => response!.on('end', r));
+      await ended;
       return JSON.parse(body);
     },
     close: () => destroy(),

@@ -120,9 +120,19 @@ describe('gateway on the real Baileys engine against the WhatsApp emulator', () 
     expect(new Set(page.items.map((m: { waMessageId: string }) => m.waMessageId))).toEqual(ids);
   });
 
+  it('dropped connection → disconnected → reconnects by itself (backoff) without a new scan', async () => {
+    emulator.phone(ACCOUNT).drop();
+    await waitForSessionStatus(t, owner, 'main', 'disconnected', 10_000);
+    await waitForSessionStatus(t, owner, 'main', 'connected', 15_000);
+    expect(emulator.phone(ACCOUNT).devices).toHaveLength(1);
+  });
+
   it('logout from the phone → logged_out, auth state cleared (a new QR is needed)', async () => {
     emulator.phone(ACCOUNT).logout();
     await waitForSessionStatus(t, owner, 'main', 'logged_out', 10_000);
     expect(emulator.phone(ACCOUNT).devices).toEqual([]);
+    // The old creds are gone: starting the session again asks for a fresh QR instead of a login.
+    await t.http().post('/api/v1/whatsapp/sessions/main/restart').set(owner.auth).expect((res) => expect(res.status).toBeLessThan(300));
+    await waitForSessionStatus(t, owner, 'main', 'qr_ready', 15_000);
   });
 });

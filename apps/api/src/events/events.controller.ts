@@ -8,7 +8,6 @@ import {
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
-  ApiProduces,
   ApiTags,
   ApiUnauthorizedResponse,
   getSchemaPath,
@@ -55,7 +54,6 @@ export class EventsController {
   @Get()
   @Public() // authenticated inside: bearer header or ?access_token= stream token
   @ApiOperation({ operationId: 'events_stream', summary: 'Live event stream (Server-Sent Events) with Last-Event-ID resume', description: STREAM_DESCRIPTION, security: [{ bearer: [] }, {}] })
-  @ApiProduces('text/event-stream')
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this event id', example: '6650a1b2003e8a0000001f3c' })
   @ApiOkResponse({
     description: 'text/event-stream; every `data:` line is an EventEnvelope',

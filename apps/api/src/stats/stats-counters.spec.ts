@@ -6,11 +6,13 @@ import {
   emptyByStatus,
   isConversational,
   isForwardTransition,
+  locateMedian,
   median,
   medianOfWindow,
   medianWindow,
   normalizeFailureReason,
   normalizeType,
+  responseBin,
   sumCounters,
   topFailureReasons,
   transitionIncrement,
@@ -114,6 +116,41 @@ describe('median', () => {
     expect(medianOfWindow([])).toBeNull();
     expect(medianOfWindow([7])).toBe(7);
     expect(medianOfWindow([10, 21])).toBe(16); // 15.5 rounded to whole ms
+  });
+
+  it('response bins: 0 under 1 s, 4 per doubling, capped', () => {
+    expect(responseBin(0)).toBe(0);
+    expect(responseBin(999)).toBe(0);
+    expect(responseBin(1000)).toBe(1);
+    expect(responseBin(2000)).toBe(5);
+    expect(responseBin(45 * 60_000)).toBe(46); // 1 + floor(4 · log2(2700))
+    expect(responseBin(1e12)).toBe(80);
+    for (let ms = 1; ms < 1e9; ms = Math.ceil(ms * 1.07)) expect(responseBin(ms)).toBeLessThanOrEqual(responseBin(ms * 1.07));
+  });
+
+  it('locates the median rank(s) in a histogram', () => {
+    expect(locateMedian({})).toEqual({ samples: 0, picks: [] });
+    expect(locateMedian({ 3: 1 })).toEqual({ samples: 1, picks: [{ bin: 3, offset: 0 }] });
+    expect(locateMedian({ 1: 2, 10: 3, 4: 0 })).toEqual({ samples: 5, picks: [{ bin: 10, offset: 0 }] });
+    expect(locateMedian({ 1: 2, 10: 2 })).toEqual({ samples: 4, picks: [{ bin: 1, offset: 1 }, { bin: 10, offset: 0 }] });
+    expect(locateMedian({ 9: 10 })).toEqual({ samples: 10, picks: [{ bin: 9, offset: 4 }, { bin: 9, offset: 5 }] });
+  });
+
+  it('histogram location + per-bin sorted reads equal the reference median', () => {
+    const values = Array.from({ length: 999 }, (_, i) => Math.round(500 * Math.exp(((i * 7919) % 999) / 90)));
+    for (const n of [1, 2, 3, 10, 11, 998, 999]) {
+      const subset = values.slice(0, n);
+      const histogram: Record<string, number> = {};
+      const byBin = new Map<number, number[]>();
+      for (const v of subset) {
+        const bin = responseBin(v);
+        histogram[bin] = (histogram[bin] ?? 0) + 1;
+        byBin.set(bin, [...(byBin.get(bin) ?? []), v]);
+      }
+      const { picks } = locateMedian(histogram);
+      const middle = picks.map((p) => [...byBin.get(p.bin)!].sort((a, b) => a - b)[p.offset]);
+      expect(medianOfWindow(middle)).toBe(median(subset));
+    }
   });
 
   it('matches a reference median', () => {

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { MessageRecord } from '../messaging/message.types';
 import { StatsRecorder } from './stats-recorder.service';
@@ -60,6 +61,11 @@ describe('StatsRecorder', () => {
     expect(repository.advanceMessageStatus).toHaveBeenCalledWith('org1', 'm1', 'failed');
     expect(repository.incrementBuckets).toHaveBeenCalledWith('org1', 's1', hour, { 'byStatus.pending': -1, 'byStatus.failed': 1 });
     expect(repository.incrementFailure).toHaveBeenCalledWith('org1', 's1', hour, 'Session not connected');
+
+    // failed at creation: counted with its reason at the message time
+    repository.incrementFailure.mockClear();
+    await recorder.onMessageCreated({ message: message({ _id: 'm2', status: 'failed', error: 'No route' }) });
+    expect(repository.incrementFailure).toHaveBeenCalledWith('org1', 's1', new Date('2026-01-05T13:45:00Z'), 'No route');
   });
 
   it('a stale or duplicate status change is a no-op; one for an uncounted message counts it with that status', async () => {
@@ -82,10 +88,13 @@ describe('StatsRecorder', () => {
     await recorder.onMessageCreated({ message: message({ _id: 'in1', direction: 'in', fromMe: false, status: 'delivered', timestamp: new Date('2026-01-05T13:00:00Z') }) });
     expect(repository.markAwaiting).toHaveBeenCalledWith('org1', 's1', '201001234567@s.whatsapp.net', new Date('2026-01-05T13:00:00Z'));
     repository.resolveAwaiting.mockResolvedValue(new Date('2026-01-05T13:00:00Z'));
+    repository.insertResponseSample.mockResolvedValue(true);
     await recorder.onMessageCreated({ message: message({ _id: 'out1' }) });
     expect(repository.insertResponseSample).toHaveBeenCalledWith(
-      expect.objectContaining({ _id: 'out1', day: '2026-01-05', responseMs: 45 * 60_000, inboundAt: new Date('2026-01-05T13:00:00Z') }),
+      expect.objectContaining({ _id: 'out1', day: '2026-01-05', responseMs: 45 * 60_000, bin: 46, inboundAt: new Date('2026-01-05T13:00:00Z') }),
     );
+    // histogram counted in the inbound message's buckets
+    expect(repository.incrementBuckets).toHaveBeenLastCalledWith('org1', 's1', new Date('2026-01-05T13:00:00Z'), { 'rt.46': 1 });
   });
 
   it('reactions neither open nor answer a wait', async () => {
@@ -96,6 +105,7 @@ describe('StatsRecorder', () => {
   });
 
   it('logs and swallows store errors (the messaging write must not fail)', async () => {
+    vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     repository.insertMessageState.mockRejectedValue(new Error('boom'));
     await expect(recorder.onMessageCreated({ message: message() })).resolves.toBeUndefined();
   });

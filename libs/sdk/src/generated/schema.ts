@@ -90,6 +90,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live event stream (Server-Sent Events) with Last-Event-ID resume
+         * @description Server-Sent Events of the caller's organization: session.status, session.qr, message.received, message.sent, message.status, contact.updated.
+         *
+         *     Each message is `id: <event id>` + `data: <EventEnvelope JSON>` (no `event:` field, so `EventSource.onmessage` gets every type; read `type` from the JSON).
+         *
+         *     Authenticate with `Authorization: Bearer <access token>`, or, from a browser EventSource, with `?access_token=` from `POST /api/v1/events/token` (valid 60 s to connect).
+         *
+         *     Resume with the `Last-Event-ID` header (EventSource sends it on reconnect) or `?lastEventId=`: stored events after it (7-day retention) are replayed, then live ones follow.
+         *
+         *     A `: heartbeat` comment is written every 15 s.
+         */
+        get: operations["events_stream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A 60-second token for GET /events?access_token= (EventSource cannot send headers) */
+        post: operations["events_createStreamToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/organizations/me": {
         parameters: {
             query?: never;
@@ -158,6 +203,96 @@ export interface paths {
         head?: never;
         /** Change a role or disable a user; the last owner is protected */
         patch: operations["organizations_updateUser"];
+        trace?: never;
+    };
+    "/api/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's webhooks (without secrets) */
+        get: operations["webhooks_list"];
+        put?: never;
+        /**
+         * Register a webhook; the signing secret is returned only here
+         * @description Each event is POSTed as JSON (the EventEnvelope: id, type, organizationId, sessionName, occurredAt, data) with headers
+         *     `X-Webhook-Id` (event id: dedupe on it, delivery is at-least-once), `X-Webhook-Timestamp` (unix seconds) and
+         *     `X-Webhook-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>" keyed with the secret>`.
+         *     Any 2xx within 10 s is success; anything else is retried with exponential backoff and jitter for up to 24 h, then `failed`.
+         *     Events of one session arrive in order. A webhook whose attempts all fail for 24 h is disabled (`disabledReason`).
+         *
+         *     Verify (Node.js):
+         *     ```js
+         *     const crypto = require('node:crypto');
+         *     function verify(secret, rawBody, headers) {
+         *       const ts = headers['x-webhook-timestamp'];
+         *       const expected = 'sha256=' + crypto.createHmac('sha256', secret).update(`${ts}.${rawBody}`).digest('hex');
+         *       const given = String(headers['x-webhook-signature'] ?? '');
+         *       return given.length === expected.length && crypto.timingSafeEqual(Buffer.from(given), Buffer.from(expected))
+         *         && Math.abs(Date.now() / 1000 - Number(ts)) < 300;
+         *     }
+         *     ```
+         */
+        post: operations["webhooks_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One webhook (without its secret) */
+        get: operations["webhooks_get"];
+        put?: never;
+        post?: never;
+        /** Delete a webhook and its delivery log */
+        delete: operations["webhooks_delete"];
+        options?: never;
+        head?: never;
+        /** Change url, events, session filter, enabled; rotateSecret: true returns a new secret once */
+        patch: operations["webhooks_update"];
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A webhook's deliveries, newest event first: status, attempts, last response code, next attempt */
+        get: operations["webhooks_listDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries/{deliveryId}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deliver again now (failed, delivered or waiting), with a fresh 24 h retry window */
+        post: operations["webhooks_retryDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/whatsapp/chats": {
@@ -820,6 +955,85 @@ export interface components {
              */
             phone?: string;
         };
+        CreateWebhookDto: {
+            /**
+             * @description Receiver URL (http or https). Hosts resolving to loopback, private or link-local addresses are refused unless listed in WEBHOOK_ALLOWED_HOSTS
+             * @example https://crm.example.com/hooks/whatsapp
+             */
+            url: string;
+            /**
+             * @description Event types to deliver, or ['*'] for all
+             * @example [
+             *       "message.received",
+             *       "message.status"
+             *     ]
+             */
+            events: components["schemas"]["WebhookEventFilter"][];
+            /**
+             * @description Only events of this session (default: all sessions)
+             * @example sales-1
+             */
+            sessionName?: string;
+            /**
+             * @description Deliver events (default true)
+             * @example true
+             */
+            enabled?: boolean;
+        };
+        CreatedWebhookResponseDto: {
+            /** @example 6650a1b2c3d4e5f601234567 */
+            id: string;
+            /** @example https://crm.example.com/hooks/whatsapp */
+            url: string;
+            /**
+             * @example [
+             *       "message.received"
+             *     ]
+             */
+            events: components["schemas"]["WebhookEventFilter"][];
+            /** @example sales-1 */
+            sessionName?: string;
+            /** @example true */
+            enabled: boolean;
+            /**
+             * @description Why the gateway disabled it (every attempt failed for 24 h)
+             * @example Disabled automatically: every delivery attempt failed for 24 h …
+             */
+            disabledReason?: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-02T10:00:00.000Z
+             */
+            disabledAt?: string;
+            /**
+             * Format: date-time
+             * @description Attempts have been failing since then (cleared by a success)
+             * @example 2026-01-01T10:00:00.000Z
+             */
+            failingSince?: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-01T10:05:00.000Z
+             */
+            lastFailureAt?: string;
+            /** @example HTTP 503: upstream unavailable */
+            lastError?: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-01T09:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-01T09:00:00.000Z
+             */
+            updatedAt: string;
+            /**
+             * @description Signing secret (HMAC-SHA256 key). Shown only now: store it
+             * @example whsec_3q2+7w…
+             */
+            secret: string;
+        };
         /**
          * @description How the customer link was set: auto (matching phone) or manual (PUT); null when never linked
          * @enum {string}
@@ -878,6 +1092,73 @@ export interface components {
              */
             updatedAt: string;
         };
+        DeliveryPageDto: {
+            /** @description Newest event first */
+            items: components["schemas"]["DeliveryResponseDto"][];
+            /** @example 42 */
+            total: number;
+            /** @example 1 */
+            page: number;
+            /** @example 20 */
+            limit: number;
+        };
+        DeliveryResponseDto: {
+            /** @example 6650a1b2c3d4e5f601234568 */
+            id: string;
+            /** @example 6650a1b2c3d4e5f601234567 */
+            webhookId: string;
+            /**
+             * @description Event id (X-Webhook-Id, body `id`)
+             * @example 6650a1b2003e8a0000001f3c
+             */
+            eventId: string;
+            /** @example message.received */
+            eventType: components["schemas"]["EventType"];
+            /** @example sales-1 */
+            sessionName: string;
+            /** @example pending */
+            status: components["schemas"]["WebhookDeliveryStatus"];
+            /**
+             * @description Attempts made so far
+             * @example 2
+             */
+            attempts: number;
+            /**
+             * @description HTTP status of the last attempt (absent for timeouts and network errors)
+             * @example 503
+             */
+            lastResponseCode?: number;
+            /** @example HTTP 503: upstream unavailable */
+            lastError?: string;
+            /** @example 120 */
+            lastDurationMs?: number;
+            /**
+             * Format: date-time
+             * @example 2026-01-01T10:00:05.000Z
+             */
+            lastAttemptAt?: string;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due (pending)
+             * @example 2026-01-01T10:00:15.000Z
+             */
+            nextAttemptAt?: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-01T10:00:16.000Z
+             */
+            deliveredAt?: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-02T10:00:00.000Z
+             */
+            failedAt?: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-01T10:00:00.000Z
+             */
+            createdAt: string;
+        };
         ErrorResponseDto: {
             /**
              * @description HTTP status code
@@ -914,6 +1195,51 @@ export interface components {
              */
             requestId: string;
         };
+        EventEnvelopeDto: {
+            /**
+             * @description Unique, time-ordered event id: dedupe key, SSE `id:`, webhook `X-Webhook-Id`
+             * @example 6650a1b2003e8a0000001f3c
+             */
+            id: string;
+            /** @example message.received */
+            type: components["schemas"]["EventType"];
+            /** @example 665f1c2b1e6a3e4f7e9d0e0b */
+            organizationId: string;
+            /** @example sales-1 */
+            sessionName: string;
+            /**
+             * @description When it happened (ISO 8601)
+             * @example 2026-01-01T10:00:00.000Z
+             */
+            occurredAt: string;
+            /**
+             * @description The REST representation: MessageResponseDto for message.*, ContactResponseDto for contact.updated, session fields (sessionId, sessionName, status, previousStatus, phone, jid, lastError, statusChangedAt) for session.status, {sessionId, sessionName, status, qr, expiresAt} for session.qr
+             * @example {
+             *       "id": "665f1c2b1e6a3e4f7e9d0e0c",
+             *       "direction": "in",
+             *       "type": "text",
+             *       "text": "Hi",
+             *       "status": "delivered"
+             *     }
+             */
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        EventStreamTokenResponseDto: {
+            /**
+             * @description Token for `GET /api/v1/events?access_token=…`; accepted by no other route
+             * @example eyJhbGciOiJIUzI1NiIs...
+             */
+            token: string;
+            /**
+             * @description Lifetime in seconds (only the connection has to start within it)
+             * @example 60
+             */
+            expiresIn: number;
+        };
+        /** @enum {string} */
+        EventType: "session.status" | "session.qr" | "message.received" | "message.sent" | "message.status" | "contact.updated";
         /**
          * @description Only owners may create admins
          * @enum {string}
@@ -1412,10 +1738,10 @@ export interface components {
              */
             to: string;
             /**
-             * @default text
+             * @description Message type; text when omitted
              * @example text
              */
-            type: components["schemas"]["SendMessageType"];
+            type?: components["schemas"]["SendMessageType"];
             /**
              * @description Text of a text message (1-4096 characters)
              * @example Hello from Acme!
@@ -1446,7 +1772,10 @@ export interface components {
              */
             mentions?: string[];
         };
-        /** @enum {string} */
+        /**
+         * @description Message type; text when omitted
+         * @enum {string}
+         */
         SendMessageType: "text" | "image" | "video" | "audio" | "document";
         SessionResponseDto: {
             /**
@@ -1784,6 +2113,90 @@ export interface components {
             /** @example true */
             disabled?: boolean;
         };
+        UpdateWebhookDto: {
+            /**
+             * @description New receiver URL (checked like on create)
+             * @example https://crm.example.com/hooks/whatsapp-v2
+             */
+            url?: string;
+            /**
+             * @description Event types, or ['*']
+             * @example [
+             *       "*"
+             *     ]
+             */
+            events?: components["schemas"]["WebhookEventFilter"][];
+            /**
+             * @description Only events of this session; null = all sessions
+             * @example sales-1
+             */
+            sessionName?: string | null;
+            /**
+             * @description Enable or disable. Enabling clears an automatic disable (disabledReason)
+             * @example true
+             */
+            enabled?: boolean;
+            /**
+             * @description true: generate a new signing secret, returned once in `secret`; the old one stops working at once
+             * @example true
+             * @enum {boolean}
+             */
+            rotateSecret?: true;
+        };
+        UpdatedWebhookResponseDto: {
+            /** @example 6650a1b2c3d4e5f601234567 */
+            id: string;
+            /** @example https://crm.example.com/hooks/whatsapp */
+            url: string;
+            /**
+             * @example [
+             *       "message.received"
+             *     ]
+             */
+            events: components["schemas"]["WebhookEventFilter"][];
+            /** @example sales-1 */
+            sessionName?: string;
+            /** @example true */
+            enabled: boolean;
+            /**
+             * @description Why the gateway disabled it (every attempt failed for 24 h)
+             * @example Disabled automatically: every delivery attempt failed for 24 h …
+             */
+            disabledReason?: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-02T10:00:00.000Z
+             */
+            disabledAt?: string;
+            /**
+             * Format: date-time
+             * @description Attempts have been failing since then (cleared by a success)
+             * @example 2026-01-01T10:00:00.000Z
+             */
+            failingSince?: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-01T10:05:00.000Z
+             */
+            lastFailureAt?: string;
+            /** @example HTTP 503: upstream unavailable */
+            lastError?: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-01T09:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-01T09:00:00.000Z
+             */
+            updatedAt: string;
+            /**
+             * @description The new signing secret, only when rotateSecret was true. Shown only now
+             * @example whsec_9kLm…
+             */
+            secret?: string;
+        };
         UserResponseDto: {
             /** @example 665f1c2b1e6a3e4f7e9d0e0c */
             id: string;
@@ -1807,6 +2220,62 @@ export interface components {
         };
         /** @enum {string} */
         UserRole: "owner" | "admin" | "member";
+        /** @enum {string} */
+        WebhookDeliveryStatus: "pending" | "delivering" | "delivered" | "failed";
+        /**
+         * @description Event types to deliver, or ['*'] for all
+         * @enum {string}
+         */
+        WebhookEventFilter: "*" | "session.status" | "session.qr" | "message.received" | "message.sent" | "message.status" | "contact.updated";
+        WebhookResponseDto: {
+            /** @example 6650a1b2c3d4e5f601234567 */
+            id: string;
+            /** @example https://crm.example.com/hooks/whatsapp */
+            url: string;
+            /**
+             * @example [
+             *       "message.received"
+             *     ]
+             */
+            events: components["schemas"]["WebhookEventFilter"][];
+            /** @example sales-1 */
+            sessionName?: string;
+            /** @example true */
+            enabled: boolean;
+            /**
+             * @description Why the gateway disabled it (every attempt failed for 24 h)
+             * @example Disabled automatically: every delivery attempt failed for 24 h …
+             */
+            disabledReason?: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-02T10:00:00.000Z
+             */
+            disabledAt?: string;
+            /**
+             * Format: date-time
+             * @description Attempts have been failing since then (cleared by a success)
+             * @example 2026-01-01T10:00:00.000Z
+             */
+            failingSince?: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-01T10:05:00.000Z
+             */
+            lastFailureAt?: string;
+            /** @example HTTP 503: upstream unavailable */
+            lastError?: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-01T09:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-01T09:00:00.000Z
+             */
+            updatedAt: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -1829,6 +2298,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1837,6 +2307,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuthTokenResponseDto"];
                 };
             };
+            /** @description Validation failed (per-field messages in details) or a malformed request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1874,6 +2345,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1882,6 +2354,7 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponseDto"];
                 };
             };
+            /** @description Missing, invalid or expired token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1905,6 +2378,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Created */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1949,6 +2423,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1999,6 +2474,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Created */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2048,6 +2524,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2085,6 +2562,103 @@ export interface operations {
             };
         };
     };
+    events_stream: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated event types to receive (default: all). One of: session.status, session.qr, message.received, message.sent, message.status, contact.updated */
+                types?: string;
+                /** @description Only events of this session */
+                sessionName?: string;
+                /** @description Resume after this event id (same as the Last-Event-ID header, which wins); events within the 7-day retention are replayed first */
+                lastEventId?: string;
+                /** @description Short-lived stream token from POST /api/v1/events/token, for clients that cannot set headers (EventSource) */
+                access_token?: string;
+            };
+            header?: {
+                /** @description Resume after this event id */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description text/event-stream; every `data:` line is an EventEnvelope */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Invalid filter or Last-Event-ID */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The 'whatsapp' module is not enabled for the organization */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    events_createStreamToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventStreamTokenResponseDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The 'whatsapp' module is not enabled for the organization */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
     organizations_getMine: {
         parameters: {
             query?: never;
@@ -2094,6 +2668,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2126,6 +2701,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2134,6 +2710,7 @@ export interface operations {
                     "application/json": components["schemas"]["OrganizationResponseDto"];
                 };
             };
+            /** @description Validation failed (per-field messages in details) or a malformed request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2151,6 +2728,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description The role or an organization module does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2174,6 +2752,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2182,6 +2761,7 @@ export interface operations {
                     "application/json": components["schemas"]["OrganizationResponseDto"];
                 };
             };
+            /** @description Validation failed (per-field messages in details) or a malformed request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2199,6 +2779,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description The role or an organization module does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2218,6 +2799,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2250,6 +2832,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Created */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2258,6 +2841,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserResponseDto"];
                 };
             };
+            /** @description Validation failed (per-field messages in details) or a malformed request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2275,6 +2859,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description The role or an organization module does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2310,6 +2895,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2318,6 +2904,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserResponseDto"];
                 };
             };
+            /** @description Validation failed (per-field messages in details) or a malformed request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2335,6 +2922,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description The role or an organization module does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2343,6 +2931,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description Not found in the caller’s organization */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2352,6 +2941,385 @@ export interface operations {
                 };
             };
             /** @description Would remove the last owner */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    webhooks_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookResponseDto"][];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not an owner or admin, or the 'whatsapp' module is disabled */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    webhooks_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhookDto"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhookResponseDto"];
+                };
+            };
+            /** @description Invalid body, or a URL that is not http(s) or resolves to a loopback/private/link-local address (WEBHOOK_URL_NOT_ALLOWED) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not an owner or admin, or the 'whatsapp' module is disabled */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Too many webhooks (WEBHOOK_LIMIT_REACHED) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    webhooks_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookResponseDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not an owner or admin, or the 'whatsapp' module is disabled */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No such webhook in this organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    webhooks_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not an owner or admin, or the 'whatsapp' module is disabled */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found in the caller’s organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    webhooks_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWebhookDto"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpdatedWebhookResponseDto"];
+                };
+            };
+            /** @description Validation failed (per-field messages in details) or a malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not an owner or admin, or the 'whatsapp' module is disabled */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found in the caller’s organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    webhooks_listDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Page number, starting at 1 */
+                page?: number;
+                /** @description Items per page */
+                limit?: number;
+                status?: components["schemas"]["WebhookDeliveryStatus"];
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryPageDto"];
+                };
+            };
+            /** @description Validation failed (per-field messages in details) or a malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not an owner or admin, or the 'whatsapp' module is disabled */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found in the caller’s organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    webhooks_retryDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued: the delivery is pending and due now */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryResponseDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not an owner or admin, or the 'whatsapp' module is disabled */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Not found in the caller’s organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Being attempted right now, or the webhook is disabled */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2377,6 +3345,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2385,6 +3354,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChatPageDto"];
                 };
             };
+            /** @description Validation failed (per-field messages in details) or a malformed request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2393,6 +3363,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description Missing, invalid or expired token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2436,6 +3407,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2485,6 +3457,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Accepted */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -2561,6 +3534,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2610,6 +3584,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2663,6 +3638,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2737,6 +3713,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2745,6 +3722,7 @@ export interface operations {
                     "application/json": components["schemas"]["MessagePageDto"];
                 };
             };
+            /** @description Validation failed (per-field messages in details) or a malformed request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2753,6 +3731,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description Missing, invalid or expired token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2788,6 +3767,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Accepted */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -2796,6 +3776,7 @@ export interface operations {
                     "application/json": components["schemas"]["MessageResponseDto"];
                 };
             };
+            /** @description Validation failed (per-field messages in details) or a malformed request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2804,6 +3785,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description Missing, invalid or expired token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2862,6 +3844,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2870,6 +3853,7 @@ export interface operations {
                     "application/json": components["schemas"]["MessageResponseDto"];
                 };
             };
+            /** @description Missing, invalid or expired token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2887,6 +3871,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description Not found in the caller’s organization */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2909,7 +3894,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Media bytes */
+            /** @description Media bytes, served with the media's own Content-Type (e.g. image/jpeg) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2918,6 +3903,7 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
+            /** @description Missing, invalid or expired token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2941,7 +3927,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": components["schemas"]["ErrorResponseDto"];
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
         };
@@ -2962,6 +3948,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Accepted */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -2970,6 +3957,7 @@ export interface operations {
                     "application/json": components["schemas"]["SandboxAcceptedDto"];
                 };
             };
+            /** @description Validation failed (per-field messages in details) or a malformed request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3023,6 +4011,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Accepted */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -3031,6 +4020,7 @@ export interface operations {
                     "application/json": components["schemas"]["SandboxAcceptedDto"];
                 };
             };
+            /** @description Validation failed (per-field messages in details) or a malformed request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3084,6 +4074,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Accepted */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -3092,6 +4083,7 @@ export interface operations {
                     "application/json": components["schemas"]["SandboxInboundResponseDto"];
                 };
             };
+            /** @description Validation failed (per-field messages in details) or a malformed request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3145,6 +4137,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Accepted */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -3153,6 +4146,7 @@ export interface operations {
                     "application/json": components["schemas"]["SandboxAcceptedDto"];
                 };
             };
+            /** @description Validation failed (per-field messages in details) or a malformed request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3206,6 +4200,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3214,6 +4209,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionResponseDto"];
                 };
             };
+            /** @description Validation failed (per-field messages in details) or a malformed request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3267,6 +4263,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Accepted */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -3275,6 +4272,7 @@ export interface operations {
                     "application/json": components["schemas"]["SandboxAcceptedDto"];
                 };
             };
+            /** @description Validation failed (per-field messages in details) or a malformed request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3328,6 +4326,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3336,6 +4335,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionResponseDto"];
                 };
             };
+            /** @description Validation failed (per-field messages in details) or a malformed request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3391,6 +4391,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3399,6 +4400,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionResponseDto"][];
                 };
             };
+            /** @description Missing, invalid or expired token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3431,6 +4433,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Created */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -3439,6 +4442,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionResponseDto"];
                 };
             };
+            /** @description Validation failed (per-field messages in details) or a malformed request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3447,6 +4451,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description Missing, invalid or expired token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3493,6 +4498,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Missing, invalid or expired token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3510,6 +4516,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description Not found in the caller’s organization */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3535,6 +4542,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3543,6 +4551,7 @@ export interface operations {
                     "application/json": components["schemas"]["PairingCodeResponseDto"];
                 };
             };
+            /** @description Validation failed (per-field messages in details) or a malformed request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3551,6 +4560,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description Missing, invalid or expired token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3568,6 +4578,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description Not found in the caller’s organization */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3576,6 +4587,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description Conflicts with the current state */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3597,6 +4609,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3605,6 +4618,7 @@ export interface operations {
                     "application/json": components["schemas"]["QrResponseDto"];
                 };
             };
+            /** @description Missing, invalid or expired token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3622,6 +4636,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description Not found in the caller’s organization */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3652,6 +4667,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3660,6 +4676,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionResponseDto"];
                 };
             };
+            /** @description Missing, invalid or expired token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3677,6 +4694,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description Not found in the caller’s organization */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3698,6 +4716,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3706,6 +4725,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionResponseDto"];
                 };
             };
+            /** @description Missing, invalid or expired token */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3723,6 +4743,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description Not found in the caller’s organization */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3751,6 +4772,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -34,7 +34,7 @@ export class CreateWebhookDto {
   @IsUrl(URL_OPTIONS, { message: URL_MESSAGE })
   url: string;
 
-  @ApiProperty({ description: "Event types to deliver, or ['*'] for all", enum: WEBHOOK_EVENT_FILTERS, isArray: true, example: ['message.received', 'message.status'] })
+  @ApiProperty({ description: "Event types to deliver, or ['*'] for all", enum: WEBHOOK_EVENT_FILTERS, enumName: 'WebhookEventFilter', isArray: true, example: ['message.received', 'message.status'] })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(WEBHOOK_EVENT_FILTERS.length)
@@ -47,7 +47,7 @@ export class CreateWebhookDto {
   @Matches(SESSION_NAME_PATTERN, { message: SESSION_MESSAGE })
   sessionName?: string;
 
-  @ApiPropertyOptional({ description: 'Deliver events (default true)', example: true, default: true })
+  @ApiPropertyOptional({ description: 'Deliver events (default true)', example: true })
   @IsOptional()
   @IsBoolean()
   enabled?: boolean;
@@ -60,7 +60,7 @@ export class UpdateWebhookDto {
   @IsUrl(URL_OPTIONS, { message: URL_MESSAGE })
   url?: string;
 
-  @ApiPropertyOptional({ description: "Event types, or ['*']", enum: WEBHOOK_EVENT_FILTERS, isArray: true, example: ['*'] })
+  @ApiPropertyOptional({ description: "Event types, or ['*']", enum: WEBHOOK_EVENT_FILTERS, enumName: 'WebhookEventFilter', isArray: true, example: ['*'] })
   @IsOptional()
   @IsArray()
   @ArrayMinSize(1)
@@ -93,7 +93,7 @@ export class WebhookResponseDto {
   @ApiProperty({ example: 'https://crm.example.com/hooks/whatsapp' })
   url: string;
 
-  @ApiProperty({ enum: WEBHOOK_EVENT_FILTERS, isArray: true, example: ['message.received'] })
+  @ApiProperty({ enum: WEBHOOK_EVENT_FILTERS, enumName: 'WebhookEventFilter', isArray: true, example: ['message.received'] })
   events: string[];
 
   @ApiPropertyOptional({ example: 'sales-1' })
@@ -135,7 +135,7 @@ export class UpdatedWebhookResponseDto extends WebhookResponseDto {
 }
 
 export class ListDeliveriesQueryDto extends PaginationQueryDto {
-  @ApiPropertyOptional({ enum: DELIVERY_STATUSES, example: 'failed' })
+  @ApiPropertyOptional({ enum: DELIVERY_STATUSES, enumName: 'WebhookDeliveryStatus', example: 'failed' })
   @IsOptional()
   @IsIn(DELIVERY_STATUSES)
   status?: DeliveryStatus;
@@ -151,13 +151,13 @@ export class DeliveryResponseDto {
   @ApiProperty({ description: 'Event id (X-Webhook-Id, body `id`)', example: '6650a1b2003e8a0000001f3c' })
   eventId: string;
 
-  @ApiProperty({ enum: EVENT_TYPES, example: 'message.received' })
+  @ApiProperty({ enum: EVENT_TYPES, enumName: 'EventType', example: 'message.received' })
   eventType: string;
 
   @ApiProperty({ example: 'sales-1' })
   sessionName: string;
 
-  @ApiProperty({ enum: DELIVERY_STATUSES, example: 'pending' })
+  @ApiProperty({ enum: DELIVERY_STATUSES, enumName: 'WebhookDeliveryStatus', example: 'pending' })
   status: DeliveryStatus;
 
   @ApiProperty({ description: 'Attempts made so far', example: 2 })
