@@ -100,6 +100,7 @@ async function main(): Promise<void> {
       JWT_SECRET: 'bench-secret-that-is-long-enough-for-hs256-0123456789',
       WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
       WEBHOOK_RETRY_BASE_MS: '1000',
+      EMBEDDED_MONGO_FSYNC: process.env.EMBEDDED_MONGO_FSYNC,
     });
     app = await createApp(config);
     await app.listen(0, '127.0.0.1');
@@ -199,6 +200,7 @@ async function main(): Promise<void> {
       duplicates: multi.duplicates + single.duplicates,
       badSignatures: receiver.badSignatures(),
       store: 'embedded',
+      fsync: config.EMBEDDED_MONGO_FSYNC,
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {

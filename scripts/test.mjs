@@ -17,7 +17,7 @@ const results = [];
 for (const step of steps) {
   const started = Date.now();
   process.stdout.write(`\n=== ${step.name}: ${step.cmd.join(' ')}\n`);
-  const run = spawnSync(step.cmd[0], step.cmd.slice(1), { stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0' } });
+  const run = spawnSync(step.cmd[0], step.cmd.slice(1), { stdio: 'inherit', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
   const result = { name: step.name, ok: run.status === 0, seconds: (Date.now() - started) / 1000 };
   if (step.report && existsSync(step.report)) {
     const report = JSON.parse(readFileSync(step.report, 'utf8'));

@@ -1,7 +1,7 @@
 import { SessionRegistry } from '@app/whatsapp';
 import { randomBytes } from 'node:crypto';
 import { connectedSession, waitForSessionStatus } from './support/sandbox';
-import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
+import { createTestApp, onEmulator, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
 const PEER = '+201112223334';
@@ -49,7 +49,8 @@ describe('messaging (HTTP, sandbox engine)', () => {
     expect(after.deliveredAt).toBeUndefined();
   });
 
-  it.each([
+  // Outbound media needs WhatsApp's HTTPS media upload, which the emulator does not serve yet: sandbox engine only.
+  it.runIf(!onEmulator).each([
     ['image', 'image/png', 'pic.png'],
     ['video', 'video/mp4', 'clip.mp4'],
     ['audio', 'audio/ogg', 'note.ogg'],
@@ -68,7 +69,8 @@ describe('messaging (HTTP, sandbox engine)', () => {
     expect(Buffer.compare(media.body as Buffer, bytes)).toBe(0);
   });
 
-  it('plays audio: delivered → played', async () => {
+  // Sends an audio file (outbound media): sandbox engine only, see above.
+  it.runIf(!onEmulator)('plays audio: delivered → played', async () => {
     const res = await send({ sessionName: 'main', to: PEER, type: 'audio', media: { base64: randomBytes(64).toString('base64'), mimetype: 'audio/ogg' } }).expect(202);
     await waitForStatus(res.body.id, 'sent');
     await receipt(res.body.id, 'delivered');

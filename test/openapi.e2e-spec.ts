@@ -89,6 +89,7 @@ describe('OpenAPI document', () => {
   it('every operation has a unique module_action operationId, a summary and tags', () => {
     const problems: string[] = [];
     const seen = new Set<string>();
+    const declared = new Set((((generated as unknown as Json).tags ?? []) as Json[]).filter((t) => t.description).map((t) => t.name as string));
     for (const o of ops) {
       const id = o.op.operationId as string | undefined;
       if (!id || !/^[a-z][a-zA-Z]*_[a-z][a-zA-Z]*$/.test(id)) problems.push(`${name(o)}: operationId must look like sessions_create`);
@@ -96,6 +97,9 @@ describe('OpenAPI document', () => {
       if (id) seen.add(id);
       if (!o.op.summary?.trim()) problems.push(`${name(o)}: no summary (@ApiOperation({ summary }))`);
       if (!o.op.tags?.length) problems.push(`${name(o)}: no tag (@ApiTags)`);
+      for (const tag of o.op.tags ?? []) {
+        if (!declared.has(tag)) problems.push(`${name(o)}: tag '${tag}' has no description (.addTag() in buildOpenApiDocument, apps/api/src/app.setup.ts)`);
+      }
     }
     expect(problems).toEqual([]);
   });

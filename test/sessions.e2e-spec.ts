@@ -1,7 +1,7 @@
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
 import { waitForSessionStatus } from './support/sandbox';
-import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
+import { createTestApp, onEmulator, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
 function decodeQrDataUrl(dataUrl: string): string | undefined {
@@ -30,7 +30,8 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     }, 10_000, 'a QR code');
     expect(qr.status).toBe('qr_ready');
     expect(qr.qr).toMatch(/^data:image\/png;base64,/);
-    expect(decodeQrDataUrl(qr.qr)).toMatch(/^sandbox-qr:/);
+    // The sandbox shows its own token; Baileys (E2E_ENGINE=emulator) shows WhatsApp's "ref,noiseKey,identityKey,advSecret,…" link.
+    expect(decodeQrDataUrl(qr.qr)).toMatch(onEmulator ? /^https:\/\/wa\.me\/settings\/linked_devices#2@[^,]+,[^,]+,[^,]+,[^,]+/ : /^sandbox-qr:/);
     expect(new Date(qr.expiresAt).getTime()).toBeGreaterThan(Date.now());
 
     const scanned = await t.http().post('/api/v1/whatsapp/sandbox/sessions/sales-1/scan').set(owner.auth).send({ phone: '+201001234567' }).expect(200);
@@ -74,13 +75,22 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     await t.http().delete('/api/v1/whatsapp/sessions/restartable').set(owner.auth).expect(204);
   });
 
-  it('returns a pairing code and links with it', async () => {
+  // The emulator does not implement pairing by code (link_code_companion_reg) yet; see the 409 test below.
+  it.runIf(!onEmulator)('returns a pairing code and links with it', async () => {
     await t.http().post('/api/v1/whatsapp/sessions').set(owner.auth).send({ sessionName: 'paired' }).expect(201);
     const code = await t.http().post('/api/v1/whatsapp/sessions/paired/pairing-code').set(owner.auth).send({ phone: '+201001234569' }).expect(200);
     expect(code.body.code).toMatch(/^[A-Z0-9]{8}$/);
     await t.http().post('/api/v1/whatsapp/sandbox/sessions/paired/pairing-code').set(owner.auth).send({ code: code.body.code }).expect(200);
     await waitForSessionStatus(t, owner, 'paired', 'connected');
     await t.http().post('/api/v1/whatsapp/sessions/paired/pairing-code').set(owner.auth).send({ phone: 'abc' }).expect(400);
+    await t.http().delete('/api/v1/whatsapp/sessions/paired').set(owner.auth).expect(204);
+  });
+
+  it.runIf(onEmulator)('emulator back-end: pairing by code is refused with a clear 409 (not implemented yet)', async () => {
+    await t.http().post('/api/v1/whatsapp/sessions').set(owner.auth).send({ sessionName: 'paired' }).expect(201);
+    await waitFor(async () => (await t.http().get('/api/v1/whatsapp/sessions/paired/qr').set(owner.auth)).status === 200, 10_000, 'qr');
+    const res = await t.http().post('/api/v1/whatsapp/sandbox/sessions/paired/pairing-code').set(owner.auth).send({ code: 'ABCD1234' }).expect(409);
+    expect(res.body.message).toContain('not supported by the emulator back-end');
     await t.http().delete('/api/v1/whatsapp/sessions/paired').set(owner.auth).expect(204);
   });
 

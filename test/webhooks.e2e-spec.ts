@@ -6,6 +6,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventIdGenerator } from '../apps/api/src/events/event-id';
 import { CONTACT_UPDATED_EVENT } from '../apps/api/src/events/events.types';
+import { AllowList } from '../apps/api/src/webhooks/ssrf-guard';
 import { verifyWebhookSignature } from '../apps/api/src/webhooks/webhook-signature';
 import { WEBHOOK_OPTIONS, type WebhookOptions } from '../apps/api/src/webhooks/webhooks.options';
 import { connectedSession } from './support/sandbox';
@@ -280,7 +281,6 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     const r = await receiver();
     const hook = await createHook({ url: r.url, events: ['message.received'], sessionName: 'main' });
     const saved = options().allowList;
-    const { AllowList } = await import('../apps/api/src/webhooks/ssrf-guard');
     options().allowList = new AllowList(''); // 127.0.0.1 is no longer allowed
     try {
       await inbound('rebinding');

@@ -9,6 +9,15 @@ import { createApp } from '../../apps/api/src/app.setup';
 
 export const TEST_JWT_SECRET = 'e2e-secret-that-is-long-enough-for-hs256-0123456789';
 
+/**
+ * The engine createTestApp runs unless a test passes WHATSAPP_ENGINE itself: `sandbox` (default) or
+ * `emulator` (E2E_ENGINE=emulator: the real Baileys engine against the in-process WhatsApp emulator,
+ * same sandbox control routes). scripts/test.mjs runs a subset of the suites a second time with it.
+ */
+export const E2E_ENGINE = (process.env.E2E_ENGINE ?? 'sandbox') as 'sandbox' | 'emulator';
+/** True when the suites run on the emulator back-end (for tests it cannot serve yet: it.runIf(!onEmulator)). */
+export const onEmulator = E2E_ENGINE === 'emulator';
+
 export interface TestApp {
   app: NestExpressApplication;
   url: string;
@@ -21,7 +30,7 @@ export interface TestApp {
 
 /**
  * Boots the real application: embedded store in a temp DATA_DIR (or TEST_MONGODB_URI with a fresh
- * database), sandbox engine, random port.
+ * database), E2E_ENGINE's engine (sandbox by default), random port.
  */
 export async function createTestApp(env: Record<string, string> = {}, dataDir?: string, dbName?: string): Promise<TestApp> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'wagw-e2e-'));
@@ -31,7 +40,7 @@ export async function createTestApp(env: Record<string, string> = {}, dataDir?: 
     NODE_ENV: 'test',
     PORT: '0',
     DATA_DIR: dir,
-    WHATSAPP_ENGINE: 'sandbox',
+    WHATSAPP_ENGINE: E2E_ENGINE,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     JWT_SECRET: TEST_JWT_SECRET,
     MONGODB_URI: externalMongo ? externalMongo.replace(/\/[^/?]*(\?|$)/, `/${database}$1`) : undefined,

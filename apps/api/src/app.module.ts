@@ -36,7 +36,8 @@ export class AppModule {
         ContactsModule,
         EventsModule,
         WebhooksModule,
-        ...(config.WHATSAPP_ENGINE === 'sandbox' ? [SandboxModule] : []),
+        // The simulated phone's control routes: the sandbox engine, or the real Baileys engine against the in-process emulator.
+        ...(config.WHATSAPP_ENGINE === 'sandbox' || config.WHATSAPP_ENGINE === 'emulator' ? [SandboxModule] : []),
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

@@ -62,6 +62,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('contacts', 'Synced WhatsApp contacts with tags, notes and the CRM customer link')
     .addTag('customers', 'Minimal CRM customers that contacts link to by phone (crm module)')
     .addTag('stats', 'Message, session and contact statistics with a time series')
+    .addTag('webhooks', 'Signed HTTP callbacks for gateway events, with delivery history')
+    .addTag('events', 'Live event stream (Server-Sent Events) of the organization')
     .addTag('sandbox', 'Simulated phone of the sandbox engine. These routes exist only when the gateway runs with WHATSAPP_ENGINE=sandbox.')
     .addTag('health', 'Liveness and readiness (public)')
     .build();

@@ -1,4 +1,5 @@
-import type { proto } from '@whiskeysockets/baileys';
+import { proto } from '@whiskeysockets/baileys';
+import { historySyncMessage } from './history-sync';
 import type { InboundOptions, OutboundRecord, PairResult, ReceiptType, WaEmulator } from './wa-emulator';
 
 export interface InboundMediaSpec extends InboundOptions {
@@ -6,7 +7,24 @@ export interface InboundMediaSpec extends InboundOptions {
   mimetype: string;
   caption?: string;
   fileName?: string;
+  /** Audio/video duration. */
+  seconds?: number;
 }
+
+export type InboundMediaKind = 'image' | 'video' | 'audio' | 'voice' | 'document' | 'sticker';
+
+/** What the phone's address book / WhatsApp knows about a contact (sent to linked devices as history sync). */
+export interface ContactSpec {
+  phone: string;
+  pushName?: string;
+  /** Address-book name. */
+  name?: string;
+  /** `123…@lid` or digits. */
+  lid?: string;
+}
+
+const pnJid = (phone: string) => `${phone.replace(/\D/g, '')}@s.whatsapp.net`;
+const lidJid = (lid: string) => (lid.includes('@') ? lid : `${lid}@lid`);
 
 /**
  * The simulated phone of one WhatsApp account, and the contacts that talk to it:
@@ -68,6 +86,49 @@ export class PhoneControl {
     );
   }
 
+  /** Any media kind; the file is encrypted and served from the emulator's media endpoint. */
+  sendMedia(from: string, kind: InboundMediaKind, spec: InboundMediaSpec): Promise<string> {
+    return this.sendMessage(from, this.mediaMessage(kind, spec), spec);
+  }
+
+  /** Builds (and uploads the file of) a media message without sending it. */
+  mediaMessage(kind: InboundMediaKind, spec: Omit<InboundMediaSpec, keyof InboundOptions>): proto.IMessage {
+    const media = { ...this.emulator.uploadMedia(spec.data, kind === 'voice' ? 'audio' : kind), mimetype: spec.mimetype };
+    const caption = spec.caption ? { caption: spec.caption } : {};
+    const seconds = spec.seconds !== undefined ? { seconds: spec.seconds } : {};
+    switch (kind) {
+      case 'image':
+        return { imageMessage: { ...media, ...caption } };
+      case 'video':
+        return { videoMessage: { ...media, ...caption, ...seconds } };
+      case 'audio':
+      case 'voice':
+        return { audioMessage: { ...media, ...seconds, ptt: kind === 'voice' } };
+      case 'document':
+        return { documentMessage: { ...media, ...caption, fileName: spec.fileName ?? 'file' } };
+      case 'sticker':
+        return { stickerMessage: media };
+    }
+  }
+
+  /**
+   * The phone tells its linked devices about contacts, as WhatsApp does, by history sync:
+   * push names in a PUSH_NAME chunk, address-book names and LIDs in a RECENT chunk.
+   * Resolves once the chunks are encrypted and sent (or queued).
+   */
+  async pushContacts(contacts: ContactSpec[], opts: { deviceId?: number } = {}): Promise<void> {
+    const pushnames = contacts.filter((c) => c.pushName).map((c) => ({ id: pnJid(c.phone), pushname: c.pushName }));
+    const conversations = contacts.filter((c) => c.name || c.lid).map((c) => ({ id: pnJid(c.phone), ...(c.name ? { name: c.name } : {}), ...(c.lid ? { lidJid: lidJid(c.lid) } : {}) }));
+    if (pushnames.length) await this.emulator.deliverFromOwnPhone(this.account, historySyncMessage({ syncType: proto.HistorySync.HistorySyncType.PUSH_NAME, pushnames }), opts.deviceId);
+    if (conversations.length) await this.emulator.deliverFromOwnPhone(this.account, historySyncMessage({ syncType: proto.HistorySync.HistorySyncType.RECENT, conversations }), opts.deviceId);
+  }
+
+  /** The phone reveals which LID belongs to which phone number (history sync `phoneNumberToLidMappings`). */
+  async revealLids(mappings: { phone: string; lid: string }[], opts: { deviceId?: number } = {}): Promise<void> {
+    const phoneNumberToLidMappings = mappings.map((m) => ({ pnJid: pnJid(m.phone), lidJid: lidJid(m.lid) }));
+    await this.emulator.deliverFromOwnPhone(this.account, historySyncMessage({ syncType: proto.HistorySync.HistorySyncType.RECENT, conversations: [], phoneNumberToLidMappings }), opts.deviceId);
+  }
+
   /** Messages this account's linked devices sent, as their recipients decrypted them. */
   get outbox(): OutboundRecord[] {
     return this.emulator.outbound.filter((r) => r.account === this.account);
@@ -78,26 +139,26 @@ export class PhoneControl {
   }
 
   /** The recipient of outbound message `id` reports it delivered / read / played. */
-  receipt(id: string, type: ReceiptType): void {
-    this.emulator.sendReceipt(this.account, id, type);
+  receipt(id: string, type: ReceiptType, deviceId?: number): void {
+    this.emulator.sendReceipt(this.account, id, type, deviceId);
   }
 
-  /** "Log out from all devices" on the phone: 401 now, and on every later login. */
-  logout(): void {
-    this.emulator.logout(this.account);
+  /** "Log out from all devices" on the phone (or unlink `deviceId` only): 401 now, and on every later login. */
+  logout(deviceId?: number): void {
+    this.emulator.logout(this.account, deviceId);
   }
 
   /** Another WhatsApp Web session replaced this one (440). */
-  replace(): void {
-    this.emulator.replace(this.account);
+  replace(deviceId?: number): void {
+    this.emulator.replace(this.account, deviceId);
   }
 
   /** The network drops the connection (no close frame). */
-  drop(): void {
-    this.emulator.drop(this.account);
+  drop(deviceId?: number): void {
+    this.emulator.drop(this.account, deviceId);
   }
 
-  streamError(code: number): void {
-    this.emulator.streamError(this.account, code);
+  streamError(code: number, deviceId?: number): void {
+    this.emulator.streamError(this.account, code, deviceId);
   }
 }

@@ -3,11 +3,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
 import { Curve, encodeWAMessage, jidDecode, proto, unpadRandomMax16, WA_ADV_ACCOUNT_SIG_PREFIX, type BinaryNode } from '@whiskeysockets/baileys';
 import { WebSocketServer } from 'ws';
 import { ClientConnection, type ConnectionHandler } from './client-connection';
 import { handleControlRequest } from './control-http';
+import { historySyncMessage } from './history-sync';
 import { encryptMedia } from './media-crypto';
 import { bytes, child, children, firstChild, iqResult, node, readUIntBE, SERVER, uintBE, unixT } from './nodes';
 import { createNoiseIdentity, type KeyPair, type NoiseIdentity } from './noise';
@@ -57,6 +57,8 @@ export interface InboundOptions {
   via?: 'pn' | 'lid';
   id?: string;
   pushName?: string;
+  /** Deliver to this linked device of the account only (default: every linked device, as WhatsApp does). */
+  deviceId?: number;
 }
 
 type PendingPair = { account: string; deviceId: number; keyIndex: number; identityKey: Buffer; noiseKey: Buffer; resolve: (v: PairResult) => void; reject: (e: Error) => void };
@@ -178,6 +180,12 @@ export class WaEmulator implements ConnectionHandler {
       this.store.save();
     }
     return user;
+  }
+
+  /** The simulated user with this LID (digits, optional `@lid`), if any. */
+  userByLid(lid: string): UserRecord | undefined {
+    const d = digits(lid.split('@')[0]);
+    return Object.values(this.store.state.users).find((u) => u.lid === d);
   }
 
   private userByJid(jid: string, create = true): UserRecord | undefined {
@@ -508,18 +516,7 @@ export class WaEmulator implements ConnectionHandler {
   private async sendHistorySync(conn: ClientConnection, companion: CompanionRecord): Promise<void> {
     if (conn.closed || !conn.account) return;
     const user = this.user(conn.account);
-    const history = proto.HistorySync.encode({ syncType: proto.HistorySync.HistorySyncType.INITIAL_BOOTSTRAP, conversations: [], progress: 100, chunkOrder: 0 }).finish();
-    const message: proto.IMessage = {
-      protocolMessage: {
-        type: proto.Message.ProtocolMessage.Type.HISTORY_SYNC_NOTIFICATION,
-        historySyncNotification: {
-          syncType: proto.HistorySync.HistorySyncType.INITIAL_BOOTSTRAP,
-          chunkOrder: 0,
-          progress: 100,
-          initialHistBootstrapInlinePayload: deflateSync(history),
-        },
-      },
-    };
+    const message = historySyncMessage({ syncType: proto.HistorySync.HistorySyncType.INITIAL_BOOTSTRAP, conversations: [] });
     const stanza = await this.encryptStanza(user, conn.account, companion, message, { from: `${user.phone}@s.whatsapp.net`, type: 'text', category: 'peer' });
     if (conn.closed) return;
     conn.send(stanza);
@@ -546,11 +543,36 @@ export class WaEmulator implements ConnectionHandler {
     return node('message', { id: msgId(), t: unixT(), ...attrs }, [node('enc', encAttrs, ciphertext)]);
   }
 
-  /** A contact sends `message` to every linked device of `account` (queued for offline ones). */
+  /**
+   * The account's own phone sends `message` (a protocol message: history sync, …) to its linked
+   * devices, or to `deviceId` only; queued for offline ones.
+   */
+  async deliverFromOwnPhone(account: string, message: proto.IMessage, deviceId?: number): Promise<string> {
+    const user = this.user(account);
+    const companions = this.activeCompanions(account).filter((c) => deviceId === undefined || c.deviceId === deviceId);
+    if (!companions.length) throw new Error(`account ${account} has no linked device${deviceId === undefined ? '' : ` ${deviceId}`}`);
+    const id = msgId();
+    for (const companion of companions) {
+      const stanza = await this.encryptStanza(user, account, companion, message, { from: `${user.phone}@s.whatsapp.net`, id, type: 'text', category: 'peer' });
+      this.sendOrQueue(account, companion, stanza);
+    }
+    return id;
+  }
+
+  private sendOrQueue(account: string, companion: CompanionRecord, stanza: BinaryNode): void {
+    const live = this.liveConnections(account, companion.deviceId).filter((c) => c.account);
+    if (live.length) for (const conn of live) conn.send(stanza);
+    else {
+      const key = this.companionAddress(account, companion.deviceId);
+      this.offlineQueue.set(key, [...(this.offlineQueue.get(key) ?? []), stanza]);
+    }
+  }
+
+  /** A contact sends `message` to every linked device of `account` (queued for offline ones), or to `opts.deviceId` only. */
   async deliverInbound(account: string, contactPhone: string, message: proto.IMessage, opts: InboundOptions = {}): Promise<string> {
     const contact = this.user(contactPhone, opts.pushName ? { pushName: opts.pushName } : {});
-    const companions = this.activeCompanions(account);
-    if (!companions.length) throw new Error(`account ${account} has no linked device`);
+    const companions = this.activeCompanions(account).filter((c) => opts.deviceId === undefined || c.deviceId === opts.deviceId);
+    if (!companions.length) throw new Error(`account ${account} has no linked device${opts.deviceId === undefined ? '' : ` ${opts.deviceId}`}`);
     const id = opts.id ?? msgId();
     const via = opts.via ?? 'pn';
     const addressing: Record<string, string> =
@@ -558,12 +580,7 @@ export class WaEmulator implements ConnectionHandler {
     const type = mediaTypeOf(message) ? 'media' : 'text';
     for (const companion of companions) {
       const stanza = await this.encryptStanza(contact, account, companion, message, { ...addressing, id, type, notify: contact.pushName });
-      const live = this.liveConnections(account, companion.deviceId).filter((c) => c.account);
-      if (live.length) for (const conn of live) conn.send(stanza);
-      else {
-        const key = this.companionAddress(account, companion.deviceId);
-        this.offlineQueue.set(key, [...(this.offlineQueue.get(key) ?? []), stanza]);
-      }
+      this.sendOrQueue(account, companion, stanza);
     }
     return id;
   }
@@ -652,13 +669,13 @@ export class WaEmulator implements ConnectionHandler {
     conn.send(node('ack', { class: 'receipt', id, from: to ?? SERVER, ...(type ? { type } : {}) }));
   }
 
-  /** The recipient of an outbound message sends a delivery/read/played receipt to every live device of `account`. */
-  sendReceipt(account: string, messageId: string, type: ReceiptType): void {
+  /** The recipient of an outbound message sends a delivery/read/played receipt to every live device of `account` (or `deviceId` only). */
+  sendReceipt(account: string, messageId: string, type: ReceiptType, deviceId?: number): void {
     const record = this.outbound.find((r) => r.account === account && r.id === messageId);
     if (!record) throw new Error(`no outbound message ${messageId} from ${account}`);
     const attrs: Record<string, string> = { from: record.to, id: messageId, t: unixT() };
     if (type !== 'delivered') attrs.type = type;
-    for (const conn of this.liveConnections(account)) conn.send(node('receipt', attrs));
+    for (const conn of this.liveConnections(account, deviceId)) conn.send(node('receipt', attrs));
   }
 
   async waitForOutbound(predicate: (r: OutboundRecord) => boolean, timeoutMs = 10_000): Promise<OutboundRecord> {
@@ -688,35 +705,35 @@ export class WaEmulator implements ConnectionHandler {
 
   // ---------------------------------------------------------------- server-side events
 
-  /** The phone unlinks every companion: live ones get stream:error 401 (device_removed); later logins get failure 401. */
-  logout(account: string): void {
-    for (const c of this.activeCompanions(account)) c.removed = true;
+  /** The phone unlinks every companion (or `deviceId` only): live ones get stream:error 401 (device_removed); later logins get failure 401. */
+  logout(account: string, deviceId?: number): void {
+    for (const c of this.activeCompanions(account)) if (deviceId === undefined || c.deviceId === deviceId) c.removed = true;
     this.store.save();
-    for (const conn of this.liveConnections(account)) {
+    for (const conn of this.liveConnections(account, deviceId)) {
       conn.send(node('stream:error', { code: '401' }, [node('conflict', { type: 'device_removed' })]));
       conn.close();
     }
   }
 
   /** Another client took over the session (stream:error conflict replaced → 440). */
-  replace(account: string): void {
-    for (const conn of this.liveConnections(account)) {
+  replace(account: string, deviceId?: number): void {
+    for (const conn of this.liveConnections(account, deviceId)) {
       conn.send(node('stream:error', {}, [node('conflict', { type: 'replaced' })]));
       conn.close();
     }
   }
 
   /** Sends a bare `<stream:error code=…/>` (e.g. 503, 515) and closes. */
-  streamError(account: string, code: number): void {
-    for (const conn of this.liveConnections(account)) {
+  streamError(account: string, code: number, deviceId?: number): void {
+    for (const conn of this.liveConnections(account, deviceId)) {
       conn.send(node('stream:error', { code: String(code) }));
       conn.close();
     }
   }
 
   /** Drops the TCP connections without any close frame. */
-  drop(account: string): void {
-    for (const conn of this.liveConnections(account)) conn.terminate();
+  drop(account: string, deviceId?: number): void {
+    for (const conn of this.liveConnections(account, deviceId)) conn.terminate();
   }
 }
 

@@ -22,7 +22,8 @@ export { WhatsAppSession, WhatsAppSessionSchema } from './session-state/whatsapp
 
 export { SessionRegistry, type QrView, type RestoreSummary } from './registry/session-registry';
 
-export { SandboxControl } from './sandbox/sandbox-control';
+export { SandboxControl, type SandboxControlBackend, type SandboxInboundAccepted } from './sandbox/sandbox-control';
+export { EmulatorBackend } from './emulator/emulator-backend';
 export { SandboxHub } from './sandbox/sandbox-hub';
 export { SandboxEngineFactory } from './sandbox/sandbox-engine.factory';
 export type { SandboxInboundSpec } from './sandbox/sandbox-inbound';

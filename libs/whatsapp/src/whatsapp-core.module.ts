@@ -5,6 +5,8 @@ import { WA_AUTH_STORE_PROVIDER } from './auth-state/wa-auth-store';
 import { WaAuthKey, WaAuthKeySchema } from './auth-state/wa-auth-key.schema';
 import { BaileysEngineFactory } from './baileys/baileys-engine.factory';
 import { WA_ENGINE_FACTORY, type WaEngineFactory } from './engine/wa-connection';
+import { EmulatorBackend } from './emulator/emulator-backend';
+import { EmulatorEngineFactory } from './emulator/emulator-engine.factory';
 import { SessionRegistry } from './registry/session-registry';
 import { SandboxControl } from './sandbox/sandbox-control';
 import { SandboxEngineFactory } from './sandbox/sandbox-engine.factory';
@@ -21,8 +23,12 @@ export interface WhatsAppCoreAsyncOptions extends Pick<ModuleMetadata, 'imports'
 }
 
 /** Picks the engine once, from options: the rest of the app only sees WA_ENGINE_FACTORY. */
-export function createEngineFactory(options: WhatsAppOptions, hub: SandboxHub): WaEngineFactory {
+export function createEngineFactory(options: WhatsAppOptions, hub: SandboxHub, emulator?: EmulatorBackend): WaEngineFactory {
   if (options.engine === 'sandbox') return new SandboxEngineFactory(hub, options.qr);
+  if (options.engine === 'emulator') {
+    if (!emulator?.enabled) throw new Error("engine 'emulator' needs the running EmulatorBackend");
+    return new EmulatorEngineFactory(emulator, { browserName: options.browserName, connectTimeoutMs: options.connectTimeoutMs });
+  }
   return new BaileysEngineFactory({
     browserName: options.browserName,
     waWebSocketUrl: options.waWebSocketUrl,
@@ -30,20 +36,26 @@ export function createEngineFactory(options: WhatsAppOptions, hub: SandboxHub): 
   });
 }
 
+/** engine = 'emulator' starts the in-process WhatsApp emulator here (before the engine factory needs its URL). */
+export function createEmulatorBackend(options: WhatsAppOptions): Promise<EmulatorBackend> | EmulatorBackend {
+  return options.engine === 'emulator' ? EmulatorBackend.start(options.emulatorDataDir) : EmulatorBackend.disabled();
+}
+
 const coreProviders: Provider[] = [
   SandboxHub,
+  { provide: EmulatorBackend, useFactory: createEmulatorBackend, inject: [WHATSAPP_OPTIONS] },
   SandboxControl,
   SessionRegistry,
   SessionQueryService,
   { provide: SESSION_STATE_STORE, useClass: MongoSessionStateStore },
   { provide: WA_AUTH_STORE_PROVIDER, useClass: MongoAuthStoreProvider },
-  { provide: WA_ENGINE_FACTORY, useFactory: createEngineFactory, inject: [WHATSAPP_OPTIONS, SandboxHub] },
+  { provide: WA_ENGINE_FACTORY, useFactory: createEngineFactory, inject: [WHATSAPP_OPTIONS, SandboxHub, EmulatorBackend] },
 ];
 
 /**
  * libs/whatsapp wiring. Needs MongooseModule.forRoot and EventEmitterModule.forRoot
  * in the app. Exports SessionRegistry, SessionQueryService and SandboxControl
- * (the latter only has live sessions when engine = 'sandbox').
+ * (the latter only has live sessions when engine = 'sandbox' or 'emulator').
  */
 @Module({})
 export class WhatsAppCoreModule {

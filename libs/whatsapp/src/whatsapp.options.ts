@@ -9,6 +9,8 @@ export interface WhatsAppOptions {
   browserName: string;
   /** Override WhatsApp's websocket endpoint (WA_WEBSOCKET_URL); undefined = WhatsApp's. */
   waWebSocketUrl?: string;
+  /** engine = 'emulator': where the in-process WhatsApp emulator keeps its state (in memory when omitted). */
+  emulatorDataDir?: string;
   /** Baileys connect timeout. */
   connectTimeoutMs: number;
   backoff: { baseMs: number; capMs: number; maxRetries: number };

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { SessionRegistry } from '@app/whatsapp';
 import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
 import { MEDIA_SIZE_LIMITS } from './media/media-limits';
@@ -14,7 +14,7 @@ const RESUME_BATCH = 200;
  * recorded on the message; the message itself is never dropped. Pending downloads resume at boot.
  */
 @Injectable()
-export class MediaDownloadService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class MediaDownloadService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger(MediaDownloadService.name);
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly inFlight = new Set<string>();
@@ -32,7 +32,7 @@ export class MediaDownloadService implements OnApplicationBootstrap, OnApplicati
     for (const m of pending) this.schedule(m._id, 5_000);
   }
 
-  onApplicationShutdown(): void {
+  beforeApplicationShutdown(): void {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
   }

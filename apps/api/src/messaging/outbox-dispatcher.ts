@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { APP_CONFIG, type AppConfig } from '@app/common';
 import { type OutboundContent, SessionRegistry, WA_EVENTS, type WaSessionStatusEvent } from '@app/whatsapp';
@@ -24,7 +24,7 @@ export const retryDelayMs = (baseMs: number, attempt: number, random = Math.rand
  * message that keeps failing, or waits past the deadline, ends `failed` with the reason.
  */
 @Injectable()
-export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger(OutboxDispatcher.name);
   private readonly draining = new Map<string, Promise<void>>();
   private readonly rerun = new Set<string>();
@@ -52,7 +52,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     await Promise.allSettled(this.draining.values());

@@ -47,12 +47,16 @@ export class WebhookDeliveriesRepository {
     }
   }
 
-  /** The oldest unfinished delivery of a lane: the only one that may be attempted. */
-  laneHead(lane: Lane): Promise<DeliveryRecord | null> {
+  /**
+   * The oldest unfinished deliveries of a lane, in event order: the first is the only one that may
+   * be attempted; the worker walks the rest in turn without re-reading (new rows only come after).
+   */
+  laneHeads(lane: Lane, limit: number): Promise<DeliveryRecord[]> {
     return this.model
-      .findOne({ webhookId: new Types.ObjectId(lane.webhookId), sessionName: lane.sessionName, status: { $in: UNFINISHED } })
+      .find({ webhookId: new Types.ObjectId(lane.webhookId), sessionName: lane.sessionName, status: { $in: UNFINISHED } })
       .sort({ eventId: 1 })
-      .lean<DeliveryRecord>()
+      .limit(limit)
+      .lean<DeliveryRecord[]>()
       .exec();
   }
 

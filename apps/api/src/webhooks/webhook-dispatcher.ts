@@ -11,6 +11,8 @@ import { type WebhookRecord, WebhooksRepository } from './webhooks.repository';
 import { resolveAllowedTarget, UrlNotAllowedError } from './ssrf-guard';
 
 const BODY_CACHE_SIZE = 2_000;
+/** Unfinished rows of a lane read at once (walked in order, one attempt at a time). */
+const LANE_BATCH = 100;
 const USER_AGENT = 'WA-Gateway-Webhooks/0.1';
 const laneKey = (lane: Lane) => `${lane.webhookId}|${lane.sessionName}`;
 
@@ -128,18 +130,21 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
 
   private async runLane(lane: Lane): Promise<void> {
     while (!this.stopped) {
-      const head = await this.deliveries.laneHead(lane);
-      if (!head || head.status === 'delivering') return; // done, or in flight on another instance
-      const now = new Date();
-      if (head.nextAttemptAt.getTime() > now.getTime()) return this.wakeAt(lane, head.nextAttemptAt);
-      const webhook = await this.directory.get(head.organizationId, lane.webhookId);
-      if (!webhook || !webhook.enabled) {
-        await this.deliveries.failPendingOfWebhook(head.webhookId, webhook ? 'Webhook disabled' : 'Webhook deleted', now);
-        return;
+      const heads = await this.deliveries.laneHeads(lane, LANE_BATCH);
+      if (!heads.length) return;
+      for (const head of heads) {
+        if (this.stopped || head.status === 'delivering') return; // shutting down, or in flight on another instance
+        const now = new Date();
+        if (head.nextAttemptAt.getTime() > now.getTime()) return this.wakeAt(lane, head.nextAttemptAt);
+        const webhook = await this.directory.get(head.organizationId, lane.webhookId);
+        if (!webhook || !webhook.enabled) {
+          await this.deliveries.failPendingOfWebhook(head.webhookId, webhook ? 'Webhook disabled' : 'Webhook deleted', now);
+          return;
+        }
+        const claimed = await this.deliveries.claim(head._id, now, new Date(now.getTime() + this.options.leaseMs));
+        if (!claimed) break; // changed meanwhile (retry requested, disabled, another instance): re-read the lane
+        if (!(await this.attempt(claimed, webhook, lane))) return;
       }
-      const claimed = await this.deliveries.claim(head._id, now, new Date(now.getTime() + this.options.leaseMs));
-      if (!claimed) return; // taken by another instance meanwhile
-      if (!(await this.attempt(claimed, webhook, lane))) return;
     }
   }
 

@@ -33,7 +33,7 @@ export function webhookOptionsFrom(config: AppConfig): WebhookOptions {
     retryWindowMs: 24 * HOUR,
     disableAfterMs: 24 * HOUR,
     timeoutMs: 10_000,
-    pollIntervalMs: 1_000,
+    pollIntervalMs: 5_000,
     leaseMs: 30_000,
     maxConcurrentLanes: 32,
     maxWebhooksPerOrganization: 25,

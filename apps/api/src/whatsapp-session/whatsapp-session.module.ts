@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import pino from 'pino';
 import { APP_CONFIG, type AppConfig } from '@app/common';
@@ -11,6 +12,8 @@ const whatsappCore = WhatsAppCoreModule.forRootAsync({
     engine: config.WHATSAPP_ENGINE,
     browserName: config.WA_BROWSER_NAME,
     waWebSocketUrl: config.WA_WEBSOCKET_URL,
+    // WHATSAPP_ENGINE=emulator: the in-process WhatsApp emulator keeps its accounts and keys next to the store.
+    ...(config.WHATSAPP_ENGINE === 'emulator' ? { emulatorDataDir: join(config.DATA_DIR, 'emulator') } : {}),
     // Baileys is chatty: only its warnings reach our logs.
     logger: pino({ level: config.LOG_LEVEL === 'silent' ? 'silent' : 'warn', base: { component: 'whatsapp' } }) as unknown as WaLogger,
   }),

@@ -12,7 +12,7 @@ import {
   validateSync,
 } from 'class-validator';
 
-export const WHATSAPP_ENGINES = ['baileys', 'sandbox'] as const;
+export const WHATSAPP_ENGINES = ['baileys', 'sandbox', 'emulator'] as const;
 export type WhatsAppEngineKind = (typeof WHATSAPP_ENGINES)[number];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const NODE_ENVS = ['development', 'production', 'test'] as const;
@@ -43,14 +43,15 @@ export class EnvironmentVariables {
   EMBEDDED_MONGO_FSYNC: 'always' | 'batch' | 'never' = 'batch';
 
   @ValidateIf((env: EnvironmentVariables) => env.NODE_ENV === 'production' || env.JWT_SECRET !== undefined)
-  @IsString({ message: 'JWT_SECRET is required when NODE_ENV=production' })
+  // class-validator checks the decorator nearest the property first.
   @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
+  @IsString({ message: 'JWT_SECRET is required when NODE_ENV=production' })
   JWT_SECRET?: string;
 
   @Matches(/^\d+[smhd]?$/, { message: 'JWT_EXPIRES_IN must be seconds or a number with s, m, h or d (e.g. 3600, 15m, 12h, 7d)' })
   JWT_EXPIRES_IN: string = '12h';
 
-  @IsIn(WHATSAPP_ENGINES, { message: 'WHATSAPP_ENGINE must be one of: baileys, sandbox' })
+  @IsIn(WHATSAPP_ENGINES, { message: 'WHATSAPP_ENGINE must be one of: baileys, sandbox, emulator' })
   WHATSAPP_ENGINE: WhatsAppEngineKind = 'baileys';
 
   @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of: ${LOG_LEVELS.join(', ')}` })
@@ -98,7 +99,8 @@ export class ConfigValidationError extends Error {}
 export function loadConfig(raw: Record<string, string | undefined>): AppConfig {
   const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
   const config = plainToInstance(EnvironmentVariables, defined, { exposeDefaultValues: true });
-  const errors = validateSync(config, { whitelist: false });
+  // One rule per variable: the first one it breaks.
+  const errors = validateSync(config, { whitelist: false, stopAtFirstError: true });
   if (errors.length > 0) {
     const lines = errors.flatMap((e) =>
       Object.values(e.constraints ?? {}).map((msg) => `${msg} (got ${JSON.stringify(e.value)})`),

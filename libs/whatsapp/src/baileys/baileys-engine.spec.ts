@@ -45,7 +45,7 @@ describe('BaileysEngine (real Baileys, no network)', () => {
     await kit.waitStatus(sessionId, 'disconnected', 10_000);
     expect(kit.statusTrail(sessionId)).toEqual(['connecting', 'disconnected', 'connecting', 'disconnected']);
 
-    await kit.registry.onApplicationShutdown();
+    await kit.registry.beforeApplicationShutdown();
     expect(kit.registry.liveCount()).toBe(0);
     await new Promise((r) => setTimeout(r, 100));
     expect(unhandled).toEqual([]);

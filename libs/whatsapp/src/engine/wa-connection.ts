@@ -7,7 +7,8 @@ import type { WaLogger } from './wa-logger';
 
 export const WA_ENGINE_FACTORY = Symbol('WA_ENGINE_FACTORY');
 
-export type WaEngineKind = 'baileys' | 'sandbox';
+/** baileys: real WhatsApp; sandbox: simulated engine; emulator: the real Baileys engine against an in-process WhatsApp emulator. */
+export type WaEngineKind = 'baileys' | 'sandbox' | 'emulator';
 
 export type WaMessageAck = 'sent' | 'delivered' | 'read' | 'played' | 'failed';
 

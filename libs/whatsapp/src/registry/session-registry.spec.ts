@@ -32,7 +32,7 @@ describe('SessionRegistry with the sandbox engine', () => {
     const first = kit.events.find((e) => e.name === WA_EVENTS.sessionStatus)!.payload;
     expect(first).toMatchObject({ previousStatus: 'disconnected', status: 'connecting', at: expect.any(Date) });
     expect(kit.registry.isConnected(sessionId)).toBe(true);
-    await kit.registry.onApplicationShutdown();
+    await kit.registry.beforeApplicationShutdown();
   });
 
   it('getQr starts an idle session and refuses once connected; unknown sessions are 404', async () => {
@@ -46,7 +46,7 @@ describe('SessionRegistry with the sandbox engine', () => {
     await kit.waitStatus(sessionId, 'connected');
     await expect(kit.registry.getQr(sessionId)).rejects.toBeInstanceOf(SessionAlreadyConnectedError);
     await expect(kit.registry.getQr('org1_nope')).rejects.toBeInstanceOf(SessionNotFoundError);
-    await kit.registry.onApplicationShutdown();
+    await kit.registry.beforeApplicationShutdown();
   });
 
   it('pairs with a pairing code', async () => {
@@ -57,7 +57,7 @@ describe('SessionRegistry with the sandbox engine', () => {
     await kit.control.enterPairingCode(sessionId, code);
     await kit.waitStatus(sessionId, 'connected');
     expect((await kit.store.findBySessionId(sessionId))!.phone).toBe('15557654321');
-    await kit.registry.onApplicationShutdown();
+    await kit.registry.beforeApplicationShutdown();
   });
 
   it('sends, reports sent/delivered/read, receives every inbound type and downloads media', async () => {
@@ -91,7 +91,7 @@ describe('SessionRegistry with the sandbox engine', () => {
       { jid: '15550002222@s.whatsapp.net', phone: '15550002222', notify: 'Ann' },
     ]);
     expect(kit.events.find((e) => e.name === WA_EVENTS.lidMapping)!.payload).toMatchObject({ lid: '1234567@lid', pn: '15550002222@s.whatsapp.net' });
-    await kit.registry.onApplicationShutdown();
+    await kit.registry.beforeApplicationShutdown();
   });
 
   it('send/resync throw SessionNotConnectedError unless connected', async () => {
@@ -101,7 +101,7 @@ describe('SessionRegistry with the sandbox engine', () => {
     await kit.registry.start(sessionId);
     await kit.waitStatus(sessionId, 'qr_ready');
     expect(() => kit.registry.send(sessionId, 'x@s.whatsapp.net', { type: 'text', text: 'x' })).toThrow(SessionNotConnectedError);
-    await kit.registry.onApplicationShutdown();
+    await kit.registry.beforeApplicationShutdown();
   });
 
   it('loggedOut from the phone → logged_out, auth cleared, no reconnect', async () => {
@@ -118,7 +118,7 @@ describe('SessionRegistry with the sandbox engine', () => {
     expect(kit.control.isLive(sessionId)).toBe(false);
     // scanning again works: a new QR is offered
     expect((await kit.registry.getQr(sessionId)).status).toBe('qr_ready');
-    await kit.registry.onApplicationShutdown();
+    await kit.registry.beforeApplicationShutdown();
   });
 
   it('registry.logout unlinks a connected session and clears its auth state', async () => {
@@ -153,7 +153,7 @@ describe('SessionRegistry with the sandbox engine', () => {
     await kit.waitStatus(sessionId, 'connecting');
     await kit.waitStatus(sessionId, 'connected');
     expect(kit.statusTrail(sessionId).slice(before)).toEqual(['connecting', 'connected']);
-    await kit.registry.onApplicationShutdown();
+    await kit.registry.beforeApplicationShutdown();
   });
 
   describe('with fake timers', () => {
@@ -185,7 +185,7 @@ describe('SessionRegistry with the sandbox engine', () => {
       await vi.advanceTimersByTimeAsync(10);
       expect(kit.registry.liveStatus(sessionId)).toBe('connected');
       expect(kit.statusTrail(sessionId).slice(-3)).toEqual(['disconnected', 'connecting', 'connected']);
-      await kit.registry.onApplicationShutdown();
+      await kit.registry.beforeApplicationShutdown();
     });
 
     it('rotates the QR (first 60 s, then 20 s) and stops as disconnected when never scanned', async () => {
@@ -214,7 +214,7 @@ describe('SessionRegistry with the sandbox engine', () => {
       await kit.registry.restart(sessionId);
       await vi.advanceTimersByTimeAsync(10);
       expect(kit.registry.liveStatus(sessionId)).toBe('qr_ready');
-      await kit.registry.onApplicationShutdown();
+      await kit.registry.beforeApplicationShutdown();
     });
 
     it('lease: refused while another instance holds it, taken over after expiry; the old owner steps back', async () => {
@@ -245,7 +245,7 @@ describe('SessionRegistry with the sandbox engine', () => {
       expect(a.registry.liveCount()).toBe(0);
       expect(b.registry.isConnected(sessionId)).toBe(true);
       expect(store.docs.get(sessionId)!.status).toBe('connected');
-      await b.registry.onApplicationShutdown();
+      await b.registry.beforeApplicationShutdown();
       expect(store.docs.get(sessionId)!.lease).toBeUndefined();
     });
   });
@@ -270,7 +270,7 @@ describe('SessionRegistry with the sandbox engine', () => {
     await b.waitStatus(running, 'connected');
     expect(store.docs.get(running)!.lease!.owner).toBe('B');
     expect(b.registry.liveStatus(unlinked)).toBeUndefined();
-    await b.registry.onApplicationShutdown();
+    await b.registry.beforeApplicationShutdown();
   });
 
   it('serialises concurrent start/stop: one connection at a time, last call wins', async () => {
@@ -301,7 +301,7 @@ describe('SessionRegistry with the sandbox engine', () => {
     await first.waitStatus(unlinked, 'qr_ready');
     const loggedOut = await first.linkedSession('gone', '15550000004');
     await first.registry.logout(loggedOut);
-    await first.registry.onApplicationShutdown(); // process exits: close without logout
+    await first.registry.beforeApplicationShutdown(); // process exits: close without logout
 
     backend.putRaw(broken, 'creds', 'creds', '{"sandbox":tru'); // corrupted on disk
     const second = makeRegistryKit({ store, auth: new InMemoryAuthStoreProvider(backend) });
@@ -318,6 +318,6 @@ describe('SessionRegistry with the sandbox engine', () => {
     expect(brokenDoc).toMatchObject({ status: 'failed', lastError: expect.stringMatching(/Auth state is unreadable/) });
     expect((await store.findBySessionId(unlinked))!.status).toBe('disconnected');
     expect((await store.findBySessionId(loggedOut))!.status).toBe('logged_out');
-    await second.registry.onApplicationShutdown();
+    await second.registry.beforeApplicationShutdown();
   });
 });

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
@@ -37,7 +37,7 @@ const notConnecting = (s: WaSessionStatus) => s !== 'connecting';
  * does the organization scoping before calling in.
  */
 @Injectable()
-export class SessionRegistry implements OnApplicationBootstrap, OnApplicationShutdown {
+export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicationShutdown {
   readonly instanceId: string;
   private readonly log = new Logger(SessionRegistry.name);
   private readonly handles = new Map<string, SessionHandle>();
@@ -86,7 +86,7 @@ export class SessionRegistry implements OnApplicationBootstrap, OnApplicationShu
     this.adoptTimer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.adoptTimer);
     this.leases.stopTimer();
     // Close without logout: the link stays valid and the next boot restores it.

@@ -72,8 +72,9 @@ export const WebhookDeliverySchema = SchemaFactory.createForClass(WebhookDeliver
 WebhookDeliverySchema.index({ webhookId: 1, eventId: 1 }, { unique: true });
 // Lane head: unfinished rows of one webhook and session.
 WebhookDeliverySchema.index({ webhookId: 1, sessionName: 1, status: 1 });
-// Worker: due rows, and expired leases.
-WebhookDeliverySchema.index({ status: 1, nextAttemptAt: 1 });
+// Worker poll: due pending rows and expired leases. Status alone: the unfinished set is small, and the
+// embedded store only uses an index whose every field is matched by equality.
+WebhookDeliverySchema.index({ status: 1 });
 // Listing.
 WebhookDeliverySchema.index({ organizationId: 1, webhookId: 1, _id: -1 });
 WebhookDeliverySchema.index({ createdAt: 1 }, { expireAfterSeconds: DELIVERY_RETENTION_SECONDS });

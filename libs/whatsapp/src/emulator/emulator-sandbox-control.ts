@@ -1,0 +1,207 @@
+import { Logger } from '@nestjs/common';
+import { proto } from '@whiskeysockets/baileys';
+import type { PhoneControl } from '@app/wa-emulator';
+import { SandboxInvalidInboundError, SandboxInvalidStateError, SandboxUnknownMessageError, SessionNotConnectedError } from '../errors';
+import type { WaCloseReason } from '../engine/close-reason';
+import type { ContactInfo } from '../engine/wa-connection';
+import type { SandboxReceiptStatus } from '../sandbox/sandbox-connection';
+import type { SandboxControlBackend, SandboxInboundAccepted } from '../sandbox/sandbox-control';
+import { newSandboxMessageId, onlyDigits, phoneToJid } from '../sandbox/sandbox-ids';
+import type { SandboxInboundSpec } from '../sandbox/sandbox-inbound';
+import type { EmulatedConnection } from './emulated-connection';
+import type { EmulatorBackend } from './emulator-backend';
+
+const CLOSE_WAIT_MS = 5_000;
+const MEDIA_KINDS = ['image', 'video', 'audio', 'voice', 'document', 'sticker'] as const;
+type MediaKind = (typeof MEDIA_KINDS)[number];
+const isMediaKind = (t: string): t is MediaKind => (MEDIA_KINDS as readonly string[]).includes(t);
+
+const notYet = (what: string) => new SandboxInvalidInboundError(`${what} is not supported by the emulator back-end yet (use WHATSAPP_ENGINE=sandbox)`);
+
+/**
+ * The sandbox control routes, played by the WhatsApp emulator: the simulated phone really scans the
+ * QR Baileys shows, contacts send Signal-encrypted messages, receipts and disconnects are server
+ * stanzas. Whatever the emulator cannot do yet is refused with a 400/409 that says so.
+ */
+export class EmulatorSandboxControl implements SandboxControlBackend {
+  private readonly log = new Logger('EmulatorSandboxControl');
+
+  constructor(private readonly backend: EmulatorBackend) {}
+
+  private phone(account: string): PhoneControl {
+    return this.backend.server.phone(account);
+  }
+
+  private openOrThrow(sessionId: string): EmulatedConnection & { account: string } {
+    const conn = this.backend.getOrThrow(sessionId);
+    if (conn.phase !== 'open' || !conn.account) throw new SessionNotConnectedError(sessionId, conn.phase);
+    return conn as EmulatedConnection & { account: string };
+  }
+
+  async scan(sessionId: string, phone: string, profile: { pushName?: string; lid?: string } = {}): Promise<void> {
+    const conn = this.backend.getOrThrow(sessionId);
+    const qr = conn.qr;
+    if (conn.phase !== 'qr' || !qr) throw new SandboxInvalidStateError(`Nothing to scan: the session is ${conn.phase === 'open' ? 'already connected' : conn.phase}`, sessionId);
+    const clean = Object.fromEntries(Object.entries(profile).filter(([, v]) => v !== undefined)) as { pushName?: string; lid?: string };
+    try {
+      await this.phone(onlyDigits(phone)).scan(qr, clean);
+    } catch (err) {
+      throw new SandboxInvalidStateError(`The emulated phone could not link the session: ${(err as Error).message}`, sessionId);
+    }
+  }
+
+  async enterPairingCode(sessionId: string): Promise<void> {
+    throw new SandboxInvalidStateError('Pairing by code is not supported by the emulator back-end yet: scan the QR (POST …/scan) instead', sessionId);
+  }
+
+  inbound(sessionId: string, spec: SandboxInboundSpec): SandboxInboundAccepted {
+    const conn = this.openOrThrow(sessionId);
+    if (spec.fromMe) throw notYet('A message typed on the linked phone (fromMe)');
+    if (spec.chatJid) throw notYet('A group message (chatJid)');
+    const sender = this.resolveSender(spec.from);
+    const chatJid = sender.via === 'lid' ? sender.lidJid : phoneToJid(sender.phone);
+    const message = this.buildMessage(spec, conn.account, chatJid);
+    const waMessageId = spec.waMessageId ?? newSandboxMessageId();
+    void conn
+      .enqueue(async () => {
+        const { deviceId } = await conn.device();
+        await this.phone(conn.account).sendMessage(sender.phone, message, { id: waMessageId, via: sender.via, deviceId, ...(spec.pushName ? { pushName: spec.pushName } : {}) });
+      })
+      .catch((err: Error) => this.log.warn(`inbound ${waMessageId} for ${sessionId} was not delivered: ${err.message}`));
+    return { waMessageId, chatJid };
+  }
+
+  receipt(sessionId: string, waMessageId: string, status: SandboxReceiptStatus): void {
+    const conn = this.openOrThrow(sessionId);
+    try {
+      this.phone(conn.account).receipt(waMessageId, status, conn.cachedDevice?.deviceId);
+    } catch {
+      throw new SandboxUnknownMessageError(waMessageId);
+    }
+  }
+
+  async disconnect(sessionId: string, reason: WaCloseReason): Promise<void> {
+    const conn = this.backend.getOrThrow(sessionId);
+    if (conn.phase !== 'open' || !conn.account) throw new SandboxInvalidStateError(`The emulator back-end disconnects open sessions only (now: ${conn.phase})`, sessionId);
+    const { account, deviceId } = await conn.device();
+    const phone = this.phone(account);
+    switch (reason) {
+      case 'connectionLost':
+        phone.drop(deviceId);
+        break;
+      case 'loggedOut':
+        phone.logout(deviceId);
+        break;
+      case 'restartRequired':
+        phone.streamError(515, deviceId);
+        break;
+      case 'connectionReplaced':
+        phone.replace(deviceId);
+        break;
+      default:
+        throw notYet(`Disconnect reason "${reason}"`);
+    }
+    await conn.waitForClose(CLOSE_WAIT_MS);
+  }
+
+  pushContact(sessionId: string, input: { jid?: string; phone?: string; pushName?: string; name?: string; lid?: string }): ContactInfo {
+    const conn = this.openOrThrow(sessionId);
+    const phone = input.phone ? onlyDigits(input.phone) : input.jid?.endsWith('@s.whatsapp.net') ? input.jid.split('@')[0] : undefined;
+    if (!phone) throw notYet('A contact without a phone number');
+    const jid = phoneToJid(phone);
+    const lid = input.lid ? (input.lid.includes('@') ? input.lid : `${input.lid}@lid`) : undefined;
+    // WhatsApp sends push names and address-book names in separate history-sync chunks; the route promises one contact event.
+    conn.expectContactParts(jid, (input.pushName ? 1 : 0) + (input.name || lid ? 1 : 0));
+    void conn
+      .enqueue(async () => {
+        const { deviceId } = await conn.device();
+        await this.phone(conn.account).pushContacts([{ phone, pushName: input.pushName, name: input.name, lid }], { deviceId });
+      })
+      .catch((err: Error) => this.log.warn(`contact ${jid} for ${sessionId} was not delivered: ${err.message}`));
+    return { jid, phone, ...(lid ? { lid } : {}), ...(input.pushName ? { notify: input.pushName } : {}), ...(input.name ? { name: input.name } : {}) };
+  }
+
+  revealLid(sessionId: string, mapping: { phone: string; lid: string }): void {
+    const conn = this.openOrThrow(sessionId);
+    void conn
+      .enqueue(async () => {
+        const { deviceId } = await conn.device();
+        await this.phone(conn.account).revealLids([{ phone: onlyDigits(mapping.phone), lid: mapping.lid }], { deviceId });
+      })
+      .catch((err: Error) => this.log.warn(`LID mapping for ${sessionId} was not delivered: ${err.message}`));
+  }
+
+  isLive(sessionId: string): boolean {
+    return this.backend.get(sessionId) !== undefined;
+  }
+
+  phase(sessionId: string): string | undefined {
+    return this.backend.get(sessionId)?.phase;
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** A phone number, a PN JID, or the LID of a contact the emulator already knows. */
+  private resolveSender(from: string): { phone: string; via: 'pn' | 'lid'; lidJid: string } {
+    if (from.endsWith('@lid')) {
+      const lid = from.split('@')[0].split(':')[0];
+      const known = this.backend.server.userByLid(lid);
+      if (!known) throw notYet('A message from a LID the emulator does not know (no phone number behind it)');
+      return { phone: known.phone, via: 'lid', lidJid: `${known.lid}@lid` };
+    }
+    const phone = onlyDigits(from.split('@')[0].split(':')[0]);
+    if (phone.length < 6) throw new SandboxInvalidInboundError(`"from" must be a phone number or a JID, got "${from}"`);
+    return { phone, via: 'pn', lidJid: '' };
+  }
+
+  private buildMessage(spec: SandboxInboundSpec, account: string, chatJid: string): proto.IMessage {
+    const type = spec.type ?? (spec.media ? 'document' : 'text');
+    const need = <T>(value: T | undefined, field: string): T => {
+      if (value === undefined || value === null) throw new SandboxInvalidInboundError(`a "${type}" message needs "${field}"`);
+      return value;
+    };
+    const context = spec.quotedId ? { contextInfo: { stanzaId: spec.quotedId } } : {};
+    const targetKey = (id: string) => ({ remoteJid: chatJid, fromMe: false, id });
+    if (type === 'text') {
+      const text = need(spec.text, 'text');
+      return spec.quotedId ? { extendedTextMessage: { text, ...context } } : { conversation: text };
+    }
+    if (isMediaKind(type)) {
+      const media = need(spec.media, 'media');
+      const message = this.phone(account).mediaMessage(type, { data: media.data, mimetype: media.mimetype, fileName: media.fileName, seconds: media.seconds, caption: spec.caption });
+      if (spec.quotedId) for (const body of Object.values(message)) Object.assign(body as object, context);
+      return message;
+    }
+    switch (type) {
+      case 'location': {
+        const loc = need(spec.location, 'location');
+        return { locationMessage: { degreesLatitude: loc.lat, degreesLongitude: loc.lng, ...(loc.name ? { name: loc.name } : {}) } };
+      }
+      case 'contact': {
+        const card = need(spec.contact, 'contact');
+        return { contactMessage: { displayName: card.displayName, vcard: card.vcard } };
+      }
+      case 'reaction': {
+        const reaction = need(spec.reaction, 'reaction');
+        return { reactionMessage: { key: targetKey(reaction.targetId), text: reaction.emoji, senderTimestampMs: Date.now() } };
+      }
+      case 'poll': {
+        const poll = need(spec.poll, 'poll');
+        return { pollCreationMessageV3: { name: poll.name, options: poll.options.map((optionName) => ({ optionName })), selectableOptionsCount: 1 } };
+      }
+      case 'revoke':
+        return { protocolMessage: { type: proto.Message.ProtocolMessage.Type.REVOKE, key: targetKey(need(spec.targetId, 'targetId')) } };
+      case 'edit':
+        return {
+          protocolMessage: {
+            type: proto.Message.ProtocolMessage.Type.MESSAGE_EDIT,
+            key: targetKey(need(spec.targetId, 'targetId')),
+            editedMessage: { conversation: need(spec.editedText ?? spec.text, 'editedText') },
+            timestampMs: Date.now(),
+          },
+        };
+      default:
+        throw notYet(`Inbound type "${type}"`);
+    }
+  }
+}
