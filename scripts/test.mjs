@@ -10,14 +10,25 @@ const steps = [
   { name: 'build', cmd: ['npm', 'run', '--silent', 'build'] },
   { name: 'unit', cmd: ['npx', 'vitest', 'run', '--project', 'unit', '--reporter=default', '--reporter=json', '--outputFile.json=test/artifacts/unit.json'], report: 'test/artifacts/unit.json' },
   { name: 'e2e', cmd: ['npx', 'vitest', 'run', '--project', 'e2e', '--reporter=default', '--reporter=json', '--outputFile.json=test/artifacts/e2e.json'], report: 'test/artifacts/e2e.json' },
+  // The core suites again, on the real Baileys engine against the in-process WhatsApp emulator (see libs/wa-emulator).
+  {
+    name: 'e2e:emulator',
+    env: { E2E_ENGINE: 'emulator' },
+    cmd: [
+      'npx', 'vitest', 'run', '--project', 'e2e',
+      'test/sessions.e2e-spec.ts', 'test/messaging.e2e-spec.ts', 'test/contacts.e2e-spec.ts', 'test/stats.e2e-spec.ts', 'test/webhooks.e2e-spec.ts', 'test/events.e2e-spec.ts',
+      '--reporter=default', '--reporter=json', '--outputFile.json=test/artifacts/e2e-emulator.json',
+    ],
+    report: 'test/artifacts/e2e-emulator.json',
+  },
 ];
 
 mkdirSync('test/artifacts', { recursive: true });
 const results = [];
 for (const step of steps) {
   const started = Date.now();
-  process.stdout.write(`\n=== ${step.name}: ${step.cmd.join(' ')}\n`);
-  const run = spawnSync(step.cmd[0], step.cmd.slice(1), { stdio: 'inherit', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
+  process.stdout.write(`\n=== ${step.name}: ${Object.entries(step.env ?? {}).map(([k, v]) => `${k}=${v} `).join('')}${step.cmd.join(' ')}\n`);
+  const run = spawnSync(step.cmd[0], step.cmd.slice(1), { stdio: 'inherit', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...step.env } });
   const result = { name: step.name, ok: run.status === 0, seconds: (Date.now() - started) / 1000 };
   if (step.report && existsSync(step.report)) {
     const report = JSON.parse(readFileSync(step.report, 'utf8'));

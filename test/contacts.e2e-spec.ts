@@ -3,7 +3,7 @@ import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { WA_EVENTS, type WaContactsUpsertedEvent } from '@app/whatsapp';
 import { connectedSession } from './support/sandbox';
-import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
+import { createTestApp, onEmulator, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
 interface Contact {
@@ -103,7 +103,8 @@ describe('contacts (HTTP, sandbox engine)', () => {
     }
   });
 
-  it('lists a group and its writing participant separately (isGroup filter)', async () => {
+  // Group messages need sender keys, which the emulator does not implement yet: sandbox engine only (see the 400 test below).
+  it.runIf(!onEmulator)('lists a group and its writing participant separately (isGroup filter)', async () => {
     await inbound({ from: '+201117778889', pushName: 'Sara', chatJid: '120363021234567890@g.us', text: 'hello team' });
     const group = await waitFor(async () => (await list({ isGroup: true })).items[0], 10_000, 'group contact');
     expect(group).toMatchObject({ jid: '120363021234567890@g.us', isGroup: true, messageCount: 1, phone: null });
@@ -156,7 +157,8 @@ describe('contacts (HTTP, sandbox engine)', () => {
     expect(all.items.find((c) => c.isGroup)).toMatchObject({ addressBookName: 'Suppliers', displayName: 'Suppliers' });
   });
 
-  it('merges the LID contact into the phone contact when WhatsApp reveals the mapping', async () => {
+  // Needs a message from a LID with no phone number behind it yet; emulator contacts always have one: sandbox engine only.
+  it.runIf(!onEmulator)('merges the LID contact into the phone contact when WhatsApp reveals the mapping', async () => {
     await inbound({ from: '987654321012345@lid', pushName: 'Lina', text: 'hi from a lid' });
     const lidOnly = await waitFor(async () => (await list({ search: 'lina' })).items[0], 10_000, 'LID contact');
     expect(lidOnly).toMatchObject({ jid: '987654321012345@lid', lid: '987654321012345@lid', phone: null, messageCount: 1 });
@@ -302,7 +304,26 @@ describe('contacts (HTTP, sandbox engine)', () => {
     expect(Object.keys(q.body.details).sort()).toEqual(['hasCustomer', 'limit']);
   });
 
-  it('POST /contacts/sync re-reads the session contacts (202), 404 for an unknown session, 400 without sessionName', async () => {
+  it.runIf(onEmulator)('emulator back-end: a LID mapping from the phone reaches the contact; groups and unknown LIDs are refused with 400', async () => {
+    await inbound({ from: '+201223334446', text: 'by phone first' });
+    await waitForContact('201223334446', (c) => c.messageCount === 1);
+    const mappings: { lid: string; pn: string }[] = [];
+    t.app.get(EventEmitter2).on(WA_EVENTS.lidMapping, (e: { lid: string; pn: string }) => void mappings.push(e));
+    await t.http().post(`${SANDBOX}/lid-mapping`).set(owner.auth).send({ phone: '+201223334446', lid: '987654321012346@lid' }).expect(202);
+    await waitFor(async () => mappings.find((m) => m.lid === '987654321012346@lid'), 10_000, 'the LID mapping event');
+    expect(mappings.find((m) => m.lid === '987654321012346@lid')).toMatchObject({ pn: '201223334446@s.whatsapp.net' });
+    await waitForContact('201223334446', (c) => c.lid === '987654321012346@lid', 'the revealed LID');
+    for (const body of [
+      { from: '+201117778889', chatJid: '120363021234567890@g.us', text: 'hello team' },
+      { from: '987654321012399@lid', text: 'who am I' },
+    ]) {
+      const res = await t.http().post(`${SANDBOX}/inbound`).set(owner.auth).send(body).expect(400);
+      expect(res.body.message).toContain('not supported by the emulator back-end yet');
+    }
+  });
+
+  // The emulator serves no app-state contacts (it pushes contacts by history sync), so a resync brings nothing back: sandbox engine only.
+  it.runIf(!onEmulator)('POST /contacts/sync re-reads the session contacts (202), 404 for an unknown session, 400 without sessionName', async () => {
     await pushContact({ phone: '+201001230012', name: 'Resynced' });
     await waitForContact('201001230012');
     await t.app.get<Connection>(getConnectionToken()).collection('contacts').deleteMany({});

@@ -153,11 +153,12 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     const sent = (await api().post('/api/v1/whatsapp/messages/send').set(owner.auth).send({ sessionName: 'typed', to: '+201112223334', text: 'out' }).expect(202)).body;
     await waitFor(async () => r.hits.some((h) => h.body.type === 'message.sent' && h.body.data.id === sent.id), 10_000, 'message.sent');
     await api().post('/api/v1/whatsapp/sandbox/sessions/typed/receipts').set(owner.auth).send({ messageId: sent.id, status: 'delivered' }).expect(202);
-    // contact.updated (emitted by Contacts after its write)
-    const emitter = t.app.get(EventEmitter2);
-    await emitter.emitAsync(CONTACT_UPDATED_EVENT, {
-      contact: { organizationId: owner.organization.id, id: '665f1c2b1e6a3e4f7e9d0e0f', sessionName: 'typed', jid: '201112223334@s.whatsapp.net', displayName: 'Ali', tags: ['vip'] },
-    });
+    // contact.updated: a user edit of the contact the inbound message created
+    const contact = await waitFor(async () => {
+      const list = (await api().get('/api/v1/whatsapp/contacts').query({ sessionName: 'typed' }).set(owner.auth).expect(200)).body;
+      return list.items.find((c: { jid: string }) => c.jid === '201112223334@s.whatsapp.net');
+    }, 10_000, 'the contact');
+    await api().put(`/api/v1/whatsapp/contacts/${contact.id}`).set(owner.auth).send({ tags: ['VIP'] }).expect(200);
 
     const types = ['session.status', 'session.qr', 'message.received', 'message.sent', 'message.status', 'contact.updated'];
     await waitFor(async () => types.every((type) => r.hits.some((h) => h.body.type === type && h.body.sessionName === 'typed')), 15_000, 'every event type');
@@ -174,7 +175,11 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     expect(byType('message.status').data).toMatchObject({ id: sent.id, status: 'delivered' });
     expect(byType('session.qr').data.qr).toMatch(/^data:image\/png;base64,/);
     expect(r.hits.some((h) => h.body.type === 'session.status' && h.body.data.status === 'connected' && h.body.data.phone === '201001234599')).toBe(true);
-    expect(byType('contact.updated').data).toMatchObject({ id: '665f1c2b1e6a3e4f7e9d0e0f', displayName: 'Ali', tags: ['vip'] });
+    const contactEvents = await waitFor(async () => {
+      const found = r.hits.filter((h) => h.body.type === 'contact.updated' && h.body.data.tags?.includes('vip'));
+      return found.length ? found : undefined;
+    }, 10_000, 'contact.updated after the edit');
+    expect(contactEvents[0].body.data).toMatchObject({ id: contact.id, jid: '201112223334@s.whatsapp.net', tags: ['vip'], sessionName: 'typed' });
     // The REST DTO, not the stored document.
     expect(byType('message.received').data).not.toHaveProperty('_id');
     expect(byType('message.received').data).not.toHaveProperty('organizationId');

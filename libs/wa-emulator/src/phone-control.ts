@@ -123,10 +123,12 @@ export class PhoneControl {
     if (conversations.length) await this.emulator.deliverFromOwnPhone(this.account, historySyncMessage({ syncType: proto.HistorySync.HistorySyncType.RECENT, conversations }), opts.deviceId);
   }
 
-  /** The phone reveals which LID belongs to which phone number (history sync `phoneNumberToLidMappings`). */
-  async revealLids(mappings: { phone: string; lid: string }[], opts: { deviceId?: number } = {}): Promise<void> {
-    const phoneNumberToLidMappings = mappings.map((m) => ({ pnJid: pnJid(m.phone), lidJid: lidJid(m.lid) }));
-    await this.emulator.deliverFromOwnPhone(this.account, historySyncMessage({ syncType: proto.HistorySync.HistorySyncType.RECENT, conversations: [], phoneNumberToLidMappings }), opts.deviceId);
+  /**
+   * WhatsApp reveals which LID belongs to a phone number, to the live linked devices (server `mex`
+   * notification → Baileys `lid-mapping.update`). Returns how many connections were told.
+   */
+  revealLid(mapping: { phone: string; lid: string }, opts: { deviceId?: number } = {}): number {
+    return this.emulator.revealLid(this.account, { lid: lidJid(mapping.lid), pn: pnJid(mapping.phone) }, opts.deviceId);
   }
 
   /** Messages this account's linked devices sent, as their recipients decrypted them. */

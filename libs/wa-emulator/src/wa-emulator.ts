@@ -731,6 +731,20 @@ export class WaEmulator implements ConnectionHandler {
     }
   }
 
+  /**
+   * The server tells live linked devices of `account` (or `deviceId` only) which phone number a LID
+   * belongs to: a `mex` NotificationLinkedProfilesUpdates notification (Baileys: lid-mapping.update).
+   * (History-sync `phoneNumberToLidMappings` would be the phone's way, but rc14 loses them in its event buffer.)
+   */
+  revealLid(account: string, mapping: { lid: string; pn: string }, deviceId?: number): number {
+    const payload = JSON.stringify({ operation: 'NotificationLinkedProfilesUpdates', updates: [{ jid: mapping.lid, added_profiles: [mapping.pn] }] });
+    const conns = this.liveConnections(account, deviceId).filter((c) => c.account);
+    for (const conn of conns) {
+      conn.send(node('notification', { from: SERVER, type: 'mex', id: msgId(), t: unixT() }, [node('mex', { op_name: 'NotificationLinkedProfilesUpdates' }, Buffer.from(payload))]));
+    }
+    return conns.length;
+  }
+
   /** Drops the TCP connections without any close frame. */
   drop(account: string, deviceId?: number): void {
     for (const conn of this.liveConnections(account, deviceId)) conn.terminate();

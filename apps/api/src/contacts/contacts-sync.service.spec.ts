@@ -7,6 +7,7 @@ import { ContactLocks } from './contact-locks';
 import type { SyncTarget, SyncUpdate } from './contact-rules';
 import { ContactRecord, ContactsRepository } from './contacts.repository';
 import { ContactsSyncService } from './contacts-sync.service';
+import { ContactEventsPublisher } from './contacts.events';
 
 const ORG = 'org1';
 const REF = { organizationId: ORG, sessionId: `${ORG}_main`, sessionName: 'main' };
@@ -106,17 +107,20 @@ describe('ContactsSyncService', () => {
   let service: ContactsSyncService;
   let repo: FakeContactsRepository;
   let customers: { idsByPhones: ReturnType<typeof vi.fn> };
+  let announced: ReturnType<typeof vi.fn>;
 
   beforeEach(async () => {
     vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     repo = new FakeContactsRepository();
     customers = { idsByPhones: vi.fn().mockResolvedValue(new Map()) };
+    announced = vi.fn().mockResolvedValue(undefined);
     const moduleRef = await Test.createTestingModule({
       providers: [
         ContactsSyncService,
         ContactLocks,
         { provide: ContactsRepository, useValue: repo },
         { provide: CustomersService, useValue: customers },
+        { provide: ContactEventsPublisher, useValue: { updated: announced } },
       ],
     }).compile();
     service = moduleRef.get(ContactsSyncService);
@@ -126,6 +130,13 @@ describe('ContactsSyncService', () => {
     expect(repo.docs).toHaveLength(1);
     return repo.docs[0];
   };
+
+  it('announces contacts that appear, but not every message count bump', async () => {
+    await service.recordMessage(message({ pushName: 'Mona' }));
+    await service.recordMessage(message({ _id: 'm-second' } as Partial<MessageRecord>));
+    expect(announced).toHaveBeenCalledTimes(1);
+    expect(announced.mock.calls[0][0]).toEqual([expect.objectContaining({ jid: only().jid })]);
+  });
 
   it('creates a contact from an inbound message and counts messages; a redelivered event is not counted twice', async () => {
     const first = message({ pushName: 'Mona' });

@@ -6,6 +6,7 @@ import type { MessageRecord } from '../messaging/message.types';
 import { observationFromContactInfo, observationsFromMessage, phoneJid, toLid, toPhone, type ContactObservation } from './contact-identity';
 import { ContactLocks, RecentKeys } from './contact-locks';
 import { buildSyncUpdate, mergeContacts, pushNameUpdate, type SyncTarget } from './contact-rules';
+import { ContactEventsPublisher } from './contacts.events';
 import { ContactRecord, ContactsRepository } from './contacts.repository';
 
 /** Remembered message ids, so a re-delivered `message.created` event is not counted twice. */
@@ -25,6 +26,7 @@ export class ContactsSyncService {
     private readonly contacts: ContactsRepository,
     private readonly customers: CustomersService,
     private readonly locks: ContactLocks,
+    private readonly publish: ContactEventsPublisher,
   ) {}
 
   /** Engine contacts (contacts.upsert / update, history sync). */
@@ -33,13 +35,14 @@ export class ContactsSyncService {
     const observations = event.contacts
       .map((info) => observationFromContactInfo(info, now))
       .filter((o): o is ContactObservation => o !== undefined);
-    await this.applyAll(event, observations);
+    await this.applyAll(event, observations, 'all');
   }
 
   /** A stored message (in or out): its peer(s) appear, counts and lastMessageAt move. */
   async recordMessage(message: MessageRecord): Promise<void> {
     if (message._id && this.recentMessages.seen(`${message.sessionId}:${String(message._id)}`)) return;
-    await this.applyAll(message, observationsFromMessage(message));
+    // Message traffic only announces new contacts, not every count bump.
+    await this.applyAll(message, observationsFromMessage(message), 'new');
   }
 
   /** WhatsApp revealed which phone a LID belongs to: merge the two contacts if both exist. */
@@ -51,10 +54,12 @@ export class ContactsSyncService {
       return;
     }
     const target = targetOf(event);
-    await this.locks.run(target.sessionId, async () => {
+    const merged = await this.locks.run(target.sessionId, async () => {
       const { contact, gainedPhone } = await this.mergeIdentity(target, lid, phone);
       if (contact && gainedPhone) await this.autoLink(target.organizationId, [contact]);
+      return contact;
     });
+    await this.publish.updated([merged && (await this.contacts.findByJid(target, merged.jid))]);
   }
 
   /** A customer was created: link the organization's unlinked contacts with the same phone. */
@@ -64,25 +69,31 @@ export class ContactsSyncService {
     if (linked) this.logger.log({ organizationId: customer.organizationId, customerId: customer.id, linked }, 'Linked contacts to a new customer');
   }
 
-  private async applyAll(ref: SyncTarget, observations: ContactObservation[]): Promise<void> {
+  private async applyAll(ref: SyncTarget, observations: ContactObservation[], announce: 'all' | 'new'): Promise<void> {
     if (!observations.length) return;
     const target = targetOf(ref);
-    await this.locks.run(target.sessionId, async () => {
+    const changed = await this.locks.run(target.sessionId, async () => {
       const toLink: ContactRecord[] = [];
+      const touched: ContactRecord[] = [];
       for (const observation of observations) {
         try {
-          const { contact, linkCandidate } = await this.apply(target, observation);
+          const { contact, linkCandidate, inserted } = await this.apply(target, observation);
           if (linkCandidate) toLink.push(contact);
+          if (announce === 'all' || inserted || linkCandidate) touched.push(contact);
         } catch (err) {
           // One bad contact never stops the rest of a batch.
           this.logger.error({ err, sessionId: target.sessionId }, 'Failed to sync a contact');
         }
       }
       await this.autoLink(target.organizationId, toLink);
+      return touched;
     });
+    if (changed.length === 0) return;
+    // Announce the stored state (after any customer link) to event subscribers.
+    await this.publish.updated(await Promise.all(changed.map((c) => this.contacts.findByJid(target, c.jid))));
   }
 
-  private async apply(target: SyncTarget, o: ContactObservation): Promise<{ contact: ContactRecord; linkCandidate: boolean }> {
+  private async apply(target: SyncTarget, o: ContactObservation): Promise<{ contact: ContactRecord; linkCandidate: boolean; inserted: boolean }> {
     let jid = o.jid;
     let gainedPhone = false;
     if (!o.isGroup && o.lid && o.phone) {
@@ -100,7 +111,7 @@ export class ContactsSyncService {
       if (!contact.pushNameAt || new Date(contact.pushNameAt) <= o.observedAt) contact = { ...contact, ...fields };
     }
     const linkCandidate = (inserted || gainedPhone) && !!contact.phone && !contact.customerId && contact.customerLinkSource !== 'manual';
-    return { contact, linkCandidate };
+    return { contact, linkCandidate, inserted };
   }
 
   /**

@@ -4,6 +4,7 @@ import { CustomersModule } from '../customers/customers.module';
 import { WhatsAppSessionModule } from '../whatsapp-session/whatsapp-session.module';
 import { ContactLocks } from './contact-locks';
 import { ContactsController } from './contacts.controller';
+import { ContactEventsPublisher } from './contacts.events';
 import { ContactsRepository } from './contacts.repository';
 import { ContactsSyncListener } from './contacts-sync.listener';
 import { ContactsSyncService } from './contacts-sync.service';
@@ -13,7 +14,7 @@ import { Contact, ContactSchema } from './schemas/contact.schema';
 @Module({
   imports: [MongooseModule.forFeature([{ name: Contact.name, schema: ContactSchema }]), CustomersModule, WhatsAppSessionModule],
   controllers: [ContactsController],
-  providers: [ContactsRepository, ContactLocks, ContactsService, ContactsSyncService, ContactsSyncListener],
+  providers: [ContactsRepository, ContactLocks, ContactEventsPublisher, ContactsService, ContactsSyncService, ContactsSyncListener],
   exports: [ContactsService],
 })
 export class ContactsModule {}

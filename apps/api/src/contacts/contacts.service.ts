@@ -4,6 +4,7 @@ import { searchTokens } from '../customers/customer-search';
 import { CustomersService } from '../customers/customers.service';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import { ContactLocks } from './contact-locks';
+import { ContactEventsPublisher } from './contacts.events';
 import { normalizeTags } from './contact-rules';
 import { ContactNotFoundError } from './contacts.errors';
 import { ContactListFilter, ContactRecord, ContactsRepository, ContactUserPatch } from './contacts.repository';
@@ -28,6 +29,7 @@ export class ContactsService {
     private readonly customers: CustomersService,
     private readonly sessions: WhatsAppSessionsService,
     private readonly locks: ContactLocks,
+    private readonly publish: ContactEventsPublisher,
   ) {}
 
   async list(organizationId: string, query: ContactListQuery): Promise<Page<ContactRecord>> {
@@ -64,12 +66,14 @@ export class ContactsService {
       patch.customerLinkSource = 'manual';
     }
     if (Object.keys(patch).length === 0) return contact;
-    return this.locks.run(contact.sessionId, async () => {
-      const updated = await this.contacts.updateOwned(organizationId, id, patch);
+    const updated = await this.locks.run(contact.sessionId, async () => {
+      const result = await this.contacts.updateOwned(organizationId, id, patch);
       // Merged away (LID folded into its phone contact) between the read and the write.
-      if (!updated) throw new ContactNotFoundError();
-      return updated;
+      if (!result) throw new ContactNotFoundError();
+      return result;
     });
+    await this.publish.updated([updated]);
+    return updated;
   }
 
   /** Contact figures for Stats (its StatsContactsSource port): people only, groups excluded. */

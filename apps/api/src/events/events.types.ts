@@ -1,3 +1,4 @@
+import { CONTACTS_EVENTS } from '../contacts/contacts.events';
 /** Public event types (webhooks and the SSE stream). */
 export const EVENT_TYPES = ['session.status', 'session.qr', 'message.received', 'message.sent', 'message.status', 'contact.updated'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -7,7 +8,7 @@ export const isEventType = (value: string): value is EventType => (EVENT_TYPES a
  * The contact event Contacts emits after writing a contact (user edit, sync, customer link).
  * Payload: `{ contact }`, a ContactResponseDto-shaped object plus `organizationId` (and `sessionName`).
  */
-export const CONTACT_UPDATED_EVENT = 'contacts.contact.updated';
+export const CONTACT_UPDATED_EVENT = CONTACTS_EVENTS.updated;
 export interface ContactUpdatedEvent {
   contact: Record<string, unknown> & { organizationId: string; sessionName?: string };
 }

@@ -3,7 +3,7 @@ import { InjectModel } from '@nestjs/mongoose';
 import type { AnyBulkWriteOperation, Model } from 'mongoose';
 import { statusesBelow, type MessageStatus } from '../messaging/message.types';
 import { bucketId, bucketsOf, type BucketCounters, type CounterIncrement } from './stats-counters';
-import { dayKey, type StatsGranularity } from './stats-range';
+import type { StatsGranularity } from './stats-range';
 import { StatsBucket } from './schemas/stats-bucket.schema';
 import { StatsChatWait } from './schemas/stats-chat-wait.schema';
 import { StatsFailureReason } from './schemas/stats-failure-reason.schema';

@@ -10,7 +10,7 @@ import { WEBHOOK_OPTIONS, type WebhookOptions } from './webhooks.options';
 import { type WebhookRecord, WebhooksRepository } from './webhooks.repository';
 import { resolveAllowedTarget, UrlNotAllowedError } from './ssrf-guard';
 
-const BODY_CACHE_SIZE = 2_000;
+const BODY_CACHE_SIZE = 10_000;
 /** Unfinished rows of a lane read at once (walked in order, one attempt at a time). */
 const LANE_BATCH = 100;
 const USER_AGENT = 'WA-Gateway-Webhooks/0.1';

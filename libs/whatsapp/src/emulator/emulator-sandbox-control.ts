@@ -123,10 +123,13 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
 
   revealLid(sessionId: string, mapping: { phone: string; lid: string }): void {
     const conn = this.openOrThrow(sessionId);
+    const lid = mapping.lid.includes('@') ? mapping.lid : `${mapping.lid}@lid`;
+    // Later messages from this contact may be addressed by this LID.
+    this.backend.server.user(onlyDigits(mapping.phone), { lid });
     void conn
       .enqueue(async () => {
         const { deviceId } = await conn.device();
-        await this.phone(conn.account).revealLids([{ phone: onlyDigits(mapping.phone), lid: mapping.lid }], { deviceId });
+        this.phone(conn.account).revealLid({ phone: onlyDigits(mapping.phone), lid }, { deviceId });
       })
       .catch((err: Error) => this.log.warn(`LID mapping for ${sessionId} was not delivered: ${err.message}`));
   }

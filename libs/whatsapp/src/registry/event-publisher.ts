@@ -2,15 +2,18 @@ import { Logger } from '@nestjs/common';
 import type { EventEmitter2 } from '@nestjs/event-emitter';
 import type { WaEventPayloads } from '../events';
 
-/** Typed emit onto EventEmitter2; a throwing subscriber never breaks the session. */
+/**
+ * Typed emit onto EventEmitter2; a throwing subscriber never breaks the session. Resolves when every
+ * subscriber is done, so a caller that awaits it (status changes) knows e.g. the event outbox has it.
+ */
 export class WaEventPublisher {
   private readonly logger = new Logger('WaEventPublisher');
 
   constructor(private readonly emitter: EventEmitter2) {}
 
-  publish<K extends keyof WaEventPayloads>(name: K, payload: WaEventPayloads[K]): void {
+  async publish<K extends keyof WaEventPayloads>(name: K, payload: WaEventPayloads[K]): Promise<void> {
     try {
-      this.emitter.emit(name, payload);
+      await this.emitter.emitAsync(name, payload);
     } catch (err) {
       this.logger.error(`Subscriber of ${name} failed: ${(err as Error).message}`, (err as Error).stack);
     }

@@ -43,10 +43,12 @@ export class SessionEventHandler {
     on('qr', (qr) => this.onQr(handle, connection, qr));
     on('open', (info) => this.onOpen(handle, info));
     on('close', (info) => this.onClose(handle, info));
-    on('message', (message) => this.publisher.publish(WA_EVENTS.messageReceived, { ...ref, message }));
-    on('status', (update) => this.publisher.publish(WA_EVENTS.messageStatus, { ...ref, ...update }));
-    on('contacts', (contacts) => this.publisher.publish(WA_EVENTS.contactsUpserted, { ...ref, contacts }));
-    on('lidMapping', (mapping) => this.publisher.publish(WA_EVENTS.lidMapping, { ...ref, ...mapping }));
+    // Traffic events are not awaited: a burst is processed concurrently (subscribers are idempotent
+    // and order-tolerant) instead of one message's whole pipeline after the other.
+    on('message', (message) => void this.publisher.publish(WA_EVENTS.messageReceived, { ...ref, message }));
+    on('status', (update) => void this.publisher.publish(WA_EVENTS.messageStatus, { ...ref, ...update }));
+    on('contacts', (contacts) => void this.publisher.publish(WA_EVENTS.contactsUpserted, { ...ref, contacts }));
+    on('lidMapping', (mapping) => void this.publisher.publish(WA_EVENTS.lidMapping, { ...ref, ...mapping }));
   }
 
   private async onQr(handle: SessionHandle, connection: WaConnection, qr: string): Promise<void> {
@@ -56,7 +58,7 @@ export class SessionEventHandler {
     const expiresAt = new Date(Date.now() + ttl);
     if (!handle.owns(connection)) return;
     await this.status.set(handle, 'qr_ready', { qr: dataUrl, qrExpiresAt: expiresAt });
-    this.publisher.publish(WA_EVENTS.sessionQr, { ...handle.ref, qr: dataUrl, expiresAt });
+    await this.publisher.publish(WA_EVENTS.sessionQr, { ...handle.ref, qr: dataUrl, expiresAt });
   }
 
   private async onOpen(handle: SessionHandle, info: WaOpenInfo): Promise<void> {

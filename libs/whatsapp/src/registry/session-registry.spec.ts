@@ -17,6 +17,7 @@ describe('SessionRegistry with the sandbox engine', () => {
     const qrDoc = (await kit.store.findBySessionId(sessionId))!;
     expect(qrDoc.qr).toMatch(/^data:image\/png;base64,/);
     expect(qrDoc.qrExpiresAt!.getTime() - Date.now()).toBeGreaterThan(55_000);
+    await tick(); // the QR event follows once the status event's subscribers are done
     const qrEvent = kit.events.find((e) => e.name === WA_EVENTS.sessionQr)!.payload;
     expect(qrEvent).toMatchObject({ sessionId, organizationId: 'org1', sessionName: 'main', qr: qrDoc.qr });
 

@@ -23,7 +23,8 @@ export class StatusWriter {
     if (!doc) return; // deleted meanwhile: nothing to announce
     this.signals.emit(holder.ref.sessionId, status);
     if (!changed) return;
-    this.publisher.publish(WA_EVENTS.sessionStatus, {
+    // Awaited: subscribers (e.g. the event outbox) have recorded the change before we go on.
+    await this.publisher.publish(WA_EVENTS.sessionStatus, {
       ...holder.ref,
       status,
       previousStatus,
