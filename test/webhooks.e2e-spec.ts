@@ -1,11 +1,9 @@
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { Types } from 'mongoose';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventIdGenerator } from '../apps/api/src/events/event-id';
-import { CONTACT_UPDATED_EVENT } from '../apps/api/src/events/events.types';
 import { AllowList } from '../apps/api/src/webhooks/ssrf-guard';
 import { verifyWebhookSignature } from '../apps/api/src/webhooks/webhook-signature';
 import { WEBHOOK_OPTIONS, type WebhookOptions } from '../apps/api/src/webhooks/webhooks.options';
