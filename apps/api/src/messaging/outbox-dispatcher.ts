@@ -165,8 +165,9 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   private async failAll(sessionId: string, reason: string): Promise<void> {
     for (;;) {
       const pending = await this.messages.pendingOf({ sessionId }, BATCH);
-      if (pending.length === 0) return;
-      for (const message of pending) await this.status.fail({ _id: message._id }, reason);
+      let failed = 0;
+      for (const message of pending) if (await this.status.fail({ _id: message._id }, reason)) failed += 1;
+      if (failed === 0) return; // nothing left, or nothing we could move
     }
   }
 }
