@@ -187,7 +187,7 @@ describe('OpenAPI document', () => {
     }
   });
 
-  it('documents the sandbox control routes, tagged sandbox and marked as WHATSAPP_ENGINE=sandbox only', () => {
+  it('documents the sandbox control routes, tagged sandbox and marked as available only with WHATSAPP_ENGINE=sandbox (or emulator)', () => {
     const sandbox = ops.filter((o) => o.path.startsWith('/api/v1/whatsapp/sandbox/'));
     expect(sandbox.map((o) => o.op.operationId)).toEqual(expect.arrayContaining(['sandbox_scan', 'sandbox_inbound', 'sandbox_receipt', 'sandbox_disconnect']));
     for (const o of sandbox) {

@@ -50,7 +50,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setTitle('WhatsApp Business Gateway API')
     .setDescription(
       'Multi-tenant WhatsApp gateway: link numbers by QR, send and receive messages, contacts, statistics. ' +
-        'Errors share one JSON shape (ErrorResponseDto). Sandbox routes exist only with WHATSAPP_ENGINE=sandbox.',
+        'Errors share one JSON shape (ErrorResponseDto). Sandbox routes exist only with WHATSAPP_ENGINE=sandbox or emulator.',
     )
     .setVersion('0.1.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'accessToken from POST /api/v1/auth/register or /login' }, 'bearer')
@@ -64,7 +64,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('stats', 'Message, session and contact statistics with a time series')
     .addTag('webhooks', 'Signed HTTP callbacks for gateway events, with delivery history')
     .addTag('events', 'Live event stream (Server-Sent Events) of the organization')
-    .addTag('sandbox', 'Simulated phone of the sandbox engine. These routes exist only when the gateway runs with WHATSAPP_ENGINE=sandbox.')
+    .addTag('sandbox', 'Simulated phone of the sandbox engine. These routes exist only when the gateway runs with WHATSAPP_ENGINE=sandbox (simulated engine) or emulator (real Baileys against the built-in WhatsApp Web emulator).')
     .addTag('health', 'Liveness and readiness (public)')
     .build();
   const document = SwaggerModule.createDocument(app, options, {

@@ -31,7 +31,7 @@ import {
 } from './sandbox.dto';
 import { SandboxService } from './sandbox.service';
 
-const ONLY_SANDBOX = ' Available only when the gateway runs with WHATSAPP_ENGINE=sandbox.';
+const ONLY_SANDBOX = ' Available only when the gateway runs with WHATSAPP_ENGINE=sandbox (or emulator).';
 
 @ApiTags('sandbox')
 @ApiBearerAuth('bearer')

@@ -4,7 +4,7 @@ import { WhatsAppSessionModule } from '../whatsapp-session/whatsapp-session.modu
 import { SandboxController } from './sandbox.controller';
 import { SandboxService } from './sandbox.service';
 
-/** Control routes of the simulated engine; AppModule imports this only when WHATSAPP_ENGINE=sandbox. */
+/** Control routes of the simulated phone; AppModule imports this only when WHATSAPP_ENGINE is sandbox or emulator. */
 @Module({
   imports: [WhatsAppSessionModule, MessagingModule],
   controllers: [SandboxController],

@@ -458,7 +458,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** WhatsApp reports a contact (address-book name, push name, LID). Available only when the gateway runs with WHATSAPP_ENGINE=sandbox. */
+        /** WhatsApp reports a contact (address-book name, push name, LID). Available only when the gateway runs with WHATSAPP_ENGINE=sandbox (or emulator). */
         post: operations["sandbox_pushContact"];
         delete?: never;
         options?: never;
@@ -475,7 +475,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Simulate a close: connectionLost, loggedOut (from the phone), restartRequired, connectionReplaced. Available only when the gateway runs with WHATSAPP_ENGINE=sandbox. */
+        /** Simulate a close: connectionLost, loggedOut (from the phone), restartRequired, connectionReplaced. Available only when the gateway runs with WHATSAPP_ENGINE=sandbox (or emulator). */
         post: operations["sandbox_disconnect"];
         delete?: never;
         options?: never;
@@ -492,7 +492,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A contact sends a message (text, media, location, contact card, reaction, poll, revoke, edit). Available only when the gateway runs with WHATSAPP_ENGINE=sandbox. */
+        /** A contact sends a message (text, media, location, contact card, reaction, poll, revoke, edit). Available only when the gateway runs with WHATSAPP_ENGINE=sandbox (or emulator). */
         post: operations["sandbox_inbound"];
         delete?: never;
         options?: never;
@@ -509,7 +509,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** WhatsApp reveals which LID belongs to a phone number. Available only when the gateway runs with WHATSAPP_ENGINE=sandbox. */
+        /** WhatsApp reveals which LID belongs to a phone number. Available only when the gateway runs with WHATSAPP_ENGINE=sandbox (or emulator). */
         post: operations["sandbox_revealLid"];
         delete?: never;
         options?: never;
@@ -526,7 +526,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The simulated phone enters the pairing code. Available only when the gateway runs with WHATSAPP_ENGINE=sandbox. */
+        /** The simulated phone enters the pairing code. Available only when the gateway runs with WHATSAPP_ENGINE=sandbox (or emulator). */
         post: operations["sandbox_enterPairingCode"];
         delete?: never;
         options?: never;
@@ -543,7 +543,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The recipient’s phone reports delivered/read/played for one of our sent messages (any order). Available only when the gateway runs with WHATSAPP_ENGINE=sandbox. */
+        /** The recipient’s phone reports delivered/read/played for one of our sent messages (any order). Available only when the gateway runs with WHATSAPP_ENGINE=sandbox (or emulator). */
         post: operations["sandbox_receipt"];
         delete?: never;
         options?: never;
@@ -560,7 +560,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The simulated phone scans the QR code (then pairing completes like WhatsApp: restart 515, connected). Available only when the gateway runs with WHATSAPP_ENGINE=sandbox. */
+        /** The simulated phone scans the QR code (then pairing completes like WhatsApp: restart 515, connected). Available only when the gateway runs with WHATSAPP_ENGINE=sandbox (or emulator). */
         post: operations["sandbox_scan"];
         delete?: never;
         options?: never;
