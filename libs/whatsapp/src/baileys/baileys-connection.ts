@@ -3,7 +3,6 @@ import {
   Browsers,
   downloadMediaMessage,
   jidNormalizedUser,
-  makeCacheableSignalKeyStore,
   makeWASocket,
   type BaileysEventMap,
   type WASocket,
@@ -60,7 +59,9 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
       // At most `warn` for Baileys, but never louder than our own logger (a silent root stays silent).
       const baileysLogger = this.logger.child({ module: 'baileys' }, { level: quieterLevel(this.logger.level, 'warn') });
       sock = makeWASocket({
-        auth: { creds: state.creds, keys: makeCacheableSignalKeyStore(state.keys, baileysLogger as never) },
+        // No makeCacheableSignalKeyStore: it would keep every key (800+ pre-keys after pairing) in the
+        // heap for minutes. Our store already caches a few hot keys and batches writes to MongoDB.
+        auth: { creds: state.creds, keys: state.keys },
         logger: baileysLogger as never,
         browser: Browsers.appropriate(this.options.browserName),
         ...(this.options.waWebSocketUrl ? { waWebSocketUrl: this.options.waWebSocketUrl } : {}),
