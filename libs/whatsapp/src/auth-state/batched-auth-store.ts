@@ -1,7 +1,7 @@
 import type { AuthRowBackend, AuthRowWrite } from './auth-row-backend';
 import { decodeAuthValue, encodeAuthValue } from './buffer-json';
 import { LruCache } from './lru-cache';
-import { CREDS_ID, CREDS_TYPE, type KeyValues, type KeyWrites, type StoredCreds, type WaAuthStore, type WaKeyStore } from './wa-auth-store';
+import { CREDS_ID, CREDS_TYPE, type KeyValues, type KeyWrites, type StoredCreds, type WaAuthStore, type WaAuthStoreProvider, type WaKeyStore } from './wa-auth-store';
 
 const rowKey = (type: string, id: string) => `${type}\u0000${id}`;
 
@@ -121,5 +121,28 @@ export class BatchedAuthStore implements WaAuthStore {
       .then(() => (rows.length > 0 ? this.backend.writeMany(this.sessionId, rows) : undefined));
     this.lastWrite = write;
     return write;
+  }
+}
+
+/** One BatchedAuthStore per live session over a shared row backend (MongoDB or memory). */
+export class BatchedAuthStoreProvider implements WaAuthStoreProvider {
+  private readonly stores = new Map<string, WaAuthStore>();
+
+  constructor(readonly backend: AuthRowBackend) {}
+
+  forSession(sessionId: string): WaAuthStore {
+    let store = this.stores.get(sessionId);
+    if (!store) this.stores.set(sessionId, (store = new BatchedAuthStore(sessionId, this.backend)));
+    return store;
+  }
+
+  async release(sessionId: string): Promise<void> {
+    const store = this.stores.get(sessionId);
+    this.stores.delete(sessionId);
+    await store?.flush();
+  }
+
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.stores.values()].map((s) => s.flush()));
   }
 }

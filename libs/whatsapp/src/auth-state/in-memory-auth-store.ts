@@ -1,6 +1,5 @@
 import type { AuthRowBackend, AuthRowWrite } from './auth-row-backend';
-import { BatchedAuthStore } from './batched-auth-store';
-import type { WaAuthStore, WaAuthStoreProvider } from './wa-auth-store';
+import { BatchedAuthStoreProvider } from './batched-auth-store';
 
 /** Map-backed rows, for tests and throwaway demos. Survives registry restarts within the process. */
 export class InMemoryAuthRowBackend implements AuthRowBackend {
@@ -35,24 +34,10 @@ export class InMemoryAuthRowBackend implements AuthRowBackend {
   }
 }
 
-export class InMemoryAuthStoreProvider implements WaAuthStoreProvider {
-  private readonly stores = new Map<string, WaAuthStore>();
+export class InMemoryAuthStoreProvider extends BatchedAuthStoreProvider {
+  declare readonly backend: InMemoryAuthRowBackend;
 
-  constructor(readonly backend: InMemoryAuthRowBackend = new InMemoryAuthRowBackend()) {}
-
-  forSession(sessionId: string): WaAuthStore {
-    let store = this.stores.get(sessionId);
-    if (!store) this.stores.set(sessionId, (store = new BatchedAuthStore(sessionId, this.backend)));
-    return store;
-  }
-
-  async release(sessionId: string): Promise<void> {
-    const store = this.stores.get(sessionId);
-    this.stores.delete(sessionId);
-    await store?.flush();
-  }
-
-  async flushAll(): Promise<void> {
-    await Promise.all([...this.stores.values()].map((s) => s.flush()));
+  constructor(backend: InMemoryAuthRowBackend = new InMemoryAuthRowBackend()) {
+    super(backend);
   }
 }

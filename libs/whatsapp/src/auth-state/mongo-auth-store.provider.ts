@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
 import type { AuthRowBackend, AuthRowWrite } from './auth-row-backend';
-import { BatchedAuthStore } from './batched-auth-store';
-import type { WaAuthStore, WaAuthStoreProvider } from './wa-auth-store';
+import { BatchedAuthStoreProvider } from './batched-auth-store';
 import { WaAuthKey } from './wa-auth-key.schema';
 
 /** Rows in `wa_auth_state`; one bulkWrite per batch. */
@@ -41,27 +40,8 @@ export class MongoAuthRowBackend implements AuthRowBackend {
 }
 
 @Injectable()
-export class MongoAuthStoreProvider implements WaAuthStoreProvider {
-  private readonly backend: MongoAuthRowBackend;
-  private readonly stores = new Map<string, WaAuthStore>();
-
+export class MongoAuthStoreProvider extends BatchedAuthStoreProvider {
   constructor(@InjectModel(WaAuthKey.name) model: Model<WaAuthKey>) {
-    this.backend = new MongoAuthRowBackend(model);
-  }
-
-  forSession(sessionId: string): WaAuthStore {
-    let store = this.stores.get(sessionId);
-    if (!store) this.stores.set(sessionId, (store = new BatchedAuthStore(sessionId, this.backend)));
-    return store;
-  }
-
-  async release(sessionId: string): Promise<void> {
-    const store = this.stores.get(sessionId);
-    this.stores.delete(sessionId);
-    await store?.flush();
-  }
-
-  async flushAll(): Promise<void> {
-    await Promise.all([...this.stores.values()].map((s) => s.flush()));
+    super(new MongoAuthRowBackend(model));
   }
 }
