@@ -1,3 +1,5 @@
+import { getConnectionToken } from '@nestjs/mongoose';
+import type { Connection } from 'mongoose';
 import { createTestApp, type TestApp } from './support/test-app';
 
 describe('foundation (HTTP)', () => {
@@ -50,5 +52,19 @@ describe('foundation (HTTP)', () => {
     expect(spec.body.openapi).toMatch(/^3\./);
     expect(spec.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(spec.body.paths['/api/v1/auth/register']).toBeDefined();
+  });
+});
+
+describe('health when the database is down', () => {
+  it('answers 503 in the JSON error shape', async () => {
+    const t = await createTestApp();
+    try {
+      await t.app.get<Connection>(getConnectionToken()).close(true);
+      const res = await t.http().get('/health').expect(503);
+      expect(JSON.stringify(res.body)).toContain('database');
+      expect(res.body).toMatchObject({ statusCode: 503, requestId: expect.any(String) });
+    } finally {
+      await t.close();
+    }
   });
 });

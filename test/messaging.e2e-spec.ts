@@ -1,5 +1,7 @@
 import { SessionRegistry } from '@app/whatsapp';
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { connectedSession, waitForSessionStatus } from './support/sandbox';
 import { createTestApp, onEmulator, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
@@ -291,5 +293,66 @@ describe('messaging send retries', () => {
     }, 15_000, 'failed');
     expect(failed).toMatchObject({ attempts: 5, error: 'Send failed after 5 attempts: engine exploded' });
     expect(failed.failedAt).toBeDefined();
+  });
+});
+
+describe('messaging: media by URL and the pending deadline', () => {
+  let t: TestApp;
+  let owner: RegisteredUser;
+  let server: Server;
+  let baseUrl: string;
+  const pdf = randomBytes(3000);
+
+  beforeAll(async () => {
+    t = await createTestApp({ MESSAGE_PENDING_DEADLINE_SECONDS: '1', MEDIA_ALLOWED_HOSTS: '127.0.0.1' });
+    owner = await registerUser(t);
+    server = createServer((req, res) => {
+      if (req.url === '/invoice.pdf') {
+        res.writeHead(200, { 'Content-Type': 'application/pdf' }).end(pdf);
+      } else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await t?.close();
+    await new Promise((r) => server.close(r));
+  });
+
+  it.runIf(!onEmulator)('downloads media.url, takes the Content-Type, and sends it', async () => {
+    await connectedSession(t, owner, 'main');
+    const res = await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth)
+      .send({ sessionName: 'main', to: PEER, type: 'document', media: { url: `${baseUrl}/invoice.pdf` }, fileName: 'invoice.pdf' }).expect(202);
+    expect(res.body.media).toMatchObject({ mimetype: 'application/pdf', size: 3000, fileName: 'invoice.pdf' });
+    await waitFor(async () => (await t.http().get(`/api/v1/whatsapp/messages/${res.body.id}`).set(owner.auth)).body.status === 'sent', 10_000, 'sent');
+    const media = await t.http().get(`/api/v1/whatsapp/messages/${res.body.id}/media`).set(owner.auth).buffer(true).parse((r, cb) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => cb(null, Buffer.concat(chunks)));
+    }).expect(200);
+    expect(Buffer.compare(media.body as Buffer, pdf)).toBe(0);
+    const missing = await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth)
+      .send({ sessionName: 'main', to: PEER, type: 'document', media: { url: `${baseUrl}/nope.pdf` } }).expect(400);
+    expect(missing.body).toMatchObject({ code: 'MEDIA_FETCH_FAILED', message: 'Could not fetch media.url: HTTP 404' });
+  });
+
+  it('refuses media URLs that point at loopback, private or metadata addresses (SSRF guard)', async () => {
+    await t.http().post('/api/v1/whatsapp/sessions').set(owner.auth).send({ sessionName: 'guarded' }).expect(201);
+    for (const url of ['http://localhost:1/x.pdf', 'http://169.254.169.254/latest/meta-data', 'http://10.0.0.8/a.pdf', 'http://[::1]/a.pdf']) {
+      const res = await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth)
+        .send({ sessionName: 'guarded', to: PEER, type: 'document', media: { url } }).expect(400);
+      expect(res.body.code).toBe('MEDIA_URL_NOT_ALLOWED');
+      expect(res.body.message).toContain('MEDIA_ALLOWED_HOSTS');
+    }
+  });
+
+  it('fails a message whose session stays disconnected past the deadline, with the reason', async () => {
+    await t.http().post('/api/v1/whatsapp/sessions').set(owner.auth).send({ sessionName: 'offline' }).expect(201);
+    const res = await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth).send({ sessionName: 'offline', to: PEER, text: 'too late' }).expect(202);
+    const failed = await waitFor(async () => {
+      const m = (await t.http().get(`/api/v1/whatsapp/messages/${res.body.id}`).set(owner.auth)).body;
+      return m.status === 'failed' ? m : undefined;
+    }, 10_000, 'failed after the deadline');
+    expect(failed.error).toBe('Session not connected within 1 s');
   });
 });

@@ -4,7 +4,7 @@ import { Types } from 'mongoose';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventIdGenerator } from '../apps/api/src/events/event-id';
-import { AllowList } from '../apps/api/src/webhooks/ssrf-guard';
+import { AllowList } from '@app/common';
 import { verifyWebhookSignature } from '../apps/api/src/webhooks/webhook-signature';
 import { WEBHOOK_OPTIONS, type WebhookOptions } from '../apps/api/src/webhooks/webhooks.options';
 import { connectedSession } from './support/sandbox';

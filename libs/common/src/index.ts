@@ -8,3 +8,4 @@ export * from './logging/logging.module';
 export * from './pagination/pagination';
 export * from './phone/phone';
 export * from './security/password';
+export * from './net/ssrf-guard';

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Types } from 'mongoose';
-import { toJid } from '@app/common';
+import { AllowList, APP_CONFIG, type AppConfig, toJid } from '@app/common';
 import type { WaSessionState } from '@app/whatsapp';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import { ChatsRepository } from './chats.repository';
@@ -23,6 +23,8 @@ const DUPLICATE_WAIT_MS = 5_000;
  */
 @Injectable()
 export class SendMessageUseCase {
+  private readonly mediaAllowList: AllowList;
+
   constructor(
     private readonly sessions: WhatsAppSessionsService,
     private readonly messages: MessagesRepository,
@@ -31,7 +33,10 @@ export class SendMessageUseCase {
     private readonly status: MessageStatusService,
     private readonly dispatcher: OutboxDispatcher,
     @Inject(MEDIA_STORAGE) private readonly media: MediaStorage,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.mediaAllowList = new AllowList(config.MEDIA_ALLOWED_HOSTS, 'MEDIA_ALLOWED_HOSTS');
+  }
 
   async execute(organizationId: string, dto: SendMessageDto, idempotencyKey?: string): Promise<MessageRecord> {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) throw new InvalidIdempotencyKeyError();
@@ -74,7 +79,7 @@ export class SendMessageUseCase {
     if (message.type === 'text') {
       message.text = dto.text;
     } else {
-      const resolved = await resolveMediaInput(message.type as OutboundMediaType, dto.media!);
+      const resolved = await resolveMediaInput(message.type as OutboundMediaType, dto.media!, this.mediaAllowList);
       await this.media.put(id, resolved.buffer);
       message.caption = dto.caption;
       message.media = { mimetype: resolved.mimetype, fileName: dto.fileName, size: resolved.buffer.length, storageKey: id, downloadStatus: 'stored' };

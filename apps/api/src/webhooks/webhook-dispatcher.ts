@@ -8,7 +8,7 @@ import { postWebhook } from './webhook-sender';
 import { signWebhookPayload } from './webhook-signature';
 import { WEBHOOK_OPTIONS, type WebhookOptions } from './webhooks.options';
 import { type WebhookRecord, WebhooksRepository } from './webhooks.repository';
-import { resolveAllowedTarget, UrlNotAllowedError } from './ssrf-guard';
+import { resolveAllowedTarget, UrlNotAllowedError } from '@app/common';
 
 const BODY_CACHE_SIZE = 10_000;
 /** Unfinished rows of a lane read at once (walked in order, one attempt at a time). */

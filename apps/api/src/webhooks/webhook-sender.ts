@@ -2,7 +2,7 @@ import { Agent as HttpAgent, type IncomingMessage, request as httpRequest, type 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { ResolvedAddress } from './ssrf-guard';
+import type { ResolvedAddress } from '@app/common';
 
 export interface WebhookPost {
   url: string;

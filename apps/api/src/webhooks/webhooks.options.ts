@@ -1,5 +1,5 @@
 import type { AppConfig } from '@app/common';
-import { AllowList, type Resolver, systemResolver } from './ssrf-guard';
+import { AllowList, type Resolver, systemResolver } from '@app/common';
 
 const HOUR = 3_600_000;
 

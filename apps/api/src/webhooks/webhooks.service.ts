@@ -12,7 +12,7 @@ import type {
   WebhookResponseDto,
 } from './dto/webhook.dto';
 import type { Webhook } from './schemas/webhook.schema';
-import { resolveAllowedTarget, UrlNotAllowedError } from './ssrf-guard';
+import { resolveAllowedTarget, UrlNotAllowedError } from '@app/common';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookDirectory } from './webhook-directory';
 import { WebhookDispatcher } from './webhook-dispatcher';

@@ -87,6 +87,10 @@ export class EnvironmentVariables {
   @IsOptional() @IsString()
   WEBHOOK_ALLOWED_HOSTS?: string;
 
+  /** Hosts/IPs/CIDRs that media.url of a send may point at although they are private or loopback. */
+  @IsOptional() @IsString()
+  MEDIA_ALLOWED_HOSTS?: string;
+
   @Transform(toInt) @IsInt({ message: 'WEBHOOK_RETRY_BASE_MS must be an integer >= 1' }) @Min(1, { message: 'WEBHOOK_RETRY_BASE_MS must be an integer >= 1' })
   WEBHOOK_RETRY_BASE_MS: number = 5000;
 }

@@ -126,12 +126,16 @@ function ipv4FromBits(value: bigint): string {
   return [24n, 16n, 8n, 0n].map((shift) => Number((value >> shift) & 0xffn)).join('.');
 }
 
-/** WEBHOOK_ALLOWED_HOSTS: comma-separated host names, IPs or CIDR ranges exempt from the guard. */
+/** e.g. WEBHOOK_ALLOWED_HOSTS: comma-separated host names, IPs or CIDR ranges exempt from the guard. */
 export class AllowList {
   private readonly hosts = new Set<string>();
   private readonly ranges: Range[] = [];
 
-  constructor(raw: string | undefined) {
+  constructor(
+    raw: string | undefined,
+    /** The setting that fills this list, named in refusals. */
+    readonly settingName = 'WEBHOOK_ALLOWED_HOSTS',
+  ) {
     for (const entry of (raw ?? '').split(',').map((e) => e.trim().toLowerCase().replace(/^\[|\]$/g, '')).filter(Boolean)) {
       const range = isIP(entry.split('/')[0]) ? parseCidr(entry) : undefined;
       if (range) this.ranges.push(range);
@@ -193,7 +197,7 @@ export async function resolveAllowedTarget(rawUrl: string, allow: AllowList, res
   if (literal) {
     const addresses = [{ address: host, family: literal as 4 | 6 }];
     if (allow.hasAddress(host)) return addresses;
-    assertRoutable(host, host);
+    assertRoutable(host, host, allow.settingName);
     return addresses;
   }
   if (allow.hasHost(host)) return []; // exempt by name: no address checks, the system resolver connects
@@ -206,17 +210,17 @@ export async function resolveAllowedTarget(rawUrl: string, allow: AllowList, res
   if (addresses.length === 0) throw new UrlNotAllowedError(`The host ${host} could not be resolved`, 'unresolvable');
   // Resolved addresses are judged strictly: an allow-listed IP exempts URLs naming that IP, not
   // every name that happens to resolve to it (list the name for that).
-  for (const { address } of addresses) assertRoutable(host, address);
+  for (const { address } of addresses) assertRoutable(host, address, allow.settingName);
   return addresses;
 }
 
-function assertRoutable(host: string, address: string): void {
+function assertRoutable(host: string, address: string, settingName: string): void {
   const reason = forbiddenReason(address);
   if (!reason) return;
   const target = host === address ? `${host} is` : `The host ${host} resolves to ${address},`;
   throw new UrlNotAllowedError(
-    `${target} a ${reason} address; webhooks may not target loopback, private, ` +
-      'link-local or reserved addresses. List the host or IP in WEBHOOK_ALLOWED_HOSTS to allow it.',
+    `${target} a ${reason} address; the gateway does not call loopback, private, ` +
+      `link-local or reserved addresses. List the host or IP in ${settingName} to allow it.`,
     'forbidden_address',
   );
 }
