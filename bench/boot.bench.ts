@@ -7,7 +7,14 @@ async function bootOnce(): Promise<{ ms: number; rssMb: number }> {
   const data = tempDir('wagw-bench-boot-');
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, [join(__dirname, '../apps/api/src/main.js')], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', DATA_DIR: data.path, LOG_LEVEL: 'warn', NODE_ENV: 'test', WHATSAPP_ENGINE: 'sandbox' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: '0',
+      DATA_DIR: data.path,
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'test',
+      WHATSAPP_ENGINE: 'sandbox',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
@@ -21,7 +28,9 @@ async function bootOnce(): Promise<{ ms: number; rssMb: number }> {
       child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
     });
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    const health = (await (await fetch(`${url}/health`)).json()) as { info: { process: { rssBytes: number } } };
+    const health = (await (await fetch(`${url}/health`)).json()) as {
+      info: { process: { rssBytes: number } };
+    };
     return { ms, rssMb: health.info.process.rssBytes / 1024 / 1024 };
   } finally {
     child.kill('SIGTERM');
@@ -36,7 +45,8 @@ async function main(): Promise<void> {
   const ms = runs.map((r) => r.ms).sort((a, b) => a - b);
   report({
     name: 'boot',
-    description: 'node dist/apps/api/src/main.js to "listening" on a fresh embedded store (3 runs); RSS right after boot',
+    description:
+      'node dist/apps/api/src/main.js to "listening" on a fresh embedded store (3 runs); RSS right after boot',
     bootMsMedian: round(ms[1]),
     bootMsMin: round(ms[0]),
     rssMbAfterBoot: round(runs[1].rssMb, 1),

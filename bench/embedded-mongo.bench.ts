@@ -23,9 +23,17 @@ const SINGLE_OPS = 3_000;
 const MINGO_SCAN_OPS = 200; // mingo has no index: each lookup scans all BULK_DOCS
 const AGGREGATE_RUNS = 5;
 
-const smallDoc = (i: number): Document => ({ key: `k${i}`, n: i, group: `g${i % 100}`, active: i % 2 === 0 });
+const smallDoc = (i: number): Document => ({
+  key: `k${i}`,
+  n: i,
+  group: `g${i % 100}`,
+  active: i % 2 === 0,
+});
 
-async function timed(operations: number, run: (i: number) => Promise<unknown> | unknown): Promise<number> {
+async function timed(
+  operations: number,
+  run: (i: number) => Promise<unknown> | unknown,
+): Promise<number> {
   const started = process.hrtime.bigint();
   for (let i = 0; i < operations; i++) await run(i);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -42,12 +50,23 @@ interface DriverMetrics {
 async function driverWorkload(coll: Collection, withIndex: boolean): Promise<DriverMetrics> {
   if (withIndex) await coll.createIndex({ key: 1 }, { unique: true });
   const batches = BULK_DOCS / BULK_BATCH;
-  const batchesPerSec = await timed(batches, (b) => coll.insertMany(Array.from({ length: BULK_BATCH }, (_, j) => smallDoc(b * BULK_BATCH + j))));
-  const insertOneOpsPerSec = await timed(SINGLE_OPS, (i) => coll.insertOne(smallDoc(BULK_DOCS + i)));
+  const batchesPerSec = await timed(batches, (b) =>
+    coll.insertMany(Array.from({ length: BULK_BATCH }, (_, j) => smallDoc(b * BULK_BATCH + j))),
+  );
+  const insertOneOpsPerSec = await timed(SINGLE_OPS, (i) =>
+    coll.insertOne(smallDoc(BULK_DOCS + i)),
+  );
   const randomKey = () => `k${Math.floor(Math.random() * BULK_DOCS)}`;
   const findOneOpsPerSec = await timed(SINGLE_OPS, () => coll.findOne({ key: randomKey() }));
-  const updateOneOpsPerSec = await timed(SINGLE_OPS, (i) => coll.updateOne({ key: randomKey() }, { $set: { touched: i } }));
-  return { insertManyDocsPerSec: batchesPerSec * BULK_BATCH, insertOneOpsPerSec, findOneOpsPerSec, updateOneOpsPerSec };
+  const updateOneOpsPerSec = await timed(SINGLE_OPS, (i) =>
+    coll.updateOne({ key: randomKey() }, { $set: { touched: i } }),
+  );
+  return {
+    insertManyDocsPerSec: batchesPerSec * BULK_BATCH,
+    insertOneOpsPerSec,
+    findOneOpsPerSec,
+    updateOneOpsPerSec,
+  };
 }
 
 /** Floor (a): the same driver against a server that only decodes and answers canned replies. */
@@ -55,17 +74,29 @@ async function nullWireFloor(): Promise<DriverMetrics> {
   const canned: Record<string, (command: Document) => Document> = {
     insert: (command) => ({ n: (command.documents as unknown[]).length, ok: 1 }),
     update: () => ({ n: 1, nModified: 1, ok: 1 }),
-    find: (command) => ({ cursor: { firstBatch: [{ _id: 1, ...smallDoc(1) }], id: Long.ZERO, ns: `${command.$db}.${command.find}` }, ok: 1 }),
+    find: (command) => ({
+      cursor: {
+        firstBatch: [{ _id: 1, ...smallDoc(1) }],
+        id: Long.ZERO,
+        ns: `${command.$db}.${command.find}`,
+      },
+      ok: 1,
+    }),
   };
-  const wire = new WireServer((command, _db, connection) => {
-    const name = Object.keys(command)[0];
-    if (canned[name]) return canned[name](command);
-    const handshake = handshakeCommands[name];
-    const context = { connectionId: connection.id } as Parameters<typeof handshake>[1];
-    return handshake ? { ...handshake(command, context), ok: 1 } : { ok: 1 };
-  }, () => undefined);
+  const wire = new WireServer(
+    (command, _db, connection) => {
+      const name = Object.keys(command)[0];
+      if (canned[name]) return canned[name](command);
+      const handshake = handshakeCommands[name];
+      const context = { connectionId: connection.id } as Parameters<typeof handshake>[1];
+      return handshake ? { ...handshake(command, context), ok: 1 } : { ok: 1 };
+    },
+    () => undefined,
+  );
   const port = await wire.listen(0);
-  const client = await MongoClient.connect(`mongodb://127.0.0.1:${port}/bench?directConnection=true`);
+  const client = await MongoClient.connect(
+    `mongodb://127.0.0.1:${port}/bench?directConnection=true`,
+  );
   try {
     return await driverWorkload(client.db().collection('floor'), false);
   } finally {
@@ -77,14 +108,25 @@ async function nullWireFloor(): Promise<DriverMetrics> {
 /** Floor (b): mingo on an in-process array — no wire, no driver, no index. */
 async function mingoFloor(): Promise<Document> {
   const documents: Document[] = [];
-  const insertManyDocsPerSec = (await timed(BULK_DOCS / BULK_BATCH, (b) => {
-    for (let j = 0; j < BULK_BATCH; j++) documents.push({ _id: b * BULK_BATCH + j, ...smallDoc(b * BULK_BATCH + j) });
-  })) * BULK_BATCH;
+  const insertManyDocsPerSec =
+    (await timed(BULK_DOCS / BULK_BATCH, (b) => {
+      for (let j = 0; j < BULK_BATCH; j++)
+        documents.push({ _id: b * BULK_BATCH + j, ...smallDoc(b * BULK_BATCH + j) });
+    })) * BULK_BATCH;
   const randomKey = () => `k${Math.floor(Math.random() * BULK_DOCS)}`;
-  const findOneOpsPerSec = await timed(MINGO_SCAN_OPS, () => new Query({ key: randomKey() }).find(documents).limit(1).all());
-  const updateOneOpsPerSec = await timed(MINGO_SCAN_OPS, (i) => mingoUpdateOne(documents, { key: randomKey() }, { $set: { touched: i } }));
+  const findOneOpsPerSec = await timed(MINGO_SCAN_OPS, () =>
+    new Query({ key: randomKey() }).find(documents).limit(1).all(),
+  );
+  const updateOneOpsPerSec = await timed(MINGO_SCAN_OPS, (i) =>
+    mingoUpdateOne(documents, { key: randomKey() }, { $set: { touched: i } }),
+  );
   const aggregateMs = await timeAggregate(() => new Aggregator(groupPipeline).run(documents));
-  return { insertManyDocsPerSec, findOneOpsPerSec, updateOneOpsPerSec, aggregateGroupMs: aggregateMs };
+  return {
+    insertManyDocsPerSec,
+    findOneOpsPerSec,
+    updateOneOpsPerSec,
+    aggregateGroupMs: aggregateMs,
+  };
 }
 
 const groupPipeline = [{ $group: { _id: '$group', total: { $sum: '$n' }, count: { $sum: 1 } } }];
@@ -95,7 +137,9 @@ async function timeAggregate(run: () => Promise<unknown> | unknown): Promise<num
   return Math.round(Number(process.hrtime.bigint() - started) / 1e6 / AGGREGATE_RUNS);
 }
 
-async function embeddedRun(options: EmbeddedMongoOptions): Promise<DriverMetrics & { aggregateGroupMs: number }> {
+async function embeddedRun(
+  options: EmbeddedMongoOptions,
+): Promise<DriverMetrics & { aggregateGroupMs: number }> {
   const server = await EmbeddedMongoServer.start(options);
   const client = await MongoClient.connect(server.uri('bench'));
   try {

@@ -35,21 +35,36 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const accountOf = (i: number) => `1555${String(2_000_000 + i)}`;
 const started = Date.now();
 /** Progress on stderr (stdout's last line is the result). */
-const progress = (message: string) => process.stderr.write(`[emulator bench +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
+const progress = (message: string) =>
+  process.stderr.write(
+    `[emulator bench +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`,
+  );
 
 /** The standalone emulator (dist/libs/wa-emulator/src/cli.js), in memory, on a random port. */
 async function startEmulator(): Promise<{ child: ChildProcess; url: string; control: string }> {
-  const child = spawn(process.execPath, [join(__dirname, '../libs/wa-emulator/src/cli.js'), '--port', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(
+    process.execPath,
+    [join(__dirname, '../libs/wa-emulator/src/cli.js'), '--port', '0'],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   const url = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.once('line', (line) => resolve(line.trim()));
     child.once('exit', (code) => reject(new Error(`the emulator exited (${code})`)));
   });
-  return { child, url, control: url.replace(/^ws:/, 'http:').replace(/\/ws\/chat$/, '/control/accounts') };
+  return {
+    child,
+    url,
+    control: url.replace(/^ws:/, 'http:').replace(/\/ws\/chat$/, '/control/accounts'),
+  };
 }
 
 async function post(url: string, body: object): Promise<unknown> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const json = (await res.json()) as unknown;
   if (!res.ok) throw new Error(`${url}: ${res.status} ${JSON.stringify(json)}`);
   return json;
@@ -62,7 +77,11 @@ function decodeQr(dataUrl: string): string {
   return code.data;
 }
 
-async function pool<T>(items: T[], concurrency: number, run: (item: T) => Promise<void>): Promise<void> {
+async function pool<T>(
+  items: T[],
+  concurrency: number,
+  run: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(concurrency, items.length) }, async () => {
@@ -96,7 +115,10 @@ async function main(): Promise<void> {
     const ids: string[] = [];
 
     const link = async (i: number) => {
-      const created = await sessions.create({ organizationId: `bench-org-${i % ORGS}`, sessionName: `s${i}` });
+      const created = await sessions.create({
+        organizationId: `bench-org-${i % ORGS}`,
+        sessionName: `s${i}`,
+      });
       await registry.start(created.sessionId);
       await registry.waitForStatus(created.sessionId, (s) => s === 'qr_ready', 30_000);
       const qr = decodeQr((await registry.getQr(created.sessionId)).qr);
@@ -134,7 +156,9 @@ async function main(): Promise<void> {
     const restored = app.get(SessionRegistry);
     for (const id of ids) await restored.waitForStatus(id, (s) => s === 'connected', 120_000);
     const restoreAllMs = Date.now() - restoreStart;
-    const restoredConnected = restored.liveSessions().filter((s) => s.status === 'connected').length;
+    const restoredConnected = restored
+      .liveSessions()
+      .filter((s) => s.status === 'connected').length;
     progress(`${restoredConnected} sessions restored in ${restoreAllMs} ms`);
 
     // Inbound ingest: Signal-encrypted texts from 50 contacts to INGEST_SESSIONS sessions, until all are stored.
@@ -142,14 +166,23 @@ async function main(): Promise<void> {
     const before = await db.collection('messages').countDocuments({ direction: 'in' });
     const ingestStart = process.hrtime.bigint();
     await pool([...Array(INGEST_MESSAGES).keys()], INGEST_IN_FLIGHT, async (k) => {
-      await post(`${emulator.control}/${accountOf(k % INGEST_SESSIONS)}/text`, { from: `1666${String(3_000_000 + (k % 50))}`, text: `bench message ${k}` });
+      await post(`${emulator.control}/${accountOf(k % INGEST_SESSIONS)}/text`, {
+        from: `1666${String(3_000_000 + (k % 50))}`,
+        text: `bench message ${k}`,
+      });
     });
     const sentSeconds = Number(process.hrtime.bigint() - ingestStart) / 1e9;
     const deadline = Date.now() + 120_000;
     progress(`${INGEST_MESSAGES} messages sent by the emulator in ${sentSeconds.toFixed(2)} s`);
     let stored = 0;
-    while ((stored = (await db.collection('messages').countDocuments({ direction: 'in' })) - before) < INGEST_MESSAGES) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the ingested messages (${stored}/${INGEST_MESSAGES} stored)`);
+    while (
+      (stored = (await db.collection('messages').countDocuments({ direction: 'in' })) - before) <
+      INGEST_MESSAGES
+    ) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out waiting for the ingested messages (${stored}/${INGEST_MESSAGES} stored)`,
+        );
       await sleep(50);
     }
     const ingestSeconds = Number(process.hrtime.bigint() - ingestStart) / 1e9;

@@ -10,7 +10,11 @@ import { report, round, tempDir } from './support';
 const N = Number(process.env.BENCH_MESSAGES ?? 3000);
 const ORG = 'bench-org';
 
-async function waitUntil(done: () => Promise<boolean>, what: string, timeoutMs = 600_000): Promise<void> {
+async function waitUntil(
+  done: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 600_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await done())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -19,14 +23,23 @@ async function waitUntil(done: () => Promise<boolean>, what: string, timeoutMs =
 }
 
 const waitForCount = (connection: Connection, filter: object, n: number) =>
-  waitUntil(async () => (await connection.collection('messages').countDocuments(filter)) >= n, `${n} messages`);
+  waitUntil(
+    async () => (await connection.collection('messages').countDocuments(filter)) >= n,
+    `${n} messages`,
+  );
 
 /** The whole pipeline is done when every subscriber has seen every message. */
 async function waitForPipeline(connection: Connection, n: number): Promise<void> {
   await waitForCount(connection, { direction: 'in' }, n);
-  await waitUntil(async () => (await connection.collection('stats_message_states').countDocuments({})) >= n, 'stats');
+  await waitUntil(
+    async () => (await connection.collection('stats_message_states').countDocuments({})) >= n,
+    'stats',
+  );
   await waitUntil(async () => {
-    const [row] = await connection.collection('contacts').aggregate([{ $group: { _id: null, n: { $sum: '$messageCount' } } }]).toArray();
+    const [row] = await connection
+      .collection('contacts')
+      .aggregate([{ $group: { _id: null, n: { $sum: '$messageCount' } } }])
+      .toArray();
     return (row?.n ?? 0) >= n;
   }, 'contacts');
 }
@@ -34,14 +47,25 @@ async function waitForPipeline(connection: Connection, n: number): Promise<void>
 async function main(): Promise<void> {
   const data = tempDir('wagw-bench-messaging-');
   const app = await createApp(
-    loadConfig({ NODE_ENV: 'test', PORT: '0', DATA_DIR: data.path, WHATSAPP_ENGINE: 'sandbox', LOG_LEVEL: 'silent', JWT_SECRET: 'x'.repeat(40), SEND_RATE_PER_MINUTE: '0', EMBEDDED_MONGO_FSYNC: process.env.EMBEDDED_MONGO_FSYNC ?? 'batch' }),
+    loadConfig({
+      NODE_ENV: 'test',
+      PORT: '0',
+      DATA_DIR: data.path,
+      WHATSAPP_ENGINE: 'sandbox',
+      LOG_LEVEL: 'silent',
+      JWT_SECRET: 'x'.repeat(40),
+      SEND_RATE_PER_MINUTE: '0',
+      EMBEDDED_MONGO_FSYNC: process.env.EMBEDDED_MONGO_FSYNC ?? 'batch',
+    }),
   );
   try {
     await app.init();
     const connection = app.get<Connection>(getConnectionToken());
     const registry = app.get(SessionRegistry);
     const sandbox = app.get(SandboxControl);
-    const session = await app.get(SessionQueryService).create({ organizationId: ORG, sessionName: 'bench' });
+    const session = await app
+      .get(SessionQueryService)
+      .create({ organizationId: ORG, sessionName: 'bench' });
     await registry.start(session.sessionId);
     await registry.waitForStatus(session.sessionId, (s) => s === 'qr_ready', 10_000);
     await sandbox.scan(session.sessionId, '201000000001');
@@ -49,21 +73,41 @@ async function main(): Promise<void> {
 
     // Inbound: engine events → stored message, chat, contact, stats (every subscriber done).
     const inboundStart = process.hrtime.bigint();
-    for (let i = 0; i < N; i++) sandbox.inbound(session.sessionId, { from: `20155${String(100_000 + (i % 500)).padStart(7, '0')}`, pushName: `Peer ${i % 500}`, text: `message ${i}` });
+    for (let i = 0; i < N; i++)
+      sandbox.inbound(session.sessionId, {
+        from: `20155${String(100_000 + (i % 500)).padStart(7, '0')}`,
+        pushName: `Peer ${i % 500}`,
+        text: `message ${i}`,
+      });
     await waitForPipeline(connection, N);
     const inboundSeconds = Number(process.hrtime.bigint() - inboundStart) / 1e9;
 
     // Floor: raw insertMany of equivalent documents on the same store, through the same driver.
-    const sample = await connection.collection('messages').find({ direction: 'in' }, { projection: { _id: 0 } }).limit(N).toArray();
+    const sample = await connection
+      .collection('messages')
+      .find({ direction: 'in' }, { projection: { _id: 0 } })
+      .limit(N)
+      .toArray();
     const rawStart = process.hrtime.bigint();
-    for (let i = 0; i < sample.length; i += 1000) await connection.collection('bench_raw_messages').insertMany(sample.slice(i, i + 1000).map((d) => ({ ...d })));
+    for (let i = 0; i < sample.length; i += 1000)
+      await connection
+        .collection('bench_raw_messages')
+        .insertMany(sample.slice(i, i + 1000).map((d) => ({ ...d })));
     const rawSeconds = Number(process.hrtime.bigint() - rawStart) / 1e9;
 
     // Send pipeline with rate limiting off: accept → outbox → engine → sent.
     const send = app.get(SendMessageUseCase);
     const sends = Math.min(N, 1000);
     const sendStart = process.hrtime.bigint();
-    await Promise.all(Array.from({ length: sends }, (_, i) => send.execute(ORG, { sessionName: 'bench', to: `+20155${String(200_000 + (i % 100)).padStart(7, '0')}`, text: `out ${i}` })));
+    await Promise.all(
+      Array.from({ length: sends }, (_, i) =>
+        send.execute(ORG, {
+          sessionName: 'bench',
+          to: `+20155${String(200_000 + (i % 100)).padStart(7, '0')}`,
+          text: `out ${i}`,
+        }),
+      ),
+    );
     const acceptedSeconds = Number(process.hrtime.bigint() - sendStart) / 1e9;
     await waitForCount(connection, { direction: 'out', status: 'sent' }, sends);
     const sendSeconds = Number(process.hrtime.bigint() - sendStart) / 1e9;

@@ -8,7 +8,14 @@ const N = Number(process.env.BENCH_SESSIONS ?? 500);
 const ORGS = Math.ceil(N / 10);
 
 function config(dataDir: string) {
-  return loadConfig({ NODE_ENV: 'test', PORT: '0', DATA_DIR: dataDir, WHATSAPP_ENGINE: 'sandbox', LOG_LEVEL: 'silent', JWT_SECRET: 'x'.repeat(40) });
+  return loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    DATA_DIR: dataDir,
+    WHATSAPP_ENGINE: 'sandbox',
+    LOG_LEVEL: 'silent',
+    JWT_SECRET: 'x'.repeat(40),
+  });
 }
 
 const rssMb = () => process.memoryUsage().rss / 1024 / 1024;
@@ -49,7 +56,9 @@ async function main(): Promise<void> {
     const restored = app.get(SessionRegistry);
     for (const id of ids) await restored.waitForStatus(id, (s) => s === 'connected', 30_000);
     const restoreMs = Date.now() - restoreStart;
-    const restoredConnected = restored.liveSessions().filter((s) => s.status === 'connected').length;
+    const restoredConnected = restored
+      .liveSessions()
+      .filter((s) => s.status === 'connected').length;
     await app.close();
 
     report({

@@ -27,7 +27,14 @@ import { createApp } from '../apps/api/src/app.setup';
 import type { MessageRecord, MessageStatus } from '../apps/api/src/messaging/message.types';
 import { MESSAGING_EVENTS } from '../apps/api/src/messaging/messaging.events';
 import type { StatsBucket } from '../apps/api/src/stats/schemas/stats-bucket.schema';
-import { bucketsOf, createdIncrement, normalizeFailureReason, responseBin, sumCounters, type CounterIncrement } from '../apps/api/src/stats/stats-counters';
+import {
+  bucketsOf,
+  createdIncrement,
+  normalizeFailureReason,
+  responseBin,
+  sumCounters,
+  type CounterIncrement,
+} from '../apps/api/src/stats/stats-counters';
 import { dayKey, resolveRange, type StatsGranularity } from '../apps/api/src/stats/stats-range';
 import { StatsRepository, type ResponseSampleRecord } from '../apps/api/src/stats/stats.repository';
 
@@ -109,7 +116,12 @@ interface RawMessage {
 }
 
 interface StatsBody {
-  messages: { sent: number; received: number; byStatus: Record<string, number>; byType: Record<string, number> };
+  messages: {
+    sent: number;
+    received: number;
+    byStatus: Record<string, number>;
+    byType: Record<string, number>;
+  };
   series: Array<{ bucket: string; sent: number; received: number }>;
 }
 
@@ -120,7 +132,12 @@ function percentile(sorted: number[], p: number): number {
 const round = (n: number) => Math.round(n * 100) / 100;
 function summarize(samples: number[]) {
   const sorted = [...samples].sort((a, b) => a - b);
-  return { n: sorted.length, p50: round(percentile(sorted, 50)), p95: round(percentile(sorted, 95)), max: round(sorted[sorted.length - 1] ?? 0) };
+  return {
+    n: sorted.length,
+    p50: round(percentile(sorted, 50)),
+    p95: round(percentile(sorted, 95)),
+    max: round(sorted[sorted.length - 1] ?? 0),
+  };
 }
 
 async function main(): Promise<void> {
@@ -148,18 +165,45 @@ async function main(): Promise<void> {
       const res = await fetch(`${url}/api/v1/auth/register`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ organizationName: `Bench ${i}`, name: 'Owner', email: `bench${i}.${Date.now()}@example.test`, password: 'password-123' }),
+        body: JSON.stringify({
+          organizationName: `Bench ${i}`,
+          name: 'Owner',
+          email: `bench${i}.${Date.now()}@example.test`,
+          password: 'password-123',
+        }),
       });
       const body = (await res.json()) as { accessToken: string; organization: { id: string } };
-      if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(body)}`);
+      if (res.status !== 201)
+        throw new Error(`register failed: ${res.status} ${JSON.stringify(body)}`);
       orgs.push({ id: body.organization.id, token: body.accessToken });
     }
 
     // ---- seed ----
     const now = Date.now();
     const seedStart = performance.now();
-    const bucketIncs = new Map<string, { granularity: 'hour' | 'day'; org: string; session: string; start: Date; day: string; inc: CounterIncrement }>();
-    const failureCounts = new Map<string, { granularity: StatsGranularity; organizationId: string; sessionName: string; start: Date; day: string; reason: string; count: number }>();
+    const bucketIncs = new Map<
+      string,
+      {
+        granularity: 'hour' | 'day';
+        org: string;
+        session: string;
+        start: Date;
+        day: string;
+        inc: CounterIncrement;
+      }
+    >();
+    const failureCounts = new Map<
+      string,
+      {
+        granularity: StatsGranularity;
+        organizationId: string;
+        sessionName: string;
+        start: Date;
+        day: string;
+        reason: string;
+        count: number;
+      }
+    >();
     const samples: ResponseSampleRecord[] = [];
     const replay: RawMessage[] = [];
     const messages = connection.collection('messages');
@@ -173,8 +217,10 @@ async function main(): Promise<void> {
       for (const { granularity, start, day } of bucketsOf(at)) {
         const key = `${granularity}|${org}|${session}|${start.getTime()}`;
         let entry = bucketIncs.get(key);
-        if (!entry) bucketIncs.set(key, (entry = { granularity, org, session, start, day, inc: {} }));
-        for (const [field, by] of Object.entries(inc)) entry.inc[field] = (entry.inc[field] ?? 0) + by;
+        if (!entry)
+          bucketIncs.set(key, (entry = { granularity, org, session, start, day, inc: {} }));
+        for (const [field, by] of Object.entries(inc))
+          entry.inc[field] = (entry.inc[field] ?? 0) + by;
       }
     };
     const addCounters = (m: RawMessage) => {
@@ -185,7 +231,16 @@ async function main(): Promise<void> {
           const key = `${granularity}|${m.organizationId}|${m.sessionName}|${start.getTime()}|${reason}`;
           const entry = failureCounts.get(key);
           if (entry) entry.count += 1;
-          else failureCounts.set(key, { granularity, organizationId: m.organizationId, sessionName: m.sessionName, start, day, reason, count: 1 });
+          else
+            failureCounts.set(key, {
+              granularity,
+              organizationId: m.organizationId,
+              sessionName: m.sessionName,
+              start,
+              day,
+              reason,
+              count: 1,
+            });
         }
       }
     };
@@ -204,7 +259,13 @@ async function main(): Promise<void> {
         replay.push(m);
       }
     };
-    const newMessage = (direction: 'in' | 'out', org: string, session: string, chatJid: string, at: number): RawMessage => {
+    const newMessage = (
+      direction: 'in' | 'out',
+      org: string,
+      session: string,
+      chatJid: string,
+      at: number,
+    ): RawMessage => {
       const out = direction === 'out';
       let status: MessageStatus = out ? pick(OUT_STATUS) : 'delivered';
       // The outbox fails pending messages after 24 h; bulk rows have no stats state to move, so keep old ones decided.
@@ -248,42 +309,69 @@ async function main(): Promise<void> {
           if (bulk && inbound.type !== 'reaction') {
             const responseMs = reply.timestamp.getTime() - inbound.timestamp.getTime();
             const bin = responseBin(responseMs);
-            samples.push({ _id: reply._id, organizationId: org, sessionName: session, chatJid, day: dayKey(inbound.timestamp), inboundAt: inbound.timestamp, respondedAt: reply.timestamp, responseMs, bin });
+            samples.push({
+              _id: reply._id,
+              organizationId: org,
+              sessionName: session,
+              chatJid,
+              day: dayKey(inbound.timestamp),
+              inboundAt: inbound.timestamp,
+              respondedAt: reply.timestamp,
+              responseMs,
+              bin,
+            });
             addIncrement(org, session, inbound.timestamp, { [`rt.${bin}`]: 1 });
           }
         }
       } else {
         chatSeq += 1;
-        await emit(newMessage('out', org, session, `${String(2020000000000 + chatSeq)}@s.whatsapp.net`, at), bulk);
+        await emit(
+          newMessage('out', org, session, `${String(2020000000000 + chatSeq)}@s.whatsapp.net`, at),
+          bulk,
+        );
       }
-      if (generated % 100_000 < 2 && bulk) log(`seeded ${generated} messages (${Math.round(performance.now() - seedStart)} ms)`);
+      if (generated % 100_000 < 2 && bulk)
+        log(`seeded ${generated} messages (${Math.round(performance.now() - seedStart)} ms)`);
     }
     await flush();
     const rawMs = performance.now() - seedStart;
 
     log(`raw messages inserted in ${Math.round(rawMs)} ms`);
     let phase = performance.now();
-    const bucketOps: AnyBulkWriteOperation<StatsBucket>[] = [...bucketIncs.values()].map((b) => StatsRepository.bucketUpsert(b.granularity, b.org, b.session, b.start, b.day, b.inc));
-    for (let i = 0; i < bucketOps.length; i += CHUNK) await repository.bulkIncrementBuckets(bucketOps.slice(i, i + CHUNK));
+    const bucketOps: AnyBulkWriteOperation<StatsBucket>[] = [...bucketIncs.values()].map((b) =>
+      StatsRepository.bucketUpsert(b.granularity, b.org, b.session, b.start, b.day, b.inc),
+    );
+    for (let i = 0; i < bucketOps.length; i += CHUNK)
+      await repository.bulkIncrementBuckets(bucketOps.slice(i, i + CHUNK));
     log(`bucket upserts: ${bucketOps.length} in ${Math.round(performance.now() - phase)} ms`);
     phase = performance.now();
     const failureRows = [...failureCounts.values()];
-    for (let i = 0; i < failureRows.length; i += CHUNK) await repository.bulkIncrementFailures(failureRows.slice(i, i + CHUNK));
+    for (let i = 0; i < failureRows.length; i += CHUNK)
+      await repository.bulkIncrementFailures(failureRows.slice(i, i + CHUNK));
     log(`failure upserts: ${failureRows.length} in ${Math.round(performance.now() - phase)} ms`);
     phase = performance.now();
-    for (let i = 0; i < samples.length; i += CHUNK) await repository.insertResponseSamples(samples.slice(i, i + CHUNK));
+    for (let i = 0; i < samples.length; i += CHUNK)
+      await repository.insertResponseSamples(samples.slice(i, i + CHUNK));
     log(`samples: ${samples.length} in ${Math.round(performance.now() - phase)} ms`);
 
     // The replayed slice goes through production: created (pending) + each status step, one duplicate each.
     const replayStart = performance.now();
     for (const m of replay) {
       const final = m.status;
-      const record = { ...m, status: m.direction === 'out' ? 'pending' : m.status } as unknown as MessageRecord;
+      const record = {
+        ...m,
+        status: m.direction === 'out' ? 'pending' : m.status,
+      } as unknown as MessageRecord;
       await events.emitAsync(MESSAGING_EVENTS.created, { message: record });
       let previous: MessageStatus = 'pending';
       if (m.direction === 'out') {
         for (const status of PATH[final]) {
-          await events.emitAsync(MESSAGING_EVENTS.statusChanged, { message: { ...record, status, error: m.error }, previousStatus: previous, status, at: new Date() });
+          await events.emitAsync(MESSAGING_EVENTS.statusChanged, {
+            message: { ...record, status, error: m.error },
+            previousStatus: previous,
+            status,
+            at: new Date(),
+          });
           previous = status;
         }
       }
@@ -292,15 +380,20 @@ async function main(): Promise<void> {
     const replayMs = performance.now() - replayStart;
     if (replay.length) await messages.insertMany(replay as never[], { ordered: false });
     const seedMs = performance.now() - seedStart;
-    log(`seeded ${N} messages in ${Math.round(seedMs)} ms (raw ${Math.round(rawMs)} ms, ${bucketOps.length} bucket docs, ${failureRows.length} failure docs, ${samples.length} samples, replay ${replay.length} in ${Math.round(replayMs)} ms)`);
+    log(
+      `seeded ${N} messages in ${Math.round(seedMs)} ms (raw ${Math.round(rawMs)} ms, ${bucketOps.length} bucket docs, ${failureRows.length} failure docs, ${samples.length} samples, replay ${replay.length} in ${Math.round(replayMs)} ms)`,
+    );
 
     // ---- HTTP measurements ----
     const request = async (org: { token: string }, query: string) => {
       const started = performance.now();
-      const res = await fetch(`${url}/api/v1/whatsapp/stats${query}`, { headers: { authorization: `Bearer ${org.token}` } });
+      const res = await fetch(`${url}/api/v1/whatsapp/stats${query}`, {
+        headers: { authorization: `Bearer ${org.token}` },
+      });
       const body = (await res.json()) as StatsBody;
       const ms = performance.now() - started;
-      if (res.status !== 200) throw new Error(`stats ${query} → ${res.status} ${JSON.stringify(body)}`);
+      if (res.status !== 200)
+        throw new Error(`stats ${query} → ${res.status} ${JSON.stringify(body)}`);
       return { ms, body };
     };
     const measure = async (query: string) => {
@@ -327,15 +420,34 @@ async function main(): Promise<void> {
           { $match: { organizationId, timestamp: { $gte: window.since, $lt: window.until } } },
           {
             $group: {
-              _id: { day: { $dateToString: { format: '%Y-%m-%d', date: '$timestamp' } }, direction: '$direction', status: '$status', type: '$type', error: '$error' },
+              _id: {
+                day: { $dateToString: { format: '%Y-%m-%d', date: '$timestamp' } },
+                direction: '$direction',
+                status: '$status',
+                type: '$type',
+                error: '$error',
+              },
               n: { $sum: 1 },
             },
           },
         ])
-        .toArray()) as Array<{ _id: { day: string; direction: 'in' | 'out'; status: MessageStatus; type: string; error?: string }; n: number }>;
+        .toArray()) as Array<{
+        _id: {
+          day: string;
+          direction: 'in' | 'out';
+          status: MessageStatus;
+          type: string;
+          error?: string;
+        };
+        n: number;
+      }>;
       const perDay = new Map<string, { sent: number; received: number }>();
       const counters = rows.map((r) => {
-        const inc = createdIncrement({ direction: r._id.direction, status: r._id.status, type: r._id.type });
+        const inc = createdIncrement({
+          direction: r._id.direction,
+          status: r._id.status,
+          type: r._id.type,
+        });
         const day = perDay.get(r._id.day) ?? { sent: 0, received: 0 };
         day.sent += (inc.sent ?? 0) * r.n;
         day.received += (inc.received ?? 0) * r.n;
@@ -346,8 +458,16 @@ async function main(): Promise<void> {
         counters.map((c) => ({
           sent: c.sent,
           received: c.received,
-          byStatus: Object.fromEntries(Object.entries(c).filter(([k]) => k.startsWith('byStatus.')).map(([k, v]) => [k.slice(9), v])),
-          byType: Object.fromEntries(Object.entries(c).filter(([k]) => k.startsWith('byType.')).map(([k, v]) => [k.slice(7), v])),
+          byStatus: Object.fromEntries(
+            Object.entries(c)
+              .filter(([k]) => k.startsWith('byStatus.'))
+              .map(([k, v]) => [k.slice(9), v]),
+          ),
+          byType: Object.fromEntries(
+            Object.entries(c)
+              .filter(([k]) => k.startsWith('byType.'))
+              .map(([k, v]) => [k.slice(7), v]),
+          ),
         })),
       );
       return { totals, perDay };
@@ -368,12 +488,27 @@ async function main(): Promise<void> {
     }
     const scanSummary = summarize(scanTimes);
     const counterSummary = summarize(counterTimes);
-    const seriesFromScan = counterBody!.series.map((p) => ({ bucket: p.bucket, ...(scan!.perDay.get(p.bucket.slice(0, 10)) ?? { sent: 0, received: 0 }) }));
+    const seriesFromScan = counterBody!.series.map((p) => ({
+      bucket: p.bucket,
+      ...(scan!.perDay.get(p.bucket.slice(0, 10)) ?? { sent: 0, received: 0 }),
+    }));
     const consistent =
-      JSON.stringify({ sent: counterBody!.messages.sent, received: counterBody!.messages.received, byStatus: counterBody!.messages.byStatus, byType: counterBody!.messages.byType }) ===
-        JSON.stringify({ sent: scan!.totals.sent, received: scan!.totals.received, byStatus: scan!.totals.byStatus, byType: scan!.totals.byType }) &&
-      JSON.stringify(seriesFromScan) === JSON.stringify(counterBody!.series);
-    if (!consistent) log(`MISMATCH counters=${JSON.stringify(counterBody!.messages)} scan=${JSON.stringify(scan!.totals)}`);
+      JSON.stringify({
+        sent: counterBody!.messages.sent,
+        received: counterBody!.messages.received,
+        byStatus: counterBody!.messages.byStatus,
+        byType: counterBody!.messages.byType,
+      }) ===
+        JSON.stringify({
+          sent: scan!.totals.sent,
+          received: scan!.totals.received,
+          byStatus: scan!.totals.byStatus,
+          byType: scan!.totals.byType,
+        }) && JSON.stringify(seriesFromScan) === JSON.stringify(counterBody!.series);
+    if (!consistent)
+      log(
+        `MISMATCH counters=${JSON.stringify(counterBody!.messages)} scan=${JSON.stringify(scan!.totals)}`,
+      );
 
     const result = {
       name: 'stats',
@@ -396,7 +531,11 @@ async function main(): Promise<void> {
       targetP95Ms: 200,
       meetsTarget: http.default30dDaily.p95 < 200,
       comparison: {
-        window: { since: window.since.toISOString(), until: window.until.toISOString(), organizationMessages: scan!.totals.total },
+        window: {
+          since: window.since.toISOString(),
+          until: window.until.toISOString(),
+          organizationMessages: scan!.totals.total,
+        },
         counterHttpMs: counterSummary,
         fullScanAggregationMs: scanSummary,
         ratio: Math.round((counterSummary.p50 / scanSummary.p50) * 10_000) / 10_000,
@@ -413,7 +552,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.stdout.write(`${JSON.stringify({ name: 'stats', error: error instanceof Error ? error.message : String(error) })}\n`);
+  process.stderr.write(
+    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.stdout.write(
+    `${JSON.stringify({ name: 'stats', error: error instanceof Error ? error.message : String(error) })}\n`,
+  );
   process.exitCode = 1;
 });

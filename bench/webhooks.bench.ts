@@ -56,10 +56,28 @@ async function startReceiver(secret: () => string) {
     req.on('end', () => {
       const at = performance.now();
       const raw = Buffer.concat(chunks).toString('utf8');
-      const ok = verifyWebhookSignature(secret(), { signature: req.headers['x-webhook-signature'] as string, timestamp: req.headers['x-webhook-timestamp'] as string }, raw);
+      const ok = verifyWebhookSignature(
+        secret(),
+        {
+          signature: req.headers['x-webhook-signature'] as string,
+          timestamp: req.headers['x-webhook-timestamp'] as string,
+        },
+        raw,
+      );
       if (!ok) badSignatures += 1;
-      const body = JSON.parse(raw) as { id: string; type: string; sessionName: string; data: { text?: string } };
-      deliveries.push({ id: body.id, type: body.type, sessionName: body.sessionName, text: body.data?.text, at });
+      const body = JSON.parse(raw) as {
+        id: string;
+        type: string;
+        sessionName: string;
+        data: { text?: string };
+      };
+      deliveries.push({
+        id: body.id,
+        type: body.type,
+        sessionName: body.sessionName,
+        text: body.data?.text,
+        at,
+      });
       res.writeHead(200).end();
       for (const w of waiters.splice(0)) w();
     });
@@ -108,7 +126,10 @@ async function main(): Promise<void> {
     const call = async (method: string, path: string, body?: object, token?: string) => {
       const res = await fetch(`${url}${path}`, {
         method,
-        headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+        headers: {
+          'Content-Type': 'application/json',
+          ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        },
         body: body ? JSON.stringify(body) : undefined,
       });
       const text = await res.text();
@@ -116,10 +137,20 @@ async function main(): Promise<void> {
       return text ? JSON.parse(text) : undefined;
     };
 
-    const registered = await call('POST', '/api/v1/auth/register', { organizationName: 'Bench', name: 'Owner', email: `bench.${Date.now()}@example.test`, password: 'password-123' });
+    const registered = await call('POST', '/api/v1/auth/register', {
+      organizationName: 'Bench',
+      name: 'Owner',
+      email: `bench.${Date.now()}@example.test`,
+      password: 'password-123',
+    });
     const token: string = registered.accessToken;
     const organizationId: string = registered.organization.id;
-    const hook = await call('POST', '/api/v1/webhooks', { url: receiver.url, events: ['message.received'] }, token);
+    const hook = await call(
+      'POST',
+      '/api/v1/webhooks',
+      { url: receiver.url, events: ['message.received'] },
+      token,
+    );
     secret = hook.secret;
 
     // 1. Throughput through the outbox → fan-out → worker → receiver.
@@ -134,12 +165,21 @@ async function main(): Promise<void> {
             organizationId,
             sessionName: `${tag}-${i % sessions}`,
             occurredAt: new Date(),
-            data: { id: `${tag}-${i}`, direction: 'in', type: 'text', text: `${tag} ${i}`, status: 'delivered' },
+            data: {
+              id: `${tag}-${i}`,
+              direction: 'in',
+              type: 'text',
+              text: `${tag} ${i}`,
+              status: 'delivered',
+            },
           }),
         ),
       );
       const durable = performance.now() - started;
-      await receiver.until(() => receiver.deliveries.length - before >= count, `${count} deliveries (${tag})`);
+      await receiver.until(
+        () => receiver.deliveries.length - before >= count,
+        `${count} deliveries (${tag})`,
+      );
       const elapsed = performance.now() - started;
       const mine = receiver.deliveries.slice(before);
       // Per-session order: each lane's deliveries arrive in event-id order.
@@ -149,13 +189,21 @@ async function main(): Promise<void> {
         if ((lastBySession.get(d.sessionName) ?? '') > d.id) outOfOrder += 1;
         lastBySession.set(d.sessionName, d.id);
       }
-      return { eventsPerSecond: round(count / (elapsed / 1000)), appendsPerSecond: round(count / (durable / 1000)), seconds: round(elapsed / 1000), outOfOrder, duplicates: mine.length - new Set(mine.map((d) => d.id)).size };
+      return {
+        eventsPerSecond: round(count / (elapsed / 1000)),
+        appendsPerSecond: round(count / (durable / 1000)),
+        seconds: round(elapsed / 1000),
+        outOfOrder,
+        duplicates: mine.length - new Set(mine.map((d) => d.id)).size,
+      };
     };
     log(`warm-up`);
     await appendAll(200, SESSIONS, 'warm');
     log(`throughput: ${N} events over ${SESSIONS} sessions`);
     const multi = await appendAll(N, SESSIONS, 'multi');
-    log(`  ${multi.eventsPerSecond} events/s delivered (${multi.appendsPerSecond} appends/s durable)`);
+    log(
+      `  ${multi.eventsPerSecond} events/s delivered (${multi.appendsPerSecond} appends/s durable)`,
+    );
     log(`throughput: ${N_SINGLE} events, one session`);
     const single = await appendAll(N_SINGLE, 1, 'single');
     log(`  ${single.eventsPerSecond} events/s delivered`);
@@ -163,13 +211,26 @@ async function main(): Promise<void> {
     // 2. End-to-end latency: inbound message (sandbox HTTP) → webhook at the receiver.
     await call('POST', '/api/v1/whatsapp/sessions', { sessionName: 'lat' }, token);
     for (let i = 0; ; i++) {
-      if ((await call('GET', '/api/v1/whatsapp/sessions/lat/status', undefined, token)).status === 'qr_ready') break;
+      if (
+        (await call('GET', '/api/v1/whatsapp/sessions/lat/status', undefined, token)).status ===
+        'qr_ready'
+      )
+        break;
       if (i > 200) throw new Error('session never showed a QR');
       await new Promise((r) => setTimeout(r, 50));
     }
-    await call('POST', '/api/v1/whatsapp/sandbox/sessions/lat/scan', { phone: '+201001234567' }, token);
+    await call(
+      'POST',
+      '/api/v1/whatsapp/sandbox/sessions/lat/scan',
+      { phone: '+201001234567' },
+      token,
+    );
     for (let i = 0; ; i++) {
-      if ((await call('GET', '/api/v1/whatsapp/sessions/lat/status', undefined, token)).status === 'connected') break;
+      if (
+        (await call('GET', '/api/v1/whatsapp/sessions/lat/status', undefined, token)).status ===
+        'connected'
+      )
+        break;
       if (i > 200) throw new Error('session never connected');
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -178,12 +239,25 @@ async function main(): Promise<void> {
     for (let i = 0; i < M; i++) {
       const text = `latency probe ${i}`;
       const started = performance.now();
-      await call('POST', '/api/v1/whatsapp/sandbox/sessions/lat/inbound', { from: `+2015550${String(i % 1000).padStart(5, '0')}`, text }, token);
-      await receiver.until(() => receiver.deliveries.some((d) => d.text === text), `webhook for "${text}"`);
+      await call(
+        'POST',
+        '/api/v1/whatsapp/sandbox/sessions/lat/inbound',
+        { from: `+2015550${String(i % 1000).padStart(5, '0')}`, text },
+        token,
+      );
+      await receiver.until(
+        () => receiver.deliveries.some((d) => d.text === text),
+        `webhook for "${text}"`,
+      );
       latencies.push(receiver.deliveries.find((d) => d.text === text)!.at - started);
     }
     latencies.sort((a, b) => a - b);
-    const latency = { p50: round(percentile(latencies, 50)), p95: round(percentile(latencies, 95)), p99: round(percentile(latencies, 99)), max: round(latencies[latencies.length - 1]) };
+    const latency = {
+      p50: round(percentile(latencies, 50)),
+      p95: round(percentile(latencies, 95)),
+      p99: round(percentile(latencies, 99)),
+      max: round(latencies[latencies.length - 1]),
+    };
     log(`  p50 ${latency.p50} ms, p95 ${latency.p95} ms`);
 
     const result = {
@@ -211,6 +285,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`[webhooks.bench] failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.stderr.write(
+    `[webhooks.bench] failed: ${error instanceof Error ? error.stack : String(error)}\n`,
+  );
   process.exit(1);
 });

@@ -23,12 +23,19 @@ for (const file of files) {
   const name = file.replace(/\.bench\.js$/, '');
   process.stdout.write(`\n=== bench ${name}\n`);
   const started = Date.now();
-  const run = spawnSync(process.execPath, ['--expose-gc', join(dir, file)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 });
+  const run = spawnSync(process.execPath, ['--expose-gc', join(dir, file)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const lines = (run.stdout ?? '').trim().split('\n');
   process.stdout.write(lines.slice(0, -1).join('\n') + '\n');
   try {
     if (run.status !== 0) throw new Error(`exit code ${run.status}`);
-    results[name] = { ...JSON.parse(lines[lines.length - 1]), seconds: (Date.now() - started) / 1000 };
+    results[name] = {
+      ...JSON.parse(lines[lines.length - 1]),
+      seconds: (Date.now() - started) / 1000,
+    };
     console.log(JSON.stringify(results[name], null, 2));
   } catch (error) {
     failed += 1;
@@ -37,7 +44,13 @@ for (const file of files) {
   }
 }
 
-const report = { generatedAt: new Date().toISOString(), node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, results };
+const report = {
+  generatedAt: new Date().toISOString(),
+  node: process.version,
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model,
+  results,
+};
 if (only.length === 0) writeFileSync('bench/results.json', JSON.stringify(report, null, 2) + '\n');
 else console.log('(partial run: bench/results.json not rewritten)');
 process.exit(failed ? 1 : 0);

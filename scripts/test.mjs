@@ -7,17 +7,55 @@ import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 const steps = [
   { name: 'typecheck', cmd: ['npx', 'tsc', '-p', 'tsconfig.json', '--noEmit'] },
   { name: 'lint', cmd: ['npx', 'eslint', '.', '--max-warnings=0'] },
+  { name: 'format', cmd: ['npx', 'prettier', '--check', '.'] },
   { name: 'build', cmd: ['npm', 'run', '--silent', 'build'] },
-  { name: 'unit', cmd: ['npx', 'vitest', 'run', '--project', 'unit', '--reporter=default', '--reporter=json', '--outputFile.json=test/artifacts/unit.json'], report: 'test/artifacts/unit.json' },
-  { name: 'e2e', cmd: ['npx', 'vitest', 'run', '--project', 'e2e', '--reporter=default', '--reporter=json', '--outputFile.json=test/artifacts/e2e.json'], report: 'test/artifacts/e2e.json' },
+  {
+    name: 'unit',
+    cmd: [
+      'npx',
+      'vitest',
+      'run',
+      '--project',
+      'unit',
+      '--reporter=default',
+      '--reporter=json',
+      '--outputFile.json=test/artifacts/unit.json',
+    ],
+    report: 'test/artifacts/unit.json',
+  },
+  {
+    name: 'e2e',
+    cmd: [
+      'npx',
+      'vitest',
+      'run',
+      '--project',
+      'e2e',
+      '--reporter=default',
+      '--reporter=json',
+      '--outputFile.json=test/artifacts/e2e.json',
+    ],
+    report: 'test/artifacts/e2e.json',
+  },
   // The core suites again, on the real Baileys engine against the in-process WhatsApp emulator (see libs/wa-emulator).
   {
     name: 'e2e:emulator',
     env: { E2E_ENGINE: 'emulator' },
     cmd: [
-      'npx', 'vitest', 'run', '--project', 'e2e',
-      'test/sessions.e2e-spec.ts', 'test/messaging.e2e-spec.ts', 'test/contacts.e2e-spec.ts', 'test/stats.e2e-spec.ts', 'test/webhooks.e2e-spec.ts', 'test/events.e2e-spec.ts',
-      '--reporter=default', '--reporter=json', '--outputFile.json=test/artifacts/e2e-emulator.json',
+      'npx',
+      'vitest',
+      'run',
+      '--project',
+      'e2e',
+      'test/sessions.e2e-spec.ts',
+      'test/messaging.e2e-spec.ts',
+      'test/contacts.e2e-spec.ts',
+      'test/stats.e2e-spec.ts',
+      'test/webhooks.e2e-spec.ts',
+      'test/events.e2e-spec.ts',
+      '--reporter=default',
+      '--reporter=json',
+      '--outputFile.json=test/artifacts/e2e-emulator.json',
     ],
     report: 'test/artifacts/e2e-emulator.json',
   },
@@ -27,14 +65,27 @@ mkdirSync('test/artifacts', { recursive: true });
 const results = [];
 for (const step of steps) {
   const started = Date.now();
-  process.stdout.write(`\n=== ${step.name}: ${Object.entries(step.env ?? {}).map(([k, v]) => `${k}=${v} `).join('')}${step.cmd.join(' ')}\n`);
-  const run = spawnSync(step.cmd[0], step.cmd.slice(1), { stdio: 'inherit', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...step.env } });
+  process.stdout.write(
+    `\n=== ${step.name}: ${Object.entries(step.env ?? {})
+      .map(([k, v]) => `${k}=${v} `)
+      .join('')}${step.cmd.join(' ')}\n`,
+  );
+  const run = spawnSync(step.cmd[0], step.cmd.slice(1), {
+    stdio: 'inherit',
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...step.env },
+  });
   const result = { name: step.name, ok: run.status === 0, seconds: (Date.now() - started) / 1000 };
   if (step.report && existsSync(step.report)) {
     const report = JSON.parse(readFileSync(step.report, 'utf8'));
-    Object.assign(result, { passed: report.numPassedTests, failed: report.numFailedTests, skipped: report.numPendingTests + report.numTodoTests });
+    Object.assign(result, {
+      passed: report.numPassedTests,
+      failed: report.numFailedTests,
+      skipped: report.numPendingTests + report.numTodoTests,
+    });
     result.failures = report.testResults.flatMap((file) =>
-      file.assertionResults.filter((t) => t.status === 'failed').map((t) => `${file.name.replace(process.cwd() + '/', '')} › ${t.fullName}`),
+      file.assertionResults
+        .filter((t) => t.status === 'failed')
+        .map((t) => `${file.name.replace(process.cwd() + '/', '')} › ${t.fullName}`),
     );
   }
   results.push(result);
@@ -42,11 +93,16 @@ for (const step of steps) {
 
 console.log('\n================ test summary ================');
 for (const r of results) {
-  const counts = r.passed !== undefined ? `  passed ${r.passed}, failed ${r.failed}, skipped ${r.skipped}` : '';
-  console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.name.padEnd(10)} ${r.seconds.toFixed(1).padStart(6)} s${counts}`);
+  const counts =
+    r.passed !== undefined ? `  passed ${r.passed}, failed ${r.failed}, skipped ${r.skipped}` : '';
+  console.log(
+    `${r.ok ? 'PASS' : 'FAIL'}  ${r.name.padEnd(10)} ${r.seconds.toFixed(1).padStart(6)} s${counts}`,
+  );
   for (const f of r.failures ?? []) console.log(`      ✗ ${f}`);
 }
 const totalPassed = results.reduce((n, r) => n + (r.passed ?? 0), 0);
 const totalFailed = results.reduce((n, r) => n + (r.failed ?? 0), 0);
-console.log(`tests: ${totalPassed} passed, ${totalFailed} failed; steps: ${results.filter((r) => r.ok).length}/${results.length} ok`);
+console.log(
+  `tests: ${totalPassed} passed, ${totalFailed} failed; steps: ${results.filter((r) => r.ok).length}/${results.length} ok`,
+);
 process.exit(results.every((r) => r.ok) ? 0 : 1);

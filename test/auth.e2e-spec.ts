@@ -1,8 +1,19 @@
 import { createHmac } from 'node:crypto';
-import { createTestApp, registerUser, TEST_JWT_SECRET, uniqueEmail, type TestApp } from './support/test-app';
+import {
+  createTestApp,
+  registerUser,
+  TEST_JWT_SECRET,
+  uniqueEmail,
+  type TestApp,
+} from './support/test-app';
 
-const b64url = (v: object | string) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
-function signHs256(payload: object, secret = TEST_JWT_SECRET, header: object = { alg: 'HS256', typ: 'JWT' }): string {
+const b64url = (v: object | string) =>
+  Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+function signHs256(
+  payload: object,
+  secret = TEST_JWT_SECRET,
+  header: object = { alg: 'HS256', typ: 'JWT' },
+): string {
   const head = `${b64url(header)}.${b64url(payload)}`;
   return `${head}.${createHmac('sha256', secret).update(head).digest('base64url')}`;
 }
@@ -17,34 +28,99 @@ describe('auth and organizations (HTTP)', () => {
   describe('register', () => {
     it('creates an organization with its owner and returns a usable token', async () => {
       const email = uniqueEmail('Mixed.Case');
-      const res = await t.http().post('/api/v1/auth/register')
-        .send({ organizationName: 'Acme', name: 'Mona', email, password: 'password-123', phone: '+201001234567' })
+      const res = await t
+        .http()
+        .post('/api/v1/auth/register')
+        .send({
+          organizationName: 'Acme',
+          name: 'Mona',
+          email,
+          password: 'password-123',
+          phone: '+201001234567',
+        })
         .expect(201);
       expect(res.body).toMatchObject({
         accessToken: expect.any(String),
         tokenType: 'Bearer',
         expiresIn: 12 * 3600,
-        user: { name: 'Mona', email: email.toLowerCase(), role: 'owner', phone: '+201001234567', disabled: false },
+        user: {
+          name: 'Mona',
+          email: email.toLowerCase(),
+          role: 'owner',
+          phone: '+201001234567',
+          disabled: false,
+        },
         organization: { name: 'Acme', modules: ['whatsapp', 'crm'] },
       });
       expect(JSON.stringify(res.body)).not.toMatch(/password|scrypt/i);
-      const me = await t.http().get('/api/v1/auth/me').set('Authorization', `Bearer ${res.body.accessToken}`).expect(200);
+      const me = await t
+        .http()
+        .get('/api/v1/auth/me')
+        .set('Authorization', `Bearer ${res.body.accessToken}`)
+        .expect(200);
       expect(me.body.user.id).toBe(res.body.user.id);
       expect(me.body.organization.id).toBe(res.body.organization.id);
-      expect(Object.keys(me.body.user).sort()).toEqual(['createdAt', 'disabled', 'email', 'id', 'name', 'organizationId', 'phone', 'role']);
+      expect(Object.keys(me.body.user).sort()).toEqual([
+        'createdAt',
+        'disabled',
+        'email',
+        'id',
+        'name',
+        'organizationId',
+        'phone',
+        'role',
+      ]);
     });
 
     it.each([
       [{}, ['organizationName', 'name', 'email', 'password']],
-      [{ organizationName: 'A', name: 'B', email: 'not-an-email', password: 'password-123' }, ['email']],
+      [
+        { organizationName: 'A', name: 'B', email: 'not-an-email', password: 'password-123' },
+        ['email'],
+      ],
       [{ organizationName: 'A', name: 'B', email: 'a@b.test', password: 'short' }, ['password']],
-      [{ organizationName: 'A', name: 'B', email: 'a@b.test', password: 'password-123', phone: '12ab' }, ['phone']],
-      [{ organizationName: 'A', name: 'B', email: 'a@b.test', password: 'password-123', phone: '+123' }, ['phone']],
-      [{ organizationName: 42, name: 'B', email: 'a@b.test', password: 'password-123' }, ['organizationName']],
-      [{ organizationName: 'A', name: 'B', email: 'a@b.test', password: 'password-123', isAdmin: true }, ['isAdmin']],
+      [
+        {
+          organizationName: 'A',
+          name: 'B',
+          email: 'a@b.test',
+          password: 'password-123',
+          phone: '12ab',
+        },
+        ['phone'],
+      ],
+      [
+        {
+          organizationName: 'A',
+          name: 'B',
+          email: 'a@b.test',
+          password: 'password-123',
+          phone: '+123',
+        },
+        ['phone'],
+      ],
+      [
+        { organizationName: 42, name: 'B', email: 'a@b.test', password: 'password-123' },
+        ['organizationName'],
+      ],
+      [
+        {
+          organizationName: 'A',
+          name: 'B',
+          email: 'a@b.test',
+          password: 'password-123',
+          isAdmin: true,
+        },
+        ['isAdmin'],
+      ],
     ])('rejects %j with 400 and per-field messages', async (body, fields) => {
       const res = await t.http().post('/api/v1/auth/register').send(body).expect(400);
-      expect(res.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', message: 'Validation failed', requestId: expect.any(String) });
+      expect(res.body).toMatchObject({
+        statusCode: 400,
+        code: 'VALIDATION_FAILED',
+        message: 'Validation failed',
+        requestId: expect.any(String),
+      });
       expect(Object.keys(res.body.details).sort()).toEqual([...fields].sort());
       for (const field of fields) expect(res.body.details[field][0]).toEqual(expect.any(String));
     });
@@ -52,8 +128,15 @@ describe('auth and organizations (HTTP)', () => {
     it('rejects a reused email (any case) with 409', async () => {
       const email = uniqueEmail('dup');
       await registerUser(t, { email });
-      const res = await t.http().post('/api/v1/auth/register')
-        .send({ organizationName: 'Other', name: 'X', email: email.toUpperCase(), password: 'password-123' })
+      const res = await t
+        .http()
+        .post('/api/v1/auth/register')
+        .send({
+          organizationName: 'Other',
+          name: 'X',
+          email: email.toUpperCase(),
+          password: 'password-123',
+        })
         .expect(409);
       expect(res.body.code).toBe('EMAIL_TAKEN');
     });
@@ -62,7 +145,10 @@ describe('auth and organizations (HTTP)', () => {
       const email = uniqueEmail('race');
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          t.http().post('/api/v1/auth/register').send({ organizationName: `Org ${i}`, name: 'R', email, password: 'password-123' }),
+          t
+            .http()
+            .post('/api/v1/auth/register')
+            .send({ organizationName: `Org ${i}`, name: 'R', email, password: 'password-123' }),
         ),
       );
       const statuses = results.map((r) => r.status).sort();
@@ -75,15 +161,32 @@ describe('auth and organizations (HTTP)', () => {
     it('returns the token shape for good credentials', async () => {
       const email = uniqueEmail('login');
       await registerUser(t, { email, password: 'password-123' });
-      const res = await t.http().post('/api/v1/auth/login').send({ email: email.toUpperCase(), password: 'password-123' }).expect(200);
-      expect(res.body).toMatchObject({ tokenType: 'Bearer', accessToken: expect.any(String), user: { email }, organization: { name: 'Acme' } });
+      const res = await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email: email.toUpperCase(), password: 'password-123' })
+        .expect(200);
+      expect(res.body).toMatchObject({
+        tokenType: 'Bearer',
+        accessToken: expect.any(String),
+        user: { email },
+        organization: { name: 'Acme' },
+      });
     });
 
     it('answers the same 401 for an unknown email and a wrong password', async () => {
       const email = uniqueEmail('login401');
       await registerUser(t, { email });
-      const wrongPassword = await t.http().post('/api/v1/auth/login').send({ email, password: 'wrong-password' }).expect(401);
-      const unknown = await t.http().post('/api/v1/auth/login').send({ email: uniqueEmail('ghost'), password: 'wrong-password' }).expect(401);
+      const wrongPassword = await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email, password: 'wrong-password' })
+        .expect(401);
+      const unknown = await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email: uniqueEmail('ghost'), password: 'wrong-password' })
+        .expect(401);
       expect(wrongPassword.body.message).toBe(unknown.body.message);
       expect(wrongPassword.body.code).toBe('INVALID_CREDENTIALS');
     });
@@ -92,9 +195,17 @@ describe('auth and organizations (HTTP)', () => {
       const email = uniqueEmail('brute');
       await registerUser(t, { email, password: 'password-123' });
       for (let i = 0; i < 10; i++) {
-        await t.http().post('/api/v1/auth/login').send({ email, password: `guess-${i}-xx` }).expect(401);
+        await t
+          .http()
+          .post('/api/v1/auth/login')
+          .send({ email, password: `guess-${i}-xx` })
+          .expect(401);
       }
-      const locked = await t.http().post('/api/v1/auth/login').send({ email, password: 'password-123' }).expect(429);
+      const locked = await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email, password: 'password-123' })
+        .expect(429);
       expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
       expect(Number(locked.headers['retry-after'])).toBeLessThanOrEqual(900);
       expect(locked.body.code).toBe('TOO_MANY_LOGIN_ATTEMPTS');
@@ -105,95 +216,239 @@ describe('auth and organizations (HTTP)', () => {
     it.each([
       ['no token', undefined],
       ['garbage', 'Bearer not.a.jwt'],
-      ['wrong signature', () => signHs256({ sub: '0'.repeat(24), org: '0'.repeat(24), role: 'owner' }, 'another-secret-of-sufficient-length-000000')],
-      ['alg none', () => `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ sub: '0'.repeat(24), org: '0'.repeat(24), role: 'owner' })}.`],
-      ['expired', () => signHs256({ sub: '0'.repeat(24), org: '0'.repeat(24), role: 'owner', exp: Math.floor(Date.now() / 1000) - 60 })],
+      [
+        'wrong signature',
+        () =>
+          signHs256(
+            { sub: '0'.repeat(24), org: '0'.repeat(24), role: 'owner' },
+            'another-secret-of-sufficient-length-000000',
+          ),
+      ],
+      [
+        'alg none',
+        () =>
+          `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ sub: '0'.repeat(24), org: '0'.repeat(24), role: 'owner' })}.`,
+      ],
+      [
+        'expired',
+        () =>
+          signHs256({
+            sub: '0'.repeat(24),
+            org: '0'.repeat(24),
+            role: 'owner',
+            exp: Math.floor(Date.now() / 1000) - 60,
+          }),
+      ],
     ])('rejects %s with 401', async (_name, token) => {
       const value = typeof token === 'function' ? `Bearer ${token()}` : token;
       const req = t.http().get('/api/v1/auth/me');
       const res = await (value ? req.set('Authorization', value) : req).expect(401);
-      expect(res.body).toMatchObject({ statusCode: 401, code: 'UNAUTHORIZED', requestId: expect.any(String) });
+      expect(res.body).toMatchObject({
+        statusCode: 401,
+        code: 'UNAUTHORIZED',
+        requestId: expect.any(String),
+      });
     });
 
     it('rejects a validly signed token whose user was tampered into another org', async () => {
       const a = await registerUser(t);
       const b = await registerUser(t);
-      const forged = signHs256({ sub: a.user.id, org: b.organization.id, role: 'owner', exp: Math.floor(Date.now() / 1000) + 60 });
+      const forged = signHs256({
+        sub: a.user.id,
+        org: b.organization.id,
+        role: 'owner',
+        exp: Math.floor(Date.now() / 1000) + 60,
+      });
       await t.http().get('/api/v1/auth/me').set('Authorization', `Bearer ${forged}`).expect(401);
     });
 
     it('stops accepting the token of a disabled user', async () => {
       const owner = await registerUser(t);
       const email = uniqueEmail('member');
-      const created = await t.http().post('/api/v1/organizations/me/users').set(owner.auth)
-        .send({ name: 'M', email, password: 'password-123', role: 'member' }).expect(201);
-      const login = await t.http().post('/api/v1/auth/login').send({ email, password: 'password-123' }).expect(200);
+      const created = await t
+        .http()
+        .post('/api/v1/organizations/me/users')
+        .set(owner.auth)
+        .send({ name: 'M', email, password: 'password-123', role: 'member' })
+        .expect(201);
+      const login = await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email, password: 'password-123' })
+        .expect(200);
       const memberAuth = { Authorization: `Bearer ${login.body.accessToken}` };
       await t.http().get('/api/v1/auth/me').set(memberAuth).expect(200);
-      await t.http().patch(`/api/v1/organizations/me/users/${created.body.id}`).set(owner.auth).send({ disabled: true }).expect(200);
+      await t
+        .http()
+        .patch(`/api/v1/organizations/me/users/${created.body.id}`)
+        .set(owner.auth)
+        .send({ disabled: true })
+        .expect(200);
       await t.http().get('/api/v1/auth/me').set(memberAuth).expect(401);
-      await t.http().post('/api/v1/auth/login').send({ email, password: 'password-123' }).expect(401);
+      await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email, password: 'password-123' })
+        .expect(401);
     });
   });
 
   describe('organizations and roles', () => {
     it('reads and renames the organization', async () => {
       const owner = await registerUser(t);
-      await t.http().patch('/api/v1/organizations/me').set(owner.auth).send({ name: '  New Name ' }).expect(200)
+      await t
+        .http()
+        .patch('/api/v1/organizations/me')
+        .set(owner.auth)
+        .send({ name: '  New Name ' })
+        .expect(200)
         .expect((r) => expect(r.body.name).toBe('New Name'));
-      await t.http().get('/api/v1/organizations/me').set(owner.auth).expect(200).expect((r) => expect(r.body.name).toBe('New Name'));
-      await t.http().patch('/api/v1/organizations/me').set(owner.auth).send({ name: '' }).expect(400);
+      await t
+        .http()
+        .get('/api/v1/organizations/me')
+        .set(owner.auth)
+        .expect(200)
+        .expect((r) => expect(r.body.name).toBe('New Name'));
+      await t
+        .http()
+        .patch('/api/v1/organizations/me')
+        .set(owner.auth)
+        .send({ name: '' })
+        .expect(400);
     });
 
     it('validates modules against the known list', async () => {
       const owner = await registerUser(t);
-      const res = await t.http().put('/api/v1/organizations/me/modules').set(owner.auth).send({ modules: ['whatsapp', 'teleport'] }).expect(400);
+      const res = await t
+        .http()
+        .put('/api/v1/organizations/me/modules')
+        .set(owner.auth)
+        .send({ modules: ['whatsapp', 'teleport'] })
+        .expect(400);
       expect(res.body.details.modules[0]).toContain('whatsapp, crm, attendance');
-      await t.http().put('/api/v1/organizations/me/modules').set(owner.auth).send({ modules: ['crm', 'reports'] }).expect(200)
+      await t
+        .http()
+        .put('/api/v1/organizations/me/modules')
+        .set(owner.auth)
+        .send({ modules: ['crm', 'reports'] })
+        .expect(200)
         .expect((r) => expect(r.body.modules).toEqual(['crm', 'reports']));
     });
 
     it('lets admins invite members but only owners create admins; members cannot use admin routes', async () => {
       const owner = await registerUser(t);
       const adminEmail = uniqueEmail('admin');
-      await t.http().post('/api/v1/organizations/me/users').set(owner.auth)
-        .send({ name: 'A', email: adminEmail, password: 'password-123', role: 'admin' }).expect(201);
-      const admin = await t.http().post('/api/v1/auth/login').send({ email: adminEmail, password: 'password-123' }).expect(200);
+      await t
+        .http()
+        .post('/api/v1/organizations/me/users')
+        .set(owner.auth)
+        .send({ name: 'A', email: adminEmail, password: 'password-123', role: 'admin' })
+        .expect(201);
+      const admin = await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email: adminEmail, password: 'password-123' })
+        .expect(200);
       const adminAuth = { Authorization: `Bearer ${admin.body.accessToken}` };
-      await t.http().post('/api/v1/organizations/me/users').set(adminAuth)
-        .send({ name: 'A2', email: uniqueEmail('admin2'), password: 'password-123', role: 'admin' }).expect(403);
+      await t
+        .http()
+        .post('/api/v1/organizations/me/users')
+        .set(adminAuth)
+        .send({ name: 'A2', email: uniqueEmail('admin2'), password: 'password-123', role: 'admin' })
+        .expect(403);
       const memberEmail = uniqueEmail('m');
-      await t.http().post('/api/v1/organizations/me/users').set(adminAuth)
-        .send({ name: 'M', email: memberEmail, password: 'password-123', role: 'member' }).expect(201);
-      const member = await t.http().post('/api/v1/auth/login').send({ email: memberEmail, password: 'password-123' }).expect(200);
+      await t
+        .http()
+        .post('/api/v1/organizations/me/users')
+        .set(adminAuth)
+        .send({ name: 'M', email: memberEmail, password: 'password-123', role: 'member' })
+        .expect(201);
+      const member = await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email: memberEmail, password: 'password-123' })
+        .expect(200);
       const memberAuth = { Authorization: `Bearer ${member.body.accessToken}` };
-      const denied = await t.http().patch('/api/v1/organizations/me').set(memberAuth).send({ name: 'x' }).expect(403);
+      const denied = await t
+        .http()
+        .patch('/api/v1/organizations/me')
+        .set(memberAuth)
+        .send({ name: 'x' })
+        .expect(403);
       expect(denied.body.code).toBe('ROLE_REQUIRED');
-      await t.http().put('/api/v1/organizations/me/modules').set(memberAuth).send({ modules: [] }).expect(403);
-      await t.http().get('/api/v1/organizations/me/users').set(memberAuth).expect(200).expect((r) => expect(r.body).toHaveLength(3));
-      await t.http().post('/api/v1/organizations/me/users').set(memberAuth)
-        .send({ name: 'X', email: uniqueEmail('x'), password: 'password-123', role: 'member' }).expect(403);
+      await t
+        .http()
+        .put('/api/v1/organizations/me/modules')
+        .set(memberAuth)
+        .send({ modules: [] })
+        .expect(403);
+      await t
+        .http()
+        .get('/api/v1/organizations/me/users')
+        .set(memberAuth)
+        .expect(200)
+        .expect((r) => expect(r.body).toHaveLength(3));
+      await t
+        .http()
+        .post('/api/v1/organizations/me/users')
+        .set(memberAuth)
+        .send({ name: 'X', email: uniqueEmail('x'), password: 'password-123', role: 'member' })
+        .expect(403);
     });
 
     it('never demotes or disables the last owner', async () => {
       const owner = await registerUser(t);
-      const res = await t.http().patch(`/api/v1/organizations/me/users/${owner.user.id}`).set(owner.auth).send({ role: 'admin' }).expect(409);
+      const res = await t
+        .http()
+        .patch(`/api/v1/organizations/me/users/${owner.user.id}`)
+        .set(owner.auth)
+        .send({ role: 'admin' })
+        .expect(409);
       expect(res.body.code).toBe('LAST_OWNER');
-      await t.http().patch(`/api/v1/organizations/me/users/${owner.user.id}`).set(owner.auth).send({ disabled: true }).expect(409);
+      await t
+        .http()
+        .patch(`/api/v1/organizations/me/users/${owner.user.id}`)
+        .set(owner.auth)
+        .send({ disabled: true })
+        .expect(409);
       // With a second owner, the first may step down.
       const email = uniqueEmail('second');
-      const second = await t.http().post('/api/v1/organizations/me/users').set(owner.auth)
-        .send({ name: 'S', email, password: 'password-123', role: 'member' }).expect(201);
-      await t.http().patch(`/api/v1/organizations/me/users/${second.body.id}`).set(owner.auth).send({ role: 'owner' }).expect(200);
-      await t.http().patch(`/api/v1/organizations/me/users/${owner.user.id}`).set(owner.auth).send({ role: 'admin' }).expect(200);
+      const second = await t
+        .http()
+        .post('/api/v1/organizations/me/users')
+        .set(owner.auth)
+        .send({ name: 'S', email, password: 'password-123', role: 'member' })
+        .expect(201);
+      await t
+        .http()
+        .patch(`/api/v1/organizations/me/users/${second.body.id}`)
+        .set(owner.auth)
+        .send({ role: 'owner' })
+        .expect(200);
+      await t
+        .http()
+        .patch(`/api/v1/organizations/me/users/${owner.user.id}`)
+        .set(owner.auth)
+        .send({ role: 'admin' })
+        .expect(200);
     });
 
     it('never lets one organization read or change another organization’s users (404)', async () => {
       const a = await registerUser(t);
       const b = await registerUser(t);
-      const res = await t.http().patch(`/api/v1/organizations/me/users/${b.user.id}`).set(a.auth).send({ disabled: true }).expect(404);
+      const res = await t
+        .http()
+        .patch(`/api/v1/organizations/me/users/${b.user.id}`)
+        .set(a.auth)
+        .send({ disabled: true })
+        .expect(404);
       expect(res.body.code).toBe('USER_NOT_FOUND');
-      await t.http().patch('/api/v1/organizations/me/users/not-an-id').set(a.auth).send({ disabled: true }).expect(404);
+      await t
+        .http()
+        .patch('/api/v1/organizations/me/users/not-an-id')
+        .set(a.auth)
+        .send({ disabled: true })
+        .expect(404);
       const list = await t.http().get('/api/v1/organizations/me/users').set(a.auth).expect(200);
       expect(list.body.map((u: { id: string }) => u.id)).toEqual([a.user.id]);
     });

@@ -8,7 +8,10 @@ const root = resolve(__dirname, '..');
 const main = join(root, 'dist/apps/api/src/main.js');
 
 function runBuilt(env: Record<string, string>, waitFor: RegExp, timeoutMs = 30_000) {
-  const child = spawn(process.execPath, [main], { cwd: root, env: { PATH: process.env.PATH ?? '', ...env } });
+  const child = spawn(process.execPath, [main], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', ...env },
+  });
   let out = '';
   const done = new Promise<{ code: number | null; out: string }>((resolveDone) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -41,20 +44,33 @@ describe('the built gateway (node dist/…/main.js, CommonJS requiring ESM Nest)
     const { code, out } = await done;
     expect(code).not.toBe(0);
     expect(out.trim().split('\n')).toHaveLength(1);
-    expect(out.trim()).toBe('Invalid configuration: PORT must be an integer between 0 and 65535 (got "abc")');
+    expect(out.trim()).toBe(
+      'Invalid configuration: PORT must be an integer between 0 and 65535 (got "abc")',
+    );
   });
 
   it('requires JWT_SECRET in production', async () => {
     const { done } = runBuilt({ NODE_ENV: 'production', PORT: '0' }, /never/);
     const { code, out } = await done;
     expect(code).not.toBe(0);
-    expect(out.trim()).toBe('Invalid configuration: JWT_SECRET is required when NODE_ENV=production (got undefined)');
+    expect(out.trim()).toBe(
+      'Invalid configuration: JWT_SECRET is required when NODE_ENV=production (got undefined)',
+    );
   });
 
   it('boots on the embedded store, answers /health, and exits 0 on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'wagw-boot-'));
     try {
-      const run = runBuilt({ PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn', WHATSAPP_ENGINE: 'sandbox', NODE_ENV: 'test' }, /listening on (http:\/\/\S+?) /);
+      const run = runBuilt(
+        {
+          PORT: '0',
+          DATA_DIR: dataDir,
+          LOG_LEVEL: 'warn',
+          WHATSAPP_ENGINE: 'sandbox',
+          NODE_ENV: 'test',
+        },
+        /listening on (http:\/\/\S+?) /,
+      );
       const line = await run.matched;
       const url = /http:\/\/\S+/.exec(line)![0].replace('[::1]', '127.0.0.1');
       const health = await fetch(`${url}/health`);

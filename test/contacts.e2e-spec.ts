@@ -3,7 +3,13 @@ import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { WA_EVENTS, type WaContactsUpsertedEvent } from '@app/whatsapp';
 import { connectedSession } from './support/sandbox';
-import { createTestApp, onEmulator, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
+import {
+  createTestApp,
+  onEmulator,
+  registerUser,
+  type RegisteredUser,
+  type TestApp,
+} from './support/test-app';
 import { waitFor } from './support/wait';
 
 interface Contact {
@@ -36,20 +42,43 @@ describe('contacts (HTTP, sandbox engine)', () => {
   let sessionId: string;
 
   const list = async (query: Record<string, string | number | boolean> = {}, user = owner) =>
-    (await t.http().get(`${API}/contacts`).query(query).set(user.auth).expect(200)).body as { items: Contact[]; total: number; page: number; limit: number };
-  const byPhone = async (phone: string) => (await list({ search: phone })).items.find((c) => c.phone === phone);
-  const waitForContact = (phone: string, accept: (c: Contact) => boolean = () => true, what = `contact ${phone}`) =>
-    waitFor(async () => {
-      const c = await byPhone(phone);
-      return c && accept(c) ? c : undefined;
-    }, 10_000, what);
-  const put = (id: string, body: object, user = owner) => t.http().put(`${API}/contacts/${id}`).set(user.auth).send(body);
-  const inbound = (body: object) => t.http().post(`${SANDBOX}/inbound`).set(owner.auth).send(body).expect(202);
-  const pushContact = (body: object) => t.http().post(`${SANDBOX}/contacts`).set(owner.auth).send(body).expect(202);
-  const createCustomer = async (body: object, user = owner) => (await t.http().post('/api/v1/customers').set(user.auth).send(body).expect(201)).body;
+    (await t.http().get(`${API}/contacts`).query(query).set(user.auth).expect(200)).body as {
+      items: Contact[];
+      total: number;
+      page: number;
+      limit: number;
+    };
+  const byPhone = async (phone: string) =>
+    (await list({ search: phone })).items.find((c) => c.phone === phone);
+  const waitForContact = (
+    phone: string,
+    accept: (c: Contact) => boolean = () => true,
+    what = `contact ${phone}`,
+  ) =>
+    waitFor(
+      async () => {
+        const c = await byPhone(phone);
+        return c && accept(c) ? c : undefined;
+      },
+      10_000,
+      what,
+    );
+  const put = (id: string, body: object, user = owner) =>
+    t.http().put(`${API}/contacts/${id}`).set(user.auth).send(body);
+  const inbound = (body: object) =>
+    t.http().post(`${SANDBOX}/inbound`).set(owner.auth).send(body).expect(202);
+  const pushContact = (body: object) =>
+    t.http().post(`${SANDBOX}/contacts`).set(owner.auth).send(body).expect(202);
+  const createCustomer = async (body: object, user = owner) =>
+    (await t.http().post('/api/v1/customers').set(user.auth).send(body).expect(201)).body;
   /** Contact events as the SessionRegistry publishes them (awaited: the listener is promisified). */
   const emitContacts = (contacts: WaContactsUpsertedEvent['contacts']) =>
-    t.app.get(EventEmitter2).emitAsync(WA_EVENTS.contactsUpserted, { sessionId, organizationId: owner.user.organizationId, sessionName: 'main', contacts });
+    t.app.get(EventEmitter2).emitAsync(WA_EVENTS.contactsUpserted, {
+      sessionId,
+      organizationId: owner.user.organizationId,
+      sessionName: 'main',
+      contacts,
+    });
 
   beforeAll(async () => {
     t = await createTestApp();
@@ -60,7 +89,10 @@ describe('contacts (HTTP, sandbox engine)', () => {
   });
   afterEach(async () => {
     const db = t.app.get<Connection>(getConnectionToken());
-    await Promise.all([db.collection('contacts').deleteMany({}), db.collection('customers').deleteMany({})]);
+    await Promise.all([
+      db.collection('contacts').deleteMany({}),
+      db.collection('customers').deleteMany({}),
+    ]);
   });
   afterAll(() => t?.close());
 
@@ -81,48 +113,102 @@ describe('contacts (HTTP, sandbox engine)', () => {
       firstSeenAt: expect.any(String),
     });
 
-    await t.http().post(`${API}/messages/send`).set(owner.auth).send({ sessionName: 'main', to: '+201115556667', text: 'Welcome!' }).expect(202);
+    await t
+      .http()
+      .post(`${API}/messages/send`)
+      .set(owner.auth)
+      .send({ sessionName: 'main', to: '+201115556667', text: 'Welcome!' })
+      .expect(202);
     const outgoing = await waitForContact('201115556667', (c) => c.messageCount === 1);
     expect(outgoing).toMatchObject({ pushName: null, displayName: '+201115556667' });
   });
 
   it('concurrent messages from a new number make exactly one contact with every message counted', async () => {
-    await Promise.all(Array.from({ length: 10 }, (_, i) => inbound({ from: '+201119990000', pushName: 'Burst', text: `m${i}` })));
-    const c = await waitForContact('201119990000', (x) => x.messageCount === 10, '10 messages counted');
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        inbound({ from: '+201119990000', pushName: 'Burst', text: `m${i}` }),
+      ),
+    );
+    const c = await waitForContact(
+      '201119990000',
+      (x) => x.messageCount === 10,
+      '10 messages counted',
+    );
     expect(c.pushName).toBe('Burst');
     expect((await list()).total).toBe(1);
   });
 
   it('declares the unique identity index and the lookup/search indexes', async () => {
-    const indexes = await t.app.get<Connection>(getConnectionToken()).collection('contacts').indexes();
+    const indexes = await t.app
+      .get<Connection>(getConnectionToken())
+      .collection('contacts')
+      .indexes();
     const unique = indexes.find((i) => i.unique);
     expect(unique?.key).toEqual({ organizationId: 1, sessionId: 1, jid: 1 });
     const keys = indexes.map((i) => Object.keys(i.key).join(','));
-    for (const k of ['organizationId,sessionId,lid', 'organizationId,phone', 'organizationId,tags', 'organizationId,customerId', 'organizationId,searchPushName']) {
+    for (const k of [
+      'organizationId,sessionId,lid',
+      'organizationId,phone',
+      'organizationId,tags',
+      'organizationId,customerId',
+      'organizationId,searchPushName',
+    ]) {
       expect(keys).toContain(k);
     }
   });
 
   // Group messages need sender keys, which the emulator does not implement yet: sandbox engine only (see the 400 test below).
-  it.runIf(!onEmulator)('lists a group and its writing participant separately (isGroup filter)', async () => {
-    await inbound({ from: '+201117778889', pushName: 'Sara', chatJid: '120363021234567890@g.us', text: 'hello team' });
-    const group = await waitFor(async () => (await list({ isGroup: true })).items[0], 10_000, 'group contact');
-    expect(group).toMatchObject({ jid: '120363021234567890@g.us', isGroup: true, messageCount: 1, phone: null });
-    const sara = await waitForContact('201117778889');
-    expect(sara).toMatchObject({ pushName: 'Sara', isGroup: false, messageCount: 0 });
-    expect((await list({ isGroup: false })).items.every((c) => !c.isGroup)).toBe(true);
-  });
+  it.runIf(!onEmulator)(
+    'lists a group and its writing participant separately (isGroup filter)',
+    async () => {
+      await inbound({
+        from: '+201117778889',
+        pushName: 'Sara',
+        chatJid: '120363021234567890@g.us',
+        text: 'hello team',
+      });
+      const group = await waitFor(
+        async () => (await list({ isGroup: true })).items[0],
+        10_000,
+        'group contact',
+      );
+      expect(group).toMatchObject({
+        jid: '120363021234567890@g.us',
+        isGroup: true,
+        messageCount: 1,
+        phone: null,
+      });
+      const sara = await waitForContact('201117778889');
+      expect(sara).toMatchObject({ pushName: 'Sara', isGroup: false, messageCount: 0 });
+      expect((await list({ isGroup: false })).items.every((c) => !c.isGroup)).toBe(true);
+    },
+  );
 
   it('sandbox contact events update pushName and the address-book name without touching user fields', async () => {
     await pushContact({ phone: '+201112223334', pushName: 'Ali', name: 'Ali Supplier' });
     const first = await waitForContact('201112223334');
-    expect(first).toMatchObject({ pushName: 'Ali', addressBookName: 'Ali Supplier', name: 'Ali Supplier', customName: null, messageCount: 0 });
+    expect(first).toMatchObject({
+      pushName: 'Ali',
+      addressBookName: 'Ali Supplier',
+      name: 'Ali Supplier',
+      customName: null,
+      messageCount: 0,
+    });
 
     const customer = await createCustomer({ name: 'Someone else' });
-    await put(first.id, { name: 'Ali (VIP)', tags: ['VIP'], notes: 'Pays on time', customerId: customer.id }).expect(200);
+    await put(first.id, {
+      name: 'Ali (VIP)',
+      tags: ['VIP'],
+      notes: 'Pays on time',
+      customerId: customer.id,
+    }).expect(200);
 
     await pushContact({ phone: '+201112223334', pushName: 'Ali Hassan', name: 'Ali S.' });
-    const after = await waitForContact('201112223334', (c) => c.pushName === 'Ali Hassan', 'pushName update');
+    const after = await waitForContact(
+      '201112223334',
+      (c) => c.pushName === 'Ali Hassan',
+      'pushName update',
+    );
     expect(after).toMatchObject({
       id: first.id,
       addressBookName: 'Ali S.',
@@ -138,7 +224,13 @@ describe('contacts (HTTP, sandbox engine)', () => {
 
   it('syncs engine contact events (names, business, groups) idempotently', async () => {
     const batch = [
-      { jid: '201001112222:3@s.whatsapp.net', name: 'Hana Shop', verifiedName: 'Hana LLC', isBusiness: true, imgUrl: 'https://pps.whatsapp.net/hana.jpg' },
+      {
+        jid: '201001112222:3@s.whatsapp.net',
+        name: 'Hana Shop',
+        verifiedName: 'Hana LLC',
+        isBusiness: true,
+        imgUrl: 'https://pps.whatsapp.net/hana.jpg',
+      },
       { jid: '120363099999999999@g.us', name: 'Suppliers' },
       { jid: 'status@broadcast' },
     ];
@@ -154,42 +246,70 @@ describe('contacts (HTTP, sandbox engine)', () => {
       profilePictureUrl: 'https://pps.whatsapp.net/hana.jpg',
       messageCount: 0,
     });
-    expect(all.items.find((c) => c.isGroup)).toMatchObject({ addressBookName: 'Suppliers', displayName: 'Suppliers' });
+    expect(all.items.find((c) => c.isGroup)).toMatchObject({
+      addressBookName: 'Suppliers',
+      displayName: 'Suppliers',
+    });
   });
 
   // Needs a message from a LID with no phone number behind it yet; emulator contacts always have one: sandbox engine only.
-  it.runIf(!onEmulator)('merges the LID contact into the phone contact when WhatsApp reveals the mapping', async () => {
-    await inbound({ from: '987654321012345@lid', pushName: 'Lina', text: 'hi from a lid' });
-    const lidOnly = await waitFor(async () => (await list({ search: 'lina' })).items[0], 10_000, 'LID contact');
-    expect(lidOnly).toMatchObject({ jid: '987654321012345@lid', lid: '987654321012345@lid', phone: null, messageCount: 1 });
-    await put(lidOnly.id, { tags: ['lead'], notes: 'Met at the fair' }).expect(200);
+  it.runIf(!onEmulator)(
+    'merges the LID contact into the phone contact when WhatsApp reveals the mapping',
+    async () => {
+      await inbound({ from: '987654321012345@lid', pushName: 'Lina', text: 'hi from a lid' });
+      const lidOnly = await waitFor(
+        async () => (await list({ search: 'lina' })).items[0],
+        10_000,
+        'LID contact',
+      );
+      expect(lidOnly).toMatchObject({
+        jid: '987654321012345@lid',
+        lid: '987654321012345@lid',
+        phone: null,
+        messageCount: 1,
+      });
+      await put(lidOnly.id, { tags: ['lead'], notes: 'Met at the fair' }).expect(200);
 
-    await inbound({ from: '+201223334445', text: 'same person, by phone' });
-    await waitForContact('201223334445', (c) => c.messageCount === 1);
-    expect((await list()).total).toBe(2);
+      await inbound({ from: '+201223334445', text: 'same person, by phone' });
+      await waitForContact('201223334445', (c) => c.messageCount === 1);
+      expect((await list()).total).toBe(2);
 
-    await t.http().post(`${SANDBOX}/lid-mapping`).set(owner.auth).send({ phone: '+201223334445', lid: '987654321012345@lid' }).expect(202);
-    const merged = await waitFor(async () => {
-      const page = await list();
-      return page.total === 1 && page.items[0].lid ? page.items[0] : undefined;
-    }, 10_000, 'merge');
-    expect(merged).toMatchObject({
-      jid: '201223334445@s.whatsapp.net',
-      lid: '987654321012345@lid',
-      phone: '201223334445',
-      pushName: 'Lina',
-      messageCount: 2,
-      tags: ['lead'],
-      notes: 'Met at the fair',
-    });
-    await t.http().get(`${API}/contacts/${lidOnly.id}`).set(owner.auth).expect(404);
+      await t
+        .http()
+        .post(`${SANDBOX}/lid-mapping`)
+        .set(owner.auth)
+        .send({ phone: '+201223334445', lid: '987654321012345@lid' })
+        .expect(202);
+      const merged = await waitFor(
+        async () => {
+          const page = await list();
+          return page.total === 1 && page.items[0].lid ? page.items[0] : undefined;
+        },
+        10_000,
+        'merge',
+      );
+      expect(merged).toMatchObject({
+        jid: '201223334445@s.whatsapp.net',
+        lid: '987654321012345@lid',
+        phone: '201223334445',
+        pushName: 'Lina',
+        messageCount: 2,
+        tags: ['lead'],
+        notes: 'Met at the fair',
+      });
+      await t.http().get(`${API}/contacts/${lidOnly.id}`).set(owner.auth).expect(404);
 
-    // Later messages from the LID land on the merged contact.
-    await inbound({ from: '987654321012345@lid', text: 'again' });
-    const after = await waitForContact('201223334445', (c) => c.messageCount === 3, 'third message');
-    expect(after.id).toBe(merged.id);
-    expect((await list()).total).toBe(1);
-  });
+      // Later messages from the LID land on the merged contact.
+      await inbound({ from: '987654321012345@lid', text: 'again' });
+      const after = await waitForContact(
+        '201223334445',
+        (c) => c.messageCount === 3,
+        'third message',
+      );
+      expect(after.id).toBe(merged.id);
+      expect((await list()).total).toBe(1);
+    },
+  );
 
   it('PUT sets tags (normalized), notes, name and customerId; null clears; tags are counted', async () => {
     await pushContact({ phone: '+201001230001', pushName: 'A' });
@@ -198,8 +318,21 @@ describe('contacts (HTTP, sandbox engine)', () => {
     const b = await waitForContact('201001230002');
     const customer = await createCustomer({ name: 'Acme Buyer' });
 
-    const res = await put(a.id, { tags: [' VIP ', 'vip', 'Wholesale'], notes: 'Call after 5pm', name: 'Alpha', customerId: customer.id }).expect(200);
-    expect(res.body).toMatchObject({ id: a.id, tags: ['vip', 'wholesale'], notes: 'Call after 5pm', name: 'Alpha', customName: 'Alpha', customerId: customer.id, customerLinkSource: 'manual' });
+    const res = await put(a.id, {
+      tags: [' VIP ', 'vip', 'Wholesale'],
+      notes: 'Call after 5pm',
+      name: 'Alpha',
+      customerId: customer.id,
+    }).expect(200);
+    expect(res.body).toMatchObject({
+      id: a.id,
+      tags: ['vip', 'wholesale'],
+      notes: 'Call after 5pm',
+      name: 'Alpha',
+      customName: 'Alpha',
+      customerId: customer.id,
+      customerLinkSource: 'manual',
+    });
     await put(b.id, { tags: ['vip'] }).expect(200);
 
     const tags = await t.http().get(`${API}/contacts/tags`).set(owner.auth).expect(200);
@@ -208,8 +341,17 @@ describe('contacts (HTTP, sandbox engine)', () => {
       { tag: 'wholesale', count: 1 },
     ]);
 
-    const cleared = await put(a.id, { name: null, notes: null, customerId: null, tags: [] }).expect(200);
-    expect(cleared.body).toMatchObject({ name: null, notes: null, customerId: null, customerLinkSource: 'manual', tags: [], displayName: 'A' });
+    const cleared = await put(a.id, { name: null, notes: null, customerId: null, tags: [] }).expect(
+      200,
+    );
+    expect(cleared.body).toMatchObject({
+      name: null,
+      notes: null,
+      customerId: null,
+      customerLinkSource: 'manual',
+      tags: [],
+      displayName: 'A',
+    });
     const fetched = await t.http().get(`${API}/contacts/${a.id}`).set(owner.auth).expect(200);
     expect(fetched.body).toEqual(cleared.body);
   });
@@ -225,9 +367,13 @@ describe('contacts (HTTP, sandbox engine)', () => {
     await inbound({ from: '+201110003333', text: 'hello' });
     const contact = await waitForContact('201110003333');
     expect(contact.customerId).toBeNull();
-    const otherOrgCustomer = await createCustomer({ name: 'Not yours', phone: '+201110003333' }, other);
+    const otherOrgCustomer = await createCustomer(
+      { name: 'Not yours', phone: '+201110003333' },
+      other,
+    );
     const customer = await createCustomer({ name: 'Omar', phone: '+20 111 000 3333' });
-    const linked = (await t.http().get(`${API}/contacts/${contact.id}`).set(owner.auth).expect(200)).body;
+    const linked = (await t.http().get(`${API}/contacts/${contact.id}`).set(owner.auth).expect(200))
+      .body;
     expect(linked).toMatchObject({ customerId: customer.id, customerLinkSource: 'auto' });
     expect(linked.customerId).not.toBe(otherOrgCustomer.id);
     expect((await list({ hasCustomer: true })).items.map((c) => c.id)).toEqual([contact.id]);
@@ -251,7 +397,8 @@ describe('contacts (HTTP, sandbox engine)', () => {
     expect(names(await list({ search: 'john (' }))).toEqual(['John (UK)']);
 
     const all = await list();
-    for (const c of all.items.filter((x) => x.phone?.startsWith('2010055500'))) await put(c.id, { tags: ['lead'] }).expect(200);
+    for (const c of all.items.filter((x) => x.phone?.startsWith('2010055500')))
+      await put(c.id, { tags: ['lead'] }).expect(200);
     await put(all.items.find((c) => c.phone === '201005550001')!.id, { name: 'Zara' }).expect(200);
     expect(names(await list({ search: 'zar' }))).toEqual(['Zara']);
 
@@ -269,22 +416,35 @@ describe('contacts (HTTP, sandbox engine)', () => {
     await pushContact({ phone: '+201001230009', pushName: 'C' });
     const c = await waitForContact('201001230009');
     const bad = await put(c.id, { customerId: 'xyz' }).expect(400);
-    expect(bad.body).toMatchObject({ code: 'VALIDATION_FAILED', details: { customerId: expect.any(Array) } });
+    expect(bad.body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { customerId: expect.any(Array) },
+    });
     const foreign = await createCustomer({ name: 'Theirs' }, other);
-    expect((await put(c.id, { customerId: foreign.id }).expect(404)).body.code).toBe('CUSTOMER_NOT_FOUND');
-    expect((await put(c.id, { customerId: '665f1c2b1e6a3e4f7e9d0e0d' }).expect(404)).body.code).toBe('CUSTOMER_NOT_FOUND');
-    expect((await t.http().get(`${API}/contacts/${c.id}`).set(owner.auth).expect(200)).body.customerId).toBeNull();
+    expect((await put(c.id, { customerId: foreign.id }).expect(404)).body.code).toBe(
+      'CUSTOMER_NOT_FOUND',
+    );
+    expect(
+      (await put(c.id, { customerId: '665f1c2b1e6a3e4f7e9d0e0d' }).expect(404)).body.code,
+    ).toBe('CUSTOMER_NOT_FOUND');
+    expect(
+      (await t.http().get(`${API}/contacts/${c.id}`).set(owner.auth).expect(200)).body.customerId,
+    ).toBeNull();
   });
 
   it("answers 404 for another organization's contact and for malformed ids", async () => {
     await pushContact({ phone: '+201001230010', pushName: 'D' });
     const c = await waitForContact('201001230010');
-    expect((await t.http().get(`${API}/contacts/${c.id}`).set(other.auth).expect(404)).body.code).toBe('CONTACT_NOT_FOUND');
+    expect(
+      (await t.http().get(`${API}/contacts/${c.id}`).set(other.auth).expect(404)).body.code,
+    ).toBe('CONTACT_NOT_FOUND');
     await put(c.id, { notes: 'mine now' }, other).expect(404);
     await t.http().get(`${API}/contacts/not-an-id`).set(owner.auth).expect(404);
     await put('not-an-id', { notes: 'x' }).expect(404);
     expect((await list({}, other)).total).toBe(0);
-    expect((await t.http().get(`${API}/contacts/tags`).set(other.auth).expect(200)).body).toEqual([]);
+    expect((await t.http().get(`${API}/contacts/tags`).set(other.auth).expect(200)).body).toEqual(
+      [],
+    );
   });
 
   it('validation errors → 400 with per-field details', async () => {
@@ -296,60 +456,139 @@ describe('contacts (HTTP, sandbox engine)', () => {
       name: '',
       color: 'red',
     }).expect(400);
-    expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request', code: 'VALIDATION_FAILED', requestId: expect.any(String) });
+    expect(res.body).toMatchObject({
+      statusCode: 400,
+      error: 'Bad Request',
+      code: 'VALIDATION_FAILED',
+      requestId: expect.any(String),
+    });
     expect(Object.keys(res.body.details).sort()).toEqual(['color', 'name', 'notes', 'tags']);
-    expect((await put(c.id, { tags: ['x'.repeat(33)] }).expect(400)).body.details.tags).toBeDefined();
+    expect(
+      (await put(c.id, { tags: ['x'.repeat(33)] }).expect(400)).body.details.tags,
+    ).toBeDefined();
     expect((await put(c.id, { tags: [''] }).expect(400)).body.details.tags).toBeDefined();
-    const q = await t.http().get(`${API}/contacts`).query({ hasCustomer: 'maybe', limit: 500 }).set(owner.auth).expect(400);
+    const q = await t
+      .http()
+      .get(`${API}/contacts`)
+      .query({ hasCustomer: 'maybe', limit: 500 })
+      .set(owner.auth)
+      .expect(400);
     expect(Object.keys(q.body.details).sort()).toEqual(['hasCustomer', 'limit']);
   });
 
-  it.runIf(onEmulator)('emulator back-end: a LID mapping from the phone reaches the contact; groups and unknown LIDs are refused with 400', async () => {
-    await inbound({ from: '+201223334446', text: 'by phone first' });
-    await waitForContact('201223334446', (c) => c.messageCount === 1);
-    const mappings: { lid: string; pn: string }[] = [];
-    t.app.get(EventEmitter2).on(WA_EVENTS.lidMapping, (e: { lid: string; pn: string }) => void mappings.push(e));
-    await t.http().post(`${SANDBOX}/lid-mapping`).set(owner.auth).send({ phone: '+201223334446', lid: '987654321012346@lid' }).expect(202);
-    await waitFor(async () => mappings.find((m) => m.lid === '987654321012346@lid'), 10_000, 'the LID mapping event');
-    expect(mappings.find((m) => m.lid === '987654321012346@lid')).toMatchObject({ pn: '201223334446@s.whatsapp.net' });
-    await waitForContact('201223334446', (c) => c.lid === '987654321012346@lid', 'the revealed LID');
-    for (const body of [
-      { from: '+201117778889', chatJid: '120363021234567890@g.us', text: 'hello team' },
-      { from: '987654321012399@lid', text: 'who am I' },
-    ]) {
-      const res = await t.http().post(`${SANDBOX}/inbound`).set(owner.auth).send(body).expect(400);
-      expect(res.body.message).toContain('not supported by the emulator back-end yet');
-    }
-  });
+  it.runIf(onEmulator)(
+    'emulator back-end: a LID mapping from the phone reaches the contact; groups and unknown LIDs are refused with 400',
+    async () => {
+      await inbound({ from: '+201223334446', text: 'by phone first' });
+      await waitForContact('201223334446', (c) => c.messageCount === 1);
+      const mappings: { lid: string; pn: string }[] = [];
+      t.app
+        .get(EventEmitter2)
+        .on(WA_EVENTS.lidMapping, (e: { lid: string; pn: string }) => void mappings.push(e));
+      await t
+        .http()
+        .post(`${SANDBOX}/lid-mapping`)
+        .set(owner.auth)
+        .send({ phone: '+201223334446', lid: '987654321012346@lid' })
+        .expect(202);
+      await waitFor(
+        async () => mappings.find((m) => m.lid === '987654321012346@lid'),
+        10_000,
+        'the LID mapping event',
+      );
+      expect(mappings.find((m) => m.lid === '987654321012346@lid')).toMatchObject({
+        pn: '201223334446@s.whatsapp.net',
+      });
+      await waitForContact(
+        '201223334446',
+        (c) => c.lid === '987654321012346@lid',
+        'the revealed LID',
+      );
+      for (const body of [
+        { from: '+201117778889', chatJid: '120363021234567890@g.us', text: 'hello team' },
+        { from: '987654321012399@lid', text: 'who am I' },
+      ]) {
+        const res = await t
+          .http()
+          .post(`${SANDBOX}/inbound`)
+          .set(owner.auth)
+          .send(body)
+          .expect(400);
+        expect(res.body.message).toContain('not supported by the emulator back-end yet');
+      }
+    },
+  );
 
   // The emulator serves no app-state contacts (it pushes contacts by history sync), so a resync brings nothing back: sandbox engine only.
-  it.runIf(!onEmulator)('POST /contacts/sync re-reads the session contacts (202), 404 for an unknown session, 400 without sessionName', async () => {
-    await pushContact({ phone: '+201001230012', name: 'Resynced' });
-    await waitForContact('201001230012');
-    await t.app.get<Connection>(getConnectionToken()).collection('contacts').deleteMany({});
-    expect((await t.http().post(`${API}/contacts/sync`).query({ sessionName: 'main' }).set(owner.auth).expect(202)).body).toEqual({ status: 'started' });
-    await waitForContact('201001230012', (c) => c.addressBookName === 'Resynced', 'resynced contact');
-    await t.http().post(`${API}/contacts/sync`).query({ sessionName: 'nope' }).set(owner.auth).expect(404);
-    await t.http().post(`${API}/contacts/sync`).query({ sessionName: 'main' }).set(other.auth).expect(404);
-    await t.http().post(`${API}/contacts/sync`).set(owner.auth).expect(400);
-  });
+  it.runIf(!onEmulator)(
+    'POST /contacts/sync re-reads the session contacts (202), 404 for an unknown session, 400 without sessionName',
+    async () => {
+      await pushContact({ phone: '+201001230012', name: 'Resynced' });
+      await waitForContact('201001230012');
+      await t.app.get<Connection>(getConnectionToken()).collection('contacts').deleteMany({});
+      expect(
+        (
+          await t
+            .http()
+            .post(`${API}/contacts/sync`)
+            .query({ sessionName: 'main' })
+            .set(owner.auth)
+            .expect(202)
+        ).body,
+      ).toEqual({ status: 'started' });
+      await waitForContact(
+        '201001230012',
+        (c) => c.addressBookName === 'Resynced',
+        'resynced contact',
+      );
+      await t
+        .http()
+        .post(`${API}/contacts/sync`)
+        .query({ sessionName: 'nope' })
+        .set(owner.auth)
+        .expect(404);
+      await t
+        .http()
+        .post(`${API}/contacts/sync`)
+        .query({ sessionName: 'main' })
+        .set(other.auth)
+        .expect(404);
+      await t.http().post(`${API}/contacts/sync`).set(owner.auth).expect(400);
+    },
+  );
 
   it('feeds the contact figures of GET /whatsapp/stats (people only)', async () => {
     const customer = await createCustomer({ name: 'Linked', phone: '+201001230020' });
-    await emitContacts([{ jid: '201001230020@s.whatsapp.net' }, { jid: '201001230021@s.whatsapp.net' }, { jid: '120363011111111111@g.us', name: 'G' }]);
+    await emitContacts([
+      { jid: '201001230020@s.whatsapp.net' },
+      { jid: '201001230021@s.whatsapp.net' },
+      { jid: '120363011111111111@g.us', name: 'G' },
+    ]);
     const c = await waitForContact('201001230020', (x) => x.customerId === customer.id);
     expect(c.customerLinkSource).toBe('auto');
     const since = new Date(Date.now() - 3_600_000).toISOString();
     const until = new Date(Date.now() + 3_600_000).toISOString();
-    const stats = await t.http().get(`${API}/stats`).query({ since, until }).set(owner.auth).expect(200);
+    const stats = await t
+      .http()
+      .get(`${API}/stats`)
+      .query({ since, until })
+      .set(owner.auth)
+      .expect(200);
     expect(stats.body.contacts).toEqual({ total: 2, new: 2, linkedToCustomers: 1 });
   });
 
   it('needs a token and the whatsapp module', async () => {
     await t.http().get(`${API}/contacts`).expect(401);
     const solo = await registerUser(t, { organizationName: 'CRM only' });
-    await t.http().put('/api/v1/organizations/me/modules').set(solo.auth).send({ modules: ['crm'] }).expect(200);
-    expect((await t.http().get(`${API}/contacts`).set(solo.auth).expect(403)).body.code).toBe('MODULE_DISABLED');
+    await t
+      .http()
+      .put('/api/v1/organizations/me/modules')
+      .set(solo.auth)
+      .send({ modules: ['crm'] })
+      .expect(200);
+    expect((await t.http().get(`${API}/contacts`).set(solo.auth).expect(403)).body.code).toBe(
+      'MODULE_DISABLED',
+    );
   });
 
   it('documents the routes with operation ids, typed responses and error shapes', async () => {
@@ -358,7 +597,12 @@ describe('contacts (HTTP, sandbox engine)', () => {
     expect(paths['/api/v1/whatsapp/contacts'].get.operationId).toBe('contacts_list');
     expect(paths['/api/v1/whatsapp/contacts/tags'].get.operationId).toBe('contacts_listTags');
     expect(paths['/api/v1/whatsapp/contacts/sync'].post.responses['202']).toBeDefined();
-    expect(paths['/api/v1/whatsapp/contacts/{id}'].put.responses['404'].content['application/json'].schema.$ref).toContain('ErrorResponseDto');
-    expect(spec.components.schemas.ContactResponseDto.properties.displayName.description).toBeDefined();
+    expect(
+      paths['/api/v1/whatsapp/contacts/{id}'].put.responses['404'].content['application/json']
+        .schema.$ref,
+    ).toContain('ErrorResponseDto');
+    expect(
+      spec.components.schemas.ContactResponseDto.properties.displayName.description,
+    ).toBeDefined();
   });
 });

@@ -7,7 +7,8 @@ describe('customers (HTTP, crm module)', () => {
   let owner: RegisteredUser;
   let other: RegisteredUser;
 
-  const create = (user: RegisteredUser, body: object) => t.http().post('/api/v1/customers').set(user.auth).send(body);
+  const create = (user: RegisteredUser, body: object) =>
+    t.http().post('/api/v1/customers').set(user.auth).send(body);
   const list = async (user: RegisteredUser, query: Record<string, string | number> = {}) =>
     (await t.http().get('/api/v1/customers').query(query).set(user.auth).expect(200)).body;
 
@@ -22,7 +23,11 @@ describe('customers (HTTP, crm module)', () => {
   afterAll(() => t?.close());
 
   it('creates a customer with a normalized phone and a lower-cased email', async () => {
-    const res = await create(owner, { name: '  Mona Ali ', phone: '+20 100 123 4567', email: 'Mona@Example.COM' }).expect(201);
+    const res = await create(owner, {
+      name: '  Mona Ali ',
+      phone: '+20 100 123 4567',
+      email: 'Mona@Example.COM',
+    }).expect(201);
     expect(res.body).toEqual({
       id: expect.stringMatching(/^[0-9a-f]{24}$/),
       name: 'Mona Ali',
@@ -31,7 +36,11 @@ describe('customers (HTTP, crm module)', () => {
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });
-    const fetched = await t.http().get(`/api/v1/customers/${res.body.id}`).set(owner.auth).expect(200);
+    const fetched = await t
+      .http()
+      .get(`/api/v1/customers/${res.body.id}`)
+      .set(owner.auth)
+      .expect(200);
     expect(fetched.body).toEqual(res.body);
     const bare = await create(owner, { name: 'No Phone' }).expect(201);
     expect(bare.body).toMatchObject({ phone: null, email: null });
@@ -39,24 +48,40 @@ describe('customers (HTTP, crm module)', () => {
 
   it('rejects invalid bodies with 400 and per-field details', async () => {
     const res = await create(owner, { name: '', phone: '12', email: 'nope', extra: 1 }).expect(400);
-    expect(res.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', requestId: expect.any(String) });
+    expect(res.body).toMatchObject({
+      statusCode: 400,
+      code: 'VALIDATION_FAILED',
+      requestId: expect.any(String),
+    });
     expect(Object.keys(res.body.details).sort()).toEqual(['email', 'extra', 'name', 'phone']);
     expect((await create(owner, {}).expect(400)).body.details.name).toBeDefined();
   });
 
   it('lists newest first with search (name word prefix, phone, email; regex-safe) and pagination', async () => {
     await create(owner, { name: 'Mona Ali', phone: '+201001234567' }).expect(201);
-    await create(owner, { name: 'Omar Hassan', phone: '00201119998888', email: 'omar@shop.test' }).expect(201);
+    await create(owner, {
+      name: 'Omar Hassan',
+      phone: '00201119998888',
+      email: 'omar@shop.test',
+    }).expect(201);
     await create(owner, { name: 'Monica Geller', email: 'monica@example.com' }).expect(201);
     await create(other, { name: 'Mona Elsewhere' }).expect(201);
 
     const all = await list(owner);
     expect(all).toMatchObject({ total: 3, page: 1, limit: 20 });
-    expect(all.items.map((c: { name: string }) => c.name)).toEqual(['Monica Geller', 'Omar Hassan', 'Mona Ali']);
+    expect(all.items.map((c: { name: string }) => c.name)).toEqual([
+      'Monica Geller',
+      'Omar Hassan',
+      'Mona Ali',
+    ]);
 
     expect((await list(owner, { search: 'mon' })).total).toBe(2);
-    expect((await list(owner, { search: 'ali' })).items.map((c: { name: string }) => c.name)).toEqual(['Mona Ali']);
-    expect((await list(owner, { search: '+20 111' })).items.map((c: { name: string }) => c.name)).toEqual(['Omar Hassan']);
+    expect(
+      (await list(owner, { search: 'ali' })).items.map((c: { name: string }) => c.name),
+    ).toEqual(['Mona Ali']);
+    expect(
+      (await list(owner, { search: '+20 111' })).items.map((c: { name: string }) => c.name),
+    ).toEqual(['Omar Hassan']);
     expect((await list(owner, { search: 'omar@' })).total).toBe(1);
     expect((await list(owner, { search: '.*' })).total).toBe(0);
 
@@ -77,7 +102,12 @@ describe('customers (HTTP, crm module)', () => {
   it('needs a token and the crm module', async () => {
     await t.http().get('/api/v1/customers').expect(401);
     const solo = await registerUser(t, { organizationName: 'No CRM' });
-    await t.http().put('/api/v1/organizations/me/modules').set(solo.auth).send({ modules: ['whatsapp'] }).expect(200);
+    await t
+      .http()
+      .put('/api/v1/organizations/me/modules')
+      .set(solo.auth)
+      .send({ modules: ['whatsapp'] })
+      .expect(200);
     const res = await t.http().get('/api/v1/customers').set(solo.auth).expect(403);
     expect(res.body.code).toBe('MODULE_DISABLED');
   });
@@ -86,6 +116,9 @@ describe('customers (HTTP, crm module)', () => {
     const spec = (await t.http().get('/api/docs-json').expect(200)).body;
     expect(spec.paths['/api/v1/customers'].post.operationId).toBe('customers_create');
     expect(spec.paths['/api/v1/customers'].get.operationId).toBe('customers_list');
-    expect(spec.paths['/api/v1/customers/{id}'].get.responses['404'].content['application/json'].schema.$ref).toContain('ErrorResponseDto');
+    expect(
+      spec.paths['/api/v1/customers/{id}'].get.responses['404'].content['application/json'].schema
+        .$ref,
+    ).toContain('ErrorResponseDto');
   });
 });

@@ -10,7 +10,11 @@ interface SseMessage {
 }
 
 /** A minimal EventSource over node:http: collects messages and comments until closed. */
-function openStream(baseUrl: string, query: Record<string, string> = {}, headers: Record<string, string> = {}) {
+function openStream(
+  baseUrl: string,
+  query: Record<string, string> = {},
+  headers: Record<string, string> = {},
+) {
   const url = new URL('/api/v1/events', baseUrl);
   for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
   const messages: SseMessage[] = [];
@@ -41,7 +45,8 @@ function openStream(baseUrl: string, query: Record<string, string> = {}, headers
             else if (line.startsWith('id: ')) message.id = line.slice(4);
             else if (line.startsWith('data: ')) message.data = (message.data ?? '') + line.slice(6);
           }
-          if (message.data !== undefined) messages.push({ id: message.id, data: JSON.parse(message.data) });
+          if (message.data !== undefined)
+            messages.push({ id: message.id, data: JSON.parse(message.data) });
         }
       });
       resolve(res);
@@ -77,9 +82,18 @@ describe('events stream (SSE)', () => {
   };
   const bearer = (user: RegisteredUser) => ({ Authorization: user.auth.Authorization });
   const inbound = (text: string, user = owner, session = 'main') =>
-    t.http().post(`/api/v1/whatsapp/sandbox/sessions/${session}/inbound`).set(user.auth).send({ from: '+201555000111', text }).expect(202);
+    t
+      .http()
+      .post(`/api/v1/whatsapp/sandbox/sessions/${session}/inbound`)
+      .set(user.auth)
+      .send({ from: '+201555000111', text })
+      .expect(202);
   const received = (s: ReturnType<typeof openStream>, text: string) =>
-    waitFor(async () => s.of('message.received').find((m) => m.data.data.text === text), 10_000, `"${text}" on the stream`);
+    waitFor(
+      async () => s.of('message.received').find((m) => m.data.data.text === text),
+      10_000,
+      `"${text}" on the stream`,
+    );
 
   beforeAll(async () => {
     t = await createTestApp({ WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', WEBHOOK_RETRY_BASE_MS: '50' });
@@ -105,11 +119,18 @@ describe('events stream (SSE)', () => {
     await inbound('live one');
     const message = await received(mine, 'live one');
     expect(message.id).toBe(message.data.id);
-    expect(message.data).toMatchObject({ type: 'message.received', organizationId: owner.organization.id, sessionName: 'main', data: { text: 'live one', direction: 'in' } });
+    expect(message.data).toMatchObject({
+      type: 'message.received',
+      organizationId: owner.organization.id,
+      sessionName: 'main',
+      data: { text: 'live one', direction: 'in' },
+    });
     await inbound('their own', stranger);
     await received(theirs, 'their own');
     // Neither organization ever sees the other's events.
-    expect(theirs.messages.every((m) => m.data.organizationId === stranger.organization.id)).toBe(true);
+    expect(theirs.messages.every((m) => m.data.organizationId === stranger.organization.id)).toBe(
+      true,
+    );
     expect(mine.messages.every((m) => m.data.organizationId === owner.organization.id)).toBe(true);
     expect(theirs.messages.some((m) => m.data.data?.text === 'live one')).toBe(false);
   });
@@ -121,12 +142,25 @@ describe('events stream (SSE)', () => {
     await Promise.all([onlyMain.ready, statuses.ready]);
     await inbound('side message', owner, 'side');
     await inbound('main message');
-    const sent = (await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth).send({ sessionName: 'main', to: '+201112223334', text: 'x' }).expect(202)).body;
+    const sent = (
+      await t
+        .http()
+        .post('/api/v1/whatsapp/messages/send')
+        .set(owner.auth)
+        .send({ sessionName: 'main', to: '+201112223334', text: 'x' })
+        .expect(202)
+    ).body;
     await received(onlyMain, 'main message');
-    await waitFor(async () => statuses.of('message.sent').find((m) => m.data.data.id === sent.id), 10_000, 'message.sent');
+    await waitFor(
+      async () => statuses.of('message.sent').find((m) => m.data.data.id === sent.id),
+      10_000,
+      'message.sent',
+    );
     expect(onlyMain.messages.map((m) => m.data.type)).toEqual(['message.received']);
     expect(onlyMain.messages.every((m) => m.data.sessionName === 'main')).toBe(true);
-    expect(statuses.messages.every((m) => ['message.sent', 'message.status'].includes(m.data.type))).toBe(true);
+    expect(
+      statuses.messages.every((m) => ['message.sent', 'message.status'].includes(m.data.type)),
+    ).toBe(true);
 
     const bad = open(t.url, { types: 'message.nope' }, bearer(owner));
     expect((await bad.ready).statusCode).toBe(400);
@@ -155,14 +189,29 @@ describe('events stream (SSE)', () => {
     expect([...ids].sort()).toEqual(ids);
     expect(ids.every((id) => id > last.id!)).toBe(true);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(resumed.messages.every((m) => m.data.organizationId === owner.organization.id)).toBe(true);
+    expect(resumed.messages.every((m) => m.data.organizationId === owner.organization.id)).toBe(
+      true,
+    );
 
-    const byQuery = open(t.url, { lastEventId: last.id!, types: 'message.received' }, bearer(owner));
+    const byQuery = open(
+      t.url,
+      { lastEventId: last.id!, types: 'message.received' },
+      bearer(owner),
+    );
     await received(byQuery, 'after resume');
-    expect(byQuery.messages.map((m) => m.data.data.text)).toEqual(['gap 1', 'gap 2', 'gap 3', 'after resume']);
+    expect(byQuery.messages.map((m) => m.data.data.text)).toEqual([
+      'gap 1',
+      'gap 2',
+      'gap 3',
+      'after resume',
+    ]);
 
     // The stranger replaying from the same id sees only its own organization.
-    const strangerReplay = open(t.url, { types: 'message.received' }, { ...bearer(stranger), 'Last-Event-ID': last.id! });
+    const strangerReplay = open(
+      t.url,
+      { types: 'message.received' },
+      { ...bearer(stranger), 'Last-Event-ID': last.id! },
+    );
     await received(strangerReplay, 'stranger in the gap');
     expect(strangerReplay.messages.map((m) => m.data.data.text)).toEqual(['stranger in the gap']);
 
@@ -184,8 +233,16 @@ describe('events stream (SSE)', () => {
     await received(viaQuery, 'query token');
 
     // The stream token is not an access token…
-    await t.http().get('/api/v1/auth/me').set({ Authorization: `Bearer ${token.token}` }).expect(401);
-    await t.http().get('/api/v1/webhooks').set({ Authorization: `Bearer ${token.token}` }).expect(401);
+    await t
+      .http()
+      .get('/api/v1/auth/me')
+      .set({ Authorization: `Bearer ${token.token}` })
+      .expect(401);
+    await t
+      .http()
+      .get('/api/v1/webhooks')
+      .set({ Authorization: `Bearer ${token.token}` })
+      .expect(401);
     // …and a long-lived access token is not accepted in the URL.
     const accessInQuery = open(t.url, { access_token: owner.token });
     expect((await accessInQuery.ready).statusCode).toBe(401);
@@ -200,19 +257,40 @@ describe('events stream (SSE)', () => {
     try {
       const s = open(t.url, {}, bearer(owner));
       await s.ready;
-      await waitFor(async () => s.comments.filter((c) => c.startsWith('heartbeat')).length >= 2, 5_000, 'two heartbeats');
+      await waitFor(
+        async () => s.comments.filter((c) => c.startsWith('heartbeat')).length >= 2,
+        5_000,
+        'two heartbeats',
+      );
     } finally {
       options.heartbeatMs = saved;
     }
   });
 
   it('carries session events (status and QR) with session DTO fields', async () => {
-    const s = open(t.url, { types: 'session.status,session.qr', sessionName: 'fresh' }, bearer(owner));
+    const s = open(
+      t.url,
+      { types: 'session.status,session.qr', sessionName: 'fresh' },
+      bearer(owner),
+    );
     await s.ready;
     await connectedSession(t, owner, 'fresh', '+201001234555');
-    const connected = await waitFor(async () => s.of('session.status').find((m) => m.data.data.status === 'connected'), 10_000, 'connected');
-    expect(connected.data.data).toMatchObject({ sessionName: 'fresh', phone: '201001234555', previousStatus: expect.any(String), statusChangedAt: expect.any(String) });
-    expect(s.of('session.qr')[0].data.data).toMatchObject({ sessionName: 'fresh', status: 'qr_ready', qr: expect.stringMatching(/^data:image\/png;base64,/) });
+    const connected = await waitFor(
+      async () => s.of('session.status').find((m) => m.data.data.status === 'connected'),
+      10_000,
+      'connected',
+    );
+    expect(connected.data.data).toMatchObject({
+      sessionName: 'fresh',
+      phone: '201001234555',
+      previousStatus: expect.any(String),
+      statusChangedAt: expect.any(String),
+    });
+    expect(s.of('session.qr')[0].data.data).toMatchObject({
+      sessionName: 'fresh',
+      status: 'qr_ready',
+      qr: expect.stringMatching(/^data:image\/png;base64,/),
+    });
     const ids = s.messages.map((m) => m.id!);
     expect([...ids].sort()).toEqual(ids);
   });

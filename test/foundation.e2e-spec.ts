@@ -40,8 +40,17 @@ describe('foundation (HTTP)', () => {
   });
 
   it('rejects malformed JSON with 400 in the error shape', async () => {
-    const res = await t.http().post('/api/v1/auth/login').set('Content-Type', 'application/json').send('{"email":').expect(400);
-    expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request', requestId: expect.any(String) });
+    const res = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .set('Content-Type', 'application/json')
+      .send('{"email":')
+      .expect(400);
+    expect(res.body).toMatchObject({
+      statusCode: 400,
+      error: 'Bad Request',
+      requestId: expect.any(String),
+    });
     expect(JSON.stringify(res.body)).not.toContain('at ');
   });
 
@@ -50,7 +59,10 @@ describe('foundation (HTTP)', () => {
     expect(ui.text).toContain('swagger-ui');
     const spec = await t.http().get('/api/docs-json').expect(200);
     expect(spec.body.openapi).toMatch(/^3\./);
-    expect(spec.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(spec.body.components.securitySchemes.bearer).toMatchObject({
+      type: 'http',
+      scheme: 'bearer',
+    });
     expect(spec.body.paths['/api/v1/auth/register']).toBeDefined();
   });
 });

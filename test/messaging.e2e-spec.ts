@@ -3,7 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connectedSession, waitForSessionStatus } from './support/sandbox';
-import { createTestApp, onEmulator, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
+import {
+  createTestApp,
+  onEmulator,
+  registerUser,
+  type RegisteredUser,
+  type TestApp,
+} from './support/test-app';
 import { waitFor } from './support/wait';
 
 const PEER = '+201112223334';
@@ -15,15 +21,31 @@ describe('messaging (HTTP, sandbox engine)', () => {
 
   const send = (body: object, headers: Record<string, string> = {}) =>
     t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth).set(headers).send(body);
-  const getMessage = async (id: string) => (await t.http().get(`/api/v1/whatsapp/messages/${id}`).set(owner.auth).expect(200)).body;
+  const getMessage = async (id: string) =>
+    (await t.http().get(`/api/v1/whatsapp/messages/${id}`).set(owner.auth).expect(200)).body;
   const waitForStatus = (id: string, status: string) =>
-    waitFor(async () => {
-      const m = await getMessage(id);
-      return m.status === status ? m : undefined;
-    }, 10_000, `message ${id} to be ${status}`);
+    waitFor(
+      async () => {
+        const m = await getMessage(id);
+        return m.status === status ? m : undefined;
+      },
+      10_000,
+      `message ${id} to be ${status}`,
+    );
   const receipt = (messageId: string, status: string) =>
-    t.http().post('/api/v1/whatsapp/sandbox/sessions/main/receipts').set(owner.auth).send({ messageId, status }).expect(202);
-  const inbound = (body: object) => t.http().post('/api/v1/whatsapp/sandbox/sessions/main/inbound').set(owner.auth).send(body).expect(202);
+    t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/main/receipts')
+      .set(owner.auth)
+      .send({ messageId, status })
+      .expect(202);
+  const inbound = (body: object) =>
+    t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/main/inbound')
+      .set(owner.auth)
+      .send(body)
+      .expect(202);
   const history = async (query: Record<string, string | number>) =>
     (await t.http().get('/api/v1/whatsapp/messages').query(query).set(owner.auth).expect(200)).body;
 
@@ -36,7 +58,14 @@ describe('messaging (HTTP, sandbox engine)', () => {
 
   it('sends text: 202 pending → sent → delivered → read, monotonic under out-of-order receipts', async () => {
     const res = await send({ sessionName: 'main', to: PEER, text: 'Hello from Acme' }).expect(202);
-    expect(res.body).toMatchObject({ status: 'pending', direction: 'out', chatJid: PEER_JID, type: 'text', text: 'Hello from Acme', fromMe: true });
+    expect(res.body).toMatchObject({
+      status: 'pending',
+      direction: 'out',
+      chatJid: PEER_JID,
+      type: 'text',
+      text: 'Hello from Acme',
+      fromMe: true,
+    });
     const sent = await waitForStatus(res.body.id, 'sent');
     expect(sent.waMessageId).toEqual(expect.any(String));
     expect(sent.sentAt).toBeDefined();
@@ -59,21 +88,39 @@ describe('messaging (HTTP, sandbox engine)', () => {
     ['document', 'application/pdf', 'invoice.pdf'],
   ])('sends %s media and keeps the bytes', async (type, mimetype, fileName) => {
     const bytes = randomBytes(2048);
-    const res = await send({ sessionName: 'main', to: PEER, type, media: { base64: bytes.toString('base64'), mimetype }, caption: 'see this', fileName }).expect(202);
+    const res = await send({
+      sessionName: 'main',
+      to: PEER,
+      type,
+      media: { base64: bytes.toString('base64'), mimetype },
+      caption: 'see this',
+      fileName,
+    }).expect(202);
     expect(res.body.media).toMatchObject({ mimetype, size: 2048, downloadStatus: 'stored' });
     await waitForStatus(res.body.id, 'sent');
-    const media = await t.http().get(`/api/v1/whatsapp/messages/${res.body.id}/media`).set(owner.auth).buffer(true).parse((r, cb) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => cb(null, Buffer.concat(chunks)));
-    }).expect(200);
+    const media = await t
+      .http()
+      .get(`/api/v1/whatsapp/messages/${res.body.id}/media`)
+      .set(owner.auth)
+      .buffer(true)
+      .parse((r, cb) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => cb(null, Buffer.concat(chunks)));
+      })
+      .expect(200);
     expect(media.headers['content-type']).toContain(mimetype);
     expect(Buffer.compare(media.body as Buffer, bytes)).toBe(0);
   });
 
   // Sends an audio file (outbound media): sandbox engine only, see above.
   it.runIf(!onEmulator)('plays audio: delivered → played', async () => {
-    const res = await send({ sessionName: 'main', to: PEER, type: 'audio', media: { base64: randomBytes(64).toString('base64'), mimetype: 'audio/ogg' } }).expect(202);
+    const res = await send({
+      sessionName: 'main',
+      to: PEER,
+      type: 'audio',
+      media: { base64: randomBytes(64).toString('base64'), mimetype: 'audio/ogg' },
+    }).expect(202);
     await waitForStatus(res.body.id, 'sent');
     await receipt(res.body.id, 'delivered');
     await receipt(res.body.id, 'played');
@@ -86,43 +133,121 @@ describe('messaging (HTTP, sandbox engine)', () => {
     const image = randomBytes(4096);
     const specs = [
       { text: 'plain text' },
-      { type: 'image', media: { base64: image.toString('base64'), mimetype: 'image/jpeg' }, caption: 'a photo' },
-      { type: 'video', media: { base64: randomBytes(100).toString('base64'), mimetype: 'video/mp4' } },
-      { type: 'voice', media: { base64: randomBytes(100).toString('base64'), mimetype: 'audio/ogg; codecs=opus', seconds: 3 } },
-      { type: 'document', media: { base64: randomBytes(100).toString('base64'), mimetype: 'application/pdf', fileName: 'a.pdf' } },
-      { type: 'sticker', media: { base64: randomBytes(100).toString('base64'), mimetype: 'image/webp' } },
+      {
+        type: 'image',
+        media: { base64: image.toString('base64'), mimetype: 'image/jpeg' },
+        caption: 'a photo',
+      },
+      {
+        type: 'video',
+        media: { base64: randomBytes(100).toString('base64'), mimetype: 'video/mp4' },
+      },
+      {
+        type: 'voice',
+        media: {
+          base64: randomBytes(100).toString('base64'),
+          mimetype: 'audio/ogg; codecs=opus',
+          seconds: 3,
+        },
+      },
+      {
+        type: 'document',
+        media: {
+          base64: randomBytes(100).toString('base64'),
+          mimetype: 'application/pdf',
+          fileName: 'a.pdf',
+        },
+      },
+      {
+        type: 'sticker',
+        media: { base64: randomBytes(100).toString('base64'), mimetype: 'image/webp' },
+      },
       { type: 'location', location: { lat: 30.04, lng: 31.23, name: 'Cairo' } },
       { type: 'contact', contact: { displayName: 'Ali', vcard: 'BEGIN:VCARD\nFN:Ali\nEND:VCARD' } },
       { type: 'poll', poll: { name: 'Lunch?', options: ['Yes', 'No'] } },
     ];
     const ids: string[] = [];
-    for (const spec of specs) ids.push((await inbound({ from: '+201555000111', pushName: 'Ali', ...spec })).body.waMessageId);
-    const stored = await waitFor(async () => {
-      const page = await history({ chat: '201555000111@s.whatsapp.net', limit: 50 });
-      return page.total === specs.length ? page : undefined;
-    }, 10_000, 'all inbound messages');
-    expect(stored.items.map((m: { type: string }) => m.type).sort()).toEqual(
-      ['text', 'image', 'video', 'voice', 'document', 'sticker', 'location', 'contact', 'poll'].sort(),
+    for (const spec of specs)
+      ids.push(
+        (await inbound({ from: '+201555000111', pushName: 'Ali', ...spec })).body.waMessageId,
+      );
+    const stored = await waitFor(
+      async () => {
+        const page = await history({ chat: '201555000111@s.whatsapp.net', limit: 50 });
+        return page.total === specs.length ? page : undefined;
+      },
+      10_000,
+      'all inbound messages',
     );
-    for (const m of stored.items) expect(m).toMatchObject({ direction: 'in', pushName: 'Ali', senderPhone: '201555000111', status: 'delivered' });
+    expect(stored.items.map((m: { type: string }) => m.type).sort()).toEqual(
+      [
+        'text',
+        'image',
+        'video',
+        'voice',
+        'document',
+        'sticker',
+        'location',
+        'contact',
+        'poll',
+      ].sort(),
+    );
+    for (const m of stored.items)
+      expect(m).toMatchObject({
+        direction: 'in',
+        pushName: 'Ali',
+        senderPhone: '201555000111',
+        status: 'delivered',
+      });
     const photo = stored.items.find((m: { type: string }) => m.type === 'image');
     expect(photo.caption).toBe('a photo');
-    await waitFor(async () => (await getMessage(photo.id)).media.downloadStatus === 'stored', 10_000, 'media download');
-    const media = await t.http().get(`/api/v1/whatsapp/messages/${photo.id}/media`).set(owner.auth).buffer(true).parse((r, cb) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => cb(null, Buffer.concat(chunks)));
-    }).expect(200);
+    await waitFor(
+      async () => (await getMessage(photo.id)).media.downloadStatus === 'stored',
+      10_000,
+      'media download',
+    );
+    const media = await t
+      .http()
+      .get(`/api/v1/whatsapp/messages/${photo.id}/media`)
+      .set(owner.auth)
+      .buffer(true)
+      .parse((r, cb) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => cb(null, Buffer.concat(chunks)));
+      })
+      .expect(200);
     expect(Buffer.compare(media.body as Buffer, image)).toBe(0);
     expect(media.headers['content-type']).toBe('image/jpeg');
 
     // Reactions, edits and revokes land too, and change their target.
     const target = ids[0];
-    await inbound({ from: '+201555000111', type: 'reaction', reaction: { emoji: '👍', targetId: target } });
-    await inbound({ from: '+201555000111', type: 'edit', targetId: target, editedText: 'plain text, edited' });
-    await waitFor(async () => (await history({ chat: '201555000111@s.whatsapp.net', type: 'text' })).items[0]?.editedText === 'plain text, edited', 10_000, 'edit');
+    await inbound({
+      from: '+201555000111',
+      type: 'reaction',
+      reaction: { emoji: '👍', targetId: target },
+    });
+    await inbound({
+      from: '+201555000111',
+      type: 'edit',
+      targetId: target,
+      editedText: 'plain text, edited',
+    });
+    await waitFor(
+      async () =>
+        (await history({ chat: '201555000111@s.whatsapp.net', type: 'text' })).items[0]
+          ?.editedText === 'plain text, edited',
+      10_000,
+      'edit',
+    );
     await inbound({ from: '+201555000111', type: 'revoke', targetId: target });
-    await waitFor(async () => (await history({ chat: '201555000111@s.whatsapp.net', type: 'text' })).items[0]?.revoked === true, 10_000, 'revoke');
+    await waitFor(
+      async () =>
+        (await history({ chat: '201555000111@s.whatsapp.net', type: 'text' })).items[0]?.revoked ===
+        true,
+      10_000,
+      'revoke',
+    );
   });
 
   it('stores a redelivered inbound message once', async () => {
@@ -130,54 +255,106 @@ describe('messaging (HTTP, sandbox engine)', () => {
     await inbound(body);
     await inbound(body);
     await inbound(body);
-    await waitFor(async () => (await history({ chat: '201555000222@s.whatsapp.net' })).total === 1, 10_000, 'the message');
+    await waitFor(
+      async () => (await history({ chat: '201555000222@s.whatsapp.net' })).total === 1,
+      10_000,
+      'the message',
+    );
     await new Promise((r) => setTimeout(r, 300));
     expect((await history({ chat: '201555000222@s.whatsapp.net' })).total).toBe(1);
   });
 
   it('honours Idempotency-Key: the same key returns the original message and sends once', async () => {
     const key = `key-${Date.now()}`;
-    const bodies = await Promise.all([1, 2, 3].map(() => send({ sessionName: 'main', to: '+201555000333', text: 'pay invoice 42' }, { 'Idempotency-Key': key }).expect(202)));
+    const bodies = await Promise.all(
+      [1, 2, 3].map(() =>
+        send(
+          { sessionName: 'main', to: '+201555000333', text: 'pay invoice 42' },
+          { 'Idempotency-Key': key },
+        ).expect(202),
+      ),
+    );
     const ids = new Set(bodies.map((r) => r.body.id));
     expect(ids.size).toBe(1);
     await waitForStatus([...ids][0], 'sent');
     expect((await history({ chat: '201555000333@s.whatsapp.net' })).total).toBe(1);
-    await send({ sessionName: 'main', to: '+201555000333', text: 'x' }, { 'Idempotency-Key': 'bad key with spaces' }).expect(400);
+    await send(
+      { sessionName: 'main', to: '+201555000333', text: 'x' },
+      { 'Idempotency-Key': 'bad key with spaces' },
+    ).expect(400);
   });
 
   it('lists chats with their last message and unread count', async () => {
     await inbound({ from: '+201555000444', text: 'first' });
     await inbound({ from: '+201555000444', text: 'second' });
-    const chat = await waitFor(async () => {
-      const res = await t.http().get('/api/v1/whatsapp/chats').query({ sessionName: 'main' }).set(owner.auth).expect(200);
-      const found = res.body.items.find((c: { chatJid: string }) => c.chatJid === '201555000444@s.whatsapp.net');
-      return found?.unreadCount === 2 && found.lastMessage?.preview === 'second' ? found : undefined;
-    }, 10_000, 'chat with 2 unread, last one "second"');
+    const chat = await waitFor(
+      async () => {
+        const res = await t
+          .http()
+          .get('/api/v1/whatsapp/chats')
+          .query({ sessionName: 'main' })
+          .set(owner.auth)
+          .expect(200);
+        const found = res.body.items.find(
+          (c: { chatJid: string }) => c.chatJid === '201555000444@s.whatsapp.net',
+        );
+        return found?.unreadCount === 2 && found.lastMessage?.preview === 'second'
+          ? found
+          : undefined;
+      },
+      10_000,
+      'chat with 2 unread, last one "second"',
+    );
     expect(chat.lastMessage).toMatchObject({ direction: 'in', preview: 'second' });
     await send({ sessionName: 'main', to: '+201555000444', text: 'reply' }).expect(202);
-    await waitFor(async () => {
-      const res = await t.http().get('/api/v1/whatsapp/chats').set(owner.auth).expect(200);
-      const found = res.body.items.find((c: { chatJid: string }) => c.chatJid === '201555000444@s.whatsapp.net');
-      return found?.unreadCount === 0 && found.lastMessage.direction === 'out';
-    }, 10_000, 'chat read after reply');
+    await waitFor(
+      async () => {
+        const res = await t.http().get('/api/v1/whatsapp/chats').set(owner.auth).expect(200);
+        const found = res.body.items.find(
+          (c: { chatJid: string }) => c.chatJid === '201555000444@s.whatsapp.net',
+        );
+        return found?.unreadCount === 0 && found.lastMessage.direction === 'out';
+      },
+      10_000,
+      'chat read after reply',
+    );
   });
 
   it('filters and paginates history, by page and by cursor', async () => {
     for (let i = 0; i < 5; i++) await inbound({ from: '+201555000555', text: `numbered ${i}` });
-    await waitFor(async () => (await history({ chat: '+201555000555' })).total === 5, 10_000, '5 messages');
+    await waitFor(
+      async () => (await history({ chat: '+201555000555' })).total === 5,
+      10_000,
+      '5 messages',
+    );
     const first = await history({ chat: '+201555000555', limit: 2, page: 1 });
     expect(first).toMatchObject({ total: 5, page: 1, limit: 2 });
     expect(first.items.map((m: { text: string }) => m.text)).toEqual(['numbered 4', 'numbered 3']);
     const third = await history({ chat: '+201555000555', limit: 2, page: 3 });
     expect(third.items.map((m: { text: string }) => m.text)).toEqual(['numbered 0']);
     const older = await history({ chat: '+201555000555', limit: 10, before: first.items[1].id });
-    expect(older.items.map((m: { text: string }) => m.text)).toEqual(['numbered 2', 'numbered 1', 'numbered 0']);
+    expect(older.items.map((m: { text: string }) => m.text)).toEqual([
+      'numbered 2',
+      'numbered 1',
+      'numbered 0',
+    ]);
     const search = await history({ search: 'NUMBERED 3' });
     expect(search.items.map((m: { text: string }) => m.text)).toEqual(['numbered 3']);
     expect((await history({ direction: 'in', type: 'poll' })).total).toBe(1);
-    for (const limit of [0, 101, 'x']) await t.http().get('/api/v1/whatsapp/messages').query({ limit }).set(owner.auth).expect(400);
-    await t.http().get('/api/v1/whatsapp/messages').query({ since: 'yesterday' }).set(owner.auth).expect(400);
-    await t.http().get('/api/v1/whatsapp/messages').query({ status: 'lost' }).set(owner.auth).expect(400);
+    for (const limit of [0, 101, 'x'])
+      await t.http().get('/api/v1/whatsapp/messages').query({ limit }).set(owner.auth).expect(400);
+    await t
+      .http()
+      .get('/api/v1/whatsapp/messages')
+      .query({ since: 'yesterday' })
+      .set(owner.auth)
+      .expect(400);
+    await t
+      .http()
+      .get('/api/v1/whatsapp/messages')
+      .query({ status: 'lost' })
+      .set(owner.auth)
+      .expect(400);
   });
 
   it.each([
@@ -186,7 +363,15 @@ describe('messaging (HTTP, sandbox engine)', () => {
     [{ sessionName: 'main', to: PEER }, 'text'],
     [{ sessionName: 'main', to: PEER, type: 'hologram', text: 'x' }, 'type'],
     [{ sessionName: 'main', to: PEER, type: 'image' }, 'media'],
-    [{ sessionName: 'main', to: PEER, type: 'image', media: { base64: '!!!', mimetype: 'image/png' } }, 'media.base64'],
+    [
+      {
+        sessionName: 'main',
+        to: PEER,
+        type: 'image',
+        media: { base64: '!!!', mimetype: 'image/png' },
+      },
+      'media.base64',
+    ],
     [{ sessionName: 'main', to: PEER, text: 'x', priority: 'high' }, 'priority'],
   ])('rejects %j with 400 naming %s', async (body, field) => {
     const res = await send(body).expect(400);
@@ -194,17 +379,32 @@ describe('messaging (HTTP, sandbox engine)', () => {
   });
 
   it('rejects a mimetype that does not fit the type, and oversized media with 413', async () => {
-    const mismatch = await send({ sessionName: 'main', to: PEER, type: 'image', media: { base64: 'aGVsbG8=', mimetype: 'application/pdf' } }).expect(400);
+    const mismatch = await send({
+      sessionName: 'main',
+      to: PEER,
+      type: 'image',
+      media: { base64: 'aGVsbG8=', mimetype: 'application/pdf' },
+    }).expect(400);
     expect(mismatch.body.code).toBe('MIMETYPE_MISMATCH');
     const big = Buffer.alloc(16 * 1024 * 1024 + 1).toString('base64');
-    const res = await send({ sessionName: 'main', to: PEER, type: 'image', media: { base64: big, mimetype: 'image/png' } }).expect(413);
+    const res = await send({
+      sessionName: 'main',
+      to: PEER,
+      type: 'image',
+      media: { base64: big, mimetype: 'image/png' },
+    }).expect(413);
     expect(res.body).toMatchObject({ code: 'MEDIA_TOO_LARGE', statusCode: 413 });
   });
 
   it('answers 404 for an unknown session and 409 for a logged-out one', async () => {
     await send({ sessionName: 'ghost', to: PEER, text: 'x' }).expect(404);
     await connectedSession(t, owner, 'leaving', '+201001230000');
-    await t.http().post('/api/v1/whatsapp/sandbox/sessions/leaving/disconnect').set(owner.auth).send({ reason: 'loggedOut' }).expect(202);
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/leaving/disconnect')
+      .set(owner.auth)
+      .send({ reason: 'loggedOut' })
+      .expect(202);
     await waitForSessionStatus(t, owner, 'leaving', 'logged_out');
     const res = await send({ sessionName: 'leaving', to: PEER, text: 'x' }).expect(409);
     expect(res.body.code).toBe('SESSION_LOGGED_OUT');
@@ -214,10 +414,21 @@ describe('messaging (HTTP, sandbox engine)', () => {
     const mine = await send({ sessionName: 'main', to: PEER, text: 'private' }).expect(202);
     const other = await registerUser(t);
     await t.http().get(`/api/v1/whatsapp/messages/${mine.body.id}`).set(other.auth).expect(404);
-    await t.http().get(`/api/v1/whatsapp/messages/${mine.body.id}/media`).set(other.auth).expect(404);
+    await t
+      .http()
+      .get(`/api/v1/whatsapp/messages/${mine.body.id}/media`)
+      .set(other.auth)
+      .expect(404);
     await t.http().get('/api/v1/whatsapp/messages/not-an-id').set(other.auth).expect(404);
-    expect((await t.http().get('/api/v1/whatsapp/messages').set(other.auth).expect(200)).body.total).toBe(0);
-    await t.http().post('/api/v1/whatsapp/messages/send').set(other.auth).send({ sessionName: 'main', to: PEER, text: 'x' }).expect(404);
+    expect(
+      (await t.http().get('/api/v1/whatsapp/messages').set(other.auth).expect(200)).body.total,
+    ).toBe(0);
+    await t
+      .http()
+      .post('/api/v1/whatsapp/messages/send')
+      .set(other.auth)
+      .send({ sessionName: 'main', to: PEER, text: 'x' })
+      .expect(404);
   });
 });
 
@@ -226,25 +437,67 @@ describe('messaging outbox across a restart', () => {
     let t = await createTestApp();
     try {
       const owner = await registerUser(t);
-      await t.http().post('/api/v1/whatsapp/sessions').set(owner.auth).send({ sessionName: 'later' }).expect(201);
-      const a = await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth).send({ sessionName: 'later', to: PEER, text: 'queued 1' }).expect(202);
-      const b = await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth).send({ sessionName: 'later', to: PEER, text: 'queued 2' }).expect(202);
+      await t
+        .http()
+        .post('/api/v1/whatsapp/sessions')
+        .set(owner.auth)
+        .send({ sessionName: 'later' })
+        .expect(201);
+      const a = await t
+        .http()
+        .post('/api/v1/whatsapp/messages/send')
+        .set(owner.auth)
+        .send({ sessionName: 'later', to: PEER, text: 'queued 1' })
+        .expect(202);
+      const b = await t
+        .http()
+        .post('/api/v1/whatsapp/messages/send')
+        .set(owner.auth)
+        .send({ sessionName: 'later', to: PEER, text: 'queued 2' })
+        .expect(202);
       await new Promise((r) => setTimeout(r, 300));
-      expect((await t.http().get(`/api/v1/whatsapp/messages/${a.body.id}`).set(owner.auth)).body.status).toBe('pending');
+      expect(
+        (await t.http().get(`/api/v1/whatsapp/messages/${a.body.id}`).set(owner.auth)).body.status,
+      ).toBe('pending');
 
       t = await t.restart();
-      await waitFor(async () => (await t.http().get('/api/v1/whatsapp/sessions/later/qr').set(owner.auth)).status === 200, 10_000, 'qr after restart');
-      await t.http().post('/api/v1/whatsapp/sandbox/sessions/later/scan').set(owner.auth).send({ phone: '+201001239999' }).expect(200);
+      await waitFor(
+        async () =>
+          (await t.http().get('/api/v1/whatsapp/sessions/later/qr').set(owner.auth)).status === 200,
+        10_000,
+        'qr after restart',
+      );
+      await t
+        .http()
+        .post('/api/v1/whatsapp/sandbox/sessions/later/scan')
+        .set(owner.auth)
+        .send({ phone: '+201001239999' })
+        .expect(200);
       for (const id of [a.body.id, b.body.id]) {
-        await waitFor(async () => (await t.http().get(`/api/v1/whatsapp/messages/${id}`).set(owner.auth)).body.status === 'sent', 10_000, 'sent');
+        await waitFor(
+          async () =>
+            (await t.http().get(`/api/v1/whatsapp/messages/${id}`).set(owner.auth)).body.status ===
+            'sent',
+          10_000,
+          'sent',
+        );
       }
-      const page = (await t.http().get('/api/v1/whatsapp/messages').query({ direction: 'out' }).set(owner.auth).expect(200)).body;
+      const page = (
+        await t
+          .http()
+          .get('/api/v1/whatsapp/messages')
+          .query({ direction: 'out' })
+          .set(owner.auth)
+          .expect(200)
+      ).body;
       expect(page.total).toBe(2);
       expect(new Set(page.items.map((m: { waMessageId: string }) => m.waMessageId)).size).toBe(2);
       expect(page.items.every((m: { attempts: number }) => m.attempts === 1)).toBe(true);
       const [first, second] = [...page.items].reverse();
       expect(first.text).toBe('queued 1');
-      expect(new Date(first.sentAt).getTime()).toBeLessThanOrEqual(new Date(second.sentAt).getTime());
+      expect(new Date(first.sentAt).getTime()).toBeLessThanOrEqual(
+        new Date(second.sentAt).getTime(),
+      );
     } finally {
       await t.close();
     }
@@ -262,7 +515,8 @@ describe('messaging send retries', () => {
   afterAll(() => t?.close());
   afterEach(() => vi.restoreAllMocks());
 
-  const status = async (id: string) => (await t.http().get(`/api/v1/whatsapp/messages/${id}`).set(owner.auth).expect(200)).body;
+  const status = async (id: string) =>
+    (await t.http().get(`/api/v1/whatsapp/messages/${id}`).set(owner.auth).expect(200)).body;
 
   it('retries engine errors with backoff and keeps each chat in order while a message waits', async () => {
     const registry = t.app.get(SessionRegistry);
@@ -275,10 +529,26 @@ describe('messaging send retries', () => {
       order.push(text);
       return real(sessionId, to, content);
     });
-    const first = await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth).send({ sessionName: 'main', to: PEER, text: 'first' }).expect(202);
-    const second = await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth).send({ sessionName: 'main', to: PEER, text: 'second' }).expect(202);
-    const other = await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth).send({ sessionName: 'main', to: '+201999888777', text: 'other chat' }).expect(202);
-    for (const id of [first.body.id, second.body.id, other.body.id]) await waitFor(async () => (await status(id)).status === 'sent', 10_000, 'sent');
+    const first = await t
+      .http()
+      .post('/api/v1/whatsapp/messages/send')
+      .set(owner.auth)
+      .send({ sessionName: 'main', to: PEER, text: 'first' })
+      .expect(202);
+    const second = await t
+      .http()
+      .post('/api/v1/whatsapp/messages/send')
+      .set(owner.auth)
+      .send({ sessionName: 'main', to: PEER, text: 'second' })
+      .expect(202);
+    const other = await t
+      .http()
+      .post('/api/v1/whatsapp/messages/send')
+      .set(owner.auth)
+      .send({ sessionName: 'main', to: '+201999888777', text: 'other chat' })
+      .expect(202);
+    for (const id of [first.body.id, second.body.id, other.body.id])
+      await waitFor(async () => (await status(id)).status === 'sent', 10_000, 'sent');
     expect((await status(first.body.id)).attempts).toBe(3);
     expect(order.indexOf('first')).toBeLessThan(order.indexOf('second'));
     expect(order.indexOf('other chat')).toBeLessThan(order.indexOf('first')); // another chat did not wait
@@ -286,12 +556,24 @@ describe('messaging send retries', () => {
 
   it('gives up after 5 attempts with the engine error recorded', async () => {
     vi.spyOn(t.app.get(SessionRegistry), 'send').mockRejectedValue(new Error('engine exploded'));
-    const res = await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth).send({ sessionName: 'main', to: PEER, text: 'doomed' }).expect(202);
-    const failed = await waitFor(async () => {
-      const m = await status(res.body.id);
-      return m.status === 'failed' ? m : undefined;
-    }, 15_000, 'failed');
-    expect(failed).toMatchObject({ attempts: 5, error: 'Send failed after 5 attempts: engine exploded' });
+    const res = await t
+      .http()
+      .post('/api/v1/whatsapp/messages/send')
+      .set(owner.auth)
+      .send({ sessionName: 'main', to: PEER, text: 'doomed' })
+      .expect(202);
+    const failed = await waitFor(
+      async () => {
+        const m = await status(res.body.id);
+        return m.status === 'failed' ? m : undefined;
+      },
+      15_000,
+      'failed',
+    );
+    expect(failed).toMatchObject({
+      attempts: 5,
+      error: 'Send failed after 5 attempts: engine exploded',
+    });
     expect(failed.failedAt).toBeDefined();
   });
 });
@@ -304,7 +586,10 @@ describe('messaging: media by URL and the pending deadline', () => {
   const pdf = randomBytes(3000);
 
   beforeAll(async () => {
-    t = await createTestApp({ MESSAGE_PENDING_DEADLINE_SECONDS: '1', MEDIA_ALLOWED_HOSTS: '127.0.0.1' });
+    t = await createTestApp({
+      MESSAGE_PENDING_DEADLINE_SECONDS: '1',
+      MEDIA_ALLOWED_HOSTS: '127.0.0.1',
+    });
     owner = await registerUser(t);
     server = createServer((req, res) => {
       if (req.url === '/invoice.pdf') {
@@ -321,38 +606,105 @@ describe('messaging: media by URL and the pending deadline', () => {
 
   it.runIf(!onEmulator)('downloads media.url, takes the Content-Type, and sends it', async () => {
     await connectedSession(t, owner, 'main');
-    const res = await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth)
-      .send({ sessionName: 'main', to: PEER, type: 'document', media: { url: `${baseUrl}/invoice.pdf` }, fileName: 'invoice.pdf' }).expect(202);
-    expect(res.body.media).toMatchObject({ mimetype: 'application/pdf', size: 3000, fileName: 'invoice.pdf' });
-    await waitFor(async () => (await t.http().get(`/api/v1/whatsapp/messages/${res.body.id}`).set(owner.auth)).body.status === 'sent', 10_000, 'sent');
-    const media = await t.http().get(`/api/v1/whatsapp/messages/${res.body.id}/media`).set(owner.auth).buffer(true).parse((r, cb) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => cb(null, Buffer.concat(chunks)));
-    }).expect(200);
+    const res = await t
+      .http()
+      .post('/api/v1/whatsapp/messages/send')
+      .set(owner.auth)
+      .send({
+        sessionName: 'main',
+        to: PEER,
+        type: 'document',
+        media: { url: `${baseUrl}/invoice.pdf` },
+        fileName: 'invoice.pdf',
+      })
+      .expect(202);
+    expect(res.body.media).toMatchObject({
+      mimetype: 'application/pdf',
+      size: 3000,
+      fileName: 'invoice.pdf',
+    });
+    await waitFor(
+      async () =>
+        (await t.http().get(`/api/v1/whatsapp/messages/${res.body.id}`).set(owner.auth)).body
+          .status === 'sent',
+      10_000,
+      'sent',
+    );
+    const media = await t
+      .http()
+      .get(`/api/v1/whatsapp/messages/${res.body.id}/media`)
+      .set(owner.auth)
+      .buffer(true)
+      .parse((r, cb) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => cb(null, Buffer.concat(chunks)));
+      })
+      .expect(200);
     expect(Buffer.compare(media.body as Buffer, pdf)).toBe(0);
-    const missing = await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth)
-      .send({ sessionName: 'main', to: PEER, type: 'document', media: { url: `${baseUrl}/nope.pdf` } }).expect(400);
-    expect(missing.body).toMatchObject({ code: 'MEDIA_FETCH_FAILED', message: 'Could not fetch media.url: HTTP 404' });
+    const missing = await t
+      .http()
+      .post('/api/v1/whatsapp/messages/send')
+      .set(owner.auth)
+      .send({
+        sessionName: 'main',
+        to: PEER,
+        type: 'document',
+        media: { url: `${baseUrl}/nope.pdf` },
+      })
+      .expect(400);
+    expect(missing.body).toMatchObject({
+      code: 'MEDIA_FETCH_FAILED',
+      message: 'Could not fetch media.url: HTTP 404',
+    });
   });
 
   it('refuses media URLs that point at loopback, private or metadata addresses (SSRF guard)', async () => {
-    await t.http().post('/api/v1/whatsapp/sessions').set(owner.auth).send({ sessionName: 'guarded' }).expect(201);
-    for (const url of ['http://localhost:1/x.pdf', 'http://169.254.169.254/latest/meta-data', 'http://10.0.0.8/a.pdf', 'http://[::1]/a.pdf']) {
-      const res = await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth)
-        .send({ sessionName: 'guarded', to: PEER, type: 'document', media: { url } }).expect(400);
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sessions')
+      .set(owner.auth)
+      .send({ sessionName: 'guarded' })
+      .expect(201);
+    for (const url of [
+      'http://localhost:1/x.pdf',
+      'http://169.254.169.254/latest/meta-data',
+      'http://10.0.0.8/a.pdf',
+      'http://[::1]/a.pdf',
+    ]) {
+      const res = await t
+        .http()
+        .post('/api/v1/whatsapp/messages/send')
+        .set(owner.auth)
+        .send({ sessionName: 'guarded', to: PEER, type: 'document', media: { url } })
+        .expect(400);
       expect(res.body.code).toBe('MEDIA_URL_NOT_ALLOWED');
       expect(res.body.message).toContain('MEDIA_ALLOWED_HOSTS');
     }
   });
 
   it('fails a message whose session stays disconnected past the deadline, with the reason', async () => {
-    await t.http().post('/api/v1/whatsapp/sessions').set(owner.auth).send({ sessionName: 'offline' }).expect(201);
-    const res = await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth).send({ sessionName: 'offline', to: PEER, text: 'too late' }).expect(202);
-    const failed = await waitFor(async () => {
-      const m = (await t.http().get(`/api/v1/whatsapp/messages/${res.body.id}`).set(owner.auth)).body;
-      return m.status === 'failed' ? m : undefined;
-    }, 10_000, 'failed after the deadline');
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sessions')
+      .set(owner.auth)
+      .send({ sessionName: 'offline' })
+      .expect(201);
+    const res = await t
+      .http()
+      .post('/api/v1/whatsapp/messages/send')
+      .set(owner.auth)
+      .send({ sessionName: 'offline', to: PEER, text: 'too late' })
+      .expect(202);
+    const failed = await waitFor(
+      async () => {
+        const m = (await t.http().get(`/api/v1/whatsapp/messages/${res.body.id}`).set(owner.auth))
+          .body;
+        return m.status === 'failed' ? m : undefined;
+      },
+      10_000,
+      'failed after the deadline',
+    );
     expect(failed.error).toBe('Session not connected within 1 s');
   });
 });

@@ -11,7 +11,8 @@ const ROOT = resolve(__dirname, '..');
 const SPEC_FILE = join(ROOT, 'openapi.json');
 const SDK_SCHEMA_FILE = join(ROOT, 'libs/sdk/src/generated/schema.ts');
 const DASHBOARD_DIR = join(ROOT, 'apps/dashboard/public');
-const REGENERATE = 'Run `npm run openapi && npm run sdk:generate` and commit openapi.json and libs/sdk/src/generated/schema.ts.';
+const REGENERATE =
+  'Run `npm run openapi && npm run sdk:generate` and commit openapi.json and libs/sdk/src/generated/schema.ts.';
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'] as const;
 const ERROR_REF = '#/components/schemas/ErrorResponseDto';
 
@@ -25,12 +26,28 @@ interface Operation {
 /** JSON pointers where a and b differ (first `max`), for a readable drift report. */
 function differences(a: unknown, b: unknown, at = '', out: string[] = [], max = 25): string[] {
   if (out.length >= max) return out;
-  if (typeof a !== typeof b || Array.isArray(a) !== Array.isArray(b) || a === null || b === null || typeof a !== 'object') {
-    if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`${at || '/'}: committed ${JSON.stringify(a)?.slice(0, 80)} ≠ generated ${JSON.stringify(b)?.slice(0, 80)}`);
+  if (
+    typeof a !== typeof b ||
+    Array.isArray(a) !== Array.isArray(b) ||
+    a === null ||
+    b === null ||
+    typeof a !== 'object'
+  ) {
+    if (JSON.stringify(a) !== JSON.stringify(b))
+      out.push(
+        `${at || '/'}: committed ${JSON.stringify(a)?.slice(0, 80)} ≠ generated ${JSON.stringify(b)?.slice(0, 80)}`,
+      );
     return out;
   }
   const keys = new Set([...Object.keys(a as Json), ...Object.keys(b as Json)]);
-  for (const key of keys) differences((a as Json)[key], (b as Json)[key], `${at}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, out, max);
+  for (const key of keys)
+    differences(
+      (a as Json)[key],
+      (b as Json)[key],
+      `${at}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+      out,
+      max,
+    );
   return out;
 }
 
@@ -40,10 +57,13 @@ function operations(doc: Json): Operation[] {
   );
 }
 
-const name = ({ method, path, op }: Operation) => `${op.operationId ?? '?'} (${method.toUpperCase()} ${path})`;
-const jsonSchemaOf = (response: Json | undefined): Json | undefined => response?.content?.['application/json']?.schema;
+const name = ({ method, path, op }: Operation) =>
+  `${op.operationId ?? '?'} (${method.toUpperCase()} ${path})`;
+const jsonSchemaOf = (response: Json | undefined): Json | undefined =>
+  response?.content?.['application/json']?.schema;
 /** Name of the schema a property or response points to (`$ref`, or Nest's `allOf: [{ $ref }]` wrapper). */
-const refName = (schema: Json | undefined): string | undefined => (schema?.$ref ?? schema?.allOf?.[0]?.$ref)?.split('/').pop();
+const refName = (schema: Json | undefined): string | undefined =>
+  (schema?.$ref ?? schema?.allOf?.[0]?.$ref)?.split('/').pop();
 
 describe('OpenAPI document', () => {
   let generated: OpenAPIObject;
@@ -58,8 +78,14 @@ describe('OpenAPI document', () => {
 
   it('the committed openapi.json is what the code produces (drift check)', () => {
     const diff = differences(committed, JSON.parse(JSON.stringify(generated)));
-    expect(diff, `openapi.json is out of date with the code. ${REGENERATE}\n${diff.join('\n')}`).toEqual([]);
-    expect(readFileSync(SPEC_FILE, 'utf8').endsWith('}\n'), 'openapi.json must end with a newline; regenerate it').toBe(true);
+    expect(
+      diff,
+      `openapi.json is out of date with the code. ${REGENERATE}\n${diff.join('\n')}`,
+    ).toEqual([]);
+    expect(
+      readFileSync(SPEC_FILE, 'utf8').endsWith('}\n'),
+      'openapi.json must end with a newline; regenerate it',
+    ).toBe(true);
   });
 
   it('is the document the running app serves at /api/docs-json', async () => {
@@ -80,25 +106,40 @@ describe('OpenAPI document', () => {
 
   it('declares the bearer scheme and applies it to every route but register, login and health', () => {
     const doc = generated as unknown as Json;
-    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+    expect(doc.components.securitySchemes.bearer).toMatchObject({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+    });
     expect(doc.security).toEqual([{ bearer: [] }]);
-    const publicOps = ops.filter((o) => Array.isArray(o.op.security) && o.op.security.length === 0).map((o) => o.op.operationId);
+    const publicOps = ops
+      .filter((o) => Array.isArray(o.op.security) && o.op.security.length === 0)
+      .map((o) => o.op.operationId);
     expect(publicOps.sort()).toEqual(['auth_login', 'auth_register', 'health_check']);
   });
 
   it('every operation has a unique module_action operationId, a summary and tags', () => {
     const problems: string[] = [];
     const seen = new Set<string>();
-    const declared = new Set((((generated as unknown as Json).tags ?? []) as Json[]).filter((t) => t.description).map((t) => t.name as string));
+    const declared = new Set(
+      (((generated as unknown as Json).tags ?? []) as Json[])
+        .filter((t) => t.description)
+        .map((t) => t.name as string),
+    );
     for (const o of ops) {
       const id = o.op.operationId as string | undefined;
-      if (!id || !/^[a-z][a-zA-Z]*_[a-z][a-zA-Z]*$/.test(id)) problems.push(`${name(o)}: operationId must look like sessions_create`);
+      if (!id || !/^[a-z][a-zA-Z]*_[a-z][a-zA-Z]*$/.test(id))
+        problems.push(`${name(o)}: operationId must look like sessions_create`);
       if (id && seen.has(id)) problems.push(`${name(o)}: duplicate operationId`);
       if (id) seen.add(id);
-      if (!o.op.summary?.trim()) problems.push(`${name(o)}: no summary (@ApiOperation({ summary }))`);
+      if (!o.op.summary?.trim())
+        problems.push(`${name(o)}: no summary (@ApiOperation({ summary }))`);
       if (!o.op.tags?.length) problems.push(`${name(o)}: no tag (@ApiTags)`);
       for (const tag of o.op.tags ?? []) {
-        if (!declared.has(tag)) problems.push(`${name(o)}: tag '${tag}' has no description (.addTag() in buildOpenApiDocument, apps/api/src/app.setup.ts)`);
+        if (!declared.has(tag))
+          problems.push(
+            `${name(o)}: tag '${tag}' has no description (.addTag() in buildOpenApiDocument, apps/api/src/app.setup.ts)`,
+          );
       }
     }
     expect(problems).toEqual([]);
@@ -118,7 +159,8 @@ describe('OpenAPI document', () => {
           if (mediaType !== 'application/json') return true;
           return Boolean(s.$ref || s.items?.$ref || (s.type === 'object' && s.properties));
         });
-        if (!typed) problems.push(`${name(o)}: ${code} has no response DTO (@ApiOkResponse({ type }))`);
+        if (!typed)
+          problems.push(`${name(o)}: ${code} has no response DTO (@ApiOkResponse({ type }))`);
       }
     }
     expect(problems).toEqual([]);
@@ -129,13 +171,20 @@ describe('OpenAPI document', () => {
     for (const o of ops) {
       const responses = o.op.responses as Json;
       for (const [code, response] of Object.entries(responses)) {
-        if (!(response as Json).description?.trim()) problems.push(`${name(o)}: ${code} has no description`);
-        if (/^[45]/.test(code) && jsonSchemaOf(response as Json)?.$ref !== ERROR_REF) problems.push(`${name(o)}: ${code} must have type ErrorResponseDto`);
+        if (!(response as Json).description?.trim())
+          problems.push(`${name(o)}: ${code} has no description`);
+        if (/^[45]/.test(code) && jsonSchemaOf(response as Json)?.$ref !== ERROR_REF)
+          problems.push(`${name(o)}: ${code} must have type ErrorResponseDto`);
       }
       const secured = !(Array.isArray(o.op.security) && o.op.security.length === 0);
-      if (secured && !responses['401']) problems.push(`${name(o)}: no 401 (@ApiUnauthorizedResponse({ type: ErrorResponseDto }))`);
-      const hasInput = o.op.requestBody || (o.op.parameters ?? []).some((p: Json) => p.in === 'query');
-      if (hasInput && !responses['400']) problems.push(`${name(o)}: takes input but documents no 400 (@ApiBadRequestResponse({ type: ErrorResponseDto }))`);
+      if (secured && !responses['401'])
+        problems.push(`${name(o)}: no 401 (@ApiUnauthorizedResponse({ type: ErrorResponseDto }))`);
+      const hasInput =
+        o.op.requestBody || (o.op.parameters ?? []).some((p: Json) => p.in === 'query');
+      if (hasInput && !responses['400'])
+        problems.push(
+          `${name(o)}: takes input but documents no 400 (@ApiBadRequestResponse({ type: ErrorResponseDto }))`,
+        );
     }
     expect(problems).toEqual([]);
   });
@@ -146,17 +195,21 @@ describe('OpenAPI document', () => {
     for (const [schemaName, schema] of Object.entries(doc.components.schemas as Json)) {
       for (const [prop, s] of Object.entries((schema.properties ?? {}) as Json)) {
         const where = `${schemaName}.${prop}`;
-        if ((s.enum?.length ?? 0) > 1 || (s.items?.enum?.length ?? 0) > 1) problems.push(`${where}: inline enum, give it an enumName`);
+        if ((s.enum?.length ?? 0) > 1 || (s.items?.enum?.length ?? 0) > 1)
+          problems.push(`${where}: inline enum, give it an enumName`);
         // openapi-typescript turns a property with a default into a required one, which breaks SDK request bodies.
-        if (s.default !== undefined) problems.push(`${where}: has a default; state it in the description instead`);
+        if (s.default !== undefined)
+          problems.push(`${where}: has a default; state it in the description instead`);
         const isReference = s.$ref || s.allOf || s.items?.$ref || s.items?.allOf;
         if (!isReference && s.example === undefined) problems.push(`${where}: no example`);
       }
     }
     for (const o of ops) {
       for (const p of (o.op.parameters ?? []) as Json[]) {
-        if ((p.schema?.enum?.length ?? 0) > 1) problems.push(`${name(o)} parameter ${p.name}: inline enum, give it an enumName`);
-        if (!p.schema?.$ref && p.schema?.example === undefined && p.example === undefined) problems.push(`${name(o)} parameter ${p.name}: no example`);
+        if ((p.schema?.enum?.length ?? 0) > 1)
+          problems.push(`${name(o)} parameter ${p.name}: inline enum, give it an enumName`);
+        if (!p.schema?.$ref && p.schema?.example === undefined && p.example === undefined)
+          problems.push(`${name(o)} parameter ${p.name}: no example`);
       }
     }
     expect(problems).toEqual([]);
@@ -164,23 +217,37 @@ describe('OpenAPI document', () => {
 
   it('message and session statuses are named enum schemas used by the DTOs and filters', () => {
     const schemas = (generated as unknown as Json).components.schemas as Json;
-    expect(schemas.SessionStatus).toEqual({ type: 'string', enum: ['connecting', 'qr_ready', 'connected', 'disconnected', 'logged_out', 'failed'] });
-    expect(schemas.MessageStatus).toEqual({ type: 'string', enum: ['pending', 'sent', 'delivered', 'read', 'played', 'failed'] });
+    expect(schemas.SessionStatus).toEqual({
+      type: 'string',
+      enum: ['connecting', 'qr_ready', 'connected', 'disconnected', 'logged_out', 'failed'],
+    });
+    expect(schemas.MessageStatus).toEqual({
+      type: 'string',
+      enum: ['pending', 'sent', 'delivered', 'read', 'played', 'failed'],
+    });
     expect(refName(schemas.SessionResponseDto.properties.status)).toBe('SessionStatus');
     expect(refName(schemas.MessageResponseDto.properties.status)).toBe('MessageStatus');
     const list = ops.find((o) => o.op.operationId === 'messages_list')!;
-    expect(refName(list.op.parameters.find((p: Json) => p.name === 'status').schema)).toBe('MessageStatus');
+    expect(refName(list.op.parameters.find((p: Json) => p.name === 'status').schema)).toBe(
+      'MessageStatus',
+    );
   });
 
   it('list routes answer named page schemas { items, total, page, limit } and take page/limit', () => {
     const schemas = (generated as unknown as Json).components.schemas as Json;
-    const lists = ops.filter((o) => o.method === 'get' && (o.op.parameters ?? []).some((p: Json) => p.name === 'page'));
-    expect(lists.map((o) => o.op.operationId).sort()).toEqual(expect.arrayContaining(['chats_list', 'contacts_list', 'customers_list', 'messages_list']));
+    const lists = ops.filter(
+      (o) => o.method === 'get' && (o.op.parameters ?? []).some((p: Json) => p.name === 'page'),
+    );
+    expect(lists.map((o) => o.op.operationId).sort()).toEqual(
+      expect.arrayContaining(['chats_list', 'contacts_list', 'customers_list', 'messages_list']),
+    );
     for (const o of lists) {
       const pageName = refName(jsonSchemaOf(o.op.responses['200']));
       expect(pageName, `${name(o)} must answer a named *PageDto`).toMatch(/PageDto$/);
       const page = schemas[pageName!];
-      expect(page.required, pageName).toEqual(expect.arrayContaining(['items', 'total', 'page', 'limit']));
+      expect(page.required, pageName).toEqual(
+        expect.arrayContaining(['items', 'total', 'page', 'limit']),
+      );
       expect(page.properties.items.items.$ref, pageName).toMatch(/^#\/components\/schemas\//);
       const limit = o.op.parameters.find((p: Json) => p.name === 'limit');
       expect(limit.schema, name(o)).toMatchObject({ minimum: 1, maximum: 100, default: 20 });
@@ -189,7 +256,14 @@ describe('OpenAPI document', () => {
 
   it('documents the sandbox control routes, tagged sandbox and marked as available only with WHATSAPP_ENGINE=sandbox (or emulator)', () => {
     const sandbox = ops.filter((o) => o.path.startsWith('/api/v1/whatsapp/sandbox/'));
-    expect(sandbox.map((o) => o.op.operationId)).toEqual(expect.arrayContaining(['sandbox_scan', 'sandbox_inbound', 'sandbox_receipt', 'sandbox_disconnect']));
+    expect(sandbox.map((o) => o.op.operationId)).toEqual(
+      expect.arrayContaining([
+        'sandbox_scan',
+        'sandbox_inbound',
+        'sandbox_receipt',
+        'sandbox_disconnect',
+      ]),
+    );
     for (const o of sandbox) {
       expect(o.op.tags, name(o)).toEqual(['sandbox']);
       expect(o.op.summary, name(o)).toContain('WHATSAPP_ENGINE=sandbox');
@@ -205,27 +279,35 @@ describe('OpenAPI document', () => {
       const out = join(dir, 'schema.ts');
       const cli = join(ROOT, 'node_modules/openapi-typescript/bin/cli.js');
       execFileSync(process.execPath, [cli, SPEC_FILE, '-o', out], { cwd: ROOT, stdio: 'pipe' });
-      expect(readFileSync(SDK_SCHEMA_FILE, 'utf8') === readFileSync(out, 'utf8'), `libs/sdk/src/generated/schema.ts is stale. ${REGENERATE}`).toBe(true);
+      expect(
+        readFileSync(SDK_SCHEMA_FILE, 'utf8') === readFileSync(out, 'utf8'),
+        `libs/sdk/src/generated/schema.ts is stale. ${REGENERATE}`,
+      ).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it('every REST route the dashboard calls exists in the spec', () => {
-    const specPaths = Object.entries((generated as unknown as Json).paths as Json).map(([path, item]) => ({
-      re: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`),
-      methods: METHODS.filter((m) => item[m]),
-    }));
+    const specPaths = Object.entries((generated as unknown as Json).paths as Json).map(
+      ([path, item]) => ({
+        re: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+        methods: METHODS.filter((m) => item[m]),
+      }),
+    );
     const calls: string[] = [];
     for (const file of readdirSync(DASHBOARD_DIR).filter((f) => f.endsWith('.js'))) {
       const source = readFileSync(join(DASHBOARD_DIR, file), 'utf8');
       // api('METHOD', `/api/v1/...${x}...`) calls; template placeholders stand for one path segment.
-      for (const match of source.matchAll(/api\(\s*'([A-Z]+)',\s*[`'](\/api\/v1\/[^`'?]*)/g)) calls.push(`${match[1]} ${match[2].replace(/\$\{[^}]+\}/g, 'x')}`);
+      for (const match of source.matchAll(/api\(\s*'([A-Z]+)',\s*[`'](\/api\/v1\/[^`'?]*)/g))
+        calls.push(`${match[1]} ${match[2].replace(/\$\{[^}]+\}/g, 'x')}`);
     }
     expect(calls.length).toBeGreaterThan(8);
     const unknown = calls.filter((call) => {
       const [method, path] = call.split(' ');
-      return !specPaths.some((p) => p.re.test(path) && p.methods.includes(method.toLowerCase() as never));
+      return !specPaths.some(
+        (p) => p.re.test(path) && p.methods.includes(method.toLowerCase() as never),
+      );
     });
     expect(unknown, 'the dashboard calls routes that are not in openapi.json').toEqual([]);
   });

@@ -41,39 +41,70 @@ describe('SDK scenario: register → session → scan → send → receive → h
     const created = await gw.post('/api/v1/whatsapp/sessions', { body: { sessionName: 'main' } });
     expect(created.sessionName).toBe('main');
     const qr = await waitFor(
-      () => gw.get('/api/v1/whatsapp/sessions/{name}/qr', { params: { path: { name: 'main' } } }).catch(() => undefined),
+      () =>
+        gw
+          .get('/api/v1/whatsapp/sessions/{name}/qr', { params: { path: { name: 'main' } } })
+          .catch(() => undefined),
       10_000,
       'a QR code',
     );
     expect(qr.qr).toMatch(/^data:image\/png;base64,/);
     expect(qr.status).toBe('qr_ready');
 
-    const duplicate = (await gw.post('/api/v1/whatsapp/sessions', { body: { sessionName: 'main' } }).catch((e: unknown) => e)) as ApiError;
+    const duplicate = (await gw
+      .post('/api/v1/whatsapp/sessions', { body: { sessionName: 'main' } })
+      .catch((e: unknown) => e)) as ApiError;
     expect(duplicate).toBeInstanceOf(ApiError);
     expect(duplicate.status).toBe(409);
     expect(duplicate.code).toEqual(expect.any(String));
 
     // The simulated phone scans the QR (sandbox control route).
-    const scanned = await gw.post('/api/v1/whatsapp/sandbox/sessions/{name}/scan', { params: { path: { name: 'main' } }, body: { phone: '+201001234567' } });
+    const scanned = await gw.post('/api/v1/whatsapp/sandbox/sessions/{name}/scan', {
+      params: { path: { name: 'main' } },
+      body: { phone: '+201001234567' },
+    });
     expect(scanned.sessionName).toBe('main');
-    const connected = await waitFor(async () => {
-      const s = await gw.get('/api/v1/whatsapp/sessions/{name}/status', { params: { path: { name: 'main' } } });
-      return s.status === 'connected' ? s : undefined;
-    }, 10_000, 'connected');
+    const connected = await waitFor(
+      async () => {
+        const s = await gw.get('/api/v1/whatsapp/sessions/{name}/status', {
+          params: { path: { name: 'main' } },
+        });
+        return s.status === 'connected' ? s : undefined;
+      },
+      10_000,
+      'connected',
+    );
     expect(connected.phone).toBe('201001234567');
 
     // Send a text: accepted as pending, then sent by the outbox worker.
-    const accepted = await gw.post('/api/v1/whatsapp/messages/send', { body: { sessionName: 'main', to: customer, text: 'Hello from the SDK' } });
+    const accepted = await gw.post('/api/v1/whatsapp/messages/send', {
+      body: { sessionName: 'main', to: customer, text: 'Hello from the SDK' },
+    });
     expect(accepted.status).toBe('pending');
-    const sent = await waitFor(async () => {
-      const m = await gw.get('/api/v1/whatsapp/messages/{id}', { params: { path: { id: accepted.id } } });
-      return m.status !== 'pending' ? m : undefined;
-    }, 10_000, 'the message to leave pending');
+    const sent = await waitFor(
+      async () => {
+        const m = await gw.get('/api/v1/whatsapp/messages/{id}', {
+          params: { path: { id: accepted.id } },
+        });
+        return m.status !== 'pending' ? m : undefined;
+      },
+      10_000,
+      'the message to leave pending',
+    );
     expect(sent.status).toBe('sent');
 
     // The recipient's phone reports it read.
-    await gw.post('/api/v1/whatsapp/sandbox/sessions/{name}/receipts', { params: { path: { name: 'main' } }, body: { messageId: accepted.id, status: 'read' } });
-    await waitFor(async () => (await gw.get('/api/v1/whatsapp/messages/{id}', { params: { path: { id: accepted.id } } })).status === 'read', 10_000, 'read receipt');
+    await gw.post('/api/v1/whatsapp/sandbox/sessions/{name}/receipts', {
+      params: { path: { name: 'main' } },
+      body: { messageId: accepted.id, status: 'read' },
+    });
+    await waitFor(
+      async () =>
+        (await gw.get('/api/v1/whatsapp/messages/{id}', { params: { path: { id: accepted.id } } }))
+          .status === 'read',
+      10_000,
+      'read receipt',
+    );
 
     // Receive: the customer answers (sandbox inbound).
     const inbound = await gw.post('/api/v1/whatsapp/sandbox/sessions/{name}/inbound', {
@@ -83,40 +114,74 @@ describe('SDK scenario: register → session → scan → send → receive → h
     expect(inbound.waMessageId).toEqual(expect.any(String));
 
     // History, filtered and paginated; the iterator walks every page.
-    const received = await waitFor(async () => {
-      const page = await gw.get('/api/v1/whatsapp/messages', { params: { query: { sessionName: 'main', direction: 'in' } } });
-      return page.total === 1 ? page : undefined;
-    }, 10_000, 'the inbound message in the history');
-    expect(received.items[0]).toMatchObject({ direction: 'in', text: 'Thanks, got it!', type: 'text' });
+    const received = await waitFor(
+      async () => {
+        const page = await gw.get('/api/v1/whatsapp/messages', {
+          params: { query: { sessionName: 'main', direction: 'in' } },
+        });
+        return page.total === 1 ? page : undefined;
+      },
+      10_000,
+      'the inbound message in the history',
+    );
+    expect(received.items[0]).toMatchObject({
+      direction: 'in',
+      text: 'Thanks, got it!',
+      type: 'text',
+    });
     for (let i = 0; i < 3; i += 1) {
-      await gw.post('/api/v1/whatsapp/messages/send', { body: { sessionName: 'main', to: customer, text: `Follow-up ${i}` } });
+      await gw.post('/api/v1/whatsapp/messages/send', {
+        body: { sessionName: 'main', to: customer, text: `Follow-up ${i}` },
+      });
     }
     const all: Schemas['MessageResponseDto'][] = [];
-    for await (const m of gw.paginate('/api/v1/whatsapp/messages', { sessionName: 'main', limit: 2 })) all.push(m);
+    for await (const m of gw.paginate('/api/v1/whatsapp/messages', {
+      sessionName: 'main',
+      limit: 2,
+    }))
+      all.push(m);
     expect(all).toHaveLength(5);
     expect(new Set(all.map((m) => m.id)).size).toBe(5);
-    expect(all.filter((m) => m.direction === 'out').map((m) => m.text)).toEqual(expect.arrayContaining(['Hello from the SDK', 'Follow-up 0', 'Follow-up 2']));
+    expect(all.filter((m) => m.direction === 'out').map((m) => m.text)).toEqual(
+      expect.arrayContaining(['Hello from the SDK', 'Follow-up 0', 'Follow-up 2']),
+    );
 
     // The contact appeared from the conversation.
-    const contact = await waitFor(async () => {
-      for await (const c of gw.paginate('/api/v1/whatsapp/contacts', { sessionName: 'main' })) if (c.phone === '201112223334') return c;
-      return undefined;
-    }, 10_000, 'the contact');
-    const tagged = await gw.put('/api/v1/whatsapp/contacts/{id}', { params: { path: { id: contact.id } }, body: { tags: ['VIP'], notes: 'Asked via SDK' } });
+    const contact = await waitFor(
+      async () => {
+        for await (const c of gw.paginate('/api/v1/whatsapp/contacts', { sessionName: 'main' }))
+          if (c.phone === '201112223334') return c;
+        return undefined;
+      },
+      10_000,
+      'the contact',
+    );
+    const tagged = await gw.put('/api/v1/whatsapp/contacts/{id}', {
+      params: { path: { id: contact.id } },
+      body: { tags: ['VIP'], notes: 'Asked via SDK' },
+    });
     expect(tagged).toMatchObject({ tags: ['vip'], notes: 'Asked via SDK' });
 
     // Stats count what happened.
-    const stats = await waitFor(async () => {
-      const s = await gw.get('/api/v1/whatsapp/stats', { params: { query: { sessionName: 'main' } } });
-      return s.messages.sent === 4 && s.messages.received === 1 ? s : undefined;
-    }, 10_000, 'stats to count 4 sent and 1 received');
+    const stats = await waitFor(
+      async () => {
+        const s = await gw.get('/api/v1/whatsapp/stats', {
+          params: { query: { sessionName: 'main' } },
+        });
+        return s.messages.sent === 4 && s.messages.received === 1 ? s : undefined;
+      },
+      10_000,
+      'stats to count 4 sent and 1 received',
+    );
     expect(stats.sessions).toMatchObject({ total: 1, connected: 1 });
     expect(stats.series.reduce((n, p) => n + p.sent + p.received, 0)).toBe(5);
     expect(stats.messages.byStatus.read).toBe(1);
     expect(stats.contacts.total).toBeGreaterThanOrEqual(1);
 
     // Delete answers 204 (resolves to undefined); the session is gone.
-    await expect(gw.delete('/api/v1/whatsapp/sessions/{name}', { params: { path: { name: 'main' } } })).resolves.toBeUndefined();
+    await expect(
+      gw.delete('/api/v1/whatsapp/sessions/{name}', { params: { path: { name: 'main' } } }),
+    ).resolves.toBeUndefined();
     await expect(gw.get('/api/v1/whatsapp/sessions')).resolves.toEqual([]);
   });
 });

@@ -1,6 +1,14 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import type { MessageRecord, MessageStatus, MessageType } from '../apps/api/src/messaging/message.types';
-import { MESSAGING_EVENTS, type MessageCreatedEvent, type MessageStatusChangedEvent } from '../apps/api/src/messaging/messaging.events';
+import type {
+  MessageRecord,
+  MessageStatus,
+  MessageType,
+} from '../apps/api/src/messaging/message.types';
+import {
+  MESSAGING_EVENTS,
+  type MessageCreatedEvent,
+  type MessageStatusChangedEvent,
+} from '../apps/api/src/messaging/messaging.events';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 
 /**
@@ -15,7 +23,15 @@ describe('GET /api/v1/whatsapp/stats (e2e)', () => {
 
   const at = (iso: string) => new Date(iso);
   let seq = 0;
-  function msg(org: RegisteredUser, over: Partial<MessageRecord> & { direction: 'in' | 'out'; timestamp: Date; chatJid: string; sessionName: string }): MessageRecord {
+  function msg(
+    org: RegisteredUser,
+    over: Partial<MessageRecord> & {
+      direction: 'in' | 'out';
+      timestamp: Date;
+      chatJid: string;
+      sessionName: string;
+    },
+  ): MessageRecord {
     seq += 1;
     const organizationId = org.organization.id;
     return {
@@ -31,9 +47,15 @@ describe('GET /api/v1/whatsapp/stats (e2e)', () => {
       ...over,
     } as MessageRecord;
   }
-  const created = (message: MessageRecord) => events.emitAsync(MESSAGING_EVENTS.created, { message } satisfies MessageCreatedEvent);
+  const created = (message: MessageRecord) =>
+    events.emitAsync(MESSAGING_EVENTS.created, { message } satisfies MessageCreatedEvent);
   /** Emits `previous → next` with the message as Messaging would hold it after the write. */
-  const changed = (message: MessageRecord, previousStatus: MessageStatus, status: MessageStatus, error?: string) =>
+  const changed = (
+    message: MessageRecord,
+    previousStatus: MessageStatus,
+    status: MessageStatus,
+    error?: string,
+  ) =>
     events.emitAsync(MESSAGING_EVENTS.statusChanged, {
       message: { ...message, status, ...(error ? { error } : {}) },
       previousStatus,
@@ -49,7 +71,8 @@ describe('GET /api/v1/whatsapp/stats (e2e)', () => {
       previous = status;
     }
   }
-  const get = (user: RegisteredUser, query: Record<string, string> = {}) => t.http().get('/api/v1/whatsapp/stats').query(query).set(user.auth);
+  const get = (user: RegisteredUser, query: Record<string, string> = {}) =>
+    t.http().get('/api/v1/whatsapp/stats').query(query).set(user.auth);
 
   beforeAll(async () => {
     t = await createTestApp();
@@ -59,54 +82,191 @@ describe('GET /api/v1/whatsapp/stats (e2e)', () => {
     const A = (over: Parameters<typeof msg>[1]) => msg(orgA, over);
 
     // ---- 2026-03-10, session s1 -------------------------------------------------------------
-    const i1 = A({ direction: 'in', sessionName: 's1', chatJid: 'chatA@s.whatsapp.net', timestamp: at('2026-03-10T09:00:00Z') });
-    const i2 = A({ direction: 'in', sessionName: 's1', chatJid: 'chatB@s.whatsapp.net', timestamp: at('2026-03-10T09:30:00Z'), type: 'image' });
+    const i1 = A({
+      direction: 'in',
+      sessionName: 's1',
+      chatJid: 'chatA@s.whatsapp.net',
+      timestamp: at('2026-03-10T09:00:00Z'),
+    });
+    const i2 = A({
+      direction: 'in',
+      sessionName: 's1',
+      chatJid: 'chatB@s.whatsapp.net',
+      timestamp: at('2026-03-10T09:30:00Z'),
+      type: 'image',
+    });
     await created(i1);
     await created(i2);
     await created(i1); // duplicate created event: no effect
     // o1 answers chatA after 1 h (sample 3 600 000 ms); pending → sent → delivered → read
-    const o1 = A({ direction: 'out', sessionName: 's1', chatJid: 'chatA@s.whatsapp.net', timestamp: at('2026-03-10T10:00:00Z') });
+    const o1 = A({
+      direction: 'out',
+      sessionName: 's1',
+      chatJid: 'chatA@s.whatsapp.net',
+      timestamp: at('2026-03-10T10:00:00Z'),
+    });
     await outgoing(o1, ['sent', 'delivered', 'read']);
     await created(o1); // duplicate created
     await changed(o1, 'sent', 'delivered'); // duplicate / stale status event
     // o2 answers chatB after 35 min (sample 2 100 000 ms); receipts out of order: read arrives before delivered
-    const o2 = A({ direction: 'out', sessionName: 's1', chatJid: 'chatB@s.whatsapp.net', timestamp: at('2026-03-10T10:05:00Z') });
+    const o2 = A({
+      direction: 'out',
+      sessionName: 's1',
+      chatJid: 'chatB@s.whatsapp.net',
+      timestamp: at('2026-03-10T10:05:00Z'),
+    });
     await outgoing(o2, ['sent', 'read']);
     await changed(o2, 'sent', 'delivered'); // late delivered: must not move read back
     await changed(o2, 'sent', 'read'); // redelivered
     // o3, o4 fail with the same reason (o3 event duplicated)
-    const o3 = A({ direction: 'out', sessionName: 's1', chatJid: 'chatG@s.whatsapp.net', timestamp: at('2026-03-10T11:00:00Z'), type: 'image' });
+    const o3 = A({
+      direction: 'out',
+      sessionName: 's1',
+      chatJid: 'chatG@s.whatsapp.net',
+      timestamp: at('2026-03-10T11:00:00Z'),
+      type: 'image',
+    });
     await outgoing(o3, ['failed'], 'Session not connected');
     await changed(o3, 'pending', 'failed', 'Session not connected');
-    const o4 = A({ direction: 'out', sessionName: 's1', chatJid: 'chatG@s.whatsapp.net', timestamp: at('2026-03-10T12:00:00Z') });
+    const o4 = A({
+      direction: 'out',
+      sessionName: 's1',
+      chatJid: 'chatG@s.whatsapp.net',
+      timestamp: at('2026-03-10T12:00:00Z'),
+    });
     await outgoing(o4, ['failed'], 'Session not connected');
     // o5 voice note: played
-    const o5 = A({ direction: 'out', sessionName: 's1', chatJid: 'chatH@s.whatsapp.net', timestamp: at('2026-03-10T12:30:00Z'), type: 'voice' });
+    const o5 = A({
+      direction: 'out',
+      sessionName: 's1',
+      chatJid: 'chatH@s.whatsapp.net',
+      timestamp: at('2026-03-10T12:30:00Z'),
+      type: 'voice',
+    });
     await outgoing(o5, ['sent', 'delivered', 'played']);
 
     // ---- 2026-03-11, session s2 -------------------------------------------------------------
     // chatC: two unanswered inbound (07:00, 07:30), answered at 08:00 → one sample from 07:00 (3 600 000 ms)
-    await created(A({ direction: 'in', sessionName: 's2', chatJid: 'chatC@s.whatsapp.net', timestamp: at('2026-03-11T07:00:00Z') }));
-    await created(A({ direction: 'in', sessionName: 's2', chatJid: 'chatC@s.whatsapp.net', timestamp: at('2026-03-11T07:30:00Z') }));
-    await created(A({ direction: 'in', sessionName: 's2', chatJid: 'chatD@s.whatsapp.net', timestamp: at('2026-03-11T07:45:00Z'), type: 'reaction' }));
-    await outgoing(A({ direction: 'out', sessionName: 's2', chatJid: 'chatC@s.whatsapp.net', timestamp: at('2026-03-11T08:00:00Z') }), ['sent']);
-    await outgoing(A({ direction: 'out', sessionName: 's2', chatJid: 'chatI@s.whatsapp.net', timestamp: at('2026-03-11T08:10:00Z'), type: 'document' }), ['failed'], 'Invalid recipient');
-    await outgoing(A({ direction: 'out', sessionName: 's2', chatJid: 'chatJ@s.whatsapp.net', timestamp: at('2026-03-11T08:20:00Z') })); // stays pending
+    await created(
+      A({
+        direction: 'in',
+        sessionName: 's2',
+        chatJid: 'chatC@s.whatsapp.net',
+        timestamp: at('2026-03-11T07:00:00Z'),
+      }),
+    );
+    await created(
+      A({
+        direction: 'in',
+        sessionName: 's2',
+        chatJid: 'chatC@s.whatsapp.net',
+        timestamp: at('2026-03-11T07:30:00Z'),
+      }),
+    );
+    await created(
+      A({
+        direction: 'in',
+        sessionName: 's2',
+        chatJid: 'chatD@s.whatsapp.net',
+        timestamp: at('2026-03-11T07:45:00Z'),
+        type: 'reaction',
+      }),
+    );
+    await outgoing(
+      A({
+        direction: 'out',
+        sessionName: 's2',
+        chatJid: 'chatC@s.whatsapp.net',
+        timestamp: at('2026-03-11T08:00:00Z'),
+      }),
+      ['sent'],
+    );
+    await outgoing(
+      A({
+        direction: 'out',
+        sessionName: 's2',
+        chatJid: 'chatI@s.whatsapp.net',
+        timestamp: at('2026-03-11T08:10:00Z'),
+        type: 'document',
+      }),
+      ['failed'],
+      'Invalid recipient',
+    );
+    await outgoing(
+      A({
+        direction: 'out',
+        sessionName: 's2',
+        chatJid: 'chatJ@s.whatsapp.net',
+        timestamp: at('2026-03-11T08:20:00Z'),
+      }),
+    ); // stays pending
     // o9: the status event overtakes the created event (counted once, as delivered)
-    const o9 = A({ direction: 'out', sessionName: 's2', chatJid: 'chatK@s.whatsapp.net', timestamp: at('2026-03-11T09:00:00Z') });
+    const o9 = A({
+      direction: 'out',
+      sessionName: 's2',
+      chatJid: 'chatK@s.whatsapp.net',
+      timestamp: at('2026-03-11T09:00:00Z'),
+    });
     await changed(o9, 'sent', 'delivered');
     await created(o9);
 
     // ---- 2026-03-12: nothing. 2026-03-13, session s1 ----------------------------------------
-    await created(A({ direction: 'in', sessionName: 's1', chatJid: 'chatE@s.whatsapp.net', timestamp: at('2026-03-13T23:30:00Z') })); // never answered
-    await created(A({ direction: 'in', sessionName: 's1', chatJid: 'chatF@s.whatsapp.net', timestamp: at('2026-03-13T20:00:00Z'), type: 'sticker' }));
-    await outgoing(A({ direction: 'out', sessionName: 's1', chatJid: 'chatF@s.whatsapp.net', timestamp: at('2026-03-13T20:00:30Z') }), ['sent']); // 30 000 ms
+    await created(
+      A({
+        direction: 'in',
+        sessionName: 's1',
+        chatJid: 'chatE@s.whatsapp.net',
+        timestamp: at('2026-03-13T23:30:00Z'),
+      }),
+    ); // never answered
+    await created(
+      A({
+        direction: 'in',
+        sessionName: 's1',
+        chatJid: 'chatF@s.whatsapp.net',
+        timestamp: at('2026-03-13T20:00:00Z'),
+        type: 'sticker',
+      }),
+    );
+    await outgoing(
+      A({
+        direction: 'out',
+        sessionName: 's1',
+        chatJid: 'chatF@s.whatsapp.net',
+        timestamp: at('2026-03-13T20:00:30Z'),
+      }),
+      ['sent'],
+    ); // 30 000 ms
 
     // ---- organization B: same days and session names, must never leak into A -------------------
     const B = (over: Parameters<typeof msg>[1]) => msg(orgB, over);
-    await created(B({ direction: 'in', sessionName: 'b1', chatJid: 'x@s.whatsapp.net', timestamp: at('2026-03-10T09:00:00Z') }));
-    await outgoing(B({ direction: 'out', sessionName: 'b1', chatJid: 'x@s.whatsapp.net', timestamp: at('2026-03-10T09:00:05Z') }), ['sent', 'delivered']);
-    await outgoing(B({ direction: 'out', sessionName: 'b1', chatJid: 'y@s.whatsapp.net', timestamp: at('2026-03-11T10:00:00Z') }), ['failed'], 'Rate limited');
+    await created(
+      B({
+        direction: 'in',
+        sessionName: 'b1',
+        chatJid: 'x@s.whatsapp.net',
+        timestamp: at('2026-03-10T09:00:00Z'),
+      }),
+    );
+    await outgoing(
+      B({
+        direction: 'out',
+        sessionName: 'b1',
+        chatJid: 'x@s.whatsapp.net',
+        timestamp: at('2026-03-10T09:00:05Z'),
+      }),
+      ['sent', 'delivered'],
+    );
+    await outgoing(
+      B({
+        direction: 'out',
+        sessionName: 'b1',
+        chatJid: 'y@s.whatsapp.net',
+        timestamp: at('2026-03-11T10:00:00Z'),
+      }),
+      ['failed'],
+      'Rate limited',
+    );
   });
 
   afterAll(() => t?.close());
@@ -115,13 +275,33 @@ describe('GET /api/v1/whatsapp/stats (e2e)', () => {
 
   it('exact figures for the whole organization, daily, with the empty day filled', async () => {
     const res = await get(orgA, range).expect(200);
-    expect(res.body.range).toEqual({ since: '2026-03-10T00:00:00.000Z', until: '2026-03-14T00:00:00.000Z', granularity: 'day', sessionName: null });
+    expect(res.body.range).toEqual({
+      since: '2026-03-10T00:00:00.000Z',
+      until: '2026-03-14T00:00:00.000Z',
+      granularity: 'day',
+      sessionName: null,
+    });
     expect(res.body.messages).toEqual({
       total: 17,
       sent: 10,
       received: 7,
       byStatus: { pending: 1, sent: 2, delivered: 1, read: 2, played: 1, failed: 3 },
-      byType: { text: 11, image: 2, video: 0, audio: 0, voice: 1, document: 1, sticker: 1, location: 0, contact: 0, reaction: 1, poll: 0, revoke: 0, edit: 0, unknown: 0 },
+      byType: {
+        text: 11,
+        image: 2,
+        video: 0,
+        audio: 0,
+        voice: 1,
+        document: 1,
+        sticker: 1,
+        location: 0,
+        contact: 0,
+        reaction: 1,
+        poll: 0,
+        revoke: 0,
+        edit: 0,
+        unknown: 0,
+      },
       deliveryRate: 0.4444, // (delivered 1 + read 2 + played 1) / (10 - pending 1)
       readRate: 0.3333, // (read 2 + played 1) / 9
       topFailureReasons: [
@@ -137,7 +317,11 @@ describe('GET /api/v1/whatsapp/stats (e2e)', () => {
     ]);
     // samples 30 000, 2 100 000, 3 600 000, 3 600 000 → (2 100 000 + 3 600 000) / 2
     expect(res.body.responsiveness).toEqual({ medianFirstResponseMs: 2_850_000, samples: 4 });
-    expect(res.body.contacts).toEqual({ total: expect.any(Number), new: expect.any(Number), linkedToCustomers: expect.any(Number) });
+    expect(res.body.contacts).toEqual({
+      total: expect.any(Number),
+      new: expect.any(Number),
+      linkedToCustomers: expect.any(Number),
+    });
     expect(new Date(res.body.generatedAt).getTime()).toBeGreaterThan(Date.now() - 60_000);
   });
 
@@ -158,15 +342,25 @@ describe('GET /api/v1/whatsapp/stats (e2e)', () => {
   });
 
   it('hourly buckets over part of a day', async () => {
-    const res = await get(orgA, { since: '2026-03-10T09:00:00Z', until: '2026-03-10T13:00:00Z', granularity: 'hour' }).expect(200);
+    const res = await get(orgA, {
+      since: '2026-03-10T09:00:00Z',
+      until: '2026-03-10T13:00:00Z',
+      granularity: 'hour',
+    }).expect(200);
     expect(res.body.series).toEqual([
       { bucket: '2026-03-10T09:00:00.000Z', sent: 0, received: 2 },
       { bucket: '2026-03-10T10:00:00.000Z', sent: 2, received: 0 },
       { bucket: '2026-03-10T11:00:00.000Z', sent: 1, received: 0 },
       { bucket: '2026-03-10T12:00:00.000Z', sent: 2, received: 0 },
     ]);
-    expect(res.body.messages).toMatchObject({ sent: 5, received: 2, byStatus: { pending: 0, sent: 0, delivered: 0, read: 2, played: 1, failed: 2 } });
-    expect(res.body.messages.topFailureReasons).toEqual([{ reason: 'Session not connected', count: 2 }]);
+    expect(res.body.messages).toMatchObject({
+      sent: 5,
+      received: 2,
+      byStatus: { pending: 0, sent: 0, delivered: 0, read: 2, played: 1, failed: 2 },
+    });
+    expect(res.body.messages.topFailureReasons).toEqual([
+      { reason: 'Session not connected', count: 2 },
+    ]);
     expect(res.body.responsiveness).toEqual({ medianFirstResponseMs: 2_850_000, samples: 2 });
   });
 
@@ -183,7 +377,11 @@ describe('GET /api/v1/whatsapp/stats (e2e)', () => {
     expect(res.body.responsiveness).toEqual({ medianFirstResponseMs: 5_000, samples: 1 });
     // A's session names are unknown to B: 404, not A's figures
     const foreign = await get(orgB, { ...range, sessionName: 's1' }).expect(404);
-    expect(foreign.body).toMatchObject({ statusCode: 404, code: 'SESSION_NOT_FOUND', requestId: expect.any(String) });
+    expect(foreign.body).toMatchObject({
+      statusCode: 404,
+      code: 'SESSION_NOT_FOUND',
+      requestId: expect.any(String),
+    });
   });
 
   it('empty organization: all zeros and a full series of 30 daily buckets', async () => {
@@ -195,7 +393,22 @@ describe('GET /api/v1/whatsapp/stats (e2e)', () => {
       sent: 0,
       received: 0,
       byStatus: { pending: 0, sent: 0, delivered: 0, read: 0, played: 0, failed: 0 },
-      byType: { text: 0, image: 0, video: 0, audio: 0, voice: 0, document: 0, sticker: 0, location: 0, contact: 0, reaction: 0, poll: 0, revoke: 0, edit: 0, unknown: 0 },
+      byType: {
+        text: 0,
+        image: 0,
+        video: 0,
+        audio: 0,
+        voice: 0,
+        document: 0,
+        sticker: 0,
+        location: 0,
+        contact: 0,
+        reaction: 0,
+        poll: 0,
+        revoke: 0,
+        edit: 0,
+        unknown: 0,
+      },
       deliveryRate: 0,
       readRate: 0,
       topFailureReasons: [],
@@ -203,7 +416,11 @@ describe('GET /api/v1/whatsapp/stats (e2e)', () => {
     expect(res.body.contacts).toEqual({ total: 0, new: 0, linkedToCustomers: 0 });
     expect(res.body.responsiveness).toEqual({ medianFirstResponseMs: null, samples: 0 });
     expect(res.body.series).toHaveLength(30);
-    expect(res.body.series.every((p: { sent: number; received: number }) => p.sent === 0 && p.received === 0)).toBe(true);
+    expect(
+      res.body.series.every(
+        (p: { sent: number; received: number }) => p.sent === 0 && p.received === 0,
+      ),
+    ).toBe(true);
     const today = new Date().toISOString().slice(0, 10);
     expect(res.body.series[29].bucket).toBe(`${today}T00:00:00.000Z`);
     const first = new Date(res.body.series[0].bucket);
@@ -212,26 +429,52 @@ describe('GET /api/v1/whatsapp/stats (e2e)', () => {
   });
 
   it('counts the sessions of the organization', async () => {
-    const created = await t.http().post('/api/v1/whatsapp/sessions').set(orgA.auth).send({ sessionName: 's1' });
+    const created = await t
+      .http()
+      .post('/api/v1/whatsapp/sessions')
+      .set(orgA.auth)
+      .send({ sessionName: 's1' });
     expect(created.status).toBe(201);
     const res = await get(orgA, { ...range, sessionName: 's1' }).expect(200);
     expect(res.body.sessions.total).toBe(1);
-    expect(Object.values(res.body.sessions.byStatus as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(1);
+    expect(
+      Object.values(res.body.sessions.byStatus as Record<string, number>).reduce(
+        (a, b) => a + b,
+        0,
+      ),
+    ).toBe(1);
     expect(res.body.messages).toMatchObject({ sent: 6, received: 4 });
     const all = await get(orgA, range).expect(200);
     expect(all.body.sessions.total).toBe(1);
   });
 
   it('range validation answers 400 in the error shape', async () => {
-    const reversed = await get(orgA, { since: '2026-03-10T00:00:00Z', until: '2026-03-01T00:00:00Z' }).expect(400);
-    expect(reversed.body).toMatchObject({ statusCode: 400, code: 'STATS_RANGE_INVALID', requestId: expect.any(String) });
-    const tooLong = await get(orgA, { since: '2025-01-01T00:00:00Z', until: '2026-01-03T00:00:00Z' }).expect(400);
+    const reversed = await get(orgA, {
+      since: '2026-03-10T00:00:00Z',
+      until: '2026-03-01T00:00:00Z',
+    }).expect(400);
+    expect(reversed.body).toMatchObject({
+      statusCode: 400,
+      code: 'STATS_RANGE_INVALID',
+      requestId: expect.any(String),
+    });
+    const tooLong = await get(orgA, {
+      since: '2025-01-01T00:00:00Z',
+      until: '2026-01-03T00:00:00Z',
+    }).expect(400);
     expect(tooLong.body.code).toBe('STATS_RANGE_TOO_LARGE');
     await get(orgA, { since: '2025-01-01T00:00:00Z', until: '2026-01-02T00:00:00Z' }).expect(200); // exactly 366 days
-    const hourly = await get(orgA, { since: '2026-01-01T00:00:00Z', until: '2026-02-15T00:00:00Z', granularity: 'hour' }).expect(400);
+    const hourly = await get(orgA, {
+      since: '2026-01-01T00:00:00Z',
+      until: '2026-02-15T00:00:00Z',
+      granularity: 'hour',
+    }).expect(400);
     expect(hourly.body.code).toBe('STATS_RANGE_TOO_LARGE');
     const bad = await get(orgA, { since: 'last-tuesday' }).expect(400);
-    expect(bad.body).toMatchObject({ code: 'VALIDATION_FAILED', details: { since: [expect.stringContaining('ISO 8601')] } });
+    expect(bad.body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { since: [expect.stringContaining('ISO 8601')] },
+    });
     await get(orgA, { granularity: 'week' }).expect(400);
     await get(orgA, { until: '2026-03-10T10:00:00' }).expect(400); // no zone
     await get(orgA, { foo: 'bar' }).expect(400);
@@ -243,6 +486,8 @@ describe('GET /api/v1/whatsapp/stats (e2e)', () => {
     const spec = await t.http().get('/api/docs-json').expect(200);
     const op = spec.body.paths['/api/v1/whatsapp/stats'].get;
     expect(op.operationId).toBe('stats_get');
-    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '404']));
+    expect(Object.keys(op.responses)).toEqual(
+      expect.arrayContaining(['200', '400', '401', '403', '404']),
+    );
   });
 });

@@ -16,13 +16,22 @@ const ENV = { WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', WEBHOOK_RETRY_BASE_MS: '50' };
 interface Hit {
   headers: IncomingHttpHeaders;
   raw: string;
-  body: { id: string; type: string; organizationId: string; sessionName: string; occurredAt: string; data: Record<string, any> };
+  body: {
+    id: string;
+    type: string;
+    organizationId: string;
+    sessionName: string;
+    occurredAt: string;
+    data: Record<string, any>;
+  };
   at: number;
   status: number;
 }
 
 /** A local webhook receiver on 127.0.0.1; `respond` picks the status of each request. */
-async function startReceiver(respond: (hit: Omit<Hit, 'status'>, index: number) => number = () => 200) {
+async function startReceiver(
+  respond: (hit: Omit<Hit, 'status'>, index: number) => number = () => 200,
+) {
   const hits: Hit[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -52,11 +61,22 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
   const receivers: Array<{ close: () => Promise<void> }> = [];
 
   const api = () => t.http();
-  const createHook = async (body: object, who = owner) => (await api().post('/api/v1/webhooks').set(who.auth).send(body).expect(201)).body;
+  const createHook = async (body: object, who = owner) =>
+    (await api().post('/api/v1/webhooks').set(who.auth).send(body).expect(201)).body;
   const inbound = (text: string, session = 'main', from = '+201555000111') =>
-    api().post(`/api/v1/whatsapp/sandbox/sessions/${session}/inbound`).set(owner.auth).send({ from, text }).expect(202);
+    api()
+      .post(`/api/v1/whatsapp/sandbox/sessions/${session}/inbound`)
+      .set(owner.auth)
+      .send({ from, text })
+      .expect(202);
   const deliveries = async (hookId: string, query: Record<string, string | number> = {}) =>
-    (await api().get(`/api/v1/webhooks/${hookId}/deliveries`).query(query).set(owner.auth).expect(200)).body;
+    (
+      await api()
+        .get(`/api/v1/webhooks/${hookId}/deliveries`)
+        .query(query)
+        .set(owner.auth)
+        .expect(200)
+    ).body;
   const receiver = async (respond?: Parameters<typeof startReceiver>[0]) => {
     const r = await startReceiver(respond);
     receivers.push(r);
@@ -75,64 +95,148 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
   });
 
   it('creates, lists, reads, updates, rotates and deletes; the secret is shown only on create and rotate', async () => {
-    const created = await createHook({ url: 'http://127.0.0.1:9/a', events: ['message.received', 'message.status'], sessionName: 'main' });
-    expect(created).toMatchObject({ url: 'http://127.0.0.1:9/a', events: ['message.received', 'message.status'], sessionName: 'main', enabled: true });
+    const created = await createHook({
+      url: 'http://127.0.0.1:9/a',
+      events: ['message.received', 'message.status'],
+      sessionName: 'main',
+    });
+    expect(created).toMatchObject({
+      url: 'http://127.0.0.1:9/a',
+      events: ['message.received', 'message.status'],
+      sessionName: 'main',
+      enabled: true,
+    });
     expect(created.secret).toMatch(/^whsec_/);
 
     const list = (await api().get('/api/v1/webhooks').set(owner.auth).expect(200)).body;
     expect(list.find((h: { id: string }) => h.id === created.id)).toBeDefined();
     expect(JSON.stringify(list)).not.toContain(created.secret);
-    const one = (await api().get(`/api/v1/webhooks/${created.id}`).set(owner.auth).expect(200)).body;
+    const one = (await api().get(`/api/v1/webhooks/${created.id}`).set(owner.auth).expect(200))
+      .body;
     expect(one.secret).toBeUndefined();
 
-    const patched = (await api().patch(`/api/v1/webhooks/${created.id}`).set(owner.auth).send({ events: ['*'], sessionName: null, enabled: false }).expect(200)).body;
+    const patched = (
+      await api()
+        .patch(`/api/v1/webhooks/${created.id}`)
+        .set(owner.auth)
+        .send({ events: ['*'], sessionName: null, enabled: false })
+        .expect(200)
+    ).body;
     expect(patched).toMatchObject({ events: ['*'], enabled: false });
     expect(patched.sessionName).toBeUndefined();
     expect(patched.secret).toBeUndefined();
-    const rotated = (await api().patch(`/api/v1/webhooks/${created.id}`).set(owner.auth).send({ rotateSecret: true }).expect(200)).body;
+    const rotated = (
+      await api()
+        .patch(`/api/v1/webhooks/${created.id}`)
+        .set(owner.auth)
+        .send({ rotateSecret: true })
+        .expect(200)
+    ).body;
     expect(rotated.secret).toMatch(/^whsec_/);
     expect(rotated.secret).not.toBe(created.secret);
-    await api().patch(`/api/v1/webhooks/${created.id}`).set(owner.auth).send({ rotateSecret: false }).expect(400);
+    await api()
+      .patch(`/api/v1/webhooks/${created.id}`)
+      .set(owner.auth)
+      .send({ rotateSecret: false })
+      .expect(400);
 
     await api().delete(`/api/v1/webhooks/${created.id}`).set(owner.auth).expect(204);
     await api().get(`/api/v1/webhooks/${created.id}`).set(owner.auth).expect(404);
   });
 
   it('refuses bad URLs and event names with 400', async () => {
-    for (const url of ['ftp://127.0.0.1/hook', 'not-a-url', 'http://10.0.0.1/hook', 'http://localhost:3000/hook', 'http://169.254.169.254/latest', 'http://[::1]:80/x', 'http://192.168.1.1/']) {
-      const res = await api().post('/api/v1/webhooks').set(owner.auth).send({ url, events: ['*'] });
+    for (const url of [
+      'ftp://127.0.0.1/hook',
+      'not-a-url',
+      'http://10.0.0.1/hook',
+      'http://localhost:3000/hook',
+      'http://169.254.169.254/latest',
+      'http://[::1]:80/x',
+      'http://192.168.1.1/',
+    ]) {
+      const res = await api()
+        .post('/api/v1/webhooks')
+        .set(owner.auth)
+        .send({ url, events: ['*'] });
       expect({ url, status: res.status }).toEqual({ url, status: 400 });
       expect(res.body).toMatchObject({ statusCode: 400, requestId: expect.any(String) });
     }
-    const ssrf = await api().post('/api/v1/webhooks').set(owner.auth).send({ url: 'http://10.0.0.1/hook', events: ['*'] }).expect(400);
+    const ssrf = await api()
+      .post('/api/v1/webhooks')
+      .set(owner.auth)
+      .send({ url: 'http://10.0.0.1/hook', events: ['*'] })
+      .expect(400);
     expect(ssrf.body.code).toBe('WEBHOOK_URL_NOT_ALLOWED');
     expect(ssrf.body.message).toContain('10.0.0.1 is a private');
     expect(ssrf.body.message).toContain('WEBHOOK_ALLOWED_HOSTS');
-    const local = await api().post('/api/v1/webhooks').set(owner.auth).send({ url: 'http://localhost:3000/hook', events: ['*'] }).expect(400);
+    const local = await api()
+      .post('/api/v1/webhooks')
+      .set(owner.auth)
+      .send({ url: 'http://localhost:3000/hook', events: ['*'] })
+      .expect(400);
     expect(local.body.code).toBe('WEBHOOK_URL_NOT_ALLOWED');
-    await api().post('/api/v1/webhooks').set(owner.auth).send({ url: 'http://127.0.0.1:9/x', events: ['message.nope'] }).expect(400);
-    await api().post('/api/v1/webhooks').set(owner.auth).send({ url: 'http://127.0.0.1:9/x', events: [] }).expect(400);
-    await api().post('/api/v1/webhooks').set(owner.auth).send({ url: 'http://127.0.0.1:9/x', events: ['*'], secret: 'mine' }).expect(400);
+    await api()
+      .post('/api/v1/webhooks')
+      .set(owner.auth)
+      .send({ url: 'http://127.0.0.1:9/x', events: ['message.nope'] })
+      .expect(400);
+    await api()
+      .post('/api/v1/webhooks')
+      .set(owner.auth)
+      .send({ url: 'http://127.0.0.1:9/x', events: [] })
+      .expect(400);
+    await api()
+      .post('/api/v1/webhooks')
+      .set(owner.auth)
+      .send({ url: 'http://127.0.0.1:9/x', events: ['*'], secret: 'mine' })
+      .expect(400);
     // A public address needs no allow-list entry (never called here: the webhook is disabled at once).
-    const publicHook = await createHook({ url: 'https://93.184.216.34/hook', events: ['*'], enabled: false });
-    await api().patch(`/api/v1/webhooks/${publicHook.id}`).set(owner.auth).send({ url: 'http://172.16.0.1/' }).expect(400);
+    const publicHook = await createHook({
+      url: 'https://93.184.216.34/hook',
+      events: ['*'],
+      enabled: false,
+    });
+    await api()
+      .patch(`/api/v1/webhooks/${publicHook.id}`)
+      .set(owner.auth)
+      .send({ url: 'http://172.16.0.1/' })
+      .expect(400);
     await api().delete(`/api/v1/webhooks/${publicHook.id}`).set(owner.auth).expect(204);
   });
 
   it("hides another organization's webhooks (404) and needs owner or admin", async () => {
-    const hook = await createHook({ url: 'http://127.0.0.1:9/other', events: ['*'], enabled: false });
+    const hook = await createHook({
+      url: 'http://127.0.0.1:9/other',
+      events: ['*'],
+      enabled: false,
+    });
     const stranger = await registerUser(t, { organizationName: 'Other' });
     await api().get(`/api/v1/webhooks/${hook.id}`).set(stranger.auth).expect(404);
-    await api().patch(`/api/v1/webhooks/${hook.id}`).set(stranger.auth).send({ enabled: true }).expect(404);
+    await api()
+      .patch(`/api/v1/webhooks/${hook.id}`)
+      .set(stranger.auth)
+      .send({ enabled: true })
+      .expect(404);
     await api().get(`/api/v1/webhooks/${hook.id}/deliveries`).set(stranger.auth).expect(404);
     await api().delete(`/api/v1/webhooks/${hook.id}`).set(stranger.auth).expect(404);
     expect((await api().get('/api/v1/webhooks').set(stranger.auth).expect(200)).body).toEqual([]);
     await api().get('/api/v1/webhooks/not-an-id').set(owner.auth).expect(404);
 
-    const member = { name: 'Member', email: `member.${Date.now()}@example.test`, password: 'password-123', role: 'member' };
+    const member = {
+      name: 'Member',
+      email: `member.${Date.now()}@example.test`,
+      password: 'password-123',
+      role: 'member',
+    };
     await api().post('/api/v1/organizations/me/users').set(owner.auth).send(member).expect(201);
-    const login = await api().post('/api/v1/auth/login').send({ email: member.email, password: member.password }).expect(200);
-    await api().get('/api/v1/webhooks').set({ Authorization: `Bearer ${login.body.accessToken}` }).expect(403);
+    const login = await api()
+      .post('/api/v1/auth/login')
+      .send({ email: member.email, password: member.password })
+      .expect(200);
+    await api()
+      .get('/api/v1/webhooks')
+      .set({ Authorization: `Bearer ${login.body.accessToken}` })
+      .expect(403);
     await api().get('/api/v1/webhooks').expect(401);
     await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
   });
@@ -141,43 +245,124 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     const r = await receiver();
     const hook = await createHook({ url: r.url, events: ['*'] });
     const verify = (hit: Hit) =>
-      verifyWebhookSignature(hook.secret, { signature: hit.headers['x-webhook-signature'] as string, timestamp: hit.headers['x-webhook-timestamp'] as string }, hit.raw);
+      verifyWebhookSignature(
+        hook.secret,
+        {
+          signature: hit.headers['x-webhook-signature'] as string,
+          timestamp: hit.headers['x-webhook-timestamp'] as string,
+        },
+        hit.raw,
+      );
 
     // session.status + session.qr, then session.status connected
     await connectedSession(t, owner, 'typed', '+201001234599');
     // message.received
     await inbound('hello webhooks', 'typed');
     // message.sent, then message.status (delivered)
-    const sent = (await api().post('/api/v1/whatsapp/messages/send').set(owner.auth).send({ sessionName: 'typed', to: '+201112223334', text: 'out' }).expect(202)).body;
-    await waitFor(async () => r.hits.some((h) => h.body.type === 'message.sent' && h.body.data.id === sent.id), 10_000, 'message.sent');
-    await api().post('/api/v1/whatsapp/sandbox/sessions/typed/receipts').set(owner.auth).send({ messageId: sent.id, status: 'delivered' }).expect(202);
+    const sent = (
+      await api()
+        .post('/api/v1/whatsapp/messages/send')
+        .set(owner.auth)
+        .send({ sessionName: 'typed', to: '+201112223334', text: 'out' })
+        .expect(202)
+    ).body;
+    await waitFor(
+      async () => r.hits.some((h) => h.body.type === 'message.sent' && h.body.data.id === sent.id),
+      10_000,
+      'message.sent',
+    );
+    await api()
+      .post('/api/v1/whatsapp/sandbox/sessions/typed/receipts')
+      .set(owner.auth)
+      .send({ messageId: sent.id, status: 'delivered' })
+      .expect(202);
     // contact.updated: a user edit of the contact the inbound message created
-    const contact = await waitFor(async () => {
-      const list = (await api().get('/api/v1/whatsapp/contacts').query({ sessionName: 'typed' }).set(owner.auth).expect(200)).body;
-      return list.items.find((c: { jid: string }) => c.jid === '201112223334@s.whatsapp.net');
-    }, 10_000, 'the contact');
-    await api().put(`/api/v1/whatsapp/contacts/${contact.id}`).set(owner.auth).send({ tags: ['VIP'] }).expect(200);
+    const contact = await waitFor(
+      async () => {
+        const list = (
+          await api()
+            .get('/api/v1/whatsapp/contacts')
+            .query({ sessionName: 'typed' })
+            .set(owner.auth)
+            .expect(200)
+        ).body;
+        return list.items.find((c: { jid: string }) => c.jid === '201112223334@s.whatsapp.net');
+      },
+      10_000,
+      'the contact',
+    );
+    await api()
+      .put(`/api/v1/whatsapp/contacts/${contact.id}`)
+      .set(owner.auth)
+      .send({ tags: ['VIP'] })
+      .expect(200);
 
-    const types = ['session.status', 'session.qr', 'message.received', 'message.sent', 'message.status', 'contact.updated'];
-    await waitFor(async () => types.every((type) => r.hits.some((h) => h.body.type === type && h.body.sessionName === 'typed')), 15_000, 'every event type');
+    const types = [
+      'session.status',
+      'session.qr',
+      'message.received',
+      'message.sent',
+      'message.status',
+      'contact.updated',
+    ];
+    await waitFor(
+      async () =>
+        types.every((type) =>
+          r.hits.some((h) => h.body.type === type && h.body.sessionName === 'typed'),
+        ),
+      15_000,
+      'every event type',
+    );
     for (const hit of r.hits) {
       expect(verify(hit)).toBe(true);
       expect(hit.headers['x-webhook-id']).toBe(hit.body.id);
       expect(hit.headers['x-webhook-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
       expect(hit.headers['content-type']).toBe('application/json');
-      expect(hit.body).toMatchObject({ id: expect.stringMatching(/^[0-9a-f]{24}$/), organizationId: owner.organization.id, occurredAt: expect.any(String) });
+      expect(hit.body).toMatchObject({
+        id: expect.stringMatching(/^[0-9a-f]{24}$/),
+        organizationId: owner.organization.id,
+        occurredAt: expect.any(String),
+      });
     }
-    const byType = (type: string) => r.hits.find((h) => h.body.type === type && h.body.sessionName === 'typed')!.body;
-    expect(byType('message.received').data).toMatchObject({ text: 'hello webhooks', direction: 'in', sessionName: 'typed', status: 'delivered' });
-    expect(byType('message.sent').data).toMatchObject({ id: sent.id, status: 'sent', direction: 'out' });
+    const byType = (type: string) =>
+      r.hits.find((h) => h.body.type === type && h.body.sessionName === 'typed')!.body;
+    expect(byType('message.received').data).toMatchObject({
+      text: 'hello webhooks',
+      direction: 'in',
+      sessionName: 'typed',
+      status: 'delivered',
+    });
+    expect(byType('message.sent').data).toMatchObject({
+      id: sent.id,
+      status: 'sent',
+      direction: 'out',
+    });
     expect(byType('message.status').data).toMatchObject({ id: sent.id, status: 'delivered' });
     expect(byType('session.qr').data.qr).toMatch(/^data:image\/png;base64,/);
-    expect(r.hits.some((h) => h.body.type === 'session.status' && h.body.data.status === 'connected' && h.body.data.phone === '201001234599')).toBe(true);
-    const contactEvents = await waitFor(async () => {
-      const found = r.hits.filter((h) => h.body.type === 'contact.updated' && h.body.data.tags?.includes('vip'));
-      return found.length ? found : undefined;
-    }, 10_000, 'contact.updated after the edit');
-    expect(contactEvents[0].body.data).toMatchObject({ id: contact.id, jid: '201112223334@s.whatsapp.net', tags: ['vip'], sessionName: 'typed' });
+    expect(
+      r.hits.some(
+        (h) =>
+          h.body.type === 'session.status' &&
+          h.body.data.status === 'connected' &&
+          h.body.data.phone === '201001234599',
+      ),
+    ).toBe(true);
+    const contactEvents = await waitFor(
+      async () => {
+        const found = r.hits.filter(
+          (h) => h.body.type === 'contact.updated' && h.body.data.tags?.includes('vip'),
+        );
+        return found.length ? found : undefined;
+      },
+      10_000,
+      'contact.updated after the edit',
+    );
+    expect(contactEvents[0].body.data).toMatchObject({
+      id: contact.id,
+      jid: '201112223334@s.whatsapp.net',
+      tags: ['vip'],
+      sessionName: 'typed',
+    });
     // The REST DTO, not the stored document.
     expect(byType('message.received').data).not.toHaveProperty('_id');
     expect(byType('message.received').data).not.toHaveProperty('organizationId');
@@ -185,13 +370,22 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
 
     const page = await deliveries(hook.id, { limit: 100 });
     expect(page.total).toBe(r.hits.length);
-    expect(page.items[0]).toMatchObject({ status: 'delivered', attempts: 1, lastResponseCode: 200, webhookId: hook.id });
+    expect(page.items[0]).toMatchObject({
+      status: 'delivered',
+      attempts: 1,
+      lastResponseCode: 200,
+      webhookId: hook.id,
+    });
     await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
   });
 
   it('retries a failing receiver with increasing delays and delivers exactly once more after it recovers', async () => {
     const r = await receiver((_hit, index) => (index < 3 ? 500 : 200));
-    const hook = await createHook({ url: r.url, events: ['message.received'], sessionName: 'main' });
+    const hook = await createHook({
+      url: r.url,
+      events: ['message.received'],
+      sessionName: 'main',
+    });
     await inbound('retry me');
     await waitFor(async () => r.ok().length === 1, 10_000, 'the successful attempt');
     await new Promise((res) => setTimeout(res, 600)); // nothing more may arrive
@@ -204,7 +398,13 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     expect(gaps[2]).toBeGreaterThan(gaps[1]);
 
     const [delivery] = (await deliveries(hook.id)).items;
-    expect(delivery).toMatchObject({ status: 'delivered', attempts: 4, lastResponseCode: 200, eventType: 'message.received', eventId: r.hits[0].body.id });
+    expect(delivery).toMatchObject({
+      status: 'delivered',
+      attempts: 4,
+      lastResponseCode: 200,
+      eventType: 'message.received',
+      eventId: r.hits[0].body.id,
+    });
     expect(delivery.nextAttemptAt).toBeUndefined();
     const shown = (await api().get(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(200)).body;
     expect(shown.failingSince).toBeUndefined();
@@ -214,12 +414,18 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
   it('keeps per-session order under retries while other sessions go on', async () => {
     await connectedSession(t, owner, 'second', '+201001234588');
     let failuresLeft = 3;
-    const r = await receiver((hit) => (hit.body.sessionName === 'main' && failuresLeft-- > 0 ? 503 : 200));
+    const r = await receiver((hit) =>
+      hit.body.sessionName === 'main' && failuresLeft-- > 0 ? 503 : 200,
+    );
     const hook = await createHook({ url: r.url, events: ['message.received'] });
     for (let i = 1; i <= 5; i++) await inbound(`ordered ${i}`, 'main', '+201555000999');
     await inbound('other session', 'second', '+201555000999');
 
-    await waitFor(async () => r.ok().filter((h) => h.body.sessionName === 'main').length === 5, 15_000, '5 main deliveries');
+    await waitFor(
+      async () => r.ok().filter((h) => h.body.sessionName === 'main').length === 5,
+      15_000,
+      '5 main deliveries',
+    );
     const main = r.hits.filter((h) => h.body.sessionName === 'main');
     // Every attempt (failed or not) is for an event at or after the previous one: N+1 never overtakes N.
     const attemptedIds = main.map((h) => h.body.id);
@@ -239,23 +445,44 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
   it('gives up after the retry window, disables a webhook failing for too long, and retries on request', async () => {
     let up = false;
     const r = await receiver(() => (up ? 200 : 500));
-    const hook = await createHook({ url: r.url, events: ['message.received'], sessionName: 'main' });
+    const hook = await createHook({
+      url: r.url,
+      events: ['message.received'],
+      sessionName: 'main',
+    });
     const saved = { ...options() };
     Object.assign(options(), { retryWindowMs: 250, disableAfterMs: 60_000 });
     try {
       await inbound('window');
-      const failed = await waitFor(async () => (await deliveries(hook.id, { status: 'failed' })).items[0], 10_000, 'a failed delivery');
+      const failed = await waitFor(
+        async () => (await deliveries(hook.id, { status: 'failed' })).items[0],
+        10_000,
+        'a failed delivery',
+      );
       expect(failed.attempts).toBeGreaterThanOrEqual(2);
-      expect(failed).toMatchObject({ lastResponseCode: 500, lastError: expect.stringContaining('HTTP 500') });
-      const failing = (await api().get(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(200)).body;
-      expect(failing).toMatchObject({ enabled: true, failingSince: expect.any(String), lastError: expect.stringContaining('HTTP 500') });
+      expect(failed).toMatchObject({
+        lastResponseCode: 500,
+        lastError: expect.stringContaining('HTTP 500'),
+      });
+      const failing = (await api().get(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(200))
+        .body;
+      expect(failing).toMatchObject({
+        enabled: true,
+        failingSince: expect.any(String),
+        lastError: expect.stringContaining('HTTP 500'),
+      });
 
       Object.assign(options(), { retryWindowMs: 60_000, disableAfterMs: 300 });
       await inbound('disable');
-      const disabled = await waitFor(async () => {
-        const body = (await api().get(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(200)).body;
-        return body.enabled === false ? body : undefined;
-      }, 10_000, 'auto-disable');
+      const disabled = await waitFor(
+        async () => {
+          const body = (await api().get(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(200))
+            .body;
+          return body.enabled === false ? body : undefined;
+        },
+        10_000,
+        'auto-disable',
+      );
       expect(disabled.disabledReason).toMatch(/Disabled automatically/);
       expect((await deliveries(hook.id, { status: 'pending' })).total).toBe(0);
       const attemptsWhenDisabled = r.hits.length;
@@ -264,16 +491,37 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
       expect(r.hits.length).toBe(attemptsWhenDisabled);
 
       const retry = (await deliveries(hook.id, { status: 'failed' })).items.at(-1);
-      const conflict = await api().post(`/api/v1/webhooks/${hook.id}/deliveries/${retry.id}/retry`).set(owner.auth).expect(409);
+      const conflict = await api()
+        .post(`/api/v1/webhooks/${hook.id}/deliveries/${retry.id}/retry`)
+        .set(owner.auth)
+        .expect(409);
       expect(conflict.body.code).toBe('WEBHOOK_DISABLED');
       up = true;
-      const enabled = (await api().patch(`/api/v1/webhooks/${hook.id}`).set(owner.auth).send({ enabled: true }).expect(200)).body;
+      const enabled = (
+        await api()
+          .patch(`/api/v1/webhooks/${hook.id}`)
+          .set(owner.auth)
+          .send({ enabled: true })
+          .expect(200)
+      ).body;
       expect(enabled.disabledReason).toBeUndefined();
       expect(enabled.failingSince).toBeUndefined();
-      const queued = (await api().post(`/api/v1/webhooks/${hook.id}/deliveries/${retry.id}/retry`).set(owner.auth).expect(202)).body;
+      const queued = (
+        await api()
+          .post(`/api/v1/webhooks/${hook.id}/deliveries/${retry.id}/retry`)
+          .set(owner.auth)
+          .expect(202)
+      ).body;
       expect(queued).toMatchObject({ id: retry.id, status: 'pending', attempts: 0 });
-      await waitFor(async () => r.ok().some((h) => h.body.id === retry.eventId), 10_000, 'manual retry delivered');
-      await api().post(`/api/v1/webhooks/${hook.id}/deliveries/000000000000000000000000/retry`).set(owner.auth).expect(404);
+      await waitFor(
+        async () => r.ok().some((h) => h.body.id === retry.eventId),
+        10_000,
+        'manual retry delivered',
+      );
+      await api()
+        .post(`/api/v1/webhooks/${hook.id}/deliveries/000000000000000000000000/retry`)
+        .set(owner.auth)
+        .expect(404);
     } finally {
       Object.assign(options(), saved);
     }
@@ -282,12 +530,21 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
 
   it('refuses at delivery time a host that now resolves to a forbidden address (DNS rebinding)', async () => {
     const r = await receiver();
-    const hook = await createHook({ url: r.url, events: ['message.received'], sessionName: 'main' });
+    const hook = await createHook({
+      url: r.url,
+      events: ['message.received'],
+      sessionName: 'main',
+    });
     const saved = options().allowList;
     options().allowList = new AllowList(''); // 127.0.0.1 is no longer allowed
     try {
       await inbound('rebinding');
-      const pending = await waitFor(async () => (await deliveries(hook.id)).items.find((d: { attempts: number }) => d.attempts >= 1), 10_000, 'a refused attempt');
+      const pending = await waitFor(
+        async () =>
+          (await deliveries(hook.id)).items.find((d: { attempts: number }) => d.attempts >= 1),
+        10_000,
+        'a refused attempt',
+      );
       expect(pending.lastError).toMatch(/127\.0\.0\.1 is a loopback address/);
       expect(pending.lastResponseCode).toBeUndefined();
       expect(r.hits).toHaveLength(0);
@@ -301,27 +558,42 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
   it('delivers events left undelivered before a restart, including an event whose fan-out was cut off', async () => {
     let up = false;
     const r = await receiver(() => (up ? 200 : 503));
-    const hook = await createHook({ url: r.url, events: ['message.received'], sessionName: 'main' });
+    const hook = await createHook({
+      url: r.url,
+      events: ['message.received'],
+      sessionName: 'main',
+    });
     await inbound('survive the restart 1');
     await inbound('survive the restart 2');
     await waitFor(async () => r.hits.length >= 1, 10_000, 'a failed attempt');
     // A crash right after the event write, before its deliveries existed: the row is still flagged.
     const orphanId = new EventIdGenerator().next();
-    await t.app.get<string, Connection>(getConnectionToken()).collection('events').insertOne({
-      _id: new Types.ObjectId(orphanId),
-      organizationId: owner.organization.id,
-      type: 'message.received',
-      sessionName: 'main',
-      occurredAt: new Date(),
-      data: { text: 'survive the restart 3' },
-      fanoutPending: true,
-      createdAt: new Date(),
-    });
+    await t.app
+      .get<string, Connection>(getConnectionToken())
+      .collection('events')
+      .insertOne({
+        _id: new Types.ObjectId(orphanId),
+        organizationId: owner.organization.id,
+        type: 'message.received',
+        sessionName: 'main',
+        occurredAt: new Date(),
+        data: { text: 'survive the restart 3' },
+        fanoutPending: true,
+        createdAt: new Date(),
+      });
     t = await t.restart();
     up = true;
-    await waitFor(async () => new Set(r.ok().map((h) => h.body.id)).size === 3, 15_000, 'all three delivered after the restart');
+    await waitFor(
+      async () => new Set(r.ok().map((h) => h.body.id)).size === 3,
+      15_000,
+      'all three delivered after the restart',
+    );
     const texts = r.ok().map((h) => h.body.data.text);
-    expect(texts).toEqual(['survive the restart 1', 'survive the restart 2', 'survive the restart 3']);
+    expect(texts).toEqual([
+      'survive the restart 1',
+      'survive the restart 2',
+      'survive the restart 3',
+    ]);
     expect(r.ok()[2].body.id).toBe(orphanId);
     const page = await deliveries(hook.id);
     expect(page.items.every((d: { status: string }) => d.status === 'delivered')).toBe(true);

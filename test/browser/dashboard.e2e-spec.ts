@@ -3,7 +3,12 @@ import { join, resolve } from 'node:path';
 import jsQR from 'jsqr';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { createTestApp, registerUser, type RegisteredUser, type TestApp } from '../support/test-app';
+import {
+  createTestApp,
+  registerUser,
+  type RegisteredUser,
+  type TestApp,
+} from '../support/test-app';
 import { waitFor } from '../support/wait';
 
 /**
@@ -11,7 +16,16 @@ import { waitFor } from '../support/wait';
  * real app with the sandbox engine. Screenshots of every page go to test/artifacts/ (git-ignored).
  */
 const CHROMIUM_PATHS = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'];
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const ARTIFACTS = resolve(__dirname, '../artifacts');
 const PASSWORD = 'password-123';
 const CUSTOMER = '+201112223334';
@@ -51,7 +65,8 @@ async function noHorizontalOverflow(page: Page): Promise<boolean> {
   return page.evaluate<boolean>('document.documentElement.scrollWidth <= window.innerWidth');
 }
 
-const storedToken = (page: Page) => page.evaluate<string | null>("sessionStorage.getItem('wagw.dashboard.token')");
+const storedToken = (page: Page) =>
+  page.evaluate<string | null>("sessionStorage.getItem('wagw.dashboard.token')");
 
 describe('Admin dashboard in Chromium (e2e)', () => {
   let t: TestApp;
@@ -62,7 +77,11 @@ describe('Admin dashboard in Chromium (e2e)', () => {
     const executablePath = chromiumPath(); // fails (not skips) every test when chromium is missing
     mkdirSync(ARTIFACTS, { recursive: true });
     t = await createTestApp();
-    owner = await registerUser(t, { organizationName: 'Dashboard Co', name: 'Dana Admin', password: PASSWORD });
+    owner = await registerUser(t, {
+      organizationName: 'Dashboard Co',
+      name: 'Dana Admin',
+      password: PASSWORD,
+    });
     browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
   });
 
@@ -72,7 +91,11 @@ describe('Admin dashboard in Chromium (e2e)', () => {
   });
 
   const sandbox = (session: string, route: string, body: object) =>
-    t.http().post(`/api/v1/whatsapp/sandbox/sessions/${session}/${route}`).set(owner.auth).send(body);
+    t
+      .http()
+      .post(`/api/v1/whatsapp/sandbox/sessions/${session}/${route}`)
+      .set(owner.auth)
+      .send(body);
 
   describe('at 1280 px', () => {
     let context: BrowserContext;
@@ -100,13 +123,17 @@ describe('Admin dashboard in Chromium (e2e)', () => {
 
       await page.getByLabel('Password').fill(PASSWORD);
       await page.getByRole('button', { name: 'Log in' }).click();
-      await page.getByRole('heading', { name: 'Sessions', level: 2 }).waitFor({ timeout: UI_TIMEOUT });
+      await page
+        .getByRole('heading', { name: 'Sessions', level: 2 })
+        .waitFor({ timeout: UI_TIMEOUT });
       expect(await page.locator('#account-name').textContent()).toBe('Dana Admin · Dashboard Co');
       expect(await storedToken(page)).toMatch(/^ey/);
       expect(await page.evaluate<number>('localStorage.length')).toBe(0);
 
       await page.reload();
-      await page.getByRole('heading', { name: 'Sessions', level: 2 }).waitFor({ timeout: UI_TIMEOUT });
+      await page
+        .getByRole('heading', { name: 'Sessions', level: 2 })
+        .waitFor({ timeout: UI_TIMEOUT });
       expect(await page.getByRole('button', { name: 'Log out' }).isVisible()).toBe(true);
     });
 
@@ -118,7 +145,9 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await img.waitFor({ timeout: UI_TIMEOUT });
       const firstQr = (await img.getAttribute('src'))!;
       expect(firstQr).toMatch(/^data:image\/png;base64,/);
-      expect(decodeQr(firstQr), 'the QR image must be a readable QR code').toEqual(expect.any(String));
+      expect(decodeQr(firstQr), 'the QR image must be a readable QR code').toEqual(
+        expect.any(String),
+      );
       expect(await page.locator('#qr-status').textContent()).toContain('Scan the QR code');
       const row = page.locator('#sessions-table tbody tr[data-session="sales-1"]');
       await row.getByText('Waiting for scan').waitFor({ timeout: UI_TIMEOUT });
@@ -126,14 +155,25 @@ describe('Admin dashboard in Chromium (e2e)', () => {
 
       // A new QR (after a restart, as after a rotation) replaces the image without a reload.
       await page.getByRole('button', { name: 'Restart sales-1' }).click();
-      await waitFor(async () => {
-        const src = await img.getAttribute('src');
-        return src !== firstQr && src?.startsWith('data:image/png') && (await img.isVisible());
-      }, UI_TIMEOUT, 'a new QR image after the restart');
+      await waitFor(
+        async () => {
+          const src = await img.getAttribute('src');
+          return src !== firstQr && src?.startsWith('data:image/png') && (await img.isVisible());
+        },
+        UI_TIMEOUT,
+        'a new QR image after the restart',
+      );
 
       // The phone scans (sandbox control route); the page polls and shows "connected".
-      await waitFor(async () => (await sandbox('sales-1', 'scan', { phone: '+201001234567' })).status === 200, 10_000, 'scan');
-      await page.locator('#qr-status').getByText('Connected as +201001234567').waitFor({ timeout: UI_TIMEOUT });
+      await waitFor(
+        async () => (await sandbox('sales-1', 'scan', { phone: '+201001234567' })).status === 200,
+        10_000,
+        'scan',
+      );
+      await page
+        .locator('#qr-status')
+        .getByText('Connected as +201001234567')
+        .waitFor({ timeout: UI_TIMEOUT });
       await row.getByText('Connected', { exact: true }).waitFor({ timeout: UI_TIMEOUT });
       expect(await page.locator('#qr-figure').isHidden()).toBe(true);
       expect(await row.locator('td').nth(1).textContent()).toBe('+201001234567');
@@ -147,45 +187,95 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await page.getByLabel('To (phone)').fill(CUSTOMER);
       await page.getByLabel('Message', { exact: true }).fill('Hello from the dashboard');
       await page.getByRole('button', { name: 'Send', exact: true }).click();
-      await page.locator('#send-result').getByText('Message queued (status pending).').waitFor({ timeout: UI_TIMEOUT });
-      await page.locator('#messages-table tbody tr').filter({ hasText: 'Hello from the dashboard' }).waitFor({ timeout: UI_TIMEOUT });
+      await page
+        .locator('#send-result')
+        .getByText('Message queued (status pending).')
+        .waitFor({ timeout: UI_TIMEOUT });
+      await page
+        .locator('#messages-table tbody tr')
+        .filter({ hasText: 'Hello from the dashboard' })
+        .waitFor({ timeout: UI_TIMEOUT });
 
-      const sent = await waitFor(async () => {
-        const res = await t.http().get('/api/v1/whatsapp/messages').query({ direction: 'out' }).set(owner.auth);
-        return res.body.items.find((m: { text: string; status: string }) => m.text === 'Hello from the dashboard' && m.status === 'sent');
-      }, 10_000, 'the message to be sent');
+      const sent = await waitFor(
+        async () => {
+          const res = await t
+            .http()
+            .get('/api/v1/whatsapp/messages')
+            .query({ direction: 'out' })
+            .set(owner.auth);
+          return res.body.items.find(
+            (m: { text: string; status: string }) =>
+              m.text === 'Hello from the dashboard' && m.status === 'sent',
+          );
+        },
+        10_000,
+        'the message to be sent',
+      );
       expect(sent.chatJid).toBe('201112223334@s.whatsapp.net');
     });
 
     it('browses messages with filters and paging', async () => {
       for (let i = 1; i <= 25; i += 1) {
-        const res = await sandbox('sales-1', 'inbound', { from: CUSTOMER, pushName: 'Ali', text: `Inbound number ${i}` });
+        const res = await sandbox('sales-1', 'inbound', {
+          from: CUSTOMER,
+          pushName: 'Ali',
+          text: `Inbound number ${i}`,
+        });
         expect(res.status).toBe(202);
       }
-      await waitFor(async () => (await t.http().get('/api/v1/whatsapp/messages').query({ direction: 'in' }).set(owner.auth)).body.total === 25, 10_000, '25 inbound');
+      await waitFor(
+        async () =>
+          (
+            await t
+              .http()
+              .get('/api/v1/whatsapp/messages')
+              .query({ direction: 'in' })
+              .set(owner.auth)
+          ).body.total === 25,
+        10_000,
+        '25 inbound',
+      );
 
       await page.getByLabel('Direction').selectOption('in');
       await page.getByRole('button', { name: 'Apply filters' }).click();
-      await page.locator('#messages-page').getByText('Page 1 of 2 · 25 total').waitFor({ timeout: UI_TIMEOUT });
+      await page
+        .locator('#messages-page')
+        .getByText('Page 1 of 2 · 25 total')
+        .waitFor({ timeout: UI_TIMEOUT });
       expect(await page.locator('#messages-table tbody tr').count()).toBe(20);
-      expect(await page.getByRole('button', { name: 'Previous page' }).first().isDisabled()).toBe(true);
+      expect(await page.getByRole('button', { name: 'Previous page' }).first().isDisabled()).toBe(
+        true,
+      );
       await screenshot(page, 'messages');
 
       await page.getByRole('button', { name: 'Next page' }).first().click();
-      await page.locator('#messages-page').getByText('Page 2 of 2 · 25 total').waitFor({ timeout: UI_TIMEOUT });
+      await page
+        .locator('#messages-page')
+        .getByText('Page 2 of 2 · 25 total')
+        .waitFor({ timeout: UI_TIMEOUT });
       expect(await page.locator('#messages-table tbody tr').count()).toBe(5);
 
       await page.getByLabel('Text contains').fill('number 17');
       await page.getByRole('button', { name: 'Apply filters' }).click();
-      await page.locator('#messages-page').getByText('Page 1 of 1 · 1 total').waitFor({ timeout: UI_TIMEOUT });
-      expect(await page.locator('#messages-table tbody').textContent()).toContain('Inbound number 17');
+      await page
+        .locator('#messages-page')
+        .getByText('Page 1 of 1 · 1 total')
+        .waitFor({ timeout: UI_TIMEOUT });
+      expect(await page.locator('#messages-table tbody').textContent()).toContain(
+        'Inbound number 17',
+      );
 
       await page.getByLabel('Text contains').fill('');
       await page.getByLabel('Direction').selectOption('out');
       await page.getByLabel('Status').selectOption('sent');
       await page.getByRole('button', { name: 'Apply filters' }).click();
-      await page.locator('#messages-page').getByText('Page 1 of 1 · 1 total').waitFor({ timeout: UI_TIMEOUT });
-      expect(await page.locator('#messages-table tbody').textContent()).toContain('Hello from the dashboard');
+      await page
+        .locator('#messages-page')
+        .getByText('Page 1 of 1 · 1 total')
+        .waitFor({ timeout: UI_TIMEOUT });
+      expect(await page.locator('#messages-table tbody').textContent()).toContain(
+        'Hello from the dashboard',
+      );
     });
 
     it("edits a contact's tags and notes", async () => {
@@ -208,9 +298,17 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await row.getByText('supplier').waitFor({ timeout: UI_TIMEOUT });
       expect(await row.locator('.tag').allTextContents()).toEqual(['vip', 'supplier']);
       expect(await row.textContent()).toContain('Prefers calls after 5pm');
-      const contacts = await t.http().get('/api/v1/whatsapp/contacts').query({ tag: 'vip' }).set(owner.auth);
+      const contacts = await t
+        .http()
+        .get('/api/v1/whatsapp/contacts')
+        .query({ tag: 'vip' })
+        .set(owner.auth);
       expect(contacts.body.items).toHaveLength(1);
-      expect(contacts.body.items[0]).toMatchObject({ phone: '201112223334', tags: ['vip', 'supplier'], notes: 'Prefers calls after 5pm' });
+      expect(contacts.body.items[0]).toMatchObject({
+        phone: '201112223334',
+        tags: ['vip', 'supplier'],
+        notes: 'Prefers calls after 5pm',
+      });
 
       await page.getByLabel('Tag', { exact: true }).fill('vip');
       await page.getByLabel('Search name or phone').fill('');
@@ -226,7 +324,11 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await chart.waitFor({ timeout: UI_TIMEOUT });
       expect(await page.locator('#stats-summary').textContent()).toContain('Messages received25');
       expect(await page.locator('#stats-chart svg rect.bar-received').count()).toBe(7);
-      const heights = await Promise.all((await page.locator('#stats-chart svg rect.bar-received').all()).map((r) => r.getAttribute('height')));
+      const heights = await Promise.all(
+        (await page.locator('#stats-chart svg rect.bar-received').all()).map((r) =>
+          r.getAttribute('height'),
+        ),
+      );
       const tallest = Math.max(...heights.map(Number));
       expect(tallest).toBeGreaterThan(100);
       expect(await page.locator('#stats-chart').textContent()).toContain('Received (25)');
@@ -263,7 +365,12 @@ describe('Admin dashboard in Chromium (e2e)', () => {
 
   describe('at a phone-sized viewport (390 × 844)', () => {
     it('every page fits the screen and the QR flow works', async () => {
-      const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+      const context = await browser.newContext({
+        viewport: { width: 390, height: 844 },
+        deviceScaleFactor: 2,
+        isMobile: true,
+        hasTouch: true,
+      });
       try {
         const page = await context.newPage();
         await page.goto(`${t.url}/dashboard/`);
@@ -282,17 +389,30 @@ describe('Admin dashboard in Chromium (e2e)', () => {
         expect(await noHorizontalOverflow(page)).toBe(true);
         await screenshot(page, 'mobile-sessions-qr');
 
-        await waitFor(async () => (await sandbox('phone-1', 'scan', { phone: '+201009998887' })).status === 200, 10_000, 'scan');
-        await page.locator('#qr-status').getByText('Connected as +201009998887').waitFor({ timeout: UI_TIMEOUT });
+        await waitFor(
+          async () => (await sandbox('phone-1', 'scan', { phone: '+201009998887' })).status === 200,
+          10_000,
+          'scan',
+        );
+        await page
+          .locator('#qr-status')
+          .getByText('Connected as +201009998887')
+          .waitFor({ timeout: UI_TIMEOUT });
 
-        for (const [link, heading] of [['Messages', 'Messages'], ['Contacts', 'Contacts'], ['Stats', 'Statistics']] as const) {
+        for (const [link, heading] of [
+          ['Messages', 'Messages'],
+          ['Contacts', 'Contacts'],
+          ['Stats', 'Statistics'],
+        ] as const) {
           await page.getByRole('link', { name: link }).click();
           await page.getByRole('heading', { name: heading, level: 2 }).waitFor();
           await page.waitForLoadState('networkidle');
           expect(await noHorizontalOverflow(page), `${link} overflows at 390 px`).toBe(true);
           await screenshot(page, `mobile-${link.toLowerCase()}`);
         }
-        expect(await page.locator('#stats-chart svg').boundingBox()).toMatchObject({ width: expect.any(Number) });
+        expect(await page.locator('#stats-chart svg').boundingBox()).toMatchObject({
+          width: expect.any(Number),
+        });
         const chartBox = (await page.locator('#stats-chart svg').boundingBox())!;
         expect(chartBox.x + chartBox.width).toBeLessThanOrEqual(390);
       } finally {

@@ -1,15 +1,29 @@
 import pino from 'pino';
-import { BaileysEngineFactory, InMemoryAuthStoreProvider, type InboundMessage, type WaCloseInfo, type WaConnection, type WaLogger, type WaOpenInfo, type WaAuthStore, type WaStatusUpdate } from '@app/whatsapp';
+import {
+  BaileysEngineFactory,
+  InMemoryAuthStoreProvider,
+  type InboundMessage,
+  type WaCloseInfo,
+  type WaConnection,
+  type WaLogger,
+  type WaOpenInfo,
+  type WaAuthStore,
+  type WaStatusUpdate,
+} from '@app/whatsapp';
 
 /**
  * Baileys' logs in tests: silent unless TEST_LOG_LEVEL is set (e.g. `warn`, `debug`). Children keep
  * the root level, so the engine's `child(…, { level: 'warn' })` stays quiet too.
  */
-export const testLogger = (root = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })): WaLogger => {
+export const testLogger = (
+  root = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+): WaLogger => {
   const logger = root as unknown as WaLogger;
   return new Proxy(logger, {
     get: (target, prop, receiver) =>
-      prop === 'child' ? (bindings: Record<string, unknown>) => testLogger(root.child(bindings)) : Reflect.get(target, prop, receiver),
+      prop === 'child'
+        ? (bindings: Record<string, unknown>) => testLogger(root.child(bindings))
+        : Reflect.get(target, prop, receiver),
   });
 };
 
@@ -31,12 +45,20 @@ export class EngineHarness {
     auth?: WaAuthStore,
   ) {
     this.auth = auth ?? new InMemoryAuthStoreProvider().forSession(sessionId);
-    this.factory = new BaileysEngineFactory({ browserName: 'Emulator test', waWebSocketUrl: url, connectTimeoutMs: 5_000 });
+    this.factory = new BaileysEngineFactory({
+      browserName: 'Emulator test',
+      waWebSocketUrl: url,
+      connectTimeoutMs: 5_000,
+    });
   }
 
   /** Opens a connection; resolves with its first outcome (qr / open / close). */
   connect(): Promise<{ qr: string } | { open: WaOpenInfo } | { close: WaCloseInfo }> {
-    const conn = this.factory.create({ sessionId: this.sessionId, auth: this.auth, logger: testLogger() });
+    const conn = this.factory.create({
+      sessionId: this.sessionId,
+      auth: this.auth,
+      logger: testLogger(),
+    });
     this.connection = conn;
     conn.on('message', (m) => {
       this.messages.push(m);

@@ -14,8 +14,19 @@ export function decodeQrDataUrl(dataUrl: string): string {
 }
 
 /** Creates a session through the API, scans its QR with the emulator's phone, waits for `connected`. */
-export async function linkSession(t: TestApp, owner: RegisteredUser, emulator: WaEmulator, phone: string, sessionName = 'main') {
-  await t.http().post('/api/v1/whatsapp/sessions').set(owner.auth).send({ sessionName }).expect(201);
+export async function linkSession(
+  t: TestApp,
+  owner: RegisteredUser,
+  emulator: WaEmulator,
+  phone: string,
+  sessionName = 'main',
+) {
+  await t
+    .http()
+    .post('/api/v1/whatsapp/sessions')
+    .set(owner.auth)
+    .send({ sessionName })
+    .expect(201);
   const qr = await waitFor(
     async () => {
       const res = await t.http().get(`/api/v1/whatsapp/sessions/${sessionName}/qr`).set(owner.auth);

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { WaEmulator } from '@app/wa-emulator';
 import { waitForSessionStatus } from '../support/sandbox';
-import { createTestApp, registerUser, type RegisteredUser, type TestApp } from '../support/test-app';
+import {
+  createTestApp,
+  registerUser,
+  type RegisteredUser,
+  type TestApp,
+} from '../support/test-app';
 import { waitFor } from '../support/wait';
 import { linkSession } from './gateway-support';
 
@@ -16,9 +21,14 @@ describe('gateway on the real Baileys engine against the WhatsApp emulator', () 
 
   const history = async (query: Record<string, string | number>) =>
     (await t.http().get('/api/v1/whatsapp/messages').query(query).set(owner.auth).expect(200)).body;
-  const getMessage = async (id: string) => (await t.http().get(`/api/v1/whatsapp/messages/${id}`).set(owner.auth).expect(200)).body;
+  const getMessage = async (id: string) =>
+    (await t.http().get(`/api/v1/whatsapp/messages/${id}`).set(owner.auth).expect(200)).body;
   const waitForMessageStatus = (id: string, status: string) =>
-    waitFor(async () => ((await getMessage(id)).status === status ? getMessage(id) : undefined), 10_000, `message ${id} to be ${status}`);
+    waitFor(
+      async () => ((await getMessage(id)).status === status ? getMessage(id) : undefined),
+      10_000,
+      `message ${id} to be ${status}`,
+    );
 
   beforeAll(async () => {
     emulator = await WaEmulator.start();
@@ -32,7 +42,10 @@ describe('gateway on the real Baileys engine against the WhatsApp emulator', () 
 
   it('QR scan → connected; gateway restart → connected again without a new scan', async () => {
     const connected = await linkSession(t, owner, emulator, ACCOUNT);
-    expect(connected).toMatchObject({ status: 'connected', phone: expect.stringContaining(ACCOUNT) });
+    expect(connected).toMatchObject({
+      status: 'connected',
+      phone: expect.stringContaining(ACCOUNT),
+    });
 
     t = await t.restart();
     await waitForSessionStatus(t, owner, 'main', 'connected', 15_000);
@@ -46,10 +59,24 @@ describe('gateway on the real Baileys engine against the WhatsApp emulator', () 
     const pnId = await phone.sendText(PN_CONTACT, 'hello by phone number');
     const lidId = await phone.sendText(LID_CONTACT, 'hello by lid', { via: 'lid' });
 
-    const pnMsg = await waitFor(async () => (await history({ chat: pn.jid })).items.find((m: { waMessageId: string }) => m.waMessageId === pnId), 10_000, 'PN message');
-    expect(pnMsg).toMatchObject({ direction: 'in', text: 'hello by phone number', pushName: 'Pat' });
+    const pnMsg = await waitFor(
+      async () =>
+        (await history({ chat: pn.jid })).items.find(
+          (m: { waMessageId: string }) => m.waMessageId === pnId,
+        ),
+      10_000,
+      'PN message',
+    );
+    expect(pnMsg).toMatchObject({
+      direction: 'in',
+      text: 'hello by phone number',
+      pushName: 'Pat',
+    });
     const lidMsg = await waitFor(
-      async () => (await history({ direction: 'in' })).items.find((m: { waMessageId: string }) => m.waMessageId === lidId),
+      async () =>
+        (await history({ direction: 'in' })).items.find(
+          (m: { waMessageId: string }) => m.waMessageId === lidId,
+        ),
       10_000,
       'LID message',
     );
@@ -57,14 +84,21 @@ describe('gateway on the real Baileys engine against the WhatsApp emulator', () 
     expect(JSON.stringify(lidMsg)).toContain(lid.lid);
 
     await new Promise((r) => setTimeout(r, 300));
-    const all = (await history({ direction: 'in', limit: 100 })).items.map((m: { waMessageId: string }) => m.waMessageId);
+    const all = (await history({ direction: 'in', limit: 100 })).items.map(
+      (m: { waMessageId: string }) => m.waMessageId,
+    );
     expect(all.filter((id: string) => id === pnId)).toHaveLength(1);
     expect(all.filter((id: string) => id === lidId)).toHaveLength(1);
   });
 
   it('outbound text → sent → delivered → read, decrypted by the contact', async () => {
     const phone = emulator.phone(ACCOUNT);
-    const res = await t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth).send({ sessionName: 'main', to: `+${PN_CONTACT}`, text: 'Your order shipped' }).expect(202);
+    const res = await t
+      .http()
+      .post('/api/v1/whatsapp/messages/send')
+      .set(owner.auth)
+      .send({ sessionName: 'main', to: `+${PN_CONTACT}`, text: 'Your order shipped' })
+      .expect(202);
     const sent = await waitForMessageStatus(res.body.id, 'sent');
     const out = await phone.waitForOutbound((r) => r.id === sent.waMessageId, 10_000);
     expect(out).toMatchObject({ recipient: PN_CONTACT, text: 'Your order shipped' });
@@ -81,14 +115,34 @@ describe('gateway on the real Baileys engine against the WhatsApp emulator', () 
     const phone = emulator.phone(ACCOUNT);
     const image = randomBytes(4096);
     const doc = randomBytes(2500);
-    const imageId = await phone.sendImage(PN_CONTACT, { data: image, mimetype: 'image/jpeg', caption: 'a photo' });
-    const docId = await phone.sendDocument(LID_CONTACT, { data: doc, mimetype: 'application/pdf', fileName: 'invoice.pdf', via: 'lid' });
+    const imageId = await phone.sendImage(PN_CONTACT, {
+      data: image,
+      mimetype: 'image/jpeg',
+      caption: 'a photo',
+    });
+    const docId = await phone.sendDocument(LID_CONTACT, {
+      data: doc,
+      mimetype: 'application/pdf',
+      fileName: 'invoice.pdf',
+      via: 'lid',
+    });
     for (const [waId, bytes, mimetype] of [
       [imageId, image, 'image/jpeg'],
       [docId, doc, 'application/pdf'],
     ] as const) {
-      const stored = await waitFor(async () => (await history({ direction: 'in', limit: 100 })).items.find((m: { waMessageId: string }) => m.waMessageId === waId), 10_000, 'media message');
-      await waitFor(async () => (await getMessage(stored.id)).media?.downloadStatus === 'stored', 10_000, 'media download');
+      const stored = await waitFor(
+        async () =>
+          (await history({ direction: 'in', limit: 100 })).items.find(
+            (m: { waMessageId: string }) => m.waMessageId === waId,
+          ),
+        10_000,
+        'media message',
+      );
+      await waitFor(
+        async () => (await getMessage(stored.id)).media?.downloadStatus === 'stored',
+        10_000,
+        'media download',
+      );
       const media = await t
         .http()
         .get(`/api/v1/whatsapp/messages/${stored.id}/media`)
@@ -110,10 +164,14 @@ describe('gateway on the real Baileys engine against the WhatsApp emulator', () 
     const sender = '15559995100';
     const ids = new Set<string>();
     for (let i = 0; i < 100; i++) ids.add(await phone.sendText(sender, `burst ${i}`));
-    const page = await waitFor(async () => {
-      const p = await history({ chat: `${sender}@s.whatsapp.net`, limit: 100 });
-      return p.total >= 100 ? p : undefined;
-    }, 20_000, '100 stored messages');
+    const page = await waitFor(
+      async () => {
+        const p = await history({ chat: `${sender}@s.whatsapp.net`, limit: 100 });
+        return p.total >= 100 ? p : undefined;
+      },
+      20_000,
+      '100 stored messages',
+    );
     await new Promise((r) => setTimeout(r, 300));
     const again = await history({ chat: `${sender}@s.whatsapp.net`, limit: 100 });
     expect(again.total).toBe(100);
@@ -132,7 +190,11 @@ describe('gateway on the real Baileys engine against the WhatsApp emulator', () 
     await waitForSessionStatus(t, owner, 'main', 'logged_out', 10_000);
     expect(emulator.phone(ACCOUNT).devices).toEqual([]);
     // The old creds are gone: starting the session again asks for a fresh QR instead of a login.
-    await t.http().post('/api/v1/whatsapp/sessions/main/restart').set(owner.auth).expect((res) => expect(res.status).toBeLessThan(300));
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sessions/main/restart')
+      .set(owner.auth)
+      .expect((res) => expect(res.status).toBeLessThan(300));
     await waitForSessionStatus(t, owner, 'main', 'qr_ready', 15_000);
   });
 });

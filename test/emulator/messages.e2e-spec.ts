@@ -30,12 +30,23 @@ describe('wa-emulator: messages with the real Baileys engine', () => {
     const c = phone.contact(PN_CONTACT, { pushName: 'Pat' });
     const id1 = await phone.sendText(PN_CONTACT, 'hello 1');
     const id2 = await phone.sendText(PN_CONTACT, 'hello 2');
-    const got = await engine.until(() => {
-      const ids = engine.messages.map((m) => m.waMessageId);
-      return ids.includes(id1) && ids.includes(id2) ? engine.messages : undefined;
-    }, 5_000, 'two inbound messages');
+    const got = await engine.until(
+      () => {
+        const ids = engine.messages.map((m) => m.waMessageId);
+        return ids.includes(id1) && ids.includes(id2) ? engine.messages : undefined;
+      },
+      5_000,
+      'two inbound messages',
+    );
     const m1 = got.find((m) => m.waMessageId === id1)!;
-    expect(m1).toMatchObject({ chatJid: c.jid, fromMe: false, type: 'text', text: 'hello 1', pushName: 'Pat', isHistory: false });
+    expect(m1).toMatchObject({
+      chatJid: c.jid,
+      fromMe: false,
+      type: 'text',
+      text: 'hello 1',
+      pushName: 'Pat',
+      isHistory: false,
+    });
     expect(got.find((m) => m.waMessageId === id2)).toMatchObject({ text: 'hello 2' });
     expect(got.filter((m) => m.waMessageId === id1)).toHaveLength(1);
   });
@@ -43,23 +54,43 @@ describe('wa-emulator: messages with the real Baileys engine', () => {
   it('inbound text from a LID-addressed contact', async () => {
     const c = phone.contact(LID_CONTACT, { pushName: 'Lee' });
     const id = await phone.sendText(LID_CONTACT, 'via lid', { via: 'lid' });
-    const m = await engine.until(() => engine.messages.find((x) => x.waMessageId === id), 5_000, 'lid message');
+    const m = await engine.until(
+      () => engine.messages.find((x) => x.waMessageId === id),
+      5_000,
+      'lid message',
+    );
     expect(m).toMatchObject({ text: 'via lid', fromMe: false });
     expect([m.chatJid, m.senderLid, m.senderPhone].join(' ')).toContain(c.lid);
     const id2 = await phone.sendText(LID_CONTACT, 'again', { via: 'lid' });
-    await engine.until(() => engine.messages.find((x) => x.waMessageId === id2), 5_000, 'second lid message');
+    await engine.until(
+      () => engine.messages.find((x) => x.waMessageId === id2),
+      5_000,
+      'second lid message',
+    );
   });
 
   it('outbound text: decrypted by the contact, then delivered → read via receipts', async () => {
     const to = `${PN_CONTACT}@s.whatsapp.net`;
-    const sent = await engine.connection!.sendMessage(to, { type: 'text', text: 'hi from the gateway' });
+    const sent = await engine.connection!.sendMessage(to, {
+      type: 'text',
+      text: 'hi from the gateway',
+    });
     const out = await phone.waitForOutbound((r) => r.id === sent.waMessageId, 5_000);
     expect(out).toMatchObject({ recipient: PN_CONTACT, text: 'hi from the gateway', to });
 
     phone.receipt(sent.waMessageId, 'delivered');
-    await engine.until(() => engine.statuses.find((s) => s.waMessageId === sent.waMessageId && s.status === 'delivered'), 5_000, 'delivered');
+    await engine.until(
+      () =>
+        engine.statuses.find((s) => s.waMessageId === sent.waMessageId && s.status === 'delivered'),
+      5_000,
+      'delivered',
+    );
     phone.receipt(sent.waMessageId, 'read');
-    await engine.until(() => engine.statuses.find((s) => s.waMessageId === sent.waMessageId && s.status === 'read'), 5_000, 'read');
+    await engine.until(
+      () => engine.statuses.find((s) => s.waMessageId === sent.waMessageId && s.status === 'read'),
+      5_000,
+      'read',
+    );
   });
 
   it('outbound text to a LID contact, and a second message on the established session', async () => {
@@ -95,16 +126,28 @@ describe('wa-emulator: inbound media with the real Baileys download path', () =>
   it.each([
     ['image', 'image/jpeg', 'pn'],
     ['document', 'application/pdf', 'lid'],
-  ] as const)('%s (%s, via %s) is downloadable byte-exactly with downloadMediaMessage', async (kind, mimetype, via) => {
-    const data = randomBytes(3000);
-    const id =
-      kind === 'image'
-        ? await phone.sendImage('15559994001', { data, mimetype, caption: 'look', via })
-        : await phone.sendDocument('15559994001', { data, mimetype, fileName: 'invoice.pdf', via });
-    const m = await engine.until(() => engine.messages.find((x) => x.waMessageId === id), 5_000, `${kind} message`);
-    expect(m.type).toBe(kind);
-    expect(m.media).toMatchObject({ mimetype, size: 3000 });
-    const bytes = await engine.connection!.downloadMedia(m.media!.ref);
-    expect(Buffer.compare(bytes, data)).toBe(0);
-  });
+  ] as const)(
+    '%s (%s, via %s) is downloadable byte-exactly with downloadMediaMessage',
+    async (kind, mimetype, via) => {
+      const data = randomBytes(3000);
+      const id =
+        kind === 'image'
+          ? await phone.sendImage('15559994001', { data, mimetype, caption: 'look', via })
+          : await phone.sendDocument('15559994001', {
+              data,
+              mimetype,
+              fileName: 'invoice.pdf',
+              via,
+            });
+      const m = await engine.until(
+        () => engine.messages.find((x) => x.waMessageId === id),
+        5_000,
+        `${kind} message`,
+      );
+      expect(m.type).toBe(kind);
+      expect(m.media).toMatchObject({ mimetype, size: 3000 });
+      const bytes = await engine.connection!.downloadMedia(m.media!.ref);
+      expect(Buffer.compare(bytes, data)).toBe(0);
+    },
+  );
 });

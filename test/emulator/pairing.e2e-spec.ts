@@ -23,7 +23,9 @@ describe('wa-emulator: pairing and login with the real Baileys engine', () => {
     expect(await closed).toMatchObject({ code: 515, reason: 'restartRequired' });
 
     const second = await engine.connect();
-    expect(second).toEqual({ open: expect.objectContaining({ jid: `${ACCOUNT}@s.whatsapp.net`, phone: ACCOUNT }) });
+    expect(second).toEqual({
+      open: expect.objectContaining({ jid: `${ACCOUNT}@s.whatsapp.net`, phone: ACCOUNT }),
+    });
     expect(emulator.phone(ACCOUNT).connected).toBe(true);
     await engine.close();
 
@@ -38,16 +40,24 @@ describe('wa-emulator: the JSON control API of the standalone emulator', () => {
     const emulator = await WaEmulator.start();
     try {
       const post = (path: string, body: object) =>
-        fetch(`${emulator.httpUrl}/control/accounts/15550006666/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        fetch(`${emulator.httpUrl}/control/accounts/15550006666/${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
       const engine = new EngineHarness(emulator.url, 'org_control');
       const { qr } = (await engine.connect()) as { qr: string };
       const restart = engine.nextClose();
       expect((await post('scan', { qr })).status).toBe(200);
       await restart;
       expect(await engine.connect()).toHaveProperty('open');
-      const { id } = (await (await post('text', { from: '+15559996001', text: 'over http' })).json()) as { id: string };
+      const { id } = (await (
+        await post('text', { from: '+15559996001', text: 'over http' })
+      ).json()) as { id: string };
       await engine.until(() => engine.messages.find((m) => m.waMessageId === id), 5_000, 'message');
-      const status = (await (await fetch(`${emulator.httpUrl}/control/accounts/15550006666/status`)).json()) as { connected: boolean; devices: number[] };
+      const status = (await (
+        await fetch(`${emulator.httpUrl}/control/accounts/15550006666/status`)
+      ).json()) as { connected: boolean; devices: number[] };
       expect(status).toMatchObject({ connected: true, devices: [1] });
       expect((await post('scan', { qr })).status).toBe(400); // a used QR is no longer valid
       await engine.close();

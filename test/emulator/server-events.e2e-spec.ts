@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { WaEmulator } from '@app/wa-emulator';
 import { EngineHarness } from './engine-harness';
 
-async function linked(emulator: WaEmulator, account: string, engine = new EngineHarness(emulator.url, `org_${account}`)) {
+async function linked(
+  emulator: WaEmulator,
+  account: string,
+  engine = new EngineHarness(emulator.url, `org_${account}`),
+) {
   const first = (await engine.connect()) as { qr: string };
   const restart = engine.nextClose();
   await emulator.phone(account).scan(first.qr);
@@ -29,7 +33,9 @@ describe('wa-emulator: server-side events with the real Baileys engine', () => {
     const closed = engine.nextClose();
     emulator.phone('15550003001').logout();
     expect(await closed).toMatchObject({ code: 401, reason: 'loggedOut' });
-    expect(await engine.connect()).toEqual({ close: expect.objectContaining({ code: 401, reason: 'loggedOut' }) });
+    expect(await engine.connect()).toEqual({
+      close: expect.objectContaining({ code: 401, reason: 'loggedOut' }),
+    });
     expect(emulator.phone('15550003001').devices).toEqual([]);
   });
 
@@ -63,7 +69,11 @@ describe('wa-emulator: server-side events with the real Baileys engine', () => {
     const engine = await linked(emulator, '15550003005');
     const phone = emulator.phone('15550003005');
     const id1 = await phone.sendText('15559993001', 'before restart');
-    await engine.until(() => engine.messages.find((m) => m.waMessageId === id1), 5_000, 'first message');
+    await engine.until(
+      () => engine.messages.find((m) => m.waMessageId === id1),
+      5_000,
+      'first message',
+    );
     const port = Number(new URL(emulator.url).port);
     const closed = engine.nextClose();
     await emulator.close();
@@ -71,7 +81,11 @@ describe('wa-emulator: server-side events with the real Baileys engine', () => {
     emulator = await WaEmulator.start({ dataDir: dir, port });
     expect(await engine.connect()).toHaveProperty('open');
     const id2 = await emulator.phone('15550003005').sendText('15559993001', 'after restart');
-    const m = await engine.until(() => engine.messages.find((x) => x.waMessageId === id2), 5_000, 'message after restart');
+    const m = await engine.until(
+      () => engine.messages.find((x) => x.waMessageId === id2),
+      5_000,
+      'message after restart',
+    );
     expect(m.text).toBe('after restart');
     await engine.close();
   });

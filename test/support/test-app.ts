@@ -32,7 +32,11 @@ export interface TestApp {
  * Boots the real application: embedded store in a temp DATA_DIR (or TEST_MONGODB_URI with a fresh
  * database), E2E_ENGINE's engine (sandbox by default), random port.
  */
-export async function createTestApp(env: Record<string, string> = {}, dataDir?: string, dbName?: string): Promise<TestApp> {
+export async function createTestApp(
+  env: Record<string, string> = {},
+  dataDir?: string,
+  dbName?: string,
+): Promise<TestApp> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'wagw-e2e-'));
   const database = dbName ?? `e2e_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`;
   const externalMongo = process.env.TEST_MONGODB_URI;
@@ -43,7 +47,9 @@ export async function createTestApp(env: Record<string, string> = {}, dataDir?: 
     WHATSAPP_ENGINE: E2E_ENGINE,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     JWT_SECRET: TEST_JWT_SECRET,
-    MONGODB_URI: externalMongo ? externalMongo.replace(/\/[^/?]*(\?|$)/, `/${database}$1`) : undefined,
+    MONGODB_URI: externalMongo
+      ? externalMongo.replace(/\/[^/?]*(\?|$)/, `/${database}$1`)
+      : undefined,
     ...env,
   });
   const app = await createApp(config);
@@ -85,10 +91,20 @@ export function uniqueEmail(prefix = 'user'): string {
 }
 
 /** Registers a fresh organization + owner and returns a ready Authorization header. */
-export async function registerUser(t: TestApp, overrides: Record<string, unknown> = {}): Promise<RegisteredUser> {
-  const body = { organizationName: 'Acme', name: 'Owner', email: uniqueEmail(), password: 'password-123', ...overrides };
+export async function registerUser(
+  t: TestApp,
+  overrides: Record<string, unknown> = {},
+): Promise<RegisteredUser> {
+  const body = {
+    organizationName: 'Acme',
+    name: 'Owner',
+    email: uniqueEmail(),
+    password: 'password-123',
+    ...overrides,
+  };
   const res = await t.http().post('/api/v1/auth/register').send(body);
-  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 201)
+    throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
   return {
     token: res.body.accessToken,
     auth: { Authorization: `Bearer ${res.body.accessToken}` },

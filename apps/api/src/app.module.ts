@@ -37,7 +37,9 @@ export class AppModule {
         EventsModule,
         WebhooksModule,
         // The simulated phone's control routes: the sandbox engine, or the real Baileys engine against the in-process emulator.
-        ...(config.WHATSAPP_ENGINE === 'sandbox' || config.WHATSAPP_ENGINE === 'emulator' ? [SandboxModule] : []),
+        ...(config.WHATSAPP_ENGINE === 'sandbox' || config.WHATSAPP_ENGINE === 'emulator'
+          ? [SandboxModule]
+          : []),
       ],
       providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
     };

@@ -39,10 +39,18 @@ export function applyGlobalPrefix(app: INestApplication): void {
 
 /** The admin dashboard: static files from apps/dashboard/public (source tree, or next to dist/ in the image). */
 function serveDashboard(app: NestExpressApplication): void {
-  const candidates = [join(__dirname, '../../dashboard/public'), join(__dirname, '../../../../apps/dashboard/public')];
+  const candidates = [
+    join(__dirname, '../../dashboard/public'),
+    join(__dirname, '../../../../apps/dashboard/public'),
+  ];
   const dir = candidates.find((candidate) => existsSync(join(candidate, 'index.html')));
   if (!dir) return;
-  app.useStaticAssets(dir, { prefix: '/dashboard/', index: 'index.html', redirect: true, maxAge: 0 });
+  app.useStaticAssets(dir, {
+    prefix: '/dashboard/',
+    index: 'index.html',
+    redirect: true,
+    maxAge: 0,
+  });
 }
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -53,22 +61,37 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'Errors share one JSON shape (ErrorResponseDto). Sandbox routes exist only with WHATSAPP_ENGINE=sandbox or emulator.',
     )
     .setVersion('0.1.0')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'accessToken from POST /api/v1/auth/register or /login' }, 'bearer')
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: 'accessToken from POST /api/v1/auth/register or /login',
+      },
+      'bearer',
+    )
     .addSecurityRequirements('bearer')
     .addTag('auth', 'Register an organization, log in, the current user')
     .addTag('organizations', 'The caller’s organization, its users and enabled modules')
-    .addTag('sessions', 'WhatsApp sessions (linked numbers): create, QR code / pairing code, status, restart, delete')
+    .addTag(
+      'sessions',
+      'WhatsApp sessions (linked numbers): create, QR code / pairing code, status, restart, delete',
+    )
     .addTag('messages', 'Send text and media (outbox), message history, chats, media download')
     .addTag('contacts', 'Synced WhatsApp contacts with tags, notes and the CRM customer link')
     .addTag('customers', 'Minimal CRM customers that contacts link to by phone (crm module)')
     .addTag('stats', 'Message, session and contact statistics with a time series')
     .addTag('webhooks', 'Signed HTTP callbacks for gateway events, with delivery history')
     .addTag('events', 'Live event stream (Server-Sent Events) of the organization')
-    .addTag('sandbox', 'Simulated phone of the sandbox engine. These routes exist only when the gateway runs with WHATSAPP_ENGINE=sandbox (simulated engine) or emulator (real Baileys against the built-in WhatsApp Web emulator).')
+    .addTag(
+      'sandbox',
+      'Simulated phone of the sandbox engine. These routes exist only when the gateway runs with WHATSAPP_ENGINE=sandbox (simulated engine) or emulator (real Baileys against the built-in WhatsApp Web emulator).',
+    )
     .addTag('health', 'Liveness and readiness (public)')
     .build();
   const document = SwaggerModule.createDocument(app, options, {
-    operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
+    operationIdFactory: (controllerKey, methodKey) =>
+      `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
   return describeResponses(document);
 }
@@ -92,7 +115,8 @@ const RESPONSE_DESCRIPTIONS: Record<string, string> = {
 function describeResponses(document: OpenAPIObject): OpenAPIObject {
   for (const item of Object.values(document.paths)) {
     for (const operation of Object.values(item)) {
-      const responses = (operation as { responses?: Record<string, { description?: string }> }).responses;
+      const responses = (operation as { responses?: Record<string, { description?: string }> })
+        .responses;
       for (const [status, response] of Object.entries(responses ?? {})) {
         if (!response.description) response.description = RESPONSE_DESCRIPTIONS[status] ?? 'Error';
       }

@@ -62,7 +62,13 @@ function rank(key: string): number {
 function sortKeys(value: unknown, parentKey: string): unknown {
   if (Array.isArray(value)) return value.map((item) => sortKeys(item, ''));
   if (value === null || typeof value !== 'object') return value;
-  if (parentKey === 'example' || parentKey === 'examples' || parentKey === 'default' || parentKey === 'enum') return value;
+  if (
+    parentKey === 'example' ||
+    parentKey === 'examples' ||
+    parentKey === 'default' ||
+    parentKey === 'enum'
+  )
+    return value;
   const entries = Object.entries(value as Record<string, unknown>);
   if (!KEEP_ORDER.has(parentKey)) entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return Object.fromEntries(entries.map(([key, child]) => [key, sortKeys(child, key)]));
@@ -72,8 +78,13 @@ async function main(): Promise<void> {
   const target = resolve(process.argv[2] ?? 'openapi.json');
   const document = await generateOpenApiDocument();
   writeFileSync(target, serializeOpenApiDocument(document));
-  const operations = Object.values(document.paths).reduce((n, item) => n + Object.keys(item).length, 0);
-  process.stdout.write(`Wrote ${target}: ${Object.keys(document.paths).length} paths, ${operations} operations\n`);
+  const operations = Object.values(document.paths).reduce(
+    (n, item) => n + Object.keys(item).length,
+    0,
+  );
+  process.stdout.write(
+    `Wrote ${target}: ${Object.keys(document.paths).length} paths, ${operations} operations\n`,
+  );
 }
 
 // Under vitest (ESM) there is no `require`: only the compiled script runs main().

@@ -7,7 +7,8 @@ const TOKEN_KEY = 'wagw.dashboard.token';
 /** A non-2xx answer, with the gateway's error shape { statusCode, error, code?, message, details?, requestId }. */
 export class ApiError extends Error {
   constructor(status, body) {
-    const shaped = body && typeof body === 'object' && typeof body.message === 'string' ? body : undefined;
+    const shaped =
+      body && typeof body === 'object' && typeof body.message === 'string' ? body : undefined;
     super(shaped ? shaped.message : `HTTP ${status}`);
     this.name = 'ApiError';
     this.status = status;
@@ -19,7 +20,12 @@ export class ApiError extends Error {
 
   /** "message: field problem; …" for display. */
   describe() {
-    const details = this.details && typeof this.details === 'object' ? Object.values(this.details).flat().filter((v) => typeof v === 'string') : [];
+    const details =
+      this.details && typeof this.details === 'object'
+        ? Object.values(this.details)
+            .flat()
+            .filter((v) => typeof v === 'string')
+        : [];
     return details.length ? `${this.message}: ${details.join('; ')}` : this.message;
   }
 }
@@ -43,12 +49,17 @@ export function whenUnauthorized(handler) {
 export async function api(method, path, { query, body } = {}) {
   const url = new URL(path, window.location.origin);
   for (const [key, value] of Object.entries(query ?? {})) {
-    if (value !== undefined && value !== null && value !== '') url.searchParams.set(key, String(value));
+    if (value !== undefined && value !== null && value !== '')
+      url.searchParams.set(key, String(value));
   }
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (session.token) headers.Authorization = `Bearer ${session.token}`;
-  const response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   if (response.status === 204) return undefined;
   const text = await response.text();
   let data = text;

@@ -13,7 +13,16 @@ const STATUS_LABELS = {
 };
 
 const $ = (selector, root = document) => root.querySelector(selector);
-const state = { sessions: [], qrFor: null, qrData: null, pollTimer: null, messagesPage: 1, contactsPage: 1, contacts: new Map(), editing: null };
+const state = {
+  sessions: [],
+  qrFor: null,
+  qrData: null,
+  pollTimer: null,
+  messagesPage: 1,
+  contactsPage: 1,
+  contacts: new Map(),
+  editing: null,
+};
 
 /** Creates an element: h('td', { className: 'x' }, 'text', child). */
 function h(tag, props = {}, ...children) {
@@ -30,11 +39,17 @@ function h(tag, props = {}, ...children) {
 /** Copies column headers into data-label, so narrow screens can show each row as a labelled card. */
 function labelCells(table) {
   const headers = [...table.tHead.rows[0].cells].map((cell) => cell.textContent);
-  for (const row of table.tBodies[0].rows) [...row.cells].forEach((cell, i) => (cell.dataset.label = headers[i] ?? ''));
+  for (const row of table.tBodies[0].rows)
+    [...row.cells].forEach((cell, i) => (cell.dataset.label = headers[i] ?? ''));
 }
 
 const formatTime = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
-const statusBadge = (status) => h('span', { className: `badge status-${status}`, dataset: { status } }, STATUS_LABELS[status] ?? status);
+const statusBadge = (status) =>
+  h(
+    'span',
+    { className: `badge status-${status}`, dataset: { status } },
+    STATUS_LABELS[status] ?? status,
+  );
 
 function toast(text) {
   const el = $('#toast');
@@ -52,13 +67,15 @@ function showError(error) {
 }
 
 /** Runs an async UI action; errors go to the alert region. */
-const guarded = (fn) => async (...args) => {
-  try {
-    await fn(...args);
-  } catch (error) {
-    showError(error);
-  }
-};
+const guarded =
+  (fn) =>
+  async (...args) => {
+    try {
+      await fn(...args);
+    } catch (error) {
+      showError(error);
+    }
+  };
 
 // ---- routing -------------------------------------------------------------------------
 
@@ -122,7 +139,12 @@ async function onLogin(event) {
     await route();
     $('#main').focus();
   } catch (e) {
-    error.textContent = e instanceof ApiError && e.status === 401 ? 'Wrong email or password.' : e instanceof ApiError ? e.describe() : String(e);
+    error.textContent =
+      e instanceof ApiError && e.status === 401
+        ? 'Wrong email or password.'
+        : e instanceof ApiError
+          ? e.describe()
+          : String(e);
     error.hidden = false;
   }
 }
@@ -155,15 +177,46 @@ function renderSessions() {
     let row = rows.get(s.sessionName);
     rows.delete(s.sessionName);
     if (!row) {
-      row = h('tr', { dataset: { session: s.sessionName } },
+      row = h(
+        'tr',
+        { dataset: { session: s.sessionName } },
         h('th', { scope: 'row' }, s.sessionName),
         h('td', { className: 'status-cell' }),
         h('td', { className: 'phone-cell' }),
         h('td', { className: 'activity-cell' }),
-        h('td', { className: 'actions' },
-          h('button', { type: 'button', className: 'secondary', onclick: () => openQr(s.sessionName), 'aria-label': `Show QR code of ${s.sessionName}` }, 'Show QR'),
-          h('button', { type: 'button', className: 'secondary', onclick: guarded(() => restartSession(s.sessionName)), 'aria-label': `Restart ${s.sessionName}` }, 'Restart'),
-          h('button', { type: 'button', className: 'danger', onclick: (e) => deleteSession(s.sessionName, e.currentTarget), 'aria-label': `Delete ${s.sessionName}` }, 'Delete'),
+        h(
+          'td',
+          { className: 'actions' },
+          h(
+            'button',
+            {
+              type: 'button',
+              className: 'secondary',
+              onclick: () => openQr(s.sessionName),
+              'aria-label': `Show QR code of ${s.sessionName}`,
+            },
+            'Show QR',
+          ),
+          h(
+            'button',
+            {
+              type: 'button',
+              className: 'secondary',
+              onclick: guarded(() => restartSession(s.sessionName)),
+              'aria-label': `Restart ${s.sessionName}`,
+            },
+            'Restart',
+          ),
+          h(
+            'button',
+            {
+              type: 'button',
+              className: 'danger',
+              onclick: (e) => deleteSession(s.sessionName, e.currentTarget),
+              'aria-label': `Delete ${s.sessionName}`,
+            },
+            'Delete',
+          ),
         ),
       );
       tbody.append(row);
@@ -188,7 +241,9 @@ function fillSessionSelects() {
     const current = [...select.options].map((o) => o.value);
     if (wanted.join('\n') === current.join('\n')) continue;
     const value = select.value;
-    select.replaceChildren(...wanted.map((name) => h('option', { value: name }, name || select.dataset.any)));
+    select.replaceChildren(
+      ...wanted.map((name) => h('option', { value: name }, name || select.dataset.any)),
+    );
     if (wanted.includes(value)) select.value = value;
   }
 }
@@ -235,7 +290,12 @@ async function refreshQr() {
   status.dataset.status = s.status;
   if (s.status !== 'qr_ready') {
     figure.hidden = true;
-    setText(status, s.status === 'connecting' ? 'Preparing a QR code…' : `${STATUS_LABELS[s.status] ?? s.status}. Restart the session to link again.`);
+    setText(
+      status,
+      s.status === 'connecting'
+        ? 'Preparing a QR code…'
+        : `${STATUS_LABELS[s.status] ?? s.status}. Restart the session to link again.`,
+    );
     return;
   }
   try {
@@ -301,19 +361,33 @@ async function sendText(event) {
 }
 
 function formValues(form) {
-  return Object.fromEntries([...form.elements].filter((el) => el.name).map((el) => [el.name, String(el.value).trim()]));
+  return Object.fromEntries(
+    [...form.elements].filter((el) => el.name).map((el) => [el.name, String(el.value).trim()]),
+  );
 }
 
 async function loadMessages() {
   const filters = formValues($('#message-filters'));
-  const page = await api('GET', '/api/v1/whatsapp/messages', { query: { ...filters, page: state.messagesPage } });
+  const page = await api('GET', '/api/v1/whatsapp/messages', {
+    query: { ...filters, page: state.messagesPage },
+  });
   const tbody = $('#messages-table tbody');
   tbody.replaceChildren(
     ...page.items.map((m) =>
-      h('tr', { dataset: { id: m.id } },
+      h(
+        'tr',
+        { dataset: { id: m.id } },
         h('td', {}, formatTime(m.timestamp)),
         h('td', {}, m.sessionName),
-        h('td', {}, h('span', { 'aria-label': m.direction === 'in' ? 'incoming' : 'outgoing' }, m.direction === 'in' ? '← in' : '→ out')),
+        h(
+          'td',
+          {},
+          h(
+            'span',
+            { 'aria-label': m.direction === 'in' ? 'incoming' : 'outgoing' },
+            m.direction === 'in' ? '← in' : '→ out',
+          ),
+        ),
         h('td', { className: 'mono' }, m.chatJid.replace(/@s\.whatsapp\.net$/, '')),
         h('td', {}, m.type),
         h('td', { className: 'text-cell' }, m.text ?? m.caption ?? ''),
@@ -321,7 +395,8 @@ async function loadMessages() {
       ),
     ),
   );
-  if (page.items.length === 0) tbody.append(h('tr', {}, h('td', { colSpan: 7 }, 'No messages match these filters.')));
+  if (page.items.length === 0)
+    tbody.append(h('tr', {}, h('td', { colSpan: 7 }, 'No messages match these filters.')));
   labelCells($('#messages-table'));
   pager('messages', page);
 }
@@ -336,22 +411,40 @@ function pager(prefix, page) {
 // ---- contacts ------------------------------------------------------------------------
 
 async function loadContacts() {
-  const page = await api('GET', '/api/v1/whatsapp/contacts', { query: { ...formValues($('#contact-filters')), page: state.contactsPage, limit: 20 } });
+  const page = await api('GET', '/api/v1/whatsapp/contacts', {
+    query: { ...formValues($('#contact-filters')), page: state.contactsPage, limit: 20 },
+  });
   state.contacts = new Map(page.items.map((c) => [c.id, c]));
   const tbody = $('#contacts-table tbody');
   tbody.replaceChildren(
     ...page.items.map((c) =>
-      h('tr', { dataset: { id: c.id } },
+      h(
+        'tr',
+        { dataset: { id: c.id } },
         h('th', { scope: 'row' }, c.displayName),
         h('td', { className: 'mono' }, c.phone ? `+${c.phone}` : '—'),
         h('td', {}, c.sessionName),
         h('td', { className: 'tags' }, ...c.tags.map((t) => h('span', { className: 'tag' }, t))),
         h('td', { className: 'text-cell' }, c.notes ?? ''),
-        h('td', {}, h('button', { type: 'button', className: 'secondary', onclick: () => editContact(c.id), 'aria-label': `Edit ${c.displayName}` }, 'Edit')),
+        h(
+          'td',
+          {},
+          h(
+            'button',
+            {
+              type: 'button',
+              className: 'secondary',
+              onclick: () => editContact(c.id),
+              'aria-label': `Edit ${c.displayName}`,
+            },
+            'Edit',
+          ),
+        ),
       ),
     ),
   );
-  if (page.items.length === 0) tbody.append(h('tr', {}, h('td', { colSpan: 6 }, 'No contacts match.')));
+  if (page.items.length === 0)
+    tbody.append(h('tr', {}, h('td', { colSpan: 6 }, 'No contacts match.')));
   labelCells($('#contacts-table'));
   pager('contacts', page);
 }
@@ -371,11 +464,16 @@ function editContact(id) {
 async function saveContact(event) {
   event.preventDefault();
   const form = event.currentTarget;
-  const tags = form.tags.value.split(',').map((t) => t.trim()).filter(Boolean);
+  const tags = form.tags.value
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   const name = form.name.value.trim();
   const notes = form.notes.value.trim();
   try {
-    await api('PUT', `/api/v1/whatsapp/contacts/${encodeURIComponent(state.editing)}`, { body: { name: name || null, tags, notes: notes || null } });
+    await api('PUT', `/api/v1/whatsapp/contacts/${encodeURIComponent(state.editing)}`, {
+      body: { name: name || null, tags, notes: notes || null },
+    });
   } catch (error) {
     const el = $('#contact-error');
     el.textContent = error instanceof ApiError ? error.describe() : String(error);
@@ -396,9 +494,15 @@ async function loadStats() {
   const hourly = days <= 1;
   const now = Date.now();
   const since = hourly
-    ? new Date(Math.floor(now / 3_600_000) * 3_600_000 - 23 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z')
-    : new Date(Math.floor(now / 86_400_000) * 86_400_000 - (days - 1) * 86_400_000).toISOString().slice(0, 10);
-  const stats = await api('GET', '/api/v1/whatsapp/stats', { query: { sessionName, since, granularity: hourly ? 'hour' : 'day' } });
+    ? new Date(Math.floor(now / 3_600_000) * 3_600_000 - 23 * 3_600_000)
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z')
+    : new Date(Math.floor(now / 86_400_000) * 86_400_000 - (days - 1) * 86_400_000)
+        .toISOString()
+        .slice(0, 10);
+  const stats = await api('GET', '/api/v1/whatsapp/stats', {
+    query: { sessionName, since, granularity: hourly ? 'hour' : 'day' },
+  });
   const pct = (x) => `${Math.round(x * 1000) / 10} %`;
   const figures = [
     ['Messages sent', stats.messages.sent],
@@ -408,14 +512,27 @@ async function loadStats() {
     ['Sessions connected', `${stats.sessions.connected} / ${stats.sessions.total}`],
     ['Contacts', stats.contacts.total],
   ];
-  $('#stats-summary').replaceChildren(...figures.map(([label, value]) => h('div', {}, h('dt', {}, label), h('dd', {}, String(value)))));
+  $('#stats-summary').replaceChildren(
+    ...figures.map(([label, value]) =>
+      h('div', {}, h('dt', {}, label), h('dd', {}, String(value))),
+    ),
+  );
   renderChart(stats.series, stats.range.granularity);
   $('#stats-table tbody').replaceChildren(
-    ...stats.series.map((p) => h('tr', {}, h('th', { scope: 'row' }, bucketLabel(p.bucket, stats.range.granularity)), h('td', {}, String(p.sent)), h('td', {}, String(p.received)))),
+    ...stats.series.map((p) =>
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'row' }, bucketLabel(p.bucket, stats.range.granularity)),
+        h('td', {}, String(p.sent)),
+        h('td', {}, String(p.received)),
+      ),
+    ),
   );
 }
 
-const bucketLabel = (iso, granularity) => (granularity === 'hour' ? `${iso.slice(11, 16)}` : iso.slice(5, 10));
+const bucketLabel = (iso, granularity) =>
+  granularity === 'hour' ? `${iso.slice(11, 16)}` : iso.slice(5, 10);
 
 /** Grouped bar chart of sent/received per bucket, as inline SVG. */
 function renderChart(series, granularity) {
@@ -438,26 +555,73 @@ function renderChart(series, granularity) {
   const totalSent = series.reduce((n, p) => n + p.sent, 0);
   const totalReceived = series.reduce((n, p) => n + p.received, 0);
 
-  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-labelledby': 'chart-svg-title chart-svg-desc', preserveAspectRatio: 'xMidYMid meet' });
-  svg.append(s('title', { id: 'chart-svg-title' }, 'Messages sent and received per ' + granularity));
-  svg.append(s('desc', { id: 'chart-svg-desc' }, `${series.length} ${granularity} buckets; ${totalSent} sent and ${totalReceived} received in total.`));
+  const svg = s('svg', {
+    viewBox: `0 0 ${width} ${height}`,
+    role: 'img',
+    'aria-labelledby': 'chart-svg-title chart-svg-desc',
+    preserveAspectRatio: 'xMidYMid meet',
+  });
+  svg.append(
+    s('title', { id: 'chart-svg-title' }, 'Messages sent and received per ' + granularity),
+  );
+  svg.append(
+    s(
+      'desc',
+      { id: 'chart-svg-desc' },
+      `${series.length} ${granularity} buckets; ${totalSent} sent and ${totalReceived} received in total.`,
+    ),
+  );
   for (const tick of [0, 0.5, 1]) {
     const value = Math.round(max * tick);
-    svg.append(s('line', { x1: pad.left, x2: width - pad.right, y1: y(value), y2: y(value), class: 'grid' }));
-    svg.append(s('text', { x: pad.left - 6, y: y(value) + 4, 'text-anchor': 'end', class: 'axis' }, String(value)));
+    svg.append(
+      s('line', { x1: pad.left, x2: width - pad.right, y1: y(value), y2: y(value), class: 'grid' }),
+    );
+    svg.append(
+      s(
+        'text',
+        { x: pad.left - 6, y: y(value) + 4, 'text-anchor': 'end', class: 'axis' },
+        String(value),
+      ),
+    );
   }
   const labelEvery = Math.ceil(series.length / 8);
   series.forEach((p, i) => {
     const x = pad.left + i * slot + (slot - 2 * bar) / 2;
     const label = bucketLabel(p.bucket, granularity);
-    const sent = s('rect', { x, y: y(p.sent), width: bar, height: Math.max(0, pad.top + innerH - y(p.sent)), class: 'bar-sent' });
+    const sent = s('rect', {
+      x,
+      y: y(p.sent),
+      width: bar,
+      height: Math.max(0, pad.top + innerH - y(p.sent)),
+      class: 'bar-sent',
+    });
     sent.append(s('title', {}, `${label}: ${p.sent} sent`));
-    const received = s('rect', { x: x + bar, y: y(p.received), width: bar, height: Math.max(0, pad.top + innerH - y(p.received)), class: 'bar-received' });
+    const received = s('rect', {
+      x: x + bar,
+      y: y(p.received),
+      width: bar,
+      height: Math.max(0, pad.top + innerH - y(p.received)),
+      class: 'bar-received',
+    });
     received.append(s('title', {}, `${label}: ${p.received} received`));
     svg.append(sent, received);
-    if (i % labelEvery === 0) svg.append(s('text', { x: x + bar, y: height - pad.bottom + 16, 'text-anchor': 'middle', class: 'axis' }, label));
+    if (i % labelEvery === 0)
+      svg.append(
+        s(
+          'text',
+          { x: x + bar, y: height - pad.bottom + 16, 'text-anchor': 'middle', class: 'axis' },
+          label,
+        ),
+      );
   });
-  const legend = h('p', { className: 'legend' }, h('span', { className: 'key key-sent' }), ` Sent (${totalSent})  `, h('span', { className: 'key key-received' }), ` Received (${totalReceived})`);
+  const legend = h(
+    'p',
+    { className: 'legend' },
+    h('span', { className: 'key key-sent' }),
+    ` Sent (${totalSent})  `,
+    h('span', { className: 'key key-received' }),
+    ` Received (${totalReceived})`,
+  );
   $('#stats-chart').replaceChildren(svg, legend);
 }
 
@@ -469,38 +633,59 @@ function wire() {
   $('#create-session-form').addEventListener('submit', guarded(createSession));
   $('#qr-close').addEventListener('click', closeQr);
   $('#send-form').addEventListener('submit', guarded(sendText));
-  $('#message-filters').addEventListener('submit', guarded(async (e) => {
-    e.preventDefault();
-    state.messagesPage = 1;
-    await loadMessages();
-  }));
-  $('#messages-prev').addEventListener('click', guarded(async () => {
-    state.messagesPage = Math.max(1, state.messagesPage - 1);
-    await loadMessages();
-  }));
-  $('#messages-next').addEventListener('click', guarded(async () => {
-    state.messagesPage += 1;
-    await loadMessages();
-  }));
-  $('#contact-filters').addEventListener('submit', guarded(async (e) => {
-    e.preventDefault();
-    state.contactsPage = 1;
-    await loadContacts();
-  }));
-  $('#contacts-prev').addEventListener('click', guarded(async () => {
-    state.contactsPage = Math.max(1, state.contactsPage - 1);
-    await loadContacts();
-  }));
-  $('#contacts-next').addEventListener('click', guarded(async () => {
-    state.contactsPage += 1;
-    await loadContacts();
-  }));
+  $('#message-filters').addEventListener(
+    'submit',
+    guarded(async (e) => {
+      e.preventDefault();
+      state.messagesPage = 1;
+      await loadMessages();
+    }),
+  );
+  $('#messages-prev').addEventListener(
+    'click',
+    guarded(async () => {
+      state.messagesPage = Math.max(1, state.messagesPage - 1);
+      await loadMessages();
+    }),
+  );
+  $('#messages-next').addEventListener(
+    'click',
+    guarded(async () => {
+      state.messagesPage += 1;
+      await loadMessages();
+    }),
+  );
+  $('#contact-filters').addEventListener(
+    'submit',
+    guarded(async (e) => {
+      e.preventDefault();
+      state.contactsPage = 1;
+      await loadContacts();
+    }),
+  );
+  $('#contacts-prev').addEventListener(
+    'click',
+    guarded(async () => {
+      state.contactsPage = Math.max(1, state.contactsPage - 1);
+      await loadContacts();
+    }),
+  );
+  $('#contacts-next').addEventListener(
+    'click',
+    guarded(async () => {
+      state.contactsPage += 1;
+      await loadContacts();
+    }),
+  );
   $('#contact-form').addEventListener('submit', guarded(saveContact));
   $('#contact-cancel').addEventListener('click', () => $('#contact-dialog').close());
-  $('#stats-filters').addEventListener('submit', guarded(async (e) => {
-    e.preventDefault();
-    await loadStats();
-  }));
+  $('#stats-filters').addEventListener(
+    'submit',
+    guarded(async (e) => {
+      e.preventDefault();
+      await loadStats();
+    }),
+  );
   window.addEventListener('hashchange', guarded(route));
   whenUnauthorized(() => {
     session.token = null;

@@ -12,15 +12,21 @@ async function main(): Promise<void> {
     },
   });
   const fsync = values.fsync as 'always' | 'batch' | 'never';
-  if (!['always', 'batch', 'never'].includes(fsync)) throw new Error(`--fsync must be always, batch or never (got ${values.fsync})`);
+  if (!['always', 'batch', 'never'].includes(fsync))
+    throw new Error(`--fsync must be always, batch or never (got ${values.fsync})`);
   const server = await EmbeddedMongoServer.start({
     port: Number(values.port),
     dataDir: values.data,
     fsync,
-    logger: { log: (m) => console.log(m), warn: (m) => console.warn(m), error: (m) => console.error(m) },
+    logger: {
+      log: (m) => console.log(m),
+      warn: (m) => console.warn(m),
+      error: (m) => console.error(m),
+    },
   });
   console.log(server.uri());
-  if (!values.data) console.warn('embedded-mongo: no --data directory given; data lives in memory only');
+  if (!values.data)
+    console.warn('embedded-mongo: no --data directory given; data lives in memory only');
 
   const shutdown = (signal: string) => {
     console.error(`embedded-mongo: ${signal} received, flushing and closing`);

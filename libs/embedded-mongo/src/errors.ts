@@ -22,7 +22,9 @@ export const ErrorCode = {
   UnrecognizedPipelineStage: 40324,
 } as const;
 
-const codeNames = new Map<number, string>(Object.entries(ErrorCode).map(([name, code]) => [code, name]));
+const codeNames = new Map<number, string>(
+  Object.entries(ErrorCode).map(([name, code]) => [code, name]),
+);
 codeNames.set(ErrorCode.UnrecognizedPipelineStage, 'Location40324');
 
 export function codeNameOf(code: number): string {
@@ -41,18 +43,56 @@ export class MongoCommandError extends Error {
   }
 
   toReply(): Record<string, unknown> {
-    return { ok: 0, errmsg: this.message, code: this.code, codeName: codeNameOf(this.code), ...this.extra };
+    return {
+      ok: 0,
+      errmsg: this.message,
+      code: this.code,
+      codeName: codeNameOf(this.code),
+      ...this.extra,
+    };
   }
 }
 
 // mingo reports unsupported operators in plain English; map them to the codes the real server uses.
 const mingoMessagePatterns: Array<[RegExp, (name: string) => MongoCommandError]> = [
-  [/would modify the immutable field '(\w+)'/, (field) => new MongoCommandError(ErrorCode.ImmutableField, `Performing an update on the path '${field}' would modify the immutable field '${field}'`)],
-  [/unregistered pipeline operator (\$\w+)/, (op) => new MongoCommandError(ErrorCode.UnrecognizedPipelineStage, `Unrecognized pipeline stage name: '${op}'`)],
-  [/unknown (?:top level |query )?operator:? (\$\w+)/, (op) => new MongoCommandError(ErrorCode.BadValue, `unknown operator: ${op}`)],
-  [/Unknown update operator: '(\$\w+)'/, (op) => new MongoCommandError(ErrorCode.FailedToParse, `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`)],
-  [/'(\$\w+)' is not registered/, (op) => new MongoCommandError(ErrorCode.InvalidPipelineOperator, `Unrecognized expression '${op}'`)],
-  [/operator '?(\$\w+)'? is not registered/, (op) => new MongoCommandError(ErrorCode.InvalidPipelineOperator, `Unrecognized expression '${op}'`)],
+  [
+    /would modify the immutable field '(\w+)'/,
+    (field) =>
+      new MongoCommandError(
+        ErrorCode.ImmutableField,
+        `Performing an update on the path '${field}' would modify the immutable field '${field}'`,
+      ),
+  ],
+  [
+    /unregistered pipeline operator (\$\w+)/,
+    (op) =>
+      new MongoCommandError(
+        ErrorCode.UnrecognizedPipelineStage,
+        `Unrecognized pipeline stage name: '${op}'`,
+      ),
+  ],
+  [
+    /unknown (?:top level |query )?operator:? (\$\w+)/,
+    (op) => new MongoCommandError(ErrorCode.BadValue, `unknown operator: ${op}`),
+  ],
+  [
+    /Unknown update operator: '(\$\w+)'/,
+    (op) =>
+      new MongoCommandError(
+        ErrorCode.FailedToParse,
+        `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`,
+      ),
+  ],
+  [
+    /'(\$\w+)' is not registered/,
+    (op) =>
+      new MongoCommandError(ErrorCode.InvalidPipelineOperator, `Unrecognized expression '${op}'`),
+  ],
+  [
+    /operator '?(\$\w+)'? is not registered/,
+    (op) =>
+      new MongoCommandError(ErrorCode.InvalidPipelineOperator, `Unrecognized expression '${op}'`),
+  ],
 ];
 
 /** Converts anything thrown while running a command into a MongoDB-style error. */

@@ -39,7 +39,12 @@ const defaultLogger: EmbeddedMongoLogger = {
 
 /** The write is applied in memory but not known to be on disk: the client must not count on it. */
 function fsyncFailedReply(error: Error): Document {
-  return { ok: 0, code: 1, codeName: 'InternalError', errmsg: `journal fsync failed: ${error.message}` };
+  return {
+    ok: 0,
+    code: 1,
+    codeName: 'InternalError',
+    errmsg: `journal fsync failed: ${error.message}`,
+  };
 }
 
 /** An in-process server speaking the MongoDB wire protocol on 127.0.0.1. */
@@ -74,18 +79,41 @@ export class EmbeddedMongoServer {
     const startedAt = Date.now();
     let port = 0;
     const run = (command: Document, db: string, connection: WireConnection) => {
-      const reply = runCommand(command, { db, storage, cursors, connectionId: connection.id, clientAddress: connection.clientAddress, serverPort: port, startedAt });
+      const reply = runCommand(command, {
+        db,
+        storage,
+        cursors,
+        connectionId: connection.id,
+        clientAddress: connection.clientAddress,
+        serverPort: port,
+        startedAt,
+      });
       const durableWrite = durable?.whenDurable();
-      return durableWrite ? durableWrite.then(() => reply, (error: Error) => fsyncFailedReply(error)) : reply;
+      return durableWrite
+        ? durableWrite.then(
+            () => reply,
+            (error: Error) => fsyncFailedReply(error),
+          )
+        : reply;
     };
-    const wire = new WireServer(run, (error) => logger.warn(`embedded-mongo: closing connection after protocol error: ${error.message}`));
+    const wire = new WireServer(run, (error) =>
+      logger.warn(`embedded-mongo: closing connection after protocol error: ${error.message}`),
+    );
     try {
       port = await wire.listen(options.port ?? 0);
     } catch (error) {
       durable?.close();
       throw error;
     }
-    return new EmbeddedMongoServer(port, wire, storage, cursors, durable, logger, options.ttlMonitorIntervalMs ?? DEFAULT_TTL_INTERVAL_MS);
+    return new EmbeddedMongoServer(
+      port,
+      wire,
+      storage,
+      cursors,
+      durable,
+      logger,
+      options.ttlMonitorIntervalMs ?? DEFAULT_TTL_INTERVAL_MS,
+    );
   }
 
   uri(dbName = 'test'): string {
@@ -105,7 +133,9 @@ export class EmbeddedMongoServer {
     try {
       this.durable?.close();
     } catch (error) {
-      this.logger.error(`embedded-mongo: failed to flush data on close: ${(error as Error).message}`);
+      this.logger.error(
+        `embedded-mongo: failed to flush data on close: ${(error as Error).message}`,
+      );
       throw error;
     }
   }

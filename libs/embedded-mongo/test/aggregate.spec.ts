@@ -20,15 +20,27 @@ describe('aggregation', () => {
   it('groups, sorts and projects', async () => {
     const result = await target.db
       .collection('orders')
-      .aggregate([{ $group: { _id: '$customer', sum: { $sum: '$total' }, n: { $sum: 1 } } }, { $sort: { sum: -1 } }, { $project: { _id: 0, who: '$_id', sum: 1, n: 1 } }])
+      .aggregate([
+        { $group: { _id: '$customer', sum: { $sum: '$total' }, n: { $sum: 1 } } },
+        { $sort: { sum: -1 } },
+        { $project: { _id: 0, who: '$_id', sum: 1, n: 1 } },
+      ])
       .toArray();
-    expect(result).toEqual([{ who: 'bob', sum: 25, n: 1 }, { who: 'ann', sum: 15, n: 2 }]);
+    expect(result).toEqual([
+      { who: 'bob', sum: 25, n: 1 },
+      { who: 'ann', sum: 15, n: 2 },
+    ]);
   });
 
   it('joins another collection with $lookup', async () => {
     const result = await target.db
       .collection('orders')
-      .aggregate([{ $match: { _id: 2 } }, { $lookup: { from: 'customers', localField: 'customer', foreignField: '_id', as: 'who' } }, { $unwind: '$who' }, { $project: { city: '$who.city' } }])
+      .aggregate([
+        { $match: { _id: 2 } },
+        { $lookup: { from: 'customers', localField: 'customer', foreignField: '_id', as: 'who' } },
+        { $unwind: '$who' },
+        { $project: { city: '$who.city' } },
+      ])
       .toArray();
     expect(result).toEqual([{ _id: 2, city: 'Rome' }]);
   });
@@ -42,23 +54,55 @@ describe('aggregation', () => {
 
   it('counts with countDocuments (an aggregate) and unwinds arrays', async () => {
     expect(await target.db.collection('orders').countDocuments({ customer: 'ann' })).toBe(2);
-    const items = await target.db.collection('orders').aggregate([{ $unwind: '$items' }, { $sortByCount: '$items' }]).toArray();
-    expect(items).toEqual([{ _id: 'a', count: 2 }, { _id: 'b', count: 1 }]);
+    const items = await target.db
+      .collection('orders')
+      .aggregate([{ $unwind: '$items' }, { $sortByCount: '$items' }])
+      .toArray();
+    expect(items).toEqual([
+      { _id: 'a', count: 2 },
+      { _id: 'b', count: 1 },
+    ]);
   });
 
   it('writes results with $out and $merge', async () => {
-    await target.db.collection('orders').aggregate([{ $group: { _id: '$customer', total: { $sum: '$total' } } }, { $out: 'totals' }]).toArray();
-    expect(await target.db.collection('totals').find().sort({ _id: 1 }).toArray()).toEqual([{ _id: 'ann', total: 15 }, { _id: 'bob', total: 25 }]);
-    await target.db.collection('customers').aggregate([{ $project: { city: 1 } }, { $merge: { into: 'totals', whenMatched: 'merge', whenNotMatched: 'discard' } }]).toArray();
-    expect(await target.db.collection('totals').findOne({ _id: 'ann' } as Document)).toEqual({ _id: 'ann', total: 15, city: 'Oslo' });
+    await target.db
+      .collection('orders')
+      .aggregate([{ $group: { _id: '$customer', total: { $sum: '$total' } } }, { $out: 'totals' }])
+      .toArray();
+    expect(await target.db.collection('totals').find().sort({ _id: 1 }).toArray()).toEqual([
+      { _id: 'ann', total: 15 },
+      { _id: 'bob', total: 25 },
+    ]);
+    await target.db
+      .collection('customers')
+      .aggregate([
+        { $project: { city: 1 } },
+        { $merge: { into: 'totals', whenMatched: 'merge', whenNotMatched: 'discard' } },
+      ])
+      .toArray();
+    expect(await target.db.collection('totals').findOne({ _id: 'ann' } as Document)).toEqual({
+      _id: 'ann',
+      total: 15,
+      city: 'Oslo',
+    });
   });
 
   it('supports $facet and $bucket', async () => {
     const [facets] = await target.db
       .collection('orders')
-      .aggregate([{ $facet: { big: [{ $match: { total: { $gt: 8 } } }, { $count: 'n' }], buckets: [{ $bucket: { groupBy: '$total', boundaries: [0, 10, 100] } }] } }])
+      .aggregate([
+        {
+          $facet: {
+            big: [{ $match: { total: { $gt: 8 } } }, { $count: 'n' }],
+            buckets: [{ $bucket: { groupBy: '$total', boundaries: [0, 10, 100] } }],
+          },
+        },
+      ])
       .toArray();
     expect(facets.big).toEqual([{ n: 2 }]);
-    expect(facets.buckets).toEqual([{ _id: 0, count: 1 }, { _id: 10, count: 2 }]);
+    expect(facets.buckets).toEqual([
+      { _id: 0, count: 1 },
+      { _id: 10, count: 2 },
+    ]);
   });
 });

@@ -10,33 +10,53 @@ describe('server and admin commands', () => {
   it('answers the handshake family', async () => {
     const admin = target.client.db('admin');
     const hello = await admin.command({ hello: 1 });
-    expect(hello).toMatchObject({ isWritablePrimary: true, ok: 1, logicalSessionTimeoutMinutes: 30 });
+    expect(hello).toMatchObject({
+      isWritablePrimary: true,
+      ok: 1,
+      logicalSessionTimeoutMinutes: 30,
+    });
     expect(hello.topologyVersion).toBeUndefined();
     expect(hello.maxBsonObjectSize).toBe(16 * 1024 * 1024);
     expect(await admin.command({ ping: 1 })).toMatchObject({ ok: 1 });
     expect((await admin.command({ buildInfo: 1 })).version).toMatch(/^\d+\.\d+/);
     expect(await admin.command({ serverStatus: 1 })).toMatchObject({ ok: 1 });
     expect(await admin.command({ connectionStatus: 1 })).toMatchObject({ ok: 1 });
-    expect(await admin.command({ getParameter: 1, featureCompatibilityVersion: 1 })).toMatchObject({ ok: 1 });
+    expect(await admin.command({ getParameter: 1, featureCompatibilityVersion: 1 })).toMatchObject({
+      ok: 1,
+    });
   });
 
   it('rejects unknown commands with code 59', async () => {
-    await expect(target.db.command({ definitelyNotACommand: 1 })).rejects.toMatchObject({ code: 59, codeName: 'CommandNotFound' });
+    await expect(target.db.command({ definitelyNotACommand: 1 })).rejects.toMatchObject({
+      code: 59,
+      codeName: 'CommandNotFound',
+    });
   });
 
   it('reports unsupported query operators and stages instead of guessing', async () => {
     const coll = target.db.collection('bad_ops');
     await coll.insertOne({ a: 1 });
-    await expect(coll.find({ a: { $notAnOperator: 1 } }).toArray()).rejects.toMatchObject({ code: 2 });
-    await expect(coll.aggregate([{ $notAStage: {} }]).toArray()).rejects.toMatchObject({ code: 40324 });
+    await expect(coll.find({ a: { $notAnOperator: 1 } }).toArray()).rejects.toMatchObject({
+      code: 2,
+    });
+    await expect(coll.aggregate([{ $notAStage: {} }]).toArray()).rejects.toMatchObject({
+      code: 40324,
+    });
   });
 
   it('creates, lists and drops collections and databases', async () => {
     await target.db.createCollection('made');
-    await expect(target.db.createCollection('made')).rejects.toMatchObject({ code: 48, codeName: 'NamespaceExists' });
+    await expect(target.db.createCollection('made')).rejects.toMatchObject({
+      code: 48,
+      codeName: 'NamespaceExists',
+    });
     const names = (await target.db.listCollections().toArray()).map((c) => c.name);
     expect(names).toContain('made');
-    expect((await target.db.listCollections({ name: 'made' }, { nameOnly: true }).toArray()).map((c) => c.name)).toEqual(['made']);
+    expect(
+      (await target.db.listCollections({ name: 'made' }, { nameOnly: true }).toArray()).map(
+        (c) => c.name,
+      ),
+    ).toEqual(['made']);
     expect(await target.db.collection('made').drop()).toBe(true);
     await expect(target.db.command({ drop: 'made' })).rejects.toMatchObject({ code: 26 });
     const other = target.client.db(`${target.db.databaseName}_other`);
@@ -44,7 +64,9 @@ describe('server and admin commands', () => {
     const { databases } = await target.client.db('admin').admin().listDatabases();
     expect(databases.map((d) => d.name)).toContain(other.databaseName);
     expect(await other.dropDatabase()).toBe(true);
-    expect((await target.client.db('admin').admin().listDatabases()).databases.map((d) => d.name)).not.toContain(other.databaseName);
+    expect(
+      (await target.client.db('admin').admin().listDatabases()).databases.map((d) => d.name),
+    ).not.toContain(other.databaseName);
   });
 
   it('creates, lists and drops indexes', async () => {
@@ -58,7 +80,9 @@ describe('server and admin commands', () => {
     await expect(coll.dropIndex('nope')).rejects.toMatchObject({ code: 27 });
     await coll.dropIndexes();
     expect((await coll.listIndexes().toArray()).map((i) => i.name)).toEqual(['_id_']);
-    await expect(target.db.collection('never_created').listIndexes().toArray()).rejects.toMatchObject({ code: 26 });
+    await expect(
+      target.db.collection('never_created').listIndexes().toArray(),
+    ).rejects.toMatchObject({ code: 26 });
   });
 
   it('refuses transactions like a standalone does', async () => {
@@ -67,7 +91,10 @@ describe('server and admin commands', () => {
     try {
       session.startTransaction();
       // The driver rewrites mongod's code 20 reply into this hint, keeping the original error.
-      const error = await target.db.collection('txn').insertOne({ a: 1 }, { session }).catch((e) => e);
+      const error = await target.db
+        .collection('txn')
+        .insertOne({ a: 1 }, { session })
+        .catch((e) => e);
       expect(error.originalError).toMatchObject({ code: 20, codeName: 'IllegalOperation' });
       expect(error.message).toMatch(/does not support retryable writes/);
     } finally {

@@ -15,17 +15,31 @@ describe('CRUD through the official driver', () => {
     const coll = fresh();
     const { insertedId } = await coll.insertOne({ name: 'ada', age: 36 });
     expect(insertedId).toBeInstanceOf(ObjectId);
-    const many = await coll.insertMany([{ name: 'bob', age: 20 }, { name: 'cy', age: 50 }]);
+    const many = await coll.insertMany([
+      { name: 'bob', age: 20 },
+      { name: 'cy', age: 50 },
+    ]);
     expect(many.insertedCount).toBe(2);
-    expect(await coll.findOne({ _id: insertedId })).toEqual({ _id: insertedId, name: 'ada', age: 36 });
+    expect(await coll.findOne({ _id: insertedId })).toEqual({
+      _id: insertedId,
+      name: 'ada',
+      age: 36,
+    });
     expect(await coll.countDocuments({ age: { $gte: 30 } })).toBe(2);
     expect(await coll.estimatedDocumentCount()).toBe(3);
   });
 
   it('finds with projection, sort, skip and limit', async () => {
     const coll = fresh();
-    await coll.insertMany([5, 3, 9, 1, 7].map((n) => ({ n, tag: n % 2 ? 'odd' : 'even', extra: 'x' })));
-    const docs = await coll.find({ tag: 'odd' }, { projection: { _id: 0, n: 1 } }).sort({ n: -1 }).skip(1).limit(2).toArray();
+    await coll.insertMany(
+      [5, 3, 9, 1, 7].map((n) => ({ n, tag: n % 2 ? 'odd' : 'even', extra: 'x' })),
+    );
+    const docs = await coll
+      .find({ tag: 'odd' }, { projection: { _id: 0, n: 1 } })
+      .sort({ n: -1 })
+      .skip(1)
+      .limit(2)
+      .toArray();
     expect(docs).toEqual([{ n: 7 }, { n: 5 }]);
   });
 
@@ -34,7 +48,9 @@ describe('CRUD through the official driver', () => {
     await coll.insertMany(Array.from({ length: 350 }, (_, i) => ({ i })));
     const seen = await coll.find({}, { batchSize: 100 }).sort({ i: 1 }).toArray();
     expect(seen.map((d) => d.i)).toEqual(Array.from({ length: 350 }, (_, i) => i));
-    const aggregated = await coll.aggregate([{ $match: { i: { $lt: 250 } } }], { batchSize: 100 }).toArray();
+    const aggregated = await coll
+      .aggregate([{ $match: { i: { $lt: 250 } } }], { batchSize: 100 })
+      .toArray();
     expect(aggregated).toHaveLength(250);
   });
 
@@ -44,17 +60,30 @@ describe('CRUD through the official driver', () => {
     const cursor = coll.find({}, { batchSize: 5 });
     await cursor.next();
     await cursor.close();
-    await expect(target.db.command({ getMore: Long.fromNumber(123456789), collection: coll.collectionName })).rejects.toMatchObject({ code: 43 });
+    await expect(
+      target.db.command({ getMore: Long.fromNumber(123456789), collection: coll.collectionName }),
+    ).rejects.toMatchObject({ code: 43 });
   });
 
   it('updates with operators, multi and arrayFilters', async () => {
     const coll = fresh();
-    await coll.insertMany([{ k: 1, n: 1, arr: [1, 5, 9] }, { k: 1, n: 2, arr: [2] }, { k: 2, n: 3, arr: [] }]);
-    const one = await coll.updateOne({ k: 1 }, { $inc: { n: 10 }, $push: { arr: 100 } } as Document);
+    await coll.insertMany([
+      { k: 1, n: 1, arr: [1, 5, 9] },
+      { k: 1, n: 2, arr: [2] },
+      { k: 2, n: 3, arr: [] },
+    ]);
+    const one = await coll.updateOne({ k: 1 }, {
+      $inc: { n: 10 },
+      $push: { arr: 100 },
+    } as Document);
     expect(one).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
     const many = await coll.updateMany({ k: 1 }, { $set: { seen: true } });
     expect(many).toMatchObject({ matchedCount: 2, modifiedCount: 2 });
-    await coll.updateOne({ n: 11 }, { $set: { 'arr.$[big]': 0 } }, { arrayFilters: [{ big: { $gte: 5 } }] });
+    await coll.updateOne(
+      { n: 11 },
+      { $set: { 'arr.$[big]': 0 } },
+      { arrayFilters: [{ big: { $gte: 5 } }] },
+    );
     expect((await coll.findOne({ n: 11 }))?.arr).toEqual([1, 0, 0, 0]);
     const unchanged = await coll.updateOne({ k: 2 }, { $set: { n: 3 } });
     expect(unchanged).toMatchObject({ matchedCount: 1, modifiedCount: 0 });
@@ -62,10 +91,27 @@ describe('CRUD through the official driver', () => {
 
   it('applies the positional $ operator and pipeline updates', async () => {
     const coll = fresh();
-    await coll.insertOne({ _id: 1, items: [{ sku: 'a', qty: 1 }, { sku: 'b', qty: 2 }], price: 10 } as Document);
+    await coll.insertOne({
+      _id: 1,
+      items: [
+        { sku: 'a', qty: 1 },
+        { sku: 'b', qty: 2 },
+      ],
+      price: 10,
+    } as Document);
     await coll.updateOne({ 'items.sku': 'b' }, { $inc: { 'items.$.qty': 5 } });
-    await coll.updateOne({ _id: 1 } as Document, [{ $set: { total: { $multiply: ['$price', 2] } } }]);
-    expect(await coll.findOne({ _id: 1 } as Document)).toEqual({ _id: 1, items: [{ sku: 'a', qty: 1 }, { sku: 'b', qty: 7 }], price: 10, total: 20 });
+    await coll.updateOne({ _id: 1 } as Document, [
+      { $set: { total: { $multiply: ['$price', 2] } } },
+    ]);
+    expect(await coll.findOne({ _id: 1 } as Document)).toEqual({
+      _id: 1,
+      items: [
+        { sku: 'a', qty: 1 },
+        { sku: 'b', qty: 7 },
+      ],
+      price: 10,
+      total: 20,
+    });
   });
 
   it('upserts with $setOnInsert and equality seed fields', async () => {
@@ -77,19 +123,37 @@ describe('CRUD through the official driver', () => {
     );
     expect(first.upsertedCount).toBe(1);
     const inserted = await coll.findOne({ _id: first.upsertedId! });
-    expect(inserted).toEqual({ _id: first.upsertedId, email: 'a@x', profile: { tier: 'gold' }, seen: 1, createdBy: 'upsert' });
-    const second = await coll.updateOne({ email: 'a@x' }, { $set: { seen: 2 }, $setOnInsert: { createdBy: 'other' } }, { upsert: true });
+    expect(inserted).toEqual({
+      _id: first.upsertedId,
+      email: 'a@x',
+      profile: { tier: 'gold' },
+      seen: 1,
+      createdBy: 'upsert',
+    });
+    const second = await coll.updateOne(
+      { email: 'a@x' },
+      { $set: { seen: 2 }, $setOnInsert: { createdBy: 'other' } },
+      { upsert: true },
+    );
     expect(second).toMatchObject({ matchedCount: 1, modifiedCount: 1, upsertedCount: 0 });
     expect((await coll.findOne({ email: 'a@x' }))?.createdBy).toBe('upsert');
-    const replaced = await coll.replaceOne({ _id: 'fixed' } as Document, { v: 1 }, { upsert: true });
+    const replaced = await coll.replaceOne(
+      { _id: 'fixed' } as Document,
+      { v: 1 },
+      { upsert: true },
+    );
     expect(replaced.upsertedId).toBe('fixed');
   });
 
   it('refuses to change _id', async () => {
     const coll = fresh();
     await coll.insertOne({ _id: 1, v: 1 } as Document);
-    await expect(coll.updateOne({ _id: 1 } as Document, { $set: { _id: 2 } })).rejects.toMatchObject({ code: 66 });
-    await expect(coll.replaceOne({ _id: 1 } as Document, { _id: 3, v: 2 })).rejects.toMatchObject({ code: 66 });
+    await expect(
+      coll.updateOne({ _id: 1 } as Document, { $set: { _id: 2 } }),
+    ).rejects.toMatchObject({ code: 66 });
+    await expect(coll.replaceOne({ _id: 1 } as Document, { _id: 3, v: 2 })).rejects.toMatchObject({
+      code: 66,
+    });
   });
 
   it('deletes one or many', async () => {
@@ -102,17 +166,33 @@ describe('CRUD through the official driver', () => {
 
   it('runs findOneAndUpdate / findOneAndDelete / findOneAndReplace', async () => {
     const coll = fresh();
-    await coll.insertMany([{ k: 'a', n: 1 }, { k: 'b', n: 2 }, { k: 'c', n: 3 }]);
+    await coll.insertMany([
+      { k: 'a', n: 1 },
+      { k: 'b', n: 2 },
+      { k: 'c', n: 3 },
+    ]);
     const before = await coll.findOneAndUpdate({ k: 'a' }, { $inc: { n: 1 } });
     expect(before).toMatchObject({ k: 'a', n: 1 });
-    const after = await coll.findOneAndUpdate({ k: 'a' }, { $inc: { n: 1 } }, { returnDocument: 'after', projection: { _id: 0 } });
+    const after = await coll.findOneAndUpdate(
+      { k: 'a' },
+      { $inc: { n: 1 } },
+      { returnDocument: 'after', projection: { _id: 0 } },
+    );
     expect(after).toEqual({ k: 'a', n: 3 });
     const highest = await coll.findOneAndDelete({}, { sort: { n: -1 } });
     expect(highest).toMatchObject({ n: 3 });
     expect(await coll.countDocuments()).toBe(2);
-    const upserted = await coll.findOneAndUpdate({ k: 'z' }, { $set: { n: 26 } }, { upsert: true, returnDocument: 'after' });
+    const upserted = await coll.findOneAndUpdate(
+      { k: 'z' },
+      { $set: { n: 26 } },
+      { upsert: true, returnDocument: 'after' },
+    );
     expect(upserted).toMatchObject({ k: 'z', n: 26 });
-    const replaced = await coll.findOneAndReplace({ k: 'z' }, { k: 'zz' }, { returnDocument: 'after' });
+    const replaced = await coll.findOneAndReplace(
+      { k: 'z' },
+      { k: 'zz' },
+      { returnDocument: 'after' },
+    );
     expect(replaced).toMatchObject({ k: 'zz' });
     expect(await coll.findOneAndUpdate({ k: 'missing' }, { $set: { n: 0 } })).toBeNull();
   });
@@ -143,6 +223,8 @@ describe('CRUD through the official driver', () => {
     expect(String(found?.big)).toBe('9007199254740993');
     expect(found?.nested).toEqual(doc.nested);
     expect(await coll.countDocuments({ when: { $gt: new Date('2024-01-01') } })).toBe(1);
-    expect(await coll.countDocuments({ _id: { $in: [new ObjectId(doc._id.toHexString())] } })).toBe(1);
+    expect(await coll.countDocuments({ _id: { $in: [new ObjectId(doc._id.toHexString())] } })).toBe(
+      1,
+    );
   });
 });

@@ -1,5 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient, ObjectId } from 'mongodb';
@@ -17,7 +24,11 @@ describeEmbedded('durability (embedded only)', () => {
   };
   afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-  async function withServer<T>(dataDir: string, run: (client: MongoClient) => Promise<T>, options = {}): Promise<T> {
+  async function withServer<T>(
+    dataDir: string,
+    run: (client: MongoClient) => Promise<T>,
+    options = {},
+  ): Promise<T> {
     const server = await EmbeddedMongoServer.start({ dataDir, ...options });
     const client = await MongoClient.connect(server.uri('durable'));
     try {
@@ -33,13 +44,18 @@ describeEmbedded('durability (embedded only)', () => {
     await withServer(dataDir, async (client) => {
       const users = client.db().collection('users');
       await users.createIndex({ email: 1 }, { unique: true });
-      await users.insertMany([{ email: 'a', n: 1 }, { email: 'b', n: 2 }]);
+      await users.insertMany([
+        { email: 'a', n: 1 },
+        { email: 'b', n: 2 },
+      ]);
       await users.updateOne({ email: 'a' }, { $set: { n: 10 } });
       await users.deleteOne({ email: 'b' });
     });
     await withServer(dataDir, async (client) => {
       const users = client.db().collection('users');
-      expect(await users.find({}, { projection: { _id: 0 } }).toArray()).toEqual([{ email: 'a', n: 10 }]);
+      expect(await users.find({}, { projection: { _id: 0 } }).toArray()).toEqual([
+        { email: 'a', n: 10 },
+      ]);
       await expect(users.insertOne({ email: 'a' })).rejects.toMatchObject({ code: 11000 });
     });
   });
@@ -50,20 +66,28 @@ describeEmbedded('durability (embedded only)', () => {
       dataDir,
       async (client) => {
         const coll = client.db().collection('bulk');
-        for (let i = 0; i < 20; i++) await coll.insertMany(Array.from({ length: 50 }, (_, j) => ({ i, j, pad: 'x'.repeat(50) })));
+        for (let i = 0; i < 20; i++)
+          await coll.insertMany(
+            Array.from({ length: 50 }, (_, j) => ({ i, j, pad: 'x'.repeat(50) })),
+          );
         expect(statSync(join(dataDir, 'journal.log')).size).toBeLessThan(20_000);
         expect(statSync(join(dataDir, 'snapshot.bson')).size).toBeGreaterThan(0);
       },
       { compactJournalAfterBytes: 10_000 },
     );
-    await withServer(dataDir, async (client) => expect(await client.db().collection('bulk').countDocuments()).toBe(1000));
+    await withServer(dataDir, async (client) =>
+      expect(await client.db().collection('bulk').countDocuments()).toBe(1000),
+    );
   });
 
   it('recovers from a torn final journal record', async () => {
     const dataDir = tempDir();
     const server = await EmbeddedMongoServer.start({ dataDir });
     const client = await MongoClient.connect(server.uri('durable'));
-    await client.db().collection('t').insertMany([{ k: 1 }, { k: 2 }]);
+    await client
+      .db()
+      .collection('t')
+      .insertMany([{ k: 1 }, { k: 2 }]);
     await client.close();
     // Simulate a crash: copy the journal away before close() folds it into a snapshot.
     const journal = join(dataDir, 'journal.log');
@@ -73,16 +97,26 @@ describeEmbedded('durability (embedded only)', () => {
     writeFileSync(journal, journalBytes);
     appendFileSync(journal, Buffer.concat([journalBytes.subarray(0, 12), Buffer.from('garbage')]));
     const warnings: string[] = [];
-    await withServer(dataDir, async (reopened) => expect(await reopened.db().collection('t').countDocuments()).toBe(2), {
-      logger: { log: () => undefined, warn: (m: string) => warnings.push(m), error: () => undefined },
-    });
+    await withServer(
+      dataDir,
+      async (reopened) => expect(await reopened.db().collection('t').countDocuments()).toBe(2),
+      {
+        logger: {
+          log: () => undefined,
+          warn: (m: string) => warnings.push(m),
+          error: () => undefined,
+        },
+      },
+    );
     expect(warnings.join()).toMatch(/torn journal record/);
   });
 
   it('refuses a second server on a locked data directory', async () => {
     const dataDir = tempDir();
     const first = await EmbeddedMongoServer.start({ dataDir });
-    await expect(EmbeddedMongoServer.start({ dataDir })).rejects.toThrow(/already in use by process/);
+    await expect(EmbeddedMongoServer.start({ dataDir })).rejects.toThrow(
+      /already in use by process/,
+    );
     await first.close();
     const second = await EmbeddedMongoServer.start({ dataDir });
     await second.close();
@@ -90,10 +124,17 @@ describeEmbedded('durability (embedded only)', () => {
 
   it('keeps every acknowledged write when the server process is SIGKILLed', async () => {
     const dataDir = tempDir();
-    const child = spawn(process.execPath, [join(__dirname, 'fixtures', 'server-child.cjs'), dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [join(__dirname, 'fixtures', 'server-child.cjs'), dataDir],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const uri = await firstLine(child);
     await expect(EmbeddedMongoServer.start({ dataDir })).rejects.toThrow(/already in use/);
-    const client = await MongoClient.connect(uri, { maxPoolSize: 4, serverSelectionTimeoutMS: 2_000 });
+    const client = await MongoClient.connect(uri, {
+      maxPoolSize: 4,
+      serverSelectionTimeoutMS: 2_000,
+    });
     const coll = client.db().collection('crash');
     const acknowledged: ObjectId[] = [];
     const writers = Array.from({ length: 4 }, async () => {
@@ -110,9 +151,17 @@ describeEmbedded('durability (embedded only)', () => {
     });
     await Promise.all(writers);
     await client.close(true);
-    await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.once('exit', resolve)));
+    await new Promise((resolve) =>
+      child.exitCode !== null || child.signalCode !== null
+        ? resolve(undefined)
+        : child.once('exit', resolve),
+    );
     await withServer(dataDir, async (reopened) => {
-      const stored = await reopened.db('crash').collection('crash').find({}, { projection: { _id: 1 } }).toArray();
+      const stored = await reopened
+        .db('crash')
+        .collection('crash')
+        .find({}, { projection: { _id: 1 } })
+        .toArray();
       const ids = new Set(stored.map((d) => d._id.toHexString()));
       expect(acknowledged.length).toBeGreaterThanOrEqual(300);
       for (const id of acknowledged) expect(ids.has(id.toHexString())).toBe(true);

@@ -16,11 +16,17 @@ export interface TestTarget {
 }
 
 /** A connected client on a throwaway database, embedded unless MONGODB_URI points elsewhere. */
-export async function startTarget(options: EmbeddedMongoOptions = {}, clientOptions: MongoClientOptions = {}): Promise<TestTarget> {
+export async function startTarget(
+  options: EmbeddedMongoOptions = {},
+  clientOptions: MongoClientOptions = {},
+): Promise<TestTarget> {
   const dbName = `conformance_${randomUUID().slice(0, 8)}`;
   const server = usingRealMongo ? undefined : await EmbeddedMongoServer.start(options);
   const uri = server ? server.uri(dbName) : externalUri!;
-  const client = await MongoClient.connect(uri, { serverSelectionTimeoutMS: 5_000, ...clientOptions });
+  const client = await MongoClient.connect(uri, {
+    serverSelectionTimeoutMS: 5_000,
+    ...clientOptions,
+  });
   const db = client.db(dbName);
   return {
     client,

@@ -16,14 +16,22 @@ describe('unique and secondary indexes', () => {
     await coll.createIndex({ email: 1 }, { unique: true });
     await coll.insertOne({ email: 'x@y' });
     const error = await coll.insertOne({ email: 'x@y' }).catch((e) => e);
-    expect(error).toMatchObject({ code: 11000, keyPattern: { email: 1 }, keyValue: { email: 'x@y' } });
-    expect(error.message).toContain(`E11000 duplicate key error collection: ${coll.dbName}.${coll.collectionName} index: email_1 dup key: { email: "x@y" }`);
+    expect(error).toMatchObject({
+      code: 11000,
+      keyPattern: { email: 1 },
+      keyValue: { email: 'x@y' },
+    });
+    expect(error.message).toContain(
+      `E11000 duplicate key error collection: ${coll.dbName}.${coll.collectionName} index: email_1 dup key: { email: "x@y" }`,
+    );
   });
 
   it('reports writeErrors for unordered bulk inserts and keeps the good ones', async () => {
     const coll = fresh();
     await coll.createIndex({ k: 1 }, { unique: true });
-    const error = await coll.insertMany([{ k: 1 }, { k: 1 }, { k: 2 }], { ordered: false }).catch((e) => e);
+    const error = await coll
+      .insertMany([{ k: 1 }, { k: 1 }, { k: 2 }], { ordered: false })
+      .catch((e) => e);
     expect(error.code).toBe(11000);
     expect(error.writeErrors).toHaveLength(1);
     expect(await coll.countDocuments()).toBe(2);
@@ -32,26 +40,47 @@ describe('unique and secondary indexes', () => {
   it('rejects updates and upserts that would duplicate a key, leaving the stored document intact', async () => {
     const coll = fresh();
     await coll.createIndex({ k: 1 }, { unique: true });
-    await coll.insertMany([{ k: 1, v: 'one' }, { k: 2, v: 'two' }]);
-    await expect(coll.updateOne({ k: 2 }, { $set: { k: 1, v: 'changed' } })).rejects.toMatchObject({ code: 11000 });
+    await coll.insertMany([
+      { k: 1, v: 'one' },
+      { k: 2, v: 'two' },
+    ]);
+    await expect(coll.updateOne({ k: 2 }, { $set: { k: 1, v: 'changed' } })).rejects.toMatchObject({
+      code: 11000,
+    });
     expect(await coll.findOne({ k: 2 }, { projection: { _id: 0 } })).toEqual({ k: 2, v: 'two' });
-    await expect(coll.updateOne({ v: 'three' }, { $set: { k: 1 } }, { upsert: true })).rejects.toMatchObject({ code: 11000 });
-    await expect(coll.findOneAndUpdate({ k: 2 }, { $set: { k: 1 } })).rejects.toMatchObject({ code: 11000 });
+    await expect(
+      coll.updateOne({ v: 'three' }, { $set: { k: 1 } }, { upsert: true }),
+    ).rejects.toMatchObject({ code: 11000 });
+    await expect(coll.findOneAndUpdate({ k: 2 }, { $set: { k: 1 } })).rejects.toMatchObject({
+      code: 11000,
+    });
   });
 
   it('enforces compound unique indexes on the combination only', async () => {
     const coll = fresh();
     await coll.createIndex({ tenant: 1, email: 1 }, { unique: true });
-    await coll.insertMany([{ tenant: 'a', email: 'x' }, { tenant: 'b', email: 'x' }]);
+    await coll.insertMany([
+      { tenant: 'a', email: 'x' },
+      { tenant: 'b', email: 'x' },
+    ]);
     const error = await coll.insertOne({ tenant: 'a', email: 'x' }).catch((e) => e);
     expect(error).toMatchObject({ code: 11000, keyValue: { tenant: 'a', email: 'x' } });
   });
 
   it('enforces partial unique indexes only inside the filter', async () => {
     const coll = fresh();
-    await coll.createIndex({ phone: 1 }, { unique: true, partialFilterExpression: { active: true } });
-    await coll.insertMany([{ phone: '1', active: false }, { phone: '1', active: false }, { phone: '1', active: true }]);
-    await expect(coll.insertOne({ phone: '1', active: true })).rejects.toMatchObject({ code: 11000 });
+    await coll.createIndex(
+      { phone: 1 },
+      { unique: true, partialFilterExpression: { active: true } },
+    );
+    await coll.insertMany([
+      { phone: '1', active: false },
+      { phone: '1', active: false },
+      { phone: '1', active: true },
+    ]);
+    await expect(coll.insertOne({ phone: '1', active: true })).rejects.toMatchObject({
+      code: 11000,
+    });
   });
 
   it('lets sparse unique indexes hold many documents without the field', async () => {
@@ -75,13 +104,19 @@ describe('unique and secondary indexes', () => {
   it('refuses to build a unique index over existing duplicates', async () => {
     const coll = fresh();
     await coll.insertMany([{ d: 1 }, { d: 1 }]);
-    await expect(coll.createIndex({ d: 1 }, { unique: true })).rejects.toMatchObject({ code: 11000 });
+    await expect(coll.createIndex({ d: 1 }, { unique: true })).rejects.toMatchObject({
+      code: 11000,
+    });
   });
 
   it('turns 20 concurrent upserts on a unique key into one document', async () => {
     const coll = fresh();
     await coll.createIndex({ key: 1 }, { unique: true });
-    await Promise.all(Array.from({ length: 20 }, (_, i) => coll.updateOne({ key: 'same' }, { $set: { last: i }, $inc: { hits: 1 } }, { upsert: true })));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        coll.updateOne({ key: 'same' }, { $set: { last: i }, $inc: { hits: 1 } }, { upsert: true }),
+      ),
+    );
     expect(await coll.countDocuments()).toBe(1);
     expect((await coll.findOne({ key: 'same' }))?.hits).toBe(20);
   });
@@ -89,7 +124,9 @@ describe('unique and secondary indexes', () => {
   it('answers indexed equality and $in queries correctly', async () => {
     const coll = fresh();
     await coll.createIndex({ tag: 1 });
-    await coll.insertMany(Array.from({ length: 200 }, (_, i) => ({ i, tag: `t${i % 10}`, tags: [`a${i % 3}`, 'all'] })));
+    await coll.insertMany(
+      Array.from({ length: 200 }, (_, i) => ({ i, tag: `t${i % 10}`, tags: [`a${i % 3}`, 'all'] })),
+    );
     await coll.createIndex({ tags: 1 });
     expect(await coll.countDocuments({ tag: 't3' })).toBe(20);
     expect(await coll.countDocuments({ tag: { $in: ['t1', 't2'] }, i: { $lt: 100 } })).toBe(20);
@@ -105,7 +142,14 @@ describe('unique and secondary indexes', () => {
     if (usingRealMongo) return; // mongod's TTL monitor runs only once a minute
     const coll = fresh();
     await coll.createIndex({ createdAt: 1 }, { expireAfterSeconds: 1 });
-    await coll.insertMany([{ createdAt: new Date(Date.now() - 5_000) }, { createdAt: new Date(Date.now() + 60_000) }, { createdAt: 'not a date' } as Document]);
-    await vi.waitFor(async () => expect(await coll.countDocuments()).toBe(2), { timeout: 3_000, interval: 100 });
+    await coll.insertMany([
+      { createdAt: new Date(Date.now() - 5_000) },
+      { createdAt: new Date(Date.now() + 60_000) },
+      { createdAt: 'not a date' } as Document,
+    ]);
+    await vi.waitFor(async () => expect(await coll.countDocuments()).toBe(2), {
+      timeout: 3_000,
+      interval: 100,
+    });
   });
 });

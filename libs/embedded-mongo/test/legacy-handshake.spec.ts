@@ -5,7 +5,13 @@ import { usingRealMongo } from './harness';
 
 /** Old clients open with OP_QUERY `isMaster` on admin.$cmd and expect an OP_REPLY. */
 function legacyIsMaster(port: number): Promise<Record<string, unknown>> {
-  const query = Buffer.concat([Buffer.alloc(4), Buffer.from('admin.$cmd\0'), Buffer.alloc(4), Buffer.from([0xff, 0xff, 0xff, 0xff]), serialize({ isMaster: 1 })]);
+  const query = Buffer.concat([
+    Buffer.alloc(4),
+    Buffer.from('admin.$cmd\0'),
+    Buffer.alloc(4),
+    Buffer.from([0xff, 0xff, 0xff, 0xff]),
+    serialize({ isMaster: 1 }),
+  ]);
   const header = Buffer.alloc(16);
   header.writeInt32LE(16 + query.length, 0);
   header.writeInt32LE(1, 4);
@@ -30,7 +36,11 @@ function legacyIsMaster(port: number): Promise<Record<string, unknown>> {
   it('answers isMaster with an OP_REPLY', async () => {
     const server = await EmbeddedMongoServer.start();
     try {
-      expect(await legacyIsMaster(server.port)).toMatchObject({ ismaster: true, ok: 1, maxWireVersion: 21 });
+      expect(await legacyIsMaster(server.port)).toMatchObject({
+        ismaster: true,
+        ok: 1,
+        maxWireVersion: 21,
+      });
     } finally {
       await server.close();
     }

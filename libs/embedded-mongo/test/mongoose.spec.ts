@@ -14,21 +14,33 @@ describe('mongoose model layer', () => {
 
   beforeAll(async () => {
     target = await startTarget();
-    connection = await mongoose.createConnection(target.uri, { dbName: target.db.databaseName, autoIndex: true }).asPromise();
+    connection = await mongoose
+      .createConnection(target.uri, { dbName: target.db.databaseName, autoIndex: true })
+      .asPromise();
   });
   afterAll(async () => {
     await connection.close();
     await target.close();
   });
 
-  const contactSchema = new Schema<Contact>({ owner: { type: String, required: true }, phone: { type: String, required: true }, name: String, visits: Number }, { timestamps: true });
+  const contactSchema = new Schema<Contact>(
+    {
+      owner: { type: String, required: true },
+      phone: { type: String, required: true },
+      name: String,
+      visits: Number,
+    },
+    { timestamps: true },
+  );
   contactSchema.index({ owner: 1, phone: 1 }, { unique: true });
 
   it('builds indexes and rejects a duplicate save with code 11000', async () => {
     const Contacts = connection.model<Contact>('Contact', contactSchema);
     await Contacts.init();
     await Contacts.create({ owner: 'o1', phone: '+1' });
-    await expect(Contacts.create({ owner: 'o1', phone: '+1' })).rejects.toMatchObject({ code: 11000 });
+    await expect(Contacts.create({ owner: 'o1', phone: '+1' })).rejects.toMatchObject({
+      code: 11000,
+    });
     await Contacts.create({ owner: 'o2', phone: '+1' });
     expect(await Contacts.countDocuments({ phone: '+1' })).toBe(2);
     expect(await Contacts.estimatedDocumentCount()).toBe(2);
@@ -36,11 +48,26 @@ describe('mongoose model layer', () => {
 
   it('upserts with findOneAndUpdate and aggregates', async () => {
     const Contacts = connection.model<Contact>('Contact');
-    const created = await Contacts.findOneAndUpdate({ owner: 'o3', phone: '+3' }, { $set: { name: 'Cat' }, $inc: { visits: 1 } }, { upsert: true, returnDocument: 'after' }).lean();
+    const created = await Contacts.findOneAndUpdate(
+      { owner: 'o3', phone: '+3' },
+      { $set: { name: 'Cat' }, $inc: { visits: 1 } },
+      { upsert: true, returnDocument: 'after' },
+    ).lean();
     expect(created).toMatchObject({ owner: 'o3', phone: '+3', name: 'Cat', visits: 1 });
-    await Contacts.findOneAndUpdate({ owner: 'o3', phone: '+3' }, { $inc: { visits: 1 } }, { upsert: true });
-    const byOwner = await Contacts.aggregate<{ _id: string; visits: number }>([{ $group: { _id: '$owner', visits: { $sum: { $ifNull: ['$visits', 0] } } } }, { $sort: { _id: 1 } }]);
-    expect(byOwner).toEqual([{ _id: 'o1', visits: 0 }, { _id: 'o2', visits: 0 }, { _id: 'o3', visits: 2 }]);
+    await Contacts.findOneAndUpdate(
+      { owner: 'o3', phone: '+3' },
+      { $inc: { visits: 1 } },
+      { upsert: true },
+    );
+    const byOwner = await Contacts.aggregate<{ _id: string; visits: number }>([
+      { $group: { _id: '$owner', visits: { $sum: { $ifNull: ['$visits', 0] } } } },
+      { $sort: { _id: 1 } },
+    ]);
+    expect(byOwner).toEqual([
+      { _id: 'o1', visits: 0 },
+      { _id: 'o2', visits: 0 },
+      { _id: 'o3', visits: 2 },
+    ]);
     const found = await Contacts.find({ owner: 'o3' }).lean();
     expect(found[0].visits).toBe(2);
     expect(found[0]).toHaveProperty('createdAt');

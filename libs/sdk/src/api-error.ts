@@ -19,7 +19,10 @@ export class ApiError extends Error {
 
   constructor(status: number, body: unknown, requestId?: string) {
     const shaped = isErrorResponse(body) ? body : undefined;
-    super(shaped?.message ?? `HTTP ${status}${typeof body === 'string' && body ? `: ${body.slice(0, 200)}` : ''}`);
+    super(
+      shaped?.message ??
+        `HTTP ${status}${typeof body === 'string' && body ? `: ${body.slice(0, 200)}` : ''}`,
+    );
     this.status = status;
     this.body = body;
     this.code = shaped?.code;
@@ -30,5 +33,10 @@ export class ApiError extends Error {
 
 export function isErrorResponse(body: unknown): body is ErrorResponse {
   const candidate = body as Partial<ErrorResponse> | null;
-  return typeof candidate === 'object' && candidate !== null && typeof candidate.statusCode === 'number' && typeof candidate.message === 'string';
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.statusCode === 'number' &&
+    typeof candidate.message === 'string'
+  );
 }

@@ -8,29 +8,57 @@ interface Seen {
 }
 
 /** A fetch that records requests and answers from a handler (JSON bodies). */
-function stubFetch(handler: (req: Seen) => { status?: number; body?: unknown; headers?: Record<string, string> }) {
+function stubFetch(
+  handler: (req: Seen) => { status?: number; body?: unknown; headers?: Record<string, string> },
+) {
   const seen: Seen[] = [];
   const fetch = vi.fn(async (input: string | URL | Request, init?: RequestInit) => {
     const request = input instanceof Request ? input : new Request(input, init);
     const text = request.body ? await request.text() : '';
-    const req = { method: request.method, url: new URL(request.url), headers: request.headers, body: text ? JSON.parse(text) : undefined };
+    const req = {
+      method: request.method,
+      url: new URL(request.url),
+      headers: request.headers,
+      body: text ? JSON.parse(text) : undefined,
+    };
     seen.push(req);
     const { status = 200, body, headers = {} } = handler(req);
-    const payload = body === undefined ? null : typeof body === 'string' ? body : JSON.stringify(body);
-    return new Response(payload, { status, headers: { ...(typeof body === 'object' ? { 'content-type': 'application/json' } : {}), ...headers } });
+    const payload =
+      body === undefined ? null : typeof body === 'string' ? body : JSON.stringify(body);
+    return new Response(payload, {
+      status,
+      headers: {
+        ...(typeof body === 'object' ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+    });
   });
   return { fetch: fetch as unknown as typeof globalThis.fetch, seen };
 }
 
 const message = (i: number): Schemas['MessageResponseDto'] =>
-  ({ id: `m${i}`, sessionName: 'main', direction: 'out', status: 'sent', type: 'text', chatJid: 'x@s.whatsapp.net', fromMe: true, attempts: 1 }) as Schemas['MessageResponseDto'];
+  ({
+    id: `m${i}`,
+    sessionName: 'main',
+    direction: 'out',
+    status: 'sent',
+    type: 'text',
+    chatJid: 'x@s.whatsapp.net',
+    fromMe: true,
+    attempts: 1,
+  }) as Schemas['MessageResponseDto'];
 
 describe('createGatewayClient', () => {
   it('sends JSON to the base URL with the bearer token and resolves to the body', async () => {
-    const { fetch, seen } = stubFetch(() => ({ status: 201, body: { sessionName: 'main', status: 'connecting' } }));
+    const { fetch, seen } = stubFetch(() => ({
+      status: 201,
+      body: { sessionName: 'main', status: 'connecting' },
+    }));
     const client = createGatewayClient({ baseUrl: 'http://gw.test:5000/', token: 't0', fetch });
 
-    const session = await client.post('/api/v1/whatsapp/sessions', { body: { sessionName: 'main' } });
+    const session = await client.post('/api/v1/whatsapp/sessions', {
+      body: { sessionName: 'main' },
+    });
 
     expect(session.status).toBe('connecting');
     expect(seen[0].method).toBe('POST');
@@ -52,27 +80,58 @@ describe('createGatewayClient', () => {
   });
 
   it('fills path and query parameters', async () => {
-    const { fetch, seen } = stubFetch(() => ({ body: { qr: 'data:image/png;base64,AA', status: 'qr_ready', expiresAt: '2026-01-01T00:00:00Z' } }));
+    const { fetch, seen } = stubFetch(() => ({
+      body: {
+        qr: 'data:image/png;base64,AA',
+        status: 'qr_ready',
+        expiresAt: '2026-01-01T00:00:00Z',
+      },
+    }));
     const client = createGatewayClient({ baseUrl: 'http://gw.test', fetch });
-    await client.get('/api/v1/whatsapp/sessions/{name}/qr', { params: { path: { name: 'sales 1' } } });
-    await client.get('/api/v1/whatsapp/messages', { params: { query: { status: 'failed', limit: 5 } } });
+    await client.get('/api/v1/whatsapp/sessions/{name}/qr', {
+      params: { path: { name: 'sales 1' } },
+    });
+    await client.get('/api/v1/whatsapp/messages', {
+      params: { query: { status: 'failed', limit: 5 } },
+    });
     expect(seen[0].url.pathname).toBe('/api/v1/whatsapp/sessions/sales%201/qr');
     expect(Object.fromEntries(seen[1].url.searchParams)).toEqual({ status: 'failed', limit: '5' });
   });
 
   it('rejects a non-2xx answer with an ApiError carrying the error shape', async () => {
-    const body = { statusCode: 409, error: 'Conflict', code: 'SESSION_EXISTS', message: 'Session main already exists', requestId: 'req-1', details: { sessionName: 'main' } };
+    const body = {
+      statusCode: 409,
+      error: 'Conflict',
+      code: 'SESSION_EXISTS',
+      message: 'Session main already exists',
+      requestId: 'req-1',
+      details: { sessionName: 'main' },
+    };
     const { fetch } = stubFetch(() => ({ status: 409, body }));
     const client = createGatewayClient({ baseUrl: 'http://gw.test', fetch });
 
-    const error = await client.post('/api/v1/whatsapp/sessions', { body: { sessionName: 'main' } }).catch((e: unknown) => e);
+    const error = await client
+      .post('/api/v1/whatsapp/sessions', { body: { sessionName: 'main' } })
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ApiError);
-    expect(error).toMatchObject({ name: 'ApiError', status: 409, code: 'SESSION_EXISTS', message: 'Session main already exists', requestId: 'req-1', details: { sessionName: 'main' }, body });
+    expect(error).toMatchObject({
+      name: 'ApiError',
+      status: 409,
+      code: 'SESSION_EXISTS',
+      message: 'Session main already exists',
+      requestId: 'req-1',
+      details: { sessionName: 'main' },
+      body,
+    });
   });
 
   it('builds an ApiError from a non-JSON answer (e.g. a proxy) with the X-Request-Id header', async () => {
-    const { fetch } = stubFetch(() => ({ status: 502, body: 'Bad gateway', headers: { 'x-request-id': 'abc' } }));
+    const { fetch } = stubFetch(() => ({
+      status: 502,
+      body: 'Bad gateway',
+      headers: { 'x-request-id': 'abc' },
+    }));
     const client = createGatewayClient({ baseUrl: 'http://gw.test', fetch });
     const error = (await client.get('/api/v1/auth/me').catch((e: unknown) => e)) as ApiError;
     expect(error).toBeInstanceOf(ApiError);
@@ -85,7 +144,9 @@ describe('createGatewayClient', () => {
   it('resolves 204 answers to undefined', async () => {
     const { fetch, seen } = stubFetch(() => ({ status: 204 }));
     const client = createGatewayClient({ baseUrl: 'http://gw.test', token: 't', fetch });
-    await expect(client.delete('/api/v1/whatsapp/sessions/{name}', { params: { path: { name: 'main' } } })).resolves.toBeUndefined();
+    await expect(
+      client.delete('/api/v1/whatsapp/sessions/{name}', { params: { path: { name: 'main' } } }),
+    ).resolves.toBeUndefined();
     expect(seen[0].method).toBe('DELETE');
   });
 
@@ -94,12 +155,23 @@ describe('createGatewayClient', () => {
     const { fetch, seen } = stubFetch(({ url }) => {
       const page = Number(url.searchParams.get('page'));
       const limit = Number(url.searchParams.get('limit'));
-      return { body: { items: all.slice((page - 1) * limit, page * limit), total: all.length, page, limit } };
+      return {
+        body: {
+          items: all.slice((page - 1) * limit, page * limit),
+          total: all.length,
+          page,
+          limit,
+        },
+      };
     });
     const client = createGatewayClient({ baseUrl: 'http://gw.test', fetch });
 
     const ids: string[] = [];
-    for await (const m of client.paginate('/api/v1/whatsapp/messages', { sessionName: 'main', limit: 2 })) ids.push(m.id);
+    for await (const m of client.paginate('/api/v1/whatsapp/messages', {
+      sessionName: 'main',
+      limit: 2,
+    }))
+      ids.push(m.id);
 
     expect(ids).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
     expect(seen.map((s) => s.url.searchParams.get('page'))).toEqual(['1', '2', '3']);
@@ -107,7 +179,9 @@ describe('createGatewayClient', () => {
   });
 
   it('paginate() uses 100 per page by default and stops on an empty page', async () => {
-    const { fetch, seen } = stubFetch(() => ({ body: { items: [], total: 7, page: 1, limit: 100 } }));
+    const { fetch, seen } = stubFetch(() => ({
+      body: { items: [], total: 7, page: 1, limit: 100 },
+    }));
     const client = createGatewayClient({ baseUrl: 'http://gw.test', fetch });
     const items = [];
     for await (const c of client.paginate('/api/v1/whatsapp/contacts')) items.push(c);
@@ -117,7 +191,16 @@ describe('createGatewayClient', () => {
   });
 
   it('paginate() rejects with the ApiError of a failing page', async () => {
-    const { fetch } = stubFetch(() => ({ status: 400, body: { statusCode: 400, error: 'Bad Request', code: 'VALIDATION_FAILED', message: 'Validation failed', requestId: 'r' } }));
+    const { fetch } = stubFetch(() => ({
+      status: 400,
+      body: {
+        statusCode: 400,
+        error: 'Bad Request',
+        code: 'VALIDATION_FAILED',
+        message: 'Validation failed',
+        requestId: 'r',
+      },
+    }));
     const client = createGatewayClient({ baseUrl: 'http://gw.test', fetch });
     const iterator = client.paginate('/api/v1/customers', { search: 'x' });
     await expect(iterator.next()).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });

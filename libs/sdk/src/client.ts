@@ -1,30 +1,60 @@
-import createClient, { type Client, type FetchResponse, type MaybeOptionalInit, type Middleware } from 'openapi-fetch';
+import createClient, {
+  type Client,
+  type FetchResponse,
+  type MaybeOptionalInit,
+  type Middleware,
+} from 'openapi-fetch';
 import { ApiError } from './api-error';
 import type { paths } from './generated/schema';
 
 type HttpMethod = 'get' | 'put' | 'post' | 'delete' | 'patch';
 type MediaType = `${string}/${string}`;
 /** Spec paths that have an operation for `M`. */
-export type PathsWith<M extends HttpMethod> = { [P in keyof paths]: paths[P] extends { [K in M]: object } ? P : never }[keyof paths];
+export type PathsWith<M extends HttpMethod> = {
+  [P in keyof paths]: paths[P] extends { [K in M]: object } ? P : never;
+}[keyof paths];
 type RequiredKeysOf<T> = { [K in keyof T]-?: object extends Pick<T, K> ? never : K }[keyof T];
 /** The init argument is optional exactly when the operation has no required parameter or body (as in openapi-fetch). */
-type InitParam<I> = RequiredKeysOf<NonNullable<I>> extends never ? [(I & { [key: string]: unknown })?] : [I & { [key: string]: unknown }];
+type InitParam<I> =
+  RequiredKeysOf<NonNullable<I>> extends never
+    ? [(I & { [key: string]: unknown })?]
+    : [I & { [key: string]: unknown }];
 type DataOf<R> = R extends { data: infer D } ? D : never;
-type Operation<P extends keyof paths, M extends HttpMethod> = paths[P][M & keyof paths[P]] & Record<string | number, any>;
+type Operation<P extends keyof paths, M extends HttpMethod> = paths[P][M & keyof paths[P]] &
+  Record<string | number, any>;
 
 /** Calls an operation and resolves to its success body; any non-2xx answer rejects with an ApiError. */
-export type GatewayCall<M extends HttpMethod> = <P extends PathsWith<M>, I extends MaybeOptionalInit<paths[P], M & keyof paths[P]>>(
+export type GatewayCall<M extends HttpMethod> = <
+  P extends PathsWith<M>,
+  I extends MaybeOptionalInit<paths[P], M & keyof paths[P]>,
+>(
   url: P,
   ...init: InitParam<I>
 ) => Promise<DataOf<FetchResponse<Operation<P, M>, I, MediaType>>>;
 
-type JsonOk<P extends keyof paths> = paths[P] extends { get: { responses: { 200: { content: { 'application/json': infer B } } } } } ? B : never;
+type JsonOk<P extends keyof paths> = paths[P] extends {
+  get: { responses: { 200: { content: { 'application/json': infer B } } } };
+}
+  ? B
+  : never;
 /** GET routes answering a page `{ items, total, page, limit }`. */
 export type PaginatedPath = {
-  [P in PathsWith<'get'>]: JsonOk<P> extends { items: unknown[]; total: number; page: number; limit: number } ? P : never;
+  [P in PathsWith<'get'>]: JsonOk<P> extends {
+    items: unknown[];
+    total: number;
+    page: number;
+    limit: number;
+  }
+    ? P
+    : never;
 }[PathsWith<'get'>];
-export type PageQuery<P extends PaginatedPath> = paths[P] extends { get: { parameters: { query?: infer Q } } } ? NonNullable<Q> : never;
-export type PageItem<P extends PaginatedPath> = JsonOk<P> extends { items: Array<infer T> } ? T : never;
+export type PageQuery<P extends PaginatedPath> = paths[P] extends {
+  get: { parameters: { query?: infer Q } };
+}
+  ? NonNullable<Q>
+  : never;
+export type PageItem<P extends PaginatedPath> =
+  JsonOk<P> extends { items: Array<infer T> } ? T : never;
 
 export interface GatewayClientOptions {
   /** Origin of the gateway, e.g. `http://localhost:5000` (the spec's paths carry `/api/v1`). */
@@ -44,7 +74,10 @@ export interface GatewayClient {
   patch: GatewayCall<'patch'>;
   delete: GatewayCall<'delete'>;
   /** Iterates every item of a paginated list route, fetching page after page (default 100 per page). */
-  paginate<P extends PaginatedPath>(path: P, query?: PageQuery<P>): AsyncGenerator<PageItem<P>, void, undefined>;
+  paginate<P extends PaginatedPath>(
+    path: P,
+    query?: PageQuery<P>,
+  ): AsyncGenerator<PageItem<P>, void, undefined>;
   /** Sets (or clears) the bearer token used by later calls. */
   setToken(token: string | undefined): void;
   readonly token: string | undefined;
@@ -57,29 +90,51 @@ const MAX_PAGE_SIZE = 100;
 /** A typed client of the WhatsApp gateway REST API, generated from openapi.json. */
 export function createGatewayClient(options: GatewayClientOptions): GatewayClient {
   let token = options.token;
-  const raw = createClient<paths>({ baseUrl: options.baseUrl.replace(/\/+$/, ''), fetch: options.fetch, headers: options.headers });
+  const raw = createClient<paths>({
+    baseUrl: options.baseUrl.replace(/\/+$/, ''),
+    fetch: options.fetch,
+    headers: options.headers,
+  });
   const auth: Middleware = {
     onRequest({ request }) {
-      if (token && !request.headers.has('authorization')) request.headers.set('Authorization', `Bearer ${token}`);
+      if (token && !request.headers.has('authorization'))
+        request.headers.set('Authorization', `Bearer ${token}`);
       return request;
     },
   };
   raw.use(auth);
 
   const call = async (method: HttpMethod, url: string, init?: object): Promise<any> => {
-    const result = await (raw.request as (m: string, u: string, i?: object) => Promise<{ data?: unknown; error?: unknown; response: Response }>)(method, url, init);
+    const result = await (
+      raw.request as (
+        m: string,
+        u: string,
+        i?: object,
+      ) => Promise<{ data?: unknown; error?: unknown; response: Response }>
+    )(method, url, init);
     if (!result.response.ok) {
-      throw new ApiError(result.response.status, result.error ?? null, result.response.headers.get('x-request-id') ?? undefined);
+      throw new ApiError(
+        result.response.status,
+        result.error ?? null,
+        result.response.headers.get('x-request-id') ?? undefined,
+      );
     }
     return result.data;
   };
-  const method = <M extends HttpMethod>(m: M) => ((url: string, init?: object) => call(m, url, init)) as unknown as GatewayCall<M>;
+  const method = <M extends HttpMethod>(m: M) =>
+    ((url: string, init?: object) => call(m, url, init)) as unknown as GatewayCall<M>;
 
-  async function* paginate<P extends PaginatedPath>(path: P, query?: PageQuery<P>): AsyncGenerator<PageItem<P>, void, undefined> {
+  async function* paginate<P extends PaginatedPath>(
+    path: P,
+    query?: PageQuery<P>,
+  ): AsyncGenerator<PageItem<P>, void, undefined> {
     const base = { ...(query as Record<string, unknown> | undefined) };
     const limit = typeof base.limit === 'number' ? base.limit : MAX_PAGE_SIZE;
     for (let page = typeof base.page === 'number' ? base.page : 1; ; page += 1) {
-      const body = (await call('get', path, { params: { query: { ...base, page, limit } } })) as { items: PageItem<P>[]; total: number };
+      const body = (await call('get', path, { params: { query: { ...base, page, limit } } })) as {
+        items: PageItem<P>[];
+        total: number;
+      };
       yield* body.items;
       if (body.items.length === 0 || page * limit >= body.total) return;
     }

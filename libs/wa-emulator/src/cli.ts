@@ -21,11 +21,19 @@ async function main(): Promise<void> {
     host: values.host,
     dataDir: values.data,
     ...(values['auto-receipts'] ? { autoReceipts: { deliveredMs: 500, readMs: 1500 } } : {}),
-    ...(values.verbose ? { log: (message: string, details?: Record<string, unknown>) => console.error(`wa-emulator: ${message}`, details ?? '') } : {}),
+    ...(values.verbose
+      ? {
+          log: (message: string, details?: Record<string, unknown>) =>
+            console.error(`wa-emulator: ${message}`, details ?? ''),
+        }
+      : {}),
   });
   console.log(emulator.url);
-  console.error(`wa-emulator: control API at ${emulator.httpUrl}/control/accounts/<phone>/{scan,text,receipts,logout,replace,drop,outbox,status}`);
-  if (!values.data) console.error('wa-emulator: no --data directory given; state lives in memory only');
+  console.error(
+    `wa-emulator: control API at ${emulator.httpUrl}/control/accounts/<phone>/{scan,text,receipts,logout,replace,drop,outbox,status}`,
+  );
+  if (!values.data)
+    console.error('wa-emulator: no --data directory given; state lives in memory only');
 
   const shutdown = (signal: string) => {
     console.error(`wa-emulator: ${signal} received, closing`);

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WaEmulator } from './wa-emulator';
 
-const ROUTE = /^\/control\/accounts\/\+?(\d+)\/(scan|text|logout|replace|drop|receipts|outbox|status)$/;
+const ROUTE =
+  /^\/control\/accounts\/\+?(\d+)\/(scan|text|logout|replace|drop|receipts|outbox|status)$/;
 
 async function readJson(req: IncomingMessage): Promise<Record<string, any>> {
   const chunks: Buffer[] = [];
@@ -20,22 +21,35 @@ async function readJson(req: IncomingMessage): Promise<Record<string, any>> {
  *   GET  /control/accounts/:phone/outbox | status
  * Returns false when the request is not a control route.
  */
-export function handleControlRequest(emulator: WaEmulator, req: IncomingMessage, res: ServerResponse): boolean {
+export function handleControlRequest(
+  emulator: WaEmulator,
+  req: IncomingMessage,
+  res: ServerResponse,
+): boolean {
   const match = ROUTE.exec(req.url?.split('?')[0] ?? '');
   if (!match) return false;
   const [, account, action] = match;
   const phone = emulator.phone(account);
-  const reply = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  const reply = (status: number, body: unknown) =>
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   const run = async (): Promise<unknown> => {
-    if (req.method === 'GET' && action === 'outbox') return phone.outbox.map(({ message: _m, ...r }) => r);
-    if (req.method === 'GET' && action === 'status') return { connected: phone.connected, devices: phone.devices, profile: phone.profile };
-    if (req.method !== 'POST') throw Object.assign(new Error('method not allowed'), { status: 405 });
+    if (req.method === 'GET' && action === 'outbox')
+      return phone.outbox.map(({ message: _m, ...r }) => r);
+    if (req.method === 'GET' && action === 'status')
+      return { connected: phone.connected, devices: phone.devices, profile: phone.profile };
+    if (req.method !== 'POST')
+      throw Object.assign(new Error('method not allowed'), { status: 405 });
     const body = await readJson(req);
     switch (action) {
       case 'scan':
         return phone.scan(String(body.qr), { pushName: body.pushName });
       case 'text':
-        return { id: await phone.sendText(String(body.from), String(body.text), { via: body.via === 'lid' ? 'lid' : 'pn', pushName: body.pushName }) };
+        return {
+          id: await phone.sendText(String(body.from), String(body.text), {
+            via: body.via === 'lid' ? 'lid' : 'pn',
+            pushName: body.pushName,
+          }),
+        };
       case 'receipts':
         phone.receipt(String(body.id), body.type);
         return { ok: true };

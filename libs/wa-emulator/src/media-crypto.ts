@@ -1,4 +1,11 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+} from 'node:crypto';
 
 /** HKDF info strings per media type, as WhatsApp (and Baileys' MEDIA_HKDF_KEY_MAPPING) use them. */
 const HKDF_INFO: Record<string, string> = {
@@ -26,8 +33,14 @@ export interface MediaKeys {
 export function deriveMediaKeys(mediaKey: Buffer, type: string): MediaKeys {
   const info = HKDF_INFO[type];
   if (info === undefined) throw new Error(`unknown media type ${type}`);
-  const expanded = Buffer.from(hkdfSync('sha256', mediaKey, Buffer.alloc(0), `WhatsApp ${info} Keys`, 112));
-  return { iv: expanded.subarray(0, 16), cipherKey: expanded.subarray(16, 48), macKey: expanded.subarray(48, 80) };
+  const expanded = Buffer.from(
+    hkdfSync('sha256', mediaKey, Buffer.alloc(0), `WhatsApp ${info} Keys`, 112),
+  );
+  return {
+    iv: expanded.subarray(0, 16),
+    cipherKey: expanded.subarray(16, 48),
+    macKey: expanded.subarray(48, 80),
+  };
 }
 
 export interface EncryptedMedia {
@@ -39,7 +52,11 @@ export interface EncryptedMedia {
   fileLength: number;
 }
 
-export function encryptMedia(plaintext: Buffer, type: string, mediaKey: Buffer = randomBytes(32)): EncryptedMedia {
+export function encryptMedia(
+  plaintext: Buffer,
+  type: string,
+  mediaKey: Buffer = randomBytes(32),
+): EncryptedMedia {
   const { iv, cipherKey, macKey } = deriveMediaKeys(mediaKey, type);
   const cipher = createCipheriv('aes-256-cbc', cipherKey, iv);
   const enc = Buffer.concat([cipher.update(plaintext), cipher.final()]);

@@ -1,4 +1,10 @@
-import { Curve, makeNoiseHandler, NOISE_WA_HEADER, proto, WA_CERT_DETAILS } from '@whiskeysockets/baileys';
+import {
+  Curve,
+  makeNoiseHandler,
+  NOISE_WA_HEADER,
+  proto,
+  WA_CERT_DETAILS,
+} from '@whiskeysockets/baileys';
 import * as libsignal from 'libsignal';
 import pino from 'pino';
 import { createNoiseIdentity, FrameReader, NoiseResponder } from './noise';
@@ -8,16 +14,28 @@ describe('Noise XX responder against Baileys’ own initiator', () => {
     const identity = createNoiseIdentity();
     const ephemeral = Curve.generateKeyPair();
     const clientStatic = Curve.generateKeyPair();
-    const client = makeNoiseHandler({ keyPair: ephemeral, NOISE_HEADER: NOISE_WA_HEADER, logger: pino({ level: 'silent' }) as never });
+    const client = makeNoiseHandler({
+      keyPair: ephemeral,
+      NOISE_HEADER: NOISE_WA_HEADER,
+      logger: pino({ level: 'silent' }) as never,
+    });
     const server = new NoiseResponder(identity);
     const reader = new FrameReader();
 
-    const hello = client.encodeFrame(proto.HandshakeMessage.encode({ clientHello: { ephemeral: ephemeral.public } }).finish());
+    const hello = client.encodeFrame(
+      proto.HandshakeMessage.encode({ clientHello: { ephemeral: ephemeral.public } }).finish(),
+    );
     const [helloFrame] = reader.push(Buffer.from(hello));
     const serverHello = proto.HandshakeMessage.decode(server.hello(helloFrame));
     const keyEnc = client.processHandshake(serverHello, clientStatic);
-    const payloadEnc = client.encrypt(proto.ClientPayload.encode({ username: 15551234567, device: 3, passive: true }).finish());
-    const finish = client.encodeFrame(proto.HandshakeMessage.encode({ clientFinish: { static: keyEnc, payload: payloadEnc } }).finish());
+    const payloadEnc = client.encrypt(
+      proto.ClientPayload.encode({ username: 15551234567, device: 3, passive: true }).finish(),
+    );
+    const finish = client.encodeFrame(
+      proto.HandshakeMessage.encode({
+        clientFinish: { static: keyEnc, payload: payloadEnc },
+      }).finish(),
+    );
     const payload = server.finish(reader.push(Buffer.from(finish))[0]);
     await client.finishInit();
 
@@ -39,10 +57,14 @@ describe('Noise XX responder against Baileys’ own initiator', () => {
     const verify = (pub: Uint8Array, msg: Uint8Array, sig: Uint8Array) => {
       // Baileys' Curve.verify ignores libsignal's boolean result (always true for well-formed input),
       // so check with the curve directly.
-      const { curve } = libsignal as unknown as { curve: { verifySignature(p: Buffer, m: Uint8Array, s: Uint8Array): boolean } };
+      const { curve } = libsignal as unknown as {
+        curve: { verifySignature(p: Buffer, m: Uint8Array, s: Uint8Array): boolean };
+      };
       return curve.verifySignature(Buffer.concat([Buffer.from([5]), pub]), msg, sig);
     };
-    expect(verify(identity.rootKey.public, intermediate!.details!, intermediate!.signature!)).toBe(true);
+    expect(verify(identity.rootKey.public, intermediate!.details!, intermediate!.signature!)).toBe(
+      true,
+    );
     expect(verify(inter.key!, leaf!.details!, leaf!.signature!)).toBe(true);
     expect(verify(identity.staticKey.public, leaf!.details!, leaf!.signature!)).toBe(false);
   });

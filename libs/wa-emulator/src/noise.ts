@@ -18,18 +18,31 @@ function iv(counter: number): Buffer {
   return out;
 }
 
-export function aesGcmEncrypt(plaintext: Uint8Array, key: Buffer, nonce: Buffer, aad: Buffer): Buffer {
+export function aesGcmEncrypt(
+  plaintext: Uint8Array,
+  key: Buffer,
+  nonce: Buffer,
+  aad: Buffer,
+): Buffer {
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(aad);
   return Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
 }
 
-export function aesGcmDecrypt(ciphertext: Uint8Array, key: Buffer, nonce: Buffer, aad: Buffer): Buffer {
+export function aesGcmDecrypt(
+  ciphertext: Uint8Array,
+  key: Buffer,
+  nonce: Buffer,
+  aad: Buffer,
+): Buffer {
   const buf = Buffer.from(ciphertext);
   const decipher = createDecipheriv('aes-256-gcm', key, nonce);
   decipher.setAAD(aad);
   decipher.setAuthTag(buf.subarray(buf.length - TAG_LENGTH));
-  return Buffer.concat([decipher.update(buf.subarray(0, buf.length - TAG_LENGTH)), decipher.final()]);
+  return Buffer.concat([
+    decipher.update(buf.subarray(0, buf.length - TAG_LENGTH)),
+    decipher.final(),
+  ]);
 }
 
 /** HKDF-SHA256 of `ikm` with `salt`, split into two 32-byte keys. */
@@ -45,7 +58,10 @@ export interface NoiseIdentity {
   certChain: Buffer;
 }
 
-export function createNoiseIdentity(staticKey: KeyPair = Curve.generateKeyPair() as KeyPair, rootKey: KeyPair = Curve.generateKeyPair() as KeyPair): NoiseIdentity {
+export function createNoiseIdentity(
+  staticKey: KeyPair = Curve.generateKeyPair() as KeyPair,
+  rootKey: KeyPair = Curve.generateKeyPair() as KeyPair,
+): NoiseIdentity {
   const intermediateKey = Curve.generateKeyPair() as KeyPair;
   const now = Math.floor(Date.now() / 1000);
   const intermediateDetails = proto.CertChain.NoiseCertificate.Details.encode({
@@ -64,7 +80,10 @@ export function createNoiseIdentity(staticKey: KeyPair = Curve.generateKeyPair()
   }).finish();
   const certChain = Buffer.from(
     proto.CertChain.encode({
-      intermediate: { details: intermediateDetails, signature: Curve.sign(rootKey.private, intermediateDetails) },
+      intermediate: {
+        details: intermediateDetails,
+        signature: Curve.sign(rootKey.private, intermediateDetails),
+      },
       leaf: { details: leafDetails, signature: Curve.sign(intermediateKey.private, leafDetails) },
     }).finish(),
   );
@@ -131,7 +150,11 @@ export class NoiseResponder {
     const staticEnc = this.encryptHandshake(this.identity.staticKey.public);
     this.mixIntoKey(Curve.sharedKey(this.identity.staticKey.private, clientEphemeral));
     const payload = this.encryptHandshake(this.identity.certChain);
-    return Buffer.from(proto.HandshakeMessage.encode({ serverHello: { ephemeral: this.ephemeral.public, static: staticEnc, payload } }).finish());
+    return Buffer.from(
+      proto.HandshakeMessage.encode({
+        serverHello: { ephemeral: this.ephemeral.public, static: staticEnc, payload },
+      }).finish(),
+    );
   }
 
   /** ClientFinish bytes → the decoded ClientPayload; switches to transport mode. */

@@ -1,6 +1,12 @@
 import { proto } from '@whiskeysockets/baileys';
 import { historySyncMessage } from './history-sync';
-import type { InboundOptions, OutboundRecord, PairResult, ReceiptType, WaEmulator } from './wa-emulator';
+import type {
+  InboundOptions,
+  OutboundRecord,
+  PairResult,
+  ReceiptType,
+  WaEmulator,
+} from './wa-emulator';
 
 export interface InboundMediaSpec extends InboundOptions {
   data: Buffer;
@@ -58,9 +64,18 @@ export class PhoneControl {
   }
 
   /** A contact (created on first use, phone digits) as seen by the emulator. */
-  contact(phone: string, profile: { pushName?: string; lid?: string } = {}): { phone: string; lid: string; pushName: string; jid: string; lidJid: string } {
+  contact(
+    phone: string,
+    profile: { pushName?: string; lid?: string } = {},
+  ): { phone: string; lid: string; pushName: string; jid: string; lidJid: string } {
     const u = this.emulator.user(phone, profile);
-    return { phone: u.phone, lid: u.lid, pushName: u.pushName, jid: `${u.phone}@s.whatsapp.net`, lidJid: `${u.lid}@lid` };
+    return {
+      phone: u.phone,
+      lid: u.lid,
+      pushName: u.pushName,
+      jid: `${u.phone}@s.whatsapp.net`,
+      lidJid: `${u.lid}@lid`,
+    };
   }
 
   /** `from` (a contact's phone) sends any WhatsApp message to this account. Returns the message id. */
@@ -74,14 +89,31 @@ export class PhoneControl {
 
   sendImage(from: string, spec: InboundMediaSpec): Promise<string> {
     const media = this.emulator.uploadMedia(spec.data, 'image');
-    return this.sendMessage(from, { imageMessage: { ...media, mimetype: spec.mimetype, ...(spec.caption ? { caption: spec.caption } : {}) } }, spec);
+    return this.sendMessage(
+      from,
+      {
+        imageMessage: {
+          ...media,
+          mimetype: spec.mimetype,
+          ...(spec.caption ? { caption: spec.caption } : {}),
+        },
+      },
+      spec,
+    );
   }
 
   sendDocument(from: string, spec: InboundMediaSpec): Promise<string> {
     const media = this.emulator.uploadMedia(spec.data, 'document');
     return this.sendMessage(
       from,
-      { documentMessage: { ...media, mimetype: spec.mimetype, fileName: spec.fileName ?? 'file', ...(spec.caption ? { caption: spec.caption } : {}) } },
+      {
+        documentMessage: {
+          ...media,
+          mimetype: spec.mimetype,
+          fileName: spec.fileName ?? 'file',
+          ...(spec.caption ? { caption: spec.caption } : {}),
+        },
+      },
       spec,
     );
   }
@@ -92,8 +124,14 @@ export class PhoneControl {
   }
 
   /** Builds (and uploads the file of) a media message without sending it. */
-  mediaMessage(kind: InboundMediaKind, spec: Omit<InboundMediaSpec, keyof InboundOptions>): proto.IMessage {
-    const media = { ...this.emulator.uploadMedia(spec.data, kind === 'voice' ? 'audio' : kind), mimetype: spec.mimetype };
+  mediaMessage(
+    kind: InboundMediaKind,
+    spec: Omit<InboundMediaSpec, keyof InboundOptions>,
+  ): proto.IMessage {
+    const media = {
+      ...this.emulator.uploadMedia(spec.data, kind === 'voice' ? 'audio' : kind),
+      mimetype: spec.mimetype,
+    };
     const caption = spec.caption ? { caption: spec.caption } : {};
     const seconds = spec.seconds !== undefined ? { seconds: spec.seconds } : {};
     switch (kind) {
@@ -117,10 +155,28 @@ export class PhoneControl {
    * Resolves once the chunks are encrypted and sent (or queued).
    */
   async pushContacts(contacts: ContactSpec[], opts: { deviceId?: number } = {}): Promise<void> {
-    const pushnames = contacts.filter((c) => c.pushName).map((c) => ({ id: pnJid(c.phone), pushname: c.pushName }));
-    const conversations = contacts.filter((c) => c.name || c.lid).map((c) => ({ id: pnJid(c.phone), ...(c.name ? { name: c.name } : {}), ...(c.lid ? { lidJid: lidJid(c.lid) } : {}) }));
-    if (pushnames.length) await this.emulator.deliverFromOwnPhone(this.account, historySyncMessage({ syncType: proto.HistorySync.HistorySyncType.PUSH_NAME, pushnames }), opts.deviceId);
-    if (conversations.length) await this.emulator.deliverFromOwnPhone(this.account, historySyncMessage({ syncType: proto.HistorySync.HistorySyncType.RECENT, conversations }), opts.deviceId);
+    const pushnames = contacts
+      .filter((c) => c.pushName)
+      .map((c) => ({ id: pnJid(c.phone), pushname: c.pushName }));
+    const conversations = contacts
+      .filter((c) => c.name || c.lid)
+      .map((c) => ({
+        id: pnJid(c.phone),
+        ...(c.name ? { name: c.name } : {}),
+        ...(c.lid ? { lidJid: lidJid(c.lid) } : {}),
+      }));
+    if (pushnames.length)
+      await this.emulator.deliverFromOwnPhone(
+        this.account,
+        historySyncMessage({ syncType: proto.HistorySync.HistorySyncType.PUSH_NAME, pushnames }),
+        opts.deviceId,
+      );
+    if (conversations.length)
+      await this.emulator.deliverFromOwnPhone(
+        this.account,
+        historySyncMessage({ syncType: proto.HistorySync.HistorySyncType.RECENT, conversations }),
+        opts.deviceId,
+      );
   }
 
   /**
@@ -128,7 +184,11 @@ export class PhoneControl {
    * notification → Baileys `lid-mapping.update`). Returns how many connections were told.
    */
   revealLid(mapping: { phone: string; lid: string }, opts: { deviceId?: number } = {}): number {
-    return this.emulator.revealLid(this.account, { lid: lidJid(mapping.lid), pn: pnJid(mapping.phone) }, opts.deviceId);
+    return this.emulator.revealLid(
+      this.account,
+      { lid: lidJid(mapping.lid), pn: pnJid(mapping.phone) },
+      opts.deviceId,
+    );
   }
 
   /** Messages this account's linked devices sent, as their recipients decrypted them. */
@@ -136,8 +196,14 @@ export class PhoneControl {
     return this.emulator.outbound.filter((r) => r.account === this.account);
   }
 
-  waitForOutbound(predicate: (r: OutboundRecord) => boolean = () => true, timeoutMs = 10_000): Promise<OutboundRecord> {
-    return this.emulator.waitForOutbound((r) => r.account === this.account && predicate(r), timeoutMs);
+  waitForOutbound(
+    predicate: (r: OutboundRecord) => boolean = () => true,
+    timeoutMs = 10_000,
+  ): Promise<OutboundRecord> {
+    return this.emulator.waitForOutbound(
+      (r) => r.account === this.account && predicate(r),
+      timeoutMs,
+    );
   }
 
   /** The recipient of outbound message `id` reports it delivered / read / played. */

@@ -15,7 +15,9 @@ describe('SignalDevice (npm libsignal)', () => {
 
     const reply = await bob.encrypt('alice.0', Buffer.from('hi alice'));
     expect(reply.type).toBe('msg');
-    expect((await alice.decrypt('bob.0', reply.type, reply.ciphertext)).toString()).toBe('hi alice');
+    expect((await alice.decrypt('bob.0', reply.type, reply.ciphertext)).toString()).toBe(
+      'hi alice',
+    );
     const next = await alice.encrypt('bob.0', Buffer.from('again'));
     expect(next.type).toBe('msg');
     expect((await bob.decrypt('alice.0', next.type, next.ciphertext)).toString()).toBe('again');

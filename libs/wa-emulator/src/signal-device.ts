@@ -15,13 +15,22 @@ interface LibSignal {
   keyhelper: {
     generateIdentityKeyPair(): LibKeyPair;
     generateRegistrationId(): number;
-    generateSignedPreKey(identity: LibKeyPair, keyId: number): { keyId: number; keyPair: LibKeyPair; signature: Buffer };
+    generateSignedPreKey(
+      identity: LibKeyPair,
+      keyId: number,
+    ): { keyId: number; keyPair: LibKeyPair; signature: Buffer };
     generatePreKey(keyId: number): { keyId: number; keyPair: LibKeyPair };
   };
-  curve: { calculateSignature(priv: Uint8Array, msg: Uint8Array): Buffer; generateKeyPair(): LibKeyPair };
+  curve: {
+    calculateSignature(priv: Uint8Array, msg: Uint8Array): Buffer;
+    generateKeyPair(): LibKeyPair;
+  };
   ProtocolAddress: new (name: string, deviceId: number) => { toString(): string };
   SessionRecord: { new (): SessionRecordLike; deserialize(data: unknown): SessionRecordLike };
-  SessionBuilder: new (storage: unknown, addr: unknown) => { initOutgoing(bundle: unknown): Promise<void> };
+  SessionBuilder: new (
+    storage: unknown,
+    addr: unknown,
+  ) => { initOutgoing(bundle: unknown): Promise<void> };
   SessionCipher: new (
     storage: unknown,
     addr: unknown,
@@ -56,9 +65,11 @@ export interface SignalDeviceState {
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 const unb64 = (s: string) => Buffer.from(s, 'base64');
 /** 33-byte libsignal public key → 32-byte wire key. */
-export const toWireKey = (pub: Uint8Array) => Buffer.from(pub.length === 33 ? pub.subarray(1) : pub);
+export const toWireKey = (pub: Uint8Array) =>
+  Buffer.from(pub.length === 33 ? pub.subarray(1) : pub);
 /** 32-byte wire key → 33-byte libsignal public key. */
-export const toSignalKey = (pub: Uint8Array) => (pub.length === 33 ? Buffer.from(pub) : Buffer.concat([Buffer.from([5]), pub]));
+export const toSignalKey = (pub: Uint8Array) =>
+  pub.length === 33 ? Buffer.from(pub) : Buffer.concat([Buffer.from([5]), pub]);
 
 const PRE_KEY_BATCH = 30;
 
@@ -76,7 +87,12 @@ export class SignalDevice {
     const device = new SignalDevice({
       registrationId: libsignal.keyhelper.generateRegistrationId(),
       identity: { pub: b64(identity.pubKey), priv: b64(identity.privKey) },
-      signedPreKey: { keyId: 1, pub: b64(signed.keyPair.pubKey), priv: b64(signed.keyPair.privKey), signature: b64(signed.signature) },
+      signedPreKey: {
+        keyId: 1,
+        pub: b64(signed.keyPair.pubKey),
+        priv: b64(signed.keyPair.privKey),
+        signature: b64(signed.signature),
+      },
       preKeys: {},
       nextPreKeyId: 1,
       served: [],
@@ -128,7 +144,11 @@ export class SignalDevice {
     return {
       registrationId: this.state.registrationId,
       identityKey: toWireKey(unb64(this.state.identity.pub)),
-      signedPreKey: { keyId: s.keyId, publicKey: toWireKey(unb64(s.pub)), signature: unb64(s.signature) },
+      signedPreKey: {
+        keyId: s.keyId,
+        publicKey: toWireKey(unb64(s.pub)),
+        signature: unb64(s.signature),
+      },
       preKey: { keyId: Number(id), publicKey: toWireKey(unb64(key.pub)) },
     };
   }
@@ -136,7 +156,8 @@ export class SignalDevice {
   private storage() {
     const st = this.state;
     return {
-      loadSession: async (id: string) => (st.sessions[id] ? libsignal.SessionRecord.deserialize(st.sessions[id]) : undefined),
+      loadSession: async (id: string) =>
+        st.sessions[id] ? libsignal.SessionRecord.deserialize(st.sessions[id]) : undefined,
       storeSession: async (id: string, record: SessionRecordLike) => {
         st.sessions[id] = record.serialize();
       },
@@ -149,7 +170,10 @@ export class SignalDevice {
         delete st.preKeys[String(id)];
         st.served = st.served.filter((x) => x !== Number(id));
       },
-      loadSignedPreKey: () => ({ pubKey: unb64(st.signedPreKey.pub), privKey: unb64(st.signedPreKey.priv) }),
+      loadSignedPreKey: () => ({
+        pubKey: unb64(st.signedPreKey.pub),
+        privKey: unb64(st.signedPreKey.priv),
+      }),
       getOurRegistrationId: () => st.registrationId,
       getOurIdentity: () => ({ pubKey: unb64(st.identity.pub), privKey: unb64(st.identity.priv) }),
     };
@@ -170,18 +194,34 @@ export class SignalDevice {
     await new libsignal.SessionBuilder(this.storage(), this.address(peer)).initOutgoing({
       registrationId: bundle.registrationId,
       identityKey: toSignalKey(bundle.identityKey),
-      signedPreKey: { keyId: bundle.signedPreKey.keyId, publicKey: toSignalKey(bundle.signedPreKey.publicKey), signature: bundle.signedPreKey.signature },
-      ...(bundle.preKey ? { preKey: { keyId: bundle.preKey.keyId, publicKey: toSignalKey(bundle.preKey.publicKey) } } : {}),
+      signedPreKey: {
+        keyId: bundle.signedPreKey.keyId,
+        publicKey: toSignalKey(bundle.signedPreKey.publicKey),
+        signature: bundle.signedPreKey.signature,
+      },
+      ...(bundle.preKey
+        ? {
+            preKey: { keyId: bundle.preKey.keyId, publicKey: toSignalKey(bundle.preKey.publicKey) },
+          }
+        : {}),
     });
   }
 
-  async encrypt(peer: string, plaintext: Uint8Array): Promise<{ type: 'pkmsg' | 'msg'; ciphertext: Buffer }> {
-    const { type, body } = await new libsignal.SessionCipher(this.storage(), this.address(peer)).encrypt(plaintext);
+  async encrypt(
+    peer: string,
+    plaintext: Uint8Array,
+  ): Promise<{ type: 'pkmsg' | 'msg'; ciphertext: Buffer }> {
+    const { type, body } = await new libsignal.SessionCipher(
+      this.storage(),
+      this.address(peer),
+    ).encrypt(plaintext);
     return { type: type === 3 ? 'pkmsg' : 'msg', ciphertext: Buffer.from(body, 'binary') };
   }
 
   async decrypt(peer: string, type: string, ciphertext: Uint8Array): Promise<Buffer> {
     const cipher = new libsignal.SessionCipher(this.storage(), this.address(peer));
-    return type === 'pkmsg' ? cipher.decryptPreKeyWhisperMessage(ciphertext) : cipher.decryptWhisperMessage(ciphertext);
+    return type === 'pkmsg'
+      ? cipher.decryptPreKeyWhisperMessage(ciphertext)
+      : cipher.decryptWhisperMessage(ciphertext);
   }
 }

@@ -46,7 +46,10 @@ export class StateStore {
 
   constructor(private readonly dataDir?: string) {
     const path = dataDir ? join(dataDir, FILE) : undefined;
-    this.state = path && existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as EmulatorState) : { version: 1, users: {}, accounts: {} };
+    this.state =
+      path && existsSync(path)
+        ? (JSON.parse(readFileSync(path, 'utf8')) as EmulatorState)
+        : { version: 1, users: {}, accounts: {} };
     if (dataDir) mkdirSync(dataDir, { recursive: true });
   }
 

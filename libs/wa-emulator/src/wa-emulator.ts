@@ -3,13 +3,32 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { Curve, encodeWAMessage, jidDecode, proto, unpadRandomMax16, WA_ADV_ACCOUNT_SIG_PREFIX, type BinaryNode } from '@whiskeysockets/baileys';
+import {
+  Curve,
+  encodeWAMessage,
+  jidDecode,
+  proto,
+  unpadRandomMax16,
+  WA_ADV_ACCOUNT_SIG_PREFIX,
+  type BinaryNode,
+} from '@whiskeysockets/baileys';
 import { WebSocketServer } from 'ws';
 import { ClientConnection, type ConnectionHandler } from './client-connection';
 import { handleControlRequest } from './control-http';
 import { historySyncMessage } from './history-sync';
 import { encryptMedia } from './media-crypto';
-import { bytes, child, children, firstChild, iqResult, node, readUIntBE, SERVER, uintBE, unixT } from './nodes';
+import {
+  bytes,
+  child,
+  children,
+  firstChild,
+  iqResult,
+  node,
+  readUIntBE,
+  SERVER,
+  uintBE,
+  unixT,
+} from './nodes';
 import { createNoiseIdentity, type KeyPair, type NoiseIdentity } from './noise';
 import { PhoneControl } from './phone-control';
 import { SignalDevice, toWireKey, type PreKeyBundle } from './signal-device';
@@ -61,7 +80,15 @@ export interface InboundOptions {
   deviceId?: number;
 }
 
-type PendingPair = { account: string; deviceId: number; keyIndex: number; identityKey: Buffer; noiseKey: Buffer; resolve: (v: PairResult) => void; reject: (e: Error) => void };
+type PendingPair = {
+  account: string;
+  deviceId: number;
+  keyIndex: number;
+  identityKey: Buffer;
+  noiseKey: Buffer;
+  resolve: (v: PairResult) => void;
+  reject: (e: Error) => void;
+};
 export interface PairResult {
   jid: string;
   lid: string;
@@ -71,7 +98,8 @@ export interface PairResult {
 const PAIR_REF_COUNT = 6;
 const QR_PREFIX = /^.*#/;
 const msgId = () => `3EB0${randomBytes(9).toString('hex').toUpperCase()}`;
-const randomLid = () => `${randomInt(1, 9)}${Array.from({ length: 14 }, () => randomInt(0, 10)).join('')}`;
+const randomLid = () =>
+  `${randomInt(1, 9)}${Array.from({ length: 14 }, () => randomInt(0, 10)).join('')}`;
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 const unb64 = (s: string) => Buffer.from(s, 'base64');
 
@@ -105,7 +133,12 @@ export class WaEmulator implements ConnectionHandler {
     if (!store.state.noise) {
       const s = Curve.generateKeyPair();
       const r = Curve.generateKeyPair();
-      store.state.noise = { staticPub: b64(s.public), staticPriv: b64(s.private), rootPub: b64(r.public), rootPriv: b64(r.private) };
+      store.state.noise = {
+        staticPub: b64(s.public),
+        staticPriv: b64(s.private),
+        rootPub: b64(r.public),
+        rootPriv: b64(r.private),
+      };
       store.save();
     }
     const n = store.state.noise;
@@ -118,7 +151,9 @@ export class WaEmulator implements ConnectionHandler {
     const emulator = new WaEmulator(store, noise, http, wss, options);
     http.on('request', (req, res) => emulator.serveHttp(req, res));
     wss.on('connection', (ws) => {
-      const conn = new ClientConnection(ws, noise, emulator, (err) => emulator.log('connection error', { err: String(err) }));
+      const conn = new ClientConnection(ws, noise, emulator, (err) =>
+        emulator.log('connection error', { err: String(err) }),
+      );
       emulator.connections.add(conn);
     });
     await new Promise<void>((resolve, reject) => {
@@ -172,7 +207,12 @@ export class WaEmulator implements ConnectionHandler {
     const p = digits(phone);
     let user = this.store.state.users[p];
     if (!user) {
-      user = { phone: p, lid: profile.lid ? digits(profile.lid) : randomLid(), pushName: profile.pushName ?? `User ${p.slice(-4)}`, device: SignalDevice.create().toJSON() };
+      user = {
+        phone: p,
+        lid: profile.lid ? digits(profile.lid) : randomLid(),
+        pushName: profile.pushName ?? `User ${p.slice(-4)}`,
+        device: SignalDevice.create().toJSON(),
+      };
       this.store.state.users[p] = user;
       this.store.save();
     } else if (profile.pushName && profile.pushName !== user.pushName) {
@@ -191,7 +231,8 @@ export class WaEmulator implements ConnectionHandler {
   private userByJid(jid: string, create = true): UserRecord | undefined {
     const decoded = jidDecode(jid);
     if (!decoded?.user) return undefined;
-    if (decoded.server === 'lid') return Object.values(this.store.state.users).find((u) => u.lid === decoded.user);
+    if (decoded.server === 'lid')
+      return Object.values(this.store.state.users).find((u) => u.lid === decoded.user);
     if (decoded.server !== 's.whatsapp.net') return undefined;
     return create ? this.user(decoded.user) : this.store.state.users[decoded.user];
   }
@@ -205,7 +246,10 @@ export class WaEmulator implements ConnectionHandler {
   }
 
   private liveConnections(account: string, deviceId?: number): ClientConnection[] {
-    return [...this.connections].filter((c) => !c.closed && c.account === account && (deviceId === undefined || c.deviceId === deviceId));
+    return [...this.connections].filter(
+      (c) =>
+        !c.closed && c.account === account && (deviceId === undefined || c.deviceId === deviceId),
+    );
   }
 
   isConnected(account: string): boolean {
@@ -219,7 +263,11 @@ export class WaEmulator implements ConnectionHandler {
   // ---------------------------------------------------------------- connection lifecycle
 
   onHandshake(conn: ClientConnection, payload: proto.ClientPayload): void {
-    if (payload.username !== null && payload.username !== undefined && Number(payload.username) > 0) {
+    if (
+      payload.username !== null &&
+      payload.username !== undefined &&
+      Number(payload.username) > 0
+    ) {
       this.login(conn, String(payload.username), payload.device ?? 0);
       return;
     }
@@ -229,11 +277,18 @@ export class WaEmulator implements ConnectionHandler {
       return;
     }
     conn.registration = payload.devicePairingData;
-    conn.refs = Array.from({ length: PAIR_REF_COUNT }, () => `2@${randomBytes(24).toString('base64')}`);
+    conn.refs = Array.from(
+      { length: PAIR_REF_COUNT },
+      () => `2@${randomBytes(24).toString('base64')}`,
+    );
     for (const ref of conn.refs) this.pendingRefs.set(ref, conn);
     conn.send(
       node('iq', { id: randomBytes(4).toString('hex'), type: 'set', xmlns: 'md', from: SERVER }, [
-        node('pair-device', {}, conn.refs.map((ref) => node('ref', {}, Buffer.from(ref)))),
+        node(
+          'pair-device',
+          {},
+          conn.refs.map((ref) => node('ref', {}, Buffer.from(ref))),
+        ),
       ]),
     );
     for (const w of [...this.qrWaiters]) w();
@@ -241,7 +296,8 @@ export class WaEmulator implements ConnectionHandler {
 
   private login(conn: ClientConnection, account: string, deviceId: number): void {
     const companion = this.account(account)?.companions[deviceId];
-    const noiseOk = companion && conn.clientStaticKey && b64(conn.clientStaticKey) === companion.noiseKey;
+    const noiseOk =
+      companion && conn.clientStaticKey && b64(conn.clientStaticKey) === companion.noiseKey;
     if (!companion || companion.removed || !noiseOk) {
       this.log('login refused', { account, deviceId, known: !!companion });
       conn.send(node('failure', { reason: '401', location: 'emulator' }));
@@ -255,7 +311,16 @@ export class WaEmulator implements ConnectionHandler {
     conn.account = account;
     conn.deviceId = deviceId;
     const user = this.user(account);
-    conn.send(node('success', { t: unixT(), props: '1', abprops: '1', location: 'emulator', creation: String(Math.floor(companion.linkedAt / 1000)), lid: `${user.lid}:${deviceId}@lid` }));
+    conn.send(
+      node('success', {
+        t: unixT(),
+        props: '1',
+        abprops: '1',
+        location: 'emulator',
+        creation: String(Math.floor(companion.linkedAt / 1000)),
+        lid: `${user.lid}:${deviceId}@lid`,
+      }),
+    );
   }
 
   onClose(conn: ClientConnection): void {
@@ -286,35 +351,71 @@ export class WaEmulator implements ConnectionHandler {
   /** Waits until some client is showing a QR (has pending pairing refs). */
   async waitForPairingClient(timeoutMs = 10_000): Promise<void> {
     if (this.pendingRefs.size) return;
-    await this.waitUntil(this.qrWaiters, () => this.pendingRefs.size > 0, timeoutMs, 'a client waiting for a QR scan');
+    await this.waitUntil(
+      this.qrWaiters,
+      () => this.pendingRefs.size > 0,
+      timeoutMs,
+      'a client waiting for a QR scan',
+    );
   }
 
   /** The phone of `account` scans `qr` (the string Baileys emits as connection.update.qr). */
-  async scan(account: string, qr: string, profile: { pushName?: string; lid?: string } = {}): Promise<PairResult> {
+  async scan(
+    account: string,
+    qr: string,
+    profile: { pushName?: string; lid?: string } = {},
+  ): Promise<PairResult> {
     const [ref, noiseB64, identityB64, advB64] = qr.replace(QR_PREFIX, '').split(',');
     const conn = this.pendingRefs.get(ref);
     if (!conn || conn.closed) throw new Error('QR code is not (or no longer) valid');
     const noiseKey = unb64(noiseB64);
-    if (!conn.clientStaticKey?.equals(noiseKey)) throw new Error('QR noise key does not match the connection');
+    if (!conn.clientStaticKey?.equals(noiseKey))
+      throw new Error('QR noise key does not match the connection');
     const identityKey = unb64(identityB64);
     const user = this.user(account, profile);
-    const acc = (this.store.state.accounts[user.phone] ??= { phone: user.phone, nextDeviceId: 1, companions: {} });
+    const acc = (this.store.state.accounts[user.phone] ??= {
+      phone: user.phone,
+      nextDeviceId: 1,
+      companions: {},
+    });
     const deviceId = acc.nextDeviceId++;
     const keyIndex = deviceId;
     for (const r of conn.refs) this.pendingRefs.delete(r);
     conn.refs = [];
 
     const phoneDevice = this.device(user);
-    const details = proto.ADVDeviceIdentity.encode({ rawId: randomInt(1, 2 ** 31), timestamp: Math.floor(Date.now() / 1000), keyIndex }).finish();
-    const accountSignature = Curve.sign(phoneDevice.identityPrivate, Buffer.concat([WA_ADV_ACCOUNT_SIG_PREFIX, details, identityKey]));
-    const signed = proto.ADVSignedDeviceIdentity.encode({ details, accountSignatureKey: toWireKey(phoneDevice.identityPublic), accountSignature }).finish();
+    const details = proto.ADVDeviceIdentity.encode({
+      rawId: randomInt(1, 2 ** 31),
+      timestamp: Math.floor(Date.now() / 1000),
+      keyIndex,
+    }).finish();
+    const accountSignature = Curve.sign(
+      phoneDevice.identityPrivate,
+      Buffer.concat([WA_ADV_ACCOUNT_SIG_PREFIX, details, identityKey]),
+    );
+    const signed = proto.ADVSignedDeviceIdentity.encode({
+      details,
+      accountSignatureKey: toWireKey(phoneDevice.identityPublic),
+      accountSignature,
+    }).finish();
     const hmac = createHmac('sha256', unb64(advB64)).update(signed).digest();
-    const deviceIdentity = proto.ADVSignedDeviceIdentityHMAC.encode({ details: signed, hmac }).finish();
+    const deviceIdentity = proto.ADVSignedDeviceIdentityHMAC.encode({
+      details: signed,
+      hmac,
+    }).finish();
     const jid = `${user.phone}:${deviceId}@s.whatsapp.net`;
     const lid = `${user.lid}:${deviceId}@lid`;
 
     const result = new Promise<PairResult>((resolve, reject) => {
-      this.pendingPairs.set(conn, { account: user.phone, deviceId, keyIndex, identityKey, noiseKey, resolve, reject });
+      this.pendingPairs.set(conn, {
+        account: user.phone,
+        deviceId,
+        keyIndex,
+        identityKey,
+        noiseKey,
+        resolve,
+        reject,
+      });
     });
     this.store.save();
     conn.send(
@@ -342,7 +443,11 @@ export class WaEmulator implements ConnectionHandler {
       noiseKey: b64(pair.noiseKey),
       identityKey: b64(reg.eIdent ?? pair.identityKey),
       registrationId: readUIntBE(Buffer.from(reg.eRegid ?? [])),
-      signedPreKey: { keyId: readUIntBE(Buffer.from(reg.eSkeyId ?? [])), publicKey: b64(reg.eSkeyVal ?? Buffer.alloc(0)), signature: b64(reg.eSkeySig ?? Buffer.alloc(0)) },
+      signedPreKey: {
+        keyId: readUIntBE(Buffer.from(reg.eSkeyId ?? [])),
+        publicKey: b64(reg.eSkeyVal ?? Buffer.alloc(0)),
+        signature: b64(reg.eSkeySig ?? Buffer.alloc(0)),
+      },
       preKeys: [],
       historySynced: false,
       removed: false,
@@ -350,7 +455,11 @@ export class WaEmulator implements ConnectionHandler {
     };
     this.store.save();
     const user = this.user(pair.account);
-    pair.resolve({ jid: `${user.phone}:${pair.deviceId}@s.whatsapp.net`, lid: `${user.lid}:${pair.deviceId}@lid`, deviceId: pair.deviceId });
+    pair.resolve({
+      jid: `${user.phone}:${pair.deviceId}@s.whatsapp.net`,
+      lid: `${user.lid}:${pair.deviceId}@lid`,
+      deviceId: pair.deviceId,
+    });
     // WhatsApp asks the new companion to reconnect with its fresh credentials.
     setTimeout(() => {
       conn.send(node('stream:error', { code: '515' }));
@@ -367,7 +476,10 @@ export class WaEmulator implements ConnectionHandler {
       if (first?.tag === 'pair-device-sign') this.onPairSigned(conn);
       return;
     }
-    const companion = conn.account !== undefined && conn.deviceId !== undefined ? this.account(conn.account)?.companions[conn.deviceId] : undefined;
+    const companion =
+      conn.account !== undefined && conn.deviceId !== undefined
+        ? this.account(conn.account)?.companions[conn.deviceId]
+        : undefined;
     switch (xmlns) {
       case 'encrypt':
         return this.onEncryptIq(conn, iq, companion);
@@ -378,22 +490,28 @@ export class WaEmulator implements ConnectionHandler {
         if (companion && first?.tag === 'active') this.afterActive(conn, companion);
         return;
       case 'w:sync:app:state': {
-        const collections = children(child(iq, 'sync'), 'collection').map((c) => node('collection', { name: c.attrs.name, version: c.attrs.version ?? '0' }));
+        const collections = children(child(iq, 'sync'), 'collection').map((c) =>
+          node('collection', { name: c.attrs.name, version: c.attrs.version ?? '0' }),
+        );
         return conn.send(iqResult(iq, [node('sync', {}, collections)]));
       }
       case 'privacy':
         if (type === 'get')
           return conn.send(
             iqResult(iq, [
-              node('privacy', {}, [
-                ['readreceipts', 'all'],
-                ['last', 'all'],
-                ['online', 'all'],
-                ['profile', 'all'],
-                ['status', 'all'],
-                ['groupadd', 'all'],
-                ['calladd', 'all'],
-              ].map(([name, value]) => node('category', { name, value }))),
+              node(
+                'privacy',
+                {},
+                [
+                  ['readreceipts', 'all'],
+                  ['last', 'all'],
+                  ['online', 'all'],
+                  ['profile', 'all'],
+                  ['status', 'all'],
+                  ['groupadd', 'all'],
+                  ['calladd', 'all'],
+                ].map(([name, value]) => node('category', { name, value })),
+              ),
             ]),
           );
         return conn.send(iqResult(iq));
@@ -411,10 +529,17 @@ export class WaEmulator implements ConnectionHandler {
     }
   }
 
-  private onEncryptIq(conn: ClientConnection, iq: BinaryNode, companion: CompanionRecord | undefined): void {
+  private onEncryptIq(
+    conn: ClientConnection,
+    iq: BinaryNode,
+    companion: CompanionRecord | undefined,
+  ): void {
     const first = firstChild(iq);
     if (!first) return conn.send(iqResult(iq));
-    if (first.tag === 'count') return conn.send(iqResult(iq, [node('count', { value: String(companion?.preKeys.length ?? 0) })]));
+    if (first.tag === 'count')
+      return conn.send(
+        iqResult(iq, [node('count', { value: String(companion?.preKeys.length ?? 0) })]),
+      );
     if (first.tag === 'digest') return conn.send(iqResult(iq, [node('digest', {})]));
     if (first.tag === 'key') {
       const users = children(first, 'user').map((u) => this.bundleNode(u.attrs.jid));
@@ -424,14 +549,21 @@ export class WaEmulator implements ConnectionHandler {
     if (companion && iq.attrs.type === 'set') {
       const skey = child(iq, 'skey') ?? child(first, 'skey');
       if (skey) {
-        companion.signedPreKey = { keyId: readUIntBE(bytes(child(skey, 'id'))), publicKey: b64(bytes(child(skey, 'value')) ?? Buffer.alloc(0)), signature: b64(bytes(child(skey, 'signature')) ?? Buffer.alloc(0)) };
+        companion.signedPreKey = {
+          keyId: readUIntBE(bytes(child(skey, 'id'))),
+          publicKey: b64(bytes(child(skey, 'value')) ?? Buffer.alloc(0)),
+          signature: b64(bytes(child(skey, 'signature')) ?? Buffer.alloc(0)),
+        };
       }
       const identity = bytes(child(iq, 'identity'));
       if (identity) companion.identityKey = b64(identity);
       const registration = bytes(child(iq, 'registration'));
       if (registration) companion.registrationId = readUIntBE(registration);
       for (const key of children(child(iq, 'list'), 'key')) {
-        companion.preKeys.push({ keyId: readUIntBE(bytes(child(key, 'id'))), publicKey: b64(bytes(child(key, 'value')) ?? Buffer.alloc(0)) });
+        companion.preKeys.push({
+          keyId: readUIntBE(bytes(child(key, 'id'))),
+          publicKey: b64(bytes(child(key, 'value')) ?? Buffer.alloc(0)),
+        });
       }
       this.store.save();
     }
@@ -440,7 +572,8 @@ export class WaEmulator implements ConnectionHandler {
 
   private bundleNode(jid: string): BinaryNode {
     const bundle = this.bundleFor(jid);
-    if (!bundle) return node('user', { jid }, [node('error', { code: '404', text: 'item-not-found' })]);
+    if (!bundle)
+      return node('user', { jid }, [node('error', { code: '404', text: 'item-not-found' })]);
     const content: BinaryNode[] = [
       node('registration', {}, uintBE(bundle.registrationId, 4)),
       node('type', {}, Buffer.from([5])),
@@ -451,7 +584,13 @@ export class WaEmulator implements ConnectionHandler {
         node('signature', {}, bundle.signedPreKey.signature),
       ]),
     ];
-    if (bundle.preKey) content.push(node('key', {}, [node('id', {}, uintBE(bundle.preKey.keyId, 3)), node('value', {}, bundle.preKey.publicKey)]));
+    if (bundle.preKey)
+      content.push(
+        node('key', {}, [
+          node('id', {}, uintBE(bundle.preKey.keyId, 3)),
+          node('value', {}, bundle.preKey.publicKey),
+        ]),
+      );
     return node('user', { jid }, content);
   }
 
@@ -462,21 +601,31 @@ export class WaEmulator implements ConnectionHandler {
     const deviceId = jidDecode(jid)?.device ?? 0;
     if (deviceId === 0) return this.device(user).takeBundle();
     const companion = this.account(user.phone)?.companions[deviceId];
-    return companion && !companion.removed ? this.companionBundle(user.phone, companion) : undefined;
+    return companion && !companion.removed
+      ? this.companionBundle(user.phone, companion)
+      : undefined;
   }
 
   private companionBundle(account: string, companion: CompanionRecord): PreKeyBundle {
     const preKey = companion.preKeys.shift();
     if (companion.preKeys.length < 5) {
       for (const conn of this.liveConnections(account, companion.deviceId)) {
-        conn.send(node('notification', { from: SERVER, type: 'encrypt', id: msgId(), t: unixT() }, [node('count', { value: String(companion.preKeys.length) })]));
+        conn.send(
+          node('notification', { from: SERVER, type: 'encrypt', id: msgId(), t: unixT() }, [
+            node('count', { value: String(companion.preKeys.length) }),
+          ]),
+        );
       }
     }
     this.store.save();
     return {
       registrationId: companion.registrationId,
       identityKey: unb64(companion.identityKey),
-      signedPreKey: { keyId: companion.signedPreKey.keyId, publicKey: unb64(companion.signedPreKey.publicKey), signature: unb64(companion.signedPreKey.signature) },
+      signedPreKey: {
+        keyId: companion.signedPreKey.keyId,
+        publicKey: unb64(companion.signedPreKey.publicKey),
+        signature: unb64(companion.signedPreKey.signature),
+      },
       ...(preKey ? { preKey: { keyId: preKey.keyId, publicKey: unb64(preKey.publicKey) } } : {}),
     };
   }
@@ -487,18 +636,29 @@ export class WaEmulator implements ConnectionHandler {
     const protocols = new Set(Array.isArray(query?.content) ? query.content.map((p) => p.tag) : []);
     const users = children(child(usync, 'list'), 'user').map((u) => {
       const phoneQuery = bytes(child(u, 'contact'));
-      const jid = u.attrs.jid ?? (phoneQuery ? `${digits(phoneQuery.toString())}@s.whatsapp.net` : '');
+      const jid =
+        u.attrs.jid ?? (phoneQuery ? `${digits(phoneQuery.toString())}@s.whatsapp.net` : '');
       const user = this.userByJid(jid);
       const content: BinaryNode[] = [];
       if (protocols.has('contact')) content.push(node('contact', { type: user ? 'in' : 'out' }));
       if (user && protocols.has('devices')) {
-        const companions = this.activeCompanions(user.phone).map((c) => node('device', { id: String(c.deviceId), 'key-index': String(c.keyIndex) }));
-        content.push(node('devices', {}, [node('device-list', {}, [node('device', { id: '0' }), ...companions])]));
+        const companions = this.activeCompanions(user.phone).map((c) =>
+          node('device', { id: String(c.deviceId), 'key-index': String(c.keyIndex) }),
+        );
+        content.push(
+          node('devices', {}, [
+            node('device-list', {}, [node('device', { id: '0' }), ...companions]),
+          ]),
+        );
       }
-      if (user && protocols.has('lid') && !jid.endsWith('@lid')) content.push(node('lid', { val: `${user.lid}@lid` }));
+      if (user && protocols.has('lid') && !jid.endsWith('@lid'))
+        content.push(node('lid', { val: `${user.lid}@lid` }));
       return node('user', { jid }, content);
     });
-    return node('usync', { sid: usync?.attrs.sid ?? '', index: '0', last: 'true' }, [node('result', {}), node('list', {}, users)]);
+    return node('usync', { sid: usync?.attrs.sid ?? '', index: '0', last: 'true' }, [
+      node('result', {}),
+      node('list', {}, users),
+    ]);
   }
 
   /** After `passive active`: deliver what queued up while offline, end the offline phase, then the initial history sync. */
@@ -509,15 +669,28 @@ export class WaEmulator implements ConnectionHandler {
     for (const stanza of queued) conn.send({ ...stanza, attrs: { ...stanza.attrs, offline: '1' } });
     conn.send(node('ib', { from: SERVER }, [node('offline', { count: String(queued.length) })]));
     if (!companion.historySynced) {
-      setTimeout(() => void this.sendHistorySync(conn, companion).catch((err) => this.log('history sync failed', { err: String(err) })), 30);
+      setTimeout(
+        () =>
+          void this.sendHistorySync(conn, companion).catch((err) =>
+            this.log('history sync failed', { err: String(err) }),
+          ),
+        30,
+      );
     }
   }
 
   private async sendHistorySync(conn: ClientConnection, companion: CompanionRecord): Promise<void> {
     if (conn.closed || !conn.account) return;
     const user = this.user(conn.account);
-    const message = historySyncMessage({ syncType: proto.HistorySync.HistorySyncType.INITIAL_BOOTSTRAP, conversations: [] });
-    const stanza = await this.encryptStanza(user, conn.account, companion, message, { from: `${user.phone}@s.whatsapp.net`, type: 'text', category: 'peer' });
+    const message = historySyncMessage({
+      syncType: proto.HistorySync.HistorySyncType.INITIAL_BOOTSTRAP,
+      conversations: [],
+    });
+    const stanza = await this.encryptStanza(user, conn.account, companion, message, {
+      from: `${user.phone}@s.whatsapp.net`,
+      type: 'text',
+      category: 'peer',
+    });
     if (conn.closed) return;
     conn.send(stanza);
     companion.historySynced = true;
@@ -531,29 +704,52 @@ export class WaEmulator implements ConnectionHandler {
   }
 
   /** Encrypts `message` from `sender`'s phone to one companion of `account`, starting a Signal session if needed. */
-  private async encryptStanza(sender: UserRecord, account: string, companion: CompanionRecord, message: proto.IMessage, attrs: Record<string, string>): Promise<BinaryNode> {
+  private async encryptStanza(
+    sender: UserRecord,
+    account: string,
+    companion: CompanionRecord,
+    message: proto.IMessage,
+    attrs: Record<string, string>,
+  ): Promise<BinaryNode> {
     const device = this.device(sender);
     const peer = this.companionAddress(account, companion.deviceId);
-    if (!device.hasSession(peer)) await device.startSession(peer, this.companionBundle(account, companion));
+    if (!device.hasSession(peer))
+      await device.startSession(peer, this.companionBundle(account, companion));
     const { type, ciphertext } = await device.encrypt(peer, encodeWAMessage(message));
     this.store.save();
     const encAttrs: Record<string, string> = { v: '2', type };
     const mediaType = mediaTypeOf(message);
     if (mediaType) encAttrs.mediatype = mediaType;
-    return node('message', { id: msgId(), t: unixT(), ...attrs }, [node('enc', encAttrs, ciphertext)]);
+    return node('message', { id: msgId(), t: unixT(), ...attrs }, [
+      node('enc', encAttrs, ciphertext),
+    ]);
   }
 
   /**
    * The account's own phone sends `message` (a protocol message: history sync, …) to its linked
    * devices, or to `deviceId` only; queued for offline ones.
    */
-  async deliverFromOwnPhone(account: string, message: proto.IMessage, deviceId?: number): Promise<string> {
+  async deliverFromOwnPhone(
+    account: string,
+    message: proto.IMessage,
+    deviceId?: number,
+  ): Promise<string> {
     const user = this.user(account);
-    const companions = this.activeCompanions(account).filter((c) => deviceId === undefined || c.deviceId === deviceId);
-    if (!companions.length) throw new Error(`account ${account} has no linked device${deviceId === undefined ? '' : ` ${deviceId}`}`);
+    const companions = this.activeCompanions(account).filter(
+      (c) => deviceId === undefined || c.deviceId === deviceId,
+    );
+    if (!companions.length)
+      throw new Error(
+        `account ${account} has no linked device${deviceId === undefined ? '' : ` ${deviceId}`}`,
+      );
     const id = msgId();
     for (const companion of companions) {
-      const stanza = await this.encryptStanza(user, account, companion, message, { from: `${user.phone}@s.whatsapp.net`, id, type: 'text', category: 'peer' });
+      const stanza = await this.encryptStanza(user, account, companion, message, {
+        from: `${user.phone}@s.whatsapp.net`,
+        id,
+        type: 'text',
+        category: 'peer',
+      });
       this.sendOrQueue(account, companion, stanza);
     }
     return id;
@@ -569,17 +765,38 @@ export class WaEmulator implements ConnectionHandler {
   }
 
   /** A contact sends `message` to every linked device of `account` (queued for offline ones), or to `opts.deviceId` only. */
-  async deliverInbound(account: string, contactPhone: string, message: proto.IMessage, opts: InboundOptions = {}): Promise<string> {
+  async deliverInbound(
+    account: string,
+    contactPhone: string,
+    message: proto.IMessage,
+    opts: InboundOptions = {},
+  ): Promise<string> {
     const contact = this.user(contactPhone, opts.pushName ? { pushName: opts.pushName } : {});
-    const companions = this.activeCompanions(account).filter((c) => opts.deviceId === undefined || c.deviceId === opts.deviceId);
-    if (!companions.length) throw new Error(`account ${account} has no linked device${opts.deviceId === undefined ? '' : ` ${opts.deviceId}`}`);
+    const companions = this.activeCompanions(account).filter(
+      (c) => opts.deviceId === undefined || c.deviceId === opts.deviceId,
+    );
+    if (!companions.length)
+      throw new Error(
+        `account ${account} has no linked device${opts.deviceId === undefined ? '' : ` ${opts.deviceId}`}`,
+      );
     const id = opts.id ?? msgId();
     const via = opts.via ?? 'pn';
     const addressing: Record<string, string> =
-      via === 'lid' ? { from: `${contact.lid}@lid`, sender_pn: `${contact.phone}@s.whatsapp.net`, addressing_mode: 'lid' } : { from: `${contact.phone}@s.whatsapp.net` };
+      via === 'lid'
+        ? {
+            from: `${contact.lid}@lid`,
+            sender_pn: `${contact.phone}@s.whatsapp.net`,
+            addressing_mode: 'lid',
+          }
+        : { from: `${contact.phone}@s.whatsapp.net` };
     const type = mediaTypeOf(message) ? 'media' : 'text';
     for (const companion of companions) {
-      const stanza = await this.encryptStanza(contact, account, companion, message, { ...addressing, id, type, notify: contact.pushName });
+      const stanza = await this.encryptStanza(contact, account, companion, message, {
+        ...addressing,
+        id,
+        type,
+        notify: contact.pushName,
+      });
       this.sendOrQueue(account, companion, stanza);
     }
     return id;
@@ -607,12 +824,15 @@ export class WaEmulator implements ConnectionHandler {
     const match = /^\/media\/([0-9a-f]{32})$/.exec(req.url?.split('?')[0] ?? '');
     let body = match ? this.media.get(match[1]) : undefined;
     const dir = this.store.mediaDir();
-    if (match && !body && dir && existsSync(join(dir, match[1]))) body = readFileSync(join(dir, match[1]));
+    if (match && !body && dir && existsSync(join(dir, match[1])))
+      body = readFileSync(join(dir, match[1]));
     if (req.method !== 'GET' || !body) {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length }).end(body);
+    res
+      .writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length })
+      .end(body);
   }
 
   private async onClientMessage(conn: ClientConnection, stanza: BinaryNode): Promise<void> {
@@ -659,13 +879,24 @@ export class WaEmulator implements ConnectionHandler {
   private scheduleAutoReceipts(record: OutboundRecord): void {
     const auto = this.options.autoReceipts;
     if (!auto) return;
-    if (auto.deliveredMs !== undefined) setTimeout(() => this.sendReceipt(record.account, record.id, 'delivered'), auto.deliveredMs).unref();
-    if (auto.readMs !== undefined) setTimeout(() => this.sendReceipt(record.account, record.id, 'read'), auto.readMs).unref();
+    if (auto.deliveredMs !== undefined)
+      setTimeout(
+        () => this.sendReceipt(record.account, record.id, 'delivered'),
+        auto.deliveredMs,
+      ).unref();
+    if (auto.readMs !== undefined)
+      setTimeout(() => this.sendReceipt(record.account, record.id, 'read'), auto.readMs).unref();
   }
 
   private onClientReceipt(conn: ClientConnection, receipt: BinaryNode): void {
     const { id, to, type } = receipt.attrs;
-    if (conn.account) this.clientReceipts.push({ account: conn.account, id, to: to ?? '', type: type ?? 'delivered' });
+    if (conn.account)
+      this.clientReceipts.push({
+        account: conn.account,
+        id,
+        to: to ?? '',
+        type: type ?? 'delivered',
+      });
     conn.send(node('ack', { class: 'receipt', id, from: to ?? SERVER, ...(type ? { type } : {}) }));
   }
 
@@ -678,12 +909,25 @@ export class WaEmulator implements ConnectionHandler {
     for (const conn of this.liveConnections(account, deviceId)) conn.send(node('receipt', attrs));
   }
 
-  async waitForOutbound(predicate: (r: OutboundRecord) => boolean, timeoutMs = 10_000): Promise<OutboundRecord> {
-    await this.waitUntil(this.outboundWaiters, () => this.outbound.some(predicate), timeoutMs, 'an outbound message');
+  async waitForOutbound(
+    predicate: (r: OutboundRecord) => boolean,
+    timeoutMs = 10_000,
+  ): Promise<OutboundRecord> {
+    await this.waitUntil(
+      this.outboundWaiters,
+      () => this.outbound.some(predicate),
+      timeoutMs,
+      'an outbound message',
+    );
     return this.outbound.find(predicate)!;
   }
 
-  private waitUntil(waiters: Set<() => void>, done: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  private waitUntil(
+    waiters: Set<() => void>,
+    done: () => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<void> {
     if (done()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const check = () => {
@@ -707,10 +951,13 @@ export class WaEmulator implements ConnectionHandler {
 
   /** The phone unlinks every companion (or `deviceId` only): live ones get stream:error 401 (device_removed); later logins get failure 401. */
   logout(account: string, deviceId?: number): void {
-    for (const c of this.activeCompanions(account)) if (deviceId === undefined || c.deviceId === deviceId) c.removed = true;
+    for (const c of this.activeCompanions(account))
+      if (deviceId === undefined || c.deviceId === deviceId) c.removed = true;
     this.store.save();
     for (const conn of this.liveConnections(account, deviceId)) {
-      conn.send(node('stream:error', { code: '401' }, [node('conflict', { type: 'device_removed' })]));
+      conn.send(
+        node('stream:error', { code: '401' }, [node('conflict', { type: 'device_removed' })]),
+      );
       conn.close();
     }
   }
@@ -737,10 +984,17 @@ export class WaEmulator implements ConnectionHandler {
    * (History-sync `phoneNumberToLidMappings` would be the phone's way, but rc14 loses them in its event buffer.)
    */
   revealLid(account: string, mapping: { lid: string; pn: string }, deviceId?: number): number {
-    const payload = JSON.stringify({ operation: 'NotificationLinkedProfilesUpdates', updates: [{ jid: mapping.lid, added_profiles: [mapping.pn] }] });
+    const payload = JSON.stringify({
+      operation: 'NotificationLinkedProfilesUpdates',
+      updates: [{ jid: mapping.lid, added_profiles: [mapping.pn] }],
+    });
     const conns = this.liveConnections(account, deviceId).filter((c) => c.account);
     for (const conn of conns) {
-      conn.send(node('notification', { from: SERVER, type: 'mex', id: msgId(), t: unixT() }, [node('mex', { op_name: 'NotificationLinkedProfilesUpdates' }, Buffer.from(payload))]));
+      conn.send(
+        node('notification', { from: SERVER, type: 'mex', id: msgId(), t: unixT() }, [
+          node('mex', { op_name: 'NotificationLinkedProfilesUpdates' }, Buffer.from(payload)),
+        ]),
+      );
     }
     return conns.length;
   }

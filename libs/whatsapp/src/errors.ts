@@ -35,7 +35,10 @@ export class SessionNotConnectedError extends WhatsAppError {
   readonly code = 'SESSION_NOT_CONNECTED';
   readonly httpStatus = 409;
   constructor(sessionId: string, status?: string) {
-    super(`WhatsApp session "${sessionId}" is not connected${status ? ` (status: ${status})` : ''}`, { sessionId, status });
+    super(
+      `WhatsApp session "${sessionId}" is not connected${status ? ` (status: ${status})` : ''}`,
+      { sessionId, status },
+    );
   }
 }
 
@@ -43,7 +46,9 @@ export class SessionAlreadyConnectedError extends WhatsAppError {
   readonly code = 'SESSION_ALREADY_CONNECTED';
   readonly httpStatus = 409;
   constructor(sessionId: string) {
-    super(`WhatsApp session "${sessionId}" is already connected; no QR or pairing code is needed`, { sessionId });
+    super(`WhatsApp session "${sessionId}" is already connected; no QR or pairing code is needed`, {
+      sessionId,
+    });
   }
 }
 
@@ -67,7 +72,10 @@ export class QrNotAvailableError extends WhatsAppError {
   readonly code = 'QR_NOT_AVAILABLE';
   readonly httpStatus = 409;
   constructor(sessionId: string, status: string) {
-    super(`No QR code is available for session "${sessionId}" right now (status: ${status})`, { sessionId, status });
+    super(`No QR code is available for session "${sessionId}" right now (status: ${status})`, {
+      sessionId,
+      status,
+    });
   }
 }
 

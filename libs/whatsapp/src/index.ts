@@ -11,7 +11,10 @@ export * from './engine/wa-connection';
 export type { WaLogger } from './engine/wa-logger';
 
 export * from './auth-state/wa-auth-store';
-export { InMemoryAuthStoreProvider, InMemoryAuthRowBackend } from './auth-state/in-memory-auth-store';
+export {
+  InMemoryAuthStoreProvider,
+  InMemoryAuthRowBackend,
+} from './auth-state/in-memory-auth-store';
 export { WaAuthKey, WaAuthKeySchema } from './auth-state/wa-auth-key.schema';
 
 export * from './session-state/session-state';
@@ -22,7 +25,11 @@ export { WhatsAppSession, WhatsAppSessionSchema } from './session-state/whatsapp
 
 export { SessionRegistry, type QrView, type RestoreSummary } from './registry/session-registry';
 
-export { SandboxControl, type SandboxControlBackend, type SandboxInboundAccepted } from './sandbox/sandbox-control';
+export {
+  SandboxControl,
+  type SandboxControlBackend,
+  type SandboxInboundAccepted,
+} from './sandbox/sandbox-control';
 export { EmulatorBackend } from './emulator/emulator-backend';
 export { SandboxHub } from './sandbox/sandbox-hub';
 export { SandboxEngineFactory } from './sandbox/sandbox-engine.factory';

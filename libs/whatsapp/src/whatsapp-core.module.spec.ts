@@ -36,7 +36,14 @@ describe('WhatsAppCoreModule (sandbox engine, MongoDB stores)', () => {
       imports: [
         MongooseModule.forRoot(uri!),
         EventEmitterModule.forRoot(),
-        WhatsAppCoreModule.forRootAsync({ useFactory: () => ({ engine: 'sandbox', instanceId, logger: silentLogger(), qrWaitMs: 5_000 }) }),
+        WhatsAppCoreModule.forRootAsync({
+          useFactory: () => ({
+            engine: 'sandbox',
+            instanceId,
+            logger: silentLogger(),
+            qrWaitMs: 5_000,
+          }),
+        }),
       ],
     }).compile();
     moduleRef.enableShutdownHooks();
@@ -51,25 +58,38 @@ describe('WhatsAppCoreModule (sandbox engine, MongoDB stores)', () => {
     const registry = first.get(SessionRegistry);
     const created = await sessions.create({ organizationId: 'orgA', sessionName: 'sales' });
     expect(created).toMatchObject({ sessionId: 'orgA_sales', status: 'disconnected' });
-    await expect(sessions.create({ organizationId: 'orgA', sessionName: 'sales' })).rejects.toBeInstanceOf(SessionAlreadyExistsError);
+    await expect(
+      sessions.create({ organizationId: 'orgA', sessionName: 'sales' }),
+    ).rejects.toBeInstanceOf(SessionAlreadyExistsError);
 
     const qr = await registry.getQr('orgA_sales');
     expect(qr.qr).toMatch(/^data:image\/png;base64,/);
     await first.get(SandboxControl).scan('orgA_sales', '15551230000');
-    expect(await registry.waitForStatus('orgA_sales', (s) => s === 'connected', 5_000)).toBe('connected');
+    expect(await registry.waitForStatus('orgA_sales', (s) => s === 'connected', 5_000)).toBe(
+      'connected',
+    );
     expect((await sessions.findOne('orgA_sales'))!.lease!.owner).toBe('instance-1');
     await first.close(); // onApplicationShutdown: close without logout, release the lease
 
     const second = await boot('instance-2');
     const registry2 = second.get(SessionRegistry);
-    expect(await registry2.waitForStatus('orgA_sales', (s) => s === 'connected', 5_000)).toBe('connected');
+    expect(await registry2.waitForStatus('orgA_sales', (s) => s === 'connected', 5_000)).toBe(
+      'connected',
+    );
     const doc = (await second.get(SessionQueryService).findOne('orgA_sales'))!;
-    expect(doc).toMatchObject({ status: 'connected', phone: '15551230000', organizationId: 'orgA', sessionName: 'sales' });
+    expect(doc).toMatchObject({
+      status: 'connected',
+      phone: '15551230000',
+      organizationId: 'orgA',
+      sessionName: 'sales',
+    });
     expect(doc.lease!.owner).toBe('instance-2');
     expect(await second.get(SessionQueryService).countByOrganization('orgA')).toBe(1);
 
     await registry2.logout('orgA_sales');
-    expect((await second.get(SessionQueryService).findOne('orgA_sales'))!.status).toBe('logged_out');
+    expect((await second.get(SessionQueryService).findOne('orgA_sales'))!.status).toBe(
+      'logged_out',
+    );
     await second.close();
   });
 });

@@ -1,4 +1,11 @@
-import { type DynamicModule, type InjectionToken, Module, type ModuleMetadata, type OptionalFactoryDependency, type Provider } from '@nestjs/common';
+import {
+  type DynamicModule,
+  type InjectionToken,
+  Module,
+  type ModuleMetadata,
+  type OptionalFactoryDependency,
+  type Provider,
+} from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { MongoAuthStoreProvider } from './auth-state/mongo-auth-store.provider';
 import { WA_AUTH_STORE_PROVIDER } from './auth-state/wa-auth-store';
@@ -15,7 +22,12 @@ import { MongoSessionStateStore } from './session-state/mongo-session-state.stor
 import { SessionQueryService } from './session-state/session-query.service';
 import { SESSION_STATE_STORE } from './session-state/session-state.store';
 import { WhatsAppSession, WhatsAppSessionSchema } from './session-state/whatsapp-session.schema';
-import { resolveWhatsAppOptions, WHATSAPP_OPTIONS, type WhatsAppOptions, type WhatsAppOptionsInput } from './whatsapp.options';
+import {
+  resolveWhatsAppOptions,
+  WHATSAPP_OPTIONS,
+  type WhatsAppOptions,
+  type WhatsAppOptionsInput,
+} from './whatsapp.options';
 
 export interface WhatsAppCoreAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   useFactory: (...args: any[]) => WhatsAppOptionsInput | Promise<WhatsAppOptionsInput>;
@@ -23,11 +35,18 @@ export interface WhatsAppCoreAsyncOptions extends Pick<ModuleMetadata, 'imports'
 }
 
 /** Picks the engine once, from options: the rest of the app only sees WA_ENGINE_FACTORY. */
-export function createEngineFactory(options: WhatsAppOptions, hub: SandboxHub, emulator?: EmulatorBackend): WaEngineFactory {
+export function createEngineFactory(
+  options: WhatsAppOptions,
+  hub: SandboxHub,
+  emulator?: EmulatorBackend,
+): WaEngineFactory {
   if (options.engine === 'sandbox') return new SandboxEngineFactory(hub, options.qr);
   if (options.engine === 'emulator') {
     if (!emulator?.enabled) throw new Error("engine 'emulator' needs the running EmulatorBackend");
-    return new EmulatorEngineFactory(emulator, { browserName: options.browserName, connectTimeoutMs: options.connectTimeoutMs });
+    return new EmulatorEngineFactory(emulator, {
+      browserName: options.browserName,
+      connectTimeoutMs: options.connectTimeoutMs,
+    });
   }
   return new BaileysEngineFactory({
     browserName: options.browserName,
@@ -37,8 +56,12 @@ export function createEngineFactory(options: WhatsAppOptions, hub: SandboxHub, e
 }
 
 /** engine = 'emulator' starts the in-process WhatsApp emulator here (before the engine factory needs its URL). */
-export function createEmulatorBackend(options: WhatsAppOptions): Promise<EmulatorBackend> | EmulatorBackend {
-  return options.engine === 'emulator' ? EmulatorBackend.start(options.emulatorDataDir) : EmulatorBackend.disabled();
+export function createEmulatorBackend(
+  options: WhatsAppOptions,
+): Promise<EmulatorBackend> | EmulatorBackend {
+  return options.engine === 'emulator'
+    ? EmulatorBackend.start(options.emulatorDataDir)
+    : EmulatorBackend.disabled();
 }
 
 const coreProviders: Provider[] = [
@@ -49,7 +72,11 @@ const coreProviders: Provider[] = [
   SessionQueryService,
   { provide: SESSION_STATE_STORE, useClass: MongoSessionStateStore },
   { provide: WA_AUTH_STORE_PROVIDER, useClass: MongoAuthStoreProvider },
-  { provide: WA_ENGINE_FACTORY, useFactory: createEngineFactory, inject: [WHATSAPP_OPTIONS, SandboxHub, EmulatorBackend] },
+  {
+    provide: WA_ENGINE_FACTORY,
+    useFactory: createEngineFactory,
+    inject: [WHATSAPP_OPTIONS, SandboxHub, EmulatorBackend],
+  },
 ];
 
 /**
@@ -62,16 +89,23 @@ export class WhatsAppCoreModule {
   static forRootAsync(options: WhatsAppCoreAsyncOptions): DynamicModule {
     return WhatsAppCoreModule.build(options.imports ?? [], {
       provide: WHATSAPP_OPTIONS,
-      useFactory: async (...args: unknown[]) => resolveWhatsAppOptions(await options.useFactory(...args)),
+      useFactory: async (...args: unknown[]) =>
+        resolveWhatsAppOptions(await options.useFactory(...args)),
       inject: options.inject ?? [],
     });
   }
 
   static register(options: WhatsAppOptionsInput): DynamicModule {
-    return WhatsAppCoreModule.build([], { provide: WHATSAPP_OPTIONS, useValue: resolveWhatsAppOptions(options) });
+    return WhatsAppCoreModule.build([], {
+      provide: WHATSAPP_OPTIONS,
+      useValue: resolveWhatsAppOptions(options),
+    });
   }
 
-  private static build(imports: NonNullable<ModuleMetadata['imports']>, optionsProvider: Provider): DynamicModule {
+  private static build(
+    imports: NonNullable<ModuleMetadata['imports']>,
+    optionsProvider: Provider,
+  ): DynamicModule {
     return {
       module: WhatsAppCoreModule,
       imports: [
@@ -82,7 +116,13 @@ export class WhatsAppCoreModule {
         ]),
       ],
       providers: [optionsProvider, ...coreProviders],
-      exports: [SessionRegistry, SessionQueryService, SandboxControl, WA_ENGINE_FACTORY, WHATSAPP_OPTIONS],
+      exports: [
+        SessionRegistry,
+        SessionQueryService,
+        SandboxControl,
+        WA_ENGINE_FACTORY,
+        WHATSAPP_OPTIONS,
+      ],
     };
   }
 }

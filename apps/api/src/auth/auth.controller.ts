@@ -25,9 +25,16 @@ export class AuthController {
 
   @Post('register')
   @Public()
-  @ApiOperation({ operationId: 'auth_register', summary: 'Create an organization and its owner; returns a token', security: [] })
+  @ApiOperation({
+    operationId: 'auth_register',
+    summary: 'Create an organization and its owner; returns a token',
+    security: [],
+  })
   @ApiCreatedResponse({ type: AuthTokenResponseDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Validation failed (per-field messages in details)' })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: 'Validation failed (per-field messages in details)',
+  })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'Email already registered' })
   register(@Body() dto: RegisterDto): Promise<AuthTokenResponseDto> {
     return this.auth.register(dto);
@@ -37,11 +44,18 @@ export class AuthController {
   @Public()
   @HttpCode(200)
   @Throttle({ default: { limit: 30, ttl: 60_000 } })
-  @ApiOperation({ operationId: 'auth_login', summary: 'Exchange email and password for a token', security: [] })
+  @ApiOperation({
+    operationId: 'auth_login',
+    summary: 'Exchange email and password for a token',
+    security: [],
+  })
   @ApiOkResponse({ type: AuthTokenResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Invalid email or password' })
-  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'Too many attempts (Retry-After header)' })
+  @ApiTooManyRequestsResponse({
+    type: ErrorResponseDto,
+    description: 'Too many attempts (Retry-After header)',
+  })
   login(@Body() dto: LoginDto): Promise<AuthTokenResponseDto> {
     return this.auth.login(dto);
   }

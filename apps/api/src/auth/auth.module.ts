@@ -17,7 +17,11 @@ import { LoginFailuresRepository } from './login-failures.repository';
 import { LoginThrottleService } from './login-throttle.service';
 import { LoginFailure, LoginFailureSchema } from './schemas/login-failure.schema';
 
-const jwtSecretProvider = { provide: JWT_SECRET, inject: [APP_CONFIG], useFactory: resolveJwtSecret };
+const jwtSecretProvider = {
+  provide: JWT_SECRET,
+  inject: [APP_CONFIG],
+  useFactory: resolveJwtSecret,
+};
 
 @Module({
   imports: [

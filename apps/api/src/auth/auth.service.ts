@@ -1,6 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { APP_CONFIG, type AppConfig, DomainError, dummyPasswordHash, verifyPassword } from '@app/common';
+import {
+  APP_CONFIG,
+  type AppConfig,
+  DomainError,
+  dummyPasswordHash,
+  verifyPassword,
+} from '@app/common';
 import { toOrganizationDto, toUserDto } from '../organizations/organization.mapper';
 import type { UserRecord } from '../organizations/organizations.repository';
 import { OrganizationsService } from '../organizations/organizations.service';
@@ -34,7 +40,11 @@ export class AuthService {
   async register(dto: RegisterDto): Promise<AuthTokenResponseDto> {
     const organization = await this.organizations.create(dto.organizationName);
     try {
-      const user = await this.users.create({ ...dto, organizationId: String(organization._id), role: 'owner' });
+      const user = await this.users.create({
+        ...dto,
+        organizationId: String(organization._id),
+        role: 'owner',
+      });
       return this.issue(user);
     } catch (error) {
       await this.organizations.remove(String(organization._id));
@@ -47,7 +57,10 @@ export class AuthService {
     const email = dto.email.toLowerCase();
     await this.throttle.assertAllowed(email);
     const user = await this.users.findByEmail(email);
-    const valid = await verifyPassword(dto.password, user?.passwordHash ?? (await dummyPasswordHash()));
+    const valid = await verifyPassword(
+      dto.password,
+      user?.passwordHash ?? (await dummyPasswordHash()),
+    );
     if (!user || !valid || user.disabled) {
       await this.throttle.recordFailure(email);
       throw new InvalidCredentialsError();
@@ -65,7 +78,11 @@ export class AuthService {
   }
 
   private async issue(user: UserRecord): Promise<AuthTokenResponseDto> {
-    const payload: JwtPayload = { sub: String(user._id), org: String(user.organizationId), role: user.role };
+    const payload: JwtPayload = {
+      sub: String(user._id),
+      org: String(user.organizationId),
+      role: user.role,
+    };
     const organization = await this.organizations.get(String(user.organizationId));
     return {
       accessToken: await this.jwt.signAsync(payload, { expiresIn: this.expiresIn }),

@@ -17,7 +17,9 @@ export function resolveJwtSecret(config: AppConfig): string {
     mkdirSync(config.DATA_DIR, { recursive: true });
     const secret = randomBytes(48).toString('base64url');
     writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
-    new Logger('Auth').warn(`JWT_SECRET is not set: generated a development secret in ${file}. Set JWT_SECRET in production.`);
+    new Logger('Auth').warn(
+      `JWT_SECRET is not set: generated a development secret in ${file}. Set JWT_SECRET in production.`,
+    );
     return secret;
   }
 }

@@ -27,6 +27,11 @@ export class JwtStrategy extends PassportStrategy(Strategy) {
     if (!payload?.sub) return false;
     const user = await this.users.findActive(payload.sub);
     if (!user || String(user.organizationId) !== payload.org) return false;
-    return { userId: String(user._id), organizationId: String(user.organizationId), role: user.role, email: user.email };
+    return {
+      userId: String(user._id),
+      organizationId: String(user.organizationId),
+      role: user.role,
+      email: user.email,
+    };
   }
 }

@@ -13,7 +13,12 @@ export class LoginFailuresRepository {
 
   /** Failures since `since`, newest first, at most `limit`. */
   async recent(email: string, since: Date, limit: number): Promise<Date[]> {
-    const rows = await this.model.find({ email, at: { $gte: since } }, { at: 1 }).sort({ at: -1 }).limit(limit).lean().exec();
+    const rows = await this.model
+      .find({ email, at: { $gte: since } }, { at: 1 })
+      .sort({ at: -1 })
+      .limit(limit)
+      .lean()
+      .exec();
     return rows.map((r) => r.at);
   }
 

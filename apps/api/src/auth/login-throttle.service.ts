@@ -4,7 +4,12 @@ import { LoginFailuresRepository } from './login-failures.repository';
 
 export class TooManyLoginAttemptsError extends DomainError {
   constructor(readonly retryAfterSeconds: number) {
-    super('TOO_MANY_LOGIN_ATTEMPTS', 'Too many failed login attempts for this account; try again later', 429, { retryAfterSeconds });
+    super(
+      'TOO_MANY_LOGIN_ATTEMPTS',
+      'Too many failed login attempts for this account; try again later',
+      429,
+      { retryAfterSeconds },
+    );
     this.headers = { 'Retry-After': String(retryAfterSeconds) };
   }
 }
@@ -24,7 +29,11 @@ export class LoginThrottleService {
   }
 
   async assertAllowed(email: string, now = new Date()): Promise<void> {
-    const recent = await this.failures.recent(email, new Date(now.getTime() - this.windowMs), this.maxFailures);
+    const recent = await this.failures.recent(
+      email,
+      new Date(now.getTime() - this.windowMs),
+      this.maxFailures,
+    );
     if (recent.length < this.maxFailures) return;
     const oldestCounted = recent[recent.length - 1];
     const retryAfterMs = oldestCounted.getTime() + this.windowMs - now.getTime();

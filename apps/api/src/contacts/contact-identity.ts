@@ -1,4 +1,12 @@
-import { isGroupJid, isLidJid, isUserJid, normalizeJid, normalizePhone, phoneFromJid, USER_SERVER } from '@app/common';
+import {
+  isGroupJid,
+  isLidJid,
+  isUserJid,
+  normalizeJid,
+  normalizePhone,
+  phoneFromJid,
+  USER_SERVER,
+} from '@app/common';
 import type { ContactInfo } from '@app/whatsapp';
 import type { MessageRecord, MessageType } from '../messaging/message.types';
 
@@ -59,7 +67,10 @@ interface Identity {
  * The JID itself is authoritative; `hints` only fill what it does not say. Broadcast lists,
  * newsletters and malformed JIDs → undefined (not contacts).
  */
-export function resolveIdentity(rawJid: string | null | undefined, hints: { lid?: string | null; phone?: string | null } = {}): Identity | undefined {
+export function resolveIdentity(
+  rawJid: string | null | undefined,
+  hints: { lid?: string | null; phone?: string | null } = {},
+): Identity | undefined {
   if (!rawJid) return undefined;
   const jid = normalizeJid(rawJid.trim());
   if (isGroupJid(jid)) return /^[\d-]+@g\.us$/.test(jid) ? { jid, isGroup: true } : undefined;
@@ -88,7 +99,10 @@ export function pictureUrl(value: string | null | undefined): string | undefined
   return value && /^https?:\/\//i.test(value) ? value : undefined;
 }
 
-export function observationFromContactInfo(info: ContactInfo, observedAt: Date): ContactObservation | undefined {
+export function observationFromContactInfo(
+  info: ContactInfo,
+  observedAt: Date,
+): ContactObservation | undefined {
   const id = resolveIdentity(info.jid, { lid: info.lid, phone: info.phone });
   if (!id) return undefined;
   const observation: ContactObservation = { ...id, observedAt };
@@ -121,16 +135,28 @@ export function observationsFromMessage(message: MessageRecord): ContactObservat
     const group = resolveIdentity(chat);
     if (group) out.push({ ...group, observedAt: at, ...(counted ? { message: { at } } : {}) });
     if (fromPeer) {
-      const author = resolveIdentity(message.participant ?? message.senderJid, { lid: message.senderLid, phone: message.senderPhone });
+      const author = resolveIdentity(message.participant ?? message.senderJid, {
+        lid: message.senderLid,
+        phone: message.senderPhone,
+      });
       const pushName = cleanName(message.pushName);
-      if (author && !author.isGroup) out.push({ ...author, observedAt: at, ...(pushName ? { pushName } : {}) });
+      if (author && !author.isGroup)
+        out.push({ ...author, observedAt: at, ...(pushName ? { pushName } : {}) });
     }
     return out;
   }
 
-  const peer = resolveIdentity(chat, fromPeer ? { lid: message.senderLid, phone: message.senderPhone } : {});
+  const peer = resolveIdentity(
+    chat,
+    fromPeer ? { lid: message.senderLid, phone: message.senderPhone } : {},
+  );
   if (!peer) return out;
   const pushName = fromPeer ? cleanName(message.pushName) : undefined;
-  out.push({ ...peer, observedAt: at, ...(pushName ? { pushName } : {}), ...(counted ? { message: { at } } : {}) });
+  out.push({
+    ...peer,
+    observedAt: at,
+    ...(pushName ? { pushName } : {}),
+    ...(counted ? { message: { at } } : {}),
+  });
   return out;
 }

@@ -6,14 +6,20 @@ describe('ContactLocks', () => {
   it('runs tasks of one key one at a time, in order, and survives a failing task', async () => {
     const locks = new ContactLocks();
     const log: string[] = [];
-    const task = (name: string, fail = false) => async () => {
-      log.push(`start ${name}`);
-      await tick();
-      log.push(`end ${name}`);
-      if (fail) throw new Error(name);
-      return name;
-    };
-    const results = await Promise.allSettled([locks.run('s1', task('a')), locks.run('s1', task('b', true)), locks.run('s1', task('c'))]);
+    const task =
+      (name: string, fail = false) =>
+      async () => {
+        log.push(`start ${name}`);
+        await tick();
+        log.push(`end ${name}`);
+        if (fail) throw new Error(name);
+        return name;
+      };
+    const results = await Promise.allSettled([
+      locks.run('s1', task('a')),
+      locks.run('s1', task('b', true)),
+      locks.run('s1', task('c')),
+    ]);
     expect(log).toEqual(['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     await tick();

@@ -1,5 +1,12 @@
 import type { ContactObservation } from './contact-identity';
-import { buildSyncUpdate, displayNameOf, mergeContacts, normalizeTags, USER_OWNED_FIELDS, type MergeableContact } from './contact-rules';
+import {
+  buildSyncUpdate,
+  displayNameOf,
+  mergeContacts,
+  normalizeTags,
+  USER_OWNED_FIELDS,
+  type MergeableContact,
+} from './contact-rules';
 
 const target = { organizationId: 'org1', sessionId: 'org1_main', sessionName: 'main' };
 const t = (iso: string) => new Date(iso);
@@ -24,11 +31,20 @@ describe('buildSyncUpdate', () => {
       expect(update.$set).not.toHaveProperty(field);
       expect(update).not.toHaveProperty(['$inc', field]);
     }
-    expect(update.$setOnInsert).toMatchObject({ customName: null, tags: [], notes: null, customerId: null, customerLinkSource: null });
+    expect(update.$setOnInsert).toMatchObject({
+      customName: null,
+      tags: [],
+      notes: null,
+      customerId: null,
+      customerLinkSource: null,
+    });
   });
 
   it('sets only the sync fields the observation carries; pushName only on insert (else applied separately)', () => {
-    const update = buildSyncUpdate({ jid: '555@lid', lid: '555@lid', isGroup: false, observedAt: observation.observedAt }, target);
+    const update = buildSyncUpdate(
+      { jid: '555@lid', lid: '555@lid', isGroup: false, observedAt: observation.observedAt },
+      target,
+    );
     expect(update.$set).toEqual({ sessionName: 'main', isGroup: false, lid: '555@lid' });
     const full = buildSyncUpdate(observation, target);
     expect(full.$set).toMatchObject({
@@ -40,7 +56,11 @@ describe('buildSyncUpdate', () => {
       profilePictureUrl: 'https://pps.whatsapp.net/x.jpg',
     });
     expect(full.$set).not.toHaveProperty('pushName');
-    expect(full.$setOnInsert).toMatchObject({ pushName: 'Mona', searchPushName: ['mona'], pushNameAt: observation.observedAt });
+    expect(full.$setOnInsert).toMatchObject({
+      pushName: 'Mona',
+      searchPushName: ['mona'],
+      pushNameAt: observation.observedAt,
+    });
   });
 
   it('contact events never count messages; message observations $inc and $max (order-independent)', () => {
@@ -51,7 +71,10 @@ describe('buildSyncUpdate', () => {
     expect(contactEvent.$min).toEqual({ firstSeenAt: observation.observedAt });
 
     const at = t('2026-01-03T00:00:00Z');
-    const fromMessage = buildSyncUpdate({ ...observation, observedAt: at, message: { at } }, target);
+    const fromMessage = buildSyncUpdate(
+      { ...observation, observedAt: at, message: { at } },
+      target,
+    );
     expect(fromMessage.$inc).toEqual({ messageCount: 1 });
     expect(fromMessage.$max).toEqual({ lastMessageAt: at });
     expect(fromMessage.$min).toEqual({ firstSeenAt: at });
@@ -117,26 +140,65 @@ describe('mergeContacts', () => {
 
   it("prefers the phone document's user fields when both have them; differing notes are both kept", () => {
     const merged = mergeContacts(
-      { ...phoneDoc, customName: 'Mona', notes: 'A', customerId: 'cust2', customerLinkSource: 'auto' },
+      {
+        ...phoneDoc,
+        customName: 'Mona',
+        notes: 'A',
+        customerId: 'cust2',
+        customerLinkSource: 'auto',
+      },
       lidDoc,
       '555@lid',
       '201001234567',
     );
-    expect(merged).toMatchObject({ customName: 'Mona', notes: 'A\n\nCall after 5pm', customerId: 'cust2', customerLinkSource: 'auto' });
-    expect(mergeContacts({ ...phoneDoc, notes: 'same' }, { ...lidDoc, notes: 'same' }, '555@lid', '201001234567').notes).toBe('same');
+    expect(merged).toMatchObject({
+      customName: 'Mona',
+      notes: 'A\n\nCall after 5pm',
+      customerId: 'cust2',
+      customerLinkSource: 'auto',
+    });
+    expect(
+      mergeContacts(
+        { ...phoneDoc, notes: 'same' },
+        { ...lidDoc, notes: 'same' },
+        '555@lid',
+        '201001234567',
+      ).notes,
+    ).toBe('same');
   });
 
   it('sync fields prefer the phone document, except the newer pushName', () => {
     const merged = mergeContacts(phoneDoc, lidDoc, '555@lid', '201001234567');
-    expect(merged).toMatchObject({ addressBookName: 'Mona Ali', verifiedName: 'Mona Shop', pushName: 'Mona', pushNameAt: lidDoc.pushNameAt });
-    const older = mergeContacts(phoneDoc, { ...lidDoc, pushNameAt: t('2025-12-01T00:00:00Z') }, '555@lid', '201001234567');
+    expect(merged).toMatchObject({
+      addressBookName: 'Mona Ali',
+      verifiedName: 'Mona Shop',
+      pushName: 'Mona',
+      pushNameAt: lidDoc.pushNameAt,
+    });
+    const older = mergeContacts(
+      phoneDoc,
+      { ...lidDoc, pushNameAt: t('2025-12-01T00:00:00Z') },
+      '555@lid',
+      '201001234567',
+    );
     expect(older.pushName).toBe('Mona (old)');
   });
 
   it('handles documents without messages and an unlinked manual choice', () => {
     const merged = mergeContacts(
-      { ...phoneDoc, lastMessageAt: undefined, messageCount: undefined, customerLinkSource: 'manual' },
-      { ...lidDoc, lastMessageAt: undefined, messageCount: 0, customerId: null, customerLinkSource: null },
+      {
+        ...phoneDoc,
+        lastMessageAt: undefined,
+        messageCount: undefined,
+        customerLinkSource: 'manual',
+      },
+      {
+        ...lidDoc,
+        lastMessageAt: undefined,
+        messageCount: 0,
+        customerId: null,
+        customerLinkSource: null,
+      },
       '555@lid',
       '201001234567',
     );
@@ -149,7 +211,11 @@ describe('mergeContacts', () => {
 
 describe('normalizeTags', () => {
   it('trims, lower-cases, drops empties and de-duplicates in order', () => {
-    expect(normalizeTags([' VIP ', 'vip', 'B2B', '', '  ', 'Late  Payer', 'b2b'])).toEqual(['vip', 'b2b', 'late payer']);
+    expect(normalizeTags([' VIP ', 'vip', 'B2B', '', '  ', 'Late  Payer', 'b2b'])).toEqual([
+      'vip',
+      'b2b',
+      'late payer',
+    ]);
     expect(normalizeTags([])).toEqual([]);
     expect(normalizeTags(['a', ' ', '', 'A'], { keepBlank: true })).toEqual(['a', '']);
     expect(normalizeTags(['ok', 3, null])).toEqual(['ok']);
@@ -159,8 +225,12 @@ describe('normalizeTags', () => {
 describe('displayNameOf', () => {
   it('prefers the user name, then address book, verified, pushName, then the number', () => {
     const base = { jid: '201001234567@s.whatsapp.net', phone: '201001234567' };
-    expect(displayNameOf({ ...base, customName: 'A', addressBookName: 'B', pushName: 'C' })).toBe('A');
-    expect(displayNameOf({ ...base, customName: null, addressBookName: 'B', pushName: 'C' })).toBe('B');
+    expect(displayNameOf({ ...base, customName: 'A', addressBookName: 'B', pushName: 'C' })).toBe(
+      'A',
+    );
+    expect(displayNameOf({ ...base, customName: null, addressBookName: 'B', pushName: 'C' })).toBe(
+      'B',
+    );
     expect(displayNameOf({ ...base, verifiedName: 'V', pushName: 'C' })).toBe('V');
     expect(displayNameOf({ ...base, pushName: 'C' })).toBe('C');
     expect(displayNameOf(base)).toBe('+201001234567');

@@ -3,7 +3,14 @@ import type { ContactObservation } from './contact-identity';
 import type { CustomerLinkSource } from './schemas/contact.schema';
 
 /** Fields only the user (REST) writes; a sync never sets them on an existing contact. */
-export const USER_OWNED_FIELDS = ['customName', 'searchCustomName', 'tags', 'notes', 'customerId', 'customerLinkSource'] as const;
+export const USER_OWNED_FIELDS = [
+  'customName',
+  'searchCustomName',
+  'tags',
+  'notes',
+  'customerId',
+  'customerLinkSource',
+] as const;
 
 export const MAX_TAGS = 20;
 export const MAX_TAG_LENGTH = 32;
@@ -61,7 +68,10 @@ export function buildSyncUpdate(o: ContactObservation, target: SyncTarget): Sync
   return update;
 }
 
-export function pushNameUpdate(pushName: string, at: Date): { pushName: string; searchPushName: string[]; pushNameAt: Date } {
+export function pushNameUpdate(
+  pushName: string,
+  at: Date,
+): { pushName: string; searchPushName: string[]; pushNameAt: Date } {
   return { pushName, searchPushName: searchTokens(pushName), pushNameAt: at };
 }
 
@@ -111,7 +121,12 @@ const time = (d: Date | undefined) => (d ? new Date(d).getTime() : undefined);
  * sync fields prefer the phone document (pushName: the newer one); user fields come from the
  * document that has them (the phone document's when both do; differing notes are both kept).
  */
-export function mergeContacts(phoneDoc: MergeableContact, lidDoc: MergeableContact, lid: string, phone: string): MergedContact {
+export function mergeContacts(
+  phoneDoc: MergeableContact,
+  lidDoc: MergeableContact,
+  lid: string,
+  phone: string,
+): MergedContact {
   const merged: MergedContact = { jid: `${phone}@s.whatsapp.net`, lid, phone, isGroup: false };
   const prefer = <K extends keyof MergeableContact>(key: K) => phoneDoc[key] ?? lidDoc[key];
 
@@ -120,7 +135,9 @@ export function mergeContacts(phoneDoc: MergeableContact, lidDoc: MergeableConta
     merged.addressBookName = addressBookName;
     merged.searchAddressBookName = searchTokens(addressBookName as string);
   }
-  const lidPushIsNewer = !!lidDoc.pushName && (!phoneDoc.pushName || (time(lidDoc.pushNameAt) ?? 0) > (time(phoneDoc.pushNameAt) ?? 0));
+  const lidPushIsNewer =
+    !!lidDoc.pushName &&
+    (!phoneDoc.pushName || (time(lidDoc.pushNameAt) ?? 0) > (time(phoneDoc.pushNameAt) ?? 0));
   const push = lidPushIsNewer ? lidDoc : phoneDoc;
   if (push.pushName) {
     merged.pushName = push.pushName;
@@ -132,8 +149,13 @@ export function mergeContacts(phoneDoc: MergeableContact, lidDoc: MergeableConta
     if (value !== undefined && value !== null) merged[key] = value;
   }
 
-  merged.firstSeenAt = new Date(Math.min(time(phoneDoc.firstSeenAt) ?? Infinity, time(lidDoc.firstSeenAt) ?? Infinity));
-  const last = Math.max(time(phoneDoc.lastMessageAt) ?? -Infinity, time(lidDoc.lastMessageAt) ?? -Infinity);
+  merged.firstSeenAt = new Date(
+    Math.min(time(phoneDoc.firstSeenAt) ?? Infinity, time(lidDoc.firstSeenAt) ?? Infinity),
+  );
+  const last = Math.max(
+    time(phoneDoc.lastMessageAt) ?? -Infinity,
+    time(lidDoc.lastMessageAt) ?? -Infinity,
+  );
   if (Number.isFinite(last)) merged.lastMessageAt = new Date(last);
   merged.messageCount = (phoneDoc.messageCount ?? 0) + (lidDoc.messageCount ?? 0);
 
@@ -167,5 +189,11 @@ export function displayNameOf(c: {
   phone?: string;
   jid: string;
 }): string {
-  return c.customName || c.addressBookName || c.verifiedName || c.pushName || (c.phone ? `+${c.phone}` : c.jid.split('@')[0]);
+  return (
+    c.customName ||
+    c.addressBookName ||
+    c.verifiedName ||
+    c.pushName ||
+    (c.phone ? `+${c.phone}` : c.jid.split('@')[0])
+  );
 }

@@ -20,25 +20,37 @@ export class ContactsSyncListener {
 
   @OnEvent(WA_EVENTS.contactsUpserted, LISTENER)
   async onContacts(event: WaContactsUpsertedEvent): Promise<void> {
-    await this.guard(WA_EVENTS.contactsUpserted, event?.sessionId, () => this.sync.syncContacts(event));
+    await this.guard(WA_EVENTS.contactsUpserted, event?.sessionId, () =>
+      this.sync.syncContacts(event),
+    );
   }
 
   @OnEvent(WA_EVENTS.lidMapping, LISTENER)
   async onLidMapping(event: WaLidMappingEvent): Promise<void> {
-    await this.guard(WA_EVENTS.lidMapping, event?.sessionId, () => this.sync.applyLidMapping(event));
+    await this.guard(WA_EVENTS.lidMapping, event?.sessionId, () =>
+      this.sync.applyLidMapping(event),
+    );
   }
 
   @OnEvent(MESSAGING_EVENTS.created, LISTENER)
   async onMessageCreated(event: MessageCreatedEvent): Promise<void> {
-    await this.guard(MESSAGING_EVENTS.created, event?.message?.sessionId, () => this.sync.recordMessage(event.message));
+    await this.guard(MESSAGING_EVENTS.created, event?.message?.sessionId, () =>
+      this.sync.recordMessage(event.message),
+    );
   }
 
   @OnEvent(CUSTOMERS_EVENTS.created, LISTENER)
   async onCustomerCreated(event: CustomerCreatedEvent): Promise<void> {
-    await this.guard(CUSTOMERS_EVENTS.created, event?.customer?.organizationId, () => this.sync.linkNewCustomer(event.customer));
+    await this.guard(CUSTOMERS_EVENTS.created, event?.customer?.organizationId, () =>
+      this.sync.linkNewCustomer(event.customer),
+    );
   }
 
-  private async guard(name: string, scope: string | undefined, task: () => Promise<void>): Promise<void> {
+  private async guard(
+    name: string,
+    scope: string | undefined,
+    task: () => Promise<void>,
+  ): Promise<void> {
     try {
       await task();
     } catch (err) {

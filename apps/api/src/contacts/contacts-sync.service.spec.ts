@@ -19,20 +19,28 @@ const LID = '555@lid';
 class FakeContactsRepository {
   docs: ContactRecord[] = [];
 
-  private key = (t: SyncTarget, jid: string) => (d: ContactRecord) => d.organizationId === t.organizationId && d.sessionId === t.sessionId && d.jid === jid;
+  private key = (t: SyncTarget, jid: string) => (d: ContactRecord) =>
+    d.organizationId === t.organizationId && d.sessionId === t.sessionId && d.jid === jid;
 
   async upsert(t: SyncTarget, jid: string, u: SyncUpdate) {
     let doc = this.docs.find(this.key(t, jid));
     const inserted = !doc;
     if (!doc) {
-      doc = { _id: new Types.ObjectId(), organizationId: t.organizationId, sessionId: t.sessionId, jid, searchPushName: [] } as unknown as ContactRecord;
+      doc = {
+        _id: new Types.ObjectId(),
+        organizationId: t.organizationId,
+        sessionId: t.sessionId,
+        jid,
+        searchPushName: [],
+      } as unknown as ContactRecord;
       Object.assign(doc, u.$setOnInsert);
       this.docs.push(doc);
     }
     const d = doc as unknown as Record<string, any>;
     Object.assign(d, u.$set);
     if (!d.firstSeenAt || u.$min.firstSeenAt < d.firstSeenAt) d.firstSeenAt = u.$min.firstSeenAt;
-    if (u.$max && (!d.lastMessageAt || u.$max.lastMessageAt > d.lastMessageAt)) d.lastMessageAt = u.$max.lastMessageAt;
+    if (u.$max && (!d.lastMessageAt || u.$max.lastMessageAt > d.lastMessageAt))
+      d.lastMessageAt = u.$max.lastMessageAt;
     if (u.$inc) d.messageCount = (d.messageCount ?? 0) + u.$inc.messageCount;
     return { contact: { ...doc }, inserted };
   }
@@ -44,7 +52,10 @@ class FakeContactsRepository {
     const doc = this.docs.find((d) => d.sessionId === t.sessionId && d.lid === lid);
     return doc ? { ...doc } : null;
   }
-  async setPushNameIfNewer(id: Types.ObjectId, f: { pushName: string; searchPushName: string[]; pushNameAt: Date }) {
+  async setPushNameIfNewer(
+    id: Types.ObjectId,
+    f: { pushName: string; searchPushName: string[]; pushNameAt: Date },
+  ) {
     const doc = this.byId(id);
     if (doc && (!doc.pushNameAt || doc.pushNameAt <= f.pushNameAt)) Object.assign(doc, f);
   }
@@ -66,7 +77,12 @@ class FakeContactsRepository {
   async autoLinkByPhone(org: string, phone: string, customerId: string) {
     let n = 0;
     for (const d of this.docs) {
-      if (d.organizationId === org && d.phone === phone && !d.customerId && d.customerLinkSource !== 'manual') {
+      if (
+        d.organizationId === org &&
+        d.phone === phone &&
+        !d.customerId &&
+        d.customerLinkSource !== 'manual'
+      ) {
         Object.assign(d, { customerId, customerLinkSource: 'auto' });
         n += 1;
       }
@@ -154,22 +170,48 @@ describe('ContactsSyncService', () => {
   });
 
   it('never lets an older observation overwrite a newer pushName', async () => {
-    await service.recordMessage(message({ pushName: 'New', timestamp: new Date('2026-01-05T00:00:00Z') }));
-    await service.recordMessage(message({ pushName: 'Old', timestamp: new Date('2026-01-01T00:00:00Z') }));
+    await service.recordMessage(
+      message({ pushName: 'New', timestamp: new Date('2026-01-05T00:00:00Z') }),
+    );
+    await service.recordMessage(
+      message({ pushName: 'Old', timestamp: new Date('2026-01-01T00:00:00Z') }),
+    );
     expect(only().pushName).toBe('New');
   });
 
   it('keeps user fields across a sync', async () => {
-    await service.syncContacts({ ...REF, contacts: [{ jid: PHONE_JID, name: 'Mona Ali', notify: 'Mona' }] });
-    Object.assign(only(), { customName: 'VIP Mona', tags: ['vip'], notes: 'n', customerId: 'c1', customerLinkSource: 'manual' });
-    await service.syncContacts({ ...REF, contacts: [{ jid: PHONE_JID, name: 'Mona A.', notify: 'M' }] });
+    await service.syncContacts({
+      ...REF,
+      contacts: [{ jid: PHONE_JID, name: 'Mona Ali', notify: 'Mona' }],
+    });
+    Object.assign(only(), {
+      customName: 'VIP Mona',
+      tags: ['vip'],
+      notes: 'n',
+      customerId: 'c1',
+      customerLinkSource: 'manual',
+    });
+    await service.syncContacts({
+      ...REF,
+      contacts: [{ jid: PHONE_JID, name: 'Mona A.', notify: 'M' }],
+    });
     await service.recordMessage(message());
-    expect(only()).toMatchObject({ addressBookName: 'Mona A.', pushName: 'M', customName: 'VIP Mona', tags: ['vip'], notes: 'n', customerId: 'c1', messageCount: 1 });
+    expect(only()).toMatchObject({
+      addressBookName: 'Mona A.',
+      pushName: 'M',
+      customName: 'VIP Mona',
+      tags: ['vip'],
+      notes: 'n',
+      customerId: 'c1',
+      messageCount: 1,
+    });
   });
 
   it('routes a LID-only observation to the phone contact that already owns the LID', async () => {
     await service.syncContacts({ ...REF, contacts: [{ jid: PHONE_JID, lid: LID }] });
-    await service.recordMessage(message({ chatJid: LID, senderJid: LID, senderLid: LID, pushName: 'Mona' }));
+    await service.recordMessage(
+      message({ chatJid: LID, senderJid: LID, senderLid: LID, pushName: 'Mona' }),
+    );
     expect(only()).toMatchObject({ jid: PHONE_JID, lid: LID, messageCount: 1, pushName: 'Mona' });
   });
 
@@ -178,11 +220,25 @@ describe('ContactsSyncService', () => {
     await service.recordMessage(message({ chatJid: LID, senderJid: LID, senderLid: LID }));
     expect(only()).toMatchObject({ jid: LID, customerId: null });
     await service.applyLidMapping({ ...REF, lid: LID, pn: PHONE_JID });
-    expect(only()).toMatchObject({ jid: PHONE_JID, lid: LID, phone: PHONE, messageCount: 1, customerId: 'cust1', customerLinkSource: 'auto' });
+    expect(only()).toMatchObject({
+      jid: PHONE_JID,
+      lid: LID,
+      phone: PHONE,
+      messageCount: 1,
+      customerId: 'cust1',
+      customerLinkSource: 'auto',
+    });
   });
 
   it('merges the LID and phone contacts into one when the mapping is revealed (in either order of arrival)', async () => {
-    await service.recordMessage(message({ chatJid: LID, senderJid: LID, senderLid: LID, timestamp: new Date('2026-01-03T00:00:00Z') }));
+    await service.recordMessage(
+      message({
+        chatJid: LID,
+        senderJid: LID,
+        senderLid: LID,
+        timestamp: new Date('2026-01-03T00:00:00Z'),
+      }),
+    );
     await service.recordMessage(message({ timestamp: new Date('2026-01-01T00:00:00Z') }));
     expect(repo.docs).toHaveLength(2);
     Object.assign(repo.docs[0], { tags: ['lead'], notes: 'from lid' });
@@ -209,11 +265,24 @@ describe('ContactsSyncService', () => {
 
   it('auto-links new contacts by phone in one lookup per batch, but never a manually unlinked one', async () => {
     customers.idsByPhones.mockResolvedValue(new Map([[PHONE, 'cust1']]));
-    await service.syncContacts({ ...REF, contacts: [{ jid: PHONE_JID }, { jid: '201009999999@s.whatsapp.net' }, { jid: '120363021234@g.us', name: 'Team' }] });
+    await service.syncContacts({
+      ...REF,
+      contacts: [
+        { jid: PHONE_JID },
+        { jid: '201009999999@s.whatsapp.net' },
+        { jid: '120363021234@g.us', name: 'Team' },
+      ],
+    });
     expect(customers.idsByPhones).toHaveBeenCalledTimes(1);
     expect(customers.idsByPhones).toHaveBeenCalledWith(ORG, [PHONE, '201009999999']);
-    expect(repo.docs.find((d) => d.jid === PHONE_JID)).toMatchObject({ customerId: 'cust1', customerLinkSource: 'auto' });
-    expect(repo.docs.find((d) => d.isGroup)).toMatchObject({ addressBookName: 'Team', customerId: null });
+    expect(repo.docs.find((d) => d.jid === PHONE_JID)).toMatchObject({
+      customerId: 'cust1',
+      customerLinkSource: 'auto',
+    });
+    expect(repo.docs.find((d) => d.isGroup)).toMatchObject({
+      addressBookName: 'Team',
+      customerId: null,
+    });
 
     Object.assign(repo.docs[0], { customerId: null, customerLinkSource: 'manual' });
     expect(await repo.autoLinkByPhone(ORG, PHONE, 'cust2')).toBe(0);
@@ -222,7 +291,12 @@ describe('ContactsSyncService', () => {
   it('links existing contacts when a customer is created', async () => {
     await service.recordMessage(message());
     await service.linkNewCustomer({ id: 'cust9', organizationId: ORG, name: 'Mona', phone: PHONE });
-    await service.linkNewCustomer({ id: 'cust10', organizationId: 'other-org', name: 'X', phone: PHONE });
+    await service.linkNewCustomer({
+      id: 'cust10',
+      organizationId: 'other-org',
+      name: 'X',
+      phone: PHONE,
+    });
     expect(only()).toMatchObject({ customerId: 'cust9' });
   });
 
@@ -232,7 +306,14 @@ describe('ContactsSyncService', () => {
       if (jid === PHONE_JID) throw new Error('boom');
       return upsert(t, jid, u);
     });
-    await service.syncContacts({ ...REF, contacts: [{ jid: PHONE_JID }, { jid: '201009999999@s.whatsapp.net' }, { jid: 'status@broadcast' }] });
+    await service.syncContacts({
+      ...REF,
+      contacts: [
+        { jid: PHONE_JID },
+        { jid: '201009999999@s.whatsapp.net' },
+        { jid: 'status@broadcast' },
+      ],
+    });
     expect(only().jid).toBe('201009999999@s.whatsapp.net');
   });
 });

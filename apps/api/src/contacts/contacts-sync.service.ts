@@ -3,7 +3,14 @@ import type { WaContactsUpsertedEvent, WaLidMappingEvent } from '@app/whatsapp';
 import type { CustomerCreatedPayload } from '../customers/customers.events';
 import { CustomersService } from '../customers/customers.service';
 import type { MessageRecord } from '../messaging/message.types';
-import { observationFromContactInfo, observationsFromMessage, phoneJid, toLid, toPhone, type ContactObservation } from './contact-identity';
+import {
+  observationFromContactInfo,
+  observationsFromMessage,
+  phoneJid,
+  toLid,
+  toPhone,
+  type ContactObservation,
+} from './contact-identity';
 import { ContactLocks, RecentKeys } from './contact-locks';
 import { buildSyncUpdate, mergeContacts, pushNameUpdate, type SyncTarget } from './contact-rules';
 import { ContactEventsPublisher } from './contacts.events';
@@ -40,7 +47,8 @@ export class ContactsSyncService {
 
   /** A stored message (in or out): its peer(s) appear, counts and lastMessageAt move. */
   async recordMessage(message: MessageRecord): Promise<void> {
-    if (message._id && this.recentMessages.seen(`${message.sessionId}:${String(message._id)}`)) return;
+    if (message._id && this.recentMessages.seen(`${message.sessionId}:${String(message._id)}`))
+      return;
     // Message traffic only announces new contacts, not every count bump.
     await this.applyAll(message, observationsFromMessage(message), 'new');
   }
@@ -65,11 +73,23 @@ export class ContactsSyncService {
   /** A customer was created: link the organization's unlinked contacts with the same phone. */
   async linkNewCustomer(customer: CustomerCreatedPayload): Promise<void> {
     if (!customer.phone) return;
-    const linked = await this.contacts.autoLinkByPhone(customer.organizationId, customer.phone, customer.id);
-    if (linked) this.logger.log({ organizationId: customer.organizationId, customerId: customer.id, linked }, 'Linked contacts to a new customer');
+    const linked = await this.contacts.autoLinkByPhone(
+      customer.organizationId,
+      customer.phone,
+      customer.id,
+    );
+    if (linked)
+      this.logger.log(
+        { organizationId: customer.organizationId, customerId: customer.id, linked },
+        'Linked contacts to a new customer',
+      );
   }
 
-  private async applyAll(ref: SyncTarget, observations: ContactObservation[], announce: 'all' | 'new'): Promise<void> {
+  private async applyAll(
+    ref: SyncTarget,
+    observations: ContactObservation[],
+    announce: 'all' | 'new',
+  ): Promise<void> {
     if (!observations.length) return;
     const target = targetOf(ref);
     const changed = await this.locks.run(target.sessionId, async () => {
@@ -90,10 +110,15 @@ export class ContactsSyncService {
     });
     if (changed.length === 0) return;
     // Announce the stored state (after any customer link) to event subscribers.
-    await this.publish.updated(await Promise.all(changed.map((c) => this.contacts.findByJid(target, c.jid))));
+    await this.publish.updated(
+      await Promise.all(changed.map((c) => this.contacts.findByJid(target, c.jid))),
+    );
   }
 
-  private async apply(target: SyncTarget, o: ContactObservation): Promise<{ contact: ContactRecord; linkCandidate: boolean; inserted: boolean }> {
+  private async apply(
+    target: SyncTarget,
+    o: ContactObservation,
+  ): Promise<{ contact: ContactRecord; linkCandidate: boolean; inserted: boolean }> {
     let jid = o.jid;
     let gainedPhone = false;
     if (!o.isGroup && o.lid && o.phone) {
@@ -103,14 +128,23 @@ export class ContactsSyncService {
       const known = await this.contacts.findByLid(target, o.lid);
       if (known) jid = known.jid;
     }
-    const { contact: upserted, inserted } = await this.contacts.upsert(target, jid, buildSyncUpdate(o, target));
+    const { contact: upserted, inserted } = await this.contacts.upsert(
+      target,
+      jid,
+      buildSyncUpdate(o, target),
+    );
     let contact = upserted;
     if (o.pushName && contact.pushName !== o.pushName) {
       const fields = pushNameUpdate(o.pushName, o.observedAt);
       await this.contacts.setPushNameIfNewer(contact._id, fields);
-      if (!contact.pushNameAt || new Date(contact.pushNameAt) <= o.observedAt) contact = { ...contact, ...fields };
+      if (!contact.pushNameAt || new Date(contact.pushNameAt) <= o.observedAt)
+        contact = { ...contact, ...fields };
     }
-    const linkCandidate = (inserted || gainedPhone) && !!contact.phone && !contact.customerId && contact.customerLinkSource !== 'manual';
+    const linkCandidate =
+      (inserted || gainedPhone) &&
+      !!contact.phone &&
+      !contact.customerId &&
+      contact.customerLinkSource !== 'manual';
     return { contact, linkCandidate, inserted };
   }
 
@@ -118,11 +152,22 @@ export class ContactsSyncService {
    * Makes the LID and phone contacts of one person a single document keyed by the phone JID.
    * `gainedPhone`: a contact that was known only by its LID now has a phone (worth an auto-link).
    */
-  private async mergeIdentity(target: SyncTarget, lid: string, phone: string): Promise<{ contact: ContactRecord | null; gainedPhone: boolean }> {
+  private async mergeIdentity(
+    target: SyncTarget,
+    lid: string,
+    phone: string,
+  ): Promise<{ contact: ContactRecord | null; gainedPhone: boolean }> {
     const byPhoneJid = phoneJid(phone);
-    const [phoneDoc, lidDoc] = await Promise.all([this.contacts.findByJid(target, byPhoneJid), this.contacts.findByJid(target, lid)]);
+    const [phoneDoc, lidDoc] = await Promise.all([
+      this.contacts.findByJid(target, byPhoneJid),
+      this.contacts.findByJid(target, lid),
+    ]);
     if (!lidDoc) {
-      if (phoneDoc && phoneDoc.lid !== lid) return { contact: await this.contacts.setIdentity(phoneDoc._id, { lid }), gainedPhone: false };
+      if (phoneDoc && phoneDoc.lid !== lid)
+        return {
+          contact: await this.contacts.setIdentity(phoneDoc._id, { lid }),
+          gainedPhone: false,
+        };
       return { contact: phoneDoc, gainedPhone: false };
     }
     if (!phoneDoc) {
@@ -135,15 +180,23 @@ export class ContactsSyncService {
     const merged = mergeContacts(phoneDoc, lidDoc, lid, phone);
     const contact = await this.contacts.applyMerge(phoneDoc._id, merged);
     await this.contacts.deleteById(lidDoc._id);
-    this.logger.log({ sessionId: target.sessionId, kept: String(phoneDoc._id), removed: String(lidDoc._id) }, 'Merged a LID contact into its phone contact');
+    this.logger.log(
+      { sessionId: target.sessionId, kept: String(phoneDoc._id), removed: String(lidDoc._id) },
+      'Merged a LID contact into its phone contact',
+    );
     return { contact, gainedPhone: !phoneDoc.customerId };
   }
 
   private async autoLink(organizationId: string, contacts: ContactRecord[]): Promise<void> {
-    const candidates = contacts.filter((c) => c.phone && !c.customerId && c.customerLinkSource !== 'manual');
+    const candidates = contacts.filter(
+      (c) => c.phone && !c.customerId && c.customerLinkSource !== 'manual',
+    );
     if (!candidates.length) return;
     try {
-      const customerIds = await this.customers.idsByPhones(organizationId, candidates.map((c) => c.phone as string));
+      const customerIds = await this.customers.idsByPhones(
+        organizationId,
+        candidates.map((c) => c.phone as string),
+      );
       for (const contact of candidates) {
         const customerId = customerIds.get(contact.phone as string);
         if (customerId) await this.contacts.autoLinkCustomer(contact._id, customerId);
@@ -155,5 +208,9 @@ export class ContactsSyncService {
 }
 
 function targetOf(ref: SyncTarget): SyncTarget {
-  return { organizationId: ref.organizationId, sessionId: ref.sessionId, sessionName: ref.sessionName };
+  return {
+    organizationId: ref.organizationId,
+    sessionId: ref.sessionId,
+    sessionName: ref.sessionName,
+  };
 }

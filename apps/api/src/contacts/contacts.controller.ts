@@ -1,4 +1,14 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Put, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  Post,
+  Put,
+  Query,
+} from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -33,24 +43,39 @@ import {
 @ApiTags('contacts')
 @ApiBearerAuth('bearer')
 @RequireModule('whatsapp')
-@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or expired token' })
-@ApiForbiddenResponse({ type: ErrorResponseDto, description: "The 'whatsapp' module is not enabled for the organization" })
+@ApiUnauthorizedResponse({
+  type: ErrorResponseDto,
+  description: 'Missing, invalid or expired token',
+})
+@ApiForbiddenResponse({
+  type: ErrorResponseDto,
+  description: "The 'whatsapp' module is not enabled for the organization",
+})
 @Controller('whatsapp/contacts')
 export class ContactsController {
   constructor(private readonly contacts: ContactsService) {}
 
   @Get()
-  @ApiOperation({ operationId: 'contacts_list', summary: 'List synced WhatsApp contacts (latest activity first) with search and filters' })
+  @ApiOperation({
+    operationId: 'contacts_list',
+    summary: 'List synced WhatsApp contacts (latest activity first) with search and filters',
+  })
   @ApiOkResponse({ type: ContactPageDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid query parameters' })
-  async list(@CurrentUser() user: AuthUser, @Query() query: ListContactsQueryDto): Promise<ContactPageDto> {
+  async list(
+    @CurrentUser() user: AuthUser,
+    @Query() query: ListContactsQueryDto,
+  ): Promise<ContactPageDto> {
     const page = await this.contacts.list(user.organizationId, query);
     return { ...page, items: page.items.map(toContactDto) };
   }
 
   // Declared before ':id' so "tags" is not taken for an id.
   @Get('tags')
-  @ApiOperation({ operationId: 'contacts_listTags', summary: 'Tags in use with the number of contacts carrying each' })
+  @ApiOperation({
+    operationId: 'contacts_listTags',
+    summary: 'Tags in use with the number of contacts carrying each',
+  })
   @ApiOkResponse({ type: TagCountDto, isArray: true })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid query parameters' })
   tags(@CurrentUser() user: AuthUser, @Query() query: TagCountsQueryDto): Promise<TagCountDto[]> {
@@ -59,13 +84,25 @@ export class ContactsController {
 
   @Post('sync')
   @HttpCode(HttpStatus.ACCEPTED)
-  @ApiOperation({ operationId: 'contacts_sync', summary: "Re-read a session's contacts from WhatsApp; they are upserted asynchronously" })
+  @ApiOperation({
+    operationId: 'contacts_sync',
+    summary: "Re-read a session's contacts from WhatsApp; they are upserted asynchronously",
+  })
   @ApiAcceptedResponse({ type: SyncStartedDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Missing or invalid sessionName' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such session in this organization' })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description: 'No such session in this organization',
+  })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'The session is not connected' })
-  @ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'The session is not ready' })
-  async sync(@CurrentUser() user: AuthUser, @Query() query: SyncContactsQueryDto): Promise<SyncStartedDto> {
+  @ApiServiceUnavailableResponse({
+    type: ErrorResponseDto,
+    description: 'The session is not ready',
+  })
+  async sync(
+    @CurrentUser() user: AuthUser,
+    @Query() query: SyncContactsQueryDto,
+  ): Promise<SyncStartedDto> {
     await this.contacts.resync(user.organizationId, query.sessionName);
     return { status: 'started' };
   }
@@ -74,18 +111,34 @@ export class ContactsController {
   @ApiParam({ name: 'id', description: 'Contact id', example: '665f1c2b1e6a3e4f7e9d0e0e' })
   @ApiOperation({ operationId: 'contacts_get', summary: 'One contact' })
   @ApiOkResponse({ type: ContactResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such contact in this organization' })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description: 'No such contact in this organization',
+  })
   async get(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<ContactResponseDto> {
     return toContactDto(await this.contacts.getOwned(user.organizationId, id));
   }
 
   @Put(':id')
   @ApiParam({ name: 'id', description: 'Contact id', example: '665f1c2b1e6a3e4f7e9d0e0e' })
-  @ApiOperation({ operationId: 'contacts_update', summary: 'Set the name override, tags, notes or customer link (fields a sync never overwrites)' })
+  @ApiOperation({
+    operationId: 'contacts_update',
+    summary: 'Set the name override, tags, notes or customer link (fields a sync never overwrites)',
+  })
   @ApiOkResponse({ type: ContactResponseDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Validation failed (per-field messages in details), e.g. a malformed customerId' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such contact, or no such customer in this organization' })
-  async update(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: UpdateContactDto): Promise<ContactResponseDto> {
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: 'Validation failed (per-field messages in details), e.g. a malformed customerId',
+  })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description: 'No such contact, or no such customer in this organization',
+  })
+  async update(
+    @CurrentUser() user: AuthUser,
+    @Param('id') id: string,
+    @Body() dto: UpdateContactDto,
+  ): Promise<ContactResponseDto> {
     return toContactDto(await this.contacts.update(user.organizationId, id, dto));
   }
 }

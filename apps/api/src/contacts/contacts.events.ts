@@ -19,7 +19,9 @@ export class ContactEventsPublisher {
   async updated(contacts: (ContactRecord | null | undefined)[]): Promise<void> {
     for (const contact of contacts) {
       if (!contact) continue;
-      const event: ContactUpdatedEvent = { contact: { ...toContactDto(contact), organizationId: contact.organizationId } };
+      const event: ContactUpdatedEvent = {
+        contact: { ...toContactDto(contact), organizationId: contact.organizationId },
+      };
       await this.events.emitAsync(CONTACTS_EVENTS.updated, event);
     }
   }

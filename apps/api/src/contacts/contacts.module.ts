@@ -12,9 +12,20 @@ import { ContactsService } from './contacts.service';
 import { Contact, ContactSchema } from './schemas/contact.schema';
 
 @Module({
-  imports: [MongooseModule.forFeature([{ name: Contact.name, schema: ContactSchema }]), CustomersModule, WhatsAppSessionModule],
+  imports: [
+    MongooseModule.forFeature([{ name: Contact.name, schema: ContactSchema }]),
+    CustomersModule,
+    WhatsAppSessionModule,
+  ],
   controllers: [ContactsController],
-  providers: [ContactsRepository, ContactLocks, ContactEventsPublisher, ContactsService, ContactsSyncService, ContactsSyncListener],
+  providers: [
+    ContactsRepository,
+    ContactLocks,
+    ContactEventsPublisher,
+    ContactsService,
+    ContactsSyncService,
+    ContactsSyncListener,
+  ],
   exports: [ContactsService],
 })
 export class ContactsModule {}

@@ -33,11 +33,19 @@ export class ContactsRepository {
   constructor(@InjectModel(Contact.name) private readonly model: Model<Contact>) {}
 
   /** Upsert by (organizationId, sessionId, jid). `inserted` tells whether the contact is new. */
-  async upsert(target: SyncTarget, jid: string, update: SyncUpdate): Promise<{ contact: ContactRecord; inserted: boolean }> {
+  async upsert(
+    target: SyncTarget,
+    jid: string,
+    update: SyncUpdate,
+  ): Promise<{ contact: ContactRecord; inserted: boolean }> {
     const filter = { organizationId: target.organizationId, sessionId: target.sessionId, jid };
     const run = () =>
       this.model
-        .findOneAndUpdate(filter, update, { upsert: true, returnDocument: 'after', includeResultMetadata: true })
+        .findOneAndUpdate(filter, update, {
+          upsert: true,
+          returnDocument: 'after',
+          includeResultMetadata: true,
+        })
         .lean<ContactRecord>()
         .exec();
     let result;
@@ -48,12 +56,18 @@ export class ContactsRepository {
       if (!isDuplicateKey(err)) throw err;
       result = await run();
     }
-    const raw = result as unknown as { value: ContactRecord; lastErrorObject?: { updatedExisting?: boolean } };
+    const raw = result as unknown as {
+      value: ContactRecord;
+      lastErrorObject?: { updatedExisting?: boolean };
+    };
     return { contact: raw.value, inserted: raw.lastErrorObject?.updatedExisting === false };
   }
 
   findByJid(target: SyncTarget, jid: string): Promise<ContactRecord | null> {
-    return this.model.findOne({ organizationId: target.organizationId, sessionId: target.sessionId, jid }).lean<ContactRecord>().exec();
+    return this.model
+      .findOne({ organizationId: target.organizationId, sessionId: target.sessionId, jid })
+      .lean<ContactRecord>()
+      .exec();
   }
 
   findByLid(target: SyncTarget, lid: string): Promise<ContactRecord | null> {
@@ -65,19 +79,34 @@ export class ContactsRepository {
   }
 
   /** Sets the pushName unless a newer observation already did. */
-  async setPushNameIfNewer(id: Types.ObjectId, fields: { pushName: string; searchPushName: string[]; pushNameAt: Date }): Promise<void> {
+  async setPushNameIfNewer(
+    id: Types.ObjectId,
+    fields: { pushName: string; searchPushName: string[]; pushNameAt: Date },
+  ): Promise<void> {
     await this.model
-      .updateOne({ _id: id, $or: [{ pushNameAt: null }, { pushNameAt: { $lte: fields.pushNameAt } }] }, { $set: fields })
+      .updateOne(
+        { _id: id, $or: [{ pushNameAt: null }, { pushNameAt: { $lte: fields.pushNameAt } }] },
+        { $set: fields },
+      )
       .exec();
   }
 
   /** Re-keys / completes a contact's identity (a `@lid` contact whose phone became known). */
-  setIdentity(id: Types.ObjectId, identity: { jid?: string; lid?: string; phone?: string }): Promise<ContactRecord | null> {
-    return this.model.findOneAndUpdate({ _id: id }, { $set: identity }, { returnDocument: 'after' }).lean<ContactRecord>().exec();
+  setIdentity(
+    id: Types.ObjectId,
+    identity: { jid?: string; lid?: string; phone?: string },
+  ): Promise<ContactRecord | null> {
+    return this.model
+      .findOneAndUpdate({ _id: id }, { $set: identity }, { returnDocument: 'after' })
+      .lean<ContactRecord>()
+      .exec();
   }
 
   applyMerge(id: Types.ObjectId, merged: MergedContact): Promise<ContactRecord | null> {
-    return this.model.findOneAndUpdate({ _id: id }, { $set: merged }, { returnDocument: 'after' }).lean<ContactRecord>().exec();
+    return this.model
+      .findOneAndUpdate({ _id: id }, { $set: merged }, { returnDocument: 'after' })
+      .lean<ContactRecord>()
+      .exec();
   }
 
   async deleteById(id: Types.ObjectId): Promise<void> {
@@ -96,7 +125,11 @@ export class ContactsRepository {
   }
 
   /** Links every unlinked contact of the organization with this phone (a customer was just created). */
-  async autoLinkByPhone(organizationId: string, phone: string, customerId: string): Promise<number> {
+  async autoLinkByPhone(
+    organizationId: string,
+    phone: string,
+    customerId: string,
+  ): Promise<number> {
     const res = await this.model
       .updateMany(
         { organizationId, phone, customerId: null, customerLinkSource: { $ne: 'manual' } },
@@ -108,25 +141,48 @@ export class ContactsRepository {
 
   findOwned(organizationId: string, id: string): Promise<ContactRecord | null> {
     const _id = toObjectId(id);
-    return _id ? this.model.findOne({ _id, organizationId }).lean<ContactRecord>().exec() : Promise.resolve(null);
+    return _id
+      ? this.model.findOne({ _id, organizationId }).lean<ContactRecord>().exec()
+      : Promise.resolve(null);
   }
 
-  updateOwned(organizationId: string, id: string, patch: ContactUserPatch): Promise<ContactRecord | null> {
+  updateOwned(
+    organizationId: string,
+    id: string,
+    patch: ContactUserPatch,
+  ): Promise<ContactRecord | null> {
     const _id = toObjectId(id);
     if (!_id) return Promise.resolve(null);
-    return this.model.findOneAndUpdate({ _id, organizationId }, { $set: patch }, { returnDocument: 'after' }).lean<ContactRecord>().exec();
+    return this.model
+      .findOneAndUpdate({ _id, organizationId }, { $set: patch }, { returnDocument: 'after' })
+      .lean<ContactRecord>()
+      .exec();
   }
 
-  async list(organizationId: string, filter: ContactListFilter, skip: number, limit: number): Promise<{ items: ContactRecord[]; total: number }> {
+  async list(
+    organizationId: string,
+    filter: ContactListFilter,
+    skip: number,
+    limit: number,
+  ): Promise<{ items: ContactRecord[]; total: number }> {
     const query = this.listQuery(organizationId, filter);
     const [items, total] = await Promise.all([
-      this.model.find(query).sort({ lastMessageAt: -1, _id: -1 }).skip(skip).limit(limit).lean<ContactRecord[]>().exec(),
+      this.model
+        .find(query)
+        .sort({ lastMessageAt: -1, _id: -1 })
+        .skip(skip)
+        .limit(limit)
+        .lean<ContactRecord[]>()
+        .exec(),
       this.model.countDocuments(query).exec(),
     ]);
     return { items, total };
   }
 
-  tagCounts(organizationId: string, sessionName?: string): Promise<{ _id: string; count: number }[]> {
+  tagCounts(
+    organizationId: string,
+    sessionName?: string,
+  ): Promise<{ _id: string; count: number }[]> {
     const match: QueryFilter<Contact> = { organizationId, tags: { $exists: true, $ne: [] } };
     if (sessionName) match.sessionName = sessionName;
     return this.model
@@ -140,12 +196,17 @@ export class ContactsRepository {
   }
 
   /** People (groups excluded): all, first seen within [since, until), linked to a customer. */
-  async summary(organizationId: string, opts: { sessionName?: string; since: Date; until: Date }): Promise<{ total: number; new: number; linkedToCustomers: number }> {
+  async summary(
+    organizationId: string,
+    opts: { sessionName?: string; since: Date; until: Date },
+  ): Promise<{ total: number; new: number; linkedToCustomers: number }> {
     const base: QueryFilter<Contact> = { organizationId, isGroup: { $ne: true } };
     if (opts.sessionName) base.sessionName = opts.sessionName;
     const [total, fresh, linkedToCustomers] = await Promise.all([
       this.model.countDocuments(base).exec(),
-      this.model.countDocuments({ ...base, firstSeenAt: { $gte: opts.since, $lt: opts.until } }).exec(),
+      this.model
+        .countDocuments({ ...base, firstSeenAt: { $gte: opts.since, $lt: opts.until } })
+        .exec(),
       this.model.countDocuments({ ...base, customerId: { $ne: null } }).exec(),
     ]);
     return { total, new: fresh, linkedToCustomers };
@@ -156,11 +217,16 @@ export class ContactsRepository {
     if (filter.sessionName) query.sessionName = filter.sessionName;
     if (filter.tag) query.tags = filter.tag;
     if (filter.isGroup !== undefined) query.isGroup = filter.isGroup;
-    if (filter.hasCustomer !== undefined) query.customerId = filter.hasCustomer ? { $ne: null } : null;
+    if (filter.hasCustomer !== undefined)
+      query.customerId = filter.hasCustomer ? { $ne: null } : null;
     const search = filter.search?.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
     if (search) {
       const prefix = new RegExp(`^${escapeRegex(search)}`);
-      const or: QueryFilter<Contact>[] = [{ searchCustomName: prefix }, { searchAddressBookName: prefix }, { searchPushName: prefix }];
+      const or: QueryFilter<Contact>[] = [
+        { searchCustomName: prefix },
+        { searchAddressBookName: prefix },
+        { searchPushName: prefix },
+      ];
       const digits = phoneSearchPrefix(search);
       if (digits) or.push({ phone: new RegExp(`^${digits}`) });
       query.$or = or;

@@ -7,7 +7,12 @@ import { ContactLocks } from './contact-locks';
 import { ContactEventsPublisher } from './contacts.events';
 import { normalizeTags } from './contact-rules';
 import { ContactNotFoundError } from './contacts.errors';
-import { ContactListFilter, ContactRecord, ContactsRepository, ContactUserPatch } from './contacts.repository';
+import {
+  ContactListFilter,
+  ContactRecord,
+  ContactsRepository,
+  ContactUserPatch,
+} from './contacts.repository';
 
 export interface ContactListQuery extends ContactListFilter {
   page: number;
@@ -34,11 +39,19 @@ export class ContactsService {
 
   async list(organizationId: string, query: ContactListQuery): Promise<Page<ContactRecord>> {
     const { page, limit, ...filter } = query;
-    const { items, total } = await this.contacts.list(organizationId, filter, skipFor({ page, limit }), limit);
+    const { items, total } = await this.contacts.list(
+      organizationId,
+      filter,
+      skipFor({ page, limit }),
+      limit,
+    );
     return { items, total, page, limit };
   }
 
-  async tagCounts(organizationId: string, sessionName?: string): Promise<{ tag: string; count: number }[]> {
+  async tagCounts(
+    organizationId: string,
+    sessionName?: string,
+  ): Promise<{ tag: string; count: number }[]> {
     const rows = await this.contacts.tagCounts(organizationId, sessionName);
     return rows.map((row) => ({ tag: row._id, count: row.count }));
   }
@@ -62,7 +75,10 @@ export class ContactsService {
     if (edit.notes !== undefined) patch.notes = edit.notes;
     if (edit.customerId !== undefined) {
       // An unknown id or another organization's customer is a 404 (CUSTOMER_NOT_FOUND).
-      patch.customerId = edit.customerId === null ? null : String((await this.customers.findOwned(organizationId, edit.customerId))._id);
+      patch.customerId =
+        edit.customerId === null
+          ? null
+          : String((await this.customers.findOwned(organizationId, edit.customerId))._id);
       patch.customerLinkSource = 'manual';
     }
     if (Object.keys(patch).length === 0) return contact;
@@ -77,7 +93,10 @@ export class ContactsService {
   }
 
   /** Contact figures for Stats (its StatsContactsSource port): people only, groups excluded. */
-  summary(organizationId: string, opts: { sessionName?: string; since: Date; until: Date }): Promise<{ total: number; new: number; linkedToCustomers: number }> {
+  summary(
+    organizationId: string,
+    opts: { sessionName?: string; since: Date; until: Date },
+  ): Promise<{ total: number; new: number; linkedToCustomers: number }> {
     return this.contacts.summary(organizationId, opts);
   }
 

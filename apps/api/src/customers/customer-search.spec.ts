@@ -9,7 +9,11 @@ describe('customer/contact search helpers', () => {
   });
 
   it('builds lower-cased word-suffix tokens for anchored prefix search', () => {
-    expect(searchTokens('  Mona   ALI Hassan ')).toEqual(['mona ali hassan', 'ali hassan', 'hassan']);
+    expect(searchTokens('  Mona   ALI Hassan ')).toEqual([
+      'mona ali hassan',
+      'ali hassan',
+      'hassan',
+    ]);
     expect(searchTokens('')).toEqual([]);
     expect(searchTokens(null)).toEqual([]);
   });

@@ -13,7 +13,11 @@ export function searchTokens(name: string | null | undefined): string[] {
   const text = (name ?? '').normalize('NFKC').toLowerCase().trim().replace(/\s+/g, ' ');
   if (!text) return [];
   const tokens = [text];
-  for (let i = text.indexOf(' '); i !== -1 && tokens.length < MAX_TOKENS; i = text.indexOf(' ', i + 1)) {
+  for (
+    let i = text.indexOf(' ');
+    i !== -1 && tokens.length < MAX_TOKENS;
+    i = text.indexOf(' ', i + 1)
+  ) {
     const rest = text.slice(i + 1);
     if (rest) tokens.push(rest);
   }

@@ -15,15 +15,26 @@ import { ErrorResponseDto } from '@app/common';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
 import { RequireModule } from '../auth/decorators/require-module.decorator';
-import { CreateCustomerDto, CustomerPageDto, CustomerResponseDto, ListCustomersQueryDto } from './dto/customer.dto';
+import {
+  CreateCustomerDto,
+  CustomerPageDto,
+  CustomerResponseDto,
+  ListCustomersQueryDto,
+} from './dto/customer.dto';
 import { toCustomerDto } from './customer.mapper';
 import { CustomersService } from './customers.service';
 
 @ApiTags('customers')
 @ApiBearerAuth('bearer')
 @RequireModule('crm')
-@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or expired token' })
-@ApiForbiddenResponse({ type: ErrorResponseDto, description: "The 'crm' module is not enabled for the organization" })
+@ApiUnauthorizedResponse({
+  type: ErrorResponseDto,
+  description: 'Missing, invalid or expired token',
+})
+@ApiForbiddenResponse({
+  type: ErrorResponseDto,
+  description: "The 'crm' module is not enabled for the organization",
+})
 @Controller('customers')
 export class CustomersController {
   constructor(private readonly customers: CustomersService) {}
@@ -34,16 +45,28 @@ export class CustomersController {
     summary: 'Create a customer; WhatsApp contacts with the same normalized phone get linked to it',
   })
   @ApiCreatedResponse({ type: CustomerResponseDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Validation failed (per-field messages in details)' })
-  async create(@CurrentUser() user: AuthUser, @Body() dto: CreateCustomerDto): Promise<CustomerResponseDto> {
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: 'Validation failed (per-field messages in details)',
+  })
+  async create(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: CreateCustomerDto,
+  ): Promise<CustomerResponseDto> {
     return toCustomerDto(await this.customers.create(user.organizationId, dto));
   }
 
   @Get()
-  @ApiOperation({ operationId: 'customers_list', summary: "List the organization's customers (newest first), with prefix search" })
+  @ApiOperation({
+    operationId: 'customers_list',
+    summary: "List the organization's customers (newest first), with prefix search",
+  })
   @ApiOkResponse({ type: CustomerPageDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid query parameters' })
-  async list(@CurrentUser() user: AuthUser, @Query() query: ListCustomersQueryDto): Promise<CustomerPageDto> {
+  async list(
+    @CurrentUser() user: AuthUser,
+    @Query() query: ListCustomersQueryDto,
+  ): Promise<CustomerPageDto> {
     const page = await this.customers.list(user.organizationId, query);
     return { ...page, items: page.items.map(toCustomerDto) };
   }
@@ -52,7 +75,10 @@ export class CustomersController {
   @ApiParam({ name: 'id', description: 'Customer id', example: '665f1c2b1e6a3e4f7e9d0e0d' })
   @ApiOperation({ operationId: 'customers_get', summary: 'One customer of the organization' })
   @ApiOkResponse({ type: CustomerResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such customer in this organization' })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description: 'No such customer in this organization',
+  })
   async get(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<CustomerResponseDto> {
     return toCustomerDto(await this.customers.findOwned(user.organizationId, id));
   }

@@ -27,12 +27,19 @@ export class CustomersRepository {
 
   findOwned(organizationId: string, id: string): Promise<CustomerRecord | null> {
     if (!OBJECT_ID.test(id)) return Promise.resolve(null);
-    return this.model.findOne({ _id: new Types.ObjectId(id), organizationId }).lean<CustomerRecord>().exec();
+    return this.model
+      .findOne({ _id: new Types.ObjectId(id), organizationId })
+      .lean<CustomerRecord>()
+      .exec();
   }
 
   /** Oldest customer with this normalized phone. */
   findByPhone(organizationId: string, phone: string): Promise<CustomerRecord | null> {
-    return this.model.findOne({ organizationId, phone }).sort({ createdAt: 1, _id: 1 }).lean<CustomerRecord>().exec();
+    return this.model
+      .findOne({ organizationId, phone })
+      .sort({ createdAt: 1, _id: 1 })
+      .lean<CustomerRecord>()
+      .exec();
   }
 
   findByPhones(organizationId: string, phones: string[]): Promise<CustomerRecord[]> {
@@ -44,10 +51,21 @@ export class CustomersRepository {
       .exec();
   }
 
-  async list(organizationId: string, search: string | undefined, skip: number, limit: number): Promise<{ items: CustomerRecord[]; total: number }> {
+  async list(
+    organizationId: string,
+    search: string | undefined,
+    skip: number,
+    limit: number,
+  ): Promise<{ items: CustomerRecord[]; total: number }> {
     const filter = this.listFilter(organizationId, search);
     const [items, total] = await Promise.all([
-      this.model.find(filter).sort({ createdAt: -1, _id: -1 }).skip(skip).limit(limit).lean<CustomerRecord[]>().exec(),
+      this.model
+        .find(filter)
+        .sort({ createdAt: -1, _id: -1 })
+        .skip(skip)
+        .limit(limit)
+        .lean<CustomerRecord[]>()
+        .exec(),
       this.model.countDocuments(filter).exec(),
     ]);
     return { items, total };

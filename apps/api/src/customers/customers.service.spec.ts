@@ -8,7 +8,13 @@ import { CustomersRepository } from './customers.repository';
 import { CustomersService } from './customers.service';
 
 describe('CustomersService', () => {
-  const repo = { create: vi.fn(), findOwned: vi.fn(), findByPhone: vi.fn(), findByPhones: vi.fn(), list: vi.fn() };
+  const repo = {
+    create: vi.fn(),
+    findOwned: vi.fn(),
+    findByPhone: vi.fn(),
+    findByPhones: vi.fn(),
+    list: vi.fn(),
+  };
   const events = { emitAsync: vi.fn() };
   let service: CustomersService;
 
@@ -16,18 +22,43 @@ describe('CustomersService', () => {
     vi.resetAllMocks();
     vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     events.emitAsync.mockResolvedValue([]);
-    repo.create.mockImplementation(async (input) => ({ _id: new Types.ObjectId(), ...input, createdAt: new Date(), updatedAt: new Date() }));
+    repo.create.mockImplementation(async (input) => ({
+      _id: new Types.ObjectId(),
+      ...input,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    }));
     const moduleRef = await Test.createTestingModule({
-      providers: [CustomersService, { provide: CustomersRepository, useValue: repo }, { provide: EventEmitter2, useValue: events }],
+      providers: [
+        CustomersService,
+        { provide: CustomersRepository, useValue: repo },
+        { provide: EventEmitter2, useValue: events },
+      ],
     }).compile();
     service = moduleRef.get(CustomersService);
   });
 
   it('normalizes the phone, lower-cases the email and announces the new customer', async () => {
-    const customer = await service.create('org1', { name: 'Mona', phone: '+20 100 123 4567', email: 'Mona@Example.COM' });
-    expect(repo.create).toHaveBeenCalledWith({ organizationId: 'org1', name: 'Mona', phone: '201001234567', phoneInput: '+20 100 123 4567', email: 'mona@example.com' });
+    const customer = await service.create('org1', {
+      name: 'Mona',
+      phone: '+20 100 123 4567',
+      email: 'Mona@Example.COM',
+    });
+    expect(repo.create).toHaveBeenCalledWith({
+      organizationId: 'org1',
+      name: 'Mona',
+      phone: '201001234567',
+      phoneInput: '+20 100 123 4567',
+      email: 'mona@example.com',
+    });
     expect(events.emitAsync).toHaveBeenCalledWith(CUSTOMERS_EVENTS.created, {
-      customer: { id: String(customer._id), organizationId: 'org1', name: 'Mona', phone: '201001234567', email: 'mona@example.com' },
+      customer: {
+        id: String(customer._id),
+        organizationId: 'org1',
+        name: 'Mona',
+        phone: '201001234567',
+        email: 'mona@example.com',
+      },
     });
   });
 

@@ -42,13 +42,21 @@ export class CustomersService {
     });
     const event: CustomerCreatedEvent = { customer: toCustomerCreatedPayload(customer) };
     await this.events.emitAsync(CUSTOMERS_EVENTS.created, event).catch((err: Error) => {
-      this.logger.error({ err, customerId: event.customer.id }, 'A customers.customer.created listener failed');
+      this.logger.error(
+        { err, customerId: event.customer.id },
+        'A customers.customer.created listener failed',
+      );
     });
     return customer;
   }
 
   async list(organizationId: string, query: CustomerListQuery): Promise<Page<CustomerRecord>> {
-    const { items, total } = await this.customers.list(organizationId, query.search, skipFor(query), query.limit);
+    const { items, total } = await this.customers.list(
+      organizationId,
+      query.search,
+      skipFor(query),
+      query.limit,
+    );
     return { items, total, page: query.page, limit: query.limit };
   }
 
@@ -67,11 +75,14 @@ export class CustomersService {
 
   /** Normalized phone → id of the oldest customer with it, for batch linking. */
   async idsByPhones(organizationId: string, phones: string[]): Promise<Map<string, string>> {
-    const unique = [...new Set(phones.map((p) => normalizePhone(p)).filter((p): p is string => !!p))];
+    const unique = [
+      ...new Set(phones.map((p) => normalizePhone(p)).filter((p): p is string => !!p)),
+    ];
     const found = await this.customers.findByPhones(organizationId, unique);
     const byPhone = new Map<string, string>();
     for (const customer of found) {
-      if (customer.phone && !byPhone.has(customer.phone)) byPhone.set(customer.phone, String(customer._id));
+      if (customer.phone && !byPhone.has(customer.phone))
+        byPhone.set(customer.phone, String(customer._id));
     }
     return byPhone;
   }

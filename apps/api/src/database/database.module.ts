@@ -47,7 +47,8 @@ export class MongoTarget implements OnApplicationShutdown {
     {
       provide: MONGO_TARGET,
       inject: [APP_CONFIG, ModuleRef],
-      useFactory: (config: AppConfig, moduleRef: ModuleRef) => MongoTarget.resolve(config, moduleRef),
+      useFactory: (config: AppConfig, moduleRef: ModuleRef) =>
+        MongoTarget.resolve(config, moduleRef),
     },
   ],
   exports: [MONGO_TARGET],

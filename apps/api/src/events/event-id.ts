@@ -48,7 +48,10 @@ export class EventIdGenerator {
     const seconds = Math.floor(this.lastMs / 1000);
     const millis = this.lastMs % 1000;
     return (
-      seconds.toString(16).padStart(8, '0') + millis.toString(16).padStart(4, '0') + this.counter.toString(16).padStart(6, '0') + this.tail
+      seconds.toString(16).padStart(8, '0') +
+      millis.toString(16).padStart(4, '0') +
+      this.counter.toString(16).padStart(6, '0') +
+      this.tail
     );
   }
 

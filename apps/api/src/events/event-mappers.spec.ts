@@ -1,5 +1,11 @@
 import type { MessageRecord } from '../messaging/message.types';
-import { contactUpdatedEvent, messageCreatedEvent, messageStatusEvent, sessionQrEvent, sessionStatusEvent } from './event-mappers';
+import {
+  contactUpdatedEvent,
+  messageCreatedEvent,
+  messageStatusEvent,
+  sessionQrEvent,
+  sessionStatusEvent,
+} from './event-mappers';
 
 const at = new Date('2026-01-01T10:00:00Z');
 const message = (over: Partial<MessageRecord> = {}): MessageRecord => ({
@@ -22,27 +28,84 @@ const message = (over: Partial<MessageRecord> = {}): MessageRecord => ({
 
 describe('event mappers', () => {
   it('maps session status and QR events', () => {
-    const e = sessionStatusEvent({ sessionId: 'org1_main', organizationId: 'org1', sessionName: 'main', status: 'connected', previousStatus: 'qr_ready', phone: '201001234567', jid: '201001234567@s.whatsapp.net', at });
-    expect(e).toMatchObject({ type: 'session.status', organizationId: 'org1', sessionName: 'main', occurredAt: at });
-    expect(e.data).toEqual({ sessionId: 'org1_main', sessionName: 'main', status: 'connected', previousStatus: 'qr_ready', phone: '201001234567', jid: '201001234567@s.whatsapp.net', statusChangedAt: at });
-    const qr = sessionQrEvent({ sessionId: 'org1_main', organizationId: 'org1', sessionName: 'main', qr: 'data:image/png;base64,AA', expiresAt: at }, at);
-    expect(qr).toMatchObject({ type: 'session.qr', data: { qr: 'data:image/png;base64,AA', status: 'qr_ready', expiresAt: at } });
+    const e = sessionStatusEvent({
+      sessionId: 'org1_main',
+      organizationId: 'org1',
+      sessionName: 'main',
+      status: 'connected',
+      previousStatus: 'qr_ready',
+      phone: '201001234567',
+      jid: '201001234567@s.whatsapp.net',
+      at,
+    });
+    expect(e).toMatchObject({
+      type: 'session.status',
+      organizationId: 'org1',
+      sessionName: 'main',
+      occurredAt: at,
+    });
+    expect(e.data).toEqual({
+      sessionId: 'org1_main',
+      sessionName: 'main',
+      status: 'connected',
+      previousStatus: 'qr_ready',
+      phone: '201001234567',
+      jid: '201001234567@s.whatsapp.net',
+      statusChangedAt: at,
+    });
+    const qr = sessionQrEvent(
+      {
+        sessionId: 'org1_main',
+        organizationId: 'org1',
+        sessionName: 'main',
+        qr: 'data:image/png;base64,AA',
+        expiresAt: at,
+      },
+      at,
+    );
+    expect(qr).toMatchObject({
+      type: 'session.qr',
+      data: { qr: 'data:image/png;base64,AA', status: 'qr_ready', expiresAt: at },
+    });
   });
 
   it('maps created messages: inbound → received, from the phone → sent, API pending → nothing', () => {
     const received = messageCreatedEvent({ message: message() });
     expect(received?.type).toBe('message.received');
-    expect(received?.data).toMatchObject({ id: '665f1c2b1e6a3e4f7e9d0e0c', text: 'hi', direction: 'in' });
+    expect(received?.data).toMatchObject({
+      id: '665f1c2b1e6a3e4f7e9d0e0c',
+      text: 'hi',
+      direction: 'in',
+    });
     expect(received?.data).not.toHaveProperty('organizationId');
-    expect(messageCreatedEvent({ message: message({ direction: 'out', fromMe: true, status: 'sent' }) })?.type).toBe('message.sent');
-    expect(messageCreatedEvent({ message: message({ direction: 'out', fromMe: true, status: 'pending' }) })).toBeUndefined();
+    expect(
+      messageCreatedEvent({ message: message({ direction: 'out', fromMe: true, status: 'sent' }) })
+        ?.type,
+    ).toBe('message.sent');
+    expect(
+      messageCreatedEvent({
+        message: message({ direction: 'out', fromMe: true, status: 'pending' }),
+      }),
+    ).toBeUndefined();
   });
 
   it('maps status changes: sent → message.sent, later ones → message.status', () => {
     const out = message({ direction: 'out', fromMe: true });
-    expect(messageStatusEvent({ message: { ...out, status: 'sent' }, previousStatus: 'pending', status: 'sent', at })?.type).toBe('message.sent');
+    expect(
+      messageStatusEvent({
+        message: { ...out, status: 'sent' },
+        previousStatus: 'pending',
+        status: 'sent',
+        at,
+      })?.type,
+    ).toBe('message.sent');
     for (const status of ['delivered', 'read', 'played', 'failed'] as const) {
-      const e = messageStatusEvent({ message: { ...out, status }, previousStatus: 'sent', status, at });
+      const e = messageStatusEvent({
+        message: { ...out, status },
+        previousStatus: 'sent',
+        status,
+        at,
+      });
       expect(e?.type).toBe('message.status');
       expect(e?.data.status).toBe(status);
       expect(e?.occurredAt).toEqual(at);
@@ -50,8 +113,24 @@ describe('event mappers', () => {
   });
 
   it('maps contact updates and ignores payloads without an organization', () => {
-    const e = contactUpdatedEvent({ contact: { organizationId: 'org1', id: 'c1', sessionName: 'main', displayName: 'Ali', tags: ['vip'] } }, at);
-    expect(e).toMatchObject({ type: 'contact.updated', organizationId: 'org1', sessionName: 'main', data: { id: 'c1', displayName: 'Ali', tags: ['vip'] } });
+    const e = contactUpdatedEvent(
+      {
+        contact: {
+          organizationId: 'org1',
+          id: 'c1',
+          sessionName: 'main',
+          displayName: 'Ali',
+          tags: ['vip'],
+        },
+      },
+      at,
+    );
+    expect(e).toMatchObject({
+      type: 'contact.updated',
+      organizationId: 'org1',
+      sessionName: 'main',
+      data: { id: 'c1', displayName: 'Ali', tags: ['vip'] },
+    });
     expect(e?.data).not.toHaveProperty('organizationId');
     expect(contactUpdatedEvent({ contact: {} as never })).toBeUndefined();
   });

@@ -3,7 +3,8 @@ import { toMessageDto } from '../messaging/message.mapper';
 import type { MessageCreatedEvent, MessageStatusChangedEvent } from '../messaging/messaging.events';
 import type { ContactUpdatedEvent, NewEvent } from './events.types';
 
-const compact = (value: Record<string, unknown>) => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== null));
+const compact = (value: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== null));
 const asRecord = (value: unknown) => value as unknown as Record<string, unknown>;
 
 /** `session.status`: the SessionResponseDto fields the change carries, plus `previousStatus`. */
@@ -33,7 +34,13 @@ export function sessionQrEvent(e: WaSessionQrEvent, now = new Date()): NewEvent 
     organizationId: e.organizationId,
     sessionName: e.sessionName,
     occurredAt: now,
-    data: { sessionId: e.sessionId, sessionName: e.sessionName, status: 'qr_ready', qr: e.qr, expiresAt: new Date(e.expiresAt) },
+    data: {
+      sessionId: e.sessionId,
+      sessionName: e.sessionName,
+      status: 'qr_ready',
+      qr: e.qr,
+      expiresAt: new Date(e.expiresAt),
+    },
   };
 }
 
@@ -44,21 +51,38 @@ export function sessionQrEvent(e: WaSessionQrEvent, now = new Date()): NewEvent 
  */
 export function messageCreatedEvent(e: MessageCreatedEvent): NewEvent | undefined {
   const m = e.message;
-  const type = m.direction === 'in' ? 'message.received' : m.status === 'sent' ? 'message.sent' : undefined;
+  const type =
+    m.direction === 'in' ? 'message.received' : m.status === 'sent' ? 'message.sent' : undefined;
   if (!type) return undefined;
-  return { type, organizationId: String(m.organizationId), sessionName: m.sessionName, occurredAt: new Date(m.createdAt ?? m.timestamp), data: asRecord(toMessageDto(m)) };
+  return {
+    type,
+    organizationId: String(m.organizationId),
+    sessionName: m.sessionName,
+    occurredAt: new Date(m.createdAt ?? m.timestamp),
+    data: asRecord(toMessageDto(m)),
+  };
 }
 
 /** `message.sent` when a message becomes sent; `message.status` for delivered, read, played and failed. */
 export function messageStatusEvent(e: MessageStatusChangedEvent): NewEvent | undefined {
-  const type = e.status === 'sent' ? 'message.sent' : e.status === 'pending' ? undefined : 'message.status';
+  const type =
+    e.status === 'sent' ? 'message.sent' : e.status === 'pending' ? undefined : 'message.status';
   if (!type) return undefined;
   const m = e.message;
-  return { type, organizationId: String(m.organizationId), sessionName: m.sessionName, occurredAt: new Date(e.at), data: asRecord(toMessageDto(m)) };
+  return {
+    type,
+    organizationId: String(m.organizationId),
+    sessionName: m.sessionName,
+    occurredAt: new Date(e.at),
+    data: asRecord(toMessageDto(m)),
+  };
 }
 
 /** `contact.updated`: the ContactResponseDto (organizationId stays in the envelope). */
-export function contactUpdatedEvent(e: ContactUpdatedEvent, now = new Date()): NewEvent | undefined {
+export function contactUpdatedEvent(
+  e: ContactUpdatedEvent,
+  now = new Date(),
+): NewEvent | undefined {
   const { organizationId, ...contact } = e.contact ?? {};
   if (!organizationId) return undefined;
   const occurredAt = contact.updatedAt ? new Date(contact.updatedAt as string) : now;

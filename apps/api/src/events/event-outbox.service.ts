@@ -1,4 +1,11 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import { EventIdGenerator } from './event-id';
 import { EVENTS_OPTIONS, type EventsOptions } from './events.options';
@@ -25,7 +32,9 @@ interface Queued {
  * subscribers for rows still flagged (a crash between the event write and its fan-out).
  */
 @Injectable()
-export class EventOutboxService implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+export class EventOutboxService
+  implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown
+{
   private readonly log = new Logger(EventOutboxService.name);
   private readonly ids = new EventIdGenerator();
   private readonly queues = new Map<string, Queued[]>();
@@ -50,7 +59,10 @@ export class EventOutboxService implements OnModuleInit, OnApplicationBootstrap,
   onApplicationBootstrap(): void {
     this.recovering = this.recoverFanout(new Date());
     this.recoveryTimer = setInterval(() => {
-      if (!this.recovering) this.recovering = this.recoverFanout(new Date(Date.now() - this.options.fanoutRecoveryGraceMs));
+      if (!this.recovering)
+        this.recovering = this.recoverFanout(
+          new Date(Date.now() - this.options.fanoutRecoveryGraceMs),
+        );
     }, this.options.fanoutRecoveryIntervalMs);
     this.recoveryTimer.unref();
   }
@@ -79,13 +91,20 @@ export class EventOutboxService implements OnModuleInit, OnApplicationBootstrap,
       queue.push({ event, resolve, reject });
       this.queues.set(event.organizationId, queue);
       if (!this.draining.has(event.organizationId)) {
-        const run = this.drain(event.organizationId).finally(() => this.draining.delete(event.organizationId));
+        const run = this.drain(event.organizationId).finally(() =>
+          this.draining.delete(event.organizationId),
+        );
         this.draining.set(event.organizationId, run);
       }
     });
   }
 
-  findAfter(organizationId: string, afterId: string, query: EventQuery, limit: number): Promise<StoredEvent[]> {
+  findAfter(
+    organizationId: string,
+    afterId: string,
+    query: EventQuery,
+    limit: number,
+  ): Promise<StoredEvent[]> {
     return this.events.findAfter(organizationId, afterId, query, limit);
   }
 
@@ -122,7 +141,10 @@ export class EventOutboxService implements OnModuleInit, OnApplicationBootstrap,
       await this.events.markFannedOut(stored.map((e) => e.id));
       return true;
     } catch (err) {
-      this.log.warn({ err, count: stored.length }, 'Event fan-out failed; the recovery pass will retry it');
+      this.log.warn(
+        { err, count: stored.length },
+        'Event fan-out failed; the recovery pass will retry it',
+      );
       return false;
     }
   }

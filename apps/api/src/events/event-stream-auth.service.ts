@@ -31,41 +31,64 @@ export class EventStreamAuthService {
   ) {}
 
   async issueStreamToken(user: AuthUser): Promise<{ token: string; expiresIn: number }> {
-    const payload: StreamTokenPayload = { uid: user.userId, org: user.organizationId, role: user.role };
-    const token = await this.jwt.signAsync(payload, { audience: STREAM_TOKEN_AUDIENCE, expiresIn: STREAM_TOKEN_TTL_SECONDS });
+    const payload: StreamTokenPayload = {
+      uid: user.userId,
+      org: user.organizationId,
+      role: user.role,
+    };
+    const token = await this.jwt.signAsync(payload, {
+      audience: STREAM_TOKEN_AUDIENCE,
+      expiresIn: STREAM_TOKEN_TTL_SECONDS,
+    });
     return { token, expiresIn: STREAM_TOKEN_TTL_SECONDS };
   }
 
   /** The user behind the request (401), whose organization has the whatsapp module (403). */
-  async authenticate(authorization: string | undefined, queryToken: string | undefined): Promise<AuthUser> {
+  async authenticate(
+    authorization: string | undefined,
+    queryToken: string | undefined,
+  ): Promise<AuthUser> {
     const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
     let userId: string | undefined;
     let organizationId: string | undefined;
     if (bearer) {
-      ({ userId, organizationId } = (await this.fromStreamToken(bearer)) ?? (await this.fromAccessToken(bearer)) ?? {});
+      ({ userId, organizationId } =
+        (await this.fromStreamToken(bearer)) ?? (await this.fromAccessToken(bearer)) ?? {});
     } else if (queryToken) {
       ({ userId, organizationId } = (await this.fromStreamToken(queryToken)) ?? {});
     }
     if (!userId || !organizationId) throw new StreamUnauthorizedError();
     const user = await this.users.findActive(userId);
-    if (!user || String(user.organizationId) !== organizationId) throw new StreamUnauthorizedError();
-    if (!(await this.organizations.hasModule(organizationId, 'whatsapp'))) throw new StreamModuleDisabledError();
+    if (!user || String(user.organizationId) !== organizationId)
+      throw new StreamUnauthorizedError();
+    if (!(await this.organizations.hasModule(organizationId, 'whatsapp')))
+      throw new StreamModuleDisabledError();
     return { userId, organizationId, role: user.role, email: user.email };
   }
 
-  private async fromStreamToken(token: string): Promise<{ userId: string; organizationId: string } | undefined> {
+  private async fromStreamToken(
+    token: string,
+  ): Promise<{ userId: string; organizationId: string } | undefined> {
     try {
-      const payload = await this.jwt.verifyAsync<StreamTokenPayload & { sub?: string }>(token, { audience: STREAM_TOKEN_AUDIENCE });
-      return payload.uid && payload.org && !payload.sub ? { userId: payload.uid, organizationId: payload.org } : undefined;
+      const payload = await this.jwt.verifyAsync<StreamTokenPayload & { sub?: string }>(token, {
+        audience: STREAM_TOKEN_AUDIENCE,
+      });
+      return payload.uid && payload.org && !payload.sub
+        ? { userId: payload.uid, organizationId: payload.org }
+        : undefined;
     } catch {
       return undefined;
     }
   }
 
-  private async fromAccessToken(token: string): Promise<{ userId: string; organizationId: string } | undefined> {
+  private async fromAccessToken(
+    token: string,
+  ): Promise<{ userId: string; organizationId: string } | undefined> {
     try {
       const payload = await this.jwt.verifyAsync<JwtPayload & { aud?: unknown }>(token);
-      return payload.sub && payload.org && payload.aud === undefined ? { userId: payload.sub, organizationId: payload.org } : undefined;
+      return payload.sub && payload.org && payload.aud === undefined
+        ? { userId: payload.sub, organizationId: payload.org }
+        : undefined;
     } catch {
       return undefined;
     }

@@ -38,11 +38,13 @@ export class EventStreamService implements BeforeApplicationShutdown {
   async stream(req: Request, res: Response, query: EventStreamQueryDto): Promise<void> {
     const user = await this.auth.authenticate(req.headers.authorization, query.access_token);
     const headerId = req.headers['last-event-id'];
-    const lastEventId = (Array.isArray(headerId) ? headerId[0] : headerId)?.trim() || query.lastEventId;
+    const lastEventId =
+      (Array.isArray(headerId) ? headerId[0] : headerId)?.trim() || query.lastEventId;
     if (lastEventId && !EVENT_ID.test(lastEventId)) throw new InvalidLastEventIdError();
 
     const types = query.types?.length ? new Set<string>(query.types) : undefined;
-    const wanted = (e: StoredEvent) => (!types || types.has(e.type)) && (!query.sessionName || e.sessionName === query.sessionName);
+    const wanted = (e: StoredEvent) =>
+      (!types || types.has(e.type)) && (!query.sessionName || e.sessionName === query.sessionName);
     let cursor = lastEventId?.toLowerCase() ?? '';
     let buffered: StoredEvent[] | undefined = lastEventId ? [] : undefined;
     let closed = false;
@@ -73,8 +75,13 @@ export class EventStreamService implements BeforeApplicationShutdown {
       // A client this far behind is dropped; it reconnects with Last-Event-ID and replays from the outbox.
       if (res.writableLength > this.options.maxStreamBufferBytes) close();
     };
-    const unsubscribe = this.outbox.subscribe(user.organizationId, (events) => (buffered ? buffered.push(...events) : send(events)));
-    const heartbeat = setInterval(() => !closed && res.write(`: heartbeat ${new Date().toISOString()}\n\n`), this.options.heartbeatMs);
+    const unsubscribe = this.outbox.subscribe(user.organizationId, (events) =>
+      buffered ? buffered.push(...events) : send(events),
+    );
+    const heartbeat = setInterval(
+      () => !closed && res.write(`: heartbeat ${new Date().toISOString()}\n\n`),
+      this.options.heartbeatMs,
+    );
     this.open.add(close);
     req.on('close', close);
     res.on('error', close);

@@ -18,13 +18,17 @@ import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
 import { Public } from '../auth/decorators/public.decorator';
 import { RequireModule } from '../auth/decorators/require-module.decorator';
-import { EventEnvelopeDto, EventStreamQueryDto, EventStreamTokenResponseDto } from './dto/events.dto';
+import {
+  EventEnvelopeDto,
+  EventStreamQueryDto,
+  EventStreamTokenResponseDto,
+} from './dto/events.dto';
 import { EventStreamAuthService } from './event-stream-auth.service';
 import { EventStreamService } from './event-stream.service';
 import { EVENT_TYPES } from './events.types';
 
 const STREAM_DESCRIPTION = [
-  'Server-Sent Events of the caller\'s organization: ' + EVENT_TYPES.join(', ') + '.',
+  "Server-Sent Events of the caller's organization: " + EVENT_TYPES.join(', ') + '.',
   'Each message is `id: <event id>` + `data: <EventEnvelope JSON>` (no `event:` field, so `EventSource.onmessage` gets every type; read `type` from the JSON).',
   'Authenticate with `Authorization: Bearer <access token>`, or, from a browser EventSource, with `?access_token=` from `POST /api/v1/events/token` (valid 60 s to connect).',
   'Resume with the `Last-Event-ID` header (EventSource sends it on reconnect) or `?lastEventId=`: stored events after it (7-day retention) are replayed, then live ones follow.',
@@ -43,26 +47,58 @@ export class EventsController {
   @Post('token')
   @ApiBearerAuth('bearer')
   @RequireModule('whatsapp')
-  @ApiOperation({ operationId: 'events_createStreamToken', summary: 'A 60-second token for GET /events?access_token= (EventSource cannot send headers)' })
+  @ApiOperation({
+    operationId: 'events_createStreamToken',
+    summary: 'A 60-second token for GET /events?access_token= (EventSource cannot send headers)',
+  })
   @ApiCreatedResponse({ type: EventStreamTokenResponseDto })
   @ApiUnauthorizedResponse({ type: ErrorResponseDto })
-  @ApiForbiddenResponse({ type: ErrorResponseDto, description: "The 'whatsapp' module is not enabled for the organization" })
+  @ApiForbiddenResponse({
+    type: ErrorResponseDto,
+    description: "The 'whatsapp' module is not enabled for the organization",
+  })
   createStreamToken(@CurrentUser() user: AuthUser): Promise<EventStreamTokenResponseDto> {
     return this.auth.issueStreamToken(user);
   }
 
   @Get()
   @Public() // authenticated inside: bearer header or ?access_token= stream token
-  @ApiOperation({ operationId: 'events_stream', summary: 'Live event stream (Server-Sent Events) with Last-Event-ID resume', description: STREAM_DESCRIPTION, security: [{ bearer: [] }, {}] })
-  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this event id', example: '6650a1b2003e8a0000001f3c' })
+  @ApiOperation({
+    operationId: 'events_stream',
+    summary: 'Live event stream (Server-Sent Events) with Last-Event-ID resume',
+    description: STREAM_DESCRIPTION,
+    security: [{ bearer: [] }, {}],
+  })
+  @ApiHeader({
+    name: 'Last-Event-ID',
+    required: false,
+    description: 'Resume after this event id',
+    example: '6650a1b2003e8a0000001f3c',
+  })
   @ApiOkResponse({
     description: 'text/event-stream; every `data:` line is an EventEnvelope',
-    content: { 'text/event-stream': { schema: { type: 'string', description: `data: <${getSchemaPath(EventEnvelopeDto)}>`, example: 'id: 6650a1b2003e8a0000001f3c\ndata: {"id":"6650a1b2003e8a0000001f3c","type":"message.received",...}\n\n' } } },
+    content: {
+      'text/event-stream': {
+        schema: {
+          type: 'string',
+          description: `data: <${getSchemaPath(EventEnvelopeDto)}>`,
+          example:
+            'id: 6650a1b2003e8a0000001f3c\ndata: {"id":"6650a1b2003e8a0000001f3c","type":"message.received",...}\n\n',
+        },
+      },
+    },
   })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid filter or Last-Event-ID' })
   @ApiUnauthorizedResponse({ type: ErrorResponseDto })
-  @ApiForbiddenResponse({ type: ErrorResponseDto, description: "The 'whatsapp' module is not enabled for the organization" })
-  stream(@Req() req: Request, @Res() res: Response, @Query() query: EventStreamQueryDto): Promise<void> {
+  @ApiForbiddenResponse({
+    type: ErrorResponseDto,
+    description: "The 'whatsapp' module is not enabled for the organization",
+  })
+  stream(
+    @Req() req: Request,
+    @Res() res: Response,
+    @Query() query: EventStreamQueryDto,
+  ): Promise<void> {
     return this.events.stream(req, res, query);
   }
 }

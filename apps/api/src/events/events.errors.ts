@@ -2,7 +2,11 @@ import { BadRequestError, DomainError, ForbiddenError } from '@app/common';
 
 export class StreamUnauthorizedError extends DomainError {
   constructor() {
-    super('UNAUTHORIZED', 'Missing, invalid or expired access token (send Authorization: Bearer, or ?access_token= from POST /api/v1/events/token)', 401);
+    super(
+      'UNAUTHORIZED',
+      'Missing, invalid or expired access token (send Authorization: Bearer, or ?access_token= from POST /api/v1/events/token)',
+      401,
+    );
   }
 }
 
@@ -14,6 +18,9 @@ export class StreamModuleDisabledError extends ForbiddenError {
 
 export class InvalidLastEventIdError extends BadRequestError {
   constructor() {
-    super('INVALID_LAST_EVENT_ID', 'Last-Event-ID must be an event id (24 hex characters) received from this stream or a webhook');
+    super(
+      'INVALID_LAST_EVENT_ID',
+      'Last-Event-ID must be an event id (24 hex characters) received from this stream or a webhook',
+    );
   }
 }

@@ -1,9 +1,19 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { WA_EVENTS, type WaSessionQrEvent, type WaSessionStatusEvent } from '@app/whatsapp';
-import { MESSAGING_EVENTS, type MessageCreatedEvent, type MessageStatusChangedEvent } from '../messaging/messaging.events';
+import {
+  MESSAGING_EVENTS,
+  type MessageCreatedEvent,
+  type MessageStatusChangedEvent,
+} from '../messaging/messaging.events';
 import { EventOutboxService } from './event-outbox.service';
-import { contactUpdatedEvent, messageCreatedEvent, messageStatusEvent, sessionQrEvent, sessionStatusEvent } from './event-mappers';
+import {
+  contactUpdatedEvent,
+  messageCreatedEvent,
+  messageStatusEvent,
+  sessionQrEvent,
+  sessionStatusEvent,
+} from './event-mappers';
 import { CONTACT_UPDATED_EVENT, type ContactUpdatedEvent, type NewEvent } from './events.types';
 
 /**

@@ -18,7 +18,11 @@ import { OutboxEvent, OutboxEventSchema } from './schemas/event.schema';
  * SSE stream. Webhooks subscribe to the outbox through EventOutboxService.
  */
 @Module({
-  imports: [MongooseModule.forFeature([{ name: OutboxEvent.name, schema: OutboxEventSchema }]), AuthModule, OrganizationsModule],
+  imports: [
+    MongooseModule.forFeature([{ name: OutboxEvent.name, schema: OutboxEventSchema }]),
+    AuthModule,
+    OrganizationsModule,
+  ],
   controllers: [EventsController],
   providers: [
     { provide: EVENTS_OPTIONS, useFactory: defaultEventsOptions },
@@ -26,7 +30,11 @@ import { OutboxEvent, OutboxEventSchema } from './schemas/event.schema';
       provide: EVENTS_JWT,
       inject: [JWT_SECRET],
       useFactory: (secret: string) =>
-        new JwtService({ secret, signOptions: { algorithm: JWT_ALGORITHM }, verifyOptions: { algorithms: [JWT_ALGORITHM] } }),
+        new JwtService({
+          secret,
+          signOptions: { algorithm: JWT_ALGORITHM },
+          verifyOptions: { algorithms: [JWT_ALGORITHM] },
+        }),
     },
     EventsRepository,
     EventOutboxService,

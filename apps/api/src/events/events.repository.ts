@@ -42,12 +42,22 @@ export class EventsRepository {
 
   async markFannedOut(ids: string[]): Promise<void> {
     if (!ids.length) return;
-    await this.model.updateMany({ _id: { $in: ids.map((id) => new Types.ObjectId(id)) } }, { $set: { fanoutPending: false } }).exec();
+    await this.model
+      .updateMany(
+        { _id: { $in: ids.map((id) => new Types.ObjectId(id)) } },
+        { $set: { fanoutPending: false } },
+      )
+      .exec();
   }
 
   /** Events whose fan-out did not finish (crash), written before `before`. */
   async pendingFanout(before: Date, limit: number): Promise<StoredEvent[]> {
-    const rows = await this.model.find({ fanoutPending: true, createdAt: { $lt: before } }).sort({ _id: 1 }).limit(limit).lean<EventRow[]>().exec();
+    const rows = await this.model
+      .find({ fanoutPending: true, createdAt: { $lt: before } })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .lean<EventRow[]>()
+      .exec();
     return rows.map(toStored);
   }
 
@@ -58,16 +68,33 @@ export class EventsRepository {
   }
 
   /** An organization's events after `afterId`, oldest first. */
-  async findAfter(organizationId: string, afterId: string, query: EventQuery, limit: number): Promise<StoredEvent[]> {
-    const filter: QueryFilter<OutboxEvent> = { organizationId, _id: { $gt: new Types.ObjectId(afterId) } };
+  async findAfter(
+    organizationId: string,
+    afterId: string,
+    query: EventQuery,
+    limit: number,
+  ): Promise<StoredEvent[]> {
+    const filter: QueryFilter<OutboxEvent> = {
+      organizationId,
+      _id: { $gt: new Types.ObjectId(afterId) },
+    };
     if (query.types?.length) filter.type = { $in: query.types };
     if (query.sessionName) filter.sessionName = query.sessionName;
-    const rows = await this.model.find(filter).sort({ _id: 1 }).limit(limit).lean<EventRow[]>().exec();
+    const rows = await this.model
+      .find(filter)
+      .sort({ _id: 1 })
+      .limit(limit)
+      .lean<EventRow[]>()
+      .exec();
     return rows.map(toStored);
   }
 
   async newestId(): Promise<string | undefined> {
-    const row = await this.model.findOne({}, { _id: 1 }).sort({ _id: -1 }).lean<{ _id: Types.ObjectId }>().exec();
+    const row = await this.model
+      .findOne({}, { _id: 1 })
+      .sort({ _id: -1 })
+      .lean<{ _id: Types.ObjectId }>()
+      .exec();
     return row?._id.toHexString();
   }
 }

@@ -1,8 +1,16 @@
 import { CONTACTS_EVENTS } from '../contacts/contacts.events';
 /** Public event types (webhooks and the SSE stream). */
-export const EVENT_TYPES = ['session.status', 'session.qr', 'message.received', 'message.sent', 'message.status', 'contact.updated'] as const;
+export const EVENT_TYPES = [
+  'session.status',
+  'session.qr',
+  'message.received',
+  'message.sent',
+  'message.status',
+  'contact.updated',
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
-export const isEventType = (value: string): value is EventType => (EVENT_TYPES as readonly string[]).includes(value);
+export const isEventType = (value: string): value is EventType =>
+  (EVENT_TYPES as readonly string[]).includes(value);
 
 /**
  * The contact event Contacts emits after writing a contact (user edit, sync, customer link).

@@ -1,5 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, MongooseHealthIndicator } from '@nestjs/terminus';
 import { ErrorResponseDto } from '@app/common';
 import { Public } from '../auth/decorators/public.decorator';
@@ -33,19 +38,38 @@ export class HealthController {
   @Get()
   @Public()
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
-  @ApiOperation({ operationId: 'health_check', summary: 'Liveness and readiness: process, database ping (503 when the database is down), live WhatsApp sessions on this instance', security: [] })
+  @ApiOperation({
+    operationId: 'health_check',
+    summary:
+      'Liveness and readiness: process, database ping (503 when the database is down), live WhatsApp sessions on this instance',
+    security: [],
+  })
   @ApiOkResponse({
     description: 'Everything is up',
     schema: {
       type: 'object',
       required: ['status', 'details'],
-      properties: { status: { type: 'string', enum: ['ok'], example: 'ok' }, info: INDICATORS_SCHEMA, error: INDICATORS_SCHEMA, details: INDICATORS_SCHEMA },
+      properties: {
+        status: { type: 'string', enum: ['ok'], example: 'ok' },
+        info: INDICATORS_SCHEMA,
+        error: INDICATORS_SCHEMA,
+        details: INDICATORS_SCHEMA,
+      },
     },
   })
-  @ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'A dependency is down; details lists every indicator with its status' })
+  @ApiServiceUnavailableResponse({
+    type: ErrorResponseDto,
+    description: 'A dependency is down; details lists every indicator with its status',
+  })
   check() {
     return this.health.check([
-      () => ({ process: { status: 'up', uptimeSeconds: Math.round(process.uptime()), rssBytes: process.memoryUsage().rss } }),
+      () => ({
+        process: {
+          status: 'up',
+          uptimeSeconds: Math.round(process.uptime()),
+          rssBytes: process.memoryUsage().rss,
+        },
+      }),
       () => this.mongoose.pingCheck('database', { timeout: 1500 }),
       () => ({ sessions: { status: 'up', ...this.sessions.summary() } }),
     ]);

@@ -14,7 +14,12 @@ export class IdempotencyRepository {
     const expired = { organizationId, key, expiresAt: { $lte: now } };
     await this.model.deleteOne(expired).exec(); // a key older than 24 h may be reused
     try {
-      await this.model.create({ organizationId, key, messageId, expiresAt: new Date(now.getTime() + IDEMPOTENCY_TTL_MS) });
+      await this.model.create({
+        organizationId,
+        key,
+        messageId,
+        expiresAt: new Date(now.getTime() + IDEMPOTENCY_TTL_MS),
+      });
       return messageId;
     } catch (error) {
       if ((error as { code?: number }).code !== 11000) throw error;

@@ -1,7 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { normalizeJid } from '@app/common';
-import { type InboundMessage, WA_EVENTS, type WaMessageStatusEvent, type WaMessageReceivedEvent } from '@app/whatsapp';
+import {
+  type InboundMessage,
+  WA_EVENTS,
+  type WaMessageStatusEvent,
+  type WaMessageReceivedEvent,
+} from '@app/whatsapp';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import { ChatsRepository } from './chats.repository';
 import { MediaDownloadService } from './media-download.service';
@@ -29,11 +34,15 @@ export class InboundIngestService {
 
   @OnEvent(WA_EVENTS.messageReceived, { async: true, promisify: true })
   async onMessage(event: WaMessageReceivedEvent): Promise<void> {
-    if (event.message.fromMe && !event.message.isHistory) await new Promise((r) => setTimeout(r, OWN_ECHO_DELAY_MS).unref());
+    if (event.message.fromMe && !event.message.isHistory)
+      await new Promise((r) => setTimeout(r, OWN_ECHO_DELAY_MS).unref());
     try {
       await this.handleIncomingMessage(event);
     } catch (err) {
-      this.log.error({ err, sessionId: event.sessionId, waMessageId: event.message.waMessageId }, 'Failed to store a message');
+      this.log.error(
+        { err, sessionId: event.sessionId, waMessageId: event.message.waMessageId },
+        'Failed to store a message',
+      );
     }
   }
 
@@ -42,7 +51,10 @@ export class InboundIngestService {
     try {
       await this.handleMessageUpdate(event);
     } catch (err) {
-      this.log.error({ err, sessionId: event.sessionId, waMessageId: event.waMessageId }, 'Failed to apply a receipt');
+      this.log.error(
+        { err, sessionId: event.sessionId, waMessageId: event.waMessageId },
+        'Failed to apply a receipt',
+      );
     }
   }
 
@@ -58,7 +70,12 @@ export class InboundIngestService {
   }
 
   async handleMessageUpdate(event: WaMessageStatusEvent): Promise<void> {
-    await this.status.applyReceipt(event.sessionId, event.waMessageId, event.status, new Date(event.at));
+    await this.status.applyReceipt(
+      event.sessionId,
+      event.waMessageId,
+      event.status,
+      new Date(event.at),
+    );
   }
 
   private toNewMessage(event: WaMessageReceivedEvent, m: InboundMessage): NewMessage {
@@ -90,7 +107,14 @@ export class InboundIngestService {
       timestamp: m.timestamp,
     };
     if (m.media) {
-      doc.media = { mimetype: m.media.mimetype, fileName: m.media.fileName, size: m.media.size, seconds: m.media.seconds, downloadStatus: 'pending', downloadAttempts: 0 };
+      doc.media = {
+        mimetype: m.media.mimetype,
+        fileName: m.media.fileName,
+        size: m.media.size,
+        seconds: m.media.seconds,
+        downloadStatus: 'pending',
+        downloadAttempts: 0,
+      };
       doc.mediaRef = m.media.ref;
     }
     return doc;
@@ -100,7 +124,10 @@ export class InboundIngestService {
   private async applySideEffects(sessionId: string, m: InboundMessage): Promise<void> {
     if (!m.targetId) return;
     if (m.type === 'edit' && m.editedText !== undefined) {
-      await this.messages.setFields({ sessionId, waMessageId: m.targetId }, { editedText: m.editedText });
+      await this.messages.setFields(
+        { sessionId, waMessageId: m.targetId },
+        { editedText: m.editedText },
+      );
     } else if (m.type === 'revoke') {
       await this.messages.setFields({ sessionId, waMessageId: m.targetId }, { revoked: true });
     }

@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type BeforeApplicationShutdown,
+} from '@nestjs/common';
 import { SessionRegistry } from '@app/whatsapp';
 import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
 import { MEDIA_SIZE_LIMITS } from './media/media-limits';
@@ -66,24 +72,41 @@ export class MediaDownloadService implements OnApplicationBootstrap, BeforeAppli
     const attempts = (message.media!.downloadAttempts ?? 0) + 1;
     try {
       const bytes = await this.registry.downloadMedia(message.sessionId, ref);
-      const limit = MEDIA_SIZE_LIMITS[message.type as keyof typeof MEDIA_SIZE_LIMITS] ?? MEDIA_SIZE_LIMITS.document;
+      const limit =
+        MEDIA_SIZE_LIMITS[message.type as keyof typeof MEDIA_SIZE_LIMITS] ??
+        MEDIA_SIZE_LIMITS.document;
       if (bytes.length > limit) {
-        await this.record(message._id, { 'media.downloadStatus': 'failed', 'media.downloadError': `Media is ${bytes.length} bytes; the limit is ${limit}`, 'media.downloadAttempts': attempts });
+        await this.record(message._id, {
+          'media.downloadStatus': 'failed',
+          'media.downloadError': `Media is ${bytes.length} bytes; the limit is ${limit}`,
+          'media.downloadAttempts': attempts,
+        });
         return;
       }
       await this.storage.put(message._id, bytes);
-      await this.messages.setFields({ _id: message._id }, {
-        'media.downloadStatus': 'stored',
-        'media.storageKey': message._id,
-        'media.size': bytes.length,
-        'media.downloadAttempts': attempts,
-      }, { mediaRef: 1, 'media.downloadError': 1 });
+      await this.messages.setFields(
+        { _id: message._id },
+        {
+          'media.downloadStatus': 'stored',
+          'media.storageKey': message._id,
+          'media.size': bytes.length,
+          'media.downloadAttempts': attempts,
+        },
+        { mediaRef: 1, 'media.downloadError': 1 },
+      );
     } catch (error) {
       const reason = (error as Error).message ?? String(error);
       const final = attempts >= MAX_ATTEMPTS;
-      await this.record(message._id, { 'media.downloadAttempts': attempts, 'media.downloadError': reason, ...(final ? { 'media.downloadStatus': 'failed' } : {}) });
+      await this.record(message._id, {
+        'media.downloadAttempts': attempts,
+        'media.downloadError': reason,
+        ...(final ? { 'media.downloadStatus': 'failed' } : {}),
+      });
       if (!final) this.schedule(message._id, RETRY_BASE_MS * 2 ** (attempts - 1));
-      this.log.warn({ messageId: message._id, attempts, reason }, final ? 'Media download failed for good' : 'Media download failed; will retry');
+      this.log.warn(
+        { messageId: message._id, attempts, reason },
+        final ? 'Media download failed for good' : 'Media download failed; will retry',
+      );
     }
   }
 

@@ -25,7 +25,8 @@ export class MessageHistoryService {
     if (q.direction) filter.direction = q.direction;
     if (q.status) filter.status = q.status;
     if (q.type) filter.type = q.type as MessageRecord['type'];
-    if (q.since || q.until) filter.timestamp = { ...(q.since && { $gte: q.since }), ...(q.until && { $lt: q.until }) };
+    if (q.since || q.until)
+      filter.timestamp = { ...(q.since && { $gte: q.since }), ...(q.until && { $lt: q.until }) };
     if (q.search) {
       const pattern = new RegExp(escapeRegex(q.search), 'i');
       filter.$or = [{ text: pattern }, { caption: pattern }];
@@ -34,10 +35,16 @@ export class MessageHistoryService {
       const anchor = await this.messages.findOwned(organizationId, q.before);
       if (!anchor) throw new MessageNotFoundError();
       const ts = anchor.timestamp;
-      filter.$and = [{ $or: [{ timestamp: { $lt: ts } }, { timestamp: ts, _id: { $lt: anchor._id } }] }];
+      filter.$and = [
+        { $or: [{ timestamp: { $lt: ts } }, { timestamp: ts, _id: { $lt: anchor._id } }] },
+      ];
     }
     const page = q.before ? 1 : q.page;
-    const { items, total } = await this.messages.page(filter, skipFor({ page, limit: q.limit }), q.limit);
+    const { items, total } = await this.messages.page(
+      filter,
+      skipFor({ page, limit: q.limit }),
+      q.limit,
+    );
     return { items, total, page, limit: q.limit };
   }
 
@@ -49,14 +56,20 @@ export class MessageHistoryService {
 
   async openMedia(organizationId: string, id: string) {
     const message = await this.get(organizationId, id);
-    if (!message.media?.storageKey || message.media.downloadStatus !== 'stored') throw new MediaNotStoredError();
+    if (!message.media?.storageKey || message.media.downloadStatus !== 'stored')
+      throw new MediaNotStoredError();
     const opened = await this.media.open(message.media.storageKey);
     if (!opened) throw new MediaNotStoredError();
     return { ...opened, mimetype: message.media.mimetype, fileName: message.media.fileName };
   }
 
   async chatsOf(organizationId: string, q: ListChatsQueryDto): Promise<Page<ChatRecord>> {
-    const { items, total } = await this.chats.page(organizationId, q.sessionName, skipFor(q), q.limit);
+    const { items, total } = await this.chats.page(
+      organizationId,
+      q.sessionName,
+      skipFor(q),
+      q.limit,
+    );
     return { items, total, page: q.page, limit: q.limit };
   }
 
@@ -67,4 +80,3 @@ export class MessageHistoryService {
     return phone ? toJid(phone) : chat;
   }
 }
-

@@ -5,20 +5,41 @@ import type { MessageRecord, MessageStatus } from './message.types';
 import { MESSAGING_EVENTS } from './messaging.events';
 
 function message(status: MessageStatus, extra: Partial<MessageRecord> = {}): MessageRecord {
-  return { _id: 'm1', sessionId: 's1', status, direction: 'out', chatJid: 'c', organizationId: 'o', sessionName: 'n', fromMe: true, type: 'text', attempts: 1, timestamp: new Date(0), createdAt: new Date(0), updatedAt: new Date(0), ...extra };
+  return {
+    _id: 'm1',
+    sessionId: 's1',
+    status,
+    direction: 'out',
+    chatJid: 'c',
+    organizationId: 'o',
+    sessionName: 'n',
+    fromMe: true,
+    type: 'text',
+    attempts: 1,
+    timestamp: new Date(0),
+    createdAt: new Date(0),
+    updatedAt: new Date(0),
+    ...extra,
+  };
 }
 
 describe('MessageStatusService', () => {
   const emitAsync = vi.fn().mockResolvedValue([]);
   const repo = { advanceStatus: vi.fn(), findByWaId: vi.fn(), markSent: vi.fn() };
-  const service = new MessageStatusService(repo as unknown as MessagesRepository, { emitAsync } as unknown as EventEmitter2);
+  const service = new MessageStatusService(
+    repo as unknown as MessagesRepository,
+    { emitAsync } as unknown as EventEmitter2,
+  );
 
   beforeEach(() => vi.clearAllMocks());
 
   it('emits one status event per real transition', async () => {
     repo.advanceStatus.mockResolvedValueOnce({ before: message('sent'), after: message('read') });
     await service.applyReceipt('s1', 'WA1', 'read', new Date(5));
-    expect(emitAsync).toHaveBeenCalledWith(MESSAGING_EVENTS.statusChanged, expect.objectContaining({ previousStatus: 'sent', status: 'read' }));
+    expect(emitAsync).toHaveBeenCalledWith(
+      MESSAGING_EVENTS.statusChanged,
+      expect.objectContaining({ previousStatus: 'sent', status: 'read' }),
+    );
   });
 
   it('ignores a late receipt for a message that is already further along', async () => {
@@ -34,10 +55,21 @@ describe('MessageStatusService', () => {
     await service.applyReceipt('s1', 'WA2', 'delivered', new Date(7));
     expect(emitAsync).not.toHaveBeenCalled();
 
-    repo.markSent.mockResolvedValueOnce({ before: message('pending'), after: message('sent', { waMessageId: 'WA2' }) });
-    repo.advanceStatus.mockResolvedValueOnce({ before: message('sent'), after: message('delivered') });
+    repo.markSent.mockResolvedValueOnce({
+      before: message('pending'),
+      after: message('sent', { waMessageId: 'WA2' }),
+    });
+    repo.advanceStatus.mockResolvedValueOnce({
+      before: message('sent'),
+      after: message('delivered'),
+    });
     await service.markSent(message('pending'), 'WA2', new Date(6));
-    expect(repo.advanceStatus).toHaveBeenLastCalledWith({ sessionId: 's1', waMessageId: 'WA2' }, 'delivered', new Date(7), {});
+    expect(repo.advanceStatus).toHaveBeenLastCalledWith(
+      { sessionId: 's1', waMessageId: 'WA2' },
+      'delivered',
+      new Date(7),
+      {},
+    );
     expect(emitAsync.mock.calls.map((c) => c[1].status)).toEqual(['sent', 'delivered']);
   });
 });

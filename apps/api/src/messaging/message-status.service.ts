@@ -2,7 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { type MessageFilter, MessagesRepository } from './messages.repository';
 import type { MessageRecord, MessageStatus } from './message.types';
-import { MESSAGING_EVENTS, type MessageCreatedEvent, type MessageStatusChangedEvent } from './messaging.events';
+import {
+  MESSAGING_EVENTS,
+  type MessageCreatedEvent,
+  type MessageStatusChangedEvent,
+} from './messaging.events';
 
 const EARLY_RECEIPT_TTL_MS = 5 * 60_000;
 
@@ -13,7 +17,10 @@ const EARLY_RECEIPT_TTL_MS = 5 * 60_000;
 @Injectable()
 export class MessageStatusService {
   // Receipts can beat the send's own bookkeeping (waMessageId not stored yet): keep them briefly.
-  private readonly earlyReceipts = new Map<string, { status: MessageStatus; at: Date; until: number }[]>();
+  private readonly earlyReceipts = new Map<
+    string,
+    { status: MessageStatus; at: Date; until: number }[]
+  >();
 
   constructor(
     private readonly messages: MessagesRepository,
@@ -21,10 +28,17 @@ export class MessageStatusService {
   ) {}
 
   async emitCreated(message: MessageRecord): Promise<void> {
-    await this.events.emitAsync(MESSAGING_EVENTS.created, { message } satisfies MessageCreatedEvent);
+    await this.events.emitAsync(MESSAGING_EVENTS.created, {
+      message,
+    } satisfies MessageCreatedEvent);
   }
 
-  async advance(filter: MessageFilter, status: MessageStatus, at: Date, extra: Partial<MessageRecord> = {}): Promise<MessageRecord | null> {
+  async advance(
+    filter: MessageFilter,
+    status: MessageStatus,
+    at: Date,
+    extra: Partial<MessageRecord> = {},
+  ): Promise<MessageRecord | null> {
     const result = await this.messages.advanceStatus(filter, status, at, extra);
     if (!result) return null;
     await this.emitChanged(result.before.status, result.after, at);
@@ -32,7 +46,12 @@ export class MessageStatusService {
   }
 
   /** A receipt from WhatsApp for one of a session's messages. */
-  async applyReceipt(sessionId: string, waMessageId: string, status: MessageStatus, at: Date): Promise<void> {
+  async applyReceipt(
+    sessionId: string,
+    waMessageId: string,
+    status: MessageStatus,
+    at: Date,
+  ): Promise<void> {
     const updated = await this.advance({ sessionId, waMessageId }, status, at);
     if (updated) return;
     const known = await this.messages.findByWaId(sessionId, waMessageId);
@@ -51,15 +70,25 @@ export class MessageStatusService {
     const key = `${message.sessionId}|${waMessageId}`;
     const early = this.earlyReceipts.get(key);
     this.earlyReceipts.delete(key);
-    for (const receipt of early ?? []) await this.advance({ sessionId: message.sessionId, waMessageId }, receipt.status, receipt.at);
+    for (const receipt of early ?? [])
+      await this.advance({ sessionId: message.sessionId, waMessageId }, receipt.status, receipt.at);
   }
 
   fail(filter: MessageFilter, reason: string, at = new Date()): Promise<MessageRecord | null> {
     return this.advance(filter, 'failed', at, { error: reason });
   }
 
-  private async emitChanged(previousStatus: MessageStatus, message: MessageRecord, at: Date): Promise<void> {
-    const event: MessageStatusChangedEvent = { message, previousStatus, status: message.status, at };
+  private async emitChanged(
+    previousStatus: MessageStatus,
+    message: MessageRecord,
+    at: Date,
+  ): Promise<void> {
+    const event: MessageStatusChangedEvent = {
+      message,
+      previousStatus,
+      status: message.status,
+      at,
+    };
     await this.events.emitAsync(MESSAGING_EVENTS.statusChanged, event);
   }
 

@@ -3,7 +3,16 @@ import type { ChatResponseDto } from './dto/chat-response.dto';
 import type { MessageResponseDto } from './dto/message-response.dto';
 import type { MessageRecord } from './message.types';
 
-const INTERNAL_FIELDS = new Set(['_id', 'organizationId', 'sessionId', 'nextAttemptAt', 'idempotencyKey', 'mediaRef', 'updatedAt', '__v']);
+const INTERNAL_FIELDS = new Set([
+  '_id',
+  'organizationId',
+  'sessionId',
+  'nextAttemptAt',
+  'idempotencyKey',
+  'mediaRef',
+  'updatedAt',
+  '__v',
+]);
 
 export function toMessageDto(m: MessageRecord): MessageResponseDto {
   const dto: Record<string, unknown> = { id: m._id };

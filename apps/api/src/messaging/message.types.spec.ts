@@ -15,7 +15,8 @@ describe('message status order', () => {
 
   it('ranks statuses consistently with statusesBelow', () => {
     for (const next of MESSAGE_STATUSES.filter((s) => s !== 'failed')) {
-      for (const current of statusesBelow(next)) expect(statusRank(current)).toBeLessThan(statusRank(next));
+      for (const current of statusesBelow(next))
+        expect(statusRank(current)).toBeLessThan(statusRank(next));
     }
   });
 });

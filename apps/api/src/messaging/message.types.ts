@@ -1,6 +1,13 @@
 import type { InboundMessageType } from '@app/whatsapp';
 
-export const MESSAGE_STATUSES = ['pending', 'sent', 'delivered', 'read', 'played', 'failed'] as const;
+export const MESSAGE_STATUSES = [
+  'pending',
+  'sent',
+  'delivered',
+  'read',
+  'played',
+  'failed',
+] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 export const MESSAGE_DIRECTIONS = ['in', 'out'] as const;
 export type MessageDirection = (typeof MESSAGE_DIRECTIONS)[number];
@@ -9,7 +16,14 @@ export type OutboundMediaType = (typeof OUTBOUND_MEDIA_TYPES)[number];
 export type MessageType = InboundMessageType;
 
 /** Status only moves forward; `failed` is terminal and outranks nothing but pending. */
-const RANK: Record<MessageStatus, number> = { pending: 0, failed: 1, sent: 2, delivered: 3, read: 4, played: 5 };
+const RANK: Record<MessageStatus, number> = {
+  pending: 0,
+  failed: 1,
+  sent: 2,
+  delivered: 3,
+  read: 4,
+  played: 5,
+};
 export const statusRank = (s: MessageStatus) => RANK[s];
 /** Statuses a message may be in for `next` to be an improvement. */
 export function statusesBelow(next: MessageStatus): MessageStatus[] {

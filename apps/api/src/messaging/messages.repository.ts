@@ -55,9 +55,19 @@ export class MessagesRepository {
     return this.model.findOne({ sessionId, waMessageId }).lean<MessageRecord>().exec();
   }
 
-  async page(filter: MessageFilter, skip: number, limit: number): Promise<{ items: MessageRecord[]; total: number }> {
+  async page(
+    filter: MessageFilter,
+    skip: number,
+    limit: number,
+  ): Promise<{ items: MessageRecord[]; total: number }> {
     const [items, total] = await Promise.all([
-      this.model.find(filter).sort({ timestamp: -1, _id: -1 }).skip(skip).limit(limit).lean<MessageRecord[]>().exec(),
+      this.model
+        .find(filter)
+        .sort({ timestamp: -1, _id: -1 })
+        .skip(skip)
+        .limit(limit)
+        .lean<MessageRecord[]>()
+        .exec(),
       this.model.countDocuments(filter).exec(),
     ]);
     return { items, total };
@@ -77,7 +87,11 @@ export class MessagesRepository {
     const timeField = STATUS_TIME_FIELD[status];
     if (timeField) set[timeField] = at;
     const before = await this.model
-      .findOneAndUpdate({ ...filter, status: { $in: statusesBelow(status) } }, { $set: set, $unset: { nextAttemptAt: 1 } }, { returnDocument: 'before', timestamps: false })
+      .findOneAndUpdate(
+        { ...filter, status: { $in: statusesBelow(status) } },
+        { $set: set, $unset: { nextAttemptAt: 1 } },
+        { returnDocument: 'before', timestamps: false },
+      )
       .lean<MessageRecord>()
       .exec();
     if (!before) return null;
@@ -89,10 +103,14 @@ export class MessagesRepository {
   /** Records WhatsApp's id after a send; an echo of the same message stored from an engine event is folded in. */
   async markSent(id: string, sessionId: string, waMessageId: string, at: Date) {
     try {
-      return await this.advanceStatus({ _id: id }, 'sent', at, { waMessageId } as Partial<MessageRecord>);
+      return await this.advanceStatus({ _id: id }, 'sent', at, {
+        waMessageId,
+      } as Partial<MessageRecord>);
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
-      await this.model.deleteOne({ sessionId, waMessageId, _id: { $ne: id }, direction: 'out' }).exec();
+      await this.model
+        .deleteOne({ sessionId, waMessageId, _id: { $ne: id }, direction: 'out' })
+        .exec();
       return this.advanceStatus({ _id: id }, 'sent', at, { waMessageId } as Partial<MessageRecord>);
     }
   }
@@ -109,7 +127,9 @@ export class MessagesRepository {
 
   /** Chats with a message waiting for a retry: later messages of those chats must wait (per-chat order). */
   async chatsAwaitingRetry(sessionId: string, now: Date): Promise<Set<string>> {
-    const chats = await this.model.distinct('chatJid', { sessionId, status: 'pending', nextAttemptAt: { $gt: now } }).exec();
+    const chats = await this.model
+      .distinct('chatJid', { sessionId, status: 'pending', nextAttemptAt: { $gt: now } })
+      .exec();
     return new Set(chats as string[]);
   }
 
@@ -126,27 +146,47 @@ export class MessagesRepository {
   }
 
   async scheduleRetry(id: string, at: Date, error: string): Promise<void> {
-    await this.model.updateOne({ _id: id, status: 'pending' }, { $set: { nextAttemptAt: at, error } }).exec();
+    await this.model
+      .updateOne({ _id: id, status: 'pending' }, { $set: { nextAttemptAt: at, error } })
+      .exec();
   }
 
   async sessionsWithDuePending(now: Date): Promise<string[]> {
-    return (await this.model.distinct('sessionId', { status: 'pending', nextAttemptAt: { $lte: now } }).exec()) as string[];
+    return (await this.model
+      .distinct('sessionId', { status: 'pending', nextAttemptAt: { $lte: now } })
+      .exec()) as string[];
   }
 
   pendingOf(filter: MessageFilter, limit: number): Promise<MessageRecord[]> {
-    return this.model.find({ ...filter, status: 'pending' }).sort({ createdAt: 1 }).limit(limit).lean<MessageRecord[]>().exec();
+    return this.model
+      .find({ ...filter, status: 'pending' })
+      .sort({ createdAt: 1 })
+      .limit(limit)
+      .lean<MessageRecord[]>()
+      .exec();
   }
 
-  async setFields(filter: MessageFilter, set: Record<string, unknown>, unset: Record<string, 1> = {}): Promise<void> {
+  async setFields(
+    filter: MessageFilter,
+    set: Record<string, unknown>,
+    unset: Record<string, 1> = {},
+  ): Promise<void> {
     await this.model.updateOne(filter, { $set: set, $unset: unset }).exec();
   }
 
   pendingMediaDownloads(limit: number): Promise<MessageRecord[]> {
-    return this.model.find({ 'media.downloadStatus': 'pending', mediaRef: { $exists: true } }).limit(limit).lean<MessageRecord[]>().exec();
+    return this.model
+      .find({ 'media.downloadStatus': 'pending', mediaRef: { $exists: true } })
+      .limit(limit)
+      .lean<MessageRecord[]>()
+      .exec();
   }
 
   async mediaRefOf(id: string): Promise<Record<string, unknown> | undefined> {
-    const doc = await this.model.findById(id, { mediaRef: 1 }).lean<{ mediaRef?: Record<string, unknown> }>().exec();
+    const doc = await this.model
+      .findById(id, { mediaRef: 1 })
+      .lean<{ mediaRef?: Record<string, unknown> }>()
+      .exec();
     return doc?.mediaRef;
   }
 }

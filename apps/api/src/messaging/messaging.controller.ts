@@ -1,4 +1,15 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res, StreamableFile } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Res,
+  StreamableFile,
+} from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -41,10 +52,17 @@ export class MessagingController {
 
   @Post('messages/send')
   @HttpCode(202)
-  @ApiHeader({ name: 'idempotency-key', required: false, description: 'Idempotency-Key: the same key within 24 h returns the original message and sends nothing twice', example: 'order-42-confirmation' })
+  @ApiHeader({
+    name: 'idempotency-key',
+    required: false,
+    description:
+      'Idempotency-Key: the same key within 24 h returns the original message and sends nothing twice',
+    example: 'order-42-confirmation',
+  })
   @ApiOperation({
     operationId: 'messages_send',
-    summary: 'Queue a text or media message (stored first as pending, then sent by the outbox worker)',
+    summary:
+      'Queue a text or media message (stored first as pending, then sent by the outbox worker)',
   })
   @ApiAcceptedResponse({ type: MessageResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
@@ -60,10 +78,16 @@ export class MessagingController {
   }
 
   @Get('messages')
-  @ApiOperation({ operationId: 'messages_list', summary: 'Message history, newest first, with filters and page or cursor (`before`) pagination' })
+  @ApiOperation({
+    operationId: 'messages_list',
+    summary: 'Message history, newest first, with filters and page or cursor (`before`) pagination',
+  })
   @ApiOkResponse({ type: MessagePageDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  async list(@CurrentUser() user: AuthUser, @Query() query: ListMessagesQueryDto): Promise<MessagePageDto> {
+  async list(
+    @CurrentUser() user: AuthUser,
+    @Query() query: ListMessagesQueryDto,
+  ): Promise<MessagePageDto> {
     const page = await this.history.list(user.organizationId, query);
     return { ...page, items: page.items.map(toMessageDto) };
   }
@@ -79,25 +103,45 @@ export class MessagingController {
 
   @Get('messages/:id/media')
   @ApiParam({ name: 'id', description: 'Message id', example: '665f1c2b1e6a3e4f7e9d0e0d' })
-  @ApiOperation({ operationId: 'messages_getMedia', summary: "The message's media bytes, with its content type" })
+  @ApiOperation({
+    operationId: 'messages_getMedia',
+    summary: "The message's media bytes, with its content type",
+  })
   @ApiOkResponse({
     description: "Media bytes, served with the media's own Content-Type (e.g. image/jpeg)",
     content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
   })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'Unknown message, or media not (yet) stored' })
-  async media(@CurrentUser() user: AuthUser, @Param('id') id: string, @Res({ passthrough: true }) res: Response): Promise<StreamableFile> {
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description: 'Unknown message, or media not (yet) stored',
+  })
+  async media(
+    @CurrentUser() user: AuthUser,
+    @Param('id') id: string,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<StreamableFile> {
     const media = await this.history.openMedia(user.organizationId, id);
     res.setHeader('Content-Type', media.mimetype);
     res.setHeader('Content-Length', String(media.size));
-    if (media.fileName) res.setHeader('Content-Disposition', `inline; filename="${media.fileName.replace(/["\\\r\n]/g, '_')}"`);
+    if (media.fileName)
+      res.setHeader(
+        'Content-Disposition',
+        `inline; filename="${media.fileName.replace(/["\\\r\n]/g, '_')}"`,
+      );
     return new StreamableFile(media.stream);
   }
 
   @Get('chats')
-  @ApiOperation({ operationId: 'chats_list', summary: 'Chats with their last message and unread count (inbound since our last reply)' })
+  @ApiOperation({
+    operationId: 'chats_list',
+    summary: 'Chats with their last message and unread count (inbound since our last reply)',
+  })
   @ApiOkResponse({ type: ChatPageDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  async chats(@CurrentUser() user: AuthUser, @Query() query: ListChatsQueryDto): Promise<ChatPageDto> {
+  async chats(
+    @CurrentUser() user: AuthUser,
+    @Query() query: ListChatsQueryDto,
+  ): Promise<ChatPageDto> {
     const page = await this.history.chatsOf(user.organizationId, query);
     return { ...page, items: page.items.map(toChatDto) };
   }

@@ -14,7 +14,10 @@ export class MediaNotStoredError extends NotFoundError {
 
 export class SessionLoggedOutSendError extends ConflictError {
   constructor(sessionName: string) {
-    super('SESSION_LOGGED_OUT', `Session '${sessionName}' is logged out; scan a new QR code before sending`);
+    super(
+      'SESSION_LOGGED_OUT',
+      `Session '${sessionName}' is logged out; scan a new QR code before sending`,
+    );
   }
 }
 
@@ -26,7 +29,10 @@ export class InvalidIdempotencyKeyError extends BadRequestError {
 
 export class ReplyTargetNotFoundError extends BadRequestError {
   constructor() {
-    super('REPLY_TARGET_NOT_FOUND', 'replyTo must be the id of a sent or received message of the same session');
+    super(
+      'REPLY_TARGET_NOT_FOUND',
+      'replyTo must be the id of a sent or received message of the same session',
+    );
   }
 }
 

@@ -1,7 +1,18 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type BeforeApplicationShutdown,
+} from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { APP_CONFIG, type AppConfig } from '@app/common';
-import { type OutboundContent, SessionRegistry, WA_EVENTS, type WaSessionStatusEvent } from '@app/whatsapp';
+import {
+  type OutboundContent,
+  SessionRegistry,
+  WA_EVENTS,
+  type WaSessionStatusEvent,
+} from '@app/whatsapp';
 import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
 import { MessageStatusService } from './message-status.service';
 import { MessagesRepository } from './messages.repository';
@@ -77,7 +88,8 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   @OnEvent(WA_EVENTS.sessionStatus, { async: true, suppressErrors: true })
   async onSessionStatus(event: WaSessionStatusEvent): Promise<void> {
     if (event.status === 'connected') this.kick(event.sessionId);
-    if (event.status === 'logged_out') await this.failAll(event.sessionId, `Session '${event.sessionName}' was logged out`);
+    if (event.status === 'logged_out')
+      await this.failAll(event.sessionId, `Session '${event.sessionName}' was logged out`);
   }
 
   /** Safety net: due messages of connected sessions (retries, restarts) and expired deadlines. */
@@ -127,19 +139,33 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     } catch (error) {
       const reason = (error as Error).message ?? String(error);
       if (message.attempts >= MAX_SEND_ATTEMPTS) {
-        await this.status.fail({ _id: message._id }, `Send failed after ${message.attempts} attempts: ${reason}`);
+        await this.status.fail(
+          { _id: message._id },
+          `Send failed after ${message.attempts} attempts: ${reason}`,
+        );
         return true;
       }
-      await this.messages.scheduleRetry(message._id, new Date(Date.now() + retryDelayMs(this.retryBaseMs, message.attempts)), reason);
-      this.log.warn({ sessionId: message.sessionId, messageId: message._id, attempt: message.attempts, reason }, 'Send failed; will retry');
+      await this.messages.scheduleRetry(
+        message._id,
+        new Date(Date.now() + retryDelayMs(this.retryBaseMs, message.attempts)),
+        reason,
+      );
+      this.log.warn(
+        { sessionId: message.sessionId, messageId: message._id, attempt: message.attempts, reason },
+        'Send failed; will retry',
+      );
       return false;
     }
   }
 
   private async contentOf(message: MessageRecord): Promise<OutboundContent> {
-    const quoted = message.quotedId ? await this.messages.findByWaId(message.sessionId, message.quotedId) : null;
+    const quoted = message.quotedId
+      ? await this.messages.findByWaId(message.sessionId, message.quotedId)
+      : null;
     const common = {
-      replyTo: quoted ? { waMessageId: quoted.waMessageId!, chatJid: quoted.chatJid, fromMe: quoted.fromMe } : undefined,
+      replyTo: quoted
+        ? { waMessageId: quoted.waMessageId!, chatJid: quoted.chatJid, fromMe: quoted.fromMe }
+        : undefined,
       mentions: message.mentions,
     };
     if (message.type === 'text') return { ...common, type: 'text', text: message.text ?? '' };
@@ -156,9 +182,15 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   }
 
   private async expireOverdue(now: Date): Promise<void> {
-    const overdue = await this.messages.pendingOf({ createdAt: { $lt: new Date(now.getTime() - this.deadlineMs) } }, BATCH);
+    const overdue = await this.messages.pendingOf(
+      { createdAt: { $lt: new Date(now.getTime() - this.deadlineMs) } },
+      BATCH,
+    );
     for (const message of overdue) {
-      await this.status.fail({ _id: message._id }, `Session not connected within ${this.deadlineMs / 1000} s`);
+      await this.status.fail(
+        { _id: message._id },
+        `Session not connected within ${this.deadlineMs / 1000} s`,
+      );
     }
   }
 
@@ -166,7 +198,8 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     for (;;) {
       const pending = await this.messages.pendingOf({ sessionId }, BATCH);
       let failed = 0;
-      for (const message of pending) if (await this.status.fail({ _id: message._id }, reason)) failed += 1;
+      for (const message of pending)
+        if (await this.status.fail({ _id: message._id }, reason)) failed += 1;
       if (failed === 0) return; // nothing left, or nothing we could move
     }
   }

@@ -11,7 +11,12 @@ import { resolveMediaInput } from './media/media-input';
 import { MessageStatusService } from './message-status.service';
 import { MessagesRepository, type NewMessage } from './messages.repository';
 import type { MessageRecord, OutboundMediaType } from './message.types';
-import { InvalidIdempotencyKeyError, MessageNotFoundError, ReplyTargetNotFoundError, SessionLoggedOutSendError } from './messaging.errors';
+import {
+  InvalidIdempotencyKeyError,
+  MessageNotFoundError,
+  ReplyTargetNotFoundError,
+  SessionLoggedOutSendError,
+} from './messaging.errors';
 import { OutboxDispatcher } from './outbox-dispatcher';
 
 const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
@@ -38,14 +43,24 @@ export class SendMessageUseCase {
     this.mediaAllowList = new AllowList(config.MEDIA_ALLOWED_HOSTS, 'MEDIA_ALLOWED_HOSTS');
   }
 
-  async execute(organizationId: string, dto: SendMessageDto, idempotencyKey?: string): Promise<MessageRecord> {
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) throw new InvalidIdempotencyKeyError();
+  async execute(
+    organizationId: string,
+    dto: SendMessageDto,
+    idempotencyKey?: string,
+  ): Promise<MessageRecord> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey))
+      throw new InvalidIdempotencyKeyError();
     const session = await this.sessions.getOwned(organizationId, dto.sessionName);
     if (session.status === 'logged_out') throw new SessionLoggedOutSendError(dto.sessionName);
 
     const messageId = new Types.ObjectId().toHexString();
     if (idempotencyKey) {
-      const owner = await this.idempotency.claim(organizationId, idempotencyKey, messageId, new Date());
+      const owner = await this.idempotency.claim(
+        organizationId,
+        idempotencyKey,
+        messageId,
+        new Date(),
+      );
       if (owner !== messageId) return this.waitForMessage(organizationId, owner);
     }
     try {
@@ -56,7 +71,12 @@ export class SendMessageUseCase {
     }
   }
 
-  private async accept(id: string, session: WaSessionState, dto: SendMessageDto, idempotencyKey?: string): Promise<MessageRecord> {
+  private async accept(
+    id: string,
+    session: WaSessionState,
+    dto: SendMessageDto,
+    idempotencyKey?: string,
+  ): Promise<MessageRecord> {
     const now = new Date();
     const chatJid = toJid(dto.to);
     const quotedId = dto.replyTo ? await this.quotedWaId(session, dto.replyTo) : undefined;
@@ -79,10 +99,20 @@ export class SendMessageUseCase {
     if (message.type === 'text') {
       message.text = dto.text;
     } else {
-      const resolved = await resolveMediaInput(message.type as OutboundMediaType, dto.media!, this.mediaAllowList);
+      const resolved = await resolveMediaInput(
+        message.type as OutboundMediaType,
+        dto.media!,
+        this.mediaAllowList,
+      );
       await this.media.put(id, resolved.buffer);
       message.caption = dto.caption;
-      message.media = { mimetype: resolved.mimetype, fileName: dto.fileName, size: resolved.buffer.length, storageKey: id, downloadStatus: 'stored' };
+      message.media = {
+        mimetype: resolved.mimetype,
+        fileName: dto.fileName,
+        size: resolved.buffer.length,
+        storageKey: id,
+        downloadStatus: 'stored',
+      };
     }
     const stored = await this.messages.insert(message);
     await this.chats.record(stored);
@@ -94,7 +124,8 @@ export class SendMessageUseCase {
 
   private async quotedWaId(session: WaSessionState, replyTo: string): Promise<string> {
     const quoted = await this.messages.findOwned(session.organizationId, replyTo).catch(() => null);
-    if (!quoted || quoted.sessionId !== session.sessionId || !quoted.waMessageId) throw new ReplyTargetNotFoundError();
+    if (!quoted || quoted.sessionId !== session.sessionId || !quoted.waMessageId)
+      throw new ReplyTargetNotFoundError();
     return quoted.waMessageId;
   }
 

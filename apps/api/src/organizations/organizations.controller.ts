@@ -1,10 +1,26 @@
 import { Body, Controller, Get, Param, Patch, Post, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiBadRequestResponse, ApiConflictResponse, ApiCreatedResponse, ApiForbiddenResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { ErrorResponseDto } from '@app/common';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
 import { Roles } from '../auth/decorators/roles.decorator';
-import { OrganizationResponseDto, UpdateModulesDto, UpdateOrganizationDto } from './dto/organization.dto';
+import {
+  OrganizationResponseDto,
+  UpdateModulesDto,
+  UpdateOrganizationDto,
+} from './dto/organization.dto';
 import { CreateUserDto, UpdateUserDto, UserResponseDto } from './dto/user.dto';
 import { toOrganizationDto, toUserDto } from './organization.mapper';
 import { OrganizationsService } from './organizations.service';
@@ -12,7 +28,10 @@ import { UsersService } from './users.service';
 
 @ApiTags('organizations')
 @ApiBearerAuth('bearer')
-@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or expired token' })
+@ApiUnauthorizedResponse({
+  type: ErrorResponseDto,
+  description: 'Missing, invalid or expired token',
+})
 @Controller('organizations/me')
 export class OrganizationsController {
   constructor(
@@ -29,21 +48,33 @@ export class OrganizationsController {
 
   @Patch()
   @Roles('owner', 'admin')
-  @ApiOperation({ operationId: 'organizations_update', summary: 'Rename the organization (owner/admin)' })
+  @ApiOperation({
+    operationId: 'organizations_update',
+    summary: 'Rename the organization (owner/admin)',
+  })
   @ApiOkResponse({ type: OrganizationResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto })
-  async update(@CurrentUser() user: AuthUser, @Body() dto: UpdateOrganizationDto): Promise<OrganizationResponseDto> {
+  async update(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: UpdateOrganizationDto,
+  ): Promise<OrganizationResponseDto> {
     return toOrganizationDto(await this.organizations.rename(user.organizationId, dto.name));
   }
 
   @Put('modules')
   @Roles('owner', 'admin')
-  @ApiOperation({ operationId: 'organizations_setModules', summary: 'Set the enabled modules (owner/admin)' })
+  @ApiOperation({
+    operationId: 'organizations_setModules',
+    summary: 'Set the enabled modules (owner/admin)',
+  })
   @ApiOkResponse({ type: OrganizationResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto })
-  async setModules(@CurrentUser() user: AuthUser, @Body() dto: UpdateModulesDto): Promise<OrganizationResponseDto> {
+  async setModules(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: UpdateModulesDto,
+  ): Promise<OrganizationResponseDto> {
     return toOrganizationDto(await this.organizations.setModules(user.organizationId, dto.modules));
   }
 
@@ -56,25 +87,38 @@ export class OrganizationsController {
 
   @Post('users')
   @Roles('owner', 'admin')
-  @ApiOperation({ operationId: 'organizations_createUser', summary: 'Invite a member or admin (only owners create admins)' })
+  @ApiOperation({
+    operationId: 'organizations_createUser',
+    summary: 'Invite a member or admin (only owners create admins)',
+  })
   @ApiCreatedResponse({ type: UserResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'Email already used' })
-  async createUser(@CurrentUser() user: AuthUser, @Body() dto: CreateUserDto): Promise<UserResponseDto> {
+  async createUser(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: CreateUserDto,
+  ): Promise<UserResponseDto> {
     return toUserDto(await this.users.invite(user, dto));
   }
 
   @Patch('users/:id')
   @ApiParam({ name: 'id', description: 'User id', example: '665f1c2b1e6a3e4f7e9d0e0c' })
   @Roles('owner', 'admin')
-  @ApiOperation({ operationId: 'organizations_updateUser', summary: 'Change a role or disable a user; the last owner is protected' })
+  @ApiOperation({
+    operationId: 'organizations_updateUser',
+    summary: 'Change a role or disable a user; the last owner is protected',
+  })
   @ApiOkResponse({ type: UserResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'Would remove the last owner' })
-  async updateUser(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: UpdateUserDto): Promise<UserResponseDto> {
+  async updateUser(
+    @CurrentUser() user: AuthUser,
+    @Param('id') id: string,
+    @Body() dto: UpdateUserDto,
+  ): Promise<UserResponseDto> {
     return toUserDto(await this.users.update(user, id, dto));
   }
 }

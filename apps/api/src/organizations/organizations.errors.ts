@@ -30,4 +30,5 @@ export class RoleNotAllowedError extends ForbiddenError {
   }
 }
 
-export const isDuplicateKeyError = (error: unknown): boolean => (error as { code?: number })?.code === 11000;
+export const isDuplicateKeyError = (error: unknown): boolean =>
+  (error as { code?: number })?.code === 11000;

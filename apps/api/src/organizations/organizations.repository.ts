@@ -23,8 +23,14 @@ export class OrganizationsRepository {
     return _id ? this.model.findById(_id).lean<OrganizationRecord>().exec() : Promise.resolve(null);
   }
 
-  update(id: string, patch: { name?: string; modules?: OrganizationModuleName[] }): Promise<OrganizationRecord | null> {
-    return this.model.findByIdAndUpdate(id, { $set: patch }, { returnDocument: 'after' }).lean<OrganizationRecord>().exec();
+  update(
+    id: string,
+    patch: { name?: string; modules?: OrganizationModuleName[] },
+  ): Promise<OrganizationRecord | null> {
+    return this.model
+      .findByIdAndUpdate(id, { $set: patch }, { returnDocument: 'after' })
+      .lean<OrganizationRecord>()
+      .exec();
   }
 
   async deleteById(id: string): Promise<void> {
@@ -53,18 +59,37 @@ export class UsersRepository {
   findInOrganization(organizationId: string, id: string): Promise<UserRecord | null> {
     const _id = toObjectId(id);
     if (!_id) return Promise.resolve(null);
-    return this.model.findOne({ _id, organizationId: new Types.ObjectId(organizationId) }).lean<UserRecord>().exec();
+    return this.model
+      .findOne({ _id, organizationId: new Types.ObjectId(organizationId) })
+      .lean<UserRecord>()
+      .exec();
   }
 
   listByOrganization(organizationId: string): Promise<UserRecord[]> {
-    return this.model.find({ organizationId: new Types.ObjectId(organizationId) }).sort({ createdAt: 1 }).lean<UserRecord[]>().exec();
+    return this.model
+      .find({ organizationId: new Types.ObjectId(organizationId) })
+      .sort({ createdAt: 1 })
+      .lean<UserRecord[]>()
+      .exec();
   }
 
   countActiveOwners(organizationId: string): Promise<number> {
-    return this.model.countDocuments({ organizationId: new Types.ObjectId(organizationId), role: 'owner', disabled: false }).exec();
+    return this.model
+      .countDocuments({
+        organizationId: new Types.ObjectId(organizationId),
+        role: 'owner',
+        disabled: false,
+      })
+      .exec();
   }
 
-  update(id: Types.ObjectId, patch: { role?: UserRole; disabled?: boolean }): Promise<UserRecord | null> {
-    return this.model.findByIdAndUpdate(id, { $set: patch }, { returnDocument: 'after' }).lean<UserRecord>().exec();
+  update(
+    id: Types.ObjectId,
+    patch: { role?: UserRole; disabled?: boolean },
+  ): Promise<UserRecord | null> {
+    return this.model
+      .findByIdAndUpdate(id, { $set: patch }, { returnDocument: 'after' })
+      .lean<UserRecord>()
+      .exec();
   }
 }

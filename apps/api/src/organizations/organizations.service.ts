@@ -8,7 +8,10 @@ const MODULES_CACHE_MS = 2_000;
 @Injectable()
 export class OrganizationsService {
   // Module checks run on every guarded request; a short cache keeps them off the database.
-  private readonly modulesCache = new Map<string, { modules: OrganizationModuleName[]; until: number }>();
+  private readonly modulesCache = new Map<
+    string,
+    { modules: OrganizationModuleName[]; until: number }
+  >();
 
   constructor(private readonly organizations: OrganizationsRepository) {}
 

@@ -3,7 +3,13 @@ import { Types } from 'mongoose';
 import { hashPassword } from '@app/common';
 import type { AuthUser } from '../auth/auth-user';
 import type { CreateUserDto, UpdateUserDto } from './dto/user.dto';
-import { EmailTakenError, isDuplicateKeyError, LastOwnerError, RoleNotAllowedError, UserNotFoundError } from './organizations.errors';
+import {
+  EmailTakenError,
+  isDuplicateKeyError,
+  LastOwnerError,
+  RoleNotAllowedError,
+  UserNotFoundError,
+} from './organizations.errors';
 import { UserRecord, UsersRepository } from './organizations.repository';
 import type { UserRole } from './schemas/user.schema';
 
@@ -67,18 +73,27 @@ export class UsersService {
   }
 
   invite(actor: AuthUser, dto: CreateUserDto): Promise<UserRecord> {
-    if (dto.role === 'admin' && actor.role !== 'owner') throw new RoleNotAllowedError('Only owners can create admins');
+    if (dto.role === 'admin' && actor.role !== 'owner')
+      throw new RoleNotAllowedError('Only owners can create admins');
     return this.create({ ...dto, organizationId: actor.organizationId });
   }
 
   async update(actor: AuthUser, userId: string, patch: UpdateUserDto): Promise<UserRecord> {
     const target = await this.getInOrganization(actor.organizationId, userId);
     if (actor.role !== 'owner') {
-      if (target.role !== 'member') throw new RoleNotAllowedError('Only owners can change owners or admins');
-      if (patch.role && patch.role !== 'member') throw new RoleNotAllowedError('Only owners can grant the admin or owner role');
+      if (target.role !== 'member')
+        throw new RoleNotAllowedError('Only owners can change owners or admins');
+      if (patch.role && patch.role !== 'member')
+        throw new RoleNotAllowedError('Only owners can grant the admin or owner role');
     }
-    const losesOwnership = target.role === 'owner' && ((patch.role && patch.role !== 'owner') || patch.disabled === true);
-    if (losesOwnership && !target.disabled && (await this.users.countActiveOwners(actor.organizationId)) <= 1) {
+    const losesOwnership =
+      target.role === 'owner' &&
+      ((patch.role && patch.role !== 'owner') || patch.disabled === true);
+    if (
+      losesOwnership &&
+      !target.disabled &&
+      (await this.users.countActiveOwners(actor.organizationId)) <= 1
+    ) {
       throw new LastOwnerError();
     }
     const updated = await this.users.update(target._id, patch);

@@ -21,8 +21,27 @@ import {
 import { PHONE_PATTERN } from '@app/common';
 
 const PHONE_OR_JID = /^(\+?\d{10,15}|[\d-]+(:\d+)?@(s\.whatsapp\.net|lid))$/;
-export const SANDBOX_INBOUND_TYPES = ['text', 'image', 'video', 'audio', 'voice', 'document', 'sticker', 'location', 'contact', 'reaction', 'poll', 'revoke', 'edit'] as const;
-export const SANDBOX_DISCONNECT_REASONS = ['connectionLost', 'loggedOut', 'restartRequired', 'connectionReplaced'] as const;
+export const SANDBOX_INBOUND_TYPES = [
+  'text',
+  'image',
+  'video',
+  'audio',
+  'voice',
+  'document',
+  'sticker',
+  'location',
+  'contact',
+  'reaction',
+  'poll',
+  'revoke',
+  'edit',
+] as const;
+export const SANDBOX_DISCONNECT_REASONS = [
+  'connectionLost',
+  'loggedOut',
+  'restartRequired',
+  'connectionReplaced',
+] as const;
 export const SANDBOX_RECEIPT_STATUSES = ['delivered', 'read', 'played'] as const;
 
 export class SandboxScanDto {
@@ -38,7 +57,10 @@ export class SandboxScanDto {
 }
 
 export class SandboxPairingCodeDto {
-  @ApiProperty({ description: 'The code returned by POST /whatsapp/sessions/:name/pairing-code', example: 'ABCD1234' })
+  @ApiProperty({
+    description: 'The code returned by POST /whatsapp/sessions/:name/pairing-code',
+    example: 'ABCD1234',
+  })
   @IsString()
   @MinLength(8)
   @MaxLength(9)
@@ -52,7 +74,9 @@ export class SandboxMediaDto {
 
   @ApiProperty({ example: 'image/png' })
   @IsString()
-  @Matches(/^[\w.+-]+\/[\w.+-]+(\s*;\s*[\w.+-]+=[\w.+-]+)*$/, { message: 'media.mimetype must be a mimetype like image/png' })
+  @Matches(/^[\w.+-]+\/[\w.+-]+(\s*;\s*[\w.+-]+=[\w.+-]+)*$/, {
+    message: 'media.mimetype must be a mimetype like image/png',
+  })
   mimetype: string;
 
   @ApiPropertyOptional({ example: 'photo.png' })
@@ -71,70 +95,179 @@ export class SandboxMediaDto {
 export class SandboxLocationDto {
   @ApiProperty({ example: 30.0444 }) @IsLatitude() lat: number;
   @ApiProperty({ example: 31.2357 }) @IsLongitude() lng: number;
-  @ApiPropertyOptional({ example: 'Cairo' }) @IsOptional() @IsString() @MaxLength(200) name?: string;
+  @ApiPropertyOptional({ example: 'Cairo' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  name?: string;
 }
 
 export class SandboxContactCardDto {
-  @ApiProperty({ example: 'Ali Hassan' }) @IsString() @MinLength(1) @MaxLength(200) displayName: string;
-  @ApiProperty({ example: 'BEGIN:VCARD\nVERSION:3.0\nFN:Ali Hassan\nTEL:+201001234567\nEND:VCARD' }) @IsString() @MaxLength(10_000) vcard: string;
+  @ApiProperty({ example: 'Ali Hassan' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  displayName: string;
+  @ApiProperty({ example: 'BEGIN:VCARD\nVERSION:3.0\nFN:Ali Hassan\nTEL:+201001234567\nEND:VCARD' })
+  @IsString()
+  @MaxLength(10_000)
+  vcard: string;
 }
 
 export class SandboxReactionDto {
   @ApiProperty({ example: '👍' }) @IsString() @MaxLength(16) emoji: string;
-  @ApiProperty({ description: 'WhatsApp id of the message reacted to', example: '3EB0AAAA' }) @IsString() @MaxLength(128) targetId: string;
+  @ApiProperty({ description: 'WhatsApp id of the message reacted to', example: '3EB0AAAA' })
+  @IsString()
+  @MaxLength(128)
+  targetId: string;
 }
 
 export class SandboxPollDto {
   @ApiProperty({ example: 'Lunch?' }) @IsString() @MinLength(1) @MaxLength(255) name: string;
-  @ApiProperty({ example: ['Yes', 'No'], type: [String] }) @IsArray() @ArrayMinSize(2) @ArrayMaxSize(12) @IsString({ each: true }) options: string[];
+  @ApiProperty({ example: ['Yes', 'No'], type: [String] })
+  @IsArray()
+  @ArrayMinSize(2)
+  @ArrayMaxSize(12)
+  @IsString({ each: true })
+  options: string[];
 }
 
 /** What "the other side" sends to the simulated account. */
 export class SandboxInboundDto {
-  @ApiProperty({ description: 'Sender phone (optional +) or JID (…@s.whatsapp.net, …@lid)', example: '+201112223334' })
-  @Matches(PHONE_OR_JID, { message: 'from must be a phone number of 10-15 digits (optional +) or a …@s.whatsapp.net / …@lid JID' })
+  @ApiProperty({
+    description: 'Sender phone (optional +) or JID (…@s.whatsapp.net, …@lid)',
+    example: '+201112223334',
+  })
+  @Matches(PHONE_OR_JID, {
+    message:
+      'from must be a phone number of 10-15 digits (optional +) or a …@s.whatsapp.net / …@lid JID',
+  })
   from: string;
 
-  @ApiPropertyOptional({ example: 'Ali' }) @IsOptional() @IsString() @MaxLength(64) pushName?: string;
+  @ApiPropertyOptional({ example: 'Ali' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  pushName?: string;
 
-  @ApiPropertyOptional({ description: 'Group JID (…@g.us) when the message is written in a group', example: '120363021234567890@g.us' })
+  @ApiPropertyOptional({
+    description: 'Group JID (…@g.us) when the message is written in a group',
+    example: '120363021234567890@g.us',
+  })
   @IsOptional()
   @Matches(/^[\d-]+@g\.us$/, { message: 'chatJid must be a group JID (…@g.us)' })
   chatJid?: string;
 
-  @ApiPropertyOptional({ description: 'Typed on the linked phone itself (stored as outgoing)', example: false })
-  @IsOptional() @IsBoolean() fromMe?: boolean;
+  @ApiPropertyOptional({
+    description: 'Typed on the linked phone itself (stored as outgoing)',
+    example: false,
+  })
+  @IsOptional()
+  @IsBoolean()
+  fromMe?: boolean;
 
-  @ApiPropertyOptional({ enum: SANDBOX_INBOUND_TYPES, enumName: 'SandboxInboundType', description: 'Default: text, or document when media is given', example: 'text' })
-  @IsOptional() @IsIn(SANDBOX_INBOUND_TYPES, { message: `type must be one of: ${SANDBOX_INBOUND_TYPES.join(', ')}` }) type?: (typeof SANDBOX_INBOUND_TYPES)[number];
+  @ApiPropertyOptional({
+    enum: SANDBOX_INBOUND_TYPES,
+    enumName: 'SandboxInboundType',
+    description: 'Default: text, or document when media is given',
+    example: 'text',
+  })
+  @IsOptional()
+  @IsIn(SANDBOX_INBOUND_TYPES, {
+    message: `type must be one of: ${SANDBOX_INBOUND_TYPES.join(', ')}`,
+  })
+  type?: (typeof SANDBOX_INBOUND_TYPES)[number];
 
-  @ApiPropertyOptional({ example: 'Hi, is my order ready?' }) @IsOptional() @IsString() @MaxLength(65_536) text?: string;
-  @ApiPropertyOptional({ example: 'Look at this' }) @IsOptional() @IsString() @MaxLength(1024) caption?: string;
-  @ApiPropertyOptional({ description: 'WhatsApp id of a quoted message', example: '3EB0AAAA' }) @IsOptional() @IsString() @MaxLength(128) quotedId?: string;
-  @ApiPropertyOptional({ type: SandboxMediaDto }) @IsOptional() @ValidateNested() @Type(() => SandboxMediaDto) media?: SandboxMediaDto;
-  @ApiPropertyOptional({ type: SandboxLocationDto }) @IsOptional() @ValidateNested() @Type(() => SandboxLocationDto) location?: SandboxLocationDto;
-  @ApiPropertyOptional({ type: SandboxContactCardDto }) @IsOptional() @ValidateNested() @Type(() => SandboxContactCardDto) contact?: SandboxContactCardDto;
-  @ApiPropertyOptional({ type: SandboxReactionDto }) @IsOptional() @ValidateNested() @Type(() => SandboxReactionDto) reaction?: SandboxReactionDto;
-  @ApiPropertyOptional({ type: SandboxPollDto }) @IsOptional() @ValidateNested() @Type(() => SandboxPollDto) poll?: SandboxPollDto;
-  @ApiPropertyOptional({ description: 'revoke/edit: WhatsApp id of the target message', example: '3EB0AAAA' }) @IsOptional() @IsString() @MaxLength(128) targetId?: string;
-  @ApiPropertyOptional({ description: 'edit: the new text', example: 'Hello again' }) @IsOptional() @IsString() @MaxLength(65_536) editedText?: string;
-  @ApiPropertyOptional({ description: 'Force a WhatsApp id (to simulate a redelivered event)', example: '3EB0F00D' }) @IsOptional() @IsString() @MaxLength(128) waMessageId?: string;
+  @ApiPropertyOptional({ example: 'Hi, is my order ready?' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(65_536)
+  text?: string;
+  @ApiPropertyOptional({ example: 'Look at this' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  caption?: string;
+  @ApiPropertyOptional({ description: 'WhatsApp id of a quoted message', example: '3EB0AAAA' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  quotedId?: string;
+  @ApiPropertyOptional({ type: SandboxMediaDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => SandboxMediaDto)
+  media?: SandboxMediaDto;
+  @ApiPropertyOptional({ type: SandboxLocationDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => SandboxLocationDto)
+  location?: SandboxLocationDto;
+  @ApiPropertyOptional({ type: SandboxContactCardDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => SandboxContactCardDto)
+  contact?: SandboxContactCardDto;
+  @ApiPropertyOptional({ type: SandboxReactionDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => SandboxReactionDto)
+  reaction?: SandboxReactionDto;
+  @ApiPropertyOptional({ type: SandboxPollDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => SandboxPollDto)
+  poll?: SandboxPollDto;
+  @ApiPropertyOptional({
+    description: 'revoke/edit: WhatsApp id of the target message',
+    example: '3EB0AAAA',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  targetId?: string;
+  @ApiPropertyOptional({ description: 'edit: the new text', example: 'Hello again' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(65_536)
+  editedText?: string;
+  @ApiPropertyOptional({
+    description: 'Force a WhatsApp id (to simulate a redelivered event)',
+    example: '3EB0F00D',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  waMessageId?: string;
 }
 
 export class SandboxReceiptDto {
-  @ApiProperty({ description: 'Our message id, as returned by POST /whatsapp/messages/send', example: '665f1c2b1e6a3e4f7e9d0e0d' })
+  @ApiProperty({
+    description: 'Our message id, as returned by POST /whatsapp/messages/send',
+    example: '665f1c2b1e6a3e4f7e9d0e0d',
+  })
   @IsString()
   @MaxLength(64)
   messageId: string;
 
-  @ApiProperty({ enum: SANDBOX_RECEIPT_STATUSES, enumName: 'SandboxReceiptStatus', example: 'read' })
+  @ApiProperty({
+    enum: SANDBOX_RECEIPT_STATUSES,
+    enumName: 'SandboxReceiptStatus',
+    example: 'read',
+  })
   @IsIn(SANDBOX_RECEIPT_STATUSES, { message: 'status must be one of: delivered, read, played' })
   status: (typeof SANDBOX_RECEIPT_STATUSES)[number];
 }
 
 export class SandboxDisconnectDto {
-  @ApiProperty({ enum: SANDBOX_DISCONNECT_REASONS, enumName: 'SandboxDisconnectReason', example: 'connectionLost' })
-  @IsIn(SANDBOX_DISCONNECT_REASONS, { message: `reason must be one of: ${SANDBOX_DISCONNECT_REASONS.join(', ')}` })
+  @ApiProperty({
+    enum: SANDBOX_DISCONNECT_REASONS,
+    enumName: 'SandboxDisconnectReason',
+    example: 'connectionLost',
+  })
+  @IsIn(SANDBOX_DISCONNECT_REASONS, {
+    message: `reason must be one of: ${SANDBOX_DISCONNECT_REASONS.join(', ')}`,
+  })
   reason: (typeof SANDBOX_DISCONNECT_REASONS)[number];
 }
 
@@ -143,18 +276,37 @@ export class SandboxContactDto {
   @Matches(PHONE_PATTERN, { message: 'phone must be 10-15 digits with an optional leading +' })
   phone: string;
 
-  @ApiPropertyOptional({ example: 'Ali' }) @IsOptional() @IsString() @MaxLength(64) pushName?: string;
-  @ApiPropertyOptional({ description: 'Address-book name on the phone', example: 'Ali (supplier)' }) @IsOptional() @IsString() @MaxLength(128) name?: string;
-  @ApiPropertyOptional({ example: '123456789012345@lid' }) @IsOptional() @Matches(/^\d+@lid$/, { message: 'lid must look like 123…@lid' }) lid?: string;
+  @ApiPropertyOptional({ example: 'Ali' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  pushName?: string;
+  @ApiPropertyOptional({ description: 'Address-book name on the phone', example: 'Ali (supplier)' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  name?: string;
+  @ApiPropertyOptional({ example: '123456789012345@lid' })
+  @IsOptional()
+  @Matches(/^\d+@lid$/, { message: 'lid must look like 123…@lid' })
+  lid?: string;
 }
 
 export class SandboxLidMappingDto {
-  @ApiProperty({ example: '+201112223334' }) @Matches(PHONE_PATTERN, { message: 'phone must be 10-15 digits with an optional leading +' }) phone: string;
-  @ApiProperty({ example: '123456789012345@lid' }) @Matches(/^\d+@lid$/, { message: 'lid must look like 123…@lid' }) lid: string;
+  @ApiProperty({ example: '+201112223334' })
+  @Matches(PHONE_PATTERN, { message: 'phone must be 10-15 digits with an optional leading +' })
+  phone: string;
+  @ApiProperty({ example: '123456789012345@lid' })
+  @Matches(/^\d+@lid$/, { message: 'lid must look like 123…@lid' })
+  lid: string;
 }
 
 export class SandboxInboundResponseDto {
-  @ApiProperty({ description: 'WhatsApp id of the simulated message', example: '3EB0C767D097B7C7C030' }) waMessageId: string;
+  @ApiProperty({
+    description: 'WhatsApp id of the simulated message',
+    example: '3EB0C767D097B7C7C030',
+  })
+  waMessageId: string;
   @ApiProperty({ example: '201112223334@s.whatsapp.net' }) chatJid: string;
 }
 

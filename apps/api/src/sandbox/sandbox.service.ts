@@ -1,5 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { type SandboxInboundSpec, SandboxControl, SessionRegistry, type WaSessionState } from '@app/whatsapp';
+import {
+  type SandboxInboundSpec,
+  SandboxControl,
+  SessionRegistry,
+  type WaSessionState,
+} from '@app/whatsapp';
 import { MessageHistoryService } from '../messaging/message-history.service';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import type { SandboxContactDto, SandboxInboundDto, SandboxReceiptDto } from './sandbox.dto';
@@ -18,14 +23,23 @@ export class SandboxService {
   ) {}
 
   /** The phone scans the QR; resolves once the session is connected (or after a few seconds). */
-  async scan(organizationId: string, name: string, phone: string, pushName?: string): Promise<WaSessionState> {
+  async scan(
+    organizationId: string,
+    name: string,
+    phone: string,
+    pushName?: string,
+  ): Promise<WaSessionState> {
     const session = await this.sessions.getOwned(organizationId, name);
     await this.control.scan(session.sessionId, phone, { pushName });
     await this.registry.waitForStatus(session.sessionId, (s) => s === 'connected', SCAN_SETTLE_MS);
     return this.sessions.getOwned(organizationId, name);
   }
 
-  async enterPairingCode(organizationId: string, name: string, code: string): Promise<WaSessionState> {
+  async enterPairingCode(
+    organizationId: string,
+    name: string,
+    code: string,
+  ): Promise<WaSessionState> {
     const session = await this.sessions.getOwned(organizationId, name);
     await this.control.enterPairingCode(session.sessionId, code);
     await this.registry.waitForStatus(session.sessionId, (s) => s === 'connected', SCAN_SETTLE_MS);
@@ -36,7 +50,13 @@ export class SandboxService {
     const session = await this.sessions.getOwned(organizationId, name);
     const { media, ...rest } = dto;
     const spec: SandboxInboundSpec = { ...rest };
-    if (media) spec.media = { data: Buffer.from(media.base64, 'base64'), mimetype: media.mimetype, fileName: media.fileName, seconds: media.seconds };
+    if (media)
+      spec.media = {
+        data: Buffer.from(media.base64, 'base64'),
+        mimetype: media.mimetype,
+        fileName: media.fileName,
+        seconds: media.seconds,
+      };
     const message = this.control.inbound(session.sessionId, spec);
     return { waMessageId: message.waMessageId, chatJid: message.chatJid };
   }
@@ -45,13 +65,24 @@ export class SandboxService {
     const session = await this.sessions.getOwned(organizationId, name);
     const message = await this.history.get(organizationId, dto.messageId);
     if (message.sessionId !== session.sessionId || message.direction !== 'out') {
-      throw new BadRequestError('NOT_AN_OUTGOING_MESSAGE', 'messageId must be an outgoing message of this session');
+      throw new BadRequestError(
+        'NOT_AN_OUTGOING_MESSAGE',
+        'messageId must be an outgoing message of this session',
+      );
     }
-    if (!message.waMessageId) throw new BadRequestError('MESSAGE_NOT_SENT', 'The message has not been sent yet (status pending)');
+    if (!message.waMessageId)
+      throw new BadRequestError(
+        'MESSAGE_NOT_SENT',
+        'The message has not been sent yet (status pending)',
+      );
     this.control.receipt(session.sessionId, message.waMessageId, dto.status, message.chatJid);
   }
 
-  async disconnect(organizationId: string, name: string, reason: Parameters<SandboxControl['disconnect']>[1]): Promise<void> {
+  async disconnect(
+    organizationId: string,
+    name: string,
+    reason: Parameters<SandboxControl['disconnect']>[1],
+  ): Promise<void> {
     const session = await this.sessions.getOwned(organizationId, name);
     await this.control.disconnect(session.sessionId, reason);
   }
@@ -61,7 +92,11 @@ export class SandboxService {
     this.control.pushContact(session.sessionId, dto);
   }
 
-  async revealLid(organizationId: string, name: string, mapping: { phone: string; lid: string }): Promise<void> {
+  async revealLid(
+    organizationId: string,
+    name: string,
+    mapping: { phone: string; lid: string },
+  ): Promise<void> {
     const session = await this.sessions.getOwned(organizationId, name);
     this.control.revealLid(session.sessionId, mapping);
   }

@@ -21,19 +21,42 @@ import {
 describe('bucket math', () => {
   it('counts a message in its hour and day bucket with deterministic ids', () => {
     const [hour, day] = bucketsOf(new Date('2026-01-05T13:45:00Z'));
-    expect(hour).toEqual({ granularity: 'hour', start: new Date('2026-01-05T13:00:00Z'), day: '2026-01-05' });
-    expect(day).toEqual({ granularity: 'day', start: new Date('2026-01-05T00:00:00Z'), day: '2026-01-05' });
-    expect(bucketId('hour', 'org1', 's1', hour.start)).toBe('hour|org1|s1|2026-01-05T13:00:00.000Z');
+    expect(hour).toEqual({
+      granularity: 'hour',
+      start: new Date('2026-01-05T13:00:00Z'),
+      day: '2026-01-05',
+    });
+    expect(day).toEqual({
+      granularity: 'day',
+      start: new Date('2026-01-05T00:00:00Z'),
+      day: '2026-01-05',
+    });
+    expect(bucketId('hour', 'org1', 's1', hour.start)).toBe(
+      'hour|org1|s1|2026-01-05T13:00:00.000Z',
+    );
   });
 
   it('created: outgoing counts sent + status, incoming counts received; both count the type', () => {
-    expect(createdIncrement({ direction: 'out', status: 'pending', type: 'text' })).toEqual({ sent: 1, 'byStatus.pending': 1, 'byType.text': 1 });
-    expect(createdIncrement({ direction: 'in', status: 'delivered', type: 'image' })).toEqual({ received: 1, 'byType.image': 1 });
-    expect(createdIncrement({ direction: 'in', status: 'read', type: 'weird' })).toEqual({ received: 1, 'byType.unknown': 1 });
+    expect(createdIncrement({ direction: 'out', status: 'pending', type: 'text' })).toEqual({
+      sent: 1,
+      'byStatus.pending': 1,
+      'byType.text': 1,
+    });
+    expect(createdIncrement({ direction: 'in', status: 'delivered', type: 'image' })).toEqual({
+      received: 1,
+      'byType.image': 1,
+    });
+    expect(createdIncrement({ direction: 'in', status: 'read', type: 'weird' })).toEqual({
+      received: 1,
+      'byType.unknown': 1,
+    });
   });
 
   it('a transition moves one message between statuses', () => {
-    expect(transitionIncrement('sent', 'read')).toEqual({ 'byStatus.sent': -1, 'byStatus.read': 1 });
+    expect(transitionIncrement('sent', 'read')).toEqual({
+      'byStatus.sent': -1,
+      'byStatus.read': 1,
+    });
     expect(transitionIncrement('read', 'read')).toEqual({});
   });
 
@@ -55,7 +78,14 @@ describe('bucket math', () => {
     expect(totals.total).toBe(7);
     expect(totals.sent).toBe(2);
     expect(totals.received).toBe(5);
-    expect(totals.byStatus).toEqual({ pending: 0, sent: 1, delivered: 0, read: 1, played: 0, failed: 0 });
+    expect(totals.byStatus).toEqual({
+      pending: 0,
+      sent: 1,
+      delivered: 0,
+      read: 1,
+      played: 0,
+      failed: 0,
+    });
     expect(totals.byType.text).toBe(6);
     expect(totals.byType.image).toBe(1);
     expect(totals.byType.poll).toBe(0);
@@ -79,10 +109,21 @@ describe('bucket math', () => {
 
 describe('rates', () => {
   it('delivery and read rates over outgoing messages that left pending', () => {
-    const byStatus = { ...emptyByStatus(), pending: 5, sent: 1, delivered: 2, read: 3, played: 1, failed: 1 };
+    const byStatus = {
+      ...emptyByStatus(),
+      pending: 5,
+      sent: 1,
+      delivered: 2,
+      read: 3,
+      played: 1,
+      failed: 1,
+    };
     // attempted = 1 + 2 + 3 + 1 + 1 = 8; delivered+ = 6; read+ = 4
     expect(deliveryRates(byStatus)).toEqual({ deliveryRate: 0.75, readRate: 0.5 });
-    expect(deliveryRates({ ...emptyByStatus(), delivered: 1, sent: 2 })).toEqual({ deliveryRate: 0.3333, readRate: 0 });
+    expect(deliveryRates({ ...emptyByStatus(), delivered: 1, sent: 2 })).toEqual({
+      deliveryRate: 0.3333,
+      readRate: 0,
+    });
     expect(deliveryRates(emptyByStatus())).toEqual({ deliveryRate: 0, readRate: 0 });
   });
 
@@ -125,19 +166,37 @@ describe('median', () => {
     expect(responseBin(2000)).toBe(5);
     expect(responseBin(45 * 60_000)).toBe(46); // 1 + floor(4 · log2(2700))
     expect(responseBin(1e12)).toBe(80);
-    for (let ms = 1; ms < 1e9; ms = Math.ceil(ms * 1.07)) expect(responseBin(ms)).toBeLessThanOrEqual(responseBin(ms * 1.07));
+    for (let ms = 1; ms < 1e9; ms = Math.ceil(ms * 1.07))
+      expect(responseBin(ms)).toBeLessThanOrEqual(responseBin(ms * 1.07));
   });
 
   it('locates the median rank(s) in a histogram', () => {
     expect(locateMedian({})).toEqual({ samples: 0, picks: [] });
     expect(locateMedian({ 3: 1 })).toEqual({ samples: 1, picks: [{ bin: 3, offset: 0 }] });
-    expect(locateMedian({ 1: 2, 10: 3, 4: 0 })).toEqual({ samples: 5, picks: [{ bin: 10, offset: 0 }] });
-    expect(locateMedian({ 1: 2, 10: 2 })).toEqual({ samples: 4, picks: [{ bin: 1, offset: 1 }, { bin: 10, offset: 0 }] });
-    expect(locateMedian({ 9: 10 })).toEqual({ samples: 10, picks: [{ bin: 9, offset: 4 }, { bin: 9, offset: 5 }] });
+    expect(locateMedian({ 1: 2, 10: 3, 4: 0 })).toEqual({
+      samples: 5,
+      picks: [{ bin: 10, offset: 0 }],
+    });
+    expect(locateMedian({ 1: 2, 10: 2 })).toEqual({
+      samples: 4,
+      picks: [
+        { bin: 1, offset: 1 },
+        { bin: 10, offset: 0 },
+      ],
+    });
+    expect(locateMedian({ 9: 10 })).toEqual({
+      samples: 10,
+      picks: [
+        { bin: 9, offset: 4 },
+        { bin: 9, offset: 5 },
+      ],
+    });
   });
 
   it('histogram location + per-bin sorted reads equal the reference median', () => {
-    const values = Array.from({ length: 999 }, (_, i) => Math.round(500 * Math.exp(((i * 7919) % 999) / 90)));
+    const values = Array.from({ length: 999 }, (_, i) =>
+      Math.round(500 * Math.exp(((i * 7919) % 999) / 90)),
+    );
     for (const n of [1, 2, 3, 10, 11, 998, 999]) {
       const subset = values.slice(0, n);
       const histogram: Record<string, number> = {};

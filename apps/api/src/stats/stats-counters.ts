@@ -1,4 +1,10 @@
-import { MESSAGE_STATUSES, statusesBelow, type MessageDirection, type MessageStatus, type MessageType } from '../messaging/message.types';
+import {
+  MESSAGE_STATUSES,
+  statusesBelow,
+  type MessageDirection,
+  type MessageStatus,
+  type MessageType,
+} from '../messaging/message.types';
 import { bucketStart, dayKey, type StatsGranularity } from './stats-range';
 
 /** Every message type counted in `byType` (zero-filled in answers); anything else counts as `unknown`. */
@@ -55,7 +61,9 @@ export interface CounterTotals {
 }
 
 export const normalizeType = (type: string | undefined): StatsMessageType =>
-  (STATS_MESSAGE_TYPES as readonly string[]).includes(type ?? '') ? (type as StatsMessageType) : 'unknown';
+  (STATS_MESSAGE_TYPES as readonly string[]).includes(type ?? '')
+    ? (type as StatsMessageType)
+    : 'unknown';
 
 export function normalizeFailureReason(error: string | undefined): string {
   const reason = (error ?? '').replace(/\s+/g, ' ').trim().slice(0, MAX_FAILURE_REASON_LENGTH);
@@ -63,12 +71,19 @@ export function normalizeFailureReason(error: string | undefined): string {
 }
 
 /** Deterministic `_id` of the bucket document of one session and bucket start. */
-export function bucketId(granularity: StatsGranularity, organizationId: string, sessionName: string, start: Date): string {
+export function bucketId(
+  granularity: StatsGranularity,
+  organizationId: string,
+  sessionName: string,
+  start: Date,
+): string {
   return `${granularity}|${organizationId}|${sessionName}|${start.toISOString()}`;
 }
 
 /** The hour and the day bucket a message (created at `at`) is counted in. */
-export function bucketsOf(at: Date): Array<{ granularity: StatsGranularity; start: Date; day: string }> {
+export function bucketsOf(
+  at: Date,
+): Array<{ granularity: StatsGranularity; start: Date; day: string }> {
   return [
     { granularity: 'hour', start: bucketStart(at, 'hour'), day: dayKey(at) },
     { granularity: 'day', start: bucketStart(at, 'day'), day: dayKey(at) },
@@ -79,7 +94,11 @@ export function bucketsOf(at: Date): Array<{ granularity: StatsGranularity; star
  * What a newly stored message adds: `sent` (outgoing) or `received` (incoming), its type, and for
  * outgoing messages its current delivery status. Incoming messages have no delivery status here.
  */
-export function createdIncrement(message: { direction: MessageDirection; status: MessageStatus; type: string }): CounterIncrement {
+export function createdIncrement(message: {
+  direction: MessageDirection;
+  status: MessageStatus;
+  type: string;
+}): CounterIncrement {
   const inc: CounterIncrement = { [`byType.${normalizeType(message.type)}`]: 1 };
   if (message.direction === 'out') {
     inc.sent = 1;
@@ -91,13 +110,17 @@ export function createdIncrement(message: { direction: MessageDirection; status:
 }
 
 /** Moves one outgoing message from `previous` to `next` in the bucket of its creation time. */
-export function transitionIncrement(previous: MessageStatus, next: MessageStatus): CounterIncrement {
+export function transitionIncrement(
+  previous: MessageStatus,
+  next: MessageStatus,
+): CounterIncrement {
   if (previous === next) return {};
   return { [`byStatus.${previous}`]: -1, [`byStatus.${next}`]: 1 };
 }
 
 /** True when `next` is a forward move from `current` (the same rule Messaging applies). */
-export const isForwardTransition = (current: MessageStatus, next: MessageStatus): boolean => statusesBelow(next).includes(current);
+export const isForwardTransition = (current: MessageStatus, next: MessageStatus): boolean =>
+  statusesBelow(next).includes(current);
 
 /** True when the message opens or answers a wait for a reply (1:1 and group chats; not broadcasts or channels). */
 export function isConversational(message: { type: string; chatJid: string }): boolean {
@@ -105,8 +128,10 @@ export function isConversational(message: { type: string; chatJid: string }): bo
   return !message.chatJid.endsWith('@broadcast') && !message.chatJid.endsWith('@newsletter');
 }
 
-export const emptyByStatus = (): ByStatus => Object.fromEntries(MESSAGE_STATUSES.map((s) => [s, 0])) as ByStatus;
-export const emptyByType = (): ByType => Object.fromEntries(STATS_MESSAGE_TYPES.map((t) => [t, 0])) as ByType;
+export const emptyByStatus = (): ByStatus =>
+  Object.fromEntries(MESSAGE_STATUSES.map((s) => [s, 0])) as ByStatus;
+export const emptyByType = (): ByType =>
+  Object.fromEntries(STATS_MESSAGE_TYPES.map((t) => [t, 0])) as ByType;
 
 /** Sums bucket counters; unknown keys are ignored, every known status and type is present. */
 export function sumCounters(rows: Iterable<BucketCounters>): CounterTotals {
@@ -120,12 +145,14 @@ export function sumCounters(rows: Iterable<BucketCounters>): CounterTotals {
     received += row.received ?? 0;
     for (const status of MESSAGE_STATUSES) byStatus[status] += row.byStatus?.[status] ?? 0;
     for (const type of STATS_MESSAGE_TYPES) byType[type] += row.byType?.[type] ?? 0;
-    for (const [bin, count] of Object.entries(row.rt ?? {})) rt[bin] = (rt[bin] ?? 0) + (count ?? 0);
+    for (const [bin, count] of Object.entries(row.rt ?? {}))
+      rt[bin] = (rt[bin] ?? 0) + (count ?? 0);
   }
   return { total: sent + received, sent, received, byStatus, byType, rt };
 }
 
-const ratio = (part: number, whole: number) => (whole === 0 ? 0 : Math.round((part / whole) * 10_000) / 10_000);
+const ratio = (part: number, whole: number) =>
+  whole === 0 ? 0 : Math.round((part / whole) * 10_000) / 10_000;
 
 /**
  * deliveryRate = (delivered + read + played) / outgoing messages that left `pending`
@@ -133,14 +160,18 @@ const ratio = (part: number, whole: number) => (whole === 0 ? 0 : Math.round((pa
  * Pending messages are not yet decided and are left out; 0 when nothing was attempted. 4 decimals.
  */
 export function deliveryRates(byStatus: ByStatus): { deliveryRate: number; readRate: number } {
-  const attempted = byStatus.sent + byStatus.delivered + byStatus.read + byStatus.played + byStatus.failed;
+  const attempted =
+    byStatus.sent + byStatus.delivered + byStatus.read + byStatus.played + byStatus.failed;
   const delivered = DELIVERED_OR_BETTER.reduce((n, s) => n + byStatus[s], 0);
   const read = READ_OR_BETTER.reduce((n, s) => n + byStatus[s], 0);
   return { deliveryRate: ratio(delivered, attempted), readRate: ratio(read, attempted) };
 }
 
 /** Merges per-bucket failure counts and keeps the most frequent (ties by reason, ascending). */
-export function topFailureReasons(rows: Iterable<{ reason: string; count: number }>, limit = TOP_FAILURE_REASONS): Array<{ reason: string; count: number }> {
+export function topFailureReasons(
+  rows: Iterable<{ reason: string; count: number }>,
+  limit = TOP_FAILURE_REASONS,
+): Array<{ reason: string; count: number }> {
   const merged = new Map<string, number>();
   for (const row of rows) merged.set(row.reason, (merged.get(row.reason) ?? 0) + row.count);
   return [...merged]
@@ -185,7 +216,10 @@ export function responseBin(ms: number): number {
  * those one or two samples (sorted by responseMs within the bin) gives the exact median while the
  * query only touches one bin's samples.
  */
-export function locateMedian(histogram: Record<string, number>): { samples: number; picks: Array<{ bin: number; offset: number }> } {
+export function locateMedian(histogram: Record<string, number>): {
+  samples: number;
+  picks: Array<{ bin: number; offset: number }>;
+} {
   const bins = Object.entries(histogram)
     .map(([bin, count]) => ({ bin: Number(bin), count }))
     .filter((b) => b.count > 0)

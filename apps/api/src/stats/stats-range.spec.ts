@@ -13,8 +13,12 @@ const err = (fn: () => unknown): DomainError => {
 
 describe('bucketStart / dayKey', () => {
   it('floors to the UTC hour and day', () => {
-    expect(bucketStart(new Date('2026-03-15T10:59:59.999Z'), 'hour').toISOString()).toBe('2026-03-15T10:00:00.000Z');
-    expect(bucketStart(new Date('2026-03-15T23:59:59.999Z'), 'day').toISOString()).toBe('2026-03-15T00:00:00.000Z');
+    expect(bucketStart(new Date('2026-03-15T10:59:59.999Z'), 'hour').toISOString()).toBe(
+      '2026-03-15T10:00:00.000Z',
+    );
+    expect(bucketStart(new Date('2026-03-15T23:59:59.999Z'), 'day').toISOString()).toBe(
+      '2026-03-15T00:00:00.000Z',
+    );
     expect(dayKey(new Date('2026-03-15T23:59:59.999Z'))).toBe('2026-03-15');
   });
 });
@@ -34,26 +38,49 @@ describe('resolveRange', () => {
   it('treats until as exclusive and widens to whole buckets', () => {
     const range = resolveRange({ since: '2026-01-01', until: '2026-01-31T00:00:00Z' }, now);
     expect(range.buckets).toHaveLength(30);
-    const partial = resolveRange({ since: '2026-01-01T05:30:00Z', until: '2026-01-02T00:00:01Z' }, now);
+    const partial = resolveRange(
+      { since: '2026-01-01T05:30:00Z', until: '2026-01-02T00:00:01Z' },
+      now,
+    );
     expect(partial.since.toISOString()).toBe('2026-01-01T00:00:00.000Z');
     expect(partial.until.toISOString()).toBe('2026-01-03T00:00:00.000Z');
-    expect(partial.buckets.map((b) => b.toISOString())).toEqual(['2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z']);
+    expect(partial.buckets.map((b) => b.toISOString())).toEqual([
+      '2026-01-01T00:00:00.000Z',
+      '2026-01-02T00:00:00.000Z',
+    ]);
   });
 
   it('builds hourly buckets and the days they touch', () => {
-    const range = resolveRange({ since: '2026-01-01T22:15:00Z', until: '2026-01-02T02:00:00Z', granularity: 'hour' }, now);
-    expect(range.buckets.map((b) => b.toISOString().slice(11, 13))).toEqual(['22', '23', '00', '01']);
+    const range = resolveRange(
+      { since: '2026-01-01T22:15:00Z', until: '2026-01-02T02:00:00Z', granularity: 'hour' },
+      now,
+    );
+    expect(range.buckets.map((b) => b.toISOString().slice(11, 13))).toEqual([
+      '22',
+      '23',
+      '00',
+      '01',
+    ]);
     expect(range.days).toEqual(['2026-01-01', '2026-01-02']);
   });
 
   it('accepts offsets and converts them to UTC', () => {
-    const range = resolveRange({ since: '2026-01-01T02:00:00+02:00', until: '2026-01-01T03:00:00+02:00', granularity: 'hour' }, now);
+    const range = resolveRange(
+      {
+        since: '2026-01-01T02:00:00+02:00',
+        until: '2026-01-01T03:00:00+02:00',
+        granularity: 'hour',
+      },
+      now,
+    );
     expect(range.since.toISOString()).toBe('2026-01-01T00:00:00.000Z');
     expect(range.buckets).toHaveLength(1);
   });
 
   it('an empty window (since = until) has no buckets', () => {
-    expect(resolveRange({ since: '2026-01-01T00:00:00Z', until: '2026-01-01T00:00:00Z' }, now).buckets).toEqual([]);
+    expect(
+      resolveRange({ since: '2026-01-01T00:00:00Z', until: '2026-01-01T00:00:00Z' }, now).buckets,
+    ).toEqual([]);
   });
 
   it('rejects since after until (400 STATS_RANGE_INVALID)', () => {
@@ -62,15 +89,33 @@ describe('resolveRange', () => {
   });
 
   it('rejects more than 366 days, and more than 31 days hourly (400 STATS_RANGE_TOO_LARGE)', () => {
-    expect(resolveRange({ since: '2025-01-01', until: '2026-01-02' }, now).buckets).toHaveLength(366);
-    expect(err(() => resolveRange({ since: '2025-01-01', until: '2026-01-02T00:00:00.001Z' }, now))).toMatchObject({ status: 400, code: 'STATS_RANGE_TOO_LARGE' });
-    expect(resolveRange({ since: '2026-01-01', until: '2026-02-01', granularity: 'hour' }, now).buckets).toHaveLength(744);
-    expect(err(() => resolveRange({ since: '2026-01-01', until: '2026-02-01T00:00:01Z', granularity: 'hour' }, now))).toMatchObject({ status: 400, code: 'STATS_RANGE_TOO_LARGE' });
+    expect(resolveRange({ since: '2025-01-01', until: '2026-01-02' }, now).buckets).toHaveLength(
+      366,
+    );
+    expect(
+      err(() => resolveRange({ since: '2025-01-01', until: '2026-01-02T00:00:00.001Z' }, now)),
+    ).toMatchObject({ status: 400, code: 'STATS_RANGE_TOO_LARGE' });
+    expect(
+      resolveRange({ since: '2026-01-01', until: '2026-02-01', granularity: 'hour' }, now).buckets,
+    ).toHaveLength(744);
+    expect(
+      err(() =>
+        resolveRange(
+          { since: '2026-01-01', until: '2026-02-01T00:00:01Z', granularity: 'hour' },
+          now,
+        ),
+      ),
+    ).toMatchObject({ status: 400, code: 'STATS_RANGE_TOO_LARGE' });
   });
 
   it('rejects unreadable or zone-less dates', () => {
-    expect(err(() => resolveRange({ since: '2026-13-01' }, now))).toMatchObject({ status: 400, code: 'STATS_RANGE_INVALID' });
-    expect(err(() => resolveRange({ until: '2026-01-01T10:00:00' }, now))).toMatchObject({ status: 400 });
+    expect(err(() => resolveRange({ since: '2026-13-01' }, now))).toMatchObject({
+      status: 400,
+      code: 'STATS_RANGE_INVALID',
+    });
+    expect(err(() => resolveRange({ until: '2026-01-01T10:00:00' }, now))).toMatchObject({
+      status: 400,
+    });
     expect(err(() => resolveRange({ until: 'yesterday' }, now))).toMatchObject({ status: 400 });
   });
 

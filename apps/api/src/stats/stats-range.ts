@@ -18,7 +18,8 @@ const BUCKET_MS: Record<StatsGranularity, number> = { hour: HOUR_MS, day: DAY_MS
  * ISO 8601 in UTC or with an explicit offset: a bare date (midnight UTC) or a date-time ending in
  * `Z`/`±hh:mm`. A date-time without a zone is rejected: JavaScript would read it as server-local time.
  */
-export const ISO_UTC_PATTERN = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
+export const ISO_UTC_PATTERN =
+  /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
 
 /** A resolved, bucket-aligned window `[since, until)` and its bucket starts. */
 export interface StatsRange {
@@ -55,7 +56,11 @@ function parseInstant(name: 'since' | 'until', value: string | undefined): Date 
   if (value === undefined) return undefined;
   const parsed = ISO_UTC_PATTERN.test(value) ? new Date(value) : undefined;
   if (!parsed || Number.isNaN(parsed.getTime())) {
-    throw new StatsRangeError('STATS_RANGE_INVALID', `${name} must be an ISO 8601 date in UTC, e.g. 2026-01-01 or 2026-01-01T00:00:00Z`, { [name]: value });
+    throw new StatsRangeError(
+      'STATS_RANGE_INVALID',
+      `${name} must be an ISO 8601 date in UTC, e.g. 2026-01-01 or 2026-01-01T00:00:00Z`,
+      { [name]: value },
+    );
   }
   return parsed;
 }
@@ -69,26 +74,40 @@ function parseInstant(name: 'since' | 'until', value: string | undefined): Date 
 export function resolveRange(input: StatsRangeInput, now: Date): StatsRange {
   const granularity = input.granularity ?? 'day';
   const until = parseInstant('until', input.until) ?? now;
-  const since = parseInstant('since', input.since) ?? new Date(bucketStart(until.getTime() - 1, 'day').getTime() - (DEFAULT_RANGE_DAYS - 1) * DAY_MS);
+  const since =
+    parseInstant('since', input.since) ??
+    new Date(bucketStart(until.getTime() - 1, 'day').getTime() - (DEFAULT_RANGE_DAYS - 1) * DAY_MS);
   const span = until.getTime() - since.getTime();
   if (span < 0) {
-    throw new StatsRangeError('STATS_RANGE_INVALID', 'since must not be after until', { since: since.toISOString(), until: until.toISOString() });
+    throw new StatsRangeError('STATS_RANGE_INVALID', 'since must not be after until', {
+      since: since.toISOString(),
+      until: until.toISOString(),
+    });
   }
   const maxDays = granularity === 'hour' ? MAX_HOUR_RANGE_DAYS : MAX_RANGE_DAYS;
   if (span > maxDays * DAY_MS) {
-    throw new StatsRangeError('STATS_RANGE_TOO_LARGE', `The range may span at most ${maxDays} days with ${granularity} granularity`, {
-      since: since.toISOString(),
-      until: until.toISOString(),
-      maxDays,
-    });
+    throw new StatsRangeError(
+      'STATS_RANGE_TOO_LARGE',
+      `The range may span at most ${maxDays} days with ${granularity} granularity`,
+      {
+        since: since.toISOString(),
+        until: until.toISOString(),
+        maxDays,
+      },
+    );
   }
   const size = BUCKET_MS[granularity];
   const alignedSince = bucketStart(since, granularity);
-  const alignedUntil = span === 0 ? alignedSince : new Date(bucketStart(until.getTime() - 1, granularity).getTime() + size);
+  const alignedUntil =
+    span === 0
+      ? alignedSince
+      : new Date(bucketStart(until.getTime() - 1, granularity).getTime() + size);
   const buckets: Date[] = [];
-  for (let t = alignedSince.getTime(); t < alignedUntil.getTime(); t += size) buckets.push(new Date(t));
+  for (let t = alignedSince.getTime(); t < alignedUntil.getTime(); t += size)
+    buckets.push(new Date(t));
   const days: string[] = [];
-  for (let t = bucketStart(alignedSince, 'day').getTime(); t < alignedUntil.getTime(); t += DAY_MS) days.push(dayKey(t));
+  for (let t = bucketStart(alignedSince, 'day').getTime(); t < alignedUntil.getTime(); t += DAY_MS)
+    days.push(dayKey(t));
   return { since: alignedSince, until: alignedUntil, granularity, buckets, days };
 }
 
@@ -99,7 +118,10 @@ export interface SeriesPoint {
 }
 
 /** One point per bucket of the window, in order; buckets without counters are zero. */
-export function fillSeries(buckets: Date[], rows: Array<{ bucket: Date; sent?: number; received?: number }>): SeriesPoint[] {
+export function fillSeries(
+  buckets: Date[],
+  rows: Array<{ bucket: Date; sent?: number; received?: number }>,
+): SeriesPoint[] {
   const byStart = new Map<number, { sent: number; received: number }>();
   for (const row of rows) {
     const key = row.bucket.getTime();

@@ -1,13 +1,24 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import type { MessageRecord } from '../messaging/message.types';
-import { MESSAGING_EVENTS, type MessageCreatedEvent, type MessageStatusChangedEvent } from '../messaging/messaging.events';
-import { createdIncrement, isConversational, normalizeFailureReason, responseBin, transitionIncrement } from './stats-counters';
+import {
+  MESSAGING_EVENTS,
+  type MessageCreatedEvent,
+  type MessageStatusChangedEvent,
+} from '../messaging/messaging.events';
+import {
+  createdIncrement,
+  isConversational,
+  normalizeFailureReason,
+  responseBin,
+  transitionIncrement,
+} from './stats-counters';
 import { bucketStart, dayKey } from './stats-range';
 import { StatsRepository } from './stats.repository';
 
 /** The instant a message is counted at: its WhatsApp timestamp, else when it was stored. */
-export const messageTime = (message: Pick<MessageRecord, 'timestamp' | 'createdAt'>): Date => new Date(message.timestamp ?? message.createdAt);
+export const messageTime = (message: Pick<MessageRecord, 'timestamp' | 'createdAt'>): Date =>
+  new Date(message.timestamp ?? message.createdAt);
 
 /**
  * Maintains the stats counters from messaging events.
@@ -40,10 +51,25 @@ export class StatsRecorder {
     await this.guard('status', event.message, async () => {
       const { message, status } = event;
       if (message.direction !== 'out') return; // delivery statuses are counted for outgoing messages only
-      const before = await this.repository.advanceMessageStatus(message.organizationId, message._id, status);
+      const before = await this.repository.advanceMessageStatus(
+        message.organizationId,
+        message._id,
+        status,
+      );
       if (before) {
-        await this.repository.incrementBuckets(before.organizationId, before.sessionName, before.hour, transitionIncrement(before.status, status));
-        if (status === 'failed') await this.repository.incrementFailure(before.organizationId, before.sessionName, before.hour, normalizeFailureReason(message.error));
+        await this.repository.incrementBuckets(
+          before.organizationId,
+          before.sessionName,
+          before.hour,
+          transitionIncrement(before.status, status),
+        );
+        if (status === 'failed')
+          await this.repository.incrementFailure(
+            before.organizationId,
+            before.sessionName,
+            before.hour,
+            normalizeFailureReason(message.error),
+          );
         return;
       }
       // Not moved: either already at/after `status` (duplicate / out of order), or not counted yet.
@@ -64,9 +90,19 @@ export class StatsRecorder {
       hour,
     });
     if (!inserted) return;
-    await this.repository.incrementBuckets(message.organizationId, message.sessionName, at, createdIncrement({ ...message, status }));
+    await this.repository.incrementBuckets(
+      message.organizationId,
+      message.sessionName,
+      at,
+      createdIncrement({ ...message, status }),
+    );
     if (message.direction === 'out' && status === 'failed') {
-      await this.repository.incrementFailure(message.organizationId, message.sessionName, at, normalizeFailureReason(message.error));
+      await this.repository.incrementFailure(
+        message.organizationId,
+        message.sessionName,
+        at,
+        normalizeFailureReason(message.error),
+      );
     }
   }
 
@@ -95,18 +131,28 @@ export class StatsRecorder {
       bin,
     });
     // The histogram the median is located with, in the buckets of the inbound message's time.
-    if (inserted) await this.repository.incrementBuckets(organizationId, sessionName, since, { [`rt.${bin}`]: 1 });
+    if (inserted)
+      await this.repository.incrementBuckets(organizationId, sessionName, since, {
+        [`rt.${bin}`]: 1,
+      });
   }
 
   /**
    * Logs (ids only, never content) and swallows: Messaging emits after its own write, and a stats
    * failure must neither fail that write nor surface as an unhandled rejection of a sync `emit`.
    */
-  private async guard(kind: string, message: MessageRecord, work: () => Promise<void>): Promise<void> {
+  private async guard(
+    kind: string,
+    message: MessageRecord,
+    work: () => Promise<void>,
+  ): Promise<void> {
     try {
       await work();
     } catch (error) {
-      this.logger.error({ err: error, kind, messageId: message._id, organizationId: message.organizationId }, 'Failed to update stats counters');
+      this.logger.error(
+        { err: error, kind, messageId: message._id, organizationId: message.organizationId },
+        'Failed to update stats counters',
+      );
     }
   }
 }

@@ -1,5 +1,14 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBearerAuth, ApiForbiddenResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { ErrorResponseDto } from '@app/common';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
@@ -11,8 +20,14 @@ import { StatsService } from './stats.service';
 @ApiTags('stats')
 @ApiBearerAuth('bearer')
 @RequireModule('whatsapp')
-@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or expired token' })
-@ApiForbiddenResponse({ type: ErrorResponseDto, description: 'The whatsapp module is not enabled for the organization' })
+@ApiUnauthorizedResponse({
+  type: ErrorResponseDto,
+  description: 'Missing, invalid or expired token',
+})
+@ApiForbiddenResponse({
+  type: ErrorResponseDto,
+  description: 'The whatsapp module is not enabled for the organization',
+})
 @Controller('whatsapp/stats')
 export class StatsController {
   constructor(private readonly stats: StatsService) {}
@@ -26,8 +41,14 @@ export class StatsController {
       'Default window: the last 30 UTC days, daily. since > until, or a window over 366 days (31 days for hour granularity) → 400.',
   })
   @ApiOkResponse({ type: StatsResponseDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid query, since after until, or window too large' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'sessionName is not a session of the organization (code SESSION_NOT_FOUND)' })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: 'Invalid query, since after until, or window too large',
+  })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description: 'sessionName is not a session of the organization (code SESSION_NOT_FOUND)',
+  })
   get(@CurrentUser() user: AuthUser, @Query() query: StatsQueryDto): Promise<StatsResponseDto> {
     return this.stats.get(user.organizationId, query);
   }

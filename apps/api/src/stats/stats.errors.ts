@@ -2,7 +2,11 @@ import { BadRequestError, NotFoundError } from '@app/common';
 
 /** `since`/`until` cannot be read, are reversed, or span more than the granularity allows. */
 export class StatsRangeError extends BadRequestError {
-  constructor(code: 'STATS_RANGE_INVALID' | 'STATS_RANGE_TOO_LARGE', message: string, details?: unknown) {
+  constructor(
+    code: 'STATS_RANGE_INVALID' | 'STATS_RANGE_TOO_LARGE',
+    message: string,
+    details?: unknown,
+  ) {
     super(code, message, details);
   }
 }

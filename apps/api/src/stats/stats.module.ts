@@ -6,9 +6,15 @@ import { WhatsAppSessionModule } from '../whatsapp-session/whatsapp-session.modu
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import { StatsBucket, StatsBucketSchema } from './schemas/stats-bucket.schema';
 import { StatsChatWait, StatsChatWaitSchema } from './schemas/stats-chat-wait.schema';
-import { StatsFailureReason, StatsFailureReasonSchema } from './schemas/stats-failure-reason.schema';
+import {
+  StatsFailureReason,
+  StatsFailureReasonSchema,
+} from './schemas/stats-failure-reason.schema';
 import { StatsMessageState, StatsMessageStateSchema } from './schemas/stats-message-state.schema';
-import { StatsResponseSample, StatsResponseSampleSchema } from './schemas/stats-response-sample.schema';
+import {
+  StatsResponseSample,
+  StatsResponseSampleSchema,
+} from './schemas/stats-response-sample.schema';
 import { StatsController } from './stats.controller';
 import { STATS_CONTACTS_SOURCE, STATS_SESSIONS_SOURCE } from './stats.ports';
 import { StatsRecorder } from './stats-recorder.service';

@@ -11,5 +11,8 @@ export interface StatsSessionsSource {
 }
 
 export interface StatsContactsSource {
-  summary(organizationId: string, opts: { sessionName?: string; since: Date; until: Date }): Promise<{ total: number; new: number; linkedToCustomers: number }>;
+  summary(
+    organizationId: string,
+    opts: { sessionName?: string; since: Date; until: Date },
+  ): Promise<{ total: number; new: number; linkedToCustomers: number }>;
 }

@@ -23,7 +23,8 @@ export interface StatsWindow {
   until: Date;
 }
 
-const isDuplicateKey = (error: unknown): boolean => (error as { code?: number } | null)?.code === 11000;
+const isDuplicateKey = (error: unknown): boolean =>
+  (error as { code?: number } | null)?.code === 11000;
 
 @Injectable()
 export class StatsRepository {
@@ -52,30 +53,63 @@ export class StatsRepository {
    * Moves a message's counted status to `next` if that is a forward move; returns the state as it
    * was before (so the caller knows what to decrement), or null when there was nothing to move.
    */
-  advanceMessageStatus(organizationId: string, messageId: string, next: MessageStatus): Promise<MessageStateRecord | null> {
+  advanceMessageStatus(
+    organizationId: string,
+    messageId: string,
+    next: MessageStatus,
+  ): Promise<MessageStateRecord | null> {
     return this.states
-      .findOneAndUpdate({ _id: messageId, organizationId, status: { $in: statusesBelow(next) } }, { $set: { status: next } }, { returnDocument: 'before' })
+      .findOneAndUpdate(
+        { _id: messageId, organizationId, status: { $in: statusesBelow(next) } },
+        { $set: { status: next } },
+        { returnDocument: 'before' },
+      )
       .lean<MessageStateRecord>()
       .exec();
   }
 
   /** Applies one `$inc` to the hour and the day bucket of `at` (upserting them), in one round trip. */
-  async incrementBuckets(organizationId: string, sessionName: string, at: Date, inc: CounterIncrement): Promise<void> {
+  async incrementBuckets(
+    organizationId: string,
+    sessionName: string,
+    at: Date,
+    inc: CounterIncrement,
+  ): Promise<void> {
     if (Object.keys(inc).length === 0) return;
-    await this.buckets.bulkWrite(StatsRepository.bucketIncrementOps(organizationId, sessionName, at, inc), { ordered: false });
+    await this.buckets.bulkWrite(
+      StatsRepository.bucketIncrementOps(organizationId, sessionName, at, inc),
+      { ordered: false },
+    );
   }
 
   /** The upserts `incrementBuckets` sends: one per bucket (hour and day) of `at`. */
-  static bucketIncrementOps(organizationId: string, sessionName: string, at: Date, inc: CounterIncrement): AnyBulkWriteOperation<StatsBucket>[] {
-    return bucketsOf(at).map(({ granularity, start, day }) => StatsRepository.bucketUpsert(granularity, organizationId, sessionName, start, day, inc));
+  static bucketIncrementOps(
+    organizationId: string,
+    sessionName: string,
+    at: Date,
+    inc: CounterIncrement,
+  ): AnyBulkWriteOperation<StatsBucket>[] {
+    return bucketsOf(at).map(({ granularity, start, day }) =>
+      StatsRepository.bucketUpsert(granularity, organizationId, sessionName, start, day, inc),
+    );
   }
 
   /** `$inc` upsert of one bucket document (the only shape counters are ever written in). */
-  static bucketUpsert(granularity: StatsGranularity, organizationId: string, sessionName: string, start: Date, day: string, inc: CounterIncrement): AnyBulkWriteOperation<StatsBucket> {
+  static bucketUpsert(
+    granularity: StatsGranularity,
+    organizationId: string,
+    sessionName: string,
+    start: Date,
+    day: string,
+    inc: CounterIncrement,
+  ): AnyBulkWriteOperation<StatsBucket> {
     return {
       updateOne: {
         filter: { _id: bucketId(granularity, organizationId, sessionName, start) },
-        update: { $setOnInsert: { organizationId, sessionName, granularity, bucket: start, day }, $inc: inc },
+        update: {
+          $setOnInsert: { organizationId, sessionName, granularity, bucket: start, day },
+          $inc: inc,
+        },
         upsert: true,
       },
     };
@@ -87,20 +121,48 @@ export class StatsRepository {
   }
 
   /** Counts one failure reason in the hour and the day bucket of `at`. */
-  async incrementFailure(organizationId: string, sessionName: string, at: Date, reason: string): Promise<void> {
-    await this.bulkIncrementFailures(bucketsOf(at).map(({ granularity, start, day }) => ({ granularity, organizationId, sessionName, start, day, reason, count: 1 })));
+  async incrementFailure(
+    organizationId: string,
+    sessionName: string,
+    at: Date,
+    reason: string,
+  ): Promise<void> {
+    await this.bulkIncrementFailures(
+      bucketsOf(at).map(({ granularity, start, day }) => ({
+        granularity,
+        organizationId,
+        sessionName,
+        start,
+        day,
+        reason,
+        count: 1,
+      })),
+    );
   }
 
   /** `$inc` upserts of failure counts per (granularity, session, bucket, reason), in one round trip. */
   async bulkIncrementFailures(
-    rows: Array<{ granularity: StatsGranularity; organizationId: string; sessionName: string; start: Date; day: string; reason: string; count: number }>,
+    rows: Array<{
+      granularity: StatsGranularity;
+      organizationId: string;
+      sessionName: string;
+      start: Date;
+      day: string;
+      reason: string;
+      count: number;
+    }>,
   ): Promise<void> {
     if (rows.length === 0) return;
     await this.failures.bulkWrite(
       rows.map(({ granularity, organizationId, sessionName, start, day, reason, count }) => ({
         updateOne: {
-          filter: { _id: `${granularity}|${organizationId}|${sessionName}|${start.toISOString()}|${reason}` },
-          update: { $setOnInsert: { organizationId, sessionName, granularity, bucket: start, day, reason }, $inc: { count } },
+          filter: {
+            _id: `${granularity}|${organizationId}|${sessionName}|${start.toISOString()}|${reason}`,
+          },
+          update: {
+            $setOnInsert: { organizationId, sessionName, granularity, bucket: start, day, reason },
+            $inc: { count },
+          },
           upsert: true,
         },
       })),
@@ -112,7 +174,12 @@ export class StatsRepository {
    * An inbound message at `at` starts (or moves earlier) the chat's wait for a reply, unless we
    * already replied at or after `at`. Two conditional writes, no read-modify-write race.
    */
-  async markAwaiting(organizationId: string, sessionName: string, chatJid: string, at: Date): Promise<void> {
+  async markAwaiting(
+    organizationId: string,
+    sessionName: string,
+    chatJid: string,
+    at: Date,
+  ): Promise<void> {
     const _id = `${organizationId}|${sessionName}|${chatJid}`;
     const result = await this.waits
       .updateOne(
@@ -139,15 +206,30 @@ export class StatsRepository {
    * An outgoing message at `at` answers the chat's wait, if one started at or before `at`.
    * Returns when the wait started, or null when nothing was waiting.
    */
-  async resolveAwaiting(organizationId: string, sessionName: string, chatJid: string, at: Date): Promise<Date | null> {
+  async resolveAwaiting(
+    organizationId: string,
+    sessionName: string,
+    chatJid: string,
+    at: Date,
+  ): Promise<Date | null> {
     const _id = `${organizationId}|${sessionName}|${chatJid}`;
     const before = await this.waits
-      .findOneAndUpdate({ _id, organizationId, awaitingSince: { $lte: at } }, { $unset: { awaitingSince: 1 }, $max: { lastOutAt: at } }, { returnDocument: 'before' })
+      .findOneAndUpdate(
+        { _id, organizationId, awaitingSince: { $lte: at } },
+        { $unset: { awaitingSince: 1 }, $max: { lastOutAt: at } },
+        { returnDocument: 'before' },
+      )
       .lean<StatsChatWait>()
       .exec();
     if (before?.awaitingSince) return before.awaitingSince;
     try {
-      await this.waits.updateOne({ _id, organizationId }, { $max: { lastOutAt: at }, $setOnInsert: { sessionName, chatJid } }, { upsert: true }).exec();
+      await this.waits
+        .updateOne(
+          { _id, organizationId },
+          { $max: { lastOutAt: at }, $setOnInsert: { sessionName, chatJid } },
+          { upsert: true },
+        )
+        .exec();
     } catch (error) {
       if (!isDuplicateKey(error)) throw error; // a concurrent upsert created the chat; its lastOutAt is close enough
     }
@@ -190,7 +272,10 @@ export class StatsRepository {
   }
 
   /** Failure counts of the window (index: organizationId + granularity + day). */
-  findFailureReasons(window: StatsWindow, granularity: StatsGranularity): Promise<Array<{ reason: string; count: number }>> {
+  findFailureReasons(
+    window: StatsWindow,
+    granularity: StatsGranularity,
+  ): Promise<Array<{ reason: string; count: number }>> {
     return this.failures
       .find(
         {
@@ -220,7 +305,12 @@ export class StatsRepository {
    * Response times of one histogram bin, ascending, after skipping `skip` of them
    * (index: organizationId + day + bin [+ responseMs]).
    */
-  async responseTimesInBin(window: StatsWindow, bin: number, skip: number, take: number): Promise<number[]> {
+  async responseTimesInBin(
+    window: StatsWindow,
+    bin: number,
+    skip: number,
+    take: number,
+  ): Promise<number[]> {
     const rows = await this.samples
       .find(this.sampleFilter(window, bin), { _id: 0, responseMs: 1 })
       .sort({ responseMs: 1 })

@@ -1,9 +1,25 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { StatsQueryDto } from './dto/stats-query.dto';
-import type { StatsResponseDto, StatsResponsivenessDto, StatsSessionsDto } from './dto/stats-response.dto';
-import { deliveryRates, locateMedian, medianOfWindow, medianWindow, sumCounters, topFailureReasons } from './stats-counters';
+import type {
+  StatsResponseDto,
+  StatsResponsivenessDto,
+  StatsSessionsDto,
+} from './dto/stats-response.dto';
+import {
+  deliveryRates,
+  locateMedian,
+  medianOfWindow,
+  medianWindow,
+  sumCounters,
+  topFailureReasons,
+} from './stats-counters';
 import { StatsSessionNotFoundError } from './stats.errors';
-import { STATS_CONTACTS_SOURCE, STATS_SESSIONS_SOURCE, type StatsContactsSource, type StatsSessionsSource } from './stats.ports';
+import {
+  STATS_CONTACTS_SOURCE,
+  STATS_SESSIONS_SOURCE,
+  type StatsContactsSource,
+  type StatsSessionsSource,
+} from './stats.ports';
 import { fillSeries, resolveRange } from './stats-range';
 import { StatsRepository, type StatsWindow } from './stats.repository';
 
@@ -24,12 +40,24 @@ export class StatsService {
     const range = resolveRange(query, this.now());
     const sessionName = query.sessionName;
     const allSessions = await this.sessions.list(organizationId);
-    const sessions = sessionName ? allSessions.filter((s) => s.sessionName === sessionName) : allSessions;
-    if (sessionName && sessions.length === 0 && !(await this.repository.hasSessionData(organizationId, sessionName))) {
+    const sessions = sessionName
+      ? allSessions.filter((s) => s.sessionName === sessionName)
+      : allSessions;
+    if (
+      sessionName &&
+      sessions.length === 0 &&
+      !(await this.repository.hasSessionData(organizationId, sessionName))
+    ) {
       throw new StatsSessionNotFoundError(sessionName);
     }
 
-    const window: StatsWindow = { organizationId, sessionName, days: range.days, since: range.since, until: range.until };
+    const window: StatsWindow = {
+      organizationId,
+      sessionName,
+      days: range.days,
+      since: range.since,
+      until: range.until,
+    };
     const empty = range.buckets.length === 0;
     const [buckets, failures, contacts] = await Promise.all([
       empty ? Promise.resolve([]) : this.repository.findBuckets(window, range.granularity),
@@ -39,18 +67,36 @@ export class StatsService {
     const { rt, ...totals } = sumCounters(buckets);
     const responsiveness = await this.responsiveness(window, rt);
     return {
-      range: { since: range.since.toISOString(), until: range.until.toISOString(), granularity: range.granularity, sessionName: sessionName ?? null },
+      range: {
+        since: range.since.toISOString(),
+        until: range.until.toISOString(),
+        granularity: range.granularity,
+        sessionName: sessionName ?? null,
+      },
       sessions: summarizeSessions(sessions),
-      messages: { ...totals, ...deliveryRates(totals.byStatus), topFailureReasons: topFailureReasons(failures) },
+      messages: {
+        ...totals,
+        ...deliveryRates(totals.byStatus),
+        topFailureReasons: topFailureReasons(failures),
+      },
       series: fillSeries(range.buckets, buckets),
-      contacts: { total: contacts.total, new: contacts.new, linkedToCustomers: contacts.linkedToCustomers },
+      contacts: {
+        total: contacts.total,
+        new: contacts.new,
+        linkedToCustomers: contacts.linkedToCustomers,
+      },
       responsiveness,
       generatedAt: this.now().toISOString(),
     };
   }
 
   /** Async wrapper: a synchronous throw must reject here, not leave the sibling queries dangling. */
-  private async contactsSummary(organizationId: string, sessionName: string | undefined, since: Date, until: Date) {
+  private async contactsSummary(
+    organizationId: string,
+    sessionName: string | undefined,
+    since: Date,
+    until: Date,
+  ) {
     return this.contacts.summary(organizationId, { sessionName, since, until });
   }
 
@@ -60,19 +106,32 @@ export class StatsService {
    * If the histogram and the samples ever disagree (a crash between the two writes), falls back to
    * count + sorted skip over the whole window.
    */
-  private async responsiveness(window: StatsWindow, histogram: Record<string, number>): Promise<StatsResponsivenessDto> {
+  private async responsiveness(
+    window: StatsWindow,
+    histogram: Record<string, number>,
+  ): Promise<StatsResponsivenessDto> {
     const { samples, picks } = locateMedian(histogram);
     if (picks.length === 0) return { medianFirstResponseMs: null, samples: 0 };
     const sameBin = picks.length === 2 && picks[0].bin === picks[1].bin;
     const middle = sameBin
       ? await this.repository.responseTimesInBin(window, picks[0].bin, picks[0].offset, 2)
-      : (await Promise.all(picks.map((p) => this.repository.responseTimesInBin(window, p.bin, p.offset, 1)))).flat();
-    if (middle.length === picks.length) return { medianFirstResponseMs: medianOfWindow(middle), samples };
+      : (
+          await Promise.all(
+            picks.map((p) => this.repository.responseTimesInBin(window, p.bin, p.offset, 1)),
+          )
+        ).flat();
+    if (middle.length === picks.length)
+      return { medianFirstResponseMs: medianOfWindow(middle), samples };
 
     const count = await this.repository.countResponseSamples(window);
     const fallback = medianWindow(count);
     if (!fallback) return { medianFirstResponseMs: null, samples: 0 };
-    return { medianFirstResponseMs: medianOfWindow(await this.repository.responseTimesAt(window, fallback.skip, fallback.take)), samples: count };
+    return {
+      medianFirstResponseMs: medianOfWindow(
+        await this.repository.responseTimesAt(window, fallback.skip, fallback.take),
+      ),
+      samples: count,
+    };
   }
 }
 

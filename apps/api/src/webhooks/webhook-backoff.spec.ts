@@ -29,8 +29,12 @@ describe('webhook backoff', () => {
     const start = new Date('2026-01-01T00:00:00Z');
     const early = nextAttemptAt(1, start, new Date(start.getTime() + 1_000), policy, () => 0.5);
     expect(early?.getTime()).toBe(start.getTime() + 6_000);
-    expect(nextAttemptAt(20, start, new Date(start.getTime() + 23.5 * HOUR), policy, () => 0.5)).toBeNull();
-    expect(nextAttemptAt(20, start, new Date(start.getTime() + 22 * HOUR), policy, () => 0.5)).not.toBeNull();
+    expect(
+      nextAttemptAt(20, start, new Date(start.getTime() + 23.5 * HOUR), policy, () => 0.5),
+    ).toBeNull();
+    expect(
+      nextAttemptAt(20, start, new Date(start.getTime() + 22 * HOUR), policy, () => 0.5),
+    ).not.toBeNull();
   });
 
   it('spans about 24 h of retries from the default base before failing', () => {

@@ -9,14 +9,24 @@ export interface BackoffPolicy {
   windowMs: number;
 }
 
-export function retryDelayMs(attempt: number, policy: Pick<BackoffPolicy, 'baseMs' | 'maxDelayMs'>, random: () => number = Math.random): number {
+export function retryDelayMs(
+  attempt: number,
+  policy: Pick<BackoffPolicy, 'baseMs' | 'maxDelayMs'>,
+  random: () => number = Math.random,
+): number {
   const exponent = Math.min(Math.max(attempt, 1) - 1, 40);
   const raw = Math.min(policy.baseMs * 2 ** exponent, policy.maxDelayMs);
   return Math.max(1, Math.round(raw * (0.8 + 0.4 * random())));
 }
 
 /** When to try again after `attempts` failed attempts, or null when the retry window is used up. */
-export function nextAttemptAt(attempts: number, windowStart: Date, now: Date, policy: BackoffPolicy, random: () => number = Math.random): Date | null {
+export function nextAttemptAt(
+  attempts: number,
+  windowStart: Date,
+  now: Date,
+  policy: BackoffPolicy,
+  random: () => number = Math.random,
+): Date | null {
   const at = new Date(now.getTime() + retryDelayMs(attempts, policy, random));
   return at.getTime() - windowStart.getTime() > policy.windowMs ? null : at;
 }

@@ -37,13 +37,22 @@ export class WebhookDeliveriesRepository {
   /** Idempotent: a (webhook, event) pair that already has a row is skipped. */
   async insertMany(rows: NewDelivery[], now: Date): Promise<void> {
     if (!rows.length) return;
-    const docs = rows.map((r) => ({ ...r, status: 'pending', attempts: 0, nextAttemptAt: now, windowStart: now, createdAt: now, updatedAt: now }));
+    const docs = rows.map((r) => ({
+      ...r,
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: now,
+      windowStart: now,
+      createdAt: now,
+      updatedAt: now,
+    }));
     try {
       await this.model.collection.insertMany(docs, { ordered: false });
     } catch (err) {
       const writeErrors = (err as { writeErrors?: unknown[] }).writeErrors;
       const errors = Array.isArray(writeErrors) ? writeErrors : [err];
-      if (!errors.every((e) => isDuplicateKey(e) || isDuplicateKey((e as { err?: unknown }).err))) throw err;
+      if (!errors.every((e) => isDuplicateKey(e) || isDuplicateKey((e as { err?: unknown }).err)))
+        throw err;
     }
   }
 
@@ -53,7 +62,11 @@ export class WebhookDeliveriesRepository {
    */
   laneHeads(lane: Lane, limit: number): Promise<DeliveryRecord[]> {
     return this.model
-      .find({ webhookId: new Types.ObjectId(lane.webhookId), sessionName: lane.sessionName, status: { $in: UNFINISHED } })
+      .find({
+        webhookId: new Types.ObjectId(lane.webhookId),
+        sessionName: lane.sessionName,
+        status: { $in: UNFINISHED },
+      })
       .sort({ eventId: 1 })
       .limit(limit)
       .lean<DeliveryRecord[]>()
@@ -76,7 +89,10 @@ export class WebhookDeliveriesRepository {
     await this.model
       .updateOne(
         { _id: id, status: 'delivering' },
-        { $set: { status: 'delivered', deliveredAt: o.at, ...this.outcome(o).$set }, $unset: { leaseUntil: 1, lastError: 1, ...this.outcome(o).$unset } },
+        {
+          $set: { status: 'delivered', deliveredAt: o.at, ...this.outcome(o).$set },
+          $unset: { leaseUntil: 1, lastError: 1, ...this.outcome(o).$unset },
+        },
       )
       .exec();
   }
@@ -85,26 +101,43 @@ export class WebhookDeliveriesRepository {
     await this.model
       .updateOne(
         { _id: id, status: 'delivering' },
-        { $set: { status: 'pending', nextAttemptAt, ...this.outcome(o).$set }, $unset: { leaseUntil: 1, ...this.outcome(o).$unset } },
+        {
+          $set: { status: 'pending', nextAttemptAt, ...this.outcome(o).$set },
+          $unset: { leaseUntil: 1, ...this.outcome(o).$unset },
+        },
       )
       .exec();
   }
 
   async markFailed(id: Types.ObjectId, o: AttemptOutcome): Promise<void> {
     await this.model
-      .updateOne({ _id: id, status: { $in: UNFINISHED } }, { $set: { status: 'failed', failedAt: o.at, ...this.outcome(o).$set }, $unset: { leaseUntil: 1, ...this.outcome(o).$unset } })
+      .updateOne(
+        { _id: id, status: { $in: UNFINISHED } },
+        {
+          $set: { status: 'failed', failedAt: o.at, ...this.outcome(o).$set },
+          $unset: { leaseUntil: 1, ...this.outcome(o).$unset },
+        },
+      )
       .exec();
   }
 
   /** An attempt that was interrupted (shutdown) goes back to pending, uncounted. */
   async release(id: Types.ObjectId, now: Date): Promise<void> {
-    await this.model.updateOne({ _id: id, status: 'delivering' }, { $set: { status: 'pending', nextAttemptAt: now }, $unset: { leaseUntil: 1 } }).exec();
+    await this.model
+      .updateOne(
+        { _id: id, status: 'delivering' },
+        { $set: { status: 'pending', nextAttemptAt: now }, $unset: { leaseUntil: 1 } },
+      )
+      .exec();
   }
 
   /** Claims whose holder died (crash) become pending again. */
   async recoverExpiredLeases(now: Date): Promise<number> {
     const res = await this.model
-      .updateMany({ status: 'delivering', leaseUntil: { $lt: now } }, { $set: { status: 'pending', nextAttemptAt: now }, $unset: { leaseUntil: 1 } })
+      .updateMany(
+        { status: 'delivering', leaseUntil: { $lt: now } },
+        { $set: { status: 'pending', nextAttemptAt: now }, $unset: { leaseUntil: 1 } },
+      )
       .exec();
     return res.modifiedCount;
   }
@@ -117,14 +150,20 @@ export class WebhookDeliveriesRepository {
       .lean<Array<{ webhookId: Types.ObjectId; sessionName: string }>>()
       .exec();
     const lanes = new Map<string, Lane>();
-    for (const row of rows) lanes.set(`${row.webhookId}|${row.sessionName}`, { webhookId: String(row.webhookId), sessionName: row.sessionName ?? '' });
+    for (const row of rows)
+      lanes.set(`${row.webhookId}|${row.sessionName}`, {
+        webhookId: String(row.webhookId),
+        sessionName: row.sessionName ?? '',
+      });
     return [...lanes.values()];
   }
 
-
   async failPendingOfWebhook(webhookId: Types.ObjectId, error: string, at: Date): Promise<number> {
     const res = await this.model
-      .updateMany({ webhookId, status: 'pending' }, { $set: { status: 'failed', failedAt: at, lastError: error }, $unset: { leaseUntil: 1 } })
+      .updateMany(
+        { webhookId, status: 'pending' },
+        { $set: { status: 'failed', failedAt: at, lastError: error }, $unset: { leaseUntil: 1 } },
+      )
       .exec();
     return res.modifiedCount;
   }
@@ -133,32 +172,62 @@ export class WebhookDeliveriesRepository {
     await this.model.deleteMany({ webhookId }).exec();
   }
 
-  async listOwned(organizationId: string, webhookId: Types.ObjectId, status: DeliveryStatus | undefined, skip: number, limit: number) {
-    const filter: QueryFilter<WebhookDelivery> = { organizationId, webhookId, ...(status ? { status } : {}) };
+  async listOwned(
+    organizationId: string,
+    webhookId: Types.ObjectId,
+    status: DeliveryStatus | undefined,
+    skip: number,
+    limit: number,
+  ) {
+    const filter: QueryFilter<WebhookDelivery> = {
+      organizationId,
+      webhookId,
+      ...(status ? { status } : {}),
+    };
     const [items, total] = await Promise.all([
-      this.model.find(filter).sort({ eventId: -1 }).skip(skip).limit(limit).lean<DeliveryRecord[]>().exec(),
+      this.model
+        .find(filter)
+        .sort({ eventId: -1 })
+        .skip(skip)
+        .limit(limit)
+        .lean<DeliveryRecord[]>()
+        .exec(),
       this.model.countDocuments(filter).exec(),
     ]);
     return { items, total };
   }
 
   /** Makes a finished (or waiting) delivery due now with a fresh retry window. Null when unknown or in flight. */
-  requeueOwned(organizationId: string, webhookId: Types.ObjectId, deliveryId: string, now: Date): Promise<DeliveryRecord | null> {
+  requeueOwned(
+    organizationId: string,
+    webhookId: Types.ObjectId,
+    deliveryId: string,
+    now: Date,
+  ): Promise<DeliveryRecord | null> {
     const _id = asId(deliveryId);
     if (!_id) return Promise.resolve(null);
     return this.model
       .findOneAndUpdate(
         { _id, organizationId, webhookId, status: { $in: ['pending', 'failed', 'delivered'] } },
-        { $set: { status: 'pending', attempts: 0, nextAttemptAt: now, windowStart: now }, $unset: { failedAt: 1, deliveredAt: 1 } },
+        {
+          $set: { status: 'pending', attempts: 0, nextAttemptAt: now, windowStart: now },
+          $unset: { failedAt: 1, deliveredAt: 1 },
+        },
         { returnDocument: 'after' },
       )
       .lean<DeliveryRecord>()
       .exec();
   }
 
-  findOwned(organizationId: string, webhookId: Types.ObjectId, deliveryId: string): Promise<DeliveryRecord | null> {
+  findOwned(
+    organizationId: string,
+    webhookId: Types.ObjectId,
+    deliveryId: string,
+  ): Promise<DeliveryRecord | null> {
     const _id = asId(deliveryId);
-    return _id ? this.model.findOne({ _id, organizationId, webhookId }).lean<DeliveryRecord>().exec() : Promise.resolve(null);
+    return _id
+      ? this.model.findOne({ _id, organizationId, webhookId }).lean<DeliveryRecord>().exec()
+      : Promise.resolve(null);
   }
 
   /** The attempt's fields; a missing response code (timeout, network) clears the previous one. */

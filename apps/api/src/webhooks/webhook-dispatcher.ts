@@ -1,8 +1,19 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { EventOutboxService } from '../events/event-outbox.service';
 import { type StoredEvent, toEnvelope } from '../events/events.types';
 import { nextAttemptAt } from './webhook-backoff';
-import { type AttemptOutcome, type DeliveryRecord, type Lane, WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import {
+  type AttemptOutcome,
+  type DeliveryRecord,
+  type Lane,
+  WebhookDeliveriesRepository,
+} from './webhook-deliveries.repository';
 import { WebhookDirectory } from './webhook-directory';
 import { postWebhook } from './webhook-sender';
 import { signWebhookPayload } from './webhook-signature';
@@ -66,7 +77,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   remember(events: StoredEvent[]): void {
     for (const event of events) {
       this.bodies.set(event.id, { type: event.type, body: JSON.stringify(toEnvelope(event)) });
-      if (this.bodies.size > BODY_CACHE_SIZE) this.bodies.delete(this.bodies.keys().next().value as string);
+      if (this.bodies.size > BODY_CACHE_SIZE)
+        this.bodies.delete(this.bodies.keys().next().value as string);
     }
   }
 
@@ -120,10 +132,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     const existing = this.timers.get(key);
     if (existing && existing.at <= at.getTime()) return;
     if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(() => {
-      this.timers.delete(key);
-      this.start(lane);
-    }, Math.max(0, at.getTime() - Date.now()));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(key);
+        this.start(lane);
+      },
+      Math.max(0, at.getTime() - Date.now()),
+    );
     timer.unref();
     this.timers.set(key, { at: at.getTime(), timer });
   }
@@ -135,13 +150,22 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       for (const head of heads) {
         if (this.stopped || head.status === 'delivering') return; // shutting down, or in flight on another instance
         const now = new Date();
-        if (head.nextAttemptAt.getTime() > now.getTime()) return this.wakeAt(lane, head.nextAttemptAt);
+        if (head.nextAttemptAt.getTime() > now.getTime())
+          return this.wakeAt(lane, head.nextAttemptAt);
         const webhook = await this.directory.get(head.organizationId, lane.webhookId);
         if (!webhook || !webhook.enabled) {
-          await this.deliveries.failPendingOfWebhook(head.webhookId, webhook ? 'Webhook disabled' : 'Webhook deleted', now);
+          await this.deliveries.failPendingOfWebhook(
+            head.webhookId,
+            webhook ? 'Webhook disabled' : 'Webhook deleted',
+            now,
+          );
           return;
         }
-        const claimed = await this.deliveries.claim(head._id, now, new Date(now.getTime() + this.options.leaseMs));
+        const claimed = await this.deliveries.claim(
+          head._id,
+          now,
+          new Date(now.getTime() + this.options.leaseMs),
+        );
         if (!claimed) break; // changed meanwhile (retry requested, disabled, another instance): re-read the lane
         if (!(await this.attempt(claimed, webhook, lane))) return;
       }
@@ -149,21 +173,40 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   }
 
   /** true when the lane may go on to its next row; false when it waits (retry scheduled, or shutdown). */
-  private async attempt(delivery: DeliveryRecord, webhook: WebhookRecord, lane: Lane): Promise<boolean> {
+  private async attempt(
+    delivery: DeliveryRecord,
+    webhook: WebhookRecord,
+    lane: Lane,
+  ): Promise<boolean> {
     const eventId = String(delivery.eventId);
     const attempts = delivery.attempts + 1;
     const payload = this.bodies.get(eventId) ?? (await this.loadBody(eventId));
     if (!payload) {
-      await this.deliveries.markFailed(delivery._id, { attempts: delivery.attempts, at: new Date(), error: 'The event is no longer stored (retention)', durationMs: 0 });
+      await this.deliveries.markFailed(delivery._id, {
+        attempts: delivery.attempts,
+        at: new Date(),
+        error: 'The event is no longer stored (retention)',
+        durationMs: 0,
+      });
       return true;
     }
     let addresses;
     try {
-      addresses = await resolveAllowedTarget(webhook.url, this.options.allowList, this.options.resolver);
+      addresses = await resolveAllowedTarget(
+        webhook.url,
+        this.options.allowList,
+        this.options.resolver,
+      );
     } catch (err) {
       // DNS rebinding or a changed record: the host now points somewhere we refuse to call.
-      const error = err instanceof UrlNotAllowedError ? err.message : `DNS: ${(err as Error).message}`;
-      return this.onFailure(delivery, webhook, lane, { attempts, at: new Date(), error, durationMs: 0 });
+      const error =
+        err instanceof UrlNotAllowedError ? err.message : `DNS: ${(err as Error).message}`;
+      return this.onFailure(delivery, webhook, lane, {
+        attempts,
+        at: new Date(),
+        error,
+        durationMs: 0,
+      });
     }
     const timestamp = Math.floor(Date.now() / 1000);
     const controller = new AbortController();
@@ -190,7 +233,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       await this.deliveries.release(delivery._id, at); // interrupted by shutdown: not an attempt
       return false;
     }
-    const outcome: AttemptOutcome = { attempts, at, responseCode: result.statusCode, error: result.error, durationMs: result.durationMs };
+    const outcome: AttemptOutcome = {
+      attempts,
+      at,
+      responseCode: result.statusCode,
+      error: result.error,
+      durationMs: result.durationMs,
+    };
     if (!result.ok) return this.onFailure(delivery, webhook, lane, outcome);
     await this.deliveries.markDelivered(delivery._id, outcome);
     if (webhook.failingSince) {
@@ -200,14 +249,31 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     return true;
   }
 
-  private async onFailure(delivery: DeliveryRecord, webhook: WebhookRecord, lane: Lane, outcome: AttemptOutcome): Promise<boolean> {
-    const policy = { baseMs: this.options.retryBaseMs, maxDelayMs: this.options.maxRetryDelayMs, windowMs: this.options.retryWindowMs };
+  private async onFailure(
+    delivery: DeliveryRecord,
+    webhook: WebhookRecord,
+    lane: Lane,
+    outcome: AttemptOutcome,
+  ): Promise<boolean> {
+    const policy = {
+      baseMs: this.options.retryBaseMs,
+      maxDelayMs: this.options.maxRetryDelayMs,
+      windowMs: this.options.retryWindowMs,
+    };
     const next = nextAttemptAt(outcome.attempts, delivery.windowStart, outcome.at, policy);
     if (next) await this.deliveries.markRetry(delivery._id, outcome, next);
     else await this.deliveries.markFailed(delivery._id, outcome);
-    const updated = await this.webhooks.recordFailure(webhook._id, outcome.at, outcome.error ?? 'Failed');
+    const updated = await this.webhooks.recordFailure(
+      webhook._id,
+      outcome.at,
+      outcome.error ?? 'Failed',
+    );
     this.directory.invalidate(webhook.organizationId);
-    if (updated?.enabled && updated.failingSince && outcome.at.getTime() - new Date(updated.failingSince).getTime() >= this.options.disableAfterMs) {
+    if (
+      updated?.enabled &&
+      updated.failingSince &&
+      outcome.at.getTime() - new Date(updated.failingSince).getTime() >= this.options.disableAfterMs
+    ) {
       await this.disable(updated, outcome);
       return false;
     }
@@ -220,8 +286,19 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     const reason = `Disabled automatically: every delivery attempt failed for ${hours} h (since ${new Date(webhook.failingSince!).toISOString()}); last error: ${outcome.error ?? 'unknown'}`;
     if (!(await this.webhooks.disable(webhook._id, reason, outcome.at))) return;
     this.directory.invalidate(webhook.organizationId);
-    const failed = await this.deliveries.failPendingOfWebhook(webhook._id, 'Webhook disabled', outcome.at);
-    this.log.warn({ webhookId: String(webhook._id), organizationId: webhook.organizationId, failedDeliveries: failed }, 'Webhook disabled after failing continuously');
+    const failed = await this.deliveries.failPendingOfWebhook(
+      webhook._id,
+      'Webhook disabled',
+      outcome.at,
+    );
+    this.log.warn(
+      {
+        webhookId: String(webhook._id),
+        organizationId: webhook.organizationId,
+        failedDeliveries: failed,
+      },
+      'Webhook disabled after failing continuously',
+    );
   }
 
   private async loadBody(eventId: string): Promise<{ type: string; body: string } | undefined> {

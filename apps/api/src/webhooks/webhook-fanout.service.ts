@@ -2,7 +2,11 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { Types } from 'mongoose';
 import { EventOutboxService } from '../events/event-outbox.service';
 import type { StoredEvent } from '../events/events.types';
-import { type Lane, type NewDelivery, WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import {
+  type Lane,
+  type NewDelivery,
+  WebhookDeliveriesRepository,
+} from './webhook-deliveries.repository';
 import { WebhookDirectory } from './webhook-directory';
 import { WebhookDispatcher } from './webhook-dispatcher';
 import { webhookWants } from './webhook-matching';
@@ -43,8 +47,17 @@ export class WebhookFanoutService implements OnModuleInit {
         for (const hook of hooks) {
           if (!webhookWants(hook, event)) continue;
           matched = true;
-          rows.push({ organizationId, webhookId: hook._id, eventId: new Types.ObjectId(event.id), eventType: event.type, sessionName: event.sessionName });
-          lanes.set(`${hook._id}|${event.sessionName}`, { webhookId: String(hook._id), sessionName: event.sessionName });
+          rows.push({
+            organizationId,
+            webhookId: hook._id,
+            eventId: new Types.ObjectId(event.id),
+            eventType: event.type,
+            sessionName: event.sessionName,
+          });
+          lanes.set(`${hook._id}|${event.sessionName}`, {
+            webhookId: String(hook._id),
+            sessionName: event.sessionName,
+          });
         }
         if (matched) wanted.push(event);
       }

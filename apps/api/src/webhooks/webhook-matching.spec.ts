@@ -12,12 +12,24 @@ describe('webhookWants', () => {
     occurredAt: new Date(),
     data: {},
   });
-  const hook = { enabled: true, events: ['*'], sessionName: undefined as string | undefined, createdAt: new Date('2026-01-01T09:00:00Z') };
+  const hook = {
+    enabled: true,
+    events: ['*'],
+    sessionName: undefined as string | undefined,
+    createdAt: new Date('2026-01-01T09:00:00Z'),
+  };
 
   it('matches types, wildcard, session filter and enabled', () => {
     expect(webhookWants(hook, event('message.received'))).toBe(true);
-    expect(webhookWants({ ...hook, events: ['message.status'] }, event('message.received'))).toBe(false);
-    expect(webhookWants({ ...hook, events: ['message.status', 'message.received'] }, event('message.received'))).toBe(true);
+    expect(webhookWants({ ...hook, events: ['message.status'] }, event('message.received'))).toBe(
+      false,
+    );
+    expect(
+      webhookWants(
+        { ...hook, events: ['message.status', 'message.received'] },
+        event('message.received'),
+      ),
+    ).toBe(true);
     expect(webhookWants({ ...hook, sessionName: 'other' }, event('message.received'))).toBe(false);
     expect(webhookWants({ ...hook, sessionName: 'main' }, event('message.received'))).toBe(true);
     expect(webhookWants({ ...hook, enabled: false }, event('message.received'))).toBe(false);

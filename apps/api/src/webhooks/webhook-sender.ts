@@ -1,4 +1,9 @@
-import { Agent as HttpAgent, type IncomingMessage, request as httpRequest, type RequestOptions } from 'node:http';
+import {
+  Agent as HttpAgent,
+  type IncomingMessage,
+  request as httpRequest,
+  type RequestOptions,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -23,15 +28,35 @@ export interface WebhookPostResult {
 
 const MAX_ERROR_BODY = 512;
 // Keep-alive pools: a reused socket is connected to an address that was checked when it was opened.
-const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 60_000 });
-const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 60_000 });
+const httpAgent = new HttpAgent({
+  keepAlive: true,
+  maxSockets: 64,
+  maxFreeSockets: 16,
+  timeout: 60_000,
+});
+const httpsAgent = new HttpsAgent({
+  keepAlive: true,
+  maxSockets: 64,
+  maxFreeSockets: 16,
+  timeout: 60_000,
+});
 
 /** A DNS lookup that answers with the pre-checked addresses (closes the DNS-rebinding window). */
 function pinnedLookup(addresses: ResolvedAddress[]): LookupFunction {
-  return ((_hostname: string, options: { all?: boolean; family?: number }, callback: (...args: unknown[]) => void) => {
-    const usable = options?.family ? addresses.filter((a) => a.family === options.family) : addresses;
+  return ((
+    _hostname: string,
+    options: { all?: boolean; family?: number },
+    callback: (...args: unknown[]) => void,
+  ) => {
+    const usable = options?.family
+      ? addresses.filter((a) => a.family === options.family)
+      : addresses;
     const list = usable.length ? usable : addresses;
-    if (options?.all) callback(null, list.map((a) => ({ address: a.address, family: a.family })));
+    if (options?.all)
+      callback(
+        null,
+        list.map((a) => ({ address: a.address, family: a.family })),
+      );
     else callback(null, list[0].address, list[0].family);
   }) as unknown as LookupFunction;
 }
@@ -64,14 +89,26 @@ export function postWebhook(post: WebhookPost): Promise<WebhookPostResult> {
       res.on('data', (chunk: string) => {
         if (!ok && text.length < MAX_ERROR_BODY) text += chunk;
       });
-      res.on('end', () => finish(ok ? { ok, statusCode } : { ok, statusCode, error: `HTTP ${statusCode}${text ? `: ${text.slice(0, MAX_ERROR_BODY)}` : ''}` }));
+      res.on('end', () =>
+        finish(
+          ok
+            ? { ok, statusCode }
+            : {
+                ok,
+                statusCode,
+                error: `HTTP ${statusCode}${text ? `: ${text.slice(0, MAX_ERROR_BODY)}` : ''}`,
+              },
+        ),
+      );
       res.on('error', (err) => finish({ ok: false, statusCode, error: err.message }));
     });
     const timer = setTimeout(() => {
       finish({ ok: false, error: `Timed out after ${post.timeoutMs / 1000} s` });
       req.destroy(new Error('timeout'));
     }, post.timeoutMs);
-    req.on('error', (err: NodeJS.ErrnoException) => finish({ ok: false, error: err.code ? `${err.code}: ${err.message}` : err.message }));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      finish({ ok: false, error: err.code ? `${err.code}: ${err.message}` : err.message }),
+    );
     req.end(post.body);
   });
 }

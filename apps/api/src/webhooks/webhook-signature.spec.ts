@@ -1,5 +1,9 @@
 import { createHmac } from 'node:crypto';
-import { generateWebhookSecret, signWebhookPayload, verifyWebhookSignature } from './webhook-signature';
+import {
+  generateWebhookSecret,
+  signWebhookPayload,
+  verifyWebhookSignature,
+} from './webhook-signature';
 
 describe('webhook signatures', () => {
   const secret = 'whsec_test-secret';
@@ -14,12 +18,36 @@ describe('webhook signatures', () => {
   it('verifies a good signature and rejects tampering, other secrets and stale timestamps', () => {
     const signature = signWebhookPayload(secret, 1700000000, body);
     const now = 1700000010;
-    expect(verifyWebhookSignature(secret, { signature, timestamp: '1700000000' }, body, 300, now)).toBe(true);
-    expect(verifyWebhookSignature(secret, { signature, timestamp: '1700000000' }, body.replace('received', 'sent'), 300, now)).toBe(false);
-    expect(verifyWebhookSignature('whsec_other', { signature, timestamp: '1700000000' }, body, 300, now)).toBe(false);
-    expect(verifyWebhookSignature(secret, { signature, timestamp: '1700000001' }, body, 300, now)).toBe(false);
-    expect(verifyWebhookSignature(secret, { signature, timestamp: '1700000000' }, body, 300, 1700000301)).toBe(false);
-    expect(verifyWebhookSignature(secret, { signature: 'sha256=00', timestamp: '1700000000' }, body, 300, now)).toBe(false);
+    expect(
+      verifyWebhookSignature(secret, { signature, timestamp: '1700000000' }, body, 300, now),
+    ).toBe(true);
+    expect(
+      verifyWebhookSignature(
+        secret,
+        { signature, timestamp: '1700000000' },
+        body.replace('received', 'sent'),
+        300,
+        now,
+      ),
+    ).toBe(false);
+    expect(
+      verifyWebhookSignature('whsec_other', { signature, timestamp: '1700000000' }, body, 300, now),
+    ).toBe(false);
+    expect(
+      verifyWebhookSignature(secret, { signature, timestamp: '1700000001' }, body, 300, now),
+    ).toBe(false);
+    expect(
+      verifyWebhookSignature(secret, { signature, timestamp: '1700000000' }, body, 300, 1700000301),
+    ).toBe(false);
+    expect(
+      verifyWebhookSignature(
+        secret,
+        { signature: 'sha256=00', timestamp: '1700000000' },
+        body,
+        300,
+        now,
+      ),
+    ).toBe(false);
     expect(verifyWebhookSignature(secret, {}, body)).toBe(false);
   });
 

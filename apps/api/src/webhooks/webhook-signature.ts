@@ -8,7 +8,11 @@ export function generateWebhookSecret(): string {
 }
 
 /** `sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">` keyed with the webhook's secret. */
-export function signWebhookPayload(secret: string, timestamp: number | string, rawBody: string | Buffer): string {
+export function signWebhookPayload(
+  secret: string,
+  timestamp: number | string,
+  rawBody: string | Buffer,
+): string {
   const hmac = createHmac('sha256', secret);
   hmac.update(`${timestamp}.`);
   hmac.update(rawBody);

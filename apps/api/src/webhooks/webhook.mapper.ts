@@ -2,7 +2,8 @@ import type { DeliveryResponseDto, WebhookResponseDto } from './dto/webhook.dto'
 import type { DeliveryRecord } from './webhook-deliveries.repository';
 import type { WebhookRecord } from './webhooks.repository';
 
-const defined = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== null)) as T;
+const defined = <T extends object>(value: T): T =>
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== null)) as T;
 
 /** Never includes the secret. */
 export function toWebhookDto(w: WebhookRecord): WebhookResponseDto {
@@ -35,7 +36,8 @@ export function toDeliveryDto(d: DeliveryRecord): DeliveryResponseDto {
     lastError: d.lastError,
     lastDurationMs: d.lastDurationMs,
     lastAttemptAt: d.lastAttemptAt,
-    nextAttemptAt: d.status === 'pending' || d.status === 'delivering' ? d.nextAttemptAt : undefined,
+    nextAttemptAt:
+      d.status === 'pending' || d.status === 'delivering' ? d.nextAttemptAt : undefined,
     deliveredAt: d.deliveredAt,
     failedAt: d.failedAt,
     createdAt: d.createdAt,

@@ -56,23 +56,46 @@ const DELIVERY_CONTRACT = [
 @ApiBearerAuth('bearer')
 @Roles('owner', 'admin')
 @RequireModule('whatsapp')
-@ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or expired token' })
-@ApiForbiddenResponse({ type: ErrorResponseDto, description: "Not an owner or admin, or the 'whatsapp' module is disabled" })
+@ApiUnauthorizedResponse({
+  type: ErrorResponseDto,
+  description: 'Missing, invalid or expired token',
+})
+@ApiForbiddenResponse({
+  type: ErrorResponseDto,
+  description: "Not an owner or admin, or the 'whatsapp' module is disabled",
+})
 @Controller('webhooks')
 export class WebhooksController {
   constructor(private readonly webhooks: WebhooksService) {}
 
   @Post()
-  @ApiOperation({ operationId: 'webhooks_create', summary: 'Register a webhook; the signing secret is returned only here', description: DELIVERY_CONTRACT })
+  @ApiOperation({
+    operationId: 'webhooks_create',
+    summary: 'Register a webhook; the signing secret is returned only here',
+    description: DELIVERY_CONTRACT,
+  })
   @ApiCreatedResponse({ type: CreatedWebhookResponseDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid body, or a URL that is not http(s) or resolves to a loopback/private/link-local address (WEBHOOK_URL_NOT_ALLOWED)' })
-  @ApiUnprocessableEntityResponse({ type: ErrorResponseDto, description: 'Too many webhooks (WEBHOOK_LIMIT_REACHED)' })
-  create(@CurrentUser() user: AuthUser, @Body() dto: CreateWebhookDto): Promise<CreatedWebhookResponseDto> {
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description:
+      'Invalid body, or a URL that is not http(s) or resolves to a loopback/private/link-local address (WEBHOOK_URL_NOT_ALLOWED)',
+  })
+  @ApiUnprocessableEntityResponse({
+    type: ErrorResponseDto,
+    description: 'Too many webhooks (WEBHOOK_LIMIT_REACHED)',
+  })
+  create(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: CreateWebhookDto,
+  ): Promise<CreatedWebhookResponseDto> {
     return this.webhooks.create(user.organizationId, dto);
   }
 
   @Get()
-  @ApiOperation({ operationId: 'webhooks_list', summary: "The organization's webhooks (without secrets)" })
+  @ApiOperation({
+    operationId: 'webhooks_list',
+    summary: "The organization's webhooks (without secrets)",
+  })
   @ApiOkResponse({ type: WebhookResponseDto, isArray: true })
   list(@CurrentUser() user: AuthUser): Promise<WebhookResponseDto[]> {
     return this.webhooks.list(user.organizationId);
@@ -82,25 +105,39 @@ export class WebhooksController {
   @ApiParam({ name: 'id', example: '6650a1b2c3d4e5f601234567' })
   @ApiOperation({ operationId: 'webhooks_get', summary: 'One webhook (without its secret)' })
   @ApiOkResponse({ type: WebhookResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No such webhook in this organization' })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description: 'No such webhook in this organization',
+  })
   get(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<WebhookResponseDto> {
     return this.webhooks.get(user.organizationId, id);
   }
 
   @Patch(':id')
   @ApiParam({ name: 'id', example: '6650a1b2c3d4e5f601234567' })
-  @ApiOperation({ operationId: 'webhooks_update', summary: 'Change url, events, session filter, enabled; rotateSecret: true returns a new secret once' })
+  @ApiOperation({
+    operationId: 'webhooks_update',
+    summary:
+      'Change url, events, session filter, enabled; rotateSecret: true returns a new secret once',
+  })
   @ApiOkResponse({ type: UpdatedWebhookResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  update(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() dto: UpdateWebhookDto): Promise<UpdatedWebhookResponseDto> {
+  update(
+    @CurrentUser() user: AuthUser,
+    @Param('id') id: string,
+    @Body() dto: UpdateWebhookDto,
+  ): Promise<UpdatedWebhookResponseDto> {
     return this.webhooks.update(user.organizationId, id, dto);
   }
 
   @Delete(':id')
   @HttpCode(204)
   @ApiParam({ name: 'id', example: '6650a1b2c3d4e5f601234567' })
-  @ApiOperation({ operationId: 'webhooks_delete', summary: 'Delete a webhook and its delivery log' })
+  @ApiOperation({
+    operationId: 'webhooks_delete',
+    summary: 'Delete a webhook and its delivery log',
+  })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   remove(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<void> {
@@ -109,11 +146,19 @@ export class WebhooksController {
 
   @Get(':id/deliveries')
   @ApiParam({ name: 'id', example: '6650a1b2c3d4e5f601234567' })
-  @ApiOperation({ operationId: 'webhooks_listDeliveries', summary: "A webhook's deliveries, newest event first: status, attempts, last response code, next attempt" })
+  @ApiOperation({
+    operationId: 'webhooks_listDeliveries',
+    summary:
+      "A webhook's deliveries, newest event first: status, attempts, last response code, next attempt",
+  })
   @ApiOkResponse({ type: DeliveryPageDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  listDeliveries(@CurrentUser() user: AuthUser, @Param('id') id: string, @Query() query: ListDeliveriesQueryDto): Promise<DeliveryPageDto> {
+  listDeliveries(
+    @CurrentUser() user: AuthUser,
+    @Param('id') id: string,
+    @Query() query: ListDeliveriesQueryDto,
+  ): Promise<DeliveryPageDto> {
     return this.webhooks.listDeliveries(user.organizationId, id, query);
   }
 
@@ -121,11 +166,24 @@ export class WebhooksController {
   @HttpCode(202)
   @ApiParam({ name: 'id', example: '6650a1b2c3d4e5f601234567' })
   @ApiParam({ name: 'deliveryId', example: '6650a1b2c3d4e5f601234568' })
-  @ApiOperation({ operationId: 'webhooks_retryDelivery', summary: 'Deliver again now (failed, delivered or waiting), with a fresh 24 h retry window' })
-  @ApiAcceptedResponse({ type: DeliveryResponseDto, description: 'Queued: the delivery is pending and due now' })
+  @ApiOperation({
+    operationId: 'webhooks_retryDelivery',
+    summary: 'Deliver again now (failed, delivered or waiting), with a fresh 24 h retry window',
+  })
+  @ApiAcceptedResponse({
+    type: DeliveryResponseDto,
+    description: 'Queued: the delivery is pending and due now',
+  })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Being attempted right now, or the webhook is disabled' })
-  retryDelivery(@CurrentUser() user: AuthUser, @Param('id') id: string, @Param('deliveryId') deliveryId: string): Promise<DeliveryResponseDto> {
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'Being attempted right now, or the webhook is disabled',
+  })
+  retryDelivery(
+    @CurrentUser() user: AuthUser,
+    @Param('id') id: string,
+    @Param('deliveryId') deliveryId: string,
+  ): Promise<DeliveryResponseDto> {
     return this.webhooks.retryDelivery(user.organizationId, id, deliveryId);
   }
 }

@@ -20,18 +20,26 @@ export class WebhookUrlNotAllowedError extends BadRequestError {
 
 export class WebhookLimitReachedError extends DomainError {
   constructor(limit: number) {
-    super('WEBHOOK_LIMIT_REACHED', `An organization can have at most ${limit} webhooks`, 422, { limit });
+    super('WEBHOOK_LIMIT_REACHED', `An organization can have at most ${limit} webhooks`, 422, {
+      limit,
+    });
   }
 }
 
 export class DeliveryInFlightError extends ConflictError {
   constructor() {
-    super('DELIVERY_IN_FLIGHT', 'This delivery is being attempted right now; try again in a moment');
+    super(
+      'DELIVERY_IN_FLIGHT',
+      'This delivery is being attempted right now; try again in a moment',
+    );
   }
 }
 
 export class WebhookDisabledError extends ConflictError {
   constructor() {
-    super('WEBHOOK_DISABLED', 'The webhook is disabled; enable it (PATCH enabled: true) before retrying deliveries');
+    super(
+      'WEBHOOK_DISABLED',
+      'The webhook is disabled; enable it (PATCH enabled: true) before retrying deliveries',
+    );
   }
 }

@@ -24,7 +24,11 @@ import { WebhooksService } from './webhooks.service';
   ],
   controllers: [WebhooksController],
   providers: [
-    { provide: WEBHOOK_OPTIONS, inject: [APP_CONFIG], useFactory: (config: AppConfig) => webhookOptionsFrom(config) },
+    {
+      provide: WEBHOOK_OPTIONS,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => webhookOptionsFrom(config),
+    },
     WebhooksRepository,
     WebhookDeliveriesRepository,
     WebhookDirectory,

@@ -5,19 +5,27 @@ import { Webhook } from './schemas/webhook.schema';
 
 export type WebhookRecord = Webhook & { _id: Types.ObjectId };
 
-const asId = (id: string) => (Types.ObjectId.isValid(id) && /^[0-9a-f]{24}$/i.test(id) ? new Types.ObjectId(id) : null);
+const asId = (id: string) =>
+  Types.ObjectId.isValid(id) && /^[0-9a-f]{24}$/i.test(id) ? new Types.ObjectId(id) : null;
 
 @Injectable()
 export class WebhooksRepository {
   constructor(@InjectModel(Webhook.name) private readonly model: Model<Webhook>) {}
 
-  async create(input: Pick<Webhook, 'organizationId' | 'url' | 'events' | 'sessionName' | 'enabled' | 'secret'>): Promise<WebhookRecord> {
+  async create(
+    input: Pick<
+      Webhook,
+      'organizationId' | 'url' | 'events' | 'sessionName' | 'enabled' | 'secret'
+    >,
+  ): Promise<WebhookRecord> {
     return (await this.model.create(input)).toObject<WebhookRecord>();
   }
 
   findOwned(organizationId: string, id: string): Promise<WebhookRecord | null> {
     const _id = asId(id);
-    return _id ? this.model.findOne({ _id, organizationId }).lean<WebhookRecord>().exec() : Promise.resolve(null);
+    return _id
+      ? this.model.findOne({ _id, organizationId }).lean<WebhookRecord>().exec()
+      : Promise.resolve(null);
   }
 
   findById(id: string): Promise<WebhookRecord | null> {
@@ -26,17 +34,28 @@ export class WebhooksRepository {
   }
 
   listByOrganization(organizationId: string): Promise<WebhookRecord[]> {
-    return this.model.find({ organizationId }).sort({ createdAt: 1, _id: 1 }).lean<WebhookRecord[]>().exec();
+    return this.model
+      .find({ organizationId })
+      .sort({ createdAt: 1, _id: 1 })
+      .lean<WebhookRecord[]>()
+      .exec();
   }
 
   countByOrganization(organizationId: string): Promise<number> {
     return this.model.countDocuments({ organizationId }).exec();
   }
 
-  updateOwned(organizationId: string, id: string, update: UpdateQuery<Webhook>): Promise<WebhookRecord | null> {
+  updateOwned(
+    organizationId: string,
+    id: string,
+    update: UpdateQuery<Webhook>,
+  ): Promise<WebhookRecord | null> {
     const _id = asId(id);
     if (!_id) return Promise.resolve(null);
-    return this.model.findOneAndUpdate({ _id, organizationId }, update, { returnDocument: 'after' }).lean<WebhookRecord>().exec();
+    return this.model
+      .findOneAndUpdate({ _id, organizationId }, update, { returnDocument: 'after' })
+      .lean<WebhookRecord>()
+      .exec();
   }
 
   async deleteOwned(organizationId: string, id: string): Promise<boolean> {
@@ -47,20 +66,33 @@ export class WebhooksRepository {
 
   /** A failed attempt: start (or continue) the failing run. Returns the webhook after the write. */
   async recordFailure(id: Types.ObjectId, at: Date, error: string): Promise<WebhookRecord | null> {
-    await this.model.updateOne({ _id: id, failingSince: { $exists: false } }, { $set: { failingSince: at } }).exec();
+    await this.model
+      .updateOne({ _id: id, failingSince: { $exists: false } }, { $set: { failingSince: at } })
+      .exec();
     return this.model
-      .findOneAndUpdate({ _id: id }, { $set: { lastFailureAt: at, lastError: error.slice(0, 500) } }, { returnDocument: 'after' })
+      .findOneAndUpdate(
+        { _id: id },
+        { $set: { lastFailureAt: at, lastError: error.slice(0, 500) } },
+        { returnDocument: 'after' },
+      )
       .lean<WebhookRecord>()
       .exec();
   }
 
   async recordSuccess(id: Types.ObjectId): Promise<void> {
-    await this.model.updateOne({ _id: id, failingSince: { $exists: true } }, { $unset: { failingSince: 1 } }).exec();
+    await this.model
+      .updateOne({ _id: id, failingSince: { $exists: true } }, { $unset: { failingSince: 1 } })
+      .exec();
   }
 
   /** Disables an enabled webhook; false when it was already disabled (or gone). */
   async disable(id: Types.ObjectId, reason: string, at: Date): Promise<boolean> {
-    const res = await this.model.updateOne({ _id: id, enabled: true }, { $set: { enabled: false, disabledReason: reason, disabledAt: at } }).exec();
+    const res = await this.model
+      .updateOne(
+        { _id: id, enabled: true },
+        { $set: { enabled: false, disabledReason: reason, disabledAt: at } },
+      )
+      .exec();
     return res.modifiedCount === 1;
   }
 }

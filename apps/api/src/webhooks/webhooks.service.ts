@@ -30,7 +30,8 @@ import { WEBHOOK_OPTIONS, type WebhookOptions } from './webhooks.options';
 import { type WebhookRecord, WebhooksRepository } from './webhooks.repository';
 
 /** ['*'] absorbs everything else; otherwise the listed types, in a stable order. */
-const normalizeEvents = (events: string[]) => (events.includes('*') ? ['*'] : [...new Set(events)].sort());
+const normalizeEvents = (events: string[]) =>
+  events.includes('*') ? ['*'] : [...new Set(events)].sort();
 
 @Injectable()
 export class WebhooksService {
@@ -44,7 +45,10 @@ export class WebhooksService {
 
   async create(organizationId: string, dto: CreateWebhookDto): Promise<CreatedWebhookResponseDto> {
     await this.assertUrlAllowed(dto.url);
-    if ((await this.webhooks.countByOrganization(organizationId)) >= this.options.maxWebhooksPerOrganization) {
+    if (
+      (await this.webhooks.countByOrganization(organizationId)) >=
+      this.options.maxWebhooksPerOrganization
+    ) {
       throw new WebhookLimitReachedError(this.options.maxWebhooksPerOrganization);
     }
     const secret = generateWebhookSecret();
@@ -68,7 +72,11 @@ export class WebhooksService {
     return toWebhookDto(await this.getOwned(organizationId, id));
   }
 
-  async update(organizationId: string, id: string, dto: UpdateWebhookDto): Promise<UpdatedWebhookResponseDto> {
+  async update(
+    organizationId: string,
+    id: string,
+    dto: UpdateWebhookDto,
+  ): Promise<UpdatedWebhookResponseDto> {
     const current = await this.getOwned(organizationId, id);
     if (dto.url !== undefined) await this.assertUrlAllowed(dto.url);
     const $set: Partial<Webhook> = {};
@@ -78,16 +86,20 @@ export class WebhooksService {
     if (dto.sessionName === null) $unset.sessionName = 1;
     else if (dto.sessionName !== undefined) $set.sessionName = dto.sessionName;
     if (dto.enabled !== undefined) $set.enabled = dto.enabled;
-    if (dto.enabled === true && !current.enabled) Object.assign($unset, { disabledReason: 1, disabledAt: 1, failingSince: 1 });
+    if (dto.enabled === true && !current.enabled)
+      Object.assign($unset, { disabledReason: 1, disabledAt: 1, failingSince: 1 });
     const secret = dto.rotateSecret ? generateWebhookSecret() : undefined;
     if (secret) $set.secret = secret;
     const update: UpdateQuery<Webhook> = {};
     if (Object.keys($set).length) update.$set = $set;
     if (Object.keys($unset).length) update.$unset = $unset;
-    const updated = Object.keys(update).length ? await this.webhooks.updateOwned(organizationId, id, update) : current;
+    const updated = Object.keys(update).length
+      ? await this.webhooks.updateOwned(organizationId, id, update)
+      : current;
     if (!updated) throw new WebhookNotFoundError();
     this.directory.invalidate(organizationId);
-    if (dto.enabled === false && current.enabled) await this.deliveries.failPendingOfWebhook(updated._id, 'Webhook disabled', new Date());
+    if (dto.enabled === false && current.enabled)
+      await this.deliveries.failPendingOfWebhook(updated._id, 'Webhook disabled', new Date());
     return { ...toWebhookDto(updated), ...(secret ? { secret } : {}) };
   }
 
@@ -98,20 +110,45 @@ export class WebhooksService {
     await this.deliveries.deleteByWebhook(hook._id);
   }
 
-  async listDeliveries(organizationId: string, id: string, query: ListDeliveriesQueryDto): Promise<DeliveryPageDto> {
+  async listDeliveries(
+    organizationId: string,
+    id: string,
+    query: ListDeliveriesQueryDto,
+  ): Promise<DeliveryPageDto> {
     const hook = await this.getOwned(organizationId, id);
-    const { items, total } = await this.deliveries.listOwned(organizationId, hook._id, query.status, skipFor(query), query.limit);
-    const page: Page<DeliveryResponseDto> = { items: items.map(toDeliveryDto), total, page: query.page, limit: query.limit };
+    const { items, total } = await this.deliveries.listOwned(
+      organizationId,
+      hook._id,
+      query.status,
+      skipFor(query),
+      query.limit,
+    );
+    const page: Page<DeliveryResponseDto> = {
+      items: items.map(toDeliveryDto),
+      total,
+      page: query.page,
+      limit: query.limit,
+    };
     return page;
   }
 
   /** Makes a delivery due now (fresh 24 h window); it still waits for older events of its session. */
-  async retryDelivery(organizationId: string, id: string, deliveryId: string): Promise<DeliveryResponseDto> {
+  async retryDelivery(
+    organizationId: string,
+    id: string,
+    deliveryId: string,
+  ): Promise<DeliveryResponseDto> {
     const hook = await this.getOwned(organizationId, id);
     if (!hook.enabled) throw new WebhookDisabledError();
-    const requeued = await this.deliveries.requeueOwned(organizationId, hook._id, deliveryId, new Date());
+    const requeued = await this.deliveries.requeueOwned(
+      organizationId,
+      hook._id,
+      deliveryId,
+      new Date(),
+    );
     if (!requeued) {
-      if (await this.deliveries.findOwned(organizationId, hook._id, deliveryId)) throw new DeliveryInFlightError();
+      if (await this.deliveries.findOwned(organizationId, hook._id, deliveryId))
+        throw new DeliveryInFlightError();
       throw new DeliveryNotFoundError();
     }
     this.dispatcher.kick([{ webhookId: String(hook._id), sessionName: requeued.sessionName }]);
@@ -128,7 +165,8 @@ export class WebhooksService {
     try {
       await resolveAllowedTarget(url, this.options.allowList, this.options.resolver);
     } catch (err) {
-      if (err instanceof UrlNotAllowedError) throw new WebhookUrlNotAllowedError(err.message, err.reason);
+      if (err instanceof UrlNotAllowedError)
+        throw new WebhookUrlNotAllowedError(err.message, err.reason);
       throw err;
     }
   }

@@ -1,7 +1,21 @@
 import type { WaSessionState } from '@app/whatsapp';
 import type { SessionResponseDto } from './dto/session.dto';
 
-const PUBLIC_FIELDS = ['sessionId', 'sessionName', 'status', 'phone', 'jid', 'pushName', 'lastError', 'lastActivityAt', 'connectedAt', 'statusChangedAt', 'qrExpiresAt', 'createdAt', 'updatedAt'] as const;
+const PUBLIC_FIELDS = [
+  'sessionId',
+  'sessionName',
+  'status',
+  'phone',
+  'jid',
+  'pushName',
+  'lastError',
+  'lastActivityAt',
+  'connectedAt',
+  'statusChangedAt',
+  'qrExpiresAt',
+  'createdAt',
+  'updatedAt',
+] as const;
 
 export function toSessionDto(session: WaSessionState): SessionResponseDto {
   const dto: Record<string, unknown> = {};

@@ -17,30 +17,51 @@ import { ErrorResponseDto } from '@app/common';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
 import { RequireModule } from '../auth/decorators/require-module.decorator';
-import { CreateSessionDto, PairingCodeRequestDto, PairingCodeResponseDto, QrResponseDto, SessionResponseDto } from './dto/session.dto';
+import {
+  CreateSessionDto,
+  PairingCodeRequestDto,
+  PairingCodeResponseDto,
+  QrResponseDto,
+  SessionResponseDto,
+} from './dto/session.dto';
 import { toSessionDto } from './session.mapper';
 import { WhatsAppSessionsService } from './whatsapp-session.service';
 
 @ApiTags('sessions')
 @ApiBearerAuth('bearer')
 @ApiUnauthorizedResponse({ type: ErrorResponseDto })
-@ApiForbiddenResponse({ type: ErrorResponseDto, description: 'The whatsapp module is disabled, or the session limit is reached' })
+@ApiForbiddenResponse({
+  type: ErrorResponseDto,
+  description: 'The whatsapp module is disabled, or the session limit is reached',
+})
 @RequireModule('whatsapp')
 @Controller('whatsapp/sessions')
 export class WhatsAppSessionController {
   constructor(private readonly sessions: WhatsAppSessionsService) {}
 
   @Post()
-  @ApiOperation({ operationId: 'sessions_create', summary: 'Create a session and start linking (status connecting → qr_ready)' })
+  @ApiOperation({
+    operationId: 'sessions_create',
+    summary: 'Create a session and start linking (status connecting → qr_ready)',
+  })
   @ApiCreatedResponse({ type: SessionResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'The organization already has a session with this name' })
-  async create(@CurrentUser() user: AuthUser, @Body() dto: CreateSessionDto): Promise<SessionResponseDto> {
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'The organization already has a session with this name',
+  })
+  async create(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: CreateSessionDto,
+  ): Promise<SessionResponseDto> {
     return toSessionDto(await this.sessions.create(user.organizationId, dto.sessionName));
   }
 
   @Get()
-  @ApiOperation({ operationId: 'sessions_list', summary: "The organization's sessions with status, phone, lastActivityAt and lastError" })
+  @ApiOperation({
+    operationId: 'sessions_list',
+    summary: "The organization's sessions with status, phone, lastActivityAt and lastError",
+  })
   @ApiOkResponse({ type: SessionResponseDto, isArray: true })
   async list(@CurrentUser() user: AuthUser): Promise<SessionResponseDto[]> {
     return (await this.sessions.list(user.organizationId)).map(toSessionDto);
@@ -48,10 +69,16 @@ export class WhatsAppSessionController {
 
   @Get(':name/qr')
   @ApiParam({ name: 'name', example: 'sales-1' })
-  @ApiOperation({ operationId: 'sessions_getQr', summary: 'Current QR code as a PNG data URL (rotates about every 20 s)' })
+  @ApiOperation({
+    operationId: 'sessions_getQr',
+    summary: 'Current QR code as a PNG data URL (rotates about every 20 s)',
+  })
   @ApiOkResponse({ type: QrResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Already connected, or no QR available right now' })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'Already connected, or no QR available right now',
+  })
   async qr(@CurrentUser() user: AuthUser, @Param('name') name: string): Promise<QrResponseDto> {
     const view = await this.sessions.getQr(user.organizationId, name);
     return { qr: view.qr, status: view.status, expiresAt: view.expiresAt! };
@@ -60,12 +87,19 @@ export class WhatsAppSessionController {
   @Post(':name/pairing-code')
   @HttpCode(200)
   @ApiParam({ name: 'name', example: 'sales-1' })
-  @ApiOperation({ operationId: 'sessions_requestPairingCode', summary: 'Link by phone number instead of QR: returns the code to type on the phone' })
+  @ApiOperation({
+    operationId: 'sessions_requestPairingCode',
+    summary: 'Link by phone number instead of QR: returns the code to type on the phone',
+  })
   @ApiOkResponse({ type: PairingCodeResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto })
-  async pairingCode(@CurrentUser() user: AuthUser, @Param('name') name: string, @Body() dto: PairingCodeRequestDto): Promise<PairingCodeResponseDto> {
+  async pairingCode(
+    @CurrentUser() user: AuthUser,
+    @Param('name') name: string,
+    @Body() dto: PairingCodeRequestDto,
+  ): Promise<PairingCodeResponseDto> {
     return { code: await this.sessions.requestPairingCode(user.organizationId, name, dto.phone) };
   }
 
@@ -74,7 +108,10 @@ export class WhatsAppSessionController {
   @ApiOperation({ operationId: 'sessions_getStatus', summary: 'The session document' })
   @ApiOkResponse({ type: SessionResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  async status(@CurrentUser() user: AuthUser, @Param('name') name: string): Promise<SessionResponseDto> {
+  async status(
+    @CurrentUser() user: AuthUser,
+    @Param('name') name: string,
+  ): Promise<SessionResponseDto> {
     return toSessionDto(await this.sessions.getOwned(user.organizationId, name));
   }
 
@@ -84,14 +121,20 @@ export class WhatsAppSessionController {
   @ApiOperation({ operationId: 'sessions_restart', summary: 'Close and reconnect now' })
   @ApiOkResponse({ type: SessionResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  async restart(@CurrentUser() user: AuthUser, @Param('name') name: string): Promise<SessionResponseDto> {
+  async restart(
+    @CurrentUser() user: AuthUser,
+    @Param('name') name: string,
+  ): Promise<SessionResponseDto> {
     return toSessionDto(await this.sessions.restart(user.organizationId, name));
   }
 
   @Delete(':name')
   @HttpCode(204)
   @ApiParam({ name: 'name', example: 'sales-1' })
-  @ApiOperation({ operationId: 'sessions_delete', summary: 'Log out on WhatsApp and delete the session; messages and contacts stay' })
+  @ApiOperation({
+    operationId: 'sessions_delete',
+    summary: 'Log out on WhatsApp and delete the session; messages and contacts stay',
+  })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   async remove(@CurrentUser() user: AuthUser, @Param('name') name: string): Promise<void> {

@@ -13,9 +13,14 @@ const whatsappCore = WhatsAppCoreModule.forRootAsync({
     browserName: config.WA_BROWSER_NAME,
     waWebSocketUrl: config.WA_WEBSOCKET_URL,
     // WHATSAPP_ENGINE=emulator: the in-process WhatsApp emulator keeps its accounts and keys next to the store.
-    ...(config.WHATSAPP_ENGINE === 'emulator' ? { emulatorDataDir: join(config.DATA_DIR, 'emulator') } : {}),
+    ...(config.WHATSAPP_ENGINE === 'emulator'
+      ? { emulatorDataDir: join(config.DATA_DIR, 'emulator') }
+      : {}),
     // Baileys is chatty: only its warnings reach our logs.
-    logger: pino({ level: config.LOG_LEVEL === 'silent' ? 'silent' : 'warn', base: { component: 'whatsapp' } }) as unknown as WaLogger,
+    logger: pino({
+      level: config.LOG_LEVEL === 'silent' ? 'silent' : 'warn',
+      base: { component: 'whatsapp' },
+    }) as unknown as WaLogger,
   }),
 });
 

@@ -1,6 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@app/common';
-import { makeSessionId, SessionAlreadyExistsError, SessionQueryService, SessionRegistry, type QrView, type WaSessionState } from '@app/whatsapp';
+import {
+  makeSessionId,
+  SessionAlreadyExistsError,
+  SessionQueryService,
+  SessionRegistry,
+  type QrView,
+  type WaSessionState,
+} from '@app/whatsapp';
 import { SessionLimitReachedError } from './whatsapp-session.errors';
 
 const ACTIVITY_WRITE_INTERVAL_MS = 1_000;
@@ -20,8 +27,10 @@ export class WhatsAppSessionsService {
   async create(organizationId: string, sessionName: string): Promise<WaSessionState> {
     const limit = this.config.WHATSAPP_MAX_SESSIONS_PER_ORG;
     // A duplicate name is a conflict whatever the count; the unique index still decides races.
-    if (await this.sessions.findOne(makeSessionId(organizationId, sessionName))) throw new SessionAlreadyExistsError(sessionName);
-    if ((await this.sessions.countByOrganization(organizationId)) >= limit) throw new SessionLimitReachedError(limit);
+    if (await this.sessions.findOne(makeSessionId(organizationId, sessionName)))
+      throw new SessionAlreadyExistsError(sessionName);
+    if ((await this.sessions.countByOrganization(organizationId)) >= limit)
+      throw new SessionLimitReachedError(limit);
     const created = await this.sessions.create({ organizationId, sessionName });
     await this.registry.start(created.sessionId);
     return (await this.sessions.findOne(created.sessionId)) ?? created;
@@ -41,7 +50,11 @@ export class WhatsAppSessionsService {
     return this.registry.getQr(session.sessionId);
   }
 
-  async requestPairingCode(organizationId: string, sessionName: string, phone: string): Promise<string> {
+  async requestPairingCode(
+    organizationId: string,
+    sessionName: string,
+    phone: string,
+  ): Promise<string> {
     const session = await this.getOwned(organizationId, sessionName);
     return this.registry.requestPairingCode(session.sessionId, phone);
   }

@@ -3,12 +3,22 @@ import { loadConfig } from './app-config';
 describe('loadConfig', () => {
   it('applies defaults', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ PORT: 5000, DATA_DIR: './data', WHATSAPP_ENGINE: 'baileys', LOG_LEVEL: 'info', JWT_EXPIRES_IN: '12h', WHATSAPP_MAX_SESSIONS_PER_ORG: 10 });
+    expect(config).toMatchObject({
+      PORT: 5000,
+      DATA_DIR: './data',
+      WHATSAPP_ENGINE: 'baileys',
+      LOG_LEVEL: 'info',
+      JWT_EXPIRES_IN: '12h',
+      WHATSAPP_MAX_SESSIONS_PER_ORG: 10,
+    });
     expect(config.MONGODB_URI).toBeUndefined();
   });
 
   it('coerces numbers', () => {
-    expect(loadConfig({ PORT: '8080', WHATSAPP_MAX_SESSIONS_PER_ORG: '3' })).toMatchObject({ PORT: 8080, WHATSAPP_MAX_SESSIONS_PER_ORG: 3 });
+    expect(loadConfig({ PORT: '8080', WHATSAPP_MAX_SESSIONS_PER_ORG: '3' })).toMatchObject({
+      PORT: 8080,
+      WHATSAPP_MAX_SESSIONS_PER_ORG: 3,
+    });
   });
 
   it.each([
@@ -25,6 +35,8 @@ describe('loadConfig', () => {
   });
 
   it('lists every bad variable in one line', () => {
-    expect(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' })).toThrow(/^Invalid configuration: .*PORT.*; .*LOG_LEVEL/);
+    expect(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' })).toThrow(
+      /^Invalid configuration: .*PORT.*; .*LOG_LEVEL/,
+    );
   });
 });

@@ -25,30 +25,43 @@ const toInt = ({ value }: { value: unknown }) =>
  * (via loadConfig); everything else receives the validated AppConfig.
  */
 export class EnvironmentVariables {
-  @IsOptional() @IsIn(NODE_ENVS, { message: 'NODE_ENV must be one of: development, production, test' })
+  @IsOptional()
+  @IsIn(NODE_ENVS, { message: 'NODE_ENV must be one of: development, production, test' })
   NODE_ENV: (typeof NODE_ENVS)[number] = 'development';
 
-  @Transform(toInt) @IsInt({ message: 'PORT must be an integer between 0 and 65535' })
+  @Transform(toInt)
+  @IsInt({ message: 'PORT must be an integer between 0 and 65535' })
   @Min(0, { message: 'PORT must be an integer between 0 and 65535' })
   @Max(65535, { message: 'PORT must be an integer between 0 and 65535' })
   PORT: number = 5000;
 
-  @IsOptional() @Matches(/^mongodb(\+srv)?:\/\/.+/, { message: 'MONGODB_URI must start with mongodb:// or mongodb+srv://' })
+  @IsOptional()
+  @Matches(/^mongodb(\+srv)?:\/\/.+/, {
+    message: 'MONGODB_URI must start with mongodb:// or mongodb+srv://',
+  })
   MONGODB_URI?: string;
 
-  @IsString() @MinLength(1, { message: 'DATA_DIR must not be empty' })
+  @IsString()
+  @MinLength(1, { message: 'DATA_DIR must not be empty' })
   DATA_DIR: string = './data';
 
-  @IsIn(['always', 'batch', 'never'], { message: 'EMBEDDED_MONGO_FSYNC must be one of: always, batch, never' })
+  @IsIn(['always', 'batch', 'never'], {
+    message: 'EMBEDDED_MONGO_FSYNC must be one of: always, batch, never',
+  })
   EMBEDDED_MONGO_FSYNC: 'always' | 'batch' | 'never' = 'batch';
 
-  @ValidateIf((env: EnvironmentVariables) => env.NODE_ENV === 'production' || env.JWT_SECRET !== undefined)
+  @ValidateIf(
+    (env: EnvironmentVariables) => env.NODE_ENV === 'production' || env.JWT_SECRET !== undefined,
+  )
   // class-validator checks the decorator nearest the property first.
   @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
   @IsString({ message: 'JWT_SECRET is required when NODE_ENV=production' })
   JWT_SECRET?: string;
 
-  @Matches(/^\d+[smhd]?$/, { message: 'JWT_EXPIRES_IN must be seconds or a number with s, m, h or d (e.g. 3600, 15m, 12h, 7d)' })
+  @Matches(/^\d+[smhd]?$/, {
+    message:
+      'JWT_EXPIRES_IN must be seconds or a number with s, m, h or d (e.g. 3600, 15m, 12h, 7d)',
+  })
   JWT_EXPIRES_IN: string = '12h';
 
   @IsIn(WHATSAPP_ENGINES, { message: 'WHATSAPP_ENGINE must be one of: baileys, sandbox, emulator' })
@@ -57,41 +70,57 @@ export class EnvironmentVariables {
   @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of: ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
 
-  @Transform(toInt) @IsInt({ message: 'WHATSAPP_MAX_SESSIONS_PER_ORG must be an integer between 1 and 1000' })
+  @Transform(toInt)
+  @IsInt({ message: 'WHATSAPP_MAX_SESSIONS_PER_ORG must be an integer between 1 and 1000' })
   @Min(1, { message: 'WHATSAPP_MAX_SESSIONS_PER_ORG must be an integer between 1 and 1000' })
   @Max(1000, { message: 'WHATSAPP_MAX_SESSIONS_PER_ORG must be an integer between 1 and 1000' })
   WHATSAPP_MAX_SESSIONS_PER_ORG: number = 10;
 
-  @IsOptional() @Transform(toInt) @IsInt({ message: 'SEND_RATE_PER_MINUTE must be an integer >= 0 (0 = unlimited)' })
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'SEND_RATE_PER_MINUTE must be an integer >= 0 (0 = unlimited)' })
   @Min(0, { message: 'SEND_RATE_PER_MINUTE must be an integer >= 0 (0 = unlimited)' })
   SEND_RATE_PER_MINUTE?: number;
 
-  @IsOptional() @Matches(/^wss?:\/\/.+/, { message: 'WA_WEBSOCKET_URL must start with ws:// or wss://' })
+  @IsOptional()
+  @Matches(/^wss?:\/\/.+/, { message: 'WA_WEBSOCKET_URL must start with ws:// or wss://' })
   WA_WEBSOCKET_URL?: string;
 
   @IsString()
   WA_BROWSER_NAME: string = 'WA Gateway';
 
-  @Transform(toInt) @IsInt({ message: 'LOGIN_MAX_FAILURES must be an integer >= 1' }) @Min(1, { message: 'LOGIN_MAX_FAILURES must be an integer >= 1' })
+  @Transform(toInt)
+  @IsInt({ message: 'LOGIN_MAX_FAILURES must be an integer >= 1' })
+  @Min(1, { message: 'LOGIN_MAX_FAILURES must be an integer >= 1' })
   LOGIN_MAX_FAILURES: number = 10;
 
-  @Transform(toInt) @IsInt({ message: 'LOGIN_FAILURE_WINDOW_SECONDS must be an integer >= 1' }) @Min(1, { message: 'LOGIN_FAILURE_WINDOW_SECONDS must be an integer >= 1' })
+  @Transform(toInt)
+  @IsInt({ message: 'LOGIN_FAILURE_WINDOW_SECONDS must be an integer >= 1' })
+  @Min(1, { message: 'LOGIN_FAILURE_WINDOW_SECONDS must be an integer >= 1' })
   LOGIN_FAILURE_WINDOW_SECONDS: number = 900;
 
-  @Transform(toInt) @IsInt({ message: 'MESSAGE_PENDING_DEADLINE_SECONDS must be an integer >= 1' }) @Min(1, { message: 'MESSAGE_PENDING_DEADLINE_SECONDS must be an integer >= 1' })
+  @Transform(toInt)
+  @IsInt({ message: 'MESSAGE_PENDING_DEADLINE_SECONDS must be an integer >= 1' })
+  @Min(1, { message: 'MESSAGE_PENDING_DEADLINE_SECONDS must be an integer >= 1' })
   MESSAGE_PENDING_DEADLINE_SECONDS: number = 86_400;
 
-  @Transform(toInt) @IsInt({ message: 'MESSAGE_RETRY_BASE_MS must be an integer >= 1' }) @Min(1, { message: 'MESSAGE_RETRY_BASE_MS must be an integer >= 1' })
+  @Transform(toInt)
+  @IsInt({ message: 'MESSAGE_RETRY_BASE_MS must be an integer >= 1' })
+  @Min(1, { message: 'MESSAGE_RETRY_BASE_MS must be an integer >= 1' })
   MESSAGE_RETRY_BASE_MS: number = 2000;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   WEBHOOK_ALLOWED_HOSTS?: string;
 
   /** Hosts/IPs/CIDRs that media.url of a send may point at although they are private or loopback. */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   MEDIA_ALLOWED_HOSTS?: string;
 
-  @Transform(toInt) @IsInt({ message: 'WEBHOOK_RETRY_BASE_MS must be an integer >= 1' }) @Min(1, { message: 'WEBHOOK_RETRY_BASE_MS must be an integer >= 1' })
+  @Transform(toInt)
+  @IsInt({ message: 'WEBHOOK_RETRY_BASE_MS must be an integer >= 1' })
+  @Min(1, { message: 'WEBHOOK_RETRY_BASE_MS must be an integer >= 1' })
   WEBHOOK_RETRY_BASE_MS: number = 5000;
 }
 
@@ -101,7 +130,9 @@ export class ConfigValidationError extends Error {}
 
 /** Validates raw variables; throws one line per bad variable, naming it and the rule. */
 export function loadConfig(raw: Record<string, string | undefined>): AppConfig {
-  const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
+  const defined = Object.fromEntries(
+    Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''),
+  );
   const config = plainToInstance(EnvironmentVariables, defined, { exposeDefaultValues: true });
   // One rule per variable: the first one it breaks.
   const errors = validateSync(config, { whitelist: false, stopAtFirstError: true });
@@ -120,4 +151,3 @@ export function loadConfigFromEnv(): AppConfig {
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
-

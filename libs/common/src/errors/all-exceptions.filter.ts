@@ -1,4 +1,11 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { Request, Response } from 'express';
 import { DomainError } from './domain-error';
@@ -16,7 +23,9 @@ interface CodedError extends Error {
   details?: unknown;
 }
 const isCodedError = (e: unknown): e is CodedError =>
-  e instanceof Error && typeof (e as CodedError).code === 'string' && typeof (e as CodedError).httpStatus === 'number';
+  e instanceof Error &&
+  typeof (e as CodedError).code === 'string' &&
+  typeof (e as CodedError).httpStatus === 'number';
 
 /** One JSON error shape for everything; stacks are logged, never sent. */
 @Catch()
@@ -38,32 +47,78 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   private toBody(exception: unknown, requestId: string): ErrorResponseDto {
     if (exception instanceof DomainError) {
-      return this.shape(exception.status, exception.message, requestId, exception.code, exception.details);
+      return this.shape(
+        exception.status,
+        exception.message,
+        requestId,
+        exception.code,
+        exception.details,
+      );
     }
     if (isCodedError(exception)) {
       // Domain errors of libs that do not depend on libs/common (e.g. libs/whatsapp).
-      return this.shape(exception.httpStatus, exception.message, requestId, exception.code, exception.details);
+      return this.shape(
+        exception.httpStatus,
+        exception.message,
+        requestId,
+        exception.code,
+        exception.details,
+      );
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();
-      const payload: HttpErrorBody = typeof response === 'object' && response !== null ? (response as HttpErrorBody) : {};
+      const payload: HttpErrorBody =
+        typeof response === 'object' && response !== null ? (response as HttpErrorBody) : {};
       const message = typeof response === 'string' ? response : payload.message;
       if (Array.isArray(message)) {
-        return this.shape(status, 'Validation failed', requestId, payload.code ?? 'VALIDATION_FAILED', payload.details ?? message);
+        return this.shape(
+          status,
+          'Validation failed',
+          requestId,
+          payload.code ?? 'VALIDATION_FAILED',
+          payload.details ?? message,
+        );
       }
-      return this.shape(status, typeof message === 'string' ? message : exception.message, requestId, payload.code, payload.details);
+      return this.shape(
+        status,
+        typeof message === 'string' ? message : exception.message,
+        requestId,
+        payload.code,
+        payload.details,
+      );
     }
     // Body-parser errors carry a status (e.g. 413 payload too large, 400 bad JSON).
     const status = (exception as { status?: number })?.status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      return this.shape(status, (exception as Error).message, requestId, status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST');
+      return this.shape(
+        status,
+        (exception as Error).message,
+        requestId,
+        status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST',
+      );
     }
-    return this.shape(HttpStatus.INTERNAL_SERVER_ERROR, 'Internal server error', requestId, 'INTERNAL');
+    return this.shape(
+      HttpStatus.INTERNAL_SERVER_ERROR,
+      'Internal server error',
+      requestId,
+      'INTERNAL',
+    );
   }
 
-  private shape(statusCode: number, message: string, requestId: string, code?: string, details?: unknown): ErrorResponseDto {
-    const body: ErrorResponseDto = { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, requestId };
+  private shape(
+    statusCode: number,
+    message: string,
+    requestId: string,
+    code?: string,
+    details?: unknown,
+  ): ErrorResponseDto {
+    const body: ErrorResponseDto = {
+      statusCode,
+      error: STATUS_CODES[statusCode] ?? 'Error',
+      message,
+      requestId,
+    };
     if (code) body.code = code;
     if (details !== undefined) body.details = details;
     return body;

@@ -7,7 +7,10 @@ export class ErrorResponseDto {
   @ApiProperty({ description: 'HTTP status text', example: 'Bad Request' })
   error: string;
 
-  @ApiPropertyOptional({ description: 'Stable machine-readable error code', example: 'VALIDATION_FAILED' })
+  @ApiPropertyOptional({
+    description: 'Stable machine-readable error code',
+    example: 'VALIDATION_FAILED',
+  })
   code?: string;
 
   @ApiProperty({ description: 'Human-readable summary', example: 'Validation failed' })
@@ -19,6 +22,9 @@ export class ErrorResponseDto {
   })
   details?: unknown;
 
-  @ApiProperty({ description: 'Request id (also in the X-Request-Id header)', example: '4f1c2b1e-6a3e-4f7e-9d0e-0b8f0a1d2c3b' })
+  @ApiProperty({
+    description: 'Request id (also in the X-Request-Id header)',
+    example: '4f1c2b1e-6a3e-4f7e-9d0e-0b8f0a1d2c3b',
+  })
   requestId: string;
 }

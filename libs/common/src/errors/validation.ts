@@ -1,7 +1,10 @@
 import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
 
 /** Flattens nested class-validator errors into { "field.path": [messages] }. */
-export function flattenValidationErrors(errors: ValidationError[], prefix = ''): Record<string, string[]> {
+export function flattenValidationErrors(
+  errors: ValidationError[],
+  prefix = '',
+): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const error of errors) {
     const path = prefix ? `${prefix}.${error.property}` : error.property;

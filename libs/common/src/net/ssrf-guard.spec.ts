@@ -1,4 +1,11 @@
-import { AllowList, forbiddenReason, parseIPv6, resolveAllowedTarget, type Resolver, UrlNotAllowedError } from './ssrf-guard';
+import {
+  AllowList,
+  forbiddenReason,
+  parseIPv6,
+  resolveAllowedTarget,
+  type Resolver,
+  UrlNotAllowedError,
+} from './ssrf-guard';
 
 describe('forbiddenReason', () => {
   it.each([
@@ -20,10 +27,18 @@ describe('forbiddenReason', () => {
     ['255.255.255.255', 'broadcast'],
   ])('refuses IPv4 %s (%s)', (ip, reason) => expect(forbiddenReason(ip)).toBe(reason));
 
-  it.each(['8.8.8.8', '1.1.1.1', '93.184.216.34', '100.63.255.255', '100.128.0.0', '172.15.255.255', '172.32.0.0', '169.253.255.255', '11.0.0.1', '223.255.255.255'])(
-    'accepts public IPv4 %s',
-    (ip) => expect(forbiddenReason(ip)).toBeUndefined(),
-  );
+  it.each([
+    '8.8.8.8',
+    '1.1.1.1',
+    '93.184.216.34',
+    '100.63.255.255',
+    '100.128.0.0',
+    '172.15.255.255',
+    '172.32.0.0',
+    '169.253.255.255',
+    '11.0.0.1',
+    '223.255.255.255',
+  ])('accepts public IPv4 %s', (ip) => expect(forbiddenReason(ip)).toBeUndefined());
 
   it.each([
     ['::', 'unspecified'],
@@ -43,10 +58,14 @@ describe('forbiddenReason', () => {
     ['::127.0.0.1', 'loopback'],
   ])('refuses IPv6 %s (%s)', (ip, reason) => expect(forbiddenReason(ip)).toBe(reason));
 
-  it.each(['2606:4700:4700::1111', '2a00:1450:4001:80b::200e', '::ffff:8.8.8.8', '64:ff9b::808:808', 'fbff::1', '2001:4860:4860::8888'])(
-    'accepts public IPv6 %s',
-    (ip) => expect(forbiddenReason(ip)).toBeUndefined(),
-  );
+  it.each([
+    '2606:4700:4700::1111',
+    '2a00:1450:4001:80b::200e',
+    '::ffff:8.8.8.8',
+    '64:ff9b::808:808',
+    'fbff::1',
+    '2001:4860:4860::8888',
+  ])('accepts public IPv6 %s', (ip) => expect(forbiddenReason(ip)).toBeUndefined());
 
   it('parses IPv6 forms consistently', () => {
     expect(parseIPv6('::1')).toBe(1n);
@@ -84,14 +103,24 @@ describe('resolveAllowedTarget', () => {
   };
 
   it('accepts public hosts and IP literals and returns the checked addresses', async () => {
-    await expect(resolveAllowedTarget('https://hooks.example.com/x', none, dns)).resolves.toEqual([{ address: '93.184.216.34', family: 4 }]);
-    await expect(resolveAllowedTarget('http://93.184.216.34:8080/x', none, dns)).resolves.toEqual([{ address: '93.184.216.34', family: 4 }]);
-    await expect(resolveAllowedTarget('http://v6.example.com/x', none, dns)).resolves.toHaveLength(1);
-    await expect(resolveAllowedTarget('http://[2606:4700:4700::1111]/x', none, dns)).resolves.toEqual([{ address: '2606:4700:4700::1111', family: 6 }]);
+    await expect(resolveAllowedTarget('https://hooks.example.com/x', none, dns)).resolves.toEqual([
+      { address: '93.184.216.34', family: 4 },
+    ]);
+    await expect(resolveAllowedTarget('http://93.184.216.34:8080/x', none, dns)).resolves.toEqual([
+      { address: '93.184.216.34', family: 4 },
+    ]);
+    await expect(resolveAllowedTarget('http://v6.example.com/x', none, dns)).resolves.toHaveLength(
+      1,
+    );
+    await expect(
+      resolveAllowedTarget('http://[2606:4700:4700::1111]/x', none, dns),
+    ).resolves.toEqual([{ address: '2606:4700:4700::1111', family: 6 }]);
   });
 
   it('refuses loopback, private, metadata and mixed answers, naming the address', async () => {
-    expect((await refusal('http://localhost:3000/'))?.message).toContain('resolves to 127.0.0.1, a loopback address');
+    expect((await refusal('http://localhost:3000/'))?.message).toContain(
+      'resolves to 127.0.0.1, a loopback address',
+    );
     expect((await refusal('http://10.0.0.1/'))?.reason).toBe('forbidden_address');
     expect((await refusal('http://[::1]/'))?.message).toContain('::1 is a loopback address');
     expect((await refusal('http://meta.example.com/latest'))?.message).toContain('cloud metadata');
@@ -107,19 +136,37 @@ describe('resolveAllowedTarget', () => {
   });
 
   it('honours WEBHOOK_ALLOWED_HOSTS entries: IPs, CIDR ranges and host names', async () => {
-    await expect(resolveAllowedTarget('http://127.0.0.1:4000/hook', new AllowList('127.0.0.1'), dns)).resolves.toHaveLength(1);
-    await expect(resolveAllowedTarget('http://10.1.2.3/hook', new AllowList('10.0.0.0/8, 192.168.0.0/16'), dns)).resolves.toHaveLength(1);
-    await expect(resolveAllowedTarget('http://localhost:4000/', new AllowList('LOCALHOST'), dns)).resolves.toEqual([]);
+    await expect(
+      resolveAllowedTarget('http://127.0.0.1:4000/hook', new AllowList('127.0.0.1'), dns),
+    ).resolves.toHaveLength(1);
+    await expect(
+      resolveAllowedTarget(
+        'http://10.1.2.3/hook',
+        new AllowList('10.0.0.0/8, 192.168.0.0/16'),
+        dns,
+      ),
+    ).resolves.toHaveLength(1);
+    await expect(
+      resolveAllowedTarget('http://localhost:4000/', new AllowList('LOCALHOST'), dns),
+    ).resolves.toEqual([]);
     // An allowed IP exempts URLs naming that IP, not host names that resolve to it.
-    expect((await refusal('http://localhost:4000/', new AllowList('127.0.0.1')))?.reason).toBe('forbidden_address');
-    expect((await refusal('http://10.0.0.2/', new AllowList('10.0.0.1')))?.reason).toBe('forbidden_address');
+    expect((await refusal('http://localhost:4000/', new AllowList('127.0.0.1')))?.reason).toBe(
+      'forbidden_address',
+    );
+    expect((await refusal('http://10.0.0.2/', new AllowList('10.0.0.1')))?.reason).toBe(
+      'forbidden_address',
+    );
   });
 
   it('re-checks on every call (DNS rebinding: public at creation, private later)', async () => {
     let answer = '93.184.216.34';
     const rebinding: Resolver = async () => [{ address: answer, family: 4 }];
-    await expect(resolveAllowedTarget('http://rebind.example.com/', none, rebinding)).resolves.toHaveLength(1);
+    await expect(
+      resolveAllowedTarget('http://rebind.example.com/', none, rebinding),
+    ).resolves.toHaveLength(1);
     answer = '127.0.0.1';
-    await expect(resolveAllowedTarget('http://rebind.example.com/', none, rebinding)).rejects.toThrow(/127\.0\.0\.1, a loopback/);
+    await expect(
+      resolveAllowedTarget('http://rebind.example.com/', none, rebinding),
+    ).rejects.toThrow(/127\.0\.0\.1, a loopback/);
   });
 });

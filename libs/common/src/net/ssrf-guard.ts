@@ -57,7 +57,10 @@ export function parseIPv4(address: string): bigint | undefined {
 }
 
 export function parseIPv6(input: string): bigint | undefined {
-  let address = input.replace(/^\[|\]$/g, '').split('%')[0].toLowerCase();
+  let address = input
+    .replace(/^\[|\]$/g, '')
+    .split('%')[0]
+    .toLowerCase();
   // A trailing dotted quad (::ffff:1.2.3.4) becomes two hextets.
   const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(address);
   if (dotted) {
@@ -115,7 +118,8 @@ export function forbiddenReason(ip: string): string | undefined {
     if (value === undefined) return 'unparseable address';
     for (const range of V6_EMBEDDED) {
       // ::/96 also holds :: and ::1, which the plain IPv6 table names better.
-      if (inRange(range, 6, value) && value > 1n) return forbiddenReason(ipv4FromBits(value & 0xffffffffn));
+      if (inRange(range, 6, value) && value > 1n)
+        return forbiddenReason(ipv4FromBits(value & 0xffffffffn));
     }
     return V6.find((r) => inRange(r, 6, value))?.label;
   }
@@ -136,7 +140,15 @@ export class AllowList {
     /** The setting that fills this list, named in refusals. */
     readonly settingName = 'WEBHOOK_ALLOWED_HOSTS',
   ) {
-    for (const entry of (raw ?? '').split(',').map((e) => e.trim().toLowerCase().replace(/^\[|\]$/g, '')).filter(Boolean)) {
+    for (const entry of (raw ?? '')
+      .split(',')
+      .map((e) =>
+        e
+          .trim()
+          .toLowerCase()
+          .replace(/^\[|\]$/g, ''),
+      )
+      .filter(Boolean)) {
       const range = isIP(entry.split('/')[0]) ? parseCidr(entry) : undefined;
       if (range) this.ranges.push(range);
       else this.hosts.add(entry.replace(/\.$/, ''));
@@ -156,7 +168,11 @@ export class AllowList {
   }
 }
 
-const normalizeHost = (hostname: string) => hostname.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+const normalizeHost = (hostname: string) =>
+  hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
 
 export interface ResolvedAddress {
   address: string;
@@ -165,7 +181,10 @@ export interface ResolvedAddress {
 export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
 
 export const systemResolver: Resolver = async (hostname) =>
-  (await dnsLookup(hostname, { all: true, verbatim: true })).map((a) => ({ address: a.address, family: a.family as 4 | 6 }));
+  (await dnsLookup(hostname, { all: true, verbatim: true })).map((a) => ({
+    address: a.address,
+    family: a.family as 4 | 6,
+  }));
 
 export class UrlNotAllowedError extends Error {
   constructor(
@@ -181,7 +200,11 @@ export class UrlNotAllowedError extends Error {
  * them allowed; empty when the host name itself is allow-listed, i.e. connect as usual); throws
  * UrlNotAllowedError with a message naming the refused address.
  */
-export async function resolveAllowedTarget(rawUrl: string, allow: AllowList, resolve: Resolver = systemResolver): Promise<ResolvedAddress[]> {
+export async function resolveAllowedTarget(
+  rawUrl: string,
+  allow: AllowList,
+  resolve: Resolver = systemResolver,
+): Promise<ResolvedAddress[]> {
   let url: URL;
   try {
     url = new URL(rawUrl);
@@ -189,7 +212,10 @@ export async function resolveAllowedTarget(rawUrl: string, allow: AllowList, res
     throw new UrlNotAllowedError('url must be an absolute http:// or https:// URL', 'invalid');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UrlNotAllowedError(`url must use http or https (got ${url.protocol.replace(/:$/, '')})`, 'protocol');
+    throw new UrlNotAllowedError(
+      `url must use http or https (got ${url.protocol.replace(/:$/, '')})`,
+      'protocol',
+    );
   }
   const host = normalizeHost(url.hostname);
   if (!host) throw new UrlNotAllowedError('url has no host', 'invalid');
@@ -207,7 +233,8 @@ export async function resolveAllowedTarget(rawUrl: string, allow: AllowList, res
   } catch {
     throw new UrlNotAllowedError(`The host ${host} could not be resolved`, 'unresolvable');
   }
-  if (addresses.length === 0) throw new UrlNotAllowedError(`The host ${host} could not be resolved`, 'unresolvable');
+  if (addresses.length === 0)
+    throw new UrlNotAllowedError(`The host ${host} could not be resolved`, 'unresolvable');
   // Resolved addresses are judged strictly: an allow-listed IP exempts URLs naming that IP, not
   // every name that happens to resolve to it (list the name for that).
   for (const { address } of addresses) assertRoutable(host, address, allow.settingName);

@@ -6,14 +6,25 @@ export const MAX_PAGE_LIMIT = 100;
 
 /** `page` ≥ 1 and 1 ≤ `limit` ≤ 100 (default 20), as DESIGN.md fixes for every list route. */
 export class PaginationQueryDto {
-  @ApiPropertyOptional({ description: 'Page number, starting at 1', minimum: 1, default: 1, example: 1 })
+  @ApiPropertyOptional({
+    description: 'Page number, starting at 1',
+    minimum: 1,
+    default: 1,
+    example: 1,
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(1)
   page: number = 1;
 
-  @ApiPropertyOptional({ description: 'Items per page', minimum: 1, maximum: MAX_PAGE_LIMIT, default: 20, example: 20 })
+  @ApiPropertyOptional({
+    description: 'Items per page',
+    minimum: 1,
+    maximum: MAX_PAGE_LIMIT,
+    default: 20,
+    example: 20,
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

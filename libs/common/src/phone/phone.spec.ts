@@ -1,4 +1,12 @@
-import { decodeJid, isGroupJid, isLidJid, normalizeJid, normalizePhone, phoneFromJid, toJid } from './phone';
+import {
+  decodeJid,
+  isGroupJid,
+  isLidJid,
+  normalizeJid,
+  normalizePhone,
+  phoneFromJid,
+  toJid,
+} from './phone';
 
 describe('phone and JID helpers', () => {
   it.each([
@@ -14,7 +22,11 @@ describe('phone and JID helpers', () => {
   it('strips device suffixes from JIDs', () => {
     expect(normalizeJid('201001234567:12@s.whatsapp.net')).toBe('201001234567@s.whatsapp.net');
     expect(normalizeJid('123456789012345:3@lid')).toBe('123456789012345@lid');
-    expect(decodeJid('201001234567:12@s.whatsapp.net')).toEqual({ user: '201001234567', server: 's.whatsapp.net', device: 12 });
+    expect(decodeJid('201001234567:12@s.whatsapp.net')).toEqual({
+      user: '201001234567',
+      server: 's.whatsapp.net',
+      device: 12,
+    });
   });
 
   it('classifies JIDs', () => {

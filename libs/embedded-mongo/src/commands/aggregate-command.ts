@@ -11,8 +11,25 @@ import { commandQueryOptions } from './query-options';
 // Stages that only read their input documents. Any other stage (e.g. $set, $addFields) may write
 // into them in place, so the pipeline then runs on copies of the stored documents.
 const READ_ONLY_STAGES = new Set([
-  '$match', '$sort', '$limit', '$skip', '$count', '$group', '$sortByCount', '$bucket', '$bucketAuto', '$unwind',
-  '$lookup', '$sample', '$project', '$replaceRoot', '$replaceWith', '$redact', '$unionWith', '$facet', '$documents',
+  '$match',
+  '$sort',
+  '$limit',
+  '$skip',
+  '$count',
+  '$group',
+  '$sortByCount',
+  '$bucket',
+  '$bucketAuto',
+  '$unwind',
+  '$lookup',
+  '$sample',
+  '$project',
+  '$replaceRoot',
+  '$replaceWith',
+  '$redact',
+  '$unionWith',
+  '$facet',
+  '$documents',
 ]);
 
 function isReadOnly(pipeline: Document[]): boolean {
@@ -21,18 +38,31 @@ function isReadOnly(pipeline: Document[]): boolean {
     if (!READ_ONLY_STAGES.has(name)) return false;
     const spec = stage[name] as Document;
     if (name === '$facet') return Object.values(spec).every((sub) => isReadOnly(sub as Document[]));
-    if ((name === '$lookup' || name === '$unionWith') && Array.isArray(spec?.pipeline)) return isReadOnly(spec.pipeline as Document[]);
+    if ((name === '$lookup' || name === '$unionWith') && Array.isArray(spec?.pipeline))
+      return isReadOnly(spec.pipeline as Document[]);
     return true;
   });
 }
 
 function aggregate(command: Document, context: CommandContext): Document {
-  if (!Array.isArray(command.pipeline)) throw new MongoCommandError(ErrorCode.TypeMismatch, "'pipeline' option must be specified as an array");
-  if (command.explain) throw new MongoCommandError(ErrorCode.CommandNotSupported, 'explain is not supported by embedded-mongo');
+  if (!Array.isArray(command.pipeline))
+    throw new MongoCommandError(
+      ErrorCode.TypeMismatch,
+      "'pipeline' option must be specified as an array",
+    );
+  if (command.explain)
+    throw new MongoCommandError(
+      ErrorCode.CommandNotSupported,
+      'explain is not supported by embedded-mongo',
+    );
   const target = command.aggregate;
-  const ns = typeof target === 'string' ? `${context.db}.${target}` : `${context.db}.$cmd.aggregate`;
+  const ns =
+    typeof target === 'string' ? `${context.db}.${target}` : `${context.db}.$cmd.aggregate`;
   let stages = rewritePipeline(command.pipeline as Document[]);
-  const outputStage = stages.length && ('$out' in stages[stages.length - 1] || '$merge' in stages[stages.length - 1]) ? stages[stages.length - 1] : undefined;
+  const outputStage =
+    stages.length && ('$out' in stages[stages.length - 1] || '$merge' in stages[stages.length - 1])
+      ? stages[stages.length - 1]
+      : undefined;
   if (outputStage) stages = stages.slice(0, -1);
 
   const readOnly = isReadOnly(stages);
@@ -45,7 +75,8 @@ function aggregate(command: Document, context: CommandContext): Document {
     },
   });
 
-  const collection = typeof target === 'string' ? context.storage.getCollection(context.db, target) : undefined;
+  const collection =
+    typeof target === 'string' ? context.storage.getCollection(context.db, target) : undefined;
   let input: Document[] = [];
   if (collection) {
     // A leading $match goes through the collection so an index can narrow it.
@@ -53,12 +84,16 @@ function aggregate(command: Document, context: CommandContext): Document {
     input = leadingMatch ? collection.match(leadingMatch, options) : [...collection.all()];
     if (leadingMatch) stages = stages.slice(1);
   }
-  const results = stages.length ? (new Aggregator(stages, options).run(input) as Document[]) : input;
+  const results = stages.length
+    ? (new Aggregator(stages, options).run(input) as Document[])
+    : input;
   if (outputStage) {
     writeAggregationOutput(context, outputStage, results);
     return context.cursors.openCursor(ns, [], {});
   }
-  return context.cursors.openCursor(ns, results, { batchSize: (command.cursor as Document | undefined)?.batchSize as number | undefined });
+  return context.cursors.openCursor(ns, results, {
+    batchSize: (command.cursor as Document | undefined)?.batchSize as number | undefined,
+  });
 }
 
 export const aggregateCommands: Record<string, CommandHandler> = { aggregate };

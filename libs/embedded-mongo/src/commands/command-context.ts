@@ -21,7 +21,10 @@ export type CommandHandler = (command: Document, context: CommandContext) => Doc
 export function collectionName(command: Document, commandName: string): string {
   const name = command[commandName];
   if (typeof name !== 'string' || name.length === 0) {
-    throw new MongoCommandError(ErrorCode.InvalidNamespace, `collection name has invalid type ${typeof name}`);
+    throw new MongoCommandError(
+      ErrorCode.InvalidNamespace,
+      `collection name has invalid type ${typeof name}`,
+    );
   }
   return name;
 }
@@ -29,7 +32,10 @@ export function collectionName(command: Document, commandName: string): string {
 export function optionalDocument(value: unknown, field: string): Document | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new MongoCommandError(ErrorCode.TypeMismatch, `BSON field '${field}' is the wrong type '${Array.isArray(value) ? 'array' : typeof value}', expected type 'object'`);
+    throw new MongoCommandError(
+      ErrorCode.TypeMismatch,
+      `BSON field '${field}' is the wrong type '${Array.isArray(value) ? 'array' : typeof value}', expected type 'object'`,
+    );
   }
   return value as Document;
 }

@@ -8,7 +8,13 @@ import { readCommands } from './read-commands';
 import { writeCommands } from './write-commands';
 
 const handlers = new Map<string, CommandHandler>(
-  Object.entries({ ...handshakeCommands, ...readCommands, ...writeCommands, ...aggregateCommands, ...adminCommands }),
+  Object.entries({
+    ...handshakeCommands,
+    ...readCommands,
+    ...writeCommands,
+    ...aggregateCommands,
+    ...adminCommands,
+  }),
 );
 
 /**
@@ -19,7 +25,8 @@ export function runCommand(command: Document, context: CommandContext): Document
   const name = Object.keys(command)[0];
   try {
     const handler = handlers.get(name);
-    if (!handler) throw new MongoCommandError(ErrorCode.CommandNotFound, `no such command: '${name}'`);
+    if (!handler)
+      throw new MongoCommandError(ErrorCode.CommandNotFound, `no such command: '${name}'`);
     rejectTransactions(command);
     const reply = handler(command, context);
     // Reply only after the command's changes reached the journal (a no-op in memory-only mode).
@@ -43,6 +50,9 @@ function commitQuietly(context: CommandContext): void {
 /** A standalone mongod refuses transactions exactly like this; the driver sends them anyway. */
 function rejectTransactions(command: Document): void {
   if (command.txnNumber !== undefined || command.startTransaction || command.autocommit === false) {
-    throw new MongoCommandError(ErrorCode.IllegalOperation, 'Transaction numbers are only allowed on a replica set member or mongos');
+    throw new MongoCommandError(
+      ErrorCode.IllegalOperation,
+      'Transaction numbers are only allowed on a replica set member or mongos',
+    );
   }
 }

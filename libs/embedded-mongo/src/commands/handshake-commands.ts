@@ -54,13 +54,23 @@ function serverStatus(_command: Document, context: CommandContext): Document {
     localTime: new Date(),
     mem: { resident: Math.round(process.memoryUsage().rss / 2 ** 20), bits: 64 },
     metrics: { cursor: { open: { total: context.cursors.openCount } } },
-    storage: { collections: collections.length, documents: collections.reduce((sum, c) => sum + c.count, 0) },
+    storage: {
+      collections: collections.length,
+      documents: collections.reduce((sum, c) => sum + c.count, 0),
+    },
   };
 }
 
 function getParameter(command: Document): Document {
-  const known: Document = { featureCompatibilityVersion: { version: '7.0' }, authenticationMechanisms: [] };
-  if (command.getParameter === '*' || (typeof command.getParameter === 'object' && command.getParameter?.allParameters)) return known;
+  const known: Document = {
+    featureCompatibilityVersion: { version: '7.0' },
+    authenticationMechanisms: [],
+  };
+  if (
+    command.getParameter === '*' ||
+    (typeof command.getParameter === 'object' && command.getParameter?.allParameters)
+  )
+    return known;
   const reply: Document = {};
   for (const name of Object.keys(command)) if (name in known) reply[name] = known[name];
   return reply;
@@ -75,8 +85,15 @@ export const handshakeCommands: Record<string, CommandHandler> = {
   buildinfo: buildInfo,
   getParameter,
   serverStatus,
-  hostInfo: () => ({ system: { hostname: hostname(), cpuArch: process.arch, numCores: 0 }, os: { type: process.platform }, extra: {} }),
-  getLog: (command) => (command.getLog === '*' ? { names: ['global', 'startupWarnings'] } : { totalLinesWritten: 0, log: [] }),
+  hostInfo: () => ({
+    system: { hostname: hostname(), cpuArch: process.arch, numCores: 0 },
+    os: { type: process.platform },
+    extra: {},
+  }),
+  getLog: (command) =>
+    command.getLog === '*'
+      ? { names: ['global', 'startupWarnings'] }
+      : { totalLinesWritten: 0, log: [] },
   connectionStatus: () => ({ authInfo: { authenticatedUsers: [], authenticatedUserRoles: [] } }),
   whatsmyuri: (_command, context) => ({ you: context.clientAddress }),
   getCmdLineOpts: () => ({ argv: ['embedded-mongo'], parsed: {} }),

@@ -2,7 +2,12 @@ import type { Document } from 'bson';
 import type { CollationSpec } from 'mingo/types';
 import { compileFilter } from '../query/mingo-options';
 import { canonicalKey, valuesAtPath } from '../storage/index-key';
-import { collectionName, optionalDocument, type CommandContext, type CommandHandler } from './command-context';
+import {
+  collectionName,
+  optionalDocument,
+  type CommandContext,
+  type CommandHandler,
+} from './command-context';
 import { commandQueryOptions } from './query-options';
 
 function find(command: Document, context: CommandContext): Document {
@@ -10,12 +15,18 @@ function find(command: Document, context: CommandContext): Document {
   const ns = `${context.db}.${name}`;
   const collection = context.storage.getCollection(context.db, name);
   const limit = Math.abs(Number(command.limit ?? 0));
-  const batchOptions = { batchSize: command.batchSize as number | undefined, singleBatch: command.singleBatch === true || Number(command.limit) < 0 };
+  const batchOptions = {
+    batchSize: command.batchSize as number | undefined,
+    singleBatch: command.singleBatch === true || Number(command.limit) < 0,
+  };
   if (!collection) return context.cursors.openCursor(ns, [], batchOptions);
 
   const filter = optionalDocument(command.filter, 'filter') ?? {};
   const options = commandQueryOptions(command);
-  const cursor = compileFilter(filter, options).find(collection.candidates(filter, !!options.collation), optionalDocument(command.projection, 'projection') ?? {});
+  const cursor = compileFilter(filter, options).find(
+    collection.candidates(filter, !!options.collation),
+    optionalDocument(command.projection, 'projection') ?? {},
+  );
   if (options.collation) cursor.collation(options.collation as CollationSpec);
   const sort = optionalDocument(command.sort, 'sort');
   if (sort && Object.keys(sort).length) cursor.sort(sort);
@@ -26,7 +37,11 @@ function find(command: Document, context: CommandContext): Document {
 
 function getMore(command: Document, context: CommandContext): Document {
   const ns = `${context.db}.${command.collection as string}`;
-  return context.cursors.getMore(Number(command.getMore), ns, command.batchSize as number | undefined);
+  return context.cursors.getMore(
+    Number(command.getMore),
+    ns,
+    command.batchSize as number | undefined,
+  );
 }
 
 function killCursors(command: Document, context: CommandContext): Document {
@@ -37,7 +52,9 @@ function count(command: Document, context: CommandContext): Document {
   const collection = context.storage.getCollection(context.db, collectionName(command, 'count'));
   if (!collection) return { n: 0 };
   const query = optionalDocument(command.query, 'query') ?? {};
-  let n = Object.keys(query).length ? collection.match(query, commandQueryOptions(command)).length : collection.count;
+  let n = Object.keys(query).length
+    ? collection.match(query, commandQueryOptions(command)).length
+    : collection.count;
   n = Math.max(0, n - Number(command.skip ?? 0));
   const limit = Math.abs(Number(command.limit ?? 0));
   return { n: limit ? Math.min(limit, n) : n };
@@ -48,7 +65,10 @@ function distinct(command: Document, context: CommandContext): Document {
   if (!collection) return { values: [] };
   const key = command.key as string;
   const seen = new Map<string, unknown>();
-  for (const document of collection.match(optionalDocument(command.query, 'query'), commandQueryOptions(command))) {
+  for (const document of collection.match(
+    optionalDocument(command.query, 'query'),
+    commandQueryOptions(command),
+  )) {
     for (const value of valuesAtPath(document, key)) {
       if (value === undefined) continue;
       const canonical = canonicalKey(value);
@@ -58,4 +78,10 @@ function distinct(command: Document, context: CommandContext): Document {
   return { values: [...seen.values()] };
 }
 
-export const readCommands: Record<string, CommandHandler> = { find, getMore, killCursors, count, distinct };
+export const readCommands: Record<string, CommandHandler> = {
+  find,
+  getMore,
+  killCursors,
+  count,
+  distinct,
+};

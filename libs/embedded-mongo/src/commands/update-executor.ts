@@ -22,8 +22,16 @@ export interface UpdateResult {
 }
 
 /** Updates the documents `targets` names, or upserts when there are none and upsert is asked. */
-export function executeUpdate(collection: Collection, request: UpdateRequest, targets: Document[]): UpdateResult {
-  const context = { filter: request.filter, arrayFilters: request.arrayFilters, options: request.options };
+export function executeUpdate(
+  collection: Collection,
+  request: UpdateRequest,
+  targets: Document[],
+): UpdateResult {
+  const context = {
+    filter: request.filter,
+    arrayFilters: request.arrayFilters,
+    options: request.options,
+  };
   if (targets.length === 0) {
     if (!request.upsert) return { matched: 0, modified: 0 };
     const document = buildUpsertDocument(request.update, context);

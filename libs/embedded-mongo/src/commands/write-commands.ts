@@ -13,7 +13,11 @@ interface WriteError extends Document {
 }
 
 /** Runs each statement; errors become writeErrors (ok: 1), and an ordered batch stops at the first. */
-function runStatements<T>(statements: T[], ordered: boolean, run: (statement: T, index: number) => void): WriteError[] {
+function runStatements<T>(
+  statements: T[],
+  ordered: boolean,
+  run: (statement: T, index: number) => void,
+): WriteError[] {
   const writeErrors: WriteError[] = [];
   for (let index = 0; index < statements.length; index++) {
     try {
@@ -32,7 +36,10 @@ function withWriteErrors(reply: Document, writeErrors: WriteError[]): Document {
 }
 
 function insert(command: Document, context: CommandContext): Document {
-  const collection = context.storage.getOrCreateCollection(context.db, collectionName(command, 'insert'));
+  const collection = context.storage.getOrCreateCollection(
+    context.db,
+    collectionName(command, 'insert'),
+  );
   const documents = (command.documents ?? []) as Document[];
   let n = 0;
   const writeErrors = runStatements(documents, command.ordered !== false, (document) => {
@@ -45,7 +52,8 @@ function insert(command: Document, context: CommandContext): Document {
 /** Freshly decoded documents are owned by us, so they are stored as they are, `_id` first. */
 function withId(document: Document): Document {
   if (document._id === undefined) return { _id: new ObjectId(), ...document };
-  if (Array.isArray(document._id)) throw new MongoCommandError(ErrorCode.BadValue, "can't use an array for _id");
+  if (Array.isArray(document._id))
+    throw new MongoCommandError(ErrorCode.BadValue, "can't use an array for _id");
   return document;
 }
 
@@ -57,13 +65,28 @@ function update(command: Document, context: CommandContext): Document {
   const upserted: Document[] = [];
   const writeErrors = runStatements(statements, command.ordered !== false, (statement, index) => {
     const upsert = statement.upsert === true;
-    const collection = upsert ? context.storage.getOrCreateCollection(context.db, name) : context.storage.getCollection(context.db, name);
+    const collection = upsert
+      ? context.storage.getOrCreateCollection(context.db, name)
+      : context.storage.getCollection(context.db, name);
     if (!collection) return;
     const filter = (statement.q ?? {}) as Document;
     const options = commandQueryOptions(command, statement);
     const multi = statement.multi === true;
-    const targets = multi ? collection.match(filter, options) : firstMatch(collection, filter, options, statement.sort as Document | undefined);
-    const result = executeUpdate(collection, { filter, update: statement.u as Document, multi, upsert, arrayFilters: statement.arrayFilters as Document[] | undefined, options }, targets);
+    const targets = multi
+      ? collection.match(filter, options)
+      : firstMatch(collection, filter, options, statement.sort as Document | undefined);
+    const result = executeUpdate(
+      collection,
+      {
+        filter,
+        update: statement.u as Document,
+        multi,
+        upsert,
+        arrayFilters: statement.arrayFilters as Document[] | undefined,
+        options,
+      },
+      targets,
+    );
     n += result.matched;
     nModified += result.modified;
     if (result.upserted) {
@@ -75,12 +98,22 @@ function update(command: Document, context: CommandContext): Document {
 }
 
 /** The document a single-document write targets: the first in sort order, or in natural order. */
-export function firstMatch(collection: Collection, filter: Document, options: Document, sort?: Document): Document[] {
+export function firstMatch(
+  collection: Collection,
+  filter: Document,
+  options: Document,
+  sort?: Document,
+): Document[] {
   if (sort && Object.keys(sort).length) {
-    return compileFilter(filter, options).find(collection.candidates(filter, !!options.collation)).sort(sort).limit(1).all() as Document[];
+    return compileFilter(filter, options)
+      .find(collection.candidates(filter, !!options.collation))
+      .sort(sort)
+      .limit(1)
+      .all() as Document[];
   }
   const query = compileFilter(filter, options);
-  for (const document of collection.candidates(filter, !!options.collation)) if (query.test(document)) return [document];
+  for (const document of collection.candidates(filter, !!options.collation))
+    if (query.test(document)) return [document];
   return [];
 }
 
@@ -92,7 +125,10 @@ function deleteCommand(command: Document, context: CommandContext): Document {
     if (!collection) return;
     const filter = (statement.q ?? {}) as Document;
     const options = commandQueryOptions(command, statement);
-    const targets = statement.limit === 1 ? firstMatch(collection, filter, options) : collection.match(filter, options);
+    const targets =
+      statement.limit === 1
+        ? firstMatch(collection, filter, options)
+        : collection.match(filter, options);
     for (const document of targets) collection.remove(document);
     n += targets.length;
   });
@@ -105,23 +141,52 @@ function findAndModify(command: Document, context: CommandContext): Document {
   const options = commandQueryOptions(command);
   const upsert = command.upsert === true;
   if (command.remove && (command.update !== undefined || upsert)) {
-    throw new MongoCommandError(ErrorCode.FailedToParse, 'Cannot specify both an update and remove=true');
+    throw new MongoCommandError(
+      ErrorCode.FailedToParse,
+      'Cannot specify both an update and remove=true',
+    );
   }
-  const collection = upsert ? context.storage.getOrCreateCollection(context.db, name) : context.storage.getCollection(context.db, name);
-  const targets = collection ? firstMatch(collection, filter, options, command.sort as Document | undefined) : [];
-  const project = (document: Document | undefined) => (document ? projectOne(document, command.fields as Document | undefined) : null);
+  const collection = upsert
+    ? context.storage.getOrCreateCollection(context.db, name)
+    : context.storage.getCollection(context.db, name);
+  const targets = collection
+    ? firstMatch(collection, filter, options, command.sort as Document | undefined)
+    : [];
+  const project = (document: Document | undefined) =>
+    document ? projectOne(document, command.fields as Document | undefined) : null;
 
   if (command.remove) {
     if (targets[0]) collection?.remove(targets[0]);
     return { lastErrorObject: { n: targets.length }, value: project(targets[0]) };
   }
   if (!collection) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null };
-  if (command.update === undefined) throw new MongoCommandError(ErrorCode.FailedToParse, 'Either an update or remove=true must be specified');
-  const result = executeUpdate(collection, { filter, update: command.update as Document, multi: false, upsert, arrayFilters: command.arrayFilters as Document[] | undefined, options }, targets);
+  if (command.update === undefined)
+    throw new MongoCommandError(
+      ErrorCode.FailedToParse,
+      'Either an update or remove=true must be specified',
+    );
+  const result = executeUpdate(
+    collection,
+    {
+      filter,
+      update: command.update as Document,
+      multi: false,
+      upsert,
+      arrayFilters: command.arrayFilters as Document[] | undefined,
+      options,
+    },
+    targets,
+  );
   if (result.upserted) {
-    return { lastErrorObject: { n: 1, updatedExisting: false, upserted: result.upserted._id }, value: command.new ? project(result.upserted) : null };
+    return {
+      lastErrorObject: { n: 1, updatedExisting: false, upserted: result.upserted._id },
+      value: command.new ? project(result.upserted) : null,
+    };
   }
-  return { lastErrorObject: { n: result.matched, updatedExisting: result.matched > 0 }, value: project(command.new ? result.after : result.before) };
+  return {
+    lastErrorObject: { n: result.matched, updatedExisting: result.matched > 0 },
+    value: project(command.new ? result.after : result.before),
+  };
 }
 
 function projectOne(document: Document, fields: Document | undefined): Document {

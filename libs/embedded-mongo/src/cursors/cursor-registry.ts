@@ -40,7 +40,10 @@ export class CursorRegistry {
     const cursor = this.cursors.get(id);
     if (!cursor) throw new MongoCommandError(ErrorCode.CursorNotFound, `cursor id ${id} not found`);
     if (cursor.ns !== collectionNs) {
-      throw new MongoCommandError(ErrorCode.Unauthorized, `Requested getMore on namespace '${collectionNs}', but cursor belongs to a different namespace ${cursor.ns}`);
+      throw new MongoCommandError(
+        ErrorCode.Unauthorized,
+        `Requested getMore on namespace '${collectionNs}', but cursor belongs to a different namespace ${cursor.ns}`,
+      );
     }
     cursor.lastUsed = Date.now();
     const nextBatch = takeBatch(cursor, batchSize && batchSize > 0 ? batchSize : Infinity);
@@ -53,12 +56,18 @@ export class CursorRegistry {
     const killed: Long[] = [];
     const notFound: Long[] = [];
     for (const id of ids) (this.cursors.delete(id) ? killed : notFound).push(Long.fromNumber(id));
-    return { cursorsKilled: killed, cursorsNotFound: notFound, cursorsAlive: [], cursorsUnknown: [] };
+    return {
+      cursorsKilled: killed,
+      cursorsNotFound: notFound,
+      cursorsAlive: [],
+      cursorsUnknown: [],
+    };
   }
 
   /** Drops cursors nobody has read for the idle timeout, like mongod's cursor reaper. */
   reapIdle(now = Date.now(), timeoutMs = CURSOR_IDLE_TIMEOUT_MS): void {
-    for (const [id, cursor] of this.cursors) if (now - cursor.lastUsed > timeoutMs) this.cursors.delete(id);
+    for (const [id, cursor] of this.cursors)
+      if (now - cursor.lastUsed > timeoutMs) this.cursors.delete(id);
   }
 
   get openCount(): number {

@@ -6,8 +6,10 @@ export function cloneDocument<T>(value: T): T {
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map(cloneDocument) as T;
   if (value instanceof Date) return new Date(value.getTime()) as T;
-  if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) return value;
+  if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null)
+    return value;
   const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) copy[key] = cloneDocument((value as Record<string, unknown>)[key]);
+  for (const key of Object.keys(value))
+    copy[key] = cloneDocument((value as Record<string, unknown>)[key]);
   return copy as T;
 }

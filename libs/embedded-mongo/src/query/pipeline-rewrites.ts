@@ -13,10 +13,18 @@ export function rewritePipeline(stages: Document[]): Document[] {
       case '$bucket':
         return bucketAsGroup(spec);
       case '$facet':
-        return [{ $facet: Object.fromEntries(Object.entries(spec).map(([key, sub]) => [key, rewritePipeline(sub as Document[])])) }];
+        return [
+          {
+            $facet: Object.fromEntries(
+              Object.entries(spec).map(([key, sub]) => [key, rewritePipeline(sub as Document[])]),
+            ),
+          },
+        ];
       case '$lookup':
       case '$unionWith':
-        return Array.isArray(spec?.pipeline) ? [{ [name]: { ...spec, pipeline: rewritePipeline(spec.pipeline as Document[]) } }] : [stage];
+        return Array.isArray(spec?.pipeline)
+          ? [{ [name]: { ...spec, pipeline: rewritePipeline(spec.pipeline as Document[]) } }]
+          : [stage];
       default:
         return [stage];
     }
@@ -29,7 +37,9 @@ function bucketAsGroup(spec: Document): Document[] {
     case: { $and: [{ $gte: [spec.groupBy, lower] }, { $lt: [spec.groupBy, boundaries[i + 1]] }] },
     then: lower,
   }));
-  const bucketOf = { $switch: { branches, ...(spec.default !== undefined ? { default: spec.default } : {}) } };
+  const bucketOf = {
+    $switch: { branches, ...(spec.default !== undefined ? { default: spec.default } : {}) },
+  };
   const output = (spec.output as Document | undefined) ?? { count: { $sum: 1 } };
   // Sort buckets in boundary order, with the default bucket last, as MongoDB does.
   const order = { $indexOfArray: [boundaries, '$_id'] };

@@ -12,7 +12,10 @@ export function equalityValues(filter: Document, field: string): unknown[] | und
   }
   if (Array.isArray(filter.$and)) {
     for (const branch of filter.$and) {
-      const values = branch && typeof branch === 'object' ? equalityValues(branch as Document, field) : undefined;
+      const values =
+        branch && typeof branch === 'object'
+          ? equalityValues(branch as Document, field)
+          : undefined;
       if (values) return values;
     }
   }
@@ -36,5 +39,7 @@ function isIndexableValue(value: unknown): boolean {
 }
 
 function isPlainObject(value: unknown): value is Document {
-  return value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
+  return (
+    value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype
+  );
 }

@@ -3,8 +3,15 @@ import { trySimpleUpdate } from './simple-update';
 describe('trySimpleUpdate', () => {
   it('applies $set, $unset and $inc on plain paths without touching the original', () => {
     const original = { _id: 1, a: { b: 1 }, n: 2, gone: true };
-    const result = trySimpleUpdate(original, { $set: { 'a.c': 5, 'x.y': 1 }, $inc: { n: 3, fresh: 1 }, $unset: { gone: '', 'no.such': '' } });
-    expect(result).toEqual({ modified: true, document: { _id: 1, a: { b: 1, c: 5 }, n: 5, x: { y: 1 }, fresh: 1 } });
+    const result = trySimpleUpdate(original, {
+      $set: { 'a.c': 5, 'x.y': 1 },
+      $inc: { n: 3, fresh: 1 },
+      $unset: { gone: '', 'no.such': '' },
+    });
+    expect(result).toEqual({
+      modified: true,
+      document: { _id: 1, a: { b: 1, c: 5 }, n: 5, x: { y: 1 }, fresh: 1 },
+    });
     expect(original).toEqual({ _id: 1, a: { b: 1 }, n: 2, gone: true });
   });
 

@@ -10,11 +10,15 @@ const SIMPLE_OPERATORS = new Set(['$set', '$unset', '$inc']);
  * updates. Returns undefined whenever the update needs mingo's full semantics: positional paths,
  * arrays along a path, `_id`, non-numeric increments or overlapping paths.
  */
-export function trySimpleUpdate(original: Document, modifier: Document): { document: Document; modified: boolean } | undefined {
+export function trySimpleUpdate(
+  original: Document,
+  modifier: Document,
+): { document: Document; modified: boolean } | undefined {
   const operations: Array<[string, string, unknown]> = [];
   for (const [operator, fields] of Object.entries(modifier)) {
     if (!SIMPLE_OPERATORS.has(operator) || !fields || typeof fields !== 'object') return undefined;
-    for (const [path, value] of Object.entries(fields as Document)) operations.push([operator, path, value]);
+    for (const [path, value] of Object.entries(fields as Document))
+      operations.push([operator, path, value]);
   }
   if (!pathsAreIndependent(operations.map(([, path]) => path))) return undefined;
 
@@ -34,7 +38,8 @@ export function trySimpleUpdate(original: Document, modifier: Document): { docum
       if (exists) modified = true;
       delete parent[leaf];
     } else {
-      if (typeof value !== 'number' || (exists && typeof parent[leaf] !== 'number')) return undefined;
+      if (typeof value !== 'number' || (exists && typeof parent[leaf] !== 'number'))
+        return undefined;
       parent[leaf] = exists ? (parent[leaf] as number) + value : value;
       if (!exists || value !== 0) modified = true;
     }
@@ -43,23 +48,38 @@ export function trySimpleUpdate(original: Document, modifier: Document): { docum
 }
 
 function pathsAreIndependent(paths: string[]): boolean {
-  if (paths.some((path) => path.includes('$') || path === '_id' || path.startsWith('_id.') || path === '')) return false;
+  if (
+    paths.some(
+      (path) => path.includes('$') || path === '_id' || path.startsWith('_id.') || path === '',
+    )
+  )
+    return false;
   const sorted = [...paths].sort();
-  return sorted.every((path, i) => i === 0 || (path !== sorted[i - 1] && !path.startsWith(`${sorted[i - 1]}.`)));
+  return sorted.every(
+    (path, i) => i === 0 || (path !== sorted[i - 1] && !path.startsWith(`${sorted[i - 1]}.`)),
+  );
 }
 
 /**
  * The plain object holding the last path segment. Missing levels are created when `create` is
  * set (null when not); undefined means the path crosses an array or scalar.
  */
-function parentObject(document: Document, parts: string[], create: boolean): Document | null | undefined {
+function parentObject(
+  document: Document,
+  parts: string[],
+  create: boolean,
+): Document | null | undefined {
   let node = document;
   for (const part of parts.slice(0, -1)) {
     const next = node[part];
     if (next === undefined) {
       if (!create) return null;
       node[part] = {};
-    } else if (next === null || typeof next !== 'object' || Object.getPrototypeOf(next) !== Object.prototype) {
+    } else if (
+      next === null ||
+      typeof next !== 'object' ||
+      Object.getPrototypeOf(next) !== Object.prototype
+    ) {
       return undefined;
     }
     node = node[part] as Document;

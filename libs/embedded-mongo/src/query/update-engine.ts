@@ -20,11 +20,18 @@ export interface UpdateOutcome {
 }
 
 /** Produces the updated copy of `original`; the stored document itself is never touched. */
-export function applyUpdate(original: Document, update: UpdateDocument, context: UpdateContext): UpdateOutcome {
+export function applyUpdate(
+  original: Document,
+  update: UpdateDocument,
+  context: UpdateContext,
+): UpdateOutcome {
   if (Array.isArray(update)) return checked(original, runPipeline(original, update, context));
   if (!isOperatorUpdate(update)) return checked(original, replacement(original, update));
   const { $setOnInsert: _ignored, ...modifier } = update;
-  return trySimpleUpdate(original, modifier) ?? checked(original, runOperators(original, modifier, context));
+  return (
+    trySimpleUpdate(original, modifier) ??
+    checked(original, runOperators(original, modifier, context))
+  );
 }
 
 /** The document an upsert inserts: the filter's equality fields, then the update applied to them. */
@@ -32,13 +39,15 @@ export function buildUpsertDocument(update: UpdateDocument, context: UpdateConte
   const seed = equalityFields(context.filter);
   let document: Document;
   if (Array.isArray(update)) document = runPipeline(seed, update, context);
-  else if (!isOperatorUpdate(update)) document = { ...update, ...(seed._id !== undefined ? { _id: seed._id } : {}) };
+  else if (!isOperatorUpdate(update))
+    document = { ...update, ...(seed._id !== undefined ? { _id: seed._id } : {}) };
   else {
     const { $setOnInsert, ...modifier } = update;
     document = runOperators(seed, modifier, context);
     if ($setOnInsert) document = runOperators(document, { $set: $setOnInsert }, context);
   }
-  if (seed._id !== undefined && canonicalKey(seed._id) !== canonicalKey(document._id)) throw immutableId();
+  if (seed._id !== undefined && canonicalKey(seed._id) !== canonicalKey(document._id))
+    throw immutableId();
   const { _id = new ObjectId(), ...rest } = document;
   return { _id, ...rest };
 }
@@ -47,7 +56,10 @@ export function isOperatorUpdate(update: Document): boolean {
   const keys = Object.keys(update);
   const operators = keys.filter((key) => key.startsWith('$'));
   if (operators.length > 0 && operators.length !== keys.length) {
-    throw new MongoCommandError(ErrorCode.FailedToParse, `Unknown modifier: ${keys.find((key) => !key.startsWith('$'))}. Expected a valid update modifier or pipeline-style update specified as an array`);
+    throw new MongoCommandError(
+      ErrorCode.FailedToParse,
+      `Unknown modifier: ${keys.find((key) => !key.startsWith('$'))}. Expected a valid update modifier or pipeline-style update specified as an array`,
+    );
   }
   return operators.length > 0;
 }
@@ -56,8 +68,16 @@ function runOperators(original: Document, modifier: Document, context: UpdateCon
   const copy = cloneDocument(original);
   if (Object.keys(modifier).length === 0) return copy;
   // The positional `$` operator needs the filter to find the array element; skip matching otherwise.
-  const needsFilter = Object.values(modifier).some((fields) => fields && Object.keys(fields).some((path) => /(^|\.)\$(\.|$)/.test(path)));
-  updateOne([copy], needsFilter ? context.filter : {}, modifier, { arrayFilters: context.arrayFilters }, mingoOptions(context.options));
+  const needsFilter = Object.values(modifier).some(
+    (fields) => fields && Object.keys(fields).some((path) => /(^|\.)\$(\.|$)/.test(path)),
+  );
+  updateOne(
+    [copy],
+    needsFilter ? context.filter : {},
+    modifier,
+    { arrayFilters: context.arrayFilters },
+    mingoOptions(context.options),
+  );
   return copy;
 }
 
@@ -79,7 +99,10 @@ function checked(original: Document, next: Document): UpdateOutcome {
 }
 
 function immutableId(): MongoCommandError {
-  return new MongoCommandError(ErrorCode.ImmutableField, "Performing an update on the path '_id' would modify the immutable field '_id'");
+  return new MongoCommandError(
+    ErrorCode.ImmutableField,
+    "Performing an update on the path '_id' would modify the immutable field '_id'",
+  );
 }
 
 /** Fields a filter pins by equality (`a: 1`, `a: {$eq: 1}`, dotted paths, `$and` branches). */
@@ -99,7 +122,11 @@ function equalityFields(filter: Document, into: Document = {}): Document {
 const NOT_EQUALITY = Symbol('not-equality');
 
 function equalityValue(condition: unknown): unknown {
-  if (condition === null || typeof condition !== 'object' || Object.getPrototypeOf(condition) !== Object.prototype) {
+  if (
+    condition === null ||
+    typeof condition !== 'object' ||
+    Object.getPrototypeOf(condition) !== Object.prototype
+  ) {
     return condition instanceof RegExp ? NOT_EQUALITY : condition;
   }
   const keys = Object.keys(condition);

@@ -117,7 +117,10 @@ export class Collection {
   }
 
   indexSpecs(): IndexSpec[] {
-    return [{ v: 2, key: { _id: 1 }, name: ID_INDEX_NAME }, ...[...this.indexes.values()].map((index) => index.spec)];
+    return [
+      { v: 2, key: { _id: 1 }, name: ID_INDEX_NAME },
+      ...[...this.indexes.values()].map((index) => index.spec),
+    ];
   }
 
   secondaryIndexes(): Iterable<SecondaryIndex> {
@@ -128,11 +131,19 @@ export class Collection {
   createIndex(requested: Document): boolean {
     const spec = normalizeSpec(requested);
     if (spec.name === ID_INDEX_NAME || isIdOnlyKey(spec.key)) return false;
-    const existing = this.indexes.get(spec.name) ?? [...this.indexes.values()].find((index) => sameKey(index.spec.key, spec.key));
+    const existing =
+      this.indexes.get(spec.name) ??
+      [...this.indexes.values()].find((index) => sameKey(index.spec.key, spec.key));
     if (existing) {
       if (sameDefinition(existing.spec, spec)) return false;
-      const code = existing.spec.name === spec.name ? ErrorCode.IndexKeySpecsConflict : ErrorCode.IndexOptionsConflict;
-      throw new MongoCommandError(code, `An existing index has the same name or key as the requested index. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(existing.spec)}`);
+      const code =
+        existing.spec.name === spec.name
+          ? ErrorCode.IndexKeySpecsConflict
+          : ErrorCode.IndexOptionsConflict;
+      throw new MongoCommandError(
+        code,
+        `An existing index has the same name or key as the requested index. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(existing.spec)}`,
+      );
     }
     const index = new SecondaryIndex(spec);
     for (const [id, document] of this.documents) {
@@ -181,7 +192,8 @@ export class Collection {
 
   private lookupKeys(perField: unknown[][], lookup: (key: string) => Iterable<string>): string[] {
     let keys = [''];
-    for (const values of perField) keys = keys.flatMap((prefix) => values.map((value) => prefix + canonicalKey(value)));
+    for (const values of perField)
+      keys = keys.flatMap((prefix) => values.map((value) => prefix + canonicalKey(value)));
     return keys.flatMap((key) => [...lookup(key)]);
   }
 
@@ -204,18 +216,41 @@ export class Collection {
   }
 
   private idDuplicate(id: unknown): MongoCommandError {
-    return new SecondaryIndex({ v: 2, key: { _id: 1 }, name: ID_INDEX_NAME, unique: true }).duplicateKeyError(this.ns, [id]);
+    return new SecondaryIndex({
+      v: 2,
+      key: { _id: 1 },
+      name: ID_INDEX_NAME,
+      unique: true,
+    }).duplicateKeyError(this.ns, [id]);
   }
 }
 
-const INDEX_OPTIONS = ['unique', 'sparse', 'partialFilterExpression', 'expireAfterSeconds', 'collation'] as const;
+const INDEX_OPTIONS = [
+  'unique',
+  'sparse',
+  'partialFilterExpression',
+  'expireAfterSeconds',
+  'collation',
+] as const;
 
 function normalizeSpec(requested: Document): IndexSpec {
-  if (!requested.key || typeof requested.key !== 'object' || Object.keys(requested.key).length === 0) {
-    throw new MongoCommandError(ErrorCode.FailedToParse, 'The field \'key\' must be a non-empty object');
+  if (
+    !requested.key ||
+    typeof requested.key !== 'object' ||
+    Object.keys(requested.key).length === 0
+  ) {
+    throw new MongoCommandError(
+      ErrorCode.FailedToParse,
+      "The field 'key' must be a non-empty object",
+    );
   }
-  const spec: IndexSpec = { v: 2, key: requested.key as Document, name: (requested.name as string) ?? defaultIndexName(requested.key as Document) };
-  for (const option of INDEX_OPTIONS) if (requested[option] !== undefined) spec[option] = requested[option];
+  const spec: IndexSpec = {
+    v: 2,
+    key: requested.key as Document,
+    name: (requested.name as string) ?? defaultIndexName(requested.key as Document),
+  };
+  for (const option of INDEX_OPTIONS)
+    if (requested[option] !== undefined) spec[option] = requested[option];
   if (spec.unique === false) delete spec.unique;
   if (spec.sparse === false) delete spec.sparse;
   return spec;
@@ -231,5 +266,9 @@ function sameKey(a: Document, b: Document): boolean {
 }
 
 function sameDefinition(a: IndexSpec, b: IndexSpec): boolean {
-  return a.name === b.name && sameKey(a.key, b.key) && INDEX_OPTIONS.every((option) => JSON.stringify(a[option]) === JSON.stringify(b[option]));
+  return (
+    a.name === b.name &&
+    sameKey(a.key, b.key) &&
+    INDEX_OPTIONS.every((option) => JSON.stringify(a[option]) === JSON.stringify(b[option]))
+  );
 }

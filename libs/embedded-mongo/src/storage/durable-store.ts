@@ -43,7 +43,9 @@ export class DurableStore implements WriteRecorder {
       readSnapshot(join(dataDir, 'snapshot.bson'), storage);
       const { journal, contents } = Journal.open(join(dataDir, 'journal.log'));
       if (contents.discardedBytes > 0) {
-        options.warn(`embedded-mongo: discarded ${contents.discardedBytes} bytes of a torn journal record in ${dataDir}`);
+        options.warn(
+          `embedded-mongo: discarded ${contents.discardedBytes} bytes of a torn journal record in ${dataDir}`,
+        );
       }
       // Journal operations are physical and idempotent, so replaying ones a snapshot already holds is harmless.
       for (const operation of contents.operations) storage.apply(operation as StorageOp);

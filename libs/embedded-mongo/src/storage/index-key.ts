@@ -24,7 +24,8 @@ export function canonicalKey(value: unknown): string {
   const bsonType = (value as { _bsontype?: string })._bsontype;
   if (bsonType) return canonicalBsonValue(bsonType, value);
   let out = '{';
-  for (const [key, field] of Object.entries(value as Document)) out += `${key.length}:${key}${canonicalKey(field)}`;
+  for (const [key, field] of Object.entries(value as Document))
+    out += `${key.length}:${key}${canonicalKey(field)}`;
   return `${out}}`;
 }
 
@@ -76,7 +77,8 @@ function collect(value: unknown, parts: string[], depth: number, out: unknown[])
     const part = parts[depth];
     if (/^\d+$/.test(part)) collect(value[Number(part)], parts, depth + 1, out);
     for (const element of value) {
-      if (element !== null && typeof element === 'object' && !Array.isArray(element)) collect(element, parts, depth, out);
+      if (element !== null && typeof element === 'object' && !Array.isArray(element))
+        collect(element, parts, depth, out);
     }
     return;
   }

@@ -6,27 +6,48 @@ function seeded(): Collection {
   const collection = new Collection('db', 'messages', discardingRecorder);
   collection.createIndex({ key: { sessionId: 1, status: 1, createdAt: 1 } });
   for (let i = 0; i < 1000; i++) {
-    collection.insert({ _id: i, sessionId: `s${i % 7}`, status: i % 2 ? 'pending' : 'sent', createdAt: new Date(i) });
+    collection.insert({
+      _id: i,
+      sessionId: `s${i % 7}`,
+      status: i % 2 ? 'pending' : 'sent',
+      createdAt: new Date(i),
+    });
   }
   return collection;
 }
 
 /** What a full scan would select by equality on the given fields. */
 const scan = (collection: Collection, equal: Document) =>
-  [...collection.all()].filter((doc) => Object.entries(equal).every(([k, v]) => doc[k] === v)).length;
+  [...collection.all()].filter((doc) => Object.entries(equal).every(([k, v]) => doc[k] === v))
+    .length;
 
 describe('secondary index candidates', () => {
   it('answers equality on a leading prefix of a compound index with exactly the matching documents', () => {
     const collection = seeded();
-    expect([...collection.candidates({ sessionId: 's3' })]).toHaveLength(scan(collection, { sessionId: 's3' }));
-    expect([...collection.candidates({ sessionId: 's3', status: 'pending' })]).toHaveLength(scan(collection, { sessionId: 's3', status: 'pending' }));
-    const range = [...collection.candidates({ sessionId: { $in: ['s1', 's2'] }, status: 'sent', createdAt: { $lte: new Date(500) } })];
-    expect(range).toHaveLength(scan(collection, { sessionId: 's1', status: 'sent' }) + scan(collection, { sessionId: 's2', status: 'sent' }));
+    expect([...collection.candidates({ sessionId: 's3' })]).toHaveLength(
+      scan(collection, { sessionId: 's3' }),
+    );
+    expect([...collection.candidates({ sessionId: 's3', status: 'pending' })]).toHaveLength(
+      scan(collection, { sessionId: 's3', status: 'pending' }),
+    );
+    const range = [
+      ...collection.candidates({
+        sessionId: { $in: ['s1', 's2'] },
+        status: 'sent',
+        createdAt: { $lte: new Date(500) },
+      }),
+    ];
+    expect(range).toHaveLength(
+      scan(collection, { sessionId: 's1', status: 'sent' }) +
+        scan(collection, { sessionId: 's2', status: 'sent' }),
+    );
   });
 
   it('uses the full key when every field is pinned, and scans when the first field is not', () => {
     const collection = seeded();
-    expect([...collection.candidates({ sessionId: 's3', status: 'pending', createdAt: new Date(3) })]).toHaveLength(1);
+    expect([
+      ...collection.candidates({ sessionId: 's3', status: 'pending', createdAt: new Date(3) }),
+    ]).toHaveLength(1);
     expect([...collection.candidates({ status: 'pending' })]).toHaveLength(1000);
   });
 
@@ -35,7 +56,11 @@ describe('secondary index candidates', () => {
     const pending = collection.match({ sessionId: 's3', status: 'pending' });
     for (const doc of pending.slice(0, 20)) collection.replace(doc, { ...doc, status: 'sent' });
     for (const doc of pending.slice(20, 30)) collection.remove(doc);
-    for (const equal of [{ sessionId: 's3', status: 'pending' }, { sessionId: 's3', status: 'sent' }, { sessionId: 's3' }]) {
+    for (const equal of [
+      { sessionId: 's3', status: 'pending' },
+      { sessionId: 's3', status: 'sent' },
+      { sessionId: 's3' },
+    ]) {
       expect([...collection.candidates(equal)]).toHaveLength(scan(collection, equal));
     }
     expect(scan(collection, { sessionId: 's3', status: 'pending' })).toBe(pending.length - 30);

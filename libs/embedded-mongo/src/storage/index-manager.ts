@@ -45,7 +45,9 @@ export class SecondaryIndex {
   constructor(readonly spec: IndexSpec) {
     this.fields = Object.keys(spec.key);
     this.prefixes = this.fields.slice(1).map(() => new Map());
-    this.partialFilter = spec.partialFilterExpression ? compileFilter(spec.partialFilterExpression) : undefined;
+    this.partialFilter = spec.partialFilterExpression
+      ? compileFilter(spec.partialFilterExpression)
+      : undefined;
   }
 
   get unique(): boolean {
@@ -86,7 +88,8 @@ export class SecondaryIndex {
       if (current === id) this.entries.delete(entry.key);
       else if (current instanceof Set) {
         current.delete(id);
-        if (current.size === 1) this.entries.set(entry.key, current.values().next().value as string);
+        if (current.size === 1)
+          this.entries.set(entry.key, current.values().next().value as string);
       }
     }
   }
@@ -134,12 +137,17 @@ export class SecondaryIndex {
   entriesFor(document: Document): IndexEntry[] {
     if (this.partialFilter && !this.partialFilter.test(document)) return [];
     const perField = this.fields.map((field) => valuesAtPath(document, field));
-    if (this.spec.sparse && perField.every((values) => values.every((value) => value === undefined))) return [];
+    if (
+      this.spec.sparse &&
+      perField.every((values) => values.every((value) => value === undefined))
+    )
+      return [];
     let combos: IndexEntry[] = [{ key: '', values: [] }];
     for (const values of perField) {
       const next: IndexEntry[] = [];
       for (const combo of combos) {
-        for (const value of values) next.push({ key: combo.key + canonicalKey(value), values: [...combo.values, value] });
+        for (const value of values)
+          next.push({ key: combo.key + canonicalKey(value), values: [...combo.values, value] });
       }
       combos = next;
     }
@@ -151,7 +159,9 @@ export class SecondaryIndex {
   duplicateKeyError(ns: string, values: unknown[]): MongoCommandError {
     const keyValue: Document = {};
     this.fields.forEach((field, i) => (keyValue[field] = values[i] ?? null));
-    const shown = this.fields.map((field, i) => `${field}: ${formatKeyValue(values[i])}`).join(', ');
+    const shown = this.fields
+      .map((field, i) => `${field}: ${formatKeyValue(values[i])}`)
+      .join(', ');
     return new MongoCommandError(
       ErrorCode.DuplicateKey,
       `E11000 duplicate key error collection: ${ns} index: ${this.spec.name} dup key: { ${shown} }`,

@@ -1,4 +1,12 @@
-import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasync,
+  fdatasyncSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  writeSync,
+} from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { deserialize, serialize, type Document } from 'bson';
 
@@ -30,7 +38,10 @@ export class Journal {
       ftruncateSync(fd, validBytes);
       fdatasyncSync(fd);
     }
-    return { journal: new Journal(fd, validBytes), contents: { operations, discardedBytes: data.length - validBytes } };
+    return {
+      journal: new Journal(fd, validBytes),
+      contents: { operations, discardedBytes: data.length - validBytes },
+    };
   }
 
   get size(): number {
@@ -50,7 +61,9 @@ export class Journal {
 
   /** fdatasync on the thread pool: the event loop (and the app sharing it) keeps running meanwhile. */
   sync(): Promise<void> {
-    return new Promise((resolve, reject) => fdatasync(this.fd, (error) => (error ? reject(error) : resolve())));
+    return new Promise((resolve, reject) =>
+      fdatasync(this.fd, (error) => (error ? reject(error) : resolve())),
+    );
   }
 
   /** Empties the journal once a snapshot holds everything it recorded. */
@@ -85,7 +98,7 @@ function parseRecords(data: Buffer): { operations: Document[]; validBytes: numbe
 function decodeOperations(payload: Buffer): Document[] | undefined {
   const operations: Document[] = [];
   try {
-    for (let offset = 0; offset < payload.length; ) {
+    for (let offset = 0; offset < payload.length;) {
       const size = payload.readInt32LE(offset);
       operations.push(deserialize(payload.subarray(offset, offset + size)));
       offset += size;

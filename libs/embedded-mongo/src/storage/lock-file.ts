@@ -19,7 +19,9 @@ export function acquireDataDirLock(dataDir: string): () => void {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number.parseInt(readFileSync(path, 'utf8'), 10);
       if (Number.isInteger(owner) && isAlive(owner)) {
-        throw new Error(`embedded-mongo: data directory ${dataDir} is already in use by process ${owner} (lock file ${path})`);
+        throw new Error(
+          `embedded-mongo: data directory ${dataDir} is already in use by process ${owner} (lock file ${path})`,
+        );
       }
       unlinkSync(path); // stale lock of a dead process
     }

@@ -1,4 +1,12 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { deserialize, serialize, type Document } from 'bson';
 import type { StorageEngine } from './storage-engine';
@@ -18,9 +26,17 @@ export function writeSnapshot(path: string, storage: StorageEngine): void {
     const writer = new BufferedWriter(fd);
     writer.write(serialize({ format: FORMAT, version: 1, createdAt: new Date() }));
     for (const collection of storage.allCollections()) {
-      writer.write(serialize({
-        collection: { db: collection.db, coll: collection.name, options: collection.options, indexes: collection.indexSpecs().slice(1), count: collection.count },
-      }));
+      writer.write(
+        serialize({
+          collection: {
+            db: collection.db,
+            coll: collection.name,
+            options: collection.options,
+            indexes: collection.indexSpecs().slice(1),
+            count: collection.count,
+          },
+        }),
+      );
       for (const document of collection.all()) writer.write(serialize(document));
     }
     writer.write(serialize({ end: true }));
@@ -56,7 +72,7 @@ export function readSnapshot(path: string, storage: StorageEngine): void {
 }
 
 function* splitDocuments(data: Buffer): Generator<Document> {
-  for (let offset = 0; offset + 4 <= data.length; ) {
+  for (let offset = 0; offset + 4 <= data.length;) {
     const size = data.readInt32LE(offset);
     if (offset + size > data.length) return;
     yield deserialize(data.subarray(offset, offset + size));

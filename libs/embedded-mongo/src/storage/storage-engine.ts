@@ -35,7 +35,10 @@ export class StorageEngine {
   createCollection(db: string, name: string, options: Document): Collection {
     validateCollectionName(name);
     if (this.getCollection(db, name)) {
-      throw new MongoCommandError(ErrorCode.NamespaceExists, `Collection ${db}.${name} already exists.`);
+      throw new MongoCommandError(
+        ErrorCode.NamespaceExists,
+        `Collection ${db}.${name} already exists.`,
+      );
     }
     const collection = this.addCollection(db, name, options);
     this.recorder.record({ op: 'createCollection', db, coll: name, options });

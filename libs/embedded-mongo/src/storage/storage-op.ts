@@ -17,4 +17,7 @@ export interface WriteRecorder {
   commit(): void;
 }
 
-export const discardingRecorder: WriteRecorder = { record: () => undefined, commit: () => undefined };
+export const discardingRecorder: WriteRecorder = {
+  record: () => undefined,
+  commit: () => undefined,
+};

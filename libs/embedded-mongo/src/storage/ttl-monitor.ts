@@ -13,7 +13,9 @@ export function removeExpiredDocuments(storage: StorageEngine, now = Date.now())
       if (typeof seconds !== 'number' || index.fields.length !== 1) continue;
       const cutoff = now - seconds * 1000;
       const expired = [...collection.all()].filter((document) => {
-        const dates = valuesAtPath(document, index.fields[0]).filter((value): value is Date => value instanceof Date);
+        const dates = valuesAtPath(document, index.fields[0]).filter(
+          (value): value is Date => value instanceof Date,
+        );
         return dates.length > 0 && Math.min(...dates.map((date) => date.getTime())) <= cutoff;
       });
       for (const document of expired) collection.remove(document);

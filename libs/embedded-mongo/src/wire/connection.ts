@@ -1,10 +1,20 @@
 import type { Socket } from 'node:net';
 import type { Document } from 'bson';
 import { toCommandError } from '../errors';
-import { decodeMessage, encodeOpMsgReply, encodeOpReply, OpCode, type WireRequest } from './protocol';
+import {
+  decodeMessage,
+  encodeOpMsgReply,
+  encodeOpReply,
+  OpCode,
+  type WireRequest,
+} from './protocol';
 
 /** A reply, or a promise of one when it must wait for the journal to reach the disk (group commit). */
-export type CommandRunner = (command: Document, db: string, connection: WireConnection) => Document | Promise<Document>;
+export type CommandRunner = (
+  command: Document,
+  db: string,
+  connection: WireConnection,
+) => Document | Promise<Document>;
 
 /** Upper bound for one incoming message (the driver's maxMessageSizeBytes plus slack). */
 const MAX_INCOMING_MESSAGE = 64 * 1024 * 1024;
@@ -36,7 +46,8 @@ export class WireConnection {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     try {
-      for (let message = this.nextMessage(); message; message = this.nextMessage()) this.handle(message);
+      for (let message = this.nextMessage(); message; message = this.nextMessage())
+        this.handle(message);
     } catch (error) {
       this.onProtocolError(error as Error);
       this.socket.destroy();
@@ -48,9 +59,11 @@ export class WireConnection {
     if (this.buffered < 4) return undefined;
     const head = this.chunks[0].length >= 4 ? this.chunks[0] : Buffer.concat(this.chunks);
     const length = head.readInt32LE(0);
-    if (length < 16 || length > MAX_INCOMING_MESSAGE) throw new Error(`invalid message length ${length}`);
+    if (length < 16 || length > MAX_INCOMING_MESSAGE)
+      throw new Error(`invalid message length ${length}`);
     if (this.buffered < length) return undefined;
-    const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered);
+    const all =
+      this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered);
     const rest = all.subarray(length);
     this.chunks = rest.length ? [rest] : [];
     this.buffered = rest.length;
@@ -69,7 +82,9 @@ export class WireConnection {
     const db = (request.command.$db as string | undefined) ?? request.legacyDb ?? 'admin';
     const reply = this.runCommand(request.command, db, this);
     if (request.moreToCome) return;
-    this.replies = this.replies.then(async () => this.reply(request.requestId, request.opCode, await reply));
+    this.replies = this.replies.then(async () =>
+      this.reply(request.requestId, request.opCode, await reply),
+    );
   }
 
   private reply(requestId: number, opCode: number, reply: Document): void {

@@ -2,7 +2,11 @@ import { serialize } from 'bson';
 import { decodeMessage, encodeOpMsgReply, OpCode } from './protocol';
 
 function opMsg(flags: number, sections: Buffer[], checksum = false): Buffer {
-  const body = Buffer.concat([Buffer.alloc(4), ...sections, ...(checksum ? [Buffer.alloc(4, 0xab)] : [])]);
+  const body = Buffer.concat([
+    Buffer.alloc(4),
+    ...sections,
+    ...(checksum ? [Buffer.alloc(4, 0xab)] : []),
+  ]);
   body.writeUInt32LE(flags, 0);
   const header = Buffer.alloc(16);
   header.writeInt32LE(16 + body.length, 0);
@@ -22,7 +26,11 @@ function sequenceSection(identifier: string, docs: object[]): Buffer {
 
 describe('OP_MSG decoding', () => {
   it('merges document sequences into the command and skips the checksum trailer', () => {
-    const message = opMsg(1, [bodySection({ insert: 'c', $db: 'd' }), sequenceSection('documents', [{ a: 1 }, { a: 2 }])], true);
+    const message = opMsg(
+      1,
+      [bodySection({ insert: 'c', $db: 'd' }), sequenceSection('documents', [{ a: 1 }, { a: 2 }])],
+      true,
+    );
     const request = decodeMessage(message);
     expect(request.command).toEqual({ insert: 'c', $db: 'd', documents: [{ a: 1 }, { a: 2 }] });
     expect(request.moreToCome).toBe(false);

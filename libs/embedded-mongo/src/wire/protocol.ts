@@ -20,7 +20,11 @@ export interface WireRequest {
 
 // Promoted values (int32, double, Long within 2^53 -> number) are what mingo compares correctly;
 // a Long beyond 2^53 stays a Long so no precision is lost.
-const deserializeOptions = { promoteValues: true, promoteBuffers: false, validation: { utf8: false } } as const;
+const deserializeOptions = {
+  promoteValues: true,
+  promoteBuffers: false,
+  validation: { utf8: false },
+} as const;
 
 export function decodeMessage(message: Buffer): WireRequest {
   const requestId = message.readInt32LE(4);
@@ -49,7 +53,7 @@ function decodeOpMsg(message: Buffer, requestId: number): WireRequest {
       const nameEnd = message.indexOf(0, offset + 4);
       const identifier = message.toString('utf8', offset + 4, nameEnd);
       const documents: Document[] = [];
-      for (let cursor = nameEnd + 1; cursor < sectionEnd; ) {
+      for (let cursor = nameEnd + 1; cursor < sectionEnd;) {
         const docSize = message.readInt32LE(cursor);
         documents.push(deserialize(message.subarray(cursor, cursor + docSize), deserializeOptions));
         cursor += docSize;
@@ -60,7 +64,8 @@ function decodeOpMsg(message: Buffer, requestId: number): WireRequest {
       throw new MongoCommandError(ErrorCode.FailedToParse, `invalid OP_MSG section kind ${kind}`);
     }
   }
-  if (!command) throw new MongoCommandError(ErrorCode.FailedToParse, 'OP_MSG without a body section');
+  if (!command)
+    throw new MongoCommandError(ErrorCode.FailedToParse, 'OP_MSG without a body section');
   for (const [identifier, documents] of sequences) command[identifier] = documents;
   return { requestId, opCode: OpCode.MSG, command, moreToCome: (flags & MSG_MORE_TO_COME) !== 0 };
 }

@@ -4,7 +4,11 @@ import { InMemoryAuthRowBackend, InMemoryAuthStoreProvider } from './in-memory-a
 
 const sampleCreds = () => ({
   noiseKey: { public: new Uint8Array(randomBytes(32)), private: randomBytes(32) },
-  signedPreKey: { keyPair: { public: randomBytes(33), private: randomBytes(32) }, signature: randomBytes(64), keyId: 1 },
+  signedPreKey: {
+    keyPair: { public: randomBytes(33), private: randomBytes(32) },
+    signature: randomBytes(64),
+    keyId: 1,
+  },
   registrationId: 4242,
   advSecretKey: randomBytes(32).toString('base64'),
   me: { id: '15551234567:3@s.whatsapp.net', lid: '999@lid' },
@@ -21,7 +25,9 @@ describe('BatchedAuthStore', () => {
 
     const fresh = new BatchedAuthStore('s1', backend); // no cache: read from rows
     const back = await fresh.readCreds();
-    expect(Buffer.from(back!.noiseKey.public).equals(Buffer.from(creds.noiseKey.public))).toBe(true);
+    expect(Buffer.from(back!.noiseKey.public).equals(Buffer.from(creds.noiseKey.public))).toBe(
+      true,
+    );
     expect(Buffer.isBuffer(back!.noiseKey.private)).toBe(true);
     expect(back!.signedPreKey.signature.equals(creds.signedPreKey.signature)).toBe(true);
     expect(back!.routingInfo.equals(creds.routingInfo)).toBe(true);
@@ -64,8 +70,14 @@ describe('BatchedAuthStore', () => {
       }),
     );
     const fresh = new BatchedAuthStore('s1', backend);
-    const all = await fresh.keys.get('session', values.map((_, i) => `id${i}`));
-    const sk = await fresh.keys.get('sender-key', values.map((_, i) => `k${i}`));
+    const all = await fresh.keys.get(
+      'session',
+      values.map((_, i) => `id${i}`),
+    );
+    const sk = await fresh.keys.get(
+      'sender-key',
+      values.map((_, i) => `k${i}`),
+    );
     values.forEach((v, i) => {
       expect((all[`id${i}`] as Buffer).equals(v)).toBe(true);
       expect((sk[`k${i}`] as Buffer).equals(v)).toBe(true);

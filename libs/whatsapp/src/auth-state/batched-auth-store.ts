@@ -1,7 +1,16 @@
 import type { AuthRowBackend, AuthRowWrite } from './auth-row-backend';
 import { decodeAuthValue, encodeAuthValue } from './buffer-json';
 import { LruCache } from './lru-cache';
-import { CREDS_ID, CREDS_TYPE, type KeyValues, type KeyWrites, type StoredCreds, type WaAuthStore, type WaAuthStoreProvider, type WaKeyStore } from './wa-auth-store';
+import {
+  CREDS_ID,
+  CREDS_TYPE,
+  type KeyValues,
+  type KeyWrites,
+  type StoredCreds,
+  type WaAuthStore,
+  type WaAuthStoreProvider,
+  type WaKeyStore,
+} from './wa-auth-store';
 
 const rowKey = (type: string, id: string) => `${type}\u0000${id}`;
 
@@ -66,7 +75,11 @@ export class BatchedAuthStore implements WaAuthStore {
     const rows: AuthRowWrite[] = [];
     for (const [type, byId] of Object.entries(data)) {
       for (const [id, value] of Object.entries(byId ?? {})) {
-        rows.push({ type, id, value: value === null || value === undefined ? null : encodeAuthValue(value) });
+        rows.push({
+          type,
+          id,
+          value: value === null || value === undefined ? null : encodeAuthValue(value),
+        });
       }
     }
     return this.enqueue(rows);

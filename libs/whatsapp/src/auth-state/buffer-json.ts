@@ -10,7 +10,12 @@ function replacer(_key: string, value: any): any {
 }
 
 function reviver(_key: string, value: any): any {
-  if (typeof value === 'object' && value !== null && value.type === 'Buffer' && typeof value.data === 'string') {
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    value.type === 'Buffer' &&
+    typeof value.data === 'string'
+  ) {
     return Buffer.from(value.data, 'base64');
   }
   return value;

@@ -39,16 +39,24 @@ describe('MongoAuthRowBackend (MongoDB)', () => {
 
   it('round-trips creds and keys byte-exactly', async (ctx) => {
     if (!connection) return ctx.skip();
-    const creds = { noiseKey: { public: randomBytes(32), private: new Uint8Array(randomBytes(32)) }, registrationId: 7 };
+    const creds = {
+      noiseKey: { public: randomBytes(32), private: new Uint8Array(randomBytes(32)) },
+      registrationId: 7,
+    };
     const key = randomBytes(500);
     const writer = new BatchedAuthStore('m1', backend);
     await writer.writeCreds(creds);
-    await writer.keys.set({ session: { 'a.0': key }, 'pre-key': { '1': { public: key, private: key } } });
+    await writer.keys.set({
+      session: { 'a.0': key },
+      'pre-key': { '1': { public: key, private: key } },
+    });
 
     const reader = new BatchedAuthStore('m1', backend);
     const back = await reader.readCreds();
     expect(back!.noiseKey.public.equals(creds.noiseKey.public)).toBe(true);
-    expect(Buffer.from(back!.noiseKey.private).equals(Buffer.from(creds.noiseKey.private))).toBe(true);
+    expect(Buffer.from(back!.noiseKey.private).equals(Buffer.from(creds.noiseKey.private))).toBe(
+      true,
+    );
     expect(((await reader.keys.get('session', ['a.0']))['a.0'] as Buffer).equals(key)).toBe(true);
     await reader.keys.set({ session: { 'a.0': null } });
     expect(await new BatchedAuthStore('m1', backend).keys.get('session', ['a.0'])).toEqual({});
@@ -67,7 +75,10 @@ describe('MongoAuthRowBackend (MongoDB)', () => {
     const other = new BatchedAuthStore('m3', backend);
     await other.writeCreds({ x: 1 });
 
-    const back = await new BatchedAuthStore('m2', backend).keys.get('sender-key', values.map((_, i) => `k${i}`));
+    const back = await new BatchedAuthStore('m2', backend).keys.get(
+      'sender-key',
+      values.map((_, i) => `k${i}`),
+    );
     values.forEach((v, i) => expect((back[`k${i}`] as Buffer).equals(v)).toBe(true));
 
     await a.clear();

@@ -1,4 +1,11 @@
-import { initAuthCreds, proto, type AuthenticationCreds, type AuthenticationState, type SignalDataSet, type SignalDataTypeMap } from '@whiskeysockets/baileys';
+import {
+  initAuthCreds,
+  proto,
+  type AuthenticationCreds,
+  type AuthenticationState,
+  type SignalDataSet,
+  type SignalDataTypeMap,
+} from '@whiskeysockets/baileys';
 import type { WaAuthStore } from '../auth-state/wa-auth-store';
 
 /**
@@ -15,7 +22,8 @@ export async function loadBaileysAuthState(store: WaAuthStore): Promise<Authenti
         const values = await store.keys.get(type, ids);
         if (type === 'app-state-sync-key') {
           // JSON loses the protobuf class; Baileys needs the real message object back.
-          for (const id of Object.keys(values)) values[id] = proto.Message.AppStateSyncKeyData.fromObject(values[id] as object);
+          for (const id of Object.keys(values))
+            values[id] = proto.Message.AppStateSyncKeyData.fromObject(values[id] as object);
         }
         return values as { [id: string]: SignalDataTypeMap[T] };
       },

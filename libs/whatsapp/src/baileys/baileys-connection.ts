@@ -12,11 +12,20 @@ import { CLOSE_CODES, type WaCloseInfo } from '../engine/close-reason';
 import type { MediaRef } from '../engine/inbound-message';
 import type { OutboundContent, SendResult } from '../engine/outbound-content';
 import { TypedEmitter } from '../engine/typed-emitter';
-import type { ContactInfo, WaConnection, WaConnectionEvents, WaStatusUpdate } from '../engine/wa-connection';
+import type {
+  ContactInfo,
+  WaConnection,
+  WaConnectionEvents,
+  WaStatusUpdate,
+} from '../engine/wa-connection';
 import type { WaLogger } from '../engine/wa-logger';
 import { loadBaileysAuthState } from './baileys-auth-state';
 import { mapBaileysClose } from './baileys-close-reason';
-import { statusFromMessageUpdate, statusFromOwnUpsert, statusFromReceipt } from './baileys-receipts';
+import {
+  statusFromMessageUpdate,
+  statusFromOwnUpsert,
+  statusFromReceipt,
+} from './baileys-receipts';
 import { fromMediaRef } from './media-ref';
 import { normalizeContact } from './normalize-contact';
 import { normalizeMessage } from './normalize-message';
@@ -30,7 +39,8 @@ export interface BaileysSocketOptions {
 
 const LEVEL_ORDER = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 /** The less verbose of two pino levels. */
-export const quieterLevel = (a: string, b: string): string => (LEVEL_ORDER.indexOf(a) > LEVEL_ORDER.indexOf(b) ? a : b);
+export const quieterLevel = (a: string, b: string): string =>
+  LEVEL_ORDER.indexOf(a) > LEVEL_ORDER.indexOf(b) ? a : b;
 
 const compact = <T>(items: (T | undefined)[]): T[] => items.filter((x): x is T => x !== undefined);
 
@@ -57,7 +67,10 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
     try {
       const state = await loadBaileysAuthState(this.auth);
       // At most `warn` for Baileys, but never louder than our own logger (a silent root stays silent).
-      const baileysLogger = this.logger.child({ module: 'baileys' }, { level: quieterLevel(this.logger.level, 'warn') });
+      const baileysLogger = this.logger.child(
+        { module: 'baileys' },
+        { level: quieterLevel(this.logger.level, 'warn') },
+      );
       sock = makeWASocket({
         // No makeCacheableSignalKeyStore: it would keep every key (800+ pre-keys after pairing) in the
         // heap for minutes. Our store already caches a few hot keys and batches writes to MongoDB.
@@ -72,7 +85,11 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
       });
       this.bind(sock, () => this.auth.writeCreds(state.creds));
     } catch (err) {
-      this.finish({ code: CLOSE_CODES.badSession, reason: 'badSession', message: `Could not start the WhatsApp socket: ${(err as Error).message}` });
+      this.finish({
+        code: CLOSE_CODES.badSession,
+        reason: 'badSession',
+        message: `Could not start the WhatsApp socket: ${(err as Error).message}`,
+      });
       return;
     }
     this.sock = sock;
@@ -80,12 +97,18 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
   }
 
   private bind(sock: WASocket, saveCreds: () => Promise<void>): void {
-    const on = <K extends keyof BaileysEventMap>(event: K, run: (arg: BaileysEventMap[K]) => unknown) =>
+    const on = <K extends keyof BaileysEventMap>(
+      event: K,
+      run: (arg: BaileysEventMap[K]) => unknown,
+    ) =>
       sock.ev.on(event, (arg) => {
         if (this.ended) return;
         try {
           const result = run(arg);
-          if (result instanceof Promise) result.catch((err) => this.logger.error({ err, event }, 'baileys event handler failed'));
+          if (result instanceof Promise)
+            result.catch((err) =>
+              this.logger.error({ err, event }, 'baileys event handler failed'),
+            );
         } catch (err) {
           this.logger.error({ err, event }, 'baileys event handler failed');
         }
@@ -107,8 +130,12 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
       for (const m of lidPnMappings ?? []) this.emit('lidMapping', { lid: m.lid, pn: m.pn });
       this.emitMessages(messages, true);
     });
-    on('messages.update', (updates) => this.emitStatuses(compact(updates.map(statusFromMessageUpdate))));
-    on('message-receipt.update', (updates) => this.emitStatuses(compact(updates.map(statusFromReceipt))));
+    on('messages.update', (updates) =>
+      this.emitStatuses(compact(updates.map(statusFromMessageUpdate))),
+    );
+    on('message-receipt.update', (updates) =>
+      this.emitStatuses(compact(updates.map(statusFromReceipt))),
+    );
     on('contacts.upsert', (contacts) => this.emitContacts(compact(contacts.map(normalizeContact))));
     on('contacts.update', (contacts) => this.emitContacts(compact(contacts.map(normalizeContact))));
     on('lid-mapping.update', ({ lid, pn }) => this.emit('lidMapping', { lid, pn }));
@@ -119,10 +146,18 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
     const jid = jidNormalizedUser(user?.id);
     const lid = user?.lid ? jidNormalizedUser(user.lid) : undefined;
     this.me = { jid, ...(lid ? { lid } : {}) };
-    this.emit('open', { jid, phone: jid.split('@')[0], ...(lid ? { lid } : {}), ...(user?.name || user?.notify ? { pushName: user.name ?? user.notify } : {}) });
+    this.emit('open', {
+      jid,
+      phone: jid.split('@')[0],
+      ...(lid ? { lid } : {}),
+      ...(user?.name || user?.notify ? { pushName: user.name ?? user.notify } : {}),
+    });
   }
 
-  private emitMessages(messages: Parameters<typeof normalizeMessage>[0][], isHistory: boolean): void {
+  private emitMessages(
+    messages: Parameters<typeof normalizeMessage>[0][],
+    isHistory: boolean,
+  ): void {
     for (const raw of messages) {
       try {
         const message = normalizeMessage(raw, { isHistory, me: this.me });
@@ -150,7 +185,8 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
   }
 
   private requireSocket(): WASocket {
-    if (!this.sock || this.ended) throw new Error(`WhatsApp connection of ${this.sessionId} is not open`);
+    if (!this.sock || this.ended)
+      throw new Error(`WhatsApp connection of ${this.sessionId} is not open`);
     return this.sock;
   }
 
@@ -165,10 +201,16 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
 
   async downloadMedia(ref: MediaRef): Promise<Buffer> {
     const sock = this.sock;
-    return downloadMediaMessage(fromMediaRef(ref), 'buffer', {}, {
-      logger: this.logger as never,
-      reuploadRequest: (msg) => (sock ? sock.updateMediaMessage(msg) : Promise.reject(new Error('not connected'))),
-    });
+    return downloadMediaMessage(
+      fromMediaRef(ref),
+      'buffer',
+      {},
+      {
+        logger: this.logger as never,
+        reuploadRequest: (msg) =>
+          sock ? sock.updateMediaMessage(msg) : Promise.reject(new Error('not connected')),
+      },
+    );
   }
 
   requestPairingCode(phoneDigits: string): Promise<string> {

@@ -5,7 +5,11 @@ import { silentLogger } from '../testing/silent-logger';
 import { BaileysEngineFactory } from './baileys-engine.factory';
 
 // Nothing listens on port 1: the real Baileys socket fails fast, as it would without network.
-const OFFLINE = { browserName: 'WA Gateway test', waWebSocketUrl: 'ws://127.0.0.1:1/ws/chat', connectTimeoutMs: 2_000 };
+const OFFLINE = {
+  browserName: 'WA Gateway test',
+  waWebSocketUrl: 'ws://127.0.0.1:1/ws/chat',
+  connectTimeoutMs: 2_000,
+};
 
 describe('BaileysEngine (real Baileys, no network)', () => {
   const unhandled: unknown[] = [];
@@ -15,7 +19,11 @@ describe('BaileysEngine (real Baileys, no network)', () => {
 
   it('emits connecting, then close with a clear message', async () => {
     const auth = new InMemoryAuthStoreProvider().forSession('org1_raw');
-    const connection = new BaileysEngineFactory(OFFLINE).create({ sessionId: 'org1_raw', auth, logger: silentLogger() });
+    const connection = new BaileysEngineFactory(OFFLINE).create({
+      sessionId: 'org1_raw',
+      auth,
+      logger: silentLogger(),
+    });
     const seen: string[] = [];
     connection.on('connecting', () => seen.push('connecting'));
     const closed = new Promise<WaCloseInfo>((resolve) => connection.on('close', resolve));
@@ -37,13 +45,20 @@ describe('BaileysEngine (real Baileys, no network)', () => {
     await kit.registry.start(sessionId);
     await kit.waitStatus(sessionId, 'disconnected', 10_000);
     const doc = (await kit.store.findBySessionId(sessionId))!;
-    expect(doc.lastError).toMatch(/WebSocket Error \(connect ECONNREFUSED 127\.0\.0\.1:1\) \(408\)/);
+    expect(doc.lastError).toMatch(
+      /WebSocket Error \(connect ECONNREFUSED 127\.0\.0\.1:1\) \(408\)/,
+    );
     expect(kit.registry.liveCount()).toBe(1); // still owned, waiting to retry
 
     // the retry happens: connecting again, then disconnected again
     await kit.waitStatus(sessionId, 'connecting', 5_000);
     await kit.waitStatus(sessionId, 'disconnected', 10_000);
-    expect(kit.statusTrail(sessionId)).toEqual(['connecting', 'disconnected', 'connecting', 'disconnected']);
+    expect(kit.statusTrail(sessionId)).toEqual([
+      'connecting',
+      'disconnected',
+      'connecting',
+      'disconnected',
+    ]);
 
     await kit.registry.beforeApplicationShutdown();
     expect(kit.registry.liveCount()).toBe(0);

@@ -1,4 +1,9 @@
-import { proto, type MessageUserReceiptUpdate, type WAMessage, type WAMessageUpdate } from '@whiskeysockets/baileys';
+import {
+  proto,
+  type MessageUserReceiptUpdate,
+  type WAMessage,
+  type WAMessageUpdate,
+} from '@whiskeysockets/baileys';
 import type { WaMessageAck, WaStatusUpdate } from '../engine/wa-connection';
 import { resolveJid } from './baileys-jids';
 
@@ -11,7 +16,8 @@ const ACK_BY_STATUS: Partial<Record<number, WaMessageAck>> = {
   [Status.PLAYED]: 'played',
 };
 
-const chatOf = (key: WAMessageUpdate['key']) => resolveJid(key.remoteJid, key.remoteJidAlt)?.jid ?? key.remoteJid ?? '';
+const chatOf = (key: WAMessageUpdate['key']) =>
+  resolveJid(key.remoteJid, key.remoteJidAlt)?.jid ?? key.remoteJid ?? '';
 const toDate = (seconds: unknown) => (seconds ? new Date(Number(seconds) * 1000) : new Date());
 
 /** messages.update → status updates of messages WE sent (PENDING is not a change worth reporting). */
@@ -19,7 +25,9 @@ export function statusFromMessageUpdate(u: WAMessageUpdate): WaStatusUpdate | un
   const code = u.update.status;
   if (code === null || code === undefined || !u.key.id || !u.key.fromMe) return undefined;
   const status = ACK_BY_STATUS[code];
-  return status ? { waMessageId: u.key.id, chatJid: chatOf(u.key), status, at: new Date() } : undefined;
+  return status
+    ? { waMessageId: u.key.id, chatJid: chatOf(u.key), status, at: new Date() }
+    : undefined;
 }
 
 /**
@@ -29,7 +37,8 @@ export function statusFromMessageUpdate(u: WAMessageUpdate): WaStatusUpdate | un
  */
 export function statusFromOwnUpsert(m: WAMessage): WaStatusUpdate | undefined {
   const code = m.status;
-  if (code === null || code === undefined || code < Status.DELIVERY_ACK || !m.key?.fromMe) return undefined;
+  if (code === null || code === undefined || code < Status.DELIVERY_ACK || !m.key?.fromMe)
+    return undefined;
   return statusFromMessageUpdate({ key: m.key, update: { status: code } });
 }
 
@@ -44,5 +53,7 @@ export function statusFromReceipt(u: MessageUserReceiptUpdate): WaStatusUpdate |
       : r.receiptTimestamp
         ? ['delivered', r.receiptTimestamp]
         : [undefined, undefined];
-  return status ? { waMessageId: u.key.id, chatJid: chatOf(u.key), status, at: toDate(at) } : undefined;
+  return status
+    ? { waMessageId: u.key.id, chatJid: chatOf(u.key), status, at: toDate(at) }
+    : undefined;
 }

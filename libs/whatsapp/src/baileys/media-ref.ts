@@ -7,7 +7,8 @@ function replacer(_key: string, value: any): any {
   if (Buffer.isBuffer(value) || value instanceof Uint8Array || value?.type === 'Buffer') {
     return { type: 'Buffer', data: Buffer.from(value?.data || value).toString('base64') };
   }
-  if (value && typeof value === 'object' && typeof value.toNumber === 'function' && 'low' in value) return value.toNumber();
+  if (value && typeof value === 'object' && typeof value.toNumber === 'function' && 'low' in value)
+    return value.toNumber();
   return value;
 }
 
@@ -17,10 +18,14 @@ function replacer(_key: string, value: any): any {
  */
 export function toMediaRef(msg: WAMessage, kind: string, media: Record<string, any>): MediaRef {
   const { jpegThumbnail: _thumb, contextInfo: _ctx, ...essential } = media;
-  return { engine: 'baileys', wa: JSON.parse(JSON.stringify({ key: msg.key, message: { [kind]: essential } }, replacer)) };
+  return {
+    engine: 'baileys',
+    wa: JSON.parse(JSON.stringify({ key: msg.key, message: { [kind]: essential } }, replacer)),
+  };
 }
 
 export function fromMediaRef(ref: MediaRef): WAMessage {
-  if (ref.engine !== 'baileys' || typeof ref.wa !== 'object' || ref.wa === null) throw new Error('Not a Baileys media reference');
+  if (ref.engine !== 'baileys' || typeof ref.wa !== 'object' || ref.wa === null)
+    throw new Error('Not a Baileys media reference');
   return decodeAuthValue<WAMessage>(JSON.stringify(ref.wa));
 }

@@ -4,7 +4,13 @@ import { resolveJid } from './baileys-jids';
 
 /** Baileys Contact (full or partial update) → ContactInfo; undefined for groups/broadcasts/unknown ids. */
 export function normalizeContact(contact: Partial<Contact>): ContactInfo | undefined {
-  if (!contact.id || contact.id.endsWith('@g.us') || contact.id.endsWith('@broadcast') || contact.id.endsWith('@newsletter')) return undefined;
+  if (
+    !contact.id ||
+    contact.id.endsWith('@g.us') ||
+    contact.id.endsWith('@broadcast') ||
+    contact.id.endsWith('@newsletter')
+  )
+    return undefined;
   const who = resolveJid(contact.id, contact.phoneNumber, contact.lid);
   if (!who) return undefined;
   return {
@@ -14,6 +20,8 @@ export function normalizeContact(contact: Partial<Contact>): ContactInfo | undef
     ...(contact.name ? { name: contact.name } : {}),
     ...(contact.notify ? { notify: contact.notify } : {}),
     ...(contact.verifiedName ? { verifiedName: contact.verifiedName, isBusiness: true } : {}),
-    ...(typeof contact.imgUrl === 'string' && contact.imgUrl !== 'changed' ? { imgUrl: contact.imgUrl } : {}),
+    ...(typeof contact.imgUrl === 'string' && contact.imgUrl !== 'changed'
+      ? { imgUrl: contact.imgUrl }
+      : {}),
   };
 }

@@ -1,4 +1,9 @@
-import { getContentType, normalizeMessageContent, proto, type WAMessage } from '@whiskeysockets/baileys';
+import {
+  getContentType,
+  normalizeMessageContent,
+  proto,
+  type WAMessage,
+} from '@whiskeysockets/baileys';
 import type { InboundMedia, InboundMessage, InboundMessageType } from '../engine/inbound-message';
 import { resolveJid } from './baileys-jids';
 import { toMediaRef } from './media-ref';
@@ -10,16 +15,38 @@ export interface NormalizeContext {
 }
 
 type Content = proto.IMessage;
-type Body = Pick<InboundMessage, 'type' | 'text' | 'caption' | 'media' | 'location' | 'contact' | 'reaction' | 'poll' | 'editedText' | 'targetId'>;
+type Body = Pick<
+  InboundMessage,
+  | 'type'
+  | 'text'
+  | 'caption'
+  | 'media'
+  | 'location'
+  | 'contact'
+  | 'reaction'
+  | 'poll'
+  | 'editedText'
+  | 'targetId'
+>;
 
 const toNumber = (v: unknown): number | undefined => {
   if (v === null || v === undefined) return undefined;
   if (typeof v === 'number') return v;
-  const n = typeof (v as { toNumber?: () => number }).toNumber === 'function' ? (v as { toNumber: () => number }).toNumber() : Number(v);
+  const n =
+    typeof (v as { toNumber?: () => number }).toNumber === 'function'
+      ? (v as { toNumber: () => number }).toNumber()
+      : Number(v);
   return Number.isFinite(n) ? n : undefined;
 };
 
-function mediaOf(msg: WAMessage, kind: string, m: proto.Message.IImageMessage & proto.Message.IDocumentMessage & proto.Message.IAudioMessage & proto.Message.IVideoMessage): InboundMedia {
+function mediaOf(
+  msg: WAMessage,
+  kind: string,
+  m: proto.Message.IImageMessage &
+    proto.Message.IDocumentMessage &
+    proto.Message.IAudioMessage &
+    proto.Message.IVideoMessage,
+): InboundMedia {
   const size = toNumber(m.fileLength);
   const seconds = toNumber(m.seconds);
   return {
@@ -33,7 +60,14 @@ function mediaOf(msg: WAMessage, kind: string, m: proto.Message.IImageMessage & 
 
 function textOf(content: Content | null | undefined): string | undefined {
   const inner = normalizeMessageContent(content);
-  return inner?.conversation ?? inner?.extendedTextMessage?.text ?? inner?.imageMessage?.caption ?? inner?.videoMessage?.caption ?? inner?.documentMessage?.caption ?? undefined;
+  return (
+    inner?.conversation ??
+    inner?.extendedTextMessage?.text ??
+    inner?.imageMessage?.caption ??
+    inner?.videoMessage?.caption ??
+    inner?.documentMessage?.caption ??
+    undefined
+  );
 }
 
 /** Content → our body; undefined for messages that carry nothing for users (key shares, settings…). */
@@ -48,38 +82,74 @@ function bodyOf(msg: WAMessage, content: Content, kind: keyof proto.IMessage): B
     case 'documentMessage': {
       const m = content[kind]!;
       const type = kind.replace('Message', '') as InboundMessageType;
-      return { type, ...(m.caption ? { caption: m.caption } : {}), media: mediaOf(msg, kind, m as never) };
+      return {
+        type,
+        ...(m.caption ? { caption: m.caption } : {}),
+        media: mediaOf(msg, kind, m as never),
+      };
     }
     case 'audioMessage':
-      return { type: content.audioMessage?.ptt ? 'voice' : 'audio', media: mediaOf(msg, kind, content.audioMessage as never) };
+      return {
+        type: content.audioMessage?.ptt ? 'voice' : 'audio',
+        media: mediaOf(msg, kind, content.audioMessage as never),
+      };
     case 'stickerMessage':
       return { type: 'sticker', media: mediaOf(msg, kind, content.stickerMessage as never) };
     case 'locationMessage':
     case 'liveLocationMessage': {
       const loc = content[kind]!;
       const name = (loc as proto.Message.ILocationMessage).name ?? undefined;
-      return { type: 'location', location: { lat: loc.degreesLatitude ?? 0, lng: loc.degreesLongitude ?? 0, ...(name ? { name } : {}) } };
+      return {
+        type: 'location',
+        location: {
+          lat: loc.degreesLatitude ?? 0,
+          lng: loc.degreesLongitude ?? 0,
+          ...(name ? { name } : {}),
+        },
+      };
     }
     case 'contactMessage':
-      return { type: 'contact', contact: { displayName: content.contactMessage?.displayName ?? '', vcard: content.contactMessage?.vcard ?? '' } };
+      return {
+        type: 'contact',
+        contact: {
+          displayName: content.contactMessage?.displayName ?? '',
+          vcard: content.contactMessage?.vcard ?? '',
+        },
+      };
     case 'contactsArrayMessage': {
       const arr = content.contactsArrayMessage;
       const vcard = (arr?.contacts ?? []).map((c) => c.vcard ?? '').join('\n');
-      return { type: 'contact', contact: { displayName: arr?.displayName ?? arr?.contacts?.[0]?.displayName ?? '', vcard } };
+      return {
+        type: 'contact',
+        contact: { displayName: arr?.displayName ?? arr?.contacts?.[0]?.displayName ?? '', vcard },
+      };
     }
     case 'reactionMessage':
-      return { type: 'reaction', reaction: { emoji: content.reactionMessage?.text ?? '', targetId: content.reactionMessage?.key?.id ?? '' } };
+      return {
+        type: 'reaction',
+        reaction: {
+          emoji: content.reactionMessage?.text ?? '',
+          targetId: content.reactionMessage?.key?.id ?? '',
+        },
+      };
     case 'pollCreationMessage':
     case 'pollCreationMessageV2':
     case 'pollCreationMessageV3': {
       const poll = content[kind]!;
-      return { type: 'poll', poll: { name: poll.name ?? '', options: (poll.options ?? []).map((o) => o.optionName ?? '') } };
+      return {
+        type: 'poll',
+        poll: {
+          name: poll.name ?? '',
+          options: (poll.options ?? []).map((o) => o.optionName ?? ''),
+        },
+      };
     }
     case 'protocolMessage': {
       const p = content.protocolMessage!;
       const targetId = p.key?.id ?? '';
       if (p.type === proto.Message.ProtocolMessage.Type.REVOKE) return { type: 'revoke', targetId };
-      if (p.type === proto.Message.ProtocolMessage.Type.MESSAGE_EDIT) return { type: 'edit', targetId, editedText: textOf(p.editedMessage) ?? '' };
+      if (p.type === proto.Message.ProtocolMessage.Type.MESSAGE_EDIT)
+        return { type: 'edit', targetId, editedText: textOf(p.editedMessage) ?? '' };
       return undefined;
     }
     case 'senderKeyDistributionMessage':
@@ -99,7 +169,10 @@ function quotedIdOf(content: Content, kind: keyof proto.IMessage): string | unde
  * WAMessage (as Baileys emits it) → InboundMessage. Pure.
  * Returns undefined for messages with nothing to show (protocol/key-distribution/status broadcasts).
  */
-export function normalizeMessage(msg: WAMessage, ctx: NormalizeContext): InboundMessage | undefined {
+export function normalizeMessage(
+  msg: WAMessage,
+  ctx: NormalizeContext,
+): InboundMessage | undefined {
   const key = msg.key;
   const remoteJid = key?.remoteJid;
   if (!key?.id || !remoteJid || remoteJid === 'status@broadcast') return undefined;
@@ -109,12 +182,26 @@ export function normalizeMessage(msg: WAMessage, ctx: NormalizeContext): Inbound
   const body = bodyOf(msg, content, kind);
   if (!body) return undefined;
 
-  const legacyKey = key as typeof key & { senderPn?: string; participantPn?: string; senderLid?: string; participantLid?: string };
+  const legacyKey = key as typeof key & {
+    senderPn?: string;
+    participantPn?: string;
+    senderLid?: string;
+    participantLid?: string;
+  };
   const isGroup = remoteJid.endsWith('@g.us');
-  const chat = isGroup ? { jid: remoteJid } : resolveJid(remoteJid, key.remoteJidAlt, legacyKey.senderPn, legacyKey.senderLid)!;
-  const participant = isGroup ? resolveJid(key.participant, key.participantAlt, legacyKey.participantPn, legacyKey.participantLid) : undefined;
+  const chat = isGroup
+    ? { jid: remoteJid }
+    : resolveJid(remoteJid, key.remoteJidAlt, legacyKey.senderPn, legacyKey.senderLid)!;
+  const participant = isGroup
+    ? resolveJid(
+        key.participant,
+        key.participantAlt,
+        legacyKey.participantPn,
+        legacyKey.participantLid,
+      )
+    : undefined;
   const fromMe = !!key.fromMe;
-  const sender = fromMe ? resolveJid(ctx.me?.jid, ctx.me?.lid) ?? chat : (participant ?? chat);
+  const sender = fromMe ? (resolveJid(ctx.me?.jid, ctx.me?.lid) ?? chat) : (participant ?? chat);
 
   const quotedId = quotedIdOf(content, kind);
   const seconds = toNumber(msg.messageTimestamp);

@@ -3,7 +3,12 @@ import type { WaCloseInfo } from '../engine/close-reason';
 import type { MediaRef } from '../engine/inbound-message';
 import type { OutboundContent, SendResult } from '../engine/outbound-content';
 import { TypedEmitter } from '../engine/typed-emitter';
-import type { ContactInfo, WaConnection, WaConnectionEvents, WaOpenInfo } from '../engine/wa-connection';
+import type {
+  ContactInfo,
+  WaConnection,
+  WaConnectionEvents,
+  WaOpenInfo,
+} from '../engine/wa-connection';
 import type { EmulatorBackend } from './emulator-backend';
 
 /** The linked device behind an open session, as the emulator knows it. */
@@ -28,7 +33,10 @@ export class EmulatedConnection extends TypedEmitter<WaConnectionEvents> impleme
   private queue: Promise<unknown> = Promise.resolve();
   private readonly closeWaiters = new Set<() => void>();
   /** Contact facts the control pushed in several history-sync chunks, merged back into one event. */
-  private readonly pendingMerges = new Map<string, { parts: number; merged: ContactInfo; timer: NodeJS.Timeout }>();
+  private readonly pendingMerges = new Map<
+    string,
+    { parts: number; merged: ContactInfo; timer: NodeJS.Timeout }
+  >();
 
   constructor(
     readonly sessionId: string,
@@ -129,7 +137,9 @@ export class EmulatedConnection extends TypedEmitter<WaConnectionEvents> impleme
         passThrough.push(contact);
         continue;
       }
-      for (const [key, value] of Object.entries(contact)) if (value !== undefined) (pending.merged as unknown as Record<string, unknown>)[key] = value;
+      for (const [key, value] of Object.entries(contact))
+        if (value !== undefined)
+          (pending.merged as unknown as Record<string, unknown>)[key] = value;
       pending.parts -= 1;
       if (pending.parts <= 0) this.flushMerge(contact.jid);
     }
@@ -149,7 +159,8 @@ export class EmulatedConnection extends TypedEmitter<WaConnectionEvents> impleme
     this.state = 'ended';
     this.currentQr = undefined;
     this.backend.unregister(this);
-    for (const jid of [...this.pendingMerges.keys()]) clearTimeout(this.pendingMerges.get(jid)!.timer);
+    for (const jid of [...this.pendingMerges.keys()])
+      clearTimeout(this.pendingMerges.get(jid)!.timer);
     this.pendingMerges.clear();
     this.emit('close', info);
     this.removeAllListeners();

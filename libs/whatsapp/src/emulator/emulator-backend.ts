@@ -19,7 +19,9 @@ export class EmulatorBackend implements OnApplicationShutdown {
   static async start(dataDir?: string): Promise<EmulatorBackend> {
     const emulator = await WaEmulator.start({ dataDir });
     const backend = new EmulatorBackend(emulator);
-    backend.log.log(`WhatsApp emulator listening on ${emulator.url}${dataDir ? ` (data in ${dataDir})` : ' (in memory)'}`);
+    backend.log.log(
+      `WhatsApp emulator listening on ${emulator.url}${dataDir ? ` (data in ${dataDir})` : ' (in memory)'}`,
+    );
     return backend;
   }
 
@@ -33,7 +35,8 @@ export class EmulatorBackend implements OnApplicationShutdown {
 
   /** The running emulator; throws when the engine is not 'emulator'. */
   get server(): WaEmulator {
-    if (!this.emulator) throw new Error('The WhatsApp emulator runs only with WHATSAPP_ENGINE=emulator');
+    if (!this.emulator)
+      throw new Error('The WhatsApp emulator runs only with WHATSAPP_ENGINE=emulator');
     return this.emulator;
   }
 

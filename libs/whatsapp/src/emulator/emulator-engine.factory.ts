@@ -17,6 +17,11 @@ export class EmulatorEngineFactory implements WaEngineFactory {
   }
 
   create(opts: WaEngineCreateOptions): WaConnection {
-    return new EmulatedConnection(opts.sessionId, this.baileys.create(opts), opts.auth, this.backend);
+    return new EmulatedConnection(
+      opts.sessionId,
+      this.baileys.create(opts),
+      opts.auth,
+      this.backend,
+    );
   }
 }

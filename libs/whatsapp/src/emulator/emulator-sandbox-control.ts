@@ -1,7 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { proto } from '@whiskeysockets/baileys';
 import type { PhoneControl } from '@app/wa-emulator';
-import { SandboxInvalidInboundError, SandboxInvalidStateError, SandboxUnknownMessageError, SessionNotConnectedError } from '../errors';
+import {
+  SandboxInvalidInboundError,
+  SandboxInvalidStateError,
+  SandboxUnknownMessageError,
+  SessionNotConnectedError,
+} from '../errors';
 import type { WaCloseReason } from '../engine/close-reason';
 import type { ContactInfo } from '../engine/wa-connection';
 import type { SandboxReceiptStatus } from '../sandbox/sandbox-connection';
@@ -16,7 +21,10 @@ const MEDIA_KINDS = ['image', 'video', 'audio', 'voice', 'document', 'sticker'] 
 type MediaKind = (typeof MEDIA_KINDS)[number];
 const isMediaKind = (t: string): t is MediaKind => (MEDIA_KINDS as readonly string[]).includes(t);
 
-const notYet = (what: string) => new SandboxInvalidInboundError(`${what} is not supported by the emulator back-end yet (use WHATSAPP_ENGINE=sandbox)`);
+const notYet = (what: string) =>
+  new SandboxInvalidInboundError(
+    `${what} is not supported by the emulator back-end yet (use WHATSAPP_ENGINE=sandbox)`,
+  );
 
 /**
  * The sandbox control routes, played by the WhatsApp emulator: the simulated phone really scans the
@@ -34,24 +42,41 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
 
   private openOrThrow(sessionId: string): EmulatedConnection & { account: string } {
     const conn = this.backend.getOrThrow(sessionId);
-    if (conn.phase !== 'open' || !conn.account) throw new SessionNotConnectedError(sessionId, conn.phase);
+    if (conn.phase !== 'open' || !conn.account)
+      throw new SessionNotConnectedError(sessionId, conn.phase);
     return conn as EmulatedConnection & { account: string };
   }
 
-  async scan(sessionId: string, phone: string, profile: { pushName?: string; lid?: string } = {}): Promise<void> {
+  async scan(
+    sessionId: string,
+    phone: string,
+    profile: { pushName?: string; lid?: string } = {},
+  ): Promise<void> {
     const conn = this.backend.getOrThrow(sessionId);
     const qr = conn.qr;
-    if (conn.phase !== 'qr' || !qr) throw new SandboxInvalidStateError(`Nothing to scan: the session is ${conn.phase === 'open' ? 'already connected' : conn.phase}`, sessionId);
-    const clean = Object.fromEntries(Object.entries(profile).filter(([, v]) => v !== undefined)) as { pushName?: string; lid?: string };
+    if (conn.phase !== 'qr' || !qr)
+      throw new SandboxInvalidStateError(
+        `Nothing to scan: the session is ${conn.phase === 'open' ? 'already connected' : conn.phase}`,
+        sessionId,
+      );
+    const clean = Object.fromEntries(
+      Object.entries(profile).filter(([, v]) => v !== undefined),
+    ) as { pushName?: string; lid?: string };
     try {
       await this.phone(onlyDigits(phone)).scan(qr, clean);
     } catch (err) {
-      throw new SandboxInvalidStateError(`The emulated phone could not link the session: ${(err as Error).message}`, sessionId);
+      throw new SandboxInvalidStateError(
+        `The emulated phone could not link the session: ${(err as Error).message}`,
+        sessionId,
+      );
     }
   }
 
   async enterPairingCode(sessionId: string): Promise<void> {
-    throw new SandboxInvalidStateError('Pairing by code is not supported by the emulator back-end yet: scan the QR (POST …/scan) instead', sessionId);
+    throw new SandboxInvalidStateError(
+      'Pairing by code is not supported by the emulator back-end yet: scan the QR (POST …/scan) instead',
+      sessionId,
+    );
   }
 
   inbound(sessionId: string, spec: SandboxInboundSpec): SandboxInboundAccepted {
@@ -65,9 +90,16 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
     void conn
       .enqueue(async () => {
         const { deviceId } = await conn.device();
-        await this.phone(conn.account).sendMessage(sender.phone, message, { id: waMessageId, via: sender.via, deviceId, ...(spec.pushName ? { pushName: spec.pushName } : {}) });
+        await this.phone(conn.account).sendMessage(sender.phone, message, {
+          id: waMessageId,
+          via: sender.via,
+          deviceId,
+          ...(spec.pushName ? { pushName: spec.pushName } : {}),
+        });
       })
-      .catch((err: Error) => this.log.warn(`inbound ${waMessageId} for ${sessionId} was not delivered: ${err.message}`));
+      .catch((err: Error) =>
+        this.log.warn(`inbound ${waMessageId} for ${sessionId} was not delivered: ${err.message}`),
+      );
     return { waMessageId, chatJid };
   }
 
@@ -82,7 +114,11 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
 
   async disconnect(sessionId: string, reason: WaCloseReason): Promise<void> {
     const conn = this.backend.getOrThrow(sessionId);
-    if (conn.phase !== 'open' || !conn.account) throw new SandboxInvalidStateError(`The emulator back-end disconnects open sessions only (now: ${conn.phase})`, sessionId);
+    if (conn.phase !== 'open' || !conn.account)
+      throw new SandboxInvalidStateError(
+        `The emulator back-end disconnects open sessions only (now: ${conn.phase})`,
+        sessionId,
+      );
     const { account, deviceId } = await conn.device();
     const phone = this.phone(account);
     switch (reason) {
@@ -104,9 +140,16 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
     await conn.waitForClose(CLOSE_WAIT_MS);
   }
 
-  pushContact(sessionId: string, input: { jid?: string; phone?: string; pushName?: string; name?: string; lid?: string }): ContactInfo {
+  pushContact(
+    sessionId: string,
+    input: { jid?: string; phone?: string; pushName?: string; name?: string; lid?: string },
+  ): ContactInfo {
     const conn = this.openOrThrow(sessionId);
-    const phone = input.phone ? onlyDigits(input.phone) : input.jid?.endsWith('@s.whatsapp.net') ? input.jid.split('@')[0] : undefined;
+    const phone = input.phone
+      ? onlyDigits(input.phone)
+      : input.jid?.endsWith('@s.whatsapp.net')
+        ? input.jid.split('@')[0]
+        : undefined;
     if (!phone) throw notYet('A contact without a phone number');
     const jid = phoneToJid(phone);
     const lid = input.lid ? (input.lid.includes('@') ? input.lid : `${input.lid}@lid`) : undefined;
@@ -115,10 +158,21 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
     void conn
       .enqueue(async () => {
         const { deviceId } = await conn.device();
-        await this.phone(conn.account).pushContacts([{ phone, pushName: input.pushName, name: input.name, lid }], { deviceId });
+        await this.phone(conn.account).pushContacts(
+          [{ phone, pushName: input.pushName, name: input.name, lid }],
+          { deviceId },
+        );
       })
-      .catch((err: Error) => this.log.warn(`contact ${jid} for ${sessionId} was not delivered: ${err.message}`));
-    return { jid, phone, ...(lid ? { lid } : {}), ...(input.pushName ? { notify: input.pushName } : {}), ...(input.name ? { name: input.name } : {}) };
+      .catch((err: Error) =>
+        this.log.warn(`contact ${jid} for ${sessionId} was not delivered: ${err.message}`),
+      );
+    return {
+      jid,
+      phone,
+      ...(lid ? { lid } : {}),
+      ...(input.pushName ? { notify: input.pushName } : {}),
+      ...(input.name ? { name: input.name } : {}),
+    };
   }
 
   revealLid(sessionId: string, mapping: { phone: string; lid: string }): void {
@@ -131,7 +185,9 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
         const { deviceId } = await conn.device();
         this.phone(conn.account).revealLid({ phone: onlyDigits(mapping.phone), lid }, { deviceId });
       })
-      .catch((err: Error) => this.log.warn(`LID mapping for ${sessionId} was not delivered: ${err.message}`));
+      .catch((err: Error) =>
+        this.log.warn(`LID mapping for ${sessionId} was not delivered: ${err.message}`),
+      );
   }
 
   isLive(sessionId: string): boolean {
@@ -149,18 +205,21 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
     if (from.endsWith('@lid')) {
       const lid = from.split('@')[0].split(':')[0];
       const known = this.backend.server.userByLid(lid);
-      if (!known) throw notYet('A message from a LID the emulator does not know (no phone number behind it)');
+      if (!known)
+        throw notYet('A message from a LID the emulator does not know (no phone number behind it)');
       return { phone: known.phone, via: 'lid', lidJid: `${known.lid}@lid` };
     }
     const phone = onlyDigits(from.split('@')[0].split(':')[0]);
-    if (phone.length < 6) throw new SandboxInvalidInboundError(`"from" must be a phone number or a JID, got "${from}"`);
+    if (phone.length < 6)
+      throw new SandboxInvalidInboundError(`"from" must be a phone number or a JID, got "${from}"`);
     return { phone, via: 'pn', lidJid: '' };
   }
 
   private buildMessage(spec: SandboxInboundSpec, account: string, chatJid: string): proto.IMessage {
     const type = spec.type ?? (spec.media ? 'document' : 'text');
     const need = <T>(value: T | undefined, field: string): T => {
-      if (value === undefined || value === null) throw new SandboxInvalidInboundError(`a "${type}" message needs "${field}"`);
+      if (value === undefined || value === null)
+        throw new SandboxInvalidInboundError(`a "${type}" message needs "${field}"`);
       return value;
     };
     const context = spec.quotedId ? { contextInfo: { stanzaId: spec.quotedId } } : {};
@@ -171,14 +230,27 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
     }
     if (isMediaKind(type)) {
       const media = need(spec.media, 'media');
-      const message = this.phone(account).mediaMessage(type, { data: media.data, mimetype: media.mimetype, fileName: media.fileName, seconds: media.seconds, caption: spec.caption });
-      if (spec.quotedId) for (const body of Object.values(message)) Object.assign(body as object, context);
+      const message = this.phone(account).mediaMessage(type, {
+        data: media.data,
+        mimetype: media.mimetype,
+        fileName: media.fileName,
+        seconds: media.seconds,
+        caption: spec.caption,
+      });
+      if (spec.quotedId)
+        for (const body of Object.values(message)) Object.assign(body as object, context);
       return message;
     }
     switch (type) {
       case 'location': {
         const loc = need(spec.location, 'location');
-        return { locationMessage: { degreesLatitude: loc.lat, degreesLongitude: loc.lng, ...(loc.name ? { name: loc.name } : {}) } };
+        return {
+          locationMessage: {
+            degreesLatitude: loc.lat,
+            degreesLongitude: loc.lng,
+            ...(loc.name ? { name: loc.name } : {}),
+          },
+        };
       }
       case 'contact': {
         const card = need(spec.contact, 'contact');
@@ -186,14 +258,31 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
       }
       case 'reaction': {
         const reaction = need(spec.reaction, 'reaction');
-        return { reactionMessage: { key: targetKey(reaction.targetId), text: reaction.emoji, senderTimestampMs: Date.now() } };
+        return {
+          reactionMessage: {
+            key: targetKey(reaction.targetId),
+            text: reaction.emoji,
+            senderTimestampMs: Date.now(),
+          },
+        };
       }
       case 'poll': {
         const poll = need(spec.poll, 'poll');
-        return { pollCreationMessageV3: { name: poll.name, options: poll.options.map((optionName) => ({ optionName })), selectableOptionsCount: 1 } };
+        return {
+          pollCreationMessageV3: {
+            name: poll.name,
+            options: poll.options.map((optionName) => ({ optionName })),
+            selectableOptionsCount: 1,
+          },
+        };
       }
       case 'revoke':
-        return { protocolMessage: { type: proto.Message.ProtocolMessage.Type.REVOKE, key: targetKey(need(spec.targetId, 'targetId')) } };
+        return {
+          protocolMessage: {
+            type: proto.Message.ProtocolMessage.Type.REVOKE,
+            key: targetKey(need(spec.targetId, 'targetId')),
+          },
+        };
       case 'edit':
         return {
           protocolMessage: {

@@ -60,7 +60,10 @@ export type WaConnectionEvents = {
  * from `create()`, so listeners attached right after creation see everything.
  * After `close()` or `logout()` the connection emits nothing more.
  */
-export interface WaConnection extends Pick<TypedEmitter<WaConnectionEvents>, 'on' | 'off' | 'removeAllListeners'> {
+export interface WaConnection extends Pick<
+  TypedEmitter<WaConnectionEvents>,
+  'on' | 'off' | 'removeAllListeners'
+> {
   sendMessage(to: string, content: OutboundContent): Promise<SendResult>;
   downloadMedia(ref: MediaRef): Promise<Buffer>;
   /** Digits only, with country code. */

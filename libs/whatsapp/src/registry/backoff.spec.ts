@@ -9,7 +9,9 @@ const policy = { baseMs: 1_000, capMs: 60_000 };
 describe('backoffDelay', () => {
   it('doubles from base and caps', () => {
     const mid = () => 0.5;
-    expect([1, 2, 3, 4, 5, 6, 7, 8, 20].map((n) => backoffDelay(n, policy, mid))).toEqual([1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]);
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 20].map((n) => backoffDelay(n, policy, mid))).toEqual([
+      1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000,
+    ]);
   });
 
   it('keeps jitter within ±20 % and never above the cap', () => {
@@ -42,7 +44,13 @@ function failingEngine(createdAt: number[]): WaEngineFactory {
     create: () => {
       createdAt.push(Date.now());
       const ee = new EventEmitter();
-      setImmediate(() => ee.emit('close', { code: 408, reason: 'connectionLost', message: 'WebSocket Error (ENOTFOUND)' }));
+      setImmediate(() =>
+        ee.emit('close', {
+          code: 408,
+          reason: 'connectionLost',
+          message: 'WebSocket Error (ENOTFOUND)',
+        }),
+      );
       return Object.assign(ee, { close: async () => undefined }) as unknown as WaConnection;
     },
   };
@@ -58,7 +66,10 @@ describe('SessionRegistry reconnect backoff (fake timers)', () => {
   it('grows the delay, caps it, then gives up as failed after maxRetries', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
     const createdAt: number[] = [];
-    const kit = makeRegistryKit({ engine: () => failingEngine(createdAt), options: { backoff: { baseMs: 1_000, capMs: 8_000, maxRetries: 6 } } });
+    const kit = makeRegistryKit({
+      engine: () => failingEngine(createdAt),
+      options: { backoff: { baseMs: 1_000, capMs: 8_000, maxRetries: 6 } },
+    });
     const sessionId = await kit.createSession();
     await kit.registry.start(sessionId);
     await vi.advanceTimersByTimeAsync(120_000);
@@ -80,7 +91,10 @@ describe('SessionRegistry reconnect backoff (fake timers)', () => {
 
   it('jittered delays stay within bounds', async () => {
     const createdAt: number[] = [];
-    const kit = makeRegistryKit({ engine: () => failingEngine(createdAt), options: { backoff: { baseMs: 1_000, capMs: 60_000, maxRetries: 5 } } });
+    const kit = makeRegistryKit({
+      engine: () => failingEngine(createdAt),
+      options: { backoff: { baseMs: 1_000, capMs: 60_000, maxRetries: 5 } },
+    });
     const sessionId = await kit.createSession();
     await kit.registry.start(sessionId);
     await vi.advanceTimersByTimeAsync(200_000);

@@ -16,9 +16,16 @@ export function decideOnClose(info: WaCloseInfo, ctx: { waitingForScan: boolean 
       return { action: 'reconnectNow' };
     case 'connectionReplaced':
       // Another client/instance opened this session; fighting it would make both flap.
-      return { action: 'stop', lastError: `Connection replaced by another client (${info.code}): ${info.message}` };
+      return {
+        action: 'stop',
+        lastError: `Connection replaced by another client (${info.code}): ${info.message}`,
+      };
     case 'timedOut':
-      if (ctx.waitingForScan) return { action: 'stop', lastError: 'QR code was not scanned in time; request a new QR code' };
+      if (ctx.waitingForScan)
+        return {
+          action: 'stop',
+          lastError: 'QR code was not scanned in time; request a new QR code',
+        };
       break;
   }
   return { action: 'retry', lastError: `${info.message} (${info.code})` };

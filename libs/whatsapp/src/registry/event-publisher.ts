@@ -11,11 +11,17 @@ export class WaEventPublisher {
 
   constructor(private readonly emitter: EventEmitter2) {}
 
-  async publish<K extends keyof WaEventPayloads>(name: K, payload: WaEventPayloads[K]): Promise<void> {
+  async publish<K extends keyof WaEventPayloads>(
+    name: K,
+    payload: WaEventPayloads[K],
+  ): Promise<void> {
     try {
       await this.emitter.emitAsync(name, payload);
     } catch (err) {
-      this.logger.error(`Subscriber of ${name} failed: ${(err as Error).message}`, (err as Error).stack);
+      this.logger.error(
+        `Subscriber of ${name} failed: ${(err as Error).message}`,
+        (err as Error).stack,
+      );
     }
   }
 }

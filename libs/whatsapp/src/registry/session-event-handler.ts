@@ -34,21 +34,38 @@ export class SessionEventHandler {
   ) {}
 
   bind(handle: SessionHandle, connection: WaConnection): void {
-    const on = <K extends keyof WaConnectionEvents & string>(event: K, run: (...args: WaConnectionEvents[K]) => Promise<void> | void) =>
+    const on = <K extends keyof WaConnectionEvents & string>(
+      event: K,
+      run: (...args: WaConnectionEvents[K]) => Promise<void> | void,
+    ) =>
       connection.on(event, (...args: WaConnectionEvents[K]) =>
         handle.events.push(() => (handle.owns(connection) ? run(...args) : undefined)),
       );
     const ref = handle.ref;
-    on('connecting', () => (handle.status === 'connecting' ? undefined : this.status.set(handle, 'connecting')));
+    on('connecting', () =>
+      handle.status === 'connecting' ? undefined : this.status.set(handle, 'connecting'),
+    );
     on('qr', (qr) => this.onQr(handle, connection, qr));
     on('open', (info) => this.onOpen(handle, info));
     on('close', (info) => this.onClose(handle, info));
     // Traffic events are not awaited: a burst is processed concurrently (subscribers are idempotent
     // and order-tolerant) instead of one message's whole pipeline after the other.
-    on('message', (message) => void this.publisher.publish(WA_EVENTS.messageReceived, { ...ref, message }));
-    on('status', (update) => void this.publisher.publish(WA_EVENTS.messageStatus, { ...ref, ...update }));
-    on('contacts', (contacts) => void this.publisher.publish(WA_EVENTS.contactsUpserted, { ...ref, contacts }));
-    on('lidMapping', (mapping) => void this.publisher.publish(WA_EVENTS.lidMapping, { ...ref, ...mapping }));
+    on(
+      'message',
+      (message) => void this.publisher.publish(WA_EVENTS.messageReceived, { ...ref, message }),
+    );
+    on(
+      'status',
+      (update) => void this.publisher.publish(WA_EVENTS.messageStatus, { ...ref, ...update }),
+    );
+    on(
+      'contacts',
+      (contacts) => void this.publisher.publish(WA_EVENTS.contactsUpserted, { ...ref, contacts }),
+    );
+    on(
+      'lidMapping',
+      (mapping) => void this.publisher.publish(WA_EVENTS.lidMapping, { ...ref, ...mapping }),
+    );
   }
 
   private async onQr(handle: SessionHandle, connection: WaConnection, qr: string): Promise<void> {
@@ -78,7 +95,9 @@ export class SessionEventHandler {
   private async onClose(handle: SessionHandle, info: WaCloseInfo): Promise<void> {
     handle.detachConnection();
     const decision = decideOnClose(info, { waitingForScan: handle.status === 'qr_ready' });
-    this.logger.log(`Session ${handle.sessionId} closed: ${info.reason} ${info.code} "${info.message}" → ${decision.action}`);
+    this.logger.log(
+      `Session ${handle.sessionId} closed: ${info.reason} ${info.code} "${info.message}" → ${decision.action}`,
+    );
     const noQr = { qr: null, qrExpiresAt: null } as const;
     switch (decision.action) {
       case 'reconnectNow':
@@ -103,7 +122,8 @@ export class SessionEventHandler {
           return;
         }
         await this.status.set(handle, 'disconnected', { ...noQr, lastError: decision.lastError });
-        if (!handle.disposed) this.hooks.reconnect(handle, backoffDelay(handle.failures, this.options.backoff));
+        if (!handle.disposed)
+          this.hooks.reconnect(handle, backoffDelay(handle.failures, this.options.backoff));
       }
     }
   }

@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { InMemoryAuthRowBackend, InMemoryAuthStoreProvider } from '../auth-state/in-memory-auth-store';
-import { SessionAlreadyConnectedError, SessionLeasedElsewhereError, SessionNotConnectedError, SessionNotFoundError } from '../errors';
+import {
+  InMemoryAuthRowBackend,
+  InMemoryAuthStoreProvider,
+} from '../auth-state/in-memory-auth-store';
+import {
+  SessionAlreadyConnectedError,
+  SessionLeasedElsewhereError,
+  SessionNotConnectedError,
+  SessionNotFoundError,
+} from '../errors';
 import { WA_EVENTS } from '../events';
 import { InMemorySessionStateStore } from '../session-state/in-memory-session-state.store';
 import { makeRegistryKit, tick } from '../testing/registry-test-kit';
@@ -10,7 +18,9 @@ describe('SessionRegistry with the sandbox engine', () => {
     const kit = makeRegistryKit();
     const sessionId = await kit.createSession();
     const persistedAtEmit: string[] = [];
-    kit.emitter.on(WA_EVENTS.sessionStatus, (e) => persistedAtEmit.push(kit.store.docs.get(e.sessionId)!.status));
+    kit.emitter.on(WA_EVENTS.sessionStatus, (e) =>
+      persistedAtEmit.push(kit.store.docs.get(e.sessionId)!.status),
+    );
 
     await kit.registry.start(sessionId);
     await kit.waitStatus(sessionId, 'qr_ready');
@@ -19,19 +29,37 @@ describe('SessionRegistry with the sandbox engine', () => {
     expect(qrDoc.qrExpiresAt!.getTime() - Date.now()).toBeGreaterThan(55_000);
     await tick(); // the QR event follows once the status event's subscribers are done
     const qrEvent = kit.events.find((e) => e.name === WA_EVENTS.sessionQr)!.payload;
-    expect(qrEvent).toMatchObject({ sessionId, organizationId: 'org1', sessionName: 'main', qr: qrDoc.qr });
+    expect(qrEvent).toMatchObject({
+      sessionId,
+      organizationId: 'org1',
+      sessionName: 'main',
+      qr: qrDoc.qr,
+    });
 
     await kit.control.scan(sessionId, '+1 555 123 4567');
     await kit.waitStatus(sessionId, 'connected');
     const doc = (await kit.store.findBySessionId(sessionId))!;
-    expect(doc).toMatchObject({ status: 'connected', phone: '15551234567', jid: '15551234567@s.whatsapp.net' });
+    expect(doc).toMatchObject({
+      status: 'connected',
+      phone: '15551234567',
+      jid: '15551234567@s.whatsapp.net',
+    });
     expect(doc.qr).toBeUndefined();
     expect(doc.lastError).toBeUndefined();
     expect(doc.connectedAt).toBeInstanceOf(Date);
-    expect(kit.statusTrail(sessionId)).toEqual(['connecting', 'qr_ready', 'connecting', 'connected']);
+    expect(kit.statusTrail(sessionId)).toEqual([
+      'connecting',
+      'qr_ready',
+      'connecting',
+      'connected',
+    ]);
     expect(persistedAtEmit).toEqual(kit.statusTrail(sessionId));
     const first = kit.events.find((e) => e.name === WA_EVENTS.sessionStatus)!.payload;
-    expect(first).toMatchObject({ previousStatus: 'disconnected', status: 'connecting', at: expect.any(Date) });
+    expect(first).toMatchObject({
+      previousStatus: 'disconnected',
+      status: 'connecting',
+      at: expect.any(Date),
+    });
     expect(kit.registry.isConnected(sessionId)).toBe(true);
     await kit.registry.beforeApplicationShutdown();
   });
@@ -45,7 +73,9 @@ describe('SessionRegistry with the sandbox engine', () => {
     expect(view.expiresAt).toBeInstanceOf(Date);
     await kit.control.scan(sessionId, '15550001111');
     await kit.waitStatus(sessionId, 'connected');
-    await expect(kit.registry.getQr(sessionId)).rejects.toBeInstanceOf(SessionAlreadyConnectedError);
+    await expect(kit.registry.getQr(sessionId)).rejects.toBeInstanceOf(
+      SessionAlreadyConnectedError,
+    );
     await expect(kit.registry.getQr('org1_nope')).rejects.toBeInstanceOf(SessionNotFoundError);
     await kit.registry.beforeApplicationShutdown();
   });
@@ -64,44 +94,81 @@ describe('SessionRegistry with the sandbox engine', () => {
   it('sends, reports sent/delivered/read, receives every inbound type and downloads media', async () => {
     const kit = makeRegistryKit();
     const sessionId = await kit.linkedSession();
-    const sent = await kit.registry.send(sessionId, '15550002222@s.whatsapp.net', { type: 'text', text: 'hi' });
+    const sent = await kit.registry.send(sessionId, '15550002222@s.whatsapp.net', {
+      type: 'text',
+      text: 'hi',
+    });
     expect(sent.waMessageId).toMatch(/^3EB0[0-9A-F]{16}$/);
     await tick();
     await tick();
     kit.control.receipt(sessionId, sent.waMessageId, 'read');
     kit.control.receipt(sessionId, sent.waMessageId, 'delivered'); // out of order is allowed
     await tick();
-    const statuses = kit.events.filter((e) => e.name === WA_EVENTS.messageStatus).map((e) => e.payload);
+    const statuses = kit.events
+      .filter((e) => e.name === WA_EVENTS.messageStatus)
+      .map((e) => e.payload);
     expect(statuses.map((s) => s.status)).toEqual(['sent', 'read', 'delivered']);
-    expect(statuses[0]).toMatchObject({ sessionId, organizationId: 'org1', waMessageId: sent.waMessageId, chatJid: '15550002222@s.whatsapp.net' });
+    expect(statuses[0]).toMatchObject({
+      sessionId,
+      organizationId: 'org1',
+      waMessageId: sent.waMessageId,
+      chatJid: '15550002222@s.whatsapp.net',
+    });
 
     const bytes = randomBytes(1000);
-    const image = kit.control.inbound(sessionId, { from: '15550002222', pushName: 'Ann', type: 'image', caption: 'pic', media: { data: bytes, mimetype: 'image/jpeg' } });
-    kit.control.inbound(sessionId, { from: '15550002222', text: 'hello', quotedId: sent.waMessageId });
+    const image = kit.control.inbound(sessionId, {
+      from: '15550002222',
+      pushName: 'Ann',
+      type: 'image',
+      caption: 'pic',
+      media: { data: bytes, mimetype: 'image/jpeg' },
+    });
+    kit.control.inbound(sessionId, {
+      from: '15550002222',
+      text: 'hello',
+      quotedId: sent.waMessageId,
+    });
     await tick();
-    const received = kit.events.filter((e) => e.name === WA_EVENTS.messageReceived).map((e) => e.payload.message);
+    const received = kit.events
+      .filter((e) => e.name === WA_EVENTS.messageReceived)
+      .map((e) => e.payload.message);
     expect(received.map((m) => m.type)).toEqual(['image', 'text']);
-    expect(received[0]).toMatchObject({ senderPhone: '15550002222', pushName: 'Ann', caption: 'pic', fromMe: false, isHistory: false });
+    expect(received[0]).toMatchObject({
+      senderPhone: '15550002222',
+      pushName: 'Ann',
+      caption: 'pic',
+      fromMe: false,
+      isHistory: false,
+    });
     expect(received[1].quotedId).toBe(sent.waMessageId);
-    expect((await kit.registry.downloadMedia(sessionId, image.media!.ref)).equals(bytes)).toBe(true);
+    expect((await kit.registry.downloadMedia(sessionId, image.media!.ref)).equals(bytes)).toBe(
+      true,
+    );
 
     kit.control.pushContact(sessionId, { phone: '15550002222', pushName: 'Ann' });
     kit.control.revealLid(sessionId, { phone: '15550002222', lid: '1234567' });
     await tick();
-    expect(kit.events.find((e) => e.name === WA_EVENTS.contactsUpserted)!.payload.contacts).toEqual([
-      { jid: '15550002222@s.whatsapp.net', phone: '15550002222', notify: 'Ann' },
-    ]);
-    expect(kit.events.find((e) => e.name === WA_EVENTS.lidMapping)!.payload).toMatchObject({ lid: '1234567@lid', pn: '15550002222@s.whatsapp.net' });
+    expect(kit.events.find((e) => e.name === WA_EVENTS.contactsUpserted)!.payload.contacts).toEqual(
+      [{ jid: '15550002222@s.whatsapp.net', phone: '15550002222', notify: 'Ann' }],
+    );
+    expect(kit.events.find((e) => e.name === WA_EVENTS.lidMapping)!.payload).toMatchObject({
+      lid: '1234567@lid',
+      pn: '15550002222@s.whatsapp.net',
+    });
     await kit.registry.beforeApplicationShutdown();
   });
 
   it('send/resync throw SessionNotConnectedError unless connected', async () => {
     const kit = makeRegistryKit();
     const sessionId = await kit.createSession();
-    expect(() => kit.registry.send(sessionId, 'x@s.whatsapp.net', { type: 'text', text: 'x' })).toThrow(SessionNotConnectedError);
+    expect(() =>
+      kit.registry.send(sessionId, 'x@s.whatsapp.net', { type: 'text', text: 'x' }),
+    ).toThrow(SessionNotConnectedError);
     await kit.registry.start(sessionId);
     await kit.waitStatus(sessionId, 'qr_ready');
-    expect(() => kit.registry.send(sessionId, 'x@s.whatsapp.net', { type: 'text', text: 'x' })).toThrow(SessionNotConnectedError);
+    expect(() =>
+      kit.registry.send(sessionId, 'x@s.whatsapp.net', { type: 'text', text: 'x' }),
+    ).toThrow(SessionNotConnectedError);
     await kit.registry.beforeApplicationShutdown();
   });
 
@@ -159,7 +226,8 @@ describe('SessionRegistry with the sandbox engine', () => {
 
   describe('with fake timers', () => {
     // qrcode's PNG encoder uses zlib's thread pool, which fake timers cannot advance.
-    const renderQr = async (qr: string) => `data:image/png;base64,${Buffer.from(qr).toString('base64')}`;
+    const renderQr = async (qr: string) =>
+      `data:image/png;base64,${Buffer.from(qr).toString('base64')}`;
     beforeEach(() => vi.useFakeTimers());
     afterEach(() => {
       vi.useRealTimers();
@@ -185,15 +253,22 @@ describe('SessionRegistry with the sandbox engine', () => {
       expect(kit.registry.liveStatus(sessionId)).toBe('disconnected');
       await vi.advanceTimersByTimeAsync(10);
       expect(kit.registry.liveStatus(sessionId)).toBe('connected');
-      expect(kit.statusTrail(sessionId).slice(-3)).toEqual(['disconnected', 'connecting', 'connected']);
+      expect(kit.statusTrail(sessionId).slice(-3)).toEqual([
+        'disconnected',
+        'connecting',
+        'connected',
+      ]);
       await kit.registry.beforeApplicationShutdown();
     });
 
     it('rotates the QR (first 60 s, then 20 s) and stops as disconnected when never scanned', async () => {
-      const kit = makeRegistryKit({ options: { renderQr, qr: { firstTtlMs: 60_000, rotateMs: 20_000, maxQrRefs: 3 } } });
+      const kit = makeRegistryKit({
+        options: { renderQr, qr: { firstTtlMs: 60_000, rotateMs: 20_000, maxQrRefs: 3 } },
+      });
       const sessionId = await kit.createSession();
       await kit.registry.start(sessionId);
-      const qrs = () => kit.events.filter((e) => e.name === WA_EVENTS.sessionQr).map((e) => e.payload);
+      const qrs = () =>
+        kit.events.filter((e) => e.name === WA_EVENTS.sessionQr).map((e) => e.payload);
       await vi.advanceTimersByTimeAsync(10);
       expect(qrs()).toHaveLength(1);
       await vi.advanceTimersByTimeAsync(59_980);
@@ -206,7 +281,10 @@ describe('SessionRegistry with the sandbox engine', () => {
       expect(qrs()).toHaveLength(3);
       await vi.advanceTimersByTimeAsync(20_000);
       const doc = (await kit.store.findBySessionId(sessionId))!;
-      expect(doc).toMatchObject({ status: 'disconnected', lastError: expect.stringMatching(/not scanned in time/) });
+      expect(doc).toMatchObject({
+        status: 'disconnected',
+        lastError: expect.stringMatching(/not scanned in time/),
+      });
       expect(doc.qr).toBeUndefined();
       expect(kit.registry.liveCount()).toBe(0);
       await vi.advanceTimersByTimeAsync(120_000);
@@ -221,8 +299,16 @@ describe('SessionRegistry with the sandbox engine', () => {
     it('lease: refused while another instance holds it, taken over after expiry; the old owner steps back', async () => {
       const store = new InMemorySessionStateStore();
       const backend = new InMemoryAuthRowBackend();
-      const a = makeRegistryKit({ store, auth: new InMemoryAuthStoreProvider(backend), options: { renderQr, instanceId: 'A', leaseTtlMs: 30_000 } });
-      const b = makeRegistryKit({ store, auth: new InMemoryAuthStoreProvider(backend), options: { renderQr, instanceId: 'B', leaseTtlMs: 30_000 } });
+      const a = makeRegistryKit({
+        store,
+        auth: new InMemoryAuthStoreProvider(backend),
+        options: { renderQr, instanceId: 'A', leaseTtlMs: 30_000 },
+      });
+      const b = makeRegistryKit({
+        store,
+        auth: new InMemoryAuthStoreProvider(backend),
+        options: { renderQr, instanceId: 'B', leaseTtlMs: 30_000 },
+      });
       const sessionId = await a.createSession();
       await a.registry.start(sessionId);
       await vi.advanceTimersByTimeAsync(10);
@@ -254,8 +340,16 @@ describe('SessionRegistry with the sandbox engine', () => {
   it('adopts the sessions of a crashed instance once their lease expires, and leaves stopped ones alone', async () => {
     const store = new InMemorySessionStateStore();
     const backend = new InMemoryAuthRowBackend();
-    const a = makeRegistryKit({ store, auth: new InMemoryAuthStoreProvider(backend), options: { instanceId: 'A' } });
-    const b = makeRegistryKit({ store, auth: new InMemoryAuthStoreProvider(backend), options: { instanceId: 'B' } });
+    const a = makeRegistryKit({
+      store,
+      auth: new InMemoryAuthStoreProvider(backend),
+      options: { instanceId: 'A' },
+    });
+    const b = makeRegistryKit({
+      store,
+      auth: new InMemoryAuthStoreProvider(backend),
+      options: { instanceId: 'B' },
+    });
     const running = await a.createSession('running');
     await a.registry.start(running);
     await a.waitStatus(running, 'qr_ready');
@@ -279,10 +373,20 @@ describe('SessionRegistry with the sandbox engine', () => {
     const sessionId = await kit.createSession();
     const factory = (kit.registry as any).engine;
     const create = vi.spyOn(factory, 'create');
-    await Promise.all([kit.registry.start(sessionId), kit.registry.start(sessionId), kit.registry.start(sessionId)]);
+    await Promise.all([
+      kit.registry.start(sessionId),
+      kit.registry.start(sessionId),
+      kit.registry.start(sessionId),
+    ]);
     expect(create).toHaveBeenCalledTimes(1);
 
-    await Promise.all([kit.registry.stop(sessionId), kit.registry.start(sessionId), kit.registry.stop(sessionId), kit.registry.restart(sessionId), kit.registry.stop(sessionId)]);
+    await Promise.all([
+      kit.registry.stop(sessionId),
+      kit.registry.start(sessionId),
+      kit.registry.stop(sessionId),
+      kit.registry.restart(sessionId),
+      kit.registry.stop(sessionId),
+    ]);
     await tick();
     expect(kit.registry.liveCount()).toBe(0);
     expect(kit.hub.size).toBe(0);
@@ -316,7 +420,10 @@ describe('SessionRegistry with the sandbox engine', () => {
     expect(created).toHaveBeenCalledTimes(2);
     expect(second.statusTrail(s1)).not.toContain('qr_ready');
     const brokenDoc = (await store.findBySessionId(broken))!;
-    expect(brokenDoc).toMatchObject({ status: 'failed', lastError: expect.stringMatching(/Auth state is unreadable/) });
+    expect(brokenDoc).toMatchObject({
+      status: 'failed',
+      lastError: expect.stringMatching(/Auth state is unreadable/),
+    });
     expect((await store.findBySessionId(unlinked))!.status).toBe('disconnected');
     expect((await store.findBySessionId(loggedOut))!.status).toBe('logged_out');
     await second.registry.beforeApplicationShutdown();

@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type BeforeApplicationShutdown,
+} from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
@@ -7,7 +13,13 @@ import type { MediaRef } from '../engine/inbound-message';
 import type { OutboundContent, SendResult } from '../engine/outbound-content';
 import { WA_ENGINE_FACTORY, type WaEngineFactory } from '../engine/wa-connection';
 import type { WaLogger } from '../engine/wa-logger';
-import { QrNotAvailableError, SessionAlreadyConnectedError, SessionLeasedElsewhereError, SessionNotConnectedError, SessionNotFoundError } from '../errors';
+import {
+  QrNotAvailableError,
+  SessionAlreadyConnectedError,
+  SessionLeasedElsewhereError,
+  SessionNotConnectedError,
+  SessionNotFoundError,
+} from '../errors';
 import type { WaSessionState, WaSessionStatus } from '../session-state/session-state';
 import { SESSION_STATE_STORE, type SessionStateStore } from '../session-state/session-state.store';
 import { WHATSAPP_OPTIONS, type WhatsAppOptions } from '../whatsapp.options';
@@ -60,11 +72,23 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
     this.rootLogger = options.logger ?? (pino({ level: 'warn' }) as unknown as WaLogger);
     const publisher = new WaEventPublisher(emitter);
     this.status = new StatusWriter(store, publisher);
-    this.leases = new LeaseKeeper(store, this.instanceId, options.leaseTtlMs, (id) => this.onLeaseLost(id), (err) => this.logError('Lease renewal failed', err));
-    this.events = new SessionEventHandler(this.status, publisher, options, {
-      reconnect: (handle, delayMs) => this.scheduleReconnect(handle, delayMs),
-      retire: (handle, release) => this.retire(handle, release),
-    }, this.log);
+    this.leases = new LeaseKeeper(
+      store,
+      this.instanceId,
+      options.leaseTtlMs,
+      (id) => this.onLeaseLost(id),
+      (err) => this.logError('Lease renewal failed', err),
+    );
+    this.events = new SessionEventHandler(
+      this.status,
+      publisher,
+      options,
+      {
+        reconnect: (handle, delayMs) => this.scheduleReconnect(handle, delayMs),
+        retire: (handle, release) => this.retire(handle, release),
+      },
+      this.log,
+    );
     this.restorer = new SessionRestorer({
       store,
       authStores,
@@ -80,7 +104,9 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
   async onApplicationBootstrap(): Promise<void> {
     if (this.options.restoreOnBoot === false) return;
     const summary = await this.restoreAll();
-    this.log.log(`Restored ${summary.restored.length} WhatsApp sessions (${summary.failed.length} failed, ${summary.skipped.length} skipped)`);
+    this.log.log(
+      `Restored ${summary.restored.length} WhatsApp sessions (${summary.failed.length} failed, ${summary.skipped.length} skipped)`,
+    );
     // Sessions of a crashed peer instance come back here once their lease expires.
     this.adoptTimer = setInterval(() => void this.adoptOrphans(), this.options.leaseTtlMs);
     this.adoptTimer.unref();
@@ -90,7 +116,13 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
     clearInterval(this.adoptTimer);
     this.leases.stopTimer();
     // Close without logout: the link stays valid and the next boot restores it.
-    await Promise.all([...this.handles.values()].map((h) => this.locks.run(h.sessionId, () => this.dispose(h, true)).catch((err) => this.logError('Shutdown close failed', err))));
+    await Promise.all(
+      [...this.handles.values()].map((h) =>
+        this.locks
+          .run(h.sessionId, () => this.dispose(h, true))
+          .catch((err) => this.logError('Shutdown close failed', err)),
+      ),
+    );
     await this.authStores.flushAll();
   }
 
@@ -108,7 +140,12 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
       if (!handle) return;
       await this.dispose(handle, true);
       // A close handled meanwhile may already have settled it as logged_out/failed: keep that.
-      if (handle.status !== 'logged_out' && handle.status !== 'failed') await this.status.set(handle, 'disconnected', { qr: null, qrExpiresAt: null, lastError: null });
+      if (handle.status !== 'logged_out' && handle.status !== 'failed')
+        await this.status.set(handle, 'disconnected', {
+          qr: null,
+          qrExpiresAt: null,
+          lastError: null,
+        });
     });
   }
 
@@ -126,11 +163,18 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
       const doc = await this.requireDoc(sessionId);
       const handle = this.handles.get(sessionId);
       const connection = handle?.status === 'connected' ? handle.detachConnection() : undefined;
-      if (connection) await this.bounded(connection.logout(), LOGOUT_TIMEOUT_MS).catch((err) => this.logError(`Logout of ${sessionId} on WhatsApp failed`, err));
+      if (connection)
+        await this.bounded(connection.logout(), LOGOUT_TIMEOUT_MS).catch((err) =>
+          this.logError(`Logout of ${sessionId} on WhatsApp failed`, err),
+        );
       if (handle) await this.dispose(handle, true);
       await this.authStores.forSession(sessionId).clear();
       await this.authStores.release(sessionId);
-      await this.status.set(handle ?? this.holderOf(doc), 'logged_out', { qr: null, qrExpiresAt: null, lastError: null });
+      await this.status.set(handle ?? this.holderOf(doc), 'logged_out', {
+        qr: null,
+        qrExpiresAt: null,
+        lastError: null,
+      });
     });
   }
 
@@ -153,7 +197,8 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
   async requestPairingCode(sessionId: string, phone: string): Promise<string> {
     const status = await this.ensureLinking(sessionId);
     const connection = this.handles.get(sessionId)?.connection;
-    if (status !== 'qr_ready' || !connection) throw new QrNotAvailableError(sessionId, status ?? 'disconnected');
+    if (status !== 'qr_ready' || !connection)
+      throw new QrNotAvailableError(sessionId, status ?? 'disconnected');
     return connection.requestPairingCode(phone.replace(/\D/g, ''));
   }
 
@@ -230,7 +275,11 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
       await handle.auth.readCreds(); // fail fast on a corrupt auth state instead of looping reconnects
     } catch (err) {
       await this.dispose(handle, true);
-      await this.status.set(handle, 'failed', { qr: null, qrExpiresAt: null, lastError: `Auth state is unreadable: ${(err as Error).message}` });
+      await this.status.set(handle, 'failed', {
+        qr: null,
+        qrExpiresAt: null,
+        lastError: `Auth state is unreadable: ${(err as Error).message}`,
+      });
       return;
     }
     await this.openConnection(handle);
@@ -255,7 +304,8 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
       handle.reconnectTimer = undefined;
       void this.locks
         .run(handle.sessionId, async () => {
-          if (handle.disposed || this.handles.get(handle.sessionId) !== handle || handle.connection) return;
+          if (handle.disposed || this.handles.get(handle.sessionId) !== handle || handle.connection)
+            return;
           await this.openConnection(handle);
         })
         .catch((err) => this.logError(`Reconnect of ${handle.sessionId} failed`, err));
@@ -267,7 +317,9 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
     handle.disposed = true;
     handle.cancelReconnect();
     const connection = handle.detachConnection();
-    await connection?.close().catch((err) => this.logError(`Closing ${handle.sessionId} failed`, err));
+    await connection
+      ?.close()
+      .catch((err) => this.logError(`Closing ${handle.sessionId} failed`, err));
     await handle.events.idle();
     await this.retire(handle, releaseLease);
   }
@@ -276,7 +328,10 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
     handle.disposed = true;
     handle.cancelReconnect();
     if (this.handles.get(handle.sessionId) === handle) this.handles.delete(handle.sessionId);
-    if (releaseLease) await this.leases.release(handle.sessionId).catch((err) => this.logError('Lease release failed', err));
+    if (releaseLease)
+      await this.leases
+        .release(handle.sessionId)
+        .catch((err) => this.logError('Lease release failed', err));
     else this.leases.untrack(handle.sessionId);
     await this.authStores.release(handle.sessionId);
   }
@@ -287,7 +342,9 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
       .run(sessionId, async () => {
         const handle = this.handles.get(sessionId);
         if (!handle) return;
-        this.log.warn(`Lease of ${sessionId} was taken by another instance; closing the local connection`);
+        this.log.warn(
+          `Lease of ${sessionId} was taken by another instance; closing the local connection`,
+        );
         await this.dispose(handle, false);
       })
       .catch((err) => this.logError(`Stepping back from ${sessionId} failed`, err));
@@ -298,9 +355,11 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
     const doc = await this.requireDoc(sessionId);
     const handle = this.handles.get(sessionId);
     const heldElsewhere = !handle && doc.lease && new Date(doc.lease.expiresAt) > new Date();
-    if (handle?.status === 'connected' || (heldElsewhere && doc.status === 'connected')) throw new SessionAlreadyConnectedError(sessionId);
+    if (handle?.status === 'connected' || (heldElsewhere && doc.status === 'connected'))
+      throw new SessionAlreadyConnectedError(sessionId);
     if (!handle) await this.start(sessionId);
-    else if (!handle.connection && handle.status === 'disconnected') this.scheduleReconnect(handle, 0);
+    else if (!handle.connection && handle.status === 'disconnected')
+      this.scheduleReconnect(handle, 0);
     const status = await this.waitForStatus(sessionId, notConnecting, this.options.qrWaitMs);
     if (status === 'connected') throw new SessionAlreadyConnectedError(sessionId);
     return status ?? this.handles.get(sessionId)?.status;
@@ -308,7 +367,8 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
 
   private connectedOrThrow(sessionId: string) {
     const handle = this.handles.get(sessionId);
-    if (!handle?.connection || handle.status !== 'connected') throw new SessionNotConnectedError(sessionId, handle?.status);
+    if (!handle?.connection || handle.status !== 'connected')
+      throw new SessionNotConnectedError(sessionId, handle?.status);
     return handle.connection;
   }
 
@@ -319,12 +379,21 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   private holderOf(doc: WaSessionState): StatusHolder {
-    return { ref: { sessionId: doc.sessionId, organizationId: doc.organizationId, sessionName: doc.sessionName }, status: doc.status };
+    return {
+      ref: {
+        sessionId: doc.sessionId,
+        organizationId: doc.organizationId,
+        sessionName: doc.sessionName,
+      },
+      status: doc.status,
+    };
   }
 
   private bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)));
+    const timeout = new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)),
+    );
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 

@@ -24,7 +24,11 @@ export interface RestoreDeps {
 }
 
 const holderOf = (doc: WaSessionState): StatusHolder => ({
-  ref: { sessionId: doc.sessionId, organizationId: doc.organizationId, sessionName: doc.sessionName },
+  ref: {
+    sessionId: doc.sessionId,
+    organizationId: doc.organizationId,
+    sessionName: doc.sessionName,
+  },
   status: doc.status,
 });
 
@@ -51,8 +55,16 @@ export class SessionRestorer {
    * database, but their lease has expired. Another instance picks them up.
    */
   async adoptOrphans(now = new Date()): Promise<string[]> {
-    const docs = await this.deps.store.listByStatusNotIn(['logged_out', 'failed', 'disconnected', 'qr_ready']);
-    const orphans = docs.filter((doc) => !this.deps.isLive(doc.sessionId) && (!doc.lease || new Date(doc.lease.expiresAt) <= now));
+    const docs = await this.deps.store.listByStatusNotIn([
+      'logged_out',
+      'failed',
+      'disconnected',
+      'qr_ready',
+    ]);
+    const orphans = docs.filter(
+      (doc) =>
+        !this.deps.isLive(doc.sessionId) && (!doc.lease || new Date(doc.lease.expiresAt) <= now),
+    );
     const adopted: string[] = [];
     await runBounded(orphans, this.deps.concurrency, async (doc) => {
       try {
@@ -66,18 +78,26 @@ export class SessionRestorer {
 
   private async restoreOne(doc: WaSessionState): Promise<keyof RestoreSummary> {
     const { authStores, status } = this.deps;
-    if (doc.lease && doc.lease.owner !== this.deps.instanceId && new Date(doc.lease.expiresAt) > new Date()) return 'skipped';
+    if (
+      doc.lease &&
+      doc.lease.owner !== this.deps.instanceId &&
+      new Date(doc.lease.expiresAt) > new Date()
+    )
+      return 'skipped';
     let linked: boolean;
     try {
       linked = await authStores.forSession(doc.sessionId).hasCreds();
     } catch (err) {
-      await status.set(holderOf(doc), 'failed', { lastError: `Auth state is unreadable: ${(err as Error).message}` });
+      await status.set(holderOf(doc), 'failed', {
+        lastError: `Auth state is unreadable: ${(err as Error).message}`,
+      });
       return 'failed';
     }
     if (!linked) {
       await authStores.release(doc.sessionId);
       // A QR/connecting state left by a previous process is stale now.
-      if (doc.status !== 'disconnected' && doc.status !== 'failed') await status.set(holderOf(doc), 'disconnected', { qr: null, qrExpiresAt: null });
+      if (doc.status !== 'disconnected' && doc.status !== 'failed')
+        await status.set(holderOf(doc), 'disconnected', { qr: null, qrExpiresAt: null });
       return 'skipped';
     }
     try {

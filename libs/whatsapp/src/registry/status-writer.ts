@@ -14,11 +14,19 @@ export class StatusWriter {
     private readonly publisher: WaEventPublisher,
   ) {}
 
-  async set(holder: StatusHolder, status: WaSessionStatus, patch: WaSessionPatch = {}): Promise<void> {
+  async set(
+    holder: StatusHolder,
+    status: WaSessionStatus,
+    patch: WaSessionPatch = {},
+  ): Promise<void> {
     const previousStatus = holder.status;
     const at = new Date();
     const changed = previousStatus !== status;
-    const doc = await this.store.update(holder.ref.sessionId, { ...patch, status, ...(changed ? { statusChangedAt: at } : {}) });
+    const doc = await this.store.update(holder.ref.sessionId, {
+      ...patch,
+      status,
+      ...(changed ? { statusChangedAt: at } : {}),
+    });
     holder.status = status;
     if (!doc) return; // deleted meanwhile: nothing to announce
     this.signals.emit(holder.ref.sessionId, status);
@@ -35,7 +43,12 @@ export class StatusWriter {
   }
 
   /** Resolves with the first status (current included) that `accept`s, or undefined after `timeoutMs`. */
-  waitFor(sessionId: string, current: WaSessionStatus | undefined, accept: (s: WaSessionStatus) => boolean, timeoutMs: number) {
+  waitFor(
+    sessionId: string,
+    current: WaSessionStatus | undefined,
+    accept: (s: WaSessionStatus) => boolean,
+    timeoutMs: number,
+  ) {
     if (current && accept(current)) return Promise.resolve<WaSessionStatus | undefined>(current);
     return new Promise<WaSessionStatus | undefined>((resolve) => {
       const finish = (status: WaSessionStatus | undefined) => {

@@ -3,14 +3,20 @@ import { InMemoryAuthStoreProvider } from '../auth-state/in-memory-auth-store';
 import type { WaCloseInfo } from '../engine/close-reason';
 import type { InboundMessage } from '../engine/inbound-message';
 import type { WaConnection } from '../engine/wa-connection';
-import { SandboxInvalidInboundError, SandboxInvalidStateError, SandboxSessionNotLiveError, SandboxUnknownMessageError } from '../errors';
+import {
+  SandboxInvalidInboundError,
+  SandboxInvalidStateError,
+  SandboxSessionNotLiveError,
+  SandboxUnknownMessageError,
+} from '../errors';
 import { silentLogger } from '../testing/silent-logger';
 import { SandboxControl } from './sandbox-control';
 import { SandboxEngineFactory } from './sandbox-engine.factory';
 import { SandboxHub } from './sandbox-hub';
 
 const timings = { firstTtlMs: 60_000, rotateMs: 20_000, maxQrRefs: 5 };
-const next = <T>(c: WaConnection, event: 'qr' | 'open' | 'close' | 'message') => new Promise<T>((resolve) => c.on(event, resolve as never));
+const next = <T>(c: WaConnection, event: 'qr' | 'open' | 'close' | 'message') =>
+  new Promise<T>((resolve) => c.on(event, resolve as never));
 
 function setup() {
   const hub = new SandboxHub();
@@ -27,17 +33,30 @@ async function linked() {
   await next(first, 'qr');
   const closed = next<WaCloseInfo>(first, 'close');
   await kit.control.scan('org_s', '15551234567', { pushName: 'Me' });
-  expect(await closed).toEqual({ code: 515, reason: 'restartRequired', message: expect.any(String) });
+  expect(await closed).toEqual({
+    code: 515,
+    reason: 'restartRequired',
+    message: expect.any(String),
+  });
   const connection = kit.create();
   const opened = await next<{ jid: string; phone: string; pushName?: string }>(connection, 'open');
-  expect(opened).toEqual({ jid: '15551234567@s.whatsapp.net', phone: '15551234567', pushName: 'Me' });
+  expect(opened).toEqual({
+    jid: '15551234567@s.whatsapp.net',
+    phone: '15551234567',
+    pushName: 'Me',
+  });
   return { ...kit, connection };
 }
 
 describe('Sandbox engine', () => {
   it('emits connecting then a sandbox QR; scan stores creds and closes 515; the next connection opens without QR', async () => {
     const { auth, connection } = await linked();
-    expect(await auth.readCreds()).toEqual({ sandbox: true, phone: '15551234567', jid: '15551234567@s.whatsapp.net', pushName: 'Me' });
+    expect(await auth.readCreds()).toEqual({
+      sandbox: true,
+      phone: '15551234567',
+      jid: '15551234567@s.whatsapp.net',
+      pushName: 'Me',
+    });
     await connection.close();
   });
 
@@ -94,19 +113,65 @@ describe('Sandbox engine', () => {
       { type: 'edit', targetId: 'T1', editedText: 'new' },
     ] as const;
     for (const spec of specs) control.inbound('org_s', { from, pushName: 'Ann', ...spec } as never);
-    expect(received.map((m) => m.type)).toEqual(['text', 'image', 'video', 'audio', 'voice', 'document', 'sticker', 'location', 'contact', 'reaction', 'poll', 'revoke', 'edit']);
-    for (const m of received) expect(m).toMatchObject({ chatJid: '15550002222@s.whatsapp.net', senderPhone: '15550002222', pushName: 'Ann', fromMe: false, isHistory: false });
-    expect(received[5].media).toMatchObject({ mimetype: 'application/pdf', fileName: 'x.pdf', size: 256 });
+    expect(received.map((m) => m.type)).toEqual([
+      'text',
+      'image',
+      'video',
+      'audio',
+      'voice',
+      'document',
+      'sticker',
+      'location',
+      'contact',
+      'reaction',
+      'poll',
+      'revoke',
+      'edit',
+    ]);
+    for (const m of received)
+      expect(m).toMatchObject({
+        chatJid: '15550002222@s.whatsapp.net',
+        senderPhone: '15550002222',
+        pushName: 'Ann',
+        fromMe: false,
+        isHistory: false,
+      });
+    expect(received[5].media).toMatchObject({
+      mimetype: 'application/pdf',
+      fileName: 'x.pdf',
+      size: 256,
+    });
     expect(received[12]).toMatchObject({ targetId: 'T1', editedText: 'new' });
     expect((await connection.downloadMedia(received[1].media!.ref)).equals(bytes)).toBe(true);
-    expect(() => control.inbound('org_s', { from, type: 'image' })).toThrow(SandboxInvalidInboundError);
+    expect(() => control.inbound('org_s', { from, type: 'image' })).toThrow(
+      SandboxInvalidInboundError,
+    );
 
-    const group = control.inbound('org_s', { from: '15550003333', chatJid: '120363@g.us', text: 'in group' });
-    expect(group).toMatchObject({ chatJid: '120363@g.us', participant: '15550003333@s.whatsapp.net', senderJid: '15550003333@s.whatsapp.net' });
-    const mine = control.inbound('org_s', { from: '15550002222', fromMe: true, text: 'typed on the phone' });
-    expect(mine).toMatchObject({ fromMe: true, chatJid: '15550002222@s.whatsapp.net', senderJid: '15551234567@s.whatsapp.net' });
+    const group = control.inbound('org_s', {
+      from: '15550003333',
+      chatJid: '120363@g.us',
+      text: 'in group',
+    });
+    expect(group).toMatchObject({
+      chatJid: '120363@g.us',
+      participant: '15550003333@s.whatsapp.net',
+      senderJid: '15550003333@s.whatsapp.net',
+    });
+    const mine = control.inbound('org_s', {
+      from: '15550002222',
+      fromMe: true,
+      text: 'typed on the phone',
+    });
+    expect(mine).toMatchObject({
+      fromMe: true,
+      chatJid: '15550002222@s.whatsapp.net',
+      senderJid: '15551234567@s.whatsapp.net',
+    });
     control.revealLid('org_s', { phone: '15550004444', lid: '888' });
-    expect(control.inbound('org_s', { from: '888@lid', text: 'lid' })).toMatchObject({ senderLid: '888@lid', senderPhone: '15550004444' });
+    expect(control.inbound('org_s', { from: '888@lid', text: 'lid' })).toMatchObject({
+      senderLid: '888@lid',
+      senderPhone: '15550004444',
+    });
     await connection.close();
   });
 
@@ -114,7 +179,10 @@ describe('Sandbox engine', () => {
     const { control, connection } = await linked();
     const statuses: string[] = [];
     connection.on('status', (s) => statuses.push(s.status));
-    const { waMessageId } = await connection.sendMessage('15550002222@s.whatsapp.net', { type: 'text', text: 'x' });
+    const { waMessageId } = await connection.sendMessage('15550002222@s.whatsapp.net', {
+      type: 'text',
+      text: 'x',
+    });
     expect(statuses).toEqual([]);
     await new Promise((r) => setImmediate(r));
     control.receipt('org_s', waMessageId, 'played');
@@ -137,12 +205,16 @@ describe('Sandbox engine', () => {
     expect(await closed).toMatchObject({ code, reason });
     expect(hub.size).toBe(0);
     expect(await auth.hasCreds()).toBe(reason !== 'loggedOut');
-    expect(() => control.inbound('org_s', { from: '15550002222', text: 'x' })).toThrow(SandboxSessionNotLiveError);
+    expect(() => control.inbound('org_s', { from: '15550002222', text: 'x' })).toThrow(
+      SandboxSessionNotLiveError,
+    );
   });
 
   it('refuses to scan a connected session; close() and logout() emit nothing', async () => {
     const { control, connection, auth, create } = await linked();
-    await expect(control.scan('org_s', '15550000000')).rejects.toBeInstanceOf(SandboxInvalidStateError);
+    await expect(control.scan('org_s', '15550000000')).rejects.toBeInstanceOf(
+      SandboxInvalidStateError,
+    );
     const closes: unknown[] = [];
     connection.on('close', (i) => closes.push(i));
     await connection.logout();

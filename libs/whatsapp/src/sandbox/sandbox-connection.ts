@@ -1,11 +1,23 @@
-import { InvalidPairingCodeError, MediaNotFoundError, SandboxInvalidStateError, SandboxUnknownMessageError, SessionNotConnectedError } from '../errors';
+import {
+  InvalidPairingCodeError,
+  MediaNotFoundError,
+  SandboxInvalidStateError,
+  SandboxUnknownMessageError,
+  SessionNotConnectedError,
+} from '../errors';
 import type { WaAuthStore } from '../auth-state/wa-auth-store';
 import { CLOSE_CODES, type WaCloseInfo, type WaCloseReason } from '../engine/close-reason';
 import type { InboundMessage, MediaRef } from '../engine/inbound-message';
 import type { OutboundContent, SendResult } from '../engine/outbound-content';
 import { TypedEmitter } from '../engine/typed-emitter';
 import type { ContactInfo, WaConnection, WaConnectionEvents } from '../engine/wa-connection';
-import { newPairingCode, newSandboxMessageId, newSandboxQr, onlyDigits, phoneToJid } from './sandbox-ids';
+import {
+  newPairingCode,
+  newSandboxMessageId,
+  newSandboxQr,
+  onlyDigits,
+  phoneToJid,
+} from './sandbox-ids';
 import { buildSandboxInbound, type SandboxInboundSpec } from './sandbox-inbound';
 import type { SandboxHub } from './sandbox-hub';
 
@@ -38,7 +50,9 @@ const CLOSE_MESSAGES: Record<WaCloseReason, string> = {
 const OTHER_CLOSE_CODE = 428;
 const MAX_REMEMBERED_SENDS = 500;
 
-const isSandboxCreds = (c: unknown): c is SandboxCreds => (c as SandboxCreds | undefined)?.sandbox === true && typeof (c as SandboxCreds).phone === 'string';
+const isSandboxCreds = (c: unknown): c is SandboxCreds =>
+  (c as SandboxCreds | undefined)?.sandbox === true &&
+  typeof (c as SandboxCreds).phone === 'string';
 
 /**
  * A simulated WhatsApp Web connection with the same event model and failure
@@ -84,14 +98,23 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
     try {
       creds = await this.auth.readCreds();
     } catch (err) {
-      this.end({ code: CLOSE_CODES.badSession, reason: 'badSession', message: `Auth state is unreadable: ${(err as Error).message}` });
+      this.end({
+        code: CLOSE_CODES.badSession,
+        reason: 'badSession',
+        message: `Auth state is unreadable: ${(err as Error).message}`,
+      });
       return;
     }
     if (this.isEnded()) return; // closed while reading creds
     if (isSandboxCreds(creds)) {
       this.me = creds;
       this.state = 'open';
-      this.emit('open', { jid: creds.jid, phone: creds.phone, ...(creds.lid ? { lid: creds.lid } : {}), ...(creds.pushName ? { pushName: creds.pushName } : {}) });
+      this.emit('open', {
+        jid: creds.jid,
+        phone: creds.phone,
+        ...(creds.lid ? { lid: creds.lid } : {}),
+        ...(creds.pushName ? { pushName: creds.pushName } : {}),
+      });
       return;
     }
     this.state = 'qr';
@@ -101,12 +124,19 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
   private nextQr(): void {
     if (this.state !== 'qr') return;
     if (this.qrCount >= this.timings.maxQrRefs) {
-      this.end({ code: CLOSE_CODES.timedOut, reason: 'timedOut', message: 'QR refs attempts ended' });
+      this.end({
+        code: CLOSE_CODES.timedOut,
+        reason: 'timedOut',
+        message: 'QR refs attempts ended',
+      });
       return;
     }
     this.qrCount += 1;
     this.emit('qr', newSandboxQr(this.sessionId, this.qrCount));
-    this.qrTimer = setTimeout(() => this.nextQr(), this.qrCount === 1 ? this.timings.firstTtlMs : this.timings.rotateMs);
+    this.qrTimer = setTimeout(
+      () => this.nextQr(),
+      this.qrCount === 1 ? this.timings.firstTtlMs : this.timings.rotateMs,
+    );
   }
 
   private end(info?: WaCloseInfo): void {
@@ -120,7 +150,8 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
   }
 
   private assertOpen(): SandboxCreds {
-    if (this.state !== 'open' || !this.me) throw new SessionNotConnectedError(this.sessionId, this.state);
+    if (this.state !== 'open' || !this.me)
+      throw new SessionNotConnectedError(this.sessionId, this.state);
     return this.me;
   }
 
@@ -131,19 +162,25 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
     this.rememberSend(waMessageId, to);
     // The server ack arrives after the send call returns, as with WhatsApp.
     setImmediate(() => {
-      if (this.state === 'open') this.emit('status', { waMessageId, chatJid: to, status: 'sent', at: new Date() });
+      if (this.state === 'open')
+        this.emit('status', { waMessageId, chatJid: to, status: 'sent', at: new Date() });
     });
     return { waMessageId, timestamp: new Date() };
   }
 
   async downloadMedia(ref: MediaRef): Promise<Buffer> {
-    const data = typeof ref.sandboxMediaKey === 'string' ? this.hub.media.get(ref.sandboxMediaKey) : undefined;
+    const data =
+      typeof ref.sandboxMediaKey === 'string' ? this.hub.media.get(ref.sandboxMediaKey) : undefined;
     if (!data) throw new MediaNotFoundError();
     return data;
   }
 
   async requestPairingCode(phoneDigits: string): Promise<string> {
-    if (this.state !== 'qr') throw new SandboxInvalidStateError(`Pairing needs a session waiting for a scan (now: ${this.state})`, this.sessionId);
+    if (this.state !== 'qr')
+      throw new SandboxInvalidStateError(
+        `Pairing needs a session waiting for a scan (now: ${this.state})`,
+        this.sessionId,
+      );
     this.pairing = { code: newPairingCode(), phone: onlyDigits(phoneDigits) };
     return this.pairing.code;
   }
@@ -169,16 +206,30 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
   // ---- the simulated phone / other side (driven by SandboxControl) ---------
 
   async scan(phone: string, profile: { pushName?: string; lid?: string } = {}): Promise<void> {
-    if (this.state !== 'qr') throw new SandboxInvalidStateError(`Nothing to scan: the session is ${this.state === 'open' ? 'already connected' : this.state}`, this.sessionId);
+    if (this.state !== 'qr')
+      throw new SandboxInvalidStateError(
+        `Nothing to scan: the session is ${this.state === 'open' ? 'already connected' : this.state}`,
+        this.sessionId,
+      );
     const digits = onlyDigits(phone);
-    const creds: SandboxCreds = { sandbox: true, phone: digits, jid: phoneToJid(digits), ...profile };
+    const creds: SandboxCreds = {
+      sandbox: true,
+      phone: digits,
+      jid: phoneToJid(digits),
+      ...profile,
+    };
     await this.auth.writeCreds(creds);
     // Real pairing: the server ends the stream with 515 and the client must reconnect with the new creds.
-    this.end({ code: CLOSE_CODES.restartRequired, reason: 'restartRequired', message: CLOSE_MESSAGES.restartRequired });
+    this.end({
+      code: CLOSE_CODES.restartRequired,
+      reason: 'restartRequired',
+      message: CLOSE_MESSAGES.restartRequired,
+    });
   }
 
   async enterPairingCode(code: string): Promise<void> {
-    if (!this.pairing || this.pairing.code !== code.replace(/[-\s]/g, '').toUpperCase()) throw new InvalidPairingCodeError(this.sessionId);
+    if (!this.pairing || this.pairing.code !== code.replace(/[-\s]/g, '').toUpperCase())
+      throw new InvalidPairingCodeError(this.sessionId);
     await this.scan(this.pairing.phone);
   }
 
@@ -201,18 +252,30 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
   }
 
   async disconnect(reason: WaCloseReason): Promise<void> {
-    if (this.state === 'ended') throw new SandboxInvalidStateError('The connection already ended', this.sessionId);
+    if (this.state === 'ended')
+      throw new SandboxInvalidStateError('The connection already ended', this.sessionId);
     // Unlinking on the phone invalidates the creds, as on WhatsApp.
     if (reason === 'loggedOut') await this.auth.clear();
     const code = reason === 'other' ? OTHER_CLOSE_CODE : CLOSE_CODES[reason];
     this.end({ code, reason, message: CLOSE_MESSAGES[reason] });
   }
 
-  pushContact(input: { jid?: string; phone?: string; pushName?: string; name?: string; lid?: string }): ContactInfo {
+  pushContact(input: {
+    jid?: string;
+    phone?: string;
+    pushName?: string;
+    name?: string;
+    lid?: string;
+  }): ContactInfo {
     this.assertOpen();
-    const phone = input.phone ? onlyDigits(input.phone) : input.jid?.endsWith('@s.whatsapp.net') ? input.jid.split('@')[0] : undefined;
+    const phone = input.phone
+      ? onlyDigits(input.phone)
+      : input.jid?.endsWith('@s.whatsapp.net')
+        ? input.jid.split('@')[0]
+        : undefined;
     const jid = input.jid ?? (phone ? phoneToJid(phone) : undefined);
-    if (!jid) throw new SandboxInvalidStateError('pushContact needs a jid or a phone', this.sessionId);
+    if (!jid)
+      throw new SandboxInvalidStateError('pushContact needs a jid or a phone', this.sessionId);
     const contact: ContactInfo = {
       jid,
       ...(phone ? { phone } : {}),

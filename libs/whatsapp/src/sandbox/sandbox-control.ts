@@ -13,7 +13,8 @@ import type { SandboxInboundSpec } from './sandbox-inbound';
  * chat. The sandbox back-end also returns the whole normalized message; the emulator back-end cannot
  * (Baileys produces it later, after decryption).
  */
-export type SandboxInboundAccepted = Pick<InboundMessage, 'waMessageId' | 'chatJid'> & Partial<InboundMessage>;
+export type SandboxInboundAccepted = Pick<InboundMessage, 'waMessageId' | 'chatJid'> &
+  Partial<InboundMessage>;
 
 /**
  * The simulated phone and contacts of a session, whichever engine plays them: the sandbox engine
@@ -23,14 +24,26 @@ export type SandboxInboundAccepted = Pick<InboundMessage, 'waMessageId' | 'chatJ
  */
 export interface SandboxControlBackend {
   /** The phone scans the current QR → creds stored → close(515) → the registry reconnects → open. */
-  scan(sessionId: string, phone: string, profile?: { pushName?: string; lid?: string }): Promise<void>;
+  scan(
+    sessionId: string,
+    phone: string,
+    profile?: { pushName?: string; lid?: string },
+  ): Promise<void>;
   /** The user types the pairing code (from requestPairingCode) on the phone. */
   enterPairingCode(sessionId: string, code: string): Promise<void>;
   /** A contact sends a message; validation errors are thrown here, delivery may complete later. */
   inbound(sessionId: string, spec: SandboxInboundSpec): SandboxInboundAccepted;
-  receipt(sessionId: string, waMessageId: string, status: SandboxReceiptStatus, chatJid?: string): void;
+  receipt(
+    sessionId: string,
+    waMessageId: string,
+    status: SandboxReceiptStatus,
+    chatJid?: string,
+  ): void;
   disconnect(sessionId: string, reason: WaCloseReason): Promise<void>;
-  pushContact(sessionId: string, contact: { jid?: string; phone?: string; pushName?: string; name?: string; lid?: string }): ContactInfo;
+  pushContact(
+    sessionId: string,
+    contact: { jid?: string; phone?: string; pushName?: string; name?: string; lid?: string },
+  ): ContactInfo;
   revealLid(sessionId: string, mapping: { phone: string; lid: string }): void;
   isLive(sessionId: string): boolean;
   /** 'qr' | 'open' | 'starting' when live. */
@@ -41,7 +54,11 @@ export interface SandboxControlBackend {
 export class HubSandboxControl implements SandboxControlBackend {
   constructor(private readonly hub: SandboxHub) {}
 
-  scan(sessionId: string, phone: string, profile?: { pushName?: string; lid?: string }): Promise<void> {
+  scan(
+    sessionId: string,
+    phone: string,
+    profile?: { pushName?: string; lid?: string },
+  ): Promise<void> {
     return this.hub.getOrThrow(sessionId).scan(phone, profile);
   }
 
@@ -53,7 +70,12 @@ export class HubSandboxControl implements SandboxControlBackend {
     return this.hub.getOrThrow(sessionId).inbound(spec);
   }
 
-  receipt(sessionId: string, waMessageId: string, status: SandboxReceiptStatus, chatJid?: string): void {
+  receipt(
+    sessionId: string,
+    waMessageId: string,
+    status: SandboxReceiptStatus,
+    chatJid?: string,
+  ): void {
     this.hub.getOrThrow(sessionId).receipt(waMessageId, status, chatJid);
   }
 
@@ -61,7 +83,10 @@ export class HubSandboxControl implements SandboxControlBackend {
     return this.hub.getOrThrow(sessionId).disconnect(reason);
   }
 
-  pushContact(sessionId: string, contact: { jid?: string; phone?: string; pushName?: string; name?: string; lid?: string }): ContactInfo {
+  pushContact(
+    sessionId: string,
+    contact: { jid?: string; phone?: string; pushName?: string; name?: string; lid?: string },
+  ): ContactInfo {
     return this.hub.getOrThrow(sessionId).pushContact(contact);
   }
 
@@ -87,7 +112,9 @@ export class SandboxControl implements SandboxControlBackend {
   private readonly backend: SandboxControlBackend;
 
   constructor(hub: SandboxHub, @Optional() @Inject(EmulatorBackend) emulator?: EmulatorBackend) {
-    this.backend = emulator?.enabled ? new EmulatorSandboxControl(emulator) : new HubSandboxControl(hub);
+    this.backend = emulator?.enabled
+      ? new EmulatorSandboxControl(emulator)
+      : new HubSandboxControl(hub);
   }
 
   /** 'emulator' when the real Baileys engine and the WhatsApp emulator play the phone, else 'sandbox'. */
@@ -95,7 +122,11 @@ export class SandboxControl implements SandboxControlBackend {
     return this.backend instanceof EmulatorSandboxControl ? 'emulator' : 'sandbox';
   }
 
-  scan(sessionId: string, phone: string, profile?: { pushName?: string; lid?: string }): Promise<void> {
+  scan(
+    sessionId: string,
+    phone: string,
+    profile?: { pushName?: string; lid?: string },
+  ): Promise<void> {
     return this.backend.scan(sessionId, phone, profile);
   }
 
@@ -107,7 +138,12 @@ export class SandboxControl implements SandboxControlBackend {
     return this.backend.inbound(sessionId, spec);
   }
 
-  receipt(sessionId: string, waMessageId: string, status: SandboxReceiptStatus, chatJid?: string): void {
+  receipt(
+    sessionId: string,
+    waMessageId: string,
+    status: SandboxReceiptStatus,
+    chatJid?: string,
+  ): void {
     this.backend.receipt(sessionId, waMessageId, status, chatJid);
   }
 
@@ -115,7 +151,10 @@ export class SandboxControl implements SandboxControlBackend {
     return this.backend.disconnect(sessionId, reason);
   }
 
-  pushContact(sessionId: string, contact: { jid?: string; phone?: string; pushName?: string; name?: string; lid?: string }): ContactInfo {
+  pushContact(
+    sessionId: string,
+    contact: { jid?: string; phone?: string; pushName?: string; name?: string; lid?: string },
+  ): ContactInfo {
     return this.backend.pushContact(sessionId, contact);
   }
 

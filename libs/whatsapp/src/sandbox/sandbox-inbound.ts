@@ -35,7 +35,14 @@ export interface SandboxInboundContext {
   storeMedia: (data: Buffer) => string;
 }
 
-const MEDIA_TYPES: InboundMessageType[] = ['image', 'video', 'audio', 'voice', 'document', 'sticker'];
+const MEDIA_TYPES: InboundMessageType[] = [
+  'image',
+  'video',
+  'audio',
+  'voice',
+  'document',
+  'sticker',
+];
 
 function resolveSender(from: string, ctx: SandboxInboundContext) {
   if (from.endsWith('@lid')) {
@@ -43,17 +50,22 @@ function resolveSender(from: string, ctx: SandboxInboundContext) {
     return { jid: from, lid: from, phone: pn ? pn.split('@')[0] : undefined };
   }
   const digits = onlyDigits(from.split('@')[0]);
-  if (digits.length < 6) throw new SandboxInvalidInboundError(`"from" must be a phone number or a JID, got "${from}"`);
+  if (digits.length < 6)
+    throw new SandboxInvalidInboundError(`"from" must be a phone number or a JID, got "${from}"`);
   return { jid: phoneToJid(digits), lid: undefined, phone: digits };
 }
 
 function requireField<T>(value: T | undefined, type: string, field: string): T {
-  if (value === undefined || value === null) throw new SandboxInvalidInboundError(`a "${type}" message needs "${field}"`);
+  if (value === undefined || value === null)
+    throw new SandboxInvalidInboundError(`a "${type}" message needs "${field}"`);
   return value;
 }
 
 /** Turns a spec into the normalized message the Baileys engine would have produced. */
-export function buildSandboxInbound(spec: SandboxInboundSpec, ctx: SandboxInboundContext): InboundMessage {
+export function buildSandboxInbound(
+  spec: SandboxInboundSpec,
+  ctx: SandboxInboundContext,
+): InboundMessage {
   const type: InboundMessageType = spec.type ?? (spec.media ? 'document' : 'text');
   const partner = resolveSender(spec.from, ctx);
   const isGroup = spec.chatJid?.endsWith('@g.us') ?? false;

@@ -1,5 +1,10 @@
 import { SessionAlreadyExistsError } from '../errors';
-import { makeSessionId, type WaSessionPatch, type WaSessionState, type WaSessionStatus } from './session-state';
+import {
+  makeSessionId,
+  type WaSessionPatch,
+  type WaSessionState,
+  type WaSessionStatus,
+} from './session-state';
 import type { SessionStateStore } from './session-state.store';
 
 const copy = (s: WaSessionState): WaSessionState => structuredClone(s);
@@ -12,7 +17,14 @@ export class InMemorySessionStateStore implements SessionStateStore {
     const sessionId = makeSessionId(input.organizationId, input.sessionName);
     if (this.docs.has(sessionId)) throw new SessionAlreadyExistsError(input.sessionName);
     const now = new Date();
-    const doc: WaSessionState = { sessionId, ...input, status: 'disconnected', statusChangedAt: now, createdAt: now, updatedAt: now };
+    const doc: WaSessionState = {
+      sessionId,
+      ...input,
+      status: 'disconnected',
+      statusChangedAt: now,
+      createdAt: now,
+      updatedAt: now,
+    };
     this.docs.set(sessionId, doc);
     return copy(doc);
   }

@@ -2,7 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
 import { SessionAlreadyExistsError } from '../errors';
-import { makeSessionId, type WaSessionPatch, type WaSessionState, type WaSessionStatus } from './session-state';
+import {
+  makeSessionId,
+  type WaSessionPatch,
+  type WaSessionState,
+  type WaSessionStatus,
+} from './session-state';
 import type { SessionStateStore } from './session-state.store';
 import { WhatsAppSession } from './whatsapp-session.schema';
 
@@ -16,7 +21,12 @@ export class MongoSessionStateStore implements SessionStateStore {
   async create(input: { organizationId: string; sessionName: string }): Promise<WaSessionState> {
     const sessionId = makeSessionId(input.organizationId, input.sessionName);
     try {
-      const doc = await this.model.create({ ...input, sessionId, status: 'disconnected', statusChangedAt: new Date() });
+      const doc = await this.model.create({
+        ...input,
+        sessionId,
+        status: 'disconnected',
+        statusChangedAt: new Date(),
+      });
       const { _id, ...plain } = doc.toObject();
       void _id;
       return plain as WaSessionState;
@@ -31,7 +41,11 @@ export class MongoSessionStateStore implements SessionStateStore {
   }
 
   listByOrganization(organizationId: string) {
-    return this.model.find({ organizationId }, PROJECTION).sort({ createdAt: 1 }).lean<WaSessionState[]>().exec();
+    return this.model
+      .find({ organizationId }, PROJECTION)
+      .sort({ createdAt: 1 })
+      .lean<WaSessionState[]>()
+      .exec();
   }
 
   countByOrganization(organizationId: string) {
@@ -39,7 +53,10 @@ export class MongoSessionStateStore implements SessionStateStore {
   }
 
   listByStatusNotIn(statuses: WaSessionStatus[]) {
-    return this.model.find({ status: { $nin: statuses } }, PROJECTION).lean<WaSessionState[]>().exec();
+    return this.model
+      .find({ status: { $nin: statuses } }, PROJECTION)
+      .lean<WaSessionState[]>()
+      .exec();
   }
 
   update(sessionId: string, patch: WaSessionPatch) {
@@ -50,7 +67,11 @@ export class MongoSessionStateStore implements SessionStateStore {
       else if (value !== undefined) $set[key] = value;
     }
     return this.model
-      .findOneAndUpdate({ sessionId }, { $set, ...(Object.keys($unset).length ? { $unset } : {}) }, { returnDocument: 'after', projection: PROJECTION })
+      .findOneAndUpdate(
+        { sessionId },
+        { $set, ...(Object.keys($unset).length ? { $unset } : {}) },
+        { returnDocument: 'after', projection: PROJECTION },
+      )
       .lean<WaSessionState>()
       .exec();
   }
@@ -63,7 +84,14 @@ export class MongoSessionStateStore implements SessionStateStore {
   async acquireLease(sessionId: string, owner: string, ttlMs: number, now: Date) {
     const res = await this.model
       .updateOne(
-        { sessionId, $or: [{ lease: { $exists: false } }, { 'lease.expiresAt': { $lte: now } }, { 'lease.owner': owner }] },
+        {
+          sessionId,
+          $or: [
+            { lease: { $exists: false } },
+            { 'lease.expiresAt': { $lte: now } },
+            { 'lease.owner': owner },
+          ],
+        },
         { $set: { lease: { owner, expiresAt: new Date(now.getTime() + ttlMs) } } },
         { timestamps: false },
       )
@@ -72,6 +100,12 @@ export class MongoSessionStateStore implements SessionStateStore {
   }
 
   async releaseLease(sessionId: string, owner: string) {
-    await this.model.updateOne({ sessionId, 'lease.owner': owner }, { $unset: { lease: '' } }, { timestamps: false }).exec();
+    await this.model
+      .updateOne(
+        { sessionId, 'lease.owner': owner },
+        { $unset: { lease: '' } },
+        { timestamps: false },
+      )
+      .exec();
   }
 }

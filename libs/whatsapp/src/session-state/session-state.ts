@@ -1,4 +1,5 @@
-export type WaSessionStatus = 'connecting' | 'qr_ready' | 'connected' | 'disconnected' | 'logged_out' | 'failed';
+export type WaSessionStatus =
+  'connecting' | 'qr_ready' | 'connected' | 'disconnected' | 'logged_out' | 'failed';
 
 export interface WaSessionLease {
   owner: string;
@@ -29,9 +30,13 @@ export interface WaSessionState {
 
 /** Fields the registry may change; `null` removes a field. */
 export type WaSessionPatch = {
-  [K in Exclude<keyof WaSessionState, 'sessionId' | 'organizationId' | 'sessionName' | 'createdAt' | 'updatedAt' | 'lease'>]?:
-    | WaSessionState[K]
-    | null;
+  [
+    K in Exclude<
+      keyof WaSessionState,
+      'sessionId' | 'organizationId' | 'sessionName' | 'createdAt' | 'updatedAt' | 'lease'
+    >
+  ]?: WaSessionState[K] | null;
 };
 
-export const makeSessionId = (organizationId: string, sessionName: string) => `${organizationId}_${sessionName}`;
+export const makeSessionId = (organizationId: string, sessionName: string) =>
+  `${organizationId}_${sessionName}`;

@@ -1,7 +1,14 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import type { WaSessionStatus } from './session-state';
 
-export const WA_SESSION_STATUSES: WaSessionStatus[] = ['connecting', 'qr_ready', 'connected', 'disconnected', 'logged_out', 'failed'];
+export const WA_SESSION_STATUSES: WaSessionStatus[] = [
+  'connecting',
+  'qr_ready',
+  'connected',
+  'disconnected',
+  'logged_out',
+  'failed',
+];
 
 @Schema({ _id: false, versionKey: false })
 export class WhatsAppSessionLease {

@@ -44,10 +44,14 @@ export function makeRegistryKit(kit: KitOptions = {}) {
 
   const waitStatus = async (sessionId: string, status: WaSessionStatus, timeoutMs = 3_000) => {
     const got = await registry.waitForStatus(sessionId, (s) => s === status, timeoutMs);
-    if (got !== status) throw new Error(`timed out waiting for ${status}; trail: ${statusTrail(sessionId).join(' → ')}`);
+    if (got !== status)
+      throw new Error(
+        `timed out waiting for ${status}; trail: ${statusTrail(sessionId).join(' → ')}`,
+      );
   };
 
-  const createSession = async (sessionName = 'main', organizationId = 'org1') => (await store.create({ organizationId, sessionName })).sessionId;
+  const createSession = async (sessionName = 'main', organizationId = 'org1') =>
+    (await store.create({ organizationId, sessionName })).sessionId;
 
   /** create → start → QR → scan → connected. */
   const linkedSession = async (sessionName = 'main', phone = '15551234567') => {
@@ -59,7 +63,20 @@ export function makeRegistryKit(kit: KitOptions = {}) {
     return sessionId;
   };
 
-  return { store, auth, hub, options, emitter, events, registry, control, statusTrail, waitStatus, createSession, linkedSession };
+  return {
+    store,
+    auth,
+    hub,
+    options,
+    emitter,
+    events,
+    registry,
+    control,
+    statusTrail,
+    waitStatus,
+    createSession,
+    linkedSession,
+  };
 }
 
 export const tick = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -3,4 +3,5 @@ import type { OrganizationModuleName } from '../../organizations/schemas/organiz
 
 export const REQUIRED_MODULE_KEY = 'requiredModule';
 /** The route needs this module enabled for the caller's organization (403 otherwise). */
-export const RequireModule = (module: OrganizationModuleName) => SetMetadata(REQUIRED_MODULE_KEY, module);
+export const RequireModule = (module: OrganizationModuleName) =>
+  SetMetadata(REQUIRED_MODULE_KEY, module);

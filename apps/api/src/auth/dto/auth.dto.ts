@@ -8,14 +8,22 @@ import { NewUserFieldsDto, UserResponseDto } from '../../organizations/dto/user.
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export class RegisterDto extends NewUserFieldsDto {
-  @ApiProperty({ description: 'Name of the new organization', example: 'Acme Trading', minLength: 1, maxLength: 120 })
+  @ApiProperty({
+    description: 'Name of the new organization',
+    example: 'Acme Trading',
+    minLength: 1,
+    maxLength: 120,
+  })
   @Transform(trim)
   @IsString()
   @MinLength(1)
   @MaxLength(120)
   organizationName: string;
 
-  @ApiPropertyOptional({ description: 'Phone number, 10-15 digits with an optional +', example: '+201001234567' })
+  @ApiPropertyOptional({
+    description: 'Phone number, 10-15 digits with an optional +',
+    example: '+201001234567',
+  })
   @IsOptional()
   @Matches(PHONE_PATTERN, { message: 'phone must be 10-15 digits with an optional leading +' })
   phone?: string;
@@ -35,7 +43,10 @@ export class LoginDto {
 }
 
 export class AuthTokenResponseDto {
-  @ApiProperty({ description: 'JWT to send as `Authorization: Bearer <token>`', example: 'eyJhbGciOiJIUzI1NiIs...' })
+  @ApiProperty({
+    description: 'JWT to send as `Authorization: Bearer <token>`',
+    example: 'eyJhbGciOiJIUzI1NiIs...',
+  })
   accessToken: string;
 
   @ApiProperty({ example: 'Bearer', enum: ['Bearer'] })

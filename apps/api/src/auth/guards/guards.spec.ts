@@ -30,16 +30,20 @@ describe('RolesGuard', () => {
 
   it('allows a listed role and refuses others with a clear 403', () => {
     expect(guard.canActivate(contextWith({ [ROLES_KEY]: ['member'] }, member))).toBe(true);
-    expect(() => guard.canActivate(contextWith({ [ROLES_KEY]: ['owner', 'admin'] }, member))).toThrow(ForbiddenException);
-    expect(() => guard.canActivate(contextWith({ [ROLES_KEY]: ['owner', 'admin'] }, member))).toThrow(
-      'This action requires one of the roles: owner, admin',
-    );
+    expect(() =>
+      guard.canActivate(contextWith({ [ROLES_KEY]: ['owner', 'admin'] }, member)),
+    ).toThrow(ForbiddenException);
+    expect(() =>
+      guard.canActivate(contextWith({ [ROLES_KEY]: ['owner', 'admin'] }, member)),
+    ).toThrow('This action requires one of the roles: owner, admin');
   });
 });
 
 describe('ModuleAccessGuard', () => {
   const hasModule = vi.fn<(org: string, module: string) => Promise<boolean>>();
-  const guard = new ModuleAccessGuard(new Reflector(), { hasModule } as unknown as OrganizationsService);
+  const guard = new ModuleAccessGuard(new Reflector(), {
+    hasModule,
+  } as unknown as OrganizationsService);
 
   beforeEach(() => hasModule.mockReset());
 
@@ -50,15 +54,17 @@ describe('ModuleAccessGuard', () => {
 
   it('allows an enabled module', async () => {
     hasModule.mockResolvedValue(true);
-    await expect(guard.canActivate(contextWith({ [REQUIRED_MODULE_KEY]: 'whatsapp' }, member))).resolves.toBe(true);
+    await expect(
+      guard.canActivate(contextWith({ [REQUIRED_MODULE_KEY]: 'whatsapp' }, member)),
+    ).resolves.toBe(true);
     expect(hasModule).toHaveBeenCalledWith('o1', 'whatsapp');
   });
 
   it('refuses a disabled module with 403 naming it', async () => {
     hasModule.mockResolvedValue(false);
-    await expect(guard.canActivate(contextWith({ [REQUIRED_MODULE_KEY]: 'crm' }, member))).rejects.toThrow(
-      "The 'crm' module is not enabled for this organization",
-    );
+    await expect(
+      guard.canActivate(contextWith({ [REQUIRED_MODULE_KEY]: 'crm' }, member)),
+    ).rejects.toThrow("The 'crm' module is not enabled for this organization");
   });
 });
 
@@ -70,7 +76,9 @@ describe('JwtAuthGuard', () => {
 
   it('turns a missing user into 401', () => {
     const guard = new JwtAuthGuard(new Reflector());
-    expect(() => guard.handleRequest(null, false)).toThrow('Missing, invalid or expired access token');
+    expect(() => guard.handleRequest(null, false)).toThrow(
+      'Missing, invalid or expired access token',
+    );
     expect(guard.handleRequest(null, member)).toBe(member);
   });
 });

@@ -11,13 +11,19 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   }
 
   canActivate(context: ExecutionContext) {
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     return isPublic ? true : super.canActivate(context);
   }
 
   handleRequest<T>(err: unknown, user: T): T {
     if (err || !user) {
-      throw new UnauthorizedException({ message: 'Missing, invalid or expired access token', code: 'UNAUTHORIZED' });
+      throw new UnauthorizedException({
+        message: 'Missing, invalid or expired access token',
+        code: 'UNAUTHORIZED',
+      });
     }
     return user;
   }

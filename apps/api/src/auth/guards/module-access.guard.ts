@@ -13,10 +13,10 @@ export class ModuleAccessGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const module = this.reflector.getAllAndOverride<OrganizationModuleName | undefined>(REQUIRED_MODULE_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
+    const module = this.reflector.getAllAndOverride<OrganizationModuleName | undefined>(
+      REQUIRED_MODULE_KEY,
+      [context.getHandler(), context.getClass()],
+    );
     if (!module) return true;
     const user = context.switchToHttp().getRequest<{ user?: AuthUser }>().user;
     if (user && (await this.organizations.hasModule(user.organizationId, module))) return true;

@@ -9,10 +9,16 @@ export class RolesGuard implements CanActivate {
   constructor(private readonly reflector: Reflector) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const roles = this.reflector.getAllAndOverride<UserRole[] | undefined>(ROLES_KEY, [context.getHandler(), context.getClass()]);
+    const roles = this.reflector.getAllAndOverride<UserRole[] | undefined>(ROLES_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     if (!roles?.length) return true;
     const user = context.switchToHttp().getRequest<{ user?: AuthUser }>().user;
     if (user && roles.includes(user.role)) return true;
-    throw new ForbiddenException({ message: `This action requires one of the roles: ${roles.join(', ')}`, code: 'ROLE_REQUIRED' });
+    throw new ForbiddenException({
+      message: `This action requires one of the roles: ${roles.join(', ')}`,
+      code: 'ROLE_REQUIRED',
+    });
   }
 }

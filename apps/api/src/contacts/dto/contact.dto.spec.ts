@@ -4,9 +4,14 @@ import { flattenValidationErrors } from '@app/common';
 import { CreateCustomerDto } from '../../customers/dto/customer.dto';
 import { ListContactsQueryDto, UpdateContactDto } from './contact.dto';
 
-function check<T extends object>(cls: new () => T, plain: object): { value: T; errors: Record<string, string[]> } {
+function check<T extends object>(
+  cls: new () => T,
+  plain: object,
+): { value: T; errors: Record<string, string[]> } {
   const value = plainToInstance(cls, plain);
-  const errors = flattenValidationErrors(validateSync(value, { whitelist: true, forbidNonWhitelisted: true }));
+  const errors = flattenValidationErrors(
+    validateSync(value, { whitelist: true, forbidNonWhitelisted: true }),
+  );
   return { value, errors };
 }
 
@@ -33,7 +38,11 @@ describe('UpdateContactDto', () => {
   });
 
   it('accepts null to clear name, notes and the customer link', () => {
-    const { value, errors } = check(UpdateContactDto, { name: null, notes: null, customerId: null });
+    const { value, errors } = check(UpdateContactDto, {
+      name: null,
+      notes: null,
+      customerId: null,
+    });
     expect(errors).toEqual({});
     expect(value).toMatchObject({ name: null, notes: null, customerId: null });
   });
@@ -41,19 +50,37 @@ describe('UpdateContactDto', () => {
 
 describe('ListContactsQueryDto', () => {
   it('parses booleans and pagination from query strings', () => {
-    const { value, errors } = check(ListContactsQueryDto, { hasCustomer: 'false', isGroup: 'true', page: '2', limit: '5', tag: ' VIP ' });
+    const { value, errors } = check(ListContactsQueryDto, {
+      hasCustomer: 'false',
+      isGroup: 'true',
+      page: '2',
+      limit: '5',
+      tag: ' VIP ',
+    });
     expect(errors).toEqual({});
-    expect(value).toMatchObject({ hasCustomer: false, isGroup: true, page: 2, limit: 5, tag: 'vip' });
+    expect(value).toMatchObject({
+      hasCustomer: false,
+      isGroup: true,
+      page: 2,
+      limit: 5,
+      tag: 'vip',
+    });
     expect(check(ListContactsQueryDto, { hasCustomer: 'maybe' }).errors.hasCustomer).toBeDefined();
     expect(check(ListContactsQueryDto, { limit: '101' }).errors.limit).toBeDefined();
-    expect(check(ListContactsQueryDto, { sessionName: 'bad name!' }).errors.sessionName).toBeDefined();
+    expect(
+      check(ListContactsQueryDto, { sessionName: 'bad name!' }).errors.sessionName,
+    ).toBeDefined();
   });
 });
 
 describe('CreateCustomerDto', () => {
   it('accepts common phone notations and rejects the rest', () => {
-    expect(check(CreateCustomerDto, { name: 'Mona', phone: '+20 100 123 4567' }).errors).toEqual({});
+    expect(check(CreateCustomerDto, { name: 'Mona', phone: '+20 100 123 4567' }).errors).toEqual(
+      {},
+    );
     expect(check(CreateCustomerDto, { name: 'Mona', phone: '00201001234567' }).errors).toEqual({});
-    expect(Object.keys(check(CreateCustomerDto, { name: '', phone: '12', email: 'x' }).errors).sort()).toEqual(['email', 'name', 'phone']);
+    expect(
+      Object.keys(check(CreateCustomerDto, { name: '', phone: '12', email: 'x' }).errors).sort(),
+    ).toEqual(['email', 'name', 'phone']);
   });
 });

@@ -33,7 +33,8 @@ export class ListContactsQueryDto extends PaginationQueryDto {
   sessionName?: string;
 
   @ApiPropertyOptional({
-    description: 'Case-insensitive prefix of the name, address-book name or pushName (or of a later word in them), or of the phone digits',
+    description:
+      'Case-insensitive prefix of the name, address-book name or pushName (or of a later word in them), or of the phone digits',
     example: 'mona',
     maxLength: 100,
   })
@@ -44,7 +45,11 @@ export class ListContactsQueryDto extends PaginationQueryDto {
   @MaxLength(100)
   search?: string;
 
-  @ApiPropertyOptional({ description: 'Only contacts with this tag (case-insensitive)', example: 'vip', maxLength: MAX_TAG_LENGTH })
+  @ApiPropertyOptional({
+    description: 'Only contacts with this tag (case-insensitive)',
+    example: 'vip',
+    maxLength: MAX_TAG_LENGTH,
+  })
   @IsOptional()
   @Transform(({ value }) => (typeof value === 'string' ? value.trim().toLowerCase() : value))
   @IsString()
@@ -52,13 +57,21 @@ export class ListContactsQueryDto extends PaginationQueryDto {
   @MaxLength(MAX_TAG_LENGTH)
   tag?: string;
 
-  @ApiPropertyOptional({ description: 'true: only contacts linked to a customer; false: only unlinked ones', example: true, type: Boolean })
+  @ApiPropertyOptional({
+    description: 'true: only contacts linked to a customer; false: only unlinked ones',
+    example: true,
+    type: Boolean,
+  })
   @IsOptional()
   @Transform(queryBoolean)
   @IsBoolean({ message: 'hasCustomer must be true or false' })
   hasCustomer?: boolean;
 
-  @ApiPropertyOptional({ description: 'true: only groups; false: only people', example: false, type: Boolean })
+  @ApiPropertyOptional({
+    description: 'true: only groups; false: only people',
+    example: false,
+    type: Boolean,
+  })
   @IsOptional()
   @Transform(queryBoolean)
   @IsBoolean({ message: 'isGroup must be true or false' })
@@ -73,7 +86,10 @@ export class TagCountsQueryDto {
 }
 
 export class SyncContactsQueryDto {
-  @ApiProperty({ description: 'Session whose contacts to re-read from WhatsApp', example: 'sales-1' })
+  @ApiProperty({
+    description: 'Session whose contacts to re-read from WhatsApp',
+    example: 'sales-1',
+  })
   @Matches(SESSION_NAME_PATTERN, { message: SESSION_NAME_MESSAGE })
   sessionName: string;
 }
@@ -101,22 +117,36 @@ export class UpdateContactDto {
     maxItems: MAX_TAGS,
   })
   @IsOptional()
-  @Transform(({ value }) => (Array.isArray(value) && value.every((v) => typeof v === 'string') ? normalizeTags(value, { keepBlank: true }) : value))
+  @Transform(({ value }) =>
+    Array.isArray(value) && value.every((v) => typeof v === 'string')
+      ? normalizeTags(value, { keepBlank: true })
+      : value,
+  )
   @IsArray()
   @ArrayMaxSize(MAX_TAGS, { message: `tags must contain at most ${MAX_TAGS} distinct tags` })
   @IsString({ each: true })
   @MinLength(1, { each: true, message: 'each tag must be at least 1 character' })
-  @MaxLength(MAX_TAG_LENGTH, { each: true, message: `each tag must be at most ${MAX_TAG_LENGTH} characters` })
+  @MaxLength(MAX_TAG_LENGTH, {
+    each: true,
+    message: `each tag must be at most ${MAX_TAG_LENGTH} characters`,
+  })
   tags?: string[];
 
-  @ApiPropertyOptional({ description: 'Free-text notes; null clears them', example: 'Prefers calls after 5pm', nullable: true, type: String, maxLength: MAX_NOTES_LENGTH })
+  @ApiPropertyOptional({
+    description: 'Free-text notes; null clears them',
+    example: 'Prefers calls after 5pm',
+    nullable: true,
+    type: String,
+    maxLength: MAX_NOTES_LENGTH,
+  })
   @IsOptional()
   @IsString()
   @MaxLength(MAX_NOTES_LENGTH)
   notes?: string | null;
 
   @ApiPropertyOptional({
-    description: 'Id of a customer of your organization to link; null unlinks (and stops the automatic link by phone for this contact)',
+    description:
+      'Id of a customer of your organization to link; null unlinks (and stops the automatic link by phone for this contact)',
     example: '665f1c2b1e6a3e4f7e9d0e0d',
     nullable: true,
     type: String,
@@ -133,31 +163,73 @@ export class ContactResponseDto {
   @ApiProperty({ description: 'Session that sees this contact', example: 'sales-1' })
   sessionName: string;
 
-  @ApiProperty({ description: 'WhatsApp id: phone JID when the number is known, else the LID; group JID for groups', example: '201001234567@s.whatsapp.net' })
+  @ApiProperty({
+    description:
+      'WhatsApp id: phone JID when the number is known, else the LID; group JID for groups',
+    example: '201001234567@s.whatsapp.net',
+  })
   jid: string;
 
-  @ApiProperty({ description: 'Privacy id (LID) when WhatsApp revealed it', example: '123456789012345@lid', nullable: true, type: String })
+  @ApiProperty({
+    description: 'Privacy id (LID) when WhatsApp revealed it',
+    example: '123456789012345@lid',
+    nullable: true,
+    type: String,
+  })
   lid: string | null;
 
-  @ApiProperty({ description: 'Phone as E.164 digits without +', example: '201001234567', nullable: true, type: String })
+  @ApiProperty({
+    description: 'Phone as E.164 digits without +',
+    example: '201001234567',
+    nullable: true,
+    type: String,
+  })
   phone: string | null;
 
-  @ApiProperty({ description: 'Name to use: your override if set, else the address-book name', example: 'Mona Ali', nullable: true, type: String })
+  @ApiProperty({
+    description: 'Name to use: your override if set, else the address-book name',
+    example: 'Mona Ali',
+    nullable: true,
+    type: String,
+  })
   name: string | null;
 
-  @ApiProperty({ description: 'Your name override (set with PUT), null when none', example: null, nullable: true, type: String })
+  @ApiProperty({
+    description: 'Your name override (set with PUT), null when none',
+    example: null,
+    nullable: true,
+    type: String,
+  })
   customName: string | null;
 
-  @ApiProperty({ description: "Name in the linked phone's address book (group subject for groups), as synced", example: 'Mona Ali', nullable: true, type: String })
+  @ApiProperty({
+    description: "Name in the linked phone's address book (group subject for groups), as synced",
+    example: 'Mona Ali',
+    nullable: true,
+    type: String,
+  })
   addressBookName: string | null;
 
-  @ApiProperty({ description: 'Name the contact set for themselves', example: 'Mona', nullable: true, type: String })
+  @ApiProperty({
+    description: 'Name the contact set for themselves',
+    example: 'Mona',
+    nullable: true,
+    type: String,
+  })
   pushName: string | null;
 
-  @ApiProperty({ description: 'Verified business name', example: null, nullable: true, type: String })
+  @ApiProperty({
+    description: 'Verified business name',
+    example: null,
+    nullable: true,
+    type: String,
+  })
   verifiedName: string | null;
 
-  @ApiProperty({ description: 'Best available label: name, verified name, pushName, then the number', example: 'Mona Ali' })
+  @ApiProperty({
+    description: 'Best available label: name, verified name, pushName, then the number',
+    example: 'Mona Ali',
+  })
   displayName: string;
 
   @ApiProperty({ description: 'WhatsApp Business account', example: false })
@@ -166,20 +238,36 @@ export class ContactResponseDto {
   @ApiProperty({ description: 'A group chat', example: false })
   isGroup: boolean;
 
-  @ApiProperty({ description: 'Profile picture URL when the engine provided one', example: null, nullable: true, type: String })
+  @ApiProperty({
+    description: 'Profile picture URL when the engine provided one',
+    example: null,
+    nullable: true,
+    type: String,
+  })
   profilePictureUrl: string | null;
 
   @ApiProperty({ description: 'Tags (lower-case)', example: ['vip'], type: [String] })
   tags: string[];
 
-  @ApiProperty({ description: 'Notes', example: 'Prefers calls after 5pm', nullable: true, type: String })
+  @ApiProperty({
+    description: 'Notes',
+    example: 'Prefers calls after 5pm',
+    nullable: true,
+    type: String,
+  })
   notes: string | null;
 
-  @ApiProperty({ description: 'Linked CRM customer', example: '665f1c2b1e6a3e4f7e9d0e0d', nullable: true, type: String })
+  @ApiProperty({
+    description: 'Linked CRM customer',
+    example: '665f1c2b1e6a3e4f7e9d0e0d',
+    nullable: true,
+    type: String,
+  })
   customerId: string | null;
 
   @ApiProperty({
-    description: 'How the customer link was set: auto (matching phone) or manual (PUT); null when never linked',
+    description:
+      'How the customer link was set: auto (matching phone) or manual (PUT); null when never linked',
     enum: CUSTOMER_LINK_SOURCES,
     enumName: 'CustomerLinkSource',
     example: 'auto',
@@ -187,18 +275,32 @@ export class ContactResponseDto {
   })
   customerLinkSource: CustomerLinkSource | null;
 
-  @ApiProperty({ description: 'First time this contact was seen', example: '2026-01-01T00:00:00.000Z' })
+  @ApiProperty({
+    description: 'First time this contact was seen',
+    example: '2026-01-01T00:00:00.000Z',
+  })
   firstSeenAt: Date;
 
-  @ApiProperty({ description: 'Time of the latest message in the chat with this contact', example: '2026-01-02T10:00:00.000Z', nullable: true, type: Date })
+  @ApiProperty({
+    description: 'Time of the latest message in the chat with this contact',
+    example: '2026-01-02T10:00:00.000Z',
+    nullable: true,
+    type: Date,
+  })
   lastMessageAt: Date | null;
 
-  @ApiProperty({ description: 'Messages stored for the chat with this contact (in and out)', example: 12 })
+  @ApiProperty({
+    description: 'Messages stored for the chat with this contact (in and out)',
+    example: 12,
+  })
   messageCount: number;
 }
 
 export class ContactPageDto {
-  @ApiProperty({ description: 'Contacts on this page (latest activity first)', type: [ContactResponseDto] })
+  @ApiProperty({
+    description: 'Contacts on this page (latest activity first)',
+    type: [ContactResponseDto],
+  })
   items: ContactResponseDto[];
 
   @ApiProperty({ description: 'Contacts matching the filters', example: 42 })
@@ -220,6 +322,10 @@ export class TagCountDto {
 }
 
 export class SyncStartedDto {
-  @ApiProperty({ description: 'The resync was requested; contacts arrive asynchronously', example: 'started', enum: ['started'] })
+  @ApiProperty({
+    description: 'The resync was requested; contacts arrive asynchronously',
+    example: 'started',
+    enum: ['started'],
+  })
   status: 'started';
 }

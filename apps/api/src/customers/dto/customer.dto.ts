@@ -1,6 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsOptional, IsString, MaxLength, MinLength, ValidateBy, type ValidationOptions } from 'class-validator';
+import {
+  IsEmail,
+  IsOptional,
+  IsString,
+  MaxLength,
+  MinLength,
+  ValidateBy,
+  type ValidationOptions,
+} from 'class-validator';
 import { normalizePhone, PaginationQueryDto } from '@app/common';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -11,8 +19,10 @@ export function IsNormalizablePhone(options?: ValidationOptions): PropertyDecora
     {
       name: 'isNormalizablePhone',
       validator: {
-        validate: (value: unknown) => typeof value === 'string' && /^\d{10,15}$/.test(normalizePhone(value) ?? ''),
-        defaultMessage: () => '$property must be a phone number with country code (10-15 digits, optional + or 00 prefix)',
+        validate: (value: unknown) =>
+          typeof value === 'string' && /^\d{10,15}$/.test(normalizePhone(value) ?? ''),
+        defaultMessage: () =>
+          '$property must be a phone number with country code (10-15 digits, optional + or 00 prefix)',
       },
     },
     options,
@@ -28,7 +38,8 @@ export class CreateCustomerDto {
   name: string;
 
   @ApiPropertyOptional({
-    description: 'Phone with country code; spaces, dashes, a leading + or 00 are accepted and normalized to digits',
+    description:
+      'Phone with country code; spaces, dashes, a leading + or 00 are accepted and normalized to digits',
     example: '+20 100 123 4567',
   })
   @IsOptional()
@@ -36,7 +47,11 @@ export class CreateCustomerDto {
   @IsNormalizablePhone()
   phone?: string;
 
-  @ApiPropertyOptional({ description: 'Email address', example: 'mona@example.com', maxLength: 254 })
+  @ApiPropertyOptional({
+    description: 'Email address',
+    example: 'mona@example.com',
+    maxLength: 254,
+  })
   @IsOptional()
   @Transform(trim)
   @IsEmail({}, { message: 'email must be a valid email address' })
@@ -46,7 +61,8 @@ export class CreateCustomerDto {
 
 export class ListCustomersQueryDto extends PaginationQueryDto {
   @ApiPropertyOptional({
-    description: 'Case-insensitive prefix of the name (or of any later word in it), of the email, or of the phone digits',
+    description:
+      'Case-insensitive prefix of the name (or of any later word in it), of the email, or of the phone digits',
     example: 'mona',
     maxLength: 100,
   })
@@ -65,10 +81,20 @@ export class CustomerResponseDto {
   @ApiProperty({ description: 'Customer name', example: 'Mona Ali' })
   name: string;
 
-  @ApiProperty({ description: 'Phone as E.164 digits without +', example: '201001234567', nullable: true, type: String })
+  @ApiProperty({
+    description: 'Phone as E.164 digits without +',
+    example: '201001234567',
+    nullable: true,
+    type: String,
+  })
   phone: string | null;
 
-  @ApiProperty({ description: 'Email address (lower-cased)', example: 'mona@example.com', nullable: true, type: String })
+  @ApiProperty({
+    description: 'Email address (lower-cased)',
+    example: 'mona@example.com',
+    nullable: true,
+    type: String,
+  })
   email: string | null;
 
   @ApiProperty({ description: 'Creation time', example: '2026-01-01T00:00:00.000Z' })

@@ -1,6 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+} from 'class-validator';
 import { SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
 import { EVENT_TYPES, type EventType } from '../events.types';
 
@@ -22,16 +30,22 @@ export class EventStreamQueryDto {
   @Transform(commaList)
   @IsArray()
   @ArrayMaxSize(EVENT_TYPES.length)
-  @IsIn(EVENT_TYPES, { each: true, message: `types must be a comma-separated list of: ${EVENT_TYPES.join(', ')}` })
+  @IsIn(EVENT_TYPES, {
+    each: true,
+    message: `types must be a comma-separated list of: ${EVENT_TYPES.join(', ')}`,
+  })
   types?: EventType[];
 
   @ApiPropertyOptional({ description: 'Only events of this session', example: 'sales-1' })
   @IsOptional()
-  @Matches(SESSION_NAME_PATTERN, { message: 'sessionName must be 1-32 characters of letters, digits, _ or -' })
+  @Matches(SESSION_NAME_PATTERN, {
+    message: 'sessionName must be 1-32 characters of letters, digits, _ or -',
+  })
   sessionName?: string;
 
   @ApiPropertyOptional({
-    description: 'Resume after this event id (same as the Last-Event-ID header, which wins); events within the 7-day retention are replayed first',
+    description:
+      'Resume after this event id (same as the Last-Event-ID header, which wins); events within the 7-day retention are replayed first',
     example: '6650a1b2003e8a0000001f3c',
   })
   @IsOptional()
@@ -40,7 +54,8 @@ export class EventStreamQueryDto {
 
   @ApiPropertyOptional({
     name: 'access_token',
-    description: 'Short-lived stream token from POST /api/v1/events/token, for clients that cannot set headers (EventSource)',
+    description:
+      'Short-lived stream token from POST /api/v1/events/token, for clients that cannot set headers (EventSource)',
     example: 'eyJhbGciOiJIUzI1NiIs...',
   })
   @IsOptional()
@@ -50,15 +65,24 @@ export class EventStreamQueryDto {
 }
 
 export class EventStreamTokenResponseDto {
-  @ApiProperty({ description: 'Token for `GET /api/v1/events?access_token=…`; accepted by no other route', example: 'eyJhbGciOiJIUzI1NiIs...' })
+  @ApiProperty({
+    description: 'Token for `GET /api/v1/events?access_token=…`; accepted by no other route',
+    example: 'eyJhbGciOiJIUzI1NiIs...',
+  })
   token: string;
 
-  @ApiProperty({ description: 'Lifetime in seconds (only the connection has to start within it)', example: 60 })
+  @ApiProperty({
+    description: 'Lifetime in seconds (only the connection has to start within it)',
+    example: 60,
+  })
   expiresIn: number;
 }
 
 export class EventEnvelopeDto {
-  @ApiProperty({ description: 'Unique, time-ordered event id: dedupe key, SSE `id:`, webhook `X-Webhook-Id`', example: '6650a1b2003e8a0000001f3c' })
+  @ApiProperty({
+    description: 'Unique, time-ordered event id: dedupe key, SSE `id:`, webhook `X-Webhook-Id`',
+    example: '6650a1b2003e8a0000001f3c',
+  })
   id: string;
 
   @ApiProperty({ enum: EVENT_TYPES, enumName: 'EventType', example: 'message.received' })
@@ -80,7 +104,13 @@ export class EventEnvelopeDto {
       '{sessionId, sessionName, status, qr, expiresAt} for session.qr',
     type: 'object',
     additionalProperties: true,
-    example: { id: '665f1c2b1e6a3e4f7e9d0e0c', direction: 'in', type: 'text', text: 'Hi', status: 'delivered' },
+    example: {
+      id: '665f1c2b1e6a3e4f7e9d0e0c',
+      direction: 'in',
+      type: 'text',
+      text: 'Hi',
+      status: 'delivered',
+    },
   })
   data: Record<string, unknown>;
 }

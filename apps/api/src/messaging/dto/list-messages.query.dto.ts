@@ -3,16 +3,26 @@ import { Type } from 'class-transformer';
 import { IsDate, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { PaginationQueryDto } from '@app/common';
 import { SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
-import { MESSAGE_DIRECTIONS, MESSAGE_STATUSES, type MessageDirection, type MessageStatus } from '../message.types';
+import {
+  MESSAGE_DIRECTIONS,
+  MESSAGE_STATUSES,
+  type MessageDirection,
+  type MessageStatus,
+} from '../message.types';
 import { MESSAGE_TYPES } from './message-response.dto';
 
 export class ListMessagesQueryDto extends PaginationQueryDto {
   @ApiPropertyOptional({ example: 'sales-1' })
   @IsOptional()
-  @Matches(SESSION_NAME_PATTERN, { message: 'sessionName must be 1-32 characters of letters, digits, _ or -' })
+  @Matches(SESSION_NAME_PATTERN, {
+    message: 'sessionName must be 1-32 characters of letters, digits, _ or -',
+  })
   sessionName?: string;
 
-  @ApiPropertyOptional({ description: 'Chat JID or phone number', example: '201001234567@s.whatsapp.net' })
+  @ApiPropertyOptional({
+    description: 'Chat JID or phone number',
+    example: '201001234567@s.whatsapp.net',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(128)
@@ -33,13 +43,19 @@ export class ListMessagesQueryDto extends PaginationQueryDto {
   @IsIn(MESSAGE_TYPES)
   type?: string;
 
-  @ApiPropertyOptional({ description: 'ISO 8601; messages at or after', example: '2026-01-01T00:00:00Z' })
+  @ApiPropertyOptional({
+    description: 'ISO 8601; messages at or after',
+    example: '2026-01-01T00:00:00Z',
+  })
   @IsOptional()
   @Type(() => Date)
   @IsDate({ message: 'since must be an ISO 8601 date' })
   since?: Date;
 
-  @ApiPropertyOptional({ description: 'ISO 8601; messages before', example: '2026-02-01T00:00:00Z' })
+  @ApiPropertyOptional({
+    description: 'ISO 8601; messages before',
+    example: '2026-02-01T00:00:00Z',
+  })
   @IsOptional()
   @Type(() => Date)
   @IsDate({ message: 'until must be an ISO 8601 date' })
@@ -52,7 +68,11 @@ export class ListMessagesQueryDto extends PaginationQueryDto {
   @MaxLength(100)
   search?: string;
 
-  @ApiPropertyOptional({ description: 'Cursor: only messages older than this message id (for long chats; use with limit, page stays 1)', example: '665f1c2b1e6a3e4f7e9d0e0d' })
+  @ApiPropertyOptional({
+    description:
+      'Cursor: only messages older than this message id (for long chats; use with limit, page stays 1)',
+    example: '665f1c2b1e6a3e4f7e9d0e0d',
+  })
   @IsOptional()
   @Matches(/^[a-f0-9]{24}$/, { message: 'before must be a message id' })
   before?: string;
@@ -61,6 +81,8 @@ export class ListMessagesQueryDto extends PaginationQueryDto {
 export class ListChatsQueryDto extends PaginationQueryDto {
   @ApiPropertyOptional({ example: 'sales-1' })
   @IsOptional()
-  @Matches(SESSION_NAME_PATTERN, { message: 'sessionName must be 1-32 characters of letters, digits, _ or -' })
+  @Matches(SESSION_NAME_PATTERN, {
+    message: 'sessionName must be 1-32 characters of letters, digits, _ or -',
+  })
   sessionName?: string;
 }

@@ -29,6 +29,7 @@ export class GridFsMediaStorage implements MediaStorage {
   }
 
   async delete(key: string): Promise<void> {
-    for await (const file of this.bucket.find({ filename: key })) await this.bucket.delete(file._id);
+    for await (const file of this.bucket.find({ filename: key }))
+      await this.bucket.delete(file._id);
   }
 }

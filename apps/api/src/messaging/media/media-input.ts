@@ -1,4 +1,9 @@
-import { type AllowList, BadRequestError, resolveAllowedTarget, UrlNotAllowedError } from '@app/common';
+import {
+  type AllowList,
+  BadRequestError,
+  resolveAllowedTarget,
+  UrlNotAllowedError,
+} from '@app/common';
 import type { MediaInputDto } from '../dto/send-message.dto';
 import type { OutboundMediaType } from '../message.types';
 import { MediaFetchError } from '../messaging.errors';
@@ -19,7 +24,11 @@ export interface ResolvedMedia {
 }
 
 /** Turns `{base64, mimetype}` or `{url}` into checked bytes (type, mimetype, size). */
-export async function resolveMediaInput(type: OutboundMediaType, input: MediaInputDto, allow: AllowList): Promise<ResolvedMedia> {
+export async function resolveMediaInput(
+  type: OutboundMediaType,
+  input: MediaInputDto,
+  allow: AllowList,
+): Promise<ResolvedMedia> {
   if (input.base64 !== undefined) {
     assertSizeFits(type, Math.floor((input.base64.length * 3) / 4)); // before decoding a huge string
     const buffer = Buffer.from(input.base64, 'base64');
@@ -27,8 +36,14 @@ export async function resolveMediaInput(type: OutboundMediaType, input: MediaInp
     assertMimetypeFits(type, input.mimetype!);
     return { buffer, mimetype: input.mimetype! };
   }
-  const { buffer, contentType } = await fetchLimited(input.url!, MEDIA_SIZE_LIMITS[type], type, allow);
-  const mimetype = input.mimetype ?? contentType?.split(';')[0].trim() ?? 'application/octet-stream';
+  const { buffer, contentType } = await fetchLimited(
+    input.url!,
+    MEDIA_SIZE_LIMITS[type],
+    type,
+    allow,
+  );
+  const mimetype =
+    input.mimetype ?? contentType?.split(';')[0].trim() ?? 'application/octet-stream';
   assertMimetypeFits(type, mimetype);
   return { buffer, mimetype };
 }
@@ -49,7 +64,10 @@ async function fetchChecked(url: string, allow: AllowList): Promise<Response> {
     await assertAllowed(current, allow);
     let response: Response;
     try {
-      response = await fetch(current, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'manual' });
+      response = await fetch(current, {
+        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+        redirect: 'manual',
+      });
     } catch (error) {
       throw new MediaFetchError((error as Error).message);
     }
@@ -60,7 +78,12 @@ async function fetchChecked(url: string, allow: AllowList): Promise<Response> {
   throw new MediaFetchError(`more than ${MAX_REDIRECTS} redirects`);
 }
 
-async function fetchLimited(url: string, limit: number, type: OutboundMediaType, allow: AllowList): Promise<{ buffer: Buffer; contentType?: string }> {
+async function fetchLimited(
+  url: string,
+  limit: number,
+  type: OutboundMediaType,
+  allow: AllowList,
+): Promise<{ buffer: Buffer; contentType?: string }> {
   const response = await fetchChecked(url, allow);
   if (!response.ok || !response.body) throw new MediaFetchError(`HTTP ${response.status}`);
   const declared = Number(response.headers.get('content-length') ?? 0);
@@ -72,5 +95,8 @@ async function fetchLimited(url: string, limit: number, type: OutboundMediaType,
     assertSizeFits(type, size); // stop reading as soon as it is too large
     chunks.push(Buffer.from(chunk));
   }
-  return { buffer: Buffer.concat(chunks), contentType: response.headers.get('content-type') ?? undefined };
+  return {
+    buffer: Buffer.concat(chunks),
+    contentType: response.headers.get('content-type') ?? undefined,
+  };
 }

@@ -16,7 +16,9 @@ describe('media limits', () => {
     expect(() => assertMimetypeFits('image', 'image/png')).not.toThrow();
     expect(() => assertMimetypeFits('audio', 'audio/ogg; codecs=opus')).not.toThrow();
     expect(() => assertMimetypeFits('document', 'application/pdf')).not.toThrow();
-    expect(() => assertMimetypeFits('image', 'application/pdf')).toThrow("does not fit type 'image'");
+    expect(() => assertMimetypeFits('image', 'application/pdf')).toThrow(
+      "does not fit type 'image'",
+    );
     expect(() => assertMimetypeFits('video', 'not a mimetype')).toThrow('is not a valid mimetype');
   });
 });

@@ -14,18 +14,29 @@ export const MEDIA_SIZE_LIMITS: Record<OutboundMediaType | 'sticker' | 'voice', 
 
 export class MediaTooLargeError extends DomainError {
   constructor(type: string, size: number, limit: number) {
-    super('MEDIA_TOO_LARGE', `${type} media is ${size} bytes; the limit is ${limit} bytes`, 413, { size, limit });
+    super('MEDIA_TOO_LARGE', `${type} media is ${size} bytes; the limit is ${limit} bytes`, 413, {
+      size,
+      limit,
+    });
   }
 }
 
-const MIME_PREFIX: Partial<Record<OutboundMediaType, string>> = { image: 'image/', video: 'video/', audio: 'audio/' };
+const MIME_PREFIX: Partial<Record<OutboundMediaType, string>> = {
+  image: 'image/',
+  video: 'video/',
+  audio: 'audio/',
+};
 const MIME_PATTERN = /^[\w.+-]+\/[\w.+-]+(;.*)?$/;
 
 export function assertMimetypeFits(type: OutboundMediaType, mimetype: string): void {
-  if (!MIME_PATTERN.test(mimetype)) throw new BadRequestError('INVALID_MIMETYPE', `'${mimetype}' is not a valid mimetype`);
+  if (!MIME_PATTERN.test(mimetype))
+    throw new BadRequestError('INVALID_MIMETYPE', `'${mimetype}' is not a valid mimetype`);
   const prefix = MIME_PREFIX[type];
   if (prefix && !mimetype.toLowerCase().startsWith(prefix)) {
-    throw new BadRequestError('MIMETYPE_MISMATCH', `mimetype '${mimetype}' does not fit type '${type}' (expected ${prefix}*)`);
+    throw new BadRequestError(
+      'MIMETYPE_MISMATCH',
+      `mimetype '${mimetype}' does not fit type '${type}' (expected ${prefix}*)`,
+    );
   }
 }
 

@@ -12,5 +12,7 @@ export const mediaStorageProvider: Provider = {
   provide: MEDIA_STORAGE,
   inject: [APP_CONFIG, MONGO_TARGET, getConnectionToken()],
   useFactory: (config: AppConfig, target: MongoTarget, connection: Connection) =>
-    target.isEmbedded ? new FileMediaStorage(join(config.DATA_DIR, 'media')) : new GridFsMediaStorage(connection.db!),
+    target.isEmbedded
+      ? new FileMediaStorage(join(config.DATA_DIR, 'media'))
+      : new GridFsMediaStorage(connection.db!),
 };

@@ -1,6 +1,13 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { Schema as MongooseSchema, Types } from 'mongoose';
-import { MESSAGE_DIRECTIONS, MESSAGE_STATUSES, type MessageDirection, type MessageStatus, type MessageType, type StoredMedia } from '../message.types';
+import {
+  MESSAGE_DIRECTIONS,
+  MESSAGE_STATUSES,
+  type MessageDirection,
+  type MessageStatus,
+  type MessageType,
+  type StoredMedia,
+} from '../message.types';
 
 @Schema({ collection: 'messages', timestamps: true, versionKey: false })
 export class Message {
@@ -26,7 +33,11 @@ export class Message {
   @Prop({ type: MongooseSchema.Types.Mixed }) media?: StoredMedia;
   /** Engine handle to (re)download inbound media; dropped once stored. */
   @Prop({ type: MongooseSchema.Types.Mixed }) mediaRef?: Record<string, unknown>;
-  @Prop({ type: MongooseSchema.Types.Mixed }) location?: { lat: number; lng: number; name?: string };
+  @Prop({ type: MongooseSchema.Types.Mixed }) location?: {
+    lat: number;
+    lng: number;
+    name?: string;
+  };
   @Prop({ type: MongooseSchema.Types.Mixed }) contact?: { displayName: string; vcard: string };
   @Prop({ type: MongooseSchema.Types.Mixed }) reaction?: { emoji: string; targetId: string };
   @Prop({ type: MongooseSchema.Types.Mixed }) poll?: { name: string; options: string[] };
@@ -49,7 +60,10 @@ export class Message {
 
 export const MessageSchema = SchemaFactory.createForClass(Message);
 // One stored message per WhatsApp message of a session: redelivered events update, never duplicate.
-MessageSchema.index({ sessionId: 1, waMessageId: 1 }, { unique: true, partialFilterExpression: { waMessageId: { $exists: true } } });
+MessageSchema.index(
+  { sessionId: 1, waMessageId: 1 },
+  { unique: true, partialFilterExpression: { waMessageId: { $exists: true } } },
+);
 // History and filters (newest first), all scoped by organization.
 MessageSchema.index({ organizationId: 1, timestamp: -1, _id: -1 });
 MessageSchema.index({ organizationId: 1, sessionName: 1, chatJid: 1, timestamp: -1 });

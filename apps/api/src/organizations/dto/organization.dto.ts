@@ -1,5 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayUnique, IsArray, IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import {
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsOptional,
+  IsString,
+  MaxLength,
+  MinLength,
+} from 'class-validator';
 import { Transform } from 'class-transformer';
 import { ORGANIZATION_MODULES, type OrganizationModuleName } from '../schemas/organization.schema';
 
@@ -12,7 +20,13 @@ export class OrganizationResponseDto {
   @ApiProperty({ example: 'Acme Trading' })
   name: string;
 
-  @ApiProperty({ enum: ORGANIZATION_MODULES, enumName: 'OrganizationModule', isArray: true, example: ['whatsapp', 'crm'], description: 'Enabled modules' })
+  @ApiProperty({
+    enum: ORGANIZATION_MODULES,
+    enumName: 'OrganizationModule',
+    isArray: true,
+    example: ['whatsapp', 'crm'],
+    description: 'Enabled modules',
+  })
   modules: OrganizationModuleName[];
 
   @ApiProperty({ example: '2026-01-01T00:00:00.000Z' })
@@ -20,7 +34,12 @@ export class OrganizationResponseDto {
 }
 
 export class UpdateOrganizationDto {
-  @ApiPropertyOptional({ description: 'New organization name', example: 'Acme Trading LLC', minLength: 1, maxLength: 120 })
+  @ApiPropertyOptional({
+    description: 'New organization name',
+    example: 'Acme Trading LLC',
+    minLength: 1,
+    maxLength: 120,
+  })
   @IsOptional()
   @Transform(trim)
   @IsString()
@@ -30,9 +49,18 @@ export class UpdateOrganizationDto {
 }
 
 export class UpdateModulesDto {
-  @ApiProperty({ enum: ORGANIZATION_MODULES, enumName: 'OrganizationModule', isArray: true, example: ['whatsapp', 'crm', 'reports'], description: 'The complete set of enabled modules' })
+  @ApiProperty({
+    enum: ORGANIZATION_MODULES,
+    enumName: 'OrganizationModule',
+    isArray: true,
+    example: ['whatsapp', 'crm', 'reports'],
+    description: 'The complete set of enabled modules',
+  })
   @IsArray()
   @ArrayUnique()
-  @IsIn(ORGANIZATION_MODULES, { each: true, message: `each value in modules must be one of: ${ORGANIZATION_MODULES.join(', ')}` })
+  @IsIn(ORGANIZATION_MODULES, {
+    each: true,
+    message: `each value in modules must be one of: ${ORGANIZATION_MODULES.join(', ')}`,
+  })
   modules: OrganizationModuleName[];
 }

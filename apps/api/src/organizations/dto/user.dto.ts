@@ -1,6 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsEmail, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import {
+  IsBoolean,
+  IsEmail,
+  IsIn,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  MinLength,
+} from 'class-validator';
 import { PHONE_PATTERN } from '@app/common';
 import { USER_ROLES, type UserRole } from '../schemas/user.schema';
 
@@ -47,7 +56,12 @@ export class NewUserFieldsDto {
   @MaxLength(254)
   email: string;
 
-  @ApiProperty({ description: 'At least 8 characters', example: 'S3cure-passw0rd', minLength: 8, maxLength: 128 })
+  @ApiProperty({
+    description: 'At least 8 characters',
+    example: 'S3cure-passw0rd',
+    minLength: 8,
+    maxLength: 128,
+  })
   @IsString()
   @MinLength(8, { message: 'password must be at least 8 characters' })
   @MaxLength(128)
@@ -57,11 +71,19 @@ export class NewUserFieldsDto {
 export const INVITABLE_ROLES = ['admin', 'member'] as const;
 
 export class CreateUserDto extends NewUserFieldsDto {
-  @ApiProperty({ enum: INVITABLE_ROLES, enumName: 'InvitableUserRole', example: 'member', description: 'Only owners may create admins' })
+  @ApiProperty({
+    enum: INVITABLE_ROLES,
+    enumName: 'InvitableUserRole',
+    example: 'member',
+    description: 'Only owners may create admins',
+  })
   @IsIn(INVITABLE_ROLES, { message: 'role must be one of: admin, member' })
   role: (typeof INVITABLE_ROLES)[number];
 
-  @ApiPropertyOptional({ description: 'Phone number, digits with optional +', example: '+201001234567' })
+  @ApiPropertyOptional({
+    description: 'Phone number, digits with optional +',
+    example: '+201001234567',
+  })
   @IsOptional()
   @Matches(PHONE_PATTERN, { message: 'phone must be 10-15 digits with an optional leading +' })
   phone?: string;

@@ -1,7 +1,15 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import type { HydratedDocument } from 'mongoose';
 
-export const ORGANIZATION_MODULES = ['whatsapp', 'crm', 'attendance', 'projects', 'tasks', 'invoices', 'reports'] as const;
+export const ORGANIZATION_MODULES = [
+  'whatsapp',
+  'crm',
+  'attendance',
+  'projects',
+  'tasks',
+  'invoices',
+  'reports',
+] as const;
 export type OrganizationModuleName = (typeof ORGANIZATION_MODULES)[number];
 export const DEFAULT_MODULES: OrganizationModuleName[] = ['whatsapp', 'crm'];
 

@@ -1,14 +1,26 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
-import { ISO_UTC_PATTERN, MAX_HOUR_RANGE_DAYS, MAX_RANGE_DAYS, STATS_GRANULARITIES, type StatsGranularity } from '../stats-range';
+import {
+  ISO_UTC_PATTERN,
+  MAX_HOUR_RANGE_DAYS,
+  MAX_RANGE_DAYS,
+  STATS_GRANULARITIES,
+  type StatsGranularity,
+} from '../stats-range';
 
-const ISO_MESSAGE = (name: string) => `${name} must be an ISO 8601 date in UTC, e.g. 2026-01-01 or 2026-01-01T00:00:00Z`;
+const ISO_MESSAGE = (name: string) =>
+  `${name} must be an ISO 8601 date in UTC, e.g. 2026-01-01 or 2026-01-01T00:00:00Z`;
 
 export class StatsQueryDto {
-  @ApiPropertyOptional({ description: 'Only this session of the organization (404 if the organization never had it)', example: 'sales-1' })
+  @ApiPropertyOptional({
+    description: 'Only this session of the organization (404 if the organization never had it)',
+    example: 'sales-1',
+  })
   @IsOptional()
   @IsString()
-  @Matches(/^[a-zA-Z0-9_-]{1,32}$/, { message: 'sessionName must be 1-32 characters of letters, digits, _ or -' })
+  @Matches(/^[a-zA-Z0-9_-]{1,32}$/, {
+    message: 'sessionName must be 1-32 characters of letters, digits, _ or -',
+  })
   sessionName?: string;
 
   @ApiPropertyOptional({
@@ -31,7 +43,13 @@ export class StatsQueryDto {
   @Matches(ISO_UTC_PATTERN, { message: ISO_MESSAGE('until') })
   until?: string;
 
-  @ApiPropertyOptional({ description: 'Bucket size of `series` (UTC hours or days)', enum: STATS_GRANULARITIES, enumName: 'StatsGranularity', default: 'day', example: 'day' })
+  @ApiPropertyOptional({
+    description: 'Bucket size of `series` (UTC hours or days)',
+    enum: STATS_GRANULARITIES,
+    enumName: 'StatsGranularity',
+    default: 'day',
+    example: 'day',
+  })
   @IsOptional()
   @IsIn(STATS_GRANULARITIES)
   granularity?: StatsGranularity;

@@ -4,21 +4,42 @@ import { STATS_MESSAGE_TYPES } from '../stats-counters';
 import { STATS_GRANULARITIES, type StatsGranularity } from '../stats-range';
 
 export class StatsRangeDto {
-  @ApiProperty({ description: 'Start of the first bucket (inclusive, UTC): the requested `since` rounded down to its bucket', example: '2026-01-01T00:00:00.000Z' })
+  @ApiProperty({
+    description:
+      'Start of the first bucket (inclusive, UTC): the requested `since` rounded down to its bucket',
+    example: '2026-01-01T00:00:00.000Z',
+  })
   since: string;
 
-  @ApiProperty({ description: 'End of the last bucket (exclusive, UTC): the requested `until` rounded up to a bucket end', example: '2026-01-31T00:00:00.000Z' })
+  @ApiProperty({
+    description:
+      'End of the last bucket (exclusive, UTC): the requested `until` rounded up to a bucket end',
+    example: '2026-01-31T00:00:00.000Z',
+  })
   until: string;
 
-  @ApiProperty({ description: 'Bucket size of `series`', enum: STATS_GRANULARITIES, enumName: 'StatsGranularity', example: 'day' })
+  @ApiProperty({
+    description: 'Bucket size of `series`',
+    enum: STATS_GRANULARITIES,
+    enumName: 'StatsGranularity',
+    example: 'day',
+  })
   granularity: StatsGranularity;
 
-  @ApiProperty({ description: 'The session the figures are limited to, or null for the whole organization', example: 'sales-1', nullable: true, type: String })
+  @ApiProperty({
+    description: 'The session the figures are limited to, or null for the whole organization',
+    example: 'sales-1',
+    nullable: true,
+    type: String,
+  })
   sessionName: string | null;
 }
 
 export class StatsSessionsDto {
-  @ApiProperty({ description: 'Sessions of the organization (or 1/0 with `sessionName`)', example: 3 })
+  @ApiProperty({
+    description: 'Sessions of the organization (or 1/0 with `sessionName`)',
+    example: 3,
+  })
   total: number;
 
   @ApiProperty({ description: 'Sessions currently in status `connected`', example: 2 })
@@ -49,10 +70,17 @@ export class StatsByStatusDto {
 }
 
 export class StatsFailureReasonDto {
-  @ApiProperty({ description: 'Failure reason as reported by the sender (whitespace collapsed, at most 200 characters)', example: 'Session not connected' })
+  @ApiProperty({
+    description:
+      'Failure reason as reported by the sender (whitespace collapsed, at most 200 characters)',
+    example: 'Session not connected',
+  })
   reason: string;
 
-  @ApiProperty({ description: 'Failed outgoing messages with this reason in the window', example: 2 })
+  @ApiProperty({
+    description: 'Failed outgoing messages with this reason in the window',
+    example: 2,
+  })
   count: number;
 }
 
@@ -60,14 +88,19 @@ export class StatsMessagesDto {
   @ApiProperty({ description: 'sent + received', example: 220 })
   total: number;
 
-  @ApiProperty({ description: 'Outgoing messages created in the window (any status, including pending and failed)', example: 100 })
+  @ApiProperty({
+    description:
+      'Outgoing messages created in the window (any status, including pending and failed)',
+    example: 100,
+  })
   sent: number;
 
   @ApiProperty({ description: 'Incoming messages created in the window', example: 120 })
   received: number;
 
   @ApiProperty({
-    description: 'Outgoing messages of the window by their current status (sums to `sent`). A status change moves the message within the bucket of its creation time.',
+    description:
+      'Outgoing messages of the window by their current status (sums to `sent`). A status change moves the message within the bucket of its creation time.',
     type: StatsByStatusDto,
   })
   byStatus: StatsByStatusDto;
@@ -76,7 +109,22 @@ export class StatsMessagesDto {
     description: `Messages of both directions by type; every type is present: ${STATS_MESSAGE_TYPES.join(', ')}`,
     type: 'object',
     additionalProperties: { type: 'integer' },
-    example: { text: 200, image: 15, video: 0, audio: 0, voice: 5, document: 0, sticker: 0, location: 0, contact: 0, reaction: 0, poll: 0, revoke: 0, edit: 0, unknown: 0 },
+    example: {
+      text: 200,
+      image: 15,
+      video: 0,
+      audio: 0,
+      voice: 5,
+      document: 0,
+      sticker: 0,
+      location: 0,
+      contact: 0,
+      reaction: 0,
+      poll: 0,
+      revoke: 0,
+      edit: 0,
+      unknown: 0,
+    },
   })
   byType: Record<string, number>;
 
@@ -88,10 +136,19 @@ export class StatsMessagesDto {
   })
   deliveryRate: number;
 
-  @ApiProperty({ description: '(read + played) / (sent + delivered + read + played + failed) over outgoing messages of the window; 0 when there are none. 4 decimals.', example: 0.4747 })
+  @ApiProperty({
+    description:
+      '(read + played) / (sent + delivered + read + played + failed) over outgoing messages of the window; 0 when there are none. 4 decimals.',
+    example: 0.4747,
+  })
   readRate: number;
 
-  @ApiProperty({ description: 'The 5 most frequent failure reasons of the window, most frequent first (ties by reason)', type: StatsFailureReasonDto, isArray: true })
+  @ApiProperty({
+    description:
+      'The 5 most frequent failure reasons of the window, most frequent first (ties by reason)',
+    type: StatsFailureReasonDto,
+    isArray: true,
+  })
   topFailureReasons: StatsFailureReasonDto[];
 }
 
@@ -134,24 +191,43 @@ export class StatsResponsivenessDto {
 }
 
 export class StatsResponseDto {
-  @ApiProperty({ description: 'The window the figures cover, aligned to whole buckets', type: StatsRangeDto })
+  @ApiProperty({
+    description: 'The window the figures cover, aligned to whole buckets',
+    type: StatsRangeDto,
+  })
   range: StatsRangeDto;
 
-  @ApiProperty({ description: 'Current sessions (not limited to the window)', type: StatsSessionsDto })
+  @ApiProperty({
+    description: 'Current sessions (not limited to the window)',
+    type: StatsSessionsDto,
+  })
   sessions: StatsSessionsDto;
 
   @ApiProperty({ description: 'Messages created in the window', type: StatsMessagesDto })
   messages: StatsMessagesDto;
 
-  @ApiProperty({ description: 'One point per bucket of the window, oldest first; empty buckets are zero', type: StatsSeriesPointDto, isArray: true })
+  @ApiProperty({
+    description: 'One point per bucket of the window, oldest first; empty buckets are zero',
+    type: StatsSeriesPointDto,
+    isArray: true,
+  })
   series: StatsSeriesPointDto[];
 
-  @ApiProperty({ description: 'Contact book figures (`new` = first seen in the window)', type: StatsContactsDto })
+  @ApiProperty({
+    description: 'Contact book figures (`new` = first seen in the window)',
+    type: StatsContactsDto,
+  })
   contacts: StatsContactsDto;
 
-  @ApiProperty({ description: 'First-response times to inbound messages of the window', type: StatsResponsivenessDto })
+  @ApiProperty({
+    description: 'First-response times to inbound messages of the window',
+    type: StatsResponsivenessDto,
+  })
   responsiveness: StatsResponsivenessDto;
 
-  @ApiProperty({ description: 'When this answer was computed (UTC)', example: '2026-01-31T12:00:00.000Z' })
+  @ApiProperty({
+    description: 'When this answer was computed (UTC)',
+    example: '2026-01-31T12:00:00.000Z',
+  })
   generatedAt: string;
 }

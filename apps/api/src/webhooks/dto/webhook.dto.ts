@@ -19,14 +19,20 @@ import { SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../schemas/webhook-delivery.schema';
 
 export const WEBHOOK_EVENT_FILTERS = ['*', ...EVENT_TYPES] as const;
-const URL_OPTIONS = { protocols: ['http', 'https'], require_protocol: true, require_tld: false, allow_underscores: true };
+const URL_OPTIONS = {
+  protocols: ['http', 'https'],
+  require_protocol: true,
+  require_tld: false,
+  allow_underscores: true,
+};
 const URL_MESSAGE = 'url must be an absolute http:// or https:// URL';
 const EVENTS_MESSAGE = `events must contain '*' or event types: ${EVENT_TYPES.join(', ')}`;
 const SESSION_MESSAGE = 'sessionName must be 1-32 characters of letters, digits, _ or -';
 
 export class CreateWebhookDto {
   @ApiProperty({
-    description: 'Receiver URL (http or https). Hosts resolving to loopback, private or link-local addresses are refused unless listed in WEBHOOK_ALLOWED_HOSTS',
+    description:
+      'Receiver URL (http or https). Hosts resolving to loopback, private or link-local addresses are refused unless listed in WEBHOOK_ALLOWED_HOSTS',
     example: 'https://crm.example.com/hooks/whatsapp',
     maxLength: 2048,
   })
@@ -34,7 +40,13 @@ export class CreateWebhookDto {
   @IsUrl(URL_OPTIONS, { message: URL_MESSAGE })
   url: string;
 
-  @ApiProperty({ description: "Event types to deliver, or ['*'] for all", enum: WEBHOOK_EVENT_FILTERS, enumName: 'WebhookEventFilter', isArray: true, example: ['message.received', 'message.status'] })
+  @ApiProperty({
+    description: "Event types to deliver, or ['*'] for all",
+    enum: WEBHOOK_EVENT_FILTERS,
+    enumName: 'WebhookEventFilter',
+    isArray: true,
+    example: ['message.received', 'message.status'],
+  })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(WEBHOOK_EVENT_FILTERS.length)
@@ -42,7 +54,10 @@ export class CreateWebhookDto {
   @IsIn(WEBHOOK_EVENT_FILTERS, { each: true, message: EVENTS_MESSAGE })
   events: string[];
 
-  @ApiPropertyOptional({ description: 'Only events of this session (default: all sessions)', example: 'sales-1' })
+  @ApiPropertyOptional({
+    description: 'Only events of this session (default: all sessions)',
+    example: 'sales-1',
+  })
   @IsOptional()
   @Matches(SESSION_NAME_PATTERN, { message: SESSION_MESSAGE })
   sessionName?: string;
@@ -54,13 +69,23 @@ export class CreateWebhookDto {
 }
 
 export class UpdateWebhookDto {
-  @ApiPropertyOptional({ description: 'New receiver URL (checked like on create)', example: 'https://crm.example.com/hooks/whatsapp-v2', maxLength: 2048 })
+  @ApiPropertyOptional({
+    description: 'New receiver URL (checked like on create)',
+    example: 'https://crm.example.com/hooks/whatsapp-v2',
+    maxLength: 2048,
+  })
   @IsOptional()
   @MaxLength(2048)
   @IsUrl(URL_OPTIONS, { message: URL_MESSAGE })
   url?: string;
 
-  @ApiPropertyOptional({ description: "Event types, or ['*']", enum: WEBHOOK_EVENT_FILTERS, enumName: 'WebhookEventFilter', isArray: true, example: ['*'] })
+  @ApiPropertyOptional({
+    description: "Event types, or ['*']",
+    enum: WEBHOOK_EVENT_FILTERS,
+    enumName: 'WebhookEventFilter',
+    isArray: true,
+    example: ['*'],
+  })
   @IsOptional()
   @IsArray()
   @ArrayMinSize(1)
@@ -69,18 +94,31 @@ export class UpdateWebhookDto {
   @IsIn(WEBHOOK_EVENT_FILTERS, { each: true, message: EVENTS_MESSAGE })
   events?: string[];
 
-  @ApiPropertyOptional({ description: 'Only events of this session; null = all sessions', example: 'sales-1', nullable: true, type: String })
+  @ApiPropertyOptional({
+    description: 'Only events of this session; null = all sessions',
+    example: 'sales-1',
+    nullable: true,
+    type: String,
+  })
   @IsOptional()
   @ValidateIf((_o, value) => value !== null)
   @Matches(SESSION_NAME_PATTERN, { message: SESSION_MESSAGE })
   sessionName?: string | null;
 
-  @ApiPropertyOptional({ description: 'Enable or disable. Enabling clears an automatic disable (disabledReason)', example: true })
+  @ApiPropertyOptional({
+    description: 'Enable or disable. Enabling clears an automatic disable (disabledReason)',
+    example: true,
+  })
   @IsOptional()
   @IsBoolean()
   enabled?: boolean;
 
-  @ApiPropertyOptional({ description: 'true: generate a new signing secret, returned once in `secret`; the old one stops working at once', example: true, enum: [true] })
+  @ApiPropertyOptional({
+    description:
+      'true: generate a new signing secret, returned once in `secret`; the old one stops working at once',
+    example: true,
+    enum: [true],
+  })
   @IsOptional()
   @Equals(true, { message: 'rotateSecret must be true when present' })
   rotateSecret?: true;
@@ -93,7 +131,12 @@ export class WebhookResponseDto {
   @ApiProperty({ example: 'https://crm.example.com/hooks/whatsapp' })
   url: string;
 
-  @ApiProperty({ enum: WEBHOOK_EVENT_FILTERS, enumName: 'WebhookEventFilter', isArray: true, example: ['message.received'] })
+  @ApiProperty({
+    enum: WEBHOOK_EVENT_FILTERS,
+    enumName: 'WebhookEventFilter',
+    isArray: true,
+    example: ['message.received'],
+  })
   events: string[];
 
   @ApiPropertyOptional({ example: 'sales-1' })
@@ -102,13 +145,19 @@ export class WebhookResponseDto {
   @ApiProperty({ example: true })
   enabled: boolean;
 
-  @ApiPropertyOptional({ description: 'Why the gateway disabled it (every attempt failed for 24 h)', example: 'Disabled automatically: every delivery attempt failed for 24 h …' })
+  @ApiPropertyOptional({
+    description: 'Why the gateway disabled it (every attempt failed for 24 h)',
+    example: 'Disabled automatically: every delivery attempt failed for 24 h …',
+  })
   disabledReason?: string;
 
   @ApiPropertyOptional({ example: '2026-01-02T10:00:00.000Z' })
   disabledAt?: Date;
 
-  @ApiPropertyOptional({ description: 'Attempts have been failing since then (cleared by a success)', example: '2026-01-01T10:00:00.000Z' })
+  @ApiPropertyOptional({
+    description: 'Attempts have been failing since then (cleared by a success)',
+    example: '2026-01-01T10:00:00.000Z',
+  })
   failingSince?: Date;
 
   @ApiPropertyOptional({ example: '2026-01-01T10:05:00.000Z' })
@@ -125,17 +174,27 @@ export class WebhookResponseDto {
 }
 
 export class CreatedWebhookResponseDto extends WebhookResponseDto {
-  @ApiProperty({ description: 'Signing secret (HMAC-SHA256 key). Shown only now: store it', example: 'whsec_3q2+7w…' })
+  @ApiProperty({
+    description: 'Signing secret (HMAC-SHA256 key). Shown only now: store it',
+    example: 'whsec_3q2+7w…',
+  })
   secret: string;
 }
 
 export class UpdatedWebhookResponseDto extends WebhookResponseDto {
-  @ApiPropertyOptional({ description: 'The new signing secret, only when rotateSecret was true. Shown only now', example: 'whsec_9kLm…' })
+  @ApiPropertyOptional({
+    description: 'The new signing secret, only when rotateSecret was true. Shown only now',
+    example: 'whsec_9kLm…',
+  })
   secret?: string;
 }
 
 export class ListDeliveriesQueryDto extends PaginationQueryDto {
-  @ApiPropertyOptional({ enum: DELIVERY_STATUSES, enumName: 'WebhookDeliveryStatus', example: 'failed' })
+  @ApiPropertyOptional({
+    enum: DELIVERY_STATUSES,
+    enumName: 'WebhookDeliveryStatus',
+    example: 'failed',
+  })
   @IsOptional()
   @IsIn(DELIVERY_STATUSES)
   status?: DeliveryStatus;
@@ -148,7 +207,10 @@ export class DeliveryResponseDto {
   @ApiProperty({ example: '6650a1b2c3d4e5f601234567' })
   webhookId: string;
 
-  @ApiProperty({ description: 'Event id (X-Webhook-Id, body `id`)', example: '6650a1b2003e8a0000001f3c' })
+  @ApiProperty({
+    description: 'Event id (X-Webhook-Id, body `id`)',
+    example: '6650a1b2003e8a0000001f3c',
+  })
   eventId: string;
 
   @ApiProperty({ enum: EVENT_TYPES, enumName: 'EventType', example: 'message.received' })
@@ -163,7 +225,10 @@ export class DeliveryResponseDto {
   @ApiProperty({ description: 'Attempts made so far', example: 2 })
   attempts: number;
 
-  @ApiPropertyOptional({ description: 'HTTP status of the last attempt (absent for timeouts and network errors)', example: 503 })
+  @ApiPropertyOptional({
+    description: 'HTTP status of the last attempt (absent for timeouts and network errors)',
+    example: 503,
+  })
   lastResponseCode?: number;
 
   @ApiPropertyOptional({ example: 'HTTP 503: upstream unavailable' })
@@ -175,7 +240,10 @@ export class DeliveryResponseDto {
   @ApiPropertyOptional({ example: '2026-01-01T10:00:05.000Z' })
   lastAttemptAt?: Date;
 
-  @ApiPropertyOptional({ description: 'When the next attempt is due (pending)', example: '2026-01-01T10:00:15.000Z' })
+  @ApiPropertyOptional({
+    description: 'When the next attempt is due (pending)',
+    example: '2026-01-01T10:00:15.000Z',
+  })
   nextAttemptAt?: Date;
 
   @ApiPropertyOptional({ example: '2026-01-01T10:00:16.000Z' })

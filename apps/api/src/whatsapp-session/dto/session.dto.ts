@@ -2,24 +2,42 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsString, Matches } from 'class-validator';
 import { PHONE_PATTERN } from '@app/common';
 
-export const SESSION_STATUSES = ['connecting', 'qr_ready', 'connected', 'disconnected', 'logged_out', 'failed'] as const;
+export const SESSION_STATUSES = [
+  'connecting',
+  'qr_ready',
+  'connected',
+  'disconnected',
+  'logged_out',
+  'failed',
+] as const;
 export const SESSION_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,32}$/;
 
 export class CreateSessionDto {
-  @ApiProperty({ description: '1-32 characters: letters, digits, _ and -; unique within the organization', example: 'sales-1' })
+  @ApiProperty({
+    description: '1-32 characters: letters, digits, _ and -; unique within the organization',
+    example: 'sales-1',
+  })
   @IsString()
-  @Matches(SESSION_NAME_PATTERN, { message: 'sessionName must be 1-32 characters of letters, digits, _ or -' })
+  @Matches(SESSION_NAME_PATTERN, {
+    message: 'sessionName must be 1-32 characters of letters, digits, _ or -',
+  })
   sessionName: string;
 }
 
 export class PairingCodeRequestDto {
-  @ApiProperty({ description: 'Phone number of the WhatsApp account to link, 10-15 digits with an optional +', example: '+201001234567' })
+  @ApiProperty({
+    description: 'Phone number of the WhatsApp account to link, 10-15 digits with an optional +',
+    example: '+201001234567',
+  })
   @Matches(PHONE_PATTERN, { message: 'phone must be 10-15 digits with an optional leading +' })
   phone: string;
 }
 
 export class SessionResponseDto {
-  @ApiProperty({ description: '`${organizationId}_${sessionName}`', example: '665f1c2b1e6a3e4f7e9d0e0b_sales-1' })
+  @ApiProperty({
+    description: '`${organizationId}_${sessionName}`',
+    example: '665f1c2b1e6a3e4f7e9d0e0b_sales-1',
+  })
   sessionId: string;
 
   @ApiProperty({ example: 'sales-1' })
@@ -37,10 +55,16 @@ export class SessionResponseDto {
   @ApiPropertyOptional({ example: 'Acme Sales' })
   pushName?: string;
 
-  @ApiPropertyOptional({ description: 'Why the session last closed or failed', example: 'Connection lost (408)' })
+  @ApiPropertyOptional({
+    description: 'Why the session last closed or failed',
+    example: 'Connection lost (408)',
+  })
   lastError?: string;
 
-  @ApiPropertyOptional({ description: 'Last message in or out', example: '2026-01-01T10:00:00.000Z' })
+  @ApiPropertyOptional({
+    description: 'Last message in or out',
+    example: '2026-01-01T10:00:00.000Z',
+  })
   lastActivityAt?: Date;
 
   @ApiPropertyOptional({ example: '2026-01-01T09:00:00.000Z' })
@@ -49,7 +73,10 @@ export class SessionResponseDto {
   @ApiPropertyOptional({ example: '2026-01-01T09:00:00.000Z' })
   statusChangedAt?: Date;
 
-  @ApiPropertyOptional({ description: 'When the current QR code expires (status qr_ready)', example: '2026-01-01T09:00:20.000Z' })
+  @ApiPropertyOptional({
+    description: 'When the current QR code expires (status qr_ready)',
+    example: '2026-01-01T09:00:20.000Z',
+  })
   qrExpiresAt?: Date;
 
   @ApiProperty({ example: '2026-01-01T08:59:00.000Z' })
@@ -60,7 +87,10 @@ export class SessionResponseDto {
 }
 
 export class QrResponseDto {
-  @ApiProperty({ description: 'PNG data URL of the QR code to scan with WhatsApp > Linked devices', example: 'data:image/png;base64,iVBORw0KGgo…' })
+  @ApiProperty({
+    description: 'PNG data URL of the QR code to scan with WhatsApp > Linked devices',
+    example: 'data:image/png;base64,iVBORw0KGgo…',
+  })
   qr: string;
 
   @ApiProperty({ enum: SESSION_STATUSES, enumName: 'SessionStatus', example: 'qr_ready' })
@@ -71,6 +101,9 @@ export class QrResponseDto {
 }
 
 export class PairingCodeResponseDto {
-  @ApiProperty({ description: 'Code to type on the phone (WhatsApp > Linked devices > Link with phone number)', example: 'ABCD1234' })
+  @ApiProperty({
+    description: 'Code to type on the phone (WhatsApp > Linked devices > Link with phone number)',
+    example: 'ABCD1234',
+  })
   code: string;
 }
