@@ -24,6 +24,7 @@ import type { AnyBulkWriteOperation, Connection } from 'mongoose';
 import { Types } from 'mongoose';
 import { loadConfig } from '@app/common';
 import { createApp } from '../apps/api/src/app.setup';
+import { round, summarize } from './support';
 import type { MessageRecord, MessageStatus } from '../apps/api/src/messaging/message.types';
 import { MESSAGING_EVENTS } from '../apps/api/src/messaging/messaging.events';
 import type { StatsBucket } from '../apps/api/src/stats/schemas/stats-bucket.schema';
@@ -123,21 +124,6 @@ interface StatsBody {
     byType: Record<string, number>;
   };
   series: Array<{ bucket: string; sent: number; received: number }>;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-const round = (n: number) => Math.round(n * 100) / 100;
-function summarize(samples: number[]) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return {
-    n: sorted.length,
-    p50: round(percentile(sorted, 50)),
-    p95: round(percentile(sorted, 95)),
-    max: round(sorted[sorted.length - 1] ?? 0),
-  };
 }
 
 async function main(): Promise<void> {

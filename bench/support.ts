@@ -25,3 +25,14 @@ export const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 1
 export function report(result: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
+
+/** n, p50, p95 and max of latency samples (ms). */
+export function summarize(samples: number[]): { n: number; p50: number; p95: number; max: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return {
+    n: sorted.length,
+    p50: round(percentile(sorted, 50)),
+    p95: round(percentile(sorted, 95)),
+    max: round(sorted[sorted.length - 1] ?? 0),
+  };
+}

@@ -22,6 +22,7 @@ import { performance } from 'node:perf_hooks';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadConfig } from '@app/common';
 import { createApp } from '../apps/api/src/app.setup';
+import { percentile, round } from './support';
 import { EventOutboxService } from '../apps/api/src/events/event-outbox.service';
 import { verifyWebhookSignature } from '../apps/api/src/webhooks/webhook-signature';
 
@@ -32,11 +33,6 @@ const M = Number(process.env.WEBHOOKS_BENCH_MESSAGES ?? 300);
 const TIMEOUT_MS = 300_000;
 
 const log = (msg: string) => process.stderr.write(`[webhooks.bench] ${msg}\n`);
-const round = (n: number) => Math.round(n * 100) / 100;
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 interface Delivery {
   id: string;
