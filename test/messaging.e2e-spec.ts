@@ -3,13 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connectedSession, waitForSessionStatus } from './support/sandbox';
-import {
-  createTestApp,
-  onEmulator,
-  registerUser,
-  type RegisteredUser,
-  type TestApp,
-} from './support/test-app';
+import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
 const PEER = '+201112223334';
@@ -80,8 +74,8 @@ describe('messaging (HTTP, sandbox engine)', () => {
     expect(after.deliveredAt).toBeUndefined();
   });
 
-  // Outbound media needs WhatsApp's HTTPS media upload, which the emulator does not serve yet: sandbox engine only.
-  it.runIf(!onEmulator).each([
+  // On the emulator Baileys uploads to its HTTPS media host (media_conn), as it does to WhatsApp's.
+  it.each([
     ['image', 'image/png', 'pic.png'],
     ['video', 'video/mp4', 'clip.mp4'],
     ['audio', 'audio/ogg', 'note.ogg'],
@@ -113,8 +107,7 @@ describe('messaging (HTTP, sandbox engine)', () => {
     expect(Buffer.compare(media.body as Buffer, bytes)).toBe(0);
   });
 
-  // Sends an audio file (outbound media): sandbox engine only, see above.
-  it.runIf(!onEmulator)('plays audio: delivered → played', async () => {
+  it('plays audio: delivered → played', async () => {
     const res = await send({
       sessionName: 'main',
       to: PEER,
@@ -604,7 +597,7 @@ describe('messaging: media by URL and the pending deadline', () => {
     await new Promise((r) => server.close(r));
   });
 
-  it.runIf(!onEmulator)('downloads media.url, takes the Content-Type, and sends it', async () => {
+  it('downloads media.url, takes the Content-Type, and sends it', async () => {
     await connectedSession(t, owner, 'main');
     const res = await t
       .http()

@@ -1,3 +1,4 @@
+import { Agent } from 'node:https';
 import pino from 'pino';
 import {
   BaileysEngineFactory,
@@ -43,12 +44,15 @@ export class EngineHarness {
     url: string,
     private readonly sessionId = 'org_emulator',
     auth?: WaAuthStore,
+    /** The emulator's `mediaCertificate`, to trust its HTTPS media host (needed to send media). */
+    mediaCertificate?: string,
   ) {
     this.auth = auth ?? new InMemoryAuthStoreProvider().forSession(sessionId);
     this.factory = new BaileysEngineFactory({
       browserName: 'Emulator test',
       waWebSocketUrl: url,
       connectTimeoutMs: 5_000,
+      ...(mediaCertificate ? { mediaUploadAgent: new Agent({ ca: mediaCertificate }) } : {}),
     });
   }
 

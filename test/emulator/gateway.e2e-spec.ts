@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { WaEmulator } from '@app/wa-emulator';
-import { waitForSessionStatus } from '../support/sandbox';
+import { EmulatorBackend } from '@app/whatsapp';
+import { connectedSession, waitForSessionStatus } from '../support/sandbox';
 import {
   createTestApp,
   registerUser,
@@ -197,4 +198,56 @@ describe('gateway on the real Baileys engine against the WhatsApp emulator', () 
       .expect((res) => expect(res.status).toBeLessThan(300));
     await waitForSessionStatus(t, owner, 'main', 'qr_ready', 15_000);
   });
+});
+
+describe('gateway with WHATSAPP_ENGINE=emulator: outbound media', () => {
+  let t: TestApp;
+  let owner: RegisteredUser;
+
+  beforeAll(async () => {
+    t = await createTestApp({ WHATSAPP_ENGINE: 'emulator' });
+    owner = await registerUser(t);
+    await connectedSession(t, owner, 'main', '+15550007777');
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it.each([
+    ['image', 'image/jpeg'],
+    ['document', 'application/pdf'],
+  ])(
+    '%s: uploaded to the media host; the contact decrypts the exact bytes',
+    async (type, mimetype) => {
+      const bytes = randomBytes(4000);
+      const res = await t
+        .http()
+        .post('/api/v1/whatsapp/messages/send')
+        .set(owner.auth)
+        .send({
+          sessionName: 'main',
+          to: '+15559997001',
+          type,
+          media: { base64: bytes.toString('base64'), mimetype },
+          caption: 'attached',
+          fileName: 'file.bin',
+        })
+        .expect(202);
+      const sent = await waitFor(
+        async () => {
+          const m = (await t.http().get(`/api/v1/whatsapp/messages/${res.body.id}`).set(owner.auth))
+            .body as { status: string; waMessageId?: string };
+          return m.status === 'sent' ? m : undefined;
+        },
+        10_000,
+        'sent',
+      );
+      const out = await t.app
+        .get(EmulatorBackend)
+        .server.waitForOutbound((r) => r.id === sent.waMessageId, 10_000);
+      expect(out).toMatchObject({ recipient: '15559997001', media: { type, mimetype } });
+      expect(out.media?.error).toBeUndefined();
+      expect(Buffer.compare(out.media!.data!, bytes)).toBe(0);
+    },
+  );
 });

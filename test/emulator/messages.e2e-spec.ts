@@ -151,3 +151,74 @@ describe('wa-emulator: inbound media with the real Baileys download path', () =>
     },
   );
 });
+
+describe('wa-emulator: outbound media through the emulator media host (HTTPS upload)', () => {
+  const CONTACT = '15559996001';
+  let emulator: WaEmulator;
+  let engine: EngineHarness;
+  let phone: PhoneControl;
+
+  beforeAll(async () => {
+    emulator = await WaEmulator.start();
+    phone = emulator.phone('15550006666');
+    engine = new EngineHarness(emulator.url, 'org_outmedia', undefined, emulator.mediaCertificate);
+    const first = (await engine.connect()) as { qr: string };
+    const restart = engine.nextClose();
+    await phone.scan(first.qr);
+    await restart;
+    expect(await engine.connect()).toHaveProperty('open');
+  });
+  afterAll(async () => {
+    await engine?.close();
+    await emulator?.close();
+  });
+
+  it.each([
+    ['image', 'image/png', {}],
+    ['video', 'video/mp4', {}],
+    ['audio', 'audio/ogg', { voice: true, seconds: 3 }],
+    ['document', 'application/pdf', { fileName: 'invoice.pdf' }],
+  ] as const)(
+    '%s (%s): uploaded, then fetched and decrypted by the contact byte-exactly',
+    async (type, mimetype, extra) => {
+      const buffer = randomBytes(5000);
+      const sent = await engine.connection!.sendMessage(`${CONTACT}@s.whatsapp.net`, {
+        type,
+        buffer,
+        mimetype,
+        ...(type === 'audio' ? {} : { caption: `a ${type}` }),
+        ...extra,
+      });
+      const out = await phone.waitForOutbound((r) => r.id === sent.waMessageId, 10_000);
+      expect(out.recipient).toBe(CONTACT);
+      expect(out.media).toMatchObject({
+        type,
+        mimetype,
+        ...(type === 'audio' ? { ptt: true } : { caption: `a ${type}` }),
+        ...(type === 'document' ? { fileName: 'invoice.pdf' } : {}),
+      });
+      expect(out.media?.error).toBeUndefined();
+      expect(Buffer.compare(out.media!.data!, buffer)).toBe(0);
+    },
+  );
+
+  it('refuses the upload from a client that does not trust the media host certificate', async () => {
+    const untrusting = new EngineHarness(emulator.url, 'org_untrusting');
+    const first = (await untrusting.connect()) as { qr: string };
+    const restart = untrusting.nextClose();
+    await emulator.phone('15550006667').scan(first.qr);
+    await restart;
+    expect(await untrusting.connect()).toHaveProperty('open');
+    try {
+      await expect(
+        untrusting.connection!.sendMessage(`${CONTACT}@s.whatsapp.net`, {
+          type: 'document',
+          buffer: randomBytes(100),
+          mimetype: 'application/pdf',
+        }),
+      ).rejects.toThrow(/Media upload failed/);
+    } finally {
+      await untrusting.close();
+    }
+  });
+});

@@ -4,6 +4,7 @@ export {
   digits,
   type WaEmulatorOptions,
   type OutboundRecord,
+  type OutboundMedia,
   type ClientReceiptRecord,
   type InboundOptions,
   type PairResult,

@@ -1,4 +1,4 @@
-import { randomBytes, randomInt, createHmac } from 'node:crypto';
+import { randomBytes, randomInt, createHash, createHmac } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,7 +16,8 @@ import { WebSocketServer } from 'ws';
 import { ClientConnection, type ConnectionHandler } from './client-connection';
 import { handleControlRequest } from './control-http';
 import { historySyncMessage } from './history-sync';
-import { encryptMedia } from './media-crypto';
+import { decryptMedia, encryptMedia, type EmulatorMediaType } from './media-crypto';
+import { MEDIA_MAX_BYTES, MediaHost } from './media-host';
 import {
   bytes,
   child,
@@ -37,6 +38,8 @@ import { StateStore, type AccountRecord, type CompanionRecord, type UserRecord }
 export interface WaEmulatorOptions {
   /** 0 (default) picks a free port. */
   port?: number;
+  /** Port of the HTTPS media host (uploads); 0 (default) picks a free port. */
+  mediaPort?: number;
   host?: string;
   /** Persist accounts, linked devices, Signal state and media here; in memory when omitted. */
   dataDir?: string;
@@ -60,7 +63,23 @@ export interface OutboundRecord {
   recipient: string;
   message: proto.IMessage;
   text?: string;
+  /** Media messages: the file as the recipient downloaded and decrypted it from the media host. */
+  media?: OutboundMedia;
   at: Date;
+}
+
+/** The attachment of an outbound media message, fetched from the emulator's media host and decrypted. */
+export interface OutboundMedia {
+  type: EmulatorMediaType;
+  mimetype?: string;
+  fileName?: string;
+  caption?: string;
+  /** Voice note (audio with ptt). */
+  ptt?: boolean;
+  /** The plaintext; set only when fileEncSha256, the MAC and fileSha256 all check out. */
+  data?: Buffer;
+  /** Why `data` is missing (upload not found, hash or MAC mismatch…). */
+  error?: string;
 }
 
 /** A receipt the linked device sent for an inbound message. */
@@ -125,6 +144,7 @@ export class WaEmulator implements ConnectionHandler {
     private readonly noise: NoiseIdentity,
     private readonly http: Server,
     private readonly wss: WebSocketServer,
+    private readonly mediaHost: MediaHost,
     private readonly options: WaEmulatorOptions,
   ) {}
 
@@ -148,7 +168,14 @@ export class WaEmulator implements ConnectionHandler {
     );
     const http = createServer();
     const wss = new WebSocketServer({ server: http, path: '/ws/chat' });
-    const emulator = new WaEmulator(store, noise, http, wss, options);
+    const log = (message: string, details?: Record<string, unknown>) =>
+      options.log?.(message, details);
+    const mediaHost = await MediaHost.start(
+      options.host ?? '127.0.0.1',
+      options.mediaPort ?? 0,
+      log,
+    );
+    const emulator = new WaEmulator(store, noise, http, wss, mediaHost, options);
     http.on('request', (req, res) => emulator.serveHttp(req, res));
     wss.on('connection', (ws) => {
       const conn = new ClientConnection(ws, noise, emulator, (err) =>
@@ -159,6 +186,9 @@ export class WaEmulator implements ConnectionHandler {
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
       http.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+    }).catch(async (err: unknown) => {
+      await mediaHost.close();
+      throw err;
     });
     emulator.port = (http.address() as AddressInfo).port;
     return emulator;
@@ -171,6 +201,19 @@ export class WaEmulator implements ConnectionHandler {
 
   get httpUrl(): string {
     return `http://${this.host}:${this.port}`;
+  }
+
+  /**
+   * PEM certificate of the HTTPS media host (self-signed, made at start): what a client must trust
+   * to upload media, e.g. Baileys' `fetchAgent: new https.Agent({ ca: emulator.mediaCertificate })`.
+   */
+  get mediaCertificate(): string {
+    return this.mediaHost.cert;
+  }
+
+  /** `host:port` of the HTTPS media host (what media_conn announces). */
+  get mediaHostname(): string {
+    return this.mediaHost.hostname;
   }
 
   /** Public key of the emulator's Noise root certificate (sign-checked by clients that verify it). */
@@ -193,6 +236,7 @@ export class WaEmulator implements ConnectionHandler {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeAllConnections();
+    await this.mediaHost.close();
     this.store.save();
   }
 
@@ -517,6 +561,19 @@ export class WaEmulator implements ConnectionHandler {
         return conn.send(iqResult(iq));
       case 'blocklist':
         return conn.send(iqResult(iq, [node('list', {})]));
+      case 'w:m':
+        if (first?.tag === 'media_conn')
+          return conn.send(
+            iqResult(iq, [
+              node('media_conn', { auth: this.mediaHost.auth, ttl: '3600', auth_ttl: '3600' }, [
+                node('host', {
+                  hostname: this.mediaHost.hostname,
+                  maxContentLengthBytes: String(MEDIA_MAX_BYTES),
+                }),
+              ]),
+            ]),
+          );
+        return conn.send(iqResult(iq));
       case 'md':
         if (first?.tag === 'remove-companion-device' && companion && conn.account) {
           companion.removed = true;
@@ -864,6 +921,7 @@ export class WaEmulator implements ConnectionHandler {
           recipient: user.phone,
           message,
           text: message.conversation ?? message.extendedTextMessage?.text ?? undefined,
+          media: this.outboundMedia(message),
           at: new Date(),
         };
         this.outbound.push(record);
@@ -874,6 +932,40 @@ export class WaEmulator implements ConnectionHandler {
       }
     }
     conn.send(node('ack', { class: 'message', id: stanza.attrs.id, from: to, t: unixT() }));
+  }
+
+  /** The recipient's download of an outbound attachment: find the upload, check fileEncSha256, decrypt (MAC), check fileSha256. */
+  private outboundMedia(message: proto.IMessage): OutboundMedia | undefined {
+    const found = mediaContentOf(message);
+    if (!found) return undefined;
+    const { type, content } = found;
+    const media: OutboundMedia = {
+      type,
+      ...(content.mimetype ? { mimetype: content.mimetype } : {}),
+      ...('fileName' in content && content.fileName ? { fileName: content.fileName } : {}),
+      ...('caption' in content && content.caption ? { caption: content.caption } : {}),
+      ...('ptt' in content && content.ptt ? { ptt: true } : {}),
+    };
+    const encrypted = this.mediaHost.find(content.directPath) ?? this.mediaHost.find(content.url);
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest();
+    try {
+      if (!encrypted) throw new Error(`no upload at ${content.directPath ?? content.url ?? '?'}`);
+      if (!content.mediaKey || !content.fileEncSha256 || !content.fileSha256)
+        throw new Error('mediaKey, fileEncSha256 or fileSha256 missing');
+      if (!sha(encrypted).equals(Buffer.from(content.fileEncSha256)))
+        throw new Error('fileEncSha256 does not match the upload');
+      const data = decryptMedia(encrypted, type, Buffer.from(content.mediaKey));
+      if (!sha(data).equals(Buffer.from(content.fileSha256)))
+        throw new Error('fileSha256 does not match the decrypted file');
+      if (content.fileLength !== undefined && content.fileLength !== null)
+        if (Number(content.fileLength) !== data.length)
+          throw new Error('fileLength does not match the decrypted file');
+      media.data = data;
+    } catch (err) {
+      media.error = (err as Error).message;
+      this.log('could not fetch an outbound attachment', { type, err: media.error });
+    }
+    return media;
   }
 
   private scheduleAutoReceipts(record: OutboundRecord): void {
@@ -1007,6 +1099,32 @@ export class WaEmulator implements ConnectionHandler {
 
 export function digits(phone: string): string {
   return phone.replace(/\D/g, '');
+}
+
+type MediaContent =
+  | proto.Message.IImageMessage
+  | proto.Message.IVideoMessage
+  | proto.Message.IAudioMessage
+  | proto.Message.IDocumentMessage
+  | proto.Message.IStickerMessage;
+
+/** The media sub-message (and its HKDF type), also inside document-with-caption / view-once / ephemeral wrappers. */
+function mediaContentOf(
+  message: proto.IMessage,
+): { type: EmulatorMediaType; content: MediaContent } | undefined {
+  const inner =
+    message.documentWithCaptionMessage?.message ??
+    message.viewOnceMessage?.message ??
+    message.viewOnceMessageV2?.message ??
+    message.ephemeralMessage?.message;
+  if (inner) return mediaContentOf(inner);
+  if (message.imageMessage) return { type: 'image', content: message.imageMessage };
+  if (message.videoMessage) return { type: 'video', content: message.videoMessage };
+  if (message.ptvMessage) return { type: 'video', content: message.ptvMessage };
+  if (message.audioMessage) return { type: 'audio', content: message.audioMessage };
+  if (message.documentMessage) return { type: 'document', content: message.documentMessage };
+  if (message.stickerMessage) return { type: 'sticker', content: message.stickerMessage };
+  return undefined;
 }
 
 function mediaTypeOf(message: proto.IMessage): string | undefined {

@@ -1,3 +1,4 @@
+import type { Agent as HttpsAgent } from 'node:https';
 import {
   ALL_WA_PATCH_NAMES,
   Browsers,
@@ -35,6 +36,11 @@ export interface BaileysSocketOptions {
   browserName: string;
   waWebSocketUrl?: string;
   connectTimeoutMs: number;
+  /**
+   * Emulator only: the HTTPS agent for media uploads (Baileys' `fetchAgent`), trusting the
+   * emulator's self-signed media host. Unset for WhatsApp, where Baileys' defaults apply.
+   */
+  mediaUploadAgent?: HttpsAgent;
 }
 
 const LEVEL_ORDER = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -78,6 +84,7 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
         logger: baileysLogger as never,
         browser: Browsers.appropriate(this.options.browserName),
         ...(this.options.waWebSocketUrl ? { waWebSocketUrl: this.options.waWebSocketUrl } : {}),
+        ...(this.options.mediaUploadAgent ? { fetchAgent: this.options.mediaUploadAgent } : {}),
         connectTimeoutMs: this.options.connectTimeoutMs,
         markOnlineOnConnect: false,
         syncFullHistory: false,

@@ -1,3 +1,4 @@
+import { Agent } from 'node:https';
 import { BaileysEngineFactory } from '../baileys/baileys-engine.factory';
 import type { BaileysSocketOptions } from '../baileys/baileys-connection';
 import type { WaConnection, WaEngineCreateOptions, WaEngineFactory } from '../engine/wa-connection';
@@ -13,7 +14,12 @@ export class EmulatorEngineFactory implements WaEngineFactory {
     private readonly backend: EmulatorBackend,
     options: Omit<BaileysSocketOptions, 'waWebSocketUrl'>,
   ) {
-    this.baileys = new BaileysEngineFactory({ ...options, waWebSocketUrl: backend.server.url });
+    this.baileys = new BaileysEngineFactory({
+      ...options,
+      waWebSocketUrl: backend.server.url,
+      // Media uploads go to the emulator's HTTPS media host, whose certificate is self-signed.
+      mediaUploadAgent: new Agent({ ca: backend.server.mediaCertificate }),
+    });
   }
 
   create(opts: WaEngineCreateOptions): WaConnection {
