@@ -1,6 +1,6 @@
 import { ObjectId, type Document } from 'bson';
 import { ErrorCode, MongoCommandError, toCommandError } from '../errors';
-import { compileFilter } from '../query/mingo-options';
+import { compileFilter, compileMatcher } from '../query/mingo-options';
 import type { Collection } from '../storage/collection';
 import { collectionName, type CommandContext, type CommandHandler } from './command-context';
 import { commandQueryOptions } from './query-options';
@@ -111,7 +111,7 @@ export function firstMatch(
       .limit(1)
       .all() as Document[];
   }
-  const query = compileFilter(filter, options);
+  const query = compileMatcher(filter, options);
   for (const document of collection.candidates(filter, !!options.collation))
     if (query.test(document)) return [document];
   return [];

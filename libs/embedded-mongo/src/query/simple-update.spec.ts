@@ -28,3 +28,36 @@ describe('trySimpleUpdate', () => {
     expect(trySimpleUpdate({ _id: 1 }, { $push: { a: 1 } })).toBeUndefined();
   });
 });
+
+describe('trySimpleUpdate $max / $min', () => {
+  const at = (ms: number) => new Date(ms);
+
+  it('keeps the larger (or smaller) number or date, and sets a missing field', () => {
+    expect(trySimpleUpdate({ _id: 1, n: 5 }, { $max: { n: 7 } })).toEqual({
+      document: { _id: 1, n: 7 },
+      modified: true,
+    });
+    expect(trySimpleUpdate({ _id: 1, n: 5 }, { $max: { n: 3 } })).toEqual({
+      document: { _id: 1, n: 5 },
+      modified: false,
+    });
+    expect(trySimpleUpdate({ _id: 1, n: 5 }, { $min: { n: 3 } })).toEqual({
+      document: { _id: 1, n: 3 },
+      modified: true,
+    });
+    expect(trySimpleUpdate({ _id: 1, at: at(10) }, { $max: { at: at(20) } })?.document.at).toEqual(
+      at(20),
+    );
+    expect(trySimpleUpdate({ _id: 1, at: at(10) }, { $min: { at: at(20) } })?.modified).toBe(false);
+    expect(trySimpleUpdate({ _id: 1 }, { $max: { 'stats.last': at(5) } })?.document).toEqual({
+      _id: 1,
+      stats: { last: at(5) },
+    });
+  });
+
+  it('leaves cross-type comparisons to mingo', () => {
+    expect(trySimpleUpdate({ _id: 1, n: 'x' }, { $max: { n: 3 } })).toBeUndefined();
+    expect(trySimpleUpdate({ _id: 1, n: 3 }, { $max: { n: at(1) } })).toBeUndefined();
+    expect(trySimpleUpdate({ _id: 1, n: 3 }, { $max: { n: null } })).toBeUndefined();
+  });
+});

@@ -2,10 +2,11 @@ import type { Document } from 'bson';
 import { canonicalKey } from '../storage/index-key';
 import { cloneDocument } from './clone';
 
-const SIMPLE_OPERATORS = new Set(['$set', '$unset', '$inc']);
+const SIMPLE_OPERATORS = new Set(['$set', '$unset', '$inc', '$max', '$min']);
 
 /**
- * Fast path for the updates applications send most ($set/$unset/$inc on plain paths). mingo's
+ * Fast path for the updates applications send most ($set/$unset/$inc, and $max/$min between two
+ * numbers or two dates, on plain paths). mingo's
  * general updater rebuilds its operator tables on every call, which dominates single-document
  * updates. Returns undefined whenever the update needs mingo's full semantics: positional paths,
  * arrays along a path, `_id`, non-numeric increments or overlapping paths.
@@ -37,11 +38,24 @@ export function trySimpleUpdate(
     } else if (operator === '$unset') {
       if (exists) modified = true;
       delete parent[leaf];
-    } else {
+    } else if (operator === '$inc') {
       if (typeof value !== 'number' || (exists && typeof parent[leaf] !== 'number'))
         return undefined;
       parent[leaf] = exists ? (parent[leaf] as number) + value : value;
       if (!exists || value !== 0) modified = true;
+    } else {
+      // $max / $min: only same-kind comparisons here; BSON cross-type order is mingo's job.
+      const current = exists ? comparable(parent[leaf]) : undefined;
+      const next = comparable(value);
+      if (next === undefined || (exists && current === undefined)) return undefined;
+      if (exists && current!.kind !== next.kind) return undefined;
+      const replace =
+        !exists ||
+        (operator === '$max' ? next.value > current!.value : next.value < current!.value);
+      if (replace) {
+        parent[leaf] = cloneDocument(value);
+        modified = true;
+      }
     }
   }
   return { document, modified };
@@ -85,4 +99,12 @@ function parentObject(
     node = node[part] as Document;
   }
   return node;
+}
+
+/** Numbers and dates compare by value; anything else goes to mingo. */
+function comparable(value: unknown): { kind: 'number' | 'date'; value: number } | undefined {
+  if (typeof value === 'number' && !Number.isNaN(value)) return { kind: 'number', value };
+  if (value instanceof Date && !Number.isNaN(value.getTime()))
+    return { kind: 'date', value: value.getTime() };
+  return undefined;
 }

@@ -43,8 +43,12 @@ export function buildUpsertDocument(update: UpdateDocument, context: UpdateConte
     document = { ...update, ...(seed._id !== undefined ? { _id: seed._id } : {}) };
   else {
     const { $setOnInsert, ...modifier } = update;
-    document = runOperators(seed, modifier, context);
-    if ($setOnInsert) document = runOperators(document, { $set: $setOnInsert }, context);
+    document = trySimpleUpdate(seed, modifier)?.document ?? runOperators(seed, modifier, context);
+    if ($setOnInsert) {
+      const onInsert = { $set: $setOnInsert as Document };
+      document =
+        trySimpleUpdate(document, onInsert)?.document ?? runOperators(document, onInsert, context);
+    }
   }
   if (seed._id !== undefined && canonicalKey(seed._id) !== canonicalKey(document._id))
     throw immutableId();

@@ -1,6 +1,6 @@
 import type { Document } from 'bson';
 import { ErrorCode, MongoCommandError } from '../errors';
-import { compileFilter, type MingoOptions } from '../query/mingo-options';
+import { compileMatcher, type MingoOptions } from '../query/mingo-options';
 import { equalityValues } from '../query/planner';
 import { canonicalKey } from './index-key';
 import { defaultIndexName, ID_INDEX_NAME, SecondaryIndex, type IndexSpec } from './index-manager';
@@ -83,7 +83,7 @@ export class Collection {
   match(filter: Document | undefined, options: MingoOptions = {}): Document[] {
     const candidates = this.candidates(filter ?? {}, options.collation !== undefined);
     if (!filter || Object.keys(filter).length === 0) return [...candidates];
-    const query = compileFilter(filter, options);
+    const query = compileMatcher(filter, options);
     const matches: Document[] = [];
     for (const document of candidates) if (query.test(document)) matches.push(document);
     return matches;
