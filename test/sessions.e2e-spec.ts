@@ -144,8 +144,8 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     await t.http().delete('/api/v1/whatsapp/sessions/restartable').set(owner.auth).expect(204);
   });
 
-  // The emulator does not implement pairing by code (link_code_companion_reg) yet; see the 409 test below.
-  it.runIf(!onEmulator)('returns a pairing code and links with it', async () => {
+  // On the emulator the phone types the code into the real link_code_companion_reg flow.
+  it('returns a pairing code and links with it', async () => {
     await t
       .http()
       .post('/api/v1/whatsapp/sessions')
@@ -174,33 +174,6 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
       .expect(400);
     await t.http().delete('/api/v1/whatsapp/sessions/paired').set(owner.auth).expect(204);
   });
-
-  it.runIf(onEmulator)(
-    'emulator back-end: pairing by code is refused with a clear 409 (not implemented yet)',
-    async () => {
-      await t
-        .http()
-        .post('/api/v1/whatsapp/sessions')
-        .set(owner.auth)
-        .send({ sessionName: 'paired' })
-        .expect(201);
-      await waitFor(
-        async () =>
-          (await t.http().get('/api/v1/whatsapp/sessions/paired/qr').set(owner.auth)).status ===
-          200,
-        10_000,
-        'qr',
-      );
-      const res = await t
-        .http()
-        .post('/api/v1/whatsapp/sandbox/sessions/paired/pairing-code')
-        .set(owner.auth)
-        .send({ code: 'ABCD1234' })
-        .expect(409);
-      expect(res.body.message).toContain('not supported by the emulator back-end');
-      await t.http().delete('/api/v1/whatsapp/sessions/paired').set(owner.auth).expect(204);
-    },
-  );
 
   it('validates names, rejects duplicates and enforces the per-organization limit', async () => {
     const bad = await t

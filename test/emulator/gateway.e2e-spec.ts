@@ -200,7 +200,7 @@ describe('gateway on the real Baileys engine against the WhatsApp emulator', () 
   });
 });
 
-describe('gateway with WHATSAPP_ENGINE=emulator: outbound media', () => {
+describe('gateway with WHATSAPP_ENGINE=emulator: outbound media, pairing by code', () => {
   let t: TestApp;
   let owner: RegisteredUser;
 
@@ -250,4 +250,43 @@ describe('gateway with WHATSAPP_ENGINE=emulator: outbound media', () => {
       expect(Buffer.compare(out.media!.data!, bytes)).toBe(0);
     },
   );
+
+  it('pairing code: a wrong code → 400 and nothing linked; the right one → connected', async () => {
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sessions')
+      .set(owner.auth)
+      .send({ sessionName: 'bycode' })
+      .expect(201);
+    await waitForSessionStatus(t, owner, 'bycode', 'qr_ready', 15_000);
+    const code = (
+      await t
+        .http()
+        .post('/api/v1/whatsapp/sessions/bycode/pairing-code')
+        .set(owner.auth)
+        .send({ phone: '+15550007778' })
+        .expect(200)
+    ).body.code as string;
+    const control = (c: string) =>
+      t
+        .http()
+        .post('/api/v1/whatsapp/sandbox/sessions/bycode/pairing-code')
+        .set(owner.auth)
+        .send({ code: c });
+    const wrong = await control(code === 'ZZZZZZZZ' ? 'YYYYYYYY' : 'ZZZZZZZZ').expect(400);
+    expect(wrong.body.code).toBe('INVALID_PAIRING_CODE');
+    expect(t.app.get(EmulatorBackend).server.phone('15550007778').devices).toEqual([]);
+    // A wrong code ends that attempt, as on WhatsApp: ask for a new code and type it.
+    const again = (
+      await t
+        .http()
+        .post('/api/v1/whatsapp/sessions/bycode/pairing-code')
+        .set(owner.auth)
+        .send({ phone: '+15550007778' })
+        .expect(200)
+    ).body.code as string;
+    await control(again).expect(200);
+    await waitForSessionStatus(t, owner, 'bycode', 'connected', 15_000);
+    expect(t.app.get(EmulatorBackend).server.phone('15550007778').devices).toHaveLength(1);
+  });
 });

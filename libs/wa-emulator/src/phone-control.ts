@@ -52,6 +52,16 @@ export class PhoneControl {
   scan(qr: string, profile: { pushName?: string; lid?: string } = {}): Promise<PairResult> {
     return this.emulator.scan(this.account, qr, profile);
   }
+  /**
+   * Types the pairing code a client of this account shows (Baileys `requestPairingCode(phone)`):
+   * resolves once the device is linked; rejects on a wrong code.
+   */
+  enterPairingCode(
+    code: string,
+    profile: { pushName?: string; lid?: string } = {},
+  ): Promise<PairResult> {
+    return this.emulator.enterPairingCode(this.account, code, profile);
+  }
 
   /** True while at least one linked device of this account is logged in. */
   get connected(): boolean {

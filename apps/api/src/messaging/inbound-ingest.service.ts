@@ -12,9 +12,7 @@ import { ChatsRepository } from './chats.repository';
 import { MediaDownloadService } from './media-download.service';
 import { MessageStatusService } from './message-status.service';
 import { MessagesRepository, type NewMessage } from './messages.repository';
-
-/** Our own sends echo back from Baileys before the send call returns; let the send record its id first. */
-const OWN_ECHO_DELAY_MS = 2_000;
+import { OutboxDispatcher } from './outbox-dispatcher';
 
 /**
  * Stores every message the engine reports (received, or sent from the phone) exactly once, and
@@ -30,12 +28,14 @@ export class InboundIngestService {
     private readonly status: MessageStatusService,
     private readonly downloads: MediaDownloadService,
     private readonly sessions: WhatsAppSessionsService,
+    private readonly dispatcher: OutboxDispatcher,
   ) {}
 
   @OnEvent(WA_EVENTS.messageReceived, { async: true, promisify: true })
   async onMessage(event: WaMessageReceivedEvent): Promise<void> {
-    if (event.message.fromMe && !event.message.isHistory)
-      await new Promise((r) => setTimeout(r, OWN_ECHO_DELAY_MS).unref());
+    // Our own sends come back as fromMe events: let the send store WhatsApp's id first, so the echo
+    // is recognised as the same message (unique sessionId + waMessageId) rather than stored twice.
+    if (event.message.fromMe) await this.dispatcher.sendsSettled(event.sessionId);
     try {
       await this.handleIncomingMessage(event);
     } catch (err) {

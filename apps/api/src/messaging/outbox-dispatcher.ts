@@ -39,6 +39,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   private readonly log = new Logger(OutboxDispatcher.name);
   private readonly draining = new Map<string, Promise<void>>();
   private readonly rerun = new Set<string>();
+  private readonly inFlight = new Map<string, Promise<boolean>>();
   private readonly limiter: SendRateLimiter;
   private readonly deadlineMs: number;
   private readonly retryBaseMs: number;
@@ -127,7 +128,27 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   }
 
   /** false when the message is (still) waiting for a retry. */
+  /**
+   * Resolves once no send of this session is between "handed to the engine" and "WhatsApp id
+   * stored". The engine echoes our own messages back as fromMe events (Baileys: right after
+   * sendMessage); ingest waits for this so the echo finds the stored id instead of a second copy.
+   */
+  async sendsSettled(sessionId: string): Promise<void> {
+    await this.inFlight.get(sessionId)?.catch(() => undefined);
+  }
+
   private async sendOne(candidate: MessageRecord): Promise<boolean> {
+    const work = this.attemptSend(candidate);
+    this.inFlight.set(candidate.sessionId, work);
+    try {
+      return await work;
+    } finally {
+      if (this.inFlight.get(candidate.sessionId) === work)
+        this.inFlight.delete(candidate.sessionId);
+    }
+  }
+
+  private async attemptSend(candidate: MessageRecord): Promise<boolean> {
     const message = await this.messages.claim(candidate._id, new Date(), CLAIM_MS);
     if (!message) return true; // another worker took it, or it changed
     try {

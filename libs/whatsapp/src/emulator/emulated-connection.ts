@@ -27,6 +27,7 @@ const MERGE_WAIT_MS = 3_000;
 export class EmulatedConnection extends TypedEmitter<WaConnectionEvents> implements WaConnection {
   private state: 'starting' | 'qr' | 'open' | 'ended' = 'starting';
   private currentQr?: string;
+  private pairingPhone?: string;
   private openInfo?: WaOpenInfo;
   private deviceLookup?: Promise<EmulatedDevice>;
   private knownDevice?: EmulatedDevice;
@@ -182,8 +183,15 @@ export class EmulatedConnection extends TypedEmitter<WaConnectionEvents> impleme
     return this.inner.downloadMedia(ref);
   }
 
-  requestPairingCode(phoneDigits: string): Promise<string> {
-    return this.inner.requestPairingCode(phoneDigits);
+  async requestPairingCode(phoneDigits: string): Promise<string> {
+    const code = await this.inner.requestPairingCode(phoneDigits);
+    this.pairingPhone = phoneDigits;
+    return code;
+  }
+
+  /** The phone number of the last pairing code this connection asked for (whose phone must type it). */
+  get pairingCodePhone(): string | undefined {
+    return this.state === 'open' ? undefined : this.pairingPhone;
   }
 
   async logout(): Promise<void> {

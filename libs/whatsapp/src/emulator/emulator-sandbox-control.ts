@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { proto } from '@whiskeysockets/baileys';
 import type { PhoneControl } from '@app/wa-emulator';
 import {
+  InvalidPairingCodeError,
   SandboxInvalidInboundError,
   SandboxInvalidStateError,
   SandboxUnknownMessageError,
@@ -72,11 +73,22 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
     }
   }
 
-  async enterPairingCode(sessionId: string): Promise<void> {
-    throw new SandboxInvalidStateError(
-      'Pairing by code is not supported by the emulator back-end yet: scan the QR (POST …/scan) instead',
-      sessionId,
-    );
+  /** The phone the code was requested for types it: link_code_companion_reg with the real Baileys client. */
+  async enterPairingCode(sessionId: string, code: string): Promise<void> {
+    const conn = this.backend.getOrThrow(sessionId);
+    const phone = conn.pairingCodePhone;
+    if (!phone) throw new InvalidPairingCodeError(sessionId);
+    try {
+      await this.phone(phone).enterPairingCode(code);
+    } catch (err) {
+      const message = (err as Error).message;
+      if (/wrong pairing code|did not finish|no client is waiting/.test(message))
+        throw new InvalidPairingCodeError(sessionId);
+      throw new SandboxInvalidStateError(
+        `The emulated phone could not link the session: ${message}`,
+        sessionId,
+      );
+    }
   }
 
   inbound(sessionId: string, spec: SandboxInboundSpec): SandboxInboundAccepted {
