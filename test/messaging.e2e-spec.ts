@@ -11,6 +11,7 @@ import {
   type TestApp,
 } from './support/test-app';
 import { waitFor } from './support/wait';
+import { downloadMedia } from './support/media';
 
 const PEER = '+201112223334';
 const PEER_JID = '201112223334@s.whatsapp.net';
@@ -98,19 +99,9 @@ describe('messaging (HTTP, sandbox engine)', () => {
     }).expect(202);
     expect(res.body.media).toMatchObject({ mimetype, size: 2048, downloadStatus: 'stored' });
     await waitForStatus(res.body.id, 'sent');
-    const media = await t
-      .http()
-      .get(`/api/v1/whatsapp/messages/${res.body.id}/media`)
-      .set(owner.auth)
-      .buffer(true)
-      .parse((r, cb) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => cb(null, Buffer.concat(chunks)));
-      })
-      .expect(200);
-    expect(media.headers['content-type']).toContain(mimetype);
-    expect(Buffer.compare(media.body as Buffer, bytes)).toBe(0);
+    const media = await downloadMedia(t, owner.auth, res.body.id);
+    expect(media.contentType).toContain(mimetype);
+    expect(Buffer.compare(media.bytes, bytes)).toBe(0);
   });
 
   it('plays audio: delivered → played', async () => {
@@ -205,19 +196,9 @@ describe('messaging (HTTP, sandbox engine)', () => {
       10_000,
       'media download',
     );
-    const media = await t
-      .http()
-      .get(`/api/v1/whatsapp/messages/${photo.id}/media`)
-      .set(owner.auth)
-      .buffer(true)
-      .parse((r, cb) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => cb(null, Buffer.concat(chunks)));
-      })
-      .expect(200);
-    expect(Buffer.compare(media.body as Buffer, image)).toBe(0);
-    expect(media.headers['content-type']).toBe('image/jpeg');
+    const media = await downloadMedia(t, owner.auth, photo.id);
+    expect(Buffer.compare(media.bytes, image)).toBe(0);
+    expect(media.contentType).toBe('image/jpeg');
 
     // Reactions, edits and revokes land too, and change their target.
     const target = ids[0];
@@ -690,18 +671,8 @@ describe('messaging: media by URL and the pending deadline', () => {
       10_000,
       'sent',
     );
-    const media = await t
-      .http()
-      .get(`/api/v1/whatsapp/messages/${res.body.id}/media`)
-      .set(owner.auth)
-      .buffer(true)
-      .parse((r, cb) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => cb(null, Buffer.concat(chunks)));
-      })
-      .expect(200);
-    expect(Buffer.compare(media.body as Buffer, pdf)).toBe(0);
+    const media = await downloadMedia(t, owner.auth, res.body.id);
+    expect(Buffer.compare(media.bytes, pdf)).toBe(0);
     const missing = await t
       .http()
       .post('/api/v1/whatsapp/messages/send')

@@ -10,6 +10,7 @@ import {
 } from '../support/test-app';
 import { waitFor } from '../support/wait';
 import { linkSession } from './gateway-support';
+import { downloadMedia } from '../support/media';
 
 const ACCOUNT = '15550005555';
 const PN_CONTACT = '15559995001';
@@ -144,19 +145,9 @@ describe('gateway on the real Baileys engine against the WhatsApp emulator', () 
         10_000,
         'media download',
       );
-      const media = await t
-        .http()
-        .get(`/api/v1/whatsapp/messages/${stored.id}/media`)
-        .set(owner.auth)
-        .buffer(true)
-        .parse((r, cb) => {
-          const chunks: Buffer[] = [];
-          r.on('data', (c: Buffer) => chunks.push(c));
-          r.on('end', () => cb(null, Buffer.concat(chunks)));
-        })
-        .expect(200);
-      expect(media.headers['content-type']).toContain(mimetype);
-      expect(Buffer.compare(media.body as Buffer, bytes)).toBe(0);
+      const media = await downloadMedia(t, owner.auth, stored.id);
+      expect(media.contentType).toContain(mimetype);
+      expect(Buffer.compare(media.bytes, bytes)).toBe(0);
     }
   });
 

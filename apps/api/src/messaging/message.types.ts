@@ -13,6 +13,23 @@ export const MESSAGE_DIRECTIONS = ['in', 'out'] as const;
 export type MessageDirection = (typeof MESSAGE_DIRECTIONS)[number];
 export const OUTBOUND_MEDIA_TYPES = ['image', 'video', 'audio', 'document'] as const;
 export type OutboundMediaType = (typeof OUTBOUND_MEDIA_TYPES)[number];
+/** Every message type we store (the engine-neutral InboundMessageType list). */
+export const MESSAGE_TYPES = [
+  'text',
+  'image',
+  'video',
+  'audio',
+  'voice',
+  'document',
+  'sticker',
+  'location',
+  'contact',
+  'reaction',
+  'poll',
+  'revoke',
+  'edit',
+  'unknown',
+] as const satisfies readonly InboundMessageType[];
 export type MessageType = InboundMessageType;
 
 /** Status only moves forward; `failed` is terminal and outranks nothing but pending. */

@@ -19,23 +19,13 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { PHONE_PATTERN } from '@app/common';
+import { MESSAGE_TYPES } from '../messaging/message.types';
 
 const PHONE_OR_JID = /^(\+?\d{10,15}|[\d-]+(:\d+)?@(s\.whatsapp\.net|lid))$/;
-export const SANDBOX_INBOUND_TYPES = [
-  'text',
-  'image',
-  'video',
-  'audio',
-  'voice',
-  'document',
-  'sticker',
-  'location',
-  'contact',
-  'reaction',
-  'poll',
-  'revoke',
-  'edit',
-] as const;
+/** Every stored type but `unknown`, which a phone cannot send on purpose. */
+export const SANDBOX_INBOUND_TYPES = MESSAGE_TYPES.filter(
+  (type): type is Exclude<(typeof MESSAGE_TYPES)[number], 'unknown'> => type !== 'unknown',
+);
 export const SANDBOX_DISCONNECT_REASONS = [
   'connectionLost',
   'loggedOut',

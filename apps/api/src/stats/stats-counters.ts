@@ -1,29 +1,14 @@
 import {
   MESSAGE_STATUSES,
+  MESSAGE_TYPES,
   statusesBelow,
   type MessageDirection,
   type MessageStatus,
-  type MessageType,
 } from '../messaging/message.types';
 import { bucketStart, dayKey, type StatsGranularity } from './stats-range';
 
 /** Every message type counted in `byType` (zero-filled in answers); anything else counts as `unknown`. */
-export const STATS_MESSAGE_TYPES = [
-  'text',
-  'image',
-  'video',
-  'audio',
-  'voice',
-  'document',
-  'sticker',
-  'location',
-  'contact',
-  'reaction',
-  'poll',
-  'revoke',
-  'edit',
-  'unknown',
-] as const satisfies readonly MessageType[];
+export const STATS_MESSAGE_TYPES = MESSAGE_TYPES;
 export type StatsMessageType = (typeof STATS_MESSAGE_TYPES)[number];
 
 /** Types that are not a conversational turn: they neither open nor answer a wait for a reply. */

@@ -1,22 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { MESSAGE_DIRECTIONS, MESSAGE_STATUSES } from '../message.types';
+import { MESSAGE_DIRECTIONS, MESSAGE_STATUSES, MESSAGE_TYPES } from '../message.types';
 
-export const MESSAGE_TYPES = [
-  'text',
-  'image',
-  'video',
-  'audio',
-  'voice',
-  'document',
-  'sticker',
-  'location',
-  'contact',
-  'reaction',
-  'poll',
-  'revoke',
-  'edit',
-  'unknown',
-] as const;
+export { MESSAGE_TYPES };
 
 export class MessageMediaDto {
   @ApiProperty({ example: 'image/jpeg' }) mimetype: string;
