@@ -271,24 +271,29 @@ export class StatsRepository {
       .exec();
   }
 
-  /** Failure counts of the window (index: organizationId + granularity + day). */
-  findFailureReasons(
+  /**
+   * Failure counts of the window, summed per reason in the database (index: organizationId +
+   * granularity + day): a handful of rows travel instead of one per session, bucket and reason.
+   */
+  async findFailureReasons(
     window: StatsWindow,
     granularity: StatsGranularity,
   ): Promise<Array<{ reason: string; count: number }>> {
-    return this.failures
-      .find(
+    const rows = await this.failures
+      .aggregate<{ _id: string; count: number }>([
         {
-          organizationId: window.organizationId,
-          granularity,
-          day: { $in: window.days },
-          ...(window.sessionName ? { sessionName: window.sessionName } : {}),
-          bucket: { $gte: window.since, $lt: window.until },
+          $match: {
+            organizationId: window.organizationId,
+            granularity,
+            day: { $in: window.days },
+            ...(window.sessionName ? { sessionName: window.sessionName } : {}),
+            bucket: { $gte: window.since, $lt: window.until },
+          },
         },
-        { _id: 0, reason: 1, count: 1 },
-      )
-      .lean<Array<{ reason: string; count: number }>>()
+        { $group: { _id: '$reason', count: { $sum: '$count' } } },
+      ])
       .exec();
+    return rows.map((row) => ({ reason: row._id, count: row.count }));
   }
 
   private sampleFilter(window: StatsWindow, bin?: number) {
