@@ -9,3 +9,6 @@ export * from './pagination/pagination';
 export * from './phone/phone';
 export * from './security/password';
 export * from './net/ssrf-guard';
+export * from './search/search-text';
+export * from './mongo/duplicate-key';
+export * from './validation/trim';

@@ -1,4 +1,4 @@
-import { searchTokens } from '../customers/customer-search';
+import { searchTokens } from '@app/common';
 import type { ContactObservation } from './contact-identity';
 import type { CustomerLinkSource } from './schemas/contact.schema';
 

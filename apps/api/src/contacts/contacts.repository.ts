@@ -1,7 +1,7 @@
+import { isDuplicateKeyError, escapeRegex, phoneSearchPrefix } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types, type QueryFilter } from 'mongoose';
-import { escapeRegex, phoneSearchPrefix } from '../customers/customer-search';
 import type { MergedContact, SyncTarget, SyncUpdate } from './contact-rules';
 import { Contact, type CustomerLinkSource } from './schemas/contact.schema';
 
@@ -9,7 +9,6 @@ export type ContactRecord = Contact & { _id: Types.ObjectId };
 
 const OBJECT_ID = /^[0-9a-f]{24}$/i;
 const toObjectId = (id: string) => (OBJECT_ID.test(id) ? new Types.ObjectId(id) : undefined);
-const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
 
 export interface ContactListFilter {
   sessionName?: string;
@@ -53,7 +52,7 @@ export class ContactsRepository {
       result = await run();
     } catch (err) {
       // Two upserts of a new key raced (another process): the loser retries as an update.
-      if (!isDuplicateKey(err)) throw err;
+      if (!isDuplicateKeyError(err)) throw err;
       result = await run();
     }
     const raw = result as unknown as {

@@ -1,6 +1,5 @@
+import { skipFor, type Page, searchTokens } from '@app/common';
 import { Injectable } from '@nestjs/common';
-import { skipFor, type Page } from '@app/common';
-import { searchTokens } from '../customers/customer-search';
 import { CustomersService } from '../customers/customers.service';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import { ContactLocks } from './contact-locks';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types, type QueryFilter } from 'mongoose';
-import { escapeRegex, phoneSearchPrefix, searchTokens } from './customer-search';
+import { escapeRegex, phoneSearchPrefix, searchTokens } from '@app/common';
 import { Customer } from './schemas/customer.schema';
 
 const OBJECT_ID = /^[0-9a-f]{24}$/i;

@@ -1,3 +1,4 @@
+import { isDuplicateKeyError } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
@@ -22,7 +23,7 @@ export class IdempotencyRepository {
       });
       return messageId;
     } catch (error) {
-      if ((error as { code?: number }).code !== 11000) throw error;
+      if (!isDuplicateKeyError(error)) throw error;
       const existing = await this.model.findOne({ organizationId, key }).lean().exec();
       if (!existing) throw error;
       return existing.messageId;

@@ -1,13 +1,11 @@
+import { type Page, normalizePhone, skipFor, toJid, escapeRegex } from '@app/common';
 import { Inject, Injectable } from '@nestjs/common';
-import { type Page, normalizePhone, skipFor, toJid } from '@app/common';
 import { ChatsRepository, type ChatRecord } from './chats.repository';
 import type { ListChatsQueryDto, ListMessagesQueryDto } from './dto/list-messages.query.dto';
 import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
 import { type MessageFilter, MessagesRepository } from './messages.repository';
 import type { MessageRecord } from './message.types';
 import { MediaNotStoredError, MessageNotFoundError } from './messaging.errors';
-
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Read side of Messaging: history, one message, its media, chats. Everything org-scoped. */
 @Injectable()

@@ -1,3 +1,4 @@
+import { isDuplicateKeyError } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model, QueryFilter } from 'mongoose';
@@ -20,8 +21,6 @@ const STATUS_TIME_FIELD: Partial<Record<MessageStatus, keyof MessageRecord>> = {
   failed: 'failedAt',
 };
 
-const isDuplicateKey = (e: unknown) => (e as { code?: number })?.code === 11000;
-
 @Injectable()
 export class MessagesRepository {
   constructor(@InjectModel(Message.name) private readonly model: Model<Message>) {}
@@ -36,7 +35,7 @@ export class MessagesRepository {
     try {
       return { record: await this.insert(message), created: true };
     } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
+      if (!isDuplicateKeyError(error)) throw error;
       const existing = await this.findByWaId(message.sessionId, message.waMessageId!);
       if (!existing) throw error;
       return { record: existing, created: false };
@@ -107,7 +106,7 @@ export class MessagesRepository {
         waMessageId,
       } as Partial<MessageRecord>);
     } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
+      if (!isDuplicateKeyError(error)) throw error;
       await this.model
         .deleteOne({ sessionId, waMessageId, _id: { $ne: id }, direction: 'out' })
         .exec();

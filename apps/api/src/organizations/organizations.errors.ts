@@ -29,6 +29,3 @@ export class RoleNotAllowedError extends ForbiddenError {
     super('ROLE_NOT_ALLOWED', message);
   }
 }
-
-export const isDuplicateKeyError = (error: unknown): boolean =>
-  (error as { code?: number })?.code === 11000;

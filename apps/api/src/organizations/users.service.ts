@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { Types } from 'mongoose';
-import { hashPassword } from '@app/common';
+import { hashPassword, isDuplicateKeyError } from '@app/common';
 import type { AuthUser } from '../auth/auth-user';
 import type { CreateUserDto, UpdateUserDto } from './dto/user.dto';
 import {
   EmailTakenError,
-  isDuplicateKeyError,
   LastOwnerError,
   RoleNotAllowedError,
   UserNotFoundError,

@@ -1,3 +1,4 @@
+import { isDuplicateKeyError } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { AnyBulkWriteOperation, Model } from 'mongoose';
@@ -23,9 +24,6 @@ export interface StatsWindow {
   until: Date;
 }
 
-const isDuplicateKey = (error: unknown): boolean =>
-  (error as { code?: number } | null)?.code === 11000;
-
 @Injectable()
 export class StatsRepository {
   constructor(
@@ -44,7 +42,7 @@ export class StatsRepository {
       await this.states.create(state);
       return true;
     } catch (error) {
-      if (isDuplicateKey(error)) return false;
+      if (isDuplicateKeyError(error)) return false;
       throw error;
     }
   }
@@ -198,7 +196,7 @@ export class StatsRepository {
     try {
       await this.waits.create({ _id, organizationId, sessionName, chatJid, awaitingSince: at });
     } catch (error) {
-      if (!isDuplicateKey(error)) throw error; // the chat exists and already waits (earlier) or was answered later
+      if (!isDuplicateKeyError(error)) throw error; // the chat exists and already waits (earlier) or was answered later
     }
   }
 
@@ -231,7 +229,7 @@ export class StatsRepository {
         )
         .exec();
     } catch (error) {
-      if (!isDuplicateKey(error)) throw error; // a concurrent upsert created the chat; its lastOutAt is close enough
+      if (!isDuplicateKeyError(error)) throw error; // a concurrent upsert created the chat; its lastOutAt is close enough
     }
     return null;
   }
@@ -242,7 +240,7 @@ export class StatsRepository {
       await this.samples.create(sample);
       return true;
     } catch (error) {
-      if (isDuplicateKey(error)) return false;
+      if (isDuplicateKeyError(error)) return false;
       throw error;
     }
   }

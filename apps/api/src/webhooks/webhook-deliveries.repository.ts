@@ -1,3 +1,4 @@
+import { isDuplicateKeyError } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, type QueryFilter, Types } from 'mongoose';
@@ -27,7 +28,6 @@ export interface AttemptOutcome {
 }
 
 const UNFINISHED: DeliveryStatus[] = ['pending', 'delivering'];
-const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
 const asId = (id: string) => (/^[0-9a-f]{24}$/i.test(id) ? new Types.ObjectId(id) : null);
 
 @Injectable()
@@ -51,7 +51,11 @@ export class WebhookDeliveriesRepository {
     } catch (err) {
       const writeErrors = (err as { writeErrors?: unknown[] }).writeErrors;
       const errors = Array.isArray(writeErrors) ? writeErrors : [err];
-      if (!errors.every((e) => isDuplicateKey(e) || isDuplicateKey((e as { err?: unknown }).err)))
+      if (
+        !errors.every(
+          (e) => isDuplicateKeyError(e) || isDuplicateKeyError((e as { err?: unknown }).err),
+        )
+      )
         throw err;
     }
   }

@@ -1,6 +1,6 @@
+import { type Page, skipFor, resolveAllowedTarget, UrlNotAllowedError } from '@app/common';
 import { Inject, Injectable } from '@nestjs/common';
 import type { UpdateQuery } from 'mongoose';
-import { type Page, skipFor } from '@app/common';
 import type {
   CreatedWebhookResponseDto,
   CreateWebhookDto,
@@ -12,7 +12,6 @@ import type {
   WebhookResponseDto,
 } from './dto/webhook.dto';
 import type { Webhook } from './schemas/webhook.schema';
-import { resolveAllowedTarget, UrlNotAllowedError } from '@app/common';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookDirectory } from './webhook-directory';
 import { WebhookDispatcher } from './webhook-dispatcher';

@@ -1,11 +1,9 @@
+import { trimString, PHONE_PATTERN } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
-import { PHONE_PATTERN } from '@app/common';
 import { OrganizationResponseDto } from '../../organizations/dto/organization.dto';
 import { NewUserFieldsDto, UserResponseDto } from '../../organizations/dto/user.dto';
-
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export class RegisterDto extends NewUserFieldsDto {
   @ApiProperty({
@@ -14,7 +12,7 @@ export class RegisterDto extends NewUserFieldsDto {
     minLength: 1,
     maxLength: 120,
   })
-  @Transform(trim)
+  @Transform(trimString)
   @IsString()
   @MinLength(1)
   @MaxLength(120)
@@ -31,7 +29,7 @@ export class RegisterDto extends NewUserFieldsDto {
 
 export class LoginDto {
   @ApiProperty({ example: 'mona@acme.test' })
-  @Transform(trim)
+  @Transform(trimString)
   @IsEmail({}, { message: 'email must be a valid email address' })
   email: string;
 

@@ -1,3 +1,4 @@
+import { trimString, PaginationQueryDto } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
@@ -11,12 +12,10 @@ import {
   MaxLength,
   MinLength,
 } from 'class-validator';
-import { PaginationQueryDto } from '@app/common';
 import { SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
 import { MAX_NOTES_LENGTH, MAX_TAG_LENGTH, MAX_TAGS, normalizeTags } from '../contact-rules';
 import { CUSTOMER_LINK_SOURCES, type CustomerLinkSource } from '../schemas/contact.schema';
 
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 /** Query strings: "true"/"1" and "false"/"0"; anything else stays as is and fails @IsBoolean. */
 const queryBoolean = ({ obj, key }: { obj: Record<string, unknown>; key: string }) => {
   const raw = obj[key];
@@ -39,7 +38,7 @@ export class ListContactsQueryDto extends PaginationQueryDto {
     maxLength: 100,
   })
   @IsOptional()
-  @Transform(trim)
+  @Transform(trimString)
   @IsString()
   @MinLength(1)
   @MaxLength(100)
@@ -104,7 +103,7 @@ export class UpdateContactDto {
     maxLength: 120,
   })
   @IsOptional()
-  @Transform(trim)
+  @Transform(trimString)
   @IsString()
   @MinLength(1)
   @MaxLength(120)

@@ -1,3 +1,4 @@
+import { trimString, normalizePhone, PaginationQueryDto } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
@@ -9,9 +10,6 @@ import {
   ValidateBy,
   type ValidationOptions,
 } from 'class-validator';
-import { normalizePhone, PaginationQueryDto } from '@app/common';
-
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 /** A phone in any common notation ("+20 100 123 4567", "00201001234567") that normalizes to 10-15 digits. */
 export function IsNormalizablePhone(options?: ValidationOptions): PropertyDecorator {
@@ -31,7 +29,7 @@ export function IsNormalizablePhone(options?: ValidationOptions): PropertyDecora
 
 export class CreateCustomerDto {
   @ApiProperty({ description: 'Customer name', example: 'Mona Ali', minLength: 1, maxLength: 120 })
-  @Transform(trim)
+  @Transform(trimString)
   @IsString()
   @MinLength(1)
   @MaxLength(120)
@@ -43,7 +41,7 @@ export class CreateCustomerDto {
     example: '+20 100 123 4567',
   })
   @IsOptional()
-  @Transform(trim)
+  @Transform(trimString)
   @IsNormalizablePhone()
   phone?: string;
 
@@ -53,7 +51,7 @@ export class CreateCustomerDto {
     maxLength: 254,
   })
   @IsOptional()
-  @Transform(trim)
+  @Transform(trimString)
   @IsEmail({}, { message: 'email must be a valid email address' })
   @MaxLength(254)
   email?: string;
@@ -67,7 +65,7 @@ export class ListCustomersQueryDto extends PaginationQueryDto {
     maxLength: 100,
   })
   @IsOptional()
-  @Transform(trim)
+  @Transform(trimString)
   @IsString()
   @MinLength(1)
   @MaxLength(100)

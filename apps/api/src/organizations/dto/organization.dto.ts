@@ -1,3 +1,4 @@
+import { trimString } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   ArrayUnique,
@@ -10,8 +11,6 @@ import {
 } from 'class-validator';
 import { Transform } from 'class-transformer';
 import { ORGANIZATION_MODULES, type OrganizationModuleName } from '../schemas/organization.schema';
-
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export class OrganizationResponseDto {
   @ApiProperty({ example: '665f1c2b1e6a3e4f7e9d0e0b' })
@@ -41,7 +40,7 @@ export class UpdateOrganizationDto {
     maxLength: 120,
   })
   @IsOptional()
-  @Transform(trim)
+  @Transform(trimString)
   @IsString()
   @MinLength(1)
   @MaxLength(120)

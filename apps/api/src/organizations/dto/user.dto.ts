@@ -1,3 +1,4 @@
+import { trimString, PHONE_PATTERN } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
@@ -10,10 +11,7 @@ import {
   MaxLength,
   MinLength,
 } from 'class-validator';
-import { PHONE_PATTERN } from '@app/common';
 import { USER_ROLES, type UserRole } from '../schemas/user.schema';
-
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export class UserResponseDto {
   @ApiProperty({ example: '665f1c2b1e6a3e4f7e9d0e0c' })
@@ -44,14 +42,14 @@ export class UserResponseDto {
 /** Shared rules of a new user's identity (register and invite). */
 export class NewUserFieldsDto {
   @ApiProperty({ description: 'Full name', example: 'Mona Ali', minLength: 1, maxLength: 120 })
-  @Transform(trim)
+  @Transform(trimString)
   @IsString()
   @MinLength(1)
   @MaxLength(120)
   name: string;
 
   @ApiProperty({ description: 'Login email (case-insensitive, unique)', example: 'mona@acme.test' })
-  @Transform(trim)
+  @Transform(trimString)
   @IsEmail({}, { message: 'email must be a valid email address' })
   @MaxLength(254)
   email: string;

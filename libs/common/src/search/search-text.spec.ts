@@ -1,4 +1,4 @@
-import { escapeRegex, phoneSearchPrefix, searchTokens } from './customer-search';
+import { escapeRegex, phoneSearchPrefix, searchTokens } from './search-text';
 
 describe('customer/contact search helpers', () => {
   it('escapes every regex metacharacter', () => {
