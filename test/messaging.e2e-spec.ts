@@ -2,7 +2,7 @@ import { SandboxControl, SessionRegistry } from '@app/whatsapp';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { connectedSession, waitForSessionStatus } from './support/sandbox';
+import { connectedSession, waitForSessionStatus, scanWhenQrShows } from './support/sandbox';
 import {
   createTestApp,
   onEmulator,
@@ -441,18 +441,7 @@ describe('messaging outbox across a restart', () => {
       ).toBe('pending');
 
       t = await t.restart();
-      await waitFor(
-        async () =>
-          (await t.http().get('/api/v1/whatsapp/sessions/later/qr').set(owner.auth)).status === 200,
-        10_000,
-        'qr after restart',
-      );
-      await t
-        .http()
-        .post('/api/v1/whatsapp/sandbox/sessions/later/scan')
-        .set(owner.auth)
-        .send({ phone: '+201001239999' })
-        .expect(200);
+      await scanWhenQrShows(t, owner, 'later', '+201001239999');
       for (const id of [a.body.id, b.body.id]) {
         await waitFor(
           async () =>

@@ -1,6 +1,6 @@
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
-import { waitForSessionStatus } from './support/sandbox';
+import { waitForSessionStatus, scanWhenQrShows } from './support/sandbox';
 import {
   createTestApp,
   onEmulator,
@@ -103,18 +103,7 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
       .set(owner.auth)
       .send({ sessionName: 'flaky' })
       .expect(201);
-    await waitFor(
-      async () =>
-        (await t.http().get('/api/v1/whatsapp/sessions/flaky/qr').set(owner.auth)).status === 200,
-      10_000,
-      'qr',
-    );
-    await t
-      .http()
-      .post('/api/v1/whatsapp/sandbox/sessions/flaky/scan')
-      .set(owner.auth)
-      .send({ phone: '+201001234568' })
-      .expect(200);
+    await scanWhenQrShows(t, owner, 'flaky', '+201001234568');
     await t
       .http()
       .post('/api/v1/whatsapp/sandbox/sessions/flaky/disconnect')

@@ -14,19 +14,7 @@ export async function connectedSession(
     .set(owner.auth)
     .send({ sessionName })
     .expect(201);
-  await waitFor(
-    async () =>
-      (await t.http().get(`/api/v1/whatsapp/sessions/${sessionName}/status`).set(owner.auth)).body
-        .status === 'qr_ready',
-    10_000,
-    'qr_ready',
-  );
-  await t
-    .http()
-    .post(`/api/v1/whatsapp/sandbox/sessions/${sessionName}/scan`)
-    .set(owner.auth)
-    .send({ phone })
-    .expect(200);
+  await scanWhenQrShows(t, owner, sessionName, phone);
   await waitForSessionStatus(t, owner, sessionName, 'connected');
 }
 
@@ -48,4 +36,26 @@ export function waitForSessionStatus(
     timeoutMs,
     `session ${sessionName} to be ${status}`,
   );
+}
+
+/** Waits until the session shows a QR code, then lets the simulated phone scan it. */
+export async function scanWhenQrShows(
+  t: TestApp,
+  owner: RegisteredUser,
+  sessionName: string,
+  phone: string,
+) {
+  await waitFor(
+    async () =>
+      (await t.http().get(`/api/v1/whatsapp/sessions/${sessionName}/qr`).set(owner.auth)).status ===
+      200,
+    10_000,
+    `a QR code for ${sessionName}`,
+  );
+  await t
+    .http()
+    .post(`/api/v1/whatsapp/sandbox/sessions/${sessionName}/scan`)
+    .set(owner.auth)
+    .send({ phone })
+    .expect(200);
 }
