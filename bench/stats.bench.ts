@@ -348,7 +348,10 @@ async function main(): Promise<void> {
         ...m,
         status: m.direction === 'out' ? 'pending' : m.status,
       } as unknown as MessageRecord;
-      await events.emitAsync(MESSAGING_EVENTS.created, { message: record });
+      await events.emitAsync(MESSAGING_EVENTS.created, {
+        sessionId: record.sessionId,
+        messages: [record],
+      });
       let previous: MessageStatus = 'pending';
       if (m.direction === 'out') {
         for (const status of PATH[final]) {
@@ -361,7 +364,10 @@ async function main(): Promise<void> {
           previous = status;
         }
       }
-      await events.emitAsync(MESSAGING_EVENTS.created, { message: record }); // duplicate
+      await events.emitAsync(MESSAGING_EVENTS.created, {
+        sessionId: record.sessionId,
+        messages: [record],
+      }); // duplicate
     }
     const replayMs = performance.now() - replayStart;
     if (replay.length) await messages.insertMany(replay as never[], { ordered: false });

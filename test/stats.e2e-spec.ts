@@ -6,7 +6,7 @@ import type {
 } from '../apps/api/src/messaging/message.types';
 import {
   MESSAGING_EVENTS,
-  type MessageCreatedEvent,
+  type MessagesCreatedEvent,
   type MessageStatusChangedEvent,
 } from '../apps/api/src/messaging/messaging.events';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
@@ -48,7 +48,10 @@ describe('GET /api/v1/whatsapp/stats (e2e)', () => {
     } as MessageRecord;
   }
   const created = (message: MessageRecord) =>
-    events.emitAsync(MESSAGING_EVENTS.created, { message } satisfies MessageCreatedEvent);
+    events.emitAsync(MESSAGING_EVENTS.created, {
+      sessionId: message.sessionId,
+      messages: [message],
+    } satisfies MessagesCreatedEvent);
   /** Emits `previous → next` with the message as Messaging would hold it after the write. */
   const changed = (
     message: MessageRecord,

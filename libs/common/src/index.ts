@@ -12,3 +12,4 @@ export * from './net/ssrf-guard';
 export * from './search/search-text';
 export * from './mongo/duplicate-key';
 export * from './validation/trim';
+export * from './async/keyed-batch-queue';

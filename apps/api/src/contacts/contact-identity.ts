@@ -26,10 +26,12 @@ export interface ContactObservation {
   verifiedName?: string;
   isBusiness?: boolean;
   profilePictureUrl?: string;
-  /** When WhatsApp showed this; orders pushName writes and feeds firstSeenAt. */
+  /** When WhatsApp showed this; feeds firstSeenAt, and orders pushName writes unless `pushNameAt`. */
   observedAt: Date;
-  /** Only for messages of the chat with this peer: counts toward messageCount / lastMessageAt. */
-  message?: { at: Date };
+  /** When `pushName` was seen, if later than `observedAt` (observations folded together). */
+  pushNameAt?: Date;
+  /** Only for messages of the chat with this peer: `count` messages (default 1), the latest at `at`. */
+  message?: { at: Date; count?: number };
 }
 
 const MAX_NAME = 256;

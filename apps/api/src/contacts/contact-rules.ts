@@ -57,15 +57,55 @@ export function buildSyncUpdate(o: ContactObservation, target: SyncTarget): Sync
     customerLinkSource: null,
   };
   // A new contact gets its pushName in the same write; an existing one through pushNameUpdate.
-  if (o.pushName) Object.assign($setOnInsert, pushNameUpdate(o.pushName, o.observedAt));
+  if (o.pushName) Object.assign($setOnInsert, pushNameUpdate(o.pushName, pushNameTime(o)));
   const update: SyncUpdate = { $set, $setOnInsert, $min: { firstSeenAt: o.observedAt } };
   if (o.message) {
-    update.$inc = { messageCount: 1 };
+    update.$inc = { messageCount: o.message.count ?? 1 };
     update.$max = { lastMessageAt: o.message.at };
   } else {
     $setOnInsert.messageCount = 0;
   }
   return update;
+}
+
+export const pushNameTime = (o: ContactObservation): Date => o.pushNameAt ?? o.observedAt;
+
+/**
+ * Folds observations of the same contact (a batch of messages, a contact list with repeats) into
+ * one per JID, with the same effect as applying them one by one: the earliest sighting, the
+ * latest pushName and message time, message counts summed, other fields from the latest that has them.
+ */
+export function foldObservations(observations: ContactObservation[]): ContactObservation[] {
+  const byJid = new Map<string, ContactObservation>();
+  for (const o of observations) {
+    const seen = byJid.get(o.jid);
+    byJid.set(o.jid, seen ? foldPair(seen, o) : o);
+  }
+  return [...byJid.values()];
+}
+
+function foldPair(a: ContactObservation, b: ContactObservation): ContactObservation {
+  const [older, newer] = a.observedAt <= b.observedAt ? [a, b] : [b, a];
+  const defined = Object.fromEntries(Object.entries(newer).filter(([, v]) => v !== undefined));
+  const folded: ContactObservation = { ...older, ...defined, observedAt: older.observedAt };
+  const namer = [a, b]
+    .filter((o) => o.pushName)
+    .reduce<ContactObservation | undefined>(
+      (best, o) => (!best || pushNameTime(o) > pushNameTime(best) ? o : best),
+      undefined,
+    );
+  if (namer) {
+    folded.pushName = namer.pushName;
+    folded.pushNameAt = pushNameTime(namer);
+  }
+  if (a.message || b.message) {
+    const times = [a.message?.at, b.message?.at].filter((t): t is Date => !!t);
+    folded.message = {
+      at: new Date(Math.max(...times.map((t) => t.getTime()))),
+      count: (a.message ? (a.message.count ?? 1) : 0) + (b.message ? (b.message.count ?? 1) : 0),
+    };
+  }
+  return folded;
 }
 
 export function pushNameUpdate(

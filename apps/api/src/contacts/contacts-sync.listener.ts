@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { WA_EVENTS, type WaContactsUpsertedEvent, type WaLidMappingEvent } from '@app/whatsapp';
 import { CUSTOMERS_EVENTS, type CustomerCreatedEvent } from '../customers/customers.events';
-import { MESSAGING_EVENTS, type MessageCreatedEvent } from '../messaging/messaging.events';
+import { MESSAGING_EVENTS, type MessagesCreatedEvent } from '../messaging/messaging.events';
 import { ContactsSyncService } from './contacts-sync.service';
 
 /**
@@ -33,9 +33,9 @@ export class ContactsSyncListener {
   }
 
   @OnEvent(MESSAGING_EVENTS.created, LISTENER)
-  async onMessageCreated(event: MessageCreatedEvent): Promise<void> {
-    await this.guard(MESSAGING_EVENTS.created, event?.message?.sessionId, () =>
-      this.sync.recordMessage(event.message),
+  async onMessagesCreated(event: MessagesCreatedEvent): Promise<void> {
+    await this.guard(MESSAGING_EVENTS.created, event?.sessionId, () =>
+      this.sync.recordMessages(event.messages),
     );
   }
 

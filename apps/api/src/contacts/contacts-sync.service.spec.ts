@@ -5,7 +5,7 @@ import { CustomersService } from '../customers/customers.service';
 import type { MessageRecord } from '../messaging/message.types';
 import { ContactLocks } from './contact-locks';
 import type { SyncTarget, SyncUpdate } from './contact-rules';
-import { ContactRecord, ContactsRepository } from './contacts.repository';
+import { ContactRecord, ContactsRepository, type PushNameFields } from './contacts.repository';
 import { ContactsSyncService } from './contacts-sync.service';
 import { ContactEventsPublisher } from './contacts.events';
 
@@ -43,6 +43,27 @@ class FakeContactsRepository {
       d.lastMessageAt = u.$max.lastMessageAt;
     if (u.$inc) d.messageCount = (d.messageCount ?? 0) + u.$inc.messageCount;
     return { contact: { ...doc }, inserted };
+  }
+  async bulkUpsert(
+    t: SyncTarget,
+    items: Array<{ jid: string; update: SyncUpdate; pushName?: PushNameFields }>,
+  ) {
+    const outcomes = [];
+    const rejected: number[] = [];
+    for (const [index, { jid, update, pushName }] of items.entries()) {
+      try {
+        const { contact, inserted } = await this.upsert(t, jid, update);
+        if (pushName && contact.pushName !== pushName.pushName)
+          await this.setPushNameIfNewer(contact._id, pushName);
+        outcomes.push({ index, jid, insertedId: inserted ? contact._id : undefined });
+      } catch {
+        rejected.push(index); // unordered bulk write: the others still land
+      }
+    }
+    return { outcomes, retry: [], rejected };
+  }
+  async findByJids(t: SyncTarget, jids: string[]) {
+    return jids.flatMap((jid) => this.docs.filter(this.key(t, jid)).map((d) => ({ ...d })));
   }
   async findByJid(t: SyncTarget, jid: string) {
     const doc = this.docs.find(this.key(t, jid));
@@ -148,17 +169,17 @@ describe('ContactsSyncService', () => {
   };
 
   it('announces contacts that appear, but not every message count bump', async () => {
-    await service.recordMessage(message({ pushName: 'Mona' }));
-    await service.recordMessage(message({ _id: 'm-second' } as Partial<MessageRecord>));
+    await service.recordMessages([message({ pushName: 'Mona' })]);
+    await service.recordMessages([message({ _id: 'm-second' } as Partial<MessageRecord>)]);
     expect(announced).toHaveBeenCalledTimes(1);
     expect(announced.mock.calls[0][0]).toEqual([expect.objectContaining({ jid: only().jid })]);
   });
 
   it('creates a contact from an inbound message and counts messages; a redelivered event is not counted twice', async () => {
     const first = message({ pushName: 'Mona' });
-    await service.recordMessage(first);
-    await service.recordMessage(first);
-    await service.recordMessage(message({ timestamp: new Date('2026-01-01T00:00:00Z') }));
+    await service.recordMessages([first]);
+    await service.recordMessages([first]);
+    await service.recordMessages([message({ timestamp: new Date('2026-01-01T00:00:00Z') })]);
     expect(only()).toMatchObject({
       jid: PHONE_JID,
       phone: PHONE,
@@ -169,13 +190,30 @@ describe('ContactsSyncService', () => {
     });
   });
 
+  it("folds a batch of one peer's messages into one upsert with the same result as one by one", async () => {
+    await service.recordMessages([
+      message({ _id: 'b1', pushName: 'Old', timestamp: new Date('2026-01-01T00:00:00Z') }),
+      message({ _id: 'b2', pushName: 'New', timestamp: new Date('2026-01-03T00:00:00Z') }),
+      message({ _id: 'b3', timestamp: new Date('2026-01-02T00:00:00Z') }),
+      message({ _id: 'b2', pushName: 'New', timestamp: new Date('2026-01-03T00:00:00Z') }),
+    ] as MessageRecord[]);
+    expect(only()).toMatchObject({
+      pushName: 'New',
+      pushNameAt: new Date('2026-01-03T00:00:00Z'),
+      messageCount: 3,
+      firstSeenAt: new Date('2026-01-01T00:00:00Z'),
+      lastMessageAt: new Date('2026-01-03T00:00:00Z'),
+    });
+    expect(announced).toHaveBeenCalledTimes(1);
+  });
+
   it('never lets an older observation overwrite a newer pushName', async () => {
-    await service.recordMessage(
+    await service.recordMessages([
       message({ pushName: 'New', timestamp: new Date('2026-01-05T00:00:00Z') }),
-    );
-    await service.recordMessage(
+    ]);
+    await service.recordMessages([
       message({ pushName: 'Old', timestamp: new Date('2026-01-01T00:00:00Z') }),
-    );
+    ]);
     expect(only().pushName).toBe('New');
   });
 
@@ -195,7 +233,7 @@ describe('ContactsSyncService', () => {
       ...REF,
       contacts: [{ jid: PHONE_JID, name: 'Mona A.', notify: 'M' }],
     });
-    await service.recordMessage(message());
+    await service.recordMessages([message()]);
     expect(only()).toMatchObject({
       addressBookName: 'Mona A.',
       pushName: 'M',
@@ -209,15 +247,15 @@ describe('ContactsSyncService', () => {
 
   it('routes a LID-only observation to the phone contact that already owns the LID', async () => {
     await service.syncContacts({ ...REF, contacts: [{ jid: PHONE_JID, lid: LID }] });
-    await service.recordMessage(
+    await service.recordMessages([
       message({ chatJid: LID, senderJid: LID, senderLid: LID, pushName: 'Mona' }),
-    );
+    ]);
     expect(only()).toMatchObject({ jid: PHONE_JID, lid: LID, messageCount: 1, pushName: 'Mona' });
   });
 
   it('re-keys a LID contact by its phone when the mapping is revealed, and auto-links it', async () => {
     customers.idsByPhones.mockResolvedValue(new Map([[PHONE, 'cust1']]));
-    await service.recordMessage(message({ chatJid: LID, senderJid: LID, senderLid: LID }));
+    await service.recordMessages([message({ chatJid: LID, senderJid: LID, senderLid: LID })]);
     expect(only()).toMatchObject({ jid: LID, customerId: null });
     await service.applyLidMapping({ ...REF, lid: LID, pn: PHONE_JID });
     expect(only()).toMatchObject({
@@ -231,15 +269,15 @@ describe('ContactsSyncService', () => {
   });
 
   it('merges the LID and phone contacts into one when the mapping is revealed (in either order of arrival)', async () => {
-    await service.recordMessage(
+    await service.recordMessages([
       message({
         chatJid: LID,
         senderJid: LID,
         senderLid: LID,
         timestamp: new Date('2026-01-03T00:00:00Z'),
       }),
-    );
-    await service.recordMessage(message({ timestamp: new Date('2026-01-01T00:00:00Z') }));
+    ]);
+    await service.recordMessages([message({ timestamp: new Date('2026-01-01T00:00:00Z') })]);
     expect(repo.docs).toHaveLength(2);
     Object.assign(repo.docs[0], { tags: ['lead'], notes: 'from lid' });
     await service.applyLidMapping({ ...REF, lid: LID, pn: PHONE });
@@ -256,10 +294,10 @@ describe('ContactsSyncService', () => {
   });
 
   it('merges when a message carries both the LID and the phone', async () => {
-    await service.recordMessage(message({ chatJid: LID, senderJid: LID, senderLid: LID }));
+    await service.recordMessages([message({ chatJid: LID, senderJid: LID, senderLid: LID })]);
     await service.syncContacts({ ...REF, contacts: [{ jid: PHONE_JID }] });
     expect(repo.docs).toHaveLength(2);
-    await service.recordMessage(message({ senderLid: LID, senderPhone: PHONE }));
+    await service.recordMessages([message({ senderLid: LID, senderPhone: PHONE })]);
     expect(only()).toMatchObject({ jid: PHONE_JID, lid: LID, messageCount: 2 });
   });
 
@@ -289,7 +327,7 @@ describe('ContactsSyncService', () => {
   });
 
   it('links existing contacts when a customer is created', async () => {
-    await service.recordMessage(message());
+    await service.recordMessages([message()]);
     await service.linkNewCustomer({ id: 'cust9', organizationId: ORG, name: 'Mona', phone: PHONE });
     await service.linkNewCustomer({
       id: 'cust10',

@@ -12,7 +12,14 @@ import {
   type ContactObservation,
 } from './contact-identity';
 import { ContactLocks, RecentKeys } from './contact-locks';
-import { buildSyncUpdate, mergeContacts, pushNameUpdate, type SyncTarget } from './contact-rules';
+import {
+  buildSyncUpdate,
+  foldObservations,
+  mergeContacts,
+  pushNameTime,
+  pushNameUpdate,
+  type SyncTarget,
+} from './contact-rules';
 import { ContactEventsPublisher } from './contacts.events';
 import { ContactRecord, ContactsRepository } from './contacts.repository';
 
@@ -45,12 +52,14 @@ export class ContactsSyncService {
     await this.applyAll(event, observations, 'all');
   }
 
-  /** A stored message (in or out): its peer(s) appear, counts and lastMessageAt move. */
-  async recordMessage(message: MessageRecord): Promise<void> {
-    if (message._id && this.recentMessages.seen(`${message.sessionId}:${String(message._id)}`))
-      return;
+  /** Stored messages of one session (in or out): their peers appear, counts and lastMessageAt move. */
+  async recordMessages(messages: MessageRecord[]): Promise<void> {
+    const fresh = messages.filter(
+      (m) => !m._id || !this.recentMessages.seen(`${m.sessionId}:${String(m._id)}`),
+    );
+    if (!fresh.length) return;
     // Message traffic only announces new contacts, not every count bump.
-    await this.applyAll(message, observationsFromMessage(message), 'new');
+    await this.applyAll(fresh[0], fresh.flatMap(observationsFromMessage), 'new');
   }
 
   /** WhatsApp revealed which phone a LID belongs to: merge the two contacts if both exist. */
@@ -85,6 +94,10 @@ export class ContactsSyncService {
       );
   }
 
+  /**
+   * Applies observations under the session's lock. Ones that carry a LID may merge or re-key
+   * contacts and go one by one; the rest are folded per JID and written in one bulk upsert.
+   */
   private async applyAll(
     ref: SyncTarget,
     observations: ContactObservation[],
@@ -92,33 +105,69 @@ export class ContactsSyncService {
   ): Promise<void> {
     if (!observations.length) return;
     const target = targetOf(ref);
+    const carriesLid = (o: ContactObservation) => !o.isGroup && !!o.lid;
     const changed = await this.locks.run(target.sessionId, async () => {
-      const toLink: ContactRecord[] = [];
-      const touched: ContactRecord[] = [];
-      for (const observation of observations) {
+      const results: Applied[] = [];
+      for (const observation of observations.filter(carriesLid)) {
         try {
-          const { contact, linkCandidate, inserted } = await this.apply(target, observation);
-          if (linkCandidate) toLink.push(contact);
-          if (announce === 'all' || inserted || linkCandidate) touched.push(contact);
+          results.push(await this.apply(target, observation));
         } catch (err) {
           // One bad contact never stops the rest of a batch.
           this.logger.error({ err, sessionId: target.sessionId }, 'Failed to sync a contact');
         }
       }
+      const plain = foldObservations(observations.filter((o) => !carriesLid(o)));
+      results.push(...(await this.applyPlain(target, plain)));
+      const toLink = results.flatMap((r) => (r.link ? [r.link] : []));
       await this.autoLink(target.organizationId, toLink);
-      return touched;
+      const touched = results.filter((r) => announce === 'all' || r.inserted || r.link);
+      return [...new Set(touched.map((r) => r.jid))];
     });
     if (changed.length === 0) return;
     // Announce the stored state (after any customer link) to event subscribers.
-    await this.publish.updated(
-      await Promise.all(changed.map((c) => this.contacts.findByJid(target, c.jid))),
-    );
+    await this.publish.updated(await this.contacts.findByJids(target, changed));
   }
 
-  private async apply(
+  /** Folded observations without a LID: one bulk upsert; a failed one is retried on its own. */
+  private async applyPlain(
     target: SyncTarget,
-    o: ContactObservation,
-  ): Promise<{ contact: ContactRecord; linkCandidate: boolean; inserted: boolean }> {
+    observations: ContactObservation[],
+  ): Promise<Applied[]> {
+    if (!observations.length) return [];
+    const { outcomes, retry, rejected } = await this.contacts.bulkUpsert(
+      target,
+      observations.map((o) => ({
+        jid: o.jid,
+        update: buildSyncUpdate(o, target),
+        pushName: o.pushName ? pushNameUpdate(o.pushName, pushNameTime(o)) : undefined,
+      })),
+    );
+    const results: Applied[] = outcomes.map(({ index, jid, insertedId }) => {
+      const phone = observations[index].phone;
+      // A new contact has no customer yet: one with a phone is a link candidate.
+      const link =
+        insertedId && phone
+          ? { _id: insertedId, jid, phone, customerId: null, customerLinkSource: null }
+          : undefined;
+      return { jid, inserted: !!insertedId, link };
+    });
+    // One bad contact never stops the rest of a batch.
+    if (rejected.length)
+      this.logger.error(
+        { sessionId: target.sessionId, count: rejected.length },
+        'The database refused some contacts of a sync batch',
+      );
+    for (const i of retry) {
+      try {
+        results.push(await this.apply(target, observations[i]));
+      } catch (err) {
+        this.logger.error({ err, sessionId: target.sessionId }, 'Failed to sync a contact');
+      }
+    }
+    return results;
+  }
+
+  private async apply(target: SyncTarget, o: ContactObservation): Promise<Applied> {
     let jid = o.jid;
     let gainedPhone = false;
     if (!o.isGroup && o.lid && o.phone) {
@@ -135,9 +184,9 @@ export class ContactsSyncService {
     );
     let contact = upserted;
     if (o.pushName && contact.pushName !== o.pushName) {
-      const fields = pushNameUpdate(o.pushName, o.observedAt);
+      const fields = pushNameUpdate(o.pushName, pushNameTime(o));
       await this.contacts.setPushNameIfNewer(contact._id, fields);
-      if (!contact.pushNameAt || new Date(contact.pushNameAt) <= o.observedAt)
+      if (!contact.pushNameAt || new Date(contact.pushNameAt) <= fields.pushNameAt)
         contact = { ...contact, ...fields };
     }
     const linkCandidate =
@@ -145,7 +194,7 @@ export class ContactsSyncService {
       !!contact.phone &&
       !contact.customerId &&
       contact.customerLinkSource !== 'manual';
-    return { contact, linkCandidate, inserted };
+    return { jid: contact.jid, inserted, link: linkCandidate ? contact : undefined };
   }
 
   /**
@@ -187,7 +236,7 @@ export class ContactsSyncService {
     return { contact, gainedPhone: !phoneDoc.customerId };
   }
 
-  private async autoLink(organizationId: string, contacts: ContactRecord[]): Promise<void> {
+  private async autoLink(organizationId: string, contacts: LinkCandidate[]): Promise<void> {
     const candidates = contacts.filter(
       (c) => c.phone && !c.customerId && c.customerLinkSource !== 'manual',
     );
@@ -205,6 +254,19 @@ export class ContactsSyncService {
       this.logger.error({ err, organizationId }, 'Customer auto-link failed');
     }
   }
+}
+
+/** What the auto-link needs to know about a contact. */
+type LinkCandidate = Pick<
+  ContactRecord,
+  '_id' | 'jid' | 'phone' | 'customerId' | 'customerLinkSource'
+>;
+
+/** One applied observation: the contact's key, whether it is new, and itself if it may be auto-linked. */
+interface Applied {
+  jid: string;
+  inserted: boolean;
+  link?: LinkCandidate;
 }
 
 function targetOf(ref: SyncTarget): SyncTarget {

@@ -15,14 +15,19 @@ export interface ContactUpdatedEvent {
 export class ContactEventsPublisher {
   constructor(private readonly events: EventEmitter2) {}
 
-  /** Awaited, so subscribers (the event outbox) have it before the caller goes on. */
+  /**
+   * Awaited, so subscribers (the event outbox) have them before the caller goes on. Emitted in one
+   * go, in order, so the outbox writes them together.
+   */
   async updated(contacts: (ContactRecord | null | undefined)[]): Promise<void> {
-    for (const contact of contacts) {
-      if (!contact) continue;
-      const event: ContactUpdatedEvent = {
-        contact: { ...toContactDto(contact), organizationId: contact.organizationId },
-      };
-      await this.events.emitAsync(CONTACTS_EVENTS.updated, event);
-    }
+    await Promise.all(
+      contacts.flatMap((contact) => {
+        if (!contact) return [];
+        const event: ContactUpdatedEvent = {
+          contact: { ...toContactDto(contact), organizationId: contact.organizationId },
+        };
+        return [this.events.emitAsync(CONTACTS_EVENTS.updated, event)];
+      }),
+    );
   }
 }

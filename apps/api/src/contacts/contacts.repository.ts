@@ -1,11 +1,17 @@
-import { isDuplicateKeyError, escapeRegex, phoneSearchPrefix } from '@app/common';
+import {
+  duplicateIndexesOf,
+  isDuplicateKeyError,
+  escapeRegex,
+  phoneSearchPrefix,
+} from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import { Model, Types, type QueryFilter } from 'mongoose';
+import { type AnyBulkWriteOperation, Model, Types, type QueryFilter } from 'mongoose';
 import type { MergedContact, SyncTarget, SyncUpdate } from './contact-rules';
 import { Contact, type CustomerLinkSource } from './schemas/contact.schema';
 
 export type ContactRecord = Contact & { _id: Types.ObjectId };
+export type PushNameFields = { pushName: string; searchPushName: string[]; pushNameAt: Date };
 
 const OBJECT_ID = /^[0-9a-f]{24}$/i;
 const toObjectId = (id: string) => (OBJECT_ID.test(id) ? new Types.ObjectId(id) : undefined);
@@ -62,6 +68,79 @@ export class ContactsRepository {
     return { contact: raw.value, inserted: raw.lastErrorObject?.updatedExisting === false };
   }
 
+  /**
+   * Upserts many contacts of one session in one unordered round trip, each followed by its
+   * pushName write (only if newer). Per input that succeeded: its index, key and, when it was
+   * inserted, its id. `retry`: inputs whose upsert lost an insert race (duplicate key), to retry
+   * one by one; `rejected`: inputs the database refused for another reason (the rest still landed).
+   */
+  async bulkUpsert(
+    target: SyncTarget,
+    items: Array<{ jid: string; update: SyncUpdate; pushName?: PushNameFields }>,
+  ): Promise<{
+    outcomes: Array<{ index: number; jid: string; insertedId?: Types.ObjectId }>;
+    retry: number[];
+    rejected: number[];
+  }> {
+    const ops: AnyBulkWriteOperation<Contact>[] = [];
+    const itemOfOp: number[] = [];
+    items.forEach(({ jid, update, pushName }, index) => {
+      const key = { organizationId: target.organizationId, sessionId: target.sessionId, jid };
+      ops.push({ updateOne: { filter: key, update, upsert: true } });
+      itemOfOp.push(index);
+      if (!pushName) return;
+      ops.push({
+        updateOne: {
+          filter: {
+            ...key,
+            pushName: { $ne: pushName.pushName },
+            $or: [{ pushNameAt: null }, { pushNameAt: { $lte: pushName.pushNameAt } }],
+          },
+          update: { $set: pushName },
+        },
+      });
+      itemOfOp.push(index);
+    });
+    let upsertedIds: Record<number, unknown>;
+    const retry = new Set<number>();
+    const rejected = new Set<number>();
+    try {
+      upsertedIds = (await this.model.bulkWrite(ops, { ordered: false })).upsertedIds;
+    } catch (error) {
+      const failure = error as {
+        writeErrors?: { code?: number; index: number }[];
+        result?: { upsertedIds?: Record<number, unknown> };
+      };
+      if (!failure.writeErrors?.length) throw error;
+      for (const e of failure.writeErrors)
+        (isDuplicateKeyError(e) ? retry : rejected).add(itemOfOp[e.index]);
+      upsertedIds = failure.result?.upsertedIds ?? {};
+    }
+    const inserted = new Map<number, Types.ObjectId>();
+    for (const [op, id] of Object.entries(upsertedIds))
+      inserted.set(itemOfOp[Number(op)], id as Types.ObjectId);
+    const outcomes = items.flatMap(({ jid }, index) =>
+      retry.has(index) || rejected.has(index)
+        ? []
+        : [{ index, jid, insertedId: inserted.get(index) }],
+    );
+    return { outcomes, retry: [...retry], rejected: [...rejected] };
+  }
+
+  /** The session's contacts with these keys, in the order of `jids`. */
+  async findByJids(target: SyncTarget, jids: string[]): Promise<ContactRecord[]> {
+    const found = await this.model
+      .find({
+        organizationId: target.organizationId,
+        sessionId: target.sessionId,
+        jid: { $in: jids },
+      })
+      .lean<ContactRecord[]>()
+      .exec();
+    const byJid = new Map(found.map((c) => [c.jid, c]));
+    return jids.flatMap((jid) => byJid.get(jid) ?? []);
+  }
+
   findByJid(target: SyncTarget, jid: string): Promise<ContactRecord | null> {
     return this.model
       .findOne({ organizationId: target.organizationId, sessionId: target.sessionId, jid })
@@ -78,10 +157,7 @@ export class ContactsRepository {
   }
 
   /** Sets the pushName unless a newer observation already did. */
-  async setPushNameIfNewer(
-    id: Types.ObjectId,
-    fields: { pushName: string; searchPushName: string[]; pushNameAt: Date },
-  ): Promise<void> {
+  async setPushNameIfNewer(id: Types.ObjectId, fields: PushNameFields): Promise<void> {
     await this.model
       .updateOne(
         { _id: id, $or: [{ pushNameAt: null }, { pushNameAt: { $lte: fields.pushNameAt } }] },

@@ -70,7 +70,7 @@ describe('event mappers', () => {
   });
 
   it('maps created messages: inbound → received, from the phone → sent, API pending → nothing', () => {
-    const received = messageCreatedEvent({ message: message() });
+    const received = messageCreatedEvent(message());
     expect(received?.type).toBe('message.received');
     expect(received?.data).toMatchObject({
       id: '665f1c2b1e6a3e4f7e9d0e0c',
@@ -79,13 +79,10 @@ describe('event mappers', () => {
     });
     expect(received?.data).not.toHaveProperty('organizationId');
     expect(
-      messageCreatedEvent({ message: message({ direction: 'out', fromMe: true, status: 'sent' }) })
-        ?.type,
+      messageCreatedEvent(message({ direction: 'out', fromMe: true, status: 'sent' }))?.type,
     ).toBe('message.sent');
     expect(
-      messageCreatedEvent({
-        message: message({ direction: 'out', fromMe: true, status: 'pending' }),
-      }),
+      messageCreatedEvent(message({ direction: 'out', fromMe: true, status: 'pending' })),
     ).toBeUndefined();
   });
 

@@ -1,6 +1,7 @@
 import type { WaSessionQrEvent, WaSessionStatusEvent } from '@app/whatsapp';
 import { toMessageDto } from '../messaging/message.mapper';
-import type { MessageCreatedEvent, MessageStatusChangedEvent } from '../messaging/messaging.events';
+import type { MessageRecord } from '../messaging/message.types';
+import type { MessageStatusChangedEvent } from '../messaging/messaging.events';
 import type { ContactUpdatedEvent, NewEvent } from './events.types';
 
 const compact = (value: Record<string, unknown>) =>
@@ -49,8 +50,7 @@ export function sessionQrEvent(e: WaSessionQrEvent, now = new Date()): NewEvent 
  * the phone itself (stored already `sent`). Messages accepted by the API (pending) produce their
  * `message.sent` on the status change instead.
  */
-export function messageCreatedEvent(e: MessageCreatedEvent): NewEvent | undefined {
-  const m = e.message;
+export function messageCreatedEvent(m: MessageRecord): NewEvent | undefined {
   const type =
     m.direction === 'in' ? 'message.received' : m.status === 'sent' ? 'message.sent' : undefined;
   if (!type) return undefined;

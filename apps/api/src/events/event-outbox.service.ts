@@ -7,6 +7,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
+import { KeyedBatchQueue } from '@app/common';
 import { EventIdGenerator } from './event-id';
 import { EVENTS_OPTIONS, type EventsOptions } from './events.options';
 import { type EventQuery, EventsRepository } from './events.repository';
@@ -14,12 +15,6 @@ import type { NewEvent, StoredEvent } from './events.types';
 
 /** Gets every stored event once (at least once across crashes); e.g. webhooks create their deliveries. */
 export type EventSubscriber = (events: StoredEvent[]) => Promise<void>;
-
-interface Queued {
-  event: NewEvent;
-  resolve: (stored: StoredEvent) => void;
-  reject: (error: unknown) => void;
-}
 
 /**
  * The durable outbox. `append` is awaited by the domain-event handler, i.e. inside the producer's
@@ -37,8 +32,7 @@ export class EventOutboxService
 {
   private readonly log = new Logger(EventOutboxService.name);
   private readonly ids = new EventIdGenerator();
-  private readonly queues = new Map<string, Queued[]>();
-  private readonly draining = new Map<string, Promise<void>>();
+  private readonly appends: KeyedBatchQueue<NewEvent, StoredEvent>;
   private readonly subscribers: EventSubscriber[] = [];
   private readonly live = new EventEmitter().setMaxListeners(0);
   private seeded?: Promise<void>;
@@ -49,7 +43,16 @@ export class EventOutboxService
   constructor(
     private readonly events: EventsRepository,
     @Inject(EVENTS_OPTIONS) private readonly options: EventsOptions,
-  ) {}
+  ) {
+    this.appends = new KeyedBatchQueue({
+      maxBatch: options.maxBatch,
+      process: (organizationId, events) => this.store(organizationId, events),
+      afterBatch: async (organizationId, _events, stored) => {
+        this.live.emit(organizationId, stored);
+        await this.fanOut(stored);
+      },
+    });
+  }
 
   onModuleInit(): Promise<void> {
     this.seeded = this.events.newestId().then((id) => this.ids.seed(id));
@@ -71,7 +74,7 @@ export class EventOutboxService
     this.stopped = true;
     clearInterval(this.recoveryTimer);
     // Let queued appends reach the database before the connection closes.
-    await Promise.allSettled([...this.draining.values(), this.recovering]);
+    await Promise.allSettled([this.appends.idle(), this.recovering]);
   }
 
   registerSubscriber(subscriber: EventSubscriber): void {
@@ -86,17 +89,7 @@ export class EventOutboxService
 
   /** Stores an event; resolves once it is durable. Must be called synchronously from the domain-event handler (order). */
   append(event: NewEvent): Promise<StoredEvent> {
-    return new Promise<StoredEvent>((resolve, reject) => {
-      const queue = this.queues.get(event.organizationId) ?? [];
-      queue.push({ event, resolve, reject });
-      this.queues.set(event.organizationId, queue);
-      if (!this.draining.has(event.organizationId)) {
-        const run = this.drain(event.organizationId).finally(() =>
-          this.draining.delete(event.organizationId),
-        );
-        this.draining.set(event.organizationId, run);
-      }
-    });
+    return this.appends.push(event.organizationId, event);
   }
 
   findAfter(
@@ -112,27 +105,16 @@ export class EventOutboxService
     return this.events.findById(id);
   }
 
-  private async drain(organizationId: string): Promise<void> {
+  private async store(organizationId: string, events: NewEvent[]): Promise<StoredEvent[]> {
     await this.seeded;
-    for (;;) {
-      const queue = this.queues.get(organizationId);
-      if (!queue?.length) {
-        this.queues.delete(organizationId);
-        return;
-      }
-      const batch = queue.splice(0, this.options.maxBatch);
-      const stored = batch.map(({ event }) => ({ ...event, id: this.ids.next() }));
-      try {
-        await this.events.insertMany(stored, new Date());
-      } catch (err) {
-        this.log.error({ err, organizationId, count: batch.length }, 'Failed to store events');
-        for (const item of batch) item.reject(err);
-        continue;
-      }
-      batch.forEach((item, i) => item.resolve(stored[i]));
-      this.live.emit(organizationId, stored);
-      await this.fanOut(stored);
+    const stored = events.map((event) => ({ ...event, id: this.ids.next() }));
+    try {
+      await this.events.insertMany(stored, new Date());
+    } catch (err) {
+      this.log.error({ err, organizationId, count: events.length }, 'Failed to store events');
+      throw err;
     }
+    return stored;
   }
 
   private async fanOut(stored: StoredEvent[]): Promise<boolean> {

@@ -3,7 +3,7 @@ import { OnEvent } from '@nestjs/event-emitter';
 import { WA_EVENTS, type WaSessionQrEvent, type WaSessionStatusEvent } from '@app/whatsapp';
 import {
   MESSAGING_EVENTS,
-  type MessageCreatedEvent,
+  type MessagesCreatedEvent,
   type MessageStatusChangedEvent,
 } from '../messaging/messaging.events';
 import { EventOutboxService } from './event-outbox.service';
@@ -41,8 +41,13 @@ export class EventsListener {
   }
 
   @OnEvent(MESSAGING_EVENTS.created, LISTENER)
-  onMessageCreated(event: MessageCreatedEvent): Promise<void> {
-    return this.record(MESSAGING_EVENTS.created, () => messageCreatedEvent(event));
+  async onMessagesCreated(event: MessagesCreatedEvent): Promise<void> {
+    // All appended in this tick, so they keep their order and share one outbox write.
+    await Promise.all(
+      event.messages.map((m) =>
+        this.record(MESSAGING_EVENTS.created, () => messageCreatedEvent(m)),
+      ),
+    );
   }
 
   @OnEvent(MESSAGING_EVENTS.statusChanged, LISTENER)

@@ -1,6 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { normalizeJid } from '@app/common';
+import { KeyedBatchQueue, normalizeJid } from '@app/common';
 import {
   type InboundMessage,
   WA_EVENTS,
@@ -11,16 +11,31 @@ import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.se
 import { ChatsRepository } from './chats.repository';
 import { MediaDownloadService } from './media-download.service';
 import { MessageStatusService } from './message-status.service';
+import type { MessageRecord } from './message.types';
 import { MessagesRepository, type NewMessage } from './messages.repository';
 import { OutboxDispatcher } from './outbox-dispatcher';
+
+/** Largest batch of one session's messages stored in one round trip per collection. */
+const MAX_INGEST_BATCH = 500;
 
 /**
  * Stores every message the engine reports (received, or sent from the phone) exactly once, and
  * applies receipts. Idempotent: a redelivered event finds the unique (sessionId, waMessageId) row.
+ *
+ * Messages are ingested in per-session batches (group commit): what arrives while a batch is being
+ * written becomes the next batch, so a burst (reconnect, offline queue) costs a few bulk writes per
+ * collection instead of a dozen round trips per message, and a lone message is written at once.
  */
 @Injectable()
-export class InboundIngestService {
+export class InboundIngestService implements BeforeApplicationShutdown {
   private readonly log = new Logger(InboundIngestService.name);
+  private readonly batches = new KeyedBatchQueue<WaMessageReceivedEvent>({
+    maxBatch: MAX_INGEST_BATCH,
+    process: async (sessionId, events) => {
+      await this.ingestBatch(sessionId, events);
+      return events.map(() => undefined);
+    },
+  });
 
   constructor(
     private readonly messages: MessagesRepository,
@@ -31,13 +46,15 @@ export class InboundIngestService {
     private readonly dispatcher: OutboxDispatcher,
   ) {}
 
+  /** Let queued messages reach the database before the connection closes. */
+  beforeApplicationShutdown(): Promise<void> {
+    return this.batches.idle();
+  }
+
   @OnEvent(WA_EVENTS.messageReceived, { async: true, promisify: true })
   async onMessage(event: WaMessageReceivedEvent): Promise<void> {
-    // Our own sends come back as fromMe events: let the send store WhatsApp's id first, so the echo
-    // is recognised as the same message (unique sessionId + waMessageId) rather than stored twice.
-    if (event.message.fromMe) await this.dispatcher.sendsSettled(event.sessionId);
     try {
-      await this.handleIncomingMessage(event);
+      await this.batches.push(event.sessionId, event);
     } catch (err) {
       this.log.error(
         { err, sessionId: event.sessionId, waMessageId: event.message.waMessageId },
@@ -58,15 +75,19 @@ export class InboundIngestService {
     }
   }
 
-  async handleIncomingMessage(event: WaMessageReceivedEvent): Promise<void> {
-    const m = event.message;
-    const { record, created } = await this.messages.insertOnce(this.toNewMessage(event, m));
-    if (!created) return;
-    await this.applySideEffects(event.sessionId, m);
-    await this.chats.record(record);
-    await this.status.emitCreated(record);
-    await this.sessions.touchActivity(event.sessionId, new Date());
-    if (record.media?.downloadStatus === 'pending') this.downloads.schedule(record._id);
+  /** Stores one session's messages; side effects run for the ones that are new. */
+  async ingestBatch(sessionId: string, events: WaMessageReceivedEvent[]): Promise<void> {
+    // Our own sends come back as fromMe events: let the send store WhatsApp's id first, so the echo
+    // is recognised as the same message (unique sessionId + waMessageId) rather than stored twice.
+    if (events.some((e) => e.message.fromMe)) await this.dispatcher.sendsSettled(sessionId);
+    const created = await this.insertNew(events.map((e) => this.toNewMessage(e, e.message)));
+    if (!created.length) return;
+    for (const record of created) await this.applySideEffects(record);
+    await this.chats.recordMany(created);
+    await this.status.emitCreated(sessionId, created);
+    await this.sessions.touchActivity(sessionId, new Date());
+    for (const record of created)
+      if (record.media?.downloadStatus === 'pending') this.downloads.schedule(record._id);
   }
 
   async handleMessageUpdate(event: WaMessageStatusEvent): Promise<void> {
@@ -76,6 +97,29 @@ export class InboundIngestService {
       event.status,
       new Date(event.at),
     );
+  }
+
+  /** One bulk insert; if it fails for another reason than duplicates, message by message, so one bad message loses no other. */
+  private async insertNew(docs: NewMessage[]): Promise<MessageRecord[]> {
+    try {
+      return await this.messages.insertManyOnce(docs);
+    } catch (err) {
+      if (docs.length === 1) throw err;
+      this.log.warn({ err, count: docs.length }, 'Bulk insert failed; storing one by one');
+      const created: MessageRecord[] = [];
+      for (const doc of docs) {
+        try {
+          const { record, created: isNew } = await this.messages.insertOnce(doc);
+          if (isNew) created.push(record);
+        } catch (error) {
+          this.log.error(
+            { err: error, sessionId: doc.sessionId, waMessageId: doc.waMessageId },
+            'Failed to store a message',
+          );
+        }
+      }
+      return created;
+    }
   }
 
   private toNewMessage(event: WaMessageReceivedEvent, m: InboundMessage): NewMessage {
@@ -121,7 +165,8 @@ export class InboundIngestService {
   }
 
   /** Edits and revokes change the message they target. */
-  private async applySideEffects(sessionId: string, m: InboundMessage): Promise<void> {
+  private async applySideEffects(m: MessageRecord): Promise<void> {
+    const { sessionId } = m;
     if (!m.targetId) return;
     if (m.type === 'edit' && m.editedText !== undefined) {
       await this.messages.setFields(

@@ -4,7 +4,7 @@ import { type MessageFilter, MessagesRepository } from './messages.repository';
 import type { MessageRecord, MessageStatus } from './message.types';
 import {
   MESSAGING_EVENTS,
-  type MessageCreatedEvent,
+  type MessagesCreatedEvent,
   type MessageStatusChangedEvent,
 } from './messaging.events';
 
@@ -27,10 +27,13 @@ export class MessageStatusService {
     private readonly events: EventEmitter2,
   ) {}
 
-  async emitCreated(message: MessageRecord): Promise<void> {
+  /** Announces newly stored messages of one session; resolves once every subscriber is done. */
+  async emitCreated(sessionId: string, messages: MessageRecord[]): Promise<void> {
+    if (!messages.length) return;
     await this.events.emitAsync(MESSAGING_EVENTS.created, {
-      message,
-    } satisfies MessageCreatedEvent);
+      sessionId,
+      messages,
+    } satisfies MessagesCreatedEvent);
   }
 
   async advance(

@@ -1,7 +1,7 @@
-import { isDuplicateKeyError } from '@app/common';
+import { duplicateIndexesOf, isDuplicateKeyError } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import type { Model, QueryFilter } from 'mongoose';
+import { type Model, type QueryFilter, Types } from 'mongoose';
 import { type MessageRecord, type MessageStatus, statusesBelow } from './message.types';
 import { Message } from './schemas/message.schema';
 
@@ -39,6 +39,34 @@ export class MessagesRepository {
       const existing = await this.findByWaId(message.sessionId, message.waMessageId!);
       if (!existing) throw error;
       return { record: existing, created: false };
+    }
+  }
+
+  /**
+   * Inserts a batch in one round trip, skipping messages already stored (unique sessionId +
+   * waMessageId, also within the batch). Returns the new records, in input order. The documents
+   * get the schema's defaults here and skip Mongoose hydration (`lean`): callers build them from
+   * typed engine events. Any error other than a duplicate is thrown; nothing is half-reported.
+   */
+  async insertManyOnce(messages: NewMessage[]): Promise<MessageRecord[]> {
+    if (!messages.length) return [];
+    const now = new Date();
+    const docs = messages.map((m) =>
+      withoutUndefined({
+        _id: new Types.ObjectId().toHexString(),
+        attempts: 0,
+        ...m,
+        createdAt: now,
+        updatedAt: now,
+      }),
+    ) as unknown as MessageRecord[];
+    try {
+      await this.model.insertMany(docs, { ordered: false, lean: true });
+      return docs;
+    } catch (error) {
+      const duplicates = duplicateIndexesOf(error);
+      if (!duplicates) throw error;
+      return docs.filter((_, i) => !duplicates.has(i));
     }
   }
 
@@ -188,4 +216,13 @@ export class MessagesRepository {
       .exec();
     return doc?.mediaRef;
   }
+}
+
+/** The driver would store `undefined` as null; Mongoose drops it. Lean inserts do the same here. */
+function withoutUndefined<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(withoutUndefined) as T;
+  if (value === null || typeof value !== 'object' || value.constructor !== Object) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = withoutUndefined(v);
+  return out as T;
 }

@@ -2,14 +2,18 @@ import type { MessageRecord, MessageStatus } from './message.types';
 
 /** Events Messaging emits after the database write (EventEmitter2). Contacts, Stats and webhooks listen. */
 export const MESSAGING_EVENTS = {
-  /** A message was stored for the first time (inbound, fromMe from the phone, or accepted for sending). */
-  created: 'messaging.message.created',
+  /**
+   * Messages were stored for the first time (inbound, fromMe from the phone, or accepted for
+   * sending): one event per ingest batch, all of one session, in arrival order.
+   */
+  created: 'messaging.messages.created',
   /** A stored message's status moved forward. Emitted once per real transition. */
   statusChanged: 'messaging.message.status',
 } as const;
 
-export interface MessageCreatedEvent {
-  message: MessageRecord;
+export interface MessagesCreatedEvent {
+  sessionId: string;
+  messages: MessageRecord[];
 }
 
 export interface MessageStatusChangedEvent {

@@ -115,8 +115,8 @@ export class SendMessageUseCase {
       };
     }
     const stored = await this.messages.insert(message);
-    await this.chats.record(stored);
-    await this.status.emitCreated(stored);
+    await this.chats.recordMany([stored]);
+    await this.status.emitCreated(stored.sessionId, [stored]);
     await this.sessions.touchActivity(session.sessionId, now);
     this.dispatcher.kick(session.sessionId);
     return stored;

@@ -24,7 +24,10 @@ const message = (over: Partial<MessageRecord> = {}): MessageRecord =>
 
 describe('StatsRecorder', () => {
   const repository = {
-    insertMessageState: vi.fn(),
+    insertMessageStates: vi.fn(),
+    incrementBucketsMany: vi.fn(),
+    bulkIncrementFailures: vi.fn(),
+    markAwaitingMany: vi.fn(),
     advanceMessageStatus: vi.fn(),
     incrementBuckets: vi.fn(),
     incrementFailure: vi.fn(),
@@ -37,7 +40,10 @@ describe('StatsRecorder', () => {
 
   beforeEach(async () => {
     vi.resetAllMocks();
-    repository.insertMessageState.mockResolvedValue(true);
+    // Every state is new unless a test says otherwise.
+    repository.insertMessageStates.mockImplementation(
+      async (states: { _id: string }[]) => new Set(states.map((s) => s._id)),
+    );
     repository.resolveAwaiting.mockResolvedValue(null);
     const moduleRef = await Test.createTestingModule({
       providers: [StatsRecorder, { provide: StatsRepository, useValue: repository }],
@@ -45,28 +51,37 @@ describe('StatsRecorder', () => {
     recorder = moduleRef.get(StatsRecorder);
   });
 
+  const created = (...messages: MessageRecord[]) =>
+    recorder.onMessagesCreated({ sessionId: 'org1_s1', messages });
+
   it('counts a created message once, in the bucket of its timestamp', async () => {
-    await recorder.onMessageCreated({ message: message() });
-    expect(repository.insertMessageState).toHaveBeenCalledWith({
-      _id: 'm1',
-      organizationId: 'org1',
-      sessionName: 's1',
-      direction: 'out',
-      status: 'pending',
-      hour,
-    });
-    expect(repository.incrementBuckets).toHaveBeenCalledWith(
-      'org1',
-      's1',
-      new Date('2026-01-05T13:45:00Z'),
-      { sent: 1, 'byStatus.pending': 1, 'byType.text': 1 },
-    );
+    await created(message());
+    expect(repository.insertMessageStates).toHaveBeenCalledWith([
+      {
+        _id: 'm1',
+        organizationId: 'org1',
+        sessionName: 's1',
+        direction: 'out',
+        status: 'pending',
+        hour,
+      },
+    ]);
+    expect(repository.incrementBucketsMany).toHaveBeenCalledWith([
+      {
+        organizationId: 'org1',
+        sessionName: 's1',
+        at: new Date('2026-01-05T13:45:00Z'),
+        inc: { sent: 1, 'byStatus.pending': 1, 'byType.text': 1 },
+      },
+    ]);
   });
 
-  it('a duplicate created event changes no counter', async () => {
-    repository.insertMessageState.mockResolvedValue(false);
-    await recorder.onMessageCreated({ message: message() });
-    expect(repository.incrementBuckets).not.toHaveBeenCalled();
+  it('counts only the messages of a batch that were not counted before (duplicate events)', async () => {
+    repository.insertMessageStates.mockResolvedValue(new Set(['m2']));
+    await created(message(), message({ _id: 'm2', direction: 'in', status: 'delivered' }));
+    expect(repository.incrementBucketsMany).toHaveBeenCalledWith([
+      expect.objectContaining({ inc: { received: 1, 'byType.text': 1 } }),
+    ]);
   });
 
   it('a forward status change moves the message in its creation bucket; failed counts the reason', async () => {
@@ -96,42 +111,40 @@ describe('StatsRecorder', () => {
       'Session not connected',
     );
 
-    // failed at creation: counted with its reason at the message time
-    repository.incrementFailure.mockClear();
-    await recorder.onMessageCreated({
-      message: message({ _id: 'm2', status: 'failed', error: 'No route' }),
-    });
-    expect(repository.incrementFailure).toHaveBeenCalledWith(
-      'org1',
-      's1',
-      new Date('2026-01-05T13:45:00Z'),
-      'No route',
-    );
+    // failed at creation: counted with its reason in the hour and day of the message time
+    await created(message({ _id: 'm2', status: 'failed', error: 'No route' }));
+    expect(repository.bulkIncrementFailures).toHaveBeenCalledWith([
+      expect.objectContaining({ granularity: 'hour', start: hour, reason: 'No route', count: 1 }),
+      expect.objectContaining({
+        granularity: 'day',
+        start: new Date('2026-01-05T00:00:00Z'),
+        reason: 'No route',
+        count: 1,
+      }),
+    ]);
   });
 
   it('a stale or duplicate status change is a no-op; one for an uncounted message counts it with that status', async () => {
     repository.advanceMessageStatus.mockResolvedValue(null);
-    repository.insertMessageState.mockResolvedValue(false);
+    repository.insertMessageStates.mockResolvedValue(new Set());
     await recorder.onStatusChanged({
       message: message({ status: 'read' }),
       previousStatus: 'sent',
       status: 'delivered',
       at: new Date(),
     });
-    expect(repository.incrementBuckets).not.toHaveBeenCalled();
+    expect(repository.incrementBucketsMany).toHaveBeenCalledWith([]);
 
-    repository.insertMessageState.mockResolvedValue(true);
+    repository.insertMessageStates.mockResolvedValue(new Set(['m1']));
     await recorder.onStatusChanged({
       message: message({ status: 'read' }),
       previousStatus: 'delivered',
       status: 'read',
       at: new Date(),
     });
-    expect(repository.incrementBuckets).toHaveBeenCalledWith('org1', 's1', expect.any(Date), {
-      sent: 1,
-      'byStatus.read': 1,
-      'byType.text': 1,
-    });
+    expect(repository.incrementBucketsMany).toHaveBeenLastCalledWith([
+      expect.objectContaining({ inc: { sent: 1, 'byStatus.read': 1, 'byType.text': 1 } }),
+    ]);
   });
 
   it('ignores status changes of incoming messages', async () => {
@@ -145,24 +158,26 @@ describe('StatsRecorder', () => {
   });
 
   it('inbound opens a wait; the next outgoing message stores the response time', async () => {
-    await recorder.onMessageCreated({
-      message: message({
+    await created(
+      message({
         _id: 'in1',
         direction: 'in',
         fromMe: false,
         status: 'delivered',
         timestamp: new Date('2026-01-05T13:00:00Z'),
       }),
-    });
-    expect(repository.markAwaiting).toHaveBeenCalledWith(
-      'org1',
-      's1',
-      '201001234567@s.whatsapp.net',
-      new Date('2026-01-05T13:00:00Z'),
     );
+    expect(repository.markAwaitingMany).toHaveBeenCalledWith([
+      {
+        organizationId: 'org1',
+        sessionName: 's1',
+        chatJid: '201001234567@s.whatsapp.net',
+        times: [new Date('2026-01-05T13:00:00Z')],
+      },
+    ]);
     repository.resolveAwaiting.mockResolvedValue(new Date('2026-01-05T13:00:00Z'));
     repository.insertResponseSample.mockResolvedValue(true);
-    await recorder.onMessageCreated({ message: message({ _id: 'out1' }) });
+    await created(message({ _id: 'out1' }));
     expect(repository.insertResponseSample).toHaveBeenCalledWith(
       expect.objectContaining({
         _id: 'out1',
@@ -181,16 +196,53 @@ describe('StatsRecorder', () => {
     );
   });
 
+  it('a batch marks inbound-only chats together and replays a chat with a reply in order', async () => {
+    const inbound = (id: string, chatJid: string, minute: number) =>
+      message({
+        _id: id,
+        direction: 'in',
+        fromMe: false,
+        status: 'delivered',
+        chatJid,
+        timestamp: new Date(Date.UTC(2026, 0, 5, 13, minute)),
+      });
+    const out = message({
+      _id: 'o',
+      chatJid: 'b@s.whatsapp.net',
+      timestamp: new Date(Date.UTC(2026, 0, 5, 13, 5)),
+    });
+    const calls: string[] = [];
+    repository.markAwaiting.mockImplementation(async () => void calls.push('mark'));
+    repository.resolveAwaiting.mockImplementation(async () => {
+      calls.push('resolve');
+      return null;
+    });
+    await created(
+      inbound('a1', 'a@s.whatsapp.net', 1),
+      inbound('b1', 'b@s.whatsapp.net', 2),
+      out,
+      inbound('a2', 'a@s.whatsapp.net', 3),
+    );
+    expect(repository.markAwaitingMany).toHaveBeenCalledWith([
+      expect.objectContaining({
+        chatJid: 'a@s.whatsapp.net',
+        times: [new Date(Date.UTC(2026, 0, 5, 13, 1)), new Date(Date.UTC(2026, 0, 5, 13, 3))],
+      }),
+    ]);
+    expect(calls).toEqual(['mark', 'resolve']);
+  });
+
   it('reactions neither open nor answer a wait', async () => {
-    await recorder.onMessageCreated({ message: message({ direction: 'in', type: 'reaction' }) });
-    await recorder.onMessageCreated({ message: message({ type: 'reaction' }) });
+    await created(message({ direction: 'in', type: 'reaction' }));
+    await created(message({ type: 'reaction' }));
+    expect(repository.markAwaitingMany).toHaveBeenCalledWith([]);
     expect(repository.markAwaiting).not.toHaveBeenCalled();
     expect(repository.resolveAwaiting).not.toHaveBeenCalled();
   });
 
   it('logs and swallows store errors (the messaging write must not fail)', async () => {
     vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-    repository.insertMessageState.mockRejectedValue(new Error('boom'));
-    await expect(recorder.onMessageCreated({ message: message() })).resolves.toBeUndefined();
+    repository.insertMessageStates.mockRejectedValue(new Error('boom'));
+    await expect(created(message())).resolves.toBeUndefined();
   });
 });

@@ -3,10 +3,11 @@ import { OnEvent } from '@nestjs/event-emitter';
 import type { MessageRecord } from '../messaging/message.types';
 import {
   MESSAGING_EVENTS,
-  type MessageCreatedEvent,
+  type MessagesCreatedEvent,
   type MessageStatusChangedEvent,
 } from '../messaging/messaging.events';
 import {
+  bucketsOf,
   createdIncrement,
   isConversational,
   normalizeFailureReason,
@@ -38,11 +39,11 @@ export class StatsRecorder {
   constructor(private readonly repository: StatsRepository) {}
 
   @OnEvent(MESSAGING_EVENTS.created)
-  async onMessageCreated(event: MessageCreatedEvent): Promise<void> {
-    await this.guard('created', event.message, async () => {
-      const message = event.message;
-      await this.count(message, message.status);
-      await this.trackResponsiveness(message);
+  async onMessagesCreated(event: MessagesCreatedEvent): Promise<void> {
+    if (!event.messages.length) return;
+    await this.guard('created', event.messages[0], async () => {
+      await this.count(event.messages);
+      await this.trackResponsiveness(event.messages);
     });
   }
 
@@ -73,42 +74,70 @@ export class StatsRecorder {
         return;
       }
       // Not moved: either already at/after `status` (duplicate / out of order), or not counted yet.
-      await this.count(message, status);
+      await this.count([{ ...message, status }]);
     });
   }
 
-  /** Counts a message once, under `status`. */
-  private async count(message: MessageRecord, status: MessageRecord['status']): Promise<void> {
-    const at = messageTime(message);
-    const hour = bucketStart(at, 'hour');
-    const inserted = await this.repository.insertMessageState({
-      _id: message._id,
-      organizationId: message.organizationId,
-      sessionName: message.sessionName,
-      direction: message.direction,
-      status,
-      hour,
-    });
-    if (!inserted) return;
-    await this.repository.incrementBuckets(
-      message.organizationId,
-      message.sessionName,
-      at,
-      createdIncrement({ ...message, status }),
+  /** Counts each message once, under its `status`, in a few round trips for the whole batch. */
+  private async count(messages: MessageRecord[]): Promise<void> {
+    const fresh = await this.repository.insertMessageStates(
+      messages.map((m) => ({
+        _id: m._id,
+        organizationId: m.organizationId,
+        sessionName: m.sessionName,
+        direction: m.direction,
+        status: m.status,
+        hour: bucketStart(messageTime(m), 'hour'),
+      })),
     );
-    if (message.direction === 'out' && status === 'failed') {
-      await this.repository.incrementFailure(
-        message.organizationId,
-        message.sessionName,
-        at,
-        normalizeFailureReason(message.error),
-      );
-    }
+    const counted = messages.filter((m) => fresh.has(m._id));
+    await this.repository.incrementBucketsMany(
+      counted.map((m) => ({
+        organizationId: m.organizationId,
+        sessionName: m.sessionName,
+        at: messageTime(m),
+        inc: createdIncrement(m),
+      })),
+    );
+    await this.repository.bulkIncrementFailures(
+      counted
+        .filter((m) => m.direction === 'out' && m.status === 'failed')
+        .flatMap((m) =>
+          bucketsOf(messageTime(m)).map((bucket) => ({
+            ...bucket,
+            organizationId: m.organizationId,
+            sessionName: m.sessionName,
+            reason: normalizeFailureReason(m.error),
+            count: 1,
+          })),
+        ),
+    );
   }
 
-  /** Inbound opens a chat's wait for a reply; our next outgoing message closes it and stores a sample. */
-  private async trackResponsiveness(message: MessageRecord): Promise<void> {
-    if (!isConversational(message)) return;
+  /**
+   * Inbound opens a chat's wait for a reply; our next outgoing message closes it and stores a
+   * sample. Chats with only inbound messages in the batch are marked together; a chat with an
+   * outgoing one is replayed message by message, as order decides which inbound it answers.
+   */
+  private async trackResponsiveness(messages: MessageRecord[]): Promise<void> {
+    const byChat = new Map<string, MessageRecord[]>();
+    for (const m of messages.filter(isConversational)) {
+      const key = `${m.organizationId}|${m.sessionName}|${m.chatJid}`;
+      byChat.set(key, [...(byChat.get(key) ?? []), m]);
+    }
+    const waiting: Parameters<StatsRepository['markAwaitingMany']>[0] = [];
+    for (const chat of byChat.values()) {
+      if (chat.every((m) => m.direction === 'in')) {
+        const { organizationId, sessionName, chatJid } = chat[0];
+        waiting.push({ organizationId, sessionName, chatJid, times: chat.map(messageTime) });
+      } else {
+        for (const m of chat) await this.trackOne(m);
+      }
+    }
+    await this.repository.markAwaitingMany(waiting);
+  }
+
+  private async trackOne(message: MessageRecord): Promise<void> {
     const at = messageTime(message);
     const { organizationId, sessionName, chatJid } = message;
     if (message.direction === 'in') {

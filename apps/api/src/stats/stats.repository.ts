@@ -1,9 +1,15 @@
-import { isDuplicateKeyError } from '@app/common';
+import { duplicateIndexesOf, isDuplicateKeyError } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { AnyBulkWriteOperation, Model } from 'mongoose';
 import { statusesBelow, type MessageStatus } from '../messaging/message.types';
-import { bucketId, bucketsOf, type BucketCounters, type CounterIncrement } from './stats-counters';
+import {
+  bucketId,
+  bucketsOf,
+  foldBucketIncrements,
+  type BucketCounters,
+  type CounterIncrement,
+} from './stats-counters';
 import type { StatsGranularity } from './stats-range';
 import { StatsBucket } from './schemas/stats-bucket.schema';
 import { StatsChatWait } from './schemas/stats-chat-wait.schema';
@@ -44,6 +50,20 @@ export class StatsRepository {
     } catch (error) {
       if (isDuplicateKeyError(error)) return false;
       throw error;
+    }
+  }
+
+  /** Records messages as counted in one round trip; returns the ids that were not counted before. */
+  async insertMessageStates(states: MessageStateRecord[]): Promise<Set<string>> {
+    if (!states.length) return new Set();
+    const ids = states.map((s) => s._id);
+    try {
+      await this.states.insertMany(states, { ordered: false, lean: true });
+      return new Set(ids);
+    } catch (error) {
+      const duplicates = duplicateIndexesOf(error);
+      if (!duplicates) throw error;
+      return new Set(ids.filter((_, i) => !duplicates.has(i)));
     }
   }
 
@@ -113,6 +133,24 @@ export class StatsRepository {
     };
   }
 
+  /** Applies many messages' increments, folded per bucket, in one round trip. */
+  async incrementBucketsMany(
+    items: Array<{ organizationId: string; sessionName: string; at: Date; inc: CounterIncrement }>,
+  ): Promise<void> {
+    await this.bulkIncrementBuckets(
+      foldBucketIncrements(items).map((b) =>
+        StatsRepository.bucketUpsert(
+          b.granularity,
+          b.organizationId,
+          b.sessionName,
+          b.start,
+          b.day,
+          b.inc,
+        ),
+      ),
+    );
+  }
+
   /** Writes pre-built bucket upserts in one round trip (bulk back-fill, benchmark seeding). */
   async bulkIncrementBuckets(ops: AnyBulkWriteOperation<StatsBucket>[]): Promise<void> {
     if (ops.length) await this.buckets.bulkWrite(ops, { ordered: false });
@@ -151,19 +189,33 @@ export class StatsRepository {
     }>,
   ): Promise<void> {
     if (rows.length === 0) return;
+    // One upsert per failure document, however many rows count into it.
+    const folded = new Map<string, (typeof rows)[number]>();
+    for (const row of rows) {
+      const id = `${row.granularity}|${row.organizationId}|${row.sessionName}|${row.start.toISOString()}|${row.reason}`;
+      const seen = folded.get(id);
+      folded.set(id, seen ? { ...seen, count: seen.count + row.count } : row);
+    }
     await this.failures.bulkWrite(
-      rows.map(({ granularity, organizationId, sessionName, start, day, reason, count }) => ({
-        updateOne: {
-          filter: {
-            _id: `${granularity}|${organizationId}|${sessionName}|${start.toISOString()}|${reason}`,
+      [...folded].map(
+        ([_id, { granularity, organizationId, sessionName, start, day, reason, count }]) => ({
+          updateOne: {
+            filter: { _id },
+            update: {
+              $setOnInsert: {
+                organizationId,
+                sessionName,
+                granularity,
+                bucket: start,
+                day,
+                reason,
+              },
+              $inc: { count },
+            },
+            upsert: true,
           },
-          update: {
-            $setOnInsert: { organizationId, sessionName, granularity, bucket: start, day, reason },
-            $inc: { count },
-          },
-          upsert: true,
-        },
-      })),
+        }),
+      ),
       { ordered: false },
     );
   }
@@ -180,23 +232,74 @@ export class StatsRepository {
   ): Promise<void> {
     const _id = `${organizationId}|${sessionName}|${chatJid}`;
     const result = await this.waits
-      .updateOne(
-        {
-          _id,
-          organizationId,
-          $and: [
-            { $or: [{ awaitingSince: { $exists: false } }, { awaitingSince: { $gt: at } }] },
-            { $or: [{ lastOutAt: { $exists: false } }, { lastOutAt: { $lt: at } }] },
-          ],
-        },
-        { $set: { awaitingSince: at } },
-      )
+      .updateOne(awaitingFilter(_id, organizationId, at), { $set: { awaitingSince: at } })
       .exec();
     if (result.matchedCount > 0) return;
     try {
       await this.waits.create({ _id, organizationId, sessionName, chatJid, awaitingSince: at });
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error; // the chat exists and already waits (earlier) or was answered later
+    }
+  }
+
+  /**
+   * `markAwaiting` for many chats, each with the times of its inbound messages, in three round
+   * trips: read the chats' state, move each wait to its earliest inbound time after our last
+   * reply (the same conditional write), create the chats not seen before. A chat created
+   * concurrently in between falls back to `markAwaiting` per message.
+   */
+  async markAwaitingMany(
+    chats: Array<{ organizationId: string; sessionName: string; chatJid: string; times: Date[] }>,
+  ): Promise<void> {
+    if (!chats.length) return;
+    const idOf = (c: (typeof chats)[number]) => `${c.organizationId}|${c.sessionName}|${c.chatJid}`;
+    const known = new Map(
+      (
+        await this.waits
+          .find({ _id: { $in: chats.map(idOf) } })
+          .lean<StatsChatWait[]>()
+          .exec()
+      ).map((w) => [w._id, w]),
+    );
+    const updates: AnyBulkWriteOperation<StatsChatWait>[] = [];
+    const created: Array<StatsChatWait & { times: Date[] }> = [];
+    for (const chat of chats) {
+      const _id = idOf(chat);
+      const wait = known.get(_id);
+      const after = wait?.lastOutAt;
+      const candidates = chat.times.filter((t) => !after || t > after);
+      if (!candidates.length) continue;
+      const at = new Date(Math.min(...candidates.map((t) => t.getTime())));
+      if (!wait) {
+        const { organizationId, sessionName, chatJid, times } = chat;
+        created.push({ _id, organizationId, sessionName, chatJid, awaitingSince: at, times });
+      } else if (!wait.awaitingSince || wait.awaitingSince > at) {
+        updates.push({
+          updateOne: {
+            filter: awaitingFilter(_id, chat.organizationId, at),
+            update: { $set: { awaitingSince: at } },
+          },
+        });
+      }
+    }
+    if (updates.length) await this.waits.bulkWrite(updates, { ordered: false });
+    if (!created.length) return;
+    try {
+      await this.waits.insertMany(
+        created.map(({ times: _times, ...wait }) => wait),
+        { ordered: false, lean: true },
+      );
+    } catch (error) {
+      const raced = duplicateIndexesOf(error);
+      if (!raced) throw error;
+      for (const i of raced)
+        for (const at of created[i].times)
+          await this.markAwaiting(
+            created[i].organizationId,
+            created[i].sessionName,
+            created[i].chatJid,
+            at,
+          );
     }
   }
 
@@ -344,4 +447,16 @@ export class StatsRepository {
   async hasSessionData(organizationId: string, sessionName: string): Promise<boolean> {
     return (await this.buckets.exists({ organizationId, sessionName }).exec()) !== null;
   }
+}
+
+/** A chat whose wait an inbound message at `at` starts or moves earlier: none earlier, no reply at or after `at`. */
+function awaitingFilter(_id: string, organizationId: string, at: Date) {
+  return {
+    _id,
+    organizationId,
+    $and: [
+      { $or: [{ awaitingSince: { $exists: false } }, { awaitingSince: { $gt: at } }] },
+      { $or: [{ lastOutAt: { $exists: false } }, { lastOutAt: { $lt: at } }] },
+    ],
+  };
 }

@@ -23,9 +23,10 @@ function find(command: Document, context: CommandContext): Document {
 
   const filter = optionalDocument(command.filter, 'filter') ?? {};
   const options = commandQueryOptions(command);
-  const cursor = compileFilter(filter, options).find(
+  const projection = optionalDocument(command.projection, 'projection') ?? {};
+  const cursor = compileFilter(filter, options, projection).find(
     collection.candidates(filter, !!options.collation),
-    optionalDocument(command.projection, 'projection') ?? {},
+    projection,
   );
   if (options.collation) cursor.collation(options.collation as CollationSpec);
   const sort = optionalDocument(command.sort, 'sort');

@@ -191,7 +191,7 @@ function findAndModify(command: Document, context: CommandContext): Document {
 
 function projectOne(document: Document, fields: Document | undefined): Document {
   if (!fields || Object.keys(fields).length === 0) return document;
-  return compileFilter({}).find([document], fields).all()[0] as Document;
+  return compileFilter({}, {}, fields).find([document], fields).all()[0] as Document;
 }
 
 export const writeCommands: Record<string, CommandHandler> = {

@@ -25,10 +25,51 @@ describe('compileMatcher', () => {
     same({});
   });
 
+  it('agrees with mingo on $in lists of scalars, including arrays, mixed numbers and missing fields', () => {
+    same({ status: { $in: ['sent', 'read'] } }); // doc 3 through its array
+    same({ org: { $in: ['a', 'zzz'] }, n: { $in: [2, 3] } });
+    same({ _id: { $in: [1, 3, 9] } });
+    same({ org: { $in: [] } });
+    same({ ref: { $in: [new ObjectId(id.toHexString())] } });
+    same({ org: { $in: ['a', null] } }); // null also matches a missing field: mingo
+    same({ org: { $in: ['a'], $ne: 'b' } }); // more than $in: mingo
+  });
+
   it('hands operators, dotted paths and nulls to mingo', () => {
     same({ n: { $gte: 2 } });
     same({ 'x.y': 1 });
     same({ org: null });
     same({ $or: [{ org: 'b' }, { n: 2 }] });
+  });
+});
+
+describe('compileFilter', () => {
+  const docs = [
+    { _id: 1, a: 5, b: 3, tags: [{ k: 'x', v: 1 }], name: 'Mona' },
+    { _id: 2, a: 1, b: 3, tags: [{ k: 'y', v: 2 }], name: 'Ali' },
+  ];
+  const ids = (filter: object, projection?: object) =>
+    compileFilter(filter, {}, projection)
+      .find(docs, projection)
+      .all()
+      .map((d) => d._id ?? d);
+
+  it('evaluates query operators with the small context, and $expr (also nested) with the full one', () => {
+    expect(
+      ids({ tags: { $elemMatch: { k: 'x' } }, name: { $regex: '^mo', $options: 'i' } }),
+    ).toEqual([1]);
+    expect(ids({ $expr: { $gt: ['$a', '$b'] } })).toEqual([1]);
+    expect(ids({ $or: [{ $expr: { $lt: ['$a', '$b'] } }] })).toEqual([2]);
+  });
+
+  it('computes projections that need expression operators', () => {
+    expect(
+      compileFilter({}, {}, { sum: { $add: ['$a', '$b'] } })
+        .find(docs, { sum: { $add: ['$a', '$b'] } })
+        .all(),
+    ).toEqual([
+      { _id: 1, sum: 8 },
+      { _id: 2, sum: 4 },
+    ]);
   });
 });

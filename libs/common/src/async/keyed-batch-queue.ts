@@ -1,0 +1,69 @@
+interface Pending<T, R> {
+  item: T;
+  resolve: (result: R) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface KeyedBatchQueueOptions<T, R> {
+  /** Largest batch handed to `process`. */
+  maxBatch: number;
+  /** Handles one key's batch; returns one result per item, in order. A throw rejects the whole batch. */
+  process: (key: string, items: T[]) => Promise<R[]>;
+  /** Runs after a batch's callers were resolved and before the key's next batch starts; must not throw. */
+  afterBatch?: (key: string, items: T[], results: R[]) => Promise<void>;
+}
+
+/**
+ * Group commit per key: what is pushed while a key's batch is being processed becomes its next
+ * batch (up to `maxBatch`). One batch per key at a time, so a key's items are processed in push
+ * order; under light load a batch is a single item (no added latency), under a burst batches grow.
+ */
+export class KeyedBatchQueue<T, R = void> {
+  private readonly queues = new Map<string, Pending<T, R>[]>();
+  private readonly draining = new Map<string, Promise<void>>();
+
+  constructor(private readonly options: KeyedBatchQueueOptions<T, R>) {}
+
+  /** Resolves with the item's result once its batch was processed. Call order is processing order. */
+  push(key: string, item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const queue = this.queues.get(key) ?? [];
+      queue.push({ item, resolve, reject });
+      this.queues.set(key, queue);
+      if (!this.draining.has(key)) {
+        const run = this.drain(key).finally(() => this.draining.delete(key));
+        this.draining.set(key, run);
+      }
+    });
+  }
+
+  /** Resolves when every batch queued so far has been processed. */
+  async idle(): Promise<void> {
+    while (this.draining.size) await Promise.allSettled([...this.draining.values()]);
+  }
+
+  private async drain(key: string): Promise<void> {
+    // Start on a later tick so a synchronous burst of pushes lands in one batch.
+    await Promise.resolve();
+    for (;;) {
+      const queue = this.queues.get(key);
+      if (!queue?.length) {
+        this.queues.delete(key);
+        return;
+      }
+      const batch = queue.splice(0, this.options.maxBatch);
+      const items = batch.map((p) => p.item);
+      let results: R[];
+      try {
+        results = await this.options.process(key, items);
+      } catch (error) {
+        for (const p of batch) p.reject(error);
+        continue;
+      }
+      batch.forEach((p, i) => p.resolve(results[i]));
+      // A throwing hook must not stall the key's queue.
+      if (this.options.afterBatch)
+        await this.options.afterBatch(key, items, results).catch(() => undefined);
+    }
+  }
+}
