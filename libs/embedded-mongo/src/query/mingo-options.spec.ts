@@ -52,7 +52,7 @@ describe('compileFilter', () => {
     compileFilter(filter, {}, projection)
       .find(docs, projection)
       .all()
-      .map((d) => d._id ?? d);
+      .map((d) => (d as { _id: number })._id);
 
   it('evaluates query operators with the small context, and $expr (also nested) with the full one', () => {
     expect(
