@@ -62,6 +62,9 @@ class FakeContactsRepository {
     }
     return { outcomes, retry: [], rejected };
   }
+  async namesByJids(t: SyncTarget, jids: string[]) {
+    return this.findByJids(t, jids);
+  }
   async findByJids(t: SyncTarget, jids: string[]) {
     return jids.flatMap((jid) => this.docs.filter(this.key(t, jid)).map((d) => ({ ...d })));
   }

@@ -128,19 +128,40 @@ export class ContactsSyncService {
     await this.publish.updated(await this.contacts.findByJids(target, changed));
   }
 
-  /** Folded observations without a LID: one bulk upsert; a failed one is retried on its own. */
+  /**
+   * Folded observations without a LID: one read, then one bulk upsert; a failed one is retried on
+   * its own. The read spares the pushName write where the stored one is the same or newer (most
+   * messages); where the contact was missing it is sent anyway (it is conditional, so a contact
+   * created concurrently still gets the newest name).
+   */
   private async applyPlain(
     target: SyncTarget,
     observations: ContactObservation[],
   ): Promise<Applied[]> {
     if (!observations.length) return [];
+    const stored = new Map(
+      (
+        await this.contacts.namesByJids(
+          target,
+          observations.map((o) => o.jid),
+        )
+      ).map((c) => [c.jid, c]),
+    );
     const { outcomes, retry, rejected } = await this.contacts.bulkUpsert(
       target,
-      observations.map((o) => ({
-        jid: o.jid,
-        update: buildSyncUpdate(o, target),
-        pushName: o.pushName ? pushNameUpdate(o.pushName, pushNameTime(o)) : undefined,
-      })),
+      observations.map((o) => {
+        const known = stored.get(o.jid);
+        const at = pushNameTime(o);
+        const rename =
+          !!o.pushName &&
+          (!known ||
+            (known.pushName !== o.pushName && (!known.pushNameAt || known.pushNameAt <= at)));
+        return {
+          jid: o.jid,
+          update: buildSyncUpdate(o, target),
+          pushName: rename ? pushNameUpdate(o.pushName!, at) : undefined,
+        };
+      }),
     );
     const results: Applied[] = outcomes.map(({ index, jid, insertedId }) => {
       const phone = observations[index].phone;

@@ -127,6 +127,20 @@ export class ContactsRepository {
     return { outcomes, retry: [...retry], rejected: [...rejected] };
   }
 
+  /** The stored pushName of the session's contacts with these keys (missing ones are absent). */
+  namesByJids(
+    target: SyncTarget,
+    jids: string[],
+  ): Promise<Array<Pick<ContactRecord, 'jid' | 'pushName' | 'pushNameAt'>>> {
+    return this.model
+      .find(
+        { organizationId: target.organizationId, sessionId: target.sessionId, jid: { $in: jids } },
+        { _id: 0, jid: 1, pushName: 1, pushNameAt: 1 },
+      )
+      .lean<Array<Pick<ContactRecord, 'jid' | 'pushName' | 'pushNameAt'>>>()
+      .exec();
+  }
+
   /** The session's contacts with these keys, in the order of `jids`. */
   async findByJids(target: SyncTarget, jids: string[]): Promise<ContactRecord[]> {
     const found = await this.model
