@@ -32,7 +32,12 @@ export class InboundIngestService implements BeforeApplicationShutdown {
   private readonly batches = new KeyedBatchQueue<WaMessageReceivedEvent>({
     maxBatch: MAX_INGEST_BATCH,
     process: async (sessionId, events) => {
-      await this.ingestBatch(sessionId, events);
+      try {
+        await this.ingestBatch(sessionId, events);
+      } catch (err) {
+        // Logged once per batch; the engine's events are not retried from here (see insertNew).
+        this.log.error({ err, sessionId, count: events.length }, 'Failed to ingest messages');
+      }
       return events.map(() => undefined);
     },
   });
@@ -51,16 +56,10 @@ export class InboundIngestService implements BeforeApplicationShutdown {
     return this.batches.idle();
   }
 
+  /** Resolves once the message's batch was ingested (or its failure logged). */
   @OnEvent(WA_EVENTS.messageReceived, { async: true, promisify: true })
-  async onMessage(event: WaMessageReceivedEvent): Promise<void> {
-    try {
-      await this.batches.push(event.sessionId, event);
-    } catch (err) {
-      this.log.error(
-        { err, sessionId: event.sessionId, waMessageId: event.message.waMessageId },
-        'Failed to store a message',
-      );
-    }
+  onMessage(event: WaMessageReceivedEvent): Promise<void> {
+    return this.batches.push(event.sessionId, event);
   }
 
   @OnEvent(WA_EVENTS.messageStatus, { async: true, promisify: true })
