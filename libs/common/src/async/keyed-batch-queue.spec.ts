@@ -41,6 +41,16 @@ describe('KeyedBatchQueue', () => {
     expect(batches).toEqual([['first'], ['b', 'c']]);
   });
 
+  it('starts a new batch for an item pushed right after the previous batch resolved', async () => {
+    const queue = new KeyedBatchQueue<number, number>({
+      maxBatch: 10,
+      process: async (_key, items) => items,
+    });
+    // The caller continues in the microtask right after its resolve: the drain must be over by then.
+    await queue.push('k', 1);
+    await expect(queue.push('k', 2)).resolves.toBe(2);
+  });
+
   it('runs keys independently and rejects only the failed batch', async () => {
     const queue = new KeyedBatchQueue<string, string>({
       maxBatch: 10,

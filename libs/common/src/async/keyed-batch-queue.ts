@@ -30,10 +30,7 @@ export class KeyedBatchQueue<T, R = void> {
       const queue = this.queues.get(key) ?? [];
       queue.push({ item, resolve, reject });
       this.queues.set(key, queue);
-      if (!this.draining.has(key)) {
-        const run = this.drain(key).finally(() => this.draining.delete(key));
-        this.draining.set(key, run);
-      }
+      if (!this.draining.has(key)) this.draining.set(key, this.drain(key));
     });
   }
 
@@ -48,7 +45,9 @@ export class KeyedBatchQueue<T, R = void> {
     for (;;) {
       const queue = this.queues.get(key);
       if (!queue?.length) {
+        // In the same tick as the last check: a push after this starts a new drain, none is stranded.
         this.queues.delete(key);
+        this.draining.delete(key);
         return;
       }
       const batch = queue.splice(0, this.options.maxBatch);

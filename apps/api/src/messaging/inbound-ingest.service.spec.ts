@@ -1,0 +1,105 @@
+import { Logger } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import type { WaMessageReceivedEvent } from '@app/whatsapp';
+import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
+import { ChatsRepository } from './chats.repository';
+import { InboundIngestService } from './inbound-ingest.service';
+import { MediaDownloadService } from './media-download.service';
+import { MessageStatusService } from './message-status.service';
+import { MessagesRepository, type NewMessage } from './messages.repository';
+import { OutboxDispatcher } from './outbox-dispatcher';
+
+const event = (waMessageId: string, over: Partial<WaMessageReceivedEvent['message']> = {}) =>
+  ({
+    organizationId: 'org1',
+    sessionId: 'org1_main',
+    sessionName: 'main',
+    message: {
+      waMessageId,
+      chatJid: '201001234567@s.whatsapp.net',
+      senderJid: '201001234567@s.whatsapp.net',
+      fromMe: false,
+      timestamp: new Date('2026-01-05T10:00:00Z'),
+      type: 'text',
+      text: waMessageId,
+      ...over,
+    },
+  }) as WaMessageReceivedEvent;
+
+const record = (doc: NewMessage) => ({ ...doc, _id: `id-${doc.waMessageId}` });
+
+describe('InboundIngestService', () => {
+  const messages = { insertManyOnce: vi.fn(), insertOnce: vi.fn(), setFields: vi.fn() };
+  const chats = { recordMany: vi.fn() };
+  const status = { emitCreated: vi.fn() };
+  const sessions = { touchActivity: vi.fn() };
+  const dispatcher = { sendsSettled: vi.fn() };
+  let ingest: InboundIngestService;
+
+  beforeEach(async () => {
+    vi.resetAllMocks();
+    vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        InboundIngestService,
+        { provide: MessagesRepository, useValue: messages },
+        { provide: ChatsRepository, useValue: chats },
+        { provide: MessageStatusService, useValue: status },
+        { provide: MediaDownloadService, useValue: { schedule: vi.fn() } },
+        { provide: WhatsAppSessionsService, useValue: sessions },
+        { provide: OutboxDispatcher, useValue: dispatcher },
+      ],
+    }).compile();
+    ingest = moduleRef.get(InboundIngestService);
+  });
+
+  it('stores a synchronous burst in one batch and announces only the new messages', async () => {
+    messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) =>
+      docs.filter((d) => d.waMessageId !== 'dup').map(record),
+    );
+    await Promise.all(['a', 'dup', 'b'].map((id) => ingest.onMessage(event(id))));
+    expect(messages.insertManyOnce).toHaveBeenCalledTimes(1);
+    const created = status.emitCreated.mock.calls[0][1];
+    expect(created.map((m: { waMessageId: string }) => m.waMessageId)).toEqual(['a', 'b']);
+    expect(chats.recordMany).toHaveBeenCalledWith(created);
+    expect(sessions.touchActivity).toHaveBeenCalledTimes(1);
+    expect(dispatcher.sendsSettled).not.toHaveBeenCalled(); // no fromMe in the batch
+  });
+
+  it('falls back to one by one when the bulk insert fails, so one bad message loses no other', async () => {
+    messages.insertManyOnce.mockRejectedValue(new Error('validation failed'));
+    messages.insertOnce.mockImplementation(async (doc: NewMessage) => {
+      if (doc.waMessageId === 'bad') throw new Error('bad document');
+      return { record: record(doc), created: doc.waMessageId !== 'old' };
+    });
+    await Promise.all(['a', 'bad', 'old', 'b'].map((id) => ingest.onMessage(event(id))));
+    expect(messages.insertOnce).toHaveBeenCalledTimes(4);
+    const created = status.emitCreated.mock.calls[0][1];
+    expect(created.map((m: { waMessageId: string }) => m.waMessageId)).toEqual(['a', 'b']);
+  });
+
+  it('waits for in-flight sends before a batch holding an echo of our own message', async () => {
+    messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) => docs.map(record));
+    await ingest.onMessage(event('echo', { fromMe: true }));
+    expect(dispatcher.sendsSettled).toHaveBeenCalledWith('org1_main');
+    expect(messages.insertManyOnce.mock.calls[0][0][0]).toMatchObject({
+      direction: 'out',
+      status: 'sent',
+    });
+  });
+
+  it('applies an edit in the batch to its target and logs a failed batch once', async () => {
+    messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) => docs.map(record));
+    await ingest.onMessage(event('e1', { type: 'edit', targetId: 'a', editedText: 'fixed' }));
+    expect(messages.setFields).toHaveBeenCalledWith(
+      { sessionId: 'org1_main', waMessageId: 'a' },
+      { editedText: 'fixed' },
+    );
+
+    chats.recordMany.mockRejectedValue(new Error('db down'));
+    const error = vi.spyOn(Logger.prototype, 'error');
+    await Promise.all(['x', 'y'].map((id) => ingest.onMessage(event(id))));
+    expect(error).toHaveBeenCalledTimes(1);
+  });
+});
