@@ -13,3 +13,4 @@ export * from './search/search-text';
 export * from './mongo/duplicate-key';
 export * from './validation/trim';
 export * from './async/keyed-batch-queue';
+export * from './net/pinned-http';

@@ -5,9 +5,8 @@ import {
   type RequestOptions,
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { ResolvedAddress } from '@app/common';
+import { pinnedLookup, type ResolvedAddress } from '@app/common';
 
 export interface WebhookPost {
   url: string;
@@ -40,26 +39,6 @@ const httpsAgent = new HttpsAgent({
   maxFreeSockets: 16,
   timeout: 60_000,
 });
-
-/** A DNS lookup that answers with the pre-checked addresses (closes the DNS-rebinding window). */
-function pinnedLookup(addresses: ResolvedAddress[]): LookupFunction {
-  return ((
-    _hostname: string,
-    options: { all?: boolean; family?: number },
-    callback: (...args: unknown[]) => void,
-  ) => {
-    const usable = options?.family
-      ? addresses.filter((a) => a.family === options.family)
-      : addresses;
-    const list = usable.length ? usable : addresses;
-    if (options?.all)
-      callback(
-        null,
-        list.map((a) => ({ address: a.address, family: a.family })),
-      );
-    else callback(null, list[0].address, list[0].family);
-  }) as unknown as LookupFunction;
-}
 
 /** POSTs one webhook body. Any 2xx is success; anything else (status, timeout, network) is a failed attempt. */
 export function postWebhook(post: WebhookPost): Promise<WebhookPostResult> {

@@ -1,13 +1,17 @@
+import type { IncomingMessage } from 'node:http';
 import {
   type AllowList,
   BadRequestError,
+  DomainError,
+  pinnedGet,
+  type ResolvedAddress,
   resolveAllowedTarget,
   UrlNotAllowedError,
 } from '@app/common';
 import type { MediaInputDto } from '../dto/send-message.dto';
 import type { OutboundMediaType } from '../message.types';
 import { MediaFetchError } from '../messaging.errors';
-import { assertMimetypeFits, assertSizeFits, MEDIA_SIZE_LIMITS } from './media-limits';
+import { assertMimetypeFits, assertSizeFits } from './media-limits';
 
 const FETCH_TIMEOUT_MS = 30_000;
 const MAX_REDIRECTS = 3;
@@ -36,12 +40,7 @@ export async function resolveMediaInput(
     assertMimetypeFits(type, input.mimetype!);
     return { buffer, mimetype: input.mimetype! };
   }
-  const { buffer, contentType } = await fetchLimited(
-    input.url!,
-    MEDIA_SIZE_LIMITS[type],
-    type,
-    allow,
-  );
+  const { buffer, contentType } = await fetchLimited(input.url!, type, allow);
   const mimetype =
     input.mimetype ?? contentType?.split(';')[0].trim() ?? 'application/octet-stream';
   assertMimetypeFits(type, mimetype);
@@ -49,30 +48,30 @@ export async function resolveMediaInput(
 }
 
 /** SSRF guard: every hop (the URL and each redirect) must resolve to public addresses only. */
-async function assertAllowed(url: string, allow: AllowList): Promise<void> {
+async function allowedAddresses(url: string, allow: AllowList): Promise<ResolvedAddress[]> {
   try {
-    await resolveAllowedTarget(url, allow);
+    return await resolveAllowedTarget(url, allow);
   } catch (error) {
     if (error instanceof UrlNotAllowedError) throw new MediaUrlNotAllowedError(error.message);
     throw error;
   }
 }
 
-async function fetchChecked(url: string, allow: AllowList): Promise<Response> {
+/** Follows up to MAX_REDIRECTS redirects; each hop connects only to the addresses checked for it. */
+async function fetchChecked(url: string, allow: AllowList, signal: AbortSignal) {
   let current = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    await assertAllowed(current, allow);
-    let response: Response;
+    const addresses = await allowedAddresses(current, allow);
+    let response: IncomingMessage;
     try {
-      response = await fetch(current, {
-        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
-        redirect: 'manual',
-      });
+      response = await pinnedGet(current, addresses, { signal });
     } catch (error) {
       throw new MediaFetchError((error as Error).message);
     }
-    const location = response.headers.get('location');
-    if (response.status < 300 || response.status >= 400 || !location) return response;
+    const status = response.statusCode ?? 0;
+    const location = response.headers.location;
+    if (status < 300 || status >= 400 || !location) return response;
+    response.resume(); // a redirect's body is not needed
     current = new URL(location, current).toString();
   }
   throw new MediaFetchError(`more than ${MAX_REDIRECTS} redirects`);
@@ -80,23 +79,29 @@ async function fetchChecked(url: string, allow: AllowList): Promise<Response> {
 
 async function fetchLimited(
   url: string,
-  limit: number,
   type: OutboundMediaType,
   allow: AllowList,
 ): Promise<{ buffer: Buffer; contentType?: string }> {
-  const response = await fetchChecked(url, allow);
-  if (!response.ok || !response.body) throw new MediaFetchError(`HTTP ${response.status}`);
-  const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared) assertSizeFits(type, declared);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.length;
-    assertSizeFits(type, size); // stop reading as soon as it is too large
-    chunks.push(Buffer.from(chunk));
+  const response = await fetchChecked(url, allow, AbortSignal.timeout(FETCH_TIMEOUT_MS));
+  const status = response.statusCode ?? 0;
+  try {
+    if (status < 200 || status >= 300) throw new MediaFetchError(`HTTP ${status}`);
+    const declared = Number(response.headers['content-length'] ?? 0);
+    if (declared) assertSizeFits(type, declared);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of response as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        assertSizeFits(type, size); // stop reading as soon as it is too large
+        chunks.push(chunk);
+      }
+    } catch (error) {
+      if (error instanceof DomainError) throw error; // too large
+      throw new MediaFetchError((error as Error).message); // timeout, reset
+    }
+    return { buffer: Buffer.concat(chunks), contentType: response.headers['content-type'] };
+  } finally {
+    response.destroy(); // frees the socket when we stopped early
   }
-  return {
-    buffer: Buffer.concat(chunks),
-    contentType: response.headers.get('content-type') ?? undefined,
-  };
 }
