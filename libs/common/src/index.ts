@@ -14,3 +14,4 @@ export * from './mongo/duplicate-key';
 export * from './validation/trim';
 export * from './async/keyed-batch-queue';
 export * from './net/pinned-http';
+export * from './cache/expiring-cache';

@@ -1,3 +1,4 @@
+import { ExpiringCache } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import type { OrganizationModuleName } from './schemas/organization.schema';
 import { OrganizationNotFoundError } from './organizations.errors';
@@ -8,10 +9,10 @@ const MODULES_CACHE_MS = 2_000;
 @Injectable()
 export class OrganizationsService {
   // Module checks run on every guarded request; a short cache keeps them off the database.
-  private readonly modulesCache = new Map<
-    string,
-    { modules: OrganizationModuleName[]; until: number }
-  >();
+  private readonly modulesCache = new ExpiringCache<OrganizationModuleName[]>(
+    MODULES_CACHE_MS,
+    10_000,
+  );
 
   constructor(private readonly organizations: OrganizationsRepository) {}
 
@@ -46,10 +47,10 @@ export class OrganizationsService {
 
   async hasModule(id: string, module: OrganizationModuleName): Promise<boolean> {
     const cached = this.modulesCache.get(id);
-    if (cached && cached.until > Date.now()) return cached.modules.includes(module);
+    if (cached) return cached.includes(module);
     const org = await this.organizations.findById(id);
     const modules = org?.modules ?? [];
-    this.modulesCache.set(id, { modules, until: Date.now() + MODULES_CACHE_MS });
+    this.modulesCache.set(id, modules);
     return modules.includes(module);
   }
 }

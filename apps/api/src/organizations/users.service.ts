@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Types } from 'mongoose';
-import { hashPassword, isDuplicateKeyError } from '@app/common';
+import { ExpiringCache, hashPassword, isDuplicateKeyError } from '@app/common';
 import type { AuthUser } from '../auth/auth-user';
 import type { CreateUserDto, UpdateUserDto } from './dto/user.dto';
 import {
@@ -13,6 +13,7 @@ import { UserRecord, UsersRepository } from './organizations.repository';
 import type { UserRole } from './schemas/user.schema';
 
 const ACTIVE_USER_CACHE_MS = 5_000;
+const CACHE_CAPACITY = 10_000;
 
 export interface NewUser {
   organizationId: string;
@@ -26,7 +27,10 @@ export interface NewUser {
 @Injectable()
 export class UsersService {
   // Every authenticated request re-checks its user (deleted/disabled tokens die quickly); cached briefly.
-  private readonly activeCache = new Map<string, { user: UserRecord | null; until: number }>();
+  private readonly activeCache = new ExpiringCache<UserRecord | null>(
+    ACTIVE_USER_CACHE_MS,
+    CACHE_CAPACITY,
+  );
 
   constructor(private readonly users: UsersRepository) {}
 
@@ -64,10 +68,10 @@ export class UsersService {
   /** The user behind a token, or null when deleted or disabled. */
   async findActive(userId: string): Promise<UserRecord | null> {
     const cached = this.activeCache.get(userId);
-    if (cached && cached.until > Date.now()) return cached.user;
+    if (cached !== undefined) return cached;
     const found = await this.users.findById(userId);
     const user = found && !found.disabled ? found : null;
-    this.activeCache.set(userId, { user, until: Date.now() + ACTIVE_USER_CACHE_MS });
+    this.activeCache.set(userId, user);
     return user;
   }
 
