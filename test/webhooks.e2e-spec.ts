@@ -1,10 +1,9 @@
 import { getConnectionToken } from '@nestjs/mongoose';
-import type { Connection } from 'mongoose';
-import { Types } from 'mongoose';
+import { type Connection, Types } from 'mongoose';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventIdGenerator } from '../apps/api/src/events/event-id';
-import { AllowList } from '@app/common';
+import { AllowList, SecretBox } from '@app/common';
 import { verifyWebhookSignature } from '../apps/api/src/webhooks/webhook-signature';
 import { WEBHOOK_OPTIONS, type WebhookOptions } from '../apps/api/src/webhooks/webhooks.options';
 import { connectedSession } from './support/sandbox';
@@ -142,6 +141,61 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
 
     await api().delete(`/api/v1/webhooks/${created.id}`).set(owner.auth).expect(204);
     await api().get(`/api/v1/webhooks/${created.id}`).set(owner.auth).expect(404);
+  });
+
+  it('stores signing secrets encrypted; deliveries sign with the secret shown once, also for rows stored before encryption', async () => {
+    const db = t.app.get<string, Connection>(getConnectionToken());
+    const stored = async (id: string) =>
+      (await db.collection('webhooks').findOne({ _id: new Types.ObjectId(id) }))!.secret as string;
+    const r = await receiver();
+    const hook = await createHook({ url: r.url, events: ['message.received'] });
+    const sealed = await stored(hook.id);
+    expect(sealed).toMatch(/^enc:v1:/);
+    expect(sealed).not.toContain(hook.secret.slice(6));
+
+    const signedWith = async (secret: string, text: string) => {
+      await inbound(text);
+      const hit = await waitFor(
+        async () => r.hits.find((h) => h.body.data.text === text),
+        10_000,
+        `the delivery of "${text}"`,
+      );
+      return verifyWebhookSignature(
+        secret,
+        {
+          signature: hit.headers['x-webhook-signature'] as string,
+          timestamp: hit.headers['x-webhook-timestamp'] as string,
+        },
+        hit.raw,
+      );
+    };
+    expect(await signedWith(hook.secret, 'sealed secret')).toBe(true);
+
+    // A row written before secrets were encrypted still signs with its plain secret.
+    const legacy = 'whsec_legacyplaintextsecret0123456789abcdef';
+    await db
+      .collection('webhooks')
+      .updateOne({ _id: new Types.ObjectId(hook.id) }, { $set: { secret: legacy } });
+    expect(await signedWith(legacy, 'legacy secret')).toBe(true);
+
+    // A secret sealed under another key cannot sign: the attempt fails with the reason.
+    await db
+      .collection('webhooks')
+      .updateOne(
+        { _id: new Types.ObjectId(hook.id) },
+        { $set: { secret: new SecretBox('another-key'.repeat(4), 'webhook-secrets').seal('x') } },
+      );
+    await inbound('unreadable secret');
+    const failed = await waitFor(
+      async () =>
+        (await deliveries(hook.id)).items.find((d: { lastError?: string }) =>
+          d.lastError?.includes('cannot be decrypted'),
+        ),
+      10_000,
+      'a failed attempt naming the unreadable secret',
+    );
+    expect(failed.lastError).toMatch(/rotate the webhook secret/);
+    await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
   });
 
   it('refuses bad URLs and event names with 400', async () => {

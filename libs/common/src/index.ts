@@ -15,3 +15,4 @@ export * from './validation/trim';
 export * from './async/keyed-batch-queue';
 export * from './net/pinned-http';
 export * from './cache/expiring-cache';
+export * from './security/secret-box';

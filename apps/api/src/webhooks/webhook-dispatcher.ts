@@ -208,6 +208,17 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
         durationMs: 0,
       });
     }
+    let secret: string;
+    try {
+      secret = this.options.secrets.open(webhook.secret);
+    } catch (err) {
+      return this.onFailure(delivery, webhook, lane, {
+        attempts,
+        at: new Date(),
+        error: `${(err as Error).message} (SECRETS_KEY or JWT_SECRET); rotate the webhook secret`,
+        durationMs: 0,
+      });
+    }
     const timestamp = Math.floor(Date.now() / 1000);
     const controller = new AbortController();
     this.inflight.add(controller);
@@ -222,7 +233,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
         'User-Agent': USER_AGENT,
         'X-Webhook-Id': eventId,
         'X-Webhook-Timestamp': String(timestamp),
-        'X-Webhook-Signature': signWebhookPayload(webhook.secret, timestamp, payload.body),
+        'X-Webhook-Signature': signWebhookPayload(secret, timestamp, payload.body),
         'X-Webhook-Event': payload.type,
         'X-Webhook-Delivery': String(delivery._id),
         'X-Webhook-Attempt': String(attempts),

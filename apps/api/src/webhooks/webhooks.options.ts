@@ -1,11 +1,14 @@
 import type { AppConfig } from '@app/common';
-import { AllowList, type Resolver, systemResolver } from '@app/common';
+import { AllowList, type Resolver, SecretBox, systemResolver } from '@app/common';
+import { resolveJwtSecret } from '../auth/jwt-secret';
 
 const HOUR = 3_600_000;
 
 /** Tunables of webhook delivery; built from the config (e2e tests may lower some on the instance). */
 export interface WebhookOptions {
   allowList: AllowList;
+  /** Seals signing secrets at rest (SECRETS_KEY, else derived from the JWT secret). */
+  secrets: SecretBox;
   resolver: Resolver;
   /** First retry delay (WEBHOOK_RETRY_BASE_MS); doubles per attempt with ±20 % jitter. */
   retryBaseMs: number;
@@ -27,6 +30,7 @@ export const WEBHOOK_OPTIONS = Symbol('WEBHOOK_OPTIONS');
 export function webhookOptionsFrom(config: AppConfig): WebhookOptions {
   return {
     allowList: new AllowList(config.WEBHOOK_ALLOWED_HOSTS),
+    secrets: new SecretBox(config.SECRETS_KEY ?? resolveJwtSecret(config), 'webhook-secrets'),
     resolver: systemResolver,
     retryBaseMs: config.WEBHOOK_RETRY_BASE_MS,
     maxRetryDelayMs: HOUR,

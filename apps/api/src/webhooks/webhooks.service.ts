@@ -57,7 +57,7 @@ export class WebhooksService {
       events: normalizeEvents(dto.events),
       sessionName: dto.sessionName,
       enabled: dto.enabled ?? true,
-      secret,
+      secret: this.options.secrets.seal(secret),
     });
     this.directory.invalidate(organizationId);
     return { ...toWebhookDto(created), secret };
@@ -88,7 +88,7 @@ export class WebhooksService {
     if (dto.enabled === true && !current.enabled)
       Object.assign($unset, { disabledReason: 1, disabledAt: 1, failingSince: 1 });
     const secret = dto.rotateSecret ? generateWebhookSecret() : undefined;
-    if (secret) $set.secret = secret;
+    if (secret) $set.secret = this.options.secrets.seal(secret);
     const update: UpdateQuery<Webhook> = {};
     if (Object.keys($set).length) update.$set = $set;
     if (Object.keys($unset).length) update.$unset = $unset;

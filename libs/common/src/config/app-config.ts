@@ -58,6 +58,12 @@ export class EnvironmentVariables {
   @IsString({ message: 'JWT_SECRET is required when NODE_ENV=production' })
   JWT_SECRET?: string;
 
+  /** Encrypts webhook signing secrets at rest; defaults to a key derived from JWT_SECRET. */
+  @IsOptional()
+  @MinLength(32, { message: 'SECRETS_KEY must be at least 32 characters' })
+  @IsString({ message: 'SECRETS_KEY must be a string' })
+  SECRETS_KEY?: string;
+
   @Matches(/^\d+[smhd]?$/, {
     message:
       'JWT_EXPIRES_IN must be seconds or a number with s, m, h or d (e.g. 3600, 15m, 12h, 7d)',
