@@ -4,6 +4,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventIdGenerator } from '../apps/api/src/events/event-id';
 import { AllowList, SecretBox } from '@app/common';
+import { WebhookDirectory } from '../apps/api/src/webhooks/webhook-directory';
 import { verifyWebhookSignature } from '../apps/api/src/webhooks/webhook-signature';
 import { WEBHOOK_OPTIONS, type WebhookOptions } from '../apps/api/src/webhooks/webhooks.options';
 import { connectedSession } from './support/sandbox';
@@ -147,6 +148,13 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     const db = t.app.get<string, Connection>(getConnectionToken());
     const stored = async (id: string) =>
       (await db.collection('webhooks').findOne({ _id: new Types.ObjectId(id) }))!.secret as string;
+    /** Writes the stored secret behind the API's back (and drops the directory's cached copy). */
+    const storeSecret = async (id: string, secret: string) => {
+      await db
+        .collection('webhooks')
+        .updateOne({ _id: new Types.ObjectId(id) }, { $set: { secret } });
+      t.app.get(WebhookDirectory).invalidate(owner.user.organizationId);
+    };
     const r = await receiver();
     const hook = await createHook({ url: r.url, events: ['message.received'] });
     const sealed = await stored(hook.id);
@@ -173,18 +181,14 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
 
     // A row written before secrets were encrypted still signs with its plain secret.
     const legacy = 'whsec_legacyplaintextsecret0123456789abcdef';
-    await db
-      .collection('webhooks')
-      .updateOne({ _id: new Types.ObjectId(hook.id) }, { $set: { secret: legacy } });
+    await storeSecret(hook.id, legacy);
     expect(await signedWith(legacy, 'legacy secret')).toBe(true);
 
     // A secret sealed under another key cannot sign: the attempt fails with the reason.
-    await db
-      .collection('webhooks')
-      .updateOne(
-        { _id: new Types.ObjectId(hook.id) },
-        { $set: { secret: new SecretBox('another-key'.repeat(4), 'webhook-secrets').seal('x') } },
-      );
+    await storeSecret(
+      hook.id,
+      new SecretBox('another-key'.repeat(4), 'webhook-secrets').seal('whsec_x'),
+    );
     await inbound('unreadable secret');
     const failed = await waitFor(
       async () =>
