@@ -1,9 +1,4 @@
-import {
-  duplicateIndexesOf,
-  isDuplicateKeyError,
-  escapeRegex,
-  phoneSearchPrefix,
-} from '@app/common';
+import { isDuplicateKeyError, escapeRegex, phoneSearchPrefix } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { type AnyBulkWriteOperation, Model, Types, type QueryFilter } from 'mongoose';
