@@ -79,6 +79,25 @@ describe('InboundIngestService', () => {
     expect(created.map((m: { waMessageId: string }) => m.waMessageId)).toEqual(['a', 'b']);
   });
 
+  it('counts as new a message the failed bulk insert had stored before failing (same id)', async () => {
+    const storedByBulk = new Map<string, NewMessage>();
+    messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) => {
+      storedByBulk.set(docs[0].waMessageId!, docs[0]); // the first landed, then the connection dropped
+      throw new Error('connection reset');
+    });
+    // Stored as given, id included (the id the ingest assigned before the bulk attempt).
+    const asStored = (doc: NewMessage) => ({ ...doc });
+    messages.insertOnce.mockImplementation(async (doc: NewMessage) => {
+      const earlier = storedByBulk.get(doc.waMessageId!);
+      return earlier
+        ? { record: asStored(earlier), created: false }
+        : { record: asStored(doc), created: true };
+    });
+    await Promise.all(['a', 'b'].map((id) => ingest.onMessage(event(id))));
+    const created = status.emitCreated.mock.calls[0][1];
+    expect(created.map((m: { waMessageId: string }) => m.waMessageId)).toEqual(['a', 'b']);
+  });
+
   it('waits for in-flight sends before a batch holding an echo of our own message', async () => {
     messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) => docs.map(record));
     await ingest.onMessage(event('echo', { fromMe: true }));

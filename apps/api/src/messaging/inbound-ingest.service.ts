@@ -12,7 +12,7 @@ import { ChatsRepository } from './chats.repository';
 import { MediaDownloadService } from './media-download.service';
 import { MessageStatusService } from './message-status.service';
 import type { MessageRecord } from './message.types';
-import { MessagesRepository, type NewMessage } from './messages.repository';
+import { MessagesRepository, newMessageId, type NewMessage } from './messages.repository';
 import { OutboxDispatcher } from './outbox-dispatcher';
 
 /** Largest batch of one session's messages stored in one round trip per collection. */
@@ -98,8 +98,13 @@ export class InboundIngestService implements BeforeApplicationShutdown {
     );
   }
 
-  /** One bulk insert; if it fails for another reason than duplicates, message by message, so one bad message loses no other. */
-  private async insertNew(docs: NewMessage[]): Promise<MessageRecord[]> {
+  /**
+   * One bulk insert; if it fails for another reason than duplicates, message by message, so one bad
+   * message loses no other. Ids are given up front: a message the failed (unordered) bulk insert did
+   * store is then recognised as ours, not as an earlier copy, and still gets its side effects.
+   */
+  private async insertNew(messages: NewMessage[]): Promise<MessageRecord[]> {
+    const docs = messages.map((m) => ({ ...m, _id: newMessageId() }));
     try {
       return await this.messages.insertManyOnce(docs);
     } catch (err) {
@@ -109,7 +114,7 @@ export class InboundIngestService implements BeforeApplicationShutdown {
       for (const doc of docs) {
         try {
           const { record, created: isNew } = await this.messages.insertOnce(doc);
-          if (isNew) created.push(record);
+          if (isNew || record._id === doc._id) created.push(record);
         } catch (error) {
           this.log.error(
             { err: error, sessionId: doc.sessionId, waMessageId: doc.waMessageId },

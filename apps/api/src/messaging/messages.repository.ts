@@ -13,6 +13,9 @@ export type NewMessage = Omit<MessageRecord, '_id' | 'createdAt' | 'updatedAt' |
 };
 export type MessageFilter = QueryFilter<Message>;
 
+/** Message ids are ObjectId hex strings: time-ordered, and the same type in every module. */
+export const newMessageId = (): string => new Types.ObjectId().toHexString();
+
 const STATUS_TIME_FIELD: Partial<Record<MessageStatus, keyof MessageRecord>> = {
   sent: 'sentAt',
   delivered: 'deliveredAt',
@@ -53,7 +56,7 @@ export class MessagesRepository {
     const now = new Date();
     const docs = messages.map((m) =>
       withoutUndefined({
-        _id: new Types.ObjectId().toHexString(),
+        _id: newMessageId(),
         attempts: 0,
         ...m,
         createdAt: now,
