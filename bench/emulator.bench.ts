@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { getConnectionToken } from '@nestjs/mongoose';
@@ -17,7 +18,9 @@ import { report, round, settleGc, tempDir } from './support';
  * child process (so its own memory and CPU stay out of the gateway's figures):
  *  - RSS/heap per connected idle session: slope between N_LOW and N_HIGH linked sessions, after GC;
  *  - boot restore of N_HIGH already-paired sessions (new app on the same data → all connected);
- *  - inbound ingest: contacts write to several sessions, messages/s until all are stored.
+ *  - inbound ingest: contacts write to several sessions, messages/s until all are stored, with the
+ *    CPU each side used meanwhile (the emulator sends fast and then idles; the gateway's time goes to
+ *    Baileys and the store, see libs/wa-emulator/README.md "Benchmark").
  */
 const N_LOW = Number(process.env.BENCH_EMU_LOW ?? 10);
 // 200 is the target size, but linking a real Baileys session (812 pre-keys generated and stored) takes ~0.6 s
@@ -57,6 +60,17 @@ async function startEmulator(): Promise<{ child: ChildProcess; url: string; cont
     url,
     control: url.replace(/^ws:/, 'http:').replace(/\/ws\/chat$/, '/control/accounts'),
   };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
+function processCpuSeconds(pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (100/s)
+  } catch {
+    return undefined;
+  }
 }
 
 async function post(url: string, body: object): Promise<unknown> {
@@ -165,9 +179,13 @@ async function main(): Promise<void> {
     const db = app.get<Connection>(getConnectionToken());
     const before = await db.collection('messages').countDocuments({ direction: 'in' });
     const ingestStart = process.hrtime.bigint();
+    const gatewayCpuBefore = process.cpuUsage();
+    const emulatorCpuBefore = processCpuSeconds(emulator.child.pid);
     await pool([...Array(INGEST_MESSAGES).keys()], INGEST_IN_FLIGHT, async (k) => {
       await post(`${emulator.control}/${accountOf(k % INGEST_SESSIONS)}/text`, {
         from: `1666${String(3_000_000 + (k % 50))}`,
+        // Real senders carry a push name (the gateway keeps it on the contact).
+        pushName: `Contact ${k % 50}`,
         text: `bench message ${k}`,
       });
     });
@@ -186,6 +204,8 @@ async function main(): Promise<void> {
       await sleep(50);
     }
     const ingestSeconds = Number(process.hrtime.bigint() - ingestStart) / 1e9;
+    const gatewayCpu = process.cpuUsage(gatewayCpuBefore);
+    const emulatorCpuAfter = processCpuSeconds(emulator.child.pid);
     await app.close();
     app = undefined;
 
@@ -211,6 +231,10 @@ async function main(): Promise<void> {
       ingestSendSeconds: round(sentSeconds, 2),
       ingestSeconds: round(ingestSeconds, 2),
       ingestMessagesPerSecond: round(INGEST_MESSAGES / ingestSeconds, 1),
+      ingestGatewayCpuSeconds: round((gatewayCpu.user + gatewayCpu.system) / 1e6, 2),
+      ...(emulatorCpuBefore !== undefined && emulatorCpuAfter !== undefined
+        ? { ingestEmulatorCpuSeconds: round(emulatorCpuAfter - emulatorCpuBefore, 2) }
+        : {}),
     });
   } finally {
     await app?.close().catch(() => undefined);

@@ -3,13 +3,7 @@ import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { WA_EVENTS, type WaContactsUpsertedEvent } from '@app/whatsapp';
 import { connectedSession } from './support/sandbox';
-import {
-  createTestApp,
-  onEmulator,
-  registerUser,
-  type RegisteredUser,
-  type TestApp,
-} from './support/test-app';
+import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
 interface Contact {
@@ -157,32 +151,28 @@ describe('contacts (HTTP, sandbox engine)', () => {
     }
   });
 
-  // Group messages need sender keys, which the emulator does not implement yet: sandbox engine only (see the 400 test below).
-  it.runIf(!onEmulator)(
-    'lists a group and its writing participant separately (isGroup filter)',
-    async () => {
-      await inbound({
-        from: '+201117778889',
-        pushName: 'Sara',
-        chatJid: '120363021234567890@g.us',
-        text: 'hello team',
-      });
-      const group = await waitFor(
-        async () => (await list({ isGroup: true })).items[0],
-        10_000,
-        'group contact',
-      );
-      expect(group).toMatchObject({
-        jid: '120363021234567890@g.us',
-        isGroup: true,
-        messageCount: 1,
-        phone: null,
-      });
-      const sara = await waitForContact('201117778889');
-      expect(sara).toMatchObject({ pushName: 'Sara', isGroup: false, messageCount: 0 });
-      expect((await list({ isGroup: false })).items.every((c) => !c.isGroup)).toBe(true);
-    },
-  );
+  it('lists a group and its writing participant separately (isGroup filter)', async () => {
+    await inbound({
+      from: '+201117778889',
+      pushName: 'Sara',
+      chatJid: '120363021234567890@g.us',
+      text: 'hello team',
+    });
+    const group = await waitFor(
+      async () => (await list({ isGroup: true })).items[0],
+      10_000,
+      'group contact',
+    );
+    expect(group).toMatchObject({
+      jid: '120363021234567890@g.us',
+      isGroup: true,
+      messageCount: 1,
+      phone: null,
+    });
+    const sara = await waitForContact('201117778889');
+    expect(sara).toMatchObject({ pushName: 'Sara', isGroup: false, messageCount: 0 });
+    expect((await list({ isGroup: false })).items.every((c) => !c.isGroup)).toBe(true);
+  });
 
   it('sandbox contact events update pushName and the address-book name without touching user fields', async () => {
     await pushContact({ phone: '+201112223334', pushName: 'Ali', name: 'Ali Supplier' });
@@ -252,64 +242,60 @@ describe('contacts (HTTP, sandbox engine)', () => {
     });
   });
 
-  // Needs a message from a LID with no phone number behind it yet; emulator contacts always have one: sandbox engine only.
-  it.runIf(!onEmulator)(
-    'merges the LID contact into the phone contact when WhatsApp reveals the mapping',
-    async () => {
-      await inbound({ from: '987654321012345@lid', pushName: 'Lina', text: 'hi from a lid' });
-      const lidOnly = await waitFor(
-        async () => (await list({ search: 'lina' })).items[0],
-        10_000,
-        'LID contact',
-      );
-      expect(lidOnly).toMatchObject({
-        jid: '987654321012345@lid',
-        lid: '987654321012345@lid',
-        phone: null,
-        messageCount: 1,
-      });
-      await put(lidOnly.id, { tags: ['lead'], notes: 'Met at the fair' }).expect(200);
+  it('merges the LID contact into the phone contact when WhatsApp reveals the mapping', async () => {
+    await inbound({ from: '987654321012345@lid', pushName: 'Lina', text: 'hi from a lid' });
+    const lidOnly = await waitFor(
+      async () => (await list({ search: 'lina' })).items[0],
+      10_000,
+      'LID contact',
+    );
+    expect(lidOnly).toMatchObject({
+      jid: '987654321012345@lid',
+      lid: '987654321012345@lid',
+      phone: null,
+      messageCount: 1,
+    });
+    await put(lidOnly.id, { tags: ['lead'], notes: 'Met at the fair' }).expect(200);
 
-      await inbound({ from: '+201223334445', text: 'same person, by phone' });
-      await waitForContact('201223334445', (c) => c.messageCount === 1);
-      expect((await list()).total).toBe(2);
+    await inbound({ from: '+201223334445', text: 'same person, by phone' });
+    await waitForContact('201223334445', (c) => c.messageCount === 1);
+    expect((await list()).total).toBe(2);
 
-      await t
-        .http()
-        .post(`${SANDBOX}/lid-mapping`)
-        .set(owner.auth)
-        .send({ phone: '+201223334445', lid: '987654321012345@lid' })
-        .expect(202);
-      const merged = await waitFor(
-        async () => {
-          const page = await list();
-          return page.total === 1 && page.items[0].lid ? page.items[0] : undefined;
-        },
-        10_000,
-        'merge',
-      );
-      expect(merged).toMatchObject({
-        jid: '201223334445@s.whatsapp.net',
-        lid: '987654321012345@lid',
-        phone: '201223334445',
-        pushName: 'Lina',
-        messageCount: 2,
-        tags: ['lead'],
-        notes: 'Met at the fair',
-      });
-      await t.http().get(`${API}/contacts/${lidOnly.id}`).set(owner.auth).expect(404);
+    await t
+      .http()
+      .post(`${SANDBOX}/lid-mapping`)
+      .set(owner.auth)
+      .send({ phone: '+201223334445', lid: '987654321012345@lid' })
+      .expect(202);
+    const merged = await waitFor(
+      async () => {
+        const page = await list();
+        return page.total === 1 && page.items[0].lid ? page.items[0] : undefined;
+      },
+      10_000,
+      'merge',
+    );
+    expect(merged).toMatchObject({
+      jid: '201223334445@s.whatsapp.net',
+      lid: '987654321012345@lid',
+      phone: '201223334445',
+      pushName: 'Lina',
+      messageCount: 2,
+      tags: ['lead'],
+      notes: 'Met at the fair',
+    });
+    await t.http().get(`${API}/contacts/${lidOnly.id}`).set(owner.auth).expect(404);
 
-      // Later messages from the LID land on the merged contact.
-      await inbound({ from: '987654321012345@lid', text: 'again' });
-      const after = await waitForContact(
-        '201223334445',
-        (c) => c.messageCount === 3,
-        'third message',
-      );
-      expect(after.id).toBe(merged.id);
-      expect((await list()).total).toBe(1);
-    },
-  );
+    // Later messages from the LID land on the merged contact.
+    await inbound({ from: '987654321012345@lid', text: 'again' });
+    const after = await waitForContact(
+      '201223334445',
+      (c) => c.messageCount === 3,
+      'third message',
+    );
+    expect(after.id).toBe(merged.id);
+    expect((await list()).total).toBe(1);
+  });
 
   it('PUT sets tags (normalized), notes, name and customerId; null clears; tags are counted', async () => {
     await pushContact({ phone: '+201001230001', pushName: 'A' });
@@ -476,86 +462,76 @@ describe('contacts (HTTP, sandbox engine)', () => {
     expect(Object.keys(q.body.details).sort()).toEqual(['hasCustomer', 'limit']);
   });
 
-  it.runIf(onEmulator)(
-    'emulator back-end: a LID mapping from the phone reaches the contact; groups and unknown LIDs are refused with 400',
-    async () => {
-      await inbound({ from: '+201223334446', text: 'by phone first' });
-      await waitForContact('201223334446', (c) => c.messageCount === 1);
-      const mappings: { lid: string; pn: string }[] = [];
-      t.app
-        .get(EventEmitter2)
-        .on(WA_EVENTS.lidMapping, (e: { lid: string; pn: string }) => void mappings.push(e));
-      await t
-        .http()
-        .post(`${SANDBOX}/lid-mapping`)
-        .set(owner.auth)
-        .send({ phone: '+201223334446', lid: '987654321012346@lid' })
-        .expect(202);
-      await waitFor(
-        async () => mappings.find((m) => m.lid === '987654321012346@lid'),
-        10_000,
-        'the LID mapping event',
-      );
-      expect(mappings.find((m) => m.lid === '987654321012346@lid')).toMatchObject({
-        pn: '201223334446@s.whatsapp.net',
-      });
-      await waitForContact(
-        '201223334446',
-        (c) => c.lid === '987654321012346@lid',
-        'the revealed LID',
-      );
-      for (const body of [
-        { from: '+201117778889', chatJid: '120363021234567890@g.us', text: 'hello team' },
-        { from: '987654321012399@lid', text: 'who am I' },
-      ]) {
-        const res = await t
-          .http()
-          .post(`${SANDBOX}/inbound`)
-          .set(owner.auth)
-          .send(body)
-          .expect(400);
-        expect(res.body.message).toContain('not supported by the emulator back-end yet');
-      }
-    },
-  );
+  it('a LID revealed for a contact known by phone reaches it (lidMapping event), and its later LID messages land on it', async () => {
+    await inbound({ from: '+201223334446', text: 'by phone first' });
+    await waitForContact('201223334446', (c) => c.messageCount === 1);
+    const mappings: { lid: string; pn: string }[] = [];
+    t.app
+      .get(EventEmitter2)
+      .on(WA_EVENTS.lidMapping, (e: { lid: string; pn: string }) => void mappings.push(e));
+    await t
+      .http()
+      .post(`${SANDBOX}/lid-mapping`)
+      .set(owner.auth)
+      .send({ phone: '+201223334446', lid: '987654321012346@lid' })
+      .expect(202);
+    await waitFor(
+      async () => mappings.find((m) => m.lid === '987654321012346@lid'),
+      10_000,
+      'the LID mapping event',
+    );
+    expect(mappings.find((m) => m.lid === '987654321012346@lid')).toMatchObject({
+      pn: '201223334446@s.whatsapp.net',
+    });
+    await waitForContact(
+      '201223334446',
+      (c) => c.lid === '987654321012346@lid',
+      'the revealed LID',
+    );
+    // The contact now writes by its LID (sender_pn attached): same contact, one more message.
+    await inbound({ from: '987654321012346@lid', text: 'now by lid' });
+    const after = await waitForContact(
+      '201223334446',
+      (c) => c.messageCount === 2,
+      'the message by LID',
+    );
+    expect(after.lid).toBe('987654321012346@lid');
+    expect((await list()).total).toBe(1);
+  });
 
-  // The emulator serves no app-state contacts (it pushes contacts by history sync), so a resync brings nothing back: sandbox engine only.
-  it.runIf(!onEmulator)(
-    'POST /contacts/sync re-reads the session contacts (202), 404 for an unknown session, 400 without sessionName',
-    async () => {
-      await pushContact({ phone: '+201001230012', name: 'Resynced' });
-      await waitForContact('201001230012');
-      await t.app.get<Connection>(getConnectionToken()).collection('contacts').deleteMany({});
-      expect(
-        (
-          await t
-            .http()
-            .post(`${API}/contacts/sync`)
-            .query({ sessionName: 'main' })
-            .set(owner.auth)
-            .expect(202)
-        ).body,
-      ).toEqual({ status: 'started' });
-      await waitForContact(
-        '201001230012',
-        (c) => c.addressBookName === 'Resynced',
-        'resynced contact',
-      );
-      await t
-        .http()
-        .post(`${API}/contacts/sync`)
-        .query({ sessionName: 'nope' })
-        .set(owner.auth)
-        .expect(404);
-      await t
-        .http()
-        .post(`${API}/contacts/sync`)
-        .query({ sessionName: 'main' })
-        .set(other.auth)
-        .expect(404);
-      await t.http().post(`${API}/contacts/sync`).set(owner.auth).expect(400);
-    },
-  );
+  it('POST /contacts/sync re-reads the session contacts (202), 404 for an unknown session, 400 without sessionName', async () => {
+    await pushContact({ phone: '+201001230012', name: 'Resynced' });
+    await waitForContact('201001230012');
+    await t.app.get<Connection>(getConnectionToken()).collection('contacts').deleteMany({});
+    expect(
+      (
+        await t
+          .http()
+          .post(`${API}/contacts/sync`)
+          .query({ sessionName: 'main' })
+          .set(owner.auth)
+          .expect(202)
+      ).body,
+    ).toEqual({ status: 'started' });
+    await waitForContact(
+      '201001230012',
+      (c) => c.addressBookName === 'Resynced',
+      'resynced contact',
+    );
+    await t
+      .http()
+      .post(`${API}/contacts/sync`)
+      .query({ sessionName: 'nope' })
+      .set(owner.auth)
+      .expect(404);
+    await t
+      .http()
+      .post(`${API}/contacts/sync`)
+      .query({ sessionName: 'main' })
+      .set(other.auth)
+      .expect(404);
+    await t.http().post(`${API}/contacts/sync`).set(owner.auth).expect(400);
+  });
 
   it('feeds the contact figures of GET /whatsapp/stats (people only)', async () => {
     const customer = await createCustomer({ name: 'Linked', phone: '+201001230020' });

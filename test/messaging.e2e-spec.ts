@@ -1,15 +1,15 @@
-import { SandboxControl, SessionRegistry } from '@app/whatsapp';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import {
+  SandboxControl,
+  SessionRegistry,
+  WA_EVENTS,
+  type WaMessageReceivedEvent,
+} from '@app/whatsapp';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connectedSession, waitForSessionStatus, scanWhenQrShows } from './support/sandbox';
-import {
-  createTestApp,
-  onEmulator,
-  registerUser,
-  type RegisteredUser,
-  type TestApp,
-} from './support/test-app';
+import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 import { downloadMedia } from './support/media';
 
@@ -523,66 +523,80 @@ describe('messaging send retries', () => {
     expect(order.indexOf('other chat')).toBeLessThan(order.indexOf('first')); // another chat did not wait
   });
 
-  // The emulator back-end cannot inject fromMe messages; there the real Baileys client echoes our
-  // sends by itself (emitOwnEvents), which the emulator runs of this suite go through.
-  it.runIf(!onEmulator)(
-    'stores and counts our own send once when the engine echoes it back as a fromMe message',
-    async () => {
-      await connectedSession(t, owner, 'echo', '+201000000777');
-      const registry = t.app.get(SessionRegistry);
-      const control = t.app.get(SandboxControl);
-      const real = registry.send.bind(registry);
-      vi.spyOn(registry, 'send').mockImplementation(async (sessionId, to, content) => {
-        const result = await real(sessionId, to, content);
-        // Like Baileys' emitOwnEvents: the echo is on its way before the send call has returned.
-        control.inbound(sessionId, {
-          from: '+201777666555',
-          fromMe: true,
-          waMessageId: result.waMessageId,
-          text: 'echoed',
-        });
-        await new Promise((r) => setTimeout(r, 200)); // the echo is stored before the send returns
-        return result;
+  // On the emulator the echo is a real deviceSentMessage from the account's phone, decrypted by the
+  // Baileys engine as a fromMe message (on top of Baileys' own upsert of the send).
+  it('stores and counts our own send once when the engine echoes it back as a fromMe message', async () => {
+    await connectedSession(t, owner, 'echo', '+201000000777');
+    // The echo the engine itself produced (live, not history): proves the fromMe path ran.
+    const echoes: WaMessageReceivedEvent[] = [];
+    const onMessage = (e: WaMessageReceivedEvent) => {
+      if (e.sessionName === 'echo' && e.message.fromMe && !e.message.isHistory) echoes.push(e);
+    };
+    t.app.get(EventEmitter2).on(WA_EVENTS.messageReceived, onMessage);
+    const registry = t.app.get(SessionRegistry);
+    const control = t.app.get(SandboxControl);
+    const real = registry.send.bind(registry);
+    vi.spyOn(registry, 'send').mockImplementation(async (sessionId, to, content) => {
+      const result = await real(sessionId, to, content);
+      // Like Baileys' emitOwnEvents: the echo is on its way before the send call has returned.
+      control.inbound(sessionId, {
+        from: '+201777666555',
+        fromMe: true,
+        waMessageId: result.waMessageId,
+        text: 'echoed',
       });
-      const res = await t
+      await new Promise((r) => setTimeout(r, 200)); // the echo is stored before the send returns
+      return result;
+    });
+    const res = await t
+      .http()
+      .post('/api/v1/whatsapp/messages/send')
+      .set(owner.auth)
+      .send({ sessionName: 'echo', to: '+201777666555', text: 'echoed' })
+      .expect(202);
+    await waitFor(async () => (await status(res.body.id)).status === 'sent', 10_000, 'sent');
+    const { waMessageId } = await status(res.body.id);
+    await waitFor(
+      async () => echoes.find((e) => e.message.waMessageId === waMessageId),
+      10_000,
+      'the fromMe echo from the engine',
+    );
+    t.app.get(EventEmitter2).off(WA_EVENTS.messageReceived, onMessage);
+    expect(echoes.find((e) => e.message.waMessageId === waMessageId)?.message).toMatchObject({
+      chatJid: '201777666555@s.whatsapp.net',
+      text: 'echoed',
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const page = (
+      await t
         .http()
-        .post('/api/v1/whatsapp/messages/send')
+        .get('/api/v1/whatsapp/messages')
+        .query({ sessionName: 'echo' })
         .set(owner.auth)
-        .send({ sessionName: 'echo', to: '+201777666555', text: 'echoed' })
-        .expect(202);
-      await waitFor(async () => (await status(res.body.id)).status === 'sent', 10_000, 'sent');
-      await new Promise((r) => setTimeout(r, 300));
-      const page = (
-        await t
-          .http()
-          .get('/api/v1/whatsapp/messages')
-          .query({ sessionName: 'echo' })
-          .set(owner.auth)
-          .expect(200)
-      ).body;
-      expect(page.items.map((m: { id: string }) => m.id)).toEqual([res.body.id]);
-      const stats = (
-        await t
-          .http()
-          .get('/api/v1/whatsapp/stats')
-          .query({ sessionName: 'echo' })
-          .set(owner.auth)
-          .expect(200)
-      ).body;
-      expect(stats.messages.sent).toBe(1);
-      const contacts = (
-        await t
-          .http()
-          .get('/api/v1/whatsapp/contacts')
-          .query({ sessionName: 'echo' })
-          .set(owner.auth)
-          .expect(200)
-      ).body;
-      expect(
-        contacts.items.find((c: { phone: string }) => c.phone === '201777666555').messageCount,
-      ).toBe(1);
-    },
-  );
+        .expect(200)
+    ).body;
+    expect(page.items.map((m: { id: string }) => m.id)).toEqual([res.body.id]);
+    const stats = (
+      await t
+        .http()
+        .get('/api/v1/whatsapp/stats')
+        .query({ sessionName: 'echo' })
+        .set(owner.auth)
+        .expect(200)
+    ).body;
+    expect(stats.messages.sent).toBe(1);
+    const contacts = (
+      await t
+        .http()
+        .get('/api/v1/whatsapp/contacts')
+        .query({ sessionName: 'echo' })
+        .set(owner.auth)
+        .expect(200)
+    ).body;
+    expect(
+      contacts.items.find((c: { phone: string }) => c.phone === '201777666555').messageCount,
+    ).toBe(1);
+  });
 
   it('gives up after 5 attempts with the engine error recorded', async () => {
     vi.spyOn(t.app.get(SessionRegistry), 'send').mockRejectedValue(new Error('engine exploded'));

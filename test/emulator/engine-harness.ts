@@ -3,6 +3,7 @@ import pino from 'pino';
 import {
   BaileysEngineFactory,
   InMemoryAuthStoreProvider,
+  type ContactInfo,
   type InboundMessage,
   type WaCloseInfo,
   type WaConnection,
@@ -38,6 +39,7 @@ export class EngineHarness {
   connection?: WaConnection;
   readonly messages: InboundMessage[] = [];
   readonly statuses: WaStatusUpdate[] = [];
+  readonly contacts: ContactInfo[] = [];
   private listeners = new Set<() => void>();
 
   constructor(
@@ -70,6 +72,10 @@ export class EngineHarness {
     });
     conn.on('status', (s) => {
       this.statuses.push(s);
+      this.notify();
+    });
+    conn.on('contacts', (contacts) => {
+      this.contacts.push(...contacts);
       this.notify();
     });
     return new Promise((resolve) => {

@@ -170,6 +170,26 @@ describe('gateway on the real Baileys engine against the WhatsApp emulator', () 
     expect(new Set(page.items.map((m: { waMessageId: string }) => m.waMessageId))).toEqual(ids);
   });
 
+  it('an undecryptable message → retry receipt → the contact resends it → stored once', async () => {
+    const phone = emulator.phone(ACCOUNT);
+    const sender = '15559995200';
+    const id = await phone.sendText(sender, 'please retry me', { undecryptableCopies: 1 });
+    const stored = await waitFor(
+      async () =>
+        (await history({ chat: `${sender}@s.whatsapp.net` })).items.find(
+          (m: { waMessageId: string }) => m.waMessageId === id,
+        ),
+      10_000,
+      'the resent message',
+    );
+    expect(stored).toMatchObject({ direction: 'in', text: 'please retry me' });
+    expect(phone.retries.filter((r) => r.id === id)).toEqual([
+      expect.objectContaining({ count: 1, resent: true }),
+    ]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await history({ chat: `${sender}@s.whatsapp.net` })).total).toBe(1);
+  });
+
   it('dropped connection → disconnected → reconnects by itself (backoff) without a new scan', async () => {
     emulator.phone(ACCOUNT).drop();
     await waitForSessionStatus(t, owner, 'main', 'disconnected', 10_000);

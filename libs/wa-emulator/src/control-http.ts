@@ -15,7 +15,8 @@ async function readJson(req: IncomingMessage): Promise<Record<string, any>> {
  * A small JSON control API for the standalone emulator (loopback only), so a person or a
  * script can drive the simulated phone of an account:
  *   POST /control/accounts/:phone/scan      { qr, pushName? }        → { jid, lid, deviceId }
- *   POST /control/accounts/:phone/text      { from, text, via? }      → { id }
+ *   POST /control/accounts/:phone/text      { from, text, via?, group?, fromMe? } → { id }
+ *        (`from` may be a `…@lid` JID; `group`: a `…@g.us` chat; `fromMe`: typed on the phone, `from` = the chat)
  *   POST /control/accounts/:phone/receipts  { id, type }              (delivered | read | played)
  *   POST /control/accounts/:phone/logout | replace | drop
  *   GET  /control/accounts/:phone/outbox | status
@@ -43,13 +44,24 @@ export function handleControlRequest(
     switch (action) {
       case 'scan':
         return phone.scan(String(body.qr), { pushName: body.pushName });
-      case 'text':
-        return {
-          id: await phone.sendText(String(body.from), String(body.text), {
-            via: body.via === 'lid' ? 'lid' : 'pn',
-            pushName: body.pushName,
-          }),
+      case 'text': {
+        const message = { conversation: String(body.text) };
+        const opts = {
+          via: body.via === 'lid' ? ('lid' as const) : ('pn' as const),
+          pushName: body.pushName,
         };
+        if (body.group)
+          return {
+            id: await phone.sendGroupMessage(
+              String(body.group),
+              body.fromMe ? account : String(body.from),
+              message,
+              opts,
+            ),
+          };
+        if (body.fromMe) return { id: await phone.sendFromMe(String(body.from), message) };
+        return { id: await phone.sendMessage(String(body.from), message, opts) };
+      }
       case 'receipts':
         phone.receipt(String(body.id), body.type);
         return { ok: true };

@@ -1,15 +1,15 @@
 // Public API of libs/wa-emulator (@app/wa-emulator).
-export {
-  WaEmulator,
-  digits,
-  type WaEmulatorOptions,
-  type OutboundRecord,
-  type OutboundMedia,
-  type ClientReceiptRecord,
-  type InboundOptions,
-  type PairResult,
-  type ReceiptType,
-} from './wa-emulator';
+export { WaEmulator } from './wa-emulator';
+export { digits } from './ids';
+export type {
+  WaEmulatorOptions,
+  OutboundRecord,
+  OutboundMedia,
+  ClientReceiptRecord,
+  InboundOptions,
+  PairResult,
+  ReceiptType,
+} from './types';
 export { historySyncMessage } from './history-sync';
 export {
   PhoneControl,
@@ -19,3 +19,5 @@ export {
 } from './phone-control';
 export { encryptMedia, decryptMedia, deriveMediaKeys, type EncryptedMedia } from './media-crypto';
 export { SignalDevice } from './signal-device';
+export { MAX_RETRY_RESENDS, type RetryRecord } from './retry-receipts';
+export type { GroupRecord } from './state';

@@ -1,12 +1,10 @@
 import { proto } from '@whiskeysockets/baileys';
 import { historySyncMessage } from './history-sync';
-import type {
-  InboundOptions,
-  OutboundRecord,
-  PairResult,
-  ReceiptType,
-  WaEmulator,
-} from './wa-emulator';
+import { lidJid, pnJid } from './ids';
+import type { RetryRecord } from './retry-receipts';
+import type { GroupRecord } from './state';
+import type { InboundOptions, OutboundRecord, PairResult, ReceiptType } from './types';
+import type { WaEmulator } from './wa-emulator';
 
 export interface InboundMediaSpec extends InboundOptions {
   data: Buffer;
@@ -28,9 +26,6 @@ export interface ContactSpec {
   /** `123…@lid` or digits. */
   lid?: string;
 }
-
-const pnJid = (phone: string) => `${phone.replace(/\D/g, '')}@s.whatsapp.net`;
-const lidJid = (lid: string) => (lid.includes('@') ? lid : `${lid}@lid`);
 
 /**
  * The simulated phone of one WhatsApp account, and the contacts that talk to it:
@@ -88,9 +83,44 @@ export class PhoneControl {
     };
   }
 
-  /** `from` (a contact's phone) sends any WhatsApp message to this account. Returns the message id. */
+  /**
+   * `from` sends any WhatsApp message to this account: a contact's phone, or a `…@lid` JID (a LID
+   * the emulator does not know becomes a contact known only by LID: no `sender_pn`). Returns the message id.
+   */
   sendMessage(from: string, message: proto.IMessage, opts: InboundOptions = {}): Promise<string> {
     return this.emulator.deliverInbound(this.account, from, message, opts);
+  }
+
+  /**
+   * The user types `message` on this phone in the chat with `chat` (a phone, or a PN/LID JID): the
+   * linked devices get it as a `fromMe` message (`deviceSentMessage`). Returns the message id.
+   */
+  sendFromMe(
+    chat: string,
+    message: proto.IMessage,
+    opts: Omit<InboundOptions, 'via' | 'pushName'> = {},
+  ): Promise<string> {
+    const chatJid = chat.includes('@') ? chat : pnJid(chat);
+    return this.emulator.deliverFromMe(this.account, chatJid, message, opts);
+  }
+
+  /**
+   * `from` (a contact's phone, a `…@lid` JID, or this account's own number: typed on the phone)
+   * writes `message` in group `groupJid` (`…@g.us`, created with both as members on first use).
+   */
+  sendGroupMessage(
+    groupJid: string,
+    from: string,
+    message: proto.IMessage,
+    opts: InboundOptions = {},
+  ): Promise<string> {
+    return this.emulator.deliverToGroup(this.account, groupJid, from, message, opts);
+  }
+
+  /** Creates (or updates) a group this account is in, with `members` (phones or LID JIDs). */
+  createGroup(groupJid: string, members: string[] = [], subject?: string): GroupRecord {
+    const jids = members.map((m) => (m.includes('@') ? m : pnJid(m)));
+    return this.emulator.ensureGroup(groupJid, this.account, jids, subject);
   }
 
   sendText(from: string, text: string, opts: InboundOptions = {}): Promise<string> {
@@ -161,10 +191,26 @@ export class PhoneControl {
 
   /**
    * The phone tells its linked devices about contacts, as WhatsApp does, by history sync:
-   * push names in a PUSH_NAME chunk, address-book names and LIDs in a RECENT chunk.
-   * Resolves once the chunks are encrypted and sent (or queued).
+   * push names in a PUSH_NAME chunk, address-book names and LIDs in a RECENT chunk. Contacts with
+   * an address-book `name` are also written to the account's app state (contactAction), which
+   * companions read at their next app-state sync (a resync, or the initial sync of a new device),
+   * or at once with `serverSync`. Resolves once the chunks are encrypted and sent (or queued).
    */
-  async pushContacts(contacts: ContactSpec[], opts: { deviceId?: number } = {}): Promise<void> {
+  async pushContacts(
+    contacts: ContactSpec[],
+    opts: { deviceId?: number; serverSync?: boolean } = {},
+  ): Promise<void> {
+    const named = contacts.filter((c) => c.name);
+    if (named.length)
+      await this.emulator.setAddressBook(
+        this.account,
+        named.map((c) => ({
+          jid: pnJid(c.phone),
+          fullName: c.name!,
+          ...(c.lid ? { lidJid: lidJid(c.lid) } : {}),
+        })),
+        opts,
+      );
     const pushnames = contacts
       .filter((c) => c.pushName)
       .map((c) => ({ id: pnJid(c.phone), pushname: c.pushName }));
@@ -191,9 +237,11 @@ export class PhoneControl {
 
   /**
    * WhatsApp reveals which LID belongs to a phone number, to the live linked devices (server `mex`
-   * notification → Baileys `lid-mapping.update`). Returns how many connections were told.
+   * notification → Baileys `lid-mapping.update`); from then on the emulator treats the LID as this
+   * phone's (a contact known only by it becomes this phone's contact). Returns how many connections were told.
    */
   revealLid(mapping: { phone: string; lid: string }, opts: { deviceId?: number } = {}): number {
+    this.emulator.linkLid(mapping.phone, mapping.lid);
     return this.emulator.revealLid(
       this.account,
       { lid: lidJid(mapping.lid), pn: pnJid(mapping.phone) },
@@ -214,6 +262,11 @@ export class PhoneControl {
       (r) => r.account === this.account && predicate(r),
       timeoutMs,
     );
+  }
+
+  /** Retry receipts this account's linked devices sent (could not decrypt), and whether each was answered. */
+  get retries(): RetryRecord[] {
+    return this.emulator.retries.filter((r) => r.account === this.account);
   }
 
   /** The recipient of outbound message `id` reports it delivered / read / played. */

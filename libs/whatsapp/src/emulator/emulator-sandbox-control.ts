@@ -91,23 +91,38 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
     }
   }
 
+  /**
+   * A contact writes (pairwise, or in group `chatJid`), or the user typed the message on the phone
+   * (`fromMe`: a `deviceSentMessage` copy from the account's own phone; in a group, from the
+   * account as member). Encrypted to this session's device only, in order per session.
+   */
   inbound(sessionId: string, spec: SandboxInboundSpec): SandboxInboundAccepted {
     const conn = this.openOrThrow(sessionId);
-    if (spec.fromMe) throw notYet('A message typed on the linked phone (fromMe)');
-    if (spec.chatJid) throw notYet('A group message (chatJid)');
-    const sender = this.resolveSender(spec.from);
-    const chatJid = sender.via === 'lid' ? sender.lidJid : phoneToJid(sender.phone);
+    const partner = this.resolveSender(spec.from);
+    const group = spec.chatJid;
+    const chatJid = group ?? partner.chatJid;
     const message = this.buildMessage(spec, conn.account, chatJid);
     const waMessageId = spec.waMessageId ?? newSandboxMessageId();
     void conn
       .enqueue(async () => {
         const { deviceId } = await conn.device();
-        await this.phone(conn.account).sendMessage(sender.phone, message, {
+        const phone = this.phone(conn.account);
+        const opts = {
           id: waMessageId,
-          via: sender.via,
           deviceId,
+          via: partner.via,
           ...(spec.pushName ? { pushName: spec.pushName } : {}),
-        });
+        };
+        if (group)
+          await phone.sendGroupMessage(
+            group,
+            spec.fromMe ? conn.account : partner.contact,
+            message,
+            opts,
+          );
+        else if (spec.fromMe)
+          await phone.sendFromMe(partner.chatJid, message, { id: waMessageId, deviceId });
+        else await phone.sendMessage(partner.contact, message, opts);
       })
       .catch((err: Error) =>
         this.log.warn(`inbound ${waMessageId} for ${sessionId} was not delivered: ${err.message}`),
@@ -187,15 +202,22 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
     };
   }
 
+  /** WhatsApp reveals the LID's phone number: the emulator links them, then tells this session's device. */
   revealLid(sessionId: string, mapping: { phone: string; lid: string }): void {
     const conn = this.openOrThrow(sessionId);
     const lid = mapping.lid.includes('@') ? mapping.lid : `${mapping.lid}@lid`;
-    // Later messages from this contact may be addressed by this LID.
-    this.backend.server.user(onlyDigits(mapping.phone), { lid });
+    const phone = onlyDigits(mapping.phone);
+    const owner = this.backend.server.userByLid(lid);
+    if (owner && owner.phone !== phone)
+      throw new SandboxInvalidStateError(
+        `LID ${lid} already belongs to another phone number in the emulator`,
+        sessionId,
+      );
     void conn
       .enqueue(async () => {
         const { deviceId } = await conn.device();
-        this.phone(conn.account).revealLid({ phone: onlyDigits(mapping.phone), lid }, { deviceId });
+        // Linked in order with the inbound messages around it: earlier ones still come from the LID-only contact.
+        this.phone(conn.account).revealLid({ phone, lid }, { deviceId });
       })
       .catch((err: Error) =>
         this.log.warn(`LID mapping for ${sessionId} was not delivered: ${err.message}`),
@@ -212,22 +234,24 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
 
   // ---------------------------------------------------------------- helpers
 
-  /** A phone number, a PN JID, or the LID of a contact the emulator already knows. */
-  private resolveSender(from: string): { phone: string; via: 'pn' | 'lid'; lidJid: string } {
+  /**
+   * The other side of the chat: a phone number or PN JID, or a `…@lid` JID (a LID the emulator does
+   * not know writes as a contact known only by LID, without a phone number behind it).
+   */
+  private resolveSender(from: string): { contact: string; via: 'pn' | 'lid'; chatJid: string } {
     if (from.endsWith('@lid')) {
-      const lid = from.split('@')[0].split(':')[0];
-      const known = this.backend.server.userByLid(lid);
-      if (!known)
-        throw notYet('A message from a LID the emulator does not know (no phone number behind it)');
-      return { phone: known.phone, via: 'lid', lidJid: `${known.lid}@lid` };
+      const lid = `${onlyDigits(from.split('@')[0].split(':')[0])}@lid`;
+      return { contact: lid, via: 'lid', chatJid: lid };
     }
     const phone = onlyDigits(from.split('@')[0].split(':')[0]);
     if (phone.length < 6)
       throw new SandboxInvalidInboundError(`"from" must be a phone number or a JID, got "${from}"`);
-    return { phone, via: 'pn', lidJid: '' };
+    return { contact: phone, via: 'pn', chatJid: phoneToJid(phone) };
   }
 
   private buildMessage(spec: SandboxInboundSpec, account: string, chatJid: string): proto.IMessage {
+    // revoke / edit apply to the sender's own message; a reaction's target is someone else's.
+    const ownTarget = spec.fromMe ?? false;
     const type = spec.type ?? (spec.media ? 'document' : 'text');
     const need = <T>(value: T | undefined, field: string): T => {
       if (value === undefined || value === null)
@@ -235,7 +259,7 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
       return value;
     };
     const context = spec.quotedId ? { contextInfo: { stanzaId: spec.quotedId } } : {};
-    const targetKey = (id: string) => ({ remoteJid: chatJid, fromMe: false, id });
+    const targetKey = (id: string, fromMe = false) => ({ remoteJid: chatJid, fromMe, id });
     if (type === 'text') {
       const text = need(spec.text, 'text');
       return spec.quotedId ? { extendedTextMessage: { text, ...context } } : { conversation: text };
@@ -292,14 +316,14 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
         return {
           protocolMessage: {
             type: proto.Message.ProtocolMessage.Type.REVOKE,
-            key: targetKey(need(spec.targetId, 'targetId')),
+            key: targetKey(need(spec.targetId, 'targetId'), ownTarget),
           },
         };
       case 'edit':
         return {
           protocolMessage: {
             type: proto.Message.ProtocolMessage.Type.MESSAGE_EDIT,
-            key: targetKey(need(spec.targetId, 'targetId')),
+            key: targetKey(need(spec.targetId, 'targetId'), ownTarget),
             editedMessage: { conversation: need(spec.editedText ?? spec.text, 'editedText') },
             timestampMs: Date.now(),
           },

@@ -1,0 +1,56 @@
+import type { ClientConnection } from './client-connection';
+import type { EmulatorContext } from './emulator-context';
+import { node, SERVER, unixT, type BinaryNode } from './nodes';
+import type { OutboundMessages } from './outbound';
+import type { ClientReceiptRecord, OutboundRecord, ReceiptType } from './types';
+
+/**
+ * Receipts both ways: what linked devices report about inbound messages (recorded, acked), and
+ * what recipients report about outbound ones (delivered / read / played, by hand or automatically).
+ */
+export class Receipts {
+  readonly fromClients: ClientReceiptRecord[] = [];
+  /** Called for `<receipt type="retry">` (the companion could not decrypt a message). */
+  onRetry?: (account: string, deviceId: number, receipt: BinaryNode) => Promise<void>;
+
+  constructor(
+    private readonly ctx: EmulatorContext,
+    private readonly outbound: OutboundMessages,
+  ) {}
+
+  async onClientReceipt(conn: ClientConnection, receipt: BinaryNode): Promise<void> {
+    const { id, to, type } = receipt.attrs;
+    if (conn.account)
+      this.fromClients.push({
+        account: conn.account,
+        id,
+        to: to ?? '',
+        type: type ?? 'delivered',
+      });
+    conn.send(node('ack', { class: 'receipt', id, from: to ?? SERVER, ...(type ? { type } : {}) }));
+    if (type === 'retry' && conn.account && conn.deviceId !== undefined)
+      await this.onRetry?.(conn.account, conn.deviceId, receipt).catch((err: unknown) =>
+        this.ctx.log('could not answer a retry receipt', { id, err: String(err) }),
+      );
+  }
+
+  /** The recipient of an outbound message sends a delivery/read/played receipt to every live device of `account` (or `deviceId` only). */
+  send(account: string, messageId: string, type: ReceiptType, deviceId?: number): void {
+    const record = this.outbound.find(account, messageId);
+    if (!record) throw new Error(`no outbound message ${messageId} from ${account}`);
+    const attrs: Record<string, string> = { from: record.to, id: messageId, t: unixT() };
+    if (type !== 'delivered') attrs.type = type;
+    for (const conn of this.ctx.connections.live(account, deviceId))
+      conn.send(node('receipt', attrs));
+  }
+
+  /** With `autoReceipts`: the recipient reports the message delivered, then read, by itself. */
+  scheduleAuto(record: OutboundRecord): void {
+    const auto = this.ctx.options.autoReceipts;
+    if (!auto) return;
+    if (auto.deliveredMs !== undefined)
+      setTimeout(() => this.send(record.account, record.id, 'delivered'), auto.deliveredMs).unref();
+    if (auto.readMs !== undefined)
+      setTimeout(() => this.send(record.account, record.id, 'read'), auto.readMs).unref();
+  }
+}
