@@ -9,6 +9,7 @@ import {
   type WASocket,
 } from '@whiskeysockets/baileys';
 import type { WaAuthStore } from '../auth-state/wa-auth-store';
+import { withSharedAsyncStorage } from './shared-async-storage';
 import { CLOSE_CODES, type WaCloseInfo } from '../engine/close-reason';
 import type { MediaRef } from '../engine/inbound-message';
 import type { OutboundContent, SendResult } from '../engine/outbound-content';
@@ -77,19 +78,22 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
         { module: 'baileys' },
         { level: quieterLevel(this.logger.level, 'warn') },
       );
-      sock = makeWASocket({
-        // No makeCacheableSignalKeyStore: it would keep every key (800+ pre-keys after pairing) in the
-        // heap for minutes. Our store already caches a few hot keys and batches writes to MongoDB.
-        auth: { creds: state.creds, keys: state.keys },
-        logger: baileysLogger as never,
-        browser: Browsers.appropriate(this.options.browserName),
-        ...(this.options.waWebSocketUrl ? { waWebSocketUrl: this.options.waWebSocketUrl } : {}),
-        ...(this.options.mediaUploadAgent ? { fetchAgent: this.options.mediaUploadAgent } : {}),
-        connectTimeoutMs: this.options.connectTimeoutMs,
-        markOnlineOnConnect: false,
-        syncFullHistory: false,
-        getMessage: async () => undefined,
-      });
+      // Baileys' per-socket AsyncLocalStorage would tax every await in the process (see the shim).
+      sock = withSharedAsyncStorage(() =>
+        makeWASocket({
+          // No makeCacheableSignalKeyStore: it would keep every key (800+ pre-keys after pairing) in the
+          // heap for minutes. Our store already caches a few hot keys and batches writes to MongoDB.
+          auth: { creds: state.creds, keys: state.keys },
+          logger: baileysLogger as never,
+          browser: Browsers.appropriate(this.options.browserName),
+          ...(this.options.waWebSocketUrl ? { waWebSocketUrl: this.options.waWebSocketUrl } : {}),
+          ...(this.options.mediaUploadAgent ? { fetchAgent: this.options.mediaUploadAgent } : {}),
+          connectTimeoutMs: this.options.connectTimeoutMs,
+          markOnlineOnConnect: false,
+          syncFullHistory: false,
+          getMessage: async () => undefined,
+        }),
+      );
       this.bind(sock, () => this.auth.writeCreds(state.creds));
     } catch (err) {
       this.finish({
