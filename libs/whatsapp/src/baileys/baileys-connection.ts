@@ -228,8 +228,17 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
     return this.requireSocket().requestPairingCode(phoneDigits);
   }
 
+  /**
+   * Re-reads the account's app state from scratch. With the stored collection versions Baileys
+   * would only fetch what changed since the last sync, so contacts removed on our side would never
+   * come back; without them it fetches full snapshots and announces every contact again.
+   */
   async resyncContacts(): Promise<void> {
-    await this.requireSocket().resyncAppState(ALL_WA_PATCH_NAMES, false);
+    const sock = this.requireSocket();
+    await sock.authState.keys.set({
+      'app-state-sync-version': Object.fromEntries(ALL_WA_PATCH_NAMES.map((name) => [name, null])),
+    });
+    await sock.resyncAppState(ALL_WA_PATCH_NAMES, false);
   }
 
   async logout(): Promise<void> {
