@@ -139,13 +139,17 @@ export class ContactsSyncService {
     observations: ContactObservation[],
   ): Promise<Applied[]> {
     if (!observations.length) return [];
+    // Only worth a read when a pushName may need writing (our own messages carry none).
+    const named = observations.filter((o) => o.pushName);
     const stored = new Map(
-      (
-        await this.contacts.namesByJids(
-          target,
-          observations.map((o) => o.jid),
-        )
-      ).map((c) => [c.jid, c]),
+      named.length
+        ? (
+            await this.contacts.namesByJids(
+              target,
+              named.map((o) => o.jid),
+            )
+          ).map((c) => [c.jid, c])
+        : [],
     );
     const { outcomes, retry, rejected } = await this.contacts.bulkUpsert(
       target,
