@@ -42,6 +42,13 @@ async function waitForPipeline(connection: Connection, n: number): Promise<void>
       .toArray();
     return (row?.n ?? 0) >= n;
   }, 'contacts');
+  // The event log written and handed to its subscribers (webhook fan-out) as well.
+  await waitUntil(
+    async () =>
+      (await connection.collection('events').countDocuments({ type: 'message.received' })) >= n &&
+      (await connection.collection('events').countDocuments({ fanoutPending: true })) === 0,
+    'events',
+  );
 }
 
 async function main(): Promise<void> {
