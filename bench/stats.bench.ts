@@ -10,13 +10,15 @@
  * failure and sample rows of StatsRecorder) and written with the same `$inc` upserts, in bulk.
  * A final slice of messages is replayed through the real EventEmitter2 path (created + every
  * status step, with a duplicate), and the counter answer is checked against the full scan.
+ * While the route is measured, the GC pauses of this process (which also runs the embedded store)
+ * are recorded per scenario (`gcDuringHttp`), and its memory after seeding (`memory`).
  * The last stdout line is one JSON object: {"name":"stats", ...}.
  */
 import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { constants as perfConstants, performance, PerformanceObserver } from 'node:perf_hooks';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -24,7 +26,7 @@ import type { AnyBulkWriteOperation, Connection } from 'mongoose';
 import { Types } from 'mongoose';
 import { loadConfig } from '@app/common';
 import { createApp } from '../apps/api/src/app.setup';
-import { round, summarize } from './support';
+import { round, settleGc, summarize } from './support';
 import type { MessageRecord, MessageStatus } from '../apps/api/src/messaging/message.types';
 import { MESSAGING_EVENTS } from '../apps/api/src/messaging/messaging.events';
 import type { StatsBucket } from '../apps/api/src/stats/schemas/stats-bucket.schema';
@@ -388,21 +390,40 @@ async function main(): Promise<void> {
         throw new Error(`stats ${query} → ${res.status} ${JSON.stringify(body)}`);
       return { ms, body };
     };
-    const measure = async (query: string) => {
+    // Garbage-collection pauses of this process (it also runs the embedded store) while measuring.
+    const memoryAfterSeed = memorySnapshot();
+    const gcPauses: Array<{ kind: number; ms: number }> = [];
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries())
+        gcPauses.push({
+          kind: (entry as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0,
+          ms: entry.duration,
+        });
+    });
+    gcObserver.observe({ entryTypes: ['gc'] });
+    const gcDuringHttp: Record<string, unknown> = {};
+    const measure = async (query: string, label: string) => {
       for (let i = 0; i < 5; i++) await request(orgs[i % ORGS], query); // warm-up
       const times: number[] = [];
+      await new Promise((resolve) => setImmediate(resolve)); // flush pending gc entries
+      gcPauses.length = 0;
       for (let i = 0; i < HTTP_RUNS; i++) times.push((await request(orgs[i % ORGS], query)).ms);
+      await new Promise((resolve) => setImmediate(resolve));
+      gcDuringHttp[label] = summarizeGc(gcPauses);
       return summarize(times);
     };
     const until = new Date(now + 1).toISOString();
     const since366 = new Date(now + 1 - 366 * DAY).toISOString();
     const since7 = new Date(now + 1 - 7 * DAY).toISOString();
     const http = {
-      default30dDaily: await measure(''),
-      session30dDaily: await measure('?sessionName=s1'),
-      days366Daily: await measure(`?since=${since366}&until=${until}`),
-      days7Hourly: await measure(`?since=${since7}&until=${until}&granularity=hour`),
+      default30dDaily: await measure('', 'default30dDaily'),
+      session30dDaily: await measure('?sessionName=s1', 'session30dDaily'),
+      days366Daily: await measure(`?since=${since366}&until=${until}`, 'days366Daily'),
+      days7Hourly: await measure(`?since=${since7}&until=${until}&granularity=hour`, 'days7Hourly'),
     };
+    gcObserver.disconnect();
+    settleGc();
+    const memoryLive = memorySnapshot();
 
     // ---- full scan vs counters, same window (default: last 30 days, daily) ----
     const window = resolveRange({ until }, new Date(now));
@@ -520,6 +541,12 @@ async function main(): Promise<void> {
         under3Minutes: seedMs < 180_000,
       },
       http,
+      gcDuringHttp,
+      memory: {
+        afterSeed: memoryAfterSeed,
+        liveAfterHttp: memoryLive,
+        note: 'MB; afterSeed as found, liveAfterHttp after forced full GCs; the store lives in this process (documents as BSON in arrayBuffers)',
+      },
       targetP95Ms: 200,
       meetsTarget: http.default30dDaily.p95 < 200,
       comparison: {
@@ -541,6 +568,35 @@ async function main(): Promise<void> {
     await app?.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+function memorySnapshot() {
+  const usage = process.memoryUsage();
+  const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+  return {
+    rss: mb(usage.rss),
+    heapUsed: mb(usage.heapUsed),
+    external: mb(usage.external),
+    arrayBuffers: mb(usage.arrayBuffers),
+  };
+}
+
+/** Count, total and longest pause per kind of collection (scavenges vs mark-compacts). */
+function summarizeGc(pauses: Array<{ kind: number; ms: number }>) {
+  const kinds: Record<number, string> = {
+    [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+    [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+    [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+    [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+  };
+  const out: Record<string, { n: number; totalMs: number; maxMs: number }> = {};
+  for (const { kind, ms } of pauses) {
+    const entry = (out[kinds[kind] ?? String(kind)] ??= { n: 0, totalMs: 0, maxMs: 0 });
+    entry.n += 1;
+    entry.totalMs = round(entry.totalMs + ms, 1);
+    entry.maxMs = round(Math.max(entry.maxMs, ms), 1);
+  }
+  return out;
 }
 
 main().catch((error: unknown) => {

@@ -1,4 +1,4 @@
-import { calculateObjectSize, type Document } from 'bson';
+import type { Document } from 'bson';
 import { ErrorCode, MongoCommandError, namespaceNotFound } from '../errors';
 import { compileFilter } from '../query/mingo-options';
 import type { Collection } from '../storage/collection';
@@ -76,19 +76,11 @@ function dropDatabase(_command: Document, context: CommandContext): Document {
   return { dropped: context.db };
 }
 
-function approximateSize(collection: Collection): number {
-  let bytes = 0;
-  for (const document of collection.all()) bytes += calculateObjectSize(document);
-  return bytes;
-}
-
 function listDatabases(command: Document, context: CommandContext): Document {
   const databases = context.storage.databaseNames().map((name) => {
     const sizeOnDisk = command.nameOnly
       ? 0
-      : context.storage
-          .collections(name)
-          .reduce((sum, collection) => sum + approximateSize(collection), 0);
+      : context.storage.collections(name).reduce((sum, collection) => sum + collection.dataSize, 0);
     return command.nameOnly ? { name } : { name, sizeOnDisk, empty: false };
   });
   const filter = optionalDocument(command.filter, 'filter');
@@ -162,7 +154,7 @@ function indexNameForKey(collection: Collection, key: Document): string {
 
 function collStats(command: Document, context: CommandContext): Document {
   const collection = requireCollection(context, collectionName(command, 'collStats'));
-  const size = approximateSize(collection);
+  const size = collection.dataSize;
   return {
     ns: collection.ns,
     count: collection.count,
@@ -175,7 +167,7 @@ function collStats(command: Document, context: CommandContext): Document {
 
 function dbStats(_command: Document, context: CommandContext): Document {
   const collections = context.storage.collections(context.db);
-  const dataSize = collections.reduce((sum, collection) => sum + approximateSize(collection), 0);
+  const dataSize = collections.reduce((sum, collection) => sum + collection.dataSize, 0);
   const objects = collections.reduce((sum, collection) => sum + collection.count, 0);
   return {
     db: context.db,

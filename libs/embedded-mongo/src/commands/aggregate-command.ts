@@ -1,48 +1,12 @@
 import { type Document } from 'bson';
 import { Aggregator, ProcessingMode } from 'mingo';
 import { ErrorCode, MongoCommandError } from '../errors';
-import { cloneDocument } from '../query/clone';
+import { pipelineFields } from '../query/dependencies';
 import { mingoOptions, type MingoOptions } from '../query/mingo-options';
 import { rewritePipeline } from '../query/pipeline-rewrites';
 import type { CommandContext, CommandHandler } from './command-context';
 import { writeAggregationOutput } from './aggregate-output';
 import { commandQueryOptions } from './query-options';
-
-// Stages that only read their input documents. Any other stage (e.g. $set, $addFields) may write
-// into them in place, so the pipeline then runs on copies of the stored documents.
-const READ_ONLY_STAGES = new Set([
-  '$match',
-  '$sort',
-  '$limit',
-  '$skip',
-  '$count',
-  '$group',
-  '$sortByCount',
-  '$bucket',
-  '$bucketAuto',
-  '$unwind',
-  '$lookup',
-  '$sample',
-  '$project',
-  '$replaceRoot',
-  '$replaceWith',
-  '$redact',
-  '$unionWith',
-  '$facet',
-  '$documents',
-]);
-
-function isReadOnly(pipeline: Document[]): boolean {
-  return pipeline.every((stage) => {
-    const [name] = Object.keys(stage);
-    if (!READ_ONLY_STAGES.has(name)) return false;
-    const spec = stage[name] as Document;
-    if (name === '$facet') return Object.values(spec).every((sub) => isReadOnly(sub as Document[]));
-    if ((name === '$lookup' || name === '$unionWith') && Array.isArray(spec?.pipeline))
-      return isReadOnly(spec.pipeline as Document[]);
-    return true;
-  });
-}
 
 function aggregate(command: Document, context: CommandContext): Document {
   if (!Array.isArray(command.pipeline))
@@ -65,28 +29,29 @@ function aggregate(command: Document, context: CommandContext): Document {
       : undefined;
   if (outputStage) stages = stages.slice(0, -1);
 
-  const readOnly = isReadOnly(stages);
+  // Every document the store hands out is a fresh deserialized copy, so stages may modify their
+  // input in place: no cloning, for the pipeline's input or for collections it reads ($lookup...).
   const options: MingoOptions = mingoOptions({
     ...commandQueryOptions(command),
-    processingMode: readOnly ? ProcessingMode.CLONE_OFF : ProcessingMode.CLONE_INPUT,
-    collectionResolver: (name: string) => {
-      const documents = [...(context.storage.getCollection(context.db, name)?.all() ?? [])];
-      return readOnly ? documents : documents.map(cloneDocument);
-    },
+    processingMode: ProcessingMode.CLONE_OFF,
+    collectionResolver: (name: string) => [
+      ...(context.storage.getCollection(context.db, name)?.all() ?? []),
+    ],
   });
 
   const collection =
     typeof target === 'string' ? context.storage.getCollection(context.db, target) : undefined;
-  let input: Document[] = [];
+  let input: Iterable<Document> = [];
   if (collection) {
-    // A leading $match goes through the collection so an index can narrow it.
+    // A leading $match goes through the collection so an index can narrow it. Documents stream
+    // into the pipeline, decoded only as far as it reads them when it ends by building new ones.
     const leadingMatch = stages[0]?.$match as Document | undefined;
-    input = leadingMatch ? collection.match(leadingMatch, options) : [...collection.all()];
     if (leadingMatch) stages = stages.slice(1);
+    input = collection.stream(leadingMatch, options, pipelineFields(stages));
   }
   const results = stages.length
     ? (new Aggregator(stages, options).run(input) as Document[])
-    : input;
+    : [...input];
   if (outputStage) {
     writeAggregationOutput(context, outputStage, results);
     return context.cursors.openCursor(ns, [], {});

@@ -1,5 +1,6 @@
 import type { Document } from 'bson';
 import type { CollationSpec } from 'mingo/types';
+import { findDecoding } from '../query/dependencies';
 import { compileFilter } from '../query/mingo-options';
 import { canonicalKey, valuesAtPath } from '../storage/index-key';
 import {
@@ -24,12 +25,23 @@ function find(command: Document, context: CommandContext): Document {
   const filter = optionalDocument(command.filter, 'filter') ?? {};
   const options = commandQueryOptions(command);
   const projection = optionalDocument(command.projection, 'projection') ?? {};
-  const cursor = compileFilter(filter, options, projection).find(
-    collection.candidates(filter, !!options.collation),
-    projection,
-  );
-  if (options.collation) cursor.collation(options.collation as CollationSpec);
   const sort = optionalDocument(command.sort, 'sort');
+  // A positional projection (`a.$`) needs the filter to pick the array element: mingo filters.
+  // Otherwise the collection filters (deciding most documents on their stored bytes, decoding only
+  // the fields a field-list projection needs) and mingo sorts, pages and projects what remains.
+  const positional = Object.keys(projection).some((path) => /(^|\.)\$$/.test(path));
+  const { fields, exact } = findDecoding(projection, sort);
+  const mingoProjection = exact ? {} : projection;
+  const cursor = positional
+    ? compileFilter(filter, options, projection).find(
+        collection.candidates(filter, !!options.collation),
+        projection,
+      )
+    : compileFilter({}, options, mingoProjection).find(
+        collection.stream(filter, options, fields),
+        mingoProjection,
+      );
+  if (options.collation) cursor.collation(options.collation as CollationSpec);
   if (sort && Object.keys(sort).length) cursor.sort(sort);
   if (command.skip) cursor.skip(Number(command.skip));
   if (limit) cursor.limit(limit);
@@ -53,9 +65,9 @@ function count(command: Document, context: CommandContext): Document {
   const collection = context.storage.getCollection(context.db, collectionName(command, 'count'));
   if (!collection) return { n: 0 };
   const query = optionalDocument(command.query, 'query') ?? {};
-  let n = Object.keys(query).length
-    ? collection.match(query, commandQueryOptions(command)).length
-    : collection.count;
+  let n = 0;
+  if (Object.keys(query).length === 0) n = collection.count;
+  else for (const _ of collection.stream(query, commandQueryOptions(command), new Set())) n++;
   n = Math.max(0, n - Number(command.skip ?? 0));
   const limit = Math.abs(Number(command.limit ?? 0));
   return { n: limit ? Math.min(limit, n) : n };
@@ -66,10 +78,9 @@ function distinct(command: Document, context: CommandContext): Document {
   if (!collection) return { values: [] };
   const key = command.key as string;
   const seen = new Map<string, unknown>();
-  for (const document of collection.match(
-    optionalDocument(command.query, 'query'),
-    commandQueryOptions(command),
-  )) {
+  const query = optionalDocument(command.query, 'query') ?? {};
+  const fields = new Set([key.split('.')[0]]);
+  for (const document of collection.stream(query, commandQueryOptions(command), fields)) {
     for (const value of valuesAtPath(document, key)) {
       if (value === undefined) continue;
       const canonical = canonicalKey(value);

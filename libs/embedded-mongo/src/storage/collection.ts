@@ -1,21 +1,42 @@
-import type { Document } from 'bson';
+import { serialize, type Document } from 'bson';
 import { ErrorCode, MongoCommandError } from '../errors';
-import { compileMatcher, type MingoOptions } from '../query/mingo-options';
+import { compileMatcher, type Matcher, type MingoOptions } from '../query/mingo-options';
+import { filterFields } from '../query/dependencies';
 import { equalityValues } from '../query/planner';
+import { COMPLEX, decodeFields, FieldSet, pickFields, readTopLevelField } from './bson-reader';
+import { DocumentStore } from './document-store';
 import { canonicalKey } from './index-key';
-import { defaultIndexName, ID_INDEX_NAME, SecondaryIndex, type IndexSpec } from './index-manager';
+import {
+  defaultIndexName,
+  ID_INDEX_NAME,
+  SecondaryIndex,
+  type IndexKeys,
+  type IndexSpec,
+} from './index-manager';
+import { hashKey, PostingMap } from './posting-map';
+import { compileRawFilter, RawVerdict } from './raw-prefilter';
 import type { WriteRecorder } from './storage-op';
 
 export const idKeyOf = (id: unknown): string => canonicalKey(id);
 
+const NO_SLOT = -1;
+
+/** Distinct slots: a posting of an index (read in place, never copied) or a set built for a plan. */
+type Slots = readonly number[] | ReadonlySet<number>;
+const sizeOf = (slots: Slots): number => ('size' in slots ? slots.size : slots.length);
+
 /**
- * Documents of one collection in insertion order, keyed by canonical `_id`, with secondary indexes
- * beside them. Stored documents are never mutated: writes replace them with new objects, so a
- * reference handed to a cursor stays a consistent snapshot.
+ * Documents of one collection, stored as BSON in a DocumentStore (off the V8 heap) in insertion
+ * order, found by `_id` through a hashed map, with secondary indexes beside them. Every read
+ * deserializes a fresh copy, so what a caller or a cursor holds is private and never changes.
+ * Writes serialize once; the same bytes go to the store and to the journal.
  */
 export class Collection {
-  private readonly documents = new Map<string, Document>();
+  private readonly store = new DocumentStore();
+  /** hash of the canonical `_id` -> slot (hits are confirmed against the stored `_id`). */
+  private readonly ids = new PostingMap();
   private readonly indexes = new Map<string, SecondaryIndex>();
+  private readonly read = (slot: number): Document => this.store.read(slot);
 
   constructor(
     readonly db: string,
@@ -29,72 +50,190 @@ export class Collection {
   }
 
   get count(): number {
-    return this.documents.size;
+    return this.store.count;
   }
 
-  all(): IterableIterator<Document> {
-    return this.documents.values();
+  /** Total BSON size of the documents. */
+  get dataSize(): number {
+    return this.store.dataSize;
+  }
+
+  /**
+   * Every document in natural order, deserialized one at a time (only `fields`, if given); do not
+   * write while iterating.
+   */
+  all(fields?: ReadonlySet<string>): Iterable<Document> {
+    return this.select({}, false, fields, undefined);
+  }
+
+  /** The stored BSON of every document in natural order (views: valid until the next write). */
+  *rawDocuments(): Generator<Buffer> {
+    for (const slot of this.store.slots()) yield this.store.bytes(slot);
+  }
+
+  /** Deserializes only the documents whose stored BSON passes `test`. */
+  filterRaw(test: (bytes: Buffer) => boolean): Document[] {
+    const found: Document[] = [];
+    for (const slot of this.store.slots())
+      if (test(this.store.bytes(slot))) found.push(this.store.read(slot));
+    return found;
   }
 
   getById(id: unknown): Document | undefined {
-    return this.documents.get(idKeyOf(id));
+    const slot = this.slotOf(idKeyOf(id));
+    return slot === NO_SLOT ? undefined : this.store.read(slot);
   }
 
   insert(document: Document): void {
     const id = idKeyOf(document._id);
-    if (this.documents.has(id)) {
-      throw this.idDuplicate(document._id);
-    }
-    this.assertUnique(id, document);
-    this.store(id, document);
-    this.recorder.record({ op: 'put', db: this.db, coll: this.name, doc: document });
+    const idHash = hashKey(id);
+    if (this.slotOf(id, idHash) !== NO_SLOT) throw this.idDuplicate(document._id);
+    const keys = this.keysOf(document);
+    this.assertUnique(NO_SLOT, keys);
+    const bytes = serialize(document);
+    const slot = this.store.insert(bytes);
+    this.ids.add(idHash, slot);
+    this.eachIndex((index, i) => index.add(slot, keys[i]));
+    this.recorder.record({ op: 'put', db: this.db, coll: this.name, doc: document, bytes });
   }
 
   /** Swaps a stored document for its updated version (same `_id`), enforcing unique indexes. */
   replace(previous: Document, next: Document): void {
     const id = idKeyOf(previous._id);
-    this.assertUnique(id, next);
-    for (const index of this.indexes.values()) index.remove(id, previous);
-    this.store(id, next);
-    this.recorder.record({ op: 'put', db: this.db, coll: this.name, doc: next });
+    const slot = this.slotOf(id);
+    if (slot === NO_SLOT || idKeyOf(next._id) !== id) {
+      // Not reachable through the commands (the _id is immutable); keep the maps right anyway.
+      this.remove(previous);
+      this.insert(next);
+      return;
+    }
+    const before = this.keysOf(previous);
+    const after = this.keysOf(next);
+    this.assertUnique(slot, after);
+    const bytes = serialize(next);
+    this.store.update(slot, bytes);
+    this.eachIndex((index, i) => index.update(slot, before[i], after[i]));
+    this.recorder.record({ op: 'put', db: this.db, coll: this.name, doc: next, bytes });
   }
 
   remove(document: Document): void {
     const id = idKeyOf(document._id);
-    if (!this.documents.delete(id)) return;
-    for (const index of this.indexes.values()) index.remove(id, document);
+    const idHash = hashKey(id);
+    const slot = this.slotOf(id, idHash);
+    if (slot === NO_SLOT) return;
+    this.removeSlot(slot, idHash, document);
     this.recorder.record({ op: 'delete', db: this.db, coll: this.name, id: document._id });
   }
 
   /** Applies a journaled or snapshotted document without checks (replay is trusted). */
-  restore(document: Document): void {
+  restore(document: Document, bytes?: Uint8Array): void {
     const id = idKeyOf(document._id);
-    const previous = this.documents.get(id);
-    if (previous) for (const index of this.indexes.values()) index.remove(id, previous);
-    this.store(id, document);
+    const idHash = hashKey(id);
+    const encoded = bytes ?? serialize(document);
+    const after = this.keysOf(document);
+    const slot = this.slotOf(id, idHash);
+    if (slot === NO_SLOT) {
+      const added = this.store.insert(encoded);
+      this.ids.add(idHash, added);
+      this.eachIndex((index, i) => index.add(added, after[i]));
+      return;
+    }
+    const before = this.keysOf(this.store.read(slot));
+    this.store.update(slot, encoded);
+    this.eachIndex((index, i) => index.update(slot, before[i], after[i]));
   }
 
   restoreRemoval(id: unknown): void {
-    const document = this.documents.get(idKeyOf(id));
-    if (document) this.removeSilently(document);
+    const key = idKeyOf(id);
+    const idHash = hashKey(key);
+    const slot = this.slotOf(key, idHash);
+    if (slot !== NO_SLOT) this.removeSlot(slot, idHash, this.store.read(slot));
   }
 
-  /** Documents matching `filter`, in natural order; index-selected candidates are re-checked by mingo. */
-  match(filter: Document | undefined, options: MingoOptions = {}): Document[] {
-    const candidates = this.candidates(filter ?? {}, options.collation !== undefined);
-    if (!filter || Object.keys(filter).length === 0) return [...candidates];
-    const query = compileMatcher(filter, options);
-    const matches: Document[] = [];
-    for (const document of candidates) if (query.test(document)) matches.push(document);
-    return matches;
+  /**
+   * Documents matching `filter`, in natural order; index-selected candidates are re-checked. With
+   * `fields`, the documents hold only those top-level fields (whatever the filter reads).
+   */
+  match(
+    filter: Document | undefined,
+    options: MingoOptions = {},
+    fields?: ReadonlySet<string>,
+  ): Document[] {
+    return [...this.stream(filter, options, fields)];
   }
 
-  /** Narrows a filter to candidate documents through `_id` or a secondary index when it can. */
+  /**
+   * `match`, one document at a time: a consumer that keeps few of them (a $group, a count) lets
+   * the rest die young instead of holding them all. Do not write while iterating.
+   */
+  stream(
+    filter: Document | undefined,
+    options: MingoOptions = {},
+    fields?: ReadonlySet<string>,
+  ): Iterable<Document> {
+    return this.select(filter ?? {}, options.collation !== undefined, fields, options);
+  }
+
+  /**
+   * Candidate documents for `filter`, narrowed through `_id` or a secondary index when possible,
+   * without those whose stored bytes already rule them out (see compileRawFilter). They may still
+   * include documents that do not match (hash collisions, arrays, operators the raw filter does
+   * not read): callers re-check them against the filter.
+   */
   candidates(filter: Document, hasCollation = false): Iterable<Document> {
-    if (hasCollation) return this.documents.values(); // collation changes equality; keys would lie
+    return this.select(filter, hasCollation, undefined, undefined);
+  }
+
+  /**
+   * Reads the planned slots in order, judging each on its bytes first: a document is decoded only
+   * if it may match, and only as far as `fields` (plus, when the bytes leave the match undecided,
+   * what the filter reads). With `matchOptions`, the filter settles the undecided documents.
+   * Collation changes string equality: neither index keys nor the raw filter can be trusted then.
+   */
+  private *select(
+    filter: Document,
+    hasCollation: boolean,
+    fields: ReadonlySet<string> | undefined,
+    matchOptions: MingoOptions | undefined,
+  ): Generator<Document> {
+    const everything = Object.keys(filter).length === 0;
+    const slots = hasCollation || everything ? undefined : this.plan(filter).slots;
+    // Judging bytes pays off over many candidates; one document is simply decoded and matched.
+    const raw =
+      hasCollation || everything || (slots && sizeOf(slots) <= 1)
+        ? undefined
+        : compileRawFilter(filter);
+    const output = fields ? new FieldSet(fields) : undefined;
+    let matcher: Matcher | undefined;
+    let toMatch: FieldSet | null | undefined; // output + filter fields; null: whole documents
+    for (const slot of slots ?? this.store.slots()) {
+      const bytes = this.store.bytes(slot);
+      const verdict = raw ? raw.test(bytes) : RawVerdict.Unknown;
+      if (verdict === RawVerdict.Reject) continue;
+      if (!matchOptions || everything || verdict === RawVerdict.Match) {
+        yield output ? decodeFields(bytes, output) : this.store.read(slot);
+        continue;
+      }
+      if (toMatch === undefined) {
+        const needed = fields && filterFields(filter, new Set(fields));
+        toMatch = needed ? new FieldSet(needed) : null;
+      }
+      const document = toMatch ? decodeFields(bytes, toMatch) : this.store.read(slot);
+      matcher ??= compileMatcher(filter, matchOptions);
+      if (matcher.test(document)) yield output ? pickFields(document, output) : document;
+    }
+  }
+
+  /**
+   * How a filter is narrowed before any document is read: by `_id`, by the index pinning the most
+   * leading fields by equality (a full key beats a prefix), or not at all (`slots` undefined: scan).
+   */
+  plan(filter: Document): { by: string; slots?: Slots } {
     const ids = equalityValues(filter, '_id');
-    if (ids) return this.byIds(ids.map(idKeyOf));
-    // Prefer the index pinning the most leading fields by equality (a full key beats a prefix).
+    if (ids) {
+      const slots = ids.map((id) => this.slotOf(idKeyOf(id))).filter((slot) => slot !== NO_SLOT);
+      return { by: ID_INDEX_NAME, slots: slots.length > 1 ? new Set(slots) : slots };
+    }
     let best: { index: SecondaryIndex; pinned: unknown[][] } | undefined;
     for (const index of this.indexes.values()) {
       if (!index.coversAllDocuments) continue;
@@ -106,14 +245,14 @@ export class Collection {
       }
       const full = pinned.length === index.fields.length;
       if (pinned.length === 0 || (best && pinned.length <= best.pinned.length && !full)) continue;
-      if (full) return this.byIds(this.lookupKeys(pinned, (key) => index.lookup(key)));
+      if (full)
+        return { by: index.spec.name, slots: this.lookupKeys(pinned, (key) => index.lookup(key)) };
       best = { index, pinned };
     }
-    if (best) {
-      const { index, pinned } = best;
-      return this.byIds(this.lookupKeys(pinned, (key) => index.lookupPrefix(pinned.length, key)));
-    }
-    return this.documents.values();
+    if (!best) return { by: 'collection scan' };
+    const { index, pinned } = best;
+    const slots = this.lookupKeys(pinned, (key) => index.lookupPrefix(pinned.length, key));
+    return { by: index.spec.name, slots };
   }
 
   indexSpecs(): IndexSpec[] {
@@ -146,10 +285,11 @@ export class Collection {
       );
     }
     const index = new SecondaryIndex(spec);
-    for (const [id, document] of this.documents) {
-      const conflict = index.findConflict(id, document);
+    for (const slot of this.store.slots()) {
+      const keys = index.keysOf(this.store.read(slot));
+      const conflict = index.findConflict(slot, keys, this.read);
       if (conflict) throw index.duplicateKeyError(this.ns, conflict.values);
-      index.add(id, document);
+      index.add(slot, keys);
     }
     this.indexes.set(spec.name, index);
     this.recorder.record({ op: 'createIndex', db: this.db, coll: this.name, spec });
@@ -159,7 +299,7 @@ export class Collection {
   restoreIndex(spec: IndexSpec): void {
     if (this.indexes.has(spec.name)) return;
     const index = new SecondaryIndex(spec);
-    for (const [id, document] of this.documents) index.add(id, document);
+    for (const slot of this.store.slots()) index.add(slot, index.keysOf(this.store.read(slot)));
     this.indexes.set(spec.name, index);
   }
 
@@ -178,41 +318,52 @@ export class Collection {
     return [...this.indexes.values()].find((index) => sameKey(index.spec.key, key))?.spec.name;
   }
 
-  private byIds(ids: Iterable<string>): Document[] {
-    const found: Document[] = [];
-    const seen = new Set<string>();
-    for (const id of ids) {
-      if (seen.has(id)) continue;
-      seen.add(id);
-      const document = this.documents.get(id);
-      if (document) found.push(document);
-    }
-    return found;
+  /** The slot holding the document whose canonical `_id` is `key`, or NO_SLOT. */
+  private slotOf(key: string, hash = hashKey(key)): number {
+    for (const slot of this.ids.get(hash)) if (this.idKeyAt(slot) === key) return slot;
+    return NO_SLOT;
   }
 
-  private lookupKeys(perField: unknown[][], lookup: (key: string) => Iterable<string>): string[] {
+  /** Canonical `_id` of a stored document, read from its bytes (usually the first field). */
+  private idKeyAt(slot: number): string {
+    const id = readTopLevelField(this.store.bytes(slot), '_id');
+    return idKeyOf(id === COMPLEX ? this.store.read(slot)._id : id);
+  }
+
+  /** Slots under the keys made of one value per field; each slot once (keys may share a hash). */
+  private lookupKeys(perField: unknown[][], lookup: (key: string) => Slots): Slots {
     let keys = [''];
     for (const values of perField)
       keys = keys.flatMap((prefix) => values.map((value) => prefix + canonicalKey(value)));
-    return keys.flatMap((key) => [...lookup(key)]);
+    if (keys.length === 1) return lookup(keys[0]);
+    const slots = new Set<number>();
+    for (const key of keys) for (const slot of lookup(key)) slots.add(slot);
+    return slots;
   }
 
-  private store(id: string, document: Document): void {
-    this.documents.set(id, document);
-    for (const index of this.indexes.values()) index.add(id, document);
+  private keysOf(document: Document): IndexKeys[] {
+    const keys: IndexKeys[] = [];
+    for (const index of this.indexes.values()) keys.push(index.keysOf(document));
+    return keys;
   }
 
-  private removeSilently(document: Document): void {
-    const id = idKeyOf(document._id);
-    this.documents.delete(id);
-    for (const index of this.indexes.values()) index.remove(id, document);
+  private eachIndex(run: (index: SecondaryIndex, i: number) => void): void {
+    let i = 0;
+    for (const index of this.indexes.values()) run(index, i++);
   }
 
-  private assertUnique(id: string, document: Document): void {
-    for (const index of this.indexes.values()) {
-      const conflict = index.findConflict(id, document);
+  private removeSlot(slot: number, idHash: number, stored: Document): void {
+    const keys = this.keysOf(stored);
+    this.eachIndex((index, i) => index.remove(slot, keys[i]));
+    this.ids.remove(idHash, slot);
+    this.store.delete(slot);
+  }
+
+  private assertUnique(slot: number, keys: IndexKeys[]): void {
+    this.eachIndex((index, i) => {
+      const conflict = index.findConflict(slot, keys[i], this.read);
       if (conflict) throw index.duplicateKeyError(this.ns, conflict.values);
-    }
+    });
   }
 
   private idDuplicate(id: unknown): MongoCommandError {

@@ -1,8 +1,9 @@
 import type { Document } from 'bson';
-import type { Query } from 'mingo';
+import type { Query } from 'mingo/query';
 import { ErrorCode, MongoCommandError } from '../errors';
 import { compileFilter } from '../query/mingo-options';
 import { canonicalKey, valuesAtPath } from './index-key';
+import { hashKey, PostingMap } from './posting-map';
 
 /** The index definition as listIndexes reports it. */
 export interface IndexSpec extends Document {
@@ -17,7 +18,15 @@ export interface IndexSpec extends Document {
 
 interface IndexEntry {
   key: string;
+  hash: number;
   values: unknown[];
+}
+
+/** The keys one document has in one index, computed once per write. */
+export interface IndexKeys {
+  entries: IndexEntry[];
+  /** prefixes[k - 1]: distinct hashes of the document's first-k-fields keys (k < fields.length). */
+  prefixes: number[][];
 }
 
 export const ID_INDEX_NAME = '_id_';
@@ -29,22 +38,23 @@ export function defaultIndexName(key: Document): string {
 }
 
 /**
- * One secondary index: canonical key -> ids of the documents holding it. A single id is stored as a
- * string (the common unique case) and only grows into a Set when a key is shared.
+ * One secondary index: hash of the canonical key -> slots of the documents holding it (see
+ * PostingMap: no heap object per entry). A lookup yields candidates, since distinct keys may share
+ * a hash; readers re-check them against the filter, and the unique check compares real keys.
  */
 export class SecondaryIndex {
   readonly fields: string[];
-  private readonly entries = new Map<string, string | Set<string>>();
+  private readonly entries = new PostingMap();
   /**
    * Compound indexes also answer equality on a leading prefix of their fields, as MongoDB's do:
-   * prefixes[k - 1] maps the canonical key of the first k fields to ids (k < fields.length).
+   * prefixes[k - 1] maps the hashed key of the first k fields to slots (k < fields.length).
    */
-  private readonly prefixes: Map<string, Set<string>>[];
+  private readonly prefixes: PostingMap[];
   private readonly partialFilter: Query | undefined;
 
   constructor(readonly spec: IndexSpec) {
     this.fields = Object.keys(spec.key);
-    this.prefixes = this.fields.slice(1).map(() => new Map());
+    this.prefixes = this.fields.slice(1).map(() => new PostingMap());
     this.partialFilter = spec.partialFilterExpression
       ? compileFilter(spec.partialFilterExpression)
       : undefined;
@@ -59,78 +69,72 @@ export class SecondaryIndex {
     return !this.spec.sparse && !this.partialFilter;
   }
 
-  add(id: string, document: Document): void {
+  keysOf(document: Document): IndexKeys {
     const entries = this.entriesFor(document);
-    for (const key of this.prefixKeys(entries)) {
-      const [k, prefix] = key;
-      const ids = this.prefixes[k].get(prefix);
-      if (ids) ids.add(id);
-      else this.prefixes[k].set(prefix, new Set([id]));
-    }
-    for (const entry of entries) {
-      const current = this.entries.get(entry.key);
-      if (current === undefined) this.entries.set(entry.key, id);
-      else if (typeof current === 'string') {
-        if (current !== id) this.entries.set(entry.key, new Set([current, id]));
-      } else current.add(id);
-    }
-  }
-
-  remove(id: string, document: Document): void {
-    const entries = this.entriesFor(document);
-    for (const [k, prefix] of this.prefixKeys(entries)) {
-      const ids = this.prefixes[k].get(prefix);
-      ids?.delete(id);
-      if (ids?.size === 0) this.prefixes[k].delete(prefix);
-    }
-    for (const entry of entries) {
-      const current = this.entries.get(entry.key);
-      if (current === id) this.entries.delete(entry.key);
-      else if (current instanceof Set) {
-        current.delete(id);
-        if (current.size === 1)
-          this.entries.set(entry.key, current.values().next().value as string);
-      }
-    }
-  }
-
-  /** Ids stored under one canonical key. */
-  lookup(key: string): Iterable<string> {
-    const current = this.entries.get(key);
-    if (current === undefined) return [];
-    return typeof current === 'string' ? [current] : current;
-  }
-
-  /** Ids whose first `length` fields have this canonical key (1 ≤ length < fields.length). */
-  lookupPrefix(length: number, key: string): Iterable<string> {
-    return this.prefixes[length - 1]?.get(key) ?? [];
-  }
-
-  private prefixKeys(entries: IndexEntry[]): [number, string][] {
-    if (this.prefixes.length === 0) return [];
-    const keys = new Map<string, [number, string]>();
+    const prefixes = this.prefixes.map((): number[] => []);
     for (const entry of entries) {
       let prefix = '';
-      for (let k = 0; k < this.prefixes.length; k++) {
+      for (let k = 0; k < prefixes.length; k++) {
         prefix += canonicalKey(entry.values[k]);
-        keys.set(`${k}|${prefix}`, [k, prefix]);
+        const hash = hashKey(prefix);
+        if (!prefixes[k].includes(hash)) prefixes[k].push(hash);
       }
     }
-    return [...keys.values()];
+    return { entries, prefixes };
   }
 
-  /** The first key of `document` already owned by another document, if this index is unique. */
-  findConflict(id: string, document: Document): IndexEntry | undefined {
+  add(slot: number, keys: IndexKeys): void {
+    for (const entry of keys.entries) this.entries.add(entry.hash, slot);
+    keys.prefixes.forEach((hashes, k) => {
+      for (const hash of hashes) this.prefixes[k].add(hash, slot);
+    });
+  }
+
+  remove(slot: number, keys: IndexKeys): void {
+    for (const entry of keys.entries) this.entries.remove(entry.hash, slot);
+    keys.prefixes.forEach((hashes, k) => {
+      for (const hash of hashes) this.prefixes[k].remove(hash, slot);
+    });
+  }
+
+  /** Moves a slot from its old keys to its new ones, touching only the keys that changed. */
+  update(slot: number, before: IndexKeys, after: IndexKeys): void {
+    moveSlot(
+      this.entries,
+      slot,
+      before.entries.map((entry) => entry.hash),
+      after.entries.map((entry) => entry.hash),
+    );
+    this.prefixes.forEach((map, k) => moveSlot(map, slot, before.prefixes[k], after.prefixes[k]));
+  }
+
+  /** Slots stored under the hash of one canonical key (candidates: re-check them). */
+  lookup(key: string): readonly number[] | ReadonlySet<number> {
+    return this.entries.get(hashKey(key));
+  }
+
+  /** Slots whose first `length` fields hash like this canonical key (1 ≤ length < fields.length). */
+  lookupPrefix(length: number, key: string): readonly number[] | ReadonlySet<number> {
+    return this.prefixes[length - 1]?.get(hashKey(key)) ?? [];
+  }
+
+  /**
+   * The first key in `keys` already held by another document, if this index is unique. Hash hits
+   * are confirmed against the other document's real keys (`read` loads it).
+   */
+  findConflict(
+    slot: number,
+    keys: IndexKeys,
+    read: (slot: number) => Document,
+  ): IndexEntry | undefined {
     if (!this.unique) return undefined;
-    for (const entry of this.entriesFor(document)) {
-      for (const owner of this.lookup(entry.key)) if (owner !== id) return entry;
+    for (const entry of keys.entries) {
+      for (const owner of this.entries.get(entry.hash)) {
+        if (owner === slot) continue;
+        if (this.entriesFor(read(owner)).some((other) => other.key === entry.key)) return entry;
+      }
     }
     return undefined;
-  }
-
-  clear(): void {
-    this.entries.clear();
-    for (const prefix of this.prefixes) prefix.clear();
   }
 
   /** Index keys of a document: one per combination of multikey values; none when sparse/partial excludes it. */
@@ -142,18 +146,18 @@ export class SecondaryIndex {
       perField.every((values) => values.every((value) => value === undefined))
     )
       return [];
-    let combos: IndexEntry[] = [{ key: '', values: [] }];
+    let combos: Array<{ key: string; values: unknown[] }> = [{ key: '', values: [] }];
     for (const values of perField) {
-      const next: IndexEntry[] = [];
+      const next: typeof combos = [];
       for (const combo of combos) {
         for (const value of values)
           next.push({ key: combo.key + canonicalKey(value), values: [...combo.values, value] });
       }
       combos = next;
     }
-    if (combos.length === 1) return combos;
-    const unique = new Map(combos.map((combo) => [combo.key, combo]));
-    return [...unique.values()];
+    const unique =
+      combos.length === 1 ? combos : [...new Map(combos.map((c) => [c.key, c])).values()];
+    return unique.map(({ key, values }) => ({ key, hash: hashKey(key), values }));
   }
 
   duplicateKeyError(ns: string, values: unknown[]): MongoCommandError {
@@ -168,6 +172,12 @@ export class SecondaryIndex {
       { keyPattern: { ...this.spec.key }, keyValue },
     );
   }
+}
+
+/** Removes `slot` from the hashes it left and adds it to the hashes it gained. */
+function moveSlot(map: PostingMap, slot: number, before: number[], after: number[]): void {
+  for (const hash of before) if (!after.includes(hash)) map.remove(hash, slot);
+  for (const hash of after) if (!before.includes(hash)) map.add(hash, slot);
 }
 
 function formatKeyValue(value: unknown): string {

@@ -49,11 +49,22 @@ export class Journal {
   }
 
   append(operations: Document[], sync: boolean): void {
-    const payload = Buffer.concat(operations.map((operation) => serialize(operation)));
-    const header = Buffer.allocUnsafe(RECORD_HEADER);
-    header.writeUInt32LE(payload.length, 0);
-    header.writeUInt32LE(crc32(payload), 4);
-    const record = Buffer.concat([header, payload]);
+    // A put carrying its document's bytes is framed straight into the record (see encodeOperation).
+    const parts = operations.map((operation) =>
+      isRawPut(operation) ? operation : encodeOperation(operation),
+    );
+    let length = 0;
+    for (const part of parts) length += part instanceof Uint8Array ? part.length : rawPutSize(part);
+    const record = Buffer.allocUnsafe(RECORD_HEADER + length);
+    let at = RECORD_HEADER;
+    for (const part of parts) {
+      if (part instanceof Uint8Array) {
+        record.set(part, at);
+        at += part.length;
+      } else at = writeRawPut(part, record, at);
+    }
+    record.writeUInt32LE(length, 0);
+    record.writeUInt32LE(crc32(record.subarray(RECORD_HEADER)), 4);
     writeSync(this.fd, record);
     this.bytes += record.length;
     if (sync) fdatasyncSync(this.fd);
@@ -76,6 +87,74 @@ export class Journal {
   close(): void {
     closeSync(this.fd);
   }
+}
+
+/**
+ * BSON of one operation. A `put` that carries its document's bytes is assembled around them (the
+ * same bytes `serialize({ op, db, coll, doc })` would produce) instead of serializing the document again.
+ */
+export function encodeOperation(operation: Document): Uint8Array {
+  if (isRawPut(operation)) {
+    const out = Buffer.allocUnsafe(rawPutSize(operation));
+    writeRawPut(operation, out, 0);
+    return out;
+  }
+  const { bytes: _bytes, ...rest } = operation;
+  return serialize(rest);
+}
+
+interface RawPut {
+  op: 'put';
+  db: string;
+  coll: string;
+  bytes: Uint8Array;
+}
+
+const isRawPut = (operation: Document): operation is Document & RawPut =>
+  operation.op === 'put' && operation.bytes instanceof Uint8Array;
+
+const rawPutSize = (put: RawPut): number =>
+  4 + putHead(put.db, put.coll).length + put.bytes.length + 1;
+
+/** Writes `{ op: 'put', db, coll, doc: <bytes> }` as BSON at `at`; returns the end offset. */
+function writeRawPut(put: RawPut, out: Buffer, at: number): number {
+  const head = putHead(put.db, put.coll);
+  const size = 4 + head.length + put.bytes.length + 1;
+  out.writeInt32LE(size, at);
+  head.copy(out, at + 4);
+  out.set(put.bytes, at + 4 + head.length);
+  out[at + size - 1] = 0;
+  return at + size;
+}
+
+const putHeads = new Map<string, Buffer>();
+
+/** The elements `op: 'put', db, coll` and the header of the embedded `doc`, the same for a collection. */
+function putHead(db: string, coll: string): Buffer {
+  const key = `${db}\0${coll}`;
+  let head = putHeads.get(key);
+  if (!head) {
+    head = Buffer.concat([
+      stringElement('op', 'put'),
+      stringElement('db', db),
+      stringElement('coll', coll),
+      Buffer.from([0x03, 0x64, 0x6f, 0x63, 0x00]), // embedded document "doc"
+    ]);
+    if (putHeads.size < 10_000) putHeads.set(key, head);
+  }
+  return head;
+}
+
+function stringElement(name: string, value: string): Buffer {
+  const text = Buffer.from(value, 'utf8');
+  const element = Buffer.allocUnsafe(1 + name.length + 1 + 4 + text.length + 1);
+  let at = element.writeUInt8(0x02, 0);
+  at += element.write(name, at, 'latin1');
+  at = element.writeUInt8(0, at);
+  at = element.writeInt32LE(text.length + 1, at);
+  at += text.copy(element, at);
+  element.writeUInt8(0, at);
+  return element;
 }
 
 function parseRecords(data: Buffer): { operations: Document[]; validBytes: number } {

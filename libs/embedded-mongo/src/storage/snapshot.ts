@@ -9,6 +9,7 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { deserialize, serialize, type Document } from 'bson';
+import { STORED_DOCUMENT_OPTIONS } from './bson-reader';
 import type { StorageEngine } from './storage-engine';
 
 const FORMAT = 'embedded-mongo-snapshot';
@@ -37,7 +38,8 @@ export function writeSnapshot(path: string, storage: StorageEngine): void {
           },
         }),
       );
-      for (const document of collection.all()) writer.write(serialize(document));
+      // Documents are kept as BSON already: their bytes go to the file as they are.
+      for (const bytes of collection.rawDocuments()) writer.write(bytes);
     }
     writer.write(serialize({ end: true }));
     writer.flush();
@@ -54,10 +56,10 @@ export function readSnapshot(path: string, storage: StorageEngine): void {
   if (!existsSync(path)) return;
   const data = readFileSync(path);
   const documents = splitDocuments(data);
-  const header = documents.next().value as Document | undefined;
+  const header = documents.next().value?.[0];
   if (header?.format !== FORMAT) throw new Error(`embedded-mongo: ${path} is not a snapshot file`);
   for (let entry = documents.next(); !entry.done; entry = documents.next()) {
-    const descriptor = entry.value as Document;
+    const [descriptor] = entry.value;
     if (descriptor.end) return;
     const { db, coll, options, indexes, count } = descriptor.collection as Document;
     storage.apply({ op: 'createCollection', db, coll, options });
@@ -65,17 +67,20 @@ export function readSnapshot(path: string, storage: StorageEngine): void {
     for (let i = 0; i < count; i++) {
       const document = documents.next();
       if (document.done) break;
-      storage.apply({ op: 'put', db, coll, doc: document.value });
+      const [doc, bytes] = document.value;
+      storage.apply({ op: 'put', db, coll, doc, bytes });
     }
   }
   throw new Error(`embedded-mongo: snapshot ${path} is truncated (no end marker)`);
 }
 
-function* splitDocuments(data: Buffer): Generator<Document> {
+/** Each document deserialized, with its bytes (the store keeps those instead of re-serializing). */
+function* splitDocuments(data: Buffer): Generator<[Document, Buffer]> {
   for (let offset = 0; offset + 4 <= data.length;) {
     const size = data.readInt32LE(offset);
     if (offset + size > data.length) return;
-    yield deserialize(data.subarray(offset, offset + size));
+    const bytes = data.subarray(offset, offset + size);
+    yield [deserialize(bytes, STORED_DOCUMENT_OPTIONS), bytes];
     offset += size;
   }
 }

@@ -71,7 +71,7 @@ export class StorageEngine {
   apply(op: StorageOp): void {
     switch (op.op) {
       case 'put':
-        this.restoreCollection(op.db, op.coll).restore(op.doc);
+        this.restoreCollection(op.db, op.coll).restore(op.doc, op.bytes);
         break;
       case 'delete':
         this.getCollection(op.db, op.coll)?.restoreRemoval(op.id);

@@ -1,9 +1,12 @@
 import type { Document } from 'bson';
 import type { IndexSpec } from './index-manager';
 
-/** A physical change to the store: what the journal records and what replay re-applies. */
+/**
+ * A physical change to the store: what the journal records and what replay re-applies. A recorded
+ * `put` carries the document's BSON (`bytes`), so the journal writes it without serializing again.
+ */
 export type StorageOp =
-  | { op: 'put'; db: string; coll: string; doc: Document }
+  | { op: 'put'; db: string; coll: string; doc: Document; bytes?: Uint8Array }
   | { op: 'delete'; db: string; coll: string; id: unknown }
   | { op: 'createCollection'; db: string; coll: string; options: Document }
   | { op: 'dropCollection'; db: string; coll: string }

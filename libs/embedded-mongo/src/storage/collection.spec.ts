@@ -1,0 +1,66 @@
+import { deserialize, serialize } from 'bson';
+import { Collection } from './collection';
+import { encodeOperation } from './journal';
+import { hashKey } from './posting-map';
+import { canonicalKey } from './index-key';
+import { discardingRecorder, type StorageOp } from './storage-op';
+
+// Two strings whose canonical keys share a 32-bit hash (found by search; asserted below).
+const [A, B] = ['id-aa1j12', 'id-8oxb8'];
+
+describe('Collection with hashed keys', () => {
+  it('uses a colliding pair for these tests', () => {
+    expect(hashKey(canonicalKey(A))).toBe(hashKey(canonicalKey(B)));
+  });
+
+  it('tells apart _ids whose hashes collide', () => {
+    const collection = new Collection('db', 'c', discardingRecorder);
+    collection.insert({ _id: A, n: 1 });
+    collection.insert({ _id: B, n: 2 });
+    expect(() => collection.insert({ _id: B, n: 3 })).toThrow(/E11000/);
+    expect(collection.getById(A)).toEqual({ _id: A, n: 1 });
+    expect(collection.match({ _id: B })).toEqual([{ _id: B, n: 2 }]);
+    collection.remove({ _id: A, n: 1 });
+    expect(collection.getById(A)).toBeUndefined();
+    expect(collection.getById(B)).toEqual({ _id: B, n: 2 });
+  });
+
+  it('enforces a unique index on real keys, not on their hashes', () => {
+    const collection = new Collection('db', 'c', discardingRecorder);
+    collection.createIndex({ key: { key: 1 }, unique: true, name: 'key_1' });
+    collection.insert({ _id: 1, key: A });
+    collection.insert({ _id: 2, key: B });
+    expect(() => collection.insert({ _id: 3, key: B })).toThrow(/E11000.*key_1/);
+    expect(collection.match({ key: A }).map((doc) => doc._id)).toEqual([1]);
+    const [doc] = collection.match({ key: B });
+    collection.replace(doc, { ...doc, key: 'other' });
+    collection.insert({ _id: 4, key: B });
+    expect(collection.match({ key: B }).map((d) => d._id)).toEqual([4]);
+  });
+
+  it('journals the bytes it stored, framed like a serialized put', () => {
+    const operations: StorageOp[] = [];
+    const collection = new Collection('db', 'cöll', {
+      record: (op) => operations.push(op),
+      commit: () => undefined,
+    });
+    collection.insert({ _id: 1, at: new Date(3), list: [1, { a: 'x' }] });
+    const [put] = operations as Array<Extract<StorageOp, { op: 'put' }>>;
+    const { bytes: _bytes, ...plain } = put;
+    expect(Buffer.from(encodeOperation(put))).toEqual(Buffer.from(serialize(plain)));
+    expect(deserialize(encodeOperation(put))).toEqual(deserialize(serialize(plain)));
+  });
+
+  it('streams only the requested fields, whether the bytes or the filter decide the match', () => {
+    const collection = new Collection('db', 'c', discardingRecorder);
+    collection.insert({ _id: 1, a: 1, b: 'x', c: 10 }); // decided on its bytes
+    collection.insert({ _id: 2, a: [0, 1], b: 'x', c: 20 }); // array: the filter decides
+    collection.insert({ _id: 3, a: 2, b: 'x', c: 30 });
+    collection.insert({ _id: 4, a: [2], b: 'x', c: 40 });
+    const fields = new Set(['c']);
+    expect([...collection.stream({ a: 1, b: 'x' }, {}, fields)]).toEqual([{ c: 10 }, { c: 20 }]);
+    expect([...collection.stream({ $or: [{ a: 2 }] }, {}, fields)]).toEqual([{ c: 30 }, { c: 40 }]);
+    expect([...collection.stream({ a: 2 }, {}, new Set())]).toEqual([{}, {}]);
+    expect(collection.match({ b: 'x' }, {}, new Set(['_id', 'b']))[1]).toEqual({ _id: 2, b: 'x' });
+  });
+});
