@@ -101,6 +101,7 @@ const SAVE_DELAY_MS = 50;
 export class StateStore {
   readonly state: EmulatorState;
   private pending?: NodeJS.Timeout;
+  private closed = false;
 
   constructor(private readonly dataDir?: string) {
     const path = dataDir ? join(dataDir, FILE) : undefined;
@@ -113,7 +114,8 @@ export class StateStore {
 
   /** Marks the state changed: it is written within SAVE_DELAY_MS. */
   save(): void {
-    if (!this.dataDir || this.pending) return;
+    // After close (a handler still finishing): the data directory may already be gone.
+    if (!this.dataDir || this.pending || this.closed) return;
     this.pending = setTimeout(() => this.flush(), SAVE_DELAY_MS);
     this.pending.unref();
   }
@@ -126,6 +128,12 @@ export class StateStore {
     const path = join(this.dataDir, FILE);
     writeFileSync(`${path}.tmp`, JSON.stringify(this.state));
     renameSync(`${path}.tmp`, path);
+  }
+
+  /** Last write; later changes stay in memory only. */
+  close(): void {
+    this.flush();
+    this.closed = true;
   }
 
   mediaDir(): string | undefined {

@@ -210,7 +210,7 @@ export class WaEmulator implements ConnectionHandler {
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeAllConnections();
     await this.mediaHost.close();
-    this.ctx.store.flush();
+    this.ctx.store.close();
   }
 
   log(message: string, details?: Record<string, unknown>): void {
