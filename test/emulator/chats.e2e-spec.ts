@@ -16,11 +16,7 @@ describe('wa-emulator: fromMe, LID-only senders, groups and retries with the rea
     emulator = await WaEmulator.start();
     phone = emulator.phone(ACCOUNT);
     engine = new EngineHarness(emulator.url, 'org_chats');
-    const first = (await engine.connect()) as { qr: string };
-    const restart = engine.nextClose();
-    await phone.scan(first.qr);
-    await restart;
-    expect(await engine.connect()).toHaveProperty('open');
+    await engine.link((qr) => phone.scan(qr));
   });
   afterAll(async () => {
     await engine?.close();
@@ -181,11 +177,7 @@ describe('wa-emulator: fromMe, LID-only senders, groups and retries with the rea
 
     // A device linked later reads the whole address book at its initial app-state sync.
     const second = new EngineHarness(emulator.url, 'org_chats_second');
-    const qr = (await second.connect()) as { qr: string };
-    const restart = second.nextClose();
-    await phone.scan(qr.qr);
-    await restart;
-    expect(await second.connect()).toHaveProperty('open');
+    await second.link((qr) => phone.scan(qr));
     try {
       const names = await second.until(
         () => {

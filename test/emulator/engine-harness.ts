@@ -91,6 +91,18 @@ export class EngineHarness {
 
   lastClose?: WaCloseInfo;
 
+  /**
+   * Links this engine by QR: connect, let `scan` (the simulated phone) scan the QR, wait for the
+   * 515 restart that follows pair-success, reconnect and expect the connection open.
+   */
+  async link(scan: (qr: string) => Promise<unknown>): Promise<void> {
+    const { qr } = (await this.connect()) as { qr: string };
+    const restart = this.nextClose();
+    await scan(qr);
+    await restart;
+    expect(await this.connect()).toHaveProperty('open');
+  }
+
   nextClose(): Promise<WaCloseInfo> {
     const conn = this.connection!;
     return new Promise((resolve) => conn.on('close', resolve));

@@ -15,11 +15,7 @@ describe('wa-emulator: messages with the real Baileys engine', () => {
     emulator = await WaEmulator.start();
     phone = emulator.phone(ACCOUNT);
     engine = new EngineHarness(emulator.url);
-    const first = (await engine.connect()) as { qr: string };
-    const restart = engine.nextClose();
-    await phone.scan(first.qr);
-    await restart;
-    expect(await engine.connect()).toHaveProperty('open');
+    await engine.link((qr) => phone.scan(qr));
   });
   afterAll(async () => {
     await engine?.close();
@@ -112,11 +108,7 @@ describe('wa-emulator: inbound media with the real Baileys download path', () =>
     emulator = await WaEmulator.start();
     phone = emulator.phone('15550004444');
     engine = new EngineHarness(emulator.url, 'org_media');
-    const first = (await engine.connect()) as { qr: string };
-    const restart = engine.nextClose();
-    await phone.scan(first.qr);
-    await restart;
-    expect(await engine.connect()).toHaveProperty('open');
+    await engine.link((qr) => phone.scan(qr));
   });
   afterAll(async () => {
     await engine?.close();
@@ -162,11 +154,7 @@ describe('wa-emulator: outbound media through the emulator media host (HTTPS upl
     emulator = await WaEmulator.start();
     phone = emulator.phone('15550006666');
     engine = new EngineHarness(emulator.url, 'org_outmedia', undefined, emulator.mediaCertificate);
-    const first = (await engine.connect()) as { qr: string };
-    const restart = engine.nextClose();
-    await phone.scan(first.qr);
-    await restart;
-    expect(await engine.connect()).toHaveProperty('open');
+    await engine.link((qr) => phone.scan(qr));
   });
   afterAll(async () => {
     await engine?.close();
@@ -204,11 +192,7 @@ describe('wa-emulator: outbound media through the emulator media host (HTTPS upl
 
   it('refuses the upload from a client that does not trust the media host certificate', async () => {
     const untrusting = new EngineHarness(emulator.url, 'org_untrusting');
-    const first = (await untrusting.connect()) as { qr: string };
-    const restart = untrusting.nextClose();
-    await emulator.phone('15550006667').scan(first.qr);
-    await restart;
-    expect(await untrusting.connect()).toHaveProperty('open');
+    await untrusting.link((qr) => emulator.phone('15550006667').scan(qr));
     try {
       await expect(
         untrusting.connection!.sendMessage(`${CONTACT}@s.whatsapp.net`, {

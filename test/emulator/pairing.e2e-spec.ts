@@ -88,11 +88,11 @@ describe('wa-emulator: the JSON control API of the standalone emulator', () => {
           body: JSON.stringify(body),
         });
       const engine = new EngineHarness(emulator.url, 'org_control');
-      const { qr } = (await engine.connect()) as { qr: string };
-      const restart = engine.nextClose();
-      expect((await post('scan', { qr })).status).toBe(200);
-      await restart;
-      expect(await engine.connect()).toHaveProperty('open');
+      let usedQr = '';
+      await engine.link(async (qr) => {
+        usedQr = qr;
+        expect((await post('scan', { qr })).status).toBe(200);
+      });
       const { id } = (await (
         await post('text', { from: '+15559996001', text: 'over http' })
       ).json()) as { id: string };
@@ -101,7 +101,7 @@ describe('wa-emulator: the JSON control API of the standalone emulator', () => {
         await fetch(`${emulator.httpUrl}/control/accounts/15550006666/status`)
       ).json()) as { connected: boolean; devices: number[] };
       expect(status).toMatchObject({ connected: true, devices: [1] });
-      expect((await post('scan', { qr })).status).toBe(400); // a used QR is no longer valid
+      expect((await post('scan', { qr: usedQr })).status).toBe(400); // a used QR is no longer valid
       await engine.close();
     } finally {
       await emulator.close();

@@ -9,11 +9,7 @@ async function linked(
   account: string,
   engine = new EngineHarness(emulator.url, `org_${account}`),
 ) {
-  const first = (await engine.connect()) as { qr: string };
-  const restart = engine.nextClose();
-  await emulator.phone(account).scan(first.qr);
-  await restart;
-  expect(await engine.connect()).toHaveProperty('open');
+  await engine.link((qr) => emulator.phone(account).scan(qr));
   return engine;
 }
 
