@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Document } from 'bson';
 import { Journal } from './journal';
@@ -11,7 +11,11 @@ export type FsyncPolicy = 'always' | 'batch' | 'never';
 
 export interface DurableStoreOptions {
   fsync: FsyncPolicy;
-  /** The journal is folded into a new snapshot once it grows past this many bytes. */
+  /**
+   * The journal is folded into a new snapshot once it is larger than this and than the snapshot
+   * itself, so compaction costs stay proportional to what was written (a 1M-message snapshot is
+   * rewritten every few hundred MB of journal, not every 64 MiB).
+   */
   compactAfterBytes: number;
   warn(message: string): void;
 }
@@ -27,6 +31,7 @@ export class DurableStore implements WriteRecorder {
   private writtenSeq = 0;
   private syncedSeq = 0;
   private syncing: Promise<void> | undefined;
+  private snapshotBytes = 0;
 
   private constructor(
     private readonly dataDir: string,
@@ -50,6 +55,7 @@ export class DurableStore implements WriteRecorder {
       // Journal operations are physical and idempotent, so replaying ones a snapshot already holds is harmless.
       for (const operation of contents.operations) storage.apply(operation as StorageOp);
       const store = new DurableStore(dataDir, storage, journal, releaseLock, options);
+      store.snapshotBytes = store.snapshotSize();
       storage.attachRecorder(store);
       return store;
     } catch (error) {
@@ -72,7 +78,8 @@ export class DurableStore implements WriteRecorder {
       this.journal.append(operations, false);
       if (this.options.fsync === 'batch') this.writtenSeq += 1;
     }
-    if (this.journal.size > this.options.compactAfterBytes) this.compact();
+    if (this.journal.size > Math.max(this.options.compactAfterBytes, this.snapshotBytes))
+      this.compact();
   }
 
   /** Resolves once every record written so far is on disk; undefined when nothing is waiting. */
@@ -101,6 +108,15 @@ export class DurableStore implements WriteRecorder {
     writeSnapshot(join(this.dataDir, 'snapshot.bson'), this.storage);
     this.journal.reset();
     this.syncedSeq = this.writtenSeq; // the synced snapshot holds every written record
+    this.snapshotBytes = this.snapshotSize();
+  }
+
+  private snapshotSize(): number {
+    try {
+      return statSync(join(this.dataDir, 'snapshot.bson')).size;
+    } catch {
+      return 0; // no snapshot yet
+    }
   }
 
   close(): void {
