@@ -16,12 +16,16 @@ import { downloadMedia } from './support/media';
 const PEER = '+201112223334';
 const PEER_JID = '201112223334@s.whatsapp.net';
 
+/** POST /whatsapp/messages/send as `who`. */
+const sendAs = (t: TestApp, who: RegisteredUser, body: object) =>
+  t.http().post('/api/v1/whatsapp/messages/send').set(who.auth).send(body);
+
 describe('messaging (HTTP, sandbox engine)', () => {
   let t: TestApp;
   let owner: RegisteredUser;
 
   const send = (body: object, headers: Record<string, string> = {}) =>
-    t.http().post('/api/v1/whatsapp/messages/send').set(owner.auth).set(headers).send(body);
+    sendAs(t, owner, body).set(headers);
   const getMessage = async (id: string) =>
     (await t.http().get(`/api/v1/whatsapp/messages/${id}`).set(owner.auth).expect(200)).body;
   const waitForStatus = (id: string, status: string) =>
@@ -423,18 +427,12 @@ describe('messaging outbox across a restart', () => {
         .set(owner.auth)
         .send({ sessionName: 'later' })
         .expect(201);
-      const a = await t
-        .http()
-        .post('/api/v1/whatsapp/messages/send')
-        .set(owner.auth)
-        .send({ sessionName: 'later', to: PEER, text: 'queued 1' })
-        .expect(202);
-      const b = await t
-        .http()
-        .post('/api/v1/whatsapp/messages/send')
-        .set(owner.auth)
-        .send({ sessionName: 'later', to: PEER, text: 'queued 2' })
-        .expect(202);
+      const a = await sendAs(t, owner, { sessionName: 'later', to: PEER, text: 'queued 1' }).expect(
+        202,
+      );
+      const b = await sendAs(t, owner, { sessionName: 'later', to: PEER, text: 'queued 2' }).expect(
+        202,
+      );
       await new Promise((r) => setTimeout(r, 300));
       expect(
         (await t.http().get(`/api/v1/whatsapp/messages/${a.body.id}`).set(owner.auth)).body.status,
@@ -498,24 +496,17 @@ describe('messaging send retries', () => {
       order.push(text);
       return real(sessionId, to, content);
     });
-    const first = await t
-      .http()
-      .post('/api/v1/whatsapp/messages/send')
-      .set(owner.auth)
-      .send({ sessionName: 'main', to: PEER, text: 'first' })
-      .expect(202);
-    const second = await t
-      .http()
-      .post('/api/v1/whatsapp/messages/send')
-      .set(owner.auth)
-      .send({ sessionName: 'main', to: PEER, text: 'second' })
-      .expect(202);
-    const other = await t
-      .http()
-      .post('/api/v1/whatsapp/messages/send')
-      .set(owner.auth)
-      .send({ sessionName: 'main', to: '+201999888777', text: 'other chat' })
-      .expect(202);
+    const first = await sendAs(t, owner, { sessionName: 'main', to: PEER, text: 'first' }).expect(
+      202,
+    );
+    const second = await sendAs(t, owner, { sessionName: 'main', to: PEER, text: 'second' }).expect(
+      202,
+    );
+    const other = await sendAs(t, owner, {
+      sessionName: 'main',
+      to: '+201999888777',
+      text: 'other chat',
+    }).expect(202);
     for (const id of [first.body.id, second.body.id, other.body.id])
       await waitFor(async () => (await status(id)).status === 'sent', 10_000, 'sent');
     expect((await status(first.body.id)).attempts).toBe(3);
@@ -548,12 +539,11 @@ describe('messaging send retries', () => {
       await new Promise((r) => setTimeout(r, 200)); // the echo is stored before the send returns
       return result;
     });
-    const res = await t
-      .http()
-      .post('/api/v1/whatsapp/messages/send')
-      .set(owner.auth)
-      .send({ sessionName: 'echo', to: '+201777666555', text: 'echoed' })
-      .expect(202);
+    const res = await sendAs(t, owner, {
+      sessionName: 'echo',
+      to: '+201777666555',
+      text: 'echoed',
+    }).expect(202);
     await waitFor(async () => (await status(res.body.id)).status === 'sent', 10_000, 'sent');
     const { waMessageId } = await status(res.body.id);
     await waitFor(
@@ -600,12 +590,9 @@ describe('messaging send retries', () => {
 
   it('gives up after 5 attempts with the engine error recorded', async () => {
     vi.spyOn(t.app.get(SessionRegistry), 'send').mockRejectedValue(new Error('engine exploded'));
-    const res = await t
-      .http()
-      .post('/api/v1/whatsapp/messages/send')
-      .set(owner.auth)
-      .send({ sessionName: 'main', to: PEER, text: 'doomed' })
-      .expect(202);
+    const res = await sendAs(t, owner, { sessionName: 'main', to: PEER, text: 'doomed' }).expect(
+      202,
+    );
     const failed = await waitFor(
       async () => {
         const m = await status(res.body.id);
@@ -650,18 +637,13 @@ describe('messaging: media by URL and the pending deadline', () => {
 
   it('downloads media.url, takes the Content-Type, and sends it', async () => {
     await connectedSession(t, owner, 'main');
-    const res = await t
-      .http()
-      .post('/api/v1/whatsapp/messages/send')
-      .set(owner.auth)
-      .send({
-        sessionName: 'main',
-        to: PEER,
-        type: 'document',
-        media: { url: `${baseUrl}/invoice.pdf` },
-        fileName: 'invoice.pdf',
-      })
-      .expect(202);
+    const res = await sendAs(t, owner, {
+      sessionName: 'main',
+      to: PEER,
+      type: 'document',
+      media: { url: `${baseUrl}/invoice.pdf` },
+      fileName: 'invoice.pdf',
+    }).expect(202);
     expect(res.body.media).toMatchObject({
       mimetype: 'application/pdf',
       size: 3000,
@@ -676,17 +658,12 @@ describe('messaging: media by URL and the pending deadline', () => {
     );
     const media = await downloadMedia(t, owner.auth, res.body.id);
     expect(Buffer.compare(media.bytes, pdf)).toBe(0);
-    const missing = await t
-      .http()
-      .post('/api/v1/whatsapp/messages/send')
-      .set(owner.auth)
-      .send({
-        sessionName: 'main',
-        to: PEER,
-        type: 'document',
-        media: { url: `${baseUrl}/nope.pdf` },
-      })
-      .expect(400);
+    const missing = await sendAs(t, owner, {
+      sessionName: 'main',
+      to: PEER,
+      type: 'document',
+      media: { url: `${baseUrl}/nope.pdf` },
+    }).expect(400);
     expect(missing.body).toMatchObject({
       code: 'MEDIA_FETCH_FAILED',
       message: 'Could not fetch media.url: HTTP 404',
@@ -706,12 +683,12 @@ describe('messaging: media by URL and the pending deadline', () => {
       'http://10.0.0.8/a.pdf',
       'http://[::1]/a.pdf',
     ]) {
-      const res = await t
-        .http()
-        .post('/api/v1/whatsapp/messages/send')
-        .set(owner.auth)
-        .send({ sessionName: 'guarded', to: PEER, type: 'document', media: { url } })
-        .expect(400);
+      const res = await sendAs(t, owner, {
+        sessionName: 'guarded',
+        to: PEER,
+        type: 'document',
+        media: { url },
+      }).expect(400);
       expect(res.body.code).toBe('MEDIA_URL_NOT_ALLOWED');
       expect(res.body.message).toContain('MEDIA_ALLOWED_HOSTS');
     }
@@ -724,12 +701,11 @@ describe('messaging: media by URL and the pending deadline', () => {
       .set(owner.auth)
       .send({ sessionName: 'offline' })
       .expect(201);
-    const res = await t
-      .http()
-      .post('/api/v1/whatsapp/messages/send')
-      .set(owner.auth)
-      .send({ sessionName: 'offline', to: PEER, text: 'too late' })
-      .expect(202);
+    const res = await sendAs(t, owner, {
+      sessionName: 'offline',
+      to: PEER,
+      text: 'too late',
+    }).expect(202);
     const failed = await waitFor(
       async () => {
         const m = (await t.http().get(`/api/v1/whatsapp/messages/${res.body.id}`).set(owner.auth))
