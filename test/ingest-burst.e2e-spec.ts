@@ -97,6 +97,26 @@ describe('inbound burst (batched ingest, sandbox engine)', () => {
       if (p !== 0) expect(chat.lastMessage.preview).toBe(`message ${PER_PEER - 1} from ${p}`);
     }
 
+    // A late message older than the chat's snapshot is counted, but the snapshot stays.
+    sandbox.inbound(sessionId, {
+      from: peerPhone(1),
+      text: 'late and old',
+      waMessageId: 'BURST-LATE',
+      timestamp: new Date(base - 60_000),
+    });
+    const late = await waitFor(
+      async () => {
+        const body = await get('/api/v1/whatsapp/chats', { sessionName: 'burst', limit: 100 });
+        const chat = body.items.find((c: { chatJid: string }) =>
+          c.chatJid.startsWith(peerPhone(1)),
+        );
+        return chat?.unreadCount === PER_PEER + 1 ? chat : undefined;
+      },
+      10_000,
+      'the late message counted',
+    );
+    expect(late.lastMessage.preview).toBe(`message ${PER_PEER - 1} from 1`);
+
     // Contacts: one per peer, message counts without the edit, the newest pushName.
     const contacts = await waitFor(
       async () => {
@@ -105,14 +125,14 @@ describe('inbound burst (batched ingest, sandbox engine)', () => {
           (n: number, c: { messageCount: number }) => n + c.messageCount,
           0,
         );
-        return counted === PEERS * PER_PEER ? body : undefined;
+        return counted === PEERS * PER_PEER + 1 ? body : undefined;
       },
       10_000,
       'contact message counts',
     );
     expect(contacts.items).toHaveLength(PEERS);
     for (const c of contacts.items) {
-      expect(c.messageCount).toBe(PER_PEER);
+      expect(c.messageCount).toBe(c.phone === peerPhone(1) ? PER_PEER + 1 : PER_PEER);
       expect(c.pushName).toMatch(/\(new name\)$/);
     }
 
@@ -122,12 +142,13 @@ describe('inbound burst (batched ingest, sandbox engine)', () => {
       since: '2026-10-31T00:00:00.000Z',
       until: '2026-12-31T00:00:00.000Z',
     });
-    expect(stats.messages.received).toBe(stored);
+    expect(stats.messages.received).toBe(stored + 1);
     await waitFor(
       async () =>
         (await db
           .collection('events')
-          .countDocuments({ sessionName: 'burst', type: 'message.received' })) === stored,
+          .countDocuments({ sessionName: 'burst', type: 'message.received' })) ===
+        stored + 1,
       10_000,
       'one message.received event per stored message',
     );

@@ -1,3 +1,4 @@
+import { duplicateIndexesOf } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { AnyBulkWriteOperation, Model } from 'mongoose';
@@ -33,27 +34,58 @@ function countOp(m: MessageRecord, messages: number, unread: number): AnyBulkWri
   };
 }
 
+/** Chats whose snapshot is older than `m` (ties in whole seconds go to the later id). */
+function olderSnapshotFilter(m: MessageRecord) {
+  return {
+    sessionId: m.sessionId,
+    chatJid: m.chatJid,
+    $or: [
+      { lastMessageAt: { $lt: m.timestamp } },
+      { lastMessageAt: m.timestamp, 'lastMessage.id': { $lt: m._id } },
+    ],
+  };
+}
+
+function snapshotOf(m: MessageRecord): { lastMessageAt: Date; lastMessage: ChatLastMessage } {
+  return {
+    lastMessageAt: m.timestamp,
+    lastMessage: {
+      id: m._id,
+      direction: m.direction,
+      type: m.type,
+      preview: previewOf(m),
+      timestamp: m.timestamp,
+    },
+  };
+}
+
 /** Moves the chat's snapshot to `m` if `m` is newer; an outgoing message also clears unread. */
 function snapshotOp(m: MessageRecord): AnyBulkWriteOperation<Chat> {
-  const lastMessage: ChatLastMessage = {
-    id: m._id,
-    direction: m.direction,
-    type: m.type,
-    preview: previewOf(m),
-    timestamp: m.timestamp,
-  };
   const outbound = m.direction === 'out' ? { unreadCount: 0 } : {};
   return {
     updateOne: {
-      filter: {
-        sessionId: m.sessionId,
-        chatJid: m.chatJid,
-        $or: [
-          { lastMessageAt: { $lt: m.timestamp } },
-          { lastMessageAt: m.timestamp, 'lastMessage.id': { $lt: m._id } },
-        ],
+      filter: olderSnapshotFilter(m),
+      update: { $set: { ...snapshotOf(m), ...outbound } },
+    },
+  };
+}
+
+/**
+ * One write for a chat's run of inbound messages: counts them and moves the snapshot to the
+ * newest, creating the chat if it is new. When the chat holds a newer snapshot the filter misses
+ * and the upsert is refused by the unique (sessionId, chatJid) index: the caller then counts only.
+ */
+function inboundRunOp(run: MessageRecord[]): AnyBulkWriteOperation<Chat> {
+  const m = newest(run);
+  return {
+    updateOne: {
+      filter: olderSnapshotFilter(m),
+      update: {
+        $inc: { unreadCount: run.length, messageCount: run.length },
+        $set: snapshotOf(m),
+        $setOnInsert: { organizationId: m.organizationId, sessionName: m.sessionName },
       },
-      update: { $set: { lastMessageAt: m.timestamp, lastMessage, ...outbound } },
+      upsert: true,
     },
   };
 }
@@ -63,26 +95,43 @@ export class ChatsRepository {
   constructor(@InjectModel(Chat.name) private readonly model: Model<Chat>) {}
 
   /**
-   * Counts messages into their chats in one round trip; the last-message snapshot only moves to
-   * newer messages. A chat's run of inbound messages is folded into one count and one snapshot
-   * write; a chat with outgoing messages in the batch gets them message by message (an outgoing
-   * message resets the unread count, so their order matters).
+   * Counts messages into their chats; the last-message snapshot only moves to newer messages. A
+   * chat's run of inbound messages costs one write (see inboundRunOp); a chat with outgoing
+   * messages in the batch gets them message by message, in order (an outgoing message resets the
+   * unread count).
    */
   async recordMany(messages: MessageRecord[]): Promise<void> {
     const byChat = new Map<string, MessageRecord[]>();
     for (const m of messages) {
       const key = `${m.sessionId}|${m.chatJid}`;
-      byChat.set(key, [...(byChat.get(key) ?? []), m]);
+      const chat = byChat.get(key);
+      if (chat) chat.push(m);
+      else byChat.set(key, [m]);
     }
-    const ops: AnyBulkWriteOperation<Chat>[] = [];
+    const runs: MessageRecord[][] = [];
+    const inOrder: AnyBulkWriteOperation<Chat>[] = [];
     for (const chat of byChat.values()) {
-      if (chat.every((m) => m.direction === 'in')) {
-        ops.push(countOp(chat[0], chat.length, chat.length), snapshotOp(newest(chat)));
-      } else {
-        for (const m of chat) ops.push(countOp(m, 1, m.direction === 'in' ? 1 : 0), snapshotOp(m));
-      }
+      if (chat.every((m) => m.direction === 'in')) runs.push(chat);
+      else
+        for (const m of chat)
+          inOrder.push(countOp(m, 1, m.direction === 'in' ? 1 : 0), snapshotOp(m));
     }
-    if (ops.length) await this.model.bulkWrite(ops, { ordered: true });
+    for (const i of await this.writeInboundRuns(runs))
+      inOrder.push(countOp(runs[i][0], runs[i].length, runs[i].length));
+    if (inOrder.length) await this.model.bulkWrite(inOrder, { ordered: true });
+  }
+
+  /** Returns the runs whose chat holds a newer snapshot (their upsert was refused, nothing written). */
+  private async writeInboundRuns(runs: MessageRecord[][]): Promise<number[]> {
+    if (!runs.length) return [];
+    try {
+      await this.model.bulkWrite(runs.map(inboundRunOp), { ordered: false });
+      return [];
+    } catch (error) {
+      const refused = duplicateIndexesOf(error);
+      if (!refused) throw error;
+      return [...refused];
+    }
   }
 
   async page(
