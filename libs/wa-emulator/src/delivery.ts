@@ -15,6 +15,8 @@ export interface DeliveryOptions {
   deviceId?: number;
   /** Send the first `n` copies undecryptable (garbled payload): the companion asks for a retry. */
   undecryptableCopies?: number;
+  /** The server time stamped on the message (`t`), e.g. an old message from an offline queue; default now. */
+  timestamp?: Date;
 }
 
 /**
@@ -44,7 +46,7 @@ export class MessageDelivery {
   async deliver(account: string, out: Outgoing, opts: DeliveryOptions = {}): Promise<string> {
     const companions = this.directory.targetCompanions(account, opts.deviceId);
     const id = opts.id ?? msgId();
-    const t = unixT();
+    const t = opts.timestamp ? String(Math.floor(opts.timestamp.getTime() / 1000)) : unixT();
     const groupParts = await this.envelopes.groupParts(out);
     for (const companion of companions) {
       const copy: SentCopy = {

@@ -68,6 +68,8 @@ export interface InboundOptions {
    * cannot decrypt, so it answers with retry receipts (default 0).
    */
   undecryptableCopies?: number;
+  /** The server time stamped on the message (`t`); default now. */
+  timestamp?: Date;
 }
 
 export interface PairResult {

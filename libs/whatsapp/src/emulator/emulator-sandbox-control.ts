@@ -112,6 +112,7 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
           deviceId,
           via: partner.via,
           ...(spec.pushName ? { pushName: spec.pushName } : {}),
+          ...(spec.timestamp ? { timestamp: spec.timestamp } : {}),
         };
         if (group)
           await phone.sendGroupMessage(
@@ -121,7 +122,11 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
             opts,
           );
         else if (spec.fromMe)
-          await phone.sendFromMe(partner.chatJid, message, { id: waMessageId, deviceId });
+          await phone.sendFromMe(partner.chatJid, message, {
+            id: waMessageId,
+            deviceId,
+            ...(spec.timestamp ? { timestamp: spec.timestamp } : {}),
+          });
         else await phone.sendMessage(partner.contact, message, opts);
       })
       .catch((err: Error) =>
