@@ -42,17 +42,6 @@ export class StatsRepository {
 
   // ---- writes (event side) ------------------------------------------------------------------
 
-  /** Records a message as counted; false when it already was (duplicate event). */
-  async insertMessageState(state: MessageStateRecord): Promise<boolean> {
-    try {
-      await this.states.create(state);
-      return true;
-    } catch (error) {
-      if (isDuplicateKeyError(error)) return false;
-      throw error;
-    }
-  }
-
   /** Records messages as counted in one round trip; returns the ids that were not counted before. */
   async insertMessageStates(states: MessageStateRecord[]): Promise<Set<string>> {
     if (!states.length) return new Set();

@@ -44,8 +44,4 @@ export class SecretBox {
       throw new SecretUnreadableError();
     }
   }
-
-  static isSealed(stored: string): boolean {
-    return stored.startsWith(PREFIX);
-  }
 }
