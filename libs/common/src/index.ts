@@ -16,3 +16,4 @@ export * from './async/keyed-batch-queue';
 export * from './net/pinned-http';
 export * from './cache/expiring-cache';
 export * from './security/secret-box';
+export * from './collections/group-by';

@@ -1,4 +1,4 @@
-import { duplicateIndexesOf } from '@app/common';
+import { duplicateIndexesOf, groupBy } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { AnyBulkWriteOperation, Model } from 'mongoose';
@@ -101,13 +101,7 @@ export class ChatsRepository {
    * unread count).
    */
   async recordMany(messages: MessageRecord[]): Promise<void> {
-    const byChat = new Map<string, MessageRecord[]>();
-    for (const m of messages) {
-      const key = `${m.sessionId}|${m.chatJid}`;
-      const chat = byChat.get(key);
-      if (chat) chat.push(m);
-      else byChat.set(key, [m]);
-    }
+    const byChat = groupBy(messages, (m) => `${m.sessionId}|${m.chatJid}`);
     const runs: MessageRecord[][] = [];
     const inOrder: AnyBulkWriteOperation<Chat>[] = [];
     for (const chat of byChat.values()) {

@@ -1,3 +1,4 @@
+import { groupBy } from '@app/common';
 import { Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import type { MessageRecord } from '../messaging/message.types';
@@ -120,11 +121,10 @@ export class StatsRecorder {
    * outgoing one is replayed message by message, as order decides which inbound it answers.
    */
   private async trackResponsiveness(messages: MessageRecord[]): Promise<void> {
-    const byChat = new Map<string, MessageRecord[]>();
-    for (const m of messages.filter(isConversational)) {
-      const key = `${m.organizationId}|${m.sessionName}|${m.chatJid}`;
-      byChat.set(key, [...(byChat.get(key) ?? []), m]);
-    }
+    const byChat = groupBy(
+      messages.filter(isConversational),
+      (m) => `${m.organizationId}|${m.sessionName}|${m.chatJid}`,
+    );
     const waiting: Parameters<StatsRepository['markAwaitingMany']>[0] = [];
     for (const chat of byChat.values()) {
       if (chat.every((m) => m.direction === 'in')) {
