@@ -108,14 +108,8 @@ export class ContactsSyncService {
     const carriesLid = (o: ContactObservation) => !o.isGroup && !!o.lid;
     const changed = await this.locks.run(target.sessionId, async () => {
       const results: Applied[] = [];
-      for (const observation of observations.filter(carriesLid)) {
-        try {
-          results.push(await this.apply(target, observation));
-        } catch (err) {
-          // One bad contact never stops the rest of a batch.
-          this.logger.error({ err, sessionId: target.sessionId }, 'Failed to sync a contact');
-        }
-      }
+      for (const observation of observations.filter(carriesLid))
+        results.push(...(await this.applyOrLog(target, observation)));
       const plain = foldObservations(observations.filter((o) => !carriesLid(o)));
       results.push(...(await this.applyPlain(target, plain)));
       const toLink = results.flatMap((r) => (r.link ? [r.link] : []));
@@ -139,18 +133,7 @@ export class ContactsSyncService {
     observations: ContactObservation[],
   ): Promise<Applied[]> {
     if (!observations.length) return [];
-    // Only worth a read when a pushName may need writing (our own messages carry none).
-    const named = observations.filter((o) => o.pushName);
-    const stored = new Map(
-      named.length
-        ? (
-            await this.contacts.namesByJids(
-              target,
-              named.map((o) => o.jid),
-            )
-          ).map((c) => [c.jid, c])
-        : [],
-    );
+    const stored = await this.storedNames(target, observations);
     const { outcomes, retry, rejected } = await this.contacts.bulkUpsert(
       target,
       observations.map((o) => {
@@ -182,14 +165,28 @@ export class ContactsSyncService {
         { sessionId: target.sessionId, count: rejected.length },
         'The database refused some contacts of a sync batch',
       );
-    for (const i of retry) {
-      try {
-        results.push(await this.apply(target, observations[i]));
-      } catch (err) {
-        this.logger.error({ err, sessionId: target.sessionId }, 'Failed to sync a contact');
-      }
-    }
+    for (const i of retry) results.push(...(await this.applyOrLog(target, observations[i])));
     return results;
+  }
+
+  /** The stored pushNames of the observed contacts that carry one (our own messages carry none). */
+  private async storedNames(
+    target: SyncTarget,
+    observations: ContactObservation[],
+  ): Promise<Map<string, Pick<ContactRecord, 'pushName' | 'pushNameAt'>>> {
+    const named = observations.filter((o) => o.pushName).map((o) => o.jid);
+    if (!named.length) return new Map();
+    return new Map((await this.contacts.namesByJids(target, named)).map((c) => [c.jid, c]));
+  }
+
+  /** One bad contact never stops the rest of a batch: its failure is logged, nothing returned. */
+  private async applyOrLog(target: SyncTarget, o: ContactObservation): Promise<Applied[]> {
+    try {
+      return [await this.apply(target, o)];
+    } catch (err) {
+      this.logger.error({ err, sessionId: target.sessionId }, 'Failed to sync a contact');
+      return [];
+    }
   }
 
   private async apply(target: SyncTarget, o: ContactObservation): Promise<Applied> {
