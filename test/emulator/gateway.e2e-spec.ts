@@ -270,14 +270,16 @@ describe('gateway with WHATSAPP_ENGINE=emulator: outbound media, pairing by code
       .send({ sessionName: 'bycode' })
       .expect(201);
     await waitForSessionStatus(t, owner, 'bycode', 'qr_ready', 15_000);
-    const code = (
-      await t
-        .http()
-        .post('/api/v1/whatsapp/sessions/bycode/pairing-code')
-        .set(owner.auth)
-        .send({ phone: '+15550007778' })
-        .expect(200)
-    ).body.code as string;
+    const requestCode = async () =>
+      (
+        await t
+          .http()
+          .post('/api/v1/whatsapp/sessions/bycode/pairing-code')
+          .set(owner.auth)
+          .send({ phone: '+15550007778' })
+          .expect(200)
+      ).body.code as string;
+    const code = await requestCode();
     const control = (c: string) =>
       t
         .http()
@@ -288,14 +290,7 @@ describe('gateway with WHATSAPP_ENGINE=emulator: outbound media, pairing by code
     expect(wrong.body.code).toBe('INVALID_PAIRING_CODE');
     expect(t.app.get(EmulatorBackend).server.phone('15550007778').devices).toEqual([]);
     // A wrong code ends that attempt, as on WhatsApp: ask for a new code and type it.
-    const again = (
-      await t
-        .http()
-        .post('/api/v1/whatsapp/sessions/bycode/pairing-code')
-        .set(owner.auth)
-        .send({ phone: '+15550007778' })
-        .expect(200)
-    ).body.code as string;
+    const again = await requestCode();
     await control(again).expect(200);
     await waitForSessionStatus(t, owner, 'bycode', 'connected', 15_000);
     expect(t.app.get(EmulatorBackend).server.phone('15550007778').devices).toHaveLength(1);
