@@ -38,8 +38,12 @@ import {
   sumCounters,
   type CounterIncrement,
 } from '../apps/api/src/stats/stats-counters';
-import { dayKey, resolveRange, type StatsGranularity } from '../apps/api/src/stats/stats-range';
-import { StatsRepository, type ResponseSampleRecord } from '../apps/api/src/stats/stats.repository';
+import { dayKey, resolveRange } from '../apps/api/src/stats/stats-range';
+import {
+  type FailureIncrement,
+  StatsRepository,
+  type ResponseSampleRecord,
+} from '../apps/api/src/stats/stats.repository';
 
 const N = Number(process.env.STATS_BENCH_MESSAGES ?? 1_000_000);
 const ORGS = 2;
@@ -180,18 +184,7 @@ async function main(): Promise<void> {
         inc: CounterIncrement;
       }
     >();
-    const failureCounts = new Map<
-      string,
-      {
-        granularity: StatsGranularity;
-        organizationId: string;
-        sessionName: string;
-        start: Date;
-        day: string;
-        reason: string;
-        count: number;
-      }
-    >();
+    const failureCounts = new Map<string, FailureIncrement>();
     const samples: ResponseSampleRecord[] = [];
     const replay: RawMessage[] = [];
     const messages = connection.collection('messages');

@@ -21,6 +21,17 @@ export type MessageStateRecord = StatsMessageState;
 export type BucketRow = BucketCounters & { bucket: Date };
 export type ResponseSampleRecord = StatsResponseSample;
 
+/** `count` failures with `reason` in one (granularity, session, bucket) row. */
+export interface FailureIncrement {
+  granularity: StatsGranularity;
+  organizationId: string;
+  sessionName: string;
+  start: Date;
+  day: string;
+  reason: string;
+  count: number;
+}
+
 /** Window filter shared by the read queries: `days` pins the index key, `since/until` trims partial days. */
 export interface StatsWindow {
   organizationId: string;
@@ -166,17 +177,7 @@ export class StatsRepository {
   }
 
   /** `$inc` upserts of failure counts per (granularity, session, bucket, reason), in one round trip. */
-  async bulkIncrementFailures(
-    rows: Array<{
-      granularity: StatsGranularity;
-      organizationId: string;
-      sessionName: string;
-      start: Date;
-      day: string;
-      reason: string;
-      count: number;
-    }>,
-  ): Promise<void> {
+  async bulkIncrementFailures(rows: FailureIncrement[]): Promise<void> {
     if (rows.length === 0) return;
     // One upsert per failure document, however many rows count into it.
     const folded = new Map<string, (typeof rows)[number]>();
@@ -400,20 +401,13 @@ export class StatsRepository {
    * Response times of one histogram bin, ascending, after skipping `skip` of them
    * (index: organizationId + day + bin [+ responseMs]).
    */
-  async responseTimesInBin(
+  responseTimesInBin(
     window: StatsWindow,
     bin: number,
     skip: number,
     take: number,
   ): Promise<number[]> {
-    const rows = await this.samples
-      .find(this.sampleFilter(window, bin), { _id: 0, responseMs: 1 })
-      .sort({ responseMs: 1 })
-      .skip(skip)
-      .limit(take)
-      .lean<Array<{ responseMs: number }>>()
-      .exec();
-    return rows.map((row) => row.responseMs);
+    return this.responseTimes(this.sampleFilter(window, bin), skip, take);
   }
 
   countResponseSamples(window: StatsWindow): Promise<number> {
@@ -421,9 +415,17 @@ export class StatsRepository {
   }
 
   /** `take` response times of the whole window, ascending, after `skip` (fallback when the histogram disagrees). */
-  async responseTimesAt(window: StatsWindow, skip: number, take: number): Promise<number[]> {
+  responseTimesAt(window: StatsWindow, skip: number, take: number): Promise<number[]> {
+    return this.responseTimes(this.sampleFilter(window), skip, take);
+  }
+
+  private async responseTimes(
+    filter: ReturnType<StatsRepository['sampleFilter']>,
+    skip: number,
+    take: number,
+  ): Promise<number[]> {
     const rows = await this.samples
-      .find(this.sampleFilter(window), { _id: 0, responseMs: 1 })
+      .find(filter, { _id: 0, responseMs: 1 })
       .sort({ responseMs: 1 })
       .skip(skip)
       .limit(take)
