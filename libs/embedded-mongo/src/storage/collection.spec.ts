@@ -64,3 +64,59 @@ describe('Collection with hashed keys', () => {
     expect(collection.match({ b: 'x' }, {}, new Set(['_id', 'b']))[1]).toEqual({ _id: 2, b: 'x' });
   });
 });
+
+describe('Collection planning with sparse and partial indexes', () => {
+  const messages = () => {
+    const collection = new Collection('db', 'messages', discardingRecorder);
+    collection.createIndex({
+      key: { sessionId: 1, waMessageId: 1 },
+      name: 'sessionId_1_waMessageId_1',
+      unique: true,
+      partialFilterExpression: { waMessageId: { $exists: true } },
+    });
+    collection.insert({ _id: 1, sessionId: 's', waMessageId: 'w1' });
+    collection.insert({ _id: 2, sessionId: 's' }); // not in the partial index
+    return collection;
+  };
+
+  it('uses a partial index when the filter implies its expression', () => {
+    const collection = messages();
+    expect(collection.plan({ sessionId: 's', waMessageId: 'w1' }).by).toBe(
+      'sessionId_1_waMessageId_1',
+    );
+    expect(collection.match({ sessionId: 's', waMessageId: 'w1' }).map((d) => d._id)).toEqual([1]);
+    expect(collection.plan({ sessionId: 's', waMessageId: { $in: ['w1', 'w2'] } }).by).toBe(
+      'sessionId_1_waMessageId_1',
+    );
+  });
+
+  it('scans when the partial index may miss matching documents', () => {
+    const collection = messages();
+    // A prefix alone, or an equality to null, also matches documents the index does not hold.
+    expect(collection.plan({ sessionId: 's' }).by).toBe('collection scan');
+    expect(collection.match({ sessionId: 's' }).map((d) => d._id)).toEqual([1, 2]);
+    expect(collection.plan({ sessionId: 's', waMessageId: null }).by).toBe('collection scan');
+    expect(collection.match({ sessionId: 's', waMessageId: null }).map((d) => d._id)).toEqual([2]);
+  });
+
+  it('uses a partial index with an equality expression only for the same value', () => {
+    const collection = new Collection('db', 'c', discardingRecorder);
+    collection.createIndex({ key: { a: 1 }, name: 'a_1', partialFilterExpression: { kind: 'x' } });
+    collection.insert({ _id: 1, a: 1, kind: 'x' });
+    collection.insert({ _id: 2, a: 1, kind: 'y' });
+    expect(collection.plan({ a: 1, kind: 'x' }).by).toBe('a_1');
+    expect(collection.match({ a: 1, kind: 'x' }).map((d) => d._id)).toEqual([1]);
+    expect(collection.plan({ a: 1, kind: 'y' }).by).toBe('collection scan');
+    expect(collection.match({ a: 1 }).map((d) => d._id)).toEqual([1, 2]);
+  });
+
+  it('uses a sparse index only when the filter pins an indexed field to a non-null value', () => {
+    const collection = new Collection('db', 'c', discardingRecorder);
+    collection.createIndex({ key: { email: 1 }, name: 'email_1', sparse: true });
+    collection.insert({ _id: 1, email: 'a@x' });
+    collection.insert({ _id: 2 });
+    expect(collection.plan({ email: 'a@x' }).by).toBe('email_1');
+    expect(collection.plan({ email: null }).by).toBe('collection scan');
+    expect(collection.match({ email: null }).map((d) => d._id)).toEqual([2]);
+  });
+});

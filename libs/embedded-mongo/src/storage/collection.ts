@@ -236,7 +236,7 @@ export class Collection {
     }
     let best: { index: SecondaryIndex; pinned: unknown[][] } | undefined;
     for (const index of this.indexes.values()) {
-      if (!index.coversAllDocuments) continue;
+      if (!index.holdsAllMatches(filter)) continue;
       const pinned: unknown[][] = [];
       for (const field of index.fields) {
         const values = equalityValues(filter, field);

@@ -2,6 +2,7 @@ import type { Document } from 'bson';
 import type { Query } from 'mingo/query';
 import { ErrorCode, MongoCommandError } from '../errors';
 import { compileFilter } from '../query/mingo-options';
+import { equalityValues } from '../query/planner';
 import { canonicalKey, valuesAtPath } from './index-key';
 import { hashKey, PostingMap } from './posting-map';
 
@@ -64,9 +65,23 @@ export class SecondaryIndex {
     return this.spec.unique === true;
   }
 
-  /** Sparse and partial indexes miss some documents, so they cannot answer arbitrary equality queries. */
-  get coversAllDocuments(): boolean {
-    return !this.spec.sparse && !this.partialFilter;
+  /**
+   * Whether every document matching `filter` is in this index. Sparse and partial indexes miss
+   * some documents, so (as MongoDB's planner) they answer only filters that imply membership:
+   * `waMessageId: 'X'` implies `{ waMessageId: { $exists: true } }`. Anything else reads as "no".
+   */
+  holdsAllMatches(filter: Document): boolean {
+    if (this.spec.sparse && !this.fields.some((field) => pinsNonNull(filter, field))) return false;
+    const partial = this.spec.partialFilterExpression;
+    if (!partial) return true;
+    return Object.entries(partial).every(([field, condition]) => {
+      if (field.startsWith('$')) return false;
+      if (isExistsTrue(condition)) return pinsNonNull(filter, field);
+      if (!isScalar(condition)) return false;
+      const values = equalityValues(filter, field);
+      const expected = canonicalKey(condition);
+      return !!values && values.every((value) => canonicalKey(value) === expected);
+    });
   }
 
   keysOf(document: Document): IndexKeys {
@@ -188,4 +203,20 @@ function formatKeyValue(value: unknown): string {
   if (bsonType === 'ObjectId') return `ObjectId('${String(value)}')`;
   if (typeof value === 'object' && !bsonType) return JSON.stringify(value);
   return String(value);
+}
+
+/** The filter pins `field` by equality to values none of which is null (so the field exists). */
+function pinsNonNull(filter: Document, field: string): boolean {
+  const values = equalityValues(filter, field);
+  return !!values && values.every((value) => value !== null && value !== undefined);
+}
+
+function isExistsTrue(condition: unknown): boolean {
+  if (condition === null || typeof condition !== 'object') return false;
+  const keys = Object.keys(condition);
+  return keys.length === 1 && keys[0] === '$exists' && !!(condition as Document).$exists;
+}
+
+function isScalar(value: unknown): boolean {
+  return value === null || typeof value !== 'object' || value instanceof Date;
 }
