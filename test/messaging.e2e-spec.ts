@@ -1,4 +1,6 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { getConnectionToken } from '@nestjs/mongoose';
+import { type Connection, Types } from 'mongoose';
 import {
   SandboxControl,
   SessionRegistry,
@@ -465,6 +467,104 @@ describe('messaging outbox across a restart', () => {
       expect(new Date(first.sentAt).getTime()).toBeLessThanOrEqual(
         new Date(second.sentAt).getTime(),
       );
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('messaging effects cut off by a crash', () => {
+  it('replays them after a restart: chat, contact, stats and one event per message', async () => {
+    let t = await createTestApp();
+    try {
+      const owner = await registerUser(t);
+      await connectedSession(t, owner, 'main');
+      const db = () => t.app.get<string, Connection>(getConnectionToken());
+      const session = (await db()
+        .collection('whatsapp_sessions')
+        .findOne({ organizationId: owner.organization.id, sessionName: 'main' }))!;
+      const peer = '201777000111@s.whatsapp.net';
+      const stored = (text: string) => {
+        const now = new Date();
+        return {
+          _id: new Types.ObjectId().toHexString(),
+          organizationId: owner.organization.id,
+          sessionId: session.sessionId as string,
+          sessionName: 'main',
+          direction: 'in',
+          chatJid: peer,
+          senderJid: peer,
+          senderPhone: '201777000111',
+          pushName: 'Crashy',
+          fromMe: false,
+          waMessageId: `CRASH${randomBytes(6).toString('hex').toUpperCase()}`,
+          type: 'text',
+          text,
+          status: 'delivered',
+          attempts: 0,
+          timestamp: now,
+          createdAt: now,
+          updatedAt: now,
+        };
+      };
+      // What a crash leaves: notes written, messages stored, (some of) their effects missing.
+      const untouched = stored('cut off before any effect');
+      const announced = stored('cut off after its event was written');
+      const neverStored = new Types.ObjectId().toHexString();
+      await db().collection<{ _id: string }>('messages').insertMany([untouched, announced]);
+      await db()
+        .collection('events')
+        .insertOne({
+          _id: new Types.ObjectId(),
+          organizationId: owner.organization.id,
+          type: 'message.received',
+          sessionName: 'main',
+          occurredAt: announced.createdAt,
+          data: { id: announced._id, text: announced.text },
+          fanoutPending: false,
+          createdAt: new Date(),
+          sourceKey: `message.created:${announced._id}`,
+        });
+      const longAgo = new Date(Date.now() - 10 * 60_000);
+      await db()
+        .collection('message_creations')
+        .insertMany([
+          { sessionId: session.sessionId, messageIds: [untouched._id], createdAt: longAgo },
+          {
+            sessionId: session.sessionId,
+            messageIds: [announced._id, neverStored],
+            createdAt: longAgo,
+          },
+        ]);
+
+      t = await t.restart();
+      await waitFor(
+        async () => (await db().collection('message_creations').countDocuments()) === 0,
+        10_000,
+        'the notes replayed and closed',
+      );
+      const chats = (
+        await t.http().get('/api/v1/whatsapp/chats').set(owner.auth).expect(200)
+      ).body.items.filter((c: { chatJid: string }) => c.chatJid === peer);
+      expect(chats).toHaveLength(1);
+      expect(chats[0].unreadCount).toBe(2);
+      const contacts = (
+        await t.http().get('/api/v1/whatsapp/contacts').set(owner.auth).expect(200)
+      ).body.items.filter((c: { jid: string }) => c.jid === peer);
+      expect(contacts).toHaveLength(1);
+      const stats = (await t.http().get('/api/v1/whatsapp/stats').set(owner.auth).expect(200)).body;
+      expect(stats.messages.received).toBe(2);
+      for (const m of [untouched, announced])
+        expect(
+          await db()
+            .collection('events')
+            .countDocuments({ sourceKey: `message.created:${m._id}` }),
+        ).toBe(1);
+      expect(
+        await db()
+          .collection('events')
+          .countDocuments({ organizationId: owner.organization.id, type: 'message.received' }),
+      ).toBe(2);
     } finally {
       await t.close();
     }

@@ -60,6 +60,8 @@ export function messageCreatedEvent(m: MessageRecord): NewEvent | undefined {
     sessionName: m.sessionName,
     occurredAt: new Date(m.createdAt ?? m.timestamp),
     data: asRecord(toMessageDto(m)),
+    // A message's first store is announced once, also when a crash recovery replays it.
+    sourceKey: `message.created:${String(m._id)}`,
   };
 }
 

@@ -32,7 +32,8 @@ export class EventOutboxService
 {
   private readonly log = new Logger(EventOutboxService.name);
   private readonly ids = new EventIdGenerator();
-  private readonly appends: KeyedBatchQueue<NewEvent, StoredEvent>;
+  /** Resolves undefined for an event dropped as a repeat (same sourceKey). */
+  private readonly appends: KeyedBatchQueue<NewEvent, StoredEvent | undefined>;
   private readonly subscribers: EventSubscriber[] = [];
   private readonly live = new EventEmitter().setMaxListeners(0);
   private seeded?: Promise<void>;
@@ -47,7 +48,9 @@ export class EventOutboxService
     this.appends = new KeyedBatchQueue({
       maxBatch: options.maxBatch,
       process: (organizationId, events) => this.store(organizationId, events),
-      afterBatch: async (organizationId, _events, stored) => {
+      afterBatch: async (organizationId, _events, results) => {
+        const stored = results.filter((e): e is StoredEvent => e !== undefined);
+        if (!stored.length) return;
         this.live.emit(organizationId, stored);
         await this.fanOut(stored);
       },
@@ -88,7 +91,7 @@ export class EventOutboxService
   }
 
   /** Stores an event; resolves once it is durable. Must be called synchronously from the domain-event handler (order). */
-  append(event: NewEvent): Promise<StoredEvent> {
+  append(event: NewEvent): Promise<StoredEvent | undefined> {
     return this.appends.push(event.organizationId, event);
   }
 
@@ -105,16 +108,19 @@ export class EventOutboxService
     return this.events.findById(id);
   }
 
-  private async store(organizationId: string, events: NewEvent[]): Promise<StoredEvent[]> {
+  private async store(
+    organizationId: string,
+    events: NewEvent[],
+  ): Promise<Array<StoredEvent | undefined>> {
     await this.seeded;
-    const stored = events.map((event) => ({ ...event, id: this.ids.next() }));
+    const candidates = events.map((event) => ({ ...event, id: this.ids.next() }));
     try {
-      await this.events.insertMany(stored, new Date());
+      const stored = new Set(await this.events.insertMany(candidates, new Date()));
+      return candidates.map((event) => (stored.has(event) ? event : undefined));
     } catch (err) {
       this.log.error({ err, organizationId, count: events.length }, 'Failed to store events');
       throw err;
     }
-    return stored;
   }
 
   private async fanOut(stored: StoredEvent[]): Promise<boolean> {

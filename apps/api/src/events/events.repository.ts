@@ -1,3 +1,4 @@
+import { duplicateIndexesOf } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, type QueryFilter, Types } from 'mongoose';
@@ -24,20 +25,27 @@ const toStored = (row: EventRow): StoredEvent => ({
 export class EventsRepository {
   constructor(@InjectModel(OutboxEvent.name) private readonly model: Model<OutboxEvent>) {}
 
-  async insertMany(events: StoredEvent[], createdAt: Date): Promise<void> {
-    await this.model.collection.insertMany(
-      events.map((e) => ({
-        _id: new Types.ObjectId(e.id),
-        organizationId: e.organizationId,
-        type: e.type,
-        sessionName: e.sessionName,
-        occurredAt: e.occurredAt,
-        data: e.data,
-        fanoutPending: true,
-        createdAt,
-      })),
-      { ordered: true },
-    );
+  /** Stores the events; returns the ones stored now (an event whose sourceKey exists is dropped). */
+  async insertMany(events: StoredEvent[], createdAt: Date): Promise<StoredEvent[]> {
+    const rows = events.map((e) => ({
+      _id: new Types.ObjectId(e.id),
+      organizationId: e.organizationId,
+      type: e.type,
+      sessionName: e.sessionName,
+      occurredAt: e.occurredAt,
+      data: e.data,
+      fanoutPending: true,
+      createdAt,
+      ...(e.sourceKey === undefined ? {} : { sourceKey: e.sourceKey }),
+    }));
+    try {
+      await this.model.collection.insertMany(rows, { ordered: false });
+      return events;
+    } catch (error) {
+      const duplicates = duplicateIndexesOf(error);
+      if (!duplicates) throw error;
+      return events.filter((_, i) => !duplicates.has(i));
+    }
   }
 
   async markFannedOut(ids: string[]): Promise<void> {

@@ -38,6 +38,8 @@ export interface NewEvent {
   sessionName: string;
   occurredAt: Date;
   data: Record<string, unknown>;
+  /** What this event announces, for events that must be stored once: a repeated key is dropped. */
+  sourceKey?: string;
 }
 
 /** A stored event as the outbox hands it to subscribers and streams. */

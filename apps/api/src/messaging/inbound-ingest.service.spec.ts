@@ -5,6 +5,8 @@ import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.se
 import { ChatsRepository } from './chats.repository';
 import { InboundIngestService } from './inbound-ingest.service';
 import { MediaDownloadService } from './media-download.service';
+import { MessageCreationService } from './message-creation.service';
+import { MessageCreationsRepository } from './message-creations.repository';
 import { MessageStatusService } from './message-status.service';
 import { MessagesRepository, type NewMessage } from './messages.repository';
 import { OutboxDispatcher } from './outbox-dispatcher';
@@ -29,20 +31,35 @@ const event = (waMessageId: string, over: Partial<WaMessageReceivedEvent['messag
 const record = (doc: NewMessage) => ({ ...doc, _id: `id-${doc.waMessageId}` });
 
 describe('InboundIngestService', () => {
-  const messages = { insertManyOnce: vi.fn(), insertOnce: vi.fn(), setFields: vi.fn() };
+  const messages = {
+    insertManyOnce: vi.fn(),
+    insertOnce: vi.fn(),
+    setFields: vi.fn(),
+    findByIds: vi.fn(),
+  };
+  const notes = { open: vi.fn(), close: vi.fn() };
   const chats = { recordMany: vi.fn() };
   const status = { emitCreated: vi.fn() };
   const sessions = { touchActivity: vi.fn() };
   const dispatcher = { sendsSettled: vi.fn() };
   let ingest: InboundIngestService;
+  let creation: MessageCreationService;
 
   beforeEach(async () => {
     vi.resetAllMocks();
+    notes.open.mockImplementation(async (sessionId: string, messageIds: string[]) => ({
+      id: 'note1',
+      sessionId,
+      messageIds,
+    }));
+    notes.close.mockResolvedValue(undefined);
     vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     const moduleRef = await Test.createTestingModule({
       providers: [
         InboundIngestService,
+        MessageCreationService,
+        { provide: MessageCreationsRepository, useValue: notes },
         { provide: MessagesRepository, useValue: messages },
         { provide: ChatsRepository, useValue: chats },
         { provide: MessageStatusService, useValue: status },
@@ -52,6 +69,7 @@ describe('InboundIngestService', () => {
       ],
     }).compile();
     ingest = moduleRef.get(InboundIngestService);
+    creation = moduleRef.get(MessageCreationService);
   });
 
   it('stores a synchronous burst in one batch and announces only the new messages', async () => {
@@ -120,5 +138,55 @@ describe('InboundIngestService', () => {
     const error = vi.spyOn(Logger.prototype, 'error');
     await Promise.all(['x', 'y'].map((id) => ingest.onMessage(event(id))));
     expect(error).toHaveBeenCalledTimes(1);
+  });
+
+  it('notes the ids before the insert and closes the note after every effect ran', async () => {
+    const order: string[] = [];
+    notes.open.mockImplementation(async (sessionId: string, messageIds: string[]) => {
+      order.push('open');
+      return { id: 'note1', sessionId, messageIds };
+    });
+    messages.insertManyOnce.mockImplementation(
+      async (docs: Array<NewMessage & { _id: string }>) => {
+        order.push('insert');
+        expect(docs.map((d) => d._id)).toEqual(notes.open.mock.calls[0][1]);
+        return docs;
+      },
+    );
+    status.emitCreated.mockImplementation(async () => order.push('announce'));
+    notes.close.mockImplementation(async () => order.push('close'));
+    await ingest.onMessage(event('a'));
+    expect(order).toEqual(['open', 'insert', 'announce', 'close']);
+    expect(notes.close).toHaveBeenCalledWith('note1');
+  });
+
+  it('leaves the note open when an effect fails, for recovery to replay', async () => {
+    messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) => docs);
+    status.emitCreated.mockRejectedValue(new Error('db down'));
+    await ingest.onMessage(event('a'));
+    expect(notes.close).not.toHaveBeenCalled();
+  });
+
+  it('closes the note when the insert stored nothing', async () => {
+    messages.insertManyOnce.mockRejectedValue(new Error('db down'));
+    messages.insertOnce.mockRejectedValue(new Error('db down'));
+    await ingest.onMessage(event('a'));
+    expect(status.emitCreated).not.toHaveBeenCalled();
+    expect(notes.close).toHaveBeenCalledWith('note1');
+  });
+
+  it('replays a note: the noted messages that were stored get their effects, then it closes', async () => {
+    const stored = { ...event('a').message, _id: 'm1', sessionId: 'org1_main' };
+    messages.findByIds.mockResolvedValue([stored]);
+    const replayed = await creation.replay({
+      id: 'note9',
+      sessionId: 'org1_main',
+      messageIds: ['m1', 'm2'],
+    });
+    expect(replayed).toBe(1);
+    expect(messages.findByIds).toHaveBeenCalledWith(['m1', 'm2']);
+    expect(chats.recordMany).toHaveBeenCalledWith([stored]);
+    expect(status.emitCreated).toHaveBeenCalledWith('org1_main', [stored]);
+    expect(notes.close).toHaveBeenCalledWith('note9');
   });
 });

@@ -7,9 +7,7 @@ import {
   type WaMessageStatusEvent,
   type WaMessageReceivedEvent,
 } from '@app/whatsapp';
-import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
-import { ChatsRepository } from './chats.repository';
-import { MediaDownloadService } from './media-download.service';
+import { MessageCreationService } from './message-creation.service';
 import { MessageStatusService } from './message-status.service';
 import type { MessageRecord } from './message.types';
 import { MessagesRepository, newMessageId, type NewMessage } from './messages.repository';
@@ -44,10 +42,8 @@ export class InboundIngestService implements BeforeApplicationShutdown {
 
   constructor(
     private readonly messages: MessagesRepository,
-    private readonly chats: ChatsRepository,
+    private readonly creation: MessageCreationService,
     private readonly status: MessageStatusService,
-    private readonly downloads: MediaDownloadService,
-    private readonly sessions: WhatsAppSessionsService,
     private readonly dispatcher: OutboxDispatcher,
   ) {}
 
@@ -74,19 +70,24 @@ export class InboundIngestService implements BeforeApplicationShutdown {
     }
   }
 
-  /** Stores one session's messages; side effects run for the ones that are new. */
+  /** Stores one session's messages; what follows a first store runs for the ones that are new. */
   async ingestBatch(sessionId: string, events: WaMessageReceivedEvent[]): Promise<void> {
     // Our own sends come back as fromMe events: let the send store WhatsApp's id first, so the echo
     // is recognised as the same message (unique sessionId + waMessageId) rather than stored twice.
     if (events.some((e) => e.message.fromMe)) await this.dispatcher.sendsSettled(sessionId);
-    const created = await this.insertNew(events.map((e) => this.toNewMessage(e, e.message)));
-    if (!created.length) return;
-    for (const record of created) await this.applySideEffects(record);
-    await this.chats.recordMany(created);
-    await this.status.emitCreated(sessionId, created);
-    await this.sessions.touchActivity(sessionId, new Date());
-    for (const record of created)
-      if (record.media?.downloadStatus === 'pending') this.downloads.schedule(record._id);
+    const docs = events.map((e) => ({ ...this.toNewMessage(e, e.message), _id: newMessageId() }));
+    const note = await this.creation.begin(
+      sessionId,
+      docs.map((d) => d._id),
+    );
+    let created: MessageRecord[];
+    try {
+      created = await this.insertNew(docs);
+    } catch (err) {
+      await this.creation.abandon(note);
+      throw err;
+    }
+    await this.creation.complete(note, created);
   }
 
   async handleMessageUpdate(event: WaMessageStatusEvent): Promise<void> {
@@ -103,8 +104,7 @@ export class InboundIngestService implements BeforeApplicationShutdown {
    * message loses no other. Ids are given up front: a message the failed (unordered) bulk insert did
    * store is then recognised as ours, not as an earlier copy, and still gets its side effects.
    */
-  private async insertNew(messages: NewMessage[]): Promise<MessageRecord[]> {
-    const docs = messages.map((m) => ({ ...m, _id: newMessageId() }));
+  private async insertNew(docs: Array<NewMessage & { _id: string }>): Promise<MessageRecord[]> {
     try {
       return await this.messages.insertManyOnce(docs);
     } catch (err) {
@@ -166,19 +166,5 @@ export class InboundIngestService implements BeforeApplicationShutdown {
       doc.mediaRef = m.media.ref;
     }
     return doc;
-  }
-
-  /** Edits and revokes change the message they target. */
-  private async applySideEffects(m: MessageRecord): Promise<void> {
-    const { sessionId } = m;
-    if (!m.targetId) return;
-    if (m.type === 'edit' && m.editedText !== undefined) {
-      await this.messages.setFields(
-        { sessionId, waMessageId: m.targetId },
-        { editedText: m.editedText },
-      );
-    } else if (m.type === 'revoke') {
-      await this.messages.setFields({ sessionId, waMessageId: m.targetId }, { revoked: true });
-    }
   }
 }

@@ -77,6 +77,16 @@ export class MessagesRepository {
     return this.model.findById(id).lean<MessageRecord>().exec();
   }
 
+  /** The messages with these ids, in the given order (missing ones left out). */
+  async findByIds(ids: string[]): Promise<MessageRecord[]> {
+    const rows = await this.model
+      .find({ _id: { $in: ids } })
+      .lean<MessageRecord[]>()
+      .exec();
+    const byId = new Map(rows.map((row) => [String(row._id), row]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
+  }
+
   findOwned(organizationId: string, id: string): Promise<MessageRecord | null> {
     return this.model.findOne({ _id: id, organizationId }).lean<MessageRecord>().exec();
   }

@@ -6,6 +6,9 @@ import { IdempotencyRepository } from './idempotency.repository';
 import { InboundIngestService } from './inbound-ingest.service';
 import { mediaStorageProvider } from './media/media-storage.provider';
 import { MediaDownloadService } from './media-download.service';
+import { MessageCreationRecovery } from './message-creation-recovery.service';
+import { MessageCreationService } from './message-creation.service';
+import { MessageCreationsRepository } from './message-creations.repository';
 import { MessageHistoryService } from './message-history.service';
 import { MessageStatusService } from './message-status.service';
 import { MessagesRepository } from './messages.repository';
@@ -13,6 +16,7 @@ import { MessagingController } from './messaging.controller';
 import { OutboxDispatcher } from './outbox-dispatcher';
 import { Chat, ChatSchema } from './schemas/chat.schema';
 import { IdempotencyKey, IdempotencyKeySchema } from './schemas/idempotency-key.schema';
+import { MessageCreation, MessageCreationSchema } from './schemas/message-creation.schema';
 import { Message, MessageSchema } from './schemas/message.schema';
 import { SendMessageUseCase } from './send-message.usecase';
 
@@ -23,6 +27,7 @@ import { SendMessageUseCase } from './send-message.usecase';
       { name: Message.name, schema: MessageSchema },
       { name: Chat.name, schema: ChatSchema },
       { name: IdempotencyKey.name, schema: IdempotencyKeySchema },
+      { name: MessageCreation.name, schema: MessageCreationSchema },
     ]),
   ],
   controllers: [MessagingController],
@@ -32,6 +37,9 @@ import { SendMessageUseCase } from './send-message.usecase';
     ChatsRepository,
     IdempotencyRepository,
     MessageStatusService,
+    MessageCreationsRepository,
+    MessageCreationService,
+    MessageCreationRecovery,
     OutboxDispatcher,
     SendMessageUseCase,
     InboundIngestService,

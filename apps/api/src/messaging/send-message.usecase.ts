@@ -3,12 +3,11 @@ import { Types } from 'mongoose';
 import { AllowList, APP_CONFIG, type AppConfig, toJid } from '@app/common';
 import type { WaSessionState } from '@app/whatsapp';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
-import { ChatsRepository } from './chats.repository';
 import type { SendMessageDto } from './dto/send-message.dto';
 import { IdempotencyRepository } from './idempotency.repository';
 import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
 import { resolveMediaInput } from './media/media-input';
-import { MessageStatusService } from './message-status.service';
+import { MessageCreationService } from './message-creation.service';
 import { MessagesRepository, type NewMessage } from './messages.repository';
 import type { MessageRecord, OutboundMediaType } from './message.types';
 import {
@@ -33,9 +32,8 @@ export class SendMessageUseCase {
   constructor(
     private readonly sessions: WhatsAppSessionsService,
     private readonly messages: MessagesRepository,
-    private readonly chats: ChatsRepository,
+    private readonly creation: MessageCreationService,
     private readonly idempotency: IdempotencyRepository,
-    private readonly status: MessageStatusService,
     private readonly dispatcher: OutboxDispatcher,
     @Inject(MEDIA_STORAGE) private readonly media: MediaStorage,
     @Inject(APP_CONFIG) config: AppConfig,
@@ -114,10 +112,15 @@ export class SendMessageUseCase {
         downloadStatus: 'stored',
       };
     }
-    const stored = await this.messages.insert(message);
-    await this.chats.recordMany([stored]);
-    await this.status.emitCreated(stored.sessionId, [stored]);
-    await this.sessions.touchActivity(session.sessionId, now);
+    const note = await this.creation.begin(session.sessionId, [id]);
+    let stored: MessageRecord;
+    try {
+      stored = await this.messages.insert(message);
+    } catch (error) {
+      await this.creation.abandon(note);
+      throw error;
+    }
+    await this.creation.complete(note, [stored]);
     this.dispatcher.kick(session.sessionId);
     return stored;
   }

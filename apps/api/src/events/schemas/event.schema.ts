@@ -31,6 +31,10 @@ export class OutboxEvent {
   @Prop({ type: Boolean, default: true })
   fanoutPending: boolean;
 
+  /** Set for events announced at most once (see NewEvent.sourceKey). */
+  @Prop({ type: String })
+  sourceKey?: string;
+
   /** Write time: drives the TTL retention (and the fan-out recovery's grace period). */
   @Prop({ type: Date, required: true })
   createdAt: Date;
@@ -42,4 +46,9 @@ export const OutboxEventSchema = SchemaFactory.createForClass(OutboxEvent);
 OutboxEventSchema.index({ organizationId: 1, _id: 1 });
 // Fan-out recovery after a crash between the event write and its deliveries.
 OutboxEventSchema.index({ fanoutPending: 1 });
+// A replayed announcement (crash recovery) finds its first copy.
+OutboxEventSchema.index(
+  { sourceKey: 1 },
+  { unique: true, partialFilterExpression: { sourceKey: { $exists: true } } },
+);
 OutboxEventSchema.index({ createdAt: 1 }, { expireAfterSeconds: EVENT_RETENTION_SECONDS });

@@ -1,0 +1,77 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
+import { ChatsRepository } from './chats.repository';
+import { MediaDownloadService } from './media-download.service';
+import { type OpenCreation, MessageCreationsRepository } from './message-creations.repository';
+import { MessageStatusService } from './message-status.service';
+import type { MessageRecord } from './message.types';
+import { MessagesRepository } from './messages.repository';
+
+/**
+ * What follows the first store of messages (received, sent from the phone, or accepted for
+ * sending): edits and revokes reach their target, the chat moves, listeners (stats, contacts, the
+ * event log) hear of them, session activity, media downloads. Crash-safe: `begin` notes the ids
+ * before the insert and `complete` deletes the note after the effects, so a crash in between
+ * leaves a note that MessageCreationRecovery replays. Edits, the chat snapshot, stats and the
+ * event log are idempotent on replay; chat and contact message counts may count such a batch twice.
+ */
+@Injectable()
+export class MessageCreationService {
+  private readonly log = new Logger(MessageCreationService.name);
+
+  constructor(
+    private readonly creations: MessageCreationsRepository,
+    private readonly messages: MessagesRepository,
+    private readonly chats: ChatsRepository,
+    private readonly status: MessageStatusService,
+    private readonly sessions: WhatsAppSessionsService,
+    private readonly downloads: MediaDownloadService,
+  ) {}
+
+  /** Call before inserting messages that carry these ids. */
+  begin(sessionId: string, messageIds: string[]): Promise<OpenCreation> {
+    return this.creations.open(sessionId, messageIds);
+  }
+
+  /** Runs the effects for the messages the insert created (any subset of the noted ids), then closes the note. */
+  async complete(creation: OpenCreation, created: MessageRecord[]): Promise<void> {
+    if (created.length) {
+      for (const record of created) await this.applyToTarget(record);
+      await this.chats.recordMany(created);
+      await this.status.emitCreated(creation.sessionId, created);
+      await this.sessions.touchActivity(creation.sessionId, new Date());
+      for (const record of created)
+        if (record.media?.downloadStatus === 'pending') this.downloads.schedule(record._id);
+    }
+    await this.creations.close(creation.id);
+  }
+
+  /** The insert failed: nothing was created under these ids that needs effects. */
+  async abandon(creation: OpenCreation): Promise<void> {
+    await this.creations.close(creation.id).catch((err: unknown) => {
+      // Left behind, the note is replayed later and finds no message: harmless.
+      this.log.warn({ err, sessionId: creation.sessionId }, 'Could not close a creation note');
+    });
+  }
+
+  /** Recovery: the noted messages that were stored get their effects (again). */
+  async replay(creation: OpenCreation): Promise<number> {
+    const stored = await this.messages.findByIds(creation.messageIds);
+    await this.complete(creation, stored);
+    return stored.length;
+  }
+
+  /** Edits and revokes change the message they target. */
+  private async applyToTarget(m: MessageRecord): Promise<void> {
+    const { sessionId } = m;
+    if (!m.targetId) return;
+    if (m.type === 'edit' && m.editedText !== undefined) {
+      await this.messages.setFields(
+        { sessionId, waMessageId: m.targetId },
+        { editedText: m.editedText },
+      );
+    } else if (m.type === 'revoke') {
+      await this.messages.setFields({ sessionId, waMessageId: m.targetId }, { revoked: true });
+    }
+  }
+}
