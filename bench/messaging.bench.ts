@@ -5,7 +5,7 @@ import { loadConfig } from '@app/common';
 import { SandboxControl, SessionQueryService, SessionRegistry } from '@app/whatsapp';
 import { createApp } from '../apps/api/src/app.setup';
 import { SendMessageUseCase } from '../apps/api/src/messaging/send-message.usecase';
-import { report, round, tempDir } from './support';
+import { report, round, settleGc, tempDir } from './support';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 3000);
 const ORG = 'bench-org';
@@ -95,6 +95,7 @@ async function main(): Promise<void> {
     // Worst case for batching: 500 peers in turn, so a batch holds ~one message per chat.
     const burst = async (peers: number, offset: number): Promise<number> => {
       const eventsBefore = await connection.collection('events').estimatedDocumentCount();
+      settleGc(); // every measured phase starts from the same heap state, the floor's runs too
       const start = process.hrtime.bigint();
       for (let i = 0; i < N; i++)
         sandbox.inbound(session.sessionId, {
@@ -117,6 +118,7 @@ async function main(): Promise<void> {
     // A few hundred milliseconds swing with one GC pause or fsync: the median of 5 fresh runs.
     const rawRuns: number[] = [];
     for (let run = 0; run < 5; run++) {
+      settleGc();
       const rawStart = process.hrtime.bigint();
       for (let i = 0; i < sample.length; i += 1000)
         await connection
@@ -133,6 +135,7 @@ async function main(): Promise<void> {
     // Send pipeline with rate limiting off: accept → outbox → engine → sent.
     const send = app.get(SendMessageUseCase);
     const sends = Math.min(N, 1000);
+    settleGc();
     const sendStart = process.hrtime.bigint();
     await Promise.all(
       Array.from({ length: sends }, (_, i) =>
