@@ -1,4 +1,5 @@
 import { get, type IncomingMessage } from 'node:http';
+import { MONGO_TARGET, type MongoTarget } from '../apps/api/src/database/database.module';
 import { EVENTS_OPTIONS, type EventsOptions } from '../apps/api/src/events/events.options';
 import { connectedSession } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
@@ -293,5 +294,76 @@ describe('events stream (SSE)', () => {
     });
     const ids = s.messages.map((m) => m.id!);
     expect([...ids].sort()).toEqual(ids);
+  });
+});
+
+describe('events stream across two instances sharing one database', () => {
+  let a: TestApp;
+  let b: TestApp;
+  let owner: RegisteredUser;
+  const streams: Array<{ close: () => void }> = [];
+  const bearer = () => ({ Authorization: owner.auth.Authorization });
+  const open = (...args: Parameters<typeof openStream>) => {
+    const s = openStream(...args);
+    streams.push(s);
+    return s;
+  };
+  const inbound = (on: TestApp, session: string, text: string) =>
+    on
+      .http()
+      .post(`/api/v1/whatsapp/sandbox/sessions/${session}/inbound`)
+      .set(owner.auth)
+      .send({ from: '+201555000222', text })
+      .expect(202);
+  const texts = (s: ReturnType<typeof openStream>) =>
+    s.of('message.received').map((m) => m.data.data.text as string);
+
+  beforeAll(async () => {
+    a = await createTestApp();
+    b = await createTestApp({ MONGODB_URI: a.app.get<symbol, MongoTarget>(MONGO_TARGET).uri });
+    owner = await registerUser(a);
+    // Each session is held (leased) by the instance that started it.
+    await connectedSession(a, owner, 'on-a', '+201001230001');
+    await connectedSession(b, owner, 'on-b', '+201001230002');
+  });
+  afterEach(() => {
+    for (const s of streams.splice(0)) s.close();
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it("streams the other instance's events live, in one order, and resumes across instances", async () => {
+    const onA = open(a.url, { types: 'message.received' }, bearer());
+    const onB = open(b.url, { types: 'message.received' }, bearer());
+    await Promise.all([onA.ready, onB.ready]);
+    for (let i = 0; i < 3; i++) {
+      await inbound(b, 'on-b', `from b ${i}`);
+      await inbound(a, 'on-a', `from a ${i}`);
+    }
+    const all = ['from b 0', 'from a 0', 'from b 1', 'from a 1', 'from b 2', 'from a 2'];
+    for (const s of [onA, onB])
+      await waitFor(async () => texts(s).length === 6, 10_000, 'six events on both streams');
+    // Both instances deliver the organization's events in the same (sequence) order.
+    expect(texts(onA)).toEqual(texts(onB));
+    expect(new Set(texts(onA))).toEqual(new Set(all));
+
+    // Resume on A from an event B wrote; what follows comes from both instances.
+    const last = onB.of('message.received')[2];
+    onA.close();
+    const resumed = open(
+      a.url,
+      { types: 'message.received' },
+      { ...bearer(), 'Last-Event-ID': last.id! },
+    );
+    await resumed.ready;
+    await inbound(b, 'on-b', 'after resume');
+    await waitFor(
+      async () => texts(resumed).includes('after resume'),
+      10_000,
+      'the live event after the replay',
+    );
+    expect(texts(resumed)).toEqual([...texts(onB).slice(3, 6), 'after resume']);
   });
 });

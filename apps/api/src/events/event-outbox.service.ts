@@ -6,7 +6,6 @@ import {
   type OnApplicationBootstrap,
   type OnModuleInit,
 } from '@nestjs/common';
-import { EventEmitter } from 'node:events';
 import { KeyedBatchQueue } from '@app/common';
 import { EventIdGenerator } from './event-id';
 import { EVENTS_OPTIONS, type EventsOptions } from './events.options';
@@ -19,10 +18,11 @@ export type EventSubscriber = (events: StoredEvent[]) => Promise<void>;
 /**
  * The durable outbox. `append` is awaited by the domain-event handler, i.e. inside the producer's
  * `emitAsync`, right after the domain write. Per organization, appends are queued and written in
- * order (group commit: what queued up during one insert goes into the next), so ids are committed
- * in increasing order per organization, which SSE resume ("id > Last-Event-ID") relies on.
+ * order (group commit: what queued up during one insert goes into the next). Each batch reserves
+ * a range of the organization's event sequence (a counter in the database), which orders the
+ * events of every instance for live streams (EventTailService).
  *
- * After the insert: live SSE listeners are notified, then subscribers (webhook fan-out) run; the
+ * After the insert: the live streams' tail is handed the events, then subscribers (webhook fan-out) run; the
  * row's `fanoutPending` flag is cleared only once they succeeded, and a periodic recovery re-runs
  * subscribers for rows still flagged (a crash between the event write and its fan-out).
  */
@@ -35,7 +35,8 @@ export class EventOutboxService
   /** Resolves undefined for an event dropped as a repeat (same sourceKey). */
   private readonly appends: KeyedBatchQueue<NewEvent, StoredEvent | undefined>;
   private readonly subscribers: EventSubscriber[] = [];
-  private readonly live = new EventEmitter().setMaxListeners(0);
+  private readonly storedListeners: Array<(organizationId: string, stored: StoredEvent[]) => void> =
+    [];
   private seeded?: Promise<void>;
   private recoveryTimer?: NodeJS.Timeout;
   private recovering?: Promise<void>;
@@ -51,7 +52,7 @@ export class EventOutboxService
       afterBatch: async (organizationId, _events, results) => {
         const stored = results.filter((e): e is StoredEvent => e !== undefined);
         if (!stored.length) return;
-        this.live.emit(organizationId, stored);
+        for (const listener of this.storedListeners) listener(organizationId, stored);
         await this.fanOut(stored);
       },
     });
@@ -84,10 +85,9 @@ export class EventOutboxService
     this.subscribers.push(subscriber);
   }
 
-  /** Live events of one organization, in commit order. Returns the unsubscribe function. */
-  subscribe(organizationId: string, listener: (events: StoredEvent[]) => void): () => void {
-    this.live.on(organizationId, listener);
-    return () => this.live.off(organizationId, listener);
+  /** Hears each batch this instance stored, right after the insert (before fan-out). */
+  onStored(listener: (organizationId: string, stored: StoredEvent[]) => void): void {
+    this.storedListeners.push(listener);
   }
 
   /** Stores an event; resolves once it is durable. Must be called synchronously from the domain-event handler (order). */
@@ -104,6 +104,15 @@ export class EventOutboxService
     return this.events.findAfter(organizationId, afterId, query, limit);
   }
 
+  findBySequence(
+    organizationId: string,
+    range: { afterSeq: number; uptoSeq?: number },
+    query: EventQuery,
+    limit: number,
+  ): Promise<StoredEvent[]> {
+    return this.events.findBySequence(organizationId, range, query, limit);
+  }
+
   findById(id: string): Promise<StoredEvent | null> {
     return this.events.findById(id);
   }
@@ -113,8 +122,13 @@ export class EventOutboxService
     events: NewEvent[],
   ): Promise<Array<StoredEvent | undefined>> {
     await this.seeded;
-    const candidates = events.map((event) => ({ ...event, id: this.ids.next() }));
     try {
+      const first = await this.events.reserveSequence(organizationId, events.length);
+      const candidates = events.map((event, i) => ({
+        ...event,
+        id: this.ids.next(),
+        seq: first + i,
+      }));
       const stored = new Set(await this.events.insertMany(candidates, new Date()));
       return candidates.map((event) => (stored.has(event) ? event : undefined));
     } catch (err) {

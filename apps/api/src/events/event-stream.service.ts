@@ -5,16 +5,19 @@ import { EventOutboxService } from './event-outbox.service';
 import { EventStreamAuthService } from './event-stream-auth.service';
 import { InvalidLastEventIdError } from './events.errors';
 import { EVENTS_OPTIONS, type EventsOptions } from './events.options';
+import type { EventQuery } from './events.repository';
 import { type StoredEvent, toEnvelope } from './events.types';
+import { EventTailService } from './event-tail.service';
 
 const REPLAY_PAGE = 500;
 const EVENT_ID = /^[0-9a-fA-F]{24}$/;
 
 /**
- * `GET /events` as Server-Sent Events. Per connection: authenticate, write the headers, subscribe
- * to the organization's live events (buffered), replay stored events after Last-Event-ID, flush the
- * buffer (skipping what the replay already sent), then stream live. `id:` is the event id, so a
- * reconnecting EventSource resumes by itself. Heartbeat comments keep proxies from timing out.
+ * `GET /events` as Server-Sent Events. Per connection: authenticate, subscribe to the
+ * organization's live tail (buffered; it delivers in sequence order whichever instance wrote the
+ * event), write the headers, replay stored events after Last-Event-ID up to the tail's position,
+ * flush the buffer, then stream live. `id:` is the event id, so a reconnecting EventSource resumes
+ * by itself. Heartbeat comments keep proxies from timing out.
  */
 @Injectable()
 export class EventStreamService implements BeforeApplicationShutdown {
@@ -23,6 +26,7 @@ export class EventStreamService implements BeforeApplicationShutdown {
 
   constructor(
     private readonly outbox: EventOutboxService,
+    private readonly tails: EventTailService,
     private readonly auth: EventStreamAuthService,
     @Inject(EVENTS_OPTIONS) private readonly options: EventsOptions,
   ) {}
@@ -37,17 +41,37 @@ export class EventStreamService implements BeforeApplicationShutdown {
 
   async stream(req: Request, res: Response, query: EventStreamQueryDto): Promise<void> {
     const user = await this.auth.authenticate(req.headers.authorization, query.access_token);
+    const organizationId = user.organizationId;
     const headerId = req.headers['last-event-id'];
     const lastEventId =
       (Array.isArray(headerId) ? headerId[0] : headerId)?.trim() || query.lastEventId;
     if (lastEventId && !EVENT_ID.test(lastEventId)) throw new InvalidLastEventIdError();
+    // Another organization's event id only tells a point in time: replay by id then.
+    const resumeFrom = lastEventId ? await this.outbox.findById(lastEventId) : null;
+    const resumeSeq = resumeFrom?.organizationId === organizationId ? resumeFrom.seq : undefined;
 
     const types = query.types?.length ? new Set<string>(query.types) : undefined;
     const wanted = (e: StoredEvent) =>
       (!types || types.has(e.type)) && (!query.sessionName || e.sessionName === query.sessionName);
-    let cursor = lastEventId?.toLowerCase() ?? '';
-    let buffered: StoredEvent[] | undefined = lastEventId ? [] : undefined;
+    let position = 0; // the last sequence number sent (or passed over by the filter)
+    let buffered: StoredEvent[] | undefined = [];
     let closed = false;
+    const write = (events: StoredEvent[]) => {
+      for (const event of events)
+        if (!closed && wanted(event))
+          res.write(`id: ${event.id}\ndata: ${JSON.stringify(toEnvelope(event))}\n\n`);
+      // A client this far behind is dropped; it reconnects with Last-Event-ID and replays from the outbox.
+      if (res.writableLength > this.options.maxStreamBufferBytes) close();
+    };
+    /** Live and sequence-replayed events: each sequence number once, in order. */
+    const send = (events: StoredEvent[]) => {
+      const fresh = events.filter((event) => event.seq! > position);
+      if (fresh.length) position = fresh[fresh.length - 1].seq!;
+      write(fresh);
+    };
+    const tail = await this.tails.subscribe(organizationId, (events) =>
+      buffered ? buffered.push(...events) : send(events),
+    );
 
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
@@ -55,29 +79,16 @@ export class EventStreamService implements BeforeApplicationShutdown {
     res.setHeader('Connection', 'keep-alive');
     res.setHeader('X-Accel-Buffering', 'no');
     res.flushHeaders();
-    res.write(`retry: 3000\n: stream open for organization ${user.organizationId}\n\n`);
+    res.write(`retry: 3000\n: stream open for organization ${organizationId}\n\n`);
 
     const close = () => {
       if (closed) return;
       closed = true;
       clearInterval(heartbeat);
-      unsubscribe();
+      tail.unsubscribe();
       this.open.delete(close);
       res.end();
     };
-    const send = (events: StoredEvent[]) => {
-      for (const event of events) {
-        if (closed || event.id <= cursor) continue;
-        cursor = event.id;
-        if (!wanted(event)) continue;
-        res.write(`id: ${event.id}\ndata: ${JSON.stringify(toEnvelope(event))}\n\n`);
-      }
-      // A client this far behind is dropped; it reconnects with Last-Event-ID and replays from the outbox.
-      if (res.writableLength > this.options.maxStreamBufferBytes) close();
-    };
-    const unsubscribe = this.outbox.subscribe(user.organizationId, (events) =>
-      buffered ? buffered.push(...events) : send(events),
-    );
     const heartbeat = setInterval(
       () => !closed && res.write(`: heartbeat ${new Date().toISOString()}\n\n`),
       this.options.heartbeatMs,
@@ -86,21 +97,69 @@ export class EventStreamService implements BeforeApplicationShutdown {
     req.on('close', close);
     res.on('error', close);
 
-    if (!lastEventId) return;
     try {
       const filter = { types: query.types, sessionName: query.sessionName };
-      for (;;) {
-        // The cursor advances over every event (filtered or not) the replay has seen.
-        const page = await this.outbox.findAfter(user.organizationId, cursor, filter, REPLAY_PAGE);
-        send(page);
-        if (closed || page.length < REPLAY_PAGE) break;
+      const isClosed = () => closed;
+      if (resumeSeq !== undefined) {
+        position = resumeSeq;
+        await this.replayBySequence(
+          organizationId,
+          position,
+          tail.position,
+          filter,
+          send,
+          isClosed,
+        );
+      } else if (lastEventId) {
+        // An event stored before sequence numbers existed, or one the retention already removed.
+        await this.replayById(organizationId, lastEventId, tail.position, filter, write, isClosed);
       }
-      const pending = buffered ?? [];
+      position = Math.max(position, tail.position);
+      const pending = buffered;
       buffered = undefined;
       send(pending);
     } catch (err) {
-      this.log.warn({ err, organizationId: user.organizationId }, 'SSE replay failed');
+      this.log.warn({ err, organizationId }, 'SSE replay failed');
       close();
+    }
+  }
+
+  /** Stored events in (after, upto]; the tail delivers what follows `upto`. */
+  private async replayBySequence(
+    organizationId: string,
+    after: number,
+    upto: number,
+    filter: EventQuery,
+    send: (events: StoredEvent[]) => void,
+    closed: () => boolean,
+  ): Promise<void> {
+    for (;;) {
+      const page = await this.outbox.findBySequence(
+        organizationId,
+        { afterSeq: after, uptoSeq: upto },
+        filter,
+        REPLAY_PAGE,
+      );
+      send(page);
+      if (closed() || page.length < REPLAY_PAGE) return;
+      after = page[page.length - 1].seq!;
+    }
+  }
+
+  /** Stored events with an id after `afterId`, leaving those past `upto` to the tail. */
+  private async replayById(
+    organizationId: string,
+    afterId: string,
+    upto: number,
+    filter: EventQuery,
+    write: (events: StoredEvent[]) => void,
+    closed: () => boolean,
+  ): Promise<void> {
+    for (let cursor = afterId; ;) {
+      const page = await this.outbox.findAfter(organizationId, cursor, filter, REPLAY_PAGE);
+      write(page.filter((event) => event.seq === undefined || event.seq <= upto));
+      if (closed() || page.length < REPLAY_PAGE) return;
+      cursor = page[page.length - 1].id;
     }
   }
 }

@@ -7,6 +7,7 @@ import { OrganizationsModule } from '../organizations/organizations.module';
 import { EventOutboxService } from './event-outbox.service';
 import { EVENTS_JWT, EventStreamAuthService } from './event-stream-auth.service';
 import { EventStreamService } from './event-stream.service';
+import { EventTailService } from './event-tail.service';
 import { EventsController } from './events.controller';
 import { EventsListener } from './events.listener';
 import { defaultEventsOptions, EVENTS_OPTIONS } from './events.options';
@@ -40,6 +41,7 @@ import { OutboxEvent, OutboxEventSchema } from './schemas/event.schema';
     EventOutboxService,
     EventsListener,
     EventStreamAuthService,
+    EventTailService,
     EventStreamService,
   ],
   exports: [EventOutboxService],

@@ -6,6 +6,10 @@ export interface EventsOptions {
   fanoutRecoveryIntervalMs: number;
   /** Only events older than this are recovered (younger ones are still being fanned out). */
   fanoutRecoveryGraceMs: number;
+  /** How often live streams read events other instances wrote. */
+  tailPollMs: number;
+  /** A sequence number missing this long (its writer crashed or failed) is skipped by live streams. */
+  tailGapTimeoutMs: number;
   /** Largest group of queued events written in one insert. */
   maxBatch: number;
   /** An SSE client this far behind (bytes buffered) is disconnected; it resumes with Last-Event-ID. */
@@ -18,6 +22,8 @@ export const defaultEventsOptions = (): EventsOptions => ({
   heartbeatMs: 15_000,
   fanoutRecoveryIntervalMs: 5_000,
   fanoutRecoveryGraceMs: 5_000,
+  tailPollMs: 500,
+  tailGapTimeoutMs: 5_000,
   maxBatch: 256,
   maxStreamBufferBytes: 4 * 1024 * 1024,
 });

@@ -1,4 +1,4 @@
-import { duplicateIndexesOf } from '@app/common';
+import { duplicateIndexesOf, isDuplicateKeyError } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, type QueryFilter, Types } from 'mongoose';
@@ -19,7 +19,11 @@ const toStored = (row: EventRow): StoredEvent => ({
   sessionName: row.sessionName ?? '',
   occurredAt: row.occurredAt,
   data: row.data ?? {},
+  ...(row.seq === undefined ? {} : { seq: row.seq }),
 });
+
+/** One counter per organization: `_id` is the organization id, `seq` the last number handed out. */
+const SEQUENCES = 'event_sequences';
 
 @Injectable()
 export class EventsRepository {
@@ -36,6 +40,7 @@ export class EventsRepository {
       data: e.data,
       fanoutPending: true,
       createdAt,
+      ...(e.seq === undefined ? {} : { seq: e.seq }),
       ...(e.sourceKey === undefined ? {} : { sourceKey: e.sourceKey }),
     }));
     try {
@@ -46,6 +51,56 @@ export class EventsRepository {
       if (!duplicates) throw error;
       return events.filter((_, i) => !duplicates.has(i));
     }
+  }
+
+  /**
+   * Reserves `count` consecutive numbers of the organization's event sequence and returns the
+   * first. Atomic in the database, so instances sharing it never hand out the same number.
+   */
+  async reserveSequence(organizationId: string, count: number): Promise<number> {
+    const sequences = this.model.db.collection<{ _id: string; seq: number }>(SEQUENCES);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const row = await sequences.findOneAndUpdate(
+          { _id: organizationId },
+          { $inc: { seq: count } },
+          { upsert: true, returnDocument: 'after' },
+        );
+        return row!.seq - count + 1;
+      } catch (error) {
+        // Two first upserts of one organization race on _id; the loser increments the winner's row.
+        if (attempt > 0 || !isDuplicateKeyError(error)) throw error;
+      }
+    }
+  }
+
+  /** The last sequence number handed out for the organization (0 before its first event). */
+  async currentSequence(organizationId: string): Promise<number> {
+    const row = await this.model.db
+      .collection<{ _id: string; seq: number }>(SEQUENCES)
+      .findOne({ _id: organizationId });
+    return row?.seq ?? 0;
+  }
+
+  /** An organization's events with afterSeq < seq ≤ uptoSeq (unbounded when omitted), in sequence order. */
+  async findBySequence(
+    organizationId: string,
+    range: { afterSeq: number; uptoSeq?: number },
+    query: EventQuery,
+    limit: number,
+  ): Promise<StoredEvent[]> {
+    const seq: Record<string, number> = { $gt: range.afterSeq };
+    if (range.uptoSeq !== undefined) seq.$lte = range.uptoSeq;
+    const filter: QueryFilter<OutboxEvent> = { organizationId, seq };
+    if (query.types?.length) filter.type = { $in: query.types };
+    if (query.sessionName) filter.sessionName = query.sessionName;
+    const rows = await this.model
+      .find(filter)
+      .sort({ seq: 1 })
+      .limit(limit)
+      .lean<EventRow[]>()
+      .exec();
+    return rows.map(toStored);
   }
 
   async markFannedOut(ids: string[]): Promise<void> {

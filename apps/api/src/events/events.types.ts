@@ -45,6 +45,11 @@ export interface NewEvent {
 /** A stored event as the outbox hands it to subscribers and streams. */
 export interface StoredEvent extends NewEvent {
   id: string;
+  /**
+   * Position in the organization's event sequence (one counter in the database, shared by every
+   * instance): the order live streams deliver in. Absent on events stored before it existed.
+   */
+  seq?: number;
 }
 
 export function toEnvelope(event: StoredEvent): EventEnvelope {

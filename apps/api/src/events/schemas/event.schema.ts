@@ -31,6 +31,10 @@ export class OutboxEvent {
   @Prop({ type: Boolean, default: true })
   fanoutPending: boolean;
 
+  /** The organization's event sequence number (see StoredEvent.seq). */
+  @Prop({ type: Number })
+  seq?: number;
+
   /** Set for events announced at most once (see NewEvent.sourceKey). */
   @Prop({ type: String })
   sourceKey?: string;
@@ -44,6 +48,8 @@ export type OutboxEventDocument = HydratedDocument<OutboxEvent>;
 export const OutboxEventSchema = SchemaFactory.createForClass(OutboxEvent);
 // SSE resume: events of an organization after an id.
 OutboxEventSchema.index({ organizationId: 1, _id: 1 });
+// Live streams: an organization's events in sequence order.
+OutboxEventSchema.index({ organizationId: 1, seq: 1 });
 // Fan-out recovery after a crash between the event write and its deliveries.
 OutboxEventSchema.index({ fanoutPending: 1 });
 // A replayed announcement (crash recovery) finds its first copy.

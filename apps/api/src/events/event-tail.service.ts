@@ -1,0 +1,165 @@
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { EventOutboxService } from './event-outbox.service';
+import { EVENTS_OPTIONS, type EventsOptions } from './events.options';
+import { EventsRepository } from './events.repository';
+import type { StoredEvent } from './events.types';
+
+const PAGE = 500;
+
+export type TailListener = (events: StoredEvent[]) => void;
+
+/**
+ * One organization's events in sequence order, whichever instance wrote them. `cursor` is the
+ * last sequence number delivered or given up: the tail only moves over a missing number (reserved
+ * by a writer that has not committed yet) once it stayed missing for `gapTimeoutMs` (a writer
+ * that crashed or failed its insert).
+ */
+export class OrganizationTail {
+  readonly listeners = new Set<TailListener>();
+  private gapSince?: number;
+  private polling?: Promise<void>;
+  private again = false;
+
+  constructor(
+    private readonly organizationId: string,
+    public cursor: number,
+    private readonly events: EventsRepository,
+    private readonly gapTimeoutMs: number,
+  ) {}
+
+  /** Events this instance just stored: delivered at once when they continue the sequence. */
+  offer(events: StoredEvent[]): void {
+    const next = events.filter((e) => e.seq !== undefined && e.seq > this.cursor);
+    if (next.length && next[0].seq === this.cursor + 1 && isContiguous(next)) {
+      this.deliver(next);
+      this.gapSince = undefined;
+    } else if (next.length) {
+      void this.poll();
+    }
+  }
+
+  /** Reads what follows the cursor; concurrent calls coalesce into one more pass. */
+  poll(): Promise<void> {
+    if (this.polling) {
+      this.again = true;
+      return this.polling;
+    }
+    this.polling = this.pass().finally(() => {
+      this.polling = undefined;
+      if (this.again) {
+        this.again = false;
+        void this.poll();
+      }
+    });
+    return this.polling;
+  }
+
+  private async pass(): Promise<void> {
+    for (;;) {
+      const page = await this.events.findBySequence(
+        this.organizationId,
+        { afterSeq: this.cursor },
+        {},
+        PAGE,
+      );
+      const ready: StoredEvent[] = [];
+      for (const event of page) {
+        const seq = event.seq!;
+        if (seq <= this.cursor) continue; // offered meanwhile by this instance's outbox
+        if (seq !== this.cursor + 1 && !this.gapExpired()) break;
+        this.cursor = seq;
+        this.gapSince = undefined;
+        ready.push(event);
+      }
+      if (ready.length) this.deliver(ready);
+      if (ready.length < PAGE) return;
+    }
+  }
+
+  private gapExpired(): boolean {
+    const now = Date.now();
+    this.gapSince ??= now;
+    return now - this.gapSince >= this.gapTimeoutMs;
+  }
+
+  private deliver(events: StoredEvent[]): void {
+    this.cursor = events[events.length - 1].seq!;
+    for (const listener of this.listeners) listener(events);
+  }
+}
+
+const isContiguous = (events: StoredEvent[]) =>
+  events.every((e, i) => i === 0 || e.seq === events[i - 1].seq! + 1);
+
+/**
+ * Live events for SSE: per organization with listeners on this instance, one tail polls the event
+ * log every `tailPollMs` (events other instances wrote) and takes this instance's own writes at
+ * once from the outbox. Listeners get every event once, in sequence order.
+ */
+@Injectable()
+export class EventTailService implements BeforeApplicationShutdown {
+  private readonly log = new Logger(EventTailService.name);
+  private readonly tails = new Map<string, Promise<OrganizationTail>>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly events: EventsRepository,
+    outbox: EventOutboxService,
+    @Inject(EVENTS_OPTIONS) private readonly options: EventsOptions,
+  ) {
+    outbox.onStored((organizationId, stored) => {
+      void this.tails.get(organizationId)?.then((tail) => tail.offer(stored));
+    });
+    this.timer = setInterval(() => this.pollAll(), options.tailPollMs);
+    this.timer.unref();
+  }
+
+  beforeApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  /**
+   * Starts delivering the organization's events after the returned position (the tail's cursor);
+   * a caller that replays from the log reads up to it, so nothing falls between. Returns the
+   * unsubscribe function too.
+   */
+  async subscribe(
+    organizationId: string,
+    listener: TailListener,
+  ): Promise<{ position: number; unsubscribe: () => void }> {
+    const tail = await this.tailOf(organizationId);
+    tail.listeners.add(listener);
+    return {
+      position: tail.cursor,
+      unsubscribe: () => {
+        tail.listeners.delete(listener);
+        if (tail.listeners.size === 0) this.tails.delete(organizationId);
+      },
+    };
+  }
+
+  private tailOf(organizationId: string): Promise<OrganizationTail> {
+    let tail = this.tails.get(organizationId);
+    if (!tail) {
+      // Starts at the counter: numbers reserved before, still in flight, are left to resume.
+      tail = this.events
+        .currentSequence(organizationId)
+        .then(
+          (seq) =>
+            new OrganizationTail(organizationId, seq, this.events, this.options.tailGapTimeoutMs),
+        );
+      this.tails.set(organizationId, tail);
+      tail.catch(() => this.tails.delete(organizationId));
+    }
+    return tail;
+  }
+
+  private pollAll(): void {
+    for (const [organizationId, tail] of this.tails)
+      void tail
+        .then((t) => t.poll())
+        .catch((err: unknown) =>
+          this.log.warn({ err, organizationId }, 'Reading the event log for live streams failed'),
+        );
+  }
+}
