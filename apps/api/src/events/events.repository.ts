@@ -91,16 +91,7 @@ export class EventsRepository {
   ): Promise<StoredEvent[]> {
     const seq: Record<string, number> = { $gt: range.afterSeq };
     if (range.uptoSeq !== undefined) seq.$lte = range.uptoSeq;
-    const filter: QueryFilter<OutboxEvent> = { organizationId, seq };
-    if (query.types?.length) filter.type = { $in: query.types };
-    if (query.sessionName) filter.sessionName = query.sessionName;
-    const rows = await this.model
-      .find(filter)
-      .sort({ seq: 1 })
-      .limit(limit)
-      .lean<EventRow[]>()
-      .exec();
-    return rows.map(toStored);
+    return this.page({ organizationId, seq }, query, 'seq', limit);
   }
 
   async markFannedOut(ids: string[]): Promise<void> {
@@ -137,15 +128,22 @@ export class EventsRepository {
     query: EventQuery,
     limit: number,
   ): Promise<StoredEvent[]> {
-    const filter: QueryFilter<OutboxEvent> = {
-      organizationId,
-      _id: { $gt: new Types.ObjectId(afterId) },
-    };
+    const after = { organizationId, _id: { $gt: new Types.ObjectId(afterId) } };
+    return this.page(after, query, '_id', limit);
+  }
+
+  /** Events matching `filter` and the stream's type/session filter, ascending by `order`. */
+  private async page(
+    filter: QueryFilter<OutboxEvent>,
+    query: EventQuery,
+    order: 'seq' | '_id',
+    limit: number,
+  ): Promise<StoredEvent[]> {
     if (query.types?.length) filter.type = { $in: query.types };
     if (query.sessionName) filter.sessionName = query.sessionName;
     const rows = await this.model
       .find(filter)
-      .sort({ _id: 1 })
+      .sort({ [order]: 1 })
       .limit(limit)
       .lean<EventRow[]>()
       .exec();
