@@ -97,6 +97,23 @@ describe('wa-emulator: fromMe, LID-only senders, groups and retries with the rea
     expect(retriesFor(first, second, third, mine)).toEqual([]);
   });
 
+  it('messages the gateway sends to a group: its sender key handed out, each skmsg decrypted and recorded', async () => {
+    const group = '120363000000000001@g.us'; // made by the previous test, with two members
+    for (const text of ['to the team', 'and again']) {
+      const sent = await engine.connection!.sendMessage(group, { type: 'text', text });
+      const out = await phone.waitForOutbound((r) => r.id === sent.waMessageId, 10_000);
+      expect(out).toMatchObject({ to: group, recipient: group, text });
+    }
+    // Decrypted with the key the linked device handed out: kept under its device JID.
+    const [out] = phone.outbox.filter((r) => r.to === group);
+    const deviceJid = `${ACCOUNT}:${out.deviceId}@s.whatsapp.net`;
+    expect(Object.keys(emulator.group(group)!.senderKeys)).toContain(deviceJid);
+    expect(phone.outbox.filter((r) => r.to === group).map((r) => r.text)).toEqual([
+      'to the team',
+      'and again',
+    ]);
+  });
+
   it('an undecryptable message → retry receipt → resent and decrypted; stored once', async () => {
     const id = await phone.sendText('15559993005', 'second time lucky', { undecryptableCopies: 1 });
     const m = await waitForMessage(id, 'the resent message');

@@ -2,6 +2,7 @@ import { BufferJSON, jidDecode } from '@whiskeysockets/baileys';
 import {
   GroupCipher,
   GroupSessionBuilder,
+  SenderKeyDistributionMessage,
   SenderKeyName,
   SenderKeyRecord,
 } from '@whiskeysockets/baileys/lib/Signal/Group/index.js';
@@ -88,6 +89,27 @@ export class Groups {
     const ciphertext = await new GroupCipher(store, name).encrypt(plaintext);
     this.ctx.store.save();
     return Buffer.from(ciphertext);
+  }
+
+  /**
+   * A linked device handed out its own sender key for the group (`senderKeyDistributionMessage`
+   * in a pairwise message): kept under the device's JID (`account:device@s.whatsapp.net`).
+   */
+  async receiveSenderKey(group: GroupRecord, deviceJid: string, skdm: Uint8Array): Promise<void> {
+    const store = new MemberKeyStore(group, deviceJid);
+    const message = new SenderKeyDistributionMessage(null, null, null, null, skdm);
+    await new GroupSessionBuilder(store).process(this.keyName(group, deviceJid), message);
+    this.ctx.store.save();
+  }
+
+  /** Decrypts a linked device's `skmsg` with the sender key it handed out (padded plaintext). */
+  async decrypt(group: GroupRecord, deviceJid: string, ciphertext: Uint8Array): Promise<Buffer> {
+    const store = new MemberKeyStore(group, deviceJid);
+    const plaintext = await new GroupCipher(store, this.keyName(group, deviceJid)).decrypt(
+      ciphertext,
+    );
+    this.ctx.store.save();
+    return Buffer.from(plaintext);
   }
 
   /** Whether the companion at `address` ("account.device") still needs `member`'s sender key. */

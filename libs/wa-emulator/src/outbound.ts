@@ -3,6 +3,7 @@ import { jidDecode, proto, unpadRandomMax16 } from '@whiskeysockets/baileys';
 import type { ClientConnection } from './client-connection';
 import { companionAddress } from './directory';
 import type { EmulatorContext } from './emulator-context';
+import type { Groups } from './groups';
 import { decryptMedia } from './media-crypto';
 import type { MediaHost } from './media-host';
 import { mediaContentOf } from './message-kinds';
@@ -15,8 +16,8 @@ import { Waiters } from './waiters';
  * Messages linked devices send (`<message to>`): each recipient device the emulator plays decrypts
  * its `<enc>`; what a contact received is recorded (with the attachment fetched from the media host
  * and decrypted), the account's own phone copy is only decrypted. Messages to groups: the pairwise
- * parts (sender keys) are decrypted to keep the Signal sessions in step, nothing is recorded.
- * Every stanza is acked.
+ * parts hand out the device's sender key, which then decrypts the `skmsg`; the message is recorded
+ * once, with the group as recipient. Every stanza is acked.
  */
 export class OutboundMessages {
   readonly records: OutboundRecord[] = [];
@@ -27,6 +28,7 @@ export class OutboundMessages {
   constructor(
     private readonly ctx: EmulatorContext,
     private readonly mediaHost: MediaHost,
+    private readonly groups: Groups,
   ) {}
 
   async onClientMessage(conn: ClientConnection, stanza: BinaryNode): Promise<void> {
@@ -38,8 +40,10 @@ export class OutboundMessages {
       if (enc) targets.push({ jid: t.attrs.jid, enc });
     }
     const direct = child(stanza, 'enc');
-    if (direct) targets.push({ jid: to, enc: direct });
+    const group = to.endsWith('@g.us') ? this.groups.get(to) : undefined;
+    if (direct && !group) targets.push({ jid: to, enc: direct });
     const sender = companionAddress(conn.account, conn.deviceId);
+    const deviceJid = `${conn.account}:${conn.deviceId}@s.whatsapp.net`;
     const { directory } = this.ctx;
     for (const { jid, enc } of targets) {
       const user = directory.userByJid(jid, false);
@@ -51,28 +55,43 @@ export class OutboundMessages {
         this.ctx.store.save();
         const message = proto.Message.decode(unpadRandomMax16(plaintext));
         const phone = phoneOf(user);
-        if (phone === conn.account) continue; // our own phone's copy (deviceSentMessage)
-        // A message to a group hands out the sender's key pairwise; its skmsg is not decrypted here.
-        if (to.endsWith('@g.us')) continue;
-        this.record({
-          id: stanza.attrs.id,
-          account: conn.account,
-          deviceId: conn.deviceId,
-          to,
-          recipient: phone ?? `${user.lid}@lid`,
-          message,
-          text: message.conversation ?? message.extendedTextMessage?.text ?? undefined,
-          media: this.outboundMedia(message),
-          at: new Date(),
-        });
+        const skdm = message.senderKeyDistributionMessage?.axolotlSenderKeyDistributionMessage;
+        if (group && skdm) await this.groups.receiveSenderKey(group, deviceJid, skdm);
+        if (phone === conn.account || group) continue; // own phone's copy; a group's key hand-out
+        this.record(conn, stanza, phone ?? `${user.lid}@lid`, message);
       } catch (err) {
         this.ctx.log('could not decrypt an outbound message', { jid, err: String(err) });
+      }
+    }
+    const skmsg = direct && bytes(direct);
+    if (group && skmsg && direct.attrs.type === 'skmsg') {
+      try {
+        const plaintext = await this.groups.decrypt(group, deviceJid, skmsg);
+        this.record(conn, stanza, to, proto.Message.decode(unpadRandomMax16(plaintext)));
+      } catch (err) {
+        this.ctx.log('could not decrypt a group message', { to, err: String(err) });
       }
     }
     conn.send(node('ack', { class: 'message', id: stanza.attrs.id, from: to, t: unixT() }));
   }
 
-  private record(record: OutboundRecord): void {
+  private record(
+    conn: ClientConnection,
+    stanza: BinaryNode,
+    recipient: string,
+    message: proto.IMessage,
+  ): void {
+    const record: OutboundRecord = {
+      id: stanza.attrs.id,
+      account: conn.account!,
+      deviceId: conn.deviceId!,
+      to: stanza.attrs.to,
+      recipient,
+      message,
+      text: message.conversation ?? message.extendedTextMessage?.text ?? undefined,
+      media: this.outboundMedia(message),
+      at: new Date(),
+    };
     this.records.push(record);
     this.waiters.notify();
     this.onRecorded?.(record);

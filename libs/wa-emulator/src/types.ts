@@ -25,7 +25,10 @@ export interface OutboundRecord {
   deviceId: number;
   /** The `to` of the stanza (PN or LID JID of the chat). */
   to: string;
-  /** Recipient contact's phone digits (its `…@lid` JID when WhatsApp knows it only by LID). */
+  /**
+   * Recipient contact's phone digits (its `…@lid` JID when WhatsApp knows it only by LID); the
+   * group JID for a message to a group.
+   */
   recipient: string;
   message: proto.IMessage;
   text?: string;

@@ -112,7 +112,7 @@ export class WaEmulator implements ConnectionHandler {
       groups: this.groups,
       appState: this.appState,
     });
-    this.outboundMessages = new OutboundMessages(this.ctx, mediaHost);
+    this.outboundMessages = new OutboundMessages(this.ctx, mediaHost, this.groups);
     this.receipts = new Receipts(this.ctx, this.outboundMessages);
     this.outboundMessages.onRecorded = (record) => this.receipts.scheduleAuto(record);
     this.receipts.onRetry = (account, deviceId, receipt) =>
