@@ -127,13 +127,17 @@ export class EventTailService implements BeforeApplicationShutdown {
     organizationId: string,
     listener: TailListener,
   ): Promise<{ position: number; unsubscribe: () => void }> {
-    const tail = await this.tailOf(organizationId);
+    const pending = this.tailOf(organizationId);
+    const tail = await pending;
+    // The last listener of this tail may have left while we waited, retiring it: join the current one.
+    if (this.tails.get(organizationId) !== pending) return this.subscribe(organizationId, listener);
     tail.listeners.add(listener);
     return {
       position: tail.cursor,
       unsubscribe: () => {
         tail.listeners.delete(listener);
-        if (tail.listeners.size === 0) this.tails.delete(organizationId);
+        if (tail.listeners.size === 0 && this.tails.get(organizationId) === pending)
+          this.tails.delete(organizationId);
       },
     };
   }
