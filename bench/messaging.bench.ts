@@ -52,8 +52,11 @@ async function waitForPipeline(connection: Connection, n: number, events: number
   }, 'contacts');
   // The event log handed to its subscribers (webhook fan-out) as well.
   await waitUntil(
+    // A batch's range leaves the fan-out ledger once its subscribers ran.
     async () =>
-      (await connection.collection('events').countDocuments({ fanoutPending: true })) === 0,
+      (await connection
+        .collection('event_sequences')
+        .countDocuments({ 'pending.0': { $exists: true } })) === 0,
     'event fan-out',
   );
   const received = await connection

@@ -624,35 +624,54 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     await inbound('survive the restart 1');
     await inbound('survive the restart 2');
     await waitFor(async () => r.hits.length >= 1, 10_000, 'a failed attempt');
-    // A crash right after the event write, before its deliveries existed: the row is still flagged.
-    const orphanId = new EventIdGenerator().next();
-    await t.app
-      .get<string, Connection>(getConnectionToken())
-      .collection('events')
-      .insertOne({
-        _id: new Types.ObjectId(orphanId),
-        organizationId: owner.organization.id,
-        type: 'message.received',
-        sessionName: 'main',
-        occurredAt: new Date(),
-        data: { text: 'survive the restart 3' },
-        fanoutPending: true,
-        createdAt: new Date(),
-      });
+    // Crashes right after an event write, before its deliveries existed: the batch's range is
+    // left in the sequence's fan-out ledger (or, for a row written before the ledger, its flag).
+    const db = t.app.get<string, Connection>(getConnectionToken());
+    const orphan = (text: string, fanoutPending: boolean) => ({
+      _id: new EventIdGenerator().nextObjectId(),
+      organizationId: owner.organization.id,
+      type: 'message.received',
+      sessionName: 'main',
+      occurredAt: new Date(),
+      data: { text },
+      fanoutPending,
+      createdAt: new Date(),
+    });
+    const sequences = db.collection<{ _id: string; seq: number }>('event_sequences');
+    const { seq } = (await sequences.findOneAndUpdate(
+      { _id: owner.organization.id },
+      { $inc: { seq: 1 } },
+      { returnDocument: 'after' },
+    ))!;
+    await sequences.updateOne(
+      { _id: owner.organization.id },
+      { $push: { pending: { first: seq, last: seq, at: new Date(0) } } },
+    );
+    const flagged = orphan('survive the restart 3', true);
+    const noted = { ...orphan('survive the restart 4', false), seq };
+    await db.collection('events').insertMany([flagged, noted]);
     t = await t.restart();
     up = true;
     await waitFor(
-      async () => new Set(r.ok().map((h) => h.body.id)).size === 3,
+      async () => new Set(r.ok().map((h) => h.body.id)).size === 4,
       15_000,
-      'all three delivered after the restart',
+      'all four delivered after the restart',
     );
     const texts = r.ok().map((h) => h.body.data.text);
     expect(texts).toEqual([
       'survive the restart 1',
       'survive the restart 2',
       'survive the restart 3',
+      'survive the restart 4',
     ]);
-    expect(r.ok()[2].body.id).toBe(orphanId);
+    expect(r.ok()[2].body.id).toBe(flagged._id.toHexString());
+    expect(r.ok()[3].body.id).toBe(noted._id.toHexString());
+    expect(
+      await t.app
+        .get<string, Connection>(getConnectionToken())
+        .collection('event_sequences')
+        .countDocuments({ 'pending.0': { $exists: true } }),
+    ).toBe(0);
     const page = await deliveries(hook.id);
     expect(page.items.every((d: { status: string }) => d.status === 'delivered')).toBe(true);
     await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);

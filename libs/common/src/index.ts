@@ -17,3 +17,4 @@ export * from './net/pinned-http';
 export * from './cache/expiring-cache';
 export * from './security/secret-box';
 export * from './collections/group-by';
+export * from './mongo/write-ahead-notes';

@@ -22,9 +22,10 @@ export type EventSubscriber = (events: StoredEvent[]) => Promise<void>;
  * a range of the organization's event sequence (a counter in the database), which orders the
  * events of every instance for live streams (EventTailService).
  *
- * After the insert: the live streams' tail is handed the events, then subscribers (webhook fan-out) run; the
- * row's `fanoutPending` flag is cleared only once they succeeded, and a periodic recovery re-runs
- * subscribers for rows still flagged (a crash between the event write and its fan-out).
+ * The reservation also enters the range in the sequence's fan-out ledger. After the insert, the
+ * live streams' tail is handed the events, then subscribers (webhook fan-out) run, and the range
+ * leaves the ledger once they succeeded. A periodic recovery re-runs the subscribers for ranges
+ * left behind (a crash or a failure between the event write and its fan-out).
  */
 @Injectable()
 export class EventOutboxService
@@ -32,8 +33,8 @@ export class EventOutboxService
 {
   private readonly log = new Logger(EventOutboxService.name);
   private readonly ids = new EventIdGenerator();
-  /** Resolves undefined for an event dropped as a repeat (same sourceKey). */
-  private readonly appends: KeyedBatchQueue<NewEvent, StoredEvent | undefined>;
+  /** `event` is undefined for one dropped as a repeat (same sourceKey); `first` starts the batch's range. */
+  private readonly appends: KeyedBatchQueue<NewEvent, { event?: StoredEvent; first: number }>;
   private readonly subscribers: EventSubscriber[] = [];
   private readonly storedListeners: Array<(organizationId: string, stored: StoredEvent[]) => void> =
     [];
@@ -50,10 +51,10 @@ export class EventOutboxService
       maxBatch: options.maxBatch,
       process: (organizationId, events) => this.store(organizationId, events),
       afterBatch: async (organizationId, _events, results) => {
-        const stored = results.filter((e): e is StoredEvent => e !== undefined);
-        if (!stored.length) return;
-        for (const listener of this.storedListeners) listener(organizationId, stored);
-        await this.fanOut(stored);
+        const stored = results.flatMap((r) => (r.event ? [r.event] : []));
+        if (stored.length)
+          for (const listener of this.storedListeners) listener(organizationId, stored);
+        await this.fanOut(stored, { organizationId, first: results[0].first });
       },
     });
   }
@@ -91,8 +92,8 @@ export class EventOutboxService
   }
 
   /** Stores an event; resolves once it is durable. Must be called synchronously from the domain-event handler (order). */
-  append(event: NewEvent): Promise<StoredEvent | undefined> {
-    return this.appends.push(event.organizationId, event);
+  async append(event: NewEvent): Promise<StoredEvent | undefined> {
+    return (await this.appends.push(event.organizationId, event)).event;
   }
 
   findAfter(
@@ -120,7 +121,7 @@ export class EventOutboxService
   private async store(
     organizationId: string,
     events: NewEvent[],
-  ): Promise<Array<StoredEvent | undefined>> {
+  ): Promise<Array<{ event?: StoredEvent; first: number }>> {
     await this.seeded;
     try {
       const first = await this.events.reserveSequence(organizationId, events.length);
@@ -130,17 +131,22 @@ export class EventOutboxService
         seq: first + i,
       }));
       const stored = new Set(await this.events.insertMany(candidates, new Date()));
-      return candidates.map((event) => (stored.has(event) ? event : undefined));
+      return candidates.map((event) => ({ event: stored.has(event) ? event : undefined, first }));
     } catch (err) {
       this.log.error({ err, organizationId, count: events.length }, 'Failed to store events');
       throw err;
     }
   }
 
-  private async fanOut(stored: StoredEvent[]): Promise<boolean> {
+  /** Runs the subscribers, then settles the batch: its range leaves the ledger (old rows: their flag). */
+  private async fanOut(
+    stored: StoredEvent[],
+    range: { organizationId: string; first: number } | undefined,
+  ): Promise<boolean> {
     try {
-      for (const subscriber of this.subscribers) await subscriber(stored);
-      await this.events.markFannedOut(stored.map((e) => e.id));
+      if (stored.length) for (const subscriber of this.subscribers) await subscriber(stored);
+      if (range) await this.events.settleFanout(range.organizationId, range.first);
+      else await this.events.markFannedOut(stored.map((e) => e.id));
       return true;
     } catch (err) {
       this.log.warn(
@@ -153,11 +159,26 @@ export class EventOutboxService
 
   private async recoverFanout(before: Date): Promise<void> {
     try {
+      // Rows written before fan-out notes existed carry their own flag; they are the older ones.
       while (!this.stopped) {
         const pending = await this.events.pendingFanout(before, this.options.maxBatch);
         if (pending.length === 0) break;
+        this.log.log(
+          { count: pending.length },
+          'Recovering interrupted event fan-out (flagged rows)',
+        );
+        if (!(await this.fanOut(pending, undefined))) break;
+      }
+      for (const range of await this.events.staleFanouts(before)) {
+        if (this.stopped) break;
+        const pending = await this.events.findBySequence(
+          range.organizationId,
+          { afterSeq: range.first - 1, uptoSeq: range.last },
+          {},
+          range.last - range.first + 1,
+        );
         this.log.log({ count: pending.length }, 'Recovering interrupted event fan-out');
-        if (!(await this.fanOut(pending))) break;
+        if (!(await this.fanOut(pending, range))) break;
       }
     } catch (err) {
       this.log.warn({ err }, 'Event fan-out recovery failed');

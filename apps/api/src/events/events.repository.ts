@@ -22,12 +22,32 @@ const toStored = (row: EventRow): StoredEvent => ({
   ...(row.seq === undefined ? {} : { seq: row.seq }),
 });
 
-/** One counter per organization: `_id` is the organization id, `seq` the last number handed out. */
+/**
+ * One row per organization: `_id` is the organization id, `seq` the last number handed out, and
+ * `pending` the ranges whose webhook fan-out has not finished yet (the fan-out ledger).
+ */
 const SEQUENCES = 'event_sequences';
+
+interface SequenceRow {
+  _id: string;
+  seq: number;
+  pending?: FanoutRange[];
+}
+
+/** A batch's sequence numbers, `first` to `last`, reserved at `at` and not fanned out yet. */
+export interface FanoutRange {
+  first: number;
+  last: number;
+  at: Date;
+}
 
 @Injectable()
 export class EventsRepository {
   constructor(@InjectModel(OutboxEvent.name) private readonly model: Model<OutboxEvent>) {}
+
+  private get sequences() {
+    return this.model.db.collection<SequenceRow>(SEQUENCES);
+  }
 
   /** Stores the events; returns the ones stored now (an event whose sourceKey exists is dropped). */
   async insertMany(events: StoredEvent[], createdAt: Date): Promise<StoredEvent[]> {
@@ -38,7 +58,7 @@ export class EventsRepository {
       sessionName: e.sessionName,
       occurredAt: e.occurredAt,
       data: e.data,
-      fanoutPending: true,
+      fanoutPending: false, // the sequence's fan-out ledger tracks the batch (reserveSequence)
       createdAt,
       ...(e.seq === undefined ? {} : { seq: e.seq }),
       ...(e.sourceKey === undefined ? {} : { sourceKey: e.sourceKey }),
@@ -55,17 +75,30 @@ export class EventsRepository {
 
   /**
    * Reserves `count` consecutive numbers of the organization's event sequence and returns the
-   * first. Atomic in the database, so instances sharing it never hand out the same number.
+   * first; in the same atomic write, the range enters the fan-out ledger (`pending`) until
+   * settleFanout. Instances sharing the database never hand out the same number.
    */
   async reserveSequence(organizationId: string, count: number): Promise<number> {
-    const sequences = this.model.db.collection<{ _id: string; seq: number }>(SEQUENCES);
+    const reserve = [
+      { $set: { seq: { $add: [{ $ifNull: ['$seq', 0] }, count] } } },
+      {
+        $set: {
+          pending: {
+            $concatArrays: [
+              { $ifNull: ['$pending', []] },
+              [{ first: { $subtract: ['$seq', count - 1] }, last: '$seq', at: new Date() }],
+            ],
+          },
+        },
+      },
+    ];
     for (let attempt = 0; ; attempt++) {
       try {
-        const row = await sequences.findOneAndUpdate(
-          { _id: organizationId },
-          { $inc: { seq: count } },
-          { upsert: true, returnDocument: 'after' },
-        );
+        const row = await this.sequences.findOneAndUpdate({ _id: organizationId }, reserve, {
+          upsert: true,
+          returnDocument: 'after',
+          projection: { seq: 1 },
+        });
         return row!.seq - count + 1;
       } catch (error) {
         // Two first upserts of one organization race on _id; the loser increments the winner's row.
@@ -74,11 +107,26 @@ export class EventsRepository {
     }
   }
 
+  /** The batch starting at `first` was handed to every subscriber: it leaves the ledger. */
+  async settleFanout(organizationId: string, first: number): Promise<void> {
+    await this.sequences.updateOne({ _id: organizationId }, { $pull: { pending: { first } } });
+  }
+
+  /** Ledger ranges reserved before `before` (a crash or a failed fan-out), per organization. */
+  async staleFanouts(before: Date): Promise<Array<FanoutRange & { organizationId: string }>> {
+    const rows = await this.sequences
+      .find({ pending: { $elemMatch: { at: { $lt: before } } } })
+      .toArray();
+    return rows.flatMap((row) =>
+      (row.pending ?? [])
+        .filter((range) => range.at < before)
+        .map((range) => ({ ...range, organizationId: row._id })),
+    );
+  }
+
   /** The last sequence number handed out for the organization (0 before its first event). */
   async currentSequence(organizationId: string): Promise<number> {
-    const row = await this.model.db
-      .collection<{ _id: string; seq: number }>(SEQUENCES)
-      .findOne({ _id: organizationId });
+    const row = await this.sequences.findOne({ _id: organizationId }, { projection: { seq: 1 } });
     return row?.seq ?? 0;
   }
 
@@ -94,6 +142,7 @@ export class EventsRepository {
     return this.page({ organizationId, seq }, query, 'seq', limit);
   }
 
+  /** Rows written before the fan-out ledger existed carry their own flag (see pendingFanout). */
   async markFannedOut(ids: string[]): Promise<void> {
     if (!ids.length) return;
     await this.model
@@ -104,7 +153,10 @@ export class EventsRepository {
       .exec();
   }
 
-  /** Events whose fan-out did not finish (crash), written before `before`. */
+  /**
+   * Rows flagged `fanoutPending` whose fan-out did not finish, written before `before`: only rows
+   * from before the fan-out ledger (kept for an upgrade; the event retention removes the last of them).
+   */
   async pendingFanout(before: Date, limit: number): Promise<StoredEvent[]> {
     const rows = await this.model
       .find({ fanoutPending: true, createdAt: { $lt: before } })

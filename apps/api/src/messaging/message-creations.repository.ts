@@ -1,41 +1,30 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import { type Model, Types } from 'mongoose';
+import type { Model } from 'mongoose';
+import { type ClaimedNote, WriteAheadNotes } from '@app/common';
 import { MessageCreation } from './schemas/message-creation.schema';
 
-export interface OpenCreation {
-  id: string;
-  sessionId: string;
-  messageIds: string[];
-}
+export type OpenCreation = ClaimedNote<{ sessionId: string; messageIds: string[] }>;
 
-/** The `message_creations` write-ahead rows (see MessageCreation). */
+/** The `message_creations` write-ahead notes (see MessageCreation). */
 @Injectable()
 export class MessageCreationsRepository {
-  constructor(@InjectModel(MessageCreation.name) private readonly model: Model<MessageCreation>) {}
+  private readonly notes: WriteAheadNotes<{ sessionId: string; messageIds: string[] }>;
+
+  constructor(@InjectModel(MessageCreation.name) model: Model<MessageCreation>) {
+    this.notes = new WriteAheadNotes(model.collection);
+  }
 
   async open(sessionId: string, messageIds: string[]): Promise<OpenCreation> {
-    const _id = new Types.ObjectId();
-    await this.model.collection.insertOne({ _id, sessionId, messageIds, createdAt: new Date() });
-    return { id: _id.toHexString(), sessionId, messageIds };
+    return { id: await this.notes.open({ sessionId, messageIds }), sessionId, messageIds };
   }
 
-  async close(id: string): Promise<void> {
-    await this.model.collection.deleteOne({ _id: new Types.ObjectId(id) });
+  close(id: string): Promise<void> {
+    return this.notes.close(id);
   }
 
-  /** Leases the oldest row written before `before` that nobody holds; undefined when none is left. */
-  async claimStale(before: Date, leaseMs: number): Promise<OpenCreation | undefined> {
-    const now = new Date();
-    const row = await this.model.collection.findOneAndUpdate(
-      {
-        createdAt: { $lt: before },
-        $or: [{ claimedUntil: { $exists: false } }, { claimedUntil: { $lt: now } }],
-      },
-      { $set: { claimedUntil: new Date(now.getTime() + leaseMs) } },
-      { sort: { createdAt: 1 }, returnDocument: 'after' },
-    );
-    if (!row) return undefined;
-    return { id: row._id.toHexString(), sessionId: row.sessionId, messageIds: row.messageIds };
+  /** Leases the oldest note written before `before` that nobody holds; undefined when none is left. */
+  claimStale(before: Date, leaseMs: number): Promise<OpenCreation | undefined> {
+    return this.notes.claimStale(before, leaseMs);
   }
 }

@@ -6,7 +6,8 @@ export const EVENT_RETENTION_SECONDS = 7 * 86_400;
 
 /**
  * The durable outbox: one row per public event. `_id` is the event id (time-ordered, see
- * EventIdGenerator); `fanoutPending` stays true until webhook deliveries exist for it.
+ * EventIdGenerator). The webhook fan-out of a batch is tracked by an `event_fanouts` note;
+ * `fanoutPending: true` marks rows written before those notes existed, not fanned out yet.
  */
 @Schema({ collection: 'events', versionKey: false, minimize: false })
 export class OutboxEvent {

@@ -13,7 +13,7 @@ export class MessageCreation {
   /** Ids given to the messages before the insert: a stored one with such an id is this write's. */
   @Prop({ type: [String], required: true }) messageIds: string[];
   @Prop({ type: Date, required: true }) createdAt: Date;
-  /** Recovery's lease, so two instances do not replay the same row at once. */
+  /** Recovery's lease (WriteAheadNotes), so two instances do not replay the same note at once. */
   @Prop({ type: Date }) claimedUntil?: Date;
 }
 
