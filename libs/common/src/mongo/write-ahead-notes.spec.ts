@@ -1,0 +1,47 @@
+import mongoose from 'mongoose';
+import { EmbeddedMongoServer } from '@app/embedded-mongo';
+import { WriteAheadNotes } from './write-ahead-notes';
+
+describe('WriteAheadNotes (embedded store)', () => {
+  let server: EmbeddedMongoServer;
+  let connection: mongoose.Connection;
+  let notes: WriteAheadNotes<{ sessionId: string; ids: string[] }>;
+
+  beforeAll(async () => {
+    server = await EmbeddedMongoServer.start({});
+    connection = await mongoose.createConnection(server.uri('notes')).asPromise();
+    notes = new WriteAheadNotes(connection.collection('notes'));
+  });
+  afterAll(async () => {
+    await connection.close();
+    await server.close();
+  });
+
+  it('hands a stale note to one claimant at a time, oldest first, and forgets closed ones', async () => {
+    const first = await notes.open({ sessionId: 's1', ids: ['a'] });
+    const second = await notes.open({ sessionId: 's2', ids: ['b', 'c'] });
+    const closed = await notes.open({ sessionId: 's3', ids: [] });
+    await notes.close(closed);
+    const later = new Date(Date.now() + 1_000);
+
+    expect(await notes.claimStale(new Date(0), 60_000)).toBeUndefined(); // none that old
+    expect(await notes.claimStale(later, 60_000)).toEqual({
+      id: first,
+      sessionId: 's1',
+      ids: ['a'],
+    });
+    // Leased: the next claimant gets the other note, then none.
+    expect(await notes.claimStale(later, 60_000)).toMatchObject({ id: second, ids: ['b', 'c'] });
+    expect(await notes.claimStale(later, 60_000)).toBeUndefined();
+  });
+
+  it('lets a lease run out, so a note whose claimant died is claimed again', async () => {
+    // The notes of the previous test are leased for a minute: only this one is claimable.
+    const id = await notes.open({ sessionId: 's4', ids: ['d'] });
+    const later = () => new Date(Date.now() + 1_000);
+    expect((await notes.claimStale(later(), 1))?.id).toBe(id);
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await notes.claimStale(later(), 60_000))?.id).toBe(id);
+    expect(await notes.claimStale(later(), 60_000)).toBeUndefined();
+  });
+});
