@@ -87,6 +87,11 @@ describe('inbound burst (batched ingest, sandbox engine)', () => {
     ).toBe(stored);
     const edited = await db.collection('messages').findOne({ sessionId, waMessageId: 'BURST-0-0' });
     expect(edited?.editedText).toBe('message 0, edited');
+    // Optional fields a message does not have are absent, not stored as null.
+    const plain = await db.collection('messages').findOne({ sessionId, waMessageId: 'BURST-1-0' });
+    expect(plain).toMatchObject({ type: 'text', attempts: 0, fromMe: false });
+    expect(Object.entries(plain!).filter(([, v]) => v === null)).toEqual([]);
+    expect(plain).not.toHaveProperty('caption');
 
     // Chats: one per peer, every message counted as unread once, the newest as snapshot.
     const chats = await get('/api/v1/whatsapp/chats', { sessionName: 'burst', limit: 100 });

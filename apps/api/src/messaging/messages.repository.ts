@@ -54,17 +54,19 @@ export class MessagesRepository {
   async insertManyOnce(messages: NewMessage[]): Promise<MessageRecord[]> {
     if (!messages.length) return [];
     const now = new Date();
-    const docs = messages.map((m) =>
-      withoutUndefined({
-        _id: newMessageId(),
-        attempts: 0,
-        ...m,
-        createdAt: now,
-        updatedAt: now,
-      }),
-    ) as unknown as MessageRecord[];
+    const docs = messages.map((m) => ({
+      _id: newMessageId(),
+      attempts: 0,
+      ...m,
+      createdAt: now,
+      updatedAt: now,
+    })) as unknown as MessageRecord[];
     try {
-      await this.model.insertMany(docs, { ordered: false, lean: true });
+      // Absent optional fields stay absent (not null): the serializer skips undefined values.
+      await this.model.collection.insertMany(docs as never[], {
+        ordered: false,
+        ignoreUndefined: true,
+      });
       return docs;
     } catch (error) {
       const duplicates = duplicateIndexesOf(error);
@@ -229,13 +231,4 @@ export class MessagesRepository {
       .exec();
     return doc?.mediaRef;
   }
-}
-
-/** The driver would store `undefined` as null; Mongoose drops it. Lean inserts do the same here. */
-function withoutUndefined<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(withoutUndefined) as T;
-  if (value === null || typeof value !== 'object' || value.constructor !== Object) return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = withoutUndefined(v);
-  return out as T;
 }
