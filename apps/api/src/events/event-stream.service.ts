@@ -5,7 +5,6 @@ import { EventOutboxService } from './event-outbox.service';
 import { EventStreamAuthService } from './event-stream-auth.service';
 import { InvalidLastEventIdError } from './events.errors';
 import { EVENTS_OPTIONS, type EventsOptions } from './events.options';
-import type { EventQuery } from './events.repository';
 import { type StoredEvent, toEnvelope } from './events.types';
 import { EventTailService } from './event-tail.service';
 
@@ -100,19 +99,28 @@ export class EventStreamService implements BeforeApplicationShutdown {
     try {
       const filter = { types: query.types, sessionName: query.sessionName };
       const isClosed = () => closed;
+      const upto = tail.position; // the tail delivers what follows
       if (resumeSeq !== undefined) {
         position = resumeSeq;
-        await this.replayBySequence(
-          organizationId,
-          position,
-          tail.position,
-          filter,
+        await this.replayPages(
+          (last) =>
+            this.outbox.findBySequence(
+              organizationId,
+              { afterSeq: last?.seq ?? resumeSeq, uptoSeq: upto },
+              filter,
+              REPLAY_PAGE,
+            ),
           send,
           isClosed,
         );
       } else if (lastEventId) {
         // An event stored before sequence numbers existed, or one the retention already removed.
-        await this.replayById(organizationId, lastEventId, tail.position, filter, write, isClosed);
+        await this.replayPages(
+          (last) =>
+            this.outbox.findAfter(organizationId, last?.id ?? lastEventId, filter, REPLAY_PAGE),
+          (page) => write(page.filter((event) => event.seq === undefined || event.seq <= upto)),
+          isClosed,
+        );
       }
       position = Math.max(position, tail.position);
       const pending = buffered;
@@ -124,42 +132,17 @@ export class EventStreamService implements BeforeApplicationShutdown {
     }
   }
 
-  /** Stored events in (after, upto]; the tail delivers what follows `upto`. */
-  private async replayBySequence(
-    organizationId: string,
-    after: number,
-    upto: number,
-    filter: EventQuery,
-    send: (events: StoredEvent[]) => void,
+  /** Stored events, page after page (each read after the last event of the one before). */
+  private async replayPages(
+    read: (last: StoredEvent | undefined) => Promise<StoredEvent[]>,
+    handle: (events: StoredEvent[]) => void,
     closed: () => boolean,
   ): Promise<void> {
-    for (;;) {
-      const page = await this.outbox.findBySequence(
-        organizationId,
-        { afterSeq: after, uptoSeq: upto },
-        filter,
-        REPLAY_PAGE,
-      );
-      send(page);
+    for (let last: StoredEvent | undefined; ;) {
+      const page = await read(last);
+      handle(page);
       if (closed() || page.length < REPLAY_PAGE) return;
-      after = page[page.length - 1].seq!;
-    }
-  }
-
-  /** Stored events with an id after `afterId`, leaving those past `upto` to the tail. */
-  private async replayById(
-    organizationId: string,
-    afterId: string,
-    upto: number,
-    filter: EventQuery,
-    write: (events: StoredEvent[]) => void,
-    closed: () => boolean,
-  ): Promise<void> {
-    for (let cursor = afterId; ;) {
-      const page = await this.outbox.findAfter(organizationId, cursor, filter, REPLAY_PAGE);
-      write(page.filter((event) => event.seq === undefined || event.seq <= upto));
-      if (closed() || page.length < REPLAY_PAGE) return;
-      cursor = page[page.length - 1].id;
+      last = page[page.length - 1];
     }
   }
 }
