@@ -236,6 +236,41 @@ describe('messaging (HTTP, sandbox engine)', () => {
     );
   });
 
+  it('applies an edit or a revoke that arrived before its message once the message comes', async () => {
+    await inbound({
+      from: '+201555000777',
+      type: 'edit',
+      targetId: 'EARLYTARGET0001',
+      editedText: 'fixed before it was seen',
+    });
+    await inbound({ from: '+201555000888', type: 'revoke', targetId: 'EARLYTARGET0002' });
+    const chat = (n: string) => `201555000${n}@s.whatsapp.net`;
+    await waitFor(
+      async () =>
+        (await history({ chat: chat('777') })).total +
+          (await history({ chat: chat('888') })).total ===
+        2,
+      10_000,
+      'the edit and the revoke stored',
+    );
+    await inbound({ from: '+201555000777', text: 'tpyo', waMessageId: 'EARLYTARGET0001' });
+    await inbound({ from: '+201555000888', text: 'oops', waMessageId: 'EARLYTARGET0002' });
+    const changed = (n: string, field: 'editedText' | 'revoked') =>
+      waitFor(
+        async () => {
+          const [m] = (await history({ chat: chat(n), type: 'text' })).items;
+          return m?.[field] !== undefined ? m : undefined;
+        },
+        10_000,
+        `the message of ${n} with ${field}`,
+      );
+    expect(await changed('777', 'editedText')).toMatchObject({
+      text: 'tpyo',
+      editedText: 'fixed before it was seen',
+    });
+    expect(await changed('888', 'revoked')).toMatchObject({ text: 'oops', revoked: true });
+  });
+
   it('stores a redelivered inbound message once', async () => {
     const body = { from: '+201555000222', text: 'only once', waMessageId: 'SANDBOXDUP0001' };
     await inbound(body);

@@ -36,6 +36,7 @@ describe('InboundIngestService', () => {
     insertOnce: vi.fn(),
     setFields: vi.fn(),
     findByIds: vi.fn(),
+    findChangesOf: vi.fn(),
   };
   const notes = { open: vi.fn(), close: vi.fn() };
   const chats = { recordMany: vi.fn() };
@@ -53,6 +54,7 @@ describe('InboundIngestService', () => {
       messageIds,
     }));
     notes.close.mockResolvedValue(undefined);
+    messages.findChangesOf.mockResolvedValue([]);
     vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     const moduleRef = await Test.createTestingModule({
@@ -138,6 +140,33 @@ describe('InboundIngestService', () => {
     const error = vi.spyOn(Logger.prototype, 'error');
     await Promise.all(['x', 'y'].map((id) => ingest.onMessage(event(id))));
     expect(error).toHaveBeenCalledTimes(1);
+  });
+
+  it('applies edits and revokes oldest first, also stored ones that came before their target', async () => {
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 5, 10, 0, s));
+    messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) => docs);
+    // An edit stored earlier (it arrived before the message), and a later one in this batch.
+    messages.findChangesOf.mockResolvedValue([
+      {
+        ...event('e1').message,
+        _id: 'e1',
+        type: 'edit',
+        targetId: 'orig',
+        editedText: 'first',
+        timestamp: at(1),
+      },
+    ]);
+    await Promise.all([
+      ingest.onMessage(
+        event('e2', { type: 'edit', targetId: 'orig', editedText: 'second', timestamp: at(2) }),
+      ),
+      ingest.onMessage(event('orig', { timestamp: at(0) })),
+    ]);
+    expect(messages.findChangesOf).toHaveBeenCalledWith('org1_main', ['orig']);
+    expect(messages.setFields.mock.calls.map((c) => c[1])).toEqual([
+      { editedText: 'first' },
+      { editedText: 'second' },
+    ]);
   });
 
   it('notes the ids before the insert and closes the note after every effect ran', async () => {

@@ -36,7 +36,7 @@ export class MessageCreationService {
   /** Runs the effects for the messages the insert created (any subset of the noted ids), then closes the note. */
   async complete(creation: OpenCreation, created: MessageRecord[]): Promise<void> {
     if (created.length) {
-      for (const record of created) await this.applyToTarget(record);
+      await this.applyChanges(creation.sessionId, created);
       await this.chats.recordMany(created);
       await this.status.emitCreated(creation.sessionId, created);
       await this.sessions.touchActivity(creation.sessionId, new Date());
@@ -61,7 +61,22 @@ export class MessageCreationService {
     return stored.length;
   }
 
-  /** Edits and revokes change the message they target. */
+  /**
+   * Edits and revokes change the message they target, oldest first, whichever came first: the
+   * batch's own, and the stored ones of messages the batch brings (they arrived before them).
+   */
+  private async applyChanges(sessionId: string, created: MessageRecord[]): Promise<void> {
+    const targets = created.flatMap((m) => (m.waMessageId && !m.targetId ? [m.waMessageId] : []));
+    const earlier = targets.length ? await this.messages.findChangesOf(sessionId, targets) : [];
+    const changes = new Map<string, MessageRecord>();
+    for (const m of [...created.filter((m) => m.targetId), ...earlier])
+      changes.set(String(m._id), m);
+    const ordered = [...changes.values()].sort(
+      (a, b) => new Date(a.timestamp).getTime() - new Date(b.timestamp).getTime(),
+    );
+    for (const change of ordered) await this.applyToTarget(change);
+  }
+
   private async applyToTarget(m: MessageRecord): Promise<void> {
     const { sessionId } = m;
     if (!m.targetId) return;

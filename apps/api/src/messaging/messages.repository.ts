@@ -89,6 +89,15 @@ export class MessagesRepository {
     return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
+  /** A session's edits and revokes of these messages, oldest first (also ones that came before them). */
+  findChangesOf(sessionId: string, waMessageIds: string[]): Promise<MessageRecord[]> {
+    return this.model
+      .find({ sessionId, targetId: { $in: waMessageIds }, type: { $in: ['edit', 'revoke'] } })
+      .sort({ timestamp: 1, _id: 1 })
+      .lean<MessageRecord[]>()
+      .exec();
+  }
+
   findOwned(organizationId: string, id: string): Promise<MessageRecord | null> {
     return this.model.findOne({ _id: id, organizationId }).lean<MessageRecord>().exec();
   }

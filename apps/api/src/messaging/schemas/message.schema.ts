@@ -64,6 +64,11 @@ MessageSchema.index(
   { sessionId: 1, waMessageId: 1 },
   { unique: true, partialFilterExpression: { waMessageId: { $exists: true } } },
 );
+// Edits and revokes by their target, also when they arrive before it.
+MessageSchema.index(
+  { sessionId: 1, targetId: 1 },
+  { partialFilterExpression: { targetId: { $exists: true } } },
+);
 // History and filters (newest first), all scoped by organization.
 MessageSchema.index({ organizationId: 1, timestamp: -1, _id: -1 });
 MessageSchema.index({ organizationId: 1, sessionName: 1, chatJid: 1, timestamp: -1 });
