@@ -269,6 +269,38 @@ describe('messaging (HTTP, sandbox engine)', () => {
       editedText: 'fixed before it was seen',
     });
     expect(await changed('888', 'revoked')).toMatchObject({ text: 'oops', revoked: true });
+
+    // A newer edit wins; an older one that arrives after it changes nothing.
+    const edited = await changed('777', 'editedText');
+    const later = new Date(new Date(edited.editedAt).getTime() + 60_000);
+    await inbound({
+      from: '+201555000777',
+      type: 'edit',
+      targetId: 'EARLYTARGET0001',
+      editedText: 'the newest text',
+      timestamp: later.toISOString(),
+    });
+    await inbound({
+      from: '+201555000777',
+      type: 'edit',
+      targetId: 'EARLYTARGET0001',
+      editedText: 'an older text, late',
+      timestamp: new Date(later.getTime() - 30_000).toISOString(),
+    });
+    await waitFor(
+      async () => (await history({ chat: chat('777'), type: 'edit' })).total === 3,
+      10_000,
+      'both late edits stored',
+    );
+    // Every stored message's effects ran once no creation note is left open.
+    const notes = t.app
+      .get<string, Connection>(getConnectionToken())
+      .collection('message_creations');
+    await waitFor(async () => (await notes.countDocuments()) === 0, 10_000, 'effects applied');
+    expect((await history({ chat: chat('777'), type: 'text' })).items[0]).toMatchObject({
+      editedText: 'the newest text',
+      editedAt: later.toISOString(),
+    });
   });
 
   it('stores a redelivered inbound message once', async () => {

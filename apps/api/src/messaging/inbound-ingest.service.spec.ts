@@ -35,6 +35,7 @@ describe('InboundIngestService', () => {
     insertManyOnce: vi.fn(),
     insertOnce: vi.fn(),
     setFields: vi.fn(),
+    applyEdit: vi.fn(),
     findByIds: vi.fn(),
     findChangesOf: vi.fn(),
   };
@@ -131,9 +132,11 @@ describe('InboundIngestService', () => {
   it('applies an edit in the batch to its target and logs a failed batch once', async () => {
     messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) => docs.map(record));
     await ingest.onMessage(event('e1', { type: 'edit', targetId: 'a', editedText: 'fixed' }));
-    expect(messages.setFields).toHaveBeenCalledWith(
-      { sessionId: 'org1_main', waMessageId: 'a' },
-      { editedText: 'fixed' },
+    expect(messages.applyEdit).toHaveBeenCalledWith(
+      'org1_main',
+      'a',
+      'fixed',
+      new Date('2026-01-05T10:00:00Z'),
     );
 
     chats.recordMany.mockRejectedValue(new Error('db down'));
@@ -142,7 +145,7 @@ describe('InboundIngestService', () => {
     expect(error).toHaveBeenCalledTimes(1);
   });
 
-  it('applies edits and revokes oldest first, also stored ones that came before their target', async () => {
+  it('applies the edits of the batch and the stored ones that came before their target, each with its time', async () => {
     const at = (s: number) => new Date(Date.UTC(2026, 0, 5, 10, 0, s));
     messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) => docs);
     // An edit stored earlier (it arrived before the message), and a later one in this batch.
@@ -150,6 +153,7 @@ describe('InboundIngestService', () => {
       {
         ...event('e1').message,
         _id: 'e1',
+        sessionId: 'org1_main',
         type: 'edit',
         targetId: 'orig',
         editedText: 'first',
@@ -163,10 +167,14 @@ describe('InboundIngestService', () => {
       ingest.onMessage(event('orig', { timestamp: at(0) })),
     ]);
     expect(messages.findChangesOf).toHaveBeenCalledWith('org1_main', ['orig']);
-    expect(messages.setFields.mock.calls.map((c) => c[1])).toEqual([
-      { editedText: 'first' },
-      { editedText: 'second' },
-    ]);
+    // The store keeps the newest (applyEdit is conditional on editedAt), whatever the order here.
+    expect(messages.applyEdit.mock.calls).toEqual(
+      expect.arrayContaining([
+        ['org1_main', 'orig', 'first', at(1)],
+        ['org1_main', 'orig', 'second', at(2)],
+      ]),
+    );
+    expect(messages.applyEdit).toHaveBeenCalledTimes(2);
   });
 
   it('notes the ids before the insert and closes the note after every effect ran', async () => {

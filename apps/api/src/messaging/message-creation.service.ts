@@ -62,8 +62,8 @@ export class MessageCreationService {
   }
 
   /**
-   * Edits and revokes change the message they target, oldest first, whichever came first: the
-   * batch's own, and the stored ones of messages the batch brings (they arrived before them).
+   * Edits and revokes reach the message they target, whichever came first: the batch's own, and
+   * the stored ones of messages the batch brings (they arrived before them). The newest edit wins.
    */
   private async applyChanges(sessionId: string, created: MessageRecord[]): Promise<void> {
     const targets = created.flatMap((m) => (m.waMessageId && !m.targetId ? [m.waMessageId] : []));
@@ -71,22 +71,16 @@ export class MessageCreationService {
     const changes = new Map<string, MessageRecord>();
     for (const m of [...created.filter((m) => m.targetId), ...earlier])
       changes.set(String(m._id), m);
-    const ordered = [...changes.values()].sort(
-      (a, b) => new Date(a.timestamp).getTime() - new Date(b.timestamp).getTime(),
-    );
-    for (const change of ordered) await this.applyToTarget(change);
+    for (const change of changes.values()) await this.applyToTarget(change);
   }
 
   private async applyToTarget(m: MessageRecord): Promise<void> {
-    const { sessionId } = m;
-    if (!m.targetId) return;
+    const { sessionId, targetId } = m;
+    if (!targetId) return;
     if (m.type === 'edit' && m.editedText !== undefined) {
-      await this.messages.setFields(
-        { sessionId, waMessageId: m.targetId },
-        { editedText: m.editedText },
-      );
+      await this.messages.applyEdit(sessionId, targetId, m.editedText, new Date(m.timestamp));
     } else if (m.type === 'revoke') {
-      await this.messages.setFields({ sessionId, waMessageId: m.targetId }, { revoked: true });
+      await this.messages.setFields({ sessionId, waMessageId: targetId }, { revoked: true });
     }
   }
 }

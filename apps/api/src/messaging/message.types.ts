@@ -87,6 +87,7 @@ export interface MessageRecord {
   reaction?: { emoji: string; targetId: string };
   poll?: { name: string; options: string[] };
   editedText?: string;
+  editedAt?: Date;
   targetId?: string;
   status: MessageStatus;
   error?: string;

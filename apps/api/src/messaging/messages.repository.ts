@@ -89,6 +89,20 @@ export class MessagesRepository {
     return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
+  /** Sets an edit's text unless a newer edit is applied already (edits arrive in any order). */
+  async applyEdit(sessionId: string, waMessageId: string, text: string, at: Date): Promise<void> {
+    await this.model
+      .updateOne(
+        {
+          sessionId,
+          waMessageId,
+          $or: [{ editedAt: { $exists: false } }, { editedAt: { $lte: at } }],
+        },
+        { $set: { editedText: text, editedAt: at } },
+      )
+      .exec();
+  }
+
   /** A session's edits and revokes of these messages, oldest first (also ones that came before them). */
   findChangesOf(sessionId: string, waMessageIds: string[]): Promise<MessageRecord[]> {
     return this.model

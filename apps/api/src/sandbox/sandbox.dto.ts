@@ -6,6 +6,7 @@ import {
   IsArray,
   IsBase64,
   IsBoolean,
+  IsDate,
   IsIn,
   IsInt,
   IsLatitude,
@@ -229,6 +230,16 @@ export class SandboxInboundDto {
   @IsString()
   @MaxLength(128)
   waMessageId?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'When WhatsApp says the message was sent (default: now), e.g. to replay old or out-of-order messages',
+    example: '2026-11-29T10:00:00Z',
+  })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate({ message: 'timestamp must be an ISO 8601 date' })
+  timestamp?: Date;
 }
 
 export class SandboxReceiptDto {

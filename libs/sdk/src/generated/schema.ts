@@ -1398,10 +1398,15 @@ export interface components {
              */
             poll?: Record<string, never>;
             /**
-             * @description New text after an edit
+             * @description New text after an edit (the newest one)
              * @example Hello again
              */
             editedText?: string;
+            /**
+             * Format: date-time
+             * @description When that edit was made (WhatsApp time)
+             */
+            editedAt?: string;
             /**
              * @description Message a revoke/edit/reaction applies to
              * @example 3EB0AAAA
@@ -1634,6 +1639,12 @@ export interface components {
              * @example 3EB0F00D
              */
             waMessageId?: string;
+            /**
+             * Format: date-time
+             * @description When WhatsApp says the message was sent (default: now), e.g. to replay old or out-of-order messages
+             * @example 2026-11-29T10:00:00Z
+             */
+            timestamp?: string;
         };
         SandboxInboundResponseDto: {
             /**

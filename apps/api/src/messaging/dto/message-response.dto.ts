@@ -68,8 +68,13 @@ export class MessageResponseDto {
     name: string;
     options: string[];
   };
-  @ApiPropertyOptional({ description: 'New text after an edit', example: 'Hello again' })
+  @ApiPropertyOptional({
+    description: 'New text after an edit (the newest one)',
+    example: 'Hello again',
+  })
   editedText?: string;
+  @ApiPropertyOptional({ description: 'When that edit was made (WhatsApp time)' })
+  editedAt?: Date;
   @ApiPropertyOptional({
     description: 'Message a revoke/edit/reaction applies to',
     example: '3EB0AAAA',

@@ -42,6 +42,8 @@ export class Message {
   @Prop({ type: MongooseSchema.Types.Mixed }) reaction?: { emoji: string; targetId: string };
   @Prop({ type: MongooseSchema.Types.Mixed }) poll?: { name: string; options: string[] };
   @Prop({ type: String }) editedText?: string;
+  /** WhatsApp time of the edit `editedText` comes from: an older edit arriving later loses. */
+  @Prop({ type: Date }) editedAt?: Date;
   @Prop({ type: String }) targetId?: string;
   @Prop({ type: Boolean }) revoked?: boolean;
   @Prop({ type: String, required: true, enum: MESSAGE_STATUSES }) status: MessageStatus;
