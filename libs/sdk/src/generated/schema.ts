@@ -1405,6 +1405,7 @@ export interface components {
             /**
              * Format: date-time
              * @description When that edit was made (WhatsApp time)
+             * @example 2026-11-29T10:05:00.000Z
              */
             editedAt?: string;
             /**

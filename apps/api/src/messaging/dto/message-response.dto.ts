@@ -73,7 +73,10 @@ export class MessageResponseDto {
     example: 'Hello again',
   })
   editedText?: string;
-  @ApiPropertyOptional({ description: 'When that edit was made (WhatsApp time)' })
+  @ApiPropertyOptional({
+    description: 'When that edit was made (WhatsApp time)',
+    example: '2026-11-29T10:05:00.000Z',
+  })
   editedAt?: Date;
   @ApiPropertyOptional({
     description: 'Message a revoke/edit/reaction applies to',
