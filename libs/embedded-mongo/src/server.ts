@@ -47,6 +47,11 @@ function fsyncFailedReply(error: Error): Document {
   };
 }
 
+function skipsJournalWait(command: Document): boolean {
+  const concern = command.writeConcern as Document | undefined;
+  return concern?.j === false;
+}
+
 /** An in-process server speaking the MongoDB wire protocol on 127.0.0.1. */
 export class EmbeddedMongoServer {
   private readonly timers: NodeJS.Timeout[] = [];
@@ -88,7 +93,9 @@ export class EmbeddedMongoServer {
         serverPort: port,
         startedAt,
       });
-      const durableWrite = durable?.whenDurable();
+      // `writeConcern: { j: false }` acknowledges without waiting for the journal sync, as MongoDB
+      // does; records stay in order, so the next acknowledged write's sync covers this one too.
+      const durableWrite = skipsJournalWait(command) ? undefined : durable?.whenDurable();
       return durableWrite
         ? durableWrite.then(
             () => reply,

@@ -7,6 +7,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient, ObjectId } from 'mongodb';
@@ -187,3 +188,45 @@ function firstLine(child: ChildProcess): Promise<string> {
     child.once('exit', (code) => reject(new Error(`child exited early with ${code}`)));
   });
 }
+
+describeEmbedded('write concern j: false (embedded only)', () => {
+  it('acknowledges without waiting for the journal sync; the next acknowledged write covers it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'embedded-mongo-'));
+    const server = await EmbeddedMongoServer.start({ dataDir });
+    const client = await MongoClient.connect(server.uri('durable'));
+    // A slow disk: every fdatasync takes 300 ms (patched on the builtin, then synced to its ESM view).
+    const fs = createRequire(__filename)('node:fs') as typeof import('node:fs');
+    const realSync = fs.fdatasync;
+    let syncs = 0;
+    fs.fdatasync = ((fd: number, done: (error: NodeJS.ErrnoException | null) => void) => {
+      syncs++;
+      setTimeout(() => realSync(fd, done), 300);
+    }) as typeof fs.fdatasync;
+    syncBuiltinESMExports();
+    try {
+      const notes = client.db().collection('notes');
+      const started = Date.now();
+      await notes.insertOne({ _id: 'fast' } as never, { writeConcern: { j: false } });
+      expect(Date.now() - started).toBeLessThan(250);
+      expect(syncs).toBe(0);
+      await notes.insertOne({ _id: 'durable' } as never);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      expect(syncs).toBe(1);
+    } finally {
+      fs.fdatasync = realSync;
+      syncBuiltinESMExports();
+      await client.close();
+      await server.close();
+    }
+    const reopened = await EmbeddedMongoServer.start({ dataDir });
+    const again = await MongoClient.connect(reopened.uri('durable'));
+    try {
+      const ids = await again.db().collection('notes').find().toArray();
+      expect(ids.map((d) => d._id)).toEqual(['fast', 'durable']);
+    } finally {
+      await again.close();
+      await reopened.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

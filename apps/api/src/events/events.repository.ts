@@ -28,6 +28,12 @@ const toStored = (row: EventRow): StoredEvent => ({
  */
 const SEQUENCES = 'event_sequences';
 
+/**
+ * For writes a later acknowledged write covers: no wait for the journal sync on a standalone
+ * server or the embedded store (the journal is sequential); replica sets still journal a majority.
+ */
+const NO_JOURNAL_WAIT = { j: false } as const;
+
 interface SequenceRow {
   _id: string;
   seq: number;
@@ -98,6 +104,8 @@ export class EventsRepository {
           upsert: true,
           returnDocument: 'after',
           projection: { seq: 1 },
+          // The batch's insert, acknowledged after the journal sync, makes this durable too.
+          writeConcern: NO_JOURNAL_WAIT,
         });
         return row!.seq - count + 1;
       } catch (error) {
@@ -109,7 +117,12 @@ export class EventsRepository {
 
   /** The batch starting at `first` was handed to every subscriber: it leaves the ledger. */
   async settleFanout(organizationId: string, first: number): Promise<void> {
-    await this.sequences.updateOne({ _id: organizationId }, { $pull: { pending: { first } } });
+    // Lost in a crash, the range is merely fanned out again (deliveries are unique).
+    await this.sequences.updateOne(
+      { _id: organizationId },
+      { $pull: { pending: { first } } },
+      { writeConcern: NO_JOURNAL_WAIT },
+    );
   }
 
   /** Ledger ranges reserved before `before` (a crash or a failed fan-out), per organization. */

@@ -15,9 +15,16 @@ export class WriteAheadNotes<T extends Document> {
   /** Notes are `{ _id, ...payload, createdAt, claimedUntil? }` (the lease keeps two instances off one note). */
   constructor(private readonly collection: Collection) {}
 
+  /**
+   * Does not wait for the journal sync: the work's own first write, acknowledged after the sync,
+   * makes the note durable too (the journal is sequential). Without such a write nothing needs it.
+   */
   async open(payload: T): Promise<string> {
     const _id = new Types.ObjectId();
-    await this.collection.insertOne({ ...payload, _id, createdAt: new Date() });
+    await this.collection.insertOne(
+      { ...payload, _id, createdAt: new Date() },
+      { writeConcern: { j: false } },
+    );
     return _id.toHexString();
   }
 
