@@ -56,7 +56,7 @@ async function waitForPipeline(connection: Connection, n: number, events: number
     async () =>
       (await connection
         .collection('event_sequences')
-        .countDocuments({ 'pending.0': { $exists: true } })) === 0,
+        .countDocuments({ pending: { $exists: true, $ne: {} } })) === 0,
     'event fan-out',
   );
   const received = await connection

@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { KeyedBatchQueue } from '@app/common';
 import { EventIdGenerator } from './event-id';
+import { EventSequencesRepository } from './event-sequences.repository';
 import { EVENTS_OPTIONS, type EventsOptions } from './events.options';
 import { type EventQuery, EventsRepository } from './events.repository';
 import type { NewEvent, StoredEvent } from './events.types';
@@ -45,6 +46,7 @@ export class EventOutboxService
 
   constructor(
     private readonly events: EventsRepository,
+    private readonly sequences: EventSequencesRepository,
     @Inject(EVENTS_OPTIONS) private readonly options: EventsOptions,
   ) {
     this.appends = new KeyedBatchQueue({
@@ -124,7 +126,7 @@ export class EventOutboxService
   ): Promise<Array<{ event?: StoredEvent; first: number }>> {
     await this.seeded;
     try {
-      const first = await this.events.reserveSequence(organizationId, events.length);
+      const first = await this.sequences.reserve(organizationId, events.length);
       const candidates = events.map((event, i) => ({
         ...event,
         id: this.ids.next(),
@@ -145,7 +147,7 @@ export class EventOutboxService
   ): Promise<boolean> {
     try {
       if (stored.length) for (const subscriber of this.subscribers) await subscriber(stored);
-      if (range) await this.events.settleFanout(range.organizationId, range.first);
+      if (range) await this.sequences.settle(range.organizationId, range.first);
       else await this.events.markFannedOut(stored.map((e) => e.id));
       return true;
     } catch (err) {
@@ -169,7 +171,7 @@ export class EventOutboxService
         );
         if (!(await this.fanOut(pending, undefined))) break;
       }
-      for (const range of await this.events.staleFanouts(before)) {
+      for (const range of await this.sequences.stale(before)) {
         if (this.stopped) break;
         const pending = await this.events.findBySequence(
           range.organizationId,

@@ -1,5 +1,6 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { EventOutboxService } from './event-outbox.service';
+import { EventSequencesRepository } from './event-sequences.repository';
 import { EVENTS_OPTIONS, type EventsOptions } from './events.options';
 import { EventsRepository } from './events.repository';
 import type { StoredEvent } from './events.types';
@@ -104,6 +105,7 @@ export class EventTailService implements BeforeApplicationShutdown {
 
   constructor(
     private readonly events: EventsRepository,
+    private readonly sequences: EventSequencesRepository,
     outbox: EventOutboxService,
     @Inject(EVENTS_OPTIONS) private readonly options: EventsOptions,
   ) {
@@ -146,8 +148,8 @@ export class EventTailService implements BeforeApplicationShutdown {
     let tail = this.tails.get(organizationId);
     if (!tail) {
       // Starts at the counter: numbers reserved before, still in flight, are left to resume.
-      tail = this.events
-        .currentSequence(organizationId)
+      tail = this.sequences
+        .current(organizationId)
         .then(
           (seq) =>
             new OrganizationTail(organizationId, seq, this.events, this.options.tailGapTimeoutMs),

@@ -6,6 +6,7 @@ import { JWT_ALGORITHM, JWT_SECRET } from '../auth/jwt.strategy';
 import { OrganizationsModule } from '../organizations/organizations.module';
 import { EventOutboxService } from './event-outbox.service';
 import { EVENTS_JWT, EventStreamAuthService } from './event-stream-auth.service';
+import { EventSequencesRepository } from './event-sequences.repository';
 import { EventStreamService } from './event-stream.service';
 import { EventTailService } from './event-tail.service';
 import { EventsController } from './events.controller';
@@ -38,6 +39,7 @@ import { OutboxEvent, OutboxEventSchema } from './schemas/event.schema';
         }),
     },
     EventsRepository,
+    EventSequencesRepository,
     EventOutboxService,
     EventsListener,
     EventStreamAuthService,

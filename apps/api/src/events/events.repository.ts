@@ -1,4 +1,4 @@
-import { duplicateIndexesOf, isDuplicateKeyError } from '@app/common';
+import { duplicateIndexesOf } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, type QueryFilter, Types } from 'mongoose';
@@ -22,38 +22,9 @@ const toStored = (row: EventRow): StoredEvent => ({
   ...(row.seq === undefined ? {} : { seq: row.seq }),
 });
 
-/**
- * One row per organization: `_id` is the organization id, `seq` the last number handed out, and
- * `pending` the ranges whose webhook fan-out has not finished yet (the fan-out ledger).
- */
-const SEQUENCES = 'event_sequences';
-
-/**
- * For writes a later acknowledged write covers: no wait for the journal sync on a standalone
- * server or the embedded store (the journal is sequential); replica sets still journal a majority.
- */
-const NO_JOURNAL_WAIT = { j: false } as const;
-
-interface SequenceRow {
-  _id: string;
-  seq: number;
-  pending?: FanoutRange[];
-}
-
-/** A batch's sequence numbers, `first` to `last`, reserved at `at` and not fanned out yet. */
-export interface FanoutRange {
-  first: number;
-  last: number;
-  at: Date;
-}
-
 @Injectable()
 export class EventsRepository {
   constructor(@InjectModel(OutboxEvent.name) private readonly model: Model<OutboxEvent>) {}
-
-  private get sequences() {
-    return this.model.db.collection<SequenceRow>(SEQUENCES);
-  }
 
   /** Stores the events; returns the ones stored now (an event whose sourceKey exists is dropped). */
   async insertMany(events: StoredEvent[], createdAt: Date): Promise<StoredEvent[]> {
@@ -64,7 +35,7 @@ export class EventsRepository {
       sessionName: e.sessionName,
       occurredAt: e.occurredAt,
       data: e.data,
-      fanoutPending: false, // the sequence's fan-out ledger tracks the batch (reserveSequence)
+      fanoutPending: false, // the sequence's fan-out ledger tracks the batch (EventSequencesRepository)
       createdAt,
       ...(e.seq === undefined ? {} : { seq: e.seq }),
       ...(e.sourceKey === undefined ? {} : { sourceKey: e.sourceKey }),
@@ -77,70 +48,6 @@ export class EventsRepository {
       if (!duplicates) throw error;
       return events.filter((_, i) => !duplicates.has(i));
     }
-  }
-
-  /**
-   * Reserves `count` consecutive numbers of the organization's event sequence and returns the
-   * first; in the same atomic write, the range enters the fan-out ledger (`pending`) until
-   * settleFanout. Instances sharing the database never hand out the same number.
-   */
-  async reserveSequence(organizationId: string, count: number): Promise<number> {
-    const reserve = [
-      { $set: { seq: { $add: [{ $ifNull: ['$seq', 0] }, count] } } },
-      {
-        $set: {
-          pending: {
-            $concatArrays: [
-              { $ifNull: ['$pending', []] },
-              [{ first: { $subtract: ['$seq', count - 1] }, last: '$seq', at: new Date() }],
-            ],
-          },
-        },
-      },
-    ];
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const row = await this.sequences.findOneAndUpdate({ _id: organizationId }, reserve, {
-          upsert: true,
-          returnDocument: 'after',
-          projection: { seq: 1 },
-          // The batch's insert, acknowledged after the journal sync, makes this durable too.
-          writeConcern: NO_JOURNAL_WAIT,
-        });
-        return row!.seq - count + 1;
-      } catch (error) {
-        // Two first upserts of one organization race on _id; the loser increments the winner's row.
-        if (attempt > 0 || !isDuplicateKeyError(error)) throw error;
-      }
-    }
-  }
-
-  /** The batch starting at `first` was handed to every subscriber: it leaves the ledger. */
-  async settleFanout(organizationId: string, first: number): Promise<void> {
-    // Lost in a crash, the range is merely fanned out again (deliveries are unique).
-    await this.sequences.updateOne(
-      { _id: organizationId },
-      { $pull: { pending: { first } } },
-      { writeConcern: NO_JOURNAL_WAIT },
-    );
-  }
-
-  /** Ledger ranges reserved before `before` (a crash or a failed fan-out), per organization. */
-  async staleFanouts(before: Date): Promise<Array<FanoutRange & { organizationId: string }>> {
-    const rows = await this.sequences
-      .find({ pending: { $elemMatch: { at: { $lt: before } } } })
-      .toArray();
-    return rows.flatMap((row) =>
-      (row.pending ?? [])
-        .filter((range) => range.at < before)
-        .map((range) => ({ ...range, organizationId: row._id })),
-    );
-  }
-
-  /** The last sequence number handed out for the organization (0 before its first event). */
-  async currentSequence(organizationId: string): Promise<number> {
-    const row = await this.sequences.findOne({ _id: organizationId }, { projection: { seq: 1 } });
-    return row?.seq ?? 0;
   }
 
   /** An organization's events with afterSeq < seq ≤ uptoSeq (unbounded when omitted), in sequence order. */

@@ -1,0 +1,59 @@
+import mongoose from 'mongoose';
+import { EmbeddedMongoServer } from '@app/embedded-mongo';
+import { EventSequencesRepository } from './event-sequences.repository';
+
+describe('EventSequencesRepository (embedded store)', () => {
+  let server: EmbeddedMongoServer;
+  let connection: mongoose.Connection;
+
+  beforeAll(async () => {
+    server = await EmbeddedMongoServer.start({});
+    connection = await mongoose.createConnection(server.uri('sequences')).asPromise();
+  });
+  afterAll(async () => {
+    await connection.close();
+    await server.close();
+  });
+
+  it('never hands out a number twice, also to two instances reserving at once', async () => {
+    const [a, b] = [
+      new EventSequencesRepository(connection),
+      new EventSequencesRepository(connection),
+    ];
+    const reservations = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        (i % 2 ? a : b)
+          .reserve('org-race', 1 + (i % 3))
+          .then((first) => ({ first, count: 1 + (i % 3) })),
+      ),
+    );
+    const numbers = reservations.flatMap(({ first, count }) =>
+      Array.from({ length: count }, (_, k) => first + k),
+    );
+    const total = reservations.reduce((n, r) => n + r.count, 0);
+    expect(new Set(numbers).size).toBe(total);
+    expect(Math.min(...numbers)).toBe(1);
+    expect(Math.max(...numbers)).toBe(total);
+    expect(await a.current('org-race')).toBe(total);
+  });
+
+  it('keeps reserved ranges in the ledger until settled; stale ones are listed', async () => {
+    const repository = new EventSequencesRepository(connection);
+    const first = await repository.reserve('org-ledger', 3);
+    const second = await repository.reserve('org-ledger', 2);
+    expect([first, second]).toEqual([1, 4]);
+    const later = new Date(Date.now() + 1_000);
+    expect(await repository.stale(new Date(0))).toEqual([]);
+    expect(
+      (await repository.stale(later)).filter((r) => r.organizationId === 'org-ledger'),
+    ).toEqual([
+      { organizationId: 'org-ledger', first: 1, last: 3, at: expect.any(Date) },
+      { organizationId: 'org-ledger', first: 4, last: 5, at: expect.any(Date) },
+    ]);
+    await repository.settle('org-ledger', 1);
+    await repository.settle('org-ledger', 4);
+    expect(
+      (await repository.stale(later)).filter((r) => r.organizationId === 'org-ledger'),
+    ).toEqual([]);
+  });
+});

@@ -1,0 +1,119 @@
+import { Injectable } from '@nestjs/common';
+import { InjectConnection } from '@nestjs/mongoose';
+import type { Connection } from 'mongoose';
+import { isDuplicateKeyError } from '@app/common';
+
+/**
+ * One row per organization in `event_sequences`: `_id` is the organization id, `seq` the last
+ * number handed out, and `pending` the fan-out ledger: per batch not fanned out yet, keyed
+ * `r<first>`, its last number and when it was reserved.
+ */
+interface SequenceRow {
+  _id: string;
+  seq: number;
+  pending?: Record<string, { last: number; at: Date }>;
+}
+
+/** A batch's sequence numbers, `first` to `last`, reserved at `at` and not fanned out yet. */
+export interface FanoutRange {
+  organizationId: string;
+  first: number;
+  last: number;
+  at: Date;
+}
+
+/**
+ * For writes a later acknowledged write covers: no wait for the journal sync on a standalone
+ * server or the embedded store (the journal is sequential); replica sets still journal a majority.
+ */
+const NO_JOURNAL_WAIT = { j: false } as const;
+const MAX_RESERVE_ATTEMPTS = 20;
+const rangeKey = (first: number) => `pending.r${first}`;
+
+/**
+ * The organizations' event sequences (one order for the events of every instance) and the fan-out
+ * ledger riding on them. A reservation is one conditional write on the number this instance saw
+ * last; another instance that moved the sequence meanwhile makes it re-read and try again.
+ */
+@Injectable()
+export class EventSequencesRepository {
+  private readonly lastSeen = new Map<string, number>();
+  private readonly reserving = new Map<string, Promise<number>>();
+
+  constructor(@InjectConnection() private readonly connection: Connection) {}
+
+  private get rows() {
+    return this.connection.collection<SequenceRow>('event_sequences');
+  }
+
+  /**
+   * Reserves `count` consecutive numbers and returns the first; the same write enters the range
+   * in the fan-out ledger until `settle`. Never hands out a number twice, across instances too.
+   */
+  reserve(organizationId: string, count: number): Promise<number> {
+    // One reservation per organization at a time here: this instance never races itself.
+    const previous = this.reserving.get(organizationId) ?? Promise.resolve(0);
+    const next = previous.catch(() => 0).then(() => this.reserveNow(organizationId, count));
+    this.reserving.set(organizationId, next);
+    void next
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.reserving.get(organizationId) === next) this.reserving.delete(organizationId);
+      });
+    return next;
+  }
+
+  private async reserveNow(organizationId: string, count: number): Promise<number> {
+    for (let attempt = 0; attempt < MAX_RESERVE_ATTEMPTS; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+      const current = this.lastSeen.get(organizationId) ?? (await this.current(organizationId));
+      const first = current + 1;
+      const last = current + count;
+      try {
+        const result = await this.rows.updateOne(
+          current === 0
+            ? { _id: organizationId, seq: { $exists: false } }
+            : { _id: organizationId, seq: current },
+          { $set: { seq: last, [rangeKey(first)]: { last, at: new Date() } } },
+          // The batch's insert, acknowledged after the journal sync, makes this durable too.
+          { upsert: current === 0, writeConcern: NO_JOURNAL_WAIT },
+        );
+        if (result.matchedCount + result.upsertedCount === 1) {
+          this.lastSeen.set(organizationId, last);
+          return first;
+        }
+      } catch (error) {
+        // Two first reservations of one organization race on _id: re-read, as for any other move.
+        if (!isDuplicateKeyError(error)) throw error;
+      }
+      this.lastSeen.delete(organizationId);
+    }
+    throw new Error(`Could not reserve event numbers for ${organizationId}: too much contention`);
+  }
+
+  /** The batch starting at `first` was handed to every subscriber: it leaves the ledger. */
+  async settle(organizationId: string, first: number): Promise<void> {
+    // Lost in a crash, the range is merely fanned out again (deliveries are unique).
+    await this.rows.updateOne(
+      { _id: organizationId },
+      { $unset: { [rangeKey(first)]: '' } },
+      { writeConcern: NO_JOURNAL_WAIT },
+    );
+  }
+
+  /** Ledger ranges reserved before `before` (a crash or a failed fan-out). */
+  async stale(before: Date): Promise<FanoutRange[]> {
+    const rows = await this.rows.find({ pending: { $exists: true, $ne: {} } }).toArray();
+    return rows.flatMap((row) =>
+      Object.entries(row.pending ?? {})
+        .map(([key, range]) => ({ organizationId: row._id, first: Number(key.slice(1)), ...range }))
+        .filter((range) => range.at < before),
+    );
+  }
+
+  /** The last number handed out for the organization (0 before its first event). */
+  async current(organizationId: string): Promise<number> {
+    const row = await this.rows.findOne({ _id: organizationId }, { projection: { seq: 1 } });
+    return row?.seq ?? 0;
+  }
+}
