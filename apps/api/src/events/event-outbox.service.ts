@@ -161,7 +161,7 @@ export class EventOutboxService
 
   private async recoverFanout(before: Date): Promise<void> {
     try {
-      // Rows written before fan-out notes existed carry their own flag; they are the older ones.
+      // Rows written before the fan-out ledger existed carry their own flag; they are the older ones.
       while (!this.stopped) {
         const pending = await this.events.pendingFanout(before, this.options.maxBatch);
         if (pending.length === 0) break;
