@@ -2,6 +2,7 @@ import { getConnectionToken } from '@nestjs/mongoose';
 import { type Connection, Types } from 'mongoose';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SEQ_BLOCK } from '../apps/api/src/events/events.repository';
 import { EventIdGenerator } from '../apps/api/src/events/event-id';
 import { AllowList, SecretBox } from '@app/common';
 import { WebhookDirectory } from '../apps/api/src/webhooks/webhook-directory';
@@ -648,7 +649,11 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
       { $set: { [`pending.r${seq}`]: { last: seq, at: new Date(0) } } },
     );
     const flagged = orphan('survive the restart 3', true);
-    const noted = { ...orphan('survive the restart 4', false), seq };
+    const noted = {
+      ...orphan('survive the restart 4', false),
+      seq,
+      seqBlock: Math.floor(seq / SEQ_BLOCK),
+    };
     await db.collection('events').insertMany([flagged, noted]);
     t = await t.restart();
     up = true;

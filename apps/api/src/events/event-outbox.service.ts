@@ -10,7 +10,7 @@ import { KeyedBatchQueue } from '@app/common';
 import { EventIdGenerator } from './event-id';
 import { EventSequencesRepository } from './event-sequences.repository';
 import { EVENTS_OPTIONS, type EventsOptions } from './events.options';
-import { type EventQuery, EventsRepository } from './events.repository';
+import { type EventQuery, EventsRepository, type SequencePage } from './events.repository';
 import type { NewEvent, StoredEvent } from './events.types';
 
 /** Gets every stored event once (at least once across crashes); e.g. webhooks create their deliveries. */
@@ -112,7 +112,7 @@ export class EventOutboxService
     range: { afterSeq: number; uptoSeq?: number },
     query: EventQuery,
     limit: number,
-  ): Promise<StoredEvent[]> {
+  ): Promise<SequencePage> {
     return this.events.findBySequence(organizationId, range, query, limit);
   }
 
@@ -159,6 +159,26 @@ export class EventOutboxService
     }
   }
 
+  /** The stored events numbered first to last (read a block at a time). */
+  private async eventsInRange(
+    organizationId: string,
+    first: number,
+    last: number,
+  ): Promise<StoredEvent[]> {
+    const events: StoredEvent[] = [];
+    for (let after = first - 1; after < last;) {
+      const page = await this.events.findBySequence(
+        organizationId,
+        { afterSeq: after, uptoSeq: last },
+        {},
+        last - after,
+      );
+      events.push(...page.events);
+      after = page.through;
+    }
+    return events;
+  }
+
   private async recoverFanout(before: Date): Promise<void> {
     try {
       // Rows written before the fan-out ledger existed carry their own flag; they are the older ones.
@@ -173,12 +193,7 @@ export class EventOutboxService
       }
       for (const range of await this.sequences.stale(before)) {
         if (this.stopped) break;
-        const pending = await this.events.findBySequence(
-          range.organizationId,
-          { afterSeq: range.first - 1, uptoSeq: range.last },
-          {},
-          range.last - range.first + 1,
-        );
+        const pending = await this.eventsInRange(range.organizationId, range.first, range.last);
         this.log.log({ count: pending.length }, 'Recovering interrupted event fan-out');
         if (!(await this.fanOut(pending, range))) break;
       }

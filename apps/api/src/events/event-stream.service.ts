@@ -98,29 +98,27 @@ export class EventStreamService implements BeforeApplicationShutdown {
 
     try {
       const filter = { types: query.types, sessionName: query.sessionName };
-      const isClosed = () => closed;
       const upto = tail.position; // the tail delivers what follows
       if (resumeSeq !== undefined) {
         position = resumeSeq;
-        await this.replayPages(
-          (last) =>
-            this.outbox.findBySequence(
-              organizationId,
-              { afterSeq: last?.seq ?? resumeSeq, uptoSeq: upto },
-              filter,
-              REPLAY_PAGE,
-            ),
-          send,
-          isClosed,
-        );
+        for (let after = resumeSeq; after < upto && !closed;) {
+          const page = await this.outbox.findBySequence(
+            organizationId,
+            { afterSeq: after, uptoSeq: upto },
+            filter,
+            REPLAY_PAGE,
+          );
+          send(page.events);
+          after = page.through;
+        }
       } else if (lastEventId) {
         // An event stored before sequence numbers existed, or one the retention already removed.
-        await this.replayPages(
-          (last) =>
-            this.outbox.findAfter(organizationId, last?.id ?? lastEventId, filter, REPLAY_PAGE),
-          (page) => write(page.filter((event) => event.seq === undefined || event.seq <= upto)),
-          isClosed,
-        );
+        for (let cursor = lastEventId; !closed;) {
+          const page = await this.outbox.findAfter(organizationId, cursor, filter, REPLAY_PAGE);
+          write(page.filter((event) => event.seq === undefined || event.seq <= upto));
+          if (page.length < REPLAY_PAGE) break;
+          cursor = page[page.length - 1].id;
+        }
       }
       position = Math.max(position, tail.position);
       const pending = buffered;
@@ -129,20 +127,6 @@ export class EventStreamService implements BeforeApplicationShutdown {
     } catch (err) {
       this.log.warn({ err, organizationId }, 'SSE replay failed');
       close();
-    }
-  }
-
-  /** Stored events, page after page (each read after the last event of the one before). */
-  private async replayPages(
-    read: (last: StoredEvent | undefined) => Promise<StoredEvent[]>,
-    handle: (events: StoredEvent[]) => void,
-    closed: () => boolean,
-  ): Promise<void> {
-    for (let last: StoredEvent | undefined; ;) {
-      const page = await read(last);
-      handle(page);
-      if (closed() || page.length < REPLAY_PAGE) return;
-      last = page[page.length - 1];
     }
   }
 }

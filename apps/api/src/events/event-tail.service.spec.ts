@@ -1,4 +1,3 @@
-import type { EventsRepository } from './events.repository';
 import type { StoredEvent } from './events.types';
 import { OrganizationTail } from './event-tail.service';
 
@@ -12,20 +11,29 @@ const event = (seq: number): StoredEvent => ({
   data: {},
 });
 
-/** The event log as committed so far; a reserved number is missing until its writer commits it. */
+/**
+ * The event log as committed so far, and the last number handed out: a reserved number is missing
+ * until its writer commits it (or for good, if the writer died).
+ */
 function log(...seqs: number[]) {
   const rows = seqs.map(event);
-  const repository = {
-    findBySequence: vi.fn(async (_org: string, range: { afterSeq: number }) =>
-      rows.filter((e) => e.seq! > range.afterSeq).sort((x, y) => x.seq! - y.seq!),
-    ),
+  let reserved = 0;
+  const reads = {
+    head: vi.fn(async () => Math.max(reserved, ...rows.map((e) => e.seq!))),
+    read: vi.fn(async (_org: string, after: number, upto: number, limit: number) => {
+      const events = rows
+        .filter((e) => e.seq! > after && e.seq! <= upto)
+        .sort((x, y) => x.seq! - y.seq!)
+        .slice(0, limit);
+      return { events, through: events.length === limit ? events[limit - 1].seq! : upto };
+    }),
   };
-  return { rows, repository: repository as unknown as EventsRepository };
+  return { rows, reads, reserve: (upto: number) => (reserved = upto) };
 }
 
 describe('OrganizationTail', () => {
   const setup = (committed: ReturnType<typeof log>, cursor = 0, gapTimeoutMs = 1_000) => {
-    const tail = new OrganizationTail('org1', cursor, committed.repository, gapTimeoutMs);
+    const tail = new OrganizationTail('org1', cursor, committed.reads, gapTimeoutMs);
     const seen: number[] = [];
     tail.listeners.add((events) => seen.push(...events.map((e) => e.seq!)));
     return { tail, seen };
@@ -33,13 +41,14 @@ describe('OrganizationTail', () => {
 
   afterEach(() => vi.useRealTimers());
 
-  it('delivers what follows the cursor, once and in order', async () => {
+  it('delivers what follows the cursor, once and in order; an idle poll only asks the counter', async () => {
     const committed = log(3, 1, 2);
     const { tail, seen } = setup(committed);
     await tail.poll();
     await tail.poll();
     expect(seen).toEqual([1, 2, 3]);
     expect(tail.cursor).toBe(3);
+    expect(committed.reads.read).toHaveBeenCalledTimes(1);
   });
 
   it('waits at a missing number until it is committed (a slower instance)', async () => {
@@ -65,12 +74,27 @@ describe('OrganizationTail', () => {
     expect(seen).toEqual([1, 3, 4]);
   });
 
+  it('waits for reserved numbers not stored yet at the end, then moves over them', async () => {
+    vi.useFakeTimers();
+    const committed = log(1);
+    committed.reserve(3); // 2 and 3 handed out, not stored
+    const { tail, seen } = setup(committed);
+    await tail.poll();
+    expect([seen, tail.cursor]).toEqual([[1], 1]);
+    vi.advanceTimersByTime(1_000);
+    await tail.poll();
+    expect(tail.cursor).toBe(3);
+    committed.rows.push(event(4));
+    await tail.poll();
+    expect(seen).toEqual([1, 4]);
+  });
+
   it("takes this instance's contiguous writes at once and polls for the rest", async () => {
     const committed = log();
     const { tail, seen } = setup(committed, 5);
     tail.offer([event(6), event(7)]);
     expect(seen).toEqual([6, 7]);
-    expect(committed.repository.findBySequence).not.toHaveBeenCalled();
+    expect(committed.reads.read).not.toHaveBeenCalled();
     committed.rows.push(event(8), event(9));
     tail.offer([event(9)]); // 8 came from another instance: read it from the log
     await vi.waitFor(() => expect(seen).toEqual([6, 7, 8, 9]));

@@ -2,12 +2,18 @@ import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nes
 import { EventOutboxService } from './event-outbox.service';
 import { EventSequencesRepository } from './event-sequences.repository';
 import { EVENTS_OPTIONS, type EventsOptions } from './events.options';
-import { EventsRepository } from './events.repository';
+import { EventsRepository, type SequencePage } from './events.repository';
 import type { StoredEvent } from './events.types';
 
 const PAGE = 500;
 
 export type TailListener = (events: StoredEvent[]) => void;
+
+/** What a tail reads: the last number handed out, and stored events by number. */
+export interface TailLog {
+  head(organizationId: string): Promise<number>;
+  read(organizationId: string, after: number, upto: number, limit: number): Promise<SequencePage>;
+}
 
 /**
  * One organization's events in sequence order, whichever instance wrote them. `cursor` is the
@@ -24,7 +30,7 @@ export class OrganizationTail {
   constructor(
     private readonly organizationId: string,
     public cursor: number,
-    private readonly events: EventsRepository,
+    private readonly log: TailLog,
     private readonly gapTimeoutMs: number,
   ) {}
 
@@ -57,23 +63,34 @@ export class OrganizationTail {
 
   private async pass(): Promise<void> {
     for (;;) {
-      const page = await this.events.findBySequence(
-        this.organizationId,
-        { afterSeq: this.cursor },
-        {},
-        PAGE,
-      );
+      // The counter says whether anything follows; an idle tail costs one lookup per poll.
+      const head = await this.log.head(this.organizationId);
+      if (head <= this.cursor) {
+        this.gapSince = undefined;
+        return;
+      }
+      const page = await this.log.read(this.organizationId, this.cursor, head, PAGE);
       const ready: StoredEvent[] = [];
-      for (const event of page) {
+      let waiting = false;
+      for (const event of page.events) {
         const seq = event.seq!;
         if (seq <= this.cursor) continue; // offered meanwhile by this instance's outbox
-        if (seq !== this.cursor + 1 && !this.gapExpired()) break;
+        if (seq !== this.cursor + 1 && !this.gapExpired()) {
+          waiting = true;
+          break;
+        }
         this.cursor = seq;
         this.gapSince = undefined;
         ready.push(event);
       }
       if (ready.length) this.deliver(ready);
-      if (ready.length < PAGE) return;
+      if (waiting) return;
+      // Numbers up to `through` reserved but not stored (yet): wait for them, or move over them.
+      if (this.cursor < page.through) {
+        if (!this.gapExpired()) return;
+        this.cursor = page.through;
+        this.gapSince = undefined;
+      }
     }
   }
 
@@ -102,13 +119,19 @@ export class EventTailService implements BeforeApplicationShutdown {
   private readonly log = new Logger(EventTailService.name);
   private readonly tails = new Map<string, Promise<OrganizationTail>>();
   private readonly timer: NodeJS.Timeout;
+  private readonly reads: TailLog;
 
   constructor(
-    private readonly events: EventsRepository,
+    events: EventsRepository,
     private readonly sequences: EventSequencesRepository,
     outbox: EventOutboxService,
     @Inject(EVENTS_OPTIONS) private readonly options: EventsOptions,
   ) {
+    this.reads = {
+      head: (organizationId) => sequences.current(organizationId),
+      read: (organizationId, after, upto, limit) =>
+        events.findBySequence(organizationId, { afterSeq: after, uptoSeq: upto }, {}, limit),
+    };
     outbox.onStored((organizationId, stored) => {
       void this.tails.get(organizationId)?.then((tail) => tail.offer(stored));
     });
@@ -152,7 +175,7 @@ export class EventTailService implements BeforeApplicationShutdown {
         .current(organizationId)
         .then(
           (seq) =>
-            new OrganizationTail(organizationId, seq, this.events, this.options.tailGapTimeoutMs),
+            new OrganizationTail(organizationId, seq, this.reads, this.options.tailGapTimeoutMs),
         );
       this.tails.set(organizationId, tail);
       tail.catch(() => this.tails.delete(organizationId));

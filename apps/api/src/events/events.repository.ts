@@ -22,6 +22,20 @@ const toStored = (row: EventRow): StoredEvent => ({
   ...(row.seq === undefined ? {} : { seq: row.seq }),
 });
 
+/**
+ * Sequence numbers are grouped in blocks, and events are indexed by organization and block: a
+ * read by sequence names its blocks, so it looks only at the events of the numbers it asks for
+ * (the embedded store answers equality and `$in` from an index, not ranges).
+ */
+export const SEQ_BLOCK = 1024;
+const blockOf = (seq: number) => Math.floor(seq / SEQ_BLOCK);
+
+/** One read by sequence: the events, and the last number it covered (read on after it). */
+export interface SequencePage {
+  events: StoredEvent[];
+  through: number;
+}
+
 @Injectable()
 export class EventsRepository {
   constructor(@InjectModel(OutboxEvent.name) private readonly model: Model<OutboxEvent>) {}
@@ -37,7 +51,7 @@ export class EventsRepository {
       data: e.data,
       fanoutPending: false, // the sequence's fan-out ledger tracks the batch (EventSequencesRepository)
       createdAt,
-      ...(e.seq === undefined ? {} : { seq: e.seq }),
+      ...(e.seq === undefined ? {} : { seq: e.seq, seqBlock: blockOf(e.seq) }),
       ...(e.sourceKey === undefined ? {} : { sourceKey: e.sourceKey }),
     }));
     try {
@@ -50,16 +64,28 @@ export class EventsRepository {
     }
   }
 
-  /** An organization's events with afterSeq < seq ≤ uptoSeq (unbounded when omitted), in sequence order. */
+  /**
+   * An organization's events with afterSeq < seq ≤ uptoSeq, in sequence order: at most `limit`,
+   * and at most SEQ_BLOCK numbers per read. `through` is where the next read starts.
+   */
   async findBySequence(
     organizationId: string,
     range: { afterSeq: number; uptoSeq?: number },
     query: EventQuery,
     limit: number,
-  ): Promise<StoredEvent[]> {
-    const seq: Record<string, number> = { $gt: range.afterSeq };
-    if (range.uptoSeq !== undefined) seq.$lte = range.uptoSeq;
-    return this.page({ organizationId, seq }, query, 'seq', limit);
+  ): Promise<SequencePage> {
+    const { afterSeq } = range;
+    const upto = Math.min(range.uptoSeq ?? Number.POSITIVE_INFINITY, afterSeq + SEQ_BLOCK);
+    const blocks: number[] = [];
+    for (let block = blockOf(afterSeq + 1); block <= blockOf(upto); block++) blocks.push(block);
+    const filter = {
+      organizationId,
+      seqBlock: { $in: blocks },
+      seq: { $gt: afterSeq, $lte: upto },
+    };
+    const events = await this.page(filter, query, 'seq', limit);
+    const full = events.length === limit && limit > 0;
+    return { events, through: full ? events[events.length - 1].seq! : upto };
   }
 
   /** Rows written before the fan-out ledger existed carry their own flag (see pendingFanout). */

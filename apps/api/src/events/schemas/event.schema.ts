@@ -36,6 +36,10 @@ export class OutboxEvent {
   @Prop({ type: Number })
   seq?: number;
 
+  /** `seq` / SEQ_BLOCK, rounded down: what reads by sequence look up (see EventsRepository). */
+  @Prop({ type: Number })
+  seqBlock?: number;
+
   /** Set for events announced at most once (see NewEvent.sourceKey). */
   @Prop({ type: String })
   sourceKey?: string;
@@ -49,8 +53,8 @@ export type OutboxEventDocument = HydratedDocument<OutboxEvent>;
 export const OutboxEventSchema = SchemaFactory.createForClass(OutboxEvent);
 // SSE resume: events of an organization after an id.
 OutboxEventSchema.index({ organizationId: 1, _id: 1 });
-// Live streams: an organization's events in sequence order.
-OutboxEventSchema.index({ organizationId: 1, seq: 1 });
+// Live streams and resume: an organization's events by sequence block, then number.
+OutboxEventSchema.index({ organizationId: 1, seqBlock: 1, seq: 1 });
 // Fan-out recovery after a crash between the event write and its deliveries.
 OutboxEventSchema.index({ fanoutPending: 1 });
 // A replayed announcement (crash recovery) finds its first copy.
