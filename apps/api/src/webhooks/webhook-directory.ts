@@ -1,23 +1,26 @@
 import { Injectable } from '@nestjs/common';
+import { ExpiringCache } from '@app/common';
 import { type WebhookRecord, WebhooksRepository } from './webhooks.repository';
 
 const TTL_MS = 5_000;
+const CAPACITY = 10_000;
 
 /**
  * The organizations' webhooks, cached briefly for the hot paths (fan-out per event, the worker per
- * attempt). Writes through WebhooksService invalidate at once; other instances see changes within TTL_MS.
+ * attempt). Writes through WebhooksService invalidate at once; other instances see changes within
+ * TTL_MS. The cached value is the query itself, so concurrent misses share one read.
  */
 @Injectable()
 export class WebhookDirectory {
-  private readonly cache = new Map<string, { until: number; hooks: Promise<WebhookRecord[]> }>();
+  private readonly cache = new ExpiringCache<Promise<WebhookRecord[]>>(TTL_MS, CAPACITY);
 
   constructor(private readonly webhooks: WebhooksRepository) {}
 
   list(organizationId: string): Promise<WebhookRecord[]> {
     const hit = this.cache.get(organizationId);
-    if (hit && hit.until > Date.now()) return hit.hooks;
+    if (hit) return hit;
     const hooks = this.webhooks.listByOrganization(organizationId);
-    this.cache.set(organizationId, { until: Date.now() + TTL_MS, hooks });
+    this.cache.set(organizationId, hooks);
     hooks.catch(() => this.cache.delete(organizationId));
     return hooks;
   }
