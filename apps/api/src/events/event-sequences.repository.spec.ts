@@ -16,17 +16,20 @@ describe('EventSequencesRepository (embedded store)', () => {
   });
 
   it('never hands out a number twice, also to two instances reserving at once', async () => {
-    const [a, b] = [
-      new EventSequencesRepository(connection),
-      new EventSequencesRepository(connection),
-    ];
-    const reservations = await Promise.all(
-      Array.from({ length: 40 }, (_, i) =>
-        (i % 2 ? a : b)
-          .reserve('org-race', 1 + (i % 3))
-          .then((first) => ({ first, count: 1 + (i % 3) })),
-      ),
-    );
+    // Each instance reserves one batch at a time per organization (as its outbox queue does).
+    const instance = async (repository: EventSequencesRepository, batches: number[]) => {
+      const taken: Array<{ first: number; count: number }> = [];
+      for (const count of batches)
+        taken.push({ first: await repository.reserve('org-race', count), count });
+      return taken;
+    };
+    const sizes = Array.from({ length: 20 }, (_, i) => 1 + (i % 3));
+    const reservations = (
+      await Promise.all([
+        instance(new EventSequencesRepository(connection), sizes),
+        instance(new EventSequencesRepository(connection), sizes),
+      ])
+    ).flat();
     const numbers = reservations.flatMap(({ first, count }) =>
       Array.from({ length: count }, (_, k) => first + k),
     );
@@ -34,7 +37,7 @@ describe('EventSequencesRepository (embedded store)', () => {
     expect(new Set(numbers).size).toBe(total);
     expect(Math.min(...numbers)).toBe(1);
     expect(Math.max(...numbers)).toBe(total);
-    expect(await a.current('org-race')).toBe(total);
+    expect(await new EventSequencesRepository(connection).current('org-race')).toBe(total);
   });
 
   it('keeps reserved ranges in the ledger until settled; stale ones are listed', async () => {

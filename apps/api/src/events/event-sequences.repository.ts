@@ -38,7 +38,6 @@ const rangeKey = (first: number) => `pending.r${first}`;
 @Injectable()
 export class EventSequencesRepository {
   private readonly lastSeen = new Map<string, number>();
-  private readonly reserving = new Map<string, Promise<number>>();
 
   constructor(@InjectConnection() private readonly connection: Connection) {}
 
@@ -49,21 +48,10 @@ export class EventSequencesRepository {
   /**
    * Reserves `count` consecutive numbers and returns the first; the same write enters the range
    * in the fan-out ledger until `settle`. Never hands out a number twice, across instances too.
+   * Callers keep one reservation per organization in flight (the outbox queue does), so an
+   * instance never races itself.
    */
-  reserve(organizationId: string, count: number): Promise<number> {
-    // One reservation per organization at a time here: this instance never races itself.
-    const previous = this.reserving.get(organizationId) ?? Promise.resolve(0);
-    const next = previous.catch(() => 0).then(() => this.reserveNow(organizationId, count));
-    this.reserving.set(organizationId, next);
-    void next
-      .catch(() => undefined)
-      .finally(() => {
-        if (this.reserving.get(organizationId) === next) this.reserving.delete(organizationId);
-      });
-    return next;
-  }
-
-  private async reserveNow(organizationId: string, count: number): Promise<number> {
+  async reserve(organizationId: string, count: number): Promise<number> {
     for (let attempt = 0; attempt < MAX_RESERVE_ATTEMPTS; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
       const current = this.lastSeen.get(organizationId) ?? (await this.current(organizationId));
