@@ -103,11 +103,10 @@ export class MessagesRepository {
       .exec();
   }
 
-  /** A session's edits and revokes of these messages, oldest first (also ones that came before them). */
+  /** A session's stored edits and revokes of these messages (also ones that came before them). */
   findChangesOf(sessionId: string, waMessageIds: string[]): Promise<MessageRecord[]> {
     return this.model
       .find({ sessionId, targetId: { $in: waMessageIds }, type: { $in: ['edit', 'revoke'] } })
-      .sort({ timestamp: 1, _id: 1 })
       .lean<MessageRecord[]>()
       .exec();
   }

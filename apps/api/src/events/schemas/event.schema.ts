@@ -6,8 +6,9 @@ export const EVENT_RETENTION_SECONDS = 7 * 86_400;
 
 /**
  * The durable outbox: one row per public event. `_id` is the event id (time-ordered, see
- * EventIdGenerator). The webhook fan-out of a batch is tracked by an `event_fanouts` note;
- * `fanoutPending: true` marks rows written before those notes existed, not fanned out yet.
+ * EventIdGenerator). The webhook fan-out of a batch is tracked by the fan-out ledger of its
+ * organization's sequence row (EventSequencesRepository); `fanoutPending: true` marks rows written
+ * before that ledger existed and not fanned out yet.
  */
 @Schema({ collection: 'events', versionKey: false, minimize: false })
 export class OutboxEvent {
