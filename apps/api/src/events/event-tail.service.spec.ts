@@ -101,4 +101,16 @@ describe('OrganizationTail', () => {
     tail.offer([event(9)]);
     expect(seen).toEqual([6, 7, 8, 9]);
   });
+
+  it('leaves a failed read after an offer to the next poll (nothing unhandled)', async () => {
+    const committed = log(6);
+    const { tail, seen } = setup(committed, 4);
+    committed.reads.head.mockRejectedValueOnce(new Error('database down'));
+    tail.offer([event(6)]); // 5 is missing: a read, which fails
+    await new Promise((r) => setTimeout(r, 10));
+    expect(seen).toEqual([]);
+    committed.rows.push(event(5));
+    await tail.poll();
+    expect(seen).toEqual([5, 6]);
+  });
 });

@@ -41,7 +41,7 @@ export class OrganizationTail {
       this.deliver(next);
       this.gapSince = undefined;
     } else if (next.length) {
-      void this.poll();
+      this.pollQuietly();
     }
   }
 
@@ -55,10 +55,15 @@ export class OrganizationTail {
       this.polling = undefined;
       if (this.again) {
         this.again = false;
-        void this.poll();
+        this.pollQuietly();
       }
     });
     return this.polling;
+  }
+
+  /** A poll nobody awaits: a failure is left to the next timed poll, which retries and logs it. */
+  private pollQuietly(): void {
+    this.poll().catch(() => undefined);
   }
 
   private async pass(): Promise<void> {
@@ -133,7 +138,11 @@ export class EventTailService implements BeforeApplicationShutdown {
         events.findBySequence(organizationId, { afterSeq: after, uptoSeq: upto }, {}, limit),
     };
     outbox.onStored((organizationId, stored) => {
-      void this.tails.get(organizationId)?.then((tail) => tail.offer(stored));
+      // A tail that failed to start is dropped (see tailOf); there is nothing to offer to then.
+      this.tails
+        .get(organizationId)
+        ?.then((tail) => tail.offer(stored))
+        .catch(() => undefined);
     });
     this.timer = setInterval(() => this.pollAll(), options.tailPollMs);
     this.timer.unref();
