@@ -1,6 +1,7 @@
-import { deserialize, serialize } from 'bson';
+import { deserialize, ObjectId, serialize } from 'bson';
 import { Collection } from './collection';
 import { encodeOperation } from './journal';
+import { sameValue } from './index-manager';
 import { hashKey } from './posting-map';
 import { canonicalKey } from './index-key';
 import { discardingRecorder, type StorageOp } from './storage-op';
@@ -118,5 +119,71 @@ describe('Collection planning with sparse and partial indexes', () => {
     expect(collection.plan({ email: 'a@x' }).by).toBe('email_1');
     expect(collection.plan({ email: null }).by).toBe('collection scan');
     expect(collection.match({ email: null }).map((d) => d._id)).toEqual([2]);
+  });
+});
+
+describe('Collection.replace index upkeep', () => {
+  const planned = (collection: Collection, filter: object) => collection.plan(filter).by;
+
+  it('keeps the index entries of fields an update left alone, and moves the ones it changed', () => {
+    const collection = new Collection('db', 'c', discardingRecorder);
+    collection.createIndex({ key: { jid: 1, 'tags.name': 1 }, name: 'jid_tags' });
+    collection.createIndex({ key: { at: 1 }, name: 'at_1' });
+    const stored = { _id: 1, jid: 'a', tags: [{ name: 'x' }], at: new Date(5), n: 0 };
+    collection.insert(stored);
+    collection.replace(stored, { ...stored, tags: [{ name: 'x' }], at: new Date(5), n: 1 });
+    expect(collection.match({ jid: 'a', 'tags.name': 'x' }).map((d) => d.n)).toEqual([1]);
+    expect(collection.match({ at: new Date(5) }).map((d) => d.n)).toEqual([1]);
+
+    const [current] = collection.match({ _id: 1 });
+    collection.replace(current, { ...current, tags: [{ name: 'y' }], at: new Date(6) });
+    expect(planned(collection, { jid: 'a', 'tags.name': 'x' })).toBe('jid_tags');
+    expect(collection.match({ jid: 'a', 'tags.name': 'x' })).toEqual([]);
+    expect(collection.match({ jid: 'a', 'tags.name': 'y' }).map((d) => d._id)).toEqual([1]);
+    expect(collection.match({ at: new Date(5) })).toEqual([]);
+    expect(collection.match({ at: new Date(6) }).map((d) => d._id)).toEqual([1]);
+  });
+
+  it('moves a document in or out of a partial index when the filtered field changes', () => {
+    const collection = new Collection('db', 'c', discardingRecorder);
+    collection.createIndex({
+      key: { key: 1 },
+      name: 'key_open',
+      unique: true,
+      partialFilterExpression: { open: true },
+    });
+    const first = { _id: 1, key: 'k', open: true };
+    collection.insert(first);
+    expect(() => collection.insert({ _id: 2, key: 'k', open: true })).toThrow(/E11000/);
+    collection.replace(first, { ...first, open: false });
+    collection.insert({ _id: 2, key: 'k', open: true }); // the closed one left the index
+    const [closed] = collection.match({ _id: 1 });
+    expect(() => collection.replace(closed, { ...closed, open: true })).toThrow(/E11000/);
+  });
+
+  it('still enforces uniqueness when an update changes a unique field', () => {
+    const collection = new Collection('db', 'c', discardingRecorder);
+    collection.createIndex({ key: { key: 1 }, unique: true, name: 'key_1' });
+    collection.insert({ _id: 1, key: 'a' });
+    const second = { _id: 2, key: 'b' };
+    collection.insert(second);
+    expect(() => collection.replace(second, { ...second, key: 'a' })).toThrow(/E11000/);
+    expect(collection.match({ key: 'b' }).map((d) => d._id)).toEqual([2]);
+  });
+});
+
+describe('sameValue', () => {
+  it('is strict structural equality over BSON values', () => {
+    expect(sameValue(new Date(1), new Date(1))).toBe(true);
+    expect(sameValue(new Date(1), new Date(2))).toBe(false);
+    expect(
+      sameValue(new ObjectId('0123456789abcdef01234567'), new ObjectId('0123456789abcdef01234567')),
+    ).toBe(true);
+    expect(sameValue([1, { a: 'x' }], [1, { a: 'x' }])).toBe(true);
+    expect(sameValue([1, { a: 'x' }], [1, { a: 'y' }])).toBe(false);
+    expect(sameValue({ a: 1, b: 2 }, { b: 2, a: 1 })).toBe(false); // field order is part of a key
+    expect(sameValue([1], { 0: 1 })).toBe(false);
+    expect(sameValue(null, undefined)).toBe(false);
+    expect(sameValue(undefined, undefined)).toBe(true);
   });
 });

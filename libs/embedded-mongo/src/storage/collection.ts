@@ -107,12 +107,18 @@ export class Collection {
       this.insert(next);
       return;
     }
-    const before = this.keysOf(previous);
-    const after = this.keysOf(next);
-    this.assertUnique(slot, after);
+    // Most updates (counters, timestamps) leave every indexed field as it was: skip those indexes.
+    const moved = [...this.indexes.values()].filter(
+      (index) => !index.sameKeyFields(previous, next),
+    );
+    const after = moved.map((index) => index.keysOf(next));
+    moved.forEach((index, i) => {
+      const conflict = index.findConflict(slot, after[i], this.read);
+      if (conflict) throw index.duplicateKeyError(this.ns, conflict.values);
+    });
     const bytes = serialize(next);
     this.store.update(slot, bytes);
-    this.eachIndex((index, i) => index.update(slot, before[i], after[i]));
+    moved.forEach((index, i) => index.update(slot, index.keysOf(previous), after[i]));
     this.recorder.record({ op: 'put', db: this.db, coll: this.name, doc: next, bytes });
   }
 

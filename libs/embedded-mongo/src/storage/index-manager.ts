@@ -53,8 +53,15 @@ export class SecondaryIndex {
   private readonly prefixes: PostingMap[];
   private readonly partialFilter: Query | undefined;
 
+  /** Top-level fields the keys depend on; undefined when the partial filter reads more (`$and`…). */
+  private readonly keyInputs: string[] | undefined;
+
   constructor(readonly spec: IndexSpec) {
     this.fields = Object.keys(spec.key);
+    const filterFields = Object.keys(spec.partialFilterExpression ?? {});
+    this.keyInputs = filterFields.some((field) => field.startsWith('$'))
+      ? undefined
+      : [...new Set([...this.fields, ...filterFields].map((path) => path.split('.')[0]))];
     this.prefixes = this.fields.slice(1).map(() => new PostingMap());
     this.partialFilter = spec.partialFilterExpression
       ? compileFilter(spec.partialFilterExpression)
@@ -82,6 +89,11 @@ export class SecondaryIndex {
       const expected = canonicalKey(condition);
       return !!values && values.every((value) => canonicalKey(value) === expected);
     });
+  }
+
+  /** Whether two versions of a document hold the same values in every field this index reads (so the same keys). */
+  sameKeyFields(previous: Document, next: Document): boolean {
+    return !!this.keyInputs?.every((field) => sameValue(previous[field], next[field]));
   }
 
   keysOf(document: Document): IndexKeys {
@@ -187,6 +199,28 @@ export class SecondaryIndex {
       { keyPattern: { ...this.spec.key }, keyValue },
     );
   }
+}
+
+/**
+ * Strict structural equality (stricter than index-key equality: an int and an equal double differ),
+ * so a "same" answer always means the same keys.
+ */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (a instanceof Date) return b instanceof Date && a.getTime() === b.getTime();
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((element, i) => sameValue(element, b[i]));
+  }
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b) || Array.isArray(b)) return false;
+  if ((a as { _bsontype?: string })._bsontype) return canonicalKey(a) === canonicalKey(b);
+  const keys = Object.keys(a);
+  const otherKeys = Object.keys(b);
+  if (keys.length !== otherKeys.length) return false;
+  return keys.every(
+    (key, i) => key === otherKeys[i] && sameValue((a as Document)[key], (b as Document)[key]),
+  );
 }
 
 /** Removes `slot` from the hashes it left and adds it to the hashes it gained. */
