@@ -18,3 +18,4 @@ export * from './cache/expiring-cache';
 export * from './security/secret-box';
 export * from './collections/group-by';
 export * from './mongo/write-ahead-notes';
+export * from './mongo/uncast-bulk-write';

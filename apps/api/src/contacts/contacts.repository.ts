@@ -1,4 +1,4 @@
-import { isDuplicateKeyError, escapeRegex, phoneSearchPrefix } from '@app/common';
+import { isDuplicateKeyError, escapeRegex, phoneSearchPrefix, uncastBulkWrite } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { type AnyBulkWriteOperation, Model, Types, type QueryFilter } from 'mongoose';
@@ -100,7 +100,7 @@ export class ContactsRepository {
     const retry = new Set<number>();
     const rejected = new Set<number>();
     try {
-      upsertedIds = (await this.model.bulkWrite(ops, { ordered: false })).upsertedIds;
+      upsertedIds = (await uncastBulkWrite(this.model, ops, { ordered: false })).upsertedIds;
     } catch (error) {
       const failure = error as {
         writeErrors?: { code?: number; index: number }[];

@@ -1,4 +1,4 @@
-import { duplicateIndexesOf, groupBy } from '@app/common';
+import { duplicateIndexesOf, groupBy, uncastBulkWrite } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { AnyBulkWriteOperation, Model } from 'mongoose';
@@ -112,14 +112,14 @@ export class ChatsRepository {
     }
     for (const i of await this.writeInboundRuns(runs))
       inOrder.push(countOp(runs[i][0], runs[i].length, runs[i].length));
-    if (inOrder.length) await this.model.bulkWrite(inOrder, { ordered: true });
+    if (inOrder.length) await uncastBulkWrite(this.model, inOrder, { ordered: true });
   }
 
   /** Returns the runs whose chat holds a newer snapshot (their upsert was refused, nothing written). */
   private async writeInboundRuns(runs: MessageRecord[][]): Promise<number[]> {
     if (!runs.length) return [];
     try {
-      await this.model.bulkWrite(runs.map(inboundRunOp), { ordered: false });
+      await uncastBulkWrite(this.model, runs.map(inboundRunOp), { ordered: false });
       return [];
     } catch (error) {
       const refused = duplicateIndexesOf(error);
