@@ -33,6 +33,31 @@ export class MessagesRepository {
     return created.toObject() as unknown as MessageRecord;
   }
 
+  /**
+   * Inserts messages that carry their own `_id`s (accepted sends), in one round trip when all are
+   * valid. Otherwise one by one, so each message gets its own outcome: its record, or the error
+   * that refused it. A message the first attempt stored is recognised by its id.
+   */
+  async insertAll(
+    messages: Array<NewMessage & { _id: string }>,
+  ): Promise<Array<MessageRecord | Error>> {
+    try {
+      const created = await this.model.insertMany(messages, { ordered: true });
+      return created.map((doc) => doc.toObject() as unknown as MessageRecord);
+    } catch {
+      return Promise.all(messages.map((message) => this.insertOwn(message)));
+    }
+  }
+
+  private async insertOwn(message: NewMessage & { _id: string }): Promise<MessageRecord | Error> {
+    try {
+      return await this.insert(message);
+    } catch (error) {
+      const stored = isDuplicateKeyError(error) ? await this.findById(message._id) : null;
+      return stored ?? (error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
   /** Inserts unless (sessionId, waMessageId) exists. Returns the stored record and whether it is new. */
   async insertOnce(message: NewMessage): Promise<{ record: MessageRecord; created: boolean }> {
     try {

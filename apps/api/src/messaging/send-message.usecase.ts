@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import { Types } from 'mongoose';
-import { AllowList, APP_CONFIG, type AppConfig, toJid } from '@app/common';
+import { AllowList, APP_CONFIG, type AppConfig, KeyedBatchQueue, toJid } from '@app/common';
 import type { WaSessionState } from '@app/whatsapp';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import type { SendMessageDto } from './dto/send-message.dto';
@@ -20,14 +20,29 @@ import { OutboxDispatcher } from './outbox-dispatcher';
 
 const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const DUPLICATE_WAIT_MS = 5_000;
+/** Largest batch of one session's accepted sends stored together. */
+const ACCEPT_BATCH = 100;
 
 /**
  * Accepts a send request: validate, store it in the outbox (status pending), answer 202.
  * The OutboxDispatcher sends it, so a crash after the 202 loses nothing.
  */
 @Injectable()
-export class SendMessageUseCase {
+export class SendMessageUseCase implements BeforeApplicationShutdown {
   private readonly mediaAllowList: AllowList;
+  /**
+   * Group commit of accepted sends per session: what arrives while a batch is being stored is the
+   * next batch, so a burst of requests costs a few writes per collection instead of a dozen round
+   * trips per message; a lone request is stored at once. Per-item outcomes: one refused message
+   * fails only its own request.
+   */
+  private readonly accepted = new KeyedBatchQueue<
+    NewMessage & { _id: string },
+    MessageRecord | Error
+  >({
+    maxBatch: ACCEPT_BATCH,
+    process: (sessionId, messages) => this.store(sessionId, messages),
+  });
 
   constructor(
     private readonly sessions: WhatsAppSessionsService,
@@ -39,6 +54,11 @@ export class SendMessageUseCase {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.mediaAllowList = new AllowList(config.MEDIA_ALLOWED_HOSTS, 'MEDIA_ALLOWED_HOSTS');
+  }
+
+  /** Requests already accepted reach the database before the connection closes. */
+  beforeApplicationShutdown(): Promise<void> {
+    return this.accepted.idle();
   }
 
   async execute(
@@ -78,7 +98,7 @@ export class SendMessageUseCase {
     const now = new Date();
     const chatJid = toJid(dto.to);
     const quotedId = dto.replyTo ? await this.quotedWaId(session, dto.replyTo) : undefined;
-    const message: NewMessage = {
+    const message: NewMessage & { _id: string } = {
       _id: id,
       organizationId: session.organizationId,
       sessionId: session.sessionId,
@@ -112,17 +132,31 @@ export class SendMessageUseCase {
         downloadStatus: 'stored',
       };
     }
-    const note = await this.creation.begin(session.sessionId, [id]);
-    let stored: MessageRecord;
+    const stored = await this.accepted.push(session.sessionId, message);
+    if (stored instanceof Error) throw stored;
+    return stored;
+  }
+
+  /** One note, one insert and one round of effects for a session's concurrent sends. */
+  private async store(
+    sessionId: string,
+    messages: Array<NewMessage & { _id: string }>,
+  ): Promise<Array<MessageRecord | Error>> {
+    const note = await this.creation.begin(
+      sessionId,
+      messages.map((m) => m._id),
+    );
+    let outcomes: Array<MessageRecord | Error>;
     try {
-      stored = await this.messages.insert(message);
+      outcomes = await this.messages.insertAll(messages);
     } catch (error) {
       await this.creation.abandon(note);
       throw error;
     }
-    await this.creation.complete(note, [stored]);
-    this.dispatcher.kick(session.sessionId);
-    return stored;
+    const stored = outcomes.filter((o): o is MessageRecord => !(o instanceof Error));
+    await this.creation.complete(note, stored);
+    if (stored.length) this.dispatcher.kick(sessionId);
+    return outcomes;
   }
 
   private async quotedWaId(session: WaSessionState, replyTo: string): Promise<string> {

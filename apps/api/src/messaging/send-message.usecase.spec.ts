@@ -1,0 +1,160 @@
+import mongoose from 'mongoose';
+import { EmbeddedMongoServer } from '@app/embedded-mongo';
+import { loadConfig } from '@app/common';
+import type { WaSessionState } from '@app/whatsapp';
+import type { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
+import type { IdempotencyRepository } from './idempotency.repository';
+import type { MediaStorage } from './media/media-storage';
+import type { MessageCreationService } from './message-creation.service';
+import type { MessageRecord } from './message.types';
+import { MessagesRepository } from './messages.repository';
+import type { OutboxDispatcher } from './outbox-dispatcher';
+import { Message, MessageSchema } from './schemas/message.schema';
+import { SendMessageUseCase } from './send-message.usecase';
+
+const session = {
+  organizationId: 'org',
+  sessionId: 'org_main',
+  sessionName: 'main',
+  status: 'connected',
+} as WaSessionState;
+
+describe('SendMessageUseCase group commit (embedded store)', () => {
+  let server: EmbeddedMongoServer;
+  let connection: mongoose.Connection;
+  let messages: MessagesRepository;
+  const notes: Array<{ ids: string[]; completedWith?: string[] }> = [];
+  const kicks: string[] = [];
+
+  beforeAll(async () => {
+    server = await EmbeddedMongoServer.start({});
+    connection = await mongoose.createConnection(server.uri('send')).asPromise();
+    messages = new MessagesRepository(connection.model(Message.name, MessageSchema));
+  });
+  afterAll(async () => {
+    await connection.close();
+    await server.close();
+  });
+
+  function useCase(repository: MessagesRepository = messages): SendMessageUseCase {
+    const creation = {
+      begin: async (_sessionId: string, ids: string[]) => {
+        notes.push({ ids });
+        return { id: String(notes.length - 1), sessionId: session.sessionId, messageIds: ids };
+      },
+      complete: async (note: { id: string }, created: MessageRecord[]) => {
+        notes[Number(note.id)].completedWith = created.map((m) => String(m._id));
+      },
+      abandon: async () => undefined,
+    } as unknown as MessageCreationService;
+    return new SendMessageUseCase(
+      { getOwned: async () => session } as unknown as WhatsAppSessionsService,
+      repository,
+      creation,
+      {} as IdempotencyRepository,
+      { kick: (sessionId: string) => kicks.push(sessionId) } as unknown as OutboxDispatcher,
+      {} as MediaStorage,
+      loadConfig({ NODE_ENV: 'test', JWT_SECRET: 'x'.repeat(40) }),
+    );
+  }
+
+  beforeEach(() => {
+    notes.length = 0;
+    kicks.length = 0;
+  });
+
+  it('stores concurrent sends of a session together, each answered with its own message', async () => {
+    const send = useCase();
+    const texts = Array.from({ length: 12 }, (_, i) => `hello ${i}`);
+    const stored = await Promise.all(
+      texts.map((text) => send.execute('org', { sessionName: 'main', to: '+201001234567', text })),
+    );
+    expect(stored.map((m) => m.text)).toEqual(texts);
+    expect(new Set(stored.map((m) => String(m._id))).size).toBe(12);
+    expect(stored.every((m) => m.status === 'pending' && m.direction === 'out')).toBe(true);
+    // All arrived within one turn of the event loop: one note, one insert, one round of effects.
+    expect(notes.map((n) => n.ids.length)).toEqual([12]);
+    expect(notes.flatMap((n) => n.completedWith)).toEqual(stored.map((m) => String(m._id)));
+    expect(await connection.collection('messages').countDocuments({ text: /^hello / })).toBe(12);
+    expect(kicks.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('fails only the request whose message the database refuses', async () => {
+    // A repository whose batch insert refuses one message (as schema validation would).
+    const refusing = Object.create(messages) as MessagesRepository;
+    refusing.insertAll = async (batch) => {
+      const outcomes = await messages.insertAll(batch.filter((m) => m.text !== 'bad'));
+      return batch.map((m) => (m.text === 'bad' ? new Error('refused') : outcomes.shift()!));
+    };
+    const send = useCase(refusing);
+    const results = await Promise.allSettled(
+      ['one', 'bad', 'three'].map((text) =>
+        send.execute('org', { sessionName: 'main', to: '+201001234567', text }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toEqual(new Error('refused'));
+    // Effects ran for the stored messages only.
+    const completed = notes.flatMap((n) => n.completedWith ?? []);
+    expect(completed).toHaveLength(2);
+  });
+});
+
+describe('MessagesRepository.insertAll (embedded store)', () => {
+  let server: EmbeddedMongoServer;
+  let connection: mongoose.Connection;
+  let messages: MessagesRepository;
+
+  beforeAll(async () => {
+    server = await EmbeddedMongoServer.start({});
+    connection = await mongoose.createConnection(server.uri('insert_all')).asPromise();
+    messages = new MessagesRepository(connection.model(Message.name, MessageSchema));
+  });
+  afterAll(async () => {
+    await connection.close();
+    await server.close();
+  });
+
+  const message = (id: string, text: string) => ({
+    _id: id,
+    organizationId: 'org',
+    sessionId: 'org_main',
+    sessionName: 'main',
+    direction: 'out' as const,
+    chatJid: '201001234567@s.whatsapp.net',
+    fromMe: true,
+    type: 'text' as const,
+    text,
+    status: 'pending' as const,
+    timestamp: new Date(),
+  });
+
+  it('stores a valid batch in one insert, in order', async () => {
+    const stored = await messages.insertAll([message('a1', 'one'), message('a2', 'two')]);
+    expect(stored.map((m) => (m as MessageRecord).text)).toEqual(['one', 'two']);
+    expect(
+      await connection
+        .collection('messages')
+        .countDocuments({ _id: { $in: ['a1', 'a2'] } as never }),
+    ).toBe(2);
+  });
+
+  it('falls back to one by one: an invalid message fails alone, and one stored already is recognised', async () => {
+    await messages.insertAll([message('b1', 'first')]); // as if a failed batch had stored it
+    const invalid = { ...message('b2', 'broken'), status: 'nonsense' as never };
+    const outcomes = await messages.insertAll([
+      message('b1', 'first'),
+      invalid,
+      message('b3', 'third'),
+    ]);
+    expect((outcomes[0] as MessageRecord).text).toBe('first');
+    expect(outcomes[1]).toBeInstanceOf(Error);
+    expect((outcomes[1] as Error).message).toMatch(/status/);
+    expect((outcomes[2] as MessageRecord).text).toBe('third');
+    expect(
+      await connection
+        .collection('messages')
+        .countDocuments({ _id: { $in: ['b1', 'b2', 'b3'] } as never }),
+    ).toBe(2);
+  });
+});
