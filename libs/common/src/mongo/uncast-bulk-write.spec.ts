@@ -63,6 +63,10 @@ const operations = (): AnyBulkWriteOperation<Thing>[] => [
       upsert: true,
     },
   },
+  {
+    // The parent is written: its child's default must stay out (MongoDB would refuse the conflict).
+    updateOne: { filter: { key: 'e' }, update: { $set: { nested: { sub: 'z' } } }, upsert: true },
+  },
   { updateOne: { filter: { key: 'b' }, update: { $set: { note: 'changed' } } } },
   { updateMany: { filter: { flag: true }, update: { $inc: { count: 10 } } } },
   { updateOne: { filter: { key: 'missing' }, update: { $set: { flag: true } } } },
@@ -92,7 +96,7 @@ describe('uncastBulkWrite (embedded store)', () => {
 
     const expected = await stored(cast);
     const actual = await stored(uncast);
-    expect(actual.map((doc) => doc.key)).toEqual(['a', 'b', 'c', 'd']);
+    expect(actual.map((doc) => doc.key)).toEqual(['a', 'b', 'c', 'd', 'e']);
     // Times are taken when each write runs: they must be there and be Dates, not be equal.
     const withoutTimes = (docs: typeof actual) =>
       docs.map(({ createdAt, updatedAt, seenAt, ...rest }: Record<string, unknown>) => {

@@ -48,34 +48,39 @@ function additionsOf(schema: Schema): SchemaAdditions {
   return additions;
 }
 
-/** `path`, a parent of it or a child of it is a key of `fields`. */
-function touches(
-  fields: Record<string, unknown> | undefined,
-  path: string,
-  pieces: string[],
-): boolean {
-  if (!fields) return false;
-  let parent = pieces[0];
-  for (let i = 1; i <= pieces.length; i++) {
-    if (Object.hasOwn(fields, parent)) return true;
-    parent += `.${pieces[i]}`;
+/** The fields a statement writes or pins, with their parents, for "does it set this path?" lookups. */
+class WrittenPaths {
+  private readonly keys = new Set<string>();
+  private readonly parents = new Set<string>();
+
+  add(field: string): void {
+    this.keys.add(field);
+    for (let dot = field.indexOf('.'); dot !== -1; dot = field.indexOf('.', dot + 1))
+      this.parents.add(field.slice(0, dot));
   }
-  const prefix = `${path}.`;
-  return Object.keys(fields).some((key) => key.startsWith(prefix));
+
+  /** `path`, a parent of it or a child of it is written. */
+  touches(path: string, pieces: string[]): boolean {
+    if (this.parents.has(path)) return true;
+    let prefix = pieces[0];
+    for (let i = 1; i <= pieces.length; i++) {
+      if (this.keys.has(prefix)) return true;
+      prefix += `.${pieces[i]}`;
+    }
+    return false;
+  }
 }
 
 /** Filter fields pinned by equality: MongoDB copies them into an upsert's insert. */
-function pinnedFields(filter: Record<string, unknown>): Record<string, true> {
-  const pinned: Record<string, true> = {};
+function addPinnedFields(filter: Record<string, unknown>, written: WrittenPaths): void {
   for (const [field, condition] of Object.entries(filter)) {
     if (field.startsWith('$')) continue;
     const operators =
       condition !== null &&
       typeof condition === 'object' &&
       Object.keys(condition).some((key) => key.startsWith('$'));
-    if (!operators) pinned[field] = true;
+    if (!operators) written.add(field);
   }
-  return pinned;
 }
 
 /** The update mongoose would send for this statement: timestamps, version key and insert defaults. */
@@ -98,12 +103,11 @@ function completeUpdate(statement: UpdateStatement, additions: SchemaAdditions, 
     !['$set', '$inc', '$setOnInsert'].some((op) => update[op]?.[versionKey] !== undefined)
   )
     (update.$setOnInsert ??= {})[versionKey] = 0;
-  const pinned = pinnedFields(statement.filter);
-  for (const { path, pieces, value } of additions.defaults) {
-    if (touches(pinned, path, pieces)) continue;
-    if (Object.values(update).some((fields) => touches(fields, path, pieces))) continue;
-    (update.$setOnInsert ??= {})[path] = value();
-  }
+  const written = new WrittenPaths();
+  addPinnedFields(statement.filter, written);
+  for (const fields of Object.values(update)) for (const field in fields) written.add(field);
+  for (const { path, pieces, value } of additions.defaults)
+    if (!written.touches(path, pieces)) (update.$setOnInsert ??= {})[path] = value();
   return update;
 }
 
