@@ -14,7 +14,12 @@ describe('foundation (HTTP)', () => {
     expect(res.body.status).toBe('ok');
     expect(res.body.info.database.status).toBe('up');
     expect(res.body.info.process.status).toBe('up');
-    expect(res.body.info.sessions).toEqual({ status: 'up', live: 0, connected: 0 });
+    expect(res.body.info.sessions).toEqual({
+      status: 'up',
+      live: 0,
+      connected: 0,
+      restoring: false,
+    });
   });
 
   it('unknown routes answer 404 in the JSON error shape with a request id', async () => {

@@ -22,7 +22,7 @@ const INDICATORS_SCHEMA = {
   example: {
     process: { status: 'up', uptimeSeconds: 3600, rssBytes: 123456789 },
     database: { status: 'up' },
-    sessions: { status: 'up', total: 2, connected: 1 },
+    sessions: { status: 'up', live: 2, connected: 1, restoring: false },
   },
 };
 
@@ -41,7 +41,7 @@ export class HealthController {
   @ApiOperation({
     operationId: 'health_check',
     summary:
-      'Liveness and readiness: process, database ping (503 when the database is down), live WhatsApp sessions on this instance',
+      'Liveness and readiness: process, database ping (503 when the database is down), live WhatsApp sessions on this instance (`restoring` is true while the boot restore is still starting sessions)',
     security: [],
   })
   @ApiOkResponse({

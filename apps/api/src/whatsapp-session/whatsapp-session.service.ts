@@ -84,8 +84,12 @@ export class WhatsAppSessionsService {
     await this.sessions.touchActivity(sessionId, at);
   }
 
-  summary(): { live: number; connected: number } {
+  summary(): { live: number; connected: number; restoring: boolean } {
     const live = this.registry.liveSessions();
-    return { live: live.length, connected: live.filter((s) => s.status === 'connected').length };
+    return {
+      live: live.length,
+      connected: live.filter((s) => s.status === 'connected').length,
+      restoring: this.registry.isRestoring,
+    };
   }
 }

@@ -698,7 +698,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness and readiness: process, database ping (503 when the database is down), live WhatsApp sessions on this instance */
+        /** Liveness and readiness: process, database ping (503 when the database is down), live WhatsApp sessions on this instance (`restoring` is true while the boot restore is still starting sessions) */
         get: operations["health_check"];
         put?: never;
         post?: never;
@@ -4865,8 +4865,9 @@ export interface operations {
                          *       },
                          *       "sessions": {
                          *         "status": "up",
-                         *         "total": 2,
-                         *         "connected": 1
+                         *         "live": 2,
+                         *         "connected": 1,
+                         *         "restoring": false
                          *       }
                          *     }
                          */
@@ -4894,8 +4895,9 @@ export interface operations {
                          *       },
                          *       "sessions": {
                          *         "status": "up",
-                         *         "total": 2,
-                         *         "connected": 1
+                         *         "live": 2,
+                         *         "connected": 1,
+                         *         "restoring": false
                          *       }
                          *     }
                          */
@@ -4923,8 +4925,9 @@ export interface operations {
                          *       },
                          *       "sessions": {
                          *         "status": "up",
-                         *         "total": 2,
-                         *         "connected": 1
+                         *         "live": 2,
+                         *         "connected": 1,
+                         *         "restoring": false
                          *       }
                          *     }
                          */

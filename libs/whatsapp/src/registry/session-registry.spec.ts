@@ -428,4 +428,66 @@ describe('SessionRegistry with the sandbox engine', () => {
     expect((await store.findBySessionId(loggedOut))!.status).toBe('logged_out');
     await second.registry.beforeApplicationShutdown();
   });
+
+  describe('boot restore in the background', () => {
+    /** Three linked sessions that a stopped process left `connected`, and an auth store that holds their restore until released. */
+    async function stoppedWithLinkedSessions() {
+      const store = new InMemorySessionStateStore();
+      const backend = new InMemoryAuthRowBackend();
+      const first = makeRegistryKit({ store, auth: new InMemoryAuthStoreProvider(backend) });
+      const ids = [
+        await first.linkedSession('one', '15550000001'),
+        await first.linkedSession('two', '15550000002'),
+        await first.linkedSession('three', '15550000003'),
+      ];
+      await first.registry.beforeApplicationShutdown();
+      const auth = new InMemoryAuthStoreProvider(backend);
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const forSession = auth.forSession.bind(auth);
+      vi.spyOn(auth, 'forSession').mockImplementation((sessionId) => {
+        const sessionStore = forSession(sessionId);
+        const hasCreds = sessionStore.hasCreds.bind(sessionStore);
+        sessionStore.hasCreds = async () => (await gate, hasCreds());
+        return sessionStore;
+      });
+      const second = makeRegistryKit({
+        store,
+        auth,
+        options: { restoreOnBoot: true, restoreConcurrency: 1 },
+      });
+      return { store, ids, second, release };
+    }
+
+    it('returns once stale statuses read connecting; the sessions follow', async () => {
+      const { store, ids, second, release } = await stoppedWithLinkedSessions();
+      expect((await store.findBySessionId(ids[0]))!.status).toBe('connected'); // as the old process left it
+
+      await second.registry.onApplicationBootstrap();
+      expect(second.registry.isRestoring).toBe(true);
+      expect(second.registry.liveCount()).toBe(0);
+      for (const id of ids) expect((await store.findBySessionId(id))!.status).toBe('connecting');
+
+      release();
+      for (const id of ids) await second.waitStatus(id, 'connected');
+      await vi.waitFor(() => expect(second.registry.isRestoring).toBe(false));
+      // One connected → connecting per session, not a second one when its start sets connecting.
+      for (const id of ids)
+        expect(second.statusTrail(id).filter((s) => s === 'connecting')).toHaveLength(1);
+      await second.registry.beforeApplicationShutdown();
+    });
+
+    it('a shutdown during the restore lets the session being started finish, starts no other, and closes all', async () => {
+      const { ids, second, release } = await stoppedWithLinkedSessions();
+      const created = vi.spyOn((second.registry as any).engine, 'create');
+      await second.registry.onApplicationBootstrap();
+      const shutdown = second.registry.beforeApplicationShutdown();
+      release();
+      await shutdown;
+      expect(created).toHaveBeenCalledTimes(1); // the one in progress; the other two wait for the next boot
+      expect(second.registry.liveCount()).toBe(0);
+      expect(second.registry.isRestoring).toBe(false);
+      expect(ids).toHaveLength(3);
+    });
+  });
 });

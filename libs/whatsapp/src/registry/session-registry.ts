@@ -60,6 +60,8 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
   private readonly rootLogger: WaLogger;
   private readonly restorer: SessionRestorer;
   private adoptTimer?: NodeJS.Timeout;
+  private restoring?: Promise<void>;
+  private shuttingDown = false;
 
   constructor(
     @Inject(WA_ENGINE_FACTORY) private readonly engine: WaEngineFactory,
@@ -101,18 +103,40 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
     });
   }
 
+  /**
+   * Restores the linked sessions in the background: the API listens as soon as their statuses
+   * read `connecting`, and sessions come back one by one, so hundreds of sessions never
+   * hold the HTTP port, the health check or the other modules' start for minutes.
+   */
   async onApplicationBootstrap(): Promise<void> {
     if (this.options.restoreOnBoot === false) return;
-    const summary = await this.restoreAll();
-    this.log.log(
-      `Restored ${summary.restored.length} WhatsApp sessions (${summary.failed.length} failed, ${summary.skipped.length} skipped)`,
-    );
-    // Sessions of a crashed peer instance come back here once their lease expires.
-    this.adoptTimer = setInterval(() => void this.adoptOrphans(), this.options.leaseTtlMs);
-    this.adoptTimer.unref();
+    const started = Date.now();
+    const docs = await this.restorer.prepare(); // quick: stale `connected` statuses read `connecting`
+    this.restoring = this.restorer
+      .startAll(docs)
+      .then((summary) => {
+        this.log.log(
+          `Restored ${summary.restored.length} WhatsApp sessions in ${Date.now() - started} ms (${summary.failed.length} failed, ${summary.skipped.length} skipped)`,
+        );
+        if (this.shuttingDown) return;
+        // Sessions of a crashed peer instance come back here once their lease expires.
+        this.adoptTimer = setInterval(() => void this.adoptOrphans(), this.options.leaseTtlMs);
+        this.adoptTimer.unref();
+      })
+      .catch((err) => this.logError('Restoring sessions failed', err))
+      .finally(() => (this.restoring = undefined));
+  }
+
+  /** Whether the boot restore is still starting sessions. */
+  get isRestoring(): boolean {
+    return this.restoring !== undefined;
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.shuttingDown = true;
+    this.restorer.stop();
+    // Sessions the restore is starting right now finish starting, so they are closed below.
+    await this.restoring;
     clearInterval(this.adoptTimer);
     this.leases.stopTimer();
     // Close without logout: the link stays valid and the next boot restores it.

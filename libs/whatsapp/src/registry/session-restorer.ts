@@ -23,6 +23,9 @@ export interface RestoreDeps {
   onError(what: string, err: unknown): void;
 }
 
+/** Status writes at boot are small and independent: more of them in flight than session starts. */
+const MARK_CONCURRENCY = 32;
+
 const holderOf = (doc: WaSessionState): StatusHolder => ({
   ref: {
     sessionId: doc.sessionId,
@@ -34,12 +37,43 @@ const holderOf = (doc: WaSessionState): StatusHolder => ({
 
 /** Boot-time restore: every linked, not logged-out session is started; one broken session never stops the rest. */
 export class SessionRestorer {
+  private stopped = false;
+
   constructor(private readonly deps: RestoreDeps) {}
 
+  /** Shutting down: sessions not started yet are left for the next boot (or another instance). */
+  stop(): void {
+    this.stopped = true;
+  }
+
   async restoreAll(): Promise<RestoreSummary> {
-    const summary: RestoreSummary = { restored: [], failed: [], skipped: [] };
+    return this.startAll(await this.prepare());
+  }
+
+  /**
+   * The sessions to restore. Those a previous process left `connected` (and no live instance
+   * holds) are marked `connecting` first, so the API, which answers while they come back, never
+   * shows a session as connected before it is.
+   */
+  async prepare(): Promise<WaSessionState[]> {
     const docs = await this.deps.store.listByStatusNotIn(['logged_out']);
+    const stale = docs.filter((doc) => doc.status === 'connected' && !this.leasedElsewhere(doc));
+    await runBounded(stale, MARK_CONCURRENCY, async (doc) => {
+      try {
+        await this.deps.status.set(holderOf(doc), 'connecting');
+        doc.status = 'connecting';
+      } catch (err) {
+        this.deps.onError(`Marking ${doc.sessionId} as reconnecting failed`, err);
+      }
+    });
+    return docs;
+  }
+
+  /** Starts the prepared sessions, a few at a time; one broken session never stops the rest. */
+  async startAll(docs: WaSessionState[]): Promise<RestoreSummary> {
+    const summary: RestoreSummary = { restored: [], failed: [], skipped: [] };
     await runBounded(docs, this.deps.concurrency, async (doc) => {
+      if (this.stopped) return void summary.skipped.push(doc.sessionId);
       try {
         summary[await this.restoreOne(doc)].push(doc.sessionId);
       } catch (err) {
@@ -67,6 +101,7 @@ export class SessionRestorer {
     );
     const adopted: string[] = [];
     await runBounded(orphans, this.deps.concurrency, async (doc) => {
+      if (this.stopped) return;
       try {
         if ((await this.restoreOne(doc)) === 'restored') adopted.push(doc.sessionId);
       } catch (err) {
@@ -78,12 +113,7 @@ export class SessionRestorer {
 
   private async restoreOne(doc: WaSessionState): Promise<keyof RestoreSummary> {
     const { authStores, status } = this.deps;
-    if (
-      doc.lease &&
-      doc.lease.owner !== this.deps.instanceId &&
-      new Date(doc.lease.expiresAt) > new Date()
-    )
-      return 'skipped';
+    if (this.leasedElsewhere(doc)) return 'skipped';
     let linked: boolean;
     try {
       linked = await authStores.forSession(doc.sessionId).hasCreds();
@@ -108,5 +138,14 @@ export class SessionRestorer {
     }
     // start() marks a session with an unreadable auth state `failed` instead of throwing
     return this.deps.isLive(doc.sessionId) ? 'restored' : 'failed';
+  }
+
+  /** Held by another live instance (its lease has not run out). */
+  private leasedElsewhere(doc: WaSessionState): boolean {
+    return (
+      !!doc.lease &&
+      doc.lease.owner !== this.deps.instanceId &&
+      new Date(doc.lease.expiresAt) > new Date()
+    );
   }
 }
