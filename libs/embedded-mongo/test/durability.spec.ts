@@ -61,6 +61,64 @@ describeEmbedded('durability (embedded only)', () => {
     });
   });
 
+  it('rebuilds every kind of index from a snapshot, and keeps the fields no index reads', async () => {
+    const dataDir = tempDir();
+    const docs = [
+      {
+        _id: 1,
+        org: 'a',
+        at: new Date(1),
+        tags: [{ name: 'x' }, { name: 'y' }],
+        key: 'k',
+        open: true,
+        opt: 1,
+        text: 'one',
+      },
+      { _id: 2, org: 'a', at: new Date(2), tags: [], key: 'k', open: false, text: 'two' },
+      {
+        _id: 3,
+        org: 'b',
+        at: new Date(3),
+        tags: [{ name: 'x' }],
+        key: 'j',
+        open: true,
+        n: 5,
+        text: 'three',
+      },
+    ];
+    await withServer(dataDir, async (client) => {
+      const coll = client.db().collection('kinds');
+      await coll.createIndex({ org: 1, at: -1 });
+      await coll.createIndex({ 'tags.name': 1 });
+      await coll.createIndex({ key: 1 }, { unique: true, partialFilterExpression: { open: true } });
+      await coll.createIndex({ opt: 1 }, { sparse: true });
+      // Operators at the top of a partial filter: such a collection is decoded whole.
+      await client
+        .db()
+        .collection('anded')
+        .createIndex({ n: 1 }, { partialFilterExpression: { $and: [{ n: { $gt: 1 } }] } });
+      await coll.insertMany(docs);
+      await client.db().collection('anded').insertMany(docs);
+    }); // closing writes the snapshot
+    expect(statSync(join(dataDir, 'journal.log')).size).toBe(0);
+    await withServer(dataDir, async (client) => {
+      const coll = client.db().collection('kinds');
+      const ids = async (filter: object) =>
+        (await coll.find(filter).sort({ _id: 1 }).toArray()).map((d) => d._id);
+      expect(await coll.find().sort({ _id: 1 }).toArray()).toEqual(docs);
+      expect(await ids({ org: 'a', at: new Date(2) })).toEqual([2]);
+      expect(await ids({ org: 'a' })).toEqual([1, 2]);
+      expect(await ids({ 'tags.name': 'x' })).toEqual([1, 3]);
+      expect(await ids({ opt: 1 })).toEqual([1]);
+      expect(await ids({ key: 'k', open: true })).toEqual([1]);
+      await expect(coll.insertOne({ key: 'k', open: true })).rejects.toMatchObject({ code: 11000 });
+      await coll.insertOne({ key: 'k', open: false }); // outside the partial index
+      const anded = client.db().collection('anded');
+      expect((await anded.find({ n: 5 }).toArray()).map((d) => d._id)).toEqual([3]);
+      expect(await anded.countDocuments()).toBe(3);
+    });
+  });
+
   it('compacts the journal into a snapshot once it passes the threshold', async () => {
     const dataDir = tempDir();
     await withServer(

@@ -261,6 +261,19 @@ export class Collection {
     return { by: index.spec.name, slots };
   }
 
+  /**
+   * `_id` and the top-level fields the secondary indexes read: all a restore needs to decode of a
+   * document. Undefined when an index reads more (a partial filter with operators at its top).
+   */
+  keyFields(): ReadonlySet<string> | undefined {
+    const fields = new Set(['_id']);
+    for (const index of this.indexes.values()) {
+      if (!index.inputs) return undefined;
+      for (const field of index.inputs) fields.add(field);
+    }
+    return fields;
+  }
+
   indexSpecs(): IndexSpec[] {
     return [
       { v: 2, key: { _id: 1 }, name: ID_INDEX_NAME },

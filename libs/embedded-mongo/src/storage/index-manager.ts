@@ -21,6 +21,8 @@ interface IndexEntry {
   key: string;
   hash: number;
   values: unknown[];
+  /** Canonical key of each field's value: `key` is their concatenation. */
+  parts: string[];
 }
 
 /** The keys one document has in one index, computed once per write. */
@@ -53,11 +55,14 @@ export class SecondaryIndex {
   private readonly prefixes: PostingMap[];
   private readonly partialFilter: Query | undefined;
 
+  /** No dotted path among the fields: keys are read straight off the document. */
+  private readonly topLevelFields: boolean;
   /** Top-level fields the keys depend on; undefined when the partial filter reads more (`$and`…). */
   private readonly keyInputs: string[] | undefined;
 
   constructor(readonly spec: IndexSpec) {
     this.fields = Object.keys(spec.key);
+    this.topLevelFields = this.fields.every((field) => !field.includes('.'));
     const filterFields = Object.keys(spec.partialFilterExpression ?? {});
     this.keyInputs = filterFields.some((field) => field.startsWith('$'))
       ? undefined
@@ -91,6 +96,11 @@ export class SecondaryIndex {
     });
   }
 
+  /** Top-level fields the keys depend on; undefined when the partial filter reads more (`$and`…). */
+  get inputs(): readonly string[] | undefined {
+    return this.keyInputs;
+  }
+
   /** Whether two versions of a document hold the same values in every field this index reads (so the same keys). */
   sameKeyFields(previous: Document, next: Document): boolean {
     return !!this.keyInputs?.every((field) => sameValue(previous[field], next[field]));
@@ -102,7 +112,7 @@ export class SecondaryIndex {
     for (const entry of entries) {
       let prefix = '';
       for (let k = 0; k < prefixes.length; k++) {
-        prefix += canonicalKey(entry.values[k]);
+        prefix += entry.parts[k];
         const hash = hashKey(prefix);
         if (!prefixes[k].includes(hash)) prefixes[k].push(hash);
       }
@@ -167,24 +177,57 @@ export class SecondaryIndex {
   /** Index keys of a document: one per combination of multikey values; none when sparse/partial excludes it. */
   entriesFor(document: Document): IndexEntry[] {
     if (this.partialFilter && !this.partialFilter.test(document)) return [];
+    if (this.topLevelFields) {
+      const single = this.singleEntry(document);
+      if (single !== undefined) return single;
+    }
     const perField = this.fields.map((field) => valuesAtPath(document, field));
     if (
       this.spec.sparse &&
       perField.every((values) => values.every((value) => value === undefined))
     )
       return [];
-    let combos: Array<{ key: string; values: unknown[] }> = [{ key: '', values: [] }];
+    let combos: Array<{ key: string; values: unknown[]; parts: string[] }> = [
+      { key: '', values: [], parts: [] },
+    ];
     for (const values of perField) {
       const next: typeof combos = [];
       for (const combo of combos) {
-        for (const value of values)
-          next.push({ key: combo.key + canonicalKey(value), values: [...combo.values, value] });
+        for (const value of values) {
+          const part = canonicalKey(value);
+          next.push({
+            key: combo.key + part,
+            values: [...combo.values, value],
+            parts: [...combo.parts, part],
+          });
+        }
       }
       combos = next;
     }
     const unique =
       combos.length === 1 ? combos : [...new Map(combos.map((c) => [c.key, c])).values()];
-    return unique.map(({ key, values }) => ({ key, hash: hashKey(key), values }));
+    return unique.map((combo) => ({ ...combo, hash: hashKey(combo.key) }));
+  }
+
+  /**
+   * The common case, without the multikey machinery: top-level fields none of which holds an
+   * array give exactly one key (undefined when one does: the general path expands it).
+   */
+  private singleEntry(document: Document): IndexEntry[] | undefined {
+    const values = new Array<unknown>(this.fields.length);
+    const parts = new Array<string>(this.fields.length);
+    let key = '';
+    let present = false;
+    for (let i = 0; i < this.fields.length; i++) {
+      const value = document[this.fields[i]];
+      if (Array.isArray(value)) return undefined;
+      if (value !== undefined) present = true;
+      values[i] = value;
+      parts[i] = canonicalKey(value);
+      key += parts[i];
+    }
+    if (this.spec.sparse && !present) return [];
+    return [{ key, hash: hashKey(key), values, parts }];
   }
 
   duplicateKeyError(ns: string, values: unknown[]): MongoCommandError {

@@ -9,7 +9,7 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { deserialize, serialize, type Document } from 'bson';
-import { STORED_DOCUMENT_OPTIONS } from './bson-reader';
+import { decodeFields, FieldSet, STORED_DOCUMENT_OPTIONS } from './bson-reader';
 import type { StorageEngine } from './storage-engine';
 
 const FORMAT = 'embedded-mongo-snapshot';
@@ -56,31 +56,36 @@ export function readSnapshot(path: string, storage: StorageEngine): void {
   if (!existsSync(path)) return;
   const data = readFileSync(path);
   const documents = splitDocuments(data);
-  const header = documents.next().value?.[0];
-  if (header?.format !== FORMAT) throw new Error(`embedded-mongo: ${path} is not a snapshot file`);
+  const decode = (bytes: Buffer) => deserialize(bytes, STORED_DOCUMENT_OPTIONS);
+  const first = documents.next();
+  if (first.done || decode(first.value).format !== FORMAT)
+    throw new Error(`embedded-mongo: ${path} is not a snapshot file`);
   for (let entry = documents.next(); !entry.done; entry = documents.next()) {
-    const [descriptor] = entry.value;
+    const descriptor = decode(entry.value);
     if (descriptor.end) return;
     const { db, coll, options, indexes, count } = descriptor.collection as Document;
     storage.apply({ op: 'createCollection', db, coll, options });
     for (const spec of indexes) storage.apply({ op: 'createIndex', db, coll, spec });
+    // The store keeps the bytes; of each document only what its index keys need is decoded.
+    const fields = storage.getCollection(db, coll)?.keyFields();
+    const keyFields = fields && new FieldSet(fields);
     for (let i = 0; i < count; i++) {
       const document = documents.next();
       if (document.done) break;
-      const [doc, bytes] = document.value;
+      const bytes = document.value;
+      const doc = keyFields ? decodeFields(bytes, keyFields) : decode(bytes);
       storage.apply({ op: 'put', db, coll, doc, bytes });
     }
   }
   throw new Error(`embedded-mongo: snapshot ${path} is truncated (no end marker)`);
 }
 
-/** Each document deserialized, with its bytes (the store keeps those instead of re-serializing). */
-function* splitDocuments(data: Buffer): Generator<[Document, Buffer]> {
+/** The bytes of each document in the file (the store keeps them instead of re-serializing). */
+function* splitDocuments(data: Buffer): Generator<Buffer> {
   for (let offset = 0; offset + 4 <= data.length;) {
     const size = data.readInt32LE(offset);
     if (offset + size > data.length) return;
-    const bytes = data.subarray(offset, offset + size);
-    yield [deserialize(bytes, STORED_DOCUMENT_OPTIONS), bytes];
+    yield data.subarray(offset, offset + size);
     offset += size;
   }
 }
