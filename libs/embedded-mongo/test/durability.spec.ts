@@ -10,7 +10,7 @@ import {
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MongoClient, ObjectId } from 'mongodb';
+import { type Document, MongoClient, ObjectId } from 'mongodb';
 import { EmbeddedMongoServer } from '../src';
 import { usingRealMongo } from './harness';
 
@@ -63,7 +63,7 @@ describeEmbedded('durability (embedded only)', () => {
 
   it('rebuilds every kind of index from a snapshot, and keeps the fields no index reads', async () => {
     const dataDir = tempDir();
-    const docs = [
+    const docs: Document[] = [
       {
         _id: 1,
         org: 'a',
