@@ -13,6 +13,12 @@ import { EVENTS_OPTIONS, type EventsOptions } from './events.options';
 import { type EventQuery, EventsRepository, type SequencePage } from './events.repository';
 import type { NewEvent, StoredEvent } from './events.types';
 
+type StoredListener = (
+  organizationId: string,
+  stored: StoredEvent[],
+  range: { first: number; last: number },
+) => void;
+
 /** Gets every stored event once (at least once across crashes); e.g. webhooks create their deliveries. */
 export type EventSubscriber = (events: StoredEvent[]) => Promise<void>;
 
@@ -37,8 +43,7 @@ export class EventOutboxService
   /** `event` is undefined for one dropped as a repeat (same sourceKey); `first` starts the batch's range. */
   private readonly appends: KeyedBatchQueue<NewEvent, { event?: StoredEvent; first: number }>;
   private readonly subscribers: EventSubscriber[] = [];
-  private readonly storedListeners: Array<(organizationId: string, stored: StoredEvent[]) => void> =
-    [];
+  private readonly storedListeners: StoredListener[] = [];
   private seeded?: Promise<void>;
   private recoveryTimer?: NodeJS.Timeout;
   private recovering?: Promise<void>;
@@ -54,8 +59,9 @@ export class EventOutboxService
       process: (organizationId, events) => this.store(organizationId, events),
       afterBatch: async (organizationId, _events, results) => {
         const stored = results.flatMap((r) => (r.event ? [r.event] : []));
-        if (stored.length)
-          for (const listener of this.storedListeners) listener(organizationId, stored);
+        // Also when every event was a repeat: their numbers are settled (never stored).
+        const range = { first: results[0].first, last: results[0].first + results.length - 1 };
+        for (const listener of this.storedListeners) listener(organizationId, stored, range);
         await this.fanOut(stored, { organizationId, first: results[0].first });
       },
     });
@@ -88,8 +94,11 @@ export class EventOutboxService
     this.subscribers.push(subscriber);
   }
 
-  /** Hears each batch this instance stored, right after the insert (before fan-out). */
-  onStored(listener: (organizationId: string, stored: StoredEvent[]) => void): void {
+  /**
+   * Hears each batch this instance stored, right after the insert (before fan-out): the stored
+   * events and the batch's whole range of sequence numbers (repeats dropped leave numbers unused).
+   */
+  onStored(listener: StoredListener): void {
     this.storedListeners.push(listener);
   }
 

@@ -102,6 +102,23 @@ describe('OrganizationTail', () => {
     expect(seen).toEqual([6, 7, 8, 9]);
   });
 
+  it('moves over the numbers of repeats this instance dropped at once, with no gap wait', async () => {
+    const committed = log();
+    const { tail, seen } = setup(committed, 5, 60_000);
+    tail.offer([event(7)], { first: 6, last: 8 }); // 6 and 8 were repeats: never stored
+    expect(seen).toEqual([7]);
+    expect(tail.cursor).toBe(8);
+    tail.offer([], { first: 9, last: 10 }); // a batch of repeats only
+    expect(tail.cursor).toBe(10);
+    tail.offer([event(11)], { first: 11, last: 11 });
+    expect(seen).toEqual([7, 11]);
+    expect(committed.reads.read).not.toHaveBeenCalled();
+    // A batch that does not start at the cursor (another instance wrote in between) is read.
+    committed.rows.push(event(12), event(13));
+    tail.offer([event(13)], { first: 13, last: 13 });
+    await vi.waitFor(() => expect(seen).toEqual([7, 11, 12, 13]));
+  });
+
   it('leaves a failed read after an offer to the next poll (nothing unhandled)', async () => {
     const committed = log(6);
     const { tail, seen } = setup(committed, 4);

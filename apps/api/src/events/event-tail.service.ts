@@ -34,8 +34,18 @@ export class OrganizationTail {
     private readonly gapTimeoutMs: number,
   ) {}
 
-  /** Events this instance just stored: delivered at once when they continue the sequence. */
-  offer(events: StoredEvent[]): void {
+  /**
+   * Events this instance just stored: delivered at once when they continue the sequence. `range`
+   * is the batch's reserved numbers: those without an event were dropped as repeats and will never
+   * be stored, so a batch that starts at the cursor moves it over its whole range, with no wait.
+   */
+  offer(events: StoredEvent[], range?: { first: number; last: number }): void {
+    if (range && range.first === this.cursor + 1) {
+      if (events.length) this.deliver(events);
+      this.cursor = Math.max(this.cursor, range.last);
+      this.gapSince = undefined;
+      return;
+    }
     const next = events.filter((e) => e.seq !== undefined && e.seq > this.cursor);
     if (next.length && next[0].seq === this.cursor + 1 && isContiguous(next)) {
       this.deliver(next);
@@ -137,11 +147,11 @@ export class EventTailService implements BeforeApplicationShutdown {
       read: (organizationId, after, upto, limit) =>
         events.findBySequence(organizationId, { afterSeq: after, uptoSeq: upto }, {}, limit),
     };
-    outbox.onStored((organizationId, stored) => {
+    outbox.onStored((organizationId, stored, range) => {
       // A tail that failed to start is dropped (see tailOf); there is nothing to offer to then.
       this.tails
         .get(organizationId)
-        ?.then((tail) => tail.offer(stored))
+        ?.then((tail) => tail.offer(stored, range))
         .catch(() => undefined);
     });
     this.timer = setInterval(() => this.pollAll(), options.tailPollMs);
