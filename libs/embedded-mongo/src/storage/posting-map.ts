@@ -128,11 +128,11 @@ export class PostingMap {
     this.live++;
   }
 
-  /** A table sized for twice the live postings; deleted cells are dropped on the way. */
+  /** A table at most half full (twice the live postings, rounded up); deleted cells are dropped. */
   private rehash(): void {
     const { hashes, postings, states } = this;
     let capacity = MIN_CAPACITY;
-    while (capacity < (this.live + 1) * 4) capacity *= 2;
+    while (capacity < (this.live + 1) * 2) capacity *= 2;
     this.hashes = new Int32Array(capacity);
     this.postings = new Int32Array(capacity);
     this.states = new Uint8Array(capacity);
