@@ -95,7 +95,7 @@ function completeUpdate(statement: UpdateStatement, additions: SchemaAdditions, 
   if (updatedAt && !update.$currentDate?.[updatedAt]) (update.$set ??= {})[updatedAt] = now;
   if (createdAt) {
     if (update.$set) delete update.$set[createdAt];
-    if (statement.upsert) (update.$setOnInsert ??= {})[createdAt] ??= now;
+    if (statement.upsert) (update.$setOnInsert ??= {})[createdAt] = now;
   }
   if (!statement.upsert) return update;
   if (

@@ -477,6 +477,25 @@ describe('SessionRegistry with the sandbox engine', () => {
       await second.registry.beforeApplicationShutdown();
     });
 
+    it('decides on the current state: a session logged out or started by a user meanwhile is left as the user left it', async () => {
+      const { store, ids, second, release } = await stoppedWithLinkedSessions();
+      const unlinked = await second.createSession('fresh');
+      const created = vi.spyOn((second.registry as any).engine, 'create');
+      await second.registry.onApplicationBootstrap(); // the restore waits at its first session
+      await second.registry.logout(ids[1]);
+      await second.registry.start(unlinked); // a user asks for a QR
+      await second.waitStatus(unlinked, 'qr_ready');
+      release();
+      await second.waitStatus(ids[0], 'connected');
+      await second.waitStatus(ids[2], 'connected');
+      await vi.waitFor(() => expect(second.registry.isRestoring).toBe(false));
+      expect((await store.findBySessionId(ids[1]))!.status).toBe('logged_out');
+      expect((await store.findBySessionId(unlinked))!.status).toBe('qr_ready');
+      expect(second.registry.liveSessions().map((s) => s.sessionId)).toContain(unlinked);
+      expect(created).toHaveBeenCalledTimes(3); // the two restored and the user's
+      await second.registry.beforeApplicationShutdown();
+    });
+
     it('a shutdown during the restore lets the session being started finish, starts no other, and closes all', async () => {
       const { ids, second, release } = await stoppedWithLinkedSessions();
       const created = vi.spyOn((second.registry as any).engine, 'create');

@@ -98,6 +98,7 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
       instanceId: this.instanceId,
       concurrency: options.restoreConcurrency,
       start: (id) => this.start(id),
+      exclusive: (id, work) => this.locks.run(id, work),
       isLive: (id) => this.handles.has(id),
       onError: (what, err) => this.logError(what, err),
     });

@@ -19,6 +19,8 @@ export interface RestoreDeps {
   instanceId: string;
   concurrency: number;
   start(sessionId: string): Promise<void>;
+  /** Runs `work` under the session's lock (the one start, stop and logout take). */
+  exclusive<T>(sessionId: string, work: () => Promise<T>): Promise<T>;
   isLive(sessionId: string): boolean;
   onError(what: string, err: unknown): void;
 }
@@ -111,8 +113,26 @@ export class SessionRestorer {
     return adopted;
   }
 
-  private async restoreOne(doc: WaSessionState): Promise<keyof RestoreSummary> {
+  private async restoreOne(listed: WaSessionState): Promise<keyof RestoreSummary> {
+    // The API answers while the restore runs: a session may have been started, logged out or
+    // deleted since it was listed. Decide on its current state, under its lock.
+    const verdict = await this.deps.exclusive(listed.sessionId, () => this.checkStartable(listed));
+    if (verdict !== 'start') return verdict;
+    try {
+      await this.deps.start(listed.sessionId);
+    } catch (err) {
+      if (err instanceof SessionLeasedElsewhereError) return 'skipped';
+      throw err;
+    }
+    // start() marks a session with an unreadable auth state `failed` instead of throwing
+    return this.deps.isLive(listed.sessionId) ? 'restored' : 'failed';
+  }
+
+  /** Whether a listed session should be started now; settles the ones that should not. */
+  private async checkStartable(listed: WaSessionState): Promise<keyof RestoreSummary | 'start'> {
     const { authStores, status } = this.deps;
+    const doc = await this.deps.store.findBySessionId(listed.sessionId);
+    if (!doc || doc.status === 'logged_out' || this.deps.isLive(doc.sessionId)) return 'skipped';
     if (this.leasedElsewhere(doc)) return 'skipped';
     let linked: boolean;
     try {
@@ -130,14 +150,7 @@ export class SessionRestorer {
         await status.set(holderOf(doc), 'disconnected', { qr: null, qrExpiresAt: null });
       return 'skipped';
     }
-    try {
-      await this.deps.start(doc.sessionId);
-    } catch (err) {
-      if (err instanceof SessionLeasedElsewhereError) return 'skipped';
-      throw err;
-    }
-    // start() marks a session with an unreadable auth state `failed` instead of throwing
-    return this.deps.isLive(doc.sessionId) ? 'restored' : 'failed';
+    return 'start';
   }
 
   /** Held by another live instance (its lease has not run out). */
