@@ -187,3 +187,53 @@ describe('sameValue', () => {
     expect(sameValue(undefined, undefined)).toBe(true);
   });
 });
+
+describe('Collection prefix postings shared between indexes', () => {
+  const indexNamed = (collection: Collection, name: string) =>
+    [...collection.secondaryIndexes()].find((index) => index.spec.name === name)!;
+  const ids = (collection: Collection, filter: object) =>
+    collection
+      .match(filter)
+      .map((d) => d._id as number)
+      .sort((a, b) => a - b);
+
+  it('keeps one posting per leading fields, kept up by one index, handed over when it is dropped', () => {
+    const collection = new Collection('db', 'c', discardingRecorder);
+    collection.createIndex({ key: { org: 1, at: -1 }, name: 'org_at' });
+    collection.insert({ _id: 1, org: 'a', at: 1, tag: 'x' });
+    collection.createIndex({ key: { org: 1, tag: 1 }, name: 'org_tag' }); // built over a document
+    collection.createIndex({ key: { org: 1, n: 1 }, name: 'org_n', sparse: true });
+    const [orgAt, orgTag, sparse] = ['org_at', 'org_tag', 'org_n'].map((n) =>
+      indexNamed(collection, n),
+    );
+    expect(orgTag.prefixPosting(1)).toBe(orgAt.prefixPosting(1));
+    expect(sparse.prefixPosting(1)).not.toBe(orgAt.prefixPosting(1)); // holds some documents only
+
+    collection.insert({ _id: 2, org: 'a', at: 2, tag: 'y' });
+    collection.insert({ _id: 3, org: 'b', at: 3, tag: 'x' });
+    const [two] = collection.match({ _id: 2 });
+    collection.replace(two, { ...two, org: 'b' });
+    collection.remove({ _id: 1, org: 'a', at: 1, tag: 'x' });
+    expect(collection.plan({ org: 'b' }).by).not.toBe('collection scan');
+    expect(ids(collection, { org: 'b' })).toEqual([2, 3]);
+    expect(ids(collection, { org: 'a' })).toEqual([]);
+
+    collection.dropIndex('org_at');
+    collection.insert({ _id: 4, org: 'a', at: 4, tag: 'z' });
+    expect(collection.plan({ org: 'a' }).by).toBe('org_tag');
+    expect(ids(collection, { org: 'a' })).toEqual([4]);
+    expect(ids(collection, { org: 'b' })).toEqual([2, 3]);
+  });
+
+  it('drops a posting a failed index build started', () => {
+    const collection = new Collection('db', 'c', discardingRecorder);
+    collection.insert({ _id: 1, org: 'a', key: 'k' });
+    collection.insert({ _id: 2, org: 'a', key: 'k' });
+    expect(() =>
+      collection.createIndex({ key: { org: 1, key: 1 }, name: 'org_key', unique: true }),
+    ).toThrow(/E11000/);
+    collection.createIndex({ key: { org: 1, other: 1 }, name: 'org_other' });
+    expect(ids(collection, { org: 'a' })).toEqual([1, 2]);
+    expect(collection.plan({ org: 'a' }).by).toBe('org_other');
+  });
+});

@@ -303,11 +303,14 @@ export class Collection {
         `An existing index has the same name or key as the requested index. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(existing.spec)}`,
       );
     }
-    const index = new SecondaryIndex(spec);
+    const index = this.newIndex(spec);
     for (const slot of this.store.slots()) {
       const keys = index.keysOf(this.store.read(slot));
       const conflict = index.findConflict(slot, keys, this.read);
-      if (conflict) throw index.duplicateKeyError(this.ns, conflict.values);
+      if (conflict) {
+        this.handOverPrefixes(index); // the postings it started keeping are dropped with it
+        throw index.duplicateKeyError(this.ns, conflict.values);
+      }
       index.add(slot, keys);
     }
     this.indexes.set(spec.name, index);
@@ -317,20 +320,66 @@ export class Collection {
 
   restoreIndex(spec: IndexSpec): void {
     if (this.indexes.has(spec.name)) return;
-    const index = new SecondaryIndex(spec);
+    const index = this.newIndex(spec);
     for (const slot of this.store.slots()) index.add(slot, index.keysOf(this.store.read(slot)));
     this.indexes.set(spec.name, index);
   }
 
   dropIndex(name: string): void {
-    if (!this.indexes.delete(name)) {
+    if (!this.removeIndex(name)) {
       throw new MongoCommandError(ErrorCode.IndexNotFound, `index not found with name [${name}]`);
     }
     this.recorder.record({ op: 'dropIndex', db: this.db, coll: this.name, name });
   }
 
   restoreIndexDrop(name: string): void {
+    this.removeIndex(name);
+  }
+
+  /**
+   * An index that reuses the prefix postings of indexes with the same leading fields (the
+   * contacts' ten `organizationId, …` indexes keep one `organizationId` posting, not ten).
+   * Sparse and partial indexes hold some documents only: they keep their own.
+   */
+  private newIndex(spec: IndexSpec): SecondaryIndex {
+    const index = new SecondaryIndex(spec);
+    if (!index.coversAll) return index;
+    for (let length = 1; length < index.fields.length; length++) {
+      const keeper = this.prefixKeeper(index.fields, length);
+      if (keeper) index.sharePrefix(length, keeper.prefixPosting(length), false);
+    }
+    return index;
+  }
+
+  private removeIndex(name: string): boolean {
+    const index = this.indexes.get(name);
+    if (!index) return false;
     this.indexes.delete(name);
+    this.handOverPrefixes(index);
+    return true;
+  }
+
+  /** The postings a leaving index kept up go to another index that shares them. */
+  private handOverPrefixes(leaving: SecondaryIndex): void {
+    if (!leaving.coversAll) return;
+    for (let length = 1; length < leaving.fields.length; length++) {
+      if (!leaving.keepsPrefixOf(length)) continue;
+      const posting = leaving.prefixPosting(length);
+      const heir = [...this.indexes.values()].find(
+        (other) => other !== leaving && other.prefixPosting(length) === posting,
+      );
+      heir?.sharePrefix(length, posting, true);
+    }
+  }
+
+  /** The index keeping the posting of these leading fields, if one covers every document. */
+  private prefixKeeper(fields: string[], length: number): SecondaryIndex | undefined {
+    for (const index of this.indexes.values()) {
+      if (!index.coversAll || index.fields.length <= length) continue;
+      if (!fields.slice(0, length).every((field, i) => index.fields[i] === field)) continue;
+      if (index.keepsPrefixOf(length)) return index;
+    }
+    return undefined;
   }
 
   findIndexNameByKey(key: Document): string | undefined {

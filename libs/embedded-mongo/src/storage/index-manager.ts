@@ -53,6 +53,8 @@ export class SecondaryIndex {
    * prefixes[k - 1] maps the hashed key of the first k fields to slots (k < fields.length).
    */
   private readonly prefixes: PostingMap[];
+  /** Which prefix levels this index keeps up; a level shared with another index is kept by one. */
+  private readonly keepsPrefix: boolean[];
   private readonly partialFilter: Query | undefined;
 
   /** No dotted path among the fields: keys are read straight off the document. */
@@ -68,6 +70,7 @@ export class SecondaryIndex {
       ? undefined
       : [...new Set([...this.fields, ...filterFields].map((path) => path.split('.')[0]))];
     this.prefixes = this.fields.slice(1).map(() => new PostingMap());
+    this.keepsPrefix = this.prefixes.map(() => true);
     this.partialFilter = spec.partialFilterExpression
       ? compileFilter(spec.partialFilterExpression)
       : undefined;
@@ -96,6 +99,29 @@ export class SecondaryIndex {
     });
   }
 
+  /** Whether its prefix postings hold every document (no sparse or partial index), so others may share them. */
+  get coversAll(): boolean {
+    return !this.spec.sparse && !this.spec.partialFilterExpression;
+  }
+
+  /** The posting of its first `length` fields (1 ≤ length < fields.length). */
+  prefixPosting(length: number): PostingMap {
+    return this.prefixes[length - 1];
+  }
+
+  /**
+   * Uses `posting`, which another index with the same leading fields keeps complete, for a prefix
+   * level; with `keep`, this index keeps it up from now on (the other one is going away).
+   */
+  sharePrefix(length: number, posting: PostingMap, keep: boolean): void {
+    this.prefixes[length - 1] = posting;
+    this.keepsPrefix[length - 1] = keep;
+  }
+
+  keepsPrefixOf(length: number): boolean {
+    return this.keepsPrefix[length - 1];
+  }
+
   /** Top-level fields the keys depend on; undefined when the partial filter reads more (`$and`…). */
   get inputs(): readonly string[] | undefined {
     return this.keyInputs;
@@ -113,6 +139,7 @@ export class SecondaryIndex {
       let prefix = '';
       for (let k = 0; k < prefixes.length; k++) {
         prefix += entry.parts[k];
+        if (!this.keepsPrefix[k]) continue; // another index keeps this level
         const hash = hashKey(prefix);
         if (!prefixes[k].includes(hash)) prefixes[k].push(hash);
       }
@@ -123,14 +150,14 @@ export class SecondaryIndex {
   add(slot: number, keys: IndexKeys): void {
     for (const entry of keys.entries) this.entries.add(entry.hash, slot);
     keys.prefixes.forEach((hashes, k) => {
-      for (const hash of hashes) this.prefixes[k].add(hash, slot);
+      if (this.keepsPrefix[k]) for (const hash of hashes) this.prefixes[k].add(hash, slot);
     });
   }
 
   remove(slot: number, keys: IndexKeys): void {
     for (const entry of keys.entries) this.entries.remove(entry.hash, slot);
     keys.prefixes.forEach((hashes, k) => {
-      for (const hash of hashes) this.prefixes[k].remove(hash, slot);
+      if (this.keepsPrefix[k]) for (const hash of hashes) this.prefixes[k].remove(hash, slot);
     });
   }
 
@@ -142,7 +169,9 @@ export class SecondaryIndex {
       before.entries.map((entry) => entry.hash),
       after.entries.map((entry) => entry.hash),
     );
-    this.prefixes.forEach((map, k) => moveSlot(map, slot, before.prefixes[k], after.prefixes[k]));
+    this.prefixes.forEach((map, k) => {
+      if (this.keepsPrefix[k]) moveSlot(map, slot, before.prefixes[k], after.prefixes[k]);
+    });
   }
 
   /** Slots stored under the hash of one canonical key (candidates: re-check them). */
