@@ -112,10 +112,7 @@ export class Collection {
       (index) => !index.sameKeyFields(previous, next),
     );
     const after = moved.map((index) => index.keysOf(next));
-    moved.forEach((index, i) => {
-      const conflict = index.findConflict(slot, after[i], this.read);
-      if (conflict) throw index.duplicateKeyError(this.ns, conflict.values);
-    });
+    this.assertUnique(slot, after, moved);
     const bytes = serialize(next);
     this.store.update(slot, bytes);
     moved.forEach((index, i) => index.update(slot, index.keysOf(previous), after[i]));
@@ -268,8 +265,8 @@ export class Collection {
   keyFields(): ReadonlySet<string> | undefined {
     const fields = new Set(['_id']);
     for (const index of this.indexes.values()) {
-      if (!index.inputs) return undefined;
-      for (const field of index.inputs) fields.add(field);
+      if (!index.keyInputs) return undefined;
+      for (const field of index.keyInputs) fields.add(field);
     }
     return fields;
   }
@@ -427,11 +424,17 @@ export class Collection {
     this.store.delete(slot);
   }
 
-  private assertUnique(slot: number, keys: IndexKeys[]): void {
-    this.eachIndex((index, i) => {
-      const conflict = index.findConflict(slot, keys[i], this.read);
+  /** `keys[i]` are the new keys of the i-th of `indexes` (all of them by default). */
+  private assertUnique(
+    slot: number,
+    keys: IndexKeys[],
+    indexes: Iterable<SecondaryIndex> = this.indexes.values(),
+  ): void {
+    let i = 0;
+    for (const index of indexes) {
+      const conflict = index.findConflict(slot, keys[i++], this.read);
       if (conflict) throw index.duplicateKeyError(this.ns, conflict.values);
-    });
+    }
   }
 
   private idDuplicate(id: unknown): MongoCommandError {

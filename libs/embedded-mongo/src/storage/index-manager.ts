@@ -60,7 +60,7 @@ export class SecondaryIndex {
   /** No dotted path among the fields: keys are read straight off the document. */
   private readonly topLevelFields: boolean;
   /** Top-level fields the keys depend on; undefined when the partial filter reads more (`$and`…). */
-  private readonly keyInputs: string[] | undefined;
+  readonly keyInputs: readonly string[] | undefined;
 
   constructor(readonly spec: IndexSpec) {
     this.fields = Object.keys(spec.key);
@@ -120,11 +120,6 @@ export class SecondaryIndex {
 
   keepsPrefixOf(length: number): boolean {
     return this.keepsPrefix[length - 1];
-  }
-
-  /** Top-level fields the keys depend on; undefined when the partial filter reads more (`$and`…). */
-  get inputs(): readonly string[] | undefined {
-    return this.keyInputs;
   }
 
   /** Whether two versions of a document hold the same values in every field this index reads (so the same keys). */
