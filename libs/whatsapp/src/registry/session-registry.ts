@@ -61,7 +61,6 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
   private readonly restorer: SessionRestorer;
   private adoptTimer?: NodeJS.Timeout;
   private restoring?: Promise<void>;
-  private shuttingDown = false;
 
   constructor(
     @Inject(WA_ENGINE_FACTORY) private readonly engine: WaEngineFactory,
@@ -119,8 +118,8 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
         this.log.log(
           `Restored ${summary.restored.length} WhatsApp sessions in ${Date.now() - started} ms (${summary.failed.length} failed, ${summary.skipped.length} skipped)`,
         );
-        if (this.shuttingDown) return;
-        // Sessions of a crashed peer instance come back here once their lease expires.
+        // Sessions of a crashed peer instance come back here once their lease expires (a shutdown
+        // waits for the restore, then clears this timer).
         this.adoptTimer = setInterval(() => void this.adoptOrphans(), this.options.leaseTtlMs);
         this.adoptTimer.unref();
       })
@@ -134,7 +133,6 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.shuttingDown = true;
     this.restorer.stop();
     // Sessions the restore is starting right now finish starting, so they are closed below.
     await this.restoring;
