@@ -1,18 +1,13 @@
 import mongoose from 'mongoose';
-import { EmbeddedMongoServer } from '@app/embedded-mongo';
+import { useEmbeddedConnection } from '@app/embedded-mongo/testing/embedded-connection';
 import { EventSequencesRepository } from './event-sequences.repository';
 
 describe('EventSequencesRepository (embedded store)', () => {
-  let server: EmbeddedMongoServer;
   let connection: mongoose.Connection;
 
-  beforeAll(async () => {
-    server = await EmbeddedMongoServer.start({});
-    connection = await mongoose.createConnection(server.uri('sequences')).asPromise();
-  });
-  afterAll(async () => {
-    await connection.close();
-    await server.close();
+  const connectionOf = useEmbeddedConnection('sequences');
+  beforeAll(() => {
+    connection = connectionOf();
   });
 
   it('never hands out a number twice, also to two instances reserving at once', async () => {

@@ -1,5 +1,5 @@
 import mongoose from 'mongoose';
-import { EmbeddedMongoServer } from '@app/embedded-mongo';
+import { useEmbeddedConnection } from '@app/embedded-mongo/testing/embedded-connection';
 import { loadConfig } from '@app/common';
 import type { WaSessionState } from '@app/whatsapp';
 import type { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
@@ -20,20 +20,15 @@ const session = {
 } as WaSessionState;
 
 describe('SendMessageUseCase group commit (embedded store)', () => {
-  let server: EmbeddedMongoServer;
   let connection: mongoose.Connection;
   let messages: MessagesRepository;
   const notes: Array<{ ids: string[]; completedWith?: string[] }> = [];
   const kicks: string[] = [];
 
-  beforeAll(async () => {
-    server = await EmbeddedMongoServer.start({});
-    connection = await mongoose.createConnection(server.uri('send')).asPromise();
+  const connectionOf = useEmbeddedConnection('send');
+  beforeAll(() => {
+    connection = connectionOf();
     messages = new MessagesRepository(connection.model(Message.name, MessageSchema));
-  });
-  afterAll(async () => {
-    await connection.close();
-    await server.close();
   });
 
   function useCase(repository: MessagesRepository = messages): SendMessageUseCase {
@@ -101,18 +96,13 @@ describe('SendMessageUseCase group commit (embedded store)', () => {
 });
 
 describe('MessagesRepository.insertAll (embedded store)', () => {
-  let server: EmbeddedMongoServer;
   let connection: mongoose.Connection;
   let messages: MessagesRepository;
 
-  beforeAll(async () => {
-    server = await EmbeddedMongoServer.start({});
-    connection = await mongoose.createConnection(server.uri('insert_all')).asPromise();
+  const connectionOf = useEmbeddedConnection('insert_all');
+  beforeAll(() => {
+    connection = connectionOf();
     messages = new MessagesRepository(connection.model(Message.name, MessageSchema));
-  });
-  afterAll(async () => {
-    await connection.close();
-    await server.close();
   });
 
   const message = (id: string, text: string) => ({

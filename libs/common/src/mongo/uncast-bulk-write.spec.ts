@@ -1,5 +1,5 @@
 import mongoose, { type AnyBulkWriteOperation, Schema } from 'mongoose';
-import { EmbeddedMongoServer } from '@app/embedded-mongo';
+import { useEmbeddedConnection } from '@app/embedded-mongo/testing/embedded-connection';
 import { uncastBulkWrite } from './uncast-bulk-write';
 
 interface Thing {
@@ -73,16 +73,11 @@ const operations = (): AnyBulkWriteOperation<Thing>[] => [
 ];
 
 describe('uncastBulkWrite (embedded store)', () => {
-  let server: EmbeddedMongoServer;
   let connection: mongoose.Connection;
 
-  beforeAll(async () => {
-    server = await EmbeddedMongoServer.start({});
-    connection = await mongoose.createConnection(server.uri('uncast')).asPromise();
-  });
-  afterAll(async () => {
-    await connection.close();
-    await server.close();
+  const connectionOf = useEmbeddedConnection('uncast');
+  beforeAll(() => {
+    connection = connectionOf();
   });
 
   const stored = async (model: mongoose.Model<Thing>) =>

@@ -1,20 +1,15 @@
 import mongoose from 'mongoose';
-import { EmbeddedMongoServer } from '@app/embedded-mongo';
+import { useEmbeddedConnection } from '@app/embedded-mongo/testing/embedded-connection';
 import { WriteAheadNotes } from './write-ahead-notes';
 
 describe('WriteAheadNotes (embedded store)', () => {
-  let server: EmbeddedMongoServer;
   let connection: mongoose.Connection;
   let notes: WriteAheadNotes<{ sessionId: string; ids: string[] }>;
 
-  beforeAll(async () => {
-    server = await EmbeddedMongoServer.start({});
-    connection = await mongoose.createConnection(server.uri('notes')).asPromise();
+  const connectionOf = useEmbeddedConnection('notes');
+  beforeAll(() => {
+    connection = connectionOf();
     notes = new WriteAheadNotes(connection.collection('notes'));
-  });
-  afterAll(async () => {
-    await connection.close();
-    await server.close();
   });
 
   it('hands a stale note to one claimant at a time, oldest first, and forgets closed ones', async () => {
