@@ -624,6 +624,13 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     });
     await inbound('survive the restart 1');
     await inbound('survive the restart 2');
+    // The inbound route answers before the gateway stored the message (the emulator delivers it
+    // over the socket): only events stored before the crash take part in the order checked below.
+    await waitFor(
+      async () => (await deliveries(hook.id)).total === 2,
+      10_000,
+      'both events fanned out',
+    );
     await waitFor(async () => r.hits.length >= 1, 10_000, 'a failed attempt');
     // Crashes right after an event write, before its deliveries existed: the batch's range is
     // left in the sequence's fan-out ledger (or, for a row written before the ledger, its flag).
