@@ -46,14 +46,22 @@ export class EventOutboxService
   private readonly storedListeners: StoredListener[] = [];
   private seeded?: Promise<void>;
   private recoveryTimer?: NodeJS.Timeout;
-  private recovering?: Promise<void>;
+  private recovering?: Promise<unknown>;
   private stopped = false;
+  /**
+   * The boot recovery pass: true once it went through the whole ledger. Live batches fan out only
+   * after it, so events a previous process left behind reach webhooks before newer ones (a
+   * reconnect delivers offline messages at once, while the recovery is still reading).
+   */
+  private readonly bootRecovered: Promise<boolean>;
+  private markBootRecovered!: (complete: boolean) => void;
 
   constructor(
     private readonly events: EventsRepository,
     private readonly sequences: EventSequencesRepository,
     @Inject(EVENTS_OPTIONS) private readonly options: EventsOptions,
   ) {
+    this.bootRecovered = new Promise((resolve) => (this.markBootRecovered = resolve));
     this.appends = new KeyedBatchQueue({
       maxBatch: options.maxBatch,
       process: (organizationId, events) => this.store(organizationId, events),
@@ -62,6 +70,8 @@ export class EventOutboxService
         // Also when every event was a repeat: their numbers are settled (never stored).
         const range = { first: results[0].first, last: results[0].first + results.length - 1 };
         for (const listener of this.storedListeners) listener(organizationId, stored, range);
+        // A boot pass cut short by a shutdown leaves older batches to the next boot: so does this one.
+        if (!(await this.bootRecovered) && this.stopped) return;
         await this.fanOut(stored, { organizationId, first: results[0].first });
       },
     });
@@ -73,7 +83,7 @@ export class EventOutboxService
   }
 
   onApplicationBootstrap(): void {
-    this.recovering = this.recoverFanout(new Date());
+    this.recovering = this.recoverFanout(new Date()).then(this.markBootRecovered);
     this.recoveryTimer = setInterval(() => {
       if (!this.recovering)
         this.recovering = this.recoverFanout(
@@ -188,7 +198,8 @@ export class EventOutboxService
     return events;
   }
 
-  private async recoverFanout(before: Date): Promise<void> {
+  /** One pass over the ledger, oldest first (a failure ends it); false when a shutdown came first. */
+  private async recoverFanout(before: Date): Promise<boolean> {
     try {
       // Rows written before the fan-out ledger existed carry their own flag; they are the older ones.
       while (!this.stopped) {
@@ -211,5 +222,6 @@ export class EventOutboxService
     } finally {
       this.recovering = undefined;
     }
+    return !this.stopped;
   }
 }

@@ -89,13 +89,14 @@ export class EventSequencesRepository {
     );
   }
 
-  /** Ledger ranges reserved before `before` (a crash or a failed fan-out). */
+  /** Ledger ranges reserved before `before` (a crash or a failed fan-out), oldest first per organization. */
   async stale(before: Date): Promise<FanoutRange[]> {
     const rows = await this.rows.find({ pending: { $exists: true, $ne: {} } }).toArray();
     return rows.flatMap((row) =>
       Object.entries(row.pending ?? {})
         .map(([key, range]) => ({ organizationId: row._id, first: Number(key.slice(1)), ...range }))
-        .filter((range) => range.at < before),
+        .filter((range) => range.at < before)
+        .sort((a, b) => a.first - b.first),
     );
   }
 

@@ -1,0 +1,127 @@
+import type { Connection, Model } from 'mongoose';
+import { useEmbeddedConnection } from '@app/embedded-mongo/testing/embedded-connection';
+import { EventOutboxService } from './event-outbox.service';
+import { EventSequencesRepository } from './event-sequences.repository';
+import { defaultEventsOptions } from './events.options';
+import { EventsRepository } from './events.repository';
+import type { NewEvent, StoredEvent } from './events.types';
+import { OutboxEvent, OutboxEventSchema } from './schemas/event.schema';
+
+const event = (organizationId: string, text: string): NewEvent => ({
+  type: 'message.received',
+  organizationId,
+  sessionName: 'main',
+  occurredAt: new Date(),
+  data: { text },
+});
+const textsOf = (events: StoredEvent[]) => events.map((e) => String(e.data.text));
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(check()).toBe(true);
+}
+
+describe('EventOutboxService (embedded store)', () => {
+  let connection: Connection;
+  let model: Model<OutboxEvent>;
+  const connectionOf = useEmbeddedConnection('outbox');
+  beforeAll(async () => {
+    connection = connectionOf();
+    model = connection.model<OutboxEvent>(OutboxEvent.name, OutboxEventSchema);
+    await model.init();
+  });
+
+  /** One gateway process: the outbox over the shared database, with its subscriber. */
+  const boot = async (subscriber: (events: StoredEvent[]) => Promise<void>) => {
+    const outbox = new EventOutboxService(
+      new EventsRepository(model),
+      new EventSequencesRepository(connection),
+      { ...defaultEventsOptions(), fanoutRecoveryIntervalMs: 60_000 },
+    );
+    outbox.registerSubscriber(subscriber);
+    await outbox.onModuleInit();
+    outbox.onApplicationBootstrap();
+    return outbox;
+  };
+  const ledger = async (organizationId: string) =>
+    (await new EventSequencesRepository(connection).stale(new Date(Date.now() + 1_000)))
+      .filter((range) => range.organizationId === organizationId)
+      .map(({ first, last }) => ({ first, last }));
+
+  /** A process that stored the events and crashed before their fan-out: they stay in the ledger. */
+  const crashedAfterStoring = async (organizationId: string, texts: string[]) => {
+    const crashed = await boot(() => Promise.reject(new Error('crash before the deliveries')));
+    for (const text of texts) await crashed.append(event(organizationId, text));
+    await crashed.beforeApplicationShutdown();
+  };
+
+  it('fans out what a previous process left in the ledger before any live event of the new one', async () => {
+    const org = 'org-boot-order';
+    await crashedAfterStoring(org, ['left behind 1', 'left behind 2']);
+    expect(await ledger(org)).toEqual([
+      { first: 1, last: 1 },
+      { first: 2, last: 2 },
+    ]);
+
+    const seen: string[] = [];
+    let releaseRecovery!: () => void;
+    const recoveryHeld = new Promise<void>((resolve) => (releaseRecovery = resolve));
+    const restarted = await boot(async (events) => {
+      // The recovery is slow: its first batch is still running when a live event is stored.
+      if (textsOf(events).includes('left behind 1')) await recoveryHeld;
+      seen.push(...textsOf(events));
+    });
+    const live = await restarted.append(event(org, 'live after the restart'));
+    expect(live?.seq).toBe(3);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(seen).toEqual([]); // stored and acknowledged; its fan-out waits for the recovery
+    releaseRecovery();
+    await until(() => seen.length === 3);
+    expect(seen).toEqual(['left behind 1', 'left behind 2', 'live after the restart']);
+    await restarted.beforeApplicationShutdown();
+    expect(await ledger(org)).toEqual([]);
+  });
+
+  it('a shutdown during the boot pass leaves the live batches behind the unrecovered ones, for the next boot', async () => {
+    const org = 'org-cut-short';
+    await crashedAfterStoring(org, ['left behind 1', 'left behind 2']);
+    let releaseRecovery!: () => void;
+    const recoveryHeld = new Promise<void>((resolve) => (releaseRecovery = resolve));
+    const seen: string[] = [];
+    const cut = await boot(async (events) => {
+      if (textsOf(events).includes('left behind 1')) await recoveryHeld;
+      seen.push(...textsOf(events));
+    });
+    await cut.append(event(org, 'live during the boot pass'));
+    const stopping = cut.beforeApplicationShutdown();
+    releaseRecovery();
+    await stopping;
+    expect(seen).toEqual(['left behind 1']);
+    expect(await ledger(org)).toEqual([
+      { first: 2, last: 2 },
+      { first: 3, last: 3 },
+    ]);
+
+    const next: string[] = [];
+    const nextBoot = await boot(async (events) => void next.push(...textsOf(events)));
+    await until(() => next.length === 2);
+    expect(next).toEqual(['left behind 2', 'live during the boot pass']);
+    await nextBoot.beforeApplicationShutdown();
+    expect(await ledger(org)).toEqual([]);
+  });
+
+  it('settles a live batch once its subscribers succeeded and keeps a failed one in the ledger', async () => {
+    const org = 'org-live';
+    const seen: string[] = [];
+    const outbox = await boot(async (events) => {
+      const own = events.filter((e) => e.organizationId === org);
+      if (textsOf(own).includes('refused')) throw new Error('fan-out failed');
+      seen.push(...textsOf(own));
+    });
+    await outbox.append(event(org, 'fanned out'));
+    const refused = await outbox.append(event(org, 'refused'));
+    await outbox.beforeApplicationShutdown();
+    expect(seen).toEqual(['fanned out']);
+    expect(await ledger(org)).toEqual([{ first: refused!.seq, last: refused!.seq }]);
+  });
+});
