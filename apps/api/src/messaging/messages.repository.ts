@@ -1,5 +1,5 @@
 import { duplicateIndexesOf, isDuplicateKeyError } from '@app/common';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { type Model, type QueryFilter, Types } from 'mongoose';
 import { type MessageRecord, type MessageStatus, statusesBelow } from './message.types';
@@ -26,6 +26,8 @@ const STATUS_TIME_FIELD: Partial<Record<MessageStatus, keyof MessageRecord>> = {
 
 @Injectable()
 export class MessagesRepository {
+  private readonly log = new Logger(MessagesRepository.name);
+
   constructor(@InjectModel(Message.name) private readonly model: Model<Message>) {}
 
   async insert(message: NewMessage): Promise<MessageRecord> {
@@ -44,7 +46,11 @@ export class MessagesRepository {
     try {
       const created = await this.model.insertMany(messages, { ordered: true });
       return created.map((doc) => doc.toObject() as unknown as MessageRecord);
-    } catch {
+    } catch (err) {
+      this.log.warn(
+        { err, count: messages.length },
+        'Batch insert of accepted messages failed; storing them one by one',
+      );
       return Promise.all(messages.map((message) => this.insertOwn(message)));
     }
   }
