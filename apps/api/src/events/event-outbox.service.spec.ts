@@ -40,7 +40,6 @@ describe('EventOutboxService (embedded store)', () => {
     );
     outbox.registerSubscriber(subscriber);
     await outbox.onModuleInit();
-    outbox.onApplicationBootstrap();
     return outbox;
   };
   const ledger = async (organizationId: string) =>
@@ -123,5 +122,11 @@ describe('EventOutboxService (embedded store)', () => {
     await outbox.beforeApplicationShutdown();
     expect(seen).toEqual(['fanned out']);
     expect(await ledger(org)).toEqual([{ first: refused!.seq, last: refused!.seq }]);
+  });
+
+  it('refuses a subscriber registered after the boot recovery started (it would miss it)', async () => {
+    const outbox = await boot(async () => undefined);
+    expect(() => outbox.registerSubscriber(async () => undefined)).toThrow(/constructor/);
+    await outbox.beforeApplicationShutdown();
   });
 });

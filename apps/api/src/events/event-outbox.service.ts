@@ -3,7 +3,6 @@ import {
   Inject,
   Injectable,
   Logger,
-  type OnApplicationBootstrap,
   type OnModuleInit,
 } from '@nestjs/common';
 import { KeyedBatchQueue } from '@app/common';
@@ -36,7 +35,7 @@ export type EventSubscriber = (events: StoredEvent[]) => Promise<void>;
  */
 @Injectable()
 export class EventOutboxService
-  implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown
+  implements OnModuleInit, BeforeApplicationShutdown
 {
   private readonly log = new Logger(EventOutboxService.name);
   private readonly ids = new EventIdGenerator();
@@ -49,19 +48,18 @@ export class EventOutboxService
   private recovering?: Promise<unknown>;
   private stopped = false;
   /**
-   * The boot recovery pass: true once it went through the whole ledger. Live batches fan out only
-   * after it, so events a previous process left behind reach webhooks before newer ones (a
-   * reconnect delivers offline messages at once, while the recovery is still reading).
+   * The boot recovery pass, started at module init: true once it went through the whole ledger.
+   * Live batches fan out only after it, so events a previous process left behind reach webhooks
+   * before newer ones (a reconnect delivers offline messages at once, while the pass is reading).
+   * It depends on no other module's lifecycle hook, so a hook awaiting an append cannot deadlock.
    */
-  private readonly bootRecovered: Promise<boolean>;
-  private markBootRecovered!: (complete: boolean) => void;
+  private bootRecovered?: Promise<boolean>;
 
   constructor(
     private readonly events: EventsRepository,
     private readonly sequences: EventSequencesRepository,
     @Inject(EVENTS_OPTIONS) private readonly options: EventsOptions,
   ) {
-    this.bootRecovered = new Promise((resolve) => (this.markBootRecovered = resolve));
     this.appends = new KeyedBatchQueue({
       maxBatch: options.maxBatch,
       process: (organizationId, events) => this.store(organizationId, events),
@@ -71,19 +69,19 @@ export class EventOutboxService
         const range = { first: results[0].first, last: results[0].first + results.length - 1 };
         for (const listener of this.storedListeners) listener(organizationId, stored, range);
         // A boot pass cut short by a shutdown leaves older batches to the next boot: so does this one.
-        if (!(await this.bootRecovered) && this.stopped) return;
+        if (this.bootRecovered && !(await this.bootRecovered) && this.stopped) return;
         await this.fanOut(stored, { organizationId, first: results[0].first });
       },
     });
   }
 
-  onModuleInit(): Promise<void> {
+  /** Subscribers are registered by now (constructors); the recovery needs nothing else. */
+  async onModuleInit(): Promise<void> {
     this.seeded = this.events.newestId().then((id) => this.ids.seed(id));
-    return this.seeded;
-  }
-
-  onApplicationBootstrap(): void {
-    this.recovering = this.recoverFanout(new Date()).then(this.markBootRecovered);
+    await this.seeded;
+    const boot = this.recoverFanout(new Date());
+    this.recovering = boot;
+    this.bootRecovered = boot;
     this.recoveryTimer = setInterval(() => {
       if (!this.recovering)
         this.recovering = this.recoverFanout(
@@ -100,7 +98,10 @@ export class EventOutboxService
     await Promise.allSettled([this.appends.idle(), this.recovering]);
   }
 
+  /** Call from the subscriber's constructor: the boot recovery starts at module init. */
   registerSubscriber(subscriber: EventSubscriber): void {
+    if (this.bootRecovered)
+      throw new Error('Event subscribers register in their constructor, before the boot recovery');
     this.subscribers.push(subscriber);
   }
 

@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Types } from 'mongoose';
 import { EventOutboxService } from '../events/event-outbox.service';
 import type { StoredEvent } from '../events/events.types';
@@ -17,15 +17,13 @@ import { webhookWants } from './webhook-matching';
  * per-organization order, so a lane's rows are created in event order.
  */
 @Injectable()
-export class WebhookFanoutService implements OnModuleInit {
+export class WebhookFanoutService {
   constructor(
     private readonly outbox: EventOutboxService,
     private readonly directory: WebhookDirectory,
     private readonly deliveries: WebhookDeliveriesRepository,
     private readonly dispatcher: WebhookDispatcher,
-  ) {}
-
-  onModuleInit(): void {
+  ) {
     this.outbox.registerSubscriber((events) => this.fanOut(events));
   }
 
