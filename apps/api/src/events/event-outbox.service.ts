@@ -34,9 +34,7 @@ export type EventSubscriber = (events: StoredEvent[]) => Promise<void>;
  * left behind (a crash or a failure between the event write and its fan-out).
  */
 @Injectable()
-export class EventOutboxService
-  implements OnModuleInit, BeforeApplicationShutdown
-{
+export class EventOutboxService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly log = new Logger(EventOutboxService.name);
   private readonly ids = new EventIdGenerator();
   /** `event` is undefined for one dropped as a repeat (same sourceKey); `first` starts the batch's range. */
