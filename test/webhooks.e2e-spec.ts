@@ -635,8 +635,10 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     // Crashes right after an event write, before its deliveries existed: the batch's range is
     // left in the sequence's fan-out ledger (or, for a row written before the ledger, its flag).
     const db = t.app.get<string, Connection>(getConnectionToken());
+    // One generator: ids of two generators in the same millisecond order by their random tails.
+    const ids = new EventIdGenerator();
     const orphan = (text: string, fanoutPending: boolean) => ({
-      _id: new EventIdGenerator().nextObjectId(),
+      _id: ids.nextObjectId(),
       organizationId: owner.organization.id,
       type: 'message.received',
       sessionName: 'main',
