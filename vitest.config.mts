@@ -21,6 +21,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           globals: true,
+          globalSetup: ['test/support/embedded-mongo-worker.setup.ts'],
           include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts'],
           testTimeout: 20_000,
         },
@@ -31,6 +32,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           globals: true,
+          globalSetup: ['test/support/embedded-mongo-worker.setup.ts'],
           include: ['test/**/*.e2e-spec.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -1,1 +1,5 @@
 export { EmbeddedMongoServer, type EmbeddedMongoLogger, type EmbeddedMongoOptions } from './server';
+export {
+  EmbeddedMongoThread,
+  type EmbeddedMongoThreadOptions,
+} from './worker/embedded-mongo-thread';

@@ -4,7 +4,7 @@ import { getConnectionToken, MongooseModule } from '@nestjs/mongoose';
 import { join } from 'node:path';
 import type { Connection } from 'mongoose';
 import { APP_CONFIG, type AppConfig } from '@app/common';
-import { EmbeddedMongoServer } from '@app/embedded-mongo';
+import { EmbeddedMongoThread } from '@app/embedded-mongo';
 
 export const MONGO_TARGET = Symbol('MONGO_TARGET');
 
@@ -15,16 +15,33 @@ export class MongoTarget implements OnApplicationShutdown {
 
   private constructor(
     readonly uri: string,
-    private readonly embedded: EmbeddedMongoServer | undefined,
+    private readonly embedded: EmbeddedMongoThread | undefined,
     private readonly moduleRef: ModuleRef,
   ) {}
 
   static async resolve(config: AppConfig, moduleRef: ModuleRef): Promise<MongoTarget> {
     if (config.MONGODB_URI) return new MongoTarget(config.MONGODB_URI, undefined, moduleRef);
     const dataDir = join(config.DATA_DIR, 'db');
-    const server = await EmbeddedMongoServer.start({ dataDir, fsync: config.EMBEDDED_MONGO_FSYNC });
+    const logger = new Logger('EmbeddedMongo');
+    const server = await EmbeddedMongoThread.start({
+      dataDir,
+      fsync: config.EMBEDDED_MONGO_FSYNC,
+      logger: {
+        log: (message) => logger.debug(message),
+        warn: (message) => logger.warn(message),
+        error: (message) => logger.error(message),
+      },
+      // Without its store the gateway can do nothing: exit, and let the supervisor restart it on
+      // the same data directory (every acknowledged write is in the journal).
+      onUnexpectedExit: (reason) => {
+        logger.fatal(`The embedded store's thread ended unexpectedly (${reason}); exiting`);
+        process.exit(1);
+      },
+    });
     const target = new MongoTarget(server.uri('wa_gateway'), server, moduleRef);
-    target.logger.log(`Embedded MongoDB store at ${dataDir} listening on 127.0.0.1:${server.port}`);
+    target.logger.log(
+      `Embedded MongoDB store at ${dataDir} listening on 127.0.0.1:${server.port} (own thread)`,
+    );
     return target;
   }
 
