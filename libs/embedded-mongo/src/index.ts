@@ -3,3 +3,4 @@ export {
   EmbeddedMongoThread,
   type EmbeddedMongoThreadOptions,
 } from './worker/embedded-mongo-thread';
+export type { ThreadMemory } from './worker/worker-protocol';

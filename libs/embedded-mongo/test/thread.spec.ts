@@ -37,6 +37,9 @@ describe('EmbeddedMongoThread (the server on its own thread)', () => {
 
     const second = await EmbeddedMongoThread.start({ dataDir, logger });
     expect(await roundTrip(second)).toEqual([{ n: 1 }]);
+    const memory = await second.memoryUsage({ collectGarbage: true });
+    expect(memory.heapUsed).toBeGreaterThan(0);
+    expect(memory.heapTotal).toBeGreaterThanOrEqual(memory.heapUsed);
     await second.close();
     expect(logs).toEqual([]);
   });

@@ -4,7 +4,7 @@ import { getConnectionToken, MongooseModule } from '@nestjs/mongoose';
 import { join } from 'node:path';
 import type { Connection } from 'mongoose';
 import { APP_CONFIG, type AppConfig } from '@app/common';
-import { EmbeddedMongoThread } from '@app/embedded-mongo';
+import { EmbeddedMongoThread, type ThreadMemory } from '@app/embedded-mongo';
 
 export const MONGO_TARGET = Symbol('MONGO_TARGET');
 
@@ -47,6 +47,11 @@ export class MongoTarget implements OnApplicationShutdown {
 
   get isEmbedded(): boolean {
     return this.embedded !== undefined;
+  }
+
+  /** The embedded store thread's memory (undefined on MongoDB); see EmbeddedMongoThread.memoryUsage. */
+  embeddedMemory(options: { collectGarbage?: boolean } = {}): Promise<ThreadMemory | undefined> {
+    return this.embedded ? this.embedded.memoryUsage(options) : Promise.resolve(undefined);
   }
 
   /** Runs after HTTP is closed; closes mongoose first so the embedded store flushes last. */

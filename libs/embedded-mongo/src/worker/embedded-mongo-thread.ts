@@ -1,7 +1,12 @@
 import { extname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { EmbeddedMongoLogger, EmbeddedMongoOptions } from '../server';
-import type { HostMessage, WorkerMessage, WorkerServerOptions } from './worker-protocol';
+import type {
+  HostMessage,
+  ThreadMemory,
+  WorkerMessage,
+  WorkerServerOptions,
+} from './worker-protocol';
 
 export interface EmbeddedMongoThreadOptions extends EmbeddedMongoOptions {
   /** The thread ended without `close()` (a crash): the database is gone for this process. */
@@ -37,6 +42,7 @@ const silentLogger: EmbeddedMongoLogger = {
  */
 export class EmbeddedMongoThread {
   private closing?: Promise<void>;
+  private requests = 0;
 
   private constructor(
     readonly port: number,
@@ -86,6 +92,23 @@ export class EmbeddedMongoThread {
 
   uri(dbName = 'test'): string {
     return `mongodb://127.0.0.1:${this.port}/${dbName}?directConnection=true`;
+  }
+
+  /** The store thread's heap and buffers; `collectGarbage` (with --expose-gc) measures live memory. */
+  memoryUsage(options: { collectGarbage?: boolean } = {}): Promise<ThreadMemory> {
+    const id = ++this.requests;
+    return new Promise((resolve) => {
+      const unsubscribe = this.messages((message) => {
+        if (message.type !== 'memory' || message.id !== id) return;
+        unsubscribe();
+        resolve(message.usage);
+      });
+      this.worker.postMessage({
+        type: 'memory',
+        id,
+        collectGarbage: options.collectGarbage ?? false,
+      } satisfies HostMessage);
+    });
   }
 
   /** Stops listening, flushes the journal into a snapshot and releases the lock, then ends the thread. */

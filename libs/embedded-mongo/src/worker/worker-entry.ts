@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     return;
   }
   port.on('message', (message: HostMessage) => {
-    if (message.type !== 'close') return;
+    if (message.type === 'memory') return send(memory(message.id, message.collectGarbage));
     server.close().then(
       () => {
         send({ type: 'closed' });
@@ -32,6 +32,14 @@ async function main(): Promise<void> {
     );
   });
   send({ type: 'ready', port: server.port });
+}
+
+/** Garbage is collected first when asked and the process runs with --expose-gc (benchmarks). */
+function memory(id: number, collectGarbage: boolean): WorkerMessage {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (collectGarbage) for (let i = 0; i < 3; i++) gc?.();
+  const { heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+  return { type: 'memory', id, usage: { heapUsed, heapTotal, external, arrayBuffers } };
 }
 
 void main();
