@@ -60,5 +60,8 @@ describe('EmbeddedMongoThread (the server on its own thread)', () => {
     await (thread as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(reason).toMatch(/exit code/);
+    // Nothing waits forever on a thread that is gone.
+    await expect(thread.memoryUsage()).rejects.toThrow(/ended/);
+    await expect(thread.close()).rejects.toThrow(/ended before it closed/);
   });
 });

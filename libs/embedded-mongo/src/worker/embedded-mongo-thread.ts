@@ -48,6 +48,8 @@ export class EmbeddedMongoThread {
     readonly port: number,
     private readonly worker: Worker,
     private readonly messages: (handler: (message: WorkerMessage) => void) => () => void,
+    /** Settles when the thread has ended, for whatever reason. */
+    private readonly exited: Promise<void>,
   ) {}
 
   static async start(options: EmbeddedMongoThreadOptions = {}): Promise<EmbeddedMongoThread> {
@@ -64,12 +66,13 @@ export class EmbeddedMongoThread {
       if (message.type === 'log') logger[message.level](message.message);
       for (const handler of handlers) handler(message);
     });
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     return new Promise((resolve, reject) => {
       let thread: EmbeddedMongoThread | undefined;
       const unsubscribe = subscribe((message) => {
         if (message.type === 'ready') {
           unsubscribe();
-          thread = new EmbeddedMongoThread(message.port, worker, subscribe);
+          thread = new EmbeddedMongoThread(message.port, worker, subscribe, exited);
           resolve(thread);
         } else if (message.type === 'failed') {
           unsubscribe();
@@ -97,12 +100,13 @@ export class EmbeddedMongoThread {
   /** The store thread's heap and buffers; `collectGarbage` (with --expose-gc) measures live memory. */
   memoryUsage(options: { collectGarbage?: boolean } = {}): Promise<ThreadMemory> {
     const id = ++this.requests;
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const unsubscribe = this.messages((message) => {
         if (message.type !== 'memory' || message.id !== id) return;
         unsubscribe();
         resolve(message.usage);
       });
+      void this.exited.then(() => reject(new Error('embedded-mongo: the store thread has ended')));
       this.worker.postMessage({
         type: 'memory',
         id,
@@ -118,7 +122,6 @@ export class EmbeddedMongoThread {
   }
 
   private async shutdown(): Promise<void> {
-    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     const closed = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error('embedded-mongo: the store did not close in time')),
@@ -131,7 +134,7 @@ export class EmbeddedMongoThread {
         if (message.type === 'closed') resolve();
         else reject(new Error(message.message));
       });
-      exited.then(() => {
+      void this.exited.then(() => {
         clearTimeout(timer);
         reject(new Error('embedded-mongo: the store thread ended before it closed'));
       });
@@ -141,7 +144,7 @@ export class EmbeddedMongoThread {
       await closed;
     } finally {
       await this.worker.terminate();
-      await exited;
+      await this.exited;
     }
   }
 }
