@@ -43,7 +43,7 @@ export class EventOutboxService implements OnModuleInit, BeforeApplicationShutdo
   private readonly storedListeners: StoredListener[] = [];
   private seeded?: Promise<void>;
   private recoveryTimer?: NodeJS.Timeout;
-  private recovering?: Promise<unknown>;
+  private recovering?: Promise<boolean>;
   private stopped = false;
   /**
    * The boot recovery pass, started at module init: true once it went through the whole ledger.
