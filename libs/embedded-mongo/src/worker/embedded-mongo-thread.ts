@@ -29,7 +29,8 @@ function workerEntry(): string {
   );
 }
 
-const silentLogger: EmbeddedMongoLogger = {
+/** As the server's own default: quiet, but warnings and errors reach the console. */
+const defaultLogger: EmbeddedMongoLogger = {
   log: () => undefined,
   warn: (msg) => console.warn(msg),
   error: (msg) => console.error(msg),
@@ -53,7 +54,7 @@ export class EmbeddedMongoThread {
   ) {}
 
   static async start(options: EmbeddedMongoThreadOptions = {}): Promise<EmbeddedMongoThread> {
-    const { logger = silentLogger, onUnexpectedExit, ...serverOptions } = options;
+    const { logger = defaultLogger, onUnexpectedExit, ...serverOptions } = options;
     const worker = new Worker(workerEntry(), {
       workerData: { options: serverOptions satisfies WorkerServerOptions },
     });
