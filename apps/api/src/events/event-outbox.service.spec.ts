@@ -124,6 +124,27 @@ describe('EventOutboxService (embedded store)', () => {
     expect(await ledger(org)).toEqual([{ first: refused!.seq, last: refused!.seq }]);
   });
 
+  it('tries a live fan-out again before later events go out, so a passing error keeps the order', async () => {
+    const org = 'org-passing-error';
+    const seen: string[] = [];
+    let failures = 1;
+    const outbox = await boot(async (events) => {
+      const own = events.filter((e) => e.organizationId === org);
+      if (!own.length) return;
+      if (failures > 0) {
+        failures -= 1;
+        throw new Error('not writable primary');
+      }
+      seen.push(...textsOf(own));
+    });
+    await outbox.append(event(org, 'first'));
+    await outbox.append(event(org, 'second'));
+    await outbox.beforeApplicationShutdown();
+    expect(failures).toBe(0);
+    expect(seen).toEqual(['first', 'second']);
+    expect(await ledger(org)).toEqual([]);
+  });
+
   it('refuses a subscriber registered after the boot recovery started (it would miss it)', async () => {
     const outbox = await boot(async () => undefined);
     expect(() => outbox.registerSubscriber(async () => undefined)).toThrow(/constructor/);

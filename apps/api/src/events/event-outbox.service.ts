@@ -12,6 +12,9 @@ import { EVENTS_OPTIONS, type EventsOptions } from './events.options';
 import { type EventQuery, EventsRepository, type SequencePage } from './events.repository';
 import type { NewEvent, StoredEvent } from './events.types';
 
+/** Pauses between the attempts of a live batch's fan-out before it is left to the recovery pass. */
+const LIVE_FANOUT_RETRY_DELAYS_MS = [250, 1_000];
+
 type StoredListener = (
   organizationId: string,
   stored: StoredEvent[],
@@ -68,7 +71,7 @@ export class EventOutboxService implements OnModuleInit, BeforeApplicationShutdo
         for (const listener of this.storedListeners) listener(organizationId, stored, range);
         // A boot pass cut short by a shutdown leaves older batches to the next boot: so does this one.
         if (this.bootRecovered && !(await this.bootRecovered) && this.stopped) return;
-        await this.fanOut(stored, { organizationId, first: results[0].first });
+        await this.fanOutLive(stored, { organizationId, first: results[0].first });
       },
     });
   }
@@ -158,10 +161,28 @@ export class EventOutboxService implements OnModuleInit, BeforeApplicationShutdo
     }
   }
 
+  /**
+   * A live batch's fan-out, tried again briefly before it is left to the recovery pass: the
+   * organization's next batch waits meanwhile, so a passing database error (a failover) does not
+   * let later events reach webhooks first.
+   */
+  private async fanOutLive(
+    stored: StoredEvent[],
+    range: { organizationId: string; first: number },
+  ): Promise<void> {
+    for (const delayMs of [...LIVE_FANOUT_RETRY_DELAYS_MS, undefined]) {
+      const last = delayMs === undefined || this.stopped;
+      if (await this.fanOut(stored, range, last)) return;
+      if (last) return;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+
   /** Runs the subscribers, then settles the batch: its range leaves the ledger (old rows: their flag). */
   private async fanOut(
     stored: StoredEvent[],
     range: { organizationId: string; first: number } | undefined,
+    leaveToRecovery = true,
   ): Promise<boolean> {
     try {
       if (stored.length) for (const subscriber of this.subscribers) await subscriber(stored);
@@ -171,7 +192,9 @@ export class EventOutboxService implements OnModuleInit, BeforeApplicationShutdo
     } catch (err) {
       this.log.warn(
         { err, count: stored.length },
-        'Event fan-out failed; the recovery pass will retry it',
+        leaveToRecovery
+          ? 'Event fan-out failed; the recovery pass will retry it'
+          : 'Event fan-out failed; trying again shortly',
       );
       return false;
     }
