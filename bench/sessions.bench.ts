@@ -52,7 +52,7 @@ async function main(): Promise<void> {
 
     const restoreStart = Date.now();
     app = await createApp(config(data.path));
-    await app.init(); // restoreAll() runs in onApplicationBootstrap
+    await app.init(); // the restore starts in onApplicationBootstrap and runs in the background
     const restored = app.get(SessionRegistry);
     for (const id of ids) await restored.waitForStatus(id, (s) => s === 'connected', 30_000);
     const restoreMs = Date.now() - restoreStart;

@@ -47,7 +47,7 @@ describe('WhatsAppCoreModule (sandbox engine, MongoDB stores)', () => {
       ],
     }).compile();
     moduleRef.enableShutdownHooks();
-    await moduleRef.init(); // runs restoreAll
+    await moduleRef.init(); // starts the boot restore (in the background)
     return moduleRef;
   };
 

@@ -22,7 +22,7 @@ export interface WhatsAppOptions {
   restoreConcurrency: number;
   /** Root logger; per-session children are made from it. Defaults to a silent-ish pino. */
   logger?: WaLogger;
-  /** Run restoreAll() in onApplicationBootstrap (default true). */
+  /** Restore linked sessions from onApplicationBootstrap, in the background (default true). */
   restoreOnBoot?: boolean;
   /** QR text → PNG data URL; defaults to `qrcode.toDataURL`. */
   renderQr?: (qr: string) => Promise<string>;
