@@ -317,7 +317,7 @@ describe('messaging (HTTP, sandbox engine)', () => {
     expect((await history({ chat: '201555000222@s.whatsapp.net' })).total).toBe(1);
   });
 
-  it('honours Idempotency-Key: the same key returns the original message and sends once', async () => {
+  it('honours Idempotency-Key: a retry returns the original message, another request with the key is refused', async () => {
     const key = `key-${Date.now()}`;
     const bodies = await Promise.all(
       [1, 2, 3].map(() =>
@@ -329,8 +329,31 @@ describe('messaging (HTTP, sandbox engine)', () => {
     );
     const ids = new Set(bodies.map((r) => r.body.id));
     expect(ids.size).toBe(1);
+    // Exactly one request created the message; the others replayed it.
+    expect(bodies.filter((r) => r.headers['idempotent-replayed'] === 'true')).toHaveLength(2);
     await waitForStatus([...ids][0], 'sent');
+    // A retry that spells the same recipient as a JID is the same request.
+    const retry = await send(
+      { sessionName: 'main', to: '201555000333@s.whatsapp.net', text: 'pay invoice 42' },
+      { 'Idempotency-Key': key },
+    ).expect(202);
+    expect(retry.body.id).toBe([...ids][0]);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    // The same key with another request is refused, not answered with the first message.
+    const reused = await send(
+      { sessionName: 'main', to: '+201555000333', text: 'pay invoice 43' },
+      { 'Idempotency-Key': key },
+    ).expect(422);
+    expect(reused.body).toMatchObject({
+      code: 'IDEMPOTENCY_KEY_REUSED',
+      details: { idempotencyKey: key },
+    });
     expect((await history({ chat: '201555000333@s.whatsapp.net' })).total).toBe(1);
+    const fresh = await send(
+      { sessionName: 'main', to: '+201555000333', text: 'pay invoice 43' },
+      { 'Idempotency-Key': `${key}-2` },
+    ).expect(202);
+    expect(fresh.headers['idempotent-replayed']).toBeUndefined();
     await send(
       { sessionName: 'main', to: '+201555000333', text: 'x' },
       { 'Idempotency-Key': 'bad key with spaces' },

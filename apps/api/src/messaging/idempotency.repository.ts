@@ -6,27 +6,38 @@ import { IdempotencyKey } from './schemas/idempotency-key.schema';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
+/** Who holds a key: the message it was claimed for and the claiming request's fingerprint. */
+export interface IdempotencyClaim {
+  messageId: string;
+  fingerprint?: string;
+}
+
 @Injectable()
 export class IdempotencyRepository {
   constructor(@InjectModel(IdempotencyKey.name) private readonly model: Model<IdempotencyKey>) {}
 
-  /** Claims the key for messageId; returns the message id that owns the key (ours, or an earlier one's). */
-  async claim(organizationId: string, key: string, messageId: string, now: Date): Promise<string> {
+  /** Claims the key for messageId; returns the key's holder (this claim, or an earlier one). */
+  async claim(
+    organizationId: string,
+    key: string,
+    claim: IdempotencyClaim,
+    now: Date,
+  ): Promise<IdempotencyClaim> {
     const expired = { organizationId, key, expiresAt: { $lte: now } };
     await this.model.deleteOne(expired).exec(); // a key older than 24 h may be reused
     try {
       await this.model.create({
         organizationId,
         key,
-        messageId,
+        ...claim,
         expiresAt: new Date(now.getTime() + IDEMPOTENCY_TTL_MS),
       });
-      return messageId;
+      return claim;
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
       const existing = await this.model.findOne({ organizationId, key }).lean().exec();
       if (!existing) throw error;
-      return existing.messageId;
+      return { messageId: existing.messageId, fingerprint: existing.fingerprint };
     }
   }
 

@@ -24,6 +24,7 @@ import {
   ApiPayloadTooLargeResponse,
   ApiTags,
   ApiUnauthorizedResponse,
+  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ErrorResponseDto } from '@app/common';
@@ -56,7 +57,7 @@ export class MessagingController {
     name: 'idempotency-key',
     required: false,
     description:
-      'Idempotency-Key: the same key within 24 h returns the original message and sends nothing twice',
+      'Idempotency-Key: a retry with the same key and request within 24 h returns the original message (header Idempotent-Replayed: true) and sends nothing twice; the same key with another request is a 422',
     example: 'order-42-confirmation',
   })
   @ApiOperation({
@@ -64,17 +65,33 @@ export class MessagingController {
     summary:
       'Queue a text or media message (stored first as pending, then sent by the outbox worker)',
   })
-  @ApiAcceptedResponse({ type: MessageResponseDto })
+  @ApiAcceptedResponse({
+    type: MessageResponseDto,
+    headers: {
+      'Idempotent-Replayed': {
+        description:
+          '`true` when an earlier request with the same Idempotency-Key holds the message',
+        schema: { type: 'string', enum: ['true'] },
+      },
+    },
+  })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'Unknown session' })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'Session logged out' })
   @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'Media over the size limit' })
+  @ApiUnprocessableEntityResponse({
+    type: ErrorResponseDto,
+    description: 'Idempotency-Key already used with a different request (IDEMPOTENCY_KEY_REUSED)',
+  })
   async sendMessage(
     @CurrentUser() user: AuthUser,
     @Body() dto: SendMessageDto,
+    @Res({ passthrough: true }) res: Response,
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<MessageResponseDto> {
-    return toMessageDto(await this.send.execute(user.organizationId, dto, idempotencyKey));
+    const { message, replayed } = await this.send.execute(user.organizationId, dto, idempotencyKey);
+    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+    return toMessageDto(message);
   }
 
   @Get('messages')

@@ -1,4 +1,4 @@
-import { BadRequestError, ConflictError, NotFoundError } from '@app/common';
+import { BadRequestError, ConflictError, DomainError, NotFoundError } from '@app/common';
 
 export class MessageNotFoundError extends NotFoundError {
   constructor() {
@@ -24,6 +24,18 @@ export class SessionLoggedOutSendError extends ConflictError {
 export class InvalidIdempotencyKeyError extends BadRequestError {
   constructor() {
     super('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-255 visible ASCII characters');
+  }
+}
+
+/** RFC draft "The Idempotency-Key HTTP Header Field": a key reused with another payload is a 422. */
+export class IdempotencyKeyReusedError extends DomainError {
+  constructor(key: string) {
+    super(
+      'IDEMPOTENCY_KEY_REUSED',
+      'This Idempotency-Key was already used with a different request in the last 24 h; use a new key for a new message',
+      422,
+      { idempotencyKey: key },
+    );
   }
 }
 

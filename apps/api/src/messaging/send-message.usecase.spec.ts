@@ -62,7 +62,14 @@ describe('SendMessageUseCase group commit (embedded store)', () => {
     const send = useCase();
     const texts = Array.from({ length: 12 }, (_, i) => `hello ${i}`);
     const stored = await Promise.all(
-      texts.map((text) => send.execute('org', { sessionName: 'main', to: '+201001234567', text })),
+      texts.map(async (text) => {
+        const outcome = await send.execute('org', {
+          sessionName: 'main',
+          to: '+201001234567',
+          text,
+        });
+        return outcome.message;
+      }),
     );
     expect(stored.map((m) => m.text)).toEqual(texts);
     expect(new Set(stored.map((m) => String(m._id))).size).toBe(12);

@@ -4,6 +4,7 @@ import { AllowList, APP_CONFIG, type AppConfig, KeyedBatchQueue, toJid } from '@
 import type { WaSessionState } from '@app/whatsapp';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import type { SendMessageDto } from './dto/send-message.dto';
+import { sendFingerprint } from './idempotency-fingerprint';
 import { IdempotencyRepository } from './idempotency.repository';
 import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
 import { resolveMediaInput } from './media/media-input';
@@ -11,6 +12,7 @@ import { MessageCreationService } from './message-creation.service';
 import { MessagesRepository, type NewMessage } from './messages.repository';
 import type { MessageRecord, OutboundMediaType } from './message.types';
 import {
+  IdempotencyKeyReusedError,
   InvalidIdempotencyKeyError,
   MessageNotFoundError,
   ReplyTargetNotFoundError,
@@ -22,6 +24,12 @@ const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const DUPLICATE_WAIT_MS = 5_000;
 /** Largest batch of one session's accepted sends stored together. */
 const ACCEPT_BATCH = 100;
+
+/** The accepted message; `replayed` when an earlier request with the same Idempotency-Key holds it. */
+export interface SendOutcome {
+  message: MessageRecord;
+  replayed: boolean;
+}
 
 /**
  * Accepts a send request: validate, store it in the outbox (status pending), answer 202.
@@ -65,7 +73,7 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
     organizationId: string,
     dto: SendMessageDto,
     idempotencyKey?: string,
-  ): Promise<MessageRecord> {
+  ): Promise<SendOutcome> {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey))
       throw new InvalidIdempotencyKeyError();
     const session = await this.sessions.getOwned(organizationId, dto.sessionName);
@@ -73,16 +81,28 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
 
     const messageId = new Types.ObjectId().toHexString();
     if (idempotencyKey) {
-      const owner = await this.idempotency.claim(
+      const fingerprint = sendFingerprint(dto);
+      const holder = await this.idempotency.claim(
         organizationId,
         idempotencyKey,
-        messageId,
+        { messageId, fingerprint },
         new Date(),
       );
-      if (owner !== messageId) return this.waitForMessage(organizationId, owner);
+      if (holder.messageId !== messageId) {
+        // Keys claimed before fingerprints were stored have none: they replay as they did then.
+        if (holder.fingerprint !== undefined && holder.fingerprint !== fingerprint)
+          throw new IdempotencyKeyReusedError(idempotencyKey);
+        return {
+          message: await this.waitForMessage(organizationId, holder.messageId),
+          replayed: true,
+        };
+      }
     }
     try {
-      return await this.accept(messageId, session, dto, idempotencyKey);
+      return {
+        message: await this.accept(messageId, session, dto, idempotencyKey),
+        replayed: false,
+      };
     } catch (error) {
       if (idempotencyKey) await this.idempotency.release(organizationId, idempotencyKey, messageId);
       throw error;

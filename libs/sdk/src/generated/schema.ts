@@ -3767,7 +3767,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Idempotency-Key: the same key within 24 h returns the original message and sends nothing twice */
+                /** @description Idempotency-Key: a retry with the same key and request within 24 h returns the original message (header Idempotent-Replayed: true) and sends nothing twice; the same key with another request is a 422 */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -3782,6 +3782,8 @@ export interface operations {
             /** @description Accepted */
             202: {
                 headers: {
+                    /** @description `true` when an earlier request with the same Idempotency-Key holds the message */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3835,6 +3837,15 @@ export interface operations {
             };
             /** @description Media over the size limit */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Idempotency-Key already used with a different request (IDEMPOTENCY_KEY_REUSED) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -6,6 +6,8 @@ export class IdempotencyKey {
   @Prop({ type: String, required: true }) organizationId: string;
   @Prop({ type: String, required: true }) key: string;
   @Prop({ type: String, required: true }) messageId: string;
+  /** Hash of the request that claimed the key (sendFingerprint); absent on keys stored before it. */
+  @Prop({ type: String }) fingerprint?: string;
   @Prop({ type: Date, required: true }) expiresAt: Date;
 }
 
