@@ -431,6 +431,21 @@ describe('messaging (HTTP, sandbox engine)', () => {
       .query({ status: 'lost' })
       .set(owner.auth)
       .expect(400);
+    // Parameters that contradict each other are refused, not answered with an empty page.
+    const reversed = await t
+      .http()
+      .get('/api/v1/whatsapp/messages')
+      .query({ since: '2026-02-02T00:00:00Z', until: '2026-02-01T00:00:00Z' })
+      .set(owner.auth)
+      .expect(400);
+    expect(reversed.body.code).toBe('MESSAGES_RANGE_INVALID');
+    const pageAndCursor = await t
+      .http()
+      .get('/api/v1/whatsapp/messages')
+      .query({ before: first.items[1].id, page: 2 })
+      .set(owner.auth)
+      .expect(400);
+    expect(pageAndCursor.body.code).toBe('MESSAGES_PAGE_WITH_CURSOR');
   });
 
   it.each([

@@ -5,7 +5,11 @@ import type { ListChatsQueryDto, ListMessagesQueryDto } from './dto/list-message
 import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
 import { type MessageFilter, MessagesRepository } from './messages.repository';
 import type { MessageRecord } from './message.types';
-import { MediaNotStoredError, MessageNotFoundError } from './messaging.errors';
+import {
+  MediaNotStoredError,
+  MessageNotFoundError,
+  MessageQueryConflictError,
+} from './messaging.errors';
 
 /** Read side of Messaging: history, one message, its media, chats. Everything org-scoped. */
 @Injectable()
@@ -17,6 +21,17 @@ export class MessageHistoryService {
   ) {}
 
   async list(organizationId: string, q: ListMessagesQueryDto): Promise<Page<MessageRecord>> {
+    // Said plainly rather than answered with an empty or unexpected page.
+    if (q.since && q.until && q.since > q.until)
+      throw new MessageQueryConflictError(
+        'MESSAGES_RANGE_INVALID',
+        'since must not be after until',
+      );
+    if (q.before && q.page > 1)
+      throw new MessageQueryConflictError(
+        'MESSAGES_PAGE_WITH_CURSOR',
+        "page cannot be combined with before: pass the last item's id as before for the next page",
+      );
     const filter: MessageFilter = { organizationId };
     if (q.sessionName) filter.sessionName = q.sessionName;
     if (q.chat) filter.chatJid = this.chatJid(q.chat);

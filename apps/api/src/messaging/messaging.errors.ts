@@ -53,3 +53,10 @@ export class MediaFetchError extends BadRequestError {
     super('MEDIA_FETCH_FAILED', `Could not fetch media.url: ${reason}`);
   }
 }
+
+/** Query parameters that each make sense alone but contradict each other. */
+export class MessageQueryConflictError extends BadRequestError {
+  constructor(code: 'MESSAGES_RANGE_INVALID' | 'MESSAGES_PAGE_WITH_CURSOR', message: string) {
+    super(code, message);
+  }
+}

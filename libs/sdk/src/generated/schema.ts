@@ -3712,11 +3712,11 @@ export interface operations {
                 type?: components["schemas"]["MessageType"];
                 /** @description ISO 8601; messages at or after */
                 since?: string;
-                /** @description ISO 8601; messages before */
+                /** @description ISO 8601; messages before (after since, else 400) */
                 until?: string;
                 /** @description Case-insensitive text/caption search */
                 search?: string;
-                /** @description Cursor: only messages older than this message id (for long chats; use with limit, page stays 1) */
+                /** @description Cursor: only messages older than this message id (for long chats; use with limit; with page > 1 it is a 400) */
                 before?: string;
             };
             header?: never;

@@ -53,7 +53,7 @@ export class ListMessagesQueryDto extends PaginationQueryDto {
   since?: Date;
 
   @ApiPropertyOptional({
-    description: 'ISO 8601; messages before',
+    description: 'ISO 8601; messages before (after since, else 400)',
     example: '2026-02-01T00:00:00Z',
   })
   @IsOptional()
@@ -70,7 +70,7 @@ export class ListMessagesQueryDto extends PaginationQueryDto {
 
   @ApiPropertyOptional({
     description:
-      'Cursor: only messages older than this message id (for long chats; use with limit, page stays 1)',
+      'Cursor: only messages older than this message id (for long chats; use with limit; with page > 1 it is a 400)',
     example: '665f1c2b1e6a3e4f7e9d0e0d',
   })
   @IsOptional()
