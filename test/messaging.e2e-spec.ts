@@ -14,6 +14,7 @@ import { connectedSession, waitForSessionStatus, scanWhenQrShows } from './suppo
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 import { downloadMedia } from './support/media';
+import { mediaSample } from './support/media-samples';
 
 const PEER = '+201112223334';
 const PEER_JID = '201112223334@s.whatsapp.net';
@@ -89,12 +90,12 @@ describe('messaging (HTTP, sandbox engine)', () => {
 
   // On the emulator Baileys uploads to its HTTPS media host (media_conn), as it does to WhatsApp's.
   it.each([
-    ['image', 'image/png', 'pic.png'],
-    ['video', 'video/mp4', 'clip.mp4'],
-    ['audio', 'audio/ogg', 'note.ogg'],
-    ['document', 'application/pdf', 'invoice.pdf'],
-  ])('sends %s media and keeps the bytes', async (type, mimetype, fileName) => {
-    const bytes = randomBytes(2048);
+    ['image', 'image/png', 'pic.png', mediaSample.png],
+    ['video', 'video/mp4', 'clip.mp4', mediaSample.mp4],
+    ['audio', 'audio/ogg', 'note.ogg', mediaSample.ogg],
+    ['document', 'application/pdf', 'invoice.pdf', mediaSample.pdf],
+  ])('sends %s media and keeps the bytes', async (type, mimetype, fileName, sample) => {
+    const bytes = sample(2048);
     const res = await send({
       sessionName: 'main',
       to: PEER,
@@ -115,7 +116,7 @@ describe('messaging (HTTP, sandbox engine)', () => {
       sessionName: 'main',
       to: PEER,
       type: 'audio',
-      media: { base64: randomBytes(64).toString('base64'), mimetype: 'audio/ogg' },
+      media: { base64: mediaSample.ogg(64).toString('base64'), mimetype: 'audio/ogg' },
     }).expect(202);
     await waitForStatus(res.body.id, 'sent');
     await receipt(res.body.id, 'delivered');
@@ -477,6 +478,17 @@ describe('messaging (HTTP, sandbox engine)', () => {
       media: { base64: 'aGVsbG8=', mimetype: 'application/pdf' },
     }).expect(400);
     expect(mismatch.body.code).toBe('MIMETYPE_MISMATCH');
+    // The bytes must be what the type says: a PDF posted as an image would reach the phone broken.
+    const disguised = await send({
+      sessionName: 'main',
+      to: PEER,
+      type: 'image',
+      media: { base64: mediaSample.pdf(300).toString('base64'), mimetype: 'image/png' },
+    }).expect(400);
+    expect(disguised.body).toMatchObject({
+      code: 'MEDIA_CONTENT_MISMATCH',
+      message: 'the media bytes are application/pdf, not an image',
+    });
     const big = Buffer.alloc(16 * 1024 * 1024 + 1).toString('base64');
     const res = await send({
       sessionName: 'main',
@@ -819,7 +831,8 @@ describe('messaging: media by URL and the pending deadline', () => {
   let owner: RegisteredUser;
   let server: Server;
   let baseUrl: string;
-  const pdf = randomBytes(3000);
+  const pdf = mediaSample.pdf(3000);
+  const photo = mediaSample.jpeg(3000);
 
   beforeAll(async () => {
     t = await createTestApp({
@@ -830,6 +843,9 @@ describe('messaging: media by URL and the pending deadline', () => {
     server = createServer((req, res) => {
       if (req.url === '/invoice.pdf') {
         res.writeHead(200, { 'Content-Type': 'application/pdf' }).end(pdf);
+      } else if (req.url === '/photo') {
+        // As object stores often answer: a generic type the gateway replaces with what the bytes are.
+        res.writeHead(200, { 'Content-Type': 'binary/octet-stream' }).end(photo);
       } else res.writeHead(404).end();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -873,6 +889,13 @@ describe('messaging: media by URL and the pending deadline', () => {
       code: 'MEDIA_FETCH_FAILED',
       message: 'Could not fetch media.url: HTTP 404',
     });
+    const sniffed = await sendAs(t, owner, {
+      sessionName: 'main',
+      to: PEER,
+      type: 'image',
+      media: { url: `${baseUrl}/photo` },
+    }).expect(202);
+    expect(sniffed.body.media).toMatchObject({ mimetype: 'image/jpeg', size: 3000 });
   });
 
   it('refuses media URLs that point at loopback, private or metadata addresses (SSRF guard)', async () => {

@@ -11,6 +11,7 @@ import {
 import { waitFor } from '../support/wait';
 import { linkSession } from './gateway-support';
 import { downloadMedia } from '../support/media';
+import { mediaSample } from '../support/media-samples';
 
 const ACCOUNT = '15550005555';
 const PN_CONTACT = '15559995001';
@@ -225,12 +226,12 @@ describe('gateway with WHATSAPP_ENGINE=emulator: outbound media, pairing by code
   });
 
   it.each([
-    ['image', 'image/jpeg'],
-    ['document', 'application/pdf'],
+    ['image', 'image/jpeg', mediaSample.jpeg],
+    ['document', 'application/pdf', mediaSample.pdf],
   ])(
     '%s: uploaded to the media host; the contact decrypts the exact bytes',
-    async (type, mimetype) => {
-      const bytes = randomBytes(4000);
+    async (type, mimetype, sample) => {
+      const bytes = sample(4000);
       const res = await t
         .http()
         .post('/api/v1/whatsapp/messages/send')

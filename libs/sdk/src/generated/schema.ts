@@ -1272,7 +1272,7 @@ export interface components {
              */
             base64?: string;
             /**
-             * @description Required with base64; with url it defaults to the response Content-Type
+             * @description Required with base64; with url it defaults to the response Content-Type, or to what the bytes are when that is missing or generic (application/octet-stream). The bytes must be of the message type (MEDIA_CONTENT_MISMATCH otherwise)
              * @example application/pdf
              */
             mimetype?: string;

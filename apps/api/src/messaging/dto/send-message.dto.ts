@@ -45,7 +45,8 @@ export class MediaInputDto {
   base64?: string;
 
   @ApiPropertyOptional({
-    description: 'Required with base64; with url it defaults to the response Content-Type',
+    description:
+      'Required with base64; with url it defaults to the response Content-Type, or to what the bytes are when that is missing or generic (application/octet-stream). The bytes must be of the message type (MEDIA_CONTENT_MISMATCH otherwise)',
     example: 'application/pdf',
   })
   @ValidateIf((o: MediaInputDto) => o.base64 !== undefined || o.mimetype !== undefined)

@@ -11,7 +11,8 @@ import {
 import type { MediaInputDto } from '../dto/send-message.dto';
 import type { OutboundMediaType } from '../message.types';
 import { MediaFetchError } from '../messaging.errors';
-import { assertMimetypeFits, assertSizeFits } from './media-limits';
+import { settleMediaMimetype } from './media-content';
+import { assertSizeFits } from './media-limits';
 
 const FETCH_TIMEOUT_MS = 30_000;
 const MAX_REDIRECTS = 3;
@@ -27,7 +28,7 @@ export interface ResolvedMedia {
   mimetype: string;
 }
 
-/** Turns `{base64, mimetype}` or `{url}` into checked bytes (type, mimetype, size). */
+/** Turns `{base64, mimetype}` or `{url}` into checked bytes (type, mimetype against the bytes, size). */
 export async function resolveMediaInput(
   type: OutboundMediaType,
   input: MediaInputDto,
@@ -37,14 +38,11 @@ export async function resolveMediaInput(
     assertSizeFits(type, Math.floor((input.base64.length * 3) / 4)); // before decoding a huge string
     const buffer = Buffer.from(input.base64, 'base64');
     assertSizeFits(type, buffer.length);
-    assertMimetypeFits(type, input.mimetype!);
-    return { buffer, mimetype: input.mimetype! };
+    return { buffer, mimetype: await settleMediaMimetype(type, input.mimetype, buffer) };
   }
   const { buffer, contentType } = await fetchLimited(input.url!, type, allow);
-  const mimetype =
-    input.mimetype ?? contentType?.split(';')[0].trim() ?? 'application/octet-stream';
-  assertMimetypeFits(type, mimetype);
-  return { buffer, mimetype };
+  const declared = input.mimetype ?? contentType?.split(';')[0].trim();
+  return { buffer, mimetype: await settleMediaMimetype(type, declared || undefined, buffer) };
 }
 
 /** SSRF guard: every hop (the URL and each redirect) must resolve to public addresses only. */

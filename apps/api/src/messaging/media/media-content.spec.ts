@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { mediaSample } from '../../../../../test/support/media-samples';
+import { settleMediaMimetype } from './media-content';
+
+const refusal = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (error: { code?: string }) => error.code,
+  );
+
+describe('settleMediaMimetype', () => {
+  it('keeps a declared mimetype the bytes agree with', async () => {
+    expect(await settleMediaMimetype('image', 'image/png', mediaSample.png())).toBe('image/png');
+    expect(await settleMediaMimetype('video', 'video/mp4', mediaSample.mp4())).toBe('video/mp4');
+    expect(await settleMediaMimetype('audio', 'audio/ogg; codecs=opus', mediaSample.ogg())).toBe(
+      'audio/ogg; codecs=opus',
+    );
+    expect(await settleMediaMimetype('document', 'application/pdf', mediaSample.pdf())).toBe(
+      'application/pdf',
+    );
+  });
+
+  it('refuses bytes of another kind than the message type', async () => {
+    expect(await refusal(settleMediaMimetype('image', 'image/png', mediaSample.pdf()))).toBe(
+      'MEDIA_CONTENT_MISMATCH',
+    );
+    expect(await refusal(settleMediaMimetype('video', 'video/mp4', mediaSample.jpeg()))).toBe(
+      'MEDIA_CONTENT_MISMATCH',
+    );
+    expect(await refusal(settleMediaMimetype('audio', 'audio/mpeg', mediaSample.png()))).toBe(
+      'MEDIA_CONTENT_MISMATCH',
+    );
+    // An image must be a format WhatsApp can show: unrecognised bytes are refused too.
+    expect(await refusal(settleMediaMimetype('image', 'image/png', Buffer.from('hello')))).toBe(
+      'MEDIA_CONTENT_MISMATCH',
+    );
+  });
+
+  it('still refuses a declared mimetype that does not fit the type, before reading the bytes', async () => {
+    expect(await refusal(settleMediaMimetype('image', 'application/pdf', mediaSample.png()))).toBe(
+      'MIMETYPE_MISMATCH',
+    );
+  });
+
+  it('takes a missing or generic mimetype from the bytes', async () => {
+    expect(await settleMediaMimetype('image', undefined, mediaSample.jpeg())).toBe('image/jpeg');
+    expect(
+      await settleMediaMimetype('document', 'application/octet-stream', mediaSample.pdf()),
+    ).toBe('application/pdf');
+    expect(await settleMediaMimetype('video', 'binary/octet-stream', mediaSample.mp4())).toBe(
+      'video/mp4',
+    );
+    expect(await settleMediaMimetype('document', undefined, Buffer.from('plain notes'))).toBe(
+      'application/octet-stream',
+    );
+    expect(await refusal(settleMediaMimetype('video', undefined, Buffer.from('plain')))).toBe(
+      'MEDIA_TYPE_UNKNOWN',
+    );
+  });
+
+  it('lets audio in containers the sniffer names as video, and unknown video or audio formats, pass as declared', async () => {
+    expect(await settleMediaMimetype('audio', 'audio/mp4', mediaSample.mp4())).toBe('audio/mp4');
+    expect(await settleMediaMimetype('audio', 'audio/amr', Buffer.from('#!AMR\nxxxx'))).toBe(
+      'audio/amr',
+    );
+    expect(await settleMediaMimetype('video', 'video/x-custom', Buffer.from('opaque'))).toBe(
+      'video/x-custom',
+    );
+  });
+});

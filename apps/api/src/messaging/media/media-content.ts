@@ -1,0 +1,70 @@
+import { fileTypeFromBuffer } from 'file-type';
+import { BadRequestError } from '@app/common';
+import type { OutboundMediaType } from '../message.types';
+import { assertMimetypeFits } from './media-limits';
+
+/** Mimetypes that say nothing about the content (S3, CDNs and plain file servers answer these). */
+const GENERIC_MIMETYPES = new Set(['application/octet-stream', 'binary/octet-stream']);
+
+/** Audio often comes in containers the sniffer names as video (m4a in mp4, opus in webm, 3gp). */
+const AUDIO_CONTAINERS = new Set([
+  'video/mp4',
+  'video/webm',
+  'video/3gpp',
+  'video/ogg',
+  'application/ogg',
+]);
+
+const CONTENT_FITS: Record<OutboundMediaType, (detected: string) => boolean> = {
+  image: (m) => m.startsWith('image/'),
+  video: (m) => m.startsWith('video/'),
+  audio: (m) => m.startsWith('audio/') || AUDIO_CONTAINERS.has(m),
+  document: () => true,
+};
+
+export class MediaContentMismatchError extends BadRequestError {
+  constructor(type: OutboundMediaType, detected: string | undefined) {
+    super(
+      'MEDIA_CONTENT_MISMATCH',
+      detected
+        ? `the media bytes are ${detected}, not ${type === 'image' ? 'an' : 'a'} ${type}`
+        : `the media bytes are not an image format we recognise (JPEG, PNG, WebP, GIF, …)`,
+      { type, detected },
+    );
+  }
+}
+
+export class MediaTypeUnknownError extends BadRequestError {
+  constructor(type: OutboundMediaType) {
+    super(
+      'MEDIA_TYPE_UNKNOWN',
+      `the ${type}'s format could not be told from its bytes or its Content-Type; give media.mimetype`,
+    );
+  }
+}
+
+/**
+ * The mimetype a send goes out with, checked against the bytes: a declared mimetype must fit the
+ * message type, and the bytes (by their signature) must be of that kind, so a PDF posted as an
+ * image is refused here rather than reaching the recipient as a broken message. A missing or
+ * generic mimetype is taken from the bytes. Video, audio and documents whose format the sniffer
+ * does not know pass as declared; an image must be a recognised format.
+ */
+export async function settleMediaMimetype(
+  type: OutboundMediaType,
+  declared: string | undefined,
+  bytes: Buffer,
+): Promise<string> {
+  const generic = !declared || GENERIC_MIMETYPES.has(declared.toLowerCase());
+  if (!generic) assertMimetypeFits(type, declared);
+  const detected = (await fileTypeFromBuffer(bytes))?.mime;
+  if (detected && !CONTENT_FITS[type](detected))
+    throw new MediaContentMismatchError(type, detected);
+  if (generic) {
+    if (detected) return detected;
+    if (type === 'document') return 'application/octet-stream';
+    throw new MediaTypeUnknownError(type);
+  }
+  if (type === 'image' && !detected) throw new MediaContentMismatchError(type, undefined);
+  return declared;
+}
