@@ -500,7 +500,13 @@ describe('messaging (HTTP, sandbox engine)', () => {
   });
 
   it('answers 404 for an unknown session and 409 for a logged-out one', async () => {
-    await send({ sessionName: 'ghost', to: PEER, text: 'x' }).expect(404);
+    const unknown = await send({ sessionName: 'ghost', to: PEER, text: 'x' }).expect(404);
+    // Named as the client named it, not by the gateway's internal session id.
+    expect(unknown.body).toMatchObject({
+      code: 'SESSION_NOT_FOUND',
+      message: 'WhatsApp session "ghost" was not found',
+      details: { sessionName: 'ghost' },
+    });
     await connectedSession(t, owner, 'leaving', '+201001230000');
     await t
       .http()

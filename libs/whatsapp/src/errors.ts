@@ -18,8 +18,12 @@ export abstract class WhatsAppError extends Error {
 export class SessionNotFoundError extends WhatsAppError {
   readonly code = 'SESSION_NOT_FOUND';
   readonly httpStatus = 404;
-  constructor(sessionId: string) {
-    super(`WhatsApp session "${sessionId}" was not found`, { sessionId });
+  /** Callers that know the name the client used pass it: the answer names the session by it. */
+  constructor(sessionId: string, sessionName?: string) {
+    super(
+      `WhatsApp session "${sessionName ?? sessionId}" was not found`,
+      sessionName === undefined ? { sessionId } : { sessionName },
+    );
   }
 }
 

@@ -3,6 +3,7 @@ import { APP_CONFIG, type AppConfig } from '@app/common';
 import {
   makeSessionId,
   SessionAlreadyExistsError,
+  SessionNotFoundError,
   SessionQueryService,
   SessionRegistry,
   type QrView,
@@ -41,8 +42,11 @@ export class WhatsAppSessionsService {
   }
 
   /** The caller's session by name; another organization's session is simply not found. */
-  getOwned(organizationId: string, sessionName: string): Promise<WaSessionState> {
-    return this.sessions.findOneOrThrow(makeSessionId(organizationId, sessionName));
+  async getOwned(organizationId: string, sessionName: string): Promise<WaSessionState> {
+    const sessionId = makeSessionId(organizationId, sessionName);
+    const session = await this.sessions.findOne(sessionId);
+    if (!session) throw new SessionNotFoundError(sessionId, sessionName);
+    return session;
   }
 
   async getQr(organizationId: string, sessionName: string): Promise<QrView> {
