@@ -501,7 +501,7 @@ describe('messaging (HTTP, sandbox engine)', () => {
 
   it('answers 404 for an unknown session and 409 for a logged-out one', async () => {
     const unknown = await send({ sessionName: 'ghost', to: PEER, text: 'x' }).expect(404);
-    // Named as the client named it, not by the gateway's internal session id.
+    // Named as the client named it (the internal org-prefixed id is only a detail).
     expect(unknown.body).toMatchObject({
       code: 'SESSION_NOT_FOUND',
       message: 'WhatsApp session "ghost" was not found',

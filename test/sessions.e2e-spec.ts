@@ -68,7 +68,13 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
       .get('/api/v1/whatsapp/sessions/sales-1/qr')
       .set(owner.auth)
       .expect(409)
-      .expect((r) => expect(r.body.code).toBe('SESSION_ALREADY_CONNECTED'));
+      .expect((r) =>
+        expect(r.body).toMatchObject({
+          code: 'SESSION_ALREADY_CONNECTED',
+          message: expect.stringContaining('WhatsApp session "sales-1" is already connected'),
+          details: { sessionName: 'sales-1' },
+        }),
+      );
 
     t = await t.restart();
     const restored = await waitForSessionStatus(t, owner, 'sales-1', 'connected');

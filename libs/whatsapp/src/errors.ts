@@ -2,6 +2,20 @@
  * Domain errors of libs/whatsapp. Plain classes (no Nest HttpException):
  * the app's global filter maps `code`/`httpStatus` to the response.
  */
+/**
+ * The name a client knows a session by. Session ids are `<organizationId>_<sessionName>` and
+ * organization ids hold no `_`, so answers can name the session as the client did.
+ */
+export const sessionNameOf = (sessionId: string): string =>
+  sessionId.slice(sessionId.indexOf('_') + 1);
+
+/** `details` of an error about one session: its name for the client, its id for the logs. */
+const aboutSession = (sessionId: string, extra: Record<string, unknown> = {}) => ({
+  sessionName: sessionNameOf(sessionId),
+  sessionId,
+  ...extra,
+});
+
 export abstract class WhatsAppError extends Error {
   abstract readonly code: string;
   abstract readonly httpStatus: number;
@@ -18,12 +32,8 @@ export abstract class WhatsAppError extends Error {
 export class SessionNotFoundError extends WhatsAppError {
   readonly code = 'SESSION_NOT_FOUND';
   readonly httpStatus = 404;
-  /** Callers that know the name the client used pass it: the answer names the session by it. */
-  constructor(sessionId: string, sessionName?: string) {
-    super(
-      `WhatsApp session "${sessionName ?? sessionId}" was not found`,
-      sessionName === undefined ? { sessionId } : { sessionName },
-    );
+  constructor(sessionId: string) {
+    super(`WhatsApp session "${sessionNameOf(sessionId)}" was not found`, aboutSession(sessionId));
   }
 }
 
@@ -40,8 +50,8 @@ export class SessionNotConnectedError extends WhatsAppError {
   readonly httpStatus = 409;
   constructor(sessionId: string, status?: string) {
     super(
-      `WhatsApp session "${sessionId}" is not connected${status ? ` (status: ${status})` : ''}`,
-      { sessionId, status },
+      `WhatsApp session "${sessionNameOf(sessionId)}" is not connected${status ? ` (status: ${status})` : ''}`,
+      aboutSession(sessionId, { status }),
     );
   }
 }
@@ -50,9 +60,10 @@ export class SessionAlreadyConnectedError extends WhatsAppError {
   readonly code = 'SESSION_ALREADY_CONNECTED';
   readonly httpStatus = 409;
   constructor(sessionId: string) {
-    super(`WhatsApp session "${sessionId}" is already connected; no QR or pairing code is needed`, {
-      sessionId,
-    });
+    super(
+      `WhatsApp session "${sessionNameOf(sessionId)}" is already connected; no QR or pairing code is needed`,
+      aboutSession(sessionId),
+    );
   }
 }
 
@@ -60,7 +71,10 @@ export class SessionLoggedOutError extends WhatsAppError {
   readonly code = 'SESSION_LOGGED_OUT';
   readonly httpStatus = 409;
   constructor(sessionId: string) {
-    super(`WhatsApp session "${sessionId}" is logged out; request a new QR code`, { sessionId });
+    super(
+      `WhatsApp session "${sessionNameOf(sessionId)}" is logged out; request a new QR code`,
+      aboutSession(sessionId),
+    );
   }
 }
 
@@ -68,7 +82,10 @@ export class SessionLeasedElsewhereError extends WhatsAppError {
   readonly code = 'SESSION_LEASED_ELSEWHERE';
   readonly httpStatus = 409;
   constructor(sessionId: string) {
-    super(`WhatsApp session "${sessionId}" is currently run by another instance`, { sessionId });
+    super(
+      `WhatsApp session "${sessionNameOf(sessionId)}" is currently run by another instance`,
+      aboutSession(sessionId),
+    );
   }
 }
 
@@ -76,10 +93,10 @@ export class QrNotAvailableError extends WhatsAppError {
   readonly code = 'QR_NOT_AVAILABLE';
   readonly httpStatus = 409;
   constructor(sessionId: string, status: string) {
-    super(`No QR code is available for session "${sessionId}" right now (status: ${status})`, {
-      sessionId,
-      status,
-    });
+    super(
+      `No QR code is available for session "${sessionNameOf(sessionId)}" right now (status: ${status})`,
+      aboutSession(sessionId, { status }),
+    );
   }
 }
 
@@ -87,7 +104,10 @@ export class SandboxSessionNotLiveError extends WhatsAppError {
   readonly code = 'SANDBOX_SESSION_NOT_LIVE';
   readonly httpStatus = 404;
   constructor(sessionId: string) {
-    super(`Sandbox session "${sessionId}" has no live connection`, { sessionId });
+    super(
+      `Sandbox session "${sessionNameOf(sessionId)}" has no live connection`,
+      aboutSession(sessionId),
+    );
   }
 }
 
@@ -95,7 +115,7 @@ export class SandboxInvalidStateError extends WhatsAppError {
   readonly code = 'SANDBOX_INVALID_STATE';
   readonly httpStatus = 409;
   constructor(message: string, sessionId: string) {
-    super(message, { sessionId });
+    super(message, aboutSession(sessionId));
   }
 }
 
@@ -127,6 +147,9 @@ export class InvalidPairingCodeError extends WhatsAppError {
   readonly code = 'INVALID_PAIRING_CODE';
   readonly httpStatus = 400;
   constructor(sessionId: string) {
-    super(`Wrong or expired pairing code for sandbox session "${sessionId}"`, { sessionId });
+    super(
+      `Wrong or expired pairing code for sandbox session "${sessionNameOf(sessionId)}"`,
+      aboutSession(sessionId),
+    );
   }
 }

@@ -45,7 +45,7 @@ export class WhatsAppSessionsService {
   async getOwned(organizationId: string, sessionName: string): Promise<WaSessionState> {
     const sessionId = makeSessionId(organizationId, sessionName);
     const session = await this.sessions.findOne(sessionId);
-    if (!session) throw new SessionNotFoundError(sessionId, sessionName);
+    if (!session) throw new SessionNotFoundError(sessionId);
     return session;
   }
 
