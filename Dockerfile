@@ -1,5 +1,7 @@
 # syntax=docker/dockerfile:1
-FROM node:20-bookworm-slim AS build
+# Node 22 LTS: Node 20 reached its end of life in April 2026, and nestjs-pino 5 and file-type 22
+# (under @nestjs/common 12) declare Node >= 22. CI and the README commands run on the host's Node (>= 20.19).
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -9,7 +11,7 @@ COPY libs ./libs
 COPY bench ./bench
 RUN npm run build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production PORT=5000 DATA_DIR=/data
 WORKDIR /app
 COPY package.json package-lock.json ./
