@@ -6,10 +6,15 @@ import { IdempotencyKey } from './schemas/idempotency-key.schema';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
-/** Who holds a key: the message it was claimed for and the claiming request's fingerprint. */
+/** A claim on a key: the message it is for and the claiming request's fingerprint. */
 export interface IdempotencyClaim {
   messageId: string;
   fingerprint?: string;
+}
+
+/** Who holds a key, and since when. */
+export interface IdempotencyHolder extends IdempotencyClaim {
+  claimedAt: Date;
 }
 
 @Injectable()
@@ -22,7 +27,7 @@ export class IdempotencyRepository {
     key: string,
     claim: IdempotencyClaim,
     now: Date,
-  ): Promise<IdempotencyClaim> {
+  ): Promise<IdempotencyHolder> {
     const expired = { organizationId, key, expiresAt: { $lte: now } };
     await this.model.deleteOne(expired).exec(); // a key older than 24 h may be reused
     try {
@@ -32,13 +37,33 @@ export class IdempotencyRepository {
         ...claim,
         expiresAt: new Date(now.getTime() + IDEMPOTENCY_TTL_MS),
       });
-      return claim;
+      return { ...claim, claimedAt: now };
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
       const existing = await this.model.findOne({ organizationId, key }).lean().exec();
       if (!existing) throw error;
-      return { messageId: existing.messageId, fingerprint: existing.fingerprint };
+      return {
+        messageId: existing.messageId,
+        fingerprint: existing.fingerprint,
+        claimedAt: new Date(existing.expiresAt.getTime() - IDEMPOTENCY_TTL_MS),
+      };
     }
+  }
+
+  /**
+   * Replaces a claim whose request never stored its message (its process died between the claim
+   * and the insert) with this one. Only that claim is removed, so of two retries taking it over at
+   * once one wins; the other gets the winner as holder.
+   */
+  async takeOver(
+    organizationId: string,
+    key: string,
+    abandonedMessageId: string,
+    claim: IdempotencyClaim,
+    now: Date,
+  ): Promise<IdempotencyHolder> {
+    await this.model.deleteOne({ organizationId, key, messageId: abandonedMessageId }).exec();
+    return this.claim(organizationId, key, claim, now);
   }
 
   async release(organizationId: string, key: string, messageId: string): Promise<void> {

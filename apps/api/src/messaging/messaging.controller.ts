@@ -77,7 +77,11 @@ export class MessagingController {
   })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'Unknown session' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Session logged out' })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description:
+      'Session logged out (SESSION_LOGGED_OUT), or a request with the same Idempotency-Key is still being processed (IDEMPOTENCY_KEY_IN_USE, with Retry-After)',
+  })
   @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'Media over the size limit' })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,

@@ -39,6 +39,18 @@ export class IdempotencyKeyReusedError extends DomainError {
   }
 }
 
+/** RFC draft "The Idempotency-Key HTTP Header Field": a request still being processed is a 409. */
+export class IdempotencyKeyInUseError extends ConflictError {
+  constructor(key: string) {
+    super(
+      'IDEMPOTENCY_KEY_IN_USE',
+      'A request with this Idempotency-Key is still being processed; retry shortly',
+      { idempotencyKey: key },
+    );
+    this.headers = { 'Retry-After': '1' };
+  }
+}
+
 export class ReplyTargetNotFoundError extends BadRequestError {
   constructor() {
     super(

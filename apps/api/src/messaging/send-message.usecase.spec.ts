@@ -3,14 +3,15 @@ import { useEmbeddedConnection } from '@app/embedded-mongo/testing/embedded-conn
 import { loadConfig } from '@app/common';
 import type { WaSessionState } from '@app/whatsapp';
 import type { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
-import type { IdempotencyRepository } from './idempotency.repository';
+import { IDEMPOTENCY_TTL_MS, IdempotencyRepository } from './idempotency.repository';
 import type { MediaStorage } from './media/media-storage';
 import type { MessageCreationService } from './message-creation.service';
 import type { MessageRecord } from './message.types';
 import { MessagesRepository } from './messages.repository';
 import type { OutboxDispatcher } from './outbox-dispatcher';
+import { IdempotencyKey, IdempotencyKeySchema } from './schemas/idempotency-key.schema';
 import { Message, MessageSchema } from './schemas/message.schema';
-import { SendMessageUseCase } from './send-message.usecase';
+import { ABANDONED_CLAIM_MS, SendMessageUseCase } from './send-message.usecase';
 
 const session = {
   organizationId: 'org',
@@ -31,7 +32,10 @@ describe('SendMessageUseCase group commit (embedded store)', () => {
     messages = new MessagesRepository(connection.model(Message.name, MessageSchema));
   });
 
-  function useCase(repository: MessagesRepository = messages): SendMessageUseCase {
+  function useCase(
+    repository: MessagesRepository = messages,
+    idempotency = {} as IdempotencyRepository,
+  ): SendMessageUseCase {
     const creation = {
       begin: async (_sessionId: string, ids: string[]) => {
         notes.push({ ids });
@@ -46,7 +50,7 @@ describe('SendMessageUseCase group commit (embedded store)', () => {
       { getOwned: async () => session } as unknown as WhatsAppSessionsService,
       repository,
       creation,
-      {} as IdempotencyRepository,
+      idempotency,
       { kick: (sessionId: string) => kicks.push(sessionId) } as unknown as OutboxDispatcher,
       {} as MediaStorage,
       loadConfig({ NODE_ENV: 'test', JWT_SECRET: 'x'.repeat(40) }),
@@ -79,6 +83,47 @@ describe('SendMessageUseCase group commit (embedded store)', () => {
     expect(notes.flatMap((n) => n.completedWith)).toEqual(stored.map((m) => String(m._id)));
     expect(await connection.collection('messages').countDocuments({ text: /^hello / })).toBe(12);
     expect(kicks.length).toBeGreaterThanOrEqual(1);
+  });
+
+  describe('Idempotency-Key held by a request that never stored its message', () => {
+    const text = { sessionName: 'main', to: '+201001234567', text: 'invoice 7' };
+    let keys: IdempotencyRepository;
+    beforeAll(() => {
+      keys = new IdempotencyRepository(connection.model(IdempotencyKey.name, IdempotencyKeySchema));
+    });
+    /** A claim as a request that died between claiming the key and storing its message leaves it. */
+    const orphanClaim = (key: string, claimedMsAgo: number) =>
+      connection.collection('idempotency_keys').insertOne({
+        organizationId: 'org',
+        key,
+        messageId: '0123456789abcdef01234567',
+        expiresAt: new Date(Date.now() - claimedMsAgo + IDEMPOTENCY_TTL_MS),
+      });
+
+    it('is taken over by a retry once the claim is older than any accept can take', async () => {
+      await orphanClaim('died', ABANDONED_CLAIM_MS + 1_000);
+      const send = useCase(messages, keys);
+      const first = await send.execute('org', text, 'died');
+      expect(first).toMatchObject({ replayed: false, message: { text: 'invoice 7' } });
+      const again = await send.execute('org', text, 'died');
+      expect(again.replayed).toBe(true);
+      expect(String(again.message._id)).toBe(String(first.message._id));
+    });
+
+    it('answers 409 with Retry-After while the claim is young (its request may still be at work)', async () => {
+      await orphanClaim('busy', 0);
+      const refused = await useCase(messages, keys)
+        .execute('org', text, 'busy')
+        .catch((error: unknown) => error);
+      expect(refused).toMatchObject({
+        code: 'IDEMPOTENCY_KEY_IN_USE',
+        status: 409,
+        headers: { 'Retry-After': '1' },
+      });
+      expect(
+        await connection.collection('messages').countDocuments({ idempotencyKey: 'busy' }),
+      ).toBe(0);
+    });
   });
 
   it('fails only the request whose message the database refuses', async () => {

@@ -5,23 +5,30 @@ import type { WaSessionState } from '@app/whatsapp';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import type { SendMessageDto } from './dto/send-message.dto';
 import { sendFingerprint } from './idempotency-fingerprint';
-import { IdempotencyRepository } from './idempotency.repository';
+import { type IdempotencyClaim, IdempotencyRepository } from './idempotency.repository';
 import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
 import { resolveMediaInput } from './media/media-input';
 import { MessageCreationService } from './message-creation.service';
 import { MessagesRepository, type NewMessage } from './messages.repository';
 import type { MessageRecord, OutboundMediaType } from './message.types';
 import {
+  IdempotencyKeyInUseError,
   IdempotencyKeyReusedError,
   InvalidIdempotencyKeyError,
-  MessageNotFoundError,
   ReplyTargetNotFoundError,
   SessionLoggedOutSendError,
 } from './messaging.errors';
 import { OutboxDispatcher } from './outbox-dispatcher';
 
 const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
-const DUPLICATE_WAIT_MS = 5_000;
+/** How long a retry waits for a concurrent request with its key to store the message. */
+const DUPLICATE_WAIT_MS = 2_000;
+/**
+ * A claim this old without its message was left by a request that died before storing it (an
+ * accept takes at most the media download's 30 s): a retry takes the key over instead of being
+ * refused for the rest of the key's 24 h.
+ */
+export const ABANDONED_CLAIM_MS = 120_000;
 /** Largest batch of one session's accepted sends stored together. */
 const ACCEPT_BATCH = 100;
 
@@ -81,22 +88,9 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
 
     const messageId = new Types.ObjectId().toHexString();
     if (idempotencyKey) {
-      const fingerprint = sendFingerprint(dto);
-      const holder = await this.idempotency.claim(
-        organizationId,
-        idempotencyKey,
-        { messageId, fingerprint },
-        new Date(),
-      );
-      if (holder.messageId !== messageId) {
-        // Keys claimed before fingerprints were stored have none: they replay as they did then.
-        if (holder.fingerprint !== undefined && holder.fingerprint !== fingerprint)
-          throw new IdempotencyKeyReusedError(idempotencyKey);
-        return {
-          message: await this.waitForMessage(organizationId, holder.messageId),
-          replayed: true,
-        };
-      }
+      const claim = { messageId, fingerprint: sendFingerprint(dto) };
+      const earlier = await this.holdKey(organizationId, idempotencyKey, claim);
+      if (earlier) return { message: earlier, replayed: true };
     }
     try {
       return {
@@ -186,14 +180,46 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
     return quoted.waMessageId;
   }
 
+  /**
+   * Claims the key for this request (undefined), or returns the message of the earlier request
+   * that holds it. A holder that has not stored its message is still at work (409, retry) or died
+   * before storing it (its claim is taken over).
+   */
+  private async holdKey(
+    organizationId: string,
+    key: string,
+    claim: IdempotencyClaim,
+  ): Promise<MessageRecord | undefined> {
+    const holder = await this.idempotency.claim(organizationId, key, claim, new Date());
+    if (holder.messageId === claim.messageId) return undefined;
+    // Keys claimed before fingerprints were stored have none: they replay as they did then.
+    if (holder.fingerprint !== undefined && holder.fingerprint !== claim.fingerprint)
+      throw new IdempotencyKeyReusedError(key);
+    const message = await this.waitForMessage(organizationId, holder.messageId);
+    if (message) return message;
+    if (Date.now() - holder.claimedAt.getTime() < ABANDONED_CLAIM_MS)
+      throw new IdempotencyKeyInUseError(key);
+    const taken = await this.idempotency.takeOver(
+      organizationId,
+      key,
+      holder.messageId,
+      claim,
+      new Date(),
+    );
+    if (taken.messageId === claim.messageId) return undefined;
+    throw new IdempotencyKeyInUseError(key); // another retry took it over first
+  }
+
   /** A concurrent request with the same key may still be writing its message. */
-  private async waitForMessage(organizationId: string, id: string): Promise<MessageRecord> {
+  private async waitForMessage(
+    organizationId: string,
+    id: string,
+  ): Promise<MessageRecord | undefined> {
     const deadline = Date.now() + DUPLICATE_WAIT_MS;
-    while (Date.now() < deadline) {
+    for (;;) {
       const message = await this.messages.findOwned(organizationId, id);
-      if (message) return message;
+      if (message || Date.now() >= deadline) return message ?? undefined;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new MessageNotFoundError();
   }
 }

@@ -3826,7 +3826,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Session logged out */
+            /** @description Session logged out (SESSION_LOGGED_OUT), or a request with the same Idempotency-Key is still being processed (IDEMPOTENCY_KEY_IN_USE, with Retry-After) */
             409: {
                 headers: {
                     [name: string]: unknown;
