@@ -43,6 +43,45 @@ describe('CRUD through the official driver', () => {
     expect(docs).toEqual([{ n: 7 }, { n: 5 }]);
   });
 
+  it('serves sorted pages that are slices of the whole sorted result, and counts alike', async () => {
+    const coll = fresh();
+    await coll.createIndex({ org: 1, at: -1 });
+    const start = Date.UTC(2026, 0, 1);
+    await coll.insertMany(
+      Array.from({ length: 300 }, (_, i) => ({
+        org: i % 3 ? 'a' : 'b',
+        at: new Date(start + ((i * 7919) % 300) * 1000), // unique, shuffled
+        n: i % 2 ? i : String(i), // numbers sort before strings
+        text: `message ${i}`,
+      })),
+    );
+    for (const [filter, sort] of [
+      [{ org: 'a' }, { at: -1 }],
+      [{ org: 'a', text: { $regex: '1' } }, { at: 1 }],
+      [{}, { n: 1 }],
+      [{ org: 'b' }, { n: -1 }],
+    ] as Array<[Document, Record<string, 1 | -1>]>) {
+      const all = await coll.find(filter).sort(sort).toArray();
+      for (const [skip, limit] of [
+        [0, 20],
+        [15, 10],
+        [all.length - 5, 20],
+      ])
+        expect(await coll.find(filter).sort(sort).skip(skip).limit(limit).toArray()).toEqual(
+          all.slice(skip, skip + limit),
+        );
+      expect(await coll.countDocuments(filter)).toBe(all.length);
+      const projected = await coll
+        .find(filter, { projection: { _id: 0, at: 1 } })
+        .sort(sort)
+        .limit(5)
+        .toArray();
+      expect(projected).toEqual(all.slice(0, 5).map((d) => ({ at: d.at })));
+    }
+    expect(await coll.countDocuments({ org: 'none' })).toBe(0);
+    expect(await coll.countDocuments({ org: 'a' }, { skip: 10, limit: 50 })).toBe(50);
+  });
+
   it('iterates cursors across several batches', async () => {
     const coll = fresh();
     await coll.insertMany(Array.from({ length: 350 }, (_, i) => ({ i })));

@@ -47,6 +47,12 @@ function aggregate(command: Document, context: CommandContext): Document {
     // into the pipeline, decoded only as far as it reads them when it ends by building new ones.
     const leadingMatch = stages[0]?.$match as Document | undefined;
     if (leadingMatch) stages = stages.slice(1);
+    const counted = countingGroup(stages);
+    if (counted && !outputStage) {
+      // countDocuments: the matches are counted on their bytes, none is decoded or grouped.
+      const n = collection.countMatches(leadingMatch ?? {}, options);
+      return context.cursors.openCursor(ns, n ? [{ _id: counted.id, [counted.field]: n }] : [], {});
+    }
     input = collection.stream(leadingMatch, options, pipelineFields(stages));
   }
   const results = stages.length
@@ -59,6 +65,31 @@ function aggregate(command: Document, context: CommandContext): Document {
   return context.cursors.openCursor(ns, results, {
     batchSize: (command.cursor as Document | undefined)?.batchSize as number | undefined,
   });
+}
+
+/**
+ * `[{ $group: { _id: <constant>, <field>: { $sum: 1 } } }]`, what the drivers' countDocuments sends
+ * after its $match: the constant and the field, else undefined.
+ */
+function countingGroup(stages: Document[]): { id: unknown; field: string } | undefined {
+  if (stages.length !== 1 || Object.keys(stages[0]).length !== 1) return undefined;
+  const group = stages[0].$group as Document | undefined;
+  if (!group || typeof group !== 'object') return undefined;
+  const entries = Object.entries(group);
+  if (entries.length !== 2) return undefined;
+  const id = group._id;
+  const constant =
+    id === null ||
+    typeof id === 'number' ||
+    typeof id === 'boolean' ||
+    (typeof id === 'string' && !id.startsWith('$'));
+  const [field, accumulator] = entries.find(([key]) => key !== '_id') ?? [];
+  const sumsOne =
+    accumulator !== null &&
+    typeof accumulator === 'object' &&
+    Object.keys(accumulator as Document).length === 1 &&
+    (accumulator as Document).$sum === 1;
+  return constant && field !== undefined && sumsOne ? { id, field } : undefined;
 }
 
 export const aggregateCommands: Record<string, CommandHandler> = { aggregate };

@@ -11,6 +11,9 @@ import {
 } from './command-context';
 import { commandQueryOptions } from './query-options';
 
+/** Largest skip + limit served by selecting sort keys from stored bytes (beyond: decode and sort). */
+const MAX_PAGE_WINDOW = 10_000;
+
 function find(command: Document, context: CommandContext): Document {
   const name = collectionName(command, 'find');
   const ns = `${context.db}.${name}`;
@@ -32,6 +35,17 @@ function find(command: Document, context: CommandContext): Document {
   const positional = Object.keys(projection).some((path) => /(^|\.)\$$/.test(path));
   const { fields, exact } = findDecoding(projection, sort);
   const mingoProjection = exact ? {} : projection;
+  const skip = Math.max(0, Number(command.skip ?? 0));
+  // A page (limit, maybe a sort): the store picks its documents on their bytes and decodes only them.
+  const page =
+    !positional && !options.collation && limit > 0 && skip + limit <= MAX_PAGE_WINDOW
+      ? collection.firstSlots(filter, options, sort, skip + limit)
+      : undefined;
+  if (page) {
+    const documents = collection.documentsAt(page.slice(skip), fields);
+    const projected = compileFilter({}, options, mingoProjection).find(documents, mingoProjection);
+    return context.cursors.openCursor(ns, projected.all() as Document[], batchOptions);
+  }
   const cursor = positional
     ? compileFilter(filter, options, projection).find(
         collection.candidates(filter, !!options.collation),
@@ -65,9 +79,7 @@ function count(command: Document, context: CommandContext): Document {
   const collection = context.storage.getCollection(context.db, collectionName(command, 'count'));
   if (!collection) return { n: 0 };
   const query = optionalDocument(command.query, 'query') ?? {};
-  let n = 0;
-  if (Object.keys(query).length === 0) n = collection.count;
-  else for (const _ of collection.stream(query, commandQueryOptions(command), new Set())) n++;
+  let n = collection.countMatches(query, commandQueryOptions(command));
   n = Math.max(0, n - Number(command.skip ?? 0));
   const limit = Math.abs(Number(command.limit ?? 0));
   return { n: limit ? Math.min(limit, n) : n };

@@ -1,9 +1,18 @@
 import { serialize, type Document } from 'bson';
+import { compare } from 'mingo/util';
 import { ErrorCode, MongoCommandError } from '../errors';
 import { compileMatcher, type Matcher, type MingoOptions } from '../query/mingo-options';
 import { filterFields } from '../query/dependencies';
 import { equalityValues } from '../query/planner';
-import { COMPLEX, decodeFields, FieldSet, pickFields, readTopLevelField } from './bson-reader';
+import { TopK } from '../query/top-k';
+import {
+  COMPLEX,
+  decodeFields,
+  FieldSet,
+  pickFields,
+  readTopLevelField,
+  readTopLevelFields,
+} from './bson-reader';
 import { DocumentStore } from './document-store';
 import { canonicalKey } from './index-key';
 import {
@@ -24,6 +33,22 @@ const NO_SLOT = -1;
 /** Distinct slots: a posting of an index (read in place, never copied) or a set built for a plan. */
 type Slots = readonly number[] | ReadonlySet<number>;
 const sizeOf = (slots: Slots): number => ('size' in slots ? slots.size : slots.length);
+
+/** mingo's sort order, answered directly for two values of the common sort key types. */
+function compareSortValues(a: unknown, b: unknown): number {
+  const [x, y] = a instanceof Date && b instanceof Date ? [a.getTime(), b.getTime()] : [a, b];
+  const numbers = typeof x === 'number' && typeof y === 'number' && x === x && y === y; // no NaN
+  if (numbers || (typeof x === 'string' && typeof y === 'string'))
+    return x < y ? -1 : x > y ? 1 : 0;
+  return compare(a, b);
+}
+
+/** A match competing for a sorted page: its sort key values and its place in natural order. */
+interface SortEntry {
+  slot: number;
+  values: unknown[];
+  seq: number;
+}
 
 /**
  * Documents of one collection, stored as BSON in a DocumentStore (off the V8 heap) in insertion
@@ -188,17 +213,93 @@ export class Collection {
   }
 
   /**
-   * Reads the planned slots in order, judging each on its bytes first: a document is decoded only
-   * if it may match, and only as far as `fields` (plus, when the bytes leave the match undecided,
-   * what the filter reads). With `matchOptions`, the filter settles the undecided documents.
-   * Collation changes string equality: neither index keys nor the raw filter can be trusted then.
+   * The slots of the first `count` matches in `sort` order (natural order without a sort), the
+   * sort keys read from the stored bytes, so a sorted page of a large result decodes only its own
+   * documents. The order is mingo's: ties keep natural order whatever the direction. Undefined
+   * when the keys cannot be read that way (dotted paths, `$meta`, arrays or embedded documents):
+   * the caller sorts decoded documents then.
    */
+  firstSlots(
+    filter: Document,
+    options: MingoOptions,
+    sort: Document | undefined,
+    count: number,
+  ): number[] | undefined {
+    const keys = Object.entries(sort ?? {});
+    if (keys.some(([field, direction]) => field.includes('.') || Math.abs(direction) !== 1))
+      return undefined;
+    const fields = new FieldSet(keys.map(([field]) => field));
+    const matches = this.judge(filter, options.collation !== undefined, fields.names, options);
+    if (keys.length === 0) {
+      const slots: number[] = [];
+      for (const [slot] of matches) {
+        slots.push(slot);
+        if (slots.length === count) break;
+      }
+      return slots;
+    }
+    const positions = keys.map(([field]) => fields.indexOf(field));
+    const directions = keys.map(([, direction]) => Number(direction));
+    const top = new TopK<SortEntry>(count, (a, b) => {
+      for (let i = 0; i < positions.length; i++) {
+        const order = compareSortValues(a.values[positions[i]], b.values[positions[i]]);
+        if (order !== 0) return order * directions[i];
+      }
+      return a.seq - b.seq;
+    });
+    let seq = 0;
+    for (const [slot] of matches) {
+      const values: unknown[] = new Array(fields.size);
+      readTopLevelFields(this.store.bytes(slot), fields, values);
+      if (values.includes(COMPLEX)) return undefined;
+      top.offer({ slot, values, seq: seq++ });
+    }
+    return top.sorted().map((entry) => entry.slot);
+  }
+
+  /** How many documents match `filter`, judged on their bytes as far as they can be. */
+  countMatches(filter: Document, options: MingoOptions = {}): number {
+    if (Object.keys(filter).length === 0) return this.count;
+    let n = 0;
+    for (const _ of this.judge(filter, options.collation !== undefined, [], options)) n++;
+    return n;
+  }
+
+  /** The documents in these slots, in order; with `fields`, only those top-level fields. */
+  documentsAt(slots: number[], fields?: ReadonlySet<string>): Document[] {
+    const output = fields ? new FieldSet(fields) : undefined;
+    return slots.map((slot) =>
+      output ? decodeFields(this.store.bytes(slot), output) : this.store.read(slot),
+    );
+  }
+
+  /** Reads the matching documents (see judge), as far as `fields`. */
   private *select(
     filter: Document,
     hasCollation: boolean,
     fields: ReadonlySet<string> | undefined,
     matchOptions: MingoOptions | undefined,
   ): Generator<Document> {
+    const output = fields ? new FieldSet(fields) : undefined;
+    for (const [slot, judged] of this.judge(filter, hasCollation, fields, matchOptions)) {
+      if (judged) yield output ? pickFields(judged, output) : judged;
+      else yield output ? decodeFields(this.store.bytes(slot), output) : this.store.read(slot);
+    }
+  }
+
+  /**
+   * Reads the planned slots in order, judging each on its bytes first: a document is decoded only
+   * if the bytes leave the match undecided, and then only as far as `fields` plus what the filter
+   * reads. Yields each matching slot with the document decoded to judge it, if one was. With
+   * `matchOptions`, the filter settles the undecided documents (else they are all yielded).
+   * Collation changes string equality: neither index keys nor the raw filter can be trusted then.
+   */
+  private *judge(
+    filter: Document,
+    hasCollation: boolean,
+    fields: Iterable<string> | undefined,
+    matchOptions: MingoOptions | undefined,
+  ): Generator<[number, Document | undefined]> {
     const everything = Object.keys(filter).length === 0;
     const slots = hasCollation || everything ? undefined : this.plan(filter).slots;
     // Judging bytes pays off over many candidates; one document is simply decoded and matched.
@@ -206,15 +307,14 @@ export class Collection {
       hasCollation || everything || (slots && sizeOf(slots) <= 1)
         ? undefined
         : compileRawFilter(filter);
-    const output = fields ? new FieldSet(fields) : undefined;
     let matcher: Matcher | undefined;
-    let toMatch: FieldSet | null | undefined; // output + filter fields; null: whole documents
+    let toMatch: FieldSet | null | undefined; // fields + filter fields; null: whole documents
     for (const slot of slots ?? this.store.slots()) {
       const bytes = this.store.bytes(slot);
       const verdict = raw ? raw.test(bytes) : RawVerdict.Unknown;
       if (verdict === RawVerdict.Reject) continue;
       if (!matchOptions || everything || verdict === RawVerdict.Match) {
-        yield output ? decodeFields(bytes, output) : this.store.read(slot);
+        yield [slot, undefined];
         continue;
       }
       if (toMatch === undefined) {
@@ -223,7 +323,7 @@ export class Collection {
       }
       const document = toMatch ? decodeFields(bytes, toMatch) : this.store.read(slot);
       matcher ??= compileMatcher(filter, matchOptions);
-      if (matcher.test(document)) yield output ? pickFields(document, output) : document;
+      if (matcher.test(document)) yield [slot, document];
     }
   }
 

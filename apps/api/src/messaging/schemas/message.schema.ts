@@ -74,6 +74,8 @@ MessageSchema.index(
 // History and filters (newest first), all scoped by organization.
 MessageSchema.index({ organizationId: 1, timestamp: -1, _id: -1 });
 MessageSchema.index({ organizationId: 1, sessionName: 1, chatJid: 1, timestamp: -1 });
+// A conversation asked for by chat alone (`?chat=`, without sessionName).
+MessageSchema.index({ organizationId: 1, chatJid: 1, timestamp: -1 });
 MessageSchema.index({ organizationId: 1, status: 1, timestamp: -1 });
 // Outbox worker.
 MessageSchema.index({ status: 1, nextAttemptAt: 1 });
