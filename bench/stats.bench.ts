@@ -1,7 +1,8 @@
 /**
  * Stats benchmark: seeds N messages (default 1,000,000) across 2 organizations x 5 sessions over the
  * last 90 days, then measures the stats route over HTTP and compares the maintained-counter answer
- * with a full-scan aggregation over the raw messages.
+ * with a full-scan aggregation over the raw messages; the message history route (pages with their
+ * total, filters, search) is measured on the same data.
  *
  *   npm run build && node dist/bench/stats.bench.js      (STATS_BENCH_MESSAGES=200000 for a quick run)
  *
@@ -53,6 +54,7 @@ const SPAN_DAYS = 90;
 const CHUNK = 10_000;
 const REPLAY = Math.min(Number(process.env.STATS_BENCH_REPLAY ?? 500), Math.floor(N / 10));
 const HTTP_RUNS = Number(process.env.STATS_BENCH_RUNS ?? 60);
+const HISTORY_RUNS = 20;
 const FULL_SCAN_RUNS = 3;
 const DAY = 86_400_000;
 
@@ -373,15 +375,15 @@ async function main(): Promise<void> {
     );
 
     // ---- HTTP measurements ----
-    const request = async (org: { token: string }, query: string) => {
+    const request = async (org: { token: string }, query: string, route = 'stats') => {
       const started = performance.now();
-      const res = await fetch(`${url}/api/v1/whatsapp/stats${query}`, {
+      const res = await fetch(`${url}/api/v1/whatsapp/${route}${query}`, {
         headers: { authorization: `Bearer ${org.token}` },
       });
       const body = (await res.json()) as StatsBody;
       const ms = performance.now() - started;
       if (res.status !== 200)
-        throw new Error(`stats ${query} → ${res.status} ${JSON.stringify(body)}`);
+        throw new Error(`${route} ${query} → ${res.status} ${JSON.stringify(body)}`);
       return { ms, body };
     };
     // Garbage-collection pauses of this process (it also runs the embedded store) while measuring.
@@ -396,12 +398,20 @@ async function main(): Promise<void> {
     });
     gcObserver.observe({ entryTypes: ['gc'] });
     const gcDuringHttp: Record<string, unknown> = {};
-    const measure = async (query: string, label: string) => {
-      for (let i = 0; i < 5; i++) await request(orgs[i % ORGS], query); // warm-up
+    /** `query` may depend on the organization asking (an id of its own). */
+    const measure = async (
+      query: string | ((org: number) => string),
+      label: string,
+      route = 'stats',
+      runs = HTTP_RUNS,
+    ) => {
+      const ask = (i: number) =>
+        request(orgs[i % ORGS], typeof query === 'string' ? query : query(i % ORGS), route);
+      for (let i = 0; i < 5; i++) await ask(i); // warm-up
       const times: number[] = [];
       await new Promise((resolve) => setImmediate(resolve)); // flush pending gc entries
       gcPauses.length = 0;
-      for (let i = 0; i < HTTP_RUNS; i++) times.push((await request(orgs[i % ORGS], query)).ms);
+      for (let i = 0; i < runs; i++) times.push((await ask(i)).ms);
       await new Promise((resolve) => setImmediate(resolve));
       gcDuringHttp[label] = summarizeGc(gcPauses);
       return summarize(times);
@@ -414,6 +424,19 @@ async function main(): Promise<void> {
       session30dDaily: await measure('?sessionName=s1', 'session30dDaily'),
       days366Daily: await measure(`?since=${since366}&until=${until}`, 'days366Daily'),
       days7Hourly: await measure(`?since=${since7}&until=${until}&granularity=hour`, 'days7Hourly'),
+    };
+    // Message history of the same organizations (~500k messages each): pages with their total.
+    const chats = await Promise.all(
+      orgs.map(async (org) => (await messages.findOne({ organizationId: org.id }))!.chatJid),
+    );
+    const history = {
+      messages: N / ORGS,
+      page1: await measure('', 'historyPage1', 'messages', HISTORY_RUNS),
+      page50: await measure('?page=50', 'historyPage50', 'messages', HISTORY_RUNS),
+      session: await measure('?sessionName=s1', 'historySession', 'messages', HISTORY_RUNS),
+      inbound: await measure('?direction=in&type=text', 'historyInbound', 'messages', HISTORY_RUNS),
+      chat: await measure((org) => `?chat=${chats[org]}`, 'historyChat', 'messages', HISTORY_RUNS),
+      search: await measure('?search=invoice', 'historySearch', 'messages', HISTORY_RUNS),
     };
     gcObserver.disconnect();
     settleGc();
@@ -535,6 +558,7 @@ async function main(): Promise<void> {
         under3Minutes: seedMs < 180_000,
       },
       http,
+      history,
       gcDuringHttp,
       memory: {
         afterSeed: memoryAfterSeed,
