@@ -11,6 +11,11 @@ export class TopK<T> {
     private readonly compare: (a: T, b: T) => number,
   ) {}
 
+  /** Whether `offer(item)` would keep it: a caller can skip building items that would be dropped. */
+  accepts(item: T): boolean {
+    return this.heap.length < this.k || (this.k > 0 && this.compare(item, this.heap[0]) < 0);
+  }
+
   offer(item: T): void {
     const heap = this.heap;
     if (heap.length < this.k) {

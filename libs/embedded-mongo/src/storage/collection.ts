@@ -229,7 +229,16 @@ export class Collection {
     if (keys.some(([field, direction]) => field.includes('.') || Math.abs(direction) !== 1))
       return undefined;
     const fields = new FieldSet(keys.map(([field]) => field));
-    const matches = this.judge(filter, options.collation !== undefined, fields.names, options);
+    // Newest-first pages of append-ordered data (timestamps, ObjectIds) find their winners at the
+    // end: read from there, and later candidates mostly lose at the first comparison.
+    const backwards = keys.length > 0 && Number(keys[0][1]) === -1;
+    const matches = this.judge(
+      filter,
+      options.collation !== undefined,
+      fields.names,
+      options,
+      backwards,
+    );
     if (keys.length === 0) {
       const slots: number[] = [];
       for (const [slot] of matches) {
@@ -247,12 +256,15 @@ export class Collection {
       }
       return a.seq - b.seq;
     });
-    let seq = 0;
+    // Most candidates lose against the heap's worst: their keys are read into one reused entry.
+    // `seq` is the place in natural order, which breaks ties whichever way the candidates are read.
+    const candidate: SortEntry = { slot: 0, values: new Array<unknown>(fields.size), seq: 0 };
     for (const [slot] of matches) {
-      const values: unknown[] = new Array(fields.size);
-      readTopLevelFields(this.store.bytes(slot), fields, values);
-      if (values.includes(COMPLEX)) return undefined;
-      top.offer({ slot, values, seq: seq++ });
+      readTopLevelFields(this.store.bytes(slot), fields, candidate.values);
+      if (candidate.values.includes(COMPLEX)) return undefined;
+      candidate.slot = slot;
+      if (top.accepts(candidate)) top.offer({ ...candidate, values: [...candidate.values] });
+      candidate.seq += backwards ? -1 : 1;
     }
     return top.sorted().map((entry) => entry.slot);
   }
@@ -292,6 +304,7 @@ export class Collection {
    * if the bytes leave the match undecided, and then only as far as `fields` plus what the filter
    * reads. Yields each matching slot with the document decoded to judge it, if one was. With
    * `matchOptions`, the filter settles the undecided documents (else they are all yielded).
+   * `backwards`: last candidate first.
    * Collation changes string equality: neither index keys nor the raw filter can be trusted then.
    */
   private *judge(
@@ -299,9 +312,11 @@ export class Collection {
     hasCollation: boolean,
     fields: Iterable<string> | undefined,
     matchOptions: MingoOptions | undefined,
+    backwards = false,
   ): Generator<[number, Document | undefined]> {
     const everything = Object.keys(filter).length === 0;
-    const slots = hasCollation || everything ? undefined : this.plan(filter).slots;
+    const planned = hasCollation || everything ? undefined : this.plan(filter).slots;
+    const slots = backwards ? [...(planned ?? this.store.slots())].reverse() : planned;
     // Judging bytes pays off over many candidates; one document is simply decoded and matched.
     const raw =
       hasCollation || everything || (slots && sizeOf(slots) <= 1)
