@@ -304,6 +304,24 @@ describe('messaging (HTTP, sandbox engine)', () => {
     });
   });
 
+  it('refuses inbound simulations WhatsApp could not deliver (400), storing nothing', async () => {
+    const simulate = (body: object) =>
+      t
+        .http()
+        .post('/api/v1/whatsapp/sandbox/sessions/main/inbound')
+        .set(owner.auth)
+        .send(body)
+        .expect(400);
+    const empty = await simulate({ from: '+201555000299', text: '' });
+    expect(empty.body.details).toEqual({ text: ['text must not be empty'] });
+    const missing = await simulate({ from: '+201555000299' });
+    expect(missing.body).toMatchObject({
+      code: 'SANDBOX_INVALID_INBOUND',
+      message: 'a "text" message needs "text"',
+    });
+    expect((await history({ chat: '+201555000299' })).total).toBe(0);
+  });
+
   it('stores a redelivered inbound message once', async () => {
     const body = { from: '+201555000222', text: 'only once', waMessageId: 'SANDBOXDUP0001' };
     await inbound(body);

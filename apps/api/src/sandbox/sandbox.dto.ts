@@ -172,6 +172,8 @@ export class SandboxInboundDto {
   @ApiPropertyOptional({ example: 'Hi, is my order ready?' })
   @IsOptional()
   @IsString()
+  // WhatsApp delivers no empty text message: the simulation does not either.
+  @MinLength(1, { message: 'text must not be empty' })
   @MaxLength(65_536)
   text?: string;
   @ApiPropertyOptional({ example: 'Look at this' })
