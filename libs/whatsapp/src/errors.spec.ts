@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SessionAlreadyConnectedError, SessionNotFoundError, sessionNameOf } from './errors';
-import { makeSessionId } from './session-state/session-state';
+import { SessionAlreadyConnectedError, SessionNotFoundError } from './errors';
+import { makeSessionId, sessionNameOf } from './session-state/session-state';
 
 describe('session errors', () => {
   it('name the session as the client did, keeping the id for the logs', () => {

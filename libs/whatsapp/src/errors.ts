@@ -2,14 +2,9 @@
  * Domain errors of libs/whatsapp. Plain classes (no Nest HttpException):
  * the app's global filter maps `code`/`httpStatus` to the response.
  */
-/**
- * The name a client knows a session by. Session ids are `<organizationId>_<sessionName>` and
- * organization ids hold no `_`, so answers can name the session as the client did.
- */
-export const sessionNameOf = (sessionId: string): string =>
-  sessionId.slice(sessionId.indexOf('_') + 1);
+import { sessionNameOf } from './session-state/session-state';
 
-/** `details` of an error about one session: its name for the client, its id for the logs. */
+/** `details` of an error about one session: the name the client knows it by, its id for the logs. */
 const aboutSession = (sessionId: string, extra: Record<string, unknown> = {}) => ({
   sessionName: sessionNameOf(sessionId),
   sessionId,

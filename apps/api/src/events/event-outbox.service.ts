@@ -70,7 +70,7 @@ export class EventOutboxService implements OnModuleInit, BeforeApplicationShutdo
         const range = { first: results[0].first, last: results[0].first + results.length - 1 };
         for (const listener of this.storedListeners) listener(organizationId, stored, range);
         // A boot pass cut short by a shutdown leaves older batches to the next boot: so does this one.
-        if (this.bootRecovered && !(await this.bootRecovered) && this.stopped) return;
+        if (this.bootRecovered && !(await this.bootRecovered)) return;
         await this.fanOutLive(stored, { organizationId, first: results[0].first });
       },
     });

@@ -3,7 +3,6 @@ import { APP_CONFIG, type AppConfig } from '@app/common';
 import {
   makeSessionId,
   SessionAlreadyExistsError,
-  SessionNotFoundError,
   SessionQueryService,
   SessionRegistry,
   type QrView,
@@ -42,11 +41,8 @@ export class WhatsAppSessionsService {
   }
 
   /** The caller's session by name; another organization's session is simply not found. */
-  async getOwned(organizationId: string, sessionName: string): Promise<WaSessionState> {
-    const sessionId = makeSessionId(organizationId, sessionName);
-    const session = await this.sessions.findOne(sessionId);
-    if (!session) throw new SessionNotFoundError(sessionId);
-    return session;
+  getOwned(organizationId: string, sessionName: string): Promise<WaSessionState> {
+    return this.sessions.findOneOrThrow(makeSessionId(organizationId, sessionName));
   }
 
   async getQr(organizationId: string, sessionName: string): Promise<QrView> {

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { SessionNotFoundError } from '../errors';
 import type { WaSessionState } from './session-state';
 import { SESSION_STATE_STORE, type SessionStateStore } from './session-state.store';
 
@@ -17,6 +18,12 @@ export class SessionQueryService {
 
   findOne(sessionId: string): Promise<WaSessionState | null> {
     return this.store.findBySessionId(sessionId);
+  }
+
+  async findOneOrThrow(sessionId: string): Promise<WaSessionState> {
+    const doc = await this.store.findBySessionId(sessionId);
+    if (!doc) throw new SessionNotFoundError(sessionId);
+    return doc;
   }
 
   listByOrganization(organizationId: string): Promise<WaSessionState[]> {

@@ -40,3 +40,7 @@ export type WaSessionPatch = {
 
 export const makeSessionId = (organizationId: string, sessionName: string) =>
   `${organizationId}_${sessionName}`;
+
+/** makeSessionId's inverse: organization ids hold no `_`, so the name is what follows the first. */
+export const sessionNameOf = (sessionId: string): string =>
+  sessionId.slice(sessionId.indexOf('_') + 1);

@@ -1,7 +1,7 @@
 import { fileTypeFromBuffer } from 'file-type';
 import { BadRequestError } from '@app/common';
 import type { OutboundMediaType } from '../message.types';
-import { assertMimetypeFits } from './media-limits';
+import { assertMimetypeFits, MIME_PREFIX } from './media-limits';
 
 /** Mimetypes that say nothing about the content (S3, CDNs and plain file servers answer these). */
 const GENERIC_MIMETYPES = new Set(['application/octet-stream', 'binary/octet-stream']);
@@ -15,12 +15,13 @@ const AUDIO_CONTAINERS = new Set([
   'application/ogg',
 ]);
 
-const CONTENT_FITS: Record<OutboundMediaType, (detected: string) => boolean> = {
-  image: (m) => m.startsWith('image/'),
-  video: (m) => m.startsWith('video/'),
-  audio: (m) => m.startsWith('audio/') || AUDIO_CONTAINERS.has(m),
-  document: () => true,
-};
+/** Whether sniffed content is of the type's family, as a declared mimetype must be. */
+function contentFits(type: OutboundMediaType, detected: string): boolean {
+  const prefix = MIME_PREFIX[type];
+  return (
+    !prefix || detected.startsWith(prefix) || (type === 'audio' && AUDIO_CONTAINERS.has(detected))
+  );
+}
 
 export class MediaContentMismatchError extends BadRequestError {
   constructor(type: OutboundMediaType, detected: string | undefined) {
@@ -58,8 +59,7 @@ export async function settleMediaMimetype(
   const generic = !declared || GENERIC_MIMETYPES.has(declared.toLowerCase());
   if (!generic) assertMimetypeFits(type, declared);
   const detected = (await fileTypeFromBuffer(bytes))?.mime;
-  if (detected && !CONTENT_FITS[type](detected))
-    throw new MediaContentMismatchError(type, detected);
+  if (detected && !contentFits(type, detected)) throw new MediaContentMismatchError(type, detected);
   if (generic) {
     if (detected) return detected;
     if (type === 'document') return 'application/octet-stream';

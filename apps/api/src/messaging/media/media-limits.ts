@@ -21,7 +21,8 @@ export class MediaTooLargeError extends DomainError {
   }
 }
 
-const MIME_PREFIX: Partial<Record<OutboundMediaType, string>> = {
+/** The mimetype family each media type must belong to (documents: any). */
+export const MIME_PREFIX: Partial<Record<OutboundMediaType, string>> = {
   image: 'image/',
   video: 'video/',
   audio: 'audio/',
