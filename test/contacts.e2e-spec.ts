@@ -306,7 +306,7 @@ describe('contacts (HTTP, sandbox engine)', () => {
 
     const res = await put(a.id, {
       tags: [' VIP ', 'vip', 'Wholesale'],
-      notes: 'Call after 5pm',
+      notes: '  Call after 5pm\n',
       name: 'Alpha',
       customerId: customer.id,
     }).expect(200);
@@ -319,7 +319,9 @@ describe('contacts (HTTP, sandbox engine)', () => {
       customerId: customer.id,
       customerLinkSource: 'manual',
     });
-    await put(b.id, { tags: ['vip'] }).expect(200);
+    await put(b.id, { tags: ['vip'], notes: 'Keep me' }).expect(200);
+    // Blank notes clear them, like null.
+    expect((await put(b.id, { notes: ' \n ' }).expect(200)).body.notes).toBeNull();
 
     const tags = await t.http().get(`${API}/contacts/tags`).set(owner.auth).expect(200);
     expect(tags.body).toEqual([
@@ -500,37 +502,38 @@ describe('contacts (HTTP, sandbox engine)', () => {
   });
 
   it('POST /contacts/sync re-reads the session contacts (202), 404 for an unknown session, 400 without sessionName', async () => {
+    const sync = () => t.http().post(`${API}/contacts/sync`).set(owner.auth);
     await pushContact({ phone: '+201001230012', name: 'Resynced' });
     await waitForContact('201001230012');
     await t.app.get<Connection>(getConnectionToken()).collection('contacts').deleteMany({});
-    expect(
-      (
-        await t
-          .http()
-          .post(`${API}/contacts/sync`)
-          .query({ sessionName: 'main' })
-          .set(owner.auth)
-          .expect(202)
-      ).body,
-    ).toEqual({ status: 'started' });
+    expect((await sync().send({ sessionName: 'main' }).expect(202)).body).toEqual({
+      status: 'started',
+    });
     await waitForContact(
       '201001230012',
       (c) => c.addressBookName === 'Resynced',
       'resynced contact',
     );
+    // The query form of older clients still works, and names the same session.
+    await sync().query({ sessionName: 'main' }).expect(202);
+    await sync().query({ sessionName: 'main' }).send({ sessionName: 'main' }).expect(202);
+    await sync().send({ sessionName: 'nope' }).expect(404);
     await t
       .http()
       .post(`${API}/contacts/sync`)
-      .query({ sessionName: 'nope' })
-      .set(owner.auth)
-      .expect(404);
-    await t
-      .http()
-      .post(`${API}/contacts/sync`)
-      .query({ sessionName: 'main' })
+      .send({ sessionName: 'main' })
       .set(other.auth)
       .expect(404);
-    await t.http().post(`${API}/contacts/sync`).set(owner.auth).expect(400);
+    const missing = await sync().expect(400);
+    expect(missing.body.details).toEqual({
+      sessionName: ['sessionName is required in the body, e.g. {"sessionName": "sales-1"}'],
+    });
+    const contradicting = await sync()
+      .query({ sessionName: 'main' })
+      .send({ sessionName: 'other' })
+      .expect(400);
+    expect(contradicting.body.details.sessionName[0]).toContain('"other" in the body but "main"');
+    await sync().send({ sessionName: 'bad name!' }).expect(400);
   });
 
   it('feeds the contact figures of GET /whatsapp/stats (people only)', async () => {

@@ -89,9 +89,10 @@ describe('inbound burst (batched ingest, sandbox engine)', () => {
     expect(edited?.editedText).toBe('message 0, edited');
     // Optional fields a message does not have are absent, not stored as null.
     const plain = await db.collection('messages').findOne({ sessionId, waMessageId: 'BURST-1-0' });
-    expect(plain).toMatchObject({ type: 'text', attempts: 0, fromMe: false });
+    expect(plain).toMatchObject({ type: 'text', fromMe: false });
     expect(Object.entries(plain!).filter(([, v]) => v === null)).toEqual([]);
     expect(plain).not.toHaveProperty('caption');
+    expect(plain).not.toHaveProperty('attempts'); // send attempts belong to the outbox
 
     // Chats: one per peer, every message counted as unread once, the newest as snapshot.
     const chats = await get('/api/v1/whatsapp/chats', { sessionName: 'burst', limit: 100 });

@@ -642,7 +642,6 @@ describe('messaging effects cut off by a crash', () => {
           type: 'text',
           text,
           status: 'delivered',
-          attempts: 0,
           timestamp: now,
           createdAt: now,
           updatedAt: now,

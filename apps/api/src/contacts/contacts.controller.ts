@@ -28,11 +28,13 @@ import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
 import { RequireModule } from '../auth/decorators/require-module.decorator';
 import { toContactDto } from './contact.mapper';
+import { SyncSessionNameError } from './contacts.errors';
 import { ContactsService } from './contacts.service';
 import {
   ContactPageDto,
   ContactResponseDto,
   ListContactsQueryDto,
+  SyncContactsDto,
   SyncContactsQueryDto,
   SyncStartedDto,
   TagCountDto,
@@ -101,9 +103,16 @@ export class ContactsController {
   })
   async sync(
     @CurrentUser() user: AuthUser,
+    @Body() body: SyncContactsDto,
     @Query() query: SyncContactsQueryDto,
   ): Promise<SyncStartedDto> {
-    await this.contacts.resync(user.organizationId, query.sessionName);
+    const sessionName = body.sessionName ?? query.sessionName;
+    if (
+      !sessionName ||
+      (body.sessionName && query.sessionName && body.sessionName !== query.sessionName)
+    )
+      throw new SyncSessionNameError(body.sessionName, query.sessionName);
+    await this.contacts.resync(user.organizationId, sessionName);
     return { status: 'started' };
   }
 

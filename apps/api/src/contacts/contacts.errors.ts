@@ -1,7 +1,19 @@
-import { NotFoundError } from '@app/common';
+import { BadRequestError, NotFoundError } from '@app/common';
 
 export class ContactNotFoundError extends NotFoundError {
   constructor() {
     super('Contact', 'CONTACT_NOT_FOUND');
+  }
+}
+
+/** `POST /contacts/sync` names its session in the body, or (older clients) in the query. */
+export class SyncSessionNameError extends BadRequestError {
+  constructor(body: string | undefined, query: string | undefined) {
+    const message =
+      body && query
+        ? `sessionName is "${body}" in the body but "${query}" in the query: send it once, in the body`
+        : 'sessionName is required in the body, e.g. {"sessionName": "sales-1"}';
+    // The shape of the validation pipe's errors, so clients handle both alike.
+    super('VALIDATION_FAILED', 'Validation failed', { sessionName: [message] });
   }
 }

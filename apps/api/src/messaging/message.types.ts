@@ -91,7 +91,8 @@ export interface MessageRecord {
   targetId?: string;
   status: MessageStatus;
   error?: string;
-  attempts: number;
+  /** Messages sent through the API only. */
+  attempts?: number;
   nextAttemptAt?: Date;
   idempotencyKey?: string;
   timestamp: Date;

@@ -5,9 +5,8 @@ import { type Model, type QueryFilter, Types } from 'mongoose';
 import { type MessageRecord, type MessageStatus, statusesBelow } from './message.types';
 import { Message } from './schemas/message.schema';
 
-export type NewMessage = Omit<MessageRecord, '_id' | 'createdAt' | 'updatedAt' | 'attempts'> & {
+export type NewMessage = Omit<MessageRecord, '_id' | 'createdAt' | 'updatedAt'> & {
   _id?: string;
-  attempts?: number;
   /** Engine handle for downloading inbound media later. */
   mediaRef?: Record<string, unknown>;
 };
@@ -87,7 +86,6 @@ export class MessagesRepository {
     const now = new Date();
     const docs = messages.map((m) => ({
       _id: newMessageId(),
-      attempts: 0,
       ...m,
       createdAt: now,
       updatedAt: now,
@@ -228,15 +226,22 @@ export class MessagesRepository {
     return new Set(chats as string[]);
   }
 
-  /** Claims a due message for one send attempt; the claim expires so a crash mid-send retries. */
-  claim(id: string, now: Date, claimMs: number): Promise<MessageRecord | null> {
+  /**
+   * Claims a due message for one send attempt (counted in `attempts`); the claim expires so a
+   * crash mid-send retries.
+   */
+  claim(
+    id: string,
+    now: Date,
+    claimMs: number,
+  ): Promise<(MessageRecord & { attempts: number }) | null> {
     return this.model
       .findOneAndUpdate(
         { _id: id, status: 'pending', nextAttemptAt: { $lte: now } },
         { $set: { nextAttemptAt: new Date(now.getTime() + claimMs) }, $inc: { attempts: 1 } },
         { returnDocument: 'after' },
       )
-      .lean<MessageRecord>()
+      .lean<MessageRecord & { attempts: number }>()
       .exec();
   }
 

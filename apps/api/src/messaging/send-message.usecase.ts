@@ -124,6 +124,7 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
       quotedId,
       mentions: dto.mentions?.map(toJid),
       status: 'pending',
+      attempts: 0,
       nextAttemptAt: now,
       idempotencyKey,
       timestamp: now,

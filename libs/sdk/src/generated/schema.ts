@@ -1426,10 +1426,10 @@ export interface components {
              */
             error?: string;
             /**
-             * @description Send attempts so far
+             * @description Send attempts so far (messages sent through this API only)
              * @example 1
              */
-            attempts: number;
+            attempts?: number;
             /**
              * Format: date-time
              * @description WhatsApp time (inbound) or accept time (outbound)
@@ -2056,6 +2056,13 @@ export interface components {
                 [key: string]: number;
             };
         };
+        SyncContactsDto: {
+            /**
+             * @description Session whose contacts to re-read from WhatsApp (required here or, deprecated, as the sessionName query parameter)
+             * @example sales-1
+             */
+            sessionName?: string;
+        };
         SyncStartedDto: {
             /**
              * @description The resync was requested; contacts arrive asynchronously
@@ -2091,7 +2098,7 @@ export interface components {
              */
             tags?: string[];
             /**
-             * @description Free-text notes; null clears them
+             * @description Free-text notes, trimmed; null or blank clears them
              * @example Prefers calls after 5pm
              */
             notes?: string | null;
@@ -3459,15 +3466,22 @@ export interface operations {
     };
     contacts_sync: {
         parameters: {
-            query: {
-                /** @description Session whose contacts to re-read from WhatsApp */
-                sessionName: string;
+            query?: {
+                /**
+                 * @deprecated
+                 * @description Deprecated: send sessionName in the body
+                 */
+                sessionName?: string;
             };
             header?: never;
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SyncContactsDto"];
+            };
+        };
         responses: {
             /** @description Accepted */
             202: {

@@ -84,13 +84,28 @@ export class TagCountsQueryDto {
   sessionName?: string;
 }
 
-export class SyncContactsQueryDto {
-  @ApiProperty({
-    description: 'Session whose contacts to re-read from WhatsApp',
+/** `POST /contacts/sync` body. */
+export class SyncContactsDto {
+  @ApiPropertyOptional({
+    description:
+      'Session whose contacts to re-read from WhatsApp (required here or, deprecated, as the sessionName query parameter)',
     example: 'sales-1',
   })
+  @IsOptional()
   @Matches(SESSION_NAME_PATTERN, { message: SESSION_NAME_MESSAGE })
-  sessionName: string;
+  sessionName?: string;
+}
+
+/** The query form of the same call, from before it took a body; kept so existing clients work. */
+export class SyncContactsQueryDto {
+  @ApiPropertyOptional({
+    description: 'Deprecated: send sessionName in the body',
+    example: 'sales-1',
+    deprecated: true,
+  })
+  @IsOptional()
+  @Matches(SESSION_NAME_PATTERN, { message: SESSION_NAME_MESSAGE })
+  sessionName?: string;
 }
 
 export class UpdateContactDto {
@@ -132,13 +147,14 @@ export class UpdateContactDto {
   tags?: string[];
 
   @ApiPropertyOptional({
-    description: 'Free-text notes; null clears them',
+    description: 'Free-text notes, trimmed; null or blank clears them',
     example: 'Prefers calls after 5pm',
     nullable: true,
     type: String,
     maxLength: MAX_NOTES_LENGTH,
   })
   @IsOptional()
+  @Transform(({ value }) => (typeof value === 'string' ? value.trim() || null : value))
   @IsString()
   @MaxLength(MAX_NOTES_LENGTH)
   notes?: string | null;

@@ -92,7 +92,11 @@ export class MessageResponseDto {
     example: 'Session not connected within 86400 s',
   })
   error?: string;
-  @ApiProperty({ description: 'Send attempts so far', example: 1 }) attempts: number;
+  @ApiPropertyOptional({
+    description: 'Send attempts so far (messages sent through this API only)',
+    example: 1,
+  })
+  attempts?: number;
   @ApiProperty({
     description: 'WhatsApp time (inbound) or accept time (outbound)',
     example: '2026-01-01T10:00:00.000Z',

@@ -48,7 +48,8 @@ export class Message {
   @Prop({ type: Boolean }) revoked?: boolean;
   @Prop({ type: String, required: true, enum: MESSAGE_STATUSES }) status: MessageStatus;
   @Prop({ type: String }) error?: string;
-  @Prop({ type: Number, default: 0 }) attempts: number;
+  /** Outbox: send attempts so far; absent on messages the gateway did not send. */
+  @Prop({ type: Number }) attempts?: number;
   /** Outbox: when the worker may (re)try; also a claim while a send is in flight. */
   @Prop({ type: Date }) nextAttemptAt?: Date;
   @Prop({ type: String }) idempotencyKey?: string;
