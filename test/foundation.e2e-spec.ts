@@ -33,6 +33,18 @@ describe('foundation (HTTP)', () => {
     expect(res.headers['x-request-id']).toBe(res.body.requestId);
   });
 
+  it('sends security headers and does not name its framework', async () => {
+    for (const path of ['/health', '/api/v1/nope', '/dashboard/']) {
+      const res = await t.http().get(path);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['content-security-policy']).toContain("object-src 'none'");
+      expect(res.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
+      expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(res.headers).not.toHaveProperty('x-powered-by');
+      expect(res.headers).not.toHaveProperty('strict-transport-security'); // the TLS proxy's job
+    }
+  });
+
   it('honours an incoming X-Request-Id and echoes it', async () => {
     const res = await t.http().get('/api/v1/nope').set('X-Request-Id', 'trace-abc-123').expect(404);
     expect(res.headers['x-request-id']).toBe('trace-abc-123');

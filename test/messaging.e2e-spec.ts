@@ -109,6 +109,12 @@ describe('messaging (HTTP, sandbox engine)', () => {
     const media = await downloadMedia(t, owner.auth, res.body.id);
     expect(media.contentType).toContain(mimetype);
     expect(Buffer.compare(media.bytes, bytes)).toBe(0);
+    // The bytes are whatever a sender sent: shown inline only if passive, never run as a page.
+    expect(media.headers).toMatchObject({
+      'content-disposition': `${type === 'document' ? 'attachment' : 'inline'}; filename=${fileName}`,
+      'content-security-policy': "default-src 'none'; sandbox",
+      'x-content-type-options': 'nosniff',
+    });
   });
 
   it('plays audio: delivered → played', async () => {
@@ -467,7 +473,7 @@ describe('messaging (HTTP, sandbox engine)', () => {
     expect(pageAndCursor.body.code).toBe('MESSAGES_PAGE_WITH_CURSOR');
   });
 
-  it.each([
+  it.each<[object, string]>([
     [{ sessionName: 'main', to: '12ab', text: 'x' }, 'to'],
     [{ sessionName: 'main', to: PEER, text: '' }, 'text'],
     [{ sessionName: 'main', to: PEER }, 'text'],
@@ -483,6 +489,16 @@ describe('messaging (HTTP, sandbox engine)', () => {
       'media.base64',
     ],
     [{ sessionName: 'main', to: PEER, text: 'x', priority: 'high' }, 'priority'],
+    ...['../../etc/passwd', 'a\r\nb.pdf', ''].map((fileName): [object, string] => [
+      {
+        sessionName: 'main',
+        to: PEER,
+        type: 'document',
+        media: { base64: mediaSample.pdf(64).toString('base64'), mimetype: 'application/pdf' },
+        fileName,
+      },
+      'fileName',
+    ]),
   ])('rejects %j with 400 naming %s', async (body, field) => {
     const res = await send(body).expect(400);
     expect(res.body.details[field]).toBeDefined();

@@ -65,6 +65,15 @@ async function noHorizontalOverflow(page: Page): Promise<boolean> {
   return page.evaluate<boolean>('document.documentElement.scrollWidth <= window.innerWidth');
 }
 
+/** Collects the page's Content-Security-Policy violations (the app sends a same-origin CSP). */
+function recordCspViolations(page: Page): string[] {
+  const violations: string[] = [];
+  page.on('console', (message) => {
+    if (message.text().includes('Content Security Policy')) violations.push(message.text());
+  });
+  return violations;
+}
+
 const storedToken = (page: Page) =>
   page.evaluate<string | null>("sessionStorage.getItem('wagw.dashboard.token')");
 
@@ -100,10 +109,12 @@ describe('Admin dashboard in Chromium (e2e)', () => {
   describe('at 1280 px', () => {
     let context: BrowserContext;
     let page: Page;
+    let cspViolations: string[];
 
     beforeAll(async () => {
       context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
       page = await context.newPage();
+      cspViolations = recordCspViolations(page);
     });
 
     afterAll(async () => {
@@ -362,6 +373,20 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await page.getByRole('button', { name: 'Log out' }).click();
       await page.getByRole('heading', { name: 'Log in' }).waitFor();
       expect(await storedToken(page)).toBeNull();
+      expect(cspViolations).toEqual([]); // nothing the dashboard did was blocked
+    });
+
+    it('Swagger UI renders its operations under the same security headers', async () => {
+      const response = await page.goto(`${t.url}/api/docs`);
+      expect(response?.headers()['content-security-policy']).toContain("default-src 'self'");
+      await page.locator('.opblock').first().waitFor({ timeout: UI_TIMEOUT });
+      const spec = (await t.http().get('/api/docs-json').expect(200)).body as {
+        paths: Record<string, object>;
+      };
+      const operations = Object.values(spec.paths).flatMap((path) => Object.keys(path)).length;
+      expect(await page.locator('.opblock').count()).toBe(operations);
+      await screenshot(page, 'swagger-ui');
+      expect(cspViolations).toEqual([]);
     });
   });
 

@@ -13,5 +13,9 @@ export async function downloadMedia(t: TestApp, auth: Record<string, string>, me
       r.on('end', () => cb(null, Buffer.concat(chunks)));
     })
     .expect(200);
-  return { bytes: res.body as Buffer, contentType: String(res.headers['content-type']) };
+  return {
+    bytes: res.body as Buffer,
+    contentType: String(res.headers['content-type']),
+    headers: res.headers as Record<string, string>,
+  };
 }

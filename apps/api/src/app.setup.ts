@@ -4,6 +4,7 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppConfig, createValidationPipe } from '@app/common';
 import { AppModule } from './app.module';
@@ -21,6 +22,7 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
+  app.use(securityHeaders());
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
   applyGlobalPrefix(app);
   app.useGlobalPipes(createValidationPipe());
@@ -30,6 +32,18 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
   serveDashboard(app);
   return app;
+}
+
+/**
+ * Helmet's defaults (nosniff, frame-ancestors, a same-origin CSP the dashboard and Swagger UI live
+ * with, no X-Powered-By), except two that belong to whoever terminates TLS: HSTS, and upgrading
+ * requests, which would break the dashboard on plain-HTTP localhost.
+ */
+function securityHeaders() {
+  return helmet({
+    hsts: false,
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+  });
 }
 
 /** The route prefix; also applied by the OpenAPI generator so both documents agree. */

@@ -35,6 +35,7 @@ import { ChatPageDto } from './dto/chat-response.dto';
 import { ListChatsQueryDto, ListMessagesQueryDto } from './dto/list-messages.query.dto';
 import { MessagePageDto, MessageResponseDto } from './dto/message-response.dto';
 import { SendMessageDto } from './dto/send-message.dto';
+import { mediaResponseHeaders } from './media/media-response-headers';
 import { toChatDto, toMessageDto } from './message.mapper';
 import { MessageHistoryService } from './message-history.service';
 import { SendMessageUseCase } from './send-message.usecase';
@@ -142,13 +143,7 @@ export class MessagingController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<StreamableFile> {
     const media = await this.history.openMedia(user.organizationId, id);
-    res.setHeader('Content-Type', media.mimetype);
-    res.setHeader('Content-Length', String(media.size));
-    if (media.fileName)
-      res.setHeader(
-        'Content-Disposition',
-        `inline; filename="${media.fileName.replace(/["\\\r\n]/g, '_')}"`,
-      );
+    res.set(mediaResponseHeaders(media));
     return new StreamableFile(media.stream);
   }
 

@@ -1767,7 +1767,7 @@ export interface components {
              */
             caption?: string;
             /**
-             * @description File name shown for documents
+             * @description File name shown for documents: no path separators or control characters
              * @example invoice-42.pdf
              */
             fileName?: string;

@@ -112,10 +112,18 @@ export class SendMessageDto {
   @MaxLength(1024)
   caption?: string;
 
-  @ApiPropertyOptional({ description: 'File name shown for documents', example: 'invoice-42.pdf' })
+  @ApiPropertyOptional({
+    description: 'File name shown for documents: no path separators or control characters',
+    example: 'invoice-42.pdf',
+  })
   @IsOptional()
   @IsString()
+  @MinLength(1)
   @MaxLength(255)
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
+  @Matches(/^[^/\\\x00-\x1f\x7f]+$/, {
+    message: 'fileName must be a file name without path separators or control characters',
+  })
   fileName?: string;
 
   @ApiPropertyOptional({
