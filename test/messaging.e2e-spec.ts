@@ -456,6 +456,18 @@ describe('messaging (HTTP, sandbox engine)', () => {
       .query({ status: 'lost' })
       .set(owner.auth)
       .expect(400);
+    // A group id without its @g.us (or any non-chat) is a 400, not an empty page.
+    for (const chat of ['120363000000000001', 'abc'])
+      expect(
+        (
+          await t
+            .http()
+            .get('/api/v1/whatsapp/messages')
+            .query({ chat })
+            .set(owner.auth)
+            .expect(400)
+        ).body.details.chat,
+      ).toBeDefined();
     // Parameters that contradict each other are refused, not answered with an empty page.
     const reversed = await t
       .http()
