@@ -421,6 +421,79 @@ describe('messaging (HTTP, sandbox engine)', () => {
     );
   });
 
+  it('marks a chat read: receipts go to WhatsApp, its messages become read, the unread count drops', async () => {
+    const peer = '+201555000555';
+    const jid = '201555000555@s.whatsapp.net';
+    const markRead = (body: object, who = owner) =>
+      t.http().post('/api/v1/whatsapp/chats/read').set(who.auth).send(body);
+    const chatOf = async (sessionName: string) =>
+      (
+        await t.http().get('/api/v1/whatsapp/chats').query({ sessionName }).set(owner.auth)
+      ).body.items.find((c: { chatJid: string }) => c.chatJid === jid);
+    const readReceipts = () =>
+      t.app.get(SandboxControl).readReceipts(`${owner.organization.id}_main`);
+
+    const none = await markRead({ sessionName: 'main', chat: peer }).expect(404);
+    expect(none.body).toMatchObject({ code: 'CHAT_NOT_FOUND', details: { chatJid: jid } });
+    const one = (await inbound({ from: peer, text: 'one' })).body.waMessageId;
+    const two = (await inbound({ from: peer, text: 'two' })).body.waMessageId;
+    await waitFor(async () => (await chatOf('main'))?.unreadCount === 2, 10_000, '2 unread');
+
+    const read = await markRead({ sessionName: 'main', chat: peer }).expect(200);
+    expect(read.body).toMatchObject({ marked: 2, chat: { chatJid: jid, unreadCount: 0 } });
+    const messages = (await history({ chat: jid })).items;
+    expect(messages.map((m: { status: string }) => m.status)).toEqual(['read', 'read']);
+    expect(messages.every((m: { readAt?: string }) => !!m.readAt)).toBe(true);
+    // The engine reported both to WhatsApp (the emulator records what Baileys sent it).
+    await waitFor(
+      async () => [one, two].every((id) => readReceipts().includes(id)),
+      10_000,
+      'read receipts at WhatsApp',
+    );
+
+    // Nothing left to read: a repeat changes nothing and sends nothing.
+    const receiptsBefore = readReceipts().length;
+    expect((await markRead({ sessionName: 'main', chat: jid }).expect(200)).body).toMatchObject({
+      marked: 0,
+      chat: { unreadCount: 0 },
+    });
+    expect(readReceipts()).toHaveLength(receiptsBefore);
+    await inbound({ from: peer, text: 'three' });
+    await waitFor(async () => (await chatOf('main'))?.unreadCount === 1, 10_000, '1 unread');
+    expect((await markRead({ sessionName: 'main', chat: peer }).expect(200)).body.marked).toBe(1);
+
+    for (const chat of ['abc', '120363000000000001'])
+      expect(
+        (await markRead({ sessionName: 'main', chat }).expect(400)).body.details.chat,
+      ).toBeDefined();
+    await markRead({ sessionName: 'main' }).expect(400);
+    expect((await markRead({ sessionName: 'ghost', chat: peer }).expect(404)).body.code).toBe(
+      'SESSION_NOT_FOUND',
+    );
+    await markRead({ sessionName: 'main', chat: peer }, await registerUser(t)).expect(404);
+
+    // A session that cannot reach WhatsApp marks nothing: the messages stay unread.
+    await connectedSession(t, owner, 'reader');
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/reader/inbound')
+      .set(owner.auth)
+      .send({ from: peer, text: 'unread' })
+      .expect(202);
+    await waitFor(async () => (await chatOf('reader'))?.unreadCount === 1, 10_000, 'reader chat');
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/reader/disconnect')
+      .set(owner.auth)
+      .send({ reason: 'loggedOut' })
+      .expect(202);
+    await waitForSessionStatus(t, owner, 'reader', 'logged_out');
+    const offline = await markRead({ sessionName: 'reader', chat: peer }).expect(409);
+    expect(offline.body.code).toBe('SESSION_NOT_CONNECTED');
+    expect((await chatOf('reader')).unreadCount).toBe(1);
+    expect((await history({ sessionName: 'reader', chat: jid })).items[0].status).toBe('delivered');
+  });
+
   it('filters and paginates history, by page and by cursor', async () => {
     for (let i = 0; i < 5; i++) await inbound({ from: '+201555000555', text: `numbered ${i}` });
     await waitFor(

@@ -1,6 +1,6 @@
 import type { ClientConnection } from './client-connection';
 import type { EmulatorContext } from './emulator-context';
-import { node, SERVER, unixT, type BinaryNode } from './nodes';
+import { children, node, SERVER, unixT, type BinaryNode } from './nodes';
 import type { OutboundMessages } from './outbound';
 import type { ClientReceiptRecord, OutboundRecord, ReceiptType } from './types';
 
@@ -20,13 +20,16 @@ export class Receipts {
 
   async onClientReceipt(conn: ClientConnection, receipt: BinaryNode): Promise<void> {
     const { id, to, type } = receipt.attrs;
+    // One receipt may cover several messages of a chat: the first in `id`, the rest listed.
+    const listed = children(receipt, 'list').flatMap((list) => children(list, 'item'));
     if (conn.account)
-      this.fromClients.push({
-        account: conn.account,
-        id,
-        to: to ?? '',
-        type: type ?? 'delivered',
-      });
+      for (const messageId of [id, ...listed.map((item) => item.attrs.id)])
+        this.fromClients.push({
+          account: conn.account,
+          id: messageId,
+          to: to ?? '',
+          type: type ?? 'delivered',
+        });
     conn.send(node('ack', { class: 'receipt', id, from: to ?? SERVER, ...(type ? { type } : {}) }));
     if (type === 'retry' && conn.account && conn.deviceId !== undefined)
       await this.onRetry?.(conn.account, conn.deviceId, receipt).catch((err: unknown) =>

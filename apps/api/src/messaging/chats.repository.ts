@@ -128,6 +128,25 @@ export class ChatsRepository {
     }
   }
 
+  findOne(organizationId: string, sessionName: string, chatJid: string) {
+    return this.model.findOne({ organizationId, sessionName, chatJid }).lean<ChatRecord>().exec();
+  }
+
+  /**
+   * Takes `read` messages off the unread count, never below 0 (a reply already reset it). One
+   * atomic update, so messages counted in meanwhile stay counted.
+   */
+  readUnread(sessionId: string, chatJid: string, read: number): Promise<ChatRecord | null> {
+    return this.model
+      .findOneAndUpdate(
+        { sessionId, chatJid },
+        [{ $set: { unreadCount: { $max: [0, { $subtract: ['$unreadCount', read] }] } } }],
+        { returnDocument: 'after', updatePipeline: true },
+      )
+      .lean<ChatRecord>()
+      .exec();
+  }
+
   async page(
     organizationId: string,
     sessionName: string | undefined,

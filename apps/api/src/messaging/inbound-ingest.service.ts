@@ -153,6 +153,7 @@ export class InboundIngestService implements BeforeApplicationShutdown {
       // Received messages are delivered to us; our own from the phone were sent.
       status: m.fromMe ? 'sent' : 'delivered',
       timestamp: m.timestamp,
+      waAddress: m.address,
     };
     if (m.media) {
       doc.media = {

@@ -1,5 +1,6 @@
-import { type Page, normalizePhone, skipFor, toJid, escapeRegex } from '@app/common';
+import { type Page, skipFor, escapeRegex } from '@app/common';
 import { Inject, Injectable } from '@nestjs/common';
+import { toChatJid } from './chat-jid';
 import { ChatsRepository, type ChatRecord } from './chats.repository';
 import type { ListChatsQueryDto, ListMessagesQueryDto } from './dto/list-messages.query.dto';
 import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
@@ -34,7 +35,7 @@ export class MessageHistoryService {
       );
     const filter: MessageFilter = { organizationId };
     if (q.sessionName) filter.sessionName = q.sessionName;
-    if (q.chat) filter.chatJid = this.chatJid(q.chat);
+    if (q.chat) filter.chatJid = toChatJid(q.chat);
     if (q.direction) filter.direction = q.direction;
     if (q.status) filter.status = q.status;
     if (q.type) filter.type = q.type as MessageRecord['type'];
@@ -84,12 +85,5 @@ export class MessageHistoryService {
       q.limit,
     );
     return { items, total, page: q.page, limit: q.limit };
-  }
-
-  /** Accepts a JID or a phone number for the `chat` filter. */
-  private chatJid(chat: string): string {
-    if (chat.includes('@')) return toJid(chat);
-    const phone = normalizePhone(chat);
-    return phone ? toJid(phone) : chat;
   }
 }

@@ -10,6 +10,7 @@ const INTERNAL_FIELDS = new Set([
   'nextAttemptAt',
   'idempotencyKey',
   'mediaRef',
+  'waAddress',
   'updatedAt',
   '__v',
 ]);

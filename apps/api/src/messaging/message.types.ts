@@ -93,6 +93,8 @@ export interface MessageRecord {
   error?: string;
   /** Messages sent through the API only. */
   attempts?: number;
+  /** Received messages: how WhatsApp addressed them, where read receipts go (internal). */
+  waAddress?: { remoteJid: string; participant?: string };
   nextAttemptAt?: Date;
   idempotencyKey?: string;
   timestamp: Date;

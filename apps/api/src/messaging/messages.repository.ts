@@ -226,6 +226,33 @@ export class MessagesRepository {
     return new Set(chats as string[]);
   }
 
+  /** Received messages of a chat we have not read yet, oldest first. */
+  unreadOf(
+    chat: { organizationId: string; sessionName: string; chatJid: string },
+    limit: number,
+  ): Promise<MessageRecord[]> {
+    return this.model
+      .find(
+        { ...chat, direction: 'in', status: { $in: statusesBelow('read') } },
+        { _id: 1, waMessageId: 1, chatJid: 1, participant: 1, waAddress: 1 },
+      )
+      .sort({ timestamp: 1, _id: 1 })
+      .limit(limit)
+      .lean<MessageRecord[]>()
+      .exec();
+  }
+
+  /** Marks received messages read by us (only forward); returns how many moved. */
+  async markReadByUs(ids: string[], at: Date): Promise<number> {
+    const result = await this.model
+      .updateMany(
+        { _id: { $in: ids }, direction: 'in', status: { $in: statusesBelow('read') } },
+        { $set: { status: 'read', readAt: at } },
+      )
+      .exec();
+    return result.modifiedCount;
+  }
+
   /**
    * Claims a due message for one send attempt (counted in `attempts`); the claim expires so a
    * crash mid-send retries.

@@ -31,7 +31,8 @@ import { ErrorResponseDto } from '@app/common';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
 import { RequireModule } from '../auth/decorators/require-module.decorator';
-import { ChatPageDto } from './dto/chat-response.dto';
+import { ChatReadService } from './chat-read.service';
+import { ChatPageDto, ChatReadResultDto, MarkChatReadDto } from './dto/chat-response.dto';
 import { ListChatsQueryDto, ListMessagesQueryDto } from './dto/list-messages.query.dto';
 import { MessagePageDto, MessageResponseDto } from './dto/message-response.dto';
 import { SendMessageDto } from './dto/send-message.dto';
@@ -50,6 +51,7 @@ export class MessagingController {
   constructor(
     private readonly send: SendMessageUseCase,
     private readonly history: MessageHistoryService,
+    private readonly reads: ChatReadService,
   ) {}
 
   @Post('messages/send')
@@ -160,5 +162,34 @@ export class MessagingController {
   ): Promise<ChatPageDto> {
     const page = await this.history.chatsOf(user.organizationId, query);
     return { ...page, items: page.items.map(toChatDto) };
+  }
+
+  @Post('chats/read')
+  @HttpCode(200)
+  @ApiOperation({
+    operationId: 'chats_markRead',
+    summary:
+      "Mark a chat read: read receipts (blue ticks, if the account's privacy settings allow) go to WhatsApp, its received messages become read and leave the unread count",
+  })
+  @ApiOkResponse({ type: ChatReadResultDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid sessionName or chat' })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description: 'No such session (SESSION_NOT_FOUND) or no such chat in it (CHAT_NOT_FOUND)',
+  })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'The session is not connected (SESSION_NOT_CONNECTED): nothing was marked',
+  })
+  async markRead(
+    @CurrentUser() user: AuthUser,
+    @Body() body: MarkChatReadDto,
+  ): Promise<ChatReadResultDto> {
+    const { marked, chat } = await this.reads.markRead(
+      user.organizationId,
+      body.sessionName,
+      body.chat,
+    );
+    return { marked, chat: toChatDto(chat) };
   }
 }

@@ -6,6 +6,12 @@ export class MessageNotFoundError extends NotFoundError {
   }
 }
 
+export class ChatNotFoundError extends DomainError {
+  constructor(chatJid: string) {
+    super('CHAT_NOT_FOUND', `No chat ${chatJid} in this session`, 404, { chatJid });
+  }
+}
+
 export class MediaNotStoredError extends NotFoundError {
   constructor() {
     super('Media of this message', 'MEDIA_NOT_FOUND');

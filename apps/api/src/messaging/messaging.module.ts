@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { WhatsAppSessionModule } from '../whatsapp-session/whatsapp-session.module';
+import { ChatReadService } from './chat-read.service';
 import { ChatsRepository } from './chats.repository';
 import { IdempotencyRepository } from './idempotency.repository';
 import { InboundIngestService } from './inbound-ingest.service';
@@ -45,6 +46,7 @@ import { SendMessageUseCase } from './send-message.usecase';
     InboundIngestService,
     MediaDownloadService,
     MessageHistoryService,
+    ChatReadService,
   ],
   exports: [MessageHistoryService],
 })

@@ -312,6 +312,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/whatsapp/chats/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark a chat read: read receipts (blue ticks, if the account's privacy settings allow) go to WhatsApp, its received messages become read and leave the unread count */
+        post: operations["chats_markRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/whatsapp/contacts": {
         parameters: {
             query?: never;
@@ -755,6 +772,14 @@ export interface components {
             /** @example 20 */
             limit: number;
         };
+        ChatReadResultDto: {
+            /**
+             * @description Received messages this call reported read to WhatsApp and set to status read (0 when none were unread)
+             * @example 3
+             */
+            marked: number;
+            chat: components["schemas"]["ChatResponseDto"];
+        };
         ChatResponseDto: {
             /** @example sales-1 */
             sessionName: string;
@@ -767,7 +792,7 @@ export interface components {
             lastMessageAt: string;
             lastMessage?: components["schemas"]["ChatLastMessageDto"];
             /**
-             * @description Inbound messages since our last outbound message in this chat
+             * @description Received messages not read yet: since our last outbound message in this chat, or since it was marked read (POST /whatsapp/chats/read)
              * @example 2
              */
             unreadCount: number;
@@ -1250,6 +1275,15 @@ export interface components {
             email: string;
             /** @example S3cure-passw0rd */
             password: string;
+        };
+        MarkChatReadDto: {
+            /** @example sales-1 */
+            sessionName: string;
+            /**
+             * @description Chat JID or phone number
+             * @example 201001234567@s.whatsapp.net
+             */
+            chat: string;
         };
         MeResponseDto: {
             user: components["schemas"]["UserResponseDto"];
@@ -3393,6 +3427,75 @@ export interface operations {
             };
             /** @description The whatsapp module is disabled */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    chats_markRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MarkChatReadDto"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatReadResultDto"];
+                };
+            };
+            /** @description Invalid sessionName or chat */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The whatsapp module is disabled */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No such session (SESSION_NOT_FOUND) or no such chat in it (CHAT_NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The session is not connected (SESSION_NOT_CONNECTED): nothing was marked */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -18,6 +18,7 @@ import type {
   ContactInfo,
   WaConnection,
   WaConnectionEvents,
+  WaReadKey,
   WaStatusUpdate,
 } from '../engine/wa-connection';
 import type { WaLogger } from '../engine/wa-logger';
@@ -239,6 +240,17 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
       'app-state-sync-version': Object.fromEntries(ALL_WA_PATCH_NAMES.map((name) => [name, null])),
     });
     await sock.resyncAppState(ALL_WA_PATCH_NAMES, false);
+  }
+
+  async markRead(keys: WaReadKey[]): Promise<void> {
+    await this.requireSocket().readMessages(
+      keys.map(({ remoteJid, participant, waMessageId }) => ({
+        remoteJid,
+        id: waMessageId,
+        fromMe: false,
+        ...(participant ? { participant } : {}),
+      })),
+    );
   }
 
   async logout(): Promise<void> {

@@ -42,6 +42,7 @@ describe('normalizeMessage', () => {
       type: 'text',
       text: 'hello',
       isHistory: false,
+      address: { remoteJid: PEER },
     });
   });
 
@@ -247,6 +248,8 @@ describe('normalizeMessage', () => {
       senderJid: PEER,
       senderPhone: '15550001111',
       senderLid: '123456@lid',
+      // Shown by phone number, but its read receipt goes back to the LID it came from.
+      address: { remoteJid: '123456@lid' },
     });
     const legacy = normalizeMessage(
       wa({ conversation: 'hi' }, { remoteJid: '123456@lid', senderPn: PEER } as never),
@@ -280,6 +283,7 @@ describe('normalizeMessage', () => {
       participant: '15552223333@s.whatsapp.net',
       senderLid: '42@lid',
       senderPhone: '15552223333',
+      address: { remoteJid: '1203630@g.us', participant: '42@lid' },
     });
     const legacy = normalizeMessage(
       wa({ conversation: 'yo' }, {
@@ -297,6 +301,7 @@ describe('normalizeMessage', () => {
       ...ctx,
       isHistory: true,
     })!;
+    expect(m.address).toBeUndefined(); // nothing to report read
     expect(m).toMatchObject({
       fromMe: true,
       chatJid: PEER,

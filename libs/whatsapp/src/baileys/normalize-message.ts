@@ -218,5 +218,8 @@ export function normalizeMessage(
     ...body,
     ...(quotedId ? { quotedId } : {}),
     isHistory: ctx.isHistory,
+    ...(fromMe
+      ? {}
+      : { address: { remoteJid, ...(key.participant ? { participant: key.participant } : {}) } }),
   };
 }

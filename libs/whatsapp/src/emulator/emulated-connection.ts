@@ -8,6 +8,7 @@ import type {
   WaConnection,
   WaConnectionEvents,
   WaOpenInfo,
+  WaReadKey,
 } from '../engine/wa-connection';
 import type { EmulatorBackend } from './emulator-backend';
 
@@ -212,6 +213,10 @@ export class EmulatedConnection extends TypedEmitter<WaConnectionEvents> impleme
 
   resyncContacts(): Promise<void> {
     return this.inner.resyncContacts();
+  }
+
+  markRead(keys: WaReadKey[]): Promise<void> {
+    return this.inner.markRead(keys);
   }
 
   /** Closed by us (close/logout): like the Baileys connection, emit nothing more. */

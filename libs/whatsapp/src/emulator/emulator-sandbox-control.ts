@@ -229,6 +229,14 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
       );
   }
 
+  /** The read receipts the session's Baileys client sent to the emulator. */
+  readReceipts(sessionId: string): string[] {
+    const { account } = this.openOrThrow(sessionId);
+    return this.backend.server.clientReceipts
+      .filter((r) => r.account === account && r.type === 'read')
+      .map((r) => r.id);
+  }
+
   isLive(sessionId: string): boolean {
     return this.backend.get(sessionId) !== undefined;
   }

@@ -32,6 +32,15 @@ export interface InboundMedia {
   ref: MediaRef;
 }
 
+/**
+ * How WhatsApp addressed a message (which may be a LID where we show the phone number): read
+ * receipts go back to exactly this address.
+ */
+export interface WaMessageAddress {
+  remoteJid: string;
+  participant?: string;
+}
+
 export interface InboundMessage {
   waMessageId: string;
   chatJid: string;
@@ -57,4 +66,6 @@ export interface InboundMessage {
   targetId?: string;
   /** true for history sync / append, false for live (notify) messages. */
   isHistory: boolean;
+  /** Received messages: where their read receipt goes. */
+  address?: WaMessageAddress;
 }

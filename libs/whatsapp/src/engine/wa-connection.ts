@@ -1,6 +1,6 @@
 import type { WaAuthStore } from '../auth-state/wa-auth-store';
 import type { WaCloseInfo } from './close-reason';
-import type { InboundMessage, MediaRef } from './inbound-message';
+import type { InboundMessage, MediaRef, WaMessageAddress } from './inbound-message';
 import type { OutboundContent, SendResult } from './outbound-content';
 import type { TypedEmitter } from './typed-emitter';
 import type { WaLogger } from './wa-logger';
@@ -11,6 +11,11 @@ export const WA_ENGINE_FACTORY = Symbol('WA_ENGINE_FACTORY');
 export type WaEngineKind = 'baileys' | 'sandbox' | 'emulator';
 
 export type WaMessageAck = 'sent' | 'delivered' | 'read' | 'played' | 'failed';
+
+/** A received message to report as read: its id and the address it came from. */
+export interface WaReadKey extends WaMessageAddress {
+  waMessageId: string;
+}
 
 export interface WaOpenInfo {
   jid: string;
@@ -73,6 +78,8 @@ export interface WaConnection extends Pick<
   /** End the connection, keep the link (creds stay valid). */
   close(): Promise<void>;
   resyncContacts(): Promise<void>;
+  /** Send read receipts (blue ticks, where the account's privacy settings allow) for received messages. */
+  markRead(keys: WaReadKey[]): Promise<void>;
 }
 
 export interface WaEngineCreateOptions {

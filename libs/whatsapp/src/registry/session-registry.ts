@@ -11,7 +11,7 @@ import pino from 'pino';
 import { WA_AUTH_STORE_PROVIDER, type WaAuthStoreProvider } from '../auth-state/wa-auth-store';
 import type { MediaRef } from '../engine/inbound-message';
 import type { OutboundContent, SendResult } from '../engine/outbound-content';
-import { WA_ENGINE_FACTORY, type WaEngineFactory } from '../engine/wa-connection';
+import { WA_ENGINE_FACTORY, type WaEngineFactory, type WaReadKey } from '../engine/wa-connection';
 import type { WaLogger } from '../engine/wa-logger';
 import {
   QrNotAvailableError,
@@ -239,6 +239,10 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
 
   resyncContacts(sessionId: string): Promise<void> {
     return this.connectedOrThrow(sessionId).resyncContacts();
+  }
+
+  markRead(sessionId: string, keys: WaReadKey[]): Promise<void> {
+    return this.connectedOrThrow(sessionId).markRead(keys);
   }
 
   // ---- introspection ------------------------------------------------------------

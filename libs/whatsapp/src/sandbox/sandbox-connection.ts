@@ -10,7 +10,12 @@ import { CLOSE_CODES, type WaCloseInfo, type WaCloseReason } from '../engine/clo
 import type { InboundMessage, MediaRef } from '../engine/inbound-message';
 import type { OutboundContent, SendResult } from '../engine/outbound-content';
 import { TypedEmitter } from '../engine/typed-emitter';
-import type { ContactInfo, WaConnection, WaConnectionEvents } from '../engine/wa-connection';
+import type {
+  ContactInfo,
+  WaConnection,
+  WaConnectionEvents,
+  WaReadKey,
+} from '../engine/wa-connection';
 import {
   newPairingCode,
   newSandboxMessageId,
@@ -49,6 +54,7 @@ const CLOSE_MESSAGES: Record<WaCloseReason, string> = {
 };
 const OTHER_CLOSE_CODE = 428;
 const MAX_REMEMBERED_SENDS = 500;
+const MAX_REMEMBERED_READS = 1000;
 
 const isSandboxCreds = (c: unknown): c is SandboxCreds =>
   (c as SandboxCreds | undefined)?.sandbox === true &&
@@ -193,6 +199,17 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
 
   async close(): Promise<void> {
     this.end();
+  }
+
+  /** Read receipts this device sent, oldest first (the last MAX_REMEMBERED_READS). */
+  readonly readReceipts: WaReadKey[] = [];
+
+  async markRead(keys: WaReadKey[]): Promise<void> {
+    this.assertOpen();
+    const bad = keys.find((k) => !k.remoteJid.includes('@'));
+    if (bad) throw new Error(`Invalid JID "${bad.remoteJid}"`);
+    this.readReceipts.push(...keys);
+    this.readReceipts.splice(0, Math.max(0, this.readReceipts.length - MAX_REMEMBERED_READS));
   }
 
   async resyncContacts(): Promise<void> {

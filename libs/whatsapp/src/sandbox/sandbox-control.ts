@@ -45,6 +45,8 @@ export interface SandboxControlBackend {
     contact: { jid?: string; phone?: string; pushName?: string; name?: string; lid?: string },
   ): ContactInfo;
   revealLid(sessionId: string, mapping: { phone: string; lid: string }): void;
+  /** WhatsApp ids of the received messages the session's device reported read, oldest first. */
+  readReceipts(sessionId: string): string[];
   isLive(sessionId: string): boolean;
   /** 'qr' | 'open' | 'starting' when live. */
   phase(sessionId: string): string | undefined;
@@ -92,6 +94,10 @@ export class HubSandboxControl implements SandboxControlBackend {
 
   revealLid(sessionId: string, mapping: { phone: string; lid: string }): void {
     this.hub.getOrThrow(sessionId).revealLid(mapping);
+  }
+
+  readReceipts(sessionId: string): string[] {
+    return this.hub.getOrThrow(sessionId).readReceipts.map((k) => k.waMessageId);
   }
 
   isLive(sessionId: string): boolean {
@@ -160,6 +166,10 @@ export class SandboxControl implements SandboxControlBackend {
 
   revealLid(sessionId: string, mapping: { phone: string; lid: string }): void {
     this.backend.revealLid(sessionId, mapping);
+  }
+
+  readReceipts(sessionId: string): string[] {
+    return this.backend.readReceipts(sessionId);
   }
 
   isLive(sessionId: string): boolean {

@@ -70,9 +70,10 @@ export function buildSandboxInbound(
   const partner = resolveSender(spec.from, ctx);
   const isGroup = spec.chatJid?.endsWith('@g.us') ?? false;
   const sender = spec.fromMe ? { jid: ctx.me.jid, lid: ctx.me.lid, phone: ctx.me.phone } : partner;
+  const chatJid = spec.chatJid ?? partner.jid;
   const msg: InboundMessage = {
     waMessageId: spec.waMessageId ?? newSandboxMessageId(),
-    chatJid: spec.chatJid ?? partner.jid,
+    chatJid,
     senderJid: sender.jid,
     ...(sender.phone ? { senderPhone: sender.phone } : {}),
     ...(sender.lid ? { senderLid: sender.lid } : {}),
@@ -83,6 +84,9 @@ export function buildSandboxInbound(
     type,
     ...(spec.quotedId ? { quotedId: spec.quotedId } : {}),
     isHistory: spec.isHistory ?? false,
+    ...(spec.fromMe
+      ? {}
+      : { address: { remoteJid: chatJid, ...(isGroup ? { participant: sender.jid } : {}) } }),
   };
 
   if (type === 'text') msg.text = requireField(spec.text, type, 'text');

@@ -1,4 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Matches } from 'class-validator';
+import { SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
+import { CHAT_PATTERN, CHAT_PATTERN_MESSAGE } from '../chat-jid';
 
 export class ChatLastMessageDto {
   @ApiProperty({ example: '665f1c2b1e6a3e4f7e9d0e0d' }) id: string;
@@ -15,7 +18,8 @@ export class ChatResponseDto {
   @ApiProperty({ example: '2026-01-01T10:00:00.000Z' }) lastMessageAt: Date;
   @ApiPropertyOptional({ type: ChatLastMessageDto }) lastMessage?: ChatLastMessageDto;
   @ApiProperty({
-    description: 'Inbound messages since our last outbound message in this chat',
+    description:
+      'Received messages not read yet: since our last outbound message in this chat, or since it was marked read (POST /whatsapp/chats/read)',
     example: 2,
   })
   unreadCount: number;
@@ -27,4 +31,26 @@ export class ChatPageDto {
   @ApiProperty({ example: 3 }) total: number;
   @ApiProperty({ example: 1 }) page: number;
   @ApiProperty({ example: 20 }) limit: number;
+}
+
+export class MarkChatReadDto {
+  @ApiProperty({ example: 'sales-1' })
+  @Matches(SESSION_NAME_PATTERN, {
+    message: 'sessionName must be 1-32 characters of letters, digits, _ or -',
+  })
+  sessionName: string;
+
+  @ApiProperty({ description: 'Chat JID or phone number', example: '201001234567@s.whatsapp.net' })
+  @Matches(CHAT_PATTERN, { message: CHAT_PATTERN_MESSAGE })
+  chat: string;
+}
+
+export class ChatReadResultDto {
+  @ApiProperty({
+    description:
+      'Received messages this call reported read to WhatsApp and set to status read (0 when none were unread)',
+    example: 3,
+  })
+  marked: number;
+  @ApiProperty({ type: ChatResponseDto }) chat: ChatResponseDto;
 }

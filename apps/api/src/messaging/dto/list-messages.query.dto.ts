@@ -9,10 +9,8 @@ import {
   type MessageDirection,
   type MessageStatus,
 } from '../message.types';
+import { CHAT_PATTERN, CHAT_PATTERN_MESSAGE } from '../chat-jid';
 import { MESSAGE_TYPES } from './message-response.dto';
-
-/** A phone number, or any JID (chats include groups, LIDs, broadcasts and channels). */
-const CHAT_FILTER = /^(\+?\d{10,15}|[\w.:-]+@[\w.]+)$/;
 
 export class ListMessagesQueryDto extends PaginationQueryDto {
   @ApiPropertyOptional({ example: 'sales-1' })
@@ -29,10 +27,7 @@ export class ListMessagesQueryDto extends PaginationQueryDto {
   @IsOptional()
   @IsString()
   @MaxLength(128)
-  @Matches(CHAT_FILTER, {
-    message:
-      'chat must be a phone number of 10-15 digits (optional +) or a JID such as 120363000000000001@g.us',
-  })
+  @Matches(CHAT_PATTERN, { message: CHAT_PATTERN_MESSAGE })
   chat?: string;
 
   @ApiPropertyOptional({ enum: MESSAGE_DIRECTIONS, enumName: 'MessageDirection', example: 'in' })

@@ -33,6 +33,11 @@ export class Message {
   @Prop({ type: MongooseSchema.Types.Mixed }) media?: StoredMedia;
   /** Engine handle to (re)download inbound media; dropped once stored. */
   @Prop({ type: MongooseSchema.Types.Mixed }) mediaRef?: Record<string, unknown>;
+  /** Received messages: how WhatsApp addressed them (maybe a LID), where read receipts go. */
+  @Prop({ type: MongooseSchema.Types.Mixed }) waAddress?: {
+    remoteJid: string;
+    participant?: string;
+  };
   @Prop({ type: MongooseSchema.Types.Mixed }) location?: {
     lat: number;
     lng: number;
