@@ -422,8 +422,8 @@ describe('messaging (HTTP, sandbox engine)', () => {
   });
 
   it('marks a chat read: receipts go to WhatsApp, its messages become read, the unread count drops', async () => {
-    const peer = '+201555000555';
-    const jid = '201555000555@s.whatsapp.net';
+    const peer = '+201555000566';
+    const jid = '201555000566@s.whatsapp.net';
     const markRead = (body: object, who = owner) =>
       t.http().post('/api/v1/whatsapp/chats/read').set(who.auth).send(body);
     const chatOf = async (sessionName: string) =>
@@ -529,6 +529,18 @@ describe('messaging (HTTP, sandbox engine)', () => {
       .query({ status: 'lost' })
       .set(owner.auth)
       .expect(400);
+    // A session the organization does not have is a 404, not an empty page (as on /stats).
+    for (const path of ['messages', 'chats'])
+      expect(
+        (
+          await t
+            .http()
+            .get(`/api/v1/whatsapp/${path}`)
+            .query({ sessionName: 'ghost' })
+            .set(owner.auth)
+            .expect(404)
+        ).body.code,
+      ).toBe('SESSION_NOT_FOUND');
     // A group id without its @g.us (or any non-chat) is a 400, not an empty page.
     for (const chat of ['120363000000000001', 'abc'])
       expect(

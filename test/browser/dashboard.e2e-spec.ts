@@ -291,6 +291,48 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       expect(await page.locator('#messages-table tbody tr').count()).toBe(1);
     });
 
+    it('lists chats with their unread count and marks one read', async () => {
+      await page.getByLabel('Direction').selectOption('');
+      await page.getByLabel('Status').selectOption('');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      const row = page.locator('#chats-table tbody tr').filter({ hasText: '201112223334' });
+      await row
+        .locator('td')
+        .nth(4)
+        .getByText('25', { exact: true })
+        .waitFor({ timeout: UI_TIMEOUT });
+      expect(await row.locator('td').nth(3).textContent()).toBe('Inbound number 25');
+      await screenshot(page, 'chats');
+
+      await row.getByRole('button', { name: 'Mark read' }).click();
+      await page
+        .locator('#toast')
+        .getByText('25 messages marked read')
+        .waitFor({ timeout: UI_TIMEOUT });
+      await row
+        .locator('td')
+        .nth(4)
+        .getByText('0', { exact: true })
+        .waitFor({ timeout: UI_TIMEOUT });
+      expect(await row.getByRole('button', { name: 'Mark read' }).isDisabled()).toBe(true);
+      const unread = await t
+        .http()
+        .get('/api/v1/whatsapp/messages')
+        .query({ direction: 'in', status: 'delivered' })
+        .set(owner.auth);
+      expect(unread.body.total).toBe(0);
+
+      await row.getByRole('button', { name: 'Show messages' }).click();
+      await page
+        .locator('#messages-page')
+        .getByText('Page 1 of 2 · 26 total')
+        .waitFor({ timeout: UI_TIMEOUT });
+      expect(await page.getByLabel('Chat (phone or JID)').inputValue()).toBe(
+        '201112223334@s.whatsapp.net',
+      );
+      await page.getByLabel('Chat (phone or JID)').fill('');
+    });
+
     it("edits a contact's tags and notes", async () => {
       await page.getByRole('link', { name: 'Contacts' }).click();
       await page.getByRole('heading', { name: 'Contacts', level: 2 }).waitFor();

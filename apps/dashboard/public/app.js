@@ -103,7 +103,7 @@ async function route() {
     else link.removeAttribute('aria-current');
   }
   await refreshSessions();
-  if (view === 'messages') await loadMessages();
+  if (view === 'messages') await Promise.all([loadChats(), loadMessages()]);
   if (view === 'contacts') await loadContacts();
   if (view === 'stats') await loadStats();
   startPolling();
@@ -357,7 +357,7 @@ async function sendText(event) {
   form.text.value = '';
   result.textContent = `Message queued (status ${message.status}).`;
   state.messagesPage = 1;
-  await loadMessages();
+  await Promise.all([loadChats(), loadMessages()]);
 }
 
 function formValues(form) {
@@ -388,7 +388,7 @@ async function loadMessages() {
             m.direction === 'in' ? '← in' : '→ out',
           ),
         ),
-        h('td', { className: 'mono' }, m.chatJid.replace(/@s\.whatsapp\.net$/, '')),
+        h('td', { className: 'mono' }, shortJid(m.chatJid)),
         h('td', {}, m.type),
         h('td', { className: 'text-cell' }, m.text ?? m.caption ?? ''),
         h('td', {}, h('span', { className: `badge msg-${m.status}` }, m.status)),
@@ -399,6 +399,61 @@ async function loadMessages() {
     tbody.append(h('tr', {}, h('td', { colSpan: 7 }, 'No messages match these filters.')));
   labelCells($('#messages-table'));
   pager('messages', page);
+}
+
+const shortJid = (jid) => jid.replace(/@s\.whatsapp\.net$/, '');
+
+/** The 20 most recent chats (of the history's session filter), with their unread counts. */
+async function loadChats() {
+  const { sessionName } = formValues($('#message-filters'));
+  const page = await api('GET', '/api/v1/whatsapp/chats', { query: { sessionName, limit: 20 } });
+  const tbody = $('#chats-table tbody');
+  tbody.replaceChildren(
+    ...page.items.map((c) =>
+      h(
+        'tr',
+        { dataset: { chat: c.chatJid } },
+        h('td', {}, formatTime(c.lastMessageAt)),
+        h('td', {}, c.sessionName),
+        h('td', { className: 'mono' }, shortJid(c.chatJid)),
+        h('td', { className: 'text-cell' }, c.lastMessage?.preview ?? ''),
+        h('td', {}, String(c.unreadCount)),
+        h(
+          'td',
+          { className: 'actions' },
+          h('button', {
+            type: 'button',
+            className: 'secondary',
+            textContent: 'Show messages',
+            onclick: guarded(() => showChat(c.chatJid)),
+          }),
+          h('button', {
+            type: 'button',
+            textContent: 'Mark read',
+            disabled: c.unreadCount === 0,
+            onclick: guarded(() => markChatRead(c)),
+          }),
+        ),
+      ),
+    ),
+  );
+  if (page.items.length === 0) tbody.append(h('tr', {}, h('td', { colSpan: 6 }, 'No chats yet.')));
+  labelCells($('#chats-table'));
+}
+
+async function showChat(chatJid) {
+  $('#filter-chat').value = chatJid;
+  state.messagesPage = 1;
+  await loadMessages();
+}
+
+async function markChatRead(chat) {
+  const result = await api('POST', '/api/v1/whatsapp/chats/read', {
+    body: { sessionName: chat.sessionName, chat: chat.chatJid },
+  });
+  toast(`${result.marked} message${result.marked === 1 ? '' : 's'} marked read`);
+  await loadChats();
+  await loadMessages();
 }
 
 function pager(prefix, page) {
@@ -638,7 +693,7 @@ function wire() {
     guarded(async (e) => {
       e.preventDefault();
       state.messagesPage = 1;
-      await loadMessages();
+      await Promise.all([loadChats(), loadMessages()]);
     }),
   );
   $('#messages-prev').addEventListener(

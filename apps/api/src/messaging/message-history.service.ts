@@ -1,5 +1,6 @@
 import { type Page, skipFor, escapeRegex } from '@app/common';
 import { Inject, Injectable } from '@nestjs/common';
+import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import { toChatJid } from './chat-jid';
 import { ChatsRepository, type ChatRecord } from './chats.repository';
 import type { ListChatsQueryDto, ListMessagesQueryDto } from './dto/list-messages.query.dto';
@@ -18,6 +19,7 @@ export class MessageHistoryService {
   constructor(
     private readonly messages: MessagesRepository,
     private readonly chats: ChatsRepository,
+    private readonly sessions: WhatsAppSessionsService,
     @Inject(MEDIA_STORAGE) private readonly media: MediaStorage,
   ) {}
 
@@ -59,6 +61,7 @@ export class MessageHistoryService {
       skipFor({ page, limit: q.limit }),
       q.limit,
     );
+    if (total === 0) await this.requireSession(organizationId, q.sessionName);
     return { items, total, page, limit: q.limit };
   }
 
@@ -84,6 +87,15 @@ export class MessageHistoryService {
       skipFor(q),
       q.limit,
     );
+    if (total === 0) await this.requireSession(organizationId, q.sessionName);
     return { items, total, page: q.page, limit: q.limit };
+  }
+
+  /**
+   * An empty answer for a session name the organization does not have is a 404, as on the stats
+   * route: a typo must not read as "no messages". A deleted session's history stays readable.
+   */
+  private async requireSession(organizationId: string, sessionName?: string): Promise<void> {
+    if (sessionName) await this.sessions.getOwned(organizationId, sessionName);
   }
 }

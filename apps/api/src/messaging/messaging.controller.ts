@@ -108,6 +108,11 @@ export class MessagingController {
   })
   @ApiOkResponse({ type: MessagePageDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description:
+      'sessionName is not a session of the organization and has no history (SESSION_NOT_FOUND)',
+  })
   async list(
     @CurrentUser() user: AuthUser,
     @Query() query: ListMessagesQueryDto,
@@ -152,10 +157,15 @@ export class MessagingController {
   @Get('chats')
   @ApiOperation({
     operationId: 'chats_list',
-    summary: 'Chats with their last message and unread count (inbound since our last reply)',
+    summary: 'Chats with their last message and unread count',
   })
   @ApiOkResponse({ type: ChatPageDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description:
+      'sessionName is not a session of the organization and has no history (SESSION_NOT_FOUND)',
+  })
   async chats(
     @CurrentUser() user: AuthUser,
     @Query() query: ListChatsQueryDto,

@@ -302,7 +302,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Chats with their last message and unread count (inbound since our last reply) */
+        /** Chats with their last message and unread count */
         get: operations["chats_list"];
         put?: never;
         post?: never;
@@ -3434,6 +3434,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description sessionName is not a session of the organization and has no history (SESSION_NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
         };
     };
     chats_markRead: {
@@ -3871,6 +3880,15 @@ export interface operations {
             };
             /** @description The whatsapp module is disabled */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description sessionName is not a session of the organization and has no history (SESSION_NOT_FOUND) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
