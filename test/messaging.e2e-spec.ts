@@ -472,26 +472,37 @@ describe('messaging (HTTP, sandbox engine)', () => {
     );
     await markRead({ sessionName: 'main', chat: peer }, await registerUser(t)).expect(404);
 
-    // A session that cannot reach WhatsApp marks nothing: the messages stay unread.
+    // Marking does not wait for WhatsApp: while the connection is down the receipt is queued,
+    // and it is sent once the session is back.
     await connectedSession(t, owner, 'reader');
-    await t
-      .http()
-      .post('/api/v1/whatsapp/sandbox/sessions/reader/inbound')
-      .set(owner.auth)
-      .send({ from: peer, text: 'unread' })
-      .expect(202);
+    const reader = (route: string, body: object) =>
+      t
+        .http()
+        .post(`/api/v1/whatsapp/sandbox/sessions/reader/${route}`)
+        .set(owner.auth)
+        .send(body)
+        .expect(202);
+    const queued = (await reader('inbound', { from: peer, text: 'while offline' })).body
+      .waMessageId;
     await waitFor(async () => (await chatOf('reader'))?.unreadCount === 1, 10_000, 'reader chat');
-    await t
-      .http()
-      .post('/api/v1/whatsapp/sandbox/sessions/reader/disconnect')
-      .set(owner.auth)
-      .send({ reason: 'loggedOut' })
-      .expect(202);
+    await reader('disconnect', { reason: 'connectionLost' });
+    expect((await markRead({ sessionName: 'reader', chat: peer }).expect(200)).body).toMatchObject({
+      marked: 1,
+      chat: { unreadCount: 0 },
+    });
+    await waitForSessionStatus(t, owner, 'reader', 'connected', 15_000);
+    await waitFor(
+      async () =>
+        t.app.get(SandboxControl).readReceipts(`${owner.organization.id}_reader`).includes(queued),
+      15_000,
+      'the queued read receipt, after reconnecting',
+    );
+
+    // A logged-out session can no longer tell WhatsApp anything.
+    await reader('disconnect', { reason: 'loggedOut' });
     await waitForSessionStatus(t, owner, 'reader', 'logged_out');
-    const offline = await markRead({ sessionName: 'reader', chat: peer }).expect(409);
-    expect(offline.body.code).toBe('SESSION_NOT_CONNECTED');
-    expect((await chatOf('reader')).unreadCount).toBe(1);
-    expect((await history({ sessionName: 'reader', chat: jid })).items[0].status).toBe('delivered');
+    const loggedOut = await markRead({ sessionName: 'reader', chat: peer }).expect(409);
+    expect(loggedOut.body.code).toBe('SESSION_LOGGED_OUT');
   });
 
   it('filters and paginates history, by page and by cursor', async () => {

@@ -11,6 +11,7 @@ const INTERNAL_FIELDS = new Set([
   'idempotencyKey',
   'mediaRef',
   'waAddress',
+  'readReceiptPending',
   'updatedAt',
   '__v',
 ]);

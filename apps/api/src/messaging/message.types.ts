@@ -101,6 +101,8 @@ export interface MessageRecord {
   sentAt?: Date;
   deliveredAt?: Date;
   readAt?: Date;
+  /** Marked read by us; its read receipt still has to reach WhatsApp (internal). */
+  readReceiptPending?: true;
   playedAt?: Date;
   failedAt?: Date;
   createdAt: Date;

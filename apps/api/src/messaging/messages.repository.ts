@@ -226,31 +226,60 @@ export class MessagesRepository {
     return new Set(chats as string[]);
   }
 
-  /** Received messages of a chat we have not read yet, oldest first. */
-  unreadOf(
+  /** Ids of a chat's received messages we have not read yet, oldest first. */
+  async unreadIdsOf(
     chat: { organizationId: string; sessionName: string; chatJid: string },
     limit: number,
-  ): Promise<MessageRecord[]> {
+  ): Promise<string[]> {
+    const rows = await this.model
+      .find({ ...chat, direction: 'in', status: { $in: statusesBelow('read') } }, { _id: 1 })
+      .sort({ timestamp: 1, _id: 1 })
+      .limit(limit)
+      .lean<Array<{ _id: string }>>()
+      .exec();
+    return rows.map((r) => r._id);
+  }
+
+  /**
+   * Marks received messages read by us (only forward), each with its read receipt to send;
+   * returns how many moved.
+   */
+  async markReadByUs(ids: string[], at: Date): Promise<number> {
+    const result = await this.model
+      .updateMany(
+        { _id: { $in: ids }, direction: 'in', status: { $in: statusesBelow('read') } },
+        { $set: { status: 'read', readAt: at, readReceiptPending: true } },
+      )
+      .exec();
+    return result.modifiedCount;
+  }
+
+  /** Sessions with read receipts to send. */
+  async sessionsWithPendingReceipts(): Promise<string[]> {
+    return (await this.model
+      .distinct('sessionId', { readReceiptPending: true })
+      .exec()) as string[];
+  }
+
+  /** A session's messages whose read receipt is still to send, oldest first. */
+  pendingReceiptsOf(sessionId: string, limit: number): Promise<MessageRecord[]> {
     return this.model
       .find(
-        { ...chat, direction: 'in', status: { $in: statusesBelow('read') } },
+        { sessionId, readReceiptPending: true },
         { _id: 1, waMessageId: 1, chatJid: 1, participant: 1, waAddress: 1 },
       )
-      .sort({ timestamp: 1, _id: 1 })
+      .sort({ readAt: 1, _id: 1 })
       .limit(limit)
       .lean<MessageRecord[]>()
       .exec();
   }
 
-  /** Marks received messages read by us (only forward); returns how many moved. */
-  async markReadByUs(ids: string[], at: Date): Promise<number> {
-    const result = await this.model
-      .updateMany(
-        { _id: { $in: ids }, direction: 'in', status: { $in: statusesBelow('read') } },
-        { $set: { status: 'read', readAt: at } },
-      )
+  /** Their receipts reached WhatsApp (or can no longer: the session was logged out). */
+  async clearPendingReceipts(filter: { ids: string[] } | { sessionId: string }): Promise<void> {
+    const scope = 'ids' in filter ? { _id: { $in: filter.ids } } : { sessionId: filter.sessionId };
+    await this.model
+      .updateMany({ ...scope, readReceiptPending: true }, { $unset: { readReceiptPending: 1 } })
       .exec();
-    return result.modifiedCount;
   }
 
   /**

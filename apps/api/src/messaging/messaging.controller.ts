@@ -179,7 +179,7 @@ export class MessagingController {
   @ApiOperation({
     operationId: 'chats_markRead',
     summary:
-      "Mark a chat read: read receipts (blue ticks, if the account's privacy settings allow) go to WhatsApp, its received messages become read and leave the unread count",
+      "Mark a chat read: its received messages become read and leave the unread count at once; their read receipts (blue ticks, if the account's privacy settings allow) go to WhatsApp as soon as the session is connected",
   })
   @ApiOkResponse({ type: ChatReadResultDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid sessionName or chat' })
@@ -189,7 +189,7 @@ export class MessagingController {
   })
   @ApiConflictResponse({
     type: ErrorResponseDto,
-    description: 'The session is not connected (SESSION_NOT_CONNECTED): nothing was marked',
+    description: 'The session is logged out (SESSION_LOGGED_OUT): nothing was marked',
   })
   async markRead(
     @CurrentUser() user: AuthUser,

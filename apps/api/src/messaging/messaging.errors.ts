@@ -27,6 +27,15 @@ export class SessionLoggedOutSendError extends ConflictError {
   }
 }
 
+export class SessionLoggedOutReadError extends ConflictError {
+  constructor(sessionName: string) {
+    super(
+      'SESSION_LOGGED_OUT',
+      `Session '${sessionName}' is logged out: WhatsApp can no longer be told what was read`,
+    );
+  }
+}
+
 export class InvalidIdempotencyKeyError extends BadRequestError {
   constructor() {
     super('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-255 visible ASCII characters');

@@ -19,6 +19,7 @@ import { Chat, ChatSchema } from './schemas/chat.schema';
 import { IdempotencyKey, IdempotencyKeySchema } from './schemas/idempotency-key.schema';
 import { MessageCreation, MessageCreationSchema } from './schemas/message-creation.schema';
 import { Message, MessageSchema } from './schemas/message.schema';
+import { ReadReceiptDispatcher } from './read-receipt-dispatcher';
 import { SendMessageUseCase } from './send-message.usecase';
 
 @Module({
@@ -47,6 +48,7 @@ import { SendMessageUseCase } from './send-message.usecase';
     MediaDownloadService,
     MessageHistoryService,
     ChatReadService,
+    ReadReceiptDispatcher,
   ],
   exports: [MessageHistoryService],
 })

@@ -321,7 +321,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Mark a chat read: read receipts (blue ticks, if the account's privacy settings allow) go to WhatsApp, its received messages become read and leave the unread count */
+        /** Mark a chat read: its received messages become read and leave the unread count at once; their read receipts (blue ticks, if the account's privacy settings allow) go to WhatsApp as soon as the session is connected */
         post: operations["chats_markRead"];
         delete?: never;
         options?: never;
@@ -774,7 +774,7 @@ export interface components {
         };
         ChatReadResultDto: {
             /**
-             * @description Received messages this call reported read to WhatsApp and set to status read (0 when none were unread)
+             * @description Received messages this call set to status read, their read receipts queued for WhatsApp (0 when none were unread)
              * @example 3
              */
             marked: number;
@@ -3503,7 +3503,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description The session is not connected (SESSION_NOT_CONNECTED): nothing was marked */
+            /** @description The session is logged out (SESSION_LOGGED_OUT): nothing was marked */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -48,7 +48,7 @@ export class MarkChatReadDto {
 export class ChatReadResultDto {
   @ApiProperty({
     description:
-      'Received messages this call reported read to WhatsApp and set to status read (0 when none were unread)',
+      'Received messages this call set to status read, their read receipts queued for WhatsApp (0 when none were unread)',
     example: 3,
   })
   marked: number;

@@ -62,6 +62,8 @@ export class Message {
   @Prop({ type: Date }) sentAt?: Date;
   @Prop({ type: Date }) deliveredAt?: Date;
   @Prop({ type: Date }) readAt?: Date;
+  /** Received messages we marked read whose read receipt has not reached WhatsApp yet. */
+  @Prop({ type: Boolean }) readReceiptPending?: true;
   @Prop({ type: Date }) playedAt?: Date;
   @Prop({ type: Date }) failedAt?: Date;
 }
@@ -83,6 +85,11 @@ MessageSchema.index({ organizationId: 1, sessionName: 1, chatJid: 1, timestamp: 
 // A conversation asked for by chat alone (`?chat=`, without sessionName).
 MessageSchema.index({ organizationId: 1, chatJid: 1, timestamp: -1 });
 MessageSchema.index({ organizationId: 1, status: 1, timestamp: -1 });
+// Read receipts still to send (few at any time).
+MessageSchema.index(
+  { sessionId: 1, readReceiptPending: 1 },
+  { partialFilterExpression: { readReceiptPending: true } },
+);
 // Outbox worker.
 MessageSchema.index({ status: 1, nextAttemptAt: 1 });
 MessageSchema.index({ sessionId: 1, status: 1, createdAt: 1 });

@@ -1,0 +1,110 @@
+import {
+  type BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import {
+  SessionRegistry,
+  WA_EVENTS,
+  type WaReadKey,
+  type WaSessionStatusEvent,
+} from '@app/whatsapp';
+import type { MessageRecord } from './message.types';
+import { MessagesRepository } from './messages.repository';
+
+/** Read receipts per engine call: one receipt stanza per chat and sender, of modest size. */
+const BATCH = 500;
+const SWEEP_INTERVAL_MS = 1_000;
+
+/** Where a received message's read receipt goes: as WhatsApp addressed it, else as stored. */
+export const readKeyOf = (m: MessageRecord): WaReadKey => {
+  const participant = m.waAddress?.participant ?? m.participant;
+  return {
+    waMessageId: m.waMessageId!,
+    remoteJid: m.waAddress?.remoteJid ?? m.chatJid,
+    ...(participant ? { participant } : {}),
+  };
+};
+
+/**
+ * Sends the read receipts of messages marked read (`readReceiptPending`), from whichever instance
+ * holds the session, once it is connected: marking a chat read is stored first and never waits for
+ * WhatsApp, and a restart or a disconnection only delays the receipts. A receipt is cleared after
+ * the engine took it, so a crash in between sends it again (WhatsApp ignores a repeated read).
+ */
+@Injectable()
+export class ReadReceiptDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly log = new Logger(ReadReceiptDispatcher.name);
+  private readonly draining = new Map<string, Promise<void>>();
+  private readonly rerun = new Set<string>();
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    private readonly registry: SessionRegistry,
+    private readonly messages: MessagesRepository,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await Promise.allSettled(this.draining.values());
+  }
+
+  /** Receipts to send for a session: now if it is connected here (else the holder's sweep does). */
+  kick(sessionId: string): void {
+    if (this.stopped || !this.registry.isConnected(sessionId)) return;
+    if (this.draining.has(sessionId)) {
+      this.rerun.add(sessionId);
+      return;
+    }
+    const run = this.drain(sessionId)
+      .catch((err) => this.log.warn({ err, sessionId }, 'Read receipts not sent; will retry'))
+      .finally(() => {
+        this.draining.delete(sessionId);
+        if (this.rerun.delete(sessionId)) this.kick(sessionId);
+      });
+    this.draining.set(sessionId, run);
+  }
+
+  @OnEvent(WA_EVENTS.sessionStatus, { async: true, suppressErrors: true })
+  async onSessionStatus(event: WaSessionStatusEvent): Promise<void> {
+    if (event.status === 'connected') this.kick(event.sessionId);
+    // The link is gone: these receipts can never be sent.
+    if (event.status === 'logged_out')
+      await this.messages.clearPendingReceipts({ sessionId: event.sessionId });
+  }
+
+  /** Receipts marked on other instances, or left by a failure or a restart. */
+  async sweep(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      for (const sessionId of await this.messages.sessionsWithPendingReceipts())
+        this.kick(sessionId);
+    } catch (err) {
+      this.log.warn({ err }, 'Read receipt sweep failed');
+    }
+  }
+
+  /** Resolves once no drain of this session is running (tests, shutdown). */
+  async idle(sessionId: string): Promise<void> {
+    await this.draining.get(sessionId);
+  }
+
+  private async drain(sessionId: string): Promise<void> {
+    while (!this.stopped && this.registry.isConnected(sessionId)) {
+      const pending = await this.messages.pendingReceiptsOf(sessionId, BATCH);
+      if (!pending.length) return;
+      await this.registry.markRead(sessionId, pending.map(readKeyOf));
+      await this.messages.clearPendingReceipts({ ids: pending.map((m) => m._id) });
+      if (pending.length < BATCH) return;
+    }
+  }
+}
