@@ -85,9 +85,9 @@ MessageSchema.index({ organizationId: 1, sessionName: 1, chatJid: 1, timestamp: 
 // A conversation asked for by chat alone (`?chat=`, without sessionName).
 MessageSchema.index({ organizationId: 1, chatJid: 1, timestamp: -1 });
 MessageSchema.index({ organizationId: 1, status: 1, timestamp: -1 });
-// Read receipts still to send (few at any time).
+// Read receipts still to send (few at any time): which sessions have any, then a session's.
 MessageSchema.index(
-  { sessionId: 1, readReceiptPending: 1 },
+  { readReceiptPending: 1, sessionId: 1 },
   { partialFilterExpression: { readReceiptPending: true } },
 );
 // Outbox worker.
