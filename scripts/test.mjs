@@ -54,6 +54,7 @@ const steps = [
       'test/webhooks.e2e-spec.ts',
       'test/events.e2e-spec.ts',
       'test/ingest-burst.e2e-spec.ts',
+      'test/instances.e2e-spec.ts',
       '--reporter=default',
       '--reporter=json',
       '--outputFile.json=test/artifacts/e2e-emulator.json',

@@ -2,7 +2,8 @@ import type { SessionStateStore } from '../session-state/session-state.store';
 
 /**
  * Keeps this instance's session leases alive with ONE timer for all sessions
- * (renew every ttl/3); reports a session whose lease another instance took.
+ * (renew every ttl/3); reports a session whose lease another instance took, and after each round
+ * hands the sessions it still holds to `onRound` (work asked of the holder through the database).
  */
 export class LeaseKeeper {
   private readonly owned = new Set<string>();
@@ -15,6 +16,7 @@ export class LeaseKeeper {
     readonly ttlMs: number,
     private readonly onLost: (sessionId: string) => void,
     private readonly onError: (err: unknown) => void,
+    private readonly onRound: (held: string[]) => Promise<void> = async () => undefined,
   ) {}
 
   acquire(sessionId: string): Promise<boolean> {
@@ -60,6 +62,7 @@ export class LeaseKeeper {
           this.onLost(sessionId);
         }
       }
+      await this.onRound([...this.owned]).catch(this.onError);
     } finally {
       this.renewing = false;
     }

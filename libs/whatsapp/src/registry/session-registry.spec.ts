@@ -296,6 +296,40 @@ describe('SessionRegistry with the sandbox engine', () => {
       await kit.registry.beforeApplicationShutdown();
     });
 
+    it('a contacts resync asked on another instance runs on the one holding the session, once', async () => {
+      const store = new InMemorySessionStateStore();
+      const backend = new InMemoryAuthRowBackend();
+      const kitOf = (instanceId: string) =>
+        makeRegistryKit({
+          store,
+          auth: new InMemoryAuthStoreProvider(backend),
+          options: { renderQr, instanceId, leaseTtlMs: 30_000 },
+        });
+      const a = kitOf('A');
+      const b = kitOf('B');
+      const sessionId = await a.createSession();
+      await a.registry.start(sessionId);
+      await vi.advanceTimersByTimeAsync(10);
+      await a.control.scan(sessionId, '15551234567');
+      await vi.advanceTimersByTimeAsync(10);
+      const resync = vi.spyOn(a.hub.get(sessionId)!, 'resyncContacts');
+
+      await b.registry.resyncContacts(sessionId); // B does not run it: it asks A
+      expect(resync).not.toHaveBeenCalled();
+      expect(store.docs.get(sessionId)!.contactsResyncRequestedAt).toBeInstanceOf(Date);
+      await vi.advanceTimersByTimeAsync(10_000); // A's next lease round takes the request
+      expect(resync).toHaveBeenCalledTimes(1);
+      expect(store.docs.get(sessionId)!.contactsResyncRequestedAt).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(resync).toHaveBeenCalledTimes(1);
+
+      // Where nobody holds a connected session, the caller hears so instead of a silent request.
+      await a.registry.beforeApplicationShutdown();
+      await expect(b.registry.resyncContacts(sessionId)).rejects.toBeInstanceOf(
+        SessionNotConnectedError,
+      );
+    });
+
     it('lease: refused while another instance holds it, taken over after expiry; the old owner steps back', async () => {
       const store = new InMemorySessionStateStore();
       const backend = new InMemoryAuthRowBackend();

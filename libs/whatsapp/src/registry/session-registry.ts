@@ -79,6 +79,7 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
       options.leaseTtlMs,
       (id) => this.onLeaseLost(id),
       (err) => this.logError('Lease renewal failed', err),
+      (held) => this.runRequestedResyncs(held),
     );
     this.events = new SessionEventHandler(
       this.status,
@@ -237,8 +238,23 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
     return connection.downloadMedia(ref);
   }
 
-  resyncContacts(sessionId: string): Promise<void> {
-    return this.connectedOrThrow(sessionId).resyncContacts();
+  /**
+   * Re-reads the session's contacts: here if it runs here, else through the database by the
+   * instance holding it (on its next lease round, within a third of the lease TTL).
+   */
+  async resyncContacts(sessionId: string): Promise<void> {
+    const handle = this.handles.get(sessionId);
+    if (handle?.connection && handle.status === 'connected')
+      return handle.connection.resyncContacts();
+    const doc = await this.requireDoc(sessionId);
+    const heldElsewhere =
+      !handle &&
+      !!doc.lease &&
+      doc.lease.owner !== this.instanceId &&
+      new Date(doc.lease.expiresAt) > new Date();
+    if (!heldElsewhere || doc.status !== 'connected')
+      throw new SessionNotConnectedError(sessionId, handle?.status ?? doc.status);
+    await this.store.requestContactsResync(sessionId, new Date());
   }
 
   markRead(sessionId: string, keys: WaReadKey[]): Promise<void> {
@@ -390,6 +406,18 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
     const status = await this.waitForStatus(sessionId, notConnecting, this.options.qrWaitMs);
     if (status === 'connected') throw new SessionAlreadyConnectedError(sessionId);
     return status ?? this.handles.get(sessionId)?.status;
+  }
+
+  /** Resyncs other instances asked of sessions connected here. */
+  private async runRequestedResyncs(held: string[]): Promise<void> {
+    const connected = held.filter((id) => this.isConnected(id));
+    for (const sessionId of await this.store.takeContactsResyncRequests(connected)) {
+      try {
+        await this.connectedOrThrow(sessionId).resyncContacts();
+      } catch (err) {
+        this.logError(`Contacts resync of ${sessionId} failed`, err);
+      }
+    }
   }
 
   private connectedOrThrow(sessionId: string) {

@@ -74,4 +74,18 @@ export class InMemorySessionStateStore implements SessionStateStore {
     const doc = this.docs.get(sessionId);
     if (doc?.lease?.owner === owner) delete doc.lease;
   }
+
+  async requestContactsResync(sessionId: string, at: Date) {
+    const doc = this.docs.get(sessionId);
+    if (doc) doc.contactsResyncRequestedAt = at;
+  }
+
+  async takeContactsResyncRequests(sessionIds: string[]) {
+    return sessionIds.filter((id) => {
+      const doc = this.docs.get(id);
+      if (!doc?.contactsResyncRequestedAt) return false;
+      delete doc.contactsResyncRequestedAt;
+      return true;
+    });
+  }
 }

@@ -108,4 +108,33 @@ export class MongoSessionStateStore implements SessionStateStore {
       )
       .exec();
   }
+
+  async requestContactsResync(sessionId: string, at: Date) {
+    await this.model
+      .updateOne({ sessionId }, { $set: { contactsResyncRequestedAt: at } }, { timestamps: false })
+      .exec();
+  }
+
+  async takeContactsResyncRequests(sessionIds: string[]) {
+    if (!sessionIds.length) return [];
+    const requested = (await this.model
+      .distinct('sessionId', {
+        sessionId: { $in: sessionIds },
+        contactsResyncRequestedAt: { $exists: true },
+      })
+      .exec()) as string[];
+    const taken: string[] = [];
+    for (const sessionId of requested) {
+      // Conditional, so of two takers (a lease changing hands) one runs it.
+      const res = await this.model
+        .updateOne(
+          { sessionId, contactsResyncRequestedAt: { $exists: true } },
+          { $unset: { contactsResyncRequestedAt: '' } },
+          { timestamps: false },
+        )
+        .exec();
+      if (res.modifiedCount) taken.push(sessionId);
+    }
+    return taken;
+  }
 }

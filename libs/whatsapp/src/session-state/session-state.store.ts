@@ -15,4 +15,8 @@ export interface SessionStateStore {
   /** Atomically take or renew the lease when it is free, expired or already ours. */
   acquireLease(sessionId: string, owner: string, ttlMs: number, now: Date): Promise<boolean>;
   releaseLease(sessionId: string, owner: string): Promise<void>;
+  /** Ask the instance holding the session to re-read its contacts. */
+  requestContactsResync(sessionId: string, at: Date): Promise<void>;
+  /** Of these sessions, the ones with a resync request, each taken (cleared) by exactly one caller. */
+  takeContactsResyncRequests(sessionIds: string[]): Promise<string[]>;
 }

@@ -24,6 +24,8 @@ export interface WaSessionState {
   lastActivityAt?: Date;
   connectedAt?: Date;
   lease?: WaSessionLease;
+  /** A contacts resync asked of the instance holding the session (taken on its next lease round). */
+  contactsResyncRequestedAt?: Date;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -33,7 +35,13 @@ export type WaSessionPatch = {
   [
     K in Exclude<
       keyof WaSessionState,
-      'sessionId' | 'organizationId' | 'sessionName' | 'createdAt' | 'updatedAt' | 'lease'
+      | 'sessionId'
+      | 'organizationId'
+      | 'sessionName'
+      | 'createdAt'
+      | 'updatedAt'
+      | 'lease'
+      | 'contactsResyncRequestedAt'
     >
   ]?: WaSessionState[K] | null;
 };

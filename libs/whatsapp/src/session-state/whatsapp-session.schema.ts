@@ -66,6 +66,9 @@ export class WhatsAppSession {
   @Prop({ type: WhatsAppSessionLease })
   lease?: WhatsAppSessionLease;
 
+  @Prop()
+  contactsResyncRequestedAt?: Date;
+
   createdAt: Date;
   updatedAt: Date;
 }
