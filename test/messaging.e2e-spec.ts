@@ -421,6 +421,56 @@ describe('messaging (HTTP, sandbox engine)', () => {
     );
   });
 
+  it('keeps reactions, edits and revokes out of chat counts; the last message follows edits and deletion', async () => {
+    const chatOf = async (jid: string) =>
+      (
+        await t.http().get('/api/v1/whatsapp/chats').query({ limit: 100 }).set(owner.auth)
+      ).body.items.find((c: { chatJid: string }) => c.chatJid === jid);
+    const from = '+201555000611';
+    const jid = '201555000611@s.whatsapp.net';
+    const said = (await inbound({ from, text: 'see you at 5' })).body.waMessageId;
+    await inbound({ from, type: 'reaction', reaction: { emoji: '👍', targetId: said } });
+    await inbound({ from, type: 'edit', targetId: said, editedText: 'see you at 6' });
+    const edited = await waitFor(
+      async () => {
+        const chat = await chatOf(jid);
+        return chat?.lastMessage?.preview === 'see you at 6' ? chat : undefined;
+      },
+      10_000,
+      'the edited preview',
+    );
+    expect(edited).toMatchObject({
+      unreadCount: 1,
+      messageCount: 1,
+      lastMessage: { type: 'text', direction: 'in' },
+    });
+    await inbound({ from, type: 'revoke', targetId: said });
+    const deleted = await waitFor(
+      async () => {
+        const chat = await chatOf(jid);
+        return chat?.lastMessage?.revoked ? chat : undefined;
+      },
+      10_000,
+      'the deleted last message',
+    );
+    expect(deleted.lastMessage.preview).toBeUndefined(); // deleted text does not linger
+    expect(deleted).toMatchObject({ unreadCount: 1, messageCount: 1 });
+
+    // An edit that overtook its message: the chat shows the edited text once the message comes.
+    const early = '+201555000612';
+    await inbound({ from: early, type: 'edit', targetId: 'EARLY-1', editedText: 'fixed typo' });
+    await inbound({ from: early, text: 'fixde typo', waMessageId: 'EARLY-1' });
+    const overtaken = await waitFor(
+      async () => {
+        const chat = await chatOf('201555000612@s.whatsapp.net');
+        return chat?.lastMessage?.preview === 'fixed typo' ? chat : undefined;
+      },
+      10_000,
+      'the early edit in the chat list',
+    );
+    expect(overtaken).toMatchObject({ unreadCount: 1, messageCount: 1 });
+  });
+
   it('marks a chat read: receipts go to WhatsApp, its messages become read, the unread count drops', async () => {
     const peer = '+201555000566';
     const jid = '201555000566@s.whatsapp.net';

@@ -2,13 +2,14 @@ import { duplicateIndexesOf, groupBy, uncastBulkWrite } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { AnyBulkWriteOperation, Model } from 'mongoose';
-import type { MessageRecord } from './message.types';
+import { isChatMessage, type MessageRecord } from './message.types';
 import { Chat, type ChatLastMessage } from './schemas/chat.schema';
 
 export type ChatRecord = Chat & { _id: unknown };
 
 function previewOf(m: MessageRecord): string | undefined {
-  const text = m.text ?? m.caption ?? m.editedText ?? m.reaction?.emoji ?? m.media?.fileName;
+  if (m.revoked) return undefined;
+  const text = m.editedText ?? m.text ?? m.caption ?? m.media?.fileName;
   return text ? text.slice(0, 120) : undefined;
 }
 
@@ -54,6 +55,7 @@ function snapshotOf(m: MessageRecord): { lastMessageAt: Date; lastMessage: ChatL
       direction: m.direction,
       type: m.type,
       preview: previewOf(m),
+      ...(m.revoked ? { revoked: true } : {}),
       timestamp: m.timestamp,
     },
   };
@@ -101,7 +103,9 @@ export class ChatsRepository {
    * unread count).
    */
   async recordMany(messages: MessageRecord[]): Promise<void> {
-    const byChat = groupBy(messages, (m) => `${m.sessionId}|${m.chatJid}`);
+    // Reactions, edits and revokes change the message they target (see refreshSnapshot), they
+    // are not messages of the chat: no count, no unread, no snapshot of their own.
+    const byChat = groupBy(messages.filter(isChatMessage), (m) => `${m.sessionId}|${m.chatJid}`);
     const runs: MessageRecord[][] = [];
     const inOrder: AnyBulkWriteOperation<Chat>[] = [];
     for (const chat of byChat.values()) {
@@ -126,6 +130,22 @@ export class ChatsRepository {
       if (!refused) throw error;
       return [...refused];
     }
+  }
+
+  /** An edit or a revoke changed `m`: if it is its chat's last message, the snapshot follows. */
+  async refreshSnapshot(m: MessageRecord): Promise<void> {
+    const preview = previewOf(m);
+    await this.model
+      .updateOne(
+        { sessionId: m.sessionId, chatJid: m.chatJid, 'lastMessage.id': m._id },
+        {
+          ...(preview === undefined
+            ? { $unset: { 'lastMessage.preview': 1 } }
+            : { $set: { 'lastMessage.preview': preview } }),
+          ...(m.revoked ? { $set: { 'lastMessage.revoked': true } } : {}),
+        },
+      )
+      .exec();
   }
 
   findOne(organizationId: string, sessionName: string, chatJid: string) {

@@ -38,9 +38,10 @@ describe('InboundIngestService', () => {
     applyEdit: vi.fn(),
     findByIds: vi.fn(),
     findChangesOf: vi.fn(),
+    findByWaId: vi.fn(),
   };
   const notes = { open: vi.fn(), close: vi.fn() };
-  const chats = { recordMany: vi.fn() };
+  const chats = { recordMany: vi.fn(), refreshSnapshot: vi.fn() };
   const status = { emitCreated: vi.fn() };
   const sessions = { touchActivity: vi.fn() };
   const dispatcher = { sendsSettled: vi.fn() };
@@ -131,6 +132,8 @@ describe('InboundIngestService', () => {
 
   it('applies an edit in the batch to its target and logs a failed batch once', async () => {
     messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) => docs.map(record));
+    const target = { _id: 'id-a', waMessageId: 'a', editedText: 'fixed' };
+    messages.findByWaId.mockResolvedValue(target);
     await ingest.onMessage(event('e1', { type: 'edit', targetId: 'a', editedText: 'fixed' }));
     expect(messages.applyEdit).toHaveBeenCalledWith(
       'org1_main',
@@ -138,6 +141,8 @@ describe('InboundIngestService', () => {
       'fixed',
       new Date('2026-01-05T10:00:00Z'),
     );
+    // The target as stored after the edit is what its chat's last message shows.
+    expect(chats.refreshSnapshot).toHaveBeenCalledWith(target);
 
     chats.recordMany.mockRejectedValue(new Error('db down'));
     const error = vi.spyOn(Logger.prototype, 'error');

@@ -36,8 +36,9 @@ export class MessageCreationService {
   /** Runs the effects for the messages the insert created (any subset of the noted ids), then closes the note. */
   async complete(creation: OpenCreation, created: MessageRecord[]): Promise<void> {
     if (created.length) {
-      await this.applyChanges(creation.sessionId, created);
+      // The chat first: an edit or revoke applied next finds its target as the chat's last message.
       await this.chats.recordMany(created);
+      await this.applyChanges(creation.sessionId, created);
       await this.status.emitCreated(creation.sessionId, created);
       await this.sessions.touchActivity(creation.sessionId, new Date());
       for (const record of created)
@@ -81,6 +82,9 @@ export class MessageCreationService {
       await this.messages.applyEdit(sessionId, targetId, m.editedText, new Date(m.timestamp));
     } else if (m.type === 'revoke') {
       await this.messages.setFields({ sessionId, waMessageId: targetId }, { revoked: true });
-    }
+    } else return;
+    // The target as it now is (the newest edit won): the chat list shows that, or nothing.
+    const target = await this.messages.findByWaId(sessionId, targetId);
+    if (target) await this.chats.refreshSnapshot(target);
   }
 }

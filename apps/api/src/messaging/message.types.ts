@@ -32,6 +32,11 @@ export const MESSAGE_TYPES = [
 ] as const satisfies readonly InboundMessageType[];
 export type MessageType = InboundMessageType;
 
+/** Types that change another message (react to it, edit it, delete it) rather than say something. */
+const CHANGE_TYPES: ReadonlySet<string> = new Set<MessageType>(['reaction', 'edit', 'revoke']);
+/** A message of its own in the chat list and its counts, not a change to another message. */
+export const isChatMessage = (m: { type: string }): boolean => !CHANGE_TYPES.has(m.type);
+
 /** Status only moves forward; `failed` is terminal and outranks nothing but pending. */
 const RANK: Record<MessageStatus, number> = {
   pending: 0,
@@ -88,6 +93,8 @@ export interface MessageRecord {
   poll?: { name: string; options: string[] };
   editedText?: string;
   editedAt?: Date;
+  /** The sender deleted it for everyone. */
+  revoked?: boolean;
   targetId?: string;
   status: MessageStatus;
   error?: string;

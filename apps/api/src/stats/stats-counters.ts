@@ -1,6 +1,7 @@
 import {
   MESSAGE_STATUSES,
   MESSAGE_TYPES,
+  isChatMessage,
   statusesBelow,
   type MessageDirection,
   type MessageStatus,
@@ -12,7 +13,6 @@ export const STATS_MESSAGE_TYPES = MESSAGE_TYPES;
 export type StatsMessageType = (typeof STATS_MESSAGE_TYPES)[number];
 
 /** Types that are not a conversational turn: they neither open nor answer a wait for a reply. */
-const NON_CONVERSATIONAL_TYPES = new Set<string>(['reaction', 'revoke', 'edit']);
 /** Statuses counted as delivered to the recipient's device. */
 export const DELIVERED_OR_BETTER: readonly MessageStatus[] = ['delivered', 'read', 'played'];
 export const READ_OR_BETTER: readonly MessageStatus[] = ['read', 'played'];
@@ -135,7 +135,7 @@ export const isForwardTransition = (current: MessageStatus, next: MessageStatus)
 
 /** True when the message opens or answers a wait for a reply (1:1 and group chats; not broadcasts or channels). */
 export function isConversational(message: { type: string; chatJid: string }): boolean {
-  if (NON_CONVERSATIONAL_TYPES.has(message.type)) return false;
+  if (!isChatMessage(message)) return false;
   return !message.chatJid.endsWith('@broadcast') && !message.chatJid.endsWith('@newsletter');
 }
 

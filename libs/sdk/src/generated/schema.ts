@@ -755,8 +755,16 @@ export interface components {
             direction: components["schemas"]["MessageDirection"];
             /** @example text */
             type: string;
-            /** @example Hi, is my order ready? */
+            /**
+             * @description Start of its text (as edited), caption or file name; absent once deleted
+             * @example Hi, is my order ready?
+             */
             preview?: string;
+            /**
+             * @description The sender deleted it for everyone
+             * @example true
+             */
+            revoked?: boolean;
             /**
              * Format: date-time
              * @example 2026-01-01T10:00:00.000Z

@@ -8,7 +8,13 @@ export class ChatLastMessageDto {
   @ApiProperty({ enum: ['in', 'out'], enumName: 'MessageDirection', example: 'in' })
   direction: string;
   @ApiProperty({ example: 'text' }) type: string;
-  @ApiPropertyOptional({ example: 'Hi, is my order ready?' }) preview?: string;
+  @ApiPropertyOptional({
+    description: 'Start of its text (as edited), caption or file name; absent once deleted',
+    example: 'Hi, is my order ready?',
+  })
+  preview?: string;
+  @ApiPropertyOptional({ description: 'The sender deleted it for everyone', example: true })
+  revoked?: boolean;
   @ApiProperty({ example: '2026-01-01T10:00:00.000Z' }) timestamp: Date;
 }
 

@@ -6,6 +6,8 @@ export interface ChatLastMessage {
   direction: 'in' | 'out';
   type: string;
   preview?: string;
+  /** The sender deleted it for everyone (its preview is gone too). */
+  revoked?: boolean;
   timestamp: Date;
 }
 
@@ -18,7 +20,7 @@ export class Chat {
   @Prop({ type: String, required: true }) chatJid: string;
   @Prop({ type: Date, required: true }) lastMessageAt: Date;
   @Prop({ type: MongooseSchema.Types.Mixed }) lastMessage?: ChatLastMessage;
-  /** Inbound messages since our last outbound message in this chat. */
+  /** Received messages not read: since our last outbound message or the chat was marked read. */
   @Prop({ type: Number, default: 0 }) unreadCount: number;
   @Prop({ type: Number, default: 0 }) messageCount: number;
 }
