@@ -3,13 +3,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import jsQR from 'jsqr';
 import type { Connection } from 'mongoose';
 import { PNG } from 'pngjs';
 import { loadConfig } from '@app/common';
-import { SessionQueryService, SessionRegistry } from '@app/whatsapp';
+import {
+  SessionQueryService,
+  SessionRegistry,
+  WA_EVENTS,
+  type WaSessionStatusEvent,
+} from '@app/whatsapp';
 import { createApp } from '../apps/api/src/app.setup';
 import { report, round, settleGc, summarize, tempDir } from './support';
 
@@ -166,6 +172,12 @@ async function main(): Promise<void> {
     // Boot restore: a new gateway on the same store; every paired session logs in again.
     const restoreStart = Date.now();
     app = await createApp(config(data.path, emulator.url));
+    // Every status a session passes through while restoring, to explain a straggler.
+    const trails = new Map<string, string[]>();
+    app.get(EventEmitter2).on(WA_EVENTS.sessionStatus, (e: WaSessionStatusEvent) => {
+      const step = `+${Date.now() - restoreStart}ms ${e.status}${e.lastError ? ` (${e.lastError})` : ''}`;
+      trails.set(e.sessionId, [...(trails.get(e.sessionId) ?? []), step]);
+    });
     await app.init();
     const restored = app.get(SessionRegistry);
     // Each session's time to connected: tells a stalled machine (all late) from sessions that
@@ -178,6 +190,12 @@ async function main(): Promise<void> {
     );
     const restoreAllMs = Date.now() - restoreStart;
     const restoreDistribution = summarize(restoreTimes);
+    // Sessions far behind the rest (the bimodal slow runs): what they went through.
+    const stragglers = ids
+      .map((id, i) => ({ id, ms: restoreTimes[i] }))
+      .filter(({ ms }) => ms > 2 * restoreDistribution.p95)
+      .map(({ id, ms }) => ({ restoreMs: ms, statuses: trails.get(id) ?? [] }));
+    for (const s of stragglers) progress(`straggler: ${s.restoreMs} ms: ${s.statuses.join(' → ')}`);
     const restoredConnected = restored
       .liveSessions()
       .filter((s) => s.status === 'connected').length;
@@ -233,6 +251,7 @@ async function main(): Promise<void> {
       linkAllMs,
       restoreAllMs,
       restoreMsPerSession: restoreDistribution,
+      restoreStragglers: stragglers,
       restoredConnected,
       targetRestoreMs: 20_000,
       ingestMessages: INGEST_MESSAGES,
