@@ -129,6 +129,12 @@ describe('SDK scenario: register → session → scan → send → receive → h
       text: 'Thanks, got it!',
       type: 'text',
     });
+    // Mark the chat read: the answer is typed (ChatReadResultDto).
+    const read = await gw.post('/api/v1/whatsapp/chats/read', {
+      body: { sessionName: 'main', chat: customer },
+    });
+    expect(read.marked).toBe(1);
+    expect(read.chat.unreadCount).toBe(0);
     for (let i = 0; i < 3; i += 1) {
       await gw.post('/api/v1/whatsapp/messages/send', {
         body: { sessionName: 'main', to: customer, text: `Follow-up ${i}` },
