@@ -8,7 +8,7 @@ import type { SessionStateStore } from '../session-state/session-state.store';
 export class LeaseKeeper {
   private readonly owned = new Set<string>();
   private timer?: NodeJS.Timeout;
-  private renewing = false;
+  private round?: Promise<void>;
 
   constructor(
     private readonly store: SessionStateStore,
@@ -44,27 +44,37 @@ export class LeaseKeeper {
     this.timer = undefined;
   }
 
-  async renewAll(): Promise<void> {
-    if (this.renewing) return;
-    this.renewing = true;
-    try {
-      for (const sessionId of [...this.owned]) {
-        let kept: boolean;
-        try {
-          kept = await this.acquire(sessionId);
-        } catch (err) {
-          // A database hiccup is not a takeover: keep running, retry next round.
-          this.onError(err);
-          continue;
-        }
-        if (!kept && this.owned.has(sessionId)) {
-          this.owned.delete(sessionId);
-          this.onLost(sessionId);
-        }
+  /** Shutdown: no new round, and the one under way has finished (it renews nothing released). */
+  async stop(): Promise<void> {
+    this.stopTimer();
+    await this.round;
+  }
+
+  renewAll(): Promise<void> {
+    this.round ??= this.renewRound().finally(() => (this.round = undefined));
+    return this.round;
+  }
+
+  private async renewRound(): Promise<void> {
+    for (const sessionId of [...this.owned]) {
+      if (!this.owned.has(sessionId)) continue; // released since the round began
+      let kept: boolean;
+      try {
+        kept = await this.acquire(sessionId);
+      } catch (err) {
+        // A database hiccup is not a takeover: keep running, retry next round.
+        this.onError(err);
+        continue;
       }
-      await this.onRound([...this.owned]).catch(this.onError);
-    } finally {
-      this.renewing = false;
+      if (kept && !this.owned.has(sessionId)) {
+        // Released while this renewal was in flight (a stop, a shutdown): the renewal must not
+        // outlive it, or the next instance waits a whole TTL for the session.
+        await this.store.releaseLease(sessionId, this.owner).catch(this.onError);
+      } else if (!kept && this.owned.has(sessionId)) {
+        this.owned.delete(sessionId);
+        this.onLost(sessionId);
+      }
     }
+    await this.onRound([...this.owned]).catch(this.onError);
   }
 }

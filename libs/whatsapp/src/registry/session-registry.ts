@@ -138,7 +138,7 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
     // Sessions the restore is starting right now finish starting, so they are closed below.
     await this.restoring;
     clearInterval(this.adoptTimer);
-    this.leases.stopTimer();
+    await this.leases.stop();
     // Close without logout: the link stays valid and the next boot restores it.
     await Promise.all(
       [...this.handles.values()].map((h) =>
