@@ -419,6 +419,24 @@ describe('messaging (HTTP, sandbox engine)', () => {
       10_000,
       'chat read after reply',
     );
+
+    // A group's last message says who sent it.
+    const group = '120363000000000444@g.us';
+    await inbound({ from: '+201555000445', chatJid: group, pushName: 'Ali', text: 'hi all' });
+    await inbound({ from: '+201555000446', chatJid: group, pushName: 'Bee', text: 'hello' });
+    const groupChat = await waitFor(
+      async () => {
+        const res = await t.http().get('/api/v1/whatsapp/chats').set(owner.auth).expect(200);
+        const found = res.body.items.find((c: { chatJid: string }) => c.chatJid === group);
+        return found?.lastMessage?.preview === 'hello' ? found : undefined;
+      },
+      10_000,
+      'the group chat',
+    );
+    expect(groupChat).toMatchObject({
+      unreadCount: 2,
+      lastMessage: { senderJid: '201555000446@s.whatsapp.net', pushName: 'Bee' },
+    });
   });
 
   it('keeps reactions, edits and revokes out of chat counts; the last message follows edits and deletion', async () => {

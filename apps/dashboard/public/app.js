@@ -416,7 +416,7 @@ async function loadChats() {
         h('td', {}, formatTime(c.lastMessageAt)),
         h('td', {}, c.sessionName),
         h('td', { className: 'mono' }, shortJid(c.chatJid)),
-        h('td', { className: 'text-cell' }, c.lastMessage?.preview ?? ''),
+        h('td', { className: 'text-cell' }, chatPreview(c.lastMessage)),
         h('td', {}, String(c.unreadCount)),
         h(
           'td',
@@ -439,6 +439,14 @@ async function loadChats() {
   );
   if (page.items.length === 0) tbody.append(h('tr', {}, h('td', { colSpan: 6 }, 'No chats yet.')));
   labelCells($('#chats-table'));
+}
+
+/** "Ali: hello" in a group; "(deleted)" once the sender deleted it. */
+function chatPreview(last) {
+  if (!last) return '';
+  const text = last.revoked ? '(deleted)' : (last.preview ?? '');
+  const sender = last.pushName ?? (last.senderJid ? shortJid(last.senderJid) : undefined);
+  return sender ? `${sender}: ${text}` : text;
 }
 
 async function showChat(chatJid) {

@@ -56,6 +56,10 @@ function snapshotOf(m: MessageRecord): { lastMessageAt: Date; lastMessage: ChatL
       type: m.type,
       preview: previewOf(m),
       ...(m.revoked ? { revoked: true } : {}),
+      // Who said it, where the chat has several speakers (a group shows "Ali: …").
+      ...(m.participant && m.direction === 'in'
+        ? { senderJid: m.participant, ...(m.pushName ? { pushName: m.pushName } : {}) }
+        : {}),
       timestamp: m.timestamp,
     },
   };

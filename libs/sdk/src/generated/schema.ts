@@ -766,6 +766,16 @@ export interface components {
              */
             revoked?: boolean;
             /**
+             * @description Group chats: the participant who sent it
+             * @example 201001234567@s.whatsapp.net
+             */
+            senderJid?: string;
+            /**
+             * @description Group chats: the sender's WhatsApp name
+             * @example Ali
+             */
+            pushName?: string;
+            /**
              * Format: date-time
              * @example 2026-01-01T10:00:00.000Z
              */

@@ -15,6 +15,13 @@ export class ChatLastMessageDto {
   preview?: string;
   @ApiPropertyOptional({ description: 'The sender deleted it for everyone', example: true })
   revoked?: boolean;
+  @ApiPropertyOptional({
+    description: 'Group chats: the participant who sent it',
+    example: '201001234567@s.whatsapp.net',
+  })
+  senderJid?: string;
+  @ApiPropertyOptional({ description: "Group chats: the sender's WhatsApp name", example: 'Ali' })
+  pushName?: string;
   @ApiProperty({ example: '2026-01-01T10:00:00.000Z' }) timestamp: Date;
 }
 

@@ -8,6 +8,9 @@ export interface ChatLastMessage {
   preview?: string;
   /** The sender deleted it for everyone (its preview is gone too). */
   revoked?: boolean;
+  /** Group chats: who sent it. */
+  senderJid?: string;
+  pushName?: string;
   timestamp: Date;
 }
 
