@@ -530,6 +530,16 @@ describe('messaging (HTTP, sandbox engine)', () => {
     await waitFor(async () => (await chatOf('main'))?.unreadCount === 1, 10_000, '1 unread');
     expect((await markRead({ sessionName: 'main', chat: peer }).expect(200)).body.marked).toBe(1);
 
+    // A count left behind (a crash between marking the messages and the count) is repaired.
+    await t.app
+      .get<Connection>(getConnectionToken())
+      .collection('chats')
+      .updateOne({ chatJid: jid, sessionName: 'main' }, { $set: { unreadCount: 4 } });
+    expect((await markRead({ sessionName: 'main', chat: peer }).expect(200)).body).toMatchObject({
+      marked: 0,
+      chat: { unreadCount: 0 },
+    });
+
     for (const chat of ['abc', '120363000000000001'])
       expect(
         (await markRead({ sessionName: 'main', chat }).expect(400)).body.details.chat,

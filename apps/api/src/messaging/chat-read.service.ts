@@ -40,7 +40,15 @@ export class ChatReadService {
       MAX_READ_PER_REQUEST,
     );
     const marked = unread.length ? await this.messages.markReadByUs(unread, new Date()) : 0;
-    if (!marked) return { marked, chat: stored };
+    if (!marked) {
+      // Nothing unread, yet a count: a crash cut a previous call off after its messages were
+      // marked. The count follows the messages.
+      const stale = unread.length === 0 && stored.unreadCount > 0;
+      const fixed = stale
+        ? await this.chats.readUnread(session.sessionId, chatJid, stored.unreadCount)
+        : null;
+      return { marked, chat: fixed ?? stored };
+    }
     // Only the messages this call moved leave the count: ones marked concurrently are counted once.
     const after = await this.chats.readUnread(session.sessionId, chatJid, marked);
     this.receipts.kick(session.sessionId);
