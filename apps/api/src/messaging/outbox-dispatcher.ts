@@ -6,7 +6,7 @@ import {
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { APP_CONFIG, type AppConfig } from '@app/common';
+import { APP_CONFIG, type AppConfig, KeyedDrains } from '@app/common';
 import {
   type OutboundContent,
   SessionRegistry,
@@ -37,8 +37,10 @@ export const retryDelayMs = (baseMs: number, attempt: number, random = Math.rand
 @Injectable()
 export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger(OutboxDispatcher.name);
-  private readonly draining = new Map<string, Promise<void>>();
-  private readonly rerun = new Set<string>();
+  private readonly drains = new KeyedDrains(
+    (sessionId) => this.drain(sessionId),
+    (err, sessionId) => this.log.error({ err, sessionId }, 'Outbox drain failed'),
+  );
   private readonly inFlight = new Map<string, Promise<boolean>>();
   private readonly limiter: SendRateLimiter;
   private readonly deadlineMs: number;
@@ -67,23 +69,12 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await Promise.allSettled(this.draining.values());
+    await this.drains.settled();
   }
 
   /** New work for a session: drain now (or again right after the current pass). */
   kick(sessionId: string): void {
-    if (this.stopped) return;
-    if (this.draining.has(sessionId)) {
-      this.rerun.add(sessionId);
-      return;
-    }
-    const run = this.drain(sessionId)
-      .catch((err) => this.log.error({ err, sessionId }, 'Outbox drain failed'))
-      .finally(() => {
-        this.draining.delete(sessionId);
-        if (this.rerun.delete(sessionId)) this.kick(sessionId);
-      });
-    this.draining.set(sessionId, run);
+    if (!this.stopped) this.drains.kick(sessionId);
   }
 
   @OnEvent(WA_EVENTS.sessionStatus, { async: true, suppressErrors: true })

@@ -5,6 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
+import { KeyedDrains } from '@app/common';
 import {
   SessionRegistry,
   WA_EVENTS,
@@ -37,8 +38,10 @@ export const readKeyOf = (m: MessageRecord): WaReadKey => {
 @Injectable()
 export class ReadReceiptDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger(ReadReceiptDispatcher.name);
-  private readonly draining = new Map<string, Promise<void>>();
-  private readonly rerun = new Set<string>();
+  private readonly drains = new KeyedDrains(
+    (sessionId) => this.drain(sessionId),
+    (err, sessionId) => this.log.warn({ err, sessionId }, 'Read receipts not sent; will retry'),
+  );
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -55,23 +58,12 @@ export class ReadReceiptDispatcher implements OnApplicationBootstrap, BeforeAppl
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await Promise.allSettled(this.draining.values());
+    await this.drains.settled();
   }
 
   /** Receipts to send for a session: now if it is connected here (else the holder's sweep does). */
   kick(sessionId: string): void {
-    if (this.stopped || !this.registry.isConnected(sessionId)) return;
-    if (this.draining.has(sessionId)) {
-      this.rerun.add(sessionId);
-      return;
-    }
-    const run = this.drain(sessionId)
-      .catch((err) => this.log.warn({ err, sessionId }, 'Read receipts not sent; will retry'))
-      .finally(() => {
-        this.draining.delete(sessionId);
-        if (this.rerun.delete(sessionId)) this.kick(sessionId);
-      });
-    this.draining.set(sessionId, run);
+    if (!this.stopped && this.registry.isConnected(sessionId)) this.drains.kick(sessionId);
   }
 
   @OnEvent(WA_EVENTS.sessionStatus, { async: true, suppressErrors: true })
@@ -93,9 +85,9 @@ export class ReadReceiptDispatcher implements OnApplicationBootstrap, BeforeAppl
     }
   }
 
-  /** Resolves once no drain of this session is running (tests, shutdown). */
-  async idle(sessionId: string): Promise<void> {
-    await this.draining.get(sessionId);
+  /** Resolves once no drain of this session is running (tests). */
+  idle(sessionId: string): Promise<void> {
+    return this.drains.idle(sessionId);
   }
 
   private async drain(sessionId: string): Promise<void> {

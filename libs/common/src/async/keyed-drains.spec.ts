@@ -1,0 +1,38 @@
+import { KeyedDrains } from './keyed-drains';
+
+describe('KeyedDrains', () => {
+  it('runs one drain per key, and once more for kicks that came during it', async () => {
+    const runs: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const drains = new KeyedDrains(async (key) => {
+      runs.push(key);
+      if (runs.length === 1) await gate;
+    }, vi.fn());
+    drains.kick('a');
+    drains.kick('a');
+    drains.kick('a'); // folded into one more run
+    drains.kick('b'); // other keys are independent
+    expect(runs).toEqual(['a', 'b']);
+    release();
+    await drains.idle('a');
+    await new Promise((r) => setImmediate(r));
+    await drains.settled();
+    expect(runs).toEqual(['a', 'b', 'a']);
+  });
+
+  it('reports a failed drain and keeps serving the key', async () => {
+    const onError = vi.fn();
+    let fail = true;
+    const drains = new KeyedDrains(async () => {
+      if (fail) throw new Error('boom');
+    }, onError);
+    drains.kick('a');
+    await drains.settled();
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: 'boom' }), 'a');
+    fail = false;
+    drains.kick('a');
+    await drains.settled();
+    expect(onError).toHaveBeenCalledTimes(1);
+  });
+});
