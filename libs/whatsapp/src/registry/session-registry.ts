@@ -20,7 +20,11 @@ import {
   SessionNotConnectedError,
   SessionNotFoundError,
 } from '../errors';
-import type { WaSessionState, WaSessionStatus } from '../session-state/session-state';
+import {
+  leasedElsewhere,
+  type WaSessionState,
+  type WaSessionStatus,
+} from '../session-state/session-state';
 import { SESSION_STATE_STORE, type SessionStateStore } from '../session-state/session-state.store';
 import { WHATSAPP_OPTIONS, type WhatsAppOptions } from '../whatsapp.options';
 import { WaEventPublisher } from './event-publisher';
@@ -247,12 +251,7 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
     if (handle?.connection && handle.status === 'connected')
       return handle.connection.resyncContacts();
     const doc = await this.requireDoc(sessionId);
-    const heldElsewhere =
-      !handle &&
-      !!doc.lease &&
-      doc.lease.owner !== this.instanceId &&
-      new Date(doc.lease.expiresAt) > new Date();
-    if (!heldElsewhere || doc.status !== 'connected')
+    if (handle || !leasedElsewhere(doc, this.instanceId) || doc.status !== 'connected')
       throw new SessionNotConnectedError(sessionId, handle?.status ?? doc.status);
     await this.store.requestContactsResync(sessionId, new Date());
   }
@@ -397,7 +396,7 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
   private async ensureLinking(sessionId: string): Promise<WaSessionStatus | undefined> {
     const doc = await this.requireDoc(sessionId);
     const handle = this.handles.get(sessionId);
-    const heldElsewhere = !handle && doc.lease && new Date(doc.lease.expiresAt) > new Date();
+    const heldElsewhere = !handle && leasedElsewhere(doc, this.instanceId);
     if (handle?.status === 'connected' || (heldElsewhere && doc.status === 'connected'))
       throw new SessionAlreadyConnectedError(sessionId);
     if (!handle) await this.start(sessionId);

@@ -1,6 +1,6 @@
 import type { WaAuthStoreProvider } from '../auth-state/wa-auth-store';
 import { SessionLeasedElsewhereError } from '../errors';
-import type { WaSessionState } from '../session-state/session-state';
+import { leasedElsewhere, type WaSessionState } from '../session-state/session-state';
 import type { SessionStateStore } from '../session-state/session-state.store';
 import { runBounded } from './run-bounded';
 import type { StatusHolder } from './session-handle';
@@ -59,7 +59,9 @@ export class SessionRestorer {
    */
   async prepare(): Promise<WaSessionState[]> {
     const docs = await this.deps.store.listByStatusNotIn(['logged_out']);
-    const stale = docs.filter((doc) => doc.status === 'connected' && !this.leasedElsewhere(doc));
+    const stale = docs.filter(
+      (doc) => doc.status === 'connected' && !leasedElsewhere(doc, this.deps.instanceId),
+    );
     await runBounded(stale, MARK_CONCURRENCY, async (doc) => {
       try {
         await this.deps.status.set(holderOf(doc), 'connecting');
@@ -133,7 +135,7 @@ export class SessionRestorer {
     const { authStores, status } = this.deps;
     const doc = await this.deps.store.findBySessionId(listed.sessionId);
     if (!doc || doc.status === 'logged_out' || this.deps.isLive(doc.sessionId)) return 'skipped';
-    if (this.leasedElsewhere(doc)) return 'skipped';
+    if (leasedElsewhere(doc, this.deps.instanceId)) return 'skipped';
     let linked: boolean;
     try {
       linked = await authStores.forSession(doc.sessionId).hasCreds();
@@ -151,14 +153,5 @@ export class SessionRestorer {
       return 'skipped';
     }
     return 'start';
-  }
-
-  /** Held by another live instance (its lease has not run out). */
-  private leasedElsewhere(doc: WaSessionState): boolean {
-    return (
-      !!doc.lease &&
-      doc.lease.owner !== this.deps.instanceId &&
-      new Date(doc.lease.expiresAt) > new Date()
-    );
   }
 }
