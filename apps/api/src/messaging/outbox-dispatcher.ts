@@ -45,8 +45,6 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   private readonly limiter: SendRateLimiter;
   private readonly deadlineMs: number;
   private readonly retryBaseMs: number;
-  private timer?: NodeJS.Timeout;
-  private stopped = false;
 
   constructor(
     private readonly registry: SessionRegistry,
@@ -62,19 +60,16 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
-    this.timer.unref();
+    this.drains.sweepEvery(SWEEP_INTERVAL_MS, () => this.sweep());
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.drains.settled();
+  beforeApplicationShutdown(): Promise<void> {
+    return this.drains.stop();
   }
 
   /** New work for a session: drain now (or again right after the current pass). */
   kick(sessionId: string): void {
-    if (!this.stopped) this.drains.kick(sessionId);
+    this.drains.kick(sessionId);
   }
 
   @OnEvent(WA_EVENTS.sessionStatus, { async: true, suppressErrors: true })
@@ -86,7 +81,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
 
   /** Safety net: due messages of connected sessions (retries, restarts) and expired deadlines. */
   async sweep(): Promise<void> {
-    if (this.stopped) return;
+    if (this.drains.stopped) return;
     try {
       const now = new Date();
       for (const sessionId of await this.messages.sessionsWithDuePending(now)) {
@@ -99,14 +94,14 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   }
 
   private async drain(sessionId: string): Promise<void> {
-    while (!this.stopped && this.registry.isConnected(sessionId)) {
+    while (!this.drains.stopped && this.registry.isConnected(sessionId)) {
       const now = new Date();
       const due = await this.messages.duePending(sessionId, now, BATCH);
       if (due.length === 0) return;
       const blocked = await this.messages.chatsAwaitingRetry(sessionId, now);
       let sentAny = false;
       for (const candidate of due) {
-        if (this.stopped || !this.registry.isConnected(sessionId)) return;
+        if (this.drains.stopped || !this.registry.isConnected(sessionId)) return;
         if (blocked.has(candidate.chatJid)) continue;
         const wait = this.limiter.delayFor(sessionId);
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));

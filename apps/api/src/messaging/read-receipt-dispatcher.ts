@@ -42,8 +42,6 @@ export class ReadReceiptDispatcher implements OnApplicationBootstrap, BeforeAppl
     (sessionId) => this.drain(sessionId),
     (err, sessionId) => this.log.warn({ err, sessionId }, 'Read receipts not sent; will retry'),
   );
-  private timer?: NodeJS.Timeout;
-  private stopped = false;
 
   constructor(
     private readonly registry: SessionRegistry,
@@ -51,19 +49,16 @@ export class ReadReceiptDispatcher implements OnApplicationBootstrap, BeforeAppl
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
-    this.timer.unref();
+    this.drains.sweepEvery(SWEEP_INTERVAL_MS, () => this.sweep());
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.drains.settled();
+  beforeApplicationShutdown(): Promise<void> {
+    return this.drains.stop();
   }
 
   /** Receipts to send for a session: now if it is connected here (else the holder's sweep does). */
   kick(sessionId: string): void {
-    if (!this.stopped && this.registry.isConnected(sessionId)) this.drains.kick(sessionId);
+    if (this.registry.isConnected(sessionId)) this.drains.kick(sessionId);
   }
 
   @OnEvent(WA_EVENTS.sessionStatus, { async: true, suppressErrors: true })
@@ -76,7 +71,7 @@ export class ReadReceiptDispatcher implements OnApplicationBootstrap, BeforeAppl
 
   /** Receipts marked on other instances, or left by a failure or a restart. */
   async sweep(): Promise<void> {
-    if (this.stopped) return;
+    if (this.drains.stopped) return;
     try {
       for (const sessionId of await this.messages.sessionsWithPendingReceipts())
         this.kick(sessionId);
@@ -91,7 +86,7 @@ export class ReadReceiptDispatcher implements OnApplicationBootstrap, BeforeAppl
   }
 
   private async drain(sessionId: string): Promise<void> {
-    while (!this.stopped && this.registry.isConnected(sessionId)) {
+    while (!this.drains.stopped && this.registry.isConnected(sessionId)) {
       const pending = await this.messages.pendingReceiptsOf(sessionId, BATCH);
       if (!pending.length) return;
       await this.registry.markRead(sessionId, pending.map(readKeyOf));

@@ -35,4 +35,26 @@ describe('KeyedDrains', () => {
     await drains.settled();
     expect(onError).toHaveBeenCalledTimes(1);
   });
+
+  it('stop lets the drain under way finish and starts nothing after it', async () => {
+    const runs: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const sweep = vi.fn(async () => undefined);
+    const drains = new KeyedDrains(async (key) => {
+      runs.push(key);
+      await gate;
+    }, vi.fn());
+    drains.sweepEvery(5, sweep);
+    drains.kick('a');
+    drains.kick('a'); // would run again, but the drains stop first
+    const stopped = drains.stop();
+    expect(drains.stopped).toBe(true);
+    release();
+    await stopped;
+    drains.kick('b');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(runs).toEqual(['a']);
+    expect(sweep).not.toHaveBeenCalled();
+  });
 });

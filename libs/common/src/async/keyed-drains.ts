@@ -1,17 +1,27 @@
 /**
- * At most one drain per key at a time. A kick while the key's drain runs is remembered and runs
- * the drain once more right after, so work that arrived mid-drain is never left waiting.
+ * Per-key background work, as the outboxes of a session do it: at most one drain per key at a time,
+ * a kick while the key's drain runs runs it once more right after (work that arrived mid-drain is
+ * never left waiting), an optional sweep on a timer as a safety net, and a stop that lets the
+ * drains under way finish and starts no more.
  */
 export class KeyedDrains {
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
+  private timer?: NodeJS.Timeout;
+  private halted = false;
 
   constructor(
     private readonly drain: (key: string) => Promise<void>,
     private readonly onError: (err: unknown, key: string) => void,
   ) {}
 
+  /** True once stop() was called: drains should end their loop. */
+  get stopped(): boolean {
+    return this.halted;
+  }
+
   kick(key: string): void {
+    if (this.halted) return;
     if (this.running.has(key)) {
       this.again.add(key);
       return;
@@ -23,6 +33,20 @@ export class KeyedDrains {
         if (this.again.delete(key)) this.kick(key);
       });
     this.running.set(key, run);
+  }
+
+  /** Runs `sweep` every `intervalMs` until stop() (the timer does not keep the process alive). */
+  sweepEvery(intervalMs: number, sweep: () => Promise<void>): void {
+    clearInterval(this.timer);
+    this.timer = setInterval(() => void sweep(), intervalMs);
+    this.timer.unref();
+  }
+
+  /** No more kicks or sweeps; resolves once the drains under way have finished. */
+  async stop(): Promise<void> {
+    this.halted = true;
+    clearInterval(this.timer);
+    await this.settled();
   }
 
   /** Resolves once the key's drain (if any) has finished. */
