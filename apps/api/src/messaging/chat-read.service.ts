@@ -3,7 +3,7 @@ import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.se
 import { toChatJid } from './chat-jid';
 import { ChatsRepository, type ChatRecord } from './chats.repository';
 import { MessagesRepository } from './messages.repository';
-import { ChatNotFoundError, SessionLoggedOutReadError } from './messaging.errors';
+import { ChatNotFoundError, SessionLoggedOutError } from './messaging.errors';
 import { ReadReceiptDispatcher } from './read-receipt-dispatcher';
 
 /** Messages one request marks at most; a chat with more unread is finished by the next call. */
@@ -31,7 +31,8 @@ export class ChatReadService {
     chat: string,
   ): Promise<{ marked: number; chat: ChatRecord }> {
     const session = await this.sessions.getOwned(organizationId, sessionName);
-    if (session.status === 'logged_out') throw new SessionLoggedOutReadError(sessionName);
+    if (session.status === 'logged_out')
+      throw new SessionLoggedOutError(sessionName, 'WhatsApp can no longer be told what was read');
     const chatJid = toChatJid(chat);
     const stored = await this.chats.findOne(organizationId, sessionName, chatJid);
     if (!stored) throw new ChatNotFoundError(chatJid);

@@ -18,21 +18,10 @@ export class MediaNotStoredError extends NotFoundError {
   }
 }
 
-export class SessionLoggedOutSendError extends ConflictError {
-  constructor(sessionName: string) {
-    super(
-      'SESSION_LOGGED_OUT',
-      `Session '${sessionName}' is logged out; scan a new QR code before sending`,
-    );
-  }
-}
-
-export class SessionLoggedOutReadError extends ConflictError {
-  constructor(sessionName: string) {
-    super(
-      'SESSION_LOGGED_OUT',
-      `Session '${sessionName}' is logged out: WhatsApp can no longer be told what was read`,
-    );
+/** The session's link is gone: what needs WhatsApp (`consequence` says what) cannot happen. */
+export class SessionLoggedOutError extends ConflictError {
+  constructor(sessionName: string, consequence: string) {
+    super('SESSION_LOGGED_OUT', `Session '${sessionName}' is logged out; ${consequence}`);
   }
 }
 

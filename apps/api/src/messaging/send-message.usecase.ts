@@ -16,7 +16,7 @@ import {
   IdempotencyKeyReusedError,
   InvalidIdempotencyKeyError,
   ReplyTargetNotFoundError,
-  SessionLoggedOutSendError,
+  SessionLoggedOutError,
 } from './messaging.errors';
 import { OutboxDispatcher } from './outbox-dispatcher';
 
@@ -84,7 +84,8 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey))
       throw new InvalidIdempotencyKeyError();
     const session = await this.sessions.getOwned(organizationId, dto.sessionName);
-    if (session.status === 'logged_out') throw new SessionLoggedOutSendError(dto.sessionName);
+    if (session.status === 'logged_out')
+      throw new SessionLoggedOutError(dto.sessionName, 'scan a new QR code before sending');
 
     const messageId = new Types.ObjectId().toHexString();
     if (idempotencyKey) {

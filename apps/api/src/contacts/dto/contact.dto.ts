@@ -12,7 +12,7 @@ import {
   MaxLength,
   MinLength,
 } from 'class-validator';
-import { SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
+import { SESSION_NAME_MESSAGE, SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
 import { MAX_NOTES_LENGTH, MAX_TAG_LENGTH, MAX_TAGS, normalizeTags } from '../contact-rules';
 import { CUSTOMER_LINK_SOURCES, type CustomerLinkSource } from '../schemas/contact.schema';
 
@@ -23,7 +23,6 @@ const queryBoolean = ({ obj, key }: { obj: Record<string, unknown>; key: string 
   if (raw === 'false' || raw === '0' || raw === false) return false;
   return raw;
 };
-const SESSION_NAME_MESSAGE = 'sessionName must be 1-32 characters of letters, digits, _ or -';
 
 export class ListContactsQueryDto extends PaginationQueryDto {
   @ApiPropertyOptional({ description: 'Only contacts of this session', example: 'sales-1' })

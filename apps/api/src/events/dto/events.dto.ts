@@ -9,7 +9,7 @@ import {
   Matches,
   MaxLength,
 } from 'class-validator';
-import { SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
+import { SESSION_NAME_MESSAGE, SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
 import { EVENT_TYPES, type EventType } from '../events.types';
 
 const commaList = ({ value }: { value: unknown }) =>
@@ -39,7 +39,7 @@ export class EventStreamQueryDto {
   @ApiPropertyOptional({ description: 'Only events of this session', example: 'sales-1' })
   @IsOptional()
   @Matches(SESSION_NAME_PATTERN, {
-    message: 'sessionName must be 1-32 characters of letters, digits, _ or -',
+    message: SESSION_NAME_MESSAGE,
   })
   sessionName?: string;
 

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Matches } from 'class-validator';
-import { SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
+import { SESSION_NAME_MESSAGE, SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
 import { CHAT_PATTERN, CHAT_PATTERN_MESSAGE } from '../chat-jid';
 
 export class ChatLastMessageDto {
@@ -49,7 +49,7 @@ export class ChatPageDto {
 export class MarkChatReadDto {
   @ApiProperty({ example: 'sales-1' })
   @Matches(SESSION_NAME_PATTERN, {
-    message: 'sessionName must be 1-32 characters of letters, digits, _ or -',
+    message: SESSION_NAME_MESSAGE,
   })
   sessionName: string;
 

@@ -2,7 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsDate, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { PaginationQueryDto } from '@app/common';
-import { SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
+import { SESSION_NAME_MESSAGE, SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
 import {
   MESSAGE_DIRECTIONS,
   MESSAGE_STATUSES,
@@ -16,7 +16,7 @@ export class ListMessagesQueryDto extends PaginationQueryDto {
   @ApiPropertyOptional({ example: 'sales-1' })
   @IsOptional()
   @Matches(SESSION_NAME_PATTERN, {
-    message: 'sessionName must be 1-32 characters of letters, digits, _ or -',
+    message: SESSION_NAME_MESSAGE,
   })
   sessionName?: string;
 
@@ -84,7 +84,7 @@ export class ListChatsQueryDto extends PaginationQueryDto {
   @ApiPropertyOptional({ example: 'sales-1' })
   @IsOptional()
   @Matches(SESSION_NAME_PATTERN, {
-    message: 'sessionName must be 1-32 characters of letters, digits, _ or -',
+    message: SESSION_NAME_MESSAGE,
   })
   sessionName?: string;
 }

@@ -16,7 +16,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { JID_PATTERN, PHONE_PATTERN } from '@app/common';
-import { SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
+import { SESSION_NAME_MESSAGE, SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
 import { OUTBOUND_MEDIA_TYPES } from '../message.types';
 
 const SEND_TYPES = ['text', ...OUTBOUND_MEDIA_TYPES] as const;
@@ -58,7 +58,7 @@ export class MediaInputDto {
 export class SendMessageDto {
   @ApiProperty({ description: 'Session to send from', example: 'sales-1' })
   @Matches(SESSION_NAME_PATTERN, {
-    message: 'sessionName must be 1-32 characters of letters, digits, _ or -',
+    message: SESSION_NAME_MESSAGE,
   })
   sessionName: string;
 

@@ -4,8 +4,7 @@ import { create as contentDisposition } from 'content-disposition';
 const MIMETYPE = /^[\w.+-]+\/[\w.+-]+(\s*;\s*[\w.+-]+=("[^"\r\n]*"|[\w.+-]+))*$/;
 
 /** Media a browser shows without running anything: images (not SVG, which may script), video, audio. */
-const isPassive = (mimetype: string) =>
-  /^(image\/(?!svg)|video\/|audio\/)/i.test(mimetype) && !/^image\/svg/i.test(mimetype);
+const isPassive = (mimetype: string) => /^(image\/(?!svg)|video\/|audio\/)/i.test(mimetype);
 
 /**
  * Headers for serving stored media. The bytes and their mimetype come from whoever sent the

@@ -7,6 +7,7 @@ import {
   STATS_GRANULARITIES,
   type StatsGranularity,
 } from '../stats-range';
+import { SESSION_NAME_MESSAGE, SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
 
 const ISO_MESSAGE = (name: string) =>
   `${name} must be an ISO 8601 date in UTC, e.g. 2026-01-01 or 2026-01-01T00:00:00Z`;
@@ -18,9 +19,7 @@ export class StatsQueryDto {
   })
   @IsOptional()
   @IsString()
-  @Matches(/^[a-zA-Z0-9_-]{1,32}$/, {
-    message: 'sessionName must be 1-32 characters of letters, digits, _ or -',
-  })
+  @Matches(SESSION_NAME_PATTERN, { message: SESSION_NAME_MESSAGE })
   sessionName?: string;
 
   @ApiPropertyOptional({

@@ -15,7 +15,7 @@ import {
 } from 'class-validator';
 import { PaginationQueryDto } from '@app/common';
 import { EVENT_TYPES } from '../../events/events.types';
-import { SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
+import { SESSION_NAME_MESSAGE, SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../schemas/webhook-delivery.schema';
 
 export const WEBHOOK_EVENT_FILTERS = ['*', ...EVENT_TYPES] as const;
@@ -27,7 +27,6 @@ const URL_OPTIONS = {
 };
 const URL_MESSAGE = 'url must be an absolute http:// or https:// URL';
 const EVENTS_MESSAGE = `events must contain '*' or event types: ${EVENT_TYPES.join(', ')}`;
-const SESSION_MESSAGE = 'sessionName must be 1-32 characters of letters, digits, _ or -';
 
 export class CreateWebhookDto {
   @ApiProperty({
@@ -59,7 +58,7 @@ export class CreateWebhookDto {
     example: 'sales-1',
   })
   @IsOptional()
-  @Matches(SESSION_NAME_PATTERN, { message: SESSION_MESSAGE })
+  @Matches(SESSION_NAME_PATTERN, { message: SESSION_NAME_MESSAGE })
   sessionName?: string;
 
   @ApiPropertyOptional({ description: 'Deliver events (default true)', example: true })
@@ -102,7 +101,7 @@ export class UpdateWebhookDto {
   })
   @IsOptional()
   @ValidateIf((_o, value) => value !== null)
-  @Matches(SESSION_NAME_PATTERN, { message: SESSION_MESSAGE })
+  @Matches(SESSION_NAME_PATTERN, { message: SESSION_NAME_MESSAGE })
   sessionName?: string | null;
 
   @ApiPropertyOptional({

@@ -11,6 +11,8 @@ export const SESSION_STATUSES = [
   'failed',
 ] as const;
 export const SESSION_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,32}$/;
+export const SESSION_NAME_MESSAGE =
+  'sessionName must be 1-32 characters of letters, digits, _ or -';
 
 export class CreateSessionDto {
   @ApiProperty({
@@ -19,7 +21,7 @@ export class CreateSessionDto {
   })
   @IsString()
   @Matches(SESSION_NAME_PATTERN, {
-    message: 'sessionName must be 1-32 characters of letters, digits, _ or -',
+    message: SESSION_NAME_MESSAGE,
   })
   sessionName: string;
 }
