@@ -20,3 +20,4 @@ export * from './security/secret-box';
 export * from './collections/group-by';
 export * from './mongo/write-ahead-notes';
 export * from './mongo/uncast-bulk-write';
+export * from './async/backoff';

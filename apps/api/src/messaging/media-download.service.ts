@@ -5,6 +5,7 @@ import {
   type OnApplicationBootstrap,
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
+import { backoffDelay } from '@app/common';
 import { SessionRegistry } from '@app/whatsapp';
 import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
 import { MEDIA_SIZE_LIMITS } from './media/media-limits';
@@ -12,7 +13,7 @@ import { MessagesRepository } from './messages.repository';
 import type { MessageRecord } from './message.types';
 
 const MAX_ATTEMPTS = 5;
-const RETRY_BASE_MS = 2_000;
+const RETRY = { baseMs: 2_000, capMs: 60_000 };
 const RESUME_BATCH = 200;
 
 /**
@@ -102,7 +103,7 @@ export class MediaDownloadService implements OnApplicationBootstrap, BeforeAppli
         'media.downloadError': reason,
         ...(final ? { 'media.downloadStatus': 'failed' } : {}),
       });
-      if (!final) this.schedule(message._id, RETRY_BASE_MS * 2 ** (attempts - 1));
+      if (!final) this.schedule(message._id, backoffDelay(attempts, RETRY));
       this.log.warn(
         { messageId: message._id, attempts, reason },
         final ? 'Media download failed for good' : 'Media download failed; will retry',

@@ -6,7 +6,7 @@ import {
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { APP_CONFIG, type AppConfig, KeyedDrains } from '@app/common';
+import { APP_CONFIG, type AppConfig, KeyedDrains, backoffDelay } from '@app/common';
 import {
   type OutboundContent,
   SessionRegistry,
@@ -25,9 +25,8 @@ const CLAIM_MS = 60_000;
 export const MAX_SEND_ATTEMPTS = 5;
 const SWEEP_INTERVAL_MS = 1_000;
 
-/** Exponential backoff with ±20 % jitter, capped at a minute. */
-export const retryDelayMs = (baseMs: number, attempt: number, random = Math.random) =>
-  Math.min(baseMs * 2 ** (attempt - 1), 60_000) * (0.8 + random() * 0.4);
+/** Longest wait between two attempts of a send. */
+const MAX_RETRY_DELAY_MS = 60_000;
 
 /**
  * Drains the outbox: per session, oldest first, one send at a time (so each chat keeps its order),
@@ -113,7 +112,6 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     }
   }
 
-  /** false when the message is (still) waiting for a retry. */
   /**
    * Resolves once no send of this session is between "handed to the engine" and "WhatsApp id
    * stored". The engine echoes our own messages back as fromMe events (Baileys: right after
@@ -123,6 +121,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     await this.inFlight.get(sessionId)?.catch(() => undefined);
   }
 
+  /** false when the message is (still) waiting for a retry. */
   private async sendOne(candidate: MessageRecord): Promise<boolean> {
     const work = this.attemptSend(candidate);
     this.inFlight.set(candidate.sessionId, work);
@@ -154,7 +153,10 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
       }
       await this.messages.scheduleRetry(
         message._id,
-        new Date(Date.now() + retryDelayMs(this.retryBaseMs, message.attempts)),
+        new Date(
+          Date.now() +
+            backoffDelay(message.attempts, { baseMs: this.retryBaseMs, capMs: MAX_RETRY_DELAY_MS }),
+        ),
         reason,
       );
       this.log.warn(

@@ -268,7 +268,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   ): Promise<boolean> {
     const policy = {
       baseMs: this.options.retryBaseMs,
-      maxDelayMs: this.options.maxRetryDelayMs,
+      capMs: this.options.maxRetryDelayMs,
       windowMs: this.options.retryWindowMs,
     };
     const next = nextAttemptAt(outcome.attempts, delivery.windowStart, outcome.at, policy);

@@ -1,10 +1,10 @@
 import type { Logger } from '@nestjs/common';
 import * as QRCode from 'qrcode';
+import { backoffDelay } from '@app/common';
 import type { WaCloseInfo } from '../engine/close-reason';
 import type { WaConnection, WaConnectionEvents, WaOpenInfo } from '../engine/wa-connection';
 import { WA_EVENTS } from '../events';
 import type { WhatsAppOptions } from '../whatsapp.options';
-import { backoffDelay } from './backoff';
 import { decideOnClose } from './close-policy';
 import type { WaEventPublisher } from './event-publisher';
 import type { SessionHandle } from './session-handle';

@@ -1,26 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { WaConnection, WaEngineFactory } from '../engine/wa-connection';
 import { makeRegistryKit } from '../testing/registry-test-kit';
-import { backoffDelay } from './backoff';
 import { decideOnClose } from './close-policy';
-
-const policy = { baseMs: 1_000, capMs: 60_000 };
-
-describe('backoffDelay', () => {
-  it('doubles from base and caps', () => {
-    const mid = () => 0.5;
-    expect([1, 2, 3, 4, 5, 6, 7, 8, 20].map((n) => backoffDelay(n, policy, mid))).toEqual([
-      1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000,
-    ]);
-  });
-
-  it('keeps jitter within ±20 % and never above the cap', () => {
-    expect(backoffDelay(3, policy, () => 0)).toBe(3200);
-    expect(backoffDelay(3, policy, () => 0.999999)).toBe(4800);
-    expect(backoffDelay(10, policy, () => 0.999999)).toBe(60_000);
-    expect(backoffDelay(10, policy, () => 0)).toBe(48_000);
-  });
-});
 
 describe('decideOnClose', () => {
   it.each([
