@@ -1,5 +1,6 @@
 import type { Document } from 'bson';
 import { runCommand } from './commands/dispatcher';
+import { OpCounters } from './commands/op-counters';
 import { CursorRegistry } from './cursors/cursor-registry';
 import { DurableStore, type FsyncPolicy } from './storage/durable-store';
 import { StorageEngine } from './storage/storage-engine';
@@ -82,6 +83,7 @@ export class EmbeddedMongoServer {
       : undefined;
     const cursors = new CursorRegistry();
     const startedAt = Date.now();
+    const opcounters = new OpCounters();
     let port = 0;
     const run = (command: Document, db: string, connection: WireConnection) => {
       const reply = runCommand(command, {
@@ -92,6 +94,7 @@ export class EmbeddedMongoServer {
         clientAddress: connection.clientAddress,
         serverPort: port,
         startedAt,
+        opcounters,
       });
       // `writeConcern: { j: false }` acknowledges without waiting for the journal sync, as MongoDB
       // does; records stay in order, so the next acknowledged write's sync covers this one too.

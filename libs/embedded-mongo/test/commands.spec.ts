@@ -26,6 +26,31 @@ describe('server and admin commands', () => {
     });
   });
 
+  it('counts operations in serverStatus.opcounters as mongod does', async () => {
+    const opcounters = async () =>
+      (await target.client.db('admin').command({ serverStatus: 1 })).opcounters as Record<
+        string,
+        number
+      >;
+    const before = await opcounters();
+    const items = target.db.collection('opcounted');
+    await items.insertMany([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    await items.bulkWrite([
+      { updateOne: { filter: { n: 1 }, update: { $set: { seen: true } } } },
+      { updateOne: { filter: { n: 9 }, update: { $set: { seen: true } }, upsert: true } },
+    ]);
+    await items.find({ n: { $gt: 0 } }).toArray();
+    await items.deleteOne({ n: 2 });
+    await items.findOneAndUpdate({ n: 3 }, { $set: { seen: true } });
+    const after = await opcounters();
+    // Documents inserted, update and delete statements, finds; findAndModify is a command.
+    expect(after.insert - before.insert).toBe(3);
+    expect(after.update - before.update).toBe(2);
+    expect(after.delete - before.delete).toBe(1);
+    expect(after.query - before.query).toBe(1);
+    expect(after.command - before.command).toBeGreaterThanOrEqual(2); // findAndModify, serverStatus
+  });
+
   it('rejects unknown commands with code 59', async () => {
     await expect(target.db.command({ definitelyNotACommand: 1 })).rejects.toMatchObject({
       code: 59,

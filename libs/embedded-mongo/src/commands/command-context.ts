@@ -1,5 +1,6 @@
 import type { Document } from 'bson';
 import type { CursorRegistry } from '../cursors/cursor-registry';
+import type { OpCounters } from './op-counters';
 import { ErrorCode, MongoCommandError } from '../errors';
 import type { StorageEngine } from '../storage/storage-engine';
 
@@ -12,6 +13,7 @@ export interface CommandContext {
   clientAddress: string;
   serverPort: number;
   startedAt: number;
+  opcounters: OpCounters;
 }
 
 /** A handler returns the reply body; the dispatcher adds `ok: 1`. */

@@ -28,6 +28,7 @@ export function runCommand(command: Document, context: CommandContext): Document
     if (!handler)
       throw new MongoCommandError(ErrorCode.CommandNotFound, `no such command: '${name}'`);
     rejectTransactions(command);
+    context.opcounters.count(name, command);
     const reply = handler(command, context);
     // Reply only after the command's changes reached the journal (a no-op in memory-only mode).
     context.storage.commit();

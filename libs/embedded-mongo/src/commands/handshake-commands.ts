@@ -53,6 +53,7 @@ function serverStatus(_command: Document, context: CommandContext): Document {
     uptimeMillis: Date.now() - context.startedAt,
     localTime: new Date(),
     mem: { resident: Math.round(process.memoryUsage().rss / 2 ** 20), bits: 64 },
+    opcounters: context.opcounters.snapshot(),
     metrics: { cursor: { open: { total: context.cursors.openCount } } },
     storage: {
       collections: collections.length,
