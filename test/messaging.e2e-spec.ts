@@ -583,6 +583,68 @@ describe('messaging (HTTP, sandbox engine)', () => {
     expect(loggedOut.body.code).toBe('SESSION_LOGGED_OUT');
   });
 
+  it('follows the phone: messages read there become read here and leave the unread count', async () => {
+    const peer = '+201555000577';
+    const jid = '201555000577@s.whatsapp.net';
+    const group = '120363000000000577@g.us';
+    const phoneRead = (messageIds: string[]) =>
+      t
+        .http()
+        .post('/api/v1/whatsapp/sandbox/sessions/main/phone-read')
+        .set(owner.auth)
+        .send({ messageIds });
+    const unreadOf = async (chatJid: string) =>
+      (
+        await t.http().get('/api/v1/whatsapp/chats').query({ limit: 100 }).set(owner.auth)
+      ).body.items.find((c: { chatJid: string }) => c.chatJid === chatJid)?.unreadCount;
+    const stored = async (chatJid: string) =>
+      (await history({ chat: chatJid, limit: 100 })).items as Array<{
+        id: string;
+        waMessageId: string;
+        status: string;
+        readAt?: string;
+      }>;
+
+    const said = [];
+    for (const text of ['one', 'two', 'three'])
+      said.push((await inbound({ from: peer, text })).body.waMessageId);
+    await inbound({ from: peer, type: 'reaction', reaction: { emoji: '👍', targetId: said[0] } });
+    const inGroup = (await inbound({ from: '+201555000578', chatJid: group, text: 'hi' })).body
+      .waMessageId;
+    await waitFor(async () => (await unreadOf(jid)) === 3, 10_000, '3 unread');
+    await waitFor(async () => (await unreadOf(group)) === 1, 10_000, 'the group unread');
+    const idOf = async (chatJid: string, waMessageId: string) =>
+      (await stored(chatJid)).find((m) => m.waMessageId === waMessageId)!.id;
+    const [one, two, three] = await Promise.all(said.map((w) => idOf(jid, w)));
+
+    await phoneRead([one, two]).expect(202);
+    await waitFor(async () => (await unreadOf(jid)) === 1, 10_000, '1 unread after the phone');
+    const byId = new Map((await stored(jid)).map((m) => [m.id, m]));
+    expect([one, two, three].map((id) => byId.get(id)?.status)).toEqual([
+      'read',
+      'read',
+      'delivered',
+    ]);
+    expect(byId.get(one)?.readAt).toBeDefined();
+
+    // A repeated receipt changes nothing; the rest, in a group too, is read next.
+    await phoneRead([one, two]).expect(202);
+    await phoneRead([three, await idOf(group, inGroup)]).expect(202);
+    await waitFor(async () => (await unreadOf(group)) === 0, 10_000, 'the group read');
+    await waitFor(async () => (await unreadOf(jid)) === 0, 10_000, 'the chat read');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await unreadOf(jid)).toBe(0);
+    // The phone told the senders: the gateway sends no read receipts of its own for these.
+    const ours = t.app.get(SandboxControl).readReceipts(`${owner.organization.id}_main`);
+    expect(said.some((w) => ours.includes(w))).toBe(false);
+
+    // Only received messages of this session can be read on its phone.
+    const sent = (await send({ sessionName: 'main', to: peer, text: 'ours' }).expect(202)).body;
+    expect((await phoneRead([sent.id]).expect(400)).body.code).toBe('NOT_A_RECEIVED_MESSAGE');
+    await phoneRead([]).expect(400);
+    await phoneRead(['ffffffffffffffffffffffff']).expect(404);
+  });
+
   it('filters and paginates history, by page and by cursor', async () => {
     for (let i = 0; i < 5; i++) await inbound({ from: '+201555000555', text: `numbered ${i}` });
     await waitFor(

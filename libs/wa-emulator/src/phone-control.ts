@@ -274,6 +274,19 @@ export class PhoneControl {
     this.emulator.sendReceipt(this.account, id, type, deviceId);
   }
 
+  /**
+   * The phone reads received messages `ids` of `chat` (a contact's phone or JID, or a group JID):
+   * the linked devices (or `deviceId` only) get a `read-self` receipt and stop counting them unread.
+   */
+  readOnPhone(chat: string, ids: string[], deviceId?: number): void {
+    this.emulator.sendReadSelf(
+      this.account,
+      chat.includes('@') ? chat : pnJid(chat),
+      ids,
+      deviceId,
+    );
+  }
+
   /** "Log out from all devices" on the phone (or unlink `deviceId` only): 401 now, and on every later login. */
   logout(deviceId?: number): void {
     this.emulator.logout(this.account, deviceId);

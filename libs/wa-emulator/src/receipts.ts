@@ -1,6 +1,7 @@
 import type { ClientConnection } from './client-connection';
 import type { EmulatorContext } from './emulator-context';
 import { children, node, SERVER, unixT, type BinaryNode } from './nodes';
+import { pnJid } from './ids';
 import type { OutboundMessages } from './outbound';
 import type { ClientReceiptRecord, OutboundRecord, ReceiptType } from './types';
 
@@ -45,6 +46,23 @@ export class Receipts {
     if (type !== 'delivered') attrs.type = type;
     for (const conn of this.ctx.connections.live(account, deviceId))
       conn.send(node('receipt', attrs));
+  }
+
+  /**
+   * The account's phone read received messages `ids` of `chatJid` (a contact's JID or a group):
+   * every live linked device (or `deviceId` only) gets the `read-self` receipt WhatsApp sends
+   * them, from the account in a one-to-one chat, from the group with the account as participant.
+   */
+  sendReadSelf(account: string, chatJid: string, ids: string[], deviceId?: number): void {
+    if (!ids.length) throw new Error('no message ids to read');
+    const own = pnJid(account);
+    const where: Record<string, string> = chatJid.endsWith('@g.us')
+      ? { from: chatJid, participant: own }
+      : { from: own, recipient: chatJid };
+    const attrs = { ...where, id: ids[0], type: 'read-self', t: unixT() };
+    const rest = ids.slice(1).map((id) => node('item', { id }));
+    for (const conn of this.ctx.connections.live(account, deviceId))
+      conn.send(node('receipt', attrs, rest.length ? [node('list', {}, rest)] : undefined));
   }
 
   /** With `autoReceipts`: the recipient reports the message delivered, then read, by itself. */

@@ -418,6 +418,10 @@ export class WaEmulator implements ConnectionHandler {
     this.receipts.send(account, messageId, type, deviceId);
   }
 
+  sendReadSelf(account: string, chatJid: string, ids: string[], deviceId?: number): void {
+    this.receipts.sendReadSelf(account, chatJid, ids, deviceId);
+  }
+
   waitForOutbound(
     predicate: (r: OutboundRecord) => boolean,
     timeoutMs = 10_000,

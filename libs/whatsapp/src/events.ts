@@ -1,5 +1,5 @@
 import type { InboundMessage } from './engine/inbound-message';
-import type { ContactInfo, WaMessageAck } from './engine/wa-connection';
+import type { ContactInfo, WaMessageAck, WaReadElsewhere } from './engine/wa-connection';
 import type { WaSessionStatus } from './session-state/session-state';
 
 /** Domain event names emitted on EventEmitter2 by the SessionRegistry. */
@@ -8,6 +8,7 @@ export const WA_EVENTS = {
   sessionQr: 'wa.session.qr',
   messageReceived: 'wa.message.received',
   messageStatus: 'wa.message.status',
+  messagesReadElsewhere: 'wa.messages.read-elsewhere',
   contactsUpserted: 'wa.contacts.upserted',
   lidMapping: 'wa.lid.mapping',
 } as const;
@@ -45,6 +46,9 @@ export interface WaMessageStatusEvent extends SessionRef {
   at: Date;
 }
 
+/** Received messages read on another device of the account (the phone). */
+export interface WaMessagesReadElsewhereEvent extends SessionRef, WaReadElsewhere {}
+
 export interface WaContactsUpsertedEvent extends SessionRef {
   contacts: ContactInfo[];
 }
@@ -59,6 +63,7 @@ export interface WaEventPayloads {
   [WA_EVENTS.sessionQr]: WaSessionQrEvent;
   [WA_EVENTS.messageReceived]: WaMessageReceivedEvent;
   [WA_EVENTS.messageStatus]: WaMessageStatusEvent;
+  [WA_EVENTS.messagesReadElsewhere]: WaMessagesReadElsewhereEvent;
   [WA_EVENTS.contactsUpserted]: WaContactsUpsertedEvent;
   [WA_EVENTS.lidMapping]: WaLidMappingEvent;
 }

@@ -1,7 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { WA_EVENTS, type WaMessagesReadElsewhereEvent } from '@app/whatsapp';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import { toChatJid } from './chat-jid';
 import { ChatsRepository, type ChatRecord } from './chats.repository';
+import { InboundIngestService } from './inbound-ingest.service';
 import { MessagesRepository } from './messages.repository';
 import { ChatNotFoundError, SessionLoggedOutError } from './messaging.errors';
 import { ReadReceiptDispatcher } from './read-receipt-dispatcher';
@@ -12,7 +15,8 @@ const MAX_READ_PER_REQUEST = 5_000;
 /**
  * Marks a chat read, as opening it on the phone does: its received messages become `read` and
  * leave the unread count at once, and their read receipts are queued for WhatsApp
- * (ReadReceiptDispatcher sends them while the session is connected).
+ * (ReadReceiptDispatcher sends them while the session is connected). Messages read on the phone
+ * itself (or another linked device) become `read` here too, without receipts of ours.
  */
 @Injectable()
 export class ChatReadService {
@@ -23,6 +27,7 @@ export class ChatReadService {
     private readonly messages: MessagesRepository,
     private readonly chats: ChatsRepository,
     private readonly receipts: ReadReceiptDispatcher,
+    private readonly ingest: InboundIngestService,
   ) {}
 
   async markRead(
@@ -55,5 +60,29 @@ export class ChatReadService {
     this.receipts.kick(session.sessionId);
     this.log.log({ sessionId: session.sessionId, chatJid, marked }, 'Marked a chat read');
     return { marked, chat: after ?? stored };
+  }
+
+  /**
+   * The phone read received messages: read here too, and out of their chat's unread count. Only
+   * messages still unread move, so a repeated or late receipt changes nothing. The chats come from
+   * the stored messages, whatever address (phone number or LID) the receipt used.
+   */
+  @OnEvent(WA_EVENTS.messagesReadElsewhere, { async: true, suppressErrors: true })
+  async onReadElsewhere(event: WaMessagesReadElsewhereEvent): Promise<void> {
+    try {
+      // A message reported just before its receipt may still be in its ingest batch.
+      await this.ingest.settled(event.sessionId);
+      const { sessionId, waMessageIds } = event;
+      for (const chatJid of await this.messages.chatsWithUnread(sessionId, waMessageIds)) {
+        const at = new Date(event.at);
+        const moved = await this.messages.markReadElsewhere(sessionId, chatJid, waMessageIds, at);
+        if (moved) await this.chats.readUnread(sessionId, chatJid, moved);
+      }
+    } catch (err) {
+      this.log.warn(
+        { err, sessionId: event.sessionId },
+        'Could not apply messages read on the phone',
+      );
+    }
   }
 }

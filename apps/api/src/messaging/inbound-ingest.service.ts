@@ -52,6 +52,11 @@ export class InboundIngestService implements BeforeApplicationShutdown {
     return this.batches.idle();
   }
 
+  /** Resolves once the session's messages reported so far were ingested (or their failure logged). */
+  settled(sessionId: string): Promise<void> {
+    return this.batches.settled(sessionId);
+  }
+
   /** Resolves once the message's batch was ingested (or its failure logged). */
   @OnEvent(WA_EVENTS.messageReceived, { async: true, promisify: true })
   onMessage(event: WaMessageReceivedEvent): Promise<void> {

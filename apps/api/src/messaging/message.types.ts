@@ -33,9 +33,10 @@ export const MESSAGE_TYPES = [
 export type MessageType = InboundMessageType;
 
 /** Types that change another message (react to it, edit it, delete it) rather than say something. */
-const CHANGE_TYPES: ReadonlySet<string> = new Set<MessageType>(['reaction', 'edit', 'revoke']);
+export const CHANGE_TYPES: readonly MessageType[] = ['reaction', 'edit', 'revoke'];
+const CHANGE_TYPE_SET: ReadonlySet<string> = new Set(CHANGE_TYPES);
 /** A message of its own in the chat list and its counts, not a change to another message. */
-export const isChatMessage = (m: { type: string }): boolean => !CHANGE_TYPES.has(m.type);
+export const isChatMessage = (m: { type: string }): boolean => !CHANGE_TYPE_SET.has(m.type);
 
 /** Status only moves forward; `failed` is terminal and outranks nothing but pending. */
 const RANK: Record<MessageStatus, number> = {

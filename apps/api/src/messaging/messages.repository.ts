@@ -2,7 +2,12 @@ import { duplicateIndexesOf, isDuplicateKeyError } from '@app/common';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { type Model, type QueryFilter, Types } from 'mongoose';
-import { type MessageRecord, type MessageStatus, statusesBelow } from './message.types';
+import {
+  CHANGE_TYPES,
+  type MessageRecord,
+  type MessageStatus,
+  statusesBelow,
+} from './message.types';
 import { Message } from './schemas/message.schema';
 
 export type NewMessage = Omit<MessageRecord, '_id' | 'createdAt' | 'updatedAt'> & {
@@ -22,6 +27,16 @@ const STATUS_TIME_FIELD: Partial<Record<MessageStatus, keyof MessageRecord>> = {
   played: 'playedAt',
   failed: 'failedAt',
 };
+
+/**
+ * Received messages that count as unread: those of the chat (not reactions, edits or revokes,
+ * which the chat's unread count leaves out too) that nobody read yet.
+ */
+const UNREAD_RECEIVED = {
+  direction: 'in',
+  status: { $in: statusesBelow('read') },
+  type: { $nin: CHANGE_TYPES },
+} as const;
 
 @Injectable()
 export class MessagesRepository {
@@ -232,7 +247,7 @@ export class MessagesRepository {
     limit: number,
   ): Promise<string[]> {
     const rows = await this.model
-      .find({ ...chat, direction: 'in', status: { $in: statusesBelow('read') } }, { _id: 1 })
+      .find({ ...chat, ...UNREAD_RECEIVED }, { _id: 1 })
       .sort({ timestamp: 1, _id: 1 })
       .limit(limit)
       .lean<Array<{ _id: string }>>()
@@ -247,8 +262,31 @@ export class MessagesRepository {
   async markReadByUs(ids: string[], at: Date): Promise<number> {
     const result = await this.model
       .updateMany(
-        { _id: { $in: ids }, direction: 'in', status: { $in: statusesBelow('read') } },
+        { _id: { $in: ids }, ...UNREAD_RECEIVED },
         { $set: { status: 'read', readAt: at, readReceiptPending: true } },
+      )
+      .exec();
+    return result.modifiedCount;
+  }
+
+  /** The chats of the session in which some of these received messages are still unread. */
+  chatsWithUnread(sessionId: string, waMessageIds: string[]): Promise<string[]> {
+    return this.model
+      .distinct('chatJid', { sessionId, waMessageId: { $in: waMessageIds }, ...UNREAD_RECEIVED })
+      .exec() as Promise<string[]>;
+  }
+
+  /** Marks received messages of a chat read on another device (their receipts went from there); returns how many moved. */
+  async markReadElsewhere(
+    sessionId: string,
+    chatJid: string,
+    waMessageIds: string[],
+    at: Date,
+  ): Promise<number> {
+    const result = await this.model
+      .updateMany(
+        { sessionId, chatJid, waMessageId: { $in: waMessageIds }, ...UNREAD_RECEIVED },
+        { $set: { status: 'read', readAt: at } },
       )
       .exec();
     return result.modifiedCount;

@@ -26,6 +26,7 @@ import {
   SandboxInboundResponseDto,
   SandboxLidMappingDto,
   SandboxPairingCodeDto,
+  SandboxPhoneReadDto,
   SandboxReceiptDto,
   SandboxScanDto,
 } from './sandbox.dto';
@@ -122,6 +123,24 @@ export class SandboxController {
     @Body() dto: SandboxReceiptDto,
   ): Promise<SandboxAcceptedDto> {
     await this.sandbox.receipt(user.organizationId, name, dto);
+    return { ok: true };
+  }
+
+  @Post('phone-read')
+  @HttpCode(202)
+  @ApiOperation({
+    operationId: 'sandbox_phoneRead',
+    summary:
+      'The linked phone reads received messages (a read-self receipt): they become read and leave their chat’s unread count.' +
+      ONLY_SANDBOX,
+  })
+  @ApiAcceptedResponse({ type: SandboxAcceptedDto })
+  async phoneRead(
+    @CurrentUser() user: AuthUser,
+    @Param('name') name: string,
+    @Body() dto: SandboxPhoneReadDto,
+  ): Promise<SandboxAcceptedDto> {
+    await this.sandbox.phoneRead(user.organizationId, name, dto);
     return { ok: true };
   }
 

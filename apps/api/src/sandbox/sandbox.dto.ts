@@ -262,6 +262,21 @@ export class SandboxReceiptDto {
   status: (typeof SANDBOX_RECEIPT_STATUSES)[number];
 }
 
+export class SandboxPhoneReadDto {
+  @ApiProperty({
+    description:
+      'Received messages of this session the phone reads (our ids, as GET /whatsapp/messages lists them), of one chat or several',
+    example: ['665f1c2b1e6a3e4f7e9d0e0d'],
+    type: [String],
+  })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @IsString({ each: true })
+  @MaxLength(64, { each: true })
+  messageIds: string[];
+}
+
 export class SandboxDisconnectDto {
   @ApiProperty({
     enum: SANDBOX_DISCONNECT_REASONS,

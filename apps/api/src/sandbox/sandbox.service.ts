@@ -7,8 +7,13 @@ import {
 } from '@app/whatsapp';
 import { MessageHistoryService } from '../messaging/message-history.service';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
-import type { SandboxContactDto, SandboxInboundDto, SandboxReceiptDto } from './sandbox.dto';
-import { BadRequestError } from '@app/common';
+import type {
+  SandboxContactDto,
+  SandboxInboundDto,
+  SandboxPhoneReadDto,
+  SandboxReceiptDto,
+} from './sandbox.dto';
+import { BadRequestError, groupBy } from '@app/common';
 
 const SCAN_SETTLE_MS = 5_000;
 
@@ -76,6 +81,29 @@ export class SandboxService {
         'The message has not been sent yet (status pending)',
       );
     this.control.receipt(session.sessionId, message.waMessageId, dto.status, message.chatJid);
+  }
+
+  /** The phone reads received messages: one `read-self` receipt per chat, to the address WhatsApp used. */
+  async phoneRead(organizationId: string, name: string, dto: SandboxPhoneReadDto): Promise<void> {
+    const session = await this.sessions.getOwned(organizationId, name);
+    const messages = await Promise.all(
+      [...new Set(dto.messageIds)].map((id) => this.history.get(organizationId, id)),
+    );
+    const foreign = messages.find(
+      (m) => m.sessionId !== session.sessionId || m.direction !== 'in' || !m.waMessageId,
+    );
+    if (foreign)
+      throw new BadRequestError(
+        'NOT_A_RECEIVED_MESSAGE',
+        `messageIds must be received messages of this session: ${foreign._id} is not`,
+      );
+    const byChat = groupBy(messages, (m) => m.waAddress?.remoteJid ?? m.chatJid);
+    for (const [chat, read] of byChat)
+      this.control.readOnPhone(
+        session.sessionId,
+        chat,
+        read.map((m) => m.waMessageId!),
+      );
   }
 
   async disconnect(

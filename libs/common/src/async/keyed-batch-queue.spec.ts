@@ -85,4 +85,34 @@ describe('KeyedBatchQueue', () => {
     await queue.idle();
     expect(log).toEqual(['process 1', 'after 1', 'process 2', 'after 2']);
   });
+
+  it('settled(key) waits for what the key had queued, not for later items or other keys', async () => {
+    const gates = new Map<string, () => void>();
+    const done: string[] = [];
+    const queue = new KeyedBatchQueue<string>({
+      maxBatch: 1,
+      process: async (_key, [item]) => {
+        await new Promise<void>((r) => gates.set(item, r));
+        done.push(item);
+        return [undefined];
+      },
+    });
+    void queue.push('k', 'a1');
+    void queue.push('k', 'a2');
+    void queue.push('other', 'b1');
+    let settled = false;
+    const waiting = queue.settled('k').then(() => (settled = true));
+    void queue.push('k', 'a3'); // after the call: not waited for
+    await tick();
+    gates.get('a1')!();
+    await tick();
+    expect(settled).toBe(false);
+    gates.get('a2')!();
+    await waiting;
+    expect(done).toEqual(['a1', 'a2']);
+    await queue.settled('nothing-queued'); // resolves at once
+    gates.get('a3')!();
+    gates.get('b1')!();
+    await queue.idle();
+  });
 });

@@ -21,17 +21,33 @@ export interface KeyedBatchQueueOptions<T, R> {
 export class KeyedBatchQueue<T, R = void> {
   private readonly queues = new Map<string, Pending<T, R>[]>();
   private readonly draining = new Map<string, Promise<void>>();
+  /** Per key, the outcome of the item pushed last: once it settled, every earlier one had. */
+  private readonly lastPushed = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: KeyedBatchQueueOptions<T, R>) {}
 
   /** Resolves with the item's result once its batch was processed. Call order is processing order. */
   push(key: string, item: T): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
+    const result = new Promise<R>((resolve, reject) => {
       const queue = this.queues.get(key) ?? [];
       queue.push({ item, resolve, reject });
       this.queues.set(key, queue);
       if (!this.draining.has(key)) this.draining.set(key, this.drain(key));
     });
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.lastPushed.set(key, settled);
+    void settled.then(() => {
+      if (this.lastPushed.get(key) === settled) this.lastPushed.delete(key);
+    });
+    return result;
+  }
+
+  /** Resolves once every item of `key` pushed so far was processed (not waiting for later ones). */
+  async settled(key: string): Promise<void> {
+    await this.lastPushed.get(key);
   }
 
   /** Resolves when every batch queued so far has been processed. */

@@ -551,6 +551,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/whatsapp/sandbox/sessions/{name}/phone-read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The linked phone reads received messages (a read-self receipt): they become read and leave their chat’s unread count. Available only when the gateway runs with WHATSAPP_ENGINE=sandbox (or emulator). */
+        post: operations["sandbox_phoneRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/whatsapp/sandbox/sessions/{name}/receipts": {
         parameters: {
             query?: never;
@@ -1749,6 +1766,15 @@ export interface components {
              * @example ABCD1234
              */
             code: string;
+        };
+        SandboxPhoneReadDto: {
+            /**
+             * @description Received messages of this session the phone reads (our ids, as GET /whatsapp/messages lists them), of one chat or several
+             * @example [
+             *       "665f1c2b1e6a3e4f7e9d0e0d"
+             *     ]
+             */
+            messageIds: string[];
         };
         SandboxPollDto: {
             /** @example Lunch? */
@@ -4383,6 +4409,69 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionResponseDto"];
+                };
+            };
+            /** @description Validation failed (per-field messages in details) or a malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The whatsapp module is not enabled for the organization */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Unknown session, or the session has no live sandbox connection */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    sandbox_phoneRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Session name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SandboxPhoneReadDto"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxAcceptedDto"];
                 };
             };
             /** @description Validation failed (per-field messages in details) or a malformed request */

@@ -9,6 +9,7 @@ import {
   type WASocket,
 } from '@whiskeysockets/baileys';
 import type { WaAuthStore } from '../auth-state/wa-auth-store';
+import { groupBy } from '@app/common';
 import { withSharedAsyncStorage } from './shared-async-storage';
 import { CLOSE_CODES, type WaCloseInfo } from '../engine/close-reason';
 import type { MediaRef } from '../engine/inbound-message';
@@ -25,6 +26,9 @@ import type { WaLogger } from '../engine/wa-logger';
 import { loadBaileysAuthState } from './baileys-auth-state';
 import { mapBaileysClose } from './baileys-close-reason';
 import {
+  readElsewhereFromMessageUpdate,
+  readElsewhereFromReceipt,
+  type ReadElsewhereItem,
   statusFromMessageUpdate,
   statusFromOwnUpsert,
   statusFromReceipt,
@@ -142,12 +146,14 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
       for (const m of lidPnMappings ?? []) this.emit('lidMapping', { lid: m.lid, pn: m.pn });
       this.emitMessages(messages, true);
     });
-    on('messages.update', (updates) =>
-      this.emitStatuses(compact(updates.map(statusFromMessageUpdate))),
-    );
-    on('message-receipt.update', (updates) =>
-      this.emitStatuses(compact(updates.map(statusFromReceipt))),
-    );
+    on('messages.update', (updates) => {
+      this.emitStatuses(compact(updates.map(statusFromMessageUpdate)));
+      this.emitReadElsewhere(compact(updates.map(readElsewhereFromMessageUpdate)));
+    });
+    on('message-receipt.update', (updates) => {
+      this.emitStatuses(compact(updates.map((u) => statusFromReceipt(u, this.me))));
+      this.emitReadElsewhere(compact(updates.map((u) => readElsewhereFromReceipt(u, this.me))));
+    });
     on('contacts.upsert', (contacts) => this.emitContacts(compact(contacts.map(normalizeContact))));
     on('contacts.update', (contacts) => this.emitContacts(compact(contacts.map(normalizeContact))));
     on('lid-mapping.update', ({ lid, pn }) => this.emit('lidMapping', { lid, pn }));
@@ -182,6 +188,16 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
 
   private emitStatuses(updates: WaStatusUpdate[]): void {
     for (const update of updates) this.emit('status', update);
+  }
+
+  /** One event per chat: a receipt lists several messages of one chat. */
+  private emitReadElsewhere(items: ReadElsewhereItem[]): void {
+    for (const chat of groupBy(items, (i) => i.chatJid).values())
+      this.emit('readElsewhere', {
+        chatJid: chat[0].chatJid,
+        waMessageIds: chat.map((i) => i.waMessageId),
+        at: new Date(Math.max(...chat.map((i) => i.at.getTime()))),
+      });
   }
 
   private emitContacts(contacts: ContactInfo[]): void {

@@ -1,4 +1,5 @@
 import {
+  areJidsSameUser,
   proto,
   type MessageUserReceiptUpdate,
   type WAMessage,
@@ -42,9 +43,53 @@ export function statusFromOwnUpsert(m: WAMessage): WaStatusUpdate | undefined {
   return statusFromMessageUpdate({ key: m.key, update: { status: code } });
 }
 
+/** The account's own identities (phone-number JID, LID) once the connection is open. */
+export interface OwnJids {
+  jid: string;
+  lid?: string;
+}
+
+/** A received message that another device of the account (the phone) read or played. */
+export interface ReadElsewhereItem {
+  chatJid: string;
+  waMessageId: string;
+  at: Date;
+}
+
+const isOwnUser = (jid: string | null | undefined, me: OwnJids | undefined) =>
+  !!jid && !!me && (areJidsSameUser(jid, me.jid) || (!!me.lid && areJidsSameUser(jid, me.lid)));
+
+/**
+ * messages.update of a message we RECEIVED reaching read/played: a `read-self` receipt, i.e. the
+ * phone (or another linked device) read it in a one-to-one chat.
+ */
+export function readElsewhereFromMessageUpdate(u: WAMessageUpdate): ReadElsewhereItem | undefined {
+  const code = u.update.status;
+  if (!u.key.id || u.key.fromMe || (code !== Status.READ && code !== Status.PLAYED))
+    return undefined;
+  return { waMessageId: u.key.id, chatJid: chatOf(u.key), at: toDate(u.update.messageTimestamp) };
+}
+
+/**
+ * message-receipt.update from our own user: in a group, the phone read a message there (Baileys
+ * reports a `read-self` receipt in a group as a per-recipient receipt from us).
+ */
+export function readElsewhereFromReceipt(
+  u: MessageUserReceiptUpdate,
+  me: OwnJids | undefined,
+): ReadElsewhereItem | undefined {
+  const at = u.receipt.playedTimestamp ?? u.receipt.readTimestamp;
+  if (!u.key.id || !at || !isOwnUser(u.receipt.userJid, me)) return undefined;
+  return { waMessageId: u.key.id, chatJid: chatOf(u.key), at: toDate(at) };
+}
+
 /** message-receipt.update (per-recipient receipts, mostly groups) → the strongest state it carries. */
-export function statusFromReceipt(u: MessageUserReceiptUpdate): WaStatusUpdate | undefined {
-  if (!u.key.id) return undefined;
+export function statusFromReceipt(
+  u: MessageUserReceiptUpdate,
+  me: OwnJids | undefined,
+): WaStatusUpdate | undefined {
+  // Our own user's receipt is a device of ours reading a received message (readElsewhereFromReceipt).
+  if (!u.key.id || isOwnUser(u.receipt.userJid, me)) return undefined;
   const r = u.receipt;
   const [status, at]: [WaMessageAck, unknown] | [undefined, undefined] = r.playedTimestamp
     ? ['played', r.playedTimestamp]

@@ -365,10 +365,13 @@ describe('Baileys mappings', () => {
     ]);
     expect(upd(3, false)).toBeUndefined();
     expect(
-      statusFromReceipt({
-        key: { id: 'M1', remoteJid: '1@g.us', fromMe: true },
-        receipt: { userJid: PEER, readTimestamp: 1_700_000_000 },
-      }),
+      statusFromReceipt(
+        {
+          key: { id: 'M1', remoteJid: '1@g.us', fromMe: true },
+          receipt: { userJid: PEER, readTimestamp: 1_700_000_000 },
+        },
+        { jid: '15559990000@s.whatsapp.net' },
+      ),
     ).toMatchObject({
       status: 'read',
       at: new Date(1_700_000_000_000),

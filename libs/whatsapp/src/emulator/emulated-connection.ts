@@ -64,6 +64,7 @@ export class EmulatedConnection extends TypedEmitter<WaConnectionEvents> impleme
     inner.on('close', (info) => this.end(info));
     inner.on('message', (m) => this.emit('message', m));
     inner.on('status', (s) => this.emit('status', s));
+    inner.on('readElsewhere', (read) => this.emit('readElsewhere', read));
     inner.on('lidMapping', (m) => this.emit('lidMapping', m));
     inner.on('contacts', (contacts) => this.onContacts(contacts));
   }

@@ -144,6 +144,11 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
     }
   }
 
+  readOnPhone(sessionId: string, chatJid: string, waMessageIds: string[]): void {
+    const conn = this.openOrThrow(sessionId);
+    this.phone(conn.account).readOnPhone(chatJid, waMessageIds, conn.cachedDevice?.deviceId);
+  }
+
   async disconnect(sessionId: string, reason: WaCloseReason): Promise<void> {
     const conn = this.backend.getOrThrow(sessionId);
     if (conn.phase !== 'open' || !conn.account)

@@ -24,6 +24,16 @@ export interface WaOpenInfo {
   pushName?: string;
 }
 
+/**
+ * Received messages of one chat that another device of the account (the phone) read or played:
+ * they are no longer unread here either. Their receipts already went to the senders.
+ */
+export interface WaReadElsewhere {
+  chatJid: string;
+  waMessageIds: string[];
+  at: Date;
+}
+
 export interface WaStatusUpdate {
   waMessageId: string;
   chatJid: string;
@@ -56,6 +66,7 @@ export type WaConnectionEvents = {
   close: [info: WaCloseInfo];
   message: [message: InboundMessage];
   status: [update: WaStatusUpdate];
+  readElsewhere: [read: WaReadElsewhere];
   contacts: [contacts: ContactInfo[]];
   lidMapping: [mapping: LidMapping];
 };

@@ -59,6 +59,10 @@ export class SessionEventHandler {
       (update) => void this.publisher.publish(WA_EVENTS.messageStatus, { ...ref, ...update }),
     );
     on(
+      'readElsewhere',
+      (read) => void this.publisher.publish(WA_EVENTS.messagesReadElsewhere, { ...ref, ...read }),
+    );
+    on(
       'contacts',
       (contacts) => void this.publisher.publish(WA_EVENTS.contactsUpserted, { ...ref, contacts }),
     );

@@ -268,6 +268,12 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
     this.emit('status', { waMessageId, chatJid: chat, status, at: new Date() });
   }
 
+  /** The phone read received messages of a chat: this device hears it (a `read-self` receipt). */
+  readOnPhone(chatJid: string, waMessageIds: string[]): void {
+    this.assertOpen();
+    this.emit('readElsewhere', { chatJid, waMessageIds, at: new Date() });
+  }
+
   async disconnect(reason: WaCloseReason): Promise<void> {
     if (this.state === 'ended')
       throw new SandboxInvalidStateError('The connection already ended', this.sessionId);

@@ -39,6 +39,8 @@ export interface SandboxControlBackend {
     status: SandboxReceiptStatus,
     chatJid?: string,
   ): void;
+  /** The linked phone reads received messages of a chat (`chatJid` as WhatsApp addressed them). */
+  readOnPhone(sessionId: string, chatJid: string, waMessageIds: string[]): void;
   disconnect(sessionId: string, reason: WaCloseReason): Promise<void>;
   pushContact(
     sessionId: string,
@@ -79,6 +81,10 @@ export class HubSandboxControl implements SandboxControlBackend {
     chatJid?: string,
   ): void {
     this.hub.getOrThrow(sessionId).receipt(waMessageId, status, chatJid);
+  }
+
+  readOnPhone(sessionId: string, chatJid: string, waMessageIds: string[]): void {
+    this.hub.getOrThrow(sessionId).readOnPhone(chatJid, waMessageIds);
   }
 
   disconnect(sessionId: string, reason: WaCloseReason): Promise<void> {
@@ -151,6 +157,10 @@ export class SandboxControl implements SandboxControlBackend {
     chatJid?: string,
   ): void {
     this.backend.receipt(sessionId, waMessageId, status, chatJid);
+  }
+
+  readOnPhone(sessionId: string, chatJid: string, waMessageIds: string[]): void {
+    this.backend.readOnPhone(sessionId, chatJid, waMessageIds);
   }
 
   disconnect(sessionId: string, reason: WaCloseReason): Promise<void> {
