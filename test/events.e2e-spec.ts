@@ -167,6 +167,71 @@ describe('events stream (SSE)', () => {
     expect((await bad.ready).statusCode).toBe(400);
   });
 
+  it('announces chats read through the gateway and on the phone (chat.read)', async () => {
+    const peer = '+201555000122';
+    const jid = '201555000122@s.whatsapp.net';
+    const reads = open(t.url, { types: 'chat.read' }, bearer(owner));
+    await reads.ready;
+    const said = async (text: string) =>
+      (
+        await t
+          .http()
+          .post('/api/v1/whatsapp/sandbox/sessions/main/inbound')
+          .set(owner.auth)
+          .send({ from: peer, text })
+          .expect(202)
+      ).body.waMessageId as string;
+    const unread = async () =>
+      (
+        await t.http().get('/api/v1/whatsapp/chats').query({ limit: 100 }).set(owner.auth)
+      ).body.items.find((c: { chatJid: string }) => c.chatJid === jid)?.unreadCount;
+
+    const first = await said('read on the phone');
+    await waitFor(async () => (await unread()) === 1, 10_000, 'one unread');
+    const stored = (
+      await t.http().get('/api/v1/whatsapp/messages').query({ chat: jid }).set(owner.auth)
+    ).body.items.find((m: { waMessageId: string }) => m.waMessageId === first);
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/main/phone-read')
+      .set(owner.auth)
+      .send({ messageIds: [stored.id] })
+      .expect(202);
+    const onPhone = await waitFor(async () => reads.of('chat.read')[0], 10_000, 'chat.read');
+    expect(onPhone.data).toMatchObject({
+      sessionName: 'main',
+      data: { marked: 1, readOn: 'phone', chat: { chatJid: jid, unreadCount: 0 } },
+    });
+
+    await said('one');
+    await said('two');
+    await waitFor(async () => (await unread()) === 2, 10_000, 'two unread');
+    await t
+      .http()
+      .post('/api/v1/whatsapp/chats/read')
+      .set(owner.auth)
+      .send({ sessionName: 'main', chat: peer })
+      .expect(200);
+    const viaApi = await waitFor(async () => reads.of('chat.read')[1], 10_000, 'a second read');
+    expect(viaApi.data.data).toMatchObject({
+      marked: 2,
+      readOn: 'gateway',
+      chat: { chatJid: jid, unreadCount: 0 },
+    });
+    // Nothing left to read: no event.
+    await t
+      .http()
+      .post('/api/v1/whatsapp/chats/read')
+      .set(owner.auth)
+      .send({ sessionName: 'main', chat: peer })
+      .expect(200);
+    await inbound('after the reads');
+    // In the organization's order, nothing came between the second read and this message.
+    const later = open(t.url, { lastEventId: viaApi.id! }, bearer(owner));
+    await received(later, 'after the reads');
+    expect(later.of('chat.read')).toHaveLength(0);
+  });
+
   it('resumes after Last-Event-ID (header or query) from the outbox, then continues live', async () => {
     const first = open(t.url, { types: 'message.received' }, bearer(owner));
     await first.ready;

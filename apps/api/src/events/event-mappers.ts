@@ -1,7 +1,7 @@
 import type { WaSessionQrEvent, WaSessionStatusEvent } from '@app/whatsapp';
-import { toMessageDto } from '../messaging/message.mapper';
+import { toChatDto, toMessageDto } from '../messaging/message.mapper';
 import type { MessageRecord } from '../messaging/message.types';
-import type { MessageStatusChangedEvent } from '../messaging/messaging.events';
+import type { ChatReadEvent, MessageStatusChangedEvent } from '../messaging/messaging.events';
 import type { ContactUpdatedEvent, NewEvent } from './events.types';
 
 const compact = (value: Record<string, unknown>) =>
@@ -94,5 +94,16 @@ export function contactUpdatedEvent(
     sessionName: typeof contact.sessionName === 'string' ? contact.sessionName : '',
     occurredAt: Number.isNaN(occurredAt.getTime()) ? now : occurredAt,
     data: contact,
+  };
+}
+
+/** `chat.read`: how many received messages became read, where, and the chat (ChatResponseDto) after. */
+export function chatReadEvent(e: ChatReadEvent): NewEvent {
+  return {
+    type: 'chat.read',
+    organizationId: String(e.chat.organizationId),
+    sessionName: e.chat.sessionName,
+    occurredAt: new Date(e.at),
+    data: { marked: e.marked, readOn: e.readOn, chat: asRecord(toChatDto(e.chat)) },
   };
 }

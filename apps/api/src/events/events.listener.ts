@@ -2,12 +2,14 @@ import { Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { WA_EVENTS, type WaSessionQrEvent, type WaSessionStatusEvent } from '@app/whatsapp';
 import {
+  type ChatReadEvent,
   MESSAGING_EVENTS,
   type MessagesCreatedEvent,
   type MessageStatusChangedEvent,
 } from '../messaging/messaging.events';
 import { EventOutboxService } from './event-outbox.service';
 import {
+  chatReadEvent,
   contactUpdatedEvent,
   messageCreatedEvent,
   messageStatusEvent,
@@ -53,6 +55,11 @@ export class EventsListener {
   @OnEvent(MESSAGING_EVENTS.statusChanged, LISTENER)
   onMessageStatus(event: MessageStatusChangedEvent): Promise<void> {
     return this.record(MESSAGING_EVENTS.statusChanged, () => messageStatusEvent(event));
+  }
+
+  @OnEvent(MESSAGING_EVENTS.chatRead, LISTENER)
+  onChatRead(event: ChatReadEvent): Promise<void> {
+    return this.record(MESSAGING_EVENTS.chatRead, () => chatReadEvent(event));
   }
 
   @OnEvent(CONTACT_UPDATED_EVENT, LISTENER)

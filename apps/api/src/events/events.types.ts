@@ -6,6 +6,7 @@ export const EVENT_TYPES = [
   'message.received',
   'message.sent',
   'message.status',
+  'chat.read',
   'contact.updated',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

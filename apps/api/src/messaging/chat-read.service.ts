@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { OnEvent } from '@nestjs/event-emitter';
+import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { WA_EVENTS, type WaMessagesReadElsewhereEvent } from '@app/whatsapp';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import { toChatJid } from './chat-jid';
@@ -7,6 +7,7 @@ import { ChatsRepository, type ChatRecord } from './chats.repository';
 import { InboundIngestService } from './inbound-ingest.service';
 import { MessagesRepository } from './messages.repository';
 import { ChatNotFoundError, SessionLoggedOutError } from './messaging.errors';
+import { type ChatReadEvent, type ChatReadOn, MESSAGING_EVENTS } from './messaging.events';
 import { ReadReceiptDispatcher } from './read-receipt-dispatcher';
 
 /** Messages one request marks at most; a chat with more unread is finished by the next call. */
@@ -28,6 +29,7 @@ export class ChatReadService {
     private readonly chats: ChatsRepository,
     private readonly receipts: ReadReceiptDispatcher,
     private readonly ingest: InboundIngestService,
+    private readonly emitter: EventEmitter2,
   ) {}
 
   async markRead(
@@ -58,6 +60,7 @@ export class ChatReadService {
     // Only the messages this call moved leave the count: ones marked concurrently are counted once.
     const after = await this.chats.readUnread(session.sessionId, chatJid, marked);
     this.receipts.kick(session.sessionId);
+    await this.announce(after ?? stored, marked, 'gateway', new Date());
     this.log.log({ sessionId: session.sessionId, chatJid, marked }, 'Marked a chat read');
     return { marked, chat: after ?? stored };
   }
@@ -76,7 +79,8 @@ export class ChatReadService {
       for (const chatJid of await this.messages.chatsWithUnread(sessionId, waMessageIds)) {
         const at = new Date(event.at);
         const moved = await this.messages.markReadElsewhere(sessionId, chatJid, waMessageIds, at);
-        if (moved) await this.chats.readUnread(sessionId, chatJid, moved);
+        const chat = moved ? await this.chats.readUnread(sessionId, chatJid, moved) : null;
+        if (chat) await this.announce(chat, moved, 'phone', at);
       }
     } catch (err) {
       this.log.warn(
@@ -84,5 +88,11 @@ export class ChatReadService {
         'Could not apply messages read on the phone',
       );
     }
+  }
+
+  /** After the writes: the event log (webhooks, streams) hears of the read. */
+  private async announce(chat: ChatRecord, marked: number, readOn: ChatReadOn, at: Date) {
+    const event: ChatReadEvent = { chat, marked, readOn, at };
+    await this.emitter.emitAsync(MESSAGING_EVENTS.chatRead, event);
   }
 }

@@ -1,3 +1,4 @@
+import type { ChatRecord } from './chats.repository';
 import type { MessageRecord, MessageStatus } from './message.types';
 
 /** Events Messaging emits after the database write (EventEmitter2). Contacts, Stats and webhooks listen. */
@@ -9,6 +10,8 @@ export const MESSAGING_EVENTS = {
   created: 'messaging.messages.created',
   /** A stored message's status moved forward. Emitted once per real transition. */
   statusChanged: 'messaging.message.status',
+  /** Received messages of a chat were marked read, through the API or on the phone. */
+  chatRead: 'messaging.chat.read',
 } as const;
 
 export interface MessagesCreatedEvent {
@@ -20,5 +23,17 @@ export interface MessageStatusChangedEvent {
   message: MessageRecord;
   previousStatus: MessageStatus;
   status: MessageStatus;
+  at: Date;
+}
+
+/** Where a chat was read: through the gateway (POST /whatsapp/chats/read) or on the phone. */
+export type ChatReadOn = 'gateway' | 'phone';
+
+export interface ChatReadEvent {
+  /** The chat after the read, with its new unread count. */
+  chat: ChatRecord;
+  /** How many received messages became read. */
+  marked: number;
+  readOn: ChatReadOn;
   at: Date;
 }

@@ -99,7 +99,7 @@ export interface paths {
         };
         /**
          * Live event stream (Server-Sent Events) with Last-Event-ID resume
-         * @description Server-Sent Events of the caller's organization: session.status, session.qr, message.received, message.sent, message.status, contact.updated.
+         * @description Server-Sent Events of the caller's organization: session.status, session.qr, message.received, message.sent, message.status, chat.read, contact.updated.
          *
          *     Each message is `id: <event id>` + `data: <EventEnvelope JSON>` (no `event:` field, so `EventSource.onmessage` gets every type; read `type` from the JSON).
          *
@@ -1299,7 +1299,7 @@ export interface components {
             expiresIn: number;
         };
         /** @enum {string} */
-        EventType: "session.status" | "session.qr" | "message.received" | "message.sent" | "message.status" | "contact.updated";
+        EventType: "session.status" | "session.qr" | "message.received" | "message.sent" | "message.status" | "chat.read" | "contact.updated";
         /**
          * @description Only owners may create admins
          * @enum {string}
@@ -2323,7 +2323,7 @@ export interface components {
          * @description Event types to deliver, or ['*'] for all
          * @enum {string}
          */
-        WebhookEventFilter: "*" | "session.status" | "session.qr" | "message.received" | "message.sent" | "message.status" | "contact.updated";
+        WebhookEventFilter: "*" | "session.status" | "session.qr" | "message.received" | "message.sent" | "message.status" | "chat.read" | "contact.updated";
         WebhookResponseDto: {
             /** @example 6650a1b2c3d4e5f601234567 */
             id: string;
@@ -2662,7 +2662,7 @@ export interface operations {
     events_stream: {
         parameters: {
             query?: {
-                /** @description Comma-separated event types to receive (default: all). One of: session.status, session.qr, message.received, message.sent, message.status, contact.updated */
+                /** @description Comma-separated event types to receive (default: all). One of: session.status, session.qr, message.received, message.sent, message.status, chat.read, contact.updated */
                 types?: string;
                 /** @description Only events of this session */
                 sessionName?: string;
