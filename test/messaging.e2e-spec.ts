@@ -10,6 +10,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { MessageEffectsRecovery } from '../apps/api/src/messaging/message-effects-recovery.service';
 import { connectedSession, waitForSessionStatus, scanWhenQrShows } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
@@ -969,6 +970,63 @@ describe('messaging effects cut off by a crash', () => {
           .collection('events')
           .countDocuments({ organizationId: owner.organization.id, type: 'message.received' }),
       ).toBe(2);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('a status change cut off by a crash', () => {
+  it('has its effects (stats, one event) replayed, once, for the status the message has', async () => {
+    const t = await createTestApp();
+    try {
+      const owner = await registerUser(t);
+      await connectedSession(t, owner, 'main');
+      const db = () => t.app.get<string, Connection>(getConnectionToken());
+      const sent = (
+        await sendAs(t, owner, { sessionName: 'main', to: PEER, text: 'tick' }).expect(202)
+      ).body;
+      const message = () => db().collection('messages').findOne({ _id: sent.id });
+      await waitFor(async () => (await message())?.status === 'sent', 10_000, 'sent');
+      // Effects that ran clear their note.
+      await waitFor(async () => !(await message())?.statusEffectsAt, 10_000, 'the note cleared');
+      const statusEvents = () =>
+        db()
+          .collection('events')
+          .countDocuments({
+            type: 'message.status',
+            'data.id': sent.id,
+            'data.status': 'delivered',
+          });
+      const delivered = async () =>
+        (await t.http().get('/api/v1/whatsapp/stats').set(owner.auth).expect(200)).body.messages
+          .byStatus.delivered;
+
+      // What a crash right after a receipt's write leaves: delivered, its effects never ran.
+      const longAgo = new Date(Date.now() - 10 * 60_000);
+      await db()
+        .collection('messages')
+        .updateOne(
+          { _id: sent.id },
+          { $set: { status: 'delivered', deliveredAt: new Date(), statusEffectsAt: longAgo } },
+        );
+      expect(await statusEvents()).toBe(0);
+      expect(await delivered()).toBe(0);
+
+      const recovery = t.app.get(MessageEffectsRecovery);
+      await recovery.recover();
+      expect(await statusEvents()).toBe(1);
+      expect(await delivered()).toBe(1);
+      expect((await message())?.statusEffectsAt).toBeUndefined();
+
+      // A replay of effects that had run (a crash before the note was cleared) adds nothing.
+      await db()
+        .collection('messages')
+        .updateOne({ _id: sent.id }, { $set: { statusEffectsAt: longAgo } });
+      await recovery.recover();
+      expect(await statusEvents()).toBe(1);
+      expect(await delivered()).toBe(1);
+      expect((await message())?.statusEffectsAt).toBeUndefined();
     } finally {
       await t.close();
     }

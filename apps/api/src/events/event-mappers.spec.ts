@@ -91,7 +91,6 @@ describe('event mappers', () => {
     expect(
       messageStatusEvent({
         message: { ...out, status: 'sent' },
-        previousStatus: 'pending',
         status: 'sent',
         at,
       })?.type,
@@ -99,7 +98,6 @@ describe('event mappers', () => {
     for (const status of ['delivered', 'read', 'played', 'failed'] as const) {
       const e = messageStatusEvent({
         message: { ...out, status },
-        previousStatus: 'sent',
         status,
         at,
       });

@@ -77,6 +77,8 @@ export function messageStatusEvent(e: MessageStatusChangedEvent): NewEvent | und
     sessionName: m.sessionName,
     occurredAt: new Date(e.at),
     data: asRecord(toMessageDto(m)),
+    // A status is reached once (forward only): a replay after a crash is not announced twice.
+    sourceKey: `message.status:${String(m._id)}:${e.status}`,
   };
 }
 

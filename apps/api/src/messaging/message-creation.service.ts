@@ -12,7 +12,7 @@ import { MessagesRepository } from './messages.repository';
  * sending): edits and revokes reach their target, the chat moves, listeners (stats, contacts, the
  * event log) hear of them, session activity, media downloads. Crash-safe: `begin` notes the ids
  * before the insert and `complete` deletes the note after the effects, so a crash in between
- * leaves a note that MessageCreationRecovery replays. Edits, the chat snapshot, stats and the
+ * leaves a note that MessageEffectsRecovery replays. Edits, the chat snapshot, stats and the
  * event log are idempotent on replay; chat and contact message counts may count such a batch twice.
  */
 @Injectable()

@@ -25,7 +25,12 @@ function message(status: MessageStatus, extra: Partial<MessageRecord> = {}): Mes
 
 describe('MessageStatusService', () => {
   const emitAsync = vi.fn().mockResolvedValue([]);
-  const repo = { advanceStatus: vi.fn(), findByWaId: vi.fn(), markSent: vi.fn() };
+  const repo = {
+    advanceStatus: vi.fn(),
+    findByWaId: vi.fn(),
+    markSent: vi.fn(),
+    clearStatusEffects: vi.fn(),
+  };
   const service = new MessageStatusService(
     repo as unknown as MessagesRepository,
     { emitAsync } as unknown as EventEmitter2,
@@ -33,13 +38,41 @@ describe('MessageStatusService', () => {
 
   beforeEach(() => vi.clearAllMocks());
 
-  it('emits one status event per real transition', async () => {
-    repo.advanceStatus.mockResolvedValueOnce({ before: message('sent'), after: message('read') });
+  it('emits one status event per real transition, then clears the note of its effects', async () => {
+    const noted = new Date(9);
+    repo.advanceStatus.mockResolvedValueOnce({
+      before: message('sent'),
+      after: message('read', { statusEffectsAt: noted }),
+    });
     await service.applyReceipt('s1', 'WA1', 'read', new Date(5));
     expect(emitAsync).toHaveBeenCalledWith(
       MESSAGING_EVENTS.statusChanged,
-      expect.objectContaining({ previousStatus: 'sent', status: 'read' }),
+      expect.objectContaining({ status: 'read', at: new Date(5) }),
     );
+    expect(repo.clearStatusEffects).toHaveBeenCalledWith('m1', noted);
+    expect(emitAsync.mock.invocationCallOrder[0]).toBeLessThan(
+      repo.clearStatusEffects.mock.invocationCallOrder[0],
+    );
+  });
+
+  it('keeps the note when an effect throws, for the recovery to replay', async () => {
+    repo.advanceStatus.mockResolvedValueOnce({
+      before: message('sent'),
+      after: message('delivered', { statusEffectsAt: new Date(9) }),
+    });
+    emitAsync.mockRejectedValueOnce(new Error('stats down'));
+    await expect(service.applyReceipt('s1', 'WA1', 'delivered', new Date(5))).rejects.toThrow();
+    expect(repo.clearStatusEffects).not.toHaveBeenCalled();
+  });
+
+  it('replays the effects of the status a message has, at the time it reached it', async () => {
+    const readAt = new Date(42);
+    await service.replayEffects(message('read', { readAt, statusEffectsAt: new Date(50) }));
+    expect(emitAsync).toHaveBeenCalledWith(
+      MESSAGING_EVENTS.statusChanged,
+      expect.objectContaining({ status: 'read', at: readAt }),
+    );
+    expect(repo.clearStatusEffects).toHaveBeenCalledWith('m1', new Date(50));
   });
 
   it('ignores a late receipt for a message that is already further along', async () => {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { type MessageFilter, MessagesRepository } from './messages.repository';
-import type { MessageRecord, MessageStatus } from './message.types';
+import { type MessageRecord, type MessageStatus, statusTimeOf } from './message.types';
 import {
   MESSAGING_EVENTS,
   type MessagesCreatedEvent,
@@ -12,7 +12,9 @@ const EARLY_RECEIPT_TTL_MS = 5 * 60_000;
 
 /**
  * The one place message statuses change. Transitions are conditional updates (forward only), and
- * each real transition is emitted once, after the write.
+ * each real transition is emitted once, after the write. The write also notes that its effects
+ * (stats, the event log) are still to run (`statusEffectsAt`); the note is cleared once they ran,
+ * so a crash in between leaves it for MessageEffectsRecovery, which replays them.
  */
 @Injectable()
 export class MessageStatusService {
@@ -44,7 +46,7 @@ export class MessageStatusService {
   ): Promise<MessageRecord | null> {
     const result = await this.messages.advanceStatus(filter, status, at, extra);
     if (!result) return null;
-    await this.emitChanged(result.before.status, result.after, at);
+    await this.emitChanged(result.after, at);
     return result.after;
   }
 
@@ -69,7 +71,7 @@ export class MessageStatusService {
   /** pending → sent with WhatsApp's id, then any receipts that arrived first. */
   async markSent(message: MessageRecord, waMessageId: string, at: Date): Promise<void> {
     const result = await this.messages.markSent(message._id, message.sessionId, waMessageId, at);
-    if (result) await this.emitChanged(result.before.status, result.after, at);
+    if (result) await this.emitChanged(result.after, at);
     const key = `${message.sessionId}|${waMessageId}`;
     const early = this.earlyReceipts.get(key);
     this.earlyReceipts.delete(key);
@@ -81,18 +83,19 @@ export class MessageStatusService {
     return this.advance(filter, 'failed', at, { error: reason });
   }
 
-  private async emitChanged(
-    previousStatus: MessageStatus,
-    message: MessageRecord,
-    at: Date,
-  ): Promise<void> {
-    const event: MessageStatusChangedEvent = {
-      message,
-      previousStatus,
-      status: message.status,
-      at,
-    };
+  /**
+   * Recovery: the effects of a message's status change that a crash cut off run (again) for the
+   * status it has now; they are idempotent (stats per-message state, the event's source key).
+   */
+  replayEffects(message: MessageRecord): Promise<void> {
+    return this.emitChanged(message, statusTimeOf(message) ?? message.updatedAt);
+  }
+
+  private async emitChanged(message: MessageRecord, at: Date): Promise<void> {
+    const event: MessageStatusChangedEvent = { message, status: message.status, at };
     await this.events.emitAsync(MESSAGING_EVENTS.statusChanged, event);
+    if (message.statusEffectsAt)
+      await this.messages.clearStatusEffects(message._id, message.statusEffectsAt);
   }
 
   private pruneEarlyReceipts(): void {

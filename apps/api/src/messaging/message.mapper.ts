@@ -12,6 +12,7 @@ const INTERNAL_FIELDS = new Set([
   'mediaRef',
   'waAddress',
   'readReceiptPending',
+  'statusEffectsAt',
   'updatedAt',
   '__v',
 ]);

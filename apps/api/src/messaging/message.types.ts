@@ -113,6 +113,25 @@ export interface MessageRecord {
   readReceiptPending?: true;
   playedAt?: Date;
   failedAt?: Date;
+  /** A status change whose effects have not all run yet: since when (internal, see MessageStatusService). */
+  statusEffectsAt?: Date;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** Where a message keeps the time it reached each status. */
+export const STATUS_TIME_FIELD: Partial<
+  Record<MessageStatus, 'sentAt' | 'deliveredAt' | 'readAt' | 'playedAt' | 'failedAt'>
+> = {
+  sent: 'sentAt',
+  delivered: 'deliveredAt',
+  read: 'readAt',
+  played: 'playedAt',
+  failed: 'failedAt',
+};
+
+/** When the message reached the status it has, where recorded. */
+export function statusTimeOf(m: MessageRecord): Date | undefined {
+  const field = STATUS_TIME_FIELD[m.status];
+  return field ? m[field] : undefined;
 }

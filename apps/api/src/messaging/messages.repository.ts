@@ -6,6 +6,7 @@ import {
   CHANGE_TYPES,
   type MessageRecord,
   type MessageStatus,
+  STATUS_TIME_FIELD,
   statusesBelow,
 } from './message.types';
 import { Message } from './schemas/message.schema';
@@ -19,14 +20,6 @@ export type MessageFilter = QueryFilter<Message>;
 
 /** Message ids are ObjectId hex strings: time-ordered, and the same type in every module. */
 export const newMessageId = (): string => new Types.ObjectId().toHexString();
-
-const STATUS_TIME_FIELD: Partial<Record<MessageStatus, keyof MessageRecord>> = {
-  sent: 'sentAt',
-  delivered: 'deliveredAt',
-  read: 'readAt',
-  played: 'playedAt',
-  failed: 'failedAt',
-};
 
 /**
  * Received messages that count as unread: those of the chat (not reactions, edits or revokes,
@@ -191,7 +184,9 @@ export class MessagesRepository {
     at: Date,
     extra: Partial<MessageRecord> = {},
   ): Promise<{ before: MessageRecord; after: MessageRecord } | null> {
-    const set: Record<string, unknown> = { ...extra, status, updatedAt: new Date() };
+    const now = new Date();
+    // statusEffectsAt: the change's effects are still to run (cleared by clearStatusEffects).
+    const set: Record<string, unknown> = { ...extra, status, updatedAt: now, statusEffectsAt: now };
     const timeField = STATUS_TIME_FIELD[status];
     if (timeField) set[timeField] = at;
     const before = await this.model
@@ -206,6 +201,28 @@ export class MessagesRepository {
     const after = { ...before, ...set } as MessageRecord;
     delete after.nextAttemptAt;
     return { before, after };
+  }
+
+  /** The effects of the status change noted at `notedAt` ran; a newer change keeps its own note. */
+  async clearStatusEffects(id: string, notedAt: Date): Promise<void> {
+    await this.model
+      .updateOne({ _id: id, statusEffectsAt: notedAt }, { $unset: { statusEffectsAt: 1 } })
+      .exec();
+  }
+
+  /**
+   * A status change whose effects a crash cut off (noted before `staleBefore`), claimed by moving
+   * its note to now: another instance's pass leaves it alone until it is stale again.
+   */
+  claimStaleStatusEffects(staleBefore: Date): Promise<MessageRecord | null> {
+    return this.model
+      .findOneAndUpdate(
+        { statusEffectsAt: { $lt: staleBefore } },
+        { $set: { statusEffectsAt: new Date() } },
+        { returnDocument: 'after', timestamps: false },
+      )
+      .lean<MessageRecord>()
+      .exec();
   }
 
   /** Records WhatsApp's id after a send; an echo of the same message stored from an engine event is folded in. */

@@ -8,7 +8,10 @@ export const MESSAGING_EVENTS = {
    * sending): one event per ingest batch, all of one session, in arrival order.
    */
   created: 'messaging.messages.created',
-  /** A stored message's status moved forward. Emitted once per real transition. */
+  /**
+   * A stored message's status moved forward. Emitted once per real transition; after a crash,
+   * possibly once more for the status the message has (MessageEffectsRecovery).
+   */
   statusChanged: 'messaging.message.status',
   /** Received messages of a chat were marked read, through the API or on the phone. */
   chatRead: 'messaging.chat.read',
@@ -21,7 +24,6 @@ export interface MessagesCreatedEvent {
 
 export interface MessageStatusChangedEvent {
   message: MessageRecord;
-  previousStatus: MessageStatus;
   status: MessageStatus;
   at: Date;
 }

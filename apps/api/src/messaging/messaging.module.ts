@@ -7,7 +7,7 @@ import { IdempotencyRepository } from './idempotency.repository';
 import { InboundIngestService } from './inbound-ingest.service';
 import { mediaStorageProvider } from './media/media-storage.provider';
 import { MediaDownloadService } from './media-download.service';
-import { MessageCreationRecovery } from './message-creation-recovery.service';
+import { MessageEffectsRecovery } from './message-effects-recovery.service';
 import { MessageCreationService } from './message-creation.service';
 import { MessageCreationsRepository } from './message-creations.repository';
 import { MessageHistoryService } from './message-history.service';
@@ -41,7 +41,7 @@ import { SendMessageUseCase } from './send-message.usecase';
     MessageStatusService,
     MessageCreationsRepository,
     MessageCreationService,
-    MessageCreationRecovery,
+    MessageEffectsRecovery,
     OutboxDispatcher,
     SendMessageUseCase,
     InboundIngestService,

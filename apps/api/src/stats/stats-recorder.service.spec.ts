@@ -95,7 +95,6 @@ describe('StatsRecorder', () => {
     });
     await recorder.onStatusChanged({
       message: message({ status: 'failed', error: 'Session not connected' }),
-      previousStatus: 'pending',
       status: 'failed',
       at: new Date(),
     });
@@ -129,7 +128,6 @@ describe('StatsRecorder', () => {
     repository.insertMessageStates.mockResolvedValue(new Set());
     await recorder.onStatusChanged({
       message: message({ status: 'read' }),
-      previousStatus: 'sent',
       status: 'delivered',
       at: new Date(),
     });
@@ -138,7 +136,6 @@ describe('StatsRecorder', () => {
     repository.insertMessageStates.mockResolvedValue(new Set(['m1']));
     await recorder.onStatusChanged({
       message: message({ status: 'read' }),
-      previousStatus: 'delivered',
       status: 'read',
       at: new Date(),
     });
@@ -150,7 +147,6 @@ describe('StatsRecorder', () => {
   it('ignores status changes of incoming messages', async () => {
     await recorder.onStatusChanged({
       message: message({ direction: 'in' }),
-      previousStatus: 'delivered',
       status: 'read',
       at: new Date(),
     });

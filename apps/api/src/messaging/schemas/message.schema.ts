@@ -66,6 +66,8 @@ export class Message {
   @Prop({ type: Boolean }) readReceiptPending?: true;
   @Prop({ type: Date }) playedAt?: Date;
   @Prop({ type: Date }) failedAt?: Date;
+  /** A status change whose effects (stats, event log) have not all run yet: since when (internal). */
+  @Prop({ type: Date }) statusEffectsAt?: Date;
 }
 
 export const MessageSchema = SchemaFactory.createForClass(Message);
@@ -89,6 +91,11 @@ MessageSchema.index({ organizationId: 1, status: 1, timestamp: -1 });
 MessageSchema.index(
   { readReceiptPending: 1, sessionId: 1 },
   { partialFilterExpression: { readReceiptPending: true } },
+);
+// Status changes a crash cut off before their effects ran (few at any time).
+MessageSchema.index(
+  { statusEffectsAt: 1 },
+  { partialFilterExpression: { statusEffectsAt: { $exists: true } } },
 );
 // Outbox worker.
 MessageSchema.index({ status: 1, nextAttemptAt: 1 });

@@ -1,0 +1,91 @@
+import {
+  type BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { MessageCreationService } from './message-creation.service';
+import { MessageCreationsRepository } from './message-creations.repository';
+import { MessageStatusService } from './message-status.service';
+import { MessagesRepository } from './messages.repository';
+
+/** A note older than this was cut off by a crash (a live one is closed in milliseconds). */
+export const EFFECTS_GRACE_MS = 30_000;
+const RECOVERY_INTERVAL_MS = 30_000;
+
+/**
+ * Replays the effects of message writes that a crash cut off: those of first stores (creation
+ * notes, see MessageCreationService) and those of status changes (`statusEffectsAt`, see
+ * MessageStatusService). At boot and then periodically, so what another, dead instance left is
+ * picked up too; each note is claimed while it is replayed.
+ */
+@Injectable()
+export class MessageEffectsRecovery implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly log = new Logger(MessageEffectsRecovery.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopped = false;
+
+  constructor(
+    private readonly creations: MessageCreationsRepository,
+    private readonly creation: MessageCreationService,
+    private readonly messages: MessagesRepository,
+    private readonly status: MessageStatusService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    void this.recover();
+    this.timer = setInterval(() => void this.recover(), RECOVERY_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One pass over the stale notes; resolves when it is done (also when one is running already). */
+  recover(): Promise<void> {
+    this.running ??= this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    try {
+      await this.replayCreations();
+      await this.replayStatusChanges();
+    } catch (err) {
+      this.log.error({ err }, 'Message effects recovery failed; the next pass retries');
+    }
+  }
+
+  private async replayCreations(): Promise<void> {
+    while (!this.stopped) {
+      const note = await this.creations.claimStale(
+        new Date(Date.now() - EFFECTS_GRACE_MS),
+        EFFECTS_GRACE_MS,
+      );
+      if (!note) return;
+      const replayed = await this.creation.replay(note);
+      this.log.warn(
+        { sessionId: note.sessionId, noted: note.messageIds.length, replayed },
+        'Replayed the effects of a message write cut off by a crash',
+      );
+    }
+  }
+
+  private async replayStatusChanges(): Promise<void> {
+    while (!this.stopped) {
+      const message = await this.messages.claimStaleStatusEffects(
+        new Date(Date.now() - EFFECTS_GRACE_MS),
+      );
+      if (!message) return;
+      await this.status.replayEffects(message);
+      this.log.warn(
+        { sessionId: message.sessionId, messageId: message._id, status: message.status },
+        'Replayed the effects of a status change cut off by a crash',
+      );
+    }
+  }
+}
