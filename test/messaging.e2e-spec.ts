@@ -646,6 +646,60 @@ describe('messaging (HTTP, sandbox engine)', () => {
     await phoneRead(['ffffffffffffffffffffffff']).expect(404);
   });
 
+  it('stores history-sync messages as earlier ones: not unread, not announced', async () => {
+    const peer = '+201555000588';
+    const jid = '201555000588@s.whatsapp.net';
+    const db = t.app.get<string, Connection>(getConnectionToken());
+    const announced = () =>
+      db.collection('events').countDocuments({
+        organizationId: owner.organization.id,
+        type: { $in: ['message.received', 'message.sent'] },
+        'data.chatJid': jid,
+      });
+    const chatOf = async () =>
+      (
+        await t.http().get('/api/v1/whatsapp/chats').query({ limit: 100 }).set(owner.auth)
+      ).body.items.find((c: { chatJid: string }) => c.chatJid === jid);
+    const lastWeek = Date.now() - 7 * 86_400_000;
+    await inbound({
+      from: peer,
+      text: 'from last week',
+      history: true,
+      timestamp: new Date(lastWeek).toISOString(),
+    });
+    await inbound({
+      from: peer,
+      fromMe: true,
+      text: 'my answer back then',
+      history: true,
+      timestamp: new Date(lastWeek + 60_000).toISOString(),
+    });
+    const synced = await waitFor(
+      async () => ((await chatOf())?.messageCount === 2 ? chatOf() : undefined),
+      10_000,
+      'the synced chat',
+    );
+    expect(synced).toMatchObject({
+      unreadCount: 0,
+      lastMessage: { preview: 'my answer back then', direction: 'out' },
+    });
+    const earlier = (await history({ chat: jid })).items;
+    expect(earlier.map((m: { history?: boolean }) => m.history)).toEqual([true, true]);
+    expect(await announced()).toBe(0);
+
+    // A live message is unread and announced; marking the chat read marks only it.
+    await inbound({ from: peer, text: 'hello again' });
+    await waitFor(async () => (await chatOf())?.unreadCount === 1, 10_000, 'the live one unread');
+    await waitFor(async () => (await announced()) === 1, 10_000, 'the live one announced');
+    const read = await t
+      .http()
+      .post('/api/v1/whatsapp/chats/read')
+      .set(owner.auth)
+      .send({ sessionName: 'main', chat: peer })
+      .expect(200);
+    expect(read.body).toMatchObject({ marked: 1, chat: { unreadCount: 0, messageCount: 3 } });
+  });
+
   it('filters and paginates history, by page and by cursor', async () => {
     for (let i = 0; i < 5; i++) await inbound({ from: '+201555000555', text: `numbered ${i}` });
     await waitFor(
@@ -991,13 +1045,11 @@ describe('a status change cut off by a crash', () => {
       // Effects that ran clear their note.
       await waitFor(async () => !(await message())?.statusEffectsAt, 10_000, 'the note cleared');
       const statusEvents = () =>
-        db()
-          .collection('events')
-          .countDocuments({
-            type: 'message.status',
-            'data.id': sent.id,
-            'data.status': 'delivered',
-          });
+        db().collection('events').countDocuments({
+          type: 'message.status',
+          'data.id': sent.id,
+          'data.status': 'delivered',
+        });
       const delivered = async () =>
         (await t.http().get('/api/v1/whatsapp/stats').set(owner.auth).expect(200)).body.messages
           .byStatus.delivered;

@@ -236,6 +236,50 @@ export class PhoneControl {
   }
 
   /**
+   * WhatsApp's history sync: the phone hands its linked devices (or `deviceId` only) earlier
+   * messages of `chat` in a RECENT chunk, as it does after linking; Baileys reports them as
+   * `messaging-history.set`. `participant` is the sender in a group.
+   */
+  async syncHistory(
+    chat: string,
+    messages: Array<{
+      id: string;
+      message: proto.IMessage;
+      fromMe?: boolean;
+      participant?: string;
+      pushName?: string;
+      timestamp?: Date;
+    }>,
+    opts: { deviceId?: number } = {},
+  ): Promise<void> {
+    const chatJid = chat.includes('@') ? chat : pnJid(chat);
+    const conversation = {
+      id: chatJid,
+      messages: messages.map((m) => ({
+        message: {
+          key: {
+            remoteJid: chatJid,
+            fromMe: !!m.fromMe,
+            id: m.id,
+            ...(m.participant ? { participant: m.participant } : {}),
+          },
+          message: m.message,
+          messageTimestamp: Math.floor((m.timestamp ?? new Date()).getTime() / 1000),
+          ...(m.pushName ? { pushName: m.pushName } : {}),
+        },
+      })),
+    };
+    await this.emulator.deliverFromOwnPhone(
+      this.account,
+      historySyncMessage({
+        syncType: proto.HistorySync.HistorySyncType.RECENT,
+        conversations: [conversation],
+      }),
+      opts.deviceId,
+    );
+  }
+
+  /**
    * WhatsApp reveals which LID belongs to a phone number, to the live linked devices (server `mex`
    * notification → Baileys `lid-mapping.update`); from then on the emulator treats the LID as this
    * phone's (a contact known only by it becomes this phone's contact). Returns how many connections were told.

@@ -48,9 +48,11 @@ export function sessionQrEvent(e: WaSessionQrEvent, now = new Date()): NewEvent 
 /**
  * A newly stored message: `message.received` when it came in; `message.sent` when it was sent from
  * the phone itself (stored already `sent`). Messages accepted by the API (pending) produce their
- * `message.sent` on the status change instead.
+ * `message.sent` on the status change instead. History-sync messages are not announced.
  */
 export function messageCreatedEvent(m: MessageRecord): NewEvent | undefined {
+  // Earlier messages handed over by history sync are stored, not news.
+  if (m.history) return undefined;
   const type =
     m.direction === 'in' ? 'message.received' : m.status === 'sent' ? 'message.sent' : undefined;
   if (!type) return undefined;

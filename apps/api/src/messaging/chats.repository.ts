@@ -7,6 +7,10 @@ import { Chat, type ChatLastMessage } from './schemas/chat.schema';
 
 export type ChatRecord = Chat & { _id: unknown };
 
+/** Received live and not yet read: history-sync messages are earlier ones, not unread. */
+const unreadIn = (messages: MessageRecord[]) =>
+  messages.filter((m) => m.direction === 'in' && !m.history).length;
+
 function previewOf(m: MessageRecord): string | undefined {
   if (m.revoked) return undefined;
   const text = m.editedText ?? m.text ?? m.caption ?? m.media?.fileName;
@@ -87,7 +91,7 @@ function inboundRunOp(run: MessageRecord[]): AnyBulkWriteOperation<Chat> {
     updateOne: {
       filter: olderSnapshotFilter(m),
       update: {
-        $inc: { unreadCount: run.length, messageCount: run.length },
+        $inc: { unreadCount: unreadIn(run), messageCount: run.length },
         $set: snapshotOf(m),
         $setOnInsert: { organizationId: m.organizationId, sessionName: m.sessionName },
       },
@@ -114,12 +118,10 @@ export class ChatsRepository {
     const inOrder: AnyBulkWriteOperation<Chat>[] = [];
     for (const chat of byChat.values()) {
       if (chat.every((m) => m.direction === 'in')) runs.push(chat);
-      else
-        for (const m of chat)
-          inOrder.push(countOp(m, 1, m.direction === 'in' ? 1 : 0), snapshotOp(m));
+      else for (const m of chat) inOrder.push(countOp(m, 1, unreadIn([m])), snapshotOp(m));
     }
     for (const i of await this.writeInboundRuns(runs))
-      inOrder.push(countOp(runs[i][0], runs[i].length, runs[i].length));
+      inOrder.push(countOp(runs[i][0], runs[i].length, unreadIn(runs[i])));
     if (inOrder.length) await uncastBulkWrite(this.model, inOrder, { ordered: true });
   }
 

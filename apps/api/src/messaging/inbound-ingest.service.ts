@@ -159,6 +159,7 @@ export class InboundIngestService implements BeforeApplicationShutdown {
       status: m.fromMe ? 'sent' : 'delivered',
       timestamp: m.timestamp,
       waAddress: m.address,
+      ...(m.isHistory ? { history: true as const } : {}),
     };
     if (m.media) {
       doc.media = {

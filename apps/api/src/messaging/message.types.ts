@@ -101,6 +101,8 @@ export interface MessageRecord {
   error?: string;
   /** Messages sent through the API only. */
   attempts?: number;
+  /** Came by history sync (an earlier message handed over at linking), not live: never unread. */
+  history?: true;
   /** Received messages: how WhatsApp addressed them, where read receipts go (internal). */
   waAddress?: { remoteJid: string; participant?: string };
   nextAttemptAt?: Date;

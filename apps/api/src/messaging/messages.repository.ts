@@ -23,10 +23,12 @@ export const newMessageId = (): string => new Types.ObjectId().toHexString();
 
 /**
  * Received messages that count as unread: those of the chat (not reactions, edits or revokes,
- * which the chat's unread count leaves out too) that nobody read yet.
+ * which the chat's unread count leaves out too), received live (not by history sync), that
+ * nobody read yet.
  */
 const UNREAD_RECEIVED = {
   direction: 'in',
+  history: { $exists: false },
   status: { $in: statusesBelow('read') },
   type: { $nin: CHANGE_TYPES },
 } as const;

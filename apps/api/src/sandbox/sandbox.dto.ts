@@ -158,6 +158,15 @@ export class SandboxInboundDto {
   fromMe?: boolean;
 
   @ApiPropertyOptional({
+    description:
+      "Arrives by WhatsApp's history sync (an earlier message the phone hands a newly linked device), not live: stored, but neither unread nor announced as an event",
+    example: false,
+  })
+  @IsOptional()
+  @IsBoolean()
+  history?: boolean;
+
+  @ApiPropertyOptional({
     enum: SANDBOX_INBOUND_TYPES,
     enumName: 'SandboxInboundType',
     description: 'Default: text, or document when media is given',

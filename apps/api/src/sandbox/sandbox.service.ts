@@ -53,8 +53,8 @@ export class SandboxService {
 
   async inbound(organizationId: string, name: string, dto: SandboxInboundDto) {
     const session = await this.sessions.getOwned(organizationId, name);
-    const { media, ...rest } = dto;
-    const spec: SandboxInboundSpec = { ...rest };
+    const { media, history, ...rest } = dto;
+    const spec: SandboxInboundSpec = { ...rest, ...(history ? { isHistory: true } : {}) };
     if (media)
       spec.media = {
         data: Buffer.from(media.base64, 'base64'),

@@ -1411,6 +1411,11 @@ export interface components {
             /** @example true */
             fromMe: boolean;
             /**
+             * @description true when it came by WhatsApp's history sync (an earlier message handed over when the session was linked), not live: never unread, not announced as an event
+             * @example true
+             */
+            history?: boolean;
+            /**
              * @description WhatsApp's message id, once sent
              * @example 3EB0C767D097B7C7C030
              */
@@ -1675,6 +1680,11 @@ export interface components {
              * @example false
              */
             fromMe?: boolean;
+            /**
+             * @description Arrives by WhatsApp's history sync (an earlier message the phone hands a newly linked device), not live: stored, but neither unread nor announced as an event
+             * @example false
+             */
+            history?: boolean;
             /**
              * @description Default: text, or document when media is given
              * @example text

@@ -136,8 +136,10 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
       if (u.connection === 'open') this.onOpen(sock);
       if (u.connection === 'close') this.finish(mapBaileysClose(u.lastDisconnect?.error));
     });
-    on('messages.upsert', ({ messages, type }) => {
-      this.emitMessages(messages, type !== 'notify');
+    // `append` upserts are live too: the offline queue delivered on reconnect, our own sends.
+    // History comes only from messaging-history.set.
+    on('messages.upsert', ({ messages }) => {
+      this.emitMessages(messages, false);
       // Receipts that arrived while our own send was still buffered are folded into its upsert.
       this.emitStatuses(compact(messages.map(statusFromOwnUpsert)));
     });

@@ -114,7 +114,22 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
           ...(spec.pushName ? { pushName: spec.pushName } : {}),
           ...(spec.timestamp ? { timestamp: spec.timestamp } : {}),
         };
-        if (group)
+        if (spec.isHistory)
+          await phone.syncHistory(
+            chatJid,
+            [
+              {
+                id: waMessageId,
+                message,
+                fromMe: spec.fromMe,
+                ...(group && !spec.fromMe ? { participant: partner.chatJid } : {}),
+                pushName: spec.pushName,
+                timestamp: spec.timestamp,
+              },
+            ],
+            { deviceId },
+          );
+        else if (group)
           await phone.sendGroupMessage(
             group,
             spec.fromMe ? conn.account : partner.contact,

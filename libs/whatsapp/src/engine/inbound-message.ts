@@ -64,7 +64,7 @@ export interface InboundMessage {
   editedText?: string;
   /** Message a revoke/edit applies to. */
   targetId?: string;
-  /** true for history sync / append, false for live (notify) messages. */
+  /** true when it came by history sync (an earlier message handed to a newly linked device), false when live (incl. the offline queue). */
   isHistory: boolean;
   /** Received messages: where their read receipt goes. */
   address?: WaMessageAddress;

@@ -35,6 +35,12 @@ export class MessageResponseDto {
   @ApiPropertyOptional({ example: 'Mona' }) pushName?: string;
   @ApiProperty({ example: true }) fromMe: boolean;
   @ApiPropertyOptional({
+    description:
+      "true when it came by WhatsApp's history sync (an earlier message handed over when the session was linked), not live: never unread, not announced as an event",
+    example: true,
+  })
+  history?: boolean;
+  @ApiPropertyOptional({
     description: "WhatsApp's message id, once sent",
     example: '3EB0C767D097B7C7C030',
   })

@@ -62,6 +62,8 @@ export class Message {
   @Prop({ type: Date }) sentAt?: Date;
   @Prop({ type: Date }) deliveredAt?: Date;
   @Prop({ type: Date }) readAt?: Date;
+  /** Came by history sync, not live. */
+  @Prop({ type: Boolean }) history?: true;
   /** Received messages we marked read whose read receipt has not reached WhatsApp yet. */
   @Prop({ type: Boolean }) readReceiptPending?: true;
   @Prop({ type: Date }) playedAt?: Date;
