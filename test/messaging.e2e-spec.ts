@@ -244,6 +244,30 @@ describe('messaging (HTTP, sandbox engine)', () => {
     );
   });
 
+  it('refuses inbound media past the limit without downloading it, keeping the message', async () => {
+    const sticker = randomBytes(1024 * 1024 + 1); // stickers: 1 MB at most
+    const { waMessageId } = (
+      await inbound({
+        from: '+201555000112',
+        type: 'sticker',
+        media: { base64: sticker.toString('base64'), mimetype: 'image/webp' },
+      })
+    ).body;
+    const stored = await waitFor(
+      async () => {
+        const [m] = (await history({ chat: '201555000112@s.whatsapp.net' })).items;
+        return m?.waMessageId === waMessageId && m.media.downloadStatus === 'failed'
+          ? m
+          : undefined;
+      },
+      10_000,
+      'the refused download',
+    );
+    expect(stored.media).toMatchObject({ size: sticker.length });
+    expect(stored.media.downloadError).toContain('the limit is 1048576');
+    await t.http().get(`/api/v1/whatsapp/messages/${stored.id}/media`).set(owner.auth).expect(404);
+  });
+
   it('applies an edit or a revoke that arrived before its message once the message comes', async () => {
     await inbound({
       from: '+201555000777',

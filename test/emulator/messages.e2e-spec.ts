@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { WaEmulator, type PhoneControl } from '@app/wa-emulator';
+import { MediaExceedsLimitError } from '@app/whatsapp';
 import { EngineHarness } from './engine-harness';
 
 const ACCOUNT = '15550002222';
@@ -138,8 +139,12 @@ describe('wa-emulator: inbound media with the real Baileys download path', () =>
       );
       expect(m.type).toBe(kind);
       expect(m.media).toMatchObject({ mimetype, size: 3000 });
-      const bytes = await engine.connection!.downloadMedia(m.media!.ref);
+      const bytes = await engine.connection!.downloadMedia(m.media!.ref, data.length);
       expect(Buffer.compare(bytes, data)).toBe(0);
+      // One byte less allowed: the real download stream is cut off at the limit.
+      await expect(engine.connection!.downloadMedia(m.media!.ref, data.length - 1)).rejects.toThrow(
+        MediaExceedsLimitError,
+      );
     },
   );
 });

@@ -21,3 +21,5 @@ export * from './collections/group-by';
 export * from './mongo/write-ahead-notes';
 export * from './mongo/uncast-bulk-write';
 export * from './async/backoff';
+export * from './async/read-capped';
+export * from './async/concurrency-limit';

@@ -130,6 +130,14 @@ export class MediaNotFoundError extends WhatsAppError {
   }
 }
 
+export class MediaExceedsLimitError extends WhatsAppError {
+  readonly code = 'MEDIA_TOO_LARGE';
+  readonly httpStatus = 413;
+  constructor(readonly limit: number) {
+    super(`The media is larger than the ${limit} bytes allowed; the download stopped there`);
+  }
+}
+
 export class SandboxInvalidInboundError extends WhatsAppError {
   readonly code = 'SANDBOX_INVALID_INBOUND';
   readonly httpStatus = 400;

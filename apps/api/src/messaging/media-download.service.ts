@@ -5,8 +5,8 @@ import {
   type OnApplicationBootstrap,
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
-import { backoffDelay } from '@app/common';
-import { SessionRegistry } from '@app/whatsapp';
+import { backoffDelay, ConcurrencyLimit } from '@app/common';
+import { MediaExceedsLimitError, SessionRegistry } from '@app/whatsapp';
 import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
 import { MEDIA_SIZE_LIMITS } from './media/media-limits';
 import { MessagesRepository } from './messages.repository';
@@ -15,6 +15,8 @@ import type { MessageRecord } from './message.types';
 const MAX_ATTEMPTS = 5;
 const RETRY = { baseMs: 2_000, capMs: 60_000 };
 const RESUME_BATCH = 200;
+/** Downloads in flight at once per instance: each holds its media in memory until stored. */
+const MAX_CONCURRENT_DOWNLOADS = 4;
 
 /**
  * Downloads inbound media into MediaStorage. A failed download is retried with backoff and
@@ -25,6 +27,7 @@ export class MediaDownloadService implements OnApplicationBootstrap, BeforeAppli
   private readonly log = new Logger(MediaDownloadService.name);
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly inFlight = new Set<string>();
+  private readonly slots = new ConcurrencyLimit(MAX_CONCURRENT_DOWNLOADS);
   private stopped = false;
 
   constructor(
@@ -59,11 +62,13 @@ export class MediaDownloadService implements OnApplicationBootstrap, BeforeAppli
     if (this.inFlight.has(messageId)) return;
     this.inFlight.add(messageId);
     try {
-      const message = await this.messages.findById(messageId);
-      if (!message?.media || message.media.downloadStatus !== 'pending') return;
-      const ref = await this.messages.mediaRefOf(messageId);
-      if (!ref) return;
-      await this.attempt(message, ref);
+      // A burst of media (offline queue, history sync) must not download all at once.
+      await this.slots.run(async () => {
+        const message = await this.messages.findById(messageId);
+        if (!message?.media || message.media.downloadStatus !== 'pending') return;
+        const ref = await this.messages.mediaRefOf(messageId);
+        if (ref) await this.attempt(message, ref);
+      });
     } finally {
       this.inFlight.delete(messageId);
     }
@@ -71,19 +76,15 @@ export class MediaDownloadService implements OnApplicationBootstrap, BeforeAppli
 
   private async attempt(message: MessageRecord, ref: Record<string, unknown>): Promise<void> {
     const attempts = (message.media!.downloadAttempts ?? 0) + 1;
+    const limit =
+      MEDIA_SIZE_LIMITS[message.type as keyof typeof MEDIA_SIZE_LIMITS] ??
+      MEDIA_SIZE_LIMITS.document;
+    // The size the sender declared is checked first; the download itself stops at the limit too.
+    const declared = message.media!.size;
+    if (declared !== undefined && declared > limit)
+      return this.refuse(message, attempts, `Media is ${declared} bytes; the limit is ${limit}`);
     try {
-      const bytes = await this.registry.downloadMedia(message.sessionId, ref);
-      const limit =
-        MEDIA_SIZE_LIMITS[message.type as keyof typeof MEDIA_SIZE_LIMITS] ??
-        MEDIA_SIZE_LIMITS.document;
-      if (bytes.length > limit) {
-        await this.record(message._id, {
-          'media.downloadStatus': 'failed',
-          'media.downloadError': `Media is ${bytes.length} bytes; the limit is ${limit}`,
-          'media.downloadAttempts': attempts,
-        });
-        return;
-      }
+      const bytes = await this.registry.downloadMedia(message.sessionId, ref, limit);
       await this.storage.put(message._id, bytes);
       await this.messages.setFields(
         { _id: message._id },
@@ -97,6 +98,7 @@ export class MediaDownloadService implements OnApplicationBootstrap, BeforeAppli
       );
     } catch (error) {
       const reason = (error as Error).message ?? String(error);
+      if (error instanceof MediaExceedsLimitError) return this.refuse(message, attempts, reason);
       const final = attempts >= MAX_ATTEMPTS;
       await this.record(message._id, {
         'media.downloadAttempts': attempts,
@@ -109,6 +111,16 @@ export class MediaDownloadService implements OnApplicationBootstrap, BeforeAppli
         final ? 'Media download failed for good' : 'Media download failed; will retry',
       );
     }
+  }
+
+  /** Too large: failed at once, as a retry would be too. */
+  private async refuse(message: MessageRecord, attempts: number, reason: string): Promise<void> {
+    await this.record(message._id, {
+      'media.downloadStatus': 'failed',
+      'media.downloadError': reason,
+      'media.downloadAttempts': attempts,
+    });
+    this.log.warn({ messageId: message._id, reason }, 'Media not downloaded: too large');
   }
 
   private record(id: string, set: Record<string, unknown>): Promise<void> {

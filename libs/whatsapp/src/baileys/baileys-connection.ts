@@ -9,7 +9,8 @@ import {
   type WASocket,
 } from '@whiskeysockets/baileys';
 import type { WaAuthStore } from '../auth-state/wa-auth-store';
-import { groupBy } from '@app/common';
+import { MediaExceedsLimitError } from '../errors';
+import { groupBy, readCapped } from '@app/common';
 import { withSharedAsyncStorage } from './shared-async-storage';
 import { CLOSE_CODES, type WaCloseInfo } from '../engine/close-reason';
 import type { MediaRef } from '../engine/inbound-message';
@@ -229,11 +230,12 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
     return { waMessageId: sent.key.id, timestamp: ts ? new Date(ts * 1000) : new Date() };
   }
 
-  async downloadMedia(ref: MediaRef): Promise<Buffer> {
+  async downloadMedia(ref: MediaRef, maxBytes: number): Promise<Buffer> {
     const sock = this.sock;
-    return downloadMediaMessage(
+    // A stream, not Baileys' buffer: a body past the limit is cut off, never held whole.
+    const stream = await downloadMediaMessage(
       fromMediaRef(ref),
-      'buffer',
+      'stream',
       {},
       {
         logger: this.logger as never,
@@ -241,6 +243,11 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
           sock ? sock.updateMediaMessage(msg) : Promise.reject(new Error('not connected')),
       },
     );
+    try {
+      return await readCapped(stream, maxBytes, () => new MediaExceedsLimitError(maxBytes));
+    } finally {
+      stream.destroy();
+    }
   }
 
   requestPairingCode(phoneDigits: string): Promise<string> {

@@ -181,8 +181,8 @@ export class EmulatedConnection extends TypedEmitter<WaConnectionEvents> impleme
     return this.inner.sendMessage(to, content);
   }
 
-  downloadMedia(ref: MediaRef): Promise<Buffer> {
-    return this.inner.downloadMedia(ref);
+  downloadMedia(ref: MediaRef, maxBytes: number): Promise<Buffer> {
+    return this.inner.downloadMedia(ref, maxBytes);
   }
 
   async requestPairingCode(phoneDigits: string): Promise<string> {

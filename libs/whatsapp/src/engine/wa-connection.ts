@@ -81,7 +81,8 @@ export interface WaConnection extends Pick<
   'on' | 'off' | 'removeAllListeners'
 > {
   sendMessage(to: string, content: OutboundContent): Promise<SendResult>;
-  downloadMedia(ref: MediaRef): Promise<Buffer>;
+  /** Stops with MediaExceedsLimitError once more than `maxBytes` arrived (never buffering more). */
+  downloadMedia(ref: MediaRef, maxBytes: number): Promise<Buffer>;
   /** Digits only, with country code. */
   requestPairingCode(phoneDigits: string): Promise<string>;
   /** Unlink this device on WhatsApp, then end the connection. */

@@ -141,9 +141,9 @@ describe('SessionRegistry with the sandbox engine', () => {
       isHistory: false,
     });
     expect(received[1].quotedId).toBe(sent.waMessageId);
-    expect((await kit.registry.downloadMedia(sessionId, image.media!.ref)).equals(bytes)).toBe(
-      true,
-    );
+    expect(
+      (await kit.registry.downloadMedia(sessionId, image.media!.ref, 1_000_000)).equals(bytes),
+    ).toBe(true);
 
     kit.control.pushContact(sessionId, { phone: '15550002222', pushName: 'Ann' });
     kit.control.revealLid(sessionId, { phone: '15550002222', lid: '1234567' });

@@ -236,10 +236,10 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
     return this.connectedOrThrow(sessionId).sendMessage(to, content);
   }
 
-  downloadMedia(sessionId: string, ref: MediaRef): Promise<Buffer> {
+  downloadMedia(sessionId: string, ref: MediaRef, maxBytes: number): Promise<Buffer> {
     const connection = this.handles.get(sessionId)?.connection;
     if (!connection) throw new SessionNotConnectedError(sessionId);
-    return connection.downloadMedia(ref);
+    return connection.downloadMedia(ref, maxBytes);
   }
 
   /**

@@ -4,6 +4,7 @@ import type { WaCloseInfo } from '../engine/close-reason';
 import type { InboundMessage } from '../engine/inbound-message';
 import type { WaConnection } from '../engine/wa-connection';
 import {
+  MediaExceedsLimitError,
   SandboxInvalidInboundError,
   SandboxInvalidStateError,
   SandboxSessionNotLiveError,
@@ -142,7 +143,12 @@ describe('Sandbox engine', () => {
       size: 256,
     });
     expect(received[12]).toMatchObject({ targetId: 'T1', editedText: 'new' });
-    expect((await connection.downloadMedia(received[1].media!.ref)).equals(bytes)).toBe(true);
+    expect(
+      (await connection.downloadMedia(received[1].media!.ref, bytes.length)).equals(bytes),
+    ).toBe(true);
+    await expect(
+      connection.downloadMedia(received[1].media!.ref, bytes.length - 1),
+    ).rejects.toThrow(MediaExceedsLimitError);
     expect(() => control.inbound('org_s', { from, type: 'image' })).toThrow(
       SandboxInvalidInboundError,
     );

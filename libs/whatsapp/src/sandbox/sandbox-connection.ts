@@ -1,5 +1,6 @@
 import {
   InvalidPairingCodeError,
+  MediaExceedsLimitError,
   MediaNotFoundError,
   SandboxInvalidStateError,
   SandboxUnknownMessageError,
@@ -174,10 +175,11 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
     return { waMessageId, timestamp: new Date() };
   }
 
-  async downloadMedia(ref: MediaRef): Promise<Buffer> {
+  async downloadMedia(ref: MediaRef, maxBytes: number): Promise<Buffer> {
     const data =
       typeof ref.sandboxMediaKey === 'string' ? this.hub.media.get(ref.sandboxMediaKey) : undefined;
     if (!data) throw new MediaNotFoundError();
+    if (data.length > maxBytes) throw new MediaExceedsLimitError(maxBytes);
     return data;
   }
 

@@ -4,6 +4,7 @@ import {
   BadRequestError,
   DomainError,
   pinnedGet,
+  readCapped,
   type ResolvedAddress,
   resolveAllowedTarget,
   UrlNotAllowedError,
@@ -12,7 +13,7 @@ import type { MediaInputDto } from '../dto/send-message.dto';
 import type { OutboundMediaType } from '../message.types';
 import { MediaFetchError } from '../messaging.errors';
 import { settleMediaMimetype } from './media-content';
-import { assertSizeFits } from './media-limits';
+import { assertSizeFits, MEDIA_SIZE_LIMITS, MediaTooLargeError } from './media-limits';
 
 const FETCH_TIMEOUT_MS = 30_000;
 const MAX_REDIRECTS = 3;
@@ -86,19 +87,19 @@ async function fetchLimited(
     if (status < 200 || status >= 300) throw new MediaFetchError(`HTTP ${status}`);
     const declared = Number(response.headers['content-length'] ?? 0);
     if (declared) assertSizeFits(type, declared);
-    const chunks: Buffer[] = [];
-    let size = 0;
+    const limit = MEDIA_SIZE_LIMITS[type];
+    let buffer: Buffer;
     try {
-      for await (const chunk of response as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        assertSizeFits(type, size); // stop reading as soon as it is too large
-        chunks.push(chunk);
-      }
+      buffer = await readCapped(
+        response,
+        limit,
+        (size) => new MediaTooLargeError(type, size, limit),
+      );
     } catch (error) {
       if (error instanceof DomainError) throw error; // too large
       throw new MediaFetchError((error as Error).message); // timeout, reset
     }
-    return { buffer: Buffer.concat(chunks), contentType: response.headers['content-type'] };
+    return { buffer, contentType: response.headers['content-type'] };
   } finally {
     response.destroy(); // frees the socket when we stopped early
   }
