@@ -36,10 +36,14 @@ export class MediaDownloadService implements OnApplicationBootstrap, BeforeAppli
     @Inject(MEDIA_STORAGE) private readonly storage: MediaStorage,
   ) {}
 
+  /** Every download a previous run left pending (a page at a time; the slots pace them). */
   async onApplicationBootstrap(): Promise<void> {
-    const pending = await this.messages.pendingMediaDownloads(RESUME_BATCH);
-    // Sessions are restored concurrently; give them a moment before retrying downloads.
-    for (const m of pending) this.schedule(m._id, 5_000);
+    let page: string[] = [];
+    do {
+      page = await this.messages.pendingMediaDownloads(RESUME_BATCH, page.at(-1));
+      // Sessions are restored concurrently; give them a moment before retrying downloads.
+      for (const id of page) this.schedule(id, 5_000);
+    } while (page.length === RESUME_BATCH && !this.stopped);
   }
 
   beforeApplicationShutdown(): void {

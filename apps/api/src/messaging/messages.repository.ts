@@ -387,12 +387,22 @@ export class MessagesRepository {
     await this.model.updateOne(filter, { $set: set, $unset: unset }).exec();
   }
 
-  pendingMediaDownloads(limit: number): Promise<MessageRecord[]> {
-    return this.model
-      .find({ 'media.downloadStatus': 'pending', mediaRef: { $exists: true } })
+  /** Ids of messages whose media is still to download, in id order after `after` (a page of them). */
+  async pendingMediaDownloads(limit: number, after?: string): Promise<string[]> {
+    const rows = await this.model
+      .find(
+        {
+          'media.downloadStatus': 'pending',
+          mediaRef: { $exists: true },
+          ...(after ? { _id: { $gt: after } } : {}),
+        },
+        { _id: 1 },
+      )
+      .sort({ _id: 1 })
       .limit(limit)
-      .lean<MessageRecord[]>()
+      .lean<Array<{ _id: string }>>()
       .exec();
+    return rows.map((r) => r._id);
   }
 
   async mediaRefOf(id: string): Promise<Record<string, unknown> | undefined> {

@@ -99,6 +99,11 @@ MessageSchema.index(
   { statusEffectsAt: 1 },
   { partialFilterExpression: { statusEffectsAt: { $exists: true } } },
 );
+// Media downloads to resume at boot (few at any time).
+MessageSchema.index(
+  { 'media.downloadStatus': 1, _id: 1 },
+  { partialFilterExpression: { 'media.downloadStatus': 'pending' } },
+);
 // Outbox worker.
 MessageSchema.index({ status: 1, nextAttemptAt: 1 });
 MessageSchema.index({ sessionId: 1, status: 1, createdAt: 1 });
