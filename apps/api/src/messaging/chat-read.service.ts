@@ -76,8 +76,8 @@ export class ChatReadService {
       // A message reported just before its receipt may still be in its ingest batch.
       await this.ingest.settled(event.sessionId);
       const { sessionId, waMessageIds } = event;
+      const at = new Date(event.at);
       for (const chatJid of await this.messages.chatsWithUnread(sessionId, waMessageIds)) {
-        const at = new Date(event.at);
         const moved = await this.messages.markReadElsewhere(sessionId, chatJid, waMessageIds, at);
         const chat = moved ? await this.chats.readUnread(sessionId, chatJid, moved) : null;
         if (chat) await this.announce(chat, moved, 'phone', at);
