@@ -181,6 +181,13 @@ describe('events stream (SSE)', () => {
           .send({ from: peer, text })
           .expect(202)
       ).body.waMessageId as string;
+    const markRead = () =>
+      t
+        .http()
+        .post('/api/v1/whatsapp/chats/read')
+        .set(owner.auth)
+        .send({ sessionName: 'main', chat: peer })
+        .expect(200);
     const unread = async () =>
       (
         await t.http().get('/api/v1/whatsapp/chats').query({ limit: 100 }).set(owner.auth)
@@ -206,12 +213,7 @@ describe('events stream (SSE)', () => {
     await said('one');
     await said('two');
     await waitFor(async () => (await unread()) === 2, 10_000, 'two unread');
-    await t
-      .http()
-      .post('/api/v1/whatsapp/chats/read')
-      .set(owner.auth)
-      .send({ sessionName: 'main', chat: peer })
-      .expect(200);
+    await markRead();
     const viaApi = await waitFor(async () => reads.of('chat.read')[1], 10_000, 'a second read');
     expect(viaApi.data.data).toMatchObject({
       marked: 2,
@@ -219,12 +221,7 @@ describe('events stream (SSE)', () => {
       chat: { chatJid: jid, unreadCount: 0 },
     });
     // Nothing left to read: no event.
-    await t
-      .http()
-      .post('/api/v1/whatsapp/chats/read')
-      .set(owner.auth)
-      .send({ sessionName: 'main', chat: peer })
-      .expect(200);
+    await markRead();
     await inbound('after the reads');
     // In the organization's order, nothing came between the second read and this message.
     const later = open(t.url, { lastEventId: viaApi.id! }, bearer(owner));

@@ -23,3 +23,4 @@ export * from './mongo/uncast-bulk-write';
 export * from './async/backoff';
 export * from './async/read-capped';
 export * from './async/concurrency-limit';
+export * from './async/settled-tails';

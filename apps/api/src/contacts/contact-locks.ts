@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { SettledTails } from '@app/common';
 
 /**
  * Runs tasks one after another per key (a session id). Contact writes of one session —
@@ -7,19 +8,11 @@ import { Injectable } from '@nestjs/common';
  */
 @Injectable()
 export class ContactLocks {
-  private readonly tails = new Map<string, Promise<void>>();
+  private readonly tails = new SettledTails();
 
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const result = previous.then(task);
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
+    const result = (this.tails.last(key) ?? Promise.resolve()).then(task);
+    this.tails.track(key, result);
     return result;
   }
 

@@ -1,3 +1,5 @@
+import { SettledTails } from './settled-tails';
+
 interface Pending<T, R> {
   item: T;
   resolve: (result: R) => void;
@@ -21,8 +23,8 @@ export interface KeyedBatchQueueOptions<T, R> {
 export class KeyedBatchQueue<T, R = void> {
   private readonly queues = new Map<string, Pending<T, R>[]>();
   private readonly draining = new Map<string, Promise<void>>();
-  /** Per key, the outcome of the item pushed last: once it settled, every earlier one had. */
-  private readonly lastPushed = new Map<string, Promise<unknown>>();
+  /** Per key, the item pushed last: once it settled, every earlier one had. */
+  private readonly lastPushed = new SettledTails();
 
   constructor(private readonly options: KeyedBatchQueueOptions<T, R>) {}
 
@@ -34,20 +36,13 @@ export class KeyedBatchQueue<T, R = void> {
       this.queues.set(key, queue);
       if (!this.draining.has(key)) this.draining.set(key, this.drain(key));
     });
-    const settled = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.lastPushed.set(key, settled);
-    void settled.then(() => {
-      if (this.lastPushed.get(key) === settled) this.lastPushed.delete(key);
-    });
+    this.lastPushed.track(key, result);
     return result;
   }
 
   /** Resolves once every item of `key` pushed so far was processed (not waiting for later ones). */
   async settled(key: string): Promise<void> {
-    await this.lastPushed.get(key);
+    await this.lastPushed.last(key);
   }
 
   /** Resolves when every batch queued so far has been processed. */
