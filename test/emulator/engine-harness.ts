@@ -10,6 +10,7 @@ import {
   type WaLogger,
   type WaOpenInfo,
   type WaAuthStore,
+  type WaReadElsewhere,
   type WaStatusUpdate,
 } from '@app/whatsapp';
 
@@ -39,6 +40,7 @@ export class EngineHarness {
   connection?: WaConnection;
   readonly messages: InboundMessage[] = [];
   readonly statuses: WaStatusUpdate[] = [];
+  readonly readElsewhere: WaReadElsewhere[] = [];
   readonly contacts: ContactInfo[] = [];
   private listeners = new Set<() => void>();
 
@@ -72,6 +74,10 @@ export class EngineHarness {
     });
     conn.on('status', (s) => {
       this.statuses.push(s);
+      this.notify();
+    });
+    conn.on('readElsewhere', (read) => {
+      this.readElsewhere.push(read);
       this.notify();
     });
     conn.on('contacts', (contacts) => {

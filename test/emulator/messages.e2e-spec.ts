@@ -100,6 +100,37 @@ describe('wa-emulator: messages with the real Baileys engine', () => {
   });
 });
 
+describe('wa-emulator: messages read on the phone (read-self receipts)', () => {
+  let emulator: WaEmulator;
+  let engine: EngineHarness;
+  let phone: PhoneControl;
+
+  beforeAll(async () => {
+    emulator = await WaEmulator.start();
+    phone = emulator.phone(ACCOUNT);
+    engine = new EngineHarness(emulator.url);
+    await engine.link((qr) => phone.scan(qr));
+  });
+  afterAll(async () => {
+    await engine?.close();
+    await emulator?.close();
+  });
+
+  it('reports a message read on the phone while connected', async () => {
+    phone.contact(PN_CONTACT, { pushName: 'Pat' });
+    const id = await phone.sendText(PN_CONTACT, 'read me');
+    await engine.until(() => engine.messages.find((m) => m.waMessageId === id), 5_000, 'message');
+    phone.readOnPhone(PN_CONTACT, [id]);
+    const read = await engine.until(
+      () => engine.readElsewhere.find((r) => r.waMessageIds.includes(id)),
+      5_000,
+      'read elsewhere',
+    );
+    expect(read.chatJid).toBe(`${PN_CONTACT}@s.whatsapp.net`);
+    expect(engine.statuses.some((s) => s.waMessageId === id)).toBe(false);
+  });
+});
+
 describe('wa-emulator: inbound media with the real Baileys download path', () => {
   let emulator: WaEmulator;
   let engine: EngineHarness;

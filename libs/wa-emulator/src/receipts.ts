@@ -49,20 +49,22 @@ export class Receipts {
   }
 
   /**
-   * The account's phone read received messages `ids` of `chatJid` (a contact's JID or a group):
-   * every live linked device (or `deviceId` only) gets the `read-self` receipt WhatsApp sends
-   * them, from the account in a one-to-one chat, from the group with the account as participant.
+   * The `read-self` receipt WhatsApp sends the linked devices when the account's phone read
+   * received messages `ids` of `chatJid`: from the account with the contact as `recipient` in a
+   * one-to-one chat, from the group with the account as `participant` in a group.
    */
-  sendReadSelf(account: string, chatJid: string, ids: string[], deviceId?: number): void {
+  readSelfReceipt(account: string, chatJid: string, ids: string[]): BinaryNode {
     if (!ids.length) throw new Error('no message ids to read');
     const own = pnJid(account);
     const where: Record<string, string> = chatJid.endsWith('@g.us')
       ? { from: chatJid, participant: own }
       : { from: own, recipient: chatJid };
-    const attrs = { ...where, id: ids[0], type: 'read-self', t: unixT() };
     const rest = ids.slice(1).map((id) => node('item', { id }));
-    for (const conn of this.ctx.connections.live(account, deviceId))
-      conn.send(node('receipt', attrs, rest.length ? [node('list', {}, rest)] : undefined));
+    return node(
+      'receipt',
+      { ...where, id: ids[0], type: 'read-self', t: unixT() },
+      rest.length ? [node('list', {}, rest)] : undefined,
+    );
   }
 
   /** With `autoReceipts`: the recipient reports the message delivered, then read, by itself. */

@@ -418,8 +418,11 @@ export class WaEmulator implements ConnectionHandler {
     this.receipts.send(account, messageId, type, deviceId);
   }
 
+  /** A read-self receipt to the account's linked devices (or `deviceId`), queued for offline ones. */
   sendReadSelf(account: string, chatJid: string, ids: string[], deviceId?: number): void {
-    this.receipts.sendReadSelf(account, chatJid, ids, deviceId);
+    const receipt = this.receipts.readSelfReceipt(account, chatJid, ids);
+    for (const companion of this.ctx.directory.targetCompanions(account, deviceId))
+      this.delivery.sendOrQueue(account, companion, receipt);
   }
 
   waitForOutbound(

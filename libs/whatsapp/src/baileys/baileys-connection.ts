@@ -29,6 +29,7 @@ import { mapBaileysClose } from './baileys-close-reason';
 import {
   readElsewhereFromMessageUpdate,
   readElsewhereFromReceipt,
+  readElsewhereFromUpsert,
   type ReadElsewhereItem,
   statusFromMessageUpdate,
   statusFromOwnUpsert,
@@ -141,8 +142,9 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
     // History comes only from messaging-history.set.
     on('messages.upsert', ({ messages }) => {
       this.emitMessages(messages, false);
-      // Receipts that arrived while our own send was still buffered are folded into its upsert.
+      // Receipts that arrived while the upsert was still buffered are folded into it.
       this.emitStatuses(compact(messages.map(statusFromOwnUpsert)));
+      this.emitReadElsewhere(compact(messages.map(readElsewhereFromUpsert)));
     });
     on('messaging-history.set', ({ contacts, messages, lidPnMappings }) => {
       this.emitContacts(compact(contacts.map(normalizeContact)));

@@ -2,6 +2,7 @@ import { proto, type WAMessage } from '@whiskeysockets/baileys';
 import {
   readElsewhereFromMessageUpdate,
   readElsewhereFromReceipt,
+  readElsewhereFromUpsert,
   statusFromReceipt,
   statusFromOwnUpsert,
 } from './baileys-receipts';
@@ -74,5 +75,20 @@ describe('receipts of our other devices (read-self): received messages read on t
     // A delivery to our own device is no read.
     const delivered = { ...fromUser(me.jid), receipt: { userJid: me.jid, receiptTimestamp: 1 } };
     expect(readElsewhereFromReceipt(delivered, me)).toBeUndefined();
+  });
+
+  it('a received message whose buffered upsert took in a read (offline queue) is read elsewhere', () => {
+    // What Baileys' event buffer makes of an upsert and a read-self update in one flush.
+    const upsert = (status: number | undefined, fromMe = false) =>
+      ({ key: { id: 'OFF1', remoteJid: PEER, fromMe }, status }) as WAMessage;
+    expect(readElsewhereFromUpsert(upsert(Status.READ))).toMatchObject({
+      waMessageId: 'OFF1',
+      chatJid: PEER,
+    });
+    expect(readElsewhereFromUpsert(upsert(Status.PLAYED))?.waMessageId).toBe('OFF1');
+    // A fresh received message carries no status; our own messages' statuses are statuses.
+    expect(readElsewhereFromUpsert(upsert(undefined))).toBeUndefined();
+    expect(readElsewhereFromUpsert(upsert(Status.DELIVERY_ACK))).toBeUndefined();
+    expect(readElsewhereFromUpsert(upsert(Status.READ, true))).toBeUndefined();
   });
 });

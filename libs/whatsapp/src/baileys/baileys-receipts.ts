@@ -71,6 +71,17 @@ export function readElsewhereFromMessageUpdate(u: WAMessageUpdate): ReadElsewher
 }
 
 /**
+ * messages.upsert of a message we RECEIVED that already carries a read: Baileys folds an update
+ * that arrives while the upsert is still buffered (the offline queue on reconnect: a message the
+ * phone read meanwhile) into the upsert's `status`, and emits no messages.update for it.
+ */
+export function readElsewhereFromUpsert(m: WAMessage): ReadElsewhereItem | undefined {
+  if (!m.key?.id || m.key.fromMe || (m.status !== Status.READ && m.status !== Status.PLAYED))
+    return undefined;
+  return { waMessageId: m.key.id, chatJid: chatOf(m.key), at: new Date() };
+}
+
+/**
  * message-receipt.update from our own user: in a group, the phone read a message there (Baileys
  * reports a `read-self` receipt in a group as a per-recipient receipt from us).
  */
