@@ -129,6 +129,25 @@ describe('wa-emulator: messages read on the phone (read-self receipts)', () => {
     expect(read.chatJid).toBe(`${PN_CONTACT}@s.whatsapp.net`);
     expect(engine.statuses.some((s) => s.waMessageId === id)).toBe(false);
   });
+
+  it('reports a message the phone read while the device was offline (folded into its upsert)', async () => {
+    // Closed before the initial sync finished, Baileys would treat the next login as a first one
+    // and hold its events for 20 s: wait until the sync is recorded in the creds.
+    const synced = async () => Number((await engine.auth.readCreds())?.accountSyncCounter ?? 0) > 0;
+    for (let i = 0; i < 100 && !(await synced()); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await synced()).toBe(true);
+    await engine.close();
+    await engine.until(() => !phone.connected || undefined, 5_000, 'the emulator to see it gone');
+    const id = await phone.sendText(PN_CONTACT, 'read while you were away');
+    phone.readOnPhone(PN_CONTACT, [id]);
+    expect(await engine.connect()).toHaveProperty('open');
+    await engine.until(() => engine.messages.find((m) => m.waMessageId === id), 10_000, 'message');
+    await engine.until(
+      () => engine.readElsewhere.find((r) => r.waMessageIds.includes(id)),
+      10_000,
+      'read elsewhere',
+    );
+  });
 });
 
 describe('wa-emulator: inbound media with the real Baileys download path', () => {
