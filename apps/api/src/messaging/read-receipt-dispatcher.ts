@@ -65,9 +65,7 @@ export class ReadReceiptDispatcher implements OnApplicationBootstrap, BeforeAppl
 
   /** Receipts to send for a session: now if it is connected here (else the holder's sweep does). */
   kick(sessionId: string): void {
-    if (!this.registry.isConnected(sessionId)) return;
-    if (Date.now() < (this.refusals.get(sessionId)?.retryAt ?? 0)) return; // backing off
-    this.drains.kick(sessionId);
+    if (this.registry.isConnected(sessionId)) this.drains.kick(sessionId);
   }
 
   @OnEvent(WA_EVENTS.sessionStatus, { async: true, suppressErrors: true })
@@ -98,6 +96,8 @@ export class ReadReceiptDispatcher implements OnApplicationBootstrap, BeforeAppl
   }
 
   private async drain(sessionId: string): Promise<void> {
+    // Backing off after a refusal, whatever started this drain (a kick, the sweep, a rerun).
+    if (Date.now() < (this.refusals.get(sessionId)?.retryAt ?? 0)) return;
     while (!this.drains.stopped && this.registry.isConnected(sessionId)) {
       const pending = await this.messages.pendingReceiptsOf(sessionId, BATCH);
       if (!pending.length) return;
