@@ -76,9 +76,9 @@ export function readElsewhereFromMessageUpdate(u: WAMessageUpdate): ReadElsewher
  * phone read meanwhile) into the upsert's `status`, and emits no messages.update for it.
  */
 export function readElsewhereFromUpsert(m: WAMessage): ReadElsewhereItem | undefined {
-  if (!m.key?.id || m.key.fromMe || (m.status !== Status.READ && m.status !== Status.PLAYED))
-    return undefined;
-  return { waMessageId: m.key.id, chatJid: chatOf(m.key), at: new Date() };
+  return m.key
+    ? readElsewhereFromMessageUpdate({ key: m.key, update: { status: m.status } })
+    : undefined;
 }
 
 /**
