@@ -2,14 +2,12 @@ import { duplicateIndexesOf, groupBy, uncastBulkWrite } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { AnyBulkWriteOperation, Model } from 'mongoose';
-import { isChatMessage, type MessageRecord } from './message.types';
+import { countsAsUnread, isChatMessage, type MessageRecord } from './message.types';
 import { Chat, type ChatLastMessage } from './schemas/chat.schema';
 
 export type ChatRecord = Chat & { _id: unknown };
 
-/** Received live and not yet read: history-sync messages are earlier ones, not unread. */
-const unreadIn = (messages: MessageRecord[]) =>
-  messages.filter((m) => m.direction === 'in' && !m.history).length;
+const unreadIn = (messages: MessageRecord[]) => messages.filter(countsAsUnread).length;
 
 function previewOf(m: MessageRecord): string | undefined {
   if (m.revoked) return undefined;

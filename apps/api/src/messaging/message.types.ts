@@ -33,7 +33,7 @@ export const MESSAGE_TYPES = [
 export type MessageType = InboundMessageType;
 
 /** Types that change another message (react to it, edit it, delete it) rather than say something. */
-export const CHANGE_TYPES: readonly MessageType[] = ['reaction', 'edit', 'revoke'];
+const CHANGE_TYPES: readonly MessageType[] = ['reaction', 'edit', 'revoke'];
 const CHANGE_TYPE_SET: ReadonlySet<string> = new Set(CHANGE_TYPES);
 /** A message of its own in the chat list and its counts, not a change to another message. */
 export const isChatMessage = (m: { type: string }): boolean => !CHANGE_TYPE_SET.has(m.type);
@@ -53,6 +53,20 @@ export function statusesBelow(next: MessageStatus): MessageStatus[] {
   if (next === 'failed') return ['pending'];
   return MESSAGE_STATUSES.filter((s) => s !== 'failed' && RANK[s] < RANK[next]);
 }
+
+/**
+ * What can be unread: a received chat message (not a reaction, edit or revoke, which change
+ * another message) that came live, not by history sync. Chat counts use the predicate; queries
+ * for what is still unread use the filter, the same rule plus "nobody read it yet".
+ */
+export const countsAsUnread = (m: Pick<MessageRecord, 'direction' | 'history' | 'type'>): boolean =>
+  m.direction === 'in' && !m.history && isChatMessage(m);
+export const STILL_UNREAD = {
+  direction: 'in',
+  history: { $exists: false },
+  type: { $nin: CHANGE_TYPES },
+  status: { $in: statusesBelow('read') },
+} as const;
 
 export interface StoredMedia {
   mimetype: string;

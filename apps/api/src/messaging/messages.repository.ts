@@ -3,10 +3,10 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { type Model, type QueryFilter, Types } from 'mongoose';
 import {
-  CHANGE_TYPES,
   type MessageRecord,
   type MessageStatus,
   STATUS_TIME_FIELD,
+  STILL_UNREAD,
   statusesBelow,
 } from './message.types';
 import { Message } from './schemas/message.schema';
@@ -20,18 +20,6 @@ export type MessageFilter = QueryFilter<Message>;
 
 /** Message ids are ObjectId hex strings: time-ordered, and the same type in every module. */
 export const newMessageId = (): string => new Types.ObjectId().toHexString();
-
-/**
- * Received messages that count as unread: those of the chat (not reactions, edits or revokes,
- * which the chat's unread count leaves out too), received live (not by history sync), that
- * nobody read yet.
- */
-const UNREAD_RECEIVED = {
-  direction: 'in',
-  history: { $exists: false },
-  status: { $in: statusesBelow('read') },
-  type: { $nin: CHANGE_TYPES },
-} as const;
 
 @Injectable()
 export class MessagesRepository {
@@ -266,7 +254,7 @@ export class MessagesRepository {
     limit: number,
   ): Promise<string[]> {
     const rows = await this.model
-      .find({ ...chat, ...UNREAD_RECEIVED }, { _id: 1 })
+      .find({ ...chat, ...STILL_UNREAD }, { _id: 1 })
       .sort({ timestamp: 1, _id: 1 })
       .limit(limit)
       .lean<Array<{ _id: string }>>()
@@ -274,39 +262,34 @@ export class MessagesRepository {
     return rows.map((r) => r._id);
   }
 
-  /**
-   * Marks received messages read by us (only forward), each with its read receipt to send;
-   * returns how many moved.
-   */
-  async markReadByUs(ids: string[], at: Date): Promise<number> {
-    const result = await this.model
-      .updateMany(
-        { _id: { $in: ids }, ...UNREAD_RECEIVED },
-        { $set: { status: 'read', readAt: at, readReceiptPending: true } },
-      )
-      .exec();
-    return result.modifiedCount;
+  /** Marks received messages read by us (only forward), each with its read receipt to send; returns how many moved. */
+  markReadByUs(ids: string[], at: Date): Promise<number> {
+    return this.markStillUnread({ _id: { $in: ids } }, { readAt: at, readReceiptPending: true });
   }
 
   /** The chats of the session in which some of these received messages are still unread. */
   chatsWithUnread(sessionId: string, waMessageIds: string[]): Promise<string[]> {
     return this.model
-      .distinct('chatJid', { sessionId, waMessageId: { $in: waMessageIds }, ...UNREAD_RECEIVED })
+      .distinct('chatJid', { sessionId, waMessageId: { $in: waMessageIds }, ...STILL_UNREAD })
       .exec() as Promise<string[]>;
   }
 
   /** Marks received messages of a chat read on another device (their receipts went from there); returns how many moved. */
-  async markReadElsewhere(
+  markReadElsewhere(
     sessionId: string,
     chatJid: string,
     waMessageIds: string[],
     at: Date,
   ): Promise<number> {
+    return this.markStillUnread(
+      { sessionId, chatJid, waMessageId: { $in: waMessageIds } },
+      { readAt: at },
+    );
+  }
+
+  private async markStillUnread(scope: MessageFilter, set: Partial<MessageRecord>) {
     const result = await this.model
-      .updateMany(
-        { sessionId, chatJid, waMessageId: { $in: waMessageIds }, ...UNREAD_RECEIVED },
-        { $set: { status: 'read', readAt: at } },
-      )
+      .updateMany({ ...scope, ...STILL_UNREAD }, { $set: { ...set, status: 'read' } })
       .exec();
     return result.modifiedCount;
   }
