@@ -1,8 +1,8 @@
 import { getConnectionToken } from '@nestjs/mongoose';
-import { SandboxControl } from '@app/whatsapp';
+import { SandboxControl, SandboxHub, SessionRegistry } from '@app/whatsapp';
 import type { Connection } from 'mongoose';
 import { MONGO_TARGET, type MongoTarget } from '../apps/api/src/database/database.module';
-import { connectedSession } from './support/sandbox';
+import { connectedSession, waitForSessionStatus } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
@@ -79,7 +79,7 @@ describe('two instances sharing one database', () => {
     );
   });
 
-  it('a contacts sync asked of B is run by A on its next lease round', async () => {
+  it('a contacts sync asked of B is run by A', async () => {
     const addressBook = async () =>
       (
         await b
@@ -104,11 +104,71 @@ describe('two instances sharing one database', () => {
       .set(owner.auth)
       .send({ sessionName: 'held-by-a' })
       .expect(202);
-    // A renews its leases every 10 s (a third of the 30 s TTL) and takes the request then.
+    // A looks for requests to the sessions it holds every 250 ms.
     await waitFor(
       async () => (await addressBook())[0]?.addressBookName === 'Synced Via A',
-      15_000,
+      5_000,
       'the contact re-read by A',
     );
+  });
+
+  it('a session linking on A: its QR and a pairing code asked of B come from A, and the code links it', async () => {
+    await a
+      .http()
+      .post('/api/v1/whatsapp/sessions')
+      .set(owner.auth)
+      .send({ sessionName: 'linking-on-a' })
+      .expect(201);
+    const qrOn = (t: TestApp) =>
+      t.http().get('/api/v1/whatsapp/sessions/linking-on-a/qr').set(owner.auth);
+    await waitFor(async () => (await qrOn(a)).status === 200, 10_000, 'a QR on A');
+    const [viaA, viaB] = [await qrOn(a).expect(200), await qrOn(b).expect(200)];
+    expect(viaB.body).toEqual(viaA.body);
+
+    const { code } = (
+      await b
+        .http()
+        .post('/api/v1/whatsapp/sessions/linking-on-a/pairing-code')
+        .set(owner.auth)
+        .send({ phone: '+201555000999' })
+        .expect(200)
+    ).body;
+    await a
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/linking-on-a/pairing-code')
+      .set(owner.auth)
+      .send({ code })
+      .expect(200);
+    await waitForSessionStatus(b, owner, 'linking-on-a', 'connected');
+    expect(b.app.get(SessionRegistry).liveCount()).toBe(0);
+
+    // A's refusal reaches B's caller as A would have given it.
+    const refused = await qrOn(b).expect(409);
+    expect(refused.body).toMatchObject({
+      code: 'SESSION_ALREADY_CONNECTED',
+      message:
+        'WhatsApp session "linking-on-a" is already connected; no QR or pairing code is needed',
+    });
+  });
+
+  it('a restart and a delete asked of B are carried out by A, which unlinks on WhatsApp', async () => {
+    const registryA = a.app.get(SessionRegistry);
+    const id = `${owner.organization.id}_linking-on-a`;
+    const restarted = registryA.waitForStatus(id, (s) => s === 'connecting', 10_000);
+    await b
+      .http()
+      .post('/api/v1/whatsapp/sessions/linking-on-a/restart')
+      .set(owner.auth)
+      .expect(200);
+    expect(await restarted).toBe('connecting');
+    await waitForSessionStatus(b, owner, 'linking-on-a', 'connected');
+
+    const unlink = vi.spyOn(a.app.get(SandboxHub).get(id)!, 'logout');
+    await b.http().delete('/api/v1/whatsapp/sessions/linking-on-a').set(owner.auth).expect(204);
+    expect(unlink).toHaveBeenCalledTimes(1); // by the connection that has the link
+    expect(registryA.liveStatus(id)).toBeUndefined();
+    await b.http().get('/api/v1/whatsapp/sessions/linking-on-a/status').set(owner.auth).expect(404);
+    const auth = a.app.get<Connection>(getConnectionToken()).collection('wa_auth_state');
+    expect(await auth.countDocuments({ sessionId: id })).toBe(0);
   });
 });

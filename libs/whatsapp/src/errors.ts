@@ -2,6 +2,7 @@
  * Domain errors of libs/whatsapp. Plain classes (no Nest HttpException):
  * the app's global filter maps `code`/`httpStatus` to the response.
  */
+import type { RelayedError } from './session-state/holder-request';
 import { sessionNameOf } from './session-state/session-state';
 
 /** `details` of an error about one session: the name the client knows it by, its id for the logs. */
@@ -154,5 +155,27 @@ export class InvalidPairingCodeError extends WhatsAppError {
       `Wrong or expired pairing code for sandbox session "${sessionNameOf(sessionId)}"`,
       aboutSession(sessionId),
     );
+  }
+}
+
+export class SessionHolderUnavailableError extends WhatsAppError {
+  readonly code = 'SESSION_HOLDER_UNAVAILABLE';
+  readonly httpStatus = 503;
+  constructor(sessionId: string, waitedMs: number) {
+    super(
+      `The instance running WhatsApp session "${sessionNameOf(sessionId)}" did not answer within ${Math.round(waitedMs / 1000)} s; retry shortly`,
+      aboutSession(sessionId),
+    );
+  }
+}
+
+/** A domain error thrown on the instance holding the session, as it would have been thrown here. */
+export class RelayedWhatsAppError extends WhatsAppError {
+  readonly code: string;
+  readonly httpStatus: number;
+  constructor(error: RelayedError) {
+    super(error.message, error.details);
+    this.code = error.code;
+    this.httpStatus = error.httpStatus;
   }
 }

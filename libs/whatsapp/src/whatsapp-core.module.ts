@@ -21,6 +21,10 @@ import { SandboxHub } from './sandbox/sandbox-hub';
 import { MongoSessionStateStore } from './session-state/mongo-session-state.store';
 import { SessionQueryService } from './session-state/session-query.service';
 import { SESSION_STATE_STORE } from './session-state/session-state.store';
+import {
+  SessionHolderRequest,
+  SessionHolderRequestSchema,
+} from './session-state/holder-request.schema';
 import { WhatsAppSession, WhatsAppSessionSchema } from './session-state/whatsapp-session.schema';
 import {
   resolveWhatsAppOptions,
@@ -113,6 +117,7 @@ export class WhatsAppCoreModule {
         MongooseModule.forFeature([
           { name: WaAuthKey.name, schema: WaAuthKeySchema },
           { name: WhatsAppSession.name, schema: WhatsAppSessionSchema },
+          { name: SessionHolderRequest.name, schema: SessionHolderRequestSchema },
         ]),
       ],
       providers: [optionsProvider, ...coreProviders],

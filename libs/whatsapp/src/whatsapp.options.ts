@@ -20,6 +20,10 @@ export interface WhatsAppOptions {
   /** How long getQr / requestPairingCode wait for a fresh QR after (re)starting a session. */
   qrWaitMs: number;
   restoreConcurrency: number;
+  /** How often an instance looks for requests other instances left for the sessions it holds. */
+  holderPollMs: number;
+  /** How long an instance waits for the holder's answer before a 503 (retry). */
+  holderAnswerTimeoutMs: number;
   /** Root logger; per-session children are made from it. Defaults to a silent-ish pino. */
   logger?: WaLogger;
   /** Restore linked sessions from onApplicationBootstrap, in the background (default true). */
@@ -44,6 +48,8 @@ export const DEFAULT_WHATSAPP_OPTIONS: WhatsAppOptions = {
   qr: { firstTtlMs: 60_000, rotateMs: 20_000, maxQrRefs: 6 },
   qrWaitMs: 15_000,
   restoreConcurrency: 16,
+  holderPollMs: 250,
+  holderAnswerTimeoutMs: 30_000,
 };
 
 export function resolveWhatsAppOptions(input: WhatsAppOptionsInput = {}): WhatsAppOptions {

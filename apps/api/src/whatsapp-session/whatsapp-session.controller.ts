@@ -10,6 +10,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiParam,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
@@ -26,6 +27,14 @@ import {
 } from './dto/session.dto';
 import { toSessionDto } from './session.mapper';
 import { WhatsAppSessionsService } from './whatsapp-session.service';
+
+/** Routes that need the live connection, which another instance may hold (asked through the database). */
+const ApiHolderUnavailable = () =>
+  ApiServiceUnavailableResponse({
+    type: ErrorResponseDto,
+    description:
+      'SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; retry',
+  });
 
 @ApiTags('sessions')
 @ApiBearerAuth('bearer')
@@ -79,6 +88,7 @@ export class WhatsAppSessionController {
     type: ErrorResponseDto,
     description: 'Already connected, or no QR available right now',
   })
+  @ApiHolderUnavailable()
   async qr(@CurrentUser() user: AuthUser, @Param('name') name: string): Promise<QrResponseDto> {
     const view = await this.sessions.getQr(user.organizationId, name);
     return { qr: view.qr, status: view.status, expiresAt: view.expiresAt! };
@@ -95,6 +105,7 @@ export class WhatsAppSessionController {
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto })
+  @ApiHolderUnavailable()
   async pairingCode(
     @CurrentUser() user: AuthUser,
     @Param('name') name: string,
@@ -121,6 +132,7 @@ export class WhatsAppSessionController {
   @ApiOperation({ operationId: 'sessions_restart', summary: 'Close and reconnect now' })
   @ApiOkResponse({ type: SessionResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiHolderUnavailable()
   async restart(
     @CurrentUser() user: AuthUser,
     @Param('name') name: string,
@@ -137,6 +149,7 @@ export class WhatsAppSessionController {
   })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiHolderUnavailable()
   async remove(@CurrentUser() user: AuthUser, @Param('name') name: string): Promise<void> {
     await this.sessions.delete(user.organizationId, name);
   }

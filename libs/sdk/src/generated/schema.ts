@@ -4800,6 +4800,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
         };
     };
     sessions_requestPairingCode: {
@@ -4871,6 +4880,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
         };
     };
     sessions_getQr: {
@@ -4929,6 +4947,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
         };
     };
     sessions_restart: {
@@ -4971,6 +4998,15 @@ export interface operations {
             };
             /** @description Not found in the caller’s organization */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; retry */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

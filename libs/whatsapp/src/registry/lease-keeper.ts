@@ -2,8 +2,7 @@ import type { SessionStateStore } from '../session-state/session-state.store';
 
 /**
  * Keeps this instance's session leases alive with ONE timer for all sessions
- * (renew every ttl/3); reports a session whose lease another instance took, and after each round
- * hands the sessions it still holds to `onRound` (work asked of the holder through the database).
+ * (renew every ttl/3); reports a session whose lease another instance took.
  */
 export class LeaseKeeper {
   private readonly owned = new Set<string>();
@@ -16,8 +15,12 @@ export class LeaseKeeper {
     readonly ttlMs: number,
     private readonly onLost: (sessionId: string) => void,
     private readonly onError: (err: unknown) => void,
-    private readonly onRound: (held: string[]) => Promise<void> = async () => undefined,
   ) {}
+
+  /** The sessions this instance holds. */
+  held(): string[] {
+    return [...this.owned];
+  }
 
   acquire(sessionId: string): Promise<boolean> {
     return this.store.acquireLease(sessionId, this.owner, this.ttlMs, new Date());
@@ -75,6 +78,5 @@ export class LeaseKeeper {
         this.onLost(sessionId);
       }
     }
-    await this.onRound([...this.owned]).catch(this.onError);
   }
 }

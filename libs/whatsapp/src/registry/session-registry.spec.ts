@@ -316,10 +316,10 @@ describe('SessionRegistry with the sandbox engine', () => {
 
       await b.registry.resyncContacts(sessionId); // B does not run it: it asks A
       expect(resync).not.toHaveBeenCalled();
-      expect(store.docs.get(sessionId)!.contactsResyncRequestedAt).toBeInstanceOf(Date);
-      await vi.advanceTimersByTimeAsync(10_000); // A's next lease round takes the request
+      expect([...store.requests.values()]).toMatchObject([{ request: { kind: 'resyncContacts' } }]);
+      await vi.advanceTimersByTimeAsync(250); // A's next poll takes the request
       expect(resync).toHaveBeenCalledTimes(1);
-      expect(store.docs.get(sessionId)!.contactsResyncRequestedAt).toBeUndefined();
+      expect([...store.requests.values()]).toMatchObject([{ takenBy: 'A', answer: { ok: true } }]);
       await vi.advanceTimersByTimeAsync(10_000);
       expect(resync).toHaveBeenCalledTimes(1);
 
@@ -328,6 +328,98 @@ describe('SessionRegistry with the sandbox engine', () => {
       await expect(b.registry.resyncContacts(sessionId)).rejects.toBeInstanceOf(
         SessionNotConnectedError,
       );
+    });
+
+    it('what needs the live connection, asked of another instance, is carried out by the holder', async () => {
+      const store = new InMemorySessionStateStore();
+      const backend = new InMemoryAuthRowBackend();
+      const kitOf = (instanceId: string) =>
+        makeRegistryKit({
+          store,
+          auth: new InMemoryAuthStoreProvider(backend),
+          options: { renderQr, instanceId },
+        });
+      const a = kitOf('A');
+      const b = kitOf('B');
+      const sessionId = await a.createSession();
+      await a.registry.start(sessionId);
+      await vi.advanceTimersByTimeAsync(10);
+      /** B's call, with time for A's poll (every 250 ms) and B's wait for the answer. */
+      const viaB = async <T>(call: Promise<T>) => {
+        const settled = call.then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        );
+        await vi.advanceTimersByTimeAsync(500);
+        return settled;
+      };
+
+      const qr = await viaB(b.registry.getQr(sessionId));
+      expect(qr).toEqual({
+        value: {
+          status: 'qr_ready',
+          qr: store.docs.get(sessionId)!.qr,
+          expiresAt: expect.any(Date),
+        },
+      });
+      const code = await viaB(b.registry.requestPairingCode(sessionId, '+15557654321'));
+      await a.control.enterPairingCode(sessionId, (code as { value: string }).value);
+      await vi.advanceTimersByTimeAsync(10);
+      expect(a.registry.isConnected(sessionId)).toBe(true);
+      expect(b.registry.liveCount()).toBe(0);
+
+      // A's domain errors reach B's caller as A would have thrown them.
+      expect(await viaB(b.registry.getQr(sessionId))).toEqual({
+        error: expect.objectContaining({
+          code: 'SESSION_ALREADY_CONNECTED',
+          httpStatus: 409,
+          message: 'WhatsApp session "main" is already connected; no QR or pairing code is needed',
+        }),
+      });
+
+      const trail = a.statusTrail(sessionId).length;
+      expect(await viaB(b.registry.restart(sessionId))).toEqual({ value: undefined });
+      await vi.advanceTimersByTimeAsync(10);
+      expect(a.statusTrail(sessionId).slice(trail)).toEqual(['connecting', 'connected']);
+
+      const unlink = vi.spyOn(a.hub.get(sessionId)!, 'logout');
+      expect(await viaB(b.registry.logout(sessionId))).toEqual({ value: undefined });
+      expect(unlink).toHaveBeenCalledTimes(1); // on WhatsApp, by the connection that has the link
+      expect(a.registry.liveCount()).toBe(0);
+      expect(store.docs.get(sessionId)).toMatchObject({ status: 'logged_out' });
+      expect(store.docs.get(sessionId)!.lease).toBeUndefined();
+      expect([...store.requests.values()].every((r) => r.takenBy === 'A')).toBe(true);
+    });
+
+    it('a holder that does not answer: the request is withdrawn and the caller hears to retry', async () => {
+      const store = new InMemorySessionStateStore();
+      const backend = new InMemoryAuthRowBackend();
+      const kitOf = (instanceId: string, holderPollMs: number) =>
+        makeRegistryKit({
+          store,
+          auth: new InMemoryAuthStoreProvider(backend),
+          options: { renderQr, instanceId, holderPollMs },
+        });
+      const a = kitOf('A', 3_600_000); // alive for its leases, but not looking for requests
+      const b = kitOf('B', 250);
+      const sessionId = await a.createSession();
+      await a.registry.start(sessionId);
+      await vi.advanceTimersByTimeAsync(10);
+      const restart = vi.spyOn(a.registry, 'restart');
+
+      const asked = b.registry.restart(sessionId);
+      const refused = expect(asked).rejects.toMatchObject({
+        code: 'SESSION_HOLDER_UNAVAILABLE',
+        httpStatus: 503,
+        message:
+          'The instance running WhatsApp session "main" did not answer within 30 s; retry shortly',
+      });
+      await vi.advanceTimersByTimeAsync(30_000);
+      await refused;
+      expect([...store.requests.values()]).toMatchObject([{ withdrawn: true }]);
+      await vi.advanceTimersByTimeAsync(3_600_000); // A looks at last: nothing left to carry out
+      expect(restart).not.toHaveBeenCalled();
+      await a.registry.beforeApplicationShutdown();
     });
 
     it('lease: refused while another instance holds it, taken over after expiry; the old owner steps back', async () => {

@@ -20,6 +20,7 @@ import {
   SessionNotConnectedError,
   SessionNotFoundError,
 } from '../errors';
+import type { HolderRequest } from '../session-state/holder-request';
 import {
   leasedElsewhere,
   type WaSessionState,
@@ -28,6 +29,7 @@ import {
 import { SESSION_STATE_STORE, type SessionStateStore } from '../session-state/session-state.store';
 import { WHATSAPP_OPTIONS, type WhatsAppOptions } from '../whatsapp.options';
 import { WaEventPublisher } from './event-publisher';
+import { HolderRelay } from './holder-relay';
 import { KeyedMutex } from './keyed-mutex';
 import { LeaseKeeper } from './lease-keeper';
 import { SessionEventHandler } from './session-event-handler';
@@ -60,6 +62,7 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
   private readonly locks = new KeyedMutex();
   private readonly status: StatusWriter;
   private readonly leases: LeaseKeeper;
+  private readonly relay: HolderRelay;
   private readonly events: SessionEventHandler;
   private readonly rootLogger: WaLogger;
   private readonly restorer: SessionRestorer;
@@ -83,7 +86,17 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
       options.leaseTtlMs,
       (id) => this.onLeaseLost(id),
       (err) => this.logError('Lease renewal failed', err),
-      (held) => this.runRequestedResyncs(held),
+    );
+    this.relay = new HolderRelay(
+      store,
+      {
+        instanceId: this.instanceId,
+        pollMs: options.holderPollMs,
+        answerTimeoutMs: options.holderAnswerTimeoutMs,
+      },
+      () => this.leases.held(),
+      (sessionId, request) => this.carryOut(sessionId, request),
+      (message, err) => this.logError(message, err),
     );
     this.events = new SessionEventHandler(
       this.status,
@@ -142,6 +155,7 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
     // Sessions the restore is starting right now finish starting, so they are closed below.
     await this.restoring;
     clearInterval(this.adoptTimer);
+    await this.relay.stop();
     await this.leases.stop();
     // Close without logout: the link stays valid and the next boot restores it.
     await Promise.all(
@@ -179,6 +193,10 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
 
   restart(sessionId: string): Promise<void> {
     return this.locks.run(sessionId, async () => {
+      if (await this.heldElsewhere(sessionId)) {
+        await this.relay.ask(sessionId, { kind: 'restart' });
+        return;
+      }
       const handle = this.handles.get(sessionId);
       if (handle) await this.dispose(handle, false);
       await this.startLocked(sessionId);
@@ -189,6 +207,10 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
   logout(sessionId: string): Promise<void> {
     return this.locks.run(sessionId, async () => {
       const doc = await this.requireDoc(sessionId);
+      if (!this.handles.has(sessionId) && leasedElsewhere(doc, this.instanceId)) {
+        await this.relay.ask(sessionId, { kind: 'logout' });
+        return;
+      }
       const handle = this.handles.get(sessionId);
       const connection = handle?.status === 'connected' ? handle.detachConnection() : undefined;
       if (connection)
@@ -216,6 +238,8 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
 
   /** Current QR as a PNG data URL; starts the session (or retries now) when it is idle. */
   async getQr(sessionId: string): Promise<QrView> {
+    if (await this.heldElsewhere(sessionId))
+      return (await this.relay.ask(sessionId, { kind: 'qr' })) as QrView;
     const status = await this.ensureLinking(sessionId);
     const doc = await this.requireDoc(sessionId);
     if (status !== 'qr_ready' || !doc.qr) throw new QrNotAvailableError(sessionId, doc.status);
@@ -223,6 +247,8 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   async requestPairingCode(sessionId: string, phone: string): Promise<string> {
+    if (await this.heldElsewhere(sessionId))
+      return (await this.relay.ask(sessionId, { kind: 'pairingCode', phone })) as string;
     const status = await this.ensureLinking(sessionId);
     const connection = this.handles.get(sessionId)?.connection;
     if (status !== 'qr_ready' || !connection)
@@ -242,10 +268,7 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
     return connection.downloadMedia(ref, maxBytes);
   }
 
-  /**
-   * Re-reads the session's contacts: here if it runs here, else through the database by the
-   * instance holding it (on its next lease round, within a third of the lease TTL).
-   */
+  /** Re-reads the session's contacts: here if it runs here, else by the instance holding it. */
   async resyncContacts(sessionId: string): Promise<void> {
     const handle = this.handles.get(sessionId);
     if (handle?.connection && handle.status === 'connected')
@@ -253,7 +276,7 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
     const doc = await this.requireDoc(sessionId);
     if (handle || !leasedElsewhere(doc, this.instanceId) || doc.status !== 'connected')
       throw new SessionNotConnectedError(sessionId, handle?.status ?? doc.status);
-    await this.store.requestContactsResync(sessionId, new Date());
+    await this.relay.tell(sessionId, { kind: 'resyncContacts' });
   }
 
   markRead(sessionId: string, keys: WaReadKey[]): Promise<void> {
@@ -313,6 +336,7 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
     );
     this.handles.set(sessionId, handle);
     this.leases.track(sessionId);
+    this.relay.start();
     try {
       await handle.auth.readCreds(); // fail fast on a corrupt auth state instead of looping reconnects
     } catch (err) {
@@ -394,11 +418,8 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
 
   /** Makes sure the session is trying to link, then waits until it shows a QR (or settles otherwise). */
   private async ensureLinking(sessionId: string): Promise<WaSessionStatus | undefined> {
-    const doc = await this.requireDoc(sessionId);
     const handle = this.handles.get(sessionId);
-    const heldElsewhere = !handle && leasedElsewhere(doc, this.instanceId);
-    if (handle?.status === 'connected' || (heldElsewhere && doc.status === 'connected'))
-      throw new SessionAlreadyConnectedError(sessionId);
+    if (handle?.status === 'connected') throw new SessionAlreadyConnectedError(sessionId);
     if (!handle) await this.start(sessionId);
     else if (!handle.connection && handle.status === 'disconnected')
       this.scheduleReconnect(handle, 0);
@@ -407,15 +428,25 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
     return status ?? this.handles.get(sessionId)?.status;
   }
 
-  /** Resyncs other instances asked of sessions connected here. */
-  private async runRequestedResyncs(held: string[]): Promise<void> {
-    const connected = held.filter((id) => this.isConnected(id));
-    for (const sessionId of await this.store.takeContactsResyncRequests(connected)) {
-      try {
-        await this.connectedOrThrow(sessionId).resyncContacts();
-      } catch (err) {
-        this.logError(`Contacts resync of ${sessionId} failed`, err);
-      }
+  /** Held by another live instance: what needs the connection is asked of it (HolderRelay). */
+  private async heldElsewhere(sessionId: string): Promise<boolean> {
+    if (this.handles.has(sessionId)) return false;
+    return leasedElsewhere(await this.requireDoc(sessionId), this.instanceId);
+  }
+
+  /** A request another instance left for a session held here, carried out as if asked here. */
+  private carryOut(sessionId: string, request: HolderRequest): Promise<unknown> {
+    switch (request.kind) {
+      case 'qr':
+        return this.getQr(sessionId);
+      case 'pairingCode':
+        return this.requestPairingCode(sessionId, request.phone);
+      case 'restart':
+        return this.restart(sessionId);
+      case 'logout':
+        return this.logout(sessionId);
+      case 'resyncContacts':
+        return this.resyncContacts(sessionId);
     }
   }
 

@@ -1,4 +1,5 @@
 import { SessionAlreadyExistsError } from '../errors';
+import type { AskedRequest, HolderAnswer } from './holder-request';
 import {
   makeSessionId,
   type WaSessionPatch,
@@ -12,6 +13,11 @@ const copy = (s: WaSessionState): WaSessionState => structuredClone(s);
 /** Same contract as the MongoDB store, in a Map; for tests. */
 export class InMemorySessionStateStore implements SessionStateStore {
   readonly docs = new Map<string, WaSessionState>();
+  /** Requests to holders by id; a taken one has `takenBy`, an answered one `answer`. */
+  readonly requests = new Map<
+    string,
+    AskedRequest & { askedBy: string; takenBy?: string; answer?: HolderAnswer; withdrawn?: true }
+  >();
 
   async create(input: { organizationId: string; sessionName: string }): Promise<WaSessionState> {
     const sessionId = makeSessionId(input.organizationId, input.sessionName);
@@ -75,17 +81,34 @@ export class InMemorySessionStateStore implements SessionStateStore {
     if (doc?.lease?.owner === owner) delete doc.lease;
   }
 
-  async requestContactsResync(sessionId: string, at: Date) {
-    const doc = this.docs.get(sessionId);
-    if (doc) doc.contactsResyncRequestedAt = at;
+  async askHolder(ask: AskedRequest & { askedBy: string; expiresAt: Date }) {
+    const { expiresAt, ...kept } = ask;
+    void expiresAt;
+    this.requests.set(ask.id, structuredClone(kept));
   }
 
-  async takeContactsResyncRequests(sessionIds: string[]) {
-    return sessionIds.filter((id) => {
-      const doc = this.docs.get(id);
-      if (!doc?.contactsResyncRequestedAt) return false;
-      delete doc.contactsResyncRequestedAt;
-      return true;
-    });
+  async takeHolderRequests(sessionIds: string[], takenBy: string) {
+    const open = [...this.requests.values()].filter(
+      (r) => sessionIds.includes(r.sessionId) && !r.takenBy && !r.withdrawn,
+    );
+    for (const r of open) r.takenBy = takenBy;
+    return open.map(({ id, sessionId, request }) => structuredClone({ id, sessionId, request }));
+  }
+
+  async answerHolderRequest(id: string, answer: HolderAnswer) {
+    const request = this.requests.get(id);
+    if (request) request.answer = structuredClone(answer);
+  }
+
+  async holderAnswer(id: string) {
+    const answer = this.requests.get(id)?.answer;
+    return answer && structuredClone(answer);
+  }
+
+  async withdrawHolderRequest(id: string) {
+    const request = this.requests.get(id);
+    if (!request || request.takenBy) return false;
+    request.withdrawn = true;
+    return true;
   }
 }

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
 import { SessionAlreadyExistsError } from '../errors';
+import type { AskedRequest, HolderAnswer } from './holder-request';
+import { SessionHolderRequest } from './holder-request.schema';
 import {
   makeSessionId,
   type WaSessionPatch,
@@ -16,7 +18,11 @@ const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11
 
 @Injectable()
 export class MongoSessionStateStore implements SessionStateStore {
-  constructor(@InjectModel(WhatsAppSession.name) private readonly model: Model<WhatsAppSession>) {}
+  constructor(
+    @InjectModel(WhatsAppSession.name) private readonly model: Model<WhatsAppSession>,
+    @InjectModel(SessionHolderRequest.name)
+    private readonly requests: Model<SessionHolderRequest>,
+  ) {}
 
   async create(input: { organizationId: string; sessionName: string }): Promise<WaSessionState> {
     const sessionId = makeSessionId(input.organizationId, input.sessionName);
@@ -109,32 +115,40 @@ export class MongoSessionStateStore implements SessionStateStore {
       .exec();
   }
 
-  async requestContactsResync(sessionId: string, at: Date) {
-    await this.model
-      .updateOne({ sessionId }, { $set: { contactsResyncRequestedAt: at } }, { timestamps: false })
-      .exec();
+  async askHolder({ id, ...ask }: AskedRequest & { askedBy: string; expiresAt: Date }) {
+    await this.requests.create({ _id: id, ...ask, state: 'asked' });
   }
 
-  async takeContactsResyncRequests(sessionIds: string[]) {
+  async takeHolderRequests(sessionIds: string[], takenBy: string) {
     if (!sessionIds.length) return [];
-    const requested = (await this.model
-      .distinct('sessionId', {
-        sessionId: { $in: sessionIds },
-        contactsResyncRequestedAt: { $exists: true },
-      })
-      .exec()) as string[];
-    const taken: string[] = [];
-    for (const sessionId of requested) {
+    const open = await this.requests
+      .find({ state: 'asked', sessionId: { $in: sessionIds } }, { sessionId: 1, request: 1 })
+      .lean()
+      .exec();
+    const taken: AskedRequest[] = [];
+    for (const { _id, sessionId, request } of open) {
       // Conditional, so of two takers (a lease changing hands) one runs it.
-      const res = await this.model
-        .updateOne(
-          { sessionId, contactsResyncRequestedAt: { $exists: true } },
-          { $unset: { contactsResyncRequestedAt: '' } },
-          { timestamps: false },
-        )
+      const res = await this.requests
+        .updateOne({ _id, state: 'asked' }, { $set: { state: 'taken', takenBy } })
         .exec();
-      if (res.modifiedCount) taken.push(sessionId);
+      if (res.modifiedCount) taken.push({ id: _id, sessionId, request });
     }
     return taken;
+  }
+
+  async answerHolderRequest(id: string, answer: HolderAnswer) {
+    await this.requests.updateOne({ _id: id }, { $set: { answer } }).exec();
+  }
+
+  async holderAnswer(id: string) {
+    const doc = await this.requests.findById(id, { answer: 1 }).lean().exec();
+    return doc?.answer;
+  }
+
+  async withdrawHolderRequest(id: string) {
+    const res = await this.requests
+      .updateOne({ _id: id, state: 'asked' }, { $set: { state: 'withdrawn' } })
+      .exec();
+    return res.modifiedCount > 0;
   }
 }

@@ -1,8 +1,9 @@
+import type { AskedRequest, HolderAnswer } from './holder-request';
 import type { WaSessionPatch, WaSessionState, WaSessionStatus } from './session-state';
 
 export const SESSION_STATE_STORE = Symbol('SESSION_STATE_STORE');
 
-/** Persistence of session documents and their ownership leases. */
+/** Persistence of session documents, their ownership leases and the requests to their holder. */
 export interface SessionStateStore {
   /** @throws SessionAlreadyExistsError */
   create(input: { organizationId: string; sessionName: string }): Promise<WaSessionState>;
@@ -15,8 +16,13 @@ export interface SessionStateStore {
   /** Atomically take or renew the lease when it is free, expired or already ours. */
   acquireLease(sessionId: string, owner: string, ttlMs: number, now: Date): Promise<boolean>;
   releaseLease(sessionId: string, owner: string): Promise<void>;
-  /** Ask the instance holding the session to re-read its contacts. */
-  requestContactsResync(sessionId: string, at: Date): Promise<void>;
-  /** Of these sessions, the ones with a resync request, each taken (cleared) by exactly one caller. */
-  takeContactsResyncRequests(sessionIds: string[]): Promise<string[]>;
+  /** Leaves a request for whichever instance holds the session; kept until `expiresAt`. */
+  askHolder(ask: AskedRequest & { askedBy: string; expiresAt: Date }): Promise<void>;
+  /** Of these sessions' open requests, the ones this caller took: each is taken by exactly one. */
+  takeHolderRequests(sessionIds: string[], takenBy: string): Promise<AskedRequest[]>;
+  answerHolderRequest(id: string, answer: HolderAnswer): Promise<void>;
+  /** The answer, once the holder gave it. */
+  holderAnswer(id: string): Promise<HolderAnswer | undefined>;
+  /** Withdraws a request nobody took yet; false when a holder has it already. */
+  withdrawHolderRequest(id: string): Promise<boolean>;
 }

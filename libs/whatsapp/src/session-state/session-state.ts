@@ -24,8 +24,6 @@ export interface WaSessionState {
   lastActivityAt?: Date;
   connectedAt?: Date;
   lease?: WaSessionLease;
-  /** A contacts resync asked of the instance holding the session (taken on its next lease round). */
-  contactsResyncRequestedAt?: Date;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -35,13 +33,7 @@ export type WaSessionPatch = {
   [
     K in Exclude<
       keyof WaSessionState,
-      | 'sessionId'
-      | 'organizationId'
-      | 'sessionName'
-      | 'createdAt'
-      | 'updatedAt'
-      | 'lease'
-      | 'contactsResyncRequestedAt'
+      'sessionId' | 'organizationId' | 'sessionName' | 'createdAt' | 'updatedAt' | 'lease'
     >
   ]?: WaSessionState[K] | null;
 };

@@ -66,9 +66,6 @@ export class WhatsAppSession {
   @Prop({ type: WhatsAppSessionLease })
   lease?: WhatsAppSessionLease;
 
-  @Prop()
-  contactsResyncRequestedAt?: Date;
-
   createdAt: Date;
   updatedAt: Date;
 }

@@ -1,0 +1,26 @@
+/**
+ * What an instance asks of the instance holding a session's lease, through the database (the
+ * operations that need the live connection). See HolderRelay.
+ */
+export type HolderRequest =
+  | { kind: 'qr' }
+  | { kind: 'pairingCode'; phone: string }
+  | { kind: 'restart' }
+  | { kind: 'logout' }
+  | { kind: 'resyncContacts' };
+
+/** A domain error of the holder, carried to the asker as it would have been thrown there. */
+export interface RelayedError {
+  code: string;
+  httpStatus: number;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export type HolderAnswer = { ok: true; value?: unknown } | { ok: false; error: RelayedError };
+
+export interface AskedRequest {
+  id: string;
+  sessionId: string;
+  request: HolderRequest;
+}
