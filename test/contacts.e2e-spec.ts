@@ -297,6 +297,43 @@ describe('contacts (HTTP, sandbox engine)', () => {
     expect((await list()).total).toBe(1);
   });
 
+  it('a merge keeps all tags and notes of both contacts, even past the limits, and the result can be written back', async () => {
+    const tagsOf = (prefix: string) => Array.from({ length: 20 }, (_, i) => `${prefix}${i}`);
+    await inbound({ from: '555000222333444@lid', pushName: 'Over', text: 'hi' });
+    const lidOnly = await waitFor(
+      async () => (await list({ search: 'over' })).items[0],
+      10_000,
+      'LID contact',
+    );
+    await put(lidOnly.id, { tags: tagsOf('l'), notes: 'L'.repeat(2000) }).expect(200);
+    await inbound({ from: '+201223330000', text: 'by phone' });
+    const byPhoneContact = await waitForContact('201223330000');
+    await put(byPhoneContact.id, { tags: tagsOf('p'), notes: 'P'.repeat(2000) }).expect(200);
+    await t
+      .http()
+      .post(`${SANDBOX}/lid-mapping`)
+      .set(owner.auth)
+      .send({ phone: '+201223330000', lid: '555000222333444@lid' })
+      .expect(202);
+    const merged = await waitForContact('201223330000', (c) => !!c.lid, 'merge');
+    expect(merged.tags).toEqual([...tagsOf('p'), ...tagsOf('l')]);
+    const notes = merged.notes!;
+    expect(notes).toHaveLength(4002);
+
+    // Written back as read, renamed, or trimmed: accepted. Grown: refused.
+    await put(merged.id, { name: 'Renamed', tags: merged.tags, notes }).expect(200);
+    await put(merged.id, { tags: merged.tags.slice(1), notes: notes.slice(1) }).expect(200);
+    const grown = await put(merged.id, {
+      tags: [...merged.tags, 'new'],
+      notes: `${notes}!`,
+    });
+    expect(grown.status).toBe(400);
+    expect(Object.keys(grown.body.details).sort()).toEqual(['notes', 'tags']);
+    const kept = (await t.http().get(`${API}/contacts/${merged.id}`).set(owner.auth)).body;
+    expect(kept).toMatchObject({ name: 'Renamed', tags: merged.tags.slice(1) });
+    expect(kept.notes).toHaveLength(4001);
+  });
+
   it('PUT sets tags (normalized), notes, name and customerId; null clears; tags are counted', async () => {
     await pushContact({ phone: '+201001230001', pushName: 'A' });
     await pushContact({ phone: '+201001230002', pushName: 'B' });
@@ -397,6 +434,11 @@ describe('contacts (HTTP, sandbox engine)', () => {
     expect(p2.items).toHaveLength(1);
     expect(new Set([...p1.items, ...p2.items].map((c) => c.id)).size).toBe(4);
     expect((await list({ tag: 'lead', search: 'zed' })).total).toBe(1);
+    // The filter is normalised as stored tags are (NFKC, spaces collapsed, lower case).
+    const zed = all.items.find((c) => c.phone === '201005550005')!;
+    await put(zed.id, { tags: ['Big  Spender', 'ＶＩＰ'] }).expect(200);
+    expect((await list({ tag: ' big   SPENDER ' })).items.map((c) => c.id)).toEqual([zed.id]);
+    expect((await list({ tag: 'ｖｉｐ' })).items.map((c) => c.id)).toEqual([zed.id]);
     expect((await list({ sessionName: 'other-session' })).total).toBe(0);
   });
 
@@ -450,7 +492,20 @@ describe('contacts (HTTP, sandbox engine)', () => {
       code: 'VALIDATION_FAILED',
       requestId: expect.any(String),
     });
-    expect(Object.keys(res.body.details).sort()).toEqual(['color', 'name', 'notes', 'tags']);
+    expect(Object.keys(res.body.details).sort()).toEqual(['color', 'name']);
+    // The limits depend on the stored contact (see the merge test), so they are checked next.
+    const limits = await put(c.id, {
+      tags: [...Array.from({ length: 21 }, (_, i) => `t${i}`)],
+      notes: 'x'.repeat(2001),
+    }).expect(400);
+    expect(limits.body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: 'Validation failed',
+      details: {
+        tags: ['tags must contain at most 20 distinct tags'],
+        notes: ['notes must be shorter than or equal to 2000 characters'],
+      },
+    });
     expect(
       (await put(c.id, { tags: ['x'.repeat(33)] }).expect(400)).body.details.tags,
     ).toBeDefined();

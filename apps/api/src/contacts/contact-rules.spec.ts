@@ -2,6 +2,7 @@ import type { ContactObservation } from './contact-identity';
 import {
   buildSyncUpdate,
   displayNameOf,
+  limitViolations,
   mergeContacts,
   normalizeTags,
   USER_OWNED_FIELDS,
@@ -235,5 +236,30 @@ describe('displayNameOf', () => {
     expect(displayNameOf({ ...base, pushName: 'C' })).toBe('C');
     expect(displayNameOf(base)).toBe('+201001234567');
     expect(displayNameOf({ jid: '555@lid' })).toBe('555');
+  });
+});
+
+describe('limitViolations', () => {
+  const many = (n: number, prefix = 't') => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+  it('refuses tags and notes past the limits of a contact within them', () => {
+    expect(limitViolations({ tags: many(21), notes: 'x'.repeat(2001) }, { tags: [] })).toEqual({
+      tags: ['tags must contain at most 20 distinct tags'],
+      notes: ['notes must be shorter than or equal to 2000 characters'],
+    });
+    expect(limitViolations({ tags: many(20), notes: 'x'.repeat(2000) }, {})).toEqual({});
+    expect(limitViolations({ tags: null, notes: null }, {})).toEqual({});
+  });
+
+  it('takes back what a merge left past the limits, as long as it does not grow', () => {
+    const stored = { tags: many(40), notes: 'x'.repeat(4002) };
+    expect(limitViolations({ tags: many(40), notes: stored.notes }, stored)).toEqual({});
+    expect(limitViolations({ tags: many(30), notes: 'y'.repeat(3000) }, stored)).toEqual({});
+    expect(
+      limitViolations({ tags: [...many(30), 'new'], notes: 'y'.repeat(4003) }, stored),
+    ).toEqual({
+      tags: ['tags must contain at most 20 distinct tags'],
+      notes: ['notes must be shorter than or equal to 2000 characters'],
+    });
   });
 });

@@ -129,6 +129,29 @@ export function normalizeTags(tags: readonly unknown[], { keepBlank = false } = 
   return out;
 }
 
+/** The same tag as stored: `normalizeTags` of one value (blank when nothing is left). */
+export const normalizeTag = (tag: string): string => normalizeTags([tag], { keepBlank: true })[0];
+
+/**
+ * Tags and notes past their limits, per field. A contact merged from two (a LID folded into its
+ * phone contact) keeps everything of both, so it may hold more: such a value is accepted back as
+ * long as it does not grow (tags a subset of the stored ones, notes no longer), so a client that
+ * writes back what it read, or trims it, is not refused.
+ */
+export function limitViolations(
+  edit: { tags?: string[] | null; notes?: string | null },
+  stored: { tags?: string[]; notes?: string | null },
+): Record<string, string[]> {
+  const violations: Record<string, string[]> = {};
+  const tags = edit.tags ?? [];
+  if (tags.length > MAX_TAGS && !tags.every((t) => stored.tags?.includes(t)))
+    violations.tags = [`tags must contain at most ${MAX_TAGS} distinct tags`];
+  const notes = edit.notes ?? '';
+  if (notes.length > Math.max(MAX_NOTES_LENGTH, stored.notes?.length ?? 0))
+    violations.notes = [`notes must be shorter than or equal to ${MAX_NOTES_LENGTH} characters`];
+  return violations;
+}
+
 /** The fields of a stored contact the merge reads. */
 export interface MergeableContact {
   jid: string;

@@ -17,3 +17,10 @@ export class SyncSessionNameError extends BadRequestError {
     super('VALIDATION_FAILED', 'Validation failed', { sessionName: [message] });
   }
 }
+
+/** Tags or notes past their limits (see limitViolations), in the validation pipe's shape. */
+export class ContactLimitsError extends BadRequestError {
+  constructor(violations: Record<string, string[]>) {
+    super('VALIDATION_FAILED', 'Validation failed', violations);
+  }
+}

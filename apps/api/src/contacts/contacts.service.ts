@@ -4,8 +4,8 @@ import { CustomersService } from '../customers/customers.service';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import { ContactLocks } from './contact-locks';
 import { ContactEventsPublisher } from './contacts.events';
-import { normalizeTags } from './contact-rules';
-import { ContactNotFoundError } from './contacts.errors';
+import { limitViolations, normalizeTags } from './contact-rules';
+import { ContactLimitsError, ContactNotFoundError } from './contacts.errors';
 import {
   ContactListFilter,
   ContactRecord,
@@ -72,6 +72,8 @@ export class ContactsService {
     }
     if (edit.tags !== undefined) patch.tags = normalizeTags(edit.tags ?? []);
     if (edit.notes !== undefined) patch.notes = edit.notes;
+    const violations = limitViolations(patch, contact);
+    if (Object.keys(violations).length) throw new ContactLimitsError(violations);
     if (edit.customerId !== undefined) {
       // An unknown id or another organization's customer is a 404 (CUSTOMER_NOT_FOUND).
       patch.customerId =

@@ -2178,7 +2178,7 @@ export interface components {
              */
             name?: string | null;
             /**
-             * @description Replaces the tags: each 1-32 characters, at most 20; trimmed, lower-cased and de-duplicated
+             * @description Replaces the tags: each 1-32 characters, at most 20; trimmed, lower-cased and de-duplicated. A contact merged from two may hold more: its tags are accepted back as long as none is added
              * @example [
              *       "vip",
              *       "supplier"
@@ -2186,7 +2186,7 @@ export interface components {
              */
             tags?: string[];
             /**
-             * @description Free-text notes, trimmed; null or blank clears them
+             * @description Free-text notes, trimmed; null or blank clears them. At most 2000 characters, or no longer than the stored notes of a contact merged from two
              * @example Prefers calls after 5pm
              */
             notes?: string | null;
@@ -3579,7 +3579,7 @@ export interface operations {
                 sessionName?: string;
                 /** @description Case-insensitive prefix of the name, address-book name or pushName (or of a later word in them), or of the phone digits */
                 search?: string;
-                /** @description Only contacts with this tag (case-insensitive) */
+                /** @description Only contacts with this tag, normalised as stored tags are */
                 tag?: string;
                 /** @description true: only contacts linked to a customer; false: only unlinked ones */
                 hasCustomer?: boolean;

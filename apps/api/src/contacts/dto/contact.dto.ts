@@ -2,7 +2,6 @@ import { trimString, PaginationQueryDto } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
-  ArrayMaxSize,
   IsArray,
   IsBoolean,
   IsMongoId,
@@ -13,7 +12,13 @@ import {
   MinLength,
 } from 'class-validator';
 import { SESSION_NAME_MESSAGE, SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
-import { MAX_NOTES_LENGTH, MAX_TAG_LENGTH, MAX_TAGS, normalizeTags } from '../contact-rules';
+import {
+  MAX_NOTES_LENGTH,
+  MAX_TAG_LENGTH,
+  MAX_TAGS,
+  normalizeTag,
+  normalizeTags,
+} from '../contact-rules';
 import { CUSTOMER_LINK_SOURCES, type CustomerLinkSource } from '../schemas/contact.schema';
 
 /** Query strings: "true"/"1" and "false"/"0"; anything else stays as is and fails @IsBoolean. */
@@ -44,12 +49,12 @@ export class ListContactsQueryDto extends PaginationQueryDto {
   search?: string;
 
   @ApiPropertyOptional({
-    description: 'Only contacts with this tag (case-insensitive)',
+    description: 'Only contacts with this tag, normalised as stored tags are',
     example: 'vip',
     maxLength: MAX_TAG_LENGTH,
   })
   @IsOptional()
-  @Transform(({ value }) => (typeof value === 'string' ? value.trim().toLowerCase() : value))
+  @Transform(({ value }) => (typeof value === 'string' ? normalizeTag(value) : value))
   @IsString()
   @MinLength(1)
   @MaxLength(MAX_TAG_LENGTH)
@@ -124,7 +129,7 @@ export class UpdateContactDto {
   name?: string | null;
 
   @ApiPropertyOptional({
-    description: `Replaces the tags: each 1-${MAX_TAG_LENGTH} characters, at most ${MAX_TAGS}; trimmed, lower-cased and de-duplicated`,
+    description: `Replaces the tags: each 1-${MAX_TAG_LENGTH} characters, at most ${MAX_TAGS}; trimmed, lower-cased and de-duplicated. A contact merged from two may hold more: its tags are accepted back as long as none is added`,
     example: ['vip', 'supplier'],
     type: [String],
     maxItems: MAX_TAGS,
@@ -136,7 +141,6 @@ export class UpdateContactDto {
       : value,
   )
   @IsArray()
-  @ArrayMaxSize(MAX_TAGS, { message: `tags must contain at most ${MAX_TAGS} distinct tags` })
   @IsString({ each: true })
   @MinLength(1, { each: true, message: 'each tag must be at least 1 character' })
   @MaxLength(MAX_TAG_LENGTH, {
@@ -146,7 +150,7 @@ export class UpdateContactDto {
   tags?: string[];
 
   @ApiPropertyOptional({
-    description: 'Free-text notes, trimmed; null or blank clears them',
+    description: `Free-text notes, trimmed; null or blank clears them. At most ${MAX_NOTES_LENGTH} characters, or no longer than the stored notes of a contact merged from two`,
     example: 'Prefers calls after 5pm',
     nullable: true,
     type: String,
@@ -155,7 +159,6 @@ export class UpdateContactDto {
   @IsOptional()
   @Transform(({ value }) => (typeof value === 'string' ? value.trim() || null : value))
   @IsString()
-  @MaxLength(MAX_NOTES_LENGTH)
   notes?: string | null;
 
   @ApiPropertyOptional({
