@@ -747,12 +747,8 @@ describe('messaging (HTTP, sandbox engine)', () => {
     expect((await history({ direction: 'in', type: 'poll' })).total).toBe(1);
     for (const limit of [0, 101, 'x'])
       await t.http().get('/api/v1/whatsapp/messages').query({ limit }).set(owner.auth).expect(400);
-    await t
-      .http()
-      .get('/api/v1/whatsapp/messages')
-      .query({ since: 'yesterday' })
-      .set(owner.auth)
-      .expect(400);
+    for (const since of ['yesterday', '2026-02-30', '2026-01-01T10:00'])
+      await t.http().get('/api/v1/whatsapp/messages').query({ since }).set(owner.auth).expect(400);
     await t
       .http()
       .get('/api/v1/whatsapp/messages')

@@ -471,6 +471,11 @@ describe('GET /api/v1/whatsapp/stats (e2e)', () => {
     });
     await get(orgA, { granularity: 'week' }).expect(400);
     await get(orgA, { until: '2026-03-10T10:00:00' }).expect(400); // no zone
+    const noSuchDay = await get(orgA, { since: '2026-02-30' }).expect(400); // not 2026-03-02
+    expect(noSuchDay.body).toMatchObject({
+      code: 'STATS_RANGE_INVALID',
+      details: { since: '2026-02-30' },
+    });
     await get(orgA, { foo: 'bar' }).expect(400);
     await get(orgA, { sessionName: 'nope' }).expect(404);
     await t.http().get('/api/v1/whatsapp/stats').expect(401);

@@ -24,3 +24,4 @@ export * from './async/backoff';
 export * from './async/read-capped';
 export * from './async/concurrency-limit';
 export * from './async/settled-tails';
+export * from './validation/iso-instant';

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -19,7 +19,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { PHONE_PATTERN } from '@app/common';
+import { PHONE_PATTERN, toIsoInstant } from '@app/common';
 import { MESSAGE_TYPES } from '../messaging/message.types';
 
 const PHONE_OR_JID = /^(\+?\d{10,15}|[\d-]+(:\d+)?@(s\.whatsapp\.net|lid))$/;
@@ -248,7 +248,7 @@ export class SandboxInboundDto {
     example: '2026-11-29T10:00:00Z',
   })
   @IsOptional()
-  @Type(() => Date)
+  @Transform(toIsoInstant)
   @IsDate({ message: 'timestamp must be an ISO 8601 date' })
   timestamp?: Date;
 }

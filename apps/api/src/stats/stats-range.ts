@@ -1,3 +1,4 @@
+import { parseIsoInstant } from '@app/common';
 import { StatsRangeError } from './stats.errors';
 
 export const STATS_GRANULARITIES = ['hour', 'day'] as const;
@@ -13,13 +14,6 @@ export const MAX_RANGE_DAYS = 366;
 export const MAX_HOUR_RANGE_DAYS = 31;
 
 const BUCKET_MS: Record<StatsGranularity, number> = { hour: HOUR_MS, day: DAY_MS };
-
-/**
- * ISO 8601 in UTC or with an explicit offset: a bare date (midnight UTC) or a date-time ending in
- * `Z`/`±hh:mm`. A date-time without a zone is rejected: JavaScript would read it as server-local time.
- */
-export const ISO_UTC_PATTERN =
-  /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
 
 /** A resolved, bucket-aligned window `[since, until)` and its bucket starts. */
 export interface StatsRange {
@@ -54,8 +48,8 @@ export function dayKey(at: Date | number): string {
 
 function parseInstant(name: 'since' | 'until', value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
-  const parsed = ISO_UTC_PATTERN.test(value) ? new Date(value) : undefined;
-  if (!parsed || Number.isNaN(parsed.getTime())) {
+  const parsed = parseIsoInstant(value);
+  if (!parsed) {
     throw new StatsRangeError(
       'STATS_RANGE_INVALID',
       `${name} must be an ISO 8601 date in UTC, e.g. 2026-01-01 or 2026-01-01T00:00:00Z`,

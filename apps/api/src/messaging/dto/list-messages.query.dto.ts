@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { IsDate, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
-import { PaginationQueryDto } from '@app/common';
+import { PaginationQueryDto, toIsoInstant } from '@app/common';
 import { SESSION_NAME_MESSAGE, SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
 import {
   MESSAGE_DIRECTIONS,
@@ -50,7 +50,7 @@ export class ListMessagesQueryDto extends PaginationQueryDto {
     example: '2026-01-01T00:00:00Z',
   })
   @IsOptional()
-  @Type(() => Date)
+  @Transform(toIsoInstant)
   @IsDate({ message: 'since must be an ISO 8601 date' })
   since?: Date;
 
@@ -59,7 +59,7 @@ export class ListMessagesQueryDto extends PaginationQueryDto {
     example: '2026-02-01T00:00:00Z',
   })
   @IsOptional()
-  @Type(() => Date)
+  @Transform(toIsoInstant)
   @IsDate({ message: 'until must be an ISO 8601 date' })
   until?: Date;
 

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { ISO_INSTANT_PATTERN } from '@app/common';
 import {
-  ISO_UTC_PATTERN,
   MAX_HOUR_RANGE_DAYS,
   MAX_RANGE_DAYS,
   STATS_GRANULARITIES,
@@ -30,7 +30,7 @@ export class StatsQueryDto {
   })
   @IsOptional()
   @IsString()
-  @Matches(ISO_UTC_PATTERN, { message: ISO_MESSAGE('since') })
+  @Matches(ISO_INSTANT_PATTERN, { message: ISO_MESSAGE('since') })
   since?: string;
 
   @ApiPropertyOptional({
@@ -39,7 +39,7 @@ export class StatsQueryDto {
   })
   @IsOptional()
   @IsString()
-  @Matches(ISO_UTC_PATTERN, { message: ISO_MESSAGE('until') })
+  @Matches(ISO_INSTANT_PATTERN, { message: ISO_MESSAGE('until') })
   until?: string;
 
   @ApiPropertyOptional({
