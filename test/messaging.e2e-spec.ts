@@ -670,6 +670,51 @@ describe('messaging (HTTP, sandbox engine)', () => {
     await phoneRead(['ffffffffffffffffffffffff']).expect(404);
   });
 
+  it('a reply clears the unread count: reading the older messages later takes nothing newer off it', async () => {
+    const peer = '+201555000591';
+    const jid = '201555000591@s.whatsapp.net';
+    const unreadOf = async () =>
+      (
+        await t.http().get('/api/v1/whatsapp/chats').query({ limit: 100 }).set(owner.auth)
+      ).body.items.find((c: { chatJid: string }) => c.chatJid === jid)?.unreadCount;
+    const idOf = async (waMessageId: string) =>
+      (await history({ chat: jid, limit: 100 })).items.find(
+        (m: { waMessageId: string }) => m.waMessageId === waMessageId,
+      ).id as string;
+
+    const before = (await inbound({ from: peer, text: 'before the reply' })).body.waMessageId;
+    await waitFor(async () => (await unreadOf()) === 1, 10_000, '1 unread');
+    await send({ sessionName: 'main', to: peer, text: 'our reply' }).expect(202);
+    await waitFor(async () => (await unreadOf()) === 0, 10_000, 'cleared by the reply');
+    await inbound({ from: peer, text: 'after the reply' });
+    await waitFor(async () => (await unreadOf()) === 1, 10_000, 'the new one unread');
+
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/main/phone-read')
+      .set(owner.auth)
+      .send({ messageIds: [await idOf(before)] })
+      .expect(202);
+    await waitFor(
+      async () =>
+        (await history({ chat: jid, limit: 100 })).items.find(
+          (m: { waMessageId: string }) => m.waMessageId === before,
+        ).status === 'read',
+      10_000,
+      'the older message read on the phone',
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await unreadOf()).toBe(1); // the message after the reply is still unread
+
+    const read = await t
+      .http()
+      .post('/api/v1/whatsapp/chats/read')
+      .set(owner.auth)
+      .send({ sessionName: 'main', chat: peer })
+      .expect(200);
+    expect(read.body).toMatchObject({ marked: 1, chat: { unreadCount: 0 } });
+  });
+
   it('stores history-sync messages as earlier ones: not unread, not announced', async () => {
     const peer = '+201555000588';
     const jid = '201555000588@s.whatsapp.net';

@@ -5,10 +5,12 @@ import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.se
 import { toChatJid } from './chat-jid';
 import { ChatsRepository, type ChatRecord } from './chats.repository';
 import { InboundIngestService } from './inbound-ingest.service';
-import { MessagesRepository } from './messages.repository';
+import { type MarkedRead, MessagesRepository } from './messages.repository';
 import { ChatNotFoundError, SessionLoggedOutError } from './messaging.errors';
 import { type ChatReadEvent, type ChatReadOn, MESSAGING_EVENTS } from './messaging.events';
 import { ReadReceiptDispatcher } from './read-receipt-dispatcher';
+
+const NONE_MARKED: MarkedRead = { marked: 0, counted: 0 };
 
 /** Messages one request marks at most; a chat with more unread is finished by the next call. */
 const MAX_READ_PER_REQUEST = 5_000;
@@ -47,7 +49,9 @@ export class ChatReadService {
       { organizationId, sessionName, chatJid },
       MAX_READ_PER_REQUEST,
     );
-    const marked = unread.length ? await this.messages.markReadByUs(unread, new Date()) : 0;
+    const { marked, counted } = unread.length
+      ? await this.messages.markReadByUs(unread, new Date(), stored.clearedBy)
+      : NONE_MARKED;
     if (!marked) {
       // Nothing unread, yet a count: a crash cut a previous call off after its messages were
       // marked. The count follows the messages.
@@ -58,7 +62,7 @@ export class ChatReadService {
       return { marked, chat: fixed ?? stored };
     }
     // Only the messages this call moved leave the count: ones marked concurrently are counted once.
-    const after = await this.chats.readUnread(session.sessionId, chatJid, marked);
+    const after = counted ? await this.chats.readUnread(session.sessionId, chatJid, counted) : null;
     this.receipts.kick(session.sessionId);
     await this.announce(after ?? stored, marked, 'gateway', new Date());
     this.log.log({ sessionId: session.sessionId, chatJid, marked }, 'Marked a chat read');
@@ -78,9 +82,14 @@ export class ChatReadService {
       const { sessionId, waMessageIds } = event;
       const at = new Date(event.at);
       for (const chatJid of await this.messages.chatsWithUnread(sessionId, waMessageIds)) {
-        const moved = await this.messages.markReadElsewhere(sessionId, chatJid, waMessageIds, at);
-        const chat = moved ? await this.chats.readUnread(sessionId, chatJid, moved) : null;
-        if (chat) await this.announce(chat, moved, 'phone', at);
+        const stored = await this.chats.findOfSession(sessionId, chatJid);
+        const { marked, counted } = await this.messages.markReadElsewhere(
+          { sessionId, chatJid, clearedBy: stored?.clearedBy },
+          waMessageIds,
+          at,
+        );
+        const chat = counted ? await this.chats.readUnread(sessionId, chatJid, counted) : stored;
+        if (marked && chat) await this.announce(chat, marked, 'phone', at);
       }
     } catch (err) {
       this.log.warn(

@@ -69,7 +69,7 @@ function snapshotOf(m: MessageRecord): { lastMessageAt: Date; lastMessage: ChatL
 
 /** Moves the chat's snapshot to `m` if `m` is newer; an outgoing message also clears unread. */
 function snapshotOp(m: MessageRecord): AnyBulkWriteOperation<Chat> {
-  const outbound = m.direction === 'out' ? { unreadCount: 0 } : {};
+  const outbound = m.direction === 'out' ? { unreadCount: 0, clearedBy: m._id } : {};
   return {
     updateOne: {
       filter: olderSnapshotFilter(m),
@@ -154,6 +154,10 @@ export class ChatsRepository {
 
   findOne(organizationId: string, sessionName: string, chatJid: string) {
     return this.model.findOne({ organizationId, sessionName, chatJid }).lean<ChatRecord>().exec();
+  }
+
+  findOfSession(sessionId: string, chatJid: string) {
+    return this.model.findOne({ sessionId, chatJid }).lean<ChatRecord>().exec();
   }
 
   /**

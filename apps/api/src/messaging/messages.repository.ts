@@ -21,6 +21,12 @@ export type MessageFilter = QueryFilter<Message>;
 /** Message ids are ObjectId hex strings: time-ordered, and the same type in every module. */
 export const newMessageId = (): string => new Types.ObjectId().toHexString();
 
+/** Messages a mark-read moved, and how many of them were in their chat's unread count. */
+export interface MarkedRead {
+  marked: number;
+  counted: number;
+}
+
 @Injectable()
 export class MessagesRepository {
   private readonly log = new Logger(MessagesRepository.name);
@@ -262,9 +268,16 @@ export class MessagesRepository {
     return rows.map((r) => r._id);
   }
 
-  /** Marks received messages read by us (only forward), each with its read receipt to send; returns how many moved. */
-  markReadByUs(ids: string[], at: Date): Promise<number> {
-    return this.markStillUnread({ _id: { $in: ids } }, { readAt: at, readReceiptPending: true });
+  /**
+   * Marks received messages read by us (only forward), each with its read receipt to send. Returns
+   * how many moved, and how many of them the chat counts as unread (see markStillUnread).
+   */
+  markReadByUs(ids: string[], at: Date, clearedBy?: string): Promise<MarkedRead> {
+    return this.markStillUnread(
+      { _id: { $in: ids } },
+      { readAt: at, readReceiptPending: true },
+      clearedBy,
+    );
   }
 
   /** The chats of the session in which some of these received messages are still unread. */
@@ -274,24 +287,39 @@ export class MessagesRepository {
       .exec() as Promise<string[]>;
   }
 
-  /** Marks received messages of a chat read on another device (their receipts went from there); returns how many moved. */
+  /** Marks received messages of a chat read on another device (their receipts went from there). */
   markReadElsewhere(
-    sessionId: string,
-    chatJid: string,
+    chat: { sessionId: string; chatJid: string; clearedBy?: string },
     waMessageIds: string[],
     at: Date,
-  ): Promise<number> {
+  ): Promise<MarkedRead> {
+    const { sessionId, chatJid, clearedBy } = chat;
     return this.markStillUnread(
       { sessionId, chatJid, waMessageId: { $in: waMessageIds } },
       { readAt: at },
+      clearedBy,
     );
   }
 
-  private async markStillUnread(scope: MessageFilter, set: Partial<MessageRecord>) {
-    const result = await this.model
-      .updateMany({ ...scope, ...STILL_UNREAD }, { $set: { ...set, status: 'read' } })
-      .exec();
-    return result.modifiedCount;
+  /**
+   * `counted`: the moved messages the chat's unread count holds, those stored after our last reply
+   * (`clearedBy`), which cleared the count of the ones before it without reading them.
+   */
+  private async markStillUnread(
+    scope: MessageFilter,
+    set: Partial<MessageRecord>,
+    clearedBy: string | undefined,
+  ): Promise<MarkedRead> {
+    const update = { $set: { ...set, status: 'read' as const } };
+    // $and: the scope may select by _id too.
+    const since = clearedBy ? { $and: [{ _id: { $gt: clearedBy } }] } : {};
+    const counted = (
+      await this.model.updateMany({ ...scope, ...STILL_UNREAD, ...since }, update).exec()
+    ).modifiedCount;
+    const uncounted = clearedBy
+      ? (await this.model.updateMany({ ...scope, ...STILL_UNREAD }, update).exec()).modifiedCount
+      : 0;
+    return { marked: counted + uncounted, counted };
   }
 
   /** Sessions with read receipts to send. */

@@ -25,6 +25,11 @@ export class Chat {
   @Prop({ type: MongooseSchema.Types.Mixed }) lastMessage?: ChatLastMessage;
   /** Received messages not read: since our last outbound message or the chat was marked read. */
   @Prop({ type: Number, default: 0 }) unreadCount: number;
+  /**
+   * Id of the outbound message that last cleared the count: only messages stored after it (greater
+   * ids, as ids grow in the order messages are stored) are in the count.
+   */
+  @Prop({ type: String }) clearedBy?: string;
   @Prop({ type: Number, default: 0 }) messageCount: number;
 }
 
