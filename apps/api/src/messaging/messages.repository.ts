@@ -185,17 +185,19 @@ export class MessagesRepository {
     const set: Record<string, unknown> = { ...extra, status, updatedAt: now, statusEffectsAt: now };
     const timeField = STATUS_TIME_FIELD[status];
     if (timeField) set[timeField] = at;
+    // The error of an attempt that was retried is history once the message got further.
+    const unset = status === 'failed' ? { nextAttemptAt: 1 } : { nextAttemptAt: 1, error: 1 };
     const before = await this.model
       .findOneAndUpdate(
         { ...filter, status: { $in: statusesBelow(status) } },
-        { $set: set, $unset: { nextAttemptAt: 1 } },
+        { $set: set, $unset: unset },
         { returnDocument: 'before', timestamps: false },
       )
       .lean<MessageRecord>()
       .exec();
     if (!before) return null;
     const after = { ...before, ...set } as MessageRecord;
-    delete after.nextAttemptAt;
+    for (const field of Object.keys(unset)) delete after[field as keyof MessageRecord];
     return { before, after };
   }
 
