@@ -921,6 +921,36 @@ describe('messaging (HTTP, sandbox engine)', () => {
     expect(res.body.code).toBe('SESSION_LOGGED_OUT');
   });
 
+  it("keeps a deleted session's history readable, with any filter (an empty page, not a 404)", async () => {
+    await connectedSession(t, owner, 'gone', '+201001230001');
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/gone/inbound')
+      .set(owner.auth)
+      .send({ from: PEER, text: 'before the delete' })
+      .expect(202);
+    const ofGone = (query: object = {}) =>
+      t
+        .http()
+        .get('/api/v1/whatsapp/messages')
+        .query({ sessionName: 'gone', ...query })
+        .set(owner.auth);
+    await waitFor(async () => (await ofGone()).body.total === 1, 10_000, 'the message stored');
+    await t.http().delete('/api/v1/whatsapp/sessions/gone').set(owner.auth).expect(204);
+
+    expect((await ofGone().expect(200)).body.items.map((m: { text: string }) => m.text)).toEqual([
+      'before the delete',
+    ]);
+    expect((await ofGone({ status: 'failed' }).expect(200)).body.total).toBe(0);
+    const chats = await t
+      .http()
+      .get('/api/v1/whatsapp/chats')
+      .query({ sessionName: 'gone' })
+      .set(owner.auth)
+      .expect(200);
+    expect(chats.body.total).toBe(1);
+  });
+
   it('never shows one organization’s messages to another (404)', async () => {
     const mine = await send({ sessionName: 'main', to: PEER, text: 'private' }).expect(202);
     const other = await registerUser(t);

@@ -92,10 +92,12 @@ export class MessageHistoryService {
   }
 
   /**
-   * An empty answer for a session name the organization does not have is a 404, as on the stats
-   * route: a typo must not read as "no messages". A deleted session's history stays readable.
+   * An empty answer for a session name the organization never had is a 404, as on the stats
+   * route: a typo must not read as "no messages". A deleted session's history stays readable, so
+   * a name with stored messages is known, whatever the filters left of them.
    */
   private async requireSession(organizationId: string, sessionName?: string): Promise<void> {
-    if (sessionName) await this.sessions.getOwned(organizationId, sessionName);
+    if (!sessionName || (await this.messages.anyOfSession(organizationId, sessionName))) return;
+    await this.sessions.getOwned(organizationId, sessionName);
   }
 }

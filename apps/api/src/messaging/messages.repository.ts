@@ -324,6 +324,11 @@ export class MessagesRepository {
     return { marked: counted + uncounted, counted };
   }
 
+  /** Whether the organization has messages of a session by this name (it may since be deleted). */
+  async anyOfSession(organizationId: string, sessionName: string): Promise<boolean> {
+    return !!(await this.model.exists({ organizationId, sessionName }).exec());
+  }
+
   /** Sessions with read receipts to send. */
   async sessionsWithPendingReceipts(): Promise<string[]> {
     return (await this.model
