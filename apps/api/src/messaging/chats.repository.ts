@@ -152,6 +152,15 @@ export class ChatsRepository {
       .exec();
   }
 
+  /** Recovery: counts recounted from the messages replace what a replay may have doubled. */
+  async setCounts(
+    sessionId: string,
+    chatJid: string,
+    counts: { messageCount: number; unreadCount: number },
+  ): Promise<void> {
+    await this.model.updateOne({ sessionId, chatJid }, { $set: counts }).exec();
+  }
+
   findOne(organizationId: string, sessionName: string, chatJid: string) {
     return this.model.findOne({ organizationId, sessionName, chatJid }).lean<ChatRecord>().exec();
   }

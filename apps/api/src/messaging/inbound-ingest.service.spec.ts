@@ -39,9 +39,15 @@ describe('InboundIngestService', () => {
     findByIds: vi.fn(),
     findChangesOf: vi.fn(),
     findByWaId: vi.fn(),
+    countChat: vi.fn(),
   };
   const notes = { open: vi.fn(), close: vi.fn() };
-  const chats = { recordMany: vi.fn(), refreshSnapshot: vi.fn() };
+  const chats = {
+    recordMany: vi.fn(),
+    refreshSnapshot: vi.fn(),
+    findOfSession: vi.fn(),
+    setCounts: vi.fn(),
+  };
   const status = { emitCreated: vi.fn() };
   const sessions = { touchActivity: vi.fn() };
   const dispatcher = { sendsSettled: vi.fn() };
@@ -220,6 +226,8 @@ describe('InboundIngestService', () => {
   it('replays a note: the noted messages that were stored get their effects, then it closes', async () => {
     const stored = { ...event('a').message, _id: 'm1', sessionId: 'org1_main' };
     messages.findByIds.mockResolvedValue([stored]);
+    chats.findOfSession.mockResolvedValue({ clearedBy: 'm0' });
+    messages.countChat.mockResolvedValue({ messageCount: 4, unreadCount: 1 });
     const replayed = await creation.replay({
       id: 'note9',
       sessionId: 'org1_main',
@@ -230,5 +238,11 @@ describe('InboundIngestService', () => {
     expect(chats.recordMany).toHaveBeenCalledWith([stored]);
     expect(status.emitCreated).toHaveBeenCalledWith('org1_main', [stored]);
     expect(notes.close).toHaveBeenCalledWith('note9');
+    // The chat's counts, which the crash may have taken already, recounted from the messages.
+    expect(messages.countChat).toHaveBeenCalledWith(stored, 'm0');
+    expect(chats.setCounts).toHaveBeenCalledWith('org1_main', stored.chatJid, {
+      messageCount: 4,
+      unreadCount: 1,
+    });
   });
 });

@@ -4,7 +4,7 @@ import { ChatsRepository } from './chats.repository';
 import { MediaDownloadService } from './media-download.service';
 import { type OpenCreation, MessageCreationsRepository } from './message-creations.repository';
 import { MessageStatusService } from './message-status.service';
-import type { MessageRecord } from './message.types';
+import { isChatMessage, type MessageRecord } from './message.types';
 import { MessagesRepository } from './messages.repository';
 
 /**
@@ -13,7 +13,8 @@ import { MessagesRepository } from './messages.repository';
  * event log) hear of them, session activity, media downloads. Crash-safe: `begin` notes the ids
  * before the insert and `complete` deletes the note after the effects, so a crash in between
  * leaves a note that MessageEffectsRecovery replays. Edits, the chat snapshot, stats and the
- * event log are idempotent on replay; chat and contact message counts may count such a batch twice.
+ * event log are idempotent on replay, and chat counts are recounted after it; contact message
+ * counts may count such a batch twice.
  */
 @Injectable()
 export class MessageCreationService {
@@ -55,10 +56,20 @@ export class MessageCreationService {
     });
   }
 
-  /** Recovery: the noted messages that were stored get their effects (again). */
+  /**
+   * Recovery: the noted messages that were stored get their effects (again). Their chats' counts,
+   * which may have counted them before the crash, are then recounted from the messages (a live
+   * message stored meanwhile but not yet counted is counted twice: a window of milliseconds).
+   */
   async replay(creation: OpenCreation): Promise<number> {
     const stored = await this.messages.findByIds(creation.messageIds);
     await this.complete(creation, stored);
+    const chats = new Map(stored.filter(isChatMessage).map((m) => [m.chatJid, m]));
+    for (const m of chats.values()) {
+      const chat = await this.chats.findOfSession(m.sessionId, m.chatJid);
+      const counts = await this.messages.countChat(m, chat?.clearedBy);
+      await this.chats.setCounts(m.sessionId, m.chatJid, counts);
+    }
     return stored.length;
   }
 

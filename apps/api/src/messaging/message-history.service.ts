@@ -6,7 +6,7 @@ import { ChatsRepository, type ChatRecord } from './chats.repository';
 import type { ListChatsQueryDto, ListMessagesQueryDto } from './dto/list-messages.query.dto';
 import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
 import { type MessageFilter, MessagesRepository } from './messages.repository';
-import type { MessageRecord } from './message.types';
+import { CHAT_MESSAGE, type MessageRecord } from './message.types';
 import {
   MediaNotStoredError,
   MessageNotFoundError,
@@ -45,7 +45,12 @@ export class MessageHistoryService {
       filter.timestamp = { ...(q.since && { $gte: q.since }), ...(q.until && { $lt: q.until }) };
     if (q.search) {
       const pattern = new RegExp(escapeRegex(q.search), 'i');
-      filter.$or = [{ text: pattern }, { caption: pattern }];
+      // An edit is found as the message it changed, which carries the edited text too.
+      filter.$or = [
+        { text: pattern },
+        { caption: pattern },
+        { editedText: pattern, ...CHAT_MESSAGE },
+      ];
     }
     if (q.before) {
       const anchor = await this.messages.findOwned(organizationId, q.before);

@@ -37,6 +37,8 @@ const CHANGE_TYPES: readonly MessageType[] = ['reaction', 'edit', 'revoke'];
 const CHANGE_TYPE_SET: ReadonlySet<string> = new Set(CHANGE_TYPES);
 /** A message of its own in the chat list and its counts, not a change to another message. */
 export const isChatMessage = (m: { type: string }): boolean => !CHANGE_TYPE_SET.has(m.type);
+/** isChatMessage as a query filter. */
+export const CHAT_MESSAGE = { type: { $nin: CHANGE_TYPES } } as const;
 
 /** Status only moves forward; `failed` is terminal and outranks nothing but pending. */
 const RANK: Record<MessageStatus, number> = {
@@ -64,7 +66,7 @@ export const countsAsUnread = (m: Pick<MessageRecord, 'direction' | 'history' | 
 export const STILL_UNREAD = {
   direction: 'in',
   history: { $exists: false },
-  type: { $nin: CHANGE_TYPES },
+  ...CHAT_MESSAGE,
   status: { $in: statusesBelow('read') },
 } as const;
 

@@ -3,6 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { type Model, type QueryFilter, Types } from 'mongoose';
 import {
+  CHAT_MESSAGE,
   type MessageRecord,
   type MessageStatus,
   STATUS_TIME_FIELD,
@@ -322,6 +323,29 @@ export class MessagesRepository {
       ? (await this.model.updateMany({ ...scope, ...STILL_UNREAD }, update).exec()).modifiedCount
       : 0;
     return { marked: counted + uncounted, counted };
+  }
+
+  /**
+   * A chat's counts as its row keeps them: its messages (no reactions, edits or revokes), and
+   * those still unread that were stored after our last reply (`clearedBy`).
+   */
+  async countChat(
+    chat: { organizationId: string; sessionName: string; chatJid: string },
+    clearedBy: string | undefined,
+  ): Promise<{ messageCount: number; unreadCount: number }> {
+    const { organizationId, sessionName, chatJid } = chat;
+    const scope = { organizationId, sessionName, chatJid };
+    const [messageCount, unreadCount] = await Promise.all([
+      this.model.countDocuments({ ...scope, ...CHAT_MESSAGE }).exec(),
+      this.model
+        .countDocuments({
+          ...scope,
+          ...STILL_UNREAD,
+          ...(clearedBy && { _id: { $gt: clearedBy } }),
+        })
+        .exec(),
+    ]);
+    return { messageCount, unreadCount };
   }
 
   /** Whether the organization has messages of a session by this name (it may since be deleted). */
