@@ -1,5 +1,6 @@
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
+import { SessionRegistry } from '@app/whatsapp';
 import { waitForSessionStatus, scanWhenQrShows } from './support/sandbox';
 import {
   createTestApp,
@@ -76,7 +77,11 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
         }),
       );
 
+    // The same lease holder after a restart (its id is kept in DATA_DIR): were the process killed,
+    // its leases would not keep it waiting for its own sessions.
+    const instanceId = t.app.get(SessionRegistry).instanceId;
     t = await t.restart();
+    expect(t.app.get(SessionRegistry).instanceId).toBe(instanceId);
     const restored = await waitForSessionStatus(t, owner, 'sales-1', 'connected');
     expect(restored.phone).toBe('201001234567');
 

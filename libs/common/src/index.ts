@@ -1,5 +1,6 @@
 export * from './config/app-config';
 export * from './config/app-config.module';
+export * from './config/data-dir-value';
 export * from './errors/domain-error';
 export * from './errors/error-response.dto';
 export * from './errors/all-exceptions.filter';

@@ -1,8 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { AppConfig } from '@app/common';
+import { type AppConfig, keptInDataDir } from '@app/common';
 
 /**
  * JWT_SECRET when configured (required in production). In development a random secret is
@@ -10,18 +8,14 @@ import type { AppConfig } from '@app/common';
  */
 export function resolveJwtSecret(config: AppConfig): string {
   if (config.JWT_SECRET) return config.JWT_SECRET;
-  const file = join(config.DATA_DIR, 'jwt-secret');
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    mkdirSync(config.DATA_DIR, { recursive: true });
-    const secret = randomBytes(48).toString('base64url');
-    writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
+  const kept = keptInDataDir(config.DATA_DIR, 'jwt-secret', () =>
+    randomBytes(48).toString('base64url'),
+  );
+  if (kept.created)
     new Logger('Auth').warn(
-      `JWT_SECRET is not set: generated a development secret in ${file}. Set JWT_SECRET in production.`,
+      `JWT_SECRET is not set: generated a development secret in ${kept.file}. Set JWT_SECRET in production.`,
     );
-    return secret;
-  }
+  return kept.value;
 }
 
 /** '12h' / '15m' / '7d' / '3600' → seconds. The format is validated by the config schema. */

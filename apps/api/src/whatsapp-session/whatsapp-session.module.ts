@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import pino from 'pino';
 import { APP_CONFIG, type AppConfig } from '@app/common';
 import { WhatsAppCoreModule, type WaLogger } from '@app/whatsapp';
+import { instanceIdOf } from './instance-id';
 import { WhatsAppSessionController } from './whatsapp-session.controller';
 import { WhatsAppSessionsService } from './whatsapp-session.service';
 
@@ -11,6 +12,7 @@ const whatsappCore = WhatsAppCoreModule.forRootAsync({
   useFactory: (config: AppConfig) => ({
     engine: config.WHATSAPP_ENGINE,
     browserName: config.WA_BROWSER_NAME,
+    instanceId: instanceIdOf(config),
     waWebSocketUrl: config.WA_WEBSOCKET_URL,
     // WHATSAPP_ENGINE=emulator: the in-process WhatsApp emulator keeps its accounts and keys next to the store.
     ...(config.WHATSAPP_ENGINE === 'emulator'

@@ -95,6 +95,16 @@ export class EnvironmentVariables {
   @IsString()
   WA_BROWSER_NAME: string = 'WA Gateway';
 
+  /**
+   * The name this instance holds session leases under; a restart under the same name takes its
+   * sessions back at once. Unset: kept in DATA_DIR on the embedded store, random on MongoDB.
+   */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9._-]{1,64}$/, {
+    message: 'INSTANCE_ID must be 1-64 letters, digits, dots, dashes or underscores',
+  })
+  INSTANCE_ID?: string;
+
   @Transform(toInt)
   @IsInt({ message: 'LOGIN_MAX_FAILURES must be an integer >= 1' })
   @Min(1, { message: 'LOGIN_MAX_FAILURES must be an integer >= 1' })

@@ -482,16 +482,45 @@ describe('SessionRegistry with the sandbox engine', () => {
     await a.control.scan(running, '15551230001');
     await a.waitStatus(running, 'connected');
     const unlinked = await a.createSession('unlinked');
+    const linking = await a.createSession('linking');
+    await a.registry.start(linking);
+    await a.waitStatus(linking, 'qr_ready');
 
     expect(await b.registry.adoptOrphans()).toEqual([]); // A's lease is alive
     (a.registry as any).leases.stopTimer(); // A dies without releasing anything
-    store.docs.get(running)!.lease!.expiresAt = new Date(Date.now() - 1);
+    for (const id of [running, linking])
+      store.docs.get(id)!.lease!.expiresAt = new Date(Date.now() - 1);
 
     expect(await b.registry.adoptOrphans()).toEqual([running]);
     await b.waitStatus(running, 'connected');
     expect(store.docs.get(running)!.lease!.owner).toBe('B');
     expect(b.registry.liveStatus(unlinked)).toBeUndefined();
+    // The QR died with A: the session no longer shows it, and waits to be asked to link again.
+    expect(store.docs.get(linking)).toMatchObject({ status: 'disconnected' });
+    expect(store.docs.get(linking)!.qr).toBeUndefined();
+    expect(b.registry.liveStatus(linking)).toBeUndefined();
     await b.registry.beforeApplicationShutdown();
+  });
+
+  it('a process back under the id it crashed with restores its sessions at once, not after its own leases ran out', async () => {
+    const store = new InMemorySessionStateStore();
+    const backend = new InMemoryAuthRowBackend();
+    const kitAs = (instanceId: string) =>
+      makeRegistryKit({
+        store,
+        auth: new InMemoryAuthStoreProvider(backend),
+        options: { instanceId },
+      });
+    const before = kitAs('A');
+    const sessionId = await before.linkedSession();
+    (before.registry as any).leases.stopTimer(); // killed: nothing released, the lease runs on
+
+    const elsewhere = kitAs('B');
+    expect(await elsewhere.registry.restoreAll()).toMatchObject({ skipped: [sessionId] });
+    const after = kitAs('A');
+    expect(await after.registry.restoreAll()).toMatchObject({ restored: [sessionId] });
+    await after.waitStatus(sessionId, 'connected');
+    await after.registry.beforeApplicationShutdown();
   });
 
   it('serialises concurrent start/stop: one connection at a time, last call wins', async () => {

@@ -89,16 +89,12 @@ export class SessionRestorer {
   }
 
   /**
-   * Sessions that were running on an instance that died: still `connected`/`connecting` in the
-   * database, but their lease has expired. Another instance picks them up.
+   * Sessions that were running on an instance that died: still `connected`/`connecting`/`qr_ready`
+   * in the database, but their lease has expired. Another instance picks them up: a linked one is
+   * started, an unlinked one (its QR died with the instance) settles `disconnected`.
    */
   async adoptOrphans(now = new Date()): Promise<string[]> {
-    const docs = await this.deps.store.listByStatusNotIn([
-      'logged_out',
-      'failed',
-      'disconnected',
-      'qr_ready',
-    ]);
+    const docs = await this.deps.store.listByStatusNotIn(['logged_out', 'failed', 'disconnected']);
     const orphans = docs.filter(
       (doc) =>
         !this.deps.isLive(doc.sessionId) && (!doc.lease || new Date(doc.lease.expiresAt) <= now),
