@@ -454,3 +454,42 @@ describe('auth and organizations (HTTP)', () => {
     });
   });
 });
+
+describe('login limits under a burst (own app: the per-address limit counts every login)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ LOGIN_MAX_FAILURES: '10' });
+  });
+  afterAll(() => t.close());
+  const login = (email: string, password: string) =>
+    t.http().post('/api/v1/auth/login').send({ email, password });
+
+  it('checks at most LOGIN_MAX_FAILURES passwords of a concurrent burst; the rest are 429', async () => {
+    const email = uniqueEmail('burst');
+    await registerUser(t, { email, password: 'password-123' });
+    const answers = await Promise.all(
+      Array.from({ length: 25 }, (_, i) => login(email, `guess-${i}-xx`)),
+    );
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(15);
+    for (const locked of answers.filter((r) => r.status === 429))
+      expect(locked.body.code).toBe('TOO_MANY_LOGIN_ATTEMPTS');
+    expect((await login(email, 'password-123')).status).toBe(429); // locked, right password or not
+  });
+
+  it('refuses past 30 logins a minute from one address with a coded 429 and Retry-After', async () => {
+    let refused;
+    for (let i = 0; i < 10 && !refused; i++) {
+      const res = await login(uniqueEmail('ip'), 'password-123');
+      if (res.status === 429) refused = res;
+      else expect(res.status).toBe(401);
+    }
+    expect(refused?.body).toMatchObject({
+      statusCode: 429,
+      code: 'TOO_MANY_REQUESTS',
+      message: 'Too many requests from this address; try again later',
+    });
+    expect(Number(refused?.headers['retry-after'])).toBeGreaterThan(0);
+  });
+});

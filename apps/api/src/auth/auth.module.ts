@@ -3,11 +3,12 @@ import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { MongooseModule } from '@nestjs/mongoose';
 import { PassportModule } from '@nestjs/passport';
-import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { APP_CONFIG } from '@app/common';
 import { OrganizationsModule } from '../organizations/organizations.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
+import { IpThrottlerGuard } from './guards/ip-throttler.guard';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
 import { ModuleAccessGuard } from './guards/module-access.guard';
 import { RolesGuard } from './guards/roles.guard';
@@ -49,7 +50,7 @@ const jwtSecretProvider = {
     LoginThrottleService,
     // Order matters: authenticate, then throttle, then roles, then module access.
     { provide: APP_GUARD, useClass: JwtAuthGuard },
-    { provide: APP_GUARD, useClass: ThrottlerGuard },
+    { provide: APP_GUARD, useClass: IpThrottlerGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
     { provide: APP_GUARD, useClass: ModuleAccessGuard },
   ],

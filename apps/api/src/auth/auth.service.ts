@@ -55,16 +55,13 @@ export class AuthService {
   /** Unknown email and wrong password answer the same and cost the same KDF work. */
   async login(dto: LoginDto): Promise<AuthTokenResponseDto> {
     const email = dto.email.toLowerCase();
-    await this.throttle.assertAllowed(email);
+    await this.throttle.reserve(email); // a failure until the password proves otherwise
     const user = await this.users.findByEmail(email);
     const valid = await verifyPassword(
       dto.password,
       user?.passwordHash ?? (await dummyPasswordHash()),
     );
-    if (!user || !valid || user.disabled) {
-      await this.throttle.recordFailure(email);
-      throw new InvalidCredentialsError();
-    }
+    if (!user || !valid || user.disabled) throw new InvalidCredentialsError();
     await this.throttle.recordSuccess(email);
     return this.issue(user);
   }

@@ -14,7 +14,11 @@ export class TooManyLoginAttemptsError extends DomainError {
   }
 }
 
-/** More than LOGIN_MAX_FAILURES failures for one email within the window → locked until the oldest expires. */
+/**
+ * LOGIN_MAX_FAILURES failures for one email within the window → locked until the oldest expires.
+ * Each attempt is recorded as a failure before its password is checked, so concurrent attempts
+ * cannot all pass the check: only the first LOGIN_MAX_FAILURES of a burst are checked.
+ */
 @Injectable()
 export class LoginThrottleService {
   private readonly windowMs: number;
@@ -28,22 +32,22 @@ export class LoginThrottleService {
     this.maxFailures = config.LOGIN_MAX_FAILURES;
   }
 
-  async assertAllowed(email: string, now = new Date()): Promise<void> {
-    const recent = await this.failures.recent(
-      email,
-      new Date(now.getTime() - this.windowMs),
-      this.maxFailures,
-    );
-    if (recent.length < this.maxFailures) return;
-    const oldestCounted = recent[recent.length - 1];
-    const retryAfterMs = oldestCounted.getTime() + this.windowMs - now.getTime();
+  /**
+   * Reserves this attempt as a failure (it stays one unless the login succeeds). Throws 429 when
+   * LOGIN_MAX_FAILURES failures came before it within the window; the refused attempt is not kept.
+   */
+  async reserve(email: string, now = new Date()): Promise<void> {
+    const id = await this.failures.record(email, now, new Date(now.getTime() + this.windowMs));
+    const since = new Date(now.getTime() - this.windowMs);
+    const upToThis = await this.failures.upTo(email, id, since, this.maxFailures + 1);
+    if (upToThis.length <= this.maxFailures) return;
+    await this.failures.remove(id);
+    const oldestBefore = upToThis[this.maxFailures];
+    const retryAfterMs = oldestBefore.getTime() + this.windowMs - now.getTime();
     throw new TooManyLoginAttemptsError(Math.max(1, Math.ceil(retryAfterMs / 1000)));
   }
 
-  recordFailure(email: string, now = new Date()): Promise<void> {
-    return this.failures.record(email, now, new Date(now.getTime() + this.windowMs));
-  }
-
+  /** The login succeeded: its reservation and the earlier failures are forgotten. */
   recordSuccess(email: string): Promise<void> {
     return this.failures.clear(email);
   }
