@@ -1356,6 +1356,7 @@ describe('messaging: media by URL and the pending deadline', () => {
     t = await createTestApp({
       MESSAGE_PENDING_DEADLINE_SECONDS: '1',
       MEDIA_ALLOWED_HOSTS: '127.0.0.1',
+      MEDIA_FETCH_TIMEOUT_SECONDS: '1',
     });
     owner = await registerUser(t);
     server = createServer((req, res) => {
@@ -1364,6 +1365,11 @@ describe('messaging: media by URL and the pending deadline', () => {
       } else if (req.url === '/photo') {
         // As object stores often answer: a generic type the gateway replaces with what the bytes are.
         res.writeHead(200, { 'Content-Type': 'binary/octet-stream' }).end(photo);
+      } else if (req.url === '/stalled.pdf') {
+        res.writeHead(200, { 'Content-Type': 'application/pdf' }).flushHeaders(); // then nothing
+      } else if (req.url === '/half.pdf') {
+        res.writeHead(200, { 'Content-Type': 'application/pdf', 'Content-Length': pdf.length });
+        res.write(pdf.subarray(0, 1000)); // then nothing
       } else res.writeHead(404).end();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -1371,6 +1377,7 @@ describe('messaging: media by URL and the pending deadline', () => {
   });
   afterAll(async () => {
     await t?.close();
+    server.closeAllConnections();
     await new Promise((r) => server.close(r));
   });
 
@@ -1414,6 +1421,34 @@ describe('messaging: media by URL and the pending deadline', () => {
       media: { url: `${baseUrl}/photo` },
     }).expect(202);
     expect(sniffed.body.media).toMatchObject({ mimetype: 'image/jpeg', size: 3000 });
+  });
+
+  it('refuses a media.url whose body stalls past the fetch timeout, storing nothing', async () => {
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sessions')
+      .set(owner.auth)
+      .send({ sessionName: 'stalled' })
+      .expect(201);
+    for (const path of ['/stalled.pdf', '/half.pdf']) {
+      const res = await sendAs(t, owner, {
+        sessionName: 'stalled',
+        to: PEER,
+        type: 'document',
+        media: { url: `${baseUrl}${path}` },
+      }).expect(400);
+      expect(res.body).toMatchObject({
+        code: 'MEDIA_FETCH_FAILED',
+        message: 'Could not fetch media.url: timed out after 1 s',
+      });
+    }
+    const stored = await t
+      .http()
+      .get('/api/v1/whatsapp/messages')
+      .query({ sessionName: 'stalled' })
+      .set(owner.auth)
+      .expect(200);
+    expect(stored.body.total).toBe(0);
   });
 
   it('refuses media URLs that point at loopback, private or metadata addresses (SSRF guard)', async () => {

@@ -7,7 +7,7 @@ import type { SendMessageDto } from './dto/send-message.dto';
 import { sendFingerprint } from './idempotency-fingerprint';
 import { type IdempotencyClaim, IdempotencyRepository } from './idempotency.repository';
 import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
-import { resolveMediaInput } from './media/media-input';
+import { type MediaFetchPolicy, resolveMediaInput } from './media/media-input';
 import { MessageCreationService } from './message-creation.service';
 import { MessagesRepository, type NewMessage } from './messages.repository';
 import type { MessageRecord, OutboundMediaType } from './message.types';
@@ -25,7 +25,7 @@ const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const DUPLICATE_WAIT_MS = 2_000;
 /**
  * A claim this old without its message was left by a request that died before storing it (an
- * accept takes at most the media download's 30 s): a retry takes the key over instead of being
+ * accept takes at most the media download's MEDIA_FETCH_TIMEOUT_SECONDS, 60 s at most): a retry takes the key over instead of being
  * refused for the rest of the key's 24 h.
  */
 export const ABANDONED_CLAIM_MS = 120_000;
@@ -44,7 +44,7 @@ export interface SendOutcome {
  */
 @Injectable()
 export class SendMessageUseCase implements BeforeApplicationShutdown {
-  private readonly mediaAllowList: AllowList;
+  private readonly mediaFetch: MediaFetchPolicy;
   /**
    * Group commit of accepted sends per session: what arrives while a batch is being stored is the
    * next batch, so a burst of requests costs a few writes per collection instead of a dozen round
@@ -68,7 +68,10 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
     @Inject(MEDIA_STORAGE) private readonly media: MediaStorage,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.mediaAllowList = new AllowList(config.MEDIA_ALLOWED_HOSTS, 'MEDIA_ALLOWED_HOSTS');
+    this.mediaFetch = {
+      allow: new AllowList(config.MEDIA_ALLOWED_HOSTS, 'MEDIA_ALLOWED_HOSTS'),
+      timeoutMs: config.MEDIA_FETCH_TIMEOUT_SECONDS * 1000,
+    };
   }
 
   /** Requests already accepted reach the database before the connection closes. */
@@ -136,7 +139,7 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
       const resolved = await resolveMediaInput(
         message.type as OutboundMediaType,
         dto.media!,
-        this.mediaAllowList,
+        this.mediaFetch,
       );
       await this.media.put(id, resolved.buffer);
       message.caption = dto.caption;

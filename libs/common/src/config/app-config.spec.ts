@@ -10,6 +10,7 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'info',
       JWT_EXPIRES_IN: '12h',
       WHATSAPP_MAX_SESSIONS_PER_ORG: 10,
+      MEDIA_FETCH_TIMEOUT_SECONDS: 30,
     });
     expect(config.MONGODB_URI).toBeUndefined();
   });
@@ -30,6 +31,10 @@ describe('loadConfig', () => {
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET must be at least 32 characters'],
     [{ JWT_EXPIRES_IN: 'forever' }, 'JWT_EXPIRES_IN must be seconds or a number with s, m, h or d'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of'],
+    [
+      { MEDIA_FETCH_TIMEOUT_SECONDS: '61' },
+      'MEDIA_FETCH_TIMEOUT_SECONDS must be an integer between 1',
+    ],
   ])('rejects %j naming the variable and the rule', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

@@ -134,6 +134,17 @@ export class EnvironmentVariables {
   @IsString()
   MEDIA_ALLOWED_HOSTS?: string;
 
+  /**
+   * How long fetching media.url of a send may take, body included; at most 60 s, since a retry
+   * with the request's Idempotency-Key takes over a claim its download left behind only after
+   * 120 s (ABANDONED_CLAIM_MS).
+   */
+  @Transform(toInt)
+  @IsInt({ message: 'MEDIA_FETCH_TIMEOUT_SECONDS must be an integer between 1 and 60' })
+  @Min(1, { message: 'MEDIA_FETCH_TIMEOUT_SECONDS must be an integer between 1 and 60' })
+  @Max(60, { message: 'MEDIA_FETCH_TIMEOUT_SECONDS must be an integer between 1 and 60' })
+  MEDIA_FETCH_TIMEOUT_SECONDS: number = 30;
+
   @Transform(toInt)
   @IsInt({ message: 'WEBHOOK_RETRY_BASE_MS must be an integer >= 1' })
   @Min(1, { message: 'WEBHOOK_RETRY_BASE_MS must be an integer >= 1' })

@@ -15,7 +15,6 @@ import { MediaFetchError } from '../messaging.errors';
 import { settleMediaMimetype } from './media-content';
 import { assertSizeFits, MEDIA_SIZE_LIMITS, MediaTooLargeError } from './media-limits';
 
-const FETCH_TIMEOUT_MS = 30_000;
 const MAX_REDIRECTS = 3;
 
 export class MediaUrlNotAllowedError extends BadRequestError {
@@ -29,11 +28,17 @@ export interface ResolvedMedia {
   mimetype: string;
 }
 
+/** Where media.url may point, and how long its download (headers and body) may take. */
+export interface MediaFetchPolicy {
+  allow: AllowList;
+  timeoutMs: number;
+}
+
 /** Turns `{base64, mimetype}` or `{url}` into checked bytes (type, mimetype against the bytes, size). */
 export async function resolveMediaInput(
   type: OutboundMediaType,
   input: MediaInputDto,
-  allow: AllowList,
+  fetchPolicy: MediaFetchPolicy,
 ): Promise<ResolvedMedia> {
   if (input.base64 !== undefined) {
     assertSizeFits(type, Math.floor((input.base64.length * 3) / 4)); // before decoding a huge string
@@ -41,7 +46,7 @@ export async function resolveMediaInput(
     assertSizeFits(type, buffer.length);
     return { buffer, mimetype: await settleMediaMimetype(type, input.mimetype, buffer) };
   }
-  const { buffer, contentType } = await fetchLimited(input.url!, type, allow);
+  const { buffer, contentType } = await fetchLimited(input.url!, type, fetchPolicy);
   const declared = input.mimetype ?? contentType?.split(';')[0].trim();
   return { buffer, mimetype: await settleMediaMimetype(type, declared || undefined, buffer) };
 }
@@ -57,7 +62,12 @@ async function allowedAddresses(url: string, allow: AllowList): Promise<Resolved
 }
 
 /** Follows up to MAX_REDIRECTS redirects; each hop connects only to the addresses checked for it. */
-async function fetchChecked(url: string, allow: AllowList, signal: AbortSignal) {
+async function fetchChecked(
+  url: string,
+  allow: AllowList,
+  signal: AbortSignal,
+  failure: (error: unknown) => MediaFetchError,
+) {
   let current = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const addresses = await allowedAddresses(current, allow);
@@ -65,7 +75,7 @@ async function fetchChecked(url: string, allow: AllowList, signal: AbortSignal) 
     try {
       response = await pinnedGet(current, addresses, { signal });
     } catch (error) {
-      throw new MediaFetchError((error as Error).message);
+      throw failure(error);
     }
     const status = response.statusCode ?? 0;
     const location = response.headers.location;
@@ -76,12 +86,22 @@ async function fetchChecked(url: string, allow: AllowList, signal: AbortSignal) 
   throw new MediaFetchError(`more than ${MAX_REDIRECTS} redirects`);
 }
 
+/**
+ * Downloads the body whole or fails: a body cut off (by the timeout, or by the server closing the
+ * connection early) is refused, never taken for the file.
+ */
 async function fetchLimited(
   url: string,
   type: OutboundMediaType,
-  allow: AllowList,
+  { allow, timeoutMs }: MediaFetchPolicy,
 ): Promise<{ buffer: Buffer; contentType?: string }> {
-  const response = await fetchChecked(url, allow, AbortSignal.timeout(FETCH_TIMEOUT_MS));
+  const signal = AbortSignal.timeout(timeoutMs);
+  // Once the timeout fired, whatever the request or the body stream says is because of it.
+  const failure = (error: unknown, stage = '') =>
+    new MediaFetchError(
+      signal.aborted ? `timed out after ${timeoutMs / 1000} s` : stage + (error as Error).message,
+    );
+  const response = await fetchChecked(url, allow, signal, failure);
   const status = response.statusCode ?? 0;
   try {
     if (status < 200 || status >= 300) throw new MediaFetchError(`HTTP ${status}`);
@@ -94,11 +114,16 @@ async function fetchLimited(
         response,
         limit,
         (size) => new MediaTooLargeError(type, size, limit),
+        signal,
       );
     } catch (error) {
       if (error instanceof DomainError) throw error; // too large
-      throw new MediaFetchError((error as Error).message); // timeout, reset
+      throw failure(error, 'the body broke off: '); // timeout, reset
     }
+    if (!response.complete || (declared && buffer.length !== declared))
+      throw new MediaFetchError(
+        `the body ended after ${buffer.length}${declared ? ` of ${declared}` : ''} bytes, before it was complete`,
+      );
     return { buffer, contentType: response.headers['content-type'] };
   } finally {
     response.destroy(); // frees the socket when we stopped early

@@ -1,0 +1,178 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { AllowList } from '@app/common';
+import { mediaSample } from '../../../../../test/support/media-samples';
+import { type MediaFetchPolicy, resolveMediaInput } from './media-input';
+
+/**
+ * pinnedGet as it is, unless a test hands out its own response: for bodies that end quietly
+ * although incomplete, as an IncomingMessage can once the request's signal aborted it.
+ */
+const pinned = vi.hoisted(() => ({
+  response: undefined as undefined | ((signal: AbortSignal) => IncomingMessage),
+}));
+vi.mock('@app/common', async (importOriginal) => {
+  const original = await importOriginal<typeof import('@app/common')>();
+  return {
+    ...original,
+    pinnedGet: (...args: Parameters<typeof original.pinnedGet>) =>
+      pinned.response
+        ? Promise.resolve(pinned.response(args[2]!.signal!))
+        : original.pinnedGet(...args),
+  };
+});
+
+/** A 200 response whose body is `chunks`, then ends without error once `endWhen` resolves. */
+function quietlyEndingResponse(
+  chunks: Buffer[],
+  headers: Record<string, string>,
+  endWhen: Promise<unknown>,
+): IncomingMessage {
+  const body = new Readable({ read() {} });
+  for (const chunk of chunks) body.push(chunk);
+  void endWhen.then(() => body.push(null));
+  return Object.assign(body, { statusCode: 200, headers, complete: false }) as never;
+}
+
+const aborted = (signal: AbortSignal) =>
+  new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+
+/** The domain error a promise is refused with, as the API would answer it. */
+const refusal = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (error: { code?: string; message: string; status?: number }) => ({
+      code: error.code,
+      message: error.message,
+      status: error.status,
+    }),
+  );
+
+describe('resolveMediaInput from media.url (local HTTP server)', () => {
+  const pdf = mediaSample.pdf(3000);
+  let server: Server;
+  let baseUrl: string;
+  const routes = new Map<string, (res: ServerResponse, req: IncomingMessage) => void>();
+  const policy: MediaFetchPolicy = { allow: new AllowList('127.0.0.1', 'X'), timeoutMs: 300 };
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const route = routes.get(req.url ?? '');
+      if (route) route(res, req);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  const fromUrl = (path: string) =>
+    resolveMediaInput('document', { url: `${baseUrl}${path}` }, policy);
+
+  it('downloads a whole body', async () => {
+    routes.set('/whole', (res) =>
+      res.writeHead(200, { 'Content-Type': 'application/pdf' }).end(pdf),
+    );
+    const media = await fromUrl('/whole');
+    expect(Buffer.compare(media.buffer, pdf)).toBe(0);
+    expect(media.mimetype).toBe('application/pdf');
+  });
+
+  it('refuses a body that stalls after the headers past the timeout, saying it timed out', async () => {
+    routes.set('/stall', (res) => {
+      res.writeHead(200, { 'Content-Type': 'application/pdf' });
+      res.flushHeaders(); // headers out, then nothing
+    });
+    expect(await refusal(fromUrl('/stall'))).toEqual({
+      code: 'MEDIA_FETCH_FAILED',
+      message: 'Could not fetch media.url: timed out after 0.3 s',
+      status: 400,
+    });
+  });
+
+  it('refuses a body that stalls part-way past the timeout, with or without Content-Length', async () => {
+    routes.set('/partial-sized', (res) => {
+      res.writeHead(200, { 'Content-Type': 'application/pdf', 'Content-Length': pdf.length });
+      res.write(pdf.subarray(0, 1000));
+    });
+    routes.set('/partial-chunked', (res) => {
+      res.writeHead(200, { 'Content-Type': 'application/pdf' });
+      res.write(pdf.subarray(0, 1000));
+    });
+    for (const path of ['/partial-sized', '/partial-chunked'])
+      expect(await refusal(fromUrl(path))).toMatchObject({
+        code: 'MEDIA_FETCH_FAILED',
+        message: 'Could not fetch media.url: timed out after 0.3 s',
+      });
+  });
+
+  it('refuses headers that never come within the timeout, saying it timed out', async () => {
+    routes.set('/silent', () => undefined);
+    expect(await refusal(fromUrl('/silent'))).toMatchObject({
+      code: 'MEDIA_FETCH_FAILED',
+      message: 'Could not fetch media.url: timed out after 0.3 s',
+    });
+  });
+
+  it('refuses a body the server cut short by closing the connection', async () => {
+    routes.set('/cut', (res) => {
+      res.writeHead(200, { 'Content-Type': 'application/pdf', 'Content-Length': pdf.length });
+      res.write(pdf.subarray(0, 1000), () => res.socket?.destroy());
+    });
+    expect(await refusal(fromUrl('/cut'))).toMatchObject({
+      code: 'MEDIA_FETCH_FAILED',
+      message: 'Could not fetch media.url: the body broke off: aborted',
+    });
+  });
+});
+
+describe('resolveMediaInput from media.url whose body ends quietly but incomplete', () => {
+  const pdf = mediaSample.pdf(3000);
+  const policy: MediaFetchPolicy = { allow: new AllowList('127.0.0.1', 'X'), timeoutMs: 200 };
+  const fromUrl = () => resolveMediaInput('document', { url: 'http://127.0.0.1:9/x.pdf' }, policy);
+  afterEach(() => {
+    pinned.response = undefined;
+  });
+
+  it('refuses an empty or partial body cut off by the timeout, saying it timed out', async () => {
+    for (const sent of [[], [pdf.subarray(0, 1000)]]) {
+      pinned.response = (signal) =>
+        quietlyEndingResponse(sent, { 'content-type': 'application/pdf' }, aborted(signal));
+      expect(await refusal(fromUrl())).toEqual({
+        code: 'MEDIA_FETCH_FAILED',
+        message: 'Could not fetch media.url: timed out after 0.2 s',
+        status: 400,
+      });
+    }
+  });
+
+  it('refuses a body that ended before it was complete, or short of its Content-Length', async () => {
+    pinned.response = () =>
+      quietlyEndingResponse(
+        [pdf.subarray(0, 1000)],
+        { 'content-type': 'application/pdf', 'content-length': String(pdf.length) },
+        Promise.resolve(),
+      );
+    expect(await refusal(fromUrl())).toMatchObject({
+      code: 'MEDIA_FETCH_FAILED',
+      message:
+        'Could not fetch media.url: the body ended after 1000 of 3000 bytes, before it was complete',
+    });
+    pinned.response = () => {
+      const short = quietlyEndingResponse(
+        [pdf.subarray(0, 1000)],
+        { 'content-type': 'application/pdf', 'content-length': String(pdf.length) },
+        Promise.resolve(),
+      );
+      return Object.assign(short, { complete: true });
+    };
+    expect(await refusal(fromUrl())).toMatchObject({
+      message:
+        'Could not fetch media.url: the body ended after 1000 of 3000 bytes, before it was complete',
+    });
+  });
+});
