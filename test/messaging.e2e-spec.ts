@@ -906,6 +906,23 @@ describe('messaging (HTTP, sandbox engine)', () => {
     expect(res.body).toMatchObject({ code: 'MEDIA_TOO_LARGE', statusCode: 413 });
   });
 
+  it.each([
+    ['video', 'video/mp4'],
+    ['audio', 'audio/ogg'],
+    ['document', 'application/pdf'],
+  ])('refuses empty %s media (base64 "") with 400 MEDIA_EMPTY', async (type, mimetype) => {
+    const res = await send({
+      sessionName: 'main',
+      to: PEER,
+      type,
+      media: { base64: '', mimetype },
+    }).expect(400);
+    expect(res.body).toMatchObject({
+      code: 'MEDIA_EMPTY',
+      message: 'media.base64 is empty: the media has no bytes',
+    });
+  });
+
   it('answers 404 for an unknown session and 409 for a logged-out one', async () => {
     const unknown = await send({ sessionName: 'ghost', to: PEER, text: 'x' }).expect(404);
     // Named as the client named it (the internal org-prefixed id is only a detail).
@@ -1365,6 +1382,8 @@ describe('messaging: media by URL and the pending deadline', () => {
       } else if (req.url === '/photo') {
         // As object stores often answer: a generic type the gateway replaces with what the bytes are.
         res.writeHead(200, { 'Content-Type': 'binary/octet-stream' }).end(photo);
+      } else if (req.url === '/empty.pdf') {
+        res.writeHead(200, { 'Content-Type': 'application/pdf' }).end();
       } else if (req.url === '/stalled.pdf') {
         res.writeHead(200, { 'Content-Type': 'application/pdf' }).flushHeaders(); // then nothing
       } else if (req.url === '/half.pdf') {
@@ -1413,6 +1432,16 @@ describe('messaging: media by URL and the pending deadline', () => {
     expect(missing.body).toMatchObject({
       code: 'MEDIA_FETCH_FAILED',
       message: 'Could not fetch media.url: HTTP 404',
+    });
+    const empty = await sendAs(t, owner, {
+      sessionName: 'main',
+      to: PEER,
+      type: 'document',
+      media: { url: `${baseUrl}/empty.pdf` },
+    }).expect(400);
+    expect(empty.body).toMatchObject({
+      code: 'MEDIA_EMPTY',
+      message: 'media.url answered with an empty body: the media has no bytes',
     });
     const sniffed = await sendAs(t, owner, {
       sessionName: 'main',

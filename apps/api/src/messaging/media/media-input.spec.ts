@@ -49,6 +49,34 @@ const refusal = (promise: Promise<unknown>) =>
     }),
   );
 
+describe('resolveMediaInput from media.base64', () => {
+  const policy: MediaFetchPolicy = { allow: new AllowList(undefined, 'X'), timeoutMs: 300 };
+
+  it.each([
+    ['image', 'image/png'],
+    ['video', 'video/mp4'],
+    ['audio', 'audio/ogg'],
+    ['document', 'application/pdf'],
+  ] as const)('refuses empty %s bytes as empty media', async (type, mimetype) => {
+    expect(await refusal(resolveMediaInput(type, { base64: '', mimetype }, policy))).toEqual({
+      code: 'MEDIA_EMPTY',
+      message: 'media.base64 is empty: the media has no bytes',
+      status: 400,
+    });
+  });
+
+  it('takes bytes as they are decoded', async () => {
+    const pdf = mediaSample.pdf(100);
+    const media = await resolveMediaInput(
+      'document',
+      { base64: pdf.toString('base64'), mimetype: 'application/pdf' },
+      policy,
+    );
+    expect(Buffer.compare(media.buffer, pdf)).toBe(0);
+    expect(media.mimetype).toBe('application/pdf');
+  });
+});
+
 describe('resolveMediaInput from media.url (local HTTP server)', () => {
   const pdf = mediaSample.pdf(3000);
   let server: Server;
@@ -80,6 +108,15 @@ describe('resolveMediaInput from media.url (local HTTP server)', () => {
     const media = await fromUrl('/whole');
     expect(Buffer.compare(media.buffer, pdf)).toBe(0);
     expect(media.mimetype).toBe('application/pdf');
+  });
+
+  it('refuses an empty body as empty media', async () => {
+    routes.set('/empty', (res) => res.writeHead(200, { 'Content-Type': 'application/pdf' }).end());
+    expect(await refusal(fromUrl('/empty'))).toEqual({
+      code: 'MEDIA_EMPTY',
+      message: 'media.url answered with an empty body: the media has no bytes',
+      status: 400,
+    });
   });
 
   it('refuses a body that stalls after the headers past the timeout, saying it timed out', async () => {

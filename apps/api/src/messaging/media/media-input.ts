@@ -13,7 +13,12 @@ import type { MediaInputDto } from '../dto/send-message.dto';
 import type { OutboundMediaType } from '../message.types';
 import { MediaFetchError } from '../messaging.errors';
 import { settleMediaMimetype } from './media-content';
-import { assertSizeFits, MEDIA_SIZE_LIMITS, MediaTooLargeError } from './media-limits';
+import {
+  assertSizeFits,
+  MEDIA_SIZE_LIMITS,
+  MediaEmptyError,
+  MediaTooLargeError,
+} from './media-limits';
 
 const MAX_REDIRECTS = 3;
 
@@ -43,10 +48,12 @@ export async function resolveMediaInput(
   if (input.base64 !== undefined) {
     assertSizeFits(type, Math.floor((input.base64.length * 3) / 4)); // before decoding a huge string
     const buffer = Buffer.from(input.base64, 'base64');
+    if (!buffer.length) throw new MediaEmptyError('media.base64 is empty');
     assertSizeFits(type, buffer.length);
     return { buffer, mimetype: await settleMediaMimetype(type, input.mimetype, buffer) };
   }
   const { buffer, contentType } = await fetchLimited(input.url!, type, fetchPolicy);
+  if (!buffer.length) throw new MediaEmptyError('media.url answered with an empty body');
   const declared = input.mimetype ?? contentType?.split(';')[0].trim();
   return { buffer, mimetype: await settleMediaMimetype(type, declared || undefined, buffer) };
 }

@@ -21,6 +21,13 @@ export class MediaTooLargeError extends DomainError {
   }
 }
 
+/** No bytes are no file: WhatsApp has nothing to show or play (`source` says where they were missing). */
+export class MediaEmptyError extends BadRequestError {
+  constructor(source: string) {
+    super('MEDIA_EMPTY', `${source}: the media has no bytes`);
+  }
+}
+
 /** The mimetype family each media type must belong to (documents: any). */
 export const MIME_PREFIX: Partial<Record<OutboundMediaType, string>> = {
   image: 'image/',
