@@ -903,7 +903,25 @@ describe('messaging (HTTP, sandbox engine)', () => {
       type: 'image',
       media: { base64: big, mimetype: 'image/png' },
     }).expect(413);
-    expect(res.body).toMatchObject({ code: 'MEDIA_TOO_LARGE', statusCode: 413 });
+    expect(res.body).toMatchObject({
+      code: 'MEDIA_TOO_LARGE',
+      statusCode: 413,
+      message: 'image media is 16777217 bytes; the limit is 16777216 bytes',
+      details: { size: 16777217, limit: 16777216 },
+    });
+  });
+
+  it('accepts an image of exactly the 16 MiB limit sent as base64 (padding is not bytes)', async () => {
+    const image = mediaSample.png(16 * 1024 * 1024);
+    const res = await send({
+      sessionName: 'main',
+      to: PEER,
+      type: 'image',
+      media: { base64: image.toString('base64'), mimetype: 'image/png' },
+    }).expect(202);
+    expect(res.body.media).toMatchObject({ mimetype: 'image/png', size: 16 * 1024 * 1024 });
+    const media = await downloadMedia(t, owner.auth, res.body.id);
+    expect(Buffer.compare(media.bytes, image)).toBe(0);
   });
 
   it.each([

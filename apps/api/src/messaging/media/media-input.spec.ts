@@ -65,6 +65,26 @@ describe('resolveMediaInput from media.base64', () => {
     });
   });
 
+  it('holds base64 to the limit by its exact decoded size, padding excluded', async () => {
+    const limit = 16 * 1024 * 1024;
+    const atLimit = mediaSample.png(limit);
+    const media = await resolveMediaInput(
+      'image',
+      { base64: atLimit.toString('base64'), mimetype: 'image/png' },
+      policy,
+    );
+    expect(media.buffer.length).toBe(limit);
+    const over = Buffer.concat([atLimit, Buffer.alloc(1)]).toString('base64');
+    await expect(
+      resolveMediaInput('image', { base64: over, mimetype: 'image/png' }, policy),
+    ).rejects.toMatchObject({
+      code: 'MEDIA_TOO_LARGE',
+      status: 413,
+      message: `image media is ${limit + 1} bytes; the limit is ${limit} bytes`,
+      details: { size: limit + 1, limit },
+    });
+  });
+
   it('takes bytes as they are decoded', async () => {
     const pdf = mediaSample.pdf(100);
     const media = await resolveMediaInput(

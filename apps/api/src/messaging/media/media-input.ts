@@ -15,6 +15,7 @@ import { MediaFetchError } from '../messaging.errors';
 import { settleMediaMimetype } from './media-content';
 import {
   assertSizeFits,
+  base64DecodedSize,
   MEDIA_SIZE_LIMITS,
   MediaEmptyError,
   MediaTooLargeError,
@@ -46,7 +47,7 @@ export async function resolveMediaInput(
   fetchPolicy: MediaFetchPolicy,
 ): Promise<ResolvedMedia> {
   if (input.base64 !== undefined) {
-    assertSizeFits(type, Math.floor((input.base64.length * 3) / 4)); // before decoding a huge string
+    assertSizeFits(type, base64DecodedSize(input.base64)); // before decoding a huge string
     const buffer = Buffer.from(input.base64, 'base64');
     if (!buffer.length) throw new MediaEmptyError('media.base64 is empty');
     assertSizeFits(type, buffer.length);

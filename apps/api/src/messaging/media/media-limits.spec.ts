@@ -1,4 +1,9 @@
-import { assertMimetypeFits, assertSizeFits, MediaTooLargeError } from './media-limits';
+import {
+  assertMimetypeFits,
+  assertSizeFits,
+  base64DecodedSize,
+  MediaTooLargeError,
+} from './media-limits';
 
 describe('media limits', () => {
   it('accepts sizes up to the limit and refuses one byte more with a 413 domain error', () => {
@@ -20,5 +25,15 @@ describe('media limits', () => {
       "does not fit type 'image'",
     );
     expect(() => assertMimetypeFits('video', 'not a mimetype')).toThrow('is not a valid mimetype');
+  });
+
+  it('tells the exact decoded size of base64, padded or not', () => {
+    for (let size = 0; size <= 12; size++) {
+      const base64 = Buffer.alloc(size, 0xab).toString('base64');
+      expect(base64DecodedSize(base64)).toBe(size);
+      expect(base64DecodedSize(base64.replace(/=+$/, ''))).toBe(size);
+    }
+    // 16 MiB is 22,369,624 characters ending in '==': the size is the limit, not 2 bytes over it.
+    expect(base64DecodedSize(`${'A'.repeat(22_369_622)}==`)).toBe(16 * 1024 * 1024);
   });
 });

@@ -48,6 +48,16 @@ export function assertMimetypeFits(type: OutboundMediaType, mimetype: string): v
   }
 }
 
+/**
+ * The number of bytes base64 decodes to, exactly, without decoding it: 3 per 4 characters, less
+ * what the '=' padding stands for (with or without padding).
+ */
+export function base64DecodedSize(base64: string): number {
+  let end = base64.length;
+  while (end > 0 && base64[end - 1] === '=') end--;
+  return Math.floor((end * 3) / 4);
+}
+
 export function assertSizeFits(type: keyof typeof MEDIA_SIZE_LIMITS, size: number): void {
   const limit = MEDIA_SIZE_LIMITS[type];
   if (size > limit) throw new MediaTooLargeError(type, size, limit);
