@@ -877,6 +877,62 @@ describe('messaging (HTTP, sandbox engine)', () => {
     expect(res.body.details[field]).toBeDefined();
   });
 
+  it.each<[string, object, Record<string, string[]>]>([
+    [
+      'text with media but no type',
+      {
+        text: 'see attached',
+        media: { base64: mediaSample.pdf(64).toString('base64'), mimetype: 'application/pdf' },
+      },
+      { media: ['media needs type image, video, audio or document (type is text when omitted)'] },
+    ],
+    [
+      'both media.url and media.base64',
+      {
+        type: 'document',
+        media: {
+          url: 'https://example.com/a.pdf',
+          base64: mediaSample.pdf(64).toString('base64'),
+          mimetype: 'application/pdf',
+        },
+      },
+      { 'media.url': ['give media.url or media.base64, not both'] },
+    ],
+    [
+      'an image with text instead of caption',
+      {
+        type: 'image',
+        text: 'look',
+        media: { base64: mediaSample.png().toString('base64'), mimetype: 'image/png' },
+      },
+      { text: ['text is only for text messages; give an image its text as caption'] },
+    ],
+    [
+      'a text message with caption and fileName',
+      { text: 'hello', caption: 'c', fileName: 'a.pdf' },
+      {
+        caption: [
+          'caption is only for image, video and document messages; a text message has text',
+        ],
+        fileName: ['fileName is only for media messages (documents show it)'],
+      },
+    ],
+    [
+      'base64 without mimetype',
+      { type: 'document', media: { base64: mediaSample.pdf(64).toString('base64') } },
+      { 'media.mimetype': ['mimetype is required with base64'] },
+    ],
+  ])(
+    'refuses %s with 400 VALIDATION_FAILED saying what to give, storing nothing',
+    async (_what, body, details) => {
+      const before = (await history({ sessionName: 'main' })).total;
+      const res = await send({ sessionName: 'main', to: PEER, ...body }).expect(400);
+      expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', details });
+      expect(Object.keys(res.body.details)).toEqual(Object.keys(details));
+      expect((await history({ sessionName: 'main' })).total).toBe(before);
+    },
+  );
+
   it('rejects a mimetype that does not fit the type, and oversized media with 413', async () => {
     const mismatch = await send({
       sessionName: 'main',

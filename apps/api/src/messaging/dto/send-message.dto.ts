@@ -12,8 +12,10 @@ import {
   Matches,
   MaxLength,
   MinLength,
+  ValidateBy,
   ValidateIf,
   ValidateNested,
+  type ValidationArguments,
 } from 'class-validator';
 import { JID_PATTERN, PHONE_PATTERN } from '@app/common';
 import { SESSION_NAME_MESSAGE, SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
@@ -21,15 +23,40 @@ import { OUTBOUND_MEDIA_TYPES } from '../message.types';
 
 const SEND_TYPES = ['text', ...OUTBOUND_MEDIA_TYPES] as const;
 export type SendType = (typeof SEND_TYPES)[number];
-const isMedia = (o: SendMessageDto) => o.type !== undefined && o.type !== 'text';
+const isMedia = (o: SendMessageDto) =>
+  (OUTBOUND_MEDIA_TYPES as readonly unknown[]).includes(o.type);
+const isText = (o: SendMessageDto) => o.type === undefined || o.type === 'text';
 const TO_PATTERN = new RegExp(`(${PHONE_PATTERN.source})|(${JID_PATTERN.source})`);
+
+/**
+ * One rule for a field that can see the whole request: `problem` says what is wrong with the value
+ * (undefined when nothing is), so a field gets one clear message rather than one per stacked
+ * validator, and fields that contradict each other are refused instead of one being dropped.
+ */
+function Rule<T extends object>(
+  problem: (value: unknown, dto: T) => string | undefined,
+): PropertyDecorator {
+  const of = (args: ValidationArguments) => problem(args.value, args.object as T);
+  return ValidateBy({
+    name: 'rule',
+    validator: {
+      validate: (_value: unknown, args?: ValidationArguments) => of(args!) === undefined,
+      defaultMessage: (args?: ValidationArguments) => of(args!) ?? '',
+    },
+  });
+}
+
+/** Refuses the field when it is given on a request that `refused` says cannot have it. */
+const NotWith = <T extends object>(refused: (dto: T) => boolean, message: string) =>
+  Rule<T>((value, dto) => (value !== undefined && refused(dto) ? message : undefined));
 
 export class MediaInputDto {
   @ApiPropertyOptional({
-    description: 'http(s) URL the gateway downloads the media from (give url or base64)',
+    description: 'http(s) URL the gateway downloads the media from (give url or base64, not both)',
     example: 'https://example.com/invoice.pdf',
   })
-  @ValidateIf((o: MediaInputDto) => o.base64 === undefined)
+  @ValidateIf((o: MediaInputDto) => o.base64 === undefined || o.url !== undefined)
+  @NotWith<MediaInputDto>((o) => o.base64 !== undefined, 'give media.url or media.base64, not both')
   @IsUrl(
     { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
     { message: 'media.url must be an http(s) URL (or give media.base64)' },
@@ -37,7 +64,7 @@ export class MediaInputDto {
   url?: string;
 
   @ApiPropertyOptional({
-    description: 'Media bytes, base64-encoded (give url or base64)',
+    description: 'Media bytes, base64-encoded (give url or base64, not both)',
     example: 'iVBORw0KGgoAAAANSUhEUg…',
   })
   @ValidateIf((o: MediaInputDto) => o.url === undefined)
@@ -50,8 +77,12 @@ export class MediaInputDto {
     example: 'application/pdf',
   })
   @ValidateIf((o: MediaInputDto) => o.base64 !== undefined || o.mimetype !== undefined)
-  @IsString()
-  @MaxLength(255)
+  @Rule<MediaInputDto>((mimetype) => {
+    if (mimetype === undefined) return 'mimetype is required with base64';
+    if (typeof mimetype !== 'string') return 'mimetype must be a string';
+    if (mimetype.length > 255) return 'mimetype must be shorter than or equal to 255 characters';
+    return undefined;
+  })
   mimetype?: string;
 }
 
@@ -84,39 +115,53 @@ export class SendMessageDto {
   type?: SendType;
 
   @ApiPropertyOptional({
-    description: 'Text of a text message (1-4096 characters)',
+    description:
+      'Text of a text message (1-4096 characters); not for media messages, which take caption',
     example: 'Hello from Acme!',
   })
-  @ValidateIf((o: SendMessageDto) => !isMedia(o))
-  @IsString({ message: 'text is required for text messages' })
-  @MinLength(1, { message: 'text must not be empty' })
-  @MaxLength(4096)
+  @ValidateIf((o: SendMessageDto) => !isMedia(o) || o.text !== undefined)
+  @Rule<SendMessageDto>((text, o) => {
+    if (o.type === 'audio') return 'text is only for text messages; audio carries no text';
+    if (isMedia(o))
+      return `text is only for text messages; give ${o.type === 'image' ? 'an' : 'a'} ${o.type} its text as caption`;
+    if (typeof text !== 'string') return 'text is required for text messages';
+    if (!text.length) return 'text must not be empty';
+    if (text.length > 4096) return 'text must be shorter than or equal to 4096 characters';
+    return undefined;
+  })
   text?: string;
 
   @ApiPropertyOptional({
     type: MediaInputDto,
-    description: 'Required for image, video, audio and document messages',
+    description: 'Required for image, video, audio and document messages; not for text messages',
   })
   @ValidateIf((o: SendMessageDto) => isMedia(o) || o.media !== undefined)
+  @NotWith(isText, 'media needs type image, video, audio or document (type is text when omitted)')
   @IsDefined({ message: 'media is required for image, video, audio and document messages' })
   @ValidateNested()
   @Type(() => MediaInputDto)
   media?: MediaInputDto;
 
   @ApiPropertyOptional({
-    description: 'Caption of image, video or document',
+    description: 'Caption of image, video or document; not for text messages',
     example: 'Your invoice',
   })
   @IsOptional()
+  @NotWith(
+    isText,
+    'caption is only for image, video and document messages; a text message has text',
+  )
   @IsString()
   @MaxLength(1024)
   caption?: string;
 
   @ApiPropertyOptional({
-    description: 'File name shown for documents: no path separators or control characters',
+    description:
+      'File name shown for documents: no path separators or control characters; not for text messages',
     example: 'invoice-42.pdf',
   })
   @IsOptional()
+  @NotWith(isText, 'fileName is only for media messages (documents show it)')
   @IsString()
   @MinLength(1)
   @MaxLength(255)
