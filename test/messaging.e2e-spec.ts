@@ -118,6 +118,22 @@ describe('messaging (HTTP, sandbox engine)', () => {
     });
   });
 
+  it('stores and serves media as what its bytes are when the declared mimetype names another format', async () => {
+    const png = mediaSample.png(2048);
+    const res = await send({
+      sessionName: 'main',
+      to: PEER,
+      type: 'image',
+      media: { base64: png.toString('base64'), mimetype: 'image/jpeg' },
+    }).expect(202);
+    expect(res.body.media).toMatchObject({ mimetype: 'image/png', size: 2048 });
+    await waitForStatus(res.body.id, 'sent');
+    expect((await getMessage(res.body.id)).media.mimetype).toBe('image/png');
+    const media = await downloadMedia(t, owner.auth, res.body.id);
+    expect(media.contentType).toBe('image/png');
+    expect(Buffer.compare(media.bytes, png)).toBe(0);
+  });
+
   it('plays audio: delivered → played', async () => {
     const res = await send({
       sessionName: 'main',
@@ -1442,6 +1458,7 @@ describe('messaging: media by URL and the pending deadline', () => {
   let baseUrl: string;
   const pdf = mediaSample.pdf(3000);
   const photo = mediaSample.jpeg(3000);
+  const png = mediaSample.png(3000);
 
   beforeAll(async () => {
     t = await createTestApp({
@@ -1456,6 +1473,8 @@ describe('messaging: media by URL and the pending deadline', () => {
       } else if (req.url === '/photo') {
         // As object stores often answer: a generic type the gateway replaces with what the bytes are.
         res.writeHead(200, { 'Content-Type': 'binary/octet-stream' }).end(photo);
+      } else if (req.url === '/mislabelled') {
+        res.writeHead(200, { 'Content-Type': 'image/jpeg' }).end(png);
       } else if (req.url === '/empty.pdf') {
         res.writeHead(200, { 'Content-Type': 'application/pdf' }).end();
       } else if (req.url === '/stalled.pdf') {
@@ -1524,6 +1543,15 @@ describe('messaging: media by URL and the pending deadline', () => {
       media: { url: `${baseUrl}/photo` },
     }).expect(202);
     expect(sniffed.body.media).toMatchObject({ mimetype: 'image/jpeg', size: 3000 });
+    // A Content-Type naming another image format than the bytes are gives way to the bytes.
+    const mislabelled = await sendAs(t, owner, {
+      sessionName: 'main',
+      to: PEER,
+      type: 'image',
+      media: { url: `${baseUrl}/mislabelled` },
+    }).expect(202);
+    expect(mislabelled.body.media).toMatchObject({ mimetype: 'image/png', size: 3000 });
+    expect((await downloadMedia(t, owner.auth, mislabelled.body.id)).contentType).toBe('image/png');
   });
 
   it('refuses a media.url whose body stalls past the fetch timeout, storing nothing', async () => {

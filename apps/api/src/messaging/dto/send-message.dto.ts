@@ -73,7 +73,7 @@ export class MediaInputDto {
 
   @ApiPropertyOptional({
     description:
-      'Required with base64; with url it defaults to the response Content-Type, or to what the bytes are when that is missing or generic (application/octet-stream). The bytes must be of the message type (MEDIA_CONTENT_MISMATCH otherwise)',
+      'Required with base64; with url it defaults to the response Content-Type. Bytes of a format the gateway recognises are stored and sent as that format (PNG bytes declared image/jpeg go out as image/png), so this names the format of bytes it cannot tell (many documents), or the document format built on a recognised container (a .docx is a zip). The bytes must be of the message type (MEDIA_CONTENT_MISMATCH otherwise)',
     example: 'application/pdf',
   })
   @ValidateIf((o: MediaInputDto) => o.base64 !== undefined || o.mimetype !== undefined)

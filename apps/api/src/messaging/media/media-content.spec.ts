@@ -20,6 +20,42 @@ describe('settleMediaMimetype', () => {
     );
   });
 
+  it('goes with what recognised bytes are when the declared mimetype names another format of the family', async () => {
+    expect(await settleMediaMimetype('image', 'image/jpeg', mediaSample.png())).toBe('image/png');
+    expect(await settleMediaMimetype('image', 'image/png', mediaSample.webp())).toBe('image/webp');
+    expect(await settleMediaMimetype('video', 'video/quicktime', mediaSample.mp4())).toBe(
+      'video/mp4',
+    );
+    expect(await settleMediaMimetype('audio', 'audio/mpeg', mediaSample.ogg())).toBe('audio/ogg');
+    // Audio in a container the sniffer names as video goes out as that container's audio type.
+    expect(await settleMediaMimetype('audio', 'audio/mpeg', mediaSample.mp4())).toBe('audio/mp4');
+    expect(await settleMediaMimetype('audio', undefined, mediaSample.mp4())).toBe('audio/mp4');
+    expect(await settleMediaMimetype('document', 'application/msword', mediaSample.pdf())).toBe(
+      'application/pdf',
+    );
+  });
+
+  it('keeps a declared document format built on the container the bytes are', async () => {
+    const docx = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
+    const name = Buffer.from('word/document.xml');
+    const zipHeader = Buffer.alloc(30);
+    zipHeader.writeUInt32LE(0x04034b50, 0); // local file header
+    zipHeader.writeUInt16LE(name.length, 26);
+    const zip = Buffer.concat([zipHeader, name, Buffer.alloc(64)]);
+    expect(await settleMediaMimetype('document', docx, zip)).toBe(docx);
+    const cfb = Buffer.concat([Buffer.from('d0cf11e0a1b11ae1', 'hex'), Buffer.alloc(600)]);
+    expect(await settleMediaMimetype('document', 'application/vnd.ms-excel', cfb)).toBe(
+      'application/vnd.ms-excel',
+    );
+    expect(
+      await settleMediaMimetype(
+        'document',
+        'application/gpx+xml',
+        Buffer.from('<?xml version="1.0"?><gpx></gpx>'),
+      ),
+    ).toBe('application/gpx+xml');
+  });
+
   it('refuses bytes of another kind than the message type', async () => {
     expect(await refusal(settleMediaMimetype('image', 'image/png', mediaSample.pdf()))).toBe(
       'MEDIA_CONTENT_MISMATCH',
