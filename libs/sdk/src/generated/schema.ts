@@ -1331,17 +1331,17 @@ export interface components {
         MediaDownloadStatus: "pending" | "stored" | "failed";
         MediaInputDto: {
             /**
-             * @description http(s) URL the gateway downloads the media from (give url or base64)
+             * @description http(s) URL the gateway downloads the media from (give url or base64, not both)
              * @example https://example.com/invoice.pdf
              */
             url?: string;
             /**
-             * @description Media bytes, base64-encoded (give url or base64)
+             * @description Media bytes, base64-encoded (give url or base64, not both)
              * @example iVBORw0KGgoAAAANSUhEUg…
              */
             base64?: string;
             /**
-             * @description Required with base64; with url it defaults to the response Content-Type, or to what the bytes are when that is missing or generic (application/octet-stream). The bytes must be of the message type (MEDIA_CONTENT_MISMATCH otherwise)
+             * @description Required with base64; with url it defaults to the response Content-Type. Bytes of a format the gateway recognises are stored and sent as that format (PNG bytes declared image/jpeg go out as image/png), so this names the format of bytes it cannot tell (many documents), or the document format built on a recognised container (a .docx is a zip). The bytes must be of the message type (MEDIA_CONTENT_MISMATCH otherwise)
              * @example application/pdf
              */
             mimetype?: string;
@@ -1843,19 +1843,19 @@ export interface components {
              */
             type?: components["schemas"]["SendMessageType"];
             /**
-             * @description Text of a text message (1-4096 characters)
+             * @description Text of a text message (1-4096 characters); not for media messages, which take caption
              * @example Hello from Acme!
              */
             text?: string;
-            /** @description Required for image, video, audio and document messages */
+            /** @description Required for image, video, audio and document messages; not for text messages */
             media?: components["schemas"]["MediaInputDto"];
             /**
-             * @description Caption of image, video or document
+             * @description Caption of image, video or document; not for text messages
              * @example Your invoice
              */
             caption?: string;
             /**
-             * @description File name shown for documents: no path separators or control characters
+             * @description File name shown for documents: no path separators or control characters; not for text messages
              * @example invoice-42.pdf
              */
             fileName?: string;
