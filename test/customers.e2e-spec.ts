@@ -91,6 +91,27 @@ describe('customers (HTTP, crm module)', () => {
     await t.http().get('/api/v1/customers').query({ limit: 0 }).set(owner.auth).expect(400);
   });
 
+  it('normalizes the search as names are stored: whitespace runs and full-width letters', async () => {
+    await create(owner, { name: 'Nour  Hany' }).expect(201);
+    await create(owner, {
+      name: '\uFF33\uFF41\uFF52\uFF41 \uFF2B\uFF48\uFF41\uFF4C\uFF45\uFF44',
+    }).expect(201);
+    const names = async (search: string) =>
+      (await list(owner, { search })).items.map((c: { name: string }) => c.name);
+
+    expect(await names('nour  hany')).toEqual(['Nour  Hany']);
+    expect(await names('NOUR \t HA')).toEqual(['Nour  Hany']);
+    expect(await names('\uFF33\uFF41\uFF52\uFF41')).toEqual([
+      '\uFF33\uFF41\uFF52\uFF41 \uFF2B\uFF48\uFF41\uFF4C\uFF45\uFF44',
+    ]);
+    expect(await names('sara kh')).toEqual([
+      '\uFF33\uFF41\uFF52\uFF41 \uFF2B\uFF48\uFF41\uFF4C\uFF45\uFF44',
+    ]);
+    expect(await names('\uFF4B\uFF48\uFF41')).toEqual([
+      '\uFF33\uFF41\uFF52\uFF41 \uFF2B\uFF48\uFF41\uFF4C\uFF45\uFF44',
+    ]);
+  });
+
   it("answers 404 for another organization's customer and for malformed ids", async () => {
     const mine = await create(owner, { name: 'Mona' }).expect(201);
     const res = await t.http().get(`/api/v1/customers/${mine.body.id}`).set(other.auth).expect(404);

@@ -1,4 +1,10 @@
-import { isDuplicateKeyError, escapeRegex, phoneSearchPrefix, uncastBulkWrite } from '@app/common';
+import {
+  isDuplicateKeyError,
+  escapeRegex,
+  normalizeSearchText,
+  phoneSearchPrefix,
+  uncastBulkWrite,
+} from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { type AnyBulkWriteOperation, Model, Types, type QueryFilter } from 'mongoose';
@@ -303,7 +309,7 @@ export class ContactsRepository {
     if (filter.isGroup !== undefined) query.isGroup = filter.isGroup;
     if (filter.hasCustomer !== undefined)
       query.customerId = filter.hasCustomer ? { $ne: null } : null;
-    const search = filter.search?.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
+    const search = normalizeSearchText(filter.search);
     if (search) {
       const prefix = new RegExp(`^${escapeRegex(search)}`);
       const or: QueryFilter<Contact>[] = [

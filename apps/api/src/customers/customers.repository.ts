@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types, type QueryFilter } from 'mongoose';
-import { escapeRegex, phoneSearchPrefix, searchTokens } from '@app/common';
+import { escapeRegex, normalizeSearchText, phoneSearchPrefix, searchTokens } from '@app/common';
 import { Customer } from './schemas/customer.schema';
 
 const OBJECT_ID = /^[0-9a-f]{24}$/i;
@@ -72,10 +72,11 @@ export class CustomersRepository {
   }
 
   private listFilter(organizationId: string, search: string | undefined): QueryFilter<Customer> {
-    if (!search) return { organizationId };
-    const prefix = new RegExp(`^${escapeRegex(search.toLowerCase())}`);
+    const text = normalizeSearchText(search);
+    if (!text) return { organizationId };
+    const prefix = new RegExp(`^${escapeRegex(text)}`);
     const or: QueryFilter<Customer>[] = [{ searchName: prefix }, { email: prefix }];
-    const digits = phoneSearchPrefix(search);
+    const digits = phoneSearchPrefix(text);
     if (digits) or.push({ phone: new RegExp(`^${digits}`) });
     return { organizationId, $or: or };
   }

@@ -1,4 +1,4 @@
-import { escapeRegex, phoneSearchPrefix, searchTokens } from './search-text';
+import { escapeRegex, normalizeSearchText, phoneSearchPrefix, searchTokens } from './search-text';
 
 describe('customer/contact search helpers', () => {
   it('escapes every regex metacharacter', () => {
@@ -16,6 +16,16 @@ describe('customer/contact search helpers', () => {
     ]);
     expect(searchTokens('')).toEqual([]);
     expect(searchTokens(null)).toEqual([]);
+  });
+
+  it('normalizes a query to the form of the stored tokens (NFKC, case, whitespace)', () => {
+    expect(normalizeSearchText('  Nour \t  HANY ')).toBe('nour hany');
+    expect(normalizeSearchText('\uFF33\uFF41\uFF52\uFF41')).toBe('sara');
+    expect(normalizeSearchText(undefined)).toBe('');
+    expect(normalizeSearchText('   ')).toBe('');
+    const stored = searchTokens('\uFF33\uFF41\uFF52\uFF41 \uFF2B\uFF48\uFF41\uFF4C\uFF45\uFF44');
+    expect(stored).toEqual(['sara khaled', 'khaled']);
+    expect(stored[0].startsWith(normalizeSearchText('\uFF33\uFF41\uFF52\uFF41'))).toBe(true);
   });
 
   it('recognizes phone-like searches', () => {

@@ -6,11 +6,19 @@ export function escapeRegex(input: string): string {
 const MAX_TOKENS = 8;
 
 /**
+ * The form names are stored in for search and queries are compared in: NFKC (full-width and
+ * compatibility characters folded), lower-cased, trimmed, runs of whitespace collapsed to one space.
+ */
+export function normalizeSearchText(input: string | null | undefined): string {
+  return (input ?? '').normalize('NFKC').toLowerCase().trim().replace(/\s+/g, ' ');
+}
+
+/**
  * Lower-cased `name` plus the suffix starting at each later word, so an anchored
  * (`^`, index-bounded) regex finds "Mona Ali" by "mo" and by "al".
  */
 export function searchTokens(name: string | null | undefined): string[] {
-  const text = (name ?? '').normalize('NFKC').toLowerCase().trim().replace(/\s+/g, ' ');
+  const text = normalizeSearchText(name);
   if (!text) return [];
   const tokens = [text];
   for (
