@@ -462,6 +462,57 @@ describe('contacts (HTTP, sandbox engine)', () => {
     ).toBeNull();
   });
 
+  it("refuses to link a customer while the 'crm' module is off (403 like the customer routes), unlinking stays allowed", async () => {
+    await pushContact({ phone: '+201001230011', pushName: 'E' });
+    const c = await waitForContact('201001230011');
+    const customer = await createCustomer({ name: 'Linked Before' });
+    await put(c.id, { customerId: customer.id }).expect(200);
+    const setModules = (modules: string[]) =>
+      t
+        .http()
+        .put('/api/v1/organizations/me/modules')
+        .set(owner.auth)
+        .send({ modules })
+        .expect(200);
+    const { modules } = (await t.http().get('/api/v1/organizations/me').set(owner.auth).expect(200))
+      .body as { modules: string[] };
+    expect(modules).toContain('crm');
+    await setModules(['whatsapp']);
+    try {
+      const guarded = await t
+        .http()
+        .get(`/api/v1/customers/${customer.id}`)
+        .set(owner.auth)
+        .expect(403);
+      const { requestId: _guardId, ...guardError } = guarded.body;
+      expect(guardError).toEqual({
+        statusCode: 403,
+        error: 'Forbidden',
+        code: 'MODULE_DISABLED',
+        message: "The 'crm' module is not enabled for this organization",
+      });
+
+      const refused = await put(c.id, { customerId: customer.id, notes: 'not written' }).expect(
+        403,
+      );
+      const { requestId, ...linkError } = refused.body;
+      expect(linkError).toEqual(guardError);
+      expect(requestId).toEqual(expect.any(String));
+      // An unknown id answers the same: whether a customer exists does not leak.
+      const unknown = await put(c.id, { customerId: '665f1c2b1e6a3e4f7e9d0e0d' }).expect(403);
+      expect(unknown.body.code).toBe('MODULE_DISABLED');
+      const kept = await t.http().get(`${API}/contacts/${c.id}`).set(owner.auth).expect(200);
+      expect(kept.body).toMatchObject({ customerId: customer.id, notes: null });
+
+      const unlinked = await put(c.id, { customerId: null, notes: 'unlinked' }).expect(200);
+      expect(unlinked.body).toMatchObject({ customerId: null, notes: 'unlinked' });
+      await put(c.id, { notes: 'other fields still editable' }).expect(200);
+    } finally {
+      await setModules(modules);
+    }
+    await put(c.id, { customerId: customer.id }).expect(200);
+  });
+
   it("answers 404 for another organization's contact and for malformed ids", async () => {
     await pushContact({ phone: '+201001230010', pushName: 'D' });
     const c = await waitForContact('201001230010');

@@ -139,6 +139,11 @@ export class ContactsController {
     type: ErrorResponseDto,
     description: 'Validation failed (per-field messages in details), e.g. a malformed customerId',
   })
+  @ApiForbiddenResponse({
+    type: ErrorResponseDto,
+    description:
+      "The 'whatsapp' module is not enabled for the organization, or a customerId to link was sent while its 'crm' module is not (MODULE_DISABLED)",
+  })
   @ApiNotFoundResponse({
     type: ErrorResponseDto,
     description: 'No such contact, or no such customer in this organization',

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { CustomersModule } from '../customers/customers.module';
+import { OrganizationsModule } from '../organizations/organizations.module';
 import { WhatsAppSessionModule } from '../whatsapp-session/whatsapp-session.module';
 import { ContactLocks } from './contact-locks';
 import { ContactsController } from './contacts.controller';
@@ -15,6 +16,7 @@ import { Contact, ContactSchema } from './schemas/contact.schema';
   imports: [
     MongooseModule.forFeature([{ name: Contact.name, schema: ContactSchema }]),
     CustomersModule,
+    OrganizationsModule,
     WhatsAppSessionModule,
   ],
   controllers: [ContactsController],

@@ -1,6 +1,8 @@
 import { skipFor, type Page, searchTokens } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { CustomersService } from '../customers/customers.service';
+import { ModuleDisabledError } from '../organizations/organizations.errors';
+import { OrganizationsService } from '../organizations/organizations.service';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import { ContactLocks } from './contact-locks';
 import { ContactEventsPublisher } from './contacts.events';
@@ -31,6 +33,7 @@ export class ContactsService {
   constructor(
     private readonly contacts: ContactsRepository,
     private readonly customers: CustomersService,
+    private readonly organizations: OrganizationsService,
     private readonly sessions: WhatsAppSessionsService,
     private readonly locks: ContactLocks,
     private readonly publish: ContactEventsPublisher,
@@ -62,8 +65,18 @@ export class ContactsService {
     return contact;
   }
 
-  /** Writes only user-owned fields; runs under the session's lock so a concurrent LID merge sees it. */
+  /**
+   * Writes only user-owned fields; runs under the session's lock so a concurrent LID merge sees it.
+   * Linking a customer is a CRM action: refused like the customer routes (403 MODULE_DISABLED) when
+   * the organization has the 'crm' module off, before the customer is looked up. Unlinking is not.
+   */
   async update(organizationId: string, id: string, edit: ContactEdit): Promise<ContactRecord> {
+    if (
+      edit.customerId !== undefined &&
+      edit.customerId !== null &&
+      !(await this.organizations.hasModule(organizationId, 'crm'))
+    )
+      throw new ModuleDisabledError('crm');
     const contact = await this.getOwned(organizationId, id);
     const patch: ContactUserPatch = {};
     if (edit.name !== undefined) {

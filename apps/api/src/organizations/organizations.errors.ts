@@ -1,4 +1,5 @@
 import { ConflictError, ForbiddenError, NotFoundError } from '@app/common';
+import type { OrganizationModuleName } from './schemas/organization.schema';
 
 export class EmailTakenError extends ConflictError {
   constructor() {
@@ -27,5 +28,12 @@ export class LastOwnerError extends ConflictError {
 export class RoleNotAllowedError extends ForbiddenError {
   constructor(message: string) {
     super('ROLE_NOT_ALLOWED', message);
+  }
+}
+
+/** 403 for a route or an action that needs a module the organization has turned off. */
+export class ModuleDisabledError extends ForbiddenError {
+  constructor(readonly module: OrganizationModuleName) {
+    super('MODULE_DISABLED', `The '${module}' module is not enabled for this organization`);
   }
 }

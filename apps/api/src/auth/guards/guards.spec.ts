@@ -1,5 +1,6 @@
 import { ExecutionContext, ForbiddenException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { ModuleDisabledError } from '../../organizations/organizations.errors';
 import type { OrganizationsService } from '../../organizations/organizations.service';
 import type { AuthUser } from '../auth-user';
 import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
@@ -65,6 +66,11 @@ describe('ModuleAccessGuard', () => {
     await expect(
       guard.canActivate(contextWith({ [REQUIRED_MODULE_KEY]: 'crm' }, member)),
     ).rejects.toThrow("The 'crm' module is not enabled for this organization");
+    const error = await guard
+      .canActivate(contextWith({ [REQUIRED_MODULE_KEY]: 'crm' }, member))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModuleDisabledError);
+    expect(error).toMatchObject({ code: 'MODULE_DISABLED', status: 403, module: 'crm' });
   });
 });
 

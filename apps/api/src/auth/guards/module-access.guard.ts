@@ -1,5 +1,6 @@
-import { CanActivate, ExecutionContext, ForbiddenException, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { ModuleDisabledError } from '../../organizations/organizations.errors';
 import { OrganizationsService } from '../../organizations/organizations.service';
 import type { OrganizationModuleName } from '../../organizations/schemas/organization.schema';
 import type { AuthUser } from '../auth-user';
@@ -20,9 +21,6 @@ export class ModuleAccessGuard implements CanActivate {
     if (!module) return true;
     const user = context.switchToHttp().getRequest<{ user?: AuthUser }>().user;
     if (user && (await this.organizations.hasModule(user.organizationId, module))) return true;
-    throw new ForbiddenException({
-      message: `The '${module}' module is not enabled for this organization`,
-      code: 'MODULE_DISABLED',
-    });
+    throw new ModuleDisabledError(module);
   }
 }

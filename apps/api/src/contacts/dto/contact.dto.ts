@@ -163,7 +163,7 @@ export class UpdateContactDto {
 
   @ApiPropertyOptional({
     description:
-      'Id of a customer of your organization to link; null unlinks (and stops the automatic link by phone for this contact)',
+      "Id of a customer of your organization to link (needs the 'crm' module: 403 MODULE_DISABLED otherwise); null unlinks (and stops the automatic link by phone for this contact)",
     example: '665f1c2b1e6a3e4f7e9d0e0d',
     nullable: true,
     type: String,
