@@ -477,7 +477,22 @@ describe('GET /api/v1/whatsapp/stats (e2e)', () => {
       details: { since: '2026-02-30' },
     });
     await get(orgA, { foo: 'bar' }).expect(400);
-    await get(orgA, { sessionName: 'nope' }).expect(404);
+    const unknown = await get(orgA, { sessionName: 'nope' }).expect(404);
+    expect(unknown.body).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      code: 'SESSION_NOT_FOUND',
+      message: 'WhatsApp session "nope" was not found',
+      details: { sessionName: 'nope', sessionId: `${orgA.user.organizationId}_nope` },
+      requestId: expect.any(String),
+    });
+    // The same error as the session routes answer for that name.
+    const fromSessions = await t
+      .http()
+      .get('/api/v1/whatsapp/sessions/nope/status')
+      .set(orgA.auth)
+      .expect(404);
+    expect({ ...fromSessions.body, requestId: '' }).toEqual({ ...unknown.body, requestId: '' });
     await t.http().get('/api/v1/whatsapp/stats').expect(401);
   });
 

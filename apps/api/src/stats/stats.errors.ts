@@ -1,4 +1,4 @@
-import { BadRequestError, NotFoundError } from '@app/common';
+import { BadRequestError } from '@app/common';
 
 /** `since`/`until` cannot be read, are reversed, or span more than the granularity allows. */
 export class StatsRangeError extends BadRequestError {
@@ -8,12 +8,5 @@ export class StatsRangeError extends BadRequestError {
     details?: unknown,
   ) {
     super(code, message, details);
-  }
-}
-
-/** The organization has no session of that name and no statistics recorded under it. */
-export class StatsSessionNotFoundError extends NotFoundError {
-  constructor(sessionName: string) {
-    super(`Session '${sessionName}'`, 'SESSION_NOT_FOUND');
   }
 }

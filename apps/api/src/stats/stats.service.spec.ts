@@ -1,4 +1,5 @@
 import { Test } from '@nestjs/testing';
+import { SessionNotFoundError } from '@app/whatsapp';
 import { StatsRepository } from './stats.repository';
 import { STATS_CLOCK, StatsService } from './stats.service';
 import { STATS_CONTACTS_SOURCE, STATS_SESSIONS_SOURCE } from './stats.ports';
@@ -114,9 +115,13 @@ describe('StatsService', () => {
   });
 
   it('404 for a session the organization never had; a deleted session with counters still answers', async () => {
-    await expect(service.get('org1', { sessionName: 'zzz' })).rejects.toMatchObject({
-      status: 404,
+    const missing = service.get('org1', { sessionName: 'zzz' });
+    await expect(missing).rejects.toBeInstanceOf(SessionNotFoundError);
+    await expect(missing).rejects.toMatchObject({
+      httpStatus: 404,
       code: 'SESSION_NOT_FOUND',
+      message: 'WhatsApp session "zzz" was not found',
+      details: { sessionName: 'zzz', sessionId: 'org1_zzz' },
     });
     repository.hasSessionData.mockResolvedValue(true);
     await expect(service.get('org1', { sessionName: 'zzz' })).resolves.toMatchObject({

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { makeSessionId, SessionNotFoundError } from '@app/whatsapp';
 import type { StatsQueryDto } from './dto/stats-query.dto';
 import type {
   StatsResponseDto,
@@ -13,7 +14,6 @@ import {
   sumCounters,
   topFailureReasons,
 } from './stats-counters';
-import { StatsSessionNotFoundError } from './stats.errors';
 import {
   STATS_CONTACTS_SOURCE,
   STATS_SESSIONS_SOURCE,
@@ -48,7 +48,8 @@ export class StatsService {
       sessions.length === 0 &&
       !(await this.repository.hasSessionData(organizationId, sessionName))
     ) {
-      throw new StatsSessionNotFoundError(sessionName);
+      // The same 404 as every other route that names a session (message and details alike).
+      throw new SessionNotFoundError(makeSessionId(organizationId, sessionName));
     }
 
     const window: StatsWindow = {
