@@ -71,6 +71,50 @@ describe('foundation (HTTP)', () => {
     expect(JSON.stringify(res.body)).not.toContain('at ');
   });
 
+  it('body-parser errors carry the request id (body and header, an incoming one honoured) and a code', async () => {
+    const badJson = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .set('Content-Type', 'application/json')
+      .send('{bad')
+      .expect(400);
+    expect(badJson.body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      code: 'INVALID_JSON',
+      message: expect.any(String),
+      requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    });
+    expect(badJson.headers['x-request-id']).toBe(badJson.body.requestId);
+
+    const traced = await t
+      .http()
+      .put('/api/v1/whatsapp/contacts/665f1c2b1e6a3e4f7e9d0e0e')
+      .set('Content-Type', 'application/json')
+      .set('X-Request-Id', 'trace-bad-json')
+      .send('{"notes":')
+      .expect(400);
+    expect(traced.headers['x-request-id']).toBe('trace-bad-json');
+    expect(traced.body).toMatchObject({ code: 'INVALID_JSON', requestId: 'trace-bad-json' });
+
+    // Past the 140 MB JSON limit (body-parser reads the whole body before it answers).
+    const tooLarge = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .set('Content-Type', 'application/json')
+      .set('X-Request-Id', 'trace-too-large')
+      .send(`{"email":"${'x'.repeat(141 * 1024 * 1024)}"}`);
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.headers['x-request-id']).toBe('trace-too-large');
+    expect(tooLarge.body).toEqual({
+      statusCode: 413,
+      error: 'Payload Too Large',
+      code: 'PAYLOAD_TOO_LARGE',
+      message: 'request entity too large',
+      requestId: 'trace-too-large',
+    });
+  });
+
   it('serves Swagger UI and the OpenAPI JSON with the bearer scheme', async () => {
     const ui = await t.http().get('/api/docs').redirects(1).expect(200);
     expect(ui.text).toContain('swagger-ui');

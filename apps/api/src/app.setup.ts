@@ -6,7 +6,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
-import { AppConfig, createValidationPipe } from '@app/common';
+import { AppConfig, createValidationPipe, requestIdMiddleware } from '@app/common';
 import { AppModule } from './app.module';
 
 export const API_PREFIX = 'api/v1';
@@ -22,6 +22,8 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
+  // First, so that errors of the body parser below carry the request id too.
+  app.use(requestIdMiddleware());
   app.use(securityHeaders());
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
   applyGlobalPrefix(app);

@@ -27,6 +27,21 @@ const isCodedError = (e: unknown): e is CodedError =>
   typeof (e as CodedError).code === 'string' &&
   typeof (e as CodedError).httpStatus === 'number';
 
+/**
+ * The code of an error Express or body-parser raised before any route ran (they carry a 4xx
+ * `status`; Nest wraps them in an HttpException whose `cause` they are): malformed JSON, a body
+ * past the limit, an unsupported charset, a malformed path.
+ */
+function requestErrorCode(error: unknown): string | undefined {
+  const status = (error as { status?: unknown } | undefined)?.status;
+  if (!(error instanceof Error) || typeof status !== 'number' || status < 400 || status >= 500)
+    return undefined;
+  if ((error as { type?: unknown }).type === 'entity.parse.failed') return 'INVALID_JSON';
+  if (status === 413) return 'PAYLOAD_TOO_LARGE';
+  if (status === 415) return 'UNSUPPORTED_MEDIA_TYPE';
+  return 'BAD_REQUEST';
+}
+
 /** One JSON error shape for everything; stacks are logged, never sent. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -84,18 +99,18 @@ export class AllExceptionsFilter implements ExceptionFilter {
         status,
         typeof message === 'string' ? message : exception.message,
         requestId,
-        payload.code,
+        payload.code ?? requestErrorCode(exception.cause),
         payload.details,
       );
     }
-    // Body-parser errors carry a status (e.g. 413 payload too large, 400 bad JSON).
-    const status = (exception as { status?: number })?.status;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
+    // Body-parser errors that reach the filter unwrapped (e.g. 413 payload too large, 400 bad JSON).
+    const code = requestErrorCode(exception);
+    if (code) {
       return this.shape(
-        status,
+        (exception as { status: number }).status,
         (exception as Error).message,
         requestId,
-        status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST',
+        code,
       );
     }
     return this.shape(

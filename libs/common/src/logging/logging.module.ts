@@ -15,6 +15,18 @@ export function assignRequestId(req: IncomingMessage, res: ServerResponse): stri
   return id;
 }
 
+/**
+ * Gives the request its id before anything else runs, body parsing included, so an error raised
+ * there (malformed JSON, 413, 415) carries the id in its body and X-Request-Id header like any
+ * other. pino-http keeps an id already on the request (`req.id || genReqId(…)`).
+ */
+export function requestIdMiddleware() {
+  return (req: IncomingMessage & { id?: string }, res: ServerResponse, next: () => void): void => {
+    req.id ??= assignRequestId(req, res);
+    next();
+  };
+}
+
 /** Structured JSON logs; pretty only in development. Secrets and message bodies are redacted. */
 export function createLoggerModule(config: AppConfig) {
   const pretty = config.NODE_ENV === 'development' && process.stdout.isTTY;

@@ -1,0 +1,80 @@
+import { BadRequestException, HttpException, type ArgumentsHost } from '@nestjs/common';
+import { AllExceptionsFilter } from './all-exceptions.filter';
+
+/** An http-errors instance as body-parser raises it. */
+function parserError(status: number, type: string, message: string): Error {
+  return Object.assign(new Error(message), { status, statusCode: status, type, expose: true });
+}
+
+function respond(exception: unknown, requestId = 'req-1') {
+  const res = {
+    headersSent: false,
+    statusCode: 0,
+    body: undefined as unknown,
+    getHeader: () => undefined,
+    set: vi.fn(),
+    status(code: number) {
+      this.statusCode = code;
+      return this;
+    },
+    json(body: unknown) {
+      this.body = body;
+      return this;
+    },
+  };
+  const host = {
+    switchToHttp: () => ({ getRequest: () => ({ id: requestId }), getResponse: () => res }),
+  } as unknown as ArgumentsHost;
+  new AllExceptionsFilter().catch(exception, host);
+  return res;
+}
+
+describe('AllExceptionsFilter, errors raised before a route runs', () => {
+  it('codes malformed JSON as Nest hands it over (a BadRequestException caused by the parser)', () => {
+    const cause = Object.assign(new SyntaxError('Unexpected token b in JSON at position 1'), {
+      status: 400,
+      type: 'entity.parse.failed',
+    });
+    const res = respond(new BadRequestException(cause.message, { cause }));
+    expect(res.statusCode).toBe(400);
+    expect(res.body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      code: 'INVALID_JSON',
+      message: 'Unexpected token b in JSON at position 1',
+      requestId: 'req-1',
+    });
+  });
+
+  it('codes a body past the limit, an unsupported charset and other parser errors', () => {
+    const tooLarge = parserError(413, 'entity.too.large', 'request entity too large');
+    expect(respond(new HttpException(tooLarge.message, 413, { cause: tooLarge })).body).toEqual({
+      statusCode: 413,
+      error: 'Payload Too Large',
+      code: 'PAYLOAD_TOO_LARGE',
+      message: 'request entity too large',
+      requestId: 'req-1',
+    });
+    const charset = parserError(415, 'charset.unsupported', 'unsupported charset "LATIN-9"');
+    expect(respond(new HttpException(charset.message, 415, { cause: charset })).body).toMatchObject(
+      { statusCode: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+    );
+    const aborted = parserError(400, 'request.aborted', 'request aborted');
+    expect(respond(new HttpException(aborted.message, 400, { cause: aborted })).body).toMatchObject(
+      { statusCode: 400, code: 'BAD_REQUEST' },
+    );
+  });
+
+  it('codes parser errors that arrive unwrapped, and leaves other HttpExceptions uncoded', () => {
+    expect(respond(parserError(413, 'entity.too.large', 'request entity too large')).body).toEqual(
+      expect.objectContaining({ statusCode: 413, code: 'PAYLOAD_TOO_LARGE', requestId: 'req-1' }),
+    );
+    expect(respond(new BadRequestException('plain')).body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'plain',
+      requestId: 'req-1',
+    });
+    expect(respond(new Error('boom')).body).toMatchObject({ statusCode: 500, code: 'INTERNAL' });
+  });
+});
