@@ -513,6 +513,48 @@ describe('contacts (HTTP, sandbox engine)', () => {
     await put(c.id, { customerId: customer.id }).expect(200);
   });
 
+  it('refuses a body that is not declared JSON with 415 instead of reading it as empty', async () => {
+    await pushContact({ phone: '+201001230012', pushName: 'F' });
+    const c = await waitForContact('201001230012');
+    const res = await t
+      .http()
+      .put(`${API}/contacts/${c.id}`)
+      .set(owner.auth)
+      .set('Content-Type', 'text/plain')
+      .set('X-Request-Id', 'trace-text-plain')
+      .send('{"notes":"x"}')
+      .expect(415);
+    expect(res.headers['x-request-id']).toBe('trace-text-plain');
+    expect(res.body).toEqual({
+      statusCode: 415,
+      error: 'Unsupported Media Type',
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: 'Content-Type text/plain is not supported: send the body as application/json',
+      details: { contentType: 'text/plain' },
+      requestId: 'trace-text-plain',
+    });
+    const form = await t
+      .http()
+      .put(`${API}/contacts/${c.id}`)
+      .set(owner.auth)
+      .type('form')
+      .send({ notes: 'x' })
+      .expect(415);
+    expect(form.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(
+      (await t.http().get(`${API}/contacts/${c.id}`).set(owner.auth).expect(200)).body.notes,
+    ).toBeNull();
+
+    const typed = await t
+      .http()
+      .put(`${API}/contacts/${c.id}`)
+      .set(owner.auth)
+      .set('Content-Type', 'application/merge-patch+json; charset=utf-8')
+      .send('{"notes":"as +json"}')
+      .expect(200);
+    expect(typed.body.notes).toBe('as +json');
+  });
+
   it("answers 404 for another organization's contact and for malformed ids", async () => {
     await pushContact({ phone: '+201001230010', pushName: 'D' });
     const c = await waitForContact('201001230010');

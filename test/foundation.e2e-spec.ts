@@ -115,6 +115,23 @@ describe('foundation (HTTP)', () => {
     });
   });
 
+  it('answers 415 to a body that is not JSON; a request without a body is unaffected', async () => {
+    const form = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .type('form')
+      .send({ email: 'a@b.test', password: 'x' })
+      .expect(415);
+    expect(form.body).toMatchObject({
+      statusCode: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      details: { contentType: 'application/x-www-form-urlencoded' },
+      requestId: form.headers['x-request-id'],
+    });
+    const bodiless = await t.http().post('/api/v1/auth/login').expect(400);
+    expect(bodiless.body.code).toBe('VALIDATION_FAILED');
+  });
+
   it('serves Swagger UI and the OpenAPI JSON with the bearer scheme', async () => {
     const ui = await t.http().get('/api/docs').redirects(1).expect(200);
     expect(ui.text).toContain('swagger-ui');

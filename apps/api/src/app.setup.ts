@@ -6,7 +6,13 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
-import { AppConfig, createValidationPipe, requestIdMiddleware } from '@app/common';
+import {
+  AppConfig,
+  createValidationPipe,
+  JSON_MEDIA_TYPES,
+  jsonBodyOnly,
+  requestIdMiddleware,
+} from '@app/common';
 import { AppModule } from './app.module';
 
 export const API_PREFIX = 'api/v1';
@@ -25,7 +31,9 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   // First, so that errors of the body parser below carry the request id too.
   app.use(requestIdMiddleware());
   app.use(securityHeaders());
-  app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
+  // No route takes another body type (no multipart or raw routes): anything else is a 415.
+  app.use(jsonBodyOnly());
+  app.useBodyParser('json', { limit: JSON_BODY_LIMIT, type: JSON_MEDIA_TYPES });
   applyGlobalPrefix(app);
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();

@@ -26,3 +26,4 @@ export * from './async/read-capped';
 export * from './async/concurrency-limit';
 export * from './async/settled-tails';
 export * from './validation/iso-instant';
+export * from './http/json-body-only';
