@@ -30,6 +30,11 @@ const ARTIFACTS = resolve(__dirname, '../artifacts');
 const PASSWORD = 'password-123';
 const CUSTOMER = '+201112223334';
 const UI_TIMEOUT = 15_000;
+/** The 1280 px browser's time zone: UTC+05:30 all year, so a local hour differs from a UTC slice. */
+const BROWSER_TIME_ZONE = 'Asia/Kolkata';
+/** An hourly bucket's start (an ISO instant) in BROWSER_TIME_ZONE, as HH:MM. */
+const kolkataTime = (iso: string) =>
+  new Date(Date.parse(iso) + 330 * 60_000).toISOString().slice(11, 16);
 
 function chromiumPath(): string {
   const found = CHROMIUM_PATHS.find((p) => existsSync(p));
@@ -110,11 +115,18 @@ describe('Admin dashboard in Chromium (e2e)', () => {
     let context: BrowserContext;
     let page: Page;
     let cspViolations: string[];
+    const faviconRequests: string[] = [];
 
     beforeAll(async () => {
-      context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      context = await browser.newContext({
+        viewport: { width: 1280, height: 900 },
+        timezoneId: BROWSER_TIME_ZONE,
+      });
       page = await context.newPage();
       cspViolations = recordCspViolations(page);
+      page.on('request', (req) => {
+        if (new URL(req.url()).pathname.endsWith('/favicon.ico')) faviconRequests.push(req.url());
+      });
     });
 
     afterAll(async () => {
@@ -138,6 +150,9 @@ describe('Admin dashboard in Chromium (e2e)', () => {
         .getByRole('heading', { name: 'Sessions', level: 2 })
         .waitFor({ timeout: UI_TIMEOUT });
       expect(await page.locator('#account-name').textContent()).toBe('Dana Admin · Dashboard Co');
+      const icon = await page.locator('head link[rel="icon"]').getAttribute('href');
+      expect(icon).toMatch(/^data:image\/svg\+xml,/);
+      expect(decodeURIComponent(icon!.slice('data:image/svg+xml,'.length))).toContain('<svg');
       expect(await storedToken(page)).toMatch(/^ey/);
       expect(await page.evaluate<number>('localStorage.length')).toBe(0);
 
@@ -373,10 +388,27 @@ describe('Admin dashboard in Chromium (e2e)', () => {
     });
 
     it('shows stats with a chart of the series', async () => {
+      type Stats = { range: { granularity: string }; series: { bucket: string }[] };
+      const statsResponse = () =>
+        page
+          .waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/whatsapp/stats')
+          .then(async (r) => (await r.json()) as Stats);
+      const rowLabels = () => page.locator('#stats-table tbody th').allTextContents();
+      const axisLabels = () => page.locator('#stats-chart svg text.axis').allTextContents();
+
+      const daily = statsResponse();
       await page.getByRole('link', { name: 'Stats' }).click();
       await page.getByRole('heading', { name: 'Statistics', level: 2 }).waitFor();
-      const chart = page.getByRole('img', { name: /Messages sent and received per day/ });
+      const chart = page.getByRole('img', {
+        name: /Messages sent and received per day \(UTC days\)/,
+      });
       await chart.waitFor({ timeout: UI_TIMEOUT });
+      expect(await page.locator('#chart-title').textContent()).toBe('Messages per day (UTC days)');
+      // Daily buckets are UTC days: labelled by their UTC date, whatever the browser's zone.
+      const days = (await daily).series.map((p) => p.bucket.slice(5, 10));
+      expect(days).toHaveLength(7);
+      expect(await rowLabels()).toEqual(days);
+      expect(await axisLabels()).toEqual(expect.arrayContaining(days.slice(0, 1)));
       expect(await page.locator('#stats-summary').textContent()).toContain('Messages received25');
       expect(await page.locator('#stats-chart svg rect.bar-received').count()).toBe(7);
       const heights = await Promise.all(
@@ -390,10 +422,29 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await screenshot(page, 'stats');
 
       await page.getByLabel('Range').selectOption('1');
+      const hourly = statsResponse();
       await page.getByRole('button', { name: 'Show' }).click();
-      await page.getByRole('img', { name: /per hour/ }).waitFor({ timeout: UI_TIMEOUT });
+      await page
+        .getByRole('img', { name: /per hour \(local time\)/ })
+        .waitFor({ timeout: UI_TIMEOUT });
       expect(await page.locator('#stats-chart svg rect.bar-sent').count()).toBe(24);
       expect(await page.locator('#stats-chart').textContent()).toContain('Received (25)');
+      expect(await page.locator('#chart-title').textContent()).toBe(
+        'Messages per hour (local time)',
+      );
+      // Hourly buckets in the browser's zone (UTC+05:30): 10:00Z reads 15:30, not 10:00.
+      const hours = (await hourly).series.map((p) => kolkataTime(p.bucket));
+      expect(hours).toHaveLength(24);
+      expect(hours.every((h) => h.endsWith(':30'))).toBe(true);
+      expect(await rowLabels()).toEqual(hours);
+      const axis = await axisLabels();
+      expect(axis).toContain(hours[0]);
+      expect(axis.filter((label) => label.includes(':')).every((l) => l.endsWith(':30'))).toBe(
+        true,
+      );
+      expect(await page.locator('#stats-table thead th').first().textContent()).toBe(
+        'Hour (local time)',
+      );
     });
 
     it('deletes a session after confirmation', async () => {
@@ -415,7 +466,8 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await page.getByRole('button', { name: 'Log out' }).click();
       await page.getByRole('heading', { name: 'Log in' }).waitFor();
       expect(await storedToken(page)).toBeNull();
-      expect(cspViolations).toEqual([]); // nothing the dashboard did was blocked
+      expect(cspViolations).toEqual([]); // nothing the dashboard did was blocked (the data: icon neither)
+      expect(faviconRequests).toEqual([]); // the inline icon: no /favicon.ico 404 on each load
     });
 
     it('Swagger UI renders its operations under the same security headers', async () => {

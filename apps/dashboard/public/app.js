@@ -580,6 +580,13 @@ async function loadStats() {
       h('div', {}, h('dt', {}, label), h('dd', {}, String(value))),
     ),
   );
+  const hourlyBuckets = stats.range.granularity === 'hour';
+  // Hours are shown in the browser's time zone like every other time on the page; daily buckets
+  // are UTC days on the server, so they keep their UTC date and the title says so.
+  $('#chart-title').textContent = hourlyBuckets
+    ? 'Messages per hour (local time)'
+    : 'Messages per day (UTC days)';
+  $('#stats-bucket-col').textContent = hourlyBuckets ? 'Hour (local time)' : 'Day (UTC)';
   renderChart(stats.series, stats.range.granularity);
   $('#stats-table tbody').replaceChildren(
     ...stats.series.map((p) =>
@@ -594,8 +601,19 @@ async function loadStats() {
   );
 }
 
-const bucketLabel = (iso, granularity) =>
-  granularity === 'hour' ? `${iso.slice(11, 16)}` : iso.slice(5, 10);
+const pad2 = (n) => String(n).padStart(2, '0');
+
+/**
+ * An hourly bucket by its start in the browser's local time (HH:MM, so a half-hour zone reads :30);
+ * a daily bucket by its UTC date (MM-DD): the server counts days in UTC.
+ */
+function bucketLabel(iso, granularity) {
+  if (granularity !== 'hour') return iso.slice(5, 10);
+  const start = new Date(iso);
+  return `${pad2(start.getHours())}:${pad2(start.getMinutes())}`;
+}
+
+const BUCKET_UNITS = { hour: 'hour (local time)', day: 'day (UTC days)' };
 
 /** Grouped bar chart of sent/received per bucket, as inline SVG. */
 function renderChart(series, granularity) {
@@ -625,7 +643,11 @@ function renderChart(series, granularity) {
     preserveAspectRatio: 'xMidYMid meet',
   });
   svg.append(
-    s('title', { id: 'chart-svg-title' }, 'Messages sent and received per ' + granularity),
+    s(
+      'title',
+      { id: 'chart-svg-title' },
+      'Messages sent and received per ' + (BUCKET_UNITS[granularity] ?? granularity),
+    ),
   );
   svg.append(
     s(
