@@ -2191,7 +2191,7 @@ export interface components {
              */
             notes?: string | null;
             /**
-             * @description Id of a customer of your organization to link; null unlinks (and stops the automatic link by phone for this contact)
+             * @description Id of a customer of your organization to link (needs the 'crm' module: 403 MODULE_DISABLED otherwise); null unlinks (and stops the automatic link by phone for this contact)
              * @example 665f1c2b1e6a3e4f7e9d0e0d
              */
             customerId?: string | null;
@@ -3857,7 +3857,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description The 'whatsapp' module is not enabled for the organization */
+            /** @description The 'whatsapp' module is not enabled for the organization, or a customerId to link was sent while its 'crm' module is not (MODULE_DISABLED) */
             403: {
                 headers: {
                     [name: string]: unknown;
