@@ -225,6 +225,24 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     });
     for (const name of ['one', 'two', 'three'])
       await t.http().delete(`/api/v1/whatsapp/sessions/${name}`).set(org.auth).expect(204);
+
+    // Created all at once, the limit still holds: the creates past it step back.
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        t
+          .http()
+          .post('/api/v1/whatsapp/sessions')
+          .set(org.auth)
+          .send({ sessionName: `b${i}` }),
+      ),
+    );
+    const statuses = burst.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 403)).toHaveLength(17);
+    const listed = await t.http().get('/api/v1/whatsapp/sessions').set(org.auth).expect(200);
+    expect(listed.body).toHaveLength(3);
+    for (const { sessionName } of listed.body as Array<{ sessionName: string }>)
+      await t.http().delete(`/api/v1/whatsapp/sessions/${sessionName}`).set(org.auth).expect(204);
   });
 
   it('answers 404 for unknown names and for another organization’s session', async () => {

@@ -203,6 +203,25 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
   });
 
+  it('holds the limit of 25 webhooks per organization when they are created all at once', async () => {
+    const org = await registerUser(t);
+    const burst = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        api()
+          .post('/api/v1/webhooks')
+          .set(org.auth)
+          .send({ url: 'http://127.0.0.1:9/x', events: ['*'] }),
+      ),
+    );
+    const statuses = burst.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(25);
+    expect(statuses.filter((s) => s === 422)).toHaveLength(5);
+    for (const refused of burst.filter((r) => r.status === 422))
+      expect(refused.body.code).toBe('WEBHOOK_LIMIT_REACHED');
+    const listed = await api().get('/api/v1/webhooks').set(org.auth).expect(200);
+    expect(listed.body).toHaveLength(25);
+  });
+
   it('refuses bad URLs and event names with 400', async () => {
     for (const url of [
       'ftp://127.0.0.1/hook',

@@ -21,6 +21,13 @@ export class WebhooksRepository {
     return (await this.model.create(input)).toObject<WebhookRecord>();
   }
 
+  /** How many of its organization's webhooks were created up to this one (ObjectIds grow in creation order). */
+  creationRank(webhook: { organizationId: string; _id: unknown }): Promise<number> {
+    return this.model
+      .countDocuments({ organizationId: webhook.organizationId, _id: { $lte: webhook._id } })
+      .exec();
+  }
+
   findOwned(organizationId: string, id: string): Promise<WebhookRecord | null> {
     const _id = asId(id);
     return _id

@@ -59,6 +59,11 @@ export class WebhooksService {
       enabled: dto.enabled ?? true,
       secret: this.options.secrets.seal(secret),
     });
+    // The count above does not see concurrent creates: past the limit, the later ones step back.
+    if ((await this.webhooks.creationRank(created)) > this.options.maxWebhooksPerOrganization) {
+      await this.webhooks.deleteOwned(organizationId, String(created._id));
+      throw new WebhookLimitReachedError(this.options.maxWebhooksPerOrganization);
+    }
     this.directory.invalidate(organizationId);
     return { ...toWebhookDto(created), secret };
   }

@@ -32,6 +32,11 @@ export class WhatsAppSessionsService {
     if ((await this.sessions.countByOrganization(organizationId)) >= limit)
       throw new SessionLimitReachedError(limit);
     const created = await this.sessions.create({ organizationId, sessionName });
+    // The count above does not see concurrent creates: past the limit, the later ones step back.
+    if ((await this.sessions.creationRank(created.sessionId)) > limit) {
+      await this.sessions.delete(created.sessionId);
+      throw new SessionLimitReachedError(limit);
+    }
     await this.registry.start(created.sessionId);
     return (await this.sessions.findOne(created.sessionId)) ?? created;
   }

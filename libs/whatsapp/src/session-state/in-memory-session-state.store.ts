@@ -48,6 +48,14 @@ export class InMemorySessionStateStore implements SessionStateStore {
     return (await this.listByOrganization(organizationId)).length;
   }
 
+  async creationRank(sessionId: string) {
+    const organizationId = this.docs.get(sessionId)?.organizationId;
+    const ids = [...this.docs.values()]
+      .filter((d) => d.organizationId === organizationId)
+      .map((d) => d.sessionId);
+    return ids.indexOf(sessionId) + 1; // a Map keeps insertion order
+  }
+
   async listByStatusNotIn(statuses: WaSessionStatus[]) {
     return [...this.docs.values()].filter((d) => !statuses.includes(d.status)).map(copy);
   }

@@ -58,6 +58,18 @@ export class MongoSessionStateStore implements SessionStateStore {
     return this.model.countDocuments({ organizationId }).exec();
   }
 
+  async creationRank(sessionId: string) {
+    const own = await this.model
+      .findOne({ sessionId }, { _id: 1, organizationId: 1 })
+      .lean()
+      .exec();
+    if (!own) return 0;
+    // ObjectIds grow in the order documents are created.
+    return this.model
+      .countDocuments({ organizationId: own.organizationId, _id: { $lte: own._id } })
+      .exec();
+  }
+
   listByStatusNotIn(statuses: WaSessionStatus[]) {
     return this.model
       .find({ status: { $nin: statuses } }, PROJECTION)

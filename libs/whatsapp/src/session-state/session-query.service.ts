@@ -34,6 +34,10 @@ export class SessionQueryService {
     return this.store.countByOrganization(organizationId);
   }
 
+  creationRank(sessionId: string): Promise<number> {
+    return this.store.creationRank(sessionId);
+  }
+
   /** Removes the document only; call SessionRegistry.logout first (or use SessionRegistry.destroy). */
   delete(sessionId: string): Promise<boolean> {
     return this.store.delete(sessionId);

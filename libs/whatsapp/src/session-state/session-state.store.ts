@@ -10,6 +10,8 @@ export interface SessionStateStore {
   findBySessionId(sessionId: string): Promise<WaSessionState | null>;
   listByOrganization(organizationId: string): Promise<WaSessionState[]>;
   countByOrganization(organizationId: string): Promise<number>;
+  /** How many of its organization's sessions were created up to this one, itself included. */
+  creationRank(sessionId: string): Promise<number>;
   listByStatusNotIn(statuses: WaSessionStatus[]): Promise<WaSessionState[]>;
   update(sessionId: string, patch: WaSessionPatch): Promise<WaSessionState | null>;
   delete(sessionId: string): Promise<boolean>;
