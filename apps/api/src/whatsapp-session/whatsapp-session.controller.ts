@@ -39,10 +39,7 @@ const ApiHolderUnavailable = () =>
 @ApiTags('sessions')
 @ApiBearerAuth('bearer')
 @ApiUnauthorizedResponse({ type: ErrorResponseDto })
-@ApiForbiddenResponse({
-  type: ErrorResponseDto,
-  description: 'The whatsapp module is disabled, or the session limit is reached',
-})
+@ApiForbiddenResponse({ type: ErrorResponseDto, description: 'The whatsapp module is disabled' })
 @RequireModule('whatsapp')
 @Controller('whatsapp/sessions')
 export class WhatsAppSessionController {
@@ -55,6 +52,10 @@ export class WhatsAppSessionController {
   })
   @ApiCreatedResponse({ type: SessionResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiForbiddenResponse({
+    type: ErrorResponseDto,
+    description: 'The whatsapp module is disabled, or the session limit is reached',
+  })
   @ApiConflictResponse({
     type: ErrorResponseDto,
     description: 'The organization already has a session with this name',
@@ -80,7 +81,7 @@ export class WhatsAppSessionController {
   @ApiParam({ name: 'name', example: 'sales-1' })
   @ApiOperation({
     operationId: 'sessions_getQr',
-    summary: 'Current QR code as a PNG data URL (rotates about every 20 s)',
+    summary: 'Current QR code as a PNG data URL (the first lasts 60 s, each later one about 20 s)',
   })
   @ApiOkResponse({ type: QrResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })

@@ -661,7 +661,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Current QR code as a PNG data URL (rotates about every 20 s) */
+        /** Current QR code as a PNG data URL (the first lasts 60 s, each later one about 20 s) */
         get: operations["sessions_getQr"];
         put?: never;
         post?: never;
@@ -1885,7 +1885,10 @@ export interface components {
             sessionId: string;
             /** @example sales-1 */
             sessionName: string;
-            /** @example connected */
+            /**
+             * @description disconnected: between reconnect attempts, or stopped (QR not scanned in time, connection replaced by another client; see lastError) until GET /qr or POST /restart; logged_out: unlinked, a new QR links it again; failed: gave up (see lastError)
+             * @example connected
+             */
             status: components["schemas"]["SessionStatus"];
             /**
              * @description Linked phone number (digits)
@@ -1934,7 +1937,10 @@ export interface components {
              */
             updatedAt: string;
         };
-        /** @enum {string} */
+        /**
+         * @description disconnected: between reconnect attempts, or stopped (QR not scanned in time, connection replaced by another client; see lastError) until GET /qr or POST /restart; logged_out: unlinked, a new QR links it again; failed: gave up (see lastError)
+         * @enum {string}
+         */
         SessionStatus: "connecting" | "qr_ready" | "connected" | "disconnected" | "logged_out" | "failed";
         StatsByStatusDto: {
             /**
@@ -4684,7 +4690,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description The whatsapp module is disabled, or the session limit is reached */
+            /** @description The whatsapp module is disabled */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4782,7 +4788,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description The whatsapp module is disabled, or the session limit is reached */
+            /** @description The whatsapp module is disabled */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4853,7 +4859,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description The whatsapp module is disabled, or the session limit is reached */
+            /** @description The whatsapp module is disabled */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4920,7 +4926,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description The whatsapp module is disabled, or the session limit is reached */
+            /** @description The whatsapp module is disabled */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4987,7 +4993,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description The whatsapp module is disabled, or the session limit is reached */
+            /** @description The whatsapp module is disabled */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5045,7 +5051,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description The whatsapp module is disabled, or the session limit is reached */
+            /** @description The whatsapp module is disabled */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -45,7 +45,13 @@ export class SessionResponseDto {
   @ApiProperty({ example: 'sales-1' })
   sessionName: string;
 
-  @ApiProperty({ enum: SESSION_STATUSES, enumName: 'SessionStatus', example: 'connected' })
+  @ApiProperty({
+    enum: SESSION_STATUSES,
+    enumName: 'SessionStatus',
+    example: 'connected',
+    description:
+      'disconnected: between reconnect attempts, or stopped (QR not scanned in time, connection replaced by another client; see lastError) until GET /qr or POST /restart; logged_out: unlinked, a new QR links it again; failed: gave up (see lastError)',
+  })
   status: (typeof SESSION_STATUSES)[number];
 
   @ApiPropertyOptional({ description: 'Linked phone number (digits)', example: '201001234567' })
