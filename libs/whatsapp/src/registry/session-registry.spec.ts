@@ -11,7 +11,7 @@ import {
 } from '../errors';
 import { WA_EVENTS } from '../events';
 import { InMemorySessionStateStore } from '../session-state/in-memory-session-state.store';
-import { makeRegistryKit, tick } from '../testing/registry-test-kit';
+import { makeRegistryKit, onOneDatabase, tick } from '../testing/registry-test-kit';
 
 describe('SessionRegistry with the sandbox engine', () => {
   it('walks connecting → qr_ready → (scan, 515) → connecting → connected and persists before emitting', async () => {
@@ -297,16 +297,9 @@ describe('SessionRegistry with the sandbox engine', () => {
     });
 
     it('a contacts resync asked on another instance runs on the one holding the session, once', async () => {
-      const store = new InMemorySessionStateStore();
-      const backend = new InMemoryAuthRowBackend();
-      const kitOf = (instanceId: string) =>
-        makeRegistryKit({
-          store,
-          auth: new InMemoryAuthStoreProvider(backend),
-          options: { renderQr, instanceId, leaseTtlMs: 30_000 },
-        });
-      const a = kitOf('A');
-      const b = kitOf('B');
+      const { store, instance } = onOneDatabase({ renderQr, leaseTtlMs: 30_000 });
+      const a = instance('A');
+      const b = instance('B');
       const sessionId = await a.createSession();
       await a.registry.start(sessionId);
       await vi.advanceTimersByTimeAsync(10);
@@ -331,16 +324,9 @@ describe('SessionRegistry with the sandbox engine', () => {
     });
 
     it('what needs the live connection, asked of another instance, is carried out by the holder', async () => {
-      const store = new InMemorySessionStateStore();
-      const backend = new InMemoryAuthRowBackend();
-      const kitOf = (instanceId: string) =>
-        makeRegistryKit({
-          store,
-          auth: new InMemoryAuthStoreProvider(backend),
-          options: { renderQr, instanceId },
-        });
-      const a = kitOf('A');
-      const b = kitOf('B');
+      const { store, instance } = onOneDatabase({ renderQr });
+      const a = instance('A');
+      const b = instance('B');
       const sessionId = await a.createSession();
       await a.registry.start(sessionId);
       await vi.advanceTimersByTimeAsync(10);
@@ -392,16 +378,9 @@ describe('SessionRegistry with the sandbox engine', () => {
     });
 
     it('a holder that does not answer: the request is withdrawn and the caller hears to retry', async () => {
-      const store = new InMemorySessionStateStore();
-      const backend = new InMemoryAuthRowBackend();
-      const kitOf = (instanceId: string, holderPollMs: number) =>
-        makeRegistryKit({
-          store,
-          auth: new InMemoryAuthStoreProvider(backend),
-          options: { renderQr, instanceId, holderPollMs },
-        });
-      const a = kitOf('A', 3_600_000); // alive for its leases, but not looking for requests
-      const b = kitOf('B', 250);
+      const { store, instance } = onOneDatabase({ renderQr });
+      const a = instance('A', { holderPollMs: 3_600_000 }); // alive for its leases, but not looking for requests
+      const b = instance('B');
       const sessionId = await a.createSession();
       await a.registry.start(sessionId);
       await vi.advanceTimersByTimeAsync(10);
@@ -423,18 +402,9 @@ describe('SessionRegistry with the sandbox engine', () => {
     });
 
     it('lease: refused while another instance holds it, taken over after expiry; the old owner steps back', async () => {
-      const store = new InMemorySessionStateStore();
-      const backend = new InMemoryAuthRowBackend();
-      const a = makeRegistryKit({
-        store,
-        auth: new InMemoryAuthStoreProvider(backend),
-        options: { renderQr, instanceId: 'A', leaseTtlMs: 30_000 },
-      });
-      const b = makeRegistryKit({
-        store,
-        auth: new InMemoryAuthStoreProvider(backend),
-        options: { renderQr, instanceId: 'B', leaseTtlMs: 30_000 },
-      });
+      const { store, instance } = onOneDatabase({ renderQr, leaseTtlMs: 30_000 });
+      const a = instance('A');
+      const b = instance('B');
       const sessionId = await a.createSession();
       await a.registry.start(sessionId);
       await vi.advanceTimersByTimeAsync(10);
@@ -464,18 +434,9 @@ describe('SessionRegistry with the sandbox engine', () => {
   });
 
   it('adopts the sessions of a crashed instance once their lease expires, and leaves stopped ones alone', async () => {
-    const store = new InMemorySessionStateStore();
-    const backend = new InMemoryAuthRowBackend();
-    const a = makeRegistryKit({
-      store,
-      auth: new InMemoryAuthStoreProvider(backend),
-      options: { instanceId: 'A' },
-    });
-    const b = makeRegistryKit({
-      store,
-      auth: new InMemoryAuthStoreProvider(backend),
-      options: { instanceId: 'B' },
-    });
+    const { store, instance } = onOneDatabase();
+    const a = instance('A');
+    const b = instance('B');
     const running = await a.createSession('running');
     await a.registry.start(running);
     await a.waitStatus(running, 'qr_ready');
@@ -503,21 +464,14 @@ describe('SessionRegistry with the sandbox engine', () => {
   });
 
   it('a process back under the id it crashed with restores its sessions at once, not after its own leases ran out', async () => {
-    const store = new InMemorySessionStateStore();
-    const backend = new InMemoryAuthRowBackend();
-    const kitAs = (instanceId: string) =>
-      makeRegistryKit({
-        store,
-        auth: new InMemoryAuthStoreProvider(backend),
-        options: { instanceId },
-      });
-    const before = kitAs('A');
+    const { instance } = onOneDatabase();
+    const before = instance('A');
     const sessionId = await before.linkedSession();
     (before.registry as any).leases.stopTimer(); // killed: nothing released, the lease runs on
 
-    const elsewhere = kitAs('B');
+    const elsewhere = instance('B');
     expect(await elsewhere.registry.restoreAll()).toMatchObject({ skipped: [sessionId] });
-    const after = kitAs('A');
+    const after = instance('A');
     expect(await after.registry.restoreAll()).toMatchObject({ restored: [sessionId] });
     await after.waitStatus(sessionId, 'connected');
     await after.registry.beforeApplicationShutdown();
@@ -550,9 +504,8 @@ describe('SessionRegistry with the sandbox engine', () => {
   });
 
   it('restoreAll: linked sessions come back without a scan, a broken auth state fails alone, unlinked are skipped', async () => {
-    const store = new InMemorySessionStateStore();
-    const backend = new InMemoryAuthRowBackend();
-    const first = makeRegistryKit({ store, auth: new InMemoryAuthStoreProvider(backend) });
+    const { store, backend, instance } = onOneDatabase();
+    const first = instance();
     const s1 = await first.linkedSession('one', '15550000001');
     const s2 = await first.linkedSession('two', '15550000002');
     const broken = await first.linkedSession('broken', '15550000003');
@@ -564,7 +517,7 @@ describe('SessionRegistry with the sandbox engine', () => {
     await first.registry.beforeApplicationShutdown(); // process exits: close without logout
 
     backend.putRaw(broken, 'creds', 'creds', '{"sandbox":tru'); // corrupted on disk
-    const second = makeRegistryKit({ store, auth: new InMemoryAuthStoreProvider(backend) });
+    const second = instance();
     const created = vi.spyOn((second.registry as any).engine, 'create');
     const summary = await second.registry.restoreAll();
     expect(summary.restored.sort()).toEqual([s1, s2].sort());

@@ -1,5 +1,8 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { InMemoryAuthStoreProvider } from '../auth-state/in-memory-auth-store';
+import {
+  InMemoryAuthRowBackend,
+  InMemoryAuthStoreProvider,
+} from '../auth-state/in-memory-auth-store';
 import type { WaEngineFactory } from '../engine/wa-connection';
 import { WA_EVENTS, type WaSessionStatusEvent } from '../events';
 import { SessionRegistry } from '../registry/session-registry';
@@ -77,6 +80,22 @@ export function makeRegistryKit(kit: KitOptions = {}) {
     createSession,
     linkedSession,
   };
+}
+
+/**
+ * Instances on one database: `instance(id)` is a kit of its own (registry, engine, events) on the
+ * shared session and auth stores, as processes on one MongoDB are.
+ */
+export function onOneDatabase(options: WhatsAppOptionsInput = {}) {
+  const store = new InMemorySessionStateStore();
+  const backend = new InMemoryAuthRowBackend();
+  const instance = (instanceId?: string, more: WhatsAppOptionsInput = {}) =>
+    makeRegistryKit({
+      store,
+      auth: new InMemoryAuthStoreProvider(backend),
+      options: { ...options, ...(instanceId ? { instanceId } : {}), ...more },
+    });
+  return { store, backend, instance };
 }
 
 export const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
