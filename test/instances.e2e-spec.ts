@@ -1,5 +1,5 @@
 import { getConnectionToken } from '@nestjs/mongoose';
-import { SandboxControl, SandboxHub, SessionRegistry } from '@app/whatsapp';
+import { SandboxControl, SessionRegistry, type WaConnection } from '@app/whatsapp';
 import type { Connection } from 'mongoose';
 import { MONGO_TARGET, type MongoTarget } from '../apps/api/src/database/database.module';
 import { connectedSession, waitForSessionStatus } from './support/sandbox';
@@ -163,7 +163,11 @@ describe('two instances sharing one database', () => {
     expect(await restarted).toBe('connecting');
     await waitForSessionStatus(b, owner, 'linking-on-a', 'connected');
 
-    const unlink = vi.spyOn(a.app.get(SandboxHub).get(id)!, 'logout');
+    // The engine's connection on A, whichever engine runs (sandbox or the emulator's Baileys).
+    const connectionOnA = (
+      registryA as unknown as { handles: Map<string, { connection: WaConnection }> }
+    ).handles.get(id)!.connection;
+    const unlink = vi.spyOn(connectionOnA, 'logout');
     await b.http().delete('/api/v1/whatsapp/sessions/linking-on-a').set(owner.auth).expect(204);
     expect(unlink).toHaveBeenCalledTimes(1); // by the connection that has the link
     expect(registryA.liveStatus(id)).toBeUndefined();
