@@ -2,7 +2,13 @@ import { get, type IncomingMessage } from 'node:http';
 import { MONGO_TARGET, type MongoTarget } from '../apps/api/src/database/database.module';
 import { EVENTS_OPTIONS, type EventsOptions } from '../apps/api/src/events/events.options';
 import { connectedSession } from './support/sandbox';
-import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
+import {
+  createTestApp,
+  registerUser,
+  uniqueEmail,
+  type RegisteredUser,
+  type TestApp,
+} from './support/test-app';
 import { waitFor } from './support/wait';
 
 interface SseMessage {
@@ -325,6 +331,43 @@ describe('events stream (SSE)', () => {
         5_000,
         'two heartbeats',
       );
+    } finally {
+      options.heartbeatMs = saved;
+    }
+  });
+
+  it('ends the stream of a user who is disabled meanwhile (access is checked at each heartbeat)', async () => {
+    const options = t.app.get<symbol, EventsOptions>(EVENTS_OPTIONS);
+    const saved = options.heartbeatMs;
+    options.heartbeatMs = 100;
+    try {
+      const email = uniqueEmail('streamer');
+      const member = await t
+        .http()
+        .post('/api/v1/organizations/me/users')
+        .set(owner.auth)
+        .send({ name: 'S', email, password: 'password-123', role: 'member' })
+        .expect(201);
+      const { accessToken } = (
+        await t
+          .http()
+          .post('/api/v1/auth/login')
+          .send({ email, password: 'password-123' })
+          .expect(200)
+      ).body;
+      const s = open(t.url, {}, { Authorization: `Bearer ${accessToken}` });
+      const response = await s.ready;
+      expect(response.statusCode).toBe(200);
+      const ended = new Promise<void>((resolve) => response.on('end', resolve));
+      await t
+        .http()
+        .patch(`/api/v1/organizations/me/users/${member.body.id}`)
+        .set(owner.auth)
+        .send({ disabled: true })
+        .expect(200);
+      await ended;
+      const again = await open(t.url, {}, { Authorization: `Bearer ${accessToken}` }).ready;
+      expect(again.statusCode).toBe(401);
     } finally {
       options.heartbeatMs = saved;
     }

@@ -66,6 +66,16 @@ export class EventStreamAuthService {
     return { userId, organizationId, role: user.role, email: user.email };
   }
 
+  /** Whether a stream opened by this user may go on: still active, and the module still on. */
+  async stillAllowed(user: AuthUser): Promise<boolean> {
+    const current = await this.users.findActive(user.userId);
+    return (
+      !!current &&
+      String(current.organizationId) === user.organizationId &&
+      (await this.organizations.hasModule(user.organizationId, 'whatsapp'))
+    );
+  }
+
   private async fromStreamToken(
     token: string,
   ): Promise<{ userId: string; organizationId: string } | undefined> {

@@ -88,10 +88,16 @@ export class EventStreamService implements BeforeApplicationShutdown {
       this.open.delete(close);
       res.end();
     };
-    const heartbeat = setInterval(
-      () => !closed && res.write(`: heartbeat ${new Date().toISOString()}\n\n`),
-      this.options.heartbeatMs,
-    );
+    const heartbeat = setInterval(() => {
+      if (closed) return;
+      res.write(`: heartbeat ${new Date().toISOString()}\n\n`);
+      // Access is checked again as often: a user disabled, or the module switched off, ends the
+      // stream (a reconnect is then refused). A failed check keeps it; the next one decides.
+      this.auth.stillAllowed(user).then(
+        (allowed) => allowed || close(),
+        (err: unknown) => this.log.warn({ err, organizationId }, 'SSE access check failed'),
+      );
+    }, this.options.heartbeatMs);
     this.open.add(close);
     req.on('close', close);
     res.on('error', close);
