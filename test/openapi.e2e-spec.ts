@@ -220,6 +220,7 @@ describe('OpenAPI document', () => {
     expect(schemas.SessionStatus).toEqual({
       type: 'string',
       enum: ['connecting', 'qr_ready', 'connected', 'disconnected', 'logged_out', 'failed'],
+      description: expect.stringContaining('disconnected: between reconnect attempts'),
     });
     expect(schemas.MessageStatus).toEqual({
       type: 'string',
