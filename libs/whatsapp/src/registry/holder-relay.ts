@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { RelayedWhatsAppError, SessionHolderUnavailableError, WhatsAppError } from '../errors';
+import {
+  RelayedWhatsAppError,
+  SessionHolderUnavailableError,
+  SessionNotFoundError,
+  WhatsAppError,
+} from '../errors';
 import type {
   AskedRequest,
   HolderAnswer,
   HolderRequest,
   RelayedError,
 } from '../session-state/holder-request';
+import { leasedElsewhere } from '../session-state/session-state';
 import type { SessionStateStore } from '../session-state/session-state.store';
 
 /** Requests stay readable this long, answered or not, then the database drops them. */
@@ -52,18 +58,38 @@ export class HolderRelay {
     await Promise.all(this.inFlight);
   }
 
-  /** Asks the holder and waits for its answer; its domain errors are thrown here as they were there. */
-  async ask(sessionId: string, request: HolderRequest): Promise<unknown> {
+  /**
+   * Asks the holder and waits for its answer; its domain errors are thrown here as they were
+   * there. While waiting, the session is looked at again: deleted, it is a 404; no longer held by
+   * another live instance (released, expired), the request is withdrawn and `here` runs instead.
+   * Past the wait, a request nobody took is withdrawn (it never runs later) and the caller gets a
+   * 503; one the holder took is waited for once more, so what it runs is not reported as failed.
+   */
+  async ask(sessionId: string, request: HolderRequest, here: () => Promise<unknown>) {
     const id = await this.leave(sessionId, request);
-    const deadline = Date.now() + this.options.answerTimeoutMs;
-    while (Date.now() < deadline) {
+    const started = Date.now();
+    let deadline = started + this.options.answerTimeoutMs;
+    let taken = false;
+    for (;;) {
       await new Promise((resolve) => setTimeout(resolve, ANSWER_POLL_MS));
       const answer = await this.store.holderAnswer(id);
       if (answer) return unwrap(answer);
+      const timedOut = Date.now() >= deadline;
+      if (taken) {
+        if (timedOut) throw new SessionHolderUnavailableError(sessionId, Date.now() - started);
+        continue;
+      }
+      const doc = await this.store.findBySessionId(sessionId);
+      const heldElsewhere = !!doc && leasedElsewhere(doc, this.options.instanceId);
+      if (heldElsewhere && !timedOut) continue;
+      if (await this.store.withdrawHolderRequest(id)) {
+        if (!doc) throw new SessionNotFoundError(sessionId);
+        if (!heldElsewhere) return here();
+        throw new SessionHolderUnavailableError(sessionId, Date.now() - started);
+      }
+      taken = true; // the holder has it: its answer is worth one more wait
+      deadline = Date.now() + this.options.answerTimeoutMs;
     }
-    // Withdrawn while nobody took it, so it will not run after the caller heard it failed.
-    await this.store.withdrawHolderRequest(id);
-    throw new SessionHolderUnavailableError(sessionId, this.options.answerTimeoutMs);
   }
 
   /** Asks the holder without waiting for the answer (work the caller only accepts, 202). */

@@ -401,6 +401,54 @@ describe('SessionRegistry with the sandbox engine', () => {
       await a.registry.beforeApplicationShutdown();
     });
 
+    it('a session that stops being held elsewhere while the asker waits: deleted is a 404, released runs here', async () => {
+      const { store, instance } = onOneDatabase({ renderQr });
+      const a = instance('A', { holderPollMs: 3_600_000 }); // holds, but does not look for requests
+      const b = instance('B');
+      const deleted = await a.createSession('deleted');
+      const released = await a.createSession('released');
+      for (const id of [deleted, released]) await a.registry.start(id);
+      await vi.advanceTimersByTimeAsync(10);
+
+      const qrOfDeleted = b.registry.getQr(deleted);
+      const notFound = expect(qrOfDeleted).rejects.toMatchObject({ code: 'SESSION_NOT_FOUND' });
+      store.docs.delete(deleted); // deleted by A meanwhile
+      await vi.advanceTimersByTimeAsync(200);
+      await notFound;
+
+      const qrOfReleased = b.registry.getQr(released);
+      await vi.advanceTimersByTimeAsync(200);
+      await a.registry.beforeApplicationShutdown(); // A lets go of its sessions
+      await vi.advanceTimersByTimeAsync(200);
+      await expect(qrOfReleased).resolves.toMatchObject({ status: 'qr_ready' });
+      expect(b.registry.liveStatus(released)).toBe('qr_ready'); // B took it and shows its QR
+      expect([...store.requests.values()].every((r) => r.withdrawn)).toBe(true);
+      await b.registry.beforeApplicationShutdown();
+    });
+
+    it('a holder that took the request but answers late is waited for, not reported as failed', async () => {
+      const { instance } = onOneDatabase({ renderQr });
+      const a = instance('A');
+      const b = instance('B');
+      const sessionId = await a.createSession();
+      await a.registry.start(sessionId);
+      await vi.advanceTimersByTimeAsync(10);
+      const slow = vi
+        .spyOn(a.registry, 'restart')
+        .mockImplementation(() => new Promise((resolve) => setTimeout(resolve, 40_000)));
+
+      const asked = b.registry.restart(sessionId);
+      let settled = false;
+      void asked.then(() => (settled = true));
+      await vi.advanceTimersByTimeAsync(35_000); // past the 30 s wait: taken, so B waits on
+      expect(slow).toHaveBeenCalledTimes(1);
+      expect(settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(6_000);
+      await expect(asked).resolves.toBeUndefined();
+      slow.mockRestore();
+      await a.registry.beforeApplicationShutdown();
+    });
+
     it('lease: refused while another instance holds it, taken over after expiry; the old owner steps back', async () => {
       const { store, instance } = onOneDatabase({ renderQr, leaseTtlMs: 30_000 });
       const a = instance('A');
@@ -475,6 +523,27 @@ describe('SessionRegistry with the sandbox engine', () => {
     expect(await after.registry.restoreAll()).toMatchObject({ restored: [sessionId] });
     await after.waitStatus(sessionId, 'connected');
     await after.registry.beforeApplicationShutdown();
+  });
+
+  it('a restart or QR asked while a delete runs finds no session, instead of starting it again', async () => {
+    const kit = makeRegistryKit();
+    const sessionId = await kit.linkedSession();
+    const [destroyed, restarted, qr] = await Promise.allSettled([
+      kit.registry.destroy(sessionId),
+      kit.registry.restart(sessionId),
+      kit.registry.getQr(sessionId),
+    ]);
+    expect(destroyed.status).toBe('fulfilled');
+    expect(restarted).toMatchObject({ status: 'rejected', reason: { code: 'SESSION_NOT_FOUND' } });
+    // The QR is no lock holder: it may answer before the delete (still connected) or after it.
+    expect(qr.status === 'rejected' && qr.reason.code).toMatch(
+      /^(SESSION_ALREADY_CONNECTED|SESSION_NOT_FOUND)$/,
+    );
+    await tick();
+    expect(kit.registry.liveCount()).toBe(0);
+    expect(kit.hub.size).toBe(0);
+    expect(kit.store.docs.has(sessionId)).toBe(false);
+    await kit.registry.beforeApplicationShutdown();
   });
 
   it('serialises concurrent start/stop: one connection at a time, last call wins', async () => {

@@ -192,68 +192,74 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   restart(sessionId: string): Promise<void> {
-    return this.locks.run(sessionId, async () => {
-      if (await this.heldElsewhere(sessionId)) {
-        await this.relay.ask(sessionId, { kind: 'restart' });
-        return;
-      }
-      const handle = this.handles.get(sessionId);
-      if (handle) await this.dispose(handle, false);
-      await this.startLocked(sessionId);
-    });
+    return this.locks.run(sessionId, () =>
+      this.hereOrHolder(sessionId, { kind: 'restart' }, async () => {
+        const handle = this.handles.get(sessionId);
+        if (handle) await this.dispose(handle, false);
+        await this.startLocked(sessionId);
+      }),
+    );
   }
 
   /** Unlinks on WhatsApp when connected, closes, clears the auth state; status `logged_out`. */
   logout(sessionId: string): Promise<void> {
-    return this.locks.run(sessionId, async () => {
-      const doc = await this.requireDoc(sessionId);
-      if (!this.handles.has(sessionId) && leasedElsewhere(doc, this.instanceId)) {
-        await this.relay.ask(sessionId, { kind: 'logout' });
-        return;
-      }
-      const handle = this.handles.get(sessionId);
-      const connection = handle?.status === 'connected' ? handle.detachConnection() : undefined;
-      if (connection)
-        await this.bounded(connection.logout(), LOGOUT_TIMEOUT_MS).catch((err) =>
-          this.logError(`Logout of ${sessionId} on WhatsApp failed`, err),
-        );
-      if (handle) await this.dispose(handle, true);
-      await this.authStores.forSession(sessionId).clear();
-      await this.authStores.release(sessionId);
-      await this.status.set(handle ?? this.holderOf(doc), 'logged_out', {
-        qr: null,
-        qrExpiresAt: null,
-        lastError: null,
-      });
-    });
+    return this.locks.run(sessionId, () =>
+      this.hereOrHolder(sessionId, { kind: 'logout' }, () => this.logoutLocked(sessionId)),
+    );
   }
 
-  /** Logout + delete the session document (messages and contacts are not this lib's). */
-  async destroy(sessionId: string): Promise<void> {
-    await this.logout(sessionId);
-    await this.locks.run(sessionId, () => this.store.delete(sessionId));
+  /**
+   * Logout + delete the session document (messages and contacts are not this lib's), under one
+   * hold of the session's lock: a restart or QR asked meanwhile finds no session, instead of
+   * starting it again between the logout and the delete.
+   */
+  destroy(sessionId: string): Promise<void> {
+    return this.locks.run(sessionId, () =>
+      this.hereOrHolder(sessionId, { kind: 'destroy' }, async () => {
+        await this.logoutLocked(sessionId);
+        await this.store.delete(sessionId);
+      }),
+    );
+  }
+
+  private async logoutLocked(sessionId: string): Promise<void> {
+    const doc = await this.requireDoc(sessionId);
+    const handle = this.handles.get(sessionId);
+    const connection = handle?.status === 'connected' ? handle.detachConnection() : undefined;
+    if (connection)
+      await this.bounded(connection.logout(), LOGOUT_TIMEOUT_MS).catch((err) =>
+        this.logError(`Logout of ${sessionId} on WhatsApp failed`, err),
+      );
+    if (handle) await this.dispose(handle, true);
+    await this.authStores.forSession(sessionId).clear();
+    await this.authStores.release(sessionId);
+    await this.status.set(handle ?? this.holderOf(doc), 'logged_out', {
+      qr: null,
+      qrExpiresAt: null,
+      lastError: null,
+    });
   }
 
   // ---- linking ------------------------------------------------------------------
 
   /** Current QR as a PNG data URL; starts the session (or retries now) when it is idle. */
-  async getQr(sessionId: string): Promise<QrView> {
-    if (await this.heldElsewhere(sessionId))
-      return (await this.relay.ask(sessionId, { kind: 'qr' })) as QrView;
-    const status = await this.ensureLinking(sessionId);
-    const doc = await this.requireDoc(sessionId);
-    if (status !== 'qr_ready' || !doc.qr) throw new QrNotAvailableError(sessionId, doc.status);
-    return { qr: doc.qr, status: doc.status, expiresAt: doc.qrExpiresAt };
+  getQr(sessionId: string): Promise<QrView> {
+    return this.hereOrHolder(sessionId, { kind: 'qr' }, async () => {
+      const status = await this.ensureLinking(sessionId);
+      const doc = await this.requireDoc(sessionId);
+      if (status !== 'qr_ready' || !doc.qr) throw new QrNotAvailableError(sessionId, doc.status);
+      return { qr: doc.qr, status: doc.status, expiresAt: doc.qrExpiresAt };
+    });
   }
 
-  async requestPairingCode(sessionId: string, phone: string): Promise<string> {
-    if (await this.heldElsewhere(sessionId))
-      return (await this.relay.ask(sessionId, { kind: 'pairingCode', phone })) as string;
-    const status = await this.ensureLinking(sessionId);
-    const connection = this.handles.get(sessionId)?.connection;
-    if (status !== 'qr_ready' || !connection)
-      throw new QrNotAvailableError(sessionId, status ?? 'disconnected');
-    return connection.requestPairingCode(phone.replace(/\D/g, ''));
+  requestPairingCode(sessionId: string, phone: string): Promise<string> {
+    return this.hereOrHolder(sessionId, { kind: 'pairingCode', phone }, async () => {
+      const status = await this.ensureLinking(sessionId);
+      const connection = this.handles.get(sessionId)?.connection;
+      if (status !== 'qr_ready' || !connection)
+        throw new QrNotAvailableError(sessionId, status ?? 'disconnected');
+      return connection.requestPairingCode(phone.replace(/\D/g, ''));
+    });
   }
 
   // ---- messaging --------------------------------------------------------------
@@ -428,10 +434,22 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
     return status ?? this.handles.get(sessionId)?.status;
   }
 
-  /** Held by another live instance: what needs the connection is asked of it (HolderRelay). */
-  private async heldElsewhere(sessionId: string): Promise<boolean> {
-    if (this.handles.has(sessionId)) return false;
-    return leasedElsewhere(await this.requireDoc(sessionId), this.instanceId);
+  /**
+   * Runs `here` on this instance, unless another live instance holds the session: then the
+   * request is asked of it (HolderRelay), or run here after all if the session stops being held
+   * there while the asker waits.
+   */
+  private async hereOrHolder<T>(
+    sessionId: string,
+    request: HolderRequest,
+    here: () => Promise<T>,
+  ): Promise<T> {
+    if (
+      this.handles.has(sessionId) ||
+      !leasedElsewhere(await this.requireDoc(sessionId), this.instanceId)
+    )
+      return here();
+    return (await this.relay.ask(sessionId, request, here)) as T;
   }
 
   /** A request another instance left for a session held here, carried out as if asked here. */
@@ -445,6 +463,8 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
         return this.restart(sessionId);
       case 'logout':
         return this.logout(sessionId);
+      case 'destroy':
+        return this.destroy(sessionId);
       case 'resyncContacts':
         return this.resyncContacts(sessionId);
     }

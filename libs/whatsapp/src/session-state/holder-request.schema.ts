@@ -32,6 +32,6 @@ export class SessionHolderRequest {
 }
 
 export const SessionHolderRequestSchema = SchemaFactory.createForClass(SessionHolderRequest);
-// Holders look for open requests (and keep those of the sessions they hold).
-SessionHolderRequestSchema.index({ state: 1 });
+// Holders look for open requests to the sessions they hold.
+SessionHolderRequestSchema.index({ state: 1, sessionId: 1 });
 SessionHolderRequestSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });

@@ -7,6 +7,7 @@ export type HolderRequest =
   | { kind: 'pairingCode'; phone: string }
   | { kind: 'restart' }
   | { kind: 'logout' }
+  | { kind: 'destroy' }
   | { kind: 'resyncContacts' };
 
 /** A domain error of the holder, carried to the asker as it would have been thrown there. */

@@ -14,8 +14,6 @@ import type { SessionStateStore } from './session-state.store';
 import { WhatsAppSession } from './whatsapp-session.schema';
 
 const PROJECTION = { _id: 0 } as const;
-/** Open holder requests read per poll; more wait for the next one. */
-const OPEN_REQUESTS_READ = 500;
 const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
 
 @Injectable()
@@ -135,17 +133,14 @@ export class MongoSessionStateStore implements SessionStateStore {
 
   async takeHolderRequests(sessionIds: string[], takenBy: string) {
     if (!sessionIds.length) return [];
-    // Open requests are few (usually none): read them all, keep those of sessions held here,
-    // rather than look up every held session on every poll.
-    const held = new Set(sessionIds);
+    // By the held sessions: requests to other holders, a dead one's among them, never stand in
+    // the way of these.
     const open = await this.requests
-      .find({ state: 'asked' }, { sessionId: 1, request: 1 })
-      .limit(OPEN_REQUESTS_READ)
+      .find({ state: 'asked', sessionId: { $in: sessionIds } }, { sessionId: 1, request: 1 })
       .lean()
       .exec();
     const taken: AskedRequest[] = [];
     for (const { _id, sessionId, request } of open) {
-      if (!held.has(sessionId)) continue;
       // Conditional, so of two takers (a lease changing hands) one runs it.
       const res = await this.requests
         .updateOne({ _id, state: 'asked' }, { $set: { state: 'taken', takenBy } })
