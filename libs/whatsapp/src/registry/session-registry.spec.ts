@@ -512,16 +512,22 @@ describe('SessionRegistry with the sandbox engine', () => {
   });
 
   it('a process back under the id it crashed with restores its sessions at once, not after its own leases ran out', async () => {
-    const { instance } = onOneDatabase();
+    const { store, instance } = onOneDatabase();
     const before = instance('A');
     const sessionId = await before.linkedSession();
-    (before.registry as any).leases.stopTimer(); // killed: nothing released, the lease runs on
+    const linking = await before.createSession('linking');
+    await before.registry.start(linking);
+    await before.waitStatus(linking, 'qr_ready');
+    (before.registry as any).leases.stopTimer(); // killed: nothing released, the leases run on
 
     const elsewhere = instance('B');
-    expect(await elsewhere.registry.restoreAll()).toMatchObject({ skipped: [sessionId] });
+    expect(await elsewhere.registry.restoreAll()).toMatchObject({ skipped: [sessionId, linking] });
     const after = instance('A');
     expect(await after.registry.restoreAll()).toMatchObject({ restored: [sessionId] });
     await after.waitStatus(sessionId, 'connected');
+    // The one that was linking runs nowhere now: its lease is let go, so nobody waits on A for it.
+    expect(store.docs.get(linking)).toMatchObject({ status: 'disconnected' });
+    expect(store.docs.get(linking)!.lease).toBeUndefined();
     await after.registry.beforeApplicationShutdown();
   });
 

@@ -143,6 +143,9 @@ export class SessionRestorer {
     }
     if (!linked) {
       await authStores.release(doc.sessionId);
+      // A lease this id still has from before a crash would keep others waiting on a holder that
+      // runs nothing.
+      await this.deps.store.releaseLease(doc.sessionId, this.deps.instanceId);
       // A QR/connecting state left by a previous process is stale now.
       if (doc.status !== 'disconnected' && doc.status !== 'failed')
         await status.set(holderOf(doc), 'disconnected', { qr: null, qrExpiresAt: null });
