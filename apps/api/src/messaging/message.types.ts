@@ -69,6 +69,12 @@ export const STILL_UNREAD = {
   ...CHAT_MESSAGE,
   status: { $in: statusesBelow('read') },
 } as const;
+/**
+ * STILL_UNREAD as far as a chat's unread count holds it: stored after the reply that last cleared
+ * the count (`clearedBy`; ids grow in store order). `$and`, so a scope may select by _id too.
+ */
+export const inUnreadCount = (clearedBy: string | undefined) =>
+  clearedBy ? { ...STILL_UNREAD, $and: [{ _id: { $gt: clearedBy } }] } : STILL_UNREAD;
 
 export interface StoredMedia {
   mimetype: string;

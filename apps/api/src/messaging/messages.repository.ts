@@ -4,6 +4,7 @@ import { InjectModel } from '@nestjs/mongoose';
 import { type Model, type QueryFilter, Types } from 'mongoose';
 import {
   CHAT_MESSAGE,
+  inUnreadCount,
   type MessageRecord,
   type MessageStatus,
   STATUS_TIME_FIELD,
@@ -314,10 +315,8 @@ export class MessagesRepository {
     clearedBy: string | undefined,
   ): Promise<MarkedRead> {
     const update = { $set: { ...set, status: 'read' as const } };
-    // $and: the scope may select by _id too.
-    const since = clearedBy ? { $and: [{ _id: { $gt: clearedBy } }] } : {};
     const counted = (
-      await this.model.updateMany({ ...scope, ...STILL_UNREAD, ...since }, update).exec()
+      await this.model.updateMany({ ...scope, ...inUnreadCount(clearedBy) }, update).exec()
     ).modifiedCount;
     const uncounted = clearedBy
       ? (await this.model.updateMany({ ...scope, ...STILL_UNREAD }, update).exec()).modifiedCount
@@ -337,13 +336,7 @@ export class MessagesRepository {
     const scope = { organizationId, sessionName, chatJid };
     const [messageCount, unreadCount] = await Promise.all([
       this.model.countDocuments({ ...scope, ...CHAT_MESSAGE }).exec(),
-      this.model
-        .countDocuments({
-          ...scope,
-          ...STILL_UNREAD,
-          ...(clearedBy && { _id: { $gt: clearedBy } }),
-        })
-        .exec(),
+      this.model.countDocuments({ ...scope, ...inUnreadCount(clearedBy) }).exec(),
     ]);
     return { messageCount, unreadCount };
   }
