@@ -58,22 +58,24 @@ export class EventStreamAuthService {
       ({ userId, organizationId } = (await this.fromStreamToken(queryToken)) ?? {});
     }
     if (!userId || !organizationId) throw new StreamUnauthorizedError();
-    const user = await this.users.findActive(userId);
-    if (!user || String(user.organizationId) !== organizationId)
-      throw new StreamUnauthorizedError();
-    if (!(await this.organizations.hasModule(organizationId, 'whatsapp')))
-      throw new StreamModuleDisabledError();
+    const user = await this.access(userId, organizationId);
+    if (user === 'unauthorized') throw new StreamUnauthorizedError();
+    if (user === 'module-disabled') throw new StreamModuleDisabledError();
     return { userId, organizationId, role: user.role, email: user.email };
   }
 
-  /** Whether a stream opened by this user may go on: still active, and the module still on. */
+  /** Whether a stream opened by this user may go on: the same check as when it was opened. */
   async stillAllowed(user: AuthUser): Promise<boolean> {
-    const current = await this.users.findActive(user.userId);
-    return (
-      !!current &&
-      String(current.organizationId) === user.organizationId &&
-      (await this.organizations.hasModule(user.organizationId, 'whatsapp'))
-    );
+    return typeof (await this.access(user.userId, user.organizationId)) === 'object';
+  }
+
+  /** The user, if still active in that organization, and the organization has the module. */
+  private async access(userId: string, organizationId: string) {
+    const user = await this.users.findActive(userId);
+    if (!user || String(user.organizationId) !== organizationId) return 'unauthorized' as const;
+    if (!(await this.organizations.hasModule(organizationId, 'whatsapp')))
+      return 'module-disabled' as const;
+    return user;
   }
 
   private async fromStreamToken(
