@@ -1,5 +1,5 @@
 import { MAX_RETRY_RESENDS, WaEmulator, type PhoneControl } from '@app/wa-emulator';
-import { EngineHarness } from './engine-harness';
+import { EngineHarness, linkedOnFreshEmulator } from './engine-harness';
 
 const ACCOUNT = '15550003333';
 
@@ -12,16 +12,11 @@ describe('wa-emulator: fromMe, LID-only senders, groups and retries with the rea
   const retriesFor = (...ids: string[]) => phone.retries.filter((r) => ids.includes(r.id));
   const waitForMessage = (id: string, what: string) => engine.until(() => byId(id)[0], 5_000, what);
 
-  beforeAll(async () => {
-    emulator = await WaEmulator.start();
-    phone = emulator.phone(ACCOUNT);
-    engine = new EngineHarness(emulator.url, 'org_chats');
-    await engine.link((qr) => phone.scan(qr));
-  });
-  afterAll(async () => {
-    await engine?.close();
-    await emulator?.close();
-  });
+  linkedOnFreshEmulator(
+    ACCOUNT,
+    (linked) => ({ emulator, phone, engine } = linked),
+    (e) => new EngineHarness(e.url, 'org_chats'),
+  );
 
   it('a message typed on the phone reaches the linked device as fromMe in the chat it was written in', async () => {
     const id = await phone.sendFromMe('15559993001', { conversation: 'typed on the phone' });

@@ -1,5 +1,6 @@
 import { Agent } from 'node:https';
 import pino from 'pino';
+import { WaEmulator, type PhoneControl } from '@app/wa-emulator';
 import {
   BaileysEngineFactory,
   InMemoryAuthStoreProvider,
@@ -140,4 +141,34 @@ export class EngineHarness {
   async close(): Promise<void> {
     await this.connection?.close();
   }
+}
+
+export interface LinkedOnEmulator {
+  emulator: WaEmulator;
+  phone: PhoneControl;
+  engine: EngineHarness;
+}
+
+/**
+ * For one describe block: a fresh emulator, `account`'s phone, and an engine linked to it; each
+ * block has its own, since some close and reconnect their engine. `assign` hands them to the block
+ * before linking, so its afterAll cleanup is the helper's.
+ */
+export function linkedOnFreshEmulator(
+  account: string,
+  assign: (linked: LinkedOnEmulator) => void,
+  makeEngine: (emulator: WaEmulator) => EngineHarness = (emulator) =>
+    new EngineHarness(emulator.url),
+): void {
+  let linked: LinkedOnEmulator | undefined;
+  beforeAll(async () => {
+    const emulator = await WaEmulator.start();
+    linked = { emulator, phone: emulator.phone(account), engine: makeEngine(emulator) };
+    assign(linked);
+    await linked.engine.link((qr) => linked!.phone.scan(qr));
+  });
+  afterAll(async () => {
+    await linked?.engine.close();
+    await linked?.emulator.close();
+  });
 }

@@ -1,27 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { WaEmulator, type PhoneControl } from '@app/wa-emulator';
 import { MediaExceedsLimitError } from '@app/whatsapp';
-import { EngineHarness } from './engine-harness';
+import { EngineHarness, linkedOnFreshEmulator } from './engine-harness';
 
 const ACCOUNT = '15550002222';
 const PN_CONTACT = '15559990001';
 const LID_CONTACT = '15559990002';
 
 describe('wa-emulator: messages with the real Baileys engine', () => {
-  let emulator: WaEmulator;
   let engine: EngineHarness;
   let phone: PhoneControl;
 
-  beforeAll(async () => {
-    emulator = await WaEmulator.start();
-    phone = emulator.phone(ACCOUNT);
-    engine = new EngineHarness(emulator.url);
-    await engine.link((qr) => phone.scan(qr));
-  });
-  afterAll(async () => {
-    await engine?.close();
-    await emulator?.close();
-  });
+  linkedOnFreshEmulator(ACCOUNT, (linked) => ({ phone, engine } = linked));
 
   it('inbound text from a phone-number contact: pkmsg, then msg → one message each', async () => {
     const c = phone.contact(PN_CONTACT, { pushName: 'Pat' });
@@ -101,20 +91,10 @@ describe('wa-emulator: messages with the real Baileys engine', () => {
 });
 
 describe('wa-emulator: messages read on the phone (read-self receipts)', () => {
-  let emulator: WaEmulator;
   let engine: EngineHarness;
   let phone: PhoneControl;
 
-  beforeAll(async () => {
-    emulator = await WaEmulator.start();
-    phone = emulator.phone(ACCOUNT);
-    engine = new EngineHarness(emulator.url);
-    await engine.link((qr) => phone.scan(qr));
-  });
-  afterAll(async () => {
-    await engine?.close();
-    await emulator?.close();
-  });
+  linkedOnFreshEmulator(ACCOUNT, (linked) => ({ phone, engine } = linked));
 
   it('reports a message read on the phone while connected', async () => {
     phone.contact(PN_CONTACT, { pushName: 'Pat' });
@@ -151,20 +131,14 @@ describe('wa-emulator: messages read on the phone (read-self receipts)', () => {
 });
 
 describe('wa-emulator: inbound media with the real Baileys download path', () => {
-  let emulator: WaEmulator;
   let engine: EngineHarness;
   let phone: PhoneControl;
 
-  beforeAll(async () => {
-    emulator = await WaEmulator.start();
-    phone = emulator.phone('15550004444');
-    engine = new EngineHarness(emulator.url, 'org_media');
-    await engine.link((qr) => phone.scan(qr));
-  });
-  afterAll(async () => {
-    await engine?.close();
-    await emulator?.close();
-  });
+  linkedOnFreshEmulator(
+    '15550004444',
+    (linked) => ({ phone, engine } = linked),
+    (e) => new EngineHarness(e.url, 'org_media'),
+  );
 
   it.each([
     ['image', 'image/jpeg', 'pn'],
@@ -205,16 +179,11 @@ describe('wa-emulator: outbound media through the emulator media host (HTTPS upl
   let engine: EngineHarness;
   let phone: PhoneControl;
 
-  beforeAll(async () => {
-    emulator = await WaEmulator.start();
-    phone = emulator.phone('15550006666');
-    engine = new EngineHarness(emulator.url, 'org_outmedia', undefined, emulator.mediaCertificate);
-    await engine.link((qr) => phone.scan(qr));
-  });
-  afterAll(async () => {
-    await engine?.close();
-    await emulator?.close();
-  });
+  linkedOnFreshEmulator(
+    '15550006666',
+    (linked) => ({ emulator, phone, engine } = linked),
+    (e) => new EngineHarness(e.url, 'org_outmedia', undefined, e.mediaCertificate),
+  );
 
   it.each([
     ['image', 'image/png', {}],
