@@ -81,12 +81,14 @@ describe('messaging (HTTP, sandbox engine)', () => {
 
     await receipt(res.body.id, 'read');
     const read = await waitForStatus(res.body.id, 'read');
+    // Read implies delivered: the skipped status gets the read's time.
+    expect(read.deliveredAt).toBe(read.readAt);
     await receipt(res.body.id, 'delivered'); // late receipt: ignored
     await new Promise((r) => setTimeout(r, 200));
     const after = await getMessage(res.body.id);
     expect(after.status).toBe('read');
     expect(after.readAt).toBe(read.readAt);
-    expect(after.deliveredAt).toBeUndefined();
+    expect(after.deliveredAt).toBe(read.readAt);
   });
 
   // On the emulator Baileys uploads to its HTTPS media host (media_conn), as it does to WhatsApp's.
@@ -102,7 +104,7 @@ describe('messaging (HTTP, sandbox engine)', () => {
       to: PEER,
       type,
       media: { base64: bytes.toString('base64'), mimetype },
-      caption: 'see this',
+      ...(type === 'audio' ? {} : { caption: 'see this' }),
       fileName,
     }).expect(202);
     expect(res.body.media).toMatchObject({ mimetype, size: 2048, downloadStatus: 'stored' });
@@ -147,6 +149,14 @@ describe('messaging (HTTP, sandbox engine)', () => {
     const played = await waitForStatus(res.body.id, 'played');
     expect(played.deliveredAt).toBeDefined();
     expect(played.playedAt).toBeDefined();
+    // Played implies read, even when the read receipt never came (or came late and was ignored).
+    expect(played.readAt).toBe(played.playedAt);
+    await receipt(res.body.id, 'read');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await getMessage(res.body.id)).toMatchObject({
+      status: 'played',
+      readAt: played.playedAt,
+    });
   });
 
   it('stores inbound messages of every type once, with media downloadable byte-exactly', async () => {
@@ -932,6 +942,24 @@ describe('messaging (HTTP, sandbox engine)', () => {
         ],
         fileName: ['fileName is only for media messages (documents show it)'],
       },
+    ],
+    [
+      'an audio message with a caption, which WhatsApp cannot show',
+      {
+        type: 'audio',
+        caption: 'listen',
+        media: { base64: mediaSample.ogg(64).toString('base64'), mimetype: 'audio/ogg' },
+      },
+      {
+        caption: [
+          'caption is only for image, video and document messages; audio carries no caption',
+        ],
+      },
+    ],
+    [
+      'text that is only whitespace',
+      { text: ' \n ' },
+      { text: ['text must not be only whitespace'] },
     ],
     [
       'base64 without mimetype',

@@ -1,4 +1,4 @@
-import { MESSAGE_STATUSES, statusesBelow, statusRank } from './message.types';
+import { MESSAGE_STATUSES, impliedTimeFields, statusesBelow, statusRank } from './message.types';
 
 describe('message status order', () => {
   it('only moves forward: pending → sent → delivered → read → played', () => {
@@ -18,5 +18,13 @@ describe('message status order', () => {
       for (const current of statusesBelow(next))
         expect(statusRank(current)).toBeLessThan(statusRank(next));
     }
+  });
+
+  it('names the times a receipt implies came before it', () => {
+    expect(impliedTimeFields('played')).toEqual(['deliveredAt', 'readAt']);
+    expect(impliedTimeFields('read')).toEqual(['deliveredAt']);
+    expect(impliedTimeFields('delivered')).toEqual([]);
+    expect(impliedTimeFields('sent')).toEqual([]);
+    expect(impliedTimeFields('failed')).toEqual([]);
   });
 });

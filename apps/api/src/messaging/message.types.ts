@@ -154,6 +154,16 @@ export const STATUS_TIME_FIELD: Partial<
   failed: 'failedAt',
 };
 
+/**
+ * Time fields of the receipts a receipt for `status` implies came before it (delivered, read); the
+ * sent time is the send's own.
+ */
+export function impliedTimeFields(status: MessageStatus) {
+  return (['delivered', 'read'] as const)
+    .filter((s) => RANK[s] < RANK[status])
+    .map((s) => (s === 'delivered' ? ('deliveredAt' as const) : ('readAt' as const)));
+}
+
 /** When the message reached the status it has, where recorded. */
 export function statusTimeOf(m: MessageRecord): Date | undefined {
   const field = STATUS_TIME_FIELD[m.status];

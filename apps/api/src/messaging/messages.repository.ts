@@ -8,6 +8,7 @@ import {
   type MessageRecord,
   type MessageStatus,
   STATUS_TIME_FIELD,
+  impliedTimeFields,
   STILL_UNREAD,
   statusesBelow,
 } from './message.types';
@@ -187,18 +188,25 @@ export class MessagesRepository {
     const set: Record<string, unknown> = { ...extra, status, updatedAt: now, statusEffectsAt: now };
     const timeField = STATUS_TIME_FIELD[status];
     if (timeField) set[timeField] = at;
+    // A receipt that skips statuses (played before read, whose late receipt is then ignored)
+    // implies them: their times are at most this one's, so $min fills only those never recorded.
+    const implied = Object.fromEntries(impliedTimeFields(status).map((f) => [f, at]));
     // The error of an attempt that was retried is history once the message got further.
     const unset = status === 'failed' ? { nextAttemptAt: 1 } : { nextAttemptAt: 1, error: 1 };
     const before = await this.model
       .findOneAndUpdate(
         { ...filter, status: { $in: statusesBelow(status) } },
-        { $set: set, $unset: unset },
+        { $set: set, $unset: unset, ...(Object.keys(implied).length ? { $min: implied } : {}) },
         { returnDocument: 'before', timestamps: false },
       )
       .lean<MessageRecord>()
       .exec();
     if (!before) return null;
     const after = { ...before, ...set } as MessageRecord;
+    for (const [field, time] of Object.entries(implied)) {
+      const recorded = before[field as keyof MessageRecord] as Date | undefined;
+      Object.assign(after, { [field]: recorded && recorded < time ? recorded : time });
+    }
     for (const field of Object.keys(unset)) delete after[field as keyof MessageRecord];
     return { before, after };
   }

@@ -1517,11 +1517,13 @@ export interface components {
             sentAt?: string;
             /**
              * Format: date-time
+             * @description When the recipient received it; a read or played receipt that came without it sets it to its own time
              * @example 2026-01-01T10:00:02.000Z
              */
             deliveredAt?: string;
             /**
              * Format: date-time
+             * @description When it was read; a played receipt that came without a read one sets it to its own time
              * @example 2026-01-01T10:00:03.000Z
              */
             readAt?: string;
@@ -1843,14 +1845,14 @@ export interface components {
              */
             type?: components["schemas"]["SendMessageType"];
             /**
-             * @description Text of a text message (1-4096 characters); not for media messages, which take caption
+             * @description Text of a text message (1-4096 characters, not only whitespace); not for media messages, which take caption
              * @example Hello from Acme!
              */
             text?: string;
             /** @description Required for image, video, audio and document messages; not for text messages */
             media?: components["schemas"]["MediaInputDto"];
             /**
-             * @description Caption of image, video or document; not for text messages
+             * @description Caption of image, video or document; not for text or audio messages
              * @example Your invoice
              */
             caption?: string;

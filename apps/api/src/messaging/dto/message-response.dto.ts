@@ -109,8 +109,18 @@ export class MessageResponseDto {
   })
   timestamp: Date;
   @ApiPropertyOptional({ example: '2026-01-01T10:00:01.000Z' }) sentAt?: Date;
-  @ApiPropertyOptional({ example: '2026-01-01T10:00:02.000Z' }) deliveredAt?: Date;
-  @ApiPropertyOptional({ example: '2026-01-01T10:00:03.000Z' }) readAt?: Date;
+  @ApiPropertyOptional({
+    description:
+      'When the recipient received it; a read or played receipt that came without it sets it to its own time',
+    example: '2026-01-01T10:00:02.000Z',
+  })
+  deliveredAt?: Date;
+  @ApiPropertyOptional({
+    description:
+      'When it was read; a played receipt that came without a read one sets it to its own time',
+    example: '2026-01-01T10:00:03.000Z',
+  })
+  readAt?: Date;
   @ApiPropertyOptional({ example: '2026-01-01T10:00:04.000Z' }) playedAt?: Date;
   @ApiPropertyOptional({ example: '2026-01-01T10:00:04.000Z' }) failedAt?: Date;
   @ApiProperty({ example: '2026-01-01T10:00:00.000Z' }) createdAt: Date;

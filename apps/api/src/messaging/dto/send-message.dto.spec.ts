@@ -76,6 +76,26 @@ describe('SendMessageDto', () => {
     });
   });
 
+  it('refuses a caption on audio, which WhatsApp cannot show, instead of dropping it', async () => {
+    expect(
+      await problems({
+        ...base,
+        type: 'audio',
+        media: { base64: 'T2dnUw==', mimetype: 'audio/ogg' },
+        caption: 'listen',
+      }),
+    ).toEqual({
+      caption: ['caption is only for image, video and document messages; audio carries no caption'],
+    });
+  });
+
+  it('refuses text that is only whitespace', async () => {
+    expect(await problems({ ...base, text: ' \n\t ' })).toEqual({
+      text: ['text must not be only whitespace'],
+    });
+    expect(await problems({ ...base, text: ' hi ' })).toEqual({});
+  });
+
   it('says once that base64 needs a mimetype', async () => {
     expect(await problems({ ...base, type: 'document', media: { base64: pdf.base64 } })).toEqual({
       'media.mimetype': ['mimetype is required with base64'],

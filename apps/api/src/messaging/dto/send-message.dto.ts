@@ -116,7 +116,7 @@ export class SendMessageDto {
 
   @ApiPropertyOptional({
     description:
-      'Text of a text message (1-4096 characters); not for media messages, which take caption',
+      'Text of a text message (1-4096 characters, not only whitespace); not for media messages, which take caption',
     example: 'Hello from Acme!',
   })
   @ValidateIf((o: SendMessageDto) => !isMedia(o) || o.text !== undefined)
@@ -126,6 +126,8 @@ export class SendMessageDto {
       return `text is only for text messages; give ${o.type === 'image' ? 'an' : 'a'} ${o.type} its text as caption`;
     if (typeof text !== 'string') return 'text is required for text messages';
     if (!text.length) return 'text must not be empty';
+    // WhatsApp's apps refuse to send a blank message; one sent through the API shows as nothing.
+    if (!text.trim().length) return 'text must not be only whitespace';
     if (text.length > 4096) return 'text must be shorter than or equal to 4096 characters';
     return undefined;
   })
@@ -143,14 +145,18 @@ export class SendMessageDto {
   media?: MediaInputDto;
 
   @ApiPropertyOptional({
-    description: 'Caption of image, video or document; not for text messages',
+    description: 'Caption of image, video or document; not for text or audio messages',
     example: 'Your invoice',
   })
   @IsOptional()
-  @NotWith(
-    isText,
-    'caption is only for image, video and document messages; a text message has text',
-  )
+  @Rule<SendMessageDto>((_caption, o) => {
+    // WhatsApp's audio messages carry no caption: refused rather than silently dropped.
+    if (o.type === 'audio')
+      return 'caption is only for image, video and document messages; audio carries no caption';
+    if (isText(o))
+      return 'caption is only for image, video and document messages; a text message has text';
+    return undefined;
+  })
   @IsString()
   @MaxLength(1024)
   caption?: string;
