@@ -1218,6 +1218,24 @@ describe('messaging effects cut off by a crash', () => {
         messageCount: 1,
         unreadCount: 1,
       });
+      await db().collection('contacts').insertOne({
+        organizationId: owner.organization.id,
+        sessionId: session.sessionId,
+        sessionName: 'main',
+        jid: peer,
+        phone: '201777000111',
+        isGroup: false,
+        customName: null,
+        searchCustomName: [],
+        searchPushName: [],
+        tags: [],
+        notes: null,
+        customerId: null,
+        customerLinkSource: null,
+        firstSeenAt: counted.timestamp,
+        lastMessageAt: counted.timestamp,
+        messageCount: 1,
+      });
       await db()
         .collection('events')
         .insertOne({
@@ -1260,6 +1278,8 @@ describe('messaging effects cut off by a crash', () => {
         await t.http().get('/api/v1/whatsapp/contacts').set(owner.auth).expect(200)
       ).body.items.filter((c: { jid: string }) => c.jid === peer);
       expect(contacts).toHaveLength(1);
+      // Recounted too, where adding the replayed three to the one counted before would give 4.
+      expect(contacts[0].messageCount).toBe(3);
       const stats = (await t.http().get('/api/v1/whatsapp/stats').set(owner.auth).expect(200)).body;
       expect(stats.messages.received).toBe(3);
       for (const m of [untouched, announced, counted])

@@ -35,7 +35,7 @@ export class ContactsSyncListener {
   @OnEvent(MESSAGING_EVENTS.created, LISTENER)
   async onMessagesCreated(event: MessagesCreatedEvent): Promise<void> {
     await this.guard(MESSAGING_EVENTS.created, event?.sessionId, () =>
-      this.sync.recordMessages(event.messages),
+      this.sync.recordMessages(event.messages, event.replayed),
     );
   }
 

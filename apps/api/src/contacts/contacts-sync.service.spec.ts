@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Types } from 'mongoose';
 import { CustomersService } from '../customers/customers.service';
+import { MessageHistoryService } from '../messaging/message-history.service';
 import type { MessageRecord } from '../messaging/message.types';
 import { ContactLocks } from './contact-locks';
 import type { SyncTarget, SyncUpdate } from './contact-rules';
@@ -89,6 +90,9 @@ class FakeContactsRepository {
   async applyMerge(id: Types.ObjectId, merged: object) {
     return this.patch(id, merged);
   }
+  async setMessageCount(id: Types.ObjectId, messageCount: number) {
+    this.patch(id, { messageCount });
+  }
   async deleteById(id: Types.ObjectId) {
     this.docs = this.docs.filter((d) => !d._id.equals(id));
   }
@@ -148,12 +152,14 @@ describe('ContactsSyncService', () => {
   let repo: FakeContactsRepository;
   let customers: { idsByPhones: ReturnType<typeof vi.fn> };
   let announced: ReturnType<typeof vi.fn>;
+  let countChatMessages: ReturnType<typeof vi.fn>;
 
   beforeEach(async () => {
     vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     repo = new FakeContactsRepository();
     customers = { idsByPhones: vi.fn().mockResolvedValue(new Map()) };
     announced = vi.fn().mockResolvedValue(undefined);
+    countChatMessages = vi.fn();
     const moduleRef = await Test.createTestingModule({
       providers: [
         ContactsSyncService,
@@ -161,6 +167,7 @@ describe('ContactsSyncService', () => {
         { provide: ContactsRepository, useValue: repo },
         { provide: CustomersService, useValue: customers },
         { provide: ContactEventsPublisher, useValue: { updated: announced } },
+        { provide: MessageHistoryService, useValue: { countChatMessages } },
       ],
     }).compile();
     service = moduleRef.get(ContactsSyncService);
@@ -191,6 +198,26 @@ describe('ContactsSyncService', () => {
       firstSeenAt: new Date('2026-01-01T00:00:00Z'),
       lastMessageAt: new Date('2026-01-02T10:00:00Z'),
     });
+  });
+
+  it('recounts the contacts of a crash replay from their chats under every address, instead of adding again', async () => {
+    await service.recordMessages([message({ senderLid: LID })]);
+    expect(only()).toMatchObject({ jid: PHONE_JID, lid: LID, messageCount: 1 });
+    // The replay brings that message again (its count had moved before the crash) and a LID chat's.
+    countChatMessages.mockResolvedValue(2);
+    await service.recordMessages(
+      [
+        message({ senderLid: LID }),
+        message({ chatJid: LID, senderJid: LID, senderLid: LID, senderPhone: PHONE }),
+      ],
+      true,
+    );
+    expect(only()).toMatchObject({ jid: PHONE_JID, messageCount: 2 });
+    expect(countChatMessages).toHaveBeenCalledTimes(1);
+    expect(countChatMessages).toHaveBeenCalledWith(
+      { organizationId: ORG, sessionId: REF.sessionId, sessionName: 'main' },
+      expect.arrayContaining([PHONE_JID, LID]),
+    );
   });
 
   it("folds a batch of one peer's messages into one upsert with the same result as one by one", async () => {

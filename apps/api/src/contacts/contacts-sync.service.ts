@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { WaContactsUpsertedEvent, WaLidMappingEvent } from '@app/whatsapp';
 import type { CustomerCreatedPayload } from '../customers/customers.events';
 import { CustomersService } from '../customers/customers.service';
+import { MessageHistoryService } from '../messaging/message-history.service';
 import type { MessageRecord } from '../messaging/message.types';
 import {
   observationFromContactInfo,
@@ -41,6 +42,7 @@ export class ContactsSyncService {
     private readonly customers: CustomersService,
     private readonly locks: ContactLocks,
     private readonly publish: ContactEventsPublisher,
+    private readonly messages: MessageHistoryService,
   ) {}
 
   /** Engine contacts (contacts.upsert / update, history sync). */
@@ -52,14 +54,42 @@ export class ContactsSyncService {
     await this.applyAll(event, observations, 'all');
   }
 
-  /** Stored messages of one session (in or out): their peers appear, counts and lastMessageAt move. */
-  async recordMessages(messages: MessageRecord[]): Promise<void> {
+  /**
+   * Stored messages of one session (in or out): their peers appear, counts and lastMessageAt move.
+   * A crash replay may bring messages whose counts already moved: their contacts are recounted.
+   */
+  async recordMessages(messages: MessageRecord[], replayed = false): Promise<void> {
     const fresh = messages.filter(
       (m) => !m._id || !this.recentMessages.seen(`${m.sessionId}:${String(m._id)}`),
     );
     if (!fresh.length) return;
+    const observations = fresh.flatMap(observationsFromMessage);
     // Message traffic only announces new contacts, not every count bump.
-    await this.applyAll(fresh[0], fresh.flatMap(observationsFromMessage), 'new');
+    await this.applyAll(fresh[0], observations, 'new');
+    if (replayed) await this.recount(targetOf(fresh[0]), observations);
+  }
+
+  /**
+   * Sets the message counts of the observed peers to their chat messages under any of their
+   * addresses (phone, LID), which is what the increments add up to when each ran once.
+   */
+  private async recount(target: SyncTarget, observations: ContactObservation[]): Promise<void> {
+    const counted = observations.filter((o) => o.message);
+    await this.locks.run(target.sessionId, async () => {
+      for (const jid of new Set(counted.map((o) => o.jid))) {
+        const lid = counted.find((o) => o.jid === jid)?.lid;
+        const contact =
+          (await this.contacts.findByJid(target, jid)) ??
+          (lid ? await this.contacts.findByLid(target, lid) : null);
+        if (!contact) continue;
+        const addresses = [contact.jid, contact.lid, contact.phone && phoneJid(contact.phone)];
+        const count = await this.messages.countChatMessages(
+          target,
+          addresses.filter((a): a is string => !!a),
+        );
+        await this.contacts.setMessageCount(contact._id, count);
+      }
+    });
   }
 
   /** WhatsApp revealed which phone a LID belongs to: merge the two contacts if both exist. */

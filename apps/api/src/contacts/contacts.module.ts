@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { CustomersModule } from '../customers/customers.module';
+import { MessagingModule } from '../messaging/messaging.module';
 import { OrganizationsModule } from '../organizations/organizations.module';
 import { WhatsAppSessionModule } from '../whatsapp-session/whatsapp-session.module';
 import { ContactLocks } from './contact-locks';
@@ -16,6 +17,7 @@ import { Contact, ContactSchema } from './schemas/contact.schema';
   imports: [
     MongooseModule.forFeature([{ name: Contact.name, schema: ContactSchema }]),
     CustomersModule,
+    MessagingModule,
     OrganizationsModule,
     WhatsAppSessionModule,
   ],

@@ -171,6 +171,10 @@ export class ContactsRepository {
       .exec();
   }
 
+  async setMessageCount(id: Types.ObjectId, messageCount: number): Promise<void> {
+    await this.model.updateOne({ _id: id }, { $set: { messageCount } }).exec();
+  }
+
   /** Sets the pushName unless a newer observation already did. */
   async setPushNameIfNewer(id: Types.ObjectId, fields: PushNameFields): Promise<void> {
     await this.model

@@ -236,7 +236,8 @@ describe('InboundIngestService', () => {
     expect(replayed).toBe(1);
     expect(messages.findByIds).toHaveBeenCalledWith(['m1', 'm2']);
     expect(chats.recordMany).toHaveBeenCalledWith([stored]);
-    expect(status.emitCreated).toHaveBeenCalledWith('org1_main', [stored]);
+    // Announced as a replay, so counting listeners recount.
+    expect(status.emitCreated).toHaveBeenCalledWith('org1_main', [stored], true);
     expect(notes.close).toHaveBeenCalledWith('note9');
     // The chat's counts, which the crash may have taken already, recounted from the messages.
     expect(messages.countChat).toHaveBeenCalledWith(stored, 'm0');

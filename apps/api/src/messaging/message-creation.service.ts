@@ -13,8 +13,8 @@ import { MessagesRepository } from './messages.repository';
  * event log) hear of them, session activity, media downloads. Crash-safe: `begin` notes the ids
  * before the insert and `complete` deletes the note after the effects, so a crash in between
  * leaves a note that MessageEffectsRecovery replays. Edits, the chat snapshot, stats and the
- * event log are idempotent on replay, and chat counts are recounted after it; contact message
- * counts may count such a batch twice.
+ * event log are idempotent on replay; chat counts are recounted after it, and contact message
+ * counts by the contacts listener (the event says `replayed`).
  */
 @Injectable()
 export class MessageCreationService {
@@ -35,12 +35,16 @@ export class MessageCreationService {
   }
 
   /** Runs the effects for the messages the insert created (any subset of the noted ids), then closes the note. */
-  async complete(creation: OpenCreation, created: MessageRecord[]): Promise<void> {
+  async complete(
+    creation: OpenCreation,
+    created: MessageRecord[],
+    replayed = false,
+  ): Promise<void> {
     if (created.length) {
       // The chat first: an edit or revoke applied next finds its target as the chat's last message.
       await this.chats.recordMany(created);
       await this.applyChanges(creation.sessionId, created);
-      await this.status.emitCreated(creation.sessionId, created);
+      await this.status.emitCreated(creation.sessionId, created, replayed);
       await this.sessions.touchActivity(creation.sessionId, new Date());
       for (const record of created)
         if (record.media?.downloadStatus === 'pending') this.downloads.schedule(record._id);
@@ -63,7 +67,7 @@ export class MessageCreationService {
    */
   async replay(creation: OpenCreation): Promise<number> {
     const stored = await this.messages.findByIds(creation.messageIds);
-    await this.complete(creation, stored);
+    await this.complete(creation, stored, true);
     const chats = new Map(stored.filter(isChatMessage).map((m) => [m.chatJid, m]));
     for (const m of chats.values()) {
       const chat = await this.chats.findOfSession(m.sessionId, m.chatJid);

@@ -23,6 +23,14 @@ export class MessageHistoryService {
     @Inject(MEDIA_STORAGE) private readonly media: MediaStorage,
   ) {}
 
+  /** How many chat messages a session has with a peer known under these chat addresses. */
+  countChatMessages(
+    scope: { organizationId: string; sessionName: string },
+    chatJids: string[],
+  ): Promise<number> {
+    return this.messages.countChatMessages(scope, chatJids);
+  }
+
   async list(organizationId: string, q: ListMessagesQueryDto): Promise<Page<MessageRecord>> {
     // Said plainly rather than answered with an empty or unexpected page.
     if (q.since && q.until && q.since > q.until)

@@ -30,11 +30,12 @@ export class MessageStatusService {
   ) {}
 
   /** Announces newly stored messages of one session; resolves once every subscriber is done. */
-  async emitCreated(sessionId: string, messages: MessageRecord[]): Promise<void> {
+  async emitCreated(sessionId: string, messages: MessageRecord[], replayed = false): Promise<void> {
     if (!messages.length) return;
     await this.events.emitAsync(MESSAGING_EVENTS.created, {
       sessionId,
       messages,
+      ...(replayed ? { replayed } : {}),
     } satisfies MessagesCreatedEvent);
   }
 

@@ -349,6 +349,17 @@ export class MessagesRepository {
     return { messageCount, unreadCount };
   }
 
+  /** Chat messages (not edits, revokes or reactions) of a session's chats at these addresses. */
+  countChatMessages(
+    scope: { organizationId: string; sessionName: string },
+    chatJids: string[],
+  ): Promise<number> {
+    const { organizationId, sessionName } = scope;
+    return this.model
+      .countDocuments({ organizationId, sessionName, chatJid: { $in: chatJids }, ...CHAT_MESSAGE })
+      .exec();
+  }
+
   /** Whether the organization has messages of a session by this name (it may since be deleted). */
   async anyOfSession(organizationId: string, sessionName: string): Promise<boolean> {
     return !!(await this.model.exists({ organizationId, sessionName }).exec());

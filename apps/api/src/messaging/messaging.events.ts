@@ -20,6 +20,11 @@ export const MESSAGING_EVENTS = {
 export interface MessagesCreatedEvent {
   sessionId: string;
   messages: MessageRecord[];
+  /**
+   * A recovery replay after a crash: some effects may already have run for these messages, so
+   * listeners that count (not idempotent) recount instead.
+   */
+  replayed?: boolean;
 }
 
 export interface MessageStatusChangedEvent {
