@@ -9,7 +9,9 @@ import {
   type MessagesCreatedEvent,
   type MessageStatusChangedEvent,
 } from '../apps/api/src/messaging/messaging.events';
+import { connectedSession } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
+import { waitFor } from './support/wait';
 
 /**
  * Hand-built fixture driven through the real messaging events (EventEmitter2.emitAsync awaits the
@@ -503,5 +505,52 @@ describe('GET /api/v1/whatsapp/stats (e2e)', () => {
     expect(Object.keys(op.responses)).toEqual(
       expect.arrayContaining(['200', '400', '401', '403', '404']),
     );
+  });
+});
+
+describe('response times over HTTP (e2e)', () => {
+  let t: TestApp;
+  let owner: RegisteredUser;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    owner = await registerUser(t);
+    await connectedSession(t, owner, 'main');
+  });
+  afterAll(() => t.close());
+
+  it('counts a reply that was stored before the message it answers', async () => {
+    // A quick reply (a bot) can be accepted while the inbound message is still being written:
+    // the reply is stored first, and the inbound message then arrives with an earlier time.
+    const peer = '+201555000777';
+    const reply = await t
+      .http()
+      .post('/api/v1/whatsapp/messages/send')
+      .set(owner.auth)
+      .send({ sessionName: 'main', to: peer, text: 'On it!' })
+      .expect(202);
+    const repliedAt = Date.parse(reply.body.timestamp);
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/main/inbound')
+      .set(owner.auth)
+      .send({ from: peer, text: 'Are you open?', timestamp: new Date(repliedAt - 3000) })
+      .expect(202);
+    const inbound = await waitFor(async () => {
+      const page = await t
+        .http()
+        .get('/api/v1/whatsapp/messages')
+        .query({ chat: peer, direction: 'in' })
+        .set(owner.auth);
+      return page.body.items?.[0];
+    });
+    const stats = await waitFor(async () => {
+      const res = await t.http().get('/api/v1/whatsapp/stats').set(owner.auth);
+      return res.body.responsiveness?.samples ? res.body : undefined;
+    });
+    expect(stats.responsiveness).toEqual({
+      samples: 1,
+      medianFirstResponseMs: repliedAt - Date.parse(inbound.timestamp),
+    });
   });
 });

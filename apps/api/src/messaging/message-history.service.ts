@@ -23,6 +23,14 @@ export class MessageHistoryService {
     @Inject(MEDIA_STORAGE) private readonly media: MediaStorage,
   ) {}
 
+  /** The chat's first outgoing chat message at or after `at` (what answered an inbound one then). */
+  firstReplyAt(
+    chat: { organizationId: string; sessionName: string; chatJid: string },
+    at: Date,
+  ): Promise<{ _id: string; timestamp: Date } | null> {
+    return this.messages.firstOutgoingFrom(chat, at);
+  }
+
   /** How many chat messages a session has with a peer known under these chat addresses. */
   countChatMessages(
     scope: { organizationId: string; sessionName: string },

@@ -349,6 +349,29 @@ export class MessagesRepository {
     return { messageCount, unreadCount };
   }
 
+  /** The chat's first outgoing chat message (not an edit, revoke or reaction) at or after `at`. */
+  firstOutgoingFrom(
+    chat: { organizationId: string; sessionName: string; chatJid: string },
+    at: Date,
+  ): Promise<Pick<MessageRecord, '_id' | 'timestamp'> | null> {
+    const { organizationId, sessionName, chatJid } = chat;
+    return this.model
+      .findOne(
+        {
+          organizationId,
+          sessionName,
+          chatJid,
+          timestamp: { $gte: at },
+          direction: 'out',
+          ...CHAT_MESSAGE,
+        },
+        { _id: 1, timestamp: 1 },
+      )
+      .sort({ timestamp: 1, _id: 1 })
+      .lean<Pick<MessageRecord, '_id' | 'timestamp'>>()
+      .exec();
+  }
+
   /** Chat messages (not edits, revokes or reactions) of a session's chats at these addresses. */
   countChatMessages(
     scope: { organizationId: string; sessionName: string },

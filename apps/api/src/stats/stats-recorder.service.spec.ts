@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { MessageRecord } from '../messaging/message.types';
 import { StatsRecorder } from './stats-recorder.service';
+import { STATS_MESSAGES_SOURCE } from './stats.ports';
 import { StatsRepository } from './stats.repository';
 
 const message = (over: Partial<MessageRecord> = {}): MessageRecord =>
@@ -35,6 +36,7 @@ describe('StatsRecorder', () => {
     resolveAwaiting: vi.fn(),
     insertResponseSample: vi.fn(),
   };
+  const messages = { firstReplyAt: vi.fn() };
   let recorder: StatsRecorder;
   const hour = new Date('2026-01-05T13:00:00Z');
 
@@ -45,8 +47,14 @@ describe('StatsRecorder', () => {
       async (states: { _id: string }[]) => new Set(states.map((s) => s._id)),
     );
     repository.resolveAwaiting.mockResolvedValue(null);
+    repository.markAwaitingMany.mockResolvedValue([]);
+    repository.markAwaiting.mockResolvedValue(false);
     const moduleRef = await Test.createTestingModule({
-      providers: [StatsRecorder, { provide: StatsRepository, useValue: repository }],
+      providers: [
+        StatsRecorder,
+        { provide: StatsRepository, useValue: repository },
+        { provide: STATS_MESSAGES_SOURCE, useValue: messages },
+      ],
     }).compile();
     recorder = moduleRef.get(StatsRecorder);
   });
@@ -226,6 +234,59 @@ describe('StatsRecorder', () => {
       }),
     ]);
     expect(calls).toEqual(['mark', 'resolve']);
+  });
+
+  it('an inbound message stored after our reply to it is answered by that reply', async () => {
+    const chat = {
+      organizationId: 'org1',
+      sessionName: 's1',
+      chatJid: '201001234567@s.whatsapp.net',
+    };
+    const inboundAt = new Date('2026-01-05T13:00:00Z');
+    repository.markAwaitingMany.mockResolvedValue([{ ...chat, at: inboundAt }]);
+    messages.firstReplyAt.mockResolvedValue({
+      _id: 'out1',
+      timestamp: new Date('2026-01-05T13:00:02Z'),
+    });
+    repository.insertResponseSample.mockResolvedValue(true);
+    await created(
+      message({
+        _id: 'in1',
+        direction: 'in',
+        fromMe: false,
+        status: 'delivered',
+        timestamp: inboundAt,
+      }),
+    );
+    expect(messages.firstReplyAt).toHaveBeenCalledWith(chat, inboundAt);
+    expect(repository.insertResponseSample).toHaveBeenCalledWith(
+      expect.objectContaining({ _id: 'out1', inboundAt, responseMs: 2000 }),
+    );
+    expect(repository.incrementBuckets).toHaveBeenCalledWith('org1', 's1', inboundAt, {
+      'rt.5': 1,
+    });
+  });
+
+  it('a late inbound message in a chat replayed in order is answered the same way', async () => {
+    repository.markAwaiting.mockResolvedValue(true);
+    messages.firstReplyAt.mockResolvedValue(null);
+    const inboundAt = new Date('2026-01-05T13:50:00Z');
+    await created(
+      message({ _id: 'o0' }),
+      message({
+        _id: 'in1',
+        direction: 'in',
+        fromMe: false,
+        status: 'delivered',
+        timestamp: inboundAt,
+      }),
+    );
+    expect(messages.firstReplyAt).toHaveBeenCalledWith(
+      expect.objectContaining({ chatJid: '201001234567@s.whatsapp.net' }),
+      inboundAt,
+    );
+    // No reply found (it was a reaction, or deleted): nothing recorded.
+    expect(repository.insertResponseSample).not.toHaveBeenCalled();
   });
 
   it('reactions neither open nor answer a wait', async () => {

@@ -1,5 +1,5 @@
 import { groupBy } from '@app/common';
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import type { MessageRecord } from '../messaging/message.types';
 import {
@@ -16,7 +16,8 @@ import {
   transitionIncrement,
 } from './stats-counters';
 import { bucketStart, dayKey } from './stats-range';
-import { StatsRepository } from './stats.repository';
+import { type ChatRef, STATS_MESSAGES_SOURCE, type StatsMessagesSource } from './stats.ports';
+import { type LateInbound, StatsRepository } from './stats.repository';
 
 /** The instant a message is counted at: its WhatsApp timestamp, else when it was stored. */
 export const messageTime = (message: Pick<MessageRecord, 'timestamp' | 'createdAt'>): Date =>
@@ -37,7 +38,10 @@ export const messageTime = (message: Pick<MessageRecord, 'timestamp' | 'createdA
 export class StatsRecorder {
   private readonly logger = new Logger(StatsRecorder.name);
 
-  constructor(private readonly repository: StatsRepository) {}
+  constructor(
+    private readonly repository: StatsRepository,
+    @Inject(STATS_MESSAGES_SOURCE) private readonly messages: StatsMessagesSource,
+  ) {}
 
   @OnEvent(MESSAGING_EVENTS.created)
   async onMessagesCreated(event: MessagesCreatedEvent): Promise<void> {
@@ -119,6 +123,8 @@ export class StatsRecorder {
    * Inbound opens a chat's wait for a reply; our next outgoing message closes it and stores a
    * sample. Chats with only inbound messages in the batch are marked together; a chat with an
    * outgoing one is replayed message by message, as order decides which inbound it answers.
+   * An inbound message can be stored after our reply to it (a quick reply is accepted while the
+   * inbound batch is still being written): that reply, found among the messages, answers it.
    */
   private async trackResponsiveness(messages: MessageRecord[]): Promise<void> {
     const byChat = groupBy(
@@ -126,30 +132,53 @@ export class StatsRecorder {
       (m) => `${m.organizationId}|${m.sessionName}|${m.chatJid}`,
     );
     const waiting: Parameters<StatsRepository['markAwaitingMany']>[0] = [];
+    const late: LateInbound[] = [];
     for (const chat of byChat.values()) {
       if (chat.every((m) => m.direction === 'in')) {
         const { organizationId, sessionName, chatJid } = chat[0];
         waiting.push({ organizationId, sessionName, chatJid, times: chat.map(messageTime) });
       } else {
-        for (const m of chat) await this.trackOne(m);
+        for (const m of chat) {
+          const answered = await this.trackOne(m);
+          if (answered) late.push(answered);
+        }
       }
     }
-    await this.repository.markAwaitingMany(waiting);
+    late.push(...(await this.repository.markAwaitingMany(waiting)));
+    for (const inbound of late) await this.answerLate(inbound);
   }
 
-  private async trackOne(message: MessageRecord): Promise<void> {
+  /** Returns the inbound message as late when a reply at or after its time was stored first. */
+  private async trackOne(message: MessageRecord): Promise<LateInbound | undefined> {
     const at = messageTime(message);
     const { organizationId, sessionName, chatJid } = message;
     if (message.direction === 'in') {
-      await this.repository.markAwaiting(organizationId, sessionName, chatJid, at);
-      return;
+      const late = await this.repository.markAwaiting(organizationId, sessionName, chatJid, at);
+      return late ? { organizationId, sessionName, chatJid, at } : undefined;
     }
     const since = await this.repository.resolveAwaiting(organizationId, sessionName, chatJid, at);
-    if (!since) return;
+    if (since)
+      await this.recordSample(message._id, { organizationId, sessionName, chatJid }, since, at);
+    return undefined;
+  }
+
+  /**
+   * The first reply at or after a late inbound message answers it, unless that reply already
+   * answered an earlier one (its sample exists: the wait began before this message).
+   */
+  private async answerLate(inbound: LateInbound): Promise<void> {
+    const { at, ...chat } = inbound;
+    const reply = await this.messages.firstReplyAt(chat, at);
+    if (reply) await this.recordSample(reply._id, chat, at, new Date(reply.timestamp));
+  }
+
+  /** One sample per outgoing message (its id), counted in the inbound message's buckets. */
+  private async recordSample(replyId: string, chat: ChatRef, since: Date, at: Date): Promise<void> {
+    const { organizationId, sessionName, chatJid } = chat;
     const responseMs = at.getTime() - since.getTime();
     const bin = responseBin(responseMs);
     const inserted = await this.repository.insertResponseSample({
-      _id: message._id,
+      _id: replyId,
       organizationId,
       sessionName,
       chatJid,

@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { ContactsModule } from '../contacts/contacts.module';
 import { ContactsService } from '../contacts/contacts.service';
+import { MessageHistoryService } from '../messaging/message-history.service';
+import { MessagingModule } from '../messaging/messaging.module';
 import { WhatsAppSessionModule } from '../whatsapp-session/whatsapp-session.module';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import { StatsBucket, StatsBucketSchema } from './schemas/stats-bucket.schema';
@@ -16,7 +18,7 @@ import {
   StatsResponseSampleSchema,
 } from './schemas/stats-response-sample.schema';
 import { StatsController } from './stats.controller';
-import { STATS_CONTACTS_SOURCE, STATS_SESSIONS_SOURCE } from './stats.ports';
+import { STATS_CONTACTS_SOURCE, STATS_MESSAGES_SOURCE, STATS_SESSIONS_SOURCE } from './stats.ports';
 import { StatsRecorder } from './stats-recorder.service';
 import { StatsRepository } from './stats.repository';
 import { STATS_CLOCK, StatsService } from './stats.service';
@@ -33,6 +35,7 @@ import { STATS_CLOCK, StatsService } from './stats.service';
     ]),
     WhatsAppSessionModule,
     ContactsModule,
+    MessagingModule,
   ],
   controllers: [StatsController],
   providers: [
@@ -41,6 +44,7 @@ import { STATS_CLOCK, StatsService } from './stats.service';
     StatsRecorder,
     { provide: STATS_SESSIONS_SOURCE, useExisting: WhatsAppSessionsService },
     { provide: STATS_CONTACTS_SOURCE, useExisting: ContactsService },
+    { provide: STATS_MESSAGES_SOURCE, useExisting: MessageHistoryService },
     { provide: STATS_CLOCK, useValue: () => new Date() },
   ],
   exports: [StatsService],

@@ -1,10 +1,11 @@
 /**
  * What Stats reads from other modules, behind Symbol tokens so the service and its tests do not
  * depend on those modules' classes. StatsModule binds them with `useExisting` to
- * WhatsAppSessionsService and ContactsService.
+ * WhatsAppSessionsService, ContactsService and MessageHistoryService.
  */
 export const STATS_SESSIONS_SOURCE = Symbol('STATS_SESSIONS_SOURCE');
 export const STATS_CONTACTS_SOURCE = Symbol('STATS_CONTACTS_SOURCE');
+export const STATS_MESSAGES_SOURCE = Symbol('STATS_MESSAGES_SOURCE');
 
 export interface StatsSessionsSource {
   list(organizationId: string): Promise<Array<{ sessionName: string; status: string }>>;
@@ -15,4 +16,15 @@ export interface StatsContactsSource {
     organizationId: string,
     opts: { sessionName?: string; since: Date; until: Date },
   ): Promise<{ total: number; new: number; linkedToCustomers: number }>;
+}
+
+export interface ChatRef {
+  organizationId: string;
+  sessionName: string;
+  chatJid: string;
+}
+
+export interface StatsMessagesSource {
+  /** The chat's first outgoing chat message at or after `at`: what answered an inbound one then. */
+  firstReplyAt(chat: ChatRef, at: Date): Promise<{ _id: string; timestamp: Date } | null>;
 }

@@ -212,36 +212,42 @@ export class StatsRepository {
 
   /**
    * An inbound message at `at` starts (or moves earlier) the chat's wait for a reply, unless we
-   * already replied at or after `at`. Two conditional writes, no read-modify-write race.
+   * already replied at or after `at`. Two conditional writes, no read-modify-write race. True when
+   * we had: the message arrived late, after a reply that may answer it (see StatsRecorder).
    */
   async markAwaiting(
     organizationId: string,
     sessionName: string,
     chatJid: string,
     at: Date,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const _id = `${organizationId}|${sessionName}|${chatJid}`;
     const result = await this.waits
       .updateOne(awaitingFilter(_id, organizationId, at), { $set: { awaitingSince: at } })
       .exec();
-    if (result.matchedCount > 0) return;
+    if (result.matchedCount > 0) return false;
     try {
       await this.waits.create({ _id, organizationId, sessionName, chatJid, awaitingSince: at });
+      return false;
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error; // the chat exists and already waits (earlier) or was answered later
     }
+    const wait = await this.waits.findById(_id, { lastOutAt: 1 }).lean<StatsChatWait>().exec();
+    return !!wait?.lastOutAt && wait.lastOutAt >= at;
   }
 
   /**
    * `markAwaiting` for many chats, each with the times of its inbound messages, in three round
    * trips: read the chats' state, move each wait to its earliest inbound time after our last
    * reply (the same conditional write), create the chats not seen before. A chat created
-   * concurrently in between falls back to `markAwaiting` per message.
+   * concurrently in between falls back to `markAwaiting` per message. Returns the chats whose
+   * inbound messages arrived after a reply that may answer them, each with the earliest such time.
    */
   async markAwaitingMany(
     chats: Array<{ organizationId: string; sessionName: string; chatJid: string; times: Date[] }>,
-  ): Promise<void> {
-    if (!chats.length) return;
+  ): Promise<LateInbound[]> {
+    const late: LateInbound[] = [];
+    if (!chats.length) return late;
     const idOf = (c: (typeof chats)[number]) => `${c.organizationId}|${c.sessionName}|${c.chatJid}`;
     const known = new Map(
       (
@@ -258,8 +264,10 @@ export class StatsRepository {
       const wait = known.get(_id);
       const after = wait?.lastOutAt;
       const candidates = chat.times.filter((t) => !after || t > after);
+      const answered = chat.times.filter((t) => after && t <= after);
+      if (answered.length) late.push({ ...chatOf(chat), at: earliest(answered) });
       if (!candidates.length) continue;
-      const at = new Date(Math.min(...candidates.map((t) => t.getTime())));
+      const at = earliest(candidates);
       if (!wait) {
         const { organizationId, sessionName, chatJid, times } = chat;
         created.push({ _id, organizationId, sessionName, chatJid, awaitingSince: at, times });
@@ -273,7 +281,7 @@ export class StatsRepository {
       }
     }
     if (updates.length) await this.waits.bulkWrite(updates, { ordered: false });
-    if (!created.length) return;
+    if (!created.length) return late;
     try {
       await this.waits.insertMany(
         created.map(({ times: _times, ...wait }) => wait),
@@ -284,13 +292,17 @@ export class StatsRepository {
       if (!raced) throw error;
       for (const i of raced)
         for (const at of created[i].times)
-          await this.markAwaiting(
-            created[i].organizationId,
-            created[i].sessionName,
-            created[i].chatJid,
-            at,
-          );
+          if (
+            await this.markAwaiting(
+              created[i].organizationId,
+              created[i].sessionName,
+              created[i].chatJid,
+              at,
+            )
+          )
+            late.push({ ...chatOf(created[i]), at });
     }
+    return late;
   }
 
   /**
@@ -439,6 +451,22 @@ export class StatsRepository {
     return (await this.buckets.exists({ organizationId, sessionName }).exec()) !== null;
   }
 }
+
+/** An inbound message stored after a reply at or after its time: that reply may answer it. */
+export interface LateInbound {
+  organizationId: string;
+  sessionName: string;
+  chatJid: string;
+  at: Date;
+}
+
+const chatOf = (c: { organizationId: string; sessionName: string; chatJid: string }) => ({
+  organizationId: c.organizationId,
+  sessionName: c.sessionName,
+  chatJid: c.chatJid,
+});
+
+const earliest = (times: Date[]) => new Date(Math.min(...times.map((t) => t.getTime())));
 
 /** A chat whose wait an inbound message at `at` starts or moves earlier: none earlier, no reply at or after `at`. */
 function awaitingFilter(_id: string, organizationId: string, at: Date) {
