@@ -402,6 +402,19 @@ describe('contacts (HTTP, sandbox engine)', () => {
     expect(linked).toMatchObject({ customerId: customer.id, customerLinkSource: 'auto' });
     expect(linked.customerId).not.toBe(otherOrgCustomer.id);
     expect((await list({ hasCustomer: true })).items.map((c) => c.id)).toEqual([contact.id]);
+    // Announced like any change of the contact (the event log feeds SSE and webhooks).
+    const events = t.app.get<Connection>(getConnectionToken()).collection('events');
+    await waitFor(
+      () =>
+        events.findOne({
+          organizationId: owner.organization.id,
+          type: 'contact.updated',
+          'data.id': contact.id,
+          'data.customerId': customer.id,
+        }),
+      5_000,
+      'contact.updated with the link',
+    );
   });
 
   it('searches by name, pushName and phone prefix (indexed, regex-safe) and filters by tag with pagination', async () => {

@@ -103,7 +103,7 @@ class FakeContactsRepository {
     return true;
   }
   async autoLinkByPhone(org: string, phone: string, customerId: string) {
-    let n = 0;
+    const linked: ContactRecord[] = [];
     for (const d of this.docs) {
       if (
         d.organizationId === org &&
@@ -112,10 +112,10 @@ class FakeContactsRepository {
         d.customerLinkSource !== 'manual'
       ) {
         Object.assign(d, { customerId, customerLinkSource: 'auto' });
-        n += 1;
+        linked.push({ ...d });
       }
     }
-    return n;
+    return linked;
   }
   byId(id: Types.ObjectId) {
     return this.docs.find((d) => d._id.equals(id));
@@ -353,12 +353,16 @@ describe('ContactsSyncService', () => {
     });
 
     Object.assign(repo.docs[0], { customerId: null, customerLinkSource: 'manual' });
-    expect(await repo.autoLinkByPhone(ORG, PHONE, 'cust2')).toBe(0);
+    expect(await repo.autoLinkByPhone(ORG, PHONE, 'cust2')).toEqual([]);
   });
 
-  it('links existing contacts when a customer is created', async () => {
+  it('links existing contacts when a customer is created, and announces them', async () => {
     await service.recordMessages([message()]);
+    announced.mockClear();
     await service.linkNewCustomer({ id: 'cust9', organizationId: ORG, name: 'Mona', phone: PHONE });
+    expect(announced).toHaveBeenCalledWith([
+      expect.objectContaining({ jid: PHONE_JID, customerId: 'cust9', customerLinkSource: 'auto' }),
+    ]);
     await service.linkNewCustomer({
       id: 'cust10',
       organizationId: 'other-org',

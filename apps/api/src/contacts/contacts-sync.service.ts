@@ -117,11 +117,12 @@ export class ContactsSyncService {
       customer.phone,
       customer.id,
     );
-    if (linked)
-      this.logger.log(
-        { organizationId: customer.organizationId, customerId: customer.id, linked },
-        'Linked contacts to a new customer',
-      );
+    if (!linked.length) return;
+    this.logger.log(
+      { organizationId: customer.organizationId, customerId: customer.id, linked: linked.length },
+      'Linked contacts to a new customer',
+    );
+    await this.publish.updated(linked);
   }
 
   /**

@@ -219,18 +219,25 @@ export class ContactsRepository {
   }
 
   /** Links every unlinked contact of the organization with this phone (a customer was just created). */
+  /** Links the unlinked contacts with this phone to a new customer; returns them as linked. */
   async autoLinkByPhone(
     organizationId: string,
     phone: string,
     customerId: string,
-  ): Promise<number> {
+  ): Promise<ContactRecord[]> {
     const res = await this.model
       .updateMany(
         { organizationId, phone, customerId: null, customerLinkSource: { $ne: 'manual' } },
         { $set: { customerId, customerLinkSource: 'auto' satisfies CustomerLinkSource } },
       )
       .exec();
-    return res.modifiedCount;
+    if (!res.modifiedCount) return [];
+    // The customer is new: every contact linked to it now was linked by this call (or, as
+    // concurrently, by the sync's own auto-link, which announces its contacts too).
+    return this.model
+      .find({ organizationId, phone, customerId, customerLinkSource: 'auto' })
+      .lean<ContactRecord[]>()
+      .exec();
   }
 
   findOwned(organizationId: string, id: string): Promise<ContactRecord | null> {
