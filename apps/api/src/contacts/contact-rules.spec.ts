@@ -251,6 +251,13 @@ describe('limitViolations', () => {
     expect(limitViolations({ tags: null, notes: null }, {})).toEqual({});
   });
 
+  it('counts characters as the other limits do: an emoji is one, not two UTF-16 units', () => {
+    expect(limitViolations({ notes: '😀'.repeat(2000) }, {})).toEqual({});
+    expect(limitViolations({ notes: '😀'.repeat(2001) }, {})).toEqual({
+      notes: ['notes must be shorter than or equal to 2000 characters'],
+    });
+  });
+
   it('takes back what a merge left past the limits, as long as it does not grow', () => {
     const stored = { tags: many(40), notes: 'x'.repeat(4002) };
     expect(limitViolations({ tags: many(40), notes: stored.notes }, stored)).toEqual({});

@@ -146,8 +146,9 @@ export function limitViolations(
   const tags = edit.tags ?? [];
   if (tags.length > MAX_TAGS && !tags.every((t) => stored.tags?.includes(t)))
     violations.tags = [`tags must contain at most ${MAX_TAGS} distinct tags`];
-  const notes = edit.notes ?? '';
-  if (notes.length > Math.max(MAX_NOTES_LENGTH, stored.notes?.length ?? 0))
+  // Characters as MaxLength counts them elsewhere (code points: an emoji is one, not two).
+  const chars = (s: string | null | undefined) => [...(s ?? '')].length;
+  if (chars(edit.notes) > Math.max(MAX_NOTES_LENGTH, chars(stored.notes)))
     violations.notes = [`notes must be shorter than or equal to ${MAX_NOTES_LENGTH} characters`];
   return violations;
 }
