@@ -1206,9 +1206,22 @@ describe('messaging effects cut off by a crash', () => {
       const announced = stored('cut off after its event was written');
       const counted = stored('cut off after its chat counted it');
       const neverStored = new Types.ObjectId().toHexString();
+      // A send accepted just before the crash, and sent after the restart before its note's replay.
+      const apiSent = {
+        ...stored('sent through the API'),
+        chatJid: '201777000222@s.whatsapp.net',
+        senderJid: undefined,
+        senderPhone: undefined,
+        pushName: undefined,
+        direction: 'out',
+        fromMe: true,
+        status: 'sent',
+        attempts: 1,
+        sentAt: new Date(),
+      };
       await db()
         .collection<{ _id: string }>('messages')
-        .insertMany([untouched, announced, counted]);
+        .insertMany([untouched, announced, counted, apiSent]);
       await db().collection('chats').insertOne({
         organizationId: owner.organization.id,
         sessionId: session.sessionId,
@@ -1260,6 +1273,7 @@ describe('messaging effects cut off by a crash', () => {
             createdAt: longAgo,
           },
           { sessionId: session.sessionId, messageIds: [counted._id], createdAt: longAgo },
+          { sessionId: session.sessionId, messageIds: [apiSent._id], createdAt: longAgo },
         ]);
 
       t = await t.restart();
@@ -1293,6 +1307,12 @@ describe('messaging effects cut off by a crash', () => {
           .collection('events')
           .countDocuments({ organizationId: owner.organization.id, type: 'message.received' }),
       ).toBe(3);
+      // Its message.sent came from its status change; the replay of its first store adds none.
+      expect(
+        await db()
+          .collection('events')
+          .countDocuments({ type: 'message.sent', 'data.id': apiSent._id }),
+      ).toBe(0);
     } finally {
       await t.close();
     }

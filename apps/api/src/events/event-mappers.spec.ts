@@ -78,11 +78,16 @@ describe('event mappers', () => {
       direction: 'in',
     });
     expect(received?.data).not.toHaveProperty('organizationId');
-    expect(
-      messageCreatedEvent(message({ direction: 'out', fromMe: true, status: 'sent' }))?.type,
-    ).toBe('message.sent');
+    const fromPhone = { direction: 'out', fromMe: true, attempts: undefined } as const;
+    expect(messageCreatedEvent(message({ ...fromPhone, status: 'sent' }))?.type).toBe(
+      'message.sent',
+    );
     expect(
       messageCreatedEvent(message({ direction: 'out', fromMe: true, status: 'pending' })),
+    ).toBeUndefined();
+    // An API send replayed after a crash, sent meanwhile: its status change announced it already.
+    expect(
+      messageCreatedEvent(message({ direction: 'out', fromMe: true, status: 'sent', attempts: 1 })),
     ).toBeUndefined();
   });
 

@@ -53,8 +53,11 @@ export function sessionQrEvent(e: WaSessionQrEvent, now = new Date()): NewEvent 
 export function messageCreatedEvent(m: MessageRecord): NewEvent | undefined {
   // Earlier messages handed over by history sync are stored, not news.
   if (m.history) return undefined;
-  const type =
-    m.direction === 'in' ? 'message.received' : m.status === 'sent' ? 'message.sent' : undefined;
+  // Only a message sent from the phone is stored already sent. One sent through the API (it has
+  // `attempts`) is announced by its status change: a crash replay of its first store, which reads
+  // it as sent by then, must not announce it a second time.
+  const fromPhone = m.direction === 'out' && m.attempts === undefined && m.status === 'sent';
+  const type = m.direction === 'in' ? 'message.received' : fromPhone ? 'message.sent' : undefined;
   if (!type) return undefined;
   return {
     type,
