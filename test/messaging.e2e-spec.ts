@@ -441,6 +441,40 @@ describe('messaging (HTTP, sandbox engine)', () => {
     ).expect(400);
   });
 
+  it('lets nobody edit or delete a message of another sender or chat, whatever id they name', async () => {
+    const ours = await send({ sessionName: 'main', to: '+201555000931', text: 'Total: 100 USD' })
+      .expect(202)
+      .then((r) => waitForStatus(r.body.id, 'sent'));
+    const theirs = (await inbound({ from: '+201555000932', text: 'my order' })).body.waMessageId;
+    // The recipient of our message tries to rewrite it; a stranger tries to delete another chat's.
+    await inbound({
+      from: '+201555000931',
+      type: 'edit',
+      targetId: ours.waMessageId,
+      editedText: 'Total: 1 USD',
+    });
+    await inbound({ from: '+201555000933', type: 'revoke', targetId: theirs });
+    // Both were stored as what they are, and changed nothing.
+    await waitFor(
+      async () =>
+        (await history({ chat: '+201555000931', type: 'edit' })).total === 1 &&
+        (await history({ chat: '+201555000933', type: 'revoke' })).total === 1,
+      10_000,
+      'the forged changes stored',
+    );
+    const [theirsNow] = (await history({ chat: '+201555000932' })).items;
+    expect(await getMessage(ours.id)).not.toHaveProperty('editedText');
+    expect(theirsNow).toMatchObject({ text: 'my order' });
+    expect(theirsNow).not.toHaveProperty('revoked');
+    // The sender's own revoke still works.
+    await inbound({ from: '+201555000932', type: 'revoke', targetId: theirs });
+    await waitFor(
+      async () => (await history({ chat: '+201555000932', type: 'text' })).items[0]?.revoked,
+      10_000,
+      'the own revoke',
+    );
+  });
+
   it('lists chats with their last message and unread count', async () => {
     await inbound({ from: '+201555000444', text: 'first' });
     await inbound({ from: '+201555000444', text: 'second' });

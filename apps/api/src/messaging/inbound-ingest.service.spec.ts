@@ -39,6 +39,7 @@ describe('InboundIngestService', () => {
     findByIds: vi.fn(),
     findChangesOf: vi.fn(),
     findByWaId: vi.fn(),
+    findOne: vi.fn(),
     countChat: vi.fn(),
   };
   const notes = { open: vi.fn(), close: vi.fn() };
@@ -139,14 +140,21 @@ describe('InboundIngestService', () => {
   it('applies an edit in the batch to its target and logs a failed batch once', async () => {
     messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) => docs.map(record));
     const target = { _id: 'id-a', waMessageId: 'a', editedText: 'fixed' };
-    messages.findByWaId.mockResolvedValue(target);
+    messages.findOne.mockResolvedValue(target);
     await ingest.onMessage(event('e1', { type: 'edit', targetId: 'a', editedText: 'fixed' }));
+    // Only the peer's own message in this chat: nobody edits another's message.
+    const theirs = {
+      sessionId: 'org1_main',
+      waMessageId: 'a',
+      chatJid: { $in: ['201001234567@s.whatsapp.net'] },
+      fromMe: false,
+    };
     expect(messages.applyEdit).toHaveBeenCalledWith(
-      'org1_main',
-      'a',
+      theirs,
       'fixed',
       new Date('2026-01-05T10:00:00Z'),
     );
+    expect(messages.findOne).toHaveBeenCalledWith(theirs);
     // The target as stored after the edit is what its chat's last message shows.
     expect(chats.refreshSnapshot).toHaveBeenCalledWith(target);
 
@@ -181,8 +189,8 @@ describe('InboundIngestService', () => {
     // The store keeps the newest (applyEdit is conditional on editedAt), whatever the order here.
     expect(messages.applyEdit.mock.calls).toEqual(
       expect.arrayContaining([
-        ['org1_main', 'orig', 'first', at(1)],
-        ['org1_main', 'orig', 'second', at(2)],
+        [expect.objectContaining({ waMessageId: 'orig' }), 'first', at(1)],
+        [expect.objectContaining({ waMessageId: 'orig' }), 'second', at(2)],
       ]),
     );
     expect(messages.applyEdit).toHaveBeenCalledTimes(2);

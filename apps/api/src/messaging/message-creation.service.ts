@@ -4,7 +4,7 @@ import { ChatsRepository } from './chats.repository';
 import { MediaDownloadService } from './media-download.service';
 import { type OpenCreation, MessageCreationsRepository } from './message-creations.repository';
 import { MessageStatusService } from './message-status.service';
-import { isChatMessage, type MessageRecord } from './message.types';
+import { changeTargetFilter, isChatMessage, type MessageRecord } from './message.types';
 import { MessagesRepository } from './messages.repository';
 
 /**
@@ -91,15 +91,15 @@ export class MessageCreationService {
   }
 
   private async applyToTarget(m: MessageRecord): Promise<void> {
-    const { sessionId, targetId } = m;
-    if (!targetId) return;
+    if (!m.targetId) return;
+    const target = changeTargetFilter(m);
     if (m.type === 'edit' && m.editedText !== undefined) {
-      await this.messages.applyEdit(sessionId, targetId, m.editedText, new Date(m.timestamp));
+      await this.messages.applyEdit(target, m.editedText, new Date(m.timestamp));
     } else if (m.type === 'revoke') {
-      await this.messages.setFields({ sessionId, waMessageId: targetId }, { revoked: true });
+      await this.messages.setFields(target, { revoked: true });
     } else return;
     // The target as it now is (the newest edit won): the chat list shows that, or nothing.
-    const target = await this.messages.findByWaId(sessionId, targetId);
-    if (target) await this.chats.refreshSnapshot(target);
+    const changed = await this.messages.findOne(target);
+    if (changed) await this.chats.refreshSnapshot(changed);
   }
 }

@@ -1,4 +1,11 @@
-import { MESSAGE_STATUSES, impliedTimeFields, statusesBelow, statusRank } from './message.types';
+import {
+  changeTargetFilter,
+  impliedTimeFields,
+  MESSAGE_STATUSES,
+  type MessageRecord,
+  statusesBelow,
+  statusRank,
+} from './message.types';
 
 describe('message status order', () => {
   it('only moves forward: pending → sent → delivered → read → played', () => {
@@ -26,5 +33,51 @@ describe('message status order', () => {
     expect(impliedTimeFields('delivered')).toEqual([]);
     expect(impliedTimeFields('sent')).toEqual([]);
     expect(impliedTimeFields('failed')).toEqual([]);
+  });
+});
+
+describe('changeTargetFilter', () => {
+  const change = (over: Partial<MessageRecord>) =>
+    ({
+      sessionId: 's1',
+      type: 'edit',
+      targetId: 'T1',
+      chatJid: '201001234567@s.whatsapp.net',
+      fromMe: false,
+      ...over,
+    }) as MessageRecord;
+
+  it('a peer changes only its own messages of its chat, under its phone or its LID', () => {
+    expect(changeTargetFilter(change({ senderPhone: '201001234567', senderLid: '555' }))).toEqual({
+      sessionId: 's1',
+      waMessageId: 'T1',
+      chatJid: { $in: ['201001234567@s.whatsapp.net', '555@lid'] },
+      fromMe: false,
+    });
+    expect(changeTargetFilter(change({ type: 'revoke', fromMe: true }))).toEqual({
+      sessionId: 's1',
+      waMessageId: 'T1',
+      chatJid: { $in: ['201001234567@s.whatsapp.net'] },
+      fromMe: true,
+    });
+  });
+
+  it('in a group, an edit only by its author; a revoke also by an admin', () => {
+    const group = { chatJid: '1203630-1@g.us', participant: '201009999999@s.whatsapp.net' };
+    expect(changeTargetFilter(change(group))).toEqual({
+      sessionId: 's1',
+      waMessageId: 'T1',
+      chatJid: '1203630-1@g.us',
+      fromMe: false,
+      $or: [
+        { participant: { $in: ['201009999999@s.whatsapp.net'] } },
+        { senderJid: { $in: ['201009999999@s.whatsapp.net'] } },
+      ],
+    });
+    expect(changeTargetFilter(change({ ...group, type: 'revoke' }))).toEqual({
+      sessionId: 's1',
+      waMessageId: 'T1',
+      chatJid: '1203630-1@g.us',
+    });
   });
 });

@@ -1,3 +1,4 @@
+import { isGroupJid } from '@app/common';
 import type { InboundMessageType } from '@app/whatsapp';
 
 export const MESSAGE_STATUSES = [
@@ -39,6 +40,39 @@ const CHANGE_TYPE_SET: ReadonlySet<string> = new Set(CHANGE_TYPES);
 export const isChatMessage = (m: { type: string }): boolean => !CHANGE_TYPE_SET.has(m.type);
 /** isChatMessage as a query filter. */
 export const CHAT_MESSAGE = { type: { $nin: CHANGE_TYPES } } as const;
+
+/** The same peer under each address it was seen with: the chat's, its phone JID, its LID. */
+function peerAddresses(m: Pick<MessageRecord, 'chatJid' | 'senderPhone' | 'senderLid'>) {
+  const lid = m.senderLid && (m.senderLid.includes('@') ? m.senderLid : `${m.senderLid}@lid`);
+  const phone = m.senderPhone && `${m.senderPhone}@s.whatsapp.net`;
+  return [...new Set([m.chatJid, phone, lid].filter((a): a is string => !!a))];
+}
+
+/**
+ * The stored message an edit or revoke may change: the one it names, in the same chat, written by
+ * the same side (WhatsApp lets nobody edit or delete another's message); in a group an edit only
+ * by the same participant, while a revoke may come from an admin. Without this, anyone who knows
+ * a message id could rewrite our messages or those of other chats.
+ */
+export function changeTargetFilter(change: MessageRecord) {
+  const { sessionId, targetId: waMessageId, fromMe } = change;
+  if (!isGroupJid(change.chatJid)) {
+    const chats = fromMe ? [change.chatJid] : peerAddresses(change);
+    return { sessionId, waMessageId, chatJid: { $in: chats }, fromMe };
+  }
+  const inGroup = { sessionId, waMessageId, chatJid: change.chatJid };
+  if (change.type === 'revoke') return inGroup;
+  if (fromMe) return { ...inGroup, fromMe };
+  const author = peerAddresses({
+    ...change,
+    chatJid: change.participant ?? change.senderJid ?? '',
+  });
+  return {
+    ...inGroup,
+    fromMe,
+    $or: [{ participant: { $in: author } }, { senderJid: { $in: author } }],
+  };
+}
 
 /** Status only moves forward; `failed` is terminal and outranks nothing but pending. */
 const RANK: Record<MessageStatus, number> = {

@@ -126,17 +126,20 @@ export class MessagesRepository {
   }
 
   /** Sets an edit's text unless a newer edit is applied already (edits arrive in any order). */
-  async applyEdit(sessionId: string, waMessageId: string, text: string, at: Date): Promise<void> {
+  /** Sets the edited text of the message `target` selects, unless a newer edit already did. */
+  async applyEdit(target: MessageFilter, text: string, at: Date): Promise<void> {
     await this.model
       .updateOne(
         {
-          sessionId,
-          waMessageId,
-          $or: [{ editedAt: { $exists: false } }, { editedAt: { $lte: at } }],
+          $and: [target, { $or: [{ editedAt: { $exists: false } }, { editedAt: { $lte: at } }] }],
         },
         { $set: { editedText: text, editedAt: at } },
       )
       .exec();
+  }
+
+  findOne(filter: MessageFilter): Promise<MessageRecord | null> {
+    return this.model.findOne(filter).lean<MessageRecord>().exec();
   }
 
   /** A session's stored edits and revokes of these messages (also ones that came before them). */
