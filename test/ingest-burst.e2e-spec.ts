@@ -1,7 +1,7 @@
 import { getConnectionToken } from '@nestjs/mongoose';
 import { SandboxControl } from '@app/whatsapp';
 import type { Connection } from 'mongoose';
-import { InboundIngestService } from '../apps/api/src/messaging/inbound-ingest.service';
+import { MessagesRepository } from '../apps/api/src/messaging/messages.repository';
 import { connectedSession } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
@@ -28,11 +28,11 @@ describe('inbound burst (batched ingest, sandbox engine)', () => {
     owner = await registerUser(t);
     await connectedSession(t, owner, 'burst', '+201000000555');
     db = t.app.get<Connection>(getConnectionToken());
-    const ingest = t.app.get(InboundIngestService);
-    const real = ingest.ingestBatch.bind(ingest);
-    vi.spyOn(ingest, 'ingestBatch').mockImplementation(async (sessionId, events) => {
-      batchSizes.push(events.length);
-      return real(sessionId, events);
+    const messages = t.app.get(MessagesRepository);
+    const real = messages.insertManyOnce.bind(messages);
+    vi.spyOn(messages, 'insertManyOnce').mockImplementation(async (docs) => {
+      batchSizes.push(docs.length);
+      return real(docs);
     });
   });
   afterAll(() => t?.close());

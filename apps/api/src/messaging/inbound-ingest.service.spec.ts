@@ -42,7 +42,7 @@ describe('InboundIngestService', () => {
     findOne: vi.fn(),
     countChat: vi.fn(),
   };
-  const notes = { open: vi.fn(), close: vi.fn() };
+  const notes = { open: vi.fn(), close: vi.fn(), hold: vi.fn() };
   const chats = {
     recordMany: vi.fn(),
     refreshSnapshot: vi.fn(),
@@ -63,6 +63,7 @@ describe('InboundIngestService', () => {
       messageIds,
     }));
     notes.close.mockResolvedValue(undefined);
+    notes.hold.mockResolvedValue(undefined);
     messages.findChangesOf.mockResolvedValue([]);
     vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
@@ -214,6 +215,40 @@ describe('InboundIngestService', () => {
     await ingest.onMessage(event('a'));
     expect(order).toEqual(['open', 'insert', 'announce', 'close']);
     expect(notes.close).toHaveBeenCalledWith('note1');
+  });
+
+  it('stores later messages while the effects of earlier ones still run, and holds their notes', async () => {
+    let n = 0;
+    notes.open.mockImplementation(async (sessionId: string, messageIds: string[]) => ({
+      id: `note${++n}`,
+      sessionId,
+      messageIds,
+    }));
+    messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) => docs.map(record));
+    let release!: () => void;
+    chats.recordMany.mockImplementationOnce(() => new Promise<void>((r) => (release = r)));
+    const first = ingest.onMessage(event('a'));
+    await vi.waitFor(() => expect(chats.recordMany).toHaveBeenCalledTimes(1));
+    // The effects of 'a' are stuck; 'b' and 'c' are stored all the same (a crash now loses neither).
+    const later = [ingest.onMessage(event('b')), ingest.onMessage(event('c'))];
+    await vi.waitFor(() => expect(messages.insertManyOnce).toHaveBeenCalledTimes(2));
+    expect(messages.insertManyOnce.mock.calls[1][0].map((d: NewMessage) => d.waMessageId)).toEqual([
+      'b',
+      'c',
+    ]);
+    // Their notes wait for the effects: recovery must not take them for a crash's meanwhile.
+    await ingest['holdWaitingNotes']();
+    expect(notes.hold).toHaveBeenCalledWith(['note1', 'note2'], 30_000);
+    release();
+    await Promise.all([first, ...later]);
+    expect(chats.recordMany.mock.calls[1][0].map((m: NewMessage) => m.waMessageId)).toEqual([
+      'b',
+      'c',
+    ]);
+    expect(notes.close.mock.calls.map(([id]) => id)).toEqual(['note1', 'note2']);
+    notes.hold.mockClear();
+    await ingest['holdWaitingNotes']();
+    expect(notes.hold).not.toHaveBeenCalled();
   });
 
   it('leaves the note open when an effect fails, for recovery to replay', async () => {

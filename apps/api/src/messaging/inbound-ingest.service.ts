@@ -8,6 +8,7 @@ import {
   type WaMessageReceivedEvent,
 } from '@app/whatsapp';
 import { MessageCreationService } from './message-creation.service';
+import type { OpenCreation } from './message-creations.repository';
 import { MessageStatusService } from './message-status.service';
 import type { MessageRecord } from './message.types';
 import { MessagesRepository, newMessageId, type NewMessage } from './messages.repository';
@@ -15,52 +16,97 @@ import { OutboxDispatcher } from './outbox-dispatcher';
 
 /** Largest batch of one session's messages stored in one round trip per collection. */
 const MAX_INGEST_BATCH = 500;
+/** Stored batches whose effects run together (small ones pile up while effects run). */
+const MAX_EFFECTS_BATCHES = 8;
+/** How often the creation notes of stored batches still waiting for their effects are held. */
+const HOLD_NOTES_MS = 10_000;
+
+/** Messages stored by one insert, under their creation note, waiting for their effects. */
+interface StoredBatch {
+  note: OpenCreation;
+  created: MessageRecord[];
+}
 
 /**
  * Stores every message the engine reports (received, or sent from the phone) exactly once, and
  * applies receipts. Idempotent: a redelivered event finds the unique (sessionId, waMessageId) row.
  *
- * Messages are ingested in per-session batches (group commit): what arrives while a batch is being
- * written becomes the next batch, so a burst (reconnect, offline queue) costs a few bulk writes per
- * collection instead of a dozen round trips per message, and a lone message is written at once.
+ * Two stages per session, each a group commit (what arrives while a batch is in hand becomes the
+ * next batch): the store (creation note, then one bulk insert) and the effects (chat, listeners,
+ * activity). A message is only in memory until its store, which is quick, not until the slower
+ * effects of a burst's backlog ran: a crash loses nothing the engine handed over more than one
+ * insert ago, and what was stored gets its effects from the note (MessageEffectsRecovery). The
+ * stages overlap, so a burst also flows faster.
  */
 @Injectable()
 export class InboundIngestService implements BeforeApplicationShutdown {
   private readonly log = new Logger(InboundIngestService.name);
-  private readonly batches = new KeyedBatchQueue<WaMessageReceivedEvent>({
-    maxBatch: MAX_INGEST_BATCH,
-    process: async (sessionId, events) => {
+  private readonly stores = new KeyedBatchQueue<WaMessageReceivedEvent, { effects: Promise<void> }>(
+    {
+      maxBatch: MAX_INGEST_BATCH,
+      process: async (sessionId, events) => {
+        let effects = Promise.resolve();
+        try {
+          const stored = await this.store(sessionId, events);
+          if (stored) effects = this.effects.push(sessionId, stored);
+        } catch (err) {
+          // Logged once per batch; the engine's events are not retried from here (see insertNew).
+          this.log.error({ err, sessionId, count: events.length }, 'Failed to ingest messages');
+        }
+        return events.map(() => ({ effects }));
+      },
+    },
+  );
+  private readonly effects = new KeyedBatchQueue<StoredBatch>({
+    maxBatch: MAX_EFFECTS_BATCHES,
+    process: async (sessionId, batches) => {
       try {
-        await this.ingestBatch(sessionId, events);
+        await this.creation.completeAll(
+          batches.map((b) => b.note),
+          batches.flatMap((b) => b.created),
+        );
       } catch (err) {
-        // Logged once per batch; the engine's events are not retried from here (see insertNew).
-        this.log.error({ err, sessionId, count: events.length }, 'Failed to ingest messages');
+        // The notes stay open: recovery replays these effects.
+        const count = batches.reduce((n, b) => n + b.created.length, 0);
+        this.log.error({ err, sessionId, count }, 'Failed to run the effects of stored messages');
+      } finally {
+        for (const b of batches) this.waiting.delete(b.note);
       }
-      return events.map(() => undefined);
+      return batches.map(() => undefined);
     },
   });
+  /** Notes of stored batches whose effects have not run yet: held off recovery while they wait. */
+  private readonly waiting = new Set<OpenCreation>();
+  private readonly holdTimer = setInterval(() => void this.holdWaitingNotes(), HOLD_NOTES_MS);
 
   constructor(
     private readonly messages: MessagesRepository,
     private readonly creation: MessageCreationService,
     private readonly status: MessageStatusService,
     private readonly dispatcher: OutboxDispatcher,
-  ) {}
+  ) {
+    this.holdTimer.unref();
+  }
 
-  /** Let queued messages reach the database before the connection closes. */
-  beforeApplicationShutdown(): Promise<void> {
-    return this.batches.idle();
+  /** Let queued messages reach the database, and their effects run, before the connection closes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.stores.idle();
+    await this.effects.idle();
+    clearInterval(this.holdTimer);
   }
 
   /** Resolves once the session's messages reported so far were ingested (or their failure logged). */
-  settled(sessionId: string): Promise<void> {
-    return this.batches.settled(sessionId);
+  async settled(sessionId: string): Promise<void> {
+    // A stored batch is handed to the effects stage before its store settles.
+    await this.stores.settled(sessionId);
+    await this.effects.settled(sessionId);
   }
 
-  /** Resolves once the message's batch was ingested (or its failure logged). */
+  /** Resolves once the message was stored and its effects ran (or a failure was logged). */
   @OnEvent(WA_EVENTS.messageReceived, { async: true, promisify: true })
-  onMessage(event: WaMessageReceivedEvent): Promise<void> {
-    return this.batches.push(event.sessionId, event);
+  async onMessage(event: WaMessageReceivedEvent): Promise<void> {
+    const { effects } = await this.stores.push(event.sessionId, event);
+    await effects;
   }
 
   @OnEvent(WA_EVENTS.messageStatus, { async: true, promisify: true })
@@ -75,8 +121,11 @@ export class InboundIngestService implements BeforeApplicationShutdown {
     }
   }
 
-  /** Stores one session's messages; what follows a first store runs for the ones that are new. */
-  async ingestBatch(sessionId: string, events: WaMessageReceivedEvent[]): Promise<void> {
+  /** Stores one session's messages under a creation note; returns the ones that are new. */
+  private async store(
+    sessionId: string,
+    events: WaMessageReceivedEvent[],
+  ): Promise<StoredBatch | undefined> {
     // Our own sends come back as fromMe events: let the send store WhatsApp's id first, so the echo
     // is recognised as the same message (unique sessionId + waMessageId) rather than stored twice.
     if (events.some((e) => e.message.fromMe)) await this.dispatcher.sendsSettled(sessionId);
@@ -92,7 +141,16 @@ export class InboundIngestService implements BeforeApplicationShutdown {
       await this.creation.abandon(note);
       throw err;
     }
-    await this.creation.complete(note, created);
+    this.waiting.add(note);
+    return { note, created };
+  }
+
+  /** A backlog of effects can outlast recovery's grace period: its notes are not a crash's. */
+  private async holdWaitingNotes(): Promise<void> {
+    if (!this.waiting.size) return;
+    await this.creation.hold([...this.waiting]).catch((err: unknown) => {
+      this.log.warn({ err, count: this.waiting.size }, 'Could not hold creation notes');
+    });
   }
 
   async handleMessageUpdate(event: WaMessageStatusEvent): Promise<void> {

@@ -2,7 +2,11 @@ import { Injectable, Logger } from '@nestjs/common';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import { ChatsRepository } from './chats.repository';
 import { MediaDownloadService } from './media-download.service';
-import { type OpenCreation, MessageCreationsRepository } from './message-creations.repository';
+import {
+  EFFECTS_GRACE_MS,
+  type OpenCreation,
+  MessageCreationsRepository,
+} from './message-creations.repository';
 import { MessageStatusService } from './message-status.service';
 import { changeTargetFilter, isChatMessage, type MessageRecord } from './message.types';
 import { MessagesRepository } from './messages.repository';
@@ -35,21 +39,35 @@ export class MessageCreationService {
   }
 
   /** Runs the effects for the messages the insert created (any subset of the noted ids), then closes the note. */
-  async complete(
-    creation: OpenCreation,
+  complete(creation: OpenCreation, created: MessageRecord[], replayed = false): Promise<void> {
+    return this.completeAll([creation], created, replayed);
+  }
+
+  /** `complete` for the messages of several notes of one session, in one run of the effects. */
+  async completeAll(
+    creations: OpenCreation[],
     created: MessageRecord[],
     replayed = false,
   ): Promise<void> {
-    if (created.length) {
+    const sessionId = creations[0]?.sessionId;
+    if (sessionId && created.length) {
       // The chat first: an edit or revoke applied next finds its target as the chat's last message.
       await this.chats.recordMany(created);
-      await this.applyChanges(creation.sessionId, created);
-      await this.status.emitCreated(creation.sessionId, created, replayed);
-      await this.sessions.touchActivity(creation.sessionId, new Date());
+      await this.applyChanges(sessionId, created);
+      await this.status.emitCreated(sessionId, created, replayed);
+      await this.sessions.touchActivity(sessionId, new Date());
       for (const record of created)
         if (record.media?.downloadStatus === 'pending') this.downloads.schedule(record._id);
     }
-    await this.creations.close(creation.id);
+    for (const creation of creations) await this.creations.close(creation.id);
+  }
+
+  /** Keeps recovery off these open notes for another grace period: their effects are on the way. */
+  hold(creations: OpenCreation[]): Promise<void> {
+    return this.creations.hold(
+      creations.map((c) => c.id),
+      EFFECTS_GRACE_MS,
+    );
   }
 
   /** The insert failed: nothing was created under these ids that needs effects. */

@@ -4,6 +4,12 @@ import type { Model } from 'mongoose';
 import { type ClaimedNote, WriteAheadNotes } from '@app/common';
 import { MessageCreation } from './schemas/message-creation.schema';
 
+/**
+ * A note older than this, and not held, was cut off by a crash: a live one is closed within
+ * milliseconds, or held while its effects wait in a backlog (see InboundIngestService).
+ */
+export const EFFECTS_GRACE_MS = 30_000;
+
 export type OpenCreation = ClaimedNote<{ sessionId: string; messageIds: string[] }>;
 
 /** The `message_creations` write-ahead notes (see MessageCreation). */
@@ -21,6 +27,11 @@ export class MessageCreationsRepository {
 
   close(id: string): Promise<void> {
     return this.notes.close(id);
+  }
+
+  /** Keeps recovery off these open notes for `leaseMs` more. */
+  hold(ids: string[], leaseMs: number): Promise<void> {
+    return this.notes.hold(ids, leaseMs);
   }
 
   /** Leases the oldest note written before `before` that nobody holds; undefined when none is left. */

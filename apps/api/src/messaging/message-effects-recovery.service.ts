@@ -5,12 +5,10 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { MessageCreationService } from './message-creation.service';
-import { MessageCreationsRepository } from './message-creations.repository';
+import { EFFECTS_GRACE_MS, MessageCreationsRepository } from './message-creations.repository';
 import { MessageStatusService } from './message-status.service';
 import { MessagesRepository } from './messages.repository';
 
-/** A note older than this was cut off by a crash (a live one is closed in milliseconds). */
-export const EFFECTS_GRACE_MS = 30_000;
 const RECOVERY_INTERVAL_MS = 30_000;
 
 /**

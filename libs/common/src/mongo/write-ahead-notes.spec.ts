@@ -39,4 +39,15 @@ describe('WriteAheadNotes (embedded store)', () => {
     expect((await notes.claimStale(later(), 60_000))?.id).toBe(id);
     expect(await notes.claimStale(later(), 60_000)).toBeUndefined();
   });
+
+  it('keeps a held note from claimants until its hold runs out', async () => {
+    // Every earlier note is leased for a minute (previous tests).
+    const id = await notes.open({ sessionId: 's5', ids: ['e'] });
+    const later = () => new Date(Date.now() + 1_000);
+    await notes.hold([id], 60_000);
+    expect(await notes.claimStale(later(), 60_000)).toBeUndefined();
+    await notes.hold([id], 1);
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await notes.claimStale(later(), 60_000))?.id).toBe(id);
+  });
 });

@@ -32,6 +32,15 @@ export class WriteAheadNotes<T extends Document> {
     await this.collection.deleteOne({ _id: new Types.ObjectId(id) });
   }
 
+  /** Leases these notes, still being worked on, for `leaseMs` more: recovery leaves them alone. */
+  async hold(ids: string[], leaseMs: number): Promise<void> {
+    if (!ids.length) return;
+    await this.collection.updateMany(
+      { _id: { $in: ids.map((id) => new Types.ObjectId(id)) } },
+      { $set: { claimedUntil: new Date(Date.now() + leaseMs) } },
+    );
+  }
+
   /** Leases the oldest note opened before `before` that nobody holds; undefined when none is left. */
   async claimStale(before: Date, leaseMs: number): Promise<ClaimedNote<T> | undefined> {
     const now = new Date();
