@@ -441,6 +441,16 @@ describe('messaging (HTTP, sandbox engine)', () => {
     ).expect(400);
   });
 
+  it('cuts a chat preview between characters, never inside an emoji', async () => {
+    await inbound({ from: '+201555000941', text: `a${'😀'.repeat(200)}` });
+    const chat = await waitFor(async () =>
+      (
+        await t.http().get('/api/v1/whatsapp/chats').query({ limit: 100 }).set(owner.auth)
+      ).body.items.find((c: { chatJid: string }) => c.chatJid === '201555000941@s.whatsapp.net'),
+    );
+    expect(chat.lastMessage.preview).toBe(`a${'😀'.repeat(119)}`);
+  });
+
   it('lets nobody edit or delete a message of another sender or chat, whatever id they name', async () => {
     const ours = await send({ sessionName: 'main', to: '+201555000931', text: 'Total: 100 USD' })
       .expect(202)
@@ -908,6 +918,9 @@ describe('messaging (HTTP, sandbox engine)', () => {
 
   it.each<[object, string]>([
     [{ sessionName: 'main', to: '12ab', text: 'x' }, 'to'],
+    [{ sessionName: 'main', to: '+0000000000', text: 'x' }, 'to'],
+    [{ sessionName: 'main', to: '-@s.whatsapp.net', text: 'x' }, 'to'],
+    [{ sessionName: 'main', to: PEER, text: 'x', mentions: ['1-@g.us'] }, 'mentions'],
     [{ sessionName: 'main', to: PEER, text: '' }, 'text'],
     [{ sessionName: 'main', to: PEER }, 'text'],
     [{ sessionName: 'main', to: PEER, type: 'hologram', text: 'x' }, 'type'],

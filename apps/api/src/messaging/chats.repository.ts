@@ -9,10 +9,14 @@ export type ChatRecord = Chat & { _id: unknown };
 
 const unreadIn = (messages: MessageRecord[]) => messages.filter(countsAsUnread).length;
 
+const PREVIEW_LENGTH = 120;
+
 function previewOf(m: MessageRecord): string | undefined {
   if (m.revoked) return undefined;
   const text = m.editedText ?? m.text ?? m.caption ?? m.media?.fileName;
-  return text ? text.slice(0, 120) : undefined;
+  if (!text) return undefined;
+  // Cut between characters (code points), never inside an emoji's surrogate pair.
+  return text.length <= PREVIEW_LENGTH ? text : [...text].slice(0, PREVIEW_LENGTH).join('');
 }
 
 /** Newest by WhatsApp time; ties (whole seconds) go to the later id. */

@@ -37,7 +37,9 @@ export const SANDBOX_RECEIPT_STATUSES = ['delivered', 'read', 'played'] as const
 
 export class SandboxScanDto {
   @ApiProperty({ description: 'Phone number of the simulated account', example: '+201001234567' })
-  @Matches(PHONE_PATTERN, { message: 'phone must be 10-15 digits with an optional leading +' })
+  @Matches(PHONE_PATTERN, {
+    message: 'phone must be 10-15 digits, the first not 0, with an optional leading +',
+  })
   phone: string;
 
   @ApiPropertyOptional({ example: 'Acme Sales' })
@@ -300,7 +302,9 @@ export class SandboxDisconnectDto {
 
 export class SandboxContactDto {
   @ApiProperty({ description: 'Phone number of the contact', example: '+201112223334' })
-  @Matches(PHONE_PATTERN, { message: 'phone must be 10-15 digits with an optional leading +' })
+  @Matches(PHONE_PATTERN, {
+    message: 'phone must be 10-15 digits, the first not 0, with an optional leading +',
+  })
   phone: string;
 
   @ApiPropertyOptional({ example: 'Ali' })
@@ -321,7 +325,9 @@ export class SandboxContactDto {
 
 export class SandboxLidMappingDto {
   @ApiProperty({ example: '+201112223334' })
-  @Matches(PHONE_PATTERN, { message: 'phone must be 10-15 digits with an optional leading +' })
+  @Matches(PHONE_PATTERN, {
+    message: 'phone must be 10-15 digits, the first not 0, with an optional leading +',
+  })
   phone: string;
   @ApiProperty({ example: '123456789012345@lid' })
   @Matches(/^\d+@lid$/, { message: 'lid must look like 123…@lid' })

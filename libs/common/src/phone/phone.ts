@@ -3,11 +3,17 @@
  * JIDs: `<digits>@s.whatsapp.net` (phone user), `<id>@lid` (privacy id), `<id>@g.us` (group);
  * a device suffix (`:12`) names one linked device of a user.
  */
-export const PHONE_PATTERN = /^\+?\d{10,15}$/;
+/** An international number: country code first, so never a leading 0 (a trunk prefix). */
+export const PHONE_PATTERN = /^\+?[1-9]\d{9,14}$/;
 export const USER_SERVER = 's.whatsapp.net';
 export const LID_SERVER = 'lid';
 export const GROUP_SERVER = 'g.us';
-export const JID_PATTERN = /^[\d-]+(:\d+)?@(s\.whatsapp\.net|g\.us|lid)$/;
+/**
+ * What a JID can address: a phone (its number, as PHONE_PATTERN, plus an optional device), a LID,
+ * or a group (`<digits>` or the older `<creator>-<time>`); digits where WhatsApp has digits.
+ */
+export const JID_PATTERN =
+  /^(?:[1-9]\d{5,14}(?::\d+)?@s\.whatsapp\.net|\d{6,20}(?::\d+)?@lid|\d{6,25}(?:-\d{6,12})?@g\.us)$/;
 
 /** Accepts "+20 100 123 4567", "00201001234567", "(555) 123-4567"; returns digits or undefined. */
 export function normalizePhone(input: string | undefined | null): string | undefined {

@@ -1573,7 +1573,7 @@ export interface components {
         };
         PairingCodeRequestDto: {
             /**
-             * @description Phone number of the WhatsApp account to link, 10-15 digits with an optional +
+             * @description Phone number of the WhatsApp account to link, 10-15 digits (the first not 0) with an optional +
              * @example +201001234567
              */
             phone: string;
@@ -1621,7 +1621,7 @@ export interface components {
              */
             organizationName: string;
             /**
-             * @description Phone number, 10-15 digits with an optional +
+             * @description Phone number, 10-15 digits (the first not 0) with an optional +
              * @example +201001234567
              */
             phone?: string;
@@ -1835,7 +1835,7 @@ export interface components {
              */
             sessionName: string;
             /**
-             * @description Phone number (10-15 digits, optional +) or a JID (…@s.whatsapp.net, …@g.us, …@lid)
+             * @description Phone number (10-15 digits, the first not 0; optional +) or a JID (…@s.whatsapp.net, …@g.us, …@lid)
              * @example +201001234567
              */
             to: string;

@@ -19,11 +19,13 @@ export class RegisterDto extends NewUserFieldsDto {
   organizationName: string;
 
   @ApiPropertyOptional({
-    description: 'Phone number, 10-15 digits with an optional +',
+    description: 'Phone number, 10-15 digits (the first not 0) with an optional +',
     example: '+201001234567',
   })
   @IsOptional()
-  @Matches(PHONE_PATTERN, { message: 'phone must be 10-15 digits with an optional leading +' })
+  @Matches(PHONE_PATTERN, {
+    message: 'phone must be 10-15 digits, the first not 0, with an optional leading +',
+  })
   phone?: string;
 }
 

@@ -89,6 +89,13 @@ describe('SendMessageDto', () => {
     });
   });
 
+  it('counts text in characters, as caption is counted: an emoji is one', async () => {
+    expect(await problems({ ...base, text: '😀'.repeat(4096) })).toEqual({});
+    expect(await problems({ ...base, text: '😀'.repeat(4097) })).toEqual({
+      text: ['text must be shorter than or equal to 4096 characters'],
+    });
+  });
+
   it('refuses text that is only whitespace', async () => {
     expect(await problems({ ...base, text: ' \n\t ' })).toEqual({
       text: ['text must not be only whitespace'],

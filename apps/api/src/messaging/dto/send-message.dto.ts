@@ -95,12 +95,13 @@ export class SendMessageDto {
 
   @ApiProperty({
     description:
-      'Phone number (10-15 digits, optional +) or a JID (…@s.whatsapp.net, …@g.us, …@lid)',
+      'Phone number (10-15 digits, the first not 0; optional +) or a JID (…@s.whatsapp.net, …@g.us, …@lid)',
     example: '+201001234567',
   })
   @IsString()
   @Matches(new RegExp(`^(?:${TO_PATTERN.source})$`), {
-    message: 'to must be a phone number of 10-15 digits (optional +) or a WhatsApp JID',
+    message:
+      'to must be a phone number of 10-15 digits, the first not 0 (optional +), or a WhatsApp JID',
   })
   to: string;
 
@@ -128,7 +129,8 @@ export class SendMessageDto {
     if (!text.length) return 'text must not be empty';
     // WhatsApp's apps refuse to send a blank message; one sent through the API shows as nothing.
     if (!text.trim().length) return 'text must not be only whitespace';
-    if (text.length > 4096) return 'text must be shorter than or equal to 4096 characters';
+    // Characters as caption's MaxLength counts them (code points: an emoji is one).
+    if ([...text].length > 4096) return 'text must be shorter than or equal to 4096 characters';
     return undefined;
   })
   text?: string;

@@ -83,7 +83,9 @@ export class CreateUserDto extends NewUserFieldsDto {
     example: '+201001234567',
   })
   @IsOptional()
-  @Matches(PHONE_PATTERN, { message: 'phone must be 10-15 digits with an optional leading +' })
+  @Matches(PHONE_PATTERN, {
+    message: 'phone must be 10-15 digits, the first not 0, with an optional leading +',
+  })
   phone?: string;
 }
 

@@ -28,10 +28,13 @@ export class CreateSessionDto {
 
 export class PairingCodeRequestDto {
   @ApiProperty({
-    description: 'Phone number of the WhatsApp account to link, 10-15 digits with an optional +',
+    description:
+      'Phone number of the WhatsApp account to link, 10-15 digits (the first not 0) with an optional +',
     example: '+201001234567',
   })
-  @Matches(PHONE_PATTERN, { message: 'phone must be 10-15 digits with an optional leading +' })
+  @Matches(PHONE_PATTERN, {
+    message: 'phone must be 10-15 digits, the first not 0, with an optional leading +',
+  })
   phone: string;
 }
 
