@@ -92,16 +92,19 @@ export class UsersService {
     const losesOwnership =
       target.role === 'owner' &&
       ((patch.role && patch.role !== 'owner') || patch.disabled === true);
-    if (
-      losesOwnership &&
-      !target.disabled &&
-      (await this.users.countActiveOwners(actor.organizationId)) <= 1
-    ) {
+    const keepsOwners = () => this.users.countActiveOwners(actor.organizationId);
+    if (losesOwnership && !target.disabled && (await keepsOwners()) <= 1) {
       throw new LastOwnerError();
     }
     const updated = await this.users.update(target._id, patch);
     if (!updated) throw new UserNotFoundError();
     this.activeCache.delete(userId);
+    // Two owners demoting or disabling each other at once both pass the check above; whichever
+    // then finds no active owner left undoes its own change (at least one of them does).
+    if (losesOwnership && !target.disabled && (await keepsOwners()) === 0) {
+      await this.users.update(target._id, { role: target.role, disabled: target.disabled });
+      throw new LastOwnerError();
+    }
     return updated;
   }
 }
