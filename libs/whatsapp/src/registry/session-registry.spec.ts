@@ -80,6 +80,27 @@ describe('SessionRegistry with the sandbox engine', () => {
     await kit.registry.beforeApplicationShutdown();
   });
 
+  it('gives every one of concurrent QR and pairing-code requests on an idle session its answer', async () => {
+    const kit = makeRegistryKit();
+    const idle = await kit.createSession();
+    // A double click, two dashboard tabs: the later calls find the handle the first one is
+    // starting, still showing the stored idle status.
+    const alongside = async <T>(id: string, call: () => Promise<T>) => {
+      const first = call();
+      while (kit.registry.liveStatus(id) === undefined) await Promise.resolve();
+      expect(kit.registry.liveStatus(id)).toBe('disconnected');
+      return Promise.all([first, ...Array.from({ length: 5 }, call)]);
+    };
+    const views = await alongside(idle, () => kit.registry.getQr(idle));
+    expect(views.map((v) => v.status)).toEqual(Array(6).fill('qr_ready'));
+    const other = await kit.createSession('other');
+    const codes = await alongside(other, () =>
+      kit.registry.requestPairingCode(other, '+15557654321'),
+    );
+    expect(codes.every((c) => /^[A-Z0-9]{8}$/.test(c))).toBe(true);
+    await kit.registry.beforeApplicationShutdown();
+  });
+
   it('pairs with a pairing code', async () => {
     const kit = makeRegistryKit();
     const sessionId = await kit.createSession();

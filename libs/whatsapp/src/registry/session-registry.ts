@@ -424,11 +424,17 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
 
   /** Makes sure the session is trying to link, then waits until it shows a QR (or settles otherwise). */
   private async ensureLinking(sessionId: string): Promise<WaSessionStatus | undefined> {
-    const handle = this.handles.get(sessionId);
-    if (handle?.status === 'connected') throw new SessionAlreadyConnectedError(sessionId);
-    if (!handle) await this.start(sessionId);
-    else if (!handle.connection && handle.status === 'disconnected')
-      this.scheduleReconnect(handle, 0);
+    // Under the lock, so a concurrent caller finds the connection opening (`connecting`), not the
+    // idle status a handle being started still has, which the wait below would take as settled.
+    await this.locks.run(sessionId, async () => {
+      const handle = this.handles.get(sessionId);
+      if (handle?.status === 'connected') throw new SessionAlreadyConnectedError(sessionId);
+      if (!handle) await this.startLocked(sessionId);
+      else if (!handle.connection && !handle.disposed && handle.status === 'disconnected') {
+        handle.cancelReconnect(); // retry now rather than at the backoff's next attempt
+        await this.openConnection(handle);
+      }
+    });
     const status = await this.waitForStatus(sessionId, notConnecting, this.options.qrWaitMs);
     if (status === 'connected') throw new SessionAlreadyConnectedError(sessionId);
     return status ?? this.handles.get(sessionId)?.status;
