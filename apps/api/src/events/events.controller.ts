@@ -32,7 +32,7 @@ const STREAM_DESCRIPTION = [
   'Each message is `id: <event id>` + `data: <EventEnvelope JSON>` (no `event:` field, so `EventSource.onmessage` gets every type; read `type` from the JSON).',
   'Authenticate with `Authorization: Bearer <access token>`, or, from a browser EventSource, with `?access_token=` from `POST /api/v1/events/token` (valid 60 s to connect).',
   'Resume with the `Last-Event-ID` header (EventSource sends it on reconnect) or `?lastEventId=`: stored events after it (7-day retention) are replayed, then live ones follow.',
-  'A `: heartbeat` comment is written every 15 s.',
+  'A `: heartbeat` comment is written every 15 s; access is checked again then (a disabled user or a switched-off whatsapp module ends the stream). The token is only checked when the stream opens: an open stream outlives its expiry.',
 ].join('\n\n');
 
 @ApiTags('events')
