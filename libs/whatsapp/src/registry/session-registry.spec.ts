@@ -714,5 +714,17 @@ describe('SessionRegistry with the sandbox engine', () => {
       for (const id of ids.slice(1))
         expect((await second.store.findBySessionId(id))!.status).toBe('connecting');
     });
+
+    it('stops starting sessions as soon as the modules are destroyed, before the shutdown hooks', async () => {
+      const { second, release } = await stoppedWithLinkedSessions();
+      const created = vi.spyOn((second.registry as any).engine, 'create');
+      await second.registry.onApplicationBootstrap();
+      // Other modules' shutdown hooks may wait long before the registry's own turn comes.
+      second.registry.onModuleDestroy();
+      release();
+      await vi.waitFor(() => expect(second.registry.isRestoring).toBe(false));
+      expect(created).toHaveBeenCalledTimes(1);
+      await second.registry.beforeApplicationShutdown();
+    });
   });
 });

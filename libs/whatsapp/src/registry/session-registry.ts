@@ -3,6 +3,7 @@ import {
   Injectable,
   Logger,
   type OnApplicationBootstrap,
+  type OnModuleDestroy,
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
@@ -55,7 +56,9 @@ const notConnecting = (s: WaSessionStatus) => s !== 'connecting';
  * does the organization scoping before calling in.
  */
 @Injectable()
-export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class SessionRegistry
+  implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown
+{
   readonly instanceId: string;
   private readonly log = new Logger(SessionRegistry.name);
   private readonly handles = new Map<string, SessionHandle>();
@@ -148,6 +151,14 @@ export class SessionRegistry implements OnApplicationBootstrap, BeforeApplicatio
   /** Whether the boot restore is still starting sessions. */
   get isRestoring(): boolean {
     return this.restoring !== undefined;
+  }
+
+  /**
+   * Nest destroys modules before any runs its beforeApplicationShutdown, some of which wait (the
+   * event outbox drains): the restore stops starting sessions now, not only when our turn comes.
+   */
+  onModuleDestroy(): void {
+    this.restorer.stop();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
