@@ -305,6 +305,8 @@ describe('messaging (HTTP, sandbox engine)', () => {
       type: 'edit',
       targetId: 'EARLYTARGET0001',
       editedText: 'fixed before it was seen',
+      // In the past, so the later edits below can be newer without being dated in the future.
+      timestamp: new Date(Date.now() - 10 * 60_000).toISOString(),
     });
     await inbound({ from: '+201555000888', type: 'revoke', targetId: 'EARLYTARGET0002' });
     const chat = (n: string) => `201555000${n}@s.whatsapp.net`;

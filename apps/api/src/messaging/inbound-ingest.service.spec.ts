@@ -84,6 +84,17 @@ describe('InboundIngestService', () => {
     creation = moduleRef.get(MessageCreationService);
   });
 
+  it('dates a message from a sender whose clock is ahead no later than its arrival', async () => {
+    messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) => docs.map(record));
+    const before = Date.now();
+    await ingest.onMessage(event('future', { timestamp: new Date('2030-01-01T00:00:00Z') }));
+    await ingest.onMessage(event('past', { timestamp: new Date('2026-01-05T10:00:00Z') }));
+    const [[[future]], [[past]]] = messages.insertManyOnce.mock.calls;
+    expect(future.timestamp.getTime()).toBeGreaterThanOrEqual(before);
+    expect(future.timestamp.getTime()).toBeLessThanOrEqual(Date.now());
+    expect(past.timestamp).toEqual(new Date('2026-01-05T10:00:00Z'));
+  });
+
   it('stores a synchronous burst in one batch and announces only the new messages', async () => {
     messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) =>
       docs.filter((d) => d.waMessageId !== 'dup').map(record),

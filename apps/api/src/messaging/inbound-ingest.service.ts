@@ -129,7 +129,11 @@ export class InboundIngestService implements BeforeApplicationShutdown {
     // Our own sends come back as fromMe events: let the send store WhatsApp's id first, so the echo
     // is recognised as the same message (unique sessionId + waMessageId) rather than stored twice.
     if (events.some((e) => e.message.fromMe)) await this.dispatcher.sendsSettled(sessionId);
-    const docs = events.map((e) => ({ ...this.toNewMessage(e, e.message), _id: newMessageId() }));
+    const receivedAt = new Date();
+    const docs = events.map((e) => ({
+      ...this.toNewMessage(e, e.message, receivedAt),
+      _id: newMessageId(),
+    }));
     const note = await this.creation.begin(
       sessionId,
       docs.map((d) => d._id),
@@ -189,7 +193,11 @@ export class InboundIngestService implements BeforeApplicationShutdown {
     }
   }
 
-  private toNewMessage(event: WaMessageReceivedEvent, m: InboundMessage): NewMessage {
+  private toNewMessage(
+    event: WaMessageReceivedEvent,
+    m: InboundMessage,
+    receivedAt: Date,
+  ): NewMessage {
     const doc: NewMessage = {
       organizationId: event.organizationId,
       sessionId: event.sessionId,
@@ -215,7 +223,9 @@ export class InboundIngestService implements BeforeApplicationShutdown {
       targetId: m.targetId,
       // Received messages are delivered to us; our own from the phone were sent.
       status: m.fromMe ? 'sent' : 'delivered',
-      timestamp: m.timestamp,
+      // A sender's clock ahead of ours must not date a message in the future: it would stay the
+      // newest for good (chat order, contact names, stats buckets). It arrived by now at the latest.
+      timestamp: m.timestamp > receivedAt ? receivedAt : m.timestamp,
       waAddress: m.address,
       ...(m.isHistory ? { history: true as const } : {}),
     };

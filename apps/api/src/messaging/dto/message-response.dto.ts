@@ -104,7 +104,8 @@ export class MessageResponseDto {
   })
   attempts?: number;
   @ApiProperty({
-    description: 'WhatsApp time (inbound) or accept time (outbound)',
+    description:
+      'WhatsApp time (inbound; never later than its arrival, whatever the sender clock says) or accept time (outbound)',
     example: '2026-01-01T10:00:00.000Z',
   })
   timestamp: Date;
