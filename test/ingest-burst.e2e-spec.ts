@@ -1,6 +1,7 @@
 import { getConnectionToken } from '@nestjs/mongoose';
 import { SandboxControl } from '@app/whatsapp';
 import type { Connection } from 'mongoose';
+import { InboundIngestService } from '../apps/api/src/messaging/inbound-ingest.service';
 import { MessagesRepository } from '../apps/api/src/messaging/messages.repository';
 import { connectedSession } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
@@ -85,14 +86,10 @@ describe('inbound burst (batched ingest, sandbox engine)', () => {
     expect(
       await db.collection('messages').countDocuments({ sessionId, waMessageId: /^BURST-/ }),
     ).toBe(stored);
-    // The edit reaches its target as its batch completes (after the chat is counted).
-    await waitFor(
-      async () =>
-        (await db.collection('messages').findOne({ sessionId, waMessageId: 'BURST-0-0' }))
-          ?.editedText === 'message 0, edited',
-      10_000,
-      'the edit applied',
-    );
+    // Stored is not done: the effects (chats, contacts, stats, events) follow in their own stage.
+    await t.app.get(InboundIngestService).settled(sessionId);
+    const edited = await db.collection('messages').findOne({ sessionId, waMessageId: 'BURST-0-0' });
+    expect(edited?.editedText).toBe('message 0, edited');
     // Optional fields a message does not have are absent, not stored as null.
     const plain = await db.collection('messages').findOne({ sessionId, waMessageId: 'BURST-1-0' });
     expect(plain).toMatchObject({ type: 'text', fromMe: false });

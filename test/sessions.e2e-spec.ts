@@ -1,7 +1,9 @@
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
 import { SessionRegistry } from '@app/whatsapp';
-import { waitForSessionStatus, scanWhenQrShows } from './support/sandbox';
+import { getConnectionToken } from '@nestjs/mongoose';
+import type { Connection } from 'mongoose';
+import { connectedSession, waitForSessionStatus, scanWhenQrShows } from './support/sandbox';
 import {
   createTestApp,
   onEmulator,
@@ -289,5 +291,35 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
       .send({ sessionName: 'x' })
       .expect(403);
     await t.http().get('/api/v1/whatsapp/messages').set(org.auth).expect(403);
+  });
+
+  it('stops the sessions while the whatsapp module is off, also across a restart, and restores them when it is back', async () => {
+    const org = await registerUser(t);
+    await connectedSession(t, org, 'gated', '+201000000777');
+    const sessionId = `${org.organization.id}_gated`;
+    const setModules = (modules: string[]) =>
+      t.http().put('/api/v1/organizations/me/modules').set(org.auth).send({ modules }).expect(200);
+    const stored = () =>
+      t.app
+        .get<Connection>(getConnectionToken())
+        .collection('whatsapp_sessions')
+        .findOne({ sessionId });
+    const stopped = {
+      status: 'disconnected',
+      lastError: "Stopped: the organization's whatsapp module was switched off",
+    };
+
+    await setModules(['crm']);
+    expect(await stored()).toMatchObject(stopped);
+    expect(t.app.get(SessionRegistry).liveStatus(sessionId)).toBeUndefined();
+
+    t = await t.restart();
+    await waitFor(async () => !t.app.get(SessionRegistry).isRestoring, 20_000, 'the restore');
+    expect(await stored()).toMatchObject({ status: 'disconnected' });
+    expect(t.app.get(SessionRegistry).liveStatus(sessionId)).toBeUndefined();
+
+    await setModules(['whatsapp', 'crm']);
+    // Linked all along: it comes back without a new scan.
+    await waitForSessionStatus(t, org, 'gated', 'connected', 30_000);
   });
 });

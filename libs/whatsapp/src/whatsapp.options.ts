@@ -32,6 +32,12 @@ export interface WhatsAppOptions {
   renderQr?: (qr: string) => Promise<string>;
   /** Instance id for session leases; random by default. */
   instanceId?: string;
+  /**
+   * Whether an organization's sessions may run now (e.g. its WhatsApp module is on). The boot
+   * restore and the adoption of orphans start no session of an organization that may not, and
+   * settle it `disconnected`; every organization may by default.
+   */
+  mayRun?: (organizationId: string) => Promise<boolean>;
 }
 
 export type WhatsAppOptionsInput = Partial<Omit<WhatsAppOptions, 'backoff' | 'qr'>> & {

@@ -67,6 +67,8 @@ export class OrganizationsController {
   @ApiOperation({
     operationId: 'organizations_setModules',
     summary: 'Set the enabled modules (owner/admin)',
+    description:
+      "Switching `whatsapp` off stops the organization's WhatsApp sessions (links kept; status `disconnected` with the reason as `lastError`) and keeps them stopped across restarts; switching it on again restores the linked ones, without a new scan. Its routes answer 403 `MODULE_DISABLED` meanwhile.",
   })
   @ApiOkResponse({ type: OrganizationResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })

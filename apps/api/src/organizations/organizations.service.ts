@@ -1,5 +1,7 @@
 import { ExpiringCache } from '@app/common';
 import { Injectable } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { ORGANIZATION_EVENTS, type OrganizationModulesChangedEvent } from './organizations.events';
 import type { OrganizationModuleName } from './schemas/organization.schema';
 import { OrganizationNotFoundError } from './organizations.errors';
 import { OrganizationRecord, OrganizationsRepository } from './organizations.repository';
@@ -14,7 +16,10 @@ export class OrganizationsService {
     10_000,
   );
 
-  constructor(private readonly organizations: OrganizationsRepository) {}
+  constructor(
+    private readonly organizations: OrganizationsRepository,
+    private readonly events: EventEmitter2,
+  ) {}
 
   create(name: string): Promise<OrganizationRecord> {
     return this.organizations.create(name);
@@ -39,9 +44,16 @@ export class OrganizationsService {
   }
 
   async setModules(id: string, modules: OrganizationModuleName[]): Promise<OrganizationRecord> {
+    const previous = (await this.get(id)).modules ?? [];
     const org = await this.organizations.update(id, { modules });
     if (!org) throw new OrganizationNotFoundError();
     this.modulesCache.delete(id);
+    // Awaited: the sessions have stopped (or come back) when the request is answered.
+    await this.events.emitAsync(ORGANIZATION_EVENTS.modulesChanged, {
+      organizationId: id,
+      modules,
+      previous,
+    } satisfies OrganizationModulesChangedEvent);
     return org;
   }
 

@@ -3,13 +3,19 @@ import { Module } from '@nestjs/common';
 import pino from 'pino';
 import { APP_CONFIG, type AppConfig } from '@app/common';
 import { WhatsAppCoreModule, type WaLogger } from '@app/whatsapp';
+import { OrganizationsModule } from '../organizations/organizations.module';
+import { OrganizationsService } from '../organizations/organizations.service';
 import { instanceIdOf } from './instance-id';
+import { SessionModuleGate } from './session-module-gate';
 import { WhatsAppSessionController } from './whatsapp-session.controller';
 import { WhatsAppSessionsService } from './whatsapp-session.service';
 
 const whatsappCore = WhatsAppCoreModule.forRootAsync({
-  inject: [APP_CONFIG],
-  useFactory: (config: AppConfig) => ({
+  imports: [OrganizationsModule],
+  inject: [APP_CONFIG, OrganizationsService],
+  useFactory: (config: AppConfig, organizations: OrganizationsService) => ({
+    // Sessions of an organization whose whatsapp module is off are not restored (SessionModuleGate).
+    mayRun: (organizationId: string) => organizations.hasModule(organizationId, 'whatsapp'),
     engine: config.WHATSAPP_ENGINE,
     browserName: config.WA_BROWSER_NAME,
     instanceId: instanceIdOf(config),
@@ -29,7 +35,7 @@ const whatsappCore = WhatsAppCoreModule.forRootAsync({
 @Module({
   imports: [whatsappCore],
   controllers: [WhatsAppSessionController],
-  providers: [WhatsAppSessionsService],
+  providers: [WhatsAppSessionsService, SessionModuleGate],
   exports: [WhatsAppSessionsService, whatsappCore],
 })
 export class WhatsAppSessionModule {}

@@ -107,7 +107,7 @@ export interface paths {
          *
          *     Resume with the `Last-Event-ID` header (EventSource sends it on reconnect) or `?lastEventId=`: stored events after it (7-day retention) are replayed, then live ones follow.
          *
-         *     A `: heartbeat` comment is written every 15 s.
+         *     A `: heartbeat` comment is written every 15 s; access is checked again then (a disabled user or a switched-off whatsapp module ends the stream). The token is only checked when the stream opens: an open stream outlives its expiry.
          */
         get: operations["events_stream"];
         put?: never;
@@ -161,7 +161,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set the enabled modules (owner/admin) */
+        /**
+         * Set the enabled modules (owner/admin)
+         * @description Switching `whatsapp` off stops the organization's WhatsApp sessions (links kept; status `disconnected` with the reason as `lastError`) and keeps them stopped across restarts; switching it on again restores the linked ones, without a new scan. Its routes answer 403 `MODULE_DISABLED` meanwhile.
+         */
         put: operations["organizations_setModules"];
         post?: never;
         delete?: never;
@@ -1506,7 +1509,7 @@ export interface components {
             attempts?: number;
             /**
              * Format: date-time
-             * @description WhatsApp time (inbound) or accept time (outbound)
+             * @description WhatsApp time (inbound; never later than its arrival, whatever the sender clock says) or accept time (outbound)
              * @example 2026-01-01T10:00:00.000Z
              */
             timestamp: string;

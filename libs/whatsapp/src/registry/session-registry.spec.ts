@@ -389,6 +389,17 @@ describe('SessionRegistry with the sandbox engine', () => {
       await vi.advanceTimersByTimeAsync(10);
       expect(a.statusTrail(sessionId).slice(trail)).toEqual(['connecting', 'connected']);
 
+      // A stop asked of B closes A's connection, with B's reason; a restart brings it back.
+      expect(await viaB(b.registry.stop(sessionId, 'Stopped: test'))).toEqual({ value: undefined });
+      expect(a.registry.liveCount()).toBe(0);
+      expect(store.docs.get(sessionId)).toMatchObject({
+        status: 'disconnected',
+        lastError: 'Stopped: test',
+      });
+      await a.registry.restart(sessionId);
+      await vi.advanceTimersByTimeAsync(10);
+      expect(a.registry.isConnected(sessionId)).toBe(true);
+
       const unlink = vi.spyOn(a.hub.get(sessionId)!, 'logout');
       expect(await viaB(b.registry.logout(sessionId))).toEqual({ value: undefined });
       expect(unlink).toHaveBeenCalledTimes(1); // on WhatsApp, by the connection that has the link
@@ -713,6 +724,25 @@ describe('SessionRegistry with the sandbox engine', () => {
       // The two never started stay `connecting` for the next boot (or another instance) to take.
       for (const id of ids.slice(1))
         expect((await second.store.findBySessionId(id))!.status).toBe('connecting');
+    });
+
+    it('restores no session of an organization that may not run sessions, and settles it disconnected', async () => {
+      const { store, ids } = await stoppedWithLinkedSessions();
+      const allowed = new Set(['org1']);
+      store.docs.get(ids[1])!.organizationId = 'org2'; // switched off meanwhile
+      const kit = makeRegistryKit({
+        store,
+        auth: new InMemoryAuthStoreProvider(new InMemoryAuthRowBackend()),
+        options: { mayRun: async (org) => allowed.has(org) },
+      });
+      const summary = await kit.registry.restoreAll();
+      expect(summary.skipped).toContain(ids[1]);
+      expect(store.docs.get(ids[1])).toMatchObject({
+        status: 'disconnected',
+        lastError: 'Stopped: this organization may not run WhatsApp sessions now',
+      });
+      expect(kit.registry.liveStatus(ids[1])).toBeUndefined();
+      await kit.registry.beforeApplicationShutdown();
     });
 
     it('stops starting sessions as soon as the modules are destroyed, before the shutdown hooks', async () => {

@@ -120,6 +120,7 @@ export class SessionRegistry
       start: (id) => this.start(id),
       exclusive: (id, work) => this.locks.run(id, work),
       isLive: (id) => this.handles.has(id),
+      mayRun: options.mayRun ?? (() => Promise.resolve(true)),
       onError: (what, err) => this.logError(what, err),
     });
   }
@@ -186,20 +187,30 @@ export class SessionRegistry
     return this.locks.run(sessionId, () => this.startLocked(sessionId));
   }
 
-  /** Closes the connection, keeps the link; status `disconnected`. */
-  stop(sessionId: string): Promise<void> {
-    return this.locks.run(sessionId, async () => {
-      const handle = this.handles.get(sessionId);
-      if (!handle) return;
-      await this.dispose(handle, true);
-      // A close handled meanwhile may already have settled it as logged_out/failed: keep that.
-      if (handle.status !== 'logged_out' && handle.status !== 'failed')
-        await this.status.set(handle, 'disconnected', {
-          qr: null,
-          qrExpiresAt: null,
-          lastError: null,
-        });
-    });
+  /**
+   * Closes the connection, keeps the link; status `disconnected` (with `reason` as its lastError).
+   * Here, or by the instance holding the session. Not started again until asked (or restored).
+   */
+  stop(sessionId: string, reason?: string): Promise<void> {
+    return this.locks.run(sessionId, () =>
+      this.hereOrHolder(sessionId, { kind: 'stop', ...(reason ? { reason } : {}) }, async () => {
+        const handle = this.handles.get(sessionId);
+        if (!handle) return;
+        await this.dispose(handle, true);
+        // A close handled meanwhile may already have settled it as logged_out/failed: keep that.
+        if (handle.status !== 'logged_out' && handle.status !== 'failed')
+          await this.status.set(handle, 'disconnected', {
+            qr: null,
+            qrExpiresAt: null,
+            lastError: reason ?? null,
+          });
+      }),
+    );
+  }
+
+  /** Starts these sessions as the boot restore would: linked ones whose organization may run. */
+  restore(sessionIds: string[]): Promise<RestoreSummary> {
+    return this.restorer.restore(sessionIds);
   }
 
   restart(sessionId: string): Promise<void> {
@@ -478,6 +489,8 @@ export class SessionRegistry
         return this.requestPairingCode(sessionId, request.phone);
       case 'restart':
         return this.restart(sessionId);
+      case 'stop':
+        return this.stop(sessionId, request.reason);
       case 'logout':
         return this.logout(sessionId);
       case 'destroy':

@@ -22,8 +22,13 @@ export interface RestoreDeps {
   /** Runs `work` under the session's lock (the one start, stop and logout take). */
   exclusive<T>(sessionId: string, work: () => Promise<T>): Promise<T>;
   isLive(sessionId: string): boolean;
+  /** Whether the organization's sessions may run now (see WhatsAppOptions.mayRun). */
+  mayRun(organizationId: string): Promise<boolean>;
   onError(what: string, err: unknown): void;
 }
+
+/** Why a session of an organization that may not run sessions stays stopped. */
+export const NOT_ALLOWED_TO_RUN = 'Stopped: this organization may not run WhatsApp sessions now';
 
 /** Status writes at boot are small and independent: more of them in flight than session starts. */
 const MARK_CONCURRENCY = 32;
@@ -62,6 +67,9 @@ export class SessionRestorer {
     const stale = docs.filter(
       (doc) => doc.status === 'connected' && !leasedElsewhere(doc, this.deps.instanceId),
     );
+    // Not marked `connecting` first: checkStartable settles them `disconnected`.
+    const allowed = await this.allowedOrganizations(stale);
+    stale.splice(0, stale.length, ...stale.filter((doc) => allowed.has(doc.organizationId)));
     await runBounded(stale, MARK_CONCURRENCY, async (doc) => {
       try {
         await this.deps.status.set(holderOf(doc), 'connecting');
@@ -71,6 +79,18 @@ export class SessionRestorer {
       }
     });
     return docs;
+  }
+
+  /** Restores these sessions (ones a user may have stopped or never linked are left as they are). */
+  async restore(sessionIds: string[]): Promise<RestoreSummary> {
+    const docs = await Promise.all(sessionIds.map((id) => this.deps.store.findBySessionId(id)));
+    return this.startAll(docs.filter((d): d is WaSessionState => !!d));
+  }
+
+  private async allowedOrganizations(docs: WaSessionState[]): Promise<Set<string>> {
+    const orgs = [...new Set(docs.map((d) => d.organizationId))];
+    const verdicts = await Promise.all(orgs.map((org) => this.deps.mayRun(org)));
+    return new Set(orgs.filter((_, i) => verdicts[i]));
   }
 
   /** Starts the prepared sessions, a few at a time; one broken session never stops the rest. */
@@ -132,6 +152,16 @@ export class SessionRestorer {
     const doc = await this.deps.store.findBySessionId(listed.sessionId);
     if (!doc || doc.status === 'logged_out' || this.deps.isLive(doc.sessionId)) return 'skipped';
     if (leasedElsewhere(doc, this.deps.instanceId)) return 'skipped';
+    if (!(await this.deps.mayRun(doc.organizationId))) {
+      await this.deps.store.releaseLease(doc.sessionId, this.deps.instanceId);
+      if (doc.status !== 'disconnected' || doc.lastError !== NOT_ALLOWED_TO_RUN)
+        await status.set(holderOf(doc), 'disconnected', {
+          qr: null,
+          qrExpiresAt: null,
+          lastError: NOT_ALLOWED_TO_RUN,
+        });
+      return 'skipped';
+    }
     let linked: boolean;
     try {
       linked = await authStores.forSession(doc.sessionId).hasCreds();

@@ -6,6 +6,7 @@ export type HolderRequest =
   | { kind: 'qr' }
   | { kind: 'pairingCode'; phone: string }
   | { kind: 'restart' }
+  | { kind: 'stop'; reason?: string }
   | { kind: 'logout' }
   | { kind: 'destroy' }
   | { kind: 'resyncContacts' };
