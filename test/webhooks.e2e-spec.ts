@@ -56,6 +56,29 @@ async function startReceiver(
   return receiver;
 }
 
+/**
+ * A receiver that never answers: each attempt holds its request (and its delivery slot) until the
+ * attempt's timeout. Counts the requests it holds; `close` drops them, which fails those attempts.
+ */
+async function startSilentReceiver() {
+  const stats = { received: 0, open: 0, maxOpen: 0 };
+  const server: Server = createServer((_req, res) => {
+    stats.received++;
+    stats.maxOpen = Math.max(stats.maxOpen, ++stats.open);
+    res.on('close', () => stats.open--);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/silent`,
+    stats,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
   let t: TestApp;
   let owner: RegisteredUser;
@@ -631,6 +654,78 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     }
     await waitFor(async () => r.ok().length === 1, 10_000, 'delivery once allowed again');
     await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
+  });
+
+  it("delivers an organization's webhooks at once while another organization's receiver holds as many requests as it may", async () => {
+    const saved = { ...options() };
+    // An attempt now waits a minute for an answer, much longer than this test waits for org A.
+    options().timeoutMs = 60_000;
+    const silent = await startSilentReceiver();
+    receivers.push(silent);
+    const tenantB = await registerUser(t, { organizationName: 'Slow receivers' });
+    const bHooks: string[] = [];
+    try {
+      // Organization B: 2 sessions × 20 webhooks at a receiver that never answers = 40 lanes,
+      // more than the instance's 32 delivery slots.
+      await connectedSession(t, tenantB, 'b1', '+201001234577');
+      await connectedSession(t, tenantB, 'b2', '+201001234566');
+      for (let i = 0; i < 20; i++)
+        bHooks.push(
+          (await createHook({ url: silent.url, events: ['message.received'] }, tenantB)).id,
+        );
+      for (const session of ['b1', 'b2'])
+        await api()
+          .post(`/api/v1/whatsapp/sandbox/sessions/${session}/inbound`)
+          .set(tenantB.auth)
+          .send({ from: '+201555000222', text: `stuck on ${session}` })
+          .expect(202);
+      const perOrganization = options().maxConcurrentLanesPerOrganization;
+      expect(perOrganization).toBeLessThan(options().maxConcurrentLanes);
+      await waitFor(
+        async () => silent.stats.open >= perOrganization,
+        15_000,
+        "organization B's attempts to take its share of the slots",
+      );
+
+      // Organization A (the owner's): its webhook is delivered while B's attempts still hang.
+      const r = await receiver();
+      const hook = await createHook({
+        url: r.url,
+        events: ['message.received'],
+        sessionName: 'main',
+      });
+      await inbound('not held up by organization B');
+      const hit = await waitFor(
+        async () => r.ok().find((h) => h.body.data.text === 'not held up by organization B'),
+        20_000,
+        "organization A's delivery while organization B's receiver hangs",
+      );
+      expect(hit.body.organizationId).toBe(owner.organization.id);
+      // B never held more than its share, no attempt of B's ended meanwhile, and its other lanes wait.
+      expect(silent.stats.open).toBe(perOrganization);
+      expect(silent.stats.maxOpen).toBe(perOrganization);
+      expect(silent.stats.received).toBe(perOrganization);
+      const bDeliveries = await Promise.all(
+        bHooks.map(
+          async (id) =>
+            (await api().get(`/api/v1/webhooks/${id}/deliveries`).set(tenantB.auth).expect(200))
+              .body.items,
+        ),
+      );
+      const statuses = bDeliveries.flat().map((d: { status: string }) => d.status);
+      expect(statuses).toHaveLength(40);
+      expect(statuses.filter((s) => s === 'delivering')).toHaveLength(perOrganization);
+      expect(statuses.filter((s) => s === 'pending')).toHaveLength(40 - perOrganization);
+      await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
+    } finally {
+      for (const id of bHooks)
+        await api().delete(`/api/v1/webhooks/${id}`).set(tenantB.auth).expect(204);
+      await silent.close(); // the attempts in flight fail now instead of after their timeout
+      Object.assign(options(), saved);
+      // Not left to reconnect (and announce it) across the next test's restart.
+      for (const session of ['b1', 'b2'])
+        await api().delete(`/api/v1/whatsapp/sessions/${session}`).set(tenantB.auth);
+    }
   });
 
   it('delivers events left undelivered before a restart, including an event whose fan-out was cut off', async () => {

@@ -14,7 +14,9 @@ export interface NewDelivery {
   sessionName: string;
 }
 
+/** The deliveries of one webhook for one session, walked in order; scheduled by organization. */
 export interface Lane {
+  organizationId: string;
   webhookId: string;
   sessionName: string;
 }
@@ -149,13 +151,17 @@ export class WebhookDeliveriesRepository {
   /** Lanes with a due pending delivery (the worker runs each lane from its head). */
   async dueLanes(now: Date, limit: number): Promise<Lane[]> {
     const rows = await this.model
-      .find({ status: 'pending', nextAttemptAt: { $lte: now } }, { webhookId: 1, sessionName: 1 })
+      .find(
+        { status: 'pending', nextAttemptAt: { $lte: now } },
+        { organizationId: 1, webhookId: 1, sessionName: 1 },
+      )
       .limit(limit)
-      .lean<Array<{ webhookId: Types.ObjectId; sessionName: string }>>()
+      .lean<Array<{ organizationId: string; webhookId: Types.ObjectId; sessionName: string }>>()
       .exec();
     const lanes = new Map<string, Lane>();
     for (const row of rows)
       lanes.set(`${row.webhookId}|${row.sessionName}`, {
+        organizationId: row.organizationId,
         webhookId: String(row.webhookId),
         sessionName: row.sessionName ?? '',
       });

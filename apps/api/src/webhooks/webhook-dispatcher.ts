@@ -15,6 +15,7 @@ import {
   WebhookDeliveriesRepository,
 } from './webhook-deliveries.repository';
 import { WebhookDirectory } from './webhook-directory';
+import { WebhookLaneScheduler } from './webhook-lane-scheduler';
 import { postWebhook } from './webhook-sender';
 import { signWebhookPayload } from './webhook-signature';
 import { WEBHOOK_OPTIONS, type WebhookOptions } from './webhooks.options';
@@ -35,13 +36,15 @@ const laneKey = (lane: Lane) => `${lane.webhookId}|${lane.sessionName}`;
  * Lanes start when fan-out creates rows (in-process kick), when a retry falls due (timer), and from
  * a poll (restart recovery, other instances, expired claims). A row is claimed with a lease
  * (findOneAndUpdate pending → delivering), so several instances can share the work.
+ *
+ * Which lanes run is up to the WebhookLaneScheduler: a cap per instance and a smaller one per
+ * organization (an attempt can hold its slot for the whole timeout), waiting lanes admitted
+ * round-robin by organization, so one tenant's slow receivers cannot hold up another's deliveries.
  */
 @Injectable()
 export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger(WebhookDispatcher.name);
-  private readonly active = new Map<string, Promise<void>>();
-  private readonly rerun = new Set<string>();
-  private readonly waiting = new Map<string, Lane>();
+  private readonly lanes: WebhookLaneScheduler<Lane>;
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly inflight = new Set<AbortController>();
   private readonly bodies = new Map<string, { type: string; body: string }>();
@@ -55,7 +58,16 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     private readonly directory: WebhookDirectory,
     private readonly outbox: EventOutboxService,
     @Inject(WEBHOOK_OPTIONS) private readonly options: WebhookOptions,
-  ) {}
+  ) {
+    this.lanes = new WebhookLaneScheduler<Lane>(
+      () => ({
+        total: options.maxConcurrentLanes,
+        perOrganization: options.maxConcurrentLanesPerOrganization,
+      }),
+      (lane) => this.runLane(lane),
+      (err, key) => this.log.error({ err, lane: key }, 'Webhook lane failed'),
+    );
+  }
 
   onApplicationBootstrap(): void {
     void this.poll();
@@ -68,9 +80,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     clearInterval(this.pollTimer);
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
-    this.waiting.clear();
+    const running = this.lanes.stop();
     for (const controller of this.inflight) controller.abort();
-    await Promise.allSettled([...this.active.values()]);
+    await running;
   }
 
   /** Bodies of freshly stored events, so the first attempt needs no read. */
@@ -102,28 +114,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   }
 
   private start(lane: Lane): void {
-    if (this.stopped) return;
-    const key = laneKey(lane);
-    if (this.active.has(key)) {
-      this.rerun.add(key);
-      return;
-    }
-    if (this.active.size >= this.options.maxConcurrentLanes) {
-      this.waiting.set(key, lane);
-      return;
-    }
-    this.waiting.delete(key);
-    const run = this.runLane(lane)
-      .catch((err) => this.log.error({ err, lane: key }, 'Webhook lane failed'))
-      .finally(() => {
-        this.active.delete(key);
-        if (this.rerun.delete(key)) this.start(lane);
-        for (const [, next] of this.waiting) {
-          if (this.active.size >= this.options.maxConcurrentLanes) break;
-          this.start(next);
-        }
-      });
-    this.active.set(key, run);
+    if (!this.stopped) this.lanes.submit(laneKey(lane), lane);
   }
 
   private wakeAt(lane: Lane, at: Date): void {

@@ -53,6 +53,7 @@ export class WebhookFanoutService {
             sessionName: event.sessionName,
           });
           lanes.set(`${hook._id}|${event.sessionName}`, {
+            organizationId,
             webhookId: String(hook._id),
             sessionName: event.sessionName,
           });

@@ -21,7 +21,13 @@ export interface WebhookOptions {
   pollIntervalMs: number;
   /** A claimed delivery whose worker died is retried after this. */
   leaseMs: number;
+  /** Lanes (webhook × session) delivering at once on this instance. */
   maxConcurrentLanes: number;
+  /**
+   * Of those, at most this many of one organization (WEBHOOK_CONCURRENCY_PER_ORG): an attempt may
+   * hold its slot for timeoutMs, so without it one tenant's unanswering receivers took every slot.
+   */
+  maxConcurrentLanesPerOrganization: number;
   maxWebhooksPerOrganization: number;
 }
 
@@ -40,6 +46,7 @@ export function webhookOptionsFrom(config: AppConfig): WebhookOptions {
     pollIntervalMs: 5_000,
     leaseMs: 30_000,
     maxConcurrentLanes: 32,
+    maxConcurrentLanesPerOrganization: config.WEBHOOK_CONCURRENCY_PER_ORG,
     maxWebhooksPerOrganization: 25,
   };
 }

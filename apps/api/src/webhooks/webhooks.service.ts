@@ -155,7 +155,13 @@ export class WebhooksService {
         throw new DeliveryInFlightError();
       throw new DeliveryNotFoundError();
     }
-    this.dispatcher.kick([{ webhookId: String(hook._id), sessionName: requeued.sessionName }]);
+    this.dispatcher.kick([
+      {
+        organizationId,
+        webhookId: String(hook._id),
+        sessionName: requeued.sessionName,
+      },
+    ]);
     return toDeliveryDto(requeued);
   }
 

@@ -11,6 +11,7 @@ describe('loadConfig', () => {
       JWT_EXPIRES_IN: '12h',
       WHATSAPP_MAX_SESSIONS_PER_ORG: 10,
       MEDIA_FETCH_TIMEOUT_SECONDS: 30,
+      WEBHOOK_CONCURRENCY_PER_ORG: 8,
     });
     expect(config.MONGODB_URI).toBeUndefined();
   });
@@ -34,6 +35,14 @@ describe('loadConfig', () => {
     [
       { MEDIA_FETCH_TIMEOUT_SECONDS: '61' },
       'MEDIA_FETCH_TIMEOUT_SECONDS must be an integer between 1',
+    ],
+    [
+      { WEBHOOK_CONCURRENCY_PER_ORG: '0' },
+      'WEBHOOK_CONCURRENCY_PER_ORG must be an integer between 1 and 32',
+    ],
+    [
+      { WEBHOOK_CONCURRENCY_PER_ORG: '33' },
+      'WEBHOOK_CONCURRENCY_PER_ORG must be an integer between 1 and 32',
     ],
   ])('rejects %j naming the variable and the rule', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);

@@ -149,6 +149,17 @@ export class EnvironmentVariables {
   @IsInt({ message: 'WEBHOOK_RETRY_BASE_MS must be an integer >= 1' })
   @Min(1, { message: 'WEBHOOK_RETRY_BASE_MS must be an integer >= 1' })
   WEBHOOK_RETRY_BASE_MS: number = 5000;
+
+  /**
+   * Webhook lanes (webhook × session) of one organization delivering at once per instance, of the
+   * instance's 32; the others wait their turn (round-robin by organization), so one tenant's slow
+   * receivers cannot take every slot.
+   */
+  @Transform(toInt)
+  @IsInt({ message: 'WEBHOOK_CONCURRENCY_PER_ORG must be an integer between 1 and 32' })
+  @Min(1, { message: 'WEBHOOK_CONCURRENCY_PER_ORG must be an integer between 1 and 32' })
+  @Max(32, { message: 'WEBHOOK_CONCURRENCY_PER_ORG must be an integer between 1 and 32' })
+  WEBHOOK_CONCURRENCY_PER_ORG: number = 8;
 }
 
 export type AppConfig = Readonly<EnvironmentVariables>;
