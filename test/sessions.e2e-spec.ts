@@ -322,4 +322,55 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     // Linked all along: it comes back without a new scan.
     await waitForSessionStatus(t, org, 'gated', 'connected', 30_000);
   });
+
+  it('announces a status change that a crash cut off before its event, once, after the restart', async () => {
+    const org = await registerUser(t);
+    await connectedSession(t, org, 'crashy', '+201000000778');
+    const sessionId = `${org.organization.id}_crashy`;
+    const db = () => t.app.get<Connection>(getConnectionToken());
+    const at = new Date(Date.now() - 60_000);
+    // What a crash between the status write and its event leaves behind.
+    const crashLeftIt = () =>
+      db()
+        .collection('whatsapp_sessions')
+        .updateOne(
+          { sessionId },
+          {
+            $set: {
+              status: 'disconnected',
+              statusChangedAt: at,
+              announcing: { status: 'disconnected', previousStatus: 'connected', at },
+            },
+          },
+        );
+    const announced = () =>
+      db()
+        .collection('events')
+        .find({
+          organizationId: org.organization.id,
+          type: 'session.status',
+          'data.statusChangedAt': at,
+        })
+        .toArray();
+    await crashLeftIt();
+    t = await t.restart();
+    const [event] = await waitFor(async () => {
+      const found = await announced();
+      return found.length ? found : undefined;
+    });
+    expect(event.data).toMatchObject({
+      sessionName: 'crashy',
+      status: 'disconnected',
+      previousStatus: 'connected',
+    });
+    // A crash after the event was recorded but before the note was cleared: not recorded twice.
+    await waitForSessionStatus(t, org, 'crashy', 'connected', 30_000);
+    await crashLeftIt();
+    t = await t.restart(); // the boot announces what it finds before the app answers
+    expect(await db().collection('whatsapp_sessions').findOne({ sessionId })).not.toHaveProperty(
+      'announcing.at',
+      at,
+    );
+    expect(await announced()).toHaveLength(1);
+  });
 });

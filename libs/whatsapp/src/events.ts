@@ -27,6 +27,11 @@ export interface WaSessionStatusEvent extends SessionRef {
   phone?: string;
   jid?: string;
   at: Date;
+  /**
+   * Announced late: a crash cut off its first announcement. For the record (the event log);
+   * not a change to act on now.
+   */
+  replayed?: boolean;
 }
 
 export interface WaSessionQrEvent extends SessionRef {

@@ -25,6 +25,8 @@ export function sessionStatusEvent(e: WaSessionStatusEvent): NewEvent {
       lastError: e.lastError,
       statusChangedAt: new Date(e.at),
     }),
+    // A change announced again after a crash (StatusWriter.announceMissed) is recorded once.
+    sourceKey: `session.status:${e.sessionId}:${new Date(e.at).getTime()}`,
   };
 }
 

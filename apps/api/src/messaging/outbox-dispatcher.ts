@@ -73,6 +73,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
 
   @OnEvent(WA_EVENTS.sessionStatus, { async: true, suppressErrors: true })
   async onSessionStatus(event: WaSessionStatusEvent): Promise<void> {
+    if (event.replayed) return; // a past change, announced late: not the session's state now
     if (event.status === 'connected') this.kick(event.sessionId);
     if (event.status === 'logged_out')
       await this.failAll(event.sessionId, `Session '${event.sessionName}' was logged out`);

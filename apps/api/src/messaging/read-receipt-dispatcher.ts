@@ -70,6 +70,7 @@ export class ReadReceiptDispatcher implements OnApplicationBootstrap, BeforeAppl
 
   @OnEvent(WA_EVENTS.sessionStatus, { async: true, suppressErrors: true })
   async onSessionStatus(event: WaSessionStatusEvent): Promise<void> {
+    if (event.replayed) return; // a past change, announced late: not the session's state now
     if (event.status === 'connected') {
       this.refusals.delete(event.sessionId); // a new connection: a fresh start
       this.kick(event.sessionId);

@@ -726,6 +726,39 @@ describe('SessionRegistry with the sandbox engine', () => {
         expect((await second.store.findBySessionId(id))!.status).toBe('connecting');
     });
 
+    it('announces at boot, late and marked replayed, a status change a crash left unannounced', async () => {
+      const { store, ids, release } = await stoppedWithLinkedSessions();
+      release();
+      expect(store.docs.get(ids[0])!.announcing).toBeUndefined(); // announced ones are cleared
+      // The process wrote `disconnected` and died before its event went out.
+      const at = new Date('2026-12-01T10:00:00Z');
+      Object.assign(store.docs.get(ids[0])!, {
+        status: 'disconnected',
+        announcing: { status: 'disconnected', previousStatus: 'connected', at },
+      });
+      const kit = makeRegistryKit({
+        store,
+        auth: new InMemoryAuthStoreProvider(new InMemoryAuthRowBackend()),
+        options: { restoreOnBoot: true },
+      });
+      await kit.registry.onApplicationBootstrap();
+      const announced = kit.events.filter(
+        (e) => e.name === WA_EVENTS.sessionStatus && e.payload.replayed,
+      );
+      expect(announced.map((e) => e.payload)).toEqual([
+        expect.objectContaining({
+          sessionId: ids[0],
+          status: 'disconnected',
+          previousStatus: 'connected',
+          at,
+          replayed: true,
+        }),
+      ]);
+      expect(store.docs.get(ids[0])!.announcing).not.toEqual(expect.objectContaining({ at }));
+      await vi.waitFor(() => expect(kit.registry.isRestoring).toBe(false));
+      await kit.registry.beforeApplicationShutdown();
+    });
+
     it('restores no session of an organization that may not run sessions, and settles it disconnected', async () => {
       const { store, ids } = await stoppedWithLinkedSessions();
       const allowed = new Set(['org1']);

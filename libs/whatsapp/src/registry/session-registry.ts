@@ -132,6 +132,8 @@ export class SessionRegistry
    */
   async onApplicationBootstrap(): Promise<void> {
     if (this.options.restoreOnBoot === false) return;
+    // Before the restore writes new statuses over them: what a crash left unannounced.
+    await this.announceMissed(new Date());
     const started = Date.now();
     const docs = await this.restorer.prepare(); // quick: stale `connected` statuses read `connecting`
     this.restoring = this.restorer
@@ -142,7 +144,10 @@ export class SessionRegistry
         );
         // Sessions of a crashed peer instance come back here once their lease expires (a shutdown
         // waits for the restore, then clears this timer).
-        this.adoptTimer = setInterval(() => void this.adoptOrphans(), this.options.leaseTtlMs);
+        this.adoptTimer = setInterval(() => {
+          void this.announceMissed(new Date(Date.now() - this.options.leaseTtlMs));
+          void this.adoptOrphans();
+        }, this.options.leaseTtlMs);
         this.adoptTimer.unref();
       })
       .catch((err) => this.logError('Restoring sessions failed', err))
@@ -340,6 +345,15 @@ export class SessionRegistry
   /** Starts every linked, not logged-out session; a broken one ends `failed`, the others are unaffected. */
   restoreAll(): Promise<RestoreSummary> {
     return this.restorer.restoreAll();
+  }
+
+  /** Announces status changes a crash (here or on another instance) left unannounced. */
+  private async announceMissed(before: Date): Promise<void> {
+    const count = await this.status.announceMissed(before).catch((err: unknown) => {
+      this.logError('Announcing missed status changes failed', err);
+      return 0;
+    });
+    if (count) this.log.warn(`Announced ${count} session status changes a crash had cut off`);
   }
 
   /** Starts linked sessions left running by an instance whose lease expired; returns their ids. */

@@ -1,11 +1,20 @@
 import { EventEmitter } from 'node:events';
 import { WA_EVENTS } from '../events';
-import type { WaSessionPatch, WaSessionStatus } from '../session-state/session-state';
+import type {
+  WaSessionPatch,
+  WaSessionState,
+  WaSessionStatus,
+  WaStatusAnnouncement,
+} from '../session-state/session-state';
 import type { SessionStateStore } from '../session-state/session-state.store';
 import type { WaEventPublisher } from './event-publisher';
 import type { StatusHolder } from './session-handle';
 
-/** Persists a status change (with its timestamp) and only then announces it. */
+/**
+ * Persists a status change (with its timestamp) and only then announces it. The write notes the
+ * change as `announcing` until the announcement ran, so one a crash cut off in between is
+ * announced later (`announceMissed`) instead of lost.
+ */
 export class StatusWriter {
   private readonly signals = new EventEmitter().setMaxListeners(0);
 
@@ -25,21 +34,44 @@ export class StatusWriter {
     const doc = await this.store.update(holder.ref.sessionId, {
       ...patch,
       status,
-      ...(changed ? { statusChangedAt: at } : {}),
+      ...(changed ? { statusChangedAt: at, announcing: { status, previousStatus, at } } : {}),
     });
     holder.status = status;
     if (!doc) return; // deleted meanwhile: nothing to announce
     this.signals.emit(holder.ref.sessionId, status);
     if (!changed) return;
+    await this.announce(doc, { status, previousStatus, at });
+  }
+
+  /**
+   * Announces the status changes whose announcement a crash cut off (noted before `before`), late
+   * and marked `replayed`. Subscribers that record them drop repeats by the change's time.
+   */
+  async announceMissed(before: Date): Promise<number> {
+    const missed = await this.store.listUnannounced(before);
+    for (const doc of missed) if (doc.announcing) await this.announce(doc, doc.announcing, true);
+    return missed.length;
+  }
+
+  private async announce(
+    doc: WaSessionState,
+    change: WaStatusAnnouncement,
+    replayed = false,
+  ): Promise<void> {
+    const { sessionId, organizationId, sessionName } = doc;
     // Awaited: subscribers (e.g. the event outbox) have recorded the change before we go on.
     await this.publisher.publish(WA_EVENTS.sessionStatus, {
-      ...holder.ref,
-      status,
-      previousStatus,
+      sessionId,
+      organizationId,
+      sessionName,
+      status: change.status,
+      previousStatus: change.previousStatus,
       ...(doc.lastError ? { lastError: doc.lastError } : {}),
-      ...(status === 'connected' ? { phone: doc.phone, jid: doc.jid } : {}),
-      at,
+      ...(change.status === 'connected' ? { phone: doc.phone, jid: doc.jid } : {}),
+      at: change.at,
+      ...(replayed ? { replayed } : {}),
     });
+    await this.store.clearAnnouncement(sessionId, change.at);
   }
 
   /** Resolves with the first status (current included) that `accept`s, or undefined after `timeoutMs`. */

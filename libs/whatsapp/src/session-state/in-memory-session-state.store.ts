@@ -84,6 +84,17 @@ export class InMemorySessionStateStore implements SessionStateStore {
     return true;
   }
 
+  async listUnannounced(before: Date) {
+    return [...this.docs.values()]
+      .filter((d) => d.announcing && d.announcing.at < before)
+      .map(copy);
+  }
+
+  async clearAnnouncement(sessionId: string, at: Date) {
+    const doc = this.docs.get(sessionId);
+    if (doc?.announcing?.at.getTime() === at.getTime()) delete doc.announcing;
+  }
+
   async releaseLease(sessionId: string, owner: string) {
     const doc = this.docs.get(sessionId);
     if (doc?.lease?.owner === owner) delete doc.lease;

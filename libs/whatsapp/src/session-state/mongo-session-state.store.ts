@@ -117,6 +117,23 @@ export class MongoSessionStateStore implements SessionStateStore {
     return res.matchedCount > 0;
   }
 
+  listUnannounced(before: Date) {
+    return this.model
+      .find({ 'announcing.at': { $lt: before } }, PROJECTION)
+      .lean<WaSessionState[]>()
+      .exec();
+  }
+
+  async clearAnnouncement(sessionId: string, at: Date) {
+    await this.model
+      .updateOne(
+        { sessionId, 'announcing.at': at },
+        { $unset: { announcing: '' } },
+        { timestamps: false },
+      )
+      .exec();
+  }
+
   async releaseLease(sessionId: string, owner: string) {
     await this.model
       .updateOne(

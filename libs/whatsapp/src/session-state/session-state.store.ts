@@ -14,6 +14,10 @@ export interface SessionStateStore {
   creationRank(sessionId: string): Promise<number>;
   listByStatusNotIn(statuses: WaSessionStatus[]): Promise<WaSessionState[]>;
   update(sessionId: string, patch: WaSessionPatch): Promise<WaSessionState | null>;
+  /** Sessions with a status change not announced since before `before`. */
+  listUnannounced(before: Date): Promise<WaSessionState[]>;
+  /** The change written at `at` was announced (a newer one keeps its own note). */
+  clearAnnouncement(sessionId: string, at: Date): Promise<void>;
   delete(sessionId: string): Promise<boolean>;
   /** Atomically take or renew the lease when it is free, expired or already ours. */
   acquireLease(sessionId: string, owner: string, ttlMs: number, now: Date): Promise<boolean>;

@@ -24,8 +24,19 @@ export interface WaSessionState {
   lastActivityAt?: Date;
   connectedAt?: Date;
   lease?: WaSessionLease;
+  /**
+   * A status change written but not yet announced (cleared once its event was published): one a
+   * crash cut off is announced later (StatusWriter.announceMissed), not lost.
+   */
+  announcing?: WaStatusAnnouncement;
   createdAt: Date;
   updatedAt: Date;
+}
+
+export interface WaStatusAnnouncement {
+  status: WaSessionStatus;
+  previousStatus: WaSessionStatus;
+  at: Date;
 }
 
 /** Fields the registry may change; `null` removes a field. */

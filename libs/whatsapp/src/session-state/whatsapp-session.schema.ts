@@ -1,5 +1,5 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
-import type { WaSessionStatus } from './session-state';
+import type { WaSessionStatus, WaStatusAnnouncement } from './session-state';
 
 export const WA_SESSION_STATUSES: WaSessionStatus[] = [
   'connecting',
@@ -66,9 +66,16 @@ export class WhatsAppSession {
   @Prop({ type: WhatsAppSessionLease })
   lease?: WhatsAppSessionLease;
 
+  @Prop({ type: Object })
+  announcing?: WaStatusAnnouncement;
+
   createdAt: Date;
   updatedAt: Date;
 }
 
 export const WhatsAppSessionSchema = SchemaFactory.createForClass(WhatsAppSession);
 WhatsAppSessionSchema.index({ organizationId: 1, sessionName: 1 }, { unique: true });
+WhatsAppSessionSchema.index(
+  { 'announcing.at': 1 },
+  { partialFilterExpression: { announcing: { $exists: true } } },
+);
