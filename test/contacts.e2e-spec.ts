@@ -244,8 +244,12 @@ describe('contacts (HTTP, sandbox engine)', () => {
 
   it('merges the LID contact into the phone contact when WhatsApp reveals the mapping', async () => {
     await inbound({ from: '987654321012345@lid', pushName: 'Lina', text: 'hi from a lid' });
+    // The engine may announce the contact (its pushName) before the message's effects count it.
     const lidOnly = await waitFor(
-      async () => (await list({ search: 'lina' })).items[0],
+      async () => {
+        const [contact] = (await list({ search: 'lina' })).items;
+        return contact?.messageCount === 1 ? contact : undefined;
+      },
       10_000,
       'LID contact',
     );
