@@ -359,7 +359,7 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await row.getByRole('button', { name: /^Edit / }).click();
       const dialog = page.getByRole('dialog');
       await dialog.waitFor();
-      await dialog.getByLabel('Tags (comma-separated)').fill('VIP, supplier');
+      await dialog.getByLabel('Tags (one per line)').fill('VIP\nsupplier');
       await dialog.getByLabel('Notes').fill('Prefers calls after 5pm');
       await screenshot(page, 'contacts-edit');
       await dialog.getByRole('button', { name: 'Save contact' }).click();
@@ -385,6 +385,36 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await page.getByRole('button', { name: 'Search' }).click();
       await page.locator('#contacts-page').getByText('1 total').waitFor({ timeout: UI_TIMEOUT });
       await screenshot(page, 'contacts');
+    });
+
+    it('saves a contact unchanged without splitting a tag that holds a comma', async () => {
+      const listed = await t
+        .http()
+        .get('/api/v1/whatsapp/contacts')
+        .query({ search: '201112223334' })
+        .set(owner.auth);
+      const id = listed.body.items[0].id as string;
+      await t
+        .http()
+        .put(`/api/v1/whatsapp/contacts/${id}`)
+        .set(owner.auth)
+        .send({ tags: ['north,east', 'vip'] })
+        .expect(200);
+      await page.getByLabel('Tag', { exact: true }).fill('north,east');
+      await page.getByRole('button', { name: 'Search' }).click();
+      const row = page.locator('#contacts-table tbody tr').filter({ hasText: '+201112223334' });
+      await row.getByText('north,east').waitFor({ timeout: UI_TIMEOUT });
+
+      await row.getByRole('button', { name: /^Edit / }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.waitFor();
+      await dialog.getByRole('button', { name: 'Save contact' }).click();
+      await dialog.waitFor({ state: 'hidden', timeout: UI_TIMEOUT });
+      await page.locator('#toast').getByText('Contact saved').waitFor({ timeout: UI_TIMEOUT });
+
+      const saved = await t.http().get(`/api/v1/whatsapp/contacts/${id}`).set(owner.auth);
+      expect(saved.body.tags).toEqual(['north,east', 'vip']);
+      expect(await row.locator('.tag').allTextContents()).toEqual(['north,east', 'vip']);
     });
 
     it('shows stats with a chart of the series', async () => {

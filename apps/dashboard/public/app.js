@@ -518,7 +518,7 @@ function editContact(id) {
   const form = $('#contact-form');
   $('#contact-dialog-title').textContent = `Edit ${contact.displayName}`;
   form.name.value = contact.customName ?? '';
-  form.tags.value = contact.tags.join(', ');
+  form.tags.value = contact.tags.join('\n'); // a stored tag never holds a line break
   form.notes.value = contact.notes ?? '';
   $('#contact-error').hidden = true;
   $('#contact-dialog').showModal();
@@ -528,7 +528,7 @@ async function saveContact(event) {
   event.preventDefault();
   const form = event.currentTarget;
   const tags = form.tags.value
-    .split(',')
+    .split('\n')
     .map((t) => t.trim())
     .filter(Boolean);
   const name = form.name.value.trim();
