@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import jsQR from 'jsqr';
@@ -6,6 +7,7 @@ import { PNG } from 'pngjs';
 import {
   createTestApp,
   registerUser,
+  TEST_JWT_SECRET,
   type RegisteredUser,
   type TestApp,
 } from '../support/test-app';
@@ -81,6 +83,17 @@ function recordCspViolations(page: Page): string[] {
 
 const storedToken = (page: Page) =>
   page.evaluate<string | null>("sessionStorage.getItem('wagw.dashboard.token')");
+
+/** The same access token, re-signed as expired a minute ago. */
+function expiredCopy(token: string): string {
+  const [header, payload] = token.split('.');
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as object;
+  const expired = Buffer.from(
+    JSON.stringify({ ...claims, exp: Math.floor(Date.now() / 1000) - 60 }),
+  ).toString('base64url');
+  const signed = `${header}.${expired}`;
+  return `${signed}.${createHmac('sha256', TEST_JWT_SECRET).update(signed).digest('base64url')}`;
+}
 
 describe('Admin dashboard in Chromium (e2e)', () => {
   let t: TestApp;
@@ -512,6 +525,24 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await screenshot(page, 'swagger-ui');
       expect(cspViolations).toEqual([]);
     });
+  });
+
+  it('asks to log in again when the token expires while a page polls', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await logIn(page, t, owner);
+      const expired = expiredCopy((await storedToken(page))!);
+      await page.evaluate(`sessionStorage.setItem('wagw.dashboard.token', '${expired}')`);
+
+      await page.getByRole('heading', { name: 'Log in' }).waitFor({ timeout: UI_TIMEOUT });
+      expect(await storedToken(page)).toBeNull();
+      expect(await page.locator('#alert').textContent()).toBe(
+        'Your session expired. Please log in again.',
+      );
+    } finally {
+      await context.close();
+    }
   });
 
   describe('at a phone-sized viewport (390 × 844)', () => {

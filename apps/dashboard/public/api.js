@@ -16,6 +16,8 @@ export class ApiError extends Error {
     this.details = shaped?.details;
     this.requestId = shaped?.requestId;
     this.body = body;
+    /** A 401 of a logged-in call: already reported through whenUnauthorized. */
+    this.sessionExpired = false;
   }
 
   /** "message: field problem; …" for display. */
@@ -70,7 +72,10 @@ export async function api(method, path, { query, body } = {}) {
   }
   if (!response.ok) {
     const error = new ApiError(response.status, data);
-    if (response.status === 401 && session.token) onUnauthorized(error);
+    if (response.status === 401 && session.token) {
+      error.sessionExpired = true;
+      onUnauthorized(error);
+    }
     throw error;
   }
   return data;

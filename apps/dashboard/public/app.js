@@ -66,14 +66,14 @@ function showError(error) {
   showError.timer = setTimeout(() => (el.hidden = true), 8000);
 }
 
-/** Runs an async UI action; errors go to the alert region. */
+/** Runs an async UI action; errors go to the alert region (an expired session has its own message). */
 const guarded =
   (fn) =>
   async (...args) => {
     try {
       await fn(...args);
     } catch (error) {
-      showError(error);
+      if (!(error instanceof ApiError && error.sessionExpired)) showError(error);
     }
   };
 
