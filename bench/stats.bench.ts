@@ -417,7 +417,8 @@ async function main(): Promise<void> {
       return summarize(times);
     };
     const until = new Date(now + 1).toISOString();
-    const since366 = new Date(now + 1 - 366 * DAY).toISOString();
+    // 366 whole UTC days (today included): the longest window the route accepts once widened.
+    const since366 = new Date(Math.floor(now / DAY) * DAY - 365 * DAY).toISOString();
     const since7 = new Date(now + 1 - 7 * DAY).toISOString();
     const http = {
       default30dDaily: await measure('', 'default30dDaily'),
@@ -443,7 +444,7 @@ async function main(): Promise<void> {
     const memoryLive = await memorySnapshot(app, true);
 
     // ---- full scan vs counters, same window (default: last 30 days, daily) ----
-    const window = resolveRange({ until }, new Date(now));
+    const window = resolveRange({ until: new Date(until) }, new Date(now));
     const fullScan = async (organizationId: string) => {
       const rows = (await messages
         .aggregate([

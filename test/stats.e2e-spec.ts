@@ -460,6 +460,17 @@ describe('GET /api/v1/whatsapp/stats (e2e)', () => {
     }).expect(400);
     expect(tooLong.body.code).toBe('STATS_RANGE_TOO_LARGE');
     await get(orgA, { since: '2025-01-01T00:00:00Z', until: '2026-01-02T00:00:00Z' }).expect(200); // exactly 366 days
+    // 366 days from noon to noon touch 367 UTC days: too many daily buckets.
+    const noonToNoon = await get(orgA, {
+      since: '2025-12-05T12:00:00Z',
+      until: '2026-12-06T12:00:00Z',
+    }).expect(400);
+    expect(noonToNoon.body.code).toBe('STATS_RANGE_TOO_LARGE');
+    const widest = await get(orgA, {
+      since: '2025-12-05T12:00:00Z',
+      until: '2026-12-05T12:00:00Z',
+    }).expect(200);
+    expect(widest.body.series).toHaveLength(366);
     const hourly = await get(orgA, {
       since: '2026-01-01T00:00:00Z',
       until: '2026-02-15T00:00:00Z',
@@ -473,11 +484,14 @@ describe('GET /api/v1/whatsapp/stats (e2e)', () => {
     });
     await get(orgA, { granularity: 'week' }).expect(400);
     await get(orgA, { until: '2026-03-10T10:00:00' }).expect(400); // no zone
-    const noSuchDay = await get(orgA, { since: '2026-02-30' }).expect(400); // not 2026-03-02
-    expect(noSuchDay.body).toMatchObject({
-      code: 'STATS_RANGE_INVALID',
-      details: { since: '2026-02-30' },
-    });
+    for (const since of ['2026-02-30', '2026-12-01T23:59:60Z']) {
+      // Shaped like a date, but no instant: not 2026-03-02, not the next midnight.
+      const noSuchInstant = await get(orgA, { since }).expect(400);
+      expect(noSuchInstant.body).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        details: { since: [expect.stringContaining('ISO 8601')] },
+      });
+    }
     await get(orgA, { foo: 'bar' }).expect(400);
     const unknown = await get(orgA, { sessionName: 'nope' }).expect(404);
     expect(unknown.body).toEqual({

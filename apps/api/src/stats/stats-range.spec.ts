@@ -36,10 +36,13 @@ describe('resolveRange', () => {
   });
 
   it('treats until as exclusive and widens to whole buckets', () => {
-    const range = resolveRange({ since: '2026-01-01', until: '2026-01-31T00:00:00Z' }, now);
+    const range = resolveRange(
+      { since: new Date('2026-01-01'), until: new Date('2026-01-31T00:00:00Z') },
+      now,
+    );
     expect(range.buckets).toHaveLength(30);
     const partial = resolveRange(
-      { since: '2026-01-01T05:30:00Z', until: '2026-01-02T00:00:01Z' },
+      { since: new Date('2026-01-01T05:30:00Z'), until: new Date('2026-01-02T00:00:01Z') },
       now,
     );
     expect(partial.since.toISOString()).toBe('2026-01-01T00:00:00.000Z');
@@ -52,7 +55,11 @@ describe('resolveRange', () => {
 
   it('builds hourly buckets and the days they touch', () => {
     const range = resolveRange(
-      { since: '2026-01-01T22:15:00Z', until: '2026-01-02T02:00:00Z', granularity: 'hour' },
+      {
+        since: new Date('2026-01-01T22:15:00Z'),
+        until: new Date('2026-01-02T02:00:00Z'),
+        granularity: 'hour',
+      },
       now,
     );
     expect(range.buckets.map((b) => b.toISOString().slice(11, 13))).toEqual([
@@ -67,8 +74,8 @@ describe('resolveRange', () => {
   it('accepts offsets and converts them to UTC', () => {
     const range = resolveRange(
       {
-        since: '2026-01-01T02:00:00+02:00',
-        until: '2026-01-01T03:00:00+02:00',
+        since: new Date('2026-01-01T02:00:00+02:00'),
+        until: new Date('2026-01-01T03:00:00+02:00'),
         granularity: 'hour',
       },
       now,
@@ -79,48 +86,93 @@ describe('resolveRange', () => {
 
   it('an empty window (since = until) has no buckets', () => {
     expect(
-      resolveRange({ since: '2026-01-01T00:00:00Z', until: '2026-01-01T00:00:00Z' }, now).buckets,
+      resolveRange(
+        { since: new Date('2026-01-01T00:00:00Z'), until: new Date('2026-01-01T00:00:00Z') },
+        now,
+      ).buckets,
     ).toEqual([]);
   });
 
   it('rejects since after until (400 STATS_RANGE_INVALID)', () => {
-    const error = err(() => resolveRange({ since: '2026-02-01', until: '2026-01-01' }, now));
+    const error = err(() =>
+      resolveRange({ since: new Date('2026-02-01'), until: new Date('2026-01-01') }, now),
+    );
     expect(error).toMatchObject({ status: 400, code: 'STATS_RANGE_INVALID' });
   });
 
   it('rejects more than 366 days, and more than 31 days hourly (400 STATS_RANGE_TOO_LARGE)', () => {
-    expect(resolveRange({ since: '2025-01-01', until: '2026-01-02' }, now).buckets).toHaveLength(
-      366,
-    );
     expect(
-      err(() => resolveRange({ since: '2025-01-01', until: '2026-01-02T00:00:00.001Z' }, now)),
+      resolveRange({ since: new Date('2025-01-01'), until: new Date('2026-01-02') }, now).buckets,
+    ).toHaveLength(366);
+    expect(
+      err(() =>
+        resolveRange(
+          { since: new Date('2025-01-01'), until: new Date('2026-01-02T00:00:00.001Z') },
+          now,
+        ),
+      ),
     ).toMatchObject({ status: 400, code: 'STATS_RANGE_TOO_LARGE' });
     expect(
-      resolveRange({ since: '2026-01-01', until: '2026-02-01', granularity: 'hour' }, now).buckets,
+      resolveRange(
+        { since: new Date('2026-01-01'), until: new Date('2026-02-01'), granularity: 'hour' },
+        now,
+      ).buckets,
     ).toHaveLength(744);
     expect(
       err(() =>
         resolveRange(
-          { since: '2026-01-01', until: '2026-02-01T00:00:01Z', granularity: 'hour' },
+          {
+            since: new Date('2026-01-01'),
+            until: new Date('2026-02-01T00:00:01Z'),
+            granularity: 'hour',
+          },
           now,
         ),
       ),
     ).toMatchObject({ status: 400, code: 'STATS_RANGE_TOO_LARGE' });
   });
 
-  it('rejects unreadable or zone-less dates', () => {
-    expect(err(() => resolveRange({ since: '2026-13-01' }, now))).toMatchObject({
+  it('holds the widened window to the maximum, so no more buckets than allowed come back', () => {
+    // 366 days from noon to noon touch 367 UTC days.
+    expect(
+      err(() =>
+        resolveRange(
+          { since: new Date('2025-12-05T12:00:00Z'), until: new Date('2026-12-06T12:00:00Z') },
+          now,
+        ),
+      ),
+    ).toMatchObject({
       status: 400,
-      code: 'STATS_RANGE_INVALID',
+      code: 'STATS_RANGE_TOO_LARGE',
+      details: {
+        since: '2025-12-05T00:00:00.000Z',
+        until: '2026-12-07T00:00:00.000Z',
+        maxDays: 366,
+      },
     });
-    expect(err(() => resolveRange({ until: '2026-01-01T10:00:00' }, now))).toMatchObject({
-      status: 400,
-    });
-    expect(err(() => resolveRange({ until: 'yesterday' }, now))).toMatchObject({ status: 400 });
+    expect(
+      resolveRange(
+        { since: new Date('2025-12-05T12:00:00Z'), until: new Date('2026-12-05T12:00:00Z') },
+        now,
+      ).buckets,
+    ).toHaveLength(366);
+    // 31 days from half past to half past touch 745 UTC hours.
+    expect(
+      err(() =>
+        resolveRange(
+          {
+            since: new Date('2026-01-01T00:30:00Z'),
+            until: new Date('2026-02-01T00:30:00Z'),
+            granularity: 'hour',
+          },
+          now,
+        ),
+      ),
+    ).toMatchObject({ status: 400, code: 'STATS_RANGE_TOO_LARGE' });
   });
 
   it('defaults since relative to a given until', () => {
-    const range = resolveRange({ until: '2026-01-31T00:00:00Z' }, now);
+    const range = resolveRange({ until: new Date('2026-01-31T00:00:00Z') }, now);
     expect(range.since.toISOString()).toBe('2026-01-01T00:00:00.000Z');
     expect(range.buckets).toHaveLength(30);
   });
@@ -128,7 +180,10 @@ describe('resolveRange', () => {
 
 describe('fillSeries', () => {
   it('fills empty buckets with zeros and sums rows of several sessions', () => {
-    const buckets = resolveRange({ since: '2026-01-01', until: '2026-01-04' }, now).buckets;
+    const buckets = resolveRange(
+      { since: new Date('2026-01-01'), until: new Date('2026-01-04') },
+      now,
+    ).buckets;
     const series = fillSeries(buckets, [
       { bucket: new Date('2026-01-02T00:00:00Z'), sent: 2, received: 1 },
       { bucket: new Date('2026-01-02T00:00:00Z'), sent: 1 },

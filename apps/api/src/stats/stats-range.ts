@@ -1,4 +1,3 @@
-import { parseIsoInstant } from '@app/common';
 import { StatsRangeError } from './stats.errors';
 
 export const STATS_GRANULARITIES = ['hour', 'day'] as const;
@@ -8,9 +7,9 @@ export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
 /** Default window: the current UTC day and the 29 before it (30 daily buckets). */
 export const DEFAULT_RANGE_DAYS = 30;
-/** Longest `until - since` for daily buckets (a leap year). */
+/** Longest window for daily buckets, once widened to whole days: 366 buckets (a leap year). */
 export const MAX_RANGE_DAYS = 366;
-/** Longest `until - since` for hourly buckets: 31 days = at most 745 buckets per series. */
+/** Longest window for hourly buckets, once widened to whole hours: 31 days = 744 buckets. */
 export const MAX_HOUR_RANGE_DAYS = 31;
 
 const BUCKET_MS: Record<StatsGranularity, number> = { hour: HOUR_MS, day: DAY_MS };
@@ -29,8 +28,8 @@ export interface StatsRange {
 }
 
 export interface StatsRangeInput {
-  since?: string;
-  until?: string;
+  since?: Date;
+  until?: Date;
   granularity?: StatsGranularity;
 }
 
@@ -46,30 +45,18 @@ export function dayKey(at: Date | number): string {
   return new Date(typeof at === 'number' ? at : at.getTime()).toISOString().slice(0, 10);
 }
 
-function parseInstant(name: 'since' | 'until', value: string | undefined): Date | undefined {
-  if (value === undefined) return undefined;
-  const parsed = parseIsoInstant(value);
-  if (!parsed) {
-    throw new StatsRangeError(
-      'STATS_RANGE_INVALID',
-      `${name} must be an ISO 8601 date in UTC, e.g. 2026-01-01 or 2026-01-01T00:00:00Z`,
-      { [name]: value },
-    );
-  }
-  return parsed;
-}
-
 /**
  * Validates and aligns a requested window. Defaults: `until` = now, `since` = start of the UTC day
  * 29 days before the day of `until`, granularity `day`. Counters are kept per hour and per day, so
  * the window is widened to whole buckets: `since` is rounded down to its bucket start and `until`
- * up to the end of the bucket holding its last instant (`until` itself is exclusive).
+ * up to the end of the bucket holding its last instant (`until` itself is exclusive). The widened
+ * window is the one held to the maximum span, so it never has more buckets than the maximum allows.
  */
 export function resolveRange(input: StatsRangeInput, now: Date): StatsRange {
   const granularity = input.granularity ?? 'day';
-  const until = parseInstant('until', input.until) ?? now;
+  const until = input.until ?? now;
   const since =
-    parseInstant('since', input.since) ??
+    input.since ??
     new Date(bucketStart(until.getTime() - 1, 'day').getTime() - (DEFAULT_RANGE_DAYS - 1) * DAY_MS);
   const span = until.getTime() - since.getTime();
   if (span < 0) {
@@ -78,24 +65,24 @@ export function resolveRange(input: StatsRangeInput, now: Date): StatsRange {
       until: until.toISOString(),
     });
   }
-  const maxDays = granularity === 'hour' ? MAX_HOUR_RANGE_DAYS : MAX_RANGE_DAYS;
-  if (span > maxDays * DAY_MS) {
-    throw new StatsRangeError(
-      'STATS_RANGE_TOO_LARGE',
-      `The range may span at most ${maxDays} days with ${granularity} granularity`,
-      {
-        since: since.toISOString(),
-        until: until.toISOString(),
-        maxDays,
-      },
-    );
-  }
   const size = BUCKET_MS[granularity];
   const alignedSince = bucketStart(since, granularity);
   const alignedUntil =
     span === 0
       ? alignedSince
       : new Date(bucketStart(until.getTime() - 1, granularity).getTime() + size);
+  const maxDays = granularity === 'hour' ? MAX_HOUR_RANGE_DAYS : MAX_RANGE_DAYS;
+  if (alignedUntil.getTime() - alignedSince.getTime() > maxDays * DAY_MS) {
+    throw new StatsRangeError(
+      'STATS_RANGE_TOO_LARGE',
+      `The range, widened to whole UTC ${granularity}s, may span at most ${maxDays} days`,
+      {
+        since: alignedSince.toISOString(),
+        until: alignedUntil.toISOString(),
+        maxDays,
+      },
+    );
+  }
   const buckets: Date[] = [];
   for (let t = alignedSince.getTime(); t < alignedUntil.getTime(); t += size)
     buckets.push(new Date(t));

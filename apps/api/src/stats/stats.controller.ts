@@ -38,7 +38,7 @@ export class StatsController {
     summary: 'WhatsApp statistics of the organization (or one session) over a window',
     description:
       'Answered from counters maintained as messages and statuses change (hourly and daily buckets per session), never by scanning messages. ' +
-      'Default window: the last 30 UTC days, daily. since > until, or a window over 366 days (31 days for hour granularity) → 400.',
+      'Default window: the last 30 UTC days, daily. since > until, or a window that, widened to whole buckets, spans over 366 days (31 days for hour granularity) → 400: at most 366 daily or 744 hourly buckets.',
   })
   @ApiOkResponse({ type: StatsResponseDto })
   @ApiBadRequestResponse({

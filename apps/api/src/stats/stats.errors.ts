@@ -1,6 +1,6 @@
 import { BadRequestError } from '@app/common';
 
-/** `since`/`until` cannot be read, are reversed, or span more than the granularity allows. */
+/** `since`/`until` are reversed, or their window, widened to whole buckets, spans more than the granularity allows. */
 export class StatsRangeError extends BadRequestError {
   constructor(
     code: 'STATS_RANGE_INVALID' | 'STATS_RANGE_TOO_LARGE',

@@ -157,7 +157,7 @@ describe('StatsService', () => {
       samples: 0,
     });
     await expect(
-      service.get('org1', { since: '2026-01-05', until: '2026-01-01' }),
+      service.get('org1', { since: new Date('2026-01-05'), until: new Date('2026-01-01') }),
     ).rejects.toMatchObject({ status: 400, code: 'STATS_RANGE_INVALID' });
   });
 });

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
-import { ISO_INSTANT_PATTERN } from '@app/common';
+import { Transform } from 'class-transformer';
+import { IsDate, IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { toIsoInstant } from '@app/common';
 import {
   MAX_HOUR_RANGE_DAYS,
   MAX_RANGE_DAYS,
@@ -27,20 +28,22 @@ export class StatsQueryDto {
       'Window start, ISO 8601 UTC (a date means 00:00Z; a date-time needs Z or an offset). Rounded down to its bucket. ' +
       'Default: 00:00Z of the day 29 days before the day of `until` (30 daily buckets).',
     example: '2026-01-01T00:00:00Z',
+    type: String,
   })
   @IsOptional()
-  @IsString()
-  @Matches(ISO_INSTANT_PATTERN, { message: ISO_MESSAGE('since') })
-  since?: string;
+  @Transform(toIsoInstant)
+  @IsDate({ message: ISO_MESSAGE('since') })
+  since?: Date;
 
   @ApiPropertyOptional({
-    description: `Window end (exclusive), ISO 8601 UTC; the last bucket is the one holding the instant before it. Default: now. until - since must be ≥ 0 and ≤ ${MAX_RANGE_DAYS} days (≤ ${MAX_HOUR_RANGE_DAYS} days for hour granularity), else 400.`,
+    description: `Window end (exclusive), ISO 8601 UTC; the last bucket is the one holding the instant before it. Default: now. since must not be after until, and the window widened to whole buckets may span at most ${MAX_RANGE_DAYS} days (${MAX_HOUR_RANGE_DAYS} days for hour granularity), else 400.`,
     example: '2026-01-31T00:00:00Z',
+    type: String,
   })
   @IsOptional()
-  @IsString()
-  @Matches(ISO_INSTANT_PATTERN, { message: ISO_MESSAGE('until') })
-  until?: string;
+  @Transform(toIsoInstant)
+  @IsDate({ message: ISO_MESSAGE('until') })
+  until?: Date;
 
   @ApiPropertyOptional({
     description: 'Bucket size of `series` (UTC hours or days)',
