@@ -27,10 +27,49 @@ describe('foundation (HTTP)', () => {
     expect(res.body).toEqual({
       statusCode: 404,
       error: 'Not Found',
-      message: expect.stringContaining('/api/v1/nope'),
+      code: 'ROUTE_NOT_FOUND',
+      message: 'Route GET /api/v1/nope not found',
       requestId: expect.any(String),
     });
     expect(res.headers['x-request-id']).toBe(res.body.requestId);
+  });
+
+  it('every unknown route is that 404, inside the prefix or not; the query is left out', async () => {
+    for (const [method, path] of [
+      ['get', '/nothing'],
+      ['post', '/nothing'],
+      ['get', '/api/nothing'],
+      ['get', '/api/docs/nothing'],
+      ['get', '/dashboard/nothing.js'],
+      ['get', '/health/nothing'],
+      ['post', '/health'],
+      ['delete', '/api/v1/auth/me'],
+    ] as const) {
+      const res = await t.http()[method](`${path}?token=secret`).expect(404);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.body).toEqual({
+        statusCode: 404,
+        error: 'Not Found',
+        code: 'ROUTE_NOT_FOUND',
+        message: `Route ${method.toUpperCase()} ${path} not found`,
+        requestId: res.headers['x-request-id'],
+      });
+    }
+    // What is served outside the prefix still is.
+    await t.http().get('/health').expect(200);
+    await t.http().get('/dashboard').expect(301).expect('Location', '/dashboard/');
+    await t
+      .http()
+      .get('/dashboard/')
+      .expect(200)
+      .expect('Content-Type', /text\/html/);
+    await t.http().get('/dashboard/app.js').expect(200);
+    await t
+      .http()
+      .get('/api/docs')
+      .expect(200)
+      .expect('Content-Type', /text\/html/);
+    await t.http().get('/api/docs-json').expect(200).expect('Content-Type', /json/);
   });
 
   it('sends security headers and does not name its framework', async () => {

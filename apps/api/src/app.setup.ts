@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import type { Request } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import {
@@ -11,6 +12,7 @@ import {
   createValidationPipe,
   JSON_MEDIA_TYPES,
   jsonBodyOnly,
+  NotFoundError,
   requestIdMiddleware,
 } from '@app/common';
 import { AppModule } from './app.module';
@@ -23,10 +25,11 @@ const JSON_BODY_LIMIT = '140mb';
 
 /** Builds the Nest app with every global concern; shared by main.ts, e2e tests and the OpenAPI script. */
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    bufferLogs: true,
-    bodyParser: false,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(config),
+    new GatewayExpressAdapter(),
+    { bufferLogs: true, bodyParser: false },
+  );
   app.useLogger(app.get(Logger));
   // First, so that errors of the body parser below carry the request id too.
   app.use(requestIdMiddleware());
@@ -42,6 +45,21 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
   serveDashboard(app);
   return app;
+}
+
+/**
+ * Express with one 404 for every unknown route. Nest's own 404 handler covers only the global prefix
+ * and the excluded paths, so any other path (GET /nothing, /api/docs/nothing) fell through to
+ * Express's HTML page. This one runs after every route, the dashboard's files and Swagger UI; what
+ * it throws reaches the exception layer Nest mounts right after it (setErrorHandler), so the answer
+ * has the one error shape. The query string is left out of the message: it may hold a token.
+ */
+class GatewayExpressAdapter extends ExpressAdapter {
+  override setNotFoundHandler(): void {
+    this.use((req: Request) => {
+      throw new NotFoundError(`Route ${req.method} ${req.path}`, 'ROUTE_NOT_FOUND');
+    });
+  }
 }
 
 /**
