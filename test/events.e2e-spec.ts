@@ -319,6 +319,25 @@ describe('events stream (SSE)', () => {
     expect((await garbage.ready).statusCode).toBe(401);
   });
 
+  it('authenticates before it validates the query (401, not 400, without credentials)', async () => {
+    const invalid: Record<string, string>[] = [
+      { types: 'message.nope' },
+      { sessionName: '../x' },
+      { foo: 'bar' },
+    ];
+    for (const query of invalid) {
+      const anonymous = open(t.url, query);
+      expect((await anonymous.ready).statusCode).toBe(401);
+      expect(await anonymous.errorBody()).toMatchObject({ statusCode: 401, code: 'UNAUTHORIZED' });
+      const badToken = open(t.url, { ...query, access_token: 'x.y.z' });
+      expect((await badToken.ready).statusCode).toBe(401);
+    }
+    const token = (await t.http().post('/api/v1/events/token').set(owner.auth).expect(201)).body;
+    const signedIn = open(t.url, { types: 'message.nope', access_token: token.token });
+    expect((await signedIn.ready).statusCode).toBe(400);
+    expect(await signedIn.errorBody()).toMatchObject({ code: 'VALIDATION_FAILED' });
+  });
+
   it('writes heartbeat comments', async () => {
     const options = t.app.get<symbol, EventsOptions>(EVENTS_OPTIONS);
     const saved = options.heartbeatMs;

@@ -1,5 +1,6 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import type { AuthUser } from '../auth/auth-user';
 import type { EventStreamQueryDto } from './dto/events.dto';
 import { EventOutboxService } from './event-outbox.service';
 import { EventStreamAuthService } from './event-stream-auth.service';
@@ -12,11 +13,12 @@ const REPLAY_PAGE = 500;
 const EVENT_ID = /^[0-9a-fA-F]{24}$/;
 
 /**
- * `GET /events` as Server-Sent Events. Per connection: authenticate, subscribe to the
- * organization's live tail (buffered; it delivers in sequence order whichever instance wrote the
- * event), write the headers, replay stored events after Last-Event-ID up to the tail's position,
- * flush the buffer, then stream live. `id:` is the event id, so a reconnecting EventSource resumes
- * by itself. Heartbeat comments keep proxies from timing out.
+ * `GET /events` as Server-Sent Events, to a user EventStreamAuthGuard authenticated. Per
+ * connection: subscribe to the organization's live tail (buffered; it delivers in sequence order
+ * whichever instance wrote the event), write the headers, replay stored events after
+ * Last-Event-ID up to the tail's position, flush the buffer, then stream live. `id:` is the event
+ * id, so a reconnecting EventSource resumes by itself. Heartbeat comments keep proxies from
+ * timing out.
  */
 @Injectable()
 export class EventStreamService implements BeforeApplicationShutdown {
@@ -38,8 +40,12 @@ export class EventStreamService implements BeforeApplicationShutdown {
     return this.open.size;
   }
 
-  async stream(req: Request, res: Response, query: EventStreamQueryDto): Promise<void> {
-    const user = await this.auth.authenticate(req.headers.authorization, query.access_token);
+  async stream(
+    user: AuthUser,
+    req: Request,
+    res: Response,
+    query: EventStreamQueryDto,
+  ): Promise<void> {
     const organizationId = user.organizationId;
     const headerId = req.headers['last-event-id'];
     const lastEventId =

@@ -1,4 +1,4 @@
-import { Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -23,6 +23,7 @@ import {
   EventStreamQueryDto,
   EventStreamTokenResponseDto,
 } from './dto/events.dto';
+import { EventStreamAuthGuard } from './event-stream-auth.guard';
 import { EventStreamAuthService } from './event-stream-auth.service';
 import { EventStreamService } from './event-stream.service';
 import { EVENT_TYPES } from './events.types';
@@ -62,7 +63,8 @@ export class EventsController {
   }
 
   @Get()
-  @Public() // authenticated inside: bearer header or ?access_token= stream token
+  @Public() // not the global JWT guard: EventStreamAuthGuard also takes a ?access_token= stream token
+  @UseGuards(EventStreamAuthGuard)
   @ApiOperation({
     operationId: 'events_stream',
     summary: 'Live event stream (Server-Sent Events) with Last-Event-ID resume',
@@ -95,10 +97,11 @@ export class EventsController {
     description: "The 'whatsapp' module is not enabled for the organization",
   })
   stream(
+    @CurrentUser() user: AuthUser,
     @Req() req: Request,
     @Res() res: Response,
     @Query() query: EventStreamQueryDto,
   ): Promise<void> {
-    return this.events.stream(req, res, query);
+    return this.events.stream(user, req, res, query);
   }
 }
