@@ -717,7 +717,7 @@ export interface paths {
         };
         /**
          * WhatsApp statistics of the organization (or one session) over a window
-         * @description Answered from counters maintained as messages and statuses change (hourly and daily buckets per session), never by scanning messages. Default window: the last 30 UTC days, daily. since > until, or a window over 366 days (31 days for hour granularity) → 400.
+         * @description Answered from counters maintained as messages and statuses change (hourly and daily buckets per session), never by scanning messages. Default window: the last 30 UTC days, daily. since > until, or a window that, widened to whole buckets, spans over 366 days (31 days for hour granularity) → 400: at most 366 daily or 744 hourly buckets.
          */
         get: operations["stats_get"];
         put?: never;
@@ -5083,7 +5083,7 @@ export interface operations {
                 sessionName?: string;
                 /** @description Window start, ISO 8601 UTC (a date means 00:00Z; a date-time needs Z or an offset). Rounded down to its bucket. Default: 00:00Z of the day 29 days before the day of `until` (30 daily buckets). */
                 since?: string;
-                /** @description Window end (exclusive), ISO 8601 UTC; the last bucket is the one holding the instant before it. Default: now. until - since must be ≥ 0 and ≤ 366 days (≤ 31 days for hour granularity), else 400. */
+                /** @description Window end (exclusive), ISO 8601 UTC; the last bucket is the one holding the instant before it. Default: now. since must not be after until, and the window widened to whole buckets may span at most 366 days (31 days for hour granularity), else 400. */
                 until?: string;
                 /** @description Bucket size of `series` (UTC hours or days) */
                 granularity?: components["schemas"]["StatsGranularity"];
