@@ -23,6 +23,10 @@ const message = (over: Partial<MessageRecord> = {}): MessageRecord =>
     ...over,
   }) as MessageRecord;
 
+/** A received message: what opens a wait for a reply. */
+const received = (over: Partial<MessageRecord> = {}) =>
+  message({ direction: 'in', fromMe: false, status: 'delivered', ...over });
+
 describe('StatsRecorder', () => {
   const repository = {
     insertMessageStates: vi.fn(),
@@ -162,15 +166,7 @@ describe('StatsRecorder', () => {
   });
 
   it('inbound opens a wait; the next outgoing message stores the response time', async () => {
-    await created(
-      message({
-        _id: 'in1',
-        direction: 'in',
-        fromMe: false,
-        status: 'delivered',
-        timestamp: new Date('2026-01-05T13:00:00Z'),
-      }),
-    );
+    await created(received({ _id: 'in1', timestamp: new Date('2026-01-05T13:00:00Z') }));
     expect(repository.markAwaitingMany).toHaveBeenCalledWith([
       {
         organizationId: 'org1',
@@ -249,15 +245,7 @@ describe('StatsRecorder', () => {
       timestamp: new Date('2026-01-05T13:00:02Z'),
     });
     repository.insertResponseSample.mockResolvedValue(true);
-    await created(
-      message({
-        _id: 'in1',
-        direction: 'in',
-        fromMe: false,
-        status: 'delivered',
-        timestamp: inboundAt,
-      }),
-    );
+    await created(received({ _id: 'in1', timestamp: inboundAt }));
     expect(messages.firstReplyAt).toHaveBeenCalledWith(chat, inboundAt);
     expect(repository.insertResponseSample).toHaveBeenCalledWith(
       expect.objectContaining({ _id: 'out1', inboundAt, responseMs: 2000 }),
@@ -271,16 +259,7 @@ describe('StatsRecorder', () => {
     repository.markAwaiting.mockResolvedValue(true);
     messages.firstReplyAt.mockResolvedValue(null);
     const inboundAt = new Date('2026-01-05T13:50:00Z');
-    await created(
-      message({ _id: 'o0' }),
-      message({
-        _id: 'in1',
-        direction: 'in',
-        fromMe: false,
-        status: 'delivered',
-        timestamp: inboundAt,
-      }),
-    );
+    await created(message({ _id: 'o0' }), received({ _id: 'in1', timestamp: inboundAt }));
     expect(messages.firstReplyAt).toHaveBeenCalledWith(
       expect.objectContaining({ chatJid: '201001234567@s.whatsapp.net' }),
       inboundAt,
