@@ -147,6 +147,8 @@ export class WhatsAppSessionController {
   @ApiOperation({
     operationId: 'sessions_delete',
     summary: 'Log out on WhatsApp and delete the session; messages and contacts stay',
+    description:
+      "A linked session that is not connected right now (reconnecting, stopped) is connected first, for up to 10 s, so that the device leaves the phone's list of linked devices; if it cannot connect, it is unlinked here only.",
   })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiNotFoundResponse({ type: ErrorResponseDto })

@@ -633,7 +633,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Log out on WhatsApp and delete the session; messages and contacts stay */
+        /**
+         * Log out on WhatsApp and delete the session; messages and contacts stay
+         * @description A linked session that is not connected right now (reconnecting, stopped) is connected first, for up to 10 s, so that the device leaves the phone's list of linked devices; if it cannot connect, it is unlinked here only.
+         */
         delete: operations["sessions_delete"];
         options?: never;
         head?: never;

@@ -10,6 +10,7 @@ import {
   SessionNotFoundError,
 } from '../errors';
 import { WA_EVENTS } from '../events';
+import { SandboxConnection } from '../sandbox/sandbox-connection';
 import { InMemorySessionStateStore } from '../session-state/in-memory-session-state.store';
 import { makeRegistryKit, onOneDatabase, tick } from '../testing/registry-test-kit';
 
@@ -219,6 +220,20 @@ describe('SessionRegistry with the sandbox engine', () => {
     expect(kit.registry.liveCount()).toBe(0);
     await kit.registry.destroy(sessionId);
     expect(await kit.store.findBySessionId(sessionId)).toBeNull();
+  });
+
+  it('registry.logout of a linked session that is not connected connects it to unlink on WhatsApp', async () => {
+    const kit = makeRegistryKit();
+    const sessionId = await kit.linkedSession();
+    await kit.registry.stop(sessionId); // stopped, or reconnecting, or not restored yet
+    expect(kit.registry.liveCount()).toBe(0);
+    const unlink = vi.spyOn(SandboxConnection.prototype, 'logout');
+    await kit.registry.logout(sessionId);
+    expect(unlink).toHaveBeenCalledTimes(1); // the phone no longer lists the device
+    expect((await kit.store.findBySessionId(sessionId))!.status).toBe('logged_out');
+    expect(kit.auth.backend.rows.has(sessionId)).toBe(false);
+    expect(kit.registry.liveCount()).toBe(0);
+    unlink.mockRestore();
   });
 
   it('connectionReplaced → disconnected with lastError and no reconnect', async () => {
@@ -697,17 +712,20 @@ describe('SessionRegistry with the sandbox engine', () => {
       const unlinked = await second.createSession('fresh');
       const created = vi.spyOn((second.registry as any).engine, 'create');
       await second.registry.onApplicationBootstrap(); // the restore waits at its first session
-      await second.registry.logout(ids[1]);
+      // A logout connects the linked session first, to unlink it on WhatsApp (its creds wait too).
+      const loggingOut = second.registry.logout(ids[1]);
       await second.registry.start(unlinked); // a user asks for a QR
       await second.waitStatus(unlinked, 'qr_ready');
       release();
+      await loggingOut;
       await second.waitStatus(ids[0], 'connected');
       await second.waitStatus(ids[2], 'connected');
       await vi.waitFor(() => expect(second.registry.isRestoring).toBe(false));
       expect((await store.findBySessionId(ids[1]))!.status).toBe('logged_out');
       expect((await store.findBySessionId(unlinked))!.status).toBe('qr_ready');
       expect(second.registry.liveSessions().map((s) => s.sessionId)).toContain(unlinked);
-      expect(created).toHaveBeenCalledTimes(3); // the two restored and the user's
+      // The two restored, the one connected for its logout, and the user's.
+      expect(created).toHaveBeenCalledTimes(4);
       await second.registry.beforeApplicationShutdown();
     });
 

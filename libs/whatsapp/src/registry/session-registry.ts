@@ -48,6 +48,10 @@ export interface QrView {
 }
 
 const LOGOUT_TIMEOUT_MS = 10_000;
+/** How long a logout waits for a linked session that is not connected to connect. */
+const LOGOUT_CONNECT_TIMEOUT_MS = 10_000;
+const settledForLogout = (s: WaSessionStatus) =>
+  s === 'connected' || s === 'logged_out' || s === 'failed';
 const notConnecting = (s: WaSessionStatus) => s !== 'connecting';
 
 /**
@@ -251,7 +255,7 @@ export class SessionRegistry
 
   private async logoutLocked(sessionId: string): Promise<void> {
     const doc = await this.requireDoc(sessionId);
-    const handle = this.handles.get(sessionId);
+    const handle = await this.connectedForLogout(sessionId);
     const connection = handle?.status === 'connected' ? handle.detachConnection() : undefined;
     if (connection)
       await this.bounded(connection.logout(), LOGOUT_TIMEOUT_MS).catch((err) =>
@@ -265,6 +269,35 @@ export class SessionRegistry
       qrExpiresAt: null,
       lastError: null,
     });
+  }
+
+  /**
+   * The session's handle, connected if it can be: only a connection can unlink the device on
+   * WhatsApp, and a linked session that is reconnecting, stopped or not restored yet would
+   * otherwise be deleted here while the phone still lists it. Bounded: offline, it is unlinked
+   * here only. Caller holds the session lock (status changes do not need it).
+   */
+  private async connectedForLogout(sessionId: string): Promise<SessionHandle | undefined> {
+    let handle = this.handles.get(sessionId);
+    if (handle?.status === 'connected') return handle;
+    const linked = await this.authStores
+      .forSession(sessionId)
+      .hasCreds()
+      .catch(() => false);
+    if (!linked) return handle;
+    if (!handle) await this.startLocked(sessionId);
+    else if (!handle.connection && !handle.disposed) {
+      handle.cancelReconnect();
+      await this.openConnection(handle);
+    }
+    handle = this.handles.get(sessionId);
+    if (!handle) return undefined;
+    await this.waitForStatus(sessionId, settledForLogout, LOGOUT_CONNECT_TIMEOUT_MS);
+    if (handle.status !== 'connected')
+      this.log.warn(
+        `Session ${sessionId} could not connect to unlink on WhatsApp (${handle.status}); unlinked here only`,
+      );
+    return handle;
   }
 
   // ---- linking ------------------------------------------------------------------
