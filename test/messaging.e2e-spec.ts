@@ -443,14 +443,34 @@ describe('messaging (HTTP, sandbox engine)', () => {
     ).expect(400);
   });
 
-  it('cuts a chat preview between characters, never inside an emoji', async () => {
+  it('previews a chat: cut between characters, never inside an emoji; polls, places and cards by name', async () => {
+    const previewOf = (phone: string) =>
+      waitFor(async () => {
+        const chat = (
+          await t.http().get('/api/v1/whatsapp/chats').query({ limit: 100 }).set(owner.auth)
+        ).body.items.find((c: { chatJid: string }) => c.chatJid === `${phone}@s.whatsapp.net`);
+        return chat?.lastMessage?.preview;
+      });
     await inbound({ from: '+201555000941', text: `a${'😀'.repeat(200)}` });
-    const chat = await waitFor(async () =>
-      (
-        await t.http().get('/api/v1/whatsapp/chats').query({ limit: 100 }).set(owner.auth)
-      ).body.items.find((c: { chatJid: string }) => c.chatJid === '201555000941@s.whatsapp.net'),
-    );
-    expect(chat.lastMessage.preview).toBe(`a${'😀'.repeat(119)}`);
+    expect(await previewOf('201555000941')).toBe(`a${'😀'.repeat(119)}`);
+    await inbound({
+      from: '+201555000942',
+      type: 'poll',
+      poll: { name: 'Lunch?', options: ['Yes', 'No'] },
+    });
+    expect(await previewOf('201555000942')).toBe('Lunch?');
+    await inbound({
+      from: '+201555000943',
+      type: 'location',
+      location: { lat: 30.04, lng: 31.23, name: 'Cairo' },
+    });
+    expect(await previewOf('201555000943')).toBe('Cairo');
+    await inbound({
+      from: '+201555000944',
+      type: 'contact',
+      contact: { displayName: 'Ali', vcard: 'BEGIN:VCARD\nFN:Ali\nEND:VCARD' },
+    });
+    expect(await previewOf('201555000944')).toBe('Ali');
   });
 
   it('lets nobody edit or delete a message of another sender or chat, whatever id they name', async () => {

@@ -13,7 +13,15 @@ const PREVIEW_LENGTH = 120;
 
 function previewOf(m: MessageRecord): string | undefined {
   if (m.revoked) return undefined;
-  const text = m.editedText ?? m.text ?? m.caption ?? m.media?.fileName;
+  // What the chat list shows, as WhatsApp's own list does for polls, places and contact cards.
+  const text =
+    m.editedText ??
+    m.text ??
+    m.caption ??
+    m.media?.fileName ??
+    m.poll?.name ??
+    m.location?.name ??
+    m.contact?.displayName;
   if (!text) return undefined;
   // Cut between characters (code points), never inside an emoji's surrogate pair.
   return text.length <= PREVIEW_LENGTH ? text : [...text].slice(0, PREVIEW_LENGTH).join('');

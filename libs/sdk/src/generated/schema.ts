@@ -779,7 +779,7 @@ export interface components {
             /** @example text */
             type: string;
             /**
-             * @description Start of its text (as edited), caption or file name; absent once deleted
+             * @description Start of its text (as edited), caption or file name, or the name of a poll, place or contact card (120 characters at most); absent once deleted
              * @example Hi, is my order ready?
              */
             preview?: string;

@@ -9,7 +9,8 @@ export class ChatLastMessageDto {
   direction: string;
   @ApiProperty({ example: 'text' }) type: string;
   @ApiPropertyOptional({
-    description: 'Start of its text (as edited), caption or file name; absent once deleted',
+    description:
+      'Start of its text (as edited), caption or file name, or the name of a poll, place or contact card (120 characters at most); absent once deleted',
     example: 'Hi, is my order ready?',
   })
   preview?: string;
