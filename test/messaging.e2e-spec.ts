@@ -65,6 +65,19 @@ describe('messaging (HTTP, sandbox engine)', () => {
   });
   afterAll(() => t?.close());
 
+  it('mentions each person once, however the request spells them', async () => {
+    const res = await send({
+      sessionName: 'main',
+      to: PEER,
+      text: 'hi both',
+      mentions: ['+201001112223', '201001112223@s.whatsapp.net', '+201001112224'],
+    }).expect(202);
+    expect(res.body.mentions).toEqual([
+      '201001112223@s.whatsapp.net',
+      '201001112224@s.whatsapp.net',
+    ]);
+  });
+
   it('sends text: 202 pending → sent → delivered → read, monotonic under out-of-order receipts', async () => {
     const res = await send({ sessionName: 'main', to: PEER, text: 'Hello from Acme' }).expect(202);
     expect(res.body).toMatchObject({

@@ -126,7 +126,8 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
       fromMe: true,
       type: dto.type ?? 'text',
       quotedId,
-      mentions: dto.mentions?.map(toJid),
+      // Each person once, however spelled (+20…, 20…@s.whatsapp.net).
+      mentions: dto.mentions && [...new Set(dto.mentions.map(toJid))],
       status: 'pending',
       attempts: 0,
       nextAttemptAt: now,
