@@ -15,6 +15,7 @@ export * from './mongo/duplicate-key';
 export * from './validation/trim';
 export * from './async/keyed-batch-queue';
 export * from './async/keyed-drains';
+export * from './async/keyed-mutex';
 export * from './net/pinned-http';
 export * from './cache/expiring-cache';
 export * from './security/secret-box';

@@ -33,6 +33,14 @@ export class OrganizationsRepository {
       .exec();
   }
 
+  /** Sets the modules; returns the organization as it was before, so a caller knows what changed. */
+  setModules(id: string, modules: OrganizationModuleName[]): Promise<OrganizationRecord | null> {
+    return this.model
+      .findByIdAndUpdate(id, { $set: { modules } }, { returnDocument: 'before' })
+      .lean<OrganizationRecord>()
+      .exec();
+  }
+
   async deleteById(id: string): Promise<void> {
     await this.model.deleteOne({ _id: id }).exec();
   }

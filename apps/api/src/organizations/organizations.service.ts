@@ -44,9 +44,10 @@ export class OrganizationsService {
   }
 
   async setModules(id: string, modules: OrganizationModuleName[]): Promise<OrganizationRecord> {
-    const previous = (await this.get(id)).modules ?? [];
-    const org = await this.organizations.update(id, { modules });
-    if (!org) throw new OrganizationNotFoundError();
+    // The state this very write replaced (two concurrent switches each see the other's result).
+    const before = await this.organizations.setModules(id, modules);
+    if (!before) throw new OrganizationNotFoundError();
+    const previous = before.modules ?? [];
     this.modulesCache.delete(id);
     // Awaited: the sessions have stopped (or come back) when the request is answered.
     await this.events.emitAsync(ORGANIZATION_EVENTS.modulesChanged, {
@@ -54,7 +55,7 @@ export class OrganizationsService {
       modules,
       previous,
     } satisfies OrganizationModulesChangedEvent);
-    return org;
+    return this.get(id);
   }
 
   async hasModule(id: string, module: OrganizationModuleName): Promise<boolean> {

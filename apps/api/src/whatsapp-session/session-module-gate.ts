@@ -1,10 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
+import { KeyedMutex } from '@app/common';
 import { SessionQueryService, SessionRegistry } from '@app/whatsapp';
 import {
   ORGANIZATION_EVENTS,
   type OrganizationModulesChangedEvent,
 } from '../organizations/organizations.events';
+import { OrganizationsService } from '../organizations/organizations.service';
 
 export const MODULE_OFF_REASON = "Stopped: the organization's whatsapp module was switched off";
 
@@ -16,24 +18,29 @@ export const MODULE_OFF_REASON = "Stopped: the organization's whatsapp module wa
 @Injectable()
 export class SessionModuleGate {
   private readonly log = new Logger(SessionModuleGate.name);
+  private readonly organizationLocks = new KeyedMutex();
 
   constructor(
     private readonly registry: SessionRegistry,
     private readonly sessions: SessionQueryService,
+    private readonly organizations: OrganizationsService,
   ) {}
 
   @OnEvent(ORGANIZATION_EVENTS.modulesChanged, { async: true, promisify: true })
   async onModulesChanged(event: OrganizationModulesChangedEvent): Promise<void> {
-    const had = event.previous.includes('whatsapp');
-    const has = event.modules.includes('whatsapp');
-    if (had === has) return;
-    const ids = (await this.sessions.listByOrganization(event.organizationId)).map(
-      (s) => s.sessionId,
-    );
-    if (has) {
+    if (event.previous.includes('whatsapp') === event.modules.includes('whatsapp')) return;
+    // Two switches in quick succession: their handlers may run in either order, so each applies
+    // the module as it is now (read under the lock), not as its own event said.
+    await this.organizationLocks.run(event.organizationId, () => this.apply(event.organizationId));
+  }
+
+  private async apply(organizationId: string): Promise<void> {
+    const on = ((await this.organizations.get(organizationId)).modules ?? []).includes('whatsapp');
+    const ids = (await this.sessions.listByOrganization(organizationId)).map((s) => s.sessionId);
+    if (on) {
       const { restored } = await this.registry.restore(ids);
       this.log.log(
-        { organizationId: event.organizationId, restored: restored.length },
+        { organizationId, restored: restored.length },
         'WhatsApp module on: sessions restored',
       );
       return;
@@ -42,9 +49,6 @@ export class SessionModuleGate {
       await this.registry.stop(id, MODULE_OFF_REASON).catch((err: unknown) => {
         this.log.error({ err, sessionId: id }, 'Could not stop a session of a switched-off module');
       });
-    this.log.log(
-      { organizationId: event.organizationId, stopped: ids.length },
-      'WhatsApp module off: sessions stopped',
-    );
+    this.log.log({ organizationId, stopped: ids.length }, 'WhatsApp module off: sessions stopped');
   }
 }

@@ -33,7 +33,7 @@ const whatsappCore = WhatsAppCoreModule.forRootAsync({
 });
 
 @Module({
-  imports: [whatsappCore],
+  imports: [whatsappCore, OrganizationsModule],
   controllers: [WhatsAppSessionController],
   providers: [WhatsAppSessionsService, SessionModuleGate],
   exports: [WhatsAppSessionsService, whatsappCore],

@@ -31,7 +31,7 @@ import { SESSION_STATE_STORE, type SessionStateStore } from '../session-state/se
 import { WHATSAPP_OPTIONS, type WhatsAppOptions } from '../whatsapp.options';
 import { WaEventPublisher } from './event-publisher';
 import { HolderRelay } from './holder-relay';
-import { KeyedMutex } from './keyed-mutex';
+import { KeyedMutex } from '@app/common';
 import { LeaseKeeper } from './lease-keeper';
 import { SessionEventHandler } from './session-event-handler';
 import { SessionRestorer, type RestoreSummary } from './session-restorer';

@@ -154,7 +154,9 @@ export class SessionRestorer {
     if (leasedElsewhere(doc, this.deps.instanceId)) return 'skipped';
     if (!(await this.deps.mayRun(doc.organizationId))) {
       await this.deps.store.releaseLease(doc.sessionId, this.deps.instanceId);
-      if (doc.status !== 'disconnected' || doc.lastError !== NOT_ALLOWED_TO_RUN)
+      // Only one a previous process left running is settled; a stopped or failed one keeps its
+      // status and reason (the module switch said why it stopped).
+      if (doc.status !== 'disconnected' && doc.status !== 'failed')
         await status.set(holderOf(doc), 'disconnected', {
           qr: null,
           qrExpiresAt: null,
