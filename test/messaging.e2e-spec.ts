@@ -511,6 +511,24 @@ describe('messaging (HTTP, sandbox engine)', () => {
     expect(await getMessage(ours.id)).not.toHaveProperty('editedText');
     expect(theirsNow).toMatchObject({ text: 'my order' });
     expect(theirsNow).not.toHaveProperty('revoked');
+    // Nor can a member of a group delete our message there.
+    const group = '120363000000000931@g.us';
+    await inbound({ from: '+201555000934', chatJid: group, text: 'hi all' }); // the group, with a member
+    const inGroup = await send({ sessionName: 'main', to: group, text: 'Meeting at 5' })
+      .expect(202)
+      .then((r) => waitForStatus(r.body.id, 'sent'));
+    await inbound({
+      from: '+201555000934',
+      chatJid: group,
+      type: 'revoke',
+      targetId: inGroup.waMessageId,
+    });
+    await waitFor(
+      async () => (await history({ chat: group, type: 'revoke' })).total === 1,
+      10_000,
+      'the group revoke stored',
+    );
+    expect(await getMessage(inGroup.id)).not.toHaveProperty('revoked');
     // The sender's own revoke still works.
     await inbound({ from: '+201555000932', type: 'revoke', targetId: theirs });
     await waitFor(

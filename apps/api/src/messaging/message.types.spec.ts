@@ -62,7 +62,7 @@ describe('changeTargetFilter', () => {
     });
   });
 
-  it('in a group, an edit only by its author; a revoke also by an admin', () => {
+  it('in a group, an edit or a revoke only by its author', () => {
     const group = { chatJid: '1203630-1@g.us', participant: '201009999999@s.whatsapp.net' };
     expect(changeTargetFilter(change(group))).toEqual({
       sessionId: 's1',
@@ -74,10 +74,19 @@ describe('changeTargetFilter', () => {
         { senderJid: { $in: ['201009999999@s.whatsapp.net'] } },
       ],
     });
-    expect(changeTargetFilter(change({ ...group, type: 'revoke' }))).toEqual({
+    expect(changeTargetFilter(change({ ...group, type: 'revoke' }))).toMatchObject({
+      fromMe: false,
+      $or: [
+        { participant: { $in: ['201009999999@s.whatsapp.net'] } },
+        { senderJid: { $in: ['201009999999@s.whatsapp.net'] } },
+      ],
+    });
+    // Ours, in a group: only we can change it.
+    expect(changeTargetFilter(change({ ...group, type: 'revoke', fromMe: true }))).toEqual({
       sessionId: 's1',
       waMessageId: 'T1',
       chatJid: '1203630-1@g.us',
+      fromMe: true,
     });
   });
 });

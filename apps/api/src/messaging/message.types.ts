@@ -50,9 +50,11 @@ function peerAddresses(m: Pick<MessageRecord, 'chatJid' | 'senderPhone' | 'sende
 
 /**
  * The stored message an edit or revoke may change: the one it names, in the same chat, written by
- * the same side (WhatsApp lets nobody edit or delete another's message); in a group an edit only
- * by the same participant, while a revoke may come from an admin. Without this, anyone who knows
- * a message id could rewrite our messages or those of other chats.
+ * the same side (WhatsApp lets nobody edit or delete another's message), in a group by the same
+ * participant. Without this, anyone who knows a message id could rewrite or delete our messages
+ * or those of other chats. A group admin may delete others' messages, but the gateway does not
+ * know who the admins are (the revoke is end-to-end encrypted, so WhatsApp's servers cannot
+ * check it either): such a delete is stored, and the message stays as it was.
  */
 export function changeTargetFilter(change: MessageRecord) {
   const { sessionId, targetId: waMessageId, fromMe } = change;
@@ -61,7 +63,6 @@ export function changeTargetFilter(change: MessageRecord) {
     return { sessionId, waMessageId, chatJid: { $in: chats }, fromMe };
   }
   const inGroup = { sessionId, waMessageId, chatJid: change.chatJid };
-  if (change.type === 'revoke') return inGroup;
   if (fromMe) return { ...inGroup, fromMe };
   const author = peerAddresses({
     ...change,
