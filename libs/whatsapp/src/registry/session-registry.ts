@@ -9,10 +9,16 @@ import {
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
+import { KeyedMutex } from '@app/common';
 import { WA_AUTH_STORE_PROVIDER, type WaAuthStoreProvider } from '../auth-state/wa-auth-store';
 import type { MediaRef } from '../engine/inbound-message';
 import type { OutboundContent, SendResult } from '../engine/outbound-content';
-import { WA_ENGINE_FACTORY, type WaEngineFactory, type WaReadKey } from '../engine/wa-connection';
+import {
+  WA_ENGINE_FACTORY,
+  type WaConnection,
+  type WaEngineFactory,
+  type WaReadKey,
+} from '../engine/wa-connection';
 import type { WaLogger } from '../engine/wa-logger';
 import {
   QrNotAvailableError,
@@ -31,7 +37,6 @@ import { SESSION_STATE_STORE, type SessionStateStore } from '../session-state/se
 import { WHATSAPP_OPTIONS, type WhatsAppOptions } from '../whatsapp.options';
 import { WaEventPublisher } from './event-publisher';
 import { HolderRelay } from './holder-relay';
-import { KeyedMutex } from '@app/common';
 import { LeaseKeeper } from './lease-keeper';
 import { SessionEventHandler } from './session-event-handler';
 import { SessionRestorer, type RestoreSummary } from './session-restorer';
@@ -66,6 +71,10 @@ export class SessionRegistry
   readonly instanceId: string;
   private readonly log = new Logger(SessionRegistry.name);
   private readonly handles = new Map<string, SessionHandle>();
+  private readonly pairingCodes = new WeakMap<
+    WaConnection,
+    { phone: string; code: Promise<string> }
+  >();
   private readonly locks = new KeyedMutex();
   private readonly status: StatusWriter;
   private readonly leases: LeaseKeeper;
@@ -318,8 +327,23 @@ export class SessionRegistry
       const connection = this.handles.get(sessionId)?.connection;
       if (status !== 'qr_ready' || !connection)
         throw new QrNotAvailableError(sessionId, status ?? 'disconnected');
-      return connection.requestPairingCode(phone.replace(/\D/g, ''));
+      return this.pairingCodeOf(connection, phone.replace(/\D/g, ''));
     });
+  }
+
+  /**
+   * One code per connection and phone: asking WhatsApp again replaces the code, so concurrent
+   * callers (a double click, two tabs) would each get a code only the last of which works.
+   */
+  private pairingCodeOf(connection: WaConnection, phone: string): Promise<string> {
+    const asked = this.pairingCodes.get(connection);
+    if (asked?.phone === phone) return asked.code;
+    const code = connection.requestPairingCode(phone);
+    this.pairingCodes.set(connection, { phone, code });
+    code.catch(() => {
+      if (this.pairingCodes.get(connection)?.code === code) this.pairingCodes.delete(connection);
+    });
+    return code;
   }
 
   // ---- messaging --------------------------------------------------------------
