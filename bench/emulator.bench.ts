@@ -17,6 +17,7 @@ import {
   type WaSessionStatusEvent,
 } from '@app/whatsapp';
 import { createApp } from '../apps/api/src/app.setup';
+import { OrganizationsService } from '../apps/api/src/organizations/organizations.service';
 import { report, round, settleGc, summarize, tempDir } from './support';
 
 /**
@@ -132,11 +133,16 @@ async function main(): Promise<void> {
     await app.init();
     const registry = app.get(SessionRegistry);
     const sessions = app.get(SessionQueryService);
+    // Real organizations: sessions run only for one whose whatsapp module is on.
+    const organizations = app.get(OrganizationsService);
+    const orgIds: string[] = [];
+    for (let o = 0; o < ORGS; o++)
+      orgIds.push(String((await organizations.create(`Bench ${o}`))._id));
     const ids: string[] = [];
 
     const link = async (i: number) => {
       const created = await sessions.create({
-        organizationId: `bench-org-${i % ORGS}`,
+        organizationId: orgIds[i % ORGS],
         sessionName: `s${i}`,
       });
       await registry.start(created.sessionId);

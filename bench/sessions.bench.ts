@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { loadConfig } from '@app/common';
 import { SandboxControl, SessionQueryService, SessionRegistry } from '@app/whatsapp';
 import { createApp } from '../apps/api/src/app.setup';
+import { OrganizationsService } from '../apps/api/src/organizations/organizations.service';
 import { report, round, settleGc, tempDir } from './support';
 
 const N = Number(process.env.BENCH_SESSIONS ?? 500);
@@ -31,10 +32,15 @@ async function main(): Promise<void> {
     settleGc();
     const baseline = rssMb();
 
+    // Real organizations: sessions run only for one whose whatsapp module is on.
+    const organizations = app.get(OrganizationsService);
+    const orgIds: string[] = [];
+    for (let o = 0; o < ORGS; o++)
+      orgIds.push(String((await organizations.create(`Bench ${o}`))._id));
     const ids: string[] = [];
     const linkStart = Date.now();
     for (let i = 0; i < N; i++) {
-      const orgId = `bench-org-${i % ORGS}`;
+      const orgId = orgIds[i % ORGS];
       const created = await sessions.create({ organizationId: orgId, sessionName: `s${i}` });
       await registry.start(created.sessionId);
       await registry.waitForStatus(created.sessionId, (s) => s === 'qr_ready', 10_000);
