@@ -332,17 +332,20 @@ export class SessionRegistry
   }
 
   /**
-   * One code per connection and phone: asking WhatsApp again replaces the code, so concurrent
-   * callers (a double click, two tabs) would each get a code only the last of which works.
+   * Concurrent callers for one phone (a double click, two tabs) share the code being asked for:
+   * asking WhatsApp again replaces the code, so each would get one only the last of which works.
+   * A request after that code was given asks anew (the earlier may have been voided by a wrong
+   * attempt, or expired).
    */
   private pairingCodeOf(connection: WaConnection, phone: string): Promise<string> {
-    const asked = this.pairingCodes.get(connection);
-    if (asked?.phone === phone) return asked.code;
+    const asking = this.pairingCodes.get(connection);
+    if (asking?.phone === phone) return asking.code;
     const code = connection.requestPairingCode(phone);
     this.pairingCodes.set(connection, { phone, code });
-    code.catch(() => {
+    const done = () => {
       if (this.pairingCodes.get(connection)?.code === code) this.pairingCodes.delete(connection);
-    });
+    };
+    code.then(done, done);
     return code;
   }
 
