@@ -74,10 +74,11 @@ export class ContactsSyncService {
    * addresses (phone, LID), which is what the increments add up to when each ran once.
    */
   private async recount(target: SyncTarget, observations: ContactObservation[]): Promise<void> {
-    const counted = observations.filter((o) => o.message);
+    // Each counted peer once, with the LID it may be stored under instead.
+    const lids = new Map<string, string | undefined>();
+    for (const o of observations) if (o.message && !lids.get(o.jid)) lids.set(o.jid, o.lid);
     await this.locks.run(target.sessionId, async () => {
-      for (const jid of new Set(counted.map((o) => o.jid))) {
-        const lid = counted.find((o) => o.jid === jid)?.lid;
+      for (const [jid, lid] of lids) {
         const contact =
           (await this.contacts.findByJid(target, jid)) ??
           (lid ? await this.contacts.findByLid(target, lid) : null);

@@ -125,8 +125,10 @@ export class MessagesRepository {
     return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
-  /** Sets an edit's text unless a newer edit is applied already (edits arrive in any order). */
-  /** Sets the edited text of the message `target` selects, unless a newer edit already did. */
+  /**
+   * Sets the edited text of the message `target` selects, unless a newer edit is applied already
+   * (edits arrive in any order).
+   */
   async applyEdit(target: MessageFilter, text: string, at: Date): Promise<void> {
     await this.model
       .updateOne(

@@ -11,6 +11,7 @@ import {
   type CounterIncrement,
 } from './stats-counters';
 import type { StatsGranularity } from './stats-range';
+import type { ChatRef } from './stats.ports';
 import { StatsBucket } from './schemas/stats-bucket.schema';
 import { StatsChatWait } from './schemas/stats-chat-wait.schema';
 import { StatsFailureReason } from './schemas/stats-failure-reason.schema';
@@ -453,14 +454,9 @@ export class StatsRepository {
 }
 
 /** An inbound message stored after a reply at or after its time: that reply may answer it. */
-export interface LateInbound {
-  organizationId: string;
-  sessionName: string;
-  chatJid: string;
-  at: Date;
-}
+export type LateInbound = ChatRef & { at: Date };
 
-const chatOf = (c: { organizationId: string; sessionName: string; chatJid: string }) => ({
+const chatOf = (c: ChatRef): ChatRef => ({
   organizationId: c.organizationId,
   sessionName: c.sessionName,
   chatJid: c.chatJid,

@@ -37,7 +37,10 @@ describe('SessionModuleGate', () => {
     ]);
     const on = setUp(['whatsapp']);
     await on.gate.onModulesChanged(change([], ['whatsapp']));
-    expect(on.registry.restore).toHaveBeenCalledWith(['org1_a', 'org1_b']);
+    expect(on.registry.restore).toHaveBeenCalledWith([
+      { sessionId: 'org1_a' },
+      { sessionId: 'org1_b' },
+    ]);
     expect(on.registry.stop).not.toHaveBeenCalled();
   });
 

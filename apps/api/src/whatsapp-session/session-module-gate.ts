@@ -36,19 +36,22 @@ export class SessionModuleGate {
 
   private async apply(organizationId: string): Promise<void> {
     const on = ((await this.organizations.get(organizationId)).modules ?? []).includes('whatsapp');
-    const ids = (await this.sessions.listByOrganization(organizationId)).map((s) => s.sessionId);
+    const sessions = await this.sessions.listByOrganization(organizationId);
     if (on) {
-      const { restored } = await this.registry.restore(ids);
+      const { restored } = await this.registry.restore(sessions);
       this.log.log(
         { organizationId, restored: restored.length },
         'WhatsApp module on: sessions restored',
       );
       return;
     }
-    for (const id of ids)
-      await this.registry.stop(id, MODULE_OFF_REASON).catch((err: unknown) => {
-        this.log.error({ err, sessionId: id }, 'Could not stop a session of a switched-off module');
+    for (const { sessionId } of sessions)
+      await this.registry.stop(sessionId, MODULE_OFF_REASON).catch((err: unknown) => {
+        this.log.error({ err, sessionId }, 'Could not stop a session of a switched-off module');
       });
-    this.log.log({ organizationId, stopped: ids.length }, 'WhatsApp module off: sessions stopped');
+    this.log.log(
+      { organizationId, stopped: sessions.length },
+      'WhatsApp module off: sessions stopped',
+    );
   }
 }

@@ -226,9 +226,12 @@ export class SessionRegistry
     );
   }
 
-  /** Starts these sessions as the boot restore would: linked ones whose organization may run. */
-  restore(sessionIds: string[]): Promise<RestoreSummary> {
-    return this.restorer.restore(sessionIds);
+  /**
+   * Starts these sessions as the boot restore would: linked ones whose organization may run (each
+   * decided on its current document, under its lock).
+   */
+  restore(sessions: WaSessionState[]): Promise<RestoreSummary> {
+    return this.restorer.startAll(sessions);
   }
 
   restart(sessionId: string): Promise<void> {
@@ -294,11 +297,7 @@ export class SessionRegistry
       .hasCreds()
       .catch(() => false);
     if (!linked) return handle;
-    if (!handle) await this.startLocked(sessionId);
-    else if (!handle.connection && !handle.disposed) {
-      handle.cancelReconnect();
-      await this.openConnection(handle);
-    }
+    await this.connectNowLocked(sessionId);
     handle = this.handles.get(sessionId);
     if (!handle) return undefined;
     await this.waitForStatus(sessionId, settledForLogout, LOGOUT_CONNECT_TIMEOUT_MS);
@@ -523,17 +522,25 @@ export class SessionRegistry
     // Under the lock, so a concurrent caller finds the connection opening (`connecting`), not the
     // idle status a handle being started still has, which the wait below would take as settled.
     await this.locks.run(sessionId, async () => {
-      const handle = this.handles.get(sessionId);
-      if (handle?.status === 'connected') throw new SessionAlreadyConnectedError(sessionId);
-      if (!handle) await this.startLocked(sessionId);
-      else if (!handle.connection && !handle.disposed && handle.status === 'disconnected') {
-        handle.cancelReconnect(); // retry now rather than at the backoff's next attempt
-        await this.openConnection(handle);
-      }
+      if (this.handles.get(sessionId)?.status === 'connected')
+        throw new SessionAlreadyConnectedError(sessionId);
+      await this.connectNowLocked(sessionId);
     });
     const status = await this.waitForStatus(sessionId, notConnecting, this.options.qrWaitMs);
     if (status === 'connected') throw new SessionAlreadyConnectedError(sessionId);
     return status ?? this.handles.get(sessionId)?.status;
+  }
+
+  /**
+   * Starts the session here, or, when it waits out a reconnect backoff, retries now rather than at
+   * the backoff's next attempt. Caller holds the session lock.
+   */
+  private async connectNowLocked(sessionId: string): Promise<void> {
+    const handle = this.handles.get(sessionId);
+    if (!handle) return this.startLocked(sessionId);
+    if (handle.connection || handle.disposed || handle.status !== 'disconnected') return;
+    handle.cancelReconnect();
+    await this.openConnection(handle);
   }
 
   /**

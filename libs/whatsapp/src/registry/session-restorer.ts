@@ -64,12 +64,12 @@ export class SessionRestorer {
    */
   async prepare(): Promise<WaSessionState[]> {
     const docs = await this.deps.store.listByStatusNotIn(['logged_out']);
-    const stale = docs.filter(
+    const left = docs.filter(
       (doc) => doc.status === 'connected' && !leasedElsewhere(doc, this.deps.instanceId),
     );
-    // Not marked `connecting` first: checkStartable settles them `disconnected`.
-    const allowed = await this.allowedOrganizations(stale);
-    stale.splice(0, stale.length, ...stale.filter((doc) => allowed.has(doc.organizationId)));
+    // Those of an organization that may not run are not marked: checkStartable settles them.
+    const allowed = await this.allowedOrganizations(left);
+    const stale = left.filter((doc) => allowed.has(doc.organizationId));
     await runBounded(stale, MARK_CONCURRENCY, async (doc) => {
       try {
         await this.deps.status.set(holderOf(doc), 'connecting');
@@ -79,12 +79,6 @@ export class SessionRestorer {
       }
     });
     return docs;
-  }
-
-  /** Restores these sessions (ones a user may have stopped or never linked are left as they are). */
-  async restore(sessionIds: string[]): Promise<RestoreSummary> {
-    const docs = await Promise.all(sessionIds.map((id) => this.deps.store.findBySessionId(id)));
-    return this.startAll(docs.filter((d): d is WaSessionState => !!d));
   }
 
   private async allowedOrganizations(docs: WaSessionState[]): Promise<Set<string>> {
