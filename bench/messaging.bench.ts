@@ -35,21 +35,31 @@ const waitForRows = (connection: Connection, collection: string, n: number) =>
     `${n} ${collection}`,
   );
 
+/** Waits until `field` summed over the (few) matching documents of `collection` reaches `n`. */
+const waitForSum = (
+  connection: Connection,
+  collection: string,
+  field: string,
+  n: number,
+  match: object = {},
+) =>
+  waitUntil(async () => {
+    const [row] = await connection
+      .collection(collection)
+      .aggregate([{ $match: match }, { $group: { _id: null, n: { $sum: field } } }])
+      .toArray();
+    return (row?.n ?? 0) >= n;
+  }, `${n} in ${collection}`);
+
 /**
  * The whole pipeline is done when every subscriber has seen every message. Only inbound messages
  * exist while this runs, so plain row counts tell progress; the exact checks run once at the end.
  */
 async function waitForPipeline(connection: Connection, n: number, events: number): Promise<void> {
   await waitForRows(connection, 'messages', n);
-  await waitForRows(connection, 'stats_message_states', n);
   await waitForRows(connection, 'events', events);
-  await waitUntil(async () => {
-    const [row] = await connection
-      .collection('contacts')
-      .aggregate([{ $group: { _id: null, n: { $sum: '$messageCount' } } }])
-      .toArray();
-    return (row?.n ?? 0) >= n;
-  }, 'contacts');
+  await waitForSum(connection, 'stats_buckets', '$received', n, { granularity: 'hour' });
+  await waitForSum(connection, 'contacts', '$messageCount', n);
   // The event log handed to its subscribers (webhook fan-out) as well.
   await waitUntil(
     // A batch's range leaves the fan-out ledger once its subscribers ran.

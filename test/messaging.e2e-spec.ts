@@ -1363,10 +1363,16 @@ describe('messaging effects cut off by a crash', () => {
           sourceKey: `message.created:${announced._id}`,
         });
       const longAgo = new Date(Date.now() - 10 * 60_000);
+      const untouchedNote = {
+        _id: new Types.ObjectId(),
+        sessionId: session.sessionId,
+        messageIds: [untouched._id],
+        createdAt: longAgo,
+      };
       await db()
         .collection('message_creations')
         .insertMany([
-          { sessionId: session.sessionId, messageIds: [untouched._id], createdAt: longAgo },
+          untouchedNote,
           {
             sessionId: session.sessionId,
             messageIds: [announced._id, neverStored],
@@ -1413,6 +1419,19 @@ describe('messaging effects cut off by a crash', () => {
           .collection('events')
           .countDocuments({ type: 'message.sent', 'data.id': apiSent._id }),
       ).toBe(0);
+
+      // A crash after the effects ran but before the note was closed: replayed again, it counts
+      // the message in the stats no second time (the note was claimed) and adds no event.
+      await db().collection('message_creations').insertOne(untouchedNote);
+      await t.app.get(MessageEffectsRecovery).recover();
+      expect(await db().collection('message_creations').countDocuments()).toBe(0);
+      const again = (await t.http().get('/api/v1/whatsapp/stats').set(owner.auth).expect(200)).body;
+      expect(again.messages.received).toBe(3);
+      expect(
+        await db()
+          .collection('events')
+          .countDocuments({ sourceKey: `message.created:${untouched._id}` }),
+      ).toBe(1);
     } finally {
       await t.close();
     }

@@ -53,6 +53,8 @@ describe('GET /api/v1/whatsapp/stats (e2e)', () => {
     events.emitAsync(MESSAGING_EVENTS.created, {
       sessionId: message.sessionId,
       messages: [message],
+      // A redelivered event brings the same note, as a crash replay does.
+      notes: [{ id: `note-${message._id}`, messageIds: [message._id] }],
     } satisfies MessagesCreatedEvent);
   /** Emits a change to `status` with the message as Messaging would hold it after the write. */
   const changed = (message: MessageRecord, status: MessageStatus, error?: string) =>

@@ -282,16 +282,13 @@ describe('InboundIngestService', () => {
     messages.findByIds.mockResolvedValue([stored]);
     chats.findOfSession.mockResolvedValue({ clearedBy: 'm0' });
     messages.countChat.mockResolvedValue({ messageCount: 4, unreadCount: 1 });
-    const replayed = await creation.replay({
-      id: 'note9',
-      sessionId: 'org1_main',
-      messageIds: ['m1', 'm2'],
-    });
+    const note = { id: 'note9', sessionId: 'org1_main', messageIds: ['m1', 'm2'] };
+    const replayed = await creation.replay(note);
     expect(replayed).toBe(1);
     expect(messages.findByIds).toHaveBeenCalledWith(['m1', 'm2']);
     expect(chats.recordMany).toHaveBeenCalledWith([stored]);
-    // Announced as a replay, so counting listeners recount.
-    expect(status.emitCreated).toHaveBeenCalledWith('org1_main', [stored], true);
+    // Announced as a replay under its note, so counting listeners recount or skip what they claimed.
+    expect(status.emitCreated).toHaveBeenCalledWith('org1_main', [stored], [note], true);
     expect(notes.close).toHaveBeenCalledWith('note9');
     // The chat's counts, which the crash may have taken already, recounted from the messages.
     expect(messages.countChat).toHaveBeenCalledWith(stored, 'm0');

@@ -54,7 +54,7 @@ export class MessageCreationService {
       // The chat first: an edit or revoke applied next finds its target as the chat's last message.
       await this.chats.recordMany(created);
       await this.applyChanges(sessionId, created);
-      await this.status.emitCreated(sessionId, created, replayed);
+      await this.status.emitCreated(sessionId, created, creations, replayed);
       await this.sessions.touchActivity(sessionId, new Date());
       for (const record of created)
         if (record.media?.downloadStatus === 'pending') this.downloads.schedule(record._id);

@@ -3,6 +3,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { type MessageFilter, MessagesRepository } from './messages.repository';
 import { type MessageRecord, type MessageStatus, statusTimeOf } from './message.types';
 import {
+  type CreationNote,
   MESSAGING_EVENTS,
   type MessagesCreatedEvent,
   type MessageStatusChangedEvent,
@@ -30,11 +31,17 @@ export class MessageStatusService {
   ) {}
 
   /** Announces newly stored messages of one session; resolves once every subscriber is done. */
-  async emitCreated(sessionId: string, messages: MessageRecord[], replayed = false): Promise<void> {
+  async emitCreated(
+    sessionId: string,
+    messages: MessageRecord[],
+    notes: readonly CreationNote[],
+    replayed = false,
+  ): Promise<void> {
     if (!messages.length) return;
     await this.events.emitAsync(MESSAGING_EVENTS.created, {
       sessionId,
       messages,
+      notes,
       ...(replayed ? { replayed } : {}),
     } satisfies MessagesCreatedEvent);
   }

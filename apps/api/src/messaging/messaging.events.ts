@@ -17,9 +17,20 @@ export const MESSAGING_EVENTS = {
   chatRead: 'messaging.chat.read',
 } as const;
 
+/** A write-ahead note: the ids of messages stored together, whose effects run (or replay) together. */
+export interface CreationNote {
+  id: string;
+  messageIds: readonly string[];
+}
+
 export interface MessagesCreatedEvent {
   sessionId: string;
   messages: MessageRecord[];
+  /**
+   * The notes the messages were stored under (each message is in exactly one). A crash replay
+   * brings a note again with the same id, so a listener can claim work once per note.
+   */
+  notes: readonly CreationNote[];
   /**
    * A recovery replay after a crash: some effects may already have run for these messages, so
    * listeners that count (not idempotent) recount instead.

@@ -30,6 +30,7 @@ const received = (over: Partial<MessageRecord> = {}) =>
 describe('StatsRecorder', () => {
   const repository = {
     insertMessageStates: vi.fn(),
+    claimNotes: vi.fn(),
     incrementBucketsMany: vi.fn(),
     bulkIncrementFailures: vi.fn(),
     markAwaitingMany: vi.fn(),
@@ -50,6 +51,7 @@ describe('StatsRecorder', () => {
     repository.insertMessageStates.mockImplementation(
       async (states: { _id: string }[]) => new Set(states.map((s) => s._id)),
     );
+    repository.claimNotes.mockImplementation(async (ids: string[]) => new Set(ids));
     repository.resolveAwaiting.mockResolvedValue(null);
     repository.markAwaitingMany.mockResolvedValue([]);
     repository.markAwaiting.mockResolvedValue(false);
@@ -63,8 +65,13 @@ describe('StatsRecorder', () => {
     recorder = moduleRef.get(StatsRecorder);
   });
 
+  /** One ingest batch: the messages stored under one write-ahead note. */
   const created = (...messages: MessageRecord[]) =>
-    recorder.onMessagesCreated({ sessionId: 'org1_s1', messages });
+    recorder.onMessagesCreated({
+      sessionId: 'org1_s1',
+      messages,
+      notes: [{ id: 'n1', messageIds: messages.map((m) => m._id) }],
+    });
 
   it('counts a created message once, in the bucket of its timestamp', async () => {
     await created(message());
@@ -90,10 +97,48 @@ describe('StatsRecorder', () => {
 
   it('counts only the messages of a batch that were not counted before (duplicate events)', async () => {
     repository.insertMessageStates.mockResolvedValue(new Set(['m2']));
-    await created(message(), message({ _id: 'm2', direction: 'in', status: 'delivered' }));
+    await created(message(), message({ _id: 'm2' }));
     expect(repository.incrementBucketsMany).toHaveBeenCalledWith([
-      expect.objectContaining({ inc: { received: 1, 'byType.text': 1 } }),
+      expect.objectContaining({ inc: { sent: 1, 'byStatus.pending': 1, 'byType.text': 1 } }),
     ]);
+  });
+
+  it('counts received messages under one claim per note, without a state row each', async () => {
+    await recorder.onMessagesCreated({
+      sessionId: 'org1_s1',
+      messages: [received({ _id: 'a1' }), received({ _id: 'b1' }), message({ _id: 'b2' })],
+      notes: [
+        { id: 'na', messageIds: ['a1'] },
+        { id: 'nb', messageIds: ['b1', 'b2'] },
+      ],
+    });
+    expect(repository.claimNotes).toHaveBeenCalledWith(['na', 'nb']);
+    // Only the outgoing message has a status to follow.
+    expect(repository.insertMessageStates).toHaveBeenCalledWith([
+      expect.objectContaining({ _id: 'b2' }),
+    ]);
+    const counted = repository.incrementBucketsMany.mock.calls[0][0] as { inc: object }[];
+    expect(counted.map((c) => c.inc)).toEqual([
+      { received: 1, 'byType.text': 1 },
+      { received: 1, 'byType.text': 1 },
+      { sent: 1, 'byStatus.pending': 1, 'byType.text': 1 },
+    ]);
+  });
+
+  it('a replayed note that was claimed before counts none of its received messages again', async () => {
+    repository.claimNotes.mockResolvedValue(new Set(['nb']));
+    await recorder.onMessagesCreated({
+      sessionId: 'org1_s1',
+      messages: [received({ _id: 'a1' }), received({ _id: 'b1' })],
+      notes: [
+        { id: 'na', messageIds: ['a1'] },
+        { id: 'nb', messageIds: ['b1'] },
+      ],
+      replayed: true,
+    });
+    const counted = repository.incrementBucketsMany.mock.calls[0][0] as { inc: object }[];
+    expect(counted).toHaveLength(1);
+    expect(repository.insertMessageStates).toHaveBeenCalledWith([]);
   });
 
   it('a forward status change moves the message in its creation bucket; failed counts the reason', async () => {

@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import type { MessageRecord } from '../messaging/message.types';
 import {
+  type CreationNote,
   MESSAGING_EVENTS,
   type MessagesCreatedEvent,
   type MessageStatusChangedEvent,
@@ -26,13 +27,15 @@ export const messageTime = (message: Pick<MessageRecord, 'timestamp' | 'createdA
 /**
  * Maintains the stats counters from messaging events.
  *
- * Idempotency: a message is counted once, when its `stats_message_states` row is inserted (unique
- * `_id`); a status change is applied only if it moves that row forward (conditional update), so
- * duplicate, replayed and out-of-order events are no-ops. A status event for a message whose
- * `created` event has not arrived yet counts the message with that status; the late `created` is
- * then a no-op. Trade-off: the state write and the counter `$inc` are two writes (no multi-document
- * transaction on the embedded store); a crash between them loses that one increment (at most
- * once), it never double-counts.
+ * Idempotency: an outgoing message is counted once, when its `stats_message_states` row is inserted
+ * (unique `_id`); a status change is applied only if it moves that row forward (conditional
+ * update), so duplicate, replayed and out-of-order events are no-ops. A status event for a message
+ * whose `created` event has not arrived yet counts the message with that status; the late
+ * `created` is then a no-op. Received messages have no status to follow: they are counted once per
+ * write-ahead note they were stored under (`stats_counted_notes`), one claim per batch instead of
+ * a row per message. Trade-off: the claim and the counter `$inc` are two writes (no
+ * multi-document transaction on the embedded store); a crash between them loses those increments
+ * (at most once), it never double-counts.
  */
 @Injectable()
 export class StatsRecorder {
@@ -47,7 +50,7 @@ export class StatsRecorder {
   async onMessagesCreated(event: MessagesCreatedEvent): Promise<void> {
     if (!event.messages.length) return;
     await this.guard('created', event.messages[0], async () => {
-      await this.count(event.messages);
+      await this.count(event.messages, event.notes);
       await this.trackResponsiveness(event.messages);
     });
   }
@@ -79,12 +82,30 @@ export class StatsRecorder {
         return;
       }
       // Not moved: either already at/after `status` (duplicate / out of order), or not counted yet.
-      await this.count([{ ...message, status }]);
+      await this.countByState([{ ...message, status }]);
     });
   }
 
-  /** Counts each message once, under its `status`, in a few round trips for the whole batch. */
-  private async count(messages: MessageRecord[]): Promise<void> {
+  /**
+   * Counts each message once, in a few round trips for the whole batch: received ones under the
+   * claim of their note, the others (and any not in a note) under a state row each.
+   */
+  private async count(messages: MessageRecord[], notes: readonly CreationNote[]): Promise<void> {
+    const noteOf = new Map(notes.flatMap((n) => n.messageIds.map((id) => [id, n.id] as const)));
+    const byNoteClaim = (m: MessageRecord) => m.direction === 'in' && noteOf.has(m._id);
+    const byNote = groupBy(messages.filter(byNoteClaim), (m) => noteOf.get(m._id)!);
+    const claimed = await this.repository.claimNotes([...byNote.keys()]);
+    await this.countByState(
+      messages.filter((m) => !byNoteClaim(m)),
+      [...claimed].flatMap((id) => byNote.get(id)!),
+    );
+  }
+
+  /** Counts `messages` once each under a state row (their `status`), and `alsoCounted` as they are. */
+  private async countByState(
+    messages: MessageRecord[],
+    alsoCounted: MessageRecord[] = [],
+  ): Promise<void> {
     const fresh = await this.repository.insertMessageStates(
       messages.map((m) => ({
         _id: m._id,
@@ -95,7 +116,7 @@ export class StatsRecorder {
         hour: bucketStart(messageTime(m), 'hour'),
       })),
     );
-    const counted = messages.filter((m) => fresh.has(m._id));
+    const counted = [...alsoCounted, ...messages.filter((m) => fresh.has(m._id))];
     await this.repository.incrementBucketsMany(
       counted.map((m) => ({
         organizationId: m.organizationId,

@@ -8,6 +8,7 @@ import { WhatsAppSessionModule } from '../whatsapp-session/whatsapp-session.modu
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import { StatsBucket, StatsBucketSchema } from './schemas/stats-bucket.schema';
 import { StatsChatWait, StatsChatWaitSchema } from './schemas/stats-chat-wait.schema';
+import { StatsCountedNote, StatsCountedNoteSchema } from './schemas/stats-counted-note.schema';
 import {
   StatsFailureReason,
   StatsFailureReasonSchema,
@@ -29,6 +30,7 @@ import { STATS_CLOCK, StatsService } from './stats.service';
     MongooseModule.forFeature([
       { name: StatsBucket.name, schema: StatsBucketSchema },
       { name: StatsMessageState.name, schema: StatsMessageStateSchema },
+      { name: StatsCountedNote.name, schema: StatsCountedNoteSchema },
       { name: StatsFailureReason.name, schema: StatsFailureReasonSchema },
       { name: StatsChatWait.name, schema: StatsChatWaitSchema },
       { name: StatsResponseSample.name, schema: StatsResponseSampleSchema },

@@ -14,6 +14,7 @@ import type { StatsGranularity } from './stats-range';
 import type { ChatRef } from './stats.ports';
 import { StatsBucket } from './schemas/stats-bucket.schema';
 import { StatsChatWait } from './schemas/stats-chat-wait.schema';
+import { StatsCountedNote } from './schemas/stats-counted-note.schema';
 import { StatsFailureReason } from './schemas/stats-failure-reason.schema';
 import { StatsMessageState } from './schemas/stats-message-state.schema';
 import { StatsResponseSample } from './schemas/stats-response-sample.schema';
@@ -50,22 +51,23 @@ export class StatsRepository {
     @InjectModel(StatsFailureReason.name) private readonly failures: Model<StatsFailureReason>,
     @InjectModel(StatsChatWait.name) private readonly waits: Model<StatsChatWait>,
     @InjectModel(StatsResponseSample.name) private readonly samples: Model<StatsResponseSample>,
+    @InjectModel(StatsCountedNote.name) private readonly countedNotes: Model<StatsCountedNote>,
   ) {}
 
   // ---- writes (event side) ------------------------------------------------------------------
 
   /** Records messages as counted in one round trip; returns the ids that were not counted before. */
-  async insertMessageStates(states: MessageStateRecord[]): Promise<Set<string>> {
-    if (!states.length) return new Set();
-    const ids = states.map((s) => s._id);
-    try {
-      await this.states.insertMany(states, { ordered: false, lean: true });
-      return new Set(ids);
-    } catch (error) {
-      const duplicates = duplicateIndexesOf(error);
-      if (!duplicates) throw error;
-      return new Set(ids.filter((_, i) => !duplicates.has(i)));
-    }
+  insertMessageStates(states: MessageStateRecord[]): Promise<Set<string>> {
+    return insertNew(this.states, states);
+  }
+
+  /** Claims write-ahead notes as counted in one round trip; returns the ids not claimed before. */
+  claimNotes(noteIds: string[]): Promise<Set<string>> {
+    const createdAt = new Date();
+    return insertNew(
+      this.countedNotes,
+      noteIds.map((_id) => ({ _id, createdAt })),
+    );
   }
 
   /**
@@ -474,4 +476,21 @@ function awaitingFilter(_id: string, organizationId: string, at: Date) {
       { $or: [{ lastOutAt: { $exists: false } }, { lastOutAt: { $lt: at } }] },
     ],
   };
+}
+
+/** Inserts rows keyed by a unique `_id` in one unordered round trip; returns the ids that were new. */
+async function insertNew<T extends { _id: string }>(
+  model: Model<T>,
+  rows: T[],
+): Promise<Set<string>> {
+  if (!rows.length) return new Set();
+  const ids = rows.map((r) => r._id);
+  try {
+    await model.insertMany(rows, { ordered: false, lean: true });
+    return new Set(ids);
+  } catch (error) {
+    const duplicates = duplicateIndexesOf(error);
+    if (!duplicates) throw error;
+    return new Set(ids.filter((_, i) => !duplicates.has(i)));
+  }
 }
