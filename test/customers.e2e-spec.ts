@@ -57,6 +57,15 @@ describe('customers (HTTP, crm module)', () => {
     expect((await create(owner, {}).expect(400)).body.details.name).toBeDefined();
   });
 
+  it('refuses a phone without its country code (a leading 0 never becomes a WhatsApp number)', async () => {
+    for (const phone of ['01001234567', '(020) 100 123 4570', '+0201001234570']) {
+      const res = await create(owner, { name: 'Local', phone }).expect(400);
+      expect(res.body.details.phone).toEqual([
+        'phone must be a phone number with country code (10-15 digits, not starting with 0, optional + or 00 prefix)',
+      ]);
+    }
+  });
+
   it('lists newest first with search (name word prefix, phone, email; regex-safe) and pagination', async () => {
     await create(owner, { name: 'Mona Ali', phone: '+201001234567' }).expect(201);
     await create(owner, {
@@ -89,6 +98,21 @@ describe('customers (HTTP, crm module)', () => {
     expect(page2).toMatchObject({ total: 3, page: 2, limit: 2 });
     expect(page2.items.map((c: { name: string }) => c.name)).toEqual(['Mona Ali']);
     await t.http().get('/api/v1/customers').query({ limit: 0 }).set(owner.auth).expect(400);
+  });
+
+  it('reads page and limit as plain decimal integers, page at most 100,000', async () => {
+    const get = (query: string) => t.http().get(`/api/v1/customers?${query}`).set(owner.auth);
+    for (const query of ['limit=0x10', 'limit=1e1', 'page=%202', 'page=2.0', 'page=-1'])
+      expect((await get(query).expect(400)).body.code).toBe('VALIDATION_FAILED');
+    expect((await get('page=100001').expect(400)).body.details.page).toEqual([
+      'page must not be greater than 100000',
+    ]);
+    expect((await get('page=99999999999999999999').expect(400)).body.details.page).toBeDefined();
+    expect((await get('page=100000&limit=07').expect(200)).body).toMatchObject({
+      page: 100000,
+      limit: 7,
+      items: [],
+    });
   });
 
   it('normalizes the search as names are stored: whitespace runs and full-width letters', async () => {

@@ -1,6 +1,6 @@
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
-import { createTestApp, type TestApp } from './support/test-app';
+import { createTestApp, registerUser, type TestApp } from './support/test-app';
 
 describe('foundation (HTTP)', () => {
   let t: TestApp;
@@ -108,6 +108,43 @@ describe('foundation (HTTP)', () => {
       requestId: expect.any(String),
     });
     expect(JSON.stringify(res.body)).not.toContain('at ');
+  });
+
+  it('refuses a body too wide or too deep for validation with a 400, before validating it', async () => {
+    const wide: Record<string, unknown> = { email: 'a@b.test', password: 'x'.repeat(12) };
+    for (let i = 0; i < 100_000; i++) wide[`k${i}`] = 1;
+    const tooWide = await t.http().post('/api/v1/auth/login').send(wide).expect(400);
+    expect(tooWide.body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { '(root)': ['objects must not have more than 256 properties'] },
+    });
+    // 20,000 levels overflowed class-transformer's recursion: a 500 before.
+    const deep = `{"email":"a@b.test","password":"xxxxxxxxxxxx","x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+    const tooDeep = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .set('Content-Type', 'application/json')
+      .send(deep)
+      .expect(400);
+    expect(tooDeep.body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { [`x${'[0]'.repeat(15)}`]: ['nesting must not exceed 16 levels'] },
+    });
+  });
+
+  it('refuses a search with a control character (a NUL was a 500 from the BSON encoder)', async () => {
+    const owner = await registerUser(t);
+    for (const path of [
+      '/api/v1/whatsapp/messages',
+      '/api/v1/whatsapp/contacts',
+      '/api/v1/customers',
+    ]) {
+      const res = await t.http().get(path).query({ search: 'x\u0000' }).set(owner.auth).expect(400);
+      expect(res.body).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        details: { search: ['search must not contain control characters'] },
+      });
+    }
   });
 
   it('body-parser errors carry the request id (body and header, an incoming one honoured) and a code', async () => {

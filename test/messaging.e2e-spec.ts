@@ -172,6 +172,15 @@ describe('messaging (HTTP, sandbox engine)', () => {
     });
   });
 
+  it('reads a played receipt of a text (nothing there to play) as read', async () => {
+    const res = await send({ sessionName: 'main', to: PEER, text: 'not a voice note' }).expect(202);
+    await waitForStatus(res.body.id, 'sent');
+    await receipt(res.body.id, 'played');
+    const read = await waitForStatus(res.body.id, 'read');
+    expect(read.readAt).toBeDefined();
+    expect(read.playedAt).toBeUndefined();
+  });
+
   it('stores inbound messages of every type once, with media downloadable byte-exactly', async () => {
     const image = randomBytes(4096);
     const specs = [

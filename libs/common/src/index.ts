@@ -13,6 +13,7 @@ export * from './net/ssrf-guard';
 export * from './search/search-text';
 export * from './mongo/duplicate-key';
 export * from './validation/trim';
+export * from './validation/search-query';
 export * from './async/keyed-batch-queue';
 export * from './async/keyed-drains';
 export * from './async/keyed-mutex';

@@ -120,13 +120,13 @@ export function pushNameUpdate(
  * or kept (once, as '') with `keepBlank` so input validation can reject them.
  */
 export function normalizeTags(tags: readonly unknown[], { keepBlank = false } = {}): string[] {
-  const out: string[] = [];
+  const out = new Set<string>(); // insertion-ordered, and linear however many tags come
   for (const tag of tags) {
     if (typeof tag !== 'string') continue;
     const t = tag.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
-    if ((t || keepBlank) && !out.includes(t)) out.push(t);
+    if (t || keepBlank) out.add(t);
   }
-  return out;
+  return [...out];
 }
 
 /** The same tag as stored: `normalizeTags` of one value (blank when nothing is left). */

@@ -1,7 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { type MessageFilter, MessagesRepository } from './messages.repository';
-import { type MessageRecord, type MessageStatus, statusTimeOf } from './message.types';
+import {
+  type MessageRecord,
+  type MessageStatus,
+  PLAYABLE_TYPES,
+  statusTimeOf,
+} from './message.types';
 import {
   type CreationNote,
   MESSAGING_EVENTS,
@@ -65,7 +70,7 @@ export class MessageStatusService {
     status: MessageStatus,
     at: Date,
   ): Promise<void> {
-    const updated = await this.advance({ sessionId, waMessageId }, status, at);
+    const updated = await this.advanceByReceipt(sessionId, waMessageId, status, at);
     if (updated) return;
     const known = await this.messages.findByWaId(sessionId, waMessageId);
     if (known) return; // already further along: a late or duplicate receipt
@@ -84,7 +89,22 @@ export class MessageStatusService {
     const early = this.earlyReceipts.get(key);
     this.earlyReceipts.delete(key);
     for (const receipt of early ?? [])
-      await this.advance({ sessionId: message.sessionId, waMessageId }, receipt.status, receipt.at);
+      await this.advanceByReceipt(message.sessionId, waMessageId, receipt.status, receipt.at);
+  }
+
+  /** Applies a receipt; `played` of a message that cannot be played (a text) moves it to read. */
+  private async advanceByReceipt(
+    sessionId: string,
+    waMessageId: string,
+    status: MessageStatus,
+    at: Date,
+  ): Promise<MessageRecord | null> {
+    if (status !== 'played') return this.advance({ sessionId, waMessageId }, status, at);
+    const playable = { $in: [...PLAYABLE_TYPES] };
+    return (
+      (await this.advance({ sessionId, waMessageId, type: playable }, 'played', at)) ??
+      (await this.advance({ sessionId, waMessageId, type: { $nin: playable.$in } }, 'read', at))
+    );
   }
 
   fail(filter: MessageFilter, reason: string, at = new Date()): Promise<MessageRecord | null> {

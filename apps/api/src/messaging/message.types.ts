@@ -10,6 +10,8 @@ export const MESSAGE_STATUSES = [
   'failed',
 ] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+/** What a `played` receipt can be about; for anything else it says no more than read. */
+export const PLAYABLE_TYPES = ['audio', 'voice', 'video'] as const;
 export const MESSAGE_DIRECTIONS = ['in', 'out'] as const;
 export type MessageDirection = (typeof MESSAGE_DIRECTIONS)[number];
 export const OUTBOUND_MEDIA_TYPES = ['image', 'video', 'audio', 'document'] as const;

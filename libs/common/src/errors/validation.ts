@@ -1,4 +1,9 @@
-import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import {
+  type ArgumentMetadata,
+  BadRequestException,
+  ValidationError,
+  ValidationPipe,
+} from '@nestjs/common';
 
 /** Flattens nested class-validator errors into { "field.path": [messages] }. */
 export function flattenValidationErrors(
@@ -14,16 +19,81 @@ export function flattenValidationErrors(
   return out;
 }
 
+/**
+ * Bounds on the shape of a request body or query, far above what any DTO declares (a few levels,
+ * a few dozen properties, arrays of at most 100). class-transformer and class-validator work in
+ * time that grows faster than the input (an object with 100,000 unknown keys kept the event loop
+ * busy for 30 s) and recurse (20,000 levels overflowed the stack): such input is refused first.
+ */
+export interface InputShapeLimits {
+  depth: number;
+  keysPerObject: number;
+  arrayLength: number;
+}
+export const INPUT_SHAPE_LIMITS: Readonly<InputShapeLimits> = {
+  depth: 16,
+  keysPerObject: 256,
+  arrayLength: 1000,
+};
+
+/** The first place where `value` exceeds INPUT_SHAPE_LIMITS, as a field path and a message. */
+export function inputShapeViolation(
+  value: unknown,
+  limits: Readonly<InputShapeLimits> = INPUT_SHAPE_LIMITS,
+): { path: string; message: string } | undefined {
+  // Iterative, so the check itself cannot overflow the stack.
+  const stack: Array<{ value: unknown; path: string; depth: number }> = [
+    { value, path: '', depth: 0 },
+  ];
+  while (stack.length) {
+    const { value: node, path, depth } = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    const at = path || '(root)';
+    if (depth >= limits.depth)
+      return { path: at, message: `nesting must not exceed ${limits.depth} levels` };
+    if (Array.isArray(node)) {
+      if (node.length > limits.arrayLength)
+        return { path: at, message: `arrays must not have more than ${limits.arrayLength} items` };
+      node.forEach((item, i) =>
+        stack.push({ value: item, path: `${path}[${i}]`, depth: depth + 1 }),
+      );
+      continue;
+    }
+    const keys = Object.keys(node);
+    if (keys.length > limits.keysPerObject)
+      return {
+        path: at,
+        message: `objects must not have more than ${limits.keysPerObject} properties`,
+      };
+    for (const key of keys)
+      stack.push({
+        value: (node as Record<string, unknown>)[key],
+        path: path ? `${path}.${key}` : key,
+        depth: depth + 1,
+      });
+  }
+  return undefined;
+}
+
+const validationFailed = (details: Record<string, string[]>) =>
+  new BadRequestException({ message: 'Validation failed', code: 'VALIDATION_FAILED', details });
+
+/** The global pipe: whitelisted DTO validation, after a cheap check of the input's shape. */
+class BoundedValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' || metadata.type === 'query') {
+      const violation = inputShapeViolation(value);
+      if (violation) throw validationFailed({ [violation.path]: [violation.message] });
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new BoundedValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
-    exceptionFactory: (errors) =>
-      new BadRequestException({
-        message: 'Validation failed',
-        code: 'VALIDATION_FAILED',
-        details: flattenValidationErrors(errors),
-      }),
+    exceptionFactory: (errors) => validationFailed(flattenValidationErrors(errors)),
   });
 }

@@ -1,4 +1,4 @@
-import { trimString, PaginationQueryDto } from '@app/common';
+import { trimString, PaginationQueryDto, SearchQuery } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
@@ -41,11 +41,7 @@ export class ListContactsQueryDto extends PaginationQueryDto {
     example: 'mona',
     maxLength: 100,
   })
-  @IsOptional()
-  @Transform(trimString)
-  @IsString()
-  @MinLength(1)
-  @MaxLength(100)
+  @SearchQuery()
   search?: string;
 
   @ApiPropertyOptional({

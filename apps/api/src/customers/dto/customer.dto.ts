@@ -1,4 +1,10 @@
-import { trimString, normalizePhone, PaginationQueryDto } from '@app/common';
+import {
+  normalizePhone,
+  PaginationQueryDto,
+  PHONE_PATTERN,
+  SearchQuery,
+  trimString,
+} from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
@@ -11,16 +17,19 @@ import {
   type ValidationOptions,
 } from 'class-validator';
 
-/** A phone in any common notation ("+20 100 123 4567", "00201001234567") that normalizes to 10-15 digits. */
+/**
+ * A phone in any common notation ("+20 100 123 4567", "00201001234567") that normalizes to an
+ * international number (PHONE_PATTERN: 10-15 digits, country code first, so no leading 0).
+ */
 export function IsNormalizablePhone(options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
     {
       name: 'isNormalizablePhone',
       validator: {
         validate: (value: unknown) =>
-          typeof value === 'string' && /^\d{10,15}$/.test(normalizePhone(value) ?? ''),
+          typeof value === 'string' && PHONE_PATTERN.test(normalizePhone(value) ?? ''),
         defaultMessage: () =>
-          '$property must be a phone number with country code (10-15 digits, optional + or 00 prefix)',
+          '$property must be a phone number with country code (10-15 digits, not starting with 0, optional + or 00 prefix)',
       },
     },
     options,
@@ -64,11 +73,7 @@ export class ListCustomersQueryDto extends PaginationQueryDto {
     example: 'mona',
     maxLength: 100,
   })
-  @IsOptional()
-  @Transform(trimString)
-  @IsString()
-  @MinLength(1)
-  @MaxLength(100)
+  @SearchQuery()
   search?: string;
 }
 

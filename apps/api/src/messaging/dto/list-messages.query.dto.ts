@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsDate, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
-import { PaginationQueryDto, toIsoInstant } from '@app/common';
+import { IsDate, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { PaginationQueryDto, SearchQuery, toIsoInstant } from '@app/common';
 import { SESSION_NAME_MESSAGE, SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
 import {
   MESSAGE_DIRECTIONS,
@@ -64,10 +64,7 @@ export class ListMessagesQueryDto extends PaginationQueryDto {
   until?: Date;
 
   @ApiPropertyOptional({ description: 'Case-insensitive text/caption search', example: 'invoice' })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(100)
+  @SearchQuery({ trim: false })
   search?: string;
 
   @ApiPropertyOptional({

@@ -1,0 +1,57 @@
+import { IsString } from 'class-validator';
+import { createValidationPipe, inputShapeViolation } from './validation';
+
+class LoginBody {
+  @IsString() email!: string;
+}
+
+describe('inputShapeViolation', () => {
+  const limits = { depth: 3, keysPerObject: 2, arrayLength: 2 };
+
+  it('accepts input within the limits', () => {
+    expect(inputShapeViolation({ a: [1, { b: 'x' }], c: null }, limits)).toBeUndefined();
+    expect(inputShapeViolation('text', limits)).toBeUndefined();
+  });
+
+  it('names where the input is too deep, too wide or too long', () => {
+    expect(inputShapeViolation({ a: { b: { c: {} } } }, limits)).toEqual({
+      path: 'a.b.c',
+      message: 'nesting must not exceed 3 levels',
+    });
+    expect(inputShapeViolation({ a: 1, b: 2, c: 3 }, limits)?.path).toBe('(root)');
+    expect(inputShapeViolation({ a: [1, 2, 3] }, limits)).toEqual({
+      path: 'a',
+      message: 'arrays must not have more than 2 items',
+    });
+    expect(inputShapeViolation({ a: [1, { x: 1, y: 2, z: 3 }] }, limits)?.path).toBe('a[1]');
+  });
+
+  it('checks 20,000 levels without overflowing the stack', () => {
+    const deep = JSON.parse('['.repeat(20_000) + ']'.repeat(20_000));
+    expect(inputShapeViolation(deep)?.message).toBe('nesting must not exceed 16 levels');
+  });
+});
+
+describe('createValidationPipe', () => {
+  const pipe = createValidationPipe();
+  const body = { type: 'body' as const, metatype: LoginBody };
+
+  it('refuses a body with 100,000 unknown keys at once, before the DTO transform', async () => {
+    const wide: Record<string, unknown> = { email: 'a@b.test' };
+    for (let i = 0; i < 100_000; i++) wide[`k${i}`] = 1;
+    const error = await pipe.transform(wide, body).catch((e: unknown) => e);
+    // The refusal comes from the shape check (its message), not from the DTO's whitelist.
+    expect((error as { getResponse(): unknown }).getResponse()).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { '(root)': ['objects must not have more than 256 properties'] },
+    });
+  });
+
+  it('still validates and whitelists within the limits', async () => {
+    await expect(pipe.transform({ email: 'a@b.test' }, body)).resolves.toBeInstanceOf(LoginBody);
+    const error = await pipe.transform({ email: 'a@b.test', x: 1 }, body).catch((e: unknown) => e);
+    expect((error as { getResponse(): unknown }).getResponse()).toMatchObject({
+      details: { x: ['property x should not exist'] },
+    });
+  });
+});
