@@ -1502,6 +1502,59 @@ describe('a status change cut off by a crash', () => {
   });
 });
 
+describe('stats counters cut off by a crash', () => {
+  it('are finished by the replay exactly once, wherever the crash fell', async () => {
+    const t = await createTestApp();
+    try {
+      const owner = await registerUser(t);
+      await connectedSession(t, owner, 'main');
+      const db = () => t.app.get<string, Connection>(getConnectionToken());
+      const sent = (
+        await sendAs(t, owner, { sessionName: 'main', to: PEER, text: 'counted' }).expect(202)
+      ).body;
+      const message = () => db().collection('messages').findOne({ _id: sent.id });
+      await waitFor(async () => (await message())?.status === 'sent', 10_000, 'sent');
+      await waitFor(async () => !(await message())?.statusEffectsAt, 10_000, 'the note cleared');
+      const byStatus = async () =>
+        (await t.http().get('/api/v1/whatsapp/stats').set(owner.auth).expect(200)).body.messages
+          .byStatus;
+      expect(await byStatus()).toMatchObject({ pending: 0, sent: 1 });
+      const recovery = t.app.get(MessageEffectsRecovery);
+      const longAgo = new Date(Date.now() - 10 * 60_000);
+      const states = db().collection<{ _id: string; pending?: object }>('stats_message_states');
+      const buckets = db().collection('stats_buckets');
+      const crashAt = async (status: string, countersMoved: boolean) => {
+        await db()
+          .collection('messages')
+          .updateOne({ _id: sent.id }, { $set: { status, statusEffectsAt: longAgo } });
+        const state = (await states.findOne({ _id: sent.id })) as unknown as { status: string };
+        // The stats subscriber noted the move with the state, then the crash came before the
+        // counters moved, or after they moved (their markers in place) but before the note cleared.
+        await states.updateOne({ _id: sent.id }, {
+          $set: { status, [`pending.${status}`]: {} },
+          $push: { path: status },
+        } as never);
+        if (countersMoved)
+          await buckets.updateMany({ organizationId: owner.organization.id }, {
+            $inc: { [`byStatus.${state.status}`]: -1, [`byStatus.${status}`]: 1 },
+            $push: { applied: `${sent.id}:${status}` },
+          } as never);
+        await recovery.recover();
+        expect((await states.findOne({ _id: sent.id }))?.pending).toEqual({});
+      };
+
+      await crashAt('delivered', false);
+      expect(await byStatus()).toMatchObject({ pending: 0, sent: 0, delivered: 1 });
+      await crashAt('read', true);
+      expect(await byStatus()).toMatchObject({ pending: 0, sent: 0, delivered: 0, read: 1 });
+      // The markers are released once the change is done.
+      expect(await buckets.countDocuments({ applied: { $exists: true, $ne: [] } })).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('messaging send retries', () => {
   let t: TestApp;
   let owner: RegisteredUser;

@@ -1,4 +1,7 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { getConnectionToken } from '@nestjs/mongoose';
+import type { Connection } from 'mongoose';
+import { StatsRepository } from '../apps/api/src/stats/stats.repository';
 import type {
   MessageRecord,
   MessageStatus,
@@ -568,5 +571,47 @@ describe('response times over HTTP (e2e)', () => {
       samples: 1,
       medianFirstResponseMs: repliedAt - Date.parse(inbound.timestamp),
     });
+  });
+});
+
+describe('marked counter changes on the store', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('apply each marker once, also when a replay groups an applied change with a new one', async () => {
+    const repository = t.app.get(StatsRepository);
+    const at = new Date('2026-02-01T10:15:00Z');
+    const change = (marker: string, n: number) => ({
+      organizationId: 'marks-org',
+      sessionName: 's',
+      at,
+      inc: { received: n },
+      marker,
+    });
+    const received = async () =>
+      (
+        await t.app
+          .get<string, Connection>(getConnectionToken())
+          .collection('stats_buckets')
+          .find({ organizationId: 'marks-org' })
+          .toArray()
+      ).map((b) => [b.granularity, b.received, b.applied]);
+
+    await repository.applyMarked([change('note:a', 1)]);
+    await repository.applyMarked([change('note:a', 1)]); // a replay before the release
+    expect(await received()).toEqual([
+      ['hour', 1, ['note:a']],
+      ['day', 1, ['note:a']],
+    ]);
+    // A replay grouping the applied change with one that never was: only the new one counts.
+    await repository.applyMarked([change('note:a', 1), change('note:b', 10)]);
+    await repository.releaseMarkers([change('note:a', 1), change('note:b', 10)]);
+    expect(await received()).toEqual([
+      ['hour', 11, []],
+      ['day', 11, []],
+    ]);
   });
 });

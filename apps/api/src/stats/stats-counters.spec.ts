@@ -4,7 +4,6 @@ import {
   createdIncrement,
   deliveryRates,
   emptyByStatus,
-  foldBucketIncrements,
   isConversational,
   isForwardTransition,
   locateMedian,
@@ -219,46 +218,5 @@ describe('median', () => {
     expect(median([4, 1, 3, 2])).toBe(3); // (2 + 3) / 2 = 2.5 → 3
     const values = Array.from({ length: 101 }, (_, i) => (i * 37) % 101);
     expect(median(values)).toBe(50);
-  });
-});
-
-describe('foldBucketIncrements', () => {
-  it('sums the increments of many messages into one row per hour and day bucket', () => {
-    const at = (h: number, m: number) => new Date(Date.UTC(2026, 0, 5, h, m));
-    const rows = foldBucketIncrements([
-      {
-        organizationId: 'o',
-        sessionName: 's',
-        at: at(13, 1),
-        inc: { received: 1, 'byType.text': 1 },
-      },
-      {
-        organizationId: 'o',
-        sessionName: 's',
-        at: at(13, 59),
-        inc: { received: 1, 'byType.image': 1 },
-      },
-      { organizationId: 'o', sessionName: 's', at: at(14, 0), inc: { sent: 1 } },
-      { organizationId: 'o', sessionName: 'other', at: at(13, 2), inc: { sent: 1 } },
-      { organizationId: 'o', sessionName: 's', at: at(15, 0), inc: {} },
-    ]);
-    const byKey = Object.fromEntries(
-      rows.map((r) => [`${r.granularity} ${r.sessionName} ${r.start.toISOString()}`, r.inc]),
-    );
-    expect(byKey).toEqual({
-      'hour s 2026-01-05T13:00:00.000Z': { received: 2, 'byType.text': 1, 'byType.image': 1 },
-      'day s 2026-01-05T00:00:00.000Z': {
-        received: 2,
-        'byType.text': 1,
-        'byType.image': 1,
-        sent: 1,
-      },
-      'hour s 2026-01-05T14:00:00.000Z': { sent: 1 },
-      'hour other 2026-01-05T13:00:00.000Z': { sent: 1 },
-      'day other 2026-01-05T00:00:00.000Z': { sent: 1 },
-    });
-    expect(rows.find((r) => r.granularity === 'day' && r.sessionName === 's')?.day).toBe(
-      '2026-01-05',
-    );
   });
 });

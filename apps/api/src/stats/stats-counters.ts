@@ -75,32 +75,6 @@ export function bucketsOf(
   ];
 }
 
-export interface BucketIncrement {
-  granularity: StatsGranularity;
-  organizationId: string;
-  sessionName: string;
-  start: Date;
-  day: string;
-  inc: CounterIncrement;
-}
-
-/** Folds per-message increments into one per bucket (hour and day of each `at`), summing counters. */
-export function foldBucketIncrements(
-  items: Iterable<{ organizationId: string; sessionName: string; at: Date; inc: CounterIncrement }>,
-): BucketIncrement[] {
-  const rows = new Map<string, BucketIncrement>();
-  for (const { organizationId, sessionName, at, inc } of items) {
-    if (Object.keys(inc).length === 0) continue;
-    for (const bucket of bucketsOf(at)) {
-      const id = bucketId(bucket.granularity, organizationId, sessionName, bucket.start);
-      let row = rows.get(id);
-      if (!row) rows.set(id, (row = { ...bucket, organizationId, sessionName, inc: {} }));
-      for (const [field, n] of Object.entries(inc)) row.inc[field] = (row.inc[field] ?? 0) + n;
-    }
-  }
-  return [...rows.values()];
-}
-
 /**
  * What a newly stored message adds: `sent` (outgoing) or `received` (incoming), its type, and for
  * outgoing messages its current delivery status. Incoming messages have no delivery status here.

@@ -31,12 +31,15 @@ describe('StatsRecorder', () => {
   const repository = {
     insertMessageStates: vi.fn(),
     claimNotes: vi.fn(),
-    incrementBucketsMany: vi.fn(),
-    bulkIncrementFailures: vi.fn(),
+    pendingStates: vi.fn(),
+    pendingNoteClaims: vi.fn(),
+    applyMarked: vi.fn(),
+    releaseMarkers: vi.fn(),
+    clearPendingStates: vi.fn(),
+    clearPendingNoteClaims: vi.fn(),
     markAwaitingMany: vi.fn(),
     advanceMessageStatus: vi.fn(),
     incrementBuckets: vi.fn(),
-    incrementFailure: vi.fn(),
     markAwaiting: vi.fn(),
     resolveAwaiting: vi.fn(),
     insertResponseSample: vi.fn(),
@@ -44,14 +47,27 @@ describe('StatsRecorder', () => {
   const messages = { firstReplyAt: vi.fn() };
   let recorder: StatsRecorder;
   const hour = new Date('2026-01-05T13:00:00Z');
+  const order: string[] = [];
 
   beforeEach(async () => {
     vi.resetAllMocks();
-    // Every state is new unless a test says otherwise.
+    order.length = 0;
+    // Every state and claim is new unless a test says otherwise.
     repository.insertMessageStates.mockImplementation(
       async (states: { _id: string }[]) => new Set(states.map((s) => s._id)),
     );
-    repository.claimNotes.mockImplementation(async (ids: string[]) => new Set(ids));
+    repository.claimNotes.mockImplementation(
+      async (claims: { _id: string }[]) => new Set(claims.map((c) => c._id)),
+    );
+    repository.pendingStates.mockResolvedValue([]);
+    repository.pendingNoteClaims.mockResolvedValue([]);
+    for (const step of [
+      'applyMarked',
+      'clearPendingStates',
+      'clearPendingNoteClaims',
+      'releaseMarkers',
+    ] as const)
+      repository[step].mockImplementation(async () => void order.push(step));
     repository.resolveAwaiting.mockResolvedValue(null);
     repository.markAwaitingMany.mockResolvedValue([]);
     repository.markAwaiting.mockResolvedValue(false);
@@ -72,8 +88,13 @@ describe('StatsRecorder', () => {
       messages,
       notes: [{ id: 'n1', messageIds: messages.map((m) => m._id) }],
     });
+  /** The marked changes of every applyMarked call so far. */
+  const applied = () =>
+    repository.applyMarked.mock.calls.flatMap(
+      (call) => call[0] as Array<{ marker: string; inc: object; reason?: string; at: Date }>,
+    );
 
-  it('counts a created message once, in the bucket of its timestamp', async () => {
+  it('counts a created message once, in the buckets of its hour, noting the change with its state first', async () => {
     await created(message());
     expect(repository.insertMessageStates).toHaveBeenCalledWith([
       {
@@ -83,27 +104,67 @@ describe('StatsRecorder', () => {
         direction: 'out',
         status: 'pending',
         hour,
+        path: ['pending'],
+        pending: { created: { inc: { sent: 1, 'byStatus.pending': 1, 'byType.text': 1 } } },
       },
     ]);
-    expect(repository.incrementBucketsMany).toHaveBeenCalledWith([
+    expect(applied()).toEqual([
       {
         organizationId: 'org1',
         sessionName: 's1',
-        at: new Date('2026-01-05T13:45:00Z'),
+        at: hour,
         inc: { sent: 1, 'byStatus.pending': 1, 'byType.text': 1 },
+        reason: undefined,
+        marker: 'm1:created',
       },
     ]);
+    expect(repository.clearPendingStates).toHaveBeenCalledWith([{ id: 'm1', key: 'created' }]);
+    // Counters first, then the claim cleared, then the markers released: a crash anywhere is finished by a replay.
+    expect(order).toEqual(['applyMarked', 'clearPendingStates', 'releaseMarkers']);
   });
 
   it('counts only the messages of a batch that were not counted before (duplicate events)', async () => {
     repository.insertMessageStates.mockResolvedValue(new Set(['m2']));
     await created(message(), message({ _id: 'm2' }));
-    expect(repository.incrementBucketsMany).toHaveBeenCalledWith([
-      expect.objectContaining({ inc: { sent: 1, 'byStatus.pending': 1, 'byType.text': 1 } }),
+    expect(repository.pendingStates).toHaveBeenCalledWith(['m1']);
+    expect(applied().map((c) => c.marker)).toEqual(['m2:created']);
+  });
+
+  it('a replay finishes the changes a crash left pending on states that exist', async () => {
+    repository.insertMessageStates.mockResolvedValue(new Set());
+    repository.pendingStates.mockResolvedValue([
+      {
+        _id: 'm1',
+        organizationId: 'org1',
+        sessionName: 's1',
+        direction: 'out',
+        status: 'sent',
+        hour,
+        path: ['pending', 'sent'],
+        pending: {
+          created: { inc: { sent: 1, 'byStatus.pending': 1, 'byType.text': 1 } },
+          sent: {},
+        },
+      },
+    ]);
+    await created(message());
+    expect(applied()).toEqual([
+      expect.objectContaining({
+        marker: 'm1:created',
+        inc: { sent: 1, 'byStatus.pending': 1, 'byType.text': 1 },
+      }),
+      expect.objectContaining({
+        marker: 'm1:sent',
+        inc: { 'byStatus.pending': -1, 'byStatus.sent': 1 },
+      }),
+    ]);
+    expect(repository.clearPendingStates).toHaveBeenCalledWith([
+      { id: 'm1', key: 'created' },
+      { id: 'm1', key: 'sent' },
     ]);
   });
 
-  it('counts received messages under one claim per note, without a state row each', async () => {
+  it('counts received messages under one claim per note carrying their increments, without a state row each', async () => {
     await recorder.onMessagesCreated({
       sessionId: 'org1_s1',
       messages: [received({ _id: 'a1' }), received({ _id: 'b1' }), message({ _id: 'b2' })],
@@ -112,21 +173,26 @@ describe('StatsRecorder', () => {
         { id: 'nb', messageIds: ['b1', 'b2'] },
       ],
     });
-    expect(repository.claimNotes).toHaveBeenCalledWith(['na', 'nb']);
+    const inc = { received: 1, 'byType.text': 1 };
+    expect(repository.claimNotes).toHaveBeenCalledWith([
+      { _id: 'na', pending: [{ organizationId: 'org1', sessionName: 's1', at: hour, inc }] },
+      { _id: 'nb', pending: [{ organizationId: 'org1', sessionName: 's1', at: hour, inc }] },
+    ]);
     // Only the outgoing message has a status to follow.
     expect(repository.insertMessageStates).toHaveBeenCalledWith([
       expect.objectContaining({ _id: 'b2' }),
     ]);
-    const counted = repository.incrementBucketsMany.mock.calls[0][0] as { inc: object }[];
-    expect(counted.map((c) => c.inc)).toEqual([
-      { received: 1, 'byType.text': 1 },
-      { received: 1, 'byType.text': 1 },
-      { sent: 1, 'byStatus.pending': 1, 'byType.text': 1 },
+    expect(applied().map((c) => [c.marker, c.inc])).toEqual([
+      ['b2:created', { sent: 1, 'byStatus.pending': 1, 'byType.text': 1 }],
+      ['note:na', inc],
+      ['note:nb', inc],
     ]);
+    expect(repository.clearPendingNoteClaims).toHaveBeenCalledWith(['na', 'nb']);
   });
 
-  it('a replayed note that was claimed before counts none of its received messages again', async () => {
+  it('a replayed note finishes only what its claim still holds pending', async () => {
     repository.claimNotes.mockResolvedValue(new Set(['nb']));
+    repository.pendingNoteClaims.mockResolvedValue([]); // na was counted before the crash
     await recorder.onMessagesCreated({
       sessionId: 'org1_s1',
       messages: [received({ _id: 'a1' }), received({ _id: 'b1' })],
@@ -136,12 +202,27 @@ describe('StatsRecorder', () => {
       ],
       replayed: true,
     });
-    const counted = repository.incrementBucketsMany.mock.calls[0][0] as { inc: object }[];
-    expect(counted).toHaveLength(1);
-    expect(repository.insertMessageStates).toHaveBeenCalledWith([]);
+    expect(repository.pendingNoteClaims).toHaveBeenCalledWith(['na']);
+    expect(applied().map((c) => c.marker)).toEqual(['note:nb']);
+
+    repository.claimNotes.mockResolvedValue(new Set());
+    repository.pendingNoteClaims.mockResolvedValue([
+      {
+        _id: 'na',
+        pending: [{ organizationId: 'org1', sessionName: 's1', at: hour, inc: { received: 1 } }],
+      },
+    ]);
+    repository.applyMarked.mockClear();
+    await recorder.onMessagesCreated({
+      sessionId: 'org1_s1',
+      messages: [received({ _id: 'a1' })],
+      notes: [{ id: 'na', messageIds: ['a1'] }],
+      replayed: true,
+    });
+    expect(applied().map((c) => [c.marker, c.inc])).toEqual([['note:na', { received: 1 }]]);
   });
 
-  it('a forward status change moves the message in its creation bucket; failed counts the reason', async () => {
+  it('a forward status change is noted with its state, then moves the message in its creation bucket; failed counts the reason', async () => {
     repository.advanceMessageStatus.mockResolvedValue({
       _id: 'm1',
       organizationId: 'org1',
@@ -155,28 +236,26 @@ describe('StatsRecorder', () => {
       status: 'failed',
       at: new Date(),
     });
-    expect(repository.advanceMessageStatus).toHaveBeenCalledWith('org1', 'm1', 'failed');
-    expect(repository.incrementBuckets).toHaveBeenCalledWith('org1', 's1', hour, {
-      'byStatus.pending': -1,
-      'byStatus.failed': 1,
+    expect(repository.advanceMessageStatus).toHaveBeenCalledWith('org1', 'm1', 'failed', {
+      reason: 'Session not connected',
     });
-    expect(repository.incrementFailure).toHaveBeenCalledWith(
-      'org1',
-      's1',
-      hour,
-      'Session not connected',
-    );
+    expect(applied()).toEqual([
+      {
+        organizationId: 'org1',
+        sessionName: 's1',
+        at: hour,
+        inc: { 'byStatus.pending': -1, 'byStatus.failed': 1 },
+        reason: 'Session not connected',
+        marker: 'm1:failed',
+      },
+    ]);
+    expect(repository.clearPendingStates).toHaveBeenCalledWith([{ id: 'm1', key: 'failed' }]);
 
-    // failed at creation: counted with its reason in the hour and day of the message time
+    // failed at creation: counted with its reason
+    repository.applyMarked.mockClear();
     await created(message({ _id: 'm2', status: 'failed', error: 'No route' }));
-    expect(repository.bulkIncrementFailures).toHaveBeenCalledWith([
-      expect.objectContaining({ granularity: 'hour', start: hour, reason: 'No route', count: 1 }),
-      expect.objectContaining({
-        granularity: 'day',
-        start: new Date('2026-01-05T00:00:00Z'),
-        reason: 'No route',
-        count: 1,
-      }),
+    expect(applied()).toEqual([
+      expect.objectContaining({ marker: 'm2:created', reason: 'No route' }),
     ]);
   });
 
@@ -188,7 +267,7 @@ describe('StatsRecorder', () => {
       status: 'delivered',
       at: new Date(),
     });
-    expect(repository.incrementBucketsMany).toHaveBeenCalledWith([]);
+    expect(applied()).toEqual([]);
 
     repository.insertMessageStates.mockResolvedValue(new Set(['m1']));
     await recorder.onStatusChanged({
@@ -196,8 +275,11 @@ describe('StatsRecorder', () => {
       status: 'read',
       at: new Date(),
     });
-    expect(repository.incrementBucketsMany).toHaveBeenLastCalledWith([
-      expect.objectContaining({ inc: { sent: 1, 'byStatus.read': 1, 'byType.text': 1 } }),
+    expect(applied()).toEqual([
+      expect.objectContaining({
+        marker: 'm1:created',
+        inc: { sent: 1, 'byStatus.read': 1, 'byType.text': 1 },
+      }),
     ]);
   });
 

@@ -1,16 +1,17 @@
 import { groupBy } from '@app/common';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import type { MessageRecord } from '../messaging/message.types';
+import type { MessageRecord, MessageStatus } from '../messaging/message.types';
 import {
   type CreationNote,
   MESSAGING_EVENTS,
   type MessagesCreatedEvent,
   type MessageStatusChangedEvent,
 } from '../messaging/messaging.events';
+import type { MarkedIncrement } from './counter-marks';
 import {
-  bucketsOf,
   createdIncrement,
+  type CounterIncrement,
   isConversational,
   normalizeFailureReason,
   responseBin,
@@ -18,7 +19,7 @@ import {
 } from './stats-counters';
 import { bucketStart, dayKey } from './stats-range';
 import { type ChatRef, STATS_MESSAGES_SOURCE, type StatsMessagesSource } from './stats.ports';
-import { type LateInbound, StatsRepository } from './stats.repository';
+import { type LateInbound, type MessageStateRecord, StatsRepository } from './stats.repository';
 
 /** The instant a message is counted at: its WhatsApp timestamp, else when it was stored. */
 export const messageTime = (message: Pick<MessageRecord, 'timestamp' | 'createdAt'>): Date =>
@@ -60,28 +61,33 @@ export class StatsRecorder {
     await this.guard('status', event.message, async () => {
       const { message, status } = event;
       if (message.direction !== 'out') return; // delivery statuses are counted for outgoing messages only
+      const reason = status === 'failed' ? normalizeFailureReason(message.error) : undefined;
       const before = await this.repository.advanceMessageStatus(
         message.organizationId,
         message._id,
         status,
+        reason ? { reason } : {},
       );
       if (before) {
-        await this.repository.incrementBuckets(
-          before.organizationId,
-          before.sessionName,
-          before.hour,
-          transitionIncrement(before.status, status),
+        const { organizationId, sessionName, hour } = before;
+        const change = { id: message._id, key: status };
+        await this.applyOnce(
+          [
+            {
+              organizationId,
+              sessionName,
+              at: hour,
+              inc: transitionIncrement(before.status, status),
+              reason,
+              marker: markerOf(change),
+            },
+          ],
+          () => this.repository.clearPendingStates([change]),
         );
-        if (status === 'failed')
-          await this.repository.incrementFailure(
-            before.organizationId,
-            before.sessionName,
-            before.hour,
-            normalizeFailureReason(message.error),
-          );
         return;
       }
-      // Not moved: either already at/after `status` (duplicate / out of order), or not counted yet.
+      // Not moved: already at/after `status` (a duplicate, out of order, or a replay that finishes
+      // what a crash left pending), or not counted yet.
       await this.countByState([{ ...message, status }]);
     });
   }
@@ -93,51 +99,91 @@ export class StatsRecorder {
   private async count(messages: MessageRecord[], notes: readonly CreationNote[]): Promise<void> {
     const noteOf = new Map(notes.flatMap((n) => n.messageIds.map((id) => [id, n.id] as const)));
     const byNoteClaim = (m: MessageRecord) => m.direction === 'in' && noteOf.has(m._id);
-    const byNote = groupBy(messages.filter(byNoteClaim), (m) => noteOf.get(m._id)!);
-    const claimed = await this.repository.claimNotes([...byNote.keys()]);
-    await this.countByState(
-      messages.filter((m) => !byNoteClaim(m)),
-      [...claimed].flatMap((id) => byNote.get(id)!),
+    await this.countByState(messages.filter((m) => !byNoteClaim(m)));
+    await this.countByNote(groupBy(messages.filter(byNoteClaim), (m) => noteOf.get(m._id)!));
+  }
+
+  /** Received messages, counted once per note: its claim carries the batch's increments. */
+  private async countByNote(byNote: Map<string, MessageRecord[]>): Promise<void> {
+    if (!byNote.size) return;
+    const claims = [...byNote].map(([_id, messages]) => ({
+      _id,
+      pending: foldByHour(
+        messages.map((m) => ({
+          organizationId: m.organizationId,
+          sessionName: m.sessionName,
+          at: messageTime(m),
+          inc: createdIncrement(m),
+        })),
+      ),
+    }));
+    const fresh = await this.repository.claimNotes(claims);
+    // A replayed note whose claim exists: whatever a crash left pending is finished now.
+    const unfinished = await this.repository.pendingNoteClaims(
+      claims.filter((c) => !fresh.has(c._id)).map((c) => c._id),
+    );
+    const todo = [...claims.filter((c) => fresh.has(c._id)), ...unfinished];
+    await this.applyOnce(
+      todo.flatMap((c) => (c.pending ?? []).map((p) => ({ ...p, marker: `note:${c._id}` }))),
+      () => this.repository.clearPendingNoteClaims(todo.map((c) => c._id)),
     );
   }
 
-  /** Counts `messages` once each under a state row (their `status`), and `alsoCounted` as they are. */
-  private async countByState(
-    messages: MessageRecord[],
-    alsoCounted: MessageRecord[] = [],
-  ): Promise<void> {
-    const fresh = await this.repository.insertMessageStates(
-      messages.map((m) => ({
+  /** Counts `messages` once each under a state row (their `status`), finishing pending changes. */
+  private async countByState(messages: MessageRecord[]): Promise<void> {
+    if (!messages.length) return;
+    const states = messages.map((m): MessageStateRecord => {
+      const failed = m.direction === 'out' && m.status === 'failed';
+      return {
         _id: m._id,
         organizationId: m.organizationId,
         sessionName: m.sessionName,
         direction: m.direction,
         status: m.status,
         hour: bucketStart(messageTime(m), 'hour'),
+        path: [m.status],
+        pending: {
+          created: {
+            inc: createdIncrement(m),
+            ...(failed ? { reason: normalizeFailureReason(m.error) } : {}),
+          },
+        },
+      };
+    });
+    const fresh = await this.repository.insertMessageStates(states);
+    // States that existed: a replay finishes the changes a crash left pending on them.
+    const unfinished = await this.repository.pendingStates(
+      states.filter((s) => !fresh.has(s._id)).map((s) => s._id),
+    );
+    const changes = [...states.filter((s) => fresh.has(s._id)), ...unfinished].flatMap((state) =>
+      Object.keys(state.pending ?? {}).flatMap((key) => {
+        const inc = pendingIncrement(state, key);
+        return inc ? [{ state, key, inc }] : [];
+      }),
+    );
+    await this.applyOnce(
+      changes.map(({ state, key, inc }) => ({
+        organizationId: state.organizationId,
+        sessionName: state.sessionName,
+        at: state.hour,
+        inc,
+        reason: state.pending?.[key]?.reason,
+        marker: markerOf({ id: state._id, key }),
       })),
+      () =>
+        this.repository.clearPendingStates(changes.map((c) => ({ id: c.state._id, key: c.key }))),
     );
-    const counted = [...alsoCounted, ...messages.filter((m) => fresh.has(m._id))];
-    await this.repository.incrementBucketsMany(
-      counted.map((m) => ({
-        organizationId: m.organizationId,
-        sessionName: m.sessionName,
-        at: messageTime(m),
-        inc: createdIncrement(m),
-      })),
-    );
-    await this.repository.bulkIncrementFailures(
-      counted
-        .filter((m) => m.direction === 'out' && m.status === 'failed')
-        .flatMap((m) =>
-          bucketsOf(messageTime(m)).map((bucket) => ({
-            ...bucket,
-            organizationId: m.organizationId,
-            sessionName: m.sessionName,
-            reason: normalizeFailureReason(m.error),
-            count: 1,
-          })),
-        ),
-    );
+  }
+
+  /**
+   * Applies changes whose claims were written: into the counters (each marker once), then the
+   * claims cleared, then the markers released. A crash anywhere leaves the claim pending, and the
+   * replay that finds it applies what is missing and nothing twice.
+   */
+  private async applyOnce(items: MarkedIncrement[], clearClaims: () => Promise<void>) {
+    if (items.length) await this.repository.applyMarked(items);
+    await clearClaims();
+    if (items.length) await this.repository.releaseMarkers(items);
   }
 
   /**
@@ -234,4 +280,31 @@ export class StatsRecorder {
       );
     }
   }
+}
+
+const markerOf = (change: { id: string; key: string }) => `${change.id}:${change.key}`;
+
+/**
+ * The increment a pending change of a state adds: its creation's, or the move to a status from
+ * the one counted before it (unknown for a state written before paths were kept: skipped).
+ */
+function pendingIncrement(state: MessageStateRecord, key: string): CounterIncrement | undefined {
+  const change = state.pending?.[key];
+  if (key === 'created') return change?.inc;
+  const path = state.path ?? [];
+  const previous = path[path.indexOf(key as MessageStatus) - 1];
+  return previous ? transitionIncrement(previous, key as MessageStatus) : undefined;
+}
+
+/** A batch's increments folded per session and hour: what its claim keeps until they are counted. */
+function foldByHour(items: Array<Omit<MarkedIncrement, 'marker' | 'reason'>>) {
+  const folded = new Map<string, Omit<MarkedIncrement, 'marker' | 'reason'>>();
+  for (const item of items) {
+    const at = bucketStart(item.at, 'hour');
+    const key = `${item.organizationId}|${item.sessionName}|${at.toISOString()}`;
+    const row = folded.get(key) ?? { ...item, at, inc: {} };
+    for (const [field, n] of Object.entries(item.inc)) row.inc[field] = (row.inc[field] ?? 0) + n;
+    folded.set(key, row);
+  }
+  return [...folded.values()];
 }

@@ -1,17 +1,18 @@
-import { duplicateIndexesOf, isDuplicateKeyError } from '@app/common';
+import { duplicateIndexesOf, groupBy, isDuplicateKeyError } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { AnyBulkWriteOperation, Model } from 'mongoose';
 import { statusesBelow, type MessageStatus } from '../messaging/message.types';
-import {
-  bucketId,
-  bucketsOf,
-  foldBucketIncrements,
-  type BucketCounters,
-  type CounterIncrement,
-} from './stats-counters';
+import { bucketId, bucketsOf, type BucketCounters, type CounterIncrement } from './stats-counters';
 import type { StatsGranularity } from './stats-range';
 import type { ChatRef } from './stats.ports';
+import {
+  failureId,
+  markedBucketUpserts,
+  markedFailureUpserts,
+  type MarkedIncrement,
+  type MarkedUpsert,
+} from './counter-marks';
 import { StatsBucket } from './schemas/stats-bucket.schema';
 import { StatsChatWait } from './schemas/stats-chat-wait.schema';
 import { StatsCountedNote } from './schemas/stats-counted-note.schema';
@@ -20,6 +21,7 @@ import { StatsMessageState } from './schemas/stats-message-state.schema';
 import { StatsResponseSample } from './schemas/stats-response-sample.schema';
 
 export type MessageStateRecord = StatsMessageState;
+export type PendingChange = NonNullable<StatsMessageState['pending']>[string];
 export type BucketRow = BucketCounters & { bucket: Date };
 export type ResponseSampleRecord = StatsResponseSample;
 
@@ -56,37 +58,86 @@ export class StatsRepository {
 
   // ---- writes (event side) ------------------------------------------------------------------
 
-  /** Records messages as counted in one round trip; returns the ids that were not counted before. */
+  /**
+   * Records messages as counted, with their pending change, in one round trip; returns the ids
+   * that were not counted before.
+   */
   insertMessageStates(states: MessageStateRecord[]): Promise<Set<string>> {
     return insertNew(this.states, states);
   }
 
-  /** Claims write-ahead notes as counted in one round trip; returns the ids not claimed before. */
-  claimNotes(noteIds: string[]): Promise<Set<string>> {
+  /** Claims write-ahead notes as counted, with their pending change; returns the ids not claimed before. */
+  claimNotes(claims: Array<Omit<StatsCountedNote, 'createdAt'>>): Promise<Set<string>> {
     const createdAt = new Date();
     return insertNew(
       this.countedNotes,
-      noteIds.map((_id) => ({ _id, createdAt })),
+      claims.map((c) => ({ ...c, createdAt })),
     );
   }
 
+  /** The states among `ids` with a change a crash left pending. */
+  pendingStates(ids: string[]): Promise<MessageStateRecord[]> {
+    if (!ids.length) return Promise.resolve([]);
+    return this.states
+      .find({ _id: { $in: ids }, pending: { $exists: true, $ne: {} } })
+      .lean<MessageStateRecord[]>()
+      .exec();
+  }
+
+  /** The note claims among `ids` whose counts a crash left pending. */
+  pendingNoteClaims(ids: string[]): Promise<StatsCountedNote[]> {
+    if (!ids.length) return Promise.resolve([]);
+    return this.countedNotes
+      .find({ _id: { $in: ids }, pending: { $exists: true } })
+      .lean<StatsCountedNote[]>()
+      .exec();
+  }
+
   /**
-   * Moves a message's counted status to `next` if that is a forward move; returns the state as it
-   * was before (so the caller knows what to decrement), or null when there was nothing to move.
+   * Moves a message's counted status to `next` if that is a forward move, noting the change as
+   * pending (with its failure reason) and `next` in its path, in the same update; returns the state
+   * as it was before (so the caller knows what to decrement), or null when nothing moved.
    */
   advanceMessageStatus(
     organizationId: string,
     messageId: string,
     next: MessageStatus,
+    pending: PendingChange = {},
   ): Promise<MessageStateRecord | null> {
     return this.states
       .findOneAndUpdate(
         { _id: messageId, organizationId, status: { $in: statusesBelow(next) } },
-        { $set: { status: next } },
+        { $set: { status: next, [`pending.${next}`]: pending }, $push: { path: next } },
         { returnDocument: 'before' },
       )
       .lean<MessageStateRecord>()
       .exec();
+  }
+
+  /** Applies marked changes to the buckets and failure reasons: each marker's change at most once. */
+  async applyMarked(items: MarkedIncrement[]): Promise<void> {
+    await upsertMarked(this.buckets, markedBucketUpserts(items));
+    await upsertMarked(this.failures, markedFailureUpserts(items));
+  }
+
+  /** After the claims are cleared: the markers have done their job. */
+  async releaseMarkers(items: MarkedIncrement[]): Promise<void> {
+    await pullMarkers(this.buckets, markedBucketUpserts(items));
+    await pullMarkers(this.failures, markedFailureUpserts(items));
+  }
+
+  /** The changes `changes` (state id → change keys) are in the counters now. */
+  async clearPendingStates(changes: Array<{ id: string; key: string }>): Promise<void> {
+    const byKey = groupBy(changes, (c) => c.key);
+    for (const [key, list] of byKey)
+      await this.states
+        .updateMany({ _id: { $in: list.map((c) => c.id) } }, { $unset: { [`pending.${key}`]: 1 } })
+        .exec();
+  }
+
+  async clearPendingNoteClaims(ids: string[]): Promise<void> {
+    if (ids.length)
+      await this.countedNotes.updateMany({ _id: { $in: ids } }, { $unset: { pending: 1 } }).exec();
   }
 
   /** Applies one `$inc` to the hour and the day bucket of `at` (upserting them), in one round trip. */
@@ -136,47 +187,9 @@ export class StatsRepository {
     };
   }
 
-  /** Applies many messages' increments, folded per bucket, in one round trip. */
-  async incrementBucketsMany(
-    items: Array<{ organizationId: string; sessionName: string; at: Date; inc: CounterIncrement }>,
-  ): Promise<void> {
-    await this.bulkIncrementBuckets(
-      foldBucketIncrements(items).map((b) =>
-        StatsRepository.bucketUpsert(
-          b.granularity,
-          b.organizationId,
-          b.sessionName,
-          b.start,
-          b.day,
-          b.inc,
-        ),
-      ),
-    );
-  }
-
   /** Writes pre-built bucket upserts in one round trip (bulk back-fill, benchmark seeding). */
   async bulkIncrementBuckets(ops: AnyBulkWriteOperation<StatsBucket>[]): Promise<void> {
     if (ops.length) await this.buckets.bulkWrite(ops, { ordered: false });
-  }
-
-  /** Counts one failure reason in the hour and the day bucket of `at`. */
-  async incrementFailure(
-    organizationId: string,
-    sessionName: string,
-    at: Date,
-    reason: string,
-  ): Promise<void> {
-    await this.bulkIncrementFailures(
-      bucketsOf(at).map(({ granularity, start, day }) => ({
-        granularity,
-        organizationId,
-        sessionName,
-        start,
-        day,
-        reason,
-        count: 1,
-      })),
-    );
   }
 
   /** `$inc` upserts of failure counts per (granularity, session, bucket, reason), in one round trip. */
@@ -185,7 +198,13 @@ export class StatsRepository {
     // One upsert per failure document, however many rows count into it.
     const folded = new Map<string, (typeof rows)[number]>();
     for (const row of rows) {
-      const id = `${row.granularity}|${row.organizationId}|${row.sessionName}|${row.start.toISOString()}|${row.reason}`;
+      const id = failureId(
+        row.granularity,
+        row.organizationId,
+        row.sessionName,
+        row.start,
+        row.reason,
+      );
       const seen = folded.get(id);
       folded.set(id, seen ? { ...seen, count: seen.count + row.count } : row);
     }
@@ -493,4 +512,48 @@ async function insertNew<T extends { _id: string }>(
     if (!duplicates) throw error;
     return new Set(ids.filter((_, i) => !duplicates.has(i)));
   }
+}
+
+/**
+ * Upserts each document's folded change unless one of its markers is there already, recording the
+ * markers in the same update. A document that has some of them (a replay grouping changes that
+ * were applied apart) takes its changes one marker at a time.
+ */
+async function upsertMarked<T>(model: Model<T>, docs: MarkedUpsert[]): Promise<void> {
+  const op = (_id: string, setOnInsert: object, inc: object, markers: string[]) => ({
+    updateOne: {
+      filter: { _id, applied: { $nin: markers } },
+      update: { $setOnInsert: setOnInsert, $inc: inc, $push: { applied: { $each: markers } } },
+      upsert: true,
+    },
+  });
+  const bulk = async (ops: ReturnType<typeof op>[]): Promise<Set<number>> => {
+    if (!ops.length) return new Set();
+    try {
+      // The filter's `$nin` fails on a document that has a marker: the upsert then collides.
+      await model.bulkWrite(ops as never[], { ordered: false });
+      return new Set();
+    } catch (error) {
+      const duplicates = duplicateIndexesOf(error);
+      if (!duplicates) throw error;
+      return duplicates;
+    }
+  };
+  const collided = await bulk(docs.map((d) => op(d._id, d.setOnInsert, d.inc, d.markers)));
+  const parts = [...collided]
+    .filter((i) => docs[i].parts.length > 1)
+    .flatMap((i) =>
+      docs[i].parts.map((p) => op(docs[i]._id, docs[i].setOnInsert, p.inc, [p.marker])),
+    );
+  await bulk(parts);
+}
+
+async function pullMarkers<T>(model: Model<T>, docs: MarkedUpsert[]): Promise<void> {
+  if (!docs.length) return;
+  await model.bulkWrite(
+    docs.map((d) => ({
+      updateOne: { filter: { _id: d._id }, update: { $pull: { applied: { $in: d.markers } } } },
+    })) as never[],
+    { ordered: false },
+  );
 }

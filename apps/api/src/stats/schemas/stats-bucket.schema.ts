@@ -26,6 +26,8 @@ export class StatsBucket {
   @Prop({ type: MongooseSchema.Types.Mixed }) byType?: Record<string, number>;
   /** First-response samples per histogram bin (`responseBin`), counted at the inbound message's time. */
   @Prop({ type: MongooseSchema.Types.Mixed }) rt?: Record<string, number>;
+  /** Markers of changes being applied (see counter-marks); empty between changes. */
+  @Prop({ type: [String], default: undefined }) applied?: string[];
 }
 
 export const StatsBucketSchema = SchemaFactory.createForClass(StatsBucket);

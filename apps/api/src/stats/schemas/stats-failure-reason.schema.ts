@@ -17,6 +17,8 @@ export class StatsFailureReason {
   @Prop({ type: String, required: true }) day: string;
   @Prop({ type: String, required: true }) reason: string;
   @Prop({ type: Number, required: true }) count: number;
+  /** Markers of changes being applied (see counter-marks); empty between changes. */
+  @Prop({ type: [String], default: undefined }) applied?: string[];
 }
 
 export const StatsFailureReasonSchema = SchemaFactory.createForClass(StatsFailureReason);
