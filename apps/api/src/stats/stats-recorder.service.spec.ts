@@ -105,7 +105,12 @@ describe('StatsRecorder', () => {
         status: 'pending',
         hour,
         path: ['pending'],
-        pending: { created: { inc: { sent: 1, 'byStatus.pending': 1, 'byType.text': 1 } } },
+        pending: {
+          created: {
+            at: expect.any(Date),
+            inc: { sent: 1, 'byStatus.pending': 1, 'byType.text': 1 },
+          },
+        },
       },
     ]);
     expect(applied()).toEqual([
@@ -162,6 +167,25 @@ describe('StatsRecorder', () => {
       { id: 'm1', key: 'created' },
       { id: 'm1', key: 'sent' },
     ]);
+  });
+
+  it('leaves a pending change noted moments ago to the handler that noted it (in flight, not cut off)', async () => {
+    repository.insertMessageStates.mockResolvedValue(new Set());
+    repository.pendingStates.mockResolvedValue([
+      {
+        _id: 'm1',
+        organizationId: 'org1',
+        sessionName: 's1',
+        direction: 'out',
+        status: 'sent',
+        hour,
+        path: ['pending', 'sent'],
+        pending: { sent: { at: new Date() } },
+      },
+    ]);
+    await created(message());
+    expect(applied()).toEqual([]);
+    expect(repository.clearPendingStates).toHaveBeenCalledWith([]);
   });
 
   it('counts received messages under one claim per note carrying their increments, without a state row each', async () => {
@@ -237,6 +261,7 @@ describe('StatsRecorder', () => {
       at: new Date(),
     });
     expect(repository.advanceMessageStatus).toHaveBeenCalledWith('org1', 'm1', 'failed', {
+      at: expect.any(Date),
       reason: 'Session not connected',
     });
     expect(applied()).toEqual([

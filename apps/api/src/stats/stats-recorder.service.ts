@@ -8,6 +8,7 @@ import {
   type MessagesCreatedEvent,
   type MessageStatusChangedEvent,
 } from '../messaging/messaging.events';
+import { EFFECTS_GRACE_MS } from '../messaging/message-creations.repository';
 import type { MarkedIncrement } from './counter-marks';
 import {
   createdIncrement,
@@ -66,7 +67,7 @@ export class StatsRecorder {
         message.organizationId,
         message._id,
         status,
-        reason ? { reason } : {},
+        { at: new Date(), ...(reason ? { reason } : {}) },
       );
       if (before) {
         const { organizationId, sessionName, hour } = before;
@@ -119,9 +120,11 @@ export class StatsRecorder {
     }));
     const fresh = await this.repository.claimNotes(claims);
     // A replayed note whose claim exists: whatever a crash left pending is finished now.
-    const unfinished = await this.repository.pendingNoteClaims(
-      claims.filter((c) => !fresh.has(c._id)).map((c) => c._id),
-    );
+    const unfinished = (
+      await this.repository.pendingNoteClaims(
+        claims.filter((c) => !fresh.has(c._id)).map((c) => c._id),
+      )
+    ).filter((c) => cutOff(c.createdAt));
     const todo = [...claims.filter((c) => fresh.has(c._id)), ...unfinished];
     await this.applyOnce(
       todo.flatMap((c) => (c.pending ?? []).map((p) => ({ ...p, marker: `note:${c._id}` }))),
@@ -144,6 +147,7 @@ export class StatsRecorder {
         path: [m.status],
         pending: {
           created: {
+            at: new Date(),
             inc: createdIncrement(m),
             ...(failed ? { reason: normalizeFailureReason(m.error) } : {}),
           },
@@ -155,9 +159,12 @@ export class StatsRecorder {
     const unfinished = await this.repository.pendingStates(
       states.filter((s) => !fresh.has(s._id)).map((s) => s._id),
     );
-    const changes = [...states.filter((s) => fresh.has(s._id)), ...unfinished].flatMap((state) =>
-      Object.keys(state.pending ?? {}).flatMap((key) => {
-        const inc = pendingIncrement(state, key);
+    const changes = [
+      ...states.filter((s) => fresh.has(s._id)).map((state) => ({ state, mine: true })),
+      ...unfinished.map((state) => ({ state, mine: false })),
+    ].flatMap(({ state, mine }) =>
+      Object.entries(state.pending ?? {}).flatMap(([key, change]) => {
+        const inc = mine || cutOff(change.at) ? pendingIncrement(state, key) : undefined;
         return inc ? [{ state, key, inc }] : [];
       }),
     );
@@ -308,3 +315,12 @@ function foldByHour(items: Array<Omit<MarkedIncrement, 'marker' | 'reason'>>) {
   }
   return [...folded.values()];
 }
+
+/**
+ * A pending change this old was cut off by a crash: a live one is applied within milliseconds of
+ * being noted, and replays come only for notes and status changes older than EFFECTS_GRACE_MS.
+ * One younger is another handler's, in flight (a status event that overtook its `created`):
+ * finishing it here could apply it after that handler released its markers, twice.
+ */
+const cutOff = (noted: Date | undefined) =>
+  !noted || Date.now() - new Date(noted).getTime() > EFFECTS_GRACE_MS / 2;

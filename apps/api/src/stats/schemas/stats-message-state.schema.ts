@@ -28,10 +28,10 @@ export class StatsMessageState {
   @Prop({ type: [String], default: undefined }) path?: MessageStatus[];
   /**
    * Changes not yet in the counters, by key: `created` (with its increment and failure reason) or
-   * the status moved to (with its failure reason).
+   * the status moved to (with its failure reason); `at` = when the change was noted.
    */
   @Prop({ type: MongooseSchema.Types.Mixed, default: undefined })
-  pending?: Record<string, { inc?: Record<string, number>; reason?: string }>;
+  pending?: Record<string, { at?: Date; inc?: Record<string, number>; reason?: string }>;
 }
 
 export const StatsMessageStateSchema = SchemaFactory.createForClass(StatsMessageState);
