@@ -1531,7 +1531,7 @@ describe('stats counters cut off by a crash', () => {
         // The stats subscriber noted the move with the state, then the crash came before the
         // counters moved, or after they moved (their markers in place) but before the note cleared.
         await states.updateOne({ _id: sent.id }, {
-          $set: { status, [`pending.${status}`]: {} },
+          $set: { status, [`pending.${status}`]: { at: longAgo } },
           $push: { path: status },
         } as never);
         if (countersMoved)
