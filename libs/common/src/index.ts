@@ -1,6 +1,7 @@
 export * from './config/app-config';
 export * from './config/app-config.module';
 export * from './config/data-dir-value';
+export * from './config/instance-id';
 export * from './errors/domain-error';
 export * from './errors/error-response.dto';
 export * from './errors/all-exceptions.filter';

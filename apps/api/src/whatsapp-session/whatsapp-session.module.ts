@@ -1,24 +1,23 @@
 import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import pino from 'pino';
-import { APP_CONFIG, type AppConfig } from '@app/common';
+import { APP_CONFIG, type AppConfig, INSTANCE_ID } from '@app/common';
 import { WhatsAppCoreModule, type WaLogger } from '@app/whatsapp';
 import { OrganizationsModule } from '../organizations/organizations.module';
 import { OrganizationsService } from '../organizations/organizations.service';
-import { instanceIdOf } from './instance-id';
 import { SessionModuleGate } from './session-module-gate';
 import { WhatsAppSessionController } from './whatsapp-session.controller';
 import { WhatsAppSessionsService } from './whatsapp-session.service';
 
 const whatsappCore = WhatsAppCoreModule.forRootAsync({
   imports: [OrganizationsModule],
-  inject: [APP_CONFIG, OrganizationsService],
-  useFactory: (config: AppConfig, organizations: OrganizationsService) => ({
+  inject: [APP_CONFIG, INSTANCE_ID, OrganizationsService],
+  useFactory: (config: AppConfig, instanceId: string, organizations: OrganizationsService) => ({
     // Sessions of an organization whose whatsapp module is off are not restored (SessionModuleGate).
     mayRun: (organizationId: string) => organizations.hasModule(organizationId, 'whatsapp'),
     engine: config.WHATSAPP_ENGINE,
     browserName: config.WA_BROWSER_NAME,
-    instanceId: instanceIdOf(config),
+    instanceId,
     waWebSocketUrl: config.WA_WEBSOCKET_URL,
     // WHATSAPP_ENGINE=emulator: the in-process WhatsApp emulator keeps its accounts and keys next to the store.
     ...(config.WHATSAPP_ENGINE === 'emulator'

@@ -1,8 +1,12 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_CONFIG, AppConfig } from './app-config';
+import { INSTANCE_ID, instanceIdOf } from './instance-id';
 
-/** Exposes the already validated configuration as APP_CONFIG (and through ConfigService). */
+/**
+ * Exposes the already validated configuration as APP_CONFIG (and through ConfigService), and this
+ * process's instance id as INSTANCE_ID (resolved once: every holder of leases and claims shares it).
+ */
 @Global()
 @Module({})
 export class AppConfigModule {
@@ -17,8 +21,11 @@ export class AppConfigModule {
           load: [() => ({ ...config })],
         }),
       ],
-      providers: [{ provide: APP_CONFIG, useValue: config }],
-      exports: [APP_CONFIG],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: INSTANCE_ID, useFactory: () => instanceIdOf(config) },
+      ],
+      exports: [APP_CONFIG, INSTANCE_ID],
     };
   }
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '@app/common';
+import { loadConfig } from './app-config';
 import { instanceIdOf } from './instance-id';
 
 describe('instanceIdOf', () => {
@@ -15,12 +15,12 @@ describe('instanceIdOf', () => {
     expect(instanceIdOf(loadConfig({ DATA_DIR: dataDir() }))).not.toBe(first);
   });
 
-  it('INSTANCE_ID wins; on MongoDB without it, the registry picks a random one', () => {
+  it('INSTANCE_ID wins; on MongoDB without it, a random one per process', () => {
     const dir = dataDir();
     expect(instanceIdOf(loadConfig({ DATA_DIR: dir, INSTANCE_ID: 'gw-0' }))).toBe('gw-0');
-    expect(
-      instanceIdOf(loadConfig({ DATA_DIR: dir, MONGODB_URI: 'mongodb://db:27017/x' })),
-    ).toBeUndefined();
+    const onMongo = loadConfig({ DATA_DIR: dir, MONGODB_URI: 'mongodb://db:27017/x' });
+    expect(instanceIdOf(onMongo)).toMatch(/^wa-[0-9a-f-]{36}$/);
+    expect(instanceIdOf(onMongo)).not.toBe(instanceIdOf(onMongo));
     expect(() => loadConfig({ INSTANCE_ID: 'two words' })).toThrow(/INSTANCE_ID/);
   });
 });
