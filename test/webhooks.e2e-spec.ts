@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { SEQ_BLOCK } from '../apps/api/src/events/events.repository';
 import { EventIdGenerator } from '../apps/api/src/events/event-id';
 import { AllowList, SecretBox } from '@app/common';
+import { SessionRegistry } from '@app/whatsapp';
 import { WebhookDirectory } from '../apps/api/src/webhooks/webhook-directory';
 import { verifyWebhookSignature } from '../apps/api/src/webhooks/webhook-signature';
 import { WEBHOOK_OPTIONS, type WebhookOptions } from '../apps/api/src/webhooks/webhooks.options';
@@ -803,5 +804,74 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     const page = await deliveries(hook.id);
     expect(page.items.every((d: { status: string }) => d.status === 'delivered')).toBe(true);
     await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
+  });
+
+  it("takes back at once the delivery this instance had in flight at a crash, never another instance's", async () => {
+    let up = false;
+    const mine = await receiver(() => (up ? 200 : 503));
+    const theirs = await receiver(() => (up ? 200 : 503));
+    const hooks = [mine, theirs].map((r) => ({ url: r.url, events: ['message.received'] }));
+    const mineHook = await createHook({ ...hooks[0], sessionName: 'main' });
+    const theirHook = await createHook({ ...hooks[1], sessionName: 'main' });
+    // A failed first attempt waits long for its retry, so nothing moves before the crash.
+    Object.assign(options(), { retryBaseMs: 600_000 });
+    await inbound('in flight at the crash');
+    await inbound('behind it in its lane');
+    for (const hook of [mineHook, theirHook])
+      await waitFor(
+        async () => {
+          const page = await deliveries(hook.id, { status: 'pending' });
+          return page.total === 2 && page.items.some((d: { attempts: number }) => d.attempts === 1);
+        },
+        10_000,
+        'a failed first attempt, the second event behind it',
+      );
+    // What a kill -9 mid-attempt leaves: the lane's head claimed (30 s lease) by this instance,
+    // and the other webhook's head by another instance that is still alive.
+    const instanceId = t.app.get(SessionRegistry).instanceId;
+    const rows = t.app
+      .get<string, Connection>(getConnectionToken())
+      .collection('webhook_deliveries');
+    const claimHead = async (webhookId: string, leaseOwner: string) => {
+      const [head] = await rows
+        .find({ webhookId: new Types.ObjectId(webhookId) })
+        .sort({ eventId: 1 })
+        .limit(1)
+        .toArray();
+      const now = new Date();
+      await rows.updateOne(
+        { _id: head._id },
+        {
+          $set: {
+            status: 'delivering',
+            leaseUntil: new Date(now.getTime() + 30_000),
+            leaseOwner,
+            lastAttemptAt: now,
+          },
+        },
+      );
+    };
+    await claimHead(mineHook.id, instanceId);
+    await claimHead(theirHook.id, 'gw-other');
+
+    t = await t.restart();
+    expect(t.app.get(SessionRegistry).instanceId).toBe(instanceId);
+    up = true;
+    // Long before the 30 s lease would have run out (plus the 5 s poll).
+    await waitFor(
+      async () => mine.ok().length === 2,
+      8_000,
+      'both events of the lane delivered after the restart',
+    );
+    expect(mine.ok().map((h) => h.body.data.text)).toEqual([
+      'in flight at the crash',
+      'behind it in its lane',
+    ]);
+    // The other instance's attempt is its own until its lease runs out: its lane waits.
+    expect(theirs.ok()).toHaveLength(0);
+    const their = (await deliveries(theirHook.id)).items as Array<{ status: string }>;
+    expect(their.map((d) => d.status).sort()).toEqual(['delivering', 'pending']);
+    for (const hook of [mineHook, theirHook])
+      await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
   });
 });

@@ -79,12 +79,17 @@ export class WebhookDeliveriesRepository {
       .exec();
   }
 
-  /** pending and due → delivering, with a lease (multi-instance safe). */
-  claim(id: Types.ObjectId, now: Date, leaseUntil: Date): Promise<DeliveryRecord | null> {
+  /** pending and due → delivering, with a lease held by `owner` (multi-instance safe). */
+  claim(
+    id: Types.ObjectId,
+    now: Date,
+    leaseUntil: Date,
+    owner: string,
+  ): Promise<DeliveryRecord | null> {
     return this.model
       .findOneAndUpdate(
         { _id: id, status: 'pending', nextAttemptAt: { $lte: now } },
-        { $set: { status: 'delivering', leaseUntil, lastAttemptAt: now } },
+        { $set: { status: 'delivering', leaseUntil, leaseOwner: owner, lastAttemptAt: now } },
         { returnDocument: 'after' },
       )
       .lean<DeliveryRecord>()
@@ -97,7 +102,7 @@ export class WebhookDeliveriesRepository {
         { _id: id, status: 'delivering' },
         {
           $set: { status: 'delivered', deliveredAt: o.at, ...this.outcome(o).$set },
-          $unset: { leaseUntil: 1, lastError: 1, ...this.outcome(o).$unset },
+          $unset: { leaseUntil: 1, leaseOwner: 1, lastError: 1, ...this.outcome(o).$unset },
         },
       )
       .exec();
@@ -109,7 +114,7 @@ export class WebhookDeliveriesRepository {
         { _id: id, status: 'delivering' },
         {
           $set: { status: 'pending', nextAttemptAt, ...this.outcome(o).$set },
-          $unset: { leaseUntil: 1, ...this.outcome(o).$unset },
+          $unset: { leaseUntil: 1, leaseOwner: 1, ...this.outcome(o).$unset },
         },
       )
       .exec();
@@ -121,7 +126,7 @@ export class WebhookDeliveriesRepository {
         { _id: id, status: { $in: UNFINISHED } },
         {
           $set: { status: 'failed', failedAt: o.at, ...this.outcome(o).$set },
-          $unset: { leaseUntil: 1, ...this.outcome(o).$unset },
+          $unset: { leaseUntil: 1, leaseOwner: 1, ...this.outcome(o).$unset },
         },
       )
       .exec();
@@ -132,7 +137,10 @@ export class WebhookDeliveriesRepository {
     await this.model
       .updateOne(
         { _id: id, status: 'delivering' },
-        { $set: { status: 'pending', nextAttemptAt: now }, $unset: { leaseUntil: 1 } },
+        {
+          $set: { status: 'pending', nextAttemptAt: now },
+          $unset: { leaseUntil: 1, leaseOwner: 1 },
+        },
       )
       .exec();
   }
@@ -142,7 +150,29 @@ export class WebhookDeliveriesRepository {
     const res = await this.model
       .updateMany(
         { status: 'delivering', leaseUntil: { $lt: now } },
-        { $set: { status: 'pending', nextAttemptAt: now }, $unset: { leaseUntil: 1 } },
+        {
+          $set: { status: 'pending', nextAttemptAt: now },
+          $unset: { leaseUntil: 1, leaseOwner: 1 },
+        },
+      )
+      .exec();
+    return res.modifiedCount;
+  }
+
+  /**
+   * At boot, before this process claims anything: the claims held under its own instance id were
+   * left by its previous run (a crash, or a shutdown that could not release them), whose attempts
+   * are over. They become pending now instead of when their lease runs out, which held up every
+   * later event of their lanes. Other instances' claims are left to their leases.
+   */
+  async releaseClaimsOf(owner: string, now: Date): Promise<number> {
+    const res = await this.model
+      .updateMany(
+        { status: 'delivering', leaseOwner: owner },
+        {
+          $set: { status: 'pending', nextAttemptAt: now },
+          $unset: { leaseUntil: 1, leaseOwner: 1 },
+        },
       )
       .exec();
     return res.modifiedCount;

@@ -20,7 +20,7 @@ import { postWebhook } from './webhook-sender';
 import { signWebhookPayload } from './webhook-signature';
 import { WEBHOOK_OPTIONS, type WebhookOptions } from './webhooks.options';
 import { type WebhookRecord, WebhooksRepository } from './webhooks.repository';
-import { resolveAllowedTarget, UrlNotAllowedError } from '@app/common';
+import { INSTANCE_ID, resolveAllowedTarget, UrlNotAllowedError } from '@app/common';
 
 const BODY_CACHE_SIZE = 10_000;
 /** Unfinished rows of a lane read at once (walked in order, one attempt at a time). */
@@ -35,7 +35,9 @@ const laneKey = (lane: Lane) => `${lane.webhookId}|${lane.sessionName}`;
  *
  * Lanes start when fan-out creates rows (in-process kick), when a retry falls due (timer), and from
  * a poll (restart recovery, other instances, expired claims). A row is claimed with a lease
- * (findOneAndUpdate pending → delivering), so several instances can share the work.
+ * (findOneAndUpdate pending → delivering) in this instance's name, so several instances can share
+ * the work. Before its first claim, a process releases the claims left under its own name (its
+ * previous run crashed mid-attempt): those lanes go on at once instead of after the lease.
  *
  * Which lanes run is up to the WebhookLaneScheduler: a cap per instance and a smaller one per
  * organization (an attempt can hold its slot for the whole timeout), waiting lanes admitted
@@ -51,6 +53,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   private pollTimer?: NodeJS.Timeout;
   private polling = false;
   private stopped = false;
+  private ownClaimsReleased?: Promise<void>;
 
   constructor(
     private readonly deliveries: WebhookDeliveriesRepository,
@@ -58,6 +61,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     private readonly directory: WebhookDirectory,
     private readonly outbox: EventOutboxService,
     @Inject(WEBHOOK_OPTIONS) private readonly options: WebhookOptions,
+    @Inject(INSTANCE_ID) private readonly instanceId: string,
   ) {
     this.lanes = new WebhookLaneScheduler<Lane>(
       () => ({
@@ -103,6 +107,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     if (this.polling || this.stopped) return;
     this.polling = true;
     try {
+      await this.releaseOwnClaims();
       const now = new Date();
       await this.deliveries.recoverExpiredLeases(now);
       this.kick(await this.deliveries.dueLanes(now, 1_000));
@@ -111,6 +116,31 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     } finally {
       this.polling = false;
     }
+  }
+
+  /**
+   * Once per process, before its first claim (the poll and every lane wait for it; fan-out may
+   * start lanes before the bootstrap): claims under this instance's id are its previous run's, cut
+   * off by a crash, and are due now. Done once only: a later pass would take this run's own
+   * attempts in flight. Should it fail, those claims wait out their lease as before.
+   */
+  private releaseOwnClaims(): Promise<void> {
+    return (this.ownClaimsReleased ??= this.deliveries
+      .releaseClaimsOf(this.instanceId, new Date())
+      .then(
+        (released) => {
+          if (released)
+            this.log.log(
+              { released, instanceId: this.instanceId },
+              'Released webhook deliveries a previous run of this instance left in flight',
+            );
+        },
+        (err: unknown) =>
+          this.log.warn(
+            { err, instanceId: this.instanceId },
+            'Could not release the webhook deliveries this instance left in flight; they wait for their lease',
+          ),
+      ));
   }
 
   private start(lane: Lane): void {
@@ -135,6 +165,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
   }
 
   private async runLane(lane: Lane): Promise<void> {
+    await this.releaseOwnClaims();
     while (!this.stopped) {
       const heads = await this.deliveries.laneHeads(lane, LANE_BATCH);
       if (!heads.length) return;
@@ -156,6 +187,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
           head._id,
           now,
           new Date(now.getTime() + this.options.leaseMs),
+          this.instanceId,
         );
         if (!claimed) break; // changed meanwhile (retry requested, disabled, another instance): re-read the lane
         if (!(await this.attempt(claimed, webhook, lane))) return;

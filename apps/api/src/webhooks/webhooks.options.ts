@@ -19,7 +19,10 @@ export interface WebhookOptions {
   disableAfterMs: number;
   timeoutMs: number;
   pollIntervalMs: number;
-  /** A claimed delivery whose worker died is retried after this. */
+  /**
+   * A claimed delivery whose worker died is retried after this; one left by this instance's own
+   * previous run (same instance id) at once when it boots again.
+   */
   leaseMs: number;
   /** Lanes (webhook × session) delivering at once on this instance. */
   maxConcurrentLanes: number;

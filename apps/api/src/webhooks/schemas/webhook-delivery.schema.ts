@@ -40,6 +40,13 @@ export class WebhookDelivery {
   @Prop({ type: Date })
   leaseUntil?: Date;
 
+  /**
+   * While `delivering`: the instance that claimed it. A restart under the same instance id knows
+   * the claim was its own (a crash cut the attempt off) and makes it pending at once.
+   */
+  @Prop({ type: String })
+  leaseOwner?: string;
+
   /** Start of the 24 h retry window (creation, or the last manual retry). */
   @Prop({ type: Date, required: true })
   windowStart: Date;
@@ -72,8 +79,9 @@ export const WebhookDeliverySchema = SchemaFactory.createForClass(WebhookDeliver
 WebhookDeliverySchema.index({ webhookId: 1, eventId: 1 }, { unique: true });
 // Lane head: unfinished rows of one webhook and session.
 WebhookDeliverySchema.index({ webhookId: 1, sessionName: 1, status: 1 });
-// Worker poll: due pending rows and expired leases. Status alone: the unfinished set is small, and the
-// embedded store only uses an index whose every field is matched by equality.
+// Worker poll: due pending rows and expired leases; at boot, the instance's own claims (`delivering`
+// rows are the attempts in flight, a few per instance). Status alone: the unfinished set is small,
+// and the embedded store only uses an index whose every field is matched by equality.
 WebhookDeliverySchema.index({ status: 1 });
 // Listing.
 WebhookDeliverySchema.index({ organizationId: 1, webhookId: 1, _id: -1 });

@@ -1,0 +1,85 @@
+import mongoose, { Types } from 'mongoose';
+import { useEmbeddedConnection } from '@app/embedded-mongo/testing/embedded-connection';
+import { WebhookDelivery, WebhookDeliverySchema } from './schemas/webhook-delivery.schema';
+import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+
+const ME = 'gw-0';
+const OTHER = 'gw-1';
+const LEASE_MS = 30_000;
+
+describe('WebhookDeliveriesRepository claims (embedded store)', () => {
+  let connection: mongoose.Connection;
+  let deliveries: WebhookDeliveriesRepository;
+
+  const connectionOf = useEmbeddedConnection('delivery-claims');
+  beforeAll(async () => {
+    connection = connectionOf();
+    const model = connection.model(WebhookDelivery.name, WebhookDeliverySchema);
+    await model.init();
+    deliveries = new WebhookDeliveriesRepository(model);
+  });
+  afterEach(() => connection.collection('webhook_deliveries').deleteMany({}));
+
+  /** A lane's pending rows, oldest event first. */
+  const lane = async (count: number) => {
+    const webhookId = new Types.ObjectId();
+    await deliveries.insertMany(
+      Array.from({ length: count }, () => ({
+        organizationId: 'org',
+        webhookId,
+        eventId: new Types.ObjectId(),
+        eventType: 'message.received',
+        sessionName: 'main',
+      })),
+      new Date(Date.now() - 1_000),
+    );
+    return deliveries.laneHeads(
+      { organizationId: 'org', webhookId: String(webhookId), sessionName: 'main' },
+      count,
+    );
+  };
+  const claim = (id: Types.ObjectId, owner: string) => {
+    const now = new Date();
+    return deliveries.claim(id, now, new Date(now.getTime() + LEASE_MS), owner);
+  };
+  const read = (id: Types.ObjectId) =>
+    connection.collection('webhook_deliveries').findOne({ _id: id });
+
+  it('claims in the name of an instance; a restart under that name releases only its own claims', async () => {
+    const [mine] = await lane(2);
+    const [theirs] = await lane(1);
+    expect(await claim(mine._id, ME)).toMatchObject({ status: 'delivering', leaseOwner: ME });
+    await claim(theirs._id, OTHER);
+
+    const boot = new Date();
+    expect(await deliveries.releaseClaimsOf(ME, boot)).toBe(1);
+    const released = await read(mine._id);
+    expect(released).toMatchObject({ status: 'pending', nextAttemptAt: boot });
+    expect(released?.leaseOwner).toBeUndefined();
+    expect(released?.leaseUntil).toBeUndefined();
+    // Due at once: its lane (and the event behind it) goes on without waiting for the lease.
+    expect(await deliveries.dueLanes(boot, 10)).toHaveLength(1);
+    // Another instance's attempt may be in flight: its lease is left to run out.
+    expect(await read(theirs._id)).toMatchObject({ status: 'delivering', leaseOwner: OTHER });
+    expect(await deliveries.releaseClaimsOf(ME, new Date())).toBe(0);
+  });
+
+  it('ends the claim with the attempt, whatever its outcome', async () => {
+    const rows = await lane(4);
+    for (const row of rows) await claim(row._id, ME);
+    const outcome = { attempts: 1, at: new Date(), durationMs: 5 };
+    await deliveries.markDelivered(rows[0]._id, { ...outcome, responseCode: 200 });
+    const retryAt = new Date(Date.now() + 60_000);
+    await deliveries.markRetry(rows[1]._id, { ...outcome, responseCode: 503 }, retryAt);
+    await deliveries.markFailed(rows[2]._id, { ...outcome, error: 'gave up' });
+    await deliveries.release(rows[3]._id, new Date());
+
+    expect(await deliveries.releaseClaimsOf(ME, new Date())).toBe(0);
+    expect(await read(rows[1]._id)).toMatchObject({ status: 'pending', nextAttemptAt: retryAt });
+    expect(
+      await connection
+        .collection('webhook_deliveries')
+        .countDocuments({ leaseOwner: { $exists: true } }),
+    ).toBe(0);
+  });
+});
