@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MessageEffectsRecovery } from '../apps/api/src/messaging/message-effects-recovery.service';
+import { OutboxDispatcher } from '../apps/api/src/messaging/outbox-dispatcher';
 import { connectedSession, waitForSessionStatus, scanWhenQrShows } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
@@ -1271,6 +1272,61 @@ describe('messaging outbox across a restart', () => {
       expect(new Date(first.sentAt).getTime()).toBeLessThanOrEqual(
         new Date(second.sentAt).getTime(),
       );
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('messaging outbox after a crash mid-send', () => {
+  it('takes back at once the sends this instance had in flight, never another instance’s', async () => {
+    let t = await createTestApp();
+    try {
+      const owner = await registerUser(t);
+      await connectedSession(t, owner, 'main');
+      const instanceId = t.app.get(SessionRegistry).instanceId;
+      // This process's outbox stops (as a kill -9 leaves it): what is accepted now stays pending.
+      await t.app.get(OutboxDispatcher).beforeApplicationShutdown();
+      const accept = async (to: string, text: string) =>
+        (await sendAs(t, owner, { sessionName: 'main', to, text }).expect(202)).body.id as string;
+      const inFlight = await accept(PEER, 'in flight at the crash');
+      const behind = await accept(PEER, 'behind it in its chat');
+      const elsewhere = await accept('+201112229999', 'in flight on another instance');
+      // What a crash mid-send leaves: the first send claimed by this instance for 60 s (its
+      // chat waits behind it), and another chat's send claimed by a live instance.
+      const db = t.app.get<string, Connection>(getConnectionToken());
+      const claimed = (claimedBy: string) => ({
+        $set: { nextAttemptAt: new Date(Date.now() + 60_000), attempts: 1, claimedBy },
+      });
+      await db.collection('messages').updateOne({ _id: inFlight as never }, claimed(instanceId));
+      await db.collection('messages').updateOne({ _id: elsewhere as never }, claimed('gw-other'));
+
+      t = await t.restart();
+      expect(t.app.get(SessionRegistry).instanceId).toBe(instanceId);
+      await waitForSessionStatus(t, owner, 'main', 'connected');
+      const message = async (id: string) =>
+        (await t.http().get(`/api/v1/whatsapp/messages/${id}`).set(owner.auth).expect(200)).body;
+      // Long before the 60 s claim would have run out.
+      await waitFor(
+        async () => (await message(behind)).status === 'sent',
+        8_000,
+        'the chat sent after the restart',
+      );
+      const first = await message(inFlight);
+      // Sent again (at-least-once: the attempt cut off may have reached WhatsApp), in chat order.
+      expect(first).toMatchObject({ status: 'sent', attempts: 2 });
+      expect(first.claimedBy).toBeUndefined();
+      expect(new Date(first.sentAt).getTime()).toBeLessThanOrEqual(
+        new Date((await message(behind)).sentAt).getTime(),
+      );
+      // Another instance's claim is its own until it runs out.
+      expect(await message(elsewhere)).toMatchObject({ status: 'pending', attempts: 1 });
+      const claims = await t.app
+        .get<string, Connection>(getConnectionToken())
+        .collection('messages')
+        .find({ claimedBy: { $exists: true } })
+        .toArray();
+      expect(claims.map((m) => [m._id, m.claimedBy])).toEqual([[elsewhere, 'gw-other']]);
     } finally {
       await t.close();
     }

@@ -8,6 +8,7 @@ const INTERNAL_FIELDS = new Set([
   'organizationId',
   'sessionId',
   'nextAttemptAt',
+  'claimedBy',
   'idempotencyKey',
   'mediaRef',
   'waAddress',

@@ -165,6 +165,8 @@ export interface MessageRecord {
   /** Received messages: how WhatsApp addressed them, where read receipts go (internal). */
   waAddress?: { remoteJid: string; participant?: string };
   nextAttemptAt?: Date;
+  /** Outbox: the instance whose send attempt is in flight (internal). */
+  claimedBy?: string;
   idempotencyKey?: string;
   timestamp: Date;
   sentAt?: Date;

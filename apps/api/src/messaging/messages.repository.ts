@@ -197,7 +197,11 @@ export class MessagesRepository {
     // implies them: their times are at most this one's, so $min fills only those never recorded.
     const implied = Object.fromEntries(impliedTimeFields(status).map((f) => [f, at]));
     // The error of an attempt that was retried is history once the message got further.
-    const unset = status === 'failed' ? { nextAttemptAt: 1 } : { nextAttemptAt: 1, error: 1 };
+    // Leaving pending ends the outbox's claim too.
+    const unset =
+      status === 'failed'
+        ? { nextAttemptAt: 1, claimedBy: 1 }
+        : { nextAttemptAt: 1, claimedBy: 1, error: 1 };
     const before = await this.model
       .findOneAndUpdate(
         { ...filter, status: { $in: statusesBelow(status) } },
@@ -422,28 +426,51 @@ export class MessagesRepository {
   }
 
   /**
-   * Claims a due message for one send attempt (counted in `attempts`); the claim expires so a
-   * crash mid-send retries.
+   * Claims a due message for one send attempt (counted in `attempts`) in the name of `owner` (an
+   * instance id); the claim expires so a crash mid-send retries.
    */
   claim(
     id: string,
     now: Date,
     claimMs: number,
+    owner: string,
   ): Promise<(MessageRecord & { attempts: number }) | null> {
     return this.model
       .findOneAndUpdate(
         { _id: id, status: 'pending', nextAttemptAt: { $lte: now } },
-        { $set: { nextAttemptAt: new Date(now.getTime() + claimMs) }, $inc: { attempts: 1 } },
+        {
+          $set: { nextAttemptAt: new Date(now.getTime() + claimMs), claimedBy: owner },
+          $inc: { attempts: 1 },
+        },
         { returnDocument: 'after' },
       )
       .lean<MessageRecord & { attempts: number }>()
       .exec();
   }
 
+  /** The attempt failed: the claim ends and the message waits for its retry. */
   async scheduleRetry(id: string, at: Date, error: string): Promise<void> {
     await this.model
-      .updateOne({ _id: id, status: 'pending' }, { $set: { nextAttemptAt: at, error } })
+      .updateOne(
+        { _id: id, status: 'pending' },
+        { $set: { nextAttemptAt: at, error }, $unset: { claimedBy: 1 } },
+      )
       .exec();
+  }
+
+  /**
+   * At boot, before this process claims anything: sends still claimed under its own instance id
+   * were in flight when its previous run died. They are due now instead of when the claim runs out,
+   * which held up their chats. Another instance's claims are left to expire.
+   */
+  async releaseClaimsOf(owner: string, now: Date): Promise<number> {
+    const res = await this.model
+      .updateMany(
+        { claimedBy: owner, status: 'pending' },
+        { $set: { nextAttemptAt: now }, $unset: { claimedBy: 1 } },
+      )
+      .exec();
+    return res.modifiedCount;
   }
 
   async sessionsWithDuePending(now: Date): Promise<string[]> {

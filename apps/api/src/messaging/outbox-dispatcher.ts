@@ -6,7 +6,7 @@ import {
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { APP_CONFIG, type AppConfig, KeyedDrains, backoffDelay } from '@app/common';
+import { APP_CONFIG, type AppConfig, INSTANCE_ID, KeyedDrains, backoffDelay } from '@app/common';
 import {
   type OutboundContent,
   SessionRegistry,
@@ -20,7 +20,10 @@ import type { MessageRecord, OutboundMediaType } from './message.types';
 import { SendRateLimiter } from './send-rate-limiter';
 
 const BATCH = 50;
-/** A claimed message whose send never finished (crash) becomes due again after this. */
+/**
+ * A claimed message whose send never finished (crash) becomes due again after this; one claimed by
+ * this instance's own previous run (same instance id) at once when it boots again.
+ */
 const CLAIM_MS = 60_000;
 export const MAX_SEND_ATTEMPTS = 5;
 const SWEEP_INTERVAL_MS = 1_000;
@@ -31,7 +34,9 @@ const MAX_RETRY_DELAY_MS = 60_000;
 /**
  * Drains the outbox: per session, oldest first, one send at a time (so each chat keeps its order),
  * only while the session is connected on this instance. Engine errors retry with backoff; a
- * message that keeps failing, or waits past the deadline, ends `failed` with the reason.
+ * message that keeps failing, or waits past the deadline, ends `failed` with the reason. Each send
+ * is claimed in this instance's name; before its first claim a process releases the claims left
+ * under its own name (its previous run crashed mid-send), so those chats go on at once.
  */
 @Injectable()
 export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -44,6 +49,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   private readonly limiter: SendRateLimiter;
   private readonly deadlineMs: number;
   private readonly retryBaseMs: number;
+  private ownClaimsReleased?: Promise<void>;
 
   constructor(
     private readonly registry: SessionRegistry,
@@ -51,6 +57,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     private readonly status: MessageStatusService,
     @Inject(MEDIA_STORAGE) private readonly media: MediaStorage,
     @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(INSTANCE_ID) private readonly instanceId: string,
   ) {
     const defaultRate = config.WHATSAPP_ENGINE === 'baileys' ? 20 : 0;
     this.limiter = new SendRateLimiter(config.SEND_RATE_PER_MINUTE ?? defaultRate);
@@ -83,6 +90,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   async sweep(): Promise<void> {
     if (this.drains.stopped) return;
     try {
+      await this.releaseOwnClaims();
       const now = new Date();
       for (const sessionId of await this.messages.sessionsWithDuePending(now)) {
         if (this.registry.isConnected(sessionId)) this.kick(sessionId);
@@ -93,7 +101,34 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     }
   }
 
+  /**
+   * Once per process, before its first claim (every drain waits for it; a restored session may
+   * kick one before the first sweep): sends claimed under this instance's id are its previous
+   * run's, cut off by a crash, and are due now. A send cut off after WhatsApp took it goes again
+   * (at-least-once, as after the claim's expiry). Done once only: a later pass would take this
+   * run's own sends in flight. Should it fail, those sends wait out their claim as before.
+   */
+  private releaseOwnClaims(): Promise<void> {
+    return (this.ownClaimsReleased ??= this.messages
+      .releaseClaimsOf(this.instanceId, new Date())
+      .then(
+        (released) => {
+          if (released)
+            this.log.log(
+              { released, instanceId: this.instanceId },
+              'Released sends a previous run of this instance left in flight',
+            );
+        },
+        (err: unknown) =>
+          this.log.warn(
+            { err, instanceId: this.instanceId },
+            'Could not release the sends this instance left in flight; they wait for their claim',
+          ),
+      ));
+  }
+
   private async drain(sessionId: string): Promise<void> {
+    await this.releaseOwnClaims();
     while (!this.drains.stopped && this.registry.isConnected(sessionId)) {
       const now = new Date();
       const due = await this.messages.duePending(sessionId, now, BATCH);
@@ -135,7 +170,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   }
 
   private async attemptSend(candidate: MessageRecord): Promise<boolean> {
-    const message = await this.messages.claim(candidate._id, new Date(), CLAIM_MS);
+    const message = await this.messages.claim(candidate._id, new Date(), CLAIM_MS, this.instanceId);
     if (!message) return true; // another worker took it, or it changed
     try {
       const content = await this.contentOf(message);

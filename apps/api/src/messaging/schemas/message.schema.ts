@@ -57,6 +57,11 @@ export class Message {
   @Prop({ type: Number }) attempts?: number;
   /** Outbox: when the worker may (re)try; also a claim while a send is in flight. */
   @Prop({ type: Date }) nextAttemptAt?: Date;
+  /**
+   * Outbox: the instance whose send is in flight (set by the claim, unset when the attempt ends).
+   * A restart under the same instance id makes its own claims due at once (internal).
+   */
+  @Prop({ type: String }) claimedBy?: string;
   @Prop({ type: String }) idempotencyKey?: string;
   @Prop({ type: Date, required: true }) timestamp: Date;
   @Prop({ type: Date }) sentAt?: Date;
@@ -107,3 +112,8 @@ MessageSchema.index(
 // Outbox worker.
 MessageSchema.index({ status: 1, nextAttemptAt: 1 });
 MessageSchema.index({ sessionId: 1, status: 1, createdAt: 1 });
+// Sends in flight by instance (a few at any time): at boot, those a crash of this instance cut off.
+MessageSchema.index(
+  { claimedBy: 1 },
+  { partialFilterExpression: { claimedBy: { $exists: true } } },
+);

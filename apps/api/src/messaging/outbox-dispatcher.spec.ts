@@ -1,0 +1,78 @@
+import { Logger } from '@nestjs/common';
+import { loadConfig } from '@app/common';
+import type { SessionRegistry } from '@app/whatsapp';
+import type { MediaStorage } from './media/media-storage';
+import type { MessageStatusService } from './message-status.service';
+import type { MessageRecord } from './message.types';
+import type { MessagesRepository } from './messages.repository';
+import { OutboxDispatcher } from './outbox-dispatcher';
+
+const INSTANCE = 'gw-0';
+const SESSION = 'org_main';
+
+/** A dispatcher over a repository that records its calls in order; one send is due. */
+function dispatcherWith(release: () => Promise<number>) {
+  const calls: string[] = [];
+  let due = [{ _id: 'm1', sessionId: SESSION, chatJid: 'peer' } as MessageRecord];
+  const messages = {
+    releaseClaimsOf: async (owner: string) => {
+      calls.push(`release ${owner}`);
+      return release();
+    },
+    sessionsWithDuePending: async () => (due.length ? [SESSION] : []),
+    pendingOf: async () => [],
+    duePending: async () => due,
+    chatsAwaitingRetry: async () => new Set<string>(),
+    // Taken meanwhile by someone else: the drain reads again and finds nothing left.
+    claim: async (_id: string, _now: Date, _ms: number, owner: string) => {
+      calls.push(`claim ${owner}`);
+      due = [];
+      return null;
+    },
+  } as unknown as MessagesRepository;
+  const registry = { isConnected: () => true } as unknown as SessionRegistry;
+  const dispatcher = new OutboxDispatcher(
+    registry,
+    messages,
+    {} as MessageStatusService,
+    {} as MediaStorage,
+    loadConfig({ WHATSAPP_ENGINE: 'sandbox' }),
+    INSTANCE,
+  );
+  return { dispatcher, calls };
+}
+
+describe('OutboxDispatcher after a restart', () => {
+  let warn: ReturnType<typeof vi.spyOn>;
+  beforeEach(() => {
+    vi.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it("releases this instance's own claims once, before its first claim, however a drain starts", async () => {
+    const { dispatcher, calls } = dispatcherWith(async () => 1);
+    // A restored session's `connected` may kick a drain before the first sweep.
+    dispatcher.kick(SESSION);
+    await vi.waitFor(() => expect(calls).toContain(`claim ${INSTANCE}`));
+    await dispatcher.sweep();
+    dispatcher.kick(SESSION);
+    await dispatcher.beforeApplicationShutdown();
+    expect(calls).toEqual([`release ${INSTANCE}`, `claim ${INSTANCE}`]);
+  });
+
+  it('goes on when the release fails (those sends then wait for their claim), and does not try again', async () => {
+    const { dispatcher, calls } = dispatcherWith(async () => {
+      throw new Error('database down');
+    });
+    await dispatcher.sweep();
+    await vi.waitFor(() => expect(calls).toContain(`claim ${INSTANCE}`));
+    await dispatcher.sweep();
+    await dispatcher.beforeApplicationShutdown();
+    expect(calls).toEqual([`release ${INSTANCE}`, `claim ${INSTANCE}`]);
+    expect(warn).toHaveBeenCalledWith(
+      expect.objectContaining({ instanceId: INSTANCE }),
+      expect.stringContaining('wait for their claim'),
+    );
+  });
+});
