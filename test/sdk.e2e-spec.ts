@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ApiError, createGatewayClient, type GatewayClient, type Schemas } from '@app/sdk';
 import { createTestApp, uniqueEmail, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
@@ -9,15 +11,25 @@ import { waitFor } from './support/wait';
 describe('SDK scenario: register → session → scan → send → receive → history → stats (e2e)', () => {
   let t: TestApp;
   let gw: GatewayClient;
+  let receiver: Server;
+  let receiverUrl: string;
   const customer = '+201112223334';
 
   beforeAll(async () => {
-    t = await createTestApp();
+    // A webhook receiver on loopback, which WEBHOOK_ALLOWED_HOSTS lets the gateway call.
+    receiver = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200).end('ok'));
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    t = await createTestApp({ WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' });
     gw = createGatewayClient({ baseUrl: t.url });
   });
 
   afterAll(async () => {
     await t?.close();
+    await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
   });
 
   it('runs end to end through the SDK', async () => {
@@ -183,6 +195,35 @@ describe('SDK scenario: register → session → scan → send → receive → h
     expect(stats.series.reduce((n, p) => n + p.sent + p.received, 0)).toBe(5);
     expect(stats.messages.byStatus.read).toBe(1);
     expect(stats.contacts.total).toBeGreaterThanOrEqual(1);
+
+    // A route with a path parameter pages too: the webhook's deliveries, two per page.
+    const hook = await gw.post('/api/v1/webhooks', {
+      body: { url: receiverUrl, events: ['message.received'], sessionName: 'main' },
+    });
+    for (let i = 0; i < 3; i += 1) {
+      await gw.post('/api/v1/whatsapp/sandbox/sessions/{name}/inbound', {
+        params: { path: { name: 'main' } },
+        body: { from: customer, text: `Webhook ${i}` },
+      });
+    }
+    const delivered = await waitFor(
+      async () => {
+        const page = await gw.get('/api/v1/webhooks/{id}/deliveries', {
+          params: { path: { id: hook.id }, query: { status: 'delivered' } },
+        });
+        return page.total === 3 ? page : undefined;
+      },
+      10_000,
+      '3 delivered webhook calls',
+    );
+    const walked: string[] = [];
+    for await (const d of gw.paginate('/api/v1/webhooks/{id}/deliveries', {
+      params: { path: { id: hook.id }, query: { status: 'delivered', limit: 2 } },
+    })) {
+      expect(d.webhookId).toBe(hook.id);
+      walked.push(d.id);
+    }
+    expect(walked).toEqual(delivered.items.map((d) => d.id));
 
     // Delete answers 204 (resolves to undefined); the session is gone.
     await expect(

@@ -190,6 +190,68 @@ describe('createGatewayClient', () => {
     expect(seen[0].url.searchParams.get('limit')).toBe('100');
   });
 
+  it('paginate() fills the path parameters of a route that has them, on every page', async () => {
+    const all = Array.from({ length: 3 }, (_, i) => ({ id: `d${i}`, webhookId: 'w 1' }));
+    const { fetch, seen } = stubFetch(({ url }) => {
+      if (url.pathname !== '/api/v1/webhooks/w%201/deliveries') return { status: 404, body: {} };
+      const page = Number(url.searchParams.get('page'));
+      return { body: { items: all.slice((page - 1) * 2, page * 2), total: 3, page, limit: 2 } };
+    });
+    const client = createGatewayClient({ baseUrl: 'http://gw.test', fetch });
+
+    const ids: string[] = [];
+    for await (const d of client.paginate('/api/v1/webhooks/{id}/deliveries', {
+      params: { path: { id: 'w 1' }, query: { status: 'failed', limit: 2 } },
+    }))
+      ids.push(d.id);
+
+    expect(ids).toEqual(['d0', 'd1', 'd2']);
+    expect(seen.map((s) => Object.fromEntries(s.url.searchParams))).toEqual([
+      { status: 'failed', page: '1', limit: '2' },
+      { status: 'failed', page: '2', limit: '2' },
+    ]);
+  });
+
+  it('paginate() takes the same { params: { query } } init as get on routes without path parameters', async () => {
+    const { fetch, seen } = stubFetch(() => ({
+      body: { items: [message(0)], total: 1, page: 1, limit: 100 },
+    }));
+    const client = createGatewayClient({ baseUrl: 'http://gw.test', fetch });
+    const ids: string[] = [];
+    for await (const m of client.paginate('/api/v1/whatsapp/messages', {
+      params: { query: { sessionName: 'main' } },
+    }))
+      ids.push(m.id);
+    expect(ids).toEqual(['m0']);
+    expect(seen[0].url.pathname).toBe('/api/v1/whatsapp/messages');
+    expect(Object.fromEntries(seen[0].url.searchParams)).toEqual({
+      sessionName: 'main',
+      page: '1',
+      limit: '100',
+    });
+  });
+
+  it('paginate() types: path parameters are required where the route has them; streams are no pages', () => {
+    const client = createGatewayClient({
+      baseUrl: 'http://gw.test',
+      fetch: stubFetch(() => ({})).fetch,
+    });
+    // Only compiled (tsc): each call below must be a type error.
+    const typeErrors = () => [
+      // @ts-expect-error the route needs { params: { path: { id } } }
+      client.paginate('/api/v1/webhooks/{id}/deliveries'),
+      // @ts-expect-error a bare query would leave {id} unfilled
+      client.paginate('/api/v1/webhooks/{id}/deliveries', { status: 'failed' }),
+      // @ts-expect-error the path parameter is missing
+      client.paginate('/api/v1/webhooks/{id}/deliveries', { params: { query: {} } }),
+      // @ts-expect-error the route has no path parameters
+      client.paginate('/api/v1/whatsapp/messages', { params: { path: { id: 'x' } } }),
+      // @ts-expect-error a Server-Sent Events stream, not a JSON page
+      client.paginate('/api/v1/events'),
+    ];
+    expect(typeof typeErrors).toBe('function');
+  });
+
   it('paginate() rejects with the ApiError of a failing page', async () => {
     const { fetch } = stubFetch(() => ({
       status: 400,

@@ -37,22 +37,32 @@ type JsonOk<P extends keyof paths> = paths[P] extends {
 }
   ? B
   : never;
-/** GET routes answering a page `{ items, total, page, limit }`. */
+/** GET routes answering a JSON page `{ items, total, page, limit }` (not streams such as /events). */
 export type PaginatedPath = {
-  [P in PathsWith<'get'>]: JsonOk<P> extends {
-    items: unknown[];
-    total: number;
-    page: number;
-    limit: number;
-  }
-    ? P
-    : never;
+  [P in PathsWith<'get'>]: [JsonOk<P>] extends [never]
+    ? never
+    : JsonOk<P> extends { items: unknown[]; total: number; page: number; limit: number }
+      ? P
+      : never;
 }[PathsWith<'get'>];
-export type PageQuery<P extends PaginatedPath> = paths[P] extends {
-  get: { parameters: { query?: infer Q } };
-}
-  ? NonNullable<Q>
+type GetParameters<P extends keyof paths> = paths[P] extends { get: { parameters: infer X } }
+  ? X
   : never;
+export type PageQuery<P extends PaginatedPath> =
+  GetParameters<P> extends { query?: infer Q } ? NonNullable<Q> : never;
+/** The path parameters of a paginated route (`{ id }` of /webhooks/{id}/deliveries); never without any. */
+export type PagePathParams<P extends PaginatedPath> =
+  GetParameters<P> extends { path: infer A } ? A : never;
+/** paginate()'s parameters in the shape the other methods take: `{ params: { path, query } }`. */
+export type PageInit<P extends PaginatedPath> = {
+  params: ([PagePathParams<P>] extends [never] ? { path?: never } : { path: PagePathParams<P> }) & {
+    query?: PageQuery<P>;
+  };
+};
+/** A route with path parameters needs a PageInit; one without also takes its query alone. */
+export type PageArgs<P extends PaginatedPath> = [PagePathParams<P>] extends [never]
+  ? [queryOrInit?: PageQuery<P> | PageInit<P>]
+  : [init: PageInit<P>];
 export type PageItem<P extends PaginatedPath> =
   JsonOk<P> extends { items: Array<infer T> } ? T : never;
 
@@ -73,10 +83,14 @@ export interface GatewayClient {
   put: GatewayCall<'put'>;
   patch: GatewayCall<'patch'>;
   delete: GatewayCall<'delete'>;
-  /** Iterates every item of a paginated list route, fetching page after page (default 100 per page). */
+  /**
+   * Iterates every item of a paginated list route, fetching page after page (default 100 per page).
+   * Takes the query alone, or `{ params: { path, query } }` as `get` does (required for a route with
+   * path parameters).
+   */
   paginate<P extends PaginatedPath>(
     path: P,
-    query?: PageQuery<P>,
+    ...args: PageArgs<P>
   ): AsyncGenerator<PageItem<P>, void, undefined>;
   /** Sets (or clears) the bearer token used by later calls. */
   setToken(token: string | undefined): void;
@@ -86,6 +100,11 @@ export interface GatewayClient {
 }
 
 const MAX_PAGE_SIZE = 100;
+
+/** Whether paginate() got `{ params: { … } }` rather than a bare query (no list route has a `params` filter). */
+function isPageInit(arg: unknown): arg is { params: { path?: object; query?: object } } {
+  return typeof arg === 'object' && arg !== null && 'params' in arg;
+}
 
 /** A typed client of the WhatsApp gateway REST API, generated from openapi.json. */
 export function createGatewayClient(options: GatewayClientOptions): GatewayClient {
@@ -126,15 +145,19 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
 
   async function* paginate<P extends PaginatedPath>(
     path: P,
-    query?: PageQuery<P>,
+    ...[arg]: PageArgs<P>
   ): AsyncGenerator<PageItem<P>, void, undefined> {
-    const base = { ...(query as Record<string, unknown> | undefined) };
+    const { path: pathParams, query } = isPageInit(arg)
+      ? arg.params
+      : { path: undefined, query: arg };
+    const base: Record<string, unknown> = { ...query };
     const limit = typeof base.limit === 'number' ? base.limit : MAX_PAGE_SIZE;
+    const fetchPage = async (pageQuery: Record<string, unknown>) =>
+      (await call('get', path, {
+        params: { path: pathParams, query: { ...pageQuery, limit } },
+      })) as { items: PageItem<P>[]; total: number };
     for (let page = typeof base.page === 'number' ? base.page : 1; ; page += 1) {
-      const body = (await call('get', path, { params: { query: { ...base, page, limit } } })) as {
-        items: PageItem<P>[];
-        total: number;
-      };
+      const body = await fetchPage({ ...base, page });
       yield* body.items;
       if (body.items.length === 0 || page * limit >= body.total) return;
     }
