@@ -163,6 +163,15 @@ describe('SDK scenario: register → session → scan → send → receive → h
     expect(all.filter((m) => m.direction === 'out').map((m) => m.text)).toEqual(
       expect.arrayContaining(['Hello from the SDK', 'Follow-up 0', 'Follow-up 2']),
     );
+    // With a `before` cursor the iterator follows it (the last item's id), never sending page=2.
+    const older: string[] = [];
+    for await (const m of gw.paginate('/api/v1/whatsapp/messages', {
+      sessionName: 'main',
+      before: all[0].id,
+      limit: 2,
+    }))
+      older.push(m.id);
+    expect(older).toEqual(all.slice(1).map((m) => m.id));
 
     // The contact appeared from the conversation.
     const contact = await waitFor(

@@ -252,6 +252,59 @@ describe('createGatewayClient', () => {
     expect(typeof typeErrors).toBe('function');
   });
 
+  it("paginate() with a before cursor follows the last item's id instead of sending page numbers", async () => {
+    // Newest first, like the server: m9 … m0; a page holds what is older than `before`.
+    const all = Array.from({ length: 10 }, (_, i) => message(9 - i));
+    const { fetch, seen } = stubFetch(({ url }) => {
+      const before = url.searchParams.get('before');
+      const page = Number(url.searchParams.get('page') ?? 1);
+      const limit = Number(url.searchParams.get('limit'));
+      if (before && page > 1)
+        return {
+          status: 400,
+          body: {
+            statusCode: 400,
+            error: 'Bad Request',
+            code: 'MESSAGES_PAGE_WITH_CURSOR',
+            message: 'page cannot be combined with before',
+            requestId: 'r',
+          },
+        };
+      const older = all.slice(all.findIndex((m) => m.id === before) + 1);
+      return { body: { items: older.slice(0, limit), total: older.length, page: 1, limit } };
+    });
+    const client = createGatewayClient({ baseUrl: 'http://gw.test', fetch });
+
+    const ids: string[] = [];
+    for await (const m of client.paginate('/api/v1/whatsapp/messages', {
+      sessionName: 'main',
+      before: 'm8',
+      limit: 3,
+    }))
+      ids.push(m.id);
+
+    expect(ids).toEqual(['m7', 'm6', 'm5', 'm4', 'm3', 'm2', 'm1', 'm0']);
+    expect(seen.map((s) => Object.fromEntries(s.url.searchParams))).toEqual([
+      { sessionName: 'main', before: 'm8', limit: '3' },
+      { sessionName: 'main', before: 'm5', limit: '3' },
+      { sessionName: 'main', before: 'm2', limit: '3' },
+    ]);
+  });
+
+  it('paginate() with a before cursor stops when a page holds all that is left', async () => {
+    const { fetch, seen } = stubFetch(() => ({
+      body: { items: [message(1), message(0)], total: 2, page: 1, limit: 100 },
+    }));
+    const client = createGatewayClient({ baseUrl: 'http://gw.test', fetch });
+    const ids: string[] = [];
+    for await (const m of client.paginate('/api/v1/whatsapp/messages', {
+      params: { query: { before: 'm2' } },
+    }))
+      ids.push(m.id);
+    expect(ids).toEqual(['m1', 'm0']);
+    expect(seen).toHaveLength(1);
+  });
+
   it('paginate() rejects with the ApiError of a failing page', async () => {
     const { fetch } = stubFetch(() => ({
       status: 400,

@@ -86,7 +86,8 @@ export interface GatewayClient {
   /**
    * Iterates every item of a paginated list route, fetching page after page (default 100 per page).
    * Takes the query alone, or `{ params: { path, query } }` as `get` does (required for a route with
-   * path parameters).
+   * path parameters). With a `before` cursor it follows the cursor (the last item's id) instead of
+   * page numbers.
    */
   paginate<P extends PaginatedPath>(
     path: P,
@@ -156,6 +157,19 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       (await call('get', path, {
         params: { path: pathParams, query: { ...pageQuery, limit } },
       })) as { items: PageItem<P>[]; total: number };
+    if (typeof base.before === 'string') {
+      // A cursor page is page 1 of what is older than `before`, and `total` counts all of that:
+      // the next cursor is the last item's id (page numbers with a cursor are a 400).
+      let before: string | undefined = base.before;
+      while (before !== undefined) {
+        const body = await fetchPage({ ...base, before });
+        yield* body.items;
+        const last = body.items.at(-1) as { id?: unknown } | undefined;
+        before =
+          body.items.length < body.total && typeof last?.id === 'string' ? last.id : undefined;
+      }
+      return;
+    }
     for (let page = typeof base.page === 'number' ? base.page : 1; ; page += 1) {
       const body = await fetchPage({ ...base, page });
       yield* body.items;
