@@ -3,13 +3,20 @@ import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import {
+  DocumentBuilder,
+  getSchemaPath,
+  OpenAPIObject,
+  type OperationObject,
+  SwaggerModule,
+} from '@nestjs/swagger';
 import type { Request } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import {
   AppConfig,
   createValidationPipe,
+  ErrorResponseDto,
   JSON_MEDIA_TYPES,
   jsonBodyOnly,
   NotFoundError,
@@ -135,7 +142,28 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     operationIdFactory: (controllerKey, methodKey) =>
       `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
-  return describeResponses(document);
+  return describeResponses(documentJsonBodyOnly(document));
+}
+
+/**
+ * jsonBodyOnly() answers 415 UNSUPPORTED_MEDIA_TYPE, in the one error shape, to a body sent with
+ * another Content-Type: every operation that takes a body documents it.
+ */
+function documentJsonBodyOnly(document: OpenAPIObject): OpenAPIObject {
+  const unsupported = {
+    description:
+      'UNSUPPORTED_MEDIA_TYPE: the body was sent with a Content-Type other than application/json (or application/*+json), or none',
+    content: {
+      'application/json': { schema: { $ref: getSchemaPath(ErrorResponseDto) } },
+    },
+  };
+  for (const item of Object.values(document.paths)) {
+    for (const operation of Object.values(item) as OperationObject[]) {
+      if (operation?.requestBody && !operation.responses['415'])
+        operation.responses['415'] = structuredClone(unsupported);
+    }
+  }
+  return document;
 }
 
 /** Standard texts for responses whose decorator gave no description (OpenAPI requires one). */
