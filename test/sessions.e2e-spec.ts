@@ -1,6 +1,6 @@
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
-import { SessionRegistry } from '@app/whatsapp';
+import { EmulatorBackend, SandboxHub, SessionRegistry } from '@app/whatsapp';
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { connectedSession, waitForSessionStatus, scanWhenQrShows } from './support/sandbox';
@@ -129,6 +129,49 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     expect(list.body.map((s: { sessionName: string }) => s.sessionName)).toContain('flaky');
     await t.http().delete('/api/v1/whatsapp/sessions/flaky').set(owner.auth).expect(204);
   });
+
+  // The connection drops (or WhatsApp asks for a restart) just as the session is deleted: the
+  // delete connects again and unlinks, instead of leaving the device on the phone.
+  it.each(['connectionLost', 'restartRequired'])(
+    'a delete racing a dropped connection (%s) still unlinks the device on WhatsApp',
+    async (reason) => {
+      const name = `racing-${reason}`;
+      const phone = reason === 'connectionLost' ? '15550004444' : '15550004445';
+      await connectedSession(t, owner, name, `+${phone}`);
+      const sessionId = `${owner.organization.id}_${name}`;
+      // The phone's side: the emulator lists linked devices; the sandbox unlinks through a logout
+      // of an open connection.
+      const unlinks: Promise<unknown>[] = [];
+      if (!onEmulator) {
+        const proto = Object.getPrototypeOf(t.app.get(SandboxHub).get(sessionId)!);
+        const logout = proto.logout;
+        vi.spyOn(proto, 'logout').mockImplementation(function (this: unknown) {
+          const done = logout.call(this);
+          unlinks.push(done);
+          return done;
+        });
+      } else expect(t.app.get(EmulatorBackend).server.phone(phone).devices).toHaveLength(1);
+
+      const [dropped, deleted] = await Promise.all([
+        t
+          .http()
+          .post(`/api/v1/whatsapp/sandbox/sessions/${name}/disconnect`)
+          .set(owner.auth)
+          .send({ reason }),
+        t.http().delete(`/api/v1/whatsapp/sessions/${name}`).set(owner.auth),
+      ]);
+      expect([202, 404, 409]).toContain(dropped.status); // 409/404: the delete got there first
+      expect(deleted.status).toBe(204);
+      await t.http().get(`/api/v1/whatsapp/sessions/${name}/status`).set(owner.auth).expect(404);
+      if (onEmulator) expect(t.app.get(EmulatorBackend).server.phone(phone).devices).toEqual([]);
+      else {
+        const outcomes = await Promise.allSettled(unlinks);
+        expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+        vi.restoreAllMocks();
+      }
+      expect(t.app.get(SessionRegistry).liveStatus(sessionId)).toBeUndefined();
+    },
+  );
 
   it('restarts a session on request', async () => {
     await t

@@ -5,6 +5,7 @@ import {
   downloadMediaMessage,
   jidNormalizedUser,
   makeWASocket,
+  S_WHATSAPP_NET,
   type BaileysEventMap,
   type WASocket,
 } from '@whiskeysockets/baileys';
@@ -280,11 +281,36 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
     );
   }
 
+  /**
+   * Baileys' own `sock.logout()` only writes the request and ends: written into a connection that
+   * is dropping, it resolves although WhatsApp never got it and the phone still lists the device.
+   * This one resolves only once WhatsApp answered it, and throws when the connection closes first.
+   */
   async logout(): Promise<void> {
     const sock = this.requireSocket();
     this.ended = true;
     this.removeAllListeners();
-    await sock.logout();
+    try {
+      const jid = sock.authState.creds.me?.id;
+      if (!jid) return; // never linked: nothing to unlink
+      const closed = new Promise<never>((_, reject) =>
+        sock.ev.on('connection.update', (u) => {
+          if (u.connection === 'close')
+            reject(new Error('the connection closed before WhatsApp confirmed the logout'));
+        }),
+      );
+      const answer: unknown = await Promise.race([
+        sock.query({
+          tag: 'iq',
+          attrs: { to: S_WHATSAPP_NET, type: 'set', xmlns: 'md' },
+          content: [{ tag: 'remove-companion-device', attrs: { jid, reason: 'user_initiated' } }],
+        }),
+        closed,
+      ]);
+      if (!answer) throw new Error('WhatsApp did not confirm the logout');
+    } finally {
+      await sock.end(undefined).catch(() => undefined);
+    }
   }
 
   async close(): Promise<void> {

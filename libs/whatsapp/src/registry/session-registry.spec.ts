@@ -240,6 +240,138 @@ describe('SessionRegistry with the sandbox engine', () => {
     unlink.mockRestore();
   });
 
+  describe('logout while the connection is dropping', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+      vi.restoreAllMocks();
+    });
+
+    /**
+     * The phone's side of logouts: a logout unlinks the device only through an open connection.
+     * `drops(n)`: the n-th logout meets a connection that drops under it (the write fails, as
+     * Baileys' "write EPIPE"), so WhatsApp never gets it.
+     */
+    const watchUnlinks = (drops: (call: number) => boolean = () => false) => {
+      const logout = SandboxConnection.prototype.logout;
+      const phone = { calls: 0, unlinked: 0 };
+      vi.spyOn(SandboxConnection.prototype, 'logout').mockImplementation(async function (
+        this: SandboxConnection,
+      ) {
+        phone.calls += 1;
+        if (drops(phone.calls)) {
+          await this.close();
+          throw new Error('write EPIPE');
+        }
+        await logout.call(this);
+        phone.unlinked += 1;
+      });
+      return phone;
+    };
+
+    /** Holds the store's writes of `status` until released. */
+    const holdStatusWrites = (store: InMemorySessionStateStore, status: string) => {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const update = store.update.bind(store);
+      vi.spyOn(store, 'update').mockImplementation(async (id, patch) => {
+        if (patch.status === status) await held;
+        return update(id, patch);
+      });
+      return release;
+    };
+
+    it('a delete while the close of a lost connection is being handled connects again and unlinks', async () => {
+      const kit = makeRegistryKit();
+      const sessionId = await kit.linkedSession();
+      const phone = watchUnlinks();
+      const release = holdStatusWrites(kit.store, 'disconnected');
+      await kit.control.disconnect(sessionId, 'connectionLost');
+      await tick();
+      // The race: the connection is gone, its close is being handled, the status still reads connected.
+      expect(kit.control.isLive(sessionId)).toBe(false);
+      expect(kit.registry.liveStatus(sessionId)).toBe('connected');
+      const destroyed = kit.registry.destroy(sessionId);
+      await tick();
+      release();
+      await destroyed;
+      expect(phone.unlinked).toBe(1); // the phone no longer lists the device
+      expect(kit.store.docs.has(sessionId)).toBe(false);
+      expect(kit.auth.backend.rows.has(sessionId)).toBe(false);
+      await tick();
+      expect(kit.registry.liveCount()).toBe(0);
+      expect(kit.hub.size).toBe(0);
+      await kit.registry.beforeApplicationShutdown();
+    });
+
+    it('a delete right after a restart-required close (reconnect not run yet) connects and unlinks', async () => {
+      const kit = makeRegistryKit();
+      const sessionId = await kit.linkedSession();
+      const phone = watchUnlinks();
+      await kit.control.disconnect(sessionId, 'restartRequired');
+      for (let i = 0; i < 5; i++) await Promise.resolve(); // the close is handled, no timer ran
+      expect(kit.control.isLive(sessionId)).toBe(false);
+      expect(kit.registry.liveStatus(sessionId)).toBe('connected'); // reconnects "now", status kept
+      await kit.registry.destroy(sessionId);
+      expect(phone.unlinked).toBe(1);
+      expect(kit.store.docs.has(sessionId)).toBe(false);
+      await new Promise((r) => setTimeout(r, 20)); // the reconnect that waited for the lock
+      expect(kit.registry.liveCount()).toBe(0);
+      expect(kit.hub.size).toBe(0);
+      await kit.registry.beforeApplicationShutdown();
+    });
+
+    it('a logout the dropping connection lost connects again and retries', async () => {
+      const kit = makeRegistryKit();
+      const sessionId = await kit.linkedSession();
+      const phone = watchUnlinks((call) => call === 1);
+      await kit.registry.logout(sessionId);
+      expect(phone).toEqual({ calls: 2, unlinked: 1 });
+      expect(kit.statusTrail(sessionId).slice(-3)).toEqual([
+        'connecting',
+        'connected',
+        'logged_out',
+      ]);
+      const doc = (await kit.store.findBySessionId(sessionId))!;
+      expect(doc.status).toBe('logged_out');
+      expect(doc.lastError ?? null).toBeNull();
+      expect(kit.auth.backend.rows.has(sessionId)).toBe(false);
+      await tick();
+      expect(kit.registry.liveCount()).toBe(0);
+      expect(kit.hub.size).toBe(0);
+    });
+
+    it('gives up after the 10 s budget and says the device was unlinked here only', async () => {
+      vi.useFakeTimers();
+      // qrcode's PNG encoder uses zlib's thread pool, which fake timers cannot advance.
+      const renderQr = async (qr: string) =>
+        `data:image/png;base64,${Buffer.from(qr).toString('base64')}`;
+      const kit = makeRegistryKit({ options: { renderQr } });
+      const sessionId = await kit.createSession();
+      await kit.registry.start(sessionId);
+      await vi.advanceTimersByTimeAsync(10);
+      await kit.control.scan(sessionId, '15551234567');
+      await vi.advanceTimersByTimeAsync(10);
+      expect(kit.registry.isConnected(sessionId)).toBe(true);
+      const phone = watchUnlinks(() => true);
+      let done = false;
+      const loggingOut = kit.registry.logout(sessionId).then(() => (done = true));
+      await vi.advanceTimersByTimeAsync(9_000);
+      expect(done).toBe(false); // still retrying
+      await vi.advanceTimersByTimeAsync(1_500);
+      await loggingOut;
+      expect(phone.calls).toBeGreaterThan(2);
+      expect(phone.unlinked).toBe(0);
+      const doc = (await kit.store.findBySessionId(sessionId))!;
+      expect(doc.status).toBe('logged_out');
+      expect(doc.lastError).toBe(
+        "Not unlinked on WhatsApp (logout failed: write EPIPE): remove the device in the phone's linked devices",
+      );
+      expect(kit.auth.backend.rows.has(sessionId)).toBe(false);
+      expect(kit.registry.liveCount()).toBe(0);
+      expect(kit.hub.size).toBe(0);
+    });
+  });
+
   it('connectionReplaced → disconnected with lastError and no reconnect', async () => {
     const kit = makeRegistryKit();
     const sessionId = await kit.linkedSession();

@@ -52,12 +52,18 @@ export interface QrView {
   expiresAt?: Date;
 }
 
+/** How long one logout on WhatsApp may take. */
 const LOGOUT_TIMEOUT_MS = 10_000;
-/** How long a logout waits for a linked session that is not connected to connect. */
+/**
+ * How long a logout may spend getting a live connection to unlink through: connecting a linked
+ * session that is not connected, and connecting again when a logout fails because the connection
+ * dropped. No new attempt starts past it.
+ */
 const LOGOUT_CONNECT_TIMEOUT_MS = 10_000;
-const settledForLogout = (s: WaSessionStatus) =>
-  s === 'connected' || s === 'logged_out' || s === 'failed';
+/** Pause before connecting again for a logout, so a connection refused at once does not spin. */
+const LOGOUT_RETRY_PAUSE_MS = 250;
 const notConnecting = (s: WaSessionStatus) => s !== 'connecting';
+const messageOf = (err: unknown) => (err as Error)?.message ?? String(err);
 
 /**
  * The only owner of live WhatsApp connections (Map<sessionId, handle>).
@@ -267,45 +273,94 @@ export class SessionRegistry
 
   private async logoutLocked(sessionId: string): Promise<void> {
     const doc = await this.requireDoc(sessionId);
-    const handle = await this.connectedForLogout(sessionId);
-    const connection = handle?.status === 'connected' ? handle.detachConnection() : undefined;
-    if (connection)
-      await this.bounded(connection.logout(), LOGOUT_TIMEOUT_MS).catch((err) =>
-        this.logError(`Logout of ${sessionId} on WhatsApp failed`, err),
+    const notUnlinked = await this.unlinkOnWhatsApp(sessionId);
+    if (notUnlinked)
+      this.log.warn(
+        `Session ${sessionId} could not be unlinked on WhatsApp (${notUnlinked}); unlinked here only`,
       );
+    const handle = this.handles.get(sessionId);
     if (handle) await this.dispose(handle, true);
     await this.authStores.forSession(sessionId).clear();
     await this.authStores.release(sessionId);
-    await this.status.set(handle ?? this.holderOf(doc), 'logged_out', {
+    const holder = handle ?? this.holderOf((await this.store.findBySessionId(sessionId)) ?? doc);
+    await this.status.set(holder, 'logged_out', {
       qr: null,
       qrExpiresAt: null,
-      lastError: null,
+      lastError: notUnlinked
+        ? `Not unlinked on WhatsApp (${notUnlinked}): remove the device in the phone's linked devices`
+        : null,
     });
   }
 
   /**
-   * The session's handle, connected if it can be: only a connection can unlink the device on
-   * WhatsApp, and a linked session that is reconnecting, stopped or not restored yet would
-   * otherwise be deleted here while the phone still lists it. Bounded: offline, it is unlinked
-   * here only. Caller holds the session lock (status changes do not need it).
+   * Unlinks the device on WhatsApp: only a live connection can, and a linked session that is
+   * reconnecting, stopped, not restored yet or whose connection is dropping would otherwise be
+   * logged out here while the phone still lists it. So a session that is not connected is
+   * connected first, and a logout that fails (the connection dropped before WhatsApp confirmed it)
+   * connects again and retries, for LOGOUT_CONNECT_TIMEOUT_MS. Returns undefined once unlinked, or
+   * when there is no link to undo (never linked, or unlinked from the phone meanwhile); otherwise
+   * why not. Caller holds the session lock (events and status changes do not need it).
    */
-  private async connectedForLogout(sessionId: string): Promise<SessionHandle | undefined> {
-    let handle = this.handles.get(sessionId);
-    if (handle?.status === 'connected') return handle;
-    const linked = await this.authStores
-      .forSession(sessionId)
-      .hasCreds()
-      .catch(() => false);
-    if (!linked) return handle;
-    await this.connectNowLocked(sessionId);
-    handle = this.handles.get(sessionId);
-    if (!handle) return undefined;
-    await this.waitForStatus(sessionId, settledForLogout, LOGOUT_CONNECT_TIMEOUT_MS);
-    if (handle.status !== 'connected')
-      this.log.warn(
-        `Session ${sessionId} could not connect to unlink on WhatsApp (${handle.status}); unlinked here only`,
-      );
-    return handle;
+  private async unlinkOnWhatsApp(sessionId: string): Promise<string | undefined> {
+    const deadline = Date.now() + LOGOUT_CONNECT_TIMEOUT_MS;
+    let failure: string | undefined;
+    for (;;) {
+      const live = await this.liveConnectionForLogout(sessionId, deadline);
+      if (live === 'notLinked') return undefined;
+      if (live === 'timedOut')
+        return failure ?? `could not connect within ${LOGOUT_CONNECT_TIMEOUT_MS / 1000} s`;
+      if (typeof live === 'string') return failure ? `${failure}; then ${live}` : live;
+      try {
+        await this.bounded(live.logout(), LOGOUT_TIMEOUT_MS);
+        return undefined;
+      } catch (err) {
+        failure = `logout failed: ${messageOf(err)}`;
+        // Whatever is left of it ends now; it emits nothing more (detached).
+        void live.close().catch(() => undefined);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) return failure;
+      this.log.warn(`Logout of ${sessionId} on WhatsApp: ${failure}; connecting again to retry`);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(LOGOUT_RETRY_PAUSE_MS, left)));
+    }
+  }
+
+  /**
+   * The session's current connection once it is open, detached from the handle for a logout (it
+   * emits nothing more); opened here first when there is none. `notLinked` when there is nothing
+   * to unlink, `timedOut` past `deadline`, otherwise why the session could not connect.
+   */
+  private async liveConnectionForLogout(
+    sessionId: string,
+    deadline: number,
+  ): Promise<WaConnection | 'notLinked' | 'timedOut' | string> {
+    for (;;) {
+      // An open or close being handled right now settles first: until its status is written, a
+      // handle whose connection just closed still reads `connected`, and one that just opened not.
+      await this.handles.get(sessionId)?.events.idle();
+      const handle = this.handles.get(sessionId);
+      if (handle?.connection && handle.status === 'connected') return handle.detachConnection()!;
+      if (handle?.status === 'qr_ready') return 'notLinked'; // asking for a scan: no link to undo
+      const linked = await this.authStores
+        .forSession(sessionId)
+        .hasCreds()
+        .catch(() => false);
+      if (!linked) return 'notLinked'; // never linked, or unlinked from the phone meanwhile
+      const left = deadline - Date.now();
+      if (left <= 0) return 'timedOut';
+      // Connecting now also replaces a reconnect waiting out its backoff (or its turn).
+      await this.connectNowLocked(sessionId);
+      const status = this.handles.has(sessionId)
+        ? await this.waitForStatus(sessionId, notConnecting, left)
+        : (await this.store.findBySessionId(sessionId))?.status; // failed to start
+      if (!this.handles.has(sessionId))
+        return status === 'logged_out' ? 'notLinked' : `could not connect (${status ?? 'gone'})`;
+      if (status === 'disconnected' || status === undefined)
+        // The attempt failed (a backoff reconnect is waiting for our lock): try again now.
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(LOGOUT_RETRY_PAUSE_MS, Math.max(0, deadline - Date.now()))),
+        );
+    }
   }
 
   // ---- linking ------------------------------------------------------------------
@@ -538,7 +593,9 @@ export class SessionRegistry
   private async connectNowLocked(sessionId: string): Promise<void> {
     const handle = this.handles.get(sessionId);
     if (!handle) return this.startLocked(sessionId);
-    if (handle.connection || handle.disposed || handle.status !== 'disconnected') return;
+    // Whatever its status says: a close being handled, or a reconnect about to run, leaves
+    // `connected` on a handle without a connection.
+    if (handle.connection || handle.disposed) return;
     handle.cancelReconnect();
     await this.openConnection(handle);
   }
@@ -614,6 +671,6 @@ export class SessionRegistry
   }
 
   private logError(what: string, err: unknown): void {
-    this.log.error(`${what}: ${(err as Error)?.message ?? String(err)}`);
+    this.log.error(`${what}: ${messageOf(err)}`);
   }
 }

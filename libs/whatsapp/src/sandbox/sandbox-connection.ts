@@ -194,7 +194,8 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
   }
 
   async logout(): Promise<void> {
-    if (this.state === 'ended') return;
+    // As on WhatsApp: only a live connection can unlink the device; an ended one did nothing.
+    if (this.state === 'ended') throw new SessionNotConnectedError(this.sessionId, this.state);
     this.end();
     await this.auth.clear();
   }
