@@ -1,5 +1,11 @@
 import { getConnectionToken } from '@nestjs/mongoose';
-import { SandboxControl, SessionRegistry, type WaConnection } from '@app/whatsapp';
+import {
+  SESSION_STATE_STORE,
+  SandboxControl,
+  SessionRegistry,
+  type SessionStateStore,
+  type WaConnection,
+} from '@app/whatsapp';
 import type { Connection } from 'mongoose';
 import { MONGO_TARGET, type MongoTarget } from '../apps/api/src/database/database.module';
 import { connectedSession, waitForSessionStatus } from './support/sandbox';
@@ -174,5 +180,70 @@ describe('two instances sharing one database', () => {
     await b.http().get('/api/v1/whatsapp/sessions/linking-on-a/status').set(owner.auth).expect(404);
     const auth = a.app.get<Connection>(getConnectionToken()).collection('wa_auth_state');
     expect(await auth.countDocuments({ sessionId: id })).toBe(0);
+  });
+
+  it('the whatsapp module switched off on B and on again on A while A holds the sessions: they keep running', async () => {
+    const org = await registerUser(a);
+    await connectedSession(a, org, 'switched', '+201001230099');
+    const id = `${org.organization.id}_switched`;
+    const registryA = a.app.get(SessionRegistry);
+    expect(registryA.isConnected(id)).toBe(true);
+    const requests = a.app
+      .get<Connection>(getConnectionToken())
+      .collection('whatsapp_session_requests');
+    // A takes the requests left for it only when let: the stop B relays waits, as a busy or slow
+    // holder's would, until the switch back on has been written and applied.
+    const storeA = a.app.get<symbol, SessionStateStore>(SESSION_STATE_STORE);
+    const take = storeA.takeHolderRequests.bind(storeA);
+    let letATake!: () => void;
+    const aMayTake = new Promise<void>((resolve) => (letATake = resolve));
+    const held = vi.spyOn(storeA, 'takeHolderRequests').mockImplementation(async (...args) => {
+      await aMayTake;
+      return take(...args);
+    });
+    const modules = (t: TestApp, list: string[]) =>
+      Promise.resolve(
+        t.http().put('/api/v1/organizations/me/modules').set(org.auth).send({ modules: list }),
+      );
+    try {
+      const off = modules(b, ['crm']); // B writes "off", reads it and relays the stop to A ...
+      await waitFor(
+        async () => (await requests.countDocuments({ sessionId: id, 'request.kind': 'stop' })) > 0,
+        10_000,
+        "B's stop, left for A",
+      );
+      // ... A writes "on" and restores: the session still runs on A, nothing to do ...
+      expect((await modules(a, ['whatsapp', 'crm'])).status).toBe(200);
+      letATake(); // ... and only then does A take B's stop.
+      expect((await off).status).toBe(200);
+    } finally {
+      letATake();
+      held.mockRestore();
+    }
+    expect(
+      (await b.http().get('/api/v1/organizations/me').set(org.auth).expect(200)).body.modules,
+    ).toContain('whatsapp');
+    expect(registryA.liveStatus(id)).toBe('connected');
+    const status = await b
+      .http()
+      .get('/api/v1/whatsapp/sessions/switched/status')
+      .set(org.auth)
+      .expect(200);
+    expect(status.body).toMatchObject({ status: 'connected' });
+    expect(status.body.lastError ?? null).toBeNull();
+    // A send still goes out.
+    const sent = await b
+      .http()
+      .post('/api/v1/whatsapp/messages/send')
+      .set(org.auth)
+      .send({ sessionName: 'switched', to: PEER, text: 'after the switches' })
+      .expect(202);
+    await waitFor(
+      async () =>
+        (await b.http().get(`/api/v1/whatsapp/messages/${sent.body.id}`).set(org.auth)).body
+          .status === 'sent',
+      10_000,
+      'sent by A',
+    );
   });
 });

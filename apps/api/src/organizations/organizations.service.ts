@@ -61,6 +61,14 @@ export class OrganizationsService {
   async hasModule(id: string, module: OrganizationModuleName): Promise<boolean> {
     const cached = this.modulesCache.get(id);
     if (cached) return cached.includes(module);
+    return this.hasModuleNow(id, module);
+  }
+
+  /**
+   * As stored now, never from the cache (which another instance's switch leaves stale for up to
+   * 2 s): for whether sessions may run, decided right before they are started or stopped.
+   */
+  async hasModuleNow(id: string, module: OrganizationModuleName): Promise<boolean> {
     const org = await this.organizations.findById(id);
     const modules = org?.modules ?? [];
     this.modulesCache.set(id, modules);

@@ -14,6 +14,13 @@ export const MODULE_OFF_REASON = "Stopped: the organization's whatsapp module wa
  * An organization's WhatsApp sessions run only while its `whatsapp` module is on: switching the
  * module off stops them (the link is kept, wherever they run), switching it on restores the
  * linked ones. The boot restore and orphan adoption ask the same (WhatsAppOptions.mayRun).
+ *
+ * Switches may race across instances (off on A, on on B while C holds the sessions), so nothing
+ * here acts on what an event said, or on one reading: the holder stops a session only while the
+ * module still reads off (SessionRegistry.stopWhileBarred, which also restores it if the module is
+ * on again once it has stopped), and this handler reads the module again after acting and applies
+ * it again until that reading is the one it acted on. The lock below only keeps one instance's
+ * handlers of an organization from running side by side.
  */
 @Injectable()
 export class SessionModuleGate {
@@ -29,29 +36,49 @@ export class SessionModuleGate {
   @OnEvent(ORGANIZATION_EVENTS.modulesChanged, { async: true, promisify: true })
   async onModulesChanged(event: OrganizationModulesChangedEvent): Promise<void> {
     if (event.previous.includes('whatsapp') === event.modules.includes('whatsapp')) return;
-    // Two switches in quick succession: their handlers may run in either order, so each applies
-    // the module as it is now (read under the lock), not as its own event said.
+    // Two switches in quick succession: their handlers may run in either order, here or on other
+    // instances, so each applies the module as it is now, not as its own event said.
     await this.organizationLocks.run(event.organizationId, () => this.apply(event.organizationId));
   }
 
   private async apply(organizationId: string): Promise<void> {
-    const on = ((await this.organizations.get(organizationId)).modules ?? []).includes('whatsapp');
-    const sessions = await this.sessions.listByOrganization(organizationId);
-    if (on) {
-      const { restored } = await this.registry.restore(sessions);
+    let on = await this.whatsappOn(organizationId);
+    for (;;) {
+      const sessions = await this.sessions.listByOrganization(organizationId);
+      if (on) {
+        const { restored } = await this.registry.restore(sessions);
+        this.log.log(
+          { organizationId, restored: restored.length },
+          'WhatsApp module on: sessions restored',
+        );
+      } else {
+        for (const { sessionId } of sessions)
+          await this.registry
+            .stopWhileBarred(sessionId, MODULE_OFF_REASON)
+            .catch((err: unknown) => {
+              this.log.error(
+                { err, sessionId },
+                'Could not stop a session of a switched-off module',
+              );
+            });
+        this.log.log(
+          { organizationId, stopped: sessions.length },
+          'WhatsApp module off: sessions stopped',
+        );
+      }
+      // Switched again while we acted (on another instance too): what we did may be undone by a
+      // handler that ran before us, e.g. a restore that skipped sessions still held running.
+      const now = await this.whatsappOn(organizationId);
+      if (now === on) return;
       this.log.log(
-        { organizationId, restored: restored.length },
-        'WhatsApp module on: sessions restored',
+        { organizationId, on: now },
+        'WhatsApp module switched meanwhile: applying again',
       );
-      return;
+      on = now;
     }
-    for (const { sessionId } of sessions)
-      await this.registry.stop(sessionId, MODULE_OFF_REASON).catch((err: unknown) => {
-        this.log.error({ err, sessionId }, 'Could not stop a session of a switched-off module');
-      });
-    this.log.log(
-      { organizationId, stopped: sessions.length },
-      'WhatsApp module off: sessions stopped',
-    );
+  }
+
+  private async whatsappOn(organizationId: string): Promise<boolean> {
+    return ((await this.organizations.get(organizationId)).modules ?? []).includes('whatsapp');
   }
 }

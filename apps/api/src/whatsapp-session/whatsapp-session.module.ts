@@ -13,8 +13,10 @@ const whatsappCore = WhatsAppCoreModule.forRootAsync({
   imports: [OrganizationsModule],
   inject: [APP_CONFIG, INSTANCE_ID, OrganizationsService],
   useFactory: (config: AppConfig, instanceId: string, organizations: OrganizationsService) => ({
-    // Sessions of an organization whose whatsapp module is off are not restored (SessionModuleGate).
-    mayRun: (organizationId: string) => organizations.hasModule(organizationId, 'whatsapp'),
+    // Sessions of an organization whose whatsapp module is off are not restored, and are stopped
+    // only while it is off (SessionModuleGate). Read uncached: another instance may just have
+    // switched it.
+    mayRun: (organizationId: string) => organizations.hasModuleNow(organizationId, 'whatsapp'),
     engine: config.WHATSAPP_ENGINE,
     browserName: config.WA_BROWSER_NAME,
     instanceId,

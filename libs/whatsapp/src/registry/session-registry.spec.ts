@@ -664,6 +664,111 @@ describe('SessionRegistry with the sandbox engine', () => {
     });
   });
 
+  describe('stopWhileBarred: the session follows whether its organization may run now', () => {
+    const barred = 'Stopped: barred';
+    /** A holds a connected session (it takes requests only when `takeRequests` is called); B asks. */
+    async function heldByA(
+      mayRunOnA: (org: string) => Promise<boolean>,
+      allowed: { now: boolean },
+    ) {
+      const { store, instance } = onOneDatabase({ mayRun: async () => allowed.now });
+      const a = instance('A', { holderPollMs: 3_600_000, mayRun: mayRunOnA });
+      const b = instance('B');
+      const sessionId = await a.linkedSession();
+      const takeRequests = () => (a.registry as any).relay.poll() as Promise<void>;
+      return { store, a, b, sessionId, takeRequests };
+    }
+    const asked = (store: InMemorySessionStateStore) =>
+      vi.waitFor(() =>
+        expect([...store.requests.values()]).toMatchObject([{ request: { kind: 'stop' } }]),
+      );
+
+    it('relayed to the holder after the organization may run again: the session keeps running', async () => {
+      const allowed = { now: false };
+      const { store, a, b, sessionId, takeRequests } = await heldByA(
+        async () => allowed.now,
+        allowed,
+      );
+      const stopping = b.registry.stopWhileBarred(sessionId, barred);
+      await asked(store);
+      allowed.now = true; // switched back on (and applied elsewhere) before A takes the stop
+      await takeRequests();
+      await stopping;
+      expect(store.docs.get(sessionId)).toMatchObject({ status: 'connected' });
+      expect(a.registry.isConnected(sessionId)).toBe(true);
+      expect(a.statusTrail(sessionId)).not.toContain('disconnected');
+      expect([...store.requests.values()]).toMatchObject([
+        { takenBy: 'A', request: { kind: 'stop', reason: barred, whileBarred: true } },
+      ]);
+      await a.registry.beforeApplicationShutdown();
+    });
+
+    it('allowed again while the holder stops it: the holder restores it once stopped', async () => {
+      const allowed = { now: false };
+      // A reads "barred" right before its stop; the switch back (applied elsewhere, where the
+      // restore skipped the session A still held) lands right after that reading.
+      const mayRunOnA = async () => {
+        const now = allowed.now;
+        allowed.now = true;
+        return now;
+      };
+      const { store, a, b, sessionId, takeRequests } = await heldByA(mayRunOnA, allowed);
+      const stopping = b.registry.stopWhileBarred(sessionId, barred);
+      await asked(store);
+      await takeRequests();
+      await stopping;
+      await a.waitStatus(sessionId, 'connected');
+      expect(a.statusTrail(sessionId).slice(-3)).toEqual([
+        'disconnected',
+        'connecting',
+        'connected',
+      ]);
+      expect(store.docs.get(sessionId)!.lease!.owner).toBe('A');
+      await a.registry.beforeApplicationShutdown();
+    });
+
+    it('barred still: stopped where it runs, and the disconnected status is written before the lease goes', async () => {
+      const allowed = { now: false };
+      const { store, a, b, sessionId, takeRequests } = await heldByA(
+        async () => allowed.now,
+        allowed,
+      );
+      const leaseAtStatus: unknown[] = [];
+      a.emitter.on(WA_EVENTS.sessionStatus, (e) =>
+        leaseAtStatus.push(store.docs.get(e.sessionId)!.lease?.owner),
+      );
+      const stopping = b.registry.stopWhileBarred(sessionId, barred);
+      await asked(store);
+      await takeRequests();
+      await stopping;
+      expect(store.docs.get(sessionId)).toMatchObject({
+        status: 'disconnected',
+        lastError: barred,
+      });
+      expect(store.docs.get(sessionId)!.lease).toBeUndefined();
+      expect(leaseAtStatus.at(-1)).toBe('A');
+      expect(a.registry.liveCount()).toBe(0);
+      await a.registry.beforeApplicationShutdown();
+    });
+
+    it('a restore barred while the session starts stops it again', async () => {
+      let reads = 0;
+      const kit = makeRegistryKit({ options: { mayRun: async () => reads++ === 0 } });
+      const sessionId = await kit.linkedSession();
+      await kit.registry.stop(sessionId, 'Stopped: test');
+      // Only the check before the start reads "may run"; a switch lands while it starts.
+      const summary = await kit.registry.restore([(await kit.store.findBySessionId(sessionId))!]);
+      expect(summary).toMatchObject({ skipped: [sessionId], restored: [] });
+      expect(kit.registry.liveCount()).toBe(0);
+      expect(kit.store.docs.get(sessionId)).toMatchObject({
+        status: 'disconnected',
+        lastError: 'Stopped: this organization may not run WhatsApp sessions now',
+      });
+      expect(kit.store.docs.get(sessionId)!.lease).toBeUndefined();
+      await kit.registry.beforeApplicationShutdown();
+    });
+  });
+
   it('adopts the sessions of a crashed instance once their lease expires, and leaves stopped ones alone', async () => {
     const { store, instance } = onOneDatabase();
     const a = instance('A');

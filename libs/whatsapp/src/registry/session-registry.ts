@@ -90,6 +90,7 @@ export class SessionRegistry
   private readonly restorer: SessionRestorer;
   private adoptTimer?: NodeJS.Timeout;
   private restoring?: Promise<void>;
+  private readonly mayRun: (organizationId: string) => Promise<boolean>;
 
   constructor(
     @Inject(WA_ENGINE_FACTORY) private readonly engine: WaEngineFactory,
@@ -100,6 +101,7 @@ export class SessionRegistry
   ) {
     this.instanceId = options.instanceId ?? `wa-${randomUUID()}`;
     this.rootLogger = options.logger ?? (pino({ level: 'warn' }) as unknown as WaLogger);
+    this.mayRun = options.mayRun ?? (() => Promise.resolve(true));
     const publisher = new WaEventPublisher(emitter);
     this.status = new StatusWriter(store, publisher);
     this.leases = new LeaseKeeper(
@@ -139,7 +141,8 @@ export class SessionRegistry
       start: (id) => this.start(id),
       exclusive: (id, work) => this.locks.run(id, work),
       isLive: (id) => this.handles.has(id),
-      mayRun: options.mayRun ?? (() => Promise.resolve(true)),
+      mayRun: this.mayRun,
+      stopWhileBarred: (id, reason) => this.stopWhileBarred(id, reason),
       onError: (what, err) => this.logError(what, err),
     });
   }
@@ -219,17 +222,55 @@ export class SessionRegistry
     return this.locks.run(sessionId, () =>
       this.hereOrHolder(sessionId, { kind: 'stop', ...(reason ? { reason } : {}) }, async () => {
         const handle = this.handles.get(sessionId);
-        if (!handle) return;
-        await this.dispose(handle, true);
-        // A close handled meanwhile may already have settled it as logged_out/failed: keep that.
-        if (handle.status !== 'logged_out' && handle.status !== 'failed')
-          await this.status.set(handle, 'disconnected', {
-            qr: null,
-            qrExpiresAt: null,
-            lastError: reason ?? null,
-          });
+        if (handle) await this.stopLocked(handle, reason);
       }),
     );
+  }
+
+  /**
+   * Stops the session while its organization may not run (WhatsAppOptions.mayRun), wherever it
+   * runs (relayed to the holder like stop). The opposite switch may be handled meanwhile on
+   * another instance, whose restore skips a session still held here; so the instance running it
+   * reads mayRun right before the stop (allowed again: it keeps running) and again once it has
+   * stopped (allowed again meanwhile: it is restored), and a restore reads it again after the
+   * start: the session follows what mayRun says after the last action, not what the switch said.
+   */
+  stopWhileBarred(sessionId: string, reason: string): Promise<void> {
+    const request: HolderRequest = { kind: 'stop', reason, whileBarred: true };
+    return this.hereOrHolder(sessionId, request, async () => {
+      const stopped = await this.locks.run(sessionId, async () => {
+        const handle = this.handles.get(sessionId);
+        // Unreadable: stop, as asked (the caller read the organization barred).
+        if (!handle || (await this.mayRun(handle.ref.organizationId).catch(() => false)))
+          return false;
+        await this.stopLocked(handle, reason);
+        return true;
+      });
+      if (!stopped) return;
+      const doc = await this.store.findBySessionId(sessionId);
+      if (!doc || !(await this.mayRun(doc.organizationId))) return;
+      this.log.log(`Session ${sessionId} may run again since it was stopped: restoring it`);
+      await this.restore([doc]);
+    });
+  }
+
+  /** Caller holds the session lock. The status is written before the lease goes, so an instance
+   * that finds the session free never has its own start overwritten by this stop. */
+  private async stopLocked(handle: SessionHandle, reason: string | undefined): Promise<void> {
+    try {
+      await this.dispose(handle, false);
+      // A close handled meanwhile may already have settled it as logged_out/failed: keep that.
+      if (handle.status !== 'logged_out' && handle.status !== 'failed')
+        await this.status.set(handle, 'disconnected', {
+          qr: null,
+          qrExpiresAt: null,
+          lastError: reason ?? null,
+        });
+    } finally {
+      await this.leases
+        .release(handle.sessionId)
+        .catch((err) => this.logError('Lease release failed', err));
+    }
   }
 
   /**
@@ -628,7 +669,9 @@ export class SessionRegistry
       case 'restart':
         return this.restart(sessionId);
       case 'stop':
-        return this.stop(sessionId, request.reason);
+        return request.whileBarred
+          ? this.stopWhileBarred(sessionId, request.reason ?? '')
+          : this.stop(sessionId, request.reason);
       case 'logout':
         return this.logout(sessionId);
       case 'destroy':

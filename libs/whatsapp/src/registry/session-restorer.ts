@@ -24,6 +24,8 @@ export interface RestoreDeps {
   isLive(sessionId: string): boolean;
   /** Whether the organization's sessions may run now (see WhatsAppOptions.mayRun). */
   mayRun(organizationId: string): Promise<boolean>;
+  /** Stops a session started here while its organization may not run (SessionRegistry.stopWhileBarred). */
+  stopWhileBarred(sessionId: string, reason: string): Promise<void>;
   onError(what: string, err: unknown): void;
 }
 
@@ -138,7 +140,12 @@ export class SessionRestorer {
       throw err;
     }
     // start() marks a session with an unreadable auth state `failed` instead of throwing
-    return this.deps.isLive(listed.sessionId) ? 'restored' : 'failed';
+    if (!this.deps.isLive(listed.sessionId)) return 'failed';
+    // Barred between the check and the start (a switch handled on another instance found nothing
+    // to stop then): the session follows mayRun as it is now that it runs.
+    if (await this.deps.mayRun(listed.organizationId).catch(() => true)) return 'restored';
+    await this.deps.stopWhileBarred(listed.sessionId, NOT_ALLOWED_TO_RUN);
+    return this.deps.isLive(listed.sessionId) ? 'restored' : 'skipped';
   }
 
   /** Whether a listed session should be started now; settles the ones that should not. */

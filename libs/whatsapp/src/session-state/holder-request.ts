@@ -6,7 +6,8 @@ export type HolderRequest =
   | { kind: 'qr' }
   | { kind: 'pairingCode'; phone: string }
   | { kind: 'restart' }
-  | { kind: 'stop'; reason?: string }
+  /** `whileBarred`: only while the organization may not run, as read by the holder (stopWhileBarred). */
+  | { kind: 'stop'; reason?: string; whileBarred?: boolean }
   | { kind: 'logout' }
   | { kind: 'destroy' }
   | { kind: 'resyncContacts' };
