@@ -86,6 +86,7 @@ describe('contacts (HTTP, sandbox engine)', () => {
     await Promise.all([
       db.collection('contacts').deleteMany({}),
       db.collection('customers').deleteMany({}),
+      db.collection('contact_lid_mappings').deleteMany({}),
     ]);
   });
   afterAll(() => t?.close());
@@ -299,6 +300,72 @@ describe('contacts (HTTP, sandbox engine)', () => {
     );
     expect(after.id).toBe(merged.id);
     expect((await list()).total).toBe(1);
+  });
+
+  it("a LID mapping sent right after the LID's first message reaches the contact that message creates", async () => {
+    // The message's contact is written by the batched ingest, after the mapping arrived.
+    const lid = '444444444444444@lid';
+    const customer = await createCustomer({ name: 'Quick', phone: '+201112229999' });
+    await inbound({ from: lid, pushName: 'Quick', text: 'first, by lid' });
+    await t
+      .http()
+      .post(`${SANDBOX}/lid-mapping`)
+      .set(owner.auth)
+      .send({ phone: '+201112229999', lid })
+      .expect(202);
+    const contact = await waitForContact(
+      '201112229999',
+      (c) => c.lid === lid && c.messageCount === 1 && !!c.customerId,
+      'the LID contact with its phone, linked to its customer',
+    );
+    expect(contact).toMatchObject({
+      jid: '201112229999@s.whatsapp.net',
+      pushName: 'Quick',
+      customerId: customer.id,
+      customerLinkSource: 'auto',
+    });
+    expect((await list()).total).toBe(1);
+
+    // The phone writes next: the same contact, no duplicate.
+    await inbound({ from: '+201112229999', text: 'now by phone' });
+    const after = await waitForContact('201112229999', (c) => c.messageCount === 2, 'by phone');
+    expect(after.id).toBe(contact.id);
+    expect((await list()).total).toBe(1);
+  });
+
+  it('a LID mapping that arrives before any contact is kept for the contacts created later', async () => {
+    await t
+      .http()
+      .post(`${SANDBOX}/lid-mapping`)
+      .set(owner.auth)
+      .send({ phone: '+201112228888', lid: '444444444444448@lid' })
+      .expect(202);
+    await t
+      .http()
+      .post(`${SANDBOX}/lid-mapping`)
+      .set(owner.auth)
+      .send({ phone: '+201112227777', lid: '444444444444447@lid' })
+      .expect(202);
+    // Known first by phone: the contact gets its LID.
+    await inbound({ from: '+201112228888', text: 'by phone' });
+    const byPhoneFirst = await waitForContact(
+      '201112228888',
+      (c) => c.lid === '444444444444448@lid',
+      'the LID on the phone contact',
+    );
+    // Known first by LID: the contact is keyed by the phone.
+    await inbound({ from: '444444444444447@lid', pushName: 'Early', text: 'by lid' });
+    const byLidFirst = await waitForContact(
+      '201112227777',
+      (c) => c.lid === '444444444444447@lid' && c.messageCount === 1,
+      'the phone of the LID contact',
+    );
+    expect(byLidFirst.jid).toBe('201112227777@s.whatsapp.net');
+    await inbound({ from: '444444444444448@lid', text: 'now by lid' });
+    await waitForContact('201112228888', (c) => c.messageCount === 2, 'the message by LID');
+    expect((await list()).items.map((c) => c.id).sort()).toEqual(
+      [byPhoneFirst.id, byLidFirst.id].sort(),
+    );
   });
 
   it('a merge keeps all tags and notes of both contacts, even past the limits, and the result can be written back', async () => {

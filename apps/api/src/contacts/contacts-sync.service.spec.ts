@@ -9,6 +9,8 @@ import type { SyncTarget, SyncUpdate } from './contact-rules';
 import { ContactRecord, ContactsRepository, type PushNameFields } from './contacts.repository';
 import { ContactsSyncService } from './contacts-sync.service';
 import { ContactEventsPublisher } from './contacts.events';
+import { LidMappingsRepository } from './lid-mappings.repository';
+import { LidMergeService } from './lid-merge.service';
 
 const ORG = 'org1';
 const REF = { organizationId: ORG, sessionId: `${ORG}_main`, sessionName: 'main' };
@@ -128,6 +130,24 @@ class FakeContactsRepository {
   }
 }
 
+/** The recorded LID→phone mappings, in memory. */
+class FakeLidMappingsRepository {
+  rows: Array<{ sessionId: string; lid: string; phone: string }> = [];
+
+  async record(t: SyncTarget, lid: string, phone: string) {
+    const row = this.rows.find((r) => r.sessionId === t.sessionId && r.lid === lid);
+    if (row) row.phone = phone;
+    else this.rows.push({ sessionId: t.sessionId, lid, phone });
+  }
+  async phoneOf(t: SyncTarget, lid: string) {
+    return this.rows.find((r) => r.sessionId === t.sessionId && r.lid === lid)?.phone;
+  }
+  async lidsOf(t: SyncTarget, phones: string[]) {
+    const rows = this.rows.filter((r) => r.sessionId === t.sessionId && phones.includes(r.phone));
+    return new Map(rows.map((r) => [r.phone, r.lid]));
+  }
+}
+
 function message(overrides: Partial<MessageRecord> = {}): MessageRecord {
   const at = overrides.timestamp ?? new Date('2026-01-02T10:00:00Z');
   return {
@@ -150,6 +170,7 @@ function message(overrides: Partial<MessageRecord> = {}): MessageRecord {
 describe('ContactsSyncService', () => {
   let service: ContactsSyncService;
   let repo: FakeContactsRepository;
+  let mappings: FakeLidMappingsRepository;
   let customers: { idsByPhones: ReturnType<typeof vi.fn> };
   let announced: ReturnType<typeof vi.fn>;
   let countChatMessages: ReturnType<typeof vi.fn>;
@@ -157,6 +178,7 @@ describe('ContactsSyncService', () => {
   beforeEach(async () => {
     vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     repo = new FakeContactsRepository();
+    mappings = new FakeLidMappingsRepository();
     customers = { idsByPhones: vi.fn().mockResolvedValue(new Map()) };
     announced = vi.fn().mockResolvedValue(undefined);
     countChatMessages = vi.fn();
@@ -164,7 +186,9 @@ describe('ContactsSyncService', () => {
       providers: [
         ContactsSyncService,
         ContactLocks,
+        LidMergeService,
         { provide: ContactsRepository, useValue: repo },
+        { provide: LidMappingsRepository, useValue: mappings },
         { provide: CustomersService, useValue: customers },
         { provide: ContactEventsPublisher, useValue: { updated: announced } },
         { provide: MessageHistoryService, useValue: { countChatMessages } },
@@ -320,6 +344,89 @@ describe('ContactsSyncService', () => {
       notes: 'from lid',
       firstSeenAt: new Date('2026-01-01T00:00:00Z'),
       lastMessageAt: new Date('2026-01-03T00:00:00Z'),
+    });
+  });
+
+  describe('a mapping that arrives before the contact it concerns is written', () => {
+    const lidMessage = (overrides: Partial<MessageRecord> = {}) =>
+      message({ chatJid: LID, senderJid: LID, senderLid: LID, pushName: 'Mona', ...overrides });
+
+    it("reaches the contact of the LID's message still being ingested: keyed by the phone, auto-linked", async () => {
+      customers.idsByPhones.mockResolvedValue(new Map([[PHONE, 'cust1']]));
+      // The message's contact is written after the mapping (the ingest is batched).
+      await service.applyLidMapping({ ...REF, lid: LID, pn: PHONE_JID });
+      expect(repo.docs).toHaveLength(0);
+      const first = lidMessage();
+      await service.recordMessages([first]);
+      expect(only()).toMatchObject({
+        jid: PHONE_JID,
+        lid: LID,
+        phone: PHONE,
+        pushName: 'Mona',
+        messageCount: 1,
+        customerId: 'cust1',
+        customerLinkSource: 'auto',
+      });
+      expect(announced).toHaveBeenLastCalledWith([expect.objectContaining({ jid: PHONE_JID })]);
+
+      // Everything again, and late: the mapping, the message; then the phone writes.
+      await service.applyLidMapping({ ...REF, lid: LID, pn: PHONE_JID });
+      await service.recordMessages([first]);
+      await service.recordMessages([message({ pushName: 'Mona' })]);
+      expect(only()).toMatchObject({ jid: PHONE_JID, lid: LID, messageCount: 2 });
+    });
+
+    it('gives a contact first seen by phone its LID, from messages and from contact syncs', async () => {
+      const OTHER = '201009999999';
+      await service.applyLidMapping({ ...REF, lid: LID, pn: PHONE });
+      await service.applyLidMapping({ ...REF, lid: '777@lid', pn: OTHER });
+      await service.recordMessages([message()]);
+      await service.syncContacts({ ...REF, contacts: [{ jid: `${OTHER}@s.whatsapp.net` }] });
+      expect(repo.docs.map((d) => [d.jid, d.lid])).toEqual([
+        [PHONE_JID, LID],
+        [`${OTHER}@s.whatsapp.net`, '777@lid'],
+      ]);
+      // The LID writes next: the same contact.
+      await service.recordMessages([lidMessage()]);
+      expect(repo.docs).toHaveLength(2);
+      expect(repo.docs[0]).toMatchObject({ jid: PHONE_JID, messageCount: 2 });
+    });
+
+    it('joins the contacts a crash left apart (mapping recorded, merge cut off) at their next sighting', async () => {
+      await service.recordMessages([lidMessage()]);
+      vi.spyOn(repo, 'setIdentity').mockRejectedValueOnce(new Error('crash'));
+      await expect(service.applyLidMapping({ ...REF, lid: LID, pn: PHONE })).rejects.toThrow(
+        'crash',
+      );
+      expect(only()).not.toHaveProperty('phone');
+      expect(only().jid).toBe(LID);
+      // The phone's first contact folds the LID contact in.
+      await service.recordMessages([message()]);
+      expect(only()).toMatchObject({ jid: PHONE_JID, lid: LID, phone: PHONE, messageCount: 2 });
+
+      // Or the LID's next message re-keys it.
+      repo.docs = [];
+      await service.recordMessages([
+        lidMessage({ chatJid: '888@lid', senderJid: '888@lid', senderLid: '888@lid' }),
+      ]);
+      vi.spyOn(repo, 'setIdentity').mockRejectedValueOnce(new Error('crash'));
+      await expect(service.applyLidMapping({ ...REF, lid: '888@lid', pn: PHONE })).rejects.toThrow(
+        'crash',
+      );
+      await service.recordMessages([
+        lidMessage({ chatJid: '888@lid', senderJid: '888@lid', senderLid: '888@lid' }),
+      ]);
+      expect(only()).toMatchObject({ jid: PHONE_JID, lid: '888@lid', messageCount: 2 });
+    });
+
+    it('ignores a malformed mapping, and records nothing for it', async () => {
+      vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      await service.applyLidMapping({ ...REF, lid: 'not-a-lid', pn: PHONE });
+      await service.applyLidMapping({ ...REF, lid: LID, pn: '120363021234@g.us' });
+      expect(mappings.rows).toEqual([]);
+      await service.recordMessages([lidMessage()]);
+      expect(only()).not.toHaveProperty('phone');
+      expect(only().jid).toBe(LID);
     });
   });
 

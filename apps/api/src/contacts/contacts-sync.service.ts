@@ -16,13 +16,13 @@ import { ContactLocks, RecentKeys } from './contact-locks';
 import {
   buildSyncUpdate,
   foldObservations,
-  mergeContacts,
   pushNameTime,
   pushNameUpdate,
   type SyncTarget,
 } from './contact-rules';
 import { ContactEventsPublisher } from './contacts.events';
 import { ContactRecord, ContactsRepository } from './contacts.repository';
+import { LidMergeService } from './lid-merge.service';
 
 /** Remembered message ids, so a re-delivered `message.created` event is not counted twice. */
 const RECENT_MESSAGES = 20_000;
@@ -43,6 +43,7 @@ export class ContactsSyncService {
     private readonly locks: ContactLocks,
     private readonly publish: ContactEventsPublisher,
     private readonly messages: MessageHistoryService,
+    private readonly lids: LidMergeService,
   ) {}
 
   /** Engine contacts (contacts.upsert / update, history sync). */
@@ -93,7 +94,11 @@ export class ContactsSyncService {
     });
   }
 
-  /** WhatsApp revealed which phone a LID belongs to: merge the two contacts if both exist. */
+  /**
+   * WhatsApp revealed which phone a LID belongs to: the mapping is recorded (for contacts written
+   * later, e.g. by a message from the LID still being ingested), and the contacts that exist now
+   * are joined.
+   */
   async applyLidMapping(event: WaLidMappingEvent): Promise<void> {
     const lid = toLid(event.lid);
     const phone = toPhone(event.pn);
@@ -103,7 +108,7 @@ export class ContactsSyncService {
     }
     const target = targetOf(event);
     const merged = await this.locks.run(target.sessionId, async () => {
-      const { contact, gainedPhone } = await this.mergeIdentity(target, lid, phone);
+      const { contact, gainedPhone } = await this.lids.reveal(target, lid, phone);
       if (contact && gainedPhone) await this.autoLink(target.organizationId, [contact]);
       return contact;
     });
@@ -182,6 +187,18 @@ export class ContactsSyncService {
         };
       }),
     );
+    // New contacts by phone whose LID was revealed before they existed get it.
+    const newPhones = outcomes.flatMap(({ index, insertedId }) => {
+      const phone = observations[index].phone;
+      return insertedId && phone && !observations[index].isGroup ? [phone] : [];
+    });
+    await this.lids.completeNew(target, newPhones).catch((err: unknown) => {
+      // Not lost: the LID's next sighting joins them (its mapping is recorded).
+      this.logger.error(
+        { err, sessionId: target.sessionId },
+        'Failed to join new contacts to LIDs',
+      );
+    });
     const results: Applied[] = outcomes.map(({ index, jid, insertedId }) => {
       const phone = observations[index].phone;
       // A new contact has no customer yet: one with a phone is a link candidate.
@@ -221,15 +238,22 @@ export class ContactsSyncService {
     }
   }
 
-  private async apply(target: SyncTarget, o: ContactObservation): Promise<Applied> {
+  private async apply(target: SyncTarget, observed: ContactObservation): Promise<Applied> {
+    let o = observed;
     let jid = o.jid;
     let gainedPhone = false;
-    if (!o.isGroup && o.lid && o.phone) {
-      gainedPhone = (await this.mergeIdentity(target, o.lid, o.phone)).gainedPhone;
-    } else if (!o.isGroup && o.lid && !o.phone) {
-      // The LID may already be known as part of a phone contact: update that one.
+    if (!o.isGroup && o.lid && !o.phone) {
+      // The LID may already be known as part of a phone contact: update that one. Otherwise a
+      // mapping revealed before this contact was written (its message still being ingested, or a
+      // crash between recording and merging) gives the phone.
       const known = await this.contacts.findByLid(target, o.lid);
-      if (known) jid = known.jid;
+      const phone = known?.phone ? undefined : await this.lids.phoneOf(target, o.lid);
+      if (phone) o = { ...o, jid: phoneJid(phone), phone };
+      else if (known) jid = known.jid;
+    }
+    if (!o.isGroup && o.lid && o.phone) {
+      jid = o.jid;
+      gainedPhone = (await this.lids.merge(target, o.lid, o.phone)).gainedPhone;
     }
     const { contact: upserted, inserted } = await this.contacts.upsert(
       target,
@@ -237,6 +261,11 @@ export class ContactsSyncService {
       buildSyncUpdate(o, target),
     );
     let contact = upserted;
+    if (inserted && !o.isGroup && o.phone && !o.lid) {
+      // A LID revealed before this contact existed.
+      await this.lids.completeNew(target, [o.phone]);
+      contact = (await this.contacts.findByJid(target, jid)) ?? contact;
+    }
     if (o.pushName && contact.pushName !== o.pushName) {
       const fields = pushNameUpdate(o.pushName, pushNameTime(o));
       await this.contacts.setPushNameIfNewer(contact._id, fields);
@@ -249,45 +278,6 @@ export class ContactsSyncService {
       !contact.customerId &&
       contact.customerLinkSource !== 'manual';
     return { jid: contact.jid, inserted, link: linkCandidate ? contact : undefined };
-  }
-
-  /**
-   * Makes the LID and phone contacts of one person a single document keyed by the phone JID.
-   * `gainedPhone`: a contact that was known only by its LID now has a phone (worth an auto-link).
-   */
-  private async mergeIdentity(
-    target: SyncTarget,
-    lid: string,
-    phone: string,
-  ): Promise<{ contact: ContactRecord | null; gainedPhone: boolean }> {
-    const byPhoneJid = phoneJid(phone);
-    const [phoneDoc, lidDoc] = await Promise.all([
-      this.contacts.findByJid(target, byPhoneJid),
-      this.contacts.findByJid(target, lid),
-    ]);
-    if (!lidDoc) {
-      if (phoneDoc && phoneDoc.lid !== lid)
-        return {
-          contact: await this.contacts.setIdentity(phoneDoc._id, { lid }),
-          gainedPhone: false,
-        };
-      return { contact: phoneDoc, gainedPhone: false };
-    }
-    if (!phoneDoc) {
-      const contact = await this.contacts.setIdentity(lidDoc._id, { jid: byPhoneJid, lid, phone });
-      this.logger.debug({ sessionId: target.sessionId }, 'Re-keyed a LID contact by its phone');
-      return { contact, gainedPhone: true };
-    }
-    // Both exist: fold the LID document into the phone document. Write the survivor first, so a
-    // crash in between never loses the user's tags or notes.
-    const merged = mergeContacts(phoneDoc, lidDoc, lid, phone);
-    const contact = await this.contacts.applyMerge(phoneDoc._id, merged);
-    await this.contacts.deleteById(lidDoc._id);
-    this.logger.log(
-      { sessionId: target.sessionId, kept: String(phoneDoc._id), removed: String(lidDoc._id) },
-      'Merged a LID contact into its phone contact',
-    );
-    return { contact, gainedPhone: !phoneDoc.customerId };
   }
 
   private async autoLink(organizationId: string, contacts: LinkCandidate[]): Promise<void> {

@@ -11,11 +11,17 @@ import { ContactsRepository } from './contacts.repository';
 import { ContactsSyncListener } from './contacts-sync.listener';
 import { ContactsSyncService } from './contacts-sync.service';
 import { ContactsService } from './contacts.service';
+import { LidMappingsRepository } from './lid-mappings.repository';
+import { LidMergeService } from './lid-merge.service';
 import { Contact, ContactSchema } from './schemas/contact.schema';
+import { LidMapping, LidMappingSchema } from './schemas/lid-mapping.schema';
 
 @Module({
   imports: [
-    MongooseModule.forFeature([{ name: Contact.name, schema: ContactSchema }]),
+    MongooseModule.forFeature([
+      { name: Contact.name, schema: ContactSchema },
+      { name: LidMapping.name, schema: LidMappingSchema },
+    ]),
     CustomersModule,
     MessagingModule,
     OrganizationsModule,
@@ -24,6 +30,8 @@ import { Contact, ContactSchema } from './schemas/contact.schema';
   controllers: [ContactsController],
   providers: [
     ContactsRepository,
+    LidMappingsRepository,
+    LidMergeService,
     ContactLocks,
     ContactEventsPublisher,
     ContactsService,

@@ -1,0 +1,85 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { phoneJid } from './contact-identity';
+import { mergeContacts, type SyncTarget } from './contact-rules';
+import { ContactRecord, ContactsRepository } from './contacts.repository';
+import { LidMappingsRepository } from './lid-mappings.repository';
+
+/**
+ * Joins the LID and the phone of one person. A mapping WhatsApp reveals is recorded before it is
+ * applied, so it also reaches contacts written after it: a message from the LID that was still
+ * being ingested, a contact first seen by phone later, or a merge a crash cut off. Callers hold
+ * the session's contact lock.
+ */
+@Injectable()
+export class LidMergeService {
+  private readonly logger = new Logger(LidMergeService.name);
+
+  constructor(
+    private readonly contacts: ContactsRepository,
+    private readonly mappings: LidMappingsRepository,
+  ) {}
+
+  /** WhatsApp revealed the phone of a LID: record it, then join the contacts that exist. */
+  async reveal(
+    target: SyncTarget,
+    lid: string,
+    phone: string,
+  ): Promise<{ contact: ContactRecord | null; gainedPhone: boolean }> {
+    await this.mappings.record(target, lid, phone);
+    return this.merge(target, lid, phone);
+  }
+
+  /** The phone a recorded mapping gives this LID. */
+  phoneOf(target: SyncTarget, lid: string): Promise<string | undefined> {
+    return this.mappings.phoneOf(target, lid);
+  }
+
+  /**
+   * Contacts just created by phone: the ones whose LID was revealed before get it, and a LID
+   * contact of the same person left over (a crash between recording and merging) is folded in.
+   */
+  async completeNew(target: SyncTarget, phones: string[]): Promise<void> {
+    if (!phones.length) return;
+    const lids = await this.mappings.lidsOf(target, [...new Set(phones)]);
+    for (const [phone, lid] of lids) await this.merge(target, lid, phone);
+  }
+
+  /**
+   * Makes the LID and phone contacts of one person a single document keyed by the phone JID.
+   * `gainedPhone`: a contact that was known only by its LID now has a phone (worth an auto-link).
+   */
+  async merge(
+    target: SyncTarget,
+    lid: string,
+    phone: string,
+  ): Promise<{ contact: ContactRecord | null; gainedPhone: boolean }> {
+    const byPhoneJid = phoneJid(phone);
+    const [phoneDoc, lidDoc] = await Promise.all([
+      this.contacts.findByJid(target, byPhoneJid),
+      this.contacts.findByJid(target, lid),
+    ]);
+    if (!lidDoc) {
+      if (phoneDoc && phoneDoc.lid !== lid)
+        return {
+          contact: await this.contacts.setIdentity(phoneDoc._id, { lid }),
+          gainedPhone: false,
+        };
+      return { contact: phoneDoc, gainedPhone: false };
+    }
+    if (!phoneDoc) {
+      const contact = await this.contacts.setIdentity(lidDoc._id, { jid: byPhoneJid, lid, phone });
+      this.logger.debug({ sessionId: target.sessionId }, 'Re-keyed a LID contact by its phone');
+      return { contact, gainedPhone: true };
+    }
+    // Both exist: fold the LID document into the phone document. Write the survivor first, so a
+    // crash in between never loses the user's tags or notes.
+    const merged = mergeContacts(phoneDoc, lidDoc, lid, phone);
+    const contact = await this.contacts.applyMerge(phoneDoc._id, merged);
+    await this.contacts.deleteById(lidDoc._id);
+    this.logger.log(
+      { sessionId: target.sessionId, kept: String(phoneDoc._id), removed: String(lidDoc._id) },
+      'Merged a LID contact into its phone contact',
+    );
+    return { contact, gainedPhone: !phoneDoc.customerId };
+  }
+}
