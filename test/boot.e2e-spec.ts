@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -84,6 +85,92 @@ describe('the built gateway (node dist/…/main.js, CommonJS requiring ESM Nest)
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+  it('finishes a SIGTERM within seconds while a client keeps a keep-alive connection busy', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'wagw-boot-'));
+    // One socket, kept alive: what a load balancer's health check or a busy client uses.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const run = runBuilt(
+      {
+        PORT: '0',
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+        WHATSAPP_ENGINE: 'sandbox',
+        NODE_ENV: 'test',
+      },
+      /listening on (http:\/\/\S+?) /,
+      40_000,
+    );
+    try {
+      const line = await run.matched;
+      const { port } = new URL(/http:\/\/\S+/.exec(line)![0].replace('[::1]', '127.0.0.1'));
+      let exited: number | undefined;
+      void run.done.then(() => (exited = Date.now()));
+      type Answer = { status: number; connection?: string; reused: boolean } | { error: string };
+      /** One request on the shared socket; `body` is written a piece at a time, `gapMs` apart. */
+      const send = (method: string, path: string, body: string[] = [], gapMs = 0) =>
+        new Promise<Answer>((resolve) => {
+          const req = request(
+            {
+              host: '127.0.0.1',
+              port,
+              method,
+              path,
+              agent,
+              headers: body.length ? { 'content-type': 'application/json' } : {},
+            },
+            (res) => {
+              res.resume();
+              res.on('end', () =>
+                resolve({
+                  status: res.statusCode ?? 0,
+                  connection: res.headers.connection,
+                  reused: req.reusedSocket,
+                }),
+              );
+            },
+          );
+          req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? 'error' }));
+          void (async () => {
+            for (const piece of body) {
+              req.write(piece);
+              await new Promise((r) => setTimeout(r, gapMs));
+            }
+            req.end();
+          })();
+        });
+      for (let i = 0; i < 5; i++) await send('GET', '/health');
+      // A request still running when the shutdown begins (its body arrives slowly), then
+      // back-to-back requests on the same socket, as a busy client sends them.
+      const slow = send(
+        'POST',
+        '/api/v1/auth/login',
+        ['{"email":', '"nobody@example.test",', '"password":', '"wrong-password-1"', '}'],
+        400,
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      const signalled = Date.now();
+      run.child.kill('SIGTERM');
+      const answer = await slow;
+      // It may finish, and its answer tells the client to close the socket.
+      expect(answer).toMatchObject({ status: 401, reused: true, connection: 'close' });
+      const after: Answer[] = [];
+      while (exited === undefined && Date.now() - signalled < 15_000) {
+        const next = await send('GET', '/health');
+        if ('error' in next) await new Promise((r) => setTimeout(r, 50));
+        else after.push(next);
+      }
+      // Nothing more was served: the listener closed when the shutdown began.
+      expect(after).toEqual([]);
+      expect(exited! - signalled).toBeLessThan(10_000);
+      const { code } = await run.done;
+      expect(code === 0 || code === null).toBe(true); // Nest re-raises the signal once done
+    } finally {
+      agent.destroy();
+      if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+      await run.done;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('docker-compose.yml', () => {

@@ -417,3 +417,52 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     expect(await announced()).toHaveLength(1);
   });
 });
+
+describe('WhatsApp sessions on an instance that is shutting down (HTTP, sandbox engine)', () => {
+  it('refuses with 503 to start a session once the registry closed its sessions, and leaves no session, lease or connection behind', async () => {
+    const t = await createTestApp();
+    try {
+      const owner = await registerUser(t);
+      await t
+        .http()
+        .post('/api/v1/whatsapp/sessions')
+        .set(owner.auth)
+        .send({ sessionName: 'before' })
+        .expect(201);
+      const registry = t.app.get(SessionRegistry);
+      // The shutdown hooks ran while requests were still being answered (one in flight at
+      // SIGTERM; before the HTTP drain, any request of a busy keep-alive client).
+      await registry.beforeApplicationShutdown();
+      expect(registry.liveCount()).toBe(0);
+
+      const late = await t
+        .http()
+        .post('/api/v1/whatsapp/sessions')
+        .set(owner.auth)
+        .send({ sessionName: 'late' })
+        .expect(503);
+      expect(late.body).toMatchObject({
+        statusCode: 503,
+        code: 'INSTANCE_SHUTTING_DOWN',
+        details: { sessionName: 'late' },
+      });
+      const qr = await t
+        .http()
+        .get('/api/v1/whatsapp/sessions/before/qr')
+        .set(owner.auth)
+        .expect(503);
+      expect(qr.body.code).toBe('INSTANCE_SHUTTING_DOWN');
+      await t.http().post('/api/v1/whatsapp/sessions/before/restart').set(owner.auth).expect(503);
+
+      expect(registry.liveCount()).toBe(0);
+      const sessions = t.app
+        .get<string, Connection>(getConnectionToken())
+        .collection('whatsapp_sessions');
+      // Refused, not created: a retry elsewhere (or after the restart) is not a 409.
+      expect(await sessions.countDocuments({ sessionName: 'late' })).toBe(0);
+      expect((await sessions.findOne({ sessionName: 'before' }))?.lease).toBeUndefined();
+    } finally {
+      await t.close();
+    }
+  });
+});

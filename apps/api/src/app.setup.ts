@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import {
   DocumentBuilder,
   getSchemaPath,
@@ -10,7 +10,6 @@ import {
   type OperationObject,
   SwaggerModule,
 } from '@nestjs/swagger';
-import type { Request } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import {
@@ -19,10 +18,10 @@ import {
   ErrorResponseDto,
   JSON_MEDIA_TYPES,
   jsonBodyOnly,
-  NotFoundError,
   requestIdMiddleware,
 } from '@app/common';
 import { AppModule } from './app.module';
+import { GatewayExpressAdapter } from './gateway-express.adapter';
 
 export const API_PREFIX = 'api/v1';
 /** Routes outside the /api/v1 prefix. */
@@ -52,21 +51,6 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
   serveDashboard(app);
   return app;
-}
-
-/**
- * Express with one 404 for every unknown route. Nest's own 404 handler covers only the global prefix
- * and the excluded paths, so any other path (GET /nothing, /api/docs/nothing) fell through to
- * Express's HTML page. This one runs after every route, the dashboard's files and Swagger UI; what
- * it throws reaches the exception layer Nest mounts right after it (setErrorHandler), so the answer
- * has the one error shape. The query string is left out of the message: it may hold a token.
- */
-class GatewayExpressAdapter extends ExpressAdapter {
-  override setNotFoundHandler(): void {
-    this.use((req: Request) => {
-      throw new NotFoundError(`Route ${req.method} ${req.path}`, 'ROUTE_NOT_FOUND');
-    });
-  }
 }
 
 /**

@@ -169,6 +169,21 @@ export class SessionHolderUnavailableError extends WhatsAppError {
   }
 }
 
+/**
+ * This instance closed its sessions for a shutdown: a session started now would run on, under a
+ * lease nobody renews, after the instance let go of its sessions.
+ */
+export class InstanceShuttingDownError extends WhatsAppError {
+  readonly code = 'INSTANCE_SHUTTING_DOWN';
+  readonly httpStatus = 503;
+  constructor(sessionId: string) {
+    super(
+      `This gateway instance is shutting down and starts no WhatsApp session; retry "${sessionNameOf(sessionId)}" shortly`,
+      aboutSession(sessionId),
+    );
+  }
+}
+
 /** A domain error thrown on the instance holding the session, as it would have been thrown here. */
 export class RelayedWhatsAppError extends WhatsAppError {
   readonly code: string;

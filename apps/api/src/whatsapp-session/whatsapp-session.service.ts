@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@app/common';
 import {
+  InstanceShuttingDownError,
   makeSessionId,
   SessionAlreadyExistsError,
   SessionQueryService,
@@ -37,7 +38,14 @@ export class WhatsAppSessionsService {
       await this.sessions.delete(created.sessionId);
       throw new SessionLimitReachedError(limit);
     }
-    await this.registry.start(created.sessionId);
+    try {
+      await this.registry.start(created.sessionId);
+    } catch (err) {
+      // Refused by an instance shutting down: the client retries the create, not a 409 for a
+      // session it was told was not created.
+      if (err instanceof InstanceShuttingDownError) await this.sessions.delete(created.sessionId);
+      throw err;
+    }
     return (await this.sessions.findOne(created.sessionId)) ?? created;
   }
 

@@ -4,6 +4,7 @@ import {
   InMemoryAuthStoreProvider,
 } from '../auth-state/in-memory-auth-store';
 import {
+  InstanceShuttingDownError,
   SessionAlreadyConnectedError,
   SessionLeasedElsewhereError,
   SessionNotConnectedError,
@@ -838,6 +839,37 @@ describe('SessionRegistry with the sandbox engine', () => {
     expect(kit.hub.size).toBe(0);
     expect(kit.store.docs.has(sessionId)).toBe(false);
     await kit.registry.beforeApplicationShutdown();
+  });
+
+  it('starts nothing once the shutdown closed the sessions, also a start that was taking its lease then', async () => {
+    const kit = makeRegistryKit();
+    const create = vi.spyOn((kit.registry as any).engine, 'create');
+    const early = await kit.createSession('early');
+    const late = await kit.createSession('late');
+    // A start in flight when the shutdown begins: its lease is being taken.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const acquire = kit.store.acquireLease.bind(kit.store);
+    const acquiring = vi
+      .spyOn(kit.store, 'acquireLease')
+      .mockImplementationOnce(async (...args) => (await gate, acquire(...args)));
+    const inFlight = kit.registry.start(early);
+    await vi.waitFor(() => expect(acquiring).toHaveBeenCalledTimes(1));
+    await kit.registry.beforeApplicationShutdown();
+    release();
+    await expect(inFlight).rejects.toBeInstanceOf(InstanceShuttingDownError);
+    // Requests answered after the shutdown hooks ran (a busy keep-alive client) start nothing either.
+    await expect(kit.registry.start(late)).rejects.toMatchObject({
+      code: 'INSTANCE_SHUTTING_DOWN',
+      httpStatus: 503,
+    });
+    await expect(kit.registry.getQr(late)).rejects.toBeInstanceOf(InstanceShuttingDownError);
+    await expect(kit.registry.restart(late)).rejects.toBeInstanceOf(InstanceShuttingDownError);
+    expect(create).not.toHaveBeenCalled();
+    expect(kit.registry.liveCount()).toBe(0);
+    // No lease left for another instance to wait out.
+    expect(kit.store.docs.get(early)!.lease).toBeUndefined();
+    expect(kit.store.docs.get(late)!.lease).toBeUndefined();
   });
 
   it('serialises concurrent start/stop: one connection at a time, last call wins', async () => {

@@ -21,6 +21,7 @@ import {
 } from '../engine/wa-connection';
 import type { WaLogger } from '../engine/wa-logger';
 import {
+  InstanceShuttingDownError,
   QrNotAvailableError,
   SessionAlreadyConnectedError,
   SessionLeasedElsewhereError,
@@ -91,6 +92,8 @@ export class SessionRegistry
   private adoptTimer?: NodeJS.Timeout;
   private restoring?: Promise<void>;
   private readonly mayRun: (organizationId: string) => Promise<boolean>;
+  /** Set once the shutdown closes the sessions: nothing starts a connection after that. */
+  private closed = false;
 
   constructor(
     @Inject(WA_ENGINE_FACTORY) private readonly engine: WaEngineFactory,
@@ -193,6 +196,9 @@ export class SessionRegistry
     this.restorer.stop();
     // Sessions the restore is starting right now finish starting, so they are closed below.
     await this.restoring;
+    // Requests still being answered must not open a connection (and take a lease) after the
+    // sessions below were closed: nobody would renew that lease or close that connection.
+    this.closed = true;
     clearInterval(this.adoptTimer);
     await this.relay.stop();
     await this.leases.stop();
@@ -523,8 +529,16 @@ export class SessionRegistry
 
   private async startLocked(sessionId: string): Promise<void> {
     if (this.handles.has(sessionId)) return;
+    if (this.closed) throw new InstanceShuttingDownError(sessionId);
     const doc = await this.requireDoc(sessionId);
     if (!(await this.leases.acquire(sessionId))) throw new SessionLeasedElsewhereError(sessionId);
+    if (this.closed) {
+      // The shutdown began while the lease was being taken; its close does not see this session.
+      await this.leases
+        .release(sessionId)
+        .catch((err) => this.logError('Lease release failed', err));
+      throw new InstanceShuttingDownError(sessionId);
+    }
     const handle = new SessionHandle(
       { sessionId, organizationId: doc.organizationId, sessionName: doc.sessionName },
       doc.status,
