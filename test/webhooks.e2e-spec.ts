@@ -729,6 +729,49 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     }
   });
 
+  it('lets an attempt in flight at shutdown finish and records it, instead of delivering its event again after the restart', async () => {
+    // A receiver that has the whole body at once and answers 200 a moment later.
+    const hits: { id: string; attempt: string }[] = [];
+    const server: Server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        hits.push({ id: body.id, attempt: String(req.headers['x-webhook-attempt']) });
+        setTimeout(() => res.writeHead(200).end('ok'), 1_500);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    receivers.push({
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    });
+    const hook = await createHook({
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slow`,
+      events: ['message.received'],
+      sessionName: 'main',
+    });
+    await inbound('in flight at shutdown');
+    await waitFor(async () => hits.length === 1, 10_000, 'the attempt reached the receiver');
+    const closing = Date.now();
+    t = await t.restart(); // app.close(), as SIGTERM does, while the receiver holds its answer
+    // The shutdown waited for the answer (bounded by the attempt's timeout) and recorded it.
+    expect(Date.now() - closing).toBeLessThan(options().timeoutMs + 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 2_000)); // the new app's first poll ran
+    expect(hits).toEqual([{ id: hits[0].id, attempt: '1' }]);
+    const page = await deliveries(hook.id);
+    expect(page.items).toHaveLength(1);
+    expect(page.items[0]).toMatchObject({
+      status: 'delivered',
+      attempts: 1,
+      lastResponseCode: 200,
+    });
+    await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
+  });
+
   it('delivers events left undelivered before a restart, including an event whose fan-out was cut off', async () => {
     let up = false;
     const r = await receiver(() => (up ? 200 : 503));

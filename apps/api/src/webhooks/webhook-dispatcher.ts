@@ -27,6 +27,8 @@ const BODY_CACHE_SIZE = 10_000;
 const LANE_BATCH = 100;
 const USER_AGENT = 'WA-Gateway-Webhooks/0.1';
 const laneKey = (lane: Lane) => `${lane.webhookId}|${lane.sessionName}`;
+/** A shutdown waits for attempts in flight this much past their own timeout before cutting them off. */
+const SHUTDOWN_MARGIN_MS = 2_000;
 
 /**
  * Delivers webhook rows. Work is organised in lanes, (webhook, session): a lane runs one delivery
@@ -79,14 +81,26 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     this.pollTimer.unref();
   }
 
+  /**
+   * No attempt starts any more; those in flight finish (each within its timeout) and are recorded,
+   * as the receiver may have the whole body already: cut off and released, such an attempt was
+   * made again by the next owner, and the event delivered twice. The rest is left, pending, to the
+   * next owner. One still running well past the timeout is cut off and released after all.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.pollTimer);
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     const running = this.lanes.stop();
-    for (const controller of this.inflight) controller.abort();
-    await running;
+    const cutOff = setTimeout(() => {
+      for (const controller of this.inflight) controller.abort();
+    }, this.options.timeoutMs + SHUTDOWN_MARGIN_MS);
+    try {
+      await running;
+    } finally {
+      clearTimeout(cutOff);
+    }
   }
 
   /** Bodies of freshly stored events, so the first attempt needs no read. */
@@ -242,6 +256,10 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
         durationMs: 0,
       });
     }
+    if (this.stopped) {
+      await this.deliveries.release(delivery._id, new Date()); // not sent yet: the next owner's
+      return false;
+    }
     const timestamp = Math.floor(Date.now() / 1000);
     const controller = new AbortController();
     this.inflight.add(controller);
@@ -264,7 +282,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     }).finally(() => this.inflight.delete(controller));
     const at = new Date();
     if (controller.signal.aborted && this.stopped) {
-      await this.deliveries.release(delivery._id, at); // interrupted by shutdown: not an attempt
+      await this.deliveries.release(delivery._id, at); // cut off by a shutdown: not an attempt
       return false;
     }
     const outcome: AttemptOutcome = {
