@@ -28,5 +28,6 @@ export * from './async/backoff';
 export * from './async/read-capped';
 export * from './async/concurrency-limit';
 export * from './async/settled-tails';
+export * from './async/release-previous-run';
 export * from './validation/iso-instant';
 export * from './http/json-body-only';

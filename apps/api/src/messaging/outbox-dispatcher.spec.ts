@@ -72,7 +72,7 @@ describe('OutboxDispatcher after a restart', () => {
     expect(calls).toEqual([`release ${INSTANCE}`, `claim ${INSTANCE}`]);
     expect(warn).toHaveBeenCalledWith(
       expect.objectContaining({ instanceId: INSTANCE }),
-      expect.stringContaining('wait for their claim'),
+      expect.stringContaining('wait until their claim expires'),
     );
   });
 });

@@ -6,7 +6,14 @@ import {
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { APP_CONFIG, type AppConfig, INSTANCE_ID, KeyedDrains, backoffDelay } from '@app/common';
+import {
+  APP_CONFIG,
+  type AppConfig,
+  INSTANCE_ID,
+  KeyedDrains,
+  backoffDelay,
+  releasePreviousRunClaims,
+} from '@app/common';
 import {
   type OutboundContent,
   SessionRegistry,
@@ -109,22 +116,12 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
    * run's own sends in flight. Should it fail, those sends wait out their claim as before.
    */
   private releaseOwnClaims(): Promise<void> {
-    return (this.ownClaimsReleased ??= this.messages
-      .releaseClaimsOf(this.instanceId, new Date())
-      .then(
-        (released) => {
-          if (released)
-            this.log.log(
-              { released, instanceId: this.instanceId },
-              'Released sends a previous run of this instance left in flight',
-            );
-        },
-        (err: unknown) =>
-          this.log.warn(
-            { err, instanceId: this.instanceId },
-            'Could not release the sends this instance left in flight; they wait for their claim',
-          ),
-      ));
+    return (this.ownClaimsReleased ??= releasePreviousRunClaims(
+      () => this.messages.releaseClaimsOf(this.instanceId, new Date()),
+      this.log,
+      this.instanceId,
+      'sends',
+    ));
   }
 
   private async drain(sessionId: string): Promise<void> {

@@ -106,7 +106,7 @@ describe('WebhookDispatcher after a restart', () => {
     expect(calls[0]).toBe(`release ${INSTANCE}`);
     expect(warn).toHaveBeenCalledWith(
       expect.objectContaining({ instanceId: INSTANCE }),
-      expect.stringContaining('wait for their lease'),
+      expect.stringContaining('wait until their claim expires'),
     );
     await dispatcher.beforeApplicationShutdown();
   });

@@ -20,7 +20,12 @@ import { postWebhook } from './webhook-sender';
 import { signWebhookPayload } from './webhook-signature';
 import { WEBHOOK_OPTIONS, type WebhookOptions } from './webhooks.options';
 import { type WebhookRecord, WebhooksRepository } from './webhooks.repository';
-import { INSTANCE_ID, resolveAllowedTarget, UrlNotAllowedError } from '@app/common';
+import {
+  INSTANCE_ID,
+  releasePreviousRunClaims,
+  resolveAllowedTarget,
+  UrlNotAllowedError,
+} from '@app/common';
 
 const BODY_CACHE_SIZE = 10_000;
 /** Unfinished rows of a lane read at once (walked in order, one attempt at a time). */
@@ -139,22 +144,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
    * attempts in flight. Should it fail, those claims wait out their lease as before.
    */
   private releaseOwnClaims(): Promise<void> {
-    return (this.ownClaimsReleased ??= this.deliveries
-      .releaseClaimsOf(this.instanceId, new Date())
-      .then(
-        (released) => {
-          if (released)
-            this.log.log(
-              { released, instanceId: this.instanceId },
-              'Released webhook deliveries a previous run of this instance left in flight',
-            );
-        },
-        (err: unknown) =>
-          this.log.warn(
-            { err, instanceId: this.instanceId },
-            'Could not release the webhook deliveries this instance left in flight; they wait for their lease',
-          ),
-      ));
+    return (this.ownClaimsReleased ??= releasePreviousRunClaims(
+      () => this.deliveries.releaseClaimsOf(this.instanceId, new Date()),
+      this.log,
+      this.instanceId,
+      'webhook deliveries',
+    ));
   }
 
   private start(lane: Lane): void {

@@ -28,12 +28,16 @@ import {
 import { toSessionDto } from './session.mapper';
 import { WhatsAppSessionsService } from './whatsapp-session.service';
 
-/** Routes that need the live connection, which another instance may hold (asked through the database). */
-const ApiHolderUnavailable = () =>
+/**
+ * Routes that need the live connection, which another instance may hold (asked through the
+ * database), or which start one (refused by an instance that is shutting down).
+ */
+const ApiSessionUnavailable = () =>
   ApiServiceUnavailableResponse({
     type: ErrorResponseDto,
     description:
-      'SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; retry',
+      'SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; ' +
+      'INSTANCE_SHUTTING_DOWN: this instance is shutting down and starts no connection. Retry',
   });
 
 @ApiTags('sessions')
@@ -52,6 +56,7 @@ export class WhatsAppSessionController {
   })
   @ApiCreatedResponse({ type: SessionResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiSessionUnavailable()
   @ApiForbiddenResponse({
     type: ErrorResponseDto,
     description: 'The whatsapp module is disabled, or the session limit is reached',
@@ -89,7 +94,7 @@ export class WhatsAppSessionController {
     type: ErrorResponseDto,
     description: 'Already connected, or no QR available right now',
   })
-  @ApiHolderUnavailable()
+  @ApiSessionUnavailable()
   async qr(@CurrentUser() user: AuthUser, @Param('name') name: string): Promise<QrResponseDto> {
     const view = await this.sessions.getQr(user.organizationId, name);
     return { qr: view.qr, status: view.status, expiresAt: view.expiresAt! };
@@ -106,7 +111,7 @@ export class WhatsAppSessionController {
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto })
-  @ApiHolderUnavailable()
+  @ApiSessionUnavailable()
   async pairingCode(
     @CurrentUser() user: AuthUser,
     @Param('name') name: string,
@@ -133,7 +138,7 @@ export class WhatsAppSessionController {
   @ApiOperation({ operationId: 'sessions_restart', summary: 'Close and reconnect now' })
   @ApiOkResponse({ type: SessionResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiHolderUnavailable()
+  @ApiSessionUnavailable()
   async restart(
     @CurrentUser() user: AuthUser,
     @Param('name') name: string,
@@ -152,7 +157,7 @@ export class WhatsAppSessionController {
   })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiHolderUnavailable()
+  @ApiSessionUnavailable()
   async remove(@CurrentUser() user: AuthUser, @Param('name') name: string): Promise<void> {
     await this.sessions.delete(user.organizationId, name);
   }

@@ -4965,6 +4965,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; INSTANCE_SHUTTING_DOWN: this instance is shutting down and starts no connection. Retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
         };
     };
     sessions_delete: {
@@ -5012,7 +5021,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; retry */
+            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; INSTANCE_SHUTTING_DOWN: this instance is shutting down and starts no connection. Retry */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5101,7 +5110,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; retry */
+            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; INSTANCE_SHUTTING_DOWN: this instance is shutting down and starts no connection. Retry */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5168,7 +5177,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; retry */
+            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; INSTANCE_SHUTTING_DOWN: this instance is shutting down and starts no connection. Retry */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5226,7 +5235,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; retry */
+            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; INSTANCE_SHUTTING_DOWN: this instance is shutting down and starts no connection. Retry */
             503: {
                 headers: {
                     [name: string]: unknown;
