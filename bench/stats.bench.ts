@@ -30,7 +30,10 @@ import { createApp } from '../apps/api/src/app.setup';
 import { MONGO_TARGET, type MongoTarget } from '../apps/api/src/database/database.module';
 import { round, settleGc, summarize } from './support';
 import type { MessageRecord, MessageStatus } from '../apps/api/src/messaging/message.types';
-import { MESSAGING_EVENTS } from '../apps/api/src/messaging/messaging.events';
+import {
+  MESSAGING_EVENTS,
+  type MessagesCreatedEvent,
+} from '../apps/api/src/messaging/messaging.events';
 import type { StatsBucket } from '../apps/api/src/stats/schemas/stats-bucket.schema';
 import {
   bucketsOf,
@@ -346,10 +349,13 @@ async function main(): Promise<void> {
         ...m,
         status: m.direction === 'out' ? 'pending' : m.status,
       } as unknown as MessageRecord;
-      await events.emitAsync(MESSAGING_EVENTS.created, {
+      // As Messaging emits it: the messages and the write-ahead note they were stored under.
+      const created = {
         sessionId: record.sessionId,
         messages: [record],
-      });
+        notes: [{ id: `bench-note-${record._id}`, messageIds: [record._id] }],
+      } satisfies MessagesCreatedEvent;
+      await events.emitAsync(MESSAGING_EVENTS.created, created);
       let previous: MessageStatus = 'pending';
       if (m.direction === 'out') {
         for (const status of PATH[final]) {
@@ -362,10 +368,7 @@ async function main(): Promise<void> {
           previous = status;
         }
       }
-      await events.emitAsync(MESSAGING_EVENTS.created, {
-        sessionId: record.sessionId,
-        messages: [record],
-      }); // duplicate
+      await events.emitAsync(MESSAGING_EVENTS.created, created); // duplicate
     }
     const replayMs = performance.now() - replayStart;
     if (replay.length) await messages.insertMany(replay as never[], { ordered: false });
