@@ -1503,20 +1503,24 @@ describe('messaging effects cut off by a crash', () => {
   });
 });
 
+/** A connected session and one message sent through it, its status effects run (their note cleared). */
+async function sentAndSettled(t: TestApp, text: string) {
+  const owner = await registerUser(t);
+  await connectedSession(t, owner, 'main');
+  const db = () => t.app.get<string, Connection>(getConnectionToken());
+  const sent = (await sendAs(t, owner, { sessionName: 'main', to: PEER, text }).expect(202)).body;
+  const message = () => db().collection('messages').findOne({ _id: sent.id });
+  await waitFor(async () => (await message())?.status === 'sent', 10_000, 'sent');
+  // Effects that ran clear their note.
+  await waitFor(async () => !(await message())?.statusEffectsAt, 10_000, 'the note cleared');
+  return { owner, db, sent, message };
+}
+
 describe('a status change cut off by a crash', () => {
   it('has its effects (stats, one event) replayed, once, for the status the message has', async () => {
     const t = await createTestApp();
     try {
-      const owner = await registerUser(t);
-      await connectedSession(t, owner, 'main');
-      const db = () => t.app.get<string, Connection>(getConnectionToken());
-      const sent = (
-        await sendAs(t, owner, { sessionName: 'main', to: PEER, text: 'tick' }).expect(202)
-      ).body;
-      const message = () => db().collection('messages').findOne({ _id: sent.id });
-      await waitFor(async () => (await message())?.status === 'sent', 10_000, 'sent');
-      // Effects that ran clear their note.
-      await waitFor(async () => !(await message())?.statusEffectsAt, 10_000, 'the note cleared');
+      const { owner, db, sent, message } = await sentAndSettled(t, 'tick');
       const statusEvents = () =>
         db().collection('events').countDocuments({
           type: 'message.status',
@@ -1562,15 +1566,7 @@ describe('stats counters cut off by a crash', () => {
   it('are finished by the replay exactly once, wherever the crash fell', async () => {
     const t = await createTestApp();
     try {
-      const owner = await registerUser(t);
-      await connectedSession(t, owner, 'main');
-      const db = () => t.app.get<string, Connection>(getConnectionToken());
-      const sent = (
-        await sendAs(t, owner, { sessionName: 'main', to: PEER, text: 'counted' }).expect(202)
-      ).body;
-      const message = () => db().collection('messages').findOne({ _id: sent.id });
-      await waitFor(async () => (await message())?.status === 'sent', 10_000, 'sent');
-      await waitFor(async () => !(await message())?.statusEffectsAt, 10_000, 'the note cleared');
+      const { owner, db, sent } = await sentAndSettled(t, 'counted');
       const byStatus = async () =>
         (await t.http().get('/api/v1/whatsapp/stats').set(owner.auth).expect(200)).body.messages
           .byStatus;
