@@ -284,6 +284,33 @@ describe('StatsRecorder', () => {
     ]);
   });
 
+  it('a move finishes the changes a crash left pending on its state (no replay comes back for them)', async () => {
+    repository.advanceMessageStatus.mockResolvedValue({
+      _id: 'm1',
+      organizationId: 'org1',
+      sessionName: 's1',
+      direction: 'out',
+      status: 'sent',
+      hour,
+      path: ['pending', 'sent'],
+      // Noted moments before a kill -9; the restart's first receipt moves the state on.
+      pending: { sent: { at: new Date() } },
+    });
+    await recorder.onStatusChanged({
+      message: message({ status: 'read' }),
+      status: 'read',
+      at: new Date(),
+    });
+    expect(applied().map((c) => [c.marker, c.inc])).toEqual([
+      ['m1:sent', { 'byStatus.pending': -1, 'byStatus.sent': 1 }],
+      ['m1:read', { 'byStatus.sent': -1, 'byStatus.read': 1 }],
+    ]);
+    expect(repository.clearPendingStates).toHaveBeenCalledWith([
+      { id: 'm1', key: 'sent' },
+      { id: 'm1', key: 'read' },
+    ]);
+  });
+
   it('a stale or duplicate status change is a no-op; one for an uncounted message counts it with that status', async () => {
     repository.advanceMessageStatus.mockResolvedValue(null);
     repository.insertMessageStates.mockResolvedValue(new Set());

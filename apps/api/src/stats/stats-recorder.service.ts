@@ -71,19 +71,31 @@ export class StatsRecorder {
       );
       if (before) {
         const { organizationId, sessionName, hour } = before;
-        const change = { id: message._id, key: status };
+        // Changes a crash left pending on this state are finished with this one, whatever their
+        // age: no replay may come back for them (the message's recovery replays only its latest
+        // status). A handler still applying one of them counts nothing twice: its marker is in
+        // the buckets until that handler cleared its claim.
+        const earlier = Object.keys(before.pending ?? {}).flatMap((key) => {
+          const inc = pendingIncrement(before, key);
+          return inc ? [{ key, inc, reason: before.pending?.[key]?.reason }] : [];
+        });
+        const changes = [
+          ...earlier,
+          { key: status as string, inc: transitionIncrement(before.status, status), reason },
+        ];
         await this.applyOnce(
-          [
-            {
-              organizationId,
-              sessionName,
-              at: hour,
-              inc: transitionIncrement(before.status, status),
-              reason,
-              marker: markerOf(change),
-            },
-          ],
-          () => this.repository.clearPendingStates([change]),
+          changes.map(({ key, inc, reason }) => ({
+            organizationId,
+            sessionName,
+            at: hour,
+            inc,
+            reason,
+            marker: markerOf({ id: message._id, key }),
+          })),
+          () =>
+            this.repository.clearPendingStates(
+              changes.map(({ key }) => ({ id: message._id, key })),
+            ),
         );
         return;
       }
