@@ -20,7 +20,12 @@ import {
 } from './stats-counters';
 import { bucketStart, dayKey } from './stats-range';
 import { type ChatRef, STATS_MESSAGES_SOURCE, type StatsMessagesSource } from './stats.ports';
-import { type LateInbound, type MessageStateRecord, StatsRepository } from './stats.repository';
+import {
+  type LateInbound,
+  type MessageStateRecord,
+  type PendingChange,
+  StatsRepository,
+} from './stats.repository';
 
 /** The instant a message is counted at: its WhatsApp timestamp, else when it was stored. */
 export const messageTime = (message: Pick<MessageRecord, 'timestamp' | 'createdAt'>): Date =>
@@ -35,9 +40,9 @@ export const messageTime = (message: Pick<MessageRecord, 'timestamp' | 'createdA
  * whose `created` event has not arrived yet counts the message with that status; the late
  * `created` is then a no-op. Received messages have no status to follow: they are counted once per
  * write-ahead note they were stored under (`stats_counted_notes`), one claim per batch instead of
- * a row per message. Trade-off: the claim and the counter `$inc` are two writes (no
- * multi-document transaction on the embedded store); a crash between them loses those increments
- * (at most once), it never double-counts.
+ * a row per message. Each change is noted pending with its claim and applied under a marker, so a
+ * crash replay finishes it exactly once (counter-marks, README). Response-time samples are the
+ * exception: sample insert and histogram `$inc` are two writes, at most once.
  */
 @Injectable()
 export class StatsRecorder {
@@ -70,33 +75,19 @@ export class StatsRecorder {
         { at: new Date(), ...(reason ? { reason } : {}) },
       );
       if (before) {
-        const { organizationId, sessionName, hour } = before;
         // Changes a crash left pending on this state are finished with this one, whatever their
         // age: no replay may come back for them (the message's recovery replays only its latest
         // status). A handler still applying one of them counts nothing twice: its marker is in
         // the buckets until that handler cleared its claim.
-        const earlier = Object.keys(before.pending ?? {}).flatMap((key) => {
-          const inc = pendingIncrement(before, key);
-          return inc ? [{ key, inc, reason: before.pending?.[key]?.reason }] : [];
-        });
-        const changes = [
-          ...earlier,
-          { key: status as string, inc: transitionIncrement(before.status, status), reason },
-        ];
-        await this.applyOnce(
-          changes.map(({ key, inc, reason }) => ({
-            organizationId,
-            sessionName,
-            at: hour,
-            inc,
+        await this.applyStateChanges([
+          ...pendingChanges(before, () => true),
+          {
+            state: before,
+            key: status,
+            inc: transitionIncrement(before.status, status),
             reason,
-            marker: markerOf({ id: message._id, key }),
-          })),
-          () =>
-            this.repository.clearPendingStates(
-              changes.map(({ key }) => ({ id: message._id, key })),
-            ),
-        );
+          },
+        ]);
         return;
       }
       // Not moved: already at/after `status` (a duplicate, out of order, or a replay that finishes
@@ -171,22 +162,23 @@ export class StatsRecorder {
     const unfinished = await this.repository.pendingStates(
       states.filter((s) => !fresh.has(s._id)).map((s) => s._id),
     );
-    const changes = [
-      ...states.filter((s) => fresh.has(s._id)).map((state) => ({ state, mine: true })),
-      ...unfinished.map((state) => ({ state, mine: false })),
-    ].flatMap(({ state, mine }) =>
-      Object.entries(state.pending ?? {}).flatMap(([key, change]) => {
-        const inc = mine || cutOff(change.at) ? pendingIncrement(state, key) : undefined;
-        return inc ? [{ state, key, inc }] : [];
-      }),
-    );
-    await this.applyOnce(
-      changes.map(({ state, key, inc }) => ({
+    await this.applyStateChanges([
+      ...states
+        .filter((s) => fresh.has(s._id))
+        .flatMap((state) => pendingChanges(state, () => true)),
+      ...unfinished.flatMap((state) => pendingChanges(state, (change) => cutOff(change.at))),
+    ]);
+  }
+
+  /** Pending changes of states: into the counters under their markers, then their claims cleared. */
+  private applyStateChanges(changes: StateChange[]): Promise<void> {
+    return this.applyOnce(
+      changes.map(({ state, key, inc, reason }) => ({
         organizationId: state.organizationId,
         sessionName: state.sessionName,
         at: state.hour,
         inc,
-        reason: state.pending?.[key]?.reason,
+        reason,
         marker: markerOf({ id: state._id, key }),
       })),
       () =>
@@ -302,6 +294,25 @@ export class StatsRecorder {
 }
 
 const markerOf = (change: { id: string; key: string }) => `${change.id}:${change.key}`;
+
+/** A change to the counters noted on a state: its key (`created` or a status) and what it adds. */
+interface StateChange {
+  state: MessageStateRecord;
+  key: string;
+  inc: CounterIncrement;
+  reason?: string;
+}
+
+/** The changes pending on `state` that `take` accepts, with the increment each adds. */
+function pendingChanges(
+  state: MessageStateRecord,
+  take: (change: PendingChange) => boolean,
+): StateChange[] {
+  return Object.entries(state.pending ?? {}).flatMap(([key, change]) => {
+    const inc = take(change) ? pendingIncrement(state, key) : undefined;
+    return inc ? [{ state, key, inc, reason: change.reason }] : [];
+  });
+}
 
 /**
  * The increment a pending change of a state adds: its creation's, or the move to a status from

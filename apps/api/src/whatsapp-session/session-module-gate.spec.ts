@@ -16,7 +16,11 @@ describe('SessionModuleGate', () => {
         .fn()
         .mockResolvedValue([{ sessionId: 'org1_a' }, { sessionId: 'org1_b' }]),
     };
-    const organizations = { get: vi.fn(async () => ({ modules: modules.current })) };
+    const organizations = {
+      hasModuleNow: vi.fn(async (_id: string, module: OrganizationModuleName) =>
+        modules.current.includes(module),
+      ),
+    };
     const gate = new SessionModuleGate(
       registry as unknown as SessionRegistry,
       sessions as unknown as SessionQueryService,
@@ -115,7 +119,10 @@ describe('SessionModuleGate', () => {
       const b = instance('B');
       const ids = [await c.linkedSession('m1', '15550000001')];
       ids.push(await c.linkedSession('m2', '15550000002'));
-      const organizations = { get: async () => ({ modules: [...modules.current] }) };
+      const organizations = {
+        hasModuleNow: async (_id: string, module: OrganizationModuleName) =>
+          modules.current.includes(module),
+      };
       const sessions = { listByOrganization: (org: string) => store.listByOrganization(org) };
       const gateOf = (registry: SessionRegistry) =>
         new SessionModuleGate(

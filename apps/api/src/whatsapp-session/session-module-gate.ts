@@ -78,7 +78,7 @@ export class SessionModuleGate {
     }
   }
 
-  private async whatsappOn(organizationId: string): Promise<boolean> {
-    return ((await this.organizations.get(organizationId)).modules ?? []).includes('whatsapp');
+  private whatsappOn(organizationId: string): Promise<boolean> {
+    return this.organizations.hasModuleNow(organizationId, 'whatsapp');
   }
 }
