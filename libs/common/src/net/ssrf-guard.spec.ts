@@ -56,6 +56,11 @@ describe('forbiddenReason', () => {
     ['::ffff:10.1.2.3', 'private (RFC 1918)'],
     ['64:ff9b::a00:1', 'private (RFC 1918)'],
     ['::127.0.0.1', 'loopback'],
+    ['2002:7f00:1::1', 'loopback'], // 6to4 of 127.0.0.1
+    ['2002:a9fe:a9fe::', 'link-local / cloud metadata'], // 6to4 of 169.254.169.254
+    ['2002:c0a8:101:1::5', 'private (RFC 1918)'], // 6to4 of 192.168.1.1
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'documentation'], // Teredo, client 192.0.2.45
+    ['2001:0:a00:1:8000:63bf:f7f7:f7f7', 'private (RFC 1918)'], // Teredo, server 10.0.0.1
   ])('refuses IPv6 %s (%s)', (ip, reason) => expect(forbiddenReason(ip)).toBe(reason));
 
   it.each([
@@ -65,6 +70,8 @@ describe('forbiddenReason', () => {
     '64:ff9b::808:808',
     'fbff::1',
     '2001:4860:4860::8888',
+    '2002:808:808::1', // 6to4 of 8.8.8.8
+    '2001:0:4136:e378:8000:63bf:f7f7:f7f7', // Teredo, server 65.54.227.120, client 8.8.8.8
   ])('accepts public IPv6 %s', (ip) => expect(forbiddenReason(ip)).toBeUndefined());
 
   it('parses IPv6 forms consistently', () => {

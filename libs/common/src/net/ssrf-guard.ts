@@ -4,7 +4,8 @@ import { isIP } from 'node:net';
 /**
  * SSRF guard for webhook URLs. A URL is refused when its host is, or resolves to, an address that
  * is not publicly routable (loopback, private, CGNAT, link-local incl. cloud metadata, ULA,
- * multicast, reserved, documentation…), unless the URL's host is listed in WEBHOOK_ALLOWED_HOSTS
+ * multicast, reserved, documentation…; IPv6 forms that carry an IPv4 address — mapped, NAT64, 6to4,
+ * Teredo — are judged by that address), unless the URL's host is listed in WEBHOOK_ALLOWED_HOSTS
  * (an exact host name, or an IP / CIDR range containing the URL's IP literal).
  */
 
@@ -37,12 +38,19 @@ const IPV6_RANGES: Array<[string, string]> = [
   ['fec0::/10', 'site-local (deprecated)'],
   ['ff00::/8', 'multicast'],
 ];
-/** IPv6 prefixes that embed an IPv4 address in their last 32 bits: judged by that address. */
-const IPV6_EMBEDDING_IPV4: Array<[string, number]> = [
-  ['::ffff:0:0/96', 96], // IPv4-mapped
-  ['::/96', 96], // IPv4-compatible (deprecated)
-  ['64:ff9b::/96', 96], // NAT64
-  ['64:ff9b:1::/48', 96], // local-use NAT64
+const low32 = (value: bigint) => value & 0xffffffffn;
+/**
+ * IPv6 prefixes that embed IPv4 addresses (a relay or translator forwards to them): judged by every
+ * address they embed.
+ */
+const IPV6_EMBEDDING_IPV4: Array<[string, (value: bigint) => bigint[]]> = [
+  ['::ffff:0:0/96', (v) => [low32(v)]], // IPv4-mapped
+  ['::/96', (v) => [low32(v)]], // IPv4-compatible (deprecated)
+  ['64:ff9b::/96', (v) => [low32(v)]], // NAT64
+  ['64:ff9b:1::/48', (v) => [low32(v)]], // local-use NAT64
+  ['2002::/16', (v) => [low32(v >> 80n)]], // 6to4: 2002:AABB:CCDD::/48
+  // Teredo: the server in bits 32-63, the client obfuscated (inverted) in the last 32 bits.
+  ['2001::/32', (v) => [low32(v >> 64n), low32(~v)]],
 ];
 
 export function parseIPv4(address: string): bigint | undefined {
@@ -103,7 +111,9 @@ function inRange(range: Range, family: 4 | 6, value: bigint): boolean {
 
 const V4 = IPV4_RANGES.map(([cidr, label]) => parseCidr(cidr, label)!);
 const V6 = IPV6_RANGES.map(([cidr, label]) => parseCidr(cidr, label)!);
-const V6_EMBEDDED = IPV6_EMBEDDING_IPV4.map(([cidr]) => parseCidr(cidr)!);
+const V6_EMBEDDED = IPV6_EMBEDDING_IPV4.map(
+  ([cidr, embedded]) => [parseCidr(cidr)!, embedded] as const,
+);
 
 /** Why an IP address must not be called, or undefined when it is publicly routable. */
 export function forbiddenReason(ip: string): string | undefined {
@@ -116,10 +126,14 @@ export function forbiddenReason(ip: string): string | undefined {
   if (family === 6) {
     const value = parseIPv6(ip);
     if (value === undefined) return 'unparseable address';
-    for (const range of V6_EMBEDDED) {
+    for (const [range, embedded] of V6_EMBEDDED) {
       // ::/96 also holds :: and ::1, which the plain IPv6 table names better.
-      if (inRange(range, 6, value) && value > 1n)
-        return forbiddenReason(ipv4FromBits(value & 0xffffffffn));
+      if (!inRange(range, 6, value) || value <= 1n) continue;
+      for (const ipv4 of embedded(value)) {
+        const reason = forbiddenReason(ipv4FromBits(ipv4));
+        if (reason) return reason;
+      }
+      return undefined;
     }
     return V6.find((r) => inRange(r, 6, value))?.label;
   }
