@@ -169,6 +169,52 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     await api().get(`/api/v1/webhooks/${created.id}`).set(owner.auth).expect(404);
   });
 
+  it('sends URL credentials as Basic auth, never shows the password, and keeps it when the masked URL comes back', async () => {
+    const r = await receiver();
+    const withPassword = r.url.replace('http://', 'http://hooks:s3cret%2Fpw@');
+    const basic = (password: string) =>
+      `Basic ${Buffer.from(`hooks:${password}`).toString('base64')}`;
+    const created = await createHook({ url: withPassword, events: ['message.received'] });
+    const masked = r.url.replace('http://', 'http://hooks:****@');
+    expect(created.url).toBe(masked);
+    const read = (await api().get(`/api/v1/webhooks/${created.id}`).set(owner.auth).expect(200))
+      .body;
+    expect(read.url).toBe(masked);
+    const list = (await api().get('/api/v1/webhooks').set(owner.auth).expect(200)).body;
+    expect(JSON.stringify(list)).not.toContain('s3cret');
+
+    const deliveredWith = async (text: string) => {
+      await inbound(text, 'main');
+      await waitFor(
+        async () => r.hits.some((h) => h.body.data.text === text),
+        10_000,
+        `delivery of ${text}`,
+      );
+      return r.hits.find((h) => h.body.data.text === text)!.headers.authorization;
+    };
+    expect(await deliveredWith('basic auth 1')).toBe(basic('s3cret/pw'));
+
+    // The URL as read, sent back with another change: the stored password stays.
+    const patched = (
+      await api()
+        .patch(`/api/v1/webhooks/${created.id}`)
+        .set(owner.auth)
+        .send({ url: masked, events: ['message.received', 'message.status'] })
+        .expect(200)
+    ).body;
+    expect(patched.url).toBe(masked);
+    expect(await deliveredWith('basic auth 2')).toBe(basic('s3cret/pw'));
+
+    // A new password replaces it.
+    await api()
+      .patch(`/api/v1/webhooks/${created.id}`)
+      .set(owner.auth)
+      .send({ url: r.url.replace('http://', 'http://hooks:other@') })
+      .expect(200);
+    expect(await deliveredWith('basic auth 3')).toBe(basic('other'));
+    await api().delete(`/api/v1/webhooks/${created.id}`).set(owner.auth).expect(204);
+  });
+
   it('stores signing secrets encrypted; deliveries sign with the secret shown once, also for rows stored before encryption', async () => {
     const db = t.app.get<string, Connection>(getConnectionToken());
     const stored = async (id: string) =>

@@ -5,11 +5,34 @@ import type { WebhookRecord } from './webhooks.repository';
 const defined = <T extends object>(value: T): T =>
   Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== null)) as T;
 
-/** Never includes the secret. */
+/** What a receiver URL's password (`https://user:password@…`, sent as Basic auth) reads as. */
+export const MASKED_PASSWORD = '****';
+
+/** The URL as shown: a password in it reads as MASKED_PASSWORD. */
+export function maskUrlPassword(url: string): string {
+  const parsed = URL.parse(url);
+  if (!parsed?.password) return url;
+  parsed.password = MASKED_PASSWORD;
+  return parsed.href;
+}
+
+/**
+ * A new URL that carries MASKED_PASSWORD (a client sending back what it read) keeps the stored
+ * URL's password instead of setting the mask as the password.
+ */
+export function keepStoredPassword(newUrl: string, storedUrl: string): string {
+  const parsed = URL.parse(newUrl);
+  const stored = URL.parse(storedUrl);
+  if (parsed?.password !== MASKED_PASSWORD || !stored?.password) return newUrl;
+  parsed.password = stored.password;
+  return parsed.href;
+}
+
+/** Never includes the secret, nor a password in the URL. */
 export function toWebhookDto(w: WebhookRecord): WebhookResponseDto {
   return defined({
     id: String(w._id),
-    url: w.url,
+    url: maskUrlPassword(w.url),
     events: w.events,
     sessionName: w.sessionName,
     enabled: w.enabled,

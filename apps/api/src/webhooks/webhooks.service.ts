@@ -15,7 +15,7 @@ import type { Webhook } from './schemas/webhook.schema';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookDirectory } from './webhook-directory';
 import { WebhookDispatcher } from './webhook-dispatcher';
-import { toDeliveryDto, toWebhookDto } from './webhook.mapper';
+import { keepStoredPassword, toDeliveryDto, toWebhookDto } from './webhook.mapper';
 import { generateWebhookSecret } from './webhook-signature';
 import {
   DeliveryInFlightError,
@@ -85,7 +85,7 @@ export class WebhooksService {
     if (dto.url !== undefined) await this.assertUrlAllowed(dto.url);
     const $set: Partial<Webhook> = {};
     const $unset: Record<string, 1> = {};
-    if (dto.url !== undefined) $set.url = dto.url;
+    if (dto.url !== undefined) $set.url = keepStoredPassword(dto.url, current.url);
     if (dto.events !== undefined) $set.events = normalizeEvents(dto.events);
     if (dto.sessionName === null) $unset.sessionName = 1;
     else if (dto.sessionName !== undefined) $set.sessionName = dto.sessionName;

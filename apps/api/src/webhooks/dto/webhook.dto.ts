@@ -31,7 +31,7 @@ const EVENTS_MESSAGE = `events must contain '*' or event types: ${EVENT_TYPES.jo
 export class CreateWebhookDto {
   @ApiProperty({
     description:
-      'Receiver URL (http or https). Hosts resolving to loopback, private or link-local addresses are refused unless listed in WEBHOOK_ALLOWED_HOSTS',
+      'Receiver URL (http or https). Hosts resolving to loopback, private or link-local addresses are refused unless listed in WEBHOOK_ALLOWED_HOSTS. Credentials in it (`https://user:password@…`) are sent as HTTP Basic auth; the password is never shown back (it reads as `****`)',
     example: 'https://crm.example.com/hooks/whatsapp',
     maxLength: 2048,
   })
@@ -69,7 +69,8 @@ export class CreateWebhookDto {
 
 export class UpdateWebhookDto {
   @ApiPropertyOptional({
-    description: 'New receiver URL (checked like on create)',
+    description:
+      'New receiver URL (checked like on create). A password of `****` keeps the stored password, so a URL read back from the API can be sent again as it is',
     example: 'https://crm.example.com/hooks/whatsapp-v2',
     maxLength: 2048,
   })
@@ -127,7 +128,10 @@ export class WebhookResponseDto {
   @ApiProperty({ example: '6650a1b2c3d4e5f601234567' })
   id: string;
 
-  @ApiProperty({ example: 'https://crm.example.com/hooks/whatsapp' })
+  @ApiProperty({
+    description: 'Receiver URL; a password in it reads as `****`',
+    example: 'https://crm.example.com/hooks/whatsapp',
+  })
   url: string;
 
   @ApiProperty({
