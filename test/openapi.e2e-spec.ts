@@ -232,6 +232,37 @@ describe('OpenAPI document', () => {
     expect(problems).toEqual([]);
   });
 
+  it('a nullable property that refers to a named schema finds null allowed there (OpenAPI 3.0 ignores nullable beside $ref)', () => {
+    const schemas = (generated as unknown as Json).components.schemas as Json;
+    const problems: string[] = [];
+    for (const [schemaName, schema] of Object.entries(schemas)) {
+      for (const [prop, s] of Object.entries((schema.properties ?? {}) as Json)) {
+        const ref = refName(s);
+        if (!s.nullable || !ref) continue;
+        const target = schemas[ref];
+        if (!target.nullable || (target.enum && !target.enum.includes(null)))
+          problems.push(`${schemaName}.${prop} → ${ref}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('base64 examples are valid base64', () => {
+    const problems: string[] = [];
+    const visit = (value: unknown, where: string) => {
+      if (!value || typeof value !== 'object') return;
+      const s = value as Json;
+      if (/base64/i.test(where.split('.').pop() ?? '') && typeof s.example === 'string') {
+        const bytes = Buffer.from(s.example, 'base64');
+        if (!/^[A-Za-z0-9+/]+={0,2}$/.test(s.example) || bytes.toString('base64') !== s.example)
+          problems.push(where);
+      }
+      for (const [key, child] of Object.entries(s)) visit(child, `${where}.${key}`);
+    };
+    visit((generated as unknown as Json).components.schemas, 'schemas');
+    expect(problems).toEqual([]);
+  });
+
   it('message and session statuses are named enum schemas used by the DTOs and filters', () => {
     const schemas = (generated as unknown as Json).components.schemas as Json;
     expect(schemas.SessionStatus).toEqual({

@@ -8,6 +8,7 @@ import {
   getSchemaPath,
   OpenAPIObject,
   type OperationObject,
+  type SchemaObject,
   SwaggerModule,
 } from '@nestjs/swagger';
 import helmet from 'helmet';
@@ -126,7 +127,18 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     operationIdFactory: (controllerKey, methodKey) =>
       `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
-  return describeResponses(documentJsonBodyOnly(document));
+  return describeResponses(documentJsonBodyOnly(nullableNamedEnums(document)));
+}
+
+/**
+ * OpenAPI 3.0 ignores `nullable` beside a `$ref`, so a property whose named enum may be null must
+ * find null allowed in the enum schema itself: an enum listing null is marked nullable.
+ */
+function nullableNamedEnums(document: OpenAPIObject): OpenAPIObject {
+  for (const schema of Object.values(document.components?.schemas ?? {}) as SchemaObject[]) {
+    if (schema.enum?.includes(null)) schema.nullable = true;
+  }
+  return document;
 }
 
 /**

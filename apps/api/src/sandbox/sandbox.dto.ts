@@ -61,7 +61,11 @@ export class SandboxPairingCodeDto {
 }
 
 export class SandboxMediaDto {
-  @ApiProperty({ description: 'Media bytes, base64', example: 'iVBORw0KGgoAAAANSUhEUg…' })
+  @ApiProperty({
+    description: 'Media bytes, base64 (the example is a 1×1 PNG)',
+    example:
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+  })
   @IsBase64()
   base64: string;
 

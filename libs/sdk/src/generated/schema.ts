@@ -1023,7 +1023,7 @@ export interface components {
         };
         CreateWebhookDto: {
             /**
-             * @description Receiver URL (http or https). Hosts resolving to loopback, private or link-local addresses are refused unless listed in WEBHOOK_ALLOWED_HOSTS
+             * @description Receiver URL (http or https). Hosts resolving to loopback, private or link-local addresses are refused unless listed in WEBHOOK_ALLOWED_HOSTS. Credentials in it (`https://user:password@…`) are sent as HTTP Basic auth; the password is never shown back (it reads as `****`)
              * @example https://crm.example.com/hooks/whatsapp
              */
             url: string;
@@ -1049,7 +1049,10 @@ export interface components {
         CreatedWebhookResponseDto: {
             /** @example 6650a1b2c3d4e5f601234567 */
             id: string;
-            /** @example https://crm.example.com/hooks/whatsapp */
+            /**
+             * @description Receiver URL; a password in it reads as `****`
+             * @example https://crm.example.com/hooks/whatsapp
+             */
             url: string;
             /**
              * @example [
@@ -1102,9 +1105,9 @@ export interface components {
         };
         /**
          * @description How the customer link was set: auto (matching phone) or manual (PUT); null when never linked
-         * @enum {string}
+         * @enum {string|null}
          */
-        CustomerLinkSource: "auto" | "manual";
+        CustomerLinkSource: "auto" | "manual" | null;
         CustomerPageDto: {
             /** @description Customers on this page */
             items: components["schemas"]["CustomerResponseDto"][];
@@ -1343,7 +1346,7 @@ export interface components {
             url?: string;
             /**
              * @description Media bytes, base64-encoded (give url or base64, not both)
-             * @example iVBORw0KGgoAAAANSUhEUg…
+             * @example JVBERi0xLjQKJSVFT0YK
              */
             base64?: string;
             /**
@@ -1764,8 +1767,8 @@ export interface components {
         };
         SandboxMediaDto: {
             /**
-             * @description Media bytes, base64
-             * @example iVBORw0KGgoAAAANSUhEUg…
+             * @description Media bytes, base64 (the example is a 1×1 PNG)
+             * @example iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==
              */
             base64: string;
             /** @example image/png */
@@ -2236,7 +2239,7 @@ export interface components {
         };
         UpdateWebhookDto: {
             /**
-             * @description New receiver URL (checked like on create)
+             * @description New receiver URL (checked like on create). A password of `****` keeps the stored password, so a URL read back from the API can be sent again as it is
              * @example https://crm.example.com/hooks/whatsapp-v2
              */
             url?: string;
@@ -2267,7 +2270,10 @@ export interface components {
         UpdatedWebhookResponseDto: {
             /** @example 6650a1b2c3d4e5f601234567 */
             id: string;
-            /** @example https://crm.example.com/hooks/whatsapp */
+            /**
+             * @description Receiver URL; a password in it reads as `****`
+             * @example https://crm.example.com/hooks/whatsapp
+             */
             url: string;
             /**
              * @example [
@@ -2351,7 +2357,10 @@ export interface components {
         WebhookResponseDto: {
             /** @example 6650a1b2c3d4e5f601234567 */
             id: string;
-            /** @example https://crm.example.com/hooks/whatsapp */
+            /**
+             * @description Receiver URL; a password in it reads as `****`
+             * @example https://crm.example.com/hooks/whatsapp
+             */
             url: string;
             /**
              * @example [

@@ -281,7 +281,8 @@ export class ContactResponseDto {
   @ApiProperty({
     description:
       'How the customer link was set: auto (matching phone) or manual (PUT); null when never linked',
-    enum: CUSTOMER_LINK_SOURCES,
+    // null listed in the enum itself: OpenAPI 3.0 ignores `nullable` next to a $ref.
+    enum: [...CUSTOMER_LINK_SOURCES, null],
     enumName: 'CustomerLinkSource',
     example: 'auto',
     nullable: true,

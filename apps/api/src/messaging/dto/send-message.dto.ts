@@ -65,7 +65,7 @@ export class MediaInputDto {
 
   @ApiPropertyOptional({
     description: 'Media bytes, base64-encoded (give url or base64, not both)',
-    example: 'iVBORw0KGgoAAAANSUhEUg…',
+    example: 'JVBERi0xLjQKJSVFT0YK', // a minimal PDF, like the other examples
   })
   @ValidateIf((o: MediaInputDto) => o.url === undefined)
   @IsBase64({}, { message: 'media.base64 must be base64-encoded bytes (or give media.url)' })
