@@ -84,6 +84,11 @@ describe('foundation (HTTP)', () => {
     }
   });
 
+  it('sends no CORS headers unless CORS_ORIGINS is set', async () => {
+    const res = await t.http().get('/health').set('Origin', 'https://app.example.com').expect(200);
+    expect(res.headers).not.toHaveProperty('access-control-allow-origin');
+  });
+
   it('honours an incoming X-Request-Id and echoes it', async () => {
     const res = await t.http().get('/api/v1/nope').set('X-Request-Id', 'trace-abc-123').expect(404);
     expect(res.headers['x-request-id']).toBe('trace-abc-123');
@@ -218,6 +223,56 @@ describe('foundation (HTTP)', () => {
       scheme: 'bearer',
     });
     expect(spec.body.paths['/api/v1/auth/register']).toBeDefined();
+  });
+});
+
+describe('CORS with CORS_ORIGINS', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({
+      CORS_ORIGINS: 'https://app.example.com, https://admin.example.com:8443',
+    });
+  });
+  afterAll(() => t.close());
+
+  it('answers a preflight of a listed origin, before authentication and the JSON body check', async () => {
+    const res = await t
+      .http()
+      .options('/api/v1/whatsapp/messages/send')
+      .set('Origin', 'https://admin.example.com:8443')
+      .set('Access-Control-Request-Method', 'POST')
+      .set('Access-Control-Request-Headers', 'authorization,content-type,idempotency-key')
+      .expect(204);
+    expect(res.headers['access-control-allow-origin']).toBe('https://admin.example.com:8443');
+    expect(res.headers['access-control-allow-headers']).toMatch(/Idempotency-Key/);
+    expect(res.headers['access-control-allow-methods']).toMatch(/POST/);
+    expect(res.headers).not.toHaveProperty('access-control-allow-credentials');
+  });
+
+  it('lets a listed origin read answers and their headers; other origins get no CORS headers', async () => {
+    const user = await registerUser(t);
+    const ok = await t
+      .http()
+      .get('/api/v1/auth/me')
+      .set(user.auth)
+      .set('Origin', 'https://app.example.com')
+      .expect(200);
+    expect(ok.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    expect(ok.headers['access-control-expose-headers']).toMatch(/X-Request-Id/);
+    // Errors too: a browser client must be able to read the error shape.
+    const denied = await t
+      .http()
+      .get('/api/v1/auth/me')
+      .set('Origin', 'https://app.example.com')
+      .expect(401);
+    expect(denied.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    const other = await t
+      .http()
+      .get('/api/v1/auth/me')
+      .set(user.auth)
+      .set('Origin', 'https://evil.example.net')
+      .expect(200);
+    expect(other.headers).not.toHaveProperty('access-control-allow-origin');
   });
 });
 

@@ -11,6 +11,7 @@ import {
   type SchemaObject,
   SwaggerModule,
 } from '@nestjs/swagger';
+import type { CorsOptions } from '@nestjs/common/interfaces/external/cors-options.interface';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import {
@@ -40,6 +41,8 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   app.useLogger(app.get(Logger));
   // First, so that errors of the body parser below carry the request id too.
   app.use(requestIdMiddleware());
+  // Before the 415 check and the guards: a preflight has no body and no token.
+  if (config.CORS_ORIGINS) app.enableCors(corsOptions(config.CORS_ORIGINS));
   app.use(securityHeaders());
   // No route takes another body type (no multipart or raw routes): anything else is a 415.
   app.use(jsonBodyOnly());
@@ -64,6 +67,27 @@ function securityHeaders() {
     hsts: false,
     contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
   });
+}
+
+/**
+ * CORS for the origins of CORS_ORIGINS (or any with `*`). Tokens travel in the Authorization
+ * header, never in cookies, so no credentials mode; the headers a client reads are exposed.
+ */
+export function corsOptions(origins: string): CorsOptions {
+  const list = origins.split(',').map((origin) => origin.trim());
+  return {
+    origin: list.includes('*') ? '*' : list,
+    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: [
+      'Authorization',
+      'Content-Type',
+      'Idempotency-Key',
+      'Last-Event-ID',
+      'X-Request-Id',
+    ],
+    exposedHeaders: ['X-Request-Id', 'Retry-After', 'Idempotent-Replayed', 'Content-Disposition'],
+    maxAge: 600,
+  };
 }
 
 /** The route prefix; also applied by the OpenAPI generator so both documents agree. */

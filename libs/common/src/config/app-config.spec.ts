@@ -36,6 +36,9 @@ describe('loadConfig', () => {
       { MEDIA_FETCH_TIMEOUT_SECONDS: '61' },
       'MEDIA_FETCH_TIMEOUT_SECONDS must be an integer between 1',
     ],
+    [{ CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS must be * or'],
+    [{ CORS_ORIGINS: 'app.example.com' }, 'CORS_ORIGINS must be * or'],
+    [{ CORS_ORIGINS: 'https://a.example.com,,https://b.example.com' }, 'CORS_ORIGINS must be * or'],
     [
       { WEBHOOK_CONCURRENCY_PER_ORG: '0' },
       'WEBHOOK_CONCURRENCY_PER_ORG must be an integer between 1 and 32',

@@ -129,6 +129,17 @@ export class EnvironmentVariables {
   @IsString()
   WEBHOOK_ALLOWED_HOSTS?: string;
 
+  /**
+   * Browser origins allowed to call the API from another origin (CORS), comma-separated, or `*`.
+   * Unset: no CORS headers, so only same-origin pages (the dashboard, Swagger UI) can call it.
+   */
+  @IsOptional()
+  @Matches(/^\s*(\*|https?:\/\/[^/\s,]+(\s*,\s*https?:\/\/[^/\s,]+)*)\s*$/, {
+    message:
+      'CORS_ORIGINS must be * or comma-separated origins like https://app.example.com (scheme, host, optional port; no path)',
+  })
+  CORS_ORIGINS?: string;
+
   /** Hosts/IPs/CIDRs that media.url of a send may point at although they are private or loopback. */
   @IsOptional()
   @IsString()
