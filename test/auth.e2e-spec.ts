@@ -262,7 +262,7 @@ describe('auth and organizations (HTTP)', () => {
       await t.http().get('/api/v1/auth/me').set('Authorization', `Bearer ${forged}`).expect(401);
     });
 
-    it('stops accepting the token of a disabled user', async () => {
+    it('stops accepting the token of a disabled user, also after the user is enabled again', async () => {
       const owner = await registerUser(t);
       const email = uniqueEmail('member');
       const created = await t
@@ -290,6 +290,37 @@ describe('auth and organizations (HTTP)', () => {
         .post('/api/v1/auth/login')
         .send({ email, password: 'password-123' })
         .expect(401);
+
+      // Enabled again: the tokens from before the disable stay dead; a new login works.
+      await t
+        .http()
+        .patch(`/api/v1/organizations/me/users/${created.body.id}`)
+        .set(owner.auth)
+        .send({ disabled: false })
+        .expect(200);
+      await t.http().get('/api/v1/auth/me').set(memberAuth).expect(401);
+      const again = await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email, password: 'password-123' })
+        .expect(200);
+      await t
+        .http()
+        .get('/api/v1/auth/me')
+        .set({ Authorization: `Bearer ${again.body.accessToken}` })
+        .expect(200);
+      // Other changes (a role) leave the tokens working.
+      await t
+        .http()
+        .patch(`/api/v1/organizations/me/users/${created.body.id}`)
+        .set(owner.auth)
+        .send({ role: 'admin' })
+        .expect(200);
+      await t
+        .http()
+        .get('/api/v1/auth/me')
+        .set({ Authorization: `Bearer ${again.body.accessToken}` })
+        .expect(200);
     });
   });
 

@@ -387,6 +387,15 @@ describe('events stream (SSE)', () => {
       await ended;
       const again = await open(t.url, {}, { Authorization: `Bearer ${accessToken}` }).ready;
       expect(again.statusCode).toBe(401);
+      // Enabled again: the token from before the disable stays dead here too.
+      await t
+        .http()
+        .patch(`/api/v1/organizations/me/users/${member.body.id}`)
+        .set(owner.auth)
+        .send({ disabled: false })
+        .expect(200);
+      const revived = await open(t.url, {}, { Authorization: `Bearer ${accessToken}` }).ready;
+      expect(revived.statusCode).toBe(401);
     } finally {
       options.heartbeatMs = saved;
     }

@@ -6,10 +6,14 @@ export interface AuthUser {
   organizationId: string;
   role: UserRole;
   email: string;
+  /** The token version the request's token was issued under (the user's current one). */
+  tokenVersion: number;
 }
 
 export interface JwtPayload {
   sub: string;
   org: string;
   role: UserRole;
+  /** The user's tokenVersion at issue; absent in tokens issued before versions existed (= 0). */
+  ver?: number;
 }

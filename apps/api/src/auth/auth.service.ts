@@ -79,6 +79,7 @@ export class AuthService {
       sub: String(user._id),
       org: String(user.organizationId),
       role: user.role,
+      ver: user.tokenVersion ?? 0,
     };
     const organization = await this.organizations.get(String(user.organizationId));
     return {

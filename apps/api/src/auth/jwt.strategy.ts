@@ -22,16 +22,21 @@ export class JwtStrategy extends PassportStrategy(Strategy) {
     });
   }
 
-  /** Tokens of deleted or disabled users stop working (within the user cache's few seconds). */
+  /**
+   * Tokens of deleted or disabled users stop working (within the user cache's few seconds), and
+   * stay dead when the user is enabled again (their version is older).
+   */
   async validate(payload: JwtPayload): Promise<AuthUser | false> {
     if (!payload?.sub) return false;
     const user = await this.users.findActive(payload.sub);
     if (!user || String(user.organizationId) !== payload.org) return false;
+    if ((payload.ver ?? 0) !== (user.tokenVersion ?? 0)) return false;
     return {
       userId: String(user._id),
       organizationId: String(user.organizationId),
       role: user.role,
       email: user.email,
+      tokenVersion: user.tokenVersion ?? 0,
     };
   }
 }

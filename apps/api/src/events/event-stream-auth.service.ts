@@ -15,6 +15,15 @@ interface StreamTokenPayload {
   uid: string;
   org: string;
   role: UserRole;
+  /** The user's token version, as in access tokens. */
+  ver: number;
+}
+
+/** Who a token names, and the token version it was issued under. */
+interface TokenHolder {
+  userId: string;
+  organizationId: string;
+  tokenVersion: number;
 }
 
 /**
@@ -35,6 +44,7 @@ export class EventStreamAuthService {
       uid: user.userId,
       org: user.organizationId,
       role: user.role,
+      ver: user.tokenVersion,
     };
     const token = await this.jwt.signAsync(payload, {
       audience: STREAM_TOKEN_AUDIENCE,
@@ -49,57 +59,55 @@ export class EventStreamAuthService {
     queryToken: string | undefined,
   ): Promise<AuthUser> {
     const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
-    let userId: string | undefined;
-    let organizationId: string | undefined;
+    let holder: TokenHolder | undefined;
     if (bearer) {
-      ({ userId, organizationId } =
-        (await this.fromStreamToken(bearer)) ?? (await this.fromAccessToken(bearer)) ?? {});
+      holder = (await this.fromStreamToken(bearer)) ?? (await this.fromAccessToken(bearer));
     } else if (queryToken) {
-      ({ userId, organizationId } = (await this.fromStreamToken(queryToken)) ?? {});
+      holder = await this.fromStreamToken(queryToken);
     }
-    if (!userId || !organizationId) throw new StreamUnauthorizedError();
-    const user = await this.access(userId, organizationId);
+    if (!holder) throw new StreamUnauthorizedError();
+    const user = await this.access(holder);
     if (user === 'unauthorized') throw new StreamUnauthorizedError();
     if (user === 'module-disabled') throw new StreamModuleDisabledError();
-    return { userId, organizationId, role: user.role, email: user.email };
+    return { ...holder, role: user.role, email: user.email };
   }
 
   /** Whether a stream opened by this user may go on: the same check as when it was opened. */
   async stillAllowed(user: AuthUser): Promise<boolean> {
-    return typeof (await this.access(user.userId, user.organizationId)) === 'object';
+    return typeof (await this.access(user)) === 'object';
   }
 
-  /** The user, if still active in that organization, and the organization has the module. */
-  private async access(userId: string, organizationId: string) {
+  /**
+   * The user, if still active in that organization with the token's version (not disabled since),
+   * and the organization has the module.
+   */
+  private async access({ userId, organizationId, tokenVersion }: TokenHolder) {
     const user = await this.users.findActive(userId);
     if (!user || String(user.organizationId) !== organizationId) return 'unauthorized' as const;
+    if ((user.tokenVersion ?? 0) !== tokenVersion) return 'unauthorized' as const;
     if (!(await this.organizations.hasModule(organizationId, 'whatsapp')))
       return 'module-disabled' as const;
     return user;
   }
 
-  private async fromStreamToken(
-    token: string,
-  ): Promise<{ userId: string; organizationId: string } | undefined> {
+  private async fromStreamToken(token: string): Promise<TokenHolder | undefined> {
     try {
       const payload = await this.jwt.verifyAsync<StreamTokenPayload & { sub?: string }>(token, {
         audience: STREAM_TOKEN_AUDIENCE,
       });
       return payload.uid && payload.org && !payload.sub
-        ? { userId: payload.uid, organizationId: payload.org }
+        ? { userId: payload.uid, organizationId: payload.org, tokenVersion: payload.ver ?? 0 }
         : undefined;
     } catch {
       return undefined;
     }
   }
 
-  private async fromAccessToken(
-    token: string,
-  ): Promise<{ userId: string; organizationId: string } | undefined> {
+  private async fromAccessToken(token: string): Promise<TokenHolder | undefined> {
     try {
       const payload = await this.jwt.verifyAsync<JwtPayload & { aud?: unknown }>(token);
       return payload.sub && payload.org && payload.aud === undefined
-        ? { userId: payload.sub, organizationId: payload.org }
+        ? { userId: payload.sub, organizationId: payload.org, tokenVersion: payload.ver ?? 0 }
         : undefined;
     } catch {
       return undefined;

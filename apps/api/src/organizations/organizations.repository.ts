@@ -50,7 +50,9 @@ export class OrganizationsRepository {
 export class UsersRepository {
   constructor(@InjectModel(User.name) private readonly model: Model<User>) {}
 
-  async create(user: Omit<User, 'createdAt' | 'updatedAt' | 'disabled'>): Promise<UserRecord> {
+  async create(
+    user: Omit<User, 'createdAt' | 'updatedAt' | 'disabled' | 'tokenVersion'>,
+  ): Promise<UserRecord> {
     const created = await this.model.create(user);
     return created.toObject();
   }
@@ -91,12 +93,18 @@ export class UsersRepository {
       .exec();
   }
 
+  /** `revokeTokens` raises the token version: every token issued so far stops working for good. */
   update(
     id: Types.ObjectId,
     patch: { role?: UserRole; disabled?: boolean },
+    revokeTokens = false,
   ): Promise<UserRecord | null> {
     return this.model
-      .findByIdAndUpdate(id, { $set: patch }, { returnDocument: 'after' })
+      .findByIdAndUpdate(
+        id,
+        { $set: patch, ...(revokeTokens ? { $inc: { tokenVersion: 1 } } : {}) },
+        { returnDocument: 'after' },
+      )
       .lean<UserRecord>()
       .exec();
   }

@@ -43,6 +43,7 @@ describe('UsersService.update', () => {
     organizationId: String(ORG),
     role: 'owner',
     email: u.email,
+    tokenVersion: 0,
   });
 
   it.each([{ disabled: true }, { role: 'member' as const }])(

@@ -96,7 +96,11 @@ export class UsersService {
     if (losesOwnership && !target.disabled && (await keepsOwners()) <= 1) {
       throw new LastOwnerError();
     }
-    const updated = await this.users.update(target._id, patch);
+    const updated = await this.users.update(
+      target._id,
+      patch,
+      patch.disabled === true && !target.disabled,
+    );
     if (!updated) throw new UserNotFoundError();
     this.activeCache.delete(userId);
     // Two owners demoting or disabling each other at once both pass the check above; whichever

@@ -10,7 +10,13 @@ import { JwtAuthGuard } from './jwt-auth.guard';
 import { ModuleAccessGuard } from './module-access.guard';
 import { RolesGuard } from './roles.guard';
 
-const member: AuthUser = { userId: 'u1', organizationId: 'o1', role: 'member', email: 'm@x.test' };
+const member: AuthUser = {
+  userId: 'u1',
+  organizationId: 'o1',
+  role: 'member',
+  email: 'm@x.test',
+  tokenVersion: 0,
+};
 
 function contextWith(metadata: Record<string, unknown>, user?: AuthUser): ExecutionContext {
   const handler = () => undefined;

@@ -28,6 +28,13 @@ export class User {
   @Prop({ default: false })
   disabled: boolean;
 
+  /**
+   * Raised each time the user is disabled. Tokens carry the version they were issued under (`ver`),
+   * so a token from before a disable stays dead after the user is enabled again.
+   */
+  @Prop({ default: 0 })
+  tokenVersion: number;
+
   createdAt: Date;
   updatedAt: Date;
 }
