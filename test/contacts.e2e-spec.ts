@@ -1,6 +1,9 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
+import { MIGRATIONS_COLLECTION, type SearchKeysBackfill } from '@app/common';
+import { Contact } from '../apps/api/src/contacts/schemas/contact.schema';
+import { Customer } from '../apps/api/src/customers/schemas/customer.schema';
 import { WA_EVENTS, type WaContactsUpsertedEvent } from '@app/whatsapp';
 import { connectedSession } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
@@ -524,6 +527,47 @@ describe('contacts (HTTP, sandbox engine)', () => {
     expect((await list({ tag: ' big   SPENDER ' })).items.map((c) => c.id)).toEqual([zed.id]);
     expect((await list({ tag: 'ｖｉｐ' })).items.map((c) => c.id)).toEqual([zed.id]);
     expect((await list({ sessionName: 'other-session' })).total).toBe(0);
+  });
+
+  it('finds later words after a hyphen or apostrophe, also in contacts and customers stored under the old word rule (backfilled at boot)', async () => {
+    await emitContacts([{ jid: '201005550011@s.whatsapp.net', name: "Book 12 O'Brien-Smith" }]);
+    const customer = await createCustomer({ name: 'Acme-Widgets Ltd', phone: '+201005550099' });
+    const customerSearch = async (search: string) =>
+      (await t.http().get('/api/v1/customers').query({ search }).set(owner.auth).expect(200)).body
+        .items as Array<{ id: string }>;
+    expect((await list({ search: 'smith' })).total).toBe(1);
+    expect((await list({ search: 'brien' })).total).toBe(1);
+    expect((await customerSearch('widg')).map((c) => c.id)).toEqual([customer.id]);
+
+    // Keys as the old rule stored them (words after spaces only), and no record of the backfill.
+    const db = t.app.get<Connection>(getConnectionToken());
+    await db.collection('contacts').updateMany(
+      { addressBookName: "Book 12 O'Brien-Smith" },
+      {
+        $set: {
+          searchAddressBookName: ["book 12 o'brien-smith", "12 o'brien-smith", "o'brien-smith"],
+        },
+      },
+    );
+    await db
+      .collection('customers')
+      .updateMany(
+        { name: 'Acme-Widgets Ltd' },
+        { $set: { searchName: ['acme-widgets ltd', 'ltd'] } },
+      );
+    await db.collection(MIGRATIONS_COLLECTION).deleteMany({});
+    expect((await list({ search: 'smith' })).total).toBe(0);
+    expect(await customerSearch('widg')).toEqual([]);
+
+    const contactsBackfill = t.app.get<SearchKeysBackfill>(`SearchKeysBackfill:${Contact.name}`);
+    const customersBackfill = t.app.get<SearchKeysBackfill>(`SearchKeysBackfill:${Customer.name}`);
+    expect(await contactsBackfill.run()).toBe(1);
+    expect(await customersBackfill.run()).toBe(1);
+    expect((await list({ search: 'smith' })).total).toBe(1);
+    expect((await customerSearch('widg')).map((c) => c.id)).toEqual([customer.id]);
+    // Done once per version: a second run (another instance, a restart) reads the marker only.
+    expect(await db.collection(MIGRATIONS_COLLECTION).countDocuments()).toBe(2);
+    expect(await contactsBackfill.run()).toBe(0);
   });
 
   it('rejects a malformed customerId (400) and an unknown or foreign customer (404)', async () => {

@@ -12,6 +12,7 @@ export * from './phone/phone';
 export * from './security/password';
 export * from './net/ssrf-guard';
 export * from './search/search-text';
+export * from './search/search-keys-backfill';
 export * from './mongo/duplicate-key';
 export * from './validation/trim';
 export * from './validation/search-query';

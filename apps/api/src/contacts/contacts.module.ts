@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
+import { SearchKeysBackfill } from '@app/common';
 import { CustomersModule } from '../customers/customers.module';
 import { MessagingModule } from '../messaging/messaging.module';
 import { OrganizationsModule } from '../organizations/organizations.module';
@@ -37,6 +38,11 @@ import { LidMapping, LidMappingSchema } from './schemas/lid-mapping.schema';
     ContactsService,
     ContactsSyncService,
     ContactsSyncListener,
+    SearchKeysBackfill.provider(Contact.name, [
+      { source: 'customName', keys: 'searchCustomName' },
+      { source: 'addressBookName', keys: 'searchAddressBookName' },
+      { source: 'pushName', keys: 'searchPushName' },
+    ]),
   ],
   exports: [ContactsService],
 })

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
+import { SearchKeysBackfill } from '@app/common';
 import { CustomersController } from './customers.controller';
 import { CustomersRepository } from './customers.repository';
 import { CustomersService } from './customers.service';
@@ -8,7 +9,11 @@ import { Customer, CustomerSchema } from './schemas/customer.schema';
 @Module({
   imports: [MongooseModule.forFeature([{ name: Customer.name, schema: CustomerSchema }])],
   controllers: [CustomersController],
-  providers: [CustomersRepository, CustomersService],
+  providers: [
+    CustomersRepository,
+    CustomersService,
+    SearchKeysBackfill.provider(Customer.name, [{ source: 'name', keys: 'searchName' }]),
+  ],
   exports: [CustomersService],
 })
 export class CustomersModule {}

@@ -14,6 +14,20 @@ describe('customer/contact search helpers', () => {
       'ali hassan',
       'hassan',
     ]);
+    expect(searchTokens("Book 12 O'Brien-Smith")).toEqual([
+      "book 12 o'brien-smith",
+      "12 o'brien-smith",
+      "o'brien-smith",
+      'brien-smith',
+      'smith',
+    ]);
+    // Marks (Arabic vowel signs, combining accents) do not split a word.
+    expect(searchTokens('مُحَمَّد علي')).toEqual(['مُحَمَّد علي', 'علي']);
+    expect(searchTokens('Zoe\u0301 (Acme) - Sales')).toEqual([
+      'zoé (acme) - sales',
+      'acme) - sales',
+      'sales',
+    ]);
     expect(searchTokens('')).toEqual([]);
     expect(searchTokens(null)).toEqual([]);
   });

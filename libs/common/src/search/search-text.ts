@@ -13,24 +13,27 @@ export function normalizeSearchText(input: string | null | undefined): string {
   return (input ?? '').normalize('NFKC').toLowerCase().trim().replace(/\s+/g, ' ');
 }
 
+/** Where a word starts: a letter or digit right after anything else (space, hyphen, apostrophe…). */
+const WORD_START = /(?<=[^\p{L}\p{N}\p{M}])[\p{L}\p{N}]/gu;
+
 /**
  * Lower-cased `name` plus the suffix starting at each later word, so an anchored
- * (`^`, index-bounded) regex finds "Mona Ali" by "mo" and by "al".
+ * (`^`, index-bounded) regex finds "Mona Ali" by "mo" and by "al", and "O'Brien-Smith" by "smi".
+ * Changing what counts as a word changes stored keys: bump SEARCH_KEYS_VERSION.
  */
 export function searchTokens(name: string | null | undefined): string[] {
   const text = normalizeSearchText(name);
   if (!text) return [];
-  const tokens = [text];
-  for (
-    let i = text.indexOf(' ');
-    i !== -1 && tokens.length < MAX_TOKENS;
-    i = text.indexOf(' ', i + 1)
-  ) {
-    const rest = text.slice(i + 1);
-    if (rest) tokens.push(rest);
+  const tokens = new Set([text]);
+  for (const match of text.matchAll(WORD_START)) {
+    if (tokens.size >= MAX_TOKENS) break;
+    tokens.add(text.slice(match.index));
   }
-  return [...new Set(tokens)];
+  return [...tokens];
 }
+
+/** Version of the searchTokens rules; stored keys of an older version are recomputed at boot. */
+export const SEARCH_KEYS_VERSION = 2;
 
 /** The digits to prefix-match against stored phones when the search looks like a phone number. */
 export function phoneSearchPrefix(search: string): string | undefined {

@@ -2562,7 +2562,7 @@ export interface operations {
                 page?: number;
                 /** @description Items per page */
                 limit?: number;
-                /** @description Case-insensitive prefix of the name (or of any later word in it), of the email, or of the phone digits */
+                /** @description Case-insensitive prefix of the name (or of any later word in it: words start after a space, hyphen, apostrophe or other punctuation), of the email, or of the phone digits */
                 search?: string;
             };
             header?: never;
@@ -3690,7 +3690,7 @@ export interface operations {
                 limit?: number;
                 /** @description Only contacts of this session */
                 sessionName?: string;
-                /** @description Case-insensitive prefix of the name, address-book name or pushName (or of a later word in them), or of the phone digits */
+                /** @description Case-insensitive prefix of the name, address-book name or pushName (or of a later word in them: words start after a space, hyphen, apostrophe or other punctuation), or of the phone digits */
                 search?: string;
                 /** @description Only contacts with this tag, normalised as stored tags are */
                 tag?: string;
