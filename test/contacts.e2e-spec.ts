@@ -2,7 +2,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { MIGRATIONS_COLLECTION, type SearchKeysBackfill } from '@app/common';
-import { Contact } from '../apps/api/src/contacts/schemas/contact.schema';
+import { Contact as ContactModel } from '../apps/api/src/contacts/schemas/contact.schema';
 import { Customer } from '../apps/api/src/customers/schemas/customer.schema';
 import { WA_EVENTS, type WaContactsUpsertedEvent } from '@app/whatsapp';
 import { connectedSession } from './support/sandbox';
@@ -559,7 +559,9 @@ describe('contacts (HTTP, sandbox engine)', () => {
     expect((await list({ search: 'smith' })).total).toBe(0);
     expect(await customerSearch('widg')).toEqual([]);
 
-    const contactsBackfill = t.app.get<SearchKeysBackfill>(`SearchKeysBackfill:${Contact.name}`);
+    const contactsBackfill = t.app.get<SearchKeysBackfill>(
+      `SearchKeysBackfill:${ContactModel.name}`,
+    );
     const customersBackfill = t.app.get<SearchKeysBackfill>(`SearchKeysBackfill:${Customer.name}`);
     expect(await contactsBackfill.run()).toBe(1);
     expect(await customersBackfill.run()).toBe(1);

@@ -146,7 +146,7 @@ describe('mergeContacts', () => {
         customName: 'Mona',
         notes: 'A',
         customerId: 'cust2',
-        customerLinkSource: 'auto',
+        customerLinkSource: 'manual',
       },
       lidDoc,
       '555@lid',
@@ -156,7 +156,7 @@ describe('mergeContacts', () => {
       customName: 'Mona',
       notes: 'A\n\nCall after 5pm',
       customerId: 'cust2',
-      customerLinkSource: 'auto',
+      customerLinkSource: 'manual',
     });
     expect(
       mergeContacts(
@@ -183,6 +183,29 @@ describe('mergeContacts', () => {
       '201001234567',
     );
     expect(older.pushName).toBe('Mona (old)');
+  });
+
+  it("a user's link or unlink on either document beats an automatic link by phone", () => {
+    const autoPhone = { ...phoneDoc, customerId: 'cust2', customerLinkSource: 'auto' as const };
+    expect(mergeContacts(autoPhone, lidDoc, '555@lid', '201001234567')).toMatchObject({
+      customerId: 'cust1',
+      customerLinkSource: 'manual',
+    });
+    const unlinkedByHand = { ...lidDoc, customerId: null, customerLinkSource: 'manual' as const };
+    expect(mergeContacts(autoPhone, unlinkedByHand, '555@lid', '201001234567')).toMatchObject({
+      customerId: null,
+      customerLinkSource: 'manual',
+    });
+    const autoLid = { ...lidDoc, customerLinkSource: 'auto' as const };
+    expect(mergeContacts(autoPhone, autoLid, '555@lid', '201001234567')).toMatchObject({
+      customerId: 'cust2',
+      customerLinkSource: 'auto',
+    });
+    const legacy = { ...lidDoc, customerLinkSource: null };
+    expect(mergeContacts(phoneDoc, legacy, '555@lid', '201001234567')).toMatchObject({
+      customerId: 'cust1',
+      customerLinkSource: 'auto',
+    });
   });
 
   it('handles documents without messages and an unlinked manual choice', () => {

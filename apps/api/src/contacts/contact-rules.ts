@@ -229,13 +229,13 @@ export function mergeContacts(
   merged.tags = normalizeTags([...(phoneDoc.tags ?? []), ...(lidDoc.tags ?? [])]);
   merged.notes = mergeNotes(phoneDoc.notes, lidDoc.notes);
 
-  const linked = phoneDoc.customerId ? phoneDoc : lidDoc.customerId ? lidDoc : undefined;
-  merged.customerId = linked?.customerId ?? null;
-  merged.customerLinkSource = linked
-    ? (linked.customerLinkSource ?? 'auto')
-    : phoneDoc.customerLinkSource === 'manual' || lidDoc.customerLinkSource === 'manual'
-      ? 'manual'
-      : null;
+  // A user's choice (a manual link, or a manual unlink) beats an automatic match by phone; the
+  // phone document's first when both have one.
+  const chosen =
+    [phoneDoc, lidDoc].find((d) => d.customerLinkSource === 'manual') ??
+    [phoneDoc, lidDoc].find((d) => d.customerId);
+  merged.customerId = chosen?.customerId ?? null;
+  merged.customerLinkSource = chosen?.customerLinkSource ?? (chosen?.customerId ? 'auto' : null);
   return merged;
 }
 
