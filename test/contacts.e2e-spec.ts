@@ -643,6 +643,39 @@ describe('contacts (HTTP, sandbox engine)', () => {
     await put(c.id, { customerId: customer.id }).expect(200);
   });
 
+  it("links no contact to a customer while 'crm' is off, and links them when it comes back on", async () => {
+    const setModules = (modules: string[]) =>
+      t
+        .http()
+        .put('/api/v1/organizations/me/modules')
+        .set(owner.auth)
+        .send({ modules })
+        .expect(200);
+    const older = await createCustomer({ name: 'Older', phone: '+201001230021' });
+    await createCustomer({ name: 'Newer, same phone', phone: '+201001230021' });
+    const other = await createCustomer({ name: 'Other', phone: '+201001230022' });
+    await setModules(['whatsapp']);
+    try {
+      await pushContact({ phone: '+201001230021', pushName: 'G' });
+      await inbound({ from: '+201001230022', text: 'hi' });
+      await pushContact({ phone: '+201001230023', pushName: 'No customer' });
+      const g = await waitForContact('201001230021');
+      await waitForContact('201001230022', (c) => c.messageCount === 1);
+      await waitForContact('201001230023');
+      expect(g.customerId).toBeNull();
+      expect((await byPhone('201001230022'))!.customerId).toBeNull();
+    } finally {
+      await setModules(['whatsapp', 'crm']);
+    }
+    // Linked by the time the switch answers; a shared phone goes to the oldest customer.
+    expect(await byPhone('201001230021')).toMatchObject({
+      customerId: older.id,
+      customerLinkSource: 'auto',
+    });
+    expect((await byPhone('201001230022'))!.customerId).toBe(other.id);
+    expect((await byPhone('201001230023'))!.customerId).toBeNull();
+  });
+
   it('refuses a body that is not declared JSON with 415 instead of reading it as empty', async () => {
     await pushContact({ phone: '+201001230012', pushName: 'F' });
     const c = await waitForContact('201001230012');

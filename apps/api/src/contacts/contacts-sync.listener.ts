@@ -3,6 +3,10 @@ import { OnEvent } from '@nestjs/event-emitter';
 import { WA_EVENTS, type WaContactsUpsertedEvent, type WaLidMappingEvent } from '@app/whatsapp';
 import { CUSTOMERS_EVENTS, type CustomerCreatedEvent } from '../customers/customers.events';
 import { MESSAGING_EVENTS, type MessagesCreatedEvent } from '../messaging/messaging.events';
+import {
+  ORGANIZATION_EVENTS,
+  type OrganizationModulesChangedEvent,
+} from '../organizations/organizations.events';
 import { ContactsSyncService } from './contacts-sync.service';
 
 /**
@@ -43,6 +47,15 @@ export class ContactsSyncListener {
   async onCustomerCreated(event: CustomerCreatedEvent): Promise<void> {
     await this.guard(CUSTOMERS_EVENTS.created, event?.customer?.organizationId, () =>
       this.sync.linkNewCustomer(event.customer),
+    );
+  }
+
+  /** Awaited with the switch: the links are there when the request that turned crm on returns. */
+  @OnEvent(ORGANIZATION_EVENTS.modulesChanged, LISTENER)
+  async onModulesChanged(event: OrganizationModulesChangedEvent): Promise<void> {
+    if (!event.modules.includes('crm') || event.previous.includes('crm')) return;
+    await this.guard(ORGANIZATION_EVENTS.modulesChanged, event.organizationId, () =>
+      this.sync.linkAllCustomers(event.organizationId),
     );
   }
 

@@ -11,6 +11,7 @@ import { ContactsSyncService } from './contacts-sync.service';
 import { ContactEventsPublisher } from './contacts.events';
 import { LidMappingsRepository } from './lid-mappings.repository';
 import { LidMergeService } from './lid-merge.service';
+import { OrganizationsService } from '../organizations/organizations.service';
 
 const ORG = 'org1';
 const REF = { organizationId: ORG, sessionId: `${ORG}_main`, sessionName: 'main' };
@@ -174,8 +175,10 @@ describe('ContactsSyncService', () => {
   let customers: { idsByPhones: ReturnType<typeof vi.fn> };
   let announced: ReturnType<typeof vi.fn>;
   let countChatMessages: ReturnType<typeof vi.fn>;
+  let crmOn: boolean;
 
   beforeEach(async () => {
+    crmOn = true;
     vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     repo = new FakeContactsRepository();
     mappings = new FakeLidMappingsRepository();
@@ -192,6 +195,7 @@ describe('ContactsSyncService', () => {
         { provide: CustomersService, useValue: customers },
         { provide: ContactEventsPublisher, useValue: { updated: announced } },
         { provide: MessageHistoryService, useValue: { countChatMessages } },
+        { provide: OrganizationsService, useValue: { hasModule: async () => crmOn } },
       ],
     }).compile();
     service = moduleRef.get(ContactsSyncService);
@@ -461,6 +465,14 @@ describe('ContactsSyncService', () => {
 
     Object.assign(repo.docs[0], { customerId: null, customerLinkSource: 'manual' });
     expect(await repo.autoLinkByPhone(ORG, PHONE, 'cust2')).toEqual([]);
+  });
+
+  it("does not look customers up while the organization's crm module is off", async () => {
+    crmOn = false;
+    customers.idsByPhones.mockResolvedValue(new Map([[PHONE, 'cust1']]));
+    await service.syncContacts({ ...REF, contacts: [{ jid: PHONE_JID }] });
+    expect(customers.idsByPhones).not.toHaveBeenCalled();
+    expect(repo.docs.find((d) => d.jid === PHONE_JID)).toMatchObject({ customerId: null });
   });
 
   it('links existing contacts when a customer is created, and announces them', async () => {

@@ -1,9 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { WaContactsUpsertedEvent, WaLidMappingEvent } from '@app/whatsapp';
+import { toCustomerCreatedPayload } from '../customers/customer.mapper';
 import type { CustomerCreatedPayload } from '../customers/customers.events';
 import { CustomersService } from '../customers/customers.service';
 import { MessageHistoryService } from '../messaging/message-history.service';
 import type { MessageRecord } from '../messaging/message.types';
+import { OrganizationsService } from '../organizations/organizations.service';
 import {
   observationFromContactInfo,
   observationsFromMessage,
@@ -44,6 +46,7 @@ export class ContactsSyncService {
     private readonly publish: ContactEventsPublisher,
     private readonly messages: MessageHistoryService,
     private readonly lids: LidMergeService,
+    private readonly organizations: OrganizationsService,
   ) {}
 
   /** Engine contacts (contacts.upsert / update, history sync). */
@@ -113,6 +116,15 @@ export class ContactsSyncService {
       return contact;
     });
     await this.publish.updated([merged && (await this.contacts.findByJid(target, merged.jid))]);
+  }
+
+  /**
+   * The crm module came (back) on: contacts written while it was off were not linked, so link the
+   * unlinked ones whose phone a customer has, oldest customer first.
+   */
+  async linkAllCustomers(organizationId: string): Promise<void> {
+    for await (const customer of this.customers.withPhones(organizationId))
+      await this.linkNewCustomer(toCustomerCreatedPayload(customer));
   }
 
   /** A customer was created: link the organization's unlinked contacts with the same phone. */
@@ -280,12 +292,14 @@ export class ContactsSyncService {
     return { jid: contact.jid, inserted, link: linkCandidate ? contact : undefined };
   }
 
+  /** Links contacts to the customer with their phone, while the organization uses the crm module. */
   private async autoLink(organizationId: string, contacts: LinkCandidate[]): Promise<void> {
     const candidates = contacts.filter(
       (c) => c.phone && !c.customerId && c.customerLinkSource !== 'manual',
     );
     if (!candidates.length) return;
     try {
+      if (!(await this.organizations.hasModule(organizationId, 'crm'))) return;
       const customerIds = await this.customers.idsByPhones(
         organizationId,
         candidates.map((c) => c.phone as string),

@@ -42,6 +42,15 @@ export class CustomersRepository {
       .exec();
   }
 
+  /** The organization's customers that have a phone, oldest first, streamed. */
+  withPhones(organizationId: string): AsyncIterable<CustomerRecord> {
+    return this.model
+      .find({ organizationId, phone: { $type: 'string' } })
+      .sort({ createdAt: 1, _id: 1 })
+      .lean<CustomerRecord>()
+      .cursor();
+  }
+
   findByPhones(organizationId: string, phones: string[]): Promise<CustomerRecord[]> {
     if (!phones.length) return Promise.resolve([]);
     return this.model

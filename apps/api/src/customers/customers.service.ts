@@ -74,6 +74,11 @@ export class CustomersService {
   }
 
   /** Normalized phone → id of the oldest customer with it, for batch linking. */
+  /** The organization's customers that have a phone, oldest first (the oldest keeps a shared phone's link). */
+  withPhones(organizationId: string): AsyncIterable<CustomerRecord> {
+    return this.customers.withPhones(organizationId);
+  }
+
   async idsByPhones(organizationId: string, phones: string[]): Promise<Map<string, string>> {
     const unique = [
       ...new Set(phones.map((p) => normalizePhone(p)).filter((p): p is string => !!p)),
