@@ -30,13 +30,26 @@ describe('loadConfig', () => {
     [{ MONGODB_URI: 'postgres://x' }, 'MONGODB_URI must start with mongodb://'],
     [{ NODE_ENV: 'production' }, 'JWT_SECRET is required when NODE_ENV=production'],
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET must be at least 32 characters'],
-    [{ JWT_EXPIRES_IN: 'forever' }, 'JWT_EXPIRES_IN must be seconds or a number with s, m, h or d'],
+    [
+      { JWT_EXPIRES_IN: 'forever' },
+      'JWT_EXPIRES_IN must be a positive number of seconds, or a number',
+    ],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of'],
     [
       { MEDIA_FETCH_TIMEOUT_SECONDS: '61' },
       'MEDIA_FETCH_TIMEOUT_SECONDS must be an integer between 1',
     ],
     [{ CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS must be * or'],
+    [{ JWT_EXPIRES_IN: '0' }, 'JWT_EXPIRES_IN must be a positive number'],
+    [{ JWT_EXPIRES_IN: '0m' }, 'JWT_EXPIRES_IN must be a positive number'],
+    [
+      { WEBHOOK_ALLOWED_HOSTS: '127.0.0.1, not_a host!!, 999.1.1.1/40' },
+      'WEBHOOK_ALLOWED_HOSTS must list host names, IPs or CIDR ranges separated by commas; not one: not_a host!!, 999.1.1.1/40',
+    ],
+    [
+      { MEDIA_ALLOWED_HOSTS: '10.0.0.0/99' },
+      'MEDIA_ALLOWED_HOSTS must list host names, IPs or CIDR ranges separated by commas; not one: 10.0.0.0/99',
+    ],
     [{ CORS_ORIGINS: 'app.example.com' }, 'CORS_ORIGINS must be * or'],
     [{ CORS_ORIGINS: 'https://a.example.com,,https://b.example.com' }, 'CORS_ORIGINS must be * or'],
     [
@@ -49,6 +62,30 @@ describe('loadConfig', () => {
     ],
   ])('rejects %j naming the variable and the rule', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('accepts allow lists of host names, IPs and CIDR ranges', () => {
+    const config = loadConfig({
+      WEBHOOK_ALLOWED_HOSTS:
+        'hooks.internal, 127.0.0.1, 10.0.0.0/8, [::1], fd00::/8, crm_svc.local.',
+    });
+    expect(config.WEBHOOK_ALLOWED_HOSTS).toContain('hooks.internal');
+  });
+
+  it('never quotes a secret back, and masks the password of a URL', () => {
+    const message = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error('expected a configuration error');
+    };
+    expect(message({ JWT_SECRET: 'my-real-but-short-secret' })).toContain('(got 24 characters)');
+    expect(message({ SECRETS_KEY: 'short' })).not.toContain('short"');
+    const uri = message({ MONGODB_URI: 'postgres://user:hunter2@db/x' });
+    expect(uri).toContain('postgres://user:****@db/x');
+    expect(uri).not.toContain('hunter2');
   });
 
   it('lists every bad variable in one line', () => {

@@ -8,14 +8,48 @@ import {
   Max,
   Min,
   MinLength,
+  ValidateBy,
   ValidateIf,
+  type ValidationArguments,
   validateSync,
 } from 'class-validator';
+import { invalidAllowListEntries } from '../net/ssrf-guard';
 
 export const WHATSAPP_ENGINES = ['baileys', 'sandbox', 'emulator'] as const;
 export type WhatsAppEngineKind = (typeof WHATSAPP_ENGINES)[number];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const NODE_ENVS = ['development', 'production', 'test'] as const;
+
+/** Variables whose value never appears in an error message (logs, CI output). */
+const SECRET_VARIABLES = new Set(['JWT_SECRET', 'SECRETS_KEY']);
+
+/** A comma-separated list of host names, IPs or CIDR ranges (WEBHOOK_ALLOWED_HOSTS…). */
+const IsAllowList = () =>
+  ValidateBy({
+    name: 'isAllowList',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'string' && invalidAllowListEntries(value).length === 0,
+      defaultMessage: (args?: ValidationArguments) =>
+        `${args!.property} must list host names, IPs or CIDR ranges separated by commas; not one: ${invalidAllowListEntries(
+          String(args!.value),
+        ).join(', ')}`,
+    },
+  });
+
+/** How a bad value is quoted back: secrets by length only, a URL's password masked. */
+function shownValue(variable: string, value: unknown): string {
+  if (SECRET_VARIABLES.has(variable))
+    return typeof value === 'string' ? `${value.length} characters` : 'a value';
+  if (typeof value === 'string') {
+    const url = URL.parse(value);
+    if (url?.password) {
+      url.password = '****';
+      return JSON.stringify(url.href);
+    }
+  }
+  return JSON.stringify(value);
+}
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -64,9 +98,9 @@ export class EnvironmentVariables {
   @IsString({ message: 'SECRETS_KEY must be a string' })
   SECRETS_KEY?: string;
 
-  @Matches(/^\d+[smhd]?$/, {
+  @Matches(/^[1-9]\d*[smhd]?$/, {
     message:
-      'JWT_EXPIRES_IN must be seconds or a number with s, m, h or d (e.g. 3600, 15m, 12h, 7d)',
+      'JWT_EXPIRES_IN must be a positive number of seconds, or a number with s, m, h or d (e.g. 3600, 15m, 12h, 7d)',
   })
   JWT_EXPIRES_IN: string = '12h';
 
@@ -126,7 +160,7 @@ export class EnvironmentVariables {
   MESSAGE_RETRY_BASE_MS: number = 2000;
 
   @IsOptional()
-  @IsString()
+  @IsAllowList()
   WEBHOOK_ALLOWED_HOSTS?: string;
 
   /**
@@ -142,7 +176,7 @@ export class EnvironmentVariables {
 
   /** Hosts/IPs/CIDRs that media.url of a send may point at although they are private or loopback. */
   @IsOptional()
-  @IsString()
+  @IsAllowList()
   MEDIA_ALLOWED_HOSTS?: string;
 
   /**
@@ -187,7 +221,9 @@ export function loadConfig(raw: Record<string, string | undefined>): AppConfig {
   const errors = validateSync(config, { whitelist: false, stopAtFirstError: true });
   if (errors.length > 0) {
     const lines = errors.flatMap((e) =>
-      Object.values(e.constraints ?? {}).map((msg) => `${msg} (got ${JSON.stringify(e.value)})`),
+      Object.values(e.constraints ?? {}).map(
+        (msg) => `${msg} (got ${shownValue(e.property, e.value)})`,
+      ),
     );
     throw new ConfigValidationError(`Invalid configuration: ${lines.join('; ')}`);
   }

@@ -1,11 +1,29 @@
 import {
   AllowList,
   forbiddenReason,
+  invalidAllowListEntries,
   parseIPv6,
   resolveAllowedTarget,
   type Resolver,
   UrlNotAllowedError,
 } from './ssrf-guard';
+
+describe('invalidAllowListEntries', () => {
+  it('names the entries that are neither a host name, an IP nor a CIDR range', () => {
+    expect(
+      invalidAllowListEntries(
+        ' hooks.internal ,127.0.0.1, 10.0.0.0/8,[::1], fd00::/8, a_b.local. ',
+      ),
+    ).toEqual([]);
+    expect(invalidAllowListEntries('10.0.0.0/99, 999.1.1.1/40, bad host, -x.com, ok.com')).toEqual([
+      '10.0.0.0/99',
+      '999.1.1.1/40',
+      'bad host',
+      '-x.com',
+    ]);
+    expect(invalidAllowListEntries(undefined)).toEqual([]);
+  });
+});
 
 describe('forbiddenReason', () => {
   it.each([
@@ -127,6 +145,13 @@ describe('resolveAllowedTarget', () => {
   it('refuses loopback, private, metadata and mixed answers, naming the address', async () => {
     expect((await refusal('http://localhost:3000/'))?.message).toContain(
       'resolves to 127.0.0.1, a loopback address',
+    );
+    // An IP on the list exempts URLs naming it, not names resolving to it: the advice says so.
+    expect((await refusal('http://localhost:3000/'))?.message).toContain(
+      'List the host name localhost in WEBHOOK_ALLOWED_HOSTS',
+    );
+    expect((await refusal('http://10.0.0.1/'))?.message).toContain(
+      'List the IP (or a range holding it) in WEBHOOK_ALLOWED_HOSTS',
     );
     expect((await refusal('http://10.0.0.1/'))?.reason).toBe('forbidden_address');
     expect((await refusal('http://[::1]/'))?.message).toContain('::1 is a loopback address');

@@ -144,6 +144,28 @@ function ipv4FromBits(value: bigint): string {
   return [24n, 16n, 8n, 0n].map((shift) => Number((value >> shift) & 0xffn)).join('.');
 }
 
+const HOST_NAME =
+  /^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
+
+const allowListEntries = (raw: string | undefined) =>
+  (raw ?? '')
+    .split(',')
+    .map((e) =>
+      e
+        .trim()
+        .toLowerCase()
+        .replace(/^\[|\]$/g, ''),
+    )
+    .filter(Boolean);
+
+/** The entries of an allow list that are neither a host name, an IP nor a CIDR range. */
+export function invalidAllowListEntries(raw: string | undefined): string[] {
+  return allowListEntries(raw).filter((entry) => {
+    if (entry.includes('/')) return parseCidr(entry) === undefined;
+    return !isIP(entry) && !HOST_NAME.test(entry.replace(/\.$/, ''));
+  });
+}
+
 /** e.g. WEBHOOK_ALLOWED_HOSTS: comma-separated host names, IPs or CIDR ranges exempt from the guard. */
 export class AllowList {
   private readonly hosts = new Set<string>();
@@ -154,15 +176,7 @@ export class AllowList {
     /** The setting that fills this list, named in refusals. */
     readonly settingName = 'WEBHOOK_ALLOWED_HOSTS',
   ) {
-    for (const entry of (raw ?? '')
-      .split(',')
-      .map((e) =>
-        e
-          .trim()
-          .toLowerCase()
-          .replace(/^\[|\]$/g, ''),
-      )
-      .filter(Boolean)) {
+    for (const entry of allowListEntries(raw)) {
       const range = isIP(entry.split('/')[0]) ? parseCidr(entry) : undefined;
       if (range) this.ranges.push(range);
       else this.hosts.add(entry.replace(/\.$/, ''));
@@ -258,10 +272,15 @@ export async function resolveAllowedTarget(
 function assertRoutable(host: string, address: string, settingName: string): void {
   const reason = forbiddenReason(address);
   if (!reason) return;
-  const target = host === address ? `${host} is` : `The host ${host} resolves to ${address},`;
+  const literal = host === address;
+  const target = literal ? `${host} is` : `The host ${host} resolves to ${address},`;
+  // An IP listed exempts only URLs naming that IP; a name must be listed itself.
+  const advice = literal
+    ? `List the IP (or a range holding it) in ${settingName} to allow it.`
+    : `List the host name ${host} in ${settingName} to allow it.`;
   throw new UrlNotAllowedError(
     `${target} a ${reason} address; the gateway does not call loopback, private, ` +
-      `link-local or reserved addresses. List the host or IP in ${settingName} to allow it.`,
+      `link-local or reserved addresses. ${advice}`,
     'forbidden_address',
   );
 }
