@@ -182,6 +182,54 @@ describe('two instances sharing one database', () => {
     expect(await auth.countDocuments({ sessionId: id })).toBe(0);
   });
 
+  it('a delete asked of B for a session A holds disconnected: nothing queued goes out through the connection A opens to unlink it', async () => {
+    const org = await registerUser(a);
+    await connectedSession(a, org, 'dropped-on-a', '+201001230098');
+    const id = `${org.organization.id}_dropped-on-a`;
+    const registryA = a.app.get(SessionRegistry);
+    // A keeps the session (and its lease) disconnected, as while it waits out a reconnect backoff.
+    const noReconnect = vi
+      .spyOn(registryA as unknown as { scheduleReconnect: () => void }, 'scheduleReconnect')
+      .mockImplementation(() => undefined);
+    try {
+      await a
+        .http()
+        .post('/api/v1/whatsapp/sandbox/sessions/dropped-on-a/disconnect')
+        .set(org.auth)
+        .send({ reason: 'connectionLost' })
+        .expect(202);
+      await waitForSessionStatus(b, org, 'dropped-on-a', 'disconnected');
+      expect(registryA.liveStatus(id)).toBe('disconnected');
+      const queued: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const accepted = await b
+          .http()
+          .post('/api/v1/whatsapp/messages/send')
+          .set(org.auth)
+          .send({ sessionName: 'dropped-on-a', to: PEER, text: `queued ${i}` })
+          .expect(202);
+        queued.push(accepted.body.id);
+      }
+
+      await b.http().delete('/api/v1/whatsapp/sessions/dropped-on-a').set(org.auth).expect(204);
+      expect(registryA.liveStatus(id)).toBeUndefined();
+      const statuses = await waitFor(async () => {
+        const messages = await Promise.all(
+          queued.map(
+            async (m) =>
+              (await b.http().get(`/api/v1/whatsapp/messages/${m}`).set(org.auth).expect(200)).body,
+          ),
+        );
+        return messages.every((m) => m.status !== 'pending') ? messages : undefined;
+      });
+      expect(statuses.map((m) => [m.status, m.error])).toEqual(
+        queued.map(() => ['failed', "Session 'dropped-on-a' was logged out"]),
+      );
+    } finally {
+      noReconnect.mockRestore();
+    }
+  });
+
   it('the whatsapp module switched off on B and on again on A while A holds the sessions: they keep running', async () => {
     const org = await registerUser(a);
     await connectedSession(a, org, 'switched', '+201001230099');

@@ -173,6 +173,58 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     },
   );
 
+  // The delete connects a disconnected session once more, only to unlink the device on WhatsApp:
+  // what was queued for it must not go out through that connection after the user asked to delete.
+  it('a delete of a disconnected session sends none of its queued messages: they fail as logged out', async () => {
+    const org = await registerUser(t);
+    await connectedSession(t, org, 'leaving', '+15550004446');
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/leaving/disconnect')
+      .set(org.auth)
+      .send({ reason: 'connectionReplaced' })
+      .expect(202);
+    await waitForSessionStatus(t, org, 'leaving', 'disconnected');
+    const recipients = [0, 1, 2, 3, 4].map((i) => `1555000500${i}`);
+    // On the emulator they are on WhatsApp: a send through the logout's connection would reach them.
+    if (onEmulator)
+      for (const to of recipients)
+        t.app.get(EmulatorBackend).server.phone('15550004446').contact(to);
+    const queued: string[] = [];
+    for (const to of recipients) {
+      const accepted = await t
+        .http()
+        .post('/api/v1/whatsapp/messages/send')
+        .set(org.auth)
+        .send({ sessionName: 'leaving', to: `+${to}`, text: `queued to ${to}` })
+        .expect(202);
+      expect(accepted.body.status).toBe('pending');
+      queued.push(accepted.body.id);
+    }
+
+    await t.http().delete('/api/v1/whatsapp/sessions/leaving').set(org.auth).expect(204);
+    const settled = await waitFor(
+      async () => {
+        const messages = await Promise.all(
+          queued.map(
+            async (id) =>
+              (await t.http().get(`/api/v1/whatsapp/messages/${id}`).set(org.auth).expect(200))
+                .body,
+          ),
+        );
+        return messages.every((m) => m.status !== 'pending') ? messages : undefined;
+      },
+      10_000,
+      'the queued messages to settle',
+    );
+    expect(settled.map((m) => [m.status, m.error])).toEqual(
+      queued.map(() => ['failed', "Session 'leaving' was logged out"]),
+    );
+    // The emulator's side: nothing reached a recipient either.
+    if (onEmulator)
+      expect(t.app.get(EmulatorBackend).server.phone('15550004446').outbox).toEqual([]);
+  });
+
   it('restarts a session on request', async () => {
     await t
       .http()

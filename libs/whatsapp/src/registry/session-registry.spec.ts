@@ -241,6 +241,51 @@ describe('SessionRegistry with the sandbox engine', () => {
     unlink.mockRestore();
   });
 
+  it('a session connected only to be unlinked reads not connected: nothing queued goes out through it', async () => {
+    const kit = makeRegistryKit();
+    const sessionId = await kit.linkedSession();
+    await kit.registry.stop(sessionId);
+    // What the outbox and read-receipt dispatchers see when the logout's connection opens.
+    const atConnected: Array<{ isConnected: boolean; send: unknown }> = [];
+    kit.emitter.on(WA_EVENTS.sessionStatus, (e) => {
+      if (e.sessionId !== sessionId || e.status !== 'connected') return;
+      let send: unknown = 'sent';
+      try {
+        void kit.registry.send(sessionId, 'x@s.whatsapp.net', { type: 'text', text: 'x' });
+      } catch (err) {
+        send = err;
+      }
+      atConnected.push({ isConnected: kit.registry.isConnected(sessionId), send });
+    });
+    await kit.registry.destroy(sessionId);
+    expect(atConnected).toEqual([
+      { isConnected: false, send: expect.any(SessionNotConnectedError) },
+    ]);
+    expect((atConnected[0].send as Error).message).not.toContain('status: connected');
+    // A session that is connected again later is open for traffic as before.
+    const next = await kit.linkedSession('next', '15550000002');
+    expect(kit.registry.isConnected(next)).toBe(true);
+    await kit.registry.beforeApplicationShutdown();
+  });
+
+  it('a session being stopped reads not connected from the moment its stop begins', async () => {
+    const kit = makeRegistryKit();
+    const sessionId = await kit.linkedSession();
+    const close = SandboxConnection.prototype.close;
+    const whileClosing: boolean[] = [];
+    const spy = vi.spyOn(SandboxConnection.prototype, 'close').mockImplementation(function (
+      this: SandboxConnection,
+    ) {
+      whileClosing.push(kit.registry.isConnected(sessionId));
+      return close.call(this);
+    });
+    await kit.registry.stop(sessionId, 'Stopped: test');
+    spy.mockRestore();
+    expect(whileClosing).toEqual([false]);
+    expect(kit.registry.isConnected(sessionId)).toBe(false);
+    await kit.registry.beforeApplicationShutdown();
+  });
+
   describe('logout while the connection is dropping', () => {
     afterEach(() => {
       vi.useRealTimers();

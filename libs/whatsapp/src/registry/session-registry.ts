@@ -83,6 +83,14 @@ export class SessionRegistry
     { phone: string; code: Promise<string> }
   >();
   private readonly locks = new KeyedMutex();
+  /**
+   * Sessions being logged out (or deleted) or stopped here. Their connection serves nobody else
+   * from the moment the lock is taken: a logout may connect a session only to unlink the device,
+   * and what was queued for it (sends, read receipts) must not go out through that connection
+   * before the `logged_out` status fails or drops it. Local: the instance that carries the logout
+   * out (the holder, when relayed) is the one whose connection it is.
+   */
+  private readonly ending = new Set<string>();
   private readonly status: StatusWriter;
   private readonly leases: LeaseKeeper;
   private readonly relay: HolderRelay;
@@ -263,6 +271,7 @@ export class SessionRegistry
   /** Caller holds the session lock. The status is written before the lease goes, so an instance
    * that finds the session free never has its own start overwritten by this stop. */
   private async stopLocked(handle: SessionHandle, reason: string | undefined): Promise<void> {
+    this.ending.add(handle.sessionId);
     try {
       await this.dispose(handle, false);
       // A close handled meanwhile may already have settled it as logged_out/failed: keep that.
@@ -273,6 +282,7 @@ export class SessionRegistry
           lastError: reason ?? null,
         });
     } finally {
+      this.ending.delete(handle.sessionId);
       await this.leases
         .release(handle.sessionId)
         .catch((err) => this.logError('Lease release failed', err));
@@ -319,6 +329,15 @@ export class SessionRegistry
   }
 
   private async logoutLocked(sessionId: string): Promise<void> {
+    this.ending.add(sessionId);
+    try {
+      await this.logoutEnding(sessionId);
+    } finally {
+      this.ending.delete(sessionId);
+    }
+  }
+
+  private async logoutEnding(sessionId: string): Promise<void> {
     const doc = await this.requireDoc(sessionId);
     const notUnlinked = await this.unlinkOnWhatsApp(sessionId);
     if (notUnlinked)
@@ -465,11 +484,14 @@ export class SessionRegistry
   /** Re-reads the session's contacts: here if it runs here, else by the instance holding it. */
   async resyncContacts(sessionId: string): Promise<void> {
     const handle = this.handles.get(sessionId);
-    if (handle?.connection && handle.status === 'connected')
+    if (handle?.connection && this.isConnected(sessionId))
       return handle.connection.resyncContacts();
     const doc = await this.requireDoc(sessionId);
     if (handle || !leasedElsewhere(doc, this.instanceId) || doc.status !== 'connected')
-      throw new SessionNotConnectedError(sessionId, handle?.status ?? doc.status);
+      throw new SessionNotConnectedError(
+        sessionId,
+        handle ? this.shownStatus(sessionId) : doc.status,
+      );
     await this.relay.tell(sessionId, { kind: 'resyncContacts' });
   }
 
@@ -479,8 +501,14 @@ export class SessionRegistry
 
   // ---- introspection ------------------------------------------------------------
 
+  /** Connected here and open for traffic: not while it is being logged out, deleted or stopped. */
   isConnected(sessionId: string): boolean {
-    return this.handles.get(sessionId)?.status === 'connected';
+    return this.handles.get(sessionId)?.status === 'connected' && !this.ending.has(sessionId);
+  }
+
+  /** The live status for a refusal: none while ending, whose handle may still read `connected`. */
+  private shownStatus(sessionId: string): WaSessionStatus | undefined {
+    return this.ending.has(sessionId) ? undefined : this.handles.get(sessionId)?.status;
   }
 
   /** Status as this instance sees it; undefined when the session is not live here. */
@@ -697,8 +725,8 @@ export class SessionRegistry
 
   private connectedOrThrow(sessionId: string) {
     const handle = this.handles.get(sessionId);
-    if (!handle?.connection || handle.status !== 'connected')
-      throw new SessionNotConnectedError(sessionId, handle?.status);
+    if (!handle?.connection || !this.isConnected(sessionId))
+      throw new SessionNotConnectedError(sessionId, this.shownStatus(sessionId));
     return handle.connection;
   }
 
