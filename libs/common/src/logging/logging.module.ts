@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
+import type { Options as PinoHttpOptions } from 'pino-http';
 import type { AppConfig } from '../config/app-config';
 
 const REQUEST_ID_HEADER = 'x-request-id';
@@ -27,32 +28,50 @@ export function requestIdMiddleware() {
   };
 }
 
+const TOKEN_PARAM = /([?&]access_token=)[^&#]*/gi;
+
+/** A request URL as logged: an `access_token` query parameter (the event stream's) redacted. */
+export function redactUrlTokens(url: string): string {
+  return url.replace(TOKEN_PARAM, '$1[redacted]');
+}
+
 /** Structured JSON logs; pretty only in development. Secrets and message bodies are redacted. */
 export function createLoggerModule(config: AppConfig) {
+  return LoggerModule.forRoot({ pinoHttp: pinoHttpOptions(config) });
+}
+
+/** The request logger's options (exported for tests of what a log line holds). */
+export function pinoHttpOptions(config: AppConfig): PinoHttpOptions {
   const pretty = config.NODE_ENV === 'development' && process.stdout.isTTY;
-  return LoggerModule.forRoot({
-    pinoHttp: {
-      level: config.LOG_LEVEL,
-      genReqId: assignRequestId,
-      transport: pretty ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
-      redact: {
-        paths: [
-          'req.headers.authorization',
-          'req.headers.cookie',
-          'req.body.password',
-          'req.body.text',
-          'req.body.phone',
-          'req.body.media',
-          '*.password',
-          '*.passwordHash',
-          '*.accessToken',
-          '*.secret',
-        ],
-        censor: '[redacted]',
-      },
-      customLogLevel: (_req, res, err) =>
-        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-      autoLogging: { ignore: (req) => req.url === '/health' },
+  return {
+    level: config.LOG_LEVEL,
+    genReqId: assignRequestId,
+    transport: pretty ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'req.query.access_token',
+        'req.body.password',
+        'req.body.text',
+        'req.body.phone',
+        'req.body.media',
+        '*.password',
+        '*.passwordHash',
+        '*.accessToken',
+        '*.secret',
+      ],
+      censor: '[redacted]',
     },
-  });
+    // The redact paths above cannot reach inside a string: the URL is rewritten.
+    serializers: {
+      req: (req: { url?: string }) => ({
+        ...req,
+        ...(req.url ? { url: redactUrlTokens(req.url) } : {}),
+      }),
+    },
+    customLogLevel: (_req, res, err) =>
+      err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+    autoLogging: { ignore: (req) => req.url === '/health' },
+  };
 }
