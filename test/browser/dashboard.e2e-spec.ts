@@ -294,7 +294,15 @@ describe('Admin dashboard in Chromium (e2e)', () => {
         .waitFor({ timeout: UI_TIMEOUT });
       expect(await page.locator('#messages-table tbody tr').count()).toBe(5);
 
+      // Paging keeps the filters applied, not what is typed in the form meanwhile.
       await page.getByLabel('Text contains').fill('number 17');
+      await page.getByRole('button', { name: 'Previous page' }).first().click();
+      await page
+        .locator('#messages-page')
+        .getByText('Page 1 of 2 · 25 total')
+        .waitFor({ timeout: UI_TIMEOUT });
+      expect(await page.locator('#messages-table tbody tr').count()).toBe(20);
+
       await page.getByRole('button', { name: 'Apply filters' }).click();
       await page
         .locator('#messages-page')

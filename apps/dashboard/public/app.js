@@ -20,6 +20,9 @@ const state = {
   pollTimer: null,
   messagesPage: 1,
   contactsPage: 1,
+  // The filters last applied: paging keeps them while the form is being edited.
+  messageFilters: null,
+  contactFilters: null,
   contacts: new Map(),
   editing: null,
 };
@@ -367,10 +370,11 @@ function formValues(form) {
 }
 
 async function loadMessages() {
-  const filters = formValues($('#message-filters'));
+  state.messageFilters ??= formValues($('#message-filters'));
   const page = await api('GET', '/api/v1/whatsapp/messages', {
-    query: { ...filters, page: state.messagesPage },
+    query: { ...state.messageFilters, page: state.messagesPage },
   });
+  if (stepBackPastEnd(page, 'messagesPage')) return loadMessages();
   const tbody = $('#messages-table tbody');
   tbody.replaceChildren(
     ...page.items.map((m) =>
@@ -405,7 +409,8 @@ const shortJid = (jid) => jid.replace(/@s\.whatsapp\.net$/, '');
 
 /** The 20 most recent chats (of the history's session filter), with their unread counts. */
 async function loadChats() {
-  const { sessionName } = formValues($('#message-filters'));
+  state.messageFilters ??= formValues($('#message-filters'));
+  const { sessionName } = state.messageFilters;
   const page = await api('GET', '/api/v1/whatsapp/chats', { query: { sessionName, limit: 20 } });
   const tbody = $('#chats-table tbody');
   tbody.replaceChildren(
@@ -451,6 +456,7 @@ function chatPreview(last) {
 
 async function showChat(chatJid) {
   $('#filter-chat').value = chatJid;
+  state.messageFilters = formValues($('#message-filters'));
   state.messagesPage = 1;
   await loadMessages();
 }
@@ -464,6 +470,14 @@ async function markChatRead(chat) {
   await loadMessages();
 }
 
+/** A page past the end (rows deleted or filtered away since): go to the last page instead. */
+function stepBackPastEnd(page, pageKey) {
+  const last = Math.max(1, Math.ceil(page.total / page.limit));
+  if (page.items.length > 0 || page.page <= last) return false;
+  state[pageKey] = last;
+  return true;
+}
+
 function pager(prefix, page) {
   const pages = Math.max(1, Math.ceil(page.total / page.limit));
   $(`#${prefix}-page`).textContent = `Page ${page.page} of ${pages} · ${page.total} total`;
@@ -474,9 +488,11 @@ function pager(prefix, page) {
 // ---- contacts ------------------------------------------------------------------------
 
 async function loadContacts() {
+  state.contactFilters ??= formValues($('#contact-filters'));
   const page = await api('GET', '/api/v1/whatsapp/contacts', {
-    query: { ...formValues($('#contact-filters')), page: state.contactsPage, limit: 20 },
+    query: { ...state.contactFilters, page: state.contactsPage, limit: 20 },
   });
+  if (stepBackPastEnd(page, 'contactsPage')) return loadContacts();
   state.contacts = new Map(page.items.map((c) => [c.id, c]));
   const tbody = $('#contacts-table tbody');
   tbody.replaceChildren(
@@ -722,6 +738,7 @@ function wire() {
     'submit',
     guarded(async (e) => {
       e.preventDefault();
+      state.messageFilters = formValues($('#message-filters'));
       state.messagesPage = 1;
       await Promise.all([loadChats(), loadMessages()]);
     }),
@@ -744,6 +761,7 @@ function wire() {
     'submit',
     guarded(async (e) => {
       e.preventDefault();
+      state.contactFilters = formValues($('#contact-filters'));
       state.contactsPage = 1;
       await loadContacts();
     }),
