@@ -12,7 +12,7 @@ import {
   type MessagesCreatedEvent,
   type MessageStatusChangedEvent,
 } from '../apps/api/src/messaging/messaging.events';
-import { connectedSession } from './support/sandbox';
+import { connectedSession, waitForSessionStatus } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
@@ -532,11 +532,82 @@ describe('response times over HTTP (e2e)', () => {
   let owner: RegisteredUser;
 
   beforeAll(async () => {
-    t = await createTestApp();
+    // A send that cannot go out fails after a second (instead of a day).
+    t = await createTestApp({ MESSAGE_PENDING_DEADLINE_SECONDS: '1' });
     owner = await registerUser(t);
     await connectedSession(t, owner, 'main');
   });
   afterAll(() => t.close());
+
+  const inbound = (user: RegisteredUser, body: object) =>
+    t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/main/inbound')
+      .set(user.auth)
+      .send(body)
+      .expect(202);
+  const reply = async (user: RegisteredUser, to: string, text: string) =>
+    (
+      await t
+        .http()
+        .post('/api/v1/whatsapp/messages/send')
+        .set(user.auth)
+        .send({ sessionName: 'main', to, text })
+        .expect(202)
+    ).body as { id: string; timestamp: string };
+  /** The message once it has `status` (the outbox sends or fails it in the background). */
+  const settled = (user: RegisteredUser, id: string, status: string) =>
+    waitFor(
+      async () => {
+        const res = await t.http().get(`/api/v1/whatsapp/messages/${id}`).set(user.auth);
+        return res.body.status === status ? res.body : undefined;
+      },
+      15_000,
+      `message ${id} ${status}`,
+    );
+  const received = (user: RegisteredUser, chat: string, text: string) =>
+    waitFor(async () => {
+      const page = await t
+        .http()
+        .get('/api/v1/whatsapp/messages')
+        .query({ chat, direction: 'in', search: text })
+        .set(user.auth);
+      return page.body.items?.[0] as { timestamp: string } | undefined;
+    });
+  /** Over the default window: the last 30 days. */
+  const responsiveness = async (user: RegisteredUser) =>
+    (await t.http().get('/api/v1/whatsapp/stats').set(user.auth).expect(200)).body.responsiveness;
+
+  it('a reply that failed answers nothing: the reply that went out later does', async () => {
+    const user = await registerUser(t, { organizationName: 'Failed reply' });
+    await connectedSession(t, user, 'main');
+    const peer = '+201555000501';
+    await inbound(user, { from: peer, text: 'Anyone there?' });
+    const asked = await received(user, peer, 'Anyone there?');
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/main/disconnect')
+      .set(user.auth)
+      .send({ reason: 'connectionReplaced' })
+      .expect(202);
+    await waitForSessionStatus(t, user, 'main', 'disconnected');
+    const lost = await reply(user, peer, 'Yes, one moment');
+    await settled(user, lost.id, 'failed');
+    expect(await responsiveness(user)).toEqual({ samples: 0, medianFirstResponseMs: null });
+
+    await t.http().post('/api/v1/whatsapp/sessions/main/restart').set(user.auth).expect(200);
+    await waitForSessionStatus(t, user, 'main', 'connected');
+    const real = await reply(user, peer, 'Sorry, we are here');
+    await settled(user, real.id, 'sent');
+    const stats = await waitFor(async () => {
+      const r = await responsiveness(user);
+      return r.samples ? r : undefined;
+    });
+    expect(stats).toEqual({
+      samples: 1,
+      medianFirstResponseMs: Date.parse(real.timestamp) - Date.parse(asked.timestamp),
+    });
+  });
 
   it('counts a reply that was stored before the message it answers', async () => {
     // A quick reply (a bot) can be accepted while the inbound message is still being written:

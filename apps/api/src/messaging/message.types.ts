@@ -88,6 +88,10 @@ const RANK: Record<MessageStatus, number> = {
 };
 export const statusRank = (s: MessageStatus) => RANK[s];
 /** Statuses a message may be in for `next` to be an improvement. */
+/** Statuses of an outgoing message that reached WhatsApp: not pending, not failed. */
+export const WENT_OUT_STATUSES: readonly MessageStatus[] = ['sent', 'delivered', 'read', 'played'];
+export const wentOut = (status: MessageStatus): boolean => WENT_OUT_STATUSES.includes(status);
+
 export function statusesBelow(next: MessageStatus): MessageStatus[] {
   if (next === 'failed') return ['pending'];
   return MESSAGE_STATUSES.filter((s) => s !== 'failed' && RANK[s] < RANK[next]);

@@ -4,6 +4,7 @@ import { InjectModel } from '@nestjs/mongoose';
 import { type Model, type QueryFilter, Types } from 'mongoose';
 import {
   CHAT_MESSAGE,
+  WENT_OUT_STATUSES,
   inUnreadCount,
   type MessageRecord,
   type MessageStatus,
@@ -358,7 +359,10 @@ export class MessagesRepository {
     return { messageCount, unreadCount };
   }
 
-  /** The chat's first outgoing chat message (not an edit, revoke or reaction) at or after `at`. */
+  /**
+   * The chat's first outgoing chat message (not an edit, revoke or reaction) at or after `at` that
+   * went out: a pending or failed one answers nothing.
+   */
   firstOutgoingFrom(
     chat: { organizationId: string; sessionName: string; chatJid: string },
     at: Date,
@@ -372,6 +376,7 @@ export class MessagesRepository {
           chatJid,
           timestamp: { $gte: at },
           direction: 'out',
+          status: { $in: [...WENT_OUT_STATUSES] },
           ...CHAT_MESSAGE,
         },
         { _id: 1, timestamp: 1 },

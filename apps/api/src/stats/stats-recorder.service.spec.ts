@@ -356,7 +356,7 @@ describe('StatsRecorder', () => {
     ]);
     repository.resolveAwaiting.mockResolvedValue(new Date('2026-01-05T13:00:00Z'));
     repository.insertResponseSample.mockResolvedValue(true);
-    await created(message({ _id: 'out1' }));
+    await created(message({ _id: 'out1', status: 'sent' })); // sent from the phone: went out
     expect(repository.insertResponseSample).toHaveBeenCalledWith(
       expect.objectContaining({
         _id: 'out1',
@@ -375,6 +375,61 @@ describe('StatsRecorder', () => {
     );
   });
 
+  it('a reply answers once it went out: not while pending, never when it failed', async () => {
+    const state = (status: string) => ({
+      _id: 'out1',
+      organizationId: 'org1',
+      sessionName: 's1',
+      direction: 'out',
+      status,
+      hour,
+    });
+    const repliedAt = new Date('2026-01-05T14:00:00Z');
+    const changed = (id: string, status: MessageRecord['status']) =>
+      recorder.onStatusChanged({
+        message: message({ _id: id, status, timestamp: repliedAt }),
+        status,
+        at: new Date(),
+      });
+    await created(message({ _id: 'out1' })); // accepted, pending
+    expect(repository.resolveAwaiting).not.toHaveBeenCalled();
+    repository.advanceMessageStatus.mockResolvedValue(state('pending'));
+    await changed('out1', 'failed'); // the session was gone until the deadline
+    expect(repository.resolveAwaiting).not.toHaveBeenCalled();
+
+    await created(message({ _id: 'out2', timestamp: repliedAt }));
+    await changed('out2', 'sent');
+    expect(repository.resolveAwaiting).toHaveBeenCalledTimes(1);
+    expect(repository.resolveAwaiting).toHaveBeenCalledWith(
+      'org1',
+      's1',
+      '201001234567@s.whatsapp.net',
+      repliedAt,
+    );
+    // Later receipts of a reply that went out answer nothing again.
+    repository.advanceMessageStatus.mockResolvedValue(state('sent'));
+    await changed('out2', 'read');
+    expect(repository.resolveAwaiting).toHaveBeenCalledTimes(1);
+  });
+
+  it('a status that overtook the created event answers then; a duplicate of it does not', async () => {
+    repository.advanceMessageStatus.mockResolvedValue(null);
+    await recorder.onStatusChanged({
+      message: message({ status: 'delivered' }),
+      status: 'delivered',
+      at: new Date(),
+    });
+    expect(repository.resolveAwaiting).toHaveBeenCalledTimes(1);
+    repository.insertMessageStates.mockResolvedValue(new Set());
+    await recorder.onStatusChanged({
+      message: message({ status: 'delivered' }),
+      status: 'delivered',
+      at: new Date(),
+    });
+    await created(message()); // the late created event: the message as accepted, pending
+    expect(repository.resolveAwaiting).toHaveBeenCalledTimes(1);
+  });
+
   it('a batch marks inbound-only chats together and replays a chat with a reply in order', async () => {
     const inbound = (id: string, chatJid: string, minute: number) =>
       message({
@@ -387,6 +442,7 @@ describe('StatsRecorder', () => {
       });
     const out = message({
       _id: 'o',
+      status: 'sent',
       chatJid: 'b@s.whatsapp.net',
       timestamp: new Date(Date.UTC(2026, 0, 5, 13, 5)),
     });
@@ -438,7 +494,10 @@ describe('StatsRecorder', () => {
     repository.markAwaiting.mockResolvedValue(true);
     messages.firstReplyAt.mockResolvedValue(null);
     const inboundAt = new Date('2026-01-05T13:50:00Z');
-    await created(message({ _id: 'o0' }), received({ _id: 'in1', timestamp: inboundAt }));
+    await created(
+      message({ _id: 'o0', status: 'sent' }),
+      received({ _id: 'in1', timestamp: inboundAt }),
+    );
     expect(messages.firstReplyAt).toHaveBeenCalledWith(
       expect.objectContaining({ chatJid: '201001234567@s.whatsapp.net' }),
       inboundAt,

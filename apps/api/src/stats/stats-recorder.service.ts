@@ -1,7 +1,7 @@
 import { groupBy } from '@app/common';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import type { MessageRecord, MessageStatus } from '../messaging/message.types';
+import { type MessageRecord, type MessageStatus, wentOut } from '../messaging/message.types';
 import {
   type CreationNote,
   MESSAGING_EVENTS,
@@ -88,11 +88,15 @@ export class StatsRecorder {
             reason,
           },
         ]);
+        // The reply went out now: it answers what waited (a failed one never does).
+        if (before.status === 'pending' && wentOut(status)) await this.trackResponsiveness([message]);
         return;
       }
       // Not moved: already at/after `status` (a duplicate, out of order, or a replay that finishes
       // what a crash left pending), or not counted yet.
-      await this.countByState([{ ...message, status }]);
+      const fresh = await this.countByState([{ ...message, status }]);
+      // Not counted yet: this status overtook `created`, whose handler takes the message as pending.
+      if (fresh.size && wentOut(status)) await this.trackResponsiveness([message]);
     });
   }
 
@@ -135,9 +139,12 @@ export class StatsRecorder {
     );
   }
 
-  /** Counts `messages` once each under a state row (their `status`), finishing pending changes. */
-  private async countByState(messages: MessageRecord[]): Promise<void> {
-    if (!messages.length) return;
+  /**
+   * Counts `messages` once each under a state row (their `status`), finishing pending changes.
+   * Returns the ids counted now (not before).
+   */
+  private async countByState(messages: MessageRecord[]): Promise<Set<string>> {
+    if (!messages.length) return new Set();
     const states = messages.map((m): MessageStateRecord => {
       const failed = m.direction === 'out' && m.status === 'failed';
       return {
@@ -168,6 +175,7 @@ export class StatsRecorder {
         .flatMap((state) => pendingChanges(state, () => true)),
       ...unfinished.flatMap((state) => pendingChanges(state, (change) => cutOff(change.at))),
     ]);
+    return fresh;
   }
 
   /** Pending changes of states: into the counters under their markers, then their claims cleared. */
@@ -198,15 +206,18 @@ export class StatsRecorder {
   }
 
   /**
-   * Inbound opens a chat's wait for a reply; our next outgoing message closes it and stores a
-   * sample. Chats with only inbound messages in the batch are marked together; a chat with an
-   * outgoing one is replayed message by message, as order decides which inbound it answers.
-   * An inbound message can be stored after our reply to it (a quick reply is accepted while the
-   * inbound batch is still being written): that reply, found among the messages, answers it.
+   * Inbound opens a chat's wait for a reply; our next outgoing message that went out closes it and
+   * stores a sample. A reply accepted for sending answers once its status first leaves `pending`
+   * for one that reached WhatsApp (the status handler); a failed one answers nothing, so the wait
+   * stays open for the reply that does go out. Chats with only inbound messages in the batch are
+   * marked together; a chat with an outgoing one is replayed message by message, as order decides
+   * which inbound it answers. An inbound message can be stored after our reply to it (a quick
+   * reply is accepted while the inbound batch is still being written): that reply, found among
+   * the messages, answers it.
    */
   private async trackResponsiveness(messages: MessageRecord[]): Promise<void> {
     const byChat = groupBy(
-      messages.filter(isConversational),
+      messages.filter((m) => isConversational(m) && (m.direction === 'in' || wentOut(m.status))),
       (m) => `${m.organizationId}|${m.sessionName}|${m.chatJid}`,
     );
     const waiting: Parameters<StatsRepository['markAwaitingMany']>[0] = [];

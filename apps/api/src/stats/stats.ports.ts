@@ -25,6 +25,9 @@ export interface ChatRef {
 }
 
 export interface StatsMessagesSource {
-  /** The chat's first outgoing chat message at or after `at`: what answered an inbound one then. */
+  /**
+   * The chat's first outgoing chat message at or after `at` that went out (sent or beyond, not
+   * failed or still pending) and came live (not by history sync): what answered an inbound one then.
+   */
   firstReplyAt(chat: ChatRef, at: Date): Promise<{ _id: string; timestamp: Date } | null>;
 }
