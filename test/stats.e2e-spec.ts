@@ -609,6 +609,51 @@ describe('response times over HTTP (e2e)', () => {
     });
   });
 
+  it.each([false, true])(
+    'an older conversation arriving late (history sync: %s) leaves the live wait open',
+    async (history) => {
+      const user = await registerUser(t, { organizationName: `Late history ${history}` });
+      await connectedSession(t, user, 'main');
+      const peer = '+201555000502';
+      const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString();
+      await inbound(user, { from: peer, text: 'hi' });
+      const hi = await received(user, peer, 'hi');
+      // An offline queue (or the history sync after linking) brings an old question and the
+      // answer given from the phone a day later.
+      await inbound(user, { from: peer, text: 'old question', timestamp: daysAgo(5), history });
+      const old = await received(user, peer, 'old question');
+      await inbound(user, {
+        from: peer,
+        text: 'old answer',
+        fromMe: true,
+        timestamp: daysAgo(4),
+        history,
+      });
+      const oldAnswer = await waitFor(async () => {
+        const page = await t
+          .http()
+          .get('/api/v1/whatsapp/messages')
+          .query({ chat: peer, direction: 'out', search: 'old answer' })
+          .set(user.auth);
+        return page.body.items?.[0] as { timestamp: string } | undefined;
+      });
+      const answer = await reply(user, peer, 'hello!');
+      await settled(user, answer.id, 'sent');
+      const liveMs = Date.parse(answer.timestamp) - Date.parse(hi.timestamp);
+      const oldMs = Date.parse(oldAnswer.timestamp) - Date.parse(old.timestamp); // about a day
+      const stats = await waitFor(async () => {
+        const r = await responsiveness(user);
+        return r.samples >= (history ? 1 : 2) ? r : undefined;
+      });
+      // History sync takes no part: only the live wait is answered.
+      expect(stats).toEqual(
+        history
+          ? { samples: 1, medianFirstResponseMs: liveMs }
+          : { samples: 2, medianFirstResponseMs: Math.round((liveMs + oldMs) / 2) },
+      );
+    },
+  );
+
   it('counts a reply that was stored before the message it answers', async () => {
     // A quick reply (a bot) can be accepted while the inbound message is still being written:
     // the reply is stored first, and the inbound message then arrives with an earlier time.

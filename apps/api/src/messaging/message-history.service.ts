@@ -23,12 +23,20 @@ export class MessageHistoryService {
     @Inject(MEDIA_STORAGE) private readonly media: MediaStorage,
   ) {}
 
-  /** The chat's first outgoing chat message at or after `at` (what answered an inbound one then). */
+  /** The chat's first live outgoing chat message at or after `at` that went out (what answered an inbound one then). */
   firstReplyAt(
     chat: { organizationId: string; sessionName: string; chatJid: string },
     at: Date,
   ): Promise<{ _id: string; timestamp: Date } | null> {
     return this.messages.firstOutgoingFrom(chat, at);
+  }
+
+  /** The chat's first live received chat message after `at` (what still waits after a reply then). */
+  firstInboundAfter(
+    chat: { organizationId: string; sessionName: string; chatJid: string },
+    at: Date,
+  ): Promise<{ _id: string; timestamp: Date } | null> {
+    return this.messages.firstIncomingAfter(chat, at);
   }
 
   /** How many chat messages a session has with a peer known under these chat addresses. */

@@ -361,7 +361,7 @@ export class MessagesRepository {
 
   /**
    * The chat's first outgoing chat message (not an edit, revoke or reaction) at or after `at` that
-   * went out: a pending or failed one answers nothing.
+   * went out and came live: a pending or failed one answers nothing, nor does history sync.
    */
   firstOutgoingFrom(
     chat: { organizationId: string; sessionName: string; chatJid: string },
@@ -377,6 +377,31 @@ export class MessagesRepository {
           timestamp: { $gte: at },
           direction: 'out',
           status: { $in: [...WENT_OUT_STATUSES] },
+          history: { $ne: true },
+          ...CHAT_MESSAGE,
+        },
+        { _id: 1, timestamp: 1 },
+      )
+      .sort({ timestamp: 1, _id: 1 })
+      .lean<Pick<MessageRecord, '_id' | 'timestamp'>>()
+      .exec();
+  }
+
+  /** The chat's first received chat message after `at` that came live (not by history sync). */
+  firstIncomingAfter(
+    chat: { organizationId: string; sessionName: string; chatJid: string },
+    at: Date,
+  ): Promise<Pick<MessageRecord, '_id' | 'timestamp'> | null> {
+    const { organizationId, sessionName, chatJid } = chat;
+    return this.model
+      .findOne(
+        {
+          organizationId,
+          sessionName,
+          chatJid,
+          timestamp: { $gt: at },
+          direction: 'in',
+          history: { $ne: true },
           ...CHAT_MESSAGE,
         },
         { _id: 1, timestamp: 1 },

@@ -44,7 +44,7 @@ describe('StatsRecorder', () => {
     resolveAwaiting: vi.fn(),
     insertResponseSample: vi.fn(),
   };
-  const messages = { firstReplyAt: vi.fn() };
+  const messages = { firstReplyAt: vi.fn(), firstInboundAfter: vi.fn() };
   let recorder: StatsRecorder;
   const hour = new Date('2026-01-05T13:00:00Z');
   const order: string[] = [];
@@ -354,7 +354,10 @@ describe('StatsRecorder', () => {
         times: [new Date('2026-01-05T13:00:00Z')],
       },
     ]);
-    repository.resolveAwaiting.mockResolvedValue(new Date('2026-01-05T13:00:00Z'));
+    repository.resolveAwaiting.mockResolvedValue({
+      since: new Date('2026-01-05T13:00:00Z'),
+      laterInbound: false,
+    });
     repository.insertResponseSample.mockResolvedValue(true);
     await created(message({ _id: 'out1', status: 'sent' })); // sent from the phone: went out
     expect(repository.insertResponseSample).toHaveBeenCalledWith(

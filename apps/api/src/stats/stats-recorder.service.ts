@@ -89,7 +89,8 @@ export class StatsRecorder {
           },
         ]);
         // The reply went out now: it answers what waited (a failed one never does).
-        if (before.status === 'pending' && wentOut(status)) await this.trackResponsiveness([message]);
+        if (before.status === 'pending' && wentOut(status))
+          await this.trackResponsiveness([message]);
         return;
       }
       // Not moved: already at/after `status` (a duplicate, out of order, or a replay that finishes
@@ -213,11 +214,19 @@ export class StatsRecorder {
    * marked together; a chat with an outgoing one is replayed message by message, as order decides
    * which inbound it answers. An inbound message can be stored after our reply to it (a quick
    * reply is accepted while the inbound batch is still being written): that reply, found among
-   * the messages, answers it.
+   * the messages, answers it. Times are the messages' own: a reply older than the wait answers
+   * nothing, and one that answers leaves a later inbound message waiting.
    */
   private async trackResponsiveness(messages: MessageRecord[]): Promise<void> {
     const byChat = groupBy(
-      messages.filter((m) => isConversational(m) && (m.direction === 'in' || wentOut(m.status))),
+      messages.filter(
+        (m) =>
+          isConversational(m) &&
+          // History sync is a partial copy of what happened before linking (replies may be
+          // missing from it): its messages neither open nor answer waits.
+          !m.history &&
+          (m.direction === 'in' || wentOut(m.status)),
+      ),
       (m) => `${m.organizationId}|${m.sessionName}|${m.chatJid}`,
     );
     const waiting: Parameters<StatsRepository['markAwaitingMany']>[0] = [];
@@ -237,7 +246,7 @@ export class StatsRecorder {
     for (const inbound of late) await this.answerLate(inbound);
   }
 
-  /** Returns the inbound message as late when a reply at or after its time was stored first. */
+  /** Returns an inbound message as late when a reply at or after its time was stored first. */
   private async trackOne(message: MessageRecord): Promise<LateInbound | undefined> {
     const at = messageTime(message);
     const { organizationId, sessionName, chatJid } = message;
@@ -245,10 +254,27 @@ export class StatsRecorder {
       const late = await this.repository.markAwaiting(organizationId, sessionName, chatJid, at);
       return late ? { organizationId, sessionName, chatJid, at } : undefined;
     }
-    const since = await this.repository.resolveAwaiting(organizationId, sessionName, chatJid, at);
-    if (since)
-      await this.recordSample(message._id, { organizationId, sessionName, chatJid }, since, at);
-    return undefined;
+    const chat = { organizationId, sessionName, chatJid };
+    const answered = await this.repository.resolveAwaiting(
+      organizationId,
+      sessionName,
+      chatJid,
+      at,
+    );
+    if (!answered) return undefined;
+    await this.recordSample(message._id, chat, answered.since, at);
+    // An inbound message later than this reply (stored before it went out, or the reply arrived
+    // late) is not answered by it: the wait reopens at the first one, read from the messages.
+    if (!answered.laterInbound) return undefined;
+    const next = await this.messages.firstInboundAfter(chat, at);
+    if (!next) return undefined;
+    const late = await this.repository.markAwaiting(
+      organizationId,
+      sessionName,
+      chatJid,
+      new Date(next.timestamp),
+    );
+    return late ? { ...chat, at: new Date(next.timestamp) } : undefined;
   }
 
   /**

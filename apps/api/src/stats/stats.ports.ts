@@ -30,4 +30,6 @@ export interface StatsMessagesSource {
    * failed or still pending) and came live (not by history sync): what answered an inbound one then.
    */
   firstReplyAt(chat: ChatRef, at: Date): Promise<{ _id: string; timestamp: Date } | null>;
+  /** The chat's first live received chat message after `at`: what waits once a reply at `at` answered. */
+  firstInboundAfter(chat: ChatRef, at: Date): Promise<{ _id: string; timestamp: Date } | null>;
 }

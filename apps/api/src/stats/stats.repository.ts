@@ -234,8 +234,10 @@ export class StatsRepository {
 
   /**
    * An inbound message at `at` starts (or moves earlier) the chat's wait for a reply, unless we
-   * already replied at or after `at`. Two conditional writes, no read-modify-write race. True when
-   * we had: the message arrived late, after a reply that may answer it (see StatsRecorder).
+   * already replied at or after `at`, and raises the chat's `lastInAt`. Conditional writes, no
+   * read-modify-write race: one when it starts the wait, two when the chat already waits since
+   * earlier. True when we had replied: the message arrived late, after a reply that may answer it
+   * (see StatsRecorder).
    */
   async markAwaiting(
     organizationId: string,
@@ -244,26 +246,43 @@ export class StatsRepository {
     at: Date,
   ): Promise<boolean> {
     const _id = `${organizationId}|${sessionName}|${chatJid}`;
-    const result = await this.waits
-      .updateOne(awaitingFilter(_id, organizationId, at), { $set: { awaitingSince: at } })
-      .exec();
-    if (result.matchedCount > 0) return false;
-    try {
-      await this.waits.create({ _id, organizationId, sessionName, chatJid, awaitingSince: at });
-      return false;
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error; // the chat exists and already waits (earlier) or was answered later
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const moved = await this.waits
+        .updateOne(awaitingFilter(_id, organizationId, at), {
+          $set: { awaitingSince: at },
+          $max: { lastInAt: at },
+        })
+        .exec();
+      if (moved.matchedCount > 0) return false;
+      let before: StatsChatWait | null;
+      try {
+        before = await this.waits
+          .findOneAndUpdate(
+            { _id, organizationId },
+            { $max: { lastInAt: at }, $setOnInsert: { sessionName, chatJid, awaitingSince: at } },
+            { upsert: true, returnDocument: 'before' },
+          )
+          .lean<StatsChatWait>()
+          .exec();
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+        continue; // created concurrently: decide again
+      }
+      if (!before) return false; // created, waiting since `at`
+      if (before.lastOutAt && before.lastOutAt >= at) return true;
+      if (before.awaitingSince && before.awaitingSince <= at) return false;
+      // A reply closed the wait in between: decide again.
     }
-    const wait = await this.waits.findById(_id, { lastOutAt: 1 }).lean<StatsChatWait>().exec();
-    return !!wait?.lastOutAt && wait.lastOutAt >= at;
+    return false;
   }
 
   /**
    * `markAwaiting` for many chats, each with the times of its inbound messages, in three round
    * trips: read the chats' state, move each wait to its earliest inbound time after our last
-   * reply (the same conditional write), create the chats not seen before. A chat created
-   * concurrently in between falls back to `markAwaiting` per message. Returns the chats whose
-   * inbound messages arrived after a reply that may answer them, each with the earliest such time.
+   * reply (the same conditional write) and raise `lastInAt`, create the chats not seen before. A
+   * chat created concurrently in between falls back to `markAwaiting` per message. Returns the
+   * chats whose inbound messages arrived after a reply that may answer them, each with the
+   * earliest such time.
    */
   async markAwaitingMany(
     chats: Array<{ organizationId: string; sessionName: string; chatJid: string; times: Date[] }>,
@@ -288,11 +307,27 @@ export class StatsRepository {
       const candidates = chat.times.filter((t) => !after || t > after);
       const answered = chat.times.filter((t) => after && t <= after);
       if (answered.length) late.push({ ...chatOf(chat), at: earliest(answered) });
+      const latestIn = latest(chat.times);
+      if (wait && !(wait.lastInAt && wait.lastInAt >= latestIn))
+        updates.push({
+          updateOne: {
+            filter: { _id, organizationId: chat.organizationId },
+            update: { $max: { lastInAt: latestIn } },
+          },
+        });
       if (!candidates.length) continue;
       const at = earliest(candidates);
       if (!wait) {
         const { organizationId, sessionName, chatJid, times } = chat;
-        created.push({ _id, organizationId, sessionName, chatJid, awaitingSince: at, times });
+        created.push({
+          _id,
+          organizationId,
+          sessionName,
+          chatJid,
+          awaitingSince: at,
+          lastInAt: latestIn,
+          times,
+        });
       } else if (!wait.awaitingSince || wait.awaitingSince > at) {
         updates.push({
           updateOne: {
@@ -328,15 +363,17 @@ export class StatsRepository {
   }
 
   /**
-   * An outgoing message at `at` answers the chat's wait, if one started at or before `at`.
-   * Returns when the wait started, or null when nothing was waiting.
+   * An outgoing message at `at` (one that went out) answers the chat's wait, if one started at or
+   * before `at`, and raises `lastOutAt`. Returns when the wait started and whether an inbound
+   * message later than `at` was seen (it still waits: the caller reopens the wait at it), or null
+   * when nothing was waiting.
    */
   async resolveAwaiting(
     organizationId: string,
     sessionName: string,
     chatJid: string,
     at: Date,
-  ): Promise<Date | null> {
+  ): Promise<Answered | null> {
     const _id = `${organizationId}|${sessionName}|${chatJid}`;
     const before = await this.waits
       .findOneAndUpdate(
@@ -346,7 +383,11 @@ export class StatsRepository {
       )
       .lean<StatsChatWait>()
       .exec();
-    if (before?.awaitingSince) return before.awaitingSince;
+    if (before?.awaitingSince)
+      return {
+        since: before.awaitingSince,
+        laterInbound: !!before.lastInAt && before.lastInAt > at,
+      };
     try {
       await this.waits
         .updateOne(
@@ -477,6 +518,12 @@ export class StatsRepository {
 /** An inbound message stored after a reply at or after its time: that reply may answer it. */
 export type LateInbound = ChatRef & { at: Date };
 
+/** A wait a reply answered: since when, and whether an inbound message after the reply was seen. */
+export interface Answered {
+  since: Date;
+  laterInbound: boolean;
+}
+
 const chatOf = (c: ChatRef): ChatRef => ({
   organizationId: c.organizationId,
   sessionName: c.sessionName,
@@ -484,6 +531,7 @@ const chatOf = (c: ChatRef): ChatRef => ({
 });
 
 const earliest = (times: Date[]) => new Date(Math.min(...times.map((t) => t.getTime())));
+const latest = (times: Date[]) => new Date(Math.max(...times.map((t) => t.getTime())));
 
 /** A chat whose wait an inbound message at `at` starts or moves earlier: none earlier, no reply at or after `at`. */
 function awaitingFilter(_id: string, organizationId: string, at: Date) {

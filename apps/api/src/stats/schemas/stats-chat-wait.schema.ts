@@ -1,9 +1,10 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 
 /**
- * Per-chat responsiveness state. `awaitingSince` = time of the first inbound message not answered
- * yet (absent when nothing waits); `lastOutAt` = our latest outgoing message in the chat.
- * `_id` = `${organizationId}|${sessionName}|${chatJid}`.
+ * Per-chat responsiveness state, by message times. `awaitingSince` = time of the first inbound
+ * message after our latest reply (absent when nothing waits); `lastOutAt` = our latest outgoing
+ * message in the chat that went out; `lastInAt` = the latest inbound message (a reply older than
+ * it leaves that one waiting). `_id` = `${organizationId}|${sessionName}|${chatJid}`.
  */
 @Schema({ collection: 'stats_chat_waits', versionKey: false })
 export class StatsChatWait {
@@ -13,6 +14,7 @@ export class StatsChatWait {
   @Prop({ type: String, required: true }) chatJid: string;
   @Prop({ type: Date }) awaitingSince?: Date;
   @Prop({ type: Date }) lastOutAt?: Date;
+  @Prop({ type: Date }) lastInAt?: Date;
 }
 
 export const StatsChatWaitSchema = SchemaFactory.createForClass(StatsChatWait);

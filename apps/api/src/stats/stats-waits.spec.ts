@@ -1,0 +1,186 @@
+import type mongoose from 'mongoose';
+import { useEmbeddedConnection } from '@app/embedded-mongo/testing/embedded-connection';
+import { type MessageRecord, type MessageStatus, wentOut } from '../messaging/message.types';
+import { StatsBucket, StatsBucketSchema } from './schemas/stats-bucket.schema';
+import { StatsChatWait, StatsChatWaitSchema } from './schemas/stats-chat-wait.schema';
+import { StatsCountedNote, StatsCountedNoteSchema } from './schemas/stats-counted-note.schema';
+import {
+  StatsFailureReason,
+  StatsFailureReasonSchema,
+} from './schemas/stats-failure-reason.schema';
+import { StatsMessageState, StatsMessageStateSchema } from './schemas/stats-message-state.schema';
+import {
+  StatsResponseSample,
+  StatsResponseSampleSchema,
+} from './schemas/stats-response-sample.schema';
+import { StatsRecorder } from './stats-recorder.service';
+import type { ChatRef, StatsMessagesSource } from './stats.ports';
+import { StatsRepository } from './stats.repository';
+
+const CHAT = '201001234567@s.whatsapp.net';
+const T0 = new Date('2026-01-05T12:00:00Z');
+const DAY = 86_400_000;
+const at = (offsetMs: number) => new Date(T0.getTime() + offsetMs);
+
+/**
+ * The wait logic on the store: StatsRecorder with the real repository, the messages it was given
+ * standing in for the messages collection.
+ */
+describe('StatsRecorder response times (embedded store)', () => {
+  const connectionOf = useEmbeddedConnection('stats-waits');
+  const stored: MessageRecord[] = [];
+  let samples: mongoose.Model<StatsResponseSample>;
+  let waits: mongoose.Model<StatsChatWait>;
+  let recorder: StatsRecorder;
+  let seq = 0;
+
+  const sameChat = (m: MessageRecord, chat: ChatRef) =>
+    m.organizationId === chat.organizationId &&
+    m.sessionName === chat.sessionName &&
+    m.chatJid === chat.chatJid;
+  const first = (list: MessageRecord[]) =>
+    list.sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime())[0] ?? null;
+  const source: StatsMessagesSource = {
+    firstReplyAt: async (chat, from) =>
+      first(
+        stored.filter(
+          (m) =>
+            sameChat(m, chat) &&
+            m.direction === 'out' &&
+            wentOut(m.status) &&
+            !m.history &&
+            m.timestamp >= from,
+        ),
+      ),
+    firstInboundAfter: async (chat, after) =>
+      first(
+        stored.filter(
+          (m) => sameChat(m, chat) && m.direction === 'in' && !m.history && m.timestamp > after,
+        ),
+      ),
+  };
+
+  beforeAll(async () => {
+    const c = connectionOf();
+    const buckets = c.model(StatsBucket.name, StatsBucketSchema);
+    const states = c.model(StatsMessageState.name, StatsMessageStateSchema);
+    const failures = c.model(StatsFailureReason.name, StatsFailureReasonSchema);
+    waits = c.model(StatsChatWait.name, StatsChatWaitSchema);
+    samples = c.model(StatsResponseSample.name, StatsResponseSampleSchema);
+    const notes = c.model(StatsCountedNote.name, StatsCountedNoteSchema);
+    recorder = new StatsRecorder(
+      new StatsRepository(buckets, states, failures, waits, samples, notes),
+      source,
+    );
+  });
+  afterEach(async () => {
+    stored.length = 0;
+    for (const collection of Object.values(connectionOf().collections))
+      await collection.deleteMany({});
+  });
+
+  function message(
+    direction: 'in' | 'out',
+    timestamp: Date,
+    over: Partial<MessageRecord> = {},
+  ): MessageRecord {
+    seq += 1;
+    return {
+      _id: `m${String(seq).padStart(4, '0')}`,
+      organizationId: 'org1',
+      sessionId: 'org1_s1',
+      sessionName: 's1',
+      direction,
+      chatJid: CHAT,
+      fromMe: direction === 'out',
+      type: 'text',
+      // From the phone: went out at once; an API send is created pending (see `accepted`).
+      status: direction === 'out' ? 'sent' : 'delivered',
+      timestamp,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+      ...over,
+    } as MessageRecord;
+  }
+  /** Stored, then its created event (one batch each). */
+  async function arrive(m: MessageRecord): Promise<MessageRecord> {
+    stored.push(m);
+    await recorder.onMessagesCreated({
+      sessionId: m.sessionId,
+      messages: [m],
+      notes: [{ id: `note-${m._id}`, messageIds: [m._id] }],
+    });
+    return m;
+  }
+  /** A reply accepted for sending: stored pending. */
+  const accepted = (timestamp: Date) => arrive(message('out', timestamp, { status: 'pending' }));
+  async function moved(m: MessageRecord, status: MessageStatus): Promise<void> {
+    m.status = status;
+    await recorder.onStatusChanged({ message: { ...m }, status, at: new Date() });
+  }
+  const recorded = async () =>
+    (await samples.find({}).sort({ inboundAt: 1 }).lean().exec()).map((s) => [s._id, s.responseMs]);
+  const waitingSince = async () =>
+    (await waits.findOne({}).lean().exec())?.awaitingSince?.toISOString();
+
+  it('a failed reply answers nothing; the wait stays open for the reply that goes out', async () => {
+    await arrive(message('in', T0));
+    const lost = await accepted(at(1000));
+    await moved(lost, 'failed');
+    expect(await recorded()).toEqual([]);
+    expect(await waitingSince()).toBe(T0.toISOString());
+    const real = await accepted(at(60_000));
+    await moved(real, 'sent');
+    await moved(real, 'delivered'); // a later receipt answers nothing again
+    expect(await recorded()).toEqual([[real._id, 60_000]]);
+    expect(await waitingSince()).toBeUndefined();
+  });
+
+  it('an older conversation arriving late keeps the live wait: each inbound is answered by the next reply in time', async () => {
+    await arrive(message('in', T0)); // live "hi"
+    await arrive(message('in', at(-5 * DAY))); // an offline queue: a question 5 days old…
+    const old = await arrive(message('out', at(-4 * DAY))); // …answered from the phone a day later
+    expect(await waitingSince()).toBe(T0.toISOString());
+    const live = await accepted(at(500));
+    await moved(live, 'sent');
+    expect(await recorded()).toEqual([
+      [old._id, DAY],
+      [live._id, 500],
+    ]);
+  });
+
+  it('a reply older than the wait answers nothing', async () => {
+    await arrive(message('in', T0));
+    await arrive(message('out', at(-DAY)));
+    expect(await recorded()).toEqual([]);
+    expect(await waitingSince()).toBe(T0.toISOString());
+  });
+
+  it('a reply that went out after a later inbound message answers only what came before it', async () => {
+    await arrive(message('in', T0));
+    const reply = await accepted(at(1000)); // pending while the customer writes again
+    const again = await arrive(message('in', at(2000)));
+    await moved(reply, 'sent');
+    expect(await recorded()).toEqual([[reply._id, 1000]]);
+    expect(await waitingSince()).toBe(again.timestamp.toISOString());
+    const next = await arrive(message('out', at(5000)));
+    expect(await recorded()).toEqual([
+      [reply._id, 1000],
+      [next._id, 3000],
+    ]);
+  });
+
+  it('history sync neither opens nor answers waits', async () => {
+    await arrive(message('in', T0));
+    await arrive(message('in', at(-5 * DAY), { history: true }));
+    await arrive(message('out', at(-4 * DAY), { history: true }));
+    expect(await waitingSince()).toBe(T0.toISOString());
+    const live = await arrive(message('out', at(500)));
+    expect(await recorded()).toEqual([[live._id, 500]]);
+
+    // Only an old synced question: the next live reply answers nothing.
+    await arrive(message('in', at(-5 * DAY), { history: true, chatJid: 'x@s.whatsapp.net' }));
+    await arrive(message('out', at(1000), { chatJid: 'x@s.whatsapp.net' }));
+    expect(await recorded()).toEqual([[live._id, 500]]);
+  });
+});
