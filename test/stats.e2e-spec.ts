@@ -654,6 +654,35 @@ describe('response times over HTTP (e2e)', () => {
     },
   );
 
+  it('a reply to the phone a LID sender was revealed to have answers the LID chat', async () => {
+    const user = await registerUser(t, { organizationName: 'LID reply' });
+    await connectedSession(t, user, 'main');
+    const lid = '55501234567890@lid';
+    await inbound(user, { from: lid, pushName: 'L', text: 'hello from lid' });
+    const asked = await received(user, lid, 'hello from lid');
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/main/lid-mapping')
+      .set(user.auth)
+      .send({ phone: '+201333333333', lid })
+      .expect(202);
+    // Recorded once the contact is keyed by the phone.
+    await waitFor(async () => {
+      const res = await t.http().get('/api/v1/whatsapp/contacts').set(user.auth);
+      return res.body.items?.[0]?.phone === '201333333333' || undefined;
+    });
+    const answer = await reply(user, '+201333333333', 'reply to phone');
+    await settled(user, answer.id, 'sent');
+    const stats = await waitFor(async () => {
+      const r = await responsiveness(user);
+      return r.samples ? r : undefined;
+    });
+    expect(stats).toEqual({
+      samples: 1,
+      medianFirstResponseMs: Date.parse(answer.timestamp) - Date.parse(asked.timestamp),
+    });
+  });
+
   it('counts a reply that was stored before the message it answers', async () => {
     // A quick reply (a bot) can be accepted while the inbound message is still being written:
     // the reply is stored first, and the inbound message then arrives with an earlier time.

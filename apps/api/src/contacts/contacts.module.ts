@@ -44,6 +44,7 @@ import { LidMapping, LidMappingSchema } from './schemas/lid-mapping.schema';
       { source: 'pushName', keys: 'searchPushName' },
     ]),
   ],
-  exports: [ContactsService],
+  // LidMergeService: the recorded LID mappings, read by Stats (one person under two chat addresses).
+  exports: [ContactsService, LidMergeService],
 })
 export class ContactsModule {}

@@ -34,6 +34,11 @@ export class LidMergeService {
     return this.mappings.phoneOf(target, lid);
   }
 
+  /** The LID a recorded mapping gives this phone (the latest mapped, if several). */
+  async lidOf(target: SyncTarget, phone: string): Promise<string | undefined> {
+    return (await this.mappings.lidsOf(target, [phone])).get(phone);
+  }
+
   /**
    * Contacts just created by phone: the ones whose LID was revealed before get it, and a LID
    * contact of the same person left over (a crash between recording and merging) is folded in.

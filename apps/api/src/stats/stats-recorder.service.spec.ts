@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { MessageRecord } from '../messaging/message.types';
 import { StatsRecorder } from './stats-recorder.service';
-import { STATS_MESSAGES_SOURCE } from './stats.ports';
+import { STATS_LID_SOURCE, STATS_MESSAGES_SOURCE } from './stats.ports';
 import { StatsRepository } from './stats.repository';
 
 const message = (over: Partial<MessageRecord> = {}): MessageRecord =>
@@ -45,6 +45,7 @@ describe('StatsRecorder', () => {
     insertResponseSample: vi.fn(),
   };
   const messages = { firstReplyAt: vi.fn(), firstInboundAfter: vi.fn() };
+  const lids = { phoneOf: vi.fn(), lidOf: vi.fn() };
   let recorder: StatsRecorder;
   const hour = new Date('2026-01-05T13:00:00Z');
   const order: string[] = [];
@@ -76,6 +77,7 @@ describe('StatsRecorder', () => {
         StatsRecorder,
         { provide: StatsRepository, useValue: repository },
         { provide: STATS_MESSAGES_SOURCE, useValue: messages },
+        { provide: STATS_LID_SOURCE, useValue: lids },
       ],
     }).compile();
     recorder = moduleRef.get(StatsRecorder);

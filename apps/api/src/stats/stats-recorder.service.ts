@@ -1,4 +1,4 @@
-import { groupBy } from '@app/common';
+import { groupBy, isLidJid, phoneFromJid, USER_SERVER } from '@app/common';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { type MessageRecord, type MessageStatus, wentOut } from '../messaging/message.types';
@@ -19,7 +19,13 @@ import {
   transitionIncrement,
 } from './stats-counters';
 import { bucketStart, dayKey } from './stats-range';
-import { type ChatRef, STATS_MESSAGES_SOURCE, type StatsMessagesSource } from './stats.ports';
+import {
+  type ChatRef,
+  STATS_LID_SOURCE,
+  STATS_MESSAGES_SOURCE,
+  type StatsLidSource,
+  type StatsMessagesSource,
+} from './stats.ports';
 import {
   type LateInbound,
   type MessageStateRecord,
@@ -51,6 +57,7 @@ export class StatsRecorder {
   constructor(
     private readonly repository: StatsRepository,
     @Inject(STATS_MESSAGES_SOURCE) private readonly messages: StatsMessagesSource,
+    @Inject(STATS_LID_SOURCE) private readonly lids: StatsLidSource,
   ) {}
 
   @OnEvent(MESSAGING_EVENTS.created)
@@ -254,13 +261,23 @@ export class StatsRecorder {
       const late = await this.repository.markAwaiting(organizationId, sessionName, chatJid, at);
       return late ? { organizationId, sessionName, chatJid, at } : undefined;
     }
-    const chat = { organizationId, sessionName, chatJid };
-    const answered = await this.repository.resolveAwaiting(
-      organizationId,
-      sessionName,
-      chatJid,
-      at,
-    );
+    let chat: ChatRef = { organizationId, sessionName, chatJid };
+    let answered = await this.repository.resolveAwaiting(organizationId, sessionName, chatJid, at);
+    if (!answered) {
+      // The same person may wait at their other address: a LID sender's messages stay in the LID
+      // chat once WhatsApp revealed their phone, while replies to the phone go to the phone chat.
+      const other = await this.otherAddress(message);
+      if (other) {
+        chat = { ...chat, chatJid: other };
+        answered = await this.repository.resolveAwaiting(
+          organizationId,
+          sessionName,
+          other,
+          at,
+          true,
+        );
+      }
+    }
     if (!answered) return undefined;
     await this.recordSample(message._id, chat, answered.since, at);
     // An inbound message later than this reply (stored before it went out, or the reply arrived
@@ -275,6 +292,22 @@ export class StatsRecorder {
       new Date(next.timestamp),
     );
     return late ? { ...chat, at: new Date(next.timestamp) } : undefined;
+  }
+
+  /**
+   * The chat address of the same person by the session's recorded LID mapping (Contacts): the
+   * phone chat of a LID chat, the LID chat of a phone chat; none for groups or without a mapping.
+   * One indexed read, only for a reply that answered nothing in its own chat.
+   */
+  private async otherAddress(message: MessageRecord): Promise<string | undefined> {
+    const { organizationId, sessionId, sessionName, chatJid } = message;
+    const session = { organizationId, sessionId, sessionName };
+    if (isLidJid(chatJid)) {
+      const phone = await this.lids.phoneOf(session, chatJid);
+      return phone ? `${phone}@${USER_SERVER}` : undefined;
+    }
+    const phone = phoneFromJid(chatJid);
+    return phone ? this.lids.lidOf(session, phone) : undefined;
   }
 
   /**

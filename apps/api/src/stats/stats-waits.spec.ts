@@ -14,7 +14,7 @@ import {
   StatsResponseSampleSchema,
 } from './schemas/stats-response-sample.schema';
 import { StatsRecorder } from './stats-recorder.service';
-import type { ChatRef, StatsMessagesSource } from './stats.ports';
+import type { ChatRef, StatsLidSource, StatsMessagesSource } from './stats.ports';
 import { StatsRepository } from './stats.repository';
 
 const CHAT = '201001234567@s.whatsapp.net';
@@ -60,6 +60,15 @@ describe('StatsRecorder response times (embedded store)', () => {
       ),
   };
 
+  /** LID → phone, as Contacts records what WhatsApp revealed (org1_s1 only). */
+  const mappings = new Map<string, string>();
+  const lids: StatsLidSource = {
+    phoneOf: async (session, lid) =>
+      session.sessionId === 'org1_s1' ? mappings.get(lid) : undefined,
+    lidOf: async (session, phone) =>
+      session.sessionId === 'org1_s1' ? [...mappings].find(([, p]) => p === phone)?.[0] : undefined,
+  };
+
   beforeAll(async () => {
     const c = connectionOf();
     const buckets = c.model(StatsBucket.name, StatsBucketSchema);
@@ -71,10 +80,12 @@ describe('StatsRecorder response times (embedded store)', () => {
     recorder = new StatsRecorder(
       new StatsRepository(buckets, states, failures, waits, samples, notes),
       source,
+      lids,
     );
   });
   afterEach(async () => {
     stored.length = 0;
+    mappings.clear();
     for (const collection of Object.values(connectionOf().collections))
       await collection.deleteMany({});
   });
@@ -182,5 +193,28 @@ describe('StatsRecorder response times (embedded store)', () => {
     await arrive(message('in', at(-5 * DAY), { history: true, chatJid: 'x@s.whatsapp.net' }));
     await arrive(message('out', at(1000), { chatJid: 'x@s.whatsapp.net' }));
     expect(await recorded()).toEqual([[live._id, 500]]);
+  });
+
+  it('a reply to the phone a LID sender was revealed to have answers the wait of the LID chat', async () => {
+    const lidChat = '55501234567890@lid';
+    await arrive(message('in', T0, { chatJid: lidChat }));
+    mappings.set(lidChat, '201333333333');
+    const reply = await arrive(
+      message('out', at(4000), { chatJid: '201333333333@s.whatsapp.net' }),
+    );
+    expect(await recorded()).toEqual([[reply._id, 4000]]);
+    // And the other way round: a reply to the LID answers a wait of the phone chat.
+    await arrive(message('in', at(10_000), { chatJid: '201333333333@s.whatsapp.net' }));
+    const back = await arrive(message('out', at(12_000), { chatJid: lidChat }));
+    expect(await recorded()).toEqual([
+      [reply._id, 4000],
+      [back._id, 2000],
+    ]);
+  });
+
+  it('without a mapping, a reply to another address answers nothing', async () => {
+    await arrive(message('in', T0, { chatJid: '55501234567891@lid' }));
+    await arrive(message('out', at(4000), { chatJid: '201333333334@s.whatsapp.net' }));
+    expect(await recorded()).toEqual([]);
   });
 });

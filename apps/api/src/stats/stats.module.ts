@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { ContactsModule } from '../contacts/contacts.module';
 import { ContactsService } from '../contacts/contacts.service';
+import { LidMergeService } from '../contacts/lid-merge.service';
 import { MessageHistoryService } from '../messaging/message-history.service';
 import { MessagingModule } from '../messaging/messaging.module';
 import { WhatsAppSessionModule } from '../whatsapp-session/whatsapp-session.module';
@@ -19,7 +20,12 @@ import {
   StatsResponseSampleSchema,
 } from './schemas/stats-response-sample.schema';
 import { StatsController } from './stats.controller';
-import { STATS_CONTACTS_SOURCE, STATS_MESSAGES_SOURCE, STATS_SESSIONS_SOURCE } from './stats.ports';
+import {
+  STATS_CONTACTS_SOURCE,
+  STATS_LID_SOURCE,
+  STATS_MESSAGES_SOURCE,
+  STATS_SESSIONS_SOURCE,
+} from './stats.ports';
 import { StatsRecorder } from './stats-recorder.service';
 import { StatsRepository } from './stats.repository';
 import { STATS_CLOCK, StatsService } from './stats.service';
@@ -47,6 +53,7 @@ import { STATS_CLOCK, StatsService } from './stats.service';
     { provide: STATS_SESSIONS_SOURCE, useExisting: WhatsAppSessionsService },
     { provide: STATS_CONTACTS_SOURCE, useExisting: ContactsService },
     { provide: STATS_MESSAGES_SOURCE, useExisting: MessageHistoryService },
+    { provide: STATS_LID_SOURCE, useExisting: LidMergeService },
     { provide: STATS_CLOCK, useValue: () => new Date() },
   ],
   exports: [StatsService],

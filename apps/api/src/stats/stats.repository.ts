@@ -366,13 +366,15 @@ export class StatsRepository {
    * An outgoing message at `at` (one that went out) answers the chat's wait, if one started at or
    * before `at`, and raises `lastOutAt`. Returns when the wait started and whether an inbound
    * message later than `at` was seen (it still waits: the caller reopens the wait at it), or null
-   * when nothing was waiting.
+   * when nothing was waiting. `answerOnly`: change nothing unless it answers (the chat at another
+   * address of the same person, see StatsRecorder).
    */
   async resolveAwaiting(
     organizationId: string,
     sessionName: string,
     chatJid: string,
     at: Date,
+    answerOnly = false,
   ): Promise<Answered | null> {
     const _id = `${organizationId}|${sessionName}|${chatJid}`;
     const before = await this.waits
@@ -388,6 +390,7 @@ export class StatsRepository {
         since: before.awaitingSince,
         laterInbound: !!before.lastInAt && before.lastInAt > at,
       };
+    if (answerOnly) return null;
     try {
       await this.waits
         .updateOne(
