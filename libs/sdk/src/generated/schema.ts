@@ -2112,7 +2112,7 @@ export interface components {
         };
         StatsResponsivenessDto: {
             /**
-             * @description Median first-response time in milliseconds: for each chat, from the first inbound message not yet answered to our next outgoing message in that chat, over such inbound messages inside the window that were answered (reactions, edits and revokes neither open nor answer a wait; broadcasts and channels are ignored). Even counts average the two middle values. null without samples.
+             * @description Median first-response time in milliseconds: for each chat, from the first inbound message not yet answered to our next outgoing message in that chat that went out (sent or beyond; a failed one answers nothing), by message times, over such inbound messages inside the window that were answered. A reply to the phone of a LID sender counts for the LID chat. Reactions, edits and revokes neither open nor answer a wait; broadcasts, channels and history-sync messages are ignored. Even counts average the two middle values. null without samples.
              * @example 95000
              */
             medianFirstResponseMs: number | null;
