@@ -80,6 +80,21 @@ describe('wa-emulator: messages with the real Baileys engine', () => {
     );
   });
 
+  it('two receipts of one message in one Baileys batch: a read followed by a delivered (another device) is still read', async () => {
+    const to = `${PN_CONTACT}@s.whatsapp.net`;
+    const sent = await engine.connection!.sendMessage(to, { type: 'text', text: 'seen?' });
+    await phone.waitForOutbound((r) => r.id === sent.waMessageId, 5_000);
+    await new Promise((r) => setTimeout(r, 300)); // the send's own upsert has settled
+    // Same tick: Baileys buffers both and merges them into the last one (delivered).
+    phone.receipt(sent.waMessageId, 'read');
+    phone.receipt(sent.waMessageId, 'delivered');
+    await engine.until(
+      () => engine.statuses.find((s) => s.waMessageId === sent.waMessageId && s.status === 'read'),
+      5_000,
+      'read',
+    );
+  });
+
   it('outbound text to a LID contact, and a second message on the established session', async () => {
     const c = phone.contact(LID_CONTACT);
     for (const text of ['one', 'two']) {

@@ -7,6 +7,7 @@ import {
   makeWASocket,
   S_WHATSAPP_NET,
   type BaileysEventMap,
+  type BinaryNode,
   type WASocket,
 } from '@whiskeysockets/baileys';
 import type { WaAuthStore } from '../auth-state/wa-auth-store';
@@ -32,9 +33,11 @@ import {
   readElsewhereFromReceipt,
   readElsewhereFromUpsert,
   type ReadElsewhereItem,
+  statusesFromReceiptNode,
   statusFromMessageUpdate,
   statusFromOwnUpsert,
   statusFromReceipt,
+  type OwnJids,
 } from './baileys-receipts';
 import { fromMediaRef } from './media-ref';
 import { normalizeContact } from './normalize-contact';
@@ -56,6 +59,13 @@ const LEVEL_ORDER = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent
 /** The less verbose of two pino levels. */
 export const quieterLevel = (a: string, b: string): string =>
   LEVEL_ORDER.indexOf(a) > LEVEL_ORDER.indexOf(b) ? a : b;
+
+/** The account's identities from its creds: known before `open`, when the offline queue arrives. */
+const ownJids = (sock: WASocket): OwnJids | undefined => {
+  const me = sock.authState.creds.me;
+  if (!me?.id) return undefined;
+  return { jid: jidNormalizedUser(me.id), ...(me.lid ? { lid: jidNormalizedUser(me.lid) } : {}) };
+};
 
 const compact = <T>(items: (T | undefined)[]): T[] => items.filter((x): x is T => x !== undefined);
 
@@ -159,6 +169,16 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
     on('message-receipt.update', (updates) => {
       this.emitStatuses(compact(updates.map((u) => statusFromReceipt(u, this.me))));
       this.emitReadElsewhere(compact(updates.map((u) => readElsewhereFromReceipt(u, this.me))));
+    });
+    // Every receipt stanza, before Baileys' event buffer can merge two receipts of one message
+    // into the last one (read, then delivered from the recipient's other device → delivered).
+    sock.ws.on('CB:receipt', (node: BinaryNode) => {
+      if (this.ended) return;
+      try {
+        this.emitStatuses(statusesFromReceiptNode(node, ownJids(sock)));
+      } catch (err) {
+        this.logger.error({ err, event: 'CB:receipt' }, 'receipt stanza handler failed');
+      }
     });
     on('contacts.upsert', (contacts) => this.emitContacts(compact(contacts.map(normalizeContact))));
     on('contacts.update', (contacts) => this.emitContacts(compact(contacts.map(normalizeContact))));

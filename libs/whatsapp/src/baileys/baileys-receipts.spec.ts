@@ -1,8 +1,9 @@
-import { proto, type WAMessage } from '@whiskeysockets/baileys';
+import { proto, type BinaryNode, type WAMessage } from '@whiskeysockets/baileys';
 import {
   readElsewhereFromMessageUpdate,
   readElsewhereFromReceipt,
   readElsewhereFromUpsert,
+  statusesFromReceiptNode,
   statusFromReceipt,
   statusFromOwnUpsert,
 } from './baileys-receipts';
@@ -90,5 +91,82 @@ describe('receipts of our other devices (read-self): received messages read on t
     expect(readElsewhereFromUpsert(upsert(undefined))).toBeUndefined();
     expect(readElsewhereFromUpsert(upsert(Status.DELIVERY_ACK))).toBeUndefined();
     expect(readElsewhereFromUpsert(upsert(Status.READ, true))).toBeUndefined();
+  });
+});
+
+describe('statusesFromReceiptNode (receipt stanzas, before Baileys merges them)', () => {
+  const me = { jid: '15550009999@s.whatsapp.net', lid: '777@lid' };
+  const PEER = '15551234567@s.whatsapp.net';
+  const GROUP = '120363000000000001@g.us';
+  const T = '1700000000';
+  const receipt = (attrs: Record<string, string>, content?: BinaryNode[]): BinaryNode => ({
+    tag: 'receipt',
+    attrs: { id: 'OUT1', t: T, ...attrs },
+    ...(content ? { content } : {}),
+  });
+  const statuses = (node: BinaryNode) =>
+    statusesFromReceiptNode(node, me).map((s) => `${s.waMessageId}:${s.status}`);
+
+  it('one-to-one: no type is delivered, then read and played, from any device of the recipient', () => {
+    expect(statusesFromReceiptNode(receipt({ from: PEER }), me)).toEqual([
+      { waMessageId: 'OUT1', chatJid: PEER, status: 'delivered', at: new Date(1_700_000_000_000) },
+    ]);
+    expect(statuses(receipt({ from: PEER, type: 'read' }))).toEqual(['OUT1:read']);
+    expect(statuses(receipt({ from: PEER, type: 'played' }))).toEqual(['OUT1:played']);
+    // A second device of the recipient, a contact known by LID: the chat is the user.
+    expect(
+      statusesFromReceiptNode(receipt({ from: '15551234567:2@s.whatsapp.net' }), me)[0],
+    ).toMatchObject({ chatJid: PEER, status: 'delivered' });
+    expect(
+      statusesFromReceiptNode(receipt({ from: '4242:1@lid', type: 'read' }), me)[0],
+    ).toMatchObject({ chatJid: '4242@lid', status: 'read' });
+  });
+
+  it('every stanza counts: read then delivered in one batch gives both (Baileys merges them into delivered)', () => {
+    const seen = [receipt({ from: PEER, type: 'read' }), receipt({ from: PEER })].flatMap(statuses);
+    expect(seen).toEqual(['OUT1:read', 'OUT1:delivered']);
+  });
+
+  it('covers every message a receipt lists', () => {
+    const list = {
+      tag: 'list',
+      attrs: {},
+      content: ['OUT2', 'OUT3'].map((id) => ({ tag: 'item', attrs: { id } })),
+    };
+    expect(statuses(receipt({ from: PEER, type: 'read' }, [list]))).toEqual([
+      'OUT1:read',
+      'OUT2:read',
+      'OUT3:read',
+    ]);
+  });
+
+  it('group: the member who received, read or played it; played stays played', () => {
+    const member = '15557654321@s.whatsapp.net';
+    expect(statusesFromReceiptNode(receipt({ from: GROUP, participant: member }), me)).toEqual([
+      { waMessageId: 'OUT1', chatJid: GROUP, status: 'delivered', at: new Date(1_700_000_000_000) },
+    ]);
+    expect(statuses(receipt({ from: GROUP, participant: member, type: 'read' }))).toEqual([
+      'OUT1:read',
+    ]);
+    expect(statuses(receipt({ from: GROUP, participant: '99@lid', type: 'played' }))).toEqual([
+      'OUT1:played',
+    ]);
+    // WhatsApp always names the member; Baileys drops a group receipt without one.
+    expect(statuses(receipt({ from: GROUP, type: 'read' }))).toEqual([]);
+  });
+
+  it('ignores our own devices, other receipt types and receipts about received messages', () => {
+    // read-self / played-self / sender: another device of the account (read elsewhere, not a status).
+    expect(statuses(receipt({ from: me.jid, recipient: PEER, type: 'read-self' }))).toEqual([]);
+    expect(statuses(receipt({ from: GROUP, participant: '777:4@lid', type: 'read' }))).toEqual([]);
+    expect(statuses(receipt({ from: GROUP, participant: me.jid }))).toEqual([]);
+    expect(statuses(receipt({ from: '15550009999:2@s.whatsapp.net', recipient: PEER }))).toEqual(
+      [],
+    );
+    for (const type of ['retry', 'inactive', 'sender', 'server-error', 'played-self', 'peer_msg'])
+      expect(statuses(receipt({ from: PEER, type }))).toEqual([]);
+    // A receipt with a recipient is about a message someone else sent (Baileys: not fromMe).
+    expect(statuses(receipt({ from: PEER, recipient: '15550001111@s.whatsapp.net' }))).toEqual([]);
+    expect(statuses({ tag: 'ack', attrs: { id: 'X', from: PEER, class: 'receipt' } })).toEqual([]);
   });
 });

@@ -1,6 +1,12 @@
 import {
   areJidsSameUser,
+  getBinaryNodeChild,
+  getBinaryNodeChildren,
+  isJidGroup,
+  isJidStatusBroadcast,
+  jidNormalizedUser,
   proto,
+  type BinaryNode,
   type MessageUserReceiptUpdate,
   type WAMessage,
   type WAMessageUpdate,
@@ -112,4 +118,45 @@ export function statusFromReceipt(
   return status
     ? { waMessageId: u.key.id, chatJid: chatOf(u.key), status, at: toDate(at) }
     : undefined;
+}
+
+/** Receipt types that move one of our messages forward; no type is a delivery receipt. */
+const STATUS_BY_RECEIPT_TYPE: Record<string, WaMessageAck> = {
+  '': 'delivered',
+  read: 'read',
+  played: 'played',
+};
+
+/**
+ * A `<receipt>` stanza as WhatsApp sent it → the statuses of OUR messages it reports (one per
+ * listed id). Baileys' own events cannot be relied on for these: its event buffer merges the
+ * updates of one message with Object.assign, so a `delivered` from a second device of the
+ * recipient that lands in the same batch as a `read` overwrites it, and it records a group
+ * `played` as a read. The stanza carries each receipt whole; statuses only move forward
+ * downstream, so reporting one that Baileys reports as well is harmless.
+ *
+ * - One-to-one: `from` = the recipient (any of its devices), no `recipient` attribute.
+ * - Group (or status broadcast): `from` = the group, `participant` = the member; WhatsApp always
+ *   names the member, and Baileys drops a group receipt without one, so do we.
+ * - Several messages: the first in `id`, the others in `<list><item id/>`.
+ * - Types: none = delivered, `read`, `played`. Not ours: receipts from our own user (`read-self`,
+ *   `played-self`, `sender`: another device of the account), `retry`, `inactive` (a delivery to
+ *   a device in the background, which WhatsApp does not show as delivered), `server-error`, ….
+ */
+export function statusesFromReceiptNode(
+  node: BinaryNode,
+  me: OwnJids | undefined,
+): WaStatusUpdate[] {
+  const { id, from, participant, recipient, type, t } = node.attrs;
+  const status = STATUS_BY_RECEIPT_TYPE[type ?? ''];
+  if (node.tag !== 'receipt' || !id || !from || !status) return [];
+  const inGroup = isJidGroup(from) || isJidStatusBroadcast(from);
+  if (inGroup ? !participant : !!recipient) return [];
+  if (isOwnUser(participant || from, me)) return [];
+  const chatJid = inGroup ? from : jidNormalizedUser(from) || from;
+  const listed = getBinaryNodeChildren(getBinaryNodeChild(node, 'list'), 'item');
+  const at = toDate(t);
+  return [id, ...listed.map((item) => item.attrs.id)]
+    .filter((waMessageId): waMessageId is string => !!waMessageId)
+    .map((waMessageId) => ({ waMessageId, chatJid, status, at }));
 }
