@@ -109,6 +109,30 @@ describe('wa-emulator: fromMe, LID-only senders, groups and retries with the rea
     ]);
   });
 
+  it('receipts of a message sent to a group: each from the member (participant), played included', async () => {
+    const group = '120363000000000001@g.us';
+    const sent = await engine.connection!.sendMessage(group, { type: 'text', text: 'tick tock' });
+    await phone.waitForOutbound((r) => r.id === sent.waMessageId, 10_000);
+    await new Promise((r) => setTimeout(r, 300)); // the send's own upsert has settled
+    const reported = (status: string) =>
+      engine.until(
+        () =>
+          engine.statuses.find((s) => s.waMessageId === sent.waMessageId && s.status === status),
+        5_000,
+        `${status} of the group message`,
+      );
+    phone.receipt(sent.waMessageId, 'delivered'); // the first other member: 15559993003
+    expect(await reported('delivered')).toMatchObject({ chatJid: group });
+    phone.receipt(sent.waMessageId, 'read', { from: '15559993004' });
+    await reported('read');
+    // Baileys records a group `played` as a read; the stanza says played.
+    phone.receipt(sent.waMessageId, 'played', { from: '15559993004' });
+    await reported('played');
+    expect(() => phone.receipt(sent.waMessageId, 'read', { from: ACCOUNT })).toThrow(
+      /not another member/,
+    );
+  });
+
   it('an undecryptable message → retry receipt → resent and decrypted; stored once', async () => {
     const id = await phone.sendText('15559993005', 'second time lucky', { undecryptableCopies: 1 });
     const m = await waitForMessage(id, 'the resent message');

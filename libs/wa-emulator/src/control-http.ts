@@ -17,7 +17,8 @@ async function readJson(req: IncomingMessage): Promise<Record<string, any>> {
  *   POST /control/accounts/:phone/scan      { qr, pushName? }        → { jid, lid, deviceId }
  *   POST /control/accounts/:phone/text      { from, text, via?, group?, fromMe? } → { id }
  *        (`from` may be a `…@lid` JID; `group`: a `…@g.us` chat; `fromMe`: typed on the phone, `from` = the chat)
- *   POST /control/accounts/:phone/receipts  { id, type }              (delivered | read | played)
+ *   POST /control/accounts/:phone/receipts  { id, type, chat?, from? } (delivered | read | played;
+ *        `chat`: the chat of a message sent before a restart; `from`: the group member, default the first other)
  *   POST /control/accounts/:phone/logout | replace | drop
  *   GET  /control/accounts/:phone/outbox | status
  * Returns false when the request is not a control route.
@@ -63,7 +64,10 @@ export function handleControlRequest(
         return { id: await phone.sendMessage(String(body.from), message, opts) };
       }
       case 'receipts':
-        phone.receipt(String(body.id), body.type);
+        phone.receipt(String(body.id), body.type, {
+          ...(body.chat ? { chat: String(body.chat) } : {}),
+          ...(body.from ? { from: String(body.from) } : {}),
+        });
         return { ok: true };
       case 'logout':
         phone.logout();

@@ -9,6 +9,7 @@ export type {
   InboundOptions,
   PairResult,
   ReceiptType,
+  ReceiptOptions,
 } from './types';
 export { historySyncMessage } from './history-sync';
 export {

@@ -3,7 +3,13 @@ import { historySyncMessage } from './history-sync';
 import { lidJid, pnJid } from './ids';
 import type { RetryRecord } from './retry-receipts';
 import type { GroupRecord } from './state';
-import type { InboundOptions, OutboundRecord, PairResult, ReceiptType } from './types';
+import type {
+  InboundOptions,
+  OutboundRecord,
+  PairResult,
+  ReceiptOptions,
+  ReceiptType,
+} from './types';
 import type { WaEmulator } from './wa-emulator';
 
 export interface InboundMediaSpec extends InboundOptions {
@@ -313,9 +319,13 @@ export class PhoneControl {
     return this.emulator.retries.filter((r) => r.account === this.account);
   }
 
-  /** The recipient of outbound message `id` reports it delivered / read / played. */
-  receipt(id: string, type: ReceiptType, deviceId?: number): void {
-    this.emulator.sendReceipt(this.account, id, type, deviceId);
+  /**
+   * The recipient of outbound message `id` reports it delivered / read / played (in a group: one
+   * member, `options.from` or the first other one). `options.chat` names the chat of a message the
+   * emulator did not record (sent before a restart).
+   */
+  receipt(id: string, type: ReceiptType, options: ReceiptOptions = {}): void {
+    this.emulator.sendReceipt(this.account, id, type, options);
   }
 
   /**

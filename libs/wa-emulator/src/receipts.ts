@@ -1,9 +1,10 @@
 import type { ClientConnection } from './client-connection';
 import type { EmulatorContext } from './emulator-context';
 import { children, node, SERVER, unixT, type BinaryNode } from './nodes';
-import { pnJid } from './ids';
+import type { Groups } from './groups';
+import { lidJid, pnJid } from './ids';
 import type { OutboundMessages } from './outbound';
-import type { ClientReceiptRecord, OutboundRecord, ReceiptType } from './types';
+import type { ClientReceiptRecord, OutboundRecord, ReceiptOptions, ReceiptType } from './types';
 
 /**
  * Receipts both ways: what linked devices report about inbound messages (recorded, acked), and
@@ -17,6 +18,7 @@ export class Receipts {
   constructor(
     private readonly ctx: EmulatorContext,
     private readonly outbound: OutboundMessages,
+    private readonly groups: Groups,
   ) {}
 
   async onClientReceipt(conn: ClientConnection, receipt: BinaryNode): Promise<void> {
@@ -38,14 +40,39 @@ export class Receipts {
       );
   }
 
-  /** The recipient of an outbound message sends a delivery/read/played receipt to every live device of `account` (or `deviceId` only). */
-  send(account: string, messageId: string, type: ReceiptType, deviceId?: number): void {
-    const record = this.outbound.find(account, messageId);
-    if (!record) throw new Error(`no outbound message ${messageId} from ${account}`);
-    const attrs: Record<string, string> = { from: record.to, id: messageId, t: unixT() };
+  /**
+   * The recipient of an outbound message sends a delivery/read/played receipt to every live device
+   * of `account` (or `deviceId` only). One-to-one: `from` the contact. Group: `from` the group and
+   * `participant` the member who received or read it, as WhatsApp sends them (each member reports
+   * for itself; Baileys drops a group receipt that names no member).
+   */
+  send(account: string, messageId: string, type: ReceiptType, options: ReceiptOptions = {}): void {
+    const chat = this.outbound.find(account, messageId)?.to ?? options.chat;
+    if (!chat)
+      throw new Error(`no outbound message ${messageId} from ${account} (and no chat given)`);
+    const attrs: Record<string, string> = { from: chat, id: messageId, t: unixT() };
+    if (chat.endsWith('@g.us')) attrs.participant = this.member(chat, account, options.from);
     if (type !== 'delivered') attrs.type = type;
-    for (const conn of this.ctx.connections.live(account, deviceId))
+    for (const conn of this.ctx.connections.live(account, options.deviceId))
       conn.send(node('receipt', attrs));
+  }
+
+  /** The group member a receipt comes from: `from` (a phone or a JID), else the first other member. */
+  private member(groupJid: string, account: string, from?: string): string {
+    const group = this.groups.get(groupJid);
+    if (!group) throw new Error(`no group ${groupJid}`);
+    const own = pnJid(account);
+    const wanted = from && (from.includes('@') ? from : pnJid(from));
+    const member = wanted
+      ? group.participants.find((p) => p === wanted || p === lidJid(wanted))
+      : group.participants.find((p) => p !== own);
+    if (!member || member === own)
+      throw new Error(
+        wanted
+          ? `${wanted} is not another member of ${groupJid}`
+          : `${groupJid} has no member besides ${account}`,
+      );
+    return member;
   }
 
   /**

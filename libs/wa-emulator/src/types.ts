@@ -17,6 +17,19 @@ export interface WaEmulatorOptions {
 
 export type ReceiptType = 'delivered' | 'read' | 'played';
 
+/** Who sends a receipt for an outbound message, and to whom. */
+export interface ReceiptOptions {
+  /** Only this companion of the account (default: every live one). */
+  deviceId?: number;
+  /**
+   * The chat the message went to (a contact's JID or a group). Needed for a message the emulator
+   * did not record (sent before a restart: outbound records are kept in memory only).
+   */
+  chat?: string;
+  /** Group messages: the member who received / read / played it (default: the first other member). */
+  from?: string;
+}
+
 /** A message a linked device sent, as the recipient decrypted it. */
 export interface OutboundRecord {
   id: string;

@@ -40,6 +40,7 @@ import type {
   OutboundRecord,
   PairingProfile,
   PairResult,
+  ReceiptOptions,
   ReceiptType,
   WaEmulatorOptions,
 } from './types';
@@ -113,7 +114,7 @@ export class WaEmulator implements ConnectionHandler {
       appState: this.appState,
     });
     this.outboundMessages = new OutboundMessages(this.ctx, mediaHost, this.groups);
-    this.receipts = new Receipts(this.ctx, this.outboundMessages);
+    this.receipts = new Receipts(this.ctx, this.outboundMessages, this.groups);
     this.outboundMessages.onRecorded = (record) => this.receipts.scheduleAuto(record);
     this.receipts.onRetry = (account, deviceId, receipt) =>
       this.delivery.retryReceipts.onRetryReceipt(account, deviceId, receipt);
@@ -414,8 +415,13 @@ export class WaEmulator implements ConnectionHandler {
   }
 
   /** The recipient of an outbound message sends a delivery/read/played receipt to every live device of `account` (or `deviceId` only). */
-  sendReceipt(account: string, messageId: string, type: ReceiptType, deviceId?: number): void {
-    this.receipts.send(account, messageId, type, deviceId);
+  sendReceipt(
+    account: string,
+    messageId: string,
+    type: ReceiptType,
+    options: ReceiptOptions = {},
+  ): void {
+    this.receipts.send(account, messageId, type, options);
   }
 
   /** A read-self receipt to the account's linked devices (or `deviceId`), queued for offline ones. */

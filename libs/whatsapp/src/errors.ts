@@ -118,8 +118,14 @@ export class SandboxInvalidStateError extends WhatsAppError {
 export class SandboxUnknownMessageError extends WhatsAppError {
   readonly code = 'SANDBOX_UNKNOWN_MESSAGE';
   readonly httpStatus = 404;
-  constructor(waMessageId: string) {
-    super(`Sandbox does not know message "${waMessageId}"; pass its chatJid`, { waMessageId });
+  /** `reason`: why the back-end could not find the message or its recipient. */
+  constructor(waMessageId: string, reason?: string) {
+    super(
+      reason
+        ? `Cannot send a receipt for message "${waMessageId}": ${reason}`
+        : `Sandbox does not know message "${waMessageId}" and no chat was given`,
+      { waMessageId },
+    );
   }
 }
 

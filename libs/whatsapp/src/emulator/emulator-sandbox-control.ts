@@ -150,12 +150,24 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
     return { waMessageId, chatJid };
   }
 
-  receipt(sessionId: string, waMessageId: string, status: SandboxReceiptStatus): void {
+  /**
+   * The recipient reports the message (in a group: its first other member). `chatJid` names the chat
+   * of a message the emulator no longer remembers (it keeps sent messages in memory only).
+   */
+  receipt(
+    sessionId: string,
+    waMessageId: string,
+    status: SandboxReceiptStatus,
+    chatJid?: string,
+  ): void {
     const conn = this.openOrThrow(sessionId);
     try {
-      this.phone(conn.account).receipt(waMessageId, status, conn.cachedDevice?.deviceId);
-    } catch {
-      throw new SandboxUnknownMessageError(waMessageId);
+      this.phone(conn.account).receipt(waMessageId, status, {
+        deviceId: conn.cachedDevice?.deviceId,
+        ...(chatJid ? { chat: chatJid } : {}),
+      });
+    } catch (err) {
+      throw new SandboxUnknownMessageError(waMessageId, (err as Error).message);
     }
   }
 
