@@ -105,6 +105,43 @@ describe('messaging (HTTP, sandbox engine)', () => {
     expect(after.deliveredAt).toBe(read.readAt);
   });
 
+  it("keeps read when a delivered (the recipient's other device) arrives at the same moment", async () => {
+    // On WhatsApp a second device of the recipient may report delivered right after the read; Baileys
+    // buffers both and merges them into the last one.
+    for (const text of ['seen 1', 'seen 2', 'seen 3']) {
+      const res = await send({ sessionName: 'main', to: PEER, text }).expect(202);
+      await waitForStatus(res.body.id, 'sent');
+      await Promise.all([receipt(res.body.id, 'read'), receipt(res.body.id, 'delivered')]);
+      const read = await waitForStatus(res.body.id, 'read');
+      expect(read.deliveredAt).toBeDefined();
+    }
+  });
+
+  it("moves a group message by its members' receipts: the first member to receive, read or play it", async () => {
+    const group = '120363000000000712@g.us';
+    await inbound({ from: '+201555000712', chatJid: group, text: 'hi all' }); // the group, with a member
+    await waitFor(
+      async () => (await history({ chat: group })).total === 1,
+      10_000,
+      'the group message stored',
+    );
+    const text = await send({ sessionName: 'main', to: group, text: 'Meeting at 5' }).expect(202);
+    const voice = await send({
+      sessionName: 'main',
+      to: group,
+      type: 'audio',
+      media: { base64: mediaSample.ogg(64).toString('base64'), mimetype: 'audio/ogg' },
+    }).expect(202);
+    for (const { body } of [text, voice]) await waitForStatus(body.id, 'sent');
+    await receipt(text.body.id, 'delivered');
+    await waitForStatus(text.body.id, 'delivered');
+    await receipt(text.body.id, 'read');
+    await waitForStatus(text.body.id, 'read');
+    await receipt(voice.body.id, 'played');
+    const played = await waitForStatus(voice.body.id, 'played');
+    expect(played.readAt).toBe(played.playedAt);
+  });
+
   // On the emulator Baileys uploads to its HTTPS media host (media_conn), as it does to WhatsApp's.
   it.each([
     ['image', 'image/png', 'pic.png', mediaSample.png],
@@ -1272,6 +1309,34 @@ describe('messaging outbox across a restart', () => {
       expect(new Date(first.sentAt).getTime()).toBeLessThanOrEqual(
         new Date(second.sentAt).getTime(),
       );
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('receipts after a restart', () => {
+  it('simulates a receipt of a message sent before the restart', async () => {
+    let t = await createTestApp();
+    try {
+      const owner = await registerUser(t);
+      await connectedSession(t, owner, 'main');
+      const res = await sendAs(t, owner, { sessionName: 'main', to: PEER, text: 'before' }).expect(
+        202,
+      );
+      const message = async () =>
+        (await t.http().get(`/api/v1/whatsapp/messages/${res.body.id}`).set(owner.auth)).body;
+      await waitFor(async () => (await message()).status === 'sent', 10_000, 'sent');
+
+      t = await t.restart();
+      await waitForSessionStatus(t, owner, 'main', 'connected');
+      await t
+        .http()
+        .post('/api/v1/whatsapp/sandbox/sessions/main/receipts')
+        .set(owner.auth)
+        .send({ messageId: res.body.id, status: 'read' })
+        .expect(202);
+      await waitFor(async () => (await message()).status === 'read', 10_000, 'read');
     } finally {
       await t.close();
     }
