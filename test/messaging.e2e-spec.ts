@@ -585,6 +585,78 @@ describe('messaging (HTTP, sandbox engine)', () => {
     );
   });
 
+  // The quote travels inside the reply (WhatsApp's contextInfo): its author and its content are
+  // what the recipient's app shows. On the emulator this is what the recipient decrypted.
+  it('replies quote the author and the content of the quoted message', async () => {
+    const control = t.app.get(SandboxControl);
+    const sessionId = `${owner.organization.id}_main`;
+    const group = '120363000000000712@g.us';
+    const member = '+201555000712';
+    const memberJid = '201555000712@s.whatsapp.net';
+    await inbound({ from: member, chatJid: group, text: 'Which size fits me?' });
+    await inbound({
+      from: member,
+      chatJid: group,
+      type: 'image',
+      caption: 'this one',
+      media: { base64: mediaSample.png(512).toString('base64'), mimetype: 'image/png' },
+    });
+    await inbound({ from: '+201555000713', text: 'Still open?' });
+    const byType = await waitFor(
+      async () => {
+        const { items } = await history({ chat: group });
+        return items.length === 2
+          ? Object.fromEntries(items.map((m: { type: string }) => [m.type, m]))
+          : undefined;
+      },
+      10_000,
+      'the group messages',
+    );
+    const { text: question, image: photo } = byType;
+    const peerMsg = await waitFor(
+      async () => (await history({ chat: '+201555000713' })).items[0],
+      10_000,
+      'the 1:1 message',
+    );
+    const ours = await send({ sessionName: 'main', to: group, text: 'Question?' })
+      .expect(202)
+      .then((r) => waitForStatus(r.body.id, 'sent'));
+
+    const replyWith = async (to: string, replyTo: string) => {
+      const res = await send({ sessionName: 'main', to, text: 'Re', replyTo }).expect(202);
+      expect(res.body.quotedId).toEqual(expect.any(String));
+      const sent = await waitForStatus(res.body.id, 'sent');
+      return waitFor(
+        async () => control.sentQuote(sessionId, sent.waMessageId),
+        10_000,
+        'the quote at the recipient',
+      );
+    };
+    expect(await replyWith(group, question.id)).toMatchObject({
+      waMessageId: question.waMessageId,
+      participant: memberJid,
+      type: 'text',
+      text: 'Which size fits me?',
+    });
+    expect(await replyWith(group, photo.id)).toMatchObject({
+      waMessageId: photo.waMessageId,
+      participant: memberJid,
+      type: 'image',
+      caption: 'this one',
+    });
+    // Our own message: our account wrote it.
+    expect(await replyWith(group, ours.id)).toMatchObject({
+      participant: '201001234567@s.whatsapp.net',
+      text: 'Question?',
+    });
+    // 1:1: the peer wrote it.
+    expect(await replyWith('+201555000713', peerMsg.id)).toMatchObject({
+      waMessageId: peerMsg.waMessageId,
+      participant: '201555000713@s.whatsapp.net',
+      text: 'Still open?',
+    });
+  });
+
   it('lists chats with their last message and unread count', async () => {
     await inbound({ from: '+201555000444', text: 'first' });
     await inbound({ from: '+201555000444', text: 'second' });

@@ -25,6 +25,7 @@ import { MessageStatusService } from './message-status.service';
 import { MessagesRepository } from './messages.repository';
 import type { MessageRecord, OutboundMediaType } from './message.types';
 import { SendRateLimiter } from './send-rate-limiter';
+import { quotedMessageOf } from './quoted-message';
 
 const BATCH = 50;
 /**
@@ -205,9 +206,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
       ? await this.messages.findByWaId(message.sessionId, message.quotedId)
       : null;
     const common = {
-      replyTo: quoted
-        ? { waMessageId: quoted.waMessageId!, chatJid: quoted.chatJid, fromMe: quoted.fromMe }
-        : undefined,
+      replyTo: quoted ? quotedMessageOf(quoted) : undefined,
       mentions: message.mentions,
     };
     if (message.type === 'text') return { ...common, type: 'text', text: message.text ?? '' };

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { proto } from '@whiskeysockets/baileys';
+import { getContentType, normalizeMessageContent, proto } from '@whiskeysockets/baileys';
 import type { PhoneControl } from '@app/wa-emulator';
 import {
   InvalidPairingCodeError,
@@ -10,7 +10,7 @@ import {
 } from '../errors';
 import type { WaCloseReason } from '../engine/close-reason';
 import type { ContactInfo } from '../engine/wa-connection';
-import type { SandboxReceiptStatus } from '../sandbox/sandbox-connection';
+import type { SandboxReceiptStatus, SandboxSentQuote } from '../sandbox/sandbox-connection';
 import type { SandboxControlBackend, SandboxInboundAccepted } from '../sandbox/sandbox-control';
 import { newSandboxMessageId, onlyDigits, phoneToJid } from '../sandbox/sandbox-ids';
 import type { SandboxInboundSpec } from '../sandbox/sandbox-inbound';
@@ -21,6 +21,20 @@ const CLOSE_WAIT_MS = 5_000;
 const MEDIA_KINDS = ['image', 'video', 'audio', 'voice', 'document', 'sticker'] as const;
 type MediaKind = (typeof MEDIA_KINDS)[number];
 const isMediaKind = (t: string): t is MediaKind => (MEDIA_KINDS as readonly string[]).includes(t);
+
+/** Our message types by the proto field of a quoted message. */
+const QUOTED_TYPES: Record<string, string> = {
+  conversation: 'text',
+  extendedTextMessage: 'text',
+  imageMessage: 'image',
+  videoMessage: 'video',
+  audioMessage: 'audio',
+  documentMessage: 'document',
+  stickerMessage: 'sticker',
+  locationMessage: 'location',
+  contactMessage: 'contact',
+  pollCreationMessage: 'poll',
+};
 
 const notYet = (what: string) =>
   new SandboxInvalidInboundError(
@@ -267,6 +281,31 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
     return this.backend.server.clientReceipts
       .filter((r) => r.account === account && r.type === 'read')
       .map((r) => r.id);
+  }
+
+  /** The contextInfo of the session's message `waMessageId` as its recipient decrypted it. */
+  sentQuote(sessionId: string, waMessageId: string): SandboxSentQuote | undefined {
+    const { account } = this.openOrThrow(sessionId);
+    const record = this.phone(account).outbox.find((r) => r.id === waMessageId);
+    const content = record && normalizeMessageContent(record.message);
+    const kind = content && getContentType(content);
+    const body = kind && (content[kind] as { contextInfo?: proto.IContextInfo | null } | null);
+    const context = body?.contextInfo;
+    if (!context?.stanzaId || !context.quotedMessage) return undefined;
+    const quoted = normalizeMessageContent(context.quotedMessage)!;
+    const quotedKind = getContentType(quoted);
+    const inner = (quotedKind && quoted[quotedKind]) as
+      { caption?: string | null; text?: string | null; ptt?: boolean | null } | string | undefined;
+    const text = typeof inner === 'string' ? inner : (inner?.text ?? undefined);
+    const caption = typeof inner === 'object' ? inner?.caption : undefined;
+    return {
+      waMessageId: context.stanzaId,
+      participant: context.participant ?? '',
+      type: QUOTED_TYPES[quotedKind as string] ?? String(quotedKind),
+      ...(typeof inner === 'object' && inner?.ptt ? { type: 'voice' } : {}),
+      ...(text !== undefined ? { text } : {}),
+      ...(caption ? { caption } : {}),
+    };
   }
 
   isLive(sessionId: string): boolean {

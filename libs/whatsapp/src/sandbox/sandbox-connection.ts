@@ -9,7 +9,7 @@ import {
 import type { WaAuthStore } from '../auth-state/wa-auth-store';
 import { CLOSE_CODES, type WaCloseInfo, type WaCloseReason } from '../engine/close-reason';
 import type { InboundMessage, MediaRef } from '../engine/inbound-message';
-import type { OutboundContent, SendResult } from '../engine/outbound-content';
+import type { OutboundContent, QuotedMessage, SendResult } from '../engine/outbound-content';
 import { TypedEmitter } from '../engine/typed-emitter';
 import type {
   ContactInfo,
@@ -44,6 +44,19 @@ export interface SandboxTimings {
 
 export type SandboxReceiptStatus = 'delivered' | 'read' | 'played';
 
+/**
+ * The quote a sent reply carried, as its recipient got it (WhatsApp's contextInfo): the quoted
+ * message's id, its author (`participant`) and what the recipient's app shows of it.
+ */
+export interface SandboxSentQuote {
+  waMessageId: string;
+  participant: string;
+  /** Kind of the quoted content (text, image, …). */
+  type: string;
+  text?: string;
+  caption?: string;
+}
+
 const CLOSE_MESSAGES: Record<WaCloseReason, string> = {
   connectionLost: 'Connection was lost',
   loggedOut: 'Connection Failure: logged out from the phone',
@@ -56,6 +69,20 @@ const CLOSE_MESSAGES: Record<WaCloseReason, string> = {
 const OTHER_CLOSE_CODE = 428;
 const MAX_REMEMBERED_SENDS = 500;
 const MAX_REMEMBERED_READS = 1000;
+
+/**
+ * The quote WhatsApp delivers for a reply to `q`: authored by our own account when it is ours, else
+ * by its author, else (as Baileys falls back) by the chat.
+ */
+function sentQuote(q: QuotedMessage, myJid: string): SandboxSentQuote {
+  return {
+    waMessageId: q.waMessageId,
+    participant: q.fromMe ? myJid : (q.author ?? q.chatJid),
+    type: q.type,
+    ...(q.text !== undefined ? { text: q.text } : {}),
+    ...(q.caption ? { caption: q.caption } : {}),
+  };
+}
 
 const isSandboxCreds = (c: unknown): c is SandboxCreds =>
   (c as SandboxCreds | undefined)?.sandbox === true &&
@@ -73,7 +100,7 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
   private me?: SandboxCreds;
   private pairing?: { code: string; phone: string };
   // Created on first use so an idle session stays a handful of fields.
-  private sentChats?: Map<string, string>;
+  private sentChats?: Map<string, { chatJid: string; quote?: SandboxSentQuote }>;
   private contacts?: Map<string, ContactInfo>;
   private lids?: Map<string, string>;
 
@@ -162,11 +189,11 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
     return this.me;
   }
 
-  async sendMessage(to: string, _content: OutboundContent): Promise<SendResult> {
-    this.assertOpen();
+  async sendMessage(to: string, content: OutboundContent): Promise<SendResult> {
+    const me = this.assertOpen();
     if (!to.includes('@')) throw new Error(`Invalid JID "${to}"`);
     const waMessageId = newSandboxMessageId();
-    this.rememberSend(waMessageId, to);
+    this.rememberSend(waMessageId, to, content.replyTo && sentQuote(content.replyTo, me.jid));
     // The server ack arrives after the send call returns, as with WhatsApp.
     setImmediate(() => {
       if (this.state === 'open')
@@ -266,7 +293,7 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
 
   receipt(waMessageId: string, status: SandboxReceiptStatus, chatJid?: string): void {
     this.assertOpen();
-    const chat = chatJid ?? this.sentChats?.get(waMessageId);
+    const chat = chatJid ?? this.sentChats?.get(waMessageId)?.chatJid;
     if (!chat) throw new SandboxUnknownMessageError(waMessageId);
     this.emit('status', { waMessageId, chatJid: chat, status, at: new Date() });
   }
@@ -322,9 +349,15 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
     this.emit('lidMapping', { lid, pn });
   }
 
-  private rememberSend(waMessageId: string, chatJid: string): void {
+  /** The quote reply `waMessageId` carried, as its recipient got it (undefined: none, or unknown). */
+  sentQuote(waMessageId: string): SandboxSentQuote | undefined {
+    this.assertOpen();
+    return this.sentChats?.get(waMessageId)?.quote;
+  }
+
+  private rememberSend(waMessageId: string, chatJid: string, quote?: SandboxSentQuote): void {
     const sent = (this.sentChats ??= new Map());
-    sent.set(waMessageId, chatJid);
+    sent.set(waMessageId, { chatJid, ...(quote ? { quote } : {}) });
     if (sent.size > MAX_REMEMBERED_SENDS) sent.delete(sent.keys().next().value as string);
   }
 }

@@ -4,7 +4,7 @@ import type { InboundMessage } from '../engine/inbound-message';
 import type { ContactInfo } from '../engine/wa-connection';
 import { EmulatorBackend } from '../emulator/emulator-backend';
 import { EmulatorSandboxControl } from '../emulator/emulator-sandbox-control';
-import type { SandboxReceiptStatus } from './sandbox-connection';
+import type { SandboxReceiptStatus, SandboxSentQuote } from './sandbox-connection';
 import { SandboxHub } from './sandbox-hub';
 import type { SandboxInboundSpec } from './sandbox-inbound';
 
@@ -49,6 +49,11 @@ export interface SandboxControlBackend {
   revealLid(sessionId: string, mapping: { phone: string; lid: string }): void;
   /** WhatsApp ids of the received messages the session's device reported read, oldest first. */
   readReceipts(sessionId: string): string[];
+  /**
+   * The quote the session's sent message `waMessageId` carried, as its recipient got it; undefined
+   * when it quoted nothing or did not reach the recipient (yet).
+   */
+  sentQuote(sessionId: string, waMessageId: string): SandboxSentQuote | undefined;
   isLive(sessionId: string): boolean;
   /** 'qr' | 'open' | 'starting' when live. */
   phase(sessionId: string): string | undefined;
@@ -104,6 +109,10 @@ export class HubSandboxControl implements SandboxControlBackend {
 
   readReceipts(sessionId: string): string[] {
     return this.hub.getOrThrow(sessionId).readReceipts.map((k) => k.waMessageId);
+  }
+
+  sentQuote(sessionId: string, waMessageId: string): SandboxSentQuote | undefined {
+    return this.hub.getOrThrow(sessionId).sentQuote(waMessageId);
   }
 
   isLive(sessionId: string): boolean {
@@ -180,6 +189,10 @@ export class SandboxControl implements SandboxControlBackend {
 
   readReceipts(sessionId: string): string[] {
     return this.backend.readReceipts(sessionId);
+  }
+
+  sentQuote(sessionId: string, waMessageId: string): SandboxSentQuote | undefined {
+    return this.backend.sentQuote(sessionId, waMessageId);
   }
 
   isLive(sessionId: string): boolean {
