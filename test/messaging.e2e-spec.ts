@@ -657,6 +657,55 @@ describe('messaging (HTTP, sandbox engine)', () => {
     });
   });
 
+  // WhatsApp dates messages in whole seconds, the gateway its sends in milliseconds: a reply within
+  // the same second as our message is still newer (history order, the chat's last message).
+  it('orders a reply that came within the same second after the message it answers', async () => {
+    const peer = '+201555000714';
+    const jid = '201555000714@s.whatsapp.net';
+    // Early enough in a second that the answer is stamped in the same one as the question.
+    while (Date.now() % 1000 < 100 || Date.now() % 1000 > 500)
+      await new Promise((r) => setTimeout(r, 5));
+    const question = await send({ sessionName: 'main', to: peer, text: 'Question?' }).expect(202);
+    await inbound({ from: peer, text: 'Answer!' });
+    const [answer] = await waitFor(
+      async () => {
+        const { items } = await history({ chat: jid, direction: 'in' });
+        return items.length ? items : undefined;
+      },
+      10_000,
+      'the answer',
+    );
+    expect(Math.floor(Date.parse(answer.timestamp) / 1000)).toBe(
+      Math.floor(Date.parse(question.body.timestamp) / 1000),
+    );
+    expect(Date.parse(answer.timestamp)).toBeGreaterThan(Date.parse(question.body.timestamp));
+    expect((await history({ chat: jid })).items.map((m: { text: string }) => m.text)).toEqual([
+      'Answer!',
+      'Question?',
+    ]);
+    // The page before the answer holds the question; since/until agree with the same times.
+    expect(
+      (await history({ chat: jid, before: answer.id })).items.map((m: { text: string }) => m.text),
+    ).toEqual(['Question?']);
+    expect(
+      (await history({ chat: jid, since: answer.timestamp })).items.map(
+        (m: { text: string }) => m.text,
+      ),
+    ).toEqual(['Answer!']);
+    const chat = await waitFor(
+      async () => {
+        const { items } = (
+          await t.http().get('/api/v1/whatsapp/chats').query({ limit: 100 }).set(owner.auth)
+        ).body;
+        const found = items.find((c: { chatJid: string }) => c.chatJid === jid);
+        return found?.messageCount === 2 ? found : undefined;
+      },
+      10_000,
+      'the chat with both messages',
+    );
+    expect(chat.lastMessage).toMatchObject({ preview: 'Answer!', direction: 'in' });
+  });
+
   it('lists chats with their last message and unread count', async () => {
     await inbound({ from: '+201555000444', text: 'first' });
     await inbound({ from: '+201555000444', text: 'second' });

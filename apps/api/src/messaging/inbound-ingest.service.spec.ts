@@ -92,7 +92,45 @@ describe('InboundIngestService', () => {
     const [[[future]], [[past]]] = messages.insertManyOnce.mock.calls;
     expect(future.timestamp.getTime()).toBeGreaterThanOrEqual(before);
     expect(future.timestamp.getTime()).toBeLessThanOrEqual(Date.now());
-    expect(past.timestamp).toEqual(new Date('2026-01-05T10:00:00Z'));
+    // Long after its second (offline queue, history): that second's last millisecond.
+    expect(past.timestamp).toEqual(new Date('2026-01-05T10:00:00.999Z'));
+  });
+
+  it('dates a message that arrives within the second WhatsApp stamped at its arrival', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) => docs.map(record));
+      // Our "Question?" was accepted at :35.035; the customer's answer is stamped :35 by WhatsApp.
+      vi.setSystemTime(new Date('2026-01-05T10:00:35.420Z'));
+      await ingest.onMessage(event('answer', { timestamp: new Date('2026-01-05T10:00:35Z') }));
+      const [[[answer]]] = messages.insertManyOnce.mock.calls;
+      expect(answer.timestamp).toEqual(new Date('2026-01-05T10:00:35.420Z'));
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('dates a message by its arrival, not by when a busy store gets to it', async () => {
+    let release!: () => void;
+    const busy = new Promise<void>((resolve) => (release = resolve));
+    messages.insertManyOnce
+      .mockImplementationOnce(async (docs: NewMessage[]) => {
+        await busy;
+        return docs.map(record);
+      })
+      .mockImplementation(async (docs: NewMessage[]) => docs.map(record));
+    // Stamped ahead of our clock, so only the arrival dates it.
+    const ahead = new Date(Date.now() + 60_000);
+    const first = ingest.onMessage(event('first', { timestamp: ahead }));
+    await new Promise((r) => setTimeout(r, 5));
+    const arrived = Date.now();
+    const second = ingest.onMessage(event('second', { timestamp: ahead }));
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    await Promise.all([first, second]);
+    const [, [[late]]] = messages.insertManyOnce.mock.calls;
+    expect(late.timestamp.getTime()).toBeGreaterThanOrEqual(arrived);
+    expect(late.timestamp.getTime()).toBeLessThan(arrived + 40);
   });
 
   it('stores a synchronous burst in one batch and announces only the new messages', async () => {
@@ -161,10 +199,11 @@ describe('InboundIngestService', () => {
       chatJid: { $in: ['201001234567@s.whatsapp.net'] },
       fromMe: false,
     };
+    // Its time as stored: it came long after WhatsApp's second, so that second's end.
     expect(messages.applyEdit).toHaveBeenCalledWith(
       theirs,
       'fixed',
-      new Date('2026-01-05T10:00:00Z'),
+      new Date('2026-01-05T10:00:00.999Z'),
     );
     expect(messages.findOne).toHaveBeenCalledWith(theirs);
     // The target as stored after the edit is what its chat's last message shows.
@@ -202,7 +241,12 @@ describe('InboundIngestService', () => {
     expect(messages.applyEdit.mock.calls).toEqual(
       expect.arrayContaining([
         [expect.objectContaining({ waMessageId: 'orig' }), 'first', at(1)],
-        [expect.objectContaining({ waMessageId: 'orig' }), 'second', at(2)],
+        // Stored now (long after its second): dated at that second's end.
+        [
+          expect.objectContaining({ waMessageId: 'orig' }),
+          'second',
+          new Date(at(2).getTime() + 999),
+        ],
       ]),
     );
     expect(messages.applyEdit).toHaveBeenCalledTimes(2);

@@ -10,7 +10,7 @@ import {
 import { MessageCreationService } from './message-creation.service';
 import type { OpenCreation } from './message-creations.repository';
 import { MessageStatusService } from './message-status.service';
-import type { MessageRecord } from './message.types';
+import { type MessageRecord, whatsAppMessageTime } from './message.types';
 import { MessagesRepository, newMessageId, type NewMessage } from './messages.repository';
 import { OutboxDispatcher } from './outbox-dispatcher';
 
@@ -20,6 +20,12 @@ const MAX_INGEST_BATCH = 500;
 const MAX_EFFECTS_BATCHES = 8;
 /** How often the creation notes of stored batches still waiting for their effects are held. */
 const HOLD_NOTES_MS = 10_000;
+
+/** A message the engine reported, and when it did (its arrival dates it, see whatsAppMessageTime). */
+interface Arrival {
+  event: WaMessageReceivedEvent;
+  arrivedAt: Date;
+}
 
 /** Messages stored by one insert, under their creation note, waiting for their effects. */
 interface StoredBatch {
@@ -41,22 +47,20 @@ interface StoredBatch {
 @Injectable()
 export class InboundIngestService implements BeforeApplicationShutdown {
   private readonly log = new Logger(InboundIngestService.name);
-  private readonly stores = new KeyedBatchQueue<WaMessageReceivedEvent, { effects: Promise<void> }>(
-    {
-      maxBatch: MAX_INGEST_BATCH,
-      process: async (sessionId, events) => {
-        let effects = Promise.resolve();
-        try {
-          const stored = await this.store(sessionId, events);
-          if (stored) effects = this.effects.push(sessionId, stored);
-        } catch (err) {
-          // Logged once per batch; the engine's events are not retried from here (see insertNew).
-          this.log.error({ err, sessionId, count: events.length }, 'Failed to ingest messages');
-        }
-        return events.map(() => ({ effects }));
-      },
+  private readonly stores = new KeyedBatchQueue<Arrival, { effects: Promise<void> }>({
+    maxBatch: MAX_INGEST_BATCH,
+    process: async (sessionId, arrivals) => {
+      let effects = Promise.resolve();
+      try {
+        const stored = await this.store(sessionId, arrivals);
+        if (stored) effects = this.effects.push(sessionId, stored);
+      } catch (err) {
+        // Logged once per batch; the engine's events are not retried from here (see insertNew).
+        this.log.error({ err, sessionId, count: arrivals.length }, 'Failed to ingest messages');
+      }
+      return arrivals.map(() => ({ effects }));
     },
-  );
+  });
   private readonly effects = new KeyedBatchQueue<StoredBatch>({
     maxBatch: MAX_EFFECTS_BATCHES,
     process: async (sessionId, batches) => {
@@ -105,7 +109,8 @@ export class InboundIngestService implements BeforeApplicationShutdown {
   /** Resolves once the message was stored and its effects ran (or a failure was logged). */
   @OnEvent(WA_EVENTS.messageReceived, { async: true, promisify: true })
   async onMessage(event: WaMessageReceivedEvent): Promise<void> {
-    const { effects } = await this.stores.push(event.sessionId, event);
+    // Dated by its arrival here, not by when its batch is written (a burst's backlog waits).
+    const { effects } = await this.stores.push(event.sessionId, { event, arrivedAt: new Date() });
     await effects;
   }
 
@@ -122,16 +127,12 @@ export class InboundIngestService implements BeforeApplicationShutdown {
   }
 
   /** Stores one session's messages under a creation note; returns the ones that are new. */
-  private async store(
-    sessionId: string,
-    events: WaMessageReceivedEvent[],
-  ): Promise<StoredBatch | undefined> {
+  private async store(sessionId: string, arrivals: Arrival[]): Promise<StoredBatch | undefined> {
     // Our own sends come back as fromMe events: let the send store WhatsApp's id first, so the echo
     // is recognised as the same message (unique sessionId + waMessageId) rather than stored twice.
-    if (events.some((e) => e.message.fromMe)) await this.dispatcher.sendsSettled(sessionId);
-    const receivedAt = new Date();
-    const docs = events.map((e) => ({
-      ...this.toNewMessage(e, e.message, receivedAt),
+    if (arrivals.some((a) => a.event.message.fromMe)) await this.dispatcher.sendsSettled(sessionId);
+    const docs = arrivals.map(({ event, arrivedAt }) => ({
+      ...this.toNewMessage(event, event.message, arrivedAt),
       _id: newMessageId(),
     }));
     const note = await this.creation.begin(
@@ -196,7 +197,7 @@ export class InboundIngestService implements BeforeApplicationShutdown {
   private toNewMessage(
     event: WaMessageReceivedEvent,
     m: InboundMessage,
-    receivedAt: Date,
+    arrivedAt: Date,
   ): NewMessage {
     const doc: NewMessage = {
       organizationId: event.organizationId,
@@ -223,9 +224,10 @@ export class InboundIngestService implements BeforeApplicationShutdown {
       targetId: m.targetId,
       // Received messages are delivered to us; our own from the phone were sent.
       status: m.fromMe ? 'sent' : 'delivered',
-      // A sender's clock ahead of ours must not date a message in the future: it would stay the
-      // newest for good (chat order, contact names, stats buckets). It arrived by now at the latest.
-      timestamp: m.timestamp > receivedAt ? receivedAt : m.timestamp,
+      // WhatsApp's whole second, made comparable with our millisecond send times; never in the
+      // future (it would stay the newest for good: chat order, contact names, stats buckets).
+      // A redelivery finds the stored row and leaves its time as it is (insertManyOnce).
+      timestamp: whatsAppMessageTime(m.timestamp, arrivedAt),
       waAddress: m.address,
       ...(m.isHistory ? { history: true as const } : {}),
     };

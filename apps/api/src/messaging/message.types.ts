@@ -77,6 +77,20 @@ export function changeTargetFilter(change: MessageRecord) {
   };
 }
 
+/**
+ * The time a message WhatsApp dated is stored at. WhatsApp stamps whole seconds, the gateway dates
+ * its own sends to the millisecond when it accepts them: a reply that came within the same second
+ * as our message would sort before it. So such a message is dated at its arrival, but no later
+ * than the end of the second WhatsApp stamped: within that second it is its arrival; later (offline
+ * queue, history sync, a slow batch) the second's last millisecond; and a stamp ahead of our clock
+ * (sender or server skew) never dates it in the future, it is its arrival. Received messages, our
+ * own typed on the phone and history alike. Computed once, when the message is first stored.
+ */
+export function whatsAppMessageTime(waTime: Date, arrivedAt: Date): Date {
+  const endOfSecond = Math.floor(waTime.getTime() / 1000) * 1000 + 999;
+  return new Date(Math.min(arrivedAt.getTime(), endOfSecond));
+}
+
 /** Status only moves forward; `failed` is terminal and outranks nothing but pending. */
 const RANK: Record<MessageStatus, number> = {
   pending: 0,

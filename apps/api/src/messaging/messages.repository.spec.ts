@@ -42,6 +42,31 @@ describe('MessagesRepository outbox claims (embedded store)', () => {
   };
   const read = (id: string) => connection.collection('messages').findOne({ _id: id as never });
 
+  it('stores a redelivered message once: the copy, dated by its own later arrival, changes nothing', async () => {
+    const received = (timestamp: Date): NewMessage => ({
+      organizationId: 'org',
+      sessionId: 'org_main',
+      sessionName: 'main',
+      direction: 'in',
+      chatJid: '201001234567@s.whatsapp.net',
+      fromMe: false,
+      waMessageId: 'WA1',
+      type: 'text',
+      text: 'Answer!',
+      status: 'delivered',
+      timestamp,
+    });
+    const [first] = await messages.insertManyOnce([received(new Date('2026-01-05T10:00:35.420Z'))]);
+    expect(await messages.insertManyOnce([received(new Date('2026-01-05T10:00:35.999Z'))])).toEqual(
+      [],
+    );
+    expect(await messages.insertOnce(received(new Date('2026-01-05T10:00:35.999Z')))).toMatchObject(
+      { created: false, record: { _id: first._id } },
+    );
+    const rows = await connection.collection('messages').find({ waMessageId: 'WA1' }).toArray();
+    expect(rows.map((r) => r.timestamp)).toEqual([new Date('2026-01-05T10:00:35.420Z')]);
+  });
+
   it('claims in the name of an instance; a restart under that name releases only its own claims', async () => {
     const mine = await pending();
     const theirs = await pending('201009999999@s.whatsapp.net');

@@ -250,7 +250,7 @@ export class SandboxInboundDto {
 
   @ApiPropertyOptional({
     description:
-      'When WhatsApp says the message was sent (default: now), e.g. to replay old or out-of-order messages',
+      'When WhatsApp says the message was sent (default: now, in whole seconds as WhatsApp stamps), e.g. to replay old or out-of-order messages',
     example: '2026-11-29T10:00:00Z',
   })
   @IsOptional()

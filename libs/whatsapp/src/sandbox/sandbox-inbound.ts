@@ -80,7 +80,8 @@ export function buildSandboxInbound(
     ...(isGroup ? { participant: sender.jid } : {}),
     fromMe: spec.fromMe ?? false,
     ...(spec.pushName && !spec.fromMe ? { pushName: spec.pushName } : {}),
-    timestamp: spec.timestamp ?? new Date(),
+    // WhatsApp stamps messages in whole seconds.
+    timestamp: spec.timestamp ?? new Date(Math.floor(Date.now() / 1000) * 1000),
     type,
     ...(spec.quotedId ? { quotedId: spec.quotedId } : {}),
     isHistory: spec.isHistory ?? false,

@@ -105,7 +105,7 @@ export class MessageResponseDto {
   attempts?: number;
   @ApiProperty({
     description:
-      'WhatsApp time (inbound; never later than its arrival, whatever the sender clock says) or accept time (outbound)',
+      'Outbound sends: when the gateway accepted them (ms). Messages dated by WhatsApp (received, typed on the phone, history): their arrival, but no later than the end of the whole second WhatsApp stamped (so a reply within the same second sorts after our message, and nothing is dated in the future)',
     example: '2026-01-01T10:00:00.000Z',
   })
   timestamp: Date;
