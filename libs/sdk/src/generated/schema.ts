@@ -1515,7 +1515,7 @@ export interface components {
             attempts?: number;
             /**
              * Format: date-time
-             * @description WhatsApp time (inbound; never later than its arrival, whatever the sender clock says) or accept time (outbound)
+             * @description Outbound sends: when the gateway accepted them (ms). Messages dated by WhatsApp (received, typed on the phone, history): their arrival, but no later than the end of the whole second WhatsApp stamped (so a reply within the same second sorts after our message, and nothing is dated in the future)
              * @example 2026-01-01T10:00:00.000Z
              */
             timestamp: string;
@@ -1732,7 +1732,7 @@ export interface components {
             waMessageId?: string;
             /**
              * Format: date-time
-             * @description When WhatsApp says the message was sent (default: now), e.g. to replay old or out-of-order messages
+             * @description When WhatsApp says the message was sent (default: now, in whole seconds as WhatsApp stamps), e.g. to replay old or out-of-order messages
              * @example 2026-11-29T10:00:00Z
              */
             timestamp?: string;
