@@ -590,9 +590,9 @@ describe('messaging (HTTP, sandbox engine)', () => {
   it('replies quote the author and the content of the quoted message', async () => {
     const control = t.app.get(SandboxControl);
     const sessionId = `${owner.organization.id}_main`;
-    const group = '120363000000000712@g.us';
-    const member = '+201555000712';
-    const memberJid = '201555000712@s.whatsapp.net';
+    const group = '120363000000000734@g.us';
+    const member = '+201555000734';
+    const memberJid = '201555000734@s.whatsapp.net';
     await inbound({ from: member, chatJid: group, text: 'Which size fits me?' });
     await inbound({
       from: member,
