@@ -2,15 +2,14 @@ import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { WA_EVENTS, type WaMessagesReadElsewhereEvent } from '@app/whatsapp';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
+import { ChatCountsService } from './chat-counts.service';
 import { toChatJid } from './chat-jid';
 import { ChatsRepository, type ChatRecord } from './chats.repository';
 import { InboundIngestService } from './inbound-ingest.service';
-import { type MarkedRead, MessagesRepository } from './messages.repository';
+import { MessagesRepository } from './messages.repository';
 import { ChatNotFoundError, SessionLoggedOutError } from './messaging.errors';
 import { type ChatReadEvent, type ChatReadOn, MESSAGING_EVENTS } from './messaging.events';
 import { ReadReceiptDispatcher } from './read-receipt-dispatcher';
-
-const NONE_MARKED: MarkedRead = { marked: 0, counted: 0 };
 
 /** Messages one request marks at most; a chat with more unread is finished by the next call. */
 const MAX_READ_PER_REQUEST = 5_000;
@@ -29,6 +28,7 @@ export class ChatReadService {
     private readonly sessions: WhatsAppSessionsService,
     private readonly messages: MessagesRepository,
     private readonly chats: ChatsRepository,
+    private readonly counts: ChatCountsService,
     private readonly receipts: ReadReceiptDispatcher,
     private readonly ingest: InboundIngestService,
     private readonly emitter: EventEmitter2,
@@ -45,24 +45,18 @@ export class ChatReadService {
     const chatJid = toChatJid(chat);
     const stored = await this.chats.findOne(organizationId, sessionName, chatJid);
     if (!stored) throw new ChatNotFoundError(chatJid);
+    // The messages counted into the chat: one stored but not counted yet stays unread.
     const unread = await this.messages.unreadIdsOf(
-      { organizationId, sessionName, chatJid },
+      { organizationId, sessionName, chatJid, countedThrough: stored.countedThrough },
       MAX_READ_PER_REQUEST,
     );
-    const { marked, counted } = unread.length
-      ? await this.messages.markReadByUs(unread, new Date(), stored.clearedBy)
-      : NONE_MARKED;
-    if (!marked) {
-      // Nothing unread, yet a count: a crash cut a previous call off after its messages were
-      // marked. The count follows the messages.
-      const stale = unread.length === 0 && stored.unreadCount > 0;
-      const fixed = stale
-        ? await this.chats.readUnread(session.sessionId, chatJid, stored.unreadCount)
+    const marked = unread.length ? await this.messages.markReadByUs(unread, new Date()) : 0;
+    // The count follows the messages, recounted (a count a crash left behind is repaired too).
+    const after =
+      marked || stored.unreadCount > 0
+        ? await this.counts.recount(session.sessionId, chatJid)
         : null;
-      return { marked, chat: fixed ?? stored };
-    }
-    // Only the messages this call moved leave the count: ones marked concurrently are counted once.
-    const after = counted ? await this.chats.readUnread(session.sessionId, chatJid, counted) : null;
+    if (!marked) return { marked, chat: after ?? stored };
     this.receipts.kick(session.sessionId);
     await this.announce(after ?? stored, marked, 'gateway', new Date());
     this.log.log({ sessionId: session.sessionId, chatJid, marked }, 'Marked a chat read');
@@ -83,12 +77,12 @@ export class ChatReadService {
       const at = new Date(event.at);
       for (const chatJid of await this.messages.chatsWithUnread(sessionId, waMessageIds)) {
         const stored = await this.chats.findOfSession(sessionId, chatJid);
-        const { marked, counted } = await this.messages.markReadElsewhere(
-          { sessionId, chatJid, clearedBy: stored?.clearedBy },
+        const marked = await this.messages.markReadElsewhere(
+          { sessionId, chatJid, countedThrough: stored?.countedThrough },
           waMessageIds,
           at,
         );
-        const chat = counted ? await this.chats.readUnread(sessionId, chatJid, counted) : stored;
+        const chat = marked ? await this.counts.recount(sessionId, chatJid) : stored;
         if (marked && chat) await this.announce(chat, marked, 'phone', at);
       }
     } catch (err) {

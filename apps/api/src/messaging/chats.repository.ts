@@ -2,12 +2,20 @@ import { duplicateIndexesOf, groupBy, uncastBulkWrite } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { AnyBulkWriteOperation, Model } from 'mongoose';
-import { countsAsUnread, isChatMessage, type MessageRecord } from './message.types';
+import {
+  type ChatPosition,
+  countsAsUnread,
+  isAfter,
+  isChatMessage,
+  type MessageRecord,
+  positionOf,
+} from './message.types';
 import { Chat, type ChatLastMessage } from './schemas/chat.schema';
 
 export type ChatRecord = Chat & { _id: unknown };
 
-const unreadIn = (messages: MessageRecord[]) => messages.filter(countsAsUnread).length;
+/** countedThrough of a chat created by outgoing messages: no received message counted yet. */
+const NONE_COUNTED = '0'.repeat(24);
 
 const PREVIEW_LENGTH = 120;
 
@@ -32,23 +40,6 @@ const isNewer = (a: MessageRecord, b: MessageRecord) =>
   a.timestamp > b.timestamp || (a.timestamp.getTime() === b.timestamp.getTime() && a._id > b._id);
 const newest = (messages: MessageRecord[]) => messages.reduce((a, b) => (isNewer(b, a) ? b : a));
 
-function countOp(m: MessageRecord, messages: number, unread: number): AnyBulkWriteOperation<Chat> {
-  return {
-    updateOne: {
-      filter: { sessionId: m.sessionId, chatJid: m.chatJid },
-      update: {
-        $inc: unread ? { unreadCount: unread, messageCount: messages } : { messageCount: messages },
-        $setOnInsert: {
-          organizationId: m.organizationId,
-          sessionName: m.sessionName,
-          lastMessageAt: new Date(0),
-        },
-      },
-      upsert: true,
-    },
-  };
-}
-
 /** Chats whose snapshot is older than `m` (ties in whole seconds go to the later id). */
 function olderSnapshotFilter(m: MessageRecord) {
   return {
@@ -61,7 +52,10 @@ function olderSnapshotFilter(m: MessageRecord) {
   };
 }
 
-function snapshotOf(m: MessageRecord): { lastMessageAt: Date; lastMessage: ChatLastMessage } {
+export function snapshotOf(m: MessageRecord): {
+  lastMessageAt: Date;
+  lastMessage: ChatLastMessage;
+} {
   return {
     lastMessageAt: m.timestamp,
     lastMessage: {
@@ -79,73 +73,130 @@ function snapshotOf(m: MessageRecord): { lastMessageAt: Date; lastMessage: ChatL
   };
 }
 
-/** Moves the chat's snapshot to `m` if `m` is newer; an outgoing message also clears unread. */
-function snapshotOp(m: MessageRecord): AnyBulkWriteOperation<Chat> {
-  const outbound = m.direction === 'out' ? { unreadCount: 0, clearedBy: m._id } : {};
-  return {
-    updateOne: {
-      filter: olderSnapshotFilter(m),
-      update: { $set: { ...snapshotOf(m), ...outbound } },
-    },
-  };
+/** What one batch brings to one chat (its chat messages: no reactions, edits or revokes). */
+export class ChatBatch {
+  readonly newest: MessageRecord;
+  /** Our newest outgoing message, which clears what came before it. */
+  readonly newestOut?: MessageRecord;
+  /** Received messages that can be unread (not history). */
+  readonly unread: MessageRecord[];
+  /** Newest id of those: the chat's countedThrough once they are counted. */
+  readonly countedThrough?: string;
+
+  constructor(readonly messages: MessageRecord[]) {
+    this.newest = newest(messages);
+    const out = messages.filter((m) => m.direction === 'out');
+    this.newestOut = out.length ? newest(out) : undefined;
+    this.unread = messages.filter(countsAsUnread);
+    this.countedThrough = this.unread.reduce<string | undefined>(
+      (max, m) => (max && max > m._id ? max : m._id),
+      undefined,
+    );
+  }
+
+  /** Its received messages after `p` (by WhatsApp time, ties by id; all without one). */
+  unreadAfter(p: ChatPosition | undefined): number {
+    return this.unread.filter((u) => isAfter(positionOf(u), p)).length;
+  }
+
+  /** Its oldest message the counts depend on (received or ours); the newest when there is none. */
+  oldestCounted(): MessageRecord {
+    const counted = [...this.unread, ...(this.newestOut ? [this.newestOut] : [])];
+    return counted.length ? counted.reduce((a, b) => (isNewer(a, b) ? b : a)) : this.newest;
+  }
 }
 
 /**
- * One write for a chat's run of inbound messages: counts them and moves the snapshot to the
- * newest, creating the chat if it is new. When the chat holds a newer snapshot the filter misses
- * and the upsert is refused by the unique (sessionId, chatJid) index: the caller then counts only.
+ * The in-order case in one write: every message of the batch that the counts depend on is newer
+ * than anything the chat holds (its snapshot is the newest message counted into it), so the
+ * batch's own messages decide the counts without reading anything. Creates the chat if it is new.
+ * When the chat holds something newer the filter misses and the upsert is refused by the unique
+ * (sessionId, chatJid) index: the caller then reconciles the batch with what the chat holds.
  */
-function inboundRunOp(run: MessageRecord[]): AnyBulkWriteOperation<Chat> {
-  const m = newest(run);
+function inOrderOp(batch: ChatBatch): AnyBulkWriteOperation<Chat> {
+  const { newest: m, newestOut: out } = batch;
+  // After our newest message, only the batch's received messages after it are unread.
+  const cleared = out
+    ? {
+        unreadCount: batch.unreadAfter(positionOf(out)),
+        clearedBy: out._id,
+        clearedAt: out.timestamp,
+      }
+    : {};
+  const added = out ? {} : { unreadCount: batch.unread.length };
   return {
     updateOne: {
-      filter: olderSnapshotFilter(m),
+      filter: olderSnapshotFilter(batch.oldestCounted()),
       update: {
-        $inc: { unreadCount: unreadIn(run), messageCount: run.length },
-        $set: snapshotOf(m),
-        $setOnInsert: { organizationId: m.organizationId, sessionName: m.sessionName },
+        $set: { ...snapshotOf(m), ...cleared },
+        $inc: { messageCount: batch.messages.length, countsVersion: 1, ...added },
+        ...(batch.countedThrough ? { $max: { countedThrough: batch.countedThrough } } : {}),
+        $setOnInsert: {
+          organizationId: m.organizationId,
+          sessionName: m.sessionName,
+          ...(batch.countedThrough ? {} : { countedThrough: NONE_COUNTED }),
+        },
       },
       upsert: true,
     },
   };
 }
 
+/** Whether `m` is newer than the chat's last message. */
+export const isNewerThanSnapshot = (m: MessageRecord, chat: ChatRecord): boolean =>
+  isAfter(
+    positionOf(m),
+    chat.lastMessage ? { at: chat.lastMessageAt, id: chat.lastMessage.id } : undefined,
+  );
+
 @Injectable()
 export class ChatsRepository {
   constructor(@InjectModel(Chat.name) private readonly model: Model<Chat>) {}
 
   /**
-   * Counts messages into their chats; the last-message snapshot only moves to newer messages. A
-   * chat's run of inbound messages costs one write (see inboundRunOp); a chat with outgoing
-   * messages in the batch gets them message by message, in order (an outgoing message resets the
-   * unread count).
+   * Counts messages into their chats and moves each chat's last message to the newest, one write
+   * per chat in the in-order case (see inOrderOp). Returns the batches of the chats that hold
+   * newer messages already, for the caller to reconcile (ChatCountsService): nothing of theirs was
+   * written.
    */
-  async recordMany(messages: MessageRecord[]): Promise<void> {
+  async recordInOrder(messages: MessageRecord[]): Promise<ChatBatch[]> {
     // Reactions, edits and revokes change the message they target (see refreshSnapshot), they
     // are not messages of the chat: no count, no unread, no snapshot of their own.
     const byChat = groupBy(messages.filter(isChatMessage), (m) => `${m.sessionId}|${m.chatJid}`);
-    const runs: MessageRecord[][] = [];
-    const inOrder: AnyBulkWriteOperation<Chat>[] = [];
-    for (const chat of byChat.values()) {
-      if (chat.every((m) => m.direction === 'in')) runs.push(chat);
-      else for (const m of chat) inOrder.push(countOp(m, 1, unreadIn([m])), snapshotOp(m));
-    }
-    for (const i of await this.writeInboundRuns(runs))
-      inOrder.push(countOp(runs[i][0], runs[i].length, unreadIn(runs[i])));
-    if (inOrder.length) await uncastBulkWrite(this.model, inOrder, { ordered: true });
-  }
-
-  /** Returns the runs whose chat holds a newer snapshot (their upsert was refused, nothing written). */
-  private async writeInboundRuns(runs: MessageRecord[][]): Promise<number[]> {
-    if (!runs.length) return [];
+    const batches = [...byChat.values()].map((chat) => new ChatBatch(chat));
+    if (!batches.length) return [];
     try {
-      await uncastBulkWrite(this.model, runs.map(inboundRunOp), { ordered: false });
+      await uncastBulkWrite(this.model, batches.map(inOrderOp), { ordered: false });
       return [];
     } catch (error) {
       const refused = duplicateIndexesOf(error);
       if (!refused) throw error;
-      return [...refused];
+      return [...refused].map((i) => batches[i]);
     }
+  }
+
+  /**
+   * Writes counts worked out from `chat` as read, only if no count changed since (`countsVersion`).
+   * Returns whether it did.
+   */
+  async writeIfUnchanged(
+    chat: ChatRecord,
+    update: { set: Partial<Chat>; addMessages?: number },
+  ): Promise<boolean> {
+    const { sessionId, chatJid, countsVersion } = chat;
+    const res = await this.model
+      .updateOne(
+        { sessionId, chatJid, countsVersion: countsVersion ?? { $exists: false } },
+        {
+          $set: update.set,
+          $inc: {
+            countsVersion: 1,
+            ...(update.addMessages ? { messageCount: update.addMessages } : {}),
+          },
+        },
+      )
+      .exec();
+    return res.matchedCount === 1;
   }
 
   /** An edit or a revoke changed `m`: if it is its chat's last message, the snapshot follows. */
@@ -164,36 +215,12 @@ export class ChatsRepository {
       .exec();
   }
 
-  /** Recovery: counts recounted from the messages replace what a replay may have doubled. */
-  async setCounts(
-    sessionId: string,
-    chatJid: string,
-    counts: { messageCount: number; unreadCount: number },
-  ): Promise<void> {
-    await this.model.updateOne({ sessionId, chatJid }, { $set: counts }).exec();
-  }
-
   findOne(organizationId: string, sessionName: string, chatJid: string) {
     return this.model.findOne({ organizationId, sessionName, chatJid }).lean<ChatRecord>().exec();
   }
 
   findOfSession(sessionId: string, chatJid: string) {
     return this.model.findOne({ sessionId, chatJid }).lean<ChatRecord>().exec();
-  }
-
-  /**
-   * Takes `read` messages off the unread count, never below 0 (a reply already reset it). One
-   * atomic update, so messages counted in meanwhile stay counted.
-   */
-  readUnread(sessionId: string, chatJid: string, read: number): Promise<ChatRecord | null> {
-    return this.model
-      .findOneAndUpdate(
-        { sessionId, chatJid },
-        [{ $set: { unreadCount: { $max: [0, { $subtract: ['$unreadCount', read] }] } } }],
-        { returnDocument: 'after', updatePipeline: true },
-      )
-      .lean<ChatRecord>()
-      .exec();
   }
 
   async page(

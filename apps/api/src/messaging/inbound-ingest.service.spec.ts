@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { WaMessageReceivedEvent } from '@app/whatsapp';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
+import { ChatCountsService } from './chat-counts.service';
 import { ChatsRepository } from './chats.repository';
 import { InboundIngestService } from './inbound-ingest.service';
 import { MediaDownloadService } from './media-download.service';
@@ -40,15 +41,10 @@ describe('InboundIngestService', () => {
     findChangesOf: vi.fn(),
     findByWaId: vi.fn(),
     findOne: vi.fn(),
-    countChat: vi.fn(),
   };
   const notes = { open: vi.fn(), close: vi.fn(), hold: vi.fn() };
-  const chats = {
-    recordMany: vi.fn(),
-    refreshSnapshot: vi.fn(),
-    findOfSession: vi.fn(),
-    setCounts: vi.fn(),
-  };
+  const chats = { refreshSnapshot: vi.fn() };
+  const counts = { record: vi.fn(), recount: vi.fn() };
   const status = { emitCreated: vi.fn() };
   const sessions = { touchActivity: vi.fn() };
   const dispatcher = { sendsSettled: vi.fn() };
@@ -74,6 +70,7 @@ describe('InboundIngestService', () => {
         { provide: MessageCreationsRepository, useValue: notes },
         { provide: MessagesRepository, useValue: messages },
         { provide: ChatsRepository, useValue: chats },
+        { provide: ChatCountsService, useValue: counts },
         { provide: MessageStatusService, useValue: status },
         { provide: MediaDownloadService, useValue: { schedule: vi.fn() } },
         { provide: WhatsAppSessionsService, useValue: sessions },
@@ -141,7 +138,7 @@ describe('InboundIngestService', () => {
     expect(messages.insertManyOnce).toHaveBeenCalledTimes(1);
     const created = status.emitCreated.mock.calls[0][1];
     expect(created.map((m: { waMessageId: string }) => m.waMessageId)).toEqual(['a', 'b']);
-    expect(chats.recordMany).toHaveBeenCalledWith(created);
+    expect(counts.record).toHaveBeenCalledWith(created);
     expect(sessions.touchActivity).toHaveBeenCalledTimes(1);
     expect(dispatcher.sendsSettled).not.toHaveBeenCalled(); // no fromMe in the batch
   });
@@ -209,7 +206,7 @@ describe('InboundIngestService', () => {
     // The target as stored after the edit is what its chat's last message shows.
     expect(chats.refreshSnapshot).toHaveBeenCalledWith(target);
 
-    chats.recordMany.mockRejectedValue(new Error('db down'));
+    counts.record.mockRejectedValue(new Error('db down'));
     const error = vi.spyOn(Logger.prototype, 'error');
     await Promise.all(['x', 'y'].map((id) => ingest.onMessage(event(id))));
     expect(error).toHaveBeenCalledTimes(1);
@@ -281,9 +278,9 @@ describe('InboundIngestService', () => {
     }));
     messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) => docs.map(record));
     let release!: () => void;
-    chats.recordMany.mockImplementationOnce(() => new Promise<void>((r) => (release = r)));
+    counts.record.mockImplementationOnce(() => new Promise<void>((r) => (release = r)));
     const first = ingest.onMessage(event('a'));
-    await vi.waitFor(() => expect(chats.recordMany).toHaveBeenCalledTimes(1));
+    await vi.waitFor(() => expect(counts.record).toHaveBeenCalledTimes(1));
     // The effects of 'a' are stuck; 'b' and 'c' are stored all the same (a crash now loses neither).
     const later = [ingest.onMessage(event('b')), ingest.onMessage(event('c'))];
     await vi.waitFor(() => expect(messages.insertManyOnce).toHaveBeenCalledTimes(2));
@@ -296,7 +293,7 @@ describe('InboundIngestService', () => {
     expect(notes.hold).toHaveBeenCalledWith(['note1', 'note2'], 30_000);
     release();
     await Promise.all([first, ...later]);
-    expect(chats.recordMany.mock.calls[1][0].map((m: NewMessage) => m.waMessageId)).toEqual([
+    expect(counts.record.mock.calls[1][0].map((m: NewMessage) => m.waMessageId)).toEqual([
       'b',
       'c',
     ]);
@@ -324,21 +321,15 @@ describe('InboundIngestService', () => {
   it('replays a note: the noted messages that were stored get their effects, then it closes', async () => {
     const stored = { ...event('a').message, _id: 'm1', sessionId: 'org1_main' };
     messages.findByIds.mockResolvedValue([stored]);
-    chats.findOfSession.mockResolvedValue({ clearedBy: 'm0' });
-    messages.countChat.mockResolvedValue({ messageCount: 4, unreadCount: 1 });
     const note = { id: 'note9', sessionId: 'org1_main', messageIds: ['m1', 'm2'] };
     const replayed = await creation.replay(note);
     expect(replayed).toBe(1);
     expect(messages.findByIds).toHaveBeenCalledWith(['m1', 'm2']);
-    expect(chats.recordMany).toHaveBeenCalledWith([stored]);
+    expect(counts.record).toHaveBeenCalledWith([stored]);
     // Announced as a replay under its note, so counting listeners recount or skip what they claimed.
     expect(status.emitCreated).toHaveBeenCalledWith('org1_main', [stored], [note], true);
     expect(notes.close).toHaveBeenCalledWith('note9');
     // The chat's counts, which the crash may have taken already, recounted from the messages.
-    expect(messages.countChat).toHaveBeenCalledWith(stored, 'm0');
-    expect(chats.setCounts).toHaveBeenCalledWith('org1_main', stored.chatJid, {
-      messageCount: 4,
-      unreadCount: 1,
-    });
+    expect(counts.recount).toHaveBeenCalledWith('org1_main', stored.chatJid, { messages: true });
   });
 });

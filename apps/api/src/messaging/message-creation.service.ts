@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
+import { ChatCountsService } from './chat-counts.service';
 import { ChatsRepository } from './chats.repository';
 import { MediaDownloadService } from './media-download.service';
 import {
@@ -28,6 +29,7 @@ export class MessageCreationService {
     private readonly creations: MessageCreationsRepository,
     private readonly messages: MessagesRepository,
     private readonly chats: ChatsRepository,
+    private readonly counts: ChatCountsService,
     private readonly status: MessageStatusService,
     private readonly sessions: WhatsAppSessionsService,
     private readonly downloads: MediaDownloadService,
@@ -52,7 +54,7 @@ export class MessageCreationService {
     const sessionId = creations[0]?.sessionId;
     if (sessionId && created.length) {
       // The chat first: an edit or revoke applied next finds its target as the chat's last message.
-      await this.chats.recordMany(created);
+      await this.counts.record(created);
       await this.applyChanges(sessionId, created);
       await this.status.emitCreated(sessionId, created, creations, replayed);
       await this.sessions.touchActivity(sessionId, new Date());
@@ -80,18 +82,15 @@ export class MessageCreationService {
 
   /**
    * Recovery: the noted messages that were stored get their effects (again). Their chats' counts,
-   * which may have counted them before the crash, are then recounted from the messages (a live
-   * message stored meanwhile but not yet counted is counted twice: a window of milliseconds).
+   * which may have counted them before the crash, are then recounted from the messages (unread:
+   * those counted in, see Chat.countedThrough; written only if no count changed meanwhile).
    */
   async replay(creation: OpenCreation): Promise<number> {
     const stored = await this.messages.findByIds(creation.messageIds);
     await this.complete(creation, stored, true);
     const chats = new Map(stored.filter(isChatMessage).map((m) => [m.chatJid, m]));
-    for (const m of chats.values()) {
-      const chat = await this.chats.findOfSession(m.sessionId, m.chatJid);
-      const counts = await this.messages.countChat(m, chat?.clearedBy);
-      await this.chats.setCounts(m.sessionId, m.chatJid, counts);
-    }
+    for (const m of chats.values())
+      await this.counts.recount(m.sessionId, m.chatJid, { messages: true });
     return stored.length;
   }
 

@@ -125,11 +125,24 @@ export const STILL_UNREAD = {
   status: { $in: statusesBelow('read') },
 } as const;
 /**
- * STILL_UNREAD as far as a chat's unread count holds it: stored after the reply that last cleared
- * the count (`clearedBy`; ids grow in store order). `$and`, so a scope may select by _id too.
+ * Where a message stands in its chat: WhatsApp time, ties (whole seconds) broken by id (ids grow in
+ * store order). A chat's unread count holds the received messages after its latest outgoing one.
  */
-export const inUnreadCount = (clearedBy: string | undefined) =>
-  clearedBy ? { ...STILL_UNREAD, $and: [{ _id: { $gt: clearedBy } }] } : STILL_UNREAD;
+export interface ChatPosition {
+  at: Date;
+  id: string;
+}
+export const positionOf = (m: Pick<MessageRecord, 'timestamp' | '_id'>): ChatPosition => ({
+  at: m.timestamp,
+  id: m._id,
+});
+/** Whether `a` comes after `b` in its chat (anything comes after no position). */
+export const isAfter = (a: ChatPosition, b: ChatPosition | undefined): boolean =>
+  !b || a.at.getTime() > b.at.getTime() || (a.at.getTime() === b.at.getTime() && a.id > b.id);
+/** isAfter as a query filter: messages after `p`. */
+export const afterPosition = (p: ChatPosition) => ({
+  $or: [{ timestamp: { $gt: p.at } }, { timestamp: p.at, _id: { $gt: p.id } }],
+});
 
 export interface StoredMedia {
   mimetype: string;

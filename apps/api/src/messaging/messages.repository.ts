@@ -3,9 +3,10 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { type Model, type QueryFilter, Types } from 'mongoose';
 import {
+  afterPosition,
   CHAT_MESSAGE,
+  type ChatPosition,
   WENT_OUT_STATUSES,
-  inUnreadCount,
   type MessageRecord,
   type MessageStatus,
   STATUS_TIME_FIELD,
@@ -25,10 +26,24 @@ export type MessageFilter = QueryFilter<Message>;
 /** Message ids are ObjectId hex strings: time-ordered, and the same type in every module. */
 export const newMessageId = (): string => new Types.ObjectId().toHexString();
 
-/** Messages a mark-read moved, and how many of them were in their chat's unread count. */
-export interface MarkedRead {
-  marked: number;
-  counted: number;
+/** A chat as the messages name it. */
+export interface ChatScope {
+  organizationId: string;
+  sessionName: string;
+  chatJid: string;
+}
+
+/**
+ * Still-unread received messages of a chat as its unread count holds them: after its latest
+ * outgoing message (`cleared`) and counted into the chat already (ids up to `countedThrough`; none
+ * given, as chats written before it was kept: all).
+ */
+function unreadInCount(cleared?: ChatPosition, countedThrough?: string) {
+  const and = [
+    ...(countedThrough ? [{ _id: { $lte: countedThrough } }] : []),
+    ...(cleared ? [afterPosition(cleared)] : []),
+  ];
+  return and.length ? { ...STILL_UNREAD, $and: and } : STILL_UNREAD;
 }
 
 @Injectable()
@@ -276,13 +291,18 @@ export class MessagesRepository {
     return new Set(chats as string[]);
   }
 
-  /** Ids of a chat's received messages we have not read yet, oldest first. */
+  /**
+   * Ids of a chat's received messages we have not read yet, oldest first: those its count holds
+   * already (up to `countedThrough`, see Chat). One stored but not counted yet stays unread, or
+   * counting it next would count a read message.
+   */
   async unreadIdsOf(
-    chat: { organizationId: string; sessionName: string; chatJid: string },
+    chat: ChatScope & { countedThrough?: string },
     limit: number,
   ): Promise<string[]> {
+    const { countedThrough, ...scope } = chat;
     const rows = await this.model
-      .find({ ...chat, ...STILL_UNREAD }, { _id: 1 })
+      .find({ ...scope, ...unreadInCount(undefined, countedThrough) }, { _id: 1 })
       .sort({ timestamp: 1, _id: 1 })
       .limit(limit)
       .lean<Array<{ _id: string }>>()
@@ -290,16 +310,9 @@ export class MessagesRepository {
     return rows.map((r) => r._id);
   }
 
-  /**
-   * Marks received messages read by us (only forward), each with its read receipt to send. Returns
-   * how many moved, and how many of them the chat counts as unread (see markStillUnread).
-   */
-  markReadByUs(ids: string[], at: Date, clearedBy?: string): Promise<MarkedRead> {
-    return this.markStillUnread(
-      { _id: { $in: ids } },
-      { readAt: at, readReceiptPending: true },
-      clearedBy,
-    );
+  /** Marks received messages read by us (only forward), each with its read receipt to send. */
+  markReadByUs(ids: string[], at: Date): Promise<number> {
+    return this.markStillUnread({ _id: { $in: ids } }, { readAt: at, readReceiptPending: true });
   }
 
   /** The chats of the session in which some of these received messages are still unread. */
@@ -309,54 +322,51 @@ export class MessagesRepository {
       .exec() as Promise<string[]>;
   }
 
-  /** Marks received messages of a chat read on another device (their receipts went from there). */
+  /**
+   * Marks received messages of a chat read on another device (their receipts went from there),
+   * those its count holds already (see unreadIdsOf).
+   */
   markReadElsewhere(
-    chat: { sessionId: string; chatJid: string; clearedBy?: string },
+    chat: { sessionId: string; chatJid: string; countedThrough?: string },
     waMessageIds: string[],
     at: Date,
-  ): Promise<MarkedRead> {
-    const { sessionId, chatJid, clearedBy } = chat;
+  ): Promise<number> {
+    const { sessionId, chatJid, countedThrough } = chat;
     return this.markStillUnread(
-      { sessionId, chatJid, waMessageId: { $in: waMessageIds } },
+      {
+        sessionId,
+        chatJid,
+        waMessageId: { $in: waMessageIds },
+        ...(countedThrough ? { _id: { $lte: countedThrough } } : {}),
+      },
       { readAt: at },
-      clearedBy,
     );
   }
 
-  /**
-   * `counted`: the moved messages the chat's unread count holds, those stored after our last reply
-   * (`clearedBy`), which cleared the count of the ones before it without reading them.
-   */
+  /** How many moved to read. */
   private async markStillUnread(
     scope: MessageFilter,
     set: Partial<MessageRecord>,
-    clearedBy: string | undefined,
-  ): Promise<MarkedRead> {
+  ): Promise<number> {
     const update = { $set: { ...set, status: 'read' as const } };
-    const counted = (
-      await this.model.updateMany({ ...scope, ...inUnreadCount(clearedBy) }, update).exec()
-    ).modifiedCount;
-    const uncounted = clearedBy
-      ? (await this.model.updateMany({ ...scope, ...STILL_UNREAD }, update).exec()).modifiedCount
-      : 0;
-    return { marked: counted + uncounted, counted };
+    return (await this.model.updateMany({ ...scope, ...STILL_UNREAD }, update).exec())
+      .modifiedCount;
   }
 
   /**
-   * A chat's counts as its row keeps them: its messages (no reactions, edits or revokes), and
-   * those still unread that were stored after our last reply (`clearedBy`).
+   * A chat's unread count as the messages have it: still unread received messages after
+   * `cleared` (our latest outgoing message) that were counted into the chat (see unreadInCount).
    */
-  async countChat(
-    chat: { organizationId: string; sessionName: string; chatJid: string },
-    clearedBy: string | undefined,
-  ): Promise<{ messageCount: number; unreadCount: number }> {
+  countUnread(chat: ChatScope, cleared?: ChatPosition, countedThrough?: string): Promise<number> {
     const { organizationId, sessionName, chatJid } = chat;
-    const scope = { organizationId, sessionName, chatJid };
-    const [messageCount, unreadCount] = await Promise.all([
-      this.model.countDocuments({ ...scope, ...CHAT_MESSAGE }).exec(),
-      this.model.countDocuments({ ...scope, ...inUnreadCount(clearedBy) }).exec(),
-    ]);
-    return { messageCount, unreadCount };
+    return this.model
+      .countDocuments({
+        organizationId,
+        sessionName,
+        chatJid,
+        ...unreadInCount(cleared, countedThrough),
+      })
+      .exec();
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { WhatsAppSessionModule } from '../whatsapp-session/whatsapp-session.module';
+import { ChatCountsService } from './chat-counts.service';
 import { ChatReadService } from './chat-read.service';
 import { ChatsRepository } from './chats.repository';
 import { IdempotencyRepository } from './idempotency.repository';
@@ -37,6 +38,7 @@ import { SendMessageUseCase } from './send-message.usecase';
     mediaStorageProvider,
     MessagesRepository,
     ChatsRepository,
+    ChatCountsService,
     IdempotencyRepository,
     MessageStatusService,
     MessageCreationsRepository,

@@ -23,13 +23,23 @@ export class Chat {
   @Prop({ type: String, required: true }) chatJid: string;
   @Prop({ type: Date, required: true }) lastMessageAt: Date;
   @Prop({ type: MongooseSchema.Types.Mixed }) lastMessage?: ChatLastMessage;
-  /** Received messages not read: since our last outbound message or the chat was marked read. */
-  @Prop({ type: Number, default: 0 }) unreadCount: number;
   /**
-   * Id of the outbound message that last cleared the count: only messages stored after it (greater
-   * ids, as ids grow in the order messages are stored) are in the count.
+   * Received messages not read that came after our latest outgoing message (by WhatsApp time, ties
+   * by id), whatever order the messages were counted in.
    */
+  @Prop({ type: Number, default: 0 }) unreadCount: number;
+  /** Id of our latest outgoing message (`clearedAt` its time): the count holds what came after it. */
   @Prop({ type: String }) clearedBy?: string;
+  @Prop({ type: Date }) clearedAt?: Date;
+  /**
+   * Newest id of the received messages counted into the chat (ids grow in store order, and a
+   * session's messages are counted in store order). Marking read takes only those: a message
+   * stored but not counted yet stays unread, so counting it next counts no read message. Chats
+   * written before it was kept have none (all their messages were counted).
+   */
+  @Prop({ type: String }) countedThrough?: string;
+  /** Raised by every change of the counts: a recount writes only if nothing changed meanwhile. */
+  @Prop({ type: Number, default: 0 }) countsVersion: number;
   @Prop({ type: Number, default: 0 }) messageCount: number;
 }
 
