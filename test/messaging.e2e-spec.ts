@@ -1011,6 +1011,71 @@ describe('messaging (HTTP, sandbox engine)', () => {
     expect(read.body).toMatchObject({ marked: 1, chat: { unreadCount: 0 } });
   });
 
+  it('counts unread by time when received messages and our sends to the chat are handled at once', async () => {
+    const peer = '+201555000593';
+    const jid = '201555000593@s.whatsapp.net';
+    const chatOf = async () =>
+      (
+        await t.http().get('/api/v1/whatsapp/chats').query({ limit: 100 }).set(owner.auth)
+      ).body.items.find((c: { chatJid: string }) => c.chatJid === jid);
+    type Listed = { id: string; direction: string; status: string; timestamp: string };
+    const after = (a: Listed, b: Listed) =>
+      a.timestamp === b.timestamp ? a.id > b.id : Date.parse(a.timestamp) > Date.parse(b.timestamp);
+    /** What the rule says: received messages after our latest one that nobody read. */
+    const expectedUnread = async () => {
+      const items: Listed[] = (await history({ chat: jid, limit: 100 })).items;
+      const ours = items.filter((m) => m.direction === 'out');
+      const latest = ours.reduce<Listed | undefined>(
+        (a, b) => (!a || after(b, a) ? b : a),
+        undefined,
+      );
+      return items.filter(
+        (m) => m.direction === 'in' && m.status !== 'read' && (!latest || after(m, latest)),
+      ).length;
+    };
+    let total = 0;
+    /** Waits until every message of the round was counted into the chat, then checks the count. */
+    const settledRound = async (added: number) => {
+      total += added;
+      await waitFor(
+        async () => (await chatOf())?.messageCount === total,
+        10_000,
+        `${total} messages`,
+      );
+      const chat = await chatOf();
+      expect(chat.unreadCount).toBe(await expectedUnread());
+      return chat;
+    };
+
+    // Two received messages, then at once our reply: its batch can be counted before theirs.
+    for (let round = 0; round < 3; round++) {
+      await inbound({ from: peer, text: `question ${round}` });
+      await inbound({ from: peer, text: `more ${round}` });
+      await send({ sessionName: 'main', to: peer, text: `answer ${round}` }).expect(202);
+      expect((await settledRound(3)).unreadCount).toBe(0); // our answer came last
+    }
+    // Five of each at the same time, then one more received: marking read clears the count.
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(
+        Array.from({ length: 5 }, (_, i) => [
+          inbound({ from: peer, text: `in ${round}.${i}` }),
+          send({ sessionName: 'main', to: peer, text: `out ${round}.${i}` }).expect(202),
+        ]).flat(),
+      );
+      await inbound({ from: peer, text: `last ${round}` });
+      expect((await settledRound(11)).unreadCount).toBeGreaterThanOrEqual(1);
+      const read = await t
+        .http()
+        .post('/api/v1/whatsapp/chats/read')
+        .set(owner.auth)
+        .send({ sessionName: 'main', chat: peer })
+        .expect(200);
+      expect(read.body.chat.unreadCount).toBe(0);
+      expect(await chatOf()).toMatchObject({ unreadCount: 0 });
+      expect(await expectedUnread()).toBe(0);
+    }
+  });
+
   it('stores history-sync messages as earlier ones: not unread, not announced', async () => {
     const peer = '+201555000588';
     const jid = '201555000588@s.whatsapp.net';
