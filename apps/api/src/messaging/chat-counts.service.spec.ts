@@ -109,6 +109,15 @@ describe('ChatCountsService: unread = received after our latest message, in any 
     });
   });
 
+  it('within a second, store order decides: a message received after our reply is unread', async () => {
+    // WhatsApp dates the received message in whole seconds, our reply has milliseconds.
+    const reply = await store([{ ...message('out', 3), timestamp: new Date(T0 + 3_400) }]);
+    const next = await store([message('in', 3)]);
+    await counts.record(next); // counted first, all the same
+    await counts.record(reply);
+    expect(await chat()).toMatchObject({ unreadCount: 1, lastMessage: { preview: 'in 3' } });
+  });
+
   it('counts concurrent inbound batches and replies right', async () => {
     const inbound = await store([message('in', 1), message('in', 2), message('in', 4)]);
     const replies = await Promise.all([store([message('out', 3)]), store([message('out', 0)])]);
@@ -144,7 +153,10 @@ describe('ChatCountsService: unread = received after our latest message, in any 
     await counts.record(inbound);
     await counts.record(inbound); // the replay counts them again
     expect(await chat()).toMatchObject({ unreadCount: 4, messageCount: 5 });
-    await counts.recount('org_main', CHAT, { messages: true });
+    expect(await counts.recount('org_main', CHAT, { messages: true })).toMatchObject({
+      unreadCount: 2,
+      messageCount: 3,
+    });
     expect(await chat()).toMatchObject({ unreadCount: 2, messageCount: 3 });
   });
 

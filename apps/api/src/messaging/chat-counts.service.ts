@@ -17,7 +17,7 @@ const laterId = (a: string | undefined, b: string | undefined) =>
 
 /**
  * A chat's counts whatever order its messages are counted in. Unread are the received messages
- * after our latest outgoing one (by WhatsApp time, ties by id) that nobody read. Inbound batches
+ * after our latest outgoing one (see ChatPosition) that nobody read. Inbound batches
  * and our sends run in separate queues, so a batch can reach its chat after a newer one: the
  * in-order case costs one write (ChatsRepository.recordInOrder); a batch that finds newer messages
  * in its chat is reconciled here from what the chat holds (one read, and a count of the messages
@@ -97,7 +97,8 @@ export class ChatCountsService {
       if (!chat) return null;
       const update = await work(chat);
       if (await this.chats.writeIfUnchanged(chat, update)) {
-        const messageCount = chat.messageCount + (update.addMessages ?? 0);
+        const messageCount =
+          update.set.messageCount ?? chat.messageCount + (update.addMessages ?? 0);
         return {
           ...chat,
           ...update.set,

@@ -8,6 +8,7 @@ import {
   isAfter,
   isChatMessage,
   type MessageRecord,
+  positionFilter,
   positionOf,
 } from './message.types';
 import { Chat, type ChatLastMessage } from './schemas/chat.schema';
@@ -35,20 +36,16 @@ function previewOf(m: MessageRecord): string | undefined {
   return text.length <= PREVIEW_LENGTH ? text : [...text].slice(0, PREVIEW_LENGTH).join('');
 }
 
-/** Newest by WhatsApp time; ties (whole seconds) go to the later id. */
-const isNewer = (a: MessageRecord, b: MessageRecord) =>
-  a.timestamp > b.timestamp || (a.timestamp.getTime() === b.timestamp.getTime() && a._id > b._id);
+/** Newer in its chat (see ChatPosition: the WhatsApp second, then store order). */
+const isNewer = (a: MessageRecord, b: MessageRecord) => isAfter(positionOf(a), positionOf(b));
 const newest = (messages: MessageRecord[]) => messages.reduce((a, b) => (isNewer(b, a) ? b : a));
 
-/** Chats whose snapshot is older than `m` (ties in whole seconds go to the later id). */
+/** Chats whose snapshot is older than `m` (see ChatPosition). */
 function olderSnapshotFilter(m: MessageRecord) {
   return {
     sessionId: m.sessionId,
     chatJid: m.chatJid,
-    $or: [
-      { lastMessageAt: { $lt: m.timestamp } },
-      { lastMessageAt: m.timestamp, 'lastMessage.id': { $lt: m._id } },
-    ],
+    ...positionFilter(positionOf(m), { at: 'lastMessageAt', id: 'lastMessage.id' }, true),
   };
 }
 
@@ -94,7 +91,7 @@ export class ChatBatch {
     );
   }
 
-  /** Its received messages after `p` (by WhatsApp time, ties by id; all without one). */
+  /** Its received messages after `p` (see ChatPosition; all without one). */
   unreadAfter(p: ChatPosition | undefined): number {
     return this.unread.filter((u) => isAfter(positionOf(u), p)).length;
   }

@@ -125,8 +125,11 @@ export const STILL_UNREAD = {
   status: { $in: statusesBelow('read') },
 } as const;
 /**
- * Where a message stands in its chat: WhatsApp time, ties (whole seconds) broken by id (ids grow in
- * store order). A chat's unread count holds the received messages after its latest outgoing one.
+ * Where a message stands in its chat: its second of WhatsApp time (WhatsApp dates messages in whole
+ * seconds; ours carry milliseconds), and within a second the order messages were stored in (ids
+ * grow in store order). So a message received after our reply in the same second comes after it,
+ * however precise either time is. A chat's unread count holds the received messages after its
+ * latest outgoing one; its last message is its newest.
  */
 export interface ChatPosition {
   at: Date;
@@ -136,13 +139,34 @@ export const positionOf = (m: Pick<MessageRecord, 'timestamp' | '_id'>): ChatPos
   at: m.timestamp,
   id: m._id,
 });
+const SECOND = 1000;
+const secondOf = (at: Date) => Math.floor(at.getTime() / SECOND);
 /** Whether `a` comes after `b` in its chat (anything comes after no position). */
 export const isAfter = (a: ChatPosition, b: ChatPosition | undefined): boolean =>
-  !b || a.at.getTime() > b.at.getTime() || (a.at.getTime() === b.at.getTime() && a.id > b.id);
-/** isAfter as a query filter: messages after `p`. */
-export const afterPosition = (p: ChatPosition) => ({
-  $or: [{ timestamp: { $gt: p.at } }, { timestamp: p.at, _id: { $gt: p.id } }],
-});
+  !b || secondOf(a.at) > secondOf(b.at) || (secondOf(a.at) === secondOf(b.at) && a.id > b.id);
+/**
+ * isAfter as a query filter on a time and an id field: documents after `p` (`before: true`:
+ * before it).
+ */
+export function positionFilter(
+  p: ChatPosition,
+  fields: { at: string; id: string },
+  before = false,
+) {
+  const start = new Date(secondOf(p.at) * SECOND);
+  const end = new Date(start.getTime() + SECOND);
+  return {
+    $or: [
+      { [fields.at]: before ? { $lt: start } : { $gte: end } },
+      {
+        [fields.at]: { $gte: start, $lt: end },
+        [fields.id]: before ? { $lt: p.id } : { $gt: p.id },
+      },
+    ],
+  };
+}
+/** Messages after `p`. */
+export const afterPosition = (p: ChatPosition) => positionFilter(p, { at: 'timestamp', id: '_id' });
 
 export interface StoredMedia {
   mimetype: string;
