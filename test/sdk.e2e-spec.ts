@@ -240,4 +240,52 @@ describe('SDK scenario: register → session → scan → send → receive → h
     ).resolves.toBeUndefined();
     await expect(gw.get('/api/v1/whatsapp/sessions')).resolves.toEqual([]);
   });
+
+  it('reads the live events with events(), and resumes after the last one handled', async () => {
+    const email = uniqueEmail('sdk-events');
+    const registered = await gw.post('/api/v1/auth/register', {
+      body: { organizationName: 'SDK Events', name: 'Integrator', email, password: 'password-123' },
+    });
+    const client = createGatewayClient({ baseUrl: t.url, token: registered.accessToken });
+    await client.post('/api/v1/whatsapp/sessions', { body: { sessionName: 'live' } });
+    await waitFor(
+      () =>
+        client
+          .get('/api/v1/whatsapp/sessions/{name}/qr', { params: { path: { name: 'live' } } })
+          .catch(() => undefined),
+      10_000,
+      'a QR code',
+    );
+    await client.post('/api/v1/whatsapp/sandbox/sessions/{name}/scan', {
+      params: { path: { name: 'live' } },
+      body: { phone: '+201001234568' },
+    });
+    const inbound = (text: string) =>
+      client.post('/api/v1/whatsapp/sandbox/sessions/{name}/inbound', {
+        params: { path: { name: 'live' } },
+        body: { from: customer, text },
+      });
+
+    const stop = new AbortController();
+    const stream = client.events({ types: ['message.received'], signal: stop.signal });
+    const first = stream.next();
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the stream is open
+    await inbound('first over SSE');
+    const { value } = await first;
+    expect(value).toMatchObject({ type: 'message.received', sessionName: 'live' });
+    expect((value as { data: { text?: string } }).data.text).toBe('first over SSE');
+    stop.abort();
+    expect((await stream.next()).done).toBe(true);
+
+    // What happened while no stream was open is replayed after the last id handled.
+    await inbound('second, while away');
+    const resumed = client.events({ types: ['message.received'], lastEventId: value!.id });
+    const next = await resumed.next();
+    expect((next.value as { data: { text?: string } }).data.text).toBe('second, while away');
+    await resumed.return();
+
+    // A rejected token is an ApiError, not a silent retry loop.
+    const anonymous = createGatewayClient({ baseUrl: t.url }).events();
+    await expect(anonymous.next()).rejects.toMatchObject({ status: 401 });
+  });
 });

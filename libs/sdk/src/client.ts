@@ -5,14 +5,18 @@ import createClient, {
   type Middleware,
 } from 'openapi-fetch';
 import { ApiError } from './api-error';
+import { EVENTS_PATH, type EventStreamOptions, type GatewayEvent, streamEvents } from './events';
 import type { paths } from './generated/schema';
 
 type HttpMethod = 'get' | 'put' | 'post' | 'delete' | 'patch';
 type MediaType = `${string}/${string}`;
-/** Spec paths that have an operation for `M`. */
-export type PathsWith<M extends HttpMethod> = {
-  [P in keyof paths]: paths[P] extends { [K in M]: object } ? P : never;
-}[keyof paths];
+/** Spec paths that have an operation for `M` (not the event stream: `events()` reads it). */
+export type PathsWith<M extends HttpMethod> = Exclude<
+  {
+    [P in keyof paths]: paths[P] extends { [K in M]: object } ? P : never;
+  }[keyof paths],
+  typeof EVENTS_PATH
+>;
 type RequiredKeysOf<T> = { [K in keyof T]-?: object extends Pick<T, K> ? never : K }[keyof T];
 /** The init argument is optional exactly when the operation has no required parameter or body (as in openapi-fetch). */
 type InitParam<I> =
@@ -93,6 +97,12 @@ export interface GatewayClient {
     path: P,
     ...args: PageArgs<P>
   ): AsyncGenerator<PageItem<P>, void, undefined>;
+  /**
+   * The organization's live events (`GET /api/v1/events`, Server-Sent Events), one by one, as
+   * they happen; reconnects and resumes after the last event by default. End it with
+   * `options.signal` or by leaving the `for await` loop.
+   */
+  events(options?: EventStreamOptions): AsyncGenerator<GatewayEvent, void, undefined>;
   /** Sets (or clears) the bearer token used by later calls. */
   setToken(token: string | undefined): void;
   readonly token: string | undefined;
@@ -110,8 +120,9 @@ function isPageInit(arg: unknown): arg is { params: { path?: object; query?: obj
 /** A typed client of the WhatsApp gateway REST API, generated from openapi.json. */
 export function createGatewayClient(options: GatewayClientOptions): GatewayClient {
   let token = options.token;
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const raw = createClient<paths>({
-    baseUrl: options.baseUrl.replace(/\/+$/, ''),
+    baseUrl,
     fetch: options.fetch,
     headers: options.headers,
   });
@@ -184,6 +195,18 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     patch: method('patch'),
     delete: method('delete'),
     paginate,
+    events: (eventOptions) =>
+      streamEvents(
+        {
+          baseUrl,
+          fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+          headers: () => ({
+            ...options.headers,
+            ...(token ? { Authorization: `Bearer ${token}` } : {}),
+          }),
+        },
+        eventOptions,
+      ),
     setToken(next) {
       token = next;
     },

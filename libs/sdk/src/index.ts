@@ -9,6 +9,8 @@ export {
   type PaginatedPath,
   type PathsWith,
 } from './client';
+export { type EventStreamOptions, type GatewayEvent, sseFrames } from './events';
+export { verifyWebhookSignature } from './webhook-signature';
 export type { components, operations, paths } from './generated/schema';
 
 import type { components } from './generated/schema';

@@ -1,0 +1,134 @@
+import { signWebhookPayload } from '../../../apps/api/src/webhooks/webhook-signature';
+import { createGatewayClient, sseFrames, verifyWebhookSignature } from '@app/sdk';
+
+const streamOf = (...chunks: string[]) =>
+  new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(new TextEncoder().encode(chunk));
+      controller.close();
+    },
+  });
+
+const envelope = (id: string) =>
+  JSON.stringify({ id, type: 'message.received', sessionName: 'main', data: { id: `m-${id}` } });
+
+describe('sseFrames', () => {
+  it('parses frames split anywhere, with CRLF or LF, comments and multi-line data', async () => {
+    const frames = [];
+    for await (const frame of sseFrames(
+      streamOf(
+        'retry: 3000\n: stream open\n\n',
+        'id: e1\r\ndata: {"a":',
+        '1}\r\n\r\n: heartbeat\n\nid: e2\ndata: line one\ndata: line two\n\n',
+        'data: no id\n\n',
+      ),
+    ))
+      frames.push(frame);
+    expect(frames).toEqual([
+      { retry: 3000 },
+      { id: 'e1', data: '{"a":1}' },
+      { id: 'e2', data: 'line one\nline two' },
+      { data: 'no id' },
+    ]);
+  });
+});
+
+describe('client.events()', () => {
+  it('sends the token and filters, reconnects after a drop and resumes after the last event yielded', async () => {
+    const requests: Request[] = [];
+    const fetch = vi.fn(async (input: string | URL | Request, init?: RequestInit) => {
+      const request = new Request(input, init);
+      requests.push(request);
+      // First connection: two events, then the connection drops; the second: one more.
+      const body =
+        requests.length === 1
+          ? streamOf(
+              'retry: 5\n\n',
+              `id: e1\ndata: ${envelope('e1')}\n\n`,
+              `id: e2\ndata: ${envelope('e2')}\n\n`,
+            )
+          : streamOf(`id: e3\ndata: ${envelope('e3')}\n\n`);
+      return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+    });
+    const client = createGatewayClient({
+      baseUrl: 'http://gw.test/',
+      token: 'tok',
+      fetch: fetch as unknown as typeof globalThis.fetch,
+    });
+    const seen: string[] = [];
+    for await (const event of client.events({ types: ['message.received'], sessionName: 'main' })) {
+      seen.push(event.id);
+      if (seen.length === 3) break;
+    }
+    expect(seen).toEqual(['e1', 'e2', 'e3']);
+    expect(requests).toHaveLength(2);
+    const [first, second] = requests;
+    expect(first.url).toBe('http://gw.test/api/v1/events?types=message.received&sessionName=main');
+    expect(first.headers.get('authorization')).toBe('Bearer tok');
+    expect(first.headers.get('accept')).toBe('text/event-stream');
+    expect(first.headers.has('last-event-id')).toBe(false);
+    expect(second.headers.get('last-event-id')).toBe('e2');
+  });
+
+  it('throws an ApiError for an answer other than 200 instead of retrying', async () => {
+    const fetch = vi.fn(
+      async () =>
+        new Response(JSON.stringify({ statusCode: 401, code: 'UNAUTHORIZED', message: 'no' }), {
+          status: 401,
+          headers: { 'content-type': 'application/json', 'x-request-id': 'r1' },
+        }),
+    );
+    const client = createGatewayClient({
+      baseUrl: 'http://gw.test',
+      fetch: fetch as unknown as typeof globalThis.fetch,
+    });
+    await expect(client.events().next()).rejects.toMatchObject({ status: 401, requestId: 'r1' });
+    expect(fetch).toHaveBeenCalledOnce();
+  });
+
+  it('is not a get route: get() of the stream does not compile', () => {
+    const client = createGatewayClient({ baseUrl: 'http://gw.test' });
+    // @ts-expect-error the event stream is read with events(), a get would wait for its end
+    const typeError = () => client.get('/api/v1/events');
+    expect(typeof typeError).toBe('function');
+  });
+});
+
+describe('verifyWebhookSignature (SDK)', () => {
+  const secret = 'whsec_test';
+  const body = '{"id":"e1","type":"message.received","data":{"text":"héllo ✓"}}';
+  const now = 1_800_000_000;
+
+  it('accepts what the gateway signs, over the raw body as a string or bytes', async () => {
+    const signature = signWebhookPayload(secret, now, body);
+    const headers = { signature, timestamp: String(now) };
+    await expect(verifyWebhookSignature(secret, headers, body, { nowSeconds: now })).resolves.toBe(
+      true,
+    );
+    await expect(
+      verifyWebhookSignature(secret, headers, new TextEncoder().encode(body), {
+        nowSeconds: now + 60,
+      }),
+    ).resolves.toBe(true);
+  });
+
+  it('refuses another body, secret or timestamp, a stale delivery and malformed headers', async () => {
+    const signature = signWebhookPayload(secret, now, body);
+    const ok = { signature, timestamp: String(now) };
+    const check = (
+      headers: { signature?: string; timestamp?: string },
+      b = body,
+      at = now,
+      s = secret,
+    ) => verifyWebhookSignature(s, headers, b, { nowSeconds: at });
+    await expect(check(ok, `${body} `)).resolves.toBe(false);
+    await expect(check(ok, body, now, 'whsec_other')).resolves.toBe(false);
+    await expect(check({ ...ok, timestamp: String(now + 1) })).resolves.toBe(false);
+    await expect(check(ok, body, now + 301)).resolves.toBe(false);
+    await expect(check({ ...ok, signature: signature.replace('sha256=', 'sha1=') })).resolves.toBe(
+      false,
+    );
+    await expect(check({ ...ok, signature: 'sha256=zz' })).resolves.toBe(false);
+    await expect(check({ timestamp: String(now) })).resolves.toBe(false);
+  });
+});
