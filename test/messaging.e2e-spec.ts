@@ -2028,7 +2028,7 @@ describe('messaging: media by URL and the pending deadline', () => {
     });
     owner = await registerUser(t);
     server = createServer((req, res) => {
-      if (req.url === '/invoice.pdf') {
+      if (req.url?.split('?')[0] === '/invoice.pdf') {
         res.writeHead(200, { 'Content-Type': 'application/pdf' }).end(pdf);
       } else if (req.url === '/photo') {
         // As object stores often answer: a generic type the gateway replaces with what the bytes are.
@@ -2076,6 +2076,14 @@ describe('messaging: media by URL and the pending deadline', () => {
     );
     const media = await downloadMedia(t, owner.auth, res.body.id);
     expect(Buffer.compare(media.bytes, pdf)).toBe(0);
+    // Without fileName a document takes the name its URL offers (it would reach the phone as "file").
+    const unnamed = await sendAs(t, owner, {
+      sessionName: 'main',
+      to: PEER,
+      type: 'document',
+      media: { url: `${baseUrl}/invoice.pdf?download=1` },
+    }).expect(202);
+    expect(unnamed.body.media.fileName).toBe('invoice.pdf');
     const missing = await sendAs(t, owner, {
       sessionName: 'main',
       to: PEER,

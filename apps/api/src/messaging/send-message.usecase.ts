@@ -146,7 +146,9 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
       message.caption = dto.caption;
       message.media = {
         mimetype: resolved.mimetype,
-        fileName: dto.fileName,
+        // A document without a name would reach the phone as "file": take the one its URL offered.
+        fileName:
+          dto.fileName ?? (message.type === 'document' ? resolved.offeredFileName : undefined),
         size: resolved.buffer.length,
         storageKey: id,
         downloadStatus: 'stored',

@@ -1866,7 +1866,7 @@ export interface components {
              */
             caption?: string;
             /**
-             * @description File name shown for documents: no path separators or control characters; not for text messages
+             * @description File name shown for documents: no path separators or control characters; not for text messages. A document by media.url without one takes the name the download offers (Content-Disposition, else the URL's file name)
              * @example invoice-42.pdf
              */
             fileName?: string;

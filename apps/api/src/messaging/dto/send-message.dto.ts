@@ -165,7 +165,7 @@ export class SendMessageDto {
 
   @ApiPropertyOptional({
     description:
-      'File name shown for documents: no path separators or control characters; not for text messages',
+      "File name shown for documents: no path separators or control characters; not for text messages. A document by media.url without one takes the name the download offers (Content-Disposition, else the URL's file name)",
     example: 'invoice-42.pdf',
   })
   @IsOptional()

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { AllowList } from '@app/common';
 import { mediaSample } from '../../../../../test/support/media-samples';
-import { type MediaFetchPolicy, resolveMediaInput } from './media-input';
+import { type MediaFetchPolicy, offeredFileName, resolveMediaInput } from './media-input';
 
 /**
  * pinnedGet as it is, unless a test hands out its own response: for bodies that end quietly
@@ -130,6 +130,27 @@ describe('resolveMediaInput from media.url (local HTTP server)', () => {
     expect(media.mimetype).toBe('application/pdf');
   });
 
+  it("offers the file name of the response's Content-Disposition, else of the URL it came from after redirects", async () => {
+    routes.set('/download?id=7', (res) =>
+      res
+        .writeHead(200, {
+          'Content-Type': 'application/pdf',
+          'Content-Disposition': `attachment; filename="rates.pdf"; filename*=UTF-8''%E2%82%AC%20rates.pdf`,
+        })
+        .end(pdf),
+    );
+    expect((await fromUrl('/download?id=7')).offeredFileName).toBe('€ rates.pdf');
+    routes.set('/go', (res) => res.writeHead(302, { Location: '/files/Q3%20report.pdf' }).end());
+    routes.set('/files/Q3%20report.pdf', (res) =>
+      res.writeHead(200, { 'Content-Type': 'application/pdf' }).end(pdf),
+    );
+    expect((await fromUrl('/go')).offeredFileName).toBe('Q3 report.pdf');
+    routes.set('/blob', (res) =>
+      res.writeHead(200, { 'Content-Type': 'application/pdf' }).end(pdf),
+    );
+    expect((await fromUrl('/blob')).offeredFileName).toBeUndefined();
+  });
+
   it('refuses an empty body as empty media', async () => {
     routes.set('/empty', (res) => res.writeHead(200, { 'Content-Type': 'application/pdf' }).end());
     expect(await refusal(fromUrl('/empty'))).toEqual({
@@ -231,5 +252,20 @@ describe('resolveMediaInput from media.url whose body ends quietly but incomplet
       message:
         'Could not fetch media.url: the body ended after 1000 of 3000 bytes, before it was complete',
     });
+  });
+});
+
+describe('offeredFileName', () => {
+  it('never offers a path or control characters, and at most 255 characters', () => {
+    expect(offeredFileName('attachment; filename="../../etc/passwd.txt"', 'http://x/a')).toBe(
+      '.._.._etc_passwd.txt',
+    );
+    expect(offeredFileName(undefined, 'http://x/a%2Fb%0A.pdf')).toBe('a_b_.pdf');
+    expect(offeredFileName('attachment; filename=""', 'http://x/y')).toBeUndefined();
+    expect(offeredFileName('not a header;;;', 'http://x/doc.docx')).toBe('doc.docx');
+    expect(offeredFileName(undefined, 'http://x/bad%E0%A4%A.pdf')).toBe('bad%E0%A4%A.pdf');
+    expect(offeredFileName(`inline; filename="${'a'.repeat(300)}.pdf"`, 'http://x/')).toHaveLength(
+      255,
+    );
   });
 });

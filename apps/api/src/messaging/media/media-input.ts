@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { parse as parseContentDisposition } from 'content-disposition';
 import {
   type AllowList,
   BadRequestError,
@@ -32,6 +33,8 @@ export class MediaUrlNotAllowedError extends BadRequestError {
 export interface ResolvedMedia {
   buffer: Buffer;
   mimetype: string;
+  /** The name a media.url download offered (Content-Disposition, else the URL's file name). */
+  offeredFileName?: string;
 }
 
 /** Where media.url may point, and how long its download (headers and body) may take. */
@@ -53,10 +56,50 @@ export async function resolveMediaInput(
     assertSizeFits(type, buffer.length);
     return { buffer, mimetype: await settleMediaMimetype(type, input.mimetype, buffer) };
   }
-  const { buffer, contentType } = await fetchLimited(input.url!, type, fetchPolicy);
+  const { buffer, contentType, offeredFileName } = await fetchLimited(
+    input.url!,
+    type,
+    fetchPolicy,
+  );
   if (!buffer.length) throw new MediaEmptyError('media.url answered with an empty body');
   const declared = input.mimetype ?? contentType?.split(';')[0].trim();
-  return { buffer, mimetype: await settleMediaMimetype(type, declared || undefined, buffer) };
+  return {
+    buffer,
+    mimetype: await settleMediaMimetype(type, declared || undefined, buffer),
+    offeredFileName,
+  };
+}
+
+/**
+ * The file name a download offers: Content-Disposition's `filename` (RFC 8187 `filename*`
+ * preferred), else the last segment of the URL it came from when that has an extension
+ * (`…/invoice-42.pdf`). Path separators and control characters become `_`; at most 255 characters.
+ */
+export function offeredFileName(disposition: string | undefined, url: string): string | undefined {
+  let name: string | undefined;
+  if (disposition) {
+    try {
+      name = parseContentDisposition(disposition).parameters.filename;
+    } catch {
+      // a malformed header offers nothing
+    }
+  }
+  if (!name) {
+    const last = new URL(url).pathname.split('/').pop() ?? '';
+    let decoded = last;
+    try {
+      decoded = decodeURIComponent(last);
+    } catch {
+      // a malformed escape: keep it as sent
+    }
+    if (/\.[A-Za-z0-9]{1,10}$/.test(decoded)) name = decoded;
+  }
+  const clean = name
+    // eslint-disable-next-line no-control-regex
+    ?.replace(/[/\\\x00-\x1f\x7f]/g, '_')
+    .trim()
+    .slice(0, 255);
+  return clean || undefined;
 }
 
 /** SSRF guard: every hop (the URL and each redirect) must resolve to public addresses only. */
@@ -87,7 +130,7 @@ async function fetchChecked(
     }
     const status = response.statusCode ?? 0;
     const location = response.headers.location;
-    if (status < 300 || status >= 400 || !location) return response;
+    if (status < 300 || status >= 400 || !location) return { response, url: current };
     response.resume(); // a redirect's body is not needed
     current = new URL(location, current).toString();
   }
@@ -102,14 +145,14 @@ async function fetchLimited(
   url: string,
   type: OutboundMediaType,
   { allow, timeoutMs }: MediaFetchPolicy,
-): Promise<{ buffer: Buffer; contentType?: string }> {
+): Promise<{ buffer: Buffer; contentType?: string; offeredFileName?: string }> {
   const signal = AbortSignal.timeout(timeoutMs);
   // Once the timeout fired, whatever the request or the body stream says is because of it.
   const failure = (error: unknown, stage = '') =>
     new MediaFetchError(
       signal.aborted ? `timed out after ${timeoutMs / 1000} s` : stage + (error as Error).message,
     );
-  const response = await fetchChecked(url, allow, signal, failure);
+  const { response, url: finalUrl } = await fetchChecked(url, allow, signal, failure);
   const status = response.statusCode ?? 0;
   try {
     if (status < 200 || status >= 300) throw new MediaFetchError(`HTTP ${status}`);
@@ -132,7 +175,11 @@ async function fetchLimited(
       throw new MediaFetchError(
         `the body ended after ${buffer.length}${declared ? ` of ${declared}` : ''} bytes, before it was complete`,
       );
-    return { buffer, contentType: response.headers['content-type'] };
+    return {
+      buffer,
+      contentType: response.headers['content-type'],
+      offeredFileName: offeredFileName(response.headers['content-disposition'], finalUrl),
+    };
   } finally {
     response.destroy(); // frees the socket when we stopped early
   }
