@@ -64,6 +64,18 @@ describe('WebhookDeliveriesRepository claims (embedded store)', () => {
     expect(await deliveries.releaseClaimsOf(ME, new Date())).toBe(0);
   });
 
+  it("finds every due lane although one lane's backlog is larger than a page of due rows", async () => {
+    await lane(30); // stored first: a page of due rows in store order is all this lane
+    const others = [await lane(1), await lane(2), await lane(1)];
+    const found = await deliveries.dueLanes(new Date(), 10, 10);
+    expect(found).toHaveLength(4);
+    for (const [row] of others)
+      expect(found.map((l) => l.webhookId)).toContain(String(row.webhookId));
+    // At most maxLanes, each once.
+    const capped = await deliveries.dueLanes(new Date(), 2, 10);
+    expect(new Set(capped.map((l) => l.webhookId)).size).toBe(2);
+  });
+
   it('ends the claim with the attempt, whatever its outcome', async () => {
     const rows = await lane(4);
     for (const row of rows) await claim(row._id, ME);

@@ -178,23 +178,41 @@ export class WebhookDeliveriesRepository {
     return res.modifiedCount;
   }
 
-  /** Lanes with a due pending delivery (the worker runs each lane from its head). */
-  async dueLanes(now: Date, limit: number): Promise<Lane[]> {
-    const rows = await this.model
-      .find(
-        { status: 'pending', nextAttemptAt: { $lte: now } },
-        { organizationId: 1, webhookId: 1, sessionName: 1 },
-      )
-      .limit(limit)
-      .lean<Array<{ organizationId: string; webhookId: Types.ObjectId; sessionName: string }>>()
-      .exec();
+  /**
+   * Up to `maxLanes` lanes with a due pending delivery (the worker runs each lane from its head).
+   * Due rows are read a page at a time, each page leaving out the lanes already found, so one
+   * lane's backlog cannot fill the pages and hide the other lanes (other organizations' too).
+   * Each page finds at least one new lane.
+   */
+  async dueLanes(now: Date, maxLanes: number, pageSize = 500): Promise<Lane[]> {
     const lanes = new Map<string, Lane>();
-    for (const row of rows)
-      lanes.set(`${row.webhookId}|${row.sessionName}`, {
-        organizationId: row.organizationId,
-        webhookId: String(row.webhookId),
-        sessionName: row.sessionName ?? '',
-      });
+    const found: Array<{ webhookId: Types.ObjectId; sessionName: string | null }> = [];
+    while (lanes.size < maxLanes) {
+      const rows = await this.model
+        .find(
+          {
+            status: 'pending',
+            nextAttemptAt: { $lte: now },
+            ...(found.length ? { $nor: found } : {}),
+          },
+          { organizationId: 1, webhookId: 1, sessionName: 1 },
+        )
+        .limit(pageSize)
+        .lean<Array<{ organizationId: string; webhookId: Types.ObjectId; sessionName?: string }>>()
+        .exec();
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        const key = `${row.webhookId}|${row.sessionName ?? ''}`;
+        if (lanes.has(key) || lanes.size >= maxLanes) continue;
+        lanes.set(key, {
+          organizationId: row.organizationId,
+          webhookId: String(row.webhookId),
+          sessionName: row.sessionName ?? '',
+        });
+        // null also matches a row without a session name.
+        found.push({ webhookId: row.webhookId, sessionName: row.sessionName ?? null });
+      }
+    }
     return [...lanes.values()];
   }
 

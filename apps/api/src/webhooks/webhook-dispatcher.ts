@@ -35,6 +35,9 @@ const laneKey = (lane: Lane) => `${lane.webhookId}|${lane.sessionName}`;
 /** A shutdown waits for attempts in flight this much past their own timeout before cutting them off. */
 const SHUTDOWN_MARGIN_MS = 2_000;
 
+/** Lanes one poll hands to the scheduler at most (32 run at once; the rest queue, fairly). */
+const DUE_LANES_PER_POLL = 256;
+
 /**
  * Delivers webhook rows. Work is organised in lanes, (webhook, session): a lane runs one delivery
  * at a time, always its oldest unfinished row, so a session's events reach a webhook in order; a
@@ -129,7 +132,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       await this.releaseOwnClaims();
       const now = new Date();
       await this.deliveries.recoverExpiredLeases(now);
-      this.kick(await this.deliveries.dueLanes(now, 1_000));
+      this.kick(await this.deliveries.dueLanes(now, DUE_LANES_PER_POLL));
     } catch (err) {
       this.log.warn({ err }, 'Webhook poll failed');
     } finally {
