@@ -2,7 +2,11 @@ import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
 import { EmulatorBackend, SandboxHub, SessionRegistry } from '@app/whatsapp';
 import { getConnectionToken } from '@nestjs/mongoose';
-import type { Connection } from 'mongoose';
+import { type Connection, Types } from 'mongoose';
+import {
+  MODULE_OFF_REASON,
+  SessionModuleGate,
+} from '../apps/api/src/whatsapp-session/session-module-gate';
 import { connectedSession, waitForSessionStatus, scanWhenQrShows } from './support/sandbox';
 import {
   createTestApp,
@@ -416,6 +420,34 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     await setModules(['whatsapp', 'crm']);
     // Linked all along: it comes back without a new scan.
     await waitForSessionStatus(t, org, 'gated', 'connected', 30_000);
+  });
+
+  it('applies a module switch that was saved but not applied (its instance died first) at the next check', async () => {
+    const org = await registerUser(t);
+    await connectedSession(t, org, 'unapplied', '+201000000779');
+    const sessionId = `${org.organization.id}_unapplied`;
+    const db = () => t.app.get<Connection>(getConnectionToken());
+    const stored = () => db().collection('whatsapp_sessions').findOne({ sessionId });
+    // What a switch leaves when its instance dies right after saving it: no event, nothing applied.
+    const saveOnly = (modules: string[]) =>
+      db()
+        .collection('organizations')
+        .updateOne({ _id: new Types.ObjectId(org.organization.id) }, { $set: { modules } });
+    const gate = t.app.get(SessionModuleGate);
+
+    await saveOnly(['crm']);
+    expect(t.app.get(SessionRegistry).liveStatus(sessionId)).toBe('connected');
+    await gate.reconcile();
+    expect(await stored()).toMatchObject({ status: 'disconnected', lastError: MODULE_OFF_REASON });
+    expect(t.app.get(SessionRegistry).liveStatus(sessionId)).toBeUndefined();
+
+    await saveOnly(['whatsapp', 'crm']);
+    await gate.reconcile();
+    await waitForSessionStatus(t, org, 'unapplied', 'connected', 30_000);
+    // Running again and no longer marked as stopped by the module: the next check does nothing.
+    expect((await stored())?.lastError ?? null).toBeNull();
+    await gate.reconcile();
+    expect(t.app.get(SessionRegistry).liveStatus(sessionId)).toBe('connected');
   });
 
   it('announces a status change that a crash cut off before its event, once, after the restart', async () => {

@@ -1,4 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { KeyedMutex } from '@app/common';
 import { SessionQueryService, SessionRegistry } from '@app/whatsapp';
@@ -9,6 +14,8 @@ import {
 import { OrganizationsService } from '../organizations/organizations.service';
 
 export const MODULE_OFF_REASON = "Stopped: the organization's whatsapp module was switched off";
+/** How often each instance checks that sessions follow their organization's module. */
+export const MODULE_RECONCILE_MS = 60_000;
 
 /**
  * An organization's WhatsApp sessions run only while its `whatsapp` module is on: switching the
@@ -21,17 +28,60 @@ export const MODULE_OFF_REASON = "Stopped: the organization's whatsapp module wa
  * on again once it has stopped), and this handler reads the module again after acting and applies
  * it again until that reading is the one it acted on. The lock below only keeps one instance's
  * handlers of an organization from running side by side.
+ *
+ * A switch is saved before it is applied: an instance that dies in between leaves it unapplied.
+ * So every instance also checks, each minute, the sessions it runs (module off: stop them) and the
+ * sessions a switch-off stopped (module on: restore them), and applies the module where they
+ * disagree.
  */
 @Injectable()
-export class SessionModuleGate {
+export class SessionModuleGate implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger(SessionModuleGate.name);
   private readonly organizationLocks = new KeyedMutex();
+  private reconcileTimer?: NodeJS.Timeout;
+  private reconciling?: Promise<void>;
 
   constructor(
     private readonly registry: SessionRegistry,
     private readonly sessions: SessionQueryService,
     private readonly organizations: OrganizationsService,
   ) {}
+
+  onApplicationBootstrap(): void {
+    this.reconcileTimer = setInterval(() => {
+      this.reconciling ??= this.reconcile()
+        .catch((err: unknown) =>
+          this.log.error({ err }, 'Checking sessions against the module failed'),
+        )
+        .finally(() => (this.reconciling = undefined));
+    }, MODULE_RECONCILE_MS);
+    this.reconcileTimer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.reconcileTimer);
+    await this.reconciling;
+  }
+
+  /**
+   * Applies the module to every organization whose sessions disagree with it: running here while
+   * it is off, or stopped by a switch-off while it is on (a switch whose instance died first).
+   */
+  async reconcile(): Promise<void> {
+    const running = new Set(this.registry.liveSessions().map((s) => s.organizationId));
+    const stopped = new Set(
+      (await this.sessions.listStoppedWith(MODULE_OFF_REASON)).map((s) => s.organizationId),
+    );
+    for (const organizationId of new Set([...running, ...stopped])) {
+      const on = await this.whatsappOn(organizationId);
+      if (on ? !stopped.has(organizationId) : !running.has(organizationId)) continue;
+      this.log.warn(
+        { organizationId, on },
+        'Sessions disagree with the whatsapp module (a switch was not applied): applying it',
+      );
+      await this.organizationLocks.run(organizationId, () => this.apply(organizationId));
+    }
+  }
 
   @OnEvent(ORGANIZATION_EVENTS.modulesChanged, { async: true, promisify: true })
   async onModulesChanged(event: OrganizationModulesChangedEvent): Promise<void> {

@@ -520,8 +520,12 @@ export class SessionRegistry
     return this.handles.size;
   }
 
-  liveSessions(): { sessionId: string; status: WaSessionStatus }[] {
-    return [...this.handles.values()].map((h) => ({ sessionId: h.sessionId, status: h.status }));
+  liveSessions(): { sessionId: string; organizationId: string; status: WaSessionStatus }[] {
+    return [...this.handles.values()].map((h) => ({
+      sessionId: h.sessionId,
+      organizationId: h.ref.organizationId,
+      status: h.status,
+    }));
   }
 
   /** Resolves with the first matching status, or undefined after timeoutMs. */

@@ -60,6 +60,10 @@ export class InMemorySessionStateStore implements SessionStateStore {
     return [...this.docs.values()].filter((d) => !statuses.includes(d.status)).map(copy);
   }
 
+  async listByLastError(lastError: string) {
+    return [...this.docs.values()].filter((d) => d.lastError === lastError).map(copy);
+  }
+
   async update(sessionId: string, patch: WaSessionPatch) {
     const doc = this.docs.get(sessionId);
     if (!doc) return null;

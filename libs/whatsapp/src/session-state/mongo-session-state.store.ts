@@ -77,6 +77,10 @@ export class MongoSessionStateStore implements SessionStateStore {
       .exec();
   }
 
+  listByLastError(lastError: string) {
+    return this.model.find({ lastError }, PROJECTION).lean<WaSessionState[]>().exec();
+  }
+
   update(sessionId: string, patch: WaSessionPatch) {
     const $set: Record<string, unknown> = {};
     const $unset: Record<string, ''> = {};

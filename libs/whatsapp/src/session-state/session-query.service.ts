@@ -30,6 +30,11 @@ export class SessionQueryService {
     return this.store.listByOrganization(organizationId);
   }
 
+  /** Sessions whose `lastError` is exactly `reason` (why they were stopped). */
+  listStoppedWith(reason: string): Promise<WaSessionState[]> {
+    return this.store.listByLastError(reason);
+  }
+
   countByOrganization(organizationId: string): Promise<number> {
     return this.store.countByOrganization(organizationId);
   }

@@ -13,6 +13,8 @@ export interface SessionStateStore {
   /** How many of its organization's sessions were created up to this one, itself included. */
   creationRank(sessionId: string): Promise<number>;
   listByStatusNotIn(statuses: WaSessionStatus[]): Promise<WaSessionState[]>;
+  /** Sessions whose `lastError` is exactly this (e.g. why they were stopped). */
+  listByLastError(lastError: string): Promise<WaSessionState[]>;
   update(sessionId: string, patch: WaSessionPatch): Promise<WaSessionState | null>;
   /** Sessions with a status change not announced since before `before`. */
   listUnannounced(before: Date): Promise<WaSessionState[]>;

@@ -75,6 +75,8 @@ export class WhatsAppSession {
 
 export const WhatsAppSessionSchema = SchemaFactory.createForClass(WhatsAppSession);
 WhatsAppSessionSchema.index({ organizationId: 1, sessionName: 1 }, { unique: true });
+// Sessions stopped for a reason (the module gate finds the ones its switch-off stopped).
+WhatsAppSessionSchema.index({ lastError: 1 }, { sparse: true });
 WhatsAppSessionSchema.index(
   { 'announcing.at': 1 },
   { partialFilterExpression: { announcing: { $exists: true } } },
