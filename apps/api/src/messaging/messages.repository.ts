@@ -374,43 +374,36 @@ export class MessagesRepository {
    * went out and came live: a pending or failed one answers nothing, nor does history sync.
    */
   firstOutgoingFrom(
-    chat: { organizationId: string; sessionName: string; chatJid: string },
+    chat: ChatScope,
     at: Date,
   ): Promise<Pick<MessageRecord, '_id' | 'timestamp'> | null> {
-    const { organizationId, sessionName, chatJid } = chat;
-    return this.model
-      .findOne(
-        {
-          organizationId,
-          sessionName,
-          chatJid,
-          timestamp: { $gte: at },
-          direction: 'out',
-          status: { $in: [...WENT_OUT_STATUSES] },
-          history: { $ne: true },
-          ...CHAT_MESSAGE,
-        },
-        { _id: 1, timestamp: 1 },
-      )
-      .sort({ timestamp: 1, _id: 1 })
-      .lean<Pick<MessageRecord, '_id' | 'timestamp'>>()
-      .exec();
+    return this.firstLiveChatMessage(chat, {
+      timestamp: { $gte: at },
+      direction: 'out',
+      status: { $in: [...WENT_OUT_STATUSES] },
+    });
   }
 
   /** The chat's first received chat message after `at` that came live (not by history sync). */
   firstIncomingAfter(
-    chat: { organizationId: string; sessionName: string; chatJid: string },
+    chat: ChatScope,
     at: Date,
   ): Promise<Pick<MessageRecord, '_id' | 'timestamp'> | null> {
-    const { organizationId, sessionName, chatJid } = chat;
+    return this.firstLiveChatMessage(chat, { timestamp: { $gt: at }, direction: 'in' });
+  }
+
+  /** The oldest chat message of the chat matching `filter` that did not come by history sync. */
+  private firstLiveChatMessage(
+    { organizationId, sessionName, chatJid }: ChatScope,
+    filter: MessageFilter,
+  ): Promise<Pick<MessageRecord, '_id' | 'timestamp'> | null> {
     return this.model
       .findOne(
         {
           organizationId,
           sessionName,
           chatJid,
-          timestamp: { $gt: at },
-          direction: 'in',
+          ...filter,
           history: { $ne: true },
           ...CHAT_MESSAGE,
         },
