@@ -83,6 +83,9 @@ describe('loadConfig', () => {
     };
     expect(message({ JWT_SECRET: 'my-real-but-short-secret' })).toContain('(got 24 characters)');
     expect(message({ SECRETS_KEY: 'short' })).not.toContain('short"');
+    expect(message({ NODE_ENV: 'production' })).toContain(
+      'JWT_SECRET is required when NODE_ENV=production (got undefined)',
+    );
     const uri = message({ MONGODB_URI: 'postgres://user:hunter2@db/x' });
     expect(uri).toContain('postgres://user:****@db/x');
     expect(uri).not.toContain('hunter2');

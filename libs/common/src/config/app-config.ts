@@ -40,7 +40,7 @@ const IsAllowList = () =>
 /** How a bad value is quoted back: secrets by length only, a URL's password masked. */
 function shownValue(variable: string, value: unknown): string {
   if (SECRET_VARIABLES.has(variable))
-    return typeof value === 'string' ? `${value.length} characters` : 'a value';
+    return typeof value === 'string' ? `${value.length} characters` : String(value);
   if (typeof value === 'string') {
     const url = URL.parse(value);
     if (url?.password) {
