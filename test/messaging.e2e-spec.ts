@@ -171,6 +171,53 @@ describe('messaging (HTTP, sandbox engine)', () => {
     });
   });
 
+  it('serves one byte range of media with 206 (players seek), the whole media otherwise, 416 past the end', async () => {
+    const bytes = mediaSample.mp4(4096);
+    const res = await send({
+      sessionName: 'main',
+      to: PEER,
+      type: 'video',
+      media: { base64: bytes.toString('base64'), mimetype: 'video/mp4' },
+    }).expect(202);
+    const id = res.body.id as string;
+    const whole = await downloadMedia(t, owner.auth, id);
+    expect(whole.headers['accept-ranges']).toBe('bytes');
+    expect(whole.headers).not.toHaveProperty('content-range');
+
+    const part = async (range: string, start: number, end: number) => {
+      const got = await downloadMedia(t, owner.auth, id, { Range: range }, 206);
+      expect(got.headers).toMatchObject({
+        'content-range': `bytes ${start}-${end}/4096`,
+        'content-length': String(end - start + 1),
+        'content-type': 'video/mp4',
+      });
+      expect(Buffer.compare(got.bytes, bytes.subarray(start, end + 1))).toBe(0);
+    };
+    await part('bytes=0-99', 0, 99);
+    await part('bytes=4000-', 4000, 4095);
+    await part('bytes=-10', 4086, 4095);
+    await part('bytes=4000-999999', 4000, 4095);
+
+    // Several ranges, another unit, a malformed header or If-Range: the whole media, 200.
+    for (const headers of <Array<Record<string, string>>>[
+      { Range: 'bytes=0-9,20-29' },
+      { Range: 'items=0-9' },
+      { Range: 'bytes=abc' },
+      { Range: 'bytes=0-9', 'If-Range': '"v1"' },
+    ]) {
+      const got = await downloadMedia(t, owner.auth, id, headers, 200);
+      expect(Buffer.compare(got.bytes, bytes)).toBe(0);
+    }
+    const past = await t
+      .http()
+      .get(`/api/v1/whatsapp/messages/${id}/media`)
+      .set(owner.auth)
+      .set('Range', 'bytes=5000-')
+      .expect(416);
+    expect(past.headers['content-range']).toBe('bytes */4096');
+    expect(past.body).toMatchObject({ code: 'RANGE_NOT_SATISFIABLE', statusCode: 416 });
+  });
+
   it('stores and serves media as what its bytes are when the declared mimetype names another format', async () => {
     const png = mediaSample.png(2048);
     const res = await send({

@@ -4,7 +4,7 @@ import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.se
 import { toChatJid } from './chat-jid';
 import { ChatsRepository, type ChatRecord } from './chats.repository';
 import type { ListChatsQueryDto, ListMessagesQueryDto } from './dto/list-messages.query.dto';
-import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
+import { MEDIA_STORAGE, type MediaStorage, type RangePicker } from './media/media-storage';
 import { type MessageFilter, MessagesRepository } from './messages.repository';
 import { CHAT_MESSAGE, type MessageRecord } from './message.types';
 import {
@@ -100,11 +100,11 @@ export class MessageHistoryService {
     return message;
   }
 
-  async openMedia(organizationId: string, id: string) {
+  async openMedia(organizationId: string, id: string, pickRange?: RangePicker) {
     const message = await this.get(organizationId, id);
     if (!message.media?.storageKey || message.media.downloadStatus !== 'stored')
       throw new MediaNotStoredError();
-    const opened = await this.media.open(message.media.storageKey);
+    const opened = await this.media.open(message.media.storageKey, pickRange);
     if (!opened) throw new MediaNotStoredError();
     return { ...opened, mimetype: message.media.mimetype, fileName: message.media.fileName };
   }

@@ -7,8 +7,8 @@ import {
   Param,
   Post,
   Query,
+  Req,
   Res,
-  StreamableFile,
 } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
@@ -22,11 +22,13 @@ import {
   ApiOperation,
   ApiParam,
   ApiPayloadTooLargeResponse,
+  ApiResponse,
   ApiTags,
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import { pipeline } from 'node:stream/promises';
 import { ErrorResponseDto } from '@app/common';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
@@ -36,6 +38,7 @@ import { ChatPageDto, ChatReadResultDto, MarkChatReadDto } from './dto/chat-resp
 import { ListChatsQueryDto, ListMessagesQueryDto } from './dto/list-messages.query.dto';
 import { MessagePageDto, MessageResponseDto } from './dto/message-response.dto';
 import { SendMessageDto } from './dto/send-message.dto';
+import { requestedRange } from './media/media-range';
 import { mediaResponseHeaders } from './media/media-response-headers';
 import { toChatDto, toMessageDto } from './message.mapper';
 import { MessageHistoryService } from './message-history.service';
@@ -136,22 +139,44 @@ export class MessagingController {
     operationId: 'messages_getMedia',
     summary: "The message's media bytes, with its content type",
   })
+  @ApiHeader({
+    name: 'Range',
+    required: false,
+    description:
+      'One byte range (`bytes=0-1023`, `bytes=1024-`, `bytes=-500`) answers 206 with those bytes; several ranges or a malformed header get the whole media',
+    example: 'bytes=0-1023',
+  })
   @ApiOkResponse({
     description: "Media bytes, served with the media's own Content-Type (e.g. image/jpeg)",
+    content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+  })
+  @ApiResponse({
+    status: 206,
+    description: 'The byte range asked for (Content-Range says which)',
     content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
   })
   @ApiNotFoundResponse({
     type: ErrorResponseDto,
     description: 'Unknown message, or media not (yet) stored',
   })
+  @ApiResponse({
+    status: 416,
+    type: ErrorResponseDto,
+    description:
+      'RANGE_NOT_SATISFIABLE: the range starts past the end (Content-Range: bytes */size)',
+  })
   async media(
     @CurrentUser() user: AuthUser,
     @Param('id') id: string,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<StreamableFile> {
-    const media = await this.history.openMedia(user.organizationId, id);
-    res.set(mediaResponseHeaders(media));
-    return new StreamableFile(media.stream);
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const media = await this.history.openMedia(user.organizationId, id, (size) =>
+      requestedRange(req.headers, size),
+    );
+    // Written here, not through Nest's reply, which would set 200 over a 206.
+    res.status(media.range ? 206 : 200).set(mediaResponseHeaders(media));
+    await pipeline(media.stream, res).catch(() => res.destroy()); // the client went away
   }
 
   @Get('chats')

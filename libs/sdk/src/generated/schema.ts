@@ -4237,7 +4237,10 @@ export interface operations {
     messages_getMedia: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description One byte range (`bytes=0-1023`, `bytes=1024-`, `bytes=-500`) answers 206 with those bytes; several ranges or a malformed header get the whole media */
+                Range?: string;
+            };
             path: {
                 /** @description Message id */
                 id: string;
@@ -4248,6 +4251,15 @@ export interface operations {
         responses: {
             /** @description Media bytes, served with the media's own Content-Type (e.g. image/jpeg) */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description The byte range asked for (Content-Range says which) */
+            206: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4275,6 +4287,15 @@ export interface operations {
             };
             /** @description Unknown message, or media not (yet) stored */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RANGE_NOT_SATISFIABLE: the range starts past the end (Content-Range: bytes *\/size) */
+            416: {
                 headers: {
                     [name: string]: unknown;
                 };

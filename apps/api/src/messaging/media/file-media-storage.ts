@@ -1,7 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type MediaStorage, streamToBuffer } from './media-storage';
+import {
+  type MediaStorage,
+  type OpenedMedia,
+  type RangePicker,
+  streamToBuffer,
+} from './media-storage';
 
 const SAFE_KEY = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -17,11 +22,12 @@ export class FileMediaStorage implements MediaStorage {
     await rename(tmp, path);
   }
 
-  async open(key: string) {
+  async open(key: string, pickRange?: RangePicker): Promise<OpenedMedia | null> {
     const path = this.pathOf(key);
     const info = await stat(path).catch(() => null);
     if (!info) return null;
-    return { stream: createReadStream(path), size: info.size };
+    const range = pickRange?.(info.size);
+    return { stream: createReadStream(path, range), size: info.size, range };
   }
 
   async read(key: string): Promise<Buffer | null> {

@@ -1,7 +1,12 @@
 import { mongo } from 'mongoose';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type MediaStorage, streamToBuffer } from './media-storage';
+import {
+  type MediaStorage,
+  type OpenedMedia,
+  type RangePicker,
+  streamToBuffer,
+} from './media-storage';
 
 /** Media in GridFS (bucket `media`), so every gateway instance on the same MongoDB sees it. */
 export class GridFsMediaStorage implements MediaStorage {
@@ -17,10 +22,17 @@ export class GridFsMediaStorage implements MediaStorage {
     await pipeline(Readable.from([data]), this.bucket.openUploadStream(key));
   }
 
-  async open(key: string) {
+  async open(key: string, pickRange?: RangePicker): Promise<OpenedMedia | null> {
     const file = await this.bucket.find({ filename: key }).limit(1).next();
     if (!file) return null;
-    return { stream: this.bucket.openDownloadStream(file._id), size: file.length };
+    const range = pickRange?.(file.length);
+    // GridFS ends are exclusive.
+    const bounds = range && { start: range.start, end: range.end + 1 };
+    return {
+      stream: this.bucket.openDownloadStream(file._id, bounds),
+      size: file.length,
+      range,
+    };
   }
 
   async read(key: string): Promise<Buffer | null> {

@@ -1,4 +1,5 @@
 import { create as contentDisposition } from 'content-disposition';
+import type { ByteRange } from './media-storage';
 
 /** type/subtype with optional parameters: anything else is not sent as a Content-Type. */
 const MIMETYPE = /^[\w.+-]+\/[\w.+-]+(\s*;\s*[\w.+-]+=("[^"\r\n]*"|[\w.+-]+))*$/;
@@ -17,12 +18,18 @@ export function mediaResponseHeaders(media: {
   mimetype: string;
   size: number;
   fileName?: string;
+  /** The bytes served of a 206 answer to a Range request. */
+  range?: ByteRange;
 }): Record<string, string> {
   const mimetype = MIMETYPE.test(media.mimetype) ? media.mimetype : 'application/octet-stream';
   const type = isPassive(mimetype) ? 'inline' : 'attachment';
+  const { range } = media;
   return {
     'Content-Type': mimetype,
-    'Content-Length': String(media.size),
+    'Content-Length': String(range ? range.end - range.start + 1 : media.size),
+    // Players seek in audio and video by asking for byte ranges.
+    'Accept-Ranges': 'bytes',
+    ...(range ? { 'Content-Range': `bytes ${range.start}-${range.end}/${media.size}` } : {}),
     'Content-Disposition': media.fileName ? contentDisposition(media.fileName, { type }) : type,
     'Content-Security-Policy': "default-src 'none'; sandbox",
     'X-Content-Type-Options': 'nosniff',

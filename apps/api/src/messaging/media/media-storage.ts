@@ -3,10 +3,30 @@ import type { Readable } from 'node:stream';
 export const MEDIA_STORAGE = Symbol('MEDIA_STORAGE');
 
 /** Where message media bytes live: DATA_DIR files with the embedded store, GridFS with a real MongoDB. */
+/** Bytes `start` to `end`, both included (as in an HTTP Range). */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** Picks the bytes to read once the size is known; undefined = all of them. */
+export type RangePicker = (size: number) => ByteRange | undefined;
+
+export interface OpenedMedia {
+  stream: Readable;
+  /** The whole size, whatever the range. */
+  size: number;
+  /** The bytes `stream` holds, when a range was picked. */
+  range?: ByteRange;
+}
+
 export interface MediaStorage {
   put(key: string, data: Buffer): Promise<void>;
-  /** null when the key is unknown. */
-  open(key: string): Promise<{ stream: Readable; size: number } | null>;
+  /**
+   * The stored bytes and their whole size; only the range `pickRange` picks once the size is
+   * known, when it picks one. null when the key is unknown.
+   */
+  open(key: string, pickRange?: RangePicker): Promise<OpenedMedia | null>;
   read(key: string): Promise<Buffer | null>;
   delete(key: string): Promise<void>;
 }
