@@ -75,6 +75,19 @@ describe('MessageStatusService', () => {
     expect(repo.clearStatusEffects).toHaveBeenCalledWith('m1', new Date(50));
   });
 
+  it('moves only our own messages by receipts (one naming a received message changes nothing)', async () => {
+    repo.advanceStatus.mockResolvedValue(null);
+    repo.findByWaId.mockResolvedValue(message('delivered', { direction: 'in', fromMe: false }));
+    await service.applyReceipt('s1', 'WA9', 'read', new Date(5));
+    await service.applyReceipt('s1', 'WA9', 'played', new Date(5));
+    for (const [filter] of repo.advanceStatus.mock.calls)
+      expect(filter).toMatchObject({ sessionId: 's1', waMessageId: 'WA9', direction: 'out' });
+    expect(repo.advanceStatus).toHaveBeenCalledTimes(3); // read; played, then read for a text
+    expect(emitAsync).not.toHaveBeenCalled();
+    repo.advanceStatus.mockReset();
+    repo.findByWaId.mockReset();
+  });
+
   it('ignores a late receipt for a message that is already further along', async () => {
     repo.advanceStatus.mockResolvedValueOnce(null);
     repo.findByWaId.mockResolvedValueOnce(message('read', { waMessageId: 'WA1' }));
@@ -98,7 +111,7 @@ describe('MessageStatusService', () => {
     });
     await service.markSent(message('pending'), 'WA2', new Date(6));
     expect(repo.advanceStatus).toHaveBeenLastCalledWith(
-      { sessionId: 's1', waMessageId: 'WA2' },
+      { sessionId: 's1', waMessageId: 'WA2', direction: 'out' },
       'delivered',
       new Date(7),
       {},

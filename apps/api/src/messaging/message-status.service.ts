@@ -92,18 +92,23 @@ export class MessageStatusService {
       await this.advanceByReceipt(message.sessionId, waMessageId, receipt.status, receipt.at);
   }
 
-  /** Applies a receipt; `played` of a message that cannot be played (a text) moves it to read. */
+  /**
+   * Applies a receipt to one of OUR messages (a receipt naming a received one changes nothing:
+   * reading those is `read-elsewhere`'s or marking read's); `played` of a message that cannot be
+   * played (a text) moves it to read.
+   */
   private async advanceByReceipt(
     sessionId: string,
     waMessageId: string,
     status: MessageStatus,
     at: Date,
   ): Promise<MessageRecord | null> {
-    if (status !== 'played') return this.advance({ sessionId, waMessageId }, status, at);
+    const ours = { sessionId, waMessageId, direction: 'out' as const };
+    if (status !== 'played') return this.advance(ours, status, at);
     const playable = { $in: [...PLAYABLE_TYPES] };
     return (
-      (await this.advance({ sessionId, waMessageId, type: playable }, 'played', at)) ??
-      (await this.advance({ sessionId, waMessageId, type: { $nin: playable.$in } }, 'read', at))
+      (await this.advance({ ...ours, type: playable }, 'played', at)) ??
+      (await this.advance({ ...ours, type: { $nin: playable.$in } }, 'read', at))
     );
   }
 
