@@ -9,7 +9,7 @@ import { MediaDownloadService } from './media-download.service';
 import { MessageCreationService } from './message-creation.service';
 import { MessageCreationsRepository } from './message-creations.repository';
 import { MessageStatusService } from './message-status.service';
-import { MessagesRepository, type NewMessage } from './messages.repository';
+import { MessagesRepository, newMessageId, type NewMessage } from './messages.repository';
 import { OutboxDispatcher } from './outbox-dispatcher';
 
 const event = (waMessageId: string, over: Partial<WaMessageReceivedEvent['message']> = {}) =>
@@ -128,6 +128,25 @@ describe('InboundIngestService', () => {
     const [, [[late]]] = messages.insertManyOnce.mock.calls;
     expect(late.timestamp.getTime()).toBeGreaterThanOrEqual(arrived);
     expect(late.timestamp.getTime()).toBeLessThan(arrived + 40);
+  });
+
+  it('gives a message its id on arrival: a send accepted while it waits for a busy store sorts after it', async () => {
+    let release!: () => void;
+    const busy = new Promise<void>((resolve) => (release = resolve));
+    messages.insertManyOnce
+      .mockImplementationOnce(async (docs: NewMessage[]) => {
+        await busy;
+        return docs.map(record);
+      })
+      .mockImplementation(async (docs: NewMessage[]) => docs.map(record));
+    const first = ingest.onMessage(event('first'));
+    await new Promise((r) => setTimeout(r, 5));
+    const second = ingest.onMessage(event('question')); // waits behind the busy batch
+    const sendAcceptedMeanwhile = newMessageId();
+    release();
+    await Promise.all([first, second]);
+    const [, [[question]]] = messages.insertManyOnce.mock.calls;
+    expect(question._id! < sendAcceptedMeanwhile).toBe(true);
   });
 
   it('stores a synchronous burst in one batch and announces only the new messages', async () => {

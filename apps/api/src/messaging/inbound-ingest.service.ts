@@ -21,10 +21,15 @@ const MAX_EFFECTS_BATCHES = 8;
 /** How often the creation notes of stored batches still waiting for their effects are held. */
 const HOLD_NOTES_MS = 10_000;
 
-/** A message the engine reported, and when it did (its arrival dates it, see whatsAppMessageTime). */
+/**
+ * A message the engine reported, when it did (its arrival dates it, see whatsAppMessageTime), and
+ * its id, made then too: ids order messages within a second (chats, unread counts), so a send
+ * accepted while this one waits for its batch must get a later id, as it gets a later time.
+ */
 interface Arrival {
   event: WaMessageReceivedEvent;
   arrivedAt: Date;
+  id: string;
 }
 
 /** Messages stored by one insert, under their creation note, waiting for their effects. */
@@ -110,7 +115,8 @@ export class InboundIngestService implements BeforeApplicationShutdown {
   @OnEvent(WA_EVENTS.messageReceived, { async: true, promisify: true })
   async onMessage(event: WaMessageReceivedEvent): Promise<void> {
     // Dated by its arrival here, not by when its batch is written (a burst's backlog waits).
-    const { effects } = await this.stores.push(event.sessionId, { event, arrivedAt: new Date() });
+    const arrival = { event, arrivedAt: new Date(), id: newMessageId() };
+    const { effects } = await this.stores.push(event.sessionId, arrival);
     await effects;
   }
 
@@ -131,9 +137,9 @@ export class InboundIngestService implements BeforeApplicationShutdown {
     // Our own sends come back as fromMe events: let the send store WhatsApp's id first, so the echo
     // is recognised as the same message (unique sessionId + waMessageId) rather than stored twice.
     if (arrivals.some((a) => a.event.message.fromMe)) await this.dispatcher.sendsSettled(sessionId);
-    const docs = arrivals.map(({ event, arrivedAt }) => ({
+    const docs = arrivals.map(({ event, arrivedAt, id }) => ({
       ...this.toNewMessage(event, event.message, arrivedAt),
-      _id: newMessageId(),
+      _id: id,
     }));
     const note = await this.creation.begin(
       sessionId,
