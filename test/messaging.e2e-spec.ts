@@ -373,13 +373,22 @@ describe('messaging (HTTP, sandbox engine)', () => {
       (await history({ chat: '201555000111@s.whatsapp.net', type: 'text' })).items[0].id,
     ]);
     await inbound({ from: '+201555000111', type: 'revoke', targetId: target });
-    await waitFor(
-      async () =>
-        (await history({ chat: '201555000111@s.whatsapp.net', type: 'text' })).items[0]?.revoked ===
-        true,
+    const revoked = await waitFor(
+      async () => {
+        const [m] = (await history({ chat: '201555000111@s.whatsapp.net', type: 'text' })).items;
+        return m?.revoked === true ? m : undefined;
+      },
       10_000,
       'revoke',
     );
+    // A reply cannot quote a message deleted for everyone (its content would show again), nor a
+    // reaction, edit or revoke.
+    const replyTo = (id: string) =>
+      send({ sessionName: 'main', to: '+201555000111', text: 'Re', replyTo: id }).expect(400);
+    expect((await replyTo(revoked.id)).body.code).toBe('REPLY_TARGET_REVOKED');
+    const [reaction] = (await history({ chat: '201555000111@s.whatsapp.net', type: 'reaction' }))
+      .items;
+    expect((await replyTo(reaction.id)).body.code).toBe('REPLY_TARGET_NOT_FOUND');
   });
 
   it('refuses inbound media past the limit without downloading it, keeping the message', async () => {

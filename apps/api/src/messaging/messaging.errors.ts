@@ -59,8 +59,14 @@ export class ReplyTargetNotFoundError extends BadRequestError {
   constructor() {
     super(
       'REPLY_TARGET_NOT_FOUND',
-      'replyTo must be the id of a sent or received message of the same session',
+      'replyTo must be the id of a sent or received message of the same session (not a reaction, edit or revoke)',
     );
+  }
+}
+
+export class ReplyTargetRevokedError extends BadRequestError {
+  constructor() {
+    super('REPLY_TARGET_REVOKED', 'replyTo names a message that was deleted for everyone');
   }
 }
 

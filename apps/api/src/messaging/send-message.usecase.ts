@@ -10,12 +10,13 @@ import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
 import { type MediaFetchPolicy, resolveMediaInput } from './media/media-input';
 import { MessageCreationService } from './message-creation.service';
 import { MessagesRepository, type NewMessage } from './messages.repository';
-import type { MessageRecord, OutboundMediaType } from './message.types';
+import { isChatMessage, type MessageRecord, type OutboundMediaType } from './message.types';
 import {
   IdempotencyKeyInUseError,
   IdempotencyKeyReusedError,
   InvalidIdempotencyKeyError,
   ReplyTargetNotFoundError,
+  ReplyTargetRevokedError,
   SessionLoggedOutError,
 } from './messaging.errors';
 import { OutboxDispatcher } from './outbox-dispatcher';
@@ -181,10 +182,21 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
     return outcomes;
   }
 
+  /**
+   * WhatsApp's id of the message a reply quotes: a chat message of the same session (not a
+   * reaction, edit or revoke, which cannot be replied to), not deleted for everyone (the quote
+   * would show the deleted content again).
+   */
   private async quotedWaId(session: WaSessionState, replyTo: string): Promise<string> {
     const quoted = await this.messages.findOwned(session.organizationId, replyTo).catch(() => null);
-    if (!quoted || quoted.sessionId !== session.sessionId || !quoted.waMessageId)
+    if (
+      !quoted ||
+      quoted.sessionId !== session.sessionId ||
+      !quoted.waMessageId ||
+      !isChatMessage(quoted)
+    )
       throw new ReplyTargetNotFoundError();
+    if (quoted.revoked) throw new ReplyTargetRevokedError();
     return quoted.waMessageId;
   }
 

@@ -180,7 +180,8 @@ export class SendMessageDto {
   fileName?: string;
 
   @ApiPropertyOptional({
-    description: 'Id of one of our stored messages to quote',
+    description:
+      'Id of one of our stored messages (sent or received, same session) to quote; not a reaction, edit or revoke (400 REPLY_TARGET_NOT_FOUND), nor one deleted for everyone (400 REPLY_TARGET_REVOKED)',
     example: '665f1c2b1e6a3e4f7e9d0e0d',
   })
   @IsOptional()
