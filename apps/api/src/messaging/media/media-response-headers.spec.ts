@@ -9,6 +9,7 @@ describe('mediaResponseHeaders', () => {
     expect(headers('image/jpeg', 'photo.jpg')).toEqual({
       'Content-Type': 'image/jpeg',
       'Content-Length': '42',
+      'Accept-Ranges': 'bytes',
       'Content-Disposition': 'inline; filename=photo.jpg',
       'Content-Security-Policy': "default-src 'none'; sandbox",
       'X-Content-Type-Options': 'nosniff',
