@@ -3,6 +3,7 @@ import { PNG } from 'pngjs';
 import { EmulatorBackend, SandboxHub, SessionRegistry } from '@app/whatsapp';
 import { getConnectionToken } from '@nestjs/mongoose';
 import { type Connection, Types } from 'mongoose';
+import { OutboxDispatcher } from '../apps/api/src/messaging/outbox-dispatcher';
 import {
   MODULE_OFF_REASON,
   SessionModuleGate,
@@ -227,6 +228,89 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     // The emulator's side: nothing reached a recipient either.
     if (onEmulator)
       expect(t.app.get(EmulatorBackend).server.phone('15550004446').outbox).toEqual([]);
+  });
+
+  it('what a deleted session left queued (its holder died before failing it) never goes out, also not through a new session of that name', async () => {
+    const org = await registerUser(t);
+    await connectedSession(t, org, 'reborn', '+15550004447');
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/reborn/disconnect')
+      .set(org.auth)
+      .send({ reason: 'connectionReplaced' })
+      .expect(202);
+    await waitForSessionStatus(t, org, 'reborn', 'disconnected');
+    const queue = async (n: number) => {
+      const ids: string[] = [];
+      for (let i = 0; i < n; i++)
+        ids.push(
+          (
+            await t
+              .http()
+              .post('/api/v1/whatsapp/messages/send')
+              .set(org.auth)
+              .send({ sessionName: 'reborn', to: `+1555000600${i}`, text: `queued ${i}` })
+              .expect(202)
+          ).body.id,
+        );
+      return ids;
+    };
+    const db = () => t.app.get<Connection>(getConnectionToken()).collection('messages');
+    const leftQueued = (ids: string[]) =>
+      db().updateMany(
+        { _id: { $in: ids } as never },
+        {
+          $set: { status: 'pending', nextAttemptAt: new Date() },
+          $unset: { error: 1, failedAt: 1 },
+        },
+      );
+    const settled = (ids: string[]) =>
+      waitFor(
+        async () => {
+          const rows = await db()
+            .find({ _id: { $in: ids } as never })
+            .toArray();
+          return rows.every((m) => m.status !== 'pending') ? rows : undefined;
+        },
+        15_000,
+        'the queued messages to settle',
+      );
+
+    const first = await queue(3);
+    await t.http().delete('/api/v1/whatsapp/sessions/reborn').set(org.auth).expect(204);
+    await settled(first); // the logout failed them; put them back as a holder that died first leaves them
+    await leftQueued(first);
+    // Nobody re-creates it: the sweep finds a queue without a session and fails it.
+    const dispatcher = t.app.get(OutboxDispatcher) as unknown as { deletedCheckedAt: number };
+    dispatcher.deletedCheckedAt = 0;
+    await t.app.get(OutboxDispatcher).sweep();
+    // (The logout's own pass may still fail one of them as logged out: either way, failed.)
+    const gone = /^Session 'reborn' was (deleted before this message was sent|logged out)$/;
+    for (const m of await settled(first))
+      expect([m.status, m.error]).toEqual(['failed', expect.stringMatching(gone)]);
+
+    // Again, and this time a session of the same name is created and linked to another number.
+    await connectedSession(t, org, 'reborn', '+15550004448');
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/reborn/disconnect')
+      .set(org.auth)
+      .send({ reason: 'connectionReplaced' })
+      .expect(202);
+    await waitForSessionStatus(t, org, 'reborn', 'disconnected');
+    const second = await queue(2);
+    await t.http().delete('/api/v1/whatsapp/sessions/reborn').set(org.auth).expect(204);
+    await settled(second);
+    await leftQueued(second);
+    await connectedSession(t, org, 'reborn', '+15550004449');
+    if (onEmulator) t.app.get(EmulatorBackend).server.phone('15550004449').contact('15550006000');
+    const fresh = await queue(1);
+    for (const m of await settled(second))
+      expect([m.status, m.error]).toEqual(['failed', expect.stringMatching(gone)]);
+    expect((await settled(fresh))[0].status).toBe('sent'); // the new session's own messages go out
+    // Only that one reached anybody through the new session.
+    if (onEmulator)
+      expect(t.app.get(EmulatorBackend).server.phone('15550004449').outbox).toHaveLength(1);
   });
 
   it('restarts a session on request', async () => {

@@ -186,6 +186,8 @@ export interface MessageRecord {
   organizationId: string;
   sessionId: string;
   sessionName: string;
+  /** Of a message accepted for sending: when its session was created (it names that incarnation). */
+  sessionCreatedAt?: Date;
   direction: MessageDirection;
   chatJid: string;
   /** Peer of a 1:1 chat, or the group participant who wrote. */

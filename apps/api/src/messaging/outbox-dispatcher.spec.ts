@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { loadConfig } from '@app/common';
-import type { SessionRegistry } from '@app/whatsapp';
+import type { SessionQueryService, SessionRegistry } from '@app/whatsapp';
 import type { MediaStorage } from './media/media-storage';
 import type { MessageStatusService } from './message-status.service';
 import type { MessageRecord } from './message.types';
@@ -31,8 +31,12 @@ function dispatcherWith(release: () => Promise<number>) {
     },
   } as unknown as MessagesRepository;
   const registry = { isConnected: () => true } as unknown as SessionRegistry;
+  const sessions = {
+    findOne: async () => ({ sessionId: SESSION, createdAt: new Date(0) }),
+  } as unknown as SessionQueryService;
   const dispatcher = new OutboxDispatcher(
     registry,
+    sessions,
     messages,
     {} as MessageStatusService,
     {} as MediaStorage,

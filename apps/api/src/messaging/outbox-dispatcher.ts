@@ -16,7 +16,9 @@ import {
 } from '@app/common';
 import {
   type OutboundContent,
+  SessionQueryService,
   SessionRegistry,
+  sessionNameOf,
   WA_EVENTS,
   type WaSessionStatusEvent,
 } from '@app/whatsapp';
@@ -38,6 +40,10 @@ const SWEEP_INTERVAL_MS = 1_000;
 
 /** Longest wait between two attempts of a send. */
 const MAX_RETRY_DELAY_MS = 60_000;
+/** How often the sweep looks for queued messages whose session was deleted (one read per session). */
+const DELETED_SESSIONS_CHECK_MS = 30_000;
+const deletedReason = (sessionName: string) =>
+  `Session '${sessionName}' was deleted before this message was sent`;
 
 /**
  * Drains the outbox: per session, oldest first, one send at a time (so each chat keeps its order),
@@ -58,9 +64,11 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   private readonly deadlineMs: number;
   private readonly retryBaseMs: number;
   private ownClaimsReleased?: Promise<void>;
+  private deletedCheckedAt = 0;
 
   constructor(
     private readonly registry: SessionRegistry,
+    private readonly sessions: SessionQueryService,
     private readonly messages: MessagesRepository,
     private readonly status: MessageStatusService,
     @Inject(MEDIA_STORAGE) private readonly media: MediaStorage,
@@ -100,8 +108,13 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     try {
       await this.releaseOwnClaims();
       const now = new Date();
-      for (const sessionId of await this.messages.sessionsWithDuePending(now)) {
+      const queued = await this.messages.sessionsWithDuePending(now);
+      for (const sessionId of queued) {
         if (this.registry.isConnected(sessionId)) this.kick(sessionId);
+      }
+      if (now.getTime() - this.deletedCheckedAt >= DELETED_SESSIONS_CHECK_MS) {
+        this.deletedCheckedAt = now.getTime();
+        await this.failQueuesOfDeletedSessions(queued);
       }
       await this.expireOverdue(now);
     } catch (err) {
@@ -125,16 +138,37 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     ));
   }
 
+  /**
+   * A deleted session's queue fails when its logout is handled (`logged_out`), but a holder that
+   * stopped or died right after answering the delete never got there, and a send accepted while the
+   * delete ran is stored after it: whatever is still queued for a session that no longer exists
+   * fails here.
+   */
+  private async failQueuesOfDeletedSessions(sessionIds: string[]): Promise<void> {
+    for (const sessionId of sessionIds) {
+      if (this.registry.isConnected(sessionId) || (await this.sessions.findOne(sessionId)))
+        continue;
+      await this.failAll(sessionId, deletedReason(sessionNameOf(sessionId)));
+    }
+  }
+
   private async drain(sessionId: string): Promise<void> {
     await this.releaseOwnClaims();
     while (!this.drains.stopped && this.registry.isConnected(sessionId)) {
       const now = new Date();
       const due = await this.messages.duePending(sessionId, now, BATCH);
       if (due.length === 0) return;
+      // Messages accepted for an earlier session under this name (deleted, then created again)
+      // never go out through this one, whichever account it links.
+      const session = await this.sessions.findOne(sessionId);
       const blocked = await this.messages.chatsAwaitingRetry(sessionId, now);
       let sentAny = false;
       for (const candidate of due) {
         if (this.drains.stopped || !this.registry.isConnected(sessionId)) return;
+        if (!session || isOfEarlierSession(candidate, session.createdAt)) {
+          await this.status.fail({ _id: candidate._id }, deletedReason(candidate.sessionName));
+          continue;
+        }
         if (blocked.has(candidate.chatJid)) continue;
         const wait = this.limiter.delayFor(sessionId);
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -245,3 +279,8 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     }
   }
 }
+
+/** Accepted for a session of this name that was deleted since (this one was created after). */
+const isOfEarlierSession = (message: MessageRecord, sessionCreatedAt: Date): boolean =>
+  !!message.sessionCreatedAt &&
+  new Date(message.sessionCreatedAt).getTime() !== new Date(sessionCreatedAt).getTime();

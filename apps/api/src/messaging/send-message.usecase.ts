@@ -122,6 +122,7 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
       organizationId: session.organizationId,
       sessionId: session.sessionId,
       sessionName: session.sessionName,
+      sessionCreatedAt: session.createdAt,
       direction: 'out',
       chatJid,
       fromMe: true,

@@ -16,6 +16,8 @@ export class Message {
   @Prop({ type: String, required: true }) organizationId: string;
   @Prop({ type: String, required: true }) sessionId: string;
   @Prop({ type: String, required: true }) sessionName: string;
+  /** Sends: when the session they were accepted for was created (a later one of that name is another). */
+  @Prop({ type: Date }) sessionCreatedAt?: Date;
   @Prop({ type: String, required: true, enum: MESSAGE_DIRECTIONS }) direction: MessageDirection;
   @Prop({ type: String, required: true }) chatJid: string;
   @Prop({ type: String }) senderJid?: string;
