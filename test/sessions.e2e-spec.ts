@@ -1,9 +1,10 @@
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
-import { EmulatorBackend, SandboxHub, SessionRegistry } from '@app/whatsapp';
+import { EmulatorBackend, NOT_ALLOWED_TO_RUN, SandboxHub, SessionRegistry } from '@app/whatsapp';
 import { getConnectionToken } from '@nestjs/mongoose';
 import { type Connection, Types } from 'mongoose';
 import { OutboxDispatcher } from '../apps/api/src/messaging/outbox-dispatcher';
+import { OrganizationsService } from '../apps/api/src/organizations/organizations.service';
 import {
   MODULE_OFF_REASON,
   SessionModuleGate,
@@ -525,13 +526,54 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     expect(await stored()).toMatchObject({ status: 'disconnected', lastError: MODULE_OFF_REASON });
     expect(t.app.get(SessionRegistry).liveStatus(sessionId)).toBeUndefined();
 
+    // Meanwhile: a session never linked (stopped by the switch-off as well, nothing to restore),
+    // and a linked one stopped for another reason (its connection replaced: not to be fought).
+    const unlinkedId = `${org.organization.id}_unlinked`;
+    await db().collection('whatsapp_sessions').insertOne({
+      sessionId: unlinkedId,
+      organizationId: org.organization.id,
+      sessionName: 'unlinked',
+      status: 'disconnected',
+      lastError: MODULE_OFF_REASON,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    });
     await saveOnly(['whatsapp', 'crm']);
+    // (The API's 2 s module cache still says off: read it afresh to create a session now.)
+    await t.app.get(OrganizationsService).hasModuleNow(org.organization.id, 'whatsapp');
+    await connectedSession(t, org, 'replaced', '+201000000780');
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/replaced/disconnect')
+      .set(org.auth)
+      .send({ reason: 'connectionReplaced' })
+      .expect(202);
+    await waitForSessionStatus(t, org, 'replaced', 'disconnected');
+
     await gate.reconcile();
     await waitForSessionStatus(t, org, 'unapplied', 'connected', 30_000);
     // Running again and no longer marked as stopped by the module: the next check does nothing.
     expect((await stored())?.lastError ?? null).toBeNull();
+    // The unlinked one has nothing to restore: its reason is forgotten, so it is not found again.
+    const unlinked = await db().collection('whatsapp_sessions').findOne({ sessionId: unlinkedId });
+    expect(unlinked).toMatchObject({ status: 'disconnected' });
+    expect(unlinked?.lastError).toBeUndefined();
     await gate.reconcile();
     expect(t.app.get(SessionRegistry).liveStatus(sessionId)).toBe('connected');
+    // Only what the module stopped came back: the replaced connection stays stopped.
+    expect(
+      t.app.get(SessionRegistry).liveStatus(`${org.organization.id}_replaced`),
+    ).toBeUndefined();
+
+    // Stopped by a restore that found the module off (the other reason): restored as well.
+    await db()
+      .collection('whatsapp_sessions')
+      .updateOne(
+        { sessionId: `${org.organization.id}_replaced` },
+        { $set: { lastError: NOT_ALLOWED_TO_RUN } },
+      );
+    await gate.reconcile();
+    await waitForSessionStatus(t, org, 'replaced', 'connected', 30_000);
   });
 
   it('announces a status change that a crash cut off before its event, once, after the restart', async () => {

@@ -24,6 +24,7 @@ export { SessionQueryService } from './session-state/session-query.service';
 export { WhatsAppSession, WhatsAppSessionSchema } from './session-state/whatsapp-session.schema';
 
 export { SessionRegistry, type QrView, type RestoreSummary } from './registry/session-registry';
+export { NOT_ALLOWED_TO_RUN } from './registry/session-restorer';
 
 export {
   SandboxControl,

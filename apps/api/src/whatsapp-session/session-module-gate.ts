@@ -6,7 +6,12 @@ import {
 } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { KeyedMutex } from '@app/common';
-import { SessionQueryService, SessionRegistry } from '@app/whatsapp';
+import {
+  NOT_ALLOWED_TO_RUN,
+  SessionQueryService,
+  SessionRegistry,
+  type WaSessionState,
+} from '@app/whatsapp';
 import {
   ORGANIZATION_EVENTS,
   type OrganizationModulesChangedEvent,
@@ -69,18 +74,34 @@ export class SessionModuleGate implements OnApplicationBootstrap, BeforeApplicat
    */
   async reconcile(): Promise<void> {
     const running = new Set(this.registry.liveSessions().map((s) => s.organizationId));
-    const stopped = new Set(
-      (await this.sessions.listStoppedWith(MODULE_OFF_REASON)).map((s) => s.organizationId),
-    );
-    for (const organizationId of new Set([...running, ...stopped])) {
+    // Stopped because the module was off: by a switch-off, or found barred by a restore.
+    const stopped = await this.sessions.listStoppedWith([MODULE_OFF_REASON, NOT_ALLOWED_TO_RUN]);
+    const stoppedOrgs = new Set(stopped.map((s) => s.organizationId));
+    for (const organizationId of new Set([...running, ...stoppedOrgs])) {
       const on = await this.whatsappOn(organizationId);
-      if (on ? !stopped.has(organizationId) : !running.has(organizationId)) continue;
+      if (on ? !stoppedOrgs.has(organizationId) : !running.has(organizationId)) continue;
       this.log.warn(
         { organizationId, on },
         'Sessions disagree with the whatsapp module (a switch was not applied): applying it',
       );
-      await this.organizationLocks.run(organizationId, () => this.apply(organizationId));
+      await this.organizationLocks.run(organizationId, () =>
+        on
+          ? this.restoreStopped(stopped.filter((s) => s.organizationId === organizationId))
+          : this.apply(organizationId),
+      );
     }
+  }
+
+  /**
+   * The module is on: the sessions it stopped come back; only those (one stopped for another
+   * reason, e.g. its connection replaced, stays as it is). One that is not linked has nothing to
+   * restore: the reason it was stopped is forgotten, so it is not found again.
+   */
+  private async restoreStopped(sessions: WaSessionState[]): Promise<void> {
+    const { restored } = await this.registry.restore(sessions);
+    for (const { sessionId, lastError } of sessions)
+      if (!restored.includes(sessionId) && lastError)
+        await this.sessions.forgetStopReason(sessionId, lastError);
   }
 
   @OnEvent(ORGANIZATION_EVENTS.modulesChanged, { async: true, promisify: true })

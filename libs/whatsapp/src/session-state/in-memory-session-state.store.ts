@@ -60,8 +60,15 @@ export class InMemorySessionStateStore implements SessionStateStore {
     return [...this.docs.values()].filter((d) => !statuses.includes(d.status)).map(copy);
   }
 
-  async listByLastError(lastError: string) {
-    return [...this.docs.values()].filter((d) => d.lastError === lastError).map(copy);
+  async listByLastError(lastErrors: string[]) {
+    return [...this.docs.values()]
+      .filter((d) => d.lastError !== undefined && lastErrors.includes(d.lastError))
+      .map(copy);
+  }
+
+  async clearLastError(sessionId: string, lastError: string) {
+    const doc = this.docs.get(sessionId);
+    if (doc?.status === 'disconnected' && doc.lastError === lastError) delete doc.lastError;
   }
 
   async update(sessionId: string, patch: WaSessionPatch) {

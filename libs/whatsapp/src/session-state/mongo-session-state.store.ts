@@ -77,8 +77,17 @@ export class MongoSessionStateStore implements SessionStateStore {
       .exec();
   }
 
-  listByLastError(lastError: string) {
-    return this.model.find({ lastError }, PROJECTION).lean<WaSessionState[]>().exec();
+  listByLastError(lastErrors: string[]) {
+    return this.model
+      .find({ lastError: { $in: lastErrors } }, PROJECTION)
+      .lean<WaSessionState[]>()
+      .exec();
+  }
+
+  async clearLastError(sessionId: string, lastError: string) {
+    await this.model
+      .updateOne({ sessionId, status: 'disconnected', lastError }, { $unset: { lastError: 1 } })
+      .exec();
   }
 
   update(sessionId: string, patch: WaSessionPatch) {

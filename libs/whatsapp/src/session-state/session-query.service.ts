@@ -30,9 +30,14 @@ export class SessionQueryService {
     return this.store.listByOrganization(organizationId);
   }
 
-  /** Sessions whose `lastError` is exactly `reason` (why they were stopped). */
-  listStoppedWith(reason: string): Promise<WaSessionState[]> {
-    return this.store.listByLastError(reason);
+  /** Stopped sessions (`disconnected`) whose `lastError` is one of `reasons` (why they were stopped). */
+  async listStoppedWith(reasons: string[]): Promise<WaSessionState[]> {
+    return (await this.store.listByLastError(reasons)).filter((s) => s.status === 'disconnected');
+  }
+
+  /** Forgets why a session was stopped (still stopped, and still for that reason). */
+  forgetStopReason(sessionId: string, reason: string): Promise<void> {
+    return this.store.clearLastError(sessionId, reason);
   }
 
   countByOrganization(organizationId: string): Promise<number> {

@@ -13,8 +13,10 @@ export interface SessionStateStore {
   /** How many of its organization's sessions were created up to this one, itself included. */
   creationRank(sessionId: string): Promise<number>;
   listByStatusNotIn(statuses: WaSessionStatus[]): Promise<WaSessionState[]>;
-  /** Sessions whose `lastError` is exactly this (e.g. why they were stopped). */
-  listByLastError(lastError: string): Promise<WaSessionState[]>;
+  /** Sessions whose `lastError` is exactly one of these (e.g. why they were stopped). */
+  listByLastError(lastErrors: string[]): Promise<WaSessionState[]>;
+  /** Removes a stopped (`disconnected`) session's `lastError` if it still is `lastError`. */
+  clearLastError(sessionId: string, lastError: string): Promise<void>;
   update(sessionId: string, patch: WaSessionPatch): Promise<WaSessionState | null>;
   /** Sessions with a status change not announced since before `before`. */
   listUnannounced(before: Date): Promise<WaSessionState[]>;
