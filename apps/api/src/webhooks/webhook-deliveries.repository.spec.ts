@@ -21,11 +21,11 @@ describe('WebhookDeliveriesRepository claims (embedded store)', () => {
   afterEach(() => connection.collection('webhook_deliveries').deleteMany({}));
 
   /** A lane's pending rows, oldest event first. */
-  const lane = async (count: number) => {
+  const lane = async (count: number, organizationId = 'org') => {
     const webhookId = new Types.ObjectId();
     await deliveries.insertMany(
       Array.from({ length: count }, () => ({
-        organizationId: 'org',
+        organizationId,
         webhookId,
         eventId: new Types.ObjectId(),
         eventType: 'message.received',
@@ -34,7 +34,7 @@ describe('WebhookDeliveriesRepository claims (embedded store)', () => {
       new Date(Date.now() - 1_000),
     );
     return deliveries.laneHeads(
-      { organizationId: 'org', webhookId: String(webhookId), sessionName: 'main' },
+      { organizationId, webhookId: String(webhookId), sessionName: 'main' },
       count,
     );
   };
@@ -67,13 +67,28 @@ describe('WebhookDeliveriesRepository claims (embedded store)', () => {
   it("finds every due lane although one lane's backlog is larger than a page of due rows", async () => {
     await lane(30); // stored first: a page of due rows in store order is all this lane
     const others = [await lane(1), await lane(2), await lane(1)];
-    const found = await deliveries.dueLanes(new Date(), 10, 10);
+    const found = await deliveries.dueLanes(new Date(), 10, { pageSize: 10 });
     expect(found).toHaveLength(4);
     for (const [row] of others)
       expect(found.map((l) => l.webhookId)).toContain(String(row.webhookId));
     // At most maxLanes, each once.
-    const capped = await deliveries.dueLanes(new Date(), 2, 10);
+    const capped = await deliveries.dueLanes(new Date(), 2, { pageSize: 10 });
     expect(new Set(capped.map((l) => l.webhookId)).size).toBe(2);
+  });
+
+  it("gives each organization a share of a poll's lanes, and none to one whose lanes already wait", async () => {
+    for (let i = 0; i < 12; i++) await lane(2, 'busy-a'); // stored first
+    for (let i = 0; i < 12; i++) await lane(2, 'busy-b');
+    const [[quiet]] = [await lane(1, 'quiet')];
+    const polled = await deliveries.dueLanes(new Date(), 10, { perOrganization: 4, pageSize: 5 });
+    const count = (org: string) => polled.filter((l) => l.organizationId === org).length;
+    expect([count('busy-a'), count('busy-b'), count('quiet')]).toEqual([4, 4, 1]);
+    expect(polled.map((l) => l.webhookId)).toContain(String(quiet.webhookId));
+    const skipping = await deliveries.dueLanes(new Date(), 10, {
+      skipOrganizations: new Set(['busy-a']),
+    });
+    expect(skipping.some((l) => l.organizationId === 'busy-a')).toBe(false);
+    expect(skipping).toHaveLength(10);
   });
 
   it('ends the claim with the attempt, whatever its outcome', async () => {

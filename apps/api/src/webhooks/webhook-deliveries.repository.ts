@@ -179,20 +179,28 @@ export class WebhookDeliveriesRepository {
   }
 
   /**
-   * Up to `maxLanes` lanes with a due pending delivery (the worker runs each lane from its head).
-   * Due rows are read a page at a time, each page leaving out the lanes already found, so one
-   * lane's backlog cannot fill the pages and hide the other lanes (other organizations' too).
-   * Each page finds at least one new lane.
+   * Up to `maxLanes` lanes with a due pending delivery (the worker runs each lane from its head),
+   * at most `perOrganization` of one organization, none of `skipOrganizations`. Due rows are read a
+   * page at a time, each page leaving out the lanes already found and the organizations that have
+   * their share, so neither one lane's backlog nor one organization's many lanes can fill the
+   * pages and hide the others. Each page finds at least one new lane.
    */
-  async dueLanes(now: Date, maxLanes: number, pageSize = 500): Promise<Lane[]> {
+  async dueLanes(
+    now: Date,
+    maxLanes: number,
+    { perOrganization = maxLanes, skipOrganizations = new Set<string>(), pageSize = 500 } = {},
+  ): Promise<Lane[]> {
     const lanes = new Map<string, Lane>();
     const found: Array<{ webhookId: Types.ObjectId; sessionName: string | null }> = [];
+    const perOrganizationFound = new Map<string, number>();
+    const skipped = new Set(skipOrganizations);
     while (lanes.size < maxLanes) {
       const rows = await this.model
         .find(
           {
             status: 'pending',
             nextAttemptAt: { $lte: now },
+            ...(skipped.size ? { organizationId: { $nin: [...skipped] } } : {}),
             ...(found.length ? { $nor: found } : {}),
           },
           { organizationId: 1, webhookId: 1, sessionName: 1 },
@@ -203,7 +211,10 @@ export class WebhookDeliveriesRepository {
       if (rows.length === 0) break;
       for (const row of rows) {
         const key = `${row.webhookId}|${row.sessionName ?? ''}`;
-        if (lanes.has(key) || lanes.size >= maxLanes) continue;
+        if (lanes.has(key) || lanes.size >= maxLanes || skipped.has(row.organizationId)) continue;
+        const ofOrganization = (perOrganizationFound.get(row.organizationId) ?? 0) + 1;
+        perOrganizationFound.set(row.organizationId, ofOrganization);
+        if (ofOrganization >= perOrganization) skipped.add(row.organizationId);
         lanes.set(key, {
           organizationId: row.organizationId,
           webhookId: String(row.webhookId),

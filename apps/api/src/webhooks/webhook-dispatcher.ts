@@ -132,7 +132,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
       await this.releaseOwnClaims();
       const now = new Date();
       await this.deliveries.recoverExpiredLeases(now);
-      this.kick(await this.deliveries.dueLanes(now, DUE_LANES_PER_POLL));
+      this.kick(
+        await this.deliveries.dueLanes(now, DUE_LANES_PER_POLL, {
+          // Two rounds of an organization's slots; one whose lanes already wait here gets none.
+          perOrganization: 2 * this.options.maxConcurrentLanesPerOrganization,
+          skipOrganizations: this.lanes.waitingOrganizations(),
+        }),
+      );
     } catch (err) {
       this.log.warn({ err }, 'Webhook poll failed');
     } finally {

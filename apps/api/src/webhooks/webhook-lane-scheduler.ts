@@ -44,6 +44,14 @@ export class WebhookLaneScheduler<L extends { organizationId: string }> {
     this.admit();
   }
 
+  /**
+   * Organizations with lanes waiting for a slot: they have more work here than they may run, so
+   * finding more of their lanes now would only queue them.
+   */
+  waitingOrganizations(): Set<string> {
+    return new Set(this.waiting.keys());
+  }
+
   /** Drops the waiting lanes and starts no more; resolves once the running ones have ended. */
   async stop(): Promise<void> {
     this.halted = true;
