@@ -93,16 +93,22 @@ export class UsersRepository {
       .exec();
   }
 
-  /** `revokeTokens` raises the token version: every token issued so far stops working for good. */
+  /**
+   * `tokenVersionChange` 1 raises the token version: every token issued so far stops working; -1
+   * undoes that (a disable taken back).
+   */
   update(
     id: Types.ObjectId,
     patch: { role?: UserRole; disabled?: boolean },
-    revokeTokens = false,
+    tokenVersionChange: -1 | 0 | 1 = 0,
   ): Promise<UserRecord | null> {
     return this.model
       .findByIdAndUpdate(
         id,
-        { $set: patch, ...(revokeTokens ? { $inc: { tokenVersion: 1 } } : {}) },
+        {
+          $set: patch,
+          ...(tokenVersionChange ? { $inc: { tokenVersion: tokenVersionChange } } : {}),
+        },
         { returnDocument: 'after' },
       )
       .lean<UserRecord>()

@@ -19,11 +19,12 @@ class FakeUsers {
     await this.tick();
     return this.docs.filter((d) => d.role === 'owner' && !d.disabled).length;
   }
-  async update(id: Types.ObjectId, patch: Partial<UserRecord>) {
+  async update(id: Types.ObjectId, patch: Partial<UserRecord>, tokenVersionChange = 0) {
     await this.tick();
     const doc = this.docs.find((d) => d._id.equals(id));
     if (!doc) return null;
     Object.assign(doc, patch);
+    doc.tokenVersion = (doc.tokenVersion ?? 0) + tokenVersionChange;
     return { ...doc };
   }
 }
@@ -63,6 +64,8 @@ describe('UsersService.update', () => {
       expect(refused.length).toBeGreaterThanOrEqual(1);
       for (const r of refused)
         expect((r as PromiseRejectedResult).reason).toBeInstanceOf(LastOwnerError);
+      // A disable taken back takes its token revocation back too; one that stands keeps it.
+      for (const doc of users.docs) expect(doc.tokenVersion ?? 0).toBe(doc.disabled ? 1 : 0);
     },
   );
 });

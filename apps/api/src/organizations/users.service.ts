@@ -96,17 +96,19 @@ export class UsersService {
     if (losesOwnership && !target.disabled && (await keepsOwners()) <= 1) {
       throw new LastOwnerError();
     }
-    const updated = await this.users.update(
-      target._id,
-      patch,
-      patch.disabled === true && !target.disabled,
-    );
+    const revokes = patch.disabled === true && !target.disabled;
+    const updated = await this.users.update(target._id, patch, revokes ? 1 : 0);
     if (!updated) throw new UserNotFoundError();
     this.activeCache.delete(userId);
     // Two owners demoting or disabling each other at once both pass the check above; whichever
     // then finds no active owner left undoes its own change (at least one of them does).
     if (losesOwnership && !target.disabled && (await keepsOwners()) === 0) {
-      await this.users.update(target._id, { role: target.role, disabled: target.disabled });
+      // Taken back whole: the tokens the disable revoked work again.
+      await this.users.update(
+        target._id,
+        { role: target.role, disabled: target.disabled },
+        revokes ? -1 : 0,
+      );
       throw new LastOwnerError();
     }
     return updated;
