@@ -179,18 +179,23 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     },
   );
 
+  /** A linked session stopped because another client took its connection over (it stays stopped). */
+  const linkedThenReplaced = async (org: RegisteredUser, name: string, phone: string) => {
+    await connectedSession(t, org, name, phone);
+    await t
+      .http()
+      .post(`/api/v1/whatsapp/sandbox/sessions/${name}/disconnect`)
+      .set(org.auth)
+      .send({ reason: 'connectionReplaced' })
+      .expect(202);
+    await waitForSessionStatus(t, org, name, 'disconnected');
+  };
+
   // The delete connects a disconnected session once more, only to unlink the device on WhatsApp:
   // what was queued for it must not go out through that connection after the user asked to delete.
   it('a delete of a disconnected session sends none of its queued messages: they fail as logged out', async () => {
     const org = await registerUser(t);
-    await connectedSession(t, org, 'leaving', '+15550004446');
-    await t
-      .http()
-      .post('/api/v1/whatsapp/sandbox/sessions/leaving/disconnect')
-      .set(org.auth)
-      .send({ reason: 'connectionReplaced' })
-      .expect(202);
-    await waitForSessionStatus(t, org, 'leaving', 'disconnected');
+    await linkedThenReplaced(org, 'leaving', '+15550004446');
     const recipients = [0, 1, 2, 3, 4].map((i) => `1555000500${i}`);
     // On the emulator they are on WhatsApp: a send through the logout's connection would reach them.
     if (onEmulator)
@@ -233,14 +238,7 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
 
   it('what a deleted session left queued (its holder died before failing it) never goes out, also not through a new session of that name', async () => {
     const org = await registerUser(t);
-    await connectedSession(t, org, 'reborn', '+15550004447');
-    await t
-      .http()
-      .post('/api/v1/whatsapp/sandbox/sessions/reborn/disconnect')
-      .set(org.auth)
-      .send({ reason: 'connectionReplaced' })
-      .expect(202);
-    await waitForSessionStatus(t, org, 'reborn', 'disconnected');
+    await linkedThenReplaced(org, 'reborn', '+15550004447');
     const queue = async (n: number) => {
       const ids: string[] = [];
       for (let i = 0; i < n; i++)
@@ -291,14 +289,7 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
       expect([m.status, m.error]).toEqual(['failed', expect.stringMatching(gone)]);
 
     // Again, and this time a session of the same name is created and linked to another number.
-    await connectedSession(t, org, 'reborn', '+15550004448');
-    await t
-      .http()
-      .post('/api/v1/whatsapp/sandbox/sessions/reborn/disconnect')
-      .set(org.auth)
-      .send({ reason: 'connectionReplaced' })
-      .expect(202);
-    await waitForSessionStatus(t, org, 'reborn', 'disconnected');
+    await linkedThenReplaced(org, 'reborn', '+15550004448');
     const second = await queue(2);
     await t.http().delete('/api/v1/whatsapp/sessions/reborn').set(org.auth).expect(204);
     await settled(second);
@@ -541,14 +532,7 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     await saveOnly(['whatsapp', 'crm']);
     // (The API's 2 s module cache still says off: read it afresh to create a session now.)
     await t.app.get(OrganizationsService).hasModuleNow(org.organization.id, 'whatsapp');
-    await connectedSession(t, org, 'replaced', '+201000000780');
-    await t
-      .http()
-      .post('/api/v1/whatsapp/sandbox/sessions/replaced/disconnect')
-      .set(org.auth)
-      .send({ reason: 'connectionReplaced' })
-      .expect(202);
-    await waitForSessionStatus(t, org, 'replaced', 'disconnected');
+    await linkedThenReplaced(org, 'replaced', '+201000000780');
 
     await gate.reconcile();
     await waitForSessionStatus(t, org, 'unapplied', 'connected', 30_000);

@@ -107,7 +107,8 @@ describe('InboundIngestService', () => {
     }
   });
 
-  it('dates a message by its arrival, not by when a busy store gets to it', async () => {
+  /** The first insert waits until `release()`: later messages queue behind a busy store. */
+  const storeBusyOnce = () => {
     let release!: () => void;
     const busy = new Promise<void>((resolve) => (release = resolve));
     messages.insertManyOnce
@@ -116,6 +117,11 @@ describe('InboundIngestService', () => {
         return docs.map(record);
       })
       .mockImplementation(async (docs: NewMessage[]) => docs.map(record));
+    return release;
+  };
+
+  it('dates a message by its arrival, not by when a busy store gets to it', async () => {
+    const release = storeBusyOnce();
     // Stamped ahead of our clock, so only the arrival dates it.
     const ahead = new Date(Date.now() + 60_000);
     const first = ingest.onMessage(event('first', { timestamp: ahead }));
@@ -131,14 +137,7 @@ describe('InboundIngestService', () => {
   });
 
   it('gives a message its id on arrival: a send accepted while it waits for a busy store sorts after it', async () => {
-    let release!: () => void;
-    const busy = new Promise<void>((resolve) => (release = resolve));
-    messages.insertManyOnce
-      .mockImplementationOnce(async (docs: NewMessage[]) => {
-        await busy;
-        return docs.map(record);
-      })
-      .mockImplementation(async (docs: NewMessage[]) => docs.map(record));
+    const release = storeBusyOnce();
     const first = ingest.onMessage(event('first'));
     await new Promise((r) => setTimeout(r, 5));
     const second = ingest.onMessage(event('question')); // waits behind the busy batch
