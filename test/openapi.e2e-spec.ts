@@ -189,21 +189,25 @@ describe('OpenAPI document', () => {
     expect(problems).toEqual([]);
   });
 
-  it('every operation that takes a body documents the 415 UNSUPPORTED_MEDIA_TYPE the server answers', () => {
+  it('every operation that takes a body documents the 415 UNSUPPORTED_MEDIA_TYPE and 413 PAYLOAD_TOO_LARGE the server answers', () => {
     const withBody = ops.filter((o) => o.op.requestBody);
     expect(withBody.map((o) => o.op.operationId)).toEqual(
       expect.arrayContaining(['auth_login', 'messages_send', 'contacts_update', 'webhooks_update']),
     );
     const problems: string[] = [];
     for (const o of withBody) {
-      const response = (o.op.responses as Json)['415'] as Json | undefined;
-      if (!response) problems.push(`${name(o)}: no 415`);
-      else if (jsonSchemaOf(response)?.$ref !== ERROR_REF || !response.description?.trim())
-        problems.push(`${name(o)}: 415 must be described and typed ErrorResponseDto`);
+      for (const status of ['415', '413']) {
+        const response = (o.op.responses as Json)[status] as Json | undefined;
+        if (!response) problems.push(`${name(o)}: no ${status}`);
+        else if (jsonSchemaOf(response)?.$ref !== ERROR_REF || !response.description?.trim())
+          problems.push(`${name(o)}: ${status} must be described and typed ErrorResponseDto`);
+      }
     }
     expect(problems).toEqual([]);
-    // Routes without a body do not claim it.
-    expect(ops.filter((o) => !o.op.requestBody && o.op.responses['415'])).toEqual([]);
+    // Routes without a body do not claim them.
+    expect(
+      ops.filter((o) => !o.op.requestBody && (o.op.responses['415'] || o.op.responses['413'])),
+    ).toEqual([]);
   });
 
   it('schemas carry examples and enums are named schemas (enumName)', () => {

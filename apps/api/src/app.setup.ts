@@ -167,20 +167,28 @@ function nullableNamedEnums(document: OpenAPIObject): OpenAPIObject {
 
 /**
  * jsonBodyOnly() answers 415 UNSUPPORTED_MEDIA_TYPE, in the one error shape, to a body sent with
- * another Content-Type: every operation that takes a body documents it.
+ * another Content-Type, and the body parser 413 PAYLOAD_TOO_LARGE past its limit: every operation
+ * that takes a body documents both.
  */
 function documentJsonBodyOnly(document: OpenAPIObject): OpenAPIObject {
+  const errorShape = {
+    'application/json': { schema: { $ref: getSchemaPath(ErrorResponseDto) } },
+  };
   const unsupported = {
     description:
       'UNSUPPORTED_MEDIA_TYPE: the body was sent with a Content-Type other than application/json (or application/*+json), or none',
-    content: {
-      'application/json': { schema: { $ref: getSchemaPath(ErrorResponseDto) } },
-    },
+    content: errorShape,
+  };
+  const tooLarge = {
+    description: `PAYLOAD_TOO_LARGE: the body is over ${JSON_BODY_LIMIT}`,
+    content: errorShape,
   };
   for (const item of Object.values(document.paths)) {
     for (const operation of Object.values(item) as OperationObject[]) {
-      if (operation?.requestBody && !operation.responses['415'])
-        operation.responses['415'] = structuredClone(unsupported);
+      if (!operation?.requestBody) continue;
+      operation.responses['415'] ??= structuredClone(unsupported);
+      // The body parser's limit holds for every route (the send route names its media limits too).
+      operation.responses['413'] ??= structuredClone(tooLarge);
     }
   }
   return document;
