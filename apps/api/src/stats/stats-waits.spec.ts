@@ -134,6 +134,28 @@ describe('StatsRecorder response times (embedded store)', () => {
   const waitingSince = async () =>
     (await waits.findOne({}).lean().exec())?.awaitingSince?.toISOString();
 
+  it('an inbound message that opens its wait while the reply is being recorded is answered by it', async () => {
+    // The reply went out (status path) while the question, 3 s older, was being ingested: the
+    // question's wait opens between the reply's two writes (found nothing waiting; lastOutAt).
+    const reply = await accepted(at(3000));
+    const question = message('in', T0);
+    const original = waits.findOneAndUpdate.bind(waits);
+    const spy = vi.spyOn(waits, 'findOneAndUpdate').mockImplementationOnce(((...args: never[]) => {
+      const query = original(...(args as unknown as Parameters<typeof original>));
+      const exec = query.exec.bind(query);
+      query.exec = async () => {
+        const result = await exec();
+        await arrive(question); // its wait opens now, before the reply's lastOutAt is written
+        return result;
+      };
+      return query;
+    }) as never);
+    await moved(reply, 'sent');
+    spy.mockRestore();
+    expect(await recorded()).toEqual([[reply._id, 3000]]);
+    expect(await waitingSince()).toBeUndefined();
+  });
+
   it('a failed reply answers nothing; the wait stays open for the reply that goes out', async () => {
     await arrive(message('in', T0));
     const lost = await accepted(at(1000));

@@ -377,30 +377,38 @@ export class StatsRepository {
     answerOnly = false,
   ): Promise<Answered | null> {
     const _id = `${organizationId}|${sessionName}|${chatJid}`;
-    const before = await this.waits
-      .findOneAndUpdate(
-        { _id, organizationId, awaitingSince: { $lte: at } },
-        { $unset: { awaitingSince: 1 }, $max: { lastOutAt: at } },
-        { returnDocument: 'before' },
-      )
-      .lean<StatsChatWait>()
-      .exec();
-    if (before?.awaitingSince)
-      return {
-        since: before.awaitingSince,
-        laterInbound: !!before.lastInAt && before.lastInAt > at,
-      };
-    if (answerOnly) return null;
-    try {
-      await this.waits
-        .updateOne(
-          { _id, organizationId },
-          { $max: { lastOutAt: at }, $setOnInsert: { sessionName, chatJid } },
-          { upsert: true },
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const before = await this.waits
+        .findOneAndUpdate(
+          { _id, organizationId, awaitingSince: { $lte: at } },
+          { $unset: { awaitingSince: 1 }, $max: { lastOutAt: at } },
+          { returnDocument: 'before' },
         )
+        .lean<StatsChatWait>()
         .exec();
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error; // a concurrent upsert created the chat; its lastOutAt is close enough
+      if (before?.awaitingSince)
+        return {
+          since: before.awaitingSince,
+          laterInbound: !!before.lastInAt && before.lastInAt > at,
+        };
+      if (answerOnly) return null;
+      let after: StatsChatWait | null;
+      try {
+        after = await this.waits
+          .findOneAndUpdate(
+            { _id, organizationId },
+            { $max: { lastOutAt: at }, $setOnInsert: { sessionName, chatJid } },
+            { upsert: true, returnDocument: 'after' },
+          )
+          .lean<StatsChatWait>()
+          .exec();
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+        continue; // created concurrently: decide again
+      }
+      // An inbound message that opened a wait between the two writes (it did not see this reply
+      // yet) is answered by it; one that comes later sees `lastOutAt` and is answered as late.
+      if (!after?.awaitingSince || after.awaitingSince > at) return null;
     }
     return null;
   }
