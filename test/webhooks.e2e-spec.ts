@@ -205,6 +205,13 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     expect(patched.url).toBe(masked);
     expect(await deliveredWith('basic auth 2')).toBe(basic('s3cret/pw'));
 
+    // Never carried to another receiver: the masked password is refused on another host or port.
+    const elsewhere = await api()
+      .patch(`/api/v1/webhooks/${created.id}`)
+      .set(owner.auth)
+      .send({ url: 'http://hooks:****@127.0.0.1:9/hook' })
+      .expect(400);
+    expect(elsewhere.body.code).toBe('WEBHOOK_URL_NOT_ALLOWED');
     // A new password replaces it.
     await api()
       .patch(`/api/v1/webhooks/${created.id}`)

@@ -1,3 +1,4 @@
+import { WebhookUrlNotAllowedError } from './webhooks.errors';
 import type { DeliveryResponseDto, WebhookResponseDto } from './dto/webhook.dto';
 import type { DeliveryRecord } from './webhook-deliveries.repository';
 import type { WebhookRecord } from './webhooks.repository';
@@ -24,6 +25,12 @@ export function keepStoredPassword(newUrl: string, storedUrl: string): string {
   const parsed = URL.parse(newUrl);
   const stored = URL.parse(storedUrl);
   if (parsed?.password !== MASKED_PASSWORD || !stored?.password) return newUrl;
+  // The stored password goes only where it went: the same origin and user.
+  if (parsed.origin !== stored.origin || parsed.username !== stored.username)
+    throw new WebhookUrlNotAllowedError(
+      'url keeps the stored password (****) only for the same scheme, host, port and user: give the password for the new receiver',
+      'masked_password_elsewhere',
+    );
   parsed.password = stored.password;
   return parsed.href;
 }
