@@ -1,3 +1,4 @@
+import { buffer } from 'node:stream/consumers';
 import { randomBytes } from 'node:crypto';
 import { WaEmulator, type PhoneControl } from '@app/wa-emulator';
 import { MediaExceedsLimitError } from '@app/whatsapp';
@@ -178,12 +179,12 @@ describe('wa-emulator: inbound media with the real Baileys download path', () =>
       );
       expect(m.type).toBe(kind);
       expect(m.media).toMatchObject({ mimetype, size: 3000 });
-      const bytes = await engine.connection!.downloadMedia(m.media!.ref, data.length);
+      const bytes = await buffer(await engine.connection!.downloadMedia(m.media!.ref, data.length));
       expect(Buffer.compare(bytes, data)).toBe(0);
       // One byte less allowed: the real download stream is cut off at the limit.
-      await expect(engine.connection!.downloadMedia(m.media!.ref, data.length - 1)).rejects.toThrow(
-        MediaExceedsLimitError,
-      );
+      await expect(
+        buffer(await engine.connection!.downloadMedia(m.media!.ref, data.length - 1)),
+      ).rejects.toThrow(MediaExceedsLimitError);
     },
   );
 });

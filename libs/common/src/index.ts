@@ -27,6 +27,7 @@ export * from './mongo/write-ahead-notes';
 export * from './mongo/uncast-bulk-write';
 export * from './async/backoff';
 export * from './async/read-capped';
+export * from './async/cap-bytes';
 export * from './async/concurrency-limit';
 export * from './async/settled-tails';
 export * from './async/release-previous-run';

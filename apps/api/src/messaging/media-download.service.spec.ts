@@ -1,4 +1,10 @@
-import type { SessionRegistry } from '@app/whatsapp';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { ByteCap } from '@app/common';
+import { MediaExceedsLimitError, type SessionRegistry } from '@app/whatsapp';
+import { FileMediaStorage } from './media/file-media-storage';
 import type { MediaStorage } from './media/media-storage';
 import { MediaDownloadService } from './media-download.service';
 import type { MessagesRepository } from './messages.repository';
@@ -19,5 +25,60 @@ describe('MediaDownloadService', () => {
     await service.onApplicationBootstrap();
     expect(scheduled).toEqual(pending);
     expect(pages).toEqual([undefined, 'm0199', 'm0399']);
+  });
+
+  describe('a download, stored as it streams', () => {
+    const MB = 1024 * 1024;
+    const message = {
+      _id: '665f1c2b1e6a3e4f7e9d0e0d',
+      sessionId: 's1',
+      type: 'image',
+      media: { downloadStatus: 'pending', mimetype: 'image/jpeg' },
+    };
+
+    function kitWith(download: () => Readable) {
+      const dir = mkdtempSync(join(tmpdir(), 'media-dl-'));
+      const writes: Array<Record<string, unknown>> = [];
+      const messages = {
+        findById: async () => message,
+        mediaRefOf: async () => ({ any: 'ref' }),
+        setFields: async (_filter: unknown, set: Record<string, unknown>) => void writes.push(set),
+      } as unknown as MessagesRepository;
+      const registry = { downloadMedia: async () => download() } as unknown as SessionRegistry;
+      const service = new MediaDownloadService(messages, registry, new FileMediaStorage(dir));
+      vi.spyOn(service, 'schedule').mockImplementation(() => undefined);
+      return { service, writes, files: () => readdirSync(dir) };
+    }
+
+    /** `count` chunks of 1 MB, behind the engine's cap of 16 MB (an image's limit). */
+    function megabytes(count: number): Readable {
+      const source = Readable.from(
+        (function* () {
+          for (let i = 0; i < count; i++) yield Buffer.alloc(MB, i);
+        })(),
+      );
+      return source.pipe(new ByteCap(16 * MB, () => new MediaExceedsLimitError(16 * MB)));
+    }
+
+    it('stores the whole media and records its size', async () => {
+      const kit = kitWith(() => megabytes(3));
+      await kit.service.download(message._id);
+      expect(kit.writes).toEqual([
+        expect.objectContaining({ 'media.downloadStatus': 'stored', 'media.size': 3 * MB }),
+      ]);
+      expect(kit.files()).toEqual([message._id]);
+    });
+
+    it('refuses media that passes the limit mid-stream, keeping no part of it', async () => {
+      const kit = kitWith(() => megabytes(40));
+      await kit.service.download(message._id);
+      expect(kit.writes).toEqual([
+        expect.objectContaining({
+          'media.downloadStatus': 'failed',
+          'media.downloadError': expect.stringContaining(String(16 * MB)),
+        }),
+      ]);
+      expect(kit.files()).toEqual([]);
+    });
   });
 });

@@ -15,7 +15,7 @@ import type { MessageRecord } from './message.types';
 const MAX_ATTEMPTS = 5;
 const RETRY = { baseMs: 2_000, capMs: 60_000 };
 const RESUME_BATCH = 200;
-/** Downloads in flight at once per instance: each holds its media in memory until stored. */
+/** Downloads in flight at once per instance (each a connection to WhatsApp's media servers). */
 const MAX_CONCURRENT_DOWNLOADS = 4;
 
 /**
@@ -88,14 +88,14 @@ export class MediaDownloadService implements OnApplicationBootstrap, BeforeAppli
     if (declared !== undefined && declared > limit)
       return this.refuse(message, attempts, `Media is ${declared} bytes; the limit is ${limit}`);
     try {
-      const bytes = await this.registry.downloadMedia(message.sessionId, ref, limit);
-      await this.storage.put(message._id, bytes);
+      const download = await this.registry.downloadMedia(message.sessionId, ref, limit);
+      const size = await this.storage.put(message._id, download);
       await this.messages.setFields(
         { _id: message._id },
         {
           'media.downloadStatus': 'stored',
           'media.storageKey': message._id,
-          'media.size': bytes.length,
+          'media.size': size,
           'media.downloadAttempts': attempts,
         },
         { mediaRef: 1, 'media.downloadError': 1 },

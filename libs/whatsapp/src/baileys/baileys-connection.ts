@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Agent as HttpsAgent } from 'node:https';
 import {
   ALL_WA_PATCH_NAMES,
@@ -11,8 +12,7 @@ import {
   type WASocket,
 } from '@whiskeysockets/baileys';
 import type { WaAuthStore } from '../auth-state/wa-auth-store';
-import { MediaExceedsLimitError } from '../errors';
-import { groupBy, readCapped } from '@app/common';
+import { groupBy } from '@app/common';
 import { withSharedAsyncStorage } from './shared-async-storage';
 import { CLOSE_CODES, type WaCloseInfo } from '../engine/close-reason';
 import type { MediaRef } from '../engine/inbound-message';
@@ -39,6 +39,7 @@ import {
   statusFromReceipt,
   type OwnJids,
 } from './baileys-receipts';
+import { capped } from '../engine/media-cap';
 import { fromMediaRef } from './media-ref';
 import { normalizeContact } from './normalize-contact';
 import { normalizeMessage } from './normalize-message';
@@ -253,9 +254,9 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
     return { waMessageId: sent.key.id, timestamp: ts ? new Date(ts * 1000) : new Date() };
   }
 
-  async downloadMedia(ref: MediaRef, maxBytes: number): Promise<Buffer> {
+  async downloadMedia(ref: MediaRef, maxBytes: number): Promise<Readable> {
     const sock = this.sock;
-    // A stream, not Baileys' buffer: a body past the limit is cut off, never held whole.
+    // A stream, not Baileys' buffer: the media is never held whole, and a body past the limit is cut off.
     const stream = await downloadMediaMessage(
       fromMediaRef(ref),
       'stream',
@@ -266,11 +267,7 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
           sock ? sock.updateMediaMessage(msg) : Promise.reject(new Error('not connected')),
       },
     );
-    try {
-      return await readCapped(stream, maxBytes, () => new MediaExceedsLimitError(maxBytes));
-    } finally {
-      stream.destroy();
-    }
+    return stream.pipe(capped(maxBytes, stream));
   }
 
   requestPairingCode(phoneDigits: string): Promise<string> {

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { WaAuthStore } from '../auth-state/wa-auth-store';
 import type { WaCloseInfo } from '../engine/close-reason';
 import type { MediaRef } from '../engine/inbound-message';
@@ -181,7 +182,7 @@ export class EmulatedConnection extends TypedEmitter<WaConnectionEvents> impleme
     return this.inner.sendMessage(to, content);
   }
 
-  downloadMedia(ref: MediaRef, maxBytes: number): Promise<Buffer> {
+  downloadMedia(ref: MediaRef, maxBytes: number): Promise<Readable> {
     return this.inner.downloadMedia(ref, maxBytes);
   }
 

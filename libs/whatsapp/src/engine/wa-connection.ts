@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { WaAuthStore } from '../auth-state/wa-auth-store';
 import type { WaCloseInfo } from './close-reason';
 import type { InboundMessage, MediaRef, WaMessageAddress } from './inbound-message';
@@ -81,8 +82,11 @@ export interface WaConnection extends Pick<
   'on' | 'off' | 'removeAllListeners'
 > {
   sendMessage(to: string, content: OutboundContent): Promise<SendResult>;
-  /** Stops with MediaExceedsLimitError once more than `maxBytes` arrived (never buffering more). */
-  downloadMedia(ref: MediaRef, maxBytes: number): Promise<Buffer>;
+  /**
+   * The media's bytes as a stream, to be stored chunk by chunk (never held whole); the stream
+   * fails with MediaExceedsLimitError once more than `maxBytes` went through it.
+   */
+  downloadMedia(ref: MediaRef, maxBytes: number): Promise<Readable>;
   /** Digits only, with country code. */
   requestPairingCode(phoneDigits: string): Promise<string>;
   /** Unlink this device on WhatsApp, then end the connection. */

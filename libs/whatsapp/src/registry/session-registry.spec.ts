@@ -1,3 +1,4 @@
+import { buffer } from 'node:stream/consumers';
 import { randomBytes } from 'node:crypto';
 import {
   InMemoryAuthRowBackend,
@@ -169,7 +170,9 @@ describe('SessionRegistry with the sandbox engine', () => {
     });
     expect(received[1].quotedId).toBe(sent.waMessageId);
     expect(
-      (await kit.registry.downloadMedia(sessionId, image.media!.ref, 1_000_000)).equals(bytes),
+      (
+        await buffer(await kit.registry.downloadMedia(sessionId, image.media!.ref, 1_000_000))
+      ).equals(bytes),
     ).toBe(true);
 
     kit.control.pushContact(sessionId, { phone: '15550002222', pushName: 'Ann' });

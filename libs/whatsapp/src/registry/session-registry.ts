@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import pino from 'pino';
 import { KeyedMutex } from '@app/common';
 import { WA_AUTH_STORE_PROVIDER, type WaAuthStoreProvider } from '../auth-state/wa-auth-store';
@@ -475,7 +476,7 @@ export class SessionRegistry
     return this.connectedOrThrow(sessionId).sendMessage(to, content);
   }
 
-  downloadMedia(sessionId: string, ref: MediaRef, maxBytes: number): Promise<Buffer> {
+  downloadMedia(sessionId: string, ref: MediaRef, maxBytes: number): Promise<Readable> {
     const connection = this.handles.get(sessionId)?.connection;
     if (!connection) throw new SessionNotConnectedError(sessionId);
     return connection.downloadMedia(ref, maxBytes);

@@ -1,3 +1,4 @@
+import { buffer } from 'node:stream/consumers';
 import { randomBytes } from 'node:crypto';
 import { InMemoryAuthStoreProvider } from '../auth-state/in-memory-auth-store';
 import type { WaCloseInfo } from '../engine/close-reason';
@@ -144,10 +145,12 @@ describe('Sandbox engine', () => {
     });
     expect(received[12]).toMatchObject({ targetId: 'T1', editedText: 'new' });
     expect(
-      (await connection.downloadMedia(received[1].media!.ref, bytes.length)).equals(bytes),
+      (await buffer(await connection.downloadMedia(received[1].media!.ref, bytes.length))).equals(
+        bytes,
+      ),
     ).toBe(true);
     await expect(
-      connection.downloadMedia(received[1].media!.ref, bytes.length - 1),
+      buffer(await connection.downloadMedia(received[1].media!.ref, bytes.length - 1)),
     ).rejects.toThrow(MediaExceedsLimitError);
     expect(() => control.inbound('org_s', { from, type: 'image' })).toThrow(
       SandboxInvalidInboundError,

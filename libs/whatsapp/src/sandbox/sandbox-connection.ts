@@ -1,6 +1,6 @@
+import { Readable } from 'node:stream';
 import {
   InvalidPairingCodeError,
-  MediaExceedsLimitError,
   MediaNotFoundError,
   SandboxInvalidStateError,
   SandboxUnknownMessageError,
@@ -24,6 +24,7 @@ import {
   onlyDigits,
   phoneToJid,
 } from './sandbox-ids';
+import { capped } from '../engine/media-cap';
 import { buildSandboxInbound, type SandboxInboundSpec } from './sandbox-inbound';
 import type { SandboxHub } from './sandbox-hub';
 
@@ -69,6 +70,8 @@ const CLOSE_MESSAGES: Record<WaCloseReason, string> = {
 const OTHER_CLOSE_CODE = 428;
 const MAX_REMEMBERED_SENDS = 500;
 const MAX_REMEMBERED_READS = 1000;
+/** Chunk size of a sandbox media download (a real one arrives in pieces too). */
+const CHUNK = 64 * 1024;
 
 /**
  * The quote WhatsApp delivers for a reply to `q`: authored by our own account when it is ours, else
@@ -202,12 +205,16 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
     return { waMessageId, timestamp: new Date() };
   }
 
-  async downloadMedia(ref: MediaRef, maxBytes: number): Promise<Buffer> {
+  async downloadMedia(ref: MediaRef, maxBytes: number): Promise<Readable> {
     const data =
       typeof ref.sandboxMediaKey === 'string' ? this.hub.media.get(ref.sandboxMediaKey) : undefined;
     if (!data) throw new MediaNotFoundError();
-    if (data.length > maxBytes) throw new MediaExceedsLimitError(maxBytes);
-    return data;
+    // In chunks, as a real download arrives, so storage and the limit see a stream.
+    const chunks = Array.from({ length: Math.ceil(data.length / CHUNK) }, (_, i) =>
+      data.subarray(i * CHUNK, (i + 1) * CHUNK),
+    );
+    const source = Readable.from(chunks);
+    return source.pipe(capped(maxBytes, source));
   }
 
   async requestPairingCode(phoneDigits: string): Promise<string> {

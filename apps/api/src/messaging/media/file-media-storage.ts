@@ -1,12 +1,10 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  type MediaStorage,
-  type OpenedMedia,
-  type RangePicker,
-  streamToBuffer,
-} from './media-storage';
+import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { pipeline } from 'node:stream/promises';
+import { type MediaStorage, type OpenedMedia, type RangePicker } from './media-storage';
 
 const SAFE_KEY = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -14,12 +12,19 @@ const SAFE_KEY = /^[A-Za-z0-9_-]{1,128}$/;
 export class FileMediaStorage implements MediaStorage {
   constructor(private readonly dir: string) {}
 
-  async put(key: string, data: Buffer): Promise<void> {
+  async put(key: string, data: Buffer | Readable): Promise<number> {
     const path = this.pathOf(key);
     await mkdir(this.dir, { recursive: true });
     const tmp = `${path}.${process.pid}.tmp`;
-    await writeFile(tmp, data);
+    try {
+      if (Buffer.isBuffer(data)) await writeFile(tmp, data);
+      else await pipeline(data, createWriteStream(tmp));
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw error;
+    }
     await rename(tmp, path);
+    return (await stat(path)).size;
   }
 
   async open(key: string, pickRange?: RangePicker): Promise<OpenedMedia | null> {
@@ -32,7 +37,7 @@ export class FileMediaStorage implements MediaStorage {
 
   async read(key: string): Promise<Buffer | null> {
     const opened = await this.open(key);
-    return opened ? streamToBuffer(opened.stream) : null;
+    return opened ? buffer(opened.stream) : null;
   }
 
   async delete(key: string): Promise<void> {

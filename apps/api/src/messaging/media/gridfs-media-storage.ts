@@ -1,12 +1,8 @@
 import { mongo } from 'mongoose';
 import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
-import {
-  type MediaStorage,
-  type OpenedMedia,
-  type RangePicker,
-  streamToBuffer,
-} from './media-storage';
+import { type MediaStorage, type OpenedMedia, type RangePicker } from './media-storage';
 
 /** Media in GridFS (bucket `media`), so every gateway instance on the same MongoDB sees it. */
 export class GridFsMediaStorage implements MediaStorage {
@@ -17,9 +13,17 @@ export class GridFsMediaStorage implements MediaStorage {
     this.bucket = new mongo.GridFSBucket(db, { bucketName: 'media' });
   }
 
-  async put(key: string, data: Buffer): Promise<void> {
+  async put(key: string, data: Buffer | Readable): Promise<number> {
     await this.delete(key); // idempotent re-put after a retried download
-    await pipeline(Readable.from([data]), this.bucket.openUploadStream(key));
+    const upload = this.bucket.openUploadStream(key);
+    try {
+      await pipeline(Buffer.isBuffer(data) ? Readable.from([data]) : data, upload);
+    } catch (error) {
+      // The chunks written so far would otherwise stay, without a file document.
+      await upload.abort().catch(() => undefined);
+      throw error;
+    }
+    return upload.length;
   }
 
   async open(key: string, pickRange?: RangePicker): Promise<OpenedMedia | null> {
@@ -37,7 +41,7 @@ export class GridFsMediaStorage implements MediaStorage {
 
   async read(key: string): Promise<Buffer | null> {
     const opened = await this.open(key);
-    return opened ? streamToBuffer(opened.stream) : null;
+    return opened ? buffer(opened.stream) : null;
   }
 
   async delete(key: string): Promise<void> {

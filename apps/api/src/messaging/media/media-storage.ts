@@ -21,7 +21,12 @@ export interface OpenedMedia {
 }
 
 export interface MediaStorage {
-  put(key: string, data: Buffer): Promise<void>;
+  /**
+   * Stores the bytes under `key`, replacing what was there; a stream is written as it arrives,
+   * never held whole. All or nothing: a stream that fails leaves nothing stored under the key.
+   * Resolves to the number of bytes stored.
+   */
+  put(key: string, data: Buffer | Readable): Promise<number>;
   /**
    * The stored bytes and their whole size; only the range `pickRange` picks once the size is
    * known, when it picks one. null when the key is unknown.
@@ -29,11 +34,4 @@ export interface MediaStorage {
   open(key: string, pickRange?: RangePicker): Promise<OpenedMedia | null>;
   read(key: string): Promise<Buffer | null>;
   delete(key: string): Promise<void>;
-}
-
-export async function streamToBuffer(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream)
-    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-  return Buffer.concat(chunks);
 }
