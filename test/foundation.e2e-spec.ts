@@ -213,6 +213,24 @@ describe('foundation (HTTP)', () => {
     expect(bodiless.body.code).toBe('VALIDATION_FAILED');
   });
 
+  it('refuses a body on a route that takes none, as DTO routes refuse unknown fields', async () => {
+    const owner = await registerUser(t);
+    const meant = await t
+      .http()
+      .post('/api/v1/events/token')
+      .set(owner.auth)
+      .send({ expiresIn: 3600 })
+      .expect(400);
+    expect(meant.body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { body: ['this route takes no request body'] },
+    });
+    // What clients send to such a route passes: nothing, or an empty object.
+    await t.http().post('/api/v1/events/token').set(owner.auth).expect(201);
+    await t.http().post('/api/v1/events/token').set(owner.auth).send({}).expect(201);
+    await t.http().get('/api/v1/auth/me').set(owner.auth).send({ x: 1 }).expect(400);
+  });
+
   it('serves Swagger UI and the OpenAPI JSON with the bearer scheme', async () => {
     const ui = await t.http().get('/api/docs').redirects(1).expect(200);
     expect(ui.text).toContain('swagger-ui');

@@ -16,6 +16,7 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import {
   AppConfig,
+  BodylessRoutesInterceptor,
   createValidationPipe,
   ErrorResponseDto,
   JSON_MEDIA_TYPES,
@@ -49,6 +50,7 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT, type: JSON_MEDIA_TYPES });
   applyGlobalPrefix(app);
   app.useGlobalPipes(createValidationPipe());
+  app.useGlobalInterceptors(new BodylessRoutesInterceptor());
   app.enableShutdownHooks();
   app.set('trust proxy', 'loopback');
   const document = buildOpenApiDocument(app);

@@ -33,3 +33,4 @@ export * from './async/settled-tails';
 export * from './async/release-previous-run';
 export * from './validation/iso-instant';
 export * from './http/json-body-only';
+export * from './http/bodyless-routes.interceptor';

@@ -75,7 +75,7 @@ export function inputShapeViolation(
   return undefined;
 }
 
-const validationFailed = (details: Record<string, string[]>) =>
+export const validationFailed = (details: Record<string, string[]>) =>
   new BadRequestException({ message: 'Validation failed', code: 'VALIDATION_FAILED', details });
 
 /** The global pipe: whitelisted DTO validation, after a cheap check of the input's shape. */

@@ -1,0 +1,47 @@
+import {
+  type CallHandler,
+  type ExecutionContext,
+  Injectable,
+  type NestInterceptor,
+} from '@nestjs/common';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
+import type { Observable } from 'rxjs';
+import { validationFailed } from '../errors/validation';
+
+/** Absent, null or `{}`: what clients send to a route that takes nothing. */
+function isEmptyBody(body: unknown): boolean {
+  if (body === undefined || body === null) return true;
+  return typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0;
+}
+
+/**
+ * A route without a body parameter refuses a body (400 VALIDATION_FAILED), as DTO routes refuse
+ * unknown fields: `POST …/restart {"force": true}` would otherwise answer 200 having ignored what
+ * the caller meant.
+ */
+@Injectable()
+export class BodylessRoutesInterceptor implements NestInterceptor {
+  private readonly takesBody = new WeakMap<object, boolean>();
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (context.getType() === 'http') {
+      const body = context.switchToHttp().getRequest<{ body?: unknown }>().body;
+      if (!isEmptyBody(body) && !this.routeTakesBody(context))
+        throw validationFailed({ body: ['this route takes no request body'] });
+    }
+    return next.handle();
+  }
+
+  private routeTakesBody(context: ExecutionContext): boolean {
+    const handler = context.getHandler();
+    let takes = this.takesBody.get(handler);
+    if (takes === undefined) {
+      const args: Record<string, unknown> =
+        Reflect.getMetadata(ROUTE_ARGS_METADATA, context.getClass(), handler.name) ?? {};
+      takes = Object.keys(args).some((key) => key.split(':')[0] === String(RouteParamtypes.BODY));
+      this.takesBody.set(handler, takes);
+    }
+    return takes;
+  }
+}
