@@ -150,6 +150,7 @@ describe('contacts (HTTP, sandbox engine)', () => {
       'organizationId,tags',
       'organizationId,customerId',
       'organizationId,searchPushName',
+      'organizationId,searchPhone',
     ]) {
       expect(keys).toContain(k);
     }
@@ -491,7 +492,7 @@ describe('contacts (HTTP, sandbox engine)', () => {
     );
   });
 
-  it('searches by name, pushName and phone prefix (indexed, regex-safe) and filters by tag with pagination', async () => {
+  it('searches by name, pushName and phone digits (indexed, regex-safe) and filters by tag with pagination', async () => {
     await emitContacts([
       { jid: '201005550001@s.whatsapp.net', name: 'Mona Ali' },
       { jid: '201005550002@s.whatsapp.net', notify: 'Monir' },
@@ -505,6 +506,11 @@ describe('contacts (HTTP, sandbox engine)', () => {
     expect(names(await list({ search: 'ali' }))).toEqual(['Mona Ali']);
     expect((await list({ search: '+20 100 555' })).total).toBe(4);
     expect(names(await list({ search: '44' }))).toEqual(['John (UK)']);
+    // From four digits on, anywhere in the number (its last four, say); fewer: its start only.
+    expect(names(await list({ search: '0003' }))).toEqual(['Karim Mostafa']);
+    expect(names(await list({ search: '456-7890' }))).toEqual(['John (UK)']);
+    expect((await list({ search: '5550' })).total).toBe(4);
+    expect((await list({ search: '890' })).total).toBe(0);
     expect((await list({ search: '.*' })).total).toBe(0);
     expect(names(await list({ search: 'john (' }))).toEqual(['John (UK)']);
 
@@ -546,6 +552,7 @@ describe('contacts (HTTP, sandbox engine)', () => {
       {
         $set: {
           searchAddressBookName: ["book 12 o'brien-smith", "12 o'brien-smith", "o'brien-smith"],
+          searchPhone: [], // written before phone digits were searchable anywhere
         },
       },
     );
@@ -557,15 +564,17 @@ describe('contacts (HTTP, sandbox engine)', () => {
       );
     await db.collection(MIGRATIONS_COLLECTION).deleteMany({});
     expect((await list({ search: 'smith' })).total).toBe(0);
+    expect((await list({ search: '0011' })).total).toBe(0);
     expect(await customerSearch('widg')).toEqual([]);
 
     const contactsBackfill = t.app.get<SearchKeysBackfill>(
       `SearchKeysBackfill:${ContactModel.name}`,
     );
     const customersBackfill = t.app.get<SearchKeysBackfill>(`SearchKeysBackfill:${Customer.name}`);
-    expect(await contactsBackfill.run()).toBe(1);
+    expect(await contactsBackfill.run()).toBe(2); // the name's keys and the phone's
     expect(await customersBackfill.run()).toBe(1);
     expect((await list({ search: 'smith' })).total).toBe(1);
+    expect((await list({ search: '0011' })).total).toBe(1);
     expect((await customerSearch('widg')).map((c) => c.id)).toEqual([customer.id]);
     // Done once per version: a second run (another instance, a restart) reads the marker only.
     expect(await db.collection(MIGRATIONS_COLLECTION).countDocuments()).toBe(2);

@@ -66,7 +66,7 @@ describe('customers (HTTP, crm module)', () => {
     }
   });
 
-  it('lists newest first with search (name word prefix, phone, email; regex-safe) and pagination', async () => {
+  it('lists newest first with search (name word prefix, phone digits, email; regex-safe) and pagination', async () => {
     await create(owner, { name: 'Mona Ali', phone: '+201001234567' }).expect(201);
     await create(owner, {
       name: 'Omar Hassan',
@@ -91,6 +91,11 @@ describe('customers (HTTP, crm module)', () => {
     expect(
       (await list(owner, { search: '+20 111' })).items.map((c: { name: string }) => c.name),
     ).toEqual(['Omar Hassan']);
+    // A phone's last digits find it too (four or more digits match anywhere in the number).
+    expect(
+      (await list(owner, { search: '8888' })).items.map((c: { name: string }) => c.name),
+    ).toEqual(['Omar Hassan']);
+    expect((await list(owner, { search: '234 567' })).total).toBe(1);
     expect((await list(owner, { search: 'omar@' })).total).toBe(1);
     expect((await list(owner, { search: '.*' })).total).toBe(0);
 

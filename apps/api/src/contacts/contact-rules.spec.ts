@@ -121,6 +121,7 @@ describe('mergeContacts', () => {
       jid: '201001234567@s.whatsapp.net',
       lid: '555@lid',
       phone: '201001234567',
+      searchPhone: expect.arrayContaining(['201001234567', '4567']),
       messageCount: 5,
       firstSeenAt: t('2026-01-02T00:00:00Z'),
       lastMessageAt: t('2026-01-08T00:00:00Z'),

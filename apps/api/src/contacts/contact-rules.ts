@@ -1,4 +1,4 @@
-import { searchTokens } from '@app/common';
+import { phoneSearchKeys, searchTokens } from '@app/common';
 import type { ContactObservation } from './contact-identity';
 import type { CustomerLinkSource } from './schemas/contact.schema';
 
@@ -38,7 +38,10 @@ export interface SyncUpdate {
  */
 export function buildSyncUpdate(o: ContactObservation, target: SyncTarget): SyncUpdate {
   const $set: Record<string, unknown> = { sessionName: target.sessionName, isGroup: o.isGroup };
-  if (o.phone) $set.phone = o.phone;
+  if (o.phone) {
+    $set.phone = o.phone;
+    $set.searchPhone = phoneSearchKeys(o.phone);
+  }
   if (o.lid) $set.lid = o.lid;
   if (o.addressBookName !== undefined) {
     $set.addressBookName = o.addressBookName;
@@ -191,7 +194,13 @@ export function mergeContacts(
   lid: string,
   phone: string,
 ): MergedContact {
-  const merged: MergedContact = { jid: `${phone}@s.whatsapp.net`, lid, phone, isGroup: false };
+  const merged: MergedContact = {
+    jid: `${phone}@s.whatsapp.net`,
+    lid,
+    phone,
+    searchPhone: phoneSearchKeys(phone),
+    isGroup: false,
+  };
   const prefer = <K extends keyof MergeableContact>(key: K) => phoneDoc[key] ?? lidDoc[key];
 
   const addressBookName = prefer('addressBookName');

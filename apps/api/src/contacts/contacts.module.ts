@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
-import { SearchKeysBackfill } from '@app/common';
+import { phoneSearchKeys, SearchKeysBackfill } from '@app/common';
 import { CustomersModule } from '../customers/customers.module';
 import { MessagingModule } from '../messaging/messaging.module';
 import { OrganizationsModule } from '../organizations/organizations.module';
@@ -42,6 +42,7 @@ import { LidMapping, LidMappingSchema } from './schemas/lid-mapping.schema';
       { source: 'customName', keys: 'searchCustomName' },
       { source: 'addressBookName', keys: 'searchAddressBookName' },
       { source: 'pushName', keys: 'searchPushName' },
+      { source: 'phone', keys: 'searchPhone', tokens: phoneSearchKeys },
     ]),
   ],
   // LidMergeService: the recorded LID mappings, read by Stats (one person under two chat addresses).

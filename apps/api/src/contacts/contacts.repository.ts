@@ -2,7 +2,8 @@ import {
   isDuplicateKeyError,
   escapeRegex,
   normalizeSearchText,
-  phoneSearchPrefix,
+  phoneSearchConditions,
+  phoneSearchKeys,
   uncastBulkWrite,
 } from '@app/common';
 import { Injectable } from '@nestjs/common';
@@ -190,8 +191,11 @@ export class ContactsRepository {
     id: Types.ObjectId,
     identity: { jid?: string; lid?: string; phone?: string },
   ): Promise<ContactRecord | null> {
+    const $set = identity.phone
+      ? { ...identity, searchPhone: phoneSearchKeys(identity.phone) }
+      : identity;
     return this.model
-      .findOneAndUpdate({ _id: id }, { $set: identity }, { returnDocument: 'after' })
+      .findOneAndUpdate({ _id: id }, { $set }, { returnDocument: 'after' })
       .lean<ContactRecord>()
       .exec();
   }
@@ -328,8 +332,7 @@ export class ContactsRepository {
         { searchAddressBookName: prefix },
         { searchPushName: prefix },
       ];
-      const digits = phoneSearchPrefix(search);
-      if (digits) or.push({ phone: new RegExp(`^${digits}`) });
+      or.push(...phoneSearchConditions(search));
       query.$or = or;
     }
     return query;

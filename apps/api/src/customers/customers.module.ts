@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
-import { SearchKeysBackfill } from '@app/common';
+import { phoneSearchKeys, SearchKeysBackfill } from '@app/common';
 import { CustomersController } from './customers.controller';
 import { CustomersRepository } from './customers.repository';
 import { CustomersService } from './customers.service';
@@ -12,7 +12,10 @@ import { Customer, CustomerSchema } from './schemas/customer.schema';
   providers: [
     CustomersRepository,
     CustomersService,
-    SearchKeysBackfill.provider(Customer.name, [{ source: 'name', keys: 'searchName' }]),
+    SearchKeysBackfill.provider(Customer.name, [
+      { source: 'name', keys: 'searchName' },
+      { source: 'phone', keys: 'searchPhone', tokens: phoneSearchKeys },
+    ]),
   ],
   exports: [CustomersService],
 })

@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types, type QueryFilter } from 'mongoose';
-import { escapeRegex, normalizeSearchText, phoneSearchPrefix, searchTokens } from '@app/common';
+import {
+  escapeRegex,
+  normalizeSearchText,
+  phoneSearchConditions,
+  phoneSearchKeys,
+  searchTokens,
+} from '@app/common';
 import { Customer } from './schemas/customer.schema';
 
 const OBJECT_ID = /^[0-9a-f]{24}$/i;
@@ -21,7 +27,11 @@ export class CustomersRepository {
   constructor(@InjectModel(Customer.name) private readonly model: Model<Customer>) {}
 
   async create(input: NewCustomer): Promise<CustomerRecord> {
-    const created = await this.model.create({ ...input, searchName: searchTokens(input.name) });
+    const created = await this.model.create({
+      ...input,
+      searchName: searchTokens(input.name),
+      searchPhone: phoneSearchKeys(input.phone),
+    });
     return created.toObject<CustomerRecord>();
   }
 
@@ -85,8 +95,7 @@ export class CustomersRepository {
     if (!text) return { organizationId };
     const prefix = new RegExp(`^${escapeRegex(text)}`);
     const or: QueryFilter<Customer>[] = [{ searchName: prefix }, { email: prefix }];
-    const digits = phoneSearchPrefix(text);
-    if (digits) or.push({ phone: new RegExp(`^${digits}`) });
+    or.push(...phoneSearchConditions(text));
     return { organizationId, $or: or };
   }
 }

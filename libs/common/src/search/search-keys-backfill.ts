@@ -8,10 +8,11 @@ import type { Model, mongo, Types } from 'mongoose';
 import { isDuplicateKeyError } from '../mongo/duplicate-key';
 import { SEARCH_KEYS_VERSION, searchTokens } from './search-text';
 
-/** A stored name and the search keys derived from it. */
+/** A stored value and the search keys derived from it (by default its searchTokens). */
 export interface SearchKeyField {
   source: string;
   keys: string;
+  tokens?: (value: string | null) => string[];
 }
 
 const BATCH = 500;
@@ -95,9 +96,9 @@ export class SearchKeysBackfill implements OnApplicationBootstrap, BeforeApplica
   }
 
   private updatesOf(doc: Record<string, unknown>): mongo.AnyBulkWriteOperation[] {
-    return this.fields.flatMap(({ source, keys }) => {
+    return this.fields.flatMap(({ source, keys, tokens = searchTokens }) => {
       const name = doc[source];
-      const wanted = searchTokens(typeof name === 'string' ? name : null);
+      const wanted = tokens(typeof name === 'string' ? name : null);
       const stored = doc[keys];
       if (Array.isArray(stored) && stored.join('\u0000') === wanted.join('\u0000')) return [];
       if (!Array.isArray(stored) && wanted.length === 0) return [];

@@ -1,4 +1,10 @@
-import { escapeRegex, normalizeSearchText, phoneSearchPrefix, searchTokens } from './search-text';
+import {
+  escapeRegex,
+  normalizeSearchText,
+  phoneSearchConditions,
+  phoneSearchKeys,
+  searchTokens,
+} from './search-text';
 
 describe('customer/contact search helpers', () => {
   it('escapes every regex metacharacter', () => {
@@ -42,10 +48,34 @@ describe('customer/contact search helpers', () => {
     expect(stored[0].startsWith(normalizeSearchText('\uFF33\uFF41\uFF52\uFF41'))).toBe(true);
   });
 
-  it('recognizes phone-like searches', () => {
-    expect(phoneSearchPrefix('+20 100')).toBe('20100');
-    expect(phoneSearchPrefix('0020100')).toBe('20100');
-    expect(phoneSearchPrefix('(555) 123-4')).toBe('5551234');
-    expect(phoneSearchPrefix('mona')).toBeUndefined();
+  it('keys a phone by its suffixes of four digits or more, so digits anywhere in it are found', () => {
+    expect(phoneSearchKeys('201001234')).toEqual([
+      '201001234',
+      '01001234',
+      '1001234',
+      '001234',
+      '01234',
+      '1234',
+    ]);
+    expect(phoneSearchKeys('123')).toEqual([]);
+    expect(phoneSearchKeys(undefined)).toEqual([]);
+  });
+
+  it('turns phone-like searches into conditions on the start of the number or digits anywhere', () => {
+    // Four digits or more: anywhere (through the suffix keys); fewer: the number's start.
+    expect(phoneSearchConditions('(555) 123-4')).toEqual([{ searchPhone: /^5551234/ }]);
+    expect(phoneSearchConditions('12')).toEqual([{ phone: /^12/ }]);
+    // + is the start of a number.
+    expect(phoneSearchConditions('+20 100')).toEqual([{ phone: /^20100/ }]);
+    // 00 is the international prefix, or the digits of a number's end ("0003").
+    expect(phoneSearchConditions('0003')).toEqual([{ phone: /^03/ }, { searchPhone: /^0003/ }]);
+    expect(phoneSearchConditions('0020100')).toEqual([
+      { phone: /^20100/ },
+      { searchPhone: /^0020100/ },
+    ]);
+    expect(phoneSearchConditions('mona')).toEqual([]);
+    const keys = phoneSearchKeys('447700900123');
+    const [anywhere] = phoneSearchConditions('700 900') as Array<{ searchPhone: RegExp }>;
+    expect(keys.some((k) => anywhere.searchPhone.test(k))).toBe(true);
   });
 });

@@ -32,12 +32,46 @@ export function searchTokens(name: string | null | undefined): string[] {
   return [...tokens];
 }
 
-/** Version of the searchTokens rules; stored keys of an older version are recomputed at boot. */
-export const SEARCH_KEYS_VERSION = 2;
+/**
+ * Version of the search key rules (searchTokens, phoneSearchKeys); stored keys of an older
+ * version are recomputed at boot.
+ */
+export const SEARCH_KEYS_VERSION = 3;
 
-/** The digits to prefix-match against stored phones when the search looks like a phone number. */
-export function phoneSearchPrefix(search: string): string | undefined {
+/** From this many digits a phone search finds them anywhere in the number; fewer, at its start. */
+export const PHONE_INFIX_MIN_DIGITS = 4;
+
+/**
+ * A phone's suffixes of at least PHONE_INFIX_MIN_DIGITS digits (the whole number first): an
+ * anchored, index-bounded prefix match against them finds digits anywhere in the number, such as
+ * its last four.
+ */
+export function phoneSearchKeys(phone: string | null | undefined): string[] {
+  const keys: string[] = [];
+  for (let i = 0; phone && i + PHONE_INFIX_MIN_DIGITS <= phone.length; i++)
+    keys.push(phone.slice(i));
+  return keys;
+}
+
+export type PhoneSearchCondition = { phone: RegExp } | { searchPhone: RegExp };
+
+/**
+ * The conditions (any of them) on a collection's `phone` / `searchPhone` fields for a search that
+ * looks like a phone number; none when it does not. `+…` is the start of a number; `00…` too (the
+ * international prefix) or digits anywhere (a number's last four may be "0012"); plain digits are
+ * found anywhere from PHONE_INFIX_MIN_DIGITS on, at the start below that.
+ */
+export function phoneSearchConditions(search: string): PhoneSearchCondition[] {
   const compact = search.replace(/[\s().-]/g, '');
   const match = /^(\+|00)?(\d+)$/.exec(compact);
-  return match ? match[2] : undefined;
+  if (!match) return [];
+  const [, international, digits] = match;
+  const start = { phone: new RegExp(`^${digits}`) };
+  const all = international === '00' ? `00${digits}` : digits;
+  const anywhere =
+    international !== '+' && all.length >= PHONE_INFIX_MIN_DIGITS
+      ? [{ searchPhone: new RegExp(`^${all}`) }]
+      : [];
+  if (!international && anywhere.length) return anywhere;
+  return [start, ...anywhere];
 }

@@ -2580,7 +2580,7 @@ export interface operations {
                 page?: number;
                 /** @description Items per page */
                 limit?: number;
-                /** @description Case-insensitive prefix of the name (or of any later word in it: words start after a space, hyphen, apostrophe or other punctuation), of the email, or of the phone digits */
+                /** @description Case-insensitive prefix of the name (or of any later word in it: words start after a space, hyphen, apostrophe or other punctuation), of the email, or phone digits: anywhere in the number from 4 digits on (its last four, say), its start below that or after `+` */
                 search?: string;
             };
             header?: never;
@@ -3780,7 +3780,7 @@ export interface operations {
                 limit?: number;
                 /** @description Only contacts of this session */
                 sessionName?: string;
-                /** @description Case-insensitive prefix of the name, address-book name or pushName (or of a later word in them: words start after a space, hyphen, apostrophe or other punctuation), or of the phone digits */
+                /** @description Case-insensitive prefix of the name, address-book name or pushName (or of a later word in them: words start after a space, hyphen, apostrophe or other punctuation), or phone digits: anywhere in the number from 4 digits on (its last four, say), its start below that or after `+` */
                 search?: string;
                 /** @description Only contacts with this tag, normalised as stored tags are */
                 tag?: string;

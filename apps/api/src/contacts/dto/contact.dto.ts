@@ -37,7 +37,7 @@ export class ListContactsQueryDto extends PaginationQueryDto {
 
   @ApiPropertyOptional({
     description:
-      'Case-insensitive prefix of the name, address-book name or pushName (or of a later word in them: words start after a space, hyphen, apostrophe or other punctuation), or of the phone digits',
+      'Case-insensitive prefix of the name, address-book name or pushName (or of a later word in them: words start after a space, hyphen, apostrophe or other punctuation), or phone digits: anywhere in the number from 4 digits on (its last four, say), its start below that or after `+`',
     example: 'mona',
     maxLength: 100,
   })

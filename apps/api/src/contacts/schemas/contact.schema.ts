@@ -96,6 +96,10 @@ export class Contact {
   @Prop({ type: [String], default: [] })
   searchPushName: string[];
 
+  /** The phone's suffixes (phoneSearchKeys), so a search finds digits anywhere in it. */
+  @Prop({ type: [String], default: [] })
+  searchPhone: string[];
+
   createdAt: Date;
   updatedAt: Date;
 }
@@ -112,3 +116,4 @@ ContactSchema.index({ organizationId: 1, customerId: 1 });
 ContactSchema.index({ organizationId: 1, searchCustomName: 1 });
 ContactSchema.index({ organizationId: 1, searchAddressBookName: 1 });
 ContactSchema.index({ organizationId: 1, searchPushName: 1 });
+ContactSchema.index({ organizationId: 1, searchPhone: 1 });

@@ -69,7 +69,7 @@ export class CreateCustomerDto {
 export class ListCustomersQueryDto extends PaginationQueryDto {
   @ApiPropertyOptional({
     description:
-      'Case-insensitive prefix of the name (or of any later word in it: words start after a space, hyphen, apostrophe or other punctuation), of the email, or of the phone digits',
+      'Case-insensitive prefix of the name (or of any later word in it: words start after a space, hyphen, apostrophe or other punctuation), of the email, or phone digits: anywhere in the number from 4 digits on (its last four, say), its start below that or after `+`',
     example: 'mona',
     maxLength: 100,
   })

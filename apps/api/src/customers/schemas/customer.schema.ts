@@ -25,6 +25,10 @@ export class Customer {
   @Prop({ type: [String], default: [] })
   searchName: string[];
 
+  /** The phone's suffixes (phoneSearchKeys), so a search finds digits anywhere in it. */
+  @Prop({ type: [String], default: [] })
+  searchPhone: string[];
+
   createdAt: Date;
   updatedAt: Date;
 }
@@ -33,5 +37,6 @@ export type CustomerDocument = HydratedDocument<Customer>;
 export const CustomerSchema = SchemaFactory.createForClass(Customer);
 CustomerSchema.index({ organizationId: 1, phone: 1, createdAt: 1 });
 CustomerSchema.index({ organizationId: 1, searchName: 1 });
+CustomerSchema.index({ organizationId: 1, searchPhone: 1 });
 CustomerSchema.index({ organizationId: 1, email: 1 });
 CustomerSchema.index({ organizationId: 1, createdAt: -1 });
