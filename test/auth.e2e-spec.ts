@@ -464,6 +464,34 @@ describe('auth and organizations (HTTP)', () => {
         .expect(200);
     });
 
+    it('refuses null for fields that cannot be empty (a null role would leave the organization without an owner)', async () => {
+      const owner = await registerUser(t);
+      const patchSelf = (body: object) =>
+        t
+          .http()
+          .patch(`/api/v1/organizations/me/users/${owner.user.id}`)
+          .set(owner.auth)
+          .send(body);
+      const role = await patchSelf({ role: null }).expect(400);
+      expect(role.body).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        details: { role: [expect.stringContaining('role must be one of')] },
+      });
+      const disabled = await patchSelf({ disabled: null }).expect(400);
+      expect(disabled.body.details.disabled).toEqual(['disabled must be a boolean value']);
+      const name = await t
+        .http()
+        .patch('/api/v1/organizations/me')
+        .set(owner.auth)
+        .send({ name: null })
+        .expect(400);
+      expect(Object.keys(name.body.details)).toEqual(['name']);
+      // Nothing changed: still the owner, enabled, and the organization keeps its name.
+      const me = await t.http().get('/api/v1/auth/me').set(owner.auth).expect(200);
+      expect(me.body.user).toMatchObject({ role: 'owner', disabled: false });
+      expect(me.body.organization.name).toEqual(expect.any(String));
+    });
+
     it('never lets one organization read or change another organization’s users (404)', async () => {
       const a = await registerUser(t);
       const b = await registerUser(t);

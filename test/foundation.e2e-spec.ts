@@ -178,6 +178,20 @@ describe('foundation (HTTP)', () => {
     expect(traced.headers['x-request-id']).toBe('trace-bad-json');
     expect(traced.body).toMatchObject({ code: 'INVALID_JSON', requestId: 'trace-bad-json' });
 
+    // Valid JSON, but not an object: said as such, not as a syntax error.
+    for (const bare of ['null', '42', '"x"']) {
+      const res = await t
+        .http()
+        .post('/api/v1/auth/login')
+        .set('Content-Type', 'application/json')
+        .send(bare)
+        .expect(400);
+      expect(res.body).toMatchObject({
+        code: 'INVALID_JSON',
+        message: 'The request body must be a JSON object',
+      });
+    }
+
     // Past the 140 MB JSON limit (body-parser reads the whole body before it answers).
     const tooLarge = await t
       .http()
@@ -229,6 +243,21 @@ describe('foundation (HTTP)', () => {
     await t.http().post('/api/v1/events/token').set(owner.auth).expect(201);
     await t.http().post('/api/v1/events/token').set(owner.auth).send({}).expect(201);
     await t.http().get('/api/v1/auth/me').set(owner.auth).send({ x: 1 }).expect(400);
+  });
+
+  it('refuses unknown fields named like Object.prototype members, which the whitelist misses', async () => {
+    for (const body of ['{"email":"a@b.test","password":"x","constructor":1}', '{"toString":1}']) {
+      const res = await t
+        .http()
+        .post('/api/v1/auth/login')
+        .set('Content-Type', 'application/json')
+        .send(body)
+        .expect(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+      expect(Object.values(res.body.details).flat()).toEqual([
+        expect.stringMatching(/^property (constructor|toString) should not exist$/),
+      ]);
+    }
   });
 
   it('serves Swagger UI and the OpenAPI JSON with the bearer scheme', async () => {

@@ -210,6 +210,14 @@ describe('OpenAPI document', () => {
     ).toEqual([]);
   });
 
+  it('declares the Retry-After header of every 429 and of the send route’s 409 (IDEMPOTENCY_KEY_IN_USE)', () => {
+    const with429 = ops.filter((o) => o.op.responses['429']);
+    expect(with429.map((o) => o.op.operationId)).toContain('auth_login');
+    const send = ops.find((o) => o.op.operationId === 'messages_send')!;
+    for (const response of [...with429.map((o) => o.op.responses['429']), send.op.responses['409']])
+      expect(response.headers?.['Retry-After']?.schema).toMatchObject({ type: 'integer' });
+  });
+
   it('schemas carry examples and enums are named schemas (enumName)', () => {
     const doc = generated as unknown as Json;
     const problems: string[] = [];

@@ -15,6 +15,7 @@ export * from './search/search-text';
 export * from './search/search-keys-backfill';
 export * from './mongo/duplicate-key';
 export * from './validation/trim';
+export * from './validation/omittable';
 export * from './validation/search-query';
 export * from './async/keyed-batch-queue';
 export * from './async/keyed-drains';

@@ -11,7 +11,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { Throttle } from '@nestjs/throttler';
-import { ErrorResponseDto } from '@app/common';
+import { ErrorResponseDto, RETRY_AFTER_HEADER } from '@app/common';
 import type { AuthUser } from './auth-user';
 import { AuthService } from './auth.service';
 import { CurrentUser } from './decorators/current-user.decorator';
@@ -55,6 +55,7 @@ export class AuthController {
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,
     description: 'Too many attempts (Retry-After header)',
+    headers: { 'Retry-After': RETRY_AFTER_HEADER },
   })
   login(@Body() dto: LoginDto): Promise<AuthTokenResponseDto> {
     return this.auth.login(dto);

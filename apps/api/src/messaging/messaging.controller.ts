@@ -29,7 +29,7 @@ import {
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
-import { ErrorResponseDto } from '@app/common';
+import { ErrorResponseDto, RETRY_AFTER_HEADER } from '@app/common';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
 import { RequireModule } from '../auth/decorators/require-module.decorator';
@@ -87,6 +87,7 @@ export class MessagingController {
     type: ErrorResponseDto,
     description:
       'Session logged out (SESSION_LOGGED_OUT), or a request with the same Idempotency-Key is still being processed (IDEMPOTENCY_KEY_IN_USE, with Retry-After)',
+    headers: { 'Retry-After': RETRY_AFTER_HEADER },
   })
   @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'Media over the size limit' })
   @ApiUnprocessableEntityResponse({

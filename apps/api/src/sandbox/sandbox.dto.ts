@@ -11,7 +11,6 @@ import {
   IsInt,
   IsLatitude,
   IsLongitude,
-  IsOptional,
   IsString,
   Matches,
   MaxLength,
@@ -19,7 +18,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { PHONE_PATTERN, toIsoInstant } from '@app/common';
+import { PHONE_PATTERN, toIsoInstant, IsOmittable } from '@app/common';
 import { MESSAGE_TYPES } from '../messaging/message.types';
 
 const PHONE_OR_JID = /^(\+?\d{10,15}|[\d-]+(:\d+)?@(s\.whatsapp\.net|lid))$/;
@@ -43,7 +42,7 @@ export class SandboxScanDto {
   phone: string;
 
   @ApiPropertyOptional({ example: 'Acme Sales' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(64)
   pushName?: string;
@@ -77,13 +76,13 @@ export class SandboxMediaDto {
   mimetype: string;
 
   @ApiPropertyOptional({ example: 'photo.png' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(255)
   fileName?: string;
 
   @ApiPropertyOptional({ description: 'Duration of audio/video', example: 7 })
-  @IsOptional()
+  @IsOmittable()
   @IsInt()
   @Min(0)
   seconds?: number;
@@ -93,7 +92,7 @@ export class SandboxLocationDto {
   @ApiProperty({ example: 30.0444 }) @IsLatitude() lat: number;
   @ApiProperty({ example: 31.2357 }) @IsLongitude() lng: number;
   @ApiPropertyOptional({ example: 'Cairo' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(200)
   name?: string;
@@ -142,7 +141,7 @@ export class SandboxInboundDto {
   from: string;
 
   @ApiPropertyOptional({ example: 'Ali' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(64)
   pushName?: string;
@@ -151,7 +150,7 @@ export class SandboxInboundDto {
     description: 'Group JID (…@g.us) when the message is written in a group',
     example: '120363021234567890@g.us',
   })
-  @IsOptional()
+  @IsOmittable()
   @Matches(/^[\d-]+@g\.us$/, { message: 'chatJid must be a group JID (…@g.us)' })
   chatJid?: string;
 
@@ -159,7 +158,7 @@ export class SandboxInboundDto {
     description: 'Typed on the linked phone itself (stored as outgoing)',
     example: false,
   })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   fromMe?: boolean;
 
@@ -168,7 +167,7 @@ export class SandboxInboundDto {
       "Arrives by WhatsApp's history sync (an earlier message the phone hands a newly linked device), not live: stored, but neither unread nor announced as an event",
     example: false,
   })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   history?: boolean;
 
@@ -178,51 +177,51 @@ export class SandboxInboundDto {
     description: 'Default: text, or document when media is given',
     example: 'text',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsIn(SANDBOX_INBOUND_TYPES, {
     message: `type must be one of: ${SANDBOX_INBOUND_TYPES.join(', ')}`,
   })
   type?: (typeof SANDBOX_INBOUND_TYPES)[number];
 
   @ApiPropertyOptional({ example: 'Hi, is my order ready?' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   // WhatsApp delivers no empty text message: the simulation does not either.
   @MinLength(1, { message: 'text must not be empty' })
   @MaxLength(65_536)
   text?: string;
   @ApiPropertyOptional({ example: 'Look at this' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(1024)
   caption?: string;
   @ApiPropertyOptional({ description: 'WhatsApp id of a quoted message', example: '3EB0AAAA' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(128)
   quotedId?: string;
   @ApiPropertyOptional({ type: SandboxMediaDto })
-  @IsOptional()
+  @IsOmittable()
   @ValidateNested()
   @Type(() => SandboxMediaDto)
   media?: SandboxMediaDto;
   @ApiPropertyOptional({ type: SandboxLocationDto })
-  @IsOptional()
+  @IsOmittable()
   @ValidateNested()
   @Type(() => SandboxLocationDto)
   location?: SandboxLocationDto;
   @ApiPropertyOptional({ type: SandboxContactCardDto })
-  @IsOptional()
+  @IsOmittable()
   @ValidateNested()
   @Type(() => SandboxContactCardDto)
   contact?: SandboxContactCardDto;
   @ApiPropertyOptional({ type: SandboxReactionDto })
-  @IsOptional()
+  @IsOmittable()
   @ValidateNested()
   @Type(() => SandboxReactionDto)
   reaction?: SandboxReactionDto;
   @ApiPropertyOptional({ type: SandboxPollDto })
-  @IsOptional()
+  @IsOmittable()
   @ValidateNested()
   @Type(() => SandboxPollDto)
   poll?: SandboxPollDto;
@@ -230,12 +229,12 @@ export class SandboxInboundDto {
     description: 'revoke/edit: WhatsApp id of the target message',
     example: '3EB0AAAA',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(128)
   targetId?: string;
   @ApiPropertyOptional({ description: 'edit: the new text', example: 'Hello again' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(65_536)
   editedText?: string;
@@ -243,7 +242,7 @@ export class SandboxInboundDto {
     description: 'Force a WhatsApp id (to simulate a redelivered event)',
     example: '3EB0F00D',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(128)
   waMessageId?: string;
@@ -253,7 +252,7 @@ export class SandboxInboundDto {
       'When WhatsApp says the message was sent (default: now, in whole seconds as WhatsApp stamps), e.g. to replay old or out-of-order messages',
     example: '2026-11-29T10:00:00Z',
   })
-  @IsOptional()
+  @IsOmittable()
   @Transform(toIsoInstant)
   @IsDate({ message: 'timestamp must be an ISO 8601 date' })
   timestamp?: Date;
@@ -312,17 +311,17 @@ export class SandboxContactDto {
   phone: string;
 
   @ApiPropertyOptional({ example: 'Ali' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(64)
   pushName?: string;
   @ApiPropertyOptional({ description: 'Address-book name on the phone', example: 'Ali (supplier)' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(128)
   name?: string;
   @ApiPropertyOptional({ example: '123456789012345@lid' })
-  @IsOptional()
+  @IsOmittable()
   @Matches(/^\d+@lid$/, { message: 'lid must look like 123…@lid' })
   lid?: string;
 }

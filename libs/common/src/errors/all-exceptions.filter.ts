@@ -42,6 +42,21 @@ function requestErrorCode(error: unknown): string | undefined {
   return 'BAD_REQUEST';
 }
 
+/**
+ * body-parser refuses a bare JSON value (`null`, `42`, `"x"`) with the message of a syntax error
+ * ("not valid JSON"), which it is not: say what is wrong instead.
+ */
+function bareJsonValueMessage(error: unknown): string | undefined {
+  const body = (error as { body?: unknown } | undefined)?.body;
+  if (requestErrorCode(error) !== 'INVALID_JSON' || typeof body !== 'string') return undefined;
+  try {
+    JSON.parse(body);
+  } catch {
+    return undefined; // really malformed
+  }
+  return 'The request body must be a JSON object';
+}
+
 /** One JSON error shape for everything; stacks are logged, never sent. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -97,7 +112,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
       }
       return this.shape(
         status,
-        typeof message === 'string' ? message : exception.message,
+        bareJsonValueMessage(exception.cause) ??
+          (typeof message === 'string' ? message : exception.message),
         requestId,
         payload.code ?? requestErrorCode(exception.cause),
         payload.details,
@@ -108,7 +124,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (code) {
       return this.shape(
         (exception as { status: number }).status,
-        (exception as Error).message,
+        bareJsonValueMessage(exception) ?? (exception as Error).message,
         requestId,
         code,
       );

@@ -65,6 +65,13 @@ export function inputShapeViolation(
         path: at,
         message: `objects must not have more than ${limits.keysPerObject} properties`,
       };
+    // class-validator's whitelist looks names up in a plain object, so these pass it unseen.
+    const inherited = keys.find((key) => key in Object.prototype);
+    if (inherited)
+      return {
+        path: path ? `${path}.${inherited}` : inherited,
+        message: `property ${inherited} should not exist`,
+      };
     for (const key of keys)
       stack.push({
         value: (node as Record<string, unknown>)[key],

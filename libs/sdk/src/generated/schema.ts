@@ -2476,6 +2476,8 @@ export interface operations {
             /** @description Too many attempts (Retry-After header) */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4257,6 +4259,8 @@ export interface operations {
             /** @description Session logged out (SESSION_LOGGED_OUT), or a request with the same Idempotency-Key is still being processed (IDEMPOTENCY_KEY_IN_USE, with Retry-After) */
             409: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -1,7 +1,7 @@
-import { trimString, PHONE_PATTERN } from '@app/common';
+import { trimString, PHONE_PATTERN, IsOmittable } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsEmail, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { OrganizationResponseDto } from '../../organizations/dto/organization.dto';
 import { NewUserFieldsDto, UserResponseDto } from '../../organizations/dto/user.dto';
 
@@ -22,7 +22,7 @@ export class RegisterDto extends NewUserFieldsDto {
     description: 'Phone number, 10-15 digits (the first not 0) with an optional +',
     example: '+201001234567',
   })
-  @IsOptional()
+  @IsOmittable()
   @Matches(PHONE_PATTERN, {
     message: 'phone must be 10-15 digits, the first not 0, with an optional leading +',
   })

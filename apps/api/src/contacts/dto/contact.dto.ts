@@ -1,4 +1,4 @@
-import { trimString, PaginationQueryDto, SearchQuery } from '@app/common';
+import { trimString, PaginationQueryDto, SearchQuery, IsOmittable } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
@@ -91,7 +91,7 @@ export class SyncContactsDto {
       'Session whose contacts to re-read from WhatsApp (required here or, deprecated, as the sessionName query parameter)',
     example: 'sales-1',
   })
-  @IsOptional()
+  @IsOmittable()
   @Matches(SESSION_NAME_PATTERN, { message: SESSION_NAME_MESSAGE })
   sessionName?: string;
 }
@@ -130,7 +130,7 @@ export class UpdateContactDto {
     type: [String],
     maxItems: MAX_TAGS,
   })
-  @IsOptional()
+  @IsOmittable()
   @Transform(({ value }) =>
     Array.isArray(value) && value.every((v) => typeof v === 'string')
       ? normalizeTags(value, { keepBlank: true })

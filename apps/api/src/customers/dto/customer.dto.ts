@@ -4,12 +4,12 @@ import {
   PHONE_PATTERN,
   SearchQuery,
   trimString,
+  IsOmittable,
 } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
   IsEmail,
-  IsOptional,
   IsString,
   MaxLength,
   MinLength,
@@ -49,7 +49,7 @@ export class CreateCustomerDto {
       'Phone with country code; spaces, dashes, a leading + or 00 are accepted and normalized to digits',
     example: '+20 100 123 4567',
   })
-  @IsOptional()
+  @IsOmittable()
   @Transform(trimString)
   @IsNormalizablePhone()
   phone?: string;
@@ -59,7 +59,7 @@ export class CreateCustomerDto {
     example: 'mona@example.com',
     maxLength: 254,
   })
-  @IsOptional()
+  @IsOmittable()
   @Transform(trimString)
   @IsEmail({}, { message: 'email must be a valid email address' })
   @MaxLength(254)

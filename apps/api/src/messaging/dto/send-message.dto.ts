@@ -6,7 +6,6 @@ import {
   IsBase64,
   IsDefined,
   IsIn,
-  IsOptional,
   IsString,
   IsUrl,
   Matches,
@@ -17,7 +16,7 @@ import {
   ValidateNested,
   type ValidationArguments,
 } from 'class-validator';
-import { JID_PATTERN, PHONE_PATTERN } from '@app/common';
+import { JID_PATTERN, PHONE_PATTERN, IsOmittable } from '@app/common';
 import { SESSION_NAME_MESSAGE, SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
 import { OUTBOUND_MEDIA_TYPES } from '../message.types';
 
@@ -111,7 +110,7 @@ export class SendMessageDto {
     description: 'Message type; text when omitted',
     example: 'text',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsIn(SEND_TYPES, { message: `type must be one of: ${SEND_TYPES.join(', ')}` })
   type?: SendType;
 
@@ -150,7 +149,7 @@ export class SendMessageDto {
     description: 'Caption of image, video or document; not for text or audio messages',
     example: 'Your invoice',
   })
-  @IsOptional()
+  @IsOmittable()
   @Rule<SendMessageDto>((_caption, o) => {
     // WhatsApp's audio messages carry no caption: refused rather than silently dropped.
     if (o.type === 'audio')
@@ -168,7 +167,7 @@ export class SendMessageDto {
       "File name shown for documents: no path separators or control characters; not for text messages. A document by media.url without one takes the name the download offers (Content-Disposition, else the URL's file name)",
     example: 'invoice-42.pdf',
   })
-  @IsOptional()
+  @IsOmittable()
   @NotWith(isText, 'fileName is only for media messages (documents show it)')
   @IsString()
   @MinLength(1)
@@ -184,7 +183,7 @@ export class SendMessageDto {
       'Id of one of our stored messages (sent or received, same session) to quote; not a reaction, edit or revoke (400 REPLY_TARGET_NOT_FOUND), nor one deleted for everyone (400 REPLY_TARGET_REVOKED)',
     example: '665f1c2b1e6a3e4f7e9d0e0d',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(64)
   replyTo?: string;
@@ -194,7 +193,7 @@ export class SendMessageDto {
     example: ['201001234567'],
     type: [String],
   })
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayMaxSize(50)
   @Matches(new RegExp(`^(?:${TO_PATTERN.source})$`), {

@@ -1,14 +1,6 @@
-import { trimString } from '@app/common';
+import { trimString, IsOmittable } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import {
-  ArrayUnique,
-  IsArray,
-  IsIn,
-  IsOptional,
-  IsString,
-  MaxLength,
-  MinLength,
-} from 'class-validator';
+import { ArrayUnique, IsArray, IsIn, IsString, MaxLength, MinLength } from 'class-validator';
 import { Transform } from 'class-transformer';
 import { ORGANIZATION_MODULES, type OrganizationModuleName } from '../schemas/organization.schema';
 
@@ -39,7 +31,7 @@ export class UpdateOrganizationDto {
     minLength: 1,
     maxLength: 120,
   })
-  @IsOptional()
+  @IsOmittable()
   @Transform(trimString)
   @IsString()
   @MinLength(1)

@@ -1,16 +1,7 @@
-import { trimString, PHONE_PATTERN } from '@app/common';
+import { trimString, PHONE_PATTERN, IsOmittable } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import {
-  IsBoolean,
-  IsEmail,
-  IsIn,
-  IsOptional,
-  IsString,
-  Matches,
-  MaxLength,
-  MinLength,
-} from 'class-validator';
+import { IsBoolean, IsEmail, IsIn, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { USER_ROLES, type UserRole } from '../schemas/user.schema';
 
 export class UserResponseDto {
@@ -82,7 +73,7 @@ export class CreateUserDto extends NewUserFieldsDto {
     description: 'Phone number, digits with optional +',
     example: '+201001234567',
   })
-  @IsOptional()
+  @IsOmittable()
   @Matches(PHONE_PATTERN, {
     message: 'phone must be 10-15 digits, the first not 0, with an optional leading +',
   })
@@ -91,12 +82,12 @@ export class CreateUserDto extends NewUserFieldsDto {
 
 export class UpdateUserDto {
   @ApiPropertyOptional({ enum: USER_ROLES, enumName: 'UserRole', example: 'admin' })
-  @IsOptional()
+  @IsOmittable()
   @IsIn(USER_ROLES, { message: 'role must be one of: owner, admin, member' })
   role?: UserRole;
 
   @ApiPropertyOptional({ example: true })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   disabled?: boolean;
 }

@@ -13,7 +13,7 @@ import {
   MaxLength,
   ValidateIf,
 } from 'class-validator';
-import { PaginationQueryDto } from '@app/common';
+import { PaginationQueryDto, IsOmittable } from '@app/common';
 import { EVENT_TYPES } from '../../events/events.types';
 import { SESSION_NAME_MESSAGE, SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../schemas/webhook-delivery.schema';
@@ -57,12 +57,12 @@ export class CreateWebhookDto {
     description: 'Only events of this session (default: all sessions)',
     example: 'sales-1',
   })
-  @IsOptional()
+  @IsOmittable()
   @Matches(SESSION_NAME_PATTERN, { message: SESSION_NAME_MESSAGE })
   sessionName?: string;
 
   @ApiPropertyOptional({ description: 'Deliver events (default true)', example: true })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   enabled?: boolean;
 }
@@ -74,7 +74,7 @@ export class UpdateWebhookDto {
     example: 'https://crm.example.com/hooks/whatsapp-v2',
     maxLength: 2048,
   })
-  @IsOptional()
+  @IsOmittable()
   @MaxLength(2048)
   @IsUrl(URL_OPTIONS, { message: URL_MESSAGE })
   url?: string;
@@ -86,7 +86,7 @@ export class UpdateWebhookDto {
     isArray: true,
     example: ['*'],
   })
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(WEBHOOK_EVENT_FILTERS.length)
@@ -109,7 +109,7 @@ export class UpdateWebhookDto {
     description: 'Enable or disable. Enabling clears an automatic disable (disabledReason)',
     example: true,
   })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   enabled?: boolean;
 
@@ -119,7 +119,7 @@ export class UpdateWebhookDto {
     example: true,
     enum: [true],
   })
-  @IsOptional()
+  @IsOmittable()
   @Equals(true, { message: 'rotateSecret must be true when present' })
   rotateSecret?: true;
 }
