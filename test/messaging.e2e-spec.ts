@@ -559,6 +559,24 @@ describe('messaging (HTTP, sandbox engine)', () => {
     ).expect(400);
   });
 
+  it('replays an accepted send to a retry with its Idempotency-Key after the session was deleted', async () => {
+    await connectedSession(t, owner, 'brief');
+    const body = { sessionName: 'brief', to: '+201555000444', text: 'order shipped' };
+    const key = `key-gone-${Date.now()}`;
+    const first = await send(body, { 'Idempotency-Key': key }).expect(202);
+    await waitForStatus(first.body.id, 'sent');
+    await t.http().delete('/api/v1/whatsapp/sessions/brief').set(owner.auth).expect(204);
+    const retry = await send(body, { 'Idempotency-Key': key }).expect(202);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body.id).toBe(first.body.id);
+    // A new request to the deleted session is still a 404, and leaves its key free.
+    const fresh = `${key}-new`;
+    await send(body, { 'Idempotency-Key': fresh }).expect(404);
+    await connectedSession(t, owner, 'brief');
+    const again = await send(body, { 'Idempotency-Key': fresh }).expect(202);
+    expect(again.headers['idempotent-replayed']).toBeUndefined();
+  });
+
   it('previews a chat: cut between characters, never inside an emoji; polls, places and cards by name', async () => {
     const previewOf = (phone: string) =>
       waitFor(async () => {
@@ -2072,6 +2090,8 @@ describe('messaging: media by URL and the pending deadline', () => {
   let owner: RegisteredUser;
   let server: Server;
   let baseUrl: string;
+  /** /slow.jpg answers once the test calls this (set when the request arrives). */
+  let releaseSlow: (() => void) | undefined;
   const pdf = mediaSample.pdf(3000);
   const photo = mediaSample.jpeg(3000);
   const png = mediaSample.png(3000);
@@ -2091,6 +2111,8 @@ describe('messaging: media by URL and the pending deadline', () => {
         res.writeHead(200, { 'Content-Type': 'binary/octet-stream' }).end(photo);
       } else if (req.url === '/mislabelled') {
         res.writeHead(200, { 'Content-Type': 'image/jpeg' }).end(png);
+      } else if (req.url === '/slow.jpg') {
+        releaseSlow = () => res.writeHead(200, { 'Content-Type': 'image/jpeg' }).end(photo);
       } else if (req.url === '/empty.pdf') {
         res.writeHead(200, { 'Content-Type': 'application/pdf' }).end();
       } else if (req.url === '/stalled.pdf') {
@@ -2107,6 +2129,64 @@ describe('messaging: media by URL and the pending deadline', () => {
     await t?.close();
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
+  });
+
+  it('dates a send when it is stored: a customer message that arrived while its media downloaded is older', async () => {
+    await connectedSession(t, owner, 'slow');
+    const chat = '201777000111@s.whatsapp.net';
+    const sending = sendAs(t, owner, {
+      sessionName: 'slow',
+      to: chat,
+      type: 'image',
+      media: { url: `${baseUrl}/slow.jpg` },
+    });
+    const sent = sending.then((res) => res); // starts the request
+    await waitFor(async () => releaseSlow !== undefined, 5_000, 'the media request');
+    const question = await t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/slow/inbound')
+      .set(owner.auth)
+      .send({ from: '+201777000111', text: 'Q2' })
+      .expect(202);
+    const asked = await waitFor(
+      async () =>
+        (
+          await t
+            .http()
+            .get('/api/v1/whatsapp/messages')
+            .query({ chat, direction: 'in' })
+            .set(owner.auth)
+        ).body.items[0],
+      5_000,
+      'Q2 stored',
+    );
+    expect(asked.waMessageId).toBe(question.body.waMessageId);
+    await new Promise((r) => setTimeout(r, 20)); // a clock tick apart
+    releaseSlow!();
+    releaseSlow = undefined;
+    const image = (await sent).body;
+    expect(new Date(image.timestamp).getTime()).toBeGreaterThan(
+      new Date(asked.timestamp).getTime(),
+    );
+    const newestFirst = (
+      await t.http().get('/api/v1/whatsapp/messages').query({ chat }).set(owner.auth).expect(200)
+    ).body.items.map((m: { id: string }) => m.id);
+    expect(newestFirst).toEqual([image.id, asked.id]);
+    // We answered the question: nothing of the chat is unread.
+    await waitFor(
+      async () => {
+        const chats = await t
+          .http()
+          .get('/api/v1/whatsapp/chats')
+          .query({ sessionName: 'slow' })
+          .set(owner.auth)
+          .expect(200);
+        const found = chats.body.items.find((c: { chatJid: string }) => c.chatJid === chat);
+        return found?.lastMessage?.id === image.id && found.unreadCount === 0;
+      },
+      5_000,
+      'the chat answered, nothing unread',
+    );
   });
 
   it('downloads media.url, takes the Content-Type, and sends it', async () => {

@@ -66,6 +66,26 @@ export class IdempotencyRepository {
     return this.claim(organizationId, key, claim, now);
   }
 
+  /**
+   * Points this request's claim at the id its message is stored under (made at the insert, see
+   * SendMessageUseCase.accept). False when the claim is no longer this request's (taken over as
+   * abandoned).
+   */
+  async moveClaim(
+    organizationId: string,
+    key: string,
+    fromMessageId: string,
+    toMessageId: string,
+  ): Promise<boolean> {
+    const res = await this.model
+      .updateOne(
+        { organizationId, key, messageId: fromMessageId },
+        { $set: { messageId: toMessageId } },
+      )
+      .exec();
+    return res.matchedCount === 1;
+  }
+
   async release(organizationId: string, key: string, messageId: string): Promise<void> {
     await this.model.deleteOne({ organizationId, key, messageId }).exec();
   }

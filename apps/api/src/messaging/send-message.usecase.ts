@@ -10,7 +10,12 @@ import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
 import { type MediaFetchPolicy, resolveMediaInput } from './media/media-input';
 import { MessageCreationService } from './message-creation.service';
 import { MessagesRepository, type NewMessage } from './messages.repository';
-import { isChatMessage, type MessageRecord, type OutboundMediaType } from './message.types';
+import {
+  isChatMessage,
+  type MessageRecord,
+  type OutboundMediaType,
+  type StoredMedia,
+} from './message.types';
 import {
   IdempotencyKeyInUseError,
   IdempotencyKeyReusedError,
@@ -43,6 +48,12 @@ export interface SendOutcome {
  * Accepts a send request: validate, store it in the outbox (status pending), answer 202.
  * The OutboxDispatcher sends it, so a crash after the 202 loses nothing.
  */
+/** A send being accepted: the id its Idempotency-Key claim holds (moved to the message's id). */
+interface AcceptedRequest {
+  claimId: string;
+  idempotencyKey?: string;
+}
+
 @Injectable()
 export class SendMessageUseCase implements BeforeApplicationShutdown {
   private readonly mediaFetch: MediaFetchPolicy;
@@ -87,36 +98,55 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
   ): Promise<SendOutcome> {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey))
       throw new InvalidIdempotencyKeyError();
-    const session = await this.sessions.getOwned(organizationId, dto.sessionName);
-    if (session.status === 'logged_out')
-      throw new SessionLoggedOutError(dto.sessionName, 'scan a new QR code before sending');
-
-    const messageId = new Types.ObjectId().toHexString();
+    // The id the key is claimed for (and the media stored under); the message gets its own.
+    const request: AcceptedRequest = {
+      claimId: new Types.ObjectId().toHexString(),
+      idempotencyKey,
+    };
+    // The key first: a retry of a send that was accepted answers with it, also once its session
+    // has been logged out or deleted since.
     if (idempotencyKey) {
-      const claim = { messageId, fingerprint: sendFingerprint(dto) };
+      const claim = { messageId: request.claimId, fingerprint: sendFingerprint(dto) };
       const earlier = await this.holdKey(organizationId, idempotencyKey, claim);
       if (earlier) return { message: earlier, replayed: true };
     }
     try {
-      return {
-        message: await this.accept(messageId, session, dto, idempotencyKey),
-        replayed: false,
-      };
+      const session = await this.sessions.getOwned(organizationId, dto.sessionName);
+      if (session.status === 'logged_out')
+        throw new SessionLoggedOutError(dto.sessionName, 'scan a new QR code before sending');
+      return { message: await this.accept(request, session, dto), replayed: false };
     } catch (error) {
-      if (idempotencyKey) await this.idempotency.release(organizationId, idempotencyKey, messageId);
+      if (idempotencyKey)
+        await this.idempotency.release(organizationId, idempotencyKey, request.claimId);
       throw error;
     }
   }
 
   private async accept(
-    id: string,
+    request: AcceptedRequest,
     session: WaSessionState,
     dto: SendMessageDto,
-    idempotencyKey?: string,
   ): Promise<MessageRecord> {
-    const now = new Date();
+    const { idempotencyKey } = request;
     const chatJid = toJid(dto.to);
     const quotedId = dto.replyTo ? await this.quotedWaId(session, dto.replyTo) : undefined;
+    const media =
+      dto.type && dto.type !== 'text' ? await this.storeMedia(request.claimId, dto) : undefined;
+    // Id and date are made together, as the message is stored, after its media is in (a download
+    // may take seconds): ids grow in store order (ChatPosition), so a customer's message that
+    // arrived meanwhile is older than this send, in history and in the chat's unread count alike.
+    const id = new Types.ObjectId().toHexString();
+    if (idempotencyKey) {
+      const moved = await this.idempotency.moveClaim(
+        session.organizationId,
+        idempotencyKey,
+        request.claimId,
+        id,
+      );
+      if (!moved) throw new IdempotencyKeyInUseError(idempotencyKey); // taken over meanwhile
+      request.claimId = id;
+    }
+    const now = new Date();
     const message: NewMessage & { _id: string } = {
       _id: id,
       organizationId: session.organizationId,
@@ -136,29 +166,30 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
       idempotencyKey,
       timestamp: now,
     };
-    if (message.type === 'text') {
-      message.text = dto.text;
-    } else {
-      const resolved = await resolveMediaInput(
-        message.type as OutboundMediaType,
-        dto.media!,
-        this.mediaFetch,
-      );
-      await this.media.put(id, resolved.buffer);
+    if (media) {
       message.caption = dto.caption;
-      message.media = {
-        mimetype: resolved.mimetype,
-        // A document without a name would reach the phone as "file": take the one its URL offered.
-        fileName:
-          dto.fileName ?? (message.type === 'document' ? resolved.offeredFileName : undefined),
-        size: resolved.buffer.length,
-        storageKey: id,
-        downloadStatus: 'stored',
-      };
+      message.media = media;
+    } else {
+      message.text = dto.text;
     }
     const stored = await this.accepted.push(session.sessionId, message);
     if (stored instanceof Error) throw stored;
     return stored;
+  }
+
+  /** Fetches or decodes the send's media and stores it under `key`. */
+  private async storeMedia(key: string, dto: SendMessageDto): Promise<StoredMedia> {
+    const type = dto.type as OutboundMediaType;
+    const resolved = await resolveMediaInput(type, dto.media!, this.mediaFetch);
+    await this.media.put(key, resolved.buffer);
+    return {
+      mimetype: resolved.mimetype,
+      // A document without a name would reach the phone as "file": take the one its URL offered.
+      fileName: dto.fileName ?? (type === 'document' ? resolved.offeredFileName : undefined),
+      size: resolved.buffer.length,
+      storageKey: key,
+      downloadStatus: 'stored',
+    };
   }
 
   /** One note, one insert and one round of effects for a session's concurrent sends. */
