@@ -1,3 +1,4 @@
+import openapi from '../openapi.json';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { getConnectionToken } from '@nestjs/mongoose';
 import { type Connection, Types } from 'mongoose';
@@ -92,6 +93,10 @@ describe('messaging (HTTP, sandbox engine)', () => {
     const sent = await waitForStatus(res.body.id, 'sent');
     expect(sent.waMessageId).toEqual(expect.any(String));
     expect(sent.sentAt).toBeDefined();
+    // Nothing internal leaks: every field answered is one the spec documents.
+    const documented = Object.keys(openapi.components.schemas.MessageResponseDto.properties);
+    for (const body of [res.body, sent])
+      expect(documented).toEqual(expect.arrayContaining(Object.keys(body)));
 
     await receipt(res.body.id, 'read');
     const read = await waitForStatus(res.body.id, 'read');

@@ -11,8 +11,8 @@ import { ChatNotFoundError, SessionLoggedOutError } from './messaging.errors';
 import { type ChatReadEvent, type ChatReadOn, MESSAGING_EVENTS } from './messaging.events';
 import { ReadReceiptDispatcher } from './read-receipt-dispatcher';
 
-/** Messages one request marks at most; a chat with more unread is finished by the next call. */
-const MAX_READ_PER_REQUEST = 5_000;
+/** Messages marked per write: a chat with more unread takes several, within the one request. */
+const READ_PAGE = 5_000;
 
 /**
  * Marks a chat read, as opening it on the phone does: its received messages become `read` and
@@ -46,11 +46,15 @@ export class ChatReadService {
     const stored = await this.chats.findOne(organizationId, sessionName, chatJid);
     if (!stored) throw new ChatNotFoundError(chatJid);
     // The messages counted into the chat: one stored but not counted yet stays unread.
-    const unread = await this.messages.unreadIdsOf(
-      { organizationId, sessionName, chatJid, countedThrough: stored.countedThrough },
-      MAX_READ_PER_REQUEST,
-    );
-    const marked = unread.length ? await this.messages.markReadByUs(unread, new Date()) : 0;
+    const scope = { organizationId, sessionName, chatJid, countedThrough: stored.countedThrough };
+    let marked = 0;
+    for (;;) {
+      const unread = await this.messages.unreadIdsOf(scope, READ_PAGE);
+      const page = unread.length ? await this.messages.markReadByUs(unread, new Date()) : 0;
+      marked += page;
+      // A short page was the last; a page nothing moved in would come back the same.
+      if (unread.length < READ_PAGE || page === 0) break;
+    }
     // The count follows the messages, recounted (a count a crash left behind is repaired too).
     const after =
       marked || stored.unreadCount > 0

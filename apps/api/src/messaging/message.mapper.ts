@@ -14,6 +14,7 @@ const INTERNAL_FIELDS = new Set([
   'waAddress',
   'readReceiptPending',
   'statusEffectsAt',
+  'sessionCreatedAt',
   'updatedAt',
   '__v',
 ]);

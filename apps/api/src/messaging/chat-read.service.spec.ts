@@ -1,0 +1,41 @@
+import type { EventEmitter2 } from '@nestjs/event-emitter';
+import type { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
+import type { ChatCountsService } from './chat-counts.service';
+import { ChatReadService } from './chat-read.service';
+import type { ChatsRepository } from './chats.repository';
+import type { InboundIngestService } from './inbound-ingest.service';
+import type { MessagesRepository } from './messages.repository';
+import type { ReadReceiptDispatcher } from './read-receipt-dispatcher';
+
+describe('ChatReadService.markRead', () => {
+  it('marks every unread message of a chat in one request, a page at a time', async () => {
+    let unread = Array.from({ length: 10_010 }, (_, i) => `m${i}`);
+    const pages: number[] = [];
+    const messages = {
+      unreadIdsOf: async (_scope: unknown, limit: number) => unread.slice(0, limit),
+      markReadByUs: async (ids: string[]) => {
+        pages.push(ids.length);
+        unread = unread.filter((id) => !ids.includes(id));
+        return ids.length;
+      },
+    } as unknown as MessagesRepository;
+    const chat = { chatJid: '201@s.whatsapp.net', unreadCount: 10_010 };
+    const service = new ChatReadService(
+      {
+        getOwned: async () => ({ sessionId: 's1', status: 'connected' }),
+      } as unknown as WhatsAppSessionsService,
+      messages,
+      { findOne: async () => chat } as unknown as ChatsRepository,
+      {
+        recount: async () => ({ ...chat, unreadCount: unread.length }),
+      } as unknown as ChatCountsService,
+      { kick: () => undefined } as unknown as ReadReceiptDispatcher,
+      {} as InboundIngestService,
+      { emitAsync: async () => [] } as unknown as EventEmitter2,
+    );
+    const result = await service.markRead('org', 'main', '201');
+    expect(result.marked).toBe(10_010);
+    expect(pages).toEqual([5_000, 5_000, 10]);
+    expect(result.chat.unreadCount).toBe(0);
+  });
+});
