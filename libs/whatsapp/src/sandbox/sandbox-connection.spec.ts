@@ -176,11 +176,47 @@ describe('Sandbox engine', () => {
       chatJid: '15550002222@s.whatsapp.net',
       senderJid: '15551234567@s.whatsapp.net',
     });
-    control.revealLid('org_s', { phone: '15550004444', lid: '888' });
-    expect(control.inbound('org_s', { from: '888@lid', text: 'lid' })).toMatchObject({
+    await connection.close();
+  });
+
+  it('files a LID sender as Baileys does: by its phone once revealed, live messages only', async () => {
+    const { control, connection } = await linked();
+    const lidOnly = control.inbound('org_s', { from: '888@lid', text: 'lid' });
+    expect(lidOnly).toMatchObject({
+      chatJid: '888@lid',
+      senderJid: '888@lid',
       senderLid: '888@lid',
-      senderPhone: '15550004444',
+      address: { remoteJid: '888@lid' },
     });
+    expect(lidOnly.senderPhone).toBeUndefined();
+
+    control.revealLid('org_s', { phone: '15550004444', lid: '888' });
+    // WhatsApp now writes with sender_pn (Baileys: key.remoteJidAlt): the phone JID, read receipts to the LID.
+    expect(control.inbound('org_s', { from: '888@lid', text: 'lid' })).toMatchObject({
+      chatJid: '15550004444@s.whatsapp.net',
+      senderJid: '15550004444@s.whatsapp.net',
+      senderPhone: '15550004444',
+      senderLid: '888@lid',
+      address: { remoteJid: '888@lid' },
+    });
+    // In a group with participant_pn (key.participantAlt).
+    expect(
+      control.inbound('org_s', { from: '888@lid', chatJid: '120363@g.us', text: 'in group' }),
+    ).toMatchObject({
+      chatJid: '120363@g.us',
+      senderJid: '15550004444@s.whatsapp.net',
+      participant: '15550004444@s.whatsapp.net',
+      senderPhone: '15550004444',
+      senderLid: '888@lid',
+      address: { remoteJid: '120363@g.us', participant: '888@lid' },
+    });
+    // History and our phone's own copies name the chat by the LID alone.
+    const history = control.inbound('org_s', { from: '888@lid', text: 'old', isHistory: true });
+    expect(history).toMatchObject({ chatJid: '888@lid', senderJid: '888@lid' });
+    expect(history.senderPhone).toBeUndefined();
+    expect(
+      control.inbound('org_s', { from: '888@lid', fromMe: true, text: 'typed on the phone' }),
+    ).toMatchObject({ chatJid: '888@lid', senderJid: '15551234567@s.whatsapp.net' });
     await connection.close();
   });
 

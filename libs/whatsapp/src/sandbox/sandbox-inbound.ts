@@ -44,15 +44,24 @@ const MEDIA_TYPES: InboundMessageType[] = [
   'sticker',
 ];
 
-function resolveSender(from: string, ctx: SandboxInboundContext) {
+/**
+ * The other side of the chat, as the Baileys engine resolves it (`resolveJid`): `address` is the JID
+ * WhatsApp addressed the message with, `jid` the phone JID when the stanza carries the alternate.
+ * A LID-addressed live message carries the sender's phone number (`sender_pn` / `participant_pn`,
+ * Baileys: key.remoteJidAlt / key.participantAlt) once WhatsApp has revealed it: such a message is
+ * filed under the phone JID. History-sync messages and copies typed on our phone (`fromMe`) carry
+ * no alternate: they stay under the LID.
+ */
+function resolveSender(from: string, ctx: SandboxInboundContext, withAlternate: boolean) {
   if (from.endsWith('@lid')) {
-    const pn = ctx.lidToPn(from);
-    return { jid: from, lid: from, phone: pn ? pn.split('@')[0] : undefined };
+    const pn = withAlternate ? ctx.lidToPn(from) : undefined;
+    return { address: from, jid: pn ?? from, lid: from, phone: pn?.split('@')[0] };
   }
   const digits = onlyDigits(from.split('@')[0]);
   if (digits.length < 6)
     throw new SandboxInvalidInboundError(`"from" must be a phone number or a JID, got "${from}"`);
-  return { jid: phoneToJid(digits), lid: undefined, phone: digits };
+  const jid = phoneToJid(digits);
+  return { address: jid, jid, lid: undefined, phone: digits };
 }
 
 function requireField<T>(value: T | undefined, type: string, field: string): T {
@@ -67,10 +76,12 @@ export function buildSandboxInbound(
   ctx: SandboxInboundContext,
 ): InboundMessage {
   const type: InboundMessageType = spec.type ?? (spec.media ? 'document' : 'text');
-  const partner = resolveSender(spec.from, ctx);
+  const live = !spec.fromMe && !spec.isHistory;
+  const partner = resolveSender(spec.from, ctx, live);
   const isGroup = spec.chatJid?.endsWith('@g.us') ?? false;
   const sender = spec.fromMe ? { jid: ctx.me.jid, lid: ctx.me.lid, phone: ctx.me.phone } : partner;
   const chatJid = spec.chatJid ?? partner.jid;
+  const remoteJid = spec.chatJid ?? partner.address;
   const msg: InboundMessage = {
     waMessageId: spec.waMessageId ?? newSandboxMessageId(),
     chatJid,
@@ -87,7 +98,7 @@ export function buildSandboxInbound(
     isHistory: spec.isHistory ?? false,
     ...(spec.fromMe
       ? {}
-      : { address: { remoteJid: chatJid, ...(isGroup ? { participant: sender.jid } : {}) } }),
+      : { address: { remoteJid, ...(isGroup ? { participant: partner.address } : {}) } }),
   };
 
   if (type === 'text') msg.text = requireField(spec.text, type, 'text');
