@@ -839,6 +839,74 @@ describe('messaging (HTTP, sandbox engine)', () => {
     });
   });
 
+  // Once WhatsApp has revealed a LID's phone number, it writes the LID's messages with it (sender_pn,
+  // participant_pn; Baileys: key.remoteJidAlt, key.participantAlt), and they are filed under the
+  // phone: one chat for the person from then on, on both engines. The inbound route names the chat
+  // the message is stored under.
+  it('files a LID sender under its phone chat once the mapping is revealed, and the inbound route says so', async () => {
+    const lid = '987650000771@lid';
+    const phone = '+201555000771';
+    const jid = '201555000771@s.whatsapp.net';
+    const group = '120363000000000771@g.us';
+    const stored = (chat: string, text: string) =>
+      waitFor(
+        async () => (await history({ chat })).items.find((m: { text?: string }) => m.text === text),
+        10_000,
+        `"${text}" in ${chat}`,
+      );
+    const chatOf = async (chatJid: string) =>
+      (
+        await t.http().get('/api/v1/whatsapp/chats').query({ limit: 100 }).set(owner.auth)
+      ).body.items.find((c: { chatJid: string }) => c.chatJid === chatJid);
+
+    const first = await inbound({ from: lid, pushName: 'Lena', text: 'before the mapping' });
+    expect(first.body.chatJid).toBe(lid);
+    const before = await stored(lid, 'before the mapping');
+    expect(before).toMatchObject({ chatJid: lid, senderJid: lid, senderLid: lid });
+    expect(before).not.toHaveProperty('senderPhone');
+
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/main/lid-mapping')
+      .set(owner.auth)
+      .send({ phone, lid })
+      .expect(202);
+    const second = await inbound({ from: lid, text: 'after the mapping' });
+    expect(second.body.chatJid).toBe(jid);
+    expect(await stored(jid, 'after the mapping')).toMatchObject({
+      direction: 'in',
+      chatJid: jid,
+      senderJid: jid,
+      senderPhone: '201555000771',
+      senderLid: lid,
+    });
+    // In a group, the member is shown by its phone number too.
+    const inGroup = await inbound({ from: lid, chatJid: group, text: 'in the group' });
+    expect(inGroup.body.chatJid).toBe(group);
+    expect(await stored(group, 'in the group')).toMatchObject({
+      chatJid: group,
+      senderJid: jid,
+      participant: jid,
+      senderPhone: '201555000771',
+      senderLid: lid,
+    });
+    expect((await history({ chat: lid })).total).toBe(1);
+
+    // The phone chat holds the message: a reply to the phone number answers it.
+    await waitFor(
+      async () => (await chatOf(jid))?.unreadCount === 1,
+      10_000,
+      'the phone chat with one unread',
+    );
+    await send({ sessionName: 'main', to: phone, text: 'got it' }).expect(202);
+    await waitFor(
+      async () => (await chatOf(jid))?.unreadCount === 0,
+      10_000,
+      'the phone chat read after the reply',
+    );
+    expect(await chatOf(lid)).toMatchObject({ messageCount: 1 });
+  });
+
   it('keeps reactions, edits and revokes out of chat counts; the last message follows edits and deletion', async () => {
     const chatOf = async (jid: string) =>
       (

@@ -343,7 +343,12 @@ export class SandboxInboundResponseDto {
     example: '3EB0C767D097B7C7C030',
   })
   waMessageId: string;
-  @ApiProperty({ example: '201112223334@s.whatsapp.net' }) chatJid: string;
+  @ApiProperty({
+    description:
+      'The chat the message is stored under: the phone JID for a LID sender whose phone number WhatsApp has revealed',
+    example: '201112223334@s.whatsapp.net',
+  })
+  chatJid: string;
 }
 
 export class SandboxAcceptedDto {

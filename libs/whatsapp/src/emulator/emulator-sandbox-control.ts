@@ -48,6 +48,8 @@ const notYet = (what: string) =>
  */
 export class EmulatorSandboxControl implements SandboxControlBackend {
   private readonly log = new Logger('EmulatorSandboxControl');
+  /** LID → phone of the reveals still queued, by session: the emulator links them in turn. */
+  private readonly pendingLids = new Map<string, Map<string, string>>();
 
   constructor(private readonly backend: EmulatorBackend) {}
 
@@ -116,6 +118,12 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
     const group = spec.chatJid;
     const chatJid = group ?? partner.chatJid;
     const message = this.buildMessage(spec, conn.account, chatJid);
+    // Where Baileys will file it: a contact with a phone number writes from its LID with
+    // `sender_pn`, which Baileys gives as key.remoteJidAlt and our normalization prefers.
+    const phoneOfLid =
+      !group && !spec.fromMe && !spec.isHistory && partner.via === 'lid'
+        ? this.phoneOfLid(sessionId, partner.contact)
+        : undefined;
     const waMessageId = spec.waMessageId ?? newSandboxMessageId();
     void conn
       .enqueue(async () => {
@@ -161,7 +169,7 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
       .catch((err: Error) =>
         this.log.warn(`inbound ${waMessageId} for ${sessionId} was not delivered: ${err.message}`),
       );
-    return { waMessageId, chatJid };
+    return { waMessageId, chatJid: phoneOfLid ? phoneToJid(phoneOfLid) : chatJid };
   }
 
   /**
@@ -258,12 +266,15 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
     const conn = this.openOrThrow(sessionId);
     const lid = mapping.lid.includes('@') ? mapping.lid : `${mapping.lid}@lid`;
     const phone = onlyDigits(mapping.phone);
-    const owner = this.backend.server.userByLid(lid);
-    if (owner && owner.phone !== phone)
+    const owner = this.phoneOfLid(sessionId, lid);
+    if (owner && owner !== phone)
       throw new SandboxInvalidStateError(
         `LID ${lid} already belongs to another phone number in the emulator`,
         sessionId,
       );
+    let pending = this.pendingLids.get(sessionId);
+    if (!pending) this.pendingLids.set(sessionId, (pending = new Map()));
+    pending.set(lid, phone);
     void conn
       .enqueue(async () => {
         const { deviceId } = await conn.device();
@@ -272,7 +283,17 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
       })
       .catch((err: Error) =>
         this.log.warn(`LID mapping for ${sessionId} was not delivered: ${err.message}`),
-      );
+      )
+      .finally(() => {
+        if (pending.get(lid) === phone) pending.delete(lid);
+        if (!pending.size && this.pendingLids.get(sessionId) === pending)
+          this.pendingLids.delete(sessionId);
+      });
+  }
+
+  /** The phone number the emulator gives `lid` (digits) once this session's queued reveals are in. */
+  private phoneOfLid(sessionId: string, lid: string): string | undefined {
+    return this.pendingLids.get(sessionId)?.get(lid) ?? this.backend.server.userByLid(lid)?.phone;
   }
 
   /** The read receipts the session's Baileys client sent to the emulator. */
