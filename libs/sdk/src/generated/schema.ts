@@ -1743,7 +1743,10 @@ export interface components {
              * @example 3EB0C767D097B7C7C030
              */
             waMessageId: string;
-            /** @example 201112223334@s.whatsapp.net */
+            /**
+             * @description The chat the message is stored under: the phone JID for a LID sender whose phone number WhatsApp has revealed
+             * @example 201112223334@s.whatsapp.net
+             */
             chatJid: string;
         };
         /**
