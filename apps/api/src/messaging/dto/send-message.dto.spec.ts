@@ -96,6 +96,19 @@ describe('SendMessageDto', () => {
     });
   });
 
+  it('counts a caption in code points too, emoji variation selectors included', async () => {
+    const image = {
+      sessionName: 'main',
+      to: '+201001112223',
+      type: 'image',
+      media: { url: 'https://x.test/a.jpg' },
+    };
+    expect(await problems({ ...image, caption: '☺️'.repeat(512) })).toEqual({});
+    expect(await problems({ ...image, caption: '☺️'.repeat(1000) })).toEqual({
+      caption: ['caption must be shorter than or equal to 1024 characters'],
+    });
+  });
+
   it('refuses text that is only whitespace', async () => {
     expect(await problems({ ...base, text: ' \n\t ' })).toEqual({
       text: ['text must not be only whitespace'],

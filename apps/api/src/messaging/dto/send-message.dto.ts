@@ -128,7 +128,7 @@ export class SendMessageDto {
     if (!text.length) return 'text must not be empty';
     // WhatsApp's apps refuse to send a blank message; one sent through the API shows as nothing.
     if (!text.trim().length) return 'text must not be only whitespace';
-    // Characters as caption's MaxLength counts them (code points: an emoji is one).
+    // Code points (an emoji is one), as caption counts them.
     if ([...text].length > 4096) return 'text must be shorter than or equal to 4096 characters';
     return undefined;
   })
@@ -148,18 +148,21 @@ export class SendMessageDto {
   @ApiPropertyOptional({
     description: 'Caption of image, video or document; not for text or audio messages',
     example: 'Your invoice',
+    maxLength: 1024,
   })
   @IsOmittable()
-  @Rule<SendMessageDto>((_caption, o) => {
+  @Rule<SendMessageDto>((caption, o) => {
     // WhatsApp's audio messages carry no caption: refused rather than silently dropped.
     if (o.type === 'audio')
       return 'caption is only for image, video and document messages; audio carries no caption';
     if (isText(o))
       return 'caption is only for image, video and document messages; a text message has text';
+    // Code points, as text counts them (MaxLength would not count emoji variation selectors).
+    if (typeof caption === 'string' && [...caption].length > 1024)
+      return 'caption must be shorter than or equal to 1024 characters';
     return undefined;
   })
   @IsString()
-  @MaxLength(1024)
   caption?: string;
 
   @ApiPropertyOptional({

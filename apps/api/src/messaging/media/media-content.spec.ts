@@ -86,6 +86,14 @@ describe('settleMediaMimetype', () => {
     expect(await settleMediaMimetype('video', 'binary/octet-stream', mediaSample.mp4())).toBe(
       'video/mp4',
     );
+    // Generic with parameters is still generic.
+    expect(
+      await settleMediaMimetype(
+        'image',
+        'application/octet-stream; charset=binary',
+        mediaSample.jpeg(),
+      ),
+    ).toBe('image/jpeg');
     expect(await settleMediaMimetype('document', undefined, Buffer.from('plain notes'))).toBe(
       'application/octet-stream',
     );

@@ -71,7 +71,7 @@ export async function settleMediaMimetype(
   declared: string | undefined,
   bytes: Buffer,
 ): Promise<string> {
-  const generic = !declared || GENERIC_MIMETYPES.has(declared.toLowerCase());
+  const generic = !declared || GENERIC_MIMETYPES.has(essence(declared));
   if (!generic) assertMimetypeFits(type, declared);
   const sniffed = (await fileTypeFromBuffer(bytes))?.mime;
   if (sniffed && !contentFits(type, sniffed)) throw new MediaContentMismatchError(type, sniffed);

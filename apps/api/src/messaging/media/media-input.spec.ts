@@ -3,7 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { AllowList } from '@app/common';
 import { mediaSample } from '../../../../../test/support/media-samples';
-import { type MediaFetchPolicy, offeredFileName, resolveMediaInput } from './media-input';
+import {
+  type MediaFetchPolicy,
+  mimetypeOfContentType,
+  offeredFileName,
+  resolveMediaInput,
+} from './media-input';
 
 /**
  * pinnedGet as it is, unless a test hands out its own response: for bodies that end quietly
@@ -267,5 +272,17 @@ describe('offeredFileName', () => {
     expect(offeredFileName(`inline; filename="${'a'.repeat(300)}.pdf"`, 'http://x/')).toHaveLength(
       255,
     );
+  });
+});
+
+describe('mimetypeOfContentType', () => {
+  it('keeps the parameters that describe the media, not the charset servers add to anything', () => {
+    expect(mimetypeOfContentType('audio/ogg; codecs=opus')).toBe('audio/ogg; codecs=opus');
+    expect(mimetypeOfContentType('application/pdf; charset=UTF-8')).toBe('application/pdf');
+    expect(mimetypeOfContentType('audio/ogg;codecs=opus;charset=binary')).toBe(
+      'audio/ogg; codecs=opus',
+    );
+    expect(mimetypeOfContentType('')).toBeUndefined();
+    expect(mimetypeOfContentType(undefined)).toBeUndefined();
   });
 });

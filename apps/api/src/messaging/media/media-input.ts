@@ -62,12 +62,24 @@ export async function resolveMediaInput(
     fetchPolicy,
   );
   if (!buffer.length) throw new MediaEmptyError('media.url answered with an empty body');
-  const declared = input.mimetype ?? contentType?.split(';')[0].trim();
+  const declared = input.mimetype ?? mimetypeOfContentType(contentType);
   return {
     buffer,
     mimetype: await settleMediaMimetype(type, declared || undefined, buffer),
     offeredFileName,
   };
+}
+
+/**
+ * The mimetype a download's Content-Type declares, with its parameters (`audio/ogg; codecs=opus`
+ * is what makes a voice note) but without `charset`, which servers add to anything and which means
+ * nothing for media bytes.
+ */
+export function mimetypeOfContentType(contentType: string | undefined): string | undefined {
+  if (!contentType) return undefined;
+  const [type, ...params] = contentType.split(';').map((part) => part.trim());
+  const kept = params.filter((p) => p && !/^charset\s*=/i.test(p));
+  return [type, ...kept].join('; ') || undefined;
 }
 
 /**

@@ -20,9 +20,21 @@ export function requestedRange(
   size: number,
 ): ByteRange | undefined {
   if (!headers.range || headers['if-range'] !== undefined) return undefined;
+  if (hasReversedRange(headers.range)) return undefined; // invalid (RFC 9110 §14.1.1), not unsatisfiable
   const parsed = parseRange(size, headers.range, { combine: true });
   if (parsed === -1) throw new RangeNotSatisfiableError(size);
   if (parsed === -2 || parsed.type !== 'bytes' || parsed.length !== 1) return undefined;
   const [{ start, end }] = parsed;
   return start === 0 && end === size - 1 ? undefined : { start, end };
+}
+
+/** A `first-last` range whose last byte comes before its first, which makes the header invalid. */
+function hasReversedRange(header: string): boolean {
+  return header
+    .replace(/^\s*bytes\s*=/i, '')
+    .split(',')
+    .some((spec) => {
+      const match = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(spec);
+      return match !== null && Number(match[2]) < Number(match[1]);
+    });
 }
