@@ -141,6 +141,32 @@ describe('auth and organizations (HTTP)', () => {
       expect(res.body.code).toBe('EMAIL_TAKEN');
     });
 
+    it('takes an email however its accents are encoded as one address, and trims the phone', async () => {
+      const local = `jos\u00e9-${Date.now()}`; // é precomposed
+      const register = (email: string, extra: object = {}) =>
+        t
+          .http()
+          .post('/api/v1/auth/register')
+          .send({
+            organizationName: 'Acme',
+            name: 'José',
+            email,
+            password: 'password-123',
+            ...extra,
+          });
+      const first = await register(`${local.normalize('NFD')}@x.test`, {
+        phone: ' +201001234567 ',
+      }).expect(201);
+      expect(first.body.user).toMatchObject({ email: `${local}@x.test`, phone: '+201001234567' });
+      const again = await register(`${local}@x.test`).expect(409);
+      expect(again.body.code).toBe('EMAIL_TAKEN');
+      await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email: `${local.normalize('NFD')}@X.TEST`, password: 'password-123' })
+        .expect(200);
+    });
+
     it('lets exactly one of 20 concurrent registrations with one email win', async () => {
       const email = uniqueEmail('race');
       const results = await Promise.all(

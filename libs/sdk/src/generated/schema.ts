@@ -1006,6 +1006,11 @@ export interface components {
              */
             email: string;
             /**
+             * @description Phone number, 10-15 digits (the first not 0) with an optional +
+             * @example +201001234567
+             */
+            phone?: string;
+            /**
              * @description At least 8 characters
              * @example S3cure-passw0rd
              */
@@ -1015,11 +1020,6 @@ export interface components {
              * @example member
              */
             role: components["schemas"]["InvitableUserRole"];
-            /**
-             * @description Phone number, digits with optional +
-             * @example +201001234567
-             */
-            phone?: string;
         };
         CreateWebhookDto: {
             /**
@@ -1620,6 +1620,11 @@ export interface components {
              */
             email: string;
             /**
+             * @description Phone number, 10-15 digits (the first not 0) with an optional +
+             * @example +201001234567
+             */
+            phone?: string;
+            /**
              * @description At least 8 characters
              * @example S3cure-passw0rd
              */
@@ -1629,11 +1634,6 @@ export interface components {
              * @example Acme Trading
              */
             organizationName: string;
-            /**
-             * @description Phone number, 10-15 digits (the first not 0) with an optional +
-             * @example +201001234567
-             */
-            phone?: string;
         };
         SandboxAcceptedDto: {
             /** @example true */

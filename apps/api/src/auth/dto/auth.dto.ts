@@ -1,7 +1,7 @@
-import { trimString, PHONE_PATTERN, IsOmittable } from '@app/common';
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { trimEmail, trimString } from '@app/common';
+import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsEmail, IsString, MaxLength, MinLength } from 'class-validator';
 import { OrganizationResponseDto } from '../../organizations/dto/organization.dto';
 import { NewUserFieldsDto, UserResponseDto } from '../../organizations/dto/user.dto';
 
@@ -17,21 +17,11 @@ export class RegisterDto extends NewUserFieldsDto {
   @MinLength(1)
   @MaxLength(120)
   organizationName: string;
-
-  @ApiPropertyOptional({
-    description: 'Phone number, 10-15 digits (the first not 0) with an optional +',
-    example: '+201001234567',
-  })
-  @IsOmittable()
-  @Matches(PHONE_PATTERN, {
-    message: 'phone must be 10-15 digits, the first not 0, with an optional leading +',
-  })
-  phone?: string;
 }
 
 export class LoginDto {
   @ApiProperty({ example: 'mona@acme.test' })
-  @Transform(trimString)
+  @Transform(trimEmail)
   @IsEmail({}, { message: 'email must be a valid email address' })
   email: string;
 

@@ -1,4 +1,4 @@
-import { trimString, PHONE_PATTERN, IsOmittable } from '@app/common';
+import { trimEmail, trimString, PHONE_PATTERN, IsOmittable } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsEmail, IsIn, IsString, Matches, MaxLength, MinLength } from 'class-validator';
@@ -40,10 +40,21 @@ export class NewUserFieldsDto {
   name: string;
 
   @ApiProperty({ description: 'Login email (case-insensitive, unique)', example: 'mona@acme.test' })
-  @Transform(trimString)
+  @Transform(trimEmail)
   @IsEmail({}, { message: 'email must be a valid email address' })
   @MaxLength(254)
   email: string;
+
+  @ApiPropertyOptional({
+    description: 'Phone number, 10-15 digits (the first not 0) with an optional +',
+    example: '+201001234567',
+  })
+  @IsOmittable()
+  @Transform(trimString)
+  @Matches(PHONE_PATTERN, {
+    message: 'phone must be 10-15 digits, the first not 0, with an optional leading +',
+  })
+  phone?: string;
 
   @ApiProperty({
     description: 'At least 8 characters',
@@ -68,16 +79,6 @@ export class CreateUserDto extends NewUserFieldsDto {
   })
   @IsIn(INVITABLE_ROLES, { message: 'role must be one of: admin, member' })
   role: (typeof INVITABLE_ROLES)[number];
-
-  @ApiPropertyOptional({
-    description: 'Phone number, digits with optional +',
-    example: '+201001234567',
-  })
-  @IsOmittable()
-  @Matches(PHONE_PATTERN, {
-    message: 'phone must be 10-15 digits, the first not 0, with an optional leading +',
-  })
-  phone?: string;
 }
 
 export class UpdateUserDto {
