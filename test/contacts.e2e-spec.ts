@@ -532,7 +532,17 @@ describe('contacts (HTTP, sandbox engine)', () => {
     await put(zed.id, { tags: ['Big  Spender', 'ＶＩＰ'] }).expect(200);
     expect((await list({ tag: ' big   SPENDER ' })).items.map((c) => c.id)).toEqual([zed.id]);
     expect((await list({ tag: 'ｖｉｐ' })).items.map((c) => c.id)).toEqual([zed.id]);
-    expect((await list({ sessionName: 'other-session' })).total).toBe(0);
+    // A session name the organization does not know is a 404, not an empty list.
+    for (const path of ['contacts', 'contacts/tags']) {
+      const unknown = await t
+        .http()
+        .get(`${API}/${path}`)
+        .query({ sessionName: 'other-session' })
+        .set(owner.auth)
+        .expect(404);
+      expect(unknown.body.code).toBe('SESSION_NOT_FOUND');
+    }
+    expect((await list({ sessionName: 'main', search: 'nobody' })).total).toBe(0);
   });
 
   it('finds later words after a hyphen or apostrophe, also in contacts and customers stored under the old word rule (backfilled at boot)', async () => {
@@ -579,6 +589,27 @@ describe('contacts (HTTP, sandbox engine)', () => {
     // Done once per version: a second run (another instance, a restart) reads the marker only.
     expect(await db.collection(MIGRATIONS_COLLECTION).countDocuments()).toBe(2);
     expect(await contactsBackfill.run()).toBe(0);
+  });
+
+  it('keeps listing a deleted session’s contacts by its name', async () => {
+    await connectedSession(t, owner, 'old');
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/old/contacts')
+      .set(owner.auth)
+      .send({ phone: '+201001230777', pushName: 'Old friend' })
+      .expect(202);
+    await waitFor(async () => (await list({ sessionName: 'old' })).total === 1, 5_000, 'contact');
+    await t.http().delete(`${API}/sessions/old`).set(owner.auth).expect(204);
+    expect((await list({ sessionName: 'old' })).items.map((c) => c.displayName)).toEqual([
+      'Old friend',
+    ]);
+    await t
+      .http()
+      .get(`${API}/contacts/tags`)
+      .query({ sessionName: 'old' })
+      .set(owner.auth)
+      .expect(200);
   });
 
   it('rejects a malformed customerId (400) and an unknown or foreign customer (404)', async () => {

@@ -64,6 +64,10 @@ export class ContactsController {
   })
   @ApiOkResponse({ type: ContactPageDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid query parameters' })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description: 'sessionName names no session of the organization (nor a deleted one with contacts)',
+  })
   async list(
     @CurrentUser() user: AuthUser,
     @Query() query: ListContactsQueryDto,
@@ -80,6 +84,10 @@ export class ContactsController {
   })
   @ApiOkResponse({ type: TagCountDto, isArray: true })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid query parameters' })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description: 'sessionName names no session of the organization (nor a deleted one with contacts)',
+  })
   tags(@CurrentUser() user: AuthUser, @Query() query: TagCountsQueryDto): Promise<TagCountDto[]> {
     return this.contacts.tagCounts(user.organizationId, query.sessionName);
   }

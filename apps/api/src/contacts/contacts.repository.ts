@@ -207,6 +207,10 @@ export class ContactsRepository {
       .exec();
   }
 
+  async anyOfSession(organizationId: string, sessionName: string): Promise<boolean> {
+    return (await this.model.exists({ organizationId, sessionName }).exec()) !== null;
+  }
+
   async deleteById(id: Types.ObjectId): Promise<void> {
     await this.model.deleteOne({ _id: id }).exec();
   }

@@ -1,5 +1,6 @@
 import { skipFor, type Page, searchTokens } from '@app/common';
 import { Injectable } from '@nestjs/common';
+import { SessionNotFoundError } from '@app/whatsapp';
 import { CustomersService } from '../customers/customers.service';
 import { ModuleDisabledError } from '../organizations/organizations.errors';
 import { OrganizationsService } from '../organizations/organizations.service';
@@ -47,6 +48,7 @@ export class ContactsService {
       skipFor({ page, limit }),
       limit,
     );
+    if (total === 0) await this.requireSession(organizationId, filter.sessionName);
     return { items, total, page, limit };
   }
 
@@ -55,7 +57,23 @@ export class ContactsService {
     sessionName?: string,
   ): Promise<{ tag: string; count: number }[]> {
     const rows = await this.contacts.tagCounts(organizationId, sessionName);
+    if (rows.length === 0) await this.requireSession(organizationId, sessionName);
     return rows.map((row) => ({ tag: row._id, count: row.count }));
+  }
+
+  /**
+   * An empty answer for a session name the organization does not know is a 404, as on the other
+   * routes: a typo must not read as "no contacts". A deleted session's contacts stay, so a name
+   * with stored contacts is known.
+   */
+  private async requireSession(organizationId: string, sessionName?: string): Promise<void> {
+    if (!sessionName) return;
+    try {
+      await this.sessions.getOwned(organizationId, sessionName);
+    } catch (error) {
+      if (!(error instanceof SessionNotFoundError)) throw error;
+      if (!(await this.contacts.anyOfSession(organizationId, sessionName))) throw error;
+    }
   }
 
   /** 404 for another organization's contact and for malformed ids alike. */

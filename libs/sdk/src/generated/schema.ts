@@ -3836,6 +3836,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description sessionName names no session of the organization (nor a deleted one with contacts) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
         };
     };
     contacts_sync: {
@@ -3981,6 +3990,15 @@ export interface operations {
             };
             /** @description The 'whatsapp' module is not enabled for the organization */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description sessionName names no session of the organization (nor a deleted one with contacts) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
