@@ -785,6 +785,36 @@ describe('messaging (HTTP, sandbox engine)', () => {
     expect(chat.lastMessage).toMatchObject({ preview: 'Answer!', direction: 'in' });
   });
 
+  it('pages chats whose last messages share a time: each chat on exactly one page', async () => {
+    await connectedSession(t, owner, 'ties');
+    const at = '2026-11-29T10:00:00Z'; // late: each is dated at the end of that second, all alike
+    const phones = ['+201555001001', '+201555001002', '+201555001003', '+201555001004'];
+    for (const from of phones)
+      await t
+        .http()
+        .post('/api/v1/whatsapp/sandbox/sessions/ties/inbound')
+        .set(owner.auth)
+        .send({ from, text: 'same second', timestamp: at })
+        .expect(202);
+    const page = async (n: number) =>
+      (
+        await t
+          .http()
+          .get('/api/v1/whatsapp/chats')
+          .query({ sessionName: 'ties', page: n, limit: 1 })
+          .set(owner.auth)
+          .expect(200)
+      ).body;
+    await waitFor(async () => (await page(1)).total === phones.length, 5_000, 'four chats');
+    const seen: string[] = [];
+    for (let n = 1; n <= phones.length; n++) {
+      const { items } = await page(n);
+      expect(items[0].lastMessageAt).toBe('2026-11-29T10:00:00.999Z');
+      seen.push(items[0].chatJid);
+    }
+    expect(new Set(seen).size).toBe(phones.length);
+  });
+
   it('lists chats with their last message and unread count', async () => {
     await inbound({ from: '+201555000444', text: 'first' });
     await inbound({ from: '+201555000444', text: 'second' });

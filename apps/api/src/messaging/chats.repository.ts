@@ -230,7 +230,7 @@ export class ChatsRepository {
     const [items, total] = await Promise.all([
       this.model
         .find(filter)
-        .sort({ lastMessageAt: -1 })
+        .sort({ lastMessageAt: -1, _id: -1 })
         .skip(skip)
         .limit(limit)
         .lean<ChatRecord[]>()

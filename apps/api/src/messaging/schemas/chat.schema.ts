@@ -45,4 +45,6 @@ export class Chat {
 
 export const ChatSchema = SchemaFactory.createForClass(Chat);
 ChatSchema.index({ sessionId: 1, chatJid: 1 }, { unique: true });
-ChatSchema.index({ organizationId: 1, sessionName: 1, lastMessageAt: -1 });
+// Pages of chats, newest first; _id breaks ties so a chat is on exactly one page.
+ChatSchema.index({ organizationId: 1, sessionName: 1, lastMessageAt: -1, _id: -1 });
+ChatSchema.index({ organizationId: 1, lastMessageAt: -1, _id: -1 });
