@@ -2292,6 +2292,39 @@ describe('messaging: media by URL and the pending deadline', () => {
     );
   });
 
+  it('replays a send to a concurrent retry with its Idempotency-Key while the first still downloads its media', async () => {
+    await connectedSession(t, owner, 'retry');
+    const body = {
+      sessionName: 'retry',
+      to: PEER,
+      type: 'image',
+      media: { url: `${baseUrl}/slow.jpg` },
+    };
+    const key = `slow-${Date.now()}`;
+    const first = t
+      .http()
+      .post('/api/v1/whatsapp/messages/send')
+      .set(owner.auth)
+      .set('Idempotency-Key', key)
+      .send(body)
+      .then((r) => r);
+    await waitFor(async () => releaseSlow !== undefined, 5_000, 'the media request');
+    const retry = t
+      .http()
+      .post('/api/v1/whatsapp/messages/send')
+      .set(owner.auth)
+      .set('Idempotency-Key', key)
+      .send(body)
+      .then((r) => r);
+    await new Promise((r) => setTimeout(r, 300)); // the retry is waiting for the first
+    releaseSlow!();
+    releaseSlow = undefined;
+    const [created, replayed] = await Promise.all([first, retry]);
+    expect([created.status, replayed.status]).toEqual([202, 202]);
+    expect(replayed.headers['idempotent-replayed']).toBe('true');
+    expect(replayed.body.id).toBe(created.body.id);
+  });
+
   it('downloads media.url, takes the Content-Type, and sends it', async () => {
     await connectedSession(t, owner, 'main');
     const res = await sendAs(t, owner, {

@@ -86,6 +86,13 @@ export class IdempotencyRepository {
     return res.matchedCount === 1;
   }
 
+  async holderOf(organizationId: string, key: string): Promise<IdempotencyClaim | null> {
+    return this.model
+      .findOne({ organizationId, key }, { messageId: 1, fingerprint: 1 })
+      .lean<IdempotencyClaim>()
+      .exec();
+  }
+
   async release(organizationId: string, key: string, messageId: string): Promise<void> {
     await this.model.deleteOne({ organizationId, key, messageId }).exec();
   }

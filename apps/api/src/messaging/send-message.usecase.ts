@@ -247,7 +247,7 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
     // Keys claimed before fingerprints were stored have none: they replay as they did then.
     if (holder.fingerprint !== undefined && holder.fingerprint !== claim.fingerprint)
       throw new IdempotencyKeyReusedError(key);
-    const message = await this.waitForMessage(organizationId, holder.messageId);
+    const message = await this.waitForMessage(organizationId, key, holder.messageId);
     if (message) return message;
     if (Date.now() - holder.claimedAt.getTime() < ABANDONED_CLAIM_MS)
       throw new IdempotencyKeyInUseError(key);
@@ -262,16 +262,22 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
     throw new IdempotencyKeyInUseError(key); // another retry took it over first
   }
 
-  /** A concurrent request with the same key may still be writing its message. */
+  /**
+   * A concurrent request with the same key may still be writing its message. Its claim moves to
+   * the message's id when the message is stored (see accept), so the claim is read again.
+   */
   private async waitForMessage(
     organizationId: string,
-    id: string,
+    key: string,
+    claimedId: string,
   ): Promise<MessageRecord | undefined> {
     const deadline = Date.now() + DUPLICATE_WAIT_MS;
+    let id = claimedId;
     for (;;) {
       const message = await this.messages.findOwned(organizationId, id);
       if (message || Date.now() >= deadline) return message ?? undefined;
       await new Promise((r) => setTimeout(r, 50));
+      id = (await this.idempotency.holderOf(organizationId, key))?.messageId ?? id;
     }
   }
 }
