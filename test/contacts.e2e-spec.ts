@@ -599,11 +599,10 @@ describe('contacts (HTTP, sandbox engine)', () => {
       .set(owner.auth)
       .send({ phone: '+201001230777', pushName: 'Old friend' })
       .expect(202);
-    await waitFor(async () => (await list({ sessionName: 'old' })).total === 1, 5_000, 'contact');
+    const names = async () => (await list({ sessionName: 'old' })).items.map((c) => c.displayName);
+    await waitFor(async () => (await names()).includes('Old friend'), 15_000, 'contact');
     await t.http().delete(`${API}/sessions/old`).set(owner.auth).expect(204);
-    expect((await list({ sessionName: 'old' })).items.map((c) => c.displayName)).toEqual([
-      'Old friend',
-    ]);
+    expect(await names()).toContain('Old friend');
     await t
       .http()
       .get(`${API}/contacts/tags`)
