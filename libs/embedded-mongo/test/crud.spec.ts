@@ -195,6 +195,26 @@ describe('CRUD through the official driver', () => {
     });
   });
 
+  it('accepts $set of the unchanged _id, and _id in $set/$setOnInsert of an upsert insert', async () => {
+    const coll = fresh();
+    await coll.insertOne({ _id: 1, a: 1 } as Document);
+    const same = await coll.updateOne({ _id: 1 } as Document, { $set: { _id: 1, a: 2 } });
+    expect(same).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
+    const onlyId = await coll.updateOne({ _id: 1 } as Document, { $set: { _id: 1 } });
+    expect(onlyId).toMatchObject({ matchedCount: 1, modifiedCount: 0 });
+    expect(await coll.findOne({ _id: 1 } as Document)).toEqual({ _id: 1, a: 2 });
+
+    await coll.updateOne({ k: 'a' }, { $setOnInsert: { _id: 'custom', v: 1 } }, { upsert: true });
+    await coll.updateOne({ k: 'b' }, { $set: { _id: 'viaSet', v: 2 } }, { upsert: true });
+    expect(await coll.find({ k: { $exists: true } }).toArray()).toEqual([
+      { _id: 'custom', k: 'a', v: 1 },
+      { _id: 'viaSet', k: 'b', v: 2 },
+    ]);
+    await expect(
+      coll.updateOne({ _id: 7 } as Document, { $set: { _id: 8 } }, { upsert: true }),
+    ).rejects.toMatchObject({ code: 66 });
+  });
+
   it('deletes one or many', async () => {
     const coll = fresh();
     await coll.insertMany([{ k: 1 }, { k: 1 }, { k: 1 }, { k: 2 }]);

@@ -74,4 +74,20 @@ describe('mongoose model layer', () => {
     await Contacts.deleteMany({ owner: 'o3' });
     expect(await Contacts.exists({ owner: 'o3' })).toBeNull();
   });
+
+  it('updates with a whole document (its _id included) as mongoose sends it', async () => {
+    const Contacts = connection.model<Contact>('Contact');
+    const created = await Contacts.create({ owner: 'o4', phone: '+4', visits: 1 });
+    const whole = { ...created.toObject(), visits: 2 };
+    expect(await Contacts.updateOne({ _id: created._id }, whole)).toMatchObject({
+      matchedCount: 1,
+      modifiedCount: 1,
+    });
+    const after = await Contacts.findOneAndUpdate(
+      { _id: created._id },
+      { ...whole, visits: 3 },
+      { returnDocument: 'after', upsert: true },
+    ).lean();
+    expect(after).toMatchObject({ _id: created._id, visits: 3 });
+  });
 });

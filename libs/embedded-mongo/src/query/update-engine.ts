@@ -27,7 +27,8 @@ export function applyUpdate(
 ): UpdateOutcome {
   if (Array.isArray(update)) return checked(original, runPipeline(original, update, context));
   if (!isOperatorUpdate(update)) return checked(original, replacement(original, update));
-  const { $setOnInsert: _ignored, ...modifier } = update;
+  const { $setOnInsert: _ignored, ...operators } = update;
+  const modifier = withoutUnchangedId(operators, original._id);
   return (
     trySimpleUpdate(original, modifier) ??
     checked(original, runOperators(original, modifier, context))
@@ -42,13 +43,16 @@ export function buildUpsertDocument(update: UpdateDocument, context: UpdateConte
   else if (!isOperatorUpdate(update))
     document = { ...update, ...(seed._id !== undefined ? { _id: seed._id } : {}) };
   else {
-    const { $setOnInsert, ...modifier } = update;
+    const { $setOnInsert, ...operators } = update;
+    const { modifier, id: setId } = splitIdAssignment(operators);
     document = trySimpleUpdate(seed, modifier)?.document ?? runOperators(seed, modifier, context);
-    if ($setOnInsert) {
-      const onInsert = { $set: $setOnInsert as Document };
+    const { modifier: onInsert, id: insertId } = splitIdAssignment({ $set: $setOnInsert });
+    if (onInsert.$set) {
       document =
         trySimpleUpdate(document, onInsert)?.document ?? runOperators(document, onInsert, context);
     }
+    const assignedId = insertId ?? setId;
+    if (assignedId !== undefined) document._id = cloneDocument(assignedId);
   }
   if (seed._id !== undefined && canonicalKey(seed._id) !== canonicalKey(document._id))
     throw immutableId();
@@ -66,6 +70,26 @@ export function isOperatorUpdate(update: Document): boolean {
     );
   }
   return operators.length > 0;
+}
+
+/**
+ * `$set: {_id}` is allowed when it names the document's own `_id` (mongoose sends whole documents
+ * as `$set`): drop it then, since mingo refuses any operator on `_id`. Another value is error 66.
+ */
+function withoutUnchangedId(modifier: Document, id: unknown): Document {
+  const { modifier: rest, id: assigned } = splitIdAssignment(modifier);
+  if (assigned !== undefined && canonicalKey(assigned) !== canonicalKey(id)) throw immutableId();
+  return rest;
+}
+
+/** Splits `$set._id` off a modifier (an emptied `$set` is dropped); `id` is undefined if absent. */
+function splitIdAssignment(modifier: Document): { modifier: Document; id: unknown } {
+  const { $set, ...rest } = modifier;
+  if ($set === undefined) return { modifier: rest, id: undefined };
+  if ($set === null || typeof $set !== 'object' || !Object.hasOwn($set, '_id'))
+    return { modifier, id: undefined };
+  const { _id: id, ...fields } = $set as Document;
+  return { modifier: Object.keys(fields).length ? { ...rest, $set: fields } : rest, id };
 }
 
 function runOperators(original: Document, modifier: Document, context: UpdateContext): Document {
