@@ -18,14 +18,23 @@ export const ErrorCode = {
   IndexKeySpecsConflict: 86,
   CommandNotSupported: 115,
   InvalidPipelineOperator: 168,
+  BSONObjectTooLarge: 10334,
   DuplicateKey: 11000,
+  UpdatedDocumentTooLarge: 17419,
+  UpsertedDocumentTooLarge: 17420,
   UnrecognizedPipelineStage: 40324,
 } as const;
 
 const codeNames = new Map<number, string>(
   Object.entries(ErrorCode).map(([name, code]) => [code, name]),
 );
-codeNames.set(ErrorCode.UnrecognizedPipelineStage, 'Location40324');
+// Codes MongoDB raises by number only are named after their location.
+for (const code of [
+  ErrorCode.UnrecognizedPipelineStage,
+  ErrorCode.UpdatedDocumentTooLarge,
+  ErrorCode.UpsertedDocumentTooLarge,
+])
+  codeNames.set(code, `Location${code}`);
 
 export function codeNameOf(code: number): string {
   return codeNames.get(code) ?? `Location${code}`;

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { UUID, type Document } from 'bson';
+import { MAX_DOCUMENT_BYTES } from '../document-size';
 import type { CommandContext, CommandHandler } from './command-context';
 
-export const MAX_BSON_OBJECT_SIZE = 16 * 1024 * 1024;
 export const MAX_MESSAGE_SIZE_BYTES = 48_000_000;
 export const MAX_WRITE_BATCH_SIZE = 100_000;
 const SERVER_VERSION = '7.0.0';
@@ -16,7 +16,7 @@ function hello(_command: Document, context: CommandContext): Document {
     helloOk: true,
     isWritablePrimary: true,
     ismaster: true,
-    maxBsonObjectSize: MAX_BSON_OBJECT_SIZE,
+    maxBsonObjectSize: MAX_DOCUMENT_BYTES,
     maxMessageSizeBytes: MAX_MESSAGE_SIZE_BYTES,
     maxWriteBatchSize: MAX_WRITE_BATCH_SIZE,
     localTime: new Date(),
@@ -35,7 +35,7 @@ function buildInfo(): Document {
     versionArray: [7, 0, 0, 0],
     bits: 64,
     debug: false,
-    maxBsonObjectSize: MAX_BSON_OBJECT_SIZE,
+    maxBsonObjectSize: MAX_DOCUMENT_BYTES,
     storageEngines: ['embedded'],
     modules: [],
     javascriptEngine: 'none',

@@ -35,7 +35,7 @@ export function executeUpdate(
   if (targets.length === 0) {
     if (!request.upsert) return { matched: 0, modified: 0 };
     const document = buildUpsertDocument(request.update, context);
-    collection.insert(document);
+    collection.insert(document, 'upsert');
     return { matched: 0, modified: 0, upserted: document, after: document };
   }
   const result: UpdateResult = { matched: 0, modified: 0 };

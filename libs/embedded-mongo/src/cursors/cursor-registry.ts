@@ -1,8 +1,9 @@
 import { calculateObjectSize, Long, type Document } from 'bson';
+import { MAX_DOCUMENT_BYTES, tooLargeToReturn } from '../document-size';
 import { ErrorCode, MongoCommandError } from '../errors';
 
 /** Replies must stay under the 16 MiB BSON limit; keep headroom for the envelope. */
-const MAX_BATCH_BYTES = 16 * 1024 * 1024 - 64 * 1024;
+const MAX_BATCH_BYTES = MAX_DOCUMENT_BYTES - 64 * 1024;
 const DEFAULT_FIRST_BATCH = 101;
 export const CURSOR_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
 
@@ -46,7 +47,13 @@ export class CursorRegistry {
       );
     }
     cursor.lastUsed = Date.now();
-    const nextBatch = takeBatch(cursor, batchSize && batchSize > 0 ? batchSize : Infinity);
+    let nextBatch: Document[];
+    try {
+      nextBatch = takeBatch(cursor, batchSize && batchSize > 0 ? batchSize : Infinity);
+    } catch (error) {
+      this.cursors.delete(id); // as mongod, a cursor that failed is gone
+      throw error;
+    }
     const exhausted = cursor.position >= cursor.documents.length;
     if (exhausted) this.cursors.delete(id);
     return { cursor: { nextBatch, id: Long.fromNumber(exhausted ? 0 : id), ns: cursor.ns } };
@@ -79,12 +86,18 @@ export class CursorRegistry {
   }
 }
 
+/**
+ * The next documents, as many as fit one reply (a batch always holds at least one); a single
+ * document over the BSON limit (an aggregation result) is an error, as in MongoDB.
+ */
 function takeBatch(cursor: OpenCursor, batchSize: number): Document[] {
   const batch: Document[] = [];
   let bytes = 0;
   while (batch.length < batchSize && cursor.position < cursor.documents.length) {
     const document = cursor.documents[cursor.position];
-    bytes += calculateObjectSize(document) + 16;
+    const size = calculateObjectSize(document);
+    if (size > MAX_DOCUMENT_BYTES) throw tooLargeToReturn(size);
+    bytes += size + 16;
     if (bytes > MAX_BATCH_BYTES && batch.length > 0) break;
     batch.push(document);
     cursor.position++;

@@ -1,4 +1,5 @@
 import { serialize, type Document } from 'bson';
+import { serializeToStore, type StoreKind } from '../document-size';
 import { compare } from 'mingo/util';
 import { ErrorCode, MongoCommandError } from '../errors';
 import { compileMatcher, type Matcher, type MingoOptions } from '../query/mingo-options';
@@ -109,13 +110,14 @@ export class Collection {
     return slot === NO_SLOT ? undefined : this.store.read(slot);
   }
 
-  insert(document: Document): void {
+  /** Adds a new document; `kind` names the write in the error for an oversized document. */
+  insert(document: Document, kind: StoreKind = 'insert'): void {
     const id = idKeyOf(document._id);
     const idHash = hashKey(id);
     if (this.slotOf(id, idHash) !== NO_SLOT) throw this.idDuplicate(document._id);
     const keys = this.keysOf(document);
     this.assertUnique(NO_SLOT, keys);
-    const bytes = serialize(document);
+    const bytes = serializeToStore(document, kind);
     const slot = this.store.insert(bytes);
     this.ids.add(idHash, slot);
     this.eachIndex((index, i) => index.add(slot, keys[i]));
@@ -138,7 +140,7 @@ export class Collection {
     );
     const after = moved.map((index) => index.keysOf(next));
     this.assertUnique(slot, after, moved);
-    const bytes = serialize(next);
+    const bytes = serializeToStore(next, 'update');
     this.store.update(slot, bytes);
     moved.forEach((index, i) => index.update(slot, index.keysOf(previous), after[i]));
     this.recorder.record({ op: 'put', db: this.db, coll: this.name, doc: next, bytes });

@@ -82,14 +82,29 @@ export class WireConnection {
     const db = (request.command.$db as string | undefined) ?? request.legacyDb ?? 'admin';
     const reply = this.runCommand(request.command, db, this);
     if (request.moreToCome) return;
-    this.replies = this.replies.then(async () =>
-      this.reply(request.requestId, request.opCode, await reply),
-    );
+    this.replies = this.replies.then(async () => {
+      let document: Document;
+      try {
+        document = await reply;
+      } catch (error) {
+        document = toCommandError(error).toReply();
+      }
+      this.reply(request.requestId, request.opCode, document);
+    });
   }
 
+  /**
+   * Sends a reply. One that cannot be encoded (too large, or anything unexpected) is answered
+   * with that error instead: an exception here would end the process (the gateway's worker).
+   */
   private reply(requestId: number, opCode: number, reply: Document): void {
-    const responseId = nextResponseId++ & 0x7fffffff;
     const encode = opCode === OpCode.QUERY ? encodeOpReply : encodeOpMsgReply;
-    if (!this.socket.destroyed) this.socket.write(encode(responseId, requestId, reply));
+    let message: Buffer;
+    try {
+      message = encode(nextResponseId++ & 0x7fffffff, requestId, reply);
+    } catch (error) {
+      message = encode(nextResponseId++ & 0x7fffffff, requestId, toCommandError(error).toReply());
+    }
+    if (!this.socket.destroyed) this.socket.write(message);
   }
 }

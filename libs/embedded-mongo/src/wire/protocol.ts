@@ -1,4 +1,5 @@
 import { deserialize, serialize, type Document } from 'bson';
+import { MAX_REPLY_BYTES, tooLargeToReturn } from '../document-size';
 import { ErrorCode, MongoCommandError } from '../errors';
 
 export const OpCode = { REPLY: 1, QUERY: 2004, COMPRESSED: 2012, MSG: 2013 } as const;
@@ -92,9 +93,19 @@ function header(length: number, requestId: number, responseTo: number, opCode: n
   return buffer;
 }
 
+/**
+ * The BSON of a reply, refused over the limit (bson's serializer silently truncates strings past
+ * its 17 MiB buffer, so an oversized result would otherwise reach the client corrupted).
+ */
+function replyBody(reply: Document): Uint8Array {
+  const body = serialize(reply);
+  if (body.length > MAX_REPLY_BYTES) throw tooLargeToReturn(body.length);
+  return body;
+}
+
 /** OP_MSG reply: header, flagBits 0, one body section. */
 export function encodeOpMsgReply(requestId: number, responseTo: number, reply: Document): Buffer {
-  const body = serialize(reply);
+  const body = replyBody(reply);
   const length = HEADER_SIZE + 4 + 1 + body.length;
   const prefix = Buffer.alloc(5); // flagBits (0) + section kind 0
   return Buffer.concat([header(length, requestId, responseTo, OpCode.MSG), prefix, body], length);
@@ -102,7 +113,7 @@ export function encodeOpMsgReply(requestId: number, responseTo: number, reply: D
 
 /** OP_REPLY for the legacy OP_QUERY handshake: one document, no cursor. */
 export function encodeOpReply(requestId: number, responseTo: number, reply: Document): Buffer {
-  const body = serialize(reply);
+  const body = replyBody(reply);
   const fields = Buffer.alloc(20); // responseFlags, cursorID (8), startingFrom, numberReturned
   fields.writeInt32LE(1, 16);
   const length = HEADER_SIZE + fields.length + body.length;
