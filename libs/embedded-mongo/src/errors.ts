@@ -4,6 +4,7 @@ export const ErrorCode = {
   Unauthorized: 13,
   FailedToParse: 9,
   TypeMismatch: 14,
+  PathNotViable: 28,
   IllegalOperation: 20,
   NamespaceNotFound: 26,
   IndexNotFound: 27,

@@ -215,6 +215,70 @@ describe('CRUD through the official driver', () => {
     ).rejects.toMatchObject({ code: 66 });
   });
 
+  it('refuses an update whose operator does not fit the document, whole, as MongoDB does', async () => {
+    const coll = fresh();
+    const original = { _id: 1, cnt: 0, applied: null, s: 'str', n: 7, o: { x: 5 } };
+    await coll.insertOne(original as Document);
+    const refused: Array<[Document, number, string]> = [
+      [
+        { $inc: { cnt: 1 }, $push: { applied: { $each: ['m1'] } } },
+        2,
+        "The field 'applied' must be an array but is of type null in document {_id: 1}",
+      ],
+      [
+        { $inc: { s: 1 }, $set: { seen: true } },
+        14,
+        "Cannot apply $inc to a value of non-numeric type. {_id: 1} has the field 's' of non-numeric type string",
+      ],
+      [
+        { $mul: { applied: 2 } },
+        14,
+        "Cannot apply $mul to a value of non-numeric type. {_id: 1} has the field 'applied' of non-numeric type null",
+      ],
+      [
+        { $addToSet: { n: 1 } },
+        2,
+        "Cannot apply $addToSet to non-array field. Field named 'n' has non-array type int",
+      ],
+      [{ $pull: { n: 1 } }, 2, 'Cannot apply $pull to a non-array value'],
+      [{ $set: { 's.x': 1 } }, 28, 'Cannot create field \'x\' in element {s: "str"}'],
+      [{ $inc: { 'o.x.y': 1 } }, 28, "Cannot create field 'y' in element {x: 5}"],
+      [{ $inc: { cnt: 'a' } }, 14, 'Cannot increment with non-numeric argument: {cnt: "a"}'],
+    ];
+    for (const [update, code, message] of refused)
+      await expect(coll.updateOne({ _id: 1 } as Document, update)).rejects.toMatchObject({
+        code,
+        message,
+      });
+    expect(await coll.findOne({ _id: 1 } as Document)).toEqual(original);
+    // Unreachable paths are left alone by the operators that do not create them.
+    await coll.updateOne(
+      { _id: 1 } as Document,
+      { $pull: { 's.x': 1 }, $unset: { 'n.y': '' } } as Document,
+    );
+    expect(await coll.findOne({ _id: 1 } as Document)).toEqual(original);
+  });
+
+  it('stops a multi-update and an ordered bulk write at the document that fails', async () => {
+    const coll = fresh();
+    await coll.insertMany([
+      { _id: 1, n: 1 },
+      { _id: 2, n: 'x' },
+      { _id: 3, n: 3 },
+    ] as Document[]);
+    await expect(coll.updateMany({}, { $inc: { n: 1 } })).rejects.toMatchObject({ code: 14 });
+    expect((await coll.find().toArray()).map((d) => d.n)).toEqual([2, 'x', 3]);
+    const bulk = coll.bulkWrite([
+      { updateOne: { filter: { _id: 1 }, update: { $inc: { n: 1 } } } },
+      { updateOne: { filter: { _id: 2 }, update: { $push: { n: 1 } } } },
+      { updateOne: { filter: { _id: 3 }, update: { $inc: { n: 1 } } } },
+    ] as never);
+    await expect(bulk).rejects.toMatchObject({
+      writeErrors: [expect.objectContaining({ index: 1, code: 2 })],
+    });
+    expect((await coll.find().toArray()).map((d) => d.n)).toEqual([3, 'x', 3]);
+  });
+
   it('deletes one or many', async () => {
     const coll = fresh();
     await coll.insertMany([{ k: 1 }, { k: 1 }, { k: 1 }, { k: 2 }]);

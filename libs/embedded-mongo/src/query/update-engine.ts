@@ -5,6 +5,7 @@ import { canonicalKey } from '../storage/index-key';
 import { cloneDocument } from './clone';
 import { mingoOptions, type MingoOptions } from './mingo-options';
 import { trySimpleUpdate } from './simple-update';
+import { assertUpdateApplies } from './update-validation';
 
 export type UpdateDocument = Document | Document[];
 
@@ -29,6 +30,7 @@ export function applyUpdate(
   if (!isOperatorUpdate(update)) return checked(original, replacement(original, update));
   const { $setOnInsert: _ignored, ...operators } = update;
   const modifier = withoutUnchangedId(operators, original._id);
+  assertUpdateApplies(original, modifier);
   return (
     trySimpleUpdate(original, modifier) ??
     checked(original, runOperators(original, modifier, context))
@@ -45,6 +47,7 @@ export function buildUpsertDocument(update: UpdateDocument, context: UpdateConte
   else {
     const { $setOnInsert, ...operators } = update;
     const { modifier, id: setId } = splitIdAssignment(operators);
+    assertUpdateApplies(seed, { ...modifier, $setOnInsert });
     document = trySimpleUpdate(seed, modifier)?.document ?? runOperators(seed, modifier, context);
     const { modifier: onInsert, id: insertId } = splitIdAssignment({ $set: $setOnInsert });
     if (onInsert.$set) {

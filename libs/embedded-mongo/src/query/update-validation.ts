@@ -1,0 +1,168 @@
+import { ObjectId, type Document } from 'bson';
+import { ErrorCode, MongoCommandError } from '../errors';
+
+/*
+ * mingo's updater skips a target of the wrong type without a word ($inc on a string, $push on
+ * null, $set through a scalar) and applies the update's other operators. MongoDB refuses such an
+ * update whole. These checks run on the document before anything is applied, which is exact
+ * because MongoDB also refuses two operators on overlapping paths.
+ */
+
+/** Operators that create their path when it is missing (so a scalar in the way is an error). */
+const CREATING = new Set([
+  '$set',
+  '$setOnInsert',
+  '$inc',
+  '$mul',
+  '$min',
+  '$max',
+  '$push',
+  '$addToSet',
+  '$currentDate',
+  '$bit',
+]);
+/** Operators that leave a missing or unreachable path alone but need an array where it exists. */
+const ARRAY_READING = new Set(['$pull', '$pullAll', '$pop']);
+
+/** Throws MongoDB's error if `modifier` cannot apply to `document`; returns otherwise. */
+export function assertUpdateApplies(document: Document, modifier: Document): void {
+  for (const [operator, fields] of Object.entries(modifier)) {
+    if (!CREATING.has(operator) && !ARRAY_READING.has(operator)) continue;
+    if (fields === null || typeof fields !== 'object') continue;
+    for (const [path, argument] of Object.entries(fields as Document)) {
+      assertArgument(operator, path, argument);
+      const target = resolveTarget(document, path, CREATING.has(operator));
+      if (target?.exists) assertTargetType(operator, target, document._id);
+    }
+  }
+}
+
+interface Target {
+  /** The last path segment, as MongoDB names the field in its messages. */
+  field: string;
+  exists: boolean;
+  value: unknown;
+}
+
+/**
+ * The value a path ends at. Undefined when the path cannot be checked here (positional segments,
+ * which mingo resolves) or, for operators that do not create, leads nowhere. A creating path
+ * blocked by a scalar, or by an array it would name a field of, is error 28.
+ */
+function resolveTarget(document: Document, path: string, creates: boolean): Target | undefined {
+  const parts = path.split('.');
+  if (parts.some((part) => part.startsWith('$'))) return undefined;
+  let node: unknown = document;
+  let nodeName = '';
+  for (const part of parts) {
+    if (Array.isArray(node) ? !/^\d+$/.test(part) : !isPlainObject(node)) {
+      if (!creates) return undefined;
+      throw new MongoCommandError(
+        ErrorCode.PathNotViable,
+        `Cannot create field '${part}' in element {${nodeName}: ${render(node)}}`,
+      );
+    }
+    const container = node as Record<string, unknown>;
+    if (!Object.hasOwn(container, part)) return { field: part, exists: false, value: undefined };
+    node = container[part];
+    nodeName = part;
+  }
+  return { field: parts[parts.length - 1], exists: true, value: node };
+}
+
+function assertArgument(operator: string, path: string, argument: unknown): void {
+  if ((operator === '$inc' || operator === '$mul') && !isNumeric(argument)) {
+    const verb = operator === '$inc' ? 'increment' : 'multiply';
+    throw new MongoCommandError(
+      ErrorCode.TypeMismatch,
+      `Cannot ${verb} with non-numeric argument: {${path}: ${render(argument)}}`,
+    );
+  }
+}
+
+function assertTargetType(operator: string, target: Target, id: unknown): void {
+  const { field, value } = target;
+  const type = bsonTypeName(value);
+  const inDocument = `{_id: ${render(id)}}`;
+  if ((operator === '$inc' || operator === '$mul') && !isNumeric(value))
+    throw new MongoCommandError(
+      ErrorCode.TypeMismatch,
+      `Cannot apply ${operator} to a value of non-numeric type. ${inDocument} has the field '${field}' of non-numeric type ${type}`,
+    );
+  if (Array.isArray(value)) return;
+  if (operator === '$push')
+    throw new MongoCommandError(
+      ErrorCode.BadValue,
+      `The field '${field}' must be an array but is of type ${type} in document ${inDocument}`,
+    );
+  if (operator === '$addToSet')
+    throw new MongoCommandError(
+      ErrorCode.BadValue,
+      `Cannot apply $addToSet to non-array field. Field named '${field}' has non-array type ${type}`,
+    );
+  if (operator === '$pull' || operator === '$pullAll')
+    throw new MongoCommandError(
+      ErrorCode.BadValue,
+      `Cannot apply ${operator} to a non-array value`,
+    );
+  if (operator === '$pop')
+    throw new MongoCommandError(
+      ErrorCode.TypeMismatch,
+      `Path '${field}' contains an element of non-array type '${type}'`,
+    );
+}
+
+const NUMERIC_BSON_TYPES = new Set(['Long', 'Decimal128', 'Int32', 'Double']);
+
+function bsonType(value: unknown): string | undefined {
+  return (value as { _bsontype?: string } | null)?._bsontype;
+}
+
+function isNumeric(value: unknown): boolean {
+  return typeof value === 'number' || NUMERIC_BSON_TYPES.has(bsonType(value) ?? '');
+}
+
+function isPlainObject(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+const BSON_TYPE_NAMES: Record<string, string> = {
+  ObjectId: 'objectId',
+  Long: 'long',
+  Decimal128: 'decimal',
+  Int32: 'int',
+  Double: 'double',
+  Binary: 'binData',
+  Timestamp: 'timestamp',
+  BSONRegExp: 'regex',
+  MinKey: 'minKey',
+  MaxKey: 'maxKey',
+};
+
+/** MongoDB's name for a value's type (a JS number is an int when it fits one, as it is stored). */
+function bsonTypeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'string') return 'string';
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'number') return value === (value | 0) ? 'int' : 'double';
+  if (value instanceof Date) return 'date';
+  if (value instanceof RegExp) return 'regex';
+  return BSON_TYPE_NAMES[bsonType(value) ?? ''] ?? 'object';
+}
+
+/** A value as MongoDB prints it in error messages (close enough to recognise). */
+function render(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || value === undefined) return 'null';
+  if (value instanceof ObjectId) return `ObjectId('${value.toHexString()}')`;
+  if (value instanceof Date) return `new Date(${value.getTime()})`;
+  if (Array.isArray(value)) return value.length ? `[ ${value.map(render).join(', ')} ]` : '[]';
+  if (isPlainObject(value)) {
+    const entries = Object.entries(value as Document).map(([k, v]) => `${k}: ${render(v)}`);
+    return entries.length ? `{ ${entries.join(', ')} }` : '{}';
+  }
+  return String(value);
+}
