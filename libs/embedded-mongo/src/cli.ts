@@ -9,6 +9,7 @@ async function main(): Promise<void> {
       port: { type: 'string', default: '27017' },
       data: { type: 'string' },
       fsync: { type: 'string', default: 'batch' },
+      'truncate-corrupt-journal': { type: 'boolean', default: false },
     },
   });
   const fsync = values.fsync as 'always' | 'batch' | 'never';
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
     port: Number(values.port),
     dataDir: values.data,
     fsync,
+    truncateCorruptJournal: values['truncate-corrupt-journal'],
     logger: {
       log: (m) => console.log(m),
       warn: (m) => console.warn(m),

@@ -26,6 +26,12 @@ export interface EmbeddedMongoOptions {
   ttlMonitorIntervalMs?: number;
   /** Journal size that triggers folding it into a snapshot (default 64 MiB). */
   compactJournalAfterBytes?: number;
+  /**
+   * A journal with a corrupt record that intact records follow refuses to open (a torn last
+   * record is cut off either way). Set this once to cut it at the corruption instead, losing the
+   * records after it.
+   */
+  truncateCorruptJournal?: boolean;
 }
 
 const DEFAULT_TTL_INTERVAL_MS = 10_000;
@@ -78,6 +84,7 @@ export class EmbeddedMongoServer {
       ? DurableStore.open(options.dataDir, storage, {
           fsync: options.fsync ?? 'batch',
           compactAfterBytes: options.compactJournalAfterBytes ?? DEFAULT_COMPACT_BYTES,
+          truncateCorruptJournal: options.truncateCorruptJournal,
           warn: (msg) => logger.warn(msg),
         })
       : undefined;

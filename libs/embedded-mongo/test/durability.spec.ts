@@ -178,6 +178,36 @@ describeEmbedded('durability (embedded only)', () => {
     expect(warnings.join()).toMatch(/torn journal record/);
   });
 
+  it('refuses a journal corrupt before intact records, and cuts it there only when told', async () => {
+    const dataDir = tempDir();
+    const server = await EmbeddedMongoServer.start({ dataDir });
+    const client = await MongoClient.connect(server.uri('durable'));
+    for (let k = 0; k < 20; k++) await client.db().collection('t').insertOne({ k });
+    await client.close();
+    // Simulate a crash (the journal as it was before close() folds it), then damage one byte
+    // in the middle: the records after it are intact, acknowledged writes.
+    const journal = join(dataDir, 'journal.log');
+    const journalBytes = readFileSync(journal);
+    await server.close();
+    rmSync(join(dataDir, 'snapshot.bson'));
+    journalBytes[journalBytes.length >> 1] ^= 0xff;
+    writeFileSync(journal, journalBytes);
+
+    await expect(EmbeddedMongoServer.start({ dataDir })).rejects.toThrow(
+      /journal .*journal\.log is corrupt at byte \d+ of \d+, and intact records follow from byte \d+/,
+    );
+    expect(statSync(journal).size).toBe(journalBytes.length); // left as it was
+    await withServer(
+      dataDir,
+      async (reopened) => {
+        const kept = await reopened.db().collection('t').countDocuments();
+        expect(kept).toBeGreaterThan(0);
+        expect(kept).toBeLessThan(20);
+      },
+      { truncateCorruptJournal: true, logger: { log() {}, warn() {}, error() {} } },
+    );
+  });
+
   it('refuses a second server on a locked data directory', async () => {
     const dataDir = tempDir();
     const first = await EmbeddedMongoServer.start({ dataDir });

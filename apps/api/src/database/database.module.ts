@@ -26,6 +26,7 @@ export class MongoTarget implements OnApplicationShutdown {
     const server = await EmbeddedMongoThread.start({
       dataDir,
       fsync: config.EMBEDDED_MONGO_FSYNC,
+      truncateCorruptJournal: config.EMBEDDED_MONGO_TRUNCATE_CORRUPT_JOURNAL === 'true',
       logger: {
         log: (message) => logger.debug(message),
         warn: (message) => logger.warn(message),

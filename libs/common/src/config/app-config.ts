@@ -84,6 +84,12 @@ export class EnvironmentVariables {
   })
   EMBEDDED_MONGO_FSYNC: 'always' | 'batch' | 'never' = 'batch';
 
+  /** Set once to open an embedded journal damaged before intact records by cutting it there. */
+  @IsIn(['true', 'false'], {
+    message: 'EMBEDDED_MONGO_TRUNCATE_CORRUPT_JOURNAL must be true or false',
+  })
+  EMBEDDED_MONGO_TRUNCATE_CORRUPT_JOURNAL: 'true' | 'false' = 'false';
+
   @ValidateIf(
     (env: EnvironmentVariables) => env.NODE_ENV === 'production' || env.JWT_SECRET !== undefined,
   )

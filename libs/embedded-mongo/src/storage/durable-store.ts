@@ -17,6 +17,8 @@ export interface DurableStoreOptions {
    * rewritten every few hundred MB of journal, not every 64 MiB).
    */
   compactAfterBytes: number;
+  /** Open a journal whose corrupt record intact ones follow by cutting it there (they are lost). */
+  truncateCorruptJournal?: boolean;
   warn(message: string): void;
 }
 
@@ -46,7 +48,9 @@ export class DurableStore implements WriteRecorder {
     const releaseLock = acquireDataDirLock(dataDir);
     try {
       readSnapshot(join(dataDir, 'snapshot.bson'), storage);
-      const { journal, contents } = Journal.open(join(dataDir, 'journal.log'));
+      const { journal, contents } = Journal.open(join(dataDir, 'journal.log'), {
+        truncateCorruption: options.truncateCorruptJournal,
+      });
       if (contents.discardedBytes > 0) {
         options.warn(
           `embedded-mongo: discarded ${contents.discardedBytes} bytes of a torn journal record in ${dataDir}`,

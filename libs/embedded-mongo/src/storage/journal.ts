@@ -19,10 +19,20 @@ export interface JournalContents {
   discardedBytes: number;
 }
 
+export interface JournalOpenOptions {
+  /**
+   * Cut the journal at a corrupt record even though intact records follow it (they are lost).
+   * Without it, such a journal refuses to open.
+   */
+  truncateCorruption?: boolean;
+}
+
 /**
  * Append-only log. One record per committed command: length + CRC32 + the command's operations
  * as consecutive BSON documents. A record that was cut short by a crash fails its length or CRC
- * check and is truncated away on open.
+ * check and is truncated away on open. A bad record that intact ones follow is not a crash's
+ * torn tail but damage to acknowledged writes: the journal then refuses to open (see
+ * JournalOpenOptions.truncateCorruption).
  */
 export class Journal {
   private constructor(
@@ -30,10 +40,18 @@ export class Journal {
     private bytes: number,
   ) {}
 
-  static open(path: string): { journal: Journal; contents: JournalContents } {
+  static open(
+    path: string,
+    options: JournalOpenOptions = {},
+  ): { journal: Journal; contents: JournalContents } {
     const fd = openSync(path, 'a+');
     const data = readFileSync(path);
     const { operations, validBytes } = parseRecords(data);
+    const intactAfter = validBytes < data.length ? nextIntactRecord(data, validBytes + 1) : -1;
+    if (intactAfter >= 0 && !options.truncateCorruption) {
+      closeSync(fd);
+      throw corruptJournalError(path, validBytes, intactAfter, data.length);
+    }
     if (validBytes < data.length) {
       ftruncateSync(fd, validBytes);
       fdatasyncSync(fd);
@@ -172,6 +190,40 @@ function parseRecords(data: Buffer): { operations: Document[]; validBytes: numbe
     offset = end;
   }
   return { operations, validBytes: offset };
+}
+
+/** Where the first intact record at or after `from` starts, or -1 (nothing but a torn tail). */
+function nextIntactRecord(data: Buffer, from: number): number {
+  for (let offset = from; offset + RECORD_HEADER < data.length; offset++)
+    if (isIntactRecord(data, offset)) return offset;
+  return -1;
+}
+
+/**
+ * A record a commit wrote: at least one operation, whose BSON length fits the payload (a cheap
+ * test that rules out almost every offset before its CRC is computed), and a matching CRC.
+ */
+function isIntactRecord(data: Buffer, offset: number): boolean {
+  const length = data.readUInt32LE(offset);
+  const end = offset + RECORD_HEADER + length;
+  if (length < 5 || end > data.length) return false;
+  const firstSize = data.readInt32LE(offset + RECORD_HEADER);
+  if (firstSize < 5 || firstSize > length) return false;
+  const payload = data.subarray(offset + RECORD_HEADER, end);
+  return (
+    crc32(payload) === data.readUInt32LE(offset + 4) && decodeOperations(payload) !== undefined
+  );
+}
+
+function corruptJournalError(path: string, at: number, intactAt: number, size: number): Error {
+  return new Error(
+    `embedded-mongo: the journal ${path} is corrupt at byte ${at} of ${size}, and intact records ` +
+      `follow from byte ${intactAt}: this is damage, not a torn last write, and cutting it off ` +
+      `would lose acknowledged writes, so the store will not start. Copy the data directory ` +
+      `aside, then either restore it from a backup or start once with truncateCorruptJournal ` +
+      `(EMBEDDED_MONGO_TRUNCATE_CORRUPT_JOURNAL=true for the gateway, --truncate-corrupt-journal ` +
+      `for the CLI) to keep only the ${at} bytes before the corruption.`,
+  );
 }
 
 function decodeOperations(payload: Buffer): Document[] | undefined {
