@@ -8,24 +8,28 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { deserialize, serialize, type Document } from 'bson';
 import { decodeFields, FieldSet, STORED_DOCUMENT_OPTIONS } from './bson-reader';
 import type { StorageEngine } from './storage-engine';
 
 const FORMAT = 'embedded-mongo-snapshot';
+/** Version 2 adds the CRC-32 of the file to its end marker; version 1 files load unchecked. */
+const VERSION = 2;
 const FLUSH_BYTES = 4 * 1024 * 1024;
 
 /**
  * The whole store as one file of BSON documents: a header, then per collection a descriptor
- * (name, options, index definitions, document count) followed by its documents, then a trailer.
- * Written to a temporary file, fsynced and renamed, so a crash leaves the previous snapshot intact.
+ * (name, options, index definitions, document count) followed by its documents, then an end
+ * marker holding the CRC-32 of every byte before it. Written to a temporary file, fsynced and
+ * renamed, so a crash leaves the previous snapshot intact.
  */
 export function writeSnapshot(path: string, storage: StorageEngine): void {
   const temporary = `${path}.tmp`;
   const fd = openSync(temporary, 'w');
   try {
     const writer = new BufferedWriter(fd);
-    writer.write(serialize({ format: FORMAT, version: 1, createdAt: new Date() }));
+    writer.write(serialize({ format: FORMAT, version: VERSION, createdAt: new Date() }));
     for (const collection of storage.allCollections()) {
       writer.write(
         serialize({
@@ -41,7 +45,8 @@ export function writeSnapshot(path: string, storage: StorageEngine): void {
       // Documents are kept as BSON already: their bytes go to the file as they are.
       for (const bytes of collection.rawDocuments()) writer.write(bytes);
     }
-    writer.write(serialize({ end: true }));
+    writer.flush();
+    writer.write(serialize({ end: true, crc32: writer.checksum }));
     writer.flush();
     fsyncSync(fd);
   } finally {
@@ -58,8 +63,9 @@ export function readSnapshot(path: string, storage: StorageEngine): void {
   const documents = splitDocuments(data);
   const decode = (bytes: Buffer) => deserialize(bytes, STORED_DOCUMENT_OPTIONS);
   const first = documents.next();
-  if (first.done || decode(first.value).format !== FORMAT)
-    throw new Error(`embedded-mongo: ${path} is not a snapshot file`);
+  const header = first.done ? undefined : decode(first.value);
+  if (header?.format !== FORMAT) throw new Error(`embedded-mongo: ${path} is not a snapshot file`);
+  verifyChecksum(path, data, Number(header.version) >= 2);
   for (let entry = documents.next(); !entry.done; entry = documents.next()) {
     const descriptor = decode(entry.value);
     if (descriptor.end) return;
@@ -78,6 +84,39 @@ export function readSnapshot(path: string, storage: StorageEngine): void {
     }
   }
   throw new Error(`embedded-mongo: snapshot ${path} is truncated (no end marker)`);
+}
+
+/**
+ * Compares the CRC-32 in the end marker with the bytes before it, before anything is loaded: a
+ * damaged snapshot must stop the start, not be served (and compacted into the next one). A
+ * version 1 file has none (`required` false): it loads as before and gets one when rewritten.
+ */
+function verifyChecksum(path: string, data: Buffer, required: boolean): void {
+  let endAt = -1;
+  for (let offset = 0; offset + 4 <= data.length;) {
+    const size = data.readInt32LE(offset);
+    if (size < 5 || offset + size > data.length) break;
+    endAt = offset;
+    offset += size;
+  }
+  let expected: unknown;
+  try {
+    const end = deserialize(data.subarray(endAt));
+    expected = end.end === true ? end.crc32 : undefined;
+  } catch {
+    expected = undefined;
+  }
+  if (expected === undefined) {
+    if (!required) return;
+    throw new Error(`embedded-mongo: snapshot ${path} is truncated (no end marker)`);
+  }
+  const actual = crc32(data.subarray(0, endAt));
+  if (actual !== expected)
+    throw new Error(
+      `embedded-mongo: snapshot ${path} fails its checksum (CRC-32 ${actual}, recorded ` +
+        `${String(expected)}): the file is damaged, so the store will not start rather than ` +
+        `serve corrupted data. The file was not changed; restore the data directory from a backup.`,
+    );
 }
 
 /** The bytes of each document in the file (the store keeps them instead of re-serializing). */
@@ -103,6 +142,8 @@ function syncDirectory(directory: string): void {
 class BufferedWriter {
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
+  /** CRC-32 of everything flushed so far. */
+  checksum = 0;
 
   constructor(private readonly fd: number) {}
 
@@ -114,7 +155,9 @@ class BufferedWriter {
 
   flush(): void {
     if (this.pendingBytes === 0) return;
-    writeSync(this.fd, Buffer.concat(this.pending, this.pendingBytes));
+    const chunk = Buffer.concat(this.pending, this.pendingBytes);
+    this.checksum = crc32(chunk, this.checksum);
+    writeSync(this.fd, chunk);
     this.pending = [];
     this.pendingBytes = 0;
   }
