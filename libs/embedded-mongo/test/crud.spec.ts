@@ -279,6 +279,27 @@ describe('CRUD through the official driver', () => {
     expect((await coll.find().toArray()).map((d) => d.n)).toEqual([3, 'x', 3]);
   });
 
+  it('keeps Decimal128 values exact in updates and unique indexes', async () => {
+    const coll = fresh();
+    await coll.insertOne({ _id: 1, price: Decimal128.fromString('0.1') } as Document);
+    const set = await coll.updateOne({ _id: 1 } as Document, {
+      $set: { price: Decimal128.fromString('0.10000000000000000001') },
+    });
+    expect(set.modifiedCount).toBe(1);
+    expect(String((await coll.findOne({ _id: 1 } as Document))?.price)).toBe(
+      '0.10000000000000000001',
+    );
+    const unique = fresh();
+    await unique.createIndex({ d: 1 }, { unique: true });
+    await unique.insertMany([
+      { d: Decimal128.fromString('0.1') },
+      { d: Decimal128.fromString('0.1000000000000000000001') },
+    ]);
+    await expect(unique.insertOne({ d: Decimal128.fromString('0.10') })).rejects.toMatchObject({
+      code: 11000,
+    });
+  });
+
   it('deletes one or many', async () => {
     const coll = fresh();
     await coll.insertMany([{ k: 1 }, { k: 1 }, { k: 1 }, { k: 2 }]);

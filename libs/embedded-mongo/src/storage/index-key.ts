@@ -1,15 +1,17 @@
 import { ObjectId, type Document } from 'bson';
+import { exactDouble, normalized, parseDecimal, sameDecimalValue } from './exact-decimal';
 
 /**
  * A canonical string for a value such that values MongoDB considers equal in an index map to the
- * same string: int/double/Long of equal value, Dates and ObjectIds by value, null and missing alike.
+ * same string: int/double/Long/Decimal128 of equal (exact) value, Dates and ObjectIds by value,
+ * null and missing alike.
  * Strings are length-prefixed so concatenated compound keys can never collide.
  */
 export function canonicalKey(value: unknown): string {
   if (value === undefined || value === null) return 'N';
   switch (typeof value) {
     case 'number':
-      return `n${value === 0 ? 0 : value};`;
+      return numberKey(value);
     case 'string':
       return `s${value.length}:${value}`;
     case 'boolean':
@@ -36,8 +38,7 @@ function canonicalBsonValue(bsonType: string, value: object): string {
     case 'Double':
       return `n${value.toString()};`;
     case 'Decimal128':
-      // Decimal128 equal to a double (e.g. 1.5) must share its key; exotic precision falls back to text.
-      return `n${Number(value.toString())};`;
+      return decimalKey(value.toString());
     case 'Binary': {
       const text = (value as { toString(encoding: 'base64'): string }).toString('base64');
       return `x${text.length}:${text}`;
@@ -48,6 +49,33 @@ function canonicalBsonValue(bsonType: string, value: object): string {
     }
   }
 }
+
+function numberKey(value: number): string {
+  // Past 2^53 every double is an integer, printed rounded ("4611686018427388000"): key it by its
+  // exact digits, as a Long of the same value is.
+  if (Math.abs(value) >= 2 ** 53 && Number.isFinite(value)) return `n${BigInt(value)};`;
+  return `n${value === 0 ? 0 : value};`;
+}
+
+/**
+ * A Decimal128 that is exactly a double (1.5, 2, 1E+3) shares the double's key, an integer in a
+ * Long's range shares the Long's (9007199254740993), any other (0.1, 0.1000000000000000000001)
+ * gets a key of its exact value.
+ */
+function decimalKey(text: string): string {
+  const decimal = parseDecimal(text);
+  if (!decimal) return numberKey(Number(text)); // NaN, Infinity, -Infinity
+  const double = Number(text);
+  if (Number.isFinite(double) && sameDecimalValue(decimal, exactDouble(double)))
+    return numberKey(double);
+  const { coefficient, exponent } = normalized(decimal);
+  const integer = exponent >= 0 && exponent <= 19 ? coefficient * 10n ** BigInt(exponent) : 0n;
+  if (integer !== 0n && integer >= LONG_MIN && integer <= LONG_MAX) return `n${integer};`;
+  return `n~${coefficient}e${exponent};`;
+}
+
+const LONG_MIN = -(2n ** 63n);
+const LONG_MAX = 2n ** 63n - 1n;
 
 /**
  * Every value stored at a dotted path, descending through arrays the way MongoDB's multikey
