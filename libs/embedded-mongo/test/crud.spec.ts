@@ -300,6 +300,31 @@ describe('CRUD through the official driver', () => {
     });
   });
 
+  it('computes $inc and $mul on Decimal128 and Long exactly', async () => {
+    const coll = fresh();
+    await coll.insertOne({
+      _id: 1,
+      d: Decimal128.fromString('1.5'),
+      p: Decimal128.fromString('0.1'),
+      l: Long.fromString('9007199254740995'),
+      max: Long.MAX_VALUE,
+    } as Document);
+    await coll.updateOne({ _id: 1 } as Document, {
+      $inc: { d: 1, l: 1, fresh: Decimal128.fromString('0.5') },
+      $mul: { p: Decimal128.fromString('3') },
+    });
+    const after = await coll.findOne({ _id: 1 } as Document, { promoteLongs: false });
+    expect([after?.d, after?.p, after?.l, after?.fresh].map(String)).toEqual([
+      '2.5',
+      '0.3',
+      '9007199254740996',
+      '0.5',
+    ]);
+    await expect(
+      coll.updateOne({ _id: 1 } as Document, { $inc: { max: 1 } }),
+    ).rejects.toMatchObject({ code: 2 });
+  });
+
   it('deletes one or many', async () => {
     const coll = fresh();
     await coll.insertMany([{ k: 1 }, { k: 1 }, { k: 1 }, { k: 2 }]);

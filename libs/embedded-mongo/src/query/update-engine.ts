@@ -3,6 +3,7 @@ import { updateOne } from 'mingo';
 import { ErrorCode, MongoCommandError } from '../errors';
 import { canonicalKey } from '../storage/index-key';
 import { cloneDocument } from './clone';
+import { withExactArithmetic } from './exact-arithmetic';
 import { mingoOptions, type MingoOptions } from './mingo-options';
 import { trySimpleUpdate } from './simple-update';
 import { assertUpdateApplies } from './update-validation';
@@ -29,8 +30,9 @@ export function applyUpdate(
   if (Array.isArray(update)) return checked(original, runPipeline(original, update, context));
   if (!isOperatorUpdate(update)) return checked(original, replacement(original, update));
   const { $setOnInsert: _ignored, ...operators } = update;
-  const modifier = withoutUnchangedId(operators, original._id);
-  assertUpdateApplies(original, modifier);
+  const checkedModifier = withoutUnchangedId(operators, original._id);
+  assertUpdateApplies(original, checkedModifier);
+  const modifier = withExactArithmetic(original, checkedModifier);
   return (
     trySimpleUpdate(original, modifier) ??
     checked(original, runOperators(original, modifier, context))
@@ -46,8 +48,9 @@ export function buildUpsertDocument(update: UpdateDocument, context: UpdateConte
     document = { ...update, ...(seed._id !== undefined ? { _id: seed._id } : {}) };
   else {
     const { $setOnInsert, ...operators } = update;
-    const { modifier, id: setId } = splitIdAssignment(operators);
-    assertUpdateApplies(seed, { ...modifier, $setOnInsert });
+    const { modifier: checkedModifier, id: setId } = splitIdAssignment(operators);
+    assertUpdateApplies(seed, { ...checkedModifier, $setOnInsert });
+    const modifier = withExactArithmetic(seed, checkedModifier);
     document = trySimpleUpdate(seed, modifier)?.document ?? runOperators(seed, modifier, context);
     const { modifier: onInsert, id: insertId } = splitIdAssignment({ $set: $setOnInsert });
     if (onInsert.$set) {
