@@ -325,6 +325,23 @@ describe('CRUD through the official driver', () => {
     ).rejects.toMatchObject({ code: 2 });
   });
 
+  it('refuses operators on overlapping paths with 40 ConflictingUpdateOperators', async () => {
+    const coll = fresh();
+    await coll.insertOne({ _id: 1, p: 1, l: Long.fromString('9007199254740995') } as Document);
+    for (const update of [
+      { $set: { p: 2 }, $inc: { p: 1 } },
+      { $set: { 'a.b': 1 }, $unset: { a: '' } },
+      { $set: { l: 1 }, $inc: { l: Long.fromNumber(1) } },
+    ])
+      await expect(coll.updateOne({ _id: 1 } as Document, update)).rejects.toMatchObject({
+        code: 40,
+      });
+    await expect(
+      coll.updateOne({ k: 1 }, { $set: { v: 1 }, $setOnInsert: { v: 2 } }, { upsert: true }),
+    ).rejects.toMatchObject({ code: 40 });
+    expect(await coll.countDocuments()).toBe(1);
+  });
+
   it('deletes one or many', async () => {
     const coll = fresh();
     await coll.insertMany([{ k: 1 }, { k: 1 }, { k: 1 }, { k: 2 }]);

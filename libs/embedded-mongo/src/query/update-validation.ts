@@ -5,7 +5,7 @@ import { ErrorCode, MongoCommandError } from '../errors';
  * mingo's updater skips a target of the wrong type without a word ($inc on a string, $push on
  * null, $set through a scalar) and applies the update's other operators. MongoDB refuses such an
  * update whole. These checks run on the document before anything is applied, which is exact
- * because MongoDB also refuses two operators on overlapping paths.
+ * because an update naming overlapping paths is refused first (as MongoDB does).
  */
 
 /** Operators that create their path when it is missing (so a scalar in the way is an error). */
@@ -26,6 +26,7 @@ const ARRAY_READING = new Set(['$pull', '$pullAll', '$pop']);
 
 /** Throws MongoDB's error if `modifier` cannot apply to `document`; returns otherwise. */
 export function assertUpdateApplies(document: Document, modifier: Document): void {
+  assertNoConflicts(modifier);
   for (const [operator, fields] of Object.entries(modifier)) {
     if (!CREATING.has(operator) && !ARRAY_READING.has(operator)) continue;
     if (fields === null || typeof fields !== 'object') continue;
@@ -35,6 +36,39 @@ export function assertUpdateApplies(document: Document, modifier: Document): voi
       if (target?.exists) assertTargetType(operator, target, document._id);
     }
   }
+}
+
+/** Two operations on the same path, or on a path and its parent, are error 40. */
+function assertNoConflicts(modifier: Document): void {
+  const paths = new Set<string>();
+  const parents = new Set<string>(); // every proper prefix of a path in `paths`
+  for (const [operator, fields] of Object.entries(modifier)) {
+    if (fields === null || typeof fields !== 'object') continue;
+    for (const [path, argument] of Object.entries(fields as Document)) {
+      const named =
+        operator === '$rename' && typeof argument === 'string' ? [path, argument] : [path];
+      for (const each of named) {
+        const prefixes = properPrefixes(each);
+        const conflict =
+          paths.has(each) || parents.has(each) ? each : prefixes.find((p) => paths.has(p));
+        if (conflict !== undefined)
+          throw new MongoCommandError(
+            ErrorCode.ConflictingUpdateOperators,
+            `Updating the path '${each}' would create a conflict at '${conflict}'`,
+          );
+        paths.add(each);
+        for (const prefix of prefixes) parents.add(prefix);
+      }
+    }
+  }
+}
+
+/** 'a.b.c' -> ['a', 'a.b']. */
+function properPrefixes(path: string): string[] {
+  const prefixes: string[] = [];
+  for (let at = path.indexOf('.'); at !== -1; at = path.indexOf('.', at + 1))
+    prefixes.push(path.slice(0, at));
+  return prefixes;
 }
 
 interface Target {
