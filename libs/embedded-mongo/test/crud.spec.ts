@@ -342,6 +342,17 @@ describe('CRUD through the official driver', () => {
     expect(await coll.countDocuments()).toBe(1);
   });
 
+  it('stores a $set that changes only the subtype of a Binary', async () => {
+    const coll = fresh();
+    const bytes = Buffer.from('0123456789abcdef');
+    await coll.insertOne({ _id: 1, b: new Binary(bytes, 0) } as Document);
+    const result = await coll.updateOne({ _id: 1 } as Document, {
+      $set: { b: new Binary(bytes, 4) },
+    });
+    expect(result.modifiedCount).toBe(1);
+    expect((await coll.findOne({ _id: 1 } as Document))?.b.sub_type).toBe(4);
+  });
+
   it('deletes one or many', async () => {
     const coll = fresh();
     await coll.insertMany([{ k: 1 }, { k: 1 }, { k: 1 }, { k: 2 }]);

@@ -1,4 +1,4 @@
-import { Decimal128, Long, ObjectId } from 'bson';
+import { Binary, Decimal128, Long, ObjectId } from 'bson';
 import { canonicalKey, valuesAtPath } from './index-key';
 
 describe('canonicalKey', () => {
@@ -32,6 +32,8 @@ describe('canonicalKey', () => {
     expect(canonicalKey('5')).not.toBe(canonicalKey(5));
     expect(canonicalKey(['a', 'b'])).not.toBe(canonicalKey(['ab']));
     expect(canonicalKey({ a: 1, b: 2 })).not.toBe(canonicalKey({ b: 2, a: 1 }));
+    const bytes = Buffer.from('0123456789abcdef');
+    expect(canonicalKey(new Binary(bytes, 0))).not.toBe(canonicalKey(new Binary(bytes, 4)));
   });
 });
 

@@ -40,8 +40,10 @@ function canonicalBsonValue(bsonType: string, value: object): string {
     case 'Decimal128':
       return decimalKey(value.toString());
     case 'Binary': {
-      const text = (value as { toString(encoding: 'base64'): string }).toString('base64');
-      return `x${text.length}:${text}`;
+      // The subtype is part of the value: UUID bytes (4) differ from the same generic bytes (0).
+      const binary = value as { sub_type: number; toString(encoding: 'base64'): string };
+      const text = binary.toString('base64');
+      return `x${binary.sub_type}:${text.length}:${text}`;
     }
     default: {
       const text = value.toString();
