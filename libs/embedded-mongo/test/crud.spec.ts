@@ -332,6 +332,7 @@ describe('CRUD through the official driver', () => {
       { $set: { p: 2 }, $inc: { p: 1 } },
       { $set: { 'a.b': 1 }, $unset: { a: '' } },
       { $set: { l: 1 }, $inc: { l: Long.fromNumber(1) } },
+      { $set: { 'a.b': 1, 'a-b': 2 }, $unset: { a: '' } },
     ])
       await expect(coll.updateOne({ _id: 1 } as Document, update)).rejects.toMatchObject({
         code: 40,

@@ -24,6 +24,8 @@ describe('trySimpleUpdate', () => {
     expect(trySimpleUpdate({ _id: 1 }, { $set: { 'a.$.b': 2 } })).toBeUndefined();
     expect(trySimpleUpdate({ _id: 1 }, { $set: { _id: 2 } })).toBeUndefined();
     expect(trySimpleUpdate({ _id: 1 }, { $set: { a: 1 }, $inc: { 'a.b': 1 } })).toBeUndefined();
+    const overlap = { $set: { 'a.b': 1, 'a-b': 2 }, $unset: { a: '' } }; // 'a' < 'a-b' < 'a.b'
+    expect(trySimpleUpdate({ _id: 1 }, overlap)).toBeUndefined();
     expect(trySimpleUpdate({ _id: 1, s: 'x' }, { $inc: { s: 1 } })).toBeUndefined();
     expect(trySimpleUpdate({ _id: 1 }, { $push: { a: 1 } })).toBeUndefined();
   });

@@ -68,10 +68,10 @@ function pathsAreIndependent(paths: string[]): boolean {
     )
   )
     return false;
-  const sorted = [...paths].sort();
-  return sorted.every(
-    (path, i) => i === 0 || (path !== sorted[i - 1] && !path.startsWith(`${sorted[i - 1]}.`)),
-  );
+  // With a '.' appended, a parent is a string prefix of its children and sorts right before
+  // them ('a.' < 'a.b.'), whatever sorts between bare names ('a' < 'a-b' < 'a.b').
+  const sorted = paths.map((path) => `${path}.`).sort();
+  return sorted.every((path, i) => i === 0 || !path.startsWith(sorted[i - 1]));
 }
 
 /**

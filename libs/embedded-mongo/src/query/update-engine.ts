@@ -30,12 +30,11 @@ export function applyUpdate(
   if (Array.isArray(update)) return checked(original, runPipeline(original, update, context));
   if (!isOperatorUpdate(update)) return checked(original, replacement(original, update));
   const { $setOnInsert: _ignored, ...operators } = update;
-  const checkedModifier = withoutUnchangedId(operators, original._id);
-  assertUpdateApplies(original, checkedModifier);
-  const modifier = withExactArithmetic(original, checkedModifier);
+  const modifier = withoutUnchangedId(operators, original._id);
+  // The fast path takes only updates that apply as they are (else it declines): no checks needed.
   return (
     trySimpleUpdate(original, modifier) ??
-    checked(original, runOperators(original, modifier, context))
+    checked(original, runOperators(original, prepared(original, modifier), context))
   );
 }
 
@@ -48,9 +47,9 @@ export function buildUpsertDocument(update: UpdateDocument, context: UpdateConte
     document = { ...update, ...(seed._id !== undefined ? { _id: seed._id } : {}) };
   else {
     const { $setOnInsert, ...operators } = update;
-    const { modifier: checkedModifier, id: setId } = splitIdAssignment(operators);
-    assertUpdateApplies(seed, { ...checkedModifier, $setOnInsert });
-    const modifier = withExactArithmetic(seed, checkedModifier);
+    const { modifier: requested, id: setId } = splitIdAssignment(operators);
+    assertUpdateApplies(seed, { ...requested, $setOnInsert });
+    const modifier = withExactArithmetic(seed, requested);
     document = trySimpleUpdate(seed, modifier)?.document ?? runOperators(seed, modifier, context);
     const { modifier: onInsert, id: insertId } = splitIdAssignment({ $set: $setOnInsert });
     if (onInsert.$set) {
@@ -79,6 +78,15 @@ export function isOperatorUpdate(update: Document): boolean {
 }
 
 /**
+ * What mingo is given: an update MongoDB would refuse is refused here whole (mingo would skip its
+ * misfits and apply the rest), and Long/Decimal128 arithmetic is done exactly beforehand.
+ */
+function prepared(document: Document, modifier: Document): Document {
+  assertUpdateApplies(document, modifier);
+  return withExactArithmetic(document, modifier);
+}
+
+/**
  * `$set: {_id}` is allowed when it names the document's own `_id` (mongoose sends whole documents
  * as `$set`): drop it then, since mingo refuses any operator on `_id`. Another value is error 66.
  */
@@ -90,11 +98,11 @@ function withoutUnchangedId(modifier: Document, id: unknown): Document {
 
 /** Splits `$set._id` off a modifier (an emptied `$set` is dropped); `id` is undefined if absent. */
 function splitIdAssignment(modifier: Document): { modifier: Document; id: unknown } {
-  const { $set, ...rest } = modifier;
-  if ($set === undefined) return { modifier: rest, id: undefined };
-  if ($set === null || typeof $set !== 'object' || !Object.hasOwn($set, '_id'))
+  const set = modifier.$set as unknown;
+  if (set === null || typeof set !== 'object' || !Object.hasOwn(set, '_id'))
     return { modifier, id: undefined };
-  const { _id: id, ...fields } = $set as Document;
+  const { $set: _set, ...rest } = modifier;
+  const { _id: id, ...fields } = set as Document;
   return { modifier: Object.keys(fields).length ? { ...rest, $set: fields } : rest, id };
 }
 

@@ -40,36 +40,30 @@ export function assertUpdateApplies(document: Document, modifier: Document): voi
 
 /** Two operations on the same path, or on a path and its parent, are error 40. */
 function assertNoConflicts(modifier: Document): void {
-  const paths = new Set<string>();
-  const parents = new Set<string>(); // every proper prefix of a path in `paths`
+  const named: string[] = [];
   for (const [operator, fields] of Object.entries(modifier)) {
     if (fields === null || typeof fields !== 'object') continue;
     for (const [path, argument] of Object.entries(fields as Document)) {
-      const named =
-        operator === '$rename' && typeof argument === 'string' ? [path, argument] : [path];
-      for (const each of named) {
-        const prefixes = properPrefixes(each);
-        const conflict =
-          paths.has(each) || parents.has(each) ? each : prefixes.find((p) => paths.has(p));
-        if (conflict !== undefined)
-          throw new MongoCommandError(
-            ErrorCode.ConflictingUpdateOperators,
-            `Updating the path '${each}' would create a conflict at '${conflict}'`,
-          );
-        paths.add(each);
-        for (const prefix of prefixes) parents.add(prefix);
-      }
+      assertNoConflict(named, path);
+      if (operator === '$rename' && typeof argument === 'string') assertNoConflict(named, argument);
     }
   }
 }
 
-/** 'a.b.c' -> ['a', 'a.b']. */
-function properPrefixes(path: string): string[] {
-  const prefixes: string[] = [];
-  for (let at = path.indexOf('.'); at !== -1; at = path.indexOf('.', at + 1))
-    prefixes.push(path.slice(0, at));
-  return prefixes;
+/** Adds `path` to the paths `named` so far, unless it is one of them or a parent or child of one. */
+function assertNoConflict(named: string[], path: string): void {
+  for (const other of named) {
+    if (other !== path && !isParentPath(other, path) && !isParentPath(path, other)) continue;
+    throw new MongoCommandError(
+      ErrorCode.ConflictingUpdateOperators,
+      `Updating the path '${path}' would create a conflict at '${other.length < path.length ? other : path}'`,
+    );
+  }
+  named.push(path);
 }
+
+const isParentPath = (parent: string, path: string): boolean =>
+  path.length > parent.length && path[parent.length] === '.' && path.startsWith(parent);
 
 interface Target {
   /** The last path segment, as MongoDB names the field in its messages. */
@@ -85,7 +79,7 @@ interface Target {
  */
 function resolveTarget(document: Document, path: string, creates: boolean): Target | undefined {
   const parts = path.split('.');
-  if (parts.some((part) => part.startsWith('$'))) return undefined;
+  if (path.includes('$') && parts.some((part) => part.startsWith('$'))) return undefined;
   let node: unknown = document;
   let nodeName = '';
   for (const part of parts) {
@@ -116,23 +110,24 @@ function assertArgument(operator: string, path: string, argument: unknown): void
 
 function assertTargetType(operator: string, target: Target, id: unknown): void {
   const { field, value } = target;
-  const type = bsonTypeName(value);
-  const inDocument = `{_id: ${render(id)}}`;
+  // Built only for an error: rendering values costs more than every check here.
+  const type = () => bsonTypeName(value);
+  const inDocument = () => `{_id: ${render(id)}}`;
   if ((operator === '$inc' || operator === '$mul') && !isNumeric(value))
     throw new MongoCommandError(
       ErrorCode.TypeMismatch,
-      `Cannot apply ${operator} to a value of non-numeric type. ${inDocument} has the field '${field}' of non-numeric type ${type}`,
+      `Cannot apply ${operator} to a value of non-numeric type. ${inDocument()} has the field '${field}' of non-numeric type ${type()}`,
     );
   if (Array.isArray(value)) return;
   if (operator === '$push')
     throw new MongoCommandError(
       ErrorCode.BadValue,
-      `The field '${field}' must be an array but is of type ${type} in document ${inDocument}`,
+      `The field '${field}' must be an array but is of type ${type()} in document ${inDocument()}`,
     );
   if (operator === '$addToSet')
     throw new MongoCommandError(
       ErrorCode.BadValue,
-      `Cannot apply $addToSet to non-array field. Field named '${field}' has non-array type ${type}`,
+      `Cannot apply $addToSet to non-array field. Field named '${field}' has non-array type ${type()}`,
     );
   if (operator === '$pull' || operator === '$pullAll')
     throw new MongoCommandError(
@@ -142,7 +137,7 @@ function assertTargetType(operator: string, target: Target, id: unknown): void {
   if (operator === '$pop')
     throw new MongoCommandError(
       ErrorCode.TypeMismatch,
-      `Path '${field}' contains an element of non-array type '${type}'`,
+      `Path '${field}' contains an element of non-array type '${type()}'`,
     );
 }
 
