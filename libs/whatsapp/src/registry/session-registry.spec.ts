@@ -6,6 +6,7 @@ import {
 } from '../auth-state/in-memory-auth-store';
 import {
   InstanceShuttingDownError,
+  QrNotAvailableError,
   SessionAlreadyConnectedError,
   SessionLeasedElsewhereError,
   SessionNotConnectedError,
@@ -80,6 +81,29 @@ describe('SessionRegistry with the sandbox engine', () => {
       SessionAlreadyConnectedError,
     );
     await expect(kit.registry.getQr('org1_nope')).rejects.toBeInstanceOf(SessionNotFoundError);
+    await kit.registry.beforeApplicationShutdown();
+  });
+
+  it('QR and pairing code of a session whose start fails at once (unreadable auth state) answer at once, with the stored status', async () => {
+    const kit = makeRegistryKit({ options: { qrWaitMs: 3_000 } });
+    const sessionId = await kit.linkedSession();
+    await kit.registry.stop(sessionId);
+    kit.auth.backend.putRaw(sessionId, 'creds', 'creds', '{not json');
+    for (const ask of [
+      () => kit.registry.getQr(sessionId),
+      () => kit.registry.requestPairingCode(sessionId, '+15551234567'),
+    ]) {
+      const started = Date.now();
+      const refused = await ask().catch((err: unknown) => err);
+      expect(Date.now() - started).toBeLessThan(1_000); // not the whole qrWaitMs
+      expect(refused).toBeInstanceOf(QrNotAvailableError);
+      expect(refused).toMatchObject({ details: { status: 'failed' } });
+    }
+    expect(kit.store.docs.get(sessionId)).toMatchObject({
+      status: 'failed',
+      lastError: expect.stringMatching(/Auth state is unreadable/),
+    });
+    expect(kit.registry.liveCount()).toBe(0);
     await kit.registry.beforeApplicationShutdown();
   });
 

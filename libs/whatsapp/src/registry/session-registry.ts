@@ -664,12 +664,26 @@ export class SessionRegistry
   private async ensureLinking(sessionId: string): Promise<WaSessionStatus | undefined> {
     // Under the lock, so a concurrent caller finds the connection opening (`connecting`), not the
     // idle status a handle being started still has, which the wait below would take as settled.
-    await this.locks.run(sessionId, async () => {
+    // The wait starts there too: a status written right after the lock is let go is not missed.
+    const linking = await this.locks.run(sessionId, async () => {
       if (this.handles.get(sessionId)?.status === 'connected')
         throw new SessionAlreadyConnectedError(sessionId);
       await this.connectNowLocked(sessionId);
+      const handle = this.handles.get(sessionId);
+      // No handle: the start ended at once (an unreadable auth state settled it `failed`), and
+      // the status it wrote is the answer; waiting for a signal that already fired is not.
+      if (!handle) return undefined;
+      // Wrapped: a promise returned bare would keep the lock until the wait is over.
+      return {
+        settled: this.status.waitFor(
+          sessionId,
+          handle.status,
+          notConnecting,
+          this.options.qrWaitMs,
+        ),
+      };
     });
-    const status = await this.waitForStatus(sessionId, notConnecting, this.options.qrWaitMs);
+    const status = linking ? await linking.settled : (await this.requireDoc(sessionId)).status;
     if (status === 'connected') throw new SessionAlreadyConnectedError(sessionId);
     return status ?? this.handles.get(sessionId)?.status;
   }
