@@ -4,6 +4,7 @@ import { backoffDelay } from '@app/common';
 import type { WaCloseInfo } from '../engine/close-reason';
 import type { WaConnection, WaConnectionEvents, WaOpenInfo } from '../engine/wa-connection';
 import { WA_EVENTS } from '../events';
+import type { WaSessionPatch, WaSessionStatus } from '../session-state/session-state';
 import type { WhatsAppOptions } from '../whatsapp.options';
 import { decideOnClose } from './close-policy';
 import type { WaEventPublisher } from './event-publisher';
@@ -108,27 +109,48 @@ export class SessionEventHandler {
         this.hooks.reconnect(handle, 0);
         return;
       case 'loggedOut':
-        await handle.auth.clear();
-        await this.hooks.retire(handle, true);
-        await this.status.set(handle, 'logged_out', { ...noQr, lastError: decision.lastError });
+        await this.settle(handle, 'logged_out', { ...noQr, lastError: decision.lastError }, () =>
+          handle.auth.clear(),
+        );
         return;
       case 'stop':
-        await this.hooks.retire(handle, true);
-        await this.status.set(handle, 'disconnected', { ...noQr, lastError: decision.lastError });
+        await this.settle(handle, 'disconnected', { ...noQr, lastError: decision.lastError });
         return;
       case 'retry': {
         handle.failures += 1;
         const { maxRetries } = this.options.backoff;
         if (handle.failures > maxRetries) {
-          await this.hooks.retire(handle, true);
           const lastError = `Gave up after ${maxRetries} reconnect attempts; last error: ${decision.lastError}`;
-          await this.status.set(handle, 'failed', { ...noQr, lastError });
+          await this.settle(handle, 'failed', { ...noQr, lastError });
           return;
         }
         await this.status.set(handle, 'disconnected', { ...noQr, lastError: decision.lastError });
         if (!handle.disposed)
           this.hooks.reconnect(handle, backoffDelay(handle.failures, this.options.backoff));
       }
+    }
+  }
+
+  /**
+   * Ends the session here on a close that settles it (logged out, stopped, given up). The status
+   * is written while the lease is still held, and only then is the lease released (as a stop
+   * does): an instance that finds the session free never has its own start overwritten by this
+   * close. The handle is disposed first, so nothing opens a connection on it in between (no
+   * reconnect; the registry waits for a disposed handle to be retired before it starts anew).
+   */
+  private async settle(
+    handle: SessionHandle,
+    status: WaSessionStatus,
+    patch: WaSessionPatch,
+    first?: () => Promise<void>,
+  ): Promise<void> {
+    handle.disposed = true;
+    handle.cancelReconnect();
+    try {
+      await first?.();
+      await this.status.set(handle, status, patch);
+    } finally {
+      await this.hooks.retire(handle, true);
     }
   }
 }

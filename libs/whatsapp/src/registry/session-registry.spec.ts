@@ -233,10 +233,11 @@ describe('SessionRegistry with the sandbox engine', () => {
     await kit.waitStatus(sessionId, 'logged_out');
     const doc = (await kit.store.findBySessionId(sessionId))!;
     expect(doc.lastError).toMatch(/Logged out/);
-    expect(doc.lease).toBeUndefined();
     expect(kit.auth.backend.rows.has(sessionId)).toBe(false);
     await new Promise((r) => setTimeout(r, 50));
     expect(kit.registry.liveCount()).toBe(0);
+    // Released once the status was written.
+    expect((await kit.store.findBySessionId(sessionId))!.lease).toBeUndefined();
     expect(kit.control.isLive(sessionId)).toBe(false);
     // scanning again works: a new QR is offered
     expect((await kit.registry.getQr(sessionId)).status).toBe('qr_ready');
@@ -456,6 +457,83 @@ describe('SessionRegistry with the sandbox engine', () => {
     expect(doc.lastError).toMatch(/replaced/i);
     expect(kit.registry.liveCount()).toBe(0);
     expect(kit.auth.backend.rows.has(sessionId)).toBe(true); // link kept
+  });
+
+  describe('a close that settles the session writes its status before it lets the lease go', () => {
+    /** Records, in order, the status writes and lease releases of the store. */
+    function recordWritesAndReleases(store: InMemorySessionStateStore) {
+      const order: string[] = [];
+      const update = store.update.bind(store);
+      vi.spyOn(store, 'update').mockImplementation(async (id, patch) => {
+        if (patch.status) order.push(`status ${patch.status}`);
+        return update(id, patch);
+      });
+      const releaseLease = store.releaseLease.bind(store);
+      vi.spyOn(store, 'releaseLease').mockImplementation(async (...args) => {
+        order.push('lease released');
+        return releaseLease(...args);
+      });
+      return order;
+    }
+    afterEach(() => vi.restoreAllMocks());
+
+    it.each([
+      ['connectionReplaced', 'disconnected', {}],
+      ['loggedOut', 'logged_out', {}],
+      ['connectionLost', 'failed', { backoff: { maxRetries: 0 } }], // gives up at once
+    ] as const)('%s → %s', async (reason, status, options) => {
+      const kit = makeRegistryKit({ options });
+      const sessionId = await kit.linkedSession();
+      const order = recordWritesAndReleases(kit.store);
+      const leaseAtStatus: unknown[] = [];
+      kit.emitter.on(WA_EVENTS.sessionStatus, (e) =>
+        leaseAtStatus.push(kit.store.docs.get(e.sessionId)!.lease?.owner),
+      );
+      await kit.control.disconnect(sessionId, reason);
+      await kit.waitStatus(sessionId, status);
+      await vi.waitFor(() => expect(kit.registry.liveCount()).toBe(0));
+      expect(order).toEqual([`status ${status}`, 'lease released']);
+      expect(leaseAtStatus).toEqual([kit.registry.instanceId]);
+      expect(kit.store.docs.get(sessionId)!.lease).toBeUndefined();
+      await kit.registry.beforeApplicationShutdown();
+    });
+
+    it('a start asked while the close writes its status waits for it, and is not overwritten by it', async () => {
+      const kit = makeRegistryKit();
+      const sessionId = await kit.linkedSession();
+      const create = vi.spyOn((kit.registry as any).engine, 'create');
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const update = kit.store.update.bind(kit.store);
+      const held = vi.spyOn(kit.store, 'update').mockImplementation(async (id, patch) => {
+        if (patch.status === 'disconnected') await gate; // the close's status write is slow
+        return update(id, patch);
+      });
+      await kit.control.disconnect(sessionId, 'connectionReplaced');
+      await vi.waitFor(() =>
+        expect(held).toHaveBeenCalledWith(
+          sessionId,
+          expect.objectContaining({ status: 'disconnected' }),
+        ),
+      );
+      const starting = kit.registry.start(sessionId); // e.g. the user restarts it right away
+      await tick();
+      expect(create).not.toHaveBeenCalled(); // nothing reopens the connection meanwhile
+      release();
+      await starting;
+      await kit.waitStatus(sessionId, 'connected');
+      expect(kit.statusTrail(sessionId).slice(-3)).toEqual([
+        'disconnected',
+        'connecting',
+        'connected',
+      ]);
+      expect(kit.store.docs.get(sessionId)).toMatchObject({
+        status: 'connected',
+        lease: { owner: kit.registry.instanceId },
+      });
+      expect(kit.registry.isConnected(sessionId)).toBe(true);
+      await kit.registry.beforeApplicationShutdown();
+    });
   });
 
   it('restartRequired on a linked session reconnects immediately', async () => {

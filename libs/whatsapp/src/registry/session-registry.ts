@@ -236,7 +236,7 @@ export class SessionRegistry
   stop(sessionId: string, reason?: string): Promise<void> {
     return this.locks.run(sessionId, () =>
       this.hereOrHolder(sessionId, { kind: 'stop', ...(reason ? { reason } : {}) }, async () => {
-        const handle = this.handles.get(sessionId);
+        const handle = await this.currentHandle(sessionId);
         if (handle) await this.stopLocked(handle, reason);
       }),
     );
@@ -254,7 +254,7 @@ export class SessionRegistry
     const request: HolderRequest = { kind: 'stop', reason, whileBarred: true };
     return this.hereOrHolder(sessionId, request, async () => {
       const stopped = await this.locks.run(sessionId, async () => {
-        const handle = this.handles.get(sessionId);
+        const handle = await this.currentHandle(sessionId);
         // Unreadable: stop, as asked (the caller read the organization barred).
         if (!handle || (await this.mayRun(handle.ref.organizationId).catch(() => false)))
           return false;
@@ -301,7 +301,7 @@ export class SessionRegistry
   restart(sessionId: string): Promise<void> {
     return this.locks.run(sessionId, () =>
       this.hereOrHolder(sessionId, { kind: 'restart' }, async () => {
-        const handle = this.handles.get(sessionId);
+        const handle = await this.currentHandle(sessionId);
         if (handle) await this.dispose(handle, false);
         await this.startLocked(sessionId);
       }),
@@ -561,7 +561,7 @@ export class SessionRegistry
   // ---- internals ----------------------------------------------------------------
 
   private async startLocked(sessionId: string): Promise<void> {
-    if (this.handles.has(sessionId)) return;
+    if (await this.currentHandle(sessionId)) return;
     if (this.closed) throw new InstanceShuttingDownError(sessionId);
     const doc = await this.requireDoc(sessionId);
     if (!(await this.leases.acquire(sessionId))) throw new SessionLeasedElsewhereError(sessionId);
@@ -646,6 +646,18 @@ export class SessionRegistry
     await this.authStores.release(handle.sessionId);
   }
 
+  /**
+   * The session's handle here. One a close is settling (disposed: logged out, stopped or given up,
+   * its status being written while it still holds the lease) is waited for first, and is gone by
+   * then: a start meanwhile would have its status overwritten by that close, and its lease
+   * released. Caller holds the session lock (the close does not take it).
+   */
+  private async currentHandle(sessionId: string): Promise<SessionHandle | undefined> {
+    const handle = this.handles.get(sessionId);
+    if (handle?.disposed) await handle.events.idle();
+    return this.handles.get(sessionId);
+  }
+
   /** Another instance owns the session now: step back quietly, its status is theirs to write. */
   private onLeaseLost(sessionId: string): void {
     void this.locks
@@ -666,7 +678,7 @@ export class SessionRegistry
     // idle status a handle being started still has, which the wait below would take as settled.
     // The wait starts there too: a status written right after the lock is let go is not missed.
     const linking = await this.locks.run(sessionId, async () => {
-      if (this.handles.get(sessionId)?.status === 'connected')
+      if ((await this.currentHandle(sessionId))?.status === 'connected')
         throw new SessionAlreadyConnectedError(sessionId);
       await this.connectNowLocked(sessionId);
       const handle = this.handles.get(sessionId);
@@ -693,7 +705,7 @@ export class SessionRegistry
    * the backoff's next attempt. Caller holds the session lock.
    */
   private async connectNowLocked(sessionId: string): Promise<void> {
-    const handle = this.handles.get(sessionId);
+    const handle = await this.currentHandle(sessionId);
     if (!handle) return this.startLocked(sessionId);
     // Whatever its status says: a close being handled, or a reconnect about to run, leaves
     // `connected` on a handle without a connection.
