@@ -92,6 +92,27 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     expect(t.app.get(SessionRegistry).instanceId).toBe(instanceId);
     const restored = await waitForSessionStatus(t, owner, 'sales-1', 'connected');
     expect(restored.phone).toBe('201001234567');
+    // The shutdown recorded and announced that the session was no longer connected (the event
+    // log still takes it then), and the boot found nothing stale to mark.
+    const statusEvents = await t.app
+      .get<string, Connection>(getConnectionToken())
+      .collection('events')
+      .find({
+        organizationId: owner.organization.id,
+        type: 'session.status',
+        sessionName: 'sales-1',
+      })
+      .sort({ seq: 1 })
+      .toArray();
+    expect(statusEvents.slice(-2).map((e) => e.data)).toEqual([
+      expect.objectContaining({
+        previousStatus: 'connected',
+        status: 'connecting',
+        lastError:
+          'The instance holding this session stopped; it reconnects when an instance picks it up',
+      }),
+      expect.objectContaining({ previousStatus: 'connecting', status: 'connected' }),
+    ]);
 
     await t
       .http()
@@ -566,9 +587,12 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     const sessionId = `${org.organization.id}_crashy`;
     const db = () => t.app.get<Connection>(getConnectionToken());
     const at = new Date(Date.now() - 60_000);
-    // What a crash between the status write and its event leaves behind.
-    const crashLeftIt = () =>
-      db()
+    // What a crash between the status write and its event leaves behind. The session is closed
+    // here first, as the crash closed it: a graceful restart records (and announces) its own
+    // status at shutdown, over the note.
+    const crashLeftIt = async () => {
+      await t.app.get(SessionRegistry).stop(sessionId);
+      await db()
         .collection('whatsapp_sessions')
         .updateOne(
           { sessionId },
@@ -580,6 +604,7 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
             },
           },
         );
+    };
     const announced = () =>
       db()
         .collection('events')

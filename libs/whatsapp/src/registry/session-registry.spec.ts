@@ -950,6 +950,87 @@ describe('SessionRegistry with the sandbox engine', () => {
     await b.registry.beforeApplicationShutdown();
   });
 
+  it('a graceful shutdown records its sessions as they are now, announces it, and another instance adopts them without a scan', async () => {
+    const { store, backend, instance } = onOneDatabase();
+    const a = instance('A');
+    const b = instance('B');
+    const running = await a.linkedSession('running', '15551230001');
+    const reconnecting = await a.linkedSession('reconnecting', '15551230002');
+    await a.control.disconnect(reconnecting, 'connectionLost'); // waits out its backoff (~1 s)
+    await a.waitStatus(reconnecting, 'disconnected');
+    const linking = await a.createSession('linking');
+    await a.registry.start(linking);
+    await a.waitStatus(linking, 'qr_ready');
+    const stopped = await a.linkedSession('stopped', '15551230003');
+    await a.registry.stop(stopped, 'Stopped by the user');
+    const leaseAtStatus = new Map<string, unknown>();
+    a.emitter.on(WA_EVENTS.sessionStatus, (e) =>
+      leaseAtStatus.set(e.sessionId, store.docs.get(e.sessionId)!.lease?.owner),
+    );
+    const before = a.events.length;
+
+    await a.registry.beforeApplicationShutdown();
+    for (const id of [running, reconnecting]) {
+      expect(store.docs.get(id)).toMatchObject({
+        status: 'connecting',
+        lastError:
+          'The instance holding this session stopped; it reconnects when an instance picks it up',
+      });
+      expect(backend.rows.has(id)).toBe(true); // closed without logout: the link is kept
+    }
+    expect(store.docs.get(linking)).toMatchObject({
+      status: 'disconnected',
+      lastError: expect.stringMatching(/stopped before it was linked; request a new QR code/),
+    });
+    expect(store.docs.get(linking)!.qr).toBeUndefined();
+    expect(store.docs.get(stopped)).toMatchObject({
+      status: 'disconnected',
+      lastError: 'Stopped by the user',
+    });
+    const announced = a.events.slice(before).filter((e) => e.name === WA_EVENTS.sessionStatus);
+    expect(announced.map((e) => e.payload)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          sessionId: running,
+          previousStatus: 'connected',
+          status: 'connecting',
+          lastError: expect.stringMatching(/instance holding this session stopped/),
+        }),
+        expect.objectContaining({
+          sessionId: reconnecting,
+          previousStatus: 'disconnected',
+          status: 'connecting',
+        }),
+        expect.objectContaining({
+          sessionId: linking,
+          previousStatus: 'qr_ready',
+          status: 'disconnected',
+        }),
+      ]),
+    );
+    expect(announced).toHaveLength(3);
+    // Written while A still held the lease, which went after.
+    expect(Object.fromEntries(leaseAtStatus)).toEqual({
+      [running]: 'A',
+      [reconnecting]: 'A',
+      [linking]: 'A',
+    });
+    for (const id of [running, reconnecting, linking, stopped])
+      expect(store.docs.get(id)!.lease).toBeUndefined();
+
+    // No lease to wait out: the next adoption round of B takes the linked ones, without a scan.
+    expect((await b.registry.adoptOrphans()).sort()).toEqual([running, reconnecting].sort());
+    await b.waitStatus(running, 'connected');
+    await b.waitStatus(reconnecting, 'connected');
+    expect(store.docs.get(running)).toMatchObject({ status: 'connected', lease: { owner: 'B' } });
+    expect(store.docs.get(running)!.lastError).toBeUndefined();
+    expect(b.statusTrail(running)).not.toContain('qr_ready');
+    expect(b.registry.liveStatus(linking)).toBeUndefined();
+    expect(b.registry.liveStatus(stopped)).toBeUndefined();
+    expect(store.docs.get(linking)!.status).toBe('disconnected');
+    await b.registry.beforeApplicationShutdown();
+  });
+
   it('a process back under the id it crashed with restores its sessions at once, not after its own leases ran out', async () => {
     const { store, instance } = onOneDatabase();
     const before = instance('A');
@@ -1060,6 +1141,15 @@ describe('SessionRegistry with the sandbox engine', () => {
     const loggedOut = await first.linkedSession('gone', '15550000004');
     await first.registry.logout(loggedOut);
     await first.registry.beforeApplicationShutdown(); // process exits: close without logout
+    // What the shutdown recorded: linked ones come back when an instance picks them up; the QR
+    // died with the process.
+    for (const id of [s1, s2, broken])
+      expect(store.docs.get(id)).toMatchObject({
+        status: 'connecting',
+        lastError: expect.stringMatching(/stopped/),
+      });
+    expect(store.docs.get(unlinked)).toMatchObject({ status: 'disconnected' });
+    expect(store.docs.get(unlinked)!.qr).toBeUndefined();
 
     backend.putRaw(broken, 'creds', 'creds', '{"sandbox":tru'); // corrupted on disk
     const second = instance();
@@ -1083,7 +1173,7 @@ describe('SessionRegistry with the sandbox engine', () => {
   });
 
   describe('boot restore in the background', () => {
-    /** Three linked sessions that a stopped process left `connected`, and an auth store that holds their restore until released. */
+    /** Three linked sessions a stopped process left (its shutdown recorded them `connecting`), and an auth store that holds their restore until released. */
     async function stoppedWithLinkedSessions() {
       const store = new InMemorySessionStateStore();
       const backend = new InMemoryAuthRowBackend();
@@ -1114,7 +1204,8 @@ describe('SessionRegistry with the sandbox engine', () => {
 
     it('returns once stale statuses read connecting; the sessions follow', async () => {
       const { store, ids, second, release } = await stoppedWithLinkedSessions();
-      expect((await store.findBySessionId(ids[0]))!.status).toBe('connected'); // as the old process left it
+      // Its shutdown recorded them `connecting`; a process that was killed leaves them `connected`.
+      for (const id of ids) store.docs.get(id)!.status = 'connected';
 
       await second.registry.onApplicationBootstrap();
       expect(second.registry.isRestoring).toBe(true);

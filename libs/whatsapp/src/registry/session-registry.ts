@@ -65,6 +65,12 @@ const LOGOUT_CONNECT_TIMEOUT_MS = 10_000;
 /** Pause before connecting again for a logout, so a connection refused at once does not spin. */
 const LOGOUT_RETRY_PAUSE_MS = 250;
 const notConnecting = (s: WaSessionStatus) => s !== 'connecting';
+/** lastError of a session whose instance shut down: linked, it reads `connecting` meanwhile. */
+const STOPPED_HOLDER_LINKED =
+  'The instance holding this session stopped; it reconnects when an instance picks it up';
+/** lastError of an unlinked session whose instance shut down (its QR went with it): `disconnected`. */
+const STOPPED_HOLDER_UNLINKED =
+  'The instance holding this session stopped before it was linked; request a new QR code';
 const messageOf = (err: unknown) => (err as Error)?.message ?? String(err);
 
 /**
@@ -211,15 +217,42 @@ export class SessionRegistry
     clearInterval(this.adoptTimer);
     await this.relay.stop();
     await this.leases.stop();
-    // Close without logout: the link stays valid and the next boot restores it.
+    // Close without logout: the link stays valid and the next boot (or another instance) restores
+    // it. All at once: each is a close and a few small writes, and there may be hundreds.
     await Promise.all(
       [...this.handles.values()].map((h) =>
         this.locks
-          .run(h.sessionId, () => this.dispose(h, true))
+          .run(h.sessionId, () => this.closeAtShutdown(h))
           .catch((err) => this.logError('Shutdown close failed', err)),
       ),
     );
     await this.authStores.flushAll();
+  }
+
+  /**
+   * Closes a session for the shutdown and records what it is now, while still holding its lease
+   * (which goes last, as in a stop): nothing would correct a `connected` or `qr_ready` left behind
+   * until another instance adopts the session, or, on a single instance, the next boot. A linked
+   * session reads `connecting` (adopted, or restored at the next boot, without a new scan); an
+   * unlinked one, whose QR dies with this process, reads `disconnected` (as adoption would settle
+   * it). The change is announced like any other. Caller holds the session lock.
+   */
+  private async closeAtShutdown(handle: SessionHandle): Promise<void> {
+    await this.closeHandle(handle);
+    // A close handled as the shutdown began settled the session already and let its lease go.
+    if (this.handles.get(handle.sessionId) !== handle) return;
+    try {
+      const linked =
+        handle.status !== 'qr_ready' && (await handle.auth.hasCreds().catch(() => true));
+      await this.status.set(handle, linked ? 'connecting' : 'disconnected', {
+        qr: null,
+        qrExpiresAt: null,
+        lastError: linked ? STOPPED_HOLDER_LINKED : STOPPED_HOLDER_UNLINKED,
+      });
+    } catch (err) {
+      this.logError(`Recording the shutdown of ${handle.sessionId} failed`, err);
+    }
+    await this.retire(handle, true);
   }
 
   // ---- lifecycle --------------------------------------------------------------
@@ -624,6 +657,15 @@ export class SessionRegistry
 
   /** Ends a handle: no more events, timers or connection. Caller holds the session lock. */
   private async dispose(handle: SessionHandle, releaseLease: boolean): Promise<void> {
+    await this.closeHandle(handle);
+    await this.retire(handle, releaseLease);
+  }
+
+  /**
+   * Closes the handle's connection and waits for the events already queued (a close being
+   * handled settles first); it handles none after. Still registered and leased: see `retire`.
+   */
+  private async closeHandle(handle: SessionHandle): Promise<void> {
     handle.disposed = true;
     handle.cancelReconnect();
     const connection = handle.detachConnection();
@@ -631,7 +673,6 @@ export class SessionRegistry
       ?.close()
       .catch((err) => this.logError(`Closing ${handle.sessionId} failed`, err));
     await handle.events.idle();
-    await this.retire(handle, releaseLease);
   }
 
   private async retire(handle: SessionHandle, releaseLease: boolean): Promise<void> {
