@@ -66,7 +66,8 @@ export class ContactsController {
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid query parameters' })
   @ApiNotFoundResponse({
     type: ErrorResponseDto,
-    description: 'sessionName names no session of the organization (nor a deleted one with contacts)',
+    description:
+      'sessionName names no session of the organization (nor a deleted one with contacts)',
   })
   async list(
     @CurrentUser() user: AuthUser,
@@ -86,7 +87,8 @@ export class ContactsController {
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid query parameters' })
   @ApiNotFoundResponse({
     type: ErrorResponseDto,
-    description: 'sessionName names no session of the organization (nor a deleted one with contacts)',
+    description:
+      'sessionName names no session of the organization (nor a deleted one with contacts)',
   })
   tags(@CurrentUser() user: AuthUser, @Query() query: TagCountsQueryDto): Promise<TagCountDto[]> {
     return this.contacts.tagCounts(user.organizationId, query.sessionName);
