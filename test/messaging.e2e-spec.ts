@@ -16,6 +16,7 @@ import { OutboxDispatcher } from '../apps/api/src/messaging/outbox-dispatcher';
 import { connectedSession, waitForSessionStatus, scanWhenQrShows } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
+import { findChat } from './support/chats';
 import { downloadMedia } from './support/media';
 import { mediaSample } from './support/media-samples';
 
@@ -820,15 +821,9 @@ describe('messaging (HTTP, sandbox engine)', () => {
     await inbound({ from: '+201555000444', text: 'second' });
     const chat = await waitFor(
       async () => {
-        const res = await t
-          .http()
-          .get('/api/v1/whatsapp/chats')
-          .query({ sessionName: 'main' })
-          .set(owner.auth)
-          .expect(200);
-        const found = res.body.items.find(
-          (c: { chatJid: string }) => c.chatJid === '201555000444@s.whatsapp.net',
-        );
+        const found = await findChat(t, owner, '201555000444@s.whatsapp.net', {
+          sessionName: 'main',
+        });
         return found?.unreadCount === 2 && found.lastMessage?.preview === 'second'
           ? found
           : undefined;
@@ -2278,13 +2273,7 @@ describe('messaging: media by URL and the pending deadline', () => {
     // We answered the question: nothing of the chat is unread.
     await waitFor(
       async () => {
-        const chats = await t
-          .http()
-          .get('/api/v1/whatsapp/chats')
-          .query({ sessionName: 'slow' })
-          .set(owner.auth)
-          .expect(200);
-        const found = chats.body.items.find((c: { chatJid: string }) => c.chatJid === chat);
+        const found = await findChat(t, owner, chat, { sessionName: 'slow' });
         return found?.lastMessage?.id === image.id && found.unreadCount === 0;
       },
       5_000,
