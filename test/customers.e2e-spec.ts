@@ -46,6 +46,11 @@ describe('customers (HTTP, crm module)', () => {
     expect(bare.body).toMatchObject({ phone: null, email: null });
   });
 
+  it('takes null for phone and email as none, as a customer reads back', async () => {
+    const res = await create(owner, { name: 'No Contact', phone: null, email: null }).expect(201);
+    expect(res.body).toMatchObject({ name: 'No Contact', phone: null, email: null });
+  });
+
   it('rejects invalid bodies with 400 and per-field details', async () => {
     const res = await create(owner, { name: '', phone: '12', email: 'nope', extra: 1 }).expect(400);
     expect(res.body).toMatchObject({

@@ -8,8 +8,9 @@ import { CustomerRecord, CustomersRepository } from './customers.repository';
 
 export interface CreateCustomerInput {
   name: string;
-  phone?: string;
-  email?: string;
+  /** null or absent: none. */
+  phone?: string | null;
+  email?: string | null;
 }
 
 export interface CustomerListQuery {
@@ -37,7 +38,7 @@ export class CustomersService {
     const customer = await this.customers.create({
       organizationId,
       name: input.name,
-      ...(phone ? { phone, phoneInput: input.phone } : {}),
+      ...(phone && input.phone ? { phone, phoneInput: input.phone } : {}),
       ...(input.email ? { email: input.email.toLowerCase() } : {}),
     });
     const event: CustomerCreatedEvent = { customer: toCustomerCreatedPayload(customer) };

@@ -55,7 +55,7 @@ export class WebhooksService {
       organizationId,
       url: dto.url,
       events: normalizeEvents(dto.events),
-      sessionName: dto.sessionName,
+      sessionName: dto.sessionName ?? undefined, // null or absent: all sessions
       enabled: dto.enabled ?? true,
       secret: this.options.secrets.seal(secret),
     });

@@ -980,12 +980,12 @@ export interface components {
              * @description Phone with country code; spaces, dashes, a leading + or 00 are accepted and normalized to digits
              * @example +20 100 123 4567
              */
-            phone?: string;
+            phone?: Record<string, never> | null;
             /**
              * @description Email address
              * @example mona@example.com
              */
-            email?: string;
+            email?: Record<string, never> | null;
         };
         CreateSessionDto: {
             /**
@@ -1036,10 +1036,10 @@ export interface components {
              */
             events: components["schemas"]["WebhookEventFilter"][];
             /**
-             * @description Only events of this session (default: all sessions)
+             * @description Only events of this session (default, or null: all sessions)
              * @example sales-1
              */
-            sessionName?: string;
+            sessionName?: Record<string, never> | null;
             /**
              * @description Deliver events (default true)
              * @example true

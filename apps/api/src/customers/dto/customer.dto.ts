@@ -4,12 +4,12 @@ import {
   PHONE_PATTERN,
   SearchQuery,
   trimString,
-  IsOmittable,
 } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
   IsEmail,
+  IsOptional,
   IsString,
   MaxLength,
   MinLength,
@@ -48,22 +48,24 @@ export class CreateCustomerDto {
     description:
       'Phone with country code; spaces, dashes, a leading + or 00 are accepted and normalized to digits',
     example: '+20 100 123 4567',
+    nullable: true,
   })
-  @IsOmittable()
+  @IsOptional() // null: none, as the customer reads back
   @Transform(trimString)
   @IsNormalizablePhone()
-  phone?: string;
+  phone?: string | null;
 
   @ApiPropertyOptional({
     description: 'Email address',
     example: 'mona@example.com',
     maxLength: 254,
+    nullable: true,
   })
-  @IsOmittable()
+  @IsOptional() // null: none, as the customer reads back
   @Transform(trimString)
   @IsEmail({}, { message: 'email must be a valid email address' })
   @MaxLength(254)
-  email?: string;
+  email?: string | null;
 }
 
 export class ListCustomersQueryDto extends PaginationQueryDto {

@@ -54,12 +54,13 @@ export class CreateWebhookDto {
   events: string[];
 
   @ApiPropertyOptional({
-    description: 'Only events of this session (default: all sessions)',
+    description: 'Only events of this session (default, or null: all sessions)',
     example: 'sales-1',
+    nullable: true,
   })
-  @IsOmittable()
+  @IsOptional()
   @Matches(SESSION_NAME_PATTERN, { message: SESSION_NAME_MESSAGE })
-  sessionName?: string;
+  sessionName?: string | null;
 
   @ApiPropertyOptional({ description: 'Deliver events (default true)', example: true })
   @IsOmittable()
