@@ -1,3 +1,6 @@
+import { getConnectionToken } from '@nestjs/mongoose';
+import type { Connection } from 'mongoose';
+import { UserEmailsNfcMigration } from '../apps/api/src/organizations/user-emails-nfc.migration';
 import { createHmac } from 'node:crypto';
 import {
   createTestApp,
@@ -165,6 +168,22 @@ describe('auth and organizations (HTTP)', () => {
         .post('/api/v1/auth/login')
         .send({ email: `${local.normalize('NFD')}@X.TEST`, password: 'password-123' })
         .expect(200);
+
+      // An account stored before emails were normalized, with the decomposed accent, is rewritten
+      // at boot: it logs in again, and its address stays taken.
+      const users = t.app.get<Connection>(getConnectionToken()).collection('users');
+      await users.updateOne(
+        { email: `${local}@x.test` },
+        { $set: { email: `${local.normalize('NFD')}@x.test` } },
+      );
+      await t.app.get(UserEmailsNfcMigration).onApplicationBootstrap();
+      expect(await users.countDocuments({ email: `${local}@x.test` })).toBe(1);
+      await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email: `${local}@x.test`, password: 'password-123' })
+        .expect(200);
+      expect((await register(`${local}@x.test`).expect(409)).body.code).toBe('EMAIL_TAKEN');
     });
 
     it('lets exactly one of 20 concurrent registrations with one email win', async () => {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { UserEmailsNfcMigration } from './user-emails-nfc.migration';
 import { MongooseModule } from '@nestjs/mongoose';
 import { OrganizationsController } from './organizations.controller';
 import { OrganizationsRepository, UsersRepository } from './organizations.repository';
@@ -15,7 +16,13 @@ import { UsersService } from './users.service';
     ]),
   ],
   controllers: [OrganizationsController],
-  providers: [OrganizationsRepository, UsersRepository, OrganizationsService, UsersService],
+  providers: [
+    OrganizationsRepository,
+    UsersRepository,
+    OrganizationsService,
+    UsersService,
+    UserEmailsNfcMigration,
+  ],
   exports: [OrganizationsService, UsersService],
 })
 export class OrganizationsModule {}

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { isValidObjectId, Model, Types } from 'mongoose';
+import { isDuplicateKeyError } from '@app/common';
 import { Organization, OrganizationModuleName } from './schemas/organization.schema';
 import { User, UserRole } from './schemas/user.schema';
 
@@ -55,6 +56,28 @@ export class UsersRepository {
   ): Promise<UserRecord> {
     const created = await this.model.create(user);
     return created.toObject();
+  }
+
+  /** Rewrites stored emails that are not in Unicode NFC (see UserEmailsNfcMigration). */
+  async normalizeEmailsToNfc(): Promise<{ changed: number; clashes: string[] }> {
+    const rows = await this.model
+      .find({ email: /[^ -~]/ }, { email: 1 }) // anything but printable ASCII
+      .lean()
+      .exec();
+    let changed = 0;
+    const clashes: string[] = [];
+    for (const { _id, email } of rows) {
+      const nfc = email.normalize('NFC');
+      if (nfc === email) continue;
+      try {
+        const res = await this.model.updateOne({ _id, email }, { $set: { email: nfc } }).exec();
+        changed += res.modifiedCount;
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+        clashes.push(nfc);
+      }
+    }
+    return { changed, clashes };
   }
 
   findByEmail(email: string): Promise<UserRecord | null> {
