@@ -218,6 +218,16 @@ describe('OpenAPI document', () => {
       expect(response.headers?.['Retry-After']?.schema).toMatchObject({ type: 'integer' });
   });
 
+  it('types every property as its example: no "object" where the decorator could not infer a type (string | null)', () => {
+    const doc = generated as unknown as Json;
+    const mistyped: string[] = [];
+    for (const [name, schema] of Object.entries(doc.components.schemas as Record<string, Json>))
+      for (const [prop, def] of Object.entries((schema.properties ?? {}) as Record<string, Json>))
+        if (def.type === 'object' && def.example !== undefined && typeof def.example !== 'object')
+          mistyped.push(`${name}.${prop}`);
+    expect(mistyped).toEqual([]);
+  });
+
   it('schemas carry examples and enums are named schemas (enumName)', () => {
     const doc = generated as unknown as Json;
     const problems: string[] = [];

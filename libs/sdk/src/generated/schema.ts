@@ -980,12 +980,12 @@ export interface components {
              * @description Phone with country code; spaces, dashes, a leading + or 00 are accepted and normalized to digits
              * @example +20 100 123 4567
              */
-            phone?: Record<string, never> | null;
+            phone?: string | null;
             /**
              * @description Email address
              * @example mona@example.com
              */
-            email?: Record<string, never> | null;
+            email?: string | null;
         };
         CreateSessionDto: {
             /**
@@ -1039,7 +1039,7 @@ export interface components {
              * @description Only events of this session (default, or null: all sessions)
              * @example sales-1
              */
-            sessionName?: Record<string, never> | null;
+            sessionName?: string | null;
             /**
              * @description Deliver events (default true)
              * @example true

@@ -48,6 +48,7 @@ export class CreateCustomerDto {
     description:
       'Phone with country code; spaces, dashes, a leading + or 00 are accepted and normalized to digits',
     example: '+20 100 123 4567',
+    type: String,
     nullable: true,
   })
   @IsOptional() // null: none, as the customer reads back
@@ -59,6 +60,7 @@ export class CreateCustomerDto {
     description: 'Email address',
     example: 'mona@example.com',
     maxLength: 254,
+    type: String,
     nullable: true,
   })
   @IsOptional() // null: none, as the customer reads back

@@ -56,6 +56,7 @@ export class CreateWebhookDto {
   @ApiPropertyOptional({
     description: 'Only events of this session (default, or null: all sessions)',
     example: 'sales-1',
+    type: String,
     nullable: true,
   })
   @IsOptional()
