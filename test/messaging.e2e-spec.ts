@@ -2290,21 +2290,18 @@ describe('messaging: media by URL and the pending deadline', () => {
       media: { url: `${baseUrl}/slow.jpg` },
     };
     const key = `slow-${Date.now()}`;
-    const first = t
-      .http()
-      .post('/api/v1/whatsapp/messages/send')
-      .set(owner.auth)
-      .set('Idempotency-Key', key)
-      .send(body)
-      .then((r) => r);
+    // .then starts the request now, without awaiting it.
+    const sendWithKey = () =>
+      t
+        .http()
+        .post('/api/v1/whatsapp/messages/send')
+        .set(owner.auth)
+        .set('Idempotency-Key', key)
+        .send(body)
+        .then((r) => r);
+    const first = sendWithKey();
     await waitFor(async () => releaseSlow !== undefined, 5_000, 'the media request');
-    const retry = t
-      .http()
-      .post('/api/v1/whatsapp/messages/send')
-      .set(owner.auth)
-      .set('Idempotency-Key', key)
-      .send(body)
-      .then((r) => r);
+    const retry = sendWithKey();
     await new Promise((r) => setTimeout(r, 300)); // the retry is waiting for the first
     releaseSlow!();
     releaseSlow = undefined;
