@@ -637,6 +637,10 @@ describe('response times over HTTP (e2e)', () => {
           .set(user.auth);
         return page.body.items?.[0] as { timestamp: string } | undefined;
       });
+      // The late answer is counted before the live reply goes out: a reply handled while a late,
+      // older answer of the same chat is still being counted can take the older wait (a known
+      // race, see stop 24's closing note); this test is about the late conversation itself.
+      if (!history) await waitFor(async () => (await responsiveness(user)).samples === 1);
       const answer = await reply(user, peer, 'hello!');
       await settled(user, answer.id, 'sent');
       const liveMs = Date.parse(answer.timestamp) - Date.parse(hi.timestamp);
