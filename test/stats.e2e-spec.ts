@@ -637,10 +637,8 @@ describe('response times over HTTP (e2e)', () => {
           .set(user.auth);
         return page.body.items?.[0] as { timestamp: string } | undefined;
       });
-      // The late answer is counted before the live reply goes out: a reply handled while a late,
-      // older answer of the same chat is still being counted can take the older wait (a known
-      // race, see stop 24's closing note); this test is about the late conversation itself.
-      if (!history) await waitFor(async () => (await responsiveness(user)).samples === 1);
+      // Whether the live reply is handled before or after the late answer was counted, each
+      // takes its place by message time.
       const answer = await reply(user, peer, 'hello!');
       await settled(user, answer.id, 'sent');
       const liveMs = Date.parse(answer.timestamp) - Date.parse(hi.timestamp);
@@ -657,6 +655,37 @@ describe('response times over HTTP (e2e)', () => {
       );
     },
   );
+
+  it('an older answer typed on the phone and ingested after the live reply takes its place in time', async () => {
+    const user = await registerUser(t, { organizationName: 'Late phone answer' });
+    await connectedSession(t, user, 'main');
+    const peer = '+201555000503';
+    const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString();
+    await inbound(user, { from: peer, text: 'old question', timestamp: daysAgo(5) });
+    const old = await received(user, peer, 'old question');
+    await inbound(user, { from: peer, text: 'hi' });
+    const hi = await received(user, peer, 'hi');
+    const answer = await reply(user, peer, 'hello!');
+    await settled(user, answer.id, 'sent');
+    // The live reply answered the wait open since the old question: five days.
+    await waitFor(async () => (await responsiveness(user)).samples === 1);
+    await inbound(user, { from: peer, text: 'old answer', fromMe: true, timestamp: daysAgo(4) });
+    const oldAnswer = await waitFor(async () => {
+      const page = await t
+        .http()
+        .get('/api/v1/whatsapp/messages')
+        .query({ chat: peer, direction: 'out', search: 'old answer' })
+        .set(user.auth);
+      return page.body.items?.[0] as { timestamp: string } | undefined;
+    });
+    const liveMs = Date.parse(answer.timestamp) - Date.parse(hi.timestamp);
+    const oldMs = Date.parse(oldAnswer.timestamp) - Date.parse(old.timestamp);
+    const stats = await waitFor(async () => {
+      const r = await responsiveness(user);
+      return r.samples === 2 ? r : undefined;
+    });
+    expect(stats).toEqual({ samples: 2, medianFirstResponseMs: Math.round((liveMs + oldMs) / 2) });
+  });
 
   it('a reply to the phone a LID sender was revealed to have answers the LID chat', async () => {
     const user = await registerUser(t, { organizationName: 'LID reply' });

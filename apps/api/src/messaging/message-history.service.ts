@@ -31,6 +31,14 @@ export class MessageHistoryService {
     return this.messages.firstOutgoingFrom(chat, at);
   }
 
+  /** The chat's latest live outgoing chat message before `at` that went out (the reply before one then). */
+  lastReplyBefore(
+    chat: { organizationId: string; sessionName: string; chatJid: string },
+    at: Date,
+  ): Promise<{ _id: string; timestamp: Date } | null> {
+    return this.messages.lastOutgoingBefore(chat, at);
+  }
+
   /** The chat's first live received chat message after `at` (what still waits after a reply then). */
   firstInboundAfter(
     chat: { organizationId: string; sessionName: string; chatJid: string },

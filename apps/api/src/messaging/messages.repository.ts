@@ -384,6 +384,18 @@ export class MessagesRepository {
     });
   }
 
+  /** The chat's latest outgoing chat message before `at` that went out and came live. */
+  lastOutgoingBefore(
+    chat: ChatScope,
+    at: Date,
+  ): Promise<Pick<MessageRecord, '_id' | 'timestamp'> | null> {
+    return this.firstLiveChatMessage(
+      chat,
+      { timestamp: { $lt: at }, direction: 'out', status: { $in: [...WENT_OUT_STATUSES] } },
+      -1,
+    );
+  }
+
   /** The chat's first received chat message after `at` that came live (not by history sync). */
   firstIncomingAfter(
     chat: ChatScope,
@@ -392,10 +404,14 @@ export class MessagesRepository {
     return this.firstLiveChatMessage(chat, { timestamp: { $gt: at }, direction: 'in' });
   }
 
-  /** The oldest chat message of the chat matching `filter` that did not come by history sync. */
+  /**
+   * The oldest (`order` 1) or newest (-1) chat message of the chat matching `filter` that did not
+   * come by history sync.
+   */
   private firstLiveChatMessage(
     { organizationId, sessionName, chatJid }: ChatScope,
     filter: MessageFilter,
+    order: 1 | -1 = 1,
   ): Promise<Pick<MessageRecord, '_id' | 'timestamp'> | null> {
     return this.model
       .findOne(
@@ -409,7 +425,7 @@ export class MessagesRepository {
         },
         { _id: 1, timestamp: 1 },
       )
-      .sort({ timestamp: 1, _id: 1 })
+      .sort({ timestamp: order, _id: order })
       .lean<Pick<MessageRecord, '_id' | 'timestamp'>>()
       .exec();
   }

@@ -23,6 +23,9 @@ const message = (over: Partial<MessageRecord> = {}): MessageRecord =>
     ...over,
   }) as MessageRecord;
 
+/** What a reply that answered nothing (and came in order) gets from resolveAwaiting. */
+const NOTHING_ANSWERED = { laterReply: false };
+
 /** A received message: what opens a wait for a reply. */
 const received = (over: Partial<MessageRecord> = {}) =>
   message({ direction: 'in', fromMe: false, status: 'delivered', ...over });
@@ -44,7 +47,7 @@ describe('StatsRecorder', () => {
     resolveAwaiting: vi.fn(),
     insertResponseSample: vi.fn(),
   };
-  const messages = { firstReplyAt: vi.fn(), firstInboundAfter: vi.fn() };
+  const messages = { firstReplyAt: vi.fn(), lastReplyBefore: vi.fn(), firstInboundAfter: vi.fn() };
   const lids = { phoneOf: vi.fn(), lidOf: vi.fn() };
   let recorder: StatsRecorder;
   const hour = new Date('2026-01-05T13:00:00Z');
@@ -69,7 +72,7 @@ describe('StatsRecorder', () => {
       'releaseMarkers',
     ] as const)
       repository[step].mockImplementation(async () => void order.push(step));
-    repository.resolveAwaiting.mockResolvedValue(null);
+    repository.resolveAwaiting.mockResolvedValue(NOTHING_ANSWERED);
     repository.markAwaitingMany.mockResolvedValue([]);
     repository.markAwaiting.mockResolvedValue(false);
     const moduleRef = await Test.createTestingModule({
@@ -455,7 +458,7 @@ describe('StatsRecorder', () => {
     repository.markAwaiting.mockImplementation(async () => void calls.push('mark'));
     repository.resolveAwaiting.mockImplementation(async () => {
       calls.push('resolve');
-      return null;
+      return NOTHING_ANSWERED;
     });
     await created(
       inbound('a1', 'a@s.whatsapp.net', 1),

@@ -30,6 +30,7 @@ import {
   type LateInbound,
   type MessageStateRecord,
   type PendingChange,
+  type ResponseSampleRecord,
   StatsRepository,
 } from './stats.repository';
 
@@ -261,24 +262,36 @@ export class StatsRecorder {
       const late = await this.repository.markAwaiting(organizationId, sessionName, chatJid, at);
       return late ? { organizationId, sessionName, chatJid, at } : undefined;
     }
-    let chat: ChatRef = { organizationId, sessionName, chatJid };
-    let answered = await this.repository.resolveAwaiting(organizationId, sessionName, chatJid, at);
+    const own: ChatRef = { organizationId, sessionName, chatJid };
+    let chat = own;
+    const resolved = await this.repository.resolveAwaiting(
+      organizationId,
+      sessionName,
+      chatJid,
+      at,
+    );
+    let answered = resolved.since ? resolved : undefined;
     if (!answered) {
       // The same person may wait at their other address: a LID sender's messages stay in the LID
       // chat once WhatsApp revealed their phone, while replies to the phone go to the phone chat.
       const other = await this.otherAddress(message);
       if (other) {
-        chat = { ...chat, chatJid: other };
-        answered = await this.repository.resolveAwaiting(
+        chat = { ...own, chatJid: other };
+        const there = await this.repository.resolveAwaiting(
           organizationId,
           sessionName,
           other,
           at,
           true,
         );
+        answered = there.since ? there : undefined;
       }
     }
-    if (!answered) return undefined;
+    if (!answered) {
+      if (!resolved.since && resolved.laterReply)
+        await this.answerInTimeOrder(message._id, own, at);
+      return undefined;
+    }
     await this.recordSample(message._id, chat, answered.since, at);
     // An inbound message later than this reply (stored before it went out, or the reply arrived
     // late) is not answered by it: the wait reopens at the first one, read from the messages.
@@ -292,6 +305,28 @@ export class StatsRecorder {
       new Date(next.timestamp),
     );
     return late ? { ...chat, at: new Date(next.timestamp) } : undefined;
+  }
+
+  /**
+   * A reply older than one of ours already counted in its chat (an offline queue brought it late,
+   * or the ingest of a message typed on the phone was overtaken by a live reply going out) takes
+   * its place in time: it answers the first inbound message after the reply before it, and the
+   * later reply whose wait it falls in keeps only what came after it (or nothing). So samples
+   * follow message times whatever order the events were handled in. Only on this path: three
+   * indexed reads.
+   */
+  private async answerInTimeOrder(replyId: string, chat: ChatRef, at: Date): Promise<void> {
+    const before = await this.messages.lastReplyBefore(chat, at);
+    const question = await this.messages.firstInboundAfter(chat, before?.timestamp ?? EPOCH);
+    if (question && question.timestamp <= at)
+      await this.recordSample(replyId, chat, question.timestamp, at);
+    const spanned = await this.repository.sampleSpanning(chat, at);
+    if (!spanned) return;
+    const next = await this.messages.firstInboundAfter(chat, at);
+    await this.moveSample(
+      spanned,
+      next && next.timestamp <= spanned.respondedAt ? next.timestamp : null,
+    );
   }
 
   /**
@@ -320,26 +355,38 @@ export class StatsRecorder {
     if (reply) await this.recordSample(reply._id, chat, at, new Date(reply.timestamp));
   }
 
-  /** One sample per outgoing message (its id), counted in the inbound message's buckets. */
+  /**
+   * One sample per outgoing message (its id), counted in the inbound message's buckets. A reply
+   * that has one already answers from the earliest inbound message found for it: one stored late
+   * (an offline queue) that no reply came between moves its sample earlier.
+   */
   private async recordSample(replyId: string, chat: ChatRef, since: Date, at: Date): Promise<void> {
     const { organizationId, sessionName, chatJid } = chat;
-    const responseMs = at.getTime() - since.getTime();
-    const bin = responseBin(responseMs);
-    const inserted = await this.repository.insertResponseSample({
-      _id: replyId,
-      organizationId,
-      sessionName,
-      chatJid,
-      day: dayKey(since),
-      inboundAt: since,
-      respondedAt: at,
-      responseMs,
-      bin,
+    const sample = { _id: replyId, organizationId, sessionName, chatJid, respondedAt: at };
+    const timing = sampleTiming(since, at);
+    if (await this.repository.insertResponseSample({ ...sample, ...timing }))
+      // The histogram the median is located with, in the buckets of the inbound message's time.
+      return this.repository.incrementBuckets(organizationId, sessionName, since, {
+        [`rt.${timing.bin}`]: 1,
+      });
+    const existing = await this.repository.findResponseSample(replyId);
+    if (existing && existing.inboundAt > since) await this.moveSample(existing, since);
+  }
+
+  /**
+   * Moves a sample to another inbound time (null: its reply answers nothing now), its histogram
+   * count with it. Like the insert, at most once: the move and the two `$inc`s are three writes.
+   */
+  private async moveSample(sample: ResponseSampleRecord, since: Date | null): Promise<void> {
+    const timing = since && sampleTiming(since, sample.respondedAt);
+    if (!(await this.repository.moveResponseSample(sample, timing))) return;
+    const { organizationId, sessionName } = sample;
+    await this.repository.incrementBuckets(organizationId, sessionName, sample.inboundAt, {
+      [`rt.${sample.bin}`]: -1,
     });
-    // The histogram the median is located with, in the buckets of the inbound message's time.
-    if (inserted)
-      await this.repository.incrementBuckets(organizationId, sessionName, since, {
-        [`rt.${bin}`]: 1,
+    if (timing)
+      await this.repository.incrementBuckets(organizationId, sessionName, timing.inboundAt, {
+        [`rt.${timing.bin}`]: 1,
       });
   }
 
@@ -361,6 +408,14 @@ export class StatsRecorder {
       );
     }
   }
+}
+
+const EPOCH = new Date(0);
+
+/** A sample's fields that depend on when its wait began. */
+function sampleTiming(since: Date, at: Date) {
+  const responseMs = at.getTime() - since.getTime();
+  return { inboundAt: since, day: dayKey(since), responseMs, bin: responseBin(responseMs) };
 }
 
 const markerOf = (change: { id: string; key: string }) => `${change.id}:${change.key}`;

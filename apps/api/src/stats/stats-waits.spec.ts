@@ -13,6 +13,7 @@ import {
   StatsResponseSample,
   StatsResponseSampleSchema,
 } from './schemas/stats-response-sample.schema';
+import { bucketStart } from './stats-range';
 import { StatsRecorder } from './stats-recorder.service';
 import type { ChatRef, StatsLidSource, StatsMessagesSource } from './stats.ports';
 import { StatsRepository } from './stats.repository';
@@ -30,6 +31,7 @@ describe('StatsRecorder response times (embedded store)', () => {
   const connectionOf = useEmbeddedConnection('stats-waits');
   const stored: MessageRecord[] = [];
   let samples: mongoose.Model<StatsResponseSample>;
+  let buckets: mongoose.Model<StatsBucket>;
   let waits: mongoose.Model<StatsChatWait>;
   let recorder: StatsRecorder;
   let seq = 0;
@@ -38,20 +40,18 @@ describe('StatsRecorder response times (embedded store)', () => {
     m.organizationId === chat.organizationId &&
     m.sessionName === chat.sessionName &&
     m.chatJid === chat.chatJid;
-  const first = (list: MessageRecord[]) =>
-    list.sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime())[0] ?? null;
+  const byTime = (list: MessageRecord[]) =>
+    list.sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime());
+  const first = (list: MessageRecord[]) => byTime(list)[0] ?? null;
+  const last = (list: MessageRecord[]) => byTime(list).at(-1) ?? null;
+  const repliesIn = (chat: ChatRef) =>
+    stored.filter(
+      (m) => sameChat(m, chat) && m.direction === 'out' && wentOut(m.status) && !m.history,
+    );
   const source: StatsMessagesSource = {
-    firstReplyAt: async (chat, from) =>
-      first(
-        stored.filter(
-          (m) =>
-            sameChat(m, chat) &&
-            m.direction === 'out' &&
-            wentOut(m.status) &&
-            !m.history &&
-            m.timestamp >= from,
-        ),
-      ),
+    firstReplyAt: async (chat, from) => first(repliesIn(chat).filter((m) => m.timestamp >= from)),
+    lastReplyBefore: async (chat, before) =>
+      last(repliesIn(chat).filter((m) => m.timestamp < before)),
     firstInboundAfter: async (chat, after) =>
       first(
         stored.filter(
@@ -71,7 +71,7 @@ describe('StatsRecorder response times (embedded store)', () => {
 
   beforeAll(async () => {
     const c = connectionOf();
-    const buckets = c.model(StatsBucket.name, StatsBucketSchema);
+    buckets = c.model(StatsBucket.name, StatsBucketSchema);
     const states = c.model(StatsMessageState.name, StatsMessageStateSchema);
     const failures = c.model(StatsFailureReason.name, StatsFailureReasonSchema);
     waits = c.model(StatsChatWait.name, StatsChatWaitSchema);
@@ -131,6 +131,26 @@ describe('StatsRecorder response times (embedded store)', () => {
   }
   const recorded = async () =>
     (await samples.find({}).sort({ inboundAt: 1 }).lean().exec()).map((s) => [s._id, s.responseMs]);
+  /**
+   * The samples, each with its response time, once the histogram the median is located with was
+   * checked to hold the same count per bin in the hour and in the day buckets of their inbound time.
+   */
+  async function recordedWithHistogram() {
+    const rows = await samples.find({}).lean().exec();
+    for (const granularity of ['hour', 'day'] as const) {
+      const counted: Record<string, number> = {};
+      for (const b of await buckets.find({ granularity }).lean().exec())
+        for (const [bin, n] of Object.entries(b.rt ?? {}))
+          if (n) counted[`${b.bucket.toISOString()}|${bin}`] = n;
+      const expected: Record<string, number> = {};
+      for (const r of rows) {
+        const key = `${bucketStart(r.inboundAt, granularity).toISOString()}|${r.bin}`;
+        expected[key] = (expected[key] ?? 0) + 1;
+      }
+      expect(counted, granularity).toEqual(expected);
+    }
+    return recorded();
+  }
   const waitingSince = async () =>
     (await waits.findOne({}).lean().exec())?.awaitingSince?.toISOString();
 
@@ -180,6 +200,64 @@ describe('StatsRecorder response times (embedded store)', () => {
       [old._id, DAY],
       [live._id, 500],
     ]);
+  });
+
+  it('a live reply handled before the late, older answer of its chat still answers only the live wait', async () => {
+    // The live reply goes out (status path) while the older answer typed on the phone is still
+    // being ingested: the reply first takes the older question's wait, the older answer then
+    // takes its place in time.
+    await arrive(message('in', T0)); // live "hi"
+    await arrive(message('in', at(-5 * DAY))); // an offline queue: a question 5 days old…
+    const old = message('out', at(-4 * DAY)); // …answered from the phone a day later, stored
+    stored.push(old);
+    const live = await accepted(at(500));
+    await moved(live, 'sent');
+    await recorder.onMessagesCreated({
+      sessionId: old.sessionId,
+      messages: [old],
+      notes: [{ id: `note-${old._id}`, messageIds: [old._id] }],
+    });
+    expect(await recordedWithHistogram()).toEqual([
+      [old._id, DAY],
+      [live._id, 500],
+    ]);
+    expect(await waitingSince()).toBeUndefined();
+    await arrive(old); // a replay changes nothing
+    expect(await recordedWithHistogram()).toEqual([
+      [old._id, DAY],
+      [live._id, 500],
+    ]);
+  });
+
+  it('an old conversation arriving after the live one is answered by its own reply', async () => {
+    await arrive(message('in', T0));
+    const live = await arrive(message('out', at(500)));
+    await arrive(message('in', at(-5 * DAY))); // the question, late: no reply of ours came between…
+    expect(await recordedWithHistogram()).toEqual([[live._id, 5 * DAY + 500]]);
+    const old = await arrive(message('out', at(-4 * DAY))); // …until its own answer arrives
+    expect(await recordedWithHistogram()).toEqual([
+      [old._id, DAY],
+      [live._id, 500],
+    ]);
+  });
+
+  it('a late inbound message with no reply between it and an answered wait starts that wait', async () => {
+    await arrive(message('in', T0));
+    const reply = await arrive(message('out', at(500)));
+    await arrive(message('in', at(-1000)));
+    expect(await recordedWithHistogram()).toEqual([[reply._id, 1500]]);
+    await arrive(message('in', at(-500))); // later than the wait's start: changes nothing
+    expect(await recordedWithHistogram()).toEqual([[reply._id, 1500]]);
+  });
+
+  it('a late reply that answers the question first leaves the later reply answering nothing', async () => {
+    await arrive(message('in', T0));
+    const later = await arrive(message('out', at(5000)));
+    expect(await recordedWithHistogram()).toEqual([[later._id, 5000]]);
+    const first = await arrive(message('out', at(1000))); // typed on the phone, ingested late
+    expect(await recordedWithHistogram()).toEqual([[first._id, 1000]]);
+    await arrive(message('out', at(3000))); // a third one between them answers nothing
+    expect(await recordedWithHistogram()).toEqual([[first._id, 1000]]);
   });
 
   it('a reply older than the wait answers nothing', async () => {

@@ -31,6 +31,8 @@ export interface StatsMessagesSource {
    * failed or still pending) and came live (not by history sync): what answered an inbound one then.
    */
   firstReplyAt(chat: ChatRef, at: Date): Promise<{ _id: string; timestamp: Date } | null>;
+  /** The chat's latest live outgoing chat message before `at` that went out: the reply before one at `at`. */
+  lastReplyBefore(chat: ChatRef, at: Date): Promise<{ _id: string; timestamp: Date } | null>;
   /** The chat's first live received chat message after `at`: what waits once a reply at `at` answered. */
   firstInboundAfter(chat: ChatRef, at: Date): Promise<{ _id: string; timestamp: Date } | null>;
 }

@@ -365,9 +365,10 @@ export class StatsRepository {
   /**
    * An outgoing message at `at` (one that went out) answers the chat's wait, if one started at or
    * before `at`, and raises `lastOutAt`. Returns when the wait started and whether an inbound
-   * message later than `at` was seen (it still waits: the caller reopens the wait at it), or null
-   * when nothing was waiting. `answerOnly`: change nothing unless it answers (the chat at another
-   * address of the same person, see StatsRecorder).
+   * message later than `at` was seen (it still waits: the caller reopens the wait at it), or, when
+   * nothing was waiting, whether a later reply of ours was counted already (this one came out of
+   * order). `answerOnly`: change nothing unless it answers (the chat at another address of the
+   * same person, see StatsRecorder).
    */
   async resolveAwaiting(
     organizationId: string,
@@ -375,7 +376,7 @@ export class StatsRepository {
     chatJid: string,
     at: Date,
     answerOnly = false,
-  ): Promise<Answered | null> {
+  ): Promise<Resolution> {
     const _id = `${organizationId}|${sessionName}|${chatJid}`;
     for (let attempt = 0; attempt < 3; attempt++) {
       const before = await this.waits
@@ -391,7 +392,7 @@ export class StatsRepository {
           since: before.awaitingSince,
           laterInbound: !!before.lastInAt && before.lastInAt > at,
         };
-      if (answerOnly) return null;
+      if (answerOnly) return { laterReply: false };
       let after: StatsChatWait | null;
       try {
         after = await this.waits
@@ -408,9 +409,10 @@ export class StatsRepository {
       }
       // An inbound message that opened a wait between the two writes (it did not see this reply
       // yet) is answered by it; one that comes later sees `lastOutAt` and is answered as late.
-      if (!after?.awaitingSince || after.awaitingSince > at) return null;
+      if (!after?.awaitingSince || after.awaitingSince > at)
+        return { laterReply: !!after?.lastOutAt && after.lastOutAt > at };
     }
-    return null;
+    return { laterReply: false };
   }
 
   /** Stores a response time once per outgoing message; false when it already was (redelivered event). */
@@ -422,6 +424,39 @@ export class StatsRepository {
       if (isDuplicateKeyError(error)) return false;
       throw error;
     }
+  }
+
+  findResponseSample(replyId: string): Promise<ResponseSampleRecord | null> {
+    return this.samples.findById(replyId).lean<ResponseSampleRecord>().exec();
+  }
+
+  /**
+   * The chat's sample whose wait spans `at` (inbound at or before it, reply after it), if any:
+   * samples of a chat never overlap, so it is the first one answered after `at`.
+   */
+  async sampleSpanning(chat: ChatRef, at: Date): Promise<ResponseSampleRecord | null> {
+    const { organizationId, sessionName, chatJid } = chat;
+    const sample = await this.samples
+      .findOne({ organizationId, sessionName, chatJid, respondedAt: { $gt: at } })
+      .sort({ respondedAt: 1 })
+      .lean<ResponseSampleRecord>()
+      .exec();
+    return sample && sample.inboundAt <= at ? sample : null;
+  }
+
+  /**
+   * Moves a sample to the inbound message its reply answers now (`to`), or deletes it when the
+   * reply answers none, provided it still starts where it was read (two movers: one wins).
+   */
+  async moveResponseSample(
+    sample: ResponseSampleRecord,
+    to: Pick<ResponseSampleRecord, 'inboundAt' | 'day' | 'responseMs' | 'bin'> | null,
+  ): Promise<boolean> {
+    const filter = { _id: sample._id, inboundAt: sample.inboundAt };
+    const result = to
+      ? await this.samples.updateOne(filter, { $set: to }).exec()
+      : await this.samples.deleteOne(filter).exec();
+    return ('modifiedCount' in result ? result.modifiedCount : result.deletedCount) > 0;
   }
 
   /** Bulk insert of samples (benchmark seeding). */
@@ -534,6 +569,9 @@ export interface Answered {
   since: Date;
   laterInbound: boolean;
 }
+
+/** What a reply did to its chat's wait: answered it, or nothing (and whether a later reply was seen). */
+export type Resolution = Answered | { since?: undefined; laterReply: boolean };
 
 const chatOf = (c: ChatRef): ChatRef => ({
   organizationId: c.organizationId,

@@ -23,3 +23,5 @@ export const StatsResponseSampleSchema = SchemaFactory.createForClass(StatsRespo
 // The median query pins organizationId + day ($in) + bin and sorts by responseMs. The embedded store
 // answers the 3-field prefix from this index; MongoDB also serves the sort from it.
 StatsResponseSampleSchema.index({ organizationId: 1, day: 1, bin: 1, responseMs: 1 });
+// A reply placed out of order finds the sample whose wait it splits (StatsRecorder).
+StatsResponseSampleSchema.index({ organizationId: 1, sessionName: 1, chatJid: 1, respondedAt: 1 });
