@@ -1,6 +1,5 @@
 import { skipFor, type Page, searchTokens } from '@app/common';
 import { Injectable } from '@nestjs/common';
-import { SessionNotFoundError } from '@app/whatsapp';
 import { CustomersService } from '../customers/customers.service';
 import { ModuleDisabledError } from '../organizations/organizations.errors';
 import { OrganizationsService } from '../organizations/organizations.service';
@@ -61,19 +60,12 @@ export class ContactsService {
     return rows.map((row) => ({ tag: row._id, count: row.count }));
   }
 
-  /**
-   * An empty answer for a session name the organization does not know is a 404, as on the other
-   * routes: a typo must not read as "no contacts". A deleted session's contacts stay, so a name
-   * with stored contacts is known.
-   */
+  /** An empty answer for an unknown session name is a 404 (a deleted session's contacts stay). */
   private async requireSession(organizationId: string, sessionName?: string): Promise<void> {
-    if (!sessionName) return;
-    try {
-      await this.sessions.getOwned(organizationId, sessionName);
-    } catch (error) {
-      if (!(error instanceof SessionNotFoundError)) throw error;
-      if (!(await this.contacts.anyOfSession(organizationId, sessionName))) throw error;
-    }
+    if (sessionName)
+      await this.sessions.requireKnown(organizationId, sessionName, () =>
+        this.contacts.anyOfSession(organizationId, sessionName),
+      );
   }
 
   /** 404 for another organization's contact and for malformed ids alike. */

@@ -40,13 +40,9 @@ export class IdempotencyRepository {
       return { ...claim, claimedAt: now };
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
-      const existing = await this.model.findOne({ organizationId, key }).lean().exec();
-      if (!existing) throw error;
-      return {
-        messageId: existing.messageId,
-        fingerprint: existing.fingerprint,
-        claimedAt: new Date(existing.expiresAt.getTime() - IDEMPOTENCY_TTL_MS),
-      };
+      const holder = await this.holderOf(organizationId, key);
+      if (!holder) throw error;
+      return holder;
     }
   }
 
@@ -86,11 +82,19 @@ export class IdempotencyRepository {
     return res.matchedCount === 1;
   }
 
-  async holderOf(organizationId: string, key: string): Promise<IdempotencyClaim | null> {
-    return this.model
-      .findOne({ organizationId, key }, { messageId: 1, fingerprint: 1 })
-      .lean<IdempotencyClaim>()
+  /** Who holds the key now (its claim moves to the message's id once that is stored). */
+  async holderOf(organizationId: string, key: string): Promise<IdempotencyHolder | null> {
+    const existing = await this.model
+      .findOne({ organizationId, key }, { messageId: 1, fingerprint: 1, expiresAt: 1 })
+      .lean()
       .exec();
+    return (
+      existing && {
+        messageId: existing.messageId,
+        fingerprint: existing.fingerprint,
+        claimedAt: new Date(existing.expiresAt.getTime() - IDEMPOTENCY_TTL_MS),
+      }
+    );
   }
 
   async release(organizationId: string, key: string, messageId: string): Promise<void> {

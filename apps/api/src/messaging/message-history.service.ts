@@ -128,13 +128,11 @@ export class MessageHistoryService {
     return { items, total, page: q.page, limit: q.limit };
   }
 
-  /**
-   * An empty answer for a session name the organization never had is a 404, as on the stats
-   * route: a typo must not read as "no messages". A deleted session's history stays readable, so
-   * a name with stored messages is known, whatever the filters left of them.
-   */
+  /** An empty answer for an unknown session name is a 404 (a deleted session's history stays). */
   private async requireSession(organizationId: string, sessionName?: string): Promise<void> {
-    if (!sessionName || (await this.messages.anyOfSession(organizationId, sessionName))) return;
-    await this.sessions.getOwned(organizationId, sessionName);
+    if (sessionName)
+      await this.sessions.requireKnown(organizationId, sessionName, () =>
+        this.messages.anyOfSession(organizationId, sessionName),
+      );
   }
 }

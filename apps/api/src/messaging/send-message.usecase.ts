@@ -263,8 +263,9 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
   }
 
   /**
-   * A concurrent request with the same key may still be writing its message. Its claim moves to
-   * the message's id when the message is stored (see accept), so the claim is read again.
+   * A concurrent request with the same key may still be writing its message (media downloads
+   * take seconds). Its claim moves to the message's id when the message is stored (see accept),
+   * so the claim is read again, less often as the wait grows: two reads per round.
    */
   private async waitForMessage(
     organizationId: string,
@@ -273,10 +274,10 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
   ): Promise<MessageRecord | undefined> {
     const deadline = Date.now() + DUPLICATE_WAIT_MS;
     let id = claimedId;
-    for (;;) {
+    for (let pause = 25; ; pause = Math.min(pause * 2, 400)) {
       const message = await this.messages.findOwned(organizationId, id);
       if (message || Date.now() >= deadline) return message ?? undefined;
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, Math.min(pause, Math.max(deadline - Date.now(), 0))));
       id = (await this.idempotency.holderOf(organizationId, key))?.messageId ?? id;
     }
   }

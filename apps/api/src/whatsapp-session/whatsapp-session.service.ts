@@ -4,6 +4,7 @@ import {
   InstanceShuttingDownError,
   makeSessionId,
   SessionAlreadyExistsError,
+  SessionNotFoundError,
   SessionQueryService,
   SessionRegistry,
   type QrView,
@@ -56,6 +57,23 @@ export class WhatsAppSessionsService {
   /** The caller's session by name; another organization's session is simply not found. */
   getOwned(organizationId: string, sessionName: string): Promise<WaSessionState> {
     return this.sessions.findOneOrThrow(makeSessionId(organizationId, sessionName));
+  }
+
+  /**
+   * For read routes filtering by session name: 404 SESSION_NOT_FOUND unless the organization has
+   * the session, or had it and `keptData` says data of it remains (a deleted session's history
+   * stays readable by its name). A typo must not read as "nothing there".
+   */
+  async requireKnown(
+    organizationId: string,
+    sessionName: string,
+    keptData: () => Promise<boolean>,
+  ): Promise<void> {
+    try {
+      await this.getOwned(organizationId, sessionName);
+    } catch (error) {
+      if (!(error instanceof SessionNotFoundError) || !(await keptData())) throw error;
+    }
   }
 
   async getQr(organizationId: string, sessionName: string): Promise<QrView> {

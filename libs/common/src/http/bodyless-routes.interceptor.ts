@@ -9,10 +9,15 @@ import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import type { Observable } from 'rxjs';
 import { validationFailed } from '../errors/validation';
 
-/** Absent, null or `{}`: what clients send to a route that takes nothing. */
+/**
+ * Absent or `{}`: what clients send to a route that takes nothing (a bare JSON `null` never gets
+ * here: the JSON parser is strict).
+ */
 function isEmptyBody(body: unknown): boolean {
-  if (body === undefined || body === null) return true;
-  return typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0;
+  if (body === undefined) return true;
+  return (
+    typeof body === 'object' && body !== null && !Array.isArray(body) && !Object.keys(body).length
+  );
 }
 
 /**
