@@ -565,12 +565,13 @@ describe('response times over HTTP (e2e)', () => {
       15_000,
       `message ${id} ${status}`,
     );
-  const received = (user: RegisteredUser, chat: string, text: string) =>
+  /** A message of the chat with `text`, once stored (received, unless `direction` says). */
+  const received = (user: RegisteredUser, chat: string, text: string, direction = 'in') =>
     waitFor(async () => {
       const page = await t
         .http()
         .get('/api/v1/whatsapp/messages')
-        .query({ chat, direction: 'in', search: text })
+        .query({ chat, direction, search: text })
         .set(user.auth);
       return page.body.items?.[0] as { timestamp: string } | undefined;
     });
@@ -629,14 +630,7 @@ describe('response times over HTTP (e2e)', () => {
         timestamp: daysAgo(4),
         history,
       });
-      const oldAnswer = await waitFor(async () => {
-        const page = await t
-          .http()
-          .get('/api/v1/whatsapp/messages')
-          .query({ chat: peer, direction: 'out', search: 'old answer' })
-          .set(user.auth);
-        return page.body.items?.[0] as { timestamp: string } | undefined;
-      });
+      const oldAnswer = await received(user, peer, 'old answer', 'out');
       // Whether the live reply is handled before or after the late answer was counted, each
       // takes its place by message time.
       const answer = await reply(user, peer, 'hello!');
@@ -670,14 +664,7 @@ describe('response times over HTTP (e2e)', () => {
     // The live reply answered the wait open since the old question: five days.
     await waitFor(async () => (await responsiveness(user)).samples === 1);
     await inbound(user, { from: peer, text: 'old answer', fromMe: true, timestamp: daysAgo(4) });
-    const oldAnswer = await waitFor(async () => {
-      const page = await t
-        .http()
-        .get('/api/v1/whatsapp/messages')
-        .query({ chat: peer, direction: 'out', search: 'old answer' })
-        .set(user.auth);
-      return page.body.items?.[0] as { timestamp: string } | undefined;
-    });
+    const oldAnswer = await received(user, peer, 'old answer', 'out');
     const liveMs = Date.parse(answer.timestamp) - Date.parse(hi.timestamp);
     const oldMs = Date.parse(oldAnswer.timestamp) - Date.parse(old.timestamp);
     const stats = await waitFor(async () => {
