@@ -293,6 +293,14 @@ export class StatsRecorder {
       return undefined;
     }
     await this.recordSample(message._id, chat, answered.since, at);
+    // A reply of ours between the wait's start and this one answered its beginning: one older
+    // whose stats were handled in between (they found no sample of ours to move yet).
+    const between = await this.messages.lastReplyBefore(chat, at);
+    if (between && between.timestamp >= answered.since) {
+      const sample = await this.repository.findResponseSample(message._id);
+      if (sample && sample.inboundAt <= between.timestamp)
+        await this.answerAfter(sample, between.timestamp);
+    }
     // An inbound message later than this reply (stored before it went out, or the reply arrived
     // late) is not answered by it: the wait reopens at the first one, read from the messages.
     if (!answered.laterInbound) return undefined;
@@ -311,9 +319,9 @@ export class StatsRecorder {
    * A reply older than one of ours already counted in its chat (an offline queue brought it late,
    * or the ingest of a message typed on the phone was overtaken by a live reply going out) takes
    * its place in time: it answers the first inbound message after the reply before it, and the
-   * later reply whose wait it falls in keeps only what came after it (or nothing). So samples
-   * follow message times whatever order the events were handled in. Only on this path: three
-   * indexed reads.
+   * later reply whose wait it falls in keeps only what came after it (or nothing). With the
+   * check a reply makes after storing its sample (trackOne), samples follow message times
+   * whatever order the events were handled in. Only on this path: three indexed reads.
    */
   private async answerInTimeOrder(replyId: string, chat: ChatRef, at: Date): Promise<void> {
     const before = await this.messages.lastReplyBefore(chat, at);
@@ -321,11 +329,18 @@ export class StatsRecorder {
     if (question && question.timestamp <= at)
       await this.recordSample(replyId, chat, question.timestamp, at);
     const spanned = await this.repository.sampleSpanning(chat, at);
-    if (!spanned) return;
-    const next = await this.messages.firstInboundAfter(chat, at);
+    if (spanned) await this.answerAfter(spanned, at);
+  }
+
+  /**
+   * A reply of ours at `replied` answered the beginning of `sample`'s wait: its reply answers
+   * only the first inbound message after that, or nothing when none came before it.
+   */
+  private async answerAfter(sample: ResponseSampleRecord, replied: Date): Promise<void> {
+    const next = await this.messages.firstInboundAfter(sample, replied);
     await this.moveSample(
-      spanned,
-      next && next.timestamp <= spanned.respondedAt ? next.timestamp : null,
+      sample,
+      next && next.timestamp <= sample.respondedAt ? next.timestamp : null,
     );
   }
 

@@ -229,6 +229,31 @@ describe('StatsRecorder response times (embedded store)', () => {
     ]);
   });
 
+  it('a live reply whose sample is stored after the older answer of its wait was handled answers only the live wait', async () => {
+    // The narrowest interleaving: the live reply took the wait open since the old question, and
+    // before its sample is stored the older answer is handled whole (finding no sample to move).
+    await arrive(message('in', T0));
+    await arrive(message('in', at(-5 * DAY)));
+    const old = message('out', at(-4 * DAY));
+    stored.push(old);
+    const live = await accepted(at(500));
+    const original = samples.create.bind(samples);
+    const spy = vi.spyOn(samples, 'create').mockImplementationOnce((async (...args: never[]) => {
+      await recorder.onMessagesCreated({
+        sessionId: old.sessionId,
+        messages: [old],
+        notes: [{ id: `note-${old._id}`, messageIds: [old._id] }],
+      });
+      return original(...(args as unknown as Parameters<typeof original>));
+    }) as never);
+    await moved(live, 'sent');
+    spy.mockRestore();
+    expect(await recordedWithHistogram()).toEqual([
+      [old._id, DAY],
+      [live._id, 500],
+    ]);
+  });
+
   it('an old conversation arriving after the live one is answered by its own reply', async () => {
     await arrive(message('in', T0));
     const live = await arrive(message('out', at(500)));
