@@ -371,20 +371,23 @@ export class StatsRecorder {
   }
 
   /**
-   * One sample per outgoing message (its id), counted in the inbound message's buckets. A reply
-   * that has one already answers from the earliest inbound message found for it: one stored late
-   * (an offline queue) that no reply came between moves its sample earlier.
+   * One sample per outgoing message (its id), counted in the inbound message's buckets, and one
+   * per chat and reply time: replies of the same millisecond answer the same wait, the first one
+   * counted holds it. A reply (or one of its time) that has one already answers from the earliest
+   * inbound message found for it: one stored late (an offline queue) that no reply came between
+   * moves its sample earlier.
    */
   private async recordSample(replyId: string, chat: ChatRef, since: Date, at: Date): Promise<void> {
     const { organizationId, sessionName, chatJid } = chat;
-    const sample = { _id: replyId, organizationId, sessionName, chatJid, respondedAt: at };
+    const slot = `${organizationId}|${sessionName}|${chatJid}|${at.toISOString()}`;
+    const sample = { _id: replyId, organizationId, sessionName, chatJid, respondedAt: at, slot };
     const timing = sampleTiming(since, at);
     if (await this.repository.insertResponseSample({ ...sample, ...timing }))
       // The histogram the median is located with, in the buckets of the inbound message's time.
       return this.repository.incrementBuckets(organizationId, sessionName, since, {
         [`rt.${timing.bin}`]: 1,
       });
-    const existing = await this.repository.findResponseSample(replyId);
+    const existing = await this.repository.findResponseSample(replyId, slot);
     if (existing && existing.inboundAt > since) await this.moveSample(existing, since);
   }
 

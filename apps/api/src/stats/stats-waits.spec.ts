@@ -40,8 +40,9 @@ describe('StatsRecorder response times (embedded store)', () => {
     m.organizationId === chat.organizationId &&
     m.sessionName === chat.sessionName &&
     m.chatJid === chat.chatJid;
+  /** As MessagesRepository reads them: by timestamp, then id. */
   const byTime = (list: MessageRecord[]) =>
-    list.sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime());
+    list.sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime() || (a._id < b._id ? -1 : 1));
   const first = (list: MessageRecord[]) => byTime(list)[0] ?? null;
   const last = (list: MessageRecord[]) => byTime(list).at(-1) ?? null;
   const repliesIn = (chat: ChatRef) =>
@@ -283,6 +284,43 @@ describe('StatsRecorder response times (embedded store)', () => {
     expect(await recordedWithHistogram()).toEqual([[first._id, 1000]]);
     await arrive(message('out', at(3000))); // a third one between them answers nothing
     expect(await recordedWithHistogram()).toEqual([[first._id, 1000]]);
+  });
+
+  it('late inbound messages of one batch that fall in different waits are each answered by their own reply', async () => {
+    const first = await arrive(message('out', at(1000)));
+    const second = await arrive(message('out', at(5000)));
+    // An offline queue delivers both questions in one batch, after both answers were counted.
+    const [q1, q2] = [message('in', T0), message('in', at(3000))];
+    stored.push(q1, q2);
+    await recorder.onMessagesCreated({
+      sessionId: q1.sessionId,
+      messages: [q1, q2],
+      notes: [{ id: `note-${q1._id}`, messageIds: [q1._id, q2._id] }],
+    });
+    expect(await recordedWithHistogram()).toEqual([
+      [first._id, 1000],
+      [second._id, 2000],
+    ]);
+  });
+
+  it('of two replies of the same millisecond, one answers: a late question does not give the other a sample', async () => {
+    await arrive(message('in', T0));
+    const other = message('out', at(5000)); // the lower id: read first among replies of its time
+    const answer = await arrive(message('out', at(5000)));
+    await arrive(other); // the wait is answered: nothing for it
+    expect(await recorded()).toEqual([[answer._id, 5000]]);
+    await arrive(message('in', at(2000))); // late, in the same wait
+    expect(await recordedWithHistogram()).toEqual([[answer._id, 5000]]);
+  });
+
+  it('of two replies of the same millisecond ingested late, only one takes the place in time', async () => {
+    await arrive(message('in', T0));
+    const later = await arrive(message('out', at(9000)));
+    expect(await recorded()).toEqual([[later._id, 9000]]);
+    // Two messages typed on the phone in the same instant (an album), ingested after the later reply.
+    const album = await arrive(message('out', at(3000)));
+    await arrive(message('out', at(3000)));
+    expect(await recordedWithHistogram()).toEqual([[album._id, 3000]]);
   });
 
   it('a reply older than the wait answers nothing', async () => {

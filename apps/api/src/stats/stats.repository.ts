@@ -281,8 +281,8 @@ export class StatsRepository {
    * trips: read the chats' state, move each wait to its earliest inbound time after our last
    * reply (the same conditional write) and raise `lastInAt`, create the chats not seen before. A
    * chat created concurrently in between falls back to `markAwaiting` per message. Returns the
-   * chats whose inbound messages arrived after a reply that may answer them, each with the
-   * earliest such time.
+   * inbound messages that arrived after a reply that may answer them (one per distinct time, in
+   * time order: replies may lie between them, so each may fall in another wait).
    */
   async markAwaitingMany(
     chats: Array<{ organizationId: string; sessionName: string; chatJid: string; times: Date[] }>,
@@ -305,8 +305,9 @@ export class StatsRepository {
       const wait = known.get(_id);
       const after = wait?.lastOutAt;
       const candidates = chat.times.filter((t) => !after || t > after);
-      const answered = chat.times.filter((t) => after && t <= after);
-      if (answered.length) late.push({ ...chatOf(chat), at: earliest(answered) });
+      // Each one: late messages of one batch may fall in different waits (replies between them).
+      for (const at of distinctTimes(chat.times.filter((t) => after && t <= after)))
+        late.push({ ...chatOf(chat), at });
       const latestIn = latest(chat.times);
       if (wait && !(wait.lastInAt && wait.lastInAt >= latestIn))
         updates.push({
@@ -415,7 +416,10 @@ export class StatsRepository {
     return { laterReply: false };
   }
 
-  /** Stores a response time once per outgoing message; false when it already was (redelivered event). */
+  /**
+   * Stores a response time once per outgoing message and once per chat and reply time (`slot`);
+   * false when one was (a redelivered event, or another reply of the same millisecond).
+   */
   async insertResponseSample(sample: ResponseSampleRecord): Promise<boolean> {
     try {
       await this.samples.create(sample);
@@ -426,8 +430,12 @@ export class StatsRepository {
     }
   }
 
-  findResponseSample(replyId: string): Promise<ResponseSampleRecord | null> {
-    return this.samples.findById(replyId).lean<ResponseSampleRecord>().exec();
+  /** The reply's sample, else the one of another reply of its chat and time (`slot`). */
+  async findResponseSample(replyId: string, slot: string): Promise<ResponseSampleRecord | null> {
+    return (
+      (await this.samples.findById(replyId).lean<ResponseSampleRecord>().exec()) ??
+      this.samples.findOne({ slot }).lean<ResponseSampleRecord>().exec()
+    );
   }
 
   /**
@@ -579,6 +587,8 @@ const chatOf = (c: ChatRef): ChatRef => ({
   chatJid: c.chatJid,
 });
 
+const distinctTimes = (times: Date[]) =>
+  [...new Set(times.map((t) => t.getTime()))].sort((a, b) => a - b).map((t) => new Date(t));
 const earliest = (times: Date[]) => new Date(Math.min(...times.map((t) => t.getTime())));
 const latest = (times: Date[]) => new Date(Math.max(...times.map((t) => t.getTime())));
 

@@ -17,6 +17,12 @@ export class StatsResponseSample {
   @Prop({ type: Number, required: true }) responseMs: number;
   /** `responseBin(responseMs)`: the median query reads one bin only. */
   @Prop({ type: Number, required: true }) bin: number;
+  /**
+   * `${organizationId}|${sessionName}|${chatJid}|${respondedAt ISO}`, unique: one sample per chat
+   * and reply time. Replies of the same millisecond (an album sent from the phone) answer the same
+   * wait, and only the first one counted holds its sample. Absent on samples stored before it.
+   */
+  @Prop({ type: String }) slot?: string;
 }
 
 export const StatsResponseSampleSchema = SchemaFactory.createForClass(StatsResponseSample);
@@ -25,3 +31,8 @@ export const StatsResponseSampleSchema = SchemaFactory.createForClass(StatsRespo
 StatsResponseSampleSchema.index({ organizationId: 1, day: 1, bin: 1, responseMs: 1 });
 // A reply placed out of order finds the sample whose wait it splits (StatsRecorder).
 StatsResponseSampleSchema.index({ organizationId: 1, sessionName: 1, chatJid: 1, respondedAt: 1 });
+// Replies of the same time in a chat: one sample (StatsRecorder.recordSample).
+StatsResponseSampleSchema.index(
+  { slot: 1 },
+  { unique: true, partialFilterExpression: { slot: { $exists: true } } },
+);
