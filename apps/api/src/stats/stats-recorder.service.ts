@@ -76,12 +76,25 @@ export class StatsRecorder {
       const { message, status } = event;
       if (message.direction !== 'out') return; // delivery statuses are counted for outgoing messages only
       const reason = status === 'failed' ? normalizeFailureReason(message.error) : undefined;
-      const before = await this.repository.advanceMessageStatus(
-        message.organizationId,
-        message._id,
-        status,
-        { at: new Date(), ...(reason ? { reason } : {}) },
-      );
+      const advance = () =>
+        this.repository.advanceMessageStatus(message.organizationId, message._id, status, {
+          at: new Date(),
+          ...(reason ? { reason } : {}),
+        });
+      let before = await advance();
+      if (!before) {
+        // Not moved: already at/after `status` (a duplicate, out of order, or a replay that
+        // finishes what a crash left pending), or not counted yet.
+        const fresh = await this.countByState([{ ...message, status }]);
+        // Not counted yet: this status overtook `created`, whose handler takes the message as pending.
+        if (fresh.size) {
+          if (wentOut(status)) await this.trackResponsiveness([message]);
+          return;
+        }
+        // The state exists: it was there already, or `created` inserted it (pending) between our
+        // two writes, so the move is tried once more (one more round trip when it was there).
+        before = await advance();
+      }
       if (before) {
         // Changes a crash left pending on this state are finished with this one, whatever their
         // age: no replay may come back for them (the message's recovery replays only its latest
@@ -99,13 +112,7 @@ export class StatsRecorder {
         // The reply went out now: it answers what waited (a failed one never does).
         if (before.status === 'pending' && wentOut(status))
           await this.trackResponsiveness([message]);
-        return;
       }
-      // Not moved: already at/after `status` (a duplicate, out of order, or a replay that finishes
-      // what a crash left pending), or not counted yet.
-      const fresh = await this.countByState([{ ...message, status }]);
-      // Not counted yet: this status overtook `created`, whose handler takes the message as pending.
-      if (fresh.size && wentOut(status)) await this.trackResponsiveness([message]);
     });
   }
 

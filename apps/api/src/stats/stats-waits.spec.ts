@@ -33,6 +33,7 @@ describe('StatsRecorder response times (embedded store)', () => {
   let samples: mongoose.Model<StatsResponseSample>;
   let buckets: mongoose.Model<StatsBucket>;
   let waits: mongoose.Model<StatsChatWait>;
+  let states: mongoose.Model<StatsMessageState>;
   let recorder: StatsRecorder;
   let seq = 0;
 
@@ -73,7 +74,7 @@ describe('StatsRecorder response times (embedded store)', () => {
   beforeAll(async () => {
     const c = connectionOf();
     buckets = c.model(StatsBucket.name, StatsBucketSchema);
-    const states = c.model(StatsMessageState.name, StatsMessageStateSchema);
+    states = c.model(StatsMessageState.name, StatsMessageStateSchema);
     const failures = c.model(StatsFailureReason.name, StatsFailureReasonSchema);
     waits = c.model(StatsChatWait.name, StatsChatWaitSchema);
     samples = c.model(StatsResponseSample.name, StatsResponseSampleSchema);
@@ -174,6 +175,66 @@ describe('StatsRecorder response times (embedded store)', () => {
     await moved(reply, 'sent');
     spy.mockRestore();
     expect(await recorded()).toEqual([[reply._id, 3000]]);
+    expect(await waitingSince()).toBeUndefined();
+  });
+
+  /** Runs `meanwhile` once the next `method` query on `model` has answered, before its caller goes on. */
+  function between(
+    model: mongoose.Model<never>,
+    method: 'find' | 'findOneAndUpdate',
+    meanwhile: () => Promise<unknown>,
+  ) {
+    const original = (model[method] as (...a: unknown[]) => mongoose.Query<unknown, never>).bind(
+      model,
+    );
+    return vi.spyOn(model, method).mockImplementationOnce(((...args: unknown[]) => {
+      const query = original(...args);
+      const exec = query.exec.bind(query);
+      query.exec = async () => {
+        const result = await exec();
+        await meanwhile();
+        return result;
+      };
+      return query;
+    }) as never);
+  }
+
+  it('a status that overtook created while created was being counted still moves the state and answers', async () => {
+    await arrive(message('in', T0));
+    const reply = message('out', at(3000), { status: 'pending' });
+    stored.push(reply);
+    const asCreated = { ...reply };
+    // The send went out at once: its status event finds no state yet, and the created event's
+    // handler inserts it (pending) before the status handler's own insert.
+    const created = () =>
+      recorder.onMessagesCreated({
+        sessionId: reply.sessionId,
+        messages: [asCreated],
+        notes: [{ id: `note-${reply._id}`, messageIds: [reply._id] }],
+      });
+    const spy = between(states as never, 'findOneAndUpdate', created);
+    await moved(reply, 'sent');
+    spy.mockRestore();
+    expect(await recordedWithHistogram()).toEqual([[reply._id, 3000]]);
+    const day = await buckets.findOne({ granularity: 'day' }).lean().exec();
+    expect(day?.byStatus).toMatchObject({ pending: 0, sent: 1 });
+  });
+
+  it('an older inbound message of a batch handled while a reply answers the wait starts that wait', async () => {
+    await arrive(message('in', at(3000)));
+    const reply = await accepted(at(4000));
+    // A question 3 s older comes in a batch; the reply goes out (status path) between the batch's
+    // read of the chat and its conditional write.
+    const older = message('in', T0);
+    stored.push(older);
+    const spy = between(waits as never, 'find', () => moved(reply, 'sent'));
+    await recorder.onMessagesCreated({
+      sessionId: older.sessionId,
+      messages: [older],
+      notes: [{ id: `note-${older._id}`, messageIds: [older._id] }],
+    });
+    spy.mockRestore();
+    expect(await recordedWithHistogram()).toEqual([[reply._id, 4000]]);
     expect(await waitingSince()).toBeUndefined();
   });
 

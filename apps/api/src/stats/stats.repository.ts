@@ -299,6 +299,8 @@ export class StatsRepository {
       ).map((w) => [w._id, w]),
     );
     const updates: AnyBulkWriteOperation<StatsChatWait>[] = [];
+    const moves: AnyBulkWriteOperation<StatsChatWait>[] = [];
+    const moved: Array<(typeof chats)[number] & { candidates: Date[] }> = [];
     const created: Array<StatsChatWait & { times: Date[] }> = [];
     for (const chat of chats) {
       const _id = idOf(chat);
@@ -330,15 +332,26 @@ export class StatsRepository {
           times,
         });
       } else if (!wait.awaitingSince || wait.awaitingSince > at) {
-        updates.push({
+        moves.push({
           updateOne: {
             filter: awaitingFilter(_id, chat.organizationId, at),
             update: { $set: { awaitingSince: at } },
           },
         });
+        moved.push({ ...chat, candidates });
       }
     }
     if (updates.length) await this.waits.bulkWrite(updates, { ordered: false });
+    if (moves.length) {
+      const result = await this.waits.bulkWrite(moves, { ordered: false });
+      // A reply (or an earlier inbound message) changed a chat since it was read: those chats are
+      // decided again message by message, which repeats what did apply harmlessly.
+      if (result.matchedCount < moves.length)
+        for (const chat of moved)
+          for (const at of distinctTimes(chat.candidates))
+            if (await this.markAwaiting(chat.organizationId, chat.sessionName, chat.chatJid, at))
+              late.push({ ...chatOf(chat), at });
+    }
     if (!created.length) return late;
     try {
       await this.waits.insertMany(
