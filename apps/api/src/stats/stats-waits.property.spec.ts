@@ -81,8 +81,12 @@ type Rng = ReturnType<typeof prng>;
 /** How an outgoing message went: typed on the phone (stored sent), or an API send and its statuses. */
 type Fate = 'phone' | 'sent' | 'read' | 'failed' | 'pending';
 
+/** Two chats: a batch may hold messages of both (markAwaitingMany marks several chats at once). */
+const CHATS = ['201001234567@s.whatsapp.net', '201007654321@s.whatsapp.net'] as const;
+
 interface Spec {
   id: string;
+  chat: (typeof CHATS)[number];
   direction: 'in' | 'out';
   at: number;
   type: MessageType;
@@ -119,6 +123,7 @@ function generate(rng: Rng, caseNo: number): Spec[] {
     const direction = rng.chance(0.5) ? 'in' : 'out';
     return {
       id: `c${String(caseNo).padStart(3, '0')}m${i}`,
+      chat: rng.chance(0.75) ? CHATS[0] : CHATS[1],
       direction,
       at: T0 + rng.int(0, 9) * SLOT_MS + (spread ? i * 10 : rng.chance(0.2) ? rng.int(1, 3) : 0),
       type: rng.chance(0.1) ? 'reaction' : 'text',
@@ -131,8 +136,14 @@ function generate(rng: Rng, caseNo: number): Spec[] {
   });
 }
 
-/** The samples by message times (see above): [inboundAt, respondedAt] pairs, in time order. */
+/** The samples by message times (see above), of both chats: [inboundAt, respondedAt] pairs, sorted. */
 function expectedSamples(specs: Spec[]): Array<[number, number]> {
+  return CHATS.flatMap((chat) => chatSamples(specs.filter((s) => s.chat === chat))).sort(
+    (a, b) => a[0] - b[0] || a[1] - b[1],
+  );
+}
+
+function chatSamples(specs: Spec[]): Array<[number, number]> {
   const live = specs
     .filter(
       (s) => !s.history && isChatMessage(s) && (s.direction === 'in' || wentOut(finalStatus(s))),
@@ -274,7 +285,6 @@ describe('StatsRecorder response times follow message times (property, embedded 
     // emitter may (their interleaving on the store varies from run to run).
     const concurrent = rng.chance(1 / 3);
     const sessionName = `s${caseNo}`;
-    const chatJid = '201001234567@s.whatsapp.net';
     const records = new Map<string, MessageRecord>();
     for (const s of specs)
       records.set(s.id, {
@@ -283,7 +293,7 @@ describe('StatsRecorder response times follow message times (property, embedded 
         sessionId: `org1_${sessionName}`,
         sessionName,
         direction: s.direction,
-        chatJid,
+        chatJid: s.chat,
         fromMe: s.direction === 'out',
         type: s.type,
         status: s.direction === 'in' ? 'delivered' : s.fate === 'phone' ? 'sent' : 'pending',
@@ -332,8 +342,15 @@ describe('StatsRecorder response times follow message times (property, embedded 
       problems.push(`samples ${JSON.stringify(got)} != reference ${JSON.stringify(want)}`);
     for (const r of rows) {
       const reply = specs.find((s) => s.id === r._id);
-      if (!reply || reply.direction !== 'out' || reply.at !== r.respondedAt.getTime())
-        problems.push(`sample ${r._id} is not a reply at ${r.respondedAt.toISOString()}`);
+      if (
+        !reply ||
+        reply.direction !== 'out' ||
+        reply.at !== r.respondedAt.getTime() ||
+        reply.chat !== r.chatJid
+      )
+        problems.push(
+          `sample ${r._id} is not a reply of ${r.chatJid} at ${r.respondedAt.toISOString()}`,
+        );
       const ms = r.respondedAt.getTime() - r.inboundAt.getTime();
       if (r.responseMs !== ms || r.bin !== responseBin(ms))
         problems.push(`sample ${r._id} timing ${r.responseMs}/${r.bin} != ${ms}`);
@@ -381,7 +398,7 @@ describe('StatsRecorder response times follow message times (property, embedded 
                 failure.specs
                   .map(
                     (s) =>
-                      `${s.id} ${s.direction} +${s.at - T0}${s.type === 'text' ? '' : ` ${s.type}`}` +
+                      `${s.id} chat${CHATS.indexOf(s.chat)} ${s.direction} +${s.at - T0}${s.type === 'text' ? '' : ` ${s.type}`}` +
                       `${s.history ? ' history' : ''}${s.fate ? ` ${s.fate}` : ''}`,
                   )
                   .join('; '),
