@@ -304,7 +304,7 @@ export class StatsRecorder {
     // whose stats were handled in between (they found no sample of ours to move yet).
     const between = await this.messages.lastReplyBefore(chat, at);
     if (between && between.timestamp >= answered.since) {
-      const sample = await this.repository.findResponseSample(message._id);
+      const sample = await this.repository.findResponseSample(message._id, sampleSlot(chat, at));
       if (sample && sample.inboundAt <= between.timestamp)
         await this.answerAfter(sample, between.timestamp);
     }
@@ -386,7 +386,7 @@ export class StatsRecorder {
    */
   private async recordSample(replyId: string, chat: ChatRef, since: Date, at: Date): Promise<void> {
     const { organizationId, sessionName, chatJid } = chat;
-    const slot = `${organizationId}|${sessionName}|${chatJid}|${at.toISOString()}`;
+    const slot = sampleSlot(chat, at);
     const sample = { _id: replyId, organizationId, sessionName, chatJid, respondedAt: at, slot };
     const timing = sampleTiming(since, at);
     if (await this.repository.insertResponseSample({ ...sample, ...timing }))
@@ -436,6 +436,10 @@ export class StatsRecorder {
 }
 
 const EPOCH = new Date(0);
+
+/** One sample per chat and reply time: replies of the same millisecond answer the same wait. */
+const sampleSlot = (chat: ChatRef, at: Date) =>
+  `${chat.organizationId}|${chat.sessionName}|${chat.chatJid}|${at.toISOString()}`;
 
 /** A sample's fields that depend on when its wait began. */
 function sampleTiming(since: Date, at: Date) {
