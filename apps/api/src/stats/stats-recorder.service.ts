@@ -194,31 +194,44 @@ export class StatsRecorder {
     return fresh;
   }
 
-  /** Pending changes of states: into the counters under their markers, then their claims cleared. */
+  /**
+   * Pending changes of states: into the counters under their markers, then their claims cleared.
+   * A state moved after a change was noted had the change read pending by that move, whose
+   * handler finishes it too (onStatusChanged), maybe only now: the change's markers stay in the
+   * counters so that second apply is refused (markers are never reused: one left is harmless).
+   */
   private applyStateChanges(changes: StateChange[]): Promise<void> {
-    return this.applyOnce(
-      changes.map(({ state, key, inc, reason }) => ({
-        organizationId: state.organizationId,
-        sessionName: state.sessionName,
-        at: state.hour,
-        inc,
-        reason,
-        marker: markerOf({ id: state._id, key }),
-      })),
-      () =>
-        this.repository.clearPendingStates(changes.map((c) => ({ id: c.state._id, key: c.key }))),
-    );
+    const items = changes.map(({ state, key, inc, reason }) => ({
+      organizationId: state.organizationId,
+      sessionName: state.sessionName,
+      at: state.hour,
+      inc,
+      reason,
+      marker: markerOf({ id: state._id, key }),
+    }));
+    return this.applyOnce(items, async () => {
+      if (!changes.length) return items;
+      await this.repository.clearPendingStates(
+        changes.map((c) => ({ id: c.state._id, key: c.key })),
+      );
+      const paths = await this.repository.statePaths(changes.map((c) => c.state._id));
+      return items.filter((_, i) => !movedSince(changes[i], paths.get(changes[i].state._id)));
+    });
   }
 
   /**
    * Applies changes whose claims were written: into the counters (each marker once), then the
-   * claims cleared, then the markers released. A crash anywhere leaves the claim pending, and the
-   * replay that finds it applies what is missing and nothing twice.
+   * claims cleared, then the markers released (those `clearClaims` returns, else all). A crash
+   * anywhere leaves the claim pending, and the replay that finds it applies what is missing and
+   * nothing twice.
    */
-  private async applyOnce(items: MarkedIncrement[], clearClaims: () => Promise<void>) {
+  private async applyOnce(
+    items: MarkedIncrement[],
+    clearClaims: () => Promise<MarkedIncrement[] | void>,
+  ) {
     if (items.length) await this.repository.applyMarked(items);
-    await clearClaims();
-    if (items.length) await this.repository.releaseMarkers(items);
+    const releasable = (await clearClaims()) ?? items;
+    if (releasable.length) await this.repository.releaseMarkers(releasable);
   }
 
   /**
@@ -455,6 +468,16 @@ interface StateChange {
   key: string;
   inc: CounterIncrement;
   reason?: string;
+}
+
+/**
+ * Whether the state was moved after `change` was noted: its path went past the entry the change
+ * made (the creation's first one, or the status it moved to). Unknown without a path (a state
+ * written before paths were kept): not moved, as before.
+ */
+function movedSince(change: StateChange, path: MessageStatus[] | undefined): boolean {
+  if (!path) return false;
+  return change.key === 'created' ? path.length > 1 : path.at(-1) !== change.key;
 }
 
 /** The changes pending on `state` that `take` accepts, with the increment each adds. */

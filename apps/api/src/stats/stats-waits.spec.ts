@@ -220,6 +220,49 @@ describe('StatsRecorder response times (embedded store)', () => {
     expect(day?.byStatus).toMatchObject({ pending: 0, sent: 1 });
   });
 
+  it('a status moved while created is being counted counts the creation once', async () => {
+    const reply = message('out', at(3000), { status: 'pending' });
+    stored.push(reply);
+    const asCreated = { ...reply };
+    // created inserts the state (pending creation noted); the status event moves it and reads
+    // that pending creation; created then applies it, clears it and releases its marker; only
+    // then does the status handler apply what it read.
+    let resume!: () => void;
+    const paused = new Promise<void>((r) => (resume = r));
+    let moving!: Promise<void>;
+    const read = new Promise<void>((readIt) => {
+      const advance = states.findOneAndUpdate.bind(states);
+      vi.spyOn(states, 'findOneAndUpdate').mockImplementationOnce(((...args: never[]) => {
+        const query = advance(...(args as unknown as Parameters<typeof advance>));
+        const exec = query.exec.bind(query);
+        query.exec = async () => {
+          const result = await exec();
+          readIt();
+          await paused;
+          return result;
+        };
+        return query;
+      }) as never);
+    });
+    const insert = states.insertMany.bind(states);
+    vi.spyOn(states, 'insertMany').mockImplementationOnce((async (...args: never[]) => {
+      const result = await (insert as (...a: never[]) => Promise<unknown>)(...args);
+      moving = moved(reply, 'sent');
+      await read;
+      return result;
+    }) as never);
+    await recorder.onMessagesCreated({
+      sessionId: reply.sessionId,
+      messages: [asCreated],
+      notes: [{ id: `note-${reply._id}`, messageIds: [reply._id] }],
+    });
+    resume();
+    await moving;
+    vi.restoreAllMocks();
+    const day = await buckets.findOne({ granularity: 'day' }).lean().exec();
+    expect(day).toMatchObject({ sent: 1, byStatus: { pending: 0, sent: 1 }, byType: { text: 1 } });
+  });
+
   it('an older inbound message of a batch handled while a reply answers the wait starts that wait', async () => {
     await arrive(message('in', at(3000)));
     const reply = await accepted(at(4000));

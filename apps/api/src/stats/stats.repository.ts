@@ -135,6 +135,15 @@ export class StatsRepository {
         .exec();
   }
 
+  /** The states' paths (statuses in the order they were counted), by id. */
+  async statePaths(ids: string[]): Promise<Map<string, MessageStatus[] | undefined>> {
+    const rows = await this.states
+      .find({ _id: { $in: [...new Set(ids)] } }, { path: 1 })
+      .lean<Array<Pick<MessageStateRecord, '_id' | 'path'>>>()
+      .exec();
+    return new Map(rows.map((r) => [r._id, r.path]));
+  }
+
   async clearPendingNoteClaims(ids: string[]): Promise<void> {
     if (ids.length)
       await this.countedNotes.updateMany({ _id: { $in: ids } }, { $unset: { pending: 1 } }).exec();
