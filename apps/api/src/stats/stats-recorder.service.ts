@@ -98,8 +98,8 @@ export class StatsRecorder {
       if (before) {
         // Changes a crash left pending on this state are finished with this one, whatever their
         // age: no replay may come back for them (the message's recovery replays only its latest
-        // status). A handler still applying one of them counts nothing twice: its marker is in
-        // the buckets until that handler cleared its claim.
+        // status). A handler still applying one of them counts nothing twice: seeing this move,
+        // it leaves its markers in the buckets (applyStateChanges).
         await this.applyStateChanges([
           ...pendingChanges(before, () => true),
           {
