@@ -1195,10 +1195,12 @@ describe('messaging (HTTP, sandbox engine)', () => {
     const second = (m: Listed) => Math.floor(Date.parse(m.timestamp) / 1000);
     const after = (a: Listed, b: Listed) =>
       second(a) === second(b) ? a.id > b.id : second(a) > second(b);
-    /** What the rule says: received messages after our latest one that nobody read. */
+    /** What the rule says: received messages after our latest one that went out that nobody read. */
     const expectedUnread = async () => {
       const items: Listed[] = (await history({ chat: jid, limit: 100 })).items;
-      const ours = items.filter((m) => m.direction === 'out');
+      const ours = items.filter(
+        (m) => m.direction === 'out' && m.status !== 'pending' && m.status !== 'failed',
+      );
       const latest = ours.reduce<Listed | undefined>(
         (a, b) => (!a || after(b, a) ? b : a),
         undefined,
@@ -1207,14 +1209,29 @@ describe('messaging (HTTP, sandbox engine)', () => {
         (m) => m.direction === 'in' && m.status !== 'read' && (!latest || after(m, latest)),
       ).length;
     };
+    const db = t.app.get<string, Connection>(getConnectionToken());
     let total = 0;
-    /** Waits until every message of the round was counted into the chat, then checks the count. */
+    /**
+     * Waits until every message of the round was counted into the chat and each of ours went out
+     * (its message.sent event is announced after its chat was cleared), then checks the count.
+     */
     const settledRound = async (added: number) => {
       total += added;
       await waitFor(
         async () => (await chatOf())?.messageCount === total,
         10_000,
         `${total} messages`,
+      );
+      await waitFor(
+        async () => {
+          const ours: Listed[] = (await history({ chat: jid, limit: 100, direction: 'out' })).items;
+          const sent = await db.collection('events').countDocuments({
+            sourceKey: { $in: ours.map((m) => `message.status:${m.id}:sent`) },
+          });
+          return sent === ours.length;
+        },
+        10_000,
+        'our messages sent',
       );
       const chat = await chatOf();
       expect(chat.unreadCount).toBe(await expectedUnread());
@@ -2086,6 +2103,45 @@ describe('messaging send retries', () => {
     expect(sentAfterRetries.error).toBeUndefined(); // the retried attempts' error is gone
     expect(order.indexOf('first')).toBeLessThan(order.indexOf('second'));
     expect(order.indexOf('other chat')).toBeLessThan(order.indexOf('first')); // another chat did not wait
+  });
+
+  it('a reply that failed leaves the chat unread; the reply that went out clears it', async () => {
+    const from = '+201555000447';
+    const chatOf = () => findChat(t, owner, '201555000447@s.whatsapp.net', { sessionName: 'main' });
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/main/inbound')
+      .set(owner.auth)
+      .send({ from, text: 'Anyone there?' })
+      .expect(202);
+    await waitFor(async () => (await chatOf())?.unreadCount === 1, 10_000, 'one unread');
+    const registry = t.app.get(SessionRegistry);
+    const real = registry.send.bind(registry);
+    vi.spyOn(registry, 'send').mockImplementation(async (sessionId, to, content) => {
+      if (content.type === 'text' && content.text === 'Yes') throw new Error('socket hiccup');
+      return real(sessionId, to, content);
+    });
+    const lost = await sendAs(t, owner, { sessionName: 'main', to: from, text: 'Yes' }).expect(202);
+    await waitFor(async () => (await status(lost.body.id)).status === 'failed', 10_000, 'failed');
+    // The chat counted the reply (its last message), and the customer still waits for an answer.
+    const counted = await waitFor(
+      async () => {
+        const chat = await chatOf();
+        return chat?.messageCount === 2 ? chat : undefined;
+      },
+      10_000,
+      'the failed reply counted',
+    );
+    expect(counted).toMatchObject({
+      unreadCount: 1,
+      lastMessage: { direction: 'out', preview: 'Yes' },
+    });
+
+    const answer = await sendAs(t, owner, { sessionName: 'main', to: from, text: 'Here' }).expect(
+      202,
+    );
+    await waitFor(async () => (await status(answer.body.id)).status === 'sent', 10_000, 'sent');
+    await waitFor(async () => (await chatOf())?.unreadCount === 0, 10_000, 'answered');
   });
 
   // On the emulator the echo is a real deviceSentMessage from the account's phone, decrypted by the

@@ -51,7 +51,8 @@ describe('ChatCountsService: unread = received after our latest message, in any 
     fromMe: direction === 'out',
     type: 'text',
     text: `${direction} ${s}`,
-    status: direction === 'in' ? 'delivered' : 'pending',
+    // Our replies here went out (as a phone's do); the pending and failed ones are tested below.
+    status: direction === 'in' ? 'delivered' : 'sent',
     timestamp: new Date(T0 + s * 1000),
   });
   /** Stores a batch, as the ingest or the send does before the batch's effects run. */
@@ -171,5 +172,65 @@ describe('ChatCountsService: unread = received after our latest message, in any 
       );
     await counts.record(await store([message('in', 4), message('in', 6)]));
     expect(await chat()).toMatchObject({ unreadCount: 1 });
+  });
+
+  describe('a send clears the count once it went out, never when it failed, in any order', () => {
+    /** A send accepted `pending`, as the API stores it. */
+    const send = (s: number) => ({ ...message('out', s), status: 'pending' as const });
+    /** Its status change as MessageStatusService makes it: the write, then its effects. */
+    const advance = async (m: MessageRecord, status: 'sent' | 'failed') => {
+      const moved = await messages.advanceStatus({ _id: m._id }, status, new Date());
+      await counts.countWentOut(moved!.after);
+    };
+
+    it('a pending reply clears nothing; it does once sent, a failed one never', async () => {
+      await counts.record(await store([message('in', 1), message('in', 2)]));
+      const [failing] = await store([send(3)]);
+      await counts.record([failing]);
+      expect(await chat()).toMatchObject({ unreadCount: 2, messageCount: 3 });
+      await advance(failing, 'failed');
+      expect(await chat()).toMatchObject({ unreadCount: 2 });
+      expect((await chat()).clearedBy).toBeUndefined();
+      // The count, recounted, stays: a failed reply marks nothing answered.
+      expect(await counts.recount('org_main', CHAT)).toMatchObject({ unreadCount: 2 });
+
+      const [real] = await store([send(4)]);
+      await counts.record([real]);
+      expect(await chat()).toMatchObject({ unreadCount: 2 });
+      await advance(real, 'sent');
+      expect(await chat()).toMatchObject({ unreadCount: 0, clearedBy: real._id });
+    });
+
+    it('a status change that overtook the send being counted clears all the same', async () => {
+      await counts.record(await store([message('in', 1)]));
+      const [reply] = await store([send(2)]);
+      // Sent before the send's own effects counted it: the chat does not hold it yet.
+      await advance(reply, 'sent');
+      await counts.record([reply]); // the record as stored: pending
+      expect(await chat()).toMatchObject({ unreadCount: 0, messageCount: 2, clearedBy: reply._id });
+    });
+
+    it('the same when the chat did not exist yet', async () => {
+      const [reply] = await store([send(2)]);
+      await advance(reply, 'sent'); // finds no chat
+      const inbound = await store([message('in', 1), message('in', 3)]);
+      await counts.record([reply]);
+      await counts.record(inbound);
+      expect(await chat()).toMatchObject({ unreadCount: 1, messageCount: 3, clearedBy: reply._id });
+    });
+
+    it('replayed or late status changes change nothing more, an older send does not move the point back', async () => {
+      await counts.record(await store([message('in', 1)]));
+      const [older, newer] = await store([send(2), send(4)]);
+      await counts.record([older, newer]);
+      await counts.record(await store([message('in', 3), message('in', 5)]));
+      expect(await chat()).toMatchObject({ unreadCount: 3 });
+      await advance(newer, 'sent');
+      expect(await chat()).toMatchObject({ unreadCount: 1, clearedBy: newer._id });
+      await advance(older, 'sent'); // went out second, is older: the point stays
+      const sent = (await messages.findById(newer._id))!;
+      await counts.countWentOut(sent); // a replay of the newer one's change
+      expect(await chat()).toMatchObject({ unreadCount: 1, clearedBy: newer._id });
+    });
   });
 });

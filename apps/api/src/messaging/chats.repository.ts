@@ -10,6 +10,7 @@ import {
   type MessageRecord,
   positionFilter,
   positionOf,
+  wentOut,
 } from './message.types';
 import { Chat, type ChatLastMessage } from './schemas/chat.schema';
 
@@ -73,7 +74,11 @@ export function snapshotOf(m: MessageRecord): {
 /** What one batch brings to one chat (its chat messages: no reactions, edits or revokes). */
 export class ChatBatch {
   readonly newest: MessageRecord;
-  /** Our newest outgoing message, which clears what came before it. */
+  /**
+   * Our newest outgoing message that went out (sent or beyond: a send accepted `pending` clears
+   * nothing until it reaches WhatsApp, see ChatCountsService.countWentOut; a failed one never does),
+   * which clears what came before it.
+   */
   readonly newestOut?: MessageRecord;
   /** Received messages that can be unread (not history). */
   readonly unread: MessageRecord[];
@@ -82,7 +87,7 @@ export class ChatBatch {
 
   constructor(readonly messages: MessageRecord[]) {
     this.newest = newest(messages);
-    const out = messages.filter((m) => m.direction === 'out');
+    const out = messages.filter((m) => m.direction === 'out' && wentOut(m.status));
     this.newestOut = out.length ? newest(out) : undefined;
     this.unread = messages.filter(countsAsUnread);
     this.countedThrough = this.unread.reduce<string | undefined>(

@@ -1,4 +1,5 @@
 import type { EventEmitter2 } from '@nestjs/event-emitter';
+import type { ChatCountsService } from './chat-counts.service';
 import { MessageStatusService } from './message-status.service';
 import type { MessagesRepository } from './messages.repository';
 import type { MessageRecord, MessageStatus } from './message.types';
@@ -31,8 +32,10 @@ describe('MessageStatusService', () => {
     markSent: vi.fn(),
     clearStatusEffects: vi.fn(),
   };
+  const counts = { countWentOut: vi.fn() };
   const service = new MessageStatusService(
     repo as unknown as MessagesRepository,
+    counts as unknown as ChatCountsService,
     { emitAsync } as unknown as EventEmitter2,
   );
 
@@ -52,6 +55,11 @@ describe('MessageStatusService', () => {
     expect(repo.clearStatusEffects).toHaveBeenCalledWith('m1', noted);
     expect(emitAsync.mock.invocationCallOrder[0]).toBeLessThan(
       repo.clearStatusEffects.mock.invocationCallOrder[0],
+    );
+    // The chat first (our message went out: it clears the unread count), then the listeners.
+    expect(counts.countWentOut).toHaveBeenCalledWith(expect.objectContaining({ status: 'read' }));
+    expect(counts.countWentOut.mock.invocationCallOrder[0]).toBeLessThan(
+      emitAsync.mock.invocationCallOrder[0],
     );
   });
 

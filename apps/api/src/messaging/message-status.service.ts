@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { ChatCountsService } from './chat-counts.service';
 import { type MessageFilter, MessagesRepository } from './messages.repository';
 import {
   type MessageRecord,
@@ -19,8 +20,9 @@ const EARLY_RECEIPT_TTL_MS = 5 * 60_000;
 /**
  * The one place message statuses change. Transitions are conditional updates (forward only), and
  * each real transition is emitted once, after the write. The write also notes that its effects
- * (stats, the event log) are still to run (`statusEffectsAt`); the note is cleared once they ran,
- * so a crash in between leaves it for MessageEffectsRecovery, which replays them.
+ * (the chat's unread count once our message went out, stats, the event log) are still to run
+ * (`statusEffectsAt`); the note is cleared once they ran, so a crash in between leaves it for
+ * MessageEffectsRecovery, which replays them.
  */
 @Injectable()
 export class MessageStatusService {
@@ -32,6 +34,7 @@ export class MessageStatusService {
 
   constructor(
     private readonly messages: MessagesRepository,
+    private readonly counts: ChatCountsService,
     private readonly events: EventEmitter2,
   ) {}
 
@@ -125,6 +128,9 @@ export class MessageStatusService {
   }
 
   private async emitChanged(message: MessageRecord, at: Date): Promise<void> {
+    // Our message that went out clears its chat's unread count (a no-op once it did: every
+    // change of ours runs it, so a replay or a later receipt finishes what a crash cut off).
+    await this.counts.countWentOut(message);
     const event: MessageStatusChangedEvent = { message, status: message.status, at };
     await this.events.emitAsync(MESSAGING_EVENTS.statusChanged, event);
     if (message.statusEffectsAt)

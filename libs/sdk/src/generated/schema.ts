@@ -833,7 +833,7 @@ export interface components {
             lastMessageAt: string;
             lastMessage?: components["schemas"]["ChatLastMessageDto"];
             /**
-             * @description Received messages not read yet: since our last outbound message in this chat, or since it was marked read (POST /whatsapp/chats/read)
+             * @description Received messages not read yet: since our last outbound message in this chat that went out (sent or beyond: a pending one clears nothing until it is sent, a failed one never), or since it was marked read (POST /whatsapp/chats/read)
              * @example 2
              */
             unreadCount: number;

@@ -33,7 +33,7 @@ export class ChatResponseDto {
   @ApiPropertyOptional({ type: ChatLastMessageDto }) lastMessage?: ChatLastMessageDto;
   @ApiProperty({
     description:
-      'Received messages not read yet: since our last outbound message in this chat, or since it was marked read (POST /whatsapp/chats/read)',
+      'Received messages not read yet: since our last outbound message in this chat that went out (sent or beyond: a pending one clears nothing until it is sent, a failed one never), or since it was marked read (POST /whatsapp/chats/read)',
     example: 2,
   })
   unreadCount: number;

@@ -24,11 +24,14 @@ export class Chat {
   @Prop({ type: Date, required: true }) lastMessageAt: Date;
   @Prop({ type: MongooseSchema.Types.Mixed }) lastMessage?: ChatLastMessage;
   /**
-   * Received messages not read that came after our latest outgoing message (by WhatsApp time, ties
-   * by id), whatever order the messages were counted in.
+   * Received messages not read that came after our latest outgoing message that went out (sent or
+   * beyond; by WhatsApp time, ties by id), whatever order the messages were counted in.
    */
   @Prop({ type: Number, default: 0 }) unreadCount: number;
-  /** Id of our latest outgoing message (`clearedAt` its time): the count holds what came after it. */
+  /**
+   * Id of our latest outgoing message that went out (`clearedAt` its time): the count holds what
+   * came after it. A send counts from when it left `pending` for sent; a failed one never.
+   */
   @Prop({ type: String }) clearedBy?: string;
   @Prop({ type: Date }) clearedAt?: Date;
   /**
