@@ -1698,6 +1698,23 @@ describe('messaging outbox across a restart', () => {
   });
 });
 
+describe('obsolete indexes at boot', () => {
+  it('drops the chats page index that lacked _id, kept by a deployment from before', async () => {
+    let t = await createTestApp();
+    try {
+      const chats = () => t.app.get<Connection>(getConnectionToken()).collection('chats');
+      const old = 'organizationId_1_sessionName_1_lastMessageAt_-1';
+      await chats().createIndex({ organizationId: 1, sessionName: 1, lastMessageAt: -1 });
+      expect((await chats().listIndexes().toArray()).map((i) => i.name)).toContain(old);
+
+      t = await t.restart();
+      expect((await chats().listIndexes().toArray()).map((i) => i.name)).not.toContain(old);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('receipts after a restart', () => {
   it('simulates a receipt of a message sent before the restart', async () => {
     let t = await createTestApp();

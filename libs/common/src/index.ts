@@ -14,6 +14,7 @@ export * from './net/ssrf-guard';
 export * from './search/search-text';
 export * from './search/search-keys-backfill';
 export * from './mongo/duplicate-key';
+export * from './mongo/obsolete-indexes';
 export * from './validation/trim';
 export * from './validation/omittable';
 export * from './validation/search-query';

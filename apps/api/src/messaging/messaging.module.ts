@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
+import { ObsoleteIndexes } from '@app/common';
 import { WhatsAppSessionModule } from '../whatsapp-session/whatsapp-session.module';
 import { ChatCountsService } from './chat-counts.service';
 import { ChatReadService } from './chat-read.service';
@@ -16,7 +17,7 @@ import { MessageStatusService } from './message-status.service';
 import { MessagesRepository } from './messages.repository';
 import { MessagingController } from './messaging.controller';
 import { OutboxDispatcher } from './outbox-dispatcher';
-import { Chat, ChatSchema } from './schemas/chat.schema';
+import { Chat, ChatSchema, OBSOLETE_CHAT_INDEXES } from './schemas/chat.schema';
 import { IdempotencyKey, IdempotencyKeySchema } from './schemas/idempotency-key.schema';
 import { MessageCreation, MessageCreationSchema } from './schemas/message-creation.schema';
 import { Message, MessageSchema } from './schemas/message.schema';
@@ -51,6 +52,7 @@ import { SendMessageUseCase } from './send-message.usecase';
     MessageHistoryService,
     ChatReadService,
     ReadReceiptDispatcher,
+    ObsoleteIndexes.provider(Chat.name, OBSOLETE_CHAT_INDEXES),
   ],
   exports: [MessageHistoryService],
 })

@@ -51,3 +51,8 @@ ChatSchema.index({ sessionId: 1, chatJid: 1 }, { unique: true });
 // Pages of chats, newest first; _id breaks ties so a chat is on exactly one page.
 ChatSchema.index({ organizationId: 1, sessionName: 1, lastMessageAt: -1, _id: -1 });
 ChatSchema.index({ organizationId: 1, lastMessageAt: -1, _id: -1 });
+/**
+ * Indexes chats had and no longer declare, dropped at boot (ObsoleteIndexes): the page index
+ * before `_id` broke ties (`organizationId, sessionName, lastMessageAt`).
+ */
+export const OBSOLETE_CHAT_INDEXES = ['organizationId_1_sessionName_1_lastMessageAt_-1'] as const;
