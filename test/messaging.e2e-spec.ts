@@ -2280,6 +2280,10 @@ describe('messaging: media by URL and the pending deadline', () => {
       } else if (req.url === '/photo') {
         // As object stores often answer: a generic type the gateway replaces with what the bytes are.
         res.writeHead(200, { 'Content-Type': 'binary/octet-stream' }).end(photo);
+      } else if (req.url === '/long-type.pdf') {
+        // Parameters past the 255 characters a mimetype may have (media.mimetype's limit).
+        const long = `application/pdf; version=1.4; x-trace=${'a'.repeat(300)}; x-more=1`;
+        res.writeHead(200, { 'Content-Type': long }).end(pdf);
       } else if (req.url === '/mislabelled') {
         res.writeHead(200, { 'Content-Type': 'image/jpeg' }).end(png);
       } else if (req.url === '/slow.jpg') {
@@ -2451,6 +2455,21 @@ describe('messaging: media by URL and the pending deadline', () => {
     }).expect(202);
     expect(mislabelled.body.media).toMatchObject({ mimetype: 'image/png', size: 3000 });
     expect((await downloadMedia(t, owner.auth, mislabelled.body.id)).contentType).toBe('image/png');
+  });
+
+  it("keeps a download's Content-Type within the 255 characters of media.mimetype: whole parameters while they fit", async () => {
+    await connectedSession(t, owner, 'long-type');
+    const res = await sendAs(t, owner, {
+      sessionName: 'long-type',
+      to: PEER,
+      type: 'document',
+      media: { url: `${baseUrl}/long-type.pdf` },
+    }).expect(202);
+    expect(res.body.media.mimetype).toBe('application/pdf; version=1.4');
+    expect(
+      (await t.http().get(`/api/v1/whatsapp/messages/${res.body.id}`).set(owner.auth).expect(200))
+        .body.media.mimetype,
+    ).toBe('application/pdf; version=1.4');
   });
 
   it('refuses a media.url whose body stalls past the fetch timeout, storing nothing', async () => {

@@ -19,6 +19,7 @@ import {
 import { JID_PATTERN, PHONE_PATTERN, IsOmittable } from '@app/common';
 import { SESSION_NAME_MESSAGE, SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
 import { OUTBOUND_MEDIA_TYPES } from '../message.types';
+import { MAX_MIMETYPE_LENGTH } from '../media/media-limits';
 
 const SEND_TYPES = ['text', ...OUTBOUND_MEDIA_TYPES] as const;
 export type SendType = (typeof SEND_TYPES)[number];
@@ -79,7 +80,8 @@ export class MediaInputDto {
   @Rule<MediaInputDto>((mimetype) => {
     if (mimetype === undefined) return 'mimetype is required with base64';
     if (typeof mimetype !== 'string') return 'mimetype must be a string';
-    if (mimetype.length > 255) return 'mimetype must be shorter than or equal to 255 characters';
+    if (mimetype.length > MAX_MIMETYPE_LENGTH)
+      return `mimetype must be shorter than or equal to ${MAX_MIMETYPE_LENGTH} characters`;
     return undefined;
   })
   mimetype?: string;

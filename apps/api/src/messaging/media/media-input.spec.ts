@@ -285,4 +285,18 @@ describe('mimetypeOfContentType', () => {
     expect(mimetypeOfContentType('')).toBeUndefined();
     expect(mimetypeOfContentType(undefined)).toBeUndefined();
   });
+
+  it('keeps at most 255 characters, as media.mimetype: whole parameters while they fit', () => {
+    const long = `x-junk=${'a'.repeat(300)}`;
+    expect(mimetypeOfContentType(`audio/ogg; codecs=opus; ${long}; rate=48000`)).toBe(
+      'audio/ogg; codecs=opus',
+    );
+    // Up to exactly 255 characters is kept as it is.
+    const fits = `application/pdf; name=${'b'.repeat(255 - 'application/pdf; name='.length)}`;
+    expect(fits).toHaveLength(255);
+    expect(mimetypeOfContentType(`${fits}; charset=utf-8`)).toBe(fits);
+    expect(mimetypeOfContentType(`${fits}c`)).toBe('application/pdf');
+    // A bare type too long to be one declares nothing: the bytes decide.
+    expect(mimetypeOfContentType(`application/${'x'.repeat(250)}; a=b`)).toBeUndefined();
+  });
 });

@@ -17,6 +17,7 @@ import { settleMediaMimetype } from './media-content';
 import {
   assertSizeFits,
   base64DecodedSize,
+  MAX_MIMETYPE_LENGTH,
   MEDIA_SIZE_LIMITS,
   MediaEmptyError,
   MediaTooLargeError,
@@ -73,13 +74,23 @@ export async function resolveMediaInput(
 /**
  * The mimetype a download's Content-Type declares, with its parameters (`audio/ogg; codecs=opus`
  * is what makes a voice note) but without `charset`, which servers add to anything and which means
- * nothing for media bytes.
+ * nothing for media bytes. At most MAX_MIMETYPE_LENGTH characters, as a declared media.mimetype:
+ * the server, not the caller, chose it, so rather than refusing the send, parameters are kept
+ * whole, in order, while they fit, and the rest dropped (never cut inside one); a bare type longer
+ * than that declares nothing (none: the bytes decide, as for a missing Content-Type).
  */
 export function mimetypeOfContentType(contentType: string | undefined): string | undefined {
   if (!contentType) return undefined;
   const [type, ...params] = contentType.split(';').map((part) => part.trim());
-  const kept = params.filter((p) => p && !/^charset\s*=/i.test(p));
-  return [type, ...kept].join('; ') || undefined;
+  if (!type || type.length > MAX_MIMETYPE_LENGTH) return undefined;
+  let mimetype = type;
+  for (const param of params) {
+    if (!param || /^charset\s*=/i.test(param)) continue;
+    const longer = `${mimetype}; ${param}`;
+    if (longer.length > MAX_MIMETYPE_LENGTH) break;
+    mimetype = longer;
+  }
+  return mimetype;
 }
 
 /**

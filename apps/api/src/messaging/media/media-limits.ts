@@ -28,6 +28,9 @@ export class MediaEmptyError extends BadRequestError {
   }
 }
 
+/** The longest mimetype a send takes (media.mimetype) or keeps (a download's Content-Type). */
+export const MAX_MIMETYPE_LENGTH = 255;
+
 /** The mimetype family each media type must belong to (documents: any). */
 export const MIME_PREFIX: Partial<Record<OutboundMediaType, string>> = {
   image: 'image/',
