@@ -260,6 +260,26 @@ describe('foundation (HTTP)', () => {
     }
   });
 
+  it('refuses a JSON array sent to a DTO route: the body must be a JSON object', async () => {
+    const owner = await registerUser(t);
+    const send = { sessionName: 'main', to: '+201001234567', text: 'hi' };
+    for (const [path, auth, body] of [
+      ['/api/v1/whatsapp/messages/send', owner.auth, [send]],
+      ['/api/v1/whatsapp/messages/send', owner.auth, []],
+      ['/api/v1/auth/login', {}, [{ email: 'a@b.test', password: 'x'.repeat(12) }]],
+    ] as const) {
+      const res = await t.http().post(path).set(auth).send(body).expect(400);
+      expect(res.body).toEqual({
+        statusCode: 400,
+        error: 'Bad Request',
+        code: 'VALIDATION_FAILED',
+        message: 'The request body must be a JSON object',
+        details: { '(root)': ['must be a JSON object, not an array'] },
+        requestId: expect.any(String),
+      });
+    }
+  });
+
   it('serves Swagger UI and the OpenAPI JSON with the bearer scheme', async () => {
     const ui = await t.http().get('/api/docs').redirects(1).expect(200);
     expect(ui.text).toContain('swagger-ui');

@@ -10,6 +10,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Request, Response } from 'express';
 import { DomainError } from './domain-error';
 import { ErrorResponseDto } from './error-response.dto';
+import { BODY_NOT_OBJECT_MESSAGE } from './validation';
 
 interface HttpErrorBody {
   message?: unknown;
@@ -54,7 +55,7 @@ function bareJsonValueMessage(error: unknown): string | undefined {
   } catch {
     return undefined; // really malformed
   }
-  return 'The request body must be a JSON object';
+  return BODY_NOT_OBJECT_MESSAGE;
 }
 
 /** One JSON error shape for everything; stacks are logged, never sent. */

@@ -47,6 +47,17 @@ describe('createValidationPipe', () => {
     });
   });
 
+  it('refuses an array body to a DTO route as a whole: the body must be a JSON object', async () => {
+    for (const array of [[{ email: 'a@b.test' }], []]) {
+      const error = await pipe.transform(array, body).catch((e: unknown) => e);
+      expect((error as { getResponse(): unknown }).getResponse()).toEqual({
+        message: 'The request body must be a JSON object',
+        code: 'VALIDATION_FAILED',
+        details: { '(root)': ['must be a JSON object, not an array'] },
+      });
+    }
+  });
+
   it('still validates and whitelists within the limits', async () => {
     await expect(pipe.transform({ email: 'a@b.test' }, body)).resolves.toBeInstanceOf(LoginBody);
     const error = await pipe.transform({ email: 'a@b.test', x: 1 }, body).catch((e: unknown) => e);

@@ -85,9 +85,29 @@ export function inputShapeViolation(
 export const validationFailed = (details: Record<string, string[]>) =>
   new BadRequestException({ message: 'Validation failed', code: 'VALIDATION_FAILED', details });
 
+export const BODY_NOT_OBJECT_MESSAGE = 'The request body must be a JSON object';
+
+/**
+ * A JSON array sent to a route whose body is a DTO (every body route): refused as a whole, instead
+ * of the whitelist's "property 0 should not exist" and every field missing (`[]`: "object is
+ * expected").
+ */
+const bodyIsArray = (value: unknown, metadata: ArgumentMetadata): boolean =>
+  metadata.type === 'body' &&
+  !metadata.data &&
+  Array.isArray(value) &&
+  metadata.metatype !== undefined &&
+  metadata.metatype !== Array;
+
 /** The global pipe: whitelisted DTO validation, after a cheap check of the input's shape. */
 class BoundedValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (bodyIsArray(value, metadata))
+      throw new BadRequestException({
+        message: BODY_NOT_OBJECT_MESSAGE,
+        code: 'VALIDATION_FAILED',
+        details: { '(root)': ['must be a JSON object, not an array'] },
+      });
     if (metadata.type === 'body' || metadata.type === 'query') {
       const violation = inputShapeViolation(value);
       if (violation) throw validationFailed({ [violation.path]: [violation.message] });
