@@ -575,10 +575,54 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
       .collection('whatsapp_sessions')
       .updateOne(
         { sessionId: `${org.organization.id}_replaced` },
-        { $set: { lastError: NOT_ALLOWED_TO_RUN } },
+        { $set: { lastError: NOT_ALLOWED_TO_RUN }, $unset: { stoppedUntilAsked: '' } },
       );
     await gate.reconcile();
     await waitForSessionStatus(t, org, 'replaced', 'connected', 30_000);
+  });
+
+  it('a session whose connection another client replaced stays stopped across restarts until a restart or QR is asked', async () => {
+    const org = await registerUser(t);
+    const name = 'taken-over';
+    const replacedError = expect.stringMatching(/^Connection replaced by another client/);
+    const afterABoot = async () => {
+      t = await t.restart();
+      await waitFor(async () => !t.app.get(SessionRegistry).isRestoring, 20_000, 'the restore');
+      // Like a logged-out session: not started, and its status and reason are as it left them.
+      const status = await t
+        .http()
+        .get(`/api/v1/whatsapp/sessions/${name}/status`)
+        .set(org.auth)
+        .expect(200);
+      expect(status.body).toMatchObject({ status: 'disconnected', lastError: replacedError });
+      expect(t.app.get(SessionRegistry).liveStatus(`${org.organization.id}_${name}`)).toBe(
+        undefined,
+      );
+    };
+
+    await linkedThenReplaced(org, name, '+201000000781');
+    await afterABoot();
+    // Asked: it comes back without a new scan.
+    await t.http().post(`/api/v1/whatsapp/sessions/${name}/restart`).set(org.auth).expect(200);
+    const back = await waitForSessionStatus(t, org, name, 'connected', 30_000);
+    expect(back.phone).toBe('201000000781');
+
+    await t
+      .http()
+      .post(`/api/v1/whatsapp/sandbox/sessions/${name}/disconnect`)
+      .set(org.auth)
+      .send({ reason: 'connectionReplaced' })
+      .expect(202);
+    await waitForSessionStatus(t, org, name, 'disconnected');
+    await afterABoot();
+    // A QR asked of a linked session connects it (and answers that it is connected).
+    const qr = await t.http().get(`/api/v1/whatsapp/sessions/${name}/qr`).set(org.auth).expect(409);
+    expect(qr.body.code).toBe('SESSION_ALREADY_CONNECTED');
+    await waitForSessionStatus(t, org, name, 'connected', 30_000);
+
+    // Asked once, it is restored like any linked session from then on.
+    t = await t.restart();
+    await waitForSessionStatus(t, org, name, 'connected', 30_000);
   });
 
   it('announces a status change that a crash cut off before its event, once, after the restart', async () => {

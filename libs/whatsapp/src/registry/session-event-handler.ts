@@ -114,7 +114,12 @@ export class SessionEventHandler {
         );
         return;
       case 'stop':
-        await this.settle(handle, 'disconnected', { ...noQr, lastError: decision.lastError });
+        // Recorded with the status: a restart of the gateway (or another instance) leaves it too.
+        await this.settle(handle, 'disconnected', {
+          ...noQr,
+          lastError: decision.lastError,
+          stoppedUntilAsked: true,
+        });
         return;
       case 'retry': {
         handle.failures += 1;

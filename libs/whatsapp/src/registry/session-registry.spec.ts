@@ -459,6 +459,69 @@ describe('SessionRegistry with the sandbox engine', () => {
     expect(kit.auth.backend.rows.has(sessionId)).toBe(true); // link kept
   });
 
+  it('a replaced connection stays stopped across restarts and instances, as a logged-out one, until a restart or QR asks', async () => {
+    const { store, instance } = onOneDatabase();
+    const first = instance('A');
+    const replaced = await first.linkedSession('replaced', '15551230010');
+    const running = await first.linkedSession('running', '15551230011');
+    const loggedOut = await first.linkedSession('gone', '15551230012');
+    await first.registry.logout(loggedOut);
+    await first.control.disconnect(replaced, 'connectionReplaced');
+    await first.waitStatus(replaced, 'disconnected');
+    await vi.waitFor(() => expect(store.docs.get(replaced)!.lease).toBeUndefined());
+    expect(store.docs.get(replaced)).toMatchObject({ stoppedUntilAsked: true });
+    await first.registry.beforeApplicationShutdown();
+    const left = structuredClone(store.docs.get(replaced)!);
+
+    // The next boot, under the same instance id or another one, and orphan adoption: the replaced
+    // one, like the logged-out one, is neither started nor counted, and nothing is written to it.
+    const second = instance('A', { restoreOnBoot: true });
+    const created = vi.spyOn((second.registry as any).engine, 'create');
+    const prepared = await (second.registry as any).restorer.prepare();
+    expect(prepared.map((d: { sessionId: string }) => d.sessionId)).toEqual([running]);
+    await second.registry.onApplicationBootstrap();
+    await second.waitStatus(running, 'connected');
+    await vi.waitFor(() => expect(second.registry.isRestoring).toBe(false));
+    const other = instance('B');
+    // (`running` is considered, and skipped: a live peer holds it.)
+    expect(await other.registry.restoreAll()).toEqual({
+      restored: [],
+      failed: [],
+      skipped: [running],
+    });
+    store.docs.get(replaced)!.status = 'connecting'; // even were it listed as left running
+    expect(await other.registry.adoptOrphans()).toEqual([]);
+    store.docs.get(replaced)!.status = 'disconnected';
+    // Asked by the module gate (switched on again) or a listing made before it was replaced.
+    expect(await other.registry.restore([left])).toEqual({
+      restored: [],
+      failed: [],
+      skipped: [replaced],
+    });
+    expect(created).toHaveBeenCalledTimes(1); // `running` only
+    expect(store.docs.get(replaced)).toEqual(left);
+    for (const kit of [second, other]) expect(kit.statusTrail(replaced)).toEqual([]);
+    expect(store.docs.get(loggedOut)!.status).toBe('logged_out');
+
+    // The user asks: it comes back without a scan, and is restored like any other from then on.
+    await second.registry.restart(replaced);
+    await second.waitStatus(replaced, 'connected');
+    expect(store.docs.get(replaced)!.stoppedUntilAsked).toBeUndefined();
+    await second.registry.beforeApplicationShutdown();
+    const third = instance('C');
+    expect((await third.registry.restoreAll()).restored.sort()).toEqual([replaced, running].sort());
+    await third.waitStatus(replaced, 'connected');
+
+    // Replaced again: a QR request brings it back as well (already linked: it just connects).
+    await third.control.disconnect(replaced, 'connectionReplaced');
+    await third.waitStatus(replaced, 'disconnected');
+    await vi.waitFor(() => expect(store.docs.get(replaced)!.stoppedUntilAsked).toBe(true));
+    await expect(third.registry.getQr(replaced)).rejects.toThrow(SessionAlreadyConnectedError);
+    expect(third.registry.liveStatus(replaced)).toBe('connected');
+    expect(store.docs.get(replaced)!.stoppedUntilAsked).toBeUndefined();
+    await third.registry.beforeApplicationShutdown();
+  });
+
   describe('a close that settles the session writes its status before it lets the lease go', () => {
     /** Records, in order, the status writes and lease releases of the store. */
     function recordWritesAndReleases(store: InMemorySessionStateStore) {

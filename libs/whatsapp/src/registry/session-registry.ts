@@ -386,6 +386,7 @@ export class SessionRegistry
     await this.status.set(holder, 'logged_out', {
       qr: null,
       qrExpiresAt: null,
+      stoppedUntilAsked: null,
       lastError: notUnlinked
         ? `Not unlinked on WhatsApp (${notUnlinked}): remove the device in the phone's linked devices`
         : null,
@@ -569,7 +570,7 @@ export class SessionRegistry
 
   // ---- boot restore --------------------------------------------------------------
 
-  /** Starts every linked, not logged-out session; a broken one ends `failed`, the others are unaffected. */
+  /** Starts every linked session not logged out or stopped until asked; a broken one ends `failed`, the others are unaffected. */
   restoreAll(): Promise<RestoreSummary> {
     return this.restorer.restoreAll();
   }
@@ -622,6 +623,7 @@ export class SessionRegistry
         qr: null,
         qrExpiresAt: null,
         lastError: `Auth state is unreadable: ${(err as Error).message}`,
+        stoppedUntilAsked: null, // asked: what a later boot does with it depends on this status
       });
       return;
     }
@@ -630,7 +632,12 @@ export class SessionRegistry
 
   private async openConnection(handle: SessionHandle): Promise<void> {
     handle.qrCount = 0;
-    await this.status.set(handle, 'connecting', { qr: null, qrExpiresAt: null });
+    // A start (asked by a user, or a restore) ends a stop that waited to be asked.
+    await this.status.set(handle, 'connecting', {
+      qr: null,
+      qrExpiresAt: null,
+      stoppedUntilAsked: null,
+    });
     if (handle.disposed) return;
     const connection = this.engine.create({
       sessionId: handle.sessionId,

@@ -44,7 +44,14 @@ const holderOf = (doc: WaSessionState): StatusHolder => ({
   status: doc.status,
 });
 
-/** Boot-time restore: every linked, not logged-out session is started; one broken session never stops the rest. */
+/**
+ * The sessions a restore may start: not logged out (unlinked) and not stopped until a user asks
+ * (connection replaced by another client): those stay as they are, status and reason included,
+ * until `GET …/qr` or `POST …/restart`.
+ */
+const restorable = (doc: WaSessionState) => doc.status !== 'logged_out' && !doc.stoppedUntilAsked;
+
+/** Boot-time restore: every linked session not logged out or stopped until asked is started; one broken session never stops the rest. */
 export class SessionRestorer {
   private stopped = false;
 
@@ -65,7 +72,7 @@ export class SessionRestorer {
    * shows a session as connected before it is.
    */
   async prepare(): Promise<WaSessionState[]> {
-    const docs = await this.deps.store.listByStatusNotIn(['logged_out']);
+    const docs = (await this.deps.store.listByStatusNotIn(['logged_out'])).filter(restorable);
     const left = docs.filter(
       (doc) => doc.status === 'connected' && !leasedElsewhere(doc, this.deps.instanceId),
     );
@@ -112,10 +119,12 @@ export class SessionRestorer {
    */
   async adoptOrphans(now = new Date()): Promise<string[]> {
     const docs = await this.deps.store.listByStatusNotIn(['logged_out', 'failed', 'disconnected']);
-    const orphans = docs.filter(
-      (doc) =>
-        !this.deps.isLive(doc.sessionId) && (!doc.lease || new Date(doc.lease.expiresAt) <= now),
-    );
+    const orphans = docs
+      .filter(restorable)
+      .filter(
+        (doc) =>
+          !this.deps.isLive(doc.sessionId) && (!doc.lease || new Date(doc.lease.expiresAt) <= now),
+      );
     const adopted: string[] = [];
     await runBounded(orphans, this.deps.concurrency, async (doc) => {
       if (this.stopped) return;
@@ -152,7 +161,7 @@ export class SessionRestorer {
   private async checkStartable(listed: WaSessionState): Promise<keyof RestoreSummary | 'start'> {
     const { authStores, status } = this.deps;
     const doc = await this.deps.store.findBySessionId(listed.sessionId);
-    if (!doc || doc.status === 'logged_out' || this.deps.isLive(doc.sessionId)) return 'skipped';
+    if (!doc || !restorable(doc) || this.deps.isLive(doc.sessionId)) return 'skipped';
     if (leasedElsewhere(doc, this.deps.instanceId)) return 'skipped';
     if (!(await this.deps.mayRun(doc.organizationId))) {
       await this.deps.store.releaseLease(doc.sessionId, this.deps.instanceId);

@@ -23,6 +23,12 @@ export interface WaSessionState {
   lastError?: string;
   lastActivityAt?: Date;
   connectedAt?: Date;
+  /**
+   * Stopped by a close that leaves it to the user (its connection replaced by another WhatsApp Web
+   * client, its QR not scanned in time): neither the boot restore nor orphan adoption starts it
+   * again; `GET …/qr` or `POST …/restart` does (any start removes it). Always `disconnected` then.
+   */
+  stoppedUntilAsked?: boolean;
   lease?: WaSessionLease;
   /**
    * A status change written but not yet announced (cleared once its event was published): one a

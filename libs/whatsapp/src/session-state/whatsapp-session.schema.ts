@@ -63,6 +63,9 @@ export class WhatsAppSession {
   @Prop()
   connectedAt?: Date;
 
+  @Prop()
+  stoppedUntilAsked?: boolean;
+
   @Prop({ type: WhatsAppSessionLease })
   lease?: WhatsAppSessionLease;
 
