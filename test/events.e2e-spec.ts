@@ -420,6 +420,12 @@ describe('events stream (SSE)', () => {
       previousStatus: expect.any(String),
       statusChangedAt: expect.any(String),
     });
+    // The first says there was no status before it (the one a session is created with is never
+    // announced); each later one names the status announced before it.
+    const changes = s.of('session.status').map((m) => m.data.data);
+    expect(changes[0]).toMatchObject({ status: 'connecting', previousStatus: null });
+    for (let i = 1; i < changes.length; i++)
+      expect(changes[i].previousStatus).toBe(changes[i - 1].status);
     expect(s.of('session.qr')[0].data.data).toMatchObject({
       sessionName: 'fresh',
       status: 'qr_ready',

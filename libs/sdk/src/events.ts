@@ -3,6 +3,11 @@ import type { components, paths } from './generated/schema';
 
 /** One event of the gateway: `{ id, type, organizationId, sessionName, occurredAt, data }`. */
 export type GatewayEvent = components['schemas']['EventEnvelopeDto'];
+/**
+ * `data` of a `session.status` event; `previousStatus` is null on the session's first one.
+ * `if (event.type === 'session.status') { const change = event.data as SessionStatusEventData; }`
+ */
+export type SessionStatusEventData = components['schemas']['SessionStatusEventDataDto'];
 type StreamQuery = NonNullable<paths['/api/v1/events']['get']['parameters']['query']>;
 
 export interface EventStreamOptions {

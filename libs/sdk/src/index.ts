@@ -9,7 +9,12 @@ export {
   type PaginatedPath,
   type PathsWith,
 } from './client';
-export { type EventStreamOptions, type GatewayEvent, sseFrames } from './events';
+export {
+  type EventStreamOptions,
+  type GatewayEvent,
+  type SessionStatusEventData,
+  sseFrames,
+} from './events';
 export { verifyWebhookSignature } from './webhook-signature';
 export type { components, operations, paths } from './generated/schema';
 

@@ -21,7 +21,8 @@ interface SessionRef {
 
 export interface WaSessionStatusEvent extends SessionRef {
   status: WaSessionStatus;
-  previousStatus: WaSessionStatus;
+  /** null on the session's first status event: the status it was created with is never announced. */
+  previousStatus: WaSessionStatus | null;
   lastError?: string;
   /** Present when status is `connected`. */
   phone?: string;

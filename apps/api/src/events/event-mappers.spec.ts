@@ -53,6 +53,22 @@ describe('event mappers', () => {
       jid: '201001234567@s.whatsapp.net',
       statusChangedAt: at,
     });
+    // A session's first status event: no status before it, said as null (not left out).
+    const first = sessionStatusEvent({
+      sessionId: 'org1_main',
+      organizationId: 'org1',
+      sessionName: 'main',
+      status: 'connecting',
+      previousStatus: null,
+      at,
+    });
+    expect(first.data).toEqual({
+      sessionId: 'org1_main',
+      sessionName: 'main',
+      status: 'connecting',
+      previousStatus: null,
+      statusChangedAt: at,
+    });
     const qr = sessionQrEvent(
       {
         sessionId: 'org1_main',

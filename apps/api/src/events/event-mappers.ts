@@ -8,23 +8,24 @@ const compact = (value: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== null));
 const asRecord = (value: unknown) => value as unknown as Record<string, unknown>;
 
-/** `session.status`: the SessionResponseDto fields the change carries, plus `previousStatus`. */
+/**
+ * `session.status` (SessionStatusEventDataDto): the SessionResponseDto fields the change carries,
+ * plus `previousStatus`, always present: null on the session's first status event.
+ */
 export function sessionStatusEvent(e: WaSessionStatusEvent): NewEvent {
   return {
     type: 'session.status',
     organizationId: e.organizationId,
     sessionName: e.sessionName,
     occurredAt: new Date(e.at),
-    data: compact({
+    data: {
       sessionId: e.sessionId,
       sessionName: e.sessionName,
       status: e.status,
-      previousStatus: e.previousStatus,
-      phone: e.phone,
-      jid: e.jid,
-      lastError: e.lastError,
+      previousStatus: e.previousStatus ?? null,
+      ...compact({ phone: e.phone, jid: e.jid, lastError: e.lastError }),
       statusChangedAt: new Date(e.at),
-    }),
+    },
     // A change announced again after a crash (StatusWriter.announceMissed) is recorded once.
     sourceKey: `session.status:${e.sessionId}:${new Date(e.at).getTime()}`,
   };

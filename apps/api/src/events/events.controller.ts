@@ -22,6 +22,7 @@ import {
   EventEnvelopeDto,
   EventStreamQueryDto,
   EventStreamTokenResponseDto,
+  SessionStatusEventDataDto,
 } from './dto/events.dto';
 import { EventStreamAuthGuard } from './event-stream-auth.guard';
 import { EventStreamAuthService } from './event-stream-auth.service';
@@ -37,7 +38,7 @@ const STREAM_DESCRIPTION = [
 ].join('\n\n');
 
 @ApiTags('events')
-@ApiExtraModels(EventEnvelopeDto)
+@ApiExtraModels(EventEnvelopeDto, SessionStatusEventDataDto)
 @Controller('events')
 export class EventsController {
   constructor(

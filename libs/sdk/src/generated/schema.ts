@@ -1282,7 +1282,7 @@ export interface components {
              */
             occurredAt: string;
             /**
-             * @description The REST representation: MessageResponseDto for message.*, ContactResponseDto for contact.updated, session fields (sessionId, sessionName, status, previousStatus, phone, jid, lastError, statusChangedAt) for session.status, {sessionId, sessionName, status, qr, expiresAt} for session.qr
+             * @description The REST representation: MessageResponseDto for message.*, ContactResponseDto for contact.updated, SessionStatusEventDataDto for session.status (previousStatus is null on the session's first status event), {sessionId, sessionName, status, qr, expiresAt} for session.qr
              * @example {
              *       "id": "665f1c2b1e6a3e4f7e9d0e0c",
              *       "direction": "in",
@@ -1594,6 +1594,11 @@ export interface components {
              */
             code: string;
         };
+        /**
+         * @description The status announced before this one; null on the session's first status event (the status a session is created with is never announced)
+         * @enum {string|null}
+         */
+        PreviousSessionStatus: "connecting" | "qr_ready" | "connected" | "disconnected" | "logged_out" | "failed" | null;
         QrResponseDto: {
             /**
              * @description PNG data URL of the QR code to scan with WhatsApp > Linked devices
@@ -1956,6 +1961,42 @@ export interface components {
          * @enum {string}
          */
         SessionStatus: "connecting" | "qr_ready" | "connected" | "disconnected" | "logged_out" | "failed";
+        SessionStatusEventDataDto: {
+            /**
+             * @description `${organizationId}_${sessionName}`
+             * @example 665f1c2b1e6a3e4f7e9d0e0b_sales-1
+             */
+            sessionId: string;
+            /** @example sales-1 */
+            sessionName: string;
+            /** @example connected */
+            status: components["schemas"]["SessionStatus"];
+            /**
+             * @description The status announced before this one; null on the session's first status event (the status a session is created with is never announced)
+             * @example connecting
+             */
+            previousStatus: components["schemas"]["PreviousSessionStatus"] | null;
+            /**
+             * @description Linked phone number (digits), with status connected
+             * @example 201001234567
+             */
+            phone?: string;
+            /**
+             * @description With status connected
+             * @example 201001234567@s.whatsapp.net
+             */
+            jid?: string;
+            /**
+             * @description Why the session closed, stopped or failed
+             * @example Connection lost (408)
+             */
+            lastError?: string;
+            /**
+             * @description When the status changed
+             * @example 2026-01-01T09:00:00.000Z
+             */
+            statusChangedAt: string;
+        };
         StatsByStatusDto: {
             /**
              * @description Outgoing, accepted but not yet sent

@@ -13,6 +13,8 @@ export interface SessionRef {
 export interface StatusHolder {
   readonly ref: SessionRef;
   status: WaSessionStatus;
+  /** The status is the one the session was created with, never announced (see `initialStatus`). */
+  initial?: boolean;
 }
 
 /** Registry-private state of one live session. */
@@ -28,6 +30,7 @@ export class SessionHandle implements StatusHolder {
   constructor(
     readonly ref: SessionRef,
     public status: WaSessionStatus,
+    public initial: boolean,
     readonly auth: WaAuthStore,
     onEventError: (err: unknown) => void,
   ) {

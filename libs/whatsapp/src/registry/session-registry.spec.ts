@@ -59,11 +59,17 @@ describe('SessionRegistry with the sandbox engine', () => {
     ]);
     expect(persistedAtEmit).toEqual(kit.statusTrail(sessionId));
     const first = kit.events.find((e) => e.name === WA_EVENTS.sessionStatus)!.payload;
+    // The status a session is created with was never announced: the first change has no previous.
     expect(first).toMatchObject({
-      previousStatus: 'disconnected',
+      previousStatus: null,
       status: 'connecting',
       at: expect.any(Date),
     });
+    expect(kit.events.filter((e) => e.name === WA_EVENTS.sessionStatus)[1].payload).toMatchObject({
+      previousStatus: 'connecting',
+      status: 'qr_ready',
+    });
+    expect(kit.store.docs.get(sessionId)!.initialStatus).toBeUndefined();
     expect(kit.registry.isConnected(sessionId)).toBe(true);
     await kit.registry.beforeApplicationShutdown();
   });

@@ -609,6 +609,7 @@ export class SessionRegistry
     const handle = new SessionHandle(
       { sessionId, organizationId: doc.organizationId, sessionName: doc.sessionName },
       doc.status,
+      !!doc.initialStatus,
       this.authStores.forSession(sessionId),
       (err) => this.logError(`Event handling failed for ${sessionId}`, err),
     );
@@ -823,6 +824,7 @@ export class SessionRegistry
         sessionName: doc.sessionName,
       },
       status: doc.status,
+      initial: !!doc.initialStatus,
     };
   }
 

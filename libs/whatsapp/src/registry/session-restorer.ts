@@ -42,6 +42,7 @@ const holderOf = (doc: WaSessionState): StatusHolder => ({
     sessionName: doc.sessionName,
   },
   status: doc.status,
+  initial: !!doc.initialStatus,
 });
 
 /**

@@ -28,15 +28,19 @@ export class StatusWriter {
     status: WaSessionStatus,
     patch: WaSessionPatch = {},
   ): Promise<void> {
-    const previousStatus = holder.status;
+    // The status a session is created with is never announced: its first change has no previous one.
+    const previousStatus = holder.initial ? null : holder.status;
     const at = new Date();
     const changed = previousStatus !== status;
     const doc = await this.store.update(holder.ref.sessionId, {
       ...patch,
       status,
-      ...(changed ? { statusChangedAt: at, announcing: { status, previousStatus, at } } : {}),
+      ...(changed
+        ? { statusChangedAt: at, announcing: { status, previousStatus, at }, initialStatus: null }
+        : {}),
     });
     holder.status = status;
+    holder.initial = false;
     if (!doc) return; // deleted meanwhile: nothing to announce
     this.signals.emit(holder.ref.sessionId, status);
     if (!changed) return;

@@ -28,6 +28,7 @@ export class InMemorySessionStateStore implements SessionStateStore {
       ...input,
       status: 'disconnected',
       statusChangedAt: now,
+      initialStatus: true,
       createdAt: now,
       updatedAt: now,
     };

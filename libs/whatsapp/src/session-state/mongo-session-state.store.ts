@@ -32,6 +32,7 @@ export class MongoSessionStateStore implements SessionStateStore {
         sessionId,
         status: 'disconnected',
         statusChangedAt: new Date(),
+        initialStatus: true,
       });
       const { _id, ...plain } = doc.toObject();
       void _id;

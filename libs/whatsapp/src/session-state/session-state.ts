@@ -13,6 +13,11 @@ export interface WaSessionState {
   sessionName: string;
   status: WaSessionStatus;
   statusChangedAt?: Date;
+  /**
+   * Set at creation, removed by the first status change: the status is still the one the session
+   * was created with (`disconnected`), never announced, so that change has no previous status.
+   */
+  initialStatus?: boolean;
   phone?: string;
   jid?: string;
   lid?: string;
@@ -41,7 +46,8 @@ export interface WaSessionState {
 
 export interface WaStatusAnnouncement {
   status: WaSessionStatus;
-  previousStatus: WaSessionStatus;
+  /** null on the session's first status change. */
+  previousStatus: WaSessionStatus | null;
   at: Date;
 }
 

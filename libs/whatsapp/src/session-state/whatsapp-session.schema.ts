@@ -37,6 +37,9 @@ export class WhatsAppSession {
   statusChangedAt?: Date;
 
   @Prop()
+  initialStatus?: boolean;
+
+  @Prop()
   phone?: string;
 
   @Prop()

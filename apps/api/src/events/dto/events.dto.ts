@@ -9,7 +9,11 @@ import {
   Matches,
   MaxLength,
 } from 'class-validator';
-import { SESSION_NAME_MESSAGE, SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
+import {
+  SESSION_NAME_MESSAGE,
+  SESSION_NAME_PATTERN,
+  SESSION_STATUSES,
+} from '../../whatsapp-session/dto/session.dto';
 import { EVENT_TYPES, type EventType } from '../events.types';
 
 const commaList = ({ value }: { value: unknown }) =>
@@ -100,7 +104,7 @@ export class EventEnvelopeDto {
   @ApiProperty({
     description:
       'The REST representation: MessageResponseDto for message.*, ContactResponseDto for contact.updated, ' +
-      'session fields (sessionId, sessionName, status, previousStatus, phone, jid, lastError, statusChangedAt) for session.status, ' +
+      "SessionStatusEventDataDto for session.status (previousStatus is null on the session's first status event), " +
       '{sessionId, sessionName, status, qr, expiresAt} for session.qr',
     type: 'object',
     additionalProperties: true,
@@ -113,4 +117,51 @@ export class EventEnvelopeDto {
     },
   })
   data: Record<string, unknown>;
+}
+
+/** `data` of a `session.status` event. */
+export class SessionStatusEventDataDto {
+  @ApiProperty({
+    description: '`${organizationId}_${sessionName}`',
+    example: '665f1c2b1e6a3e4f7e9d0e0b_sales-1',
+  })
+  sessionId: string;
+
+  @ApiProperty({ example: 'sales-1' })
+  sessionName: string;
+
+  @ApiProperty({ enum: SESSION_STATUSES, enumName: 'SessionStatus', example: 'connected' })
+  status: (typeof SESSION_STATUSES)[number];
+
+  @ApiProperty({
+    description:
+      "The status announced before this one; null on the session's first status event (the status a session is created with is never announced)",
+    // null listed in the enum itself: OpenAPI 3.0 ignores `nullable` next to a $ref.
+    enum: [...SESSION_STATUSES, null],
+    enumName: 'PreviousSessionStatus',
+    example: 'connecting',
+    nullable: true,
+  })
+  previousStatus: (typeof SESSION_STATUSES)[number] | null;
+
+  @ApiPropertyOptional({
+    description: 'Linked phone number (digits), with status connected',
+    example: '201001234567',
+  })
+  phone?: string;
+
+  @ApiPropertyOptional({
+    description: 'With status connected',
+    example: '201001234567@s.whatsapp.net',
+  })
+  jid?: string;
+
+  @ApiPropertyOptional({
+    description: 'Why the session closed, stopped or failed',
+    example: 'Connection lost (408)',
+  })
+  lastError?: string;
+
+  @ApiProperty({ description: 'When the status changed', example: '2026-01-01T09:00:00.000Z' })
+  statusChangedAt: string;
 }
