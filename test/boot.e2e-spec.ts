@@ -1,9 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { MongoClient } from 'mongodb';
 import { parse } from 'yaml';
+import { EmbeddedMongoServer } from '@app/embedded-mongo';
 
 const root = resolve(__dirname, '..');
 const main = join(root, 'dist/apps/api/src/main.js');
@@ -33,6 +36,70 @@ function runBuilt(env: Record<string, string>, waitFor: RegExp, timeoutMs = 30_0
   });
   matched.catch(() => undefined); // tests that expect an early exit await `done` instead
   return { child, done, matched };
+}
+
+/**
+ * A TCP proxy to a MongoDB server that holds back, on the connection that sends it, the first
+ * client message containing `pattern` (and what follows on that connection) until `release()`.
+ * `closed` resolves when the client closes any of its connections.
+ */
+async function holdingProxy(targetPort: number, pattern: Buffer) {
+  let release!: () => void;
+  const released = new Promise<void>((resolveRelease) => (release = resolveRelease));
+  let onHeld!: () => void;
+  const held = new Promise<void>((resolveHeld) => (onHeld = resolveHeld));
+  let onClosed!: () => void;
+  const closed = new Promise<void>((resolveClosed) => (onClosed = resolveClosed));
+  let holding = false;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    upstream.pipe(client);
+    let queue: Buffer[] | undefined;
+    client.on('data', (chunk: Buffer) => {
+      if (!queue && !holding && chunk.includes(pattern)) {
+        holding = true;
+        queue = [];
+        void released.then(() => {
+          for (const queued of queue!) upstream.write(queued);
+          queue = undefined;
+        });
+        onHeld();
+      }
+      if (queue) queue.push(chunk);
+      else upstream.write(chunk);
+    });
+    client.on('close', () => {
+      onClosed();
+      upstream.destroy();
+    });
+    upstream.on('close', () => client.destroy());
+    client.on('error', () => undefined);
+    upstream.on('error', () => undefined);
+  });
+  await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
+  return {
+    port: (server.address() as AddressInfo).port,
+    held,
+    closed,
+    release,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+    },
+  };
+}
+
+/** How a BSON command document names its collection: `find: "<collection>"`. */
+function findCommandOn(collection: string): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeInt32LE(collection.length + 1);
+  return Buffer.concat([
+    Buffer.from('\x02find\x00', 'latin1'),
+    length,
+    Buffer.from(`${collection}\x00`),
+  ]);
 }
 
 describe('the built gateway (node dist/…/main.js, CommonJS requiring ESM Nest)', () => {
@@ -168,6 +235,59 @@ describe('the built gateway (node dist/…/main.js, CommonJS requiring ESM Nest)
       agent.destroy();
       if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
       await run.done;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  // Once, a SIGTERM a few seconds into a boot against a standalone store exited 1 with
+  // `Fatal: MongoClientClosedError`: Nest's signal handler closed the MongoDB client while a boot
+  // step still used it. Here a boot step's query is held at the store until the signal came and
+  // the shutdown had time to close the client.
+  it('a SIGTERM while a boot step waits on the database lets the boot finish its work, then exits 0 without listening', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'wagw-boot-'));
+    const store = await EmbeddedMongoServer.start({ port: 0 });
+    const db = new MongoClient(store.uri('wa_boot'));
+    const proxy = await holdingProxy(store.port, findCommandOn('users'));
+    let run: ReturnType<typeof runBuilt> | undefined;
+    try {
+      // An email stored with a decomposed accent: the boot rewrites it in NFC (a boot step).
+      const decomposed = 'jose\u0301@boot.test';
+      await db
+        .db()
+        .collection('users')
+        .insertOne({ email: decomposed, name: 'José', role: 'owner', passwordHash: 'x' });
+      run = runBuilt(
+        {
+          PORT: '0',
+          DATA_DIR: dataDir,
+          MONGODB_URI: `mongodb://127.0.0.1:${proxy.port}/wa_boot?directConnection=true`,
+          LOG_LEVEL: 'warn',
+          WHATSAPP_ENGINE: 'sandbox',
+          NODE_ENV: 'test',
+        },
+        /Gateway stopped/,
+        50_000,
+      );
+      await Promise.race([proxy.held, run.done]);
+      run.child.kill('SIGTERM');
+      // The old shutdown closed the client at once; this one waits for the boot.
+      await Promise.race([proxy.closed, new Promise((r) => setTimeout(r, 3_000))]);
+      proxy.release();
+      const { code, out } = await run.done;
+      expect(out).not.toMatch(/Fatal/);
+      expect(out).not.toMatch(/listening on/);
+      expect(out).toMatch(/Gateway stopped before it listened/);
+      expect(code).toBe(0);
+      // The boot step finished: nothing was cut off.
+      const emails = await db.db().collection('users').distinct('email');
+      expect(emails).toEqual([decomposed.normalize('NFC')]);
+    } finally {
+      if (run && run.child.exitCode === null && run.child.signalCode === null)
+        run.child.kill('SIGKILL');
+      await run?.done;
+      await db.close();
+      await proxy.close();
+      await store.close();
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 60_000);

@@ -32,8 +32,14 @@ const UNPREFIXED_ROUTES = ['health', 'dashboard', 'dashboard/{*path}'];
 // Base64 media of a 100 MB document is ~134 MB of JSON.
 const JSON_BODY_LIMIT = '140mb';
 
-/** Builds the Nest app with every global concern; shared by main.ts, e2e tests and the OpenAPI script. */
-export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
+/**
+ * Builds the Nest app with every global concern; shared by main.ts, e2e tests and the OpenAPI script.
+ * `shutdownHooks: false` leaves the signals to the caller (main.ts: see serve.ts).
+ */
+export async function createApp(
+  config: AppConfig,
+  options: { shutdownHooks?: boolean } = {},
+): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot(config),
     new GatewayExpressAdapter(),
@@ -51,7 +57,7 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   applyGlobalPrefix(app);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalInterceptors(new BodylessRoutesInterceptor());
-  app.enableShutdownHooks();
+  if (options.shutdownHooks !== false) app.enableShutdownHooks();
   app.set('trust proxy', 'loopback');
   const document = buildOpenApiDocument(app);
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });

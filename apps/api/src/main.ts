@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ConfigValidationError, loadConfigFromEnv } from '@app/common';
 import { createApp } from './app.setup';
+import { serve } from './serve';
 
 async function bootstrap(): Promise<void> {
   let config;
@@ -13,8 +14,14 @@ async function bootstrap(): Promise<void> {
     }
     throw error;
   }
-  const app = await createApp(config);
-  await app.listen(config.PORT);
+  // A signal before this (loading, connecting) ends the process as signals do by default: no boot
+  // step has run yet.
+  const app = await serve(await createApp(config, { shutdownHooks: false }), config.PORT);
+  if (!app) {
+    // A shutdown signal during the boot: the boot finished its work, then the app closed.
+    process.stdout.write('Gateway stopped before it listened (shutdown signal during the boot)\n');
+    process.exit(0);
+  }
   const url = await app.getUrl();
   process.stdout.write(`Gateway listening on ${url} (Swagger UI: ${url}/api/docs)\n`);
 }
