@@ -93,17 +93,21 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     const restored = await waitForSessionStatus(t, owner, 'sales-1', 'connected');
     expect(restored.phone).toBe('201001234567');
     // The shutdown recorded and announced that the session was no longer connected (the event
-    // log still takes it then), and the boot found nothing stale to mark.
-    const statusEvents = await t.app
-      .get<string, Connection>(getConnectionToken())
-      .collection('events')
-      .find({
-        organizationId: owner.organization.id,
-        type: 'session.status',
-        sessionName: 'sales-1',
-      })
-      .sort({ seq: 1 })
-      .toArray();
+    // log still takes it then), and the boot found nothing stale to mark. The `connected` event
+    // is written just after the status the route reads.
+    const statusEvents = await waitFor(async () => {
+      const events = await t.app
+        .get<string, Connection>(getConnectionToken())
+        .collection('events')
+        .find({
+          organizationId: owner.organization.id,
+          type: 'session.status',
+          sessionName: 'sales-1',
+        })
+        .sort({ seq: 1 })
+        .toArray();
+      return events.at(-1)?.data.status === 'connected' && events;
+    });
     expect(statusEvents.slice(-2).map((e) => e.data)).toEqual([
       expect.objectContaining({
         previousStatus: 'connected',
