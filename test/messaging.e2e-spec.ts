@@ -1699,16 +1699,33 @@ describe('messaging outbox across a restart', () => {
 });
 
 describe('obsolete indexes at boot', () => {
-  it('drops the chats page index that lacked _id, kept by a deployment from before', async () => {
+  /** Indexes earlier versions declared and no longer do, by collection (ObsoleteIndexes). */
+  const OBSOLETE: Array<[string, Record<string, 1 | -1>]> = [
+    ['chats', { organizationId: 1, sessionName: 1, lastMessageAt: -1 }],
+    ['events', { organizationId: 1, seq: 1 }],
+    ['stats_failure_reasons', { organizationId: 1, day: 1 }],
+    ['stats_response_samples', { organizationId: 1, day: 1 }],
+    ['stats_response_samples', { organizationId: 1, day: 1, responseMs: 1 }],
+    ['webhook_deliveries', { status: 1, nextAttemptAt: 1 }],
+    ['whatsapp_session_requests', { state: 1 }],
+  ];
+
+  it('drops the indexes a deployment from before kept, and only those', async () => {
     let t = await createTestApp();
     try {
-      const chats = () => t.app.get<Connection>(getConnectionToken()).collection('chats');
-      const old = 'organizationId_1_sessionName_1_lastMessageAt_-1';
-      await chats().createIndex({ organizationId: 1, sessionName: 1, lastMessageAt: -1 });
-      expect((await chats().listIndexes().toArray()).map((i) => i.name)).toContain(old);
+      const db = () => t.app.get<Connection>(getConnectionToken()).db!;
+      const names = async (collection: string) =>
+        (await db().collection(collection).listIndexes().toArray()).map((i) => i.name as string);
+      const before = new Map<string, string[]>();
+      for (const [collection, keys] of OBSOLETE) {
+        if (!before.has(collection)) before.set(collection, await names(collection));
+        await db().collection(collection).createIndex(keys);
+      }
 
       t = await t.restart();
-      expect((await chats().listIndexes().toArray()).map((i) => i.name)).not.toContain(old);
+      // Each collection is back to the indexes its schema declares.
+      for (const [collection, declared] of before)
+        expect((await names(collection)).sort(), collection).toEqual(declared.sort());
     } finally {
       await t.close();
     }

@@ -1,3 +1,4 @@
+import { ObsoleteIndexes } from '@app/common';
 import {
   type DynamicModule,
   type InjectionToken,
@@ -22,6 +23,7 @@ import { MongoSessionStateStore } from './session-state/mongo-session-state.stor
 import { SessionQueryService } from './session-state/session-query.service';
 import { SESSION_STATE_STORE } from './session-state/session-state.store';
 import {
+  OBSOLETE_HOLDER_REQUEST_INDEXES,
   SessionHolderRequest,
   SessionHolderRequestSchema,
 } from './session-state/holder-request.schema';
@@ -120,7 +122,11 @@ export class WhatsAppCoreModule {
           { name: SessionHolderRequest.name, schema: SessionHolderRequestSchema },
         ]),
       ],
-      providers: [optionsProvider, ...coreProviders],
+      providers: [
+        optionsProvider,
+        ...coreProviders,
+        ObsoleteIndexes.provider(SessionHolderRequest.name, OBSOLETE_HOLDER_REQUEST_INDEXES),
+      ],
       exports: [
         SessionRegistry,
         SessionQueryService,

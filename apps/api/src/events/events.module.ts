@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ObsoleteIndexes } from '@app/common';
 import { JwtService } from '@nestjs/jwt';
 import { MongooseModule } from '@nestjs/mongoose';
 import { AuthModule } from '../auth/auth.module';
@@ -13,7 +14,7 @@ import { EventsController } from './events.controller';
 import { EventsListener } from './events.listener';
 import { defaultEventsOptions, EVENTS_OPTIONS } from './events.options';
 import { EventsRepository } from './events.repository';
-import { OutboxEvent, OutboxEventSchema } from './schemas/event.schema';
+import { OBSOLETE_EVENT_INDEXES, OutboxEvent, OutboxEventSchema } from './schemas/event.schema';
 
 /**
  * Public events: the durable outbox (`events`), the domain-event listeners that fill it, and the
@@ -27,6 +28,7 @@ import { OutboxEvent, OutboxEventSchema } from './schemas/event.schema';
   ],
   controllers: [EventsController],
   providers: [
+    ObsoleteIndexes.provider(OutboxEvent.name, OBSOLETE_EVENT_INDEXES),
     { provide: EVENTS_OPTIONS, useFactory: defaultEventsOptions },
     {
       provide: EVENTS_JWT,

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
+import { ObsoleteIndexes } from '@app/common';
 import { ContactsModule } from '../contacts/contacts.module';
 import { ContactsService } from '../contacts/contacts.service';
 import { LidMergeService } from '../contacts/lid-merge.service';
@@ -11,11 +12,13 @@ import { StatsBucket, StatsBucketSchema } from './schemas/stats-bucket.schema';
 import { StatsChatWait, StatsChatWaitSchema } from './schemas/stats-chat-wait.schema';
 import { StatsCountedNote, StatsCountedNoteSchema } from './schemas/stats-counted-note.schema';
 import {
+  OBSOLETE_FAILURE_REASON_INDEXES,
   StatsFailureReason,
   StatsFailureReasonSchema,
 } from './schemas/stats-failure-reason.schema';
 import { StatsMessageState, StatsMessageStateSchema } from './schemas/stats-message-state.schema';
 import {
+  OBSOLETE_RESPONSE_SAMPLE_INDEXES,
   StatsResponseSample,
   StatsResponseSampleSchema,
 } from './schemas/stats-response-sample.schema';
@@ -55,6 +58,8 @@ import { STATS_CLOCK, StatsService } from './stats.service';
     { provide: STATS_MESSAGES_SOURCE, useExisting: MessageHistoryService },
     { provide: STATS_LID_SOURCE, useExisting: LidMergeService },
     { provide: STATS_CLOCK, useValue: () => new Date() },
+    ObsoleteIndexes.provider(StatsFailureReason.name, OBSOLETE_FAILURE_REASON_INDEXES),
+    ObsoleteIndexes.provider(StatsResponseSample.name, OBSOLETE_RESPONSE_SAMPLE_INDEXES),
   ],
   exports: [StatsService],
 })

@@ -1,8 +1,12 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
-import { APP_CONFIG, type AppConfig } from '@app/common';
+import { APP_CONFIG, type AppConfig, ObsoleteIndexes } from '@app/common';
 import { EventsModule } from '../events/events.module';
-import { WebhookDelivery, WebhookDeliverySchema } from './schemas/webhook-delivery.schema';
+import {
+  OBSOLETE_DELIVERY_INDEXES,
+  WebhookDelivery,
+  WebhookDeliverySchema,
+} from './schemas/webhook-delivery.schema';
 import { Webhook, WebhookSchema } from './schemas/webhook.schema';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookDirectory } from './webhook-directory';
@@ -35,6 +39,7 @@ import { WebhooksService } from './webhooks.service';
     WebhookDispatcher,
     WebhookFanoutService,
     WebhooksService,
+    ObsoleteIndexes.provider(WebhookDelivery.name, OBSOLETE_DELIVERY_INDEXES),
   ],
 })
 export class WebhooksModule {}

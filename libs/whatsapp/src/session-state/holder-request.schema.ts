@@ -35,3 +35,5 @@ export const SessionHolderRequestSchema = SchemaFactory.createForClass(SessionHo
 // Holders look for open requests to the sessions they hold.
 SessionHolderRequestSchema.index({ state: 1, sessionId: 1 });
 SessionHolderRequestSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
+/** Indexes holder requests had and no longer declare, dropped at boot (ObsoleteIndexes). */
+export const OBSOLETE_HOLDER_REQUEST_INDEXES = ['state_1'] as const;

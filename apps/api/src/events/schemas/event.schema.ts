@@ -64,3 +64,5 @@ OutboxEventSchema.index(
   { unique: true, partialFilterExpression: { sourceKey: { $exists: true } } },
 );
 OutboxEventSchema.index({ createdAt: 1 }, { expireAfterSeconds: EVENT_RETENTION_SECONDS });
+/** Indexes events had and no longer declare, dropped at boot (ObsoleteIndexes). */
+export const OBSOLETE_EVENT_INDEXES = ['organizationId_1_seq_1'] as const;

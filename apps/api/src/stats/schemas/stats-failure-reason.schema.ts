@@ -23,3 +23,5 @@ export class StatsFailureReason {
 
 export const StatsFailureReasonSchema = SchemaFactory.createForClass(StatsFailureReason);
 StatsFailureReasonSchema.index({ organizationId: 1, granularity: 1, day: 1 });
+/** Indexes these rows had and no longer declare, dropped at boot (ObsoleteIndexes). */
+export const OBSOLETE_FAILURE_REASON_INDEXES = ['organizationId_1_day_1'] as const;

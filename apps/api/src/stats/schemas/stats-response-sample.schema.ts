@@ -36,3 +36,8 @@ StatsResponseSampleSchema.index(
   { slot: 1 },
   { unique: true, partialFilterExpression: { slot: { $exists: true } } },
 );
+/** Indexes samples had and no longer declare, dropped at boot (ObsoleteIndexes). */
+export const OBSOLETE_RESPONSE_SAMPLE_INDEXES = [
+  'organizationId_1_day_1',
+  'organizationId_1_day_1_responseMs_1',
+] as const;

@@ -86,3 +86,5 @@ WebhookDeliverySchema.index({ status: 1 });
 // Listing.
 WebhookDeliverySchema.index({ organizationId: 1, webhookId: 1, _id: -1 });
 WebhookDeliverySchema.index({ createdAt: 1 }, { expireAfterSeconds: DELIVERY_RETENTION_SECONDS });
+/** Indexes deliveries had and no longer declare, dropped at boot (ObsoleteIndexes). */
+export const OBSOLETE_DELIVERY_INDEXES = ['status_1_nextAttemptAt_1'] as const;
