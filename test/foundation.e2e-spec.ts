@@ -178,8 +178,14 @@ describe('foundation (HTTP)', () => {
     expect(traced.headers['x-request-id']).toBe('trace-bad-json');
     expect(traced.body).toMatchObject({ code: 'INVALID_JSON', requestId: 'trace-bad-json' });
 
-    // Valid JSON, but not an object: said as such, not as a syntax error.
-    for (const bare of ['null', '42', '"x"']) {
+    // Valid JSON, but not an object: a body of the wrong shape, as an array is (below), not a
+    // syntax error.
+    for (const [bare, what] of [
+      ['null', 'null'],
+      ['42', 'a number'],
+      ['"x"', 'a string'],
+      ['true', 'a boolean'],
+    ]) {
       const res = await t
         .http()
         .post('/api/v1/auth/login')
@@ -187,8 +193,9 @@ describe('foundation (HTTP)', () => {
         .send(bare)
         .expect(400);
       expect(res.body).toMatchObject({
-        code: 'INVALID_JSON',
+        code: 'VALIDATION_FAILED',
         message: 'The request body must be a JSON object',
+        details: { '(root)': [`must be a JSON object, not ${what}`] },
       });
     }
 

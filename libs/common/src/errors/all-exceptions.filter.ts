@@ -44,18 +44,22 @@ function requestErrorCode(error: unknown): string | undefined {
 }
 
 /**
- * body-parser refuses a bare JSON value (`null`, `42`, `"x"`) with the message of a syntax error
- * ("not valid JSON"), which it is not: say what is wrong instead.
+ * body-parser refuses a bare JSON value (`null`, `42`, `"x"`) as a syntax error ("not valid
+ * JSON"), which it is not: valid JSON of the wrong shape, answered as an array body is
+ * (validation.ts). Undefined for anything else.
  */
-function bareJsonValueMessage(error: unknown): string | undefined {
+function bareJsonValue(error: unknown): ErrorResponseDto['details'] | undefined {
   const body = (error as { body?: unknown } | undefined)?.body;
   if (requestErrorCode(error) !== 'INVALID_JSON' || typeof body !== 'string') return undefined;
+  let value: unknown;
   try {
-    JSON.parse(body);
+    value = JSON.parse(body);
   } catch {
     return undefined; // really malformed
   }
-  return BODY_NOT_OBJECT_MESSAGE;
+  return {
+    '(root)': [`must be a JSON object, not ${value === null ? 'null' : `a ${typeof value}`}`],
+  };
 }
 
 /** One JSON error shape for everything; stacks are logged, never sent. */
@@ -111,10 +115,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
           payload.details ?? message,
         );
       }
+      const bare = bareJsonValue(exception.cause);
+      if (bare)
+        return this.shape(400, BODY_NOT_OBJECT_MESSAGE, requestId, 'VALIDATION_FAILED', bare);
       return this.shape(
         status,
-        bareJsonValueMessage(exception.cause) ??
-          (typeof message === 'string' ? message : exception.message),
+        typeof message === 'string' ? message : exception.message,
         requestId,
         payload.code ?? requestErrorCode(exception.cause),
         payload.details,
@@ -123,9 +129,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
     // Body-parser errors that reach the filter unwrapped (e.g. 413 payload too large, 400 bad JSON).
     const code = requestErrorCode(exception);
     if (code) {
+      const bare = bareJsonValue(exception);
+      if (bare)
+        return this.shape(400, BODY_NOT_OBJECT_MESSAGE, requestId, 'VALIDATION_FAILED', bare);
       return this.shape(
         (exception as { status: number }).status,
-        bareJsonValueMessage(exception) ?? (exception as Error).message,
+        (exception as Error).message,
         requestId,
         code,
       );
