@@ -5,10 +5,10 @@ import { loadConfig } from '@app/common';
 import { SandboxControl, SessionQueryService, SessionRegistry } from '@app/whatsapp';
 import { createApp } from '../apps/api/src/app.setup';
 import { SendMessageUseCase } from '../apps/api/src/messaging/send-message.usecase';
+import { OrganizationsService } from '../apps/api/src/organizations/organizations.service';
 import { report, round, settleGc, tempDir } from './support';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 3000);
-const ORG = 'bench-org';
 
 async function waitUntil(
   done: () => Promise<boolean>,
@@ -103,6 +103,9 @@ async function main(): Promise<void> {
     const connection = app.get<Connection>(getConnectionToken());
     const registry = app.get(SessionRegistry);
     const sandbox = app.get(SandboxControl);
+    // A real organization: sessions run only for one whose whatsapp module is on (the module gate
+    // stops the others within a minute, which a slow run reaches).
+    const ORG = String((await app.get(OrganizationsService).create('Bench'))._id);
     const session = await app
       .get(SessionQueryService)
       .create({ organizationId: ORG, sessionName: 'bench' });
