@@ -495,15 +495,16 @@ describe('SessionRegistry with the sandbox engine', () => {
       failed: [],
       skipped: [running],
     });
-    store.docs.get(replaced)!.status = 'connecting'; // even were it listed as left running
     expect(await other.registry.adoptOrphans()).toEqual([]);
-    store.docs.get(replaced)!.status = 'disconnected';
-    // Asked by the module gate (switched on again) or a listing made before it was replaced.
-    expect(await other.registry.restore([left])).toEqual({
-      restored: [],
-      failed: [],
-      skipped: [replaced],
-    });
+    // Asked by the module gate (switched on again), or listed while it still ran (as a boot or an
+    // adoption may have listed it just before it was replaced): decided on its current document.
+    const listedRunning = { ...left, status: 'connected' as const, stoppedUntilAsked: undefined };
+    for (const listed of [left, listedRunning])
+      expect(await other.registry.restore([listed])).toEqual({
+        restored: [],
+        failed: [],
+        skipped: [replaced],
+      });
     expect(created).toHaveBeenCalledTimes(1); // `running` only
     expect(store.docs.get(replaced)).toEqual(left);
     for (const kit of [second, other]) expect(kit.statusTrail(replaced)).toEqual([]);
@@ -526,6 +527,47 @@ describe('SessionRegistry with the sandbox engine', () => {
     expect(third.registry.liveStatus(replaced)).toBe('connected');
     expect(store.docs.get(replaced)!.stoppedUntilAsked).toBeUndefined();
     await third.registry.beforeApplicationShutdown();
+  });
+
+  it('a stop marker left on a session that runs again (started by a version without the marker: a rollback) does not keep it down', async () => {
+    const { store, instance } = onOneDatabase();
+    const first = instance('A');
+    const killed = await first.linkedSession('killed', '15551230020');
+    const stopped = await first.linkedSession('stopped', '15551230021');
+    // Replaced, then started again by a version that neither knows nor clears the marker; that
+    // version was killed (`connected` left behind) or shut down (`connecting`, lease released).
+    for (const sessionId of [killed, stopped]) {
+      await first.control.disconnect(sessionId, 'connectionReplaced');
+      await first.waitStatus(sessionId, 'disconnected');
+      await vi.waitFor(() => expect(store.docs.get(sessionId)!.lease).toBeUndefined());
+    }
+    await first.registry.beforeApplicationShutdown();
+    Object.assign(store.docs.get(killed)!, {
+      status: 'connected',
+      lastError: undefined,
+      lease: { owner: 'old', expiresAt: new Date(Date.now() - 1_000) },
+    });
+    Object.assign(store.docs.get(stopped)!, { status: 'connecting', lastError: 'old shutdown' });
+    for (const sessionId of [killed, stopped])
+      expect(store.docs.get(sessionId)!.stoppedUntilAsked).toBe(true);
+
+    // The marker says "stopped": a session whose status says it runs (or was left to be picked up)
+    // is restored at boot and adopted, not left reading `connected`/`connecting` with nothing
+    // running it.
+    const next = instance('B');
+    expect((await next.registry.restoreAll()).restored.sort()).toEqual([killed, stopped].sort());
+    for (const sessionId of [killed, stopped]) {
+      await next.waitStatus(sessionId, 'connected');
+      expect(store.docs.get(sessionId)!.stoppedUntilAsked).toBeUndefined();
+    }
+    await next.registry.beforeApplicationShutdown();
+
+    // Adoption, likewise (a `connecting` session whose lease ran out).
+    store.docs.get(stopped)!.stoppedUntilAsked = true;
+    const adopter = instance('C');
+    expect(await adopter.registry.adoptOrphans()).toContain(stopped);
+    await adopter.waitStatus(stopped, 'connected');
+    await adopter.registry.beforeApplicationShutdown();
   });
 
   describe('a close that settles the session writes its status before it lets the lease go', () => {

@@ -48,9 +48,12 @@ const holderOf = (doc: WaSessionState): StatusHolder => ({
 /**
  * The sessions a restore may start: not logged out (unlinked) and not stopped until a user asks
  * (connection replaced by another client): those stay as they are, status and reason included,
- * until `GET …/qr` or `POST …/restart`.
+ * until `GET …/qr` or `POST …/restart`. The marker holds only with the `disconnected` status it
+ * was written with: a version that does not know it (a rollback) starts such a session again
+ * without clearing it, and the `connected`/`connecting` that version leaves must be restored.
  */
-const restorable = (doc: WaSessionState) => doc.status !== 'logged_out' && !doc.stoppedUntilAsked;
+const restorable = (doc: WaSessionState) =>
+  doc.status !== 'logged_out' && !(doc.stoppedUntilAsked && doc.status === 'disconnected');
 
 /** Boot-time restore: every linked session not logged out or stopped until asked is started; one broken session never stops the rest. */
 export class SessionRestorer {

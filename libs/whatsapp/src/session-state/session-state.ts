@@ -31,7 +31,8 @@ export interface WaSessionState {
   /**
    * Stopped by a close that leaves it to the user (its connection replaced by another WhatsApp Web
    * client, its QR not scanned in time): neither the boot restore nor orphan adoption starts it
-   * again; `GET …/qr` or `POST …/restart` does (any start removes it). Always `disconnected` then.
+   * again; `GET …/qr` or `POST …/restart` does (any start removes it). Always `disconnected` then;
+   * with another status it was left by a version that does not know it, and is ignored.
    */
   stoppedUntilAsked?: boolean;
   lease?: WaSessionLease;
