@@ -15,6 +15,7 @@ import {
 import { WA_EVENTS } from '../events';
 import { SandboxConnection } from '../sandbox/sandbox-connection';
 import { InMemorySessionStateStore } from '../session-state/in-memory-session-state.store';
+import { NOT_ALLOWED_TO_RUN } from './session-restorer';
 import { makeRegistryKit, onOneDatabase, tick } from '../testing/registry-test-kit';
 
 describe('SessionRegistry with the sandbox engine', () => {
@@ -530,7 +531,8 @@ describe('SessionRegistry with the sandbox engine', () => {
   });
 
   it('a stop marker left on a session that runs again (started by a version without the marker: a rollback) does not keep it down', async () => {
-    const { store, instance } = onOneDatabase();
+    const allowed = { now: true };
+    const { store, instance } = onOneDatabase({ mayRun: async () => allowed.now });
     const first = instance('A');
     const killed = await first.linkedSession('killed', '15551230020');
     const stopped = await first.linkedSession('stopped', '15551230021');
@@ -568,6 +570,21 @@ describe('SessionRegistry with the sandbox engine', () => {
     expect(await adopter.registry.adoptOrphans()).toContain(stopped);
     await adopter.waitStatus(stopped, 'connected');
     await adopter.registry.beforeApplicationShutdown();
+
+    // Found barred (its organization may not run now): settled `disconnected` without the stale
+    // marker, so it comes back once the organization may run again (the module switched on).
+    store.docs.get(stopped)!.stoppedUntilAsked = true;
+    allowed.now = false;
+    const barred = instance('D');
+    expect((await barred.registry.restoreAll()).skipped).toContain(stopped);
+    expect(store.docs.get(stopped)).toMatchObject({
+      status: 'disconnected',
+      lastError: NOT_ALLOWED_TO_RUN,
+    });
+    allowed.now = true;
+    expect((await barred.registry.restore([store.docs.get(stopped)!])).restored).toEqual([stopped]);
+    await barred.waitStatus(stopped, 'connected');
+    await barred.registry.beforeApplicationShutdown();
   });
 
   describe('a close that settles the session writes its status before it lets the lease go', () => {

@@ -171,11 +171,14 @@ export class SessionRestorer {
       await this.deps.store.releaseLease(doc.sessionId, this.deps.instanceId);
       // Only one a previous process left running is settled; a stopped or failed one keeps its
       // status and reason (the module switch said why it stopped).
+      // (A stop marker it still carries is stale, see `restorable`: written with this
+      // `disconnected`, it would keep the session down once the organization may run again.)
       if (doc.status !== 'disconnected' && doc.status !== 'failed')
         await status.set(holderOf(doc), 'disconnected', {
           qr: null,
           qrExpiresAt: null,
           lastError: NOT_ALLOWED_TO_RUN,
+          stoppedUntilAsked: null,
         });
       return 'skipped';
     }
@@ -195,7 +198,11 @@ export class SessionRestorer {
       await this.deps.store.releaseLease(doc.sessionId, this.deps.instanceId);
       // A QR/connecting state left by a previous process is stale now.
       if (doc.status !== 'disconnected' && doc.status !== 'failed')
-        await status.set(holderOf(doc), 'disconnected', { qr: null, qrExpiresAt: null });
+        await status.set(holderOf(doc), 'disconnected', {
+          qr: null,
+          qrExpiresAt: null,
+          stoppedUntilAsked: null,
+        });
       return 'skipped';
     }
     return 'start';
