@@ -37,6 +37,22 @@ describe('serve', () => {
     expect(proc.listenerCount('SIGTERM')).toBe(0);
   });
 
+  it('a second signal during the boot ends the process at once (a boot step that never ends cannot hold it)', async () => {
+    const proc = Object.assign(new EventEmitter(), { exit: vi.fn() });
+    const { app, calls, finishBoot } = fakeApp();
+    const served = serve(app, 5000, proc as unknown as NodeJS.Process);
+    await settle();
+    proc.emit('SIGTERM', 'SIGTERM');
+    await settle();
+    expect(proc.exit).not.toHaveBeenCalled(); // the first one waits for the boot
+    proc.emit('SIGINT', 'SIGINT');
+    // As the signal would by default: 128 + its number.
+    expect(proc.exit).toHaveBeenCalledWith(130);
+    expect(calls).toEqual(['init']);
+    finishBoot(); // (a real process is gone by now)
+    expect(await served).toBeUndefined();
+  });
+
   it('without a signal it listens, then hands the signals to Nest', async () => {
     const proc = new EventEmitter();
     const { app, calls, finishBoot } = fakeApp();

@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { ShutdownSignal } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 
@@ -17,14 +18,25 @@ const SHUTDOWN_SIGNALS = Object.values(ShutdownSignal) as NodeJS.Signals[];
  * `MongoClientClosedError`, exiting 1 with the step half done. Here no boot step is cut off: each
  * finishes (they are short passes; the session restore and the backfills run in the background and
  * stop at the shutdown as usual), and the shutdown that follows is the usual one.
+ *
+ * A second signal before the app listens (during the boot, or the close that follows it) ends the
+ * process at once, with the exit code the signal
+ * gives by default (128 + its number): a boot step waiting on a database that stopped answering
+ * (a query held on a connection that never closes has no timeout) would otherwise keep the
+ * process up whatever Ctrl-C or `kill` sends, short of SIGKILL. The step is cut off as a kill
+ * would cut it off.
  */
 export async function serve(
   app: NestExpressApplication,
   port: number,
-  proc: Pick<NodeJS.Process, 'on' | 'removeListener'> = process,
+  proc: Pick<NodeJS.Process, 'on' | 'removeListener' | 'exit'> = process,
 ): Promise<NestExpressApplication | undefined> {
   let requested: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals) => (requested ??= signal);
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!requested) return void (requested = signal);
+    process.stderr.write(`${signal} again during the boot: exiting now\n`);
+    proc.exit(128 + (constants.signals[signal] ?? 0));
+  };
   for (const signal of SHUTDOWN_SIGNALS) proc.on(signal, onSignal);
   try {
     await app.init();
