@@ -1,4 +1,9 @@
-import { connectedSession, waitForSessionStatus } from './support/sandbox';
+import {
+  connectedSession,
+  sandboxInbound,
+  sendText,
+  waitForSessionStatus,
+} from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
@@ -17,21 +22,8 @@ describe('GET /api/v1/whatsapp/stats responsiveness (e2e)', () => {
   afterAll(() => t.close());
 
   const inbound = (user: RegisteredUser, session: string, body: object) =>
-    t
-      .http()
-      .post(`/api/v1/whatsapp/sandbox/sessions/${session}/inbound`)
-      .set(user.auth)
-      .send(body)
-      .expect(202);
-  const send = async (user: RegisteredUser, to: string, text: string) =>
-    (
-      await t
-        .http()
-        .post('/api/v1/whatsapp/messages/send')
-        .set(user.auth)
-        .send({ sessionName: 'main', to, text })
-        .expect(202)
-    ).body as { id: string };
+    sandboxInbound(t, user, session, body);
+  const send = (user: RegisteredUser, to: string, text: string) => sendText(t, user, to, text);
   /** A send once the outbox got it out. */
   const settledSent = (user: RegisteredUser, id: string) =>
     waitFor(

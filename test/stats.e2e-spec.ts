@@ -12,7 +12,12 @@ import {
   type MessagesCreatedEvent,
   type MessageStatusChangedEvent,
 } from '../apps/api/src/messaging/messaging.events';
-import { connectedSession, waitForSessionStatus } from './support/sandbox';
+import {
+  connectedSession,
+  sandboxInbound,
+  sendText,
+  waitForSessionStatus,
+} from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
@@ -539,22 +544,8 @@ describe('response times over HTTP (e2e)', () => {
   });
   afterAll(() => t.close());
 
-  const inbound = (user: RegisteredUser, body: object) =>
-    t
-      .http()
-      .post('/api/v1/whatsapp/sandbox/sessions/main/inbound')
-      .set(user.auth)
-      .send(body)
-      .expect(202);
-  const reply = async (user: RegisteredUser, to: string, text: string) =>
-    (
-      await t
-        .http()
-        .post('/api/v1/whatsapp/messages/send')
-        .set(user.auth)
-        .send({ sessionName: 'main', to, text })
-        .expect(202)
-    ).body as { id: string; timestamp: string };
+  const inbound = (user: RegisteredUser, body: object) => sandboxInbound(t, user, 'main', body);
+  const reply = (user: RegisteredUser, to: string, text: string) => sendText(t, user, to, text);
   /** The message once it has `status` (the outbox sends or fails it in the background). */
   const settled = (user: RegisteredUser, id: string, status: string) =>
     waitFor(

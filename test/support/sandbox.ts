@@ -59,3 +59,28 @@ export async function scanWhenQrShows(
     .send({ phone })
     .expect(200);
 }
+
+/** A message the sandbox session `sessionName` receives (the control route answers 202). */
+export const sandboxInbound = (
+  t: TestApp,
+  user: RegisteredUser,
+  sessionName: string,
+  body: object,
+) =>
+  t
+    .http()
+    .post(`/api/v1/whatsapp/sandbox/sessions/${sessionName}/inbound`)
+    .set(user.auth)
+    .send(body)
+    .expect(202);
+
+/** A text sent through session `main` (202): the accepted message. */
+export const sendText = async (t: TestApp, user: RegisteredUser, to: string, text: string) =>
+  (
+    await t
+      .http()
+      .post('/api/v1/whatsapp/messages/send')
+      .set(user.auth)
+      .send({ sessionName: 'main', to, text })
+      .expect(202)
+  ).body as { id: string; timestamp: string };
