@@ -124,14 +124,19 @@ export class MessageStatusService {
    * status it has now; they are idempotent (stats per-message state, the event's source key).
    */
   replayEffects(message: MessageRecord): Promise<void> {
-    return this.emitChanged(message, statusTimeOf(message) ?? message.updatedAt);
+    return this.emitChanged(message, statusTimeOf(message) ?? message.updatedAt, true);
   }
 
-  private async emitChanged(message: MessageRecord, at: Date): Promise<void> {
+  private async emitChanged(message: MessageRecord, at: Date, replayed = false): Promise<void> {
     // Our message that went out clears its chat's unread count (a no-op once it did: every
     // change of ours runs it, so a replay or a later receipt finishes what a crash cut off).
     await this.counts.countWentOut(message);
-    const event: MessageStatusChangedEvent = { message, status: message.status, at };
+    const event: MessageStatusChangedEvent = {
+      message,
+      status: message.status,
+      at,
+      ...(replayed ? { replayed } : {}),
+    };
     await this.events.emitAsync(MESSAGING_EVENTS.statusChanged, event);
     if (message.statusEffectsAt)
       await this.messages.clearStatusEffects(message._id, message.statusEffectsAt);

@@ -42,6 +42,8 @@ export interface MessageStatusChangedEvent {
   message: MessageRecord;
   status: MessageStatus;
   at: Date;
+  /** Emitted again by MessageEffectsRecovery: a crash cut off the effects of this change. */
+  replayed?: true;
 }
 
 /** Where a chat was read: through the gateway (POST /whatsapp/chats/read) or on the phone. */

@@ -47,6 +47,8 @@ describe('StatsRecorder', () => {
     markAwaiting: vi.fn(),
     resolveAwaiting: vi.fn(),
     insertResponseSample: vi.fn(),
+    markAnswered: vi.fn(),
+    answerOf: vi.fn(),
   };
   const messages = { firstReplyAt: vi.fn(), lastReplyBefore: vi.fn(), firstInboundAfter: vi.fn() };
   const lids = { phoneOf: vi.fn(), lidOf: vi.fn() };

@@ -94,6 +94,13 @@ export class StatsRecorder {
         // The state exists: it was there already, or `created` inserted it (pending) between our
         // two writes, so the move is tried once more (one more round trip when it was there).
         before = await advance();
+        // A replay of a change whose move ran before the crash: the answer may be what it cut off
+        // (one more read, on replays only).
+        if (!before && event.replayed && wentOut(status)) {
+          const state = await this.repository.answerOf(message._id);
+          if (state && answerLeftToDo(state)) await this.answer(message);
+          return;
+        }
       }
       if (before) {
         // Changes a crash left pending on this state are finished with this one, whatever their
@@ -109,11 +116,22 @@ export class StatsRecorder {
             reason,
           },
         ]);
-        // The reply went out now: it answers what waited (a failed one never does).
-        if (before.status === 'pending' && wentOut(status))
-          await this.trackResponsiveness([message]);
+        // The reply went out now: it answers what waited (a failed one never does). A later
+        // status also finishes the answer of an earlier move that a crash cut off.
+        if (wentOut(status) && (before.status === 'pending' || answerLeftToDo(before)))
+          await this.answer(message);
       }
     });
+  }
+
+  /**
+   * Our reply that went out answers what waited in its chat, then its state says so: until then a
+   * later status or the replay of this change answers again (idempotent: the sample's id is the
+   * reply's).
+   */
+  private async answer(message: MessageRecord): Promise<void> {
+    await this.trackResponsiveness([message]);
+    await this.repository.markAnswered(message._id);
   }
 
   /**
@@ -449,6 +467,13 @@ export class StatsRecorder {
 }
 
 const EPOCH = new Date(0);
+
+/**
+ * A state whose reply left `pending` for sent or beyond (the status handler answers then) and has
+ * not answered yet: the handler that moved it was cut off before its last step.
+ */
+const answerLeftToDo = (state: Pick<MessageStateRecord, 'path' | 'answered'>): boolean =>
+  !state.answered && state.path?.[0] === 'pending' && state.path.some((status) => wentOut(status));
 
 /** One sample per chat and reply time: replies of the same millisecond answer the same wait. */
 const sampleSlot = (chat: ChatRef, at: Date) =>

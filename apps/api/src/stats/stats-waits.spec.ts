@@ -127,9 +127,13 @@ describe('StatsRecorder response times (embedded store)', () => {
   }
   /** A reply accepted for sending: stored pending. */
   const accepted = (timestamp: Date) => arrive(message('out', timestamp, { status: 'pending' }));
-  async function moved(m: MessageRecord, status: MessageStatus): Promise<void> {
+  async function moved(
+    m: MessageRecord,
+    status: MessageStatus,
+    replayed?: { replayed: true },
+  ): Promise<void> {
     m.status = status;
-    await recorder.onStatusChanged({ message: { ...m }, status, at: new Date() });
+    await recorder.onStatusChanged({ message: { ...m }, status, at: new Date(), ...replayed });
   }
   const recorded = async () =>
     (await samples.find({}).sort({ inboundAt: 1 }).lean().exec()).map((s) => [s._id, s.responseMs]);
@@ -425,6 +429,44 @@ describe('StatsRecorder response times (embedded store)', () => {
     const album = await arrive(message('out', at(3000)));
     await arrive(message('out', at(3000)));
     expect(await recordedWithHistogram()).toEqual([[album._id, 3000]]);
+  });
+
+  describe("a crash after the reply's state moved, before it answered the wait", () => {
+    /**
+     * The status handler stops at its first write to the waits (the store failed there, or the
+     * process was killed: the handler's error is logged, its counts are in).
+     */
+    async function cutOff(reply: MessageRecord) {
+      const spy = vi.spyOn(waits, 'findOneAndUpdate').mockImplementationOnce((() => ({
+        exec: () => Promise.reject(new Error('killed')),
+      })) as never);
+      await moved(reply, 'sent');
+      expect(spy).toHaveBeenCalled();
+      spy.mockRestore();
+      expect((await states.findById(reply._id).lean().exec())?.status).toBe('sent');
+      expect(await recorded()).toEqual([]);
+    }
+
+    it('the replay of the status change answers it', async () => {
+      await arrive(message('in', T0));
+      const reply = await accepted(at(5000));
+      await cutOff(reply);
+      await moved(reply, 'sent', { replayed: true }); // MessageEffectsRecovery replays the change
+      expect(await recordedWithHistogram()).toEqual([[reply._id, 5000]]);
+      await moved(reply, 'sent', { replayed: true }); // a second replay changes nothing
+      await moved(reply, 'read');
+      expect(await recordedWithHistogram()).toEqual([[reply._id, 5000]]);
+    });
+
+    it('a later status of the reply, handled before the replay, answers it', async () => {
+      await arrive(message('in', T0));
+      const reply = await accepted(at(5000));
+      await cutOff(reply);
+      await moved(reply, 'delivered');
+      expect(await recordedWithHistogram()).toEqual([[reply._id, 5000]]);
+      await moved(reply, 'delivered', { replayed: true }); // the replay of the latest change
+      expect(await recordedWithHistogram()).toEqual([[reply._id, 5000]]);
+    });
   });
 
   it('a reply older than the wait answers nothing', async () => {

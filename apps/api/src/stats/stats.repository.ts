@@ -114,6 +114,19 @@ export class StatsRepository {
       .exec();
   }
 
+  /** The reply of this state answered its chat's wait (see StatsMessageState.answered). */
+  async markAnswered(messageId: string): Promise<void> {
+    await this.states.updateOne({ _id: messageId }, { $set: { answered: true } }).exec();
+  }
+
+  /** A state's path and whether its reply answered, for a replayed status change that moved nothing. */
+  answerOf(messageId: string): Promise<Pick<MessageStateRecord, 'path' | 'answered'> | null> {
+    return this.states
+      .findOne({ _id: messageId }, { path: 1, answered: 1 })
+      .lean<Pick<MessageStateRecord, 'path' | 'answered'>>()
+      .exec();
+  }
+
   /** Applies marked changes to the buckets and failure reasons: each marker's change at most once. */
   async applyMarked(items: MarkedIncrement[]): Promise<void> {
     await upsertMarked(this.buckets, markedBucketUpserts(items));

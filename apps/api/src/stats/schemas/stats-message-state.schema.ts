@@ -32,6 +32,12 @@ export class StatsMessageState {
    */
   @Prop({ type: MongooseSchema.Types.Mixed, default: undefined })
   pending?: Record<string, { at?: Date; inc?: Record<string, number>; reason?: string }>;
+  /**
+   * Our reply that left `pending` for sent or beyond has answered its chat's wait (the status
+   * handler's last step): absent while that is still to do, so a later status of the message, or
+   * the replay of the change a crash cut off, answers it (the answer is idempotent).
+   */
+  @Prop({ type: Boolean, default: undefined }) answered?: boolean;
 }
 
 export const StatsMessageStateSchema = SchemaFactory.createForClass(StatsMessageState);
