@@ -299,4 +299,16 @@ describe('mimetypeOfContentType', () => {
     // A bare type too long to be one declares nothing: the bytes decide.
     expect(mimetypeOfContentType(`application/${'x'.repeat(250)}; a=b`)).toBeUndefined();
   });
+
+  it('splits at semicolons outside quoted values only: a quoted parameter is kept or dropped whole', () => {
+    // Too long as a whole: dropped, never cut inside its quotes.
+    const quoted = `name="${'a'.repeat(200)};${'b'.repeat(60)}"`;
+    expect(mimetypeOfContentType(`application/pdf; v=1; ${quoted}`)).toBe('application/pdf; v=1');
+    expect(mimetypeOfContentType('application/x-report; name="q1;q2"; charset=utf-8')).toBe(
+      'application/x-report; name="q1;q2"',
+    );
+    expect(mimetypeOfContentType('application/x-report; name="a\\";b"; v=1')).toBe(
+      'application/x-report; name="a\\";b"; v=1',
+    );
+  });
 });

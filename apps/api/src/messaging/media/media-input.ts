@@ -81,7 +81,7 @@ export async function resolveMediaInput(
  */
 export function mimetypeOfContentType(contentType: string | undefined): string | undefined {
   if (!contentType) return undefined;
-  const [type, ...params] = contentType.split(';').map((part) => part.trim());
+  const [type, ...params] = headerParts(contentType);
   if (!type || type.length > MAX_MIMETYPE_LENGTH) return undefined;
   let mimetype = type;
   for (const param of params) {
@@ -91,6 +91,27 @@ export function mimetypeOfContentType(contentType: string | undefined): string |
     mimetype = longer;
   }
   return mimetype;
+}
+
+/**
+ * A header value's parts at the semicolons outside quoted strings (a parameter's quoted value may
+ * hold one, and a backslash escapes a quote in it), each trimmed.
+ */
+function headerParts(value: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (quoted && c === '\\') i++;
+    else if (c === '"') quoted = !quoted;
+    else if (c === ';' && !quoted) {
+      parts.push(value.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  parts.push(value.slice(start).trim());
+  return parts;
 }
 
 /**
