@@ -5,6 +5,8 @@ import type { Model } from 'mongoose';
 import { IdempotencyKey } from './schemas/idempotency-key.schema';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+/** Inserts a claim tries when each refusal's holder was gone by the time it was read. */
+const CLAIM_ATTEMPTS = 3;
 
 /** A claim on a key: the message it is for and the claiming request's fingerprint. */
 export interface IdempotencyClaim {
@@ -21,7 +23,11 @@ export interface IdempotencyHolder extends IdempotencyClaim {
 export class IdempotencyRepository {
   constructor(@InjectModel(IdempotencyKey.name) private readonly model: Model<IdempotencyKey>) {}
 
-  /** Claims the key for messageId; returns the key's holder (this claim, or an earlier one). */
+  /**
+   * Claims the key for messageId; returns the key's holder (this claim, or an earlier one). A
+   * holder that released the key between the refused insert and the read (its request failed) is
+   * gone: the key is claimed again, a few times at most.
+   */
   async claim(
     organizationId: string,
     key: string,
@@ -30,19 +36,21 @@ export class IdempotencyRepository {
   ): Promise<IdempotencyHolder> {
     const expired = { organizationId, key, expiresAt: { $lte: now } };
     await this.model.deleteOne(expired).exec(); // a key older than 24 h may be reused
-    try {
-      await this.model.create({
-        organizationId,
-        key,
-        ...claim,
-        expiresAt: new Date(now.getTime() + IDEMPOTENCY_TTL_MS),
-      });
-      return { ...claim, claimedAt: now };
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
-      const holder = await this.holderOf(organizationId, key);
-      if (!holder) throw error;
-      return holder;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.model.create({
+          organizationId,
+          key,
+          ...claim,
+          expiresAt: new Date(now.getTime() + IDEMPOTENCY_TTL_MS),
+        });
+        return { ...claim, claimedAt: now };
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+        const holder = await this.holderOf(organizationId, key);
+        if (holder) return holder;
+        if (attempt >= CLAIM_ATTEMPTS) throw error;
+      }
     }
   }
 

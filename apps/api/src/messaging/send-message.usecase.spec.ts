@@ -124,6 +124,21 @@ describe('SendMessageUseCase group commit (embedded store)', () => {
         await connection.collection('messages').countDocuments({ idempotencyKey: 'busy' }),
       ).toBe(0);
     });
+
+    it('is claimed by a retry whose claim was refused while the request holding it gave up', async () => {
+      // The holder (a young claim: at work) fails, a media download refused, and releases the key
+      // between the retry's refused insert and its read of who holds it.
+      await orphanClaim('gave-up', 0);
+      const holderOf = keys.holderOf.bind(keys);
+      const spy = vi.spyOn(keys, 'holderOf').mockImplementationOnce(async (org, key) => {
+        await keys.release(org, key, '0123456789abcdef01234567');
+        return holderOf(org, key);
+      });
+      const outcome = await useCase(messages, keys).execute('org', text, 'gave-up');
+      spy.mockRestore();
+      expect(outcome).toMatchObject({ replayed: false, message: { text: 'invoice 7' } });
+      expect((await keys.holderOf('org', 'gave-up'))?.messageId).toBe(String(outcome.message._id));
+    });
   });
 
   it('fails only the request whose message the database refuses', async () => {
