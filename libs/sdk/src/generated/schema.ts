@@ -1969,28 +1969,28 @@ export interface components {
             sessionId: string;
             /** @example sales-1 */
             sessionName: string;
-            /** @example connected */
+            /**
+             * @description disconnected: between reconnect attempts, or stopped (QR not scanned in time, connection replaced by another client; see lastError) until GET /qr or POST /restart; logged_out: unlinked, a new QR links it again; failed: gave up (see lastError)
+             * @example connected
+             */
             status: components["schemas"]["SessionStatus"];
+            /**
+             * @description Linked phone number (digits)
+             * @example 201001234567
+             */
+            phone?: string;
+            /** @example 201001234567@s.whatsapp.net */
+            jid?: string;
+            /**
+             * @description Why the session last closed or failed
+             * @example Connection lost (408)
+             */
+            lastError?: string;
             /**
              * @description The status announced before this one; null on the session's first status event (the status a session is created with is never announced)
              * @example connecting
              */
             previousStatus: components["schemas"]["PreviousSessionStatus"] | null;
-            /**
-             * @description Linked phone number (digits), with status connected
-             * @example 201001234567
-             */
-            phone?: string;
-            /**
-             * @description With status connected
-             * @example 201001234567@s.whatsapp.net
-             */
-            jid?: string;
-            /**
-             * @description Why the session closed, stopped or failed
-             * @example Connection lost (408)
-             */
-            lastError?: string;
             /**
              * @description When the status changed
              * @example 2026-01-01T09:00:00.000Z

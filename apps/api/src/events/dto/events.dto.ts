@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -13,6 +13,7 @@ import {
   SESSION_NAME_MESSAGE,
   SESSION_NAME_PATTERN,
   SESSION_STATUSES,
+  SessionResponseDto,
 } from '../../whatsapp-session/dto/session.dto';
 import { EVENT_TYPES, type EventType } from '../events.types';
 
@@ -119,20 +120,15 @@ export class EventEnvelopeDto {
   data: Record<string, unknown>;
 }
 
-/** `data` of a `session.status` event. */
-export class SessionStatusEventDataDto {
-  @ApiProperty({
-    description: '`${organizationId}_${sessionName}`',
-    example: '665f1c2b1e6a3e4f7e9d0e0b_sales-1',
-  })
-  sessionId: string;
-
-  @ApiProperty({ example: 'sales-1' })
-  sessionName: string;
-
-  @ApiProperty({ enum: SESSION_STATUSES, enumName: 'SessionStatus', example: 'connected' })
-  status: (typeof SESSION_STATUSES)[number];
-
+/** `data` of a `session.status` event: the session's own fields, and the status it left. */
+export class SessionStatusEventDataDto extends PickType(SessionResponseDto, [
+  'sessionId',
+  'sessionName',
+  'status',
+  'phone',
+  'jid',
+  'lastError',
+] as const) {
   @ApiProperty({
     description:
       "The status announced before this one; null on the session's first status event (the status a session is created with is never announced)",
@@ -143,24 +139,6 @@ export class SessionStatusEventDataDto {
     nullable: true,
   })
   previousStatus: (typeof SESSION_STATUSES)[number] | null;
-
-  @ApiPropertyOptional({
-    description: 'Linked phone number (digits), with status connected',
-    example: '201001234567',
-  })
-  phone?: string;
-
-  @ApiPropertyOptional({
-    description: 'With status connected',
-    example: '201001234567@s.whatsapp.net',
-  })
-  jid?: string;
-
-  @ApiPropertyOptional({
-    description: 'Why the session closed, stopped or failed',
-    example: 'Connection lost (408)',
-  })
-  lastError?: string;
 
   @ApiProperty({ description: 'When the status changed', example: '2026-01-01T09:00:00.000Z' })
   statusChangedAt: string;
