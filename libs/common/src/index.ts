@@ -36,3 +36,4 @@ export * from './async/release-previous-run';
 export * from './validation/iso-instant';
 export * from './http/json-body-only';
 export * from './http/bodyless-routes.interceptor';
+export * from './mongo/database-outage';

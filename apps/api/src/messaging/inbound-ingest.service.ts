@@ -1,6 +1,11 @@
 import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { KeyedBatchQueue, normalizeJid } from '@app/common';
+import {
+  isTransientDatabaseError,
+  KeyedBatchQueue,
+  normalizeJid,
+  retryThroughOutage,
+} from '@app/common';
 import {
   type InboundMessage,
   WA_EVENTS,
@@ -87,6 +92,8 @@ export class InboundIngestService implements BeforeApplicationShutdown {
   /** Notes of stored batches whose effects have not run yet: held off recovery while they wait. */
   private readonly waiting = new Set<OpenCreation>();
   private readonly holdTimer = setInterval(() => void this.holdWaitingNotes(), HOLD_NOTES_MS);
+  /** Aborted at shutdown: a database outage is no longer waited out (see throughOutage). */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly messages: MessagesRepository,
@@ -99,6 +106,7 @@ export class InboundIngestService implements BeforeApplicationShutdown {
 
   /** Let queued messages reach the database, and their effects run, before the connection closes. */
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopping.abort();
     await this.stores.idle();
     await this.effects.idle();
     clearInterval(this.holdTimer);
@@ -123,7 +131,9 @@ export class InboundIngestService implements BeforeApplicationShutdown {
   @OnEvent(WA_EVENTS.messageStatus, { async: true, promisify: true })
   async onStatus(event: WaMessageStatusEvent): Promise<void> {
     try {
-      await this.handleMessageUpdate(event);
+      // Safe to run again: statuses only move forward, and a change whose effects a failure cut
+      // off is replayed by MessageEffectsRecovery.
+      await this.throughOutage(() => this.handleMessageUpdate(event), event.sessionId, 1);
     } catch (err) {
       this.log.error(
         { err, sessionId: event.sessionId, waMessageId: event.waMessageId },
@@ -141,15 +151,21 @@ export class InboundIngestService implements BeforeApplicationShutdown {
       ...this.toNewMessage(event, event.message, arrivedAt),
       _id: id,
     }));
-    const note = await this.creation.begin(
+    const note = await this.throughOutage(
+      () =>
+        this.creation.begin(
+          sessionId,
+          docs.map((d) => d._id),
+        ),
       sessionId,
-      docs.map((d) => d._id),
+      docs.length,
     );
     let created: MessageRecord[];
     try {
       created = await this.insertNew(docs);
     } catch (err) {
-      await this.creation.abandon(note);
+      // Given up during an outage (shutdown): some may be stored, and the note replays them.
+      if (!isTransientDatabaseError(err)) await this.creation.abandon(note);
       throw err;
     }
     this.waiting.add(note);
@@ -174,15 +190,51 @@ export class InboundIngestService implements BeforeApplicationShutdown {
   }
 
   /**
-   * One bulk insert; if it fails for another reason than duplicates, message by message, so one bad
-   * message loses no other. Ids are given up front: a message the failed (unordered) bulk insert did
-   * store is then recognised as ours, not as an earlier copy, and still gets its side effects.
+   * What the engine handed over exists only here (Baileys acknowledged it to WhatsApp): while the
+   * database is unreachable, the operation is tried again with backoff (the session's next
+   * messages queue behind it), until it succeeds or the gateway stops.
+   */
+  private throughOutage<T>(
+    operation: (attempt: number) => Promise<T>,
+    sessionId: string,
+    count: number,
+  ) {
+    return retryThroughOutage(operation, {
+      signal: this.stopping.signal,
+      onRetry: (err, attempt, delayMs) =>
+        this.log.warn(
+          { err, sessionId, count, attempt, delayMs },
+          'Database unreachable: holding messages or receipts, trying again',
+        ),
+    });
+  }
+
+  /**
+   * One bulk insert (waiting out an outage); if it fails for another reason than duplicates,
+   * message by message, so one bad message loses no other. Ids are given up front: a message the
+   * failed (unordered) bulk insert did store is then recognised as ours, not as an earlier copy,
+   * and still gets its side effects.
    */
   private async insertNew(docs: Array<NewMessage & { _id: string }>): Promise<MessageRecord[]> {
+    let retried = false;
     try {
-      return await this.messages.insertManyOnce(docs);
+      const created = await this.throughOutage(
+        (attempt) => {
+          retried = attempt > 1;
+          return this.messages.insertManyOnce(docs);
+        },
+        docs[0].sessionId,
+        docs.length,
+      );
+      if (!retried) return created;
+      // An attempt the outage cut off may have stored some: those with our ids are ours.
+      return await this.throughOutage(
+        () => this.messages.findByIds(docs.map((d) => d._id)),
+        docs[0].sessionId,
+        docs.length,
+      );
     } catch (err) {
-      if (docs.length === 1) throw err;
+      if (docs.length === 1 || isTransientDatabaseError(err)) throw err;
       this.log.warn({ err, count: docs.length }, 'Bulk insert failed; storing one by one');
       const created: MessageRecord[] = [];
       for (const doc of docs) {

@@ -1,0 +1,79 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  MongoError,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerClosedError,
+  MongoServerSelectionError,
+} from 'mongodb';
+import { type BackoffPolicy, backoffDelay } from '../async/backoff';
+
+/** Server codes of a primary going away or a node shutting down (replica set elections, restarts). */
+const UNAVAILABLE_CODES = new Set([
+  6, // HostUnreachable
+  7, // HostNotFound
+  89, // NetworkTimeout
+  91, // ShutdownInProgress
+  189, // PrimarySteppedDown
+  9001, // SocketException
+  10107, // NotWritablePrimary
+  11600, // InterruptedAtShutdown
+  11602, // InterruptedDueToReplStateChange
+  13435, // NotPrimaryNoSecondaryOk
+  13436, // NotPrimaryOrSecondary
+]);
+
+/**
+ * Whether `error` says the database could not be reached (or had no primary) rather than that it
+ * refused the operation: the same operation can succeed once it is back. A closed client is not
+ * transient: that is our own shutdown.
+ */
+export function isTransientDatabaseError(error: unknown): boolean {
+  if (
+    error instanceof MongoNetworkError ||
+    error instanceof MongoServerSelectionError ||
+    error instanceof MongoServerClosedError ||
+    error instanceof MongoNotConnectedError
+  )
+    return true;
+  if (error instanceof MongoError)
+    return (
+      error.hasErrorLabel('RetryableWriteError') ||
+      error.hasErrorLabel('TransientTransactionError') ||
+      (typeof error.code === 'number' && UNAVAILABLE_CODES.has(error.code))
+    );
+  // Mongoose queues operations while disconnected, and fails them after bufferTimeoutMS.
+  return error instanceof Error && / buffering timed out after /.test(error.message);
+}
+
+export interface OutageRetryOptions {
+  /** Aborted (shutdown): the next failure is thrown instead of waited out. */
+  signal: AbortSignal;
+  /** Told before each wait (to log it). */
+  onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  policy?: BackoffPolicy;
+}
+
+const OUTAGE_BACKOFF: BackoffPolicy = { baseMs: 500, capMs: 15_000 };
+
+/**
+ * Runs `operation` until it succeeds, waiting out failures that say the database is unreachable
+ * (with backoff), for work that has no other copy to retry from: what the engine handed over once.
+ * Other failures, and any failure once `signal` is aborted, are thrown. `operation` must be safe
+ * to run again after a failure (the database may have applied it before the connection broke).
+ */
+export async function retryThroughOutage<T>(
+  operation: (attempt: number) => Promise<T>,
+  options: OutageRetryOptions,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation(attempt);
+    } catch (error) {
+      if (options.signal.aborted || !isTransientDatabaseError(error)) throw error;
+      const delayMs = backoffDelay(attempt, options.policy ?? OUTAGE_BACKOFF);
+      options.onRetry?.(error, attempt, delayMs);
+      await sleep(delayMs, undefined, { signal: options.signal }).catch(() => undefined);
+    }
+  }
+}

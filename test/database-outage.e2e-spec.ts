@@ -1,0 +1,61 @@
+import { SandboxControl } from '@app/whatsapp';
+import { EmbeddedMongoServer } from '@app/embedded-mongo';
+import { outageProxy } from './support/outage-proxy';
+import { connectedSession, sendText } from './support/sandbox';
+import { createTestApp, registerUser } from './support/test-app';
+import { waitFor } from './support/wait';
+
+/** Longer than the driver and mongoose wait for a server before failing an operation (10 s). */
+const OUTAGE_MS = 13_000;
+
+// The engine hands messages and receipts over once (Baileys has acknowledged them to WhatsApp):
+// a database that is away for longer than an operation waits for it must not lose them.
+describe('a database outage', () => {
+  it('keeps the messages and receipts that arrive during it, and stores them once the database is back', async () => {
+    const store = await EmbeddedMongoServer.start({ port: 0 });
+    const proxy = await outageProxy(store.port);
+    const t = await createTestApp({
+      MONGODB_URI: `mongodb://127.0.0.1:${proxy.port}/wa_outage?directConnection=true`,
+    });
+    try {
+      const owner = await registerUser(t);
+      await connectedSession(t, owner);
+      const sessionId = `${owner.organization.id}_main`;
+      const sent = await sendText(t, owner, '+201009990001', 'before the outage');
+      const waMessageId = await waitFor(async () => {
+        const res = await t.http().get(`/api/v1/whatsapp/messages/${sent.id}`).set(owner.auth);
+        return res.body.status === 'sent' ? (res.body.waMessageId as string) : undefined;
+      });
+
+      await proxy.cut();
+      const sandbox = t.app.get(SandboxControl);
+      for (const text of ['one', 'two', 'three'])
+        sandbox.inbound(sessionId, { from: '201009990002', pushName: 'Mona', text });
+      sandbox.receipt(sessionId, waMessageId, 'read');
+      await new Promise((r) => setTimeout(r, OUTAGE_MS));
+      await proxy.restore();
+
+      const inbound = await waitFor(
+        async () => {
+          const res = await t.http().get('/api/v1/whatsapp/messages?direction=in').set(owner.auth);
+          return res.status === 200 && res.body.total === 3 ? res.body.items : undefined;
+        },
+        30_000,
+        'the three messages received during the outage',
+      );
+      expect(inbound.map((m: { text: string }) => m.text).sort()).toEqual(['one', 'three', 'two']);
+      await waitFor(
+        async () => {
+          const res = await t.http().get(`/api/v1/whatsapp/messages/${sent.id}`).set(owner.auth);
+          return res.body.status === 'read';
+        },
+        30_000,
+        'the read receipt of the outage',
+      );
+    } finally {
+      await t.close();
+      await proxy.close();
+      await store.close();
+    }
+  }, 90_000);
+});
