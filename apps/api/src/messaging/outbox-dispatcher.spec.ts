@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { MongoNetworkError } from 'mongodb';
 import { loadConfig } from '@app/common';
 import type { SessionQueryService, SessionRegistry } from '@app/whatsapp';
 import type { MediaStorage } from './media/media-storage';
@@ -78,5 +79,63 @@ describe('OutboxDispatcher after a restart', () => {
       expect.objectContaining({ instanceId: INSTANCE }),
       expect.stringContaining('wait until their claim expires'),
     );
+  });
+});
+
+describe('OutboxDispatcher once WhatsApp took a send', () => {
+  beforeEach(() => {
+    vi.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it('waits out a database outage to record it, and never sends it again', async () => {
+    const message = {
+      _id: 'm1',
+      sessionId: SESSION,
+      chatJid: 'peer',
+      type: 'text',
+      text: 'hi',
+      attempts: 1,
+    };
+    let due = [message as MessageRecord];
+    const messages = {
+      releaseClaimsOf: async () => 0,
+      duePending: async () => due,
+      chatsAwaitingRetry: async () => new Set<string>(),
+      claim: async () => {
+        due = [];
+        return message;
+      },
+      scheduleRetry: vi.fn(),
+    };
+    const send = vi.fn(async () => ({ waMessageId: 'WA1' }));
+    const registry = { isConnected: () => true, send } as unknown as SessionRegistry;
+    const sessions = {
+      findOne: async () => ({ sessionId: SESSION, createdAt: new Date(0) }),
+    } as unknown as SessionQueryService;
+    // The connection breaks as the id is stored, then the database answers again.
+    const markSent = vi
+      .fn()
+      .mockRejectedValueOnce(new MongoNetworkError('connection 7 closed'))
+      .mockResolvedValueOnce(undefined);
+    const fail = vi.fn();
+    const dispatcher = new OutboxDispatcher(
+      registry,
+      sessions,
+      messages as unknown as MessagesRepository,
+      { markSent, fail } as unknown as MessageStatusService,
+      {} as MediaStorage,
+      loadConfig({ WHATSAPP_ENGINE: 'sandbox' }),
+      INSTANCE,
+    );
+    dispatcher.kick(SESSION);
+    await vi.waitFor(() => expect(markSent).toHaveBeenCalledTimes(2), { timeout: 5_000 });
+    await dispatcher.beforeApplicationShutdown();
+    expect(send).toHaveBeenCalledTimes(1);
+    expect(markSent).toHaveBeenLastCalledWith(message, 'WA1', expect.any(Date));
+    expect(messages.scheduleRetry).not.toHaveBeenCalled();
+    expect(fail).not.toHaveBeenCalled();
   });
 });

@@ -13,9 +13,11 @@ import {
   KeyedDrains,
   backoffDelay,
   releasePreviousRunClaims,
+  retryThroughOutage,
 } from '@app/common';
 import {
   type OutboundContent,
+  type SendResult,
   SessionQueryService,
   SessionRegistry,
   sessionNameOf,
@@ -65,6 +67,8 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   private readonly retryBaseMs: number;
   private ownClaimsReleased?: Promise<void>;
   private deletedCheckedAt = 0;
+  /** Aborted at shutdown: a send's record is no longer waited for through an outage. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly registry: SessionRegistry,
@@ -86,6 +90,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   }
 
   beforeApplicationShutdown(): Promise<void> {
+    this.stopping.abort();
     return this.drains.stop();
   }
 
@@ -204,35 +209,56 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   private async attemptSend(candidate: MessageRecord): Promise<boolean> {
     const message = await this.messages.claim(candidate._id, new Date(), CLAIM_MS, this.instanceId);
     if (!message) return true; // another worker took it, or it changed
+    let sent: SendResult;
     try {
       const content = await this.contentOf(message);
       this.limiter.recordSend(message.sessionId);
-      const result = await this.registry.send(message.sessionId, message.chatJid, content);
-      await this.status.markSent(message, result.waMessageId, result.timestamp ?? new Date());
-      return true;
+      sent = await this.registry.send(message.sessionId, message.chatJid, content);
     } catch (error) {
-      const reason = (error as Error).message ?? String(error);
-      if (message.attempts >= MAX_SEND_ATTEMPTS) {
-        await this.status.fail(
-          { _id: message._id },
-          `Send failed after ${message.attempts} attempts: ${reason}`,
-        );
-        return true;
-      }
-      await this.messages.scheduleRetry(
-        message._id,
-        new Date(
-          Date.now() +
-            backoffDelay(message.attempts, { baseMs: this.retryBaseMs, capMs: MAX_RETRY_DELAY_MS }),
-        ),
-        reason,
-      );
-      this.log.warn(
-        { sessionId: message.sessionId, messageId: message._id, attempt: message.attempts, reason },
-        'Send failed; will retry',
-      );
-      return false;
+      return this.sendFailed(message, error);
     }
+    // WhatsApp has it: failing to store its id is not a failed send (sending again would reach the
+    // recipient twice). An outage is waited out; safe to repeat (a forward-only update).
+    await retryThroughOutage(
+      () => this.status.markSent(message, sent.waMessageId, sent.timestamp ?? new Date()),
+      {
+        signal: this.stopping.signal,
+        onRetry: (err, attempt, delayMs) =>
+          this.log.warn(
+            { err, messageId: message._id, attempt, delayMs },
+            'Database unreachable: the sent message is recorded once it answers',
+          ),
+      },
+    );
+    return true;
+  }
+
+  /** An attempt the engine refused (or whose content could not be read): retry, or give up. */
+  private async sendFailed(
+    message: MessageRecord & { attempts: number },
+    error: unknown,
+  ): Promise<boolean> {
+    const reason = (error as Error).message ?? String(error);
+    if (message.attempts >= MAX_SEND_ATTEMPTS) {
+      await this.status.fail(
+        { _id: message._id },
+        `Send failed after ${message.attempts} attempts: ${reason}`,
+      );
+      return true;
+    }
+    await this.messages.scheduleRetry(
+      message._id,
+      new Date(
+        Date.now() +
+          backoffDelay(message.attempts, { baseMs: this.retryBaseMs, capMs: MAX_RETRY_DELAY_MS }),
+      ),
+      reason,
+    );
+    this.log.warn(
+      { sessionId: message.sessionId, messageId: message._id, attempt: message.attempts, reason },
+      'Send failed; will retry',
+    );
+    return false;
   }
 
   private async contentOf(message: MessageRecord): Promise<OutboundContent> {
