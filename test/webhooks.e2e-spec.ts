@@ -574,6 +574,53 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
   });
 
+  it('counts a 2xx status as delivered even when the response body never ends, and sends the event once', async () => {
+    // A receiver that accepts the event (200) but never finishes its response body.
+    const hits: string[] = [];
+    const server: Server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        hits.push(JSON.parse(Buffer.concat(chunks).toString('utf8')).id);
+        res.writeHead(200, { 'Content-Type': 'text/plain' }).write('accepted, still writing');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    receivers.push({
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    });
+    const saved = options().timeoutMs;
+    options().timeoutMs = 300;
+    try {
+      const hook = await createHook({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/trickle`,
+        events: ['message.received'],
+        sessionName: 'main',
+      });
+      await inbound('answered 200, body left open');
+      const [delivery] = await waitFor(
+        async () => {
+          const { items } = await deliveries(hook.id);
+          return items.length && items[0].attempts >= 1 && items[0].status !== 'delivering'
+            ? items
+            : undefined;
+        },
+        10_000,
+        'the first attempt recorded',
+      );
+      await new Promise((res) => setTimeout(res, 600)); // two timeouts: no second attempt
+      expect(delivery).toMatchObject({ status: 'delivered', attempts: 1, lastResponseCode: 200 });
+      expect(hits).toHaveLength(1);
+      await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
+    } finally {
+      options().timeoutMs = saved;
+    }
+  });
+
   it('keeps per-session order under retries while other sessions go on', async () => {
     await connectedSession(t, owner, 'second', '+201001234588');
     let failuresLeft = 3;

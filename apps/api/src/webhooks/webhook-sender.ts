@@ -40,7 +40,11 @@ const httpsAgent = new HttpsAgent({
   timeout: 60_000,
 });
 
-/** POSTs one webhook body. Any 2xx is success; anything else (status, timeout, network) is a failed attempt. */
+/**
+ * POSTs one webhook body. A 2xx status is success as soon as it arrives (the receiver has the
+ * event); its body is read and dropped within the same timeout, then the connection is cut. Any
+ * other status, a timeout or a network error is a failed attempt.
+ */
 export function postWebhook(post: WebhookPost): Promise<WebhookPostResult> {
   const started = performance.now();
   const url = new URL(post.url);
@@ -57,27 +61,26 @@ export function postWebhook(post: WebhookPost): Promise<WebhookPostResult> {
     const finish = (result: Omit<WebhookPostResult, 'durationMs'>) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
       resolve({ ...result, durationMs: Math.round(performance.now() - started) });
     };
     const req = (secure ? httpsRequest : httpRequest)(url, options, (res: IncomingMessage) => {
       const statusCode = res.statusCode ?? 0;
-      const ok = statusCode >= 200 && statusCode < 300;
+      if (statusCode >= 200 && statusCode < 300) {
+        finish({ ok: true, statusCode });
+        res.resume(); // drained for keep-alive; one that never ends is cut off by the timer
+        return;
+      }
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        if (!ok && text.length < MAX_ERROR_BODY) text += chunk;
+        if (text.length < MAX_ERROR_BODY) text += chunk;
       });
       res.on('end', () =>
-        finish(
-          ok
-            ? { ok, statusCode }
-            : {
-                ok,
-                statusCode,
-                error: `HTTP ${statusCode}${text ? `: ${text.slice(0, MAX_ERROR_BODY)}` : ''}`,
-              },
-        ),
+        finish({
+          ok: false,
+          statusCode,
+          error: `HTTP ${statusCode}${text ? `: ${text.slice(0, MAX_ERROR_BODY)}` : ''}`,
+        }),
       );
       res.on('error', (err) => finish({ ok: false, statusCode, error: err.message }));
     });
@@ -85,6 +88,7 @@ export function postWebhook(post: WebhookPost): Promise<WebhookPostResult> {
       finish({ ok: false, error: `Timed out after ${post.timeoutMs / 1000} s` });
       req.destroy(new Error('timeout'));
     }, post.timeoutMs);
+    req.on('close', () => clearTimeout(timer));
     req.on('error', (err: NodeJS.ErrnoException) =>
       finish({ ok: false, error: err.code ? `${err.code}: ${err.message}` : err.message }),
     );
