@@ -621,6 +621,49 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     }
   });
 
+  it('records the status and the start of an error body that never ends, not a timeout', async () => {
+    // A receiver whose error page streams on and on.
+    const server: Server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(500, { 'Content-Type': 'text/plain' });
+        const chunk = 'upstream exploded; '.repeat(100);
+        const timer = setInterval(() => res.write(chunk), 20);
+        res.on('close', () => clearInterval(timer));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    receivers.push({
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    });
+    const saved = { ...options() };
+    // One attempt, answered long before its timeout.
+    Object.assign(options(), { timeoutMs: 5_000, retryWindowMs: 1 });
+    try {
+      const hook = await createHook({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/error-page`,
+        events: ['message.received'],
+        sessionName: 'main',
+      });
+      await inbound('a 500 with an endless body');
+      const failed = await waitFor(
+        async () => (await deliveries(hook.id, { status: 'failed' })).items[0],
+        10_000,
+        'the failed delivery',
+      );
+      expect(failed).toMatchObject({ attempts: 1, lastResponseCode: 500 });
+      expect(failed.lastError).toMatch(/^HTTP 500: upstream exploded; /);
+      expect(failed.lastDurationMs).toBeLessThan(options().timeoutMs);
+      await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
+    } finally {
+      Object.assign(options(), saved);
+    }
+  });
+
   it('keeps per-session order under retries while other sessions go on', async () => {
     await connectedSession(t, owner, 'second', '+201001234588');
     let failuresLeft = 3;

@@ -43,7 +43,7 @@ const httpsAgent = new HttpsAgent({
 /**
  * POSTs one webhook body. A 2xx status is success as soon as it arrives (the receiver has the
  * event); its body is read and dropped within the same timeout, then the connection is cut. Any
- * other status, a timeout or a network error is a failed attempt.
+ * other status (with the start of its body), a timeout or a network error is a failed attempt.
  */
 export function postWebhook(post: WebhookPost): Promise<WebhookPostResult> {
   const started = performance.now();
@@ -71,17 +71,20 @@ export function postWebhook(post: WebhookPost): Promise<WebhookPostResult> {
         return;
       }
       let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        if (text.length < MAX_ERROR_BODY) text += chunk;
-      });
-      res.on('end', () =>
+      const failed = () =>
         finish({
           ok: false,
           statusCode,
           error: `HTTP ${statusCode}${text ? `: ${text.slice(0, MAX_ERROR_BODY)}` : ''}`,
-        }),
-      );
+        });
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+        if (text.length < MAX_ERROR_BODY) return;
+        failed(); // enough to show: the rest of a long (or endless) error page is not waited for
+        req.destroy();
+      });
+      res.on('end', failed);
       res.on('error', (err) => finish({ ok: false, statusCode, error: err.message }));
     });
     const timer = setTimeout(() => {
