@@ -231,9 +231,9 @@ export interface paths {
          *     const crypto = require('node:crypto');
          *     function verify(secret, rawBody, headers) {
          *       const ts = headers['x-webhook-timestamp'];
-         *       const expected = 'sha256=' + crypto.createHmac('sha256', secret).update(`${ts}.${rawBody}`).digest('hex');
-         *       const given = String(headers['x-webhook-signature'] ?? '');
-         *       return given.length === expected.length && crypto.timingSafeEqual(Buffer.from(given), Buffer.from(expected))
+         *       const expected = Buffer.from('sha256=' + crypto.createHmac('sha256', secret).update(`${ts}.${rawBody}`).digest('hex'));
+         *       const given = Buffer.from(String(headers['x-webhook-signature'] ?? '')); // bytes, not characters
+         *       return given.length === expected.length && crypto.timingSafeEqual(given, expected)
          *         && Math.abs(Date.now() / 1000 - Number(ts)) < 300;
          *     }
          *     ```
