@@ -664,6 +664,37 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     }
   });
 
+  it('does not follow a redirect, and names where it pointed in the failed attempt', async () => {
+    const target = await receiver();
+    const redirects: string[] = [];
+    const server: Server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        redirects.push(String(req.headers['x-webhook-id']));
+        res.writeHead(308, { Location: target.url }).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    receivers.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+    const hook = await createHook({
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/moved`,
+      events: ['message.received'],
+      sessionName: 'main',
+    });
+    await inbound('redirected');
+    const attempted = await waitFor(
+      async () => (await deliveries(hook.id)).items.find((d: { attempts: number }) => d.attempts),
+      10_000,
+      'the first attempt',
+    );
+    expect(attempted).toMatchObject({ status: 'pending', lastResponseCode: 308 });
+    expect(attempted.lastError).toBe(
+      `HTTP 308: redirects are not followed; the receiver pointed to ${target.url}`,
+    );
+    expect(target.hits).toHaveLength(0);
+    await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
+  });
+
   it('keeps per-session order under retries while other sessions go on', async () => {
     await connectedSession(t, owner, 'second', '+201001234588');
     let failuresLeft = 3;

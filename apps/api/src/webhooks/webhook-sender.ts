@@ -43,7 +43,8 @@ const httpsAgent = new HttpsAgent({
 /**
  * POSTs one webhook body. A 2xx status is success as soon as it arrives (the receiver has the
  * event); its body is read and dropped within the same timeout, then the connection is cut. Any
- * other status (with the start of its body), a timeout or a network error is a failed attempt.
+ * other status (with the start of its body, or where a redirect pointed), a timeout or a network
+ * error is a failed attempt.
  */
 export function postWebhook(post: WebhookPost): Promise<WebhookPostResult> {
   const started = performance.now();
@@ -68,6 +69,17 @@ export function postWebhook(post: WebhookPost): Promise<WebhookPostResult> {
       if (statusCode >= 200 && statusCode < 300) {
         finish({ ok: true, statusCode });
         res.resume(); // drained for keep-alive; one that never ends is cut off by the timer
+        return;
+      }
+      // Not followed: the SSRF guard checked this URL only, and a POST may not be repeated elsewhere.
+      const location = statusCode >= 300 && statusCode < 400 ? res.headers.location : undefined;
+      if (location) {
+        finish({
+          ok: false,
+          statusCode,
+          error: `HTTP ${statusCode}: redirects are not followed; the receiver pointed to ${location.slice(0, MAX_ERROR_BODY)}`,
+        });
+        res.resume();
         return;
       }
       let text = '';
