@@ -539,6 +539,15 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
       lastResponseCode: 200,
       webhookId: hook.id,
     });
+    // The other documented headers: the event type, the delivery (as listed) and the attempt.
+    for (const hit of r.hits) {
+      const delivery = page.items.find((d: { eventId: string }) => d.eventId === hit.body.id);
+      expect(hit.headers).toMatchObject({
+        'x-webhook-event': hit.body.type,
+        'x-webhook-delivery': delivery.id,
+        'x-webhook-attempt': '1',
+      });
+    }
     await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
   });
 

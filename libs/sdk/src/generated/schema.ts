@@ -222,7 +222,8 @@ export interface paths {
          * Register a webhook; the signing secret is returned only here
          * @description Each event is POSTed as JSON (the EventEnvelope: id, type, organizationId, sessionName, occurredAt, data) with headers
          *     `X-Webhook-Id` (event id: dedupe on it, delivery is at-least-once), `X-Webhook-Timestamp` (unix seconds) and
-         *     `X-Webhook-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>" keyed with the secret>`.
+         *     `X-Webhook-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>" keyed with the secret>`,
+         *     plus `X-Webhook-Event` (event type), `X-Webhook-Delivery` (delivery id) and `X-Webhook-Attempt` (1, 2, …).
          *     Any 2xx within 10 s is success; anything else is retried with exponential backoff and jitter for up to 24 h, then `failed`.
          *     Events of one session arrive in order. A webhook whose attempts all fail for 24 h is disabled (`disabledReason`).
          *
