@@ -1283,7 +1283,7 @@ export interface components {
              */
             occurredAt: string;
             /**
-             * @description The REST representation: MessageResponseDto for message.*, ContactResponseDto for contact.updated, SessionStatusEventDataDto for session.status (previousStatus is null on the session's first status event), {sessionId, sessionName, status, qr, expiresAt} for session.qr
+             * @description The REST representation: MessageResponseDto for message.*, ContactResponseDto for contact.updated, SessionStatusEventDataDto for session.status (previousStatus is null on the session's first status event), {sessionId, sessionName, status, qr, expiresAt} for session.qr, {marked, readOn: 'gateway' | 'phone', chat: ChatResponseDto} for chat.read (received messages of the chat became read)
              * @example {
              *       "id": "665f1c2b1e6a3e4f7e9d0e0c",
              *       "direction": "in",

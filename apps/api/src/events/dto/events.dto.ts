@@ -106,7 +106,8 @@ export class EventEnvelopeDto {
     description:
       'The REST representation: MessageResponseDto for message.*, ContactResponseDto for contact.updated, ' +
       "SessionStatusEventDataDto for session.status (previousStatus is null on the session's first status event), " +
-      '{sessionId, sessionName, status, qr, expiresAt} for session.qr',
+      '{sessionId, sessionName, status, qr, expiresAt} for session.qr, ' +
+      "{marked, readOn: 'gateway' | 'phone', chat: ChatResponseDto} for chat.read (received messages of the chat became read)",
     type: 'object',
     additionalProperties: true,
     example: {
