@@ -83,8 +83,12 @@ WebhookDeliverySchema.index({ webhookId: 1, sessionName: 1, status: 1 });
 // rows are the attempts in flight, a few per instance). Status alone: the unfinished set is small,
 // and the embedded store only uses an index whose every field is matched by equality.
 WebhookDeliverySchema.index({ status: 1 });
-// Listing.
-WebhookDeliverySchema.index({ organizationId: 1, webhookId: 1, _id: -1 });
+// Listing, newest event first: a page is read in index order, never sorted in memory.
+WebhookDeliverySchema.index({ organizationId: 1, webhookId: 1, eventId: -1 });
 WebhookDeliverySchema.index({ createdAt: 1 }, { expireAfterSeconds: DELIVERY_RETENTION_SECONDS });
 /** Indexes deliveries had and no longer declare, dropped at boot (ObsoleteIndexes). */
-export const OBSOLETE_DELIVERY_INDEXES = ['status_1_nextAttemptAt_1'] as const;
+export const OBSOLETE_DELIVERY_INDEXES = [
+  'status_1_nextAttemptAt_1',
+  // The listing's, in _id order while it sorts by eventId.
+  'organizationId_1_webhookId_1__id_-1',
+] as const;
