@@ -7,6 +7,7 @@ import { EventIdGenerator } from '../apps/api/src/events/event-id';
 import { AllowList, SecretBox } from '@app/common';
 import { SessionRegistry } from '@app/whatsapp';
 import { WebhookDirectory } from '../apps/api/src/webhooks/webhook-directory';
+import { WebhookDispatcher } from '../apps/api/src/webhooks/webhook-dispatcher';
 import { verifyWebhookSignature } from '../apps/api/src/webhooks/webhook-signature';
 import { WEBHOOK_OPTIONS, type WebhookOptions } from '../apps/api/src/webhooks/webhooks.options';
 import { connectedSession } from './support/sandbox';
@@ -696,7 +697,7 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
       10_000,
       'the first attempt',
     );
-    expect(attempted).toMatchObject({ status: 'pending', lastResponseCode: 308 });
+    expect(attempted).toMatchObject({ lastResponseCode: 308 }); // and retried meanwhile
     expect(attempted.lastError).toBe(
       `HTTP 308: redirects are not followed; the receiver pointed to ${target.url}`,
     );
@@ -818,6 +819,58 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     } finally {
       Object.assign(options(), saved);
     }
+    await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
+  });
+
+  it("delivers for a webhook another instance just enabled, although this instance's cached copy still says disabled", async () => {
+    const r = await receiver();
+    const hook = await createHook({
+      url: r.url,
+      events: ['message.received'],
+      sessionName: 'main',
+      enabled: false,
+    });
+    await inbound('fanned out by another instance');
+    const db = t.app.get<string, Connection>(getConnectionToken());
+    const event = await waitFor(
+      () => db.collection('events').findOne({ 'data.text': 'fanned out by another instance' }),
+      10_000,
+      'the stored event',
+    );
+    // This instance reads the webhook (disabled) into its directory; then another instance
+    // enables it (PATCH there) and fans the event out to it, as its own cache was fresh.
+    const directory = t.app.get(WebhookDirectory);
+    directory.invalidate(owner.organization.id);
+    expect((await directory.get(owner.organization.id, hook.id))?.enabled).toBe(false);
+    await db
+      .collection('webhooks')
+      .updateOne({ _id: new Types.ObjectId(hook.id) }, { $set: { enabled: true } });
+    const now = new Date();
+    await db.collection('webhook_deliveries').insertOne({
+      organizationId: owner.organization.id,
+      webhookId: new Types.ObjectId(hook.id),
+      eventId: event._id,
+      eventType: 'message.received',
+      sessionName: 'main',
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: now,
+      windowStart: now,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await t.app.get(WebhookDispatcher).poll(); // this instance's poll finds the due delivery first
+
+    const [delivery] = await waitFor(
+      async () => {
+        const { items } = await deliveries(hook.id);
+        return ['delivered', 'failed'].includes(items[0]?.status) ? items : undefined;
+      },
+      10_000,
+      'the delivery attempted or given up',
+    );
+    expect(delivery).toMatchObject({ status: 'delivered', attempts: 1 });
+    expect(r.ok().map((h) => h.body.id)).toEqual([String(event._id)]);
     await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
   });
 

@@ -192,7 +192,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
         const now = new Date();
         if (head.nextAttemptAt.getTime() > now.getTime())
           return this.wakeAt(lane, head.nextAttemptAt);
-        const webhook = await this.directory.get(head.organizationId, lane.webhookId);
+        const webhook = await this.webhookOf(head.organizationId, lane.webhookId);
         if (!webhook || !webhook.enabled) {
           await this.deliveries.failPendingOfWebhook(
             head.webhookId,
@@ -211,6 +211,22 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
         if (!(await this.attempt(claimed, webhook, lane))) return;
       }
     }
+  }
+
+  /**
+   * The webhook as cached, unless the cache has it gone or disabled: that fails every pending
+   * delivery, so the database decides (the cache may be behind another instance's create or
+   * re-enable, whose fan-out made these rows).
+   */
+  private async webhookOf(
+    organizationId: string,
+    webhookId: string,
+  ): Promise<WebhookRecord | undefined> {
+    const cached = await this.directory.get(organizationId, webhookId);
+    if (cached?.enabled) return cached;
+    const stored = await this.webhooks.findById(webhookId);
+    if (stored?.enabled) this.directory.invalidate(organizationId);
+    return stored ?? undefined;
   }
 
   /** true when the lane may go on to its next row; false when it waits (retry scheduled, or shutdown). */
