@@ -940,3 +940,34 @@ describe('contacts (HTTP, sandbox engine)', () => {
     ).toBeDefined();
   });
 });
+
+describe('contacts across a graceful restart', () => {
+  it('stores the contacts WhatsApp reported before a SIGTERM, none cut off by the closing database', async () => {
+    let t = await createTestApp();
+    try {
+      const owner = await registerUser(t);
+      await connectedSession(t, owner, 'main');
+      // A first link's history sync reports the whole address book at once, as the engine
+      // publishes it: the contact sync runs in the background, nobody waits for it.
+      const emitter = t.app.get(EventEmitter2);
+      const phones = Array.from({ length: 1_000 }, (_, i) => `2010${String(i).padStart(8, '0')}`);
+      for (let i = 0; i < phones.length; i += 100)
+        void emitter.emitAsync(WA_EVENTS.contactsUpserted, {
+          sessionId: `${owner.user.organizationId}_main`,
+          organizationId: owner.user.organizationId,
+          sessionName: 'main',
+          contacts: phones.slice(i, i + 100).map((p) => ({ jid: `${p}@s.whatsapp.net`, name: p })),
+        });
+      t = await t.restart();
+      const page = await t
+        .http()
+        .get(`${API}/contacts`)
+        .query({ limit: 1 })
+        .set(owner.auth)
+        .expect(200);
+      expect(page.body.total).toBe(phones.length);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { WA_EVENTS, type WaContactsUpsertedEvent, type WaLidMappingEvent } from '@app/whatsapp';
 import { CUSTOMERS_EVENTS, type CustomerCreatedEvent } from '../customers/customers.events';
@@ -17,8 +17,10 @@ import { ContactsSyncService } from './contacts-sync.service';
 const LISTENER = { async: true, promisify: true } as const;
 
 @Injectable()
-export class ContactsSyncListener {
+export class ContactsSyncListener implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ContactsSyncListener.name);
+  /** Handlers still running: engine events are not awaited by their publisher. */
+  private readonly running = new Set<Promise<void>>();
 
   constructor(private readonly sync: ContactsSyncService) {}
 
@@ -59,15 +61,32 @@ export class ContactsSyncListener {
     );
   }
 
+  /**
+   * Lets the contact writes under way (a history sync's address book, say) reach the database
+   * before its connection closes: contact events are not replayed, what is cut off is lost.
+   * Handlers start on the event loop's next turn (`async`), so the ones already emitted start first.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    do {
+      await new Promise((resolve) => setImmediate(resolve));
+      await Promise.all(this.running);
+    } while (this.running.size);
+  }
+
   private async guard(
     name: string,
     scope: string | undefined,
     task: () => Promise<void>,
   ): Promise<void> {
-    try {
-      await task();
-    } catch (err) {
-      this.logger.error({ err, event: name, scope }, `Contact sync failed for ${name}`);
-    }
+    const run = (async () => {
+      try {
+        await task();
+      } catch (err) {
+        this.logger.error({ err, event: name, scope }, `Contact sync failed for ${name}`);
+      }
+    })();
+    this.running.add(run);
+    await run; // never rejects
+    this.running.delete(run);
   }
 }
