@@ -26,6 +26,7 @@ interface Contact {
   customerLinkSource: string | null;
   messageCount: number;
   lastMessageAt: string | null;
+  revision: number;
   [key: string]: unknown;
 }
 
@@ -454,6 +455,47 @@ describe('contacts (HTTP, sandbox engine)', () => {
     });
     const fetched = await t.http().get(`${API}/contacts/${a.id}`).set(owner.auth).expect(200);
     expect(fetched.body).toEqual(cleared.body);
+  });
+
+  it("an edit made from a stale read is refused (409 CONTACT_CHANGED) instead of overwriting a colleague's", async () => {
+    await pushContact({ phone: '+201001230003', pushName: 'C' });
+    const read = await waitForContact('201001230003');
+    expect(read.revision).toBe(0);
+    // Two people open the same contact; the first saves a note.
+    const first = await put(read.id, {
+      tags: ['vip'],
+      notes: 'Call after 5pm',
+      expectedRevision: read.revision,
+    }).expect(200);
+    expect(first.body).toMatchObject({ notes: 'Call after 5pm', revision: 1 });
+    // The second saves what they read plus a tag: it would drop the note, so it is refused.
+    const stale = await put(read.id, {
+      tags: ['vip', 'wholesale'],
+      notes: null,
+      expectedRevision: read.revision,
+    }).expect(409);
+    expect(stale.body).toMatchObject({ code: 'CONTACT_CHANGED', details: { revision: 1 } });
+    const kept = await t.http().get(`${API}/contacts/${read.id}`).set(owner.auth).expect(200);
+    expect(kept.body).toMatchObject({ tags: ['vip'], notes: 'Call after 5pm', revision: 1 });
+    // Re-read, then saved: accepted. Without expectedRevision an edit applies as before.
+    await put(read.id, { tags: ['vip', 'wholesale'], expectedRevision: 1 }).expect(200);
+    expect((await put(read.id, { name: 'Cee' }).expect(200)).body.revision).toBe(3);
+    // An automatic customer link changes the contact too.
+    await createCustomer({ name: 'Cee Ltd', phone: '+201001230003' });
+    await put(read.id, { notes: 'x', expectedRevision: 3 }).expect(409);
+    // A malformed or unknown contact is still a 404, whatever the revision.
+    await put('000000000000000000000000', { notes: 'x', expectedRevision: 0 }).expect(404);
+    await put(read.id, { expectedRevision: -1 }).expect(400);
+    // A contact stored before revisions were counted has none: it is at 0.
+    await t.app
+      .get<Connection>(getConnectionToken())
+      .collection('contacts')
+      .updateOne({ phone: '201001230003' }, { $unset: { revision: '' } });
+    const legacy = await t.http().get(`${API}/contacts/${read.id}`).set(owner.auth).expect(200);
+    expect(legacy.body.revision).toBe(0);
+    expect(
+      (await put(read.id, { notes: 'y', expectedRevision: 0 }).expect(200)).body.revision,
+    ).toBe(1);
   });
 
   it('auto-links a contact to the customer with the same phone: customer first', async () => {

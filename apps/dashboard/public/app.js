@@ -549,9 +549,11 @@ async function saveContact(event) {
     .filter(Boolean);
   const name = form.name.value.trim();
   const notes = form.notes.value.trim();
+  // The revision the dialog was filled from: a colleague's edit saved meanwhile is a 409, not lost.
+  const { revision } = state.contacts.get(state.editing);
   try {
     await api('PUT', `/api/v1/whatsapp/contacts/${encodeURIComponent(state.editing)}`, {
-      body: { name: name || null, tags, notes: notes || null },
+      body: { name: name || null, tags, notes: notes || null, expectedRevision: revision },
     });
   } catch (error) {
     const el = $('#contact-error');

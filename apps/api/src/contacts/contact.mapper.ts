@@ -25,5 +25,6 @@ export function toContactDto(c: ContactRecord): ContactResponseDto {
     firstSeenAt: c.firstSeenAt,
     lastMessageAt: c.lastMessageAt ?? null,
     messageCount: c.messageCount ?? 0,
+    revision: c.revision ?? 0,
   };
 }

@@ -158,6 +158,11 @@ export class ContactsController {
     type: ErrorResponseDto,
     description: 'No such contact, or no such customer in this organization',
   })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description:
+      'CONTACT_CHANGED: the contact changed since expectedRevision (details.revision is the current one)',
+  })
   async update(
     @CurrentUser() user: AuthUser,
     @Param('id') id: string,

@@ -1,8 +1,19 @@
-import { BadRequestError, NotFoundError } from '@app/common';
+import { BadRequestError, ConflictError, NotFoundError } from '@app/common';
 
 export class ContactNotFoundError extends NotFoundError {
   constructor() {
     super('Contact', 'CONTACT_NOT_FOUND');
+  }
+}
+
+/** An edit sent with the revision it was made from, while the contact has moved on since. */
+export class ContactChangedError extends ConflictError {
+  constructor(revision: number) {
+    super(
+      'CONTACT_CHANGED',
+      'The contact changed since that revision: read it again and apply your edit to it',
+      { revision },
+    );
   }
 }
 

@@ -202,7 +202,11 @@ export class ContactsRepository {
 
   applyMerge(id: Types.ObjectId, merged: MergedContact): Promise<ContactRecord | null> {
     return this.model
-      .findOneAndUpdate({ _id: id }, { $set: merged }, { returnDocument: 'after' })
+      .findOneAndUpdate(
+        { _id: id },
+        { $set: merged, $inc: { revision: 1 } },
+        { returnDocument: 'after' },
+      )
       .lean<ContactRecord>()
       .exec();
   }
@@ -220,7 +224,7 @@ export class ContactsRepository {
     const res = await this.model
       .updateOne(
         { _id: id, customerId: null, customerLinkSource: { $ne: 'manual' } },
-        { $set: { customerId, customerLinkSource: 'auto' satisfies CustomerLinkSource } },
+        autoLinkUpdate(customerId),
       )
       .exec();
     return res.modifiedCount > 0;
@@ -236,7 +240,7 @@ export class ContactsRepository {
     const res = await this.model
       .updateMany(
         { organizationId, phone, customerId: null, customerLinkSource: { $ne: 'manual' } },
-        { $set: { customerId, customerLinkSource: 'auto' satisfies CustomerLinkSource } },
+        autoLinkUpdate(customerId),
       )
       .exec();
     if (!res.modifiedCount) return [];
@@ -255,15 +259,20 @@ export class ContactsRepository {
       : Promise.resolve(null);
   }
 
+  /** The user's edit; with `revision`, only while the contact is still at it (null otherwise). */
   updateOwned(
     organizationId: string,
     id: string,
     patch: ContactUserPatch,
+    revision?: number,
   ): Promise<ContactRecord | null> {
     const _id = toObjectId(id);
     if (!_id) return Promise.resolve(null);
+    const filter: QueryFilter<Contact> = { _id, organizationId };
+    // Contacts stored before revisions were counted have none: they are at 0.
+    if (revision !== undefined) filter.revision = revision === 0 ? { $in: [0, null] } : revision;
     return this.model
-      .findOneAndUpdate({ _id, organizationId }, { $set: patch }, { returnDocument: 'after' })
+      .findOneAndUpdate(filter, { $set: patch, $inc: { revision: 1 } }, { returnDocument: 'after' })
       .lean<ContactRecord>()
       .exec();
   }
@@ -342,3 +351,9 @@ export class ContactsRepository {
     return query;
   }
 }
+
+/** An automatic link to the customer with the contact's phone: a change of a user-owned field. */
+const autoLinkUpdate = (customerId: string) => ({
+  $set: { customerId, customerLinkSource: 'auto' satisfies CustomerLinkSource },
+  $inc: { revision: 1 },
+});

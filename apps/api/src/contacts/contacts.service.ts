@@ -7,7 +7,7 @@ import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.se
 import { ContactLocks } from './contact-locks';
 import { ContactEventsPublisher } from './contacts.events';
 import { limitViolations, normalizeTags } from './contact-rules';
-import { ContactLimitsError, ContactNotFoundError } from './contacts.errors';
+import { ContactChangedError, ContactLimitsError, ContactNotFoundError } from './contacts.errors';
 import {
   ContactListFilter,
   ContactRecord,
@@ -26,6 +26,8 @@ export interface ContactEdit {
   tags?: string[] | null;
   notes?: string | null;
   customerId?: string | null;
+  /** The revision the edit was made from: refused (409) if the contact changed since. */
+  expectedRevision?: number;
 }
 
 @Injectable()
@@ -107,10 +109,13 @@ export class ContactsService {
     }
     if (Object.keys(patch).length === 0) return contact;
     const updated = await this.locks.run(contact.sessionId, async () => {
-      const result = await this.contacts.updateOwned(organizationId, id, patch);
-      // Merged away (LID folded into its phone contact) between the read and the write.
-      if (!result) throw new ContactNotFoundError();
-      return result;
+      const { expectedRevision } = edit;
+      const result = await this.contacts.updateOwned(organizationId, id, patch, expectedRevision);
+      if (result) return result;
+      // Merged away (a LID folded into its phone contact) between the read and the write: a 404;
+      // otherwise the contact changed since the revision the edit was made from.
+      if (expectedRevision === undefined) throw new ContactNotFoundError();
+      throw new ContactChangedError((await this.getOwned(organizationId, id)).revision ?? 0);
     });
     await this.publish.updated([updated]);
     return updated;

@@ -970,6 +970,11 @@ export interface components {
              * @example 12
              */
             messageCount: number;
+            /**
+             * @description Counts the changes to the name, tags, notes and customer link; send it back as expectedRevision so an edit never overwrites one made since you read the contact
+             * @example 3
+             */
+            revision: number;
         };
         CreateCustomerDto: {
             /**
@@ -2257,6 +2262,11 @@ export interface components {
              * @example 665f1c2b1e6a3e4f7e9d0e0d
              */
             customerId?: string | null;
+            /**
+             * @description The contact's revision this edit was made from (as read): if the name, tags, notes or customer link changed since (another user's edit, an automatic link, a merge), the edit is refused with 409 CONTACT_CHANGED (details.revision: the current one) instead of overwriting that change. Omitted: the edit applies whatever changed
+             * @example 3
+             */
+            expectedRevision?: number;
         };
         UpdateModulesDto: {
             /**
@@ -4154,6 +4164,15 @@ export interface operations {
             };
             /** @description No such contact, or no such customer in this organization */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description CONTACT_CHANGED: the contact changed since expectedRevision (details.revision is the current one) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

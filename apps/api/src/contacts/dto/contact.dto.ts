@@ -4,11 +4,13 @@ import { Transform } from 'class-transformer';
 import {
   IsArray,
   IsBoolean,
+  IsInt,
   IsMongoId,
   IsOptional,
   IsString,
   Matches,
   MaxLength,
+  Min,
   MinLength,
 } from 'class-validator';
 import { SESSION_NAME_MESSAGE, SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
@@ -167,6 +169,17 @@ export class UpdateContactDto {
   @IsOptional()
   @IsMongoId({ message: 'customerId must be a 24-character hex id' })
   customerId?: string | null;
+
+  @ApiPropertyOptional({
+    description:
+      "The contact's revision this edit was made from (as read): if the name, tags, notes or customer link changed since (another user's edit, an automatic link, a merge), the edit is refused with 409 CONTACT_CHANGED (details.revision: the current one) instead of overwriting that change. Omitted: the edit applies whatever changed",
+    example: 3,
+    minimum: 0,
+  })
+  @IsOmittable()
+  @IsInt()
+  @Min(0)
+  expectedRevision?: number;
 }
 
 export class ContactResponseDto {
@@ -308,6 +321,13 @@ export class ContactResponseDto {
     example: 12,
   })
   messageCount: number;
+
+  @ApiProperty({
+    description:
+      'Counts the changes to the name, tags, notes and customer link; send it back as expectedRevision so an edit never overwrites one made since you read the contact',
+    example: 3,
+  })
+  revision: number;
 }
 
 export class ContactPageDto {

@@ -86,6 +86,13 @@ export class Contact {
   @Prop({ type: String, enum: CUSTOMER_LINK_SOURCES, default: null })
   customerLinkSource?: CustomerLinkSource | null;
 
+  /**
+   * Counts the changes to the user-owned fields (an edit, an automatic customer link, a merge), so
+   * an edit made from an older read can be refused instead of overwriting the newer one.
+   */
+  @Prop({ type: Number, default: 0 })
+  revision: number;
+
   // ---- search keys (lower-cased name and its word suffixes; anchored regex stays index-bounded) ----
   @Prop({ type: [String], default: [] })
   searchCustomName: string[];
