@@ -110,6 +110,15 @@ describe('customers (HTTP, crm module)', () => {
     await t.http().get('/api/v1/customers').query({ limit: 0 }).set(owner.auth).expect(400);
   });
 
+  it('finds a long full name by any of its words, the tenth too', async () => {
+    const name = 'Abd El Rahman Mohamed Abd El Aziz El Sayed Hassan';
+    await create(owner, { name }).expect(201);
+    for (const search of ['hassan', 'sayed hass', 'aziz'])
+      expect((await list(owner, { search })).items.map((c: { name: string }) => c.name)).toEqual([
+        name,
+      ]);
+  });
+
   it('reads page and limit as plain decimal integers, page at most 100,000', async () => {
     const get = (query: string) => t.http().get(`/api/v1/customers?${query}`).set(owner.auth);
     for (const query of ['limit=0x10', 'limit=1e1', 'page=%202', 'page=2.0', 'page=-1'])

@@ -1,5 +1,6 @@
 import {
   escapeRegex,
+  MAX_SEARCH_TOKENS,
   normalizeSearchText,
   phoneSearchConditions,
   phoneSearchKeys,
@@ -36,6 +37,13 @@ describe('customer/contact search helpers', () => {
     ]);
     expect(searchTokens('')).toEqual([]);
     expect(searchTokens(null)).toEqual([]);
+  });
+
+  it('keys every word of a long full name, and a bounded number of words of an absurd one', () => {
+    const name = 'Abd El Rahman Mohamed Abd El Aziz El Sayed Hassan';
+    expect(searchTokens(name).slice(-2)).toEqual(['sayed hassan', 'hassan']);
+    expect(searchTokens(name)).toHaveLength(10);
+    expect(searchTokens('a '.repeat(128))).toHaveLength(MAX_SEARCH_TOKENS);
   });
 
   it('normalizes a query to the form of the stored tokens (NFKC, case, whitespace)', () => {

@@ -3,7 +3,11 @@ export function escapeRegex(input: string): string {
   return input.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 }
 
-const MAX_TOKENS = 8;
+/**
+ * Word suffixes kept per name: every word of a real full name (a ten-word "Abd El Rahman … El
+ * Sayed Hassan" is common), while a name made of hundreds of one-letter words stays bounded.
+ */
+export const MAX_SEARCH_TOKENS = 32;
 
 /**
  * The form names are stored in for search and queries are compared in: NFKC (full-width and
@@ -26,7 +30,7 @@ export function searchTokens(name: string | null | undefined): string[] {
   if (!text) return [];
   const tokens = new Set([text]);
   for (const match of text.matchAll(WORD_START)) {
-    if (tokens.size >= MAX_TOKENS) break;
+    if (tokens.size >= MAX_SEARCH_TOKENS) break;
     tokens.add(text.slice(match.index));
   }
   return [...tokens];
@@ -36,7 +40,7 @@ export function searchTokens(name: string | null | undefined): string[] {
  * Version of the search key rules (searchTokens, phoneSearchKeys); stored keys of an older
  * version are recomputed at boot.
  */
-export const SEARCH_KEYS_VERSION = 3;
+export const SEARCH_KEYS_VERSION = 4;
 
 /** From this many digits a phone search finds them anywhere in the number; fewer, at its start. */
 export const PHONE_INFIX_MIN_DIGITS = 4;
