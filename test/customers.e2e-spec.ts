@@ -110,6 +110,15 @@ describe('customers (HTTP, crm module)', () => {
     await t.http().get('/api/v1/customers').query({ limit: 0 }).set(owner.auth).expect(400);
   });
 
+  it('stores an email typed with a combining accent as the precomposed one, so the search finds it', async () => {
+    const created = await create(owner, { name: 'José', email: 'Jose\u0301@Example.com' }).expect(
+      201,
+    );
+    expect(created.body.email).toBe('jos\u00e9@example.com');
+    expect((await list(owner, { search: 'jos\u00e9@' })).total).toBe(1);
+    expect((await list(owner, { search: 'jose\u0301@' })).total).toBe(1);
+  });
+
   it('finds a long full name by any of its words, the tenth too', async () => {
     const name = 'Abd El Rahman Mohamed Abd El Aziz El Sayed Hassan';
     await create(owner, { name }).expect(201);

@@ -3,6 +3,7 @@ import {
   PaginationQueryDto,
   PHONE_PATTERN,
   SearchQuery,
+  trimEmail,
   trimString,
 } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
@@ -64,7 +65,7 @@ export class CreateCustomerDto {
     nullable: true,
   })
   @IsOptional() // null: none, as the customer reads back
-  @Transform(trimString)
+  @Transform(trimEmail)
   @IsEmail({}, { message: 'email must be a valid email address' })
   @MaxLength(254)
   email?: string | null;
