@@ -245,6 +245,16 @@ describe('normalizeTags', () => {
     expect(normalizeTags(['a', ' ', '', 'A'], { keepBlank: true })).toEqual(['a', '']);
     expect(normalizeTags(['ok', 3, null])).toEqual(['ok']);
   });
+
+  it('drops invisible marks a paste or an Arabic keyboard adds, so a tag never splits in two', () => {
+    // Right-to-left mark, zero-width space, byte order mark, left-to-right isolate … pop.
+    expect(
+      normalizeTags(['عميل', 'عميل\u200f', '\u200bvip', 'vip\ufeff', '\u2066b2b\u2069', 'b2b']),
+    ).toEqual(['عميل', 'vip', 'b2b']);
+    expect(normalizeTags(['\u200b', '\u200e '], { keepBlank: true })).toEqual(['']);
+    // Joiners shape emoji and Persian words: kept.
+    expect(normalizeTags(['👩\u200d💻', 'می\u200cخواهم'])).toEqual(['👩\u200d💻', 'می\u200cخواهم']);
+  });
 });
 
 describe('displayNameOf', () => {

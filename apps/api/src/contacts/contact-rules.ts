@@ -119,14 +119,26 @@ export function pushNameUpdate(
 }
 
 /**
- * Trimmed, lower-cased, de-duplicated (first occurrence keeps its place); blank ones dropped,
- * or kept (once, as '') with `keepBlank` so input validation can reject them.
+ * Invisible format characters a paste or a right-to-left keyboard slips into text: zero-width
+ * space, soft hyphen, direction marks, embeddings and isolates, word joiner, byte order mark. Not
+ * the zero-width joiners, which shape emoji and Persian words.
+ */
+const INVISIBLE = /[\u00ad\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+
+/**
+ * Trimmed, lower-cased, invisible marks dropped, de-duplicated (first occurrence keeps its place);
+ * blank ones dropped, or kept (once, as '') with `keepBlank` so input validation can reject them.
  */
 export function normalizeTags(tags: readonly unknown[], { keepBlank = false } = {}): string[] {
   const out = new Set<string>(); // insertion-ordered, and linear however many tags come
   for (const tag of tags) {
     if (typeof tag !== 'string') continue;
-    const t = tag.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
+    const t = tag
+      .normalize('NFKC')
+      .replace(INVISIBLE, '')
+      .trim()
+      .replace(/\s+/g, ' ')
+      .toLowerCase();
     if (t || keepBlank) out.add(t);
   }
   return [...out];
