@@ -438,6 +438,44 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       expect(await row.locator('.tag').allTextContents()).toEqual(['north,east', 'vip']);
     });
 
+    it("does not overwrite a colleague's edit saved while the dialog was open", async () => {
+      const listed = await t
+        .http()
+        .get('/api/v1/whatsapp/contacts')
+        .query({ search: '201112223334' })
+        .set(owner.auth);
+      const id = listed.body.items[0].id as string;
+      const row = page.locator('#contacts-table tbody tr').filter({ hasText: '+201112223334' });
+      await row.getByRole('button', { name: /^Edit / }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.waitFor();
+      await dialog.getByLabel('Notes').fill('Mine');
+      await t
+        .http()
+        .put(`/api/v1/whatsapp/contacts/${id}`)
+        .set(owner.auth)
+        .send({ notes: "A colleague's note" })
+        .expect(200);
+      await dialog.getByRole('button', { name: 'Save contact' }).click();
+      await dialog
+        .getByRole('alert')
+        .getByText(/changed/)
+        .waitFor({ timeout: UI_TIMEOUT });
+      const kept = await t.http().get(`/api/v1/whatsapp/contacts/${id}`).set(owner.auth);
+      expect(kept.body.notes).toBe("A colleague's note");
+
+      // Opened again, the dialog shows the current contact and saves on top of it.
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await row.getByRole('button', { name: /^Edit / }).click();
+      await dialog.waitFor();
+      expect(await dialog.getByLabel('Notes').inputValue()).toBe("A colleague's note");
+      await dialog.getByLabel('Notes').fill("A colleague's note. Mine");
+      await dialog.getByRole('button', { name: 'Save contact' }).click();
+      await dialog.waitFor({ state: 'hidden', timeout: UI_TIMEOUT });
+      const saved = await t.http().get(`/api/v1/whatsapp/contacts/${id}`).set(owner.auth);
+      expect(saved.body.notes).toBe("A colleague's note. Mine");
+    });
+
     it('shows stats with a chart of the series', async () => {
       type Stats = { range: { granularity: string }; series: { bucket: string }[] };
       const statsResponse = () =>

@@ -559,6 +559,8 @@ async function saveContact(event) {
     const el = $('#contact-error');
     el.textContent = error instanceof ApiError ? error.describe() : String(error);
     el.hidden = false;
+    // Someone saved it meanwhile: the list is refreshed, so opening it again shows their edit.
+    if (error instanceof ApiError && error.code === 'CONTACT_CHANGED') await loadContacts();
     return;
   }
   $('#contact-dialog').close();
