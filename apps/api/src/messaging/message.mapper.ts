@@ -36,8 +36,18 @@ export function toChatDto(c: ChatRecord): ChatResponseDto {
     sessionName: c.sessionName,
     chatJid: c.chatJid,
     lastMessageAt: c.lastMessageAt,
-    lastMessage: c.lastMessage,
+    lastMessage: c.lastMessage && withoutNulls(c.lastMessage),
     unreadCount: c.unreadCount,
     messageCount: c.messageCount,
   };
+}
+
+/**
+ * A snapshot field left undefined (an image without caption has no preview) is stored as null
+ * (lastMessage is a Mixed path); the DTO declares such fields optional, never null.
+ */
+function withoutNulls<T extends object>(value: T): T {
+  return Object.fromEntries(
+    Object.entries(value).filter(([, field]) => field !== null && field !== undefined),
+  ) as T;
 }

@@ -1,0 +1,51 @@
+import { responseMismatches } from './support/openapi-conformance';
+import { connectedSession, sandboxInbound } from './support/sandbox';
+import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
+import { waitFor } from './support/wait';
+
+// A 1×1 PNG.
+const PNG_BASE64 =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+
+/**
+ * Real answers checked against openapi.json, field by field: what an integrator's generated client
+ * (libs/sdk, or any other OpenAPI generator) trusts, e.g. that an optional string is a string when
+ * present, never null.
+ */
+describe('responses match their OpenAPI schema (e2e)', () => {
+  let t: TestApp;
+  let owner: RegisteredUser;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    owner = await registerUser(t);
+    await connectedSession(t, owner);
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('a chat whose last message has no text leaves its preview out rather than null', async () => {
+    const from = '+201112223335';
+    await sandboxInbound(t, owner, 'main', {
+      from,
+      type: 'image',
+      media: { base64: PNG_BASE64, mimetype: 'image/png' },
+    });
+    const chats = await waitFor(async () => {
+      const res = await t.http().get('/api/v1/whatsapp/chats').set(owner.auth).expect(200);
+      return res.body.items.length ? res.body : undefined;
+    });
+    expect(chats.items[0].lastMessage).toMatchObject({ type: 'image' });
+    expect(responseMismatches('GET', '/api/v1/whatsapp/chats', 200, chats)).toEqual([]);
+
+    const read = await t
+      .http()
+      .post('/api/v1/whatsapp/chats/read')
+      .set(owner.auth)
+      .send({ sessionName: 'main', chat: from })
+      .expect(200);
+    expect(responseMismatches('POST', '/api/v1/whatsapp/chats/read', 200, read.body)).toEqual([]);
+  });
+});
