@@ -150,6 +150,29 @@ describe('createGatewayClient', () => {
     expect(seen[0].method).toBe('DELETE');
   });
 
+  it('resolves a route answering bytes (message media) to a Blob of the served type', async () => {
+    const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff]);
+    const fetch = (async () =>
+      new Response(png, {
+        headers: { 'content-type': 'image/png', 'content-length': String(png.length) },
+      })) as unknown as typeof globalThis.fetch;
+    const client = createGatewayClient({ baseUrl: 'http://gw.test', fetch });
+
+    const media: Blob = await client.get('/api/v1/whatsapp/messages/{id}/media', {
+      params: { path: { id: 'm1' } },
+    });
+
+    expect(media).toBeInstanceOf(Blob);
+    expect(media.type).toBe('image/png');
+    expect(new Uint8Array(await media.arrayBuffer())).toEqual(png);
+    // openapi-fetch's parseAs still picks the shape when given.
+    const buffer: ArrayBuffer = await client.get('/api/v1/whatsapp/messages/{id}/media', {
+      params: { path: { id: 'm1' } },
+      parseAs: 'arrayBuffer',
+    });
+    expect(new Uint8Array(buffer)).toEqual(png);
+  });
+
   it('paginate() walks every page until total is reached, keeping the filters', async () => {
     const all = Array.from({ length: 5 }, (_, i) => message(i));
     const { fetch, seen } = stubFetch(({ url }) => {

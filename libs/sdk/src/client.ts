@@ -27,14 +27,30 @@ type DataOf<R> = R extends { data: infer D } ? D : never;
 type Operation<P extends keyof paths, M extends HttpMethod> = paths[P][M & keyof paths[P]] &
   Record<string | number, any>;
 
-/** Calls an operation and resolves to its success body; any non-2xx answer rejects with an ApiError. */
+/** Whether the operation answers bytes (message media) rather than JSON. */
+type AnswersBytes<O> = O extends {
+  responses: { 200: { content: { 'application/octet-stream': unknown } } };
+}
+  ? true
+  : false;
+/** The success body: a Blob for bytes, unless the call picks openapi-fetch's `parseAs` itself. */
+type Answer<P extends keyof paths, M extends HttpMethod, I> = I extends { parseAs: string }
+  ? DataOf<FetchResponse<Operation<P, M>, I, MediaType>>
+  : AnswersBytes<paths[P][M & keyof paths[P]]> extends true
+    ? Blob
+    : DataOf<FetchResponse<Operation<P, M>, I, MediaType>>;
+
+/**
+ * Calls an operation and resolves to its success body (JSON parsed; the bytes of a media route as
+ * a Blob of their Content-Type); any non-2xx answer rejects with an ApiError.
+ */
 export type GatewayCall<M extends HttpMethod> = <
   P extends PathsWith<M>,
   I extends MaybeOptionalInit<paths[P], M & keyof paths[P]>,
 >(
   url: P,
   ...init: InitParam<I>
-) => Promise<DataOf<FetchResponse<Operation<P, M>, I, MediaType>>>;
+) => Promise<Answer<P, M, I>>;
 
 type JsonOk<P extends keyof paths> = paths[P] extends {
   get: { responses: { 200: { content: { 'application/json': infer B } } } };
@@ -117,6 +133,21 @@ function isPageInit(arg: unknown): arg is { params: { path?: object; query?: obj
   return typeof arg === 'object' && arg !== null && 'params' in arg;
 }
 
+/**
+ * A success body read as a stream: JSON parsed (undefined when empty), anything else (the bytes of
+ * a media route) a Blob of the answer's Content-Type.
+ */
+async function successBody(response: Response, stream: unknown): Promise<unknown> {
+  if (!(stream instanceof ReadableStream)) return stream; // no body (204)
+  const contentType = response.headers.get('content-type') ?? '';
+  const body = new Response(stream);
+  if (/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) {
+    const text = await body.text();
+    return text ? JSON.parse(text) : undefined;
+  }
+  return new Blob([await body.arrayBuffer()], { type: contentType });
+}
+
 /** A typed client of the WhatsApp gateway REST API, generated from openapi.json. */
 export function createGatewayClient(options: GatewayClientOptions): GatewayClient {
   let token = options.token;
@@ -135,14 +166,20 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
   };
   raw.use(auth);
 
-  const call = async (method: HttpMethod, url: string, init?: object): Promise<any> => {
+  const call = async (
+    method: HttpMethod,
+    url: string,
+    init?: { parseAs?: string; params?: object },
+  ): Promise<any> => {
+    // Unless the caller picks parseAs, the body is read by its Content-Type (see successBody).
+    const parseAs = init?.parseAs ?? 'stream';
     const result = await (
       raw.request as (
         m: string,
         u: string,
         i?: object,
       ) => Promise<{ data?: unknown; error?: unknown; response: Response }>
-    )(method, url, init);
+    )(method, url, { ...init, parseAs });
     if (!result.response.ok) {
       throw new ApiError(
         result.response.status,
@@ -150,10 +187,10 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
         result.response.headers.get('x-request-id') ?? undefined,
       );
     }
-    return result.data;
+    return init?.parseAs ? result.data : successBody(result.response, result.data);
   };
   const method = <M extends HttpMethod>(m: M) =>
-    ((url: string, init?: object) => call(m, url, init)) as unknown as GatewayCall<M>;
+    ((url: string, init?: { parseAs?: string }) => call(m, url, init)) as unknown as GatewayCall<M>;
 
   async function* paginate<P extends PaginatedPath>(
     path: P,
