@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { signWebhookPayload } from '../../../apps/api/src/webhooks/webhook-signature';
 import { createGatewayClient, sseFrames, verifyWebhookSignature } from '@app/sdk';
 
@@ -130,5 +131,26 @@ describe('verifyWebhookSignature (SDK)', () => {
     );
     await expect(check({ ...ok, signature: 'sha256=zz' })).resolves.toBe(false);
     await expect(check({ timestamp: String(now) })).resolves.toBe(false);
+  });
+
+  it("takes Node's request headers as the README passes them (IncomingHttpHeaders values)", async () => {
+    const signature = signWebhookPayload(secret, now, body);
+    const headers: IncomingHttpHeaders = {
+      'x-webhook-signature': signature,
+      'x-webhook-timestamp': String(now),
+    };
+    const fromNode = (h: IncomingHttpHeaders) =>
+      verifyWebhookSignature(
+        secret,
+        { signature: h['x-webhook-signature'], timestamp: h['x-webhook-timestamp'] },
+        Buffer.from(body),
+        { nowSeconds: now },
+      );
+    await expect(fromNode(headers)).resolves.toBe(true);
+    // A header given as a list counts only when it holds exactly one value.
+    await expect(fromNode({ ...headers, 'x-webhook-signature': [signature] })).resolves.toBe(true);
+    await expect(
+      fromNode({ ...headers, 'x-webhook-signature': [signature, signature] }),
+    ).resolves.toBe(false);
   });
 });

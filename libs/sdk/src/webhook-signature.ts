@@ -6,11 +6,11 @@
  */
 export async function verifyWebhookSignature(
   secret: string,
-  headers: { signature?: string | null; timestamp?: string | null },
+  headers: { signature?: HeaderValue; timestamp?: HeaderValue },
   rawBody: string | Uint8Array,
   options: { toleranceSeconds?: number; nowSeconds?: number } = {},
 ): Promise<boolean> {
-  const { signature, timestamp } = headers;
+  const [signature, timestamp] = [single(headers.signature), single(headers.timestamp)];
   const { toleranceSeconds = 300, nowSeconds = Math.floor(Date.now() / 1000) } = options;
   if (!signature?.startsWith('sha256=') || !timestamp || !/^\d+$/.test(timestamp)) return false;
   if (Math.abs(nowSeconds - Number(timestamp)) > toleranceSeconds) return false;
@@ -28,6 +28,15 @@ export async function verifyWebhookSignature(
   const signed = new Uint8Array([...encoder.encode(`${timestamp}.`), ...body]);
   // verify() compares in constant time.
   return crypto.subtle.verify('HMAC', key, given, signed);
+}
+
+/** A header as Fetch (`headers.get()`: string | null) or Node (`req.headers[…]`: string | string[]) gives it. */
+type HeaderValue = string | readonly string[] | null | undefined;
+
+/** The header's one value; a header repeated with several values is none. */
+function single(value: HeaderValue): string | undefined {
+  if (typeof value === 'string') return value;
+  return value?.length === 1 ? value[0] : undefined;
 }
 
 function hexBytes(hex: string): Uint8Array | undefined {
