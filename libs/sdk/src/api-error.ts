@@ -16,8 +16,13 @@ export class ApiError extends Error {
   readonly requestId?: string;
   /** The parsed error body (an ErrorResponse from the gateway, or whatever a proxy answered). */
   readonly body: ErrorResponse | unknown;
+  /**
+   * Seconds to wait before retrying, from the Retry-After header of a 429, a 409
+   * `IDEMPOTENCY_KEY_IN_USE` or a 503 (an HTTP date counts from now); undefined without one.
+   */
+  readonly retryAfterSeconds?: number;
 
-  constructor(status: number, body: unknown, requestId?: string) {
+  constructor(status: number, body: unknown, requestId?: string, retryAfter?: string | null) {
     const shaped = isErrorResponse(body) ? body : undefined;
     super(
       shaped?.message ??
@@ -28,7 +33,16 @@ export class ApiError extends Error {
     this.code = shaped?.code;
     this.details = shaped?.details;
     this.requestId = shaped?.requestId || requestId;
+    this.retryAfterSeconds = retryAfterSeconds(retryAfter);
   }
+}
+
+/** A Retry-After value (delta-seconds or an HTTP date) in seconds from now. */
+function retryAfterSeconds(value: string | null | undefined): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
 export function isErrorResponse(body: unknown): body is ErrorResponse {

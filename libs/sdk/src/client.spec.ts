@@ -126,6 +126,41 @@ describe('createGatewayClient', () => {
     });
   });
 
+  it("carries the answer's Retry-After, which a 409 IDEMPOTENCY_KEY_IN_USE names only there", async () => {
+    const inUse = {
+      statusCode: 409,
+      error: 'Conflict',
+      code: 'IDEMPOTENCY_KEY_IN_USE',
+      message: 'A request with this Idempotency-Key is still being processed; retry shortly',
+      requestId: 'req-2',
+      details: { idempotencyKey: 'k1' },
+    };
+    let retryAfter = '1';
+    const { fetch } = stubFetch(() => ({
+      status: 409,
+      body: inUse,
+      headers: { 'retry-after': retryAfter },
+    }));
+    const client = createGatewayClient({ baseUrl: 'http://gw.test', fetch });
+    const send = async () =>
+      (await client
+        .post('/api/v1/whatsapp/messages/send', {
+          params: { header: { 'idempotency-key': 'k1' } },
+          body: { sessionName: 'main', to: '+201001234567', text: 'hi' },
+        })
+        .catch((e: unknown) => e)) as ApiError;
+
+    expect(await send()).toMatchObject({ status: 409, retryAfterSeconds: 1 });
+    // An HTTP date counts from now, never below 0; none or garbage is undefined.
+    retryAfter = new Date(Date.now() + 90_000).toUTCString();
+    expect((await send()).retryAfterSeconds).toBeGreaterThanOrEqual(89);
+    expect((await send()).retryAfterSeconds).toBeLessThanOrEqual(90);
+    retryAfter = 'Thu, 01 Jan 1970 00:00:00 GMT';
+    expect((await send()).retryAfterSeconds).toBe(0);
+    retryAfter = 'soon';
+    expect((await send()).retryAfterSeconds).toBeUndefined();
+  });
+
   it('builds an ApiError from a non-JSON answer (e.g. a proxy) with the X-Request-Id header', async () => {
     const { fetch } = stubFetch(() => ({
       status: 502,

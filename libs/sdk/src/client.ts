@@ -185,6 +185,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
         result.response.status,
         result.error ?? null,
         result.response.headers.get('x-request-id') ?? undefined,
+        result.response.headers.get('retry-after'),
       );
     }
     return init?.parseAs ? result.data : successBody(result.response, result.data);

@@ -75,7 +75,12 @@ export async function* streamEvents(
     }
     if (!response.ok || !response.body) {
       const body: unknown = await response.json().catch(() => null);
-      throw new ApiError(response.status, body, response.headers.get('x-request-id') ?? undefined);
+      throw new ApiError(
+        response.status,
+        body,
+        response.headers.get('x-request-id') ?? undefined,
+        response.headers.get('retry-after'),
+      );
     }
     try {
       for await (const frame of sseFrames(response.body)) {
