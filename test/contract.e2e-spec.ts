@@ -48,4 +48,24 @@ describe('responses match their OpenAPI schema (e2e)', () => {
       .expect(200);
     expect(responseMismatches('POST', '/api/v1/whatsapp/chats/read', 200, read.body)).toEqual([]);
   });
+
+  it('the sandbox control routes document the 409 of a session that is not connected', async () => {
+    await t.http().post('/api/v1/whatsapp/sessions').set(owner.auth).send({ sessionName: 'idle' });
+    const controls: Array<[string, object]> = [
+      ['inbound', { from: '+201112223336', text: 'hi' }],
+      ['contacts', { phone: '+201112223336', pushName: 'Ali' }],
+      ['lid-mapping', { phone: '+201112223336', lid: '123456789012345@lid' }],
+    ];
+    for (const [route, body] of controls) {
+      const path = `/api/v1/whatsapp/sandbox/sessions/{name}/${route}`;
+      const res = await t
+        .http()
+        .post(path.replace('{name}', 'idle'))
+        .set(owner.auth)
+        .send(body)
+        .expect(409);
+      expect(res.body.code).toBe('SESSION_NOT_CONNECTED');
+      expect(responseMismatches('POST', path, 409, res.body)).toEqual([]);
+    }
+  });
 });

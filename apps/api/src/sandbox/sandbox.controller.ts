@@ -51,6 +51,11 @@ const ONLY_SANDBOX =
   description: 'Unknown session, or the session has no live sandbox connection',
 })
 @ApiBadRequestResponse({ type: ErrorResponseDto })
+@ApiConflictResponse({
+  type: ErrorResponseDto,
+  description:
+    'The simulated connection is not in a state for this: not connected (SESSION_NOT_CONNECTED), or not waiting for a scan or a pairing code (SANDBOX_INVALID_STATE)',
+})
 @RequireModule('whatsapp')
 @Controller('whatsapp/sandbox/sessions/:name')
 export class SandboxController {

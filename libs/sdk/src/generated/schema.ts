@@ -4560,6 +4560,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description The simulated connection is not in a state for this: not connected (SESSION_NOT_CONNECTED), or not waiting for a scan or a pairing code (SANDBOX_INVALID_STATE) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description PAYLOAD_TOO_LARGE: the body is over 140mb */
             413: {
                 headers: {
@@ -4634,6 +4643,15 @@ export interface operations {
             };
             /** @description Unknown session, or the session has no live sandbox connection */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The simulated connection is not in a state for this: not connected (SESSION_NOT_CONNECTED), or not waiting for a scan or a pairing code (SANDBOX_INVALID_STATE) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4722,6 +4740,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description The simulated connection is not in a state for this: not connected (SESSION_NOT_CONNECTED), or not waiting for a scan or a pairing code (SANDBOX_INVALID_STATE) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description PAYLOAD_TOO_LARGE: the body is over 140mb */
             413: {
                 headers: {
@@ -4796,6 +4823,15 @@ export interface operations {
             };
             /** @description Unknown session, or the session has no live sandbox connection */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The simulated connection is not in a state for this: not connected (SESSION_NOT_CONNECTED), or not waiting for a scan or a pairing code (SANDBOX_INVALID_STATE) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4884,6 +4920,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description The simulated connection is not in a state for this: not connected (SESSION_NOT_CONNECTED), or not waiting for a scan or a pairing code (SANDBOX_INVALID_STATE) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description PAYLOAD_TOO_LARGE: the body is over 140mb */
             413: {
                 headers: {
@@ -4965,6 +5010,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description The simulated connection is not in a state for this: not connected (SESSION_NOT_CONNECTED), or not waiting for a scan or a pairing code (SANDBOX_INVALID_STATE) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description PAYLOAD_TOO_LARGE: the body is over 140mb */
             413: {
                 headers: {
@@ -5039,6 +5093,15 @@ export interface operations {
             };
             /** @description Unknown session, or the session has no live sandbox connection */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The simulated connection is not in a state for this: not connected (SESSION_NOT_CONNECTED), or not waiting for a scan or a pairing code (SANDBOX_INVALID_STATE) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
