@@ -1,5 +1,5 @@
 import { getConnectionToken } from '@nestjs/mongoose';
-import type { Connection } from 'mongoose';
+import { type Connection, Types } from 'mongoose';
 import { UserEmailsNfcMigration } from '../apps/api/src/organizations/user-emails-nfc.migration';
 import { createHmac } from 'node:crypto';
 import {
@@ -305,6 +305,34 @@ describe('auth and organizations (HTTP)', () => {
         exp: Math.floor(Date.now() / 1000) + 60,
       });
       await t.http().get('/api/v1/auth/me').set('Authorization', `Bearer ${forged}`).expect(401);
+    });
+
+    it('refuses the tokens of an organization that no longer exists with 401, on every route', async () => {
+      const owner = await registerUser(t);
+      const connection = t.app.get<Connection>(getConnectionToken());
+      await connection
+        .collection('organizations')
+        .deleteOne({ _id: new Types.ObjectId(owner.organization.id) });
+      const attempts = [
+        t.http().get('/api/v1/auth/me'),
+        t.http().get('/api/v1/organizations/me/users'),
+        t
+          .http()
+          .post('/api/v1/organizations/me/users')
+          .send({
+            name: 'M',
+            email: uniqueEmail('ghost'),
+            password: 'password-123',
+            role: 'member',
+          }),
+        t.http().get('/api/v1/whatsapp/sessions'),
+        t.http().get('/api/v1/events'),
+      ];
+      for (const attempt of attempts) {
+        const res = await attempt.set(owner.auth);
+        expect(res.status).toBe(401);
+        expect(res.body.code).toBe('UNAUTHORIZED');
+      }
     });
 
     it('stops accepting the token of a disabled user, also after the user is enabled again', async () => {

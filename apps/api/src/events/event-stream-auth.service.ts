@@ -85,6 +85,7 @@ export class EventStreamAuthService {
     const user = await this.users.findActive(userId);
     if (!user || String(user.organizationId) !== organizationId) return 'unauthorized' as const;
     if ((user.tokenVersion ?? 0) !== tokenVersion) return 'unauthorized' as const;
+    if (!(await this.organizations.exists(organizationId))) return 'unauthorized' as const;
     if (!(await this.organizations.hasModule(organizationId, 'whatsapp')))
       return 'module-disabled' as const;
     return user;

@@ -10,8 +10,9 @@ const MODULES_CACHE_MS = 2_000;
 
 @Injectable()
 export class OrganizationsService {
-  // Module checks run on every guarded request; a short cache keeps them off the database.
-  private readonly modulesCache = new ExpiringCache<OrganizationModuleName[]>(
+  // Module checks run on every guarded request, and the token check on every request; a short
+  // cache keeps them off the database (null: the organization does not exist).
+  private readonly modulesCache = new ExpiringCache<OrganizationModuleName[] | null>(
     MODULES_CACHE_MS,
     10_000,
   );
@@ -59,9 +60,12 @@ export class OrganizationsService {
   }
 
   async hasModule(id: string, module: OrganizationModuleName): Promise<boolean> {
-    const cached = this.modulesCache.get(id);
-    if (cached) return cached.includes(module);
-    return this.hasModuleNow(id, module);
+    return ((await this.cachedModules(id)) ?? []).includes(module);
+  }
+
+  /** Whether the organization still exists (a token naming one that does not is refused). */
+  async exists(id: string): Promise<boolean> {
+    return (await this.cachedModules(id)) !== null;
   }
 
   /**
@@ -69,9 +73,18 @@ export class OrganizationsService {
    * 2 s): for whether sessions may run, decided right before they are started or stopped.
    */
   async hasModuleNow(id: string, module: OrganizationModuleName): Promise<boolean> {
+    return ((await this.storedModules(id)) ?? []).includes(module);
+  }
+
+  private async cachedModules(id: string): Promise<OrganizationModuleName[] | null> {
+    const cached = this.modulesCache.get(id);
+    return cached !== undefined ? cached : this.storedModules(id);
+  }
+
+  private async storedModules(id: string): Promise<OrganizationModuleName[] | null> {
     const org = await this.organizations.findById(id);
-    const modules = org?.modules ?? [];
+    const modules = org ? (org.modules ?? []) : null;
     this.modulesCache.set(id, modules);
-    return modules.includes(module);
+    return modules;
   }
 }
