@@ -1,4 +1,8 @@
-import { responseMismatches } from './support/openapi-conformance';
+import {
+  queryParameters,
+  responseMismatches,
+  schemaMismatches,
+} from './support/openapi-conformance';
 import { connectedSession, sandboxInbound } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
@@ -47,6 +51,23 @@ describe('responses match their OpenAPI schema (e2e)', () => {
       .send({ sessionName: 'main', chat: from })
       .expect(200);
     expect(responseMismatches('POST', '/api/v1/whatsapp/chats/read', 200, read.body)).toEqual([]);
+  });
+
+  it('documents page and limit as the integers the server takes: a fraction is a 400', async () => {
+    for (const query of ['page=1.5', 'limit=2.5'])
+      await t.http().get(`/api/v1/whatsapp/messages?${query}`).set(owner.auth).expect(400);
+    const documented = [...queryParameters('page'), ...queryParameters('limit')];
+    expect(documented.length).toBeGreaterThanOrEqual(10);
+    for (const { operation, schema } of documented) {
+      expect({ operation, allowsFraction: schemaMismatches(schema, 1.5).length === 0 }).toEqual({
+        operation,
+        allowsFraction: false,
+      });
+      expect({ operation, allowsOne: schemaMismatches(schema, 1).length === 0 }).toEqual({
+        operation,
+        allowsOne: true,
+      });
+    }
   });
 
   it('the sandbox control routes document the 409 of a session that is not connected', async () => {

@@ -44,6 +44,17 @@ export function responseSchema(method: string, path: string, status: number): Js
   return schema;
 }
 
+/** The query parameters openapi.json documents under `name`, with the operations they belong to. */
+export function queryParameters(name: string): Array<{ operation: string; schema: Json }> {
+  return Object.entries(SPEC.paths as Json).flatMap(([path, item]) =>
+    Object.entries(item as Json).flatMap(([method, operation]) =>
+      ((operation as Json).parameters ?? [])
+        .filter((p: Json) => p.in === 'query' && p.name === name)
+        .map((p: Json) => ({ operation: `${method.toUpperCase()} ${path}`, schema: p.schema })),
+    ),
+  );
+}
+
 /** Where a real answer breaks its documented schema; empty when it conforms. */
 export function responseMismatches(
   method: string,

@@ -17,6 +17,7 @@ export const queryInteger = ({ value }: { value: unknown }) =>
 export class PaginationQueryDto {
   @ApiPropertyOptional({
     description: 'Page number, starting at 1',
+    type: 'integer',
     minimum: 1,
     maximum: MAX_PAGE,
     default: 1,
@@ -31,6 +32,7 @@ export class PaginationQueryDto {
 
   @ApiPropertyOptional({
     description: 'Items per page',
+    type: 'integer',
     minimum: 1,
     maximum: MAX_PAGE_LIMIT,
     default: 20,
