@@ -1,5 +1,6 @@
 /** MongoDB server error codes this server can answer with (names match the server's codeName). */
 export const ErrorCode = {
+  InternalError: 1,
   BadValue: 2,
   Unauthorized: 13,
   FailedToParse: 9,

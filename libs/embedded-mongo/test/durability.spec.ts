@@ -318,3 +318,75 @@ describeEmbedded('write concern j: false (embedded only)', () => {
     }
   });
 });
+
+describeEmbedded('a full disk (embedded only)', () => {
+  /** Patches the builtin writeSync (and its ESM view) so only `space` more bytes fit on the disk. */
+  function fullDisk() {
+    const fs = createRequire(__filename)('node:fs') as typeof import('node:fs');
+    const realWrite = fs.writeSync;
+    const disk = { space: Infinity };
+    fs.writeSync = ((fd: number, buffer: Uint8Array, offset?: number | null, length?: number) => {
+      offset ??= 0;
+      if (fd <= 2) return realWrite(fd, buffer, offset, length);
+      const wanted = length ?? buffer.length - offset;
+      if (disk.space <= 0)
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), {
+          code: 'ENOSPC',
+        });
+      // As write(2) on a filling disk: what fits is written, and the short count returned.
+      const written = realWrite(fd, buffer, offset, Math.min(wanted, disk.space));
+      disk.space -= written;
+      return written;
+    }) as typeof fs.writeSync;
+    syncBuiltinESMExports();
+    return {
+      disk,
+      restore() {
+        fs.writeSync = realWrite;
+        syncBuiltinESMExports();
+      },
+    };
+  }
+
+  it('keeps the journal readable, and memory and disk alike, across writes the full disk refused', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'embedded-mongo-'));
+    const server = await EmbeddedMongoServer.start({ dataDir });
+    const client = await MongoClient.connect(server.uri('durable'));
+    const notes = client.db().collection<{ _id: string; pad?: string }>('notes');
+    const { disk, restore } = fullDisk();
+    let journalBytes: Buffer;
+    let served: Document[];
+    try {
+      await notes.insertOne({ _id: 'before' });
+      disk.space = 100;
+      await expect(notes.insertOne({ _id: 'refused', pad: 'x'.repeat(500) })).rejects.toThrow(
+        /ENOSPC/,
+      );
+      // Reads keep working while the disk is full.
+      expect(await notes.countDocuments({ _id: 'before' })).toBe(1);
+      disk.space = Infinity; // space freed (old media deleted...)
+      await notes.insertOne({ _id: 'after' });
+      served = await notes.find().sort({ _id: 1 }).toArray();
+      // A crash now: the journal as it is before close() folds it into a snapshot.
+      journalBytes = readFileSync(join(dataDir, 'journal.log'));
+    } finally {
+      restore();
+      await client.close();
+      await server.close();
+    }
+    rmSync(join(dataDir, 'snapshot.bson'));
+    writeFileSync(join(dataDir, 'journal.log'), journalBytes);
+    const reopened = await EmbeddedMongoServer.start({ dataDir });
+    const again = await MongoClient.connect(reopened.uri('durable'));
+    try {
+      expect(await again.db().collection('notes').find().sort({ _id: 1 }).toArray()).toEqual(
+        served,
+      );
+      expect(served.map((d) => d._id)).toContain('after');
+    } finally {
+      await again.close();
+      await reopened.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

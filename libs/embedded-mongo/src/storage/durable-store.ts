@@ -1,6 +1,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Document } from 'bson';
+import { ErrorCode, MongoCommandError } from '../errors';
 import { Journal } from './journal';
 import { acquireDataDirLock } from './lock-file';
 import { readSnapshot, writeSnapshot } from './snapshot';
@@ -28,6 +29,8 @@ export interface DurableStoreOptions {
  */
 export class DurableStore implements WriteRecorder {
   private pending: StorageOp[] = [];
+  /** Changes whose journal write failed; they go first into the next write command's record. */
+  private unwritten: StorageOp[] = [];
   // Group commit ('batch'): records are written at once, and one fdatasync covers every record
   // written before it started; a write command is acknowledged only after its record is synced.
   private writtenSeq = 0;
@@ -74,13 +77,26 @@ export class DurableStore implements WriteRecorder {
 
   commit(): void {
     if (this.pending.length === 0) return;
-    const operations = this.pending as unknown as Document[];
+    const operations = [...this.unwritten, ...this.pending] as unknown as Document[];
     this.pending = [];
-    if (this.options.fsync === 'always') {
-      for (const operation of operations) this.journal.append([operation], true);
-    } else {
-      this.journal.append(operations, false);
-      if (this.options.fsync === 'batch') this.writtenSeq += 1;
+    this.unwritten = [];
+    let written = 0;
+    try {
+      if (this.options.fsync === 'always') {
+        for (; written < operations.length; written++)
+          this.journal.append([operations[written]], true);
+      } else {
+        this.journal.append(operations, false);
+        if (this.options.fsync === 'batch') this.writtenSeq += 1;
+      }
+    } catch (error) {
+      // Applied in memory but not journaled (disk full): the next write's record carries them, so
+      // the journal never misses a change that reads have seen.
+      this.unwritten = operations.slice(written) as unknown as StorageOp[];
+      throw new MongoCommandError(
+        ErrorCode.InternalError,
+        `journal write failed: ${(error as Error).message}`,
+      );
     }
     if (this.journal.size > Math.max(this.options.compactAfterBytes, this.snapshotBytes))
       this.compact();

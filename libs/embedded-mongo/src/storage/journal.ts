@@ -83,7 +83,15 @@ export class Journal {
     }
     record.writeUInt32LE(length, 0);
     record.writeUInt32LE(crc32(record.subarray(RECORD_HEADER)), 4);
-    writeSync(this.fd, record);
+    try {
+      // A filling disk writes part of a record and returns the short count; the next write fails.
+      for (let written = 0; written < record.length;)
+        written += writeSync(this.fd, record, written, record.length - written);
+    } catch (error) {
+      // Records appended later must not follow a torn one (the journal would not open again).
+      ftruncateSync(this.fd, this.bytes);
+      throw error;
+    }
     this.bytes += record.length;
     if (sync) fdatasyncSync(this.fd);
   }
