@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
   appendFileSync,
+  existsSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -320,15 +321,22 @@ describeEmbedded('write concern j: false (embedded only)', () => {
 });
 
 describeEmbedded('a full disk (embedded only)', () => {
-  /** Patches the builtin writeSync (and its ESM view) so only `space` more bytes fit on the disk. */
+  /**
+   * Patches the builtin writeSync (and its ESM view) so only `space` more bytes fit on the disk,
+   * or (`shortOnce`) so the next write stores half its bytes and says so, as write(2) may.
+   */
   function fullDisk() {
     const fs = createRequire(__filename)('node:fs') as typeof import('node:fs');
     const realWrite = fs.writeSync;
-    const disk = { space: Infinity };
+    const disk = { space: Infinity, shortOnce: false };
     fs.writeSync = ((fd: number, buffer: Uint8Array, offset?: number | null, length?: number) => {
       offset ??= 0;
       if (fd <= 2) return realWrite(fd, buffer, offset, length);
       const wanted = length ?? buffer.length - offset;
+      if (disk.shortOnce && wanted > 1) {
+        disk.shortOnce = false;
+        return realWrite(fd, buffer, offset, wanted >> 1);
+      }
       if (disk.space <= 0)
         throw Object.assign(new Error('ENOSPC: no space left on device, write'), {
           code: 'ENOSPC',
@@ -347,6 +355,59 @@ describeEmbedded('a full disk (embedded only)', () => {
       },
     };
   }
+
+  it('acknowledges a journaled write whose compaction the full disk refused, and leaves no partial snapshot', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'embedded-mongo-'));
+    const warnings: string[] = [];
+    const server = await EmbeddedMongoServer.start({
+      dataDir,
+      compactJournalAfterBytes: 2_000,
+      logger: {
+        log: () => undefined,
+        warn: (m: string) => warnings.push(m),
+        error: () => undefined,
+      },
+    });
+    const client = await MongoClient.connect(server.uri('durable'));
+    const notes = client.db().collection<{ _id: string; pad: string }>('notes');
+    const { disk, restore } = fullDisk();
+    let snapshotBytes: Buffer;
+    let journalBytes: Buffer;
+    try {
+      await notes.insertOne({ _id: 'a', pad: 'x'.repeat(1_500) });
+      // Room for the next journal record, not for a snapshot of both documents.
+      disk.space = 2_000;
+      await notes.insertOne({ _id: 'b', pad: 'x'.repeat(1_500) });
+      expect(existsSync(join(dataDir, 'snapshot.bson.tmp'))).toBe(false);
+      expect(warnings.join()).toMatch(/could not fold the journal into a snapshot.*ENOSPC/);
+      disk.space = Infinity;
+      await notes.insertOne({ _id: 'c', pad: 'x'.repeat(1_500) });
+      expect(existsSync(join(dataDir, 'snapshot.bson'))).toBe(false);
+      // Retried once the journal has grown by another threshold.
+      await notes.insertOne({ _id: 'd', pad: 'x'.repeat(1_500) });
+      expect(existsSync(join(dataDir, 'snapshot.bson'))).toBe(true);
+      await notes.insertOne({ _id: 'e', pad: '' });
+      snapshotBytes = readFileSync(join(dataDir, 'snapshot.bson'));
+      journalBytes = readFileSync(join(dataDir, 'journal.log'));
+    } finally {
+      restore();
+      await client.close();
+      await server.close();
+    }
+    // A crash now: the snapshot holds a to d, the journal e.
+    writeFileSync(join(dataDir, 'snapshot.bson'), snapshotBytes);
+    writeFileSync(join(dataDir, 'journal.log'), journalBytes);
+    const reopened = await EmbeddedMongoServer.start({ dataDir });
+    const again = await MongoClient.connect(reopened.uri('durable'));
+    try {
+      const ids = await again.db().collection('notes').distinct('_id');
+      expect(ids.sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+    } finally {
+      await again.close();
+      await reopened.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 
   it('keeps the journal readable, and memory and disk alike, across writes the full disk refused', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'embedded-mongo-'));
@@ -383,6 +444,33 @@ describeEmbedded('a full disk (embedded only)', () => {
         served,
       );
       expect(served.map((d) => d._id)).toContain('after');
+    } finally {
+      await again.close();
+      await reopened.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes a whole snapshot when a write stores only part of it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'embedded-mongo-'));
+    const server = await EmbeddedMongoServer.start({ dataDir });
+    const client = await MongoClient.connect(server.uri('durable'));
+    const { disk, restore } = fullDisk();
+    try {
+      await client
+        .db()
+        .collection('notes')
+        .insertOne({ _id: 'kept' } as never);
+      await client.close();
+      disk.shortOnce = true;
+      await server.close(); // folds the journal into a snapshot
+    } finally {
+      restore();
+    }
+    const reopened = await EmbeddedMongoServer.start({ dataDir });
+    const again = await MongoClient.connect(reopened.uri('durable'));
+    try {
+      expect(await again.db().collection('notes').distinct('_id')).toEqual(['kept']);
     } finally {
       await again.close();
       await reopened.close();

@@ -37,6 +37,8 @@ export class DurableStore implements WriteRecorder {
   private syncedSeq = 0;
   private syncing: Promise<void> | undefined;
   private snapshotBytes = 0;
+  /** After a failed compaction: the journal size the next attempt waits for. */
+  private compactionRetryAt = 0;
 
   private constructor(
     private readonly dataDir: string,
@@ -98,8 +100,24 @@ export class DurableStore implements WriteRecorder {
         `journal write failed: ${(error as Error).message}`,
       );
     }
-    if (this.journal.size > Math.max(this.options.compactAfterBytes, this.snapshotBytes))
+    const threshold = Math.max(this.options.compactAfterBytes, this.snapshotBytes);
+    if (this.journal.size > Math.max(threshold, this.compactionRetryAt)) this.compactQuietly();
+  }
+
+  /**
+   * Compaction after a write the journal holds already: a failure (a full disk) must not fail
+   * that write. It is retried once the journal has grown by another threshold.
+   */
+  private compactQuietly(): void {
+    try {
       this.compact();
+      this.compactionRetryAt = 0;
+    } catch (error) {
+      this.compactionRetryAt = this.journal.size + this.options.compactAfterBytes;
+      this.options.warn(
+        `embedded-mongo: could not fold the journal into a snapshot in ${this.dataDir} (the journal keeps every write): ${(error as Error).message}`,
+      );
+    }
   }
 
   /** Resolves once every record written so far is on disk; undefined when nothing is waiting. */

@@ -5,6 +5,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  rmSync,
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
@@ -27,6 +28,7 @@ const FLUSH_BYTES = 4 * 1024 * 1024;
 export function writeSnapshot(path: string, storage: StorageEngine): void {
   const temporary = `${path}.tmp`;
   const fd = openSync(temporary, 'w');
+  let complete = false;
   try {
     const writer = new BufferedWriter(fd);
     writer.write(serialize({ format: FORMAT, version: VERSION, createdAt: new Date() }));
@@ -49,8 +51,11 @@ export function writeSnapshot(path: string, storage: StorageEngine): void {
     writer.write(serialize({ end: true, crc32: writer.checksum }));
     writer.flush();
     fsyncSync(fd);
+    complete = true;
   } finally {
     closeSync(fd);
+    // A partial file (a full disk) would only hold on to the space the next attempt needs.
+    if (!complete) rmSync(temporary, { force: true });
   }
   renameSync(temporary, path);
   syncDirectory(dirname(path));
@@ -157,7 +162,9 @@ class BufferedWriter {
     if (this.pendingBytes === 0) return;
     const chunk = Buffer.concat(this.pending, this.pendingBytes);
     this.checksum = crc32(chunk, this.checksum);
-    writeSync(this.fd, chunk);
+    // A filling disk writes part of a chunk and returns the short count; the next write fails.
+    for (let written = 0; written < chunk.length;)
+      written += writeSync(this.fd, chunk, written, chunk.length - written);
     this.pending = [];
     this.pendingBytes = 0;
   }
