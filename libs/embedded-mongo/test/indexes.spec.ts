@@ -152,4 +152,24 @@ describe('unique and secondary indexes', () => {
       interval: 100,
     });
   });
+
+  it('expires through a partial TTL index only the documents its filter holds', async () => {
+    if (usingRealMongo) return; // mongod's TTL monitor runs only once a minute
+    const coll = fresh();
+    await coll.createIndex(
+      { createdAt: 1 },
+      { expireAfterSeconds: 1, partialFilterExpression: { verified: false } },
+    );
+    const old = new Date(Date.now() - 5_000);
+    await coll.insertMany([
+      { _id: 'unverified', createdAt: old, verified: false },
+      { _id: 'verified', createdAt: old, verified: true },
+      { _id: 'no flag', createdAt: old },
+    ] as Document[]);
+    await vi.waitFor(async () => expect(await coll.countDocuments({ verified: false })).toBe(0), {
+      timeout: 3_000,
+      interval: 100,
+    });
+    expect(await coll.distinct('_id')).toEqual(['verified', 'no flag']);
+  });
 });

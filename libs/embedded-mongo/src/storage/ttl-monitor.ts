@@ -5,7 +5,7 @@ import type { StorageEngine } from './storage-engine';
 
 /**
  * Deletes documents whose TTL-indexed date is older than `expireAfterSeconds`, like mongod's TTL
- * monitor. For an array of dates the earliest one counts; non-date values never expire. A top-level
+ * monitor (of a partial index, only those its filter holds). For an array of dates the earliest one counts; non-date values never expire. A top-level
  * field is read straight from each document's BSON; only expired documents are deserialized.
  */
 export function removeExpiredDocuments(storage: StorageEngine, now = Date.now()): number {
@@ -16,7 +16,10 @@ export function removeExpiredDocuments(storage: StorageEngine, now = Date.now())
       if (typeof seconds !== 'number' || index.fields.length !== 1) continue;
       const cutoff = now - seconds * 1000;
       const field = index.fields[0];
-      const expired = collection.filterRaw((bytes) => isExpired(bytes, field, cutoff));
+      // A partial index expires only the documents its filter holds (those it has keys for).
+      const expired = collection
+        .filterRaw((bytes) => isExpired(bytes, field, cutoff))
+        .filter((document) => index.entriesFor(document).length > 0);
       for (const document of expired) collection.remove(document);
       removed += expired.length;
     }
