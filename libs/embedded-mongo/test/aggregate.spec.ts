@@ -105,4 +105,17 @@ describe('aggregation', () => {
       { _id: 10, count: 2 },
     ]);
   });
+
+  it('counts nothing with $count as no document, also inside $facet', async () => {
+    const orders = target.db.collection('orders');
+    const none = { $match: { total: { $gt: 1_000 } } };
+    expect(await orders.aggregate([none, { $count: 'n' }]).toArray()).toEqual([]);
+    expect(
+      await orders.aggregate([{ $match: { customer: 'ann' } }, { $count: 'n' }]).toArray(),
+    ).toEqual([{ n: 2 }]);
+    const [facets] = await orders
+      .aggregate([{ $facet: { none: [none, { $count: 'n' }] } }])
+      .toArray();
+    expect(facets).toEqual({ none: [] });
+  });
 });

@@ -3,7 +3,8 @@ import type { Document } from 'bson';
 /**
  * Rewrites stages whose mingo implementation disagrees with MongoDB into equivalent stages that
  * mingo gets right. mingo's $bucket puts a value equal to a boundary into the lower bucket and
- * emits empty buckets; MongoDB uses [lower, upper) and emits only non-empty buckets.
+ * emits empty buckets; MongoDB uses [lower, upper) and emits only non-empty buckets. mingo's
+ * $count of an empty input emits `{ n: 0 }`; MongoDB emits nothing.
  */
 export function rewritePipeline(stages: Document[]): Document[] {
   return stages.flatMap((stage) => {
@@ -12,6 +13,11 @@ export function rewritePipeline(stages: Document[]): Document[] {
     switch (name) {
       case '$bucket':
         return bucketAsGroup(spec);
+      case '$count':
+        // MongoDB's own definition: no input, no document (mingo emits a count of 0).
+        return typeof spec === 'string'
+          ? [{ $group: { _id: null, [spec]: { $sum: 1 } } }, { $project: { _id: 0 } }]
+          : [stage];
       case '$facet':
         return [
           {
