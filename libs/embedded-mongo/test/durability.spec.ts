@@ -220,6 +220,16 @@ describeEmbedded('durability (embedded only)', () => {
     await second.close();
   });
 
+  it('takes over the lock of a crashed earlier process that had the same pid', async () => {
+    // In a container the gateway is pid 1 at every start: after a crash (OOM kill, docker kill)
+    // the lock holds the pid of the restarted process itself, left by a process that is gone.
+    const dataDir = tempDir();
+    writeFileSync(join(dataDir, 'embedded-mongo.lock'), `${process.pid}\n0:0\n`);
+    const server = await EmbeddedMongoServer.start({ dataDir });
+    await expect(EmbeddedMongoServer.start({ dataDir })).rejects.toThrow(/already in use/);
+    await server.close();
+  });
+
   it('keeps every acknowledged write when the server process is SIGKILLed', async () => {
     const dataDir = tempDir();
     const child = spawn(

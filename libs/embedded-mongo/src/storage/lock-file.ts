@@ -4,21 +4,24 @@ import { join } from 'node:path';
 const LOCK_FILE = 'embedded-mongo.lock';
 
 /**
- * Takes the data directory's lock file (holding our pid). A lock left by a process that no longer
- * exists is taken over; a live owner — including this very process — makes opening fail.
+ * Takes the data directory's lock file (holding our pid and, on Linux, when this process started).
+ * A lock left by a process that no longer exists is taken over; a live owner — including this very
+ * process — makes opening fail. A pid is reused (a container's process is pid 1 at every start),
+ * so where the start time is known a live process that started at another time is not the owner.
  */
 export function acquireDataDirLock(dataDir: string): () => void {
   const path = join(dataDir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, 'wx');
-      writeSync(fd, `${process.pid}\n`);
+      writeSync(fd, `${process.pid}\n${processStart(process.pid) ?? ''}\n`);
       closeSync(fd);
       return () => unlinkSync(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number.parseInt(readFileSync(path, 'utf8'), 10);
-      if (Number.isInteger(owner) && isAlive(owner)) {
+      const [pid, started] = readFileSync(path, 'utf8').split('\n');
+      const owner = Number.parseInt(pid, 10);
+      if (Number.isInteger(owner) && isAlive(owner, started)) {
         throw new Error(
           `embedded-mongo: data directory ${dataDir} is already in use by process ${owner} (lock file ${path})`,
         );
@@ -29,11 +32,26 @@ export function acquireDataDirLock(dataDir: string): () => void {
   throw new Error(`embedded-mongo: could not take the lock file ${path}`);
 }
 
-function isAlive(pid: number): boolean {
+function isAlive(pid: number, started: string | undefined): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  const current = processStart(pid);
+  // Unknown on either side (another OS, a lock written without it): the pid alone decides.
+  return !started || current === undefined || current === started;
+}
+
+/** When a process started, as `<boot id>:<start time in clock ticks>`; undefined off Linux. */
+function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at field 3; starttime is 22.
+    const starttime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    return starttime ? `${boot}:${starttime}` : undefined;
+  } catch {
+    return undefined;
   }
 }
