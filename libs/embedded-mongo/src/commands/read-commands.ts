@@ -22,6 +22,7 @@ function find(command: Document, context: CommandContext): Document {
   const batchOptions = {
     batchSize: command.batchSize as number | undefined,
     singleBatch: command.singleBatch === true || Number(command.limit) < 0,
+    noCursorTimeout: command.noCursorTimeout === true,
   };
   if (!collection) return context.cursors.openCursor(ns, [], batchOptions);
 

@@ -12,11 +12,14 @@ interface OpenCursor {
   documents: Document[];
   position: number;
   lastUsed: number;
+  /** `noCursorTimeout`: never reaped for idleness. */
+  noTimeout: boolean;
 }
 
 export interface BatchOptions {
   batchSize?: number;
   singleBatch?: boolean;
+  noCursorTimeout?: boolean;
 }
 
 /** Server-side cursors: results are materialised once and handed out in size-bounded batches. */
@@ -27,7 +30,13 @@ export class CursorRegistry {
 
   /** Builds the `{ cursor: { firstBatch, id, ns } }` reply, registering a cursor if documents remain. */
   openCursor(ns: string, documents: Document[], options: BatchOptions = {}): Document {
-    const cursor: OpenCursor = { ns, documents, position: 0, lastUsed: Date.now() };
+    const cursor: OpenCursor = {
+      ns,
+      documents,
+      position: 0,
+      lastUsed: Date.now(),
+      noTimeout: options.noCursorTimeout === true,
+    };
     const firstBatch = takeBatch(cursor, options.batchSize ?? DEFAULT_FIRST_BATCH);
     let id = 0;
     if (!options.singleBatch && cursor.position < documents.length) {
@@ -71,10 +80,10 @@ export class CursorRegistry {
     };
   }
 
-  /** Drops cursors nobody has read for the idle timeout, like mongod's cursor reaper. */
+  /** Drops cursors nobody has read for the idle timeout (but noCursorTimeout ones), like mongod's cursor reaper. */
   reapIdle(now = Date.now(), timeoutMs = CURSOR_IDLE_TIMEOUT_MS): void {
     for (const [id, cursor] of this.cursors)
-      if (now - cursor.lastUsed > timeoutMs) this.cursors.delete(id);
+      if (!cursor.noTimeout && now - cursor.lastUsed > timeoutMs) this.cursors.delete(id);
   }
 
   get openCount(): number {
