@@ -83,6 +83,36 @@ describe('unique and secondary indexes', () => {
     });
   });
 
+  it('enforces a unique index by its collation: case-insensitive, or also accent-insensitive', async () => {
+    const coll = fresh();
+    await coll.createIndex(
+      { tenant: 1, email: 1 },
+      { unique: true, collation: { locale: 'en', strength: 2 } },
+    );
+    await coll.insertMany([
+      { _id: 1, tenant: 't', email: 'Ann@x.io' },
+      { _id: 2, tenant: 't', email: 'bob@x.io' },
+      { _id: 3, tenant: 'u', email: 'ann@x.io' }, // another tenant: no duplicate
+    ] as Document[]);
+    await expect(coll.insertOne({ tenant: 't', email: 'ann@X.IO' })).rejects.toMatchObject({
+      code: 11000,
+    });
+    await expect(
+      coll.updateOne({ _id: 2 } as Document, { $set: { email: 'ANN@x.io' } }),
+    ).rejects.toMatchObject({ code: 11000 });
+    // A query without the collation compares as usual, through the index or not.
+    expect(await coll.countDocuments({ tenant: 't', email: 'Ann@x.io' })).toBe(1);
+    expect(await coll.countDocuments({ tenant: 't', email: 'ann@x.io' })).toBe(0);
+
+    const accents = fresh();
+    await accents.createIndex(
+      { name: 1 },
+      { unique: true, collation: { locale: 'fr', strength: 1 } },
+    );
+    await accents.insertOne({ name: 'José' });
+    await expect(accents.insertOne({ name: 'jose' })).rejects.toMatchObject({ code: 11000 });
+  });
+
   it('lets sparse unique indexes hold many documents without the field', async () => {
     const coll = fresh();
     await coll.createIndex({ nick: 1 }, { unique: true, sparse: true });

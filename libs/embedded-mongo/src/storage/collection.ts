@@ -366,12 +366,15 @@ export class Collection {
       const full = pinned.length === index.fields.length;
       if (pinned.length === 0 || (best && pinned.length <= best.pinned.length && !full)) continue;
       if (full)
-        return { by: index.spec.name, slots: this.lookupKeys(pinned, (key) => index.lookup(key)) };
+        return {
+          by: index.spec.name,
+          slots: this.lookupKeys(pinned, index, (key) => index.lookup(key)),
+        };
       best = { index, pinned };
     }
     if (!best) return { by: 'collection scan' };
     const { index, pinned } = best;
-    const slots = this.lookupKeys(pinned, (key) => index.lookupPrefix(pinned.length, key));
+    const slots = this.lookupKeys(pinned, index, (key) => index.lookupPrefix(pinned.length, key));
     return { by: index.spec.name, slots };
   }
 
@@ -459,7 +462,7 @@ export class Collection {
     const index = new SecondaryIndex(spec);
     if (!index.coversAll) return index;
     for (let length = 1; length < index.fields.length; length++) {
-      const keeper = this.prefixKeeper(index.fields, length);
+      const keeper = this.prefixKeeper(index, length);
       if (keeper) index.sharePrefix(length, keeper.prefixPosting(length), false);
     }
     return index;
@@ -486,11 +489,12 @@ export class Collection {
     }
   }
 
-  /** The index keeping the posting of these leading fields, if one covers every document. */
-  private prefixKeeper(fields: string[], length: number): SecondaryIndex | undefined {
+  /** The index keeping the posting of the sharer's leading fields, if one covers every document. */
+  private prefixKeeper(sharer: SecondaryIndex, length: number): SecondaryIndex | undefined {
     for (const index of this.indexes.values()) {
       if (!index.coversAll || index.fields.length <= length) continue;
-      if (!fields.slice(0, length).every((field, i) => index.fields[i] === field)) continue;
+      if (!sharer.fields.slice(0, length).every((field, i) => index.fields[i] === field)) continue;
+      if (!index.sameCollation(sharer)) continue; // their keys of the same strings differ
       if (index.keepsPrefixOf(length)) return index;
     }
     return undefined;
@@ -513,10 +517,14 @@ export class Collection {
   }
 
   /** Slots under the keys made of one value per field; each slot once (keys may share a hash). */
-  private lookupKeys(perField: unknown[][], lookup: (key: string) => Slots): Slots {
+  private lookupKeys(
+    perField: unknown[][],
+    index: SecondaryIndex,
+    lookup: (key: string) => Slots,
+  ): Slots {
     let keys = [''];
     for (const values of perField)
-      keys = keys.flatMap((prefix) => values.map((value) => prefix + canonicalKey(value)));
+      keys = keys.flatMap((prefix) => values.map((value) => prefix + index.partKey(value)));
     if (keys.length === 1) return lookup(keys[0]);
     const slots = new Set<number>();
     for (const key of keys) for (const slot of lookup(key)) slots.add(slot);

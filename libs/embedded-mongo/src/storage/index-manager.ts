@@ -56,6 +56,8 @@ export class SecondaryIndex {
   /** Which prefix levels this index keeps up; a level shared with another index is kept by one. */
   private readonly keepsPrefix: boolean[];
   private readonly partialFilter: Query | undefined;
+  /** How the index's collation compares strings; undefined: as they are. */
+  private readonly foldString: ((text: string) => string) | undefined;
 
   /** No dotted path among the fields: keys are read straight off the document. */
   private readonly topLevelFields: boolean;
@@ -74,6 +76,22 @@ export class SecondaryIndex {
     this.partialFilter = spec.partialFilterExpression
       ? compileFilter(spec.partialFilterExpression)
       : undefined;
+    this.foldString = collationFold(spec.collation as Document | undefined);
+  }
+
+  /**
+   * The canonical key of one field's value in this index: strings as its collation compares
+   * them (`Ann` and `ann` share a key at strength 2). Lookups build their keys with it too.
+   */
+  partKey(value: unknown): string {
+    return this.foldString && typeof value === 'string'
+      ? canonicalKey(this.foldString(value))
+      : canonicalKey(value);
+  }
+
+  /** Whether both compare strings alike, so they may share prefix postings. */
+  sameCollation(other: SecondaryIndex): boolean {
+    return JSON.stringify(this.spec.collation) === JSON.stringify(other.spec.collation);
   }
 
   get unique(): boolean {
@@ -218,7 +236,7 @@ export class SecondaryIndex {
       const next: typeof combos = [];
       for (const combo of combos) {
         for (const value of values) {
-          const part = canonicalKey(value);
+          const part = this.partKey(value);
           next.push({
             key: combo.key + part,
             values: [...combo.values, value],
@@ -247,7 +265,7 @@ export class SecondaryIndex {
       if (Array.isArray(value)) return undefined;
       if (value !== undefined) present = true;
       values[i] = value;
-      parts[i] = canonicalKey(value);
+      parts[i] = this.partKey(value);
       key += parts[i];
     }
     if (this.spec.sparse && !present) return [];
@@ -320,4 +338,18 @@ function isExistsTrue(condition: unknown): boolean {
 
 function isScalar(value: unknown): boolean {
   return value === null || typeof value !== 'object' || value instanceof Date;
+}
+
+/**
+ * Equality under a collation of strength 1 (base letters: case and accents ignored) or 2 (case
+ * ignored), as a string transform; undefined for the simple collation and strength 3 and up,
+ * whose equality is the strings' own.
+ */
+function collationFold(collation: Document | undefined): ((text: string) => string) | undefined {
+  if (!collation || collation.locale === 'simple') return undefined;
+  const strength = Number(collation.strength ?? 3);
+  if (strength === 2) return (text) => text.normalize('NFC').toLowerCase();
+  if (strength === 1)
+    return (text) => text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().normalize('NFC');
+  return undefined;
 }
