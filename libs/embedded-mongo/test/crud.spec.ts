@@ -402,6 +402,32 @@ describe('CRUD through the official driver', () => {
     expect(await coll.countDocuments({ t: 'b' })).toBe(2);
   });
 
+  it('compares strings by the collation a command names (strength 2: case, 1: also accents)', async () => {
+    const coll = fresh();
+    await coll.insertMany(
+      ['Ann', 'ann', 'ANN', 'Bob', 'José', 'Jose'].map((name, i) => ({
+        _id: i,
+        name,
+      })) as Document[],
+    );
+    const ci = { collation: { locale: 'en', strength: 2 } };
+    const base = { collation: { locale: 'en', strength: 1 } };
+    const ids = async (filter: Document, options = {}) =>
+      (await coll.find(filter, options).sort({ _id: 1 }).toArray()).map((d) => d._id);
+    expect(await ids({ name: 'ann' })).toEqual([1]);
+    expect(await ids({ name: 'ann' }, ci)).toEqual([0, 1, 2]);
+    expect(await ids({ name: { $in: ['bob', 'jose'] } }, ci)).toEqual([3, 5]);
+    expect(await ids({ name: { $ne: 'ANN' } }, ci)).toEqual([3, 4, 5]);
+    expect(await ids({ name: 'jose' }, base)).toEqual([4, 5]);
+    expect(await ids({ name: /^A/ }, ci)).toEqual([0, 2]); // $regex ignores collations
+    expect(await coll.countDocuments({ name: 'ann' }, ci)).toBe(3);
+    expect(await coll.find({ name: 'ann' }, ci).limit(2).toArray()).toHaveLength(2);
+    expect(
+      (await coll.updateMany({ name: 'ann' }, { $set: { seen: true } }, ci)).modifiedCount,
+    ).toBe(3);
+    expect(await coll.findOneAndDelete({ name: 'BOB' }, ci)).toMatchObject({ _id: 3 });
+  });
+
   it('round-trips BSON types', async () => {
     const coll = fresh();
     const doc = {

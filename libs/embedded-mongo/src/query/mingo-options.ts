@@ -5,6 +5,7 @@ import * as projectionOperators from 'mingo/operators/projection';
 import * as queryOperators from 'mingo/operators/query';
 import { Query } from 'mingo/query';
 import { canonicalKey } from '../storage/index-key';
+import { collationFold, foldStrings, type StringFold } from './collation';
 import type { Options } from 'mingo/types';
 
 export type MingoOptions = Partial<Options>;
@@ -38,14 +39,57 @@ function usesExpressions(filter: unknown): boolean {
 const computesValues = (projection: Document | undefined) =>
   !!projection && Object.values(projection).some((v) => v !== null && typeof v === 'object');
 
+/**
+ * mingo applies a collation to sorting only. Under a collation that ignores case (strength 2) or
+ * also accents (1), the comparison operators (implicit equality included) compare folded strings:
+ * the operand folded once, the field's value at each test. `$regex` is left as it is: MongoDB's
+ * regular expressions ignore collations too. Ranges compare folded strings by code point.
+ */
+const COLLATED_OPERATORS = ['$eq', '$ne', '$in', '$nin', '$gt', '$gte', '$lt', '$lte', '$all'];
+const collatedContexts = new Map<string, Context>();
+
+function collatedContext(fold: StringFold, expressions: boolean): Context {
+  const key = `${fold('É')}:${expressions}`; // one context per fold and table set
+  let context = collatedContexts.get(key);
+  if (context) return context;
+  const operators = queryOperators as unknown as Record<string, QueryOperator>;
+  const collated: Record<string, QueryOperator> = { ...operators };
+  for (const name of COLLATED_OPERATORS) {
+    const operator = operators[name];
+    collated[name] = (selector, value, options) => {
+      const test = operator(selector, foldStrings(value, fold), options);
+      const field = selector.split('.')[0];
+      return (document) => test({ [field]: foldStrings(document[field], fold) });
+    };
+  }
+  context = Context.init({
+    query: collated as never,
+    projection: projectionOperators,
+    ...(expressions ? { expression: expressionOperators } : {}),
+  });
+  collatedContexts.set(key, context);
+  return context;
+}
+
+type QueryOperator = (
+  selector: string,
+  value: unknown,
+  options: unknown,
+) => (document: Document) => boolean;
+
 /** A mingo Query for `filter`; pass the projection it will be used with, if any. */
 export function compileFilter(
   filter: Document | undefined,
   options?: MingoOptions,
   projection?: Document,
 ): Query {
-  const context =
-    usesExpressions(filter) || computesValues(projection) ? EXPRESSION_CONTEXT : MATCH_CONTEXT;
+  const expressions = usesExpressions(filter) || computesValues(projection);
+  const fold = collationFold(options?.collation as Document | undefined);
+  const context = fold
+    ? collatedContext(fold, expressions)
+    : expressions
+      ? EXPRESSION_CONTEXT
+      : MATCH_CONTEXT;
   return new Query(filter ?? {}, mingoOptions({ ...options, context }));
 }
 

@@ -1,6 +1,7 @@
 import type { Document } from 'bson';
 import type { Query } from 'mingo/query';
 import { ErrorCode, MongoCommandError } from '../errors';
+import { collationFold } from '../query/collation';
 import { compileFilter } from '../query/mingo-options';
 import { equalityValues } from '../query/planner';
 import { canonicalKey, valuesAtPath } from './index-key';
@@ -338,18 +339,4 @@ function isExistsTrue(condition: unknown): boolean {
 
 function isScalar(value: unknown): boolean {
   return value === null || typeof value !== 'object' || value instanceof Date;
-}
-
-/**
- * Equality under a collation of strength 1 (base letters: case and accents ignored) or 2 (case
- * ignored), as a string transform; undefined for the simple collation and strength 3 and up,
- * whose equality is the strings' own.
- */
-function collationFold(collation: Document | undefined): ((text: string) => string) | undefined {
-  if (!collation || collation.locale === 'simple') return undefined;
-  const strength = Number(collation.strength ?? 3);
-  if (strength === 2) return (text) => text.normalize('NFC').toLowerCase();
-  if (strength === 1)
-    return (text) => text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().normalize('NFC');
-  return undefined;
 }
