@@ -428,6 +428,25 @@ describe('CRUD through the official driver', () => {
     expect(await coll.findOneAndDelete({ name: 'BOB' }, ci)).toMatchObject({ _id: 3 });
   });
 
+  it('matches $type against an array and against its elements', async () => {
+    const coll = fresh();
+    await coll.insertMany([
+      { _id: 1, v: 'one' },
+      { _id: 2, v: ['one', 2] },
+      { _id: 3, v: [1, 2] },
+      { _id: 4, v: [null] },
+      { _id: 5, v: { w: ['x'] } },
+      { _id: 6 },
+    ] as Document[]);
+    const ids = async (filter: Document) =>
+      (await coll.find(filter).sort({ _id: 1 }).toArray()).map((d) => d._id);
+    expect(await ids({ v: { $type: 'string' } })).toEqual([1, 2]);
+    expect(await ids({ v: { $type: ['null', 'object'] } })).toEqual([4, 5]);
+    expect(await ids({ v: { $type: 'array' } })).toEqual([2, 3, 4]);
+    expect(await ids({ 'v.w': { $type: 'string' } })).toEqual([5]);
+    expect(await coll.countDocuments({ v: { $not: { $type: 'string' } } })).toBe(4);
+  });
+
   it('round-trips BSON types', async () => {
     const coll = fresh();
     const doc = {

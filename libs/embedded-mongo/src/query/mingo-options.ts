@@ -4,6 +4,7 @@ import * as expressionOperators from 'mingo/operators/expression';
 import * as projectionOperators from 'mingo/operators/projection';
 import * as queryOperators from 'mingo/operators/query';
 import { Query } from 'mingo/query';
+import { resolve } from 'mingo/util';
 import { canonicalKey } from '../storage/index-key';
 import { collationFold, foldStrings, type StringFold } from './collation';
 import type { Options } from 'mingo/types';
@@ -15,15 +16,42 @@ export function mingoOptions(extra: MingoOptions = {}): MingoOptions {
   return { idKey: '_id', useStrictMode: true, scriptEnabled: false, ...extra };
 }
 
+type QueryOperator = (
+  selector: string,
+  value: unknown,
+  options: unknown,
+) => (document: Document) => boolean;
+
+const mingoQueryOperators = queryOperators as unknown as Record<string, QueryOperator>;
+
+/** mingo's $type tests an array as a whole; MongoDB also matches an array holding an element of the type. */
+const typeOperator: QueryOperator = (selector, value, options) => {
+  const whole = mingoQueryOperators.$type(selector, value, options);
+  const element = mingoQueryOperators.$type('element', value, options);
+  return (document) => {
+    if (whole(document)) return true;
+    const found: unknown = resolve(document, selector, { unwrapArray: true });
+    return Array.isArray(found) && found.some((item) => element({ element: item }));
+  };
+};
+
+const QUERY_OPERATORS: Record<string, QueryOperator> = {
+  ...mingoQueryOperators,
+  $type: typeOperator,
+};
+
 /*
  * mingo copies every operator table of the context into each Query it builds. Filters need only
  * the query (and projection) operators; the expression table is 5x their size and is added only
  * for filters using `$expr` or projections computing values. Under bulk writes, where every
  * statement compiles a filter, the full copy was a quarter of the CPU time and most of the garbage.
  */
-const MATCH_CONTEXT = Context.init({ query: queryOperators, projection: projectionOperators });
+const MATCH_CONTEXT = Context.init({
+  query: QUERY_OPERATORS as never,
+  projection: projectionOperators,
+});
 const EXPRESSION_CONTEXT = Context.init({
-  query: queryOperators,
+  query: QUERY_OPERATORS as never,
   projection: projectionOperators,
   expression: expressionOperators,
 });
@@ -52,10 +80,9 @@ function collatedContext(fold: StringFold, expressions: boolean): Context {
   const key = `${fold('É')}:${expressions}`; // one context per fold and table set
   let context = collatedContexts.get(key);
   if (context) return context;
-  const operators = queryOperators as unknown as Record<string, QueryOperator>;
-  const collated: Record<string, QueryOperator> = { ...operators };
+  const collated: Record<string, QueryOperator> = { ...QUERY_OPERATORS };
   for (const name of COLLATED_OPERATORS) {
-    const operator = operators[name];
+    const operator = QUERY_OPERATORS[name];
     collated[name] = (selector, value, options) => {
       const test = operator(selector, foldStrings(value, fold), options);
       const field = selector.split('.')[0];
@@ -70,12 +97,6 @@ function collatedContext(fold: StringFold, expressions: boolean): Context {
   collatedContexts.set(key, context);
   return context;
 }
-
-type QueryOperator = (
-  selector: string,
-  value: unknown,
-  options: unknown,
-) => (document: Document) => boolean;
 
 /** A mingo Query for `filter`; pass the projection it will be used with, if any. */
 export function compileFilter(
