@@ -447,6 +447,23 @@ describe('CRUD through the official driver', () => {
     expect(await coll.countDocuments({ v: { $not: { $type: 'string' } } })).toBe(4);
   });
 
+  it('matches $gte and $lte null as equality to null (missing fields too), $gt and $lt null never', async () => {
+    const coll = fresh();
+    await coll.insertMany([
+      { _id: 1, v: null },
+      { _id: 2 },
+      { _id: 3, v: 0 },
+      { _id: 4, v: [null, 1] },
+    ] as Document[]);
+    const ids = async (filter: Document) =>
+      (await coll.find(filter).sort({ _id: 1 }).toArray()).map((d) => d._id);
+    expect(await ids({ v: { $gte: null } })).toEqual([1, 2, 4]);
+    expect(await ids({ v: { $lte: null } })).toEqual([1, 2, 4]);
+    expect(await ids({ v: { $not: { $gte: null } } })).toEqual([3]);
+    expect(await ids({ v: { $gt: null } })).toEqual([]);
+    expect(await ids({ v: { $lt: null } })).toEqual([]);
+  });
+
   it('round-trips BSON types', async () => {
     const coll = fresh();
     const doc = {

@@ -35,9 +35,17 @@ const typeOperator: QueryOperator = (selector, value, options) => {
   };
 };
 
+/** `$gte`/`$lte` of null: only null is in null's type bracket, so MongoDB reads them as `$eq: null` (missing fields match). */
+const nullInclusive =
+  (operator: QueryOperator): QueryOperator =>
+  (selector, value, options) =>
+    (value === null ? mingoQueryOperators.$eq : operator)(selector, value, options);
+
 const QUERY_OPERATORS: Record<string, QueryOperator> = {
   ...mingoQueryOperators,
   $type: typeOperator,
+  $gte: nullInclusive(mingoQueryOperators.$gte),
+  $lte: nullInclusive(mingoQueryOperators.$lte),
 };
 
 /*
