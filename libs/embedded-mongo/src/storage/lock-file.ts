@@ -45,13 +45,22 @@ function isAlive(pid: number, started: string | undefined): boolean {
 
 /** When a process started, as `<boot id>:<start time in clock ticks>`; undefined off Linux. */
 function processStart(pid: number): string | undefined {
+  let stat: string;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start at field 3; starttime is 22.
-    const starttime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    return starttime ? `${boot}:${starttime}` : undefined;
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return undefined;
+  }
+  // Fields after the command name (which may hold spaces) start at field 3; starttime is 22.
+  const starttime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  return starttime ? `${bootId()}:${starttime}` : undefined;
+}
+
+/** Tells boots apart (start times count from the boot); empty where it cannot be read. */
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
   }
 }
