@@ -118,4 +118,22 @@ describe('aggregation', () => {
       .toArray();
     expect(facets).toEqual({ none: [] });
   });
+
+  it('matches later $match stages as a leading one: $type on arrays, the collation', async () => {
+    const orders = target.db.collection('orders');
+    const later = (match: Document) => [
+      { $set: { seen: true } },
+      { $match: match },
+      { $project: { _id: 1 } },
+    ];
+    expect(await orders.aggregate(later({ items: { $type: 'string' } })).toArray()).toEqual([
+      { _id: 1 },
+      { _id: 2 },
+    ]);
+    const ci = { collation: { locale: 'en', strength: 2 } };
+    expect(await orders.aggregate(later({ customer: 'ANN' }), ci).toArray()).toEqual([
+      { _id: 1 },
+      { _id: 3 },
+    ]);
+  });
 });

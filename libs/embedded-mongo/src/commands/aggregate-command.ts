@@ -1,8 +1,9 @@
 import { type Document } from 'bson';
-import { Aggregator, ProcessingMode } from 'mingo';
+import { ProcessingMode } from 'mingo';
+import { Aggregator } from 'mingo/aggregator';
 import { ErrorCode, MongoCommandError } from '../errors';
 import { pipelineFields } from '../query/dependencies';
-import { mingoOptions, type MingoOptions } from '../query/mingo-options';
+import { mingoOptions, pipelineContext, type MingoOptions } from '../query/mingo-options';
 import { rewritePipeline } from '../query/pipeline-rewrites';
 import type { CommandContext, CommandHandler } from './command-context';
 import { writeAggregationOutput } from './aggregate-output';
@@ -31,8 +32,10 @@ function aggregate(command: Document, context: CommandContext): Document {
 
   // Every document the store hands out is a fresh deserialized copy, so stages may modify their
   // input in place: no cloning, for the pipeline's input or for collections it reads ($lookup...).
+  const queryOptions = commandQueryOptions(command);
   const options: MingoOptions = mingoOptions({
-    ...commandQueryOptions(command),
+    ...queryOptions,
+    context: pipelineContext(queryOptions),
     processingMode: ProcessingMode.CLONE_OFF,
     collectionResolver: (name: string) => [
       ...(context.storage.getCollection(context.db, name)?.all() ?? []),

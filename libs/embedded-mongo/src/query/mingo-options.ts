@@ -1,8 +1,11 @@
 import { ObjectId, type Document } from 'bson';
 import { Context } from 'mingo/core';
+import * as accumulatorOperators from 'mingo/operators/accumulator';
 import * as expressionOperators from 'mingo/operators/expression';
+import * as pipelineOperators from 'mingo/operators/pipeline';
 import * as projectionOperators from 'mingo/operators/projection';
 import * as queryOperators from 'mingo/operators/query';
+import * as windowOperators from 'mingo/operators/window';
 import { Query } from 'mingo/query';
 import { resolve } from 'mingo/util';
 import { canonicalKey } from '../storage/index-key';
@@ -103,6 +106,31 @@ function collatedContext(fold: StringFold, expressions: boolean): Context {
     ...(expressions ? { expression: expressionOperators } : {}),
   });
   collatedContexts.set(key, context);
+  return context;
+}
+
+const PIPELINE_CONTEXTS = new Map<Context, Context>();
+
+/**
+ * Every operator table for an Aggregator, with this module's query operators (and the options'
+ * collation) for its later `$match` stages as for filters: mingo's own entry point would merge
+ * its default query operators over them.
+ */
+export function pipelineContext(options?: MingoOptions): Context {
+  const fold = collationFold(options?.collation as Document | undefined);
+  const query = fold ? collatedContext(fold, true) : EXPRESSION_CONTEXT;
+  let context = PIPELINE_CONTEXTS.get(query);
+  if (!context) {
+    context = Context.from(
+      query,
+      Context.init({
+        accumulator: accumulatorOperators,
+        pipeline: pipelineOperators,
+        window: windowOperators,
+      }),
+    );
+    PIPELINE_CONTEXTS.set(query, context);
+  }
   return context;
 }
 
