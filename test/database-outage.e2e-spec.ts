@@ -11,7 +11,7 @@ const OUTAGE_MS = 13_000;
 // The engine hands messages and receipts over once (Baileys has acknowledged them to WhatsApp):
 // a database that is away for longer than an operation waits for it must not lose them.
 describe('a database outage', () => {
-  it('keeps the messages and receipts that arrive during it, and stores them once the database is back', async () => {
+  it('keeps the messages, receipts and contacts that arrive during it, and stores them once the database is back', async () => {
     const store = await EmbeddedMongoServer.start({ port: 0 });
     const proxy = await outageProxy(store.port);
     const t = await createTestApp({
@@ -32,6 +32,7 @@ describe('a database outage', () => {
       for (const text of ['one', 'two', 'three'])
         sandbox.inbound(sessionId, { from: '201009990002', pushName: 'Mona', text });
       sandbox.receipt(sessionId, waMessageId, 'read');
+      sandbox.pushContact(sessionId, { phone: '201009990003', name: 'Omar Address Book' });
       await new Promise((r) => setTimeout(r, OUTAGE_MS));
       await proxy.restore();
 
@@ -52,10 +53,18 @@ describe('a database outage', () => {
         30_000,
         'the read receipt of the outage',
       );
+      await waitFor(
+        async () => {
+          const res = await t.http().get('/api/v1/whatsapp/contacts?search=Omar').set(owner.auth);
+          return res.body.items?.[0]?.addressBookName === 'Omar Address Book';
+        },
+        30_000,
+        'the contact the address book brought during the outage',
+      );
     } finally {
       await t.close();
       await proxy.close();
       await store.close();
     }
-  }, 90_000);
+  }, 180_000);
 });

@@ -1,5 +1,6 @@
 import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
+import { retryThroughOutage } from '@app/common';
 import { WA_EVENTS, type WaContactsUpsertedEvent, type WaLidMappingEvent } from '@app/whatsapp';
 import { CUSTOMERS_EVENTS, type CustomerCreatedEvent } from '../customers/customers.events';
 import { MESSAGING_EVENTS, type MessagesCreatedEvent } from '../messaging/messaging.events';
@@ -21,20 +22,22 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ContactsSyncListener.name);
   /** Handlers still running: engine events are not awaited by their publisher. */
   private readonly running = new Set<Promise<void>>();
+  /** Aborted at shutdown: a database outage is no longer waited out. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly sync: ContactsSyncService) {}
 
   @OnEvent(WA_EVENTS.contactsUpserted, LISTENER)
   async onContacts(event: WaContactsUpsertedEvent): Promise<void> {
     await this.guard(WA_EVENTS.contactsUpserted, event?.sessionId, () =>
-      this.sync.syncContacts(event),
+      this.throughOutage(() => this.sync.syncContacts(event)),
     );
   }
 
   @OnEvent(WA_EVENTS.lidMapping, LISTENER)
   async onLidMapping(event: WaLidMappingEvent): Promise<void> {
     await this.guard(WA_EVENTS.lidMapping, event?.sessionId, () =>
-      this.sync.applyLidMapping(event),
+      this.throughOutage(() => this.sync.applyLidMapping(event)),
     );
   }
 
@@ -67,10 +70,23 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
    * Handlers start on the event loop's next turn (`async`), so the ones already emitted start first.
    */
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopping.abort();
     do {
       await new Promise((resolve) => setImmediate(resolve));
       await Promise.all(this.running);
     } while (this.running.size);
+  }
+
+  /**
+   * What the engine reports exists nowhere else (an address book is sent once per link): while the
+   * database is unreachable it is tried again with backoff. Both syncs are upserts, safe to repeat.
+   */
+  private throughOutage(task: () => Promise<void>): Promise<void> {
+    return retryThroughOutage(task, {
+      signal: this.stopping.signal,
+      onRetry: (err, attempt, delayMs) =>
+        this.logger.warn({ err, attempt, delayMs }, 'Database unreachable: contact sync waits'),
+    });
   }
 
   private async guard(

@@ -1,4 +1,5 @@
 import {
+  MongoBulkWriteError,
   MongoClientClosedError,
   MongoNetworkError,
   MongoNetworkTimeoutError,
@@ -17,6 +18,10 @@ const duplicate = () => new MongoServerError({ code: 11000, errmsg: 'E11000 dupl
 describe('isTransientDatabaseError', () => {
   it.each([
     ['a broken connection', new MongoNetworkError('connection 4 closed')],
+    [
+      'a bulk write a broken connection cut off',
+      new MongoBulkWriteError(new MongoNetworkError('connection 4 closed'), {} as never),
+    ],
     ['a socket timeout', new MongoNetworkTimeoutError('timed out')],
     ['no server to select', unreachable()],
     ['a primary stepping down', new MongoServerError({ code: 189, errmsg: 'stepped down' })],
@@ -38,6 +43,10 @@ describe('isTransientDatabaseError', () => {
       new MongoServerError({ code: 121, errmsg: 'Document failed validation' }),
     ],
     ['our own shutdown', new MongoClientClosedError()],
+    [
+      'a bulk write refused on a duplicate',
+      new MongoBulkWriteError({ message: 'E11000', code: 11000, writeErrors: [] }, {} as never),
+    ],
     ['a bug', new TypeError('x is undefined')],
     ['not an error', 'down'],
   ])('is false for %s', (_, error) => expect(isTransientDatabaseError(error)).toBe(false));

@@ -28,7 +28,16 @@ const UNAVAILABLE_CODES = new Set([
  * refused the operation: the same operation can succeed once it is back. A closed client is not
  * transient: that is our own shutdown.
  */
-export function isTransientDatabaseError(error: unknown): boolean {
+export function isTransientDatabaseError(error: unknown, depth = 0): boolean {
+  // A bulk write wraps the network error that cut it off (`errorResponse`); others chain a `cause`.
+  const { errorResponse, cause } = (error ?? {}) as { errorResponse?: unknown; cause?: unknown };
+  if (
+    depth < 3 &&
+    [errorResponse, cause].some(
+      (inner) => inner instanceof Error && isTransientDatabaseError(inner, depth + 1),
+    )
+  )
+    return true;
   if (
     error instanceof MongoNetworkError ||
     error instanceof MongoServerSelectionError ||
