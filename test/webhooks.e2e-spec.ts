@@ -1,6 +1,11 @@
 import { getConnectionToken } from '@nestjs/mongoose';
 import { type Connection, Types } from 'mongoose';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type RequestListener,
+  type Server,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SEQ_BLOCK } from '../apps/api/src/events/events.repository';
 import { EventIdGenerator } from '../apps/api/src/events/event-id';
@@ -109,6 +114,19 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     return r;
   };
   const options = () => t.app.get<symbol, WebhookOptions>(WEBHOOK_OPTIONS);
+  /** A receiver of the test's own making at `path`, closed (connections too) after the suite. */
+  const customReceiver = async (handler: RequestListener, path: string) => {
+    const server: Server = createServer(handler);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    receivers.push({
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    });
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
+  };
 
   beforeAll(async () => {
     t = await createTestApp(ENV);
@@ -587,27 +605,19 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
   it('counts a 2xx status as delivered even when the response body never ends, and sends the event once', async () => {
     // A receiver that accepts the event (200) but never finishes its response body.
     const hits: string[] = [];
-    const server: Server = createServer((req, res) => {
+    const url = await customReceiver((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         hits.push(JSON.parse(Buffer.concat(chunks).toString('utf8')).id);
         res.writeHead(200, { 'Content-Type': 'text/plain' }).write('accepted, still writing');
       });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    receivers.push({
-      close: () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    });
+    }, '/trickle');
     const saved = options().timeoutMs;
     options().timeoutMs = 300;
     try {
       const hook = await createHook({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/trickle`,
+        url,
         events: ['message.received'],
         sessionName: 'main',
       });
@@ -633,7 +643,7 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
 
   it('records the status and the start of an error body that never ends, not a timeout', async () => {
     // A receiver whose error page streams on and on.
-    const server: Server = createServer((req, res) => {
+    const url = await customReceiver((req, res) => {
       req.resume();
       req.on('end', () => {
         res.writeHead(500, { 'Content-Type': 'text/plain' });
@@ -641,21 +651,13 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
         const timer = setInterval(() => res.write(chunk), 20);
         res.on('close', () => clearInterval(timer));
       });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    receivers.push({
-      close: () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    });
+    }, '/error-page');
     const saved = { ...options() };
     // One attempt, answered long before its timeout.
     Object.assign(options(), { timeoutMs: 5_000, retryWindowMs: 1 });
     try {
       const hook = await createHook({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/error-page`,
+        url,
         events: ['message.received'],
         sessionName: 'main',
       });
@@ -677,17 +679,15 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
   it('does not follow a redirect, and names where it pointed in the failed attempt', async () => {
     const target = await receiver();
     const redirects: string[] = [];
-    const server: Server = createServer((req, res) => {
+    const url = await customReceiver((req, res) => {
       req.resume();
       req.on('end', () => {
         redirects.push(String(req.headers['x-webhook-id']));
         res.writeHead(308, { Location: target.url }).end();
       });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    receivers.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+    }, '/moved');
     const hook = await createHook({
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/moved`,
+      url,
       events: ['message.received'],
       sessionName: 'main',
     });
@@ -976,7 +976,7 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
   it('lets an attempt in flight at shutdown finish and records it, instead of delivering its event again after the restart', async () => {
     // A receiver that has the whole body at once and answers 200 a moment later.
     const hits: { id: string; attempt: string }[] = [];
-    const server: Server = createServer((req, res) => {
+    const url = await customReceiver((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -984,17 +984,9 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
         hits.push({ id: body.id, attempt: String(req.headers['x-webhook-attempt']) });
         setTimeout(() => res.writeHead(200).end('ok'), 1_500);
       });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    receivers.push({
-      close: () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    });
+    }, '/slow');
     const hook = await createHook({
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slow`,
+      url,
       events: ['message.received'],
       sessionName: 'main',
     });
