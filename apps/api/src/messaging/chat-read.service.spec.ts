@@ -1,4 +1,6 @@
 import type { EventEmitter2 } from '@nestjs/event-emitter';
+import { MongoNetworkError } from 'mongodb';
+import type { WaMessagesReadElsewhereEvent } from '@app/whatsapp';
 import type { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import type { ChatCountsService } from './chat-counts.service';
 import { ChatReadService } from './chat-read.service';
@@ -37,5 +39,39 @@ describe('ChatReadService.markRead', () => {
     expect(result.marked).toBe(10_010);
     expect(pages).toEqual([5_000, 5_000, 10]);
     expect(result.chat.unreadCount).toBe(0);
+  });
+});
+
+describe('ChatReadService.onReadElsewhere', () => {
+  it('waits out a database outage instead of losing what the phone read (WhatsApp does not tell again)', async () => {
+    const marked: string[][] = [];
+    const messages = {
+      chatsWithUnread: vi
+        .fn()
+        .mockRejectedValueOnce(new MongoNetworkError('connection 7 closed'))
+        .mockResolvedValue(['201@s.whatsapp.net']),
+      markReadElsewhere: async (_scope: unknown, ids: string[]) => {
+        marked.push(ids);
+        return ids.length;
+      },
+    } as unknown as MessagesRepository;
+    const chat = { chatJid: '201@s.whatsapp.net', unreadCount: 0 };
+    const service = new ChatReadService(
+      {} as WhatsAppSessionsService,
+      messages,
+      { findOfSession: async () => ({ ...chat, unreadCount: 2 }) } as unknown as ChatsRepository,
+      { recount: async () => chat } as unknown as ChatCountsService,
+      {} as ReadReceiptDispatcher,
+      { settled: async () => undefined } as unknown as InboundIngestService,
+      { emitAsync: async () => [] } as unknown as EventEmitter2,
+    );
+    await service.onReadElsewhere({
+      sessionId: 's1',
+      chatJid: '201@s.whatsapp.net',
+      waMessageIds: ['w1', 'w2'],
+      at: new Date(),
+    } as WaMessagesReadElsewhereEvent);
+    expect(messages.chatsWithUnread).toHaveBeenCalledTimes(2);
+    expect(marked).toEqual([['w1', 'w2']]);
   });
 });

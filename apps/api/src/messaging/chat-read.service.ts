@@ -1,5 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
+import { retryThroughOutage } from '@app/common';
 import { WA_EVENTS, type WaMessagesReadElsewhereEvent } from '@app/whatsapp';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import { ChatCountsService } from './chat-counts.service';
@@ -21,8 +22,10 @@ const READ_PAGE = 5_000;
  * itself (or another linked device) become `read` here too, without receipts of ours.
  */
 @Injectable()
-export class ChatReadService {
+export class ChatReadService implements BeforeApplicationShutdown {
   private readonly log = new Logger(ChatReadService.name);
+  /** Aborted at shutdown: a database outage is no longer waited out. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly sessions: WhatsAppSessionsService,
@@ -70,30 +73,46 @@ export class ChatReadService {
   /**
    * The phone read received messages: read here too, and out of their chat's unread count. Only
    * messages still unread move, so a repeated or late receipt changes nothing. The chats come from
-   * the stored messages, whatever address (phone number or LID) the receipt used.
+   * the stored messages, whatever address (phone number or LID) the receipt used. WhatsApp reports
+   * it once: while the database is unreachable it is tried again with backoff (safe to repeat).
    */
   @OnEvent(WA_EVENTS.messagesReadElsewhere, { async: true, suppressErrors: true })
   async onReadElsewhere(event: WaMessagesReadElsewhereEvent): Promise<void> {
     try {
       // A message reported just before its receipt may still be in its ingest batch.
       await this.ingest.settled(event.sessionId);
-      const { sessionId, waMessageIds } = event;
-      const at = new Date(event.at);
-      for (const chatJid of await this.messages.chatsWithUnread(sessionId, waMessageIds)) {
-        const stored = await this.chats.findOfSession(sessionId, chatJid);
-        const marked = await this.messages.markReadElsewhere(
-          { sessionId, chatJid, countedThrough: stored?.countedThrough },
-          waMessageIds,
-          at,
-        );
-        const chat = marked ? await this.counts.recount(sessionId, chatJid) : stored;
-        if (marked && chat) await this.announce(chat, marked, 'phone', at);
-      }
+      await retryThroughOutage(() => this.applyReadElsewhere(event), {
+        signal: this.stopping.signal,
+        onRetry: (err, attempt, delayMs) =>
+          this.log.warn(
+            { err, sessionId: event.sessionId, attempt, delayMs },
+            'Database unreachable: messages read on the phone are applied once it answers',
+          ),
+      });
     } catch (err) {
       this.log.warn(
         { err, sessionId: event.sessionId },
         'Could not apply messages read on the phone',
       );
+    }
+  }
+
+  beforeApplicationShutdown(): void {
+    this.stopping.abort();
+  }
+
+  private async applyReadElsewhere(event: WaMessagesReadElsewhereEvent): Promise<void> {
+    const { sessionId, waMessageIds } = event;
+    const at = new Date(event.at);
+    for (const chatJid of await this.messages.chatsWithUnread(sessionId, waMessageIds)) {
+      const stored = await this.chats.findOfSession(sessionId, chatJid);
+      const marked = await this.messages.markReadElsewhere(
+        { sessionId, chatJid, countedThrough: stored?.countedThrough },
+        waMessageIds,
+        at,
+      );
+      const chat = marked ? await this.counts.recount(sessionId, chatJid) : stored;
+      if (marked && chat) await this.announce(chat, marked, 'phone', at);
     }
   }
 
