@@ -1,5 +1,6 @@
 import { BadRequestException, HttpException, type ArgumentsHost } from '@nestjs/common';
 import { AllExceptionsFilter } from './all-exceptions.filter';
+import { MongoServerError, MongoServerSelectionError } from 'mongodb';
 
 /** An http-errors instance as body-parser raises it. */
 function parserError(status: number, type: string, message: string): Error {
@@ -76,5 +77,30 @@ describe('AllExceptionsFilter, errors raised before a route runs', () => {
       requestId: 'req-1',
     });
     expect(respond(new Error('boom')).body).toMatchObject({ statusCode: 500, code: 'INTERNAL' });
+  });
+});
+
+describe('AllExceptionsFilter, a database that cannot be reached', () => {
+  it('answers 503 DATABASE_UNAVAILABLE with Retry-After instead of a 500', () => {
+    const res = respond(
+      new MongoServerSelectionError('connect ECONNREFUSED 127.0.0.1:27017', {
+        type: 'Unknown',
+        servers: new Map(),
+      } as never),
+    );
+    expect(res.statusCode).toBe(503);
+    expect(res.body).toMatchObject({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      code: 'DATABASE_UNAVAILABLE',
+      requestId: 'req-1',
+    });
+    expect(res.set).toHaveBeenCalledWith({ 'Retry-After': '5' });
+  });
+
+  it('keeps other failures a 500', () => {
+    const res = respond(new MongoServerError({ message: 'E11000 duplicate key', code: 11000 }));
+    expect(res.statusCode).toBe(500);
+    expect(res.set).not.toHaveBeenCalled();
   });
 });

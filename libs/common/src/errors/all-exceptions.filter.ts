@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { Request, Response } from 'express';
+import { isTransientDatabaseError } from '../mongo/database-outage';
 import { DomainError } from './domain-error';
 import { ErrorResponseDto } from './error-response.dto';
 import { BODY_NOT_OBJECT_MESSAGE } from './validation';
@@ -17,6 +18,9 @@ interface HttpErrorBody {
   code?: string;
   details?: unknown;
 }
+
+/** How long a client waits before trying again while the database cannot be reached. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 interface CodedError extends Error {
   code: string;
@@ -77,6 +81,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     if (res.headersSent) return;
     if (exception instanceof DomainError && exception.headers) res.set(exception.headers);
+    if (body.code === 'DATABASE_UNAVAILABLE')
+      res.set({ 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) });
     res.status(body.statusCode).json(body);
   }
 
@@ -139,6 +145,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
         code,
       );
     }
+    // Not a fault of the request nor of ours: the same request succeeds once the database is back.
+    if (isTransientDatabaseError(exception))
+      return this.shape(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        'The database cannot be reached; try again shortly',
+        requestId,
+        'DATABASE_UNAVAILABLE',
+      );
     return this.shape(
       HttpStatus.INTERNAL_SERVER_ERROR,
       'Internal server error',

@@ -1,3 +1,4 @@
+import { MongoNetworkError } from 'mongodb';
 import { ExecutionContext, ForbiddenException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ModuleDisabledError } from '../../organizations/organizations.errors';
@@ -92,5 +93,11 @@ describe('JwtAuthGuard', () => {
       'Missing, invalid or expired access token',
     );
     expect(guard.handleRequest(null, member)).toBe(member);
+  });
+
+  it('lets a database outage through (503 DATABASE_UNAVAILABLE) instead of a 401 that logs clients out', () => {
+    const guard = new JwtAuthGuard(new Reflector());
+    const outage = new MongoNetworkError('connection 9 to 127.0.0.1:27017 closed');
+    expect(() => guard.handleRequest(outage, false)).toThrow(outage);
   });
 });

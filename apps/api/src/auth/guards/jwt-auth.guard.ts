@@ -1,6 +1,7 @@
 import { ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
+import { isTransientDatabaseError } from '@app/common';
 import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
 
 /** Global: every route needs a valid bearer token unless marked @Public(). */
@@ -19,6 +20,8 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   }
 
   handleRequest<T>(err: unknown, user: T): T {
+    // The token could not be checked, which says nothing about it: a 401 would log clients out.
+    if (isTransientDatabaseError(err)) throw err;
     if (err || !user) {
       throw new UnauthorizedException({
         message: 'Missing, invalid or expired access token',
