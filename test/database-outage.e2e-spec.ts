@@ -1,7 +1,7 @@
 import { SandboxControl } from '@app/whatsapp';
 import { EmbeddedMongoServer } from '@app/embedded-mongo';
 import { outageProxy } from './support/outage-proxy';
-import { connectedSession, sendText } from './support/sandbox';
+import { connectedSession, sendText, waitForSessionStatus } from './support/sandbox';
 import { createTestApp, registerUser } from './support/test-app';
 import { waitFor } from './support/wait';
 
@@ -11,7 +11,7 @@ const OUTAGE_MS = 13_000;
 // The engine hands messages and receipts over once (Baileys has acknowledged them to WhatsApp):
 // a database that is away for longer than an operation waits for it must not lose them.
 describe('a database outage', () => {
-  it('keeps the messages, receipts and contacts that arrive during it, and stores them once the database is back', async () => {
+  it('keeps the messages, receipts and contacts that arrive during it, answers 503 meanwhile, and reconnects a session that dropped during it', async () => {
     const store = await EmbeddedMongoServer.start({ port: 0 });
     const proxy = await outageProxy(store.port);
     const t = await createTestApp({
@@ -33,7 +33,19 @@ describe('a database outage', () => {
         sandbox.inbound(sessionId, { from: '201009990002', pushName: 'Mona', text });
       sandbox.receipt(sessionId, waMessageId, 'read');
       sandbox.pushContact(sessionId, { phone: '201009990003', name: 'Omar Address Book' });
-      await new Promise((r) => setTimeout(r, OUTAGE_MS));
+      const cutAt = Date.now();
+      // WhatsApp's connection drops too (the same network blip): the session must come back.
+      await sandbox.disconnect(sessionId, 'connectionLost');
+      const health = await t.http().get('/health');
+      expect(health.status).toBe(503);
+      const during = await t
+        .http()
+        .post('/api/v1/whatsapp/messages/send')
+        .set(owner.auth)
+        .send({ sessionName: 'main', to: '+201009990004', text: 'during the outage' });
+      expect(during.status).toBe(503);
+      expect(during.body.code).toBe('DATABASE_UNAVAILABLE');
+      await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - cutAt))));
       await proxy.restore();
 
       const inbound = await waitFor(
@@ -61,6 +73,17 @@ describe('a database outage', () => {
         30_000,
         'the contact the address book brought during the outage',
       );
+      await waitForSessionStatus(t, owner, 'main', 'connected', 30_000);
+      const after = await sendText(t, owner, '+201009990004', 'after the outage');
+      await waitFor(
+        async () => {
+          const res = await t.http().get(`/api/v1/whatsapp/messages/${after.id}`).set(owner.auth);
+          return res.body.status === 'sent';
+        },
+        30_000,
+        'a send after the outage',
+      );
+      expect((await t.http().get('/health')).status).toBe(200);
     } finally {
       await t.close();
       await proxy.close();

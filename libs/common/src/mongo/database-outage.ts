@@ -63,7 +63,8 @@ export interface OutageRetryOptions {
   policy?: BackoffPolicy;
 }
 
-const OUTAGE_BACKOFF: BackoffPolicy = { baseMs: 500, capMs: 15_000 };
+/** How a database outage is waited out: 0.5 s doubling to 15 s. */
+export const OUTAGE_BACKOFF: BackoffPolicy = { baseMs: 500, capMs: 15_000 };
 
 /**
  * Runs `operation` until it succeeds, waiting out failures that say the database is unreachable

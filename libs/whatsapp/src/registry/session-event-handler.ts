@@ -129,9 +129,13 @@ export class SessionEventHandler {
           await this.settle(handle, 'failed', { ...noQr, lastError });
           return;
         }
-        await this.status.set(handle, 'disconnected', { ...noQr, lastError: decision.lastError });
-        if (!handle.disposed)
-          this.hooks.reconnect(handle, backoffDelay(handle.failures, this.options.backoff));
+        try {
+          await this.status.set(handle, 'disconnected', { ...noQr, lastError: decision.lastError });
+        } finally {
+          // A status the database could not take (an outage) must not keep the session down.
+          if (!handle.disposed)
+            this.hooks.reconnect(handle, backoffDelay(handle.failures, this.options.backoff));
+        }
       }
     }
   }

@@ -1,3 +1,4 @@
+import { MongoNetworkError } from 'mongodb';
 import { buffer } from 'node:stream/consumers';
 import { randomBytes } from 'node:crypto';
 import {
@@ -709,6 +710,32 @@ describe('SessionRegistry with the sandbox engine', () => {
         'connecting',
         'connected',
       ]);
+      await kit.registry.beforeApplicationShutdown();
+    });
+
+    it('a connection lost while the database is unreachable reconnects once it answers, and the stored status catches up', async () => {
+      vi.spyOn(Math, 'random').mockReturnValue(0.5); // no jitter
+      const kit = makeRegistryKit({ options: { renderQr } });
+      const sessionId = await kit.createSession();
+      await kit.registry.start(sessionId);
+      await vi.advanceTimersByTimeAsync(10);
+      await kit.control.scan(sessionId, '15551234567');
+      await vi.advanceTimersByTimeAsync(10);
+      expect(kit.registry.isConnected(sessionId)).toBe(true);
+
+      let outage = true;
+      const update = kit.store.update.bind(kit.store);
+      vi.spyOn(kit.store, 'update').mockImplementation((...args) =>
+        outage ? Promise.reject(new MongoNetworkError('connection 9 closed')) : update(...args),
+      );
+      await kit.control.disconnect(sessionId, 'connectionLost');
+      await vi.advanceTimersByTimeAsync(20_000); // the reconnects of the outage fail too
+      outage = false;
+      await vi.advanceTimersByTimeAsync(30_000);
+      expect(kit.control.phase(sessionId)).toBe('open'); // a live connection again
+      expect(kit.registry.liveStatus(sessionId)).toBe('connected');
+      expect((await kit.store.findBySessionId(sessionId))!.status).toBe('connected');
+      expect(kit.statusTrail(sessionId).slice(-2)).toEqual(['connecting', 'connected']);
       await kit.registry.beforeApplicationShutdown();
     });
 

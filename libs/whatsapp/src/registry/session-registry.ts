@@ -10,7 +10,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import pino from 'pino';
-import { KeyedMutex } from '@app/common';
+import { backoffDelay, isTransientDatabaseError, KeyedMutex, OUTAGE_BACKOFF } from '@app/common';
 import { WA_AUTH_STORE_PROVIDER, type WaAuthStoreProvider } from '../auth-state/wa-auth-store';
 import type { MediaRef } from '../engine/inbound-message';
 import type { OutboundContent, SendResult } from '../engine/outbound-content';
@@ -649,7 +649,8 @@ export class SessionRegistry
     this.events.bind(handle, connection);
   }
 
-  private scheduleReconnect(handle: SessionHandle, delayMs: number): void {
+  /** `outageAttempt`: reconnects in a row that the database could not take (they are tried again). */
+  private scheduleReconnect(handle: SessionHandle, delayMs: number, outageAttempt = 0): void {
     handle.cancelReconnect();
     handle.reconnectTimer = setTimeout(() => {
       handle.reconnectTimer = undefined;
@@ -659,7 +660,16 @@ export class SessionRegistry
             return;
           await this.openConnection(handle);
         })
-        .catch((err) => this.logError(`Reconnect of ${handle.sessionId} failed`, err));
+        .catch((err) => {
+          this.logError(`Reconnect of ${handle.sessionId} failed`, err);
+          // Its status could not be written: try again, or the session stays down after the outage.
+          if (isTransientDatabaseError(err) && !this.closed)
+            this.scheduleReconnect(
+              handle,
+              backoffDelay(outageAttempt + 1, OUTAGE_BACKOFF),
+              outageAttempt + 1,
+            );
+        });
     }, delayMs);
   }
 
