@@ -1,10 +1,22 @@
-import { Global, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import {
+  Global,
+  Injectable,
+  Logger,
+  Module,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { getConnectionToken, MongooseModule } from '@nestjs/mongoose';
+import { getConnectionToken, InjectConnection, MongooseModule } from '@nestjs/mongoose';
 import { join } from 'node:path';
 import type { Connection } from 'mongoose';
 import { APP_CONFIG, type AppConfig } from '@app/common';
 import { EmbeddedMongoThread, type ThreadMemory } from '@app/embedded-mongo';
+import { MonitorWatchdog, restartServerMonitor } from './monitor-watchdog';
+
+/** The driver's server monitoring: a heartbeat every 10 s, each connection given 10 s to open. */
+const HEARTBEAT_FREQUENCY_MS = 10_000;
+const CONNECT_TIMEOUT_MS = 10_000;
 
 export const MONGO_TARGET = Symbol('MONGO_TARGET');
 
@@ -78,6 +90,39 @@ export class MongoTarget implements OnApplicationShutdown {
 })
 class MongoTargetModule {}
 
+/** Watches the driver's server monitors for a heartbeat that never ends (see MonitorWatchdog). */
+@Injectable()
+class MonitorWatchdogService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(MonitorWatchdogService.name);
+  private timer?: NodeJS.Timeout;
+
+  constructor(@InjectConnection() private readonly connection: Connection) {}
+
+  onApplicationBootstrap(): void {
+    const client = this.connection.getClient();
+    const watchdog = new MonitorWatchdog(
+      client,
+      // The longest a heartbeat may legitimately wait (an awaited hello), and a second more.
+      HEARTBEAT_FREQUENCY_MS + CONNECT_TIMEOUT_MS + 1_000,
+      (address) => {
+        const restarted = restartServerMonitor(client, address);
+        this.logger.warn(
+          { address, restarted },
+          restarted
+            ? 'The database driver waited on a heartbeat for good; its server monitor was restarted'
+            : 'The database driver waits on a heartbeat for good; its server monitor could not be restarted',
+        );
+        return restarted;
+      },
+    );
+    this.timer = setInterval(() => watchdog.check(), 5_000).unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+}
+
 @Module({
   imports: [
     MongoTargetModule,
@@ -87,11 +132,14 @@ class MongoTargetModule {}
       useFactory: (target: MongoTarget) => ({
         uri: target.uri,
         serverSelectionTimeoutMS: 10_000,
+        heartbeatFrequencyMS: HEARTBEAT_FREQUENCY_MS,
+        connectTimeoutMS: CONNECT_TIMEOUT_MS,
         // Index builds are part of boot: a missing unique index is a correctness bug, not a warning.
         autoIndex: true,
       }),
     }),
   ],
+  providers: [MonitorWatchdogService],
   exports: [MongoTargetModule],
 })
 export class DatabaseModule {}
