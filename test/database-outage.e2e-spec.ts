@@ -84,6 +84,16 @@ describe('a database outage', () => {
         'a send after the outage',
       );
       expect((await t.http().get('/health')).status).toBe(200);
+      // The counters count each message once: the refused send not, the retried writes not twice.
+      await waitFor(
+        async () => {
+          const res = await t.http().get('/api/v1/whatsapp/stats').set(owner.auth);
+          const { sent, received } = res.body.messages ?? {};
+          return sent === 2 && received === 3;
+        },
+        10_000,
+        'the stats to count 2 sent and 3 received',
+      );
     } finally {
       await t.close();
       await proxy.close();
