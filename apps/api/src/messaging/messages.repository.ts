@@ -497,6 +497,16 @@ export class MessagesRepository {
       .exec();
   }
 
+  /** A claim of `owner` under which nothing was sent (its answer was lost): the send is due now. */
+  async releaseClaim(id: string, owner: string, now: Date): Promise<void> {
+    await this.model
+      .updateOne(
+        { _id: id, status: 'pending', claimedBy: owner },
+        { $set: { nextAttemptAt: now }, $unset: { claimedBy: 1 } },
+      )
+      .exec();
+  }
+
   /** The attempt failed: the claim ends and the message waits for its retry. */
   async scheduleRetry(id: string, at: Date, error: string): Promise<void> {
     await this.model

@@ -139,3 +139,44 @@ describe('OutboxDispatcher once WhatsApp took a send', () => {
     expect(fail).not.toHaveBeenCalled();
   });
 });
+
+describe('OutboxDispatcher when a claim is cut off', () => {
+  beforeEach(() => {
+    vi.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it('gives back the claim whose answer a broken connection lost, so the send is due again instead of after the 60 s claim', async () => {
+    const messages = {
+      releaseClaimsOf: async () => 0,
+      duePending: async () => [{ _id: 'm1', sessionId: SESSION, chatJid: 'peer' }],
+      chatsAwaitingRetry: async () => new Set<string>(),
+      // The database may have applied it: the message may now be claimed by us, unsent.
+      claim: vi.fn().mockRejectedValue(new MongoNetworkError('connection 7 closed')),
+      releaseClaim: vi
+        .fn()
+        .mockRejectedValueOnce(new MongoNetworkError('connection 8 closed'))
+        .mockResolvedValue(undefined),
+    };
+    const send = vi.fn();
+    const dispatcher = new OutboxDispatcher(
+      { isConnected: () => true, send } as unknown as SessionRegistry,
+      {
+        findOne: async () => ({ sessionId: SESSION, createdAt: new Date(0) }),
+      } as unknown as SessionQueryService,
+      messages as unknown as MessagesRepository,
+      {} as MessageStatusService,
+      {} as MediaStorage,
+      loadConfig({ WHATSAPP_ENGINE: 'sandbox' }),
+      INSTANCE,
+    );
+    dispatcher.kick(SESSION);
+    await vi.waitFor(() => expect(messages.releaseClaim).toHaveBeenCalledTimes(2), {
+      timeout: 5_000,
+    });
+    await dispatcher.beforeApplicationShutdown();
+    expect(messages.releaseClaim).toHaveBeenLastCalledWith('m1', INSTANCE, expect.any(Date));
+    expect(send).not.toHaveBeenCalled();
+  });
+});

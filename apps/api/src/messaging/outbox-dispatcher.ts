@@ -13,6 +13,7 @@ import {
   KeyedDrains,
   backoffDelay,
   releasePreviousRunClaims,
+  isTransientDatabaseError,
   retryThroughOutage,
 } from '@app/common';
 import {
@@ -207,7 +208,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   }
 
   private async attemptSend(candidate: MessageRecord): Promise<boolean> {
-    const message = await this.messages.claim(candidate._id, new Date(), CLAIM_MS, this.instanceId);
+    const message = await this.claim(candidate);
     if (!message) return true; // another worker took it, or it changed
     let sent: SendResult;
     try {
@@ -231,6 +232,31 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
       },
     );
     return true;
+  }
+
+  /**
+   * A claim whose answer a broken connection lost may have been applied: the message would then
+   * wait out the whole claim (60 s, holding up its chat) though nothing was sent under it. The claim
+   * is given back once the database answers (an outage is waited out), and the failure thrown.
+   */
+  private async claim(candidate: MessageRecord) {
+    try {
+      return await this.messages.claim(candidate._id, new Date(), CLAIM_MS, this.instanceId);
+    } catch (error) {
+      if (!isTransientDatabaseError(error)) throw error;
+      await retryThroughOutage(
+        () => this.messages.releaseClaim(candidate._id, this.instanceId, new Date()),
+        {
+          signal: this.stopping.signal,
+          onRetry: (err, attempt, delayMs) =>
+            this.log.warn(
+              { err, messageId: candidate._id, attempt, delayMs },
+              'Database unreachable: a send claim cut off is given back once it answers',
+            ),
+        },
+      );
+      throw error;
+    }
   }
 
   /** An attempt the engine refused (or whose content could not be read): retry, or give up. */
