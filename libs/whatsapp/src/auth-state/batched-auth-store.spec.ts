@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { MongoNetworkError } from 'mongodb';
 import { BatchedAuthStore } from './batched-auth-store';
 import { InMemoryAuthRowBackend, InMemoryAuthStoreProvider } from './in-memory-auth-store';
 
@@ -108,5 +109,27 @@ describe('BatchedAuthStore', () => {
     const backend = new InMemoryAuthRowBackend();
     backend.putRaw('s1', 'creds', 'creds', '{not json');
     await expect(new BatchedAuthStore('s1', backend).readCreds()).rejects.toThrow();
+  });
+});
+
+describe('BatchedAuthStore while the database is unreachable', () => {
+  it('waits out the outage instead of failing the key reads and writes Baileys decrypts a message with', async () => {
+    const backend = new InMemoryAuthRowBackend();
+    await new BatchedAuthStore('s1', backend).keys.set({ 'pre-key': { '1': { n: 1 } } });
+    const readMany = backend.readMany.bind(backend);
+    const writeMany = backend.writeMany.bind(backend);
+    vi.spyOn(backend, 'readMany')
+      .mockRejectedValueOnce(new MongoNetworkError('connection 7 closed'))
+      .mockImplementation(readMany);
+    vi.spyOn(backend, 'writeMany')
+      .mockRejectedValueOnce(new MongoNetworkError('connection 8 closed'))
+      .mockImplementation(writeMany);
+    const store = new BatchedAuthStore('s1', backend, 256, new AbortController().signal);
+
+    expect(await store.keys.get('pre-key', ['1'])).toEqual({ '1': { n: 1 } });
+    await store.keys.set({ 'pre-key': { '1': null }, session: { peer: { s: 2 } } });
+    const fresh = new BatchedAuthStore('s1', backend);
+    expect(await fresh.keys.get('pre-key', ['1'])).toEqual({});
+    expect(await fresh.keys.get('session', ['peer'])).toEqual({ peer: { s: 2 } });
   });
 });

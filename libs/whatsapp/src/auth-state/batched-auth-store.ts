@@ -1,3 +1,4 @@
+import { retryThroughOutage } from '@app/common';
 import type { AuthRowBackend, AuthRowWrite } from './auth-row-backend';
 import { decodeAuthValue, encodeAuthValue } from './buffer-json';
 import { LruCache } from './lru-cache';
@@ -30,12 +31,23 @@ export class BatchedAuthStore implements WaAuthStore {
     set: (data) => this.setKeys(data),
   };
 
+  /**
+   * `outage`: while the database is unreachable, reads and writes are tried again (with backoff)
+   * until it answers or the signal aborts (shutdown). Baileys reads and writes the signal keys of
+   * each message it decrypts: failing them loses the message (WhatsApp does not send it again) or
+   * leaves keys in memory that the database never gets.
+   */
   constructor(
     readonly sessionId: string,
     private readonly backend: AuthRowBackend,
     cacheSize = 256,
+    private readonly outage?: AbortSignal,
   ) {
     this.cache = new LruCache(cacheSize);
+  }
+
+  private throughOutage<T>(operation: () => Promise<T>): Promise<T> {
+    return this.outage ? retryThroughOutage(operation, { signal: this.outage }) : operation();
   }
 
   async readCreds(): Promise<StoredCreds | undefined> {
@@ -95,7 +107,9 @@ export class BatchedAuthStore implements WaAuthStore {
       else if (cached !== null) found.set(id, cached);
     }
     if (misses.length > 0) {
-      const loaded = await this.backend.readMany(this.sessionId, type, misses);
+      const loaded = await this.throughOutage(() =>
+        this.backend.readMany(this.sessionId, type, misses),
+      );
       for (const id of misses) {
         const key = rowKey(type, id);
         // A write that landed while we were reading wins over the older DB value.
@@ -131,7 +145,11 @@ export class BatchedAuthStore implements WaAuthStore {
     this.pending.clear();
     const write = this.lastWrite
       .catch(() => undefined)
-      .then(() => (rows.length > 0 ? this.backend.writeMany(this.sessionId, rows) : undefined));
+      .then(() =>
+        rows.length > 0
+          ? this.throughOutage(() => this.backend.writeMany(this.sessionId, rows))
+          : undefined,
+      );
     this.lastWrite = write;
     return write;
   }
@@ -140,12 +158,18 @@ export class BatchedAuthStore implements WaAuthStore {
 /** One BatchedAuthStore per live session over a shared row backend (MongoDB or memory). */
 export class BatchedAuthStoreProvider implements WaAuthStoreProvider {
   private readonly stores = new Map<string, WaAuthStore>();
+  /** Aborted at shutdown (`flushAll`): a database outage is no longer waited out. */
+  private readonly stopping = new AbortController();
 
   constructor(readonly backend: AuthRowBackend) {}
 
   forSession(sessionId: string): WaAuthStore {
     let store = this.stores.get(sessionId);
-    if (!store) this.stores.set(sessionId, (store = new BatchedAuthStore(sessionId, this.backend)));
+    if (!store)
+      this.stores.set(
+        sessionId,
+        (store = new BatchedAuthStore(sessionId, this.backend, undefined, this.stopping.signal)),
+      );
     return store;
   }
 
@@ -155,7 +179,9 @@ export class BatchedAuthStoreProvider implements WaAuthStoreProvider {
     await store?.flush();
   }
 
+  /** At shutdown: the last writes, tried once more even while the database is unreachable. */
   async flushAll(): Promise<void> {
+    this.stopping.abort();
     await Promise.all([...this.stores.values()].map((s) => s.flush()));
   }
 }
