@@ -208,6 +208,27 @@ describe('createGatewayClient', () => {
     expect(new Uint8Array(buffer)).toEqual(png);
   });
 
+  it('resolves media a sender typed as JSON (a .json document, or a range of one) to a Blob', async () => {
+    const partial = new TextEncoder().encode('{"order": 12, "items": [');
+    const fetch = (async () =>
+      new Response(partial, {
+        status: 206,
+        headers: {
+          'content-type': 'application/json',
+          'content-disposition': 'attachment; filename="order.json"',
+        },
+      })) as unknown as typeof globalThis.fetch;
+    const client = createGatewayClient({ baseUrl: 'http://gw.test', fetch });
+
+    const media: Blob = await client.get('/api/v1/whatsapp/messages/{id}/media', {
+      params: { path: { id: 'm1' }, header: { Range: 'bytes=0-23' } },
+    });
+
+    expect(media).toBeInstanceOf(Blob);
+    expect(media.type).toBe('application/json');
+    expect(new Uint8Array(await media.arrayBuffer())).toEqual(partial);
+  });
+
   it('paginate() walks every page until total is reached, keeping the filters', async () => {
     const all = Array.from({ length: 5 }, (_, i) => message(i));
     const { fetch, seen } = stubFetch(({ url }) => {

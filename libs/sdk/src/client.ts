@@ -134,14 +134,16 @@ function isPageInit(arg: unknown): arg is { params: { path?: object; query?: obj
 }
 
 /**
- * A success body read as a stream: JSON parsed (undefined when empty), anything else (the bytes of
- * a media route) a Blob of the answer's Content-Type.
+ * A success body read as a stream: JSON parsed (undefined when empty), anything else a Blob of the
+ * answer's Content-Type. Media (served with a Content-Disposition) is a Blob whatever its type: a
+ * document sent as application/json is the sender's bytes, maybe a range of them.
  */
 async function successBody(response: Response, stream: unknown): Promise<unknown> {
   if (!(stream instanceof ReadableStream)) return stream; // no body (204)
   const contentType = response.headers.get('content-type') ?? '';
   const body = new Response(stream);
-  if (/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) {
+  const isFile = response.headers.has('content-disposition');
+  if (!isFile && /^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) {
     const text = await body.text();
     return text ? JSON.parse(text) : undefined;
   }
