@@ -463,6 +463,14 @@ describe('Admin dashboard in Chromium (e2e)', () => {
         .waitFor({ timeout: UI_TIMEOUT });
       const kept = await t.http().get(`/api/v1/whatsapp/contacts/${id}`).set(owner.auth);
       expect(kept.body.notes).toBe("A colleague's note");
+      // Saved again from the same dialog, still filled from the older read: refused again.
+      const [again] = await Promise.all([
+        page.waitForResponse((r) => r.request().method() === 'PUT' && r.url().includes(id)),
+        dialog.getByRole('button', { name: 'Save contact' }).click(),
+      ]);
+      expect(again.status()).toBe(409);
+      const stillKept = await t.http().get(`/api/v1/whatsapp/contacts/${id}`).set(owner.auth);
+      expect(stillKept.body.notes).toBe("A colleague's note");
 
       // Opened again, the dialog shows the current contact and saves on top of it.
       await dialog.getByRole('button', { name: 'Cancel' }).click();

@@ -25,6 +25,7 @@ const state = {
   contactFilters: null,
   contacts: new Map(),
   editing: null,
+  editingRevision: null,
 };
 
 /** Creates an element: h('td', { className: 'x' }, 'text', child). */
@@ -531,6 +532,9 @@ async function loadContacts() {
 function editContact(id) {
   const contact = state.contacts.get(id);
   state.editing = id;
+  // The revision the dialog is filled from: a colleague's edit saved meanwhile is a 409, not lost,
+  // however often this dialog is saved (the list refreshed after a 409 has their revision).
+  state.editingRevision = contact.revision;
   const form = $('#contact-form');
   $('#contact-dialog-title').textContent = `Edit ${contact.displayName}`;
   form.name.value = contact.customName ?? '';
@@ -549,11 +553,14 @@ async function saveContact(event) {
     .filter(Boolean);
   const name = form.name.value.trim();
   const notes = form.notes.value.trim();
-  // The revision the dialog was filled from: a colleague's edit saved meanwhile is a 409, not lost.
-  const { revision } = state.contacts.get(state.editing);
   try {
     await api('PUT', `/api/v1/whatsapp/contacts/${encodeURIComponent(state.editing)}`, {
-      body: { name: name || null, tags, notes: notes || null, expectedRevision: revision },
+      body: {
+        name: name || null,
+        tags,
+        notes: notes || null,
+        expectedRevision: state.editingRevision,
+      },
     });
   } catch (error) {
     const el = $('#contact-error');
