@@ -705,6 +705,45 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
   });
 
+  it('records the status of an error answer whose body stalls, not a bare timeout', async () => {
+    // A receiver that answers 503 with the start of a page, then hangs.
+    const server: Server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(503, { 'Content-Type': 'text/plain' });
+        res.write('maintenance');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    receivers.push({
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    });
+    const saved = { ...options() };
+    Object.assign(options(), { timeoutMs: 1_000, retryWindowMs: 1 });
+    try {
+      const hook = await createHook({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/stalled`,
+        events: ['message.received'],
+        sessionName: 'main',
+      });
+      await inbound('a 503 whose body stalls');
+      const failed = await waitFor(
+        async () => (await deliveries(hook.id, { status: 'failed' })).items[0],
+        10_000,
+        'the failed delivery',
+      );
+      expect(failed).toMatchObject({ attempts: 1, lastResponseCode: 503 });
+      expect(failed.lastError).toBe('HTTP 503: maintenance (Timed out after 1 s)');
+      await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
+    } finally {
+      Object.assign(options(), saved);
+    }
+  });
+
   it('keeps per-session order under retries while other sessions go on', async () => {
     await connectedSession(t, owner, 'second', '+201001234588');
     let failuresLeft = 3;

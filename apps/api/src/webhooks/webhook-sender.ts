@@ -59,6 +59,8 @@ export function postWebhook(post: WebhookPost): Promise<WebhookPostResult> {
   };
   return new Promise<WebhookPostResult>((resolve) => {
     let settled = false;
+    /** An error answer whose body is still being read: the timer reports its status too. */
+    let failing: { statusCode: number; text: string } | undefined;
     const finish = (result: Omit<WebhookPostResult, 'durationMs'>) => {
       if (settled) return;
       settled = true;
@@ -82,17 +84,12 @@ export function postWebhook(post: WebhookPost): Promise<WebhookPostResult> {
         res.resume();
         return;
       }
-      let text = '';
-      const failed = () =>
-        finish({
-          ok: false,
-          statusCode,
-          error: `HTTP ${statusCode}${text ? `: ${text.slice(0, MAX_ERROR_BODY)}` : ''}`,
-        });
+      const answer = (failing = { statusCode, text: '' });
+      const failed = () => finish(errorAnswer(answer));
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        text += chunk;
-        if (text.length < MAX_ERROR_BODY) return;
+        answer.text += chunk;
+        if (answer.text.length < MAX_ERROR_BODY) return;
         failed(); // enough to show: the rest of a long (or endless) error page is not waited for
         req.destroy();
       });
@@ -100,7 +97,14 @@ export function postWebhook(post: WebhookPost): Promise<WebhookPostResult> {
       res.on('error', (err) => finish({ ok: false, statusCode, error: err.message }));
     });
     const timer = setTimeout(() => {
-      finish({ ok: false, error: `Timed out after ${post.timeoutMs / 1000} s` });
+      const timedOut = `Timed out after ${post.timeoutMs / 1000} s`;
+      // An error status that arrived is the answer, whose body stalled.
+      const answer = failing && errorAnswer(failing);
+      finish(
+        answer
+          ? { ...answer, error: `${answer.error} (${timedOut})` }
+          : { ok: false, error: timedOut },
+      );
       req.destroy(new Error('timeout'));
     }, post.timeoutMs);
     req.on('close', () => clearTimeout(timer));
@@ -109,4 +113,10 @@ export function postWebhook(post: WebhookPost): Promise<WebhookPostResult> {
     );
     req.end(post.body);
   });
+}
+
+/** A failed attempt for an error status, with the start of its body. */
+function errorAnswer({ statusCode, text }: { statusCode: number; text: string }) {
+  const body = text ? `: ${text.slice(0, MAX_ERROR_BODY)}` : '';
+  return { ok: false, statusCode, error: `HTTP ${statusCode}${body}` };
 }
