@@ -230,6 +230,18 @@ describeEmbedded('durability (embedded only)', () => {
     await server.close();
   });
 
+  it("refuses a data directory locked from another container that has this process's pid", async () => {
+    // Two containers sharing a volume both run the gateway as pid 1: the other one's lock names
+    // pid 1 and its start time, which this container cannot check (another pid namespace).
+    const dataDir = tempDir();
+    const lock = join(dataDir, 'embedded-mongo.lock');
+    writeFileSync(lock, `${process.pid}\n0:0\nanother-container\n`);
+    await expect(EmbeddedMongoServer.start({ dataDir })).rejects.toThrow(
+      /already in use by process \d+ on another-container/,
+    );
+    expect(readFileSync(lock, 'utf8')).toBe(`${process.pid}\n0:0\nanother-container\n`);
+  });
+
   it('keeps every acknowledged write when the server process is SIGKILLed', async () => {
     const dataDir = tempDir();
     const child = spawn(

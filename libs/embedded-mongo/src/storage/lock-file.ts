@@ -1,29 +1,33 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 const LOCK_FILE = 'embedded-mongo.lock';
 
 /**
- * Takes the data directory's lock file (holding our pid and, on Linux, when this process started).
- * A lock left by a process that no longer exists is taken over; a live owner — including this very
- * process — makes opening fail. A pid is reused (a container's process is pid 1 at every start),
- * so where the start time is known a live process that started at another time is not the owner.
+ * Takes the data directory's lock file (holding our pid, on Linux when this process started, and
+ * the host name). A lock left by a process that no longer exists is taken over; a live owner —
+ * including this very process — makes opening fail. A pid is reused (a container's process is pid
+ * 1 at every start), so where the start time is known a live process that started at another time
+ * is not the owner. A lock written on another host (another container sharing the volume, whose
+ * pids are not ours to check) is never taken over: it is removed by hand once that one is gone.
  */
 export function acquireDataDirLock(dataDir: string): () => void {
   const path = join(dataDir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, 'wx');
-      writeSync(fd, `${process.pid}\n${processStart(process.pid) ?? ''}\n`);
+      writeSync(fd, `${process.pid}\n${processStart(process.pid) ?? ''}\n${hostname()}\n`);
       closeSync(fd);
       return () => unlinkSync(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const [pid, started] = readFileSync(path, 'utf8').split('\n');
+      const [pid, started, host] = readFileSync(path, 'utf8').split('\n');
       const owner = Number.parseInt(pid, 10);
-      if (Number.isInteger(owner) && isAlive(owner, started)) {
+      const elsewhere = !!host && host !== hostname();
+      if (Number.isInteger(owner) && (elsewhere || isAlive(owner, started))) {
         throw new Error(
-          `embedded-mongo: data directory ${dataDir} is already in use by process ${owner} (lock file ${path})`,
+          `embedded-mongo: data directory ${dataDir} is already in use by process ${owner}${elsewhere ? ` on ${host}` : ''} (lock file ${path})`,
         );
       }
       unlinkSync(path); // stale lock of a dead process
