@@ -1,6 +1,6 @@
 import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { retryThroughOutage } from '@app/common';
+import { DatabaseReach, retryThroughOutage } from '@app/common';
 import { WA_EVENTS, type WaContactsUpsertedEvent, type WaLidMappingEvent } from '@app/whatsapp';
 import { CUSTOMERS_EVENTS, type CustomerCreatedEvent } from '../customers/customers.events';
 import { MESSAGING_EVENTS, type MessagesCreatedEvent } from '../messaging/messaging.events';
@@ -24,6 +24,8 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
   private readonly running = new Set<Promise<void>>();
   /** Aborted at shutdown: a database outage is no longer waited out. */
   private readonly stopping = new AbortController();
+  /** Once stopping with the database away, the syncs still queued give up without a try. */
+  private readonly reach = new DatabaseReach();
 
   constructor(private readonly sync: ContactsSyncService) {}
 
@@ -84,6 +86,7 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
   private throughOutage(task: () => Promise<void>): Promise<void> {
     return retryThroughOutage(task, {
       signal: this.stopping.signal,
+      reach: this.reach,
       onRetry: (err, attempt, delayMs) =>
         this.logger.warn({ err, attempt, delayMs }, 'Database unreachable: contact sync waits'),
     });

@@ -1,6 +1,7 @@
 import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import {
+  DatabaseReach,
   isTransientDatabaseError,
   KeyedBatchQueue,
   normalizeJid,
@@ -94,6 +95,8 @@ export class InboundIngestService implements BeforeApplicationShutdown {
   private readonly holdTimer = setInterval(() => void this.holdWaitingNotes(), HOLD_NOTES_MS);
   /** Aborted at shutdown: a database outage is no longer waited out (see throughOutage). */
   private readonly stopping = new AbortController();
+  /** Once stopping with the database away, the batches still queued give up without a try. */
+  private readonly reach = new DatabaseReach();
 
   constructor(
     private readonly messages: MessagesRepository,
@@ -201,6 +204,7 @@ export class InboundIngestService implements BeforeApplicationShutdown {
   ) {
     return retryThroughOutage(operation, {
       signal: this.stopping.signal,
+      reach: this.reach,
       onRetry: (err, attempt, delayMs) =>
         this.log.warn(
           { err, sessionId, count, attempt, delayMs },

@@ -10,6 +10,7 @@ import {
   APP_CONFIG,
   type AppConfig,
   INSTANCE_ID,
+  DatabaseReach,
   KeyedDrains,
   backoffDelay,
   releasePreviousRunClaims,
@@ -70,6 +71,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   private deletedCheckedAt = 0;
   /** Aborted at shutdown: a send's record is no longer waited for through an outage. */
   private readonly stopping = new AbortController();
+  private readonly reach = new DatabaseReach();
 
   constructor(
     private readonly registry: SessionRegistry,
@@ -224,6 +226,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
       () => this.status.markSent(message, sent.waMessageId, sent.timestamp ?? new Date()),
       {
         signal: this.stopping.signal,
+        reach: this.reach,
         onRetry: (err, attempt, delayMs) =>
           this.log.warn(
             { err, messageId: message._id, attempt, delayMs },

@@ -7,7 +7,7 @@ import {
   MongoServerSelectionError,
   type TopologyDescription,
 } from 'mongodb';
-import { isTransientDatabaseError, retryThroughOutage } from './database-outage';
+import { DatabaseReach, isTransientDatabaseError, retryThroughOutage } from './database-outage';
 
 const unreachable = () =>
   new MongoServerSelectionError('connection <monitor> closed', {
@@ -95,5 +95,33 @@ describe('retryThroughOutage', () => {
     });
     await expect(run).rejects.toBeInstanceOf(MongoServerSelectionError);
     expect(operation).toHaveBeenCalledTimes(2);
+  });
+
+  it('once stopping with the database last found unreachable, tries nothing more (each try waits out server selection)', async () => {
+    const abort = new AbortController();
+    const reach = new DatabaseReach();
+    const failing = vi.fn(async () => {
+      throw unreachable();
+    });
+    const cutOff = retryThroughOutage(failing, {
+      signal: abort.signal,
+      reach,
+      policy: { baseMs: 60_000, capMs: 60_000 },
+      onRetry: () => abort.abort(),
+    });
+    await expect(cutOff).rejects.toBeInstanceOf(MongoServerSelectionError);
+    expect(failing).toHaveBeenCalledTimes(1);
+
+    // Work still queued behind it fails at once with that failure (a transient one: kept to replay).
+    const queued = vi.fn(async () => 'stored');
+    await expect(retryThroughOutage(queued, { signal: abort.signal, reach })).rejects.toBe(
+      reach.lastOutage,
+    );
+    expect(queued).not.toHaveBeenCalled();
+    // A database that answered since is tried as before.
+    reach.lastOutage = undefined;
+    await expect(retryThroughOutage(queued, { signal: abort.signal, reach })).resolves.toBe(
+      'stored',
+    );
   });
 });

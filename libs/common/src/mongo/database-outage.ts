@@ -55,9 +55,23 @@ export function isTransientDatabaseError(error: unknown, depth = 0): boolean {
   return error instanceof Error && / buffering timed out after /.test(error.message);
 }
 
+/**
+ * What the last attempt of one component's retries found (kept across its operations): the
+ * failure that said the database is unreachable, or undefined once an operation succeeded.
+ */
+export class DatabaseReach {
+  lastOutage?: unknown;
+}
+
 export interface OutageRetryOptions {
   /** Aborted (shutdown): the next failure is thrown instead of waited out. */
   signal: AbortSignal;
+  /**
+   * Shared by a component's retries: once stopping while the database was last found unreachable,
+   * no operation is tried again (each try would wait out server selection, 10 s, one after the
+   * other for the work still queued): that failure is thrown.
+   */
+  reach?: DatabaseReach;
   /** Told before each wait (to log it). */
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
   policy?: BackoffPolicy;
@@ -76,11 +90,17 @@ export async function retryThroughOutage<T>(
   operation: (attempt: number) => Promise<T>,
   options: OutageRetryOptions,
 ): Promise<T> {
+  const { reach } = options;
   for (let attempt = 1; ; attempt++) {
+    if (options.signal.aborted && reach?.lastOutage !== undefined) throw reach.lastOutage;
     try {
-      return await operation(attempt);
+      const result = await operation(attempt);
+      if (reach) reach.lastOutage = undefined;
+      return result;
     } catch (error) {
-      if (options.signal.aborted || !isTransientDatabaseError(error)) throw error;
+      const transient = isTransientDatabaseError(error);
+      if (transient && reach) reach.lastOutage = error;
+      if (options.signal.aborted || !transient) throw error;
       const delayMs = backoffDelay(attempt, options.policy ?? OUTAGE_BACKOFF);
       options.onRetry?.(error, attempt, delayMs);
       await sleep(delayMs, undefined, { signal: options.signal }).catch(() => undefined);
