@@ -73,10 +73,13 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
    */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping.abort();
-    do {
+    for (;;) {
       await new Promise((resolve) => setImmediate(resolve));
-      await Promise.all(this.running);
-    } while (this.running.size);
+      // The database is away: the syncs queued behind the session's lock cannot be stored, and
+      // each would hold the shutdown while its calls wait out server selection (10 s apiece).
+      if (!this.running.size || this.reach.lastOutage !== undefined) return;
+      await Promise.race(this.running); // one finished: look again
+    }
   }
 
   /**

@@ -99,7 +99,7 @@ export async function retryThroughOutage<T>(
       return result;
     } catch (error) {
       const transient = isTransientDatabaseError(error);
-      if (transient && reach) reach.lastOutage = error;
+      if (reach) reach.lastOutage = transient ? error : undefined; // any other answer: it is up
       if (options.signal.aborted || !transient) throw error;
       const delayMs = backoffDelay(attempt, options.policy ?? OUTAGE_BACKOFF);
       options.onRetry?.(error, attempt, delayMs);
