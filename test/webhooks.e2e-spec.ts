@@ -127,6 +127,17 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     });
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
   };
+  /** A webhook at `url` for session main's messages, and its delivery of `text` once it failed. */
+  const failedAttempt = async (url: string, text: string) => {
+    const hook = await createHook({ url, events: ['message.received'], sessionName: 'main' });
+    await inbound(text);
+    const failed = await waitFor(
+      async () => (await deliveries(hook.id, { status: 'failed' })).items[0],
+      10_000,
+      'the failed delivery',
+    );
+    return { hook, failed };
+  };
 
   beforeAll(async () => {
     t = await createTestApp(ENV);
@@ -656,17 +667,7 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     // One attempt, answered long before its timeout.
     Object.assign(options(), { timeoutMs: 5_000, retryWindowMs: 1 });
     try {
-      const hook = await createHook({
-        url,
-        events: ['message.received'],
-        sessionName: 'main',
-      });
-      await inbound('a 500 with an endless body');
-      const failed = await waitFor(
-        async () => (await deliveries(hook.id, { status: 'failed' })).items[0],
-        10_000,
-        'the failed delivery',
-      );
+      const { hook, failed } = await failedAttempt(url, 'a 500 with an endless body');
       expect(failed).toMatchObject({ attempts: 1, lastResponseCode: 500 });
       expect(failed.lastError).toMatch(/^HTTP 500: upstream exploded; /);
       expect(failed.lastDurationMs).toBeLessThan(options().timeoutMs);
@@ -707,35 +708,17 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
 
   it('records the status of an error answer whose body stalls, not a bare timeout', async () => {
     // A receiver that answers 503 with the start of a page, then hangs.
-    const server: Server = createServer((req, res) => {
+    const url = await customReceiver((req, res) => {
       req.resume();
       req.on('end', () => {
         res.writeHead(503, { 'Content-Type': 'text/plain' });
         res.write('maintenance');
       });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    receivers.push({
-      close: () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    });
+    }, '/stalled');
     const saved = { ...options() };
     Object.assign(options(), { timeoutMs: 1_000, retryWindowMs: 1 });
     try {
-      const hook = await createHook({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/stalled`,
-        events: ['message.received'],
-        sessionName: 'main',
-      });
-      await inbound('a 503 whose body stalls');
-      const failed = await waitFor(
-        async () => (await deliveries(hook.id, { status: 'failed' })).items[0],
-        10_000,
-        'the failed delivery',
-      );
+      const { hook, failed } = await failedAttempt(url, 'a 503 whose body stalls');
       expect(failed).toMatchObject({ attempts: 1, lastResponseCode: 503 });
       expect(failed.lastError).toBe('HTTP 503: maintenance (Timed out after 1 s)');
       await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
