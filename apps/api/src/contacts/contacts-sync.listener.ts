@@ -1,6 +1,6 @@
 import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { DatabaseReach, retryThroughOutage } from '@app/common';
+import { OutageRetries } from '@app/common';
 import { WA_EVENTS, type WaContactsUpsertedEvent, type WaLidMappingEvent } from '@app/whatsapp';
 import { CUSTOMERS_EVENTS, type CustomerCreatedEvent } from '../customers/customers.events';
 import { MESSAGING_EVENTS, type MessagesCreatedEvent } from '../messaging/messaging.events';
@@ -22,10 +22,8 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ContactsSyncListener.name);
   /** Handlers still running: engine events are not awaited by their publisher. */
   private readonly running = new Set<Promise<void>>();
-  /** Aborted at shutdown: a database outage is no longer waited out. */
-  private readonly stopping = new AbortController();
-  /** Once stopping with the database away, the syncs still queued give up without a try. */
-  private readonly reach = new DatabaseReach();
+  /** Stopped at shutdown: the syncs still queued with the database away give up without a try. */
+  private readonly outage = new OutageRetries(this.logger);
 
   constructor(private readonly sync: ContactsSyncService) {}
 
@@ -72,12 +70,12 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
    * Handlers start on the event loop's next turn (`async`), so the ones already emitted start first.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopping.abort();
+    this.outage.stop();
     for (;;) {
       await new Promise((resolve) => setImmediate(resolve));
       // The database is away: the syncs queued behind the session's lock cannot be stored, and
       // each would hold the shutdown while its calls wait out server selection (10 s apiece).
-      if (!this.running.size || this.reach.lastOutage !== undefined) return;
+      if (!this.running.size || this.outage.unreachable) return;
       await Promise.race(this.running); // one finished: look again
     }
   }
@@ -87,12 +85,7 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
    * database is unreachable it is tried again with backoff. Both syncs are upserts, safe to repeat.
    */
   private throughOutage(task: () => Promise<void>): Promise<void> {
-    return retryThroughOutage(task, {
-      signal: this.stopping.signal,
-      reach: this.reach,
-      onRetry: (err, attempt, delayMs) =>
-        this.logger.warn({ err, attempt, delayMs }, 'Database unreachable: contact sync waits'),
-    });
+    return this.outage.run(task, 'Database unreachable: contact sync waits');
   }
 
   private async guard(

@@ -1,6 +1,6 @@
 import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
-import { retryThroughOutage } from '@app/common';
+import { OutageRetries } from '@app/common';
 import { WA_EVENTS, type WaMessagesReadElsewhereEvent } from '@app/whatsapp';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import { ChatCountsService } from './chat-counts.service';
@@ -24,8 +24,8 @@ const READ_PAGE = 5_000;
 @Injectable()
 export class ChatReadService implements BeforeApplicationShutdown {
   private readonly log = new Logger(ChatReadService.name);
-  /** Aborted at shutdown: a database outage is no longer waited out. */
-  private readonly stopping = new AbortController();
+  /** Stopped at shutdown: a database outage is no longer waited out. */
+  private readonly outage = new OutageRetries(this.log);
 
   constructor(
     private readonly sessions: WhatsAppSessionsService,
@@ -81,14 +81,11 @@ export class ChatReadService implements BeforeApplicationShutdown {
     try {
       // A message reported just before its receipt may still be in its ingest batch.
       await this.ingest.settled(event.sessionId);
-      await retryThroughOutage(() => this.applyReadElsewhere(event), {
-        signal: this.stopping.signal,
-        onRetry: (err, attempt, delayMs) =>
-          this.log.warn(
-            { err, sessionId: event.sessionId, attempt, delayMs },
-            'Database unreachable: messages read on the phone are applied once it answers',
-          ),
-      });
+      await this.outage.run(
+        () => this.applyReadElsewhere(event),
+        'Database unreachable: messages read on the phone are applied once it answers',
+        { sessionId: event.sessionId },
+      );
     } catch (err) {
       this.log.warn(
         { err, sessionId: event.sessionId },
@@ -98,7 +95,7 @@ export class ChatReadService implements BeforeApplicationShutdown {
   }
 
   beforeApplicationShutdown(): void {
-    this.stopping.abort();
+    this.outage.stop();
   }
 
   private async applyReadElsewhere(event: WaMessagesReadElsewhereEvent): Promise<void> {

@@ -1,11 +1,10 @@
 import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import {
-  DatabaseReach,
+  OutageRetries,
   isTransientDatabaseError,
   KeyedBatchQueue,
   normalizeJid,
-  retryThroughOutage,
 } from '@app/common';
 import {
   type InboundMessage,
@@ -93,10 +92,8 @@ export class InboundIngestService implements BeforeApplicationShutdown {
   /** Notes of stored batches whose effects have not run yet: held off recovery while they wait. */
   private readonly waiting = new Set<OpenCreation>();
   private readonly holdTimer = setInterval(() => void this.holdWaitingNotes(), HOLD_NOTES_MS);
-  /** Aborted at shutdown: a database outage is no longer waited out (see throughOutage). */
-  private readonly stopping = new AbortController();
-  /** Once stopping with the database away, the batches still queued give up without a try. */
-  private readonly reach = new DatabaseReach();
+  /** Stopped at shutdown: the batches still queued with the database away give up without a try. */
+  private readonly outage = new OutageRetries(this.log);
 
   constructor(
     private readonly messages: MessagesRepository,
@@ -109,7 +106,7 @@ export class InboundIngestService implements BeforeApplicationShutdown {
 
   /** Let queued messages reach the database, and their effects run, before the connection closes. */
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopping.abort();
+    this.outage.stop();
     await this.stores.idle();
     await this.effects.idle();
     clearInterval(this.holdTimer);
@@ -202,15 +199,11 @@ export class InboundIngestService implements BeforeApplicationShutdown {
     sessionId: string,
     count: number,
   ) {
-    return retryThroughOutage(operation, {
-      signal: this.stopping.signal,
-      reach: this.reach,
-      onRetry: (err, attempt, delayMs) =>
-        this.log.warn(
-          { err, sessionId, count, attempt, delayMs },
-          'Database unreachable: holding messages or receipts, trying again',
-        ),
-    });
+    return this.outage.run(
+      operation,
+      'Database unreachable: holding messages or receipts, trying again',
+      { sessionId, count },
+    );
   }
 
   /**

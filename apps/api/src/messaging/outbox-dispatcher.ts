@@ -10,12 +10,11 @@ import {
   APP_CONFIG,
   type AppConfig,
   INSTANCE_ID,
-  DatabaseReach,
+  OutageRetries,
   KeyedDrains,
   backoffDelay,
   releasePreviousRunClaims,
   isTransientDatabaseError,
-  retryThroughOutage,
 } from '@app/common';
 import {
   type OutboundContent,
@@ -69,9 +68,8 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   private readonly retryBaseMs: number;
   private ownClaimsReleased?: Promise<void>;
   private deletedCheckedAt = 0;
-  /** Aborted at shutdown: a send's record is no longer waited for through an outage. */
-  private readonly stopping = new AbortController();
-  private readonly reach = new DatabaseReach();
+  /** Stopped at shutdown: a send's record is no longer waited for through an outage. */
+  private readonly outage = new OutageRetries(this.log);
 
   constructor(
     private readonly registry: SessionRegistry,
@@ -93,7 +91,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   }
 
   beforeApplicationShutdown(): Promise<void> {
-    this.stopping.abort();
+    this.outage.stop();
     return this.drains.stop();
   }
 
@@ -222,17 +220,10 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     }
     // WhatsApp has it: failing to store its id is not a failed send (sending again would reach the
     // recipient twice). An outage is waited out; safe to repeat (a forward-only update).
-    await retryThroughOutage(
+    await this.outage.run(
       () => this.status.markSent(message, sent.waMessageId, sent.timestamp ?? new Date()),
-      {
-        signal: this.stopping.signal,
-        reach: this.reach,
-        onRetry: (err, attempt, delayMs) =>
-          this.log.warn(
-            { err, messageId: message._id, attempt, delayMs },
-            'Database unreachable: the sent message is recorded once it answers',
-          ),
-      },
+      'Database unreachable: the sent message is recorded once it answers',
+      { messageId: message._id },
     );
     return true;
   }
@@ -247,16 +238,10 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
       return await this.messages.claim(candidate._id, new Date(), CLAIM_MS, this.instanceId);
     } catch (error) {
       if (!isTransientDatabaseError(error)) throw error;
-      await retryThroughOutage(
+      await this.outage.run(
         () => this.messages.releaseClaim(candidate._id, this.instanceId, new Date()),
-        {
-          signal: this.stopping.signal,
-          onRetry: (err, attempt, delayMs) =>
-            this.log.warn(
-              { err, messageId: candidate._id, attempt, delayMs },
-              'Database unreachable: a send claim cut off is given back once it answers',
-            ),
-        },
+        'Database unreachable: a send claim cut off is given back once it answers',
+        { messageId: candidate._id },
       );
       throw error;
     }

@@ -7,7 +7,7 @@ import {
   MongoServerSelectionError,
   type TopologyDescription,
 } from 'mongodb';
-import { DatabaseReach, isTransientDatabaseError, retryThroughOutage } from './database-outage';
+import { isTransientDatabaseError, OutageRetries } from './database-outage';
 
 const unreachable = () =>
   new MongoServerSelectionError('connection <monitor> closed', {
@@ -52,76 +52,80 @@ describe('isTransientDatabaseError', () => {
   ])('is false for %s', (_, error) => expect(isTransientDatabaseError(error)).toBe(false));
 });
 
-describe('retryThroughOutage', () => {
+describe('OutageRetries', () => {
   const policy = { baseMs: 1, capMs: 2 };
+  const WAITING = 'Database unreachable: waiting';
 
-  it('waits out failures that say the database is unreachable, then answers', async () => {
+  it('waits out failures that say the database is unreachable, logging each wait, then answers', async () => {
     const seen: number[] = [];
     const operation = vi.fn(async (attempt: number) => {
       seen.push(attempt);
       if (attempt < 4) throw unreachable();
       return 'stored';
     });
-    const retries: number[] = [];
-    const result = await retryThroughOutage(operation, {
-      signal: new AbortController().signal,
-      policy,
-      onRetry: (_, attempt) => retries.push(attempt),
-    });
-    expect(result).toBe('stored');
+    const log = { warn: vi.fn() };
+    const retries = new OutageRetries(log, policy);
+    await expect(retries.run(operation, WAITING, { sessionId: 's1' })).resolves.toBe('stored');
     expect(seen).toEqual([1, 2, 3, 4]);
-    expect(retries).toEqual([1, 2, 3]);
+    expect(log.warn.mock.calls.map(([fields, message]) => [fields.attempt, message])).toEqual([
+      [1, WAITING],
+      [2, WAITING],
+      [3, WAITING],
+    ]);
+    expect(log.warn.mock.calls[0][0]).toMatchObject({
+      sessionId: 's1',
+      err: expect.any(MongoServerSelectionError),
+      delayMs: expect.any(Number),
+    });
+    expect(retries.unreachable).toBe(false);
   });
 
   it('throws any other failure at once', async () => {
     const operation = vi.fn(async () => {
       throw duplicate();
     });
-    await expect(
-      retryThroughOutage(operation, { signal: new AbortController().signal, policy }),
-    ).rejects.toMatchObject({ code: 11000 });
+    const retries = new OutageRetries(undefined, policy);
+    await expect(retries.run(operation, WAITING)).rejects.toMatchObject({ code: 11000 });
     expect(operation).toHaveBeenCalledTimes(1);
+    expect(retries.unreachable).toBe(false); // it answered
   });
 
-  it('stops waiting when aborted: the wait ends, and the next failure is thrown', async () => {
-    const abort = new AbortController();
+  it('stops waiting when stopped: the wait ends, and its failure is thrown without another try', async () => {
     const operation = vi.fn(async () => {
       throw unreachable();
     });
-    const run = retryThroughOutage(operation, {
-      signal: abort.signal,
-      policy: { baseMs: 60_000, capMs: 60_000 },
-      onRetry: () => abort.abort(),
-    });
-    await expect(run).rejects.toBeInstanceOf(MongoServerSelectionError);
-    expect(operation).toHaveBeenCalledTimes(2);
+    const retries = new OutageRetries(
+      { warn: () => retries.stop() },
+      {
+        baseMs: 60_000,
+        capMs: 60_000,
+      },
+    );
+    await expect(retries.run(operation, WAITING)).rejects.toBeInstanceOf(MongoServerSelectionError);
+    expect(operation).toHaveBeenCalledTimes(1);
   });
 
-  it('once stopping with the database last found unreachable, tries nothing more (each try waits out server selection)', async () => {
-    const abort = new AbortController();
-    const reach = new DatabaseReach();
+  it('once stopped with the database last found unreachable, tries nothing more (each try waits out server selection)', async () => {
     const failing = vi.fn(async () => {
       throw unreachable();
     });
-    const cutOff = retryThroughOutage(failing, {
-      signal: abort.signal,
-      reach,
-      policy: { baseMs: 60_000, capMs: 60_000 },
-      onRetry: () => abort.abort(),
-    });
+    const retries = new OutageRetries(undefined, policy);
+    const cutOff = retries.run(failing, WAITING);
+    retries.stop();
     await expect(cutOff).rejects.toBeInstanceOf(MongoServerSelectionError);
     expect(failing).toHaveBeenCalledTimes(1);
+    expect(retries.unreachable).toBe(true);
 
     // Work still queued behind it fails at once with that failure (a transient one: kept to replay).
     const queued = vi.fn(async () => 'stored');
-    await expect(retryThroughOutage(queued, { signal: abort.signal, reach })).rejects.toBe(
-      reach.lastOutage,
-    );
+    await expect(retries.run(queued, WAITING)).rejects.toBeInstanceOf(MongoServerSelectionError);
     expect(queued).not.toHaveBeenCalled();
-    // A database that answered since is tried as before.
-    reach.lastOutage = undefined;
-    await expect(retryThroughOutage(queued, { signal: abort.signal, reach })).resolves.toBe(
-      'stored',
-    );
+  });
+
+  it('once stopped with the database answering, still runs what is queued (the last writes)', async () => {
+    const retries = new OutageRetries(undefined, policy);
+    await retries.run(async () => 'first', WAITING);
+    retries.stop();
+    await expect(retries.run(async () => 'stored', WAITING)).resolves.toBe('stored');
   });
 });

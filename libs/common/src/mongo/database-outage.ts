@@ -55,55 +55,66 @@ export function isTransientDatabaseError(error: unknown, depth = 0): boolean {
   return error instanceof Error && / buffering timed out after /.test(error.message);
 }
 
-/**
- * What the last attempt of one component's retries found (kept across its operations): the
- * failure that said the database is unreachable, or undefined once an operation succeeded.
- */
-export class DatabaseReach {
-  lastOutage?: unknown;
-}
-
-export interface OutageRetryOptions {
-  /** Aborted (shutdown): the next failure is thrown instead of waited out. */
-  signal: AbortSignal;
-  /**
-   * Shared by a component's retries: once stopping while the database was last found unreachable,
-   * no operation is tried again (each try would wait out server selection, 10 s, one after the
-   * other for the work still queued): that failure is thrown.
-   */
-  reach?: DatabaseReach;
-  /** Told before each wait (to log it). */
-  onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
-  policy?: BackoffPolicy;
-}
-
 /** How a database outage is waited out: 0.5 s doubling to 15 s. */
 export const OUTAGE_BACKOFF: BackoffPolicy = { baseMs: 500, capMs: 15_000 };
 
+/** Where a component's retries say that they wait (a Nest Logger or a pino logger). */
+export interface OutageLog {
+  warn(fields: object, message: string): void;
+}
+
 /**
- * Runs `operation` until it succeeds, waiting out failures that say the database is unreachable
- * (with backoff), for work that has no other copy to retry from: what the engine handed over once.
- * Other failures, and any failure once `signal` is aborted, are thrown. `operation` must be safe
- * to run again after a failure (the database may have applied it before the connection broke).
+ * One component's retries through database outages, for work that has no other copy to retry
+ * from (what the engine handed over once): failures that say the database is unreachable are
+ * waited out with backoff; other failures are thrown. `stop()` (shutdown) ends the waits: the next
+ * failure is thrown, and once stopped with the database last found unreachable, no operation is
+ * tried again (each try would wait out server selection, 10 s, one after the other for the work
+ * still queued): that failure is thrown at once.
  */
-export async function retryThroughOutage<T>(
-  operation: (attempt: number) => Promise<T>,
-  options: OutageRetryOptions,
-): Promise<T> {
-  const { reach } = options;
-  for (let attempt = 1; ; attempt++) {
-    if (options.signal.aborted && reach?.lastOutage !== undefined) throw reach.lastOutage;
-    try {
-      const result = await operation(attempt);
-      if (reach) reach.lastOutage = undefined;
-      return result;
-    } catch (error) {
-      const transient = isTransientDatabaseError(error);
-      if (reach) reach.lastOutage = transient ? error : undefined; // any other answer: it is up
-      if (options.signal.aborted || !transient) throw error;
-      const delayMs = backoffDelay(attempt, options.policy ?? OUTAGE_BACKOFF);
-      options.onRetry?.(error, attempt, delayMs);
-      await sleep(delayMs, undefined, { signal: options.signal }).catch(() => undefined);
+export class OutageRetries {
+  private readonly stopping = new AbortController();
+  /** The failure that last said the database is unreachable; undefined once it answered. */
+  private lastOutage?: unknown;
+
+  constructor(
+    private readonly log?: OutageLog,
+    private readonly policy: BackoffPolicy = OUTAGE_BACKOFF,
+  ) {}
+
+  /** The database was unreachable at the last try (any answer, even a refusal, clears it). */
+  get unreachable(): boolean {
+    return this.lastOutage !== undefined;
+  }
+
+  stop(): void {
+    this.stopping.abort();
+  }
+
+  /**
+   * Runs `operation` until it succeeds (see the class). `operation` must be safe to run again after
+   * a failure: the database may have applied it before the connection broke. Each wait is logged
+   * as a warning: `waiting` with `fields`, the error, the attempt and the delay.
+   */
+  async run<T>(
+    operation: (attempt: number) => Promise<T>,
+    waiting: string,
+    fields: object = {},
+  ): Promise<T> {
+    const { signal } = this.stopping;
+    for (let attempt = 1; ; attempt++) {
+      if (signal.aborted && this.lastOutage !== undefined) throw this.lastOutage;
+      try {
+        const result = await operation(attempt);
+        this.lastOutage = undefined;
+        return result;
+      } catch (err) {
+        const transient = isTransientDatabaseError(err);
+        this.lastOutage = transient ? err : undefined; // any other answer: it is up
+        if (signal.aborted || !transient) throw err;
+        const delayMs = backoffDelay(attempt, this.policy);
+        this.log?.warn({ ...fields, err, attempt, delayMs }, waiting);
+        await sleep(delayMs, undefined, { signal }).catch(() => undefined);
+      }
     }
   }
 }

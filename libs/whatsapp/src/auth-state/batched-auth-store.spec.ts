@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { MongoNetworkError } from 'mongodb';
+import { OutageRetries } from '@app/common';
 import { BatchedAuthStore } from './batched-auth-store';
 import { InMemoryAuthRowBackend, InMemoryAuthStoreProvider } from './in-memory-auth-store';
 
@@ -124,7 +125,7 @@ describe('BatchedAuthStore while the database is unreachable', () => {
     vi.spyOn(backend, 'writeMany')
       .mockRejectedValueOnce(new MongoNetworkError('connection 8 closed'))
       .mockImplementation(writeMany);
-    const store = new BatchedAuthStore('s1', backend, 256, new AbortController().signal);
+    const store = new BatchedAuthStore('s1', backend, 256, new OutageRetries());
 
     expect(await store.keys.get('pre-key', ['1'])).toEqual({ '1': { n: 1 } });
     await store.keys.set({ 'pre-key': { '1': null }, session: { peer: { s: 2 } } });

@@ -1,4 +1,4 @@
-import { retryThroughOutage } from '@app/common';
+import { type OutageLog, OutageRetries } from '@app/common';
 import type { AuthRowBackend, AuthRowWrite } from './auth-row-backend';
 import { decodeAuthValue, encodeAuthValue } from './buffer-json';
 import { LruCache } from './lru-cache';
@@ -33,7 +33,7 @@ export class BatchedAuthStore implements WaAuthStore {
 
   /**
    * `outage`: while the database is unreachable, reads and writes are tried again (with backoff)
-   * until it answers or the signal aborts (shutdown). Baileys reads and writes the signal keys of
+   * until it answers or the retries stop (shutdown). Baileys reads and writes the signal keys of
    * each message it decrypts: failing them loses the message (WhatsApp does not send it again) or
    * leaves keys in memory that the database never gets.
    */
@@ -41,13 +41,17 @@ export class BatchedAuthStore implements WaAuthStore {
     readonly sessionId: string,
     private readonly backend: AuthRowBackend,
     cacheSize = 256,
-    private readonly outage?: AbortSignal,
+    private readonly outage?: OutageRetries,
   ) {
     this.cache = new LruCache(cacheSize);
   }
 
   private throughOutage<T>(operation: () => Promise<T>): Promise<T> {
-    return this.outage ? retryThroughOutage(operation, { signal: this.outage }) : operation();
+    return this.outage
+      ? this.outage.run(operation, 'Database unreachable: signal keys wait', {
+          sessionId: this.sessionId,
+        })
+      : operation();
   }
 
   async readCreds(): Promise<StoredCreds | undefined> {
@@ -158,17 +162,25 @@ export class BatchedAuthStore implements WaAuthStore {
 /** One BatchedAuthStore per live session over a shared row backend (MongoDB or memory). */
 export class BatchedAuthStoreProvider implements WaAuthStoreProvider {
   private readonly stores = new Map<string, WaAuthStore>();
-  /** Aborted at shutdown (`flushAll`): a database outage is no longer waited out. */
-  private readonly stopping = new AbortController();
+  /**
+   * Stopped at shutdown (`flushAll`): a database outage is no longer waited out, and once it was
+   * last found unreachable, the writes still queued give up without a try (10 s apiece).
+   */
+  private readonly outage: OutageRetries;
 
-  constructor(readonly backend: AuthRowBackend) {}
+  constructor(
+    readonly backend: AuthRowBackend,
+    log?: OutageLog,
+  ) {
+    this.outage = new OutageRetries(log);
+  }
 
   forSession(sessionId: string): WaAuthStore {
     let store = this.stores.get(sessionId);
     if (!store)
       this.stores.set(
         sessionId,
-        (store = new BatchedAuthStore(sessionId, this.backend, undefined, this.stopping.signal)),
+        (store = new BatchedAuthStore(sessionId, this.backend, undefined, this.outage)),
       );
     return store;
   }
@@ -179,9 +191,9 @@ export class BatchedAuthStoreProvider implements WaAuthStoreProvider {
     await store?.flush();
   }
 
-  /** At shutdown: the last writes, tried once more even while the database is unreachable. */
+  /** At shutdown: the last writes, unless the database was last found unreachable. */
   async flushAll(): Promise<void> {
-    this.stopping.abort();
+    this.outage.stop();
     await Promise.all([...this.stores.values()].map((s) => s.flush()));
   }
 }

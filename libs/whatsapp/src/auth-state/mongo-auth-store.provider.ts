@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
 import type { AuthRowBackend, AuthRowWrite } from './auth-row-backend';
@@ -42,6 +42,6 @@ export class MongoAuthRowBackend implements AuthRowBackend {
 @Injectable()
 export class MongoAuthStoreProvider extends BatchedAuthStoreProvider {
   constructor(@InjectModel(WaAuthKey.name) model: Model<WaAuthKey>) {
-    super(new MongoAuthRowBackend(model));
+    super(new MongoAuthRowBackend(model), new Logger(MongoAuthStoreProvider.name));
   }
 }
