@@ -1,4 +1,4 @@
-import { BadRequestException, HttpException, type ArgumentsHost } from '@nestjs/common';
+import { BadRequestException, HttpException, Logger, type ArgumentsHost } from '@nestjs/common';
 import { AllExceptionsFilter } from './all-exceptions.filter';
 import { MongoServerError, MongoServerSelectionError } from 'mongodb';
 
@@ -81,7 +81,11 @@ describe('AllExceptionsFilter, errors raised before a route runs', () => {
 });
 
 describe('AllExceptionsFilter, a database that cannot be reached', () => {
+  afterEach(() => vi.restoreAllMocks());
+
   it('answers 503 DATABASE_UNAVAILABLE with Retry-After instead of a 500', () => {
+    const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const error = vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     const res = respond(
       new MongoServerSelectionError('connect ECONNREFUSED 127.0.0.1:27017', {
         type: 'Unknown',
@@ -96,6 +100,12 @@ describe('AllExceptionsFilter, a database that cannot be reached', () => {
       requestId: 'req-1',
     });
     expect(res.set).toHaveBeenCalledWith({ 'Retry-After': '5' });
+    // Every request of an outage gets one: a warning line with the reason, no stack.
+    expect(error).not.toHaveBeenCalled();
+    expect(warn).toHaveBeenCalledWith(
+      { requestId: 'req-1', reason: 'connect ECONNREFUSED 127.0.0.1:27017' },
+      'Database unreachable: answered 503',
+    );
   });
 
   it('keeps other failures a 500', () => {

@@ -76,7 +76,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const req = ctx.getRequest<Request & { id?: string }>();
     const res = ctx.getResponse<Response>();
     const body = this.toBody(exception, String(req.id ?? res.getHeader('x-request-id') ?? ''));
-    if (body.statusCode >= 500) {
+    if (body.code === 'DATABASE_UNAVAILABLE') {
+      // Expected during an outage, for every request: one line each, not a stack at error level.
+      const reason = exception instanceof Error ? exception.message : String(exception);
+      this.logger.warn({ requestId: body.requestId, reason }, 'Database unreachable: answered 503');
+    } else if (body.statusCode >= 500) {
       this.logger.error({ err: exception, requestId: body.requestId }, 'Unhandled error');
     }
     if (res.headersSent) return;
