@@ -180,6 +180,38 @@ describe('contacts (HTTP, sandbox engine)', () => {
     expect((await list({ isGroup: false })).items.every((c) => !c.isGroup)).toBe(true);
   });
 
+  it("takes a group's subject as its name, and follows a rename", async () => {
+    const chatJid = '120363021234567891@g.us';
+    const nameGroup = (subject: string) =>
+      t.http().post(`${SANDBOX}/groups`).set(owner.auth).send({ chatJid, subject }).expect(202);
+    const named = (subject: string) =>
+      waitFor(
+        async () => (await list({ isGroup: true })).items.find((c) => c.name === subject),
+        10_000,
+        `group named ${subject}`,
+      );
+    await nameGroup('Suppliers');
+    expect(await named('Suppliers')).toMatchObject({
+      jid: chatJid,
+      isGroup: true,
+      addressBookName: 'Suppliers',
+      displayName: 'Suppliers',
+    });
+    await nameGroup('Suppliers (EU)');
+    await named('Suppliers (EU)');
+    // One contact for the group (the emulator also re-announces the account's other groups).
+    const groups = (await list({ isGroup: true })).items;
+    expect(groups.filter((c) => c.jid === chatJid)).toHaveLength(1);
+
+    const refused = await t
+      .http()
+      .post(`${SANDBOX}/groups`)
+      .set(owner.auth)
+      .send({ chatJid: '201117778889@s.whatsapp.net', subject: '' })
+      .expect(400);
+    expect(Object.keys(refused.body.details).sort()).toEqual(['chatJid', 'subject']);
+  });
+
   it('sandbox contact events update pushName and the address-book name without touching user fields', async () => {
     await pushContact({ phone: '+201112223334', pushName: 'Ali', name: 'Ali Supplier' });
     const first = await waitForContact('201112223334');

@@ -51,6 +51,23 @@ describe('wa-emulator: server-side events with the real Baileys engine', () => {
     await other.close();
   });
 
+  it("the account's groups are announced with their subjects: on connect, and when one is renamed (a dirty bit)", async () => {
+    const phone = emulator.phone('15550003006');
+    phone.createGroup('120363000000000061@g.us', ['15559993061'], 'Suppliers');
+    const engine = await linked(emulator, '15550003006');
+    const named = (subject: string) =>
+      engine.until(
+        () =>
+          engine.contacts.find((c) => c.jid === '120363000000000061@g.us' && c.name === subject),
+        5_000,
+        `group named ${subject}`,
+      );
+    expect(await named('Suppliers')).toEqual({ jid: '120363000000000061@g.us', name: 'Suppliers' });
+    expect(phone.nameGroup('120363000000000061@g.us', 'Suppliers (EU)')).toBe(1);
+    await named('Suppliers (EU)');
+    await engine.close();
+  });
+
   it('dropped socket → connectionLost-class close; reconnect opens again', async () => {
     const engine = await linked(emulator, '15550003004');
     const closed = engine.nextClose();

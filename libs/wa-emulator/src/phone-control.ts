@@ -129,6 +129,15 @@ export class PhoneControl {
     return this.emulator.ensureGroup(groupJid, this.account, jids, subject);
   }
 
+  /**
+   * The group is named `subject` (created with this account in it when new): the account's live
+   * devices are told their groups changed, and fetch them. Returns how many were told.
+   */
+  nameGroup(groupJid: string, subject: string): number {
+    this.emulator.ensureGroup(groupJid, this.account, [], subject);
+    return this.emulator.groupsChanged(this.account);
+  }
+
   sendText(from: string, text: string, opts: InboundOptions = {}): Promise<string> {
     return this.sendMessage(from, { conversation: text }, opts);
   }

@@ -42,6 +42,20 @@ export class ServerEvents {
   }
 
   /**
+   * The account's groups changed (joined, renamed): the server sets the `groups` dirty bit on its
+   * live devices, which then fetch the groups they are in (Baileys: groupFetchAllParticipating →
+   * groups.update). Returns how many were told.
+   */
+  groupsChanged(account: string): number {
+    const conns = this.ctx.connections.live(account);
+    for (const conn of conns)
+      conn.send(
+        node('ib', { from: SERVER }, [node('dirty', { type: 'groups', timestamp: unixT() })]),
+      );
+    return conns.length;
+  }
+
+  /**
    * The server tells live linked devices of `account` (or `deviceId` only) which phone number a LID
    * belongs to: a `mex` NotificationLinkedProfilesUpdates notification (Baileys: lid-mapping.update).
    * (History-sync `phoneNumberToLidMappings` would be the phone's way, but rc14 loses them in its event buffer.)

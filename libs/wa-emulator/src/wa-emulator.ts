@@ -460,6 +460,11 @@ export class WaEmulator implements ConnectionHandler {
     return this.serverEvents.revealLid(account, mapping, deviceId);
   }
 
+  /** Tells live linked devices that the account's groups changed (a `groups` dirty bit). */
+  groupsChanged(account: string): number {
+    return this.serverEvents.groupsChanged(digits(account));
+  }
+
   /** Drops the TCP connections without any close frame. */
   drop(account: string, deviceId?: number): void {
     this.serverEvents.drop(account, deviceId);

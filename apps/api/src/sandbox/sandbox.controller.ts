@@ -24,6 +24,7 @@ import {
   SandboxDisconnectDto,
   SandboxInboundDto,
   SandboxInboundResponseDto,
+  SandboxGroupDto,
   SandboxLidMappingDto,
   SandboxPairingCodeDto,
   SandboxPhoneReadDto,
@@ -196,6 +197,24 @@ export class SandboxController {
     @Body() dto: SandboxLidMappingDto,
   ): Promise<SandboxAcceptedDto> {
     await this.sandbox.revealLid(user.organizationId, name, dto);
+    return { ok: true };
+  }
+
+  @Post('groups')
+  @HttpCode(202)
+  @ApiOperation({
+    operationId: 'sandbox_nameGroup',
+    summary:
+      'The account is in a group with this subject (created, joined or renamed): WhatsApp announces it, and the group contact takes the subject as its name.' +
+      ONLY_SANDBOX,
+  })
+  @ApiAcceptedResponse({ type: SandboxAcceptedDto })
+  async group(
+    @CurrentUser() user: AuthUser,
+    @Param('name') name: string,
+    @Body() dto: SandboxGroupDto,
+  ): Promise<SandboxAcceptedDto> {
+    await this.sandbox.nameGroup(user.organizationId, name, dto);
     return { ok: true };
   }
 }

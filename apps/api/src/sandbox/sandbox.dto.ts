@@ -11,6 +11,7 @@ import {
   IsInt,
   IsLatitude,
   IsLongitude,
+  IsNotEmpty,
   IsString,
   Matches,
   MaxLength,
@@ -335,6 +336,17 @@ export class SandboxLidMappingDto {
   @ApiProperty({ example: '123456789012345@lid' })
   @Matches(/^\d+@lid$/, { message: 'lid must look like 123…@lid' })
   lid: string;
+}
+
+export class SandboxGroupDto {
+  @ApiProperty({ description: 'Group JID', example: '120363021234567890@g.us' })
+  @Matches(/^[\d-]+@g\.us$/, { message: 'chatJid must be a group JID (…@g.us)' })
+  chatJid: string;
+  @ApiProperty({ description: 'Group subject (its name)', example: 'Suppliers' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(100)
+  subject: string;
 }
 
 export class SandboxInboundResponseDto {

@@ -9,6 +9,7 @@ import { MessageHistoryService } from '../messaging/message-history.service';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import type {
   SandboxContactDto,
+  SandboxGroupDto,
   SandboxInboundDto,
   SandboxPhoneReadDto,
   SandboxReceiptDto,
@@ -127,5 +128,10 @@ export class SandboxService {
   ): Promise<void> {
     const session = await this.sessions.getOwned(organizationId, name);
     this.control.revealLid(session.sessionId, mapping);
+  }
+
+  async nameGroup(organizationId: string, name: string, dto: SandboxGroupDto): Promise<void> {
+    const session = await this.sessions.getOwned(organizationId, name);
+    this.control.nameGroup(session.sessionId, dto.chatJid, dto.subject);
   }
 }

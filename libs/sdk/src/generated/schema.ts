@@ -504,6 +504,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/whatsapp/sandbox/sessions/{name}/groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The account is in a group with this subject (created, joined or renamed): WhatsApp announces it, and the group contact takes the subject as its name. Available only when the gateway runs with WHATSAPP_ENGINE=sandbox (or emulator). */
+        post: operations["sandbox_nameGroup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/whatsapp/sandbox/sessions/{name}/inbound": {
         parameters: {
             query?: never;
@@ -1684,6 +1701,18 @@ export interface components {
         };
         /** @enum {string} */
         SandboxDisconnectReason: "connectionLost" | "loggedOut" | "restartRequired" | "connectionReplaced";
+        SandboxGroupDto: {
+            /**
+             * @description Group JID
+             * @example 120363021234567890@g.us
+             */
+            chatJid: string;
+            /**
+             * @description Group subject (its name)
+             * @example Suppliers
+             */
+            subject: string;
+        };
         SandboxInboundDto: {
             /**
              * @description Sender phone (optional +) or JID (…@s.whatsapp.net, …@lid)
@@ -4602,6 +4631,96 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["SandboxDisconnectDto"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxAcceptedDto"];
+                };
+            };
+            /** @description Validation failed (per-field messages in details) or a malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The whatsapp module is not enabled for the organization */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Unknown session, or the session has no live sandbox connection */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The simulated connection is not in a state for this: not connected (SESSION_NOT_CONNECTED), or not waiting for a scan or a pairing code (SANDBOX_INVALID_STATE) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over 140mb */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body was sent with a Content-Type other than application/json (or application/*+json), or none */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    sandbox_nameGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Session name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SandboxGroupDto"];
             };
         };
         responses: {

@@ -41,7 +41,7 @@ import {
 } from './baileys-receipts';
 import { capped } from '../engine/media-cap';
 import { fromMediaRef } from './media-ref';
-import { normalizeContact } from './normalize-contact';
+import { normalizeContact, normalizeGroup } from './normalize-contact';
 import { normalizeMessage } from './normalize-message';
 import { toBaileysContent } from './to-baileys-content';
 
@@ -158,8 +158,10 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
       this.emitStatuses(compact(messages.map(statusFromOwnUpsert)));
       this.emitReadElsewhere(compact(messages.map(readElsewhereFromUpsert)));
     });
-    on('messaging-history.set', ({ contacts, messages, lidPnMappings }) => {
-      this.emitContacts(compact(contacts.map(normalizeContact)));
+    on('messaging-history.set', ({ chats, contacts, messages, lidPnMappings }) => {
+      // A group's chat carries its subject as its name.
+      const groups = chats.map((c) => normalizeGroup({ id: c.id, subject: c.name }));
+      this.emitContacts([...compact(contacts.map(normalizeContact)), ...compact(groups)]);
       for (const m of lidPnMappings ?? []) this.emit('lidMapping', { lid: m.lid, pn: m.pn });
       this.emitMessages(messages, true);
     });
@@ -184,6 +186,9 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
     on('contacts.upsert', (contacts) => this.emitContacts(compact(contacts.map(normalizeContact))));
     on('contacts.update', (contacts) => this.emitContacts(compact(contacts.map(normalizeContact))));
     on('lid-mapping.update', ({ lid, pn }) => this.emit('lidMapping', { lid, pn }));
+    // Groups joined or created, and subject changes; also what groupFetchAllParticipating found.
+    on('groups.upsert', (groups) => this.emitContacts(compact(groups.map(normalizeGroup))));
+    on('groups.update', (groups) => this.emitContacts(compact(groups.map(normalizeGroup))));
   }
 
   private onOpen(sock: WASocket): void {
@@ -196,6 +201,11 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
       phone: jid.split('@')[0],
       ...(lid ? { lid } : {}),
       ...(user?.name || user?.notify ? { pushName: user.name ?? user.notify } : {}),
+    });
+    // The subjects of the groups the account is in (renamed while we were away too): announced
+    // through `groups.update`. WhatsApp also asks for this itself (a `dirty` groups bit).
+    sock.groupFetchAllParticipating().catch((err: unknown) => {
+      if (!this.ended) this.logger.warn({ err }, 'could not fetch the groups of the account');
     });
   }
 

@@ -25,3 +25,15 @@ export function normalizeContact(contact: Partial<Contact>): ContactInfo | undef
       : {}),
   };
 }
+
+/**
+ * A group's metadata (full, or a `groups.update` change) → the group as a contact, its subject as
+ * the address-book name; undefined when it carries no subject (a change of something else).
+ */
+export function normalizeGroup(group: {
+  id?: string | null;
+  subject?: string | null;
+}): ContactInfo | undefined {
+  if (!group.id?.endsWith('@g.us') || !group.subject) return undefined;
+  return { jid: group.id, name: group.subject };
+}

@@ -3,7 +3,7 @@ import { decodeAuthValue, encodeAuthValue } from '../auth-state/buffer-json';
 import { mapBaileysClose } from './baileys-close-reason';
 import { statusFromMessageUpdate, statusFromReceipt } from './baileys-receipts';
 import { fromMediaRef } from './media-ref';
-import { normalizeContact } from './normalize-contact';
+import { normalizeContact, normalizeGroup } from './normalize-contact';
 import { normalizeMessage } from './normalize-message';
 
 const PEER = '15550001111@s.whatsapp.net';
@@ -396,6 +396,16 @@ describe('Baileys mappings', () => {
       isBusiness: true,
     });
     expect(normalizeContact({ id: '1203630@g.us', name: 'group' })).toBeUndefined();
+  });
+
+  it('groups: the subject is the name; a change of something else is no contact', () => {
+    expect(normalizeGroup({ id: '1203630@g.us', subject: 'Suppliers' })).toEqual({
+      jid: '1203630@g.us',
+      name: 'Suppliers',
+    });
+    expect(normalizeGroup({ id: '1203630@g.us', subject: '' })).toBeUndefined();
+    expect(normalizeGroup({ id: '1203630@g.us' })).toBeUndefined(); // e.g. an announce change
+    expect(normalizeGroup({ id: PEER, subject: 'x' })).toBeUndefined();
   });
 
   it('our auth codec is wire-compatible with Baileys BufferJSON in both directions', () => {

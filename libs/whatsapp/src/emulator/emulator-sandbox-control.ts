@@ -291,6 +291,18 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
       });
   }
 
+  /** The emulator names the group (with the account in it) and tells the session's device. */
+  nameGroup(sessionId: string, chatJid: string, subject: string): void {
+    const conn = this.openOrThrow(sessionId);
+    void conn
+      .enqueue(async () => {
+        this.phone(conn.account).nameGroup(chatJid, subject);
+      })
+      .catch((err: Error) =>
+        this.log.warn(`group ${chatJid} for ${sessionId} was not announced: ${err.message}`),
+      );
+  }
+
   /** The phone number the emulator gives `lid` (digits) once this session's queued reveals are in. */
   private phoneOfLid(sessionId: string, lid: string): string | undefined {
     return this.pendingLids.get(sessionId)?.get(lid) ?? this.backend.server.userByLid(lid)?.phone;

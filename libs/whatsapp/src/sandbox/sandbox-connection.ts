@@ -348,6 +348,14 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
     return contact;
   }
 
+  /** The account is in group `chatJid`, named `subject`: WhatsApp announces it with its subject. */
+  nameGroup(chatJid: string, subject: string): void {
+    this.assertOpen();
+    const group: ContactInfo = { jid: chatJid, name: subject };
+    (this.contacts ??= new Map()).set(chatJid, group);
+    this.emit('contacts', [group]);
+  }
+
   revealLid(input: { phone: string; lid: string }): void {
     this.assertOpen();
     const pn = phoneToJid(onlyDigits(input.phone));

@@ -47,6 +47,8 @@ export interface SandboxControlBackend {
     contact: { jid?: string; phone?: string; pushName?: string; name?: string; lid?: string },
   ): ContactInfo;
   revealLid(sessionId: string, mapping: { phone: string; lid: string }): void;
+  /** The account is in group `chatJid`, named `subject` (created, joined or renamed). */
+  nameGroup(sessionId: string, chatJid: string, subject: string): void;
   /** WhatsApp ids of the received messages the session's device reported read, oldest first. */
   readReceipts(sessionId: string): string[];
   /**
@@ -105,6 +107,10 @@ export class HubSandboxControl implements SandboxControlBackend {
 
   revealLid(sessionId: string, mapping: { phone: string; lid: string }): void {
     this.hub.getOrThrow(sessionId).revealLid(mapping);
+  }
+
+  nameGroup(sessionId: string, chatJid: string, subject: string): void {
+    this.hub.getOrThrow(sessionId).nameGroup(chatJid, subject);
   }
 
   readReceipts(sessionId: string): string[] {
@@ -185,6 +191,10 @@ export class SandboxControl implements SandboxControlBackend {
 
   revealLid(sessionId: string, mapping: { phone: string; lid: string }): void {
     this.backend.revealLid(sessionId, mapping);
+  }
+
+  nameGroup(sessionId: string, chatJid: string, subject: string): void {
+    this.backend.nameGroup(sessionId, chatJid, subject);
   }
 
   readReceipts(sessionId: string): string[] {
