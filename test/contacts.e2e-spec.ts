@@ -537,6 +537,48 @@ describe('contacts (HTTP, sandbox engine)', () => {
     expect(contact).toMatchObject({ customerId: customer.id, customerLinkSource: 'auto' });
   });
 
+  it("contacts follow a customer's phone change and deletion: to the oldest other customer with their phone, or none", async () => {
+    await pushContact({ phone: '+201110003331', name: 'Ann' });
+    await pushContact({ phone: '+201110003332', name: 'Bob' });
+    const ann = await waitForContact('201110003331');
+    const bob = await waitForContact('201110003332');
+    const linkOf = async (id: string) => {
+      const c = (await t.http().get(`${API}/contacts/${id}`).set(owner.auth).expect(200)).body;
+      return { customerId: c.customerId, source: c.customerLinkSource };
+    };
+    const older = await createCustomer({ name: 'Ann Co', phone: '+201110003331' });
+    const younger = await createCustomer({ name: 'Ann Branch', phone: '+201110003331' });
+    expect(await linkOf(ann.id)).toEqual({ customerId: older.id, source: 'auto' });
+    expect(await linkOf(bob.id)).toEqual({ customerId: null, source: null });
+
+    // The older customer takes Bob's phone: Ann goes to the other customer with hers.
+    await t
+      .http()
+      .patch(`/api/v1/customers/${older.id}`)
+      .set(owner.auth)
+      .send({ phone: '+201110003332' })
+      .expect(200);
+    expect(await linkOf(ann.id)).toEqual({ customerId: younger.id, source: 'auto' });
+    expect(await linkOf(bob.id)).toEqual({ customerId: older.id, source: 'auto' });
+
+    // Linked by hand to the younger one, which is then deleted: Bob falls back on his phone's.
+    await put(bob.id, { customerId: younger.id }).expect(200);
+    await t.http().delete(`/api/v1/customers/${younger.id}`).set(owner.auth).expect(204);
+    expect(await linkOf(ann.id)).toEqual({ customerId: null, source: null });
+    expect(await linkOf(bob.id)).toEqual({ customerId: older.id, source: 'auto' });
+
+    // A phone removed: its automatic links go; a link set by hand stays.
+    await put(ann.id, { customerId: older.id }).expect(200);
+    await t
+      .http()
+      .patch(`/api/v1/customers/${older.id}`)
+      .set(owner.auth)
+      .send({ phone: null })
+      .expect(200);
+    expect(await linkOf(bob.id)).toEqual({ customerId: null, source: null });
+    expect(await linkOf(ann.id)).toEqual({ customerId: older.id, source: 'manual' });
+  });
+
   it('auto-links a contact to the customer with the same phone: contact first', async () => {
     await inbound({ from: '+201110003333', text: 'hello' });
     const contact = await waitForContact('201110003333');

@@ -164,6 +164,52 @@ describe('customers (HTTP, crm module)', () => {
     ]);
   });
 
+  it('PATCH changes the fields given: null removes phone or email, a name is required', async () => {
+    const mona = (
+      await create(owner, { name: 'Mona', phone: '+20 100 123 4567', email: 'mona@x.io' }).expect(
+        201,
+      )
+    ).body;
+    const patch = (body: object, id = mona.id, user = owner) =>
+      t.http().patch(`/api/v1/customers/${id}`).set(user.auth).send(body);
+    const renamed = await patch({ name: '  Mona Ali ', phone: '0020 111 222 3333' }).expect(200);
+    expect(renamed.body).toMatchObject({
+      id: mona.id,
+      name: 'Mona Ali',
+      phone: '201112223333',
+      email: 'mona@x.io',
+    });
+    // Found by its new name and phone, no longer by the old phone.
+    expect((await list(owner, { search: 'ali' })).items).toHaveLength(1);
+    expect((await list(owner, { search: '2223333' })).items).toHaveLength(1);
+    expect((await list(owner, { search: '1234567' })).total).toBe(0);
+
+    const cleared = await patch({ phone: null, email: null }).expect(200);
+    expect(cleared.body).toMatchObject({ name: 'Mona Ali', phone: null, email: null });
+    expect((await patch({}).expect(200)).body).toMatchObject({ name: 'Mona Ali' });
+    const read = await t.http().get(`/api/v1/customers/${mona.id}`).set(owner.auth).expect(200);
+    expect(read.body).toEqual(cleared.body);
+
+    const refused = await patch({ name: null, phone: '0100', email: 'x', vip: true }).expect(400);
+    expect(Object.keys(refused.body.details).sort()).toEqual(['email', 'name', 'phone', 'vip']);
+    await patch({ name: 'X' }, mona.id, other).expect(404);
+    await patch({ name: 'X' }, 'not-an-id').expect(404);
+    await patch({ name: 'X' }, '000000000000000000000000').expect(404);
+  });
+
+  it('DELETE removes the customer (204), then 404; never another organization’s', async () => {
+    const mona = (await create(owner, { name: 'Mona' }).expect(201)).body;
+    const remove = (id: string, user = owner) =>
+      t.http().delete(`/api/v1/customers/${id}`).set(user.auth);
+    await remove(mona.id, other).expect(404);
+    await remove(mona.id).expect(204);
+    await t.http().get(`/api/v1/customers/${mona.id}`).set(owner.auth).expect(404);
+    const again = await remove(mona.id).expect(404);
+    expect(again.body.code).toBe('CUSTOMER_NOT_FOUND');
+    await remove('not-an-id').expect(404);
+    expect((await list(owner)).total).toBe(0);
+  });
+
   it("answers 404 for another organization's customer and for malformed ids", async () => {
     const mine = await create(owner, { name: 'Mona' }).expect(201);
     const res = await t.http().get(`/api/v1/customers/${mine.body.id}`).set(other.auth).expect(404);
@@ -189,6 +235,8 @@ describe('customers (HTTP, crm module)', () => {
     const spec = (await t.http().get('/api/docs-json').expect(200)).body;
     expect(spec.paths['/api/v1/customers'].post.operationId).toBe('customers_create');
     expect(spec.paths['/api/v1/customers'].get.operationId).toBe('customers_list');
+    expect(spec.paths['/api/v1/customers/{id}'].patch.operationId).toBe('customers_update');
+    expect(spec.paths['/api/v1/customers/{id}'].delete.operationId).toBe('customers_delete');
     expect(
       spec.paths['/api/v1/customers/{id}'].get.responses['404'].content['application/json'].schema
         .$ref,

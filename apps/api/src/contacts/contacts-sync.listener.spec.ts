@@ -1,5 +1,6 @@
 import { MongoServerSelectionError, type TopologyDescription } from 'mongodb';
 import type { WaContactsUpsertedEvent } from '@app/whatsapp';
+import type { CustomerLinksService } from './customer-links.service';
 import { ContactsSyncListener } from './contacts-sync.listener';
 import type { ContactsSyncService } from './contacts-sync.service';
 
@@ -18,7 +19,10 @@ describe('ContactsSyncListener', () => {
       .fn<ContactsSyncService['syncContacts']>()
       .mockRejectedValueOnce(unreachable())
       .mockReturnValueOnce(queued);
-    const listener = new ContactsSyncListener({ syncContacts } as unknown as ContactsSyncService);
+    const listener = new ContactsSyncListener(
+      { syncContacts } as unknown as ContactsSyncService,
+      {} as CustomerLinksService,
+    );
     const event = { sessionId: 'org_main' } as WaContactsUpsertedEvent;
     void listener.onContacts(event);
     await vi.waitFor(() => expect(syncContacts).toHaveBeenCalledTimes(1));

@@ -2,13 +2,19 @@ import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/comm
 import { OnEvent } from '@nestjs/event-emitter';
 import { OutageRetries } from '@app/common';
 import { WA_EVENTS, type WaContactsUpsertedEvent, type WaLidMappingEvent } from '@app/whatsapp';
-import { CUSTOMERS_EVENTS, type CustomerCreatedEvent } from '../customers/customers.events';
+import {
+  CUSTOMERS_EVENTS,
+  type CustomerCreatedEvent,
+  type CustomerDeletedEvent,
+  type CustomerPhoneChangedEvent,
+} from '../customers/customers.events';
 import { MESSAGING_EVENTS, type MessagesCreatedEvent } from '../messaging/messaging.events';
 import {
   ORGANIZATION_EVENTS,
   type OrganizationModulesChangedEvent,
 } from '../organizations/organizations.events';
 import { ContactsSyncService } from './contacts-sync.service';
+import { CustomerLinksService } from './customer-links.service';
 
 /**
  * Event entry points of the contact sync. Handlers run off the emitter's call stack (`async`);
@@ -25,7 +31,10 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
   /** Stopped at shutdown: the syncs still queued with the database away give up without a try. */
   private readonly outage = new OutageRetries(this.logger);
 
-  constructor(private readonly sync: ContactsSyncService) {}
+  constructor(
+    private readonly sync: ContactsSyncService,
+    private readonly links: CustomerLinksService,
+  ) {}
 
   @OnEvent(WA_EVENTS.contactsUpserted, LISTENER)
   async onContacts(event: WaContactsUpsertedEvent): Promise<void> {
@@ -51,7 +60,21 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
   @OnEvent(CUSTOMERS_EVENTS.created, LISTENER)
   async onCustomerCreated(event: CustomerCreatedEvent): Promise<void> {
     await this.guard(CUSTOMERS_EVENTS.created, event?.customer?.organizationId, () =>
-      this.sync.linkNewCustomer(event.customer),
+      this.links.linkNewCustomer(event.customer),
+    );
+  }
+
+  @OnEvent(CUSTOMERS_EVENTS.phoneChanged, LISTENER)
+  async onCustomerPhoneChanged(event: CustomerPhoneChangedEvent): Promise<void> {
+    await this.guard(CUSTOMERS_EVENTS.phoneChanged, event?.customer?.organizationId, () =>
+      this.links.followPhoneChange(event.customer),
+    );
+  }
+
+  @OnEvent(CUSTOMERS_EVENTS.deleted, LISTENER)
+  async onCustomerDeleted(event: CustomerDeletedEvent): Promise<void> {
+    await this.guard(CUSTOMERS_EVENTS.deleted, event?.customer?.organizationId, () =>
+      this.links.unlinkDeletedCustomer(event.customer),
     );
   }
 
@@ -60,7 +83,7 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
   async onModulesChanged(event: OrganizationModulesChangedEvent): Promise<void> {
     if (!event.modules.includes('crm') || event.previous.includes('crm')) return;
     await this.guard(ORGANIZATION_EVENTS.modulesChanged, event.organizationId, () =>
-      this.sync.linkAllCustomers(event.organizationId),
+      this.links.linkAllCustomers(event.organizationId),
     );
   }
 

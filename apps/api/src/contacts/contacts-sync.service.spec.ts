@@ -8,6 +8,7 @@ import { ContactLocks } from './contact-locks';
 import type { SyncTarget, SyncUpdate } from './contact-rules';
 import { ContactRecord, ContactsRepository, type PushNameFields } from './contacts.repository';
 import { ContactsSyncService } from './contacts-sync.service';
+import { CustomerLinksService } from './customer-links.service';
 import { ContactEventsPublisher } from './contacts.events';
 import { LidMappingsRepository } from './lid-mappings.repository';
 import { LidMergeService } from './lid-merge.service';
@@ -170,6 +171,7 @@ function message(overrides: Partial<MessageRecord> = {}): MessageRecord {
 
 describe('ContactsSyncService', () => {
   let service: ContactsSyncService;
+  let links: CustomerLinksService;
   let repo: FakeContactsRepository;
   let mappings: FakeLidMappingsRepository;
   let customers: { idsByPhones: ReturnType<typeof vi.fn> };
@@ -188,6 +190,7 @@ describe('ContactsSyncService', () => {
     const moduleRef = await Test.createTestingModule({
       providers: [
         ContactsSyncService,
+        CustomerLinksService,
         ContactLocks,
         LidMergeService,
         { provide: ContactsRepository, useValue: repo },
@@ -199,6 +202,7 @@ describe('ContactsSyncService', () => {
       ],
     }).compile();
     service = moduleRef.get(ContactsSyncService);
+    links = moduleRef.get(CustomerLinksService);
   });
 
   const only = () => {
@@ -478,11 +482,11 @@ describe('ContactsSyncService', () => {
   it('links existing contacts when a customer is created, and announces them', async () => {
     await service.recordMessages([message()]);
     announced.mockClear();
-    await service.linkNewCustomer({ id: 'cust9', organizationId: ORG, name: 'Mona', phone: PHONE });
+    await links.linkNewCustomer({ id: 'cust9', organizationId: ORG, name: 'Mona', phone: PHONE });
     expect(announced).toHaveBeenCalledWith([
       expect.objectContaining({ jid: PHONE_JID, customerId: 'cust9', customerLinkSource: 'auto' }),
     ]);
-    await service.linkNewCustomer({
+    await links.linkNewCustomer({
       id: 'cust10',
       organizationId: 'other-org',
       name: 'X',

@@ -1,11 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { WaContactsUpsertedEvent, WaLidMappingEvent } from '@app/whatsapp';
-import { toCustomerCreatedPayload } from '../customers/customer.mapper';
-import type { CustomerCreatedPayload } from '../customers/customers.events';
-import { CustomersService } from '../customers/customers.service';
 import { MessageHistoryService } from '../messaging/message-history.service';
 import type { MessageRecord } from '../messaging/message.types';
-import { OrganizationsService } from '../organizations/organizations.service';
 import {
   observationFromContactInfo,
   observationsFromMessage,
@@ -24,6 +20,7 @@ import {
 } from './contact-rules';
 import { ContactEventsPublisher } from './contacts.events';
 import { ContactRecord, ContactsRepository } from './contacts.repository';
+import { CustomerLinksService, type LinkCandidate } from './customer-links.service';
 import { LidMergeService } from './lid-merge.service';
 
 /** Remembered message ids, so a re-delivered `message.created` event is not counted twice. */
@@ -41,12 +38,11 @@ export class ContactsSyncService {
 
   constructor(
     private readonly contacts: ContactsRepository,
-    private readonly customers: CustomersService,
+    private readonly links: CustomerLinksService,
     private readonly locks: ContactLocks,
     private readonly publish: ContactEventsPublisher,
     private readonly messages: MessageHistoryService,
     private readonly lids: LidMergeService,
-    private readonly organizations: OrganizationsService,
   ) {}
 
   /** Engine contacts (contacts.upsert / update, history sync). */
@@ -112,35 +108,10 @@ export class ContactsSyncService {
     const target = targetOf(event);
     const merged = await this.locks.run(target.sessionId, async () => {
       const { contact, gainedPhone } = await this.lids.reveal(target, lid, phone);
-      if (contact && gainedPhone) await this.autoLink(target.organizationId, [contact]);
+      if (contact && gainedPhone) await this.links.linkContacts(target.organizationId, [contact]);
       return contact;
     });
     await this.publish.updated([merged && (await this.contacts.findByJid(target, merged.jid))]);
-  }
-
-  /**
-   * The crm module came (back) on: contacts written while it was off were not linked, so link the
-   * unlinked ones whose phone a customer has, oldest customer first.
-   */
-  async linkAllCustomers(organizationId: string): Promise<void> {
-    for await (const customer of this.customers.withPhones(organizationId))
-      await this.linkNewCustomer(toCustomerCreatedPayload(customer));
-  }
-
-  /** A customer was created: link the organization's unlinked contacts with the same phone. */
-  async linkNewCustomer(customer: CustomerCreatedPayload): Promise<void> {
-    if (!customer.phone) return;
-    const linked = await this.contacts.autoLinkByPhone(
-      customer.organizationId,
-      customer.phone,
-      customer.id,
-    );
-    if (!linked.length) return;
-    this.logger.log(
-      { organizationId: customer.organizationId, customerId: customer.id, linked: linked.length },
-      'Linked contacts to a new customer',
-    );
-    await this.publish.updated(linked);
   }
 
   /**
@@ -162,7 +133,7 @@ export class ContactsSyncService {
       const plain = foldObservations(observations.filter((o) => !carriesLid(o)));
       results.push(...(await this.applyPlain(target, plain)));
       const toLink = results.flatMap((r) => (r.link ? [r.link] : []));
-      await this.autoLink(target.organizationId, toLink);
+      await this.links.linkContacts(target.organizationId, toLink);
       const touched = results.filter((r) => announce === 'all' || r.inserted || r.link);
       return [...new Set(touched.map((r) => r.jid))];
     });
@@ -291,34 +262,7 @@ export class ContactsSyncService {
       contact.customerLinkSource !== 'manual';
     return { jid: contact.jid, inserted, link: linkCandidate ? contact : undefined };
   }
-
-  /** Links contacts to the customer with their phone, while the organization uses the crm module. */
-  private async autoLink(organizationId: string, contacts: LinkCandidate[]): Promise<void> {
-    const candidates = contacts.filter(
-      (c) => c.phone && !c.customerId && c.customerLinkSource !== 'manual',
-    );
-    if (!candidates.length) return;
-    try {
-      if (!(await this.organizations.hasModule(organizationId, 'crm'))) return;
-      const customerIds = await this.customers.idsByPhones(
-        organizationId,
-        candidates.map((c) => c.phone as string),
-      );
-      for (const contact of candidates) {
-        const customerId = customerIds.get(contact.phone as string);
-        if (customerId) await this.contacts.autoLinkCustomer(contact._id, customerId);
-      }
-    } catch (err) {
-      this.logger.error({ err, organizationId }, 'Customer auto-link failed');
-    }
-  }
 }
-
-/** What the auto-link needs to know about a contact. */
-type LinkCandidate = Pick<
-  ContactRecord,
-  '_id' | 'jid' | 'phone' | 'customerId' | 'customerLinkSource'
->;
 
 /** One applied observation: the contact's key, whether it is new, and itself if it may be auto-linked. */
 interface Applied {

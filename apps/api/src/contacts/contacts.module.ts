@@ -12,6 +12,7 @@ import { ContactsRepository } from './contacts.repository';
 import { ContactsSyncListener } from './contacts-sync.listener';
 import { ContactsSyncService } from './contacts-sync.service';
 import { ContactsService } from './contacts.service';
+import { CustomerLinksService } from './customer-links.service';
 import { LidMappingsRepository } from './lid-mappings.repository';
 import { LidMergeService } from './lid-merge.service';
 import { Contact, ContactSchema } from './schemas/contact.schema';
@@ -37,6 +38,7 @@ import { LidMapping, LidMappingSchema } from './schemas/lid-mapping.schema';
     ContactEventsPublisher,
     ContactsService,
     ContactsSyncService,
+    CustomerLinksService,
     ContactsSyncListener,
     SearchKeysBackfill.provider(Contact.name, [
       { source: 'customName', keys: 'searchCustomName' },

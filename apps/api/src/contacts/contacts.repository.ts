@@ -230,7 +230,6 @@ export class ContactsRepository {
     return res.modifiedCount > 0;
   }
 
-  /** Links every unlinked contact of the organization with this phone (a customer was just created). */
   /** Links the unlinked contacts with this phone to a new customer; returns them as linked. */
   async autoLinkByPhone(
     organizationId: string,
@@ -248,6 +247,42 @@ export class ContactsRepository {
     // concurrently, by the sync's own auto-link, which announces its contacts too).
     return this.model
       .find({ organizationId, phone, customerId, customerLinkSource: 'auto' })
+      .lean<ContactRecord[]>()
+      .exec();
+  }
+
+  /**
+   * Unlinks the contacts linked to the customer: all of them, or only the automatic links of
+   * contacts whose phone is no longer `phone`. They are free for an automatic link again; returns
+   * them as unlinked.
+   */
+  async unlinkCustomer(
+    organizationId: string,
+    customerId: string,
+    only?: { automaticWithoutPhone: string | undefined },
+  ): Promise<ContactRecord[]> {
+    const filter: QueryFilter<Contact> = { organizationId, customerId };
+    if (only) {
+      filter.customerLinkSource = 'auto';
+      if (only.automaticWithoutPhone) filter.phone = { $ne: only.automaticWithoutPhone };
+    }
+    const ids = (await this.model.find(filter, { _id: 1 }).lean().exec()).map((c) => c._id);
+    if (!ids.length) return [];
+    await this.model
+      .updateMany(
+        { _id: { $in: ids }, customerId },
+        { $set: { customerId: null, customerLinkSource: null }, $inc: { revision: 1 } },
+      )
+      .exec();
+    return this.model
+      .find({ _id: { $in: ids }, customerId: null })
+      .lean<ContactRecord[]>()
+      .exec();
+  }
+
+  findByIds(ids: Types.ObjectId[]): Promise<ContactRecord[]> {
+    return this.model
+      .find({ _id: { $in: ids } })
       .lean<ContactRecord[]>()
       .exec();
   }

@@ -1,5 +1,5 @@
 import type { CustomerResponseDto } from './dto/customer.dto';
-import type { CustomerCreatedPayload } from './customers.events';
+import type { CustomerPayload } from './customers.events';
 import type { CustomerRecord } from './customers.repository';
 
 export function toCustomerDto(customer: CustomerRecord): CustomerResponseDto {
@@ -13,7 +13,7 @@ export function toCustomerDto(customer: CustomerRecord): CustomerResponseDto {
   };
 }
 
-export function toCustomerCreatedPayload(customer: CustomerRecord): CustomerCreatedPayload {
+export function toCustomerPayload(customer: CustomerRecord): CustomerPayload {
   return {
     id: String(customer._id),
     organizationId: customer.organizationId,

@@ -1,9 +1,10 @@
-import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiCreatedResponse,
   ApiForbiddenResponse,
+  ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -20,6 +21,7 @@ import {
   CustomerPageDto,
   CustomerResponseDto,
   ListCustomersQueryDto,
+  UpdateCustomerDto,
 } from './dto/customer.dto';
 import { toCustomerDto } from './customer.mapper';
 import { CustomersService } from './customers.service';
@@ -81,5 +83,46 @@ export class CustomersController {
   })
   async get(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<CustomerResponseDto> {
     return toCustomerDto(await this.customers.findOwned(user.organizationId, id));
+  }
+
+  @Patch(':id')
+  @ApiParam({ name: 'id', description: 'Customer id', example: '665f1c2b1e6a3e4f7e9d0e0d' })
+  @ApiOperation({
+    operationId: 'customers_update',
+    summary:
+      'Change a customer; with a new phone, the contacts linked to it automatically by the old one are unlinked (or linked to the oldest other customer with their phone), and unlinked contacts with the new one are linked',
+  })
+  @ApiOkResponse({ type: CustomerResponseDto })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: 'Validation failed (per-field messages in details)',
+  })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description: 'No such customer in this organization',
+  })
+  async update(
+    @CurrentUser() user: AuthUser,
+    @Param('id') id: string,
+    @Body() dto: UpdateCustomerDto,
+  ): Promise<CustomerResponseDto> {
+    return toCustomerDto(await this.customers.update(user.organizationId, id, dto));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiParam({ name: 'id', description: 'Customer id', example: '665f1c2b1e6a3e4f7e9d0e0d' })
+  @ApiOperation({
+    operationId: 'customers_delete',
+    summary:
+      'Delete a customer; the contacts linked to it, by hand too, are unlinked, then linked to the oldest other customer with their phone if there is one',
+  })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description: 'No such customer in this organization',
+  })
+  remove(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<void> {
+    return this.customers.delete(user.organizationId, id);
   }
 }

@@ -1,9 +1,12 @@
 /** Events the Customers module emits (EventEmitter2) after the database write. */
 export const CUSTOMERS_EVENTS = {
   created: 'customers.customer.created',
+  /** Its phone changed (set, replaced or removed): the contacts linked by phone follow. */
+  phoneChanged: 'customers.customer.phone-changed',
+  deleted: 'customers.customer.deleted',
 } as const;
 
-export interface CustomerCreatedPayload {
+export interface CustomerPayload {
   id: string;
   organizationId: string;
   name: string;
@@ -13,5 +16,15 @@ export interface CustomerCreatedPayload {
 }
 
 export interface CustomerCreatedEvent {
-  customer: CustomerCreatedPayload;
+  customer: CustomerPayload;
+}
+
+export interface CustomerPhoneChangedEvent {
+  /** As it is now. */
+  customer: CustomerPayload;
+  previousPhone?: string;
+}
+
+export interface CustomerDeletedEvent {
+  customer: CustomerPayload;
 }

@@ -22,6 +22,13 @@ export interface NewCustomer {
   email?: string;
 }
 
+/** A change of a customer: fields to set, and optional fields to remove (null). */
+export interface CustomerChange {
+  name?: string;
+  phone?: { phone: string; phoneInput: string } | null;
+  email?: string | null;
+}
+
 @Injectable()
 export class CustomersRepository {
   constructor(@InjectModel(Customer.name) private readonly model: Model<Customer>) {}
@@ -39,6 +46,39 @@ export class CustomersRepository {
     if (!OBJECT_ID.test(id)) return Promise.resolve(null);
     return this.model
       .findOne({ _id: new Types.ObjectId(id), organizationId })
+      .lean<CustomerRecord>()
+      .exec();
+  }
+
+  /** The customer after the change; null when it is not there (any more). */
+  updateOwned(
+    organizationId: string,
+    id: Types.ObjectId,
+    change: CustomerChange,
+  ): Promise<CustomerRecord | null> {
+    const $set: Record<string, unknown> = {};
+    const $unset: Record<string, 1> = {};
+    if (change.name !== undefined)
+      Object.assign($set, { name: change.name, searchName: searchTokens(change.name) });
+    if (change.phone)
+      Object.assign($set, { ...change.phone, searchPhone: phoneSearchKeys(change.phone.phone) });
+    else if (change.phone === null) {
+      Object.assign($unset, { phone: 1, phoneInput: 1 });
+      $set.searchPhone = [];
+    }
+    if (change.email) $set.email = change.email;
+    else if (change.email === null) $unset.email = 1;
+    return this.model
+      .findOneAndUpdate({ _id: id, organizationId }, { $set, $unset }, { new: true })
+      .lean<CustomerRecord>()
+      .exec();
+  }
+
+  /** The customer as it was; null when it was not there. */
+  deleteOwned(organizationId: string, id: string): Promise<CustomerRecord | null> {
+    if (!OBJECT_ID.test(id)) return Promise.resolve(null);
+    return this.model
+      .findOneAndDelete({ _id: new Types.ObjectId(id), organizationId })
       .lean<CustomerRecord>()
       .exec();
   }

@@ -1,10 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { normalizePhone, skipFor, type Page } from '@app/common';
-import { toCustomerCreatedPayload } from './customer.mapper';
+import { toCustomerPayload } from './customer.mapper';
 import { CustomerNotFoundError } from './customers.errors';
-import { CUSTOMERS_EVENTS, type CustomerCreatedEvent } from './customers.events';
-import { CustomerRecord, CustomersRepository } from './customers.repository';
+import { CUSTOMERS_EVENTS } from './customers.events';
+import { type CustomerChange, CustomerRecord, CustomersRepository } from './customers.repository';
 
 export interface CreateCustomerInput {
   name: string;
@@ -12,6 +12,9 @@ export interface CreateCustomerInput {
   phone?: string | null;
   email?: string | null;
 }
+
+/** Absent: unchanged; null: removed. */
+export type UpdateCustomerInput = Partial<CreateCustomerInput>;
 
 export interface CustomerListQuery {
   search?: string;
@@ -29,9 +32,8 @@ export class CustomersService {
   ) {}
 
   /**
-   * Creates the customer, then announces it so Contacts can link existing contacts with the same phone.
-   * The announcement is awaited (listeners are promisified) so the link is visible when this returns;
-   * a failing listener is logged and never fails the creation.
+   * Creates the customer, then announces it so Contacts can link existing contacts with the same
+   * phone (see announce).
    */
   async create(organizationId: string, input: CreateCustomerInput): Promise<CustomerRecord> {
     const phone = normalizePhone(input.phone);
@@ -41,14 +43,50 @@ export class CustomersService {
       ...(phone && input.phone ? { phone, phoneInput: input.phone } : {}),
       ...(input.email ? { email: input.email.toLowerCase() } : {}),
     });
-    const event: CustomerCreatedEvent = { customer: toCustomerCreatedPayload(customer) };
-    await this.events.emitAsync(CUSTOMERS_EVENTS.created, event).catch((err: Error) => {
-      this.logger.error(
-        { err, customerId: event.customer.id },
-        'A customers.customer.created listener failed',
-      );
-    });
+    await this.announce(CUSTOMERS_EVENTS.created, { customer: toCustomerPayload(customer) });
     return customer;
+  }
+
+  /** Changes the customer; a changed phone is announced, so the contacts linked by phone follow. */
+  async update(
+    organizationId: string,
+    id: string,
+    input: UpdateCustomerInput,
+  ): Promise<CustomerRecord> {
+    const before = await this.findOwned(organizationId, id);
+    const change: CustomerChange = {};
+    if (input.name !== undefined) change.name = input.name;
+    if (input.phone !== undefined) {
+      const phone = normalizePhone(input.phone);
+      change.phone = phone && input.phone ? { phone, phoneInput: input.phone } : null;
+    }
+    if (input.email !== undefined) change.email = input.email?.toLowerCase() ?? null;
+    if (!Object.keys(change).length) return before; // nothing to change, not even updatedAt
+    const after = await this.customers.updateOwned(organizationId, before._id, change);
+    if (!after) throw new CustomerNotFoundError(); // deleted meanwhile
+    if (after.phone !== before.phone)
+      await this.announce(CUSTOMERS_EVENTS.phoneChanged, {
+        customer: toCustomerPayload(after),
+        ...(before.phone ? { previousPhone: before.phone } : {}),
+      });
+    return after;
+  }
+
+  /** Deletes the customer; announced, so the contacts linked to it are unlinked. */
+  async delete(organizationId: string, id: string): Promise<void> {
+    const deleted = await this.customers.deleteOwned(organizationId, id);
+    if (!deleted) throw new CustomerNotFoundError();
+    await this.announce(CUSTOMERS_EVENTS.deleted, { customer: toCustomerPayload(deleted) });
+  }
+
+  /**
+   * The announcement is awaited (listeners are promisified), so the contacts' links are as the
+   * change makes them when the request returns; a failing listener is logged and never fails it.
+   */
+  private async announce(event: string, payload: { customer: { id: string } }): Promise<void> {
+    await this.events.emitAsync(event, payload).catch((err: Error) => {
+      this.logger.error({ err, customerId: payload.customer.id }, `A ${event} listener failed`);
+    });
   }
 
   async list(organizationId: string, query: CustomerListQuery): Promise<Page<CustomerRecord>> {
@@ -61,9 +99,14 @@ export class CustomersService {
     return { items, total, page: query.page, limit: query.limit };
   }
 
+  /** The customer if it belongs to the organization, else null (also for malformed ids). */
+  find(organizationId: string, id: string): Promise<CustomerRecord | null> {
+    return this.customers.findOwned(organizationId, id);
+  }
+
   /** The customer if it belongs to the organization; 404 otherwise (also for malformed ids). */
   async findOwned(organizationId: string, id: string): Promise<CustomerRecord> {
-    const customer = await this.customers.findOwned(organizationId, id);
+    const customer = await this.find(organizationId, id);
     if (!customer) throw new CustomerNotFoundError();
     return customer;
   }
@@ -74,12 +117,12 @@ export class CustomersService {
     return normalized ? this.customers.findByPhone(organizationId, normalized) : null;
   }
 
-  /** Normalized phone → id of the oldest customer with it, for batch linking. */
   /** The organization's customers that have a phone, oldest first (the oldest keeps a shared phone's link). */
   withPhones(organizationId: string): AsyncIterable<CustomerRecord> {
     return this.customers.withPhones(organizationId);
   }
 
+  /** Normalized phone → id of the oldest customer with it, for batch linking. */
   async idsByPhones(organizationId: string, phones: string[]): Promise<Map<string, string>> {
     const unique = [
       ...new Set(phones.map((p) => normalizePhone(p)).filter((p): p is string => !!p)),

@@ -84,10 +84,12 @@ export interface paths {
         get: operations["customers_get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Delete a customer; the contacts linked to it, by hand too, are unlinked, then linked to the oldest other customer with their phone if there is one */
+        delete: operations["customers_delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change a customer; with a new phone, the contacts linked to it automatically by the old one are unlinked (or linked to the oldest other customer with their phone), and unlinked contacts with the new one are linked */
+        patch: operations["customers_update"];
         trace?: never;
     };
     "/api/v1/events": {
@@ -2297,6 +2299,23 @@ export interface components {
              */
             expectedRevision?: number;
         };
+        UpdateCustomerDto: {
+            /**
+             * @description Phone with country code; spaces, dashes, a leading + or 00 are accepted and normalized to digits
+             * @example +20 100 123 4567
+             */
+            phone?: string | null;
+            /**
+             * @description Email address
+             * @example mona@example.com
+             */
+            email?: string | null;
+            /**
+             * @description Customer name
+             * @example Mona Ali
+             */
+            name?: string;
+        };
         UpdateModulesDto: {
             /**
              * @description The complete set of enabled modules
@@ -2823,6 +2842,135 @@ export interface operations {
             };
             /** @description No such customer in this organization */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    customers_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Customer id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The 'crm' module is not enabled for the organization */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No such customer in this organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    customers_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Customer id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateCustomerDto"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerResponseDto"];
+                };
+            };
+            /** @description Validation failed (per-field messages in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The 'crm' module is not enabled for the organization */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description No such customer in this organization */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over 140mb */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body was sent with a Content-Type other than application/json (or application/*+json), or none */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,4 +1,5 @@
 import {
+  IsOmittable,
   normalizePhone,
   PaginationQueryDto,
   PHONE_PATTERN,
@@ -6,7 +7,7 @@ import {
   trimEmail,
   trimString,
 } from '@app/common';
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
   IsEmail,
@@ -69,6 +70,22 @@ export class CreateCustomerDto {
   @IsEmail({}, { message: 'email must be a valid email address' })
   @MaxLength(254)
   email?: string | null;
+}
+
+/** Fields left out stay as they are; `phone` or `email` null removes it. */
+export class UpdateCustomerDto extends PartialType(OmitType(CreateCustomerDto, ['name'] as const)) {
+  @ApiPropertyOptional({
+    description: 'Customer name',
+    example: 'Mona Ali',
+    minLength: 1,
+    maxLength: 120,
+  })
+  @IsOmittable() // a customer always has a name: null is refused
+  @Transform(trimString)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(120)
+  name?: string;
 }
 
 export class ListCustomersQueryDto extends PaginationQueryDto {

@@ -1,0 +1,122 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { toCustomerPayload } from '../customers/customer.mapper';
+import type { CustomerPayload } from '../customers/customers.events';
+import { CustomersService } from '../customers/customers.service';
+import { OrganizationsService } from '../organizations/organizations.service';
+import { ContactEventsPublisher } from './contacts.events';
+import { ContactRecord, ContactsRepository } from './contacts.repository';
+
+/** What the automatic link needs to know about a contact. */
+export type LinkCandidate = Pick<
+  ContactRecord,
+  '_id' | 'jid' | 'phone' | 'customerId' | 'customerLinkSource'
+>;
+
+/**
+ * Links contacts to CRM customers by phone: a contact without a link, and whose link nobody set
+ * by hand, is linked to the oldest customer with its phone. Follows customers as they are created,
+ * change their phone and are deleted; every contact whose link moved is announced.
+ */
+@Injectable()
+export class CustomerLinksService {
+  private readonly logger = new Logger(CustomerLinksService.name);
+
+  constructor(
+    private readonly contacts: ContactsRepository,
+    private readonly customers: CustomersService,
+    private readonly organizations: OrganizationsService,
+    private readonly publish: ContactEventsPublisher,
+  ) {}
+
+  /** Links contacts to the customer with their phone, while the organization uses the crm module. */
+  async linkContacts(organizationId: string, contacts: LinkCandidate[]): Promise<void> {
+    const candidates = contacts.filter(
+      (c) => c.phone && !c.customerId && c.customerLinkSource !== 'manual',
+    );
+    if (!candidates.length) return;
+    try {
+      if (!(await this.organizations.hasModule(organizationId, 'crm'))) return;
+      const customerIds = await this.customers.idsByPhones(
+        organizationId,
+        candidates.map((c) => c.phone as string),
+      );
+      for (const contact of candidates) {
+        const customerId = customerIds.get(contact.phone as string);
+        if (customerId) await this.contacts.autoLinkCustomer(contact._id, customerId);
+      }
+    } catch (err) {
+      this.logger.error({ err, organizationId }, 'Customer auto-link failed');
+    }
+  }
+
+  /**
+   * The crm module came (back) on: contacts written while it was off were not linked, so link the
+   * unlinked ones whose phone a customer has, oldest customer first.
+   */
+  async linkAllCustomers(organizationId: string): Promise<void> {
+    for await (const customer of this.customers.withPhones(organizationId))
+      await this.linkNewCustomer(toCustomerPayload(customer));
+  }
+
+  /** A customer was created: link the organization's unlinked contacts with the same phone. */
+  async linkNewCustomer(customer: CustomerPayload): Promise<void> {
+    if (!customer.phone) return;
+    const linked = await this.contacts.autoLinkByPhone(
+      customer.organizationId,
+      customer.phone,
+      customer.id,
+    );
+    if (!linked.length) return;
+    this.logger.log(
+      { organizationId: customer.organizationId, customerId: customer.id, linked: linked.length },
+      'Linked contacts to a new customer',
+    );
+    await this.publish.updated(linked);
+  }
+
+  /**
+   * A customer's phone changed: its automatic links to contacts of another phone are undone (they
+   * go to the oldest other customer with their phone, if any), and the unlinked contacts with its
+   * phone are linked to it. Read from the database, not the event: two changes announced out of
+   * order still end where the customer is.
+   */
+  async followPhoneChange(customer: CustomerPayload): Promise<void> {
+    const current = await this.customers.find(customer.organizationId, customer.id);
+    if (!current) return this.unlinkDeletedCustomer(customer); // deleted meanwhile
+    const phone = current.phone ?? undefined;
+    const dropped = await this.contacts.unlinkCustomer(customer.organizationId, customer.id, {
+      automaticWithoutPhone: phone,
+    });
+    const linked = phone
+      ? await this.contacts.autoLinkByPhone(customer.organizationId, phone, customer.id)
+      : [];
+    await this.relink(customer, dropped, linked);
+  }
+
+  /** A customer was deleted: every contact linked to it, by hand too, is unlinked (and relinked). */
+  async unlinkDeletedCustomer(customer: CustomerPayload): Promise<void> {
+    const dropped = await this.contacts.unlinkCustomer(customer.organizationId, customer.id);
+    await this.relink(customer, dropped, []);
+  }
+
+  /** Links the unlinked contacts to the oldest other customer with their phone; announces all. */
+  private async relink(
+    customer: CustomerPayload,
+    dropped: ContactRecord[],
+    linked: ContactRecord[],
+  ): Promise<void> {
+    if (!dropped.length && !linked.length) return;
+    await this.linkContacts(customer.organizationId, dropped);
+    const moved = dropped.length ? await this.contacts.findByIds(dropped.map((c) => c._id)) : [];
+    this.logger.log(
+      {
+        organizationId: customer.organizationId,
+        customerId: customer.id,
+        unlinked: dropped.length,
+        linked: linked.length,
+      },
+      'Contacts followed a changed customer',
+    );
+    await this.publish.updated([...moved, ...linked]);
+  }
+}
