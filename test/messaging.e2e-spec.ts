@@ -2564,4 +2564,40 @@ describe('messaging: media by URL and the pending deadline', () => {
     );
     expect(failed.error).toBe('Session not connected within 1 s');
   });
+
+  it('never fails a send past the deadline while WhatsApp is taking it: it ends sent, not failed', async () => {
+    await connectedSession(t, owner, 'busy');
+    const registry = t.app.get(SessionRegistry);
+    const real = registry.send.bind(registry);
+    // The engine takes longer than the deadline (a large upload, a slow link): the deadline
+    // passes, and sweeps run, while WhatsApp is taking the message.
+    let handedOver: Promise<unknown> | undefined;
+    const slow = vi.spyOn(registry, 'send').mockImplementation((...args) => {
+      const sending = new Promise((r) => setTimeout(r, 2_500)).then(() => real(...args));
+      handedOver = sending;
+      return sending;
+    });
+    try {
+      const res = await sendAs(t, owner, {
+        sessionName: 'busy',
+        to: PEER,
+        text: 'on its way',
+      }).expect(202);
+      await waitFor(async () => slow.mock.calls.length > 0, 5_000, 'the send handed to the engine');
+      await handedOver;
+      const sent = await waitFor(
+        async () => {
+          const m = (await t.http().get(`/api/v1/whatsapp/messages/${res.body.id}`).set(owner.auth))
+            .body;
+          return m.waMessageId ? m : undefined;
+        },
+        10_000,
+        'the id WhatsApp gave it stored',
+      );
+      expect(sent).toMatchObject({ status: 'sent', sentAt: expect.any(String) });
+      expect(sent.error).toBeUndefined();
+    } finally {
+      slow.mockRestore();
+    }
+  });
 });

@@ -296,14 +296,22 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     };
   }
 
+  /**
+   * A send WhatsApp is taking (claimed, claim not run out) is left to its outcome: failed under it,
+   * a message WhatsApp then took would stay failed. Checked in the update itself, so a drain that
+   * claims the message between the read and the update keeps it.
+   */
   private async expireOverdue(now: Date): Promise<void> {
+    const notInFlight = {
+      $or: [{ claimedBy: { $exists: false } }, { nextAttemptAt: { $lte: now } }],
+    };
     const overdue = await this.messages.pendingOf(
-      { createdAt: { $lt: new Date(now.getTime() - this.deadlineMs) } },
+      { createdAt: { $lt: new Date(now.getTime() - this.deadlineMs) }, ...notInFlight },
       BATCH,
     );
     for (const message of overdue) {
       await this.status.fail(
-        { _id: message._id },
+        { _id: message._id, ...notInFlight },
         `Session not connected within ${this.deadlineMs / 1000} s`,
       );
     }
