@@ -11,6 +11,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { MessageCreationService } from '../apps/api/src/messaging/message-creation.service';
 import { MessageEffectsRecovery } from '../apps/api/src/messaging/message-effects-recovery.service';
 import { OutboxDispatcher } from '../apps/api/src/messaging/outbox-dispatcher';
 import { connectedSession, waitForSessionStatus, scanWhenQrShows } from './support/sandbox';
@@ -581,6 +582,26 @@ describe('messaging (HTTP, sandbox engine)', () => {
     await connectedSession(t, owner, 'brief');
     const again = await send(body, { 'Idempotency-Key': fresh }).expect(202);
     expect(again.headers['idempotent-replayed']).toBeUndefined();
+  });
+
+  it('replays a send stored before its request failed to a retry with its Idempotency-Key: one message, sent once', async () => {
+    // The database fails after the message is stored (its chat, stats and event are replayed by
+    // recovery): the client sees an error and retries with the key, as the key is meant for.
+    const creation = t.app.get(MessageCreationService);
+    const blip = vi
+      .spyOn(creation, 'complete')
+      .mockRejectedValueOnce(new Error('connection reset while recording the effects'));
+    const body = { sessionName: 'main', to: '+201555000446', text: 'charge card once' };
+    const key = `key-blip-${Date.now()}`;
+    try {
+      await send(body, { 'Idempotency-Key': key }).expect(500);
+    } finally {
+      blip.mockRestore();
+    }
+    const retry = await send(body, { 'Idempotency-Key': key }).expect(202);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    await waitForStatus(retry.body.id, 'sent');
+    expect((await history({ chat: '+201555000446' })).total).toBe(1);
   });
 
   it('previews a chat: cut between characters, never inside an emoji; polls, places and cards by name', async () => {

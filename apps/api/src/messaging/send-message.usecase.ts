@@ -116,10 +116,26 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
         throw new SessionLoggedOutError(dto.sessionName, 'scan a new QR code before sending');
       return { message: await this.accept(request, session, dto), replayed: false };
     } catch (error) {
-      if (idempotencyKey)
-        await this.idempotency.release(organizationId, idempotencyKey, request.claimId);
+      if (idempotencyKey) await this.releaseUnlessStored(organizationId, idempotencyKey, request);
       throw error;
     }
+  }
+
+  /**
+   * Frees the key of a request that failed, unless its message was stored before the failure (the
+   * database failed while recording its effects, which recovery replays): a retry with the key then
+   * gets that message instead of sending it twice. When that cannot be read, the key is kept; a
+   * claim without its message is taken over after ABANDONED_CLAIM_MS.
+   */
+  private async releaseUnlessStored(
+    organizationId: string,
+    key: string,
+    request: AcceptedRequest,
+  ): Promise<void> {
+    const stored = await this.messages
+      .findOwned(organizationId, request.claimId)
+      .catch(() => undefined);
+    if (stored === null) await this.idempotency.release(organizationId, key, request.claimId);
   }
 
   private async accept(
