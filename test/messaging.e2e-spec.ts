@@ -2586,6 +2586,44 @@ describe('messaging: media by URL and the pending deadline', () => {
     expect(failed.error).toBe('Session not connected within 1 s');
   });
 
+  it('sends nothing that waited past the deadline, also when its session connects before a sweep failed it', async () => {
+    // Sweeps fail overdue messages a batch at a time: after a long outage or downtime the session
+    // can connect while some are still pending.
+    const sweeps = vi.spyOn(t.app.get(OutboxDispatcher), 'sweep').mockResolvedValue();
+    try {
+      await t
+        .http()
+        .post('/api/v1/whatsapp/sessions')
+        .set(owner.auth)
+        .send({ sessionName: 'stale' })
+        .expect(201);
+      const res = await sendAs(t, owner, {
+        sessionName: 'stale',
+        to: PEER,
+        text: 'your code is 1234',
+      }).expect(202);
+      await new Promise((r) => setTimeout(r, 1_200)); // past the 1 s deadline
+      await scanWhenQrShows(t, owner, 'stale', '+201001234599');
+      await waitForSessionStatus(t, owner, 'stale', 'connected');
+      const settled = await waitFor(
+        async () => {
+          const m = (await t.http().get(`/api/v1/whatsapp/messages/${res.body.id}`).set(owner.auth))
+            .body;
+          return m.status !== 'pending' ? m : undefined;
+        },
+        10_000,
+        'the message settled',
+      );
+      expect(settled).toMatchObject({
+        status: 'failed',
+        error: 'Session not connected within 1 s',
+      });
+      expect(settled.waMessageId).toBeUndefined();
+    } finally {
+      sweeps.mockRestore();
+    }
+  });
+
   it('never fails a send past the deadline while WhatsApp is taking it: it ends sent, not failed', async () => {
     await connectedSession(t, owner, 'busy');
     const registry = t.app.get(SessionRegistry);

@@ -175,6 +175,12 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
           await this.status.fail({ _id: candidate._id }, deletedReason(candidate.sessionName));
           continue;
         }
+        // Past its deadline it is failed, not sent late, though no sweep has got to it yet (the
+        // clock read now: a rate-limited batch takes minutes).
+        if (this.isOverdue(candidate, new Date())) {
+          await this.status.fail({ _id: candidate._id }, this.overdueReason());
+          continue;
+        }
         if (blocked.has(candidate.chatJid)) continue;
         const wait = this.limiter.delayFor(sessionId);
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -309,12 +315,16 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
       { createdAt: { $lt: new Date(now.getTime() - this.deadlineMs) }, ...notInFlight },
       BATCH,
     );
-    for (const message of overdue) {
-      await this.status.fail(
-        { _id: message._id, ...notInFlight },
-        `Session not connected within ${this.deadlineMs / 1000} s`,
-      );
-    }
+    for (const message of overdue)
+      await this.status.fail({ _id: message._id, ...notInFlight }, this.overdueReason());
+  }
+
+  private isOverdue(message: MessageRecord, now: Date): boolean {
+    return new Date(message.createdAt).getTime() < now.getTime() - this.deadlineMs;
+  }
+
+  private overdueReason(): string {
+    return `Session not connected within ${this.deadlineMs / 1000} s`;
   }
 
   private async failAll(sessionId: string, reason: string): Promise<void> {
