@@ -260,8 +260,9 @@ export function mergeContacts(
   return merged;
 }
 
+/** Both notes, once: b already in a (a merge tried again) is not added twice. */
 function mergeNotes(a: string | null | undefined, b: string | null | undefined): string | null {
-  if (a && b && a !== b) return `${a}\n\n${b}`;
+  if (a && b && !a.includes(b)) return `${a}\n\n${b}`;
   return a || b || null;
 }
 

@@ -91,8 +91,16 @@ class FakeContactsRepository {
   async setIdentity(id: Types.ObjectId, identity: object) {
     return this.patch(id, identity);
   }
-  async applyMerge(id: Types.ObjectId, merged: object) {
-    return this.patch(id, merged);
+  async applyMerge(id: Types.ObjectId, merged: object, revision: number | undefined) {
+    const doc = this.byId(id);
+    if (!doc || (doc.revision ?? 0) !== (revision ?? 0)) return null;
+    return this.patch(id, { ...merged, revision: (doc.revision ?? 0) + 1 });
+  }
+  async deleteAtRevision(id: Types.ObjectId, revision: number | undefined) {
+    const doc = this.byId(id);
+    if (!doc || (doc.revision ?? 0) !== (revision ?? 0)) return false;
+    await this.deleteById(id);
+    return true;
   }
   async setMessageCount(id: Types.ObjectId, messageCount: number) {
     this.patch(id, { messageCount });
@@ -352,6 +360,28 @@ describe('ContactsSyncService', () => {
       notes: 'from lid',
       firstSeenAt: new Date('2026-01-01T00:00:00Z'),
       lastMessageAt: new Date('2026-01-03T00:00:00Z'),
+    });
+  });
+
+  it('folds in an edit made to a contact while it is merged (another instance), counting messages once', async () => {
+    await service.recordMessages([message({ chatJid: LID, senderJid: LID, senderLid: LID })]);
+    await service.recordMessages([message()]);
+    const [lidDoc, phoneDoc] = repo.docs;
+    Object.assign(lidDoc, { tags: ['lead'], notes: 'from lid' });
+    // A user saves the LID contact just after the phone contact got the merge, then the phone one.
+    const applyMerge = repo.applyMerge.bind(repo);
+    vi.spyOn(repo, 'applyMerge').mockImplementationOnce(async (id, merged, revision) => {
+      const written = await applyMerge(id, merged, revision);
+      Object.assign(lidDoc, { tags: ['lead', 'vip'], revision: 1 });
+      Object.assign(phoneDoc, { notes: 'from lid\n\nsee invoice', revision: 2 });
+      return written;
+    });
+    await service.applyLidMapping({ ...REF, lid: LID, pn: PHONE });
+    expect(only()).toMatchObject({
+      jid: PHONE_JID,
+      messageCount: 2,
+      tags: ['lead', 'vip'],
+      notes: 'from lid\n\nsee invoice',
     });
   });
 

@@ -200,15 +200,26 @@ export class ContactsRepository {
       .exec();
   }
 
-  applyMerge(id: Types.ObjectId, merged: MergedContact): Promise<ContactRecord | null> {
+  /** The merge written into the surviving contact, while it is still at `revision` (else null). */
+  applyMerge(
+    id: Types.ObjectId,
+    merged: MergedContact,
+    revision: number | undefined,
+  ): Promise<ContactRecord | null> {
     return this.model
       .findOneAndUpdate(
-        { _id: id },
+        { _id: id, revision: atRevision(revision) },
         { $set: merged, $inc: { revision: 1 } },
         { returnDocument: 'after' },
       )
       .lean<ContactRecord>()
       .exec();
+  }
+
+  /** Deletes the contact if it is still at `revision` (no edit since it was read). */
+  async deleteAtRevision(id: Types.ObjectId, revision: number | undefined): Promise<boolean> {
+    const res = await this.model.deleteOne({ _id: id, revision: atRevision(revision) }).exec();
+    return res.deletedCount > 0;
   }
 
   async anyOfSession(organizationId: string, sessionName: string): Promise<boolean> {
@@ -304,8 +315,7 @@ export class ContactsRepository {
     const _id = toObjectId(id);
     if (!_id) return Promise.resolve(null);
     const filter: QueryFilter<Contact> = { _id, organizationId };
-    // Contacts stored before revisions were counted have none: they are at 0.
-    if (revision !== undefined) filter.revision = revision === 0 ? { $in: [0, null] } : revision;
+    if (revision !== undefined) filter.revision = atRevision(revision);
     return this.model
       .findOneAndUpdate(filter, { $set: patch, $inc: { revision: 1 } }, { returnDocument: 'after' })
       .lean<ContactRecord>()
@@ -386,6 +396,10 @@ export class ContactsRepository {
     return query;
   }
 }
+
+/** Matches a contact at `revision`; contacts stored before revisions were counted are at 0. */
+const atRevision = (revision: number | undefined) =>
+  revision ? revision : { $in: [0, null] as Array<number | null> };
 
 /** An automatic link to the customer with the contact's phone: a change of a user-owned field. */
 const autoLinkUpdate = (customerId: string) => ({

@@ -10,6 +10,9 @@ import { LidMappingsRepository } from './lid-mappings.repository';
  * being ingested, a contact first seen by phone later, or a merge a crash cut off. Callers hold
  * the session's contact lock.
  */
+/** Merges tried against contacts edited meanwhile before the LID contact goes regardless. */
+const MERGE_TRIES = 3;
+
 @Injectable()
 export class LidMergeService {
   private readonly logger = new Logger(LidMergeService.name);
@@ -76,15 +79,54 @@ export class LidMergeService {
       this.logger.debug({ sessionId: target.sessionId }, 'Re-keyed a LID contact by its phone');
       return { contact, gainedPhone: true };
     }
-    // Both exist: fold the LID document into the phone document. Write the survivor first, so a
-    // crash in between never loses the user's tags or notes.
-    const merged = mergeContacts(phoneDoc, lidDoc, lid, phone);
-    const contact = await this.contacts.applyMerge(phoneDoc._id, merged);
-    await this.contacts.deleteById(lidDoc._id);
-    this.logger.log(
-      { sessionId: target.sessionId, kept: String(phoneDoc._id), removed: String(lidDoc._id) },
-      'Merged a LID contact into its phone contact',
-    );
-    return { contact, gainedPhone: !phoneDoc.customerId };
+    return this.fold(target, phoneDoc, lidDoc, lid, phone);
+  }
+
+  /**
+   * Folds the LID document into the phone document. The survivor is written first, so a crash in
+   * between never loses the user's tags or notes. Both writes hold only while the contact is at
+   * the revision read: a user's edit made meanwhile (on another instance: the lock is this
+   * process's) is read again and folded in instead of being overwritten or deleted.
+   */
+  private async fold(
+    target: SyncTarget,
+    phoneDoc: ContactRecord,
+    lidDoc: ContactRecord,
+    lid: string,
+    phone: string,
+  ): Promise<{ contact: ContactRecord | null; gainedPhone: boolean }> {
+    const gainedPhone = !phoneDoc.customerId;
+    let counted = false; // the LID's messages are in the phone contact's count already
+    for (let attempt = 1; ; attempt++) {
+      const source = counted ? { ...lidDoc, messageCount: 0 } : lidDoc;
+      const merged = mergeContacts(phoneDoc, source, lid, phone);
+      const contact = await this.contacts.applyMerge(phoneDoc._id, merged, phoneDoc.revision);
+      if (contact) {
+        counted = true;
+        // Past the last try, the LID contact goes whatever changed (as before revisions).
+        const removed =
+          attempt < MERGE_TRIES
+            ? await this.contacts.deleteAtRevision(lidDoc._id, lidDoc.revision)
+            : (await this.contacts.deleteById(lidDoc._id), true);
+        if (removed) {
+          this.logger.log(
+            {
+              sessionId: target.sessionId,
+              kept: String(phoneDoc._id),
+              removed: String(lidDoc._id),
+            },
+            'Merged a LID contact into its phone contact',
+          );
+          return { contact, gainedPhone };
+        }
+      }
+      const [phoneNow, lidNow] = await Promise.all([
+        this.contacts.findByJid(target, phoneDoc.jid),
+        this.contacts.findByJid(target, lidDoc.jid),
+      ]);
+      this.logger.debug({ sessionId: target.sessionId, attempt }, 'A contact changed mid-merge');
+      if (!phoneNow || !lidNow) return { contact: phoneNow, gainedPhone }; // deleted meanwhile
+      [phoneDoc, lidDoc] = [phoneNow, lidNow];
+    }
   }
 }
