@@ -260,6 +260,31 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     await api().delete(`/api/v1/webhooks/${created.id}`).set(owner.auth).expect(204);
   });
 
+  it('keeps "no password" when a masked URL comes back for a receiver stored without one', async () => {
+    const r = await receiver();
+    const userOnly = r.url.replace('http://', 'http://hooks@');
+    const created = await createHook({ url: userOnly, events: ['message.received'] });
+    expect(created.url).toBe(userOnly);
+    const patched = (
+      await api()
+        .patch(`/api/v1/webhooks/${created.id}`)
+        .set(owner.auth)
+        .send({ url: r.url.replace('http://', 'http://hooks:****@') })
+        .expect(200)
+    ).body;
+    expect(patched.url).toBe(userOnly);
+    await inbound('no password kept', 'main');
+    await waitFor(
+      async () => r.hits.some((h) => h.body.data.text === 'no password kept'),
+      10_000,
+      'delivery without a password',
+    );
+    expect(r.hits.at(-1)!.headers.authorization).toBe(
+      `Basic ${Buffer.from('hooks:').toString('base64')}`,
+    );
+    await api().delete(`/api/v1/webhooks/${created.id}`).set(owner.auth).expect(204);
+  });
+
   it('stores signing secrets encrypted; deliveries sign with the secret shown once, also for rows stored before encryption', async () => {
     const db = t.app.get<string, Connection>(getConnectionToken());
     const stored = async (id: string) =>

@@ -19,19 +19,19 @@ export function maskUrlPassword(url: string): string {
 
 /**
  * A new URL that carries MASKED_PASSWORD (a client sending back what it read) keeps the stored
- * URL's password instead of setting the mask as the password.
+ * URL's password, or its lack of one, instead of setting the mask as the password.
  */
 export function keepStoredPassword(newUrl: string, storedUrl: string): string {
   const parsed = URL.parse(newUrl);
+  if (parsed?.password !== MASKED_PASSWORD) return newUrl;
   const stored = URL.parse(storedUrl);
-  if (parsed?.password !== MASKED_PASSWORD || !stored?.password) return newUrl;
   // The stored password goes only where it went: the same origin and user.
-  if (parsed.origin !== stored.origin || parsed.username !== stored.username)
+  if (parsed.origin !== stored?.origin || parsed.username !== stored.username)
     throw new WebhookUrlNotAllowedError(
       'url keeps the stored password (****) only for the same scheme, host, port and user: give the password for the new receiver',
       'masked_password_elsewhere',
     );
-  parsed.password = stored.password;
+  parsed.password = stored.password; // '' when none is stored: the URL stays without one
   return parsed.href;
 }
 

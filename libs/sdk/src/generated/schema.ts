@@ -2342,7 +2342,7 @@ export interface components {
         };
         UpdateWebhookDto: {
             /**
-             * @description New receiver URL (checked like on create). A password of `****` keeps the stored password, so a URL read back from the API can be sent again as it is (same scheme, host, port and user only: elsewhere a 400)
+             * @description New receiver URL (checked like on create). A password of `****` keeps the stored password (or none, when none is stored), so a URL read back from the API can be sent again as it is (same scheme, host, port and user only: elsewhere a 400)
              * @example https://crm.example.com/hooks/whatsapp-v2
              */
             url?: string;
