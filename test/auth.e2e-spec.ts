@@ -625,3 +625,33 @@ describe('login limits under a burst (own app: the per-address limit counts ever
     expect(Number(refused?.headers['retry-after'])).toBeGreaterThan(0);
   });
 });
+
+describe('the per-address login limit behind a proxy (TRUST_PROXY)', () => {
+  // Two clients reach the gateway through an ingress at 10.0.0.7, which reaches it over loopback.
+  const CLIENT_A = '203.0.113.1, 10.0.0.7';
+  const CLIENT_B = '203.0.113.2, 10.0.0.7';
+  /** Spends client A's 30 logins of the minute, then answers the next one's status for A and B. */
+  async function afterAsLimit(env: Record<string, string>) {
+    const t = await createTestApp(env);
+    try {
+      const login = (forwardedFor: string) =>
+        t
+          .http()
+          .post('/api/v1/auth/login')
+          .set('X-Forwarded-For', forwardedFor)
+          .send({ email: uniqueEmail('proxied'), password: 'password-123' });
+      for (let i = 0; i < 30; i++) expect((await login(CLIENT_A)).status).toBe(401);
+      return { a: (await login(CLIENT_A)).status, b: (await login(CLIENT_B)).status };
+    } finally {
+      await t.close();
+    }
+  }
+
+  it('counts each client apart when the ingress is trusted', async () => {
+    expect(await afterAsLimit({ TRUST_PROXY: 'loopback, 10.0.0.0/8' })).toEqual({ a: 429, b: 401 });
+  });
+
+  it('counts them as one address (the ingress) by default, trusting loopback only', async () => {
+    expect(await afterAsLimit({})).toEqual({ a: 429, b: 429 });
+  });
+});

@@ -58,7 +58,7 @@ export async function createApp(
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalInterceptors(new BodylessRoutesInterceptor());
   if (options.shutdownHooks !== false) app.enableShutdownHooks();
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', config.TRUST_PROXY);
   const document = buildOpenApiDocument(app);
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
   serveDashboard(app);

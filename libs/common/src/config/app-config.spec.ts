@@ -64,6 +64,28 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
+  it.each([
+    [undefined, 'loopback'],
+    ['true', true],
+    ['false', false],
+    ['0', 0],
+    ['2', 2],
+    ['loopback', 'loopback'],
+    ['loopback, 10.0.0.0/8, fd00::/8, 203.0.113.7', 'loopback, 10.0.0.0/8, fd00::/8, 203.0.113.7'],
+    ['linklocal,uniquelocal,::1', 'linklocal,uniquelocal,::1'],
+  ])('reads TRUST_PROXY %j as Express takes it (%j)', (value, expected) => {
+    expect(loadConfig({ TRUST_PROXY: value }).TRUST_PROXY).toBe(expected);
+  });
+
+  it.each(['yes', '-1', '1.5', 'proxy.internal', '10.0.0.0/33', '::1/129', 'loopback,,10.0.0.1'])(
+    'rejects TRUST_PROXY %j',
+    (value) => {
+      expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(
+        'TRUST_PROXY must be true, false, a hop count, or IPs/CIDR ranges',
+      );
+    },
+  );
+
   it('accepts allow lists of host names, IPs and CIDR ranges', () => {
     const config = loadConfig({
       WEBHOOK_ALLOWED_HOSTS:

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsIn,
@@ -34,6 +35,42 @@ const IsAllowList = () =>
         `${args!.property} must list host names, IPs or CIDR ranges separated by commas; not one: ${invalidAllowListEntries(
           String(args!.value),
         ).join(', ')}`,
+    },
+  });
+
+/** Express's 'trust proxy': all (true) or none (false), a hop count, or trusted proxy addresses. */
+export type TrustProxy = boolean | number | string;
+const TRUST_PROXY_SUBNETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const TRUST_PROXY_MESSAGE =
+  'TRUST_PROXY must be true, false, a hop count, or IPs/CIDR ranges (or loopback, linklocal, uniquelocal) separated by commas';
+
+const toTrustProxy = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  const trimmed = value.trim();
+  if (trimmed === 'true' || trimmed === 'false') return trimmed === 'true';
+  return /^\d+$/.test(trimmed) ? Number(trimmed) : value;
+};
+
+/** One address entry of TRUST_PROXY as proxy-addr takes it: a named subnet, an IP or IP/prefix. */
+function isTrustedProxyEntry(entry: string): boolean {
+  if (TRUST_PROXY_SUBNETS.has(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (!version || rest.length) return false;
+  if (prefix === undefined) return true;
+  return /^\d+$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
+}
+
+const IsTrustProxy = () =>
+  ValidateBy({
+    name: 'isTrustProxy',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'boolean' ||
+        Number.isSafeInteger(value) ||
+        (typeof value === 'string' &&
+          value.split(',').every((entry) => isTrustedProxyEntry(entry.trim()))),
+      defaultMessage: () => TRUST_PROXY_MESSAGE,
     },
   });
 
@@ -144,6 +181,14 @@ export class EnvironmentVariables {
     message: 'INSTANCE_ID must be 1-64 letters, digits, dots, dashes or underscores',
   })
   INSTANCE_ID?: string;
+
+  /**
+   * Which peers' X-Forwarded-For is believed, which decides the client address (the per-address
+   * login limit): the default trusts a proxy on loopback only.
+   */
+  @Transform(toTrustProxy)
+  @IsTrustProxy()
+  TRUST_PROXY: TrustProxy = 'loopback';
 
   @Transform(toInt)
   @IsInt({ message: 'LOGIN_MAX_FAILURES must be an integer >= 1' })
