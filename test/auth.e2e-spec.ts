@@ -3,6 +3,7 @@ import { type Connection, Types } from 'mongoose';
 import { UserEmailsNfcMigration } from '../apps/api/src/organizations/user-emails-nfc.migration';
 import { createHmac } from 'node:crypto';
 import {
+  asNewClient,
   createTestApp,
   registerUser,
   TEST_JWT_SECRET,
@@ -34,6 +35,7 @@ describe('auth and organizations (HTTP)', () => {
       const res = await t
         .http()
         .post('/api/v1/auth/register')
+        .set(asNewClient())
         .send({
           organizationName: 'Acme',
           name: 'Mona',
@@ -117,7 +119,12 @@ describe('auth and organizations (HTTP)', () => {
         ['isAdmin'],
       ],
     ])('rejects %j with 400 and per-field messages', async (body, fields) => {
-      const res = await t.http().post('/api/v1/auth/register').send(body).expect(400);
+      const res = await t
+        .http()
+        .post('/api/v1/auth/register')
+        .set(asNewClient())
+        .send(body)
+        .expect(400);
       expect(res.body).toMatchObject({
         statusCode: 400,
         code: 'VALIDATION_FAILED',
@@ -134,6 +141,7 @@ describe('auth and organizations (HTTP)', () => {
       const res = await t
         .http()
         .post('/api/v1/auth/register')
+        .set(asNewClient())
         .send({
           organizationName: 'Other',
           name: 'X',
@@ -150,6 +158,7 @@ describe('auth and organizations (HTTP)', () => {
         t
           .http()
           .post('/api/v1/auth/register')
+          .set(asNewClient())
           .send({
             organizationName: 'Acme',
             name: 'José',
@@ -193,6 +202,7 @@ describe('auth and organizations (HTTP)', () => {
           t
             .http()
             .post('/api/v1/auth/register')
+            .set(asNewClient())
             .send({ organizationName: `Org ${i}`, name: 'R', email, password: 'password-123' }),
         ),
       );
@@ -653,5 +663,33 @@ describe('the per-address login limit behind a proxy (TRUST_PROXY)', () => {
 
   it('counts them as one address (the ingress) by default, trusting loopback only', async () => {
     expect(await afterAsLimit({})).toEqual({ a: 429, b: 429 });
+  });
+});
+
+describe('the per-address registration limit', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+  const register = (forwardedFor: string) =>
+    t
+      .http()
+      .post('/api/v1/auth/register')
+      .set('X-Forwarded-For', forwardedFor)
+      .send({
+        organizationName: 'Signup',
+        name: 'S',
+        email: uniqueEmail('signup'),
+        password: 'password-123',
+      });
+
+  it('refuses past 20 registrations an hour from one address with a coded 429 and Retry-After', async () => {
+    for (let i = 0; i < 20; i++) expect((await register('203.0.113.50')).status).toBe(201);
+    const refused = await register('203.0.113.50');
+    expect(refused.status).toBe(429);
+    expect(refused.body).toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(60);
+    expect((await register('203.0.113.51')).status).toBe(201);
   });
 });

@@ -25,6 +25,7 @@ export class AuthController {
 
   @Post('register')
   @Public()
+  @Throttle({ default: { limit: 20, ttl: 3_600_000 } })
   @ApiOperation({
     operationId: 'auth_register',
     summary: 'Create an organization and its owner; returns a token',
@@ -36,6 +37,11 @@ export class AuthController {
     description: 'Validation failed (per-field messages in details)',
   })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'Email already registered' })
+  @ApiTooManyRequestsResponse({
+    type: ErrorResponseDto,
+    description: 'More than 20 registrations an hour from this address (Retry-After header)',
+    headers: { 'Retry-After': RETRY_AFTER_HEADER },
+  })
   register(@Body() dto: RegisterDto): Promise<AuthTokenResponseDto> {
     return this.auth.register(dto);
   }
