@@ -87,6 +87,67 @@ describe('client.events()', () => {
     expect(fetch).toHaveBeenCalledOnce();
   });
 
+  describe('while the gateway or its proxy is briefly unavailable', () => {
+    beforeEach(() => vi.useFakeTimers());
+    afterEach(() => vi.useRealTimers());
+
+    const answers = (...responses: Array<() => Response>) => {
+      const requests: Request[] = [];
+      const fetch = vi.fn(async (input: string | URL | Request, init?: RequestInit) => {
+        requests.push(new Request(input, init));
+        return responses[requests.length - 1]();
+      });
+      return { requests, fetch: fetch as unknown as typeof globalThis.fetch };
+    };
+    const status =
+      (code: number, headers: Record<string, string> = {}) =>
+      () =>
+        new Response('<html>Bad Gateway</html>', {
+          status: code,
+          headers: { 'content-type': 'text/html', ...headers },
+        });
+
+    it('retries 502, 503 and 429 with backoff, waiting out Retry-After, and resumes', async () => {
+      const { requests, fetch } = answers(
+        status(502),
+        status(429, { 'retry-after': '3' }),
+        status(503),
+        () => new Response(streamOf(`id: e1\ndata: ${envelope('e1')}\n\n`)),
+      );
+      const client = createGatewayClient({ baseUrl: 'http://gw.test', fetch });
+      const events = client.events({ lastEventId: 'e0', retryDelayMs: 100 });
+      const first = events.next();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(requests).toHaveLength(1); // 502: waits retryDelayMs
+      await vi.advanceTimersByTimeAsync(100);
+      expect(requests).toHaveLength(2); // 429 with Retry-After: 3 s
+      await vi.advanceTimersByTimeAsync(2999);
+      expect(requests).toHaveLength(2);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(requests).toHaveLength(3); // 503: the doubled delay, 400 ms
+      await vi.advanceTimersByTimeAsync(399);
+      expect(requests).toHaveLength(3);
+      await vi.advanceTimersByTimeAsync(1);
+      expect((await first).value).toMatchObject({ id: 'e1' });
+      expect(requests.map((r) => r.headers.get('last-event-id'))).toEqual(['e0', 'e0', 'e0', 'e0']);
+      await events.return();
+    });
+
+    it('ends with the ApiError of a 502 when reconnect is off, and of any other 4xx', async () => {
+      const off = answers(status(502));
+      await expect(
+        createGatewayClient({ baseUrl: 'http://gw.test', fetch: off.fetch })
+          .events({ reconnect: false })
+          .next(),
+      ).rejects.toMatchObject({ status: 502 });
+      const notFound = answers(status(404));
+      await expect(
+        createGatewayClient({ baseUrl: 'http://gw.test', fetch: notFound.fetch }).events().next(),
+      ).rejects.toMatchObject({ status: 404 });
+      expect(notFound.requests).toHaveLength(1);
+    });
+  });
+
   it('is not a get route: get() of the stream does not compile', () => {
     const client = createGatewayClient({ baseUrl: 'http://gw.test' });
     // @ts-expect-error the event stream is read with events(), a get would wait for its end

@@ -20,8 +20,9 @@ export interface EventStreamOptions {
   /** Ends the stream (the iterator returns). */
   signal?: AbortSignal;
   /**
-   * Reconnect when the connection drops, resuming after the last event yielded (default true).
-   * An answer other than 200 (401, 403, 400) is not retried: it throws an ApiError.
+   * Reconnect when the connection drops, resuming after the last event yielded (default true);
+   * also after a 502, 503 or 504 (a gateway restarting behind a proxy) or a 429, waiting at least
+   * their Retry-After. Another answer than 200 (401, 403, 400…) is not retried: it throws an ApiError.
    */
   reconnect?: boolean;
   /** First wait before reconnecting, doubled per failed attempt up to 30 s (default 1000 ms). */
@@ -30,6 +31,8 @@ export interface EventStreamOptions {
 
 export const EVENTS_PATH = '/api/v1/events' as const;
 const MAX_RETRY_DELAY_MS = 30_000;
+/** Answers of a gateway restarting behind a proxy (502-504) or of a rate limit (429): retried. */
+const RETRIED_STATUSES = new Set([429, 502, 503, 504]);
 
 interface StreamContext {
   baseUrl: string;
@@ -75,12 +78,17 @@ export async function* streamEvents(
     }
     if (!response.ok || !response.body) {
       const body: unknown = await response.json().catch(() => null);
-      throw new ApiError(
+      const error = new ApiError(
         response.status,
         body,
         response.headers.get('x-request-id') ?? undefined,
         response.headers.get('retry-after'),
       );
+      if (!reconnect || !RETRIED_STATUSES.has(response.status)) throw error;
+      // A restart behind a proxy, or a limit: wait (at least Retry-After) and connect again.
+      await sleep(Math.max(delay, (error.retryAfterSeconds ?? 0) * 1000), signal);
+      delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
+      continue;
     }
     try {
       for await (const frame of sseFrames(response.body)) {
