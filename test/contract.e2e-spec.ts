@@ -86,6 +86,9 @@ describe('responses match their OpenAPI schema (e2e)', () => {
         .send(body)
         .expect(409);
       expect(res.body.code).toBe('SESSION_NOT_CONNECTED');
+      // The session's public status (waiting for its QR), not the engine's phase.
+      expect(['connecting', 'qr_ready']).toContain(res.body.details.status);
+      expect(res.body.message).toContain(`(status: ${res.body.details.status})`);
       expect(responseMismatches('POST', path, 409, res.body)).toEqual([]);
     }
   });

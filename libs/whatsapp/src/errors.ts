@@ -3,7 +3,7 @@
  * the app's global filter maps `code`/`httpStatus` to the response.
  */
 import type { RelayedError } from './session-state/holder-request';
-import { sessionNameOf } from './session-state/session-state';
+import { sessionNameOf, type WaSessionStatus } from './session-state/session-state';
 
 /** `details` of an error about one session: the name the client knows it by, its id for the logs. */
 const aboutSession = (sessionId: string, extra: Record<string, unknown> = {}) => ({
@@ -44,7 +44,8 @@ export class SessionAlreadyExistsError extends WhatsAppError {
 export class SessionNotConnectedError extends WhatsAppError {
   readonly code = 'SESSION_NOT_CONNECTED';
   readonly httpStatus = 409;
-  constructor(sessionId: string, status?: string) {
+  /** `status`: the session's public status (SessionResponseDto's), when known. */
+  constructor(sessionId: string, status?: WaSessionStatus) {
     super(
       `WhatsApp session "${sessionNameOf(sessionId)}" is not connected${status ? ` (status: ${status})` : ''}`,
       aboutSession(sessionId, { status }),

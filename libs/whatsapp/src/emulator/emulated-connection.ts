@@ -11,6 +11,7 @@ import type {
   WaOpenInfo,
   WaReadKey,
 } from '../engine/wa-connection';
+import type { SandboxPhase } from '../sandbox/sandbox-connection';
 import type { EmulatorBackend } from './emulator-backend';
 
 /** The linked device behind an open session, as the emulator knows it. */
@@ -27,7 +28,7 @@ const MERGE_WAIT_MS = 3_000;
  * routes need: the QR on display, the linked account and device id, whether it is open.
  */
 export class EmulatedConnection extends TypedEmitter<WaConnectionEvents> implements WaConnection {
-  private state: 'starting' | 'qr' | 'open' | 'ended' = 'starting';
+  private state: SandboxPhase = 'starting';
   private currentQr?: string;
   private pairingPhone?: string;
   private openInfo?: WaOpenInfo;
@@ -70,7 +71,7 @@ export class EmulatedConnection extends TypedEmitter<WaConnectionEvents> impleme
     inner.on('contacts', (contacts) => this.onContacts(contacts));
   }
 
-  get phase(): 'starting' | 'qr' | 'open' | 'ended' {
+  get phase(): SandboxPhase {
     return this.state;
   }
 

@@ -10,7 +10,12 @@ import {
 } from '../errors';
 import type { WaCloseReason } from '../engine/close-reason';
 import type { ContactInfo } from '../engine/wa-connection';
-import type { SandboxReceiptStatus, SandboxSentQuote } from '../sandbox/sandbox-connection';
+import {
+  describePhase,
+  type SandboxReceiptStatus,
+  type SandboxSentQuote,
+  statusOfPhase,
+} from '../sandbox/sandbox-connection';
 import type { SandboxControlBackend, SandboxInboundAccepted } from '../sandbox/sandbox-control';
 import { newSandboxMessageId, onlyDigits, phoneToJid } from '../sandbox/sandbox-ids';
 import type { SandboxInboundSpec } from '../sandbox/sandbox-inbound';
@@ -60,7 +65,7 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
   private openOrThrow(sessionId: string): EmulatedConnection & { account: string } {
     const conn = this.backend.getOrThrow(sessionId);
     if (conn.phase !== 'open' || !conn.account)
-      throw new SessionNotConnectedError(sessionId, conn.phase);
+      throw new SessionNotConnectedError(sessionId, statusOfPhase(conn.phase));
     return conn as EmulatedConnection & { account: string };
   }
 
@@ -73,7 +78,7 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
     const qr = conn.qr;
     if (conn.phase !== 'qr' || !qr)
       throw new SandboxInvalidStateError(
-        `Nothing to scan: the session is ${conn.phase === 'open' ? 'already connected' : conn.phase}`,
+        `Nothing to scan: the session is ${describePhase(conn.phase)}`,
         sessionId,
       );
     const clean = Object.fromEntries(
@@ -202,7 +207,7 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
     const conn = this.backend.getOrThrow(sessionId);
     if (conn.phase !== 'open' || !conn.account)
       throw new SandboxInvalidStateError(
-        `The emulator back-end disconnects open sessions only (now: ${conn.phase})`,
+        `The emulator back-end disconnects connected sessions only (now: ${describePhase(conn.phase)})`,
         sessionId,
       );
     const { account, deviceId } = await conn.device();

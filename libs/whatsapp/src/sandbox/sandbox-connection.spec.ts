@@ -10,6 +10,7 @@ import {
   SandboxInvalidStateError,
   SandboxSessionNotLiveError,
   SandboxUnknownMessageError,
+  SessionNotConnectedError,
 } from '../errors';
 import { silentLogger } from '../testing/silent-logger';
 import { SandboxControl } from './sandbox-control';
@@ -268,5 +269,34 @@ describe('Sandbox engine', () => {
     const again = create();
     expect(await next<string>(again, 'qr')).toMatch(/^sandbox-qr:/);
     await again.close();
+  });
+
+  it('names the public session status (qr_ready, connecting) when it refuses, never its own phases', async () => {
+    const { control, create } = setup();
+    const c = create();
+    const refusal = async (act: () => unknown) => {
+      try {
+        await act();
+      } catch (error) {
+        return error as Error & { details?: Record<string, unknown> };
+      }
+      throw new Error('expected a refusal');
+    };
+    const starting = await refusal(() => c.requestPairingCode('15550000000'));
+    expect(starting).toBeInstanceOf(SandboxInvalidStateError);
+    expect(starting.message).toBe('Pairing needs a session waiting for a scan (now: connecting)');
+    await next(c, 'qr');
+    const inbound = await refusal(() =>
+      control.inbound('org_s', { from: '+15550000001', text: 'hi' }),
+    );
+    expect(inbound).toBeInstanceOf(SessionNotConnectedError);
+    expect(inbound.message).toBe('WhatsApp session "s" is not connected (status: qr_ready)');
+    expect(inbound.details?.status).toBe('qr_ready');
+    await c.close();
+    const ended = await refusal(() =>
+      c.sendMessage('15550000001@s.whatsapp.net', { type: 'text', text: 'x' }),
+    );
+    expect(ended.message).toBe('WhatsApp session "s" is not connected');
+    expect(ended.details?.status).toBeUndefined();
   });
 });

@@ -27,6 +27,23 @@ import {
 import { capped } from '../engine/media-cap';
 import { buildSandboxInbound, type SandboxInboundSpec } from './sandbox-inbound';
 import type { SandboxHub } from './sandbox-hub';
+import type { WaSessionStatus } from '../session-state/session-state';
+
+/** Where a simulated connection (sandbox or emulated) is in its life. */
+export type SandboxPhase = 'starting' | 'qr' | 'open' | 'ended';
+const PHASE_STATUS: Record<SandboxPhase, WaSessionStatus | undefined> = {
+  starting: 'connecting',
+  qr: 'qr_ready',
+  open: 'connected',
+  ended: undefined, // the session's status is the registry's to tell (reconnecting, logged out…)
+};
+
+/** The session status a phase shows as in errors: the API's statuses, never the phase's name. */
+export const statusOfPhase = (phase: SandboxPhase): WaSessionStatus | undefined =>
+  PHASE_STATUS[phase];
+/** A phase in words, for error messages. */
+export const describePhase = (phase: SandboxPhase): string =>
+  phase === 'open' ? 'already connected' : (statusOfPhase(phase) ?? 'not connected');
 
 /** What a linked sandbox account keeps in the auth store (instead of Baileys creds). */
 export interface SandboxCreds {
@@ -97,7 +114,7 @@ const isSandboxCreds = (c: unknown): c is SandboxCreds =>
  * only the QR phase runs one.
  */
 export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implements WaConnection {
-  private state: 'starting' | 'qr' | 'open' | 'ended' = 'starting';
+  private state: SandboxPhase = 'starting';
   private qrTimer?: NodeJS.Timeout;
   private qrCount = 0;
   private me?: SandboxCreds;
@@ -188,7 +205,7 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
 
   private assertOpen(): SandboxCreds {
     if (this.state !== 'open' || !this.me)
-      throw new SessionNotConnectedError(this.sessionId, this.state);
+      throw new SessionNotConnectedError(this.sessionId, statusOfPhase(this.state));
     return this.me;
   }
 
@@ -220,7 +237,7 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
   async requestPairingCode(phoneDigits: string): Promise<string> {
     if (this.state !== 'qr')
       throw new SandboxInvalidStateError(
-        `Pairing needs a session waiting for a scan (now: ${this.state})`,
+        `Pairing needs a session waiting for a scan (now: ${describePhase(this.state)})`,
         this.sessionId,
       );
     this.pairing = { code: newPairingCode(), phone: onlyDigits(phoneDigits) };
@@ -229,7 +246,8 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
 
   async logout(): Promise<void> {
     // As on WhatsApp: only a live connection can unlink the device; an ended one did nothing.
-    if (this.state === 'ended') throw new SessionNotConnectedError(this.sessionId, this.state);
+    if (this.state === 'ended')
+      throw new SessionNotConnectedError(this.sessionId, statusOfPhase(this.state));
     this.end();
     await this.auth.clear();
   }
@@ -262,7 +280,7 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
   async scan(phone: string, profile: { pushName?: string; lid?: string } = {}): Promise<void> {
     if (this.state !== 'qr')
       throw new SandboxInvalidStateError(
-        `Nothing to scan: the session is ${this.state === 'open' ? 'already connected' : this.state}`,
+        `Nothing to scan: the session is ${describePhase(this.state)}`,
         this.sessionId,
       );
     const digits = onlyDigits(phone);
