@@ -7,7 +7,10 @@ import {
   type WaConnection,
 } from '@app/whatsapp';
 import type { Connection } from 'mongoose';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { MONGO_TARGET, type MongoTarget } from '../apps/api/src/database/database.module';
+import { WebhookDirectory } from '../apps/api/src/webhooks/webhook-directory';
 import { connectedSession, waitForSessionStatus } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
@@ -293,5 +296,86 @@ describe('two instances sharing one database', () => {
       10_000,
       'sent by A',
     );
+  });
+});
+
+describe('webhooks written on one instance, events fanned out on another', () => {
+  const ENV = { WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' };
+  let a: TestApp;
+  let b: TestApp;
+  let owner: RegisteredUser;
+  let receiver: Server;
+  let receiverUrl: string;
+  const texts: string[] = [];
+
+  beforeAll(async () => {
+    a = await createTestApp(ENV);
+    b = await createTestApp({
+      ...ENV,
+      MONGODB_URI: a.app.get<symbol, MongoTarget>(MONGO_TARGET).uri,
+    });
+    owner = await registerUser(a);
+    await connectedSession(a, owner, 'main');
+    receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        texts.push(JSON.parse(Buffer.concat(chunks).toString('utf8')).data.text);
+        res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => receiver?.close(() => resolve()));
+    await b?.close();
+    await a?.close();
+  });
+
+  /** A (holding the session, so fanning its events out) has just read the organization's webhooks. */
+  const aReadsWebhooks = () => {
+    const directory = a.app.get(WebhookDirectory);
+    directory.invalidate(owner.organization.id);
+    return directory.list(owner.organization.id);
+  };
+  const inboundOnA = (text: string) =>
+    a
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/main/inbound')
+      .set(owner.auth)
+      .send({ from: '+201555000888', text })
+      .expect(202);
+  const delivered = (text: string) =>
+    waitFor(async () => texts.includes(text), 10_000, `delivery of "${text}"`);
+
+  it('a webhook created on B gets the events A fans out right after, whatever A read before', async () => {
+    expect(await aReadsWebhooks()).toEqual([]);
+    const hook = (
+      await b
+        .http()
+        .post('/api/v1/webhooks')
+        .set(owner.auth)
+        .send({ url: receiverUrl, events: ['message.received'] })
+        .expect(201)
+    ).body;
+    await inboundOnA('after a create on B');
+    await delivered('after a create on B');
+
+    await b
+      .http()
+      .patch(`/api/v1/webhooks/${hook.id}`)
+      .set(owner.auth)
+      .send({ enabled: false })
+      .expect(200);
+    expect((await aReadsWebhooks()).map((h) => h.enabled)).toEqual([false]);
+    await b
+      .http()
+      .patch(`/api/v1/webhooks/${hook.id}`)
+      .set(owner.auth)
+      .send({ enabled: true })
+      .expect(200);
+    await inboundOnA('after an enable on B');
+    await delivered('after an enable on B');
   });
 });

@@ -9,7 +9,7 @@ import {
 } from './webhook-deliveries.repository';
 import { WebhookDirectory } from './webhook-directory';
 import { WebhookDispatcher } from './webhook-dispatcher';
-import { webhookWants } from './webhook-matching';
+import { eventTimeMs, webhookWants } from './webhook-matching';
 
 /**
  * Outbox subscriber: one `webhook_deliveries` row per (matching webhook, event), inserted
@@ -38,7 +38,9 @@ export class WebhookFanoutService {
       else byOrganization.set(event.organizationId, [event]);
     }
     for (const [organizationId, orgEvents] of byOrganization) {
-      const hooks = await this.directory.list(organizationId);
+      // Read after the newest event: a webhook created or enabled before it, on any instance, is in.
+      const newest = Math.max(...orgEvents.map((event) => eventTimeMs(event.id)));
+      const hooks = await this.directory.list(organizationId, newest);
       if (!hooks.some((h) => h.enabled)) continue;
       for (const event of orgEvents) {
         let matched = false;
