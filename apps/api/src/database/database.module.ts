@@ -12,7 +12,11 @@ import { join } from 'node:path';
 import type { Connection } from 'mongoose';
 import { APP_CONFIG, type AppConfig } from '@app/common';
 import { EmbeddedMongoThread, type ThreadMemory } from '@app/embedded-mongo';
-import { MonitorWatchdog, restartServerMonitor } from './monitor-watchdog';
+import {
+  ClosedConnectionWatchdog,
+  MonitorWatchdog,
+  restartServerMonitor,
+} from './monitor-watchdog';
 
 /** The driver's server monitoring: a heartbeat every 10 s, each connection given 10 s to open. */
 const HEARTBEAT_FREQUENCY_MS = 10_000;
@@ -90,7 +94,10 @@ export class MongoTarget implements OnApplicationShutdown {
 })
 class MongoTargetModule {}
 
-/** Watches the driver's server monitors for a heartbeat that never ends (see MonitorWatchdog). */
+/**
+ * Watches the driver for what a database outage can leave waiting for good: a server monitor's
+ * heartbeat (MonitorWatchdog) and an operation on a connection already closed (ClosedConnectionWatchdog).
+ */
 @Injectable()
 class MonitorWatchdogService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(MonitorWatchdogService.name);
@@ -115,7 +122,16 @@ class MonitorWatchdogService implements OnApplicationBootstrap, OnApplicationShu
         return restarted;
       },
     );
-    this.timer = setInterval(() => watchdog.check(), 5_000).unref();
+    const operations = new ClosedConnectionWatchdog(client);
+    this.timer = setInterval(() => {
+      watchdog.check();
+      const failed = operations.check();
+      if (failed)
+        this.logger.warn(
+          { failed },
+          'Database operations waited for good on a connection the driver had closed; they were failed, to be tried again',
+        );
+    }, 5_000).unref();
   }
 
   onApplicationShutdown(): void {

@@ -1,7 +1,11 @@
 import { EventEmitter, once } from 'node:events';
-import { MongoClient } from 'mongodb';
+import { MongoClient, MongoNetworkError } from 'mongodb';
 import { EmbeddedMongoServer } from '@app/embedded-mongo';
-import { MonitorWatchdog, restartServerMonitor } from './monitor-watchdog';
+import {
+  ClosedConnectionWatchdog,
+  MonitorWatchdog,
+  restartServerMonitor,
+} from './monitor-watchdog';
 
 describe('MonitorWatchdog', () => {
   it('restarts the monitor of a heartbeat left unanswered past the limit, and only that one', () => {
@@ -68,3 +72,62 @@ describe('restartServerMonitor', () => {
     expect(restartServerMonitor(client, '127.0.0.1:1')).toBe(false);
   });
 });
+
+describe('ClosedConnectionWatchdog', () => {
+  let store: EmbeddedMongoServer;
+  let client: MongoClient;
+  beforeAll(async () => {
+    store = await EmbeddedMongoServer.start({ port: 0 });
+  });
+  afterAll(async () => {
+    await client?.close();
+    await store.close();
+  });
+
+  it('fails an operation left waiting on a connection the driver already closed, with its network error', async () => {
+    client = new MongoClient(`mongodb://127.0.0.1:${store.port}/x?directConnection=true`, {
+      monitorCommands: true,
+    });
+    await client.connect();
+    const messages = client.db('x').collection<{ _id: number; status?: string }>('messages');
+    await messages.insertOne({ _id: 1 });
+    const inUse = () =>
+      [
+        ...(
+          client as unknown as {
+            topology: {
+              s: { servers: Map<string, { pool: { checkedOutConnections: Set<Conn> } }> };
+            };
+          }
+        ).topology.s.servers.values(),
+      ].flatMap((server) => [...server.pool.checkedOutConnections]);
+    // The race of an outage: the connection closes between its check-out and the write of the
+    // command. The driver then writes into the closed socket and waits for 'drain' for good.
+    const closed = new Promise<void>((resolve) =>
+      client.once('commandStarted', (e: { connectionId?: number | string }) => {
+        const connection = inUse().find((c) => c.id === e.connectionId)!;
+        connection.once('close', () => resolve());
+        connection.socket.destroy();
+      }),
+    );
+    const update = messages
+      .findOneAndUpdate({ _id: 1 }, { $set: { status: 'read' } })
+      .catch((err: unknown) => err);
+    await closed;
+    await new Promise((resolve) => setImmediate(resolve));
+
+    const watchdog = new ClosedConnectionWatchdog(client);
+    expect(watchdog.check()).toBe(0); // seen once: an operation may still be noticing the close
+    expect(watchdog.check()).toBe(1);
+    // A network error: what the gateway waits out and tries again (isTransientDatabaseError).
+    expect(await update).toBeInstanceOf(MongoNetworkError);
+    expect(watchdog.check()).toBe(0);
+    await messages.updateOne({ _id: 1 }, { $set: { status: 'read' } });
+    expect(await messages.findOne({ _id: 1 })).toEqual({ _id: 1, status: 'read' });
+  });
+});
+
+interface Conn extends EventEmitter {
+  id: number | string;
+  socket: { destroy(): void };
+}

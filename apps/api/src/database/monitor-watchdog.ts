@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import { MongoNetworkError } from 'mongodb';
 
 /** What the watchdog reads of the driver's heartbeat events (server monitoring, SDAM). */
 interface HeartbeatEvent {
@@ -67,4 +68,65 @@ export function restartServerMonitor(client: unknown, address: string): boolean 
   monitor.close();
   monitor.connect();
   return true;
+}
+
+/** A pooled connection of the driver, as far as failing its waiting operation needs it (internal API). */
+interface PooledConnection {
+  closed?: boolean;
+  error?: Error;
+  id?: number | string;
+  /** The response an operation waits for on it (set while it reads). */
+  dataEvents?: { throw(error: Error): Promise<unknown> } | null;
+  socket?: { emit(event: 'error', error: Error): boolean; listenerCount(event: 'error'): number };
+}
+
+/**
+ * Fails the operations that wait on a connection the driver has already closed.
+ *
+ * The driver (7.8) can close a connection (the database went away) between the check-out and the
+ * write of a command: it then writes into the closed socket and waits for its 'drain', or for an
+ * answer, for good. The operation never settles, so whatever waits for it (a receipt being stored,
+ * the session's next messages queued behind it, a signal key Baileys needs) waits forever too.
+ * A closed connection that is still checked out at two checks in a row is such a hang (an
+ * operation notices a close at once): its operation is failed with the connection's network
+ * error, as the close would have failed it, so it is retried like any other outage failure.
+ */
+export class ClosedConnectionWatchdog {
+  private suspects = new Set<PooledConnection>();
+
+  constructor(private readonly client: unknown) {}
+
+  /** Fails the operations of connections found closed and in use at the last check too; returns how many. */
+  check(): number {
+    const closed = new Set(checkedOutConnections(this.client).filter((c) => c.closed));
+    let failed = 0;
+    for (const connection of closed)
+      if (this.suspects.has(connection)) {
+        failWaitingOperation(connection);
+        closed.delete(connection);
+        failed += 1;
+      }
+    this.suspects = closed;
+    return failed;
+  }
+}
+
+/** The connections the client's pools have checked out (`topology.s.servers`, `server.pool`). */
+function checkedOutConnections(client: unknown): PooledConnection[] {
+  const servers = (client as { topology?: { s?: { servers?: Map<string, unknown> } } }).topology?.s
+    ?.servers;
+  return [...(servers?.values() ?? [])].flatMap((server) => {
+    const inUse = (server as { pool?: { checkedOutConnections?: Iterable<PooledConnection> } }).pool
+      ?.checkedOutConnections;
+    return inUse ? [...inUse] : [];
+  });
+}
+
+function failWaitingOperation(connection: PooledConnection): void {
+  const error = connection.error ?? new MongoNetworkError(`connection ${connection.id} closed`);
+  // Reading: the answer's iterator throws it. Writing: the wait for 'drain' ends on a socket error.
+  if (typeof connection.dataEvents?.throw === 'function')
+    void connection.dataEvents.throw(error).catch(() => undefined);
+  // The driver listens to its socket's errors for good; without a listener emit would throw.
+  else if (connection.socket?.listenerCount('error')) connection.socket.emit('error', error);
 }
