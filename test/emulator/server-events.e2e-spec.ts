@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WaEmulator } from '@app/wa-emulator';
+import { InMemoryAuthStoreProvider, type WaAuthStore } from '@app/whatsapp';
 import { EngineHarness } from './engine-harness';
 
 async function linked(
@@ -11,6 +12,64 @@ async function linked(
 ) {
   await engine.link((qr) => emulator.phone(account).scan(qr));
   return engine;
+}
+
+/** An auth store whose signal-key reads can be held (as a database outage holds them). */
+function holdableAuth(sessionId: string) {
+  const inner = new InMemoryAuthStoreProvider().forSession(sessionId);
+  let held: Promise<void> | undefined;
+  let settle: (error?: Error) => void = () => undefined;
+  let waiting = 0;
+  const auth: WaAuthStore = {
+    sessionId,
+    readCreds: () => inner.readCreds(),
+    writeCreds: (creds) => inner.writeCreds(creds),
+    hasCreds: () => inner.hasCreds(),
+    clear: () => inner.clear(),
+    flush: () => inner.flush(),
+    keys: {
+      get: async (type, ids) => {
+        if (held) {
+          waiting += 1;
+          await held;
+        }
+        return inner.keys.get(type, ids);
+      },
+      set: (data) => inner.keys.set(data),
+    },
+  };
+  return {
+    auth,
+    waiting: () => waiting,
+    hold: () => {
+      held = new Promise<void>((resolve, reject) => {
+        settle = (error) => (error ? reject(error) : resolve());
+      });
+      held.catch(() => undefined);
+    },
+    /** The held reads answer (or fail with `error`), and later ones are no longer held. */
+    release: (error?: Error) => {
+      held = undefined;
+      settle(error);
+    },
+  };
+}
+
+/** Links a fresh device whose key reads can be held, once a first message shows its initial sync is over. */
+async function linkedWithHoldableKeys(emulator: WaEmulator, account: string) {
+  const keys = holdableAuth(`org_${account}`);
+  const engine = await linked(
+    emulator,
+    account,
+    new EngineHarness(emulator.url, `org_${account}`, keys.auth),
+  );
+  // The initial sync (messages from the own phone) follows the login: wait until Baileys took it.
+  await engine.until(
+    () => emulator.clientReceipts.some((r) => r.account === account && r.type === 'hist_sync'),
+    10_000,
+    'the initial sync',
+  );
+  return { keys, engine, phone: emulator.phone(account) };
 }
 
 describe('wa-emulator: server-side events with the real Baileys engine', () => {
@@ -75,6 +134,27 @@ describe('wa-emulator: server-side events with the real Baileys engine', () => {
     const info = await closed;
     expect(info.code).toBe(428);
     expect(await engine.connect()).toHaveProperty('open');
+    await engine.close();
+  });
+
+  it('a message the device never acknowledged (its connection dropped while it was handled) comes again at its next login', async () => {
+    const { keys, engine, phone } = await linkedWithHoldableKeys(emulator, '15550003006');
+    keys.hold();
+    const id = await phone.sendText('15559993006', 'sent as the connection dropped');
+    await engine.until(() => keys.waiting() > 0, 5_000, 'Baileys to read the keys to decrypt it');
+    const closed = engine.nextClose();
+    phone.drop();
+    await closed;
+    // The keys never come for that connection: it neither decrypts the message nor receipts it.
+    keys.release(new Error('database unreachable'));
+
+    expect(await engine.connect()).toHaveProperty('open');
+    const message = await engine.until(
+      () => engine.messages.find((m) => m.waMessageId === id),
+      10_000,
+      'the message again',
+    );
+    expect(message).toMatchObject({ text: 'sent as the connection dropped' });
     await engine.close();
   });
 

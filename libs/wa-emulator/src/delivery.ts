@@ -80,6 +80,16 @@ export class MessageDelivery {
     }
   }
 
+  /**
+   * What a closed connection of a companion never acknowledged: sent again to its live connection
+   * (a newer login), else queued for its next login, as WhatsApp does.
+   */
+  deliverAgain(account: string, deviceId: number, stanzas: BinaryNode[]): void {
+    const companion = this.directory.companion(account, deviceId);
+    if (!companion || companion.removed) return;
+    for (const stanza of stanzas) this.sendOrQueue(account, companion, stanza);
+  }
+
   /** What queued up for a companion while it was offline (removed from the queue). */
   takeOfflineQueue(account: string, deviceId: number): BinaryNode[] {
     const key = companionAddress(account, deviceId);

@@ -289,6 +289,9 @@ export class WaEmulator implements ConnectionHandler {
 
   onClose(conn: ClientConnection): void {
     this.ctx.connections.delete(conn);
+    const unacknowledged = conn.takeUnacknowledged();
+    if (conn.account && conn.deviceId !== undefined)
+      this.delivery.deliverAgain(conn.account, conn.deviceId, unacknowledged);
     this.codePairing.onClose(conn);
     this.qrPairing.onClose(conn);
   }
