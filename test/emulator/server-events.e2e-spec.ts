@@ -158,6 +158,31 @@ describe('wa-emulator: server-side events with the real Baileys engine', () => {
     await engine.close();
   });
 
+  it('a message whose keys come only after its connection dropped (a database outage) is decrypted by the next connection, not the closed one', async () => {
+    const { keys, engine, phone } = await linkedWithHoldableKeys(emulator, '15550003007');
+    // A Signal session with the contact first: the next message is a plain `msg` on it.
+    const first = await phone.sendText('15559993007', 'before the outage');
+    await engine.until(() => engine.messages.find((m) => m.waMessageId === first), 5_000, 'first');
+    keys.hold();
+    const id = await phone.sendText('15559993007', 'sent during the outage');
+    await engine.until(() => keys.waiting() > 0, 5_000, 'Baileys to read the keys to decrypt it');
+    const closed = engine.nextClose();
+    phone.drop();
+    await closed;
+    // The database answers the closed connection's reads: it must not decrypt with them (its
+    // receipt cannot go out, and the copy WhatsApp sends again would be dropped as a duplicate).
+    keys.release();
+
+    expect(await engine.connect()).toHaveProperty('open');
+    const message = await engine.until(
+      () => engine.messages.find((m) => m.waMessageId === id),
+      10_000,
+      'the message again',
+    );
+    expect(message).toMatchObject({ text: 'sent during the outage' });
+    await engine.close();
+  });
+
   it('state survives an emulator restart on the same data directory and port', async () => {
     const engine = await linked(emulator, '15550003005');
     const phone = emulator.phone('15550003005');

@@ -9,6 +9,7 @@ import {
   S_WHATSAPP_NET,
   type BaileysEventMap,
   type BinaryNode,
+  type SignalKeyStore,
   type WASocket,
 } from '@whiskeysockets/baileys';
 import type { WaAuthStore } from '../auth-state/wa-auth-store';
@@ -102,7 +103,7 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
         makeWASocket({
           // No makeCacheableSignalKeyStore: it would keep every key (800+ pre-keys after pairing) in the
           // heap for minutes. Our store already caches a few hot keys and batches writes to MongoDB.
-          auth: { creds: state.creds, keys: state.keys },
+          auth: { creds: state.creds, keys: this.keysWhileOpen(state.keys) },
           logger: baileysLogger as never,
           browser: Browsers.appropriate(this.options.browserName),
           ...(this.options.waWebSocketUrl ? { waWebSocketUrl: this.options.waWebSocketUrl } : {}),
@@ -124,6 +125,33 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
     }
     this.sock = sock;
     if (this.ended) void sock.end(undefined).catch(() => undefined);
+  }
+
+  /**
+   * The signal keys, refused to this socket once its connection has ended. Baileys goes on handling
+   * what it received before the close (a key read may have waited out a database outage): decrypting
+   * it then would move the Signal session past a message whose receipt can no longer go out, and
+   * which Baileys then never hands over. WhatsApp delivers it again at the next login, and Baileys
+   * drops that copy as one it already decrypted (nack 487): lost. Refused, the message stays
+   * undecrypted, and the next connection decrypts the copy WhatsApp sends again.
+   */
+  private keysWhileOpen(keys: SignalKeyStore): SignalKeyStore {
+    const open = () => {
+      if (this.ended)
+        throw new Error(`WhatsApp connection of ${this.sessionId} closed: its keys are not used`);
+    };
+    return {
+      get: async (type, ids) => {
+        open();
+        const values = await keys.get(type, ids);
+        open();
+        return values;
+      },
+      set: async (data) => {
+        open();
+        await keys.set(data);
+      },
+    };
   }
 
   private bind(sock: WASocket, saveCreds: () => Promise<void>): void {
