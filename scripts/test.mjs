@@ -55,6 +55,7 @@ const steps = [
       'test/events.e2e-spec.ts',
       'test/ingest-burst.e2e-spec.ts',
       'test/instances.e2e-spec.ts',
+      'test/database-outage.e2e-spec.ts',
       '--reporter=default',
       '--reporter=json',
       '--outputFile.json=test/artifacts/e2e-emulator.json',
