@@ -1105,6 +1105,25 @@ describe('SessionRegistry with the sandbox engine', () => {
     await b.registry.beforeApplicationShutdown();
   });
 
+  it('adopts a session whose instance crashed while it waited out a reconnect backoff', async () => {
+    const { store, instance } = onOneDatabase();
+    // A's backoff outlasts the test: A never reconnects it, as if it died during the wait.
+    const a = instance('A', { backoff: { baseMs: 60_000 } });
+    const b = instance('B');
+    const reconnecting = await a.linkedSession('reconnecting', '15551230004');
+    await a.control.disconnect(reconnecting, 'connectionLost');
+    await a.waitStatus(reconnecting, 'disconnected');
+    (a.registry as any).leases.stopTimer(); // A dies without releasing anything
+    store.docs.get(reconnecting)!.lease!.expiresAt = new Date(Date.now() - 1);
+
+    expect(await b.registry.adoptOrphans()).toEqual([reconnecting]);
+    await b.waitStatus(reconnecting, 'connected');
+    expect(store.docs.get(reconnecting)!.lease!.owner).toBe('B');
+    expect(b.statusTrail(reconnecting)).not.toContain('qr_ready');
+    await b.registry.beforeApplicationShutdown();
+    await a.registry.beforeApplicationShutdown();
+  });
+
   it('a graceful shutdown records its sessions as they are now, announces it, and another instance adopts them without a scan', async () => {
     const { store, backend, instance } = onOneDatabase();
     const a = instance('A');

@@ -118,13 +118,15 @@ export class SessionRestorer {
 
   /**
    * Sessions that were running on an instance that died: still `connected`/`connecting`/`qr_ready`
-   * in the database, but their lease has expired. Another instance picks them up: a linked one is
+   * in the database, or `disconnected` between two reconnect attempts (which keep the lease; a
+   * stop lets it go), but their lease has expired. Another instance picks them up: a linked one is
    * started, an unlinked one (its QR died with the instance) settles `disconnected`.
    */
   async adoptOrphans(now = new Date()): Promise<string[]> {
-    const docs = await this.deps.store.listByStatusNotIn(['logged_out', 'failed', 'disconnected']);
+    const docs = await this.deps.store.listByStatusNotIn(['logged_out', 'failed']);
     const orphans = docs
       .filter(restorable)
+      .filter((doc) => doc.status !== 'disconnected' || !!doc.lease)
       .filter(
         (doc) =>
           !this.deps.isLive(doc.sessionId) && (!doc.lease || new Date(doc.lease.expiresAt) <= now),
