@@ -43,9 +43,9 @@ export class SessionEventHandler {
         handle.events.push(() => (handle.owns(connection) ? run(...args) : undefined)),
       );
     const ref = handle.ref;
-    on('connecting', () =>
-      handle.status === 'connecting' ? undefined : this.status.set(handle, 'connecting'),
-    );
+    on('connecting', async () => {
+      if (handle.status !== 'connecting') await this.status.set(handle, 'connecting');
+    });
     on('qr', (qr) => this.onQr(handle, connection, qr));
     on('open', (info) => this.onOpen(handle, info));
     on('close', (info) => this.onClose(handle, info));
@@ -79,7 +79,8 @@ export class SessionEventHandler {
     const dataUrl = await (this.options.renderQr ?? renderQrPng)(qr);
     const expiresAt = new Date(Date.now() + ttl);
     if (!handle.owns(connection)) return;
-    await this.status.set(handle, 'qr_ready', { qr: dataUrl, qrExpiresAt: expiresAt });
+    if (!(await this.status.set(handle, 'qr_ready', { qr: dataUrl, qrExpiresAt: expiresAt })))
+      return;
     await this.publisher.publish(WA_EVENTS.sessionQr, { ...handle.ref, qr: dataUrl, expiresAt });
   }
 

@@ -15,6 +15,11 @@ export interface StatusHolder {
   status: WaSessionStatus;
   /** The status is the one the session was created with, never announced (see `initialStatus`). */
   initial?: boolean;
+  /**
+   * A live session's instance: its status is written only while it holds the session's lease
+   * (or nobody does), never over the status of an instance that took the session over.
+   */
+  readonly leaseOwner?: string;
 }
 
 /** Registry-private state of one live session. */
@@ -32,6 +37,7 @@ export class SessionHandle implements StatusHolder {
     public status: WaSessionStatus,
     public initial: boolean,
     readonly auth: WaAuthStore,
+    readonly leaseOwner: string,
     onEventError: (err: unknown) => void,
   ) {
     this.events = new SerialQueue(onEventError);

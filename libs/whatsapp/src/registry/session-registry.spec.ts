@@ -355,9 +355,9 @@ describe('SessionRegistry with the sandbox engine', () => {
       let release!: () => void;
       const held = new Promise<void>((resolve) => (release = resolve));
       const update = store.update.bind(store);
-      vi.spyOn(store, 'update').mockImplementation(async (id, patch) => {
+      vi.spyOn(store, 'update').mockImplementation(async (id, patch, leaseOwner) => {
         if (patch.status === status) await held;
-        return update(id, patch);
+        return update(id, patch, leaseOwner);
       });
       return release;
     };
@@ -593,9 +593,9 @@ describe('SessionRegistry with the sandbox engine', () => {
     function recordWritesAndReleases(store: InMemorySessionStateStore) {
       const order: string[] = [];
       const update = store.update.bind(store);
-      vi.spyOn(store, 'update').mockImplementation(async (id, patch) => {
+      vi.spyOn(store, 'update').mockImplementation(async (id, patch, leaseOwner) => {
         if (patch.status) order.push(`status ${patch.status}`);
-        return update(id, patch);
+        return update(id, patch, leaseOwner);
       });
       const releaseLease = store.releaseLease.bind(store);
       vi.spyOn(store, 'releaseLease').mockImplementation(async (...args) => {
@@ -634,15 +634,16 @@ describe('SessionRegistry with the sandbox engine', () => {
       let release!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));
       const update = kit.store.update.bind(kit.store);
-      const held = vi.spyOn(kit.store, 'update').mockImplementation(async (id, patch) => {
+      const held = vi.spyOn(kit.store, 'update').mockImplementation(async (id, patch, owner) => {
         if (patch.status === 'disconnected') await gate; // the close's status write is slow
-        return update(id, patch);
+        return update(id, patch, owner);
       });
       await kit.control.disconnect(sessionId, 'connectionReplaced');
       await vi.waitFor(() =>
         expect(held).toHaveBeenCalledWith(
           sessionId,
           expect.objectContaining({ status: 'disconnected' }),
+          kit.registry.instanceId,
         ),
       );
       const starting = kit.registry.start(sessionId); // e.g. the user restarts it right away
@@ -1103,6 +1104,33 @@ describe('SessionRegistry with the sandbox engine', () => {
     expect(store.docs.get(linking)!.qr).toBeUndefined();
     expect(b.registry.liveStatus(linking)).toBeUndefined();
     await b.registry.beforeApplicationShutdown();
+  });
+
+  it("an instance whose session was adopted while it was frozen neither overwrites the new holder's status nor reconnects when its own connection drops", async () => {
+    const { store, instance } = onOneDatabase();
+    const a = instance('A');
+    const b = instance('B');
+    const sessionId = await a.linkedSession('frozen', '15551230005');
+    // A's event loop stalls past the lease: its renewals do not run, B adopts the session.
+    (a.registry as any).leases.stopTimer();
+    store.docs.get(sessionId)!.lease!.expiresAt = new Date(Date.now() - 1);
+    expect(await b.registry.adoptOrphans()).toEqual([sessionId]);
+    await b.waitStatus(sessionId, 'connected');
+    const bEvents = b.events.length;
+    const aTrail = a.statusTrail(sessionId).length;
+
+    // A wakes up to its connection closed by WhatsApp during the stall, before its next renewal.
+    await a.control.disconnect(sessionId, 'connectionLost');
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // past A's first reconnect backoff
+    expect(store.docs.get(sessionId)).toMatchObject({ status: 'connected', lease: { owner: 'B' } });
+    expect(store.docs.get(sessionId)!.lastError).toBeUndefined();
+    expect(a.statusTrail(sessionId).slice(aTrail)).toEqual([]); // nothing announced by A
+    expect(a.registry.liveStatus(sessionId)).toBeUndefined(); // A stepped back
+    expect(a.hub.get(sessionId)).toBeUndefined(); // and opened no second connection
+    expect(b.events.length).toBe(bEvents);
+    expect(b.registry.isConnected(sessionId)).toBe(true);
+    await b.registry.beforeApplicationShutdown();
+    await a.registry.beforeApplicationShutdown();
   });
 
   it('adopts a session whose instance crashed while it waited out a reconnect backoff', async () => {

@@ -121,7 +121,9 @@ export class SessionRegistry
     this.rootLogger = options.logger ?? (pino({ level: 'warn' }) as unknown as WaLogger);
     this.mayRun = options.mayRun ?? (() => Promise.resolve(true));
     const publisher = new WaEventPublisher(emitter);
-    this.status = new StatusWriter(store, publisher);
+    this.status = new StatusWriter(store, publisher, (holder) =>
+      this.onLeaseLost(holder.ref.sessionId, holder),
+    );
     this.leases = new LeaseKeeper(
       store,
       this.instanceId,
@@ -611,6 +613,7 @@ export class SessionRegistry
       doc.status,
       !!doc.initialStatus,
       this.authStores.forSession(sessionId),
+      this.instanceId,
       (err) => this.logError(`Event handling failed for ${sessionId}`, err),
     );
     this.handles.set(sessionId, handle);
@@ -634,12 +637,13 @@ export class SessionRegistry
   private async openConnection(handle: SessionHandle): Promise<void> {
     handle.qrCount = 0;
     // A start (asked by a user, or a restore) ends a stop that waited to be asked.
-    await this.status.set(handle, 'connecting', {
+    const written = await this.status.set(handle, 'connecting', {
       qr: null,
       qrExpiresAt: null,
       stoppedUntilAsked: null,
     });
-    if (handle.disposed) return;
+    // Not written: another instance took the session over (this one stalled), it connects there.
+    if (!written || handle.disposed) return;
     const connection = this.engine.create({
       sessionId: handle.sessionId,
       auth: handle.auth,
@@ -717,12 +721,15 @@ export class SessionRegistry
     return this.handles.get(sessionId);
   }
 
-  /** Another instance owns the session now: step back quietly, its status is theirs to write. */
-  private onLeaseLost(sessionId: string): void {
+  /**
+   * Another instance owns the session now: step back quietly, its status is theirs to write.
+   * `lost`: the handle that found out, if a status write did (not a newer one started since).
+   */
+  private onLeaseLost(sessionId: string, lost?: StatusHolder): void {
     void this.locks
       .run(sessionId, async () => {
         const handle = this.handles.get(sessionId);
-        if (!handle) return;
+        if (!handle || (lost && handle !== lost)) return;
         this.log.warn(
           `Lease of ${sessionId} was taken by another instance; closing the local connection`,
         );

@@ -21,30 +21,41 @@ export class StatusWriter {
   constructor(
     private readonly store: SessionStateStore,
     private readonly publisher: WaEventPublisher,
+    /** A live session's write was refused: another instance holds it now (or it is gone). */
+    private readonly onLeaseLost: (holder: StatusHolder) => void = () => undefined,
   ) {}
 
+  /** False when nothing was written: the session is gone, or another instance holds it now. */
   async set(
     holder: StatusHolder,
     status: WaSessionStatus,
     patch: WaSessionPatch = {},
-  ): Promise<void> {
+  ): Promise<boolean> {
     // The status a session is created with is never announced: its first change has no previous one.
     const previousStatus = holder.initial ? null : holder.status;
     const at = new Date();
     const changed = previousStatus !== status;
-    const doc = await this.store.update(holder.ref.sessionId, {
-      ...patch,
-      status,
-      ...(changed
-        ? { statusChangedAt: at, announcing: { status, previousStatus, at }, initialStatus: null }
-        : {}),
-    });
+    const doc = await this.store.update(
+      holder.ref.sessionId,
+      {
+        ...patch,
+        status,
+        ...(changed
+          ? { statusChangedAt: at, announcing: { status, previousStatus, at }, initialStatus: null }
+          : {}),
+      },
+      holder.leaseOwner,
+    );
     holder.status = status;
     holder.initial = false;
-    if (!doc) return; // deleted meanwhile: nothing to announce
+    if (!doc) {
+      // Deleted meanwhile, or taken over while this instance stalled: nothing to announce.
+      if (holder.leaseOwner) this.onLeaseLost(holder);
+      return false;
+    }
     this.signals.emit(holder.ref.sessionId, status);
-    if (!changed) return;
-    await this.announce(doc, { status, previousStatus, at });
+    if (changed) await this.announce(doc, { status, previousStatus, at });
+    return true;
   }
 
   /**

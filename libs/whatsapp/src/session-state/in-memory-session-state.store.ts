@@ -72,9 +72,9 @@ export class InMemorySessionStateStore implements SessionStateStore {
     if (doc?.status === 'disconnected' && doc.lastError === lastError) delete doc.lastError;
   }
 
-  async update(sessionId: string, patch: WaSessionPatch) {
+  async update(sessionId: string, patch: WaSessionPatch, leaseOwner?: string) {
     const doc = this.docs.get(sessionId);
-    if (!doc) return null;
+    if (!doc || (leaseOwner && doc.lease && doc.lease.owner !== leaseOwner)) return null;
     for (const [key, value] of Object.entries(patch)) {
       if (value === null) delete (doc as any)[key];
       else if (value !== undefined) (doc as any)[key] = value;

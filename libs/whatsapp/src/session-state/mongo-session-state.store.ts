@@ -91,7 +91,7 @@ export class MongoSessionStateStore implements SessionStateStore {
       .exec();
   }
 
-  update(sessionId: string, patch: WaSessionPatch) {
+  update(sessionId: string, patch: WaSessionPatch, leaseOwner?: string) {
     const $set: Record<string, unknown> = {};
     const $unset: Record<string, ''> = {};
     for (const [key, value] of Object.entries(patch)) {
@@ -100,7 +100,9 @@ export class MongoSessionStateStore implements SessionStateStore {
     }
     return this.model
       .findOneAndUpdate(
-        { sessionId },
+        leaseOwner
+          ? { sessionId, $or: [{ lease: { $exists: false } }, { 'lease.owner': leaseOwner }] }
+          : { sessionId },
         { $set, ...(Object.keys($unset).length ? { $unset } : {}) },
         { returnDocument: 'after', projection: PROJECTION },
       )

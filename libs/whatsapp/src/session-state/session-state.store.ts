@@ -17,7 +17,15 @@ export interface SessionStateStore {
   listByLastError(lastErrors: string[]): Promise<WaSessionState[]>;
   /** Removes a stopped (`disconnected`) session's `lastError` if it still is `lastError`. */
   clearLastError(sessionId: string, lastError: string): Promise<void>;
-  update(sessionId: string, patch: WaSessionPatch): Promise<WaSessionState | null>;
+  /**
+   * With `leaseOwner`, only while the session's lease is that owner's or nobody's: null when
+   * another instance holds it, as when the session is gone.
+   */
+  update(
+    sessionId: string,
+    patch: WaSessionPatch,
+    leaseOwner?: string,
+  ): Promise<WaSessionState | null>;
   /** Sessions with a status change not announced since before `before`. */
   listUnannounced(before: Date): Promise<WaSessionState[]>;
   /** The change written at `at` was announced (a newer one keeps its own note). */
