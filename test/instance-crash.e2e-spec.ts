@@ -1,0 +1,157 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import request from 'supertest';
+import { EmbeddedMongoServer } from '@app/embedded-mongo';
+import { SessionRegistry } from '@app/whatsapp';
+import {
+  createTestApp,
+  registerUser,
+  TEST_JWT_SECRET,
+  type RegisteredUser,
+  type TestApp,
+} from './support/test-app';
+import { waitFor } from './support/wait';
+
+const root = resolve(__dirname, '..');
+const main = join(root, 'dist/apps/api/src/main.js');
+
+/** The built gateway in a process of its own, which the test can kill -9 (or freeze). */
+async function builtInstance(env: Record<string, string>) {
+  const child: ChildProcess = spawn(process.execPath, [main], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', ...env },
+  });
+  let out = '';
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on (http:\/\/\S+?) /.exec(out);
+      if (m) resolveUrl(m[1].replace('[::1]', '127.0.0.1'));
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', () => reject(new Error(`exited before listening: ${out}`)));
+  });
+  return { child, http: () => request(url) };
+}
+type Instance = Awaited<ReturnType<typeof builtInstance>>;
+
+/**
+ * A gateway instance that dies (kill -9: no graceful close, its leases left to run out) while it
+ * holds a session, next to another instance on the same database.
+ */
+describe('an instance killed while it holds a session', () => {
+  beforeAll(() => {
+    if (!existsSync(main)) spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  }, 180_000);
+
+  const sessions = '/api/v1/whatsapp/sessions';
+
+  /**
+   * A (built, own process) and B (in this process) on one store; the organization's session `main`
+   * linked on A. `crash` runs with A holding it connected; its own B and owner are passed in.
+   */
+  async function withSessionOnA(
+    crash: (a: Instance, b: TestApp, owner: RegisteredUser) => Promise<void>,
+  ) {
+    const store = await EmbeddedMongoServer.start({ port: 0 });
+    const uri = `mongodb://127.0.0.1:${store.port}/wa_crash?directConnection=true`;
+    const dataDir = mkdtempSync(join(tmpdir(), 'wagw-crash-'));
+    let a: Instance | undefined;
+    let b: TestApp | undefined;
+    try {
+      a = await builtInstance({
+        PORT: '0',
+        DATA_DIR: dataDir,
+        MONGODB_URI: uri,
+        WHATSAPP_ENGINE: 'sandbox',
+        JWT_SECRET: TEST_JWT_SECRET,
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'warn',
+      });
+      b = await createTestApp({ MONGODB_URI: uri });
+      const owner = await registerUser(b);
+      await a.http().post(sessions).set(owner.auth).send({ sessionName: 'main' }).expect(201);
+      await waitFor(
+        async () => (await a!.http().get(`${sessions}/main/qr`).set(owner.auth)).status === 200,
+      );
+      await a
+        .http()
+        .post('/api/v1/whatsapp/sandbox/sessions/main/scan')
+        .set(owner.auth)
+        .send({ phone: '+201001234567' })
+        .expect(200);
+      await waitForStatus(b, owner, 'connected');
+      await crash(a, b, owner);
+    } finally {
+      if (a && a.child.exitCode === null && a.child.signalCode === null) a.child.kill('SIGKILL');
+      await b?.close();
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+
+  const waitForStatus = (t: TestApp, owner: RegisteredUser, status: string) =>
+    waitFor(
+      async () =>
+        (await t.http().get(`${sessions}/main/status`).set(owner.auth)).body.status === status,
+    );
+
+  /** After A's death: B holds the session connected within the lease and one adoption round, and sends what B accepted meanwhile. */
+  async function takenOverByB(b: TestApp, owner: RegisteredUser, accepted: string) {
+    const killedAt = Date.now();
+    const adopted = await waitFor(
+      async () => {
+        const res = await b.http().get(`${sessions}/main/status`).set(owner.auth);
+        return b.app.get(SessionRegistry).isConnected(res.body.sessionId) && res.body;
+      },
+      70_000,
+      'B to hold the session connected',
+    );
+    expect(Date.now() - killedAt).toBeLessThan(65_000);
+    expect(adopted).toMatchObject({ status: 'connected', phone: '201001234567' });
+    await waitFor(
+      async () =>
+        (await b.http().get(`/api/v1/whatsapp/messages/${accepted}`).set(owner.auth)).body
+          .status === 'sent',
+      10_000,
+      'the queued message to be sent by B',
+    );
+  }
+
+  const sendMain = async (b: TestApp, owner: RegisteredUser) =>
+    (
+      await b
+        .http()
+        .post('/api/v1/whatsapp/messages/send')
+        .set(owner.auth)
+        .send({ sessionName: 'main', to: '+201555000777', text: 'while nobody held it' })
+        .expect(202)
+    ).body.id as string;
+
+  it('the other instance takes the session over once the lease ran out, without a new scan, and sends what was queued meanwhile', async () => {
+    await withSessionOnA(async (a, b, owner) => {
+      a.child.kill('SIGKILL');
+      await takenOverByB(b, owner, await sendMain(b, owner));
+    });
+  }, 150_000);
+
+  it('the same when it died while the session waited out a reconnect backoff (disconnected)', async () => {
+    await withSessionOnA(async (a, b, owner) => {
+      await a
+        .http()
+        .post('/api/v1/whatsapp/sandbox/sessions/main/disconnect')
+        .set(owner.auth)
+        .send({ reason: 'connectionLost' })
+        .expect(202);
+      await waitForStatus(b, owner, 'disconnected'); // A reconnects about 1 s later: killed first
+      a.child.kill('SIGKILL');
+      expect((await b.http().get(`${sessions}/main/status`).set(owner.auth)).body.status).toBe(
+        'disconnected',
+      );
+      await takenOverByB(b, owner, await sendMain(b, owner));
+    });
+  }, 150_000);
+});
