@@ -1106,32 +1106,41 @@ describe('SessionRegistry with the sandbox engine', () => {
     await b.registry.beforeApplicationShutdown();
   });
 
-  it("an instance whose session was adopted while it was frozen neither overwrites the new holder's status nor reconnects when its own connection drops", async () => {
-    const { store, instance } = onOneDatabase();
-    const a = instance('A');
-    const b = instance('B');
-    const sessionId = await a.linkedSession('frozen', '15551230005');
-    // A's event loop stalls past the lease: its renewals do not run, B adopts the session.
-    (a.registry as any).leases.stopTimer();
-    store.docs.get(sessionId)!.lease!.expiresAt = new Date(Date.now() - 1);
-    expect(await b.registry.adoptOrphans()).toEqual([sessionId]);
-    await b.waitStatus(sessionId, 'connected');
-    const bEvents = b.events.length;
-    const aTrail = a.statusTrail(sessionId).length;
+  // Its connection lost during the stall, or replaced by the new holder's (as WhatsApp does): the
+  // stop that settles would leave the session stopped until asked, also for later adoptions.
+  it.each(['connectionLost', 'connectionReplaced'] as const)(
+    "an instance whose session was adopted while it was frozen neither overwrites the new holder's status nor reconnects when its own connection closes (%s)",
+    async (reason) => {
+      const { store, instance } = onOneDatabase();
+      const a = instance('A');
+      const b = instance('B');
+      const sessionId = await a.linkedSession('frozen', '15551230005');
+      // A's event loop stalls past the lease: its renewals do not run, B adopts the session.
+      (a.registry as any).leases.stopTimer();
+      store.docs.get(sessionId)!.lease!.expiresAt = new Date(Date.now() - 1);
+      expect(await b.registry.adoptOrphans()).toEqual([sessionId]);
+      await b.waitStatus(sessionId, 'connected');
+      const bEvents = b.events.length;
+      const aTrail = a.statusTrail(sessionId).length;
 
-    // A wakes up to its connection closed by WhatsApp during the stall, before its next renewal.
-    await a.control.disconnect(sessionId, 'connectionLost');
-    await new Promise((resolve) => setTimeout(resolve, 1_500)); // past A's first reconnect backoff
-    expect(store.docs.get(sessionId)).toMatchObject({ status: 'connected', lease: { owner: 'B' } });
-    expect(store.docs.get(sessionId)!.lastError).toBeUndefined();
-    expect(a.statusTrail(sessionId).slice(aTrail)).toEqual([]); // nothing announced by A
-    expect(a.registry.liveStatus(sessionId)).toBeUndefined(); // A stepped back
-    expect(a.hub.get(sessionId)).toBeUndefined(); // and opened no second connection
-    expect(b.events.length).toBe(bEvents);
-    expect(b.registry.isConnected(sessionId)).toBe(true);
-    await b.registry.beforeApplicationShutdown();
-    await a.registry.beforeApplicationShutdown();
-  });
+      // A wakes up to its connection closed by WhatsApp during the stall, before its next renewal.
+      await a.control.disconnect(sessionId, reason);
+      await new Promise((resolve) => setTimeout(resolve, 1_500)); // past A's first reconnect backoff
+      expect(store.docs.get(sessionId)).toMatchObject({
+        status: 'connected',
+        lease: { owner: 'B' },
+      });
+      expect(store.docs.get(sessionId)!.lastError).toBeUndefined();
+      expect(store.docs.get(sessionId)!.stoppedUntilAsked).toBeUndefined();
+      expect(a.statusTrail(sessionId).slice(aTrail)).toEqual([]); // nothing announced by A
+      expect(a.registry.liveStatus(sessionId)).toBeUndefined(); // A stepped back
+      expect(a.hub.get(sessionId)).toBeUndefined(); // and opened no second connection
+      expect(b.events.length).toBe(bEvents);
+      expect(b.registry.isConnected(sessionId)).toBe(true);
+      await b.registry.beforeApplicationShutdown();
+      await a.registry.beforeApplicationShutdown();
+    },
+  );
 
   it('adopts a session whose instance crashed while it waited out a reconnect backoff', async () => {
     const { store, instance } = onOneDatabase();
