@@ -50,10 +50,11 @@ describe('an instance killed while it holds a session', () => {
   const sessions = '/api/v1/whatsapp/sessions';
 
   /**
-   * A (built, own process) and B (in this process) on one store; the organization's session `main`
-   * linked on A. `crash` runs with A holding it connected; its own B and owner are passed in.
+   * A (built, own process) and B (in this process) on one store; the organization's sessions
+   * `names` linked on A. `crash` runs with A holding them connected; its own B and owner are passed in.
    */
-  async function withSessionOnA(
+  async function withSessionsOnA(
+    names: string[],
     crash: (a: Instance, b: TestApp, owner: RegisteredUser) => Promise<void>,
   ) {
     const store = await EmbeddedMongoServer.start({ port: 0 });
@@ -73,17 +74,20 @@ describe('an instance killed while it holds a session', () => {
       });
       b = await createTestApp({ MONGODB_URI: uri });
       const owner = await registerUser(b);
-      await a.http().post(sessions).set(owner.auth).send({ sessionName: 'main' }).expect(201);
-      await waitFor(
-        async () => (await a!.http().get(`${sessions}/main/qr`).set(owner.auth)).status === 200,
-      );
-      await a
-        .http()
-        .post('/api/v1/whatsapp/sandbox/sessions/main/scan')
-        .set(owner.auth)
-        .send({ phone: '+201001234567' })
-        .expect(200);
-      await waitForStatus(b, owner, 'connected');
+      for (const [i, name] of names.entries()) {
+        await a.http().post(sessions).set(owner.auth).send({ sessionName: name }).expect(201);
+        await waitFor(
+          async () =>
+            (await a!.http().get(`${sessions}/${name}/qr`).set(owner.auth)).status === 200,
+        );
+        await a
+          .http()
+          .post(`/api/v1/whatsapp/sandbox/sessions/${name}/scan`)
+          .set(owner.auth)
+          .send({ phone: `+20100123456${i}` })
+          .expect(200);
+        await waitForStatus(b, owner, name, 'connected');
+      }
       await crash(a, b, owner);
     } finally {
       if (a && a.child.exitCode === null && a.child.signalCode === null) a.child.kill('SIGKILL');
@@ -93,65 +97,67 @@ describe('an instance killed while it holds a session', () => {
     }
   }
 
-  const waitForStatus = (t: TestApp, owner: RegisteredUser, status: string) =>
-    waitFor(
-      async () =>
-        (await t.http().get(`${sessions}/main/status`).set(owner.auth)).body.status === status,
-    );
+  const statusOf = async (t: TestApp, owner: RegisteredUser, name: string) =>
+    (await t.http().get(`${sessions}/${name}/status`).set(owner.auth)).body;
+  const waitForStatus = (t: TestApp, owner: RegisteredUser, name: string, status: string) =>
+    waitFor(async () => (await statusOf(t, owner, name)).status === status);
 
   /** After A's death: B holds the session connected within the lease and one adoption round, and sends what B accepted meanwhile. */
-  async function takenOverByB(b: TestApp, owner: RegisteredUser, accepted: string) {
-    const killedAt = Date.now();
+  async function takenOverByB(
+    b: TestApp,
+    owner: RegisteredUser,
+    name: string,
+    phone: string,
+    accepted: string,
+    killedAt: number,
+  ) {
     const adopted = await waitFor(
       async () => {
-        const res = await b.http().get(`${sessions}/main/status`).set(owner.auth);
-        return b.app.get(SessionRegistry).isConnected(res.body.sessionId) && res.body;
+        const status = await statusOf(b, owner, name);
+        return b.app.get(SessionRegistry).isConnected(status.sessionId) && status;
       },
       70_000,
-      'B to hold the session connected',
+      `B to hold ${name} connected`,
     );
     expect(Date.now() - killedAt).toBeLessThan(65_000);
-    expect(adopted).toMatchObject({ status: 'connected', phone: '201001234567' });
+    expect(adopted).toMatchObject({ status: 'connected', phone });
     await waitFor(
       async () =>
         (await b.http().get(`/api/v1/whatsapp/messages/${accepted}`).set(owner.auth)).body
           .status === 'sent',
       10_000,
-      'the queued message to be sent by B',
+      `the message queued for ${name} to be sent by B`,
     );
   }
 
-  const sendMain = async (b: TestApp, owner: RegisteredUser) =>
+  const send = async (b: TestApp, owner: RegisteredUser, name: string) =>
     (
       await b
         .http()
         .post('/api/v1/whatsapp/messages/send')
         .set(owner.auth)
-        .send({ sessionName: 'main', to: '+201555000777', text: 'while nobody held it' })
+        .send({ sessionName: name, to: '+201555000777', text: 'while nobody held it' })
         .expect(202)
     ).body.id as string;
 
-  it('the other instance takes the session over once the lease ran out, without a new scan, and sends what was queued meanwhile', async () => {
-    await withSessionOnA(async (a, b, owner) => {
-      a.child.kill('SIGKILL');
-      await takenOverByB(b, owner, await sendMain(b, owner));
-    });
-  }, 150_000);
-
-  it('the same when it died while the session waited out a reconnect backoff (disconnected)', async () => {
-    await withSessionOnA(async (a, b, owner) => {
+  // One crash for both cases: each costs a lease (30 s) and an adoption round.
+  it('the other instance takes over, once the lease ran out and without a new scan, a session it held connected and one waiting out a reconnect backoff (disconnected), and sends what was queued meanwhile', async () => {
+    await withSessionsOnA(['main', 'backoff'], async (a, b, owner) => {
       await a
         .http()
-        .post('/api/v1/whatsapp/sandbox/sessions/main/disconnect')
+        .post('/api/v1/whatsapp/sandbox/sessions/backoff/disconnect')
         .set(owner.auth)
         .send({ reason: 'connectionLost' })
         .expect(202);
-      await waitForStatus(b, owner, 'disconnected'); // A reconnects about 1 s later: killed first
+      await waitForStatus(b, owner, 'backoff', 'disconnected'); // A reconnects ~1 s later: killed first
       a.child.kill('SIGKILL');
-      expect((await b.http().get(`${sessions}/main/status`).set(owner.auth)).body.status).toBe(
-        'disconnected',
-      );
-      await takenOverByB(b, owner, await sendMain(b, owner));
+      const killedAt = Date.now();
+      expect((await statusOf(b, owner, 'backoff')).status).toBe('disconnected');
+      const queued = [await send(b, owner, 'main'), await send(b, owner, 'backoff')];
+      await Promise.all([
+        takenOverByB(b, owner, 'main', '201001234560', queued[0], killedAt),
+        takenOverByB(b, owner, 'backoff', '201001234561', queued[1], killedAt),
+      ]);
     });
   }, 150_000);
 });
