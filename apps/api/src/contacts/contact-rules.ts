@@ -260,6 +260,35 @@ export function mergeContacts(
   return merged;
 }
 
+/**
+ * The survivor of a merge that wrote `before` (the LID document as read) into it, with what a user
+ * changed on the LID document since (`now`): a merge tried again must not let the values it copied
+ * earlier outvote that edit (a rename, a removed tag, an edited note, another customer link).
+ */
+export function withLidEdits<T extends MergeableContact>(
+  survivor: T,
+  before: MergeableContact,
+  now: MergeableContact,
+): T {
+  const edited = { ...survivor };
+  if ((now.customName ?? null) !== (before.customName ?? null)) edited.customName = now.customName;
+  const kept = new Set(now.tags ?? []);
+  const removed = new Set((before.tags ?? []).filter((tag) => !kept.has(tag)));
+  if (removed.size) edited.tags = (survivor.tags ?? []).filter((tag) => !removed.has(tag));
+  if ((now.notes ?? null) !== (before.notes ?? null))
+    edited.notes = before.notes
+      ? (survivor.notes ?? '').replace(before.notes, '').trim() || null
+      : survivor.notes;
+  if (
+    (now.customerId ?? null) !== (before.customerId ?? null) ||
+    (now.customerLinkSource ?? null) !== (before.customerLinkSource ?? null)
+  ) {
+    edited.customerId = now.customerId;
+    edited.customerLinkSource = now.customerLinkSource;
+  }
+  return edited;
+}
+
 /** Both notes, once: b already in a (a merge tried again) is not added twice. */
 function mergeNotes(a: string | null | undefined, b: string | null | undefined): string | null {
   if (a && b && !a.includes(b)) return `${a}\n\n${b}`;

@@ -385,6 +385,43 @@ describe('ContactsSyncService', () => {
     });
   });
 
+  it('keeps a rename, a removed tag, an edited note and a relink made to the LID contact while it is merged', async () => {
+    await service.recordMessages([message({ chatJid: LID, senderJid: LID, senderLid: LID })]);
+    await service.recordMessages([message()]);
+    const [lidDoc] = repo.docs;
+    Object.assign(lidDoc, {
+      customName: 'Mona',
+      tags: ['lead', 'old'],
+      notes: 'call back',
+      customerId: 'cust1',
+      customerLinkSource: 'manual',
+    });
+    // The phone contact gets the LID contact as read; then a user saves the LID contact.
+    const applyMerge = repo.applyMerge.bind(repo);
+    vi.spyOn(repo, 'applyMerge').mockImplementationOnce(async (id, merged, revision) => {
+      const written = await applyMerge(id, merged, revision);
+      Object.assign(lidDoc, {
+        customName: 'Mona Ali',
+        tags: ['lead'],
+        notes: 'called',
+        customerId: 'cust2',
+        customerLinkSource: 'manual',
+        revision: 1,
+      });
+      return written;
+    });
+    await service.applyLidMapping({ ...REF, lid: LID, pn: PHONE });
+    expect(only()).toMatchObject({
+      jid: PHONE_JID,
+      messageCount: 2,
+      customName: 'Mona Ali',
+      tags: ['lead'],
+      notes: 'called',
+      customerId: 'cust2',
+      customerLinkSource: 'manual',
+    });
+  });
+
   describe('a mapping that arrives before the contact it concerns is written', () => {
     const lidMessage = (overrides: Partial<MessageRecord> = {}) =>
       message({ chatJid: LID, senderJid: LID, senderLid: LID, pushName: 'Mona', ...overrides });

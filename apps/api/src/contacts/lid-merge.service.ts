@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { phoneJid } from './contact-identity';
-import { mergeContacts, type SyncTarget } from './contact-rules';
+import { mergeContacts, type SyncTarget, withLidEdits } from './contact-rules';
 import { ContactRecord, ContactsRepository } from './contacts.repository';
 import { LidMappingsRepository } from './lid-mappings.repository';
 
@@ -96,13 +96,14 @@ export class LidMergeService {
     phone: string,
   ): Promise<{ contact: ContactRecord | null; gainedPhone: boolean }> {
     const gainedPhone = !phoneDoc.customerId;
-    let counted = false; // the LID's messages are in the phone contact's count already
+    // The LID document as the phone contact last got it (its messages counted there already).
+    let written: ContactRecord | undefined;
     for (let attempt = 1; ; attempt++) {
-      const source = counted ? { ...lidDoc, messageCount: 0 } : lidDoc;
+      const source = written ? { ...lidDoc, messageCount: 0 } : lidDoc;
       const merged = mergeContacts(phoneDoc, source, lid, phone);
       const contact = await this.contacts.applyMerge(phoneDoc._id, merged, phoneDoc.revision);
       if (contact) {
-        counted = true;
+        written = lidDoc;
         // Past the last try, the LID contact goes whatever changed (as before revisions).
         const removed =
           attempt < MERGE_TRIES
@@ -126,7 +127,8 @@ export class LidMergeService {
       ]);
       this.logger.debug({ sessionId: target.sessionId, attempt }, 'A contact changed mid-merge');
       if (!phoneNow || !lidNow) return { contact: phoneNow, gainedPhone }; // deleted meanwhile
-      [phoneDoc, lidDoc] = [phoneNow, lidNow];
+      // What a user changed on the LID contact since the phone contact got it wins.
+      [phoneDoc, lidDoc] = [written ? withLidEdits(phoneNow, written, lidNow) : phoneNow, lidNow];
     }
   }
 }
