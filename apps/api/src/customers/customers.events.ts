@@ -1,7 +1,7 @@
 /** Events the Customers module emits (EventEmitter2) after the database write. */
 export const CUSTOMERS_EVENTS = {
   created: 'customers.customer.created',
-  /** Its phone changed (set, replaced or removed): the contacts linked by phone follow. */
+  /** Its phone was written (set, replaced, removed, or set as it was): the contacts linked by phone follow. */
   phoneChanged: 'customers.customer.phone-changed',
   deleted: 'customers.customer.deleted',
 } as const;
@@ -22,7 +22,6 @@ export interface CustomerCreatedEvent {
 export interface CustomerPhoneChangedEvent {
   /** As it is now. */
   customer: CustomerPayload;
-  previousPhone?: string;
 }
 
 export interface CustomerDeletedEvent {

@@ -14,6 +14,7 @@ describe('CustomersService', () => {
     findByPhone: vi.fn(),
     findByPhones: vi.fn(),
     list: vi.fn(),
+    updateOwned: vi.fn(),
   };
   const events = { emitAsync: vi.fn() };
   let service: CustomersService;
@@ -65,6 +66,27 @@ describe('CustomersService', () => {
   it('still creates the customer when a listener fails', async () => {
     events.emitAsync.mockRejectedValue(new Error('listener down'));
     await expect(service.create('org1', { name: 'Mona' })).resolves.toMatchObject({ name: 'Mona' });
+  });
+
+  it('announces a phone sent back to the one it read: another change may have moved the links meanwhile', async () => {
+    const _id = new Types.ObjectId();
+    const stored = { _id, organizationId: 'org1', name: 'Mona', phone: '201001234567' };
+    repo.findOwned.mockResolvedValue(stored);
+    // Another request set another phone (and its links followed) before this one set it back.
+    repo.updateOwned.mockResolvedValue(stored);
+    await service.update('org1', String(_id), { phone: '+20 100 123 4567' });
+    expect(events.emitAsync).toHaveBeenCalledWith(CUSTOMERS_EVENTS.phoneChanged, {
+      customer: expect.objectContaining({ id: String(_id), phone: '201001234567' }),
+    });
+  });
+
+  it('does not announce a change without a phone', async () => {
+    const _id = new Types.ObjectId();
+    const stored = { _id, organizationId: 'org1', name: 'Mona', phone: '201001234567' };
+    repo.findOwned.mockResolvedValue(stored);
+    repo.updateOwned.mockResolvedValue({ ...stored, name: 'Mona Ali' });
+    await service.update('org1', String(_id), { name: 'Mona Ali' });
+    expect(events.emitAsync).not.toHaveBeenCalled();
   });
 
   it('404s for a customer of another organization', async () => {

@@ -47,7 +47,7 @@ export class CustomersService {
     return customer;
   }
 
-  /** Changes the customer; a changed phone is announced, so the contacts linked by phone follow. */
+  /** Changes the customer; a phone sent is announced, so the contacts linked by phone follow. */
   async update(
     organizationId: string,
     id: string,
@@ -64,11 +64,10 @@ export class CustomersService {
     if (!Object.keys(change).length) return before; // nothing to change, not even updatedAt
     const after = await this.customers.updateOwned(organizationId, before._id, change);
     if (!after) throw new CustomerNotFoundError(); // deleted meanwhile
-    if (after.phone !== before.phone)
-      await this.announce(CUSTOMERS_EVENTS.phoneChanged, {
-        customer: toCustomerPayload(after),
-        ...(before.phone ? { previousPhone: before.phone } : {}),
-      });
+    // A phone sent is announced even when it reads as before: a concurrent change may have set
+    // another one (and moved the links) between that read and this write. Following is idempotent.
+    if (change.phone !== undefined)
+      await this.announce(CUSTOMERS_EVENTS.phoneChanged, { customer: toCustomerPayload(after) });
     return after;
   }
 
