@@ -579,6 +579,32 @@ describe('contacts (HTTP, sandbox engine)', () => {
     expect(await linkOf(ann.id)).toEqual({ customerId: older.id, source: 'manual' });
   });
 
+  it('a customer that takes a phone as the oldest customer with it gets its automatic links, as a contact seen later would', async () => {
+    await pushContact({ phone: '+201110003341', name: 'Dina' });
+    const dina = await waitForContact('201110003341');
+    const older = await createCustomer({ name: 'Dina Co' });
+    const younger = await createCustomer({ name: 'Dina Shop', phone: '+201110003341' });
+    const linkOf = async (id: string) =>
+      (await t.http().get(`${API}/contacts/${id}`).set(owner.auth).expect(200)).body.customerId;
+    expect(await linkOf(dina.id)).toBe(younger.id);
+    await t
+      .http()
+      .patch(`/api/v1/customers/${older.id}`)
+      .set(owner.auth)
+      .send({ phone: '+201110003341' })
+      .expect(200);
+    expect(await linkOf(dina.id)).toBe(older.id);
+    // A link set by hand to the younger one stays.
+    await put(dina.id, { customerId: younger.id }).expect(200);
+    await t
+      .http()
+      .patch(`/api/v1/customers/${older.id}`)
+      .set(owner.auth)
+      .send({ phone: '+201110003341' })
+      .expect(200);
+    expect(await linkOf(dina.id)).toBe(younger.id);
+  });
+
   it('auto-links a contact to the customer with the same phone: contact first', async () => {
     await inbound({ from: '+201110003333', text: 'hello' });
     const contact = await waitForContact('201110003333');

@@ -241,21 +241,29 @@ export class ContactsRepository {
     return res.modifiedCount > 0;
   }
 
-  /** Links the unlinked contacts with this phone to a new customer; returns them as linked. */
+  /**
+   * Links the unlinked contacts with this phone to the customer; with `takeOver` (it became the
+   * oldest customer with the phone), also those linked automatically to another. Returns them as
+   * linked.
+   */
   async autoLinkByPhone(
     organizationId: string,
     phone: string,
     customerId: string,
+    takeOver = false,
   ): Promise<ContactRecord[]> {
+    const unlinked = { customerId: null, customerLinkSource: { $ne: 'manual' as const } };
+    const linkable = takeOver
+      ? {
+          $or: [unlinked, { customerLinkSource: 'auto' as const, customerId: { $ne: customerId } }],
+        }
+      : unlinked;
     const res = await this.model
-      .updateMany(
-        { organizationId, phone, customerId: null, customerLinkSource: { $ne: 'manual' } },
-        autoLinkUpdate(customerId),
-      )
+      .updateMany({ organizationId, phone, ...linkable }, autoLinkUpdate(customerId))
       .exec();
     if (!res.modifiedCount) return [];
-    // The customer is new: every contact linked to it now was linked by this call (or, as
-    // concurrently, by the sync's own auto-link, which announces its contacts too).
+    // The customer is new, or has just taken this phone: every contact linked to it now was linked
+    // by this call (or, as concurrently, by the sync's own auto-link, which announces its contacts).
     return this.model
       .find({ organizationId, phone, customerId, customerLinkSource: 'auto' })
       .lean<ContactRecord[]>()

@@ -76,19 +76,27 @@ export class CustomerLinksService {
 
   /**
    * A customer's phone changed: its automatic links to contacts of another phone are undone (they
-   * go to the oldest other customer with their phone, if any), and the unlinked contacts with its
-   * phone are linked to it. Read from the database, not the event: two changes announced out of
-   * order still end where the customer is.
+   * go to the oldest other customer with their phone, if any), and the contacts with its phone are
+   * linked to the oldest customer with it: the unlinked ones, and, when that is this customer, those
+   * linked automatically to a younger one. Read from the database, not the event: two changes
+   * announced out of order still end where the customer is.
    */
   async followPhoneChange(customer: CustomerPayload): Promise<void> {
-    const current = await this.customers.find(customer.organizationId, customer.id);
+    const { organizationId } = customer;
+    const current = await this.customers.find(organizationId, customer.id);
     if (!current) return this.unlinkDeletedCustomer(customer); // deleted meanwhile
     const phone = current.phone ?? undefined;
-    const dropped = await this.contacts.unlinkCustomer(customer.organizationId, customer.id, {
+    const dropped = await this.contacts.unlinkCustomer(organizationId, customer.id, {
       automaticWithoutPhone: phone,
     });
+    const oldest = phone && (await this.customers.idsByPhones(organizationId, [phone])).get(phone);
     const linked = phone
-      ? await this.contacts.autoLinkByPhone(customer.organizationId, phone, customer.id)
+      ? await this.contacts.autoLinkByPhone(
+          organizationId,
+          phone,
+          oldest || customer.id,
+          oldest === customer.id,
+        )
       : [];
     await this.relink(customer, dropped, linked);
   }
