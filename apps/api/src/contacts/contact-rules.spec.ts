@@ -6,6 +6,7 @@ import {
   mergeContacts,
   normalizeTags,
   USER_OWNED_FIELDS,
+  withLidEdits,
   type MergeableContact,
 } from './contact-rules';
 
@@ -231,6 +232,54 @@ describe('mergeContacts', () => {
     expect(merged.messageCount).toBe(0);
     expect(merged.customerId).toBeNull();
     expect(merged.customerLinkSource).toBe('manual');
+  });
+});
+
+describe('withLidEdits', () => {
+  const at = new Date('2026-01-01T00:00:00Z');
+  const lid = (fields: Partial<MergeableContact>): MergeableContact => ({
+    jid: '555@lid',
+    firstSeenAt: at,
+    ...fields,
+  });
+  const survivor: MergeableContact = {
+    jid: '201001234567@s.whatsapp.net',
+    firstSeenAt: at,
+    customName: 'Mona',
+    tags: ['vip', 'lead', 'old'],
+    notes: 'pays late\n\ncall back',
+    customerId: 'c1',
+    customerLinkSource: 'manual',
+  };
+
+  it('applies what a user changed on the LID contact since the survivor took it', () => {
+    const before = lid({
+      customName: 'Mona',
+      tags: ['lead', 'old'],
+      notes: 'call back',
+      customerId: 'c1',
+      customerLinkSource: 'manual',
+    });
+    const now = lid({
+      customName: 'Mona Ali',
+      tags: ['lead', 'new'],
+      notes: null,
+      customerId: 'c2',
+      customerLinkSource: 'manual',
+    });
+    expect(withLidEdits(survivor, before, now)).toMatchObject({
+      customName: 'Mona Ali',
+      tags: ['vip', 'lead'], // 'new' comes with the merge itself
+      notes: 'pays late',
+      customerId: 'c2',
+      customerLinkSource: 'manual',
+    });
+  });
+
+  it("keeps the survivor's own name and link, which the merge preferred to the LID's", () => {
+    const before = lid({ customName: 'M', customerId: 'c9', customerLinkSource: 'auto' });
+    const now = lid({ customName: 'M.', customerId: null, customerLinkSource: null });
+    expect(withLidEdits(survivor, before, now)).toEqual(survivor);
   });
 });
 

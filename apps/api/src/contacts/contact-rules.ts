@@ -271,7 +271,10 @@ export function withLidEdits<T extends MergeableContact>(
   now: MergeableContact,
 ): T {
   const edited = { ...survivor };
-  if ((now.customName ?? null) !== (before.customName ?? null)) edited.customName = now.customName;
+  const same = (a: unknown, b: unknown) => (a ?? null) === (b ?? null);
+  // A name or link the survivor took from the LID document (not its own, which the merge kept).
+  if (!same(now.customName, before.customName) && same(survivor.customName, before.customName))
+    edited.customName = now.customName;
   const kept = new Set(now.tags ?? []);
   const removed = new Set((before.tags ?? []).filter((tag) => !kept.has(tag)));
   if (removed.size) edited.tags = (survivor.tags ?? []).filter((tag) => !removed.has(tag));
@@ -279,10 +282,8 @@ export function withLidEdits<T extends MergeableContact>(
     edited.notes = before.notes
       ? (survivor.notes ?? '').replace(before.notes, '').trim() || null
       : survivor.notes;
-  if (
-    (now.customerId ?? null) !== (before.customerId ?? null) ||
-    (now.customerLinkSource ?? null) !== (before.customerLinkSource ?? null)
-  ) {
+  const linkOf = (c: MergeableContact) => `${c.customerId ?? ''}|${c.customerLinkSource ?? ''}`;
+  if (linkOf(now) !== linkOf(before) && linkOf(survivor) === linkOf(before)) {
     edited.customerId = now.customerId;
     edited.customerLinkSource = now.customerLinkSource;
   }
