@@ -90,7 +90,7 @@ export class CustomersController {
   @ApiOperation({
     operationId: 'customers_update',
     summary:
-      'Change a customer; with a new phone, the contacts linked to it automatically by the old one are unlinked (or linked to the oldest other customer with their phone), and unlinked contacts with the new one are linked',
+      'Change a customer; with a new phone, the contacts linked to it automatically by the old one are unlinked (or linked to the oldest other customer with their phone), and unlinked contacts with the new one are linked (and those linked automatically to a younger customer, when it is the oldest with that phone)',
   })
   @ApiOkResponse({ type: CustomerResponseDto })
   @ApiBadRequestResponse({

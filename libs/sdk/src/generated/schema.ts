@@ -88,7 +88,7 @@ export interface paths {
         delete: operations["customers_delete"];
         options?: never;
         head?: never;
-        /** Change a customer; with a new phone, the contacts linked to it automatically by the old one are unlinked (or linked to the oldest other customer with their phone), and unlinked contacts with the new one are linked */
+        /** Change a customer; with a new phone, the contacts linked to it automatically by the old one are unlinked (or linked to the oldest other customer with their phone), and unlinked contacts with the new one are linked (and those linked automatically to a younger customer, when it is the oldest with that phone) */
         patch: operations["customers_update"];
         trace?: never;
     };
