@@ -422,6 +422,19 @@ describe('ContactsSyncService', () => {
     });
   });
 
+  it('gives a merge up, both contacts kept, when the phone contact is edited at every try', async () => {
+    await service.recordMessages([message({ chatJid: LID, senderJid: LID, senderLid: LID })]);
+    await service.recordMessages([message()]);
+    const phoneDoc = repo.docs[1];
+    const applyMerge = vi.spyOn(repo, 'applyMerge').mockImplementation(async () => {
+      phoneDoc.revision = (phoneDoc.revision ?? 0) + 1; // someone saved it again
+      return null;
+    });
+    await service.applyLidMapping({ ...REF, lid: LID, pn: PHONE });
+    expect(applyMerge).toHaveBeenCalledTimes(10);
+    expect(repo.docs.map((d) => d.jid).sort()).toEqual([LID, PHONE_JID].sort());
+  });
+
   describe('a mapping that arrives before the contact it concerns is written', () => {
     const lidMessage = (overrides: Partial<MessageRecord> = {}) =>
       message({ chatJid: LID, senderJid: LID, senderLid: LID, pushName: 'Mona', ...overrides });

@@ -12,6 +12,8 @@ import { LidMappingsRepository } from './lid-mappings.repository';
  */
 /** Merges tried against contacts edited meanwhile before the LID contact goes regardless. */
 const MERGE_TRIES = 3;
+/** Writes of the merge refused (the phone contact edited at each) before it is left for later. */
+const FOLD_ATTEMPTS = 10;
 
 @Injectable()
 export class LidMergeService {
@@ -127,6 +129,11 @@ export class LidMergeService {
       ]);
       this.logger.debug({ sessionId: target.sessionId, attempt }, 'A contact changed mid-merge');
       if (!phoneNow || !lidNow) return { contact: phoneNow, gainedPhone }; // deleted meanwhile
+      if (attempt >= FOLD_ATTEMPTS) {
+        // Edited at every try: both stay; the next sighting of the LID merges them.
+        this.logger.warn({ sessionId: target.sessionId, attempt }, 'Gave up merging a LID contact');
+        return { contact: phoneNow, gainedPhone: false };
+      }
       // What a user changed on the LID contact since the phone contact got it wins.
       [phoneDoc, lidDoc] = [written ? withLidEdits(phoneNow, written, lidNow) : phoneNow, lidNow];
     }
