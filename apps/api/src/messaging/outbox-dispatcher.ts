@@ -177,8 +177,11 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
         }
         // Past its deadline it is failed, not sent late, though no sweep has got to it yet (the
         // clock read now: a rate-limited batch takes minutes).
-        if (this.isOverdue(candidate, new Date())) {
-          await this.status.fail({ _id: candidate._id }, this.overdueReason());
+        const checkedAt = new Date();
+        if (this.isOverdue(candidate, checkedAt)) {
+          // Unless another instance is sending it right now (see expireOverdue).
+          const guard = { _id: candidate._id, ...notInFlight(checkedAt) };
+          await this.status.fail(guard, this.overdueReason());
           continue;
         }
         if (blocked.has(candidate.chatJid)) continue;
@@ -308,15 +311,12 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
    * claims the message between the read and the update keeps it.
    */
   private async expireOverdue(now: Date): Promise<void> {
-    const notInFlight = {
-      $or: [{ claimedBy: { $exists: false } }, { nextAttemptAt: { $lte: now } }],
-    };
     const overdue = await this.messages.pendingOf(
-      { createdAt: { $lt: new Date(now.getTime() - this.deadlineMs) }, ...notInFlight },
+      { createdAt: { $lt: new Date(now.getTime() - this.deadlineMs) }, ...notInFlight(now) },
       BATCH,
     );
     for (const message of overdue)
-      await this.status.fail({ _id: message._id, ...notInFlight }, this.overdueReason());
+      await this.status.fail({ _id: message._id, ...notInFlight(now) }, this.overdueReason());
   }
 
   private isOverdue(message: MessageRecord, now: Date): boolean {
@@ -342,3 +342,8 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
 const isOfEarlierSession = (message: MessageRecord, sessionCreatedAt: Date): boolean =>
   !!message.sessionCreatedAt &&
   new Date(message.sessionCreatedAt).getTime() !== new Date(sessionCreatedAt).getTime();
+
+/** A message no send is under: never claimed, or its claim ran out. */
+function notInFlight(now: Date) {
+  return { $or: [{ claimedBy: { $exists: false } }, { nextAttemptAt: { $lte: now } }] };
+}
