@@ -1,6 +1,10 @@
 import { get, type IncomingMessage } from 'node:http';
 import { MONGO_TARGET, type MongoTarget } from '../apps/api/src/database/database.module';
 import { EVENTS_OPTIONS, type EventsOptions } from '../apps/api/src/events/events.options';
+import { EventIdGenerator } from '../apps/api/src/events/event-id';
+import { EventSequencesRepository } from '../apps/api/src/events/event-sequences.repository';
+import { EventsRepository } from '../apps/api/src/events/events.repository';
+import { EventStreamService } from '../apps/api/src/events/event-stream.service';
 import { connectedSession } from './support/sandbox';
 import {
   createTestApp,
@@ -504,5 +508,52 @@ describe('events stream across two instances sharing one database', () => {
       'the live event after the replay',
     );
     expect(texts(resumed)).toEqual([...texts(onB).slice(3, 6), 'after resume']);
+  });
+
+  it('delivers an event another instance reserved before the stream opened and stored after', async () => {
+    const first = open(a.url, { types: 'message.received' }, bearer());
+    await first.ready;
+    await inbound(a, 'on-a', 'before the gap');
+    await waitFor(async () => texts(first).length === 1, 10_000, 'the first event');
+    const lastId = first.messages[0].id!;
+    first.close(); // the last listener: A's tail for the organization is retired
+    await waitFor(
+      async () => a.app.get(EventStreamService).connections === 0,
+      5_000,
+      'the stream closed on A',
+    );
+
+    // B's outbox between its two writes: the number is reserved, the event not stored yet.
+    const organizationId = owner.user.organizationId;
+    const seq = await b.app.get(EventSequencesRepository).reserve(organizationId, 1);
+    const resumed = open(
+      a.url,
+      { types: 'message.received' },
+      { ...bearer(), 'Last-Event-ID': lastId },
+    );
+    await resumed.ready;
+    await new Promise((r) => setTimeout(r, 200)); // the replay has run
+    await b.app.get(EventsRepository).insertMany(
+      [
+        {
+          id: new EventIdGenerator().next(),
+          type: 'message.received',
+          organizationId,
+          sessionName: 'on-b',
+          occurredAt: new Date(),
+          data: { text: 'in flight' },
+          seq,
+        },
+      ],
+      new Date(),
+    );
+    await b.app.get(EventSequencesRepository).settle(organizationId, seq);
+    await inbound(a, 'on-a', 'after the gap');
+    await waitFor(
+      async () => texts(resumed).includes('after the gap'),
+      10_000,
+      'the live event after the gap',
+    );
+    expect(texts(resumed)).toEqual(['in flight', 'after the gap']);
   });
 });

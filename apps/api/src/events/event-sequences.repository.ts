@@ -100,6 +100,22 @@ export class EventSequencesRepository {
     );
   }
 
+  /**
+   * Where a new live tail of the organization starts: the last number handed out, or before the
+   * oldest range reserved since `since` that is still in the ledger (its events may not be stored
+   * yet; a tail that had been running would wait for them).
+   */
+  async tailStart(organizationId: string, since: Date): Promise<number> {
+    const row = await this.rows.findOne(
+      { _id: organizationId },
+      { projection: { seq: 1, pending: 1 } },
+    );
+    let start = row?.seq ?? 0;
+    for (const [key, range] of Object.entries(row?.pending ?? {}))
+      if (range.at >= since) start = Math.min(start, Number(key.slice(1)) - 1);
+    return start;
+  }
+
   /** The last number handed out for the organization (0 before its first event). */
   async current(organizationId: string): Promise<number> {
     const row = await this.rows.findOne({ _id: organizationId }, { projection: { seq: 1 } });

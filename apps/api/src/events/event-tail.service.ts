@@ -189,9 +189,11 @@ export class EventTailService implements BeforeApplicationShutdown {
   private tailOf(organizationId: string): Promise<OrganizationTail> {
     let tail = this.tails.get(organizationId);
     if (!tail) {
-      // Starts at the counter: numbers reserved before, still in flight, are left to resume.
+      // Starts at the counter, or before numbers reserved within the gap timeout and not settled:
+      // a writer may still be storing them, and the streams' replays (up to the start) miss them.
+      const since = new Date(Date.now() - this.options.tailGapTimeoutMs);
       tail = this.sequences
-        .current(organizationId)
+        .tailStart(organizationId, since)
         .then(
           (seq) =>
             new OrganizationTail(organizationId, seq, this.reads, this.options.tailGapTimeoutMs),
