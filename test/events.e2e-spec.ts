@@ -1,4 +1,8 @@
 import { get, type IncomingMessage } from 'node:http';
+import { getConnectionToken } from '@nestjs/mongoose';
+import { MongoNetworkError } from 'mongodb';
+import type { Connection } from 'mongoose';
+import { MessageEffectsRecovery } from '../apps/api/src/messaging/message-effects-recovery.service';
 import { MONGO_TARGET, type MongoTarget } from '../apps/api/src/database/database.module';
 import { EVENTS_OPTIONS, type EventsOptions } from '../apps/api/src/events/events.options';
 import { EventIdGenerator } from '../apps/api/src/events/event-id';
@@ -291,6 +295,44 @@ describe('events stream (SSE)', () => {
     const invalid = open(t.url, {}, { ...bearer(owner), 'Last-Event-ID': 'nope' });
     expect((await invalid.ready).statusCode).toBe(400);
     expect((await invalid.errorBody()).code).toBe('INVALID_LAST_EVENT_ID');
+  });
+
+  it('announces a received message whose event write failed once, when recovery replays its effects', async () => {
+    const s = open(t.url, { types: 'message.received' }, bearer(owner));
+    await s.ready;
+    // The database drops the event's write (the message itself was stored just before).
+    const blip = vi
+      .spyOn(t.app.get(EventsRepository), 'insertMany')
+      .mockRejectedValueOnce(new MongoNetworkError('connection reset while storing the event'));
+    try {
+      await inbound('its event write failed');
+      await waitFor(async () => blip.mock.calls.length > 0, 10_000, 'the failed event write');
+    } finally {
+      blip.mockRestore();
+    }
+    await waitFor(
+      async () =>
+        (
+          await t
+            .http()
+            .get('/api/v1/whatsapp/messages')
+            .query({ search: 'its event write failed' })
+            .set(owner.auth)
+        ).body.total === 1,
+      10_000,
+      'the message stored',
+    );
+    await new Promise((r) => setTimeout(r, 300)); // its effects have run (or failed)
+    // Later: its creation note is past the grace period and recovery replays what it left undone.
+    const notes = t.app
+      .get<string, Connection>(getConnectionToken())
+      .collection('message_creations');
+    await notes.updateMany({}, { $set: { createdAt: new Date(Date.now() - 10 * 60_000) } });
+    await t.app.get(MessageEffectsRecovery).recover();
+    await received(s, 'its event write failed');
+    expect(s.of('message.received').map((m) => m.data.data.text)).toEqual([
+      'its event write failed',
+    ]);
   });
 
   it('authenticates with a bearer header or a short-lived stream token that nothing else accepts', async () => {

@@ -21,10 +21,15 @@ import { CONTACT_UPDATED_EVENT, type ContactUpdatedEvent, type NewEvent } from '
 /**
  * Turns domain events into outbox rows. Each handler maps and enqueues synchronously (so events
  * keep their emission order) and awaits the write: a producer that uses `emitAsync` (Messaging)
- * continues only once the event is durable. A failed write is logged, never thrown into the producer,
- * whose own write has already happened.
+ * continues only once the event is durable. A failed write is logged; it is thrown into the
+ * producer only for messages created and status changes, whose producers keep a note of effects
+ * still to run that MessageEffectsRecovery replays (the event's sourceKey drops a second copy).
+ * Otherwise the note would be closed and the event lost. Other producers' own write has happened.
  */
 const LISTENER = { async: true, promisify: true } as const;
+const REPLAYED = 'replays' as const;
+/** For the handlers that throw a failed write (Nest's emitter logs and swallows errors otherwise). */
+const REPLAYED_LISTENER = { ...LISTENER, suppressErrors: false } as const;
 
 @Injectable()
 export class EventsListener {
@@ -42,19 +47,19 @@ export class EventsListener {
     return this.record(WA_EVENTS.sessionQr, () => sessionQrEvent(event));
   }
 
-  @OnEvent(MESSAGING_EVENTS.created, LISTENER)
+  @OnEvent(MESSAGING_EVENTS.created, REPLAYED_LISTENER)
   async onMessagesCreated(event: MessagesCreatedEvent): Promise<void> {
     // All appended in this tick, so they keep their order and share one outbox write.
     await Promise.all(
       event.messages.map((m) =>
-        this.record(MESSAGING_EVENTS.created, () => messageCreatedEvent(m)),
+        this.record(MESSAGING_EVENTS.created, () => messageCreatedEvent(m), REPLAYED),
       ),
     );
   }
 
-  @OnEvent(MESSAGING_EVENTS.statusChanged, LISTENER)
+  @OnEvent(MESSAGING_EVENTS.statusChanged, REPLAYED_LISTENER)
   onMessageStatus(event: MessageStatusChangedEvent): Promise<void> {
-    return this.record(MESSAGING_EVENTS.statusChanged, () => messageStatusEvent(event));
+    return this.record(MESSAGING_EVENTS.statusChanged, () => messageStatusEvent(event), REPLAYED);
   }
 
   @OnEvent(MESSAGING_EVENTS.chatRead, LISTENER)
@@ -67,12 +72,19 @@ export class EventsListener {
     return this.record(CONTACT_UPDATED_EVENT, () => contactUpdatedEvent(event));
   }
 
-  private async record(source: string, map: () => NewEvent | undefined): Promise<void> {
+  private async record(
+    source: string,
+    map: () => NewEvent | undefined,
+    producer: 'replays' | 'does-not-replay' = 'does-not-replay',
+  ): Promise<void> {
+    let event: NewEvent | undefined;
     try {
-      const event = map();
+      event = map();
       if (event) await this.outbox.append(event);
     } catch (err) {
       this.log.error({ err, source }, `Failed to record the public event for ${source}`);
+      // A mapping error would fail every replay too: only a failed write is the producer's to retry.
+      if (event && producer === 'replays') throw err;
     }
   }
 }
