@@ -15,6 +15,11 @@ class FakeUsers {
     const doc = this.docs.find((d) => String(d._id) === id);
     return doc ? { ...doc } : null;
   }
+  async findById(id: string) {
+    await this.tick();
+    const doc = this.docs.find((d) => String(d._id) === id);
+    return doc ? { ...doc } : null;
+  }
   async countActiveOwners() {
     await this.tick();
     return this.docs.filter((d) => d.role === 'owner' && !d.disabled).length;
@@ -68,4 +73,29 @@ describe('UsersService.update', () => {
       for (const doc of users.docs) expect(doc.tokenVersion ?? 0).toBe(doc.disabled ? 1 : 0);
     },
   );
+
+  it('does not keep serving the state of a change it took back to the requests that read it meanwhile', async () => {
+    const users = new FakeUsers();
+    const [a, b] = [owner('a'), owner('b')];
+    users.docs.push(a, b);
+    const service = new UsersService(users as unknown as UsersRepository);
+    // Both owners keep using the API while they disable each other: every request checks its user.
+    let running = true;
+    const requests = (async () => {
+      while (running) {
+        await Promise.all([service.findActive(String(a._id)), service.findActive(String(b._id))]);
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const results = await Promise.allSettled([
+      service.update(actor(a), String(b._id), { disabled: true }),
+      service.update(actor(b), String(a._id), { disabled: true }),
+    ]);
+    running = false;
+    await requests;
+    expect(results.some((r) => r.status === 'rejected')).toBe(true);
+    // The users' tokens work exactly as their stored state says (a taken-back disable: at once).
+    for (const doc of users.docs)
+      expect((await service.findActive(String(doc._id)))?.disabled ?? true).toBe(doc.disabled);
+  });
 });

@@ -109,6 +109,8 @@ export class UsersService {
         { role: target.role, disabled: target.disabled },
         revokes ? -1 : 0,
       );
+      // Requests meanwhile may have cached the change: the user would read disabled for seconds.
+      this.activeCache.delete(userId);
       throw new LastOwnerError();
     }
     return updated;
