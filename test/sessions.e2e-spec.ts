@@ -523,6 +523,54 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     await waitForSessionStatus(t, org, 'gated', 'connected', 30_000);
   });
 
+  it('stops a session created or restarted by a request the whatsapp module switch-off overtook', async () => {
+    const org = await registerUser(t);
+    await connectedSession(t, org, 'overtaken', '+201000000782');
+    const registry = t.app.get(SessionRegistry);
+    const setModules = (modules: string[]) =>
+      t.http().put('/api/v1/organizations/me/modules').set(org.auth).send({ modules }).expect(200);
+    const stored = (name: string) =>
+      t.app
+        .get<Connection>(getConnectionToken())
+        .collection('whatsapp_sessions')
+        .findOne({ sessionId: `${org.organization.id}_${name}` });
+    const stopped = { status: 'disconnected', lastError: MODULE_OFF_REASON };
+
+    // The switch is applied after the request passed its module check, before it starts the session.
+    const start = registry.start.bind(registry);
+    const created = vi.spyOn(registry, 'start').mockImplementationOnce(async (sessionId) => {
+      await setModules(['crm']);
+      return start(sessionId);
+    });
+    try {
+      await t
+        .http()
+        .post('/api/v1/whatsapp/sessions')
+        .set(org.auth)
+        .send({ sessionName: 'raced' })
+        .expect(201);
+    } finally {
+      created.mockRestore();
+    }
+    expect(await stored('raced')).toMatchObject(stopped);
+    expect(registry.liveStatus(`${org.organization.id}_raced`)).toBeUndefined();
+
+    await setModules(['whatsapp', 'crm']);
+    await waitForSessionStatus(t, org, 'overtaken', 'connected', 30_000);
+    const restart = registry.restart.bind(registry);
+    const restarted = vi.spyOn(registry, 'restart').mockImplementationOnce(async (sessionId) => {
+      await setModules(['crm']);
+      return restart(sessionId);
+    });
+    try {
+      await t.http().post('/api/v1/whatsapp/sessions/overtaken/restart').set(org.auth).expect(200);
+    } finally {
+      restarted.mockRestore();
+    }
+    expect(await stored('overtaken')).toMatchObject(stopped);
+    expect(registry.liveStatus(`${org.organization.id}_overtaken`)).toBeUndefined();
+  });
+
   it('applies a module switch that was saved but not applied (its instance died first) at the next check', async () => {
     const org = await registerUser(t);
     await connectedSession(t, org, 'unapplied', '+201000000779');

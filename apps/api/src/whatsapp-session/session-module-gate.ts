@@ -104,6 +104,16 @@ export class SessionModuleGate implements OnApplicationBootstrap, BeforeApplicat
         await this.sessions.forgetStopReason(sessionId, lastError);
   }
 
+  /**
+   * After a request started the session (create, restart): a switch-off applied since the request
+   * passed its module check may have found the session not running yet, and not stopped it.
+   * Either that switch's stop sees it running, or this reading sees the module off.
+   */
+  async stopIfSwitchedOff(organizationId: string, sessionId: string): Promise<void> {
+    if (await this.whatsappOn(organizationId)) return;
+    await this.registry.stopWhileBarred(sessionId, MODULE_OFF_REASON);
+  }
+
   @OnEvent(ORGANIZATION_EVENTS.modulesChanged, { async: true, promisify: true })
   async onModulesChanged(event: OrganizationModulesChangedEvent): Promise<void> {
     if (event.previous.includes('whatsapp') === event.modules.includes('whatsapp')) return;

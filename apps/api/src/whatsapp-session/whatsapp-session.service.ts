@@ -10,6 +10,7 @@ import {
   type QrView,
   type WaSessionState,
 } from '@app/whatsapp';
+import { SessionModuleGate } from './session-module-gate';
 import { SessionLimitReachedError } from './whatsapp-session.errors';
 
 const ACTIVITY_WRITE_INTERVAL_MS = 1_000;
@@ -23,6 +24,7 @@ export class WhatsAppSessionsService {
   constructor(
     private readonly registry: SessionRegistry,
     private readonly sessions: SessionQueryService,
+    private readonly moduleGate: SessionModuleGate,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -47,6 +49,7 @@ export class WhatsAppSessionsService {
       if (err instanceof InstanceShuttingDownError) await this.sessions.delete(created.sessionId);
       throw err;
     }
+    await this.moduleGate.stopIfSwitchedOff(organizationId, created.sessionId);
     return (await this.sessions.findOne(created.sessionId)) ?? created;
   }
 
@@ -93,6 +96,7 @@ export class WhatsAppSessionsService {
   async restart(organizationId: string, sessionName: string): Promise<WaSessionState> {
     const session = await this.getOwned(organizationId, sessionName);
     await this.registry.restart(session.sessionId);
+    await this.moduleGate.stopIfSwitchedOff(organizationId, session.sessionId);
     return this.getOwned(organizationId, sessionName);
   }
 
