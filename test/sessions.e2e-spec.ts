@@ -523,7 +523,7 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     await waitForSessionStatus(t, org, 'gated', 'connected', 30_000);
   });
 
-  it('stops a session created or restarted by a request the whatsapp module switch-off overtook', async () => {
+  it('stops a session created, restarted or asked for a QR by a request the whatsapp module switch-off overtook', async () => {
     const org = await registerUser(t);
     await connectedSession(t, org, 'overtaken', '+201000000782');
     const registry = t.app.get(SessionRegistry);
@@ -569,6 +569,22 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     }
     expect(await stored('overtaken')).toMatchObject(stopped);
     expect(registry.liveStatus(`${org.organization.id}_overtaken`)).toBeUndefined();
+
+    // Asking for a QR code starts a session that is not linked.
+    await setModules(['whatsapp', 'crm']);
+    await waitForSessionStatus(t, org, 'overtaken', 'connected', 30_000);
+    const getQr = registry.getQr.bind(registry);
+    const qr = vi.spyOn(registry, 'getQr').mockImplementationOnce(async (sessionId) => {
+      await setModules(['crm']);
+      return getQr(sessionId);
+    });
+    try {
+      await t.http().get('/api/v1/whatsapp/sessions/raced/qr').set(org.auth);
+    } finally {
+      qr.mockRestore();
+    }
+    expect(await stored('raced')).toMatchObject(stopped);
+    expect(registry.liveStatus(`${org.organization.id}_raced`)).toBeUndefined();
   });
 
   it('applies a module switch that was saved but not applied (its instance died first) at the next check', async () => {

@@ -81,7 +81,9 @@ export class WhatsAppSessionsService {
 
   async getQr(organizationId: string, sessionName: string): Promise<QrView> {
     const session = await this.getOwned(organizationId, sessionName);
-    return this.registry.getQr(session.sessionId);
+    const qr = await this.registry.getQr(session.sessionId); // starts a session not linked
+    await this.moduleGate.stopIfSwitchedOff(organizationId, session.sessionId);
+    return qr;
   }
 
   async requestPairingCode(
@@ -90,7 +92,9 @@ export class WhatsAppSessionsService {
     phone: string,
   ): Promise<string> {
     const session = await this.getOwned(organizationId, sessionName);
-    return this.registry.requestPairingCode(session.sessionId, phone);
+    const code = await this.registry.requestPairingCode(session.sessionId, phone);
+    await this.moduleGate.stopIfSwitchedOff(organizationId, session.sessionId);
+    return code;
   }
 
   async restart(organizationId: string, sessionName: string): Promise<WaSessionState> {
