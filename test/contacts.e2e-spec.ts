@@ -69,6 +69,8 @@ describe('contacts (HTTP, sandbox engine)', () => {
     t.http().post(`${SANDBOX}/contacts`).set(owner.auth).send(body).expect(202);
   const createCustomer = async (body: object, user = owner) =>
     (await t.http().post('/api/v1/customers').set(user.auth).send(body).expect(201)).body;
+  const patchCustomer = (id: string, body: object) =>
+    t.http().patch(`/api/v1/customers/${id}`).set(owner.auth).send(body).expect(200);
   /** Contact events as the SessionRegistry publishes them (awaited: the listener is promisified). */
   const emitContacts = (contacts: WaContactsUpsertedEvent['contacts']) =>
     t.app.get(EventEmitter2).emitAsync(WA_EVENTS.contactsUpserted, {
@@ -552,12 +554,7 @@ describe('contacts (HTTP, sandbox engine)', () => {
     expect(await linkOf(bob.id)).toEqual({ customerId: null, source: null });
 
     // The older customer takes Bob's phone: Ann goes to the other customer with hers.
-    await t
-      .http()
-      .patch(`/api/v1/customers/${older.id}`)
-      .set(owner.auth)
-      .send({ phone: '+201110003332' })
-      .expect(200);
+    await patchCustomer(older.id, { phone: '+201110003332' });
     expect(await linkOf(ann.id)).toEqual({ customerId: younger.id, source: 'auto' });
     expect(await linkOf(bob.id)).toEqual({ customerId: older.id, source: 'auto' });
 
@@ -569,12 +566,7 @@ describe('contacts (HTTP, sandbox engine)', () => {
 
     // A phone removed: its automatic links go; a link set by hand stays.
     await put(ann.id, { customerId: older.id }).expect(200);
-    await t
-      .http()
-      .patch(`/api/v1/customers/${older.id}`)
-      .set(owner.auth)
-      .send({ phone: null })
-      .expect(200);
+    await patchCustomer(older.id, { phone: null });
     expect(await linkOf(bob.id)).toEqual({ customerId: null, source: null });
     expect(await linkOf(ann.id)).toEqual({ customerId: older.id, source: 'manual' });
   });
@@ -587,21 +579,11 @@ describe('contacts (HTTP, sandbox engine)', () => {
     const linkOf = async (id: string) =>
       (await t.http().get(`${API}/contacts/${id}`).set(owner.auth).expect(200)).body.customerId;
     expect(await linkOf(dina.id)).toBe(younger.id);
-    await t
-      .http()
-      .patch(`/api/v1/customers/${older.id}`)
-      .set(owner.auth)
-      .send({ phone: '+201110003341' })
-      .expect(200);
+    await patchCustomer(older.id, { phone: '+201110003341' });
     expect(await linkOf(dina.id)).toBe(older.id);
     // A link set by hand to the younger one stays.
     await put(dina.id, { customerId: younger.id }).expect(200);
-    await t
-      .http()
-      .patch(`/api/v1/customers/${older.id}`)
-      .set(owner.auth)
-      .send({ phone: '+201110003341' })
-      .expect(200);
+    await patchCustomer(older.id, { phone: '+201110003341' });
     expect(await linkOf(dina.id)).toBe(younger.id);
   });
 
