@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { Query } from 'mingo';
 import { MongoNetworkError } from 'mongodb';
 import { loadConfig } from '@app/common';
 import type { SessionQueryService, SessionRegistry } from '@app/whatsapp';
@@ -178,5 +179,57 @@ describe('OutboxDispatcher when a claim is cut off', () => {
     await dispatcher.beforeApplicationShutdown();
     expect(messages.releaseClaim).toHaveBeenLastCalledWith('m1', INSTANCE, expect.any(Date));
     expect(send).not.toHaveBeenCalled();
+  });
+});
+
+describe('OutboxDispatcher past the pending deadline', () => {
+  beforeEach(() => {
+    vi.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it('a drain leaves an overdue message to the send another instance took it for meanwhile', async () => {
+    const now = Date.now();
+    // Stored: pending two days (past the default one-day deadline), due.
+    const stored: Record<string, unknown> = {
+      _id: 'm1',
+      sessionId: SESSION,
+      chatJid: 'peer',
+      status: 'pending',
+      createdAt: new Date(now - 2 * 86_400_000),
+      nextAttemptAt: new Date(now - 1_000),
+    };
+    let reads = 0;
+    const messages = {
+      releaseClaimsOf: async () => 0,
+      duePending: async () => (reads++ === 0 ? [{ ...stored } as unknown as MessageRecord] : []),
+      // The drain has read it; another instance (the session handed over to it) claims and sends it.
+      chatsAwaitingRetry: async () => {
+        Object.assign(stored, { claimedBy: 'gw-1', nextAttemptAt: new Date(now + 60_000) });
+        return new Set<string>();
+      },
+    };
+    // As the repository applies it: the filter decides whether the message moves to failed.
+    const fail = vi.fn(async (filter: Record<string, unknown>) => {
+      if (!new Query(filter).test(stored)) return null;
+      stored.status = 'failed';
+      return stored;
+    });
+    const dispatcher = new OutboxDispatcher(
+      { isConnected: () => true } as unknown as SessionRegistry,
+      {
+        findOne: async () => ({ sessionId: SESSION, createdAt: new Date(0) }),
+      } as unknown as SessionQueryService,
+      messages as unknown as MessagesRepository,
+      { fail } as unknown as MessageStatusService,
+      {} as MediaStorage,
+      loadConfig({ WHATSAPP_ENGINE: 'sandbox' }),
+      INSTANCE,
+    );
+    dispatcher.kick(SESSION);
+    await vi.waitFor(() => expect(fail).toHaveBeenCalledTimes(1), { timeout: 5_000 });
+    await dispatcher.beforeApplicationShutdown();
+    expect(stored.status).toBe('pending'); // the other instance's send decides it
   });
 });
