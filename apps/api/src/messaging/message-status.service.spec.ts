@@ -126,4 +126,43 @@ describe('MessageStatusService', () => {
     );
     expect(emitAsync.mock.calls.map((c) => c[1].status)).toEqual(['sent', 'delivered']);
   });
+
+  it('keeps the early receipts not applied yet when one of them fails, for the retry of the bookkeeping', async () => {
+    try {
+      // Delivered, then read, both before the send's id was stored.
+      repo.advanceStatus.mockResolvedValue(null);
+      repo.findByWaId.mockResolvedValue(null);
+      await service.applyReceipt('s1', 'WA3', 'delivered', new Date(7));
+      await service.applyReceipt('s1', 'WA3', 'read', new Date(8));
+
+      // The message as stored: receipts move it forward only.
+      let stored: MessageStatus = 'pending';
+      const order: MessageStatus[] = ['pending', 'sent', 'delivered', 'read'];
+      repo.markSent.mockImplementation(async () => {
+        if (stored !== 'pending') return null;
+        stored = 'sent';
+        return { before: message('pending'), after: message('sent', { waMessageId: 'WA3' }) };
+      });
+      repo.advanceStatus.mockImplementation(async (_filter, status: MessageStatus) => {
+        if (order.indexOf(status) <= order.indexOf(stored)) return null;
+        const before = message(stored);
+        stored = status;
+        return { before, after: message(status, { waMessageId: 'WA3' }) };
+      });
+      // The event of `delivered` is not written (a database blip): the bookkeeping fails.
+      emitAsync
+        .mockResolvedValueOnce([])
+        .mockRejectedValueOnce(new Error('connection reset while storing the event'));
+      await expect(service.markSent(message('pending'), 'WA3', new Date(6))).rejects.toThrow();
+      expect(stored).toBe('delivered');
+
+      // The outbox records the sent message again once the database answers.
+      await service.markSent(message('pending'), 'WA3', new Date(6));
+      expect(stored).toBe('read');
+    } finally {
+      repo.markSent.mockReset();
+      repo.advanceStatus.mockReset();
+      repo.findByWaId.mockReset();
+    }
+  });
 });
