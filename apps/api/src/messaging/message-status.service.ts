@@ -89,10 +89,18 @@ export class MessageStatusService {
     const result = await this.messages.markSent(message._id, message.sessionId, waMessageId, at);
     if (result) await this.emitChanged(result.after, at);
     const key = `${message.sessionId}|${waMessageId}`;
-    const early = this.earlyReceipts.get(key);
+    const early = this.earlyReceipts.get(key) ?? [];
     this.earlyReceipts.delete(key);
-    for (const receipt of early ?? [])
-      await this.advanceByReceipt(message.sessionId, waMessageId, receipt.status, receipt.at);
+    for (const [i, receipt] of early.entries()) {
+      try {
+        await this.advanceByReceipt(message.sessionId, waMessageId, receipt.status, receipt.at);
+      } catch (err) {
+        // Kept for the caller's retry (the outbox repeats this through an outage), or a later
+        // receipt would be lost: the failed one applies again as a no-op, its effects replayed.
+        this.earlyReceipts.set(key, [...early.slice(i), ...(this.earlyReceipts.get(key) ?? [])]);
+        throw err;
+      }
+    }
   }
 
   /**
