@@ -233,3 +233,51 @@ describe('OutboxDispatcher past the pending deadline', () => {
     expect(stored.status).toBe('pending'); // the other instance's send decides it
   });
 });
+
+describe('OutboxDispatcher when a session is logged out', () => {
+  beforeEach(() => {
+    vi.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it('fails every message still queued, also when the database drops one of the writes', async () => {
+    const queued = new Map(
+      ['m1', 'm2', 'm3'].map((id) => [id, { _id: id, sessionId: SESSION, status: 'pending' }]),
+    );
+    const messages = {
+      pendingOf: async () => [...queued.values()].filter((m) => m.status === 'pending'),
+    };
+    let blips = 1;
+    // The first fail is written, but its status event is not (thrown since the event log's
+    // write failures reach the producer): a connection reset.
+    const fail = vi.fn(async (filter: { _id: string }) => {
+      const m = queued.get(filter._id)!;
+      if (m.status !== 'pending') return null;
+      m.status = 'failed';
+      if (blips-- > 0) throw new MongoNetworkError('connection reset while storing the event');
+      return m;
+    });
+    const dispatcher = new OutboxDispatcher(
+      { isConnected: () => false } as unknown as SessionRegistry,
+      {} as SessionQueryService,
+      messages as unknown as MessagesRepository,
+      { fail } as unknown as MessageStatusService,
+      {} as MediaStorage,
+      loadConfig({ WHATSAPP_ENGINE: 'sandbox' }),
+      INSTANCE,
+    );
+    await dispatcher
+      .onSessionStatus({
+        sessionId: SESSION,
+        organizationId: 'o',
+        sessionName: 'main',
+        status: 'logged_out',
+        previousStatus: 'connected',
+        at: new Date(),
+      })
+      .catch(() => undefined); // Nest's emitter logs and drops it
+    await dispatcher.beforeApplicationShutdown();
+    expect([...queued.values()].map((m) => m.status)).toEqual(['failed', 'failed', 'failed']);
+  });
+});
