@@ -327,12 +327,25 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     return `Session not connected within ${this.deadlineMs / 1000} s`;
   }
 
+  /**
+   * A failure that says the database is unreachable (the message's update, or its status event)
+   * is waited out: a logged-out session's queue is failed once, when its logout is handled, and
+   * what stayed pending would go out if the session is linked again.
+   */
   private async failAll(sessionId: string, reason: string): Promise<void> {
     for (;;) {
       const pending = await this.messages.pendingOf({ sessionId }, BATCH);
       let failed = 0;
-      for (const message of pending)
-        if (await this.status.fail({ _id: message._id }, reason)) failed += 1;
+      for (const message of pending) {
+        // Tried again, it may find the message failed by the try the connection cut off.
+        const moved = await this.outage.run(
+          async (attempt) =>
+            !!(await this.status.fail({ _id: message._id }, reason)) || attempt > 1,
+          'Database unreachable: the queue of an ended session is failed once it answers',
+          { sessionId, messageId: message._id },
+        );
+        if (moved) failed += 1;
+      }
       if (failed === 0) return; // nothing left, or nothing we could move
     }
   }
