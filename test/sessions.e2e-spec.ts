@@ -1,6 +1,12 @@
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
-import { EmulatorBackend, NOT_ALLOWED_TO_RUN, SandboxHub, SessionRegistry } from '@app/whatsapp';
+import {
+  EmulatorBackend,
+  NOT_ALLOWED_TO_RUN,
+  QrNotAvailableError,
+  SandboxHub,
+  SessionRegistry,
+} from '@app/whatsapp';
 import { getConnectionToken } from '@nestjs/mongoose';
 import { type Connection, Types } from 'mongoose';
 import { OutboxDispatcher } from '../apps/api/src/messaging/outbox-dispatcher';
@@ -585,6 +591,43 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     }
     expect(await stored('raced')).toMatchObject(stopped);
     expect(registry.liveStatus(`${org.organization.id}_raced`)).toBeUndefined();
+  });
+
+  it('stops a session a QR request the switch-off overtook started, also when no QR came in time', async () => {
+    const org = await registerUser(t);
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sessions')
+      .set(org.auth)
+      .send({ sessionName: 'slow-qr' })
+      .expect(201);
+    const sessionId = `${org.organization.id}_slow-qr`;
+    const registry = t.app.get(SessionRegistry);
+    await registry.stop(sessionId);
+    // The switch is applied after the request passed its module check; the request starts the
+    // session, which goes on connecting, but its QR does not show within the wait (WhatsApp slow).
+    const getQr = registry.getQr.bind(registry);
+    const qr = vi.spyOn(registry, 'getQr').mockImplementationOnce(async (id) => {
+      await t
+        .http()
+        .put('/api/v1/organizations/me/modules')
+        .set(org.auth)
+        .send({ modules: ['crm'] })
+        .expect(200);
+      await getQr(id);
+      throw new QrNotAvailableError(id, 'connecting');
+    });
+    try {
+      await t.http().get('/api/v1/whatsapp/sessions/slow-qr/qr').set(org.auth);
+    } finally {
+      qr.mockRestore();
+    }
+    expect(registry.liveStatus(sessionId)).toBeUndefined();
+    const stored = await t.app
+      .get<Connection>(getConnectionToken())
+      .collection('whatsapp_sessions')
+      .findOne({ sessionId });
+    expect(stored).toMatchObject({ status: 'disconnected', lastError: MODULE_OFF_REASON });
   });
 
   it('applies a module switch that was saved but not applied (its instance died first) at the next check', async () => {
