@@ -81,9 +81,12 @@ export class WhatsAppSessionsService {
 
   async getQr(organizationId: string, sessionName: string): Promise<QrView> {
     const session = await this.getOwned(organizationId, sessionName);
-    const qr = await this.registry.getQr(session.sessionId); // starts a session not linked
-    await this.moduleGate.stopIfSwitchedOff(organizationId, session.sessionId);
-    return qr;
+    // Starts a session not linked, which goes on connecting also when no QR came in time.
+    try {
+      return await this.registry.getQr(session.sessionId);
+    } finally {
+      await this.moduleGate.stopIfSwitchedOff(organizationId, session.sessionId);
+    }
   }
 
   async requestPairingCode(
@@ -92,9 +95,12 @@ export class WhatsAppSessionsService {
     phone: string,
   ): Promise<string> {
     const session = await this.getOwned(organizationId, sessionName);
-    const code = await this.registry.requestPairingCode(session.sessionId, phone);
-    await this.moduleGate.stopIfSwitchedOff(organizationId, session.sessionId);
-    return code;
+    // As getQr: the session runs on also when WhatsApp refused the code or no QR came in time.
+    try {
+      return await this.registry.requestPairingCode(session.sessionId, phone);
+    } finally {
+      await this.moduleGate.stopIfSwitchedOff(organizationId, session.sessionId);
+    }
   }
 
   async restart(organizationId: string, sessionName: string): Promise<WaSessionState> {
