@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import request from 'supertest';
 import { EmbeddedMongoServer } from '@app/embedded-mongo';
-import { SessionRegistry } from '@app/whatsapp';
+import { getConnectionToken } from '@nestjs/mongoose';
+import type { Connection } from 'mongoose';
+import { SESSION_STATE_STORE, SessionRegistry, type SessionStateStore } from '@app/whatsapp';
+import { MONGO_TARGET, type MongoTarget } from '../apps/api/src/database/database.module';
+import { connectedSession } from './support/sandbox';
 import {
   createTestApp,
   registerUser,
@@ -160,4 +164,72 @@ describe('an instance killed while it holds a session', () => {
       ]);
     });
   }, 150_000);
+});
+
+/**
+ * An instance whose event loop stalls past its lease (a long pause, a frozen VM) while another
+ * adopts its session. Sandbox engine only, as this whole file: with the emulator each instance
+ * runs its own, which knows only the accounts linked through it, so B could not connect A's session.
+ */
+describe('an instance that stalls past its lease while it holds a session', () => {
+  let a: TestApp;
+  let b: TestApp;
+  const PEER = '+201555000777';
+
+  beforeAll(async () => {
+    a = await createTestApp();
+    b = await createTestApp({ MONGODB_URI: a.app.get<symbol, MongoTarget>(MONGO_TARGET).uri });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it("A stalls past its lease and B takes the session over: A waking to its connection replaced by B's leaves the session connected on B", async () => {
+    const org = await registerUser(a);
+    await connectedSession(a, org, 'stalled-on-a', '+201001230098');
+    const id = `${org.organization.id}_stalled-on-a`;
+    const registryA = a.app.get(SessionRegistry);
+    const registryB = b.app.get(SessionRegistry);
+    // A's event loop stalls: its renewals do not run and its lease runs out (at once, here) ...
+    (registryA as any).leases.stopTimer();
+    await a.app
+      .get<Connection>(getConnectionToken())
+      .collection('whatsapp_sessions')
+      .updateOne({ sessionId: id }, { $set: { 'lease.expiresAt': new Date(Date.now() - 1) } });
+    expect(await registryB.adoptOrphans()).toContain(id); // ... and B's adoption round takes it.
+    await waitFor(async () => registryB.isConnected(id), 10_000, 'B to connect the session');
+
+    // A wakes up to WhatsApp's news that its connection was replaced (by B's).
+    await a
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/stalled-on-a/disconnect')
+      .set(org.auth)
+      .send({ reason: 'connectionReplaced' })
+      .expect(202);
+    await waitFor(async () => registryA.liveStatus(id) === undefined, 10_000, 'A to step back');
+    const status = await a
+      .http()
+      .get('/api/v1/whatsapp/sessions/stalled-on-a/status')
+      .set(org.auth)
+      .expect(200);
+    expect(status.body).toMatchObject({ status: 'connected' });
+    expect(status.body.lastError ?? null).toBeNull();
+    const doc = await b.app.get<symbol, SessionStateStore>(SESSION_STATE_STORE).findBySessionId(id);
+    expect(doc).toMatchObject({ lease: { owner: registryB.instanceId } });
+    expect(doc!.stoppedUntilAsked).toBeUndefined();
+    const sent = await a
+      .http()
+      .post('/api/v1/whatsapp/messages/send')
+      .set(org.auth)
+      .send({ sessionName: 'stalled-on-a', to: PEER, text: 'after the takeover' })
+      .expect(202);
+    await waitFor(
+      async () =>
+        (await a.http().get(`/api/v1/whatsapp/messages/${sent.body.id}`).set(org.auth)).body
+          .status === 'sent',
+      10_000,
+      'sent by B',
+    );
+  });
 });
