@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import { signWebhookPayload } from '../../../apps/api/src/webhooks/webhook-signature';
 import { createGatewayClient, sseFrames, verifyWebhookSignature } from '@app/sdk';
@@ -130,6 +131,27 @@ describe('client.events()', () => {
       await vi.advanceTimersByTimeAsync(1);
       expect((await first).value).toMatchObject({ id: 'e1' });
       expect(requests.map((r) => r.headers.get('last-event-id'))).toEqual(['e0', 'e0', 'e0', 'e0']);
+      await events.return();
+    });
+
+    it('leaves no listener on the signal after each wait (a long-lived stream reconnects for days)', async () => {
+      // Not through Request objects: each would listen to the signal itself.
+      const responses = [
+        ...Array.from({ length: 12 }, () => status(503)),
+        () => new Response(streamOf(`id: e1\ndata: ${envelope('e1')}\n\n`)),
+      ];
+      const requests: unknown[] = [];
+      const fetch = (async (...args: unknown[]) =>
+        responses[requests.push(args) - 1]()) as unknown as typeof globalThis.fetch;
+      const abort = new AbortController();
+      const client = createGatewayClient({ baseUrl: 'http://gw.test', fetch });
+      const events = client.events({ signal: abort.signal, retryDelayMs: 10 });
+      const first = events.next();
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect((await first).value).toMatchObject({ id: 'e1' });
+      expect(requests).toHaveLength(13);
+      // Node warns of a leak past 10 listeners on one signal.
+      expect(getEventListeners(abort.signal, 'abort')).toHaveLength(0);
       await events.return();
     });
 
