@@ -322,6 +322,12 @@ describe('normalizeMessage', () => {
       )!.timestamp.getTime(),
     ).toBe(1_700_000_000_000);
   });
+
+  it('takes a timestamp of 0 (protobuf for none) as now, not as 1970', () => {
+    const before = Date.now();
+    const m = normalizeMessage(wa({ conversation: 'x' }, {}, { messageTimestamp: 0 }), ctx)!;
+    expect(m.timestamp.getTime()).toBeGreaterThanOrEqual(before);
+  });
 });
 
 describe('Baileys mappings', () => {

@@ -214,7 +214,8 @@ export function normalizeMessage(
     ...(participant ? { participant: participant.jid } : {}),
     fromMe,
     ...(msg.pushName && !fromMe ? { pushName: msg.pushName } : {}),
-    timestamp: seconds !== undefined ? new Date(seconds * 1000) : new Date(),
+    // 0 is protobuf's default: no time given, not 1970.
+    timestamp: seconds ? new Date(seconds * 1000) : new Date(),
     ...body,
     ...(quotedId ? { quotedId } : {}),
     isHistory: ctx.isHistory,
