@@ -299,9 +299,9 @@ export class ContactsRepository {
       .exec();
   }
 
-  findByIds(ids: Types.ObjectId[]): Promise<ContactRecord[]> {
+  findByIds(organizationId: string, ids: Types.ObjectId[]): Promise<ContactRecord[]> {
     return this.model
-      .find({ _id: { $in: ids } })
+      .find({ organizationId, _id: { $in: ids } })
       .lean<ContactRecord[]>()
       .exec();
   }

@@ -114,15 +114,12 @@ export class CustomerLinksService {
     linked: ContactRecord[],
   ): Promise<void> {
     if (!dropped.length && !linked.length) return;
-    await this.linkContacts(customer.organizationId, dropped);
-    const moved = dropped.length ? await this.contacts.findByIds(dropped.map((c) => c._id)) : [];
+    const { organizationId } = customer;
+    await this.linkContacts(organizationId, dropped);
+    const ids = dropped.map((c) => c._id);
+    const moved = ids.length ? await this.contacts.findByIds(organizationId, ids) : [];
     this.logger.log(
-      {
-        organizationId: customer.organizationId,
-        customerId: customer.id,
-        unlinked: dropped.length,
-        linked: linked.length,
-      },
+      { organizationId, customerId: customer.id, unlinked: dropped.length, linked: linked.length },
       'Contacts followed a changed customer',
     );
     await this.publish.updated([...moved, ...linked]);
