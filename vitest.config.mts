@@ -24,6 +24,9 @@ export default defineConfig({
           globalSetup: ['test/support/embedded-mongo-worker.setup.ts'],
           include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts'],
           testTimeout: 20_000,
+          // Spec files of a worker share one module graph: importing Nest, mongoose and Baileys
+          // afresh for each of them took most of the suite's time (so no vi.mock of shared modules).
+          isolate: false,
         },
       },
       {

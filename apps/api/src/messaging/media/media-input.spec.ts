@@ -10,24 +10,6 @@ import {
   resolveMediaInput,
 } from './media-input';
 
-/**
- * pinnedGet as it is, unless a test hands out its own response: for bodies that end quietly
- * although incomplete, as an IncomingMessage can once the request's signal aborted it.
- */
-const pinned = vi.hoisted(() => ({
-  response: undefined as undefined | ((signal: AbortSignal) => IncomingMessage),
-}));
-vi.mock('@app/common', async (importOriginal) => {
-  const original = await importOriginal<typeof import('@app/common')>();
-  return {
-    ...original,
-    pinnedGet: (...args: Parameters<typeof original.pinnedGet>) =>
-      pinned.response
-        ? Promise.resolve(pinned.response(args[2]!.signal!))
-        : original.pinnedGet(...args),
-  };
-});
-
 /** A 200 response whose body is `chunks`, then ends without error once `endWhen` resolves. */
 function quietlyEndingResponse(
   chunks: Buffer[],
@@ -215,15 +197,18 @@ describe('resolveMediaInput from media.url (local HTTP server)', () => {
 
 describe('resolveMediaInput from media.url whose body ends quietly but incomplete', () => {
   const pdf = mediaSample.pdf(3000);
-  const policy: MediaFetchPolicy = { allow: new AllowList('127.0.0.1', 'X'), timeoutMs: 200 };
+  /** The response each test hands out in place of a server's. */
+  let respond: (signal: AbortSignal) => IncomingMessage;
+  const policy: MediaFetchPolicy = {
+    allow: new AllowList('127.0.0.1', 'X'),
+    timeoutMs: 200,
+    get: (_url, _addresses, options) => Promise.resolve(respond(options!.signal!)),
+  };
   const fromUrl = () => resolveMediaInput('document', { url: 'http://127.0.0.1:9/x.pdf' }, policy);
-  afterEach(() => {
-    pinned.response = undefined;
-  });
 
   it('refuses an empty or partial body cut off by the timeout, saying it timed out', async () => {
     for (const sent of [[], [pdf.subarray(0, 1000)]]) {
-      pinned.response = (signal) =>
+      respond = (signal) =>
         quietlyEndingResponse(sent, { 'content-type': 'application/pdf' }, aborted(signal));
       expect(await refusal(fromUrl())).toEqual({
         code: 'MEDIA_FETCH_FAILED',
@@ -234,7 +219,7 @@ describe('resolveMediaInput from media.url whose body ends quietly but incomplet
   });
 
   it('refuses a body that ended before it was complete, or short of its Content-Length', async () => {
-    pinned.response = () =>
+    respond = () =>
       quietlyEndingResponse(
         [pdf.subarray(0, 1000)],
         { 'content-type': 'application/pdf', 'content-length': String(pdf.length) },
@@ -245,7 +230,7 @@ describe('resolveMediaInput from media.url whose body ends quietly but incomplet
       message:
         'Could not fetch media.url: the body ended after 1000 of 3000 bytes, before it was complete',
     });
-    pinned.response = () => {
+    respond = () => {
       const short = quietlyEndingResponse(
         [pdf.subarray(0, 1000)],
         { 'content-type': 'application/pdf', 'content-length': String(pdf.length) },

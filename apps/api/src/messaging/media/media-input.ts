@@ -42,6 +42,8 @@ export interface ResolvedMedia {
 export interface MediaFetchPolicy {
   allow: AllowList;
   timeoutMs: number;
+  /** The GET each hop makes (pinnedGet; tests hand in responses a real server cannot make). */
+  get?: typeof pinnedGet;
 }
 
 /** Turns `{base64, mimetype}` or `{url}` into checked bytes (type, mimetype against the bytes, size). */
@@ -159,7 +161,7 @@ async function allowedAddresses(url: string, allow: AllowList): Promise<Resolved
 /** Follows up to MAX_REDIRECTS redirects; each hop connects only to the addresses checked for it. */
 async function fetchChecked(
   url: string,
-  allow: AllowList,
+  { allow, get = pinnedGet }: MediaFetchPolicy,
   signal: AbortSignal,
   failure: (error: unknown) => MediaFetchError,
 ) {
@@ -168,7 +170,7 @@ async function fetchChecked(
     const addresses = await allowedAddresses(current, allow);
     let response: IncomingMessage;
     try {
-      response = await pinnedGet(current, addresses, { signal });
+      response = await get(current, addresses, { signal });
     } catch (error) {
       throw failure(error);
     }
@@ -188,15 +190,16 @@ async function fetchChecked(
 async function fetchLimited(
   url: string,
   type: OutboundMediaType,
-  { allow, timeoutMs }: MediaFetchPolicy,
+  policy: MediaFetchPolicy,
 ): Promise<{ buffer: Buffer; contentType?: string; offeredFileName?: string }> {
+  const { timeoutMs } = policy;
   const signal = AbortSignal.timeout(timeoutMs);
   // Once the timeout fired, whatever the request or the body stream says is because of it.
   const failure = (error: unknown, stage = '') =>
     new MediaFetchError(
       signal.aborted ? `timed out after ${timeoutMs / 1000} s` : stage + (error as Error).message,
     );
-  const { response, url: finalUrl } = await fetchChecked(url, allow, signal, failure);
+  const { response, url: finalUrl } = await fetchChecked(url, policy, signal, failure);
   const status = response.statusCode ?? 0;
   try {
     if (status < 200 || status >= 300) throw new MediaFetchError(`HTTP ${status}`);
