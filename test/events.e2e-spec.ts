@@ -567,7 +567,7 @@ describe('events stream across two instances sharing one database', () => {
 
     // B's outbox between its two writes: the number is reserved, the event not stored yet.
     const organizationId = owner.user.organizationId;
-    const seq = await b.app.get(EventSequencesRepository).reserve(organizationId, 1);
+    const { first: seq } = await b.app.get(EventSequencesRepository).reserve(organizationId, 1);
     const resumed = open(
       a.url,
       { types: 'message.received' },

@@ -1,6 +1,6 @@
 import type { Connection, Model } from 'mongoose';
 import { useEmbeddedConnection } from '@app/embedded-mongo/testing/embedded-connection';
-import { EventOutboxService } from './event-outbox.service';
+import { EventOutboxService, type EventSubscriber, type LiveBatch } from './event-outbox.service';
 import { EventSequencesRepository } from './event-sequences.repository';
 import { defaultEventsOptions } from './events.options';
 import { EventsRepository } from './events.repository';
@@ -32,7 +32,7 @@ describe('EventOutboxService (embedded store)', () => {
   });
 
   /** One gateway process: the outbox over the shared database, with its subscriber. */
-  const boot = async (subscriber: (events: StoredEvent[]) => Promise<void>) => {
+  const boot = async (subscriber: EventSubscriber) => {
     const outbox = new EventOutboxService(
       new EventsRepository(model),
       new EventSequencesRepository(connection),
@@ -143,6 +143,25 @@ describe('EventOutboxService (embedded store)', () => {
     expect(failures).toBe(0);
     expect(seen).toEqual(['first', 'second']);
     expect(await ledger(org)).toEqual([]);
+  });
+
+  it('hands a live batch the subscriptions version its reservation saw, new after every change', async () => {
+    const org = 'org-subscriptions';
+    const seen: Array<LiveBatch | undefined> = [];
+    const outbox = await boot(async (events, live) => {
+      if (events.some((e) => e.organizationId === org)) seen.push(live);
+    });
+    const other = await boot(async () => undefined); // another instance, writing a webhook
+    await outbox.append(event(org, 'before any change'));
+    await other.changeSubscriptions(org);
+    await outbox.append(event(org, 'after a change on the other instance'));
+    await outbox.append(event(org, 'nothing changed since'));
+    await Promise.all([outbox.beforeApplicationShutdown(), other.beforeApplicationShutdown()]);
+    expect(seen).toEqual([
+      { organizationId: org, subscriptionsVersion: null },
+      { organizationId: org, subscriptionsVersion: expect.any(String) },
+      { organizationId: org, subscriptionsVersion: seen[1]?.subscriptionsVersion },
+    ]);
   });
 
   it('refuses a subscriber registered after the boot recovery started (it would miss it)', async () => {

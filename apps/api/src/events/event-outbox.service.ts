@@ -21,8 +21,30 @@ type StoredListener = (
   range: { first: number; last: number },
 ) => void;
 
-/** Gets every stored event once (at least once across crashes); e.g. webhooks create their deliveries. */
-export type EventSubscriber = (events: StoredEvent[]) => Promise<void>;
+/**
+ * A live batch: all of one organization, with the `subscriptionsVersion` its reservation saw. While
+ * the version is unchanged, nothing the organization's events go to changed since a batch with
+ * that version: a subscriber may reuse what it read for it (see `changeSubscriptions`).
+ */
+export interface LiveBatch {
+  organizationId: string;
+  subscriptionsVersion: string | null;
+}
+
+/**
+ * Gets every stored event once (at least once across crashes); e.g. webhooks create their
+ * deliveries. `live` is absent for the recovery pass (events of any organizations, stored a while
+ * ago): read the subscriptions afresh.
+ */
+export type EventSubscriber = (events: StoredEvent[], live?: LiveBatch) => Promise<void>;
+
+/** What `store` returns per event; `first` and `subscriptionsVersion` are the batch's reservation's. */
+interface StoreResult {
+  /** Undefined for an event dropped as a repeat (same sourceKey). */
+  event?: StoredEvent;
+  first: number;
+  subscriptionsVersion: string | null;
+}
 
 /**
  * The durable outbox. `append` is awaited by the domain-event handler, i.e. inside the producer's
@@ -40,8 +62,7 @@ export type EventSubscriber = (events: StoredEvent[]) => Promise<void>;
 export class EventOutboxService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly log = new Logger(EventOutboxService.name);
   private readonly ids = new EventIdGenerator();
-  /** `event` is undefined for one dropped as a repeat (same sourceKey); `first` starts the batch's range. */
-  private readonly appends: KeyedBatchQueue<NewEvent, { event?: StoredEvent; first: number }>;
+  private readonly appends: KeyedBatchQueue<NewEvent, StoreResult>;
   private readonly subscribers: EventSubscriber[] = [];
   private readonly storedListeners: StoredListener[] = [];
   private seeded?: Promise<void>;
@@ -71,7 +92,11 @@ export class EventOutboxService implements OnModuleInit, BeforeApplicationShutdo
         for (const listener of this.storedListeners) listener(organizationId, stored, range);
         // A boot pass cut short by a shutdown leaves older batches to the next boot: so does this one.
         if (this.bootRecovered && !(await this.bootRecovered)) return;
-        await this.fanOutLive(stored, { organizationId, first: results[0].first });
+        await this.fanOutLive(stored, {
+          organizationId,
+          first: results[0].first,
+          subscriptionsVersion: results[0].subscriptionsVersion,
+        });
       },
     });
   }
@@ -114,6 +139,15 @@ export class EventOutboxService implements OnModuleInit, BeforeApplicationShutdo
     this.storedListeners.push(listener);
   }
 
+  /**
+   * Call after changing what the organization's events go to (e.g. a webhook written), before
+   * answering: every batch that reserves its numbers afterwards, on any instance, hands its
+   * subscribers a new `subscriptionsVersion`, so they read their subscriptions again.
+   */
+  changeSubscriptions(organizationId: string): Promise<void> {
+    return this.sequences.changeSubscriptionsVersion(organizationId);
+  }
+
   /** Stores an event; resolves once it is durable. Must be called synchronously from the domain-event handler (order). */
   async append(event: NewEvent): Promise<StoredEvent | undefined> {
     return (await this.appends.push(event.organizationId, event)).event;
@@ -141,20 +175,24 @@ export class EventOutboxService implements OnModuleInit, BeforeApplicationShutdo
     return this.events.findById(id);
   }
 
-  private async store(
-    organizationId: string,
-    events: NewEvent[],
-  ): Promise<Array<{ event?: StoredEvent; first: number }>> {
+  private async store(organizationId: string, events: NewEvent[]): Promise<StoreResult[]> {
     await this.seeded;
     try {
-      const first = await this.sequences.reserve(organizationId, events.length);
+      const { first, subscriptionsVersion } = await this.sequences.reserve(
+        organizationId,
+        events.length,
+      );
       const candidates = events.map((event, i) => ({
         ...event,
         id: this.ids.next(),
         seq: first + i,
       }));
       const stored = new Set(await this.events.insertMany(candidates, new Date()));
-      return candidates.map((event) => ({ event: stored.has(event) ? event : undefined, first }));
+      return candidates.map((event) => ({
+        event: stored.has(event) ? event : undefined,
+        first,
+        subscriptionsVersion,
+      }));
     } catch (err) {
       this.log.error({ err, organizationId, count: events.length }, 'Failed to store events');
       throw err;
@@ -168,7 +206,7 @@ export class EventOutboxService implements OnModuleInit, BeforeApplicationShutdo
    */
   private async fanOutLive(
     stored: StoredEvent[],
-    range: { organizationId: string; first: number },
+    range: LiveBatch & { first: number },
   ): Promise<void> {
     for (const delayMs of [...LIVE_FANOUT_RETRY_DELAYS_MS, undefined]) {
       const last = delayMs === undefined || this.stopped;
@@ -178,14 +216,21 @@ export class EventOutboxService implements OnModuleInit, BeforeApplicationShutdo
     }
   }
 
-  /** Runs the subscribers, then settles the batch: its range leaves the ledger (old rows: their flag). */
+  /**
+   * Runs the subscribers, then settles the batch: its range leaves the ledger (old rows: their
+   * flag). A live batch's range carries its reservation's subscriptions version.
+   */
   private async fanOut(
     stored: StoredEvent[],
-    range: { organizationId: string; first: number } | undefined,
+    range: ({ organizationId: string; first: number } & Partial<LiveBatch>) | undefined,
     leaveToRecovery = true,
   ): Promise<boolean> {
+    const live =
+      range?.subscriptionsVersion !== undefined
+        ? { organizationId: range.organizationId, subscriptionsVersion: range.subscriptionsVersion }
+        : undefined;
     try {
-      if (stored.length) for (const subscriber of this.subscribers) await subscriber(stored);
+      if (stored.length) for (const subscriber of this.subscribers) await subscriber(stored, live);
       if (range) await this.sequences.settle(range.organizationId, range.first);
       else await this.events.markFannedOut(stored.map((e) => e.id));
       return true;

@@ -15,7 +15,7 @@ describe('EventSequencesRepository (embedded store)', () => {
     const instance = async (repository: EventSequencesRepository, batches: number[]) => {
       const taken: Array<{ first: number; count: number }> = [];
       for (const count of batches)
-        taken.push({ first: await repository.reserve('org-race', count), count });
+        taken.push({ first: (await repository.reserve('org-race', count)).first, count });
       return taken;
     };
     const sizes = Array.from({ length: 20 }, (_, i) => 1 + (i % 3));
@@ -37,8 +37,8 @@ describe('EventSequencesRepository (embedded store)', () => {
 
   it('keeps reserved ranges in the ledger until settled; stale ones are listed', async () => {
     const repository = new EventSequencesRepository(connection);
-    const first = await repository.reserve('org-ledger', 3);
-    const second = await repository.reserve('org-ledger', 2);
+    const { first } = await repository.reserve('org-ledger', 3);
+    const { first: second } = await repository.reserve('org-ledger', 2);
     expect([first, second]).toEqual([1, 4]);
     const later = new Date(Date.now() + 1_000);
     expect(await repository.stale(new Date(0))).toEqual([]);
@@ -53,5 +53,22 @@ describe('EventSequencesRepository (embedded store)', () => {
     expect(
       (await repository.stale(later)).filter((r) => r.organizationId === 'org-ledger'),
     ).toEqual([]);
+  });
+
+  it('hands each reservation the subscriptions version as of it, changed by every change before it', async () => {
+    const repository = new EventSequencesRepository(connection);
+    const other = new EventSequencesRepository(connection); // another instance
+    // A change before the organization's first event creates its row; the reservation keeps it.
+    await other.changeSubscriptionsVersion('org-subs');
+    const first = await repository.reserve('org-subs', 1);
+    expect(first).toEqual({ first: 1, subscriptionsVersion: expect.any(String) });
+    expect((await repository.reserve('org-subs', 2)).subscriptionsVersion).toBe(
+      first.subscriptionsVersion,
+    );
+    await other.changeSubscriptionsVersion('org-subs');
+    const changed = await repository.reserve('org-subs', 1);
+    expect(changed.first).toBe(4);
+    expect(changed.subscriptionsVersion).not.toBe(first.subscriptionsVersion);
+    expect((await repository.reserve('org-subs-none', 1)).subscriptionsVersion).toBeNull();
   });
 });

@@ -1,17 +1,29 @@
 import { Injectable } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
-import type { Connection } from 'mongoose';
+import { type Connection, Types } from 'mongoose';
 import { isDuplicateKeyError } from '@app/common';
 
 /**
  * One row per organization in `event_sequences`: `_id` is the organization id, `seq` the last
- * number handed out, and `pending` the fan-out ledger: per batch not fanned out yet, keyed
- * `r<first>`, its last number and when it was reserved.
+ * number handed out, `pending` the fan-out ledger (per batch not fanned out yet, keyed
+ * `r<first>`, its last number and when it was reserved), and `subscriptionsVersion` a token
+ * replaced whenever what the organization's events go to changes (a webhook written).
  */
 interface SequenceRow {
   _id: string;
   seq: number;
   pending?: Record<string, { last: number; at: Date }>;
+  subscriptionsVersion?: string;
+}
+
+/**
+ * A batch's numbers start at `first`. `subscriptionsVersion` is the organization's as of the
+ * reservation (null before its first change): every change made before the reservation has
+ * replaced it, as the same document serializes both.
+ */
+export interface Reservation {
+  first: number;
+  subscriptionsVersion: string | null;
 }
 
 /** A batch's sequence numbers, `first` to `last`, reserved at `at` and not fanned out yet. */
@@ -51,24 +63,29 @@ export class EventSequencesRepository {
    * Callers keep one reservation per organization in flight (the outbox queue does), so an
    * instance never races itself.
    */
-  async reserve(organizationId: string, count: number): Promise<number> {
+  async reserve(organizationId: string, count: number): Promise<Reservation> {
     for (let attempt = 0; attempt < MAX_RESERVE_ATTEMPTS; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
       const current = this.lastSeen.get(organizationId) ?? (await this.current(organizationId));
       const first = current + 1;
       const last = current + count;
       try {
-        const result = await this.rows.updateOne(
+        const row = await this.rows.findOneAndUpdate(
           current === 0
             ? { _id: organizationId, seq: { $exists: false } }
             : { _id: organizationId, seq: current },
           { $set: { seq: last, [rangeKey(first)]: { last, at: new Date() } } },
-          // The batch's insert, acknowledged after the journal sync, makes this durable too.
-          { upsert: current === 0, writeConcern: NO_JOURNAL_WAIT },
+          {
+            upsert: current === 0,
+            returnDocument: 'after',
+            projection: { subscriptionsVersion: 1 },
+            // The batch's insert, acknowledged after the journal sync, makes this durable too.
+            writeConcern: NO_JOURNAL_WAIT,
+          },
         );
-        if (result.matchedCount + result.upsertedCount === 1) {
+        if (row) {
           this.lastSeen.set(organizationId, last);
-          return first;
+          return { first, subscriptionsVersion: row.subscriptionsVersion ?? null };
         }
       } catch (error) {
         // Two first reservations of one organization race on _id: re-read, as for any other move.
@@ -77,6 +94,26 @@ export class EventSequencesRepository {
       this.lastSeen.delete(organizationId);
     }
     throw new Error(`Could not reserve event numbers for ${organizationId}: too much contention`);
+  }
+
+  /**
+   * What the organization's events go to changed: batches reserved from now on see a new
+   * `subscriptionsVersion`. Resolves once the change is durable.
+   */
+  async changeSubscriptionsVersion(organizationId: string): Promise<void> {
+    const change = () =>
+      this.rows.updateOne(
+        { _id: organizationId },
+        { $set: { subscriptionsVersion: new Types.ObjectId().toHexString() } },
+        { upsert: true },
+      );
+    try {
+      await change();
+    } catch (error) {
+      // Raced the organization's first reservation (or change) on _id: the row exists now.
+      if (!isDuplicateKeyError(error)) throw error;
+      await change();
+    }
   }
 
   /** The batch starting at `first` was handed to every subscriber: it leaves the ledger. */
