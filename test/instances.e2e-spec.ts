@@ -306,7 +306,7 @@ describe('webhooks written on one instance, events fanned out on another', () =>
   let owner: RegisteredUser;
   let receiver: Server;
   let receiverUrl: string;
-  const texts: string[] = [];
+  const hits: Array<{ path: string; text: string }> = [];
 
   beforeAll(async () => {
     a = await createTestApp(ENV);
@@ -320,7 +320,8 @@ describe('webhooks written on one instance, events fanned out on another', () =>
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        texts.push(JSON.parse(Buffer.concat(chunks).toString('utf8')).data.text);
+        const { text } = JSON.parse(Buffer.concat(chunks).toString('utf8')).data;
+        hits.push({ path: req.url ?? '', text });
         res.writeHead(200).end('ok');
       });
     });
@@ -346,8 +347,12 @@ describe('webhooks written on one instance, events fanned out on another', () =>
       .set(owner.auth)
       .send({ from: '+201555000888', text })
       .expect(202);
-  const delivered = (text: string) =>
-    waitFor(async () => texts.includes(text), 10_000, `delivery of "${text}"`);
+  const delivered = (text: string, path = '/hook') =>
+    waitFor(
+      async () => hits.some((hit) => hit.text === text && hit.path === path),
+      10_000,
+      `delivery of "${text}" to ${path}`,
+    );
 
   it('a webhook created on B gets the events A fans out right after, whatever A read before', async () => {
     expect(await aReadsWebhooks()).toEqual([]);
@@ -377,5 +382,19 @@ describe('webhooks written on one instance, events fanned out on another', () =>
       .expect(200);
     await inboundOnA('after an enable on B');
     await delivered('after an enable on B');
+  });
+
+  it("a webhook created on B gets A's next event, although A's fan-out read the webhooks for the one before", async () => {
+    await inboundOnA('before a second webhook');
+    await delivered('before a second webhook'); // A fanned it out with the list it read
+    await b
+      .http()
+      .post('/api/v1/webhooks')
+      .set(owner.auth)
+      .send({ url: `${receiverUrl}/second`, events: ['message.received'] })
+      .expect(201);
+    await inboundOnA('after a second webhook on B');
+    await delivered('after a second webhook on B', '/hook/second');
+    await delivered('after a second webhook on B');
   });
 });

@@ -9,12 +9,14 @@ import {
 import type { AddressInfo } from 'node:net';
 import { SEQ_BLOCK } from '../apps/api/src/events/events.repository';
 import { EventIdGenerator } from '../apps/api/src/events/event-id';
+import { EventOutboxService } from '../apps/api/src/events/event-outbox.service';
 import { AllowList, SecretBox } from '@app/common';
 import { SessionRegistry } from '@app/whatsapp';
 import { WebhookDirectory } from '../apps/api/src/webhooks/webhook-directory';
 import { WebhookDispatcher } from '../apps/api/src/webhooks/webhook-dispatcher';
 import { verifyWebhookSignature } from '../apps/api/src/webhooks/webhook-signature';
 import { WEBHOOK_OPTIONS, type WebhookOptions } from '../apps/api/src/webhooks/webhooks.options';
+import { WebhooksRepository } from '../apps/api/src/webhooks/webhooks.repository';
 import { connectedSession } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
@@ -919,6 +921,45 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     expect(delivery).toMatchObject({ status: 'delivered', attempts: 1 });
     expect(r.ok().map((h) => h.body.id)).toEqual([String(event._id)]);
     await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
+  });
+
+  it("reads an organization's webhooks for an event batch only when a webhook was written since", async () => {
+    const tenant = await registerUser(t);
+    const org = tenant.organization.id;
+    const db = t.app.get<string, Connection>(getConnectionToken());
+    const reads = vi.spyOn(t.app.get(WebhooksRepository), 'listByOrganization');
+    const readsOf = () => reads.mock.calls.filter(([id]) => id === org).length;
+    /** Five events, each its own batch, all fanned out (their ranges left the ledger). */
+    const fiveBatches = async (label: string) => {
+      const outbox = t.app.get(EventOutboxService);
+      for (let i = 0; i < 5; i++)
+        await outbox.append({
+          type: 'message.received',
+          organizationId: org,
+          sessionName: 'main',
+          occurredAt: new Date(),
+          data: { text: `${label} ${i}` },
+        });
+      await waitFor(
+        async () => {
+          const row = await db.collection('event_sequences').findOne({ _id: org as never });
+          return Object.keys(row?.pending ?? {}).length === 0;
+        },
+        10_000,
+        `the fan-out of ${label}`,
+      );
+    };
+    try {
+      await fiveBatches('no webhooks');
+      expect(readsOf()).toBe(1); // the first batch; nothing written since
+      // A webhook for another session: the list is not empty, no event matches (no deliveries).
+      const r = await receiver();
+      await createHook({ url: r.url, events: ['*'], sessionName: 'elsewhere' }, tenant);
+      await fiveBatches('one webhook');
+      expect(readsOf()).toBe(2);
+    } finally {
+      reads.mockRestore();
+    }
   });
 
   it('refuses at delivery time a host that now resolves to a forbidden address (DNS rebinding)', async () => {

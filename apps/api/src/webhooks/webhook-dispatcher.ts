@@ -357,7 +357,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     const hours = Math.round(this.options.disableAfterMs / 3_600_000);
     const reason = `Disabled automatically: every delivery attempt failed for ${hours} h (since ${new Date(webhook.failingSince!).toISOString()}); last error: ${outcome.error ?? 'unknown'}`;
     if (!(await this.webhooks.disable(webhook._id, reason, outcome.at))) return;
-    this.directory.invalidate(webhook.organizationId);
+    await this.directory.changed(webhook.organizationId);
     const failed = await this.deliveries.failPendingOfWebhook(
       webhook._id,
       'Webhook disabled',

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Types } from 'mongoose';
-import { EventOutboxService } from '../events/event-outbox.service';
+import { EventOutboxService, type LiveBatch } from '../events/event-outbox.service';
 import type { StoredEvent } from '../events/events.types';
 import {
   type Lane,
@@ -24,10 +24,10 @@ export class WebhookFanoutService {
     private readonly deliveries: WebhookDeliveriesRepository,
     private readonly dispatcher: WebhookDispatcher,
   ) {
-    this.outbox.registerSubscriber((events) => this.fanOut(events));
+    this.outbox.registerSubscriber((events, live) => this.fanOut(events, live));
   }
 
-  async fanOut(events: StoredEvent[]): Promise<void> {
+  async fanOut(events: StoredEvent[], live?: LiveBatch): Promise<void> {
     const rows: NewDelivery[] = [];
     const lanes = new Map<string, Lane>();
     const wanted: StoredEvent[] = [];
@@ -38,9 +38,16 @@ export class WebhookFanoutService {
       else byOrganization.set(event.organizationId, [event]);
     }
     for (const [organizationId, orgEvents] of byOrganization) {
-      // Read after the newest event: a webhook created or enabled before it, on any instance, is in.
-      const newest = Math.max(...orgEvents.map((event) => eventTimeMs(event.id)));
-      const hooks = await this.directory.list(organizationId, newest);
+      // A webhook written (on any instance) before the batch reserved its numbers is in: a live
+      // batch's list is read again when the subscriptions version changed, a recovered batch's
+      // when read before its newest event.
+      const hooks =
+        live?.organizationId === organizationId
+          ? await this.directory.listAt(organizationId, live.subscriptionsVersion)
+          : await this.directory.list(
+              organizationId,
+              Math.max(...orgEvents.map((event) => eventTimeMs(event.id))),
+            );
       if (!hooks.some((h) => h.enabled)) continue;
       for (const event of orgEvents) {
         let matched = false;

@@ -60,11 +60,11 @@ export class WebhooksService {
       secret: this.options.secrets.seal(secret),
     });
     // The count above does not see concurrent creates: past the limit, the later ones step back.
-    if ((await this.webhooks.creationRank(created)) > this.options.maxWebhooksPerOrganization) {
-      await this.webhooks.deleteOwned(organizationId, String(created._id));
-      throw new WebhookLimitReachedError(this.options.maxWebhooksPerOrganization);
-    }
-    this.directory.invalidate(organizationId);
+    const overLimit =
+      (await this.webhooks.creationRank(created)) > this.options.maxWebhooksPerOrganization;
+    if (overLimit) await this.webhooks.deleteOwned(organizationId, String(created._id));
+    await this.directory.changed(organizationId); // also when stepped back: a fan-out may have seen it
+    if (overLimit) throw new WebhookLimitReachedError(this.options.maxWebhooksPerOrganization);
     return { ...toWebhookDto(created), secret };
   }
 
@@ -101,7 +101,7 @@ export class WebhooksService {
       ? await this.webhooks.updateOwned(organizationId, id, update)
       : current;
     if (!updated) throw new WebhookNotFoundError();
-    this.directory.invalidate(organizationId);
+    await this.directory.changed(organizationId);
     if (dto.enabled === false && current.enabled)
       await this.deliveries.failPendingOfWebhook(updated._id, 'Webhook disabled', new Date());
     return { ...toWebhookDto(updated), ...(secret ? { secret } : {}) };
@@ -110,7 +110,7 @@ export class WebhooksService {
   async remove(organizationId: string, id: string): Promise<void> {
     const hook = await this.getOwned(organizationId, id);
     if (!(await this.webhooks.deleteOwned(organizationId, id))) throw new WebhookNotFoundError();
-    this.directory.invalidate(organizationId);
+    await this.directory.changed(organizationId);
     await this.deliveries.deleteByWebhook(hook._id);
   }
 
