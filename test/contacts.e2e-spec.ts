@@ -1,8 +1,11 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
+import { MongoNetworkError } from 'mongodb';
 import { MIGRATIONS_COLLECTION, type SearchKeysBackfill } from '@app/common';
+import { ContactsRepository } from '../apps/api/src/contacts/contacts.repository';
 import { Contact as ContactModel } from '../apps/api/src/contacts/schemas/contact.schema';
+import { CustomerLinksRecovery } from '../apps/api/src/customers/customer-links-recovery.service';
 import { Customer } from '../apps/api/src/customers/schemas/customer.schema';
 import { WA_EVENTS, type WaContactsUpsertedEvent } from '@app/whatsapp';
 import { connectedSession } from './support/sandbox';
@@ -93,6 +96,7 @@ describe('contacts (HTTP, sandbox engine)', () => {
       db.collection('contacts').deleteMany({}),
       db.collection('customers').deleteMany({}),
       db.collection('contact_lid_mappings').deleteMany({}),
+      db.collection('customer_link_follows').deleteMany({}),
     ]);
   });
   afterAll(() => t?.close());
@@ -569,6 +573,47 @@ describe('contacts (HTTP, sandbox engine)', () => {
     await patchCustomer(older.id, { phone: null });
     expect(await linkOf(bob.id)).toEqual({ customerId: null, source: null });
     expect(await linkOf(ann.id)).toEqual({ customerId: older.id, source: 'manual' });
+  });
+
+  it('a customer change whose link follow failed still answers, and the recovery puts the links right', async () => {
+    await pushContact({ phone: '+201110003361', name: 'Hala' });
+    await pushContact({ phone: '+201110003362', name: 'Iman' });
+    const hala = await waitForContact('201110003361');
+    const iman = await waitForContact('201110003362');
+    const linkOf = async (id: string) =>
+      (await t.http().get(`${API}/contacts/${id}`).set(owner.auth).expect(200)).body.customerId;
+    const halaCo = await createCustomer({ name: 'Hala Co', phone: '+201110003361' });
+    const imanCo = await createCustomer({ name: 'Iman Co', phone: '+201110003362' });
+    expect(await linkOf(hala.id)).toBe(halaCo.id);
+    expect(await linkOf(iman.id)).toBe(imanCo.id);
+
+    // The database drops the connection in the middle of each follow (the change itself landed).
+    const unlink = vi
+      .spyOn(t.app.get(ContactsRepository), 'unlinkCustomer')
+      .mockRejectedValue(new MongoNetworkError('connection reset'));
+    try {
+      await patchCustomer(halaCo.id, { phone: '+201110003363' });
+      await t.http().delete(`/api/v1/customers/${imanCo.id}`).set(owner.auth).expect(204);
+    } finally {
+      unlink.mockRestore();
+    }
+    expect(await linkOf(hala.id)).toBe(halaCo.id);
+    expect(await linkOf(iman.id)).toBe(imanCo.id);
+
+    // The recovery (at boot, then every 30 s) takes what is left once its grace period is over.
+    const db = t.app.get<Connection>(getConnectionToken());
+    const notes = db.collection('customer_link_follows');
+    expect(await notes.countDocuments()).toBe(2);
+    await notes.updateMany({}, { $set: { createdAt: new Date(Date.now() - 10 * 60_000) } });
+    await t.app.get(CustomerLinksRecovery).recover();
+    expect(await linkOf(hala.id)).toBeNull();
+    expect(await linkOf(iman.id)).toBeNull();
+    expect(await notes.countDocuments()).toBe(0);
+
+    // A follow that went through leaves nothing to recover.
+    await patchCustomer(halaCo.id, { phone: '+201110003361' });
+    expect(await linkOf(hala.id)).toBe(halaCo.id);
+    expect(await notes.countDocuments()).toBe(0);
   });
 
   it('a customer that takes a phone as the oldest customer with it gets its automatic links, as a contact seen later would', async () => {

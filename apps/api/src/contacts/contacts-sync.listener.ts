@@ -22,12 +22,17 @@ import { CustomerLinksService } from './customer-links.service';
  * a broken contact must not break message ingestion or crash the process.
  */
 const LISTENER = { async: true, promisify: true } as const;
+/**
+ * A customer change the links follow: its failure is logged and thrown to the emitter, which
+ * keeps the change's note for CustomerLinksRecovery.
+ */
+const FOLLOW = { ...LISTENER, suppressErrors: false } as const;
 
 @Injectable()
 export class ContactsSyncListener implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ContactsSyncListener.name);
   /** Handlers still running: engine events are not awaited by their publisher. */
-  private readonly running = new Set<Promise<void>>();
+  private readonly running = new Set<Promise<unknown>>();
   /** Stopped at shutdown: the syncs still queued with the database away give up without a try. */
   private readonly outage = new OutageRetries(this.logger);
 
@@ -64,17 +69,23 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
     );
   }
 
-  @OnEvent(CUSTOMERS_EVENTS.phoneChanged, LISTENER)
+  @OnEvent(CUSTOMERS_EVENTS.phoneChanged, FOLLOW)
   async onCustomerPhoneChanged(event: CustomerPhoneChangedEvent): Promise<void> {
-    await this.guard(CUSTOMERS_EVENTS.phoneChanged, event?.customer?.organizationId, () =>
-      this.links.followPhoneChange(event.customer),
+    await this.guard(
+      CUSTOMERS_EVENTS.phoneChanged,
+      event?.customer?.organizationId,
+      () => this.links.followPhoneChange(event.customer),
+      { rethrow: true },
     );
   }
 
-  @OnEvent(CUSTOMERS_EVENTS.deleted, LISTENER)
+  @OnEvent(CUSTOMERS_EVENTS.deleted, FOLLOW)
   async onCustomerDeleted(event: CustomerDeletedEvent): Promise<void> {
-    await this.guard(CUSTOMERS_EVENTS.deleted, event?.customer?.organizationId, () =>
-      this.links.unlinkDeletedCustomer(event.customer),
+    await this.guard(
+      CUSTOMERS_EVENTS.deleted,
+      event?.customer?.organizationId,
+      () => this.links.unlinkDeletedCustomer(event.customer),
+      { rethrow: true },
     );
   }
 
@@ -111,20 +122,24 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
     return this.outage.run(task, 'Database unreachable: contact sync waits');
   }
 
+  /** Runs the handler, tracked for shutdown; a failure is logged, and thrown only if `rethrow`. */
   private async guard(
     name: string,
     scope: string | undefined,
     task: () => Promise<void>,
+    { rethrow = false } = {},
   ): Promise<void> {
     const run = (async () => {
       try {
         await task();
       } catch (err) {
         this.logger.error({ err, event: name, scope }, `Contact sync failed for ${name}`);
+        return { err };
       }
     })();
     this.running.add(run);
-    await run; // never rejects
+    const failed = await run; // never rejects
     this.running.delete(run);
+    if (failed && rethrow) throw failed.err;
   }
 }

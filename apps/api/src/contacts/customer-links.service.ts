@@ -28,22 +28,13 @@ export class CustomerLinksService {
     private readonly publish: ContactEventsPublisher,
   ) {}
 
-  /** Links contacts to the customer with their phone, while the organization uses the crm module. */
+  /**
+   * Links contacts to the customer with their phone, while the organization uses the crm module.
+   * A failure is logged: the contact sync goes on, and a later sighting links the contact.
+   */
   async linkContacts(organizationId: string, contacts: LinkCandidate[]): Promise<void> {
-    const candidates = contacts.filter(
-      (c) => c.phone && !c.customerId && c.customerLinkSource !== 'manual',
-    );
-    if (!candidates.length) return;
     try {
-      if (!(await this.organizations.hasModule(organizationId, 'crm'))) return;
-      const customerIds = await this.customers.idsByPhones(
-        organizationId,
-        candidates.map((c) => c.phone as string),
-      );
-      for (const contact of candidates) {
-        const customerId = customerIds.get(contact.phone as string);
-        if (customerId) await this.contacts.autoLinkCustomer(contact._id, customerId);
-      }
+      await this.linkByPhone(organizationId, contacts);
     } catch (err) {
       this.logger.error({ err, organizationId }, 'Customer auto-link failed');
     }
@@ -107,7 +98,27 @@ export class CustomerLinksService {
     await this.relink(customer, dropped, []);
   }
 
-  /** Links the unlinked contacts to the oldest other customer with their phone; announces all. */
+  /** linkContacts, failures thrown. */
+  private async linkByPhone(organizationId: string, contacts: LinkCandidate[]): Promise<void> {
+    const candidates = contacts.filter(
+      (c) => c.phone && !c.customerId && c.customerLinkSource !== 'manual',
+    );
+    if (!candidates.length) return;
+    if (!(await this.organizations.hasModule(organizationId, 'crm'))) return;
+    const customerIds = await this.customers.idsByPhones(
+      organizationId,
+      candidates.map((c) => c.phone as string),
+    );
+    for (const contact of candidates) {
+      const customerId = customerIds.get(contact.phone as string);
+      if (customerId) await this.contacts.autoLinkCustomer(contact._id, customerId);
+    }
+  }
+
+  /**
+   * Links the unlinked contacts to the oldest other customer with their phone; announces all.
+   * Failures are thrown: the change's note stays, and its recovery links them.
+   */
   private async relink(
     customer: CustomerPayload,
     dropped: ContactRecord[],
@@ -115,7 +126,7 @@ export class CustomerLinksService {
   ): Promise<void> {
     if (!dropped.length && !linked.length) return;
     const { organizationId } = customer;
-    await this.linkContacts(organizationId, dropped);
+    await this.linkByPhone(organizationId, dropped);
     const ids = dropped.map((c) => c._id);
     const moved = ids.length ? await this.contacts.findByIds(organizationId, ids) : [];
     this.logger.log(

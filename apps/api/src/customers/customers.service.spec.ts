@@ -2,6 +2,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Types } from 'mongoose';
+import { CustomerLinkFollowsRepository } from './customer-link-follows.repository';
 import { CustomerNotFoundError } from './customers.errors';
 import { CUSTOMERS_EVENTS } from './customers.events';
 import { CustomersRepository } from './customers.repository';
@@ -15,7 +16,9 @@ describe('CustomersService', () => {
     findByPhones: vi.fn(),
     list: vi.fn(),
     updateOwned: vi.fn(),
+    deleteOwned: vi.fn(),
   };
+  const follows = { open: vi.fn(), close: vi.fn() };
   const events = { emitAsync: vi.fn() };
   let service: CustomersService;
 
@@ -23,6 +26,7 @@ describe('CustomersService', () => {
     vi.resetAllMocks();
     vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     events.emitAsync.mockResolvedValue([]);
+    follows.open.mockResolvedValue('note1');
     repo.create.mockImplementation(async (input) => ({
       _id: new Types.ObjectId(),
       ...input,
@@ -33,6 +37,7 @@ describe('CustomersService', () => {
       providers: [
         CustomersService,
         { provide: CustomersRepository, useValue: repo },
+        { provide: CustomerLinkFollowsRepository, useValue: follows },
         { provide: EventEmitter2, useValue: events },
       ],
     }).compile();
@@ -78,6 +83,57 @@ describe('CustomersService', () => {
     expect(events.emitAsync).toHaveBeenCalledWith(CUSTOMERS_EVENTS.phoneChanged, {
       customer: expect.objectContaining({ id: String(_id), phone: '201001234567' }),
     });
+  });
+
+  it('notes a phone change before writing it, and closes the note once the links followed', async () => {
+    const _id = new Types.ObjectId();
+    const stored = { _id, organizationId: 'org1', name: 'Mona', phone: '201001234567' };
+    repo.findOwned.mockResolvedValue(stored);
+    repo.updateOwned.mockResolvedValue({ ...stored, phone: '201112223333' });
+    await service.update('org1', String(_id), { phone: '+201112223333' });
+    expect(follows.open).toHaveBeenCalledWith(expect.objectContaining({ id: String(_id) }));
+    expect(follows.open.mock.invocationCallOrder[0]).toBeLessThan(
+      repo.updateOwned.mock.invocationCallOrder[0],
+    );
+    expect(follows.close).toHaveBeenCalledWith('note1');
+  });
+
+  it('keeps the note of a change whose links did not follow, and still answers the change', async () => {
+    const _id = new Types.ObjectId();
+    const stored = { _id, organizationId: 'org1', name: 'Mona', phone: '201001234567' };
+    repo.findOwned.mockResolvedValue(stored);
+    repo.updateOwned.mockResolvedValue({ ...stored, phone: '201112223333' });
+    events.emitAsync.mockRejectedValue(new Error('database gone'));
+    await expect(
+      service.update('org1', String(_id), { phone: '+201112223333' }),
+    ).resolves.toMatchObject({ phone: '201112223333' });
+    repo.deleteOwned.mockResolvedValue(stored);
+    await expect(service.delete('org1', String(_id))).resolves.toBeUndefined();
+    expect(follows.open).toHaveBeenCalledTimes(2);
+    expect(follows.close).not.toHaveBeenCalled();
+  });
+
+  it('replays a noted change as the customer is now: a phone change, or its delete once gone', async () => {
+    const _id = new Types.ObjectId();
+    const noted = { id: String(_id), organizationId: 'org1', name: 'Mona', phone: '201001234567' };
+    const note = { id: 'note1', organizationId: 'org1', customer: noted };
+    repo.findOwned.mockResolvedValueOnce({ ...noted, _id, phone: '201112223333' });
+    await service.replayFollow(note);
+    expect(events.emitAsync).toHaveBeenLastCalledWith(CUSTOMERS_EVENTS.phoneChanged, {
+      customer: expect.objectContaining({ id: String(_id), phone: '201112223333' }),
+    });
+    expect(follows.close).toHaveBeenCalledWith('note1');
+
+    repo.findOwned.mockResolvedValueOnce(null);
+    await service.replayFollow(note);
+    expect(events.emitAsync).toHaveBeenLastCalledWith(CUSTOMERS_EVENTS.deleted, {
+      customer: noted,
+    });
+
+    follows.close.mockClear();
+    events.emitAsync.mockRejectedValue(new Error('database gone'));
+    await expect(service.replayFollow(note)).rejects.toThrow('database gone');
+    expect(follows.close).not.toHaveBeenCalled();
   });
 
   it('does not announce a change without a phone', async () => {

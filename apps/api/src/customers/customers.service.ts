@@ -3,7 +3,11 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { normalizePhone, skipFor, type Page } from '@app/common';
 import { toCustomerPayload } from './customer.mapper';
 import { CustomerNotFoundError } from './customers.errors';
-import { CUSTOMERS_EVENTS } from './customers.events';
+import {
+  CustomerLinkFollowsRepository,
+  type OpenLinkFollow,
+} from './customer-link-follows.repository';
+import { CUSTOMERS_EVENTS, type CustomerPayload } from './customers.events';
 import { type CustomerChange, CustomerRecord, CustomersRepository } from './customers.repository';
 
 export interface CreateCustomerInput {
@@ -28,6 +32,7 @@ export class CustomersService {
 
   constructor(
     private readonly customers: CustomersRepository,
+    private readonly follows: CustomerLinkFollowsRepository,
     private readonly events: EventEmitter2,
   ) {}
 
@@ -47,7 +52,11 @@ export class CustomersService {
     return customer;
   }
 
-  /** Changes the customer; a phone sent is announced, so the contacts linked by phone follow. */
+  /**
+   * Changes the customer; a phone sent is announced, so the contacts linked by phone follow. The
+   * follow is noted before the write (see followed), so it is finished even if it fails or a crash
+   * cuts it off.
+   */
   async update(
     organizationId: string,
     id: string,
@@ -62,30 +71,71 @@ export class CustomersService {
     }
     if (input.email !== undefined) change.email = input.email?.toLowerCase() ?? null;
     if (!Object.keys(change).length) return before; // nothing to change, not even updatedAt
+    const note =
+      change.phone === undefined ? undefined : await this.follows.open(toCustomerPayload(before));
     const after = await this.customers.updateOwned(organizationId, before._id, change);
-    if (!after) throw new CustomerNotFoundError(); // deleted meanwhile
+    if (!after) {
+      if (note) await this.follows.close(note); // deleted meanwhile: the delete noted its follow
+      throw new CustomerNotFoundError();
+    }
     // A phone sent is announced even when it reads as before: a concurrent change may have set
     // another one (and moved the links) between that read and this write. Following is idempotent.
-    if (change.phone !== undefined)
-      await this.announce(CUSTOMERS_EVENTS.phoneChanged, { customer: toCustomerPayload(after) });
+    if (note) await this.followed(note, CUSTOMERS_EVENTS.phoneChanged, toCustomerPayload(after));
     return after;
   }
 
-  /** Deletes the customer; announced, so the contacts linked to it are unlinked. */
+  /** Deletes the customer; announced (noted first, as a phone change), so its contacts are unlinked. */
   async delete(organizationId: string, id: string): Promise<void> {
+    const customer = await this.findOwned(organizationId, id);
+    const note = await this.follows.open(toCustomerPayload(customer));
     const deleted = await this.customers.deleteOwned(organizationId, id);
-    if (!deleted) throw new CustomerNotFoundError();
-    await this.announce(CUSTOMERS_EVENTS.deleted, { customer: toCustomerPayload(deleted) });
+    if (!deleted) {
+      await this.follows.close(note); // deleted meanwhile, by a request that noted it too
+      throw new CustomerNotFoundError();
+    }
+    await this.followed(note, CUSTOMERS_EVENTS.deleted, toCustomerPayload(deleted));
   }
 
   /**
-   * The announcement is awaited (listeners are promisified), so the contacts' links are as the
-   * change makes them when the request returns; a failing listener is logged and never fails it.
+   * Announces a noted change again (CustomerLinksRecovery): as a phone change of the customer as it
+   * is now, or as the delete of the customer as noted once it is gone. Closes the note once the
+   * links followed; throws if they did not (the note is claimed again after its lease).
+   */
+  async replayFollow(note: OpenLinkFollow): Promise<void> {
+    const current = await this.find(note.organizationId, note.customer.id);
+    const [event, customer] = current
+      ? [CUSTOMERS_EVENTS.phoneChanged, toCustomerPayload(current)]
+      : [CUSTOMERS_EVENTS.deleted, note.customer];
+    await this.events.emitAsync(event, { customer });
+    await this.follows.close(note.id);
+  }
+
+  /**
+   * The creation's announcement is awaited (listeners are promisified), so the contacts' links are
+   * as the change makes them when the request returns; a failing listener is logged and never
+   * fails it.
    */
   private async announce(event: string, payload: { customer: { id: string } }): Promise<void> {
     await this.events.emitAsync(event, payload).catch((err: Error) => {
       this.logger.error({ err, customerId: payload.customer.id }, `A ${event} listener failed`);
     });
+  }
+
+  /**
+   * Announces a noted change and closes its note once the links followed (awaited: they are done
+   * when the request answers). A follow that failed never fails the request, whose change is
+   * stored: its note stays, and CustomerLinksRecovery finishes the links.
+   */
+  private async followed(note: string, event: string, customer: CustomerPayload): Promise<void> {
+    try {
+      await this.events.emitAsync(event, { customer });
+      await this.follows.close(note);
+    } catch (err) {
+      this.logger.error(
+        { err, customerId: customer.id },
+        `The contacts' links did not follow ${event}: recovery finishes them`,
+      );
+    }
   }
 
   async list(organizationId: string, query: CustomerListQuery): Promise<Page<CustomerRecord>> {

@@ -1,0 +1,23 @@
+import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+import { type Types, Schema as MongooseSchema } from 'mongoose';
+import type { CustomerPayload } from '../customers.events';
+
+/**
+ * A write-ahead note for a customer change the contacts' links follow (a phone written, a delete):
+ * written before the change, deleted once the links followed it. A row that outlives its grace
+ * period marks a follow that failed or that a crash cut off: CustomerLinksRecovery announces the
+ * change again.
+ */
+@Schema({ collection: 'customer_link_follows', versionKey: false })
+export class CustomerLinkFollow {
+  _id: Types.ObjectId;
+  @Prop({ type: String, required: true }) organizationId: string;
+  /** The customer as it was read before the change (a deleted one is announced as it was). */
+  @Prop({ type: MongooseSchema.Types.Mixed, required: true }) customer: CustomerPayload;
+  @Prop({ type: Date, required: true }) createdAt: Date;
+  /** Recovery's lease (WriteAheadNotes), so two instances do not replay the same note at once. */
+  @Prop({ type: Date }) claimedUntil?: Date;
+}
+
+export const CustomerLinkFollowSchema = SchemaFactory.createForClass(CustomerLinkFollow);
+CustomerLinkFollowSchema.index({ createdAt: 1 });
