@@ -242,9 +242,8 @@ export class ContactsRepository {
   }
 
   /**
-   * Links the unlinked contacts with this phone to the customer; with `takeOver` (it became the
-   * oldest customer with the phone), also those linked automatically to another. Returns them as
-   * linked.
+   * Links the unlinked contacts with this phone to the customer; with `takeOver` (it is the oldest
+   * customer with the phone), also those linked automatically to another. Returns them as linked.
    */
   async autoLinkByPhone(
     organizationId: string,

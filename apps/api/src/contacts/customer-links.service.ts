@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Injectable, Logger } from '@nestjs/common';
 import { toCustomerPayload } from '../customers/customer.mapper';
 import type { CustomerPayload } from '../customers/customers.events';
@@ -11,6 +12,11 @@ export type LinkCandidate = Pick<
   ContactRecord,
   '_id' | 'jid' | 'phone' | 'customerId' | 'customerLinkSource'
 >;
+
+/** A follow reads the customer again after its writes, and starts over, this many times at most. */
+const FOLLOW_PASSES = 3;
+
+type FollowedState = { phone?: string; oldest?: string } | null;
 
 /**
  * Links contacts to CRM customers by phone: a contact without a link, and whose link nobody set
@@ -68,34 +74,54 @@ export class CustomerLinksService {
   /**
    * A customer's phone changed: its automatic links to contacts of another phone are undone (they
    * go to the oldest other customer with their phone, if any), and the contacts with its phone are
-   * linked to the oldest customer with it: the unlinked ones, and, when that is this customer, those
-   * linked automatically to a younger one. Read from the database, not the event: two changes
-   * announced out of order still end where the customer is.
+   * linked to the oldest customer with it: the unlinked ones, and those linked automatically to
+   * another. Read from the database, not the event, and read again once written: a change that
+   * landed meanwhile (another phone, a delete, an older customer taking the phone), whose own
+   * follow may have run before these writes, is followed again, so concurrent follows end where
+   * the customers are.
    */
   async followPhoneChange(customer: CustomerPayload): Promise<void> {
-    const { organizationId } = customer;
-    const current = await this.customers.find(organizationId, customer.id);
-    if (!current) return this.unlinkDeletedCustomer(customer); // deleted meanwhile
-    const phone = current.phone ?? undefined;
-    const dropped = await this.contacts.unlinkCustomer(organizationId, customer.id, {
-      automaticWithoutPhone: phone,
-    });
-    const oldest = phone && (await this.customers.idsByPhones(organizationId, [phone])).get(phone);
-    const linked = phone
-      ? await this.contacts.autoLinkByPhone(
-          organizationId,
-          phone,
-          oldest || customer.id,
-          oldest === customer.id,
-        )
-      : [];
-    await this.relink(customer, dropped, linked);
+    let state = await this.stateOf(customer);
+    for (let pass = 1; ; pass++) {
+      await this.follow(customer, state);
+      const now = await this.stateOf(customer);
+      if (isDeepStrictEqual(now, state)) return;
+      if (pass === FOLLOW_PASSES)
+        throw new Error(`Customer ${customer.id} kept changing while its contacts followed it`);
+      state = now;
+    }
   }
 
   /** A customer was deleted: every contact linked to it, by hand too, is unlinked (and relinked). */
   async unlinkDeletedCustomer(customer: CustomerPayload): Promise<void> {
     const dropped = await this.contacts.unlinkCustomer(customer.organizationId, customer.id);
     await this.relink(customer, dropped, []);
+  }
+
+  /** What a follow acts on: the customer's phone and the oldest customer with it; null once deleted. */
+  private async stateOf({ organizationId, id }: CustomerPayload): Promise<FollowedState> {
+    const current = await this.customers.find(organizationId, id);
+    if (!current) return null;
+    const phone = current.phone ?? undefined;
+    const oldest = phone
+      ? (await this.customers.idsByPhones(organizationId, [phone])).get(phone)
+      : undefined;
+    return { phone, oldest };
+  }
+
+  private async follow(customer: CustomerPayload, state: FollowedState): Promise<void> {
+    if (!state) return this.unlinkDeletedCustomer(customer);
+    const { organizationId } = customer;
+    const { phone, oldest } = state;
+    const dropped = await this.contacts.unlinkCustomer(organizationId, customer.id, {
+      automaticWithoutPhone: phone,
+    });
+    // Every automatic link of a phone goes to the oldest customer with it: this one or an older one.
+    const linked =
+      phone && oldest
+        ? await this.contacts.autoLinkByPhone(organizationId, phone, oldest, true)
+        : [];
+    await this.relink(customer, dropped, linked);
   }
 
   /** linkContacts, failures thrown. */
