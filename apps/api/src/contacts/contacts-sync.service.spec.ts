@@ -526,7 +526,7 @@ describe('ContactsSyncService', () => {
     expect(only()).toMatchObject({ jid: PHONE_JID, lid: LID, messageCount: 2 });
   });
 
-  it('auto-links new contacts by phone in one lookup per batch, but never a manually unlinked one', async () => {
+  it('auto-links new contacts by phone in one lookup per batch (and one check of the phones it linked), but never a manually unlinked one', async () => {
     customers.idsByPhones.mockResolvedValue(new Map([[PHONE, 'cust1']]));
     await service.syncContacts({
       ...REF,
@@ -536,8 +536,10 @@ describe('ContactsSyncService', () => {
         { jid: '120363021234@g.us', name: 'Team' },
       ],
     });
-    expect(customers.idsByPhones).toHaveBeenCalledTimes(1);
-    expect(customers.idsByPhones).toHaveBeenCalledWith(ORG, [PHONE, '201009999999']);
+    expect(customers.idsByPhones).toHaveBeenCalledTimes(2);
+    expect(customers.idsByPhones).toHaveBeenNthCalledWith(1, ORG, [PHONE, '201009999999']);
+    // Looked up again once linked: a customer change in between is followed again (none here).
+    expect(customers.idsByPhones).toHaveBeenNthCalledWith(2, ORG, [PHONE]);
     expect(repo.docs.find((d) => d.jid === PHONE_JID)).toMatchObject({
       customerId: 'cust1',
       customerLinkSource: 'auto',

@@ -9,6 +9,7 @@ import { CustomerLinksService } from './customer-links.service';
 interface Row {
   _id: Types.ObjectId;
   organizationId: string;
+  jid: string;
   phone: string;
   customerId: string | null;
   customerLinkSource: 'auto' | 'manual' | null;
@@ -22,6 +23,7 @@ class FakeContacts {
     const row: Row = {
       _id: new Types.ObjectId(),
       organizationId: 'org1',
+      jid: `${phone}@s.whatsapp.net`,
       phone,
       customerId: null,
       customerLinkSource: null,
@@ -112,8 +114,11 @@ describe('CustomerLinksService', () => {
   });
 
   /** Runs `change` once, when the follow's first `write` starts (after it read the customers). */
-  const meanwhile = (write: 'unlinkCustomer' | 'autoLinkByPhone', change: () => Promise<void>) => {
-    const original = contacts[write].bind(contacts) as (...args: unknown[]) => Promise<Row[]>;
+  const meanwhile = (
+    write: 'unlinkCustomer' | 'autoLinkByPhone' | 'autoLinkCustomer',
+    change: () => Promise<void>,
+  ) => {
+    const original = contacts[write].bind(contacts) as (...args: unknown[]) => Promise<never>;
     let done = false;
     vi.spyOn(contacts, write).mockImplementation(async (...args: unknown[]) => {
       if (!done) {
@@ -161,5 +166,35 @@ describe('CustomerLinksService', () => {
     });
     await service.followPhoneChange(payload);
     expect(contact).toMatchObject({ customerId: older, customerLinkSource: 'auto' });
+  });
+
+  describe('a contact sync that looked the phone up just before a customer change', () => {
+    it('does not leave its contact linked to the customer deleted meanwhile', async () => {
+      const contact = contacts.add('201000000002');
+      const other = new Types.ObjectId().toHexString();
+      customers.rows.push({ id: customerId, phone: '201000000002' }, { id: other });
+      // The DELETE, and its follow (nothing linked yet), land between the look-up and the link.
+      meanwhile('autoLinkCustomer', async () => {
+        customers.rows.splice(0, 1);
+        await service.unlinkDeletedCustomer(payload);
+      });
+      await service.linkContacts('org1', [contact]);
+      expect(contact).toMatchObject({ customerId: null, customerLinkSource: null });
+    });
+
+    it('links its contact to where the phone went: the oldest other customer with it', async () => {
+      const contact = contacts.add('201000000002');
+      const younger = new Types.ObjectId().toHexString();
+      customers.rows.push(
+        { id: customerId, phone: '201000000002' },
+        { id: younger, phone: '201000000002' },
+      );
+      meanwhile('autoLinkCustomer', async () => {
+        customers.rows[0].phone = '201000000009';
+        await service.followPhoneChange(payload);
+      });
+      await service.linkContacts('org1', [contact]);
+      expect(contact).toMatchObject({ customerId: younger, customerLinkSource: 'auto' });
+    });
   });
 });

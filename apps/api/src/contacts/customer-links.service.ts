@@ -18,6 +18,9 @@ const FOLLOW_PASSES = 3;
 
 type FollowedState = { phone?: string; oldest?: string } | null;
 
+/** A customer a follow is about: it reads the rest from the database. */
+type CustomerRef = Pick<CustomerPayload, 'id' | 'organizationId'>;
+
 /**
  * Links contacts to CRM customers by phone: a contact without a link, and whose link nobody set
  * by hand, is linked to the oldest customer with its phone. Follows customers as they are created,
@@ -80,7 +83,7 @@ export class CustomerLinksService {
    * follow may have run before these writes, is followed again, so concurrent follows end where
    * the customers are.
    */
-  async followPhoneChange(customer: CustomerPayload): Promise<void> {
+  async followPhoneChange(customer: CustomerRef): Promise<void> {
     let state = await this.stateOf(customer);
     for (let pass = 1; ; pass++) {
       await this.follow(customer, state);
@@ -93,13 +96,13 @@ export class CustomerLinksService {
   }
 
   /** A customer was deleted: every contact linked to it, by hand too, is unlinked (and relinked). */
-  async unlinkDeletedCustomer(customer: CustomerPayload): Promise<void> {
+  async unlinkDeletedCustomer(customer: CustomerRef): Promise<void> {
     const dropped = await this.contacts.unlinkCustomer(customer.organizationId, customer.id);
     await this.relink(customer, dropped, []);
   }
 
   /** What a follow acts on: the customer's phone and the oldest customer with it; null once deleted. */
-  private async stateOf({ organizationId, id }: CustomerPayload): Promise<FollowedState> {
+  private async stateOf({ organizationId, id }: CustomerRef): Promise<FollowedState> {
     const current = await this.customers.find(organizationId, id);
     if (!current) return null;
     const phone = current.phone ?? undefined;
@@ -109,7 +112,7 @@ export class CustomerLinksService {
     return { phone, oldest };
   }
 
-  private async follow(customer: CustomerPayload, state: FollowedState): Promise<void> {
+  private async follow(customer: CustomerRef, state: FollowedState): Promise<void> {
     if (!state) return this.unlinkDeletedCustomer(customer);
     const { organizationId } = customer;
     const { phone, oldest } = state;
@@ -124,7 +127,11 @@ export class CustomerLinksService {
     await this.relink(customer, dropped, linked);
   }
 
-  /** linkContacts, failures thrown. */
+  /**
+   * linkContacts, failures thrown. The customers are looked up again once the links are written:
+   * a change that landed in between (a delete, a phone change, an older customer taking the phone)
+   * may have been followed before the link existed, so the customers concerned are followed again.
+   */
   private async linkByPhone(organizationId: string, contacts: LinkCandidate[]): Promise<void> {
     const candidates = contacts.filter(
       (c) => c.phone && !c.customerId && c.customerLinkSource !== 'manual',
@@ -135,10 +142,23 @@ export class CustomerLinksService {
       organizationId,
       candidates.map((c) => c.phone as string),
     );
+    const linked = new Map<string, string>(); // phone → the customer its contacts were linked to
     for (const contact of candidates) {
-      const customerId = customerIds.get(contact.phone as string);
-      if (customerId) await this.contacts.autoLinkCustomer(contact._id, customerId);
+      const phone = contact.phone as string;
+      const customerId = customerIds.get(phone);
+      if (customerId && (await this.contacts.autoLinkCustomer(contact._id, customerId)))
+        linked.set(phone, customerId);
     }
+    if (!linked.size) return;
+    const now = await this.customers.idsByPhones(organizationId, [...linked.keys()]);
+    const changed = new Set<string>();
+    for (const [phone, customerId] of linked) {
+      const oldest = now.get(phone);
+      if (oldest === customerId) continue;
+      changed.add(customerId);
+      if (oldest) changed.add(oldest);
+    }
+    for (const id of changed) await this.followPhoneChange({ id, organizationId });
   }
 
   /**
@@ -146,7 +166,7 @@ export class CustomerLinksService {
    * Failures are thrown: the change's note stays, and its recovery links them.
    */
   private async relink(
-    customer: CustomerPayload,
+    customer: CustomerRef,
     dropped: ContactRecord[],
     linked: ContactRecord[],
   ): Promise<void> {
