@@ -616,6 +616,30 @@ describe('contacts (HTTP, sandbox engine)', () => {
     expect(await notes.countDocuments()).toBe(0);
   });
 
+  it('a customer created while its links could not follow gets its contacts from the recovery', async () => {
+    await pushContact({ phone: '+201110003371', name: 'Jana' });
+    const jana = await waitForContact('201110003371');
+    const link = vi
+      .spyOn(t.app.get(ContactsRepository), 'autoLinkByPhone')
+      .mockRejectedValue(new MongoNetworkError('connection reset'));
+    let customer;
+    try {
+      customer = await createCustomer({ name: 'Jana Co', phone: '+201110003371' });
+    } finally {
+      link.mockRestore();
+    }
+    const linkOf = async () =>
+      (await t.http().get(`${API}/contacts/${jana.id}`).set(owner.auth).expect(200)).body
+        .customerId;
+    expect(await linkOf()).toBeNull();
+
+    const notes = t.app.get<Connection>(getConnectionToken()).collection('customer_link_follows');
+    await notes.updateMany({}, { $set: { createdAt: new Date(Date.now() - 10 * 60_000) } });
+    await t.app.get(CustomerLinksRecovery).recover();
+    expect(await linkOf()).toBe(customer.id);
+    expect(await notes.countDocuments()).toBe(0);
+  });
+
   it('a customer that takes a phone as the oldest customer with it gets its automatic links, as a contact seen later would', async () => {
     await pushContact({ phone: '+201110003341', name: 'Dina' });
     const dina = await waitForContact('201110003341');

@@ -62,10 +62,14 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
     );
   }
 
-  @OnEvent(CUSTOMERS_EVENTS.created, LISTENER)
+  /** Followed as a phone change: read from the database, so a delete right after it is seen. */
+  @OnEvent(CUSTOMERS_EVENTS.created, FOLLOW)
   async onCustomerCreated(event: CustomerCreatedEvent): Promise<void> {
-    await this.guard(CUSTOMERS_EVENTS.created, event?.customer?.organizationId, () =>
-      this.links.linkNewCustomer(event.customer),
+    await this.guard(
+      CUSTOMERS_EVENTS.created,
+      event?.customer?.organizationId,
+      () => this.links.followPhoneChange(event.customer),
+      { rethrow: true },
     );
   }
 

@@ -58,7 +58,7 @@ export class CustomerLinksService {
       await this.linkNewCustomer(toCustomerPayload(customer));
   }
 
-  /** A customer was created: link the organization's unlinked contacts with the same phone. */
+  /** Links the organization's unlinked contacts with the customer's phone to it (crm switched on). */
   async linkNewCustomer(customer: CustomerPayload): Promise<void> {
     if (!customer.phone) return;
     const linked = await this.contacts.autoLinkByPhone(

@@ -1,5 +1,6 @@
 /** Events the Customers module emits (EventEmitter2) after the database write. */
 export const CUSTOMERS_EVENTS = {
+  /** With a phone (one without has no contacts to link). */
   created: 'customers.customer.created',
   /** Its phone was written (set, replaced, removed, or set as it was): the contacts linked by phone follow. */
   phoneChanged: 'customers.customer.phone-changed',

@@ -15,6 +15,7 @@ const OBJECT_ID = /^[0-9a-f]{24}$/i;
 export type CustomerRecord = Customer & { _id: Types.ObjectId };
 
 export interface NewCustomer {
+  _id?: Types.ObjectId;
   organizationId: string;
   name: string;
   phone?: string;

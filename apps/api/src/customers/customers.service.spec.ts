@@ -44,13 +44,14 @@ describe('CustomersService', () => {
     service = moduleRef.get(CustomersService);
   });
 
-  it('normalizes the phone, lower-cases the email and announces the new customer', async () => {
+  it('normalizes the phone, lower-cases the email and announces the new customer, noted first', async () => {
     const customer = await service.create('org1', {
       name: 'Mona',
       phone: '+20 100 123 4567',
       email: 'Mona@Example.COM',
     });
     expect(repo.create).toHaveBeenCalledWith({
+      _id: customer._id,
       organizationId: 'org1',
       name: 'Mona',
       phone: '201001234567',
@@ -66,11 +67,24 @@ describe('CustomersService', () => {
         email: 'mona@example.com',
       },
     });
+    expect(follows.open).toHaveBeenCalledWith(
+      expect.objectContaining({ id: String(customer._id), phone: '201001234567' }),
+    );
+    expect(follows.close).toHaveBeenCalledWith('note1');
   });
 
-  it('still creates the customer when a listener fails', async () => {
+  it('still creates the customer when a listener fails, keeping the note for the recovery', async () => {
     events.emitAsync.mockRejectedValue(new Error('listener down'));
-    await expect(service.create('org1', { name: 'Mona' })).resolves.toMatchObject({ name: 'Mona' });
+    await expect(
+      service.create('org1', { name: 'Mona', phone: '+201001234567' }),
+    ).resolves.toMatchObject({ name: 'Mona' });
+    expect(follows.close).not.toHaveBeenCalled();
+  });
+
+  it('notes and announces nothing for a customer without a phone: no contact links to it', async () => {
+    await service.create('org1', { name: 'Mona' });
+    expect(follows.open).not.toHaveBeenCalled();
+    expect(events.emitAsync).not.toHaveBeenCalled();
   });
 
   it('announces a phone sent back to the one it read: another change may have moved the links meanwhile', async () => {

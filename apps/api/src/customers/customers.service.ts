@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { Types } from 'mongoose';
 import { normalizePhone, skipFor, type Page } from '@app/common';
 import { toCustomerPayload } from './customer.mapper';
 import { CustomerNotFoundError } from './customers.errors';
@@ -8,7 +9,12 @@ import {
   type OpenLinkFollow,
 } from './customer-link-follows.repository';
 import { CUSTOMERS_EVENTS, type CustomerPayload } from './customers.events';
-import { type CustomerChange, CustomerRecord, CustomersRepository } from './customers.repository';
+import {
+  type CustomerChange,
+  CustomerRecord,
+  CustomersRepository,
+  type NewCustomer,
+} from './customers.repository';
 
 export interface CreateCustomerInput {
   name: string;
@@ -37,18 +43,27 @@ export class CustomersService {
   ) {}
 
   /**
-   * Creates the customer, then announces it so Contacts can link existing contacts with the same
-   * phone (see announce).
+   * Creates the customer; one with a phone is announced so Contacts can link existing contacts with
+   * the same phone, noted first as a phone change is (see followed).
    */
   async create(organizationId: string, input: CreateCustomerInput): Promise<CustomerRecord> {
     const phone = normalizePhone(input.phone);
-    const customer = await this.customers.create({
+    const fields: NewCustomer = {
+      _id: new Types.ObjectId(), // known before the insert, for the note
       organizationId,
       name: input.name,
       ...(phone && input.phone ? { phone, phoneInput: input.phone } : {}),
       ...(input.email ? { email: input.email.toLowerCase() } : {}),
+    };
+    if (!fields.phone) return this.customers.create(fields);
+    const note = await this.follows.open({
+      id: String(fields._id),
+      organizationId,
+      name: fields.name,
+      phone: fields.phone,
     });
-    await this.announce(CUSTOMERS_EVENTS.created, { customer: toCustomerPayload(customer) });
+    const customer = await this.customers.create(fields);
+    await this.followed(note, CUSTOMERS_EVENTS.created, toCustomerPayload(customer));
     return customer;
   }
 
@@ -108,17 +123,6 @@ export class CustomersService {
       : [CUSTOMERS_EVENTS.deleted, note.customer];
     await this.events.emitAsync(event, { customer });
     await this.follows.close(note.id);
-  }
-
-  /**
-   * The creation's announcement is awaited (listeners are promisified), so the contacts' links are
-   * as the change makes them when the request returns; a failing listener is logged and never
-   * fails it.
-   */
-  private async announce(event: string, payload: { customer: { id: string } }): Promise<void> {
-    await this.events.emitAsync(event, payload).catch((err: Error) => {
-      this.logger.error({ err, customerId: payload.customer.id }, `A ${event} listener failed`);
-    });
   }
 
   /**
