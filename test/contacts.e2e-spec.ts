@@ -640,6 +640,28 @@ describe('contacts (HTTP, sandbox engine)', () => {
     expect(await notes.countDocuments()).toBe(0);
   });
 
+  it('a link set by hand to a customer deleted just before the link was written does not stay (404)', async () => {
+    await pushContact({ phone: '+201110003381', name: 'Kamal' });
+    const kamal = await waitForContact('201110003381');
+    const doomed = await createCustomer({ name: 'Doomed' });
+    // The DELETE, and its follow, land between the PUT's look-up of the customer and its write.
+    const contacts = t.app.get(ContactsRepository);
+    const write = contacts.updateOwned.bind(contacts);
+    const racing = vi.spyOn(contacts, 'updateOwned').mockImplementationOnce(async (...args) => {
+      await t.http().delete(`/api/v1/customers/${doomed.id}`).set(owner.auth).expect(204);
+      return write(...args);
+    });
+    try {
+      const res = await put(kamal.id, { customerId: doomed.id }).expect(404);
+      expect(res.body.code).toBe('CUSTOMER_NOT_FOUND');
+    } finally {
+      racing.mockRestore();
+    }
+    const after = (await t.http().get(`${API}/contacts/${kamal.id}`).set(owner.auth).expect(200))
+      .body;
+    expect(after).toMatchObject({ customerId: null, customerLinkSource: null });
+  });
+
   it('a customer that takes a phone as the oldest customer with it gets its automatic links, as a contact seen later would', async () => {
     await pushContact({ phone: '+201110003341', name: 'Dina' });
     const dina = await waitForContact('201110003341');

@@ -1,6 +1,5 @@
 import { skipFor, type Page, searchTokens } from '@app/common';
 import { Injectable } from '@nestjs/common';
-import { CustomersService } from '../customers/customers.service';
 import { ModuleDisabledError } from '../organizations/organizations.errors';
 import { OrganizationsService } from '../organizations/organizations.service';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
@@ -8,6 +7,7 @@ import { ContactLocks } from './contact-locks';
 import { ContactEventsPublisher } from './contacts.events';
 import { limitViolations, normalizeTags } from './contact-rules';
 import { ContactChangedError, ContactLimitsError, ContactNotFoundError } from './contacts.errors';
+import { CustomerLinksService } from './customer-links.service';
 import {
   ContactListFilter,
   ContactRecord,
@@ -34,7 +34,7 @@ export interface ContactEdit {
 export class ContactsService {
   constructor(
     private readonly contacts: ContactsRepository,
-    private readonly customers: CustomersService,
+    private readonly links: CustomerLinksService,
     private readonly organizations: OrganizationsService,
     private readonly sessions: WhatsAppSessionsService,
     private readonly locks: ContactLocks,
@@ -104,7 +104,7 @@ export class ContactsService {
       patch.customerId =
         edit.customerId === null
           ? null
-          : String((await this.customers.findOwned(organizationId, edit.customerId))._id);
+          : await this.links.customerToLink(organizationId, edit.customerId);
       patch.customerLinkSource = 'manual';
     }
     if (Object.keys(patch).length === 0) return contact;
@@ -118,6 +118,7 @@ export class ContactsService {
       throw new ContactChangedError((await this.getOwned(organizationId, id)).revision ?? 0);
     });
     await this.publish.updated([updated]);
+    if (patch.customerId) await this.links.confirmManualLink(organizationId, patch.customerId);
     return updated;
   }
 

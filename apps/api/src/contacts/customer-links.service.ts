@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Injectable, Logger } from '@nestjs/common';
 import { toCustomerPayload } from '../customers/customer.mapper';
+import { CustomerNotFoundError } from '../customers/customers.errors';
 import type { CustomerPayload } from '../customers/customers.events';
 import { CustomersService } from '../customers/customers.service';
 import { OrganizationsService } from '../organizations/organizations.service';
@@ -47,6 +48,22 @@ export class CustomerLinksService {
     } catch (err) {
       this.logger.error({ err, organizationId }, 'Customer auto-link failed');
     }
+  }
+
+  /** The id of the organization's customer a user links a contact to; 404 CUSTOMER_NOT_FOUND otherwise. */
+  async customerToLink(organizationId: string, customerId: string): Promise<string> {
+    return String((await this.customers.findOwned(organizationId, customerId))._id);
+  }
+
+  /**
+   * Once a link set by hand is written: the customer may have been deleted between its look-up and
+   * the write, and its delete followed before the link existed. The link is then undone as that
+   * follow does (the contact falls back on its phone), and it is a 404, as if the delete came first.
+   */
+  async confirmManualLink(organizationId: string, customerId: string): Promise<void> {
+    if (await this.customers.find(organizationId, customerId)) return;
+    await this.unlinkDeletedCustomer({ organizationId, id: customerId });
+    throw new CustomerNotFoundError();
   }
 
   /**
