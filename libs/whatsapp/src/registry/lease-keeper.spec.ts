@@ -8,23 +8,78 @@ describe('LeaseKeeper', () => {
       const [organizationId, sessionName] = id.split('_');
       await store.create({ organizationId, sessionName });
     }
-    const keeper = new LeaseKeeper(store, 'A', 30_000, vi.fn(), vi.fn());
+    const onLost = vi.fn();
+    const onError = vi.fn();
+    const keeper = new LeaseKeeper(store, 'A', 30_000, onLost, onError);
     for (const id of ids) {
       expect(await keeper.acquire(id)).toBe(true);
       keeper.track(id);
     }
-    return { store, keeper };
+    return { store, keeper, onLost, onError };
   }
+
+  it('renews every held lease at once: a database that does not answer holds none back', async () => {
+    const ids = ['org_a', 'org_b', 'org_c'];
+    const { store, keeper } = await keeperWithSessions(ids);
+    // The database is away: each operation waits out server selection (never answers here).
+    const asked: string[] = [];
+    const never = new Promise<never>(() => undefined);
+    vi.spyOn(store, 'acquireLease').mockImplementation((id) => (asked.push(id), never));
+    vi.spyOn(store, 'renewLeases').mockImplementation((sessionIds) => {
+      asked.push(...sessionIds);
+      return never;
+    });
+    void keeper.renewAll();
+    await Promise.resolve();
+    expect(asked.sort()).toEqual(ids);
+  });
+
+  it('a failed round drops no lease, and the next round renews them all', async () => {
+    const ids = ['org_a', 'org_b', 'org_c'];
+    const { store, keeper, onLost, onError } = await keeperWithSessions(ids);
+    const outage = Object.assign(new Error('Server selection timed out after 10000 ms'), {
+      name: 'MongoServerSelectionError',
+    });
+    vi.spyOn(store, 'renewLeases').mockRejectedValueOnce(outage);
+    await keeper.renewAll();
+    expect(onError).toHaveBeenCalledWith(outage);
+    expect(keeper.held().sort()).toEqual(ids);
+    const secondRound = Date.now();
+    await keeper.renewAll();
+    for (const id of ids) {
+      const { lease } = (await store.findBySessionId(id))!;
+      expect(lease!.expiresAt.getTime()).toBeGreaterThanOrEqual(secondRound + 30_000);
+    }
+    expect(keeper.held().sort()).toEqual(ids);
+    expect(onLost).not.toHaveBeenCalled();
+  });
+
+  it('reports only the leases another instance took, not one tracked while the round ran', async () => {
+    const { store, keeper, onLost } = await keeperWithSessions(['org_a', 'org_b', 'org_c']);
+    await store.create({ organizationId: 'org', sessionName: 'd' });
+    await store.releaseLease('org_b', 'A');
+    expect(await store.acquireLease('org_b', 'B', 30_000, new Date())).toBe(true);
+    const renew = store.renewLeases.bind(store);
+    vi.spyOn(store, 'renewLeases').mockImplementationOnce(async (...args) => {
+      // A session started here while the round is in flight: this round did not renew it.
+      expect(await keeper.acquire('org_d')).toBe(true);
+      keeper.track('org_d');
+      return renew(...args);
+    });
+    await keeper.renewAll();
+    expect(onLost.mock.calls).toEqual([['org_b']]);
+    expect(keeper.held().sort()).toEqual(['org_a', 'org_c', 'org_d']);
+  });
 
   it('a renewal in flight when its session is released does not leave the lease taken', async () => {
     const { store, keeper } = await keeperWithSessions(['org_a', 'org_b']);
     // The database answers the renewal of org_a only after the release of org_a went through.
-    const acquire = store.acquireLease.bind(store);
+    const renew = store.renewLeases.bind(store);
     let releaseNow!: () => void;
     const released = new Promise<void>((resolve) => (releaseNow = resolve));
-    vi.spyOn(store, 'acquireLease').mockImplementation(async (...args) => {
-      if (args[0] === 'org_a') await released;
-      return acquire(...args);
+    vi.spyOn(store, 'renewLeases').mockImplementation(async (...args) => {
+      await released;
+      return renew(...args);
     });
     const round = keeper.renewAll();
     await keeper.release('org_a');
@@ -36,12 +91,12 @@ describe('LeaseKeeper', () => {
 
   it('stop waits for the round under way and starts no other', async () => {
     const { store, keeper } = await keeperWithSessions(['org_a']);
-    const acquire = vi.spyOn(store, 'acquireLease');
+    const renew = vi.spyOn(store, 'renewLeases');
     const round = keeper.renewAll();
     expect(keeper.renewAll()).toBe(round); // one round at a time
     await keeper.stop();
-    expect(acquire).toHaveBeenCalledTimes(1);
+    expect(renew).toHaveBeenCalledTimes(1);
     await new Promise((r) => setTimeout(r, 20));
-    expect(acquire).toHaveBeenCalledTimes(1);
+    expect(renew).toHaveBeenCalledTimes(1);
   });
 });

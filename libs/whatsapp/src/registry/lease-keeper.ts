@@ -58,25 +58,32 @@ export class LeaseKeeper {
     return this.round;
   }
 
+  /**
+   * One bulk renewal for every held lease: a round costs one round trip, however many sessions,
+   * and during an outage it waits out server selection once, not once per session in turn (later
+   * leases would then expire on a healthy instance and move elsewhere).
+   */
   private async renewRound(): Promise<void> {
-    for (const sessionId of [...this.owned]) {
-      if (!this.owned.has(sessionId)) continue; // released since the round began
-      let kept: boolean;
-      try {
-        kept = await this.acquire(sessionId);
-      } catch (err) {
-        // A database hiccup is not a takeover: keep running, retry next round.
-        this.onError(err);
-        continue;
-      }
-      if (kept && !this.owned.has(sessionId)) {
-        // Released while this renewal was in flight (a stop, a shutdown): the renewal must not
-        // outlive it, or the next instance waits a whole TTL for the session.
+    if (!this.owned.size) return;
+    const asked = [...this.owned];
+    let kept: Set<string>;
+    try {
+      kept = new Set(await this.store.renewLeases(asked, this.owner, this.ttlMs, new Date()));
+    } catch (err) {
+      // A database hiccup is not a takeover: keep running, retry next round.
+      this.onError(err);
+      return;
+    }
+    for (const sessionId of kept) {
+      // Released while this renewal was in flight (a stop, a shutdown): the renewal must not
+      // outlive it, or the next instance waits a whole TTL for the session.
+      if (!this.owned.has(sessionId))
         await this.store.releaseLease(sessionId, this.owner).catch(this.onError);
-      } else if (!kept && this.owned.has(sessionId)) {
-        this.owned.delete(sessionId);
-        this.onLost(sessionId);
-      }
+    }
+    for (const sessionId of asked) {
+      if (kept.has(sessionId) || !this.owned.has(sessionId)) continue;
+      this.owned.delete(sessionId);
+      this.onLost(sessionId);
     }
   }
 }

@@ -96,6 +96,12 @@ export class InMemorySessionStateStore implements SessionStateStore {
     return true;
   }
 
+  async renewLeases(sessionIds: string[], owner: string, ttlMs: number, now: Date) {
+    const kept: string[] = [];
+    for (const id of sessionIds) if (await this.acquireLease(id, owner, ttlMs, now)) kept.push(id);
+    return kept;
+  }
+
   async listUnannounced(before: Date) {
     return [...this.docs.values()]
       .filter((d) => d.announcing && d.announcing.at < before)

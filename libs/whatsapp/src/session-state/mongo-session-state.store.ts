@@ -16,6 +16,15 @@ import { WhatsAppSession } from './whatsapp-session.schema';
 const PROJECTION = { _id: 0 } as const;
 const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
 
+/** A lease `owner` may take or renew: none, expired, or already its own. */
+const leaseFree = (owner: string, now: Date) => ({
+  $or: [
+    { lease: { $exists: false } },
+    { 'lease.expiresAt': { $lte: now } },
+    { 'lease.owner': owner },
+  ],
+});
+
 @Injectable()
 export class MongoSessionStateStore implements SessionStateStore {
   constructor(
@@ -118,19 +127,30 @@ export class MongoSessionStateStore implements SessionStateStore {
   async acquireLease(sessionId: string, owner: string, ttlMs: number, now: Date) {
     const res = await this.model
       .updateOne(
-        {
-          sessionId,
-          $or: [
-            { lease: { $exists: false } },
-            { 'lease.expiresAt': { $lte: now } },
-            { 'lease.owner': owner },
-          ],
-        },
+        { sessionId, ...leaseFree(owner, now) },
         { $set: { lease: { owner, expiresAt: new Date(now.getTime() + ttlMs) } } },
         { timestamps: false },
       )
       .exec();
     return res.matchedCount > 0;
+  }
+
+  async renewLeases(sessionIds: string[], owner: string, ttlMs: number, now: Date) {
+    if (!sessionIds.length) return [];
+    const sessionId = { $in: sessionIds };
+    await this.model
+      .updateMany(
+        { sessionId, ...leaseFree(owner, now) },
+        { $set: { lease: { owner, expiresAt: new Date(now.getTime() + ttlMs) } } },
+        { timestamps: false },
+      )
+      .exec();
+    // Which ones matched: a lease just renewed is not free, so no other instance took it since.
+    const held = await this.model
+      .find({ sessionId, 'lease.owner': owner }, { _id: 0, sessionId: 1 })
+      .lean<Array<{ sessionId: string }>>()
+      .exec();
+    return held.map((d) => d.sessionId);
   }
 
   listUnannounced(before: Date) {

@@ -33,6 +33,11 @@ export interface SessionStateStore {
   delete(sessionId: string): Promise<boolean>;
   /** Atomically take or renew the lease when it is free, expired or already ours. */
   acquireLease(sessionId: string, owner: string, ttlMs: number, now: Date): Promise<boolean>;
+  /**
+   * `acquireLease` for many sessions in one go (a renewal round); returns those whose lease is now
+   * `owner`'s (a missing one is gone, or leased by another instance).
+   */
+  renewLeases(sessionIds: string[], owner: string, ttlMs: number, now: Date): Promise<string[]>;
   releaseLease(sessionId: string, owner: string): Promise<void>;
   /** Leaves a request for whichever instance holds the session; kept until `expiresAt`. */
   askHolder(ask: AskedRequest & { askedBy: string; expiresAt: Date }): Promise<void>;
