@@ -22,6 +22,7 @@ export default defineConfig({
           name: 'unit',
           globals: true,
           globalSetup: ['test/support/embedded-mongo-worker.setup.ts'],
+          setupFiles: ['test/support/restore-spies.setup.ts'],
           include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts'],
           testTimeout: 20_000,
           // Spec files of a worker share one module graph: importing Nest, mongoose and Baileys
@@ -36,10 +37,13 @@ export default defineConfig({
           name: 'e2e',
           globals: true,
           globalSetup: ['test/support/embedded-mongo-worker.setup.ts'],
+          setupFiles: ['test/support/restore-spies.setup.ts'],
           include: ['test/**/*.e2e-spec.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           fileParallelism: false,
+          // As for unit: each file boots its own app, but imports it once per run, not per file.
+          isolate: false,
         },
       },
     ],
