@@ -1,4 +1,4 @@
-import type { Document } from 'mongodb';
+import { ObjectId, type Document } from 'mongodb';
 import { startTarget, usingRealMongo, type TestTarget } from './harness';
 
 describe('unique and secondary indexes', () => {
@@ -166,6 +166,49 @@ describe('unique and secondary indexes', () => {
     expect(await coll.countDocuments({ tag: 'moved' })).toBe(20);
     await coll.deleteMany({ tag: 'moved' });
     expect(await coll.countDocuments({ tag: 'moved' })).toBe(0);
+  });
+
+  it('pages by an _id cursor, within the cursor type bracket, through writes between pages', async () => {
+    const coll = target.db.collection<{ _id: ObjectId | number | string; session: string }>(
+      `idx_${counter++}`,
+    );
+    await coll.createIndex({ session: 1, status: 1 });
+    const at = (i: number, n = 0) =>
+      new ObjectId((1_700_000_000 + i).toString(16) + n.toString(16).padStart(16, '0'));
+    let stored = Array.from({ length: 300 }, (_, i) => ({ _id: at(i), session: `s${i % 3}` }));
+    await coll.insertMany(stored.map((doc) => ({ ...doc })));
+    await coll.insertMany([
+      { _id: 7, session: 's1' }, // other types: outside an ObjectId range
+      { _id: 'x', session: 's1' },
+    ]);
+    const pageBefore = async (cursor: ObjectId) =>
+      (
+        await coll
+          .find({ session: 's1', _id: { $lt: cursor } })
+          .sort({ _id: -1 })
+          .limit(20)
+          .toArray()
+      ).map((doc) => (doc._id as ObjectId).toHexString());
+    const expected = (cursor: ObjectId) =>
+      stored
+        .filter((doc) => doc.session === 's1' && doc._id.toHexString() < cursor.toHexString())
+        .map((doc) => doc._id.toHexString())
+        .sort()
+        .reverse()
+        .slice(0, 20);
+    const first = await pageBefore(at(200));
+    expect(first).toEqual(expected(at(200)));
+    // Writes after the first page: the next one sees them.
+    await coll.deleteOne({ _id: at(139) });
+    await coll.insertOne({ _id: at(138, 1), session: 's1' });
+    stored = [
+      ...stored.filter((doc) => !doc._id.equals(at(139))),
+      { _id: at(138, 1), session: 's1' },
+    ];
+    const cursor = new ObjectId(first[first.length - 1]);
+    expect(await pageBefore(cursor)).toEqual(expected(cursor));
+    expect(await coll.countDocuments({ _id: { $gt: at(10), $lte: at(20) } })).toBe(10);
+    expect(await coll.find({ _id: { $gte: 7 } }).toArray()).toEqual([{ _id: 7, session: 's1' }]);
   });
 
   it('expires documents through a TTL index', async () => {

@@ -82,3 +82,63 @@ describe('Collection.firstSlots (sorted pages read from stored bytes)', () => {
       expect(collection.countMatches(filter)).toBe(collection.match(filter).length);
   });
 });
+
+describe('Collection: _id ranges read the _id order', () => {
+  const collection = new Collection('db', 'ranges', discardingRecorder);
+  const id = (i: number) => `m${String(i).padStart(5, '0')}`;
+  beforeAll(() => {
+    collection.createIndex({ key: { session: 1, status: 1 }, name: 'session_status' });
+    for (let i = 0; i < 5000; i++)
+      collection.insert({ _id: id(i), session: `s${i % 4}`, status: 'sent', n: i });
+  });
+
+  /** How many stored documents `run` reads (bytes or decoded). */
+  function documentsRead(run: () => unknown): number {
+    const store = (collection as unknown as { store: object }).store;
+    const bytes = vi.spyOn(store as { bytes(slot: number): Buffer }, 'bytes');
+    run();
+    const reads = bytes.mock.calls.length;
+    bytes.mockRestore();
+    return reads;
+  }
+
+  it('narrows a two-sided range to its documents', () => {
+    const plan = collection.plan({ _id: { $gt: id(1000), $lt: id(1101) } });
+    expect(plan.by).toBe('_id_');
+    expect([...plan.slots!]).toHaveLength(100);
+    expect(collection.plan({ session: 's1', _id: { $gte: id(4990) } }).by).toBe('_id_');
+    expect(collection.plan({ session: 's1', _id: { $gte: id(10) } }).by).toBe('session_status');
+  });
+
+  it('reads a page sorted by _id after a cursor, not every candidate', () => {
+    const filter = { session: 's1', _id: { $lt: id(2501) } };
+    let slots: number[] | undefined;
+    const read = documentsRead(() => (slots = collection.firstSlots(filter, {}, { _id: -1 }, 20)));
+    expect(collection.documentsAt(slots!).map((doc) => doc._id)).toEqual(
+      Array.from({ length: 20 }, (_, k) => id(2497 - 4 * k)),
+    );
+    expect(read).toBeLessThan(200); // the page's walk and the bounds' searches, of 5,000
+    const newest = documentsRead(() => collection.firstSlots({}, {}, { _id: 1 }, 5));
+    expect(newest).toBeLessThan(50); // first documents of 5,000
+  });
+
+  it('keeps the order through writes made after it was built', () => {
+    collection.firstSlots({ _id: { $gt: id(0) } }, {}, { _id: 1 }, 1); // built by now
+    collection.insert({ _id: 'a-first', session: 's1', status: 'sent', n: -1 });
+    collection.remove({ _id: id(2497) });
+    collection.insert({ _id: `${id(2497)}x`, session: 's1', status: 'sent', n: 2497 });
+    const page = collection.firstSlots(
+      { session: 's1', _id: { $lt: id(2501) } },
+      {},
+      { _id: -1 },
+      3,
+    );
+    expect(collection.documentsAt(page!).map((doc) => doc._id)).toEqual([
+      `${id(2497)}x`,
+      id(2493),
+      id(2489),
+    ]);
+    const before1 = collection.match({ _id: { $lt: id(1) } }).map((doc) => doc._id);
+    expect(new Set(before1)).toEqual(new Set(['a-first', id(0)]));
+  });
+});

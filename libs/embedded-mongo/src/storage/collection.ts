@@ -4,7 +4,8 @@ import { compare } from 'mingo/util';
 import { ErrorCode, MongoCommandError } from '../errors';
 import { compileMatcher, type Matcher, type MingoOptions } from '../query/mingo-options';
 import { filterFields } from '../query/dependencies';
-import { equalityValues } from '../query/planner';
+import { compareBson } from '../query/bson-order';
+import { equalityValues, rangeOf } from '../query/planner';
 import { TopK } from '../query/top-k';
 import {
   COMPLEX,
@@ -23,6 +24,7 @@ import {
   type IndexKeys,
   type IndexSpec,
 } from './index-manager';
+import { OrderedSlots } from './ordered-slots';
 import { hashKey, PostingMap } from './posting-map';
 import { compileRawFilter, RawVerdict } from './raw-prefilter';
 import type { WriteRecorder } from './storage-op';
@@ -62,6 +64,8 @@ export class Collection {
   /** hash of the canonical `_id` -> slot (hits are confirmed against the stored `_id`). */
   private readonly ids = new PostingMap();
   private readonly indexes = new Map<string, SecondaryIndex>();
+  /** Slots in `_id` order, built by the first range query on `_id` and kept up from then on. */
+  private idOrder: OrderedSlots | undefined;
   private readonly read = (slot: number): Document => this.store.read(slot);
 
   constructor(
@@ -120,6 +124,7 @@ export class Collection {
     const bytes = serializeToStore(document, kind);
     const slot = this.store.insert(bytes);
     this.ids.add(idHash, slot);
+    this.idOrder?.add(slot);
     this.eachIndex((index, i) => index.add(slot, keys[i]));
     this.recorder.record({ op: 'put', db: this.db, coll: this.name, doc: document, bytes });
   }
@@ -165,6 +170,7 @@ export class Collection {
     if (slot === NO_SLOT) {
       const added = this.store.insert(encoded);
       this.ids.add(idHash, added);
+      this.idOrder?.add(added);
       this.eachIndex((index, i) => index.add(added, after[i]));
       return;
     }
@@ -230,6 +236,10 @@ export class Collection {
     const keys = Object.entries(sort ?? {});
     if (keys.some(([field, direction]) => field.includes('.') || Math.abs(direction) !== 1))
       return undefined;
+    if (keys.length === 1 && keys[0][0] === '_id' && options.collation === undefined) {
+      const walked = this.firstInIdOrder(filter, options, Number(keys[0][1]) === -1, count);
+      if (walked) return walked;
+    }
     const fields = new FieldSet(keys.map(([field]) => field));
     // Newest-first pages of append-ordered data (timestamps, ObjectIds) find their winners at the
     // end: read from there, and later candidates mostly lose at the first comparison.
@@ -271,6 +281,35 @@ export class Collection {
     return top.sorted().map((entry) => entry.slot);
   }
 
+  /**
+   * A page sorted by `_id` alone, read off the `_id` order from the filter's `_id` range (all of
+   * it without one) until `count` documents match. Undefined when the filter's index candidates
+   * are likely fewer than that walk reads (its expected length: `count` over their share of the
+   * collection, at most the range): the caller then ranks those candidates.
+   */
+  private firstInIdOrder(
+    filter: Document,
+    options: MingoOptions,
+    descending: boolean,
+    count: number,
+  ): number[] | undefined {
+    if (equalityValues(filter, '_id')) return undefined; // a few documents by key
+    const range = rangeOf(filter, '_id') ?? {};
+    const order = this.orderById();
+    const candidates = this.indexPlan(filter).slots;
+    if (candidates) {
+      const share = Math.max(sizeOf(candidates), 1) / Math.max(this.count, 1);
+      if (sizeOf(candidates) <= Math.min(order.count(range), count / share)) return undefined;
+    }
+    const slots: number[] = [];
+    if (count === 0) return slots;
+    const walk = order.slots(range, descending);
+    for (const [slot] of this.judge(filter, false, [], options, false, walk)) {
+      if (slots.push(slot) === count) break;
+    }
+    return slots;
+  }
+
   /** How many documents match `filter`, judged on their bytes as far as they can be. */
   countMatches(filter: Document, options: MingoOptions = {}): number {
     if (Object.keys(filter).length === 0) return this.count;
@@ -306,7 +345,8 @@ export class Collection {
    * if the bytes leave the match undecided, and then only as far as `fields` plus what the filter
    * reads. Yields each matching slot with the document decoded to judge it, if one was. With
    * `matchOptions`, the filter settles the undecided documents (else they are all yielded).
-   * `backwards`: last candidate first.
+   * `backwards`: last candidate first. `walk`: the candidates to read, in that order, instead of
+   * the plan's.
    * Collation changes string equality: neither index keys nor the raw filter can be trusted then.
    */
   private *judge(
@@ -315,15 +355,14 @@ export class Collection {
     fields: Iterable<string> | undefined,
     matchOptions: MingoOptions | undefined,
     backwards = false,
+    walk?: Iterable<number>,
   ): Generator<[number, Document | undefined]> {
     const everything = Object.keys(filter).length === 0;
-    const planned = hasCollation || everything ? undefined : this.plan(filter).slots;
+    const planned = walk ?? (hasCollation || everything ? undefined : this.plan(filter).slots);
     const slots = backwards ? [...(planned ?? this.store.slots())].reverse() : planned;
     // Judging bytes pays off over many candidates; one document is simply decoded and matched.
-    const raw =
-      hasCollation || everything || (slots && sizeOf(slots) <= 1)
-        ? undefined
-        : compileRawFilter(filter);
+    const few = !!slots && ('size' in slots || Array.isArray(slots)) && sizeOf(slots as Slots) <= 1;
+    const raw = hasCollation || everything || few ? undefined : compileRawFilter(filter);
     let matcher: Matcher | undefined;
     let toMatch: FieldSet | null | undefined; // fields + filter fields; null: whole documents
     for (const slot of slots ?? this.store.slots()) {
@@ -345,8 +384,9 @@ export class Collection {
   }
 
   /**
-   * How a filter is narrowed before any document is read: by `_id`, by the index pinning the most
-   * leading fields by equality (a full key beats a prefix), or not at all (`slots` undefined: scan).
+   * How a filter is narrowed before any document is read: by `_id` values, by the index pinning
+   * the most leading fields by equality (a full key beats a prefix) or by the `_id` range
+   * (whichever yields fewer candidates), or not at all (`slots` undefined: scan).
    */
   plan(filter: Document): { by: string; slots?: Slots } {
     const ids = equalityValues(filter, '_id');
@@ -354,6 +394,22 @@ export class Collection {
       const slots = ids.map((id) => this.slotOf(idKeyOf(id))).filter((slot) => slot !== NO_SLOT);
       return { by: ID_INDEX_NAME, slots: slots.length > 1 ? new Set(slots) : slots };
     }
+    const byKeys = this.indexPlan(filter);
+    const range = rangeOf(filter, '_id');
+    if (!range) return byKeys;
+    const order = this.orderById();
+    if (byKeys.slots && sizeOf(byKeys.slots) <= order.count(range)) return byKeys;
+    return { by: ID_INDEX_NAME, slots: [...order.slots(range)] };
+  }
+
+  /** The `_id` order, built on first use. */
+  private orderById(): OrderedSlots {
+    this.idOrder ??= OrderedSlots.build(this.store.slots(), this.idAt, compareBson);
+    return this.idOrder;
+  }
+
+  /** The plan of the secondary index pinning the most leading fields by equality. */
+  private indexPlan(filter: Document): { by: string; slots?: Slots } {
     let best: { index: SecondaryIndex; pinned: unknown[][] } | undefined;
     for (const index of this.indexes.values()) {
       if (!index.holdsAllMatches(filter)) continue;
@@ -510,6 +566,12 @@ export class Collection {
     return NO_SLOT;
   }
 
+  /** The `_id` of a stored document, read from its bytes (usually the first field). */
+  private readonly idAt = (slot: number): unknown => {
+    const id = readTopLevelField(this.store.bytes(slot), '_id');
+    return id === COMPLEX ? this.store.read(slot)._id : id;
+  };
+
   /** Canonical `_id` of a stored document, read from its bytes (usually the first field). */
   private idKeyAt(slot: number): string {
     const id = readTopLevelField(this.store.bytes(slot), '_id');
@@ -546,6 +608,7 @@ export class Collection {
     const keys = this.keysOf(stored);
     this.eachIndex((index, i) => index.remove(slot, keys[i]));
     this.ids.remove(idHash, slot);
+    this.idOrder?.remove(slot);
     this.store.delete(slot);
   }
 

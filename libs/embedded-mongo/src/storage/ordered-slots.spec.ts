@@ -1,0 +1,50 @@
+import { compareBson } from '../query/bson-order';
+import { OrderedSlots, type KeyRange } from './ordered-slots';
+
+describe('OrderedSlots', () => {
+  // Keys held outside, as the collection's stored documents hold them.
+  const keys = new Map<number, number>();
+  const keyOf = (slot: number) => keys.get(slot);
+  const inRange = (key: number, { lower, upper }: KeyRange) =>
+    (!lower || (lower.inclusive ? key >= Number(lower.value) : key > Number(lower.value))) &&
+    (!upper || (upper.inclusive ? key <= Number(upper.value) : key < Number(upper.value)));
+  const expected = (range: KeyRange) =>
+    [...keys.entries()]
+      .filter(([, key]) => inRange(key, range))
+      .sort((a, b) => a[1] - b[1])
+      .map(([slot]) => slot);
+
+  it('keeps slots in key order through inserts, removals and chunk splits, and reads ranges', () => {
+    let seed = 7;
+    const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    for (let slot = 0; slot < 600; slot++) keys.set(slot, Math.floor(random() * 1e6));
+    const ordered = OrderedSlots.build([...keys.keys()].slice(0, 300), keyOf, compareBson);
+    for (let slot = 300; slot < 600; slot++) ordered.add(slot); // ascending and not
+    for (let slot = 600; slot < 2600; slot++) {
+      keys.set(slot, 1e6 + slot); // appended in order: the fast path, then splits
+      ordered.add(slot);
+    }
+    for (let slot = 0; slot < 2600; slot += 3) {
+      ordered.remove(slot);
+      keys.delete(slot);
+    }
+    expect(ordered.size).toBe(keys.size);
+    expect([...ordered.slots({})]).toEqual(expected({}));
+    const ranges: KeyRange[] = [
+      { lower: { value: 250_000, inclusive: false }, upper: { value: 750_000, inclusive: true } },
+      { upper: { value: keys.get(1)!, inclusive: false } },
+      { lower: { value: keys.get(1)!, inclusive: true } },
+      {
+        lower: { value: 1e6 + 1000, inclusive: true },
+        upper: { value: 1e6 + 1000, inclusive: true },
+      },
+      { lower: { value: 5, inclusive: true }, upper: { value: 4, inclusive: true } },
+      { lower: { value: 3e6, inclusive: false } },
+    ];
+    for (const range of ranges) {
+      expect([...ordered.slots(range)]).toEqual(expected(range));
+      expect([...ordered.slots(range, true)]).toEqual(expected(range).reverse());
+      expect(ordered.count(range)).toBe(expected(range).length);
+    }
+  });
+});
