@@ -464,6 +464,86 @@ describe('CRUD through the official driver', () => {
     expect(await ids({ v: { $lt: null } })).toEqual([]);
   });
 
+  it('sorts mixed types in BSON order, and arrays by their smallest (ascending) or largest (descending) element', async () => {
+    const coll = fresh();
+    const at = new Date(Date.UTC(2026, 0, 1));
+    const oid = new ObjectId('650000000000000000000000');
+    // MongoDB's order: null < numbers < strings < objects < arrays < BinData < ObjectId < bool < Date < regex
+    const mixed: Document[] = [
+      { _id: 1, v: null },
+      { _id: 2, v: -3 },
+      { _id: 3, v: Long.fromNumber(7) },
+      { _id: 4, v: 'abc' },
+      { _id: 5, v: { b: 1, a: 2 } },
+      { _id: 6, v: { b: 2 } }, // field order counts: { b: 1, a: 2 } < { b: 2 }
+      { _id: 7, v: new Binary(Buffer.from('xyz')) },
+      { _id: 8, v: oid },
+      { _id: 9, v: false },
+      { _id: 10, v: at },
+      { _id: 11, v: /re/ },
+    ];
+    await coll.insertMany([...mixed].reverse());
+    const ascending = mixed.map((doc) => doc._id);
+    const ids = (docs: Document[]) => docs.map((doc) => doc._id);
+    expect(ids(await coll.find().sort({ v: 1 }).toArray())).toEqual(ascending);
+    expect(ids(await coll.find().sort({ v: -1 }).limit(20).toArray())).toEqual(
+      [...ascending].reverse(),
+    );
+    expect(ids(await coll.aggregate([{ $sort: { v: 1 } }]).toArray())).toEqual(ascending);
+    // Ranges match only their operand's type bracket.
+    const matching = async (filter: Document) =>
+      ids(await coll.find(filter).sort({ _id: 1 }).toArray());
+    expect(await matching({ v: { $gt: 5 } })).toEqual([3]);
+    expect(await matching({ v: { $lt: 'b' } })).toEqual([4]);
+    expect(await matching({ v: { $gte: new ObjectId('000000000000000000000000') } })).toEqual([8]);
+    expect(await matching({ v: { $lt: new Date(8.64e15) } })).toEqual([10]);
+    expect(await matching({ v: { $gte: { a: 0 } } })).toEqual([5, 6]);
+
+    const arrays = fresh();
+    await arrays.insertMany([
+      { _id: 'a', v: [1, 10] },
+      { _id: 'b', v: 5 },
+      { _id: 'c', v: [3, 4] },
+      { _id: 'd', v: [] }, // below null and missing
+      { _id: 'e' },
+      { _id: 'f', v: ['x', 2] }, // a number and a string: the number is its smallest
+    ] as Document[]);
+    for (const page of [{}, { limit: 10 }]) {
+      expect(ids(await arrays.find({}, page).sort({ v: 1 }).toArray())).toEqual([
+        'd',
+        'e',
+        'a',
+        'f',
+        'c',
+        'b',
+      ]);
+      expect(ids(await arrays.find({}, page).sort({ v: -1 }).toArray())).toEqual([
+        'f',
+        'a',
+        'b',
+        'c',
+        'e',
+        'd',
+      ]);
+    }
+    expect(
+      ids(
+        await arrays
+          .find({ v: { $gt: 3 } })
+          .sort({ _id: 1 })
+          .toArray(),
+      ),
+    ).toEqual(['a', 'b', 'c']);
+    expect(ids(await arrays.aggregate([{ $sort: { v: -1 } }]).toArray())).toEqual([
+      'f',
+      'a',
+      'b',
+      'c',
+      'e',
+      'd',
+    ]);
+  });
+
   it('round-trips BSON types', async () => {
     const coll = fresh();
     const doc = {

@@ -1,7 +1,7 @@
 import type { Document } from 'bson';
-import type { CollationSpec } from 'mingo/types';
 import { findDecoding } from '../query/dependencies';
 import { compileFilter } from '../query/mingo-options';
+import { sortDocuments } from '../query/sort-order';
 import { canonicalKey, valuesAtPath } from '../storage/index-key';
 import {
   collectionName,
@@ -47,17 +47,17 @@ function find(command: Document, context: CommandContext): Document {
     const projected = compileFilter({}, options, mingoProjection).find(documents, mingoProjection);
     return context.cursors.openCursor(ns, projected.all() as Document[], batchOptions);
   }
+  const source = positional
+    ? collection.candidates(filter, !!options.collation)
+    : collection.stream(filter, options, fields);
+  // Sorted here in MongoDB's order (mingo's differs across types and for arrays), ties as they came.
+  const all = sort && Object.keys(sort).length ? [...source] : undefined;
+  const sorted = all && sortDocuments(all, sort!, options.collation);
+  const input = sorted ?? all ?? source;
   const cursor = positional
-    ? compileFilter(filter, options, projection).find(
-        collection.candidates(filter, !!options.collation),
-        projection,
-      )
-    : compileFilter({}, options, mingoProjection).find(
-        collection.stream(filter, options, fields),
-        mingoProjection,
-      );
-  if (options.collation) cursor.collation(options.collation as CollationSpec);
-  if (sort && Object.keys(sort).length) cursor.sort(sort);
+    ? compileFilter(filter, options, projection).find(input, projection)
+    : compileFilter({}, options, mingoProjection).find(input, mingoProjection);
+  if (all && !sorted) cursor.sort(sort!); // a sort sortDocuments does not read ($meta)
   if (command.skip) cursor.skip(Number(command.skip));
   if (limit) cursor.limit(limit);
   return context.cursors.openCursor(ns, cursor.all() as Document[], batchOptions);

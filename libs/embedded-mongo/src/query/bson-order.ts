@@ -5,14 +5,15 @@ import type { Document } from 'bson';
  * null (and missing) < numbers < strings < objects < arrays < BinData < ObjectId < booleans < Date
  * < Timestamp < regular expressions < code < MaxKey, then by value within the bracket. Numbers of
  * every type compare by value (NaN below all others), strings by code point (UTF-8 bytes), objects
- * field by field in stored order, arrays element by element.
+ * field by field in stored order, arrays element by element. `strings` compares two strings (a
+ * collation's order; by default code points).
  */
-export function compareBson(a: unknown, b: unknown): number {
-  if (typeof a === 'string' && typeof b === 'string') return compareStrings(a, b);
+export function compareBson(a: unknown, b: unknown, strings = compareStrings): number {
+  if (typeof a === 'string' && typeof b === 'string') return strings(a, b);
   if (typeof a === 'number' && typeof b === 'number' && a === a && b === b) return sign(a - b);
   const bracket = bracketOf(a) - bracketOf(b);
   if (bracket !== 0) return sign(bracket);
-  return compareWithinBracket(a, b);
+  return compareWithinBracket(a, b, strings);
 }
 
 /** The rank of a value's type in MongoDB's comparison order (equal ranks compare by value). */
@@ -77,18 +78,19 @@ const BSON_BRACKETS: Record<string, number> = {
 
 const sign = (n: number): number => (n < 0 ? -1 : n > 0 ? 1 : 0);
 
-function compareWithinBracket(a: unknown, b: unknown): number {
+function compareWithinBracket(a: unknown, b: unknown, strings: StringOrder): number {
   switch (bracketOf(a)) {
     case NUMBER:
       return compareNumbers(numeric(a), numeric(b));
     case STRING:
-      return compareStrings(String(a), String(b));
+      return strings(String(a), String(b));
     case OBJECT:
-      return compareEntries(Object.entries(a as Document), Object.entries(b as Document));
+      return compareEntries(Object.entries(a as Document), Object.entries(b as Document), strings);
     case ARRAY:
       return compareEntries(
         (a as unknown[]).map((v, i) => [String(i), v]),
         (b as unknown[]).map((v, i) => [String(i), v]),
+        strings,
       );
     case BINARY:
       return compareBinaries(a, b);
@@ -128,8 +130,10 @@ function compareNumbers(a: number | bigint, b: number | bigint): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+export type StringOrder = (a: string, b: string) => number;
+
 /** By code point (as MongoDB compares the UTF-8 bytes), not by UTF-16 code unit. */
-function compareStrings(a: string, b: string): number {
+export function compareStrings(a: string, b: string): number {
   if (a === b) return 0;
   const length = Math.min(a.length, b.length);
   for (let i = 0; i < length; i++) {
@@ -145,7 +149,11 @@ function compareStrings(a: string, b: string): number {
 }
 
 /** Objects (and arrays, keyed "0", "1"...) field by field: type bracket, then name, then value. */
-function compareEntries(a: Array<[string, unknown]>, b: Array<[string, unknown]>): number {
+function compareEntries(
+  a: Array<[string, unknown]>,
+  b: Array<[string, unknown]>,
+  strings: StringOrder,
+): number {
   const length = Math.min(a.length, b.length);
   for (let i = 0; i < length; i++) {
     const [nameA, valueA] = a[i];
@@ -153,7 +161,7 @@ function compareEntries(a: Array<[string, unknown]>, b: Array<[string, unknown]>
     const order =
       sign(bracketOf(valueA) - bracketOf(valueB)) ||
       compareStrings(nameA, nameB) ||
-      compareWithinBracket(valueA, valueB);
+      compareWithinBracket(valueA, valueB, strings);
     if (order !== 0) return order;
   }
   return sign(a.length - b.length);

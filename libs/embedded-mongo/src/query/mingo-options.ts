@@ -6,10 +6,12 @@ import * as pipelineOperators from 'mingo/operators/pipeline';
 import * as projectionOperators from 'mingo/operators/projection';
 import * as queryOperators from 'mingo/operators/query';
 import * as windowOperators from 'mingo/operators/window';
+import { Lazy, type Iterator } from 'mingo/lazy';
 import { Query } from 'mingo/query';
 import { resolve } from 'mingo/util';
 import { canonicalKey } from '../storage/index-key';
 import { collationFold, foldStrings, type StringFold } from './collation';
+import { sortDocuments } from './sort-order';
 import type { Options } from 'mingo/types';
 
 export type MingoOptions = Partial<Options>;
@@ -109,6 +111,19 @@ function collatedContext(fold: StringFold, expressions: boolean): Context {
   return context;
 }
 
+/** `$sort` in MongoDB's order (see sortDocuments); mingo's own for what that does not read ($meta). */
+function sortStage(input: Iterator, sort: Document, options: Options): Iterator {
+  return input.transform((documents: Document[]) => {
+    const sorted =
+      sort && Object.keys(sort).length
+        ? sortDocuments(documents, sort, options.collation)
+        : undefined;
+    return sorted ? Lazy(sorted) : pipelineOperators.$sort(Lazy(documents), sort, options);
+  });
+}
+
+const PIPELINE_OPERATORS = { ...pipelineOperators, $sort: sortStage };
+
 const PIPELINE_CONTEXTS = new Map<Context, Context>();
 
 /**
@@ -125,7 +140,7 @@ export function pipelineContext(options?: MingoOptions): Context {
       query,
       Context.init({
         accumulator: accumulatorOperators,
-        pipeline: pipelineOperators,
+        pipeline: PIPELINE_OPERATORS as never,
         window: windowOperators,
       }),
     );

@@ -1,6 +1,5 @@
 import { serialize, type Document } from 'bson';
 import { serializeToStore, type StoreKind } from '../document-size';
-import { compare } from 'mingo/util';
 import { ErrorCode, MongoCommandError } from '../errors';
 import { compileMatcher, type Matcher, type MingoOptions } from '../query/mingo-options';
 import { filterFields } from '../query/dependencies';
@@ -36,15 +35,6 @@ const NO_SLOT = -1;
 /** Distinct slots: a posting of an index (read in place, never copied) or a set built for a plan. */
 type Slots = readonly number[] | ReadonlySet<number>;
 const sizeOf = (slots: Slots): number => ('size' in slots ? slots.size : slots.length);
-
-/** mingo's sort order, answered directly for two values of the common sort key types. */
-function compareSortValues(a: unknown, b: unknown): number {
-  const [x, y] = a instanceof Date && b instanceof Date ? [a.getTime(), b.getTime()] : [a, b];
-  const numbers = typeof x === 'number' && typeof y === 'number' && x === x && y === y; // no NaN
-  if (numbers || (typeof x === 'string' && typeof y === 'string'))
-    return x < y ? -1 : x > y ? 1 : 0;
-  return compare(a, b);
-}
 
 /** A match competing for a sorted page: its sort key values and its place in natural order. */
 interface SortEntry {
@@ -223,7 +213,7 @@ export class Collection {
   /**
    * The slots of the first `count` matches in `sort` order (natural order without a sort), the
    * sort keys read from the stored bytes, so a sorted page of a large result decodes only its own
-   * documents. The order is mingo's: ties keep natural order whatever the direction. Undefined
+   * documents. The order is MongoDB's (compareBson): ties keep natural order whatever the direction. Undefined
    * when the keys cannot be read that way (dotted paths, `$meta`, arrays or embedded documents):
    * the caller sorts decoded documents then.
    */
@@ -263,7 +253,7 @@ export class Collection {
     const directions = keys.map(([, direction]) => Number(direction));
     const top = new TopK<SortEntry>(count, (a, b) => {
       for (let i = 0; i < positions.length; i++) {
-        const order = compareSortValues(a.values[positions[i]], b.values[positions[i]]);
+        const order = compareBson(a.values[positions[i]], b.values[positions[i]]);
         if (order !== 0) return order * directions[i];
       }
       return a.seq - b.seq;
