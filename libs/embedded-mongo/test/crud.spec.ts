@@ -544,6 +544,57 @@ describe('CRUD through the official driver', () => {
     ]);
   });
 
+  it('adds to a set an embedded document that differs only in field order, as MongoDB compares them', async () => {
+    const coll = target.db.collection<{
+      _id: number;
+      set?: Array<Document | number | Long>;
+      nested?: Document;
+    }>(`crud_${counter++}`);
+    await coll.insertOne({ _id: 1, set: [{ a: 1, b: 2 }, 1] });
+    await coll.updateOne({ _id: 1 }, { $addToSet: { set: { b: 2, a: 1 } } });
+    await coll.updateOne(
+      { _id: 1 },
+      {
+        $addToSet: {
+          set: { $each: [{ a: 1, b: 2 }, { c: 3 }, { c: 3 }, 1.0, Long.fromNumber(1)] },
+        },
+      },
+    );
+    const upsert = await coll.updateOne(
+      { _id: 2 },
+      {
+        $addToSet: {
+          'nested.set': {
+            $each: [
+              { y: 1, x: 2 },
+              { x: 2, y: 1 },
+            ],
+          },
+        },
+      },
+      { upsert: true },
+    );
+    expect(upsert.upsertedCount).toBe(1);
+    const unchanged = await coll.updateOne({ _id: 1 }, { $addToSet: { set: { c: 3 } } });
+    expect(unchanged.modifiedCount).toBe(0);
+    // Field order is part of a document's value: compare the stored JSON, not deep equality.
+    const stored = await coll.find().sort({ _id: 1 }).toArray();
+    expect(JSON.stringify(stored)).toBe(
+      JSON.stringify([
+        { _id: 1, set: [{ a: 1, b: 2 }, 1, { b: 2, a: 1 }, { c: 3 }] },
+        {
+          _id: 2,
+          nested: {
+            set: [
+              { y: 1, x: 2 },
+              { x: 2, y: 1 },
+            ],
+          },
+        },
+      ]),
+    );
+  });
+
   it('round-trips BSON types', async () => {
     const coll = fresh();
     const doc = {

@@ -2,6 +2,7 @@ import { ObjectId, type Document } from 'bson';
 import { updateOne } from 'mingo';
 import { ErrorCode, MongoCommandError } from '../errors';
 import { canonicalKey } from '../storage/index-key';
+import { withOrderedAddToSet } from './add-to-set';
 import { cloneDocument } from './clone';
 import { withExactArithmetic } from './exact-arithmetic';
 import { mingoOptions, type MingoOptions } from './mingo-options';
@@ -49,7 +50,7 @@ export function buildUpsertDocument(update: UpdateDocument, context: UpdateConte
     const { $setOnInsert, ...operators } = update;
     const { modifier: requested, id: setId } = splitIdAssignment(operators);
     assertUpdateApplies(seed, { ...requested, $setOnInsert });
-    const modifier = withExactArithmetic(seed, requested);
+    const modifier = withOrderedAddToSet(seed, withExactArithmetic(seed, requested));
     document = trySimpleUpdate(seed, modifier)?.document ?? runOperators(seed, modifier, context);
     const { modifier: onInsert, id: insertId } = splitIdAssignment({ $set: $setOnInsert });
     if (onInsert.$set) {
@@ -79,11 +80,12 @@ export function isOperatorUpdate(update: Document): boolean {
 
 /**
  * What mingo is given: an update MongoDB would refuse is refused here whole (mingo would skip its
- * misfits and apply the rest), and Long/Decimal128 arithmetic is done exactly beforehand.
+ * misfits and apply the rest), Long/Decimal128 arithmetic is done exactly beforehand, and
+ * `$addToSet` tells documents apart by field order.
  */
 function prepared(document: Document, modifier: Document): Document {
   assertUpdateApplies(document, modifier);
-  return withExactArithmetic(document, modifier);
+  return withOrderedAddToSet(document, withExactArithmetic(document, modifier));
 }
 
 /**
