@@ -124,6 +124,22 @@ describe('unique and secondary indexes', () => {
     await expect(plain.insertOne({ a: 2 })).rejects.toMatchObject({ code: 11000 }); // missing = null
   });
 
+  it('keys an empty array as undefined in a unique index: not null or missing, but one [] per key', async () => {
+    const coll = fresh();
+    await coll.createIndex({ tags: 1 }, { unique: true });
+    await coll.insertMany([{ tags: [] }, {}]); // [] is keyed undefined, a missing field null
+    const error = await coll.insertOne({ tags: [] }).catch((e) => e);
+    expect(error).toMatchObject({ code: 11000, keyPattern: { tags: 1 } });
+    expect(error.message).toContain('dup key: { tags: undefined }');
+    await coll.insertOne({ tags: ['x'] });
+    expect(await coll.countDocuments({ tags: null })).toBe(1);
+
+    const sparse = fresh(); // a sparse index holds [] (the field is there)
+    await sparse.createIndex({ 'a.b': 1 }, { unique: true, sparse: true });
+    await sparse.insertMany([{ a: [] }, { c: 1 }, { c: 2 }]);
+    expect((await sparse.insertOne({ a: [] }).catch((e) => e)).code).toBe(11000);
+  });
+
   it('treats numbers of equal value as the same key', async () => {
     const coll = fresh();
     await coll.createIndex({ n: 1 }, { unique: true });

@@ -1,4 +1,5 @@
 import type { Document } from 'bson';
+import { EMPTY_ARRAY_KEY } from '../query/bson-order';
 import { findDecoding } from '../query/dependencies';
 import { compileFilter } from '../query/mingo-options';
 import { sortDocuments } from '../query/sort-order';
@@ -95,7 +96,7 @@ function distinct(command: Document, context: CommandContext): Document {
   const fields = new Set([key.split('.')[0]]);
   for (const document of collection.stream(query, commandQueryOptions(command), fields)) {
     for (const value of valuesAtPath(document, key)) {
-      if (value === undefined) continue;
+      if (value === undefined || value === EMPTY_ARRAY_KEY) continue;
       const canonical = canonicalKey(value);
       if (!seen.has(canonical)) seen.set(canonical, value);
     }

@@ -48,6 +48,13 @@ export class BracketEdge {
 
 const MIN_KEY = 1;
 const NULL = 2;
+
+/**
+ * BSON undefined, which MongoDB indexes an empty array as (and sorts it by): a key of its own, just
+ * below null, so `[]` and a missing field are different keys in a unique index.
+ */
+export const EMPTY_ARRAY_KEY = new BracketEdge(NULL, false);
+
 const NUMBER = 3;
 const STRING = 4;
 const OBJECT = 5;

@@ -1,9 +1,6 @@
 import type { Document } from 'bson';
 import { valuesAtPath } from '../storage/index-key';
-import { BracketEdge, compareBson, compareStrings, type StringOrder } from './bson-order';
-
-/** The sort key of an empty array: below null and missing, as in MongoDB. */
-const EMPTY_ARRAY = new BracketEdge(2, false);
+import { compareBson, compareStrings, EMPTY_ARRAY_KEY, type StringOrder } from './bson-order';
 
 /**
  * The value a document sorts by on `path`, as MongoDB takes it: the value itself, or for an array
@@ -19,7 +16,7 @@ export function sortKeyOf(
   const top: unknown = path.includes('.') ? undefined : document[path];
   if (!path.includes('.') && !Array.isArray(top)) return top;
   const values = Array.isArray(top) ? top : valuesAtPath(document, path);
-  if (values.length === 0) return EMPTY_ARRAY;
+  if (values.length === 0) return EMPTY_ARRAY_KEY;
   let key = values[0];
   for (let i = 1; i < values.length; i++) {
     const order = compareBson(values[i], key, strings);

@@ -1,14 +1,16 @@
 import { ObjectId, type Document } from 'bson';
+import { EMPTY_ARRAY_KEY } from '../query/bson-order';
 import { exactDouble, normalized, parseDecimal, sameDecimalValue } from './exact-decimal';
 
 /**
  * A canonical string for a value such that values MongoDB considers equal in an index map to the
  * same string: int/double/Long/Decimal128 of equal (exact) value, Dates and ObjectIds by value,
- * null and missing alike.
+ * null and missing alike (an empty array's key, BSON undefined, is another).
  * Strings are length-prefixed so concatenated compound keys can never collide.
  */
 export function canonicalKey(value: unknown): string {
   if (value === undefined || value === null) return 'N';
+  if (value === EMPTY_ARRAY_KEY) return 'U';
   switch (typeof value) {
     case 'number':
       return numberKey(value);
@@ -81,7 +83,8 @@ const LONG_MAX = 2n ** 63n - 1n;
 
 /**
  * Every value stored at a dotted path, descending through arrays the way MongoDB's multikey
- * indexes do. A missing path yields [undefined].
+ * indexes do. A missing path yields [undefined]; an empty array, EMPTY_ARRAY_KEY (BSON undefined,
+ * as MongoDB keys it: not null).
  */
 export function valuesAtPath(document: unknown, path: string): unknown[] {
   const out: unknown[] = [];
@@ -92,7 +95,7 @@ export function valuesAtPath(document: unknown, path: string): unknown[] {
 function collect(value: unknown, parts: string[], depth: number, out: unknown[]): void {
   if (depth === parts.length) {
     if (Array.isArray(value)) {
-      if (value.length === 0) out.push(undefined);
+      if (value.length === 0) out.push(EMPTY_ARRAY_KEY);
       else out.push(...value);
     } else {
       out.push(value);
@@ -104,6 +107,10 @@ function collect(value: unknown, parts: string[], depth: number, out: unknown[])
     return;
   }
   if (Array.isArray(value)) {
+    if (value.length === 0) {
+      out.push(EMPTY_ARRAY_KEY); // a path through an empty array, as MongoDB keys it
+      return;
+    }
     const part = parts[depth];
     if (/^\d+$/.test(part)) collect(value[Number(part)], parts, depth + 1, out);
     for (const element of value) {

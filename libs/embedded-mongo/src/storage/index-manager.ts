@@ -4,6 +4,7 @@ import { ErrorCode, MongoCommandError } from '../errors';
 import { collationFold } from '../query/collation';
 import { compileFilter } from '../query/mingo-options';
 import { equalityValues } from '../query/planner';
+import { EMPTY_ARRAY_KEY } from '../query/bson-order';
 import { canonicalKey, valuesAtPath } from './index-key';
 import { hashKey, PostingMap } from './posting-map';
 
@@ -275,7 +276,9 @@ export class SecondaryIndex {
 
   duplicateKeyError(ns: string, values: unknown[]): MongoCommandError {
     const keyValue: Document = {};
-    this.fields.forEach((field, i) => (keyValue[field] = values[i] ?? null));
+    this.fields.forEach(
+      (field, i) => (keyValue[field] = values[i] === EMPTY_ARRAY_KEY ? null : (values[i] ?? null)),
+    );
     const shown = this.fields
       .map((field, i) => `${field}: ${formatKeyValue(values[i])}`)
       .join(', ');
@@ -317,6 +320,7 @@ function moveSlot(map: PostingMap, slot: number, before: number[], after: number
 
 function formatKeyValue(value: unknown): string {
   if (value === undefined || value === null) return 'null';
+  if (value === EMPTY_ARRAY_KEY) return 'undefined';
   if (typeof value === 'string') return JSON.stringify(value);
   if (value instanceof Date) return `new Date(${value.getTime()})`;
   const bsonType = (value as { _bsontype?: string })._bsontype;
