@@ -599,6 +599,35 @@ describe('Admin dashboard in Chromium (e2e)', () => {
     }
   });
 
+  describe('logged out and error states', () => {
+    let context: BrowserContext;
+    let page: Page;
+
+    beforeEach(async () => {
+      context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      page = await context.newPage();
+    });
+
+    afterEach(async () => {
+      await context?.close();
+    });
+
+    it('shows the account bar only while logged in', async () => {
+      const account = page.locator('#account');
+      await page.goto(`${t.url}/dashboard`);
+      await page.getByRole('heading', { name: 'Log in' }).waitFor({ timeout: UI_TIMEOUT });
+      expect(await account.isVisible()).toBe(false);
+
+      await logIn(page, t, owner);
+      await account.getByText('Dana Admin · Dashboard Co').waitFor({ timeout: UI_TIMEOUT });
+
+      await page.getByRole('button', { name: 'Log out' }).click();
+      await page.getByRole('heading', { name: 'Log in' }).waitFor({ timeout: UI_TIMEOUT });
+      expect(await account.isVisible()).toBe(false);
+      expect(await page.getByText('Dana Admin · Dashboard Co').isVisible()).toBe(false);
+    });
+  });
+
   describe('at a phone-sized viewport (390 × 844)', () => {
     it('every page fits the screen and the QR flow works', async () => {
       const context = await browser.newContext({
