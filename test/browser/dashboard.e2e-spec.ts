@@ -612,6 +612,17 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await context?.close();
     });
 
+    /** A connected session of the owner with one contact (an inbound message from `from`). */
+    async function sessionWithContact(name: string, from: string): Promise<void> {
+      await t.http().post('/api/v1/whatsapp/sessions').set(owner.auth).send({ sessionName: name });
+      await waitFor(
+        async () => (await sandbox(name, 'scan', { phone: '+201005550000' })).status === 200,
+        10_000,
+        'scan',
+      );
+      expect((await sandbox(name, 'inbound', { from, text: 'Hello' })).status).toBe(202);
+    }
+
     it('shows the account bar only while logged in', async () => {
       const account = page.locator('#account');
       await page.goto(`${t.url}/dashboard`);
@@ -625,6 +636,32 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await page.getByRole('heading', { name: 'Log in' }).waitFor({ timeout: UI_TIMEOUT });
       expect(await account.isVisible()).toBe(false);
       expect(await page.getByText('Dana Admin · Dashboard Co').isVisible()).toBe(false);
+    });
+
+    it('leaves the login form usable when the token expires while the contact dialog is open', async () => {
+      await sessionWithContact('dialog-1', '+201007770001');
+      await logIn(page, t, owner);
+      await page.getByRole('link', { name: 'Contacts' }).click();
+      const row = page.locator('#contacts-table tbody tr').filter({ hasText: '+201007770001' });
+      await row.getByRole('button', { name: /^Edit / }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.waitFor();
+      const expired = expiredCopy((await storedToken(page))!);
+      await page.evaluate(`sessionStorage.setItem('wagw.dashboard.token', '${expired}')`);
+      await dialog.getByLabel('Notes').fill('Unsaved');
+      await dialog.getByRole('button', { name: 'Save contact' }).click();
+      await page.getByRole('heading', { name: 'Log in' }).waitFor({ timeout: UI_TIMEOUT });
+
+      // The dialog is closed, not left modal (and invisible) over a login form it made inert.
+      expect(await page.evaluate<boolean>("document.querySelector('#contact-dialog').open")).toBe(
+        false,
+      );
+      await page.getByLabel('Email').fill(owner.user.email, { timeout: UI_TIMEOUT });
+      await page.getByLabel('Password').fill(PASSWORD, { timeout: UI_TIMEOUT });
+      await page.getByRole('button', { name: 'Log in' }).click({ timeout: UI_TIMEOUT });
+      await page
+        .getByRole('heading', { name: 'Contacts', level: 2 })
+        .waitFor({ timeout: UI_TIMEOUT });
     });
   });
 

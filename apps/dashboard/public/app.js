@@ -93,6 +93,8 @@ async function route() {
   $('#nav').hidden = !loggedIn;
   $('#account').hidden = !loggedIn;
   for (const section of document.querySelectorAll('.view')) section.hidden = true;
+  // A modal dialog of the view being left would stay open, unseen, and make the new one inert.
+  for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
   if (!loggedIn) {
     stopPolling();
     $('#view-login').hidden = false;
