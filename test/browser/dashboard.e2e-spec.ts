@@ -623,6 +623,26 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       expect((await sandbox(name, 'inbound', { from, text: 'Hello' })).status).toBe(202);
     }
 
+    /** Answers the requests of `pattern` as the gateway does while its database is down. */
+    async function databaseDown(pattern: string, times?: number): Promise<void> {
+      await page.route(
+        pattern,
+        (route) =>
+          route.fulfill({
+            status: 503,
+            headers: { 'content-type': 'application/json', 'retry-after': '5' },
+            body: JSON.stringify({
+              statusCode: 503,
+              error: 'Service Unavailable',
+              code: 'DATABASE_UNAVAILABLE',
+              message: 'The database cannot be reached; try again shortly',
+              requestId: 'test',
+            }),
+          }),
+        { times },
+      );
+    }
+
     it('shows the account bar only while logged in', async () => {
       const account = page.locator('#account');
       await page.goto(`${t.url}/dashboard`);
@@ -661,6 +681,26 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await page.getByRole('button', { name: 'Log in' }).click({ timeout: UI_TIMEOUT });
       await page
         .getByRole('heading', { name: 'Contacts', level: 2 })
+        .waitFor({ timeout: UI_TIMEOUT });
+    });
+
+    it('recovers by polling when the first load of the page failed', async () => {
+      await t
+        .http()
+        .post('/api/v1/whatsapp/sessions')
+        .set(owner.auth)
+        .send({ sessionName: 'outage-1' })
+        .expect(201);
+      await logIn(page, t, owner);
+      await databaseDown('**/api/v1/whatsapp/sessions', 1);
+      await page.reload();
+      await page
+        .locator('#alert')
+        .getByText('The database cannot be reached; try again shortly')
+        .waitFor({ timeout: UI_TIMEOUT });
+      // The next poll (2 s) loads the sessions once the gateway answers again.
+      await page
+        .locator('#sessions-table tbody tr[data-session="outage-1"]')
         .waitFor({ timeout: UI_TIMEOUT });
     });
   });

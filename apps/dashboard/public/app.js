@@ -108,11 +108,12 @@ async function route() {
     if (link.dataset.view === view) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
+  // Polling first: if this load fails (gateway restarting, database down), the polls catch up.
+  startPolling();
   await refreshSessions();
   if (view === 'messages') await Promise.all([loadChats(), loadMessages()]);
   if (view === 'contacts') await loadContacts();
   if (view === 'stats') await loadStats();
-  startPolling();
 }
 
 function startPolling() {
