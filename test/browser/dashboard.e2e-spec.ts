@@ -703,6 +703,26 @@ describe('Admin dashboard in Chromium (e2e)', () => {
         .locator('#sessions-table tbody tr[data-session="outage-1"]')
         .waitFor({ timeout: UI_TIMEOUT });
     });
+
+    it('keeps the login when a reload finds the gateway unable to answer', async () => {
+      await logIn(page, t, owner);
+      const token = await storedToken(page);
+      await databaseDown('**/api/v1/auth/me', 1);
+      await page.reload();
+      await page
+        .locator('#alert')
+        .getByText('The database cannot be reached; try again shortly')
+        .waitFor({ timeout: UI_TIMEOUT });
+      await page
+        .getByRole('heading', { name: 'Sessions', level: 2 })
+        .waitFor({ timeout: UI_TIMEOUT });
+      expect(await storedToken(page)).toBe(token);
+      // The account bar is filled in by a poll once the gateway answers.
+      await page
+        .locator('#account-name')
+        .getByText('Dana Admin · Dashboard Co')
+        .waitFor({ timeout: UI_TIMEOUT });
+    });
   });
 
   describe('at a phone-sized viewport (390 × 844)', () => {

@@ -128,6 +128,7 @@ function stopPolling() {
 
 async function poll() {
   if (!session.token || document.hidden) return;
+  if (!$('#account-name').textContent) await showAccount();
   if (currentView() === 'sessions' || state.qrFor) await refreshSessions();
 }
 
@@ -816,8 +817,10 @@ async function start() {
   if (session.token) {
     try {
       await showAccount();
-    } catch {
-      session.token = null;
+    } catch (error) {
+      // A refused token has logged out already (whenUnauthorized). A gateway that cannot answer
+      // now (restarting, 503 DATABASE_UNAVAILABLE) is no reason to: a poll fills the account in.
+      if (!(error instanceof ApiError && error.sessionExpired)) showError(error);
     }
   }
   await route();
