@@ -723,6 +723,42 @@ describe('Admin dashboard in Chromium (e2e)', () => {
         .getByText('Dana Admin · Dashboard Co')
         .waitFor({ timeout: UI_TIMEOUT });
     });
+
+    it('drops a history filter on a session that was deleted since', async () => {
+      await t
+        .http()
+        .post('/api/v1/whatsapp/sessions')
+        .set(owner.auth)
+        .send({ sessionName: 'gone-1' })
+        .expect(201);
+      await logIn(page, t, owner);
+      await page.getByRole('link', { name: 'Messages' }).click();
+      await page.locator('#filter-session option[value="gone-1"]').waitFor({ state: 'attached' });
+      await page.locator('#filter-session').selectOption('gone-1');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await page.locator('#messages-page').getByText('0 total').waitFor({ timeout: UI_TIMEOUT });
+
+      await page.getByRole('link', { name: 'Sessions' }).click();
+      const remove = page.getByRole('button', { name: 'Delete gone-1' });
+      await remove.click();
+      await remove.click();
+      await page
+        .locator('#sessions-table tbody tr[data-session="gone-1"]')
+        .waitFor({ state: 'detached', timeout: UI_TIMEOUT });
+
+      const isList = (r: { url(): string }) =>
+        ['/api/v1/whatsapp/messages', '/api/v1/whatsapp/chats'].includes(new URL(r.url()).pathname);
+      const loads: { url(): string; status(): number }[] = [];
+      page.on('response', (r) => {
+        if (isList(r)) loads.push(r);
+      });
+      await page.getByRole('link', { name: 'Messages' }).click();
+      await waitFor(async () => loads.length === 2, UI_TIMEOUT, 'chats and messages loaded');
+      expect(loads.map((r) => r.status())).toEqual([200, 200]);
+      expect(loads.some((r) => r.url().includes('gone-1'))).toBe(false);
+      expect(await page.locator('#filter-session').inputValue()).toBe('');
+      expect(await page.locator('#alert').isVisible()).toBe(false);
+    });
   });
 
   describe('at a phone-sized viewport (390 × 844)', () => {

@@ -172,9 +172,17 @@ function logout() {
 
 async function refreshSessions() {
   state.sessions = await api('GET', '/api/v1/whatsapp/sessions');
+  dropDeletedSessionFilters();
   renderSessions();
   fillSessionSelects();
   if (state.qrFor) await refreshQr();
+}
+
+/** An applied filter on a session deleted since would be a 404 on every load: any session instead. */
+function dropDeletedSessionFilters() {
+  const names = new Set(state.sessions.map((s) => s.sessionName));
+  for (const filters of [state.messageFilters, state.contactFilters])
+    if (filters?.sessionName && !names.has(filters.sessionName)) filters.sessionName = '';
 }
 
 function renderSessions() {
