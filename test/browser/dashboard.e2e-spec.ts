@@ -759,6 +759,46 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       expect(await page.locator('#filter-session').inputValue()).toBe('');
       expect(await page.locator('#alert').isVisible()).toBe(false);
     });
+
+    it('shows a message in the history as WhatsApp does now: edited, or deleted', async () => {
+      await sessionWithContact('history-1', '+201007770002');
+      const inbound = async (body: object) => {
+        const res = await sandbox('history-1', 'inbound', { from: '+201007770003', ...body });
+        expect(res.status).toBe(202);
+        return res.body.waMessageId as string;
+      };
+      const edited = await inbound({ text: 'See you at 5' });
+      await inbound({ type: 'edit', targetId: edited, editedText: 'See you at 6' });
+      const deleted = await inbound({ text: 'My card PIN is 1234' });
+      await inbound({ type: 'revoke', targetId: deleted });
+      type Message = { id: string; waMessageId: string; editedText?: string; revoked?: boolean };
+      const stored = await waitFor(
+        async () => {
+          const res = await t
+            .http()
+            .get('/api/v1/whatsapp/messages')
+            .query({ chat: '201007770003' })
+            .set(owner.auth);
+          const items = res.body.items as Message[];
+          const byWaId = (id: string) => items.find((m) => m.waMessageId === id);
+          return byWaId(edited)?.editedText && byWaId(deleted)?.revoked
+            ? { edited: byWaId(edited)!, deleted: byWaId(deleted)! }
+            : undefined;
+        },
+        10_000,
+        'the edit and the revoke applied',
+      );
+
+      await logIn(page, t, owner);
+      await page.getByRole('link', { name: 'Messages' }).click();
+      await page.getByLabel('Chat (phone or JID)').fill('201007770003');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      const text = (m: Message) =>
+        page.locator(`#messages-table tbody tr[data-id="${m.id}"] .text-cell`);
+      await text(stored.edited).getByText('See you at 6').waitFor({ timeout: UI_TIMEOUT });
+      expect(await text(stored.deleted).textContent()).toBe('(deleted)');
+      expect(await page.locator('#messages-table tbody').textContent()).not.toContain('PIN');
+    });
   });
 
   describe('at a phone-sized viewport (390 × 844)', () => {

@@ -407,7 +407,7 @@ async function loadMessages() {
         ),
         h('td', { className: 'mono' }, shortJid(m.chatJid)),
         h('td', {}, m.type),
-        h('td', { className: 'text-cell' }, m.text ?? m.caption ?? ''),
+        h('td', { className: 'text-cell' }, messageText(m)),
         h('td', {}, h('span', { className: `badge msg-${m.status}` }, m.status)),
       ),
     ),
@@ -417,6 +417,9 @@ async function loadMessages() {
   labelCells($('#messages-table'));
   pager('messages', page);
 }
+
+/** The text as WhatsApp shows it now, like the chat preview: the newest edit, or "(deleted)". */
+const messageText = (m) => (m.revoked ? '(deleted)' : (m.editedText ?? m.text ?? m.caption ?? ''));
 
 const shortJid = (jid) => jid.replace(/@s\.whatsapp\.net$/, '');
 
