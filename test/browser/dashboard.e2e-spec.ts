@@ -799,6 +799,35 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       expect(await text(stored.deleted).textContent()).toBe('(deleted)');
       expect(await page.locator('#messages-table tbody').textContent()).not.toContain('PIN');
     });
+
+    it('shows an error by its message, without the ids its details carry for programs', async () => {
+      await t
+        .http()
+        .post('/api/v1/whatsapp/sessions')
+        .set(owner.auth)
+        .send({ sessionName: 'dup-1' })
+        .expect(201);
+      await logIn(page, t, owner);
+      await page.getByLabel('Session name').fill('dup-1');
+      await page.getByRole('button', { name: 'Create session' }).click();
+      await page
+        .locator('#alert')
+        .getByText('A WhatsApp session named "dup-1" already exists')
+        .waitFor({ timeout: UI_TIMEOUT });
+      expect(await page.locator('#alert').textContent()).toBe(
+        'A WhatsApp session named "dup-1" already exists',
+      );
+
+      // A validation error still lists its fields' problems.
+      await page.getByRole('link', { name: 'Messages' }).click();
+      await page.getByLabel('To (phone)').fill('+0100000000'); // the browser's pattern lets it by
+      await page.getByLabel('Message', { exact: true }).fill('Hi');
+      await page.getByRole('button', { name: 'Send', exact: true }).click();
+      await page
+        .locator('#alert')
+        .getByText(/^Validation failed: to must be a phone number/)
+        .waitFor({ timeout: UI_TIMEOUT });
+    });
   });
 
   describe('at a phone-sized viewport (390 × 844)', () => {

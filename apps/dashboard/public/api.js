@@ -20,14 +20,15 @@ export class ApiError extends Error {
     this.sessionExpired = false;
   }
 
-  /** "message: field problem; …" for display. */
+  /**
+   * "message: field problem; …" for display. Only a validation error's problems are shown
+   * ({ field: ["…"] } or ["…"]); other details (a session's name and internal id, …) are for programs.
+   */
   describe() {
-    const details =
-      this.details && typeof this.details === 'object'
-        ? Object.values(this.details)
-            .flat()
-            .filter((v) => typeof v === 'string')
-        : [];
+    const lists = Array.isArray(this.details)
+      ? [this.details]
+      : Object.values(this.details ?? {}).filter(Array.isArray);
+    const details = lists.flat().filter((v) => typeof v === 'string');
     return details.length ? `${this.message}: ${details.join('; ')}` : this.message;
   }
 }
