@@ -828,6 +828,28 @@ describe('Admin dashboard in Chromium (e2e)', () => {
         .getByText(/^Validation failed: to must be a phone number/)
         .waitFor({ timeout: UI_TIMEOUT });
     });
+
+    it('wraps a long unbroken contact name inside its card at phone width', async () => {
+      await sessionWithContact('names-1', '+201007770004');
+      const name = 'W'.repeat(64); // the longest pushName, with no place to break
+      const from = '+201007770005';
+      expect(
+        (await sandbox('names-1', 'inbound', { from, pushName: name, text: 'Hi' })).status,
+      ).toBe(202);
+      await page.setViewportSize({ width: 390, height: 844 });
+      await logIn(page, t, owner);
+      await page.getByRole('link', { name: 'Contacts' }).click();
+      await page.getByLabel('Search name or phone').fill('201007770005');
+      await page.getByRole('button', { name: 'Search' }).click();
+      const cell = page.locator('#contacts-table tbody th').filter({ hasText: name });
+      await cell.waitFor({ timeout: UI_TIMEOUT });
+      // The card does not widen the table past its region (which then scrolls sideways).
+      expect(
+        await page.evaluate<boolean>(
+          "[...document.querySelectorAll('#contacts-table')].every((t) => t.parentElement.scrollWidth <= t.parentElement.clientWidth)",
+        ),
+      ).toBe(true);
+    });
   });
 
   describe('at a phone-sized viewport (390 × 844)', () => {
