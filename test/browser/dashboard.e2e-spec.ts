@@ -850,6 +850,28 @@ describe('Admin dashboard in Chromium (e2e)', () => {
         ),
       ).toBe(true);
     });
+
+    it('shows an error of the first load after logging in in the page, not under the login form', async () => {
+      const other = await registerUser(t, {
+        organizationName: 'No WhatsApp Co',
+        password: PASSWORD,
+      });
+      await t
+        .http()
+        .put('/api/v1/organizations/me/modules')
+        .set(other.auth)
+        .send({ modules: ['crm'] })
+        .expect(200);
+      await logIn(page, t, other);
+      await page
+        .locator('#alert')
+        .getByText("The 'whatsapp' module is not enabled for this organization")
+        .waitFor({ timeout: UI_TIMEOUT });
+
+      await page.getByRole('button', { name: 'Log out' }).click();
+      await page.getByRole('heading', { name: 'Log in' }).waitFor({ timeout: UI_TIMEOUT });
+      expect(await page.locator('#login-error').isVisible()).toBe(false);
+    });
   });
 
   describe('at a phone-sized viewport (390 × 844)', () => {

@@ -141,11 +141,6 @@ async function onLogin(event) {
   error.hidden = true;
   try {
     await login(form.email.value.trim(), form.password.value);
-    form.reset();
-    await showAccount();
-    if (!window.location.hash) window.location.hash = '#/sessions';
-    await route();
-    $('#main').focus();
   } catch (e) {
     error.textContent =
       e instanceof ApiError && e.status === 401
@@ -154,7 +149,15 @@ async function onLogin(event) {
           ? e.describe()
           : String(e);
     error.hidden = false;
+    return;
   }
+  form.reset();
+  // Logged in: what fails from here on is the page's to show (the login form is hidden, and an
+  // error left under it would greet the next login); a poll fills in a missing account bar.
+  await guarded(showAccount)();
+  if (!window.location.hash) window.location.hash = '#/sessions';
+  await guarded(route)();
+  $('#main').focus();
 }
 
 async function showAccount() {
