@@ -334,7 +334,10 @@ describe('webhooks written on one instance, events fanned out on another', () =>
     await a?.close();
   });
 
-  /** A (holding the session, so fanning its events out) has just read the organization's webhooks. */
+  /**
+   * A (holding the session, so delivering its events) has just read the organization's webhooks
+   * into its delivery worker's cache; the fan-out's own reuse is the next test's.
+   */
   const aReadsWebhooks = () => {
     const directory = a.app.get(WebhookDirectory);
     directory.invalidate(owner.organization.id);
