@@ -116,9 +116,11 @@ describe('an instance killed while it holds a session', () => {
     killedAt: number,
   ) {
     const adopted = await waitFor(
+      // Both views: the stored status is written just after the connection opens in memory.
       async () => {
         const status = await statusOf(b, owner, name);
-        return b.app.get(SessionRegistry).isConnected(status.sessionId) && status;
+        const held = b.app.get(SessionRegistry).isConnected(status.sessionId);
+        return held && status.status === 'connected' && status;
       },
       70_000,
       `B to hold ${name} connected`,
