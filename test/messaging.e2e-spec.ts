@@ -14,6 +14,9 @@ import type { AddressInfo } from 'node:net';
 import { MessageCreationService } from '../apps/api/src/messaging/message-creation.service';
 import { MessageEffectsRecovery } from '../apps/api/src/messaging/message-effects-recovery.service';
 import { OutboxDispatcher } from '../apps/api/src/messaging/outbox-dispatcher';
+import { IdempotencyRepository } from '../apps/api/src/messaging/idempotency.repository';
+import { MessagesRepository } from '../apps/api/src/messaging/messages.repository';
+import { MEDIA_STORAGE, type MediaStorage } from '../apps/api/src/messaging/media/media-storage';
 import { connectedSession, waitForSessionStatus, scanWhenQrShows } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
@@ -602,6 +605,40 @@ describe('messaging (HTTP, sandbox engine)', () => {
     expect(retry.headers['idempotent-replayed']).toBe('true');
     await waitForStatus(retry.body.id, 'sent');
     expect((await history({ chat: '+201555000446' })).total).toBe(1);
+  });
+
+  it('deletes the media of a send refused after its media was stored: nothing is left in storage', async () => {
+    const storage = t.app.get<symbol, MediaStorage>(MEDIA_STORAGE);
+    const put = vi.spyOn(storage, 'put');
+    const body = (text: string) => ({
+      sessionName: 'main',
+      to: '+201555000447',
+      type: 'image',
+      media: { base64: mediaSample.png(300).toString('base64'), mimetype: 'image/png' },
+      caption: text,
+    });
+    // The message's insert fails: the request is a 500 and nothing was stored under its id.
+    const insert = vi
+      .spyOn(t.app.get(MessagesRepository), 'insertAll')
+      .mockRejectedValueOnce(new Error('insert refused'));
+    // Another retry with the key took the claim over while this one stored its media: a 409.
+    const move = vi
+      .spyOn(t.app.get(IdempotencyRepository), 'moveClaim')
+      .mockResolvedValueOnce(false);
+    try {
+      await send(body('refused insert')).expect(500);
+      await send(body('claim taken over'), { 'Idempotency-Key': `key-moved-${Date.now()}` }).expect(
+        409,
+      );
+    } finally {
+      insert.mockRestore();
+      move.mockRestore();
+    }
+    const keys = put.mock.calls.map(([key]) => key);
+    put.mockRestore();
+    expect(keys).toHaveLength(2);
+    for (const key of keys) expect(await storage.open(key)).toBeNull();
+    expect((await history({ chat: '+201555000447' })).total).toBe(0);
   });
 
   it('previews a chat: cut between characters, never inside an emoji; polls, places and cards by name', async () => {
@@ -2292,6 +2329,69 @@ describe('messaging send retries', () => {
     });
     expect(failed.failedAt).toBeDefined();
   });
+
+  it("deletes a failed send's stored media, keeping the message and its metadata; its media is then a 410", async () => {
+    vi.spyOn(t.app.get(SessionRegistry), 'send').mockRejectedValue(new Error('engine exploded'));
+    const storage = t.app.get<symbol, MediaStorage>(MEDIA_STORAGE);
+    const put = vi.spyOn(storage, 'put');
+    const photo = mediaSample.jpeg(2000);
+    const res = await sendAs(t, owner, {
+      sessionName: 'main',
+      to: PEER,
+      type: 'image',
+      media: { base64: photo.toString('base64'), mimetype: 'image/jpeg' },
+      fileName: 'photo.jpg',
+    }).expect(202);
+    const key = put.mock.calls[0][0];
+    expect(await storage.read(key)).toEqual(photo); // kept for the outbox while it may go out
+    const failed = await waitFor(
+      async () => {
+        const m = await status(res.body.id);
+        return m.status === 'failed' && m.media.downloadStatus === 'discarded' ? m : undefined;
+      },
+      15_000,
+      'failed, its media discarded',
+    );
+    expect(failed.media).toEqual({
+      mimetype: 'image/jpeg',
+      fileName: 'photo.jpg',
+      size: photo.length,
+      downloadStatus: 'discarded',
+    });
+    expect(await storage.open(key)).toBeNull();
+    const gone = await t
+      .http()
+      .get(`/api/v1/whatsapp/messages/${res.body.id}/media`)
+      .set(owner.auth)
+      .expect(410);
+    expect(gone.body.code).toBe('MEDIA_DISCARDED');
+  });
+
+  it("deletes a failed send's media when recovery replays the status change a crash cut off before the delete", async () => {
+    vi.spyOn(t.app.get(SessionRegistry), 'send').mockRejectedValue(new Error('engine exploded'));
+    const storage = t.app.get<symbol, MediaStorage>(MEDIA_STORAGE);
+    const put = vi.spyOn(storage, 'put');
+    // The process dies between the status change and the delete: the delete never happens.
+    const cut = vi.spyOn(storage, 'delete').mockRejectedValueOnce(new Error('killed'));
+    const res = await sendAs(t, owner, {
+      sessionName: 'main',
+      to: PEER,
+      type: 'document',
+      media: { base64: mediaSample.pdf(500).toString('base64'), mimetype: 'application/pdf' },
+    }).expect(202);
+    const key = put.mock.calls[0][0];
+    await waitFor(async () => cut.mock.calls.length > 0, 15_000, 'the cut-off delete');
+    expect((await status(res.body.id)).status).toBe('failed');
+    expect(await storage.open(key)).not.toBeNull();
+    const messages = t.app.get<string, Connection>(getConnectionToken()).collection('messages');
+    await messages.updateOne(
+      { _id: res.body.id },
+      { $set: { statusEffectsAt: new Date(Date.now() - 10 * 60_000) } },
+    );
+    await t.app.get(MessageEffectsRecovery).recover();
+    expect(await storage.open(key)).toBeNull();
+    expect((await status(res.body.id)).media.downloadStatus).toBe('discarded');
+  });
 });
 
 describe('messaging: media by URL and the pending deadline', () => {
@@ -2584,6 +2684,33 @@ describe('messaging: media by URL and the pending deadline', () => {
       'failed after the deadline',
     );
     expect(failed.error).toBe('Session not connected within 1 s');
+  });
+
+  it('deletes the stored media of a send that failed past the deadline (GET …/media: 410)', async () => {
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sessions')
+      .set(owner.auth)
+      .send({ sessionName: 'offline-media' })
+      .expect(201);
+    const res = await sendAs(t, owner, {
+      sessionName: 'offline-media',
+      to: PEER,
+      type: 'document',
+      media: { url: `${baseUrl}/invoice.pdf` },
+    }).expect(202);
+    await downloadMedia(t, owner.auth, res.body.id); // stored while it may still go out
+    const failed = await waitFor(
+      async () => {
+        const m = (await t.http().get(`/api/v1/whatsapp/messages/${res.body.id}`).set(owner.auth))
+          .body;
+        return m.status === 'failed' && m.media.downloadStatus === 'discarded' ? m : undefined;
+      },
+      10_000,
+      'failed after the deadline, its media discarded',
+    );
+    expect(failed.media).toMatchObject({ mimetype: 'application/pdf', size: pdf.length });
+    await downloadMedia(t, owner.auth, res.body.id, {}, 410);
   });
 
   it('sends nothing that waited past the deadline, also when its session connects before a sweep failed it', async () => {

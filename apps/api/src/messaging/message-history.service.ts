@@ -8,6 +8,7 @@ import { MEDIA_STORAGE, type MediaStorage, type RangePicker } from './media/medi
 import { type MessageFilter, MessagesRepository } from './messages.repository';
 import { CHAT_MESSAGE, type MessageRecord } from './message.types';
 import {
+  MediaDiscardedError,
   MediaNotStoredError,
   MessageNotFoundError,
   MessageQueryConflictError,
@@ -110,6 +111,7 @@ export class MessageHistoryService {
 
   async openMedia(organizationId: string, id: string, pickRange?: RangePicker) {
     const message = await this.get(organizationId, id);
+    if (message.media?.downloadStatus === 'discarded') throw new MediaDiscardedError();
     if (!message.media?.storageKey || message.media.downloadStatus !== 'stored')
       throw new MediaNotStoredError();
     const opened = await this.media.open(message.media.storageKey, pickRange);

@@ -1,5 +1,6 @@
 import type { EventEmitter2 } from '@nestjs/event-emitter';
 import type { ChatCountsService } from './chat-counts.service';
+import type { MediaStorage } from './media/media-storage';
 import { MessageStatusService } from './message-status.service';
 import type { MessagesRepository } from './messages.repository';
 import type { MessageRecord, MessageStatus } from './message.types';
@@ -31,12 +32,15 @@ describe('MessageStatusService', () => {
     findByWaId: vi.fn(),
     markSent: vi.fn(),
     clearStatusEffects: vi.fn(),
+    markMediaDiscarded: vi.fn(),
   };
   const counts = { countWentOut: vi.fn() };
+  const media = { delete: vi.fn() };
   const service = new MessageStatusService(
     repo as unknown as MessagesRepository,
     counts as unknown as ChatCountsService,
     { emitAsync } as unknown as EventEmitter2,
+    media as unknown as MediaStorage,
   );
 
   beforeEach(() => vi.clearAllMocks());
@@ -61,6 +65,51 @@ describe('MessageStatusService', () => {
     expect(counts.countWentOut.mock.invocationCallOrder[0]).toBeLessThan(
       emitAsync.mock.invocationCallOrder[0],
     );
+  });
+
+  it('deletes the stored media of a send that failed, then marks it discarded, before announcing it', async () => {
+    const stored = { mimetype: 'image/png', size: 3, storageKey: 'k1', downloadStatus: 'stored' };
+    repo.advanceStatus.mockResolvedValueOnce({
+      before: message('pending', { type: 'image', media: stored as never }),
+      after: message('failed', { type: 'image', media: stored as never }),
+    });
+    await service.fail({ _id: 'm1' }, 'Session not connected within 1 s');
+    expect(media.delete).toHaveBeenCalledWith('k1');
+    expect(repo.markMediaDiscarded).toHaveBeenCalledWith('m1');
+    expect(media.delete.mock.invocationCallOrder[0]).toBeLessThan(
+      repo.markMediaDiscarded.mock.invocationCallOrder[0],
+    );
+    expect(emitAsync).toHaveBeenCalledWith(
+      MESSAGING_EVENTS.statusChanged,
+      expect.objectContaining({
+        message: expect.objectContaining({
+          media: { mimetype: 'image/png', size: 3, downloadStatus: 'discarded' },
+        }),
+      }),
+    );
+  });
+
+  it('keeps the media of a message that did not fail, and the note of a failed one whose delete failed', async () => {
+    const stored = { mimetype: 'image/png', storageKey: 'k1', downloadStatus: 'stored' };
+    repo.advanceStatus.mockResolvedValueOnce({
+      before: message('sent', { type: 'image', media: stored as never }),
+      after: message('delivered', { type: 'image', media: stored as never }),
+    });
+    await service.applyReceipt('s1', 'WA1', 'delivered', new Date(5));
+    expect(media.delete).not.toHaveBeenCalled();
+
+    repo.advanceStatus.mockResolvedValueOnce({
+      before: message('pending', { type: 'image', media: stored as never }),
+      after: message('failed', {
+        type: 'image',
+        media: stored as never,
+        statusEffectsAt: new Date(9),
+      }),
+    });
+    media.delete.mockRejectedValueOnce(new Error('storage down'));
+    await expect(service.fail({ _id: 'm1' }, 'gave up')).rejects.toThrow('storage down');
+    expect(repo.markMediaDiscarded).not.toHaveBeenCalled();
+    expect(repo.clearStatusEffects).not.toHaveBeenCalled();
   });
 
   it('keeps the note when an effect throws, for the recovery to replay', async () => {

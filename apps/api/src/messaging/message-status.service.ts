@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { ChatCountsService } from './chat-counts.service';
+import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
 import { type MessageFilter, MessagesRepository } from './messages.repository';
 import {
   type MessageRecord,
@@ -22,7 +23,8 @@ const EARLY_RECEIPT_TTL_MS = 5 * 60_000;
  * each real transition is emitted once, after the write. The write also notes that its effects
  * (the chat's unread count once our message went out, stats, the event log) are still to run
  * (`statusEffectsAt`); the note is cleared once they ran, so a crash in between leaves it for
- * MessageEffectsRecovery, which replays them.
+ * MessageEffectsRecovery, which replays them. A send that failed for good also has its stored
+ * media deleted among those effects: it can never go out, and the bytes were kept only for that.
  */
 @Injectable()
 export class MessageStatusService {
@@ -36,6 +38,7 @@ export class MessageStatusService {
     private readonly messages: MessagesRepository,
     private readonly counts: ChatCountsService,
     private readonly events: EventEmitter2,
+    @Inject(MEDIA_STORAGE) private readonly media: MediaStorage,
   ) {}
 
   /** Announces newly stored messages of one session; resolves once every subscriber is done. */
@@ -135,7 +138,9 @@ export class MessageStatusService {
     return this.emitChanged(message, statusTimeOf(message) ?? message.updatedAt, true);
   }
 
-  private async emitChanged(message: MessageRecord, at: Date, replayed = false): Promise<void> {
+  private async emitChanged(changed: MessageRecord, at: Date, replayed = false): Promise<void> {
+    // First, so the event shows the media as it now is.
+    const message = await this.discardMediaOfFailed(changed);
     // Our message that went out clears its chat's unread count (a no-op once it did: every
     // change of ours runs it, so a replay or a later receipt finishes what a crash cut off).
     await this.counts.countWentOut(message);
@@ -148,6 +153,21 @@ export class MessageStatusService {
     await this.events.emitAsync(MESSAGING_EVENTS.statusChanged, event);
     if (message.statusEffectsAt)
       await this.messages.clearStatusEffects(message._id, message.statusEffectsAt);
+  }
+
+  /**
+   * Deletes the stored media of a send that failed (failed is final), then marks the message so:
+   * in that order, a crash in between leaves it `stored` and the replay of the change deletes again
+   * (a no-op for bytes already gone) before marking it.
+   */
+  private async discardMediaOfFailed(message: MessageRecord): Promise<MessageRecord> {
+    const media = message.media;
+    if (message.status !== 'failed' || media?.downloadStatus !== 'stored' || !media.storageKey)
+      return message;
+    await this.media.delete(media.storageKey);
+    await this.messages.markMediaDiscarded(message._id);
+    const { storageKey: _deleted, ...kept } = media;
+    return { ...message, media: { ...kept, downloadStatus: 'discarded' } };
   }
 
   private pruneEarlyReceipts(): void {

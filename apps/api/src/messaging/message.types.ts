@@ -175,7 +175,11 @@ export interface StoredMedia {
   seconds?: number;
   /** Key in MediaStorage once the bytes are stored. */
   storageKey?: string;
-  downloadStatus: 'pending' | 'stored' | 'failed';
+  /**
+   * `discarded`: the bytes of a send that failed for good were deleted (it can never go out);
+   * the message keeps the rest of its media fields.
+   */
+  downloadStatus: 'pending' | 'stored' | 'failed' | 'discarded';
   downloadError?: string;
   downloadAttempts?: number;
 }

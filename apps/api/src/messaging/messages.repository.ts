@@ -555,6 +555,15 @@ export class MessagesRepository {
     await this.model.updateOne(filter, { $set: set, $unset: unset }).exec();
   }
 
+  /** The message's stored media bytes were deleted (see MessageStatusService): it keeps the rest. */
+  async markMediaDiscarded(id: string): Promise<void> {
+    await this.setFields(
+      { _id: id, 'media.downloadStatus': 'stored' },
+      { 'media.downloadStatus': 'discarded' },
+      { 'media.storageKey': 1 },
+    );
+  }
+
   /** Ids of messages whose media is still to download, in id order after `after` (a page of them). */
   async pendingMediaDownloads(limit: number, after?: string): Promise<string[]> {
     const rows = await this.model

@@ -161,6 +161,12 @@ export class MessagingController {
     description: 'Unknown message, or media not (yet) stored',
   })
   @ApiResponse({
+    status: 410,
+    type: ErrorResponseDto,
+    description:
+      'MEDIA_DISCARDED: the message is a send that failed for good, and its media was deleted then (the message keeps its media fields, downloadStatus `discarded`)',
+  })
+  @ApiResponse({
     status: 416,
     type: ErrorResponseDto,
     description:

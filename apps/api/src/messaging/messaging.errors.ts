@@ -18,6 +18,17 @@ export class MediaNotStoredError extends NotFoundError {
   }
 }
 
+/** A send that failed for good no longer keeps its media (see MessageStatusService). */
+export class MediaDiscardedError extends DomainError {
+  constructor() {
+    super(
+      'MEDIA_DISCARDED',
+      'The media of this message was deleted when the message failed to send',
+      410,
+    );
+  }
+}
+
 /** The session's link is gone: what needs WhatsApp (`consequence` says what) cannot happen. */
 export class SessionLoggedOutError extends ConflictError {
   constructor(sessionName: string, consequence: string) {

@@ -1,4 +1,4 @@
-import { type BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { Types } from 'mongoose';
 import { AllowList, APP_CONFIG, type AppConfig, KeyedBatchQueue, toJid } from '@app/common';
 import type { WaSessionState } from '@app/whatsapp';
@@ -48,14 +48,20 @@ export interface SendOutcome {
  * Accepts a send request: validate, store it in the outbox (status pending), answer 202.
  * The OutboxDispatcher sends it, so a crash after the 202 loses nothing.
  */
-/** A send being accepted: the id its Idempotency-Key claim holds (moved to the message's id). */
+/**
+ * A send being accepted: the id its Idempotency-Key claim holds (moved to the message's id), the
+ * message's id once made, and the key its media was stored under.
+ */
 interface AcceptedRequest {
   claimId: string;
   idempotencyKey?: string;
+  messageId?: string;
+  mediaKey?: string;
 }
 
 @Injectable()
 export class SendMessageUseCase implements BeforeApplicationShutdown {
+  private readonly log = new Logger(SendMessageUseCase.name);
   private readonly mediaFetch: MediaFetchPolicy;
   /**
    * Group commit of accepted sends per session: what arrives while a batch is being stored is the
@@ -116,26 +122,31 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
         throw new SessionLoggedOutError(dto.sessionName, 'scan a new QR code before sending');
       return { message: await this.accept(request, session, dto), replayed: false };
     } catch (error) {
-      if (idempotencyKey) await this.releaseUnlessStored(organizationId, idempotencyKey, request);
+      await this.undoUnlessStored(organizationId, request);
       throw error;
     }
   }
 
   /**
-   * Frees the key of a request that failed, unless its message was stored before the failure (the
-   * database failed while recording its effects, which recovery replays): a retry with the key then
-   * gets that message instead of sending it twice. When that cannot be read, the key is kept; a
-   * claim without its message is taken over after ABANDONED_CLAIM_MS.
+   * Undoes what a request that failed holds, unless its message was stored before the failure (an
+   * insert whose answer was lost): its key, which a retry then gets that message with instead of
+   * sending it twice, and its stored media, which no message would ever send. When that cannot be
+   * read, both are kept; a claim without its message is taken over after ABANDONED_CLAIM_MS.
    */
-  private async releaseUnlessStored(
+  private async undoUnlessStored(
     organizationId: string,
-    key: string,
-    request: AcceptedRequest,
+    { idempotencyKey, claimId, messageId, mediaKey }: AcceptedRequest,
   ): Promise<void> {
-    const stored = await this.messages
-      .findOwned(organizationId, request.claimId)
-      .catch(() => undefined);
-    if (stored === null) await this.idempotency.release(organizationId, key, request.claimId);
+    if (!idempotencyKey && !mediaKey) return;
+    const stored = messageId
+      ? await this.messages.findOwned(organizationId, messageId).catch(() => undefined)
+      : null;
+    if (stored !== null) return;
+    if (idempotencyKey) await this.idempotency.release(organizationId, idempotencyKey, claimId);
+    if (mediaKey)
+      await this.media.delete(mediaKey).catch((err: unknown) => {
+        this.log.warn({ err, mediaKey }, "Could not delete a refused send's media");
+      });
   }
 
   private async accept(
@@ -146,12 +157,12 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
     const { idempotencyKey } = request;
     const chatJid = toJid(dto.to);
     const quotedId = dto.replyTo ? await this.quotedWaId(session, dto.replyTo) : undefined;
-    const media =
-      dto.type && dto.type !== 'text' ? await this.storeMedia(request.claimId, dto) : undefined;
+    const media = dto.type && dto.type !== 'text' ? await this.storeMedia(request, dto) : undefined;
     // Id and date are made together, as the message is stored, after its media is in (a download
     // may take seconds): ids grow in store order (ChatPosition), so a customer's message that
     // arrived meanwhile is older than this send, in history and in the chat's unread count alike.
     const id = new Types.ObjectId().toHexString();
+    request.messageId = id;
     if (idempotencyKey) {
       const moved = await this.idempotency.moveClaim(
         session.organizationId,
@@ -193,10 +204,12 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
     return stored;
   }
 
-  /** Fetches or decodes the send's media and stores it under `key`. */
-  private async storeMedia(key: string, dto: SendMessageDto): Promise<StoredMedia> {
+  /** Fetches or decodes the send's media and stores it under the request's claim id. */
+  private async storeMedia(request: AcceptedRequest, dto: SendMessageDto): Promise<StoredMedia> {
     const type = dto.type as OutboundMediaType;
     const resolved = await resolveMediaInput(type, dto.media!, this.mediaFetch);
+    const key = request.claimId;
+    request.mediaKey = key; // before the put: one cut off leaves nothing, or what undo deletes
     await this.media.put(key, resolved.buffer);
     return {
       mimetype: resolved.mimetype,

@@ -1359,10 +1359,10 @@ export interface components {
             organization: components["schemas"]["OrganizationResponseDto"];
         };
         /**
-         * @description stored = downloadable at /messages/:id/media
+         * @description stored = downloadable at /messages/:id/media; discarded = the bytes of a send that failed were deleted (410 there)
          * @enum {string}
          */
-        MediaDownloadStatus: "pending" | "stored" | "failed";
+        MediaDownloadStatus: "pending" | "stored" | "failed" | "discarded";
         MediaInputDto: {
             /**
              * @description http(s) URL the gateway downloads the media from (give url or base64, not both)
@@ -1398,7 +1398,7 @@ export interface components {
              */
             seconds?: number;
             /**
-             * @description stored = downloadable at /messages/:id/media
+             * @description stored = downloadable at /messages/:id/media; discarded = the bytes of a send that failed were deleted (410 there)
              * @example stored
              */
             downloadStatus: components["schemas"]["MediaDownloadStatus"];
@@ -4669,6 +4669,15 @@ export interface operations {
             };
             /** @description Unknown message, or media not (yet) stored */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description MEDIA_DISCARDED: the message is a send that failed for good, and its media was deleted then (the message keeps its media fields, downloadStatus `discarded`) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -9,9 +9,10 @@ export class MessageMediaDto {
   @ApiPropertyOptional({ description: 'Bytes', example: 48213 }) size?: number;
   @ApiPropertyOptional({ description: 'Duration of audio/video', example: 12 }) seconds?: number;
   @ApiProperty({
-    enum: ['pending', 'stored', 'failed'],
+    enum: ['pending', 'stored', 'failed', 'discarded'],
     enumName: 'MediaDownloadStatus',
-    description: 'stored = downloadable at /messages/:id/media',
+    description:
+      'stored = downloadable at /messages/:id/media; discarded = the bytes of a send that failed were deleted (410 there)',
     example: 'stored',
   })
   downloadStatus: string;
