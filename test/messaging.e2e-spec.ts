@@ -587,24 +587,41 @@ describe('messaging (HTTP, sandbox engine)', () => {
     expect(again.headers['idempotent-replayed']).toBeUndefined();
   });
 
-  it('replays a send stored before its request failed to a retry with its Idempotency-Key: one message, sent once', async () => {
-    // The database fails after the message is stored (its chat, stats and event are replayed by
-    // recovery): the client sees an error and retries with the key, as the key is meant for.
+  it('answers 202 for a send stored before its effects failed; recovery replays them, and a retry with its key replays it', async () => {
+    // The database fails after the message is stored, while its chat, stats and event are being
+    // recorded: the message is in the outbox and goes out, so the send is accepted.
     const creation = t.app.get(MessageCreationService);
     const blip = vi
       .spyOn(creation, 'complete')
       .mockRejectedValueOnce(new Error('connection reset while recording the effects'));
     const body = { sessionName: 'main', to: '+201555000446', text: 'charge card once' };
     const key = `key-blip-${Date.now()}`;
+    let accepted;
     try {
-      await send(body, { 'Idempotency-Key': key }).expect(500);
+      accepted = await send(body, { 'Idempotency-Key': key }).expect(202);
     } finally {
       blip.mockRestore();
     }
+    expect(accepted.body).toMatchObject({ status: 'pending', text: 'charge card once' });
+    await waitForStatus(accepted.body.id, 'sent');
     const retry = await send(body, { 'Idempotency-Key': key }).expect(202);
     expect(retry.headers['idempotent-replayed']).toBe('true');
-    await waitForStatus(retry.body.id, 'sent');
+    expect(retry.body.id).toBe(accepted.body.id);
     expect((await history({ chat: '+201555000446' })).total).toBe(1);
+    // Its effects never ran: no chat yet. Its creation note stayed open for recovery, which
+    // replays it once past the grace period.
+    const chatJid = '201555000446@s.whatsapp.net';
+    expect(await findChat(t, owner, chatJid)).toBeUndefined();
+    const notes = t.app
+      .get<string, Connection>(getConnectionToken())
+      .collection('message_creations');
+    await notes.updateMany({}, { $set: { createdAt: new Date(Date.now() - 10 * 60_000) } });
+    await t.app.get(MessageEffectsRecovery).recover();
+    expect(await findChat(t, owner, chatJid)).toMatchObject({
+      lastMessage: expect.objectContaining({ id: accepted.body.id, preview: 'charge card once' }),
+      messageCount: 1,
+    });
+    expect(await notes.countDocuments({ messageIds: accepted.body.id })).toBe(0);
   });
 
   it('deletes the media of a send refused after its media was stored: nothing is left in storage', async () => {

@@ -221,7 +221,11 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
     };
   }
 
-  /** One note, one insert and one round of effects for a session's concurrent sends. */
+  /**
+   * One note, one insert and one round of effects for a session's concurrent sends. Once stored, a
+   * message is accepted: it goes out whatever happens to its effects (chat, stats, event log), and
+   * those a failure cut off stay in the open note that MessageEffectsRecovery replays.
+   */
   private async store(
     sessionId: string,
     messages: Array<NewMessage & { _id: string }>,
@@ -238,7 +242,12 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
       throw error;
     }
     const stored = outcomes.filter((o): o is MessageRecord => !(o instanceof Error));
-    await this.creation.complete(note, stored);
+    await this.creation.complete(note, stored).catch((err: unknown) => {
+      this.log.warn(
+        { err, sessionId, messages: stored.length },
+        'Effects of accepted sends failed; recovery replays them',
+      );
+    });
     if (stored.length) this.dispatcher.kick(sessionId);
     return outcomes;
   }
