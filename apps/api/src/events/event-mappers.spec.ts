@@ -27,6 +27,22 @@ const message = (over: Partial<MessageRecord> = {}): MessageRecord => ({
 });
 
 describe('event mappers', () => {
+  it('keys each session status change apart, and a replay of one as the change itself', () => {
+    const change = (status: 'connecting' | 'qr_ready', replayed?: boolean) =>
+      sessionStatusEvent({
+        sessionId: 'org1_main',
+        organizationId: 'org1',
+        sessionName: 'main',
+        status,
+        previousStatus: status === 'qr_ready' ? 'connecting' : null,
+        at,
+        ...(replayed ? { replayed } : {}),
+      }).sourceKey;
+    // Two changes dated the same millisecond (a writer on another instance, a clock step back).
+    expect(change('connecting')).not.toBe(change('qr_ready'));
+    expect(change('qr_ready', true)).toBe(change('qr_ready'));
+  });
+
   it('maps session status and QR events', () => {
     const e = sessionStatusEvent({
       sessionId: 'org1_main',

@@ -26,8 +26,9 @@ export function sessionStatusEvent(e: WaSessionStatusEvent): NewEvent {
       ...compact({ phone: e.phone, jid: e.jid, lastError: e.lastError }),
       statusChangedAt: new Date(e.at),
     },
-    // A change announced again after a crash (StatusWriter.announceMissed) is recorded once.
-    sourceKey: `session.status:${e.sessionId}:${new Date(e.at).getTime()}`,
+    // A change announced again after a crash (StatusWriter.announceMissed) is recorded once; its
+    // time (a session's changes are dated apart, see StatusWriter) and status tell it from others.
+    sourceKey: `session.status:${e.sessionId}:${new Date(e.at).getTime()}:${e.status}`,
   };
 }
 

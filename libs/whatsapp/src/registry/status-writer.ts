@@ -13,10 +13,14 @@ import type { StatusHolder } from './session-handle';
 /**
  * Persists a status change (with its timestamp) and only then announces it. The write notes the
  * change as `announcing` until the announcement ran, so one a crash cut off in between is
- * announced later (`announceMissed`) instead of lost.
+ * announced later (`announceMissed`) instead of lost. A session's changes are dated one after
+ * the other, a millisecond apart when the clock has not moved on: the time identifies the change
+ * (its announcement note, the event's source key), so two in one millisecond stay two.
  */
 export class StatusWriter {
   private readonly signals = new EventEmitter().setMaxListeners(0);
+  /** The time of the last change written per session (dropped once the session is gone). */
+  private readonly lastChangeAt = new Map<string, number>();
 
   constructor(
     private readonly store: SessionStateStore,
@@ -33,8 +37,8 @@ export class StatusWriter {
   ): Promise<boolean> {
     // The status a session is created with is never announced: its first change has no previous one.
     const previousStatus = holder.initial ? null : holder.status;
-    const at = new Date();
     const changed = previousStatus !== status;
+    const at = changed ? this.changeTime(holder.ref.sessionId) : new Date();
     const doc = await this.store.update(
       holder.ref.sessionId,
       {
@@ -50,12 +54,20 @@ export class StatusWriter {
     holder.initial = false;
     if (!doc) {
       // Deleted meanwhile, or taken over while this instance stalled: nothing to announce.
+      this.lastChangeAt.delete(holder.ref.sessionId);
       if (holder.leaseOwner) this.onLeaseLost(holder);
       return false;
     }
     this.signals.emit(holder.ref.sessionId, status);
     if (changed) await this.announce(doc, { status, previousStatus, at });
     return true;
+  }
+
+  /** Now, or a millisecond after the session's last change when that was dated now or later. */
+  private changeTime(sessionId: string): Date {
+    const at = Math.max(Date.now(), (this.lastChangeAt.get(sessionId) ?? 0) + 1);
+    this.lastChangeAt.set(sessionId, at);
+    return new Date(at);
   }
 
   /**

@@ -1,0 +1,44 @@
+import { WA_EVENTS, type WaSessionStatusEvent } from '../events';
+import { InMemorySessionStateStore } from '../session-state/in-memory-session-state.store';
+import type { WaEventPublisher } from './event-publisher';
+import type { StatusHolder } from './session-handle';
+import { StatusWriter } from './status-writer';
+
+describe('StatusWriter', () => {
+  afterEach(() => vi.useRealTimers());
+
+  async function setUp() {
+    const store = new InMemorySessionStateStore();
+    const published: WaSessionStatusEvent[] = [];
+    const publisher = {
+      publish: vi.fn(async (name: string, payload: WaSessionStatusEvent) => {
+        if (name === WA_EVENTS.sessionStatus) published.push(payload);
+      }),
+    };
+    const writer = new StatusWriter(store, publisher as unknown as WaEventPublisher);
+    const doc = await store.create({ organizationId: 'org1', sessionName: 'main' });
+    const holder: StatusHolder = {
+      ref: { sessionId: doc.sessionId, organizationId: 'org1', sessionName: 'main' },
+      status: doc.status,
+      initial: true,
+    };
+    return { store, writer, holder, published };
+  }
+
+  it('dates each change of a session after the one before, also within one millisecond', async () => {
+    vi.useFakeTimers({ now: new Date('2026-01-01T00:00:00.000Z'), toFake: ['Date'] });
+    const { store, writer, holder, published } = await setUp();
+    await writer.set(holder, 'connecting');
+    await writer.set(holder, 'qr_ready');
+    await writer.set(holder, 'connecting');
+    const times = published.map((e) => new Date(e.at).getTime());
+    expect(published.map((e) => e.status)).toEqual(['connecting', 'qr_ready', 'connecting']);
+    expect(new Set(times).size).toBe(3);
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    // Each announcement cleared its own note only: none is left for a replay.
+    expect((await store.findBySessionId(holder.ref.sessionId))?.announcing).toBeUndefined();
+    expect((await store.findBySessionId(holder.ref.sessionId))?.statusChangedAt).toEqual(
+      published[2].at,
+    );
+  });
+});
