@@ -477,6 +477,32 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     await t.http().delete('/api/v1/whatsapp/sessions/private').set(owner.auth).expect(204);
   });
 
+  it('answers 409 SESSION_DELETED_DURING_CREATE to a create that a delete of the same name overtook', async () => {
+    const registry = t.app.get(SessionRegistry);
+    const start = registry.start.bind(registry);
+    // The delete lands between the create's insert and its start.
+    vi.spyOn(registry, 'start').mockImplementationOnce(async (sessionId) => {
+      await t.http().delete('/api/v1/whatsapp/sessions/racing').set(owner.auth).expect(204);
+      return start(sessionId);
+    });
+    const res = await t
+      .http()
+      .post('/api/v1/whatsapp/sessions')
+      .set(owner.auth)
+      .send({ sessionName: 'racing' })
+      .expect(409);
+    expect(res.body).toMatchObject({
+      code: 'SESSION_DELETED_DURING_CREATE',
+      details: { sessionName: 'racing' },
+    });
+    await t.http().get('/api/v1/whatsapp/sessions/racing/status').set(owner.auth).expect(404);
+    // Documented on the route.
+    const documented = (await t.http().get('/api/docs-json').expect(200)).body.paths[
+      '/api/v1/whatsapp/sessions'
+    ].post.responses['409'].description;
+    expect(documented).toContain('SESSION_DELETED_DURING_CREATE');
+  });
+
   it('refuses every WhatsApp route with 403 when the module is disabled', async () => {
     const org = await registerUser(t);
     await t

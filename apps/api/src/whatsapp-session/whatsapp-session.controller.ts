@@ -63,7 +63,8 @@ export class WhatsAppSessionController {
   })
   @ApiConflictResponse({
     type: ErrorResponseDto,
-    description: 'The organization already has a session with this name',
+    description:
+      'The organization already has a session with this name (SESSION_EXISTS), or a delete of the same name removed it while it was being created (SESSION_DELETED_DURING_CREATE: create it again if still wanted)',
   })
   async create(
     @CurrentUser() user: AuthUser,

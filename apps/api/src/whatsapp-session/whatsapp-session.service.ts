@@ -11,7 +11,10 @@ import {
   type WaSessionState,
 } from '@app/whatsapp';
 import { SessionModuleGate } from './session-module-gate';
-import { SessionLimitReachedError } from './whatsapp-session.errors';
+import {
+  SessionDeletedDuringCreateError,
+  SessionLimitReachedError,
+} from './whatsapp-session.errors';
 
 const ACTIVITY_WRITE_INTERVAL_MS = 1_000;
 
@@ -47,6 +50,9 @@ export class WhatsAppSessionsService {
       // Refused by an instance shutting down: the client retries the create, not a 409 for a
       // session it was told was not created.
       if (err instanceof InstanceShuttingDownError) await this.sessions.delete(created.sessionId);
+      // A delete of the name overtook this create: not an unknown session to the client.
+      if (err instanceof SessionNotFoundError)
+        throw new SessionDeletedDuringCreateError(sessionName);
       throw err;
     }
     await this.moduleGate.stopIfSwitchedOff(organizationId, created.sessionId);

@@ -5593,7 +5593,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description The organization already has a session with this name */
+            /** @description The organization already has a session with this name (SESSION_EXISTS), or a delete of the same name removed it while it was being created (SESSION_DELETED_DURING_CREATE: create it again if still wanted) */
             409: {
                 headers: {
                     [name: string]: unknown;
