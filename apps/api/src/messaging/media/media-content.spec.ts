@@ -100,6 +100,10 @@ describe('settleMediaMimetype', () => {
     expect(await refusal(settleMediaMimetype('video', undefined, Buffer.from('plain')))).toBe(
       'MEDIA_TYPE_UNKNOWN',
     );
+    // No mimetype would make unrecognised bytes an image: refused for what they are.
+    expect(await refusal(settleMediaMimetype('image', undefined, Buffer.from('plain')))).toBe(
+      'MEDIA_CONTENT_MISMATCH',
+    );
   });
 
   it('lets audio in containers the sniffer names as video, and unknown video or audio formats, pass as declared', async () => {

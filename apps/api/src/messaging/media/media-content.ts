@@ -77,12 +77,13 @@ export async function settleMediaMimetype(
   if (sniffed && !contentFits(type, sniffed)) throw new MediaContentMismatchError(type, sniffed);
   const detected =
     sniffed && type === 'audio' ? (AUDIO_CONTAINERS.get(sniffed) ?? sniffed) : sniffed;
+  // An image must be a recognised format, whatever was declared (a mimetype would not help).
+  if (type === 'image' && !detected) throw new MediaContentMismatchError(type, undefined);
   if (generic) {
     if (detected) return detected;
     if (type === 'document') return 'application/octet-stream';
     throw new MediaTypeUnknownError(type);
   }
-  if (type === 'image' && !detected) throw new MediaContentMismatchError(type, undefined);
   if (!detected || essence(declared) === essence(detected)) return declared;
   if (type === 'document' && CONTAINER_FORMATS.has(detected)) return declared;
   return detected;

@@ -117,6 +117,32 @@ describe('resolveMediaInput from media.url (local HTTP server)', () => {
     expect(media.mimetype).toBe('application/pdf');
   });
 
+  it("lets the bytes decide over a download's Content-Type that is not of the message type, or no mimetype at all", async () => {
+    const jpeg = mediaSample.jpeg(500);
+    routes.set('/photo-as-text', (res) =>
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end(jpeg),
+    );
+    routes.set('/photo-as-image', (res) =>
+      res.writeHead(200, { 'Content-Type': 'image' }).end(jpeg),
+    );
+    routes.set('/login-page', (res) =>
+      res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html>log in first</html>'),
+    );
+    const image = (path: string, mimetype?: string) =>
+      resolveMediaInput('image', { url: `${baseUrl}${path}`, mimetype }, policy);
+    expect((await image('/photo-as-text')).mimetype).toBe('image/jpeg');
+    expect((await image('/photo-as-image')).mimetype).toBe('image/jpeg');
+    // Bytes that are no image are refused for what they are, not for the server's type.
+    expect(await refusal(image('/login-page'))).toMatchObject({ code: 'MEDIA_CONTENT_MISMATCH' });
+    expect(
+      await refusal(resolveMediaInput('video', { url: `${baseUrl}/login-page` }, policy)),
+    ).toMatchObject({ code: 'MEDIA_TYPE_UNKNOWN' });
+    // A mimetype the caller gave is still held to the message type.
+    expect(await refusal(image('/photo-as-text', 'text/plain'))).toMatchObject({
+      code: 'MIMETYPE_MISMATCH',
+    });
+  });
+
   it("offers the file name of the response's Content-Disposition, else of the URL it came from after redirects", async () => {
     routes.set('/download?id=7', (res) =>
       res

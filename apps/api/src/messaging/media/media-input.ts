@@ -21,6 +21,7 @@ import {
   MEDIA_SIZE_LIMITS,
   MediaEmptyError,
   MediaTooLargeError,
+  mimetypeFits,
 } from './media-limits';
 
 const MAX_REDIRECTS = 3;
@@ -65,10 +66,13 @@ export async function resolveMediaInput(
     fetchPolicy,
   );
   if (!buffer.length) throw new MediaEmptyError('media.url answered with an empty body');
-  const declared = input.mimetype ?? mimetypeOfContentType(contentType);
+  // The server chose its Content-Type, not the caller: one that is malformed or of another family
+  // (a photo served as text/plain) declares nothing, and the bytes decide, as without one.
+  const served = mimetypeOfContentType(contentType);
+  const declared = input.mimetype ?? (served && mimetypeFits(type, served) ? served : undefined);
   return {
     buffer,
-    mimetype: await settleMediaMimetype(type, declared || undefined, buffer),
+    mimetype: await settleMediaMimetype(type, declared, buffer),
     offeredFileName,
   };
 }

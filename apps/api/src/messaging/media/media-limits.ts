@@ -39,6 +39,11 @@ export const MIME_PREFIX: Partial<Record<OutboundMediaType, string>> = {
 };
 const MIME_PATTERN = /^[\w.+-]+\/[\w.+-]+(;.*)?$/;
 
+/** Whether a mimetype is well-formed and of the type's family (assertMimetypeFits, as a test). */
+export const mimetypeFits = (type: OutboundMediaType, mimetype: string): boolean =>
+  MIME_PATTERN.test(mimetype) &&
+  (!MIME_PREFIX[type] || mimetype.toLowerCase().startsWith(MIME_PREFIX[type]));
+
 export function assertMimetypeFits(type: OutboundMediaType, mimetype: string): void {
   if (!MIME_PATTERN.test(mimetype))
     throw new BadRequestError('INVALID_MIMETYPE', `'${mimetype}' is not a valid mimetype`);
