@@ -1911,7 +1911,7 @@ export interface components {
              */
             caption?: string;
             /**
-             * @description File name shown for documents: no path separators or control characters; not for text messages. A document by media.url without one takes the name the download offers (Content-Disposition, else the URL's file name)
+             * @description File name shown for documents: no path separators, control characters or bidirectional controls (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F); not for text messages. A document by media.url without one takes the name the download offers (Content-Disposition, else the URL's file name)
              * @example invoice-42.pdf
              */
             fileName?: string;

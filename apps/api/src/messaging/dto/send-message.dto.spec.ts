@@ -69,6 +69,18 @@ describe('SendMessageDto', () => {
     ).toEqual({ text: ['text is only for text messages; audio carries no text'] });
   });
 
+  it('takes a fileName in any script, not one with control characters or bidi overrides', async () => {
+    const doc = { ...base, type: 'document', media: pdf };
+    for (const fileName of ['فاتورة 42.pdf', '請求書.pdf', 'résumé 😀.pdf'])
+      expect(await problems({ ...doc, fileName })).toEqual({});
+    const refused = {
+      fileName: ['fileName must be a file name without path separators or control characters'],
+    };
+    // A right-to-left override shows "invoice\u202Efdp.exe" as invoiceexe.pdf; NEL is a C1 control.
+    for (const fileName of ['invoice\u202Efdp.exe', 'a\u2067b.pdf', 'a\u0085b.pdf', 'a/b.pdf'])
+      expect(await problems({ ...doc, fileName })).toEqual(refused);
+  });
+
   it('refuses caption or fileName on a text message', async () => {
     expect(await problems({ ...base, text: 'hello', caption: 'c', fileName: 'a.pdf' })).toEqual({
       caption: ['caption is only for image, video and document messages; a text message has text'],

@@ -19,7 +19,7 @@ import {
 import { JID_PATTERN, PHONE_PATTERN, IsOmittable } from '@app/common';
 import { SESSION_NAME_MESSAGE, SESSION_NAME_PATTERN } from '../../whatsapp-session/dto/session.dto';
 import { OUTBOUND_MEDIA_TYPES } from '../message.types';
-import { MAX_MIMETYPE_LENGTH } from '../media/media-limits';
+import { MAX_MIMETYPE_LENGTH, UNSAFE_FILE_NAME_CHAR } from '../media/media-limits';
 
 const SEND_TYPES = ['text', ...OUTBOUND_MEDIA_TYPES] as const;
 export type SendType = (typeof SEND_TYPES)[number];
@@ -169,7 +169,7 @@ export class SendMessageDto {
 
   @ApiPropertyOptional({
     description:
-      "File name shown for documents: no path separators or control characters; not for text messages. A document by media.url without one takes the name the download offers (Content-Disposition, else the URL's file name)",
+      "File name shown for documents: no path separators, control characters or bidirectional controls (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F); not for text messages. A document by media.url without one takes the name the download offers (Content-Disposition, else the URL's file name)",
     example: 'invoice-42.pdf',
   })
   @IsOmittable()
@@ -177,10 +177,11 @@ export class SendMessageDto {
   @IsString()
   @MinLength(1)
   @MaxLength(255)
-  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
-  @Matches(/^[^/\\\x00-\x1f\x7f]+$/, {
-    message: 'fileName must be a file name without path separators or control characters',
-  })
+  @Rule((fileName) =>
+    typeof fileName === 'string' && UNSAFE_FILE_NAME_CHAR.test(fileName)
+      ? 'fileName must be a file name without path separators or control characters'
+      : undefined,
+  )
   fileName?: string;
 
   @ApiPropertyOptional({

@@ -277,6 +277,10 @@ describe('offeredFileName', () => {
       '.._.._etc_passwd.txt',
     );
     expect(offeredFileName(undefined, 'http://x/a%2Fb%0A.pdf')).toBe('a_b_.pdf');
+    expect(
+      offeredFileName(`attachment; filename*=UTF-8''invoice%E2%80%AEfdp.exe`, 'http://x/'),
+    ).toBe('invoice_fdp.exe');
+    expect(offeredFileName(undefined, 'http://x/a%C2%85b.pdf')).toBe('a_b.pdf');
     expect(offeredFileName('attachment; filename=""', 'http://x/y')).toBeUndefined();
     expect(offeredFileName('not a header;;;', 'http://x/doc.docx')).toBe('doc.docx');
     expect(offeredFileName(undefined, 'http://x/bad%E0%A4%A.pdf')).toBe('bad%E0%A4%A.pdf');

@@ -22,6 +22,7 @@ import {
   MediaEmptyError,
   MediaTooLargeError,
   mimetypeFits,
+  UNSAFE_FILE_NAME_CHAR,
 } from './media-limits';
 
 const MAX_REDIRECTS = 3;
@@ -123,7 +124,8 @@ function headerParts(value: string): string[] {
 /**
  * The file name a download offers: Content-Disposition's `filename` (RFC 8187 `filename*`
  * preferred), else the last segment of the URL it came from when that has an extension
- * (`…/invoice-42.pdf`). Path separators and control characters become `_`; at most 255 characters.
+ * (`…/invoice-42.pdf`). Path separators, control characters and bidirectional controls become `_`;
+ * at most 255 characters.
  */
 export function offeredFileName(disposition: string | undefined, url: string): string | undefined {
   let name: string | undefined;
@@ -145,8 +147,7 @@ export function offeredFileName(disposition: string | undefined, url: string): s
     if (/\.[A-Za-z0-9]{1,10}$/.test(decoded)) name = decoded;
   }
   const clean = name
-    // eslint-disable-next-line no-control-regex
-    ?.replace(/[/\\\x00-\x1f\x7f]/g, '_')
+    ?.replace(new RegExp(UNSAFE_FILE_NAME_CHAR.source, 'g'), '_')
     .trim()
     .slice(0, 255);
   return clean || undefined;

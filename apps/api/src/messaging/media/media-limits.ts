@@ -28,6 +28,15 @@ export class MediaEmptyError extends BadRequestError {
   }
 }
 
+/**
+ * What a file name may not hold: path separators, control characters (C0, DEL and C1) and the
+ * bidirectional controls that make a name read as another (`invoice\u202Efdp.exe` shows as
+ * `invoiceexe.pdf`).
+ */
+export const UNSAFE_FILE_NAME_CHAR =
+  // eslint-disable-next-line no-control-regex -- control characters are what it finds
+  /[/\\\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
 /** The longest mimetype a send takes (media.mimetype) or keeps (a download's Content-Type). */
 export const MAX_MIMETYPE_LENGTH = 255;
 
