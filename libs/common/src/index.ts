@@ -28,6 +28,7 @@ export * from './collections/group-by';
 export * from './mongo/write-ahead-notes';
 export * from './mongo/uncast-bulk-write';
 export * from './async/backoff';
+export * from './async/periodic-pass';
 export * from './async/read-capped';
 export * from './async/cap-bytes';
 export * from './async/concurrency-limit';

@@ -4,6 +4,7 @@ import {
   Logger,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
+import { PeriodicPass } from '@app/common';
 import {
   CustomerLinkFollowsRepository,
   LINK_FOLLOW_GRACE_MS,
@@ -21,9 +22,7 @@ const RECOVERY_INTERVAL_MS = 30_000;
 @Injectable()
 export class CustomerLinksRecovery implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger(CustomerLinksRecovery.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopped = false;
+  private readonly passes = new PeriodicPass(() => this.pass(), RECOVERY_INTERVAL_MS);
 
   constructor(
     private readonly follows: CustomerLinkFollowsRepository,
@@ -31,26 +30,21 @@ export class CustomerLinksRecovery implements OnApplicationBootstrap, BeforeAppl
   ) {}
 
   onApplicationBootstrap(): void {
-    void this.recover();
-    this.timer = setInterval(() => void this.recover(), RECOVERY_INTERVAL_MS);
-    this.timer.unref();
+    this.passes.start();
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.running;
+  beforeApplicationShutdown(): Promise<void> {
+    return this.passes.stop();
   }
 
   /** One pass over the stale notes; resolves when it is done (also when one is running already). */
   recover(): Promise<void> {
-    this.running ??= this.pass().finally(() => (this.running = undefined));
-    return this.running;
+    return this.passes.run();
   }
 
   private async pass(): Promise<void> {
     try {
-      while (!this.stopped) {
+      while (!this.passes.stopped) {
         const note = await this.follows.claimStale(
           new Date(Date.now() - LINK_FOLLOW_GRACE_MS),
           LINK_FOLLOW_GRACE_MS,

@@ -4,6 +4,7 @@ import {
   Logger,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
+import { PeriodicPass } from '@app/common';
 import { MessageCreationService } from './message-creation.service';
 import { EFFECTS_GRACE_MS, MessageCreationsRepository } from './message-creations.repository';
 import { MessageStatusService } from './message-status.service';
@@ -20,9 +21,7 @@ const RECOVERY_INTERVAL_MS = 30_000;
 @Injectable()
 export class MessageEffectsRecovery implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly log = new Logger(MessageEffectsRecovery.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopped = false;
+  private readonly passes = new PeriodicPass(() => this.pass(), RECOVERY_INTERVAL_MS);
 
   constructor(
     private readonly creations: MessageCreationsRepository,
@@ -32,21 +31,16 @@ export class MessageEffectsRecovery implements OnApplicationBootstrap, BeforeApp
   ) {}
 
   onApplicationBootstrap(): void {
-    void this.recover();
-    this.timer = setInterval(() => void this.recover(), RECOVERY_INTERVAL_MS);
-    this.timer.unref();
+    this.passes.start();
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.running;
+  beforeApplicationShutdown(): Promise<void> {
+    return this.passes.stop();
   }
 
   /** One pass over the stale notes; resolves when it is done (also when one is running already). */
   recover(): Promise<void> {
-    this.running ??= this.pass().finally(() => (this.running = undefined));
-    return this.running;
+    return this.passes.run();
   }
 
   private async pass(): Promise<void> {
@@ -59,7 +53,7 @@ export class MessageEffectsRecovery implements OnApplicationBootstrap, BeforeApp
   }
 
   private async replayCreations(): Promise<void> {
-    while (!this.stopped) {
+    while (!this.passes.stopped) {
       const note = await this.creations.claimStale(
         new Date(Date.now() - EFFECTS_GRACE_MS),
         EFFECTS_GRACE_MS,
@@ -74,7 +68,7 @@ export class MessageEffectsRecovery implements OnApplicationBootstrap, BeforeApp
   }
 
   private async replayStatusChanges(): Promise<void> {
-    while (!this.stopped) {
+    while (!this.passes.stopped) {
       const message = await this.messages.claimStaleStatusEffects(
         new Date(Date.now() - EFFECTS_GRACE_MS),
       );
