@@ -851,6 +851,55 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       ).toBe(true);
     });
 
+    it('shows a poll error once while it lasts, not again at every poll', async () => {
+      const other = await registerUser(t, { organizationName: 'Polls Co', password: PASSWORD });
+      await t
+        .http()
+        .put('/api/v1/organizations/me/modules')
+        .set(other.auth)
+        .send({ modules: ['crm'] })
+        .expect(200);
+      const refused: number[] = [];
+      page.on('response', (r) => {
+        if (new URL(r.url()).pathname === '/api/v1/whatsapp/sessions' && r.status() === 403)
+          refused.push(Date.now());
+      });
+      await logIn(page, t, other);
+      const alert = page.locator('#alert');
+      await alert
+        .getByText("The 'whatsapp' module is not enabled for this organization")
+        .waitFor({ timeout: UI_TIMEOUT });
+      await page.evaluate(`
+        window.alertWrites = 0;
+        new MutationObserver((records) => (window.alertWrites += records.length)).observe(
+          document.querySelector('#alert'),
+          { childList: true, characterData: true, subtree: true },
+        );`);
+      const seen = refused.length;
+      await waitFor(async () => refused.length >= seen + 2, UI_TIMEOUT, 'two more refused polls');
+      // Not rewritten: a screen reader would announce it again at every poll.
+      expect(await page.evaluate<number>('window.alertWrites')).toBe(0);
+    });
+
+    it('says how long to wait when logins are throttled', async () => {
+      const other = await registerUser(t, { organizationName: 'Locked Co', password: PASSWORD });
+      for (let i = 0; i < 10; i += 1) {
+        await t
+          .http()
+          .post('/api/v1/auth/login')
+          .send({ email: other.user.email, password: 'wrong-password' })
+          .expect(401);
+      }
+      await page.goto(`${t.url}/dashboard`);
+      await page.getByLabel('Email').fill(other.user.email);
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page
+        .locator('#login-error')
+        .getByText('Too many failed attempts. Try again in 15 minutes.')
+        .waitFor({ timeout: UI_TIMEOUT });
+    });
+
     it('shows an error of the first load after logging in in the page, not under the login form', async () => {
       const other = await registerUser(t, {
         organizationName: 'No WhatsApp Co',

@@ -6,7 +6,7 @@ const TOKEN_KEY = 'wagw.dashboard.token';
 
 /** A non-2xx answer, with the gateway's error shape { statusCode, error, code?, message, details?, requestId }. */
 export class ApiError extends Error {
-  constructor(status, body) {
+  constructor(status, body, retryAfter = null) {
     const shaped =
       body && typeof body === 'object' && typeof body.message === 'string' ? body : undefined;
     super(shaped ? shaped.message : `HTTP ${status}`);
@@ -16,6 +16,8 @@ export class ApiError extends Error {
     this.details = shaped?.details;
     this.requestId = shaped?.requestId;
     this.body = body;
+    /** Seconds to wait before trying again, from a Retry-After header (429, 503); else undefined. */
+    this.retryAfterSeconds = parseRetryAfter(retryAfter);
     /** A 401 of a logged-in call: already reported through whenUnauthorized. */
     this.sessionExpired = false;
   }
@@ -31,6 +33,15 @@ export class ApiError extends Error {
     const details = lists.flat().filter((v) => typeof v === 'string');
     return details.length ? `${this.message}: ${details.join('; ')}` : this.message;
   }
+}
+
+/** Retry-After is delay-seconds or an HTTP date (RFC 9110 §10.2.3); anything else is ignored. */
+function parseRetryAfter(value) {
+  if (!value) return undefined;
+  const seconds = /^\d+$/.test(value.trim())
+    ? Number(value)
+    : (Date.parse(value) - Date.now()) / 1000;
+  return Number.isFinite(seconds) ? Math.max(1, Math.ceil(seconds)) : undefined;
 }
 
 export const session = {
@@ -72,7 +83,7 @@ export async function api(method, path, { query, body } = {}) {
     // not JSON (e.g. a proxy error page): keep the text
   }
   if (!response.ok) {
-    const error = new ApiError(response.status, data);
+    const error = new ApiError(response.status, data, response.headers.get('Retry-After'));
     if (response.status === 401 && session.token) {
       error.sessionExpired = true;
       onUnauthorized(error);

@@ -18,6 +18,8 @@ const state = {
   qrFor: null,
   qrData: null,
   pollTimer: null,
+  /** The error text of the last poll, while polls keep failing with it. */
+  pollError: null,
   messagesPage: 1,
   contactsPage: 1,
   // The filters last applied: paging keeps them while the form is being edited.
@@ -118,12 +120,29 @@ async function route() {
 
 function startPolling() {
   stopPolling();
-  state.pollTimer = setInterval(guarded(poll), POLL_MS);
+  state.pollTimer = setInterval(pollQuietly, POLL_MS);
 }
 
 function stopPolling() {
   clearInterval(state.pollTimer);
   state.pollTimer = null;
+}
+
+/**
+ * A poll's error is shown once, not every POLL_MS while it lasts (a module switched off, the
+ * database down): rewriting the alert would have it announced again and never time out.
+ */
+async function pollQuietly() {
+  try {
+    await poll();
+    state.pollError = null;
+  } catch (error) {
+    if (error instanceof ApiError && error.sessionExpired) return;
+    const text = error instanceof ApiError ? error.describe() : String(error?.message ?? error);
+    const shown = !$('#alert').hidden && $('#alert').textContent === text;
+    if (text !== state.pollError && !shown) showError(error);
+    state.pollError = text;
+  }
 }
 
 async function poll() {
@@ -134,6 +153,20 @@ async function poll() {
 
 // ---- auth ----------------------------------------------------------------------------
 
+function loginErrorText(e) {
+  if (!(e instanceof ApiError)) return String(e);
+  if (e.status === 401) return 'Wrong email or password.';
+  if (e.status === 429 && e.retryAfterSeconds)
+    return `Too many failed attempts. Try again in ${waitText(e.retryAfterSeconds)}.`;
+  return e.describe();
+}
+
+/** "45 seconds", "1 minute", "15 minutes": a wait rounded up to whole minutes past 90 s. */
+function waitText(seconds) {
+  if (seconds < 90) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  return `${Math.ceil(seconds / 60)} minutes`;
+}
+
 async function onLogin(event) {
   event.preventDefault();
   const form = event.currentTarget;
@@ -142,12 +175,7 @@ async function onLogin(event) {
   try {
     await login(form.email.value.trim(), form.password.value);
   } catch (e) {
-    error.textContent =
-      e instanceof ApiError && e.status === 401
-        ? 'Wrong email or password.'
-        : e instanceof ApiError
-          ? e.describe()
-          : String(e);
+    error.textContent = loginErrorText(e);
     error.hidden = false;
     return;
   }
