@@ -821,7 +821,9 @@ describe('messaging (HTTP, sandbox engine)', () => {
     while (Date.now() % 1000 < 100 || Date.now() % 1000 > 500)
       await new Promise((r) => setTimeout(r, 5));
     const question = await send({ sessionName: 'main', to: peer, text: 'Question?' }).expect(202);
-    await inbound({ from: peer, text: 'Answer!' });
+    // Stamped with the question's second as WhatsApp would, however long this machine took.
+    const second = new Date(Math.floor(Date.parse(question.body.timestamp) / 1000) * 1000);
+    await inbound({ from: peer, text: 'Answer!', timestamp: second.toISOString() });
     const [answer] = await waitFor(
       async () => {
         const { items } = await history({ chat: jid, direction: 'in' });
