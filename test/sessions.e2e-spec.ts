@@ -852,6 +852,7 @@ describe('WhatsApp sessions on an instance that is shutting down (HTTP, sandbox 
         .set(owner.auth)
         .expect(503);
       expect(qr.body.code).toBe('INSTANCE_SHUTTING_DOWN');
+      expect(qr.headers['retry-after']).toBe('5');
       await t.http().post('/api/v1/whatsapp/sessions/before/restart').set(owner.auth).expect(503);
 
       expect(registry.liveCount()).toBe(0);

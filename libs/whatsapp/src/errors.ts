@@ -64,17 +64,6 @@ export class SessionAlreadyConnectedError extends WhatsAppError {
   }
 }
 
-export class SessionLoggedOutError extends WhatsAppError {
-  readonly code = 'SESSION_LOGGED_OUT';
-  readonly httpStatus = 409;
-  constructor(sessionId: string) {
-    super(
-      `WhatsApp session "${sessionNameOf(sessionId)}" is logged out; request a new QR code`,
-      aboutSession(sessionId),
-    );
-  }
-}
-
 export class SessionLeasedElsewhereError extends WhatsAppError {
   readonly code = 'SESSION_LEASED_ELSEWHERE';
   readonly httpStatus = 409;

@@ -19,7 +19,6 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiParam,
-  ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
@@ -107,10 +106,6 @@ export class ContactsController {
     description: 'No such session in this organization',
   })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'The session is not connected' })
-  @ApiServiceUnavailableResponse({
-    type: ErrorResponseDto,
-    description: 'The session is not ready',
-  })
   async sync(
     @CurrentUser() user: AuthUser,
     @Body() body: SyncContactsDto,

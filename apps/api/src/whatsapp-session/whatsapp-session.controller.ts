@@ -14,7 +14,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { ErrorResponseDto } from '@app/common';
+import { ErrorResponseDto, RETRY_AFTER_HEADER } from '@app/common';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
 import { RequireModule } from '../auth/decorators/require-module.decorator';
@@ -37,7 +37,9 @@ const ApiSessionUnavailable = () =>
     type: ErrorResponseDto,
     description:
       'SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; ' +
-      'INSTANCE_SHUTTING_DOWN: this instance is shutting down and starts no connection. Retry',
+      'INSTANCE_SHUTTING_DOWN: this instance is shutting down and starts no connection. Retry ' +
+      'after Retry-After',
+    headers: { 'Retry-After': RETRY_AFTER_HEADER },
   });
 
 @ApiTags('sessions')

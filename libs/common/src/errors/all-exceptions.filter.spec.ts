@@ -1,5 +1,6 @@
 import { BadRequestException, HttpException, Logger, type ArgumentsHost } from '@nestjs/common';
 import { AllExceptionsFilter } from './all-exceptions.filter';
+import { DomainError } from './domain-error';
 import { MongoServerError, MongoServerSelectionError } from 'mongodb';
 
 /** An http-errors instance as body-parser raises it. */
@@ -77,6 +78,34 @@ describe('AllExceptionsFilter, errors raised before a route runs', () => {
       requestId: 'req-1',
     });
     expect(respond(new Error('boom')).body).toMatchObject({ statusCode: 500, code: 'INTERNAL' });
+  });
+});
+
+describe('AllExceptionsFilter, a 503', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('says when to retry also for a coded error of a lib that gives no Retry-After', () => {
+    vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const busy = Object.assign(new Error('The instance running "main" did not answer'), {
+      code: 'SESSION_HOLDER_UNAVAILABLE',
+      httpStatus: 503,
+    });
+    const res = respond(busy);
+    expect(res.statusCode).toBe(503);
+    expect(res.set).toHaveBeenCalledWith({ 'Retry-After': '5' });
+  });
+
+  it("keeps a domain error's own Retry-After", () => {
+    vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const error = new DomainError('MAINTENANCE', 'Back soon', 503);
+    error.headers = { 'Retry-After': '60' };
+    const res = respond(error);
+    expect(res.set.mock.calls).toEqual([[{ 'Retry-After': '60' }]]);
+  });
+
+  it('adds none to other statuses', () => {
+    const res = respond(new DomainError('SESSION_EXISTS', 'exists', 409));
+    expect(res.set).not.toHaveBeenCalled();
   });
 });
 

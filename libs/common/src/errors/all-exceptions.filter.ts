@@ -19,8 +19,12 @@ interface HttpErrorBody {
   details?: unknown;
 }
 
-/** How long a client waits before trying again while the database cannot be reached. */
-const DATABASE_RETRY_AFTER_SECONDS = 5;
+/**
+ * How long a client waits before trying again after a 503 that does not say (the database cannot
+ * be reached, the instance holding a session did not answer, this instance is shutting down): a
+ * 503 always clears by itself, and clients (the SDK's event stream among them) wait for this.
+ */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 interface CodedError extends Error {
   code: string;
@@ -84,9 +88,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
       this.logger.error({ err: exception, requestId: body.requestId }, 'Unhandled error');
     }
     if (res.headersSent) return;
-    if (exception instanceof DomainError && exception.headers) res.set(exception.headers);
-    if (body.code === 'DATABASE_UNAVAILABLE')
-      res.set({ 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) });
+    const headers = exception instanceof DomainError ? exception.headers : undefined;
+    if (headers) res.set(headers);
+    if (body.statusCode === 503 && !headers?.['Retry-After'])
+      res.set({ 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) });
     res.status(body.statusCode).json(body);
   }
 

@@ -29,7 +29,7 @@ export class ErrorResponseDto {
   requestId: string;
 }
 
-/** The Retry-After header of a 429 or of a 409 that clears by itself, for `headers` in Swagger decorators. */
+/** The Retry-After header of a 429, a 503 or a 409 that clears by itself, for `headers` in Swagger decorators. */
 export const RETRY_AFTER_HEADER = {
   description: 'Seconds to wait before trying again',
   schema: { type: 'integer', minimum: 1 },

@@ -4178,15 +4178,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description The session is not ready */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
         };
     };
     contacts_listTags: {
@@ -5620,9 +5611,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; INSTANCE_SHUTTING_DOWN: this instance is shutting down and starts no connection. Retry */
+            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; INSTANCE_SHUTTING_DOWN: this instance is shutting down and starts no connection. Retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5676,9 +5669,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; INSTANCE_SHUTTING_DOWN: this instance is shutting down and starts no connection. Retry */
+            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; INSTANCE_SHUTTING_DOWN: this instance is shutting down and starts no connection. Retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5774,9 +5769,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; INSTANCE_SHUTTING_DOWN: this instance is shutting down and starts no connection. Retry */
+            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; INSTANCE_SHUTTING_DOWN: this instance is shutting down and starts no connection. Retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5841,9 +5838,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; INSTANCE_SHUTTING_DOWN: this instance is shutting down and starts no connection. Retry */
+            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; INSTANCE_SHUTTING_DOWN: this instance is shutting down and starts no connection. Retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5899,9 +5898,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; INSTANCE_SHUTTING_DOWN: this instance is shutting down and starts no connection. Retry */
+            /** @description SESSION_HOLDER_UNAVAILABLE: the instance running the session did not answer in time; INSTANCE_SHUTTING_DOWN: this instance is shutting down and starts no connection. Retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
