@@ -13,6 +13,9 @@ const unreachable = () =>
   new MongoServerSelectionError('connection <monitor> closed', {
     error: undefined,
   } as unknown as TopologyDescription);
+/** What Node gives a write after the peer ended the socket (writeAfterFIN). */
+const socketEnded = () =>
+  Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE' });
 const duplicate = () => new MongoServerError({ code: 11000, errmsg: 'E11000 duplicate key' });
 
 describe('isTransientDatabaseError', () => {
@@ -22,6 +25,13 @@ describe('isTransientDatabaseError', () => {
       'a bulk write a broken connection cut off',
       new MongoBulkWriteError(new MongoNetworkError('connection 4 closed'), {} as never),
     ],
+    // The driver (7.8) passes on, unwrapped, the error of a write to a socket the server closed.
+    ['a write to a socket the server closed', socketEnded()],
+    [
+      'a bulk write cut off by a write to a socket the server closed',
+      new MongoBulkWriteError(socketEnded() as never, {} as never),
+    ],
+    ['a connection reset', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })],
     ['a socket timeout', new MongoNetworkTimeoutError('timed out')],
     ['no server to select', unreachable()],
     ['a primary stepping down', new MongoServerError({ code: 189, errmsg: 'stepped down' })],

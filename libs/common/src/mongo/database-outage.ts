@@ -24,6 +24,12 @@ const UNAVAILABLE_CODES = new Set([
 ]);
 
 /**
+ * Node's codes of a connection the other end closed or reset. The driver passes the failed write
+ * of a socket the server closed on unwrapped (not as a MongoNetworkError): an outage all the same.
+ */
+const BROKEN_SOCKET_CODES = new Set(['EPIPE', 'ECONNRESET']);
+
+/**
  * Whether `error` says the database could not be reached (or had no primary) rather than that it
  * refused the operation: the same operation can succeed once it is back. A closed client is not
  * transient: that is our own shutdown.
@@ -51,8 +57,10 @@ export function isTransientDatabaseError(error: unknown, depth = 0): boolean {
       error.hasErrorLabel('TransientTransactionError') ||
       (typeof error.code === 'number' && UNAVAILABLE_CODES.has(error.code))
     );
+  if (!(error instanceof Error)) return false;
+  if (BROKEN_SOCKET_CODES.has((error as NodeJS.ErrnoException).code ?? '')) return true;
   // Mongoose queues operations while disconnected, and fails them after bufferTimeoutMS.
-  return error instanceof Error && / buffering timed out after /.test(error.message);
+  return / buffering timed out after /.test(error.message);
 }
 
 /** How a database outage is waited out: 0.5 s doubling to 15 s. */
