@@ -280,4 +280,47 @@ describe('OutboxDispatcher when a session is logged out', () => {
     await dispatcher.beforeApplicationShutdown();
     expect([...queued.values()].map((m) => m.status)).toEqual(['failed', 'failed', 'failed']);
   });
+
+  it('fails every message still queued when the effects of one fail, leaving those to recovery', async () => {
+    const error = vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const queued = new Map(
+      ['m1', 'm2', 'm3'].map((id) => [id, { _id: id, sessionId: SESSION, status: 'pending' }]),
+    );
+    const messages = {
+      pendingOf: async (filter: { _id?: { $nin: string[] } }) =>
+        [...queued.values()].filter(
+          (m) => m.status === 'pending' && !filter._id?.$nin.includes(m._id),
+        ),
+    };
+    // m1's status is written (its statusEffectsAt noted for recovery), then an effect refuses it
+    // (its media cannot be deleted); m2 is refused before its write.
+    const fail = vi.fn(async (filter: { _id: string }) => {
+      const m = queued.get(filter._id)!;
+      if (m._id === 'm2') throw new Error('document failed validation');
+      m.status = 'failed';
+      if (m._id === 'm1') throw new Error('EACCES: permission denied, unlink media/m1');
+      return m;
+    });
+    const dispatcher = new OutboxDispatcher(
+      { isConnected: () => false } as unknown as SessionRegistry,
+      {} as SessionQueryService,
+      messages as unknown as MessagesRepository,
+      { fail } as unknown as MessageStatusService,
+      {} as MediaStorage,
+      loadConfig({ WHATSAPP_ENGINE: 'sandbox' }),
+      INSTANCE,
+    );
+    await dispatcher.onSessionStatus({
+      sessionId: SESSION,
+      organizationId: 'o',
+      sessionName: 'main',
+      status: 'logged_out',
+      previousStatus: 'connected',
+      at: new Date(),
+    });
+    await dispatcher.beforeApplicationShutdown();
+    expect([...queued.values()].map((m) => m.status)).toEqual(['failed', 'pending', 'failed']);
+    expect(fail).toHaveBeenCalledTimes(3); // m2 is tried once, not again and again
+    expect(error).toHaveBeenCalledTimes(2);
+  });
 });

@@ -330,24 +330,38 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   /**
    * A failure that says the database is unreachable (the message's update, or its status event)
    * is waited out: a logged-out session's queue is failed once, when its logout is handled, and
-   * what stayed pending would go out if the session is linked again.
+   * what stayed pending would go out if the session is linked again. Any other failure is one
+   * message's: it is logged and the rest of the queue goes on (a change whose effects failed is
+   * replayed by MessageEffectsRecovery; a message whose update failed stays pending and is not
+   * tried again by this call).
    */
   private async failAll(sessionId: string, reason: string): Promise<void> {
+    const notMoved = new Set<string>();
     for (;;) {
-      const pending = await this.messages.pendingOf({ sessionId }, BATCH);
-      let failed = 0;
+      const left = notMoved.size ? { _id: { $nin: [...notMoved] } } : {};
+      const pending = await this.messages.pendingOf({ sessionId, ...left }, BATCH);
+      if (pending.length === 0) return;
       for (const message of pending) {
-        // Tried again, it may find the message failed by the try the connection cut off.
-        const moved = await this.outage.run(
-          async (attempt) =>
-            !!(await this.status.fail({ _id: message._id }, reason)) || attempt > 1,
-          'Database unreachable: the queue of an ended session is failed once it answers',
-          { sessionId, messageId: message._id },
-        );
-        if (moved) failed += 1;
+        const moved = await this.failOne(message._id, reason).catch((err: unknown) => {
+          this.log.error(
+            { err, sessionId, messageId: message._id },
+            'Could not fail a queued message of an ended session',
+          );
+          return false;
+        });
+        if (!moved) notMoved.add(message._id);
       }
-      if (failed === 0) return; // nothing left, or nothing we could move
     }
+  }
+
+  /** Whether the message moved to failed (or may have, by a try the connection cut off). */
+  private failOne(messageId: string, reason: string): Promise<boolean> {
+    // Tried again, it may find the message failed by the try the connection cut off.
+    return this.outage.run(
+      async (attempt) => !!(await this.status.fail({ _id: messageId }, reason)) || attempt > 1,
+      'Database unreachable: the queue of an ended session is failed once it answers',
+      { messageId },
+    );
   }
 }
 
