@@ -51,17 +51,33 @@ export class MessageCreationService {
     created: MessageRecord[],
     replayed = false,
   ): Promise<void> {
-    const sessionId = creations[0]?.sessionId;
-    if (sessionId && created.length) {
-      // The chat first: an edit or revoke applied next finds its target as the chat's last message.
-      await this.counts.record(created);
-      await this.applyChanges(sessionId, created);
-      await this.status.emitCreated(sessionId, created, creations, replayed);
-      await this.sessions.touchActivity(sessionId, new Date());
-      for (const record of created)
-        if (record.media?.downloadStatus === 'pending') this.downloads.schedule(record._id);
-    }
+    await this.runEffects(creations, created, replayed);
     for (const creation of creations) await this.creations.close(creation.id);
+  }
+
+  /**
+   * Runs the effects for the messages known to be stored and leaves the note open: an insert whose
+   * answer was lost may have stored others of its ids, which recovery finds once the note is
+   * stale (replaying these again, which effects allow).
+   */
+  completeLeavingOpen(creation: OpenCreation, created: MessageRecord[]): Promise<void> {
+    return this.runEffects([creation], created, false);
+  }
+
+  private async runEffects(
+    creations: OpenCreation[],
+    created: MessageRecord[],
+    replayed: boolean,
+  ): Promise<void> {
+    const sessionId = creations[0]?.sessionId;
+    if (!sessionId || !created.length) return;
+    // The chat first: an edit or revoke applied next finds its target as the chat's last message.
+    await this.counts.record(created);
+    await this.applyChanges(sessionId, created);
+    await this.status.emitCreated(sessionId, created, creations, replayed);
+    await this.sessions.touchActivity(sessionId, new Date());
+    for (const record of created)
+      if (record.media?.downloadStatus === 'pending') this.downloads.schedule(record._id);
   }
 
   /** Keeps recovery off these open notes for another grace period: their effects are on the way. */
@@ -72,7 +88,7 @@ export class MessageCreationService {
     );
   }
 
-  /** The insert failed: nothing was created under these ids that needs effects. */
+  /** The insert was refused: nothing was created under these ids that needs effects. */
   async abandon(creation: OpenCreation): Promise<void> {
     await this.creations.close(creation.id).catch((err: unknown) => {
       // Left behind, the note is replayed later and finds no message: harmless.

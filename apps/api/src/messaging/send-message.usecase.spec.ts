@@ -1,3 +1,4 @@
+import { MongoNetworkError } from 'mongodb';
 import mongoose from 'mongoose';
 import { useEmbeddedConnection } from '@app/embedded-mongo/testing/embedded-connection';
 import { loadConfig } from '@app/common';
@@ -23,7 +24,7 @@ const session = {
 describe('SendMessageUseCase group commit (embedded store)', () => {
   let connection: mongoose.Connection;
   let messages: MessagesRepository;
-  const notes: Array<{ ids: string[]; completedWith?: string[] }> = [];
+  const notes: Array<{ ids: string[]; completedWith?: string[]; closed?: boolean }> = [];
   const kicks: string[] = [];
 
   const connectionOf = useEmbeddedConnection('send');
@@ -43,8 +44,14 @@ describe('SendMessageUseCase group commit (embedded store)', () => {
       },
       complete: async (note: { id: string }, created: MessageRecord[]) => {
         notes[Number(note.id)].completedWith = created.map((m) => String(m._id));
+        notes[Number(note.id)].closed = true;
       },
-      abandon: async () => undefined,
+      completeLeavingOpen: async (note: { id: string }, created: MessageRecord[]) => {
+        notes[Number(note.id)].completedWith = created.map((m) => String(m._id));
+      },
+      abandon: async (note: { id: string }) => {
+        notes[Number(note.id)].closed = true;
+      },
     } as unknown as MessageCreationService;
     return new SendMessageUseCase(
       { getOwned: async () => session } as unknown as WhatsAppSessionsService,
@@ -159,6 +166,47 @@ describe('SendMessageUseCase group commit (embedded store)', () => {
     // Effects ran for the stored messages only.
     const completed = notes.flatMap((n) => n.completedWith ?? []);
     expect(completed).toHaveLength(2);
+  });
+
+  describe('an insert whose answer the connection lost', () => {
+    /** Stores the batch, then answers as if the connection broke before the acknowledgement. */
+    function losingAnswers(reads: 'answer' | 'fail'): MessagesRepository {
+      const repository = Object.create(messages) as MessagesRepository;
+      repository.insertAll = async (batch) => {
+        await messages.insertAll(batch);
+        return batch.map(() => new MongoNetworkError('connection reset'));
+      };
+      if (reads === 'fail')
+        repository.findByIds = async () => {
+          throw new MongoNetworkError('connection reset');
+        };
+      return repository;
+    }
+    const sendTo = (send: SendMessageUseCase, text: string) =>
+      send.execute('org', { sessionName: 'main', to: '+201001234567', text });
+
+    it('answers with the messages it stored and runs their effects', async () => {
+      const send = useCase(losingAnswers('answer'));
+      const outcomes = await Promise.all(['lost 1', 'lost 2'].map((text) => sendTo(send, text)));
+      expect(outcomes.map((o) => o.message.text)).toEqual(['lost 1', 'lost 2']);
+      expect(notes).toEqual([
+        {
+          ids: outcomes.map((o) => String(o.message._id)),
+          completedWith: outcomes.map((o) => String(o.message._id)),
+          closed: true,
+        },
+      ]);
+    });
+
+    it('keeps the creation note open for recovery when what it stored cannot be read either', async () => {
+      const refused = await sendTo(useCase(losingAnswers('fail')), 'lost 3').catch(
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(MongoNetworkError);
+      expect(await connection.collection('messages').countDocuments({ text: 'lost 3' })).toBe(1);
+      expect(notes).toHaveLength(1);
+      expect(notes[0].closed).toBeUndefined(); // MessageEffectsRecovery replays it
+    });
   });
 });
 

@@ -1,6 +1,13 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { Types } from 'mongoose';
-import { AllowList, APP_CONFIG, type AppConfig, KeyedBatchQueue, toJid } from '@app/common';
+import {
+  AllowList,
+  APP_CONFIG,
+  type AppConfig,
+  isTransientDatabaseError,
+  KeyedBatchQueue,
+  toJid,
+} from '@app/common';
 import type { WaSessionState } from '@app/whatsapp';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import type { SendMessageDto } from './dto/send-message.dto';
@@ -37,6 +44,10 @@ const DUPLICATE_WAIT_MS = 2_000;
 export const ABANDONED_CLAIM_MS = 120_000;
 /** Largest batch of one session's accepted sends stored together. */
 const ACCEPT_BATCH = 100;
+
+/** An insert the database may have applied though its answer never came. */
+const isUnanswered = (outcome: MessageRecord | Error): outcome is Error =>
+  outcome instanceof Error && isTransientDatabaseError(outcome);
 
 /** The accepted message; `replayed` when an earlier request with the same Idempotency-Key holds it. */
 export interface SendOutcome {
@@ -224,7 +235,8 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
   /**
    * One note, one insert and one round of effects for a session's concurrent sends. Once stored, a
    * message is accepted: it goes out whatever happens to its effects (chat, stats, event log), and
-   * those a failure cut off stay in the open note that MessageEffectsRecovery replays.
+   * those a failure cut off stay in the open note that MessageEffectsRecovery replays. So does a
+   * message whose insert went unanswered (the connection broke): the database may have stored it.
    */
   private async store(
     sessionId: string,
@@ -234,15 +246,13 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
       sessionId,
       messages.map((m) => m._id),
     );
-    let outcomes: Array<MessageRecord | Error>;
-    try {
-      outcomes = await this.messages.insertAll(messages);
-    } catch (error) {
-      await this.creation.abandon(note);
-      throw error;
-    }
+    const outcomes = await this.insertAll(messages);
     const stored = outcomes.filter((o): o is MessageRecord => !(o instanceof Error));
-    await this.creation.complete(note, stored).catch((err: unknown) => {
+    const unanswered = outcomes.some(isUnanswered);
+    const effects = unanswered
+      ? this.creation.completeLeavingOpen(note, stored)
+      : this.creation.complete(note, stored);
+    await effects.catch((err: unknown) => {
       this.log.warn(
         { err, sessionId, messages: stored.length },
         'Effects of accepted sends failed; recovery replays them',
@@ -250,6 +260,24 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
     });
     if (stored.length) this.dispatcher.kick(sessionId);
     return outcomes;
+  }
+
+  /**
+   * Each message's record or the error that kept it out. One whose insert went unanswered is read
+   * back: stored, it is accepted as any other; otherwise (or unreadable) its error stays.
+   */
+  private async insertAll(
+    messages: Array<NewMessage & { _id: string }>,
+  ): Promise<Array<MessageRecord | Error>> {
+    const outcomes = await this.messages.insertAll(messages).catch((error: unknown) => {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      return messages.map(() => failure);
+    });
+    const unanswered = messages.filter((_, i) => isUnanswered(outcomes[i]));
+    if (!unanswered.length) return outcomes;
+    const found = await this.messages.findByIds(unanswered.map((m) => m._id)).catch(() => []);
+    const byId = new Map(found.map((m) => [String(m._id), m]));
+    return outcomes.map((outcome, i) => byId.get(messages[i]._id) ?? outcome);
   }
 
   /**
