@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { MongoNetworkError } from 'mongodb';
 import type { WaMessageReceivedEvent } from '@app/whatsapp';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import { ChatCountsService } from './chat-counts.service';
@@ -171,6 +172,27 @@ describe('InboundIngestService', () => {
     expect(messages.insertOnce).toHaveBeenCalledTimes(4);
     const created = status.emitCreated.mock.calls[0][1];
     expect(created.map((m: { waMessageId: string }) => m.waMessageId)).toEqual(['a', 'b']);
+  });
+
+  it('one by one, waits out an insert whose answer the connection lost: the message stored is not dropped and gets its effects', async () => {
+    messages.insertManyOnce.mockRejectedValue(new Error('validation failed'));
+    const stored = new Map<string, NewMessage>();
+    let answerLost = true;
+    messages.insertOnce.mockImplementation(async (doc: NewMessage) => {
+      if (doc.waMessageId === 'bad') throw new Error('bad document');
+      const earlier = stored.get(doc.waMessageId!);
+      if (earlier) return { record: { ...earlier }, created: false };
+      stored.set(doc.waMessageId!, doc);
+      if (doc.waMessageId === 'b' && answerLost) {
+        answerLost = false;
+        throw new MongoNetworkError('connection reset');
+      }
+      return { record: { ...doc }, created: true };
+    });
+    await Promise.all(['a', 'bad', 'b'].map((id) => ingest.onMessage(event(id))));
+    const created = status.emitCreated.mock.calls[0][1];
+    expect(created.map((m: { waMessageId: string }) => m.waMessageId)).toEqual(['a', 'b']);
+    expect(notes.close).toHaveBeenCalledWith('note1');
   });
 
   it('counts as new a message the failed bulk insert had stored before failing (same id)', async () => {

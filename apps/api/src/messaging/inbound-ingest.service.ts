@@ -236,9 +236,17 @@ export class InboundIngestService implements BeforeApplicationShutdown {
       const created: MessageRecord[] = [];
       for (const doc of docs) {
         try {
-          const { record, created: isNew } = await this.messages.insertOnce(doc);
+          // An insert whose answer the connection lost may have stored it: tried again, it is
+          // found by its id (and dropped it would be lost, or stored without its effects).
+          const { record, created: isNew } = await this.throughOutage(
+            () => this.messages.insertOnce(doc),
+            doc.sessionId,
+            1,
+          );
           if (isNew || record._id === doc._id) created.push(record);
         } catch (error) {
+          // Given up during an outage (shutdown): it may be stored, and the note replays it.
+          if (isTransientDatabaseError(error)) throw error;
           this.log.error(
             { err: error, sessionId: doc.sessionId, waMessageId: doc.waMessageId },
             'Failed to store a message',
