@@ -9,6 +9,8 @@ import {
   type WaMessageReceivedEvent,
 } from '@app/whatsapp';
 import { randomBytes } from 'node:crypto';
+import { utimesSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MessageCreationService } from '../apps/api/src/messaging/message-creation.service';
@@ -16,6 +18,8 @@ import { MessageEffectsRecovery } from '../apps/api/src/messaging/message-effect
 import { OutboxDispatcher } from '../apps/api/src/messaging/outbox-dispatcher';
 import { IdempotencyRepository } from '../apps/api/src/messaging/idempotency.repository';
 import { MessagesRepository } from '../apps/api/src/messaging/messages.repository';
+import { MediaOrphanSweep } from '../apps/api/src/messaging/media-orphan-sweep.service';
+import { FileMediaStorage } from '../apps/api/src/messaging/media/file-media-storage';
 import { MEDIA_STORAGE, type MediaStorage } from '../apps/api/src/messaging/media/media-storage';
 import { connectedSession, waitForSessionStatus, scanWhenQrShows } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
@@ -2410,6 +2414,46 @@ describe('messaging send retries', () => {
     await t.app.get(MessageEffectsRecovery).recover();
     expect(await storage.open(key)).toBeNull();
     expect((await status(res.body.id)).media.downloadStatus).toBe('discarded');
+  });
+
+  it("deletes the media of a send whose message a crash kept from being stored, once past the grace period; other messages' media stays", async () => {
+    const storage = t.app.get<symbol, MediaStorage>(MEDIA_STORAGE);
+    const put = vi.spyOn(storage, 'put');
+    const photo = mediaSample.jpeg(1500);
+    const image = {
+      type: 'image',
+      media: { base64: photo.toString('base64'), mimetype: 'image/jpeg' },
+    };
+    const kept = await sendAs(t, owner, { sessionName: 'main', to: PEER, ...image }).expect(202);
+    // The process dies between storing the media and storing its message: nothing cleans up.
+    vi.spyOn(t.app.get(MessagesRepository), 'insertAll').mockRejectedValueOnce(new Error('killed'));
+    vi.spyOn(storage, 'delete').mockRejectedValueOnce(new Error('killed'));
+    await sendAs(t, owner, { sessionName: 'main', to: PEER, ...image }).expect(500);
+    const [keptKey, orphanKey] = put.mock.calls.map(([key]) => key);
+    const young = await sendAs(t, owner, { sessionName: 'main', to: PEER, ...image }).expect(202);
+    vi.restoreAllMocks();
+    const db = t.app.get<string, Connection>(getConnectionToken()).db!;
+    /** As stored two hours ago (MEDIA_ORPHAN_GRACE_SECONDS is one hour). */
+    const age = async (key: string) => {
+      const at = new Date(Date.now() - 2 * 3_600_000);
+      if (storage instanceof FileMediaStorage) utimesSync(join(t.dataDir, 'media', key), at, at);
+      else
+        await db
+          .collection('media.files')
+          .updateMany({ filename: key }, { $set: { uploadDate: at } });
+    };
+    await age(keptKey);
+    await age(orphanKey);
+    const orphanSize = (await storage.open(orphanKey))?.size;
+    expect(orphanSize).toBe(photo.length);
+
+    await t.app.get(MediaOrphanSweep).sweep();
+
+    expect(await storage.open(orphanKey)).toBeNull();
+    for (const { body } of [kept, young]) {
+      const media = await downloadMedia(t, owner.auth, body.id);
+      expect(Buffer.compare(media.bytes, photo)).toBe(0);
+    }
   });
 });
 

@@ -564,6 +564,27 @@ export class MessagesRepository {
     );
   }
 
+  /**
+   * Which of these media keys messages hold: as their stored media (`media.storageKey`), or as the
+   * download still to come of a received message (stored under the message's id).
+   */
+  async mediaKeysHeld(keys: string[]): Promise<Set<string>> {
+    const [stored, downloading] = await Promise.all([
+      this.model
+        .find({ 'media.storageKey': { $in: keys } }, { 'media.storageKey': 1 })
+        .lean<Array<Pick<MessageRecord, 'media'>>>()
+        .exec(),
+      this.model
+        .find({ _id: { $in: keys }, 'media.downloadStatus': 'pending' }, { _id: 1 })
+        .lean<Array<{ _id: string }>>()
+        .exec(),
+    ]);
+    return new Set([
+      ...stored.flatMap((m) => (m.media?.storageKey ? [m.media.storageKey] : [])),
+      ...downloading.map((m) => String(m._id)),
+    ]);
+  }
+
   /** Ids of messages whose media is still to download, in id order after `after` (a page of them). */
   async pendingMediaDownloads(limit: number, after?: string): Promise<string[]> {
     const rows = await this.model

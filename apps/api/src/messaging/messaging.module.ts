@@ -9,6 +9,8 @@ import { IdempotencyRepository } from './idempotency.repository';
 import { InboundIngestService } from './inbound-ingest.service';
 import { mediaStorageProvider } from './media/media-storage.provider';
 import { MediaDownloadService } from './media-download.service';
+import { MediaOrphanSweep } from './media-orphan-sweep.service';
+import { MediaSweepsRepository } from './media-sweeps.repository';
 import { MessageEffectsRecovery } from './message-effects-recovery.service';
 import { MessageCreationService } from './message-creation.service';
 import { MessageCreationsRepository } from './message-creations.repository';
@@ -19,6 +21,7 @@ import { MessagingController } from './messaging.controller';
 import { OutboxDispatcher } from './outbox-dispatcher';
 import { Chat, ChatSchema, OBSOLETE_CHAT_INDEXES } from './schemas/chat.schema';
 import { IdempotencyKey, IdempotencyKeySchema } from './schemas/idempotency-key.schema';
+import { MediaSweep, MediaSweepSchema } from './schemas/media-sweep.schema';
 import { MessageCreation, MessageCreationSchema } from './schemas/message-creation.schema';
 import { Message, MessageSchema } from './schemas/message.schema';
 import { ReadReceiptDispatcher } from './read-receipt-dispatcher';
@@ -32,6 +35,7 @@ import { SendMessageUseCase } from './send-message.usecase';
       { name: Chat.name, schema: ChatSchema },
       { name: IdempotencyKey.name, schema: IdempotencyKeySchema },
       { name: MessageCreation.name, schema: MessageCreationSchema },
+      { name: MediaSweep.name, schema: MediaSweepSchema },
     ]),
   ],
   controllers: [MessagingController],
@@ -49,6 +53,8 @@ import { SendMessageUseCase } from './send-message.usecase';
     SendMessageUseCase,
     InboundIngestService,
     MediaDownloadService,
+    MediaSweepsRepository,
+    MediaOrphanSweep,
     MessageHistoryService,
     ChatReadService,
     ReadReceiptDispatcher,

@@ -11,6 +11,8 @@ describe('loadConfig', () => {
       JWT_EXPIRES_IN: '12h',
       WHATSAPP_MAX_SESSIONS_PER_ORG: 10,
       MEDIA_FETCH_TIMEOUT_SECONDS: 30,
+      MEDIA_SWEEP_INTERVAL_SECONDS: 3600,
+      MEDIA_ORPHAN_GRACE_SECONDS: 3600,
       WEBHOOK_CONCURRENCY_PER_ORG: 8,
     });
     expect(config.MONGODB_URI).toBeUndefined();
@@ -39,6 +41,11 @@ describe('loadConfig', () => {
       { MEDIA_FETCH_TIMEOUT_SECONDS: '61' },
       'MEDIA_FETCH_TIMEOUT_SECONDS must be an integer between 1',
     ],
+    [
+      { MEDIA_SWEEP_INTERVAL_SECONDS: '30' },
+      'MEDIA_SWEEP_INTERVAL_SECONDS must be an integer between 60 and 86400',
+    ],
+    [{ MEDIA_ORPHAN_GRACE_SECONDS: '60' }, 'MEDIA_ORPHAN_GRACE_SECONDS must be an integer >= 300'],
     [{ CORS_ORIGINS: 'https://app.example.com/path' }, 'CORS_ORIGINS must be * or'],
     [{ JWT_EXPIRES_IN: '0' }, 'JWT_EXPIRES_IN must be a positive number'],
     [{ JWT_EXPIRES_IN: '0m' }, 'JWT_EXPIRES_IN must be a positive number'],

@@ -241,6 +241,22 @@ export class EnvironmentVariables {
   @Max(60, { message: 'MEDIA_FETCH_TIMEOUT_SECONDS must be an integer between 1 and 60' })
   MEDIA_FETCH_TIMEOUT_SECONDS: number = 30;
 
+  /** How often stored media that no message holds is looked for and deleted (MediaOrphanSweep). */
+  @Transform(toInt)
+  @IsInt({ message: 'MEDIA_SWEEP_INTERVAL_SECONDS must be an integer between 60 and 86400' })
+  @Min(60, { message: 'MEDIA_SWEEP_INTERVAL_SECONDS must be an integer between 60 and 86400' })
+  @Max(86_400, { message: 'MEDIA_SWEEP_INTERVAL_SECONDS must be an integer between 60 and 86400' })
+  MEDIA_SWEEP_INTERVAL_SECONDS: number = 3_600;
+
+  /**
+   * How old stored media without a message must be before the sweep deletes it: a send stores its
+   * media before its message, and a download its bytes before noting them on the message.
+   */
+  @Transform(toInt)
+  @IsInt({ message: 'MEDIA_ORPHAN_GRACE_SECONDS must be an integer >= 300' })
+  @Min(300, { message: 'MEDIA_ORPHAN_GRACE_SECONDS must be an integer >= 300' })
+  MEDIA_ORPHAN_GRACE_SECONDS: number = 3_600;
+
   @Transform(toInt)
   @IsInt({ message: 'WEBHOOK_RETRY_BASE_MS must be an integer >= 1' })
   @Min(1, { message: 'WEBHOOK_RETRY_BASE_MS must be an integer >= 1' })

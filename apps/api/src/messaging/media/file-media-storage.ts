@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
@@ -42,6 +42,29 @@ export class FileMediaStorage implements MediaStorage {
 
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true });
+  }
+
+  /** Lists the directory whole (names only), then reads the time of each key after `after`. */
+  async *listStoredBefore(before: Date, after = ''): AsyncIterable<string> {
+    const names = await readdir(this.dir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return []; // nothing stored yet
+      throw error;
+    });
+    // Temp files of writes under way (or cut off) are no keys.
+    const keys = names.filter((name) => SAFE_KEY.test(name) && name > after).sort();
+    for (const key of keys) if (await this.storedBefore(key, before)) yield key;
+  }
+
+  async deleteStoredBefore(key: string, before: Date): Promise<boolean> {
+    if (!(await this.storedBefore(key, before))) return false;
+    await this.delete(key);
+    return true;
+  }
+
+  /** A put renames its finished file into place: the file's time is when its bytes were stored. */
+  private async storedBefore(key: string, before: Date): Promise<boolean> {
+    const info = await stat(this.pathOf(key)).catch(() => null);
+    return !!info && info.mtime < before;
   }
 
   private pathOf(key: string): string {

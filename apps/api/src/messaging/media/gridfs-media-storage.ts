@@ -48,4 +48,26 @@ export class GridFsMediaStorage implements MediaStorage {
     for await (const file of this.bucket.find({ filename: key }))
       await this.bucket.delete(file._id);
   }
+
+  /** A file's uploadDate is when its upload finished (its file document is written last). */
+  async *listStoredBefore(before: Date, after = ''): AsyncIterable<string> {
+    const files = this.bucket.find(
+      { filename: { $gt: after }, uploadDate: { $lt: before } },
+      { sort: { filename: 1 }, projection: { filename: 1 } },
+    );
+    let last: string | undefined;
+    for await (const { filename } of files) {
+      if (filename !== last) yield filename; // a put under way may briefly hold two
+      last = filename;
+    }
+  }
+
+  async deleteStoredBefore(key: string, before: Date): Promise<boolean> {
+    let deleted = false;
+    for await (const file of this.bucket.find({ filename: key, uploadDate: { $lt: before } })) {
+      await this.bucket.delete(file._id);
+      deleted = true;
+    }
+    return deleted;
+  }
 }

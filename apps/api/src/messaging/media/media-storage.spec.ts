@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -93,6 +93,38 @@ describe.each([
     expect(await kit.leftovers()).toBe(0);
   });
 
+  it('lists the keys stored before a time in key order, and deletes a key only if stored before it', async () => {
+    const pause = () => new Promise((r) => setTimeout(r, 20));
+    const [a, b, c] = [
+      '665f1c2b1e6a3e4f7e9d0e01',
+      '665f1c2b1e6a3e4f7e9d0e02',
+      '665f1c2b1e6a3e4f7e9d0e03',
+    ];
+    await kit.storage.put(b, Buffer.from('b'));
+    await kit.storage.put(a, Buffer.from('a'));
+    await pause();
+    const cutoff = new Date();
+    await pause();
+    await kit.storage.put(c, Buffer.from('c'));
+    const list = async (after?: string) => {
+      const keys: string[] = [];
+      for await (const key of kit.storage.listStoredBefore(cutoff, after)) keys.push(key);
+      return keys.filter((key) => key !== KEY);
+    };
+    expect(await list()).toEqual([a, b]);
+    expect(await list(a)).toEqual([b]);
+    expect(await kit.storage.deleteStoredBefore(c, cutoff)).toBe(false);
+    expect(await kit.storage.deleteStoredBefore(a, cutoff)).toBe(true);
+    expect(await kit.storage.read(a)).toBeNull();
+    expect(await kit.storage.read(c)).toEqual(Buffer.from('c'));
+    // Stored again since the cutoff (a download retried): kept.
+    await kit.storage.put(b, Buffer.from('b2'));
+    expect(await kit.storage.deleteStoredBefore(b, cutoff)).toBe(false);
+    expect(await kit.storage.read(b)).toEqual(Buffer.from('b2'));
+    for (const key of [a, b, c]) await kit.storage.delete(key);
+    expect(await kit.leftovers()).toBe(0);
+  });
+
   it('answers null for unknown keys and deletes idempotently', async () => {
     await kit.storage.put(KEY, Buffer.from('x'));
     await kit.storage.delete(KEY);
@@ -103,6 +135,21 @@ describe.each([
 });
 
 describe('FileMediaStorage keys', () => {
+  it('lists nothing before anything was stored, and no temp file of a write', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'media-')), 'media');
+    const storage = new FileMediaStorage(dir);
+    const listed = async () => {
+      const keys: string[] = [];
+      for await (const key of storage.listStoredBefore(new Date(Date.now() + 60_000)))
+        keys.push(key);
+      return keys;
+    };
+    expect(await listed()).toEqual([]);
+    await storage.put(KEY, Buffer.from('x'));
+    writeFileSync(join(dir, `${KEY}.4242.tmp`), 'half');
+    expect(await listed()).toEqual([KEY]);
+  });
+
   it('refuses keys that could escape the directory', async () => {
     const storage = new FileMediaStorage(mkdtempSync(join(tmpdir(), 'media-')));
     await expect(storage.put('../evil', Buffer.from('x'))).rejects.toThrow('Invalid media key');

@@ -34,4 +34,14 @@ export interface MediaStorage {
   open(key: string, pickRange?: RangePicker): Promise<OpenedMedia | null>;
   read(key: string): Promise<Buffer | null>;
   delete(key: string): Promise<void>;
+  /**
+   * The keys whose bytes were stored before `before`, in key order, those after `after` only (for
+   * the orphan sweep, a batch at a time). A key stored while the listing runs may be left out.
+   */
+  listStoredBefore(before: Date, after?: string): AsyncIterable<string>;
+  /**
+   * Deletes the key's bytes if they were stored before `before`: bytes stored again since (a
+   * download retried) stay. Resolves to whether anything was deleted.
+   */
+  deleteStoredBefore(key: string, before: Date): Promise<boolean>;
 }

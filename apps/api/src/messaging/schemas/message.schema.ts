@@ -111,6 +111,11 @@ MessageSchema.index(
   { 'media.downloadStatus': 1, _id: 1 },
   { partialFilterExpression: { 'media.downloadStatus': 'pending' } },
 );
+// The orphan media sweep: which stored media a message holds.
+MessageSchema.index(
+  { 'media.storageKey': 1 },
+  { partialFilterExpression: { 'media.storageKey': { $exists: true } } },
+);
 // Outbox worker.
 MessageSchema.index({ status: 1, nextAttemptAt: 1 });
 MessageSchema.index({ sessionId: 1, status: 1, createdAt: 1 });
