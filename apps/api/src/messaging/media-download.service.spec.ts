@@ -2,6 +2,8 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { Logger } from '@nestjs/common';
+import { MongoNetworkError } from 'mongodb';
 import { ByteCap } from '@app/common';
 import { MediaExceedsLimitError, type SessionRegistry } from '@app/whatsapp';
 import { FileMediaStorage } from './media/file-media-storage';
@@ -79,6 +81,52 @@ describe('MediaDownloadService', () => {
         }),
       ]);
       expect(kit.files()).toEqual([]);
+    });
+  });
+
+  describe('when the database fails', () => {
+    const message = {
+      _id: '665f1c2b1e6a3e4f7e9d0e0e',
+      sessionId: 's1',
+      type: 'image',
+      media: { downloadStatus: 'pending', mimetype: 'image/jpeg' },
+    };
+    beforeEach(() => vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined));
+    afterEach(() => vi.restoreAllMocks());
+
+    it('tries the download again later instead of rejecting (a timer runs it: the process would crash)', async () => {
+      const writes: Array<Record<string, unknown>> = [];
+      let reads = 0;
+      let writesFail = true;
+      const messages = {
+        findById: async () => {
+          if (++reads === 1) throw new MongoNetworkError('connection reset');
+          return message;
+        },
+        mediaRefOf: async () => ({ any: 'ref' }),
+        setFields: async (_filter: unknown, set: Record<string, unknown>) => {
+          if (writesFail) throw new MongoNetworkError('connection reset');
+          writes.push(set);
+        },
+      } as unknown as MessagesRepository;
+      const registry = {
+        downloadMedia: async () => Readable.from([Buffer.from('photo')]),
+      } as unknown as SessionRegistry;
+      const dir = mkdtempSync(join(tmpdir(), 'media-dl-'));
+      const service = new MediaDownloadService(messages, registry, new FileMediaStorage(dir));
+      const retries: number[] = [];
+      vi.spyOn(service, 'schedule').mockImplementation((_id, delayMs = 0) => {
+        retries.push(delayMs);
+      });
+
+      await service.download(message._id); // the message cannot be read
+      await service.download(message._id); // stored, but neither it nor the failure is recorded
+      writesFail = false;
+      await service.download(message._id);
+
+      expect(retries).toHaveLength(2);
+      expect(retries.every((delayMs) => delayMs > 0)).toBe(true);
+      expect(writes).toEqual([expect.objectContaining({ 'media.downloadStatus': 'stored' })]);
     });
   });
 });

@@ -27,6 +27,8 @@ export class MediaDownloadService implements OnApplicationBootstrap, BeforeAppli
   private readonly log = new Logger(MediaDownloadService.name);
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly inFlight = new Set<string>();
+  /** Downloads the database failed in a row (reading the message, recording the outcome). */
+  private readonly databaseFailures = new Map<string, number>();
   private readonly slots = new ConcurrencyLimit(MAX_CONCURRENT_DOWNLOADS);
   private stopped = false;
 
@@ -61,7 +63,11 @@ export class MediaDownloadService implements OnApplicationBootstrap, BeforeAppli
     this.timers.add(timer);
   }
 
-  /** Exposed for tests and the boot resume. */
+  /**
+   * Exposed for tests and the boot resume. Never rejects (a timer runs it, and a rejection there
+   * would end the process): when the database fails, reading the message or recording the
+   * outcome, the download is tried again later, up to MAX_ATTEMPTS times in a row.
+   */
   async download(messageId: string): Promise<void> {
     if (this.inFlight.has(messageId)) return;
     this.inFlight.add(messageId);
@@ -73,9 +79,24 @@ export class MediaDownloadService implements OnApplicationBootstrap, BeforeAppli
         const ref = await this.messages.mediaRefOf(messageId);
         if (ref) await this.attempt(message, ref);
       });
+      this.databaseFailures.delete(messageId);
+    } catch (err) {
+      this.retryAfterDatabaseFailure(messageId, err);
     } finally {
       this.inFlight.delete(messageId);
     }
+  }
+
+  private retryAfterDatabaseFailure(messageId: string, err: unknown): void {
+    const failures = (this.databaseFailures.get(messageId) ?? 0) + 1;
+    if (failures > MAX_ATTEMPTS) {
+      this.databaseFailures.delete(messageId);
+      this.log.error({ err, messageId }, 'Media download not recorded; the next boot resumes it');
+      return;
+    }
+    this.databaseFailures.set(messageId, failures);
+    this.log.warn({ err, messageId, failures }, 'Media download not recorded; will retry');
+    this.schedule(messageId, backoffDelay(failures, RETRY));
   }
 
   private async attempt(message: MessageRecord, ref: Record<string, unknown>): Promise<void> {
