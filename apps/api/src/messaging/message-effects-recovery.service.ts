@@ -59,11 +59,19 @@ export class MessageEffectsRecovery implements OnApplicationBootstrap, BeforeApp
         EFFECTS_GRACE_MS,
       );
       if (!note) return;
-      const replayed = await this.creation.replay(note);
-      this.log.warn(
-        { sessionId: note.sessionId, noted: note.messageIds.length, replayed },
-        'Replayed the effects of a message write cut off by a crash',
-      );
+      try {
+        const replayed = await this.creation.replay(note);
+        this.log.warn(
+          { sessionId: note.sessionId, noted: note.messageIds.length, replayed },
+          'Replayed the effects of a message write cut off by a crash',
+        );
+      } catch (err) {
+        // Leased: this pass moves on to the next note, a later pass takes this one again.
+        this.log.error(
+          { err, sessionId: note.sessionId, noted: note.messageIds.length },
+          "A message write's effects failed again; the next pass retries",
+        );
+      }
     }
   }
 
@@ -73,11 +81,21 @@ export class MessageEffectsRecovery implements OnApplicationBootstrap, BeforeApp
         new Date(Date.now() - EFFECTS_GRACE_MS),
       );
       if (!message) return;
-      await this.status.replayEffects(message);
-      this.log.warn(
-        { sessionId: message.sessionId, messageId: message._id, status: message.status },
-        'Replayed the effects of a status change cut off by a crash',
-      );
+      const fields = {
+        sessionId: message.sessionId,
+        messageId: message._id,
+        status: message.status,
+      };
+      try {
+        await this.status.replayEffects(message);
+        this.log.warn(fields, 'Replayed the effects of a status change cut off by a crash');
+      } catch (err) {
+        // Claimed anew (statusEffectsAt is now): a pass after the grace period takes it again.
+        this.log.error(
+          { err, ...fields },
+          "A status change's effects failed again; the next pass retries",
+        );
+      }
     }
   }
 }
