@@ -5,7 +5,11 @@ import { Readable } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import { MongoNetworkError } from 'mongodb';
 import { ByteCap } from '@app/common';
-import { MediaExceedsLimitError, type SessionRegistry } from '@app/whatsapp';
+import {
+  MediaExceedsLimitError,
+  SessionNotConnectedError,
+  type SessionRegistry,
+} from '@app/whatsapp';
 import { FileMediaStorage } from './media/file-media-storage';
 import type { MediaStorage } from './media/media-storage';
 import { MediaDownloadService } from './media-download.service';
@@ -81,6 +85,77 @@ describe('MediaDownloadService', () => {
         }),
       ]);
       expect(kit.files()).toEqual([]);
+    });
+  });
+
+  describe('while the session is not connected here', () => {
+    const message = {
+      _id: '665f1c2b1e6a3e4f7e9d0e0f',
+      sessionId: 'org_main',
+      type: 'image',
+      media: { downloadStatus: 'pending', mimetype: 'image/jpeg' },
+    };
+
+    it('uses up no attempt, and downloads once the session connects (here or on the instance it moved to)', async () => {
+      const writes: Array<Record<string, unknown>> = [];
+      let connected = false;
+      const pages: Array<[number, string | undefined, string | undefined]> = [];
+      const messages = {
+        findById: async () => message,
+        mediaRefOf: async () => ({ any: 'ref' }),
+        setFields: async (_filter: unknown, set: Record<string, unknown>) => void writes.push(set),
+        pendingMediaDownloads: async (limit: number, after?: string, sessionId?: string) => {
+          pages.push([limit, after, sessionId]);
+          return after ? [] : [message._id];
+        },
+      } as unknown as MessagesRepository;
+      const registry = {
+        // As SessionRegistry: no connection while it reconnects, restores or runs elsewhere.
+        downloadMedia: (sessionId: string) => {
+          if (!connected) throw new SessionNotConnectedError(sessionId);
+          return Promise.resolve(Readable.from([Buffer.from('photo')]));
+        },
+      } as unknown as SessionRegistry;
+      const dir = mkdtempSync(join(tmpdir(), 'media-dl-'));
+      const service = new MediaDownloadService(messages, registry, new FileMediaStorage(dir));
+      const scheduled: string[] = [];
+      vi.spyOn(service, 'schedule').mockImplementation((id) => void scheduled.push(id));
+
+      for (let i = 0; i < 6; i++) await service.download(message._id);
+      expect(writes).toEqual([]); // still pending, with no attempt counted
+      expect(scheduled).toEqual([]);
+
+      connected = true;
+      await service.onSessionStatus({
+        sessionId: 'org_main',
+        organizationId: 'org',
+        sessionName: 'main',
+        status: 'connected',
+        previousStatus: 'connecting',
+        at: new Date(),
+      });
+      expect(pages[0][2]).toBe('org_main');
+      expect(scheduled).toEqual([message._id]);
+      await service.download(message._id);
+      expect(writes).toEqual([expect.objectContaining({ 'media.downloadStatus': 'stored' })]);
+    });
+
+    it('fails the pending downloads of a session that was logged out (or deleted)', async () => {
+      const failPendingDownloads = vi.fn(async () => 2);
+      const messages = { failPendingDownloads } as unknown as MessagesRepository;
+      const service = new MediaDownloadService(messages, {} as SessionRegistry, {} as MediaStorage);
+      await service.onSessionStatus({
+        sessionId: 'org_main',
+        organizationId: 'org',
+        sessionName: 'main',
+        status: 'logged_out',
+        previousStatus: 'connected',
+        at: new Date(),
+      });
+      expect(failPendingDownloads).toHaveBeenCalledWith(
+        'org_main',
+        "Session 'main' was logged out before the media was downloaded",
+      );
     });
   });
 

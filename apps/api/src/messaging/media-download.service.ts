@@ -5,8 +5,15 @@ import {
   type OnApplicationBootstrap,
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
 import { backoffDelay, ConcurrencyLimit } from '@app/common';
-import { MediaExceedsLimitError, SessionRegistry } from '@app/whatsapp';
+import {
+  MediaExceedsLimitError,
+  SessionNotConnectedError,
+  SessionRegistry,
+  WA_EVENTS,
+  type WaSessionStatusEvent,
+} from '@app/whatsapp';
 import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
 import { MEDIA_SIZE_LIMITS } from './media/media-limits';
 import { MessagesRepository } from './messages.repository';
@@ -20,7 +27,8 @@ const MAX_CONCURRENT_DOWNLOADS = 4;
 
 /**
  * Downloads inbound media into MediaStorage. A failed download is retried with backoff and
- * recorded on the message; the message itself is never dropped. Pending downloads resume at boot.
+ * recorded on the message; the message itself is never dropped. Pending downloads resume at boot,
+ * and a session's when it connects: one that found no connection here counts no attempt.
  */
 @Injectable()
 export class MediaDownloadService implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -40,11 +48,37 @@ export class MediaDownloadService implements OnApplicationBootstrap, BeforeAppli
 
   /** Every download a previous run left pending (a page at a time; the slots pace them). */
   async onApplicationBootstrap(): Promise<void> {
+    // Sessions are restored concurrently; give them a moment before retrying downloads.
+    await this.resume(undefined, 5_000);
+  }
+
+  /**
+   * A download needs its session's connection on this instance: those that found none (it was
+   * reconnecting, being restored, or held by another instance) wait for it here.
+   */
+  @OnEvent(WA_EVENTS.sessionStatus, { async: true, suppressErrors: true })
+  async onSessionStatus(event: WaSessionStatusEvent): Promise<void> {
+    if (event.replayed) return;
+    const { sessionId, sessionName } = event;
+    try {
+      if (event.status === 'connected') await this.resume(sessionId);
+      // Logged out or deleted: its downloads never get a connection again.
+      if (event.status === 'logged_out')
+        await this.messages.failPendingDownloads(
+          sessionId,
+          `Session '${sessionName}' was logged out before the media was downloaded`,
+        );
+    } catch (err) {
+      this.log.warn({ err, sessionId }, 'Could not resume or end the media downloads of a session');
+    }
+  }
+
+  /** Schedules the pending downloads (of one session, or all), a page at a time. */
+  private async resume(sessionId?: string, delayMs = 0): Promise<void> {
     let page: string[] = [];
     do {
-      page = await this.messages.pendingMediaDownloads(RESUME_BATCH, page.at(-1));
-      // Sessions are restored concurrently; give them a moment before retrying downloads.
-      for (const id of page) this.schedule(id, 5_000);
+      page = await this.messages.pendingMediaDownloads(RESUME_BATCH, page.at(-1), sessionId);
+      for (const id of page) this.schedule(id, delayMs);
     } while (page.length === RESUME_BATCH && !this.stopped);
   }
 
@@ -122,6 +156,8 @@ export class MediaDownloadService implements OnApplicationBootstrap, BeforeAppli
         { mediaRef: 1, 'media.downloadError': 1 },
       );
     } catch (error) {
+      // Not an attempt: resumed when the session connects (onSessionStatus).
+      if (error instanceof SessionNotConnectedError) return;
       const reason = (error as Error).message ?? String(error);
       if (error instanceof MediaExceedsLimitError) return this.refuse(message, attempts, reason);
       const final = attempts >= MAX_ATTEMPTS;

@@ -555,6 +555,17 @@ export class MessagesRepository {
     await this.model.updateOne(filter, { $set: set, $unset: unset }).exec();
   }
 
+  /** The downloads still to come of a session's received media can no longer happen. */
+  async failPendingDownloads(sessionId: string, reason: string): Promise<number> {
+    const result = await this.model
+      .updateMany(
+        { sessionId, 'media.downloadStatus': 'pending' },
+        { $set: { 'media.downloadStatus': 'failed', 'media.downloadError': reason } },
+      )
+      .exec();
+    return result.modifiedCount;
+  }
+
   /** The message's stored media bytes were deleted (see MessageStatusService): it keeps the rest. */
   async markMediaDiscarded(id: string): Promise<void> {
     await this.setFields(
@@ -586,12 +597,17 @@ export class MessagesRepository {
   }
 
   /** Ids of messages whose media is still to download, in id order after `after` (a page of them). */
-  async pendingMediaDownloads(limit: number, after?: string): Promise<string[]> {
+  async pendingMediaDownloads(
+    limit: number,
+    after?: string,
+    sessionId?: string,
+  ): Promise<string[]> {
     const rows = await this.model
       .find(
         {
           'media.downloadStatus': 'pending',
           mediaRef: { $exists: true },
+          ...(sessionId ? { sessionId } : {}),
           ...(after ? { _id: { $gt: after } } : {}),
         },
         { _id: 1 },
