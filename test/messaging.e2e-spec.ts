@@ -8,6 +8,7 @@ import {
   WA_EVENTS,
   type WaMessageReceivedEvent,
 } from '@app/whatsapp';
+import { MongoNetworkError } from 'mongodb';
 import { randomBytes } from 'node:crypto';
 import { utimesSync } from 'node:fs';
 import { join } from 'node:path';
@@ -625,6 +626,28 @@ describe('messaging (HTTP, sandbox engine)', () => {
       lastMessage: expect.objectContaining({ id: accepted.body.id, preview: 'charge card once' }),
       messageCount: 1,
     });
+    expect(await notes.countDocuments({ messageIds: accepted.body.id })).toBe(0);
+  });
+
+  it('answers 202 with a send whose insert the database applied but whose answer the connection lost, and records its chat', async () => {
+    const repository = t.app.get(MessagesRepository);
+    const insertAll = repository.insertAll.bind(repository);
+    vi.spyOn(repository, 'insertAll').mockImplementationOnce(async (batch) => {
+      await insertAll(batch);
+      return batch.map(() => new MongoNetworkError('connection reset before the acknowledgement'));
+    });
+    const body = { sessionName: 'main', to: '+201555000448', text: 'answer lost' };
+    const accepted = await send(body).expect(202);
+    vi.restoreAllMocks();
+    expect(accepted.body).toMatchObject({ status: 'pending', text: 'answer lost' });
+    await waitForStatus(accepted.body.id, 'sent');
+    expect(await findChat(t, owner, '201555000448@s.whatsapp.net')).toMatchObject({
+      lastMessage: expect.objectContaining({ id: accepted.body.id }),
+      messageCount: 1,
+    });
+    const notes = t.app
+      .get<string, Connection>(getConnectionToken())
+      .collection('message_creations');
     expect(await notes.countDocuments({ messageIds: accepted.body.id })).toBe(0);
   });
 
