@@ -343,6 +343,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
       if (pending.length === 0) return;
       for (const message of pending) {
         const moved = await this.failOne(message._id, reason).catch((err: unknown) => {
+          if (isTransientDatabaseError(err)) throw err; // an outage given up at shutdown: stop
           this.log.error(
             { err, sessionId, messageId: message._id },
             'Could not fail a queued message of an ended session',
