@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SandboxControl } from '@app/whatsapp';
 import { EmbeddedMongoServer } from '@app/embedded-mongo';
 import { outageProxy } from './support/outage-proxy';
@@ -98,6 +101,63 @@ describe('a database outage', () => {
       await t.close();
       await proxy.close();
       await store.close();
+    }
+  }, 180_000);
+
+  // Each component used to wait out server selection (10 s) in turn: the event outbox's appends,
+  // then the registry's status write, lease release and auth flush, one after the other (~38 s).
+  it('a shutdown during it ends within seconds, and the session it could not record comes back with the database', async () => {
+    const store = await EmbeddedMongoServer.start({ port: 0 });
+    const proxy = await outageProxy(store.port);
+    // The restart comes back under the same name: it holds the leases the shutdown could not release.
+    const env = {
+      MONGODB_URI: `mongodb://127.0.0.1:${proxy.port}/wa_outage_shutdown?directConnection=true`,
+      INSTANCE_ID: 'outage-shutdown',
+    };
+    const dataDir = mkdtempSync(join(tmpdir(), 'wagw-outage-'));
+    let t = await createTestApp(env, dataDir);
+    try {
+      const owner = await registerUser(t);
+      await connectedSession(t, owner);
+      const sessionId = `${owner.organization.id}_main`;
+      const sent = await sendText(t, owner, '+201009990001', 'before the outage');
+      await waitFor(async () => {
+        const res = await t.http().get(`/api/v1/whatsapp/messages/${sent.id}`).set(owner.auth);
+        return res.body.status === 'sent';
+      });
+
+      await proxy.cut();
+      const sandbox = t.app.get(SandboxControl);
+      sandbox.inbound(sessionId, { from: '201009990002', pushName: 'Mona', text: 'during' });
+      sandbox.pushContact(sessionId, { phone: '201009990003', name: 'Omar Address Book' });
+      await sandbox.disconnect(sessionId, 'connectionLost');
+      const stopping = Date.now();
+      // Raced: a shutdown that never ends (an operation left waiting for good) fails here, not at
+      // the test's timeout.
+      const ended = await Promise.race([
+        t.close().then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 30_000).unref()),
+      ]);
+      expect(ended, 'the shutdown ended').toBe(true);
+      expect(Date.now() - stopping).toBeLessThan(15_000);
+
+      await proxy.restore();
+      t = await createTestApp(env, dataDir);
+      await waitForSessionStatus(t, owner, 'main', 'connected', 30_000);
+      const after = await sendText(t, owner, '+201009990004', 'after the outage');
+      await waitFor(
+        async () => {
+          const res = await t.http().get(`/api/v1/whatsapp/messages/${after.id}`).set(owner.auth);
+          return res.body.status === 'sent';
+        },
+        30_000,
+        'a send after the restart',
+      );
+    } finally {
+      await t.close();
+      await proxy.close();
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   }, 180_000);
 });

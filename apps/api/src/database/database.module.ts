@@ -5,12 +5,13 @@ import {
   Module,
   OnApplicationBootstrap,
   OnApplicationShutdown,
+  OnModuleDestroy,
 } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { getConnectionToken, InjectConnection, MongooseModule } from '@nestjs/mongoose';
 import { join } from 'node:path';
 import type { Connection } from 'mongoose';
-import { APP_CONFIG, type AppConfig } from '@app/common';
+import { APP_CONFIG, type AppConfig, isTransientDatabaseError } from '@app/common';
 import { EmbeddedMongoThread, type ThreadMemory } from '@app/embedded-mongo';
 import {
   ClosedConnectionWatchdog,
@@ -21,6 +22,8 @@ import {
 /** The driver's server monitoring: a heartbeat every 10 s, each connection given 10 s to open. */
 const HEARTBEAT_FREQUENCY_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 10_000;
+/** How long the shutdown waits for the database to answer a ping (as the health check does). */
+const SHUTDOWN_PING_MS = 1_500;
 
 export const MONGO_TARGET = Symbol('MONGO_TARGET');
 
@@ -139,6 +142,62 @@ class MonitorWatchdogService implements OnApplicationBootstrap, OnApplicationShu
   }
 }
 
+/**
+ * A shutdown during a database outage gives up at once what waits for the database. Otherwise
+ * each component's shutdown hook waited out server selection (10 s) in turn, Nest running them one
+ * module after the other: the event outbox's appends, then the registry's status writes, lease
+ * releases and auth-state flush, ~40 s in all, past many supervisors' grace period. Nest destroys
+ * every module before any shutdown hook runs: if the database does not answer a ping by then, the
+ * connection is force-closed, so every operation waiting for a server fails now, all together,
+ * and every later one at once. What was given up is recovered as after a crash: creation notes
+ * and outbox rows already stored are replayed, leases run out and the sessions are restored.
+ */
+@Injectable()
+class OutageShutdownService implements OnModuleDestroy {
+  private readonly logger = new Logger(OutageShutdownService.name);
+
+  constructor(@InjectConnection() private readonly connection: Connection) {}
+
+  async onModuleDestroy(): Promise<void> {
+    if (await this.answers()) return;
+    this.logger.warn(
+      'The database is unreachable as the gateway stops: giving up the writes that wait for it (recovered at the next start)',
+    );
+    // Not a bare close: it leaves an operation the outage left waiting on a closed connection
+    // waiting (for good before MonitorWatchdogService kept the pools; 5-10 s now), and with it the
+    // shutdown hook behind it (a session's status write, its auth-state flush).
+    const failed = await new ClosedConnectionWatchdog(this.connection.getClient())
+      .closeClient(() => this.connection.close(true))
+      .catch(() => 0);
+    if (failed)
+      this.logger.warn(
+        { failed },
+        'Database operations left waiting on a closed connection were failed',
+      );
+  }
+
+  /** Whether the database answers a ping in time (a refusal is an answer). */
+  private async answers(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), SHUTDOWN_PING_MS);
+    });
+    const ping = this.connection
+      .getClient()
+      .db()
+      .command({ ping: 1 })
+      .then(
+        () => true,
+        (err: unknown) => !isTransientDatabaseError(err),
+      );
+    try {
+      return await Promise.race([ping, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
 @Module({
   imports: [
     MongoTargetModule,
@@ -155,7 +214,7 @@ class MonitorWatchdogService implements OnApplicationBootstrap, OnApplicationShu
       }),
     }),
   ],
-  providers: [MonitorWatchdogService],
+  providers: [MonitorWatchdogService, OutageShutdownService],
   exports: [MongoTargetModule],
 })
 export class DatabaseModule {}

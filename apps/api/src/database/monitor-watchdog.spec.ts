@@ -79,17 +79,25 @@ describe('ClosedConnectionWatchdog', () => {
   beforeAll(async () => {
     store = await EmbeddedMongoServer.start({ port: 0 });
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await client?.close();
+  });
+  afterAll(async () => {
     await store.close();
   });
 
-  it('fails an operation left waiting on a connection the driver already closed, with its network error', async () => {
+  /**
+   * The race of an outage: the connection closes between its check-out and the write of the
+   * command. The driver then writes into the closed socket and waits for 'drain' for good.
+   * Returns the stuck update (settling with its error, if any).
+   */
+  async function operationLeftWaiting() {
     client = new MongoClient(`mongodb://127.0.0.1:${store.port}/x?directConnection=true`, {
       monitorCommands: true,
     });
     await client.connect();
     const messages = client.db('x').collection<{ _id: number; status?: string }>('messages');
+    await messages.deleteMany({});
     await messages.insertOne({ _id: 1 });
     const inUse = () =>
       [
@@ -101,8 +109,6 @@ describe('ClosedConnectionWatchdog', () => {
           }
         ).topology.s.servers.values(),
       ].flatMap((server) => [...server.pool.checkedOutConnections]);
-    // The race of an outage: the connection closes between its check-out and the write of the
-    // command. The driver then writes into the closed socket and waits for 'drain' for good.
     const closed = new Promise<void>((resolve) =>
       client.once('commandStarted', (e: { connectionId?: number | string }) => {
         const connection = inUse().find((c) => c.id === e.connectionId)!;
@@ -115,6 +121,11 @@ describe('ClosedConnectionWatchdog', () => {
       .catch((err: unknown) => err);
     await closed;
     await new Promise((resolve) => setImmediate(resolve));
+    return { messages, update };
+  }
+
+  it('fails an operation left waiting on a connection the driver already closed, with its network error', async () => {
+    const { messages, update } = await operationLeftWaiting();
 
     const watchdog = new ClosedConnectionWatchdog(client);
     expect(watchdog.check()).toBe(0); // seen once: an operation may still be noticing the close
@@ -124,6 +135,27 @@ describe('ClosedConnectionWatchdog', () => {
     expect(watchdog.check()).toBe(0);
     await messages.updateOne({ _id: 1 }, { $set: { status: 'read' } });
     expect(await messages.findOne({ _id: 1 })).toEqual({ _id: 1, status: 'read' });
+  });
+
+  // The shutdown during an outage closes the client: the close fails the operations of open
+  // connections only, and the client no longer lists its connections after it.
+  it('still fails such an operation once the client was closed', async () => {
+    const { update } = await operationLeftWaiting();
+    const watchdog = new ClosedConnectionWatchdog(client);
+    expect(watchdog.check()).toBe(0);
+
+    await client.close();
+    expect(watchdog.check()).toBe(1);
+    expect(await update).toBeInstanceOf(MongoNetworkError);
+  });
+
+  it('closes the client failing at once what still waits on its connections', async () => {
+    const { update } = await operationLeftWaiting();
+
+    const watchdog = new ClosedConnectionWatchdog(client);
+    expect(await watchdog.closeClient(() => client.close())).toBe(1);
+    expect(await update).toBeInstanceOf(MongoNetworkError);
+    expect(watchdog.check()).toBe(0);
   });
 });
 

@@ -80,6 +80,12 @@ interface PooledConnection {
   socket?: { emit(event: 'error', error: Error): boolean; listenerCount(event: 'error'): number };
 }
 
+/** A connection pool of the driver, as far as finding its connections in use needs it (internal API). */
+interface ConnectionPool {
+  closed?: boolean;
+  checkedOutConnections?: Iterable<PooledConnection>;
+}
+
 /**
  * Fails the operations that wait on a connection the driver has already closed.
  *
@@ -93,12 +99,17 @@ interface PooledConnection {
  */
 export class ClosedConnectionWatchdog {
   private suspects = new Set<PooledConnection>();
+  /**
+   * The pools of the client's servers, kept once the client lets them go: a closed client no
+   * longer lists them, but an operation left waiting on one of their connections waits all the same.
+   */
+  private readonly pools = new Set<ConnectionPool>();
 
   constructor(private readonly client: unknown) {}
 
   /** Fails the operations of connections found closed and in use at the last check too; returns how many. */
   check(): number {
-    const closed = new Set(checkedOutConnections(this.client).filter((c) => c.closed));
+    const closed = new Set(this.closedInUse());
     let failed = 0;
     for (const connection of closed)
       if (this.suspects.has(connection)) {
@@ -109,16 +120,46 @@ export class ClosedConnectionWatchdog {
     this.suspects = closed;
     return failed;
   }
+
+  /**
+   * Closes the client with `close`, then fails at once the operations still waiting on its
+   * connections; returns how many. The client's close fails those of the connections still open,
+   * not one an outage left waiting on a closed connection, nor one it caught between the check-out
+   * and the write of its command (which writes into the closed socket, as in an outage).
+   */
+  async closeClient(close: () => Promise<unknown>): Promise<number> {
+    this.closedInUse(); // the pools, while the client still lists them
+    let waiting: PooledConnection[] = [];
+    try {
+      await close();
+    } finally {
+      waiting = this.closedInUse();
+      for (const connection of waiting) failWaitingOperation(connection);
+      this.suspects.clear();
+    }
+    return waiting.length;
+  }
+
+  /** The closed connections checked out of the client's pools, present and past. */
+  private closedInUse(): PooledConnection[] {
+    for (const pool of poolsOf(this.client)) this.pools.add(pool);
+    const closed: PooledConnection[] = [];
+    for (const pool of this.pools) {
+      const inUse = [...(pool.checkedOutConnections ?? [])];
+      if (pool.closed && inUse.length === 0) this.pools.delete(pool);
+      closed.push(...inUse.filter((c) => c.closed));
+    }
+    return closed;
+  }
 }
 
-/** The connections the client's pools have checked out (`topology.s.servers`, `server.pool`). */
-function checkedOutConnections(client: unknown): PooledConnection[] {
+/** The pools of the client's servers (`topology.s.servers`, `server.pool`); none once it closed. */
+function poolsOf(client: unknown): ConnectionPool[] {
   const servers = (client as { topology?: { s?: { servers?: Map<string, unknown> } } }).topology?.s
     ?.servers;
   return [...(servers?.values() ?? [])].flatMap((server) => {
-    const inUse = (server as { pool?: { checkedOutConnections?: Iterable<PooledConnection> } }).pool
-      ?.checkedOutConnections;
-    return inUse ? [...inUse] : [];
+    const pool = (server as { pool?: ConnectionPool }).pool;
+    return pool ? [pool] : [];
   });
 }
 
