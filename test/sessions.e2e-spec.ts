@@ -267,6 +267,64 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
       expect(t.app.get(EmulatorBackend).server.phone('15550004446').outbox).toEqual([]);
   });
 
+  // A send handed to the engine as the user deletes the session: WhatsApp took it, or refused it.
+  it.each([
+    ['taken', 'sent', null],
+    ['refused', 'failed', "Session 'racing' was logged out"],
+  ] as const)(
+    'a send the engine is taking as the session is deleted ends by what the engine did (%s), never stuck or sent twice',
+    async (outcome, status, error) => {
+      const org = await registerUser(t);
+      await connectedSession(t, org, 'racing', '+15550004460');
+      if (onEmulator) t.app.get(EmulatorBackend).server.phone('15550004460').contact('15550004461');
+      const registry = t.app.get(SessionRegistry);
+      const send = registry.send.bind(registry);
+      let handed!: () => void;
+      const inEngine = new Promise<void>((resolve) => (handed = resolve));
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      // The engine's answer comes back only once the logout has begun.
+      const sends = vi.spyOn(registry, 'send').mockImplementation(async (...args) => {
+        const result = outcome === 'taken' ? await send(...args) : undefined;
+        handed();
+        await released;
+        if (!result) throw new Error('Connection Closed');
+        return result;
+      });
+      onTestFinished(() => sends.mockRestore());
+      const accepted = await t
+        .http()
+        .post('/api/v1/whatsapp/messages/send')
+        .set(org.auth)
+        .send({ sessionName: 'racing', to: '+15550004461', text: 'in flight' })
+        .expect(202);
+      await inEngine;
+
+      const deleted = t
+        .http()
+        .delete('/api/v1/whatsapp/sessions/racing')
+        .set(org.auth)
+        .then((res) => res); // sent now, answered later
+      const sessions = t.app.get<Connection>(getConnectionToken()).collection('whatsapp_sessions');
+      const sessionId = `${org.organization.id}_racing`;
+      await waitFor(async () => {
+        const doc = await sessions.findOne({ sessionId });
+        return !doc || doc.status === 'logged_out';
+      });
+      release();
+      expect((await deleted).status).toBe(204);
+      const settled = await waitFor(async () => {
+        const res = await t
+          .http()
+          .get(`/api/v1/whatsapp/messages/${accepted.body.id}`)
+          .set(org.auth);
+        return res.body.status !== 'pending' && res.body;
+      });
+      expect([settled.status, settled.error ?? null]).toEqual([status, error]);
+      expect(sends).toHaveBeenCalledTimes(1);
+    },
+  );
+
   it('what a deleted session left queued (its holder died before failing it) never goes out, also not through a new session of that name', async () => {
     const org = await registerUser(t);
     await linkedThenReplaced(org, 'reborn', '+15550004447');

@@ -104,8 +104,13 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   async onSessionStatus(event: WaSessionStatusEvent): Promise<void> {
     if (event.replayed) return; // a past change, announced late: not the session's state now
     if (event.status === 'connected') this.kick(event.sessionId);
-    if (event.status === 'logged_out')
+    if (event.status === 'logged_out') {
+      // A send the engine was taking as the logout began ends by what the engine did: taken, it
+      // is recorded `sent` (failed first, its record would say it never went out); refused, it
+      // is pending again and fails with the rest.
+      await this.sendsSettledWithin(event.sessionId, CLAIM_MS);
       await this.failAll(event.sessionId, `Session '${event.sessionName}' was logged out`);
+    }
   }
 
   /** Safety net: due messages of connected sessions (retries, restarts) and expired deadlines. */
@@ -202,6 +207,13 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
    */
   async sendsSettled(sessionId: string): Promise<void> {
     await this.inFlight.get(sessionId)?.catch(() => undefined);
+  }
+
+  /** sendsSettled, waited for at most `ms` (an engine that never answers holds up nothing). */
+  private async sendsSettledWithin(sessionId: string, ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+    await Promise.race([this.sendsSettled(sessionId), timeout]).finally(() => clearTimeout(timer));
   }
 
   /** false when the message is (still) waiting for a retry. */
