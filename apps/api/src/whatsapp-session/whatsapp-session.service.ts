@@ -88,10 +88,15 @@ export class WhatsAppSessionsService {
   async getQr(organizationId: string, sessionName: string): Promise<QrView> {
     const session = await this.getOwned(organizationId, sessionName);
     // Starts a session not linked, which goes on connecting also when no QR came in time.
+    let view: QrView | undefined;
     try {
-      return await this.registry.getQr(session.sessionId);
+      view = await this.registry.getQr(session.sessionId);
+      return view;
     } finally {
-      await this.moduleGate.stopIfSwitchedOff(organizationId, session.sessionId);
+      // Only a start can have missed a switch-off's stop (stopIfSwitchedOff): a dashboard polling
+      // the QR of a running session does not read the organization's modules each time.
+      if (!view || view.started)
+        await this.moduleGate.stopIfSwitchedOff(organizationId, session.sessionId);
     }
   }
 

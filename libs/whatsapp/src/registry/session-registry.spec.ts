@@ -128,6 +128,9 @@ describe('SessionRegistry with the sandbox engine', () => {
     };
     const views = await alongside(idle, () => kit.registry.getQr(idle));
     expect(views.map((v) => v.status)).toEqual(Array(6).fill('qr_ready'));
+    // Only the call that started it says so (the others found it running).
+    expect(views.map((v) => !!v.started)).toEqual([true, ...Array(5).fill(false)]);
+    expect((await kit.registry.getQr(idle)).started).toBeUndefined();
     const other = await kit.createSession('other');
     const codes = await alongside(other, () =>
       kit.registry.requestPairingCode(other, '+15557654321'),

@@ -52,6 +52,12 @@ export interface QrView {
   qr: string;
   status: WaSessionStatus;
   expiresAt?: Date;
+  /**
+   * This call started the session (here, or on the instance holding it): it was not running.
+   * Whoever checks that the session may run after a request checks only then (a poll of a
+   * running session started nothing a switch-off could have missed).
+   */
+  started?: boolean;
 }
 
 /** How long one logout on WhatsApp may take. */
@@ -476,16 +482,21 @@ export class SessionRegistry
   /** Current QR as a PNG data URL; starts the session (or retries now) when it is idle. */
   getQr(sessionId: string): Promise<QrView> {
     return this.hereOrHolder(sessionId, { kind: 'qr' }, async () => {
-      const status = await this.ensureLinking(sessionId);
+      const { status, started } = await this.ensureLinking(sessionId);
       const doc = await this.requireDoc(sessionId);
       if (status !== 'qr_ready' || !doc.qr) throw new QrNotAvailableError(sessionId, doc.status);
-      return { qr: doc.qr, status: doc.status, expiresAt: doc.qrExpiresAt };
+      return {
+        qr: doc.qr,
+        status: doc.status,
+        expiresAt: doc.qrExpiresAt,
+        ...(started ? { started } : {}),
+      };
     });
   }
 
   requestPairingCode(sessionId: string, phone: string): Promise<string> {
     return this.hereOrHolder(sessionId, { kind: 'pairingCode', phone }, async () => {
-      const status = await this.ensureLinking(sessionId);
+      const { status } = await this.ensureLinking(sessionId);
       const connection = this.handles.get(sessionId)?.connection;
       if (status !== 'qr_ready' || !connection)
         throw new QrNotAvailableError(sessionId, status ?? 'disconnected');
@@ -748,14 +759,19 @@ export class SessionRegistry
       .catch((err) => this.logError(`Stepping back from ${sessionId} failed`, err));
   }
 
-  /** Makes sure the session is trying to link, then waits until it shows a QR (or settles otherwise). */
-  private async ensureLinking(sessionId: string): Promise<WaSessionStatus | undefined> {
+  /**
+   * Makes sure the session is trying to link, then waits until it shows a QR (or settles
+   * otherwise). `started`: it was not running here, this call started it.
+   */
+  private async ensureLinking(
+    sessionId: string,
+  ): Promise<{ status: WaSessionStatus | undefined; started: boolean }> {
     // Under the lock, so a concurrent caller finds the connection opening (`connecting`), not the
     // idle status a handle being started still has, which the wait below would take as settled.
     // The wait starts there too: a status written right after the lock is let go is not missed.
     const linking = await this.locks.run(sessionId, async () => {
-      if ((await this.currentHandle(sessionId))?.status === 'connected')
-        throw new SessionAlreadyConnectedError(sessionId);
+      const running = await this.currentHandle(sessionId);
+      if (running?.status === 'connected') throw new SessionAlreadyConnectedError(sessionId);
       await this.connectNowLocked(sessionId);
       const handle = this.handles.get(sessionId);
       // No handle: the start ended at once (an unreadable auth state settled it `failed`), and
@@ -763,6 +779,7 @@ export class SessionRegistry
       if (!handle) return undefined;
       // Wrapped: a promise returned bare would keep the lock until the wait is over.
       return {
+        started: !running,
         settled: this.status.waitFor(
           sessionId,
           handle.status,
@@ -773,7 +790,10 @@ export class SessionRegistry
     });
     const status = linking ? await linking.settled : (await this.requireDoc(sessionId)).status;
     if (status === 'connected') throw new SessionAlreadyConnectedError(sessionId);
-    return status ?? this.handles.get(sessionId)?.status;
+    return {
+      status: status ?? this.handles.get(sessionId)?.status,
+      started: !!linking?.started,
+    };
   }
 
   /**
