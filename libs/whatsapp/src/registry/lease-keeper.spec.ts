@@ -58,7 +58,7 @@ describe('LeaseKeeper', () => {
     const { store, keeper, onLost } = await keeperWithSessions(['org_a', 'org_b', 'org_c']);
     await store.create({ organizationId: 'org', sessionName: 'd' });
     await store.releaseLease('org_b', 'A');
-    expect(await store.acquireLease('org_b', 'B', 30_000, new Date())).toBe(true);
+    expect(await store.acquireLease('org_b', 'B', 30_000)).toBe(true);
     const renew = store.renewLeases.bind(store);
     vi.spyOn(store, 'renewLeases').mockImplementationOnce(async (...args) => {
       // A session started here while the round is in flight: this round did not renew it.

@@ -23,7 +23,7 @@ export class LeaseKeeper {
   }
 
   acquire(sessionId: string): Promise<boolean> {
-    return this.store.acquireLease(sessionId, this.owner, this.ttlMs, new Date());
+    return this.store.acquireLease(sessionId, this.owner, this.ttlMs);
   }
 
   track(sessionId: string): void {
@@ -68,7 +68,7 @@ export class LeaseKeeper {
     const asked = [...this.owned];
     let kept: Set<string>;
     try {
-      kept = new Set(await this.store.renewLeases(asked, this.owner, this.ttlMs, new Date()));
+      kept = new Set(await this.store.renewLeases(asked, this.owner, this.ttlMs));
     } catch (err) {
       // A database hiccup is not a takeover: keep running, retry next round.
       this.onError(err);

@@ -87,7 +87,9 @@ export class InMemorySessionStateStore implements SessionStateStore {
     return this.docs.delete(sessionId);
   }
 
-  async acquireLease(sessionId: string, owner: string, ttlMs: number, now: Date) {
+  /** This process's clock is the database's here. */
+  async acquireLease(sessionId: string, owner: string, ttlMs: number) {
+    const now = new Date();
     const doc = this.docs.get(sessionId);
     if (!doc) return false;
     const free = !doc.lease || doc.lease.expiresAt <= now || doc.lease.owner === owner;
@@ -96,9 +98,9 @@ export class InMemorySessionStateStore implements SessionStateStore {
     return true;
   }
 
-  async renewLeases(sessionIds: string[], owner: string, ttlMs: number, now: Date) {
+  async renewLeases(sessionIds: string[], owner: string, ttlMs: number) {
     const kept: string[] = [];
-    for (const id of sessionIds) if (await this.acquireLease(id, owner, ttlMs, now)) kept.push(id);
+    for (const id of sessionIds) if (await this.acquireLease(id, owner, ttlMs)) kept.push(id);
     return kept;
   }
 

@@ -16,14 +16,23 @@ import { WhatsAppSession } from './whatsapp-session.schema';
 const PROJECTION = { _id: 0 } as const;
 const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
 
-/** A lease `owner` may take or renew: none, expired, or already its own. */
-const leaseFree = (owner: string, now: Date) => ({
+/**
+ * Leases are dated and judged by the database's clock (`$$NOW`), never by an instance's: an
+ * instance whose clock runs ahead would take live leases (two connections for one session), and
+ * one whose clock runs behind would write leases that others see run out already.
+ */
+/** A lease `owner` may take or renew: none, run out, or already its own. */
+const leaseFree = (owner: string) => ({
   $or: [
     { lease: { $exists: false } },
-    { 'lease.expiresAt': { $lte: now } },
+    { $expr: { $lte: ['$lease.expiresAt', '$$NOW'] } },
     { 'lease.owner': owner },
   ],
 });
+/** An update pipeline: `owner`'s lease, for `ttlMs` from the database's now. */
+const leaseFor = (owner: string, ttlMs: number) => [
+  { $set: { lease: { owner: { $literal: owner }, expiresAt: { $add: ['$$NOW', ttlMs] } } } },
+];
 
 @Injectable()
 export class MongoSessionStateStore implements SessionStateStore {
@@ -124,27 +133,21 @@ export class MongoSessionStateStore implements SessionStateStore {
     return res.deletedCount > 0;
   }
 
-  async acquireLease(sessionId: string, owner: string, ttlMs: number, now: Date) {
-    const res = await this.model
-      .updateOne(
-        { sessionId, ...leaseFree(owner, now) },
-        { $set: { lease: { owner, expiresAt: new Date(now.getTime() + ttlMs) } } },
-        { timestamps: false },
-      )
-      .exec();
+  async acquireLease(sessionId: string, owner: string, ttlMs: number) {
+    const res = await this.model.collection.updateOne(
+      { sessionId, ...leaseFree(owner) },
+      leaseFor(owner, ttlMs),
+    );
     return res.matchedCount > 0;
   }
 
-  async renewLeases(sessionIds: string[], owner: string, ttlMs: number, now: Date) {
+  async renewLeases(sessionIds: string[], owner: string, ttlMs: number) {
     if (!sessionIds.length) return [];
     const sessionId = { $in: sessionIds };
-    await this.model
-      .updateMany(
-        { sessionId, ...leaseFree(owner, now) },
-        { $set: { lease: { owner, expiresAt: new Date(now.getTime() + ttlMs) } } },
-        { timestamps: false },
-      )
-      .exec();
+    await this.model.collection.updateMany(
+      { sessionId, ...leaseFree(owner) },
+      leaseFor(owner, ttlMs),
+    );
     // Which ones matched: a lease just renewed is not free, so no other instance took it since.
     const held = await this.model
       .find({ sessionId, 'lease.owner': owner }, { _id: 0, sessionId: 1 })

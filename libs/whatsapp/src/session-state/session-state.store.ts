@@ -31,13 +31,16 @@ export interface SessionStateStore {
   /** The change written at `at` was announced (a newer one keeps its own note). */
   clearAnnouncement(sessionId: string, at: Date): Promise<void>;
   delete(sessionId: string): Promise<boolean>;
-  /** Atomically take or renew the lease when it is free, expired or already ours. */
-  acquireLease(sessionId: string, owner: string, ttlMs: number, now: Date): Promise<boolean>;
+  /**
+   * Atomically take or renew the lease when it is free, expired or already ours; dated and judged
+   * by the database's clock (each instance's own may be off).
+   */
+  acquireLease(sessionId: string, owner: string, ttlMs: number): Promise<boolean>;
   /**
    * `acquireLease` for many sessions in one go (a renewal round); returns those whose lease is now
    * `owner`'s (a missing one is gone, or leased by another instance).
    */
-  renewLeases(sessionIds: string[], owner: string, ttlMs: number, now: Date): Promise<string[]>;
+  renewLeases(sessionIds: string[], owner: string, ttlMs: number): Promise<string[]>;
   releaseLease(sessionId: string, owner: string): Promise<void>;
   /** Leaves a request for whichever instance holds the session; kept until `expiresAt`. */
   askHolder(ask: AskedRequest & { askedBy: string; expiresAt: Date }): Promise<void>;

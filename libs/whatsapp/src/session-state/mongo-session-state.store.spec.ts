@@ -1,0 +1,77 @@
+import { EmbeddedMongoThread } from '@app/embedded-mongo/worker/embedded-mongo-thread';
+import mongoose, { type Connection } from 'mongoose';
+import { SessionHolderRequest, SessionHolderRequestSchema } from './holder-request.schema';
+import { MongoSessionStateStore } from './mongo-session-state.store';
+import { WhatsAppSession, WhatsAppSessionSchema } from './whatsapp-session.schema';
+
+const TTL_MS = 30_000;
+const SKEW_MS = 60_000;
+
+/**
+ * Leases are judged by the database's clock: the store runs on its own thread here (as in the
+ * app), so faking this thread's clock is an instance whose clock is off, not the database's.
+ */
+describe('MongoSessionStateStore leases, by the database clock', () => {
+  let thread: EmbeddedMongoThread;
+  let connection: Connection;
+  let store: MongoSessionStateStore;
+  beforeAll(async () => {
+    thread = await EmbeddedMongoThread.start({});
+    connection = await mongoose
+      .createConnection(`mongodb://127.0.0.1:${thread.port}/leases`)
+      .asPromise();
+    store = new MongoSessionStateStore(
+      connection.model(WhatsAppSession.name, WhatsAppSessionSchema),
+      connection.model(SessionHolderRequest.name, SessionHolderRequestSchema),
+    );
+  });
+  afterAll(async () => {
+    await connection?.close();
+    await thread?.close();
+  });
+  afterEach(() => vi.useRealTimers());
+
+  /** Runs `work` as an instance whose clock is `skewMs` off the database's. */
+  const withClockOff = async <T>(skewMs: number, work: () => Promise<T>): Promise<T> => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + skewMs });
+    try {
+      return await work();
+    } finally {
+      vi.useRealTimers();
+    }
+  };
+  const leaseOf = async (sessionId: string) => (await store.findBySessionId(sessionId))!.lease!;
+  const acquire = (sessionId: string, owner: string) =>
+    store.acquireLease(sessionId, owner, TTL_MS);
+
+  it('an instance whose clock runs ahead takes no live lease, and its own last the TTL', async () => {
+    const { sessionId } = await store.create({ organizationId: 'org1', sessionName: 'ahead' });
+    expect(await acquire(sessionId, 'A')).toBe(true);
+    expect(await withClockOff(SKEW_MS, () => acquire(sessionId, 'B'))).toBe(false);
+    expect((await leaseOf(sessionId)).owner).toBe('A');
+
+    const other = (await store.create({ organizationId: 'org1', sessionName: 'ahead-2' }))
+      .sessionId;
+    const before = Date.now();
+    expect(await withClockOff(SKEW_MS, () => acquire(other, 'B'))).toBe(true);
+    const { expiresAt } = await leaseOf(other);
+    expect(expiresAt.getTime()).toBeGreaterThanOrEqual(before + TTL_MS);
+    expect(expiresAt.getTime()).toBeLessThanOrEqual(Date.now() + TTL_MS);
+  });
+
+  it('an instance whose clock runs behind renews a lease others see live, and can take an expired one', async () => {
+    const { sessionId } = await store.create({ organizationId: 'org1', sessionName: 'behind' });
+    expect(await withClockOff(-SKEW_MS, () => acquire(sessionId, 'A'))).toBe(true);
+    expect(await withClockOff(-SKEW_MS, () => store.renewLeases([sessionId], 'A', TTL_MS))).toEqual(
+      [sessionId],
+    );
+    expect(await acquire(sessionId, 'B')).toBe(false);
+    expect((await leaseOf(sessionId)).expiresAt.getTime()).toBeGreaterThan(Date.now());
+
+    // Run out by the database's clock (another instance died): free, also to a slow clock.
+    await connection
+      .collection('whatsapp_sessions')
+      .updateOne({ sessionId }, { $set: { 'lease.expiresAt': new Date(Date.now() - 1) } });
+    expect(await withClockOff(-SKEW_MS, () => acquire(sessionId, 'C'))).toBe(true);
+  });
+});
