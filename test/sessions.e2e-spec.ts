@@ -9,6 +9,7 @@ import {
 } from '@app/whatsapp';
 import { getConnectionToken } from '@nestjs/mongoose';
 import { type Connection, Types } from 'mongoose';
+import { MessagesRepository } from '../apps/api/src/messaging/messages.repository';
 import { OutboxDispatcher } from '../apps/api/src/messaging/outbox-dispatcher';
 import { OrganizationsService } from '../apps/api/src/organizations/organizations.service';
 import {
@@ -324,6 +325,56 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
       expect(sends).toHaveBeenCalledTimes(1);
     },
   );
+
+  it('a send stored just after its session was logged out (from the phone) fails as logged out, and does not wait for a new link', async () => {
+    const org = await registerUser(t);
+    await connectedSession(t, org, 'dropped', '+15550004462');
+    const dispatcher = t.app.get(OutboxDispatcher);
+    const failAll = (dispatcher as unknown as { failAll: () => Promise<void> }).failAll.bind(
+      dispatcher,
+    );
+    let queueFailed!: () => void;
+    const failed = new Promise<void>((resolve) => (queueFailed = resolve));
+    const failing = vi
+      .spyOn(dispatcher as unknown as { failAll: () => Promise<void> }, 'failAll')
+      .mockImplementation(async (...args: unknown[]) => {
+        await (failAll as (...a: unknown[]) => Promise<void>)(...args);
+        queueFailed();
+      });
+    // The send passed its session check while the session was connected; its insert lands after
+    // the logout failed the queue (a media download, or just a slow write).
+    const messages = t.app.get(MessagesRepository);
+    const insertAll = messages.insertAll.bind(messages);
+    const late = vi.spyOn(messages, 'insertAll').mockImplementation(async (...args) => {
+      await t
+        .http()
+        .post('/api/v1/whatsapp/sandbox/sessions/dropped/disconnect')
+        .set(org.auth)
+        .send({ reason: 'loggedOut' })
+        .expect(202);
+      await failed;
+      return insertAll(...args);
+    });
+    onTestFinished(() => {
+      late.mockRestore();
+      failing.mockRestore();
+    });
+    const accepted = await t
+      .http()
+      .post('/api/v1/whatsapp/messages/send')
+      .set(org.auth)
+      .send({ sessionName: 'dropped', to: '+15550004463', text: 'too late' })
+      .expect(202);
+    late.mockRestore();
+    await waitForSessionStatus(t, org, 'dropped', 'logged_out');
+
+    (dispatcher as unknown as { deletedCheckedAt: number }).deletedCheckedAt = 0;
+    await dispatcher.sweep();
+    const message = (
+      await t.http().get(`/api/v1/whatsapp/messages/${accepted.body.id}`).set(org.auth).expect(200)
+    ).body;
+    expect([message.status, message.error]).toEqual(['failed', "Session 'dropped' was logged out"]);
+  });
 
   it('what a deleted session left queued (its holder died before failing it) never goes out, also not through a new session of that name', async () => {
     const org = await registerUser(t);

@@ -43,10 +43,11 @@ const SWEEP_INTERVAL_MS = 1_000;
 
 /** Longest wait between two attempts of a send. */
 const MAX_RETRY_DELAY_MS = 60_000;
-/** How often the sweep looks for queued messages whose session was deleted (one read per session). */
+/** How often the sweep looks for queued messages whose session was deleted or logged out (one read per session). */
 const DELETED_SESSIONS_CHECK_MS = 30_000;
 const deletedReason = (sessionName: string) =>
   `Session '${sessionName}' was deleted before this message was sent`;
+const loggedOutReason = (sessionName: string) => `Session '${sessionName}' was logged out`;
 
 /**
  * Drains the outbox: per session, oldest first, one send at a time (so each chat keeps its order),
@@ -109,7 +110,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
       // is recorded `sent` (failed first, its record would say it never went out); refused, it
       // is pending again and fails with the rest.
       await this.sendsSettledWithin(event.sessionId, CLAIM_MS);
-      await this.failAll(event.sessionId, `Session '${event.sessionName}' was logged out`);
+      await this.failAll(event.sessionId, loggedOutReason(event.sessionName));
     }
   }
 
@@ -125,7 +126,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
       }
       if (now.getTime() - this.deletedCheckedAt >= DELETED_SESSIONS_CHECK_MS) {
         this.deletedCheckedAt = now.getTime();
-        await this.failQueuesOfDeletedSessions(queued);
+        await this.failQueuesOfEndedSessions(queued);
       }
       await this.expireOverdue(now);
     } catch (err) {
@@ -150,16 +151,19 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
   }
 
   /**
-   * A deleted session's queue fails when its logout is handled (`logged_out`), but a holder that
-   * stopped or died right after answering the delete never got there, and a send accepted while the
-   * delete ran is stored after it: whatever is still queued for a session that no longer exists
-   * fails here.
+   * A logged-out or deleted session's queue fails when its logout is handled (`logged_out`), but a
+   * holder that stopped or died right after answering the delete never got there, and a send
+   * accepted while the logout or delete ran is stored after it: whatever is still queued for a
+   * session that no longer exists, or is logged out, fails here (it would otherwise wait for the
+   * next link, maybe of another number, or its deadline).
    */
-  private async failQueuesOfDeletedSessions(sessionIds: string[]): Promise<void> {
+  private async failQueuesOfEndedSessions(sessionIds: string[]): Promise<void> {
     for (const sessionId of sessionIds) {
-      if (this.registry.isConnected(sessionId) || (await this.sessions.findOne(sessionId)))
-        continue;
-      await this.failAll(sessionId, deletedReason(sessionNameOf(sessionId)));
+      if (this.registry.isConnected(sessionId)) continue;
+      const session = await this.sessions.findOne(sessionId);
+      if (!session) await this.failAll(sessionId, deletedReason(sessionNameOf(sessionId)));
+      else if (session.status === 'logged_out')
+        await this.failAll(sessionId, loggedOutReason(session.sessionName));
     }
   }
 
