@@ -172,6 +172,7 @@ export class SessionRegistry
       start: (id) => this.start(id),
       exclusive: (id, work) => this.locks.run(id, work),
       isLive: (id) => this.handles.has(id),
+      acquireLease: (id) => this.leases.acquire(id),
       mayRun: this.mayRun,
       stopWhileBarred: (id, reason) => this.stopWhileBarred(id, reason),
       onError: (what, err) => this.logError(what, err),

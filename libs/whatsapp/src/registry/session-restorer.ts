@@ -22,6 +22,11 @@ export interface RestoreDeps {
   /** Runs `work` under the session's lock (the one start, stop and logout take). */
   exclusive<T>(sessionId: string, work: () => Promise<T>): Promise<T>;
   isLive(sessionId: string): boolean;
+  /**
+   * Takes the session's lease for this instance, judged by the database's clock (LeaseKeeper): a
+   * lease that reads run out by this instance's clock may not be (clocks disagree).
+   */
+  acquireLease(sessionId: string): Promise<boolean>;
   /** Whether the organization's sessions may run now (see WhatsAppOptions.mayRun). */
   mayRun(organizationId: string): Promise<boolean>;
   /** Stops a session started here while its organization may not run (SessionRegistry.stopWhileBarred). */
@@ -85,6 +90,8 @@ export class SessionRestorer {
     const stale = left.filter((doc) => allowed.has(doc.organizationId));
     await runBounded(stale, MARK_CONCURRENCY, async (doc) => {
       try {
+        // Taken for the restore that follows; refused, another instance runs it connected.
+        if (!(await this.deps.acquireLease(doc.sessionId))) return;
         await this.deps.status.set(holderOf(doc), 'connecting');
         doc.status = 'connecting';
       } catch (err) {
@@ -168,7 +175,9 @@ export class SessionRestorer {
     const { authStores, status } = this.deps;
     const doc = await this.deps.store.findBySessionId(listed.sessionId);
     if (!doc || !restorable(doc) || this.deps.isLive(doc.sessionId)) return 'skipped';
+    // Held by a live instance: what it shows (a QR, `connected`) is its to write, not ours.
     if (leasedElsewhere(doc, this.deps.instanceId)) return 'skipped';
+    if (!(await this.deps.acquireLease(doc.sessionId))) return 'skipped';
     if (!(await this.deps.mayRun(doc.organizationId))) {
       await this.deps.store.releaseLease(doc.sessionId, this.deps.instanceId);
       // Only one a previous process left running is settled; a stopped or failed one keeps its
@@ -191,6 +200,7 @@ export class SessionRestorer {
       await status.set(holderOf(doc), 'failed', {
         lastError: `Auth state is unreadable: ${(err as Error).message}`,
       });
+      await this.deps.store.releaseLease(doc.sessionId, this.deps.instanceId);
       return 'failed';
     }
     if (!linked) {
