@@ -7,6 +7,7 @@ import { ContactsRepository } from '../apps/api/src/contacts/contacts.repository
 import { Contact as ContactModel } from '../apps/api/src/contacts/schemas/contact.schema';
 import { CustomerLinksRecovery } from '../apps/api/src/customers/customer-links-recovery.service';
 import { Customer } from '../apps/api/src/customers/schemas/customer.schema';
+import { EventOutboxService } from '../apps/api/src/events/event-outbox.service';
 import { WA_EVENTS, type WaContactsUpsertedEvent } from '@app/whatsapp';
 import { connectedSession } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
@@ -638,6 +639,68 @@ describe('contacts (HTTP, sandbox engine)', () => {
     await t.app.get(CustomerLinksRecovery).recover();
     expect(await linkOf()).toBe(customer.id);
     expect(await notes.countDocuments()).toBe(0);
+  });
+
+  it('a follow whose announcement failed after the links moved gets each contact.updated from the recovery, once', async () => {
+    await pushContact({ phone: '+201110003391', name: 'Lina' });
+    await pushContact({ phone: '+201110003392', name: 'Maha' });
+    const lina = await waitForContact('201110003391');
+    const maha = await waitForContact('201110003392');
+    await pushContact({ phone: '+201110003394', name: 'Nour' });
+    const nour = await waitForContact('201110003394');
+    const linaCo = await createCustomer({ name: 'Lina Co', phone: '+201110003391' });
+    const mahaCo = await createCustomer({ name: 'Maha Co', phone: '+201110003392' });
+    await put(nour.id, { customerId: mahaCo.id }).expect(200);
+    const db = t.app.get<Connection>(getConnectionToken());
+    const unlinkedEvents = (id: string) =>
+      db.collection('events').countDocuments({
+        type: 'contact.updated',
+        'data.id': id,
+        'data.customerId': null,
+        'data.revision': { $gte: 2 }, // after the automatic link (revision 1)
+      });
+
+    // Lina's link moved, then reading it back for the announcement failed; Maha's and Nour's
+    // moved, and the event log refused the first of their two announcements.
+    const contacts = t.app.get(ContactsRepository);
+    const read = vi
+      .spyOn(contacts, 'findByIds')
+      .mockRejectedValueOnce(new MongoNetworkError('connection reset'));
+    try {
+      await patchCustomer(linaCo.id, { phone: '+201110003393' });
+    } finally {
+      read.mockRestore();
+    }
+    const outbox = t.app.get(EventOutboxService);
+    const append = outbox.append.bind(outbox);
+    let refused = 0;
+    const store = vi.spyOn(outbox, 'append').mockImplementation(async (event) => {
+      if (event.type !== 'contact.updated' || refused) return append(event);
+      refused++;
+      throw new MongoNetworkError('connection reset');
+    });
+    try {
+      await t.http().delete(`/api/v1/customers/${mahaCo.id}`).set(owner.auth).expect(204);
+    } finally {
+      store.mockRestore();
+    }
+    expect(refused).toBe(1);
+    const linkOf = async (id: string) =>
+      (await t.http().get(`${API}/contacts/${id}`).set(owner.auth).expect(200)).body.customerId;
+    expect(await linkOf(lina.id)).toBeNull();
+    expect(await linkOf(maha.id)).toBeNull();
+    expect(await unlinkedEvents(lina.id)).toBe(0);
+    expect((await unlinkedEvents(maha.id)) + (await unlinkedEvents(nour.id))).toBe(1);
+
+    const notes = db.collection('customer_link_follows');
+    expect(await notes.countDocuments()).toBe(2);
+    await notes.updateMany({}, { $set: { createdAt: new Date(Date.now() - 10 * 60_000) } });
+    await t.app.get(CustomerLinksRecovery).recover();
+    expect(await notes.countDocuments()).toBe(0);
+    expect(await unlinkedEvents(lina.id)).toBe(1);
+    expect(await unlinkedEvents(maha.id)).toBe(1);
+
+    expect(await unlinkedEvents(nour.id)).toBe(1);
   });
 
   it('a link set by hand to a customer deleted just before the link was written does not stay (404)', async () => {

@@ -68,7 +68,7 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
     await this.guard(
       CUSTOMERS_EVENTS.created,
       event?.customer?.organizationId,
-      () => this.links.followPhoneChange(event.customer),
+      () => this.links.followPhoneChange(event.customer, event.note),
       { rethrow: true },
     );
   }
@@ -78,7 +78,7 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
     await this.guard(
       CUSTOMERS_EVENTS.phoneChanged,
       event?.customer?.organizationId,
-      () => this.links.followPhoneChange(event.customer),
+      () => this.links.followPhoneChange(event.customer, event.note),
       { rethrow: true },
     );
   }
@@ -88,7 +88,7 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
     await this.guard(
       CUSTOMERS_EVENTS.deleted,
       event?.customer?.organizationId,
-      () => this.links.unlinkDeletedCustomer(event.customer),
+      () => this.links.unlinkDeletedCustomer(event.customer, event.note),
       { rethrow: true },
     );
   }

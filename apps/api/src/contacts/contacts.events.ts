@@ -9,6 +9,8 @@ export const CONTACTS_EVENTS = { updated: 'contacts.contact.updated' } as const;
 
 export interface ContactUpdatedEvent {
   contact: ContactResponseDto & { organizationId: string };
+  /** Announced by a customer change's follow, under this note (see LinkFollowNote): replayed. */
+  followNote?: string;
 }
 
 @Injectable()
@@ -17,14 +19,19 @@ export class ContactEventsPublisher {
 
   /**
    * Awaited, so subscribers (the event outbox) have them before the caller goes on. Emitted in one
-   * go, in order, so the outbox writes them together.
+   * go, in order, so the outbox writes them together. Under a follow's note, a failed write is
+   * thrown (the note's replay announces them again, each at most once).
    */
-  async updated(contacts: (ContactRecord | null | undefined)[]): Promise<void> {
+  async updated(
+    contacts: (ContactRecord | null | undefined)[],
+    followNote?: string,
+  ): Promise<void> {
     await Promise.all(
       contacts.flatMap((contact) => {
         if (!contact) return [];
         const event: ContactUpdatedEvent = {
           contact: { ...toContactDto(contact), organizationId: contact.organizationId },
+          ...(followNote ? { followNote } : {}),
         };
         return [this.events.emitAsync(CONTACTS_EVENTS.updated, event)];
       }),

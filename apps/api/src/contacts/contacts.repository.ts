@@ -13,6 +13,8 @@ import type { MergedContact, SyncTarget, SyncUpdate } from './contact-rules';
 import { Contact, type CustomerLinkSource } from './schemas/contact.schema';
 
 export type ContactRecord = Contact & { _id: Types.ObjectId };
+/** Hears the contacts a link write is about to change, before it writes them. */
+export type NoteFirst = (ids: Types.ObjectId[]) => Promise<void>;
 export type PushNameFields = { pushName: string; searchPushName: string[]; pushNameAt: Date };
 
 const OBJECT_ID = /^[0-9a-f]{24}$/i;
@@ -244,12 +246,14 @@ export class ContactsRepository {
   /**
    * Links the unlinked contacts with this phone to the customer; with `takeOver` (it is the oldest
    * customer with the phone), also those linked automatically to another. Returns them as linked.
+   * `noteFirst` hears which contacts are about to be written, before the write.
    */
   async autoLinkByPhone(
     organizationId: string,
     phone: string,
     customerId: string,
     takeOver = false,
+    noteFirst?: NoteFirst,
   ): Promise<ContactRecord[]> {
     const unlinked = { customerId: null, customerLinkSource: { $ne: 'manual' as const } };
     const linkable = takeOver
@@ -257,14 +261,16 @@ export class ContactsRepository {
           $or: [unlinked, { customerLinkSource: 'auto' as const, customerId: { $ne: customerId } }],
         }
       : unlinked;
+    const filter: QueryFilter<Contact> = { organizationId, phone, ...linkable };
+    const ids = await this.idsOf(filter);
+    if (!ids.length) return [];
+    await noteFirst?.(ids);
     const res = await this.model
-      .updateMany({ organizationId, phone, ...linkable }, autoLinkUpdate(customerId))
+      .updateMany({ ...filter, _id: { $in: ids } }, autoLinkUpdate(customerId))
       .exec();
     if (!res.modifiedCount) return [];
-    // The customer is new, or has just taken this phone: every contact linked to it now was linked
-    // by this call (or, as concurrently, by the sync's own auto-link, which announces its contacts).
     return this.model
-      .find({ organizationId, phone, customerId, customerLinkSource: 'auto' })
+      .find({ _id: { $in: ids }, customerId, customerLinkSource: 'auto' })
       .lean<ContactRecord[]>()
       .exec();
   }
@@ -272,20 +278,22 @@ export class ContactsRepository {
   /**
    * Unlinks the contacts linked to the customer: all of them, or only the automatic links of
    * contacts whose phone is no longer `phone`. They are free for an automatic link again; returns
-   * them as unlinked.
+   * them as unlinked. `noteFirst` hears which contacts are about to be written, before the write.
    */
   async unlinkCustomer(
     organizationId: string,
     customerId: string,
     only?: { automaticWithoutPhone: string | undefined },
+    noteFirst?: NoteFirst,
   ): Promise<ContactRecord[]> {
     const filter: QueryFilter<Contact> = { organizationId, customerId };
     if (only) {
       filter.customerLinkSource = 'auto';
       if (only.automaticWithoutPhone) filter.phone = { $ne: only.automaticWithoutPhone };
     }
-    const ids = (await this.model.find(filter, { _id: 1 }).lean().exec()).map((c) => c._id);
+    const ids = await this.idsOf(filter);
     if (!ids.length) return [];
+    await noteFirst?.(ids);
     await this.model
       .updateMany(
         { _id: { $in: ids }, customerId },
@@ -296,6 +304,10 @@ export class ContactsRepository {
       .find({ _id: { $in: ids }, customerId: null })
       .lean<ContactRecord[]>()
       .exec();
+  }
+
+  private async idsOf(filter: QueryFilter<Contact>): Promise<Types.ObjectId[]> {
+    return (await this.model.find(filter, { _id: 1 }).lean().exec()).map((c) => c._id);
   }
 
   findByIds(organizationId: string, ids: Types.ObjectId[]): Promise<ContactRecord[]> {

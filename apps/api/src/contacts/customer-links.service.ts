@@ -1,12 +1,13 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Injectable, Logger } from '@nestjs/common';
+import { Types } from 'mongoose';
 import { toCustomerPayload } from '../customers/customer.mapper';
 import { CustomerNotFoundError } from '../customers/customers.errors';
-import type { CustomerPayload } from '../customers/customers.events';
+import type { CustomerPayload, LinkFollowNote } from '../customers/customers.events';
 import { CustomersService } from '../customers/customers.service';
 import { OrganizationsService } from '../organizations/organizations.service';
 import { ContactEventsPublisher } from './contacts.events';
-import { ContactRecord, ContactsRepository } from './contacts.repository';
+import { ContactRecord, ContactsRepository, type NoteFirst } from './contacts.repository';
 
 /** What the automatic link needs to know about a contact. */
 export type LinkCandidate = Pick<
@@ -62,7 +63,7 @@ export class CustomerLinksService {
    */
   async confirmManualLink(organizationId: string, customerId: string): Promise<void> {
     if (await this.customers.find(organizationId, customerId)) return;
-    await this.unlinkDeletedCustomer({ organizationId, id: customerId });
+    await this.unlinkAll({ organizationId, id: customerId });
     throw new CustomerNotFoundError();
   }
 
@@ -99,23 +100,36 @@ export class CustomerLinksService {
    * landed meanwhile (another phone, a delete, an older customer taking the phone), whose own
    * follow may have run before these writes, is followed again, so concurrent follows end where
    * the customers are.
+   * Under a `note`, the contacts moved are noted before they are written (see LinkFollowNote).
    */
-  async followPhoneChange(customer: CustomerRef): Promise<void> {
+  async followPhoneChange(customer: CustomerRef, note?: LinkFollowNote): Promise<void> {
     let state = await this.stateOf(customer);
     for (let pass = 1; ; pass++) {
-      await this.follow(customer, state);
+      await this.follow(customer, state, note);
       const now = await this.stateOf(customer);
-      if (isDeepStrictEqual(now, state)) return;
+      if (isDeepStrictEqual(now, state)) break;
       if (pass === FOLLOW_PASSES)
         throw new Error(`Customer ${customer.id} kept changing while its contacts followed it`);
       state = now;
     }
+    await this.finishNoted(customer.organizationId, note);
   }
 
   /** A customer was deleted: every contact linked to it, by hand too, is unlinked (and relinked). */
-  async unlinkDeletedCustomer(customer: CustomerRef): Promise<void> {
-    const dropped = await this.contacts.unlinkCustomer(customer.organizationId, customer.id);
-    await this.relink(customer, dropped, []);
+  async unlinkDeletedCustomer(customer: CustomerRef, note?: LinkFollowNote): Promise<void> {
+    await this.unlinkAll(customer, note);
+    await this.finishNoted(customer.organizationId, note);
+  }
+
+  private async unlinkAll(customer: CustomerRef, note?: LinkFollowNote): Promise<void> {
+    const { organizationId, id } = customer;
+    const dropped = await this.contacts.unlinkCustomer(
+      organizationId,
+      id,
+      undefined,
+      this.noteFirst(note),
+    );
+    await this.relink(customer, dropped, [], note);
   }
 
   /** What a follow acts on: the customer's phone and the oldest customer with it; null once deleted. */
@@ -129,19 +143,50 @@ export class CustomerLinksService {
     return { phone, oldest };
   }
 
-  private async follow(customer: CustomerRef, state: FollowedState): Promise<void> {
-    if (!state) return this.unlinkDeletedCustomer(customer);
+  private async follow(
+    customer: CustomerRef,
+    state: FollowedState,
+    note: LinkFollowNote | undefined,
+  ): Promise<void> {
+    if (!state) return this.unlinkAll(customer, note);
     const { organizationId } = customer;
     const { phone, oldest } = state;
-    const dropped = await this.contacts.unlinkCustomer(organizationId, customer.id, {
-      automaticWithoutPhone: phone,
-    });
+    const dropped = await this.contacts.unlinkCustomer(
+      organizationId,
+      customer.id,
+      { automaticWithoutPhone: phone },
+      this.noteFirst(note),
+    );
     // Every automatic link of a phone goes to the oldest customer with it: this one or an older one.
     const linked =
       phone && oldest
-        ? await this.contacts.autoLinkByPhone(organizationId, phone, oldest, true)
+        ? await this.contacts.autoLinkByPhone(
+            organizationId,
+            phone,
+            oldest,
+            true,
+            this.noteFirst(note),
+          )
         : [];
-    await this.relink(customer, dropped, linked);
+    await this.relink(customer, dropped, linked, note);
+  }
+
+  /** Notes the contacts a follow is about to move in its note, before it writes them. */
+  private noteFirst(note: LinkFollowNote | undefined): NoteFirst | undefined {
+    if (!note) return undefined;
+    return (ids) => this.customers.noteMovedContacts(note.id, ids.map(String));
+  }
+
+  /**
+   * A replayed follow: the contacts an earlier run noted may have moved, and not been relinked or
+   * announced, before it was cut off. Those left unlinked are linked by their phone; all are
+   * announced under the note, so what went out already is not announced again.
+   */
+  private async finishNoted(organizationId: string, note?: LinkFollowNote): Promise<void> {
+    if (!note?.moved?.length) return;
+    const ids = note.moved.map((id) => new Types.ObjectId(id));
+    await this.linkByPhone(organizationId, await this.contacts.findByIds(organizationId, ids));
+    await this.publish.updated(await this.contacts.findByIds(organizationId, ids), note.id);
   }
 
   /**
@@ -186,6 +231,7 @@ export class CustomerLinksService {
     customer: CustomerRef,
     dropped: ContactRecord[],
     linked: ContactRecord[],
+    note: LinkFollowNote | undefined,
   ): Promise<void> {
     if (!dropped.length && !linked.length) return;
     const { organizationId } = customer;
@@ -196,6 +242,6 @@ export class CustomerLinksService {
       { organizationId, customerId: customer.id, unlinked: dropped.length, linked: linked.length },
       'Contacts followed a changed customer',
     );
-    await this.publish.updated([...moved, ...linked]);
+    await this.publish.updated([...moved, ...linked], note?.id);
   }
 }

@@ -11,7 +11,7 @@ import { CustomerLinkFollow } from './schemas/customer-link-follow.schema';
  */
 export const LINK_FOLLOW_GRACE_MS = 30_000;
 
-type FollowNote = { organizationId: string; customer: CustomerPayload };
+type FollowNote = { organizationId: string; customer: CustomerPayload; moved?: string[] };
 export type OpenLinkFollow = ClaimedNote<FollowNote>;
 
 /** The `customer_link_follows` write-ahead notes (see CustomerLinkFollow). */
@@ -26,6 +26,11 @@ export class CustomerLinkFollowsRepository {
   /** Notes that the links are to follow a change of this customer (as read before the change). */
   open(customer: CustomerPayload): Promise<string> {
     return this.notes.open({ organizationId: customer.organizationId, customer });
+  }
+
+  /** Notes the contacts the follow is about to move, before it writes them (see LinkFollowNote). */
+  noteMoved(id: string, contactIds: string[]): Promise<void> {
+    return this.notes.addToSet(id, 'moved', contactIds);
   }
 
   close(id: string): Promise<void> {

@@ -16,15 +16,30 @@ export interface CustomerPayload {
   email?: string;
 }
 
+/**
+ * The write-ahead note a change's follow runs under (CustomerLinkFollowsRepository). The follow
+ * notes the contacts it is about to move (`noteMoved`) before it writes them, and announces them
+ * keyed by the note: a replay announces them again as they are, and an announcement that went out
+ * already is not repeated.
+ */
+export interface LinkFollowNote {
+  id: string;
+  /** The contacts an earlier run of this follow noted (a replay). */
+  moved?: string[];
+}
+
 export interface CustomerCreatedEvent {
   customer: CustomerPayload;
+  note?: LinkFollowNote;
 }
 
 export interface CustomerPhoneChangedEvent {
   /** As it is now. */
   customer: CustomerPayload;
+  note?: LinkFollowNote;
 }
 
 export interface CustomerDeletedEvent {
   customer: CustomerPayload;
+  note?: LinkFollowNote;
 }

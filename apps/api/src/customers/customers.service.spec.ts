@@ -66,6 +66,7 @@ describe('CustomersService', () => {
         phone: '201001234567',
         email: 'mona@example.com',
       },
+      note: { id: 'note1' },
     });
     expect(follows.open).toHaveBeenCalledWith(
       expect.objectContaining({ id: String(customer._id), phone: '201001234567' }),
@@ -96,6 +97,7 @@ describe('CustomersService', () => {
     await service.update('org1', String(_id), { phone: '+20 100 123 4567' });
     expect(events.emitAsync).toHaveBeenCalledWith(CUSTOMERS_EVENTS.phoneChanged, {
       customer: expect.objectContaining({ id: String(_id), phone: '201001234567' }),
+      note: { id: 'note1' },
     });
   });
 
@@ -130,11 +132,13 @@ describe('CustomersService', () => {
   it('replays a noted change as the customer is now: a phone change, or its delete once gone', async () => {
     const _id = new Types.ObjectId();
     const noted = { id: String(_id), organizationId: 'org1', name: 'Mona', phone: '201001234567' };
-    const note = { id: 'note1', organizationId: 'org1', customer: noted };
+    const note = { id: 'note1', organizationId: 'org1', customer: noted, moved: ['contact1'] };
     repo.findOwned.mockResolvedValueOnce({ ...noted, _id, phone: '201112223333' });
     await service.replayFollow(note);
+    // With the contacts the cut-off run noted it moved, to announce them (once).
     expect(events.emitAsync).toHaveBeenLastCalledWith(CUSTOMERS_EVENTS.phoneChanged, {
       customer: expect.objectContaining({ id: String(_id), phone: '201112223333' }),
+      note: { id: 'note1', moved: ['contact1'] },
     });
     expect(follows.close).toHaveBeenCalledWith('note1');
 
@@ -142,6 +146,7 @@ describe('CustomersService', () => {
     await service.replayFollow(note);
     expect(events.emitAsync).toHaveBeenLastCalledWith(CUSTOMERS_EVENTS.deleted, {
       customer: noted,
+      note: { id: 'note1', moved: ['contact1'] },
     });
 
     follows.close.mockClear();

@@ -121,8 +121,13 @@ export class CustomersService {
     const [event, customer] = current
       ? [CUSTOMERS_EVENTS.phoneChanged, toCustomerPayload(current)]
       : [CUSTOMERS_EVENTS.deleted, note.customer];
-    await this.events.emitAsync(event, { customer });
+    await this.events.emitAsync(event, { customer, note: { id: note.id, moved: note.moved } });
     await this.follows.close(note.id);
+  }
+
+  /** A follow is about to move these contacts (see LinkFollowNote). */
+  noteMovedContacts(noteId: string, contactIds: string[]): Promise<void> {
+    return this.follows.noteMoved(noteId, contactIds);
   }
 
   /**
@@ -132,7 +137,7 @@ export class CustomersService {
    */
   private async followed(note: string, event: string, customer: CustomerPayload): Promise<void> {
     try {
-      await this.events.emitAsync(event, { customer });
+      await this.events.emitAsync(event, { customer, note: { id: note } });
       await this.follows.close(note);
     } catch (err) {
       this.logger.error(

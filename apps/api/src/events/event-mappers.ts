@@ -105,6 +105,10 @@ export function contactUpdatedEvent(
     sessionName: typeof contact.sessionName === 'string' ? contact.sessionName : '',
     occurredAt: Number.isNaN(occurredAt.getTime()) ? now : occurredAt,
     data: contact,
+    // A follow's replay announces its contacts again: each state (revision) once per follow.
+    ...(e.followNote
+      ? { sourceKey: `contact.updated:${e.followNote}:${String(contact.id)}:${contact.revision}` }
+      : {}),
   };
 }
 

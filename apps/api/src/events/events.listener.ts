@@ -23,7 +23,8 @@ import { CONTACT_UPDATED_EVENT, type ContactUpdatedEvent, type NewEvent } from '
  * keep their emission order) and awaits the write: a producer that uses `emitAsync` (Messaging)
  * continues only once the event is durable. A failed write is logged; it is thrown into the
  * producer only for messages created and status changes, whose producers keep a note of effects
- * still to run that MessageEffectsRecovery replays (the event's sourceKey drops a second copy).
+ * still to run that MessageEffectsRecovery replays (the event's sourceKey drops a second copy),
+ * and for contacts announced by a customer change's follow (CustomerLinksRecovery replays it).
  * Otherwise the note would be closed and the event lost. Other producers' own write has happened.
  */
 const LISTENER = { async: true, promisify: true } as const;
@@ -67,9 +68,13 @@ export class EventsListener {
     return this.record(MESSAGING_EVENTS.chatRead, () => chatReadEvent(event));
   }
 
-  @OnEvent(CONTACT_UPDATED_EVENT, LISTENER)
+  @OnEvent(CONTACT_UPDATED_EVENT, REPLAYED_LISTENER)
   onContactUpdated(event: ContactUpdatedEvent): Promise<void> {
-    return this.record(CONTACT_UPDATED_EVENT, () => contactUpdatedEvent(event));
+    return this.record(
+      CONTACT_UPDATED_EVENT,
+      () => contactUpdatedEvent(event),
+      event?.followNote ? REPLAYED : undefined,
+    );
   }
 
   private async record(

@@ -20,6 +20,8 @@ export const isEventType = (value: string): value is EventType =>
 export const CONTACT_UPDATED_EVENT = CONTACTS_EVENTS.updated;
 export interface ContactUpdatedEvent {
   contact: Record<string, unknown> & { organizationId: string; sessionName?: string };
+  /** A customer change's follow that replays what it announces (see LinkFollowNote). */
+  followNote?: string;
 }
 
 /** What every consumer sees: webhook body, SSE `data:`. `id` is unique and time-ordered (dedupe key). */

@@ -28,6 +28,15 @@ export class WriteAheadNotes<T extends Document> {
     return _id.toHexString();
   }
 
+  /** Adds `values` to the note's array `field` (each once), durably: the work's next write relies on it. */
+  async addToSet(id: string, field: string, values: unknown[]): Promise<void> {
+    if (!values.length) return;
+    await this.collection.updateOne(
+      { _id: new Types.ObjectId(id) },
+      { $addToSet: { [field]: { $each: values } } },
+    );
+  }
+
   async close(id: string): Promise<void> {
     await this.collection.deleteOne({ _id: new Types.ObjectId(id) });
   }

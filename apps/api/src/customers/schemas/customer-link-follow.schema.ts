@@ -14,6 +14,8 @@ export class CustomerLinkFollow {
   @Prop({ type: String, required: true }) organizationId: string;
   /** The customer as it was read before the change (a deleted one is announced as it was). */
   @Prop({ type: MongooseSchema.Types.Mixed, required: true }) customer: CustomerPayload;
+  /** The contacts the follow was about to move, noted before each write: a replay announces them. */
+  @Prop({ type: [String] }) moved?: string[];
   @Prop({ type: Date, required: true }) createdAt: Date;
   /** Recovery's lease (WriteAheadNotes), so two instances do not replay the same note at once. */
   @Prop({ type: Date }) claimedUntil?: Date;
