@@ -641,6 +641,53 @@ describe('contacts (HTTP, sandbox engine)', () => {
     expect(await notes.countDocuments()).toBe(0);
   });
 
+  it("a follow replayed while 'crm' is off links nothing (as the live path), and still unlinks a deleted customer's contacts", async () => {
+    await pushContact({ phone: '+201110003395', name: 'Omar' });
+    await pushContact({ phone: '+201110003396', name: 'Rana' });
+    const omar = await waitForContact('201110003395');
+    const rana = await waitForContact('201110003396');
+    const ranaCo = await createCustomer({ name: 'Rana Co', phone: '+201110003396' });
+    const contacts = t.app.get(ContactsRepository);
+    const link = vi
+      .spyOn(contacts, 'autoLinkByPhone')
+      .mockRejectedValue(new MongoNetworkError('connection reset'));
+    const unlink = vi
+      .spyOn(contacts, 'unlinkCustomer')
+      .mockRejectedValue(new MongoNetworkError('connection reset'));
+    let omarCo;
+    try {
+      omarCo = await createCustomer({ name: 'Omar Co', phone: '+201110003395' });
+      await t.http().delete(`/api/v1/customers/${ranaCo.id}`).set(owner.auth).expect(204);
+    } finally {
+      link.mockRestore();
+      unlink.mockRestore();
+    }
+    const linkOf = async (id: string) =>
+      (await t.http().get(`${API}/contacts/${id}`).set(owner.auth).expect(200)).body.customerId;
+    expect(await linkOf(omar.id)).toBeNull();
+    expect(await linkOf(rana.id)).toBe(ranaCo.id);
+
+    const setModules = (modules: string[]) =>
+      t
+        .http()
+        .put('/api/v1/organizations/me/modules')
+        .set(owner.auth)
+        .send({ modules })
+        .expect(200);
+    const notes = t.app.get<Connection>(getConnectionToken()).collection('customer_link_follows');
+    await notes.updateMany({}, { $set: { createdAt: new Date(Date.now() - 10 * 60_000) } });
+    await setModules(['whatsapp']);
+    try {
+      await t.app.get(CustomerLinksRecovery).recover();
+      expect(await notes.countDocuments()).toBe(0);
+      expect(await linkOf(omar.id)).toBeNull();
+      expect(await linkOf(rana.id)).toBeNull();
+    } finally {
+      await setModules(['whatsapp', 'crm']);
+    }
+    expect(await linkOf(omar.id)).toBe(omarCo.id);
+  });
+
   it('a follow whose announcement failed after the links moved gets each contact.updated from the recovery, once', async () => {
     await pushContact({ phone: '+201110003391', name: 'Lina' });
     await pushContact({ phone: '+201110003392', name: 'Maha' });

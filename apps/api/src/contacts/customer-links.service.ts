@@ -96,10 +96,11 @@ export class CustomerLinksService {
    * A customer's phone changed: its automatic links to contacts of another phone are undone (they
    * go to the oldest other customer with their phone, if any), and the contacts with its phone are
    * linked to the oldest customer with it: the unlinked ones, and those linked automatically to
-   * another. Read from the database, not the event, and read again once written: a change that
-   * landed meanwhile (another phone, a delete, an older customer taking the phone), whose own
-   * follow may have run before these writes, is followed again, so concurrent follows end where
-   * the customers are.
+   * another; not while the crm module is off (a replay after it was switched off, a request that
+   * passed its guard just before): switching it on links them. Read from the database, not the
+   * event, and read again once written: a change that landed meanwhile (another phone, a delete,
+   * an older customer taking the phone), whose own follow may have run before these writes, is
+   * followed again, so concurrent follows end where the customers are.
    * Under a `note`, the contacts moved are noted before they are written (see LinkFollowNote).
    */
   async followPhoneChange(customer: CustomerRef, note?: LinkFollowNote): Promise<void> {
@@ -159,7 +160,7 @@ export class CustomerLinksService {
     );
     // Every automatic link of a phone goes to the oldest customer with it: this one or an older one.
     const linked =
-      phone && oldest
+      phone && oldest && (await this.organizations.hasModule(organizationId, 'crm'))
         ? await this.contacts.autoLinkByPhone(
             organizationId,
             phone,
