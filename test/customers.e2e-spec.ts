@@ -71,6 +71,31 @@ describe('customers (HTTP, crm module)', () => {
     }
   });
 
+  it('bounds the phone as typed: 40 characters at most (400), however few digits it has', async () => {
+    const spaced = `+20${' '.repeat(5_000)}100 123 4567`; // normalizes to a valid number
+    const res = await create(owner, { name: 'Padded', phone: spaced }).expect(400);
+    expect(res.body.code).toBe('VALIDATION_FAILED');
+    expect(res.body.details.phone).toEqual([
+      'phone must be shorter than or equal to 40 characters',
+    ]);
+    const mona = (await create(owner, { name: 'Mona', phone: '+20 (100) 123-4567' }).expect(201))
+      .body;
+    const patched = await t
+      .http()
+      .patch(`/api/v1/customers/${mona.id}`)
+      .set(owner.auth)
+      .send({ phone: spaced })
+      .expect(400);
+    expect(patched.body.details.phone).toEqual([
+      'phone must be shorter than or equal to 40 characters',
+    ]);
+    const atBound = `+20${' '.repeat(27)}1001234567`;
+    expect(atBound).toHaveLength(40);
+    await create(owner, { name: 'At the bound', phone: atBound }).expect(201);
+    await create(owner, { name: 'Past it', phone: `${atBound} ` + '-' }).expect(400);
+    expect((await list(owner)).total).toBe(2);
+  });
+
   it('lists newest first with search (name word prefix, phone digits, email; regex-safe) and pagination', async () => {
     await create(owner, { name: 'Mona Ali', phone: '+201001234567' }).expect(201);
     await create(owner, {

@@ -1005,7 +1005,7 @@ export interface components {
              */
             name: string;
             /**
-             * @description Phone with country code; spaces, dashes, a leading + or 00 are accepted and normalized to digits
+             * @description Phone with country code; spaces, dashes, parentheses, a leading + or 00 are accepted and normalized to digits (at most 40 characters as typed)
              * @example +20 100 123 4567
              */
             phone?: string | null;
@@ -2304,7 +2304,7 @@ export interface components {
         };
         UpdateCustomerDto: {
             /**
-             * @description Phone with country code; spaces, dashes, a leading + or 00 are accepted and normalized to digits
+             * @description Phone with country code; spaces, dashes, parentheses, a leading + or 00 are accepted and normalized to digits (at most 40 characters as typed)
              * @example +20 100 123 4567
              */
             phone?: string | null;

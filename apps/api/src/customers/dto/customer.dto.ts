@@ -38,6 +38,9 @@ export function IsNormalizablePhone(options?: ValidationOptions): PropertyDecora
   );
 }
 
+/** The phone as typed: 15 digits with a 00 prefix, separated and grouped, fit with room to spare. */
+const PHONE_INPUT_MAX_LENGTH = 40;
+
 export class CreateCustomerDto {
   @ApiProperty({ description: 'Customer name', example: 'Mona Ali', minLength: 1, maxLength: 120 })
   @Transform(trimString)
@@ -48,13 +51,15 @@ export class CreateCustomerDto {
 
   @ApiPropertyOptional({
     description:
-      'Phone with country code; spaces, dashes, a leading + or 00 are accepted and normalized to digits',
+      'Phone with country code; spaces, dashes, parentheses, a leading + or 00 are accepted and normalized to digits (at most 40 characters as typed)',
     example: '+20 100 123 4567',
+    maxLength: PHONE_INPUT_MAX_LENGTH,
     type: String,
     nullable: true,
   })
   @IsOptional() // null: none, as the customer reads back
   @Transform(trimString)
+  @MaxLength(PHONE_INPUT_MAX_LENGTH) // stored as typed (phoneInput) next to the digits
   @IsNormalizablePhone()
   phone?: string | null;
 
