@@ -70,7 +70,7 @@ export class CustomersRepository {
     if (change.email) $set.email = change.email;
     else if (change.email === null) $unset.email = 1;
     return this.model
-      .findOneAndUpdate({ _id: id, organizationId }, { $set, $unset }, { new: true })
+      .findOneAndUpdate({ _id: id, organizationId }, { $set, $unset }, { returnDocument: 'after' })
       .lean<CustomerRecord>()
       .exec();
   }
