@@ -925,6 +925,32 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
   });
 
+  it('delivers the events stored after a webhook was created, whatever the clock of the instance that created it said', async () => {
+    const r = await receiver();
+    const hook = await createHook({
+      url: r.url,
+      events: ['message.received'],
+      sessionName: 'main',
+    });
+    // Created on an instance whose clock runs a minute ahead of this one's.
+    const db = t.app.get<string, Connection>(getConnectionToken());
+    await db
+      .collection('webhooks')
+      .updateOne(
+        { _id: new Types.ObjectId(hook.id) },
+        { $set: { createdAt: new Date(Date.now() + 60_000) } },
+      );
+    await api().patch(`/api/v1/webhooks/${hook.id}`).set(owner.auth).send({ enabled: true });
+    await inbound('after a webhook from a clock ahead');
+    const [hit] = await waitFor(
+      async () => (r.ok().length ? r.ok() : undefined),
+      10_000,
+      'the event delivered',
+    );
+    expect(hit.body.data.text).toBe('after a webhook from a clock ahead');
+    await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
+  });
+
   it("reads an organization's webhooks for an event batch only when a webhook was written since", async () => {
     const tenant = await registerUser(t);
     const org = tenant.organization.id;

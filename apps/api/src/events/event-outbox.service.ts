@@ -153,6 +153,11 @@ export class EventOutboxService implements OnModuleInit, BeforeApplicationShutdo
     return (await this.appends.push(event.organizationId, event)).event;
   }
 
+  /** The organization's last event sequence number handed out, on any instance (0 before any). */
+  lastSequence(organizationId: string): Promise<number> {
+    return this.sequences.current(organizationId);
+  }
+
   findAfter(
     organizationId: string,
     afterId: string,

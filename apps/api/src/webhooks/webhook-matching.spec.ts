@@ -35,6 +35,19 @@ describe('webhookWants', () => {
     expect(webhookWants({ ...hook, enabled: false }, event('message.received'))).toBe(false);
   });
 
+  it("reads whether the webhook existed on the event sequence, not on the instances' clocks", () => {
+    // Created on an instance whose clock runs ahead, after the event numbered 41.
+    const skewed = { ...hook, createdAt: new Date('2026-01-01T10:01:00Z'), sinceSeq: 41 };
+    expect(webhookWants(skewed, { ...event('message.received'), seq: 42 })).toBe(true);
+    expect(webhookWants(skewed, { ...event('message.received'), seq: 41 })).toBe(false);
+    // Before its creation, although the clock of the event's instance runs ahead.
+    const early = { ...hook, createdAt: new Date('2026-01-01T09:00:00Z'), sinceSeq: 41 };
+    expect(webhookWants(early, { ...event('message.received'), seq: 40 })).toBe(false);
+    // An event stored without a number (before the sequence existed): its id's time decides.
+    expect(webhookWants(skewed, event('message.received'))).toBe(false);
+    expect(webhookWants(early, event('message.received'))).toBe(true);
+  });
+
   it('skips events older than the webhook (fan-out recovery)', () => {
     const e = event('session.status');
     expect(eventTimeMs(e.id)).toBe(Date.parse('2026-01-01T10:00:00.123Z'));

@@ -15,7 +15,7 @@ export class WebhooksRepository {
   async create(
     input: Pick<
       Webhook,
-      'organizationId' | 'url' | 'events' | 'sessionName' | 'enabled' | 'secret'
+      'organizationId' | 'url' | 'events' | 'sessionName' | 'enabled' | 'secret' | 'sinceSeq'
     >,
   ): Promise<WebhookRecord> {
     return (await this.model.create(input)).toObject<WebhookRecord>();

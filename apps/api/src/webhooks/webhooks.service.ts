@@ -1,6 +1,7 @@
 import { type Page, skipFor, resolveAllowedTarget, UrlNotAllowedError } from '@app/common';
 import { Inject, Injectable } from '@nestjs/common';
 import type { UpdateQuery } from 'mongoose';
+import { EventOutboxService } from '../events/event-outbox.service';
 import type {
   CreatedWebhookResponseDto,
   CreateWebhookDto,
@@ -39,6 +40,7 @@ export class WebhooksService {
     private readonly deliveries: WebhookDeliveriesRepository,
     private readonly directory: WebhookDirectory,
     private readonly dispatcher: WebhookDispatcher,
+    private readonly outbox: EventOutboxService,
     @Inject(WEBHOOK_OPTIONS) private readonly options: WebhookOptions,
   ) {}
 
@@ -53,6 +55,8 @@ export class WebhooksService {
     const secret = generateWebhookSecret();
     const created = await this.webhooks.create({
       organizationId,
+      // Read before the insert: an event numbered after it may be one the webhook existed for.
+      sinceSeq: await this.outbox.lastSequence(organizationId),
       url: dto.url,
       events: normalizeEvents(dto.events),
       sessionName: dto.sessionName ?? undefined, // null or absent: all sessions

@@ -21,6 +21,14 @@ export class Webhook {
   @Prop({ type: Boolean, default: true })
   enabled: boolean;
 
+  /**
+   * The organization's last event sequence number when the webhook was created: it gets the
+   * events numbered after it (one counter for every instance, unlike their clocks). Unset on
+   * webhooks created before it was kept: their `createdAt` decides.
+   */
+  @Prop({ type: Number })
+  sinceSeq?: number;
+
   @Prop({ type: String, required: true })
   secret: string;
 
