@@ -1132,6 +1132,11 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
       events: ['message.received'],
       sessionName: 'main',
     });
+    // One generator: ids of two generators in the same millisecond order by their random tails.
+    const ids = new EventIdGenerator();
+    // An event stored before the fan-out ledger (and the event sequence) existed, fanned out by the
+    // previous version only in part: older than every event that has a number.
+    const legacyId = ids.nextObjectId();
     await inbound('survive the restart 1');
     await inbound('survive the restart 2');
     // The inbound route answers before the gateway stored the message (the emulator delivers it
@@ -1145,10 +1150,8 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     // Crashes right after an event write, before its deliveries existed: the batch's range is
     // left in the sequence's fan-out ledger (or, for a row written before the ledger, its flag).
     const db = t.app.get<string, Connection>(getConnectionToken());
-    // One generator: ids of two generators in the same millisecond order by their random tails.
-    const ids = new EventIdGenerator();
-    const orphan = (text: string, fanoutPending: boolean) => ({
-      _id: ids.nextObjectId(),
+    const orphan = (text: string, fanoutPending: boolean, _id = ids.nextObjectId()) => ({
+      _id,
       organizationId: owner.organization.id,
       type: 'message.received',
       sessionName: 'main',
@@ -1167,7 +1170,7 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
       { _id: owner.organization.id },
       { $set: { [`pending.r${seq}`]: { last: seq, at: new Date(0) } } },
     );
-    const flagged = orphan('survive the restart 3', true);
+    const flagged = orphan('survive the restart 0', true, legacyId);
     const noted = {
       ...orphan('survive the restart 4', false),
       seq,
@@ -1183,12 +1186,12 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     );
     const texts = r.ok().map((h) => h.body.data.text);
     expect(texts).toEqual([
+      'survive the restart 0',
       'survive the restart 1',
       'survive the restart 2',
-      'survive the restart 3',
       'survive the restart 4',
     ]);
-    expect(r.ok()[2].body.id).toBe(flagged._id.toHexString());
+    expect(r.ok()[0].body.id).toBe(flagged._id.toHexString());
     expect(r.ok()[3].body.id).toBe(noted._id.toHexString());
     // The ledger empties: the crash's leftover was fanned out. (Events written since, such as the
     // session's own status changes around the restart, clear their entries as they fan out.)

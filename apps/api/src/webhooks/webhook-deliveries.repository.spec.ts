@@ -112,6 +112,28 @@ describe('WebhookDeliveriesRepository claims (embedded store)', () => {
       expect(indexes).toContainEqual({ organizationId: 1, webhookId: 1, ...sort });
   });
 
+  it("walks a lane in the organization's event order, not in the order of the event ids' clocks", async () => {
+    const webhookId = new Types.ObjectId();
+    const row = (eventId: Types.ObjectId, eventSeq: number, text: string) => ({
+      organizationId: 'org',
+      webhookId,
+      eventId,
+      eventSeq,
+      eventType: text,
+      sessionName: 'main',
+    });
+    // Event 8 came from an instance whose clock runs a minute behind the one that stored event 7.
+    const now = Date.now() / 1000;
+    const seventh = row(Types.ObjectId.createFromTime(now), 7, 'message.received');
+    const eighth = row(Types.ObjectId.createFromTime(now - 60), 8, 'message.status');
+    await deliveries.insertMany([eighth, seventh], new Date());
+    const heads = await deliveries.laneHeads(
+      { organizationId: 'org', webhookId: String(webhookId), sessionName: 'main' },
+      10,
+    );
+    expect(heads.map((h) => h.eventSeq)).toEqual([7, 8]);
+  });
+
   it('ends the claim with the attempt, whatever its outcome', async () => {
     const rows = await lane(4);
     for (const row of rows) await claim(row._id, ME);

@@ -10,6 +10,8 @@ export interface NewDelivery {
   organizationId: string;
   webhookId: Types.ObjectId;
   eventId: Types.ObjectId;
+  /** The event's sequence number, when it has one (see WebhookDelivery.eventSeq). */
+  eventSeq?: number;
   eventType: string;
   sessionName: string;
 }
@@ -63,8 +65,10 @@ export class WebhookDeliveriesRepository {
   }
 
   /**
-   * The oldest unfinished deliveries of a lane, in event order: the first is the only one that may
-   * be attempted; the worker walks the rest in turn without re-reading (new rows only come after).
+   * The oldest unfinished deliveries of a lane, in event order (the organization's sequence, which
+   * instances' clocks do not skew; rows without a number first, by id, as they are older): the
+   * first is the only one that may be attempted; the worker walks the rest in turn without
+   * re-reading (new rows only come after).
    */
   laneHeads(lane: Lane, limit: number): Promise<DeliveryRecord[]> {
     return this.model
@@ -73,7 +77,7 @@ export class WebhookDeliveriesRepository {
         sessionName: lane.sessionName,
         status: { $in: UNFINISHED },
       })
-      .sort({ eventId: 1 })
+      .sort({ eventSeq: 1, eventId: 1 })
       .limit(limit)
       .lean<DeliveryRecord[]>()
       .exec();

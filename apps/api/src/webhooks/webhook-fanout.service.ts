@@ -58,6 +58,7 @@ export class WebhookFanoutService {
             organizationId,
             webhookId: hook._id,
             eventId: new Types.ObjectId(event.id),
+            ...(event.seq === undefined ? {} : { eventSeq: event.seq }),
             eventType: event.type,
             sessionName: event.sessionName,
           });

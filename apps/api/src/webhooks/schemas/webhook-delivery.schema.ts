@@ -8,7 +8,8 @@ export const DELIVERY_RETENTION_SECONDS = 7 * 86_400;
 
 /**
  * One event for one webhook. A lane is (webhookId, sessionName): its oldest unfinished row (by
- * eventId) is the only one that may be attempted, which keeps each session's events in order.
+ * eventSeq, then eventId) is the only one that may be attempted, which keeps each session's
+ * events in order.
  */
 @Schema({ collection: 'webhook_deliveries', timestamps: true })
 export class WebhookDelivery {
@@ -20,6 +21,13 @@ export class WebhookDelivery {
 
   @Prop({ type: MongooseSchema.Types.ObjectId, required: true })
   eventId: Types.ObjectId;
+
+  /**
+   * The event's number in its organization's sequence (one order for every instance; an event id's
+   * time is its instance's clock). Unset for events stored before the sequence existed.
+   */
+  @Prop({ type: Number })
+  eventSeq?: number;
 
   @Prop({ type: String, required: true, enum: EVENT_TYPES })
   eventType: string;
