@@ -16,17 +16,20 @@ describe('WebhookDirectory', () => {
     return { directory, listByOrganization, changeSubscriptions };
   };
 
-  it('serves a cached list only to a caller that needs no newer read than it', async () => {
+  it("serves the worker's lookups from the cache for TTL_MS, and the recovery a list read now", async () => {
     const { directory, listByOrganization } = setup();
     await directory.list('org');
-    vi.setSystemTime(1_000_100);
-    await directory.list('org'); // within the TTL, no time asked for
-    await directory.list('org', 1_000_000); // read at 1_000_000: recent enough
+    vi.setSystemTime(1_004_000);
+    await directory.list('org');
     expect(listByOrganization).toHaveBeenCalledTimes(1);
-    await directory.list('org', 1_000_050); // an event after that read: read again
+    await directory.fresh('org');
     expect(listByOrganization).toHaveBeenCalledTimes(2);
-    await directory.list('org', 1_000_050);
+    vi.setSystemTime(1_006_000); // past TTL_MS of the first read, within that of the fresh one
+    await directory.list('org');
     expect(listByOrganization).toHaveBeenCalledTimes(2);
+    vi.setSystemTime(1_010_000);
+    await directory.list('org');
+    expect(listByOrganization).toHaveBeenCalledTimes(3);
   });
 
   it('reads the list for a live batch again only when its subscriptions version changed', async () => {

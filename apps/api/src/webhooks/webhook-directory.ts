@@ -54,13 +54,18 @@ export class WebhookDirectory {
     return read.hooks;
   }
 
-  /**
-   * `since` (epoch ms): the list must be read at that time or later. The fan-out recovery passes
-   * the time of its newest event (it has no version: its events were stored a while ago).
-   */
-  list(organizationId: string, since = 0): Promise<WebhookRecord[]> {
+  /** The worker's lookups: within TTL_MS of another instance's changes. */
+  list(organizationId: string): Promise<WebhookRecord[]> {
     const hit = this.cache.get(organizationId);
-    if (hit && hit.readAt >= since) return hit.hooks;
+    return hit ? hit.hooks : this.read(organizationId).hooks;
+  }
+
+  /**
+   * Read now: for the fan-out recovery, whose batches have no version. Whether a cached list was
+   * read after their events cannot be told: an event id's time is the clock of the instance that
+   * stored it, which may run behind this one's.
+   */
+  fresh(organizationId: string): Promise<WebhookRecord[]> {
     return this.read(organizationId).hooks;
   }
 

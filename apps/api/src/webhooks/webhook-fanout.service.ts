@@ -9,7 +9,7 @@ import {
 } from './webhook-deliveries.repository';
 import { WebhookDirectory } from './webhook-directory';
 import { WebhookDispatcher } from './webhook-dispatcher';
-import { eventTimeMs, webhookWants } from './webhook-matching';
+import { webhookWants } from './webhook-matching';
 
 /**
  * Outbox subscriber: one `webhook_deliveries` row per (matching webhook, event), inserted
@@ -40,14 +40,11 @@ export class WebhookFanoutService {
     for (const [organizationId, orgEvents] of byOrganization) {
       // A webhook written (on any instance) before the batch reserved its numbers is in: a live
       // batch's list is read again when the subscriptions version changed, a recovered batch's
-      // when read before its newest event.
+      // list is read afresh.
       const hooks =
         live?.organizationId === organizationId
           ? await this.directory.listAt(organizationId, live.subscriptionsVersion)
-          : await this.directory.list(
-              organizationId,
-              Math.max(...orgEvents.map((event) => eventTimeMs(event.id))),
-            );
+          : await this.directory.fresh(organizationId);
       if (!hooks.some((h) => h.enabled)) continue;
       for (const event of orgEvents) {
         let matched = false;
