@@ -1040,6 +1040,38 @@ describe('contacts (HTTP, sandbox engine)', () => {
     expect((await byPhone('201001230023'))!.customerId).toBeNull();
   });
 
+  it("links the contacts written while 'crm' was off from the recovery when the switch's linking failed", async () => {
+    const setModules = (modules: string[]) =>
+      t
+        .http()
+        .put('/api/v1/organizations/me/modules')
+        .set(owner.auth)
+        .send({ modules })
+        .expect(200);
+    const customer = await createCustomer({ name: 'Switch', phone: '+201001230031' });
+    await setModules(['whatsapp']);
+    const link = vi
+      .spyOn(t.app.get(ContactsRepository), 'autoLinkByPhone')
+      .mockRejectedValue(new MongoNetworkError('connection reset'));
+    try {
+      await pushContact({ phone: '+201001230031', pushName: 'H' });
+      await waitForContact('201001230031');
+      await setModules(['whatsapp', 'crm']); // still answers: the switch is stored
+    } finally {
+      link.mockRestore();
+    }
+    expect((await byPhone('201001230031'))!.customerId).toBeNull();
+
+    const notes = t.app.get<Connection>(getConnectionToken()).collection('customer_link_follows');
+    await notes.updateMany({}, { $set: { createdAt: new Date(Date.now() - 10 * 60_000) } });
+    await t.app.get(CustomerLinksRecovery).recover();
+    expect(await byPhone('201001230031')).toMatchObject({
+      customerId: customer.id,
+      customerLinkSource: 'auto',
+    });
+    expect(await notes.countDocuments()).toBe(0);
+  });
+
   it('refuses a body that is not declared JSON with 415 instead of reading it as empty', async () => {
     await pushContact({ phone: '+201001230012', pushName: 'F' });
     const c = await waitForContact('201001230012');

@@ -7,6 +7,7 @@ import {
   type CustomerCreatedEvent,
   type CustomerDeletedEvent,
   type CustomerPhoneChangedEvent,
+  type LinkAllReplayedEvent,
 } from '../customers/customers.events';
 import { MESSAGING_EVENTS, type MessagesCreatedEvent } from '../messaging/messaging.events';
 import {
@@ -89,6 +90,16 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
       CUSTOMERS_EVENTS.deleted,
       event?.customer?.organizationId,
       () => this.links.unlinkDeletedCustomer(event.customer, event.note),
+      { rethrow: true },
+    );
+  }
+
+  @OnEvent(CUSTOMERS_EVENTS.linkAllReplayed, FOLLOW)
+  async onLinkAllReplayed(event: LinkAllReplayedEvent): Promise<void> {
+    await this.guard(
+      CUSTOMERS_EVENTS.linkAllReplayed,
+      event?.organizationId,
+      () => this.links.relinkAll(event.organizationId),
       { rethrow: true },
     );
   }

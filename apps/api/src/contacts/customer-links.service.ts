@@ -69,9 +69,18 @@ export class CustomerLinksService {
 
   /**
    * The crm module came (back) on: contacts written while it was off were not linked, so link the
-   * unlinked ones whose phone a customer has, oldest customer first.
+   * unlinked ones whose phone a customer has, oldest customer first. Noted first: if it fails (or
+   * a crash cuts it off), CustomerLinksRecovery replays it (`relinkAll`).
    */
   async linkAllCustomers(organizationId: string): Promise<void> {
+    const note = await this.customers.noteLinkAll(organizationId);
+    await this.relinkAll(organizationId);
+    await this.customers.closeLinkFollow(note);
+  }
+
+  /** linkAllCustomers without its note: the replay's (none while crm is off again). */
+  async relinkAll(organizationId: string): Promise<void> {
+    if (!(await this.organizations.hasModule(organizationId, 'crm'))) return;
     for await (const customer of this.customers.withPhones(organizationId))
       await this.linkNewCustomer(toCustomerPayload(customer));
   }

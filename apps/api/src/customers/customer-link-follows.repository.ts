@@ -11,7 +11,9 @@ import { CustomerLinkFollow } from './schemas/customer-link-follow.schema';
  */
 export const LINK_FOLLOW_GRACE_MS = 30_000;
 
-type FollowNote = { organizationId: string; customer: CustomerPayload; moved?: string[] };
+type FollowNote =
+  | { organizationId: string; customer: CustomerPayload; moved?: string[]; linkAll?: undefined }
+  | { organizationId: string; linkAll: true; customer?: undefined };
 export type OpenLinkFollow = ClaimedNote<FollowNote>;
 
 /** The `customer_link_follows` write-ahead notes (see CustomerLinkFollow). */
@@ -26,6 +28,11 @@ export class CustomerLinkFollowsRepository {
   /** Notes that the links are to follow a change of this customer (as read before the change). */
   open(customer: CustomerPayload): Promise<string> {
     return this.notes.open({ organizationId: customer.organizationId, customer });
+  }
+
+  /** Notes that the organization's contacts are to be linked by phone (crm switched on). */
+  openLinkAll(organizationId: string): Promise<string> {
+    return this.notes.open({ organizationId, linkAll: true });
   }
 
   /** Notes the contacts the follow is about to move, before it writes them (see LinkFollowNote). */

@@ -53,13 +53,13 @@ export class CustomerLinksRecovery implements OnApplicationBootstrap, BeforeAppl
         try {
           await this.customers.replayFollow(note);
           this.log.warn(
-            { organizationId: note.organizationId, customerId: note.customer.id },
+            { organizationId: note.organizationId, customerId: note.customer?.id },
             "Finished the contacts' link follow of a customer change",
           );
         } catch (err) {
           // Leased: this pass moves on to the next note, a later pass takes this one again.
           this.log.error(
-            { err, organizationId: note.organizationId, customerId: note.customer.id },
+            { err, organizationId: note.organizationId, customerId: note.customer?.id },
             "A customer change's link follow failed again; the next pass retries",
           );
         }

@@ -5,6 +5,8 @@ export const CUSTOMERS_EVENTS = {
   /** Its phone was written (set, replaced, removed, or set as it was): the contacts linked by phone follow. */
   phoneChanged: 'customers.customer.phone-changed',
   deleted: 'customers.customer.deleted',
+  /** The links the crm module's switch-on makes, replayed (CustomerLinksRecovery). */
+  linkAllReplayed: 'customers.links.link-all-replayed',
 } as const;
 
 export interface CustomerPayload {
@@ -37,6 +39,10 @@ export interface CustomerPhoneChangedEvent {
   /** As it is now. */
   customer: CustomerPayload;
   note?: LinkFollowNote;
+}
+
+export interface LinkAllReplayedEvent {
+  organizationId: string;
 }
 
 export interface CustomerDeletedEvent {

@@ -8,7 +8,11 @@ import {
   CustomerLinkFollowsRepository,
   type OpenLinkFollow,
 } from './customer-link-follows.repository';
-import { CUSTOMERS_EVENTS, type CustomerPayload } from './customers.events';
+import {
+  CUSTOMERS_EVENTS,
+  type CustomerPayload,
+  type LinkAllReplayedEvent,
+} from './customers.events';
 import {
   type CustomerChange,
   CustomerRecord,
@@ -117,12 +121,29 @@ export class CustomersService {
    * links followed; throws if they did not (the note is claimed again after its lease).
    */
   async replayFollow(note: OpenLinkFollow): Promise<void> {
+    if (note.linkAll) {
+      const event: LinkAllReplayedEvent = { organizationId: note.organizationId };
+      await this.events.emitAsync(CUSTOMERS_EVENTS.linkAllReplayed, event);
+      return this.follows.close(note.id);
+    }
     const current = await this.find(note.organizationId, note.customer.id);
     const [event, customer] = current
       ? [CUSTOMERS_EVENTS.phoneChanged, toCustomerPayload(current)]
       : [CUSTOMERS_EVENTS.deleted, note.customer];
     await this.events.emitAsync(event, { customer, note: { id: note.id, moved: note.moved } });
     await this.follows.close(note.id);
+  }
+
+  /**
+   * Notes that the organization's contacts are to be linked by phone (crm switched on), before the
+   * links are written; `closeLinkFollow` once they are. CustomerLinksRecovery replays it otherwise.
+   */
+  noteLinkAll(organizationId: string): Promise<string> {
+    return this.follows.openLinkAll(organizationId);
+  }
+
+  closeLinkFollow(noteId: string): Promise<void> {
+    return this.follows.close(noteId);
   }
 
   /** A follow is about to move these contacts (see LinkFollowNote). */
