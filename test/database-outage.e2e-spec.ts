@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SandboxControl } from '@app/whatsapp';
+import { SandboxControl, SessionRegistry } from '@app/whatsapp';
 import { EmbeddedMongoServer } from '@app/embedded-mongo';
 import { outageProxy } from './support/outage-proxy';
 import { connectedSession, sendText, waitForSessionStatus } from './support/sandbox';
@@ -160,4 +160,53 @@ describe('a database outage', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 180_000);
+
+  it('keeps every message of a warm chat whose connection drops while the database is away, round after round', async () => {
+    const store = await EmbeddedMongoServer.start({ port: 0 });
+    const proxy = await outageProxy(store.port);
+    const t = await createTestApp({
+      MONGODB_URI: `mongodb://127.0.0.1:${proxy.port}/wa_outage_warm?directConnection=true`,
+    });
+    try {
+      const owner = await registerUser(t);
+      await connectedSession(t, owner);
+      const sessionId = `${owner.organization.id}_main`;
+      const sandbox = t.app.get(SandboxControl);
+      const registry = t.app.get(SessionRegistry);
+      const received = async () => {
+        const res = await t.http().get('/api/v1/whatsapp/messages?direction=in').set(owner.auth);
+        return res.status === 200 ? res.body.items.map((m: { text: string }) => m.text) : [];
+      };
+      // A warm chat: the Signal session with the contact is cached, so Baileys decrypts the
+      // messages below without the database; only its key writes wait for it.
+      sandbox.inbound(sessionId, { from: '201009990002', pushName: 'Mona', text: 'warm' });
+      await waitFor(async () => (await received()).includes('warm'), 10_000, 'the first message');
+
+      const rounds = 4;
+      for (let round = 1; round <= rounds; round++) {
+        await waitFor(async () => registry.isConnected(sessionId), 30_000, 'the session open');
+        await proxy.cut();
+        const texts = ['one', 'two', 'three'].map((text) => `${text} (round ${round})`);
+        for (const text of texts)
+          sandbox.inbound(sessionId, { from: '201009990002', pushName: 'Mona', text });
+        // Long enough for the first to be decrypted, its key write held by the outage.
+        await new Promise((r) => setTimeout(r, 1_000));
+        await sandbox.disconnect(sessionId, 'connectionLost');
+        await proxy.restore();
+        const stored = await waitFor(
+          async () => {
+            const all = await received();
+            return texts.every((text) => all.includes(text)) ? all : undefined;
+          },
+          30_000,
+          `the messages of round ${round}`,
+        );
+        expect(stored).toHaveLength(1 + 3 * round);
+      }
+    } finally {
+      await t.close();
+      await proxy.close();
+      await store.close();
+    }
+  }, 240_000);
 });

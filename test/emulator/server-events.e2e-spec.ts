@@ -2,7 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WaEmulator } from '@app/wa-emulator';
-import { InMemoryAuthStoreProvider, type WaAuthStore } from '@app/whatsapp';
+import {
+  InMemoryAuthRowBackend,
+  InMemoryAuthStoreProvider,
+  type WaAuthStore,
+  type WaKeyStore,
+} from '@app/whatsapp';
 import { EngineHarness } from './engine-harness';
 
 async function linked(
@@ -20,6 +25,13 @@ function holdableAuth(sessionId: string) {
   let held: Promise<void> | undefined;
   let settle: (error?: Error) => void = () => undefined;
   let waiting = 0;
+  const heldGet = async (read: WaKeyStore['get'], type: string, ids: string[]) => {
+    if (held) {
+      waiting += 1;
+      await held;
+    }
+    return read(type, ids);
+  };
   const auth: WaAuthStore = {
     sessionId,
     readCreds: () => inner.readCreds(),
@@ -28,14 +40,12 @@ function holdableAuth(sessionId: string) {
     clear: () => inner.clear(),
     flush: () => inner.flush(),
     keys: {
-      get: async (type, ids) => {
-        if (held) {
-          waiting += 1;
-          await held;
-        }
-        return inner.keys.get(type, ids);
-      },
+      get: (type, ids) => heldGet(inner.keys.get, type, ids),
       set: (data) => inner.keys.set(data),
+    },
+    revocableKeys: () => {
+      const keys = inner.revocableKeys();
+      return { ...keys, get: (type, ids) => heldGet(keys.get, type, ids) };
     },
   };
   return {
@@ -55,13 +65,38 @@ function holdableAuth(sessionId: string) {
   };
 }
 
-/** Links a fresh device whose key reads can be held, once a first message shows its initial sync is over. */
-async function linkedWithHoldableKeys(emulator: WaEmulator, account: string) {
-  const keys = holdableAuth(`org_${account}`);
+/** Rows whose database writes can be held (as an outage holds them), under the project's auth store. */
+class HoldableWrites extends InMemoryAuthRowBackend {
+  private held?: Promise<void>;
+  private release = () => undefined as void;
+  /** The rows of the writes held so far. */
+  readonly waiting: Parameters<InMemoryAuthRowBackend['writeMany']>[1] = [];
+
+  hold(): void {
+    this.held = new Promise<void>((resolve) => (this.release = resolve));
+  }
+
+  /** The held writes land, and later ones are no longer held. */
+  land(): void {
+    this.held = undefined;
+    this.release();
+  }
+
+  override async writeMany(...[sessionId, rows]: Parameters<InMemoryAuthRowBackend['writeMany']>) {
+    if (this.held) {
+      this.waiting.push(...rows);
+      await this.held;
+    }
+    return super.writeMany(sessionId, rows);
+  }
+}
+
+/** Links a fresh device on `auth`, once a first message shows its initial sync is over. */
+async function linkedAfterSync(emulator: WaEmulator, account: string, auth: WaAuthStore) {
   const engine = await linked(
     emulator,
     account,
-    new EngineHarness(emulator.url, `org_${account}`, keys.auth),
+    new EngineHarness(emulator.url, auth.sessionId, auth),
   );
   // The initial sync (messages from the own phone) follows the login: wait until Baileys took it.
   await engine.until(
@@ -69,6 +104,13 @@ async function linkedWithHoldableKeys(emulator: WaEmulator, account: string) {
     10_000,
     'the initial sync',
   );
+  return engine;
+}
+
+/** Links a fresh device whose key reads can be held, once its initial sync is over. */
+async function linkedWithHoldableKeys(emulator: WaEmulator, account: string) {
+  const keys = holdableAuth(`org_${account}`);
+  const engine = await linkedAfterSync(emulator, account, keys.auth);
   return { keys, engine, phone: emulator.phone(account) };
 }
 
@@ -172,6 +214,36 @@ describe('wa-emulator: server-side events with the real Baileys engine', () => {
     // The database answers the closed connection's reads: it must not decrypt with them (its
     // receipt cannot go out, and the copy WhatsApp sends again would be dropped as a duplicate).
     keys.release();
+
+    expect(await engine.connect()).toHaveProperty('open');
+    const message = await engine.until(
+      () => engine.messages.find((m) => m.waMessageId === id),
+      10_000,
+      'the message again',
+    );
+    expect(message).toMatchObject({ text: 'sent during the outage' });
+    await engine.close();
+  });
+
+  it('a message whose key write lands only after its connection dropped (a warm chat in a database outage: its keys came from the cache) is decrypted by the next connection', async () => {
+    const rows = new HoldableWrites();
+    const auth = new InMemoryAuthStoreProvider(rows).forSession('org_15550003008');
+    const engine = await linkedAfterSync(emulator, '15550003008', auth);
+    const phone = emulator.phone('15550003008');
+    const first = await phone.sendText('15559993008', 'before the outage');
+    await engine.until(() => engine.messages.find((m) => m.waMessageId === first), 5_000, 'first');
+    rows.hold();
+    const id = await phone.sendText('15559993008', 'sent during the outage');
+    await engine.until(
+      () => rows.waiting.some((row) => row.type === 'session'),
+      5_000,
+      'Baileys to write the Signal session it decrypted the message with',
+    );
+    const closed = engine.nextClose();
+    phone.drop();
+    await closed;
+    // The database is back: the closed connection's write lands, after its receipt could go out.
+    rows.land();
 
     expect(await engine.connect()).toHaveProperty('open');
     const message = await engine.until(

@@ -134,3 +134,100 @@ describe('BatchedAuthStore while the database is unreachable', () => {
     expect(await fresh.keys.get('session', ['peer'])).toEqual({ peer: { s: 2 } });
   });
 });
+
+describe('BatchedAuthStore revocable keys', () => {
+  const deferred = () => {
+    let resolve!: () => void;
+    return { promise: new Promise<void>((r) => (resolve = r)), resolve };
+  };
+  /** Holds each backend write (the n-th from 0) until it is landed by hand: an outage that ends. */
+  const holdWrites = (backend: InMemoryAuthRowBackend) => {
+    const tried: ReturnType<typeof deferred>[] = [];
+    const landed: ReturnType<typeof deferred>[] = [];
+    const nth = (list: ReturnType<typeof deferred>[], n: number) => (list[n] ??= deferred());
+    let count = 0;
+    const writeMany = backend.writeMany.bind(backend);
+    vi.spyOn(backend, 'writeMany').mockImplementation(async (...args) => {
+      const n = count++;
+      nth(tried, n).resolve();
+      await nth(landed, n).promise;
+      return writeMany(...args);
+    });
+    return {
+      tried: (n = 0) => nth(tried, n).promise,
+      land: (n = 0) => nth(landed, n).resolve(),
+    };
+  };
+  const stored = (backend: InMemoryAuthRowBackend, type: string, ids: string[]) =>
+    new BatchedAuthStore('s1', backend).keys.get(type, ids);
+
+  it('takes back the writes not landed: their rows read as before at once, and the database ends as before although they land afterwards', async () => {
+    const backend = new InMemoryAuthRowBackend();
+    await new BatchedAuthStore('s1', backend).keys.set({
+      session: { peer: { v: 1 } },
+      'pre-key': { '7': { k: 7 } },
+    });
+    const store = new BatchedAuthStore('s1', backend);
+    await store.keys.get('session', ['peer']); // a warm chat: its keys are cached
+    const keys = store.revocableKeys();
+    const writes = holdWrites(backend);
+    const writing = keys.set({
+      session: { peer: { v: 2 }, other: { v: 1 } },
+      'pre-key': { '7': null },
+    });
+    await writes.tried();
+
+    keys.takeBack();
+    expect(await store.keys.get('session', ['peer', 'other'])).toEqual({ peer: { v: 1 } });
+    expect(await store.keys.get('pre-key', ['7'])).toEqual({ '7': { k: 7 } });
+    await expect(keys.set({ session: { peer: { v: 3 } } })).rejects.toThrow(/taken back/);
+    writes.land(0);
+    writes.land(1);
+    await writing;
+    await store.flush();
+    expect(await stored(backend, 'session', ['peer', 'other'])).toEqual({ peer: { v: 1 } });
+    expect(await stored(backend, 'pre-key', ['7'])).toEqual({ '7': { k: 7 } });
+  });
+
+  it('keeps the writes that landed: a later one is taken back to the kept value', async () => {
+    const backend = new InMemoryAuthRowBackend();
+    const store = new BatchedAuthStore('s1', backend);
+    const keys = store.revocableKeys();
+    await keys.set({ session: { peer: { v: 1 } } });
+    keys.keep();
+    await keys.set({ session: { peer: { v: 2 } } });
+    keys.keep();
+    const writes = holdWrites(backend);
+    const writing = keys.set({ session: { peer: { v: 3 } } });
+    await writes.tried();
+
+    keys.takeBack();
+    expect(await store.keys.get('session', ['peer'])).toEqual({ peer: { v: 2 } });
+    writes.land(0);
+    writes.land(1);
+    await writing;
+    await store.flush();
+    expect(await stored(backend, 'session', ['peer'])).toEqual({ peer: { v: 2 } });
+  });
+
+  it('takes a row back to its stored value when the cache did not hold it, and serves that value until it is stored again', async () => {
+    const backend = new InMemoryAuthRowBackend();
+    await new BatchedAuthStore('s1', backend).keys.set({ session: { peer: { v: 1 } } });
+    const store = new BatchedAuthStore('s1', backend, 1);
+    const keys = store.revocableKeys();
+    const writes = holdWrites(backend);
+    const writing = keys.set({ session: { peer: { v: 2 } } });
+    await writes.tried(0);
+    keys.takeBack();
+    writes.land(0);
+    await writing;
+    await writes.tried(1); // the value before, on its way back
+
+    expect(await stored(backend, 'session', ['peer'])).toEqual({ peer: { v: 2 } });
+    await store.keys.get('session', ['a', 'b']); // the one-row cache lets the row go
+    expect(await store.keys.get('session', ['peer'])).toEqual({ peer: { v: 1 } });
+    writes.land(1);
+    await store.flush();
+    expect(await stored(backend, 'session', ['peer'])).toEqual({ peer: { v: 1 } });
+  });
+});

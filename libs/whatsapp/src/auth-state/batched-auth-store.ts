@@ -1,4 +1,4 @@
-import { type OutageLog, OutageRetries } from '@app/common';
+import { groupBy, type OutageLog, OutageRetries } from '@app/common';
 import type { AuthRowBackend, AuthRowWrite } from './auth-row-backend';
 import { decodeAuthValue, encodeAuthValue } from './buffer-json';
 import { LruCache } from './lru-cache';
@@ -7,6 +7,7 @@ import {
   CREDS_TYPE,
   type KeyValues,
   type KeyWrites,
+  type RevocableKeyStore,
   type StoredCreds,
   type WaAuthStore,
   type WaAuthStoreProvider,
@@ -14,6 +15,12 @@ import {
 } from './wa-auth-store';
 
 const rowKey = (type: string, id: string) => `${type}\u0000${id}`;
+
+/** A row a revocable writer wrote and has not kept: its value before, and the writes since. */
+interface UnkeptRow {
+  before: AuthRowWrite;
+  writes: { row: AuthRowWrite; landed: boolean }[];
+}
 
 /**
  * WaAuthStore over any row backend: an LRU read cache (absent rows cached
@@ -23,6 +30,8 @@ const rowKey = (type: string, id: string) => `${type}\u0000${id}`;
 export class BatchedAuthStore implements WaAuthStore {
   private readonly cache: LruCache<string | null>;
   private readonly pending = new Map<string, AuthRowWrite>();
+  /** Rows whose last write has not reached the database, by row key. */
+  private readonly unlanded = new Map<string, AuthRowWrite>();
   private scheduledBatch?: Promise<void>;
   private lastWrite: Promise<void> = Promise.resolve();
 
@@ -70,6 +79,7 @@ export class BatchedAuthStore implements WaAuthStore {
 
   async clear(): Promise<void> {
     this.pending.clear();
+    this.unlanded.clear();
     this.cache.clear();
     await this.lastWrite.catch(() => undefined);
     await this.backend.deleteAll(this.sessionId);
@@ -88,17 +98,65 @@ export class BatchedAuthStore implements WaAuthStore {
   }
 
   private setKeys(data: KeyWrites): Promise<void> {
-    const rows: AuthRowWrite[] = [];
-    for (const [type, byId] of Object.entries(data)) {
-      for (const [id, value] of Object.entries(byId ?? {})) {
-        rows.push({
-          type,
-          id,
-          value: value === null || value === undefined ? null : encodeAuthValue(value),
+    return this.enqueue(toRows(data));
+  }
+
+  revocableKeys(): RevocableKeyStore {
+    const unkept = new Map<string, UnkeptRow>();
+    let takenBack = false;
+    // The writer's writes enter the store in call order, each once its rows' values before it are known.
+    let entered = Promise.resolve();
+    return {
+      get: (type, ids) => this.getKeys(type, ids),
+      set: async (data) => {
+        const rows = toRows(data);
+        const known = entered.then(() => this.valuesNow(rows));
+        entered = known.then(
+          () => undefined,
+          () => undefined,
+        );
+        const before = await known;
+        if (takenBack) throw new Error(`The key writes of ${this.sessionId} were taken back`);
+        const writes = rows.map((row) => {
+          const key = rowKey(row.type, row.id);
+          const entry = unkept.get(key) ?? { before: before.get(key)!, writes: [] };
+          const write = { row, landed: false };
+          entry.writes.push(write);
+          unkept.set(key, entry);
+          return write;
         });
-      }
+        await this.enqueue(rows);
+        for (const write of writes) write.landed = true;
+      },
+      keep: () => {
+        // Writes land in order: a row's landed writes are the first ones.
+        for (const [key, entry] of unkept) {
+          while (entry.writes[0]?.landed) entry.before = entry.writes.shift()!.row;
+          if (entry.writes.length === 0) unkept.delete(key);
+        }
+      },
+      takeBack: () => {
+        takenBack = true;
+        const rows = [...unkept.values()].map((entry) => entry.before);
+        unkept.clear();
+        // Queued behind the writes it undoes; a failure is the shutdown's (it stops the retries).
+        if (rows.length > 0) this.enqueue(rows).catch(() => undefined);
+      },
+    };
+  }
+
+  /** The rows' values as this store sees them now (null: absent), by row key. */
+  private async valuesNow(rows: AuthRowWrite[]): Promise<Map<string, AuthRowWrite>> {
+    const out = new Map<string, AuthRowWrite>();
+    for (const [type, ofType] of groupBy(rows, (r) => r.type)) {
+      const found = await this.readRaw(
+        type,
+        ofType.map((r) => r.id),
+      );
+      for (const { id } of ofType)
+        out.set(rowKey(type, id), { type, id, value: found.get(id) ?? null });
     }
-    return this.enqueue(rows);
+    return out;
   }
 
   /** Present rows only, as stored text; cache first (it also reflects pending writes). */
@@ -116,9 +174,9 @@ export class BatchedAuthStore implements WaAuthStore {
       );
       for (const id of misses) {
         const key = rowKey(type, id);
-        // A write that landed while we were reading wins over the older DB value.
-        if (this.pending.has(key)) {
-          const value = this.pending.get(key)!.value;
+        // A write not landed yet (made while we were reading, or one the cache let go) wins over the DB.
+        if (this.unlanded.has(key)) {
+          const value = this.unlanded.get(key)!.value;
           if (value !== null) found.set(id, value);
           continue;
         }
@@ -134,6 +192,7 @@ export class BatchedAuthStore implements WaAuthStore {
     for (const row of rows) {
       const key = rowKey(row.type, row.id);
       this.pending.set(key, row);
+      this.unlanded.set(key, row);
       this.cache.set(key, row.value);
     }
     // Microtask, not a timer: coalesces same-tick writes and is immune to fake timers.
@@ -153,11 +212,26 @@ export class BatchedAuthStore implements WaAuthStore {
         rows.length > 0
           ? this.throughOutage(() => this.backend.writeMany(this.sessionId, rows))
           : undefined,
-      );
+      )
+      .finally(() => {
+        for (const row of rows) {
+          const key = rowKey(row.type, row.id);
+          if (this.unlanded.get(key) === row) this.unlanded.delete(key);
+        }
+      });
     this.lastWrite = write;
     return write;
   }
 }
+
+const toRows = (data: KeyWrites): AuthRowWrite[] =>
+  Object.entries(data).flatMap(([type, byId]) =>
+    Object.entries(byId ?? {}).map(([id, value]) => ({
+      type,
+      id,
+      value: value === null || value === undefined ? null : encodeAuthValue(value),
+    })),
+  );
 
 /** One BatchedAuthStore per live session over a shared row backend (MongoDB or memory). */
 export class BatchedAuthStoreProvider implements WaAuthStoreProvider {

@@ -14,11 +14,26 @@ export interface WaKeyStore {
   set(data: KeyWrites): Promise<void>;
 }
 
+/**
+ * The signal keys for one writer that may take its writes back (a WhatsApp connection: a message
+ * whose keys it moved on must reach WhatsApp's receipt, or the keys go back for the copy sent again).
+ */
+export interface RevocableKeyStore extends WaKeyStore {
+  /** The writes that reached the database are kept: no longer taken back. */
+  keep(): void;
+  /**
+   * The writes not kept are taken back: their rows read as before them at once, and the database
+   * gets those values after them (they may still land). Writes not begun yet are refused.
+   */
+  takeBack(): void;
+}
+
 export interface WaAuthStore {
   readonly sessionId: string;
   readCreds(): Promise<StoredCreds | undefined>;
   writeCreds(creds: StoredCreds): Promise<void>;
   readonly keys: WaKeyStore;
+  revocableKeys(): RevocableKeyStore;
   hasCreds(): Promise<boolean>;
   /** Delete creds and every key of the session. */
   clear(): Promise<void>;

@@ -12,7 +12,7 @@ import {
   type SignalKeyStore,
   type WASocket,
 } from '@whiskeysockets/baileys';
-import type { WaAuthStore } from '../auth-state/wa-auth-store';
+import type { RevocableKeyStore, WaAuthStore } from '../auth-state/wa-auth-store';
 import { groupBy } from '@app/common';
 import { withSharedAsyncStorage } from './shared-async-storage';
 import { CLOSE_CODES, type WaCloseInfo } from '../engine/close-reason';
@@ -75,6 +75,8 @@ const compact = <T>(items: (T | undefined)[]): T[] => items.filter((x): x is T =
 export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implements WaConnection {
   private sock?: WASocket;
   private ended = false;
+  /** Taken back when the connection ends: see keysWhileOpen. */
+  private keys?: RevocableKeyStore;
   private me?: { jid: string; lid?: string };
 
   constructor(
@@ -92,7 +94,8 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
     this.emit('connecting');
     let sock: WASocket;
     try {
-      const state = await loadBaileysAuthState(this.auth);
+      const keys = (this.keys = this.auth.revocableKeys());
+      const state = await loadBaileysAuthState(this.auth, keys);
       // At most `warn` for Baileys, but never louder than our own logger (a silent root stays silent).
       const baileysLogger = this.logger.child(
         { module: 'baileys' },
@@ -103,7 +106,7 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
         makeWASocket({
           // No makeCacheableSignalKeyStore: it would keep every key (800+ pre-keys after pairing) in the
           // heap for minutes. Our store already caches a few hot keys and batches writes to MongoDB.
-          auth: { creds: state.creds, keys: this.keysWhileOpen(state.keys) },
+          auth: { creds: state.creds, keys: this.keysWhileOpen(state.keys, keys) },
           logger: baileysLogger as never,
           browser: Browsers.appropriate(this.options.browserName),
           ...(this.options.waWebSocketUrl ? { waWebSocketUrl: this.options.waWebSocketUrl } : {}),
@@ -134,8 +137,13 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
    * which Baileys then never hands over. WhatsApp delivers it again at the next login, and Baileys
    * drops that copy as one it already decrypted (nack 487): lost. Refused, the message stays
    * undecrypted, and the next connection decrypts the copy WhatsApp sends again.
+   *
+   * A decryption's key write that began while the connection was open may land only after it closed
+   * (the write waited out a database outage; the keys came from the cache). Baileys sends the
+   * receipt right after the write: it is kept only if the socket is still open then, and the writes
+   * not kept are taken back when the connection ends, so the next connection decrypts the copy.
    */
-  private keysWhileOpen(keys: SignalKeyStore): SignalKeyStore {
+  private keysWhileOpen(keys: SignalKeyStore, revocable: RevocableKeyStore): SignalKeyStore {
     const open = () => {
       if (this.ended)
         throw new Error(`WhatsApp connection of ${this.sessionId} closed: its keys are not used`);
@@ -150,6 +158,7 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
       set: async (data) => {
         open();
         await keys.set(data);
+        if (!this.ended && this.sock?.ws.isOpen !== false) revocable.keep();
       },
     };
   }
@@ -273,6 +282,7 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
   private finish(info: WaCloseInfo): void {
     if (this.ended) return;
     this.ended = true;
+    this.keys?.takeBack();
     this.emit('close', info);
     this.removeAllListeners();
   }
@@ -370,6 +380,7 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
 
   async close(): Promise<void> {
     this.ended = true;
+    this.keys?.takeBack();
     this.removeAllListeners();
     await this.sock?.end(undefined).catch(() => undefined);
   }
