@@ -255,6 +255,50 @@ describe('wa-emulator: server-side events with the real Baileys engine', () => {
     await engine.close();
   });
 
+  it('a message of the offline queue whose receipt went out just before the connection dropped is handed over (Baileys still held it in its event buffer)', async () => {
+    const rows = new HoldableWrites();
+    const auth = new InMemoryAuthStoreProvider(rows).forSession('org_15550003009');
+    const engine = await linkedAfterSync(emulator, '15550003009', auth);
+    const phone = emulator.phone('15550003009');
+    const first = await phone.sendText('15559993009', 'before going offline');
+    await engine.until(() => engine.messages.find((m) => m.waMessageId === first), 5_000, 'first');
+    await engine.close();
+    const id = await phone.sendText('15559993009', 'queued while offline');
+    // The device's key write waits (a slow database) until the offline queue has ended: Baileys then
+    // buffers the message's upsert for a moment after its receipt. WhatsApp drops the connection as
+    // soon as it has the receipt.
+    rows.hold();
+    const receipts = emulator.clientReceipts;
+    const record = receipts.push.bind(receipts);
+    receipts.push = (...items) => {
+      if (items.some((r) => r.id === id)) phone.drop();
+      return record(...items);
+    };
+    try {
+      expect(await engine.connect()).toHaveProperty('open');
+      await engine.until(
+        () => rows.waiting.some((row) => row.type === 'session'),
+        5_000,
+        'Baileys to write the Signal session it decrypted the message with',
+      );
+      const closed = engine.nextClose();
+      rows.land();
+      await closed;
+    } finally {
+      receipts.push = record;
+    }
+
+    expect(emulator.clientReceipts.some((r) => r.id === id)).toBe(true);
+    expect(await engine.connect()).toHaveProperty('open');
+    const message = await engine.until(
+      () => engine.messages.find((m) => m.waMessageId === id),
+      5_000,
+      'the message',
+    );
+    expect(message).toMatchObject({ text: 'queued while offline' });
+    await engine.close();
+  });
+
   it('state survives an emulator restart on the same data directory and port', async () => {
     const engine = await linked(emulator, '15550003005');
     const phone = emulator.phone('15550003005');

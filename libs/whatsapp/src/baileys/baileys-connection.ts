@@ -185,7 +185,12 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
     on('connection.update', (u) => {
       if (u.qr) this.emit('qr', u.qr);
       if (u.connection === 'open') this.onOpen(sock);
-      if (u.connection === 'close') this.finish(mapBaileysClose(u.lastDisconnect?.error));
+      if (u.connection === 'close') {
+        // Baileys drops its event buffer after this event. What it holds there was handled before the
+        // close, and received messages in it had their receipts sent: WhatsApp will not send them again.
+        sock.ev.flush();
+        this.finish(mapBaileysClose(u.lastDisconnect?.error));
+      }
     });
     // `append` upserts are live too: the offline queue delivered on reconnect, our own sends.
     // History comes only from messaging-history.set.
