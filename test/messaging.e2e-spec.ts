@@ -1503,6 +1503,48 @@ describe('messaging (HTTP, sandbox engine)', () => {
     expect(pageAndCursor.body.code).toBe('MESSAGES_PAGE_WITH_CURSOR');
   });
 
+  it('pages a long history by cursor, newest first, messages of one second by id, with the total left', async () => {
+    // Enough messages that the embedded store reads the history index's order (past 1,000).
+    const other = await registerUser(t);
+    const start = Date.UTC(2026, 0, 1);
+    const stored = Array.from({ length: 1200 }, (_, i) => ({
+      _id: new Types.ObjectId().toHexString(),
+      organizationId: other.organization.id,
+      sessionId: `${other.organization.id}_main`,
+      sessionName: 'main',
+      chatJid: PEER_JID,
+      direction: 'in',
+      type: 'text',
+      status: 'delivered',
+      text: `m${i}`,
+      timestamp: new Date(start + ((i * 37) % 300) * 1000), // four messages a second
+    }));
+    const db = t.app.get<string, Connection>(getConnectionToken());
+    await db.collection('messages').insertMany(stored as never[]);
+    const newestFirst = [...stored]
+      .sort((a, b) => b.timestamp.getTime() - a.timestamp.getTime() || (a._id < b._id ? 1 : -1))
+      .map((m) => m._id);
+    const pageOf = async (query: Record<string, string | number>) =>
+      (
+        await t
+          .http()
+          .get('/api/v1/whatsapp/messages')
+          .query({ limit: 100, ...query })
+          .set(other.auth)
+          .expect(200)
+      ).body;
+    let page = await pageOf({});
+    const seen: string[] = page.items.map((m: { id: string }) => m.id);
+    expect(page.total).toBe(1200);
+    while (seen.length < 1200) {
+      page = await pageOf({ before: seen[seen.length - 1] });
+      expect(page.total).toBe(1200 - seen.length);
+      seen.push(...page.items.map((m: { id: string }) => m.id));
+    }
+    expect(seen).toEqual(newestFirst);
+    expect((await pageOf({ before: seen[seen.length - 1] })).items).toEqual([]);
+  });
+
   it.each<[object, string]>([
     [{ sessionName: 'main', to: '12ab', text: 'x' }, 'to'],
     [{ sessionName: 'main', to: '+0000000000', text: 'x' }, 'to'],

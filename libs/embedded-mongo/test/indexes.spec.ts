@@ -227,6 +227,42 @@ describe('unique and secondary indexes', () => {
     expect(await coll.find({ _id: { $gte: 7 } }).toArray()).toEqual([{ _id: 7, session: 's1' }]);
   });
 
+  it('pages newest first by a (time, _id) keyset cursor with its count, ties and other types included', async () => {
+    const coll = target.db.collection<{ _id: string; org: string; at?: unknown }>(
+      `idx_${counter++}`,
+    );
+    await coll.createIndex({ org: 1, at: -1, _id: -1 });
+    const day = Date.UTC(2026, 0, 1);
+    // 1,200 messages of org 'a' over 40 distinct seconds (ties), ids out of time order.
+    const stored = Array.from({ length: 1500 }, (_, i) => ({
+      _id: `${((i * 7919) % 1500).toString(36).padStart(3, '0')}-${i}`,
+      org: i % 5 === 0 ? 'b' : 'a',
+      at: new Date(day + ((i * 31) % 40) * 1000),
+    }));
+    await coll.insertMany(stored.map((doc) => ({ ...doc })));
+    // Times of other types: outside the cursor's Date bracket.
+    await coll.insertMany([
+      { _id: 'n', org: 'a', at: 5 },
+      { _id: 'm', org: 'a' },
+    ]);
+    const newestFirst = (a: { _id: string; at: Date }, b: { _id: string; at: Date }) =>
+      b.at.getTime() - a.at.getTime() || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0);
+    const ofA = stored.filter((doc) => doc.org === 'a').sort(newestFirst);
+    const olderThan = (anchor: { _id: string; at: Date }) => ({
+      org: 'a',
+      $and: [{ $or: [{ at: { $lt: anchor.at } }, { at: anchor.at, _id: { $lt: anchor._id } }] }],
+    });
+    let anchor = ofA[0];
+    for (let page = 0; page < 3; page++) {
+      const filter = olderThan(anchor);
+      const items = await coll.find(filter).sort({ at: -1, _id: -1 }).limit(50).toArray();
+      const from = ofA.indexOf(anchor) + 1;
+      expect(items).toEqual(ofA.slice(from, from + 50));
+      expect(await coll.countDocuments(filter)).toBe(ofA.length - from);
+      anchor = ofA[from + 49 + page * 300];
+    }
+  });
+
   it('expires documents through a TTL index', async () => {
     if (usingRealMongo) return; // mongod's TTL monitor runs only once a minute
     const coll = fresh();

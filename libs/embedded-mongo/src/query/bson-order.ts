@@ -11,6 +11,7 @@ import type { Document } from 'bson';
 export function compareBson(a: unknown, b: unknown, strings = compareStrings): number {
   if (typeof a === 'string' && typeof b === 'string') return strings(a, b);
   if (typeof a === 'number' && typeof b === 'number' && a === a && b === b) return sign(a - b);
+  if (a instanceof Date && b instanceof Date) return sign(a.getTime() - b.getTime());
   const bracket = bracketOf(a) - bracketOf(b);
   if (bracket !== 0) return sign(bracket);
   return compareWithinBracket(a, b, strings);

@@ -1,4 +1,5 @@
-import type { Document } from 'bson';
+import { ObjectId, type Document } from 'bson';
+import { canonicalKey } from '../storage/index-key';
 import type { Bound, KeyRange } from '../storage/ordered-slots';
 import { bracketOf, BracketEdge, compareBson } from './bson-order';
 
@@ -100,4 +101,129 @@ function isRangeOperand(value: unknown): boolean {
   if (value instanceof Date) return !Number.isNaN(value.getTime());
   const bsonType = (value as { _bsontype?: string } | null)?._bsontype;
   return ['ObjectId', 'Long', 'Int32', 'Double'].includes(bsonType ?? '');
+}
+
+/**
+ * Where a filter's matches lie in a compound key (`fields` in order): the values pinning its first
+ * fields by equality, then maybe a range on the next one. `exact`: the filter holds exactly the
+ * keys in it (every condition was read into the interval, and no array is among the keys).
+ */
+export interface KeyInterval {
+  pinned: unknown[];
+  range?: KeyRange;
+  exact: boolean;
+}
+
+/**
+ * The intervals of a compound key holding every match of `filter` (undefined when the filter
+ * pins or ranges none of its leading fields): one, or one per branch of an `$or` (each branch
+ * read together with the conditions beside the `$or`), as MongoDB's planner bounds an index scan.
+ * The keyset cursor `{ $or: [{ t: { $lt: T } }, { t: T, _id: { $lt: I } }] }` gives two: the
+ * keys before T, and those at T before I. Conditions the intervals do not read only leave them
+ * inexact: readers still judge each document against the filter.
+ */
+export function keyIntervals(filter: Document, fields: string[]): KeyInterval[] | undefined {
+  const outer = conjunctionOf(filter);
+  if (!outer) return undefined;
+  const whole = intervalOf(outer, fields);
+  if (outer.ors.length !== 1) return whole && [whole];
+  const branches: KeyInterval[] = [];
+  for (const branch of outer.ors[0]) {
+    const inner = conjunctionOf(branch);
+    const interval =
+      inner &&
+      intervalOf(
+        {
+          conditions: [...outer.conditions, ...inner.conditions],
+          ors: inner.ors,
+          other: outer.other || inner.other,
+        },
+        fields,
+      );
+    if (!interval) return whole && [whole];
+    branches.push(interval);
+  }
+  return branches;
+}
+
+/** A filter as a list of field conditions ANDed together, `$and` flattened, `$or`s set aside. */
+interface Conjunction {
+  conditions: Array<[string, unknown]>;
+  ors: Document[][];
+  /** Holds another top-level operator ($nor, $expr...): true of fewer documents than the rest says. */
+  other: boolean;
+}
+
+function conjunctionOf(filter: Document): Conjunction | undefined {
+  const conjunction: Conjunction = { conditions: [], ors: [], other: false };
+  const visit = (part: Document): boolean =>
+    Object.entries(part).every(([key, value]) => {
+      if (!key.startsWith('$')) conjunction.conditions.push([key, value]);
+      else if (key !== '$and' && key !== '$or') conjunction.other = true;
+      else if (!Array.isArray(value) || !value.length || !value.every(isPlainObject)) return false;
+      else if (key === '$or') conjunction.ors.push(value);
+      else return value.every(visit);
+      return true;
+    });
+  return visit(filter) ? conjunction : undefined;
+}
+
+function intervalOf(conjunction: Conjunction, fields: string[]): KeyInterval | undefined {
+  const filter = {
+    $and: conjunction.conditions.map(([field, condition]) => ({ [field]: condition })),
+  };
+  const pinned: unknown[] = [];
+  for (const field of fields) {
+    const values = equalityValues(filter, field);
+    if (values?.length !== 1 || !isPinnable(values[0])) break;
+    pinned.push(values[0]);
+  }
+  const next = fields[pinned.length];
+  const range = next === undefined ? undefined : rangeOf(filter, next);
+  if (!pinned.length && !range) return undefined;
+  const read = (field: string, condition: unknown): boolean => {
+    const at = fields.indexOf(field);
+    if (at >= 0 && at < pinned.length) {
+      const value = equalityOperand(condition);
+      return value !== NONE && canonicalKey(value) === canonicalKey(pinned[at]);
+    }
+    return at === pinned.length && !!range && isExactRange(condition);
+  };
+  const exact =
+    !conjunction.other &&
+    !conjunction.ors.length &&
+    conjunction.conditions.every(([field, condition]) => read(field, condition));
+  return { pinned, range, exact };
+}
+
+const NONE = Symbol('none');
+
+/** The value a condition that only tests equality (`v`, `{ $eq: v }`, `{ $in: [v] }`) compares with. */
+function equalityOperand(condition: unknown): unknown {
+  if (!isPlainObject(condition)) return condition;
+  const entries = Object.entries(condition);
+  if (entries.length !== 1) return NONE;
+  const [operator, operand] = entries[0];
+  if (operator === '$eq') return operand;
+  return operator === '$in' && Array.isArray(operand) && operand.length === 1 ? operand[0] : NONE;
+}
+
+/** Values whose index key orders exactly as equality matches them (no documents, arrays, NaN...). */
+function isPinnable(value: unknown): boolean {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return value === value;
+  return value instanceof Date || value instanceof ObjectId;
+}
+
+/**
+ * Only `$lt`/`$lte`/`$gt`/`$gte` of strings, Dates or ObjectIds: the range holds exactly their
+ * matches (number ranges leave out NaN, which sorts below every number).
+ */
+function isExactRange(condition: unknown): boolean {
+  if (!isPlainObject(condition)) return false;
+  return Object.entries(condition).every(
+    ([operator, operand]) =>
+      operator in RANGE_OPERATORS &&
+      (typeof operand === 'string' || operand instanceof Date || operand instanceof ObjectId),
+  );
 }

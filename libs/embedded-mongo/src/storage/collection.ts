@@ -4,7 +4,7 @@ import { ErrorCode, MongoCommandError } from '../errors';
 import { compileMatcher, type Matcher, type MingoOptions } from '../query/mingo-options';
 import { filterFields } from '../query/dependencies';
 import { compareBson } from '../query/bson-order';
-import { equalityValues, rangeOf } from '../query/planner';
+import { equalityValues, keyIntervals, rangeOf, type KeyInterval } from '../query/planner';
 import { TopK } from '../query/top-k';
 import {
   COMPLEX,
@@ -23,6 +23,7 @@ import {
   type IndexKeys,
   type IndexSpec,
 } from './index-manager';
+import { IndexOrder } from './index-order';
 import { OrderedSlots } from './ordered-slots';
 import { hashKey, PostingMap } from './posting-map';
 import { compileRawFilter, RawVerdict } from './raw-prefilter';
@@ -31,6 +32,12 @@ import type { WriteRecorder } from './storage-op';
 export const idKeyOf = (id: unknown): string => canonicalKey(id);
 
 const NO_SLOT = -1;
+
+/**
+ * A collection this small has its candidates ranked or counted rather than an index order built
+ * (and then kept up by every write) for them.
+ */
+const ORDERED_FROM = 1000;
 
 /** Distinct slots: a posting of an index (read in place, never copied) or a set built for a plan. */
 type Slots = readonly number[] | ReadonlySet<number>;
@@ -56,6 +63,8 @@ export class Collection {
   private readonly indexes = new Map<string, SecondaryIndex>();
   /** Slots in `_id` order, built by the first range query on `_id` and kept up from then on. */
   private idOrder: OrderedSlots | undefined;
+  /** Secondary indexes kept in key order (by name), each built on first use (see IndexOrder). */
+  private readonly orders = new Map<string, IndexOrder>();
   private readonly read = (slot: number): Document => this.store.read(slot);
 
   constructor(
@@ -116,6 +125,7 @@ export class Collection {
     this.ids.add(idHash, slot);
     this.idOrder?.add(slot);
     this.eachIndex((index, i) => index.add(slot, keys[i]));
+    for (const order of this.orders.values()) order.add(slot);
     this.recorder.record({ op: 'put', db: this.db, coll: this.name, doc: document, bytes });
   }
 
@@ -136,7 +146,10 @@ export class Collection {
     const after = moved.map((index) => index.keysOf(next));
     this.assertUnique(slot, after, moved);
     const bytes = serializeToStore(next, 'update');
+    const reordered = moved.flatMap((index) => this.orders.get(index.spec.name) ?? []);
+    reordered.forEach((order) => order.remove(slot)); // while its old key can still be read
     this.store.update(slot, bytes);
+    reordered.forEach((order) => order.add(slot));
     moved.forEach((index, i) => index.update(slot, index.keysOf(previous), after[i]));
     this.recorder.record({ op: 'put', db: this.db, coll: this.name, doc: next, bytes });
   }
@@ -162,10 +175,13 @@ export class Collection {
       this.ids.add(idHash, added);
       this.idOrder?.add(added);
       this.eachIndex((index, i) => index.add(added, after[i]));
+      for (const order of this.orders.values()) order.add(added);
       return;
     }
     const before = this.keysOf(this.store.read(slot));
+    for (const order of this.orders.values()) order.remove(slot);
     this.store.update(slot, encoded);
+    for (const order of this.orders.values()) order.add(slot);
     this.eachIndex((index, i) => index.update(slot, before[i], after[i]));
   }
 
@@ -228,6 +244,10 @@ export class Collection {
       return undefined;
     if (keys.length === 1 && keys[0][0] === '_id' && options.collation === undefined) {
       const walked = this.firstInIdOrder(filter, options, Number(keys[0][1]) === -1, count);
+      if (walked) return walked;
+    }
+    if (keys.length > 0 && options.collation === undefined) {
+      const walked = this.firstInIndexOrder(filter, options, keys, count);
       if (walked) return walked;
     }
     const fields = new FieldSet(keys.map(([field]) => field));
@@ -300,9 +320,88 @@ export class Collection {
     return slots;
   }
 
+  /**
+   * A page whose sort follows an index order (its fields after those the filter pins, through
+   * `_id`: `{ org: X }` sorted `{ at: -1, _id: -1 }` on `{ org: 1, at: -1 }`), read off that order
+   * from the filter's intervals (see keyIntervals) until `count` documents match. Undefined when
+   * no order fits, or the candidates of an equality index are likely fewer than that walk reads
+   * (`count` over the share of the pinned keys they hold, at most the intervals).
+   */
+  private firstInIndexOrder(
+    filter: Document,
+    options: MingoOptions,
+    sort: Array<[string, unknown]>,
+    count: number,
+  ): number[] | undefined {
+    if (!this.mayOrder() || equalityValues(filter, '_id')) return undefined; // a few documents by key
+    let best: { index: SecondaryIndex; intervals: KeyInterval[]; reverse: boolean } | undefined;
+    let bestPinned = -1;
+    let bestExact = false;
+    for (const index of this.indexes.values()) {
+      if (!IndexOrder.fits(index) || this.orders.get(index.spec.name)?.usable === false) continue;
+      const key = IndexOrder.keyOf(index);
+      const intervals = keyIntervals(filter, key.fields);
+      if (!intervals) continue;
+      const pinned = commonPins(intervals);
+      const reverse = sortAlong(sort, key, pinned);
+      const exact = intervals.every((interval) => interval.exact);
+      if (reverse === undefined || pinned < bestPinned) continue;
+      if (pinned === bestPinned && (bestExact || !exact)) continue;
+      best = { index, intervals, reverse };
+      [bestPinned, bestExact] = [pinned, exact];
+    }
+    if (!best) return undefined;
+    const ranked = this.candidateCount(filter);
+    if (!this.orders.has(best.index.spec.name) && ranked <= ORDERED_FROM) return undefined;
+    const order = this.orderOf(best.index);
+    if (!order.usable) return undefined;
+    const spans = spansOf(order, best.intervals);
+    const inSpans = spans.reduce((n, [start, end]) => n + end - start, 0);
+    if (!bestExact) {
+      const [start, end] = order.span({
+        pinned: best.intervals[0].pinned.slice(0, bestPinned),
+        exact: false,
+      });
+      const share = Math.min(1, Math.max(ranked, 1) / Math.max(end - start, 1));
+      if (Math.min(inSpans, count / share) >= ranked) return undefined;
+    }
+    const slots: number[] = [];
+    if (count === 0) return slots;
+    const walk = walkSpans(order, spans, best.reverse);
+    for (const [slot] of this.judge(filter, false, [], options, false, walk)) {
+      if (slots.push(slot) === count) break;
+    }
+    return slots;
+  }
+
+  /**
+   * The number of matches read off an index order, for a filter whose intervals hold exactly its
+   * matches (see keyIntervals). An order is built for a range over more candidates than
+   * ORDERED_FROM; an equality alone is counted from an order kept already. Undefined when no order
+   * answers.
+   */
+  private countInOrder(filter: Document): number | undefined {
+    if (!this.mayOrder()) return undefined;
+    for (const index of this.indexes.values()) {
+      if (!IndexOrder.fits(index)) continue;
+      const intervals = keyIntervals(filter, IndexOrder.keyOf(index).fields);
+      if (!intervals?.every((interval) => interval.exact)) continue;
+      const order =
+        this.orders.get(index.spec.name) ??
+        (intervals.some((interval) => interval.range) &&
+          this.candidateCount(filter) > ORDERED_FROM &&
+          this.orderOf(index));
+      if (!order || !order.usable) continue;
+      return spansOf(order, intervals).reduce((n, [start, end]) => n + end - start, 0);
+    }
+    return undefined;
+  }
+
   /** How many documents match `filter`, judged on their bytes as far as they can be. */
   countMatches(filter: Document, options: MingoOptions = {}): number {
     if (Object.keys(filter).length === 0) return this.count;
+    const counted = options.collation === undefined ? this.countInOrder(filter) : undefined;
+    if (counted !== undefined) return counted;
     let n = 0;
     for (const _ of this.judge(filter, options.collation !== undefined, [], options)) n++;
     return n;
@@ -396,6 +495,27 @@ export class Collection {
   private orderById(): OrderedSlots {
     this.idOrder ??= OrderedSlots.build(this.store.slots(), this.idAt, compareBson);
     return this.idOrder;
+  }
+
+  /** Whether an index order may answer: one is kept, or the collection is worth one. */
+  private mayOrder(): boolean {
+    return this.orders.size > 0 || this.count > ORDERED_FROM;
+  }
+
+  /** How many documents an equality index (or a scan) would hand a filter to judge. */
+  private candidateCount(filter: Document): number {
+    const candidates = this.indexPlan(filter).slots;
+    return candidates ? sizeOf(candidates) : this.count;
+  }
+
+  /** An index's order, built on first use. */
+  private orderOf(index: SecondaryIndex): IndexOrder {
+    let order = this.orders.get(index.spec.name);
+    if (!order) {
+      order = new IndexOrder(index, (slot) => this.store.bytes(slot), this.store.slots());
+      this.orders.set(index.spec.name, order);
+    }
+    return order;
   }
 
   /** The plan of the secondary index pinning the most leading fields by equality. */
@@ -518,6 +638,7 @@ export class Collection {
     const index = this.indexes.get(name);
     if (!index) return false;
     this.indexes.delete(name);
+    this.orders.delete(name);
     this.handOverPrefixes(index);
     return true;
   }
@@ -599,6 +720,7 @@ export class Collection {
     this.eachIndex((index, i) => index.remove(slot, keys[i]));
     this.ids.remove(idHash, slot);
     this.idOrder?.remove(slot);
+    for (const order of this.orders.values()) order.remove(slot);
     this.store.delete(slot);
   }
 
@@ -671,4 +793,62 @@ function sameDefinition(a: IndexSpec, b: IndexSpec): boolean {
     sameKey(a.key, b.key) &&
     INDEX_OPTIONS.every((option) => JSON.stringify(a[option]) === JSON.stringify(b[option]))
   );
+}
+
+/**
+ * Whether a sort reads along an index order (`false`) or against it (`true`): its fields are the
+ * order's from a place within the `pinned` leading ones on, ending with `_id` (so no two documents
+ * tie), each in the order's direction or each in the opposite one. Undefined otherwise.
+ */
+function sortAlong(
+  sort: Array<[string, unknown]>,
+  key: { fields: string[]; directions: number[] },
+  pinned: number,
+): boolean | undefined {
+  if (sort[sort.length - 1][0] !== '_id') return undefined;
+  const from = key.fields.indexOf(sort[0][0]);
+  if (from < 0 || from > pinned) return undefined;
+  const sign = Number(sort[0][1]) * key.directions[from];
+  const along = sort.every(
+    ([field, direction], i) =>
+      key.fields[from + i] === field && Number(direction) * key.directions[from + i] === sign,
+  );
+  return along ? sign === -1 : undefined;
+}
+
+/** How many leading fields every interval pins, to the same values. */
+function commonPins(intervals: KeyInterval[]): number {
+  const [first, ...others] = intervals;
+  let n = 0;
+  while (
+    n < first.pinned.length &&
+    others.every(
+      ({ pinned }) =>
+        n < pinned.length && canonicalKey(pinned[n]) === canonicalKey(first.pinned[n]),
+    )
+  )
+    n++;
+  return n;
+}
+
+/** The slots of the spans in key order (`reverse`: last first). */
+function* walkSpans(
+  order: IndexOrder,
+  spans: Array<[number, number]>,
+  reverse: boolean,
+): Generator<number> {
+  for (const [start, end] of reverse ? [...spans].reverse() : spans)
+    yield* order.between(start, end, reverse);
+}
+
+/** The places of the intervals' keys in an order, ascending, overlapping ones merged. */
+function spansOf(order: IndexOrder, intervals: KeyInterval[]): Array<[number, number]> {
+  const spans = intervals.map((interval) => order.span(interval)).sort((a, b) => a[0] - b[0]);
+  const merged: Array<[number, number]> = [];
+  for (const [start, end] of spans) {
+    const last = merged[merged.length - 1];
+    if (last && start <= last[1]) last[1] = Math.max(last[1], end);
+    else if (end > start) merged.push([start, end]);
+  }
+  return merged;
 }

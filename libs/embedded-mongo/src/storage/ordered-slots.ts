@@ -21,7 +21,8 @@ interface Chunk {
  * Slots ordered by a key read from each document (an ordered index): sorted runs of at most CHUNK
  * slots in typed arrays, so an insert moves at most one run and the heap holds no object per
  * document. Keys are not kept: `keyOf` reads them back from the stored document when comparing
- * (about log2(n) reads per insert, removal or range bound). Meant for unique keys (`_id`).
+ * (about log2(n) reads per insert, removal or range bound). Meant for unique keys (`_id`, or an index's key ending
+ * with it).
  */
 export class OrderedSlots {
   private chunks: Chunk[] = [];
@@ -31,14 +32,15 @@ export class OrderedSlots {
     private readonly compare: (a: unknown, b: unknown) => number,
   ) {}
 
-  /** Builds the order of existing slots in one sort. */
+  /** Builds the order of existing slots in one sort, reading each key once (with `readKey`). */
   static build(
     slots: Iterable<number>,
     keyOf: (slot: number) => unknown,
     compare: (a: unknown, b: unknown) => number,
+    readKey = keyOf,
   ): OrderedSlots {
     const ordered = new OrderedSlots(keyOf, compare);
-    const entries = [...slots].map((slot) => ({ slot, key: keyOf(slot) }));
+    const entries = [...slots].map((slot) => ({ slot, key: readKey(slot) }));
     entries.sort((a, b) => compare(a.key, b.key));
     for (let at = 0; at < entries.length; at += CHUNK / 2) {
       const run = entries.slice(at, at + CHUNK / 2);
@@ -94,9 +96,33 @@ export class OrderedSlots {
     return n + to[1];
   }
 
-  /** The slots whose keys lie in the range, in key order (`descending`: last first). */
-  *slots(range: KeyRange, descending = false): Generator<number> {
+  /** Where the range's keys lie: the place of its first key and the place past its last. */
+  span(range: KeyRange): [number, number] {
+    const place = ([c, i]: [number, number]) => {
+      for (let k = 0; k < c; k++) i += this.chunks[k].length;
+      return i;
+    };
     const [from, to] = this.ends(range);
+    const start = place(from);
+    return [start, Math.max(start, place(to))];
+  }
+
+  /** The slots whose keys lie in the range, in key order (`descending`: last first). */
+  slots(range: KeyRange, descending = false): Generator<number> {
+    const [from, to] = this.ends(range);
+    return this.walk(from, to, descending);
+  }
+
+  /** The slots at places [start, end) of the key order (`descending`: last first). */
+  between(start: number, end: number, descending = false): Generator<number> {
+    return this.walk(this.at(start), this.at(end), descending);
+  }
+
+  private *walk(
+    from: [number, number],
+    to: [number, number],
+    descending: boolean,
+  ): Generator<number> {
     if (compareAt(from, to) >= 0) return;
     if (!descending) {
       for (let c = from[0]; c <= to[0] && c < this.chunks.length; c++) {
@@ -111,6 +137,15 @@ export class OrderedSlots {
       const start = c === from[0] ? from[1] : 0;
       for (let i = (c === to[0] ? to[1] : chunk.length) - 1; i >= start; i--) yield chunk.slots[i];
     }
+  }
+
+  /** [chunk, index] of a place in key order. */
+  private at(place: number): [number, number] {
+    for (let c = 0; c < this.chunks.length; c++) {
+      if (place < this.chunks[c].length) return [c, place];
+      place -= this.chunks[c].length;
+    }
+    return [this.chunks.length, 0];
   }
 
   /** [chunk, index] of the range's first key and of the place just past its last. */
