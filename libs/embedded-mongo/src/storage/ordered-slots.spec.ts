@@ -47,4 +47,24 @@ describe('OrderedSlots', () => {
       expect(ordered.count(range)).toBe(expected(range).length);
     }
   });
+
+  it('reads the keys of one run per insert or removal, not one per run it passes over', () => {
+    let seed = 3;
+    const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    const held = new Map<number, number>();
+    let reads = 0;
+    const counted = (slot: number) => (reads++, held.get(slot));
+    for (let slot = 0; slot < 100_000; slot++) held.set(slot, random());
+    const ordered = OrderedSlots.build(held.keys(), counted, compareBson);
+    // 200 inserts and 200 removals anywhere: ~400 runs of keys, 9 reads to search one.
+    for (let slot = 100_000; slot < 100_200; slot++) held.set(slot, random());
+    reads = 0;
+    for (let slot = 100_000; slot < 100_200; slot++) ordered.add(slot);
+    for (let slot = 0; slot < 200; slot++) ordered.remove(slot);
+    expect(reads / 400).toBeLessThan(13);
+    expect(ordered.size).toBe(100_000);
+    const keys = [...ordered.slots({})].map((slot) => held.get(slot)!);
+    expect(keys).toEqual([...keys].sort((a, b) => a - b));
+    expect(new Set(ordered.slots({}))).toEqual(new Set([...held.keys()].slice(200)));
+  });
 });

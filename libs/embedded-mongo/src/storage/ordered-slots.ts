@@ -15,13 +15,15 @@ const CHUNK = 512;
 interface Chunk {
   slots: Int32Array;
   length: number;
+  /** The key of its last slot, once read; dropped when that slot changes. */
+  last?: { key: unknown };
 }
 
 /**
  * Slots ordered by a key read from each document (an ordered index): sorted runs of at most CHUNK
  * slots in typed arrays, so an insert moves at most one run and the heap holds no object per
- * document. Keys are not kept: `keyOf` reads them back from the stored document when comparing
- * (about log2(n) reads per insert, removal or range bound). Meant for unique keys (`_id`, or an index's key ending
+ * document. Keys are not kept, but for each run's last: `keyOf` reads them back from the stored
+ * document when comparing (about log2(CHUNK) reads per insert, removal or range bound). Meant for unique keys (`_id`, or an index's key ending
  * with it).
  */
 export class OrderedSlots {
@@ -61,7 +63,7 @@ export class OrderedSlots {
     const key = this.keyOf(slot);
     const last = this.chunks[this.chunks.length - 1];
     // Ascending keys (ObjectIds, counters) append: no search.
-    if (!last || this.compare(this.keyOf(last.slots[last.length - 1]), key) < 0) {
+    if (!last || this.compare(this.lastKey(last), key) < 0) {
       this.insertAt(last ? this.chunks.length - 1 : 0, last?.length ?? 0, slot);
       return;
     }
@@ -78,6 +80,7 @@ export class OrderedSlots {
       const chunk = this.chunks[c];
       for (; i < chunk.length; i++) {
         if (chunk.slots[i] === slot) {
+          if (i === chunk.length - 1) chunk.last = undefined;
           chunk.slots.copyWithin(i, i + 1, chunk.length);
           if (--chunk.length === 0) this.chunks.splice(c, 1);
           return;
@@ -159,16 +162,15 @@ export class OrderedSlots {
 
   /** Where `key` goes: before the first equal key, or (`after`) past the last. */
   private position(key: unknown, after: boolean): [number, number] {
-    const before = (slot: number) => {
-      const order = this.compare(this.keyOf(slot), key);
+    const before = (other: unknown) => {
+      const order = this.compare(other, key);
       return after ? order <= 0 : order < 0;
     };
     let low = 0;
     let high = this.chunks.length;
     while (low < high) {
       const mid = (low + high) >> 1;
-      const chunk = this.chunks[mid];
-      if (before(chunk.slots[chunk.length - 1])) low = mid + 1;
+      if (before(this.lastKey(this.chunks[mid]))) low = mid + 1;
       else high = mid;
     }
     if (low === this.chunks.length) return [low, 0];
@@ -177,7 +179,7 @@ export class OrderedSlots {
     let end = chunk.length - 1; // the last key is known not to be before
     while (start < end) {
       const mid = (start + end) >> 1;
-      if (before(chunk.slots[mid])) start = mid + 1;
+      if (before(this.keyOf(chunk.slots[mid]))) start = mid + 1;
       else end = mid;
     }
     return [low, start];
@@ -195,12 +197,19 @@ export class OrderedSlots {
       const right = { slots: new Int32Array(CHUNK), length: half };
       right.slots.set(chunk.slots.subarray(half));
       chunk.length = half;
+      chunk.last = undefined;
       this.chunks.splice(c + 1, 0, right);
       if (i > half) [chunk, i] = [right, i - half];
     }
+    if (i === chunk.length) chunk.last = undefined;
     chunk.slots.copyWithin(i + 1, i, chunk.length);
     chunk.slots[i] = slot;
     chunk.length++;
+  }
+
+  private lastKey(chunk: Chunk): unknown {
+    chunk.last ??= { key: this.keyOf(chunk.slots[chunk.length - 1]) };
+    return chunk.last.key;
   }
 }
 
