@@ -1,6 +1,7 @@
 import type { Document } from 'bson';
 import { sortDocuments } from '../query/sort-order';
 import { Collection } from './collection';
+import type { IndexOrder } from './index-order';
 import { discardingRecorder } from './storage-op';
 
 /** What the scan path answers: every match (index equality, then the filter), sorted and paged. */
@@ -178,5 +179,31 @@ describe('Collection: ranges and sorts after an equality prefix read an index or
     // One document by _id is looked up, not walked to.
     const byId = { org: 'a', _id: dated[dated.length - 1]._id };
     expect(documentsRead(collection, () => paged(collection, byId, sort, 0, 1))).toBeLessThan(5);
+  });
+
+  it('gives up walking the order when a condition outside it matches too few, and ranks the candidates', () => {
+    const { collection, documents } = seeded({ org: 1, at: -1, _id: -1 });
+    const sort = { at: -1, _id: -1 };
+    paged(collection, { org: 'a' }, sort, 0, 20); // builds the order
+    const order = (collection as unknown as { orders: Map<string, IndexOrder> }).orders.get(
+      'history',
+    )!;
+    const between = order.between.bind(order);
+    let walked = 0;
+    vi.spyOn(order, 'between').mockImplementation(function* (start, end, reverse) {
+      for (const slot of between(start, end, reverse)) yield (walked++, slot);
+    });
+    const candidates = documents.filter((doc) => doc.org === 'a').length;
+    // A read in key order jumps about the stored documents: a whole organization is read faster
+    // in stored order when the page may need all of it (a rare search term).
+    const rare = { org: 'a', text: { $regex: 'message 1234$' } };
+    expect(paged(collection, rare, sort, 0, 20)).toEqual(scanned(collection, rare, sort, 0, 20));
+    expect(walked).toBeLessThanOrEqual(candidates / 8 + 1);
+    walked = 0;
+    const common = { org: 'a', text: { $regex: '1$' } }; // one in ten: the walk finds its page
+    expect(paged(collection, common, sort, 0, 20)).toEqual(
+      scanned(collection, common, sort, 0, 20),
+    );
+    expect(walked).toBeLessThan(400);
   });
 });

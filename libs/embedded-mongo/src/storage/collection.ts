@@ -325,7 +325,10 @@ export class Collection {
    * `_id`: `{ org: X }` sorted `{ at: -1, _id: -1 }` on `{ org: 1, at: -1 }`), read off that order
    * from the filter's intervals (see keyIntervals) until `count` documents match. Undefined when
    * no order fits, or the candidates of an equality index are likely fewer than that walk reads
-   * (`count` over the share of the pinned keys they hold, at most the intervals).
+   * (`count` over the share of the pinned keys they hold, at most the intervals), or a condition
+   * outside the order matched too few within an eighth of those candidates (a rare search term):
+   * reads in key order jump about the stored documents, and ranking the candidates in stored
+   * order is then faster than walking on.
    */
   private firstInIndexOrder(
     filter: Document,
@@ -367,11 +370,12 @@ export class Collection {
     }
     const slots: number[] = [];
     if (count === 0) return slots;
-    const walk = walkSpans(order, spans, best.reverse);
+    const trial = { left: bestExact ? Infinity : Math.max(8 * count, ranked / 8) };
+    const walk = upTo(walkSpans(order, spans, best.reverse), trial);
     for (const [slot] of this.judge(filter, false, [], options, false, walk)) {
-      if (slots.push(slot) === count) break;
+      if (slots.push(slot) === count) return slots;
     }
-    return slots;
+    return trial.left < 0 ? undefined : slots;
   }
 
   /**
@@ -839,6 +843,14 @@ function* walkSpans(
 ): Generator<number> {
   for (const [start, end] of reverse ? [...spans].reverse() : spans)
     yield* order.between(start, end, reverse);
+}
+
+/** The first `budget.left` slots; `budget.left` ends below 0 if more were left unread. */
+function* upTo(slots: Iterable<number>, budget: { left: number }): Generator<number> {
+  for (const slot of slots) {
+    if (--budget.left < 0) return;
+    yield slot;
+  }
 }
 
 /** The places of the intervals' keys in an order, ascending, overlapping ones merged. */
