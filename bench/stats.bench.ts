@@ -2,7 +2,7 @@
  * Stats benchmark: seeds N messages (default 1,000,000) across 2 organizations x 5 sessions over the
  * last 90 days, then measures the stats route over HTTP and compares the maintained-counter answer
  * with a full-scan aggregation over the raw messages; the message history route (pages with their
- * total, filters, search) is measured on the same data.
+ * total, a `before` cursor, filters, search) is measured on the same data.
  *
  *   npm run build && node dist/bench/stats.bench.js      (STATS_BENCH_MESSAGES=200000 for a quick run)
  *
@@ -433,10 +433,24 @@ async function main(): Promise<void> {
     const chats = await Promise.all(
       orgs.map(async (org) => (await messages.findOne({ organizationId: org.id }))!.chatJid),
     );
+    // A `before` cursor halfway back: a message older than the middle of the span.
+    const halfway = new Date(now - (SPAN_DAYS * DAY) / 2);
+    const cursors = await Promise.all(
+      orgs.map(
+        async (org) =>
+          (await messages.findOne({ organizationId: org.id, timestamp: { $lt: halfway } }))!._id,
+      ),
+    );
     const history = {
       messages: N / ORGS,
       page1: await measure('', 'historyPage1', 'messages', HISTORY_RUNS),
       page50: await measure('?page=50', 'historyPage50', 'messages', HISTORY_RUNS),
+      cursor: await measure(
+        (org) => `?before=${String(cursors[org])}`,
+        'historyCursor',
+        'messages',
+        HISTORY_RUNS,
+      ),
       session: await measure('?sessionName=s1', 'historySession', 'messages', HISTORY_RUNS),
       inbound: await measure('?direction=in&type=text', 'historyInbound', 'messages', HISTORY_RUNS),
       chat: await measure((org) => `?chat=${chats[org]}`, 'historyChat', 'messages', HISTORY_RUNS),
