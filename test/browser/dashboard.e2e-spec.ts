@@ -623,6 +623,18 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       expect((await sandbox(name, 'inbound', { from, text: 'Hello' })).status).toBe(202);
     }
 
+    /** A new organization whose owner can log in, with the whatsapp module switched off. */
+    async function withoutWhatsApp(organizationName: string): Promise<RegisteredUser> {
+      const other = await registerUser(t, { organizationName, password: PASSWORD });
+      await t
+        .http()
+        .put('/api/v1/organizations/me/modules')
+        .set(other.auth)
+        .send({ modules: ['crm'] })
+        .expect(200);
+      return other;
+    }
+
     /** Answers the requests of `pattern` as the gateway does while its database is down. */
     async function databaseDown(pattern: string, times?: number): Promise<void> {
       await page.route(
@@ -852,13 +864,7 @@ describe('Admin dashboard in Chromium (e2e)', () => {
     });
 
     it('shows a poll error once while it lasts, not again at every poll', async () => {
-      const other = await registerUser(t, { organizationName: 'Polls Co', password: PASSWORD });
-      await t
-        .http()
-        .put('/api/v1/organizations/me/modules')
-        .set(other.auth)
-        .send({ modules: ['crm'] })
-        .expect(200);
+      const other = await withoutWhatsApp('Polls Co');
       const refused: number[] = [];
       page.on('response', (r) => {
         if (new URL(r.url()).pathname === '/api/v1/whatsapp/sessions' && r.status() === 403)
@@ -901,16 +907,7 @@ describe('Admin dashboard in Chromium (e2e)', () => {
     });
 
     it('shows an error of the first load after logging in in the page, not under the login form', async () => {
-      const other = await registerUser(t, {
-        organizationName: 'No WhatsApp Co',
-        password: PASSWORD,
-      });
-      await t
-        .http()
-        .put('/api/v1/organizations/me/modules')
-        .set(other.auth)
-        .send({ modules: ['crm'] })
-        .expect(200);
+      const other = await withoutWhatsApp('No WhatsApp Co');
       await logIn(page, t, other);
       await page
         .locator('#alert')
