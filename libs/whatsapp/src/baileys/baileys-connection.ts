@@ -383,6 +383,10 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
     }
   }
 
+  flushEvents(): void {
+    if (!this.ended) this.sock?.ev.flush();
+  }
+
   async close(): Promise<void> {
     this.ended = true;
     this.keys?.takeBack();

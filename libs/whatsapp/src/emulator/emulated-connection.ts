@@ -214,6 +214,10 @@ export class EmulatedConnection extends TypedEmitter<WaConnectionEvents> impleme
     }
   }
 
+  flushEvents(): void {
+    this.inner.flushEvents();
+  }
+
   resyncContacts(): Promise<void> {
     return this.inner.resyncContacts();
   }

@@ -93,6 +93,11 @@ export interface WaConnection extends Pick<
   logout(): Promise<void>;
   /** End the connection, keep the link (creds stay valid). */
   close(): Promise<void>;
+  /**
+   * Emits at once the events the engine still holds back (Baileys buffers some for up to 30 s,
+   * messages whose receipts WhatsApp already has among them): called before a close of ours.
+   */
+  flushEvents(): void;
   resyncContacts(): Promise<void>;
   /** Send read receipts (blue ticks, where the account's privacy settings allow) for received messages. */
   markRead(keys: WaReadKey[]): Promise<void>;

@@ -35,39 +35,54 @@ export class SessionEventHandler {
   ) {}
 
   bind(handle: SessionHandle, connection: WaConnection): void {
-    const on = <K extends keyof WaConnectionEvents & string>(
+    /**
+     * Lifecycle events move the session: only while the connection is still the handle's when
+     * their turn comes (a close of ours settles it meanwhile).
+     */
+    const onLifecycle = <K extends keyof WaConnectionEvents & string>(
       event: K,
       run: (...args: WaConnectionEvents[K]) => Promise<void> | void,
     ) =>
       connection.on(event, (...args: WaConnectionEvents[K]) =>
         handle.events.push(() => (handle.owns(connection) ? run(...args) : undefined)),
       );
+    /**
+     * Traffic WhatsApp handed over (a message whose receipt went out, a status): kept if it came
+     * while the connection was the handle's, also when its turn comes after a close of ours.
+     */
+    const onTraffic = <K extends keyof WaConnectionEvents & string>(
+      event: K,
+      run: (...args: WaConnectionEvents[K]) => void,
+    ) =>
+      connection.on(event, (...args: WaConnectionEvents[K]) => {
+        if (handle.owns(connection)) handle.events.push(() => run(...args));
+      });
     const ref = handle.ref;
-    on('connecting', async () => {
+    onLifecycle('connecting', async () => {
       if (handle.status !== 'connecting') await this.status.set(handle, 'connecting');
     });
-    on('qr', (qr) => this.onQr(handle, connection, qr));
-    on('open', (info) => this.onOpen(handle, info));
-    on('close', (info) => this.onClose(handle, info));
+    onLifecycle('qr', (qr) => this.onQr(handle, connection, qr));
+    onLifecycle('open', (info) => this.onOpen(handle, info));
+    onLifecycle('close', (info) => this.onClose(handle, info));
     // Traffic events are not awaited: a burst is processed concurrently (subscribers are idempotent
     // and order-tolerant) instead of one message's whole pipeline after the other.
-    on(
+    onTraffic(
       'message',
       (message) => void this.publisher.publish(WA_EVENTS.messageReceived, { ...ref, message }),
     );
-    on(
+    onTraffic(
       'status',
       (update) => void this.publisher.publish(WA_EVENTS.messageStatus, { ...ref, ...update }),
     );
-    on(
+    onTraffic(
       'readElsewhere',
       (read) => void this.publisher.publish(WA_EVENTS.messagesReadElsewhere, { ...ref, ...read }),
     );
-    on(
+    onTraffic(
       'contacts',
       (contacts) => void this.publisher.publish(WA_EVENTS.contactsUpserted, { ...ref, contacts }),
     );
-    on(
+    onTraffic(
       'lidMapping',
       (mapping) => void this.publisher.publish(WA_EVENTS.lidMapping, { ...ref, ...mapping }),
     );

@@ -76,6 +76,28 @@ describe('SessionRegistry with the sandbox engine', () => {
     await kit.registry.beforeApplicationShutdown();
   });
 
+  it('hands over what the engine still holds back before it closes a connection itself', async () => {
+    const kit = makeRegistryKit();
+    const sessionId = await kit.createSession();
+    await kit.registry.start(sessionId);
+    await kit.waitStatus(sessionId, 'qr_ready');
+    await kit.control.scan(sessionId, '+1 555 123 4567');
+    await kit.waitStatus(sessionId, 'connected');
+    // An engine that buffers (Baileys): a message it received comes out only once flushed.
+    const connection = kit.hub.get(sessionId)!;
+    const flush = vi.spyOn(connection, 'flushEvents').mockImplementation(() => {
+      kit.control.inbound(sessionId, { from: '15550002222', text: 'held back' });
+    });
+
+    await kit.registry.stop(sessionId);
+    expect(flush).toHaveBeenCalledTimes(1);
+    const received = kit.events
+      .filter((e) => e.name === WA_EVENTS.messageReceived)
+      .map((e) => e.payload.message.text);
+    expect(received).toEqual(['held back']);
+    await kit.registry.beforeApplicationShutdown();
+  });
+
   it('getQr starts an idle session and refuses once connected; unknown sessions are 404', async () => {
     const kit = makeRegistryKit();
     const sessionId = await kit.createSession();

@@ -710,6 +710,12 @@ export class SessionRegistry
    * handled settles first); it handles none after. Still registered and leased: see `retire`.
    */
   private async closeHandle(handle: SessionHandle): Promise<void> {
+    try {
+      // What the engine still holds back was received (its receipts may have gone out): handled too.
+      handle.connection?.flushEvents();
+    } catch (err) {
+      this.logError(`Handing over the held-back events of ${handle.sessionId} failed`, err);
+    }
     handle.disposed = true;
     handle.cancelReconnect();
     const connection = handle.detachConnection();

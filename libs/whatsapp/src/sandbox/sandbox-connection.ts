@@ -256,6 +256,9 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
     this.end();
   }
 
+  /** The sandbox holds nothing back: it emits each event as it happens. */
+  flushEvents(): void {}
+
   /** Read receipts this device sent, oldest first (the last MAX_REMEMBERED_READS). */
   readonly readReceipts: WaReadKey[] = [];
 
