@@ -233,67 +233,6 @@ describe('two instances sharing one database', () => {
     }
   });
 
-  // A double click behind a load balancer: each click may reach either instance.
-  const pairingCodes = (org: RegisteredUser, name: string) =>
-    Promise.all(
-      [a, b].map((t) =>
-        t
-          .http()
-          .post(`/api/v1/whatsapp/sessions/${name}/pairing-code`)
-          .set(org.auth)
-          .send({ phone: '+201555000998' })
-          .then((res) => res),
-      ),
-    );
-  const linksWith = async (org: RegisteredUser, name: string, code: string) => {
-    await a
-      .http()
-      .post(`/api/v1/whatsapp/sandbox/sessions/${name}/pairing-code`)
-      .set(org.auth)
-      .send({ code })
-      .expect(200);
-    await waitForSessionStatus(b, org, name, 'connected');
-  };
-
-  it('a pairing code asked twice for one phone, on A holding the session and on B: both get the same code, and it links', async () => {
-    const org = await registerUser(a);
-    await a.http().post('/api/v1/whatsapp/sessions').set(org.auth).send({ sessionName: 'twice' });
-    await waitFor(
-      async () =>
-        (await a.http().get('/api/v1/whatsapp/sessions/twice/qr').set(org.auth)).status === 200,
-    );
-    const answers = await pairingCodes(org, 'twice');
-    expect(answers.map((r) => r.status)).toEqual([200, 200]);
-    expect(answers[1].body.code).toBe(answers[0].body.code);
-    await linksWith(org, 'twice', answers[0].body.code);
-    expect(b.app.get(SessionRegistry).liveCount()).toBe(0);
-  });
-
-  it('a pairing code asked twice for a session nobody runs: the instance that lost the start asks the one that won, and both get the same code', async () => {
-    const org = await registerUser(a);
-    await a.http().post('/api/v1/whatsapp/sessions').set(org.auth).send({ sessionName: 'idle' });
-    const id = `${org.organization.id}_idle`;
-    await a.app.get(SessionRegistry).stop(id, 'stopped for the test');
-    // B takes its lease only once A has it (B read the session as free before that).
-    const storeB = b.app.get<symbol, SessionStateStore>(SESSION_STATE_STORE);
-    const acquire = storeB.acquireLease.bind(storeB);
-    const sessions = a.app.get<Connection>(getConnectionToken()).collection('whatsapp_sessions');
-    const late = vi.spyOn(storeB, 'acquireLease').mockImplementation(async (...args) => {
-      if (args[0] === id)
-        await waitFor(async () => (await sessions.findOne({ sessionId: id }))?.lease);
-      return acquire(...args);
-    });
-    onTestFinished(() => late.mockRestore());
-
-    const answers = await pairingCodes(org, 'idle');
-    expect(answers.map((r) => [r.status, r.body.code ?? r.body])).toEqual([
-      [200, expect.stringMatching(/^[A-Z0-9]{8}$/)],
-      [200, answers[0].body.code],
-    ]);
-    await linksWith(org, 'idle', answers[0].body.code);
-    expect(b.app.get(SessionRegistry).liveCount()).toBe(0);
-  });
-
   it('the whatsapp module switched off on B and on again on A while A holds the sessions: they keep running', async () => {
     const org = await registerUser(a);
     await connectedSession(a, org, 'switched', '+201001230099');

@@ -109,8 +109,6 @@ export class WhatsAppSessionController {
   @ApiOperation({
     operationId: 'sessions_requestPairingCode',
     summary: 'Link by phone number instead of QR: returns the code to type on the phone',
-    description:
-      'A new code voids the one given before, so requests for the same phone while a code is being asked for, or within 10 s of its answer, get that same code (a double click, on any instance); later ones, or another phone, get a new code.',
   })
   @ApiOkResponse({ type: PairingCodeResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })

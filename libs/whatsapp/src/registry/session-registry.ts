@@ -68,11 +68,6 @@ const LOGOUT_TIMEOUT_MS = 10_000;
  * dropped. No new attempt starts past it.
  */
 const LOGOUT_CONNECT_TIMEOUT_MS = 10_000;
-/**
- * How long a pairing code, once given, is given again to a request for the same phone (a double
- * click, a retry through another instance) instead of asking WhatsApp for a new one, which voids it.
- */
-const PAIRING_CODE_REUSE_MS = 10_000;
 /** Pause before connecting again for a logout, so a connection refused at once does not spin. */
 const LOGOUT_RETRY_PAUSE_MS = 250;
 const notConnecting = (s: WaSessionStatus) => s !== 'connecting';
@@ -98,7 +93,7 @@ export class SessionRegistry
   private readonly handles = new Map<string, SessionHandle>();
   private readonly pairingCodes = new WeakMap<
     WaConnection,
-    { phone: string; code: Promise<string>; givenUntil?: number }
+    { phone: string; code: Promise<string> }
   >();
   private readonly locks = new KeyedMutex();
   /**
@@ -506,26 +501,21 @@ export class SessionRegistry
   }
 
   /**
-   * Callers for one phone (a double click, two tabs, on this instance or relayed from another)
-   * share the code being asked for, and for PAIRING_CODE_REUSE_MS the code given: asking WhatsApp
-   * again replaces the code, so each would get one only the last of which works. A request after
-   * that asks anew (the earlier may have been voided by a wrong attempt, or expired).
+   * Concurrent callers for one phone (a double click, two tabs) share the code being asked for:
+   * asking WhatsApp again replaces the code, so each would get one only the last of which works.
+   * A request after that code was given asks anew (the earlier may have been voided by a wrong
+   * attempt, or expired).
    */
   private pairingCodeOf(connection: WaConnection, phone: string): Promise<string> {
-    const asked = this.pairingCodes.get(connection);
-    if (asked?.phone === phone && (asked.givenUntil ?? Infinity) > Date.now()) return asked.code;
-    const entry: { phone: string; code: Promise<string>; givenUntil?: number } = {
-      phone,
-      code: connection.requestPairingCode(phone),
+    const asking = this.pairingCodes.get(connection);
+    if (asking?.phone === phone) return asking.code;
+    const code = connection.requestPairingCode(phone);
+    this.pairingCodes.set(connection, { phone, code });
+    const done = () => {
+      if (this.pairingCodes.get(connection)?.code === code) this.pairingCodes.delete(connection);
     };
-    this.pairingCodes.set(connection, entry);
-    entry.code.then(
-      () => (entry.givenUntil = Date.now() + PAIRING_CODE_REUSE_MS),
-      () => {
-        if (this.pairingCodes.get(connection) === entry) this.pairingCodes.delete(connection);
-      },
-    );
-    return entry.code;
+    code.then(done, done);
+    return code;
   }
 
   // ---- messaging --------------------------------------------------------------
@@ -830,15 +820,8 @@ export class SessionRegistry
     if (
       this.handles.has(sessionId) ||
       !leasedElsewhere(await this.requireDoc(sessionId), this.instanceId)
-    ) {
-      try {
-        return await here();
-      } catch (err) {
-        // Another instance started the session meanwhile (a double click reaching both): it is
-        // the holder now, asked as if it had been one from the start.
-        if (!(err instanceof SessionLeasedElsewhereError)) throw err;
-      }
-    }
+    )
+      return here();
     return (await this.relay.ask(sessionId, request, here)) as T;
   }
 
