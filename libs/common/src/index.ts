@@ -34,6 +34,7 @@ export * from './async/cap-bytes';
 export * from './async/concurrency-limit';
 export * from './async/settled-tails';
 export * from './async/release-previous-run';
+export * from './async/within';
 export * from './validation/iso-instant';
 export * from './http/json-body-only';
 export * from './http/bodyless-routes.interceptor';

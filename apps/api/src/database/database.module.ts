@@ -11,7 +11,7 @@ import { ModuleRef } from '@nestjs/core';
 import { getConnectionToken, InjectConnection, MongooseModule } from '@nestjs/mongoose';
 import { join } from 'node:path';
 import type { Connection } from 'mongoose';
-import { APP_CONFIG, type AppConfig, isTransientDatabaseError } from '@app/common';
+import { APP_CONFIG, type AppConfig, isTransientDatabaseError, within } from '@app/common';
 import { EmbeddedMongoThread, type ThreadMemory } from '@app/embedded-mongo';
 import {
   ClosedConnectionWatchdog,
@@ -177,11 +177,7 @@ class OutageShutdownService implements OnModuleDestroy {
   }
 
   /** Whether the database answers a ping in time (a refusal is an answer). */
-  private async answers(): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), SHUTDOWN_PING_MS);
-    });
+  private answers(): Promise<boolean> {
     const ping = this.connection
       .getClient()
       .db()
@@ -190,11 +186,7 @@ class OutageShutdownService implements OnModuleDestroy {
         () => true,
         (err: unknown) => !isTransientDatabaseError(err),
       );
-    try {
-      return await Promise.race([ping, late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return within(ping, SHUTDOWN_PING_MS, () => false);
   }
 }
 

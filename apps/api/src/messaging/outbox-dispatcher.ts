@@ -15,6 +15,7 @@ import {
   backoffDelay,
   releasePreviousRunClaims,
   isTransientDatabaseError,
+  within,
 } from '@app/common';
 import {
   type OutboundContent,
@@ -215,9 +216,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
 
   /** sendsSettled, waited for at most `ms` (an engine that never answers holds up nothing). */
   private async sendsSettledWithin(sessionId: string, ms: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-    await Promise.race([this.sendsSettled(sessionId), timeout]).finally(() => clearTimeout(timer));
+    await within(this.sendsSettled(sessionId), ms, () => undefined);
   }
 
   /** false when the message is (still) waiting for a retry. */

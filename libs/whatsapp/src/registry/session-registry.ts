@@ -10,7 +10,13 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import pino from 'pino';
-import { backoffDelay, isTransientDatabaseError, KeyedMutex, OUTAGE_BACKOFF } from '@app/common';
+import {
+  backoffDelay,
+  isTransientDatabaseError,
+  KeyedMutex,
+  OUTAGE_BACKOFF,
+  within,
+} from '@app/common';
 import { WA_AUTH_STORE_PROVIDER, type WaAuthStoreProvider } from '../auth-state/wa-auth-store';
 import type { MediaRef } from '../engine/inbound-message';
 import type { OutboundContent, SendResult } from '../engine/outbound-content';
@@ -873,11 +879,9 @@ export class SessionRegistry
   }
 
   private bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>(
-      (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)),
-    );
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+    return within(promise, ms, (): never => {
+      throw new Error(`timed out after ${ms} ms`);
+    });
   }
 
   private logError(what: string, err: unknown): void {
