@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WaEmulator } from '@app/wa-emulator';
+import { type PhoneControl, WaEmulator } from '@app/wa-emulator';
 import {
   InMemoryAuthRowBackend,
   InMemoryAuthStoreProvider,
@@ -108,6 +108,22 @@ async function linkedAfterSync(emulator: WaEmulator, account: string, auth: WaAu
 }
 
 /** Links a fresh device whose key reads can be held, once its initial sync is over. */
+/** A first message from `contact`, received: the Signal session with it exists (and is cached). */
+async function warmUp(engine: EngineHarness, phone: PhoneControl, contact: string) {
+  const first = await phone.sendText(contact, 'before the outage');
+  await engine.until(() => engine.messages.find((m) => m.waMessageId === first), 5_000, 'first');
+}
+
+/** Connects again and waits for message `id` (which WhatsApp sends again, or Baileys handed over). */
+async function receivedOnReconnect(engine: EngineHarness, id: string, timeoutMs = 10_000) {
+  expect(await engine.connect()).toHaveProperty('open');
+  return engine.until(
+    () => engine.messages.find((m) => m.waMessageId === id),
+    timeoutMs,
+    'the message again',
+  );
+}
+
 async function linkedWithHoldableKeys(emulator: WaEmulator, account: string) {
   const keys = holdableAuth(`org_${account}`);
   const engine = await linkedAfterSync(emulator, account, keys.auth);
@@ -190,12 +206,7 @@ describe('wa-emulator: server-side events with the real Baileys engine', () => {
     // The keys never come for that connection: it neither decrypts the message nor receipts it.
     keys.release(new Error('database unreachable'));
 
-    expect(await engine.connect()).toHaveProperty('open');
-    const message = await engine.until(
-      () => engine.messages.find((m) => m.waMessageId === id),
-      10_000,
-      'the message again',
-    );
+    const message = await receivedOnReconnect(engine, id);
     expect(message).toMatchObject({ text: 'sent as the connection dropped' });
     await engine.close();
   });
@@ -203,8 +214,7 @@ describe('wa-emulator: server-side events with the real Baileys engine', () => {
   it('a message whose keys come only after its connection dropped (a database outage) is decrypted by the next connection, not the closed one', async () => {
     const { keys, engine, phone } = await linkedWithHoldableKeys(emulator, '15550003007');
     // A Signal session with the contact first: the next message is a plain `msg` on it.
-    const first = await phone.sendText('15559993007', 'before the outage');
-    await engine.until(() => engine.messages.find((m) => m.waMessageId === first), 5_000, 'first');
+    await warmUp(engine, phone, '15559993007');
     keys.hold();
     const id = await phone.sendText('15559993007', 'sent during the outage');
     await engine.until(() => keys.waiting() > 0, 5_000, 'Baileys to read the keys to decrypt it');
@@ -215,12 +225,7 @@ describe('wa-emulator: server-side events with the real Baileys engine', () => {
     // receipt cannot go out, and the copy WhatsApp sends again would be dropped as a duplicate).
     keys.release();
 
-    expect(await engine.connect()).toHaveProperty('open');
-    const message = await engine.until(
-      () => engine.messages.find((m) => m.waMessageId === id),
-      10_000,
-      'the message again',
-    );
+    const message = await receivedOnReconnect(engine, id);
     expect(message).toMatchObject({ text: 'sent during the outage' });
     await engine.close();
   });
@@ -230,8 +235,7 @@ describe('wa-emulator: server-side events with the real Baileys engine', () => {
     const auth = new InMemoryAuthStoreProvider(rows).forSession('org_15550003008');
     const engine = await linkedAfterSync(emulator, '15550003008', auth);
     const phone = emulator.phone('15550003008');
-    const first = await phone.sendText('15559993008', 'before the outage');
-    await engine.until(() => engine.messages.find((m) => m.waMessageId === first), 5_000, 'first');
+    await warmUp(engine, phone, '15559993008');
     rows.hold();
     const id = await phone.sendText('15559993008', 'sent during the outage');
     await engine.until(
@@ -245,12 +249,7 @@ describe('wa-emulator: server-side events with the real Baileys engine', () => {
     // The database is back: the closed connection's write lands, after its receipt could go out.
     rows.land();
 
-    expect(await engine.connect()).toHaveProperty('open');
-    const message = await engine.until(
-      () => engine.messages.find((m) => m.waMessageId === id),
-      10_000,
-      'the message again',
-    );
+    const message = await receivedOnReconnect(engine, id);
     expect(message).toMatchObject({ text: 'sent during the outage' });
     await engine.close();
   });
@@ -289,12 +288,7 @@ describe('wa-emulator: server-side events with the real Baileys engine', () => {
     }
 
     expect(emulator.clientReceipts.some((r) => r.id === id)).toBe(true);
-    expect(await engine.connect()).toHaveProperty('open');
-    const message = await engine.until(
-      () => engine.messages.find((m) => m.waMessageId === id),
-      5_000,
-      'the message',
-    );
+    const message = await receivedOnReconnect(engine, id, 5_000);
     expect(message).toMatchObject({ text: 'queued while offline' });
     await engine.close();
   });
