@@ -606,6 +606,15 @@ describe('login limits under a burst (own app: the per-address limit counts ever
   const login = (email: string, password: string) =>
     t.http().post('/api/v1/auth/login').send({ email, password });
 
+  it('announces the limit on the limited routes only', async () => {
+    const limited = await login(uniqueEmail('headers'), 'password-123');
+    expect(limited.headers['x-ratelimit-limit']).toBe('30');
+    const user = await registerUser(t, { email: uniqueEmail('headers'), password: 'password-123' });
+    const me = await t.http().get('/api/v1/auth/me').set('Authorization', `Bearer ${user.token}`);
+    expect(me.status).toBe(200);
+    expect(Object.keys(me.headers).filter((h) => h.startsWith('x-ratelimit'))).toEqual([]);
+  });
+
   it('checks at most LOGIN_MAX_FAILURES passwords of a concurrent burst; the rest are 429', async () => {
     const email = uniqueEmail('burst');
     await registerUser(t, { email, password: 'password-123' });

@@ -10,12 +10,12 @@ import {
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { Throttle } from '@nestjs/throttler';
 import { ErrorResponseDto, RETRY_AFTER_HEADER } from '@app/common';
 import type { AuthUser } from './auth-user';
 import { AuthService } from './auth.service';
 import { CurrentUser } from './decorators/current-user.decorator';
 import { Public } from './decorators/public.decorator';
+import { LimitPerAddress } from './guards/limit-per-address.decorator';
 import { AuthTokenResponseDto, LoginDto, MeResponseDto, RegisterDto } from './dto/auth.dto';
 
 @ApiTags('auth')
@@ -25,7 +25,7 @@ export class AuthController {
 
   @Post('register')
   @Public()
-  @Throttle({ default: { limit: 20, ttl: 3_600_000 } })
+  @LimitPerAddress(20, 3_600_000)
   @ApiOperation({
     operationId: 'auth_register',
     summary: 'Create an organization and its owner; returns a token',
@@ -49,7 +49,7 @@ export class AuthController {
   @Post('login')
   @Public()
   @HttpCode(200)
-  @Throttle({ default: { limit: 30, ttl: 60_000 } })
+  @LimitPerAddress(30, 60_000)
   @ApiOperation({
     operationId: 'auth_login',
     summary: 'Exchange email and password for a token',

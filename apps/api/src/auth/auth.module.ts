@@ -28,7 +28,7 @@ const jwtSecretProvider = {
   imports: [
     OrganizationsModule,
     PassportModule,
-    // Per-IP limit on the routes that opt in with @Throttle (login, register); per-email lockout is LoginThrottleService.
+    // Per-IP limit on the routes that opt in with @LimitPerAddress (login, register); per-email lockout is LoginThrottleService.
     ThrottlerModule.forRoot([{ name: 'default', ttl: 60_000, limit: 1_000_000 }]),
     JwtModule.registerAsync({
       extraProviders: [jwtSecretProvider],
