@@ -19,6 +19,11 @@ const sampleCreds = () => ({
   routingInfo: randomBytes(7),
 });
 
+const deferred = () => {
+  let resolve!: () => void;
+  return { promise: new Promise<void>((r) => (resolve = r)), resolve };
+};
+
 describe('BatchedAuthStore', () => {
   it('round-trips creds byte-exactly (Uint8Array and Buffer come back as equal bytes)', async () => {
     const backend = new InMemoryAuthRowBackend();
@@ -106,6 +111,28 @@ describe('BatchedAuthStore', () => {
     expect(provider.backend.rows.has('s1')).toBe(false);
   });
 
+  it('never caches what a read answers for a row written while the read was on its way', async () => {
+    const backend = new InMemoryAuthRowBackend();
+    await new BatchedAuthStore('s1', backend).keys.set({ session: { peer: { v: 1 } } });
+    const readMany = backend.readMany.bind(backend);
+    const [asked, answer] = [deferred(), deferred()];
+    vi.spyOn(backend, 'readMany').mockImplementationOnce(async (...args) => {
+      const before = await readMany(...args); // the database's answer: the row before the write
+      asked.resolve();
+      await answer.promise;
+      return before;
+    });
+    const store = new BatchedAuthStore('s1', backend);
+
+    const reading = store.keys.get('session', ['peer']);
+    await asked.promise;
+    await store.keys.set({ session: { peer: { v: 2 } } }); // lands while the read is on its way
+    answer.resolve();
+    await reading;
+
+    expect(await store.keys.get('session', ['peer'])).toEqual({ peer: { v: 2 } });
+  });
+
   it('surfaces a corrupt row as a read error', async () => {
     const backend = new InMemoryAuthRowBackend();
     backend.putRaw('s1', 'creds', 'creds', '{not json');
@@ -136,10 +163,6 @@ describe('BatchedAuthStore while the database is unreachable', () => {
 });
 
 describe('BatchedAuthStore revocable keys', () => {
-  const deferred = () => {
-    let resolve!: () => void;
-    return { promise: new Promise<void>((r) => (resolve = r)), resolve };
-  };
   /** Holds each backend write (the n-th from 0) until it is landed by hand: an outage that ends. */
   const holdWrites = (backend: InMemoryAuthRowBackend) => {
     const tried: ReturnType<typeof deferred>[] = [];

@@ -32,6 +32,11 @@ export class BatchedAuthStore implements WaAuthStore {
   private readonly pending = new Map<string, AuthRowWrite>();
   /** Rows whose last write has not reached the database, by row key. */
   private readonly unlanded = new Map<string, AuthRowWrite>();
+  /**
+   * One per database read on its way: the rows written since it began, with their last value. Its
+   * answer may predate those writes even though it comes after they landed: they win over it.
+   */
+  private readonly readsInFlight = new Set<Map<string, string | null>>();
   private scheduledBatch?: Promise<void>;
   private lastWrite: Promise<void> = Promise.resolve();
 
@@ -169,9 +174,11 @@ export class BatchedAuthStore implements WaAuthStore {
       else if (cached !== null) found.set(id, cached);
     }
     if (misses.length > 0) {
+      const writtenSince = new Map<string, string | null>();
+      this.readsInFlight.add(writtenSince);
       const loaded = await this.throughOutage(() =>
         this.backend.readMany(this.sessionId, type, misses),
-      );
+      ).finally(() => this.readsInFlight.delete(writtenSince));
       for (const id of misses) {
         const key = rowKey(type, id);
         // A write not landed yet (made while we were reading, or one the cache let go) wins over the DB.
@@ -180,7 +187,8 @@ export class BatchedAuthStore implements WaAuthStore {
           if (value !== null) found.set(id, value);
           continue;
         }
-        const value = loaded.get(id) ?? null;
+        // So does one that landed while we were reading: the answer may predate it.
+        const value = writtenSince.has(key) ? writtenSince.get(key)! : (loaded.get(id) ?? null);
         this.cache.set(key, value);
         if (value !== null) found.set(id, value);
       }
@@ -194,6 +202,7 @@ export class BatchedAuthStore implements WaAuthStore {
       this.pending.set(key, row);
       this.unlanded.set(key, row);
       this.cache.set(key, row.value);
+      for (const writtenSince of this.readsInFlight) writtenSince.set(key, row.value);
     }
     // Microtask, not a timer: coalesces same-tick writes and is immune to fake timers.
     this.scheduledBatch ??= Promise.resolve().then(() => {
