@@ -6,7 +6,7 @@ import {
   type SignalDataSet,
   type SignalDataTypeMap,
 } from '@whiskeysockets/baileys';
-import type { WaAuthStore, WaKeyStore } from '../auth-state/wa-auth-store';
+import type { KeyWrites, WaAuthStore, WaKeyStore } from '../auth-state/wa-auth-store';
 
 /**
  * Our WaAuthStore as a Baileys AuthenticationState, its signal keys read and written through `keys`.
@@ -30,7 +30,19 @@ export async function loadBaileysAuthState(
         }
         return values as { [id: string]: SignalDataTypeMap[T] };
       },
-      set: (data: SignalDataSet) => keys.set(data as Record<string, Record<string, unknown>>),
+      set: async (data: SignalDataSet) => {
+        const { 'pre-key': preKeys = {}, ...rest } = data as KeyWrites;
+        const created = Object.entries(preKeys).filter(([, value]) => value != null);
+        const used = Object.entries(preKeys).filter(([, value]) => value == null);
+        // Baileys makes new pre-keys under ids never used before (then uploads them): there is no
+        // earlier value to take back, so they go past `keys` and its read of those ids (812 at
+        // pairing). An unused one kept does no harm; the deletion of a used one stays revocable.
+        const revocable = used.length > 0 ? { ...rest, 'pre-key': Object.fromEntries(used) } : rest;
+        await Promise.all([
+          created.length > 0 ? store.keys.set({ 'pre-key': Object.fromEntries(created) }) : null,
+          Object.keys(revocable).length > 0 ? keys.set(revocable) : null,
+        ]);
+      },
     },
   };
 }
