@@ -140,6 +140,31 @@ describe('BatchedAuthStore', () => {
   });
 });
 
+describe('BatchedAuthStoreProvider', () => {
+  it("a session's store asked for while the previous one still lands its writes (released: a settled close) reads those writes, not the database's older rows", async () => {
+    const provider = new InMemoryAuthStoreProvider();
+    const store = provider.forSession('s1');
+    await store.keys.set({ session: { peer: { v: 1 } } });
+    const writeMany = provider.backend.writeMany.bind(provider.backend);
+    const [tried, land] = [deferred(), deferred()];
+    vi.spyOn(provider.backend, 'writeMany').mockImplementationOnce(async (...args) => {
+      tried.resolve();
+      await land.promise; // a database outage
+      return writeMany(...args);
+    });
+    const writing = store.keys.set({ session: { peer: { v: 2 } } }); // e.g. a take-back at close
+    await tried.promise;
+    const released = provider.release('s1');
+
+    const next = provider.forSession('s1'); // the session starts again meanwhile
+    expect(await next.keys.get('session', ['peer'])).toEqual({ peer: { v: 2 } });
+    land.resolve();
+    await Promise.all([writing, released]);
+    expect(await next.keys.get('session', ['peer'])).toEqual({ peer: { v: 2 } });
+    expect(provider.forSession('s1')).toBe(next);
+  });
+});
+
 describe('BatchedAuthStore while the database is unreachable', () => {
   it('waits out the outage instead of failing the key reads and writes Baileys decrypts a message with', async () => {
     const backend = new InMemoryAuthRowBackend();

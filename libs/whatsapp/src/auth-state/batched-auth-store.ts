@@ -245,6 +245,8 @@ const toRows = (data: KeyWrites): AuthRowWrite[] =>
 /** One BatchedAuthStore per live session over a shared row backend (MongoDB or memory). */
 export class BatchedAuthStoreProvider implements WaAuthStoreProvider {
   private readonly stores = new Map<string, WaAuthStore>();
+  /** Sessions whose store is forgotten once its writes landed, unless asked for again meanwhile. */
+  private readonly releasing = new Set<string>();
   /**
    * Stopped at shutdown (`flushAll`): a database outage is no longer waited out, and once it was
    * last found unreachable, the writes still queued give up without a try (10 s apiece).
@@ -259,6 +261,7 @@ export class BatchedAuthStoreProvider implements WaAuthStoreProvider {
   }
 
   forSession(sessionId: string): WaAuthStore {
+    this.releasing.delete(sessionId);
     let store = this.stores.get(sessionId);
     if (!store)
       this.stores.set(
@@ -268,10 +271,19 @@ export class BatchedAuthStoreProvider implements WaAuthStoreProvider {
     return store;
   }
 
+  /**
+   * The store stays the session's until its writes landed: one made meanwhile would read the
+   * database's rows from before them (a take-back at close, waiting out an outage) and keep them.
+   */
   async release(sessionId: string): Promise<void> {
     const store = this.stores.get(sessionId);
-    this.stores.delete(sessionId);
-    await store?.flush();
+    if (!store) return;
+    this.releasing.add(sessionId);
+    try {
+      await store.flush();
+    } finally {
+      if (this.releasing.delete(sessionId)) this.stores.delete(sessionId);
+    }
   }
 
   /** At shutdown: the last writes, unless the database was last found unreachable. */

@@ -46,7 +46,7 @@ export const WA_AUTH_STORE_PROVIDER = Symbol('WA_AUTH_STORE_PROVIDER');
 /** Hands out one store per session, so caches and write batches are shared by every user of it. */
 export interface WaAuthStoreProvider {
   forSession(sessionId: string): WaAuthStore;
-  /** Flush and forget the session's store (cache memory is freed). */
+  /** Flush, then forget the session's store (cache memory is freed) unless it was asked for meanwhile. */
   release(sessionId: string): Promise<void>;
   flushAll(): Promise<void>;
 }
