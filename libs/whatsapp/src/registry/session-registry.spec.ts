@@ -652,6 +652,33 @@ describe('SessionRegistry with the sandbox engine', () => {
       await kit.registry.beforeApplicationShutdown();
     });
 
+    it('the auth writes still on their way land before the lease goes (another instance would read the rows from before them)', async () => {
+      const kit = makeRegistryKit();
+      const sessionId = await kit.linkedSession();
+      const order = recordWritesAndReleases(kit.store);
+      const { backend } = kit.auth;
+      const writeMany = backend.writeMany.bind(backend);
+      let land!: () => void;
+      const landed = new Promise<void>((resolve) => (land = resolve));
+      vi.spyOn(backend, 'writeMany').mockImplementationOnce(async (...args) => {
+        await landed; // a slow database
+        order.push('auth written');
+        return writeMany(...args);
+      });
+      void kit.auth.forSession(sessionId).keys.set({ session: { peer: { v: 2 } } });
+      const release = kit.auth.release.bind(kit.auth);
+      vi.spyOn(kit.auth, 'release').mockImplementation((id) => {
+        land(); // the write lands once the registry lets go of the store
+        return release(id);
+      });
+
+      await kit.control.disconnect(sessionId, 'connectionReplaced');
+      await kit.waitStatus(sessionId, 'disconnected');
+      await vi.waitFor(() => expect(kit.store.docs.get(sessionId)!.lease).toBeUndefined());
+      expect(order).toEqual(['status disconnected', 'auth written', 'lease released']);
+      await kit.registry.beforeApplicationShutdown();
+    });
+
     it('a start asked while the close writes its status waits for it, and is not overwritten by it', async () => {
       const kit = makeRegistryKit();
       const sessionId = await kit.linkedSession();

@@ -725,12 +725,16 @@ export class SessionRegistry
     handle.disposed = true;
     handle.cancelReconnect();
     if (this.handles.get(handle.sessionId) === handle) this.handles.delete(handle.sessionId);
-    if (releaseLease)
-      await this.leases
-        .release(handle.sessionId)
-        .catch((err) => this.logError('Lease release failed', err));
-    else this.leases.untrack(handle.sessionId);
-    await this.authStores.release(handle.sessionId);
+    try {
+      // Its auth writes land first (a take-back at close): who takes the lease next reads them.
+      await this.authStores.release(handle.sessionId);
+    } finally {
+      if (releaseLease)
+        await this.leases
+          .release(handle.sessionId)
+          .catch((err) => this.logError('Lease release failed', err));
+      else this.leases.untrack(handle.sessionId);
+    }
   }
 
   /**
