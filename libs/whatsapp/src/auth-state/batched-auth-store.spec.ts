@@ -133,6 +133,28 @@ describe('BatchedAuthStore', () => {
     expect(await store.keys.get('session', ['peer'])).toEqual({ peer: { v: 2 } });
   });
 
+  it('clear() is not undone by a read that was on its way', async () => {
+    const backend = new InMemoryAuthRowBackend();
+    await new BatchedAuthStore('s1', backend).keys.set({ session: { peer: { v: 1 } } });
+    const readMany = backend.readMany.bind(backend);
+    const [asked, answer] = [deferred(), deferred()];
+    vi.spyOn(backend, 'readMany').mockImplementationOnce(async (...args) => {
+      const before = await readMany(...args); // the database's answer: the row before the clear
+      asked.resolve();
+      await answer.promise;
+      return before;
+    });
+    const store = new BatchedAuthStore('s1', backend);
+
+    const reading = store.keys.get('session', ['peer']);
+    await asked.promise;
+    await store.clear(); // a logout while Baileys still reads a key
+    answer.resolve();
+    await reading;
+
+    expect(await store.keys.get('session', ['peer'])).toEqual({});
+  });
+
   it('surfaces a corrupt row as a read error', async () => {
     const backend = new InMemoryAuthRowBackend();
     backend.putRaw('s1', 'creds', 'creds', '{not json');

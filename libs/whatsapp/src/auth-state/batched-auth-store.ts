@@ -16,6 +16,14 @@ import {
 
 const rowKey = (type: string, id: string) => `${type}\u0000${id}`;
 
+/** A database read on its way: what happened to its rows since it began wins over its answer. */
+interface ReadInFlight {
+  /** The rows written since, with their last value. */
+  written: Map<string, string | null>;
+  /** The store was cleared since: a row not written since is absent. */
+  cleared: boolean;
+}
+
 /** A row a revocable writer wrote and has not kept: its value before, and the writes since. */
 interface UnkeptRow {
   before: AuthRowWrite;
@@ -32,11 +40,8 @@ export class BatchedAuthStore implements WaAuthStore {
   private readonly pending = new Map<string, AuthRowWrite>();
   /** Rows whose last write has not reached the database, by row key. */
   private readonly unlanded = new Map<string, AuthRowWrite>();
-  /**
-   * One per database read on its way: the rows written since it began, with their last value. Its
-   * answer may predate those writes even though it comes after they landed: they win over it.
-   */
-  private readonly readsInFlight = new Set<Map<string, string | null>>();
+  /** Database reads on their way: an answer may predate writes (or a clear) made after it began. */
+  private readonly readsInFlight = new Set<ReadInFlight>();
   private scheduledBatch?: Promise<void>;
   private lastWrite: Promise<void> = Promise.resolve();
 
@@ -86,6 +91,10 @@ export class BatchedAuthStore implements WaAuthStore {
     this.pending.clear();
     this.unlanded.clear();
     this.cache.clear();
+    for (const read of this.readsInFlight) {
+      read.written.clear();
+      read.cleared = true;
+    }
     await this.lastWrite.catch(() => undefined);
     await this.backend.deleteAll(this.sessionId);
   }
@@ -174,11 +183,11 @@ export class BatchedAuthStore implements WaAuthStore {
       else if (cached !== null) found.set(id, cached);
     }
     if (misses.length > 0) {
-      const writtenSince = new Map<string, string | null>();
-      this.readsInFlight.add(writtenSince);
+      const read: ReadInFlight = { written: new Map(), cleared: false };
+      this.readsInFlight.add(read);
       const loaded = await this.throughOutage(() =>
         this.backend.readMany(this.sessionId, type, misses),
-      ).finally(() => this.readsInFlight.delete(writtenSince));
+      ).finally(() => this.readsInFlight.delete(read));
       for (const id of misses) {
         const key = rowKey(type, id);
         // A write not landed yet (made while we were reading, or one the cache let go) wins over the DB.
@@ -187,8 +196,12 @@ export class BatchedAuthStore implements WaAuthStore {
           if (value !== null) found.set(id, value);
           continue;
         }
-        // So does one that landed while we were reading: the answer may predate it.
-        const value = writtenSince.has(key) ? writtenSince.get(key)! : (loaded.get(id) ?? null);
+        // So does one that landed while we were reading (the answer may predate it), or a clear.
+        const value = read.written.has(key)
+          ? read.written.get(key)!
+          : read.cleared
+            ? null
+            : (loaded.get(id) ?? null);
         this.cache.set(key, value);
         if (value !== null) found.set(id, value);
       }
@@ -202,7 +215,7 @@ export class BatchedAuthStore implements WaAuthStore {
       this.pending.set(key, row);
       this.unlanded.set(key, row);
       this.cache.set(key, row.value);
-      for (const writtenSince of this.readsInFlight) writtenSince.set(key, row.value);
+      for (const read of this.readsInFlight) read.written.set(key, row.value);
     }
     // Microtask, not a timer: coalesces same-tick writes and is immune to fake timers.
     this.scheduledBatch ??= Promise.resolve().then(() => {
