@@ -464,6 +464,27 @@ describe('CRUD through the official driver', () => {
     expect(await ids({ v: { $lt: null } })).toEqual([]);
   });
 
+  it('compares strings in ranges by code point (UTF-8 bytes), as it sorts them: an emoji after U+FF21', async () => {
+    const coll = fresh();
+    // UTF-16 puts the emoji's surrogates (U+D83D...) before U+E000-U+FFFF; code points do not.
+    await coll.insertMany([
+      { _id: 1, v: 'a' },
+      { _id: 2, v: '\uFF21' }, // fullwidth A
+      { _id: 3, v: '😀' },
+      { _id: 4, v: ['b', '😀'] },
+    ] as Document[]);
+    const ids = async (filter: Document) =>
+      (await coll.find(filter).sort({ _id: 1 }).toArray()).map((d) => d._id);
+    expect(await ids({ v: { $gt: '\uFF21' } })).toEqual([3, 4]);
+    expect(await ids({ v: { $gte: '😀' } })).toEqual([3, 4]);
+    expect(await ids({ v: { $lt: '😀' } })).toEqual([1, 2, 4]);
+    expect(await ids({ v: { $lte: '\uFF21', $gt: 'a' } })).toEqual([2, 4]);
+    expect(await coll.countDocuments({ v: { $lt: '😀' } })).toBe(3);
+    expect((await coll.find().sort({ v: 1, _id: 1 }).toArray()).map((d) => d._id)).toEqual([
+      1, 4, 2, 3,
+    ]);
+  });
+
   it('sorts mixed types in BSON order, and arrays by their smallest (ascending) or largest (descending) element', async () => {
     const coll = fresh();
     const at = new Date(Date.UTC(2026, 0, 1));

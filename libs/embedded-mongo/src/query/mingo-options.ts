@@ -10,6 +10,7 @@ import { Lazy, type Iterator } from 'mingo/lazy';
 import { Query } from 'mingo/query';
 import { resolve } from 'mingo/util';
 import { canonicalKey } from '../storage/index-key';
+import { compareStrings } from './bson-order';
 import { collationFold, foldStrings, type StringFold } from './collation';
 import { sortDocuments } from './sort-order';
 import type { Options } from 'mingo/types';
@@ -46,11 +47,30 @@ const nullInclusive =
   (selector, value, options) =>
     (value === null ? mingoQueryOperators.$eq : operator)(selector, value, options);
 
+/**
+ * A range of a string compares strings by code point, as MongoDB compares their UTF-8 bytes (and as
+ * sorts and index orders do); mingo compares UTF-16 code units, which put U+E000-U+FFFF (fullwidth
+ * forms, U+FFFD) after the characters past U+FFFF (emoji). Other operands are mingo's.
+ */
+const codePointRange =
+  (operator: QueryOperator, holds: (order: number) => boolean): QueryOperator =>
+  (selector, value, options) => {
+    if (typeof value !== 'string') return operator(selector, value, options);
+    return (document) => {
+      const found: unknown = resolve(document, selector, { unwrapArray: true });
+      return (Array.isArray(found) ? found : [found]).some(
+        (item) => typeof item === 'string' && holds(compareStrings(item, value)),
+      );
+    };
+  };
+
 const QUERY_OPERATORS: Record<string, QueryOperator> = {
   ...mingoQueryOperators,
   $type: typeOperator,
-  $gte: nullInclusive(mingoQueryOperators.$gte),
-  $lte: nullInclusive(mingoQueryOperators.$lte),
+  $gt: codePointRange(mingoQueryOperators.$gt, (order) => order > 0),
+  $gte: nullInclusive(codePointRange(mingoQueryOperators.$gte, (order) => order >= 0)),
+  $lt: codePointRange(mingoQueryOperators.$lt, (order) => order < 0),
+  $lte: nullInclusive(codePointRange(mingoQueryOperators.$lte, (order) => order <= 0)),
 };
 
 /*

@@ -1,4 +1,4 @@
-import type { Document } from 'bson';
+import { Double, Int32, Long, ObjectId, type Document } from 'bson';
 import { sortDocuments } from '../query/sort-order';
 import { Collection } from './collection';
 import type { IndexOrder } from './index-order';
@@ -206,4 +206,64 @@ describe('Collection: ranges and sorts after an equality prefix read an index or
     );
     expect(walked).toBeLessThan(400);
   });
+
+  it.each([[{ org: 1, at: 1 }], [{ org: -1, at: -1, _id: 1 }]])(
+    'on %j over values of every kind: keyset pages, ranges, equalities and counts, as the scan path answers them',
+    (key) => {
+      // Numbers of each type (equal values across types), strings past U+FFFF and in U+E000-U+FFFF
+      // (UTF-16 and code point order disagree there), dates, ObjectIds, null, missing, booleans.
+      const values = [
+        ...[undefined, null, -1, 0, 1, 1.5, new Long(1), new Int32(2), new Double(2), 7],
+        ...['', 'a', 'B', '\uFF21', 'a\uFF21', '😀', 'a😀', 'a😀b', '\uFFFF'],
+        ...[new Date(day), new Date(day + 1), new ObjectId(), new ObjectId(), true, false],
+      ];
+      const collection = new Collection('db', 'messages', discardingRecorder);
+      collection.createIndex({ key, name: 'history' });
+      const ids = [() => new ObjectId(), () => Math.floor(random() * 1e6), () => `k${random()}`];
+      for (let i = 0; i < 2500; i++) {
+        const document: Document = { _id: pick(ids)(), org: pick(['a', 'a', 'b']) };
+        const value = pick(values);
+        if (value !== undefined) document.at = value;
+        collection.insert(document);
+      }
+      const documents = collection.match({});
+      for (const anchor of Array.from({ length: 12 }, () => pick(documents))) {
+        const value = anchor.at ?? null;
+        const cases: Array<[Document, Document]> = [
+          [
+            { org: anchor.org, $and: [olderThan({ ...anchor, at: value })] },
+            { at: -1, _id: -1 },
+          ],
+          [
+            { org: anchor.org, ...newerThan({ ...anchor, at: value }) },
+            { at: 1, _id: 1 },
+          ],
+          [
+            { org: anchor.org, at: { $gte: value } },
+            { org: 1, at: 1, _id: 1 },
+          ],
+          [
+            { org: anchor.org, at: { $lt: value } },
+            { org: -1, at: -1, _id: -1 },
+          ],
+          [
+            { org: anchor.org, at: value },
+            { at: -1, _id: -1 },
+          ],
+          [{ org: anchor.org }, { at: 1, _id: 1 }],
+        ];
+        for (const [filter, sort] of cases) {
+          for (const [skip, limit] of [
+            [0, 20],
+            [7, 30],
+            [0, 3000],
+          ])
+            expect(paged(collection, filter, sort, skip, limit)).toEqual(
+              scanned(collection, filter, sort, skip, limit),
+            );
+          expect(collection.countMatches(filter)).toBe(collection.match(filter).length);
+        }
+      }
+    },
+  );
 });
