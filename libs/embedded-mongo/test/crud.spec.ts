@@ -300,6 +300,20 @@ describe('CRUD through the official driver', () => {
     });
   });
 
+  it('sorts Decimal128 values by exact value among doubles', async () => {
+    const coll = fresh();
+    await coll.insertMany([
+      { _id: 1, v: Decimal128.fromString('1.0000000000000000000001') },
+      { _id: 2, v: 1 },
+      { _id: 3, v: Decimal128.fromString('0.9999999999999999999999') },
+      { _id: 4, v: Decimal128.fromString('0.1') },
+      { _id: 5, v: 0.1 }, // exactly 0.1000000000000000055511151231257827...
+    ] as Document[]);
+    const sorted = await coll.find().sort({ v: 1 }).toArray();
+    expect(sorted.map((d) => d._id)).toEqual([4, 5, 3, 2, 1]);
+    expect(await coll.countDocuments({ v: 1 })).toBe(1);
+  });
+
   it('computes $inc and $mul on Decimal128 and Long exactly', async () => {
     const coll = fresh();
     await coll.insertOne({

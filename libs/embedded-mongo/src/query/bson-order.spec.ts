@@ -1,4 +1,4 @@
-import { Binary, Long, MaxKey, MinKey, ObjectId, Timestamp } from 'bson';
+import { Binary, Decimal128, Long, MaxKey, MinKey, ObjectId, Timestamp } from 'bson';
 import { compareBson } from './bson-order';
 import { sortKeyOf } from './sort-order';
 
@@ -41,6 +41,22 @@ describe('compareBson (MongoDB comparison/sort order)', () => {
     expect(compareBson(undefined, null)).toBe(0);
     expect(compareBson(Long.fromNumber(3), 3)).toBe(0);
     expect(compareBson(Long.fromString('9007199254740993'), 9007199254740992)).toBe(1);
+  });
+
+  it('compares a Decimal128 by its exact value, not the nearest double', () => {
+    const decimal = (text: string) => Decimal128.fromString(text);
+    expect(compareBson(decimal('1.0000000000000000000001'), 1)).toBe(1);
+    expect(compareBson(1, decimal('0.9999999999999999999999'))).toBe(1);
+    expect(compareBson(decimal('0.1'), 0.1)).toBe(-1); // the double 0.1 is 0.1000000000000000055...
+    expect(compareBson(decimal('1.0'), 1)).toBe(0);
+    expect(compareBson(decimal('1.000'), decimal('1'))).toBe(0);
+    expect(compareBson(decimal('9007199254740993'), Long.fromString('9007199254740993'))).toBe(0);
+    expect(compareBson(decimal('9007199254740993'), 9007199254740992)).toBe(1);
+    expect(compareBson(decimal('-Infinity'), -Infinity)).toBe(0);
+    expect(compareBson(decimal('1E+6144'), Infinity)).toBe(-1);
+    expect(compareBson(-Infinity, decimal('-1E+6144'))).toBe(-1);
+    expect(compareBson(decimal('NaN'), -Infinity)).toBe(-1);
+    expect(compareBson(decimal('2'), 1.5)).toBe(1);
   });
 
   it('sorts an array by its smallest element ascending, its largest descending, [] before null', () => {

@@ -1,4 +1,5 @@
 import type { Document } from 'bson';
+import { exactDouble, parseDecimal, type ExactDecimal } from '../storage/exact-decimal';
 
 /**
  * MongoDB's order of BSON values (its "Comparison/Sort Order"): first by type bracket, MinKey <
@@ -89,7 +90,9 @@ const sign = (n: number): number => (n < 0 ? -1 : n > 0 ? 1 : 0);
 function compareWithinBracket(a: unknown, b: unknown, strings: StringOrder): number {
   switch (bracketOf(a)) {
     case NUMBER:
-      return compareNumbers(numeric(a), numeric(b));
+      return isDecimal(a) || isDecimal(b)
+        ? compareDecimals(a, b)
+        : compareNumbers(numeric(a), numeric(b));
     case STRING:
       return strings(String(a), String(b));
     case OBJECT:
@@ -130,6 +133,34 @@ function numeric(value: unknown): number | bigint {
   if (bsonType === 'Long') return BigInt(String(value));
   if (bsonType === 'Decimal128') return Number(String(value));
   return Number((value as { valueOf(): number }).valueOf());
+}
+
+/**
+ * Two numbers, one of them a Decimal128, by exact value: 0.1 is below the double 0.1
+ * (0.1000000000000000055...), 1.0000000000000000000001 above 1. Their nearest doubles order them
+ * when they differ (rounding keeps order); equal ones are compared exactly.
+ */
+function compareDecimals(a: unknown, b: unknown): number {
+  const nearest = compareNumbers(Number(numeric(a)), Number(numeric(b)));
+  if (nearest !== 0) return nearest;
+  const [x, y] = [exactValue(a), exactValue(b)];
+  if (!x && !y) return 0; // both NaN, or the same infinity
+  // An infinity and a finite Decimal128 past the largest double: the infinity lies beyond.
+  if (!x || !y) return (x ? -1 : 1) * Math.sign(Number(numeric(x ? b : a)));
+  const exponent = Math.min(x.exponent, y.exponent);
+  const scaled = ({ coefficient, exponent: e }: ExactDecimal) =>
+    coefficient * 10n ** BigInt(e - exponent);
+  return compareNumbers(scaled(x), scaled(y));
+}
+
+const isDecimal = (value: unknown): boolean =>
+  (value as { _bsontype?: string } | null)?._bsontype === 'Decimal128';
+
+function exactValue(value: unknown): ExactDecimal | undefined {
+  if (isDecimal(value)) return parseDecimal(String(value));
+  const number = numeric(value);
+  if (typeof number === 'bigint') return { coefficient: number, exponent: 0 };
+  return Number.isFinite(number) ? exactDouble(number) : undefined;
 }
 
 function compareNumbers(a: number | bigint, b: number | bigint): number {
