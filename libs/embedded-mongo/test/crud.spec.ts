@@ -314,6 +314,28 @@ describe('CRUD through the official driver', () => {
     expect(await coll.countDocuments({ v: 1 })).toBe(1);
   });
 
+  it('matches ranges across numeric types by value: Decimal128, Longs past 2^53, doubles', async () => {
+    const coll = fresh();
+    await coll.insertMany([
+      { _id: 1, v: Decimal128.fromString('2') },
+      { _id: 2, v: 3 },
+      { _id: 3, v: Decimal128.fromString('10') },
+      { _id: 4, v: Long.fromString('9007199254740993') },
+      { _id: 5, v: 1.5 },
+      { _id: 6, v: [Decimal128.fromString('0.5'), 'x'] },
+      { _id: 7, v: '5' },
+    ] as Document[]);
+    const ids = async (filter: Document) =>
+      (await coll.find(filter).sort({ _id: 1 }).toArray()).map((d) => d._id);
+    expect(await ids({ v: { $lt: Decimal128.fromString('10') } })).toEqual([1, 2, 5, 6]);
+    expect(await ids({ v: { $gt: 2 } })).toEqual([2, 3, 4]);
+    expect(await ids({ v: { $gte: Decimal128.fromString('2') } })).toEqual([1, 2, 3, 4]);
+    expect(await ids({ v: { $lte: 9007199254740992 } })).toEqual([1, 2, 3, 5, 6]);
+    expect(await ids({ v: { $gt: Long.fromString('9007199254740992') } })).toEqual([4]);
+    expect(await ids({ v: { $gt: 1, $lt: 3 } })).toEqual([1, 5]);
+    expect(await coll.countDocuments({ v: { $lt: Decimal128.fromString('2.5') } })).toBe(3);
+  });
+
   it('computes $inc and $mul on Decimal128 and Long exactly', async () => {
     const coll = fresh();
     await coll.insertOne({

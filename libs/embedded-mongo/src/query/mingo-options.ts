@@ -10,7 +10,7 @@ import { Lazy, type Iterator } from 'mingo/lazy';
 import { Query } from 'mingo/query';
 import { resolve } from 'mingo/util';
 import { canonicalKey } from '../storage/index-key';
-import { compareStrings } from './bson-order';
+import { bracketOf, compareBson, compareStrings } from './bson-order';
 import { collationFold, foldStrings, type StringFold } from './collation';
 import { sortDocuments } from './sort-order';
 import type { Options } from 'mingo/types';
@@ -48,29 +48,55 @@ const nullInclusive =
     (value === null ? mingoQueryOperators.$eq : operator)(selector, value, options);
 
 /**
- * A range of a string compares strings by code point, as MongoDB compares their UTF-8 bytes (and as
- * sorts and index orders do); mingo compares UTF-16 code units, which put U+E000-U+FFFF (fullwidth
- * forms, U+FFFD) after the characters past U+FFFF (emoji). Other operands are mingo's.
+ * Ranges as MongoDB compares within a type bracket, where mingo's differ: strings by code point (as
+ * MongoDB compares UTF-8 bytes, and as sorts and index orders do; mingo compares UTF-16 code units,
+ * which put U+E000-U+FFFF, fullwidth forms and U+FFFD, after emoji), and numbers by value across
+ * types (mingo compares a Decimal128 or a Long past 2^53 only with its own type, by its digits as
+ * text). Plain numbers, dates and the rest stay mingo's.
  */
-const codePointRange =
+const NUMBERS = bracketOf(0); // the type bracket of every numeric type
+
+const bsonRange =
   (operator: QueryOperator, holds: (order: number) => boolean): QueryOperator =>
   (selector, value, options) => {
-    if (typeof value !== 'string') return operator(selector, value, options);
-    return (document) => {
+    const items = (document: Document): unknown[] => {
       const found: unknown = resolve(document, selector, { unwrapArray: true });
-      return (Array.isArray(found) ? found : [found]).some(
-        (item) => typeof item === 'string' && holds(compareStrings(item, value)),
-      );
+      return Array.isArray(found) ? found : [found];
     };
+    if (typeof value === 'string')
+      return (document) =>
+        items(document).some(
+          (item) => typeof item === 'string' && holds(compareStrings(item, value)),
+        );
+    if (bracketOf(value) !== NUMBERS) return operator(selector, value, options);
+    const byValue = (item: unknown) =>
+      bracketOf(item) === NUMBERS && holdsBetweenNumbers(item, value, holds);
+    if (typeof value !== 'number') return (document) => items(document).some(byValue);
+    const plain = operator(selector, value, options);
+    return (document) =>
+      plain(document) || items(document).some((item) => isWrapped(item) && byValue(item));
   };
+
+/** A Decimal128 or a Long (past 2^53): numbers mingo does not compare with others. */
+const isWrapped = (value: unknown): boolean => typeof value === 'object' && value !== null;
+
+/** NaN is only equal to NaN; every other pair compares by value. */
+function holdsBetweenNumbers(a: unknown, b: unknown, holds: (order: number) => boolean): boolean {
+  const [nanA, nanB] = [isNaNValue(a), isNaNValue(b)];
+  if (nanA || nanB) return nanA && nanB && holds(0);
+  return holds(compareBson(a, b));
+}
+
+const isNaNValue = (value: unknown): boolean =>
+  typeof value === 'number' ? Number.isNaN(value) : String(value) === 'NaN';
 
 const QUERY_OPERATORS: Record<string, QueryOperator> = {
   ...mingoQueryOperators,
   $type: typeOperator,
-  $gt: codePointRange(mingoQueryOperators.$gt, (order) => order > 0),
-  $gte: nullInclusive(codePointRange(mingoQueryOperators.$gte, (order) => order >= 0)),
-  $lt: codePointRange(mingoQueryOperators.$lt, (order) => order < 0),
-  $lte: nullInclusive(codePointRange(mingoQueryOperators.$lte, (order) => order <= 0)),
+  $gt: bsonRange(mingoQueryOperators.$gt, (order) => order > 0),
+  $gte: nullInclusive(bsonRange(mingoQueryOperators.$gte, (order) => order >= 0)),
+  $lt: bsonRange(mingoQueryOperators.$lt, (order) => order < 0),
+  $lte: nullInclusive(bsonRange(mingoQueryOperators.$lte, (order) => order <= 0)),
 };
 
 /*
