@@ -36,9 +36,9 @@ function served(
   skip: number,
   limit: number,
 ) {
-  return collection.firstSlots(filter, {}, sort, skip + limit)
-    ? paged(collection, filter, sort, skip, limit)
-    : scanned(collection, filter, sort, skip, limit);
+  const slots = collection.firstSlots(filter, {}, sort, skip + limit);
+  if (!slots) return scanned(collection, filter, sort, skip, limit);
+  return collection.documentsAt(slots.slice(skip)).map((doc) => doc._id as unknown);
 }
 
 /** How many stored documents `run` reads (bytes or decoded). */
@@ -242,43 +242,69 @@ describe('Collection: ranges and sorts after an equality prefix read an index or
         if (value !== undefined) document.at = value;
         collection.insert(document);
       }
-      const documents = collection.match({});
-      for (const anchor of Array.from({ length: 12 }, () => pick(documents))) {
-        const value = anchor.at ?? null;
-        const cases: Array<[Document, Document]> = [
-          [
-            { org: anchor.org, $and: [olderThan({ ...anchor, at: value })] },
-            { at: -1, _id: -1 },
-          ],
-          [
-            { org: anchor.org, ...newerThan({ ...anchor, at: value }) },
-            { at: 1, _id: 1 },
-          ],
-          [
-            { org: anchor.org, at: { $gte: value } },
-            { org: 1, at: 1, _id: 1 },
-          ],
-          [
-            { org: anchor.org, at: { $lt: value } },
-            { org: -1, at: -1, _id: -1 },
-          ],
-          [
-            { org: anchor.org, at: value },
-            { at: -1, _id: -1 },
-          ],
-          [{ org: anchor.org }, { at: 1, _id: 1 }],
-        ];
-        for (const [filter, sort] of cases) {
-          for (const [skip, limit] of [
-            [0, 20],
-            [7, 30],
-            [0, 3000],
-          ])
-            expect(served(collection, filter, sort, skip, limit)).toEqual(
-              scanned(collection, filter, sort, skip, limit),
-            );
-          expect(collection.countMatches(filter)).toBe(collection.match(filter).length);
+      const check = (anchors: number) => {
+        const documents = collection.match({});
+        for (const anchor of Array.from({ length: anchors }, () => pick(documents))) {
+          const value = anchor.at ?? null;
+          const cases: Array<[Document, Document]> = [
+            [
+              { org: anchor.org, $and: [olderThan({ ...anchor, at: value })] },
+              { at: -1, _id: -1 },
+            ],
+            [
+              { org: anchor.org, ...newerThan({ ...anchor, at: value }) },
+              { at: 1, _id: 1 },
+            ],
+            [
+              { org: anchor.org, at: { $gte: value } },
+              { org: 1, at: 1, _id: 1 },
+            ],
+            [
+              { org: anchor.org, at: { $lt: value } },
+              { org: -1, at: -1, _id: -1 },
+            ],
+            [
+              { org: anchor.org, at: value },
+              { at: -1, _id: -1 },
+            ],
+            [{ org: anchor.org }, { at: 1, _id: 1 }],
+          ];
+          for (const [filter, sort] of cases) {
+            const all = scanned(collection, filter, sort, 0, Infinity);
+            for (const [skip, limit] of [
+              [0, 20],
+              [7, 30],
+              [0, 3000],
+            ])
+              expect(served(collection, filter, sort, skip, limit)).toEqual(
+                all.slice(skip, skip + limit),
+              );
+            expect(collection.countMatches(filter)).toBe(all.length);
+          }
         }
+      };
+      check(6);
+      // Writes moving keys across types, unsetting them, arrays coming and going, refused inserts.
+      for (const phase of ['with arrays', 'without']) {
+        const known = collection.match({}, {}, new Set(['_id'])).map((doc) => doc._id as unknown);
+        for (let i = 0; i < 300; i++) {
+          const stored = collection.getById(pick(known));
+          if (!stored) continue; // removed already
+          const { at: _, ...unset } = stored;
+          const r = random();
+          if (r < 0.15) collection.remove(stored);
+          else if (r < 0.3) collection.insert({ _id: pick(ids)(), org: 'a', at: pick(values) });
+          else if (r < 0.35) expect(() => collection.insert(stored)).toThrow(/E11000/);
+          else if (r < 0.45) collection.replace(stored, unset);
+          else if (r < 0.5 && phase === 'with arrays')
+            collection.replace(stored, { ...stored, at: [pick(values), pick(values)] });
+          else if (r < 0.6) collection.replace(stored, { ...stored, org: pick(['a', 'b']) });
+          else collection.replace(stored, { ...stored, at: pick(values) });
+        }
+        if (phase === 'with arrays')
+          for (const stored of collection.match({ at: { $type: 'array' } }))
+            collection.replace(stored, { ...stored, at: stored.at[0] });
+        check(3);
       }
     },
   );
