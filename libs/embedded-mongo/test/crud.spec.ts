@@ -336,6 +336,30 @@ describe('CRUD through the official driver', () => {
     expect(await coll.countDocuments({ v: { $lt: Decimal128.fromString('2.5') } })).toBe(3);
   });
 
+  it('matches equality and $in across numeric types by value, whatever else the filter holds', async () => {
+    const coll = fresh();
+    await coll.insertMany([
+      { _id: 1, v: Decimal128.fromString('1'), t: 'x' },
+      { _id: 2, v: 1, t: 'x' },
+      { _id: 3, v: Long.fromString('9007199254740993'), t: 'x' },
+      { _id: 4, v: [Decimal128.fromString('2'), 5], t: 'x' },
+      { _id: 5, v: 1.5, t: 'x' },
+    ] as Document[]);
+    const ids = async (filter: Document) =>
+      (
+        await coll
+          .find({ ...filter, t: /x/ })
+          .sort({ _id: 1 })
+          .toArray()
+      ).map((d) => d._id);
+    expect(await ids({ v: 1 })).toEqual([1, 2]);
+    expect(await ids({ v: { $eq: Decimal128.fromString('1.0') } })).toEqual([1, 2]);
+    expect(await ids({ v: { $in: [2, Long.fromString('9007199254740993')] } })).toEqual([3, 4]);
+    expect(await ids({ v: { $ne: 1 } })).toEqual([3, 4, 5]);
+    expect(await ids({ v: { $nin: [Decimal128.fromString('1.5'), 1] } })).toEqual([3, 4]);
+    expect(await coll.countDocuments({ v: 1, t: /x/ })).toBe(2);
+  });
+
   it('computes $inc and $mul on Decimal128 and Long exactly', async () => {
     const coll = fresh();
     await coll.insertOne({

@@ -59,10 +59,7 @@ const NUMBERS = bracketOf(0); // the type bracket of every numeric type
 const bsonRange =
   (operator: QueryOperator, holds: (order: number) => boolean): QueryOperator =>
   (selector, value, options) => {
-    const items = (document: Document): unknown[] => {
-      const found: unknown = resolve(document, selector, { unwrapArray: true });
-      return Array.isArray(found) ? found : [found];
-    };
+    const items = (document: Document) => valuesAt(document, selector);
     if (typeof value === 'string')
       return (document) =>
         items(document).some(
@@ -77,6 +74,39 @@ const bsonRange =
       plain(document) || items(document).some((item) => isWrapped(item) && byValue(item));
   };
 
+/**
+ * Equality (`$eq`, `$in`) also holds between numbers of different types and equal value, as in
+ * MongoDB and in the indexes (canonical keys); mingo tells a Decimal128 or a Long past 2^53 apart
+ * from a double of the same value. `$ne` and `$nin` negate them, as mingo's do.
+ */
+const numericEquality =
+  (operator: QueryOperator, list: boolean): QueryOperator =>
+  (selector, value, options) => {
+    const plain = operator(selector, value, options);
+    const operands = (list && Array.isArray(value) ? value : [value]).filter(
+      (operand) => bracketOf(operand) === NUMBERS,
+    );
+    if (!operands.length) return plain;
+    const keys = new Set(operands.map((operand) => canonicalKey(operand)));
+    const wrapped = operands.some(isWrapped);
+    const equal = (item: unknown) =>
+      bracketOf(item) === NUMBERS && (wrapped || isWrapped(item)) && keys.has(canonicalKey(item));
+    return (document) => plain(document) || valuesAt(document, selector).some(equal);
+  };
+
+const negated =
+  (operator: QueryOperator): QueryOperator =>
+  (selector, value, options) => {
+    const test = operator(selector, value, options);
+    return (document) => !test(document);
+  };
+
+/** The values a condition on `selector` tests: an array's elements, or the value itself. */
+function valuesAt(document: Document, selector: string): unknown[] {
+  const found: unknown = resolve(document, selector, { unwrapArray: true });
+  return Array.isArray(found) ? found : [found];
+}
+
 /** A Decimal128 or a Long (past 2^53): numbers mingo does not compare with others. */
 const isWrapped = (value: unknown): boolean => typeof value === 'object' && value !== null;
 
@@ -90,9 +120,16 @@ function holdsBetweenNumbers(a: unknown, b: unknown, holds: (order: number) => b
 const isNaNValue = (value: unknown): boolean =>
   typeof value === 'number' ? Number.isNaN(value) : String(value) === 'NaN';
 
+const $eq = numericEquality(mingoQueryOperators.$eq, false);
+const $in = numericEquality(mingoQueryOperators.$in, true);
+
 const QUERY_OPERATORS: Record<string, QueryOperator> = {
   ...mingoQueryOperators,
   $type: typeOperator,
+  $eq,
+  $ne: negated($eq),
+  $in,
+  $nin: negated($in),
   $gt: bsonRange(mingoQueryOperators.$gt, (order) => order > 0),
   $gte: nullInclusive(bsonRange(mingoQueryOperators.$gte, (order) => order >= 0)),
   $lt: bsonRange(mingoQueryOperators.$lt, (order) => order < 0),
