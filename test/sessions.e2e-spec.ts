@@ -827,6 +827,41 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     await waitForSessionStatus(t, org, 'replaced', 'connected', 30_000);
   });
 
+  // Every reconnect would be refused the same way: none is tried, and what to do is said.
+  it.each([
+    ['forbidden', /^Banned or blocked by WhatsApp \(403\)/, '+201000000791'],
+    ['multideviceMismatch', /^Multi-device link refused by WhatsApp \(411\)/, '+201000000792'],
+  ] as const)(
+    'a close with %s fails the session at once, without reconnecting',
+    async (reason, lastError, phone) => {
+      const org = await registerUser(t);
+      const name = reason.toLowerCase();
+      await connectedSession(t, org, name, phone);
+      await t
+        .http()
+        .post(`/api/v1/whatsapp/sandbox/sessions/${name}/disconnect`)
+        .set(org.auth)
+        .send({ reason })
+        .expect(202);
+      const failed = await waitForSessionStatus(t, org, name, 'failed');
+      expect(failed.lastError).toMatch(lastError);
+      const registry = t.app.get(SessionRegistry);
+      await waitFor(
+        async () => registry.liveStatus(`${org.organization.id}_${name}`) === undefined,
+        5_000,
+        'the session to end here',
+      );
+      if (reason === 'forbidden') {
+        // The link is kept: once the number may use WhatsApp again, a restart reconnects it.
+        await t.http().post(`/api/v1/whatsapp/sessions/${name}/restart`).set(org.auth).expect(200);
+      } else {
+        // The link is void: a new QR links the number again.
+        await scanWhenQrShows(t, org, name, phone);
+      }
+      await waitForSessionStatus(t, org, name, 'connected', 30_000);
+    },
+  );
+
   it('a session whose connection another client replaced stays stopped across restarts until a restart or QR is asked', async () => {
     const org = await registerUser(t);
     const name = 'taken-over';

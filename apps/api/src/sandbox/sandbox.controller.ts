@@ -155,7 +155,8 @@ export class SandboxController {
   @ApiOperation({
     operationId: 'sandbox_disconnect',
     summary:
-      'Simulate a close: connectionLost, loggedOut (from the phone), restartRequired, connectionReplaced.' +
+      'Simulate a close: connectionLost, loggedOut (from the phone), restartRequired, connectionReplaced, ' +
+      'forbidden (403: the number is banned or blocked), multideviceMismatch (411: the linked-device link is refused).' +
       ONLY_SANDBOX,
   })
   @ApiAcceptedResponse({ type: SandboxAcceptedDto })

@@ -32,6 +32,8 @@ export const SANDBOX_DISCONNECT_REASONS = [
   'loggedOut',
   'restartRequired',
   'connectionReplaced',
+  'forbidden',
+  'multideviceMismatch',
 ] as const;
 export const SANDBOX_RECEIPT_STATUSES = ['delivered', 'read', 'played'] as const;
 

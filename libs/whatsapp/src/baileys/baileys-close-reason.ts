@@ -25,6 +25,12 @@ export function mapBaileysClose(error: unknown): WaCloseInfo {
     case DisconnectReason.badSession:
       reason = 'badSession';
       break;
+    case DisconnectReason.forbidden:
+      reason = 'forbidden';
+      break;
+    case DisconnectReason.multideviceMismatch:
+      reason = 'multideviceMismatch';
+      break;
     case DisconnectReason.timedOut: // === connectionLost (408)
       reason = /QR refs attempts ended/i.test(message) ? 'timedOut' : 'connectionLost';
       break;

@@ -350,7 +350,11 @@ describe('Baileys mappings', () => {
       mapBaileysClose(boom(408, 'WebSocket Error (getaddrinfo ENOTFOUND web.whatsapp.com)')).reason,
     ).toBe('connectionLost');
     expect(mapBaileysClose(boom(500, 'Bad MAC')).reason).toBe('badSession');
-    expect(mapBaileysClose(boom(403, 'Connection Failure')).reason).toBe('other');
+    expect(mapBaileysClose(boom(403, 'Connection Failure')).reason).toBe('forbidden');
+    expect(mapBaileysClose(boom(411, 'Multi-device beta not joined')).reason).toBe(
+      'multideviceMismatch',
+    );
+    expect(mapBaileysClose(boom(503, 'Stream Errored (unknown)')).reason).toBe('other');
     expect(mapBaileysClose(undefined)).toEqual({
       code: 428,
       reason: 'other',

@@ -225,6 +225,12 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
       case 'connectionReplaced':
         phone.replace(deviceId);
         break;
+      case 'forbidden':
+        phone.streamError(403, deviceId);
+        break;
+      case 'multideviceMismatch':
+        phone.streamError(411, deviceId);
+        break;
       default:
         throw notYet(`Disconnect reason "${reason}"`);
     }

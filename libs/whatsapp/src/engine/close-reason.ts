@@ -5,6 +5,8 @@ export type WaCloseReason =
   | 'connectionReplaced'
   | 'timedOut'
   | 'badSession'
+  | 'forbidden'
+  | 'multideviceMismatch'
   | 'other';
 
 /** Status codes WhatsApp Web uses for each reason (same numbers as Baileys' DisconnectReason). */
@@ -15,6 +17,8 @@ export const CLOSE_CODES: Readonly<Record<Exclude<WaCloseReason, 'other'>, numbe
   restartRequired: 515,
   connectionReplaced: 440,
   badSession: 500,
+  forbidden: 403,
+  multideviceMismatch: 411,
 };
 
 export interface WaCloseInfo {

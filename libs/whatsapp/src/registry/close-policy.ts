@@ -4,6 +4,8 @@ export type CloseDecision =
   | { action: 'loggedOut'; lastError: string }
   | { action: 'reconnectNow' }
   | { action: 'stop'; lastError: string }
+  /** For good: every reconnect would be refused the same way. `unlink`: the stored link is void. */
+  | { action: 'fail'; lastError: string; unlink: boolean }
   | { action: 'retry'; lastError: string };
 
 /** What to do when a connection closes on its own. */
@@ -19,6 +21,21 @@ export function decideOnClose(info: WaCloseInfo, ctx: { waitingForScan: boolean 
       return {
         action: 'stop',
         lastError: `Connection replaced by another client (${info.code}): ${info.message}`,
+      };
+    case 'forbidden':
+      // Banned or blocked: reconnecting only hammers WhatsApp. The link is kept for a restart
+      // once the number may use WhatsApp again.
+      return {
+        action: 'fail',
+        unlink: false,
+        lastError: `Banned or blocked by WhatsApp (${info.code}): ${info.message}; not reconnecting, restart the session once the number may use WhatsApp again`,
+      };
+    case 'multideviceMismatch':
+      // WhatsApp refuses this link as a linked device: these creds never connect again.
+      return {
+        action: 'fail',
+        unlink: true,
+        lastError: `Multi-device link refused by WhatsApp (${info.code}): ${info.message}; link the number again with a new QR code`,
       };
     case 'timedOut':
       if (ctx.waitingForScan)

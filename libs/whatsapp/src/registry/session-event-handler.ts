@@ -137,6 +137,14 @@ export class SessionEventHandler {
           stoppedUntilAsked: true,
         });
         return;
+      case 'fail':
+        await this.settle(
+          handle,
+          'failed',
+          { ...noQr, lastError: decision.lastError },
+          decision.unlink ? () => handle.auth.clear() : undefined,
+        );
+        return;
       case 'retry': {
         handle.failures += 1;
         const { maxRetries } = this.options.backoff;

@@ -492,6 +492,29 @@ describe('SessionRegistry with the sandbox engine', () => {
     expect(kit.auth.backend.rows.has(sessionId)).toBe(true); // link kept
   });
 
+  // Every reconnect would be refused the same way, and hammering WhatsApp after a ban makes it worse.
+  it.each([
+    ['forbidden', /^Banned or blocked by WhatsApp \(403\)/, true],
+    ['multideviceMismatch', /^Multi-device link refused by WhatsApp \(411\).*new QR code/, false],
+  ] as const)(
+    '%s → failed at once with lastError, no reconnect; link kept: %s',
+    async (reason, lastError, linkKept) => {
+      const kit = makeRegistryKit();
+      const sessionId = await kit.linkedSession();
+      const create = vi.spyOn((kit.registry as any).engine, 'create');
+      await kit.control.disconnect(sessionId, reason);
+      await kit.waitStatus(sessionId, 'failed');
+      await vi.waitFor(() => expect(kit.registry.liveCount()).toBe(0));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(create).not.toHaveBeenCalled();
+      const doc = (await kit.store.findBySessionId(sessionId))!;
+      expect(doc).toMatchObject({ status: 'failed', lastError: expect.stringMatching(lastError) });
+      expect(doc.lease).toBeUndefined();
+      expect(await kit.auth.forSession(sessionId).hasCreds()).toBe(linkKept);
+      expect(kit.statusTrail(sessionId).slice(-2)).toEqual(['connected', 'failed']);
+    },
+  );
+
   it('a replaced connection stays stopped across restarts and instances, as a logged-out one, until a restart or QR asks', async () => {
     const { store, instance } = onOneDatabase();
     const first = instance('A');

@@ -82,6 +82,8 @@ const CLOSE_MESSAGES: Record<WaCloseReason, string> = {
   connectionReplaced: 'Stream Errored (conflict): connection replaced by another client',
   timedOut: 'Timed Out',
   badSession: 'Bad session',
+  forbidden: 'Connection Failure',
+  multideviceMismatch: 'Multi-device beta not joined',
   other: 'Connection Closed',
 };
 const OTHER_CLOSE_CODE = 428;
