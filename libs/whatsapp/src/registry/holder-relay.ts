@@ -11,7 +11,6 @@ import type {
   HolderRequest,
   RelayedError,
 } from '../session-state/holder-request';
-import { leasedElsewhere } from '../session-state/session-state';
 import type { SessionStateStore } from '../session-state/session-state.store';
 
 /** Requests stay readable this long, answered or not, then the database drops them. */
@@ -79,13 +78,14 @@ export class HolderRelay {
         if (timedOut) throw new SessionHolderUnavailableError(sessionId, Date.now() - started);
         continue;
       }
-      const doc = await this.store.findBySessionId(sessionId);
-      const heldElsewhere = !!doc && leasedElsewhere(doc, this.options.instanceId);
+      // By the database's clock, as leases are taken: the asker's may be off.
+      const heldElsewhere = await this.store.isLeasedElsewhere(sessionId, this.options.instanceId);
       if (heldElsewhere && !timedOut) continue;
       if (await this.store.withdrawHolderRequest(id)) {
-        if (!doc) throw new SessionNotFoundError(sessionId);
-        if (!heldElsewhere) return here();
-        throw new SessionHolderUnavailableError(sessionId, Date.now() - started);
+        if (heldElsewhere) throw new SessionHolderUnavailableError(sessionId, Date.now() - started);
+        if (!(await this.store.findBySessionId(sessionId)))
+          throw new SessionNotFoundError(sessionId);
+        return here();
       }
       taken = true; // the holder has it: its answer is worth one more wait
       deadline = Date.now() + this.options.answerTimeoutMs;

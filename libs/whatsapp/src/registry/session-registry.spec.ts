@@ -636,6 +636,52 @@ describe('SessionRegistry with the sandbox engine', () => {
     await barred.registry.beforeApplicationShutdown();
   });
 
+  /**
+   * Where a request goes (here, or relayed to the holder) follows the lease as the database judges
+   * it. The database's clock is set off here, so the instances' clocks are off it by as much.
+   */
+  describe('routing to the holder, on instances whose clock is 60 s off the database’s', () => {
+    const SKEW_MS = 60_000;
+
+    it('running ahead: a stop and a restart asked of B are carried out by A, which holds the session', async () => {
+      const { store, instance } = onOneDatabase({ holderPollMs: 20 });
+      store.now = () => new Date(Date.now() - SKEW_MS);
+      const a = instance('A');
+      const b = instance('B');
+      const sessionId = await a.linkedSession();
+      // By B's clock, A's lease ran out 30 s ago; by the database's it is live.
+      expect(store.docs.get(sessionId)!.lease!.expiresAt.getTime()).toBeLessThan(Date.now());
+
+      await b.registry.restart(sessionId);
+      await a.waitStatus(sessionId, 'connected');
+      expect(a.statusTrail(sessionId).slice(-2)).toEqual(['connecting', 'connected']);
+      await b.registry.stop(sessionId, 'asked of B');
+      expect(store.docs.get(sessionId)).toMatchObject({
+        status: 'disconnected',
+        lastError: 'asked of B',
+      });
+      expect(a.registry.liveStatus(sessionId)).toBeUndefined();
+      expect(b.registry.liveStatus(sessionId)).toBeUndefined();
+    });
+
+    it('running behind: a QR asked of B for a session whose holder died is started on B, not relayed', async () => {
+      const { store, instance } = onOneDatabase({ holderAnswerTimeoutMs: 1_000 });
+      store.now = () => new Date(Date.now() + SKEW_MS);
+      const b = instance('B');
+      const sessionId = await b.createSession();
+      // A died holding it: its lease ran out by the database's clock, not yet by B's.
+      store.docs.get(sessionId)!.lease = {
+        owner: 'A',
+        expiresAt: new Date(store.now().getTime() - 1_000),
+      };
+      const view = await b.registry.getQr(sessionId);
+      expect(view.status).toBe('qr_ready');
+      expect(b.registry.liveStatus(sessionId)).toBe('qr_ready');
+      expect(store.docs.get(sessionId)!.lease!.owner).toBe('B');
+      await b.registry.beforeApplicationShutdown();
+    });
+  });
+
   describe('a close that settles the session writes its status before it lets the lease go', () => {
     /** Records, in order, the status writes and lease releases of the store. */
     function recordWritesAndReleases(store: InMemorySessionStateStore) {

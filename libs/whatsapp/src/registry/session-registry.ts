@@ -36,11 +36,7 @@ import {
   SessionNotFoundError,
 } from '../errors';
 import type { HolderRequest } from '../session-state/holder-request';
-import {
-  leasedElsewhere,
-  type WaSessionState,
-  type WaSessionStatus,
-} from '../session-state/session-state';
+import type { WaSessionState, WaSessionStatus } from '../session-state/session-state';
 import { SESSION_STATE_STORE, type SessionStateStore } from '../session-state/session-state.store';
 import { WHATSAPP_OPTIONS, type WhatsAppOptions } from '../whatsapp.options';
 import { WaEventPublisher } from './event-publisher';
@@ -542,7 +538,11 @@ export class SessionRegistry
     if (handle?.connection && this.isConnected(sessionId))
       return handle.connection.resyncContacts();
     const doc = await this.requireDoc(sessionId);
-    if (handle || !leasedElsewhere(doc, this.instanceId) || doc.status !== 'connected')
+    if (
+      handle ||
+      doc.status !== 'connected' ||
+      !(await this.store.isLeasedElsewhere(sessionId, this.instanceId))
+    )
       throw new SessionNotConnectedError(
         sessionId,
         handle ? this.shownStatus(sessionId) : doc.status,
@@ -818,20 +818,19 @@ export class SessionRegistry
   }
 
   /**
-   * Runs `here` on this instance, unless another live instance holds the session: then the
-   * request is asked of it (HolderRelay), or run here after all if the session stops being held
-   * there while the asker waits.
+   * Runs `here` on this instance, unless another live instance holds the session (by the
+   * database's clock, as leases are taken: this instance's may be off): then the request is asked
+   * of it (HolderRelay), or run here after all if the session stops being held there while the
+   * asker waits.
    */
   private async hereOrHolder<T>(
     sessionId: string,
     request: HolderRequest,
     here: () => Promise<T>,
   ): Promise<T> {
-    if (
-      this.handles.has(sessionId) ||
-      !leasedElsewhere(await this.requireDoc(sessionId), this.instanceId)
-    )
-      return here();
+    if (this.handles.has(sessionId)) return here();
+    await this.requireDoc(sessionId);
+    if (!(await this.store.isLeasedElsewhere(sessionId, this.instanceId))) return here();
     return (await this.relay.ask(sessionId, request, here)) as T;
   }
 

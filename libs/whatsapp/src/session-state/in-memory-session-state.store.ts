@@ -87,9 +87,11 @@ export class InMemorySessionStateStore implements SessionStateStore {
     return this.docs.delete(sessionId);
   }
 
-  /** This process's clock is the database's here. */
+  /** The database's clock: this process's, unless a test sets it off (an instance's clock then is). */
+  now = (): Date => new Date();
+
   async acquireLease(sessionId: string, owner: string, ttlMs: number) {
-    const now = new Date();
+    const now = this.now();
     const doc = this.docs.get(sessionId);
     if (!doc) return false;
     const free = !doc.lease || doc.lease.expiresAt <= now || doc.lease.owner === owner;
@@ -118,6 +120,11 @@ export class InMemorySessionStateStore implements SessionStateStore {
   async releaseLease(sessionId: string, owner: string) {
     const doc = this.docs.get(sessionId);
     if (doc?.lease?.owner === owner) delete doc.lease;
+  }
+
+  async isLeasedElsewhere(sessionId: string, instanceId: string) {
+    const lease = this.docs.get(sessionId)?.lease;
+    return !!lease && lease.owner !== instanceId && lease.expiresAt > this.now();
   }
 
   async askHolder(ask: AskedRequest & { askedBy: string; expiresAt: Date }) {

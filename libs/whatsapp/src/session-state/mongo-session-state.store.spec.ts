@@ -74,4 +74,20 @@ describe('MongoSessionStateStore leases, by the database clock', () => {
       .updateOne({ sessionId }, { $set: { 'lease.expiresAt': new Date(Date.now() - 1) } });
     expect(await withClockOff(-SKEW_MS, () => acquire(sessionId, 'C'))).toBe(true);
   });
+
+  it('whether another instance holds a session is judged by the database clock, whatever the asker’s', async () => {
+    const { sessionId } = await store.create({ organizationId: 'org1', sessionName: 'holder' });
+    const heldElsewhere = (skewMs: number, asker: string) =>
+      withClockOff(skewMs, () => store.isLeasedElsewhere(sessionId, asker));
+    expect(await heldElsewhere(0, 'B')).toBe(false); // nobody's
+    expect(await acquire(sessionId, 'A')).toBe(true);
+    expect(await heldElsewhere(SKEW_MS, 'B')).toBe(true); // live, though run out by B's clock
+    expect(await heldElsewhere(0, 'A')).toBe(false); // its own
+    // Run out by the database's clock (A died): not held, though live by a clock running behind.
+    await connection
+      .collection('whatsapp_sessions')
+      .updateOne({ sessionId }, { $set: { 'lease.expiresAt': new Date(Date.now() - 1) } });
+    expect(await heldElsewhere(-SKEW_MS, 'B')).toBe(false);
+    expect(await store.isLeasedElsewhere('org1_gone', 'B')).toBe(false);
+  });
 });

@@ -183,6 +183,18 @@ export class MongoSessionStateStore implements SessionStateStore {
       .exec();
   }
 
+  async isLeasedElsewhere(sessionId: string, instanceId: string) {
+    const held = await this.model.collection.findOne(
+      {
+        sessionId,
+        'lease.owner': { $exists: true, $ne: instanceId },
+        $expr: { $gt: ['$lease.expiresAt', '$$NOW'] },
+      },
+      { projection: { _id: 1 } },
+    );
+    return held !== null;
+  }
+
   async askHolder({ id, ...ask }: AskedRequest & { askedBy: string; expiresAt: Date }) {
     await this.requests.create({ _id: id, ...ask, state: 'asked' });
   }

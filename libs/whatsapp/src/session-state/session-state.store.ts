@@ -42,6 +42,11 @@ export interface SessionStateStore {
    */
   renewLeases(sessionIds: string[], owner: string, ttlMs: number): Promise<string[]>;
   releaseLease(sessionId: string, owner: string): Promise<void>;
+  /**
+   * Whether another instance holds the session now: its lease names another owner and has not
+   * run out by the database's clock (`instanceId`'s own may be off). False when the session is gone.
+   */
+  isLeasedElsewhere(sessionId: string, instanceId: string): Promise<boolean>;
   /** Leaves a request for whichever instance holds the session; kept until `expiresAt`. */
   askHolder(ask: AskedRequest & { askedBy: string; expiresAt: Date }): Promise<void>;
   /** Of these sessions' open requests, the ones this caller took: each is taken by exactly one. */
