@@ -1,6 +1,6 @@
 import type { WaAuthStoreProvider } from '../auth-state/wa-auth-store';
 import { SessionLeasedElsewhereError } from '../errors';
-import { leasedElsewhere, type WaSessionState } from '../session-state/session-state';
+import type { WaSessionState } from '../session-state/session-state';
 import type { SessionStateStore } from '../session-state/session-state.store';
 import { runBounded } from './run-bounded';
 import type { StatusHolder } from './session-handle';
@@ -77,14 +77,12 @@ export class SessionRestorer {
 
   /**
    * The sessions to restore. Those a previous process left `connected` (and no live instance
-   * holds) are marked `connecting` first, so the API, which answers while they come back, never
-   * shows a session as connected before it is.
+   * holds: the lease taken below says, by the database's clock) are marked `connecting` first, so
+   * the API, which answers while they come back, never shows a session as connected before it is.
    */
   async prepare(): Promise<WaSessionState[]> {
     const docs = (await this.deps.store.listByStatusNotIn(['logged_out'])).filter(restorable);
-    const left = docs.filter(
-      (doc) => doc.status === 'connected' && !leasedElsewhere(doc, this.deps.instanceId),
-    );
+    const left = docs.filter((doc) => doc.status === 'connected');
     // Those of an organization that may not run are not marked: checkStartable settles them.
     const allowed = await this.allowedOrganizations(left);
     const stale = left.filter((doc) => allowed.has(doc.organizationId));
@@ -127,17 +125,15 @@ export class SessionRestorer {
    * Sessions that were running on an instance that died: still `connected`/`connecting`/`qr_ready`
    * in the database, or `disconnected` between two reconnect attempts (which keep the lease; a
    * stop lets it go), but their lease has expired. Another instance picks them up: a linked one is
-   * started, an unlinked one (its QR died with the instance) settles `disconnected`.
+   * started, an unlinked one (its QR died with the instance) settles `disconnected`. Expired by the
+   * database's clock: this instance's may be off.
    */
-  async adoptOrphans(now = new Date()): Promise<string[]> {
-    const docs = await this.deps.store.listByStatusNotIn(['logged_out', 'failed']);
+  async adoptOrphans(): Promise<string[]> {
+    const docs = await this.deps.store.listUnleasedByStatusNotIn(['logged_out', 'failed']);
     const orphans = docs
       .filter(restorable)
       .filter((doc) => doc.status !== 'disconnected' || !!doc.lease)
-      .filter(
-        (doc) =>
-          !this.deps.isLive(doc.sessionId) && (!doc.lease || new Date(doc.lease.expiresAt) <= now),
-      );
+      .filter((doc) => !this.deps.isLive(doc.sessionId));
     const adopted: string[] = [];
     await runBounded(orphans, this.deps.concurrency, async (doc) => {
       if (this.stopped) return;
@@ -175,8 +171,8 @@ export class SessionRestorer {
     const { authStores, status } = this.deps;
     const doc = await this.deps.store.findBySessionId(listed.sessionId);
     if (!doc || !restorable(doc) || this.deps.isLive(doc.sessionId)) return 'skipped';
-    // Held by a live instance: what it shows (a QR, `connected`) is its to write, not ours.
-    if (leasedElsewhere(doc, this.deps.instanceId)) return 'skipped';
+    // Held by a live instance (refused by the database's clock): what it shows (a QR,
+    // `connected`) is its to write, not ours.
     if (!(await this.deps.acquireLease(doc.sessionId))) return 'skipped';
     if (!(await this.deps.mayRun(doc.organizationId))) {
       await this.deps.store.releaseLease(doc.sessionId, this.deps.instanceId);

@@ -61,6 +61,12 @@ export class InMemorySessionStateStore implements SessionStateStore {
     return [...this.docs.values()].filter((d) => !statuses.includes(d.status)).map(copy);
   }
 
+  async listUnleasedByStatusNotIn(statuses: WaSessionStatus[]) {
+    return (await this.listByStatusNotIn(statuses)).filter(
+      (d) => !d.lease || d.lease.expiresAt <= this.now(),
+    );
+  }
+
   async listByLastError(lastErrors: string[]) {
     return [...this.docs.values()]
       .filter((d) => d.lastError !== undefined && lastErrors.includes(d.lastError))

@@ -90,4 +90,25 @@ describe('MongoSessionStateStore leases, by the database clock', () => {
     expect(await heldElsewhere(-SKEW_MS, 'B')).toBe(false);
     expect(await store.isLeasedElsewhere('org1_gone', 'B')).toBe(false);
   });
+
+  it('the sessions nobody holds are listed by the database clock, whatever the lister’s', async () => {
+    const create = async (sessionName: string) =>
+      (await store.create({ organizationId: 'org2', sessionName })).sessionId;
+    const [free, live, expired, gone] = await Promise.all(
+      ['free', 'live', 'expired', 'gone'].map(create),
+    );
+    await store.update(gone, { status: 'logged_out' });
+    expect(await acquire(live, 'A')).toBe(true);
+    expect(await acquire(expired, 'A')).toBe(true);
+    await connection
+      .collection('whatsapp_sessions')
+      .updateOne({ sessionId: expired }, { $set: { 'lease.expiresAt': new Date(Date.now() - 1) } });
+    for (const skewMs of [SKEW_MS, -SKEW_MS]) {
+      const listed = await withClockOff(skewMs, () =>
+        store.listUnleasedByStatusNotIn(['logged_out']),
+      );
+      const ids = listed.filter((d) => d.organizationId === 'org2').map((d) => d.sessionId);
+      expect(ids.sort()).toEqual([expired, free].sort());
+    }
+  });
 });

@@ -96,6 +96,18 @@ export class MongoSessionStateStore implements SessionStateStore {
       .exec();
   }
 
+  listUnleasedByStatusNotIn(statuses: WaSessionStatus[]) {
+    return this.model.collection
+      .find<WaSessionState>(
+        {
+          status: { $nin: statuses },
+          $or: [{ lease: { $exists: false } }, { $expr: { $lte: ['$lease.expiresAt', '$$NOW'] } }],
+        },
+        { projection: PROJECTION },
+      )
+      .toArray();
+  }
+
   listByLastError(lastErrors: string[]) {
     return this.model
       .find({ lastError: { $in: lastErrors } }, PROJECTION)

@@ -13,6 +13,8 @@ export interface SessionStateStore {
   /** How many of its organization's sessions were created up to this one, itself included. */
   creationRank(sessionId: string): Promise<number>;
   listByStatusNotIn(statuses: WaSessionStatus[]): Promise<WaSessionState[]>;
+  /** Those no instance holds: no lease, or one run out by the database's clock. */
+  listUnleasedByStatusNotIn(statuses: WaSessionStatus[]): Promise<WaSessionState[]>;
   /** Sessions whose `lastError` is exactly one of these (e.g. why they were stopped). */
   listByLastError(lastErrors: string[]): Promise<WaSessionState[]>;
   /** Removes a stopped (`disconnected`) session's `lastError` if it still is `lastError`. */

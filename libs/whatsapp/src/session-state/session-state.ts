@@ -62,10 +62,6 @@ export type WaSessionPatch = {
   ]?: WaSessionState[K] | null;
 };
 
-/** Held by another live instance: its lease names another owner and has not run out. */
-export const leasedElsewhere = (doc: Pick<WaSessionState, 'lease'>, instanceId: string): boolean =>
-  !!doc.lease && doc.lease.owner !== instanceId && new Date(doc.lease.expiresAt) > new Date();
-
 export const makeSessionId = (organizationId: string, sessionName: string) =>
   `${organizationId}_${sessionName}`;
 
