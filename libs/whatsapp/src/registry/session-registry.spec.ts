@@ -682,6 +682,41 @@ describe('SessionRegistry with the sandbox engine', () => {
     });
   });
 
+  /** B found the session free, and A started it before B could take the lease. */
+  describe('a start that loses the lease race asks the instance that won', () => {
+    const raceLostTo = async () => {
+      const { store, instance } = onOneDatabase({ holderPollMs: 20 });
+      const a = instance('A');
+      const b = instance('B');
+      const sessionId = await a.createSession();
+      const acquire = store.acquireLease.bind(store);
+      vi.spyOn(store, 'acquireLease').mockImplementationOnce(async (id, owner, ttlMs) => {
+        await a.registry.start(id); // A wins
+        return acquire(id, owner, ttlMs);
+      });
+      return { store, a, b, sessionId };
+    };
+    afterEach(() => vi.restoreAllMocks());
+
+    it('a QR asked of B comes from A', async () => {
+      const { a, b, sessionId } = await raceLostTo();
+      const view = await b.registry.getQr(sessionId);
+      expect(view).toMatchObject({ status: 'qr_ready', qr: expect.stringMatching(/^data:/) });
+      expect(a.registry.liveStatus(sessionId)).toBe('qr_ready');
+      expect(b.registry.liveStatus(sessionId)).toBeUndefined();
+      await a.registry.beforeApplicationShutdown();
+    });
+
+    it('a restart asked of B is carried out by A', async () => {
+      const { store, a, b, sessionId } = await raceLostTo();
+      await b.registry.restart(sessionId);
+      expect(b.registry.liveStatus(sessionId)).toBeUndefined();
+      expect(store.docs.get(sessionId)!.lease!.owner).toBe('A');
+      await a.waitStatus(sessionId, 'qr_ready');
+      await a.registry.beforeApplicationShutdown();
+    });
+  });
+
   describe('a close that settles the session writes its status before it lets the lease go', () => {
     /** Records, in order, the status writes and lease releases of the store. */
     function recordWritesAndReleases(store: InMemorySessionStateStore) {

@@ -821,7 +821,8 @@ export class SessionRegistry
    * Runs `here` on this instance, unless another live instance holds the session (by the
    * database's clock, as leases are taken: this instance's may be off): then the request is asked
    * of it (HolderRelay), or run here after all if the session stops being held there while the
-   * asker waits.
+   * asker waits. So is a request whose start here lost the lease to another instance starting the
+   * session meanwhile: the winner holds it now.
    */
   private async hereOrHolder<T>(
     sessionId: string,
@@ -830,8 +831,14 @@ export class SessionRegistry
   ): Promise<T> {
     if (this.handles.has(sessionId)) return here();
     await this.requireDoc(sessionId);
-    if (!(await this.store.isLeasedElsewhere(sessionId, this.instanceId))) return here();
-    return (await this.relay.ask(sessionId, request, here)) as T;
+    if (await this.store.isLeasedElsewhere(sessionId, this.instanceId))
+      return (await this.relay.ask(sessionId, request, here)) as T;
+    try {
+      return await here();
+    } catch (err) {
+      if (!(err instanceof SessionLeasedElsewhereError)) throw err;
+      return (await this.relay.ask(sessionId, request, here)) as T;
+    }
   }
 
   /** A request another instance left for a session held here, carried out as if asked here. */
