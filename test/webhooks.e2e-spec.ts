@@ -873,6 +873,38 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
   });
 
+  it('answers a retry of a delivery being attempted with 409 DELIVERY_IN_FLIGHT and a Retry-After of the time its attempt may still take', async () => {
+    const saved = { ...options() };
+    options().timeoutMs = 4_000;
+    const silent = await startSilentReceiver();
+    receivers.push(silent);
+    const hook = await createHook({
+      url: silent.url,
+      events: ['message.received'],
+      sessionName: 'main',
+    });
+    try {
+      await inbound('held by the receiver');
+      const delivering = await waitFor(
+        async () => (await deliveries(hook.id, { status: 'delivering' })).items[0],
+        10_000,
+        'the delivery in flight',
+      );
+      const conflict = await api()
+        .post(`/api/v1/webhooks/${hook.id}/deliveries/${delivering.id}/retry`)
+        .set(owner.auth)
+        .expect(409);
+      expect(conflict.body.code).toBe('DELIVERY_IN_FLIGHT');
+      const retryAfter = Number(conflict.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(4);
+    } finally {
+      await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
+      await silent.close();
+      Object.assign(options(), saved);
+    }
+  });
+
   it("delivers for a webhook another instance just enabled, although this instance's cached copy still says disabled", async () => {
     const r = await receiver();
     const hook = await createHook({

@@ -15,7 +15,7 @@ import {
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { ErrorResponseDto } from '@app/common';
+import { ErrorResponseDto, RETRY_AFTER_HEADER } from '@app/common';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
 import { RequireModule } from '../auth/decorators/require-module.decorator';
@@ -178,7 +178,9 @@ export class WebhooksController {
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiConflictResponse({
     type: ErrorResponseDto,
-    description: 'Being attempted right now, or the webhook is disabled',
+    description:
+      'Being attempted right now (DELIVERY_IN_FLIGHT, with Retry-After: when that attempt is over), or the webhook is disabled (WEBHOOK_DISABLED)',
+    headers: { 'Retry-After': RETRY_AFTER_HEADER },
   })
   retryDelivery(
     @CurrentUser() user: AuthUser,

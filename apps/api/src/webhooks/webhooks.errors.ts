@@ -27,11 +27,13 @@ export class WebhookLimitReachedError extends DomainError {
 }
 
 export class DeliveryInFlightError extends ConflictError {
-  constructor() {
+  /** `retryAfterSeconds`: until the attempt's timeout, when it is over whatever the receiver does. */
+  constructor(retryAfterSeconds: number) {
     super(
       'DELIVERY_IN_FLIGHT',
-      'This delivery is being attempted right now; try again in a moment',
+      `This delivery is being attempted right now; try again in ${retryAfterSeconds} s`,
     );
+    this.headers = { 'Retry-After': String(retryAfterSeconds) };
   }
 }
 

@@ -13,7 +13,7 @@ import type {
   WebhookResponseDto,
 } from './dto/webhook.dto';
 import type { Webhook } from './schemas/webhook.schema';
-import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import { type DeliveryRecord, WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookDirectory } from './webhook-directory';
 import { WebhookDispatcher } from './webhook-dispatcher';
 import { keepStoredPassword, toDeliveryDto, toWebhookDto } from './webhook.mapper';
@@ -155,8 +155,8 @@ export class WebhooksService {
       new Date(),
     );
     if (!requeued) {
-      if (await this.deliveries.findOwned(organizationId, hook._id, deliveryId))
-        throw new DeliveryInFlightError();
+      const inFlight = await this.deliveries.findOwned(organizationId, hook._id, deliveryId);
+      if (inFlight) throw new DeliveryInFlightError(this.secondsLeftOfAttempt(inFlight));
       throw new DeliveryNotFoundError();
     }
     this.dispatcher.kick([
@@ -167,6 +167,12 @@ export class WebhooksService {
       },
     ]);
     return toDeliveryDto(requeued);
+  }
+
+  /** Until the attempt in flight times out (at least 1 s): it is over by then. */
+  private secondsLeftOfAttempt(delivery: DeliveryRecord): number {
+    const startedAt = delivery.lastAttemptAt?.getTime() ?? Date.now();
+    return Math.max(1, Math.ceil((startedAt + this.options.timeoutMs - Date.now()) / 1000));
   }
 
   private async getOwned(organizationId: string, id: string): Promise<WebhookRecord> {

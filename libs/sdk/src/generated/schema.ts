@@ -3856,9 +3856,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Being attempted right now, or the webhook is disabled */
+            /** @description Being attempted right now (DELIVERY_IN_FLIGHT, with Retry-After: when that attempt is over), or the webhook is disabled (WEBHOOK_DISABLED) */
             409: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
