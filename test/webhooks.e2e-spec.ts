@@ -12,6 +12,7 @@ import { EventIdGenerator } from '../apps/api/src/events/event-id';
 import { EventOutboxService } from '../apps/api/src/events/event-outbox.service';
 import { AllowList, SecretBox } from '@app/common';
 import { SessionRegistry } from '@app/whatsapp';
+import { WebhookDeliveriesRepository } from '../apps/api/src/webhooks/webhook-deliveries.repository';
 import { WebhookDirectory } from '../apps/api/src/webhooks/webhook-directory';
 import { WebhookDispatcher } from '../apps/api/src/webhooks/webhook-dispatcher';
 import { verifyWebhookSignature } from '../apps/api/src/webhooks/webhook-signature';
@@ -903,6 +904,41 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
       await silent.close();
       Object.assign(options(), saved);
     }
+  });
+
+  it('deletes, not fails, the deliveries a fan-out created for a webhook deleted meanwhile', async () => {
+    const r = await receiver();
+    const hook = await createHook({
+      url: r.url,
+      events: ['message.received'],
+      sessionName: 'main',
+    });
+    const repository = t.app.get(WebhookDeliveriesRepository);
+    const insertMany = repository.insertMany.bind(repository);
+    let inserted: Promise<void> | undefined;
+    // The DELETE lands between the fan-out's read of the webhooks and its insert of their rows.
+    const spy = vi.spyOn(repository, 'insertMany').mockImplementationOnce((rows, now) => {
+      inserted = (async () => {
+        await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
+        await insertMany(rows, now);
+      })();
+      return inserted;
+    });
+    await inbound('fanned out to a deleted webhook');
+    await waitFor(async () => inserted !== undefined, 10_000, 'the fan-out');
+    await inserted;
+    spy.mockRestore();
+    const db = t.app.get<string, Connection>(getConnectionToken());
+    const rows = db.collection('webhook_deliveries');
+    const webhookId = new Types.ObjectId(hook.id);
+    // Settled: nothing of the deleted webhook is left waiting (the lane was kicked at insert).
+    await waitFor(
+      async () => (await rows.countDocuments({ webhookId, status: 'pending' })) === 0,
+      10_000,
+      'the rows of the deleted webhook to be handled',
+    );
+    expect(await rows.countDocuments({ webhookId })).toBe(0);
+    expect(r.hits).toHaveLength(0);
   });
 
   it("delivers for a webhook another instance just enabled, although this instance's cached copy still says disabled", async () => {

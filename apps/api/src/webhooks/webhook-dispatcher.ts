@@ -193,12 +193,10 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
         if (head.nextAttemptAt.getTime() > now.getTime())
           return this.wakeAt(lane, head.nextAttemptAt);
         const webhook = await this.webhookOf(head.organizationId, lane.webhookId);
-        if (!webhook || !webhook.enabled) {
-          await this.deliveries.failPendingOfWebhook(
-            head.webhookId,
-            webhook ? 'Webhook disabled' : 'Webhook deleted',
-            now,
-          );
+        // Deleted during a fan-out that then created these rows: they go as its log went.
+        if (!webhook) return this.deliveries.deleteByWebhook(head.webhookId);
+        if (!webhook.enabled) {
+          await this.deliveries.failPendingOfWebhook(head.webhookId, 'Webhook disabled', now);
           return;
         }
         const claimed = await this.deliveries.claim(
