@@ -906,6 +906,37 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     }
   });
 
+  it('answers 410 DELIVERY_EVENT_EXPIRED to a retry whose event is no longer stored, and leaves the delivery as it was', async () => {
+    const r = await receiver();
+    const hook = await createHook({
+      url: r.url,
+      events: ['message.received'],
+      sessionName: 'main',
+    });
+    await inbound('expired before its delivery');
+    const delivered = await waitFor(
+      async () => (await deliveries(hook.id, { status: 'delivered' })).items[0],
+      10_000,
+      'the delivery',
+    );
+    // The event's retention ran out before the delivery's (an event fanned out late).
+    const db = t.app.get<string, Connection>(getConnectionToken());
+    await db.collection('events').deleteOne({ _id: new Types.ObjectId(delivered.eventId) });
+    const gone = await api()
+      .post(`/api/v1/webhooks/${hook.id}/deliveries/${delivered.id}/retry`)
+      .set(owner.auth)
+      .expect(410);
+    expect(gone.body).toMatchObject({
+      code: 'DELIVERY_EVENT_EXPIRED',
+      details: { eventId: delivered.eventId },
+    });
+    expect((await deliveries(hook.id)).items[0]).toMatchObject({
+      id: delivered.id,
+      status: 'delivered',
+    });
+    await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
+  });
+
   it('deletes, not fails, the deliveries a fan-out created for a webhook deleted meanwhile', async () => {
     const r = await receiver();
     const hook = await createHook({

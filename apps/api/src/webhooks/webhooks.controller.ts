@@ -6,6 +6,7 @@ import {
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiForbiddenResponse,
+  ApiGoneResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -176,6 +177,11 @@ export class WebhooksController {
     description: 'Queued: the delivery is pending and due now',
   })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiGoneResponse({
+    type: ErrorResponseDto,
+    description:
+      'The event of the delivery is no longer stored (DELIVERY_EVENT_EXPIRED: events are kept 7 days); nothing was queued',
+  })
   @ApiConflictResponse({
     type: ErrorResponseDto,
     description:

@@ -37,6 +37,18 @@ export class DeliveryInFlightError extends ConflictError {
   }
 }
 
+/** Events are kept 7 days from their creation, deliveries 7 days from theirs (a late fan-out's are younger). */
+export class DeliveryEventExpiredError extends DomainError {
+  constructor(eventId: string) {
+    super(
+      'DELIVERY_EVENT_EXPIRED',
+      'The event of this delivery is no longer stored (events are kept 7 days); it cannot be sent again',
+      410,
+      { eventId },
+    );
+  }
+}
+
 export class WebhookDisabledError extends ConflictError {
   constructor() {
     super(

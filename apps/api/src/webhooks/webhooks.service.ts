@@ -19,6 +19,7 @@ import { WebhookDispatcher } from './webhook-dispatcher';
 import { keepStoredPassword, toDeliveryDto, toWebhookDto } from './webhook.mapper';
 import { generateWebhookSecret } from './webhook-signature';
 import {
+  DeliveryEventExpiredError,
   DeliveryInFlightError,
   DeliveryNotFoundError,
   WebhookDisabledError,
@@ -148,6 +149,11 @@ export class WebhooksService {
   ): Promise<DeliveryResponseDto> {
     const hook = await this.getOwned(organizationId, id);
     if (!hook.enabled) throw new WebhookDisabledError();
+    const delivery = await this.deliveries.findOwned(organizationId, hook._id, deliveryId);
+    if (!delivery) throw new DeliveryNotFoundError();
+    // Requeued without its event, the delivery would be answered 202 and then fail.
+    const eventId = String(delivery.eventId);
+    if (!(await this.outbox.findById(eventId))) throw new DeliveryEventExpiredError(eventId);
     const requeued = await this.deliveries.requeueOwned(
       organizationId,
       hook._id,
@@ -157,7 +163,7 @@ export class WebhooksService {
     if (!requeued) {
       const inFlight = await this.deliveries.findOwned(organizationId, hook._id, deliveryId);
       if (inFlight) throw new DeliveryInFlightError(this.secondsLeftOfAttempt(inFlight));
-      throw new DeliveryNotFoundError();
+      throw new DeliveryNotFoundError(); // the webhook was deleted meanwhile
     }
     this.dispatcher.kick([
       {

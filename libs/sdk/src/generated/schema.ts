@@ -3867,6 +3867,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description The event of the delivery is no longer stored (DELIVERY_EVENT_EXPIRED: events are kept 7 days); nothing was queued */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
         };
     };
     chats_list: {
