@@ -356,8 +356,19 @@ describe('health when the database is down', () => {
     try {
       await t.app.get<Connection>(getConnectionToken()).close(true);
       const res = await t.http().get('/health').expect(503);
-      expect(JSON.stringify(res.body)).toContain('database');
-      expect(res.body).toMatchObject({ statusCode: 503, requestId: expect.any(String) });
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.body).toMatchObject({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        code: 'NOT_READY',
+        message: 'Not ready: database is down',
+        requestId: expect.any(String),
+        details: {
+          process: { status: 'up' },
+          database: { status: 'down' },
+          sessions: { status: 'up' },
+        },
+      });
     } finally {
       await t.close();
     }

@@ -6150,9 +6150,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description A dependency is down; details lists every indicator with its status */
+            /** @description NOT_READY: a dependency is down (`message` names it); `details` lists every indicator with its status. Retry-After: 5 */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
