@@ -2787,6 +2787,11 @@ describe('messaging: media by URL and the pending deadline', () => {
       }).expect(400);
       expect(res.body.code).toBe('MEDIA_URL_NOT_ALLOWED');
       expect(res.body.message).toContain('MEDIA_ALLOWED_HOSTS');
+      // The shape of WEBHOOK_URL_NOT_ALLOWED's: the field's messages, and why.
+      expect(res.body.details).toEqual({
+        'media.url': [expect.stringContaining('MEDIA_ALLOWED_HOSTS')],
+        reason: 'forbidden_address',
+      });
     }
   });
 

@@ -84,7 +84,7 @@ export class WebhooksController {
   })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
-    description: 'Too many webhooks (WEBHOOK_LIMIT_REACHED)',
+    description: 'The organization has 25 webhooks (WEBHOOK_LIMIT_REACHED, details.limit)',
   })
   create(
     @CurrentUser() user: AuthUser,

@@ -5,6 +5,7 @@ import {
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiForbiddenResponse,
+  ApiUnprocessableEntityResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -59,9 +60,11 @@ export class WhatsAppSessionController {
   @ApiCreatedResponse({ type: SessionResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiSessionUnavailable()
-  @ApiForbiddenResponse({
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'The whatsapp module is disabled' })
+  @ApiUnprocessableEntityResponse({
     type: ErrorResponseDto,
-    description: 'The whatsapp module is disabled, or the session limit is reached',
+    description:
+      'The organization has WHATSAPP_MAX_SESSIONS_PER_ORG sessions (SESSION_LIMIT_REACHED, details.limit)',
   })
   @ApiConflictResponse({
     type: ErrorResponseDto,

@@ -1,10 +1,13 @@
-import { ConflictError, ForbiddenError } from '@app/common';
+import { ConflictError, DomainError } from '@app/common';
 
-export class SessionLimitReachedError extends ForbiddenError {
+/** A limit of the configuration reached: 422 with `details.limit`, as WEBHOOK_LIMIT_REACHED. */
+export class SessionLimitReachedError extends DomainError {
   constructor(limit: number) {
     super(
       'SESSION_LIMIT_REACHED',
       `This organization already has the maximum of ${limit} WhatsApp sessions; delete one first`,
+      422,
+      { limit },
     );
   }
 }

@@ -3557,7 +3557,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Too many webhooks (WEBHOOK_LIMIT_REACHED) */
+            /** @description The organization has 25 webhooks (WEBHOOK_LIMIT_REACHED, details.limit) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5586,7 +5586,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description The whatsapp module is disabled, or the session limit is reached */
+            /** @description The whatsapp module is disabled */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5615,6 +5615,15 @@ export interface operations {
             };
             /** @description UNSUPPORTED_MEDIA_TYPE: the body was sent with a Content-Type other than application/json (or application/*+json), or none */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The organization has WHATSAPP_MAX_SESSIONS_PER_ORG sessions (SESSION_LIMIT_REACHED, details.limit) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -27,9 +27,13 @@ import {
 
 const MAX_REDIRECTS = 3;
 
+/** `details` as WEBHOOK_URL_NOT_ALLOWED's: the field's messages, and the guard's reason. */
 export class MediaUrlNotAllowedError extends BadRequestError {
-  constructor(reason: string) {
-    super('MEDIA_URL_NOT_ALLOWED', `media.url is not allowed: ${reason}`);
+  constructor(message: string, reason: UrlNotAllowedError['reason']) {
+    super('MEDIA_URL_NOT_ALLOWED', `media.url is not allowed: ${message}`, {
+      'media.url': [message],
+      reason,
+    });
   }
 }
 
@@ -158,7 +162,8 @@ async function allowedAddresses(url: string, allow: AllowList): Promise<Resolved
   try {
     return await resolveAllowedTarget(url, allow);
   } catch (error) {
-    if (error instanceof UrlNotAllowedError) throw new MediaUrlNotAllowedError(error.message);
+    if (error instanceof UrlNotAllowedError)
+      throw new MediaUrlNotAllowedError(error.message, error.reason);
     throw error;
   }
 }
