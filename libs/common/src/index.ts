@@ -17,6 +17,7 @@ export * from './mongo/duplicate-key';
 export * from './mongo/obsolete-indexes';
 export * from './validation/trim';
 export * from './validation/omittable';
+export * from './validation/no-control-characters';
 export * from './validation/search-query';
 export * from './async/keyed-batch-queue';
 export * from './async/keyed-drains';

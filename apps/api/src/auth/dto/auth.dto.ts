@@ -1,4 +1,4 @@
-import { trimEmail, trimString } from '@app/common';
+import { HasNoControlCharacters, trimEmail, trimString } from '@app/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsString, MaxLength, MinLength } from 'class-validator';
@@ -15,6 +15,7 @@ export class RegisterDto extends NewUserFieldsDto {
   @Transform(trimString)
   @IsString()
   @MinLength(1)
+  @HasNoControlCharacters()
   @MaxLength(120)
   organizationName: string;
 }

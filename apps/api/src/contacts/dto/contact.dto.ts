@@ -1,4 +1,10 @@
-import { trimString, PaginationQueryDto, SearchQuery, IsOmittable } from '@app/common';
+import {
+  HasNoControlCharacters,
+  trimString,
+  PaginationQueryDto,
+  SearchQuery,
+  IsOmittable,
+} from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
@@ -123,6 +129,7 @@ export class UpdateContactDto {
   @Transform(trimString)
   @IsString()
   @MinLength(1)
+  @HasNoControlCharacters()
   @MaxLength(120)
   name?: string | null;
 
@@ -145,6 +152,7 @@ export class UpdateContactDto {
     each: true,
     message: `each tag must be at most ${MAX_TAG_LENGTH} characters`,
   })
+  @HasNoControlCharacters({ each: true })
   tags?: string[];
 
   @ApiPropertyOptional({
@@ -157,6 +165,7 @@ export class UpdateContactDto {
   @IsOptional()
   @Transform(({ value }) => (typeof value === 'string' ? value.trim() || null : value))
   @IsString()
+  @HasNoControlCharacters({ multiline: true })
   notes?: string | null;
 
   @ApiPropertyOptional({

@@ -1,4 +1,5 @@
 import {
+  HasNoControlCharacters,
   IsOmittable,
   normalizePhone,
   PaginationQueryDto,
@@ -46,6 +47,7 @@ export class CreateCustomerDto {
   @Transform(trimString)
   @IsString()
   @MinLength(1)
+  @HasNoControlCharacters()
   @MaxLength(120)
   name: string;
 
@@ -89,6 +91,7 @@ export class UpdateCustomerDto extends PartialType(OmitType(CreateCustomerDto, [
   @Transform(trimString)
   @IsString()
   @MinLength(1)
+  @HasNoControlCharacters()
   @MaxLength(120)
   name?: string;
 }

@@ -1,4 +1,4 @@
-import { trimString, IsOmittable } from '@app/common';
+import { HasNoControlCharacters, trimString, IsOmittable } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayUnique, IsArray, IsIn, IsString, MaxLength, MinLength } from 'class-validator';
 import { Transform } from 'class-transformer';
@@ -35,6 +35,7 @@ export class UpdateOrganizationDto {
   @Transform(trimString)
   @IsString()
   @MinLength(1)
+  @HasNoControlCharacters()
   @MaxLength(120)
   name?: string;
 }

@@ -1,4 +1,10 @@
-import { trimEmail, trimString, PHONE_PATTERN, IsOmittable } from '@app/common';
+import {
+  HasNoControlCharacters,
+  trimEmail,
+  trimString,
+  PHONE_PATTERN,
+  IsOmittable,
+} from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsEmail, IsIn, IsString, Matches, MaxLength, MinLength } from 'class-validator';
@@ -36,6 +42,7 @@ export class NewUserFieldsDto {
   @Transform(trimString)
   @IsString()
   @MinLength(1)
+  @HasNoControlCharacters()
   @MaxLength(120)
   name: string;
 
