@@ -163,7 +163,7 @@ describe('foundation (HTTP)', () => {
       statusCode: 400,
       error: 'Bad Request',
       code: 'INVALID_JSON',
-      message: expect.any(String),
+      message: expect.stringMatching(/^The request body is not valid JSON: ./),
       requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
     });
     expect(badJson.headers['x-request-id']).toBe(badJson.body.requestId);
@@ -212,7 +212,7 @@ describe('foundation (HTTP)', () => {
       statusCode: 413,
       error: 'Payload Too Large',
       code: 'PAYLOAD_TOO_LARGE',
-      message: 'request entity too large',
+      message: 'The request body is over the 140 MB limit',
       requestId: 'trace-too-large',
     });
   });
@@ -232,6 +232,32 @@ describe('foundation (HTTP)', () => {
     });
     const bodiless = await t.http().post('/api/v1/auth/login').expect(400);
     expect(bodiless.body.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('answers 415 with a message that says what to send for a charset or Content-Encoding the parser cannot read', async () => {
+    const body = JSON.stringify({ email: 'a@b.test', password: 'x' });
+    const charset = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .set('Content-Type', 'application/json; charset=latin1')
+      .send(body)
+      .expect(415);
+    expect(charset.body).toMatchObject({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: 'The charset LATIN1 is not supported: send the body as UTF-8',
+    });
+    const encoding = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'compress')
+      .send(body)
+      .expect(415);
+    expect(encoding.body).toMatchObject({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message:
+        'Content-Encoding compress is not supported: send the body uncompressed, or as gzip, deflate or br',
+    });
   });
 
   it('refuses a body on a route that takes none, as DTO routes refuse unknown fields', async () => {

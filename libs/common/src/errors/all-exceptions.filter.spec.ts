@@ -4,8 +4,19 @@ import { DomainError } from './domain-error';
 import { MongoServerError, MongoServerSelectionError } from 'mongodb';
 
 /** An http-errors instance as body-parser raises it. */
-function parserError(status: number, type: string, message: string): Error {
-  return Object.assign(new Error(message), { status, statusCode: status, type, expose: true });
+function parserError(
+  status: number,
+  type: string,
+  message: string,
+  fields: Record<string, unknown> = {},
+): Error {
+  return Object.assign(new Error(message), {
+    status,
+    statusCode: status,
+    type,
+    expose: true,
+    ...fields,
+  });
 }
 
 function respond(exception: unknown, requestId = 'req-1') {
@@ -43,27 +54,44 @@ describe('AllExceptionsFilter, errors raised before a route runs', () => {
       statusCode: 400,
       error: 'Bad Request',
       code: 'INVALID_JSON',
-      message: 'Unexpected token b in JSON at position 1',
+      message: 'The request body is not valid JSON: Unexpected token b in JSON at position 1',
       requestId: 'req-1',
     });
   });
 
-  it('codes a body past the limit, an unsupported charset and other parser errors', () => {
-    const tooLarge = parserError(413, 'entity.too.large', 'request entity too large');
+  it('codes a body past the limit, an unsupported charset or encoding and other parser errors, saying what to send', () => {
+    const tooLarge = parserError(413, 'entity.too.large', 'request entity too large', {
+      limit: 140 * 2 ** 20,
+    });
     expect(respond(new HttpException(tooLarge.message, 413, { cause: tooLarge })).body).toEqual({
       statusCode: 413,
       error: 'Payload Too Large',
       code: 'PAYLOAD_TOO_LARGE',
-      message: 'request entity too large',
+      message: 'The request body is over the 140 MB limit',
       requestId: 'req-1',
     });
-    const charset = parserError(415, 'charset.unsupported', 'unsupported charset "LATIN-9"');
+    const charset = parserError(415, 'charset.unsupported', 'unsupported charset "LATIN-9"', {
+      charset: 'latin-9',
+    });
     expect(respond(new HttpException(charset.message, 415, { cause: charset })).body).toMatchObject(
-      { statusCode: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+      {
+        statusCode: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        message: 'The charset LATIN-9 is not supported: send the body as UTF-8',
+      },
     );
+    const encoding = parserError(415, 'encoding.unsupported', 'unsupported content encoding "x"', {
+      encoding: 'x',
+    });
+    expect(respond(encoding).body).toMatchObject({
+      statusCode: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message:
+        'Content-Encoding x is not supported: send the body uncompressed, or as gzip, deflate or br',
+    });
     const aborted = parserError(400, 'request.aborted', 'request aborted');
     expect(respond(new HttpException(aborted.message, 400, { cause: aborted })).body).toMatchObject(
-      { statusCode: 400, code: 'BAD_REQUEST' },
+      { statusCode: 400, code: 'BAD_REQUEST', message: 'request aborted' },
     );
   });
 

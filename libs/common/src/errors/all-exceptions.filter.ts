@@ -52,6 +52,28 @@ function requestErrorCode(error: unknown): string | undefined {
 }
 
 /**
+ * What a person reads for a body-parser error: what was wrong and what to send instead (its own
+ * messages, e.g. "request entity too large", said neither).
+ */
+function requestErrorMessage(error: Error): string {
+  const { type, limit, charset, encoding } = error as Error & Record<string, unknown>;
+  switch (type) {
+    case 'entity.parse.failed':
+      return `The request body is not valid JSON: ${error.message}`;
+    case 'entity.too.large':
+      return typeof limit === 'number'
+        ? `The request body is over the ${Math.round(limit / 2 ** 20)} MB limit`
+        : 'The request body is too large';
+    case 'charset.unsupported':
+      return `The charset ${String(charset).toUpperCase()} is not supported: send the body as UTF-8`;
+    case 'encoding.unsupported':
+      return `Content-Encoding ${String(encoding)} is not supported: send the body uncompressed, or as gzip, deflate or br`;
+    default:
+      return error.message;
+  }
+}
+
+/**
  * body-parser refuses a bare JSON value (`null`, `42`, `"x"`) as a syntax error ("not valid
  * JSON"), which it is not: valid JSON of the wrong shape, answered as an array body is
  * (validation.ts). Undefined for anything else.
@@ -133,11 +155,19 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const bare = bareJsonValue(exception.cause);
       if (bare)
         return this.shape(400, BODY_NOT_OBJECT_MESSAGE, requestId, 'VALIDATION_FAILED', bare);
+      const parserCode = payload.code ? undefined : requestErrorCode(exception.cause);
+      if (parserCode)
+        return this.shape(
+          status,
+          requestErrorMessage(exception.cause as Error),
+          requestId,
+          parserCode,
+        );
       return this.shape(
         status,
         typeof message === 'string' ? message : exception.message,
         requestId,
-        payload.code ?? requestErrorCode(exception.cause),
+        payload.code,
         payload.details,
       );
     }
@@ -149,7 +179,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
         return this.shape(400, BODY_NOT_OBJECT_MESSAGE, requestId, 'VALIDATION_FAILED', bare);
       return this.shape(
         (exception as { status: number }).status,
-        (exception as Error).message,
+        requestErrorMessage(exception as Error),
         requestId,
         code,
       );
