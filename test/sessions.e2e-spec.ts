@@ -535,7 +535,7 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
       .post('/api/v1/whatsapp/sessions')
       .set(org.auth)
       .send({ sessionName: 'four' })
-      .expect(422);
+      .expect(403);
     expect(limited.body).toMatchObject({
       code: 'SESSION_LIMIT_REACHED',
       message: expect.stringContaining('maximum of 3'),
@@ -556,7 +556,7 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     );
     const statuses = burst.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(3);
-    expect(statuses.filter((s) => s === 422)).toHaveLength(17);
+    expect(statuses.filter((s) => s === 403)).toHaveLength(17);
     const listed = await t.http().get('/api/v1/whatsapp/sessions').set(org.auth).expect(200);
     expect(listed.body).toHaveLength(3);
     for (const { sessionName } of listed.body as Array<{ sessionName: string }>)

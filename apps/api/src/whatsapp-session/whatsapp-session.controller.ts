@@ -5,7 +5,6 @@ import {
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiForbiddenResponse,
-  ApiUnprocessableEntityResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -60,11 +59,10 @@ export class WhatsAppSessionController {
   @ApiCreatedResponse({ type: SessionResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiSessionUnavailable()
-  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'The whatsapp module is disabled' })
-  @ApiUnprocessableEntityResponse({
+  @ApiForbiddenResponse({
     type: ErrorResponseDto,
     description:
-      'The organization has WHATSAPP_MAX_SESSIONS_PER_ORG sessions (SESSION_LIMIT_REACHED, details.limit)',
+      'The whatsapp module is disabled, or the organization has WHATSAPP_MAX_SESSIONS_PER_ORG sessions (SESSION_LIMIT_REACHED, details.limit)',
   })
   @ApiConflictResponse({
     type: ErrorResponseDto,

@@ -1,12 +1,15 @@
 import { ConflictError, DomainError } from '@app/common';
 
-/** A limit of the configuration reached: 422 with `details.limit`, as WEBHOOK_LIMIT_REACHED. */
+/**
+ * 403, as the sessions contract (issue #5) fixes it, with `details.limit` as WEBHOOK_LIMIT_REACHED
+ * (a 422, older than this rule) has it.
+ */
 export class SessionLimitReachedError extends DomainError {
   constructor(limit: number) {
     super(
       'SESSION_LIMIT_REACHED',
       `This organization already has the maximum of ${limit} WhatsApp sessions; delete one first`,
-      422,
+      403,
       { limit },
     );
   }

@@ -5586,7 +5586,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description The whatsapp module is disabled */
+            /** @description The whatsapp module is disabled, or the organization has WHATSAPP_MAX_SESSIONS_PER_ORG sessions (SESSION_LIMIT_REACHED, details.limit) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5615,15 +5615,6 @@ export interface operations {
             };
             /** @description UNSUPPORTED_MEDIA_TYPE: the body was sent with a Content-Type other than application/json (or application/*+json), or none */
             415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-            /** @description The organization has WHATSAPP_MAX_SESSIONS_PER_ORG sessions (SESSION_LIMIT_REACHED, details.limit) */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
