@@ -15,6 +15,7 @@ const INTERNAL_FIELDS = new Set([
   'readReceiptPending',
   'statusEffectsAt',
   'sessionCreatedAt',
+  'sessionLoggedOutAt',
   'updatedAt',
   '__v',
 ]);

@@ -192,6 +192,8 @@ export interface MessageRecord {
   sessionName: string;
   /** Of a message accepted for sending: when its session was created (it names that incarnation). */
   sessionCreatedAt?: Date;
+  /** Of a message accepted for sending: its session's last logout then (none: never logged out); it names that link. */
+  sessionLoggedOutAt?: Date;
   direction: MessageDirection;
   chatJid: string;
   /** Peer of a 1:1 chat, or the group participant who wrote. */

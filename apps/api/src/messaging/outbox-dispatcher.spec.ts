@@ -323,4 +323,74 @@ describe('OutboxDispatcher when a session is logged out', () => {
     expect(fail).toHaveBeenCalledTimes(3); // m2 is tried once, not again and again
     expect(error).toHaveBeenCalledTimes(2);
   });
+
+  it('never sends a message the logout could not fail through a later link of the session', async () => {
+    vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const createdAt = new Date(0);
+    // Accepted under the first link (no logout yet).
+    const m1 = {
+      _id: 'm1',
+      sessionId: SESSION,
+      sessionName: 'main',
+      sessionCreatedAt: createdAt,
+      chatJid: 'peer',
+      type: 'text',
+      text: 'hi',
+      status: 'pending',
+      attempts: 1,
+    };
+    const pending = () => (m1.status === 'pending' ? [m1 as unknown as MessageRecord] : []);
+    const messages = {
+      releaseClaimsOf: async () => 0,
+      pendingOf: async (filter: { _id?: { $nin: string[] } }) =>
+        pending().filter((m) => !filter._id?.$nin.includes(m._id)),
+      duePending: async () => pending(),
+      chatsAwaitingRetry: async () => new Set<string>(),
+      claim: async () => m1,
+      scheduleRetry: vi.fn(),
+    };
+    // The logout's fail is refused; a later one goes through.
+    const fail = vi
+      .fn()
+      .mockRejectedValueOnce(new Error('document failed validation'))
+      .mockImplementation(async () => {
+        m1.status = 'failed';
+        return m1;
+      });
+    let connected = false;
+    const send = vi.fn(async () => ({ waMessageId: 'WA1' }));
+    const markSent = vi.fn(async () => {
+      m1.status = 'sent';
+    });
+    const session = { sessionId: SESSION, sessionName: 'main', createdAt, status: 'logged_out' };
+    const dispatcher = new OutboxDispatcher(
+      { isConnected: () => connected, send } as unknown as SessionRegistry,
+      { findOne: async () => ({ ...session }) } as unknown as SessionQueryService,
+      messages as unknown as MessagesRepository,
+      { fail, markSent } as unknown as MessageStatusService,
+      {} as MediaStorage,
+      loadConfig({ WHATSAPP_ENGINE: 'sandbox' }),
+      INSTANCE,
+    );
+    const loggedOutAt = new Date();
+    Object.assign(session, { loggedOutAt });
+    await dispatcher.onSessionStatus({
+      sessionId: SESSION,
+      organizationId: 'o',
+      sessionName: 'main',
+      status: 'logged_out',
+      previousStatus: 'connected',
+      at: loggedOutAt,
+    });
+    expect(m1.status).toBe('pending');
+    // Linked again (maybe another number): the queue drains.
+    Object.assign(session, { status: 'connected' });
+    connected = true;
+    dispatcher.kick(SESSION);
+    await vi.waitFor(() => expect(m1.status).not.toBe('pending'), { timeout: 5_000 });
+    await dispatcher.beforeApplicationShutdown();
+    expect(send).not.toHaveBeenCalled();
+    expect(m1.status).toBe('failed');
+    expect(fail).toHaveBeenLastCalledWith({ _id: 'm1' }, "Session 'main' was logged out");
+  });
 });

@@ -185,6 +185,11 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
           await this.status.fail({ _id: candidate._id }, deletedReason(candidate.sessionName));
           continue;
         }
+        // Nor through a later link (maybe of another number): one the logout could not fail.
+        if (isOfEarlierLink(candidate, session.loggedOutAt)) {
+          await this.status.fail({ _id: candidate._id }, loggedOutReason(candidate.sessionName));
+          continue;
+        }
         // Past its deadline it is failed, not sent late, though no sweep has got to it yet (the
         // clock read now: a rate-limited batch takes minutes).
         const checkedAt = new Date();
@@ -347,8 +352,9 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
    * is waited out: a logged-out session's queue is failed once, when its logout is handled, and
    * what stayed pending would go out if the session is linked again. Any other failure is one
    * message's: it is logged and the rest of the queue goes on (a change whose effects failed is
-   * replayed by MessageEffectsRecovery; a message whose update failed stays pending and is not
-   * tried again by this call).
+   * replayed by MessageEffectsRecovery; a message whose update failed stays pending, is not tried
+   * again by this call, and is failed by the drain of a later link instead of sent: see
+   * isOfEarlierLink).
    */
   private async failAll(sessionId: string, reason: string): Promise<void> {
     const notMoved = new Set<string>();
@@ -385,6 +391,12 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
 const isOfEarlierSession = (message: MessageRecord, sessionCreatedAt: Date): boolean =>
   !!message.sessionCreatedAt &&
   new Date(message.sessionCreatedAt).getTime() !== new Date(sessionCreatedAt).getTime();
+
+/** Accepted before the session's last logout: for the link that logout ended. */
+const isOfEarlierLink = (message: MessageRecord, loggedOutAt: Date | undefined): boolean =>
+  !!loggedOutAt &&
+  (!message.sessionLoggedOutAt ||
+    new Date(message.sessionLoggedOutAt).getTime() !== new Date(loggedOutAt).getTime());
 
 /** A message no send is under: never claimed, or its claim ran out. */
 function notInFlight(now: Date) {

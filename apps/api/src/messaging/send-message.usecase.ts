@@ -191,6 +191,7 @@ export class SendMessageUseCase implements BeforeApplicationShutdown {
       sessionId: session.sessionId,
       sessionName: session.sessionName,
       sessionCreatedAt: session.createdAt,
+      sessionLoggedOutAt: session.loggedOutAt,
       direction: 'out',
       chatJid,
       fromMe: true,

@@ -41,4 +41,19 @@ describe('StatusWriter', () => {
       published[2].at,
     );
   });
+
+  it('notes when a session was logged out, kept through the next link (a send knows its link by it)', async () => {
+    const { store, writer, holder } = await setUp();
+    await writer.set(holder, 'connected');
+    expect((await store.findBySessionId(holder.ref.sessionId))?.loggedOutAt).toBeUndefined();
+    await writer.set(holder, 'logged_out');
+    const first = (await store.findBySessionId(holder.ref.sessionId))?.loggedOutAt;
+    expect(first).toBeInstanceOf(Date);
+    await writer.set(holder, 'qr_ready');
+    await writer.set(holder, 'connected');
+    expect((await store.findBySessionId(holder.ref.sessionId))?.loggedOutAt).toEqual(first);
+    await writer.set(holder, 'logged_out');
+    const second = (await store.findBySessionId(holder.ref.sessionId))?.loggedOutAt;
+    expect(second!.getTime()).toBeGreaterThan(first!.getTime());
+  });
 });

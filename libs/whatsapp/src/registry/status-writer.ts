@@ -47,6 +47,9 @@ export class StatusWriter {
         ...(changed
           ? { statusChangedAt: at, announcing: { status, previousStatus, at }, initialStatus: null }
           : {}),
+        // Every logout, also one of a session that was logged out already: a send accepted as
+        // it ran is of the link before it.
+        ...(status === 'logged_out' ? { loggedOutAt: at } : {}),
       },
       holder.leaseOwner,
     );

@@ -29,6 +29,11 @@ export interface WaSessionState {
   lastActivityAt?: Date;
   connectedAt?: Date;
   /**
+   * When the session was last logged out (kept through later links): sends accepted before it
+   * belong to an earlier link and never go out through a later one.
+   */
+  loggedOutAt?: Date;
+  /**
    * Stopped by a close that leaves it to the user (its connection replaced by another WhatsApp Web
    * client, its QR not scanned in time): neither the boot restore nor orphan adoption starts it
    * again; `GET …/qr` or `POST …/restart` does (any start removes it). Always `disconnected` then;

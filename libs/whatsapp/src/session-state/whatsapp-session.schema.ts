@@ -67,6 +67,9 @@ export class WhatsAppSession {
   connectedAt?: Date;
 
   @Prop()
+  loggedOutAt?: Date;
+
+  @Prop()
   stoppedUntilAsked?: boolean;
 
   @Prop({ type: WhatsAppSessionLease })

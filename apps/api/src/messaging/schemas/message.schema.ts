@@ -18,6 +18,8 @@ export class Message {
   @Prop({ type: String, required: true }) sessionName: string;
   /** Sends: when the session they were accepted for was created (a later one of that name is another). */
   @Prop({ type: Date }) sessionCreatedAt?: Date;
+  /** Sends: their session's last logout when accepted (a later link is another). */
+  @Prop({ type: Date }) sessionLoggedOutAt?: Date;
   @Prop({ type: String, required: true, enum: MESSAGE_DIRECTIONS }) direction: MessageDirection;
   @Prop({ type: String, required: true }) chatJid: string;
   @Prop({ type: String }) senderJid?: string;
