@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { mkdtempSync, utimesSync } from 'node:fs';
+import { existsSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type mongoose from 'mongoose';
@@ -89,6 +89,22 @@ describe('MediaOrphanSweep (embedded store, DATA_DIR files)', () => {
     expect(await connection.collection('media_sweeps').findOne({})).toEqual({
       _id: 'media-orphans',
     });
+  });
+
+  it('deletes the temp files of writes a crash cut off once past the grace period', async () => {
+    await stored(newMessageId(), 2 * HOUR_MS); // the directory exists
+    const tmp = (agoMs: number) => {
+      const path = join(dir, `${newMessageId()}.4242.tmp`);
+      writeFileSync(path, 'half');
+      const at = new Date(Date.now() - agoMs);
+      utimesSync(path, at, at);
+      return path;
+    };
+    const cutOff = tmp(2 * HOUR_MS);
+    const underWay = tmp(1_000);
+    await sweeper().sweep();
+    expect(existsSync(cutOff)).toBe(false);
+    expect(existsSync(underWay)).toBe(true);
   });
 
   it('leaves the store alone while another instance holds the sweep', async () => {

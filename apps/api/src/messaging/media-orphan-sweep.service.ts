@@ -20,7 +20,8 @@ const LEASE_MS = 5 * 60_000;
 /**
  * Deletes stored media that no message holds: bytes a send stored before a crash kept its message
  * from being inserted, those of sends refused before refused sends' media was deleted, or the
- * download of a message removed since (an echo of our send folded into it). Only bytes stored more
+ * download of a message removed since (an echo of our send folded into it); and, each pass, what
+ * writes a crash cut off left (temp files, GridFS chunks without their file). Only bytes stored more
  * than MEDIA_ORPHAN_GRACE_SECONDS ago, so a send between its media and its message, or a download
  * between its bytes and its message's update, is never touched. At boot and every
  * MEDIA_SWEEP_INTERVAL_SECONDS, one instance at a time (a lease); each pass looks at up to
@@ -61,16 +62,21 @@ export class MediaOrphanSweep implements OnApplicationBootstrap, BeforeApplicati
       const lease = await this.sweeps.claim(LEASE_MS);
       if (!lease) return; // another instance's pass is under way
       const { looked, deleted, held } = await this.sweepFrom(lease);
-      if (held) await this.sweeps.release(lease);
       if (deleted) this.log.warn({ looked, deleted }, 'Deleted stored media that no message holds');
       else this.log.log({ looked }, 'Media sweep found no stored media without its message');
+      if (!held) return; // another pass took over
+      const unfinished = this.passes.stopped
+        ? 0
+        : await this.media.deleteUnfinishedBefore(this.storedBefore());
+      await this.sweeps.release(lease);
+      if (unfinished) this.log.warn({ unfinished }, 'Deleted media writes a crash cut off');
     } catch (err) {
       this.log.error({ err }, 'Media sweep failed; the next pass retries');
     }
   }
 
   private async sweepFrom(lease: SweepLease) {
-    const storedBefore = new Date(Date.now() - this.graceMs);
+    const storedBefore = this.storedBefore();
     let looked = 0;
     let deleted = 0;
     let batch: string[] = [];
@@ -90,6 +96,11 @@ export class MediaOrphanSweep implements OnApplicationBootstrap, BeforeApplicati
     looked += batch.length;
     const held = await this.sweeps.advance(lease, undefined, LEASE_MS);
     return { looked, deleted, held };
+  }
+
+  /** Bytes stored (or a write begun) before this are past the grace period. */
+  private storedBefore(): Date {
+    return new Date(Date.now() - this.graceMs);
   }
 
   /** Deletes those of `keys` no message holds (unless stored again since `storedBefore`). */

@@ -7,6 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import { type MediaStorage, type OpenedMedia, type RangePicker } from './media-storage';
 
 const SAFE_KEY = /^[A-Za-z0-9_-]{1,128}$/;
+/** A put's temp file: `<key>.<pid>.tmp`. */
+const TEMP_FILE = /^[A-Za-z0-9_-]{1,128}\.\d+\.tmp$/;
 
 /** Media as files under DATA_DIR/media, written atomically (temp file + rename). */
 export class FileMediaStorage implements MediaStorage {
@@ -46,13 +48,30 @@ export class FileMediaStorage implements MediaStorage {
 
   /** Lists the directory whole (names only), then reads the time of each key after `after`. */
   async *listStoredBefore(before: Date, after = ''): AsyncIterable<string> {
-    const names = await readdir(this.dir).catch((error: NodeJS.ErrnoException) => {
+    // Temp files of writes under way (or cut off) are no keys.
+    const keys = (await this.names()).filter((name) => SAFE_KEY.test(name) && name > after).sort();
+    for (const key of keys) if (await this.storedBefore(key, before)) yield key;
+  }
+
+  /** Temp files last written before `before`: a write under way renews its file's time. */
+  async deleteUnfinishedBefore(before: Date): Promise<number> {
+    let deleted = 0;
+    for (const name of await this.names()) {
+      if (!TEMP_FILE.test(name)) continue;
+      const path = join(this.dir, name);
+      const info = await stat(path).catch(() => null);
+      if (!info || info.mtime >= before) continue;
+      await rm(path, { force: true });
+      deleted += 1;
+    }
+    return deleted;
+  }
+
+  private async names(): Promise<string[]> {
+    return readdir(this.dir).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return []; // nothing stored yet
       throw error;
     });
-    // Temp files of writes under way (or cut off) are no keys.
-    const keys = names.filter((name) => SAFE_KEY.test(name) && name > after).sort();
-    for (const key of keys) if (await this.storedBefore(key, before)) yield key;
   }
 
   async deleteStoredBefore(key: string, before: Date): Promise<boolean> {

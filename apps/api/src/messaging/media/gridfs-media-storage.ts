@@ -4,13 +4,20 @@ import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { type MediaStorage, type OpenedMedia, type RangePicker } from './media-storage';
 
+/** Upload ids whose file documents are looked up together. */
+const BATCH = 200;
+
 /** Media in GridFS (bucket `media`), so every gateway instance on the same MongoDB sees it. */
 export class GridFsMediaStorage implements MediaStorage {
   private readonly bucket: InstanceType<typeof mongo.GridFSBucket>;
+  private readonly files: InstanceType<typeof mongo.Collection>;
+  private readonly chunks: InstanceType<typeof mongo.Collection>;
 
   constructor(db: InstanceType<typeof mongo.Db>) {
     // mongoose's own driver instance: the top-level `mongodb` package may be another version.
     this.bucket = new mongo.GridFSBucket(db, { bucketName: 'media' });
+    this.files = db.collection('media.files');
+    this.chunks = db.collection('media.chunks');
   }
 
   async put(key: string, data: Buffer | Readable): Promise<number> {
@@ -69,5 +76,46 @@ export class GridFsMediaStorage implements MediaStorage {
       deleted = true;
     }
     return deleted;
+  }
+
+  /**
+   * Chunks without their file document: an upload writes its file document last, a delete first,
+   * so a crash in between leaves them. Ids are dated when made: an upload's when it begins, a
+   * chunk's when written; one with a chunk written since `before` may still be under way. Reads
+   * the chunks' upload ids only (the chunks index holds them).
+   */
+  async deleteUnfinishedBefore(before: Date): Promise<number> {
+    const cutoff = mongo.ObjectId.createFromTime(Math.floor(before.getTime() / 1000));
+    const chunks = this.chunks.find(
+      { files_id: { $lt: cutoff } },
+      { sort: { files_id: 1 }, projection: { _id: 0, files_id: 1 } },
+    );
+    let deleted = 0;
+    let batch: Array<InstanceType<typeof mongo.ObjectId>> = [];
+    for await (const { files_id: id } of chunks) {
+      if (batch.length && batch[batch.length - 1].equals(id)) continue;
+      batch.push(id);
+      if (batch.length < BATCH) continue;
+      deleted += await this.deleteChunksWithoutFile(batch, cutoff);
+      batch = [];
+    }
+    return deleted + (await this.deleteChunksWithoutFile(batch, cutoff));
+  }
+
+  private async deleteChunksWithoutFile(
+    ids: Array<InstanceType<typeof mongo.ObjectId>>,
+    cutoff: InstanceType<typeof mongo.ObjectId>,
+  ): Promise<number> {
+    if (!ids.length) return 0;
+    const files = await this.files.distinct('_id', { _id: { $in: ids } });
+    const withoutFile = ids.filter((id) => !files.some((file) => id.equals(file)));
+    if (!withoutFile.length) return 0;
+    const written = await this.chunks.distinct('files_id', {
+      files_id: { $in: withoutFile },
+      _id: { $gte: cutoff },
+    });
+    const unfinished = withoutFile.filter((id) => !written.some((w) => id.equals(w)));
+    if (unfinished.length) await this.chunks.deleteMany({ files_id: { $in: unfinished } });
+    return unfinished.length;
   }
 }

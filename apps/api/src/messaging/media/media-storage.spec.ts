@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -27,6 +27,12 @@ function failingAfter(good: number): Readable {
   );
 }
 
+/** An ObjectId made `agoMs` ago, unique as the driver makes them. */
+function idMadeAgo(agoMs: number) {
+  const time = Math.floor((Date.now() - agoMs) / 1000).toString(16);
+  return new mongoose.Types.ObjectId(time + new mongoose.Types.ObjectId().toHexString().slice(8));
+}
+
 describe.each([
   {
     name: 'FileMediaStorage',
@@ -36,6 +42,13 @@ describe.each([
         storage: new FileMediaStorage(dir) as MediaStorage,
         // Temp files: what a write cut off would leave behind.
         leftovers: async () => readdirSync(dir).filter((f) => f !== KEY).length,
+        /** A temp file as a crash mid-write leaves it, last written `writtenAgoMs` ago. */
+        cutOffWrite: async (_beganAgoMs: number, writtenAgoMs: number) => {
+          const tmp = join(dir, `${new mongoose.Types.ObjectId().toHexString()}.4242.tmp`);
+          writeFileSync(tmp, 'half');
+          const at = new Date(Date.now() - writtenAgoMs);
+          utimesSync(tmp, at, at);
+        },
         tearDown: async () => undefined,
       };
     },
@@ -48,10 +61,22 @@ describe.each([
       const db = connection.db!;
       return {
         storage: new GridFsMediaStorage(db) as MediaStorage,
-        // Chunks of no file: what an upload cut off would leave behind.
+        // Uploads with chunks but no file: what an upload cut off would leave behind.
         leftovers: async () => {
           const files = await db.collection('media.files').distinct('_id');
-          return db.collection('media.chunks').countDocuments({ files_id: { $nin: files } });
+          const chunksOf = await db
+            .collection('media.chunks')
+            .distinct('files_id', { files_id: { $nin: files } });
+          return chunksOf.length;
+        },
+        /** Chunks as a crash mid-upload leaves them (no file document); ids dated as the driver's. */
+        cutOffWrite: async (beganAgoMs: number, writtenAgoMs: number) => {
+          const data = new mongoose.mongo.Binary(Buffer.alloc(10, 1));
+          const filesId = idMadeAgo(beganAgoMs);
+          await db.collection('media.chunks').insertMany([
+            { _id: idMadeAgo(beganAgoMs), files_id: filesId, n: 0, data },
+            { _id: idMadeAgo(writtenAgoMs), files_id: filesId, n: 1, data },
+          ]);
         },
         tearDown: async () => {
           await connection.close();
@@ -122,6 +147,22 @@ describe.each([
     expect(await kit.storage.deleteStoredBefore(b, cutoff)).toBe(false);
     expect(await kit.storage.read(b)).toEqual(Buffer.from('b2'));
     for (const key of [a, b, c]) await kit.storage.delete(key);
+    expect(await kit.leftovers()).toBe(0);
+  });
+
+  it('deletes what writes cut off by a crash left once begun before a time, and nothing else', async () => {
+    const whole = Buffer.alloc(700_000, 3); // several chunks in GridFS
+    await kit.storage.put(KEY, whole);
+    const hours = (n: number) => n * 3_600_000;
+    await kit.cutOffWrite(hours(3), hours(2));
+    await kit.cutOffWrite(hours(2), hours(2));
+    await kit.cutOffWrite(0, 0); // a write under way, maybe
+    await kit.cutOffWrite(hours(2), 0); // a slow write, still under way
+    expect(await kit.leftovers()).toBe(4);
+    expect(await kit.storage.deleteUnfinishedBefore(new Date(Date.now() - hours(1)))).toBe(2);
+    expect(await kit.leftovers()).toBe(2);
+    expect((await kit.storage.read(KEY))?.equals(whole)).toBe(true);
+    await kit.storage.deleteUnfinishedBefore(new Date(Date.now() + 60_000));
     expect(await kit.leftovers()).toBe(0);
   });
 

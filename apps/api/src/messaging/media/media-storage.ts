@@ -44,4 +44,10 @@ export interface MediaStorage {
    * download retried) stay. Resolves to whether anything was deleted.
    */
   deleteStoredBefore(key: string, before: Date): Promise<boolean>;
+  /**
+   * Deletes what writes a crash cut off left (they are no keys, and nothing else removes them):
+   * those last written before `before` (one still being written stays). Resolves to how many
+   * such writes were deleted.
+   */
+  deleteUnfinishedBefore(before: Date): Promise<number>;
 }
