@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
@@ -10,9 +10,16 @@ const SAFE_KEY = /^[A-Za-z0-9_-]{1,128}$/;
 /** A put's temp file: `<key>.<pid>.tmp`. */
 const TEMP_FILE = /^[A-Za-z0-9_-]{1,128}\.\d+\.tmp$/;
 
-/** Media as files under DATA_DIR/media, written atomically (temp file + rename). */
+/**
+ * Media as files under DATA_DIR/media, written atomically (temp file + rename) and, when
+ * `durable`, flushed to disk before a put resolves: a message the store keeps through a power
+ * loss (EMBEDDED_MONGO_FSYNC) then never holds media that was still in the page cache.
+ */
 export class FileMediaStorage implements MediaStorage {
-  constructor(private readonly dir: string) {}
+  constructor(
+    private readonly dir: string,
+    private readonly durable = true,
+  ) {}
 
   async put(key: string, data: Buffer | Readable): Promise<number> {
     const path = this.pathOf(key);
@@ -21,12 +28,24 @@ export class FileMediaStorage implements MediaStorage {
     try {
       if (Buffer.isBuffer(data)) await writeFile(tmp, data);
       else await pipeline(data, createWriteStream(tmp));
+      await this.flush(tmp); // the bytes, before the name points at them
     } catch (error) {
       await rm(tmp, { force: true });
       throw error;
     }
     await rename(tmp, path);
+    await this.flush(this.dir); // the name
     return (await stat(path)).size;
+  }
+
+  private async flush(path: string): Promise<void> {
+    if (!this.durable) return;
+    const handle = await open(path, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
   }
 
   async open(key: string, pickRange?: RangePicker): Promise<OpenedMedia | null> {

@@ -13,6 +13,9 @@ export const mediaStorageProvider: Provider = {
   inject: [APP_CONFIG, MONGO_TARGET, getConnectionToken()],
   useFactory: (config: AppConfig, target: MongoTarget, connection: Connection) =>
     target.isEmbedded
-      ? new FileMediaStorage(join(config.DATA_DIR, 'media'))
+      ? new FileMediaStorage(
+          join(config.DATA_DIR, 'media'),
+          config.EMBEDDED_MONGO_FSYNC !== 'never',
+        )
       : new GridFsMediaStorage(connection.db!),
 };

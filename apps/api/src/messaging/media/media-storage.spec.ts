@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -189,6 +190,33 @@ describe('FileMediaStorage keys', () => {
     await storage.put(KEY, Buffer.from('x'));
     writeFileSync(join(dir, `${KEY}.4242.tmp`), 'half');
     expect(await listed()).toEqual([KEY]);
+  });
+
+  it('has the bytes and their name on disk before a put resolves (a power loss keeps what the store keeps)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'media-'));
+    let path = '';
+    const put = (dir: string, data: Buffer | Readable, durable?: boolean) => {
+      path = join(root, dir, KEY);
+      return new FileMediaStorage(join(root, dir), durable).put(KEY, data);
+    };
+    // What was on disk at each flush: the file's bytes before it is renamed into place, then
+    // the directory holding its name.
+    const flushed: string[] = [];
+    const probe = await open(__filename, 'r');
+    const FileHandle = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+    await probe.close();
+    const sync = FileHandle.sync;
+    vi.spyOn(FileHandle, 'sync').mockImplementation(async function (this: { fd: number }) {
+      flushed.push(existsSync(path) ? 'renamed' : 'written');
+      return sync.call(this);
+    });
+    await put('buffer', Buffer.from('bytes'));
+    await put('stream', Readable.from([Buffer.from('x')]));
+    expect(flushed).toEqual(['written', 'renamed', 'written', 'renamed']);
+    flushed.length = 0;
+    // EMBEDDED_MONGO_FSYNC=never: the store itself survives a process crash only; so does media.
+    await put('never', Buffer.from('bytes'), false);
+    expect(flushed).toEqual([]);
   });
 
   it('refuses keys that could escape the directory', async () => {
