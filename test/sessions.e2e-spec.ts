@@ -376,6 +376,72 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     expect([message.status, message.error]).toEqual(['failed', "Session 'dropped' was logged out"]);
   });
 
+  it('a send stored just after its session was logged out never goes out through the next link, whichever number it links', async () => {
+    const org = await registerUser(t);
+    await connectedSession(t, org, 'relinked', '+15550004464');
+    const dispatcher = t.app.get(OutboxDispatcher);
+    // The check for queues of logged-out sessions (every 30 s) does not come before the new link.
+    const checks = dispatcher as unknown as { deletedCheckedAt: number };
+    checks.deletedCheckedAt = Number.MAX_SAFE_INTEGER;
+    onTestFinished(() => void (checks.deletedCheckedAt = 0));
+    const failAll = (dispatcher as unknown as { failAll: () => Promise<void> }).failAll.bind(
+      dispatcher,
+    );
+    let queueFailed!: () => void;
+    const failed = new Promise<void>((resolve) => (queueFailed = resolve));
+    const failing = vi
+      .spyOn(dispatcher as unknown as { failAll: () => Promise<void> }, 'failAll')
+      .mockImplementation(async (...args: unknown[]) => {
+        await (failAll as (...a: unknown[]) => Promise<void>)(...args);
+        queueFailed();
+      });
+    // The send passed its session check while the session was connected; its insert lands after
+    // the logout failed the queue.
+    const messages = t.app.get(MessagesRepository);
+    const insertAll = messages.insertAll.bind(messages);
+    const late = vi.spyOn(messages, 'insertAll').mockImplementation(async (...args) => {
+      await t
+        .http()
+        .post('/api/v1/whatsapp/sandbox/sessions/relinked/disconnect')
+        .set(org.auth)
+        .send({ reason: 'loggedOut' })
+        .expect(202);
+      await failed;
+      return insertAll(...args);
+    });
+    onTestFinished(() => {
+      late.mockRestore();
+      failing.mockRestore();
+    });
+    const accepted = await t
+      .http()
+      .post('/api/v1/whatsapp/messages/send')
+      .set(org.auth)
+      .send({ sessionName: 'relinked', to: '+15550004465', text: 'for the old number' })
+      .expect(202);
+    late.mockRestore();
+    await waitForSessionStatus(t, org, 'relinked', 'logged_out');
+
+    await scanWhenQrShows(t, org, 'relinked', '+15550004466');
+    await waitForSessionStatus(t, org, 'relinked', 'connected');
+    const message = await waitFor(
+      async () => {
+        const res = await t
+          .http()
+          .get(`/api/v1/whatsapp/messages/${accepted.body.id}`)
+          .set(org.auth)
+          .expect(200);
+        return res.body.status === 'pending' ? undefined : res.body;
+      },
+      10_000,
+      'the send to leave pending',
+    );
+    expect([message.status, message.error]).toEqual([
+      'failed',
+      "Session 'relinked' was logged out",
+    ]);
+  });
+
   it('what a deleted session left queued (its holder died before failing it) never goes out, also not through a new session of that name', async () => {
     const org = await registerUser(t);
     await linkedThenReplaced(org, 'reborn', '+15550004447');
