@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -48,12 +48,25 @@ export class FileMediaStorage implements MediaStorage {
     }
   }
 
+  /**
+   * Measured and read through one open file: a delete or re-put meanwhile (a failed send's media
+   * discarded) changes neither, so the bytes served are always the size answered.
+   */
   async open(key: string, pickRange?: RangePicker): Promise<OpenedMedia | null> {
-    const path = this.pathOf(key);
-    const info = await stat(path).catch(() => null);
-    if (!info) return null;
-    const range = pickRange?.(info.size);
-    return { stream: createReadStream(path, range), size: info.size, range };
+    const file = await open(this.pathOf(key), 'r').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return null;
+      throw error;
+    });
+    if (!file) return null;
+    try {
+      const { size } = await file.stat();
+      const range = pickRange?.(size);
+      // Closes the file once read, or destroyed (a client gone).
+      return { stream: file.createReadStream(range), size, range };
+    } catch (error) {
+      await file.close(); // a range that cannot be served (416)
+      throw error;
+    }
   }
 
   async read(key: string): Promise<Buffer | null> {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -217,6 +217,19 @@ describe('FileMediaStorage keys', () => {
     // EMBEDDED_MONGO_FSYNC=never: the store itself survives a process crash only; so does media.
     await put('never', Buffer.from('bytes'), false);
     expect(flushed).toEqual([]);
+  });
+
+  it('serves the bytes whose size it answered, also when the file is deleted as it is opened', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'media-')), 'media');
+    const storage = new FileMediaStorage(dir);
+    await storage.put(KEY, Buffer.from('whole'));
+    // A failed send's media discarded (or a sweep) between measuring and reading.
+    const opened = await storage.open(KEY, () => {
+      rmSync(join(dir, KEY));
+      return undefined;
+    });
+    expect(opened?.size).toBe(5);
+    expect(await buffer(opened!.stream)).toEqual(Buffer.from('whole'));
   });
 
   it('refuses keys that could escape the directory', async () => {
