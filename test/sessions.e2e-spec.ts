@@ -330,42 +330,7 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     const org = await registerUser(t);
     await connectedSession(t, org, 'dropped', '+15550004462');
     const dispatcher = t.app.get(OutboxDispatcher);
-    const failAll = (dispatcher as unknown as { failAll: () => Promise<void> }).failAll.bind(
-      dispatcher,
-    );
-    let queueFailed!: () => void;
-    const failed = new Promise<void>((resolve) => (queueFailed = resolve));
-    const failing = vi
-      .spyOn(dispatcher as unknown as { failAll: () => Promise<void> }, 'failAll')
-      .mockImplementation(async (...args: unknown[]) => {
-        await (failAll as (...a: unknown[]) => Promise<void>)(...args);
-        queueFailed();
-      });
-    // The send passed its session check while the session was connected; its insert lands after
-    // the logout failed the queue (a media download, or just a slow write).
-    const messages = t.app.get(MessagesRepository);
-    const insertAll = messages.insertAll.bind(messages);
-    const late = vi.spyOn(messages, 'insertAll').mockImplementation(async (...args) => {
-      await t
-        .http()
-        .post('/api/v1/whatsapp/sandbox/sessions/dropped/disconnect')
-        .set(org.auth)
-        .send({ reason: 'loggedOut' })
-        .expect(202);
-      await failed;
-      return insertAll(...args);
-    });
-    onTestFinished(() => {
-      late.mockRestore();
-      failing.mockRestore();
-    });
-    const accepted = await t
-      .http()
-      .post('/api/v1/whatsapp/messages/send')
-      .set(org.auth)
-      .send({ sessionName: 'dropped', to: '+15550004463', text: 'too late' })
-      .expect(202);
-    late.mockRestore();
+    const accepted = await sendStoredAsLoggedOut(t, org, 'dropped', '+15550004463', 'too late');
     await waitForSessionStatus(t, org, 'dropped', 'logged_out');
 
     (dispatcher as unknown as { deletedCheckedAt: number }).deletedCheckedAt = 0;
@@ -384,42 +349,13 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     const checks = dispatcher as unknown as { deletedCheckedAt: number };
     checks.deletedCheckedAt = Number.MAX_SAFE_INTEGER;
     onTestFinished(() => void (checks.deletedCheckedAt = 0));
-    const failAll = (dispatcher as unknown as { failAll: () => Promise<void> }).failAll.bind(
-      dispatcher,
+    const accepted = await sendStoredAsLoggedOut(
+      t,
+      org,
+      'relinked',
+      '+15550004465',
+      'for the old number',
     );
-    let queueFailed!: () => void;
-    const failed = new Promise<void>((resolve) => (queueFailed = resolve));
-    const failing = vi
-      .spyOn(dispatcher as unknown as { failAll: () => Promise<void> }, 'failAll')
-      .mockImplementation(async (...args: unknown[]) => {
-        await (failAll as (...a: unknown[]) => Promise<void>)(...args);
-        queueFailed();
-      });
-    // The send passed its session check while the session was connected; its insert lands after
-    // the logout failed the queue.
-    const messages = t.app.get(MessagesRepository);
-    const insertAll = messages.insertAll.bind(messages);
-    const late = vi.spyOn(messages, 'insertAll').mockImplementation(async (...args) => {
-      await t
-        .http()
-        .post('/api/v1/whatsapp/sandbox/sessions/relinked/disconnect')
-        .set(org.auth)
-        .send({ reason: 'loggedOut' })
-        .expect(202);
-      await failed;
-      return insertAll(...args);
-    });
-    onTestFinished(() => {
-      late.mockRestore();
-      failing.mockRestore();
-    });
-    const accepted = await t
-      .http()
-      .post('/api/v1/whatsapp/messages/send')
-      .set(org.auth)
-      .send({ sessionName: 'relinked', to: '+15550004465', text: 'for the old number' })
-      .expect(202);
-    late.mockRestore();
     await waitForSessionStatus(t, org, 'relinked', 'logged_out');
 
     await scanWhenQrShows(t, org, 'relinked', '+15550004466');
@@ -1078,3 +1014,52 @@ describe('WhatsApp sessions on an instance that is shutting down (HTTP, sandbox 
     }
   });
 });
+
+/**
+ * A send that passed its session check while the session was connected, whose insert lands after
+ * a logout from the phone failed the session's queue (a media download, or just a slow write).
+ */
+async function sendStoredAsLoggedOut(
+  t: TestApp,
+  org: RegisteredUser,
+  sessionName: string,
+  to: string,
+  text: string,
+): Promise<{ body: { id: string } }> {
+  const dispatcher = t.app.get(OutboxDispatcher);
+  const failAll = (dispatcher as unknown as { failAll: () => Promise<void> }).failAll.bind(
+    dispatcher,
+  );
+  let queueFailed!: () => void;
+  const failed = new Promise<void>((resolve) => (queueFailed = resolve));
+  const failing = vi
+    .spyOn(dispatcher as unknown as { failAll: () => Promise<void> }, 'failAll')
+    .mockImplementation(async (...args: unknown[]) => {
+      await (failAll as (...a: unknown[]) => Promise<void>)(...args);
+      queueFailed();
+    });
+  const messages = t.app.get(MessagesRepository);
+  const insertAll = messages.insertAll.bind(messages);
+  const late = vi.spyOn(messages, 'insertAll').mockImplementation(async (...args) => {
+    await t
+      .http()
+      .post(`/api/v1/whatsapp/sandbox/sessions/${sessionName}/disconnect`)
+      .set(org.auth)
+      .send({ reason: 'loggedOut' })
+      .expect(202);
+    await failed;
+    return insertAll(...args);
+  });
+  onTestFinished(() => {
+    late.mockRestore();
+    failing.mockRestore();
+  });
+  const accepted = await t
+    .http()
+    .post('/api/v1/whatsapp/messages/send')
+    .set(org.auth)
+    .send({ sessionName, to, text })
+    .expect(202);
+  late.mockRestore();
+  return accepted;
+}
