@@ -111,13 +111,14 @@ describe('BatchedAuthStore', () => {
     expect(provider.backend.rows.has('s1')).toBe(false);
   });
 
-  it('never caches what a read answers for a row written while the read was on its way', async () => {
+  /** A store of one row whose first database read answers the row as it was, once `meanwhile` ran. */
+  async function readSpanning(meanwhile: (store: BatchedAuthStore) => Promise<void>) {
     const backend = new InMemoryAuthRowBackend();
     await new BatchedAuthStore('s1', backend).keys.set({ session: { peer: { v: 1 } } });
     const readMany = backend.readMany.bind(backend);
     const [asked, answer] = [deferred(), deferred()];
     vi.spyOn(backend, 'readMany').mockImplementationOnce(async (...args) => {
-      const before = await readMany(...args); // the database's answer: the row before the write
+      const before = await readMany(...args); // the database's answer: the row before `meanwhile`
       asked.resolve();
       await answer.promise;
       return before;
@@ -126,33 +127,20 @@ describe('BatchedAuthStore', () => {
 
     const reading = store.keys.get('session', ['peer']);
     await asked.promise;
-    await store.keys.set({ session: { peer: { v: 2 } } }); // lands while the read is on its way
+    await meanwhile(store);
     answer.resolve();
     await reading;
+    return store.keys.get('session', ['peer']);
+  }
 
-    expect(await store.keys.get('session', ['peer'])).toEqual({ peer: { v: 2 } });
+  it('never caches what a read answers for a row written while the read was on its way', async () => {
+    const read = await readSpanning((store) => store.keys.set({ session: { peer: { v: 2 } } }));
+    expect(read).toEqual({ peer: { v: 2 } });
   });
 
   it('clear() is not undone by a read that was on its way', async () => {
-    const backend = new InMemoryAuthRowBackend();
-    await new BatchedAuthStore('s1', backend).keys.set({ session: { peer: { v: 1 } } });
-    const readMany = backend.readMany.bind(backend);
-    const [asked, answer] = [deferred(), deferred()];
-    vi.spyOn(backend, 'readMany').mockImplementationOnce(async (...args) => {
-      const before = await readMany(...args); // the database's answer: the row before the clear
-      asked.resolve();
-      await answer.promise;
-      return before;
-    });
-    const store = new BatchedAuthStore('s1', backend);
-
-    const reading = store.keys.get('session', ['peer']);
-    await asked.promise;
-    await store.clear(); // a logout while Baileys still reads a key
-    answer.resolve();
-    await reading;
-
-    expect(await store.keys.get('session', ['peer'])).toEqual({});
+    // A logout while Baileys still reads a key.
+    expect(await readSpanning((store) => store.clear())).toEqual({});
   });
 
   it('surfaces a corrupt row as a read error', async () => {
