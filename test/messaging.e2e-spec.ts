@@ -281,6 +281,25 @@ describe('messaging (HTTP, sandbox engine)', () => {
     expect(read.playedAt).toBeUndefined();
   });
 
+  it('applies a read receipt of a message typed on the phone that comes before the message is stored', async () => {
+    const sessionId = `${owner.organization.id}_main`;
+    const control = t.app.get(SandboxControl);
+    const typed = control.inbound(sessionId, {
+      from: '+201009990061',
+      fromMe: true,
+      text: 'typed on the phone, read at once',
+    });
+    control.receipt(sessionId, typed.waMessageId, 'read', typed.chatJid);
+    await waitFor(
+      async () => {
+        const page = await history({ sessionName: 'main', direction: 'out', status: 'read' });
+        return page.items.some((m: { waMessageId: string }) => m.waMessageId === typed.waMessageId);
+      },
+      10_000,
+      'the phone-typed message to be read',
+    );
+  });
+
   it('stores inbound messages of every type once, with media downloadable byte-exactly', async () => {
     const image = randomBytes(4096);
     const specs = [

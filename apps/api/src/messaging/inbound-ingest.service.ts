@@ -75,10 +75,12 @@ export class InboundIngestService implements BeforeApplicationShutdown {
     maxBatch: MAX_EFFECTS_BATCHES,
     process: async (sessionId, batches) => {
       try {
+        const created = batches.flatMap((b) => b.created);
         await this.creation.completeAll(
           batches.map((b) => b.note),
-          batches.flatMap((b) => b.created),
+          created,
         );
+        await this.applyEarlyReceipts(sessionId, created);
       } catch (err) {
         // The notes stay open: recovery replays these effects.
         const count = batches.reduce((n, b) => n + b.created.length, 0);
@@ -130,6 +132,9 @@ export class InboundIngestService implements BeforeApplicationShutdown {
 
   @OnEvent(WA_EVENTS.messageStatus, { async: true, promisify: true })
   async onStatus(event: WaMessageStatusEvent): Promise<void> {
+    // A receipt can name a message handed over just before it (one typed on the phone) whose
+    // insert has not landed yet: it would find no message, and be lost.
+    await this.stores.settled(event.sessionId);
     try {
       // Safe to run again: statuses only move forward, and a change whose effects a failure cut
       // off is replayed by MessageEffectsRecovery.
@@ -170,6 +175,22 @@ export class InboundIngestService implements BeforeApplicationShutdown {
     }
     this.waiting.add(note);
     return { note, created };
+  }
+
+  /**
+   * Receipts of our messages typed on the phone that came before the message was stored, applied
+   * after its effects (its status change is announced after its creation). Held only in memory:
+   * an outage is waited out.
+   */
+  private async applyEarlyReceipts(sessionId: string, created: MessageRecord[]): Promise<void> {
+    for (const { direction, waMessageId } of created) {
+      if (direction !== 'out' || !waMessageId) continue;
+      await this.throughOutage(
+        () => this.status.applyEarlyReceipts(sessionId, waMessageId),
+        sessionId,
+        1,
+      );
+    }
   }
 
   /** A backlog of effects can outlast recovery's grace period: its notes are not a crash's. */

@@ -91,12 +91,20 @@ export class MessageStatusService {
   async markSent(message: MessageRecord, waMessageId: string, at: Date): Promise<void> {
     const result = await this.messages.markSent(message._id, message.sessionId, waMessageId, at);
     if (result) await this.emitChanged(result.after, at);
-    const key = `${message.sessionId}|${waMessageId}`;
+    await this.applyEarlyReceipts(message.sessionId, waMessageId);
+  }
+
+  /**
+   * The receipts that came before the message was stored (a send's own bookkeeping, or a message
+   * typed on the phone whose receipt Baileys handed over before the message), now that it is.
+   */
+  async applyEarlyReceipts(sessionId: string, waMessageId: string): Promise<void> {
+    const key = `${sessionId}|${waMessageId}`;
     const early = this.earlyReceipts.get(key) ?? [];
     this.earlyReceipts.delete(key);
     for (const [i, receipt] of early.entries()) {
       try {
-        await this.advanceByReceipt(message.sessionId, waMessageId, receipt.status, receipt.at);
+        await this.advanceByReceipt(sessionId, waMessageId, receipt.status, receipt.at);
       } catch (err) {
         // Kept for the caller's retry (the outbox repeats this through an outage), or a later
         // receipt would be lost: the failed one applies again as a no-op, its effects replayed.
