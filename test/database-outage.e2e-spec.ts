@@ -1,7 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { SandboxControl, SessionRegistry } from '@app/whatsapp';
+import {
+  MESSAGING_EVENTS,
+  type MessageStatusChangedEvent,
+} from '../apps/api/src/messaging/messaging.events';
 import { EmbeddedMongoServer } from '@app/embedded-mongo';
 import { outageProxy } from './support/outage-proxy';
 import { connectedSession, sendText, waitForSessionStatus } from './support/sandbox';
@@ -24,6 +29,13 @@ describe('a database outage', () => {
       const owner = await registerUser(t);
       await connectedSession(t, owner);
       const sessionId = `${owner.organization.id}_main`;
+      const changes: string[] = [];
+      t.app
+        .get(EventEmitter2)
+        .on(MESSAGING_EVENTS.statusChanged, (e: MessageStatusChangedEvent) => {
+          if (e.message.text === 'before the outage') changes.push(e.status);
+        });
+
       const sent = await sendText(t, owner, '+201009990001', 'before the outage');
       const waMessageId = await waitFor(async () => {
         const res = await t.http().get(`/api/v1/whatsapp/messages/${sent.id}`).set(owner.auth);
@@ -34,7 +46,10 @@ describe('a database outage', () => {
       const sandbox = t.app.get(SandboxControl);
       for (const text of ['one', 'two', 'three'])
         sandbox.inbound(sessionId, { from: '201009990002', pushName: 'Mona', text });
-      sandbox.receipt(sessionId, waMessageId, 'read');
+      // The recipient's devices, over and over (held folded: one write per status, in order).
+      sandbox.receipt(sessionId, waMessageId, 'delivered');
+      for (let i = 0; i < 50; i++)
+        sandbox.receipt(sessionId, waMessageId, i % 2 ? 'delivered' : 'read');
       sandbox.pushContact(sessionId, { phone: '201009990003', name: 'Omar Address Book' });
       const cutAt = Date.now();
       // WhatsApp's connection drops too (the same network blip): the session must come back.
@@ -67,6 +82,13 @@ describe('a database outage', () => {
         },
         30_000,
         'the read receipt of the outage',
+      );
+      const read = (await t.http().get(`/api/v1/whatsapp/messages/${sent.id}`).set(owner.auth))
+        .body;
+      // Each status once, in order (the send's own 'sent' aside).
+      expect(changes.filter((status) => status !== 'sent')).toEqual(['delivered', 'read']);
+      expect(new Date(read.deliveredAt).getTime()).toBeLessThanOrEqual(
+        new Date(read.readAt).getTime(),
       );
       await waitFor(
         async () => {

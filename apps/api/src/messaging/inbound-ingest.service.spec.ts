@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { MongoNetworkError } from 'mongodb';
-import type { WaMessageReceivedEvent } from '@app/whatsapp';
+import type { WaMessageReceivedEvent, WaMessageStatusEvent } from '@app/whatsapp';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import { ChatCountsService } from './chat-counts.service';
 import { ChatsRepository } from './chats.repository';
@@ -30,6 +30,17 @@ const event = (waMessageId: string, over: Partial<WaMessageReceivedEvent['messag
     },
   }) as WaMessageReceivedEvent;
 
+const receipt = (waMessageId: string, status: WaMessageStatusEvent['status'], at: number) =>
+  ({
+    organizationId: 'org1',
+    sessionId: 'org1_main',
+    sessionName: 'main',
+    waMessageId,
+    chatJid: '201001234567@s.whatsapp.net',
+    status,
+    at: new Date(at),
+  }) as WaMessageStatusEvent;
+
 const record = (doc: NewMessage) => ({ ...doc, _id: `id-${doc.waMessageId}` });
 
 describe('InboundIngestService', () => {
@@ -46,7 +57,7 @@ describe('InboundIngestService', () => {
   const notes = { open: vi.fn(), close: vi.fn(), hold: vi.fn() };
   const chats = { refreshSnapshot: vi.fn() };
   const counts = { record: vi.fn(), recount: vi.fn() };
-  const status = { emitCreated: vi.fn() };
+  const status = { emitCreated: vi.fn(), applyReceipt: vi.fn(), applyEarlyReceipts: vi.fn() };
   const sessions = { touchActivity: vi.fn() };
   const dispatcher = { sendsSettled: vi.fn() };
   let ingest: InboundIngestService;
@@ -287,6 +298,43 @@ describe('InboundIngestService', () => {
       ]),
     );
     expect(messages.applyEdit).toHaveBeenCalledTimes(2);
+  });
+
+  it('holds the receipts of a database outage as one write per message and status, not one per receipt', async () => {
+    // The database does not answer: a write waits until it does (the driver's server selection).
+    let answer!: () => void;
+    const back = new Promise<void>((resolve) => (answer = resolve));
+    let waiting = 0;
+    let mostWaiting = 0;
+    const applied: Array<[string, string, number]> = [];
+    status.applyReceipt.mockImplementation(
+      async (_sessionId: string, waMessageId: string, to: string, at: Date) => {
+        mostWaiting = Math.max(mostWaiting, ++waiting);
+        await back;
+        waiting--;
+        applied.push([waMessageId, to, at.getTime()]);
+      },
+    );
+    // A busy number: 3 messages, each delivered to, then read by, many group members (or
+    // WhatsApp repeating itself), 300 receipts in all.
+    const steps = ['delivered', 'read', 'delivered', 'played', 'read'] as const;
+    for (let i = 0; i < 300; i++)
+      void ingest.onStatus(receipt(`WA${i % 3}`, steps[Math.min(Math.floor(i / 3), 4) % 5], i));
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(mostWaiting).toBeLessThanOrEqual(3);
+
+    answer();
+    await ingest.receiptsSettled('org1_main');
+    // What applying them one by one, in order, would change: the first delivered, the first read
+    // after it, then the first played (each with its own time); the rest changes nothing.
+    const byMessage = [...applied].sort(([a], [b]) => a.localeCompare(b)); // stable
+    expect(byMessage).toEqual(
+      [0, 1, 2].flatMap((m) => [
+        [`WA${m}`, 'delivered', m],
+        [`WA${m}`, 'read', 3 + m],
+        [`WA${m}`, 'played', 9 + m],
+      ]),
+    );
   });
 
   it('notes the ids before the insert and closes the note after every effect ran', async () => {

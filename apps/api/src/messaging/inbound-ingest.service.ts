@@ -4,6 +4,7 @@ import {
   OutageRetries,
   isTransientDatabaseError,
   KeyedBatchQueue,
+  KeyedCoalescingQueue,
   normalizeJid,
 } from '@app/common';
 import {
@@ -12,6 +13,7 @@ import {
   type WaMessageStatusEvent,
   type WaMessageReceivedEvent,
 } from '@app/whatsapp';
+import { foldReceipt, type HeldReceipt } from './held-receipts';
 import { MessageCreationService } from './message-creation.service';
 import type { OpenCreation } from './message-creations.repository';
 import { MessageStatusService } from './message-status.service';
@@ -23,6 +25,13 @@ import { OutboxDispatcher } from './outbox-dispatcher';
 const MAX_INGEST_BATCH = 500;
 /** Stored batches whose effects run together (small ones pile up while effects run). */
 const MAX_EFFECTS_BATCHES = 8;
+/** Messages of one session whose receipts are applied at the same time. */
+const RECEIPT_WRITERS = 8;
+/**
+ * Most messages of one session with receipts waiting for the database (a 10-minute outage of a
+ * busy number): a few hundred bytes each. The receipts of further messages are dropped (logged).
+ */
+export const MAX_HELD_RECEIPT_MESSAGES = 50_000;
 /** How often the creation notes of stored batches still waiting for their effects are held. */
 const HOLD_NOTES_MS = 10_000;
 
@@ -91,6 +100,20 @@ export class InboundIngestService implements BeforeApplicationShutdown {
       return batches.map(() => undefined);
     },
   });
+  /**
+   * Receipts per session, folded per message while they wait for their round (a database outage
+   * holds a round): what waits is a few receipts per message, however many came.
+   */
+  private readonly receipts = new KeyedCoalescingQueue<HeldReceipt, HeldReceipt[]>({
+    fold: foldReceipt,
+    process: (sessionId, round) => this.applyReceipts(sessionId, round),
+    maxHeld: MAX_HELD_RECEIPT_MESSAGES,
+    onFull: (sessionId) =>
+      this.log.error(
+        { sessionId, limit: MAX_HELD_RECEIPT_MESSAGES },
+        'Too many messages with receipts waiting for the database: the receipts of further messages are dropped until those are written',
+      ),
+  });
   /** Notes of stored batches whose effects have not run yet: held off recovery while they wait. */
   private readonly waiting = new Set<OpenCreation>();
   private readonly holdTimer = setInterval(() => void this.holdWaitingNotes(), HOLD_NOTES_MS);
@@ -111,6 +134,7 @@ export class InboundIngestService implements BeforeApplicationShutdown {
     this.outage.stop();
     await this.stores.idle();
     await this.effects.idle();
+    await this.receipts.idle();
     clearInterval(this.holdTimer);
   }
 
@@ -130,21 +154,64 @@ export class InboundIngestService implements BeforeApplicationShutdown {
     await effects;
   }
 
+  /**
+   * Hands a receipt over to the session's next round of receipts (see applyReceipts), where it is
+   * folded with the other receipts of its message; it holds nothing of the event.
+   */
   @OnEvent(WA_EVENTS.messageStatus, { async: true, promisify: true })
-  async onStatus(event: WaMessageStatusEvent): Promise<void> {
-    // A receipt can name a message handed over just before it (one typed on the phone) whose
-    // insert has not landed yet: it would find no message, and be lost.
-    await this.stores.settled(event.sessionId);
-    try {
-      // Safe to run again: statuses only move forward, and a change whose effects a failure cut
-      // off is replayed by MessageEffectsRecovery.
-      await this.throughOutage(() => this.handleMessageUpdate(event), event.sessionId, 1);
-    } catch (err) {
+  onStatus(event: WaMessageStatusEvent): void {
+    this.receipts.push(event.sessionId, event.waMessageId, {
+      status: event.status,
+      at: new Date(event.at),
+    });
+  }
+
+  /** Resolves once the session's receipts handed over so far were applied (or given up, logged). */
+  receiptsSettled(sessionId: string): Promise<void> {
+    return this.receipts.settled(sessionId);
+  }
+
+  /**
+   * One round of a session's receipts, a few messages at a time, each message's in order. It waits
+   * for the messages handed over before it: a receipt can name one (typed on the phone) whose
+   * insert has not landed yet, and would find nothing. A database outage is waited out (the
+   * session's next receipts are folded meanwhile); safe to run again: statuses only move forward,
+   * and a change whose effects a failure cut off is replayed by MessageEffectsRecovery.
+   */
+  private async applyReceipts(sessionId: string, round: Map<string, HeldReceipt[]>) {
+    await this.stores.settled(sessionId);
+    const waiting = [...round];
+    let givenUp: unknown;
+    let cutOff = 0;
+    const writer = async () => {
+      while (!givenUp && waiting.length) {
+        const [waMessageId, receipts] = waiting.shift()!;
+        for (const { status, at } of receipts) {
+          try {
+            await this.throughOutage(
+              () => this.status.applyReceipt(sessionId, waMessageId, status, at),
+              sessionId,
+              round.size,
+            );
+          } catch (err) {
+            if (!isTransientDatabaseError(err)) {
+              this.log.error({ err, sessionId, waMessageId }, 'Failed to apply a receipt');
+              continue;
+            }
+            // Given up during an outage (shutdown): the rest of the round too, logged once below.
+            givenUp ??= err;
+            cutOff++;
+            break;
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(RECEIPT_WRITERS, round.size) }, writer));
+    if (givenUp)
       this.log.error(
-        { err, sessionId: event.sessionId, waMessageId: event.waMessageId },
-        'Failed to apply a receipt',
+        { err: givenUp, sessionId, count: waiting.length + cutOff },
+        'Database unreachable at shutdown: giving up the receipts of messages not written',
       );
-    }
   }
 
   /** Stores one session's messages under a creation note; returns the ones that are new. */
@@ -199,15 +266,6 @@ export class InboundIngestService implements BeforeApplicationShutdown {
     await this.creation.hold([...this.waiting]).catch((err: unknown) => {
       this.log.warn({ err, count: this.waiting.size }, 'Could not hold creation notes');
     });
-  }
-
-  async handleMessageUpdate(event: WaMessageStatusEvent): Promise<void> {
-    await this.status.applyReceipt(
-      event.sessionId,
-      event.waMessageId,
-      event.status,
-      new Date(event.at),
-    );
   }
 
   /**
