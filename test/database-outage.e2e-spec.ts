@@ -50,6 +50,9 @@ describe('a database outage', () => {
       sandbox.receipt(sessionId, waMessageId, 'delivered');
       for (let i = 0; i < 50; i++)
         sandbox.receipt(sessionId, waMessageId, i % 2 ? 'delivered' : 'read');
+      // The address book, renamed over and over (held folded per contact, the latest name kept).
+      for (let i = 0; i < 20; i++)
+        sandbox.pushContact(sessionId, { phone: '201009990003', name: `Omar ${i}` });
       sandbox.pushContact(sessionId, { phone: '201009990003', name: 'Omar Address Book' });
       const cutAt = Date.now();
       // WhatsApp's connection drops too (the same network blip): the session must come back.

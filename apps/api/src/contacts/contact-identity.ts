@@ -120,6 +120,13 @@ export function observationFromContactInfo(
   return observation;
 }
 
+/** What an engine contact event tells, seen at `observedAt` (contacts that are no peer left out). */
+export function observeContacts(contacts: ContactInfo[], observedAt: Date): ContactObservation[] {
+  return contacts
+    .map((info) => observationFromContactInfo(info, observedAt))
+    .filter((o): o is ContactObservation => o !== undefined);
+}
+
 /**
  * The peers one stored message reveals. 1:1 chat: the chat partner (with its LID/phone and
  * pushName when it wrote the message). Group: the group (which gets the message count) and,

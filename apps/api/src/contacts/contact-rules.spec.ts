@@ -2,6 +2,7 @@ import type { ContactObservation } from './contact-identity';
 import {
   buildSyncUpdate,
   displayNameOf,
+  foldObservation,
   limitViolations,
   mergeContacts,
   normalizeTags,
@@ -351,5 +352,42 @@ describe('limitViolations', () => {
       tags: ['tags must contain at most 20 distinct tags'],
       notes: ['notes must be shorter than or equal to 2000 characters'],
     });
+  });
+});
+
+describe('foldObservation', () => {
+  const seen = (at: string, extra: Partial<ContactObservation>): ContactObservation => ({
+    jid: '201001234567@s.whatsapp.net',
+    phone: '201001234567',
+    isGroup: false,
+    observedAt: t(at),
+    ...extra,
+  });
+
+  it('folds a later event of a contact as syncing it after the earlier one would store it', () => {
+    const folded = foldObservation(
+      seen('2026-01-01T00:00:00Z', {
+        addressBookName: 'Mona Ali',
+        pushName: 'Mona',
+        profilePictureUrl: 'https://pps.whatsapp.net/x.jpg',
+      }),
+      seen('2026-01-01T00:00:05Z', { pushName: 'Mona A.', isBusiness: false }),
+    );
+    expect(folded).toEqual(
+      seen('2026-01-01T00:00:00Z', {
+        addressBookName: 'Mona Ali',
+        pushName: 'Mona A.',
+        pushNameAt: t('2026-01-01T00:00:05Z'),
+        profilePictureUrl: 'https://pps.whatsapp.net/x.jpg',
+        isBusiness: false,
+      }),
+    );
+  });
+
+  it('keeps the later pushName of two seen at the same time (the later write wins a tie)', () => {
+    const at = '2026-01-01T00:00:00Z';
+    expect(
+      foldObservation(seen(at, { pushName: 'First' }), seen(at, { pushName: 'Second' })).pushName,
+    ).toBe('Second');
   });
 });

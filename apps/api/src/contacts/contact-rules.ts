@@ -82,19 +82,21 @@ export function foldObservations(observations: ContactObservation[]): ContactObs
   const byJid = new Map<string, ContactObservation>();
   for (const o of observations) {
     const seen = byJid.get(o.jid);
-    byJid.set(o.jid, seen ? foldPair(seen, o) : o);
+    byJid.set(o.jid, seen ? foldObservation(seen, o) : o);
   }
   return [...byJid.values()];
 }
 
-function foldPair(a: ContactObservation, b: ContactObservation): ContactObservation {
+/** Two observations of the same contact as one (see foldObservations). */
+export function foldObservation(a: ContactObservation, b: ContactObservation): ContactObservation {
   const [older, newer] = a.observedAt <= b.observedAt ? [a, b] : [b, a];
   const defined = Object.fromEntries(Object.entries(newer).filter(([, v]) => v !== undefined));
   const folded: ContactObservation = { ...older, ...defined, observedAt: older.observedAt };
   const namer = [a, b]
     .filter((o) => o.pushName)
     .reduce<ContactObservation | undefined>(
-      (best, o) => (!best || pushNameTime(o) > pushNameTime(best) ? o : best),
+      // At the same time, the later one (as applying them in turn would leave it).
+      (best, o) => (!best || pushNameTime(o) >= pushNameTime(best) ? o : best),
       undefined,
     );
   if (namer) {

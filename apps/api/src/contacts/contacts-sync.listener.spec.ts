@@ -2,6 +2,7 @@ import { MongoServerSelectionError, type TopologyDescription } from 'mongodb';
 import type { WaContactsUpsertedEvent } from '@app/whatsapp';
 import type { CustomerLinksService } from './customer-links.service';
 import { ContactsSyncListener } from './contacts-sync.listener';
+import type { ContactObservation } from './contact-identity';
 import type { ContactsSyncService } from './contacts-sync.service';
 
 const unreachable = () =>
@@ -15,22 +16,76 @@ describe('ContactsSyncListener', () => {
     // where each of its database calls would wait out server selection before failing.
     let release!: () => void;
     const queued = new Promise<void>((resolve) => (release = resolve));
-    const syncContacts = vi
-      .fn<ContactsSyncService['syncContacts']>()
+    const syncObserved = vi
+      .fn<ContactsSyncService['syncObserved']>()
       .mockRejectedValueOnce(unreachable())
       .mockReturnValueOnce(queued);
     const listener = new ContactsSyncListener(
-      { syncContacts } as unknown as ContactsSyncService,
+      { syncObserved } as unknown as ContactsSyncService,
       {} as CustomerLinksService,
     );
-    const event = { sessionId: 'org_main' } as WaContactsUpsertedEvent;
+    const event = {
+      sessionId: 'org_main',
+      contacts: [{ jid: '201000000001@s.whatsapp.net', name: 'Saved' }],
+    } as WaContactsUpsertedEvent;
     void listener.onContacts(event);
-    await vi.waitFor(() => expect(syncContacts).toHaveBeenCalledTimes(1));
+    await vi.waitFor(() => expect(syncObserved).toHaveBeenCalledTimes(1));
     void listener.onContacts(event);
 
     let stopped = false;
     void listener.beforeApplicationShutdown().then(() => (stopped = true));
     await vi.waitFor(() => expect(stopped).toBe(true));
     release();
+  });
+
+  it('holds the contact events of a database outage as one sync per round, folded per contact', async () => {
+    // The database does not answer: a sync waits until it does (the driver's server selection).
+    let answer!: () => void;
+    const back = new Promise<void>((resolve) => (answer = resolve));
+    let waiting = 0;
+    let mostWaiting = 0;
+    const synced: ContactObservation[][] = [];
+    const sync = vi.fn(async (...args: unknown[]) => {
+      mostWaiting = Math.max(mostWaiting, ++waiting);
+      await back;
+      waiting--;
+      synced.push(args.at(-1) as ContactObservation[]);
+    });
+    const listener = new ContactsSyncListener(
+      { syncContacts: sync, syncObserved: sync } as unknown as ContactsSyncService,
+      {} as CustomerLinksService,
+    );
+    const ref = { sessionId: 'org_main', organizationId: 'org', sessionName: 'main' };
+    const contact = (i: number) => ({
+      jid: `20100000000${i % 3}@s.whatsapp.net`,
+      notify: `Name ${i}`,
+      // Baileys' 'changed' says a new picture exists: no URL to store.
+      ...(i < 3
+        ? { name: 'Saved', imgUrl: 'https://pps.whatsapp.net/a.jpg' }
+        : { imgUrl: 'changed' }),
+    });
+    // A busy number: three contacts change their names and pictures over and over.
+    const handed = [listener.onContacts({ ...ref, contacts: [contact(0)] })];
+    await vi.waitFor(() => expect(waiting).toBe(1));
+    for (let i = 1; i < 100; i++)
+      handed.push(listener.onContacts({ ...ref, contacts: [contact(i)] }));
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(mostWaiting).toBe(1);
+
+    answer();
+    await Promise.all(handed);
+    // The first round took the first event; the second, the other 99 folded per contact (in the
+    // order they first came): each with its latest name, and what no later event took back.
+    const jid = (c: number) => `20100000000${c}@s.whatsapp.net`;
+    const saved = { addressBookName: 'Saved', profilePictureUrl: 'https://pps.whatsapp.net/a.jpg' };
+    expect(synced).toEqual([
+      [expect.objectContaining({ jid: jid(0), pushName: 'Name 0', ...saved })],
+      [
+        expect.objectContaining({ jid: jid(1), pushName: 'Name 97', ...saved }),
+        expect.objectContaining({ jid: jid(2), pushName: 'Name 98', ...saved }),
+        expect.objectContaining({ jid: jid(0), pushName: 'Name 99' }),
+      ],
+    ]);
+    expect(synced[1][2].profilePictureUrl).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { OutageRetries } from '@app/common';
+import { KeyedCoalescingQueue, OutageRetries } from '@app/common';
 import { WA_EVENTS, type WaContactsUpsertedEvent, type WaLidMappingEvent } from '@app/whatsapp';
 import {
   CUSTOMERS_EVENTS,
@@ -14,6 +14,8 @@ import {
   ORGANIZATION_EVENTS,
   type OrganizationModulesChangedEvent,
 } from '../organizations/organizations.events';
+import { type ContactObservation, observeContacts } from './contact-identity';
+import { foldObservation, type SyncTarget } from './contact-rules';
 import { ContactsSyncService } from './contacts-sync.service';
 import { CustomerLinksService } from './customer-links.service';
 
@@ -28,6 +30,17 @@ const LISTENER = { async: true, promisify: true } as const;
  * keeps the change's note for CustomerLinksRecovery.
  */
 const FOLLOW = { ...LISTENER, suppressErrors: false } as const;
+/**
+ * Most contacts of one session waiting for the database (a 10-minute outage; a first link's
+ * address book comes whole, in one event): a few hundred bytes each. Further ones are dropped (logged).
+ */
+export const MAX_HELD_CONTACTS = 100_000;
+
+/** An engine contact waiting for its session's round, with the session it came through. */
+interface HeldContact {
+  target: SyncTarget;
+  observed: ContactObservation;
+}
 
 @Injectable()
 export class ContactsSyncListener implements BeforeApplicationShutdown {
@@ -36,17 +49,52 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
   private readonly running = new Set<Promise<unknown>>();
   /** Stopped at shutdown: the syncs still queued with the database away give up without a try. */
   private readonly outage = new OutageRetries(this.logger);
+  /**
+   * Engine contacts per session, folded per contact while they wait for their round (a database
+   * outage holds a round): what waits is one observation per contact, however many events came.
+   */
+  private readonly engineContacts = new KeyedCoalescingQueue<HeldContact, HeldContact>({
+    fold: (held, next) =>
+      held
+        ? { target: next.target, observed: foldObservation(held.observed, next.observed) }
+        : next,
+    process: (sessionId, round) => {
+      const held = [...round.values()];
+      return this.guard(WA_EVENTS.contactsUpserted, sessionId, () =>
+        this.throughOutage(() =>
+          this.sync.syncObserved(
+            held[0].target,
+            held.map((h) => h.observed),
+          ),
+        ),
+      );
+    },
+    maxHeld: MAX_HELD_CONTACTS,
+    onFull: (sessionId) =>
+      this.logger.error(
+        { sessionId, limit: MAX_HELD_CONTACTS },
+        'Too many contacts waiting for the database: further contacts are dropped until those are written',
+      ),
+  });
 
   constructor(
     private readonly sync: ContactsSyncService,
     private readonly links: CustomerLinksService,
   ) {}
 
+  /**
+   * Folded, per contact, into the session's next round of contacts (observed now: the time they
+   * came, not when the database lets them be written); resolves once they were synced. Folding
+   * gives what syncing each event in turn would store (see foldObservations), and one
+   * `contact.updated` per contact and round instead of one per event.
+   */
   @OnEvent(WA_EVENTS.contactsUpserted, LISTENER)
-  async onContacts(event: WaContactsUpsertedEvent): Promise<void> {
-    await this.guard(WA_EVENTS.contactsUpserted, event?.sessionId, () =>
-      this.throughOutage(() => this.sync.syncContacts(event)),
-    );
+  onContacts(event: WaContactsUpsertedEvent): Promise<void> {
+    const { sessionId, organizationId, sessionName } = event;
+    const target = { sessionId, organizationId, sessionName };
+    for (const observed of observeContacts(event.contacts, new Date()))
+      this.engineContacts.push(sessionId, observed.jid, { target, observed });
+    return this.engineContacts.settled(sessionId);
   }
 
   @OnEvent(WA_EVENTS.lidMapping, LISTENER)

@@ -3,8 +3,8 @@ import type { WaContactsUpsertedEvent, WaLidMappingEvent } from '@app/whatsapp';
 import { MessageHistoryService } from '../messaging/message-history.service';
 import type { MessageRecord } from '../messaging/message.types';
 import {
-  observationFromContactInfo,
   observationsFromMessage,
+  observeContacts,
   phoneJid,
   toLid,
   toPhone,
@@ -47,11 +47,12 @@ export class ContactsSyncService {
 
   /** Engine contacts (contacts.upsert / update, history sync). */
   async syncContacts(event: WaContactsUpsertedEvent): Promise<void> {
-    const now = new Date();
-    const observations = event.contacts
-      .map((info) => observationFromContactInfo(info, now))
-      .filter((o): o is ContactObservation => o !== undefined);
-    await this.applyAll(event, observations, 'all');
+    await this.syncObserved(event, observeContacts(event.contacts, new Date()));
+  }
+
+  /** Engine contacts already observed (see observeContacts), e.g. folded while they waited. */
+  async syncObserved(ref: SyncTarget, observations: ContactObservation[]): Promise<void> {
+    await this.applyAll(ref, observations, 'all');
   }
 
   /**
