@@ -1,4 +1,5 @@
 import { trySimpleUpdate } from './simple-update';
+import { applyUpdate, buildUpsertDocument } from './update-engine';
 
 describe('trySimpleUpdate', () => {
   it('applies $set, $unset and $inc on plain paths without touching the original', () => {
@@ -61,5 +62,30 @@ describe('trySimpleUpdate $max / $min', () => {
     expect(trySimpleUpdate({ _id: 1, n: 'x' }, { $max: { n: 3 } })).toBeUndefined();
     expect(trySimpleUpdate({ _id: 1, n: 3 }, { $max: { n: at(1) } })).toBeUndefined();
     expect(trySimpleUpdate({ _id: 1, n: 3 }, { $max: { n: null } })).toBeUndefined();
+  });
+
+  it('keeps the larger (or smaller) string by code point, as MongoDB compares UTF-8 bytes', () => {
+    expect(trySimpleUpdate({ _id: 1, id: 'a1' }, { $max: { id: 'b0' } })).toEqual({
+      document: { _id: 1, id: 'b0' },
+      modified: true,
+    });
+    expect(trySimpleUpdate({ _id: 1, id: 'a1' }, { $min: { id: 'b0' } })?.modified).toBe(false);
+    expect(trySimpleUpdate({ _id: 1 }, { $max: { id: 'a1' } })?.document).toEqual({
+      _id: 1,
+      id: 'a1',
+    });
+    // U+1F600 is above U+FF61, though its first UTF-16 unit (a surrogate, 0xD83D) is below.
+    const update = { $max: { s: '\u{1F600}' } };
+    expect(applyUpdate({ _id: 1, s: '\uFF61' }, update, { filter: {} }).document.s).toBe(
+      '\u{1F600}',
+    );
+    expect(
+      buildUpsertDocument({ $max: { s: 'b' }, $inc: { n: 1 } }, { filter: { _id: 1 } }),
+    ).toEqual({ _id: 1, s: 'b', n: 1 });
+  });
+
+  it('leaves strings under a collation to mingo', () => {
+    expect(trySimpleUpdate({ _id: 1, s: 'B' }, { $max: { s: 'a' } }, true)).toBeUndefined();
+    expect(trySimpleUpdate({ _id: 1, n: 1 }, { $max: { n: 2 } }, true)?.document.n).toBe(2);
   });
 });

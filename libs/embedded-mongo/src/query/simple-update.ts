@@ -1,19 +1,21 @@
 import type { Document } from 'bson';
 import { canonicalKey } from '../storage/index-key';
+import { compareStrings } from './bson-order';
 import { cloneDocument } from './clone';
 
 const SIMPLE_OPERATORS = new Set(['$set', '$unset', '$inc', '$max', '$min']);
 
 /**
  * Fast path for the updates applications send most ($set/$unset/$inc, and $max/$min between two
- * numbers or two dates, on plain paths). mingo's
- * general updater rebuilds its operator tables on every call, which dominates single-document
- * updates. Returns undefined whenever the update needs mingo's full semantics: positional paths,
- * arrays along a path, `_id`, non-numeric increments or overlapping paths.
+ * numbers, two dates or, without a collation, two strings, on plain paths). mingo's general
+ * updater rebuilds its operator tables on every call, which dominates single-document updates.
+ * Returns undefined whenever the update needs mingo's full semantics: positional paths, arrays
+ * along a path, `_id`, non-numeric increments or overlapping paths.
  */
 export function trySimpleUpdate(
   original: Document,
   modifier: Document,
+  collated = false,
 ): { document: Document; modified: boolean } | undefined {
   const operations: Array<[string, string, unknown]> = [];
   for (const [operator, fields] of Object.entries(modifier)) {
@@ -45,13 +47,12 @@ export function trySimpleUpdate(
       if (!exists || value !== 0) modified = true;
     } else {
       // $max / $min: only same-kind comparisons here; BSON cross-type order is mingo's job.
-      const current = exists ? comparable(parent[leaf]) : undefined;
-      const next = comparable(value);
+      const current = exists ? comparable(parent[leaf], collated) : undefined;
+      const next = comparable(value, collated);
       if (next === undefined || (exists && current === undefined)) return undefined;
       if (exists && current!.kind !== next.kind) return undefined;
-      const replace =
-        !exists ||
-        (operator === '$max' ? next.value > current!.value : next.value < current!.value);
+      const order = exists ? compareComparable(next, current!) : 0;
+      const replace = !exists || (operator === '$max' ? order > 0 : order < 0);
       if (replace) {
         parent[leaf] = cloneDocument(value);
         modified = true;
@@ -101,10 +102,23 @@ function parentObject(
   return node;
 }
 
-/** Numbers and dates compare by value; anything else goes to mingo. */
-function comparable(value: unknown): { kind: 'number' | 'date'; value: number } | undefined {
+type Comparable = { kind: 'number' | 'date'; value: number } | { kind: 'string'; value: string };
+
+/**
+ * Numbers and dates compare by value, strings by code point (a collation's order is mingo's
+ * job); anything else goes to mingo.
+ */
+function comparable(value: unknown, collated: boolean): Comparable | undefined {
   if (typeof value === 'number' && !Number.isNaN(value)) return { kind: 'number', value };
   if (value instanceof Date && !Number.isNaN(value.getTime()))
     return { kind: 'date', value: value.getTime() };
+  if (typeof value === 'string' && !collated) return { kind: 'string', value };
   return undefined;
+}
+
+/** Two comparables of the same kind. */
+function compareComparable(a: Comparable, b: Comparable): number {
+  return typeof a.value === 'string'
+    ? compareStrings(a.value, String(b.value))
+    : a.value - Number(b.value);
 }

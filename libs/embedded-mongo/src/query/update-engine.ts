@@ -34,7 +34,7 @@ export function applyUpdate(
   const modifier = withoutUnchangedId(operators, original._id);
   // The fast path takes only updates that apply as they are (else it declines): no checks needed.
   return (
-    trySimpleUpdate(original, modifier) ??
+    trySimpleUpdate(original, modifier, collated(context)) ??
     checked(original, runOperators(original, prepared(original, modifier), context))
   );
 }
@@ -51,11 +51,14 @@ export function buildUpsertDocument(update: UpdateDocument, context: UpdateConte
     const { modifier: requested, id: setId } = splitIdAssignment(operators);
     assertUpdateApplies(seed, { ...requested, $setOnInsert });
     const modifier = withOrderedAddToSet(seed, withExactArithmetic(seed, requested));
-    document = trySimpleUpdate(seed, modifier)?.document ?? runOperators(seed, modifier, context);
+    document =
+      trySimpleUpdate(seed, modifier, collated(context))?.document ??
+      runOperators(seed, modifier, context);
     const { modifier: onInsert, id: insertId } = splitIdAssignment({ $set: $setOnInsert });
     if (onInsert.$set) {
       document =
-        trySimpleUpdate(document, onInsert)?.document ?? runOperators(document, onInsert, context);
+        trySimpleUpdate(document, onInsert, collated(context))?.document ??
+        runOperators(document, onInsert, context);
     }
     const assignedId = insertId ?? setId;
     if (assignedId !== undefined) document._id = cloneDocument(assignedId);
@@ -65,6 +68,8 @@ export function buildUpsertDocument(update: UpdateDocument, context: UpdateConte
   const { _id = new ObjectId(), ...rest } = document;
   return { _id, ...rest };
 }
+
+const collated = (context: UpdateContext) => context.options?.collation !== undefined;
 
 export function isOperatorUpdate(update: Document): boolean {
   const keys = Object.keys(update);
