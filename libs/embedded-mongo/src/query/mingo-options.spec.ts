@@ -1,4 +1,5 @@
 import { ObjectId } from 'bson';
+import { Query } from 'mingo/query';
 import { compileFilter, compileMatcher } from './mingo-options';
 
 describe('compileMatcher', () => {
@@ -40,6 +41,23 @@ describe('compileMatcher', () => {
     same({ 'x.y': 1 });
     same({ org: null });
     same({ $or: [{ org: 'b' }, { n: 2 }] });
+    same({ 'x.y': { $exists: true } });
+  });
+
+  it('agrees with mingo on top-level $exists (partial indexes), arrays and nulls included', () => {
+    const held = [...docs, { _id: 5, org: null, ref: [] }];
+    for (const filter of [
+      { ref: { $exists: true } },
+      { ref: { $exists: false } },
+      { org: { $exists: true } },
+      { status: { $exists: true }, org: 'a' },
+      { org: { $exists: false }, status: 'sent' },
+    ])
+      expect(held.filter((d) => compileMatcher(filter).test(d)).map((d) => d._id)).toEqual(
+        held.filter((d) => compileFilter(filter).test(d)).map((d) => d._id),
+      );
+    // Answered without building a mingo Query.
+    expect(compileMatcher({ waMessageId: { $exists: true } })).not.toBeInstanceOf(Query);
   });
 });
 

@@ -269,27 +269,40 @@ function keySetOf(condition: unknown): Set<string> | undefined {
   return new Set(values.map((v) => canonicalKey(v)));
 }
 
+/** `{ $exists: boolean }`: whether the condition asks for the field to be there; undefined otherwise. */
+function existsOf(condition: unknown): boolean | undefined {
+  if (condition === null || typeof condition !== 'object') return undefined;
+  const keys = Object.keys(condition);
+  const wanted = (condition as { $exists?: unknown }).$exists;
+  return keys.length === 1 && typeof wanted === 'boolean' ? wanted : undefined;
+}
+
 /**
- * A filter test. Filters made only of top-level `field: scalar` equalities and `$in` lists of
- * scalars (the common case: ids, foreign keys, statuses, batch lookups) are answered with
- * canonical keys, exactly as the indexes compare; a document holding an array in such a field,
- * and every other filter, go to mingo. Building a mingo Query copies its operator tables, which
- * dominates short queries, and mingo's `$in` hashes the whole list for every document.
+ * A filter test. Filters made only of top-level `field: scalar` equalities, `$in` lists of
+ * scalars (the common case: ids, foreign keys, statuses, batch lookups) and `$exists` (partial
+ * indexes) are answered with canonical keys, exactly as the indexes compare, and a look at the
+ * field; a document holding an array in an equality's field, and every other filter, go to
+ * mingo. Building a mingo Query copies its operator tables, which dominates short queries, and
+ * mingo's `$in` hashes the whole list for every document.
  */
 export function compileMatcher(filter: Document | undefined, options: MingoOptions = {}): Matcher {
   const entries = Object.entries(filter ?? {});
   const expected: Array<readonly [string, Set<string>]> = [];
+  const present: Array<readonly [string, boolean]> = [];
   for (const [field, condition] of entries) {
-    const keys =
-      options.collation === undefined && !field.startsWith('$') && !field.includes('.')
-        ? keySetOf(condition)
-        : undefined;
-    if (!keys) return compileFilter(filter, options);
-    expected.push([field, keys]);
+    const plain = options.collation === undefined && !field.startsWith('$') && !field.includes('.');
+    const keys = plain ? keySetOf(condition) : undefined;
+    // Whether a top-level field is there reads the same under any collation.
+    const exists = !field.startsWith('$') && !field.includes('.') ? existsOf(condition) : undefined;
+    if (keys) expected.push([field, keys]);
+    else if (exists !== undefined) present.push([field, exists]);
+    else return compileFilter(filter, options);
   }
   let fallback: Query | undefined;
   return {
     test(document: Document): boolean {
+      for (const [field, wanted] of present)
+        if ((document[field] !== undefined) !== wanted) return false;
       for (const [field, keys] of expected) {
         const actual = document[field];
         if (Array.isArray(actual))

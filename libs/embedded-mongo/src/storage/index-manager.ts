@@ -1,8 +1,7 @@
 import type { Document } from 'bson';
-import type { Query } from 'mingo/query';
 import { ErrorCode, MongoCommandError } from '../errors';
 import { collationFold } from '../query/collation';
-import { compileFilter } from '../query/mingo-options';
+import { compileMatcher, type Matcher } from '../query/mingo-options';
 import { equalityValues } from '../query/planner';
 import { EMPTY_ARRAY_KEY } from '../query/bson-order';
 import { canonicalKey, valuesAtPath } from './index-key';
@@ -57,7 +56,8 @@ export class SecondaryIndex {
   private readonly prefixes: PostingMap[];
   /** Which prefix levels this index keeps up; a level shared with another index is kept by one. */
   private readonly keepsPrefix: boolean[];
-  private readonly partialFilter: Query | undefined;
+  /** Tested on every write: `$exists` and scalar conditions skip mingo (see compileMatcher). */
+  private readonly partialFilter: Matcher | undefined;
   /** How the index's collation compares strings; undefined: as they are. */
   private readonly foldString: ((text: string) => string) | undefined;
 
@@ -76,7 +76,7 @@ export class SecondaryIndex {
     this.prefixes = this.fields.slice(1).map(() => new PostingMap());
     this.keepsPrefix = this.prefixes.map(() => true);
     this.partialFilter = spec.partialFilterExpression
-      ? compileFilter(spec.partialFilterExpression)
+      ? compileMatcher(spec.partialFilterExpression)
       : undefined;
     this.foldString = collationFold(spec.collation as Document | undefined);
   }
