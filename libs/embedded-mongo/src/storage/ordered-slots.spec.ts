@@ -67,4 +67,21 @@ describe('OrderedSlots', () => {
     expect(keys).toEqual([...keys].sort((a, b) => a - b));
     expect(new Set(ordered.slots({}))).toEqual(new Set([...held.keys()].slice(200)));
   });
+
+  it('reads one key per append of ascending keys (ids): the new last key is kept, not read again', () => {
+    const held = new Map<number, number>();
+    let reads = 0;
+    const counted = (slot: number) => (reads++, held.get(slot));
+    const ordered = new OrderedSlots(counted, compareBson);
+    for (let slot = 0; slot < 2000; slot++) {
+      held.set(slot, slot * 10);
+      ordered.add(slot); // across chunk splits (512 slots a run)
+    }
+    expect(reads).toBe(2000);
+    held.set(2000, 5); // not an append: searched, and still in order
+    ordered.add(2000);
+    const keys = [...ordered.slots({})].map((slot) => held.get(slot)!);
+    expect(keys).toEqual([...keys].sort((a, b) => a - b));
+    expect(ordered.size).toBe(2001);
+  });
 });

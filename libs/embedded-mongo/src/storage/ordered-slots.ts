@@ -62,9 +62,11 @@ export class OrderedSlots {
   add(slot: number): void {
     const key = this.keyOf(slot);
     const last = this.chunks[this.chunks.length - 1];
-    // Ascending keys (ObjectIds, counters) append: no search.
+    // Ascending keys (ObjectIds, counters) append: no search, and the next append compares with
+    // this key as it is (the new last), without reading it back.
     if (!last || this.compare(this.lastKey(last), key) < 0) {
       this.insertAt(last ? this.chunks.length - 1 : 0, last?.length ?? 0, slot);
+      this.chunks[this.chunks.length - 1].last = { key };
       return;
     }
     const [c, i] = this.position(key, false);
