@@ -152,6 +152,18 @@ describe('MessageStatusService', () => {
     expect(emitAsync).not.toHaveBeenCalled();
   });
 
+  it('applies a receipt whose message was marked sent between its update and the look-up', async () => {
+    // The update found no message with that id; the send's bookkeeping landed right after.
+    repo.advanceStatus.mockResolvedValueOnce(null).mockResolvedValueOnce({
+      before: message('sent', { waMessageId: 'WA3' }),
+      after: message('delivered', { waMessageId: 'WA3' }),
+    });
+    repo.findByWaId.mockResolvedValueOnce(message('sent', { waMessageId: 'WA3' }));
+    await service.applyReceipt('s1', 'WA3', 'delivered', new Date(8));
+    expect(repo.advanceStatus).toHaveBeenCalledTimes(2);
+    expect(emitAsync.mock.calls.map((c) => c[1].status)).toEqual(['delivered']);
+  });
+
   it('keeps a receipt that beats the send bookkeeping and applies it once the id is known', async () => {
     repo.advanceStatus.mockResolvedValueOnce(null);
     repo.findByWaId.mockResolvedValueOnce(null);

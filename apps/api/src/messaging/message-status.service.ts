@@ -7,6 +7,7 @@ import {
   type MessageRecord,
   type MessageStatus,
   PLAYABLE_TYPES,
+  statusesBelow,
   statusTimeOf,
 } from './message.types';
 import {
@@ -79,7 +80,13 @@ export class MessageStatusService {
     const updated = await this.advanceByReceipt(sessionId, waMessageId, status, at);
     if (updated) return;
     const known = await this.messages.findByWaId(sessionId, waMessageId);
-    if (known) return; // already further along: a late or duplicate receipt
+    if (known) {
+      // Stored (or marked sent) between the update and this look-up: the receipt applies now.
+      // Otherwise it is a late or duplicate receipt of a message already further along.
+      if (known.direction === 'out' && statusesBelow(status).includes(known.status))
+        await this.advanceByReceipt(sessionId, waMessageId, status, at);
+      return;
+    }
     const key = `${sessionId}|${waMessageId}`;
     const list = this.earlyReceipts.get(key) ?? [];
     list.push({ status, at, until: Date.now() + EARLY_RECEIPT_TTL_MS });
