@@ -797,7 +797,9 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
       sessionName: 'main',
     });
     const saved = { ...options() };
-    Object.assign(options(), { retryWindowMs: 250, disableAfterMs: 60_000 });
+    // Wide enough for a retry (50 ms base) on a loaded machine, where the first attempt alone can
+    // come 250 ms after the event.
+    Object.assign(options(), { retryWindowMs: 1_000, disableAfterMs: 60_000 });
     try {
       await inbound('window');
       const failed = await waitFor(
