@@ -865,6 +865,46 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     },
   );
 
+  // A boot that reconnected it would knock on WhatsApp's door with a banned number at every deploy.
+  it('a session whose number was banned (403) stays failed across restarts until a restart is asked', async () => {
+    const org = await registerUser(t);
+    const name = 'banned';
+    const sessionId = `${org.organization.id}_${name}`;
+    await connectedSession(t, org, name, '+201000000793');
+    await t
+      .http()
+      .post(`/api/v1/whatsapp/sandbox/sessions/${name}/disconnect`)
+      .set(org.auth)
+      .send({ reason: 'forbidden' })
+      .expect(202);
+    await waitForSessionStatus(t, org, name, 'failed');
+    await waitFor(
+      async () => t.app.get(SessionRegistry).liveStatus(sessionId) === undefined,
+      5_000,
+      'the session to end here',
+    );
+
+    t = await t.restart();
+    await waitFor(async () => !t.app.get(SessionRegistry).isRestoring, 20_000, 'the restore');
+    const status = await t
+      .http()
+      .get(`/api/v1/whatsapp/sessions/${name}/status`)
+      .set(org.auth)
+      .expect(200);
+    expect(status.body).toMatchObject({
+      status: 'failed',
+      lastError: expect.stringMatching(/^Banned or blocked by WhatsApp \(403\)/),
+    });
+    expect(t.app.get(SessionRegistry).liveStatus(sessionId)).toBeUndefined();
+
+    // Asked: it reconnects with the kept link, and comes back at boot like any linked session.
+    await t.http().post(`/api/v1/whatsapp/sessions/${name}/restart`).set(org.auth).expect(200);
+    await waitForSessionStatus(t, org, name, 'connected', 30_000);
+    t = await t.restart();
+    const back = await waitForSessionStatus(t, org, name, 'connected', 30_000);
+    expect(back.phone).toBe('201000000793');
+  });
+
   it('a session whose connection another client replaced stays stopped across restarts until a restart or QR is asked', async () => {
     const org = await registerUser(t);
     const name = 'taken-over';

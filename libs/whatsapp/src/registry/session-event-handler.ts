@@ -138,10 +138,12 @@ export class SessionEventHandler {
         });
         return;
       case 'fail':
+        // For good until asked, across restarts too: a boot that reconnected a banned number
+        // would only hammer WhatsApp again.
         await this.settle(
           handle,
           'failed',
-          { ...noQr, lastError: decision.lastError },
+          { ...noQr, lastError: decision.lastError, stoppedUntilAsked: true },
           decision.unlink ? () => handle.auth.clear() : undefined,
         );
         return;
@@ -150,7 +152,8 @@ export class SessionEventHandler {
         const { maxRetries } = this.options.backoff;
         if (handle.failures > maxRetries) {
           const lastError = `Gave up after ${maxRetries} reconnect attempts; last error: ${decision.lastError}`;
-          await this.settle(handle, 'failed', { ...noQr, lastError });
+          // Not marked: the network may be back by the next boot, which tries it again.
+          await this.settle(handle, 'failed', { ...noQr, lastError, stoppedUntilAsked: null });
           return;
         }
         try {

@@ -579,6 +579,48 @@ describe('SessionRegistry with the sandbox engine', () => {
     await third.registry.beforeApplicationShutdown();
   });
 
+  // A boot that reconnected a banned number would knock on WhatsApp's door at every deploy.
+  it('a banned number (403) stays failed across restarts and instances until a restart asks; one that gave up reconnecting is tried again at boot', async () => {
+    const { store, instance } = onOneDatabase({ backoff: { maxRetries: 0 } });
+    const first = instance('A');
+    const banned = await first.linkedSession('banned', '15551230030');
+    const gaveUp = await first.linkedSession('gave-up', '15551230031');
+    await first.control.disconnect(banned, 'forbidden');
+    await first.control.disconnect(gaveUp, 'connectionLost'); // maxRetries 0: gives up at once
+    for (const sessionId of [banned, gaveUp])
+      await vi.waitFor(() => {
+        expect(store.docs.get(sessionId)!.status).toBe('failed');
+        expect(store.docs.get(sessionId)!.lease).toBeUndefined();
+      });
+    await first.registry.beforeApplicationShutdown();
+    const left = structuredClone(store.docs.get(banned)!);
+
+    const second = instance('A');
+    const created = vi.spyOn((second.registry as any).engine, 'create');
+    expect(await second.registry.restoreAll()).toEqual({
+      restored: [gaveUp],
+      failed: [],
+      skipped: [],
+    });
+    await second.waitStatus(gaveUp, 'connected');
+    expect(await instance('B').registry.restore([left])).toEqual({
+      restored: [],
+      failed: [],
+      skipped: [banned],
+    });
+    expect(created).toHaveBeenCalledTimes(1); // `gave-up` only
+    expect(store.docs.get(banned)).toEqual(left);
+    expect(second.statusTrail(banned)).toEqual([]);
+
+    // Asked: it reconnects with the kept link, and is restored like any other from then on.
+    await second.registry.restart(banned);
+    await second.waitStatus(banned, 'connected');
+    await second.registry.beforeApplicationShutdown();
+    expect((await instance('C').registry.restoreAll()).restored.sort()).toEqual(
+      [banned, gaveUp].sort(),
+    );
+  });
+
   it('a stop marker left on a session that runs again (started by a version without the marker: a rollback) does not keep it down', async () => {
     const allowed = { now: true };
     const { store, instance } = onOneDatabase({ mayRun: async () => allowed.now });

@@ -52,13 +52,15 @@ const holderOf = (doc: WaSessionState): StatusHolder => ({
 
 /**
  * The sessions a restore may start: not logged out (unlinked) and not stopped until a user asks
- * (connection replaced by another client): those stay as they are, status and reason included,
- * until `GET …/qr` or `POST …/restart`. The marker holds only with the `disconnected` status it
- * was written with: a version that does not know it (a rollback) starts such a session again
- * without clearing it, and the `connected`/`connecting` that version leaves must be restored.
+ * (connection replaced by another client, its number banned): those stay as they are, status and
+ * reason included, until `GET …/qr` or `POST …/restart`. The marker holds only with the
+ * `disconnected` or `failed` status it was written with: a version that does not know it (a
+ * rollback) starts such a session again without clearing it, and the `connected`/`connecting`
+ * that version leaves must be restored.
  */
 const restorable = (doc: WaSessionState) =>
-  doc.status !== 'logged_out' && !(doc.stoppedUntilAsked && doc.status === 'disconnected');
+  doc.status !== 'logged_out' &&
+  !(doc.stoppedUntilAsked && (doc.status === 'disconnected' || doc.status === 'failed'));
 
 /** Boot-time restore: every linked session not logged out or stopped until asked is started; one broken session never stops the rest. */
 export class SessionRestorer {
@@ -195,6 +197,7 @@ export class SessionRestorer {
     } catch (err) {
       await status.set(holderOf(doc), 'failed', {
         lastError: `Auth state is unreadable: ${(err as Error).message}`,
+        stoppedUntilAsked: null, // stale (see `restorable`): the next boot tries it again
       });
       await this.deps.store.releaseLease(doc.sessionId, this.deps.instanceId);
       return 'failed';

@@ -35,9 +35,10 @@ export interface WaSessionState {
   loggedOutAt?: Date;
   /**
    * Stopped by a close that leaves it to the user (its connection replaced by another WhatsApp Web
-   * client, its QR not scanned in time): neither the boot restore nor orphan adoption starts it
-   * again; `GET …/qr` or `POST …/restart` does (any start removes it). Always `disconnected` then;
-   * with another status it was left by a version that does not know it, and is ignored.
+   * client, its QR not scanned in time: `disconnected`; its number banned or its multi-device link
+   * refused: `failed`): neither the boot restore nor orphan adoption starts it again; `GET …/qr` or
+   * `POST …/restart` does (any start removes it). With another status it was left by a version that
+   * does not know it, and is ignored.
    */
   stoppedUntilAsked?: boolean;
   lease?: WaSessionLease;
