@@ -848,6 +848,11 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
         .expect(202);
       const failed = await waitForSessionStatus(t, org, name, 'failed');
       expect(failed.lastError).toMatch(lastError);
+      // The number last linked stays shown, also when the link was dropped (411).
+      expect(failed).toMatchObject({
+        phone: phone.slice(1),
+        jid: expect.stringMatching(new RegExp(`^${phone.slice(1)}[:@]`)),
+      });
       const registry = t.app.get(SessionRegistry);
       await waitFor(
         async () => registry.liveStatus(`${org.organization.id}_${name}`) === undefined,

@@ -1942,16 +1942,19 @@ export interface components {
             /** @example sales-1 */
             sessionName: string;
             /**
-             * @description disconnected: between reconnect attempts, or stopped (QR not scanned in time, connection replaced by another client; see lastError) until GET /qr or POST /restart; logged_out: unlinked, a new QR links it again; failed: gave up (see lastError)
+             * @description disconnected: between reconnect attempts, or stopped (QR not scanned in time, connection replaced by another client; see lastError) until GET /qr or POST /restart; logged_out: unlinked, a new QR links it again; failed: gave up (see lastError); one banned (403) or whose link was refused (411) stays failed, also across restarts, until GET /qr or POST /restart
              * @example connected
              */
             status: components["schemas"]["SessionStatus"];
             /**
-             * @description Linked phone number (digits)
+             * @description Phone number (digits) last linked: kept after a logout or a refused link (status says whether it is linked now), replaced when another number links
              * @example 201001234567
              */
             phone?: string;
-            /** @example 201001234567@s.whatsapp.net */
+            /**
+             * @description WhatsApp id last linked, kept as phone is
+             * @example 201001234567@s.whatsapp.net
+             */
             jid?: string;
             /** @example Acme Sales */
             pushName?: string;
@@ -1994,7 +1997,7 @@ export interface components {
             updatedAt: string;
         };
         /**
-         * @description disconnected: between reconnect attempts, or stopped (QR not scanned in time, connection replaced by another client; see lastError) until GET /qr or POST /restart; logged_out: unlinked, a new QR links it again; failed: gave up (see lastError)
+         * @description disconnected: between reconnect attempts, or stopped (QR not scanned in time, connection replaced by another client; see lastError) until GET /qr or POST /restart; logged_out: unlinked, a new QR links it again; failed: gave up (see lastError); one banned (403) or whose link was refused (411) stays failed, also across restarts, until GET /qr or POST /restart
          * @enum {string}
          */
         SessionStatus: "connecting" | "qr_ready" | "connected" | "disconnected" | "logged_out" | "failed";
@@ -2007,16 +2010,19 @@ export interface components {
             /** @example sales-1 */
             sessionName: string;
             /**
-             * @description disconnected: between reconnect attempts, or stopped (QR not scanned in time, connection replaced by another client; see lastError) until GET /qr or POST /restart; logged_out: unlinked, a new QR links it again; failed: gave up (see lastError)
+             * @description disconnected: between reconnect attempts, or stopped (QR not scanned in time, connection replaced by another client; see lastError) until GET /qr or POST /restart; logged_out: unlinked, a new QR links it again; failed: gave up (see lastError); one banned (403) or whose link was refused (411) stays failed, also across restarts, until GET /qr or POST /restart
              * @example connected
              */
             status: components["schemas"]["SessionStatus"];
             /**
-             * @description Linked phone number (digits)
+             * @description Phone number (digits) last linked: kept after a logout or a refused link (status says whether it is linked now), replaced when another number links
              * @example 201001234567
              */
             phone?: string;
-            /** @example 201001234567@s.whatsapp.net */
+            /**
+             * @description WhatsApp id last linked, kept as phone is
+             * @example 201001234567@s.whatsapp.net
+             */
             jid?: string;
             /**
              * @description Why the session last closed or failed

@@ -53,14 +53,21 @@ export class SessionResponseDto {
     enumName: 'SessionStatus',
     example: 'connected',
     description:
-      'disconnected: between reconnect attempts, or stopped (QR not scanned in time, connection replaced by another client; see lastError) until GET /qr or POST /restart; logged_out: unlinked, a new QR links it again; failed: gave up (see lastError)',
+      'disconnected: between reconnect attempts, or stopped (QR not scanned in time, connection replaced by another client; see lastError) until GET /qr or POST /restart; logged_out: unlinked, a new QR links it again; failed: gave up (see lastError); one banned (403) or whose link was refused (411) stays failed, also across restarts, until GET /qr or POST /restart',
   })
   status: (typeof SESSION_STATUSES)[number];
 
-  @ApiPropertyOptional({ description: 'Linked phone number (digits)', example: '201001234567' })
+  @ApiPropertyOptional({
+    description:
+      'Phone number (digits) last linked: kept after a logout or a refused link (status says whether it is linked now), replaced when another number links',
+    example: '201001234567',
+  })
   phone?: string;
 
-  @ApiPropertyOptional({ example: '201001234567@s.whatsapp.net' })
+  @ApiPropertyOptional({
+    description: 'WhatsApp id last linked, kept as phone is',
+    example: '201001234567@s.whatsapp.net',
+  })
   jid?: string;
 
   @ApiPropertyOptional({ example: 'Acme Sales' })
