@@ -398,6 +398,34 @@ describe('InboundIngestService', () => {
     expect(notes.close).not.toHaveBeenCalled();
   });
 
+  it('applies the early receipts of our message typed on the phone once recovery replays its failed effects', async () => {
+    // WhatsApp said delivered before Baileys handed the message over: held by MessageStatusService.
+    messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) => docs.map(record));
+    status.emitCreated.mockRejectedValueOnce(new Error('db down'));
+    await ingest.onMessage(event('A1', { fromMe: true }));
+    // Not announced yet, so neither is its status change: the note stays open for recovery.
+    expect(status.applyEarlyReceipts).not.toHaveBeenCalled();
+    expect(notes.close).not.toHaveBeenCalled();
+
+    const [[[stored]]] = messages.insertManyOnce.mock.calls;
+    messages.findByIds.mockResolvedValue([stored]);
+    const note = await notes.open.mock.results[0].value;
+    // The receipts fail too (the database is still away): the note stays open for the next pass.
+    status.applyEarlyReceipts.mockRejectedValueOnce(new Error('db down'));
+    await expect(creation.replay(note)).rejects.toThrow('db down');
+    expect(notes.close).not.toHaveBeenCalled();
+
+    await creation.replay(note);
+    expect(status.applyEarlyReceipts).toHaveBeenLastCalledWith('org1_main', 'A1');
+    // Announced in order: the message's creation, then its status change, then the note closes.
+    expect(status.emitCreated.mock.invocationCallOrder[2]).toBeLessThan(
+      status.applyEarlyReceipts.mock.invocationCallOrder[1],
+    );
+    expect(status.applyEarlyReceipts.mock.invocationCallOrder[1]).toBeLessThan(
+      notes.close.mock.invocationCallOrder[0],
+    );
+  });
+
   it('closes the note when the insert stored nothing', async () => {
     messages.insertManyOnce.mockRejectedValue(new Error('db down'));
     messages.insertOnce.mockRejectedValue(new Error('db down'));

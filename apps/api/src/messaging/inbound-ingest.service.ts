@@ -85,11 +85,11 @@ export class InboundIngestService implements BeforeApplicationShutdown {
     process: async (sessionId, batches) => {
       try {
         const created = batches.flatMap((b) => b.created);
+        // Their early receipts too: a failure leaves them, with the effects, to recovery.
         await this.creation.completeAll(
           batches.map((b) => b.note),
           created,
         );
-        await this.applyEarlyReceipts(sessionId, created);
       } catch (err) {
         // The notes stay open: recovery replays these effects.
         const count = batches.reduce((n, b) => n + b.created.length, 0);
@@ -242,22 +242,6 @@ export class InboundIngestService implements BeforeApplicationShutdown {
     }
     this.waiting.add(note);
     return { note, created };
-  }
-
-  /**
-   * Receipts of our messages typed on the phone that came before the message was stored, applied
-   * after its effects (its status change is announced after its creation). Held only in memory:
-   * an outage is waited out.
-   */
-  private async applyEarlyReceipts(sessionId: string, created: MessageRecord[]): Promise<void> {
-    for (const { direction, waMessageId } of created) {
-      if (direction !== 'out' || !waMessageId) continue;
-      await this.throughOutage(
-        () => this.status.applyEarlyReceipts(sessionId, waMessageId),
-        sessionId,
-        1,
-      );
-    }
   }
 
   /** A backlog of effects can outlast recovery's grace period: its notes are not a crash's. */

@@ -52,7 +52,21 @@ export class MessageCreationService {
     replayed = false,
   ): Promise<void> {
     await this.runEffects(creations, created, replayed);
+    await this.applyEarlyReceipts(created);
     for (const creation of creations) await this.creations.close(creation.id);
+  }
+
+  /**
+   * Receipts of our messages typed on the phone that came before the message was stored: applied
+   * after its effects (its status change is announced after its creation) and before its note
+   * closes, so effects or receipts that fail are replayed by recovery, receipts included (they are
+   * held in memory until applied).
+   */
+  private async applyEarlyReceipts(created: MessageRecord[]): Promise<void> {
+    for (const { sessionId, direction, waMessageId } of created) {
+      if (direction === 'out' && waMessageId)
+        await this.status.applyEarlyReceipts(sessionId, waMessageId);
+    }
   }
 
   /**
