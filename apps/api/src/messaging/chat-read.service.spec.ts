@@ -75,3 +75,54 @@ describe('ChatReadService.onReadElsewhere', () => {
     expect(marked).toEqual([['w1', 'w2']]);
   });
 });
+
+describe('ChatReadService.onReadElsewhere during an outage', () => {
+  it('holds what the phone read as one pending write per session, each message with the time of its first read', async () => {
+    // The database does not answer: a read waits until it does (the driver's server selection).
+    let answer!: () => void;
+    const back = new Promise<void>((resolve) => (answer = resolve));
+    let waiting = 0;
+    let mostWaiting = 0;
+    const readAt = new Map<string, number>();
+    const messages = {
+      chatsWithUnread: async () => {
+        mostWaiting = Math.max(mostWaiting, ++waiting);
+        await back;
+        waiting--;
+        return ['201@s.whatsapp.net'];
+      },
+      // Only messages still unread move (a message read once keeps its time).
+      markReadElsewhere: async (_scope: unknown, ids: string[], at: Date) => {
+        const fresh = ids.filter((id) => !readAt.has(id));
+        for (const id of fresh) readAt.set(id, at.getTime());
+        return fresh.length;
+      },
+    } as unknown as MessagesRepository;
+    const chat = { chatJid: '201@s.whatsapp.net', unreadCount: 0 };
+    const service = new ChatReadService(
+      {} as WhatsAppSessionsService,
+      messages,
+      { findOfSession: async () => chat } as unknown as ChatsRepository,
+      { recount: async () => chat } as unknown as ChatCountsService,
+      {} as ReadReceiptDispatcher,
+      { settled: async () => undefined } as unknown as InboundIngestService,
+      { emitAsync: async () => [] } as unknown as EventEmitter2,
+    );
+    // The phone reads a busy chat message by message, each receipt naming the previous one again.
+    const read = (i: number) =>
+      service.onReadElsewhere({
+        sessionId: 's1',
+        chatJid: '201@s.whatsapp.net',
+        waMessageIds: i ? [`w${i}`, `w${i - 1}`] : ['w0'],
+        at: new Date(1_000 + i),
+      } as WaMessagesReadElsewhereEvent);
+    const reads = Array.from({ length: 300 }, (_, i) => read(i));
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(mostWaiting).toBeLessThanOrEqual(1);
+
+    answer();
+    await Promise.all(reads);
+    // What applying the receipts one by one would store: each message read when first named.
+    expect([...readAt]).toEqual(Array.from({ length: 300 }, (_, i) => [`w${i}`, 1_000 + i]));
+  });
+});

@@ -1,6 +1,6 @@
 import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
-import { OutageRetries } from '@app/common';
+import { groupBy, KeyedCoalescingQueue, OutageRetries } from '@app/common';
 import { WA_EVENTS, type WaMessagesReadElsewhereEvent } from '@app/whatsapp';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import { ChatCountsService } from './chat-counts.service';
@@ -14,6 +14,11 @@ import { ReadReceiptDispatcher } from './read-receipt-dispatcher';
 
 /** Messages marked per write: a chat with more unread takes several, within the one request. */
 const READ_PAGE = 5_000;
+/**
+ * Most received messages of one session read on the phone waiting for the database (a 10-minute
+ * outage of a busy number): a few dozen bytes each. Further ones are dropped (logged).
+ */
+export const MAX_HELD_PHONE_READS = 100_000;
 
 /**
  * Marks a chat read, as opening it on the phone does: its received messages become `read` and
@@ -26,6 +31,21 @@ export class ChatReadService implements BeforeApplicationShutdown {
   private readonly log = new Logger(ChatReadService.name);
   /** Stopped at shutdown: a database outage is no longer waited out. */
   private readonly outage = new OutageRetries(this.log);
+  /**
+   * Messages read on the phone per session, each with the time of its first read (a read message
+   * moves no more, so later reads of it change nothing), while they wait for their round (a
+   * database outage holds a round): one entry per message, however many receipts named it.
+   */
+  private readonly phoneReads = new KeyedCoalescingQueue<Date, Date>({
+    fold: (first, at) => first ?? at,
+    process: (sessionId, round) => this.applyPhoneReads(sessionId, round),
+    maxHeld: MAX_HELD_PHONE_READS,
+    onFull: (sessionId) =>
+      this.log.error(
+        { sessionId, limit: MAX_HELD_PHONE_READS },
+        'Too many messages read on the phone waiting for the database: further ones are dropped until those are written',
+      ),
+  });
 
   constructor(
     private readonly sessions: WhatsAppSessionsService,
@@ -73,34 +93,48 @@ export class ChatReadService implements BeforeApplicationShutdown {
   /**
    * The phone read received messages: read here too, and out of their chat's unread count. Only
    * messages still unread move, so a repeated or late receipt changes nothing. The chats come from
-   * the stored messages, whatever address (phone number or LID) the receipt used. WhatsApp reports
-   * it once: while the database is unreachable it is tried again with backoff (safe to repeat).
+   * the stored messages, whatever address (phone number or LID) the receipt used. Folded into the
+   * session's next round of phone reads (see applyPhoneReads); resolves once they were applied.
    */
   @OnEvent(WA_EVENTS.messagesReadElsewhere, { async: true, suppressErrors: true })
-  async onReadElsewhere(event: WaMessagesReadElsewhereEvent): Promise<void> {
-    try {
-      // A message reported just before its receipt may still be in its ingest batch.
-      await this.ingest.settled(event.sessionId);
-      await this.outage.run(
-        () => this.applyReadElsewhere(event),
-        'Database unreachable: messages read on the phone are applied once it answers',
-        { sessionId: event.sessionId },
-      );
-    } catch (err) {
-      this.log.warn(
-        { err, sessionId: event.sessionId },
-        'Could not apply messages read on the phone',
-      );
-    }
+  onReadElsewhere(event: WaMessagesReadElsewhereEvent): Promise<void> {
+    const at = new Date(event.at);
+    for (const waMessageId of event.waMessageIds)
+      this.phoneReads.push(event.sessionId, waMessageId, at);
+    return this.phoneReads.settled(event.sessionId);
   }
 
   beforeApplicationShutdown(): void {
     this.outage.stop();
   }
 
-  private async applyReadElsewhere(event: WaMessagesReadElsewhereEvent): Promise<void> {
-    const { sessionId, waMessageIds } = event;
-    const at = new Date(event.at);
+  /**
+   * One round of a session's phone reads, the messages read at one time together. WhatsApp reports
+   * them once: while the database is unreachable they are tried again with backoff (safe to repeat).
+   */
+  private async applyPhoneReads(sessionId: string, round: Map<string, Date>): Promise<void> {
+    try {
+      // A message reported just before its receipt may still be in its ingest batch.
+      await this.ingest.settled(sessionId);
+      const byTime = groupBy(round, ([, at]) => String(at.getTime()));
+      for (const reads of byTime.values()) {
+        const waMessageIds = reads.map(([waMessageId]) => waMessageId);
+        await this.outage.run(
+          () => this.applyReadElsewhere(sessionId, waMessageIds, reads[0][1]),
+          'Database unreachable: messages read on the phone are applied once it answers',
+          { sessionId, count: round.size },
+        );
+      }
+    } catch (err) {
+      this.log.warn({ err, sessionId }, 'Could not apply messages read on the phone');
+    }
+  }
+
+  private async applyReadElsewhere(
+    sessionId: string,
+    waMessageIds: string[],
+    at: Date,
+  ): Promise<void> {
     for (const chatJid of await this.messages.chatsWithUnread(sessionId, waMessageIds)) {
       const stored = await this.chats.findOfSession(sessionId, chatJid);
       const marked = await this.messages.markReadElsewhere(
