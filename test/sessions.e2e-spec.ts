@@ -211,17 +211,26 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     },
   );
 
-  /** A linked session stopped because another client took its connection over (it stays stopped). */
-  const linkedThenReplaced = async (org: RegisteredUser, name: string, phone: string) => {
+  /** A linked session that WhatsApp then closed with `reason`, once it reads `status`. */
+  const linkedThenClosed = async (
+    org: RegisteredUser,
+    name: string,
+    phone: string,
+    reason: string,
+    status: string,
+  ) => {
     await connectedSession(t, org, name, phone);
     await t
       .http()
       .post(`/api/v1/whatsapp/sandbox/sessions/${name}/disconnect`)
       .set(org.auth)
-      .send({ reason: 'connectionReplaced' })
+      .send({ reason })
       .expect(202);
-    await waitForSessionStatus(t, org, name, 'disconnected');
+    return waitForSessionStatus(t, org, name, status);
   };
+  /** A linked session stopped because another client took its connection over (it stays stopped). */
+  const linkedThenReplaced = (org: RegisteredUser, name: string, phone: string) =>
+    linkedThenClosed(org, name, phone, 'connectionReplaced', 'disconnected');
 
   // The delete connects a disconnected session once more, only to unlink the device on WhatsApp:
   // what was queued for it must not go out through that connection after the user asked to delete.
@@ -839,14 +848,7 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     async (reason, lastError, phone) => {
       const org = await registerUser(t);
       const name = reason.toLowerCase();
-      await connectedSession(t, org, name, phone);
-      await t
-        .http()
-        .post(`/api/v1/whatsapp/sandbox/sessions/${name}/disconnect`)
-        .set(org.auth)
-        .send({ reason })
-        .expect(202);
-      const failed = await waitForSessionStatus(t, org, name, 'failed');
+      const failed = await linkedThenClosed(org, name, phone, reason, 'failed');
       expect(failed.lastError).toMatch(lastError);
       // The number last linked stays shown, also when the link was dropped (411).
       expect(failed).toMatchObject({
@@ -875,14 +877,7 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     const org = await registerUser(t);
     const name = 'banned';
     const sessionId = `${org.organization.id}_${name}`;
-    await connectedSession(t, org, name, '+201000000793');
-    await t
-      .http()
-      .post(`/api/v1/whatsapp/sandbox/sessions/${name}/disconnect`)
-      .set(org.auth)
-      .send({ reason: 'forbidden' })
-      .expect(202);
-    await waitForSessionStatus(t, org, name, 'failed');
+    await linkedThenClosed(org, name, '+201000000793', 'forbidden', 'failed');
     await waitFor(
       async () => t.app.get(SessionRegistry).liveStatus(sessionId) === undefined,
       5_000,
