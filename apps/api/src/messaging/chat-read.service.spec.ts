@@ -42,6 +42,20 @@ describe('ChatReadService.markRead', () => {
   });
 });
 
+/** The service as the phone's reads use it: one chat of 201, with `unread` before the read. */
+function phoneReadService(messages: MessagesRepository, unread: number): ChatReadService {
+  const chat = { chatJid: '201@s.whatsapp.net', unreadCount: 0 };
+  return new ChatReadService(
+    {} as WhatsAppSessionsService,
+    messages,
+    { findOfSession: async () => ({ ...chat, unreadCount: unread }) } as unknown as ChatsRepository,
+    { recount: async () => chat } as unknown as ChatCountsService,
+    {} as ReadReceiptDispatcher,
+    { settled: async () => undefined } as unknown as InboundIngestService,
+    { emitAsync: async () => [] } as unknown as EventEmitter2,
+  );
+}
+
 describe('ChatReadService.onReadElsewhere', () => {
   it('waits out a database outage instead of losing what the phone read (WhatsApp does not tell again)', async () => {
     const marked: string[][] = [];
@@ -55,16 +69,7 @@ describe('ChatReadService.onReadElsewhere', () => {
         return ids.length;
       },
     } as unknown as MessagesRepository;
-    const chat = { chatJid: '201@s.whatsapp.net', unreadCount: 0 };
-    const service = new ChatReadService(
-      {} as WhatsAppSessionsService,
-      messages,
-      { findOfSession: async () => ({ ...chat, unreadCount: 2 }) } as unknown as ChatsRepository,
-      { recount: async () => chat } as unknown as ChatCountsService,
-      {} as ReadReceiptDispatcher,
-      { settled: async () => undefined } as unknown as InboundIngestService,
-      { emitAsync: async () => [] } as unknown as EventEmitter2,
-    );
+    const service = phoneReadService(messages, 2);
     await service.onReadElsewhere({
       sessionId: 's1',
       chatJid: '201@s.whatsapp.net',
@@ -98,16 +103,7 @@ describe('ChatReadService.onReadElsewhere during an outage', () => {
         return fresh.length;
       },
     } as unknown as MessagesRepository;
-    const chat = { chatJid: '201@s.whatsapp.net', unreadCount: 0 };
-    const service = new ChatReadService(
-      {} as WhatsAppSessionsService,
-      messages,
-      { findOfSession: async () => chat } as unknown as ChatsRepository,
-      { recount: async () => chat } as unknown as ChatCountsService,
-      {} as ReadReceiptDispatcher,
-      { settled: async () => undefined } as unknown as InboundIngestService,
-      { emitAsync: async () => [] } as unknown as EventEmitter2,
-    );
+    const service = phoneReadService(messages, 0);
     // The phone reads a busy chat message by message, each receipt naming the previous one again.
     const read = (i: number) =>
       service.onReadElsewhere({
