@@ -228,6 +228,18 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
       .expect(202);
     return waitForSessionStatus(t, org, name, status);
   };
+  /** The session's status after a restart of the app, once the restore ran; it is not live. */
+  const statusAfterABoot = async (org: RegisteredUser, name: string) => {
+    t = await t.restart();
+    await waitFor(async () => !t.app.get(SessionRegistry).isRestoring, 20_000, 'the restore');
+    const status = await t
+      .http()
+      .get(`/api/v1/whatsapp/sessions/${name}/status`)
+      .set(org.auth)
+      .expect(200);
+    expect(t.app.get(SessionRegistry).liveStatus(`${org.organization.id}_${name}`)).toBe(undefined);
+    return status.body;
+  };
   /** A linked session stopped because another client took its connection over (it stays stopped). */
   const linkedThenReplaced = (org: RegisteredUser, name: string, phone: string) =>
     linkedThenClosed(org, name, phone, 'connectionReplaced', 'disconnected');
@@ -884,18 +896,10 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
       'the session to end here',
     );
 
-    t = await t.restart();
-    await waitFor(async () => !t.app.get(SessionRegistry).isRestoring, 20_000, 'the restore');
-    const status = await t
-      .http()
-      .get(`/api/v1/whatsapp/sessions/${name}/status`)
-      .set(org.auth)
-      .expect(200);
-    expect(status.body).toMatchObject({
+    expect(await statusAfterABoot(org, name)).toMatchObject({
       status: 'failed',
       lastError: expect.stringMatching(/^Banned or blocked by WhatsApp \(403\)/),
     });
-    expect(t.app.get(SessionRegistry).liveStatus(sessionId)).toBeUndefined();
 
     // Asked: it reconnects with the kept link, and comes back at boot like any linked session.
     await t.http().post(`/api/v1/whatsapp/sessions/${name}/restart`).set(org.auth).expect(200);
@@ -909,20 +913,12 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     const org = await registerUser(t);
     const name = 'taken-over';
     const replacedError = expect.stringMatching(/^Connection replaced by another client/);
-    const afterABoot = async () => {
-      t = await t.restart();
-      await waitFor(async () => !t.app.get(SessionRegistry).isRestoring, 20_000, 'the restore');
-      // Like a logged-out session: not started, and its status and reason are as it left them.
-      const status = await t
-        .http()
-        .get(`/api/v1/whatsapp/sessions/${name}/status`)
-        .set(org.auth)
-        .expect(200);
-      expect(status.body).toMatchObject({ status: 'disconnected', lastError: replacedError });
-      expect(t.app.get(SessionRegistry).liveStatus(`${org.organization.id}_${name}`)).toBe(
-        undefined,
-      );
-    };
+    // Like a logged-out session: not started, and its status and reason are as it left them.
+    const afterABoot = async () =>
+      expect(await statusAfterABoot(org, name)).toMatchObject({
+        status: 'disconnected',
+        lastError: replacedError,
+      });
 
     await linkedThenReplaced(org, name, '+201000000781');
     await afterABoot();
