@@ -131,6 +131,17 @@ describe('AllExceptionsFilter, a 503', () => {
     expect(res.set.mock.calls).toEqual([[{ 'Retry-After': '60' }]]);
   });
 
+  it('logs a coded 503 (not ready, shutting down) as one warning line, not as an unhandled error', () => {
+    const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const error = vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    respond(new DomainError('NOT_READY', 'Not ready: database is down', 503));
+    expect(error).not.toHaveBeenCalled();
+    expect(warn).toHaveBeenCalledWith(
+      { requestId: 'req-1', code: 'NOT_READY', reason: 'Not ready: database is down' },
+      'Answered 503',
+    );
+  });
+
   it('adds none to other statuses', () => {
     const res = respond(new DomainError('SESSION_EXISTS', 'exists', 409));
     expect(res.set).not.toHaveBeenCalled();

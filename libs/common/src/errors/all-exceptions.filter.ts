@@ -106,6 +106,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
       // Expected during an outage, for every request: one line each, not a stack at error level.
       const reason = exception instanceof Error ? exception.message : String(exception);
       this.logger.warn({ requestId: body.requestId, reason }, 'Database unreachable: answered 503');
+    } else if (exception instanceof DomainError && body.statusCode === 503) {
+      // A state we answer on purpose (not ready, shutting down, the holder away): probes and
+      // clients repeat it, so one line each, not a stack at error level.
+      const reason = exception.message;
+      this.logger.warn({ requestId: body.requestId, code: body.code, reason }, 'Answered 503');
     } else if (body.statusCode >= 500) {
       this.logger.error({ err: exception, requestId: body.requestId }, 'Unhandled error');
     }
