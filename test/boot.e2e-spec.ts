@@ -126,14 +126,14 @@ describe('the built gateway (node dist/…/main.js, CommonJS requiring ESM Nest)
     );
   });
 
-  it('boots on the embedded store, answers /health, and exits 0 on SIGTERM', async () => {
+  it('boots on the embedded store, answers /health, and exits 0 on SIGTERM, saying so', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'wagw-boot-'));
     try {
       const run = runBuilt(
         {
           PORT: '0',
           DATA_DIR: dataDir,
-          LOG_LEVEL: 'warn',
+          LOG_LEVEL: 'info',
           WHATSAPP_ENGINE: 'sandbox',
           NODE_ENV: 'test',
         },
@@ -144,8 +144,10 @@ describe('the built gateway (node dist/…/main.js, CommonJS requiring ESM Nest)
       const health = await fetch(`${url}/health`);
       expect(health.status).toBe(200);
       run.child.kill('SIGTERM');
-      const { code } = await run.done;
+      const { code, out } = await run.done;
       expect(code === 0 || code === null).toBe(true);
+      // An operator sees the shutdown start and its work end, in that order.
+      expect(out).toMatch(/Shutting down on SIGTERM[^]*Work in flight finished in \d+ ms/);
       // No JWT_SECRET outside production: a development secret is generated and kept under DATA_DIR.
       expect(existsSync(join(dataDir, 'jwt-secret'))).toBe(true);
     } finally {

@@ -12,6 +12,7 @@ import { MessagingModule } from './messaging/messaging.module';
 import { OrganizationsModule } from './organizations/organizations.module';
 import { StatsModule } from './stats/stats.module';
 import { SandboxModule } from './sandbox/sandbox.module';
+import { ShutdownLog } from './shutdown-log';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { WhatsAppSessionModule } from './whatsapp-session/whatsapp-session.module';
 
@@ -41,7 +42,7 @@ export class AppModule {
           ? [SandboxModule]
           : []),
       ],
-      providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }],
+      providers: [{ provide: APP_FILTER, useClass: AllExceptionsFilter }, ShutdownLog],
     };
   }
 }
