@@ -28,6 +28,7 @@ import type {
 } from '../engine/wa-connection';
 import type { WaLogger } from '../engine/wa-logger';
 import { loadBaileysAuthState } from './baileys-auth-state';
+import { baileysLogger } from './baileys-logger';
 import { mapBaileysClose } from './baileys-close-reason';
 import {
   readElsewhereFromMessageUpdate,
@@ -97,9 +98,11 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
       const keys = (this.keys = this.auth.revocableKeys());
       const state = await loadBaileysAuthState(this.auth, keys);
       // At most `warn` for Baileys, but never louder than our own logger (a silent root stays silent).
-      const baileysLogger = this.logger.child(
-        { module: 'baileys' },
-        { level: quieterLevel(this.logger.level, 'warn') },
+      const logger = baileysLogger(
+        this.logger.child(
+          { module: 'baileys' },
+          { level: quieterLevel(this.logger.level, 'warn') },
+        ),
       );
       // Baileys' per-socket AsyncLocalStorage would tax every await in the process (see the shim).
       sock = withSharedAsyncStorage(() =>
@@ -107,7 +110,7 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
           // No makeCacheableSignalKeyStore: it would keep every key (800+ pre-keys after pairing) in the
           // heap for minutes. Our store already caches a few hot keys and batches writes to MongoDB.
           auth: { creds: state.creds, keys: this.keysWhileOpen(state.keys, keys) },
-          logger: baileysLogger as never,
+          logger: logger as never,
           browser: Browsers.appropriate(this.options.browserName),
           ...(this.options.waWebSocketUrl ? { waWebSocketUrl: this.options.waWebSocketUrl } : {}),
           ...(this.options.mediaUploadAgent ? { fetchAgent: this.options.mediaUploadAgent } : {}),
