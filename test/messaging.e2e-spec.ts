@@ -12,6 +12,7 @@ import { MongoNetworkError } from 'mongodb';
 import { randomBytes } from 'node:crypto';
 import { utimesSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MessageCreationService } from '../apps/api/src/messaging/message-creation.service';
@@ -231,6 +232,47 @@ describe('messaging (HTTP, sandbox engine)', () => {
       .expect(416);
     expect(past.headers['content-range']).toBe('bytes */4096');
     expect(past.body).toMatchObject({ code: 'RANGE_NOT_SATISFIABLE', statusCode: 416 });
+  });
+
+  it('answers a media read that fails before its first byte with the JSON error, not a reset connection', async () => {
+    const photo = mediaSample.jpeg(1500);
+    const res = await send({
+      sessionName: 'main',
+      to: PEER,
+      type: 'image',
+      media: { base64: photo.toString('base64'), mimetype: 'image/jpeg' },
+    }).expect(202);
+    const id = res.body.id as string;
+    await waitForStatus(id, 'sent'); // the outbox read its media: the next read is the route's
+    const storage = t.app.get<symbol, MediaStorage>(MEDIA_STORAGE);
+    /** Bytes whose first read fails: a disk error, the database gone as GridFS reads the chunks. */
+    const failingOpen = (error: Error) =>
+      vi.spyOn(storage, 'open').mockResolvedValueOnce({
+        stream: new Readable({
+          read() {
+            this.destroy(error);
+          },
+        }),
+        size: photo.length,
+      });
+    const get = () => t.http().get(`/api/v1/whatsapp/messages/${id}/media`).set(owner.auth);
+
+    failingOpen(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
+    const broken = await get().expect(500);
+    expect(broken.headers['content-type']).toMatch(/^application\/json/);
+    expect(broken.body).toMatchObject({
+      statusCode: 500,
+      message: 'Internal server error',
+      requestId: expect.any(String),
+    });
+
+    failingOpen(new MongoNetworkError('connection refused'));
+    const outage = await get().expect(503);
+    expect(outage.body).toMatchObject({ statusCode: 503, code: 'DATABASE_UNAVAILABLE' });
+    expect(outage.headers['retry-after']).toBeDefined();
+
+    const served = await downloadMedia(t, owner.auth, id);
+    expect(Buffer.compare(served.bytes, photo)).toBe(0);
   });
 
   it('stores and serves media as what its bytes are when the declared mimetype names another format', async () => {

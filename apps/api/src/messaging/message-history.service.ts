@@ -4,6 +4,7 @@ import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.se
 import { toChatJid } from './chat-jid';
 import { ChatsRepository, type ChatRecord } from './chats.repository';
 import type { ListChatsQueryDto, ListMessagesQueryDto } from './dto/list-messages.query.dto';
+import { afterFirstBytes } from './media/media-first-bytes';
 import { MEDIA_STORAGE, type MediaStorage, type RangePicker } from './media/media-storage';
 import { type MessageFilter, MessagesRepository } from './messages.repository';
 import { CHAT_MESSAGE, type MessageRecord } from './message.types';
@@ -116,7 +117,12 @@ export class MessageHistoryService {
       throw new MediaNotStoredError();
     const opened = await this.media.open(message.media.storageKey, pickRange);
     if (!opened) throw new MediaNotStoredError();
-    return { ...opened, mimetype: message.media.mimetype, fileName: message.media.fileName };
+    return {
+      ...opened,
+      stream: await afterFirstBytes(opened.stream),
+      mimetype: message.media.mimetype,
+      fileName: message.media.fileName,
+    };
   }
 
   async chatsOf(organizationId: string, q: ListChatsQueryDto): Promise<Page<ChatRecord>> {
