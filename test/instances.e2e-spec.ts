@@ -160,6 +160,29 @@ describe('two instances sharing one database', () => {
     });
   });
 
+  it('a create whose start lost the session to B (a QR asked of B meanwhile) answers 201: the session runs on B', async () => {
+    const registryA = a.app.get(SessionRegistry);
+    const startHere = registryA.start.bind(registryA);
+    vi.spyOn(registryA, 'start').mockImplementationOnce(async (id) => {
+      // A dashboard polls the new session's QR; the load balancer sends that to B, which starts it.
+      await b.http().get('/api/v1/whatsapp/sessions/raced/qr').set(owner.auth);
+      return startHere(id);
+    });
+    const created = await a
+      .http()
+      .post('/api/v1/whatsapp/sessions')
+      .set(owner.auth)
+      .send({ sessionName: 'raced' })
+      .expect(201);
+    expect(created.body).toMatchObject({ sessionName: 'raced' });
+    const id = `${owner.organization.id}_raced`;
+    expect(b.app.get(SessionRegistry).liveStatus(id)).toBeDefined();
+    expect(registryA.liveStatus(id)).toBeUndefined();
+    const qr = await a.http().get('/api/v1/whatsapp/sessions/raced/qr').set(owner.auth).expect(200);
+    expect(qr.body.qr).toMatch(/^data:image\/png;base64,/);
+    await b.http().delete('/api/v1/whatsapp/sessions/raced').set(owner.auth).expect(204);
+  });
+
   it('a restart and a delete asked of B are carried out by A, which unlinks on WhatsApp', async () => {
     const registryA = a.app.get(SessionRegistry);
     const id = `${owner.organization.id}_linking-on-a`;

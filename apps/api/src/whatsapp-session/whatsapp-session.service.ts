@@ -4,6 +4,7 @@ import {
   InstanceShuttingDownError,
   makeSessionId,
   SessionAlreadyExistsError,
+  SessionLeasedElsewhereError,
   SessionNotFoundError,
   SessionQueryService,
   SessionRegistry,
@@ -53,7 +54,8 @@ export class WhatsAppSessionsService {
       // A delete of the name overtook this create: not an unknown session to the client.
       if (err instanceof SessionNotFoundError)
         throw new SessionDeletedDuringCreateError(sessionName);
-      throw err;
+      // Another instance started it first (its QR asked of that one): created, and running there.
+      if (!(err instanceof SessionLeasedElsewhereError)) throw err;
     }
     await this.moduleGate.stopIfSwitchedOff(organizationId, created.sessionId);
     return (await this.sessions.findOne(created.sessionId)) ?? created;
