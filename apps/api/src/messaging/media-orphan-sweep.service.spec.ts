@@ -6,6 +6,7 @@ import type mongoose from 'mongoose';
 import { useEmbeddedConnection } from '@app/embedded-mongo/testing/embedded-connection';
 import { loadConfig } from '@app/common';
 import { FileMediaStorage } from './media/file-media-storage';
+import type { MediaStorage } from './media/media-storage';
 import { MediaOrphanSweep } from './media-orphan-sweep.service';
 import { MediaSweepsRepository } from './media-sweeps.repository';
 import { MessagesRepository, newMessageId, type NewMessage } from './messages.repository';
@@ -105,6 +106,27 @@ describe('MediaOrphanSweep (embedded store, DATA_DIR files)', () => {
     await sweeper().sweep();
     expect(existsSync(cutOff)).toBe(false);
     expect(existsSync(underWay)).toBe(true);
+  });
+
+  it('looks for writes a crash cut off from where the last pass stopped, from the start once past the end', async () => {
+    const unfinished = vi
+      .spyOn(storage as MediaStorage, 'deleteUnfinishedBefore')
+      .mockResolvedValueOnce({ deleted: 1, next: 'upload-a' })
+      .mockResolvedValueOnce({ deleted: 0, next: 'upload-b' })
+      .mockResolvedValueOnce({ deleted: 2 });
+    await sweeper().sweep();
+    expect(await connection.collection('media_sweeps').findOne({})).toMatchObject({
+      unfinishedCursor: 'upload-a',
+    });
+    await sweeper().sweep(); // another instance's pass goes on from there too
+    await sweeper().sweep();
+    await sweeper().sweep();
+    expect(unfinished.mock.calls.map(([, after]) => after)).toEqual([
+      undefined,
+      'upload-a',
+      'upload-b',
+      undefined,
+    ]);
   });
 
   it('leaves the store alone while another instance holds the sweep', async () => {

@@ -65,9 +65,15 @@ export class MediaOrphanSweep implements OnApplicationBootstrap, BeforeApplicati
       if (deleted) this.log.warn({ looked, deleted }, 'Deleted stored media that no message holds');
       else this.log.log({ looked }, 'Media sweep found no stored media without its message');
       if (!held) return; // another pass took over
-      const unfinished = this.passes.stopped
-        ? 0
-        : await this.media.deleteUnfinishedBefore(this.storedBefore());
+      let unfinished = 0;
+      if (!this.passes.stopped) {
+        const sweep = await this.media.deleteUnfinishedBefore(
+          this.storedBefore(),
+          lease.unfinishedCursor,
+        );
+        unfinished = sweep.deleted;
+        lease.unfinishedCursor = sweep.next;
+      }
       await this.sweeps.release(lease);
       if (unfinished) this.log.warn({ unfinished }, 'Deleted media writes a crash cut off');
     } catch (err) {

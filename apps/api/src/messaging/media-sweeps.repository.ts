@@ -9,6 +9,8 @@ const SWEEP_ID = 'media-orphans';
 /** A pass's hold on the sweep: where it starts, and its lease (renewed as it goes). */
 export interface SweepLease {
   cursor?: string;
+  /** Where the look for writes a crash cut off goes on; recorded when the lease is released. */
+  unfinishedCursor?: string;
   claimedUntil: Date;
 }
 
@@ -33,7 +35,7 @@ export class MediaSweepsRepository {
         )
         .lean<MediaSweep>()
         .exec();
-      return { cursor: row?.cursor, claimedUntil };
+      return { cursor: row?.cursor, unfinishedCursor: row?.unfinishedCursor, claimedUntil };
     } catch (error) {
       // Held: the filter found no free state, and the upsert met the existing one.
       if (isDuplicateKeyError(error)) return undefined;
@@ -58,13 +60,15 @@ export class MediaSweepsRepository {
     return held.matchedCount === 1;
   }
 
-  /** Gives the lease up: the next pass (of any instance) need not wait for it to run out. */
+  /**
+   * Gives the lease up (the next pass, of any instance, need not wait for it to run out), and
+   * records the lease's `unfinishedCursor`.
+   */
   async release(lease: SweepLease): Promise<void> {
-    await this.model
-      .updateOne(
-        { _id: SWEEP_ID, claimedUntil: lease.claimedUntil },
-        { $unset: { claimedUntil: 1 } },
-      )
-      .exec();
+    const update =
+      lease.unfinishedCursor === undefined
+        ? { $unset: { claimedUntil: 1, unfinishedCursor: 1 } }
+        : { $unset: { claimedUntil: 1 }, $set: { unfinishedCursor: lease.unfinishedCursor } };
+    await this.model.updateOne({ _id: SWEEP_ID, claimedUntil: lease.claimedUntil }, update).exec();
   }
 }

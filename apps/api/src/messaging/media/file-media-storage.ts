@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
-import { type MediaStorage, type OpenedMedia, type RangePicker } from './media-storage';
+import {
+  type MediaStorage,
+  type OpenedMedia,
+  type RangePicker,
+  type UnfinishedSweep,
+} from './media-storage';
 
 const SAFE_KEY = /^[A-Za-z0-9_-]{1,128}$/;
 /** A put's temp file: `<key>.<pid>.tmp`. */
@@ -85,8 +90,8 @@ export class FileMediaStorage implements MediaStorage {
     for (const key of keys) if (await this.storedBefore(key, before)) yield key;
   }
 
-  /** Temp files last written before `before`: a write under way renews its file's time. */
-  async deleteUnfinishedBefore(before: Date): Promise<number> {
+  /** Temp files last written before `before` (a write under way renews its file's time), all at once. */
+  async deleteUnfinishedBefore(before: Date): Promise<UnfinishedSweep> {
     let deleted = 0;
     for (const name of await this.names()) {
       if (!TEMP_FILE.test(name)) continue;
@@ -96,7 +101,7 @@ export class FileMediaStorage implements MediaStorage {
       await rm(path, { force: true });
       deleted += 1;
     }
-    return deleted;
+    return { deleted };
   }
 
   private async names(): Promise<string[]> {

@@ -2,10 +2,20 @@ import { mongo } from 'mongoose';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
-import { type MediaStorage, type OpenedMedia, type RangePicker } from './media-storage';
+import {
+  type MediaStorage,
+  type OpenedMedia,
+  type RangePicker,
+  type UnfinishedSweep,
+} from './media-storage';
 
 /** Upload ids whose file documents are looked up together. */
 const BATCH = 200;
+/**
+ * Chunk ids one look for writes a crash cut off reads, at most (about 5 GB of media in 255 KB
+ * chunks); the next goes on after them.
+ */
+const UNFINISHED_CHUNKS_PER_CALL = 20_000;
 
 /** Media in GridFS (bucket `media`), so every gateway instance on the same MongoDB sees it. */
 export class GridFsMediaStorage implements MediaStorage {
@@ -13,7 +23,10 @@ export class GridFsMediaStorage implements MediaStorage {
   private readonly files: InstanceType<typeof mongo.Collection>;
   private readonly chunks: InstanceType<typeof mongo.Collection>;
 
-  constructor(db: InstanceType<typeof mongo.Db>) {
+  constructor(
+    db: InstanceType<typeof mongo.Db>,
+    private readonly unfinishedChunksPerCall = UNFINISHED_CHUNKS_PER_CALL,
+  ) {
     // mongoose's own driver instance: the top-level `mongodb` package may be another version.
     this.bucket = new mongo.GridFSBucket(db, { bucketName: 'media' });
     this.files = db.collection('media.files');
@@ -82,24 +95,41 @@ export class GridFsMediaStorage implements MediaStorage {
    * Chunks without their file document: an upload writes its file document last, a delete first,
    * so a crash in between leaves them. Ids are dated when made: an upload's when it begins, a
    * chunk's when written; one with a chunk written since `before` may still be under way. Reads
-   * the chunks' upload ids only (the chunks index holds them).
+   * the upload ids of at most `unfinishedChunksPerCall` chunks (the chunks index holds them), in
+   * order from after `after`: a store of any size costs each call the same.
    */
-  async deleteUnfinishedBefore(before: Date): Promise<number> {
+  async deleteUnfinishedBefore(before: Date, after?: string): Promise<UnfinishedSweep> {
     const cutoff = mongo.ObjectId.createFromTime(Math.floor(before.getTime() / 1000));
+    const range =
+      after && mongo.ObjectId.isValid(after)
+        ? { $gt: new mongo.ObjectId(after), $lt: cutoff }
+        : { $lt: cutoff };
     const chunks = this.chunks.find(
-      { files_id: { $lt: cutoff } },
-      { sort: { files_id: 1 }, projection: { _id: 0, files_id: 1 } },
+      { files_id: range },
+      {
+        sort: { files_id: 1 },
+        projection: { _id: 0, files_id: 1 },
+        limit: this.unfinishedChunksPerCall,
+      },
     );
+    let read = 0;
     let deleted = 0;
     let batch: Array<InstanceType<typeof mongo.ObjectId>> = [];
+    let last: InstanceType<typeof mongo.ObjectId> | undefined;
     for await (const { files_id: id } of chunks) {
-      if (batch.length && batch[batch.length - 1].equals(id)) continue;
+      read += 1;
+      if (last?.equals(id)) continue;
+      last = id;
       batch.push(id);
       if (batch.length < BATCH) continue;
       deleted += await this.deleteChunksWithoutFile(batch, cutoff);
       batch = [];
     }
-    return deleted + (await this.deleteChunksWithoutFile(batch, cutoff));
+    deleted += await this.deleteChunksWithoutFile(batch, cutoff);
+    // Fewer than asked for: past the last upload begun before the cutoff.
+    return read < this.unfinishedChunksPerCall || !last
+      ? { deleted }
+      : { deleted, next: last.toHexString() };
   }
 
   private async deleteChunksWithoutFile(

@@ -160,7 +160,9 @@ describe.each([
     await kit.cutOffWrite(0, 0); // a write under way, maybe
     await kit.cutOffWrite(hours(2), 0); // a slow write, still under way
     expect(await kit.leftovers()).toBe(4);
-    expect(await kit.storage.deleteUnfinishedBefore(new Date(Date.now() - hours(1)))).toBe(2);
+    expect(await kit.storage.deleteUnfinishedBefore(new Date(Date.now() - hours(1)))).toEqual({
+      deleted: 2,
+    });
     expect(await kit.leftovers()).toBe(2);
     expect((await kit.storage.read(KEY))?.equals(whole)).toBe(true);
     await kit.storage.deleteUnfinishedBefore(new Date(Date.now() + 60_000));
@@ -235,5 +237,43 @@ describe('FileMediaStorage keys', () => {
   it('refuses keys that could escape the directory', async () => {
     const storage = new FileMediaStorage(mkdtempSync(join(tmpdir(), 'media-')));
     await expect(storage.put('../evil', Buffer.from('x'))).rejects.toThrow('Invalid media key');
+  });
+});
+
+describe('GridFsMediaStorage, writes a crash cut off', () => {
+  let server: EmbeddedMongoServer;
+  let connection: mongoose.Connection;
+  beforeAll(async () => {
+    server = await EmbeddedMongoServer.start({});
+    connection = await mongoose.createConnection(server.uri('media_unfinished')).asPromise();
+  });
+  afterAll(async () => {
+    await connection.close();
+    await server.close();
+  });
+
+  it('reads a bounded number of chunk ids per call, each call going on where the last stopped', async () => {
+    const chunks = connection.db!.collection('media.chunks');
+    const data = new mongoose.mongo.Binary(Buffer.alloc(10, 1));
+    const cutOff = [idMadeAgo(4 * 3_600_000), idMadeAgo(3 * 3_600_000), idMadeAgo(2 * 3_600_000)];
+    // Three uploads a crash cut off, two chunks each.
+    await chunks.insertMany(
+      cutOff.flatMap((filesId) =>
+        [0, 1].map((n) => ({ _id: idMadeAgo(2 * 3_600_000), files_id: filesId, n, data })),
+      ),
+    );
+    const storage = new GridFsMediaStorage(connection.db!, 3);
+    const read = vi.spyOn(chunks.constructor.prototype as typeof chunks, 'find');
+    const before = new Date(Date.now() - 3_600_000);
+    const left = async () => (await chunks.distinct('files_id')).map(String).sort();
+
+    const first = await storage.deleteUnfinishedBefore(before);
+    // Three chunk ids read: the first upload whole, the second's first chunk.
+    expect(first).toEqual({ deleted: 2, next: cutOff[1].toHexString() });
+    expect(await left()).toEqual([cutOff[2].toHexString()]);
+    expect(await storage.deleteUnfinishedBefore(before, first.next)).toEqual({ deleted: 1 });
+    expect(await left()).toEqual([]);
+    expect(read.mock.calls.map(([, options]) => options?.limit)).toEqual([3, 3]);
+    read.mockRestore();
   });
 });

@@ -20,6 +20,11 @@ export interface OpenedMedia {
   range?: ByteRange;
 }
 
+export interface UnfinishedSweep {
+  deleted: number;
+  next?: string;
+}
+
 export interface MediaStorage {
   /**
    * Stores the bytes under `key`, replacing what was there; a stream is written as it arrives,
@@ -46,8 +51,10 @@ export interface MediaStorage {
   deleteStoredBefore(key: string, before: Date): Promise<boolean>;
   /**
    * Deletes what writes a crash cut off left (they are no keys, and nothing else removes them):
-   * those last written before `before` (one still being written stays). Resolves to how many
-   * such writes were deleted.
+   * those last written before `before` (one still being written stays). A call may look at a
+   * bounded part of the store only, from after `after` (the `next` an earlier call answered).
+   * Resolves to how many such writes were deleted, and where the next call goes on (none: from
+   * the start again).
    */
-  deleteUnfinishedBefore(before: Date): Promise<number>;
+  deleteUnfinishedBefore(before: Date, after?: string): Promise<UnfinishedSweep>;
 }
