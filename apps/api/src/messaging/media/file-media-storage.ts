@@ -14,6 +14,46 @@ import {
 const SAFE_KEY = /^[A-Za-z0-9_-]{1,128}$/;
 /** A put's temp file: `<key>.<pid>.tmp`. */
 const TEMP_FILE = /^[A-Za-z0-9_-]{1,128}\.\d+\.tmp$/;
+/** Keys the listing puts in order at a time (the sweep looks at 5,000 a pass). */
+const LIST_PAGE = 5_000;
+
+/**
+ * The `count` smallest keys among `names` that sort after `after`, in order: one look at the names
+ * keeping the smallest so far in a max-heap, instead of putting them all in order (a million
+ * names held the event loop for a second or more).
+ */
+function smallestKeysAfter(names: string[], after: string, count: number): string[] {
+  const heap: string[] = []; // heap[0] is the largest kept
+  const swap = (i: number, j: number) => ([heap[i], heap[j]] = [heap[j], heap[i]]);
+  const siftUp = (i: number) => {
+    for (let parent = (i - 1) >> 1; i > 0 && heap[parent] < heap[i]; parent = (i - 1) >> 1) {
+      swap(i, parent);
+      i = parent;
+    }
+  };
+  const siftDown = (i: number) => {
+    for (;;) {
+      let largest = i;
+      for (const child of [2 * i + 1, 2 * i + 2])
+        if (child < heap.length && heap[child] > heap[largest]) largest = child;
+      if (largest === i) return;
+      swap(i, largest);
+      i = largest;
+    }
+  };
+  for (const name of names) {
+    if (name <= after || (heap.length === count && name >= heap[0]) || !SAFE_KEY.test(name))
+      continue;
+    if (heap.length < count) {
+      heap.push(name);
+      siftUp(heap.length - 1);
+    } else {
+      heap[0] = name;
+      siftDown(0);
+    }
+  }
+  return heap.sort();
+}
 
 /**
  * Media as files under DATA_DIR/media, written atomically (temp file + rename) and, when
@@ -24,6 +64,7 @@ export class FileMediaStorage implements MediaStorage {
   constructor(
     private readonly dir: string,
     private readonly durable = true,
+    private readonly listPage = LIST_PAGE,
   ) {}
 
   async put(key: string, data: Buffer | Readable): Promise<number> {
@@ -83,18 +124,25 @@ export class FileMediaStorage implements MediaStorage {
     await rm(this.pathOf(key), { force: true });
   }
 
-  /** Lists the directory whole (names only), then reads the time of each key after `after`. */
+  /**
+   * Lists the directory whole (names only), then reads the time of each key after `after`, in
+   * order a page at a time (temp files of writes under way, or cut off, are no keys).
+   */
   async *listStoredBefore(before: Date, after = ''): AsyncIterable<string> {
-    // Temp files of writes under way (or cut off) are no keys.
-    const keys = (await this.names()).filter((name) => SAFE_KEY.test(name) && name > after).sort();
-    for (const key of keys) if (await this.storedBefore(key, before)) yield key;
+    const names = await this.names();
+    for (let from = after; ;) {
+      const page = smallestKeysAfter(names, from, this.listPage);
+      for (const key of page) if (await this.storedBefore(key, before)) yield key;
+      if (page.length < this.listPage) return;
+      from = page[page.length - 1];
+    }
   }
 
   /** Temp files last written before `before` (a write under way renews its file's time), all at once. */
   async deleteUnfinishedBefore(before: Date): Promise<UnfinishedSweep> {
     let deleted = 0;
     for (const name of await this.names()) {
-      if (!TEMP_FILE.test(name)) continue;
+      if (!name.endsWith('.tmp') || !TEMP_FILE.test(name)) continue;
       const path = join(this.dir, name);
       const info = await stat(path).catch(() => null);
       if (!info || info.mtime >= before) continue;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -192,6 +193,39 @@ describe('FileMediaStorage keys', () => {
     await storage.put(KEY, Buffer.from('x'));
     writeFileSync(join(dir, `${KEY}.4242.tmp`), 'half');
     expect(await listed()).toEqual([KEY]);
+  });
+
+  it('lists the keys in order a page at a time, never ordering the whole directory', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'media-')), 'media');
+    const storage = new FileMediaStorage(dir, false, 3);
+    const keys = Array.from({ length: 8 }, () => new mongoose.Types.ObjectId().toHexString());
+    for (const key of [...keys].reverse()) await storage.put(key, Buffer.from(key));
+    writeFileSync(join(dir, `${keys[0]}.4242.tmp`), 'half');
+    const sort = vi.spyOn(Array.prototype, 'sort');
+    const listed: string[] = [];
+    let orderedAtOnce: number[];
+    try {
+      for await (const key of storage.listStoredBefore(new Date(Date.now() + 60_000), keys[1]))
+        listed.push(key);
+    } finally {
+      orderedAtOnce = sort.mock.contexts.map((names) => (names as unknown[]).length);
+      sort.mockRestore();
+    }
+    expect(listed).toEqual(keys.slice(2));
+    expect(Math.max(...orderedAtOnce)).toBe(3); // a page, not the 9 names of the directory
+  });
+
+  it('lists every key once and in order whatever the page size', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'media-')), 'media');
+    const keys = Array.from({ length: 120 }, () => randomBytes(6).toString('hex')).sort();
+    for (const key of keys) await new FileMediaStorage(dir, false).put(key, Buffer.from('x'));
+    for (const page of [1, 7, 120, 500]) {
+      const listed: string[] = [];
+      const storage = new FileMediaStorage(dir, false, page);
+      for await (const key of storage.listStoredBefore(new Date(Date.now() + 60_000), keys[9]))
+        listed.push(key);
+      expect(listed, `page ${page}`).toEqual(keys.slice(10));
+    }
   });
 
   it('has the bytes and their name on disk before a put resolves (a power loss keeps what the store keeps)', async () => {
