@@ -168,6 +168,25 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     await t.http().delete('/api/v1/whatsapp/sessions/flaky').set(owner.auth).expect(204);
   });
 
+  // Baileys' badSession (500) is any stream error without a code, a failure without a reason or a
+  // WebSocket error: it says nothing about the link (a voided link closes 401, a refused one 411).
+  it('reconnects by itself, without a new scan, after WhatsApp closes with no known reason (500 badSession)', async () => {
+    await connectedSession(t, owner, 'bad-stream', '+201001234569');
+    const registry = t.app.get(SessionRegistry);
+    const sessionId = `${owner.organization.id}_bad-stream`;
+    const closed = registry.waitForStatus(sessionId, (s) => s === 'disconnected', 10_000);
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/bad-stream/disconnect')
+      .set(owner.auth)
+      .send({ reason: 'badSession' })
+      .expect(202);
+    expect(await closed).toBe('disconnected');
+    const back = await waitForSessionStatus(t, owner, 'bad-stream', 'connected', 15_000);
+    expect(back.phone).toBe('201001234569');
+    await t.http().delete('/api/v1/whatsapp/sessions/bad-stream').set(owner.auth).expect(204);
+  });
+
   // The connection drops (or WhatsApp asks for a restart) just as the session is deleted: the
   // delete connects again and unlinks, instead of leaving the device on the phone.
   it.each(['connectionLost', 'restartRequired'])(

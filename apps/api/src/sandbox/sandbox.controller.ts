@@ -156,7 +156,8 @@ export class SandboxController {
     operationId: 'sandbox_disconnect',
     summary:
       'Simulate a close: connectionLost, loggedOut (from the phone), restartRequired, connectionReplaced, ' +
-      'forbidden (403: the number is banned or blocked), multideviceMismatch (411: the linked-device link is refused).' +
+      'forbidden (403: the number is banned or blocked), multideviceMismatch (411: the linked-device link is refused), ' +
+      'badSession (500: a close with no known reason, reconnected like a lost connection).' +
       ONLY_SANDBOX,
   })
   @ApiAcceptedResponse({ type: SandboxAcceptedDto })

@@ -34,6 +34,7 @@ export const SANDBOX_DISCONNECT_REASONS = [
   'connectionReplaced',
   'forbidden',
   'multideviceMismatch',
+  'badSession',
 ] as const;
 export const SANDBOX_RECEIPT_STATUSES = ['delivered', 'read', 'played'] as const;
 

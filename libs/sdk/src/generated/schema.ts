@@ -498,7 +498,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Simulate a close: connectionLost, loggedOut (from the phone), restartRequired, connectionReplaced, forbidden (403: the number is banned or blocked), multideviceMismatch (411: the linked-device link is refused). Available only when the gateway runs with WHATSAPP_ENGINE=sandbox (or emulator). */
+        /** Simulate a close: connectionLost, loggedOut (from the phone), restartRequired, connectionReplaced, forbidden (403: the number is banned or blocked), multideviceMismatch (411: the linked-device link is refused), badSession (500: a close with no known reason, reconnected like a lost connection). Available only when the gateway runs with WHATSAPP_ENGINE=sandbox (or emulator). */
         post: operations["sandbox_disconnect"];
         delete?: never;
         options?: never;
@@ -1702,7 +1702,7 @@ export interface components {
             reason: components["schemas"]["SandboxDisconnectReason"];
         };
         /** @enum {string} */
-        SandboxDisconnectReason: "connectionLost" | "loggedOut" | "restartRequired" | "connectionReplaced" | "forbidden" | "multideviceMismatch";
+        SandboxDisconnectReason: "connectionLost" | "loggedOut" | "restartRequired" | "connectionReplaced" | "forbidden" | "multideviceMismatch" | "badSession";
         SandboxGroupDto: {
             /**
              * @description Group JID

@@ -231,6 +231,9 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
       case 'multideviceMismatch':
         phone.streamError(411, deviceId);
         break;
+      case 'badSession':
+        phone.streamError(500, deviceId);
+        break;
       default:
         throw notYet(`Disconnect reason "${reason}"`);
     }

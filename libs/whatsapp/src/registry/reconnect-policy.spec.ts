@@ -12,6 +12,7 @@ describe('decideOnClose', () => {
     [{ code: 408, reason: 'timedOut', message: 'Timed Out' }, false, 'retry'],
     [{ code: 408, reason: 'connectionLost', message: 'x' }, false, 'retry'],
     [{ code: 500, reason: 'badSession', message: 'x' }, false, 'retry'],
+    [{ code: 503, reason: 'other', message: 'Stream Errored (unknown)' }, false, 'retry'],
     [{ code: 403, reason: 'forbidden', message: 'Connection Failure' }, false, 'fail'],
     [{ code: 411, reason: 'multideviceMismatch', message: 'x' }, false, 'fail'],
     [{ code: 428, reason: 'other', message: 'x' }, true, 'retry'],
