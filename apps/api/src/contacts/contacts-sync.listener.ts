@@ -47,7 +47,7 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ContactsSyncListener.name);
   /** Handlers still running: engine events are not awaited by their publisher. */
   private readonly running = new Set<Promise<unknown>>();
-  /** Stopped at shutdown: the syncs still queued with the database away give up without a try. */
+  /** Stopped at shutdown: what waits is tried once more; with the database away it gives up then. */
   private readonly outage = new OutageRetries(this.logger);
   /**
    * Engine contacts per session, folded per contact while they wait for their round (a database

@@ -117,7 +117,7 @@ export class InboundIngestService implements BeforeApplicationShutdown {
   /** Notes of stored batches whose effects have not run yet: held off recovery while they wait. */
   private readonly waiting = new Set<OpenCreation>();
   private readonly holdTimer = setInterval(() => void this.holdWaitingNotes(), HOLD_NOTES_MS);
-  /** Stopped at shutdown: the batches still queued with the database away give up without a try. */
+  /** Stopped at shutdown: what waits is tried once more; with the database away it gives up then. */
   private readonly outage = new OutageRetries(this.log);
 
   constructor(

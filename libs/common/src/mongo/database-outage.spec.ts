@@ -100,7 +100,7 @@ describe('OutageRetries', () => {
     expect(retries.unreachable).toBe(false); // it answered
   });
 
-  it('stops waiting when stopped: the wait ends, and its failure is thrown without another try', async () => {
+  it('stops waiting when stopped: the wait ends, and one more try then tells (the failure is thrown)', async () => {
     const operation = vi.fn(async () => {
       throw unreachable();
     });
@@ -112,7 +112,22 @@ describe('OutageRetries', () => {
       },
     );
     await expect(retries.run(operation, WAITING)).rejects.toBeInstanceOf(MongoServerSelectionError);
-    expect(operation).toHaveBeenCalledTimes(1);
+    expect(operation).toHaveBeenCalledTimes(2);
+  });
+
+  // The database came back while the work waited out its backoff, and the shutdown found it
+  // answering (it force-closes the connection when it does not: a try then fails at once).
+  it('a wait the stop cuts off tries once more: what an outage held lands if the database is back', async () => {
+    const operation = vi
+      .fn<() => Promise<string>>()
+      .mockRejectedValueOnce(unreachable())
+      .mockResolvedValue('stored');
+    const retries = new OutageRetries(
+      { warn: () => retries.stop() },
+      { baseMs: 60_000, capMs: 60_000 },
+    );
+    await expect(retries.run(operation, WAITING)).resolves.toBe('stored');
+    expect(operation).toHaveBeenCalledTimes(2);
   });
 
   it('once stopped with the database last found unreachable, tries nothing more (each try waits out server selection)', async () => {

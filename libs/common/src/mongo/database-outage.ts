@@ -74,10 +74,12 @@ export interface OutageLog {
 /**
  * One component's retries through database outages, for work that has no other copy to retry
  * from (what the engine handed over once): failures that say the database is unreachable are
- * waited out with backoff; other failures are thrown. `stop()` (shutdown) ends the waits: the next
- * failure is thrown, and once stopped with the database last found unreachable, no operation is
- * tried again (each try would wait out server selection, 10 s, one after the other for the work
- * still queued): that failure is thrown at once.
+ * waited out with backoff; other failures are thrown. `stop()` (shutdown) ends the waits: what
+ * waited is tried once more (the database may be back: the shutdown pinged it first, and
+ * force-closed the connection if it did not answer, so that try fails at once), the next failure
+ * is thrown, and once a try after the stop found the database unreachable, no operation is tried
+ * again (each try would wait out server selection, 10 s, one after the other for the work still
+ * queued): that failure is thrown at once.
  */
 export class OutageRetries {
   private readonly stopping = new AbortController();
@@ -96,6 +98,8 @@ export class OutageRetries {
 
   stop(): void {
     this.stopping.abort();
+    // An outage found before says nothing of now (see the class): what waited tries once more.
+    this.lastOutage = undefined;
   }
 
   /**

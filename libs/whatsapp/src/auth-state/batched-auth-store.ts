@@ -261,8 +261,9 @@ export class BatchedAuthStoreProvider implements WaAuthStoreProvider {
   /** Sessions whose store is forgotten once its writes landed, unless asked for again meanwhile. */
   private readonly releasing = new Set<string>();
   /**
-   * Stopped at shutdown (`flushAll`): a database outage is no longer waited out, and once it was
-   * last found unreachable, the writes still queued give up without a try (10 s apiece).
+   * Stopped at shutdown (`flushAll`): a database outage is no longer waited out (a write waiting
+   * out its backoff is tried once more), and once a try found it unreachable, the writes still
+   * queued give up without a try (10 s apiece).
    */
   private readonly outage: OutageRetries;
 
@@ -299,7 +300,7 @@ export class BatchedAuthStoreProvider implements WaAuthStoreProvider {
     }
   }
 
-  /** At shutdown: the last writes, unless the database was last found unreachable. */
+  /** At shutdown: the last writes, unless a try since the stop found the database unreachable. */
   async flushAll(): Promise<void> {
     this.outage.stop();
     await Promise.all([...this.stores.values()].map((s) => s.flush()));
