@@ -122,3 +122,38 @@ describe('ChatReadService.onReadElsewhere during an outage', () => {
     expect([...readAt]).toEqual(Array.from({ length: 300 }, (_, i) => [`w${i}`, 1_000 + i]));
   });
 });
+
+describe('ChatReadService at shutdown', () => {
+  it('lets what the phone read, held through an outage, land before the connection closes when the database is back', async () => {
+    const marked: string[][] = [];
+    let failed!: () => void;
+    const firstTry = new Promise<void>((resolve) => (failed = resolve));
+    const messages = {
+      // The outage, then the database answers again (while the read waits out its backoff).
+      chatsWithUnread: vi
+        .fn()
+        .mockImplementationOnce(async () => {
+          failed();
+          throw new MongoNetworkError('connection 7 closed');
+        })
+        .mockResolvedValue(['201@s.whatsapp.net']),
+      markReadElsewhere: async (_scope: unknown, ids: string[]) => {
+        marked.push(ids);
+        return ids.length;
+      },
+    } as unknown as MessagesRepository;
+    const service = phoneReadService(messages, 1);
+    void service.onReadElsewhere({
+      sessionId: 's1',
+      chatJid: '201@s.whatsapp.net',
+      waMessageIds: ['w1'],
+      at: new Date(),
+    } as WaMessagesReadElsewhereEvent);
+    await firstTry;
+    // Its failure handled: the read waits out its backoff.
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+
+    await service.beforeApplicationShutdown();
+    expect(marked).toEqual([['w1']]);
+  });
+});

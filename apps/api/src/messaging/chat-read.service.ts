@@ -104,8 +104,13 @@ export class ChatReadService implements BeforeApplicationShutdown {
     return this.phoneReads.settled(event.sessionId);
   }
 
-  beforeApplicationShutdown(): void {
+  /**
+   * Lets the phone reads held (an outage's, the database back meanwhile) land before the connection
+   * closes: WhatsApp reports them once. With the database away they are given up at once (logged).
+   */
+  async beforeApplicationShutdown(): Promise<void> {
     this.outage.stop();
+    await this.phoneReads.idle();
   }
 
   /**
