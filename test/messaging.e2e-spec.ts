@@ -17,6 +17,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MessageCreationService } from '../apps/api/src/messaging/message-creation.service';
 import { MessageEffectsRecovery } from '../apps/api/src/messaging/message-effects-recovery.service';
+import { InboundIngestService } from '../apps/api/src/messaging/inbound-ingest.service';
 import { OutboxDispatcher } from '../apps/api/src/messaging/outbox-dispatcher';
 import { IdempotencyRepository } from '../apps/api/src/messaging/idempotency.repository';
 import { MessagesRepository } from '../apps/api/src/messaging/messages.repository';
@@ -1898,6 +1899,50 @@ describe('messaging outbox across a restart', () => {
       expect(first.text).toBe('queued 1');
       expect(new Date(first.sentAt).getTime()).toBeLessThanOrEqual(
         new Date(second.sentAt).getTime(),
+      );
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('a receipt that comes before its message, across a restart', () => {
+  // Baileys can hand a receipt over before the message typed on the phone it names; kept only in
+  // memory, it was lost when the gateway restarted (or the message was stored by another instance)
+  // before the message came, and the message stayed `sent` though WhatsApp said it was read.
+  it('applies it once the message comes after the restart', async () => {
+    let t = await createTestApp();
+    try {
+      const owner = await registerUser(t);
+      await connectedSession(t, owner);
+      const sessionId = `${owner.organization.id}_main`;
+      const chatJid = '201009990062@s.whatsapp.net';
+      const waMessageId = 'TYPED-BEFORE-RESTART';
+      t.app.get(SandboxControl).receipt(sessionId, waMessageId, 'read', chatJid);
+      await t.app.get(InboundIngestService).receiptsSettled(sessionId);
+
+      t = await t.restart();
+      await waitForSessionStatus(t, owner, 'main', 'connected', 30_000);
+      t.app.get(SandboxControl).inbound(sessionId, {
+        from: '+201009990062',
+        fromMe: true,
+        text: 'typed on the phone before the restart',
+        waMessageId,
+      });
+      await waitFor(
+        async () => {
+          const res = await t
+            .http()
+            .get('/api/v1/whatsapp/messages')
+            .query({ sessionName: 'main', direction: 'out' })
+            .set(owner.auth);
+          return res.body.items?.find(
+            (m: { waMessageId: string; status: string }) =>
+              m.waMessageId === waMessageId && m.status === 'read',
+          );
+        },
+        10_000,
+        'the message typed on the phone to be read',
       );
     } finally {
       await t.close();

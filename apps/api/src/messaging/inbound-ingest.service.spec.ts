@@ -416,7 +416,7 @@ describe('InboundIngestService', () => {
     expect(notes.close).not.toHaveBeenCalled();
 
     await creation.replay(note);
-    expect(status.applyEarlyReceipts).toHaveBeenLastCalledWith('org1_main', 'A1');
+    expect(status.applyEarlyReceipts).toHaveBeenLastCalledWith('org1_main', ['A1']);
     // Announced in order: the message's creation, then its status change, then the note closes.
     expect(status.emitCreated.mock.invocationCallOrder[2]).toBeLessThan(
       status.applyEarlyReceipts.mock.invocationCallOrder[1],

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { groupBy } from '@app/common';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import { ChatCountsService } from './chat-counts.service';
 import { ChatsRepository } from './chats.repository';
@@ -60,13 +61,15 @@ export class MessageCreationService {
    * Receipts of our messages typed on the phone that came before the message was stored: applied
    * after its effects (its status change is announced after its creation) and before its note
    * closes, so effects or receipts that fail are replayed by recovery, receipts included (they are
-   * held in memory until applied).
+   * held in the database until applied, for any instance's recovery).
    */
   private async applyEarlyReceipts(created: MessageRecord[]): Promise<void> {
-    for (const { sessionId, direction, waMessageId } of created) {
-      if (direction === 'out' && waMessageId)
-        await this.status.applyEarlyReceipts(sessionId, waMessageId);
-    }
+    const ours = created.filter((m) => m.direction === 'out' && m.waMessageId);
+    for (const [sessionId, messages] of groupBy(ours, (m) => m.sessionId))
+      await this.status.applyEarlyReceipts(
+        sessionId,
+        messages.map((m) => m.waMessageId!),
+      );
   }
 
   /**

@@ -1,9 +1,11 @@
 import type { EventEmitter2 } from '@nestjs/event-emitter';
 import type { ChatCountsService } from './chat-counts.service';
+import type { EarlyReceiptRecord, EarlyReceiptsRepository } from './early-receipts.repository';
+import { foldReceipt, type HeldReceipt } from './held-receipts';
 import type { MediaStorage } from './media/media-storage';
 import { MessageStatusService } from './message-status.service';
 import type { MessagesRepository } from './messages.repository';
-import type { MessageRecord, MessageStatus } from './message.types';
+import { type MessageRecord, type MessageStatus, statusRank } from './message.types';
 import { MESSAGING_EVENTS } from './messaging.events';
 
 function message(status: MessageStatus, extra: Partial<MessageRecord> = {}): MessageRecord {
@@ -25,6 +27,35 @@ function message(status: MessageStatus, extra: Partial<MessageRecord> = {}): Mes
   };
 }
 
+/** The `early_receipts` collection as EarlyReceiptsRepository keeps it (folded per message). */
+function earlyReceiptsInMemory(): EarlyReceiptsRepository {
+  const held = new Map<string, HeldReceipt[]>();
+  const key = (sessionId: string, waMessageId: string) => `${sessionId}|${waMessageId}`;
+  const record = (waMessageId: string, receipts: HeldReceipt[]): EarlyReceiptRecord => ({
+    waMessageId,
+    receipts: receipts.map((r) => ({ status: r.status as MessageStatus, at: r.at })),
+    furthest: statusRank(receipts.at(-1)!.status as MessageStatus),
+  });
+  return {
+    hold: async (sessionId: string, waMessageId: string, receipt: HeldReceipt) => {
+      held.set(
+        key(sessionId, waMessageId),
+        foldReceipt(held.get(key(sessionId, waMessageId)), receipt),
+      );
+    },
+    findOf: async (sessionId: string, waMessageIds: string[]) =>
+      waMessageIds.flatMap((id) => {
+        const receipts = held.get(key(sessionId, id));
+        return receipts ? [record(id, [...receipts])] : [];
+      }),
+    remove: async (sessionId: string, applied: EarlyReceiptRecord) => {
+      const receipts = held.get(key(sessionId, applied.waMessageId));
+      if (receipts && record(applied.waMessageId, receipts).furthest === applied.furthest)
+        held.delete(key(sessionId, applied.waMessageId));
+    },
+  } as unknown as EarlyReceiptsRepository;
+}
+
 describe('MessageStatusService', () => {
   const emitAsync = vi.fn().mockResolvedValue([]);
   const repo = {
@@ -36,8 +67,10 @@ describe('MessageStatusService', () => {
   };
   const counts = { countWentOut: vi.fn() };
   const media = { delete: vi.fn() };
+  const early = earlyReceiptsInMemory();
   const service = new MessageStatusService(
     repo as unknown as MessagesRepository,
+    early,
     counts as unknown as ChatCountsService,
     { emitAsync } as unknown as EventEmitter2,
     media as unknown as MediaStorage,
@@ -186,6 +219,49 @@ describe('MessageStatusService', () => {
       {},
     );
     expect(emitAsync.mock.calls.map((c) => c[1].status)).toEqual(['sent', 'delivered']);
+  });
+
+  it('leaves a receipt that beats its message to whichever instance stores the message (a restart, recovery elsewhere)', async () => {
+    repo.advanceStatus.mockResolvedValueOnce(null);
+    repo.findByWaId.mockResolvedValueOnce(null);
+    await service.applyReceipt('s1', 'WA4', 'read', new Date(9));
+
+    // Another process over the same database stores the message typed on the phone.
+    const elsewhere = new MessageStatusService(
+      repo as unknown as MessagesRepository,
+      early,
+      counts as unknown as ChatCountsService,
+      { emitAsync } as unknown as EventEmitter2,
+      media as unknown as MediaStorage,
+    );
+    repo.advanceStatus.mockResolvedValueOnce({
+      before: message('sent'),
+      after: message('read', { waMessageId: 'WA4' }),
+    });
+    await elsewhere.applyEarlyReceipts('s1', ['WA4']);
+    expect(repo.advanceStatus).toHaveBeenLastCalledWith(
+      { sessionId: 's1', waMessageId: 'WA4', direction: 'out' },
+      'read',
+      new Date(9),
+      {},
+    );
+    // Applied once: forgotten.
+    await elsewhere.applyEarlyReceipts('s1', ['WA4']);
+    expect(repo.advanceStatus).toHaveBeenCalledTimes(2);
+  });
+
+  it('applies a receipt at once whose message was stored between its look-up and its hold', async () => {
+    repo.advanceStatus.mockResolvedValueOnce(null).mockResolvedValueOnce({
+      before: message('sent'),
+      after: message('delivered', { waMessageId: 'WA5' }),
+    });
+    // Not there at the look-up; stored (its early receipts looked for) before the hold landed.
+    repo.findByWaId
+      .mockResolvedValueOnce(null)
+      .mockResolvedValueOnce(message('sent', { waMessageId: 'WA5' }));
+    await service.applyReceipt('s1', 'WA5', 'delivered', new Date(10));
+    expect(emitAsync.mock.calls.map((c) => c[1].status)).toEqual(['delivered']);
+    expect(await early.findOf('s1', ['WA5'])).toEqual([]);
   });
 
   it('keeps the early receipts not applied yet when one of them fails, for the retry of the bookkeeping', async () => {

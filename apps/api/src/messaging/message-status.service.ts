@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { ChatCountsService } from './chat-counts.service';
+import { EarlyReceiptsRepository } from './early-receipts.repository';
 import { MEDIA_STORAGE, type MediaStorage } from './media/media-storage';
 import { type MessageFilter, MessagesRepository } from './messages.repository';
 import {
@@ -17,8 +18,6 @@ import {
   type MessageStatusChangedEvent,
 } from './messaging.events';
 
-const EARLY_RECEIPT_TTL_MS = 5 * 60_000;
-
 /**
  * The one place message statuses change. Transitions are conditional updates (forward only), and
  * each real transition is emitted once, after the write. The write also notes that its effects
@@ -29,14 +28,9 @@ const EARLY_RECEIPT_TTL_MS = 5 * 60_000;
  */
 @Injectable()
 export class MessageStatusService {
-  // Receipts can beat the send's own bookkeeping (waMessageId not stored yet): keep them briefly.
-  private readonly earlyReceipts = new Map<
-    string,
-    { status: MessageStatus; at: Date; until: number }[]
-  >();
-
   constructor(
     private readonly messages: MessagesRepository,
+    private readonly earlyReceipts: EarlyReceiptsRepository,
     private readonly counts: ChatCountsService,
     private readonly events: EventEmitter2,
     @Inject(MEDIA_STORAGE) private readonly media: MediaStorage,
@@ -87,37 +81,34 @@ export class MessageStatusService {
         await this.advanceByReceipt(sessionId, waMessageId, status, at);
       return;
     }
-    const key = `${sessionId}|${waMessageId}`;
-    const list = this.earlyReceipts.get(key) ?? [];
-    list.push({ status, at, until: Date.now() + EARLY_RECEIPT_TTL_MS });
-    this.earlyReceipts.set(key, list);
-    this.pruneEarlyReceipts();
+    // Before its message: held in the database, so whichever instance stores the message (or
+    // replays its effects), after a restart too, applies it (see applyEarlyReceipts).
+    await this.earlyReceipts.hold(sessionId, waMessageId, { status, at });
+    // Stored since the look-up, its early receipts already looked for: applied here instead.
+    if (await this.messages.findByWaId(sessionId, waMessageId))
+      await this.applyEarlyReceipts(sessionId, [waMessageId]);
   }
 
   /** pending → sent with WhatsApp's id, then any receipts that arrived first. */
   async markSent(message: MessageRecord, waMessageId: string, at: Date): Promise<void> {
     const result = await this.messages.markSent(message._id, message.sessionId, waMessageId, at);
     if (result) await this.emitChanged(result.after, at);
-    await this.applyEarlyReceipts(message.sessionId, waMessageId);
+    await this.applyEarlyReceipts(message.sessionId, [waMessageId]);
   }
 
   /**
-   * The receipts that came before the message was stored (a send's own bookkeeping, or a message
-   * typed on the phone whose receipt Baileys handed over before the message), now that it is.
+   * The receipts that came before these messages were stored (a send's own bookkeeping, or a
+   * message typed on the phone whose receipt Baileys handed over before the message), now that
+   * they are: one look-up for them all. Forgotten once applied; a failure leaves them held for the
+   * caller's retry (the outbox repeats this through an outage, recovery replays a creation's
+   * effects): applied again, those that moved the message change nothing, their effects replayed.
    */
-  async applyEarlyReceipts(sessionId: string, waMessageId: string): Promise<void> {
-    const key = `${sessionId}|${waMessageId}`;
-    const early = this.earlyReceipts.get(key) ?? [];
-    this.earlyReceipts.delete(key);
-    for (const [i, receipt] of early.entries()) {
-      try {
-        await this.advanceByReceipt(sessionId, waMessageId, receipt.status, receipt.at);
-      } catch (err) {
-        // Kept for the caller's retry (the outbox repeats this through an outage), or a later
-        // receipt would be lost: the failed one applies again as a no-op, its effects replayed.
-        this.earlyReceipts.set(key, [...early.slice(i), ...(this.earlyReceipts.get(key) ?? [])]);
-        throw err;
-      }
+  async applyEarlyReceipts(sessionId: string, waMessageIds: string[]): Promise<void> {
+    if (!waMessageIds.length) return;
+    for (const held of await this.earlyReceipts.findOf(sessionId, waMessageIds)) {
+      for (const { status, at } of held.receipts)
+        await this.advanceByReceipt(sessionId, held.waMessageId, status, at);
+      await this.earlyReceipts.remove(sessionId, held);
     }
   }
 
@@ -183,12 +174,5 @@ export class MessageStatusService {
     await this.messages.markMediaDiscarded(message._id);
     const { storageKey: _deleted, ...kept } = media;
     return { ...message, media: { ...kept, downloadStatus: 'discarded' } };
-  }
-
-  private pruneEarlyReceipts(): void {
-    const now = Date.now();
-    for (const [key, list] of this.earlyReceipts) {
-      if (list.every((r) => r.until < now)) this.earlyReceipts.delete(key);
-    }
   }
 }

@@ -5,6 +5,7 @@ import { WhatsAppSessionModule } from '../whatsapp-session/whatsapp-session.modu
 import { ChatCountsService } from './chat-counts.service';
 import { ChatReadService } from './chat-read.service';
 import { ChatsRepository } from './chats.repository';
+import { EarlyReceiptsRepository } from './early-receipts.repository';
 import { IdempotencyRepository } from './idempotency.repository';
 import { InboundIngestService } from './inbound-ingest.service';
 import { mediaStorageProvider } from './media/media-storage.provider';
@@ -20,6 +21,7 @@ import { MessagesRepository } from './messages.repository';
 import { MessagingController } from './messaging.controller';
 import { OutboxDispatcher } from './outbox-dispatcher';
 import { Chat, ChatSchema, OBSOLETE_CHAT_INDEXES } from './schemas/chat.schema';
+import { EarlyReceipt, EarlyReceiptSchema } from './schemas/early-receipt.schema';
 import { IdempotencyKey, IdempotencyKeySchema } from './schemas/idempotency-key.schema';
 import { MediaSweep, MediaSweepSchema } from './schemas/media-sweep.schema';
 import { MessageCreation, MessageCreationSchema } from './schemas/message-creation.schema';
@@ -35,6 +37,7 @@ import { SendMessageUseCase } from './send-message.usecase';
       { name: Chat.name, schema: ChatSchema },
       { name: IdempotencyKey.name, schema: IdempotencyKeySchema },
       { name: MessageCreation.name, schema: MessageCreationSchema },
+      { name: EarlyReceipt.name, schema: EarlyReceiptSchema },
       { name: MediaSweep.name, schema: MediaSweepSchema },
     ]),
   ],
@@ -47,6 +50,7 @@ import { SendMessageUseCase } from './send-message.usecase';
     IdempotencyRepository,
     MessageStatusService,
     MessageCreationsRepository,
+    EarlyReceiptsRepository,
     MessageCreationService,
     MessageEffectsRecovery,
     OutboxDispatcher,
