@@ -1,5 +1,5 @@
 import { MongoServerSelectionError, type TopologyDescription } from 'mongodb';
-import type { WaContactsUpsertedEvent } from '@app/whatsapp';
+import type { WaContactsUpsertedEvent, WaLidMappingEvent } from '@app/whatsapp';
 import type { CustomerLinksService } from './customer-links.service';
 import { ContactsSyncListener } from './contacts-sync.listener';
 import type { ContactObservation } from './contact-identity';
@@ -89,5 +89,30 @@ describe('ContactsSyncListener', () => {
       ],
     ]);
     expect(synced[1][2].profilePictureUrl).toBeUndefined();
+  });
+
+  it('applies the LID mappings a database outage held in the order WhatsApp revealed them', async () => {
+    // The latest mapping of a LID wins (lidOf, the merges that follow): order is what is stored.
+    let down = true;
+    const applied: string[] = [];
+    const applyLidMapping = vi.fn(async (event: WaLidMappingEvent) => {
+      if (down) throw unreachable();
+      applied.push(event.pn);
+    });
+    const listener = new ContactsSyncListener(
+      { applyLidMapping } as unknown as ContactsSyncService,
+      {} as CustomerLinksService,
+    );
+    const mapping = (pn: string) =>
+      ({ sessionId: 'org_main', lid: '1@lid', pn }) as WaLidMappingEvent;
+    const first = listener.onLidMapping(mapping('201000000001'));
+    // The first waited out two tries (its next one is a while off) when the second comes.
+    await vi.waitFor(() => expect(applyLidMapping).toHaveBeenCalledTimes(2), { timeout: 5_000 });
+    const second = listener.onLidMapping(mapping('201000000002'));
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    down = false;
+
+    await Promise.all([first, second]);
+    expect(applied).toEqual(['201000000001', '201000000002']);
   });
 });

@@ -1,6 +1,6 @@
 import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { KeyedCoalescingQueue, OutageRetries } from '@app/common';
+import { KeyedBatchQueue, KeyedCoalescingQueue, OutageRetries } from '@app/common';
 import { WA_EVENTS, type WaContactsUpsertedEvent, type WaLidMappingEvent } from '@app/whatsapp';
 import {
   CUSTOMERS_EVENTS,
@@ -77,6 +77,24 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
       ),
   });
 
+  /**
+   * LID mappings per session, applied one by one in the order WhatsApp revealed them (a LID's
+   * latest phone wins, a phone's latest LID too, and each merge follows from the ones before):
+   * during a database outage only the first waits it out, the rest queue behind it. Each waiting
+   * on its own backoff, they landed in whatever order their retries came. Not folded: a merge
+   * depends on the contacts the mappings before it left, so dropping one can change what is stored.
+   */
+  private readonly lidMappings = new KeyedBatchQueue<WaLidMappingEvent>({
+    maxBatch: 100,
+    process: async (_sessionId, events) => {
+      for (const event of events)
+        await this.guard(WA_EVENTS.lidMapping, event?.sessionId, () =>
+          this.throughOutage(() => this.sync.applyLidMapping(event)),
+        );
+      return events.map(() => undefined);
+    },
+  });
+
   constructor(
     private readonly sync: ContactsSyncService,
     private readonly links: CustomerLinksService,
@@ -97,11 +115,10 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
     return this.engineContacts.settled(sessionId);
   }
 
+  /** Queued behind the session's earlier mappings (see lidMappings); resolves once applied. */
   @OnEvent(WA_EVENTS.lidMapping, LISTENER)
-  async onLidMapping(event: WaLidMappingEvent): Promise<void> {
-    await this.guard(WA_EVENTS.lidMapping, event?.sessionId, () =>
-      this.throughOutage(() => this.sync.applyLidMapping(event)),
-    );
+  onLidMapping(event: WaLidMappingEvent): Promise<void> {
+    return this.lidMappings.push(event?.sessionId ?? '', event);
   }
 
   @OnEvent(MESSAGING_EVENTS.created, LISTENER)
