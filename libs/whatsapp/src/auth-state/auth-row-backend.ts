@@ -8,6 +8,11 @@ export interface AuthRowWrite {
 /** Raw persistence under BatchedAuthStore (MongoDB in production, a Map in tests). */
 export interface AuthRowBackend {
   readMany(sessionId: string, type: string, ids: string[]): Promise<Map<string, string>>;
-  writeMany(sessionId: string, rows: AuthRowWrite[]): Promise<void>;
+  /**
+   * In order. With `until` (a lease's expiry, by the database's clock) a row is written only
+   * before it (another instance may take the session after); false when the lease had run out
+   * by the end of the batch: some rows may not have been written (none of them after it).
+   */
+  writeMany(sessionId: string, rows: AuthRowWrite[], until?: Date): Promise<boolean>;
   deleteAll(sessionId: string): Promise<void>;
 }

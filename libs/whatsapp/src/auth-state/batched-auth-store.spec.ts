@@ -3,6 +3,7 @@ import { MongoNetworkError } from 'mongodb';
 import { OutageRetries } from '@app/common';
 import { BatchedAuthStore } from './batched-auth-store';
 import { InMemoryAuthRowBackend, InMemoryAuthStoreProvider } from './in-memory-auth-store';
+import { type AuthWriteFence, AuthWritesFencedError } from './wa-auth-store';
 
 const sampleCreds = () => ({
   noiseKey: { public: new Uint8Array(randomBytes(32)), private: randomBytes(32) },
@@ -287,5 +288,54 @@ describe('BatchedAuthStore revocable keys', () => {
     writes.land(1);
     await store.flush();
     expect(await stored(backend, 'session', ['peer'])).toEqual({ peer: { v: 1 } });
+  });
+
+  /** A lease of 30 s by the backend's clock, renewed as long as it is `ours`. */
+  const leaseFence = (backend: InMemoryAuthRowBackend) => {
+    const inThirtySeconds = () => new Date(backend.now().getTime() + 30_000);
+    const lease = { until: inThirtySeconds(), ours: true };
+    const fence: AuthWriteFence = {
+      until: () => lease.until,
+      renew: vi.fn(async () => {
+        if (lease.ours) lease.until = inThirtySeconds();
+        return lease.ours;
+      }),
+    };
+    return { lease, fence };
+  };
+  const databaseClockIn = (ms: number) => () => new Date(Date.now() + ms);
+
+  it('a fenced write that met its lease run out (an outage outlasting it, nobody took over) lands once the lease is renewed', async () => {
+    const backend = new InMemoryAuthRowBackend();
+    const store = new BatchedAuthStore('s1', backend);
+    const { fence } = leaseFence(backend);
+    store.fence = fence;
+    backend.now = databaseClockIn(60_000);
+    await store.keys.set({ session: { peer: { v: 2 } } });
+    expect(fence.renew).toHaveBeenCalledTimes(1);
+    expect(await stored(backend, 'session', ['peer'])).toEqual({ peer: { v: 2 } });
+  });
+
+  it("drops the writes of a session whose lease another instance took, and every later one: the new holder's keys stay", async () => {
+    const backend = new InMemoryAuthRowBackend();
+    const store = new BatchedAuthStore('s1', backend);
+    const { lease, fence } = leaseFence(backend);
+    store.fence = fence;
+    await store.keys.set({ session: { peer: { v: 1 } } });
+    // The lease runs out during an outage; another instance takes the session and moves its keys.
+    backend.now = databaseClockIn(60_000);
+    lease.ours = false;
+    await new BatchedAuthStore('s1', backend).keys.set({ session: { peer: { v: 7 } } });
+
+    await expect(store.keys.set({ session: { peer: { v: 2 }, other: { v: 1 } } })).rejects.toThrow(
+      AuthWritesFencedError,
+    );
+    const writeMany = vi.spyOn(backend, 'writeMany');
+    await expect(store.keys.set({ session: { peer: { v: 3 } } })).rejects.toThrow(
+      AuthWritesFencedError,
+    );
+    expect(writeMany).not.toHaveBeenCalled();
+    await store.flush(); // dropped on purpose: not a failure of the flush
+    expect(await stored(backend, 'session', ['peer', 'other'])).toEqual({ peer: { v: 7 } });
   });
 });

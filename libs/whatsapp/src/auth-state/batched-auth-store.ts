@@ -3,6 +3,8 @@ import type { AuthRowBackend, AuthRowWrite } from './auth-row-backend';
 import { decodeAuthValue, encodeAuthValue } from './buffer-json';
 import { LruCache } from './lru-cache';
 import {
+  type AuthWriteFence,
+  AuthWritesFencedError,
   CREDS_ID,
   CREDS_TYPE,
   type KeyValues,
@@ -44,6 +46,10 @@ export class BatchedAuthStore implements WaAuthStore {
   private readonly readsInFlight = new Set<ReadInFlight>();
   private scheduledBatch?: Promise<void>;
   private lastWrite: Promise<void> = Promise.resolve();
+  /** The lease the writes are fenced by (the live session's); none: they are not. */
+  fence?: AuthWriteFence;
+  /** Another instance took the session's lease: no write of this store lands any more. */
+  private fencedOut = false;
 
   readonly keys: WaKeyStore = {
     get: (type, ids) => this.getKeys(type, ids),
@@ -99,9 +105,14 @@ export class BatchedAuthStore implements WaAuthStore {
     await this.backend.deleteAll(this.sessionId);
   }
 
+  /** Writes dropped because another instance took the session are not a failure here. */
   async flush(): Promise<void> {
-    if (this.scheduledBatch) await this.scheduledBatch;
-    await this.lastWrite;
+    try {
+      if (this.scheduledBatch) await this.scheduledBatch;
+      await this.lastWrite;
+    } catch (err) {
+      if (!(err instanceof AuthWritesFencedError)) throw err;
+    }
   }
 
   private async getKeys(type: string, ids: string[]): Promise<KeyValues> {
@@ -230,11 +241,7 @@ export class BatchedAuthStore implements WaAuthStore {
     this.pending.clear();
     const write = this.lastWrite
       .catch(() => undefined)
-      .then(() =>
-        rows.length > 0
-          ? this.throughOutage(() => this.backend.writeMany(this.sessionId, rows))
-          : undefined,
-      )
+      .then(() => (rows.length > 0 ? this.throughOutage(() => this.writeFenced(rows)) : undefined))
       .finally(() => {
         for (const row of rows) {
           const key = rowKey(row.type, row.id);
@@ -243,6 +250,24 @@ export class BatchedAuthStore implements WaAuthStore {
       });
     this.lastWrite = write;
     return write;
+  }
+
+  /**
+   * With a fence, rows land only while the session's lease is this instance's: never over the keys
+   * of an instance that took the session over (after an outage that outlasted the lease, or a
+   * stall). A batch that met the lease run out goes again once it is renewed (the same values);
+   * if another instance took it meanwhile, the batch is dropped, and so is every write after it.
+   */
+  private async writeFenced(rows: AuthRowWrite[]): Promise<void> {
+    if (!this.fence) return void (await this.backend.writeMany(this.sessionId, rows));
+    for (let renewed = false; ; renewed = true) {
+      if (this.fencedOut) throw new AuthWritesFencedError(this.sessionId);
+      const until = this.fence.until();
+      if (until && (await this.backend.writeMany(this.sessionId, rows, until))) return;
+      // A lease just renewed (for the TTL) does not run out before the write that follows it.
+      if (renewed) throw new Error(`The lease of ${this.sessionId} ran out as it was renewed`);
+      if (!(await this.fence.renew())) this.fencedOut = true;
+    }
   }
 }
 
@@ -257,7 +282,7 @@ const toRows = (data: KeyWrites): AuthRowWrite[] =>
 
 /** One BatchedAuthStore per live session over a shared row backend (MongoDB or memory). */
 export class BatchedAuthStoreProvider implements WaAuthStoreProvider {
-  private readonly stores = new Map<string, WaAuthStore>();
+  private readonly stores = new Map<string, BatchedAuthStore>();
   /** Sessions whose store is forgotten once its writes landed, unless asked for again meanwhile. */
   private readonly releasing = new Set<string>();
   /**
@@ -274,7 +299,7 @@ export class BatchedAuthStoreProvider implements WaAuthStoreProvider {
     this.outage = new OutageRetries(log);
   }
 
-  forSession(sessionId: string): WaAuthStore {
+  forSession(sessionId: string, fence?: AuthWriteFence): WaAuthStore {
     this.releasing.delete(sessionId);
     let store = this.stores.get(sessionId);
     if (!store)
@@ -282,6 +307,7 @@ export class BatchedAuthStoreProvider implements WaAuthStoreProvider {
         sessionId,
         (store = new BatchedAuthStore(sessionId, this.backend, undefined, this.outage)),
       );
+    if (fence) store.fence = fence;
     return store;
   }
 

@@ -15,13 +15,18 @@ export class InMemoryAuthRowBackend implements AuthRowBackend {
     return out;
   }
 
-  async writeMany(sessionId: string, rows: AuthRowWrite[]): Promise<void> {
+  /** The database's clock: this process's, unless a test moves it. */
+  now = (): Date => new Date();
+
+  async writeMany(sessionId: string, rows: AuthRowWrite[], until?: Date): Promise<boolean> {
+    if (until && this.now() >= until) return false;
     let session = this.rows.get(sessionId);
     if (!session) this.rows.set(sessionId, (session = new Map()));
     for (const row of rows) {
       if (row.value === null) session.delete(`${row.type}/${row.id}`);
       else session.set(`${row.type}/${row.id}`, row.value);
     }
+    return true;
   }
 
   async deleteAll(sessionId: string): Promise<void> {

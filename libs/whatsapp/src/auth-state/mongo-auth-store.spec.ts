@@ -85,4 +85,36 @@ describe('MongoAuthRowBackend (MongoDB)', () => {
     expect(await new BatchedAuthStore('m2', backend).keys.get('sender-key', ['k1'])).toEqual({});
     expect(await new BatchedAuthStore('m3', backend).hasCreds()).toBe(true);
   });
+
+  it('a batch fenced by a lease that ran out by the database clock writes nothing, and says so', async (ctx) => {
+    if (!connection) return ctx.skip();
+    const rows = (value: string) => [
+      { type: 'session', id: 'kept', value },
+      { type: 'session', id: 'new', value },
+      { type: 'pre-key', id: '1', value: null },
+    ];
+    await backend.writeMany('m4', [
+      { type: 'session', id: 'kept', value: 'theirs' },
+      { type: 'pre-key', id: '1', value: 'unused' },
+    ]);
+    // Another instance holds the session since this lease ran out: nothing of ours lands.
+    const ranOut = new Date(Date.now() - 1_000);
+    expect(await backend.writeMany('m4', rows('ours'), ranOut)).toBe(false);
+    expect(await backend.readMany('m4', 'session', ['kept', 'new'])).toEqual(
+      new Map([['kept', 'theirs']]),
+    );
+    expect(await backend.readMany('m4', 'pre-key', ['1'])).toEqual(new Map([['1', 'unused']]));
+    expect(await new BatchedAuthStore('m4', backend).keys.get('session', ['new'])).toEqual({});
+
+    // Still ours: all of it lands.
+    const live = new Date(Date.now() + 30_000);
+    expect(await backend.writeMany('m4', rows('ours'), live)).toBe(true);
+    expect(await backend.readMany('m4', 'session', ['kept', 'new'])).toEqual(
+      new Map([
+        ['kept', 'ours'],
+        ['new', 'ours'],
+      ]),
+    );
+    expect(await backend.readMany('m4', 'pre-key', ['1'])).toEqual(new Map());
+  });
 });

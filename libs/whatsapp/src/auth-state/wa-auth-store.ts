@@ -41,11 +41,35 @@ export interface WaAuthStore {
   flush(): Promise<void>;
 }
 
+/**
+ * The lease a session's auth writes are fenced by: they land only while it is this instance's, so
+ * an instance that lost the session (an outage outlasting the lease, a stalled process) never
+ * writes over the keys of the instance that took it over.
+ */
+export interface AuthWriteFence {
+  /** Until when (by the database's clock) the lease is known to be ours; undefined: it is not. */
+  until(): Date | undefined;
+  /**
+   * Extends the lease if it still is the one taken (nobody else took it since, even if it ran
+   * out); false when another instance took it (the session is then stopped here).
+   */
+  renew(): Promise<boolean>;
+}
+
+/** A write refused because the session's lease went to another instance: it never lands. */
+export class AuthWritesFencedError extends Error {
+  constructor(readonly sessionId: string) {
+    super(`The auth writes of ${sessionId} were dropped: another instance holds its lease now`);
+    this.name = 'AuthWritesFencedError';
+  }
+}
+
 export const WA_AUTH_STORE_PROVIDER = Symbol('WA_AUTH_STORE_PROVIDER');
 
 /** Hands out one store per session, so caches and write batches are shared by every user of it. */
 export interface WaAuthStoreProvider {
-  forSession(sessionId: string): WaAuthStore;
+  /** With `fence`: the session's writes from now on land only while its lease is ours. */
+  forSession(sessionId: string, fence?: AuthWriteFence): WaAuthStore;
   /** Flush, then forget the session's store (cache memory is freed) unless it was asked for meanwhile. */
   release(sessionId: string): Promise<void>;
   flushAll(): Promise<void>;

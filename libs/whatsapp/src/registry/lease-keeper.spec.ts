@@ -25,8 +25,8 @@ describe('LeaseKeeper', () => {
     const asked: string[] = [];
     const never = new Promise<never>(() => undefined);
     vi.spyOn(store, 'acquireLease').mockImplementation((id) => (asked.push(id), never));
-    vi.spyOn(store, 'renewLeases').mockImplementation((sessionIds) => {
-      asked.push(...sessionIds);
+    vi.spyOn(store, 'renewLeases').mockImplementation((leases) => {
+      asked.push(...leases.map((l) => l.sessionId));
       return never;
     });
     void keeper.renewAll();
@@ -58,7 +58,7 @@ describe('LeaseKeeper', () => {
     const { store, keeper, onLost } = await keeperWithSessions(['org_a', 'org_b', 'org_c']);
     await store.create({ organizationId: 'org', sessionName: 'd' });
     await store.releaseLease('org_b', 'A');
-    expect(await store.acquireLease('org_b', 'B', 30_000)).toBe(true);
+    expect(await store.acquireLease('org_b', 'B', 30_000)).not.toBeNull();
     const renew = store.renewLeases.bind(store);
     vi.spyOn(store, 'renewLeases').mockImplementationOnce(async (...args) => {
       // A session started here while the round is in flight: this round did not renew it.
@@ -69,6 +69,21 @@ describe('LeaseKeeper', () => {
     await keeper.renewAll();
     expect(onLost.mock.calls).toEqual([['org_b']]);
     expect(keeper.held().sort()).toEqual(['org_a', 'org_c', 'org_d']);
+  });
+
+  it('does not take back a lease another instance held meanwhile, even once it let it go: reports it lost', async () => {
+    const { store, keeper, onLost } = await keeperWithSessions(['org_a', 'org_b']);
+    // A stalls past its lease; B takes org_a over, then lets it go (stopped, shut down).
+    store.docs.get('org_a')!.lease!.expiresAt = new Date(Date.now() - 1);
+    expect(await store.acquireLease('org_a', 'B', 30_000)).not.toBeNull();
+    await store.releaseLease('org_a', 'B');
+    // org_b ran out too, but nobody took it: still A's.
+    store.docs.get('org_b')!.lease!.expiresAt = new Date(Date.now() - 1);
+    await keeper.renewAll();
+    expect(onLost.mock.calls).toEqual([['org_a']]);
+    expect(store.docs.get('org_a')!.lease).toBeUndefined();
+    expect(store.docs.get('org_b')!.lease!.expiresAt.getTime()).toBeGreaterThan(Date.now());
+    expect(keeper.held()).toEqual(['org_b']);
   });
 
   it('a renewal in flight when its session is released does not leave the lease taken', async () => {

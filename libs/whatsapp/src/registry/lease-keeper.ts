@@ -1,3 +1,5 @@
+import type { AuthWriteFence } from '../auth-state/wa-auth-store';
+import type { LeaseGrant } from '../session-state/session-state';
 import type { SessionStateStore } from '../session-state/session-state.store';
 
 /**
@@ -6,6 +8,8 @@ import type { SessionStateStore } from '../session-state/session-state.store';
  */
 export class LeaseKeeper {
   private readonly owned = new Set<string>();
+  /** Each session's lease as last taken or renewed here (its token, its expiry). */
+  private readonly grants = new Map<string, LeaseGrant>();
   private timer?: NodeJS.Timeout;
   private round?: Promise<void>;
 
@@ -22,8 +26,21 @@ export class LeaseKeeper {
     return [...this.owned];
   }
 
-  acquire(sessionId: string): Promise<boolean> {
-    return this.store.acquireLease(sessionId, this.owner, this.ttlMs);
+  async acquire(sessionId: string): Promise<boolean> {
+    const grant = await this.store.acquireLease(sessionId, this.owner, this.ttlMs);
+    if (grant) this.grants.set(sessionId, grant);
+    return !!grant;
+  }
+
+  /**
+   * What the session's auth writes are fenced by: the lease taken here last, until another
+   * instance takes the session (a renewal then finds it gone and reports it lost).
+   */
+  fence(sessionId: string): AuthWriteFence {
+    return {
+      until: () => this.grants.get(sessionId)?.expiresAt,
+      renew: () => this.renew(sessionId),
+    };
   }
 
   track(sessionId: string): void {
@@ -34,6 +51,7 @@ export class LeaseKeeper {
 
   untrack(sessionId: string): void {
     this.owned.delete(sessionId);
+    this.grants.delete(sessionId);
     if (this.owned.size === 0) this.stopTimer();
   }
 
@@ -65,25 +83,45 @@ export class LeaseKeeper {
    */
   private async renewRound(): Promise<void> {
     if (!this.owned.size) return;
-    const asked = [...this.owned];
-    let kept: Set<string>;
+    const asked = [...this.owned].flatMap((sessionId) => this.grants.get(sessionId) ?? []);
+    let kept: LeaseGrant[];
     try {
-      kept = new Set(await this.store.renewLeases(asked, this.owner, this.ttlMs));
+      kept = await this.store.renewLeases(asked, this.owner, this.ttlMs);
     } catch (err) {
       // A database hiccup is not a takeover: keep running, retry next round.
       this.onError(err);
       return;
     }
-    for (const sessionId of kept) {
+    for (const grant of kept) {
       // Released while this renewal was in flight (a stop, a shutdown): the renewal must not
       // outlive it, or the next instance waits a whole TTL for the session.
-      if (!this.owned.has(sessionId))
-        await this.store.releaseLease(sessionId, this.owner).catch(this.onError);
+      if (!this.owned.has(grant.sessionId))
+        await this.store.releaseLease(grant.sessionId, this.owner).catch(this.onError);
+      else this.renewed(grant);
     }
-    for (const sessionId of asked) {
-      if (kept.has(sessionId) || !this.owned.has(sessionId)) continue;
-      this.owned.delete(sessionId);
-      this.onLost(sessionId);
-    }
+    const keptIds = new Set(kept.map((grant) => grant.sessionId));
+    for (const grant of asked) if (!keptIds.has(grant.sessionId)) this.lost(grant);
+  }
+
+  /** Extends the session's lease if it still is the one taken here; reports it lost if not. */
+  private async renew(sessionId: string): Promise<boolean> {
+    const grant = this.grants.get(sessionId);
+    if (!grant) return false;
+    const [kept] = await this.store.renewLeases([grant], this.owner, this.ttlMs);
+    if (kept) this.renewed(kept);
+    else this.lost(grant);
+    return !!kept;
+  }
+
+  private renewed(grant: LeaseGrant): void {
+    if (this.grants.get(grant.sessionId)?.token === grant.token)
+      this.grants.set(grant.sessionId, grant);
+  }
+
+  /** Another instance took the lease (not one taken here anew since the renewal was asked). */
+  private lost({ sessionId, token }: LeaseGrant): void {
+    if (this.grants.get(sessionId)?.token !== token) return;
+    this.grants.delete(sessionId);
+    if (this.owned.delete(sessionId)) this.onLost(sessionId);
   }
 }

@@ -1,6 +1,7 @@
 import { MongoNetworkError } from 'mongodb';
 import { buffer } from 'node:stream/consumers';
 import { randomBytes } from 'node:crypto';
+import { BatchedAuthStore } from '../auth-state/batched-auth-store';
 import {
   InMemoryAuthRowBackend,
   InMemoryAuthStoreProvider,
@@ -13,6 +14,7 @@ import {
   SessionNotConnectedError,
   SessionNotFoundError,
 } from '../errors';
+import { AuthWritesFencedError } from '../auth-state/wa-auth-store';
 import { WA_EVENTS } from '../events';
 import { SandboxConnection } from '../sandbox/sandbox-connection';
 import { InMemorySessionStateStore } from '../session-state/in-memory-session-state.store';
@@ -1339,6 +1341,47 @@ describe('SessionRegistry with the sandbox engine', () => {
       await a.registry.beforeApplicationShutdown();
     },
   );
+
+  it("an instance whose session was adopted during a database outage that outlasted its lease writes no signal key over the new holder's, and steps back", async () => {
+    const { store, backend, instance } = onOneDatabase();
+    const a = instance('A');
+    const b = instance('B');
+    const sessionId = await a.linkedSession('outage', '15551230006');
+    await a.auth.forSession(sessionId).flush();
+    // The database goes away for A (its renewals fail) and a key write made meanwhile waits.
+    (a.registry as any).leases.stopTimer();
+    const writeMany = backend.writeMany.bind(backend);
+    let databaseBack!: () => void;
+    const back = new Promise<void>((resolve) => (databaseBack = resolve));
+    vi.spyOn(backend, 'writeMany').mockImplementationOnce(async (...args) => {
+      await back;
+      return writeMany(...args);
+    });
+    const late = a.auth.forSession(sessionId).keys.set({ session: { 'peer.0': 'A' } });
+
+    // Past A's lease by the database's clock: B adopts the session and moves its keys on.
+    const later = Date.now() + 60_000;
+    store.now = () => new Date(later);
+    expect(await b.registry.adoptOrphans()).toEqual([sessionId]);
+    await b.waitStatus(sessionId, 'connected');
+    await b.auth.forSession(sessionId).keys.set({ session: { 'peer.0': 'B' } });
+    const bTrail = b.statusTrail(sessionId).length;
+
+    // The database answers A again: its late write lands nothing, and A stops its connection.
+    databaseBack();
+    await expect(late).rejects.toThrow(AuthWritesFencedError);
+    expect(await new BatchedAuthStore(sessionId, backend).keys.get('session', ['peer.0'])).toEqual({
+      'peer.0': 'B',
+    });
+    await vi.waitFor(() => expect(a.registry.liveStatus(sessionId)).toBeUndefined());
+    expect(a.hub.get(sessionId)).toBeUndefined();
+    // What B owns is left alone: its lease, its status.
+    expect(store.docs.get(sessionId)).toMatchObject({ status: 'connected', lease: { owner: 'B' } });
+    expect(b.statusTrail(sessionId).length).toBe(bTrail);
+    expect(b.registry.isConnected(sessionId)).toBe(true);
+    await b.registry.beforeApplicationShutdown();
+    await a.registry.beforeApplicationShutdown();
+  });
 
   it('adopts a session whose instance crashed while it waited out a reconnect backoff', async () => {
     const { store, instance } = onOneDatabase();

@@ -630,7 +630,8 @@ export class SessionRegistry
       { sessionId, organizationId: doc.organizationId, sessionName: doc.sessionName },
       doc.status,
       !!doc.initialStatus,
-      this.authStores.forSession(sessionId),
+      // Its auth writes land only while the lease taken above is ours.
+      this.authStores.forSession(sessionId, this.leases.fence(sessionId)),
       this.instanceId,
       (err) => this.logError(`Event handling failed for ${sessionId}`, err),
     );
@@ -759,7 +760,7 @@ export class SessionRegistry
         const handle = this.handles.get(sessionId);
         if (!handle || (lost && handle !== lost)) return;
         this.log.warn(
-          `Lease of ${sessionId} was taken by another instance; closing the local connection`,
+          `Lease of ${sessionId} was taken by another instance; closing the local connection (its auth writes not stored yet are dropped)`,
         );
         await this.dispose(handle, false);
       })

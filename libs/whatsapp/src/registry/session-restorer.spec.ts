@@ -81,7 +81,7 @@ describe('SessionRestorer on an instance whose clock runs behind', () => {
       start,
       exclusive: (_id, work) => work(),
       isLive: (id) => live.has(id),
-      acquireLease: (id) => store.acquireLease(id, 'B', 30_000),
+      acquireLease: async (id) => (await store.acquireLease(id, 'B', 30_000)) !== null,
       mayRun: async () => true,
       stopWhileBarred: async () => undefined,
       onError: () => undefined,

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { SessionAlreadyExistsError } from '../errors';
 import type { AskedRequest, HolderAnswer } from './holder-request';
 import {
   makeSessionId,
+  type LeaseGrant,
   type WaSessionPatch,
   type WaSessionState,
   type WaSessionStatus,
@@ -99,16 +101,22 @@ export class InMemorySessionStateStore implements SessionStateStore {
   async acquireLease(sessionId: string, owner: string, ttlMs: number) {
     const now = this.now();
     const doc = this.docs.get(sessionId);
-    if (!doc) return false;
+    if (!doc) return null;
     const free = !doc.lease || doc.lease.expiresAt <= now || doc.lease.owner === owner;
-    if (!free) return false;
-    doc.lease = { owner, expiresAt: new Date(now.getTime() + ttlMs) };
-    return true;
+    if (!free) return null;
+    const token = randomUUID();
+    doc.lease = { owner, token, expiresAt: new Date(now.getTime() + ttlMs) };
+    return { sessionId, token, expiresAt: doc.lease.expiresAt };
   }
 
-  async renewLeases(sessionIds: string[], owner: string, ttlMs: number) {
-    const kept: string[] = [];
-    for (const id of sessionIds) if (await this.acquireLease(id, owner, ttlMs)) kept.push(id);
+  async renewLeases(leases: LeaseGrant[], owner: string, ttlMs: number) {
+    const kept: LeaseGrant[] = [];
+    for (const { sessionId, token } of leases) {
+      const lease = this.docs.get(sessionId)?.lease;
+      if (lease?.owner !== owner || lease.token !== token) continue;
+      lease.expiresAt = new Date(this.now().getTime() + ttlMs);
+      kept.push({ sessionId, token, expiresAt: lease.expiresAt });
+    }
     return kept;
   }
 

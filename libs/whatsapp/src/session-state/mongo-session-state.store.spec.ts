@@ -41,8 +41,8 @@ describe('MongoSessionStateStore leases, by the database clock', () => {
     }
   };
   const leaseOf = async (sessionId: string) => (await store.findBySessionId(sessionId))!.lease!;
-  const acquire = (sessionId: string, owner: string) =>
-    store.acquireLease(sessionId, owner, TTL_MS);
+  const acquire = async (sessionId: string, owner: string) =>
+    (await store.acquireLease(sessionId, owner, TTL_MS)) !== null;
 
   it('an instance whose clock runs ahead takes no live lease, and its own last the TTL', async () => {
     const { sessionId } = await store.create({ organizationId: 'org1', sessionName: 'ahead' });
@@ -61,10 +61,9 @@ describe('MongoSessionStateStore leases, by the database clock', () => {
 
   it('an instance whose clock runs behind renews a lease others see live, and can take an expired one', async () => {
     const { sessionId } = await store.create({ organizationId: 'org1', sessionName: 'behind' });
-    expect(await withClockOff(-SKEW_MS, () => acquire(sessionId, 'A'))).toBe(true);
-    expect(await withClockOff(-SKEW_MS, () => store.renewLeases([sessionId], 'A', TTL_MS))).toEqual(
-      [sessionId],
-    );
+    const grant = await withClockOff(-SKEW_MS, () => store.acquireLease(sessionId, 'A', TTL_MS));
+    const renewed = await withClockOff(-SKEW_MS, () => store.renewLeases([grant!], 'A', TTL_MS));
+    expect(renewed.map((g) => g.sessionId)).toEqual([sessionId]);
     expect(await acquire(sessionId, 'B')).toBe(false);
     expect((await leaseOf(sessionId)).expiresAt.getTime()).toBeGreaterThan(Date.now());
 
@@ -73,6 +72,25 @@ describe('MongoSessionStateStore leases, by the database clock', () => {
       .collection('whatsapp_sessions')
       .updateOne({ sessionId }, { $set: { 'lease.expiresAt': new Date(Date.now() - 1) } });
     expect(await withClockOff(-SKEW_MS, () => acquire(sessionId, 'C'))).toBe(true);
+  });
+
+  it('a renewal extends only the lease taken under its token: run out but untaken, or not at all once another instance held it', async () => {
+    const { sessionId } = await store.create({ organizationId: 'org1', sessionName: 'token' });
+    const runOut = () =>
+      connection
+        .collection('whatsapp_sessions')
+        .updateOne({ sessionId }, { $set: { 'lease.expiresAt': new Date(Date.now() - 1) } });
+    const grant = (await store.acquireLease(sessionId, 'A', TTL_MS))!;
+    await runOut(); // an outage outlasted it; nobody took it
+    const [renewed] = await store.renewLeases([grant], 'A', TTL_MS);
+    expect(renewed).toMatchObject({ sessionId, token: grant.token });
+    expect(renewed.expiresAt.getTime()).toBeGreaterThan(Date.now());
+
+    await runOut();
+    expect(await acquire(sessionId, 'B')).toBe(true);
+    await store.releaseLease(sessionId, 'B');
+    expect(await store.renewLeases([grant], 'A', TTL_MS)).toEqual([]);
+    expect((await store.findBySessionId(sessionId))!.lease).toBeUndefined();
   });
 
   it('whether another instance holds a session is judged by the database clock, whatever the asker’s', async () => {

@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
+import { randomUUID } from 'node:crypto';
 import type { Model } from 'mongoose';
 import { SessionAlreadyExistsError } from '../errors';
 import type { AskedRequest, HolderAnswer } from './holder-request';
 import { SessionHolderRequest } from './holder-request.schema';
 import {
   makeSessionId,
+  type LeaseGrant,
   type WaSessionPatch,
   type WaSessionState,
   type WaSessionStatus,
@@ -29,10 +31,24 @@ const leaseFree = (owner: string) => ({
     { 'lease.owner': owner },
   ],
 });
-/** An update pipeline: `owner`'s lease, for `ttlMs` from the database's now. */
-const leaseFor = (owner: string, ttlMs: number) => [
-  { $set: { lease: { owner: { $literal: owner }, expiresAt: { $add: ['$$NOW', ttlMs] } } } },
+/** An update pipeline: `owner`'s lease under `token`, for `ttlMs` from the database's now. */
+const leaseFor = (owner: string, token: string, ttlMs: number) => [
+  {
+    $set: {
+      lease: {
+        owner: { $literal: owner },
+        token: { $literal: token },
+        expiresAt: { $add: ['$$NOW', ttlMs] },
+      },
+    },
+  },
 ];
+type LeasedDoc = { sessionId: string; lease: { token: string; expiresAt: Date } };
+const grantOf = ({ sessionId, lease }: LeasedDoc): LeaseGrant => ({
+  sessionId,
+  token: lease.token,
+  expiresAt: lease.expiresAt,
+});
 
 @Injectable()
 export class MongoSessionStateStore implements SessionStateStore {
@@ -146,26 +162,30 @@ export class MongoSessionStateStore implements SessionStateStore {
   }
 
   async acquireLease(sessionId: string, owner: string, ttlMs: number) {
-    const res = await this.model.collection.updateOne(
+    const doc = await this.model.collection.findOneAndUpdate(
       { sessionId, ...leaseFree(owner) },
-      leaseFor(owner, ttlMs),
+      leaseFor(owner, randomUUID(), ttlMs),
+      { returnDocument: 'after', projection: { _id: 0, sessionId: 1, lease: 1 } },
     );
-    return res.matchedCount > 0;
+    return doc ? grantOf(doc as unknown as LeasedDoc) : null;
   }
 
-  async renewLeases(sessionIds: string[], owner: string, ttlMs: number) {
-    if (!sessionIds.length) return [];
-    const sessionId = { $in: sessionIds };
-    await this.model.collection.updateMany(
-      { sessionId, ...leaseFree(owner) },
-      leaseFor(owner, ttlMs),
-    );
-    // Which ones matched: a lease just renewed is not free, so no other instance took it since.
-    const held = await this.model
-      .find({ sessionId, 'lease.owner': owner }, { _id: 0, sessionId: 1 })
-      .lean<Array<{ sessionId: string }>>()
-      .exec();
-    return held.map((d) => d.sessionId);
+  async renewLeases(leases: LeaseGrant[], owner: string, ttlMs: number) {
+    if (!leases.length) return [];
+    // Tokens are unique: each matches the one session it was taken for.
+    const taken = {
+      sessionId: { $in: leases.map((l) => l.sessionId) },
+      'lease.owner': owner,
+      'lease.token': { $in: leases.map((l) => l.token) },
+    };
+    await this.model.collection.updateMany(taken, [
+      { $set: { 'lease.expiresAt': { $add: ['$$NOW', ttlMs] } } },
+    ]);
+    // Which ones matched: only this owner changes a lease under its token.
+    const held = await this.model.collection
+      .find<LeasedDoc>(taken, { projection: { _id: 0, sessionId: 1, lease: 1 } })
+      .toArray();
+    return held.map(grantOf);
   }
 
   listUnannounced(before: Date) {

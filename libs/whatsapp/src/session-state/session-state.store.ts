@@ -1,5 +1,5 @@
 import type { AskedRequest, HolderAnswer } from './holder-request';
-import type { WaSessionPatch, WaSessionState, WaSessionStatus } from './session-state';
+import type { LeaseGrant, WaSessionPatch, WaSessionState, WaSessionStatus } from './session-state';
 
 export const SESSION_STATE_STORE = Symbol('SESSION_STATE_STORE');
 
@@ -34,15 +34,16 @@ export interface SessionStateStore {
   clearAnnouncement(sessionId: string, at: Date): Promise<void>;
   delete(sessionId: string): Promise<boolean>;
   /**
-   * Atomically take or renew the lease when it is free, expired or already ours; dated and judged
-   * by the database's clock (each instance's own may be off).
+   * Atomically take the lease when it is free, expired or already ours, under a new token; dated
+   * and judged by the database's clock (each instance's own may be off). Null when refused.
    */
-  acquireLease(sessionId: string, owner: string, ttlMs: number): Promise<boolean>;
+  acquireLease(sessionId: string, owner: string, ttlMs: number): Promise<LeaseGrant | null>;
   /**
-   * `acquireLease` for many sessions in one go (a renewal round); returns those whose lease is now
-   * `owner`'s (a missing one is gone, or leased by another instance).
+   * Extends, in one go (a renewal round), each of these leases that is still the one taken: the
+   * same owner and token, run out or not (nobody took it since). Returns those, with their new
+   * expiry; a missing one is gone, or was taken by another instance since (even if let go again).
    */
-  renewLeases(sessionIds: string[], owner: string, ttlMs: number): Promise<string[]>;
+  renewLeases(leases: LeaseGrant[], owner: string, ttlMs: number): Promise<LeaseGrant[]>;
   releaseLease(sessionId: string, owner: string): Promise<void>;
   /**
    * Whether another instance holds the session now: its lease names another owner and has not

@@ -4,6 +4,19 @@ export type WaSessionStatus =
 export interface WaSessionLease {
   owner: string;
   expiresAt: Date;
+  /**
+   * New at every take (none on a lease taken by an earlier version): a renewal extends only the
+   * lease taken under its token, so a holder never gets back a lease another instance held since.
+   */
+  token?: string;
+}
+
+/** A lease as the instance holding it knows it (SessionStateStore.acquireLease, renewLeases). */
+export interface LeaseGrant {
+  sessionId: string;
+  token: string;
+  /** By the database's clock. */
+  expiresAt: Date;
 }
 
 /** Persisted state of one WhatsApp session (collection `whatsapp_sessions`). */

@@ -17,6 +17,9 @@ export class WhatsAppSessionLease {
 
   @Prop({ required: true })
   expiresAt: Date;
+
+  @Prop()
+  token?: string;
 }
 
 @Schema({ collection: 'whatsapp_sessions', timestamps: true, versionKey: false })

@@ -25,6 +25,8 @@ export interface KitOptions {
 export function makeRegistryKit(kit: KitOptions = {}) {
   const store = kit.store ?? new InMemorySessionStateStore();
   const auth = kit.auth ?? new InMemoryAuthStoreProvider();
+  // One database: the auth rows are judged by the sessions' clock (a test may set it off).
+  if (!kit.auth) auth.backend.now = () => store.now();
   const hub = new SandboxHub();
   const options = resolveWhatsAppOptions({
     engine: 'sandbox',
@@ -89,6 +91,7 @@ export function makeRegistryKit(kit: KitOptions = {}) {
 export function onOneDatabase(options: WhatsAppOptionsInput = {}) {
   const store = new InMemorySessionStateStore();
   const backend = new InMemoryAuthRowBackend();
+  backend.now = () => store.now();
   const instance = (instanceId?: string, more: WhatsAppOptionsInput = {}) =>
     makeRegistryKit({
       store,
