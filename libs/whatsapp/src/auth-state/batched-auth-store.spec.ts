@@ -290,6 +290,17 @@ describe('BatchedAuthStore revocable keys', () => {
     expect(await stored(backend, 'session', ['peer'])).toEqual({ peer: { v: 1 } });
   });
 
+  it('a write that failed for good (not an outage) is not served from the cache: reads see what the database kept', async () => {
+    const backend = new InMemoryAuthRowBackend();
+    await new BatchedAuthStore('s1', backend).keys.set({ session: { peer: { v: 1 } } });
+    const store = new BatchedAuthStore('s1', backend);
+    await store.keys.get('session', ['peer']); // a warm chat: its keys are cached
+    vi.spyOn(backend, 'writeMany').mockRejectedValueOnce(new Error('not authorized to write'));
+    await expect(store.keys.set({ session: { peer: { v: 2 } } })).rejects.toThrow(/authorized/);
+    // Baileys was told the write failed: the message's copy sent again needs the stored keys.
+    expect(await store.keys.get('session', ['peer'])).toEqual({ peer: { v: 1 } });
+  });
+
   /** A lease of 30 s by the backend's clock, renewed as long as it is `ours`. */
   const leaseFence = (backend: InMemoryAuthRowBackend) => {
     const inThirtySeconds = () => new Date(backend.now().getTime() + 30_000);

@@ -242,6 +242,15 @@ export class BatchedAuthStore implements WaAuthStore {
     const write = this.lastWrite
       .catch(() => undefined)
       .then(() => (rows.length > 0 ? this.throughOutage(() => this.writeFenced(rows)) : undefined))
+      .catch((err: unknown) => {
+        // Failed for good (an outage is waited out): the database kept what it had, and the
+        // writer was told. Its rows are read from there again, not served as if written.
+        for (const row of rows) {
+          const key = rowKey(row.type, row.id);
+          if (this.unlanded.get(key) === row) this.cache.delete(key);
+        }
+        throw err;
+      })
       .finally(() => {
         for (const row of rows) {
           const key = rowKey(row.type, row.id);
