@@ -20,6 +20,7 @@ const whatsappCore = WhatsAppCoreModule.forRootAsync({
     engine: config.WHATSAPP_ENGINE,
     browserName: config.WA_BROWSER_NAME,
     instanceId,
+    leaseTtlMs: config.SESSION_LEASE_TTL_SECONDS * 1000,
     waWebSocketUrl: config.WA_WEBSOCKET_URL,
     // WHATSAPP_ENGINE=emulator: the in-process WhatsApp emulator keeps its accounts and keys next to the store.
     ...(config.WHATSAPP_ENGINE === 'emulator'

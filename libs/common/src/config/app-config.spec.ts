@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       MEDIA_SWEEP_INTERVAL_SECONDS: 3600,
       MEDIA_ORPHAN_GRACE_SECONDS: 3600,
       WEBHOOK_CONCURRENCY_PER_ORG: 8,
+      SESSION_LEASE_TTL_SECONDS: 30,
     });
     expect(config.MONGODB_URI).toBeUndefined();
   });
@@ -59,6 +60,10 @@ describe('loadConfig', () => {
     ],
     [{ CORS_ORIGINS: 'app.example.com' }, 'CORS_ORIGINS must be * or'],
     [{ CORS_ORIGINS: 'https://a.example.com,,https://b.example.com' }, 'CORS_ORIGINS must be * or'],
+    [
+      { SESSION_LEASE_TTL_SECONDS: '2' },
+      'SESSION_LEASE_TTL_SECONDS must be an integer between 3 and 300',
+    ],
     [
       { WEBHOOK_CONCURRENCY_PER_ORG: '0' },
       'WEBHOOK_CONCURRENCY_PER_ORG must be an integer between 1 and 32',

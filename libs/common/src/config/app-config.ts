@@ -183,6 +183,16 @@ export class EnvironmentVariables {
   INSTANCE_ID?: string;
 
   /**
+   * How long a session lease lasts unrenewed (renewed every third of it): how soon another
+   * instance takes over the sessions of one that died, and how often each looks for such.
+   */
+  @Transform(toInt)
+  @IsInt({ message: 'SESSION_LEASE_TTL_SECONDS must be an integer between 3 and 300' })
+  @Min(3, { message: 'SESSION_LEASE_TTL_SECONDS must be an integer between 3 and 300' })
+  @Max(300, { message: 'SESSION_LEASE_TTL_SECONDS must be an integer between 3 and 300' })
+  SESSION_LEASE_TTL_SECONDS: number = 30;
+
+  /**
    * Which peers' X-Forwarded-For is believed, which decides the client address (the per-address
    * login limit): the default trusts a proxy on loopback only.
    */
