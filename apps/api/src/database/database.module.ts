@@ -13,15 +13,13 @@ import { join } from 'node:path';
 import type { Connection } from 'mongoose';
 import { APP_CONFIG, type AppConfig, isTransientDatabaseError, within } from '@app/common';
 import { EmbeddedMongoThread, type ThreadMemory } from '@app/embedded-mongo';
+import { driverOptions } from './driver-options';
 import {
   ClosedConnectionWatchdog,
   MonitorWatchdog,
   restartServerMonitor,
 } from './monitor-watchdog';
 
-/** The driver's server monitoring: a heartbeat every 10 s, each connection given 10 s to open. */
-const HEARTBEAT_FREQUENCY_MS = 10_000;
-const CONNECT_TIMEOUT_MS = 10_000;
 /** How long the shutdown waits for the database to answer a ping (as the health check does). */
 const SHUTDOWN_PING_MS = 1_500;
 
@@ -110,10 +108,11 @@ class MonitorWatchdogService implements OnApplicationBootstrap, OnApplicationShu
 
   onApplicationBootstrap(): void {
     const client = this.connection.getClient();
+    const { heartbeatFrequencyMS, connectTimeoutMS } = client.options;
     const watchdog = new MonitorWatchdog(
       client,
       // The longest a heartbeat may legitimately wait (an awaited hello), and a second more.
-      HEARTBEAT_FREQUENCY_MS + CONNECT_TIMEOUT_MS + 1_000,
+      heartbeatFrequencyMS + connectTimeoutMS + 1_000,
       (address) => {
         const restarted = restartServerMonitor(client, address);
         this.logger.warn(
@@ -198,9 +197,7 @@ class OutageShutdownService implements OnModuleDestroy {
       inject: [MONGO_TARGET],
       useFactory: (target: MongoTarget) => ({
         uri: target.uri,
-        serverSelectionTimeoutMS: 10_000,
-        heartbeatFrequencyMS: HEARTBEAT_FREQUENCY_MS,
-        connectTimeoutMS: CONNECT_TIMEOUT_MS,
+        ...driverOptions(target.uri),
         // Index builds are part of boot: a missing unique index is a correctness bug, not a warning.
         autoIndex: true,
       }),
