@@ -336,6 +336,24 @@ describe('CRUD through the official driver', () => {
     expect(await coll.countDocuments({ v: { $lt: Decimal128.fromString('2.5') } })).toBe(3);
   });
 
+  it('matches no range with a NaN but $gte/$lte NaN, a double NaN as a Decimal128 one', async () => {
+    const coll = fresh();
+    await coll.insertMany([
+      { _id: 1, v: NaN },
+      { _id: 2, v: 5 },
+      { _id: 3, v: Decimal128.fromString('NaN') },
+      { _id: 4, v: [NaN, 20] },
+    ] as Document[]);
+    const ids = async (filter: Document) =>
+      (await coll.find(filter).sort({ _id: 1 }).toArray()).map((d) => d._id);
+    expect(await ids({ v: { $gte: 1 } })).toEqual([2, 4]);
+    expect(await ids({ v: { $lte: 10 } })).toEqual([2]);
+    expect(await ids({ v: { $lt: 100 } })).toEqual([2, 4]);
+    expect(await ids({ v: { $gte: NaN } })).toEqual([1, 3, 4]);
+    expect(await ids({ v: { $gt: NaN } })).toEqual([]);
+    expect(await coll.countDocuments({ v: { $lte: 5 } })).toBe(1);
+  });
+
   it('matches equality and $in across numeric types by value, whatever else the filter holds', async () => {
     const coll = fresh();
     await coll.insertMany([

@@ -52,7 +52,8 @@ const nullInclusive =
  * MongoDB compares UTF-8 bytes, and as sorts and index orders do; mingo compares UTF-16 code units,
  * which put U+E000-U+FFFF, fullwidth forms and U+FFFD, after emoji), and numbers by value across
  * types (mingo compares a Decimal128 or a Long past 2^53 only with its own type, by its digits as
- * text). Plain numbers, dates and the rest stay mingo's.
+ * text, and finds a NaN double equal to any number: `$gte: 5` matched it, as MongoDB's never do).
+ * Dates and the rest stay mingo's.
  */
 const NUMBERS = bracketOf(0); // the type bracket of every numeric type
 
@@ -66,12 +67,10 @@ const bsonRange =
           (item) => typeof item === 'string' && holds(compareStrings(item, value)),
         );
     if (bracketOf(value) !== NUMBERS) return operator(selector, value, options);
+    // Every number by value, plain doubles too: mingo finds a NaN equal to any number.
     const byValue = (item: unknown) =>
       bracketOf(item) === NUMBERS && holdsBetweenNumbers(item, value, holds);
-    if (typeof value !== 'number') return (document) => items(document).some(byValue);
-    const plain = operator(selector, value, options);
-    return (document) =>
-      plain(document) || items(document).some((item) => isWrapped(item) && byValue(item));
+    return (document) => items(document).some(byValue);
   };
 
 /**
