@@ -43,10 +43,17 @@ function find(command: Document, context: CommandContext): Document {
     !positional && !options.collation && limit > 0 && skip + limit <= MAX_PAGE_WINDOW
       ? collection.firstSlots(filter, options, sort, skip + limit)
       : undefined;
+  // Building a mingo Query (its operator tables copied) cost more than a lookup by key: none is
+  // built when it has nothing left to do (the decoding applied the projection).
+  const leftToProject = Object.keys(mingoProjection).length > 0;
   if (page) {
     const documents = collection.documentsAt(page.slice(skip), fields);
-    const projected = compileFilter({}, options, mingoProjection).find(documents, mingoProjection);
-    return context.cursors.openCursor(ns, projected.all() as Document[], batchOptions);
+    const projected = leftToProject
+      ? (compileFilter({}, options, mingoProjection)
+          .find(documents, mingoProjection)
+          .all() as Document[])
+      : documents;
+    return context.cursors.openCursor(ns, projected, batchOptions);
   }
   const source = positional
     ? collection.candidates(filter, !!options.collation)
@@ -55,6 +62,8 @@ function find(command: Document, context: CommandContext): Document {
   const all = sort && Object.keys(sort).length ? [...source] : undefined;
   const sorted = all && sortDocuments(all, sort!, options.collation);
   const input = sorted ?? all ?? source;
+  if (!positional && !leftToProject && !(all && !sorted) && !command.skip && !limit)
+    return context.cursors.openCursor(ns, [...input], batchOptions);
   const cursor = positional
     ? compileFilter(filter, options, projection).find(input, projection)
     : compileFilter({}, options, mingoProjection).find(input, mingoProjection);
