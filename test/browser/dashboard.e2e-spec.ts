@@ -908,11 +908,29 @@ describe('Admin dashboard in Chromium (e2e)', () => {
 
     it('shows an error of the first load after logging in in the page, not under the login form', async () => {
       const other = await withoutWhatsApp('No WhatsApp Co');
-      await logIn(page, t, other);
+      await t
+        .http()
+        .post('/api/v1/whatsapp/sessions')
+        .set(owner.auth)
+        .send({ sessionName: 'shared-1' })
+        .expect(201);
+      // The owner logs out of a shared browser tab, where the next user logs in.
+      await logIn(page, t, owner);
+      await page.getByRole('button', { name: 'Show QR code of shared-1' }).click();
+      await page
+        .getByRole('img', { name: 'QR code to link session shared-1' })
+        .waitFor({ timeout: UI_TIMEOUT });
+      await page.getByRole('button', { name: 'Log out' }).click();
+      await page.getByLabel('Email').fill(other.user.email);
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Log in' }).click();
       await page
         .locator('#alert')
         .getByText("The 'whatsapp' module is not enabled for this organization")
         .waitFor({ timeout: UI_TIMEOUT });
+      // Nothing of the owner's organization is left on the page: their sessions, their QR code.
+      expect(await page.locator('#sessions-table tbody tr').count()).toBe(0);
+      expect(await page.locator('#qr-panel').isVisible()).toBe(false);
 
       await page.getByRole('button', { name: 'Log out' }).click();
       await page.getByRole('heading', { name: 'Log in' }).waitFor({ timeout: UI_TIMEOUT });

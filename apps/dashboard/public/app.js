@@ -99,6 +99,7 @@ async function route() {
   for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
   if (!loggedIn) {
     stopPolling();
+    forgetLogin();
     $('#view-login').hidden = false;
     document.title = 'Log in · WhatsApp Gateway';
     return;
@@ -116,6 +117,31 @@ async function route() {
   if (view === 'messages') await Promise.all([loadChats(), loadMessages()]);
   if (view === 'contacts') await loadContacts();
   if (view === 'stats') await loadStats();
+}
+
+/**
+ * Logged out (or the token expired): nothing of that login stays on the page for whoever logs in
+ * next in this tab (another organization's sessions, QR code, messages, contacts, figures), since
+ * a first load that fails for them would leave it showing.
+ */
+function forgetLogin() {
+  closeQr();
+  state.qrData = null;
+  $('#qr-image').removeAttribute('src');
+  state.sessions = [];
+  state.contacts = new Map();
+  state.messageFilters = null;
+  state.contactFilters = null;
+  state.messagesPage = 1;
+  state.contactsPage = 1;
+  $('#sessions-empty').hidden = true;
+  for (const form of document.querySelectorAll('main form:not(#login-form)')) form.reset();
+  for (const tbody of document.querySelectorAll('main tbody')) tbody.replaceChildren();
+  for (const el of document.querySelectorAll(
+    '#account-name, #stats-summary, #stats-chart, #send-result, #messages-page, #contacts-page',
+  ))
+    el.replaceChildren();
+  fillSessionSelects();
 }
 
 function startPolling() {
@@ -195,7 +221,6 @@ async function showAccount() {
 
 function logout() {
   session.token = null;
-  state.qrFor = null;
   route();
 }
 
