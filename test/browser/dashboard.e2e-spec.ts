@@ -714,6 +714,25 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await page
         .locator('#sessions-table tbody tr[data-session="outage-1"]')
         .waitFor({ timeout: UI_TIMEOUT });
+
+      // A proxy's error page (no JSON) and no answer at all are told in words too.
+      await page.route(
+        '**/api/v1/whatsapp/sessions',
+        (route) =>
+          route.fulfill({ status: 502, contentType: 'text/html', body: '<h1>Bad Gateway</h1>' }),
+        { times: 1 },
+      );
+      await page
+        .locator('#alert')
+        .getByText('The gateway is not answering properly (HTTP 502). Try again shortly.')
+        .waitFor({ timeout: UI_TIMEOUT });
+      await page.route('**/api/v1/whatsapp/sessions', (route) => route.abort('connectionrefused'), {
+        times: 1,
+      });
+      await page
+        .locator('#alert')
+        .getByText('The gateway cannot be reached. Check the connection and try again.')
+        .waitFor({ timeout: UI_TIMEOUT });
     });
 
     it('keeps the login when a reload finds the gateway unable to answer', async () => {

@@ -4,12 +4,15 @@
 
 const TOKEN_KEY = 'wagw.dashboard.token';
 
-/** A non-2xx answer, with the gateway's error shape { statusCode, error, code?, message, details?, requestId }. */
+/**
+ * A non-2xx answer, with the gateway's error shape { statusCode, error, code?, message, details?, requestId };
+ * status 0 when no answer came (offline, connection refused or cut).
+ */
 export class ApiError extends Error {
   constructor(status, body, retryAfter = null) {
     const shaped =
       body && typeof body === 'object' && typeof body.message === 'string' ? body : undefined;
-    super(shaped ? shaped.message : `HTTP ${status}`);
+    super(shaped ? shaped.message : unshapedMessage(status));
     this.name = 'ApiError';
     this.status = status;
     this.code = shaped?.code;
@@ -33,6 +36,14 @@ export class ApiError extends Error {
     const details = lists.flat().filter((v) => typeof v === 'string');
     return details.length ? `${this.message}: ${details.join('; ')}` : this.message;
   }
+}
+
+/** Words for no answer, or one without the gateway's error shape (a proxy's error page, …). */
+function unshapedMessage(status) {
+  if (status === 0) return 'The gateway cannot be reached. Check the connection and try again.';
+  if (status >= 500)
+    return `The gateway is not answering properly (HTTP ${status}). Try again shortly.`;
+  return `The request was refused (HTTP ${status}).`;
 }
 
 /** Retry-After is delay-seconds or an HTTP date (RFC 9110 §10.2.3); anything else is ignored. */
@@ -69,11 +80,16 @@ export async function api(method, path, { query, body } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (session.token) headers.Authorization = `Bearer ${session.token}`;
-  const response = await fetch(url, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0); // fetch's own TypeError reads "Failed to fetch"
+  }
   if (response.status === 204) return undefined;
   const text = await response.text();
   let data = text;
