@@ -68,8 +68,11 @@ async function logIn(page: Page, t: TestApp, owner: RegisteredUser): Promise<voi
 }
 
 // Browser-side code is passed as strings: the project's TypeScript lib has no DOM types.
+// Against the viewport's width: a mobile browser widens its layout viewport (innerWidth) to fit
+// content that overflows, zoomed out.
 async function noHorizontalOverflow(page: Page): Promise<boolean> {
-  return page.evaluate<boolean>('document.documentElement.scrollWidth <= window.innerWidth');
+  const width = page.viewportSize()!.width;
+  return page.evaluate<boolean>(`document.documentElement.scrollWidth <= ${width}`);
 }
 
 /** Collects the page's Content-Security-Policy violations (the app sends a same-origin CSP). */
@@ -958,6 +961,8 @@ describe('Admin dashboard in Chromium (e2e)', () => {
   });
 
   describe('at a phone-sized viewport (390 × 844)', () => {
+    const PHONE_SESSION = 'phone1FrontDeskCairoNasrCityMain'; // 32 characters, the longest name
+
     it('every page fits the screen and the QR flow works', async () => {
       const context = await browser.newContext({
         viewport: { width: 390, height: 844 },
@@ -967,15 +972,22 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       });
       try {
         const page = await context.newPage();
+        // The longest names, unbroken: the account bar and the QR panel's title wrap them.
+        await t
+          .http()
+          .patch('/api/v1/organizations/me')
+          .set(owner.auth)
+          .send({ name: 'D'.repeat(120) })
+          .expect(200);
         await page.goto(`${t.url}/dashboard/`);
         await page.getByRole('heading', { name: 'Log in' }).waitFor();
         expect(await noHorizontalOverflow(page)).toBe(true);
         await screenshot(page, 'mobile-login');
 
         await logIn(page, t, owner);
-        await page.getByLabel('Session name').fill('phone-1');
+        await page.getByLabel('Session name').fill(PHONE_SESSION);
         await page.getByRole('button', { name: 'Create session' }).click();
-        const img = page.getByRole('img', { name: 'QR code to link session phone-1' });
+        const img = page.getByRole('img', { name: `QR code to link session ${PHONE_SESSION}` });
         await img.waitFor({ timeout: UI_TIMEOUT });
         const box = (await img.boundingBox())!;
         expect(box.width).toBeGreaterThan(150);
@@ -984,7 +996,8 @@ describe('Admin dashboard in Chromium (e2e)', () => {
         await screenshot(page, 'mobile-sessions-qr');
 
         await waitFor(
-          async () => (await sandbox('phone-1', 'scan', { phone: '+201009998887' })).status === 200,
+          async () =>
+            (await sandbox(PHONE_SESSION, 'scan', { phone: '+201009998887' })).status === 200,
           10_000,
           'scan',
         );
