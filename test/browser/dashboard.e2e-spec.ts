@@ -823,6 +823,8 @@ describe('Admin dashboard in Chromium (e2e)', () => {
         'the edit and the revoke applied',
       );
 
+      await sessionWithContact('history-2', '+201007770003'); // the same person, another number of ours
+
       await logIn(page, t, owner);
       await page.getByRole('link', { name: 'Messages' }).click();
       await page.getByLabel('Chat (phone or JID)').fill('201007770003');
@@ -832,6 +834,20 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await text(stored.edited).getByText('See you at 6').waitFor({ timeout: UI_TIMEOUT });
       expect(await text(stored.deleted).textContent()).toBe('(deleted)');
       expect(await page.locator('#messages-table tbody').textContent()).not.toContain('PIN');
+
+      // A chat is one session's: its messages are those of that session only.
+      const chat = page
+        .locator('#chats-table tbody tr[data-chat="201007770003@s.whatsapp.net"]')
+        .filter({ has: page.getByRole('cell', { name: 'history-2', exact: true }) });
+      await chat.getByRole('button', { name: 'Show messages' }).click();
+      await page
+        .locator('#messages-page')
+        .getByText('Page 1 of 1 · 1 total')
+        .waitFor({ timeout: UI_TIMEOUT });
+      expect(await page.locator('#messages-table tbody td:nth-child(2)').allTextContents()).toEqual(
+        ['history-2'],
+      );
+      expect(await page.locator('#filter-session').inputValue()).toBe('history-2');
     });
 
     it('shows an error by its message, without the ids its details carry for programs', async () => {

@@ -502,7 +502,7 @@ async function loadChats() {
             type: 'button',
             className: 'secondary',
             textContent: 'Show messages',
-            onclick: guarded(() => showChat(c.chatJid)),
+            onclick: guarded(() => showChat(c)),
           }),
           h('button', {
             type: 'button',
@@ -526,8 +526,10 @@ function chatPreview(last) {
   return sender ? `${sender}: ${text}` : text;
 }
 
-async function showChat(chatJid) {
-  $('#filter-chat').value = chatJid;
+/** The chat's messages: of its session only (the same person may write to several of ours). */
+async function showChat(chat) {
+  $('#filter-session').value = chat.sessionName;
+  $('#filter-chat').value = chat.chatJid;
   state.messageFilters = formValues($('#message-filters'));
   state.messagesPage = 1;
   await loadMessages();
