@@ -228,7 +228,12 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await page.getByLabel('From session').selectOption('sales-1');
       await page.getByLabel('To (phone)').fill(CUSTOMER);
       await page.getByLabel('Message', { exact: true }).fill('Hello from the dashboard');
-      await page.getByRole('button', { name: 'Send', exact: true }).click();
+      // Sent once, however impatient the click (a double click submitted the form twice).
+      const sends: string[] = [];
+      page.on('request', (r) => {
+        if (r.method() === 'POST' && r.url().endsWith('/messages/send')) sends.push(r.url());
+      });
+      await page.getByRole('button', { name: 'Send', exact: true }).dblclick();
       await page
         .locator('#send-result')
         .getByText('Message queued (status pending).')
@@ -254,6 +259,7 @@ describe('Admin dashboard in Chromium (e2e)', () => {
         'the message to be sent',
       );
       expect(sent.chatJid).toBe('201112223334@s.whatsapp.net');
+      expect(sends).toHaveLength(1);
     });
 
     it('browses messages with filters and paging', async () => {

@@ -83,6 +83,28 @@ const guarded =
     }
   };
 
+/**
+ * A form's submit handler that ignores submits while the last one runs, its button disabled
+ * meanwhile: a double click sent a text twice, or saved a contact twice (the second a 409).
+ */
+const submitOnce = (fn) => {
+  const running = new Set();
+  return async (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    if (running.has(form)) return;
+    running.add(form);
+    const button = form.querySelector('button[type="submit"]');
+    button.disabled = true;
+    try {
+      await fn(event);
+    } finally {
+      running.delete(form);
+      button.disabled = false;
+    }
+  };
+};
+
 // ---- routing -------------------------------------------------------------------------
 
 function currentView() {
@@ -815,9 +837,9 @@ function renderChart(series, granularity) {
 function wire() {
   $('#login-form').addEventListener('submit', onLogin);
   $('#logout').addEventListener('click', logout);
-  $('#create-session-form').addEventListener('submit', guarded(createSession));
+  $('#create-session-form').addEventListener('submit', submitOnce(guarded(createSession)));
   $('#qr-close').addEventListener('click', closeQr);
-  $('#send-form').addEventListener('submit', guarded(sendText));
+  $('#send-form').addEventListener('submit', submitOnce(guarded(sendText)));
   $('#message-filters').addEventListener(
     'submit',
     guarded(async (e) => {
@@ -864,7 +886,7 @@ function wire() {
       await loadContacts();
     }),
   );
-  $('#contact-form').addEventListener('submit', guarded(saveContact));
+  $('#contact-form').addEventListener('submit', submitOnce(guarded(saveContact)));
   $('#contact-cancel').addEventListener('click', () => $('#contact-dialog').close());
   $('#stats-filters').addEventListener(
     'submit',
