@@ -883,6 +883,34 @@ describe('Admin dashboard in Chromium (e2e)', () => {
         .locator('#alert')
         .getByText(/^Validation failed: to must be a phone number/)
         .waitFor({ timeout: UI_TIMEOUT });
+
+      // The gateway takes a send but its answer is lost: sending again does not send it twice.
+      await page.route(
+        '**/api/v1/whatsapp/messages/send',
+        async (route) => {
+          await route.fetch();
+          await route.abort('connectionreset');
+        },
+        { times: 1 },
+      );
+      await page.getByLabel('To (phone)').fill('+201007770009');
+      await page.getByLabel('Message', { exact: true }).fill('Sent once');
+      await page.getByRole('button', { name: 'Send', exact: true }).click();
+      await page
+        .locator('#alert')
+        .getByText('The gateway cannot be reached. Check the connection and try again.')
+        .waitFor({ timeout: UI_TIMEOUT });
+      await page.getByRole('button', { name: 'Send', exact: true }).click();
+      await page
+        .locator('#send-result')
+        .getByText('Message queued')
+        .waitFor({ timeout: UI_TIMEOUT });
+      const sent = await t
+        .http()
+        .get('/api/v1/whatsapp/messages')
+        .query({ search: 'Sent once' })
+        .set(owner.auth);
+      expect(sent.body.total).toBe(1);
     });
 
     it('wraps a long unbroken contact name inside its card at phone width', async () => {

@@ -71,13 +71,13 @@ export function whenUnauthorized(handler) {
 }
 
 /** Calls the API; resolves to the parsed JSON body (undefined for 204), rejects with ApiError. */
-export async function api(method, path, { query, body } = {}) {
+export async function api(method, path, { query, body, headers: extra } = {}) {
   const url = new URL(path, window.location.origin);
   for (const [key, value] of Object.entries(query ?? {})) {
     if (value !== undefined && value !== null && value !== '')
       url.searchParams.set(key, String(value));
   }
-  const headers = { Accept: 'application/json' };
+  const headers = { Accept: 'application/json', ...extra };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (session.token) headers.Authorization = `Bearer ${session.token}`;
   let response;

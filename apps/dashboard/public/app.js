@@ -28,6 +28,8 @@ const state = {
   contacts: new Map(),
   editing: null,
   editingRevision: null,
+  /** The text being sent and its Idempotency-Key, until the gateway takes it. */
+  sendDraft: null,
 };
 
 /** Creates an element: h('td', { className: 'x' }, 'text', child). */
@@ -445,14 +447,31 @@ async function sendText(event) {
   event.preventDefault();
   const form = event.currentTarget;
   const result = $('#send-result');
+  const body = {
+    sessionName: form.sessionName.value,
+    to: form.to.value.trim(),
+    text: form.text.value,
+  };
+  // One Idempotency-Key per text: sent again after an error (the first may have gone out, its
+  // answer lost), the gateway answers with the first message instead of sending it twice.
+  const draft = JSON.stringify(body);
+  if (state.sendDraft?.draft !== draft) state.sendDraft = { draft, key: randomKey() };
   const message = await api('POST', '/api/v1/whatsapp/messages/send', {
-    body: { sessionName: form.sessionName.value, to: form.to.value.trim(), text: form.text.value },
+    body,
+    headers: { 'Idempotency-Key': state.sendDraft.key },
   });
+  state.sendDraft = null;
   form.text.value = '';
   result.textContent = `Message queued (status ${message.status}).`;
   state.messagesPage = 1;
   await Promise.all([loadChats(), loadMessages()]);
 }
+
+/** 128 random bits as hex (crypto.randomUUID needs HTTPS; the gateway may be served over HTTP). */
+const randomKey = () =>
+  [...window.crypto.getRandomValues(new Uint8Array(16))]
+    .map((b) => b.toString(16).padStart(2, '0'))
+    .join('');
 
 function formValues(form) {
   return Object.fromEntries(
