@@ -553,12 +553,27 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       );
     });
 
-    it('deletes a session after confirmation', async () => {
+    it('says why a session is not connected, and deletes it after confirmation', async () => {
       await page.getByRole('link', { name: 'Sessions' }).click();
       await page.getByLabel('Session name').fill('temp');
       await page.getByRole('button', { name: 'Create session' }).click();
       const row = page.locator('#sessions-table tbody tr[data-session="temp"]');
       await row.waitFor({ timeout: UI_TIMEOUT });
+      // Linked, then logged out on the phone: the row gives the API's lastError under its status.
+      await waitFor(
+        async () => (await sandbox('temp', 'scan', { phone: '+201001234568' })).status === 200,
+        10_000,
+        'scan',
+      );
+      await sandbox('temp', 'disconnect', { reason: 'loggedOut' }).expect(202);
+      const reason = row.locator('.status-cell .status-reason');
+      await reason.waitFor({ timeout: UI_TIMEOUT });
+      const [status] = (
+        await t.http().get('/api/v1/whatsapp/sessions').set(owner.auth)
+      ).body.filter((s: { sessionName: string }) => s.sessionName === 'temp');
+      expect(await row.locator('.status-cell .badge').textContent()).toBe('Logged out');
+      expect(await reason.textContent()).toBe(status.lastError);
+      expect(status.lastError).toMatch(/^Logged out/);
       const remove = page.getByRole('button', { name: 'Delete temp' });
       await remove.click();
       expect(await remove.textContent()).toBe('Confirm delete');

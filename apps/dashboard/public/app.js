@@ -318,9 +318,15 @@ function renderSessions() {
       tbody.append(row);
     }
     const statusCell = row.querySelector('.status-cell');
-    if (statusCell.dataset.status !== s.status) {
+    // Why a session is not connected (logged out on the phone, banned, given up): the API's lastError.
+    const reason = s.status === 'connected' ? '' : (s.lastError ?? '');
+    if (statusCell.dataset.status !== s.status || statusCell.dataset.reason !== reason) {
       statusCell.dataset.status = s.status;
-      statusCell.replaceChildren(statusBadge(s.status));
+      statusCell.dataset.reason = reason;
+      statusCell.replaceChildren(
+        statusBadge(s.status),
+        ...(reason ? [h('small', { className: 'status-reason' }, reason)] : []),
+      );
     }
     row.querySelector('.phone-cell').textContent = s.phone ? `+${s.phone}` : '—';
     row.querySelector('.activity-cell').textContent = formatTime(s.lastActivityAt);
