@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { MongoNetworkError } from 'mongodb';
 import { OutageRetries } from '@app/common';
-import { BatchedAuthStore } from './batched-auth-store';
+import { BatchedAuthStore, BatchedAuthStoreProvider } from './batched-auth-store';
 import { InMemoryAuthRowBackend, InMemoryAuthStoreProvider } from './in-memory-auth-store';
 import { type AuthWriteFence, AuthWritesFencedError } from './wa-auth-store';
 
@@ -348,5 +348,26 @@ describe('BatchedAuthStore revocable keys', () => {
     expect(writeMany).not.toHaveBeenCalled();
     await store.flush(); // dropped on purpose: not a failure of the flush
     expect(await stored(backend, 'session', ['peer', 'other'])).toEqual({ peer: { v: 7 } });
+  });
+
+  it("a session taken back after another instance held it gets a new store: the keys it reads are that instance's, its writes land", async () => {
+    const backend = new InMemoryAuthRowBackend();
+    const provider = new BatchedAuthStoreProvider(backend);
+    const first = leaseFence(backend);
+    const store = provider.forSession('s1', first.fence);
+    await store.keys.set({ session: { peer: { v: 1 } } });
+    await store.keys.get('session', ['peer']); // cached
+    backend.now = databaseClockIn(60_000);
+    first.lease.ours = false;
+    await new BatchedAuthStore('s1', backend).keys.set({ session: { peer: { v: 7 } } });
+    await expect(store.keys.set({ session: { peer: { v: 2 } } })).rejects.toThrow(
+      AuthWritesFencedError,
+    );
+
+    // The other instance let it go; this one takes it again, under a new lease.
+    const again = provider.forSession('s1', leaseFence(backend).fence);
+    expect(await again.keys.get('session', ['peer'])).toEqual({ peer: { v: 7 } });
+    await again.keys.set({ session: { peer: { v: 8 } } });
+    expect(await stored(backend, 'session', ['peer'])).toEqual({ peer: { v: 8 } });
   });
 });

@@ -51,6 +51,11 @@ export class BatchedAuthStore implements WaAuthStore {
   /** Another instance took the session's lease: no write of this store lands any more. */
   private fencedOut = false;
 
+  /** True once another instance took the lease: its cache and queued writes are of before then. */
+  get isFencedOut(): boolean {
+    return this.fencedOut;
+  }
+
   readonly keys: WaKeyStore = {
     get: (type, ids) => this.getKeys(type, ids),
     set: (data) => this.setKeys(data),
@@ -311,6 +316,9 @@ export class BatchedAuthStoreProvider implements WaAuthStoreProvider {
   forSession(sessionId: string, fence?: AuthWriteFence): WaAuthStore {
     this.releasing.delete(sessionId);
     let store = this.stores.get(sessionId);
+    // Taken again after another instance held it: a new store, which reads that instance's keys
+    // (the old one's cache is of before; its queued writes stay dropped).
+    if (store?.isFencedOut && fence) store = undefined;
     if (!store)
       this.stores.set(
         sessionId,
