@@ -13,7 +13,12 @@ export interface WhatsAppOptions {
   emulatorDataDir?: string;
   /** Baileys connect timeout. */
   connectTimeoutMs: number;
-  backoff: { baseMs: number; capMs: number; maxRetries: number };
+  /**
+   * Reconnects after a close: delay base·2^(n-1) up to the cap, `failed` after `maxRetries` closes
+   * in a row. A connection that opens counts as a fresh start only once it stayed open
+   * `stableAfterMs`: one closed again sooner (a flapping session) counts as a failed attempt.
+   */
+  backoff: { baseMs: number; capMs: number; maxRetries: number; stableAfterMs: number };
   leaseTtlMs: number;
   /** Lifetime of the first QR and of each later one; after `maxQrRefs` QR codes the attempt times out. */
   qr: { firstTtlMs: number; rotateMs: number; maxQrRefs: number };
@@ -49,7 +54,7 @@ export const DEFAULT_WHATSAPP_OPTIONS: WhatsAppOptions = {
   engine: 'baileys',
   browserName: 'WA Gateway',
   connectTimeoutMs: 20_000,
-  backoff: { baseMs: 1_000, capMs: 60_000, maxRetries: 20 },
+  backoff: { baseMs: 1_000, capMs: 60_000, maxRetries: 20, stableAfterMs: 120_000 },
   leaseTtlMs: 30_000,
   qr: { firstTtlMs: 60_000, rotateMs: 20_000, maxQrRefs: 6 },
   qrWaitMs: 15_000,

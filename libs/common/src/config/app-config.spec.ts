@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       MEDIA_ORPHAN_GRACE_SECONDS: 3600,
       WEBHOOK_CONCURRENCY_PER_ORG: 8,
       SESSION_LEASE_TTL_SECONDS: 30,
+      WA_RECONNECT_STABLE_SECONDS: 120,
     });
     expect(config.MONGODB_URI).toBeUndefined();
   });
@@ -63,6 +64,10 @@ describe('loadConfig', () => {
     [
       { SESSION_LEASE_TTL_SECONDS: '2' },
       'SESSION_LEASE_TTL_SECONDS must be an integer between 3 and 300',
+    ],
+    [
+      { WA_RECONNECT_STABLE_SECONDS: '4' },
+      'WA_RECONNECT_STABLE_SECONDS must be an integer between 5 and 3600',
     ],
     [
       { WEBHOOK_CONCURRENCY_PER_ORG: '0' },

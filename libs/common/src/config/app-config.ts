@@ -193,6 +193,17 @@ export class EnvironmentVariables {
   SESSION_LEASE_TTL_SECONDS: number = 30;
 
   /**
+   * How long a session's connection must stay open before its reconnect budget (20 closes in a
+   * row) starts afresh: one closed again sooner counts as a failed attempt, so a flapping session
+   * backs off and ends `failed` instead of reconnecting for ever.
+   */
+  @Transform(toInt)
+  @IsInt({ message: 'WA_RECONNECT_STABLE_SECONDS must be an integer between 5 and 3600' })
+  @Min(5, { message: 'WA_RECONNECT_STABLE_SECONDS must be an integer between 5 and 3600' })
+  @Max(3600, { message: 'WA_RECONNECT_STABLE_SECONDS must be an integer between 5 and 3600' })
+  WA_RECONNECT_STABLE_SECONDS: number = 120;
+
+  /**
    * Which peers' X-Forwarded-For is believed, which decides the client address (the per-address
    * login limit): the default trusts a proxy on loopback only.
    */

@@ -100,7 +100,8 @@ export class SessionEventHandler {
   }
 
   private async onOpen(handle: SessionHandle, info: WaOpenInfo): Promise<void> {
-    handle.failures = 0;
+    // The reconnect budget is renewed at the close, if this connection stayed open long enough.
+    handle.openedAt = Date.now();
     await this.status.set(handle, 'connected', {
       phone: info.phone,
       jid: info.jid,
@@ -114,6 +115,7 @@ export class SessionEventHandler {
   }
 
   private async onClose(handle: SessionHandle, info: WaCloseInfo): Promise<void> {
+    const openedFor = this.countOpen(handle);
     handle.detachConnection();
     const decision = decideOnClose(info, { waitingForScan: handle.status === 'qr_ready' });
     this.logger.log(
@@ -122,7 +124,13 @@ export class SessionEventHandler {
     const noQr = { qr: null, qrExpiresAt: null } as const;
     switch (decision.action) {
       case 'reconnectNow':
-        this.hooks.reconnect(handle, 0);
+        // As WhatsApp asks; but one asked again and again right after connecting is a flap.
+        if (openedFor === undefined) this.hooks.reconnect(handle, 0);
+        else if (!(await this.gaveUp(handle, `${info.message} (${info.code})`, true)))
+          this.hooks.reconnect(
+            handle,
+            handle.failures === 1 ? 0 : backoffDelay(handle.failures - 1, this.options.backoff),
+          );
         return;
       case 'loggedOut':
         await this.settle(handle, 'logged_out', { ...noQr, lastError: decision.lastError }, () =>
@@ -148,14 +156,7 @@ export class SessionEventHandler {
         );
         return;
       case 'retry': {
-        handle.failures += 1;
-        const { maxRetries } = this.options.backoff;
-        if (handle.failures > maxRetries) {
-          const lastError = `Gave up after ${maxRetries} reconnect attempts; last error: ${decision.lastError}`;
-          // Not marked: the network may be back by the next boot, which tries it again.
-          await this.settle(handle, 'failed', { ...noQr, lastError, stoppedUntilAsked: null });
-          return;
-        }
+        if (await this.gaveUp(handle, decision.lastError, openedFor !== undefined)) return;
         try {
           await this.status.set(handle, 'disconnected', { ...noQr, lastError: decision.lastError });
         } finally {
@@ -165,6 +166,46 @@ export class SessionEventHandler {
         }
       }
     }
+  }
+
+  /**
+   * Counts a failed attempt (`shortOpen`: the connection had opened, and closed before it was
+   * stable); past `maxRetries` of them in a row the session ends `failed`, and true is returned.
+   */
+  private async gaveUp(handle: SessionHandle, error: string, shortOpen: boolean): Promise<boolean> {
+    handle.failures += 1;
+    if (shortOpen) handle.shortOpens += 1;
+    const { maxRetries, stableAfterMs } = this.options.backoff;
+    if (handle.failures <= maxRetries) return false;
+    const flapped = handle.shortOpens
+      ? ` (${handle.shortOpens} connections closed within ${Math.round(stableAfterMs / 1000)} s of opening)`
+      : '';
+    const lastError = `Gave up after ${maxRetries} reconnect attempts${flapped}; last error: ${error}`;
+    // Not marked: the network may be back by the next boot, which tries it again.
+    await this.settle(handle, 'failed', {
+      qr: null,
+      qrExpiresAt: null,
+      lastError,
+      stoppedUntilAsked: null,
+    });
+    return true;
+  }
+
+  /**
+   * How long the closing connection had been open (undefined: it never opened). One that stayed
+   * open `stableAfterMs` renews the reconnect budget; one closed sooner does not, so a session
+   * that opens and is closed again every few seconds backs off and gives up like any failing one.
+   */
+  private countOpen(handle: SessionHandle): number | undefined {
+    const openedAt = handle.openedAt;
+    if (openedAt === undefined) return undefined;
+    const openedFor = Date.now() - openedAt;
+    if (openedFor >= this.options.backoff.stableAfterMs) {
+      handle.failures = 0;
+      handle.shortOpens = 0;
+      return undefined;
+    }
+    return openedFor;
   }
 
   /**

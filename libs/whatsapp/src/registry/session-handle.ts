@@ -25,8 +25,12 @@ export interface StatusHolder {
 /** Registry-private state of one live session. */
 export class SessionHandle implements StatusHolder {
   connection?: WaConnection;
-  /** Consecutive closes without reaching `open`. */
+  /** Consecutive closes since the session last stayed open `backoff.stableAfterMs`. */
   failures = 0;
+  /** Of those, closes of connections that had opened (the session flaps). */
+  shortOpens = 0;
+  /** When the current connection opened (Date.now()); undefined while it has not. */
+  openedAt?: number;
   qrCount = 0;
   reconnectTimer?: NodeJS.Timeout;
   disposed = false;
@@ -56,6 +60,7 @@ export class SessionHandle implements StatusHolder {
     const connection = this.connection;
     connection?.removeAllListeners();
     this.connection = undefined;
+    this.openedAt = undefined;
     return connection;
   }
 
