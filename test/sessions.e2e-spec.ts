@@ -6,7 +6,10 @@ import {
   QrNotAvailableError,
   SandboxHub,
   SessionRegistry,
+  WA_EVENTS,
+  type WaSessionStatusEvent,
 } from '@app/whatsapp';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { getConnectionToken } from '@nestjs/mongoose';
 import { type Connection, Types } from 'mongoose';
 import { MessagesRepository } from '../apps/api/src/messaging/messages.repository';
@@ -169,23 +172,40 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
   });
 
   // Baileys' badSession (500) is any stream error without a code, a failure without a reason or a
-  // WebSocket error: it says nothing about the link (a voided link closes 401, a refused one 411).
-  it('reconnects by itself, without a new scan, after WhatsApp closes with no known reason (500 badSession)', async () => {
-    await connectedSession(t, owner, 'bad-stream', '+201001234569');
-    const registry = t.app.get(SessionRegistry);
-    const sessionId = `${owner.organization.id}_bad-stream`;
-    const closed = registry.waitForStatus(sessionId, (s) => s === 'disconnected', 10_000);
-    await t
-      .http()
-      .post('/api/v1/whatsapp/sandbox/sessions/bad-stream/disconnect')
-      .set(owner.auth)
-      .send({ reason: 'badSession' })
-      .expect(202);
-    expect(await closed).toBe('disconnected');
-    const back = await waitForSessionStatus(t, owner, 'bad-stream', 'connected', 15_000);
-    expect(back.phone).toBe('201001234569');
-    await t.http().delete('/api/v1/whatsapp/sessions/bad-stream').set(owner.auth).expect(204);
-  });
+  // WebSocket error; unavailableService (503) is WhatsApp's service being away. Neither says
+  // anything about the link (a voided link closes 401, a refused one 411).
+  it.each([
+    ['badSession', 500, '201001234569'],
+    ['unavailableService', 503, '201001234570'],
+  ] as const)(
+    'reconnects by itself, without a new scan, after WhatsApp closes with %s (%i)',
+    async (reason, code, phone) => {
+      const name = `closed-${code}`;
+      await connectedSession(t, owner, name, `+${phone}`);
+      const sessionId = `${owner.organization.id}_${name}`;
+      const announced: WaSessionStatusEvent[] = [];
+      const onStatus = (event: WaSessionStatusEvent) => {
+        if (event.sessionId === sessionId) announced.push(event);
+      };
+      const emitter = t.app.get(EventEmitter2);
+      emitter.on(WA_EVENTS.sessionStatus, onStatus);
+      try {
+        await t
+          .http()
+          .post(`/api/v1/whatsapp/sandbox/sessions/${name}/disconnect`)
+          .set(owner.auth)
+          .send({ reason })
+          .expect(202);
+        const back = await waitForSessionStatus(t, owner, name, 'connected', 15_000);
+        expect(back.phone).toBe(phone);
+        const closed = announced.find((e) => e.status === 'disconnected');
+        expect(closed?.lastError).toContain(`(${code})`);
+      } finally {
+        emitter.off(WA_EVENTS.sessionStatus, onStatus);
+      }
+      await t.http().delete(`/api/v1/whatsapp/sessions/${name}`).set(owner.auth).expect(204);
+    },
+  );
 
   // The connection drops (or WhatsApp asks for a restart) just as the session is deleted: the
   // delete connects again and unlinks, instead of leaving the device on the phone.

@@ -157,7 +157,8 @@ export class SandboxController {
     summary:
       'Simulate a close: connectionLost, loggedOut (from the phone), restartRequired, connectionReplaced, ' +
       'forbidden (403: the number is banned or blocked), multideviceMismatch (411: the linked-device link is refused), ' +
-      'badSession (500: a close with no known reason, reconnected like a lost connection).' +
+      'badSession (500: a close with no known reason, reconnected like a lost connection), ' +
+      'unavailableService (503: the WhatsApp service is unavailable, reconnected like a lost connection).' +
       ONLY_SANDBOX,
   })
   @ApiAcceptedResponse({ type: SandboxAcceptedDto })

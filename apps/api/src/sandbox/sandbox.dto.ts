@@ -35,6 +35,7 @@ export const SANDBOX_DISCONNECT_REASONS = [
   'forbidden',
   'multideviceMismatch',
   'badSession',
+  'unavailableService',
 ] as const;
 export const SANDBOX_RECEIPT_STATUSES = ['delivered', 'read', 'played'] as const;
 

@@ -498,7 +498,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Simulate a close: connectionLost, loggedOut (from the phone), restartRequired, connectionReplaced, forbidden (403: the number is banned or blocked), multideviceMismatch (411: the linked-device link is refused), badSession (500: a close with no known reason, reconnected like a lost connection). Available only when the gateway runs with WHATSAPP_ENGINE=sandbox (or emulator). */
+        /** Simulate a close: connectionLost, loggedOut (from the phone), restartRequired, connectionReplaced, forbidden (403: the number is banned or blocked), multideviceMismatch (411: the linked-device link is refused), badSession (500: a close with no known reason, reconnected like a lost connection), unavailableService (503: the WhatsApp service is unavailable, reconnected like a lost connection). Available only when the gateway runs with WHATSAPP_ENGINE=sandbox (or emulator). */
         post: operations["sandbox_disconnect"];
         delete?: never;
         options?: never;
@@ -1702,7 +1702,7 @@ export interface components {
             reason: components["schemas"]["SandboxDisconnectReason"];
         };
         /** @enum {string} */
-        SandboxDisconnectReason: "connectionLost" | "loggedOut" | "restartRequired" | "connectionReplaced" | "forbidden" | "multideviceMismatch" | "badSession";
+        SandboxDisconnectReason: "connectionLost" | "loggedOut" | "restartRequired" | "connectionReplaced" | "forbidden" | "multideviceMismatch" | "badSession" | "unavailableService";
         SandboxGroupDto: {
             /**
              * @description Group JID

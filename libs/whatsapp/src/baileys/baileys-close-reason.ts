@@ -31,6 +31,9 @@ export function mapBaileysClose(error: unknown): WaCloseInfo {
     case DisconnectReason.multideviceMismatch:
       reason = 'multideviceMismatch';
       break;
+    case DisconnectReason.unavailableService:
+      reason = 'unavailableService';
+      break;
     case DisconnectReason.timedOut: // === connectionLost (408)
       reason = /QR refs attempts ended/i.test(message) ? 'timedOut' : 'connectionLost';
       break;

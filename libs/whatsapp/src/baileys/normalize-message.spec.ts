@@ -354,7 +354,9 @@ describe('Baileys mappings', () => {
     expect(mapBaileysClose(boom(411, 'Multi-device beta not joined')).reason).toBe(
       'multideviceMismatch',
     );
-    expect(mapBaileysClose(boom(503, 'Stream Errored (unknown)')).reason).toBe('other');
+    expect(mapBaileysClose(boom(503, 'Stream Errored (unknown)')).reason).toBe(
+      'unavailableService',
+    );
     expect(mapBaileysClose(undefined)).toEqual({
       code: 428,
       reason: 'other',

@@ -234,6 +234,9 @@ export class EmulatorSandboxControl implements SandboxControlBackend {
       case 'badSession':
         phone.streamError(500, deviceId);
         break;
+      case 'unavailableService':
+        phone.streamError(503, deviceId);
+        break;
       default:
         throw notYet(`Disconnect reason "${reason}"`);
     }

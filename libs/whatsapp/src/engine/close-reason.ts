@@ -7,6 +7,7 @@ export type WaCloseReason =
   | 'badSession'
   | 'forbidden'
   | 'multideviceMismatch'
+  | 'unavailableService'
   | 'other';
 
 /** Status codes WhatsApp Web uses for each reason (same numbers as Baileys' DisconnectReason). */
@@ -19,6 +20,7 @@ export const CLOSE_CODES: Readonly<Record<Exclude<WaCloseReason, 'other'>, numbe
   badSession: 500,
   forbidden: 403,
   multideviceMismatch: 411,
+  unavailableService: 503,
 };
 
 export interface WaCloseInfo {

@@ -37,6 +37,12 @@ export function decideOnClose(info: WaCloseInfo, ctx: { waitingForScan: boolean 
         unlink: true,
         lastError: `Multi-device link refused by WhatsApp (${info.code}): ${info.message}; link the number again with a new QR code`,
       };
+    case 'unavailableService':
+      // WhatsApp's side is away for a while: says nothing about the link; backoff spares it.
+      return {
+        action: 'retry',
+        lastError: `WhatsApp service unavailable (${info.code}): ${info.message}`,
+      };
     case 'timedOut':
       if (ctx.waitingForScan)
         return {

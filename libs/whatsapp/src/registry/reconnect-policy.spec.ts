@@ -13,12 +13,30 @@ describe('decideOnClose', () => {
     [{ code: 408, reason: 'timedOut', message: 'Timed Out' }, false, 'retry'],
     [{ code: 408, reason: 'connectionLost', message: 'x' }, false, 'retry'],
     [{ code: 500, reason: 'badSession', message: 'x' }, false, 'retry'],
-    [{ code: 503, reason: 'other', message: 'Stream Errored (unknown)' }, false, 'retry'],
+    [
+      { code: 503, reason: 'unavailableService', message: 'Stream Errored (unknown)' },
+      false,
+      'retry',
+    ],
     [{ code: 403, reason: 'forbidden', message: 'Connection Failure' }, false, 'fail'],
     [{ code: 411, reason: 'multideviceMismatch', message: 'x' }, false, 'fail'],
     [{ code: 428, reason: 'other', message: 'x' }, true, 'retry'],
   ] as const)('%o (waiting for scan: %s) → %s', (info, waitingForScan, action) => {
     expect(decideOnClose(info, { waitingForScan }).action).toBe(action);
+  });
+});
+
+describe('decideOnClose lastError', () => {
+  it('names an unavailable WhatsApp service (503)', () => {
+    const info = {
+      code: 503,
+      reason: 'unavailableService',
+      message: 'Stream Errored (unknown)',
+    } as const;
+    expect(decideOnClose(info, { waitingForScan: false })).toEqual({
+      action: 'retry',
+      lastError: 'WhatsApp service unavailable (503): Stream Errored (unknown)',
+    });
   });
 });
 

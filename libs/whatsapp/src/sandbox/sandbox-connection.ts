@@ -84,6 +84,8 @@ const CLOSE_MESSAGES: Record<WaCloseReason, string> = {
   badSession: 'Bad session',
   forbidden: 'Connection Failure',
   multideviceMismatch: 'Multi-device beta not joined',
+  // As Baileys words a stream error whose only reason is its code.
+  unavailableService: 'Stream Errored (unknown)',
   other: 'Connection Closed',
 };
 const OTHER_CLOSE_CODE = 428;
