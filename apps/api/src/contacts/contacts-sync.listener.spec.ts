@@ -1,7 +1,8 @@
+import { Logger } from '@nestjs/common';
 import { MongoServerSelectionError, type TopologyDescription } from 'mongodb';
 import type { WaContactsUpsertedEvent, WaLidMappingEvent } from '@app/whatsapp';
 import type { CustomerLinksService } from './customer-links.service';
-import { ContactsSyncListener } from './contacts-sync.listener';
+import { ContactsSyncListener, MAX_HELD_LID_MAPPINGS } from './contacts-sync.listener';
 import type { ContactObservation } from './contact-identity';
 import type { ContactsSyncService } from './contacts-sync.service';
 
@@ -114,5 +115,81 @@ describe('ContactsSyncListener', () => {
 
     await Promise.all([first, second]);
     expect(applied).toEqual(['201000000001', '201000000002']);
+  });
+  describe('LID mappings held by a database outage', () => {
+    /** A listener whose database is away until `back()`; records the mappings applied. */
+    function duringOutage() {
+      let down = true;
+      const applied: string[] = [];
+      const applyLidMapping = vi.fn(async (event: WaLidMappingEvent) => {
+        if (down) throw unreachable();
+        applied.push(`${event.lid}>${event.pn}`);
+      });
+      const listener = new ContactsSyncListener(
+        { applyLidMapping } as unknown as ContactsSyncService,
+        {} as CustomerLinksService,
+      );
+      const reveal = (lid: string, pn: string) =>
+        listener.onLidMapping({
+          sessionId: 'org_main',
+          organizationId: 'org',
+          sessionName: 'main',
+          lid: `${lid}@lid`,
+          pn: `${pn}@s.whatsapp.net`,
+        });
+      return { applyLidMapping, applied, reveal, back: () => (down = false) };
+    }
+
+    it('skips a mapping already waiting for the same LID and phone, not one that a mapping in between changed', async () => {
+      const { applyLidMapping, applied, reveal, back } = duringOutage();
+      const first = reveal('1', '201000000001');
+      await vi.waitFor(() => expect(applyLidMapping).toHaveBeenCalled());
+      // WhatsApp repeats a mapping with each message of the sender while the database is away.
+      const rest = [
+        reveal('1', '201000000002'),
+        reveal('1', '201000000002'), // the same as the one waiting: nothing more to apply
+        reveal('2', '201000000003'), // another person: the one waiting stays the latest for both
+        reveal('1', '201000000002'),
+        reveal('1', '201000000001'), // the LID goes back to its first phone: not a duplicate
+        reveal('3', '201000000001'), // the phone gets another LID
+        reveal('1', '201000000001'), // so this one changes what is stored again
+      ];
+      back();
+      await Promise.all([first, ...rest]);
+      expect(applied).toEqual([
+        '1@lid>201000000001@s.whatsapp.net',
+        '1@lid>201000000002@s.whatsapp.net',
+        '2@lid>201000000003@s.whatsapp.net',
+        '1@lid>201000000001@s.whatsapp.net',
+        '3@lid>201000000001@s.whatsapp.net',
+        '1@lid>201000000001@s.whatsapp.net',
+      ]);
+    });
+
+    it('holds at most MAX_HELD_LID_MAPPINGS per session, saying so once, and applies those in order', async () => {
+      const error = vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      const { applyLidMapping, applied, reveal, back } = duringOutage();
+      const waiting = [reveal('0', '201000000000')];
+      await vi.waitFor(() => expect(applyLidMapping).toHaveBeenCalled());
+      const phone = (i: number) => String(201000000000 + i);
+      for (let i = 1; i <= MAX_HELD_LID_MAPPINGS + 10; i++)
+        waiting.push(reveal(String(i), phone(i)));
+      // The ones past the cap are answered at once (dropped), the held ones once applied.
+      let answered = 0;
+      waiting.forEach((w) => void w.then(() => answered++));
+      for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+      expect(answered).toBe(10);
+      const full = error.mock.calls.filter(([, message]) =>
+        String(message).startsWith('Too many LID mappings waiting'),
+      );
+      expect(full).toHaveLength(1);
+
+      back();
+      await Promise.all(waiting);
+      expect(applied).toHaveLength(MAX_HELD_LID_MAPPINGS + 1);
+      expect(applied.at(-1)).toBe(
+        `${MAX_HELD_LID_MAPPINGS}@lid>${phone(MAX_HELD_LID_MAPPINGS)}@s.whatsapp.net`,
+      );
+    }, 60_000);
   });
 });

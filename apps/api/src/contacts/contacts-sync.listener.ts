@@ -1,6 +1,6 @@
 import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { KeyedBatchQueue, KeyedCoalescingQueue, OutageRetries } from '@app/common';
+import { KeyedCoalescingQueue, OutageRetries } from '@app/common';
 import { WA_EVENTS, type WaContactsUpsertedEvent, type WaLidMappingEvent } from '@app/whatsapp';
 import {
   CUSTOMERS_EVENTS,
@@ -18,6 +18,7 @@ import { type ContactObservation, observeContacts } from './contact-identity';
 import { foldObservation, type SyncTarget } from './contact-rules';
 import { ContactsSyncService } from './contacts-sync.service';
 import { CustomerLinksService } from './customer-links.service';
+import { LidMappingQueue } from './lid-mapping-queue';
 
 /**
  * Event entry points of the contact sync. Handlers run off the emitter's call stack (`async`);
@@ -35,6 +36,11 @@ const FOLLOW = { ...LISTENER, suppressErrors: false } as const;
  * address book comes whole, in one event): a few hundred bytes each. Further ones are dropped (logged).
  */
 export const MAX_HELD_CONTACTS = 100_000;
+/**
+ * Most distinct LID mappings of one session waiting for the database (a repeated one is not held
+ * twice): about one per contact, a few hundred bytes each. Further ones are dropped (logged).
+ */
+export const MAX_HELD_LID_MAPPINGS = 100_000;
 
 /** An engine contact waiting for its session's round, with the session it came through. */
 interface HeldContact {
@@ -77,22 +83,18 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
       ),
   });
 
-  /**
-   * LID mappings per session, applied one by one in the order WhatsApp revealed them (a LID's
-   * latest phone wins, a phone's latest LID too, and each merge follows from the ones before):
-   * during a database outage only the first waits it out, the rest queue behind it. Each waiting
-   * on its own backoff, they landed in whatever order their retries came. Not folded: a merge
-   * depends on the contacts the mappings before it left, so dropping one can change what is stored.
-   */
-  private readonly lidMappings = new KeyedBatchQueue<WaLidMappingEvent>({
-    maxBatch: 100,
-    process: async (_sessionId, events) => {
-      for (const event of events)
-        await this.guard(WA_EVENTS.lidMapping, event?.sessionId, () =>
-          this.throughOutage(() => this.sync.applyLidMapping(event)),
-        );
-      return events.map(() => undefined);
-    },
+  /** LID mappings per session, in the order WhatsApp revealed them (see LidMappingQueue). */
+  private readonly lidMappings = new LidMappingQueue({
+    apply: (event) =>
+      this.guard(WA_EVENTS.lidMapping, event?.sessionId, () =>
+        this.throughOutage(() => this.sync.applyLidMapping(event)),
+      ),
+    maxHeld: MAX_HELD_LID_MAPPINGS,
+    onFull: (sessionId) =>
+      this.logger.error(
+        { sessionId, limit: MAX_HELD_LID_MAPPINGS },
+        "Too many LID mappings waiting for the database: further ones are dropped until those are written (each comes again with its sender's next message)",
+      ),
   });
 
   constructor(
@@ -118,7 +120,7 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
   /** Queued behind the session's earlier mappings (see lidMappings); resolves once applied. */
   @OnEvent(WA_EVENTS.lidMapping, LISTENER)
   onLidMapping(event: WaLidMappingEvent): Promise<void> {
-    return this.lidMappings.push(event?.sessionId ?? '', event);
+    return this.lidMappings.push(event);
   }
 
   @OnEvent(MESSAGING_EVENTS.created, LISTENER)
