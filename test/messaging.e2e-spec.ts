@@ -23,6 +23,7 @@ import { IdempotencyRepository } from '../apps/api/src/messaging/idempotency.rep
 import { MessagesRepository } from '../apps/api/src/messaging/messages.repository';
 import { MediaOrphanSweep } from '../apps/api/src/messaging/media-orphan-sweep.service';
 import { FileMediaStorage } from '../apps/api/src/messaging/media/file-media-storage';
+import { GridFsMediaStorage } from '../apps/api/src/messaging/media/gridfs-media-storage';
 import { MEDIA_STORAGE, type MediaStorage } from '../apps/api/src/messaging/media/media-storage';
 import { connectedSession, waitForSessionStatus, scanWhenQrShows } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
@@ -275,6 +276,51 @@ describe('messaging (HTTP, sandbox engine)', () => {
     const served = await downloadMedia(t, owner.auth, id);
     expect(Buffer.compare(served.bytes, photo)).toBe(0);
   });
+
+  // With MongoDB the media is in GridFS, where a read looks the file up, then streams its chunks: a
+  // delete in between (a failed send's media discarded, a sweep) used to be a 500 (FileNotFound),
+  // or a body cut short under the full Content-Length (the chunks gone after the file was read).
+  it.each([
+    ['the file', 'MEDIA_NOT_FOUND', 404],
+    ['the chunks, after the file was read,', 'MEDIA_NOT_FOUND', 404],
+    ['the file of a send that failed for good', 'MEDIA_DISCARDED', 410],
+  ] as const)(
+    "answers %s deleted between a media read's look-up and its first chunk with %s (%i)",
+    async (what, code, statusCode) => {
+      const photo = mediaSample.jpeg(1500);
+      const res = await send({
+        sessionName: 'main',
+        to: PEER,
+        type: 'image',
+        media: { base64: photo.toString('base64'), mimetype: 'image/jpeg' },
+      }).expect(202);
+      const id = res.body.id as string;
+      await waitForStatus(id, 'sent');
+      const db = t.app.get<string, Connection>(getConnectionToken()).db!;
+      const gridFs = new GridFsMediaStorage(db);
+      const storage = t.app.get<symbol, MediaStorage>(MEDIA_STORAGE);
+      const key = id; // the media as GridFS holds it (this app runs on files)
+      await gridFs.put(key, photo);
+      vi.spyOn(storage, 'open').mockImplementationOnce(async (_key, pickRange) => {
+        const opened = await gridFs.open(key, pickRange);
+        if (what.startsWith('the chunks')) {
+          const file = await db.collection('media.files').findOne({ filename: key });
+          await db.collection('media.chunks').deleteMany({ files_id: file!._id });
+        } else await gridFs.delete(key);
+        if (code === 'MEDIA_DISCARDED') await t.app.get(MessagesRepository).markMediaDiscarded(id);
+        return opened;
+      });
+
+      const gone = await t
+        .http()
+        .get(`/api/v1/whatsapp/messages/${id}/media`)
+        .set(owner.auth)
+        .expect(statusCode);
+      expect(gone.headers['content-type']).toMatch(/^application\/json/);
+      expect(gone.body).toMatchObject({ statusCode, code, requestId: expect.any(String) });
+      await gridFs.delete(key);
+    },
+  );
 
   it('stores and serves media as what its bytes are when the declared mimetype names another format', async () => {
     const png = mediaSample.png(2048);

@@ -1,11 +1,17 @@
 import { type Page, skipFor, escapeRegex } from '@app/common';
 import { Inject, Injectable } from '@nestjs/common';
+import type { Readable } from 'node:stream';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import { toChatJid } from './chat-jid';
 import { ChatsRepository, type ChatRecord } from './chats.repository';
 import type { ListChatsQueryDto, ListMessagesQueryDto } from './dto/list-messages.query.dto';
 import { afterFirstBytes } from './media/media-first-bytes';
-import { MEDIA_STORAGE, type MediaStorage, type RangePicker } from './media/media-storage';
+import {
+  MEDIA_STORAGE,
+  MediaGoneError,
+  type MediaStorage,
+  type RangePicker,
+} from './media/media-storage';
 import { type MessageFilter, MessagesRepository } from './messages.repository';
 import { CHAT_MESSAGE, type MessageRecord } from './message.types';
 import {
@@ -119,10 +125,26 @@ export class MessageHistoryService {
     if (!opened) throw new MediaNotStoredError();
     return {
       ...opened,
-      stream: await afterFirstBytes(opened.stream),
+      stream: await this.firstBytesOrGone(organizationId, id, opened.stream),
       mimetype: message.media.mimetype,
       fileName: message.media.fileName,
     };
+  }
+
+  /**
+   * The media's stream once its first bytes came. Bytes deleted since they were looked up (a
+   * failed send's media discarded, a sweep) are answered as they now are: discarded (410) once
+   * the message says so, otherwise not stored (404), never as a storage failure (500).
+   */
+  private async firstBytesOrGone(organizationId: string, id: string, stream: Readable) {
+    try {
+      return await afterFirstBytes(stream);
+    } catch (err) {
+      if (!(err instanceof MediaGoneError)) throw err;
+      const now = await this.messages.findOwned(organizationId, id);
+      if (now?.media?.downloadStatus === 'discarded') throw new MediaDiscardedError();
+      throw new MediaNotStoredError();
+    }
   }
 
   async chatsOf(organizationId: string, q: ListChatsQueryDto): Promise<Page<ChatRecord>> {

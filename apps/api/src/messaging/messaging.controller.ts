@@ -158,7 +158,8 @@ export class MessagingController {
   })
   @ApiNotFoundResponse({
     type: ErrorResponseDto,
-    description: 'Unknown message, or media not (yet) stored',
+    description:
+      'Unknown message, or media not (yet) stored, or its stored bytes deleted (also as this read began)',
   })
   @ApiResponse({
     status: 410,

@@ -4675,7 +4675,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Unknown message, or media not (yet) stored */
+            /** @description Unknown message, or media not (yet) stored, or its stored bytes deleted (also as this read began) */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import {
+  MediaGoneError,
   type MediaStorage,
   type OpenedMedia,
   type RangePicker,
@@ -16,6 +17,32 @@ const BATCH = 200;
  * chunks); the next goes on after them.
  */
 const UNFINISHED_CHUNKS_PER_CALL = 20_000;
+
+/**
+ * The `length` bytes of a download, or a MediaGoneError when the file was deleted after it was
+ * looked up: the driver then fails with FileNotFound (the file document gone before the download
+ * read it) or ChunkIsMissing, or simply ends early (the chunks gone after it read the file
+ * document), which would serve a short body under the full Content-Length.
+ */
+async function* whole(download: Readable, length: number, key: string): AsyncGenerator<Buffer> {
+  let read = 0;
+  try {
+    for await (const chunk of download) {
+      read += (chunk as Buffer).length;
+      yield chunk as Buffer;
+    }
+  } catch (error) {
+    throw isDeletedMeanwhile(error) ? new MediaGoneError(key) : error;
+  } finally {
+    download.destroy(); // a consumer gone early (a client disconnected) ends the download
+  }
+  if (read < length) throw new MediaGoneError(key);
+}
+
+function isDeletedMeanwhile(error: unknown): boolean {
+  if ((error as { code?: unknown })?.code === 'ENOENT') return true; // FileNotFound
+  return error instanceof mongo.MongoGridFSChunkError && error.message.startsWith('ChunkIsMissing');
+}
 
 /** Media in GridFS (bucket `media`), so every gateway instance on the same MongoDB sees it. */
 export class GridFsMediaStorage implements MediaStorage {
@@ -52,11 +79,9 @@ export class GridFsMediaStorage implements MediaStorage {
     const range = pickRange?.(file.length);
     // GridFS ends are exclusive.
     const bounds = range && { start: range.start, end: range.end + 1 };
-    return {
-      stream: this.bucket.openDownloadStream(file._id, bounds),
-      size: file.length,
-      range,
-    };
+    const download = this.bucket.openDownloadStream(file._id, bounds);
+    const length = range ? range.end - range.start + 1 : file.length;
+    return { stream: Readable.from(whole(download, length, key)), size: file.length, range };
   }
 
   async read(key: string): Promise<Buffer | null> {

@@ -9,7 +9,7 @@ import { EmbeddedMongoServer } from '@app/embedded-mongo';
 import mongoose from 'mongoose';
 import { FileMediaStorage } from './file-media-storage';
 import { GridFsMediaStorage } from './gridfs-media-storage';
-import type { MediaStorage } from './media-storage';
+import { MediaGoneError, type MediaStorage } from './media-storage';
 
 const KEY = '665f1c2b1e6a3e4f7e9d0e0d';
 
@@ -309,5 +309,38 @@ describe('GridFsMediaStorage, writes a crash cut off', () => {
     expect(await left()).toEqual([]);
     expect(read.mock.calls.map(([, options]) => options?.limit)).toEqual([3, 3]);
     read.mockRestore();
+  });
+});
+
+describe('GridFsMediaStorage, media deleted while it is read', () => {
+  let server: EmbeddedMongoServer;
+  let connection: mongoose.Connection;
+  let storage: GridFsMediaStorage;
+  beforeAll(async () => {
+    server = await EmbeddedMongoServer.start({});
+    connection = await mongoose.createConnection(server.uri('media_gone')).asPromise();
+    storage = new GridFsMediaStorage(connection.db!);
+  });
+  afterAll(async () => {
+    await connection.close();
+    await server.close();
+  });
+
+  it('fails the read with MediaGoneError when the file is deleted between its look-up and its first chunk', async () => {
+    await storage.put(KEY, Buffer.from('whole'));
+    const opened = await storage.open(KEY);
+    // A failed send's media discarded (or a sweep) after the look-up: the stream reads nothing yet.
+    await storage.delete(KEY);
+    await expect(buffer(opened!.stream)).rejects.toBeInstanceOf(MediaGoneError);
+  });
+
+  it('fails the read with MediaGoneError, rather than ending it short, when the chunks go after the file was read', async () => {
+    await storage.put(KEY, randomBytes(300 * 1024)); // two chunks
+    const opened = await storage.open(KEY, () => ({ start: 10, end: 280_000 }));
+    const file = await connection.db!.collection('media.files').findOne({ filename: KEY });
+    // GridFS deletes the file document first, then the chunks: a read that got the file reads no chunk.
+    await connection.db!.collection('media.chunks').deleteMany({ files_id: file!._id });
+    await expect(buffer(opened!.stream)).rejects.toBeInstanceOf(MediaGoneError);
+    await storage.delete(KEY);
   });
 });

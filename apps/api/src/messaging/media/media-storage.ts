@@ -2,6 +2,17 @@ import type { Readable } from 'node:stream';
 
 export const MEDIA_STORAGE = Symbol('MEDIA_STORAGE');
 
+/**
+ * What an opened media stream fails with when its bytes were deleted while it was being read (a
+ * failed send's media discarded, a sweep): the media is gone, not the storage broken.
+ */
+export class MediaGoneError extends Error {
+  constructor(key: string) {
+    super(`Media ${key} was deleted while it was being read`);
+    this.name = 'MediaGoneError';
+  }
+}
+
 /** Where message media bytes live: DATA_DIR files with the embedded store, GridFS with a real MongoDB. */
 /** Bytes `start` to `end`, both included (as in an HTTP Range). */
 export interface ByteRange {
