@@ -1,9 +1,17 @@
 import { createHmac } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import jsQR from 'jsqr';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { PNG } from 'pngjs';
+import {
+  ARTIFACTS,
+  CHROMIUM_ARGS,
+  chromiumPath,
+  logIn,
+  PASSWORD,
+  screenshot,
+  UI_TIMEOUT,
+} from '../support/browser';
 import {
   createTestApp,
   registerUser,
@@ -17,54 +25,17 @@ import { waitFor } from '../support/wait';
  * The admin dashboard in a real browser (Debian's chromium driven by playwright-core) against the
  * real app with the sandbox engine. Screenshots of every page go to test/artifacts/ (git-ignored).
  */
-const CHROMIUM_PATHS = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'];
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const ARTIFACTS = resolve(__dirname, '../artifacts');
-const PASSWORD = 'password-123';
 const CUSTOMER = '+201112223334';
-const UI_TIMEOUT = 15_000;
 /** The 1280 px browser's time zone: UTC+05:30 all year, so a local hour differs from a UTC slice. */
 const BROWSER_TIME_ZONE = 'Asia/Kolkata';
 /** An hourly bucket's start (an ISO instant) in BROWSER_TIME_ZONE, as HH:MM. */
 const kolkataTime = (iso: string) =>
   new Date(Date.parse(iso) + 330 * 60_000).toISOString().slice(11, 16);
 
-function chromiumPath(): string {
-  const found = CHROMIUM_PATHS.find((p) => existsSync(p));
-  if (!found) {
-    throw new Error(
-      `Chromium not found (looked at ${CHROMIUM_PATHS.join(', ')}). The browser tests need Debian's chromium: ` +
-        'run `apt-get update && apt-get install -y chromium` (.ci/run installs it in CI).',
-    );
-  }
-  return found;
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
-}
-
 /** Decodes a PNG data URL as a QR code and returns its text (undefined when unreadable). */
 function decodeQr(dataUrl: string): string | undefined {
   const png = PNG.sync.read(Buffer.from(dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64'));
   return jsQR(new Uint8ClampedArray(png.data), png.width, png.height)?.data;
-}
-
-async function logIn(page: Page, t: TestApp, owner: RegisteredUser): Promise<void> {
-  await page.goto(`${t.url}/dashboard`);
-  await page.getByLabel('Email').fill(owner.user.email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('heading', { name: 'Sessions', level: 2 }).waitFor({ timeout: UI_TIMEOUT });
 }
 
 // Browser-side code is passed as strings: the project's TypeScript lib has no DOM types.
