@@ -197,7 +197,7 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await page.getByRole('link', { name: 'Messages' }).click();
       await page.getByRole('heading', { name: 'Messages', level: 2 }).waitFor();
       await page.getByLabel('From session').selectOption('sales-1');
-      await page.getByLabel('To (phone)').fill(CUSTOMER);
+      await page.getByLabel('To (phone or JID)').fill(CUSTOMER);
       await page.getByLabel('Message', { exact: true }).fill('Hello from the dashboard');
       // Sent once, however impatient the click (a double click submitted the form twice).
       const sends: string[] = [];
@@ -862,12 +862,12 @@ describe('Admin dashboard in Chromium (e2e)', () => {
 
       // A validation error still lists its fields' problems.
       await page.getByRole('link', { name: 'Messages' }).click();
-      await page.getByLabel('To (phone)').fill('+0100000000'); // the browser's pattern lets it by
-      await page.getByLabel('Message', { exact: true }).fill('Hi');
+      await page.getByLabel('To (phone or JID)').fill('+201007770008');
+      await page.getByLabel('Message', { exact: true }).fill('   '); // the browser's required lets it by
       await page.getByRole('button', { name: 'Send', exact: true }).click();
       await page
         .locator('#alert')
-        .getByText(/^Validation failed: to must be a phone number/)
+        .getByText(/^Validation failed: text must not be only whitespace/)
         .waitFor({ timeout: UI_TIMEOUT });
 
       // The gateway takes a send but its answer is lost: sending again does not send it twice.
@@ -879,7 +879,7 @@ describe('Admin dashboard in Chromium (e2e)', () => {
         },
         { times: 1 },
       );
-      await page.getByLabel('To (phone)').fill('+201007770009');
+      await page.getByLabel('To (phone or JID)').fill('+201007770009');
       await page.getByLabel('Message', { exact: true }).fill('Sent once');
       await page.getByRole('button', { name: 'Send', exact: true }).click();
       await page

@@ -1,5 +1,6 @@
 // Admin dashboard: plain ES module, no framework, no build step. Talks only to the public REST API.
 import { api, ApiError, login, me, session, whenUnauthorized } from './api.js';
+import { recipientProblem, recipientValue } from './recipient.js';
 
 const POLL_MS = 2000;
 const VIEWS = ['sessions', 'messages', 'contacts', 'stats'];
@@ -28,8 +29,12 @@ const state = {
   contacts: new Map(),
   editing: null,
   editingRevision: null,
-  /** The text being sent and its Idempotency-Key, until the gateway takes it. */
-  sendDraft: null,
+  /** Per form: the text being sent and its Idempotency-Key, until the gateway takes it. */
+  sendDrafts: new Map(),
+  /** The chat the history shows, { sessionName, to }, that the reply form answers; else null. */
+  replyTo: null,
+  /** Replies typed but not sent, per chat: switching chats neither loses one nor sends it elsewhere. */
+  replyDrafts: new Map(),
 };
 
 /** Creates an element: h('td', { className: 'x' }, 'text', child). */
@@ -158,11 +163,15 @@ function forgetLogin() {
   state.contactFilters = null;
   state.messagesPage = 1;
   state.contactsPage = 1;
+  state.sendDrafts.clear();
+  showReplyTo(null);
+  state.replyDrafts.clear();
+  showRecipientProblem('');
   $('#sessions-empty').hidden = true;
   for (const form of document.querySelectorAll('main form:not(#login-form)')) form.reset();
   for (const tbody of document.querySelectorAll('main tbody')) tbody.replaceChildren();
   for (const el of document.querySelectorAll(
-    '#account-name, #stats-summary, #stats-chart, #send-result, #messages-page, #contacts-page',
+    '#account-name, #stats-summary, #stats-chart, #send-result, #reply-result, #messages-page, #contacts-page',
   ))
     el.replaceChildren();
   fillSessionSelects();
@@ -452,25 +461,89 @@ function deleteSession(name, button) {
 async function sendText(event) {
   event.preventDefault();
   const form = event.currentTarget;
-  const result = $('#send-result');
-  const body = {
+  const to = recipientValue(form.to.value);
+  const problem = recipientProblem(to);
+  showRecipientProblem(problem);
+  if (problem) {
+    form.to.focus();
+    return;
+  }
+  const message = await sendOnce(form, {
     sessionName: form.sessionName.value,
-    to: form.to.value.trim(),
+    to,
     text: form.text.value,
-  };
-  // One Idempotency-Key per text: sent again after an error (the first may have gone out, its
-  // answer lost), the gateway answers with the first message instead of sending it twice.
-  const draft = JSON.stringify(body);
-  if (state.sendDraft?.draft !== draft) state.sendDraft = { draft, key: randomKey() };
-  const message = await api('POST', '/api/v1/whatsapp/messages/send', {
-    body,
-    headers: { 'Idempotency-Key': state.sendDraft.key },
   });
-  state.sendDraft = null;
   form.text.value = '';
-  result.textContent = `Message queued (status ${message.status}).`;
+  $('#send-result').textContent = `Message queued (status ${message.status}).`;
   state.messagesPage = 1;
   await Promise.all([loadChats(), loadMessages()]);
+}
+
+/** Says under the To field why it cannot be sent to ('' clears it), and marks the field invalid. */
+function showRecipientProblem(problem) {
+  const error = $('#send-to-error');
+  error.textContent = problem;
+  error.hidden = !problem;
+  if (problem) $('#send-to').setAttribute('aria-invalid', 'true');
+  else $('#send-to').removeAttribute('aria-invalid');
+}
+
+/** A reply to the chat the history shows, from its session to its JID (a group's, a LID's too). */
+async function sendReply(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const target = state.replyTo;
+  if (!target) return;
+  const message = await sendOnce(form, { ...target, text: form.text.value });
+  state.replyDrafts.delete(replyKey(target));
+  if (replyKey(state.replyTo) === replyKey(target)) form.text.value = '';
+  $('#reply-result').textContent = `Reply queued (status ${message.status}).`;
+  state.messagesPage = 1;
+  await Promise.all([loadChats(), loadMessages()]);
+}
+
+/**
+ * Sends a text with one Idempotency-Key per text and form: sent again after an error (the first
+ * may have gone out, its answer lost), the gateway answers with the first message instead of
+ * sending it twice.
+ */
+async function sendOnce(form, body) {
+  const draft = JSON.stringify(body);
+  let pending = state.sendDrafts.get(form.id);
+  if (pending?.draft !== draft) {
+    pending = { draft, key: randomKey() };
+    state.sendDrafts.set(form.id, pending);
+  }
+  const message = await api('POST', '/api/v1/whatsapp/messages/send', {
+    body,
+    headers: { 'Idempotency-Key': pending.key },
+  });
+  state.sendDrafts.delete(form.id);
+  return message;
+}
+
+const replyKey = (target) => (target ? `${target.sessionName}\n${target.to}` : '');
+
+/**
+ * The reply form follows the history's applied filters: shown while they name a session and a
+ * chat a text can go to. The reply typed for a chat is kept for it while another is shown.
+ */
+function followReplyTarget() {
+  const { sessionName, chat } = state.messageFilters ?? {};
+  const to = recipientValue(chat);
+  showReplyTo(sessionName && chat && !recipientProblem(to) ? { sessionName, to } : null);
+}
+
+function showReplyTo(target) {
+  const form = $('#reply-form');
+  if (replyKey(target) === replyKey(state.replyTo)) return;
+  if (form.text.value) state.replyDrafts.set(replyKey(state.replyTo), form.text.value);
+  else state.replyDrafts.delete(replyKey(state.replyTo));
+  state.replyTo = target;
+  form.text.value = state.replyDrafts.get(replyKey(target)) ?? '';
+  $('#reply-chat').textContent = target ? `${shortJid(target.to)} from ${target.sessionName}` : '';
+  $('#reply-result').textContent = '';
+  form.hidden = !target;
 }
 
 /** 128 random bits as hex (crypto.randomUUID needs HTTPS; the gateway may be served over HTTP). */
@@ -487,6 +560,7 @@ function formValues(form) {
 
 async function loadMessages() {
   state.messageFilters ??= formValues($('#message-filters'));
+  followReplyTarget();
   const page = await api('GET', '/api/v1/whatsapp/messages', {
     query: { ...state.messageFilters, page: state.messagesPage },
   });
@@ -865,6 +939,12 @@ function wire() {
   $('#create-session-form').addEventListener('submit', submitOnce(guarded(createSession)));
   $('#qr-close').addEventListener('click', closeQr);
   $('#send-form').addEventListener('submit', submitOnce(guarded(sendText)));
+  $('#send-to').addEventListener('input', () => {
+    // Once told, the field says when it is right again (not before: half-typed is no error).
+    if (!$('#send-to-error').hidden)
+      showRecipientProblem(recipientProblem(recipientValue($('#send-to').value)));
+  });
+  $('#reply-form').addEventListener('submit', submitOnce(guarded(sendReply)));
   $('#message-filters').addEventListener(
     'submit',
     guarded(async (e) => {
