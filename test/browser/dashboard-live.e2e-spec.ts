@@ -1,5 +1,11 @@
 import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type Page,
+  type Request,
+} from 'playwright-core';
 import {
   ARTIFACTS,
   CHROMIUM_ARGS,
@@ -16,6 +22,7 @@ import {
   type TestApp,
 } from '../support/test-app';
 import { waitFor } from '../support/wait';
+import { EventStreamService } from '../../apps/api/src/events/event-stream.service';
 
 /**
  * The dashboard's messages view as it changes under the admin (inbound messages, receipts), replies
@@ -251,5 +258,150 @@ describe('Dashboard messages and toasts in Chromium (e2e)', () => {
       const apiAccepts = !(res.body.details as Record<string, unknown>).to;
       expect(browser.accepted, `${input} (sent as ${browser.to})`).toBe(apiAccepts);
     }
+  });
+
+  /** The page's open event streams, as the gateway counts them. */
+  const openStreams = () => t.app.get(EventStreamService).connections;
+
+  /** Tells the page its tab was hidden or shown again, as the browser does on switching tabs. */
+  const setTabHidden = (hidden: boolean) =>
+    page.evaluate(`
+      Object.defineProperty(document, 'hidden', { value: ${hidden}, configurable: true });
+      Object.defineProperty(document, 'visibilityState', {
+        value: '${hidden ? 'hidden' : 'visible'}',
+        configurable: true,
+      });
+      document.dispatchEvent(new Event('visibilitychange'));`);
+
+  it("shows new messages and receipts as they come, keeping the reader's place and a half-typed reply", async () => {
+    const customer = '+201007771001';
+    const chat = '201007771001@s.whatsapp.net';
+    await connectedSession('live', '+201005550002');
+    for (let i = 1; i <= 30; i += 1)
+      expect(
+        (await sandbox('live', 'inbound', { from: customer, text: `Earlier ${i}` })).status,
+      ).toBe(202);
+    const sent = await t
+      .http()
+      .post('/api/v1/whatsapp/messages/send')
+      .set(owner.auth)
+      .send({ sessionName: 'live', to: customer, text: 'Our offer' })
+      .expect(202);
+    await messagesWhen(
+      { chat, direction: 'out', status: 'sent' },
+      (items) => items.length === 1,
+      'the offer sent',
+    );
+    await desktopPage();
+    // 50 a page: rows below the one watched, so the page can scroll on to hold it in place.
+    await page.getByLabel('Per page').selectOption('50');
+    await page
+      .locator(`#chats-table tbody tr[data-chat="${chat}"]`)
+      .getByRole('button', { name: 'Show messages' })
+      .click();
+    await page.locator('#messages-page').getByText('31 total').waitFor({ timeout: UI_TIMEOUT });
+    await waitFor(async () => openStreams() === 1, UI_TIMEOUT, 'the page to follow the events');
+    const reply = page.getByLabel(`Reply to 201007771001 from live`);
+    await reply.fill('Thanks, we will call you at');
+    // The reader looks at a row halfway down the page, the reply box out of sight.
+    const watched = page.locator('#messages-table tbody tr', { hasText: 'Earlier 20' });
+    await watched.evaluate((row) => {
+      row.scrollIntoView({ block: 'center' });
+      row.dataset.watched = 'yes'; // gone if the row were drawn anew
+      row.ownerDocument.documentElement.dataset.loadedOnce = 'yes'; // gone after a reload
+    });
+    const before = (await watched.boundingBox())!;
+    expect(await page.evaluate<number>('window.scrollY')).toBeGreaterThan(0);
+
+    expect(
+      (await sandbox('live', 'inbound', { from: customer, text: 'Are you there?' })).status,
+    ).toBe(202);
+    await sandbox('live', 'receipts', { messageId: sent.body.id, status: 'delivered' }).expect(202);
+    const offer = page.locator(`#messages-table tbody tr[data-id="${sent.body.id}"]`);
+    await offer.locator('.badge').getByText('delivered').waitFor({ timeout: UI_TIMEOUT });
+    await sandbox('live', 'receipts', { messageId: sent.body.id, status: 'read' }).expect(202);
+    await offer.locator('.badge').getByText('read').waitFor({ timeout: UI_TIMEOUT });
+    await page
+      .locator('#messages-table tbody tr', { hasText: 'Are you there?' })
+      .waitFor({ timeout: UI_TIMEOUT });
+    await page.locator('#messages-page').getByText('32 total').waitFor({ timeout: UI_TIMEOUT });
+    const chatRow = page.locator(`#chats-table tbody tr[data-chat="${chat}"]`);
+    expect(await chatRow.locator('td').nth(3).textContent()).toBe('Are you there?');
+
+    expect(await page.evaluate<string>('document.documentElement.dataset.loadedOnce')).toBe('yes');
+    expect(await reply.inputValue()).toBe('Thanks, we will call you at');
+    expect(await reply.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+    // The same row, where it was on the screen (a row came in above it).
+    expect(await watched.getAttribute('data-watched')).toBe('yes');
+    const after = (await watched.boundingBox())!;
+    expect(Math.abs(after.y - before.y)).toBeLessThanOrEqual(1);
+
+    // The same with nothing focused.
+    await reply.blur();
+    const lastBefore = (await watched.boundingBox())!;
+    expect((await sandbox('live', 'inbound', { from: customer, text: 'Hello?' })).status).toBe(202);
+    await page
+      .locator('#messages-table tbody tr', { hasText: 'Hello?' })
+      .waitFor({ timeout: UI_TIMEOUT });
+    const lastAfter = (await watched.boundingBox())!;
+    expect(Math.abs(lastAfter.y - lastBefore.y)).toBeLessThanOrEqual(1);
+  });
+
+  it('follows only while the Messages view shows in a visible tab, one load at a time on a slow API', async () => {
+    const customer = '+201007771002';
+    await connectedSession('follow', '+201005550003');
+    await desktopPage();
+    await waitFor(async () => openStreams() === 1, UI_TIMEOUT, 'the page to follow the events');
+    const loads: number[] = [];
+    const inFlight = new Set<Request>();
+    let mostInFlight = 0;
+    page.on('request', (r) => {
+      if (r.method() !== 'GET' || new URL(r.url()).pathname !== '/api/v1/whatsapp/messages') return;
+      loads.push(Date.now());
+      inFlight.add(r);
+      mostInFlight = Math.max(mostInFlight, inFlight.size);
+    });
+    page.on('requestfinished', (r) => inFlight.delete(r));
+    page.on('requestfailed', (r) => inFlight.delete(r));
+
+    // Hidden: no stream, no loads; the messages that came meanwhile show once it is visible again.
+    await setTabHidden(true);
+    await waitFor(async () => openStreams() === 0, UI_TIMEOUT, 'the stream to close');
+    loads.length = 0; // a load the stream's opening asked for may have started just before
+    expect(
+      (await sandbox('follow', 'inbound', { from: customer, text: 'While away' })).status,
+    ).toBe(202);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(loads).toEqual([]);
+    await setTabHidden(false);
+    await page
+      .locator('#messages-table tbody tr', { hasText: 'While away' })
+      .waitFor({ timeout: UI_TIMEOUT });
+
+    // An API slower than the events: a burst costs one load at a time, not one per event.
+    await waitFor(async () => inFlight.size === 0, UI_TIMEOUT, 'the loads to end');
+    mostInFlight = 0;
+    await page.route('**/api/v1/whatsapp/messages?*', async (route) => {
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    });
+    loads.length = 0;
+    for (let i = 1; i <= 10; i += 1)
+      expect(
+        (await sandbox('follow', 'inbound', { from: customer, text: `Burst ${i}` })).status,
+      ).toBe(202);
+    await page
+      .locator('#messages-table tbody tr', { hasText: 'Burst 10' })
+      .waitFor({ timeout: UI_TIMEOUT });
+    expect(mostInFlight).toBe(1);
+    expect(loads.length).toBeLessThanOrEqual(4);
+
+    // Another view, or logging out, ends the stream.
+    await page.getByRole('link', { name: 'Contacts' }).click();
+    await waitFor(async () => openStreams() === 0, UI_TIMEOUT, 'the stream to close');
+    await page.getByRole('link', { name: 'Messages' }).click();
+    await waitFor(async () => openStreams() === 1, UI_TIMEOUT, 'the stream again');
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await waitFor(async () => openStreams() === 0, UI_TIMEOUT, 'the stream to close');
   });
 });

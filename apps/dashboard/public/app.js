@@ -1,8 +1,11 @@
 // Admin dashboard: plain ES module, no framework, no build step. Talks only to the public REST API.
 import { api, ApiError, login, me, session, whenUnauthorized } from './api.js';
+import { liveView } from './live.js';
 import { recipientProblem, recipientValue } from './recipient.js';
 
 const POLL_MS = 2000;
+/** The events after which the Messages view reloads its chats and history. */
+const MESSAGE_EVENTS = ['message.received', 'message.sent', 'message.status', 'chat.read'];
 const VIEWS = ['sessions', 'messages', 'contacts', 'stats'];
 const STATUS_LABELS = {
   connecting: 'Connecting…',
@@ -19,8 +22,8 @@ const state = {
   qrFor: null,
   qrData: null,
   pollTimer: null,
-  /** The error text of the last poll, while polls keep failing with it. */
-  pollError: null,
+  /** The error text of the last poll and live reload, while they keep failing with it. */
+  quietErrors: { poll: null, live: null },
   messagesPage: 1,
   contactsPage: 1,
   // The filters last applied: paging keeps them while the form is being edited.
@@ -29,6 +32,8 @@ const state = {
   contacts: new Map(),
   editing: null,
   editingRevision: null,
+  /** Numbers of the last loads asked for: an answer to an older one is not shown. */
+  loads: { messages: 0, chats: 0 },
   /** Per form: the text being sent and its Idempotency-Key, until the gateway takes it. */
   sendDrafts: new Map(),
   /** The chat the history shows, { sessionName, to }, that the reply form answers; else null. */
@@ -120,6 +125,7 @@ function currentView() {
 }
 
 async function route() {
+  followMessages();
   const loggedIn = Boolean(session.token);
   $('#nav').hidden = !loggedIn;
   $('#account').hidden = !loggedIn;
@@ -163,6 +169,9 @@ function forgetLogin() {
   state.contactFilters = null;
   state.messagesPage = 1;
   state.contactsPage = 1;
+  // Loads still under way answer for that login: they are not shown.
+  state.loads.messages += 1;
+  state.loads.chats += 1;
   state.sendDrafts.clear();
   showReplyTo(null);
   state.replyDrafts.clear();
@@ -179,7 +188,7 @@ function forgetLogin() {
 
 function startPolling() {
   stopPolling();
-  state.pollTimer = setInterval(pollQuietly, POLL_MS);
+  state.pollTimer = setInterval(() => quietly('poll', poll), POLL_MS);
 }
 
 function stopPolling() {
@@ -188,20 +197,36 @@ function stopPolling() {
 }
 
 /**
- * A poll's error is shown once, not every POLL_MS while it lasts (a module switched off, the
- * database down): rewriting the alert would have it announced again and never time out.
+ * Runs a background load (`kind`: a poll, a live reload) whose error is shown once, not at every
+ * run while it lasts (a module switched off, the database down): rewriting the alert would have it
+ * announced again and never time out.
  */
-async function pollQuietly() {
+async function quietly(kind, load) {
   try {
-    await poll();
-    state.pollError = null;
+    await load();
+    state.quietErrors[kind] = null;
   } catch (error) {
     if (error instanceof ApiError && error.sessionExpired) return;
     const text = error instanceof ApiError ? error.describe() : String(error?.message ?? error);
     const shown = !$('#alert').hidden && $('#alert').textContent === text;
-    if (text !== state.pollError && !shown) showError(error);
-    state.pollError = text;
+    if (text !== state.quietErrors[kind] && !shown) showError(error);
+    state.quietErrors[kind] = text;
   }
+}
+
+/**
+ * The Messages view reloads its chats and history when the gateway's events say they changed
+ * (received, sent, receipts, read), while it is shown in a visible tab: a hidden one asks nothing.
+ */
+const liveMessages = liveView({
+  types: MESSAGE_EVENTS,
+  streamToken: async () => (await api('POST', '/api/v1/events/token')).token,
+  reload: () => quietly('live', () => Promise.all([loadChats(), loadMessages()])),
+});
+
+function followMessages() {
+  if (session.token && currentView() === 'messages' && !document.hidden) liveMessages.start();
+  else liveMessages.stop();
 }
 
 async function poll() {
@@ -561,38 +586,97 @@ function formValues(form) {
 async function loadMessages() {
   state.messageFilters ??= formValues($('#message-filters'));
   followReplyTarget();
+  const load = ++state.loads.messages;
   const page = await api('GET', '/api/v1/whatsapp/messages', {
     query: { ...state.messageFilters, page: state.messagesPage },
   });
+  // A later load (other filters, another page) answers for the page, whichever answer comes last.
+  if (load !== state.loads.messages) return;
   if (stepBackPastEnd(page, 'messagesPage')) return loadMessages();
   const tbody = $('#messages-table tbody');
-  tbody.replaceChildren(
-    ...page.items.map((m) =>
-      h(
-        'tr',
-        { dataset: { id: m.id } },
-        h('td', {}, formatTime(m.timestamp)),
-        h('td', {}, m.sessionName),
-        h(
-          'td',
-          {},
-          h(
-            'span',
-            { 'aria-label': m.direction === 'in' ? 'incoming' : 'outgoing' },
-            m.direction === 'in' ? '← in' : '→ out',
-          ),
-        ),
-        h('td', { className: 'mono' }, shortJid(m.chatJid)),
-        h('td', {}, m.type),
-        h('td', { className: 'text-cell' }, messageText(m)),
-        h('td', {}, h('span', { className: `badge msg-${m.status}` }, m.status)),
-      ),
-    ),
+  const shown = new Map([...tbody.rows].map((row) => [row.dataset.id, row]));
+  placeRows(
+    tbody,
+    page.items.length
+      ? page.items.map((m) => messageRow(m, shown.get(m.id)))
+      : [h('tr', {}, h('td', { colSpan: 7 }, 'No messages match these filters.'))],
   );
-  if (page.items.length === 0)
-    tbody.append(h('tr', {}, h('td', { colSpan: 7 }, 'No messages match these filters.')));
   labelCells($('#messages-table'));
   pager('messages', page);
+}
+
+/** A message's row: `row` (the one showing it already) kept, its cells rewritten only when they change. */
+function messageRow(m, row = h('tr', { dataset: { id: m.id } })) {
+  const look = JSON.stringify([
+    m.timestamp,
+    m.sessionName,
+    m.direction,
+    m.chatJid,
+    m.type,
+    messageText(m),
+    m.status,
+  ]);
+  if (row.dataset.look === look) return row;
+  row.dataset.look = look;
+  row.replaceChildren(
+    h('td', {}, formatTime(m.timestamp)),
+    h('td', {}, m.sessionName),
+    h(
+      'td',
+      {},
+      h(
+        'span',
+        { 'aria-label': m.direction === 'in' ? 'incoming' : 'outgoing' },
+        m.direction === 'in' ? '← in' : '→ out',
+      ),
+    ),
+    h('td', { className: 'mono' }, shortJid(m.chatJid)),
+    h('td', {}, m.type),
+    h('td', { className: 'text-cell' }, messageText(m)),
+    h('td', {}, h('span', { className: `badge msg-${m.status}` }, m.status)),
+  );
+  return row;
+}
+
+/**
+ * Makes `rows` the rows of `tbody`, in this order, moving only rows that moved: a row kept is the
+ * same element, so focus on its buttons stays (moveBefore keeps it where the browser has it). The
+ * rows the reader sees stay where they are on the screen, whatever came in above them.
+ */
+function placeRows(tbody, rows) {
+  const place = rowsOnScreen();
+  const wanted = new Set(rows);
+  for (const row of [...tbody.rows]) if (!wanted.has(row)) row.remove();
+  rows.forEach((row, i) => {
+    const here = tbody.rows[i] ?? null;
+    if (here === row) return;
+    if (row.parentNode === tbody && typeof tbody.moveBefore === 'function')
+      tbody.moveBefore(row, here);
+    else tbody.insertBefore(row, here);
+  });
+  keepPlace(place);
+}
+
+/**
+ * The table rows on the screen, top first, with where they are: the reader's place. None at the
+ * top of the page, where rows coming in push the page down (the newest show first).
+ */
+function rowsOnScreen() {
+  if (window.scrollY === 0) return [];
+  return [...document.querySelectorAll('main tbody tr')]
+    .map((row) => ({ row, box: row.getBoundingClientRect() }))
+    .filter(({ box }) => box.height > 0 && box.top >= 0 && box.top < window.innerHeight)
+    .map(({ row, box }) => ({ row, top: box.top }));
+}
+
+/**
+ * Scrolls back what moved the first row of `place` still there. Chromium's and Firefox's scroll
+ * anchoring has done so by the time this measures (nothing moved); this is for a browser without.
+ */
+function keepPlace(place) {
+  const kept = place.find(({ row }) => row.isConnected);
+  const moved = kept ? kept.row.getBoundingClientRect().top - kept.top : 0;
+  if (moved) window.scrollBy(0, moved);
 }
 
 /** The text as WhatsApp shows it now, like the chat preview: the newest edit, or "(deleted)". */
@@ -604,39 +688,57 @@ const shortJid = (jid) => jid.replace(/@s\.whatsapp\.net$/, '');
 async function loadChats() {
   state.messageFilters ??= formValues($('#message-filters'));
   const { sessionName } = state.messageFilters;
+  const load = ++state.loads.chats;
   const page = await api('GET', '/api/v1/whatsapp/chats', { query: { sessionName, limit: 20 } });
+  if (load !== state.loads.chats) return;
   const tbody = $('#chats-table tbody');
-  tbody.replaceChildren(
-    ...page.items.map((c) =>
-      h(
-        'tr',
-        { dataset: { chat: c.chatJid } },
-        h('td', {}, formatTime(c.lastMessageAt)),
-        h('td', {}, c.sessionName),
-        h('td', { className: 'mono' }, shortJid(c.chatJid)),
-        h('td', { className: 'text-cell' }, chatPreview(c.lastMessage)),
-        h('td', {}, String(c.unreadCount)),
-        h(
-          'td',
-          { className: 'actions' },
-          h('button', {
-            type: 'button',
-            className: 'secondary',
-            textContent: 'Show messages',
-            onclick: guarded(() => showChat(c)),
-          }),
-          h('button', {
-            type: 'button',
-            textContent: 'Mark read',
-            disabled: c.unreadCount === 0,
-            onclick: guarded(() => markChatRead(c)),
-          }),
-        ),
-      ),
-    ),
+  const shown = new Map([...tbody.rows].map((row) => [row.dataset.key, row]));
+  placeRows(
+    tbody,
+    page.items.length
+      ? page.items.map((c) => chatRow(c, shown.get(chatKey(c))))
+      : [h('tr', {}, h('td', { colSpan: 6 }, 'No chats yet.'))],
   );
-  if (page.items.length === 0) tbody.append(h('tr', {}, h('td', { colSpan: 6 }, 'No chats yet.')));
   labelCells($('#chats-table'));
+}
+
+const chatKey = (c) => `${c.sessionName}\n${c.chatJid}`;
+
+/** A chat's row: `row` (the one showing it already) kept with its buttons, its figures updated. */
+function chatRow(c, row) {
+  if (!row) {
+    row = h(
+      'tr',
+      { dataset: { chat: c.chatJid, key: chatKey(c) } },
+      h('td'),
+      h('td', {}, c.sessionName),
+      h('td', { className: 'mono' }, shortJid(c.chatJid)),
+      h('td', { className: 'text-cell' }),
+      h('td'),
+      h(
+        'td',
+        { className: 'actions' },
+        h('button', {
+          type: 'button',
+          className: 'secondary',
+          textContent: 'Show messages',
+          onclick: guarded(() => showChat(row.chat)),
+        }),
+        h('button', {
+          type: 'button',
+          textContent: 'Mark read',
+          onclick: guarded(() => markChatRead(row.chat)),
+        }),
+      ),
+    );
+  }
+  row.chat = c;
+  const cells = row.cells;
+  setText(cells[0], formatTime(c.lastMessageAt));
+  setText(cells[3], chatPreview(c.lastMessage));
+  setText(cells[4], String(c.unreadCount));
+  cells[5].lastChild.disabled = c.unreadCount === 0;
+  return row;
 }
 
 /** "Ali: hello" in a group; "(deleted)" once the sender deleted it. */
@@ -675,7 +777,7 @@ function stepBackPastEnd(page, pageKey) {
 
 function pager(prefix, page) {
   const pages = Math.max(1, Math.ceil(page.total / page.limit));
-  $(`#${prefix}-page`).textContent = `Page ${page.page} of ${pages} · ${page.total} total`;
+  setText($(`#${prefix}-page`), `Page ${page.page} of ${pages} · ${page.total} total`);
   $(`#${prefix}-prev`).disabled = page.page <= 1;
   $(`#${prefix}-next`).disabled = page.page >= pages;
 }
@@ -1001,6 +1103,7 @@ function wire() {
     }),
   );
   window.addEventListener('hashchange', guarded(route));
+  document.addEventListener('visibilitychange', followMessages);
   whenUnauthorized(() => {
     session.token = null;
     showError('Your session expired. Please log in again.');
