@@ -396,6 +396,23 @@ describe('Dashboard messages and toasts in Chromium (e2e)', () => {
     expect(mostInFlight).toBe(1);
     expect(loads.length).toBeLessThanOrEqual(4);
 
+    // The gateway cuts the stream (a restart, a proxy's timeout): the page opens another, with a
+    // fresh token (the one it opened with is valid for 60 s only), and shows what came meanwhile.
+    const tokens: string[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/api/v1/events/token') tokens.push(r.url());
+    });
+    t.app.get(EventStreamService).beforeApplicationShutdown();
+    expect(openStreams()).toBe(0);
+    expect(
+      (await sandbox('follow', 'inbound', { from: customer, text: 'After the cut' })).status,
+    ).toBe(202);
+    await waitFor(async () => openStreams() === 1, UI_TIMEOUT, 'the stream opened again');
+    expect(tokens).toHaveLength(1);
+    await page
+      .locator('#messages-table tbody tr', { hasText: 'After the cut' })
+      .waitFor({ timeout: UI_TIMEOUT });
+
     // Another view, or logging out, ends the stream.
     await page.getByRole('link', { name: 'Contacts' }).click();
     await waitFor(async () => openStreams() === 0, UI_TIMEOUT, 'the stream to close');
