@@ -392,10 +392,13 @@ describe('Dashboard messages and toasts in Chromium (e2e)', () => {
       await route.continue();
     });
     loads.length = 0;
-    for (let i = 1; i <= 10; i += 1)
+    // Ten messages over 3 s: events keep coming while a load takes 1.5 s.
+    for (let i = 1; i <= 10; i += 1) {
       expect(
         (await sandbox('follow', 'inbound', { from: customer, text: `Burst ${i}` })).status,
       ).toBe(202);
+      await new Promise((r) => setTimeout(r, 300));
+    }
     await page
       .locator('#messages-table tbody tr', { hasText: 'Burst 10' })
       .waitFor({ timeout: UI_TIMEOUT });
