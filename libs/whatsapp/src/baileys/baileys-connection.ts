@@ -29,6 +29,7 @@ import type {
 import type { WaLogger } from '../engine/wa-logger';
 import { loadBaileysAuthState } from './baileys-auth-state';
 import { baileysLogger } from './baileys-logger';
+import { EventBufferWatchdog } from './event-buffer-watchdog';
 import { mapBaileysClose } from './baileys-close-reason';
 import {
   readElsewhereFromMessageUpdate,
@@ -78,6 +79,7 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
   private ended = false;
   /** Taken back when the connection ends: see keysWhileOpen. */
   private keys?: RevocableKeyStore;
+  private bufferWatchdog?: EventBufferWatchdog;
   private me?: { jid: string; lid?: string };
 
   constructor(
@@ -184,6 +186,9 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
         }
       });
 
+    this.bufferWatchdog = new EventBufferWatchdog(sock.ev, (heldMs) =>
+      this.logger.debug({ heldMs }, 'Released events Baileys held past their release'),
+    );
     on('creds.update', () => saveCreds());
     on('connection.update', (u) => {
       if (u.qr) this.emit('qr', u.qr);
@@ -290,6 +295,7 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
   private finish(info: WaCloseInfo): void {
     if (this.ended) return;
     this.ended = true;
+    this.bufferWatchdog?.stop();
     this.keys?.takeBack();
     this.emit('close', info);
     this.removeAllListeners();
@@ -362,6 +368,7 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
   async logout(): Promise<void> {
     const sock = this.requireSocket();
     this.ended = true;
+    this.bufferWatchdog?.stop();
     this.removeAllListeners();
     try {
       const jid = sock.authState.creds.me?.id;
@@ -392,6 +399,7 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
 
   async close(): Promise<void> {
     this.ended = true;
+    this.bufferWatchdog?.stop();
     this.keys?.takeBack();
     this.removeAllListeners();
     await this.sock?.end(undefined).catch(() => undefined);
