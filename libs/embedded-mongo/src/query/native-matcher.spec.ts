@@ -171,13 +171,24 @@ describe('compileNative', () => {
       { a: { $size: 1 } },
       { a: { $in: [/x/] } },
       { a: { $gt: null } },
-      { a: { $exists: 1 } },
+      { a: { $exists: '' } }, // MongoDB reads it as true, mingo as false
+      { a: { $exists: NaN } },
       { $expr: { $eq: ['$a', 1] } },
       { 'a.toString': 1 },
       { a: { $gt: Decimal128.fromString('1') } },
     ])
       expect(compileNative(filter)).toBeUndefined();
     expect(compileNative({ a: 'x' }, true)).toBeUndefined(); // a collation folds strings
+    expect(compileNative({ a: { $gt: 'x' } }, true)).toBeUndefined();
     expect(compileNative({ a: 1, b: { $exists: true } }, true)).toBeDefined();
+  });
+
+  it('decides $exists of a number or null as its truth, as MongoDB and mingo both read it', () => {
+    const test = (filter: Document, document: Document) => compileNative(filter)!(document);
+    expect(test({ a: { $exists: 1 } }, { a: 0 })).toBe(true);
+    expect(test({ a: { $exists: 1 } }, {})).toBe(false);
+    expect(test({ a: { $exists: 0 } }, {})).toBe(true);
+    expect(test({ a: { $exists: -0 } }, { a: null })).toBe(false);
+    expect(test({ 'a.b': { $exists: null } }, { a: { c: 1 } })).toBe(true);
   });
 });

@@ -19,6 +19,8 @@ const values: unknown[] = [
   'a',
   'b',
   '',
+  '😀',
+  '\uFF21',
   true,
   false,
   new Date(1),
@@ -37,6 +39,7 @@ const operands: unknown[] = [
   2,
   1.5,
   'a',
+  '\uFF21',
   true,
   new Date(1),
   new Date(2),
@@ -55,6 +58,10 @@ const filters: Document[] = [
   { f: { $exists: true } },
   { f: { $exists: false } },
   { f: { $exists: 0 } },
+  { f: { $exists: 1 } },
+  { f: { $exists: null } },
+  { f: { $exists: '' } },
+  { f: { $exists: NaN } },
   { f: { $exists: true, $ne: 1 } },
   { f: { $in: [1, 'a', null] } },
   { f: { $in: [2, new Date(2)] } },
@@ -146,5 +153,62 @@ describe('compileRawFilter', () => {
     expect(compileRawFilter({ $or: [{ f: 1 }, { 'g.h': 1 }] })).toBeUndefined(); // nothing to read
     expect(compileRawFilter({ $or: [{ f: 1 }, {}] })).toBeUndefined(); // `{}` matches anything
     expect(compileRawFilter({ f: /a/g })).toBeUndefined(); // stateful: left to mingo
+  });
+
+  // The value predicates are shared with the native matcher (query/value-predicates.ts).
+  it('decides on the bytes as the native matcher decides on the decoded document', () => {
+    const verdict = (filter: Document, document: Document) =>
+      compileRawFilter(filter)!.test(Buffer.from(serialize(document)));
+    // Numbers by value across types; other types never equal a number.
+    expect(verdict({ f: 0 }, { f: -0 })).toBe(RawVerdict.Match);
+    expect(verdict({ f: 2 }, { f: Long.fromNumber(2) })).toBe(RawVerdict.Match);
+    expect(verdict({ f: 1 }, { f: true })).toBe(RawVerdict.Reject);
+    expect(verdict({ f: { $in: [1, 'a'] } }, { f: '1' })).toBe(RawVerdict.Reject);
+    expect(verdict({ f: new Date(1) }, { f: 1 })).toBe(RawVerdict.Reject);
+    expect(verdict({ f: new ObjectId(id.toHexString()) }, { f: id })).toBe(RawVerdict.Match);
+    // null and $in of null match a missing field; $nin of null does not.
+    expect(verdict({ f: null }, { g: 1 })).toBe(RawVerdict.Match);
+    expect(verdict({ f: { $in: [null] } }, { g: 1 })).toBe(RawVerdict.Match);
+    expect(verdict({ f: { $nin: [null, 1] } }, { g: 1 })).toBe(RawVerdict.Reject);
+    // What the bytes do not decode is present, and undecided by every value predicate.
+    const big = { f: Long.fromString('9007199254740993') };
+    expect(verdict({ f: { $exists: true } }, big)).toBe(RawVerdict.Match);
+    expect(verdict({ f: { $gt: 1 } }, big)).toBe(RawVerdict.Unknown);
+    expect(verdict({ f: { $ne: 1 } }, { f: Decimal128.fromString('1') })).toBe(RawVerdict.Unknown);
+    expect(verdict({ f: { $nin: ['a'] } }, { f: { x: 1 } })).toBe(RawVerdict.Unknown);
+    expect(verdict({ f: null }, { f: [] })).toBe(RawVerdict.Unknown);
+  });
+
+  it('decides a NaN and a date past JavaScript range out of every range, as MongoDB does', () => {
+    const raw = (filter: Document) => compileRawFilter(filter)!;
+    expect(raw({ f: { $gte: 0 } }).test(Buffer.from(serialize({ f: NaN })))).toBe(
+      RawVerdict.Reject,
+    );
+    expect(raw({ f: { $lt: 0 } }).test(Buffer.from(serialize({ f: NaN })))).toBe(RawVerdict.Reject);
+    // A BSON date of 2^60 ms: its JavaScript Date has no time (NaN).
+    const far = Buffer.from(serialize({ f: new Date(0) }));
+    far.writeBigInt64LE(2n ** 60n, 7);
+    expect(deserialize(far).f.getTime()).toBeNaN();
+    expect(raw({ f: { $gt: new Date(0) } }).test(far)).toBe(RawVerdict.Reject);
+    expect(compileFilter({ f: { $gt: new Date(0) } }).test(deserialize(far))).toBe(false);
+  });
+
+  it('decides string ranges on the bytes, by code point', () => {
+    const verdict = (filter: Document, document: Document) =>
+      compileRawFilter(filter)!.test(Buffer.from(serialize(document)));
+    expect(verdict({ f: { $gt: '\uFF21' } }, { f: '😀' })).toBe(RawVerdict.Match); // not UTF-16 order
+    expect(verdict({ f: { $lt: 'b' } }, { f: 'b' })).toBe(RawVerdict.Reject);
+    expect(verdict({ f: { $gte: 'a' } }, { f: 1 })).toBe(RawVerdict.Reject); // within a type
+    expect(verdict({ f: { $gte: 'a' } }, { f: ['b'] })).toBe(RawVerdict.Unknown);
+  });
+
+  it('leaves $exists of an operand MongoDB and mingo read differently to the filter', () => {
+    const verdict = (filter: Document, document: Document) =>
+      compileRawFilter(filter)?.test(Buffer.from(serialize(document)));
+    // MongoDB reads '' and NaN as true, mingo (the store's filter) as false.
+    expect(verdict({ f: { $exists: '' } }, { g: 1 })).toBeUndefined();
+    expect(verdict({ f: { $exists: NaN }, g: 1 }, { g: 1 })).toBe(RawVerdict.Unknown);
+    expect(verdict({ f: { $exists: 1 } }, { g: 1 })).toBe(RawVerdict.Reject);
+    expect(verdict({ f: { $exists: null } }, { g: 1 })).toBe(RawVerdict.Match);
   });
 });

@@ -1,6 +1,13 @@
-import { ObjectId, type Document } from 'bson';
+import type { Document } from 'bson';
+import {
+  allOf,
+  fieldPredicates,
+  type FieldPredicates,
+  isPlainObject,
+  type ValuePredicate,
+  type Verdict,
+} from '../query/value-predicates';
 import { COMPLEX, FieldSet, readTopLevelFields } from './bson-reader';
-import { canonicalKey } from './index-key';
 
 /** What the stored bytes say about a document: certainly not a match, certainly one, or ask the filter. */
 export enum RawVerdict {
@@ -9,34 +16,22 @@ export enum RawVerdict {
   Unknown,
 }
 
-/**
- * true/false when the field's value decides the condition; undefined when it cannot. The value is
- * a plain scalar, undefined for a missing field, or COMPLEX (arrays, documents...).
- */
-type ScalarCheck = (value: unknown) => boolean | undefined;
-
-/** Only presence is known for COMPLEX values: every value check but `$exists` leaves them undecided. */
-const onScalar =
-  (check: (value: unknown) => boolean): ScalarCheck =>
-  (value) =>
-    value === COMPLEX ? undefined : check(value);
-
 export interface RawFilter {
   /** Reject / Match / Unknown, reading only the top-level fields the filter pins. */
   test(bytes: Buffer): RawVerdict;
 }
 
 /** A condition on the values read (by field position): decided true/false, or undefined. */
-type RawCheck = (values: readonly unknown[]) => boolean | undefined;
+type RawCheck = (values: readonly unknown[]) => Verdict;
 
 /**
  * Evaluates a filter on a stored document's BSON so a scan can skip documents without
  * deserializing them. It reads the top-level fields pinned by the filter's conjunctive conditions
- * (`field: scalar | null | regex`, `$eq`, `$ne`, `$in`/`$nin` of scalars, `$gt/$gte/$lt/$lte` on a
- * number or a date, `$exists`, also inside `$and` and the branches of `$or`). When a field holds an
- * array, an embedded document or a value it does not decode, the verdict is Unknown and the caller
+ * (the value predicates of fieldPredicates: equality, `$ne`, `$in`/`$nin`, ranges, `$exists`; and
+ * `field: /regex/`), also inside `$and` and the branches of `$or`. When a field holds an array, an
+ * embedded document or a value it does not decode (COMPLEX), the verdict is Unknown and the caller
  * runs the real filter. When the filter consists only of such conditions it is complete: a Match
- * verdict is then final. Undefined: nothing to check.
+ * verdict is then final. Undefined: nothing to check. Never used under a collation.
  */
 export function compileRawFilter(filter: Document | undefined): RawFilter | undefined {
   if (!filter) return undefined;
@@ -58,17 +53,6 @@ export function compileRawFilter(filter: Document | undefined): RawFilter | unde
       return decided && complete ? RawVerdict.Match : RawVerdict.Unknown;
     },
   };
-}
-
-/** false if a check fails, true if all hold, else undefined. */
-function allOf(checks: readonly RawCheck[], values: readonly unknown[]): boolean | undefined {
-  let verdict: boolean | undefined = true;
-  for (let i = 0; i < checks.length; i++) {
-    const decided = checks[i](values);
-    if (decided === false) return false;
-    if (decided === undefined) verdict = undefined;
-  }
-  return verdict;
 }
 
 /**
@@ -98,26 +82,13 @@ function collectChecks(
       complete = false;
       continue;
     }
-    const add = (check: ScalarCheck) => {
+    const { predicates, complete: expressed } =
+      condition instanceof RegExp ? regexPredicates(condition) : fieldPredicates(condition, false);
+    for (const predicate of predicates) {
       const at = position(field);
-      out.push((values) => check(values[at]));
-    };
-    if (isPlainObject(condition)) {
-      const operators = Object.entries(condition);
-      if (operators.length === 0 || !operators.every(([key]) => key.startsWith('$'))) {
-        complete = false; // embedded document equality
-        continue;
-      }
-      for (const [operator, operand] of operators) {
-        const check = operatorCheck(operator, operand);
-        if (check) add(check);
-        else complete = false;
-      }
-    } else {
-      const check = condition instanceof RegExp ? regexCheck(condition) : equalityCheck(condition);
-      if (check) add(check);
-      else complete = false;
+      out.push((values) => predicate(values[at]));
     }
+    complete = expressed && complete;
   }
   return complete;
 }
@@ -144,7 +115,7 @@ function anyOfCheck(
     return { checks, complete };
   });
   return (values) => {
-    let verdict: boolean | undefined = false;
+    let verdict: Verdict = false;
     for (const branch of compiled) {
       const decided = allOf(branch.checks, values);
       if (decided === true && branch.complete) return true;
@@ -154,100 +125,14 @@ function anyOfCheck(
   };
 }
 
-function operatorCheck(operator: string, operand: unknown): ScalarCheck | undefined {
-  switch (operator) {
-    case '$eq':
-      return equalityCheck(operand);
-    case '$ne': {
-      const equal = equalityCheck(operand);
-      return equal && ((value) => negate(equal(value)));
-    }
-    case '$in':
-    case '$nin': {
-      if (!Array.isArray(operand)) return undefined;
-      if (!operand.every((value) => value === null || isScalar(value))) return undefined;
-      const keys = new Set(operand.map((value) => canonicalKey(value)));
-      // Missing and null share a key, as they do for $in.
-      return operator === '$in'
-        ? onScalar((value) => keys.has(canonicalKey(value)))
-        : onScalar((value) => !keys.has(canonicalKey(value)));
-    }
-    case '$exists': {
-      const present = !(operand === false || operand === 0 || operand === null);
-      return (value) => (value !== undefined) === present; // COMPLEX is present
-    }
-    case '$gt':
-      return rangeCheck(operand, (a, b) => a > b);
-    case '$gte':
-      return rangeCheck(operand, (a, b) => a >= b);
-    case '$lt':
-      return rangeCheck(operand, (a, b) => a < b);
-    case '$lte':
-      return rangeCheck(operand, (a, b) => a <= b);
-    default:
-      return undefined;
-  }
-}
-
 /**
- * `field: /pattern/` as mingo (and MongoDB) match it: a string the pattern finds, never a missing
- * field, null or another scalar type. Patterns with `g` or `y` keep state between tests: not read.
+ * `field: /pattern/` as mingo (and MongoDB) match it on what the bytes decode: a string the
+ * pattern finds, never a missing field, null or another scalar type (a stored regular expression
+ * is COMPLEX). Patterns with `g` or `y` keep state between tests: not read.
  */
-function regexCheck(pattern: RegExp): ScalarCheck | undefined {
-  if (pattern.global || pattern.sticky) return undefined;
-  return onScalar((value) => typeof value === 'string' && pattern.test(value));
-}
-
-function equalityCheck(expected: unknown): ScalarCheck | undefined {
-  if (expected === null) return onScalar((value) => value === null || value === undefined);
-  if (!isScalar(expected)) return undefined;
-  const key = canonicalKey(expected);
-  return onScalar((value) => value !== undefined && value !== null && canonicalKey(value) === key);
-}
-
-const negate = (decided: boolean | undefined) => (decided === undefined ? undefined : !decided);
-
-/**
- * Comparisons only match values of the operand's type (MongoDB's type bracketing): a number range
- * never matches a date, a string, null or a missing field. NaN is left to the real filter.
- */
-function rangeCheck(
-  operand: unknown,
-  compare: (value: number, bound: number) => boolean,
-): ScalarCheck | undefined {
-  if (typeof operand === 'number' && !Number.isNaN(operand))
-    return (value) =>
-      typeof value === 'number'
-        ? Number.isNaN(value)
-          ? undefined
-          : compare(value, operand)
-        : value === COMPLEX
-          ? undefined
-          : false;
-  if (operand instanceof Date && !Number.isNaN(operand.getTime())) {
-    const bound = operand.getTime();
-    return (value) => {
-      if (value === COMPLEX) return undefined;
-      if (!(value instanceof Date)) return false;
-      const time = value.getTime();
-      return Number.isNaN(time) ? undefined : compare(time, bound);
-    };
-  }
-  return undefined;
-}
-
-function isScalar(value: unknown): boolean {
-  return (
-    typeof value === 'string' ||
-    (typeof value === 'number' && !Number.isNaN(value)) ||
-    typeof value === 'boolean' ||
-    (value instanceof Date && !Number.isNaN(value.getTime())) ||
-    value instanceof ObjectId
-  );
-}
-
-function isPlainObject(value: unknown): value is Document {
-  return (
-    value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype
-  );
+function regexPredicates(pattern: RegExp): FieldPredicates {
+  if (pattern.global || pattern.sticky) return { predicates: [], complete: false };
+  const predicate: ValuePredicate = (value) =>
+    value === COMPLEX ? undefined : typeof value === 'string' && pattern.test(value);
+  return { predicates: [predicate], complete: true };
 }

@@ -1,0 +1,215 @@
+import { ObjectId, type Document } from 'bson';
+import { COMPLEX } from '../storage/bson-reader';
+import { canonicalKey } from '../storage/index-key';
+import { bracketOf, compareBson, compareStrings } from './bson-order';
+
+/**
+ * A condition's verdict: true or false when decided, undefined when undecided and the caller must
+ * hand the document on (the native matcher to mingo, the raw prefilter to a decoded document).
+ */
+export type Verdict = boolean | undefined;
+
+/**
+ * A condition on one field's value, with MongoDB's rules: the value at a path of a decoded document
+ * (undefined when missing), or a field read from stored bytes, where COMPLEX stands for a value that
+ * is present but was not decoded (an array, an embedded document, a Decimal128...): `$exists`
+ * decides it, every other predicate leaves it undecided. Any other value is decided.
+ */
+export type ValuePredicate = (value: unknown) => Verdict;
+
+/** What `field: condition` compiles to: its predicates, and whether they express all of it. */
+export interface FieldPredicates {
+  predicates: ValuePredicate[];
+  complete: boolean;
+}
+
+const NUMBERS = bracketOf(0);
+
+/**
+ * The predicates of `field: condition`: a scalar or null (equality), or an object of operators
+ * among `$eq`, `$ne`, `$in`, `$nin` (of scalars and null), `$gt`/`$gte`/`$lt`/`$lte` (of a number,
+ * string or Date) and `$exists` (a boolean, null or number). Scalars are strings, booleans, numbers
+ * (not NaN), Dates and ObjectIds; under a collation (`foldsStrings`) strings compare folded, so no
+ * string operand is taken. Any other operand or operator leaves the condition incomplete: an object
+ * mixing operators and fields (or a document to compare whole) gets no predicate at all.
+ */
+export function fieldPredicates(condition: unknown, foldsStrings: boolean): FieldPredicates {
+  const predicates: ValuePredicate[] = [];
+  let complete = true;
+  const operators = isPlainObject(condition) ? Object.keys(condition) : [];
+  if (operators.some((key) => key.startsWith('$'))) {
+    if (!operators.every((key) => key.startsWith('$'))) return { predicates, complete: false };
+    for (const operator of operators) {
+      const predicate = operatorPredicate(
+        operator,
+        (condition as Document)[operator],
+        foldsStrings,
+      );
+      if (predicate) predicates.push(predicate);
+      else complete = false;
+    }
+  } else {
+    const predicate = equalTo(condition, foldsStrings);
+    if (predicate) predicates.push(predicate);
+    else complete = false;
+  }
+  return { predicates, complete };
+}
+
+function operatorPredicate(
+  operator: string,
+  operand: unknown,
+  foldsStrings: boolean,
+): ValuePredicate | undefined {
+  switch (operator) {
+    case '$eq':
+      return equalTo(operand, foldsStrings);
+    case '$ne': {
+      const equal = equalTo(operand, foldsStrings);
+      return equal && ((value) => negate(equal(value)));
+    }
+    case '$in':
+      return inList(operand, foldsStrings);
+    case '$nin': {
+      const inside = inList(operand, foldsStrings);
+      return inside && ((value) => negate(inside(value)));
+    }
+    case '$exists':
+      return exists(operand);
+    case '$gt':
+      return range(operand, foldsStrings, (order) => order > 0);
+    case '$gte':
+      return range(operand, foldsStrings, (order) => order >= 0);
+    case '$lt':
+      return range(operand, foldsStrings, (order) => order < 0);
+    case '$lte':
+      return range(operand, foldsStrings, (order) => order <= 0);
+    default:
+      return undefined;
+  }
+}
+
+export const negate = (decided: Verdict): Verdict => (decided === undefined ? undefined : !decided);
+
+/** false if one test is false, true if all are true, else undefined. */
+export function allOf<T>(tests: ReadonlyArray<(input: T) => Verdict>, input: T): Verdict {
+  let verdict: Verdict = true;
+  for (let i = 0; i < tests.length; i++) {
+    const decided = tests[i](input);
+    if (decided === false) return false;
+    if (decided === undefined) verdict = undefined;
+  }
+  return verdict;
+}
+
+/** true if one test is true, false if all are false, else undefined. */
+export function anyOf<T>(tests: ReadonlyArray<(input: T) => Verdict>, input: T): Verdict {
+  let verdict: Verdict = false;
+  for (let i = 0; i < tests.length; i++) {
+    const decided = tests[i](input);
+    if (decided === true) return true;
+    if (decided === undefined) verdict = undefined;
+  }
+  return verdict;
+}
+
+export function isPlainObject(value: unknown): value is Document {
+  return (
+    value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype
+  );
+}
+
+function isScalar(value: unknown, foldsStrings: boolean): boolean {
+  return (
+    (typeof value === 'string' && !foldsStrings) ||
+    typeof value === 'boolean' ||
+    (typeof value === 'number' && !Number.isNaN(value)) ||
+    (value instanceof Date && !Number.isNaN(value.getTime())) ||
+    value instanceof ObjectId
+  );
+}
+
+/** Equality with a scalar (numbers of any type by value) or null (null or missing). */
+function equalTo(expected: unknown, foldsStrings: boolean): ValuePredicate | undefined {
+  if (expected === null)
+    return (value) => (value === COMPLEX ? undefined : value === null || value === undefined);
+  if (!isScalar(expected, foldsStrings)) return undefined;
+  if (typeof expected === 'string' || typeof expected === 'boolean')
+    return (value) => (value === COMPLEX ? undefined : value === expected);
+  if (expected instanceof Date) {
+    const time = expected.getTime();
+    return (value) =>
+      value === COMPLEX ? undefined : value instanceof Date && value.getTime() === time;
+  }
+  const key = canonicalKey(expected);
+  if (typeof expected === 'number')
+    return (value) =>
+      value === expected ||
+      (value === COMPLEX ? undefined : isWrappedNumber(value) && canonicalKey(value) === key);
+  return (value) =>
+    value === COMPLEX ? undefined : value instanceof ObjectId && canonicalKey(value) === key;
+}
+
+function inList(operand: unknown, foldsStrings: boolean): ValuePredicate | undefined {
+  if (!Array.isArray(operand)) return undefined;
+  if (!operand.every((item) => item === null || isScalar(item, foldsStrings))) return undefined;
+  const primitives = new Set(operand.filter((item) => typeof item !== 'object'));
+  const keys = new Set(operand.map((item) => canonicalKey(item))); // null's key is a missing field's
+  return (value) =>
+    value === null || value === undefined || typeof value === 'object'
+      ? keys.has(canonicalKey(value))
+      : value === COMPLEX
+        ? undefined
+        : primitives.has(value);
+}
+
+/**
+ * `$exists` of a boolean, null or a number: what MongoDB (the operand's truth) and mingo (`!!`)
+ * agree on. NaN, strings and the rest they read differently: left undecided.
+ */
+function exists(operand: unknown): ValuePredicate | undefined {
+  if (!(typeof operand === 'boolean' || operand === null || typeof operand === 'number'))
+    return undefined;
+  if (Number.isNaN(operand)) return undefined;
+  const present = !!operand;
+  return (value) => (value !== undefined) === present; // COMPLEX is present
+}
+
+/** A Long past 2^53, a Decimal128...: numbers that are objects. */
+const isWrappedNumber = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && bracketOf(value) === NUMBERS;
+
+/**
+ * Only values of the operand's type bracket compare (MongoDB's type bracketing): a number range
+ * never matches a date, a string, null or a missing field. NaN meets only `$gte`/`$lte` NaN (not an
+ * operand here), and a Date past JavaScript's range (NaN time) meets no bound.
+ */
+function range(
+  operand: unknown,
+  foldsStrings: boolean,
+  holds: (order: number) => boolean,
+): ValuePredicate | undefined {
+  if (typeof operand === 'string' && !foldsStrings)
+    return (value) =>
+      typeof value === 'string'
+        ? holds(compareStrings(value, operand))
+        : value === COMPLEX
+          ? undefined
+          : false;
+  if (typeof operand === 'number' && !Number.isNaN(operand))
+    return (value) =>
+      typeof value === 'number'
+        ? !Number.isNaN(value) && holds(value < operand ? -1 : value > operand ? 1 : 0)
+        : value === COMPLEX
+          ? undefined
+          : isWrappedNumber(value) && String(value) !== 'NaN' && holds(compareBson(value, operand));
+  if (operand instanceof Date && !Number.isNaN(operand.getTime())) {
+    const bound = operand.getTime();
+    return (value) => {
+      if (!(value instanceof Date)) return value === COMPLEX ? undefined : false;
+      const time = value.getTime();
+      return !Number.isNaN(time) && holds(time < bound ? -1 : time > bound ? 1 : 0);
+    };
+  }
+  return undefined;
+}
