@@ -21,6 +21,7 @@ export * from './validation/no-control-characters';
 export * from './validation/search-query';
 export * from './async/keyed-batch-queue';
 export * from './async/keyed-coalescing-queue';
+export * from './async/too-many-waiting-log';
 export * from './async/keyed-drains';
 export * from './async/keyed-mutex';
 export * from './net/pinned-http';

@@ -1,6 +1,6 @@
 import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { KeyedCoalescingQueue, OutageRetries } from '@app/common';
+import { KeyedCoalescingQueue, logTooManyWaiting, OutageRetries } from '@app/common';
 import { WA_EVENTS, type WaContactsUpsertedEvent, type WaLidMappingEvent } from '@app/whatsapp';
 import {
   CUSTOMERS_EVENTS,
@@ -76,11 +76,11 @@ export class ContactsSyncListener implements BeforeApplicationShutdown {
       );
     },
     maxHeld: MAX_HELD_CONTACTS,
-    onFull: (sessionId) =>
-      this.logger.error(
-        { sessionId, limit: MAX_HELD_CONTACTS },
-        'Too many contacts waiting for the database: further contacts are dropped until those are written',
-      ),
+    onFull: logTooManyWaiting(this.logger, {
+      limit: MAX_HELD_CONTACTS,
+      waiting: 'contacts',
+      dropped: 'further contacts',
+    }),
   });
 
   /** LID mappings per session, in the order WhatsApp revealed them (see LidMappingQueue). */

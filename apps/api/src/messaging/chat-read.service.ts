@@ -1,6 +1,6 @@
 import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
-import { groupBy, KeyedCoalescingQueue, OutageRetries } from '@app/common';
+import { groupBy, KeyedCoalescingQueue, logTooManyWaiting, OutageRetries } from '@app/common';
 import { WA_EVENTS, type WaMessagesReadElsewhereEvent } from '@app/whatsapp';
 import { WhatsAppSessionsService } from '../whatsapp-session/whatsapp-session.service';
 import { ChatCountsService } from './chat-counts.service';
@@ -40,11 +40,11 @@ export class ChatReadService implements BeforeApplicationShutdown {
     fold: (first, at) => first ?? at,
     process: (sessionId, round) => this.applyPhoneReads(sessionId, round),
     maxHeld: MAX_HELD_PHONE_READS,
-    onFull: (sessionId) =>
-      this.log.error(
-        { sessionId, limit: MAX_HELD_PHONE_READS },
-        'Too many messages read on the phone waiting for the database: further ones are dropped until those are written',
-      ),
+    onFull: logTooManyWaiting(this.log, {
+      limit: MAX_HELD_PHONE_READS,
+      waiting: 'messages read on the phone',
+      dropped: 'further ones',
+    }),
   });
 
   constructor(

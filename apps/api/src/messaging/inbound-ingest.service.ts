@@ -5,6 +5,7 @@ import {
   isTransientDatabaseError,
   KeyedBatchQueue,
   KeyedCoalescingQueue,
+  logTooManyWaiting,
   normalizeJid,
 } from '@app/common';
 import {
@@ -108,11 +109,11 @@ export class InboundIngestService implements BeforeApplicationShutdown {
     fold: foldReceipt,
     process: (sessionId, round) => this.applyReceipts(sessionId, round),
     maxHeld: MAX_HELD_RECEIPT_MESSAGES,
-    onFull: (sessionId) =>
-      this.log.error(
-        { sessionId, limit: MAX_HELD_RECEIPT_MESSAGES },
-        'Too many messages with receipts waiting for the database: the receipts of further messages are dropped until those are written',
-      ),
+    onFull: logTooManyWaiting(this.log, {
+      limit: MAX_HELD_RECEIPT_MESSAGES,
+      waiting: 'messages with receipts',
+      dropped: 'the receipts of further messages',
+    }),
   });
   /** Notes of stored batches whose effects have not run yet: held off recovery while they wait. */
   private readonly waiting = new Set<OpenCreation>();
