@@ -17,30 +17,31 @@ import { usingRealMongo } from './harness';
 
 const describeEmbedded = usingRealMongo ? describe.skip : describe;
 
-describeEmbedded('durability (embedded only)', () => {
-  const dirs: string[] = [];
-  const tempDir = () => {
-    const dir = mkdtempSync(join(tmpdir(), 'embedded-mongo-'));
-    dirs.push(dir);
-    return dir;
-  };
-  afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'embedded-mongo-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-  async function withServer<T>(
-    dataDir: string,
-    run: (client: MongoClient) => Promise<T>,
-    options = {},
-  ): Promise<T> {
-    const server = await EmbeddedMongoServer.start({ dataDir, ...options });
-    const client = await MongoClient.connect(server.uri('durable'));
-    try {
-      return await run(client);
-    } finally {
-      await client.close();
-      await server.close();
-    }
+/** Runs `run` with a client of a server on `dataDir`, both closed after it. */
+async function withServer<T>(
+  dataDir: string,
+  run: (client: MongoClient) => Promise<T>,
+  options = {},
+): Promise<T> {
+  const server = await EmbeddedMongoServer.start({ dataDir, ...options });
+  const client = await MongoClient.connect(server.uri('durable'));
+  try {
+    return await run(client);
+  } finally {
+    await client.close();
+    await server.close();
   }
+}
 
+describeEmbedded('durability (embedded only)', () => {
   it('keeps data and index definitions across a clean restart', async () => {
     const dataDir = tempDir();
     await withServer(dataDir, async (client) => {
@@ -302,7 +303,7 @@ function firstLine(child: ChildProcess): Promise<string> {
 
 describeEmbedded('write concern j: false (embedded only)', () => {
   it('acknowledges without waiting for the journal sync; the next acknowledged write covers it', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'embedded-mongo-'));
+    const dataDir = tempDir();
     const server = await EmbeddedMongoServer.start({ dataDir });
     const client = await MongoClient.connect(server.uri('durable'));
     // A slow disk: every fdatasync takes 300 ms (patched on the builtin, then synced to its ESM view).
@@ -329,16 +330,10 @@ describeEmbedded('write concern j: false (embedded only)', () => {
       await client.close();
       await server.close();
     }
-    const reopened = await EmbeddedMongoServer.start({ dataDir });
-    const again = await MongoClient.connect(reopened.uri('durable'));
-    try {
+    await withServer(dataDir, async (again) => {
       const ids = await again.db().collection('notes').find().toArray();
       expect(ids.map((d) => d._id)).toEqual(['fast', 'durable']);
-    } finally {
-      await again.close();
-      await reopened.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
@@ -379,7 +374,7 @@ describeEmbedded('a full disk (embedded only)', () => {
   }
 
   it('acknowledges a journaled write whose compaction the full disk refused, and leaves no partial snapshot', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'embedded-mongo-'));
+    const dataDir = tempDir();
     const warnings: string[] = [];
     const server = await EmbeddedMongoServer.start({
       dataDir,
@@ -419,20 +414,14 @@ describeEmbedded('a full disk (embedded only)', () => {
     // A crash now: the snapshot holds a to d, the journal e.
     writeFileSync(join(dataDir, 'snapshot.bson'), snapshotBytes);
     writeFileSync(join(dataDir, 'journal.log'), journalBytes);
-    const reopened = await EmbeddedMongoServer.start({ dataDir });
-    const again = await MongoClient.connect(reopened.uri('durable'));
-    try {
+    await withServer(dataDir, async (again) => {
       const ids = await again.db().collection('notes').distinct('_id');
       expect(ids.sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
-    } finally {
-      await again.close();
-      await reopened.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('keeps the journal readable, and memory and disk alike, across writes the full disk refused', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'embedded-mongo-'));
+    const dataDir = tempDir();
     const server = await EmbeddedMongoServer.start({ dataDir });
     const client = await MongoClient.connect(server.uri('durable'));
     const notes = client.db().collection<{ _id: string; pad?: string }>('notes');
@@ -459,22 +448,16 @@ describeEmbedded('a full disk (embedded only)', () => {
     }
     rmSync(join(dataDir, 'snapshot.bson'));
     writeFileSync(join(dataDir, 'journal.log'), journalBytes);
-    const reopened = await EmbeddedMongoServer.start({ dataDir });
-    const again = await MongoClient.connect(reopened.uri('durable'));
-    try {
+    await withServer(dataDir, async (again) => {
       expect(await again.db().collection('notes').find().sort({ _id: 1 }).toArray()).toEqual(
         served,
       );
       expect(served.map((d) => d._id)).toContain('after');
-    } finally {
-      await again.close();
-      await reopened.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('writes a whole snapshot when a write stores only part of it', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'embedded-mongo-'));
+    const dataDir = tempDir();
     const server = await EmbeddedMongoServer.start({ dataDir });
     const client = await MongoClient.connect(server.uri('durable'));
     const { disk, restore } = fullDisk();
@@ -489,14 +472,8 @@ describeEmbedded('a full disk (embedded only)', () => {
     } finally {
       restore();
     }
-    const reopened = await EmbeddedMongoServer.start({ dataDir });
-    const again = await MongoClient.connect(reopened.uri('durable'));
-    try {
+    await withServer(dataDir, async (again) => {
       expect(await again.db().collection('notes').distinct('_id')).toEqual(['kept']);
-    } finally {
-      await again.close();
-      await reopened.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+    });
   });
 });
