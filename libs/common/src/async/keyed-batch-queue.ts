@@ -1,3 +1,4 @@
+import { KeyedDrainLoop } from './keyed-drain-loop';
 import { SettledTails } from './settled-tails';
 
 interface Pending<T, R> {
@@ -22,7 +23,10 @@ export interface KeyedBatchQueueOptions<T, R> {
  */
 export class KeyedBatchQueue<T, R = void> {
   private readonly queues = new Map<string, Pending<T, R>[]>();
-  private readonly draining = new Map<string, Promise<void>>();
+  private readonly batches = new KeyedDrainLoop<Pending<T, R>[]>(
+    (key) => this.nextBatch(key),
+    (key, batch) => this.processBatch(key, batch),
+  );
   /** Per key, the item pushed last: once it settled, every earlier one had. */
   private readonly lastPushed = new SettledTails();
 
@@ -34,7 +38,7 @@ export class KeyedBatchQueue<T, R = void> {
       const queue = this.queues.get(key) ?? [];
       queue.push({ item, resolve, reject });
       this.queues.set(key, queue);
-      if (!this.draining.has(key)) this.draining.set(key, this.drain(key));
+      this.batches.start(key);
     });
     this.lastPushed.track(key, result);
     return result;
@@ -47,33 +51,28 @@ export class KeyedBatchQueue<T, R = void> {
 
   /** Resolves when every batch queued so far has been processed. */
   async idle(): Promise<void> {
-    while (this.draining.size) await Promise.allSettled([...this.draining.values()]);
+    await this.batches.idle();
   }
 
-  private async drain(key: string): Promise<void> {
-    // Start on a later tick so a synchronous burst of pushes lands in one batch.
-    await Promise.resolve();
-    for (;;) {
-      const queue = this.queues.get(key);
-      if (!queue?.length) {
-        // In the same tick as the last check: a push after this starts a new drain, none is stranded.
-        this.queues.delete(key);
-        this.draining.delete(key);
-        return;
-      }
-      const batch = queue.splice(0, this.options.maxBatch);
-      const items = batch.map((p) => p.item);
-      let results: R[];
-      try {
-        results = await this.options.process(key, items);
-      } catch (error) {
-        for (const p of batch) p.reject(error);
-        continue;
-      }
-      batch.forEach((p, i) => p.resolve(results[i]));
-      // A throwing hook must not stall the key's queue.
-      if (this.options.afterBatch)
-        await this.options.afterBatch(key, items, results).catch(() => undefined);
+  private nextBatch(key: string): Pending<T, R>[] | undefined {
+    const queue = this.queues.get(key);
+    if (queue?.length) return queue.splice(0, this.options.maxBatch);
+    this.queues.delete(key);
+    return undefined;
+  }
+
+  private async processBatch(key: string, batch: Pending<T, R>[]): Promise<void> {
+    const items = batch.map((p) => p.item);
+    let results: R[];
+    try {
+      results = await this.options.process(key, items);
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+      return;
     }
+    batch.forEach((p, i) => p.resolve(results[i]));
+    // A throwing hook must not stall the key's queue.
+    if (this.options.afterBatch)
+      await this.options.afterBatch(key, items, results).catch(() => undefined);
   }
 }

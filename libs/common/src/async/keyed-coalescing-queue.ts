@@ -1,3 +1,5 @@
+import { KeyedDrainLoop } from './keyed-drain-loop';
+
 export interface KeyedCoalescingQueueOptions<I, H> {
   /** What an item key holds once `item` is folded into what it held (undefined: nothing yet). */
   fold: (held: H | undefined, item: I) => H;
@@ -20,8 +22,11 @@ export interface KeyedCoalescingQueueOptions<I, H> {
  */
 export class KeyedCoalescingQueue<I, H> {
   private readonly next = new Map<string, Map<string, H>>();
-  private readonly draining = new Map<string, Promise<void>>();
   private readonly full = new Set<string>();
+  private readonly rounds = new KeyedDrainLoop<Map<string, H>>(
+    (key) => this.takeRound(key),
+    (key, round) => this.options.process(key, round),
+  );
 
   constructor(private readonly options: KeyedCoalescingQueueOptions<I, H>) {}
 
@@ -38,7 +43,7 @@ export class KeyedCoalescingQueue<I, H> {
     }
     round.set(itemKey, this.options.fold(held, item));
     this.next.set(key, round);
-    if (!this.draining.has(key)) this.draining.set(key, this.drain(key));
+    this.rounds.start(key);
     return true;
   }
 
@@ -49,27 +54,20 @@ export class KeyedCoalescingQueue<I, H> {
 
   /** Resolves once the key's rounds are done: the items pushed so far, and any pushed meanwhile. */
   async settled(key: string): Promise<void> {
-    await this.draining.get(key);
+    await this.rounds.settled(key);
   }
 
   /** Resolves once every key's rounds are done. */
   async idle(): Promise<void> {
-    while (this.draining.size) await Promise.allSettled([...this.draining.values()]);
+    await this.rounds.idle();
   }
 
-  private async drain(key: string): Promise<void> {
-    // Start on a later tick so a synchronous burst of pushes lands in one round.
-    await Promise.resolve();
-    for (;;) {
-      const round = this.next.get(key);
-      if (!round) {
-        // In the same tick as the last check: a push after this starts a new drain.
-        this.draining.delete(key);
-        return;
-      }
-      this.next.delete(key);
-      this.full.delete(key);
-      await this.options.process(key, round).catch(() => undefined);
-    }
+  /** The key's next round, which takes its refusals with it: the next one says so again. */
+  private takeRound(key: string): Map<string, H> | undefined {
+    const round = this.next.get(key);
+    if (!round) return undefined;
+    this.next.delete(key);
+    this.full.delete(key);
+    return round;
   }
 }
