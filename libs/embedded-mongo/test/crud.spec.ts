@@ -525,6 +525,20 @@ describe('CRUD through the official driver', () => {
     expect(await coll.countDocuments({ v: { $not: { $type: 'string' } } })).toBe(4);
   });
 
+  it("reads $exists by its operand's truth: '' and NaN are true, 0 and null false", async () => {
+    const coll = fresh();
+    await coll.insertMany([{ _id: 1, v: 'x' }, { _id: 2 }, { _id: 3, v: [1] }] as Document[]);
+    const ids = async (filter: Document) =>
+      (await coll.find(filter).sort({ _id: 1 }).toArray()).map((d) => d._id);
+    expect(await ids({ v: { $exists: '' } })).toEqual([1, 3]);
+    expect(await ids({ v: { $exists: NaN } })).toEqual([1, 3]);
+    expect(await ids({ v: { $exists: 0 } })).toEqual([2]);
+    expect(await ids({ v: { $exists: null } })).toEqual([2]);
+    // One candidate (by _id) is judged on the decoded document, not on the bytes.
+    expect(await ids({ _id: 1, v: { $exists: '' } })).toEqual([1]);
+    expect(await ids({ _id: 3, v: { $not: { $exists: '' } } })).toEqual([]);
+  });
+
   it('matches $gte and $lte null as equality to null (missing fields too), $gt and $lt null never', async () => {
     const coll = fresh();
     await coll.insertMany([

@@ -13,6 +13,7 @@ import { canonicalKey } from '../storage/index-key';
 import { bracketOf, compareBson, compareStrings } from './bson-order';
 import { collationFold, foldStrings, type StringFold } from './collation';
 import { compileNative } from './native-matcher';
+import { operandTruth } from './value-predicates';
 import { sortDocuments } from './sort-order';
 import type { Options } from 'mingo/types';
 
@@ -120,12 +121,17 @@ function holdsBetweenNumbers(a: unknown, b: unknown, holds: (order: number) => b
 const isNaNValue = (value: unknown): boolean =>
   typeof value === 'number' ? Number.isNaN(value) : String(value) === 'NaN';
 
+/** `$exists` of an operand by its truth as MongoDB reads it: mingo's `!!` made `''` and NaN false. */
+const $exists: QueryOperator = (selector, value, options) =>
+  mingoQueryOperators.$exists(selector, operandTruth(value), options);
+
 const $eq = numericEquality(mingoQueryOperators.$eq, false);
 const $in = numericEquality(mingoQueryOperators.$in, true);
 
 const QUERY_OPERATORS: Record<string, QueryOperator> = {
   ...mingoQueryOperators,
   $type: typeOperator,
+  $exists,
   $eq,
   $ne: negated($eq),
   $in,

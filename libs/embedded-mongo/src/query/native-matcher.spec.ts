@@ -171,8 +171,6 @@ describe('compileNative', () => {
       { a: { $size: 1 } },
       { a: { $in: [/x/] } },
       { a: { $gt: null } },
-      { a: { $exists: '' } }, // MongoDB reads it as true, mingo as false
-      { a: { $exists: NaN } },
       { $expr: { $eq: ['$a', 1] } },
       { 'a.toString': 1 },
       { a: { $gt: Decimal128.fromString('1') } },
@@ -183,12 +181,17 @@ describe('compileNative', () => {
     expect(compileNative({ a: 1, b: { $exists: true } }, true)).toBeDefined();
   });
 
-  it('decides $exists of a number or null as its truth, as MongoDB and mingo both read it', () => {
+  it("decides $exists by its operand's truth, as MongoDB reads it", () => {
     const test = (filter: Document, document: Document) => compileNative(filter)!(document);
     expect(test({ a: { $exists: 1 } }, { a: 0 })).toBe(true);
     expect(test({ a: { $exists: 1 } }, {})).toBe(false);
     expect(test({ a: { $exists: 0 } }, {})).toBe(true);
     expect(test({ a: { $exists: -0 } }, { a: null })).toBe(false);
     expect(test({ 'a.b': { $exists: null } }, { a: { c: 1 } })).toBe(true);
+    expect(test({ a: { $exists: Decimal128.fromString('0.0') } }, {})).toBe(true);
+    expect(test({ a: { $exists: Long.fromNumber(2) } }, { a: 1 })).toBe(true);
+    // `!!` reads these as false; MongoDB as true.
+    expect(test({ a: { $exists: '' } }, { a: 1 })).toBe(true);
+    expect(test({ a: { $exists: NaN } }, {})).toBe(false);
   });
 });

@@ -28,7 +28,7 @@ const NUMBERS = bracketOf(0);
 /**
  * The predicates of `field: condition`: a scalar or null (equality), or an object of operators
  * among `$eq`, `$ne`, `$in`, `$nin` (of scalars and null), `$gt`/`$gte`/`$lt`/`$lte` (of a number,
- * string or Date) and `$exists` (a boolean, null or number). Scalars are strings, booleans, numbers
+ * string or Date) and `$exists` (of any operand). Scalars are strings, booleans, numbers
  * (not NaN), Dates and ObjectIds; under a collation (`foldsStrings`) strings compare folded, so no
  * string operand is taken. Any other operand or operator leaves the condition incomplete: an object
  * mixing operators and fields (or a document to compare whole) gets no predicate at all.
@@ -163,16 +163,19 @@ function inList(operand: unknown, foldsStrings: boolean): ValuePredicate | undef
         : primitives.has(value);
 }
 
-/**
- * `$exists` of a boolean, null or a number: what MongoDB (the operand's truth) and mingo (`!!`)
- * agree on. NaN, strings and the rest they read differently: left undecided.
- */
-function exists(operand: unknown): ValuePredicate | undefined {
-  if (!(typeof operand === 'boolean' || operand === null || typeof operand === 'number'))
-    return undefined;
-  if (Number.isNaN(operand)) return undefined;
-  const present = !!operand;
+/** `$exists`: present or missing as the operand's truth says (see operandTruth). */
+function exists(operand: unknown): ValuePredicate {
+  const present = operandTruth(operand);
   return (value) => (value !== undefined) === present; // COMPLEX is present
+}
+
+/**
+ * An operand's truth as MongoDB reads it (BSON's trueValue): false, null, undefined and numbers
+ * equal to 0 of every type are false; the rest is true, `''` and NaN included (`!!` says false).
+ */
+export function operandTruth(operand: unknown): boolean {
+  if (operand === false || operand === null || operand === undefined) return false;
+  return bracketOf(operand) !== NUMBERS || compareBson(operand, 0) !== 0;
 }
 
 /** A Long past 2^53, a Decimal128...: numbers that are objects. */

@@ -62,6 +62,8 @@ const filters: Document[] = [
   { f: { $exists: null } },
   { f: { $exists: '' } },
   { f: { $exists: NaN } },
+  { f: { $exists: Decimal128.fromString('0') } },
+  { f: { $exists: 'x' } },
   { f: { $exists: true, $ne: 1 } },
   { f: { $in: [1, 'a', null] } },
   { f: { $in: [2, new Date(2)] } },
@@ -202,13 +204,16 @@ describe('compileRawFilter', () => {
     expect(verdict({ f: { $gte: 'a' } }, { f: ['b'] })).toBe(RawVerdict.Unknown);
   });
 
-  it('leaves $exists of an operand MongoDB and mingo read differently to the filter', () => {
+  it("decides $exists by its operand's truth, as MongoDB reads it", () => {
     const verdict = (filter: Document, document: Document) =>
-      compileRawFilter(filter)?.test(Buffer.from(serialize(document)));
-    // MongoDB reads '' and NaN as true, mingo (the store's filter) as false.
-    expect(verdict({ f: { $exists: '' } }, { g: 1 })).toBeUndefined();
-    expect(verdict({ f: { $exists: NaN }, g: 1 }, { g: 1 })).toBe(RawVerdict.Unknown);
+      compileRawFilter(filter)!.test(Buffer.from(serialize(document)));
+    // `!!` reads '' and NaN as false; MongoDB as true.
+    expect(verdict({ f: { $exists: '' } }, { g: 1 })).toBe(RawVerdict.Reject);
+    expect(verdict({ f: { $exists: NaN } }, { f: [1] })).toBe(RawVerdict.Match);
     expect(verdict({ f: { $exists: 1 } }, { g: 1 })).toBe(RawVerdict.Reject);
     expect(verdict({ f: { $exists: null } }, { g: 1 })).toBe(RawVerdict.Match);
+    expect(verdict({ f: { $exists: Decimal128.fromString('0') } }, { g: 1 })).toBe(
+      RawVerdict.Match,
+    );
   });
 });
