@@ -55,8 +55,15 @@ function logical(operator: string, branches: unknown, foldsStrings: boolean) {
 function fieldTest(path: string, condition: unknown, foldsStrings: boolean) {
   const read = reader(path);
   if (!read) return undefined;
-  const { predicates, complete } = fieldPredicates(condition, foldsStrings);
+  const { predicates, complete } = fieldPredicates(condition, { foldsStrings });
   if (!complete) return undefined;
+  if (predicates.length === 1) {
+    const [holds] = predicates; // most conditions: no loop over one predicate
+    return (document: Document) => {
+      const value = read(document);
+      return value === UNDECIDED ? undefined : holds(value);
+    };
+  }
   return (document: Document) => {
     const value = read(document);
     return value === UNDECIDED ? undefined : allOf<unknown>(predicates, value);

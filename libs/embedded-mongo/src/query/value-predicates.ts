@@ -23,59 +23,68 @@ export interface FieldPredicates {
   complete: boolean;
 }
 
+/** A decoded value's test: total, so it never leaves a value undecided. */
+type ValueTest = (value: unknown) => boolean;
+
 const NUMBERS = bracketOf(0);
 
 /**
  * The predicates of `field: condition`: a scalar or null (equality), or an object of operators
  * among `$eq`, `$ne`, `$in`, `$nin` (of scalars and null), `$gt`/`$gte`/`$lt`/`$lte` (of a number,
- * string or Date) and `$exists` (of any operand). Scalars are strings, booleans, numbers
- * (not NaN), Dates and ObjectIds; under a collation (`foldsStrings`) strings compare folded, so no
+ * string or Date) and `$exists` (of any operand). Scalars are strings, booleans, numbers (not
+ * NaN), Dates and ObjectIds; under a collation (`foldsStrings`) strings compare folded, so no
  * string operand is taken. Any other operand or operator leaves the condition incomplete: an object
  * mixing operators and fields (or a document to compare whole) gets no predicate at all.
+ * `complexValues`: the values tested may be COMPLEX (read from bytes); decoded ones never are, and
+ * their predicates skip that check.
  */
-export function fieldPredicates(condition: unknown, foldsStrings: boolean): FieldPredicates {
+export function fieldPredicates(
+  condition: unknown,
+  { foldsStrings = false, complexValues = false } = {},
+): FieldPredicates {
   const predicates: ValuePredicate[] = [];
   let complete = true;
+  const add = (test: ValueTest | undefined, readsPresence = false) => {
+    if (!test) complete = false;
+    else if (complexValues && !readsPresence) predicates.push(undecidedWhenComplex(test));
+    else predicates.push(test);
+  };
   const operators = isPlainObject(condition) ? Object.keys(condition) : [];
-  if (operators.some((key) => key.startsWith('$'))) {
-    if (!operators.every((key) => key.startsWith('$'))) return { predicates, complete: false };
+  if (!operators.some((key) => key.startsWith('$'))) add(equalTo(condition, foldsStrings));
+  else if (!operators.every((key) => key.startsWith('$'))) complete = false;
+  else
     for (const operator of operators) {
-      const predicate = operatorPredicate(
-        operator,
-        (condition as Document)[operator],
-        foldsStrings,
-      );
-      if (predicate) predicates.push(predicate);
-      else complete = false;
+      const operand: unknown = (condition as Document)[operator];
+      if (operator === '$exists') add(exists(operand), true);
+      else add(operatorTest(operator, operand, foldsStrings));
     }
-  } else {
-    const predicate = equalTo(condition, foldsStrings);
-    if (predicate) predicates.push(predicate);
-    else complete = false;
-  }
   return { predicates, complete };
 }
 
-function operatorPredicate(
+/** Only presence is known of a COMPLEX value: a test of its value leaves it undecided. */
+const undecidedWhenComplex =
+  (test: ValueTest): ValuePredicate =>
+  (value) =>
+    value === COMPLEX ? undefined : test(value);
+
+function operatorTest(
   operator: string,
   operand: unknown,
   foldsStrings: boolean,
-): ValuePredicate | undefined {
+): ValueTest | undefined {
   switch (operator) {
     case '$eq':
       return equalTo(operand, foldsStrings);
     case '$ne': {
       const equal = equalTo(operand, foldsStrings);
-      return equal && ((value) => negate(equal(value)));
+      return equal && ((value) => !equal(value));
     }
     case '$in':
       return inList(operand, foldsStrings);
     case '$nin': {
       const inside = inList(operand, foldsStrings);
-      return inside && ((value) => negate(inside(value)));
+      return inside && ((value) => !inside(value));
     }
-    case '$exists':
-      return exists(operand);
     case '$gt':
       return range(operand, foldsStrings, (order) => order > 0);
     case '$gte':
@@ -130,27 +139,24 @@ function isScalar(value: unknown, foldsStrings: boolean): boolean {
 }
 
 /** Equality with a scalar (numbers of any type by value) or null (null or missing). */
-function equalTo(expected: unknown, foldsStrings: boolean): ValuePredicate | undefined {
-  if (expected === null)
-    return (value) => (value === COMPLEX ? undefined : value === null || value === undefined);
+function equalTo(expected: unknown, foldsStrings: boolean): ValueTest | undefined {
+  if (expected === null) return isNil;
   if (!isScalar(expected, foldsStrings)) return undefined;
   if (typeof expected === 'string' || typeof expected === 'boolean')
-    return (value) => (value === COMPLEX ? undefined : value === expected);
+    return (value) => value === expected;
   if (expected instanceof Date) {
     const time = expected.getTime();
-    return (value) =>
-      value === COMPLEX ? undefined : value instanceof Date && value.getTime() === time;
+    return (value) => value instanceof Date && value.getTime() === time;
   }
   const key = canonicalKey(expected);
   if (typeof expected === 'number')
-    return (value) =>
-      value === expected ||
-      (value === COMPLEX ? undefined : isWrappedNumber(value) && canonicalKey(value) === key);
-  return (value) =>
-    value === COMPLEX ? undefined : value instanceof ObjectId && canonicalKey(value) === key;
+    return (value) => value === expected || (isWrappedNumber(value) && canonicalKey(value) === key);
+  return (value) => value instanceof ObjectId && canonicalKey(value) === key;
 }
 
-function inList(operand: unknown, foldsStrings: boolean): ValuePredicate | undefined {
+const isNil = (value: unknown) => value === null || value === undefined;
+
+function inList(operand: unknown, foldsStrings: boolean): ValueTest | undefined {
   if (!Array.isArray(operand)) return undefined;
   if (!operand.every((item) => item === null || isScalar(item, foldsStrings))) return undefined;
   const primitives = new Set(operand.filter((item) => typeof item !== 'object'));
@@ -158,13 +164,11 @@ function inList(operand: unknown, foldsStrings: boolean): ValuePredicate | undef
   return (value) =>
     value === null || value === undefined || typeof value === 'object'
       ? keys.has(canonicalKey(value))
-      : value === COMPLEX
-        ? undefined
-        : primitives.has(value);
+      : primitives.has(value);
 }
 
 /** `$exists`: present or missing as the operand's truth says (see operandTruth). */
-function exists(operand: unknown): ValuePredicate {
+function exists(operand: unknown): ValueTest {
   const present = operandTruth(operand);
   return (value) => (value !== undefined) === present; // COMPLEX is present
 }
@@ -191,25 +195,18 @@ function range(
   operand: unknown,
   foldsStrings: boolean,
   holds: (order: number) => boolean,
-): ValuePredicate | undefined {
+): ValueTest | undefined {
   if (typeof operand === 'string' && !foldsStrings)
-    return (value) =>
-      typeof value === 'string'
-        ? holds(compareStrings(value, operand))
-        : value === COMPLEX
-          ? undefined
-          : false;
+    return (value) => typeof value === 'string' && holds(compareStrings(value, operand));
   if (typeof operand === 'number' && !Number.isNaN(operand))
     return (value) =>
       typeof value === 'number'
         ? !Number.isNaN(value) && holds(value < operand ? -1 : value > operand ? 1 : 0)
-        : value === COMPLEX
-          ? undefined
-          : isWrappedNumber(value) && String(value) !== 'NaN' && holds(compareBson(value, operand));
+        : isWrappedNumber(value) && String(value) !== 'NaN' && holds(compareBson(value, operand));
   if (operand instanceof Date && !Number.isNaN(operand.getTime())) {
     const bound = operand.getTime();
     return (value) => {
-      if (!(value instanceof Date)) return value === COMPLEX ? undefined : false;
+      if (!(value instanceof Date)) return false;
       const time = value.getTime();
       return !Number.isNaN(time) && holds(time < bound ? -1 : time > bound ? 1 : 0);
     };

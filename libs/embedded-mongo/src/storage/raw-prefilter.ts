@@ -83,7 +83,9 @@ function collectChecks(
       continue;
     }
     const { predicates, complete: expressed } =
-      condition instanceof RegExp ? regexPredicates(condition) : fieldPredicates(condition, false);
+      condition instanceof RegExp
+        ? regexPredicates(condition)
+        : fieldPredicates(condition, { complexValues: true });
     for (const predicate of predicates) {
       const at = position(field);
       out.push((values) => predicate(values[at]));
