@@ -145,6 +145,36 @@ describe('EventOutboxService (embedded store)', () => {
     expect(await ledger(org)).toEqual([]);
   });
 
+  it('stores the next batch while a batch fans out, one batch ahead at most, fan-outs in order', async () => {
+    const org = 'org-pipelined';
+    const seen: string[] = [];
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+    const outbox = await boot(async (events) => {
+      const own = textsOf(events.filter((e) => e.organizationId === org));
+      if (own.includes('first')) await firstHeld; // slow subscribers (webhook deliveries)
+      seen.push(...own);
+    });
+    const waited = (ms: number) =>
+      new Promise<'waiting'>((r) => setTimeout(() => r('waiting'), ms));
+    try {
+      await outbox.append(event(org, 'first'));
+      const second = await Promise.race([outbox.append(event(org, 'second')), waited(1_000)]);
+      expect(second).toMatchObject({ seq: 2 });
+      // The second batch's fan-out waits for the first's: the third batch waits to be stored.
+      const third = outbox.append(event(org, 'third'));
+      expect(await Promise.race([third, waited(100)])).toBe('waiting');
+      expect(seen).toEqual([]);
+      releaseFirst();
+      expect(await third).toMatchObject({ seq: 3 });
+    } finally {
+      releaseFirst();
+      await outbox.beforeApplicationShutdown();
+    }
+    expect(seen).toEqual(['first', 'second', 'third']);
+    expect(await ledger(org)).toEqual([]);
+  });
+
   it('hands a live batch the subscriptions version its reservation saw, new after every change', async () => {
     const org = 'org-subscriptions';
     const seen: Array<LiveBatch | undefined> = [];

@@ -65,6 +65,8 @@ export class EventOutboxService implements OnModuleInit, BeforeApplicationShutdo
   private readonly appends: KeyedBatchQueue<NewEvent, StoreResult>;
   private readonly subscribers: EventSubscriber[] = [];
   private readonly storedListeners: StoredListener[] = [];
+  /** Per organization, the live fan-out started last, while it runs (see queueFanOut). */
+  private readonly liveFanOuts = new Map<string, Promise<void>>();
   private seeded?: Promise<void>;
   private recoveryTimer?: NodeJS.Timeout;
   private recovering?: Promise<boolean>;
@@ -90,15 +92,38 @@ export class EventOutboxService implements OnModuleInit, BeforeApplicationShutdo
         // Also when every event was a repeat: their numbers are settled (never stored).
         const range = { first: results[0].first, last: results[0].first + results.length - 1 };
         for (const listener of this.storedListeners) listener(organizationId, stored, range);
-        // A boot pass cut short by a shutdown leaves older batches to the next boot: so does this one.
-        if (this.bootRecovered && !(await this.bootRecovered)) return;
-        await this.fanOutLive(stored, {
+        await this.queueFanOut(organizationId, stored, {
           organizationId,
           first: results[0].first,
           subscriptionsVersion: results[0].subscriptionsVersion,
         });
       },
     });
+  }
+
+  /**
+   * Starts a live batch's fan-out after the organization's previous one, so fan-outs keep the
+   * order of the batches; resolves once that previous one ended. The next batch is thus stored
+   * while this one fans out (its reservation and insert overlap these subscribers and the
+   * settle), and at most one batch waits for its fan-out behind the stores.
+   */
+  private async queueFanOut(
+    organizationId: string,
+    stored: StoredEvent[],
+    range: LiveBatch & { first: number },
+  ): Promise<void> {
+    const previous = this.liveFanOuts.get(organizationId);
+    const fanOut = (async () => {
+      await previous;
+      // A boot pass cut short by a shutdown leaves older batches to the next boot: so does this one.
+      if (this.bootRecovered && !(await this.bootRecovered)) return;
+      await this.fanOutLive(stored, range); // never throws: a failure is left to the recovery pass
+    })();
+    this.liveFanOuts.set(organizationId, fanOut);
+    void fanOut.then(() => {
+      if (this.liveFanOuts.get(organizationId) === fanOut) this.liveFanOuts.delete(organizationId);
+    });
+    await previous;
   }
 
   /** Subscribers are registered by now (constructors); the recovery needs nothing else. */
@@ -120,8 +145,9 @@ export class EventOutboxService implements OnModuleInit, BeforeApplicationShutdo
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.recoveryTimer);
-    // Let queued appends reach the database before the connection closes.
+    // Let queued appends reach the database, and their fan-outs run, before the connection closes.
     await Promise.allSettled([this.appends.idle(), this.recovering]);
+    while (this.liveFanOuts.size) await Promise.allSettled([...this.liveFanOuts.values()]);
   }
 
   /** Call from the subscriber's constructor: the boot recovery starts at module init. */
