@@ -203,7 +203,7 @@ describe('InboundIngestService', () => {
     await Promise.all(['a', 'bad', 'b'].map((id) => ingest.onMessage(event(id))));
     const created = status.emitCreated.mock.calls[0][1];
     expect(created.map((m: { waMessageId: string }) => m.waMessageId)).toEqual(['a', 'b']);
-    expect(notes.close).toHaveBeenCalledWith('note1');
+    expect(notes.close).toHaveBeenCalledWith(['note1']);
   });
 
   it('counts as new a message the failed bulk insert had stored before failing (same id)', async () => {
@@ -354,7 +354,7 @@ describe('InboundIngestService', () => {
     notes.close.mockImplementation(async () => order.push('close'));
     await ingest.onMessage(event('a'));
     expect(order).toEqual(['open', 'insert', 'announce', 'close']);
-    expect(notes.close).toHaveBeenCalledWith('note1');
+    expect(notes.close).toHaveBeenCalledWith(['note1']);
   });
 
   it('stores later messages while the effects of earlier ones still run, and holds their notes', async () => {
@@ -385,10 +385,33 @@ describe('InboundIngestService', () => {
       'b',
       'c',
     ]);
-    expect(notes.close.mock.calls.map(([id]) => id)).toEqual(['note1', 'note2']);
+    expect(notes.close.mock.calls).toEqual([[['note1']], [['note2']]]);
     notes.hold.mockClear();
     await ingest['holdWaitingNotes']();
     expect(notes.hold).not.toHaveBeenCalled();
+  });
+
+  it('closes the notes of the batches one run of the effects took in one write', async () => {
+    let n = 0;
+    notes.open.mockImplementation(async (sessionId: string, messageIds: string[]) => ({
+      id: `note${++n}`,
+      sessionId,
+      messageIds,
+    }));
+    messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) => docs.map(record));
+    let release!: () => void;
+    counts.record.mockImplementationOnce(() => new Promise<void>((r) => (release = r)));
+    const first = ingest.onMessage(event('a'));
+    await vi.waitFor(() => expect(counts.record).toHaveBeenCalledTimes(1));
+    // Two more batches are stored while the effects of 'a' are stuck: one run takes both.
+    const b = ingest.onMessage(event('b'));
+    await vi.waitFor(() => expect(messages.insertManyOnce).toHaveBeenCalledTimes(2));
+    const c = ingest.onMessage(event('c'));
+    await vi.waitFor(() => expect(messages.insertManyOnce).toHaveBeenCalledTimes(3));
+    release();
+    await Promise.all([first, b, c]);
+    expect(counts.record).toHaveBeenCalledTimes(2);
+    expect(notes.close.mock.calls).toEqual([[['note1']], [['note2', 'note3']]]);
   });
 
   it('leaves the note open when an effect fails, for recovery to replay', async () => {
@@ -431,7 +454,7 @@ describe('InboundIngestService', () => {
     messages.insertOnce.mockRejectedValue(new Error('db down'));
     await ingest.onMessage(event('a'));
     expect(status.emitCreated).not.toHaveBeenCalled();
-    expect(notes.close).toHaveBeenCalledWith('note1');
+    expect(notes.close).toHaveBeenCalledWith(['note1']);
   });
 
   it('replays a note: the noted messages that were stored get their effects, then it closes', async () => {
@@ -444,7 +467,7 @@ describe('InboundIngestService', () => {
     expect(counts.record).toHaveBeenCalledWith([stored]);
     // Announced as a replay under its note, so counting listeners recount or skip what they claimed.
     expect(status.emitCreated).toHaveBeenCalledWith('org1_main', [stored], [note], true);
-    expect(notes.close).toHaveBeenCalledWith('note9');
+    expect(notes.close).toHaveBeenCalledWith(['note9']);
     // The chat's counts, which the crash may have taken already, recounted from the messages.
     expect(counts.recount).toHaveBeenCalledWith('org1_main', stored.chatJid, { messages: true });
   });

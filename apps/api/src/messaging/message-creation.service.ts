@@ -54,7 +54,7 @@ export class MessageCreationService {
   ): Promise<void> {
     await this.runEffects(creations, created, replayed);
     await this.applyEarlyReceipts(created);
-    for (const creation of creations) await this.creations.close(creation.id);
+    await this.creations.close(creations.map((c) => c.id));
   }
 
   /**
@@ -107,7 +107,7 @@ export class MessageCreationService {
 
   /** The insert was refused: nothing was created under these ids that needs effects. */
   async abandon(creation: OpenCreation): Promise<void> {
-    await this.creations.close(creation.id).catch((err: unknown) => {
+    await this.creations.close([creation.id]).catch((err: unknown) => {
       // Left behind, the note is replayed later and finds no message: harmless.
       this.log.warn({ err, sessionId: creation.sessionId }, 'Could not close a creation note');
     });

@@ -25,8 +25,9 @@ export class MessageCreationsRepository {
     return { id: await this.notes.open({ sessionId, messageIds }), sessionId, messageIds };
   }
 
-  close(id: string): Promise<void> {
-    return this.notes.close(id);
+  /** Closes these notes, in one write. */
+  close(ids: string[]): Promise<void> {
+    return this.notes.closeAll(ids);
   }
 
   /** Keeps recovery off these open notes for `leaseMs` more. */

@@ -30,6 +30,21 @@ describe('WriteAheadNotes (embedded store)', () => {
     expect(await notes.claimStale(later, 60_000)).toBeUndefined();
   });
 
+  it('closes several notes in one write, and only those', async () => {
+    const rows = () => connection.collection('closing').countDocuments();
+    const closing = new WriteAheadNotes<{ ids: string[] }>(connection.collection('closing'));
+    const [a, b, kept] = [
+      await closing.open({ ids: ['a'] }),
+      await closing.open({ ids: ['b'] }),
+      await closing.open({ ids: ['c'] }),
+    ];
+    await closing.closeAll([a, b]);
+    expect(await rows()).toBe(1);
+    expect(await closing.claimStale(new Date(Date.now() + 1_000), 60_000)).toMatchObject({
+      id: kept,
+    });
+  });
+
   it('lets a lease run out, so a note whose claimant died is claimed again', async () => {
     // The notes of the previous test are leased for a minute: only this one is claimable.
     const id = await notes.open({ sessionId: 's4', ids: ['d'] });

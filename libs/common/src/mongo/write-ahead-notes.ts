@@ -41,6 +41,12 @@ export class WriteAheadNotes<T extends Document> {
     await this.collection.deleteOne({ _id: new Types.ObjectId(id) });
   }
 
+  /** Closes several notes in one write. */
+  async closeAll(ids: string[]): Promise<void> {
+    if (!ids.length) return;
+    await this.collection.deleteMany({ _id: { $in: ids.map((id) => new Types.ObjectId(id)) } });
+  }
+
   /** Leases these notes, still being worked on, for `leaseMs` more: recovery leaves them alone. */
   async hold(ids: string[], leaseMs: number): Promise<void> {
     if (!ids.length) return;
