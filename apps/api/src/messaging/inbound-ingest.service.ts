@@ -220,10 +220,9 @@ export class InboundIngestService implements BeforeApplicationShutdown {
     // Our own sends come back as fromMe events: let the send store WhatsApp's id first, so the echo
     // is recognised as the same message (unique sessionId + waMessageId) rather than stored twice.
     if (arrivals.some((a) => a.event.message.fromMe)) await this.dispatcher.sendsSettled(sessionId);
-    const docs = arrivals.map(({ event, arrivedAt, id }) => ({
-      ...this.toNewMessage(event, event.message, arrivedAt),
-      _id: id,
-    }));
+    const docs = arrivals.map(({ event, arrivedAt, id }) =>
+      this.toNewMessage(event, event.message, arrivedAt, id),
+    );
     const note = await this.throughOutage(
       () =>
         this.creation.begin(
@@ -325,8 +324,10 @@ export class InboundIngestService implements BeforeApplicationShutdown {
     event: WaMessageReceivedEvent,
     m: InboundMessage,
     arrivedAt: Date,
-  ): NewMessage {
-    const doc: NewMessage = {
+    id: string,
+  ): NewMessage & { _id: string } {
+    const doc: NewMessage & { _id: string } = {
+      _id: id,
       organizationId: event.organizationId,
       sessionId: event.sessionId,
       sessionName: event.sessionName,

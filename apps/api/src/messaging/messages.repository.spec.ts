@@ -43,7 +43,8 @@ describe('MessagesRepository outbox claims (embedded store)', () => {
   const read = (id: string) => connection.collection('messages').findOne({ _id: id as never });
 
   it('stores a redelivered message once: the copy, dated by its own later arrival, changes nothing', async () => {
-    const received = (timestamp: Date): NewMessage => ({
+    const received = (timestamp: Date): NewMessage & { _id: string } => ({
+      _id: newMessageId(), // each copy its own id, as each delivery gets on arrival
       organizationId: 'org',
       sessionId: 'org_main',
       sessionName: 'main',

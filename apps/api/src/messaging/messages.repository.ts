@@ -104,11 +104,10 @@ export class MessagesRepository {
    * get the schema's defaults here and skip Mongoose hydration (`lean`): callers build them from
    * typed engine events. Any error other than a duplicate is thrown; nothing is half-reported.
    */
-  async insertManyOnce(messages: NewMessage[]): Promise<MessageRecord[]> {
+  async insertManyOnce(messages: Array<NewMessage & { _id: string }>): Promise<MessageRecord[]> {
     if (!messages.length) return [];
     const now = new Date();
     const docs = messages.map((m) => ({
-      _id: newMessageId(),
       ...m,
       createdAt: now,
       updatedAt: now,
