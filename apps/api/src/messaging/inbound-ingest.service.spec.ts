@@ -391,6 +391,20 @@ describe('InboundIngestService', () => {
     expect(notes.hold).not.toHaveBeenCalled();
   });
 
+  it('looks up the changes stored before their targets while the chat is written', async () => {
+    messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) => docs.map(record));
+    let release!: () => void;
+    counts.record.mockImplementationOnce(() => new Promise<void>((r) => (release = r)));
+    const done = ingest.onMessage(event('a'));
+    await vi.waitFor(() => expect(counts.record).toHaveBeenCalledTimes(1));
+    // The chat write is still under way: the read for earlier edits and revokes is not behind it.
+    await vi.waitFor(() => expect(messages.findChangesOf).toHaveBeenCalledWith('org1_main', ['a']));
+    expect(status.emitCreated).not.toHaveBeenCalled();
+    release();
+    await done;
+    expect(status.emitCreated).toHaveBeenCalledTimes(1);
+  });
+
   it('closes the notes of the batches one run of the effects took in one write', async () => {
     let n = 0;
     notes.open.mockImplementation(async (sessionId: string, messageIds: string[]) => ({

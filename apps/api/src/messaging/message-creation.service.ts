@@ -89,8 +89,12 @@ export class MessageCreationService {
     const sessionId = creations[0]?.sessionId;
     if (!sessionId || !created.length) return;
     // The chat first: an edit or revoke applied next finds its target as the chat's last message.
-    await this.counts.record(created);
-    await this.applyChanges(sessionId, created);
+    // The changes that came before their targets are looked up meanwhile (a read: no order to keep).
+    const [, earlier] = await Promise.all([
+      this.counts.record(created),
+      this.changesStoredBefore(sessionId, created),
+    ]);
+    await this.applyChanges(created, earlier);
     await this.status.emitCreated(sessionId, created, creations, replayed);
     await this.sessions.touchActivity(sessionId, new Date());
     for (const record of created)
@@ -127,13 +131,17 @@ export class MessageCreationService {
     return stored.length;
   }
 
+  /** The stored edits and revokes of messages the batch brings (they arrived before them). */
+  private changesStoredBefore(sessionId: string, created: MessageRecord[]) {
+    const targets = created.flatMap((m) => (m.waMessageId && !m.targetId ? [m.waMessageId] : []));
+    return targets.length ? this.messages.findChangesOf(sessionId, targets) : [];
+  }
+
   /**
    * Edits and revokes reach the message they target, whichever came first: the batch's own, and
-   * the stored ones of messages the batch brings (they arrived before them). The newest edit wins.
+   * `earlier`, those stored before their targets in the batch. The newest edit wins.
    */
-  private async applyChanges(sessionId: string, created: MessageRecord[]): Promise<void> {
-    const targets = created.flatMap((m) => (m.waMessageId && !m.targetId ? [m.waMessageId] : []));
-    const earlier = targets.length ? await this.messages.findChangesOf(sessionId, targets) : [];
+  private async applyChanges(created: MessageRecord[], earlier: MessageRecord[]): Promise<void> {
     const changes = new Map<string, MessageRecord>();
     for (const m of [...created.filter((m) => m.targetId), ...earlier])
       changes.set(String(m._id), m);
