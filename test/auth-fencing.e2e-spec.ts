@@ -1,44 +1,76 @@
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { EmbeddedMongoServer } from '@app/embedded-mongo';
-import { SessionRegistry, WA_AUTH_STORE_PROVIDER, type WaAuthStoreProvider } from '@app/whatsapp';
+import {
+  SessionRegistry,
+  WA_AUTH_STORE_PROVIDER,
+  type WaAuthStoreProvider,
+  type WaConnection,
+} from '@app/whatsapp';
 import { outageProxy } from './support/outage-proxy';
 import { connectedSession, waitForSessionStatus } from './support/sandbox';
-import { createTestApp, registerUser } from './support/test-app';
+import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
 /** Both instances' session lease (SESSION_LEASE_TTL_SECONDS): the takeover waits it out. */
 const LEASE_SECONDS = 6;
 
+interface TwoInstances {
+  /** Reaches the store through `proxy`, which can cut it off. */
+  a: TestApp;
+  b: TestApp;
+  proxy: Awaited<ReturnType<typeof outageProxy>>;
+  owner: RegisteredUser;
+  /** Session `main`, linked on A. */
+  sessionId: string;
+}
+
+/** Two instances on one embedded store, session `main` linked and connected on A. */
+async function withSessionOnA(run: (t: TwoInstances) => Promise<void>) {
+  const store = await EmbeddedMongoServer.start({ port: 0 });
+  const proxy = await outageProxy(store.port);
+  const uri = (port: number) => `mongodb://127.0.0.1:${port}/wa_outage_fence?directConnection=true`;
+  const lease = { SESSION_LEASE_TTL_SECONDS: String(LEASE_SECONDS) };
+  const a = await createTestApp({ MONGODB_URI: uri(proxy.port), ...lease });
+  const b = await createTestApp({ MONGODB_URI: uri(store.port), ...lease });
+  try {
+    const owner = await registerUser(b);
+    await connectedSession(a, owner);
+    await run({ a, b, proxy, owner, sessionId: `${owner.organization.id}_main` });
+  } finally {
+    vi.restoreAllMocks();
+    await a.close();
+    await b.close();
+    await proxy.close();
+    await store.close();
+  }
+}
+
+/** B adopts the session once A's lease ran out, and connects it. */
+async function adoptedByB({ b, owner, sessionId }: TwoInstances) {
+  await waitFor(
+    async () => (await b.app.get(SessionRegistry).adoptOrphans()).includes(sessionId),
+    45_000,
+    'B adopting the session',
+  );
+  await waitForSessionStatus(b, owner, 'main', 'connected', 10_000);
+}
+
 // The sandbox engine only (not in the e2e:emulator step): each instance's emulator is a WhatsApp
 // of its own, where B cannot log in the device A linked on A's.
 describe("a session's auth writes, fenced by its lease", () => {
   it("an instance cut off from the database past its session's lease writes no signal key over the instance that adopted the session, and closes its connection", async () => {
-    const store = await EmbeddedMongoServer.start({ port: 0 });
-    const proxy = await outageProxy(store.port);
-    const uri = (port: number) =>
-      `mongodb://127.0.0.1:${port}/wa_outage_fence?directConnection=true`;
-    const lease = { SESSION_LEASE_TTL_SECONDS: String(LEASE_SECONDS) };
-    const a = await createTestApp({ MONGODB_URI: uri(proxy.port), ...lease });
-    const b = await createTestApp({ MONGODB_URI: uri(store.port), ...lease });
-    try {
-      const owner = await registerUser(b);
-      await connectedSession(a, owner);
-      const sessionId = `${owner.organization.id}_main`;
-      const keysOf = (t: typeof a) =>
-        t.app.get<symbol, WaAuthStoreProvider>(WA_AUTH_STORE_PROVIDER).forSession(sessionId).keys;
+    await withSessionOnA(async (t) => {
+      const { a, b, proxy, sessionId } = t;
+      const keysOf = (app: TestApp) =>
+        app.app.get<symbol, WaAuthStoreProvider>(WA_AUTH_STORE_PROVIDER).forSession(sessionId).keys;
 
       // Only A loses the database; a key write of its connection waits for it.
       await proxy.cut();
       const late = keysOf(a).set({ session: { 'peer.0': 'A' } });
       late.catch(() => undefined);
       // Past A's lease: B adopts the session and moves its keys on.
-      await waitFor(
-        async () => (await b.app.get(SessionRegistry).adoptOrphans()).includes(sessionId),
-        45_000,
-        'B adopting the session',
-      );
-      await waitForSessionStatus(b, owner, 'main', 'connected', 10_000);
+      await adoptedByB(t);
       await keysOf(b).set({ session: { 'peer.0': 'B' } });
 
       await proxy.restore();
@@ -54,13 +86,81 @@ describe("a session's auth writes, fenced by its lease", () => {
         .findOne({ sessionId, type: 'session', id: 'peer.0' });
       expect(JSON.parse(row!.value as string)).toBe('B');
       expect(b.app.get(SessionRegistry).isConnected(sessionId)).toBe(true);
-      const doc = await b.http().get('/api/v1/whatsapp/sessions/main/status').set(owner.auth);
+      const doc = await b.http().get('/api/v1/whatsapp/sessions/main/status').set(t.owner.auth);
       expect(doc.body.status).toBe('connected');
-    } finally {
-      await a.close();
-      await b.close();
-      await proxy.close();
-      await store.close();
-    }
+    });
+  }, 180_000);
+});
+
+/**
+ * A is cut off from the database past its session's lease and B adopts the session. The database
+ * back, A is asked something before its next lease renewal tells it that it lost the session:
+ * its renewal rounds are stopped here for that (as a stalled instance's are), so the window an
+ * instance has until then (a third of the lease) stays open.
+ */
+describe('what only the holder of a session may write, fenced by its lease', () => {
+  const stopRenewals = (t: TestApp) =>
+    (t.app.get(SessionRegistry) as unknown as { leases: { stop(): Promise<void> } }).leases.stop();
+  const connectionOn = (t: TestApp, sessionId: string) =>
+    (
+      t.app.get(SessionRegistry) as unknown as {
+        handles: Map<string, { connection: WaConnection }>;
+      }
+    ).handles.get(sessionId)!.connection;
+
+  it('a delete asked of the cut-off instance is carried out by the one that adopted the session: the cut-off one unlinks nothing and deletes nothing itself', async () => {
+    await withSessionOnA(async (t) => {
+      const { a, b, proxy, owner, sessionId } = t;
+      await stopRenewals(a);
+      await proxy.cut();
+      await adoptedByB(t);
+      const unlinkOnA = vi.spyOn(connectionOn(a, sessionId), 'logout');
+      const unlinkOnB = vi.spyOn(connectionOn(b, sessionId), 'logout');
+      await proxy.restore();
+
+      await a.http().delete('/api/v1/whatsapp/sessions/main').set(owner.auth).expect(204);
+      expect(unlinkOnA).not.toHaveBeenCalled();
+      expect(unlinkOnB).toHaveBeenCalledTimes(1); // by the connection that has the link now
+      expect(b.app.get(SessionRegistry).liveStatus(sessionId)).toBeUndefined();
+      expect(a.app.get(SessionRegistry).liveStatus(sessionId)).toBeUndefined();
+      await b.http().get('/api/v1/whatsapp/sessions/main/status').set(owner.auth).expect(404);
+      const auth = b.app.get<string, Connection>(getConnectionToken()).collection('wa_auth_state');
+      expect(await auth.countDocuments({ sessionId })).toBe(0);
+    });
+  }, 180_000);
+
+  it("the cut-off instance's connection dropping writes no status over the one the adopting instance left: logged out from the phone there", async () => {
+    await withSessionOnA(async (t) => {
+      const { a, b, proxy, owner, sessionId } = t;
+      await stopRenewals(a);
+      await proxy.cut();
+      await adoptedByB(t);
+      await b
+        .http()
+        .post('/api/v1/whatsapp/sandbox/sessions/main/disconnect')
+        .set(owner.auth)
+        .send({ reason: 'loggedOut' })
+        .expect(202);
+      const loggedOut = await waitForSessionStatus(b, owner, 'main', 'logged_out');
+      await proxy.restore();
+
+      await a
+        .http()
+        .post('/api/v1/whatsapp/sandbox/sessions/main/disconnect')
+        .set(owner.auth)
+        .send({ reason: 'connectionLost' })
+        .expect(202);
+      await waitFor(
+        async () => a.app.get(SessionRegistry).liveStatus(sessionId) === undefined,
+        10_000,
+        'A stepping back',
+      );
+      const status = await b
+        .http()
+        .get('/api/v1/whatsapp/sessions/main/status')
+        .set(owner.auth)
+        .expect(200);
+      expect(status.body).toEqual(loggedOut);
+    });
   }, 180_000);
 });

@@ -14,5 +14,9 @@ export interface AuthRowBackend {
    * by the end of the batch: some rows may not have been written (none of them after it).
    */
   writeMany(sessionId: string, rows: AuthRowWrite[], until?: Date): Promise<boolean>;
-  deleteAll(sessionId: string): Promise<void>;
+  /**
+   * Every row of the session. With `until`, as `writeMany`: only before it; false when the lease
+   * had run out by the end (some rows may be left, none deleted after it).
+   */
+  deleteAll(sessionId: string, until?: Date): Promise<boolean>;
 }

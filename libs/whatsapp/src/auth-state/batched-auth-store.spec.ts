@@ -350,6 +350,34 @@ describe('BatchedAuthStore revocable keys', () => {
     expect(await stored(backend, 'session', ['peer', 'other'])).toEqual({ peer: { v: 7 } });
   });
 
+  it("a fenced clear (a logout) on an instance whose session another instance took deletes none of that instance's keys", async () => {
+    const backend = new InMemoryAuthRowBackend();
+    const store = new BatchedAuthStore('s1', backend);
+    const { lease, fence } = leaseFence(backend);
+    store.fence = fence;
+    await store.writeCreds({ me: 'linked' });
+    backend.now = databaseClockIn(60_000);
+    lease.ours = false;
+    await new BatchedAuthStore('s1', backend).keys.set({ session: { peer: { v: 7 } } });
+
+    await expect(store.clear()).rejects.toThrow(AuthWritesFencedError);
+    expect(await stored(backend, 'session', ['peer'])).toEqual({ peer: { v: 7 } });
+    expect(await new BatchedAuthStore('s1', backend).hasCreds()).toBe(true);
+  });
+
+  it('a fenced clear while the lease is ours deletes every row, renewing a lease that ran out untaken', async () => {
+    const backend = new InMemoryAuthRowBackend();
+    const store = new BatchedAuthStore('s1', backend);
+    const { fence } = leaseFence(backend);
+    store.fence = fence;
+    await store.writeCreds({ me: 'linked' });
+    await store.keys.set({ session: { peer: { v: 1 } } });
+    backend.now = databaseClockIn(60_000);
+    await store.clear();
+    expect(fence.renew).toHaveBeenCalledTimes(1);
+    expect(backend.rows.has('s1')).toBe(false);
+  });
+
   it("a session taken back after another instance held it gets a new store: the keys it reads are that instance's, its writes land", async () => {
     const backend = new InMemoryAuthRowBackend();
     const provider = new BatchedAuthStoreProvider(backend);

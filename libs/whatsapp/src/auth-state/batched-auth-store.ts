@@ -107,7 +107,9 @@ export class BatchedAuthStore implements WaAuthStore {
       read.cleared = true;
     }
     await this.lastWrite.catch(() => undefined);
-    await this.backend.deleteAll(this.sessionId);
+    // Fenced as the writes: a logout on an instance that lost the session deletes nothing of the
+    // instance that took it over (@throws AuthWritesFencedError then).
+    await this.underFence((until) => this.backend.deleteAll(this.sessionId, until));
   }
 
   /** Writes dropped because another instance took the session are not a failure here. */
@@ -272,12 +274,20 @@ export class BatchedAuthStore implements WaAuthStore {
    * stall). A batch that met the lease run out goes again once it is renewed (the same values);
    * if another instance took it meanwhile, the batch is dropped, and so is every write after it.
    */
-  private async writeFenced(rows: AuthRowWrite[]): Promise<void> {
-    if (!this.fence) return void (await this.backend.writeMany(this.sessionId, rows));
+  private writeFenced(rows: AuthRowWrite[]): Promise<void> {
+    return this.underFence((until) => this.backend.writeMany(this.sessionId, rows, until));
+  }
+
+  /**
+   * Runs `write` (true: it landed whole before `until`) unfenced without a fence, else before the
+   * lease's expiry, renewing a lease that ran out once; another instance took it: fenced out.
+   */
+  private async underFence(write: (until?: Date) => Promise<boolean>): Promise<void> {
+    if (!this.fence) return void (await write());
     for (let renewed = false; ; renewed = true) {
       if (this.fencedOut) throw new AuthWritesFencedError(this.sessionId);
       const until = this.fence.until();
-      if (until && (await this.backend.writeMany(this.sessionId, rows, until))) return;
+      if (until && (await write(until))) return;
       // A lease just renewed (for the TTL) does not run out before the write that follows it.
       if (renewed) throw new Error(`The lease of ${this.sessionId} ran out as it was renewed`);
       if (!(await this.fence.renew())) this.fencedOut = true;

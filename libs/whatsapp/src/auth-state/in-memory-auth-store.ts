@@ -29,8 +29,10 @@ export class InMemoryAuthRowBackend implements AuthRowBackend {
     return true;
   }
 
-  async deleteAll(sessionId: string): Promise<void> {
+  async deleteAll(sessionId: string, until?: Date): Promise<boolean> {
+    if (until && this.now() >= until) return false;
     this.rows.delete(sessionId);
+    return true;
   }
 
   /** Test helper: store raw (possibly invalid) text. */

@@ -8,6 +8,24 @@ import { WaAuthKey } from './wa-auth-key.schema';
 /** The row a fenced batch checks its lease's expiry on last (one per session). */
 const FENCE_ROW = 'lease-fence';
 
+const fenceRowOf = (sessionId: string) => ({ sessionId, type: FENCE_ROW, id: FENCE_ROW });
+/** True while the database's clock is before the lease's expiry. */
+const beforeExpiry = (until: Date) => ({ $lt: ['$$NOW', until] });
+const ensureFenceRow = (sessionId: string) => ({
+  updateOne: {
+    filter: fenceRowOf(sessionId),
+    update: { $setOnInsert: { value: '' } },
+    upsert: true,
+  },
+});
+/** Matches only before `until`: when it did, every operation before it ran before it too. */
+const checkFenceRow = (sessionId: string, until: Date) => ({
+  updateOne: {
+    filter: { ...fenceRowOf(sessionId), $expr: beforeExpiry(until) },
+    update: [{ $set: { checkedAt: '$$NOW' } }],
+  },
+});
+
 /** Rows in `wa_auth_state`; one bulkWrite per batch. */
 export class MongoAuthRowBackend implements AuthRowBackend {
   constructor(private readonly model: Model<WaAuthKey>) {}
@@ -48,11 +66,10 @@ export class MongoAuthRowBackend implements AuthRowBackend {
    * fence row only before `until` too: when it did, so did every row before it.
    */
   private async writeFenced(sessionId: string, rows: AuthRowWrite[], until: Date) {
-    const before = { $lt: ['$$NOW', until] };
-    const fenceRow = { sessionId, type: FENCE_ROW, id: FENCE_ROW };
+    const before = beforeExpiry(until);
     const res = await this.model.collection.bulkWrite(
       [
-        { updateOne: { filter: fenceRow, update: { $setOnInsert: { value: '' } }, upsert: true } },
+        ensureFenceRow(sessionId),
         ...rows.map((row) =>
           row.value === null
             ? { deleteOne: { filter: { sessionId, type: row.type, id: row.id, $expr: before } } }
@@ -68,12 +85,7 @@ export class MongoAuthRowBackend implements AuthRowBackend {
                 },
               },
         ),
-        {
-          updateOne: {
-            filter: { ...fenceRow, $expr: before },
-            update: [{ $set: { checkedAt: '$$NOW' } }],
-          },
-        },
+        checkFenceRow(sessionId, until),
       ],
       { ordered: true },
     );
@@ -82,8 +94,24 @@ export class MongoAuthRowBackend implements AuthRowBackend {
     return res.matchedCount + res.upsertedCount === updates;
   }
 
-  async deleteAll(sessionId: string): Promise<void> {
-    await this.model.deleteMany({ sessionId }).exec();
+  async deleteAll(sessionId: string, until?: Date): Promise<boolean> {
+    if (!until) {
+      await this.model.deleteMany({ sessionId }).exec();
+      return true;
+    }
+    // As writeFenced: the rows go only before `until`, checked on the fence row after them.
+    // The fence row itself goes last, once checked (left behind past `until`: it holds nothing).
+    const before = beforeExpiry(until);
+    const res = await this.model.collection.bulkWrite(
+      [
+        ensureFenceRow(sessionId),
+        { deleteMany: { filter: { sessionId, type: { $ne: FENCE_ROW }, $expr: before } } },
+        checkFenceRow(sessionId, until),
+        { deleteOne: { filter: { ...fenceRowOf(sessionId), $expr: before } } },
+      ],
+      { ordered: true },
+    );
+    return res.matchedCount + res.upsertedCount === 2;
   }
 }
 

@@ -117,4 +117,31 @@ describe('MongoAuthRowBackend (MongoDB)', () => {
     );
     expect(await backend.readMany('m4', 'pre-key', ['1'])).toEqual(new Map());
   });
+
+  it('a clear fenced by a lease that ran out by the database clock deletes nothing, and says so; a live one deletes every row', async (ctx) => {
+    if (!connection) return ctx.skip();
+    await backend.writeMany('m5', [
+      { type: 'creds', id: 'creds', value: 'theirs' },
+      { type: 'session', id: 'peer', value: 'theirs' },
+    ]);
+    const ranOut = new Date(Date.now() - 1_000);
+    expect(await backend.deleteAll('m5', ranOut)).toBe(false);
+    expect(await backend.readMany('m5', 'creds', ['creds'])).toEqual(
+      new Map([['creds', 'theirs']]),
+    );
+    expect(await backend.readMany('m5', 'session', ['peer'])).toEqual(
+      new Map([['peer', 'theirs']]),
+    );
+
+    await backend.writeMany(
+      'm5',
+      [{ type: 'session', id: 'more', value: 'x' }],
+      new Date(Date.now() + 30_000),
+    );
+    expect(await backend.deleteAll('m5', new Date(Date.now() + 30_000))).toBe(true);
+    // Nothing left behind, the fence row included.
+    expect(await connection.collection('wa_auth_state').countDocuments({ sessionId: 'm5' })).toBe(
+      0,
+    );
+  });
 });

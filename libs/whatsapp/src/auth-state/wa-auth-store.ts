@@ -35,7 +35,10 @@ export interface WaAuthStore {
   readonly keys: WaKeyStore;
   revocableKeys(): RevocableKeyStore;
   hasCreds(): Promise<boolean>;
-  /** Delete creds and every key of the session. */
+  /**
+   * Delete creds and every key of the session; with a fence, only while the lease is ours
+   * (@throws AuthWritesFencedError once another instance took it: nothing is deleted after that).
+   */
   clear(): Promise<void>;
   /** Persist pending writes. */
   flush(): Promise<void>;

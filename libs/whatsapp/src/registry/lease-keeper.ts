@@ -26,10 +26,20 @@ export class LeaseKeeper {
     return [...this.owned];
   }
 
-  async acquire(sessionId: string): Promise<boolean> {
+  /** The token of the lease taken (a new one at each take); undefined when another instance holds it. */
+  async acquire(sessionId: string): Promise<string | undefined> {
     const grant = await this.store.acquireLease(sessionId, this.owner, this.ttlMs);
     if (grant) this.grants.set(sessionId, grant);
-    return !!grant;
+    return grant?.token;
+  }
+
+  /**
+   * Whether the session's lease still is the one taken here (extended for the TTL if so), asked
+   * before this instance does what only the holder may (a logout, a delete); false: another
+   * instance took it, and it is reported lost.
+   */
+  confirm(sessionId: string): Promise<boolean> {
+    return this.renew(sessionId);
   }
 
   /**

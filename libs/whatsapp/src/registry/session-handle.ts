@@ -16,10 +16,11 @@ export interface StatusHolder {
   /** The status is the one the session was created with, never announced (see `initialStatus`). */
   initial?: boolean;
   /**
-   * A live session's instance: its status is written only while it holds the session's lease
-   * (or nobody does), never over the status of an instance that took the session over.
+   * The token of the lease this instance took the session under: its status is written only
+   * while the lease is still that one (run out or not: nobody took it since), never over the
+   * status of an instance that took the session over, nor after that one let it go again.
    */
-  readonly leaseOwner?: string;
+  readonly leaseToken: string;
 }
 
 /** Registry-private state of one live session. */
@@ -41,7 +42,7 @@ export class SessionHandle implements StatusHolder {
     public status: WaSessionStatus,
     public initial: boolean,
     readonly auth: WaAuthStore,
-    readonly leaseOwner: string,
+    readonly leaseToken: string,
     onEventError: (err: unknown) => void,
   ) {
     this.events = new SerialQueue(onEventError);

@@ -10,6 +10,7 @@ import {
   InstanceShuttingDownError,
   QrNotAvailableError,
   SessionAlreadyConnectedError,
+  SessionHolderUnavailableError,
   SessionLeasedElsewhereError,
   SessionNotConnectedError,
   SessionNotFoundError,
@@ -382,9 +383,9 @@ describe('SessionRegistry with the sandbox engine', () => {
       let release!: () => void;
       const held = new Promise<void>((resolve) => (release = resolve));
       const update = store.update.bind(store);
-      vi.spyOn(store, 'update').mockImplementation(async (id, patch, leaseOwner) => {
+      vi.spyOn(store, 'update').mockImplementation(async (id, patch, leaseToken) => {
         if (patch.status === status) await held;
-        return update(id, patch, leaseOwner);
+        return update(id, patch, leaseToken);
       });
       return release;
     };
@@ -766,9 +767,9 @@ describe('SessionRegistry with the sandbox engine', () => {
     function recordWritesAndReleases(store: InMemorySessionStateStore) {
       const order: string[] = [];
       const update = store.update.bind(store);
-      vi.spyOn(store, 'update').mockImplementation(async (id, patch, leaseOwner) => {
+      vi.spyOn(store, 'update').mockImplementation(async (id, patch, leaseToken) => {
         if (patch.status) order.push(`status ${patch.status}`);
-        return update(id, patch, leaseOwner);
+        return update(id, patch, leaseToken);
       });
       const releaseLease = store.releaseLease.bind(store);
       vi.spyOn(store, 'releaseLease').mockImplementation(async (...args) => {
@@ -834,16 +835,16 @@ describe('SessionRegistry with the sandbox engine', () => {
       let release!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));
       const update = kit.store.update.bind(kit.store);
-      const held = vi.spyOn(kit.store, 'update').mockImplementation(async (id, patch, owner) => {
+      const held = vi.spyOn(kit.store, 'update').mockImplementation(async (id, patch, token) => {
         if (patch.status === 'disconnected') await gate; // the close's status write is slow
-        return update(id, patch, owner);
+        return update(id, patch, token);
       });
       await kit.control.disconnect(sessionId, 'connectionReplaced');
       await vi.waitFor(() =>
         expect(held).toHaveBeenCalledWith(
           sessionId,
           expect.objectContaining({ status: 'disconnected' }),
-          kit.registry.instanceId,
+          kit.store.docs.get(sessionId)!.lease!.token,
         ),
       );
       const starting = kit.registry.start(sessionId); // e.g. the user restarts it right away
@@ -1381,6 +1382,98 @@ describe('SessionRegistry with the sandbox engine', () => {
     expect(b.registry.isConnected(sessionId)).toBe(true);
     await b.registry.beforeApplicationShutdown();
     await a.registry.beforeApplicationShutdown();
+  });
+
+  describe('an instance whose session another instance took over, before its next renewal finds out', () => {
+    /** A linked on A; A stalls (no renewal) past its lease, and B adopts the session connected. */
+    async function takenOverFromA(options: { holderAnswerTimeoutMs?: number } = {}) {
+      const db = onOneDatabase();
+      const a = db.instance('A', options);
+      const b = db.instance('B');
+      const sessionId = await a.linkedSession('stale', '15551230011');
+      (a.registry as any).leases.stopTimer();
+      db.store.docs.get(sessionId)!.lease!.expiresAt = new Date(Date.now() - 1);
+      expect(await b.registry.adoptOrphans()).toEqual([sessionId]);
+      await b.waitStatus(sessionId, 'connected');
+      const unlinkOn = (kit: typeof a) => vi.spyOn(kit.hub.get(sessionId)!, 'logout');
+      return { ...db, a, b, sessionId, unlinkA: unlinkOn(a), unlinkB: unlinkOn(b) };
+    }
+
+    it('a delete asked of it is carried out by the holder, through the connection that has the link', async () => {
+      const { store, a, b, sessionId, unlinkA, unlinkB } = await takenOverFromA();
+      await a.registry.destroy(sessionId);
+      expect(unlinkA).not.toHaveBeenCalled();
+      expect(unlinkB).toHaveBeenCalledTimes(1);
+      expect(store.docs.has(sessionId)).toBe(false);
+      expect(b.registry.liveStatus(sessionId)).toBeUndefined();
+      expect(a.registry.liveStatus(sessionId)).toBeUndefined(); // stepped back
+      expect(b.statusTrail(sessionId).at(-1)).toBe('logged_out');
+      await b.registry.beforeApplicationShutdown();
+      await a.registry.beforeApplicationShutdown();
+    });
+
+    it("a logout the holder does not take in time unlinks nothing, and deletes none of the holder's keys, status or document", async () => {
+      const { store, backend, a, b, sessionId, unlinkA, unlinkB } = await takenOverFromA({
+        holderAnswerTimeoutMs: 300,
+      });
+      await b.auth.forSession(sessionId).keys.set({ session: { 'peer.0': 'B' } });
+      vi.spyOn(store, 'takeHolderRequests').mockResolvedValue([]); // B is busy
+      await expect(a.registry.logout(sessionId)).rejects.toBeInstanceOf(
+        SessionHolderUnavailableError,
+      );
+      await expect(a.registry.destroy(sessionId)).rejects.toBeInstanceOf(
+        SessionHolderUnavailableError,
+      );
+      expect(unlinkA).not.toHaveBeenCalled();
+      expect(unlinkB).not.toHaveBeenCalled();
+      const rows = new BatchedAuthStore(sessionId, backend);
+      expect(await rows.hasCreds()).toBe(true);
+      expect(await rows.keys.get('session', ['peer.0'])).toEqual({ 'peer.0': 'B' });
+      expect(store.docs.get(sessionId)).toMatchObject({
+        status: 'connected',
+        lease: { owner: 'B' },
+      });
+      expect(b.registry.isConnected(sessionId)).toBe(true);
+      expect(a.registry.liveStatus(sessionId)).toBeUndefined();
+      vi.restoreAllMocks();
+      await b.registry.beforeApplicationShutdown();
+      await a.registry.beforeApplicationShutdown();
+    });
+
+    it('its connection dropping writes no status over the one the holder left: logged out from the phone, and let go', async () => {
+      const { store, a, b, sessionId } = await takenOverFromA();
+      await b.control.disconnect(sessionId, 'loggedOut');
+      await b.waitStatus(sessionId, 'logged_out');
+      await vi.waitFor(() => expect(store.docs.get(sessionId)!.lease).toBeUndefined());
+      const settled = { ...store.docs.get(sessionId)! };
+
+      await a.control.disconnect(sessionId, 'connectionLost');
+      await vi.waitFor(() => expect(a.registry.liveStatus(sessionId)).toBeUndefined());
+      expect(store.docs.get(sessionId)).toEqual(settled);
+      expect(a.statusTrail(sessionId)).not.toContain('disconnected');
+      expect(a.hub.get(sessionId)).toBeUndefined(); // no reconnect either
+      await b.registry.beforeApplicationShutdown();
+      await a.registry.beforeApplicationShutdown();
+    });
+  });
+
+  it('a logout clears the auth state and writes logged_out while it holds the lease, and only then lets it go', async () => {
+    const kit = makeRegistryKit();
+    const sessionId = await kit.linkedSession();
+    const atRelease: unknown[] = [];
+    const releaseLease = kit.store.releaseLease.bind(kit.store);
+    vi.spyOn(kit.store, 'releaseLease').mockImplementation(async (...args) => {
+      atRelease.push({
+        status: kit.store.docs.get(sessionId)?.status,
+        authRows: kit.auth.backend.rows.get(sessionId)?.size ?? 0,
+      });
+      return releaseLease(...args);
+    });
+    await kit.registry.logout(sessionId);
+    expect(atRelease).toEqual([{ status: 'logged_out', authRows: 0 }]);
+    expect(kit.store.docs.get(sessionId)!.lease).toBeUndefined();
+    vi.restoreAllMocks();
+    await kit.registry.beforeApplicationShutdown();
   });
 
   it('adopts a session whose instance crashed while it waited out a reconnect backoff', async () => {

@@ -17,7 +17,11 @@ import {
   OUTAGE_BACKOFF,
   within,
 } from '@app/common';
-import { WA_AUTH_STORE_PROVIDER, type WaAuthStoreProvider } from '../auth-state/wa-auth-store';
+import {
+  AuthWritesFencedError,
+  WA_AUTH_STORE_PROVIDER,
+  type WaAuthStoreProvider,
+} from '../auth-state/wa-auth-store';
 import type { MediaRef } from '../engine/inbound-message';
 import type { OutboundContent, SendResult } from '../engine/outbound-content';
 import {
@@ -355,7 +359,7 @@ export class SessionRegistry
   /** Unlinks on WhatsApp when connected, closes, clears the auth state; status `logged_out`. */
   logout(sessionId: string): Promise<void> {
     return this.locks.run(sessionId, () =>
-      this.hereOrHolder(sessionId, { kind: 'logout' }, () => this.logoutLocked(sessionId)),
+      this.hereOrHolder(sessionId, { kind: 'logout' }, () => this.logoutLocked(sessionId, false)),
     );
   }
 
@@ -366,42 +370,117 @@ export class SessionRegistry
    */
   destroy(sessionId: string): Promise<void> {
     return this.locks.run(sessionId, () =>
-      this.hereOrHolder(sessionId, { kind: 'destroy' }, async () => {
-        await this.logoutLocked(sessionId);
-        await this.store.delete(sessionId);
-      }),
+      this.hereOrHolder(sessionId, { kind: 'destroy' }, () => this.logoutLocked(sessionId, true)),
     );
   }
 
-  private async logoutLocked(sessionId: string): Promise<void> {
+  /** `andDelete`: the session document goes too, under the same lease. */
+  private async logoutLocked(sessionId: string, andDelete: boolean): Promise<void> {
     this.ending.add(sessionId);
     try {
-      await this.logoutEnding(sessionId);
+      await this.logoutEnding(sessionId, andDelete);
     } finally {
       this.ending.delete(sessionId);
     }
   }
 
-  private async logoutEnding(sessionId: string): Promise<void> {
+  /**
+   * Only the session's holder logs it out. An instance whose lease another instance took without
+   * it noticing yet (a stall, a database outage, until its next renewal) would otherwise unlink
+   * the device the other one runs, and delete the keys and the document that one now writes. So
+   * a session live here has its lease confirmed first (lost: this instance steps back and the
+   * request goes to the holder, `SessionLeasedElsewhereError` for `hereOrHolder`), and the auth
+   * rows, the `logged_out` status and the document are removed under the session's lease, each
+   * write fenced by it (none lands once another instance took it), before the lease is let go.
+   */
+  private async logoutEnding(sessionId: string, andDelete: boolean): Promise<void> {
     const doc = await this.requireDoc(sessionId);
+    await this.confirmHeldHere(sessionId);
     const notUnlinked = await this.unlinkOnWhatsApp(sessionId);
     if (notUnlinked)
       this.log.warn(
         `Session ${sessionId} could not be unlinked on WhatsApp (${notUnlinked}); unlinked here only`,
       );
+    const { leaseToken, handle } = await this.leaseForEnding(sessionId);
+    try {
+      await this.authStores
+        .forSession(sessionId, this.leases.fence(sessionId))
+        .clear()
+        .catch((err: unknown) => {
+          throw err instanceof AuthWritesFencedError
+            ? new SessionLeasedElsewhereError(sessionId)
+            : err;
+        });
+      const holder = handle ?? {
+        ...this.holderOf((await this.store.findBySessionId(sessionId)) ?? doc),
+        leaseToken,
+      };
+      const written = await this.status.set(holder, 'logged_out', {
+        qr: null,
+        qrExpiresAt: null,
+        stoppedUntilAsked: null,
+        lastError: notUnlinked
+          ? `Not unlinked on WhatsApp (${notUnlinked}): remove the device in the phone's linked devices`
+          : null,
+      });
+      if (!written) throw new SessionLeasedElsewhereError(sessionId);
+      if (andDelete && !(await this.store.delete(sessionId, leaseToken)))
+        if (await this.store.findBySessionId(sessionId))
+          throw new SessionLeasedElsewhereError(sessionId);
+    } finally {
+      if (handle) await this.retire(handle, true);
+      else await this.letGo(sessionId);
+    }
+  }
+
+  /**
+   * A session live here whose lease another instance took (this one has not noticed yet): this
+   * instance steps back, and the caller's request goes to the holder.
+   * @throws SessionLeasedElsewhereError then
+   */
+  private async confirmHeldHere(sessionId: string): Promise<void> {
+    const handle = await this.currentHandle(sessionId);
+    if (!handle || (await this.leases.confirm(sessionId))) return;
+    await this.dispose(handle, false);
+    throw new SessionLeasedElsewhereError(sessionId);
+  }
+
+  /**
+   * The lease a logout's last writes go under: the live handle's, confirmed once its connection
+   * is closed (a close being handled settles first, and may have let the lease go), otherwise
+   * one taken now. @throws SessionLeasedElsewhereError when another instance holds the session.
+   */
+  private async leaseForEnding(
+    sessionId: string,
+  ): Promise<{ leaseToken: string; handle?: SessionHandle }> {
     const handle = this.handles.get(sessionId);
-    if (handle) await this.dispose(handle, true);
-    await this.authStores.forSession(sessionId).clear();
-    await this.authStores.release(sessionId);
-    const holder = handle ?? this.holderOf((await this.store.findBySessionId(sessionId)) ?? doc);
-    await this.status.set(holder, 'logged_out', {
-      qr: null,
-      qrExpiresAt: null,
-      stoppedUntilAsked: null,
-      lastError: notUnlinked
-        ? `Not unlinked on WhatsApp (${notUnlinked}): remove the device in the phone's linked devices`
-        : null,
-    });
+    if (handle) {
+      await this.closeHandle(handle);
+      if (this.handles.get(sessionId) === handle) {
+        let confirmed = false;
+        try {
+          confirmed = await this.leases.confirm(sessionId);
+        } finally {
+          if (!confirmed) await this.retire(handle, false);
+        }
+        if (confirmed) return { leaseToken: handle.leaseToken, handle };
+        throw new SessionLeasedElsewhereError(sessionId);
+      }
+    }
+    const leaseToken = await this.leases.acquire(sessionId);
+    if (!leaseToken) throw new SessionLeasedElsewhereError(sessionId);
+    return { leaseToken };
+  }
+
+  /** A session not live here: its auth writes land, then its lease goes (see `retire`). */
+  private async letGo(sessionId: string): Promise<void> {
+    try {
+      await this.authStores.release(sessionId);
+    } finally {
+      await this.leases
+        .release(sessionId)
+        .catch((err) => this.logError('Lease release failed', err));
+    }
   }
 
   /**
@@ -618,7 +697,8 @@ export class SessionRegistry
     if (await this.currentHandle(sessionId)) return;
     if (this.closed) throw new InstanceShuttingDownError(sessionId);
     const doc = await this.requireDoc(sessionId);
-    if (!(await this.leases.acquire(sessionId))) throw new SessionLeasedElsewhereError(sessionId);
+    const leaseToken = await this.leases.acquire(sessionId);
+    if (!leaseToken) throw new SessionLeasedElsewhereError(sessionId);
     if (this.closed) {
       // The shutdown began while the lease was being taken; its close does not see this session.
       await this.leases
@@ -632,7 +712,7 @@ export class SessionRegistry
       !!doc.initialStatus,
       // Its auth writes land only while the lease taken above is ours.
       this.authStores.forSession(sessionId, this.leases.fence(sessionId)),
-      this.instanceId,
+      leaseToken,
       (err) => this.logError(`Event handling failed for ${sessionId}`, err),
     );
     this.handles.set(sessionId, handle);
@@ -641,13 +721,18 @@ export class SessionRegistry
     try {
       await handle.auth.readCreds(); // fail fast on a corrupt auth state instead of looping reconnects
     } catch (err) {
-      await this.dispose(handle, true);
-      await this.status.set(handle, 'failed', {
-        qr: null,
-        qrExpiresAt: null,
-        lastError: `Auth state is unreadable: ${(err as Error).message}`,
-        stoppedUntilAsked: null, // asked: what a later boot does with it depends on this status
-      });
+      // Written while the lease is still held (as a close that settles the session), then let go.
+      await this.closeHandle(handle);
+      try {
+        await this.status.set(handle, 'failed', {
+          qr: null,
+          qrExpiresAt: null,
+          lastError: `Auth state is unreadable: ${(err as Error).message}`,
+          stoppedUntilAsked: null, // asked: what a later boot does with it depends on this status
+        });
+      } finally {
+        await this.retire(handle, true);
+      }
       return;
     }
     await this.openConnection(handle);
@@ -823,17 +908,19 @@ export class SessionRegistry
    * database's clock, as leases are taken: this instance's may be off): then the request is asked
    * of it (HolderRelay), or run here after all if the session stops being held there while the
    * asker waits. So is a request whose start here lost the lease to another instance starting the
-   * session meanwhile: the winner holds it now.
+   * session meanwhile (the winner holds it now), and one that found the session live here but its
+   * lease taken by another instance this one had not noticed yet (a logout or delete).
    */
   private async hereOrHolder<T>(
     sessionId: string,
     request: HolderRequest,
     here: () => Promise<T>,
   ): Promise<T> {
-    if (this.handles.has(sessionId)) return here();
-    await this.requireDoc(sessionId);
-    if (await this.store.isLeasedElsewhere(sessionId, this.instanceId))
-      return (await this.relay.ask(sessionId, request, here)) as T;
+    if (!this.handles.has(sessionId)) {
+      await this.requireDoc(sessionId);
+      if (await this.store.isLeasedElsewhere(sessionId, this.instanceId))
+        return (await this.relay.ask(sessionId, request, here)) as T;
+    }
     try {
       return await here();
     } catch (err) {
@@ -877,7 +964,7 @@ export class SessionRegistry
     return doc;
   }
 
-  private holderOf(doc: WaSessionState): StatusHolder {
+  private holderOf(doc: WaSessionState): Omit<StatusHolder, 'leaseToken'> {
     return {
       ref: {
         sessionId: doc.sessionId,

@@ -24,9 +24,10 @@ export interface RestoreDeps {
   isLive(sessionId: string): boolean;
   /**
    * Takes the session's lease for this instance, judged by the database's clock (LeaseKeeper): a
-   * lease that reads run out by this instance's clock may not be (clocks disagree).
+   * lease that reads run out by this instance's clock may not be (clocks disagree). Its token
+   * (status writes are fenced by it); undefined when refused.
    */
-  acquireLease(sessionId: string): Promise<boolean>;
+  acquireLease(sessionId: string): Promise<string | undefined>;
   /** Whether the organization's sessions may run now (see WhatsAppOptions.mayRun). */
   mayRun(organizationId: string): Promise<boolean>;
   /** Stops a session started here while its organization may not run (SessionRegistry.stopWhileBarred). */
@@ -40,7 +41,8 @@ export const NOT_ALLOWED_TO_RUN = 'Stopped: this organization may not run WhatsA
 /** Status writes at boot are small and independent: more of them in flight than session starts. */
 const MARK_CONCURRENCY = 32;
 
-const holderOf = (doc: WaSessionState): StatusHolder => ({
+/** The session as a status holder under the lease just taken (its writes land only under it). */
+const holderOf = (doc: WaSessionState, leaseToken: string): StatusHolder => ({
   ref: {
     sessionId: doc.sessionId,
     organizationId: doc.organizationId,
@@ -48,6 +50,7 @@ const holderOf = (doc: WaSessionState): StatusHolder => ({
   },
   status: doc.status,
   initial: !!doc.initialStatus,
+  leaseToken,
 });
 
 /**
@@ -91,9 +94,10 @@ export class SessionRestorer {
     await runBounded(stale, MARK_CONCURRENCY, async (doc) => {
       try {
         // Taken for the restore that follows; refused, another instance runs it connected.
-        if (!(await this.deps.acquireLease(doc.sessionId))) return;
-        await this.deps.status.set(holderOf(doc), 'connecting');
-        doc.status = 'connecting';
+        const leaseToken = await this.deps.acquireLease(doc.sessionId);
+        if (!leaseToken) return;
+        if (await this.deps.status.set(holderOf(doc, leaseToken), 'connecting'))
+          doc.status = 'connecting';
       } catch (err) {
         this.deps.onError(`Marking ${doc.sessionId} as reconnecting failed`, err);
       }
@@ -175,45 +179,50 @@ export class SessionRestorer {
     if (!doc || !restorable(doc) || this.deps.isLive(doc.sessionId)) return 'skipped';
     // Held by a live instance (refused by the database's clock): what it shows (a QR,
     // `connected`) is its to write, not ours.
-    if (!(await this.deps.acquireLease(doc.sessionId))) return 'skipped';
+    const leaseToken = await this.deps.acquireLease(doc.sessionId);
+    if (!leaseToken) return 'skipped';
+    const holder = holderOf(doc, leaseToken);
+    // What is settled here is written under the lease, and only then is the lease let go: an
+    // instance that finds the session free never has its own start overwritten.
+    const release = () => this.deps.store.releaseLease(doc.sessionId, this.deps.instanceId);
     if (!(await this.deps.mayRun(doc.organizationId))) {
-      await this.deps.store.releaseLease(doc.sessionId, this.deps.instanceId);
       // Only one a previous process left running is settled; a stopped or failed one keeps its
       // status and reason (the module switch said why it stopped).
       // (A stop marker it still carries is stale, see `restorable`: written with this
       // `disconnected`, it would keep the session down once the organization may run again.)
       if (doc.status !== 'disconnected' && doc.status !== 'failed')
-        await status.set(holderOf(doc), 'disconnected', {
+        await status.set(holder, 'disconnected', {
           qr: null,
           qrExpiresAt: null,
           lastError: NOT_ALLOWED_TO_RUN,
           stoppedUntilAsked: null,
         });
+      await release();
       return 'skipped';
     }
     let linked: boolean;
     try {
       linked = await authStores.forSession(doc.sessionId).hasCreds();
     } catch (err) {
-      await status.set(holderOf(doc), 'failed', {
+      await status.set(holder, 'failed', {
         lastError: `Auth state is unreadable: ${(err as Error).message}`,
         stoppedUntilAsked: null, // stale (see `restorable`): the next boot tries it again
       });
-      await this.deps.store.releaseLease(doc.sessionId, this.deps.instanceId);
+      await release();
       return 'failed';
     }
     if (!linked) {
       await authStores.release(doc.sessionId);
-      // A lease this id still has from before a crash would keep others waiting on a holder that
-      // runs nothing.
-      await this.deps.store.releaseLease(doc.sessionId, this.deps.instanceId);
       // A QR/connecting state left by a previous process is stale now.
       if (doc.status !== 'disconnected' && doc.status !== 'failed')
-        await status.set(holderOf(doc), 'disconnected', {
+        await status.set(holder, 'disconnected', {
           qr: null,
           qrExpiresAt: null,
           stoppedUntilAsked: null,
         });
+      // A lease this id still has from before a crash would keep others waiting on a holder that
+      // runs nothing.
+      await release();
       return 'skipped';
     }
     return 'start';

@@ -15,14 +15,16 @@ describe('StatusWriter', () => {
         if (name === WA_EVENTS.sessionStatus) published.push(payload);
       }),
     };
-    const writer = new StatusWriter(store, publisher as unknown as WaEventPublisher);
+    const leaseLost = vi.fn();
+    const writer = new StatusWriter(store, publisher as unknown as WaEventPublisher, leaseLost);
     const doc = await store.create({ organizationId: 'org1', sessionName: 'main' });
     const holder: StatusHolder = {
       ref: { sessionId: doc.sessionId, organizationId: 'org1', sessionName: 'main' },
       status: doc.status,
       initial: true,
+      leaseToken: (await store.acquireLease(doc.sessionId, 'A', 30_000))!.token,
     };
-    return { store, writer, holder, published };
+    return { store, writer, holder, published, leaseLost };
   }
 
   it('dates each change of a session after the one before, also within one millisecond', async () => {
@@ -55,5 +57,29 @@ describe('StatusWriter', () => {
     await writer.set(holder, 'logged_out');
     const second = (await store.findBySessionId(holder.ref.sessionId))?.loggedOutAt;
     expect(second!.getTime()).toBeGreaterThan(first!.getTime());
+  });
+
+  it("writes only under the holder's lease: nothing once another instance took the session, nor after that one let it go", async () => {
+    const { store, writer, holder, published, leaseLost } = await setUp();
+    const { sessionId } = holder.ref;
+    expect(await writer.set(holder, 'connected')).toBe(true);
+    // A stalls past its lease; B takes the session over, logs it out and lets it go.
+    store.docs.get(sessionId)!.lease!.expiresAt = new Date(Date.now() - 1);
+    const b: StatusHolder = {
+      ...holder,
+      status: 'connected',
+      leaseToken: (await store.acquireLease(sessionId, 'B', 30_000))!.token,
+    };
+    expect(await writer.set(holder, 'disconnected', { lastError: 'A: lost' })).toBe(false);
+    expect(await writer.set(b, 'logged_out')).toBe(true);
+    await store.releaseLease(sessionId, 'B');
+
+    // A's connection drops before its next renewal: what B wrote stays.
+    expect(await writer.set(holder, 'disconnected', { lastError: 'A: lost' })).toBe(false);
+    expect(await store.findBySessionId(sessionId)).toMatchObject({ status: 'logged_out' });
+    expect((await store.findBySessionId(sessionId))?.lastError).toBeUndefined();
+    expect(published.map((e) => e.status)).toEqual(['connected', 'logged_out']);
+    expect(leaseLost).toHaveBeenCalledTimes(2);
+    expect(leaseLost).toHaveBeenCalledWith(holder);
   });
 });

@@ -25,11 +25,11 @@ export class StatusWriter {
   constructor(
     private readonly store: SessionStateStore,
     private readonly publisher: WaEventPublisher,
-    /** A live session's write was refused: another instance holds it now (or it is gone). */
+    /** A write was refused: another instance took the session since (or it is gone). */
     private readonly onLeaseLost: (holder: StatusHolder) => void = () => undefined,
   ) {}
 
-  /** False when nothing was written: the session is gone, or another instance holds it now. */
+  /** False when nothing was written: the session is gone, or another instance took it since. */
   async set(
     holder: StatusHolder,
     status: WaSessionStatus,
@@ -51,14 +51,14 @@ export class StatusWriter {
         // it ran is of the link before it.
         ...(status === 'logged_out' ? { loggedOutAt: at } : {}),
       },
-      holder.leaseOwner,
+      holder.leaseToken,
     );
     holder.status = status;
     holder.initial = false;
     if (!doc) {
       // Deleted meanwhile, or taken over while this instance stalled: nothing to announce.
       this.lastChangeAt.delete(holder.ref.sessionId);
-      if (holder.leaseOwner) this.onLeaseLost(holder);
+      this.onLeaseLost(holder);
       return false;
     }
     this.signals.emit(holder.ref.sessionId, status);

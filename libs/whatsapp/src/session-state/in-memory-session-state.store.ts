@@ -80,9 +80,9 @@ export class InMemorySessionStateStore implements SessionStateStore {
     if (doc?.status === 'disconnected' && doc.lastError === lastError) delete doc.lastError;
   }
 
-  async update(sessionId: string, patch: WaSessionPatch, leaseOwner?: string) {
+  async update(sessionId: string, patch: WaSessionPatch, leaseToken?: string) {
     const doc = this.docs.get(sessionId);
-    if (!doc || (leaseOwner && doc.lease && doc.lease.owner !== leaseOwner)) return null;
+    if (!doc || (leaseToken && doc.lease?.token !== leaseToken)) return null;
     for (const [key, value] of Object.entries(patch)) {
       if (value === null) delete (doc as any)[key];
       else if (value !== undefined) (doc as any)[key] = value;
@@ -91,7 +91,8 @@ export class InMemorySessionStateStore implements SessionStateStore {
     return copy(doc);
   }
 
-  async delete(sessionId: string) {
+  async delete(sessionId: string, leaseToken?: string) {
+    if (leaseToken && this.docs.get(sessionId)?.lease?.token !== leaseToken) return false;
     return this.docs.delete(sessionId);
   }
 

@@ -93,6 +93,35 @@ describe('MongoSessionStateStore leases, by the database clock', () => {
     expect((await store.findBySessionId(sessionId))!.lease).toBeUndefined();
   });
 
+  it('a status written or a delete under a lease token lands only while the lease is still that one: run out but untaken, not once another instance took it, nor after it let it go', async () => {
+    const { sessionId } = await store.create({ organizationId: 'org1', sessionName: 'fenced' });
+    const runOut = () =>
+      connection
+        .collection('whatsapp_sessions')
+        .updateOne({ sessionId }, { $set: { 'lease.expiresAt': new Date(Date.now() - 1) } });
+    const a = (await store.acquireLease(sessionId, 'A', TTL_MS))!;
+    await runOut(); // a stall outlasted it; nobody took it
+    expect(await store.update(sessionId, { status: 'connected' }, a.token)).toMatchObject({
+      status: 'connected',
+    });
+
+    expect(await acquire(sessionId, 'B')).toBe(true);
+    const b = (await leaseOf(sessionId)).token!;
+    expect(await store.update(sessionId, { status: 'disconnected' }, a.token)).toBeNull();
+    expect(await store.delete(sessionId, a.token)).toBe(false);
+    expect(await store.update(sessionId, { status: 'logged_out' }, b)).toMatchObject({
+      status: 'logged_out',
+    });
+    await store.releaseLease(sessionId, 'B'); // B let it go: still not A's
+    expect(await store.update(sessionId, { status: 'connected' }, a.token)).toBeNull();
+    expect(await store.delete(sessionId, a.token)).toBe(false);
+    expect((await store.findBySessionId(sessionId))!.status).toBe('logged_out');
+
+    const c = (await store.acquireLease(sessionId, 'C', TTL_MS))!;
+    expect(await store.delete(sessionId, c.token)).toBe(true);
+    expect(await store.findBySessionId(sessionId)).toBeNull();
+  });
+
   it('whether another instance holds a session is judged by the database clock, whatever the asker’s', async () => {
     const { sessionId } = await store.create({ organizationId: 'org1', sessionName: 'holder' });
     const heldElsewhere = (skewMs: number, asker: string) =>

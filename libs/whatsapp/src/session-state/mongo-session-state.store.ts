@@ -137,7 +137,7 @@ export class MongoSessionStateStore implements SessionStateStore {
       .exec();
   }
 
-  update(sessionId: string, patch: WaSessionPatch, leaseOwner?: string) {
+  update(sessionId: string, patch: WaSessionPatch, leaseToken?: string) {
     const $set: Record<string, unknown> = {};
     const $unset: Record<string, ''> = {};
     for (const [key, value] of Object.entries(patch)) {
@@ -146,9 +146,7 @@ export class MongoSessionStateStore implements SessionStateStore {
     }
     return this.model
       .findOneAndUpdate(
-        leaseOwner
-          ? { sessionId, $or: [{ lease: { $exists: false } }, { 'lease.owner': leaseOwner }] }
-          : { sessionId },
+        leaseToken ? { sessionId, 'lease.token': leaseToken } : { sessionId },
         { $set, ...(Object.keys($unset).length ? { $unset } : {}) },
         { returnDocument: 'after', projection: PROJECTION },
       )
@@ -156,8 +154,10 @@ export class MongoSessionStateStore implements SessionStateStore {
       .exec();
   }
 
-  async delete(sessionId: string) {
-    const res = await this.model.deleteOne({ sessionId }).exec();
+  async delete(sessionId: string, leaseToken?: string) {
+    const res = await this.model
+      .deleteOne(leaseToken ? { sessionId, 'lease.token': leaseToken } : { sessionId })
+      .exec();
     return res.deletedCount > 0;
   }
 

@@ -20,19 +20,21 @@ export interface SessionStateStore {
   /** Removes a stopped (`disconnected`) session's `lastError` if it still is `lastError`. */
   clearLastError(sessionId: string, lastError: string): Promise<void>;
   /**
-   * With `leaseOwner`, only while the session's lease is that owner's or nobody's: null when
-   * another instance holds it, as when the session is gone.
+   * With `leaseToken`, only while the session's lease is still the one taken under it (run out or
+   * not: nobody took it since): null once another instance took it, also after that one let it go
+   * again (no lease), as when the session is gone.
    */
   update(
     sessionId: string,
     patch: WaSessionPatch,
-    leaseOwner?: string,
+    leaseToken?: string,
   ): Promise<WaSessionState | null>;
   /** Sessions with a status change not announced since before `before`. */
   listUnannounced(before: Date): Promise<WaSessionState[]>;
   /** The change written at `at` was announced (a newer one keeps its own note). */
   clearAnnouncement(sessionId: string, at: Date): Promise<void>;
-  delete(sessionId: string): Promise<boolean>;
+  /** With `leaseToken`, only while the lease is still the one taken under it (as `update`). */
+  delete(sessionId: string, leaseToken?: string): Promise<boolean>;
   /**
    * Atomically take the lease when it is free, expired or already ours, under a new token; dated
    * and judged by the database's clock (each instance's own may be off). Null when refused.
