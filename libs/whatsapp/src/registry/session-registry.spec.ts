@@ -1412,6 +1412,20 @@ describe('SessionRegistry with the sandbox engine', () => {
       await a.registry.beforeApplicationShutdown();
     });
 
+    it('a stop asked of it is carried out by the holder', async () => {
+      const { store, a, b, sessionId } = await takenOverFromA();
+      await a.registry.stop(sessionId, 'Stopped: barred');
+      expect(b.registry.liveStatus(sessionId)).toBeUndefined();
+      expect(a.registry.liveStatus(sessionId)).toBeUndefined();
+      expect(store.docs.get(sessionId)).toMatchObject({
+        status: 'disconnected',
+        lastError: 'Stopped: barred',
+      });
+      expect(store.docs.get(sessionId)!.lease).toBeUndefined();
+      await b.registry.beforeApplicationShutdown();
+      await a.registry.beforeApplicationShutdown();
+    });
+
     it("a logout the holder does not take in time unlinks nothing, and deletes none of the holder's keys, status or document", async () => {
       const { store, backend, a, b, sessionId, unlinkA, unlinkB } = await takenOverFromA({
         holderAnswerTimeoutMs: 300,

@@ -320,6 +320,8 @@ export class SessionRegistry
   /** Caller holds the session lock. The status is written before the lease goes, so an instance
    * that finds the session free never has its own start overwritten by this stop. */
   private async stopLocked(handle: SessionHandle, reason: string | undefined): Promise<void> {
+    // Taken over by another instance (unnoticed yet): stopped there, this one only steps back.
+    await this.confirmHeld(handle);
     this.ending.add(handle.sessionId);
     try {
       await this.dispose(handle, false);
@@ -433,16 +435,21 @@ export class SessionRegistry
     }
   }
 
-  /**
-   * A session live here whose lease another instance took (this one has not noticed yet): this
-   * instance steps back, and the caller's request goes to the holder.
-   * @throws SessionLeasedElsewhereError then
-   */
+  /** `confirmHeld` for the session's handle here, if any. */
   private async confirmHeldHere(sessionId: string): Promise<void> {
     const handle = await this.currentHandle(sessionId);
-    if (!handle || (await this.leases.confirm(sessionId))) return;
+    if (handle) await this.confirmHeld(handle);
+  }
+
+  /**
+   * A session live here whose lease another instance took (this one has not noticed yet): this
+   * instance steps back, and the caller's request (a stop, logout or delete) goes to the holder.
+   * @throws SessionLeasedElsewhereError then
+   */
+  private async confirmHeld(handle: SessionHandle): Promise<void> {
+    if (await this.leases.confirm(handle.sessionId)) return;
     await this.dispose(handle, false);
-    throw new SessionLeasedElsewhereError(sessionId);
+    throw new SessionLeasedElsewhereError(handle.sessionId);
   }
 
   /**
