@@ -426,9 +426,10 @@ export class SessionRegistry
           : null,
       });
       if (!written) throw new SessionLeasedElsewhereError(sessionId);
-      if (andDelete && !(await this.store.delete(sessionId, leaseToken)))
-        if (await this.store.findBySessionId(sessionId))
-          throw new SessionLeasedElsewhereError(sessionId);
+      // Not deleted, yet still there: another instance took the lease meanwhile.
+      const deleted = !andDelete || (await this.store.delete(sessionId, leaseToken));
+      if (!deleted && (await this.store.findBySessionId(sessionId)))
+        throw new SessionLeasedElsewhereError(sessionId);
     } finally {
       if (handle) await this.retire(handle, true);
       else await this.letGo(sessionId);
@@ -464,14 +465,13 @@ export class SessionRegistry
     if (handle) {
       await this.closeHandle(handle);
       if (this.handles.get(sessionId) === handle) {
-        let confirmed = false;
         try {
-          confirmed = await this.leases.confirm(sessionId);
-        } finally {
-          if (!confirmed) await this.retire(handle, false);
+          await this.confirmHeld(handle);
+        } catch (err) {
+          await this.retire(handle, false); // closed already: not left registered
+          throw err;
         }
-        if (confirmed) return { leaseToken: handle.leaseToken, handle };
-        throw new SessionLeasedElsewhereError(sessionId);
+        return { leaseToken: handle.leaseToken, handle };
       }
     }
     const leaseToken = await this.leases.acquire(sessionId);
