@@ -46,6 +46,25 @@ async function withSessionOnA(run: (t: TwoInstances) => Promise<void>) {
   }
 }
 
+/**
+ * The store back, until A reaches it again: the connections the cut broke are dropped on the
+ * first use that fails (a request then answers 503 DATABASE_UNAVAILABLE, to retry).
+ */
+const reachesDatabase = (t: TestApp) =>
+  waitFor(
+    () =>
+      t.app
+        .get<string, Connection>(getConnectionToken())
+        .db!.admin()
+        .ping()
+        .then(
+          () => true,
+          () => false,
+        ),
+    20_000,
+    'the instance reaching the database again',
+  );
+
 /** B adopts the session once A's lease ran out, and connects it. */
 async function adoptedByB({ b, owner, sessionId }: TwoInstances) {
   await waitFor(
@@ -117,6 +136,7 @@ describe('what only the holder of a session may write, fenced by its lease', () 
       const unlinkOnA = vi.spyOn(connectionOn(a, sessionId), 'logout');
       const unlinkOnB = vi.spyOn(connectionOn(b, sessionId), 'logout');
       await proxy.restore();
+      await reachesDatabase(a);
 
       await a.http().delete('/api/v1/whatsapp/sessions/main').set(owner.auth).expect(204);
       expect(unlinkOnA).not.toHaveBeenCalled();
@@ -143,6 +163,7 @@ describe('what only the holder of a session may write, fenced by its lease', () 
         .expect(202);
       const loggedOut = await waitForSessionStatus(b, owner, 'main', 'logged_out');
       await proxy.restore();
+      await reachesDatabase(a);
 
       await a
         .http()

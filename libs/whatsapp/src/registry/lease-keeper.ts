@@ -35,7 +35,7 @@ export class LeaseKeeper {
 
   /**
    * Whether the session's lease still is the one taken here (extended for the TTL if so), asked
-   * before this instance does what only the holder may (a logout, a delete); false: another
+   * before this instance does what only the holder may (a stop, logout or delete); false: another
    * instance took it, and it is reported lost.
    */
   confirm(sessionId: string): Promise<boolean> {

@@ -150,7 +150,8 @@ export class InMemorySessionStateStore implements SessionStateStore {
 
   async takeHolderRequests(sessionIds: string[], takenBy: string) {
     const open = [...this.requests.values()].filter(
-      (r) => sessionIds.includes(r.sessionId) && !r.takenBy && !r.withdrawn,
+      (r) =>
+        sessionIds.includes(r.sessionId) && !r.takenBy && !r.withdrawn && r.askedBy !== takenBy,
     );
     for (const r of open) r.takenBy = takenBy;
     return open.map(({ id, sessionId, request }) => structuredClone({ id, sessionId, request }));

@@ -158,4 +158,21 @@ describe('MongoSessionStateStore leases, by the database clock', () => {
       expect(ids.sort()).toEqual([expired, free].sort());
     }
   });
+
+  it('an instance never takes a request it left itself: its poll may still list the session as held after it found out the session went elsewhere', async () => {
+    const { sessionId } = await store.create({ organizationId: 'org3', sessionName: 'asked' });
+    const ask = (id: string) =>
+      store.askHolder({
+        id,
+        sessionId,
+        request: { kind: 'destroy' },
+        askedBy: 'A',
+        expiresAt: new Date(Date.now() + 60_000),
+      });
+    await ask('asked-by-a');
+    expect(await store.takeHolderRequests([sessionId], 'A')).toEqual([]);
+    expect(await store.takeHolderRequests([sessionId], 'B')).toEqual([
+      { id: 'asked-by-a', sessionId, request: { kind: 'destroy' } },
+    ]);
+  });
 });

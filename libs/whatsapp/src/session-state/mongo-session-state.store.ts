@@ -234,9 +234,14 @@ export class MongoSessionStateStore implements SessionStateStore {
   async takeHolderRequests(sessionIds: string[], takenBy: string) {
     if (!sessionIds.length) return [];
     // By the held sessions: requests to other holders, a dead one's among them, never stand in
-    // the way of these.
+    // the way of these. Never its own: an instance asks only a session held elsewhere, and its
+    // poll may have listed the session as held before it found out (then it took its own
+    // request, which waited for the lock the asking request holds: answered by neither).
     const open = await this.requests
-      .find({ state: 'asked', sessionId: { $in: sessionIds } }, { sessionId: 1, request: 1 })
+      .find(
+        { state: 'asked', sessionId: { $in: sessionIds }, askedBy: { $ne: takenBy } },
+        { sessionId: 1, request: 1 },
+      )
       .lean()
       .exec();
     const taken: AskedRequest[] = [];

@@ -54,7 +54,10 @@ export interface SessionStateStore {
   isLeasedElsewhere(sessionId: string, instanceId: string): Promise<boolean>;
   /** Leaves a request for whichever instance holds the session; kept until `expiresAt`. */
   askHolder(ask: AskedRequest & { askedBy: string; expiresAt: Date }): Promise<void>;
-  /** Of these sessions' open requests, the ones this caller took: each is taken by exactly one. */
+  /**
+   * Of these sessions' open requests left by other instances, the ones this caller took: each is
+   * taken by exactly one.
+   */
   takeHolderRequests(sessionIds: string[], takenBy: string): Promise<AskedRequest[]>;
   answerHolderRequest(id: string, answer: HolderAnswer): Promise<void>;
   /** The answer, once the holder gave it. */
