@@ -58,6 +58,27 @@ describe('createValidationPipe', () => {
     }
   });
 
+  it('refuses a key named prototype, which the pipe would otherwise drop unseen', async () => {
+    // Nest's ValidationPipe deletes __proto__, constructor and prototype before the whitelist
+    // looks: a body carrying one was accepted as if the field had not been sent.
+    for (const [key, at] of [
+      ['prototype', 'prototype'],
+      ['__proto__', '__proto__'],
+      ['constructor', 'constructor'],
+    ]) {
+      const plain = JSON.parse(`{"email":"a@b.test","nested":{"${key}":{"polluted":true}}}`);
+      const error = await pipe.transform(plain, body).catch((e: unknown) => e);
+      expect((error as { getResponse(): unknown }).getResponse()).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        details: { [`nested.${at}`]: [`property ${key} should not exist`] },
+      });
+    }
+    expect(inputShapeViolation({ a: { prototype: 1 } })).toEqual({
+      path: 'a.prototype',
+      message: 'property prototype should not exist',
+    });
+  });
+
   it('still validates and whitelists within the limits', async () => {
     await expect(pipe.transform({ email: 'a@b.test' }, body)).resolves.toBeInstanceOf(LoginBody);
     const error = await pipe.transform({ email: 'a@b.test', x: 1 }, body).catch((e: unknown) => e);

@@ -65,8 +65,9 @@ export function inputShapeViolation(
         path: at,
         message: `objects must not have more than ${limits.keysPerObject} properties`,
       };
-    // class-validator's whitelist looks names up in a plain object, so these pass it unseen.
-    const inherited = keys.find((key) => key in Object.prototype);
+    // class-validator's whitelist looks names up in a plain object, so these pass it unseen, and
+    // Nest's ValidationPipe deletes `prototype` (with __proto__ and constructor) before it looks.
+    const inherited = keys.find((key) => key in Object.prototype || key === 'prototype');
     if (inherited)
       return {
         path: path ? `${path}.${inherited}` : inherited,
