@@ -278,6 +278,44 @@ describe('foundation (HTTP)', () => {
     await t.http().get('/api/v1/auth/me').set(owner.auth).send({ x: 1 }).expect(400);
   });
 
+  it('refuses a body of any type on a GET or DELETE, instead of acting as if none was sent', async () => {
+    const owner = await registerUser(t);
+    const customer = await t
+      .http()
+      .post('/api/v1/customers')
+      .set(owner.auth)
+      .send({ name: 'Mona' })
+      .expect(201);
+    const path = `/api/v1/customers/${customer.body.id}`;
+    for (const [method, contentType, body] of [
+      ['delete', 'text/plain', '{"soft":true}'],
+      ['delete', 'application/x-www-form-urlencoded', 'soft=true'],
+      ['delete', undefined, 'soft'],
+      ['get', 'text/plain', 'hello'],
+    ] as const) {
+      let req = t.http()[method](path).set(owner.auth);
+      if (contentType) req = req.set('Content-Type', contentType);
+      const res = await req.send(Buffer.from(body)).expect(400);
+      expect(res.body).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        details: { body: ['this route takes no request body'] },
+      });
+    }
+    // Nothing was deleted; without a body the same DELETE goes through.
+    await t.http().get(path).set(owner.auth).expect(200);
+    await t.http().delete(path).set(owner.auth).expect(204);
+    // An event stream asked for with a body is refused, not opened.
+    const stream = await t
+      .http()
+      .get('/api/v1/events')
+      .set(owner.auth)
+      .set('Content-Type', 'text/plain')
+      .send('hello')
+      .timeout(5_000)
+      .expect(400);
+    expect(stream.body.code).toBe('VALIDATION_FAILED');
+  });
+
   it('refuses unknown fields named like Object.prototype members, which the whitelist misses', async () => {
     for (const body of ['{"email":"a@b.test","password":"x","constructor":1}', '{"toString":1}']) {
       const res = await t

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import {
   type CallHandler,
   type ExecutionContext,
@@ -8,13 +9,17 @@ import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import type { Observable } from 'rxjs';
 import { validationFailed } from '../errors/validation';
+import { hasBody } from './json-body-only';
 
 /**
  * Absent or `{}`: what clients send to a route that takes nothing (a bare JSON `null` never gets
- * here: the JSON parser is strict).
+ * here: the JSON parser is strict). A body the JSON parser left unread (another Content-Type on a
+ * GET or DELETE, which jsonBodyOnly() lets through) is not empty: `DELETE …/:id` with a text body
+ * deleted, and `GET /events` with one opened its stream, as if nothing had been sent.
  */
-function isEmptyBody(body: unknown): boolean {
-  if (body === undefined) return true;
+function isEmptyBody(req: IncomingMessage & { body?: unknown }): boolean {
+  const { body } = req;
+  if (body === undefined) return !hasBody(req);
   return (
     typeof body === 'object' && body !== null && !Array.isArray(body) && !Object.keys(body).length
   );
@@ -31,8 +36,8 @@ export class BodylessRoutesInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() === 'http') {
-      const body = context.switchToHttp().getRequest<{ body?: unknown }>().body;
-      if (!isEmptyBody(body) && !this.routeTakesBody(context))
+      const req = context.switchToHttp().getRequest<IncomingMessage & { body?: unknown }>();
+      if (!isEmptyBody(req) && !this.routeTakesBody(context))
         throw validationFailed({ body: ['this route takes no request body'] });
     }
     return next.handle();

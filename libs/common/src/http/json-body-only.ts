@@ -21,7 +21,7 @@ export class UnsupportedMediaTypeError extends DomainError {
 }
 
 /** Whether the request carries a body: chunked, or a Content-Length other than 0. */
-function hasBody(req: IncomingMessage): boolean {
+export function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
