@@ -159,7 +159,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     operationIdFactory: (controllerKey, methodKey) =>
       `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
-  return describeResponses(documentJsonBodyOnly(nullableNamedEnums(document)));
+  return describeResponses(documentRequestErrors(nullableNamedEnums(document)));
 }
 
 /**
@@ -173,14 +173,23 @@ function nullableNamedEnums(document: OpenAPIObject): OpenAPIObject {
   return document;
 }
 
+const BODY_METHODS = new Set(['post', 'put', 'patch']);
+
 /**
- * jsonBodyOnly() answers 415 UNSUPPORTED_MEDIA_TYPE, in the one error shape, to a body sent with
- * another Content-Type, and the body parser 413 PAYLOAD_TOO_LARGE past its limit: every operation
- * that takes a body documents both.
+ * Answers of the layers before any handler, documented on the operations they reach. Every route
+ * answers 400: VALIDATION_FAILED to a body sent to a route that takes none
+ * (BodylessRoutesInterceptor), BAD_REQUEST to a malformed path (`%FF` in a parameter). Every POST,
+ * PUT and PATCH, bodyless ones included, answers 415 UNSUPPORTED_MEDIA_TYPE (jsonBodyOnly()) to a
+ * body of another Content-Type and 413 PAYLOAD_TOO_LARGE (the body parser) past its limit.
  */
-function documentJsonBodyOnly(document: OpenAPIObject): OpenAPIObject {
+function documentRequestErrors(document: OpenAPIObject): OpenAPIObject {
   const errorShape = {
     'application/json': { schema: { $ref: getSchemaPath(ErrorResponseDto) } },
+  };
+  const badRequest = {
+    description:
+      'VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding',
+    content: errorShape,
   };
   const unsupported = {
     description:
@@ -192,8 +201,10 @@ function documentJsonBodyOnly(document: OpenAPIObject): OpenAPIObject {
     content: errorShape,
   };
   for (const item of Object.values(document.paths)) {
-    for (const operation of Object.values(item) as OperationObject[]) {
-      if (!operation?.requestBody) continue;
+    for (const [method, operation] of Object.entries(item) as Array<[string, OperationObject]>) {
+      if (!operation?.responses) continue;
+      operation.responses['400'] ??= structuredClone(badRequest);
+      if (!BODY_METHODS.has(method)) continue;
       operation.responses['415'] ??= structuredClone(unsupported);
       // The body parser's limit holds for every route (the send route names its media limits too).
       operation.responses['413'] ??= structuredClone(tooLarge);

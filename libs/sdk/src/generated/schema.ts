@@ -2613,6 +2613,15 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponseDto"];
                 };
             };
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
@@ -2839,6 +2848,15 @@ export interface operations {
                     "application/json": components["schemas"]["CustomerResponseDto"];
                 };
             };
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
@@ -2886,6 +2904,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
             /** @description Missing, invalid or expired token */
             401: {
@@ -3074,6 +3101,15 @@ export interface operations {
                     "application/json": components["schemas"]["EventStreamTokenResponseDto"];
                 };
             };
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
@@ -3085,6 +3121,24 @@ export interface operations {
             };
             /** @description The 'whatsapp' module is not enabled for the organization */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over 140mb */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body was sent with a Content-Type other than application/json (or application/*+json), or none */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3110,6 +3164,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrganizationResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description Missing, invalid or expired token */
@@ -3277,6 +3340,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserResponseDto"][];
+                };
+            };
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description Missing, invalid or expired token */
@@ -3476,6 +3548,15 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookResponseDto"][];
                 };
             };
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
@@ -3594,6 +3675,15 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookResponseDto"];
                 };
             };
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
@@ -3640,6 +3730,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
             /** @description Missing, invalid or expired token */
             401: {
@@ -3835,6 +3934,15 @@ export interface operations {
                     "application/json": components["schemas"]["DeliveryResponseDto"];
                 };
             };
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
@@ -3875,6 +3983,24 @@ export interface operations {
             };
             /** @description The event of the delivery is no longer stored (DELIVERY_EVENT_EXPIRED: events are kept 7 days); nothing was queued */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over 140mb */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body was sent with a Content-Type other than application/json (or application/*+json), or none */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4277,6 +4403,15 @@ export interface operations {
                     "application/json": components["schemas"]["ContactResponseDto"];
                 };
             };
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
@@ -4595,6 +4730,15 @@ export interface operations {
                     "application/json": components["schemas"]["MessageResponseDto"];
                 };
             };
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
@@ -4655,6 +4799,15 @@ export interface operations {
                 };
                 content: {
                     "application/octet-stream": string;
+                };
+            };
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description Missing, invalid or expired token */
@@ -5532,6 +5685,15 @@ export interface operations {
                     "application/json": components["schemas"]["SessionResponseDto"][];
                 };
             };
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
@@ -5658,6 +5820,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
             };
             /** @description Missing, invalid or expired token */
             401: {
@@ -5819,6 +5990,15 @@ export interface operations {
                     "application/json": components["schemas"]["QrResponseDto"];
                 };
             };
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
@@ -5888,6 +6068,15 @@ export interface operations {
                     "application/json": components["schemas"]["SessionResponseDto"];
                 };
             };
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing, invalid or expired token */
             401: {
                 headers: {
@@ -5908,6 +6097,24 @@ export interface operations {
             };
             /** @description Not found in the caller’s organization */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: the body is over 140mb */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: the body was sent with a Content-Type other than application/json (or application/*+json), or none */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5946,6 +6153,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description Missing, invalid or expired token */
@@ -6154,6 +6370,15 @@ export interface operations {
                             };
                         };
                     };
+                };
+            };
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description NOT_READY: a dependency is down (`message` names it); `details` lists every indicator with its status. Retry-After: 5 */
