@@ -12,6 +12,7 @@ import {
   IsLatitude,
   IsLongitude,
   IsNotEmpty,
+  IsNumber,
   IsString,
   Matches,
   MaxLength,
@@ -94,8 +95,9 @@ export class SandboxMediaDto {
 }
 
 export class SandboxLocationDto {
-  @ApiProperty({ example: 30.0444 }) @IsLatitude() lat: number;
-  @ApiProperty({ example: 31.2357 }) @IsLongitude() lng: number;
+  // IsLatitude/IsLongitude alone take a numeric string too, which would be stored as a string.
+  @ApiProperty({ example: 30.0444 }) @IsNumber() @IsLatitude() lat: number;
+  @ApiProperty({ example: 31.2357 }) @IsNumber() @IsLongitude() lng: number;
   @ApiPropertyOptional({ example: 'Cairo' })
   @IsOmittable()
   @IsString()
