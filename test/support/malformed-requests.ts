@@ -197,6 +197,7 @@ function invalidBodyValues(spec: Json, raw: Json): Array<[string, unknown]> {
     case 'string':
       out.push(['number for a string', 42], ['boolean for a string', true]);
       out.push(['array for a string', ['a']], ['object for a string', { a: 1 }]);
+      out.push(['lone surrogate', 'a\ud800b']);
       if (schema.maxLength !== undefined)
         out.push(['over maxLength', 'x'.repeat(schema.maxLength + 1)]);
       if (schema.minLength) out.push(['under minLength', '']);
@@ -482,11 +483,13 @@ export function malformedRequests(
   return out;
 }
 
-/** 200,000 characters of seeded text with some unicode, quotes and backslashes. */
+/** About 200,000 characters of seeded text with some unicode, quotes and backslashes. */
 function hugeString(random: () => number): string {
-  const alphabet = 'abc XYZ 019 "\\ é 𝄞 <script> %00 ${}';
+  // Code points, not UTF-16 units: a cut through 𝄞 would leave half a surrogate pair.
+  const alphabet = Array.from('abc XYZ 019 "\\ é 𝄞 <script> %00 ${}');
   const start = Math.floor(random() * alphabet.length);
-  return (alphabet.slice(start) + alphabet.slice(0, start)).repeat(6000).slice(0, 200_000);
+  const rotated = [...alphabet.slice(start), ...alphabet.slice(0, start)].join('');
+  return rotated.repeat(Math.ceil(200_000 / rotated.length));
 }
 
 /** A copy of `body` with `value` at the dotted `path` (intermediate objects created). */

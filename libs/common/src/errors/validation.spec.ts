@@ -26,6 +26,16 @@ describe('inputShapeViolation', () => {
     expect(inputShapeViolation({ a: [1, { x: 1, y: 2, z: 3 }] }, limits)?.path).toBe('a[1]');
   });
 
+  it('refuses text with a lone surrogate, which would be stored as U+FFFD', () => {
+    // JSON may escape half of a surrogate pair ("\ud800"); UTF-8 (BSON) cannot hold it.
+    for (const bad of ['a\ud800b', '\udc00', `${'x'.repeat(1999)}\ud83d`])
+      expect(inputShapeViolation({ contact: { tags: ['ok', bad] } })).toEqual({
+        path: 'contact.tags[1]',
+        message: 'must be valid Unicode text: it holds half of a surrogate pair',
+      });
+    expect(inputShapeViolation({ text: '👍🏽 é \u202e' })).toBeUndefined();
+  });
+
   it('checks 20,000 levels without overflowing the stack', () => {
     const deep = JSON.parse('['.repeat(20_000) + ']'.repeat(20_000));
     expect(inputShapeViolation(deep)?.message).toBe('nesting must not exceed 16 levels');

@@ -36,7 +36,18 @@ export const INPUT_SHAPE_LIMITS: Readonly<InputShapeLimits> = {
   arrayLength: 1000,
 };
 
-/** The first place where `value` exceeds INPUT_SHAPE_LIMITS, as a field path and a message. */
+/**
+ * Whether a string is valid Unicode: JSON may escape half of a surrogate pair (`"\ud800"`), which
+ * UTF-8, and so the database, cannot hold; it was stored as U+FFFD while the answer echoed it.
+ * (String.prototype.isWellFormed, Node 20+, is not in the ES2023 lib.)
+ */
+const isWellFormed = (text: string): boolean =>
+  (text as string & { isWellFormed(): boolean }).isWellFormed();
+
+/**
+ * The first place where `value` exceeds INPUT_SHAPE_LIMITS or holds text that is not valid
+ * Unicode, as a field path and a message.
+ */
 export function inputShapeViolation(
   value: unknown,
   limits: Readonly<InputShapeLimits> = INPUT_SHAPE_LIMITS,
@@ -47,8 +58,10 @@ export function inputShapeViolation(
   ];
   while (stack.length) {
     const { value: node, path, depth } = stack.pop()!;
-    if (node === null || typeof node !== 'object') continue;
     const at = path || '(root)';
+    if (typeof node === 'string' && !isWellFormed(node))
+      return { path: at, message: 'must be valid Unicode text: it holds half of a surrogate pair' };
+    if (node === null || typeof node !== 'object') continue;
     if (depth >= limits.depth)
       return { path: at, message: `nesting must not exceed ${limits.depth} levels` };
     if (Array.isArray(node)) {
