@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { OpenAPIObject } from '@nestjs/swagger';
+import { getMetadataStorage } from 'class-validator';
+import type { ValidationMetadata } from 'class-validator/types/metadata/ValidationMetadata';
 import { canonicalOpenApiDocument, generateOpenApiDocument } from '../apps/api/src/openapi';
 import { createTestApp } from './support/test-app';
 
@@ -211,6 +213,44 @@ describe('OpenAPI document', () => {
           ['get', 'delete'].includes(o.method) && (o.op.responses['415'] || o.op.responses['413']),
       ),
     ).toEqual([]);
+  });
+
+  it('documents the length, pattern, range and size limits the DTO validators enforce', () => {
+    // What a generated client (and test/bad-input.e2e-spec.ts) can check before sending.
+    const keyword: Record<string, string> = {
+      maxLength: 'maxLength',
+      minLength: 'minLength',
+      matches: 'pattern',
+      max: 'maximum',
+      min: 'minimum',
+      arrayMaxSize: 'maxItems',
+      arrayMinSize: 'minItems',
+    };
+    const schemas = (generated as unknown as Json).components.schemas as Json;
+    const storage = getMetadataStorage() as unknown as {
+      validationMetadatas: Map<{ name: string }, ValidationMetadata[]>;
+    };
+    const problems: string[] = [];
+    let checked = 0;
+    for (const [target, metadatas] of storage.validationMetadatas) {
+      const schema = schemas[target.name];
+      if (!schema) continue;
+      for (const m of metadatas) {
+        const key = keyword[m.name ?? ''];
+        const property = schema.properties?.[m.propertyName];
+        if (!key || !property) continue;
+        const onItems = m.each && !key.endsWith('Items');
+        const where = onItems ? property.items : property;
+        if (where?.$ref) continue; // OpenAPI 3.0 ignores a keyword beside $ref
+        checked += 1;
+        if (where?.[key] === undefined)
+          problems.push(
+            `${target.name}.${m.propertyName}${onItems ? '[]' : ''}: no ${key} (${m.name})`,
+          );
+      }
+    }
+    expect(checked).toBeGreaterThan(50);
+    expect(problems).toEqual([]);
   });
 
   it('declares the Retry-After header of every 429 and of the send route’s 409 (IDEMPOTENCY_KEY_IN_USE)', () => {

@@ -201,6 +201,11 @@ function invalidBodyValues(spec: Json, raw: Json): Array<[string, unknown]> {
       if (schema.maxLength !== undefined)
         out.push(['over maxLength', 'x'.repeat(schema.maxLength + 1)]);
       if (schema.minLength) out.push(['under minLength', '']);
+      if (schema.pattern) {
+        const pattern = new RegExp(schema.pattern);
+        const mismatch = ['!', 'x y', '@@', '+', '0', 'é'].find((text) => !pattern.test(text));
+        if (mismatch !== undefined) out.push(['not matching its pattern', mismatch]);
+      }
       if (schema.format === 'date-time') out.push(['not a date', '2026-13-45T99:99:99Z']);
       if (schema.format === 'email') out.push(['not an email', 'not-an-email']);
       break;
@@ -220,6 +225,7 @@ function invalidBodyValues(spec: Json, raw: Json): Array<[string, unknown]> {
       const items = resolveSchema(spec, schema.items);
       if (items.type === 'string' || items.enum) out.push(['array of numbers', [42]]);
       if (items.type === 'object' || items.properties) out.push(['array of strings', ['a']]);
+      if (schema.minItems) out.push(['under minItems', []]);
       if (schema.maxItems !== undefined)
         out.push([
           'over maxItems',

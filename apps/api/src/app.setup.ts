@@ -24,6 +24,7 @@ import {
   requestIdMiddleware,
 } from '@app/common';
 import { AppModule } from './app.module';
+import { documentValidationLimits } from './document-validation-limits';
 import { GatewayExpressAdapter } from './gateway-express.adapter';
 
 export const API_PREFIX = 'api/v1';
@@ -159,7 +160,9 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     operationIdFactory: (controllerKey, methodKey) =>
       `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
-  return describeResponses(documentRequestErrors(nullableNamedEnums(document)));
+  return describeResponses(
+    documentRequestErrors(documentValidationLimits(nullableNamedEnums(document))),
+  );
 }
 
 /**
