@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { createTestApp, registerUser, type TestApp } from './support/test-app';
@@ -276,6 +277,48 @@ describe('foundation (HTTP)', () => {
     await t.http().post('/api/v1/events/token').set(owner.auth).expect(201);
     await t.http().post('/api/v1/events/token').set(owner.auth).send({}).expect(201);
     await t.http().get('/api/v1/auth/me').set(owner.auth).send({ x: 1 }).expect(400);
+  });
+
+  it('answers a request the HTTP parser refuses in the one error shape (431, 400), not a bare status line', async () => {
+    const { hostname, port } = new URL(t.url);
+    const raw = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => socket.end(request));
+        const chunks: Buffer[] = [];
+        socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+        socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        socket.on('error', reject);
+      });
+    const answer = (text: string) => {
+      const [head, body] = text.split('\r\n\r\n');
+      return {
+        status: Number(head.split(' ')[1]),
+        requestId: /^x-request-id: (.+)$/im.exec(head)?.[1],
+        contentType: /^content-type: (.+)$/im.exec(head)?.[1],
+        body: JSON.parse(body) as Record<string, unknown>,
+      };
+    };
+    // A path parameter of 20,000 characters: past Node's 16 KB of request head.
+    const long = answer(
+      await raw(`GET /api/v1/customers/${'x'.repeat(20_000)} HTTP/1.1\r\nHost: a\r\n\r\n`),
+    );
+    expect(long).toMatchObject({ status: 431, contentType: expect.stringContaining('json') });
+    expect(long.body).toEqual({
+      statusCode: 431,
+      error: 'Request Header Fields Too Large',
+      code: 'HEADERS_TOO_LARGE',
+      message: 'The request line and headers are over 16 KB',
+      requestId: long.requestId,
+    });
+    const malformed = answer(await raw('GET / HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n'));
+    expect(malformed).toMatchObject({ status: 400 });
+    expect(malformed.body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      code: 'BAD_REQUEST',
+      message: 'The request is not valid HTTP',
+      requestId: malformed.requestId,
+    });
   });
 
   it('refuses a body of any type on a GET or DELETE, instead of acting as if none was sent', async () => {

@@ -3,6 +3,7 @@ import type { NestApplicationOptions } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import type { Request } from 'express';
 import { NotFoundError } from '@app/common';
+import { answerClientError } from './client-error-response';
 
 /**
  * How long requests still running when Nest closes the HTTP server (after the shutdown hooks) may
@@ -47,6 +48,7 @@ export class GatewayExpressAdapter extends ExpressAdapter {
 
   override initHttpServer(options: NestApplicationOptions): void {
     super.initHttpServer(options);
+    (this.getHttpServer() as Server).on('clientError', answerClientError);
     // Before Express sees the request: an answer to one that came in while draining closes too.
     (this.getHttpServer() as Server).prependListener(
       'request',
