@@ -3,12 +3,11 @@ import type { Connection } from 'mongoose';
 import {
   malformedRequests,
   type MalformedRequest,
-  oddQueryValues,
-  resolveSchema,
   type RawAnswer,
   seededRandom,
   sendRaw,
 } from './support/malformed-requests';
+import { oddQueryValues, resolveSchema } from './support/schema-values';
 import { schemaMismatches } from './support/openapi-conformance';
 import { connectedSession, sandboxInbound } from './support/sandbox';
 import {
