@@ -295,6 +295,17 @@ describe('events stream (SSE)', () => {
     const invalid = open(t.url, {}, { ...bearer(owner), 'Last-Event-ID': 'nope' });
     expect((await invalid.ready).statusCode).toBe(400);
     expect((await invalid.errorBody()).code).toBe('INVALID_LAST_EVENT_ID');
+    // The query parameter is the same resume point, so the same code (docs/errors.md).
+    const invalidQuery = open(t.url, { lastEventId: 'nope' }, bearer(owner));
+    expect((await invalidQuery.ready).statusCode).toBe(400);
+    expect((await invalidQuery.errorBody()).code).toBe('INVALID_LAST_EVENT_ID');
+    // The header wins over the query: a valid header resumes whatever the query says.
+    const headerWins = open(
+      t.url,
+      { lastEventId: 'nope', types: 'message.received' },
+      { ...bearer(owner), 'Last-Event-ID': last.id! },
+    );
+    expect((await headerWins.ready).statusCode).toBe(200);
   });
 
   it('announces a received message whose event write failed once, when recovery replays its effects', async () => {

@@ -3031,7 +3031,7 @@ export interface operations {
                 types?: string;
                 /** @description Only events of this session */
                 sessionName?: string;
-                /** @description Resume after this event id (same as the Last-Event-ID header, which wins); events within the 7-day retention are replayed first */
+                /** @description Resume after this event id (same as the Last-Event-ID header, which wins); events within the 7-day retention are replayed first. Not an event id (24 hex characters): 400 INVALID_LAST_EVENT_ID */
                 lastEventId?: string;
                 /** @description Short-lived stream token from POST /api/v1/events/token, for clients that cannot set headers (EventSource) */
                 access_token?: string;

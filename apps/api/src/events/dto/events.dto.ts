@@ -50,11 +50,12 @@ export class EventStreamQueryDto {
 
   @ApiPropertyOptional({
     description:
-      'Resume after this event id (same as the Last-Event-ID header, which wins); events within the 7-day retention are replayed first',
+      'Resume after this event id (same as the Last-Event-ID header, which wins); events within the 7-day retention are replayed first. Not an event id (24 hex characters): 400 INVALID_LAST_EVENT_ID',
     example: '6650a1b2003e8a0000001f3c',
   })
   @IsOptional()
-  @Matches(/^[0-9a-fA-F]{24}$/, { message: 'lastEventId must be an event id (24 hex characters)' })
+  // Its form is checked with the header's (INVALID_LAST_EVENT_ID), which wins when both are sent.
+  @IsString()
   lastEventId?: string;
 
   @ApiPropertyOptional({
