@@ -4,6 +4,7 @@ import {
   ApiBearerAuth,
   ApiConflictResponse,
   ApiCreatedResponse,
+  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
@@ -17,6 +18,10 @@ import { CurrentUser } from './decorators/current-user.decorator';
 import { Public } from './decorators/public.decorator';
 import { LimitPerAddress } from './guards/limit-per-address.decorator';
 import { AuthTokenResponseDto, LoginDto, MeResponseDto, RegisterDto } from './dto/auth.dto';
+
+/** A race the token check cannot see: the organization deleted while the request ran. */
+const ORGANIZATION_GONE =
+  'The organization was deleted while the request ran (code ORGANIZATION_NOT_FOUND)';
 
 @ApiTags('auth')
 @Controller('auth')
@@ -37,6 +42,7 @@ export class AuthController {
     description: 'Validation failed (per-field messages in details)',
   })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'Email already registered' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: ORGANIZATION_GONE })
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,
     description: 'More than 20 registrations an hour from this address (Retry-After header)',
@@ -58,6 +64,7 @@ export class AuthController {
   @ApiOkResponse({ type: AuthTokenResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Invalid email or password' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: ORGANIZATION_GONE })
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,
     description: 'Too many attempts (Retry-After header)',
@@ -72,6 +79,11 @@ export class AuthController {
   @ApiOperation({ operationId: 'auth_me', summary: 'The current user and organization' })
   @ApiOkResponse({ type: MeResponseDto })
   @ApiUnauthorizedResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description:
+      'The user (USER_NOT_FOUND) or its organization (ORGANIZATION_NOT_FOUND) was deleted while the request ran',
+  })
   me(@CurrentUser() user: AuthUser): Promise<MeResponseDto> {
     return this.auth.me(user);
   }

@@ -26,6 +26,10 @@ import { toOrganizationDto, toUserDto } from './organization.mapper';
 import { OrganizationsService } from './organizations.service';
 import { UsersService } from './users.service';
 
+/** A race the token check cannot see: the organization deleted while the request ran. */
+const ORGANIZATION_GONE =
+  'The organization was deleted while the request ran (code ORGANIZATION_NOT_FOUND)';
+
 @ApiTags('organizations')
 @ApiBearerAuth('bearer')
 @ApiUnauthorizedResponse({
@@ -42,6 +46,7 @@ export class OrganizationsController {
   @Get()
   @ApiOperation({ operationId: 'organizations_getMine', summary: "The caller's organization" })
   @ApiOkResponse({ type: OrganizationResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: ORGANIZATION_GONE })
   async get(@CurrentUser() user: AuthUser): Promise<OrganizationResponseDto> {
     return toOrganizationDto(await this.organizations.get(user.organizationId));
   }
@@ -55,6 +60,7 @@ export class OrganizationsController {
   @ApiOkResponse({ type: OrganizationResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: ORGANIZATION_GONE })
   async update(
     @CurrentUser() user: AuthUser,
     @Body() dto: UpdateOrganizationDto,
@@ -73,6 +79,7 @@ export class OrganizationsController {
   @ApiOkResponse({ type: OrganizationResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: ORGANIZATION_GONE })
   async setModules(
     @CurrentUser() user: AuthUser,
     @Body() dto: UpdateModulesDto,

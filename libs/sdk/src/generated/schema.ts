@@ -2564,6 +2564,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description The organization was deleted while the request ran (code ORGANIZATION_NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description PAYLOAD_TOO_LARGE: the body is over 140mb */
             413: {
                 headers: {
@@ -2631,6 +2640,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description The user (USER_NOT_FOUND) or its organization (ORGANIZATION_NOT_FOUND) was deleted while the request ran */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
         };
     };
     auth_register: {
@@ -2657,6 +2675,15 @@ export interface operations {
             };
             /** @description Validation failed (per-field messages in details) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The organization was deleted while the request ran (code ORGANIZATION_NOT_FOUND) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3184,6 +3211,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description The organization was deleted while the request ran (code ORGANIZATION_NOT_FOUND) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
         };
     };
     organizations_update: {
@@ -3228,6 +3264,15 @@ export interface operations {
             };
             /** @description The role or an organization module does not allow this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The organization was deleted while the request ran (code ORGANIZATION_NOT_FOUND) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3297,6 +3342,15 @@ export interface operations {
             };
             /** @description The role or an organization module does not allow this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description The organization was deleted while the request ran (code ORGANIZATION_NOT_FOUND) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
