@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsOptional, ValidateBy, type ValidationArguments } from 'class-validator';
 
 export const MAX_PAGE_LIMIT = 100;
 /** Deep enough for 10 million items at the largest limit; past it, a number is a mistake. */
@@ -12,6 +12,29 @@ export const MAX_PAGE = 100_000;
  */
 export const queryInteger = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value;
+
+/**
+ * An integer in [min, max], with one message for what is wrong: IsInt + Min + Max each judged a
+ * `0x10` left as text, and answered all three, "must not be greater than 100000" and "must not be
+ * less than 1" together.
+ */
+export function IsQueryInteger(min: number, max: number): PropertyDecorator {
+  const problem = ({ value, property }: ValidationArguments) => {
+    if (typeof value !== 'number' || !Number.isInteger(value))
+      return `${property} must be an integer written in decimal digits`;
+    if (value < min) return `${property} must not be less than ${min}`;
+    if (value > max) return `${property} must not be greater than ${max}`;
+    return undefined;
+  };
+  return ValidateBy({
+    name: 'isQueryInteger',
+    constraints: [min, max],
+    validator: {
+      validate: (_value: unknown, args?: ValidationArguments) => problem(args!) === undefined,
+      defaultMessage: (args?: ValidationArguments) => problem(args!) ?? '',
+    },
+  });
+}
 
 /** `page` ≥ 1 and 1 ≤ `limit` ≤ 100 (default 20), as DESIGN.md fixes for every list route. */
 export class PaginationQueryDto {
@@ -25,9 +48,7 @@ export class PaginationQueryDto {
   })
   @IsOptional()
   @Transform(queryInteger)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_PAGE)
+  @IsQueryInteger(1, MAX_PAGE)
   page: number = 1;
 
   @ApiPropertyOptional({
@@ -40,9 +61,7 @@ export class PaginationQueryDto {
   })
   @IsOptional()
   @Transform(queryInteger)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_PAGE_LIMIT)
+  @IsQueryInteger(1, MAX_PAGE_LIMIT)
   limit: number = 20;
 }
 
