@@ -32,4 +32,10 @@ describe('parseIsoInstant', () => {
     expect(Number.isNaN((toIsoInstant({ value: '2026-02-30' }) as Date).getTime())).toBe(true);
     expect(toIsoInstant({ value: 5 })).toBe(5);
   });
+
+  it('reads the years 0000–0099 as themselves (Date.UTC would take them for 1900–1999)', () => {
+    expect(parseIsoInstant('0050-03-01')?.toISOString()).toBe('0050-03-01T00:00:00.000Z');
+    expect(parseIsoInstant('0000-02-29')?.toISOString()).toBe('0000-02-29T00:00:00.000Z'); // a leap year
+    expect(parseIsoInstant('0001-02-29')).toBeUndefined();
+  });
 });

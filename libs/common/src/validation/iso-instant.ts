@@ -14,7 +14,9 @@ export function parseIsoInstant(value: string): Date | undefined {
   const instant = new Date(value);
   if (Number.isNaN(instant.getTime())) return undefined;
   const [year, month, day] = value.slice(0, 10).split('-').map(Number);
-  const calendarDay = new Date(Date.UTC(year, month - 1, day));
+  // setUTCFullYear, not Date.UTC: Date.UTC reads the years 0–99 as 1900–1999.
+  const calendarDay = new Date(0);
+  calendarDay.setUTCFullYear(year, month - 1, day);
   const exists =
     calendarDay.getUTCFullYear() === year &&
     calendarDay.getUTCMonth() === month - 1 &&

@@ -6252,9 +6252,9 @@ export interface operations {
             query?: {
                 /** @description Only this session of the organization (404 if the organization never had it) */
                 sessionName?: string;
-                /** @description Window start, ISO 8601 UTC (a date means 00:00Z; a date-time needs Z or an offset). Rounded down to its bucket. Default: 00:00Z of the day 29 days before the day of `until` (30 daily buckets). */
+                /** @description Window start, ISO 8601 UTC (a date means 00:00Z; a date-time needs Z or an offset). Rounded down to its bucket. Default: 00:00Z of the day 29 days before the day of `until` (30 daily buckets). Between 0000-01-01 and 9999-12-31T00:00:00Z. */
                 since?: string;
-                /** @description Window end (exclusive), ISO 8601 UTC; the last bucket is the one holding the instant before it. Default: now. since must not be after until, and the window widened to whole buckets may span at most 366 days (31 days for hour granularity), else 400. */
+                /** @description Window end (exclusive), ISO 8601 UTC; the last bucket is the one holding the instant before it. Default: now. since must not be after until, and the window widened to whole buckets may span at most 366 days (31 days for hour granularity), else 400. At most 9999-12-31T00:00:00Z (the window is answered widened to whole buckets). */
                 until?: string;
                 /** @description Bucket size of `series` (UTC hours or days) */
                 granularity?: components["schemas"]["StatsGranularity"];

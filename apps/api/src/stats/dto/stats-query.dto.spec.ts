@@ -31,3 +31,20 @@ describe('StatsQueryDto', () => {
     });
   });
 });
+
+describe('StatsQueryDto bounds', () => {
+  // The window is echoed back widened to whole buckets: its ends must print as RFC 3339 date-times.
+  it.each([
+    ['until', '9999-12-31T23:59:59.999Z'],
+    ['until', '9999-12-31T00:00:00.001Z'],
+    ['since', '0000-01-01T00:00:00+01:00'],
+  ])('refuses %s %s, whose window would end outside the years 0000–9999', (field, value) => {
+    expect(check({ [field]: value }).errors).toEqual({
+      [field]: [`${field} must lie between 0000-01-01 and 9999-12-31T00:00:00Z`],
+    });
+  });
+
+  it('takes the last instant whose window still ends in 9999', () => {
+    expect(check({ since: '0000-01-01', until: '9999-12-31T00:00:00Z' }).errors).toEqual({});
+  });
+});

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsDate, IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { IsDate, IsIn, IsOptional, IsString, Matches, ValidateBy } from 'class-validator';
 import { toIsoInstant } from '@app/common';
 import {
   MAX_HOUR_RANGE_DAYS,
@@ -12,6 +12,24 @@ import { SESSION_NAME_MESSAGE, SESSION_NAME_PATTERN } from '../../whatsapp-sessi
 
 const ISO_MESSAGE = (name: string) =>
   `${name} must be an ISO 8601 date in UTC, e.g. 2026-01-01 or 2026-01-01T00:00:00Z`;
+/**
+ * The window is answered widened to whole buckets: within these its ends still print as RFC 3339
+ * date-times (9999-12-31T23:59:59Z widened to the day would end in the year 10000).
+ */
+const EARLIEST = new Date('0000-01-01T00:00:00Z');
+const LATEST = new Date('9999-12-31T00:00:00Z');
+/** An instant within EARLIEST–LATEST; one that is no instant is left to `@IsDate`'s message. */
+const WithinPrintableYears = (name: string) =>
+  ValidateBy({
+    name: 'withinPrintableYears',
+    validator: {
+      validate: (value: unknown) =>
+        !(value instanceof Date) ||
+        Number.isNaN(value.getTime()) ||
+        (value >= EARLIEST && value <= LATEST),
+      defaultMessage: () => `${name} must lie between 0000-01-01 and 9999-12-31T00:00:00Z`,
+    },
+  });
 
 export class StatsQueryDto {
   @ApiPropertyOptional({
@@ -26,23 +44,25 @@ export class StatsQueryDto {
   @ApiPropertyOptional({
     description:
       'Window start, ISO 8601 UTC (a date means 00:00Z; a date-time needs Z or an offset). Rounded down to its bucket. ' +
-      'Default: 00:00Z of the day 29 days before the day of `until` (30 daily buckets).',
+      'Default: 00:00Z of the day 29 days before the day of `until` (30 daily buckets). Between 0000-01-01 and 9999-12-31T00:00:00Z.',
     example: '2026-01-01T00:00:00Z',
     type: String,
   })
   @IsOptional()
   @Transform(toIsoInstant)
   @IsDate({ message: ISO_MESSAGE('since') })
+  @WithinPrintableYears('since')
   since?: Date;
 
   @ApiPropertyOptional({
-    description: `Window end (exclusive), ISO 8601 UTC; the last bucket is the one holding the instant before it. Default: now. since must not be after until, and the window widened to whole buckets may span at most ${MAX_RANGE_DAYS} days (${MAX_HOUR_RANGE_DAYS} days for hour granularity), else 400.`,
+    description: `Window end (exclusive), ISO 8601 UTC; the last bucket is the one holding the instant before it. Default: now. since must not be after until, and the window widened to whole buckets may span at most ${MAX_RANGE_DAYS} days (${MAX_HOUR_RANGE_DAYS} days for hour granularity), else 400. At most 9999-12-31T00:00:00Z (the window is answered widened to whole buckets).`,
     example: '2026-01-31T00:00:00Z',
     type: String,
   })
   @IsOptional()
   @Transform(toIsoInstant)
   @IsDate({ message: ISO_MESSAGE('until') })
+  @WithinPrintableYears('until')
   until?: Date;
 
   @ApiPropertyOptional({
