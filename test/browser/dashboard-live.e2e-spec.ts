@@ -430,4 +430,122 @@ describe('Dashboard messages and toasts in Chromium (e2e)', () => {
     await page.getByRole('button', { name: 'Log out' }).click();
     await waitFor(async () => openStreams() === 0, UI_TIMEOUT, 'the stream to close');
   });
+
+  /** GETs of `pathname` the page makes from now on, with when each started. */
+  function loadsOf(pathname: string): number[] {
+    const loads: number[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'GET' && new URL(r.url()).pathname === pathname) loads.push(Date.now());
+    });
+    return loads;
+  }
+
+  it('follows sessions and their QR codes through the event stream, asking nothing while nothing changes', async () => {
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    const loads = loadsOf('/api/v1/whatsapp/sessions');
+    await logIn(page, t, owner);
+    await waitFor(async () => openStreams() === 1, UI_TIMEOUT, 'the sessions view to follow');
+    // Nothing changes: nothing is asked (it polled every 2 s).
+    await new Promise((r) => setTimeout(r, 1000)); // the load the stream's opening asked for
+    loads.length = 0;
+    await new Promise((r) => setTimeout(r, 4500));
+    expect(loads).toEqual([]);
+
+    // Created elsewhere (the API, another admin): shown, and its QR code while it waits.
+    await t.http().post('/api/v1/whatsapp/sessions').set(owner.auth).send({ sessionName: 'lobby' });
+    const row = page.locator('#sessions-table tbody tr[data-session="lobby"]');
+    await row.getByText('Waiting for scan').waitFor({ timeout: UI_TIMEOUT });
+    await page.getByRole('button', { name: 'Show QR code of lobby' }).click();
+    const img = page.getByRole('img', { name: 'QR code to link session lobby' });
+    await img.waitFor({ timeout: UI_TIMEOUT });
+    const firstQr = await img.getAttribute('src');
+    // A new QR code (a restart elsewhere, as a rotation) replaces the one shown.
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sessions/lobby/restart')
+      .set(owner.auth)
+      .expect((res) => expect(res.status).toBeLessThan(300));
+    await waitFor(
+      async () => {
+        const src = await img.getAttribute('src');
+        return src !== firstQr && src?.startsWith('data:image/png') && (await img.isVisible());
+      },
+      UI_TIMEOUT,
+      'the new QR code',
+    );
+    await waitFor(
+      async () => (await sandbox('lobby', 'scan', { phone: '+201005550006' })).status === 200,
+      10_000,
+      'lobby scanned',
+    );
+    await page
+      .locator('#qr-status')
+      .getByText('Connected as +201005550006')
+      .waitFor({ timeout: UI_TIMEOUT });
+    await row.getByText('Connected', { exact: true }).waitFor({ timeout: UI_TIMEOUT });
+
+    // Hidden: no stream, nothing asked; shown again, what changed meanwhile shows.
+    await setTabHidden(true);
+    await waitFor(async () => openStreams() === 0, UI_TIMEOUT, 'the stream to close');
+    loads.length = 0;
+    await sandbox('lobby', 'disconnect', { reason: 'loggedOut' }).expect(202);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(loads).toEqual([]);
+    await setTabHidden(false);
+    await row.getByText('Logged out', { exact: true }).waitFor({ timeout: UI_TIMEOUT });
+    await waitFor(async () => openStreams() === 1, UI_TIMEOUT, 'the stream again');
+  });
+
+  it("shows contacts as WhatsApp reports them, keeping a half-typed note and the reader's place", async () => {
+    await connectedSession('book', '+201005550005');
+    const pushContact = (phone: string, name: string) =>
+      sandbox('book', 'contacts', { phone, name }).expect(202);
+    for (let i = 1; i <= 3; i += 1) await pushContact(`+20100888000${i}`, `Client ${i}`);
+    await waitFor(
+      async () =>
+        (
+          await t
+            .http()
+            .get('/api/v1/whatsapp/contacts')
+            .query({ sessionName: 'book' })
+            .set(owner.auth)
+        ).body.total === 3,
+      10_000,
+      'three contacts',
+    );
+    await desktopPage();
+    await page.getByRole('link', { name: 'Contacts' }).click();
+    await page.locator('#contact-session option[value="book"]').waitFor({ state: 'attached' });
+    await page.locator('#contact-session').selectOption('book');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.locator('#contacts-page').getByText('3 total').waitFor({ timeout: UI_TIMEOUT });
+    await waitFor(async () => openStreams() === 1, UI_TIMEOUT, 'the contacts view to follow');
+    const rowOf = (name: string) => page.locator('#contacts-table tbody tr', { hasText: name });
+    await rowOf('Client 1').evaluate((row) => (row.dataset.watched = 'yes')); // gone if drawn anew
+
+    // Typing a note while WhatsApp reports a new contact and renames another.
+    await page.getByRole('button', { name: 'Edit Client 1' }).click();
+    const notes = page.getByRole('dialog').getByLabel('Notes');
+    await notes.fill('Called on Monday, wants');
+    await pushContact('+201008880004', 'Client 4');
+    await pushContact('+201008880002', 'Client 2 (supplier)');
+    await rowOf('Client 4').waitFor({ state: 'attached', timeout: UI_TIMEOUT });
+    await rowOf('Client 2 (supplier)').waitFor({ state: 'attached', timeout: UI_TIMEOUT });
+    expect(await notes.inputValue()).toBe('Called on Monday, wants');
+    expect(await notes.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+    expect(await page.getByRole('dialog').isVisible()).toBe(true);
+
+    // Back on the list, focus on the Edit button it came from: the next change leaves it there.
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+    const edit = page.getByRole('button', { name: 'Edit Client 1' });
+    expect(await edit.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+    await pushContact('+201008880005', 'Client 5');
+    await page.locator('#contacts-page').getByText('5 total').waitFor({ timeout: UI_TIMEOUT });
+    expect(await edit.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+    expect(await rowOf('Client 1').getAttribute('data-watched')).toBe('yes');
+
+    await page.getByRole('link', { name: 'Stats' }).click();
+    await waitFor(async () => openStreams() === 0, UI_TIMEOUT, 'the stream to close');
+  });
 });

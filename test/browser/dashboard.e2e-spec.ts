@@ -177,7 +177,7 @@ describe('Admin dashboard in Chromium (e2e)', () => {
         'a new QR image after the restart',
       );
 
-      // The phone scans (sandbox control route); the page polls and shows "connected".
+      // The phone scans (sandbox control route); its status event has the page show "connected".
       await waitFor(
         async () => (await sandbox('sales-1', 'scan', { phone: '+201001234567' })).status === 200,
         10_000,
@@ -576,13 +576,20 @@ describe('Admin dashboard in Chromium (e2e)', () => {
     });
   });
 
-  it('asks to log in again when the token expires while a page polls', async () => {
+  it('asks to log in again when the token expires while a page follows the events', async () => {
     const context = await browser.newContext();
     try {
       const page = await context.newPage();
       await logIn(page, t, owner);
       const expired = expiredCopy((await storedToken(page))!);
       await page.evaluate(`sessionStorage.setItem('wagw.dashboard.token', '${expired}')`);
+      // A session created elsewhere: its event has the page reload the list, with that token.
+      await t
+        .http()
+        .post('/api/v1/whatsapp/sessions')
+        .set(owner.auth)
+        .send({ sessionName: 'expiry-1' })
+        .expect(201);
 
       await page.getByRole('heading', { name: 'Log in' }).waitFor({ timeout: UI_TIMEOUT });
       expect(await storedToken(page)).toBeNull();
@@ -591,6 +598,8 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       );
     } finally {
       await context.close();
+      // The organization may have 10 sessions: the phone-sized test creates one more.
+      await t.http().delete('/api/v1/whatsapp/sessions/expiry-1').set(owner.auth);
     }
   });
 
@@ -691,7 +700,7 @@ describe('Admin dashboard in Chromium (e2e)', () => {
         .waitFor({ timeout: UI_TIMEOUT });
     });
 
-    it('recovers by polling when the first load of the page failed', async () => {
+    it('recovers when the first load of the page failed, and tells why a reload fails', async () => {
       await t
         .http()
         .post('/api/v1/whatsapp/sessions')
@@ -699,16 +708,25 @@ describe('Admin dashboard in Chromium (e2e)', () => {
         .send({ sessionName: 'outage-1' })
         .expect(201);
       await logIn(page, t, owner);
+      // Off the page first: a reload the page followed an event with would take the refusal.
+      await page.goto('about:blank');
       await databaseDown('**/api/v1/whatsapp/sessions', 1);
-      await page.reload();
+      await page.goto(`${t.url}/dashboard/`);
       await page
         .locator('#alert')
         .getByText('The database cannot be reached; try again shortly')
         .waitFor({ timeout: UI_TIMEOUT });
-      // The next poll (2 s) loads the sessions once the gateway answers again.
+      // The reload at the event stream's opening loads the sessions once the gateway answers again.
       await page
         .locator('#sessions-table tbody tr[data-session="outage-1"]')
         .waitFor({ timeout: UI_TIMEOUT });
+      /** A change of the session, whose event has the page reload the list. */
+      const restart = () =>
+        t
+          .http()
+          .post('/api/v1/whatsapp/sessions/outage-1/restart')
+          .set(owner.auth)
+          .expect((res) => expect(res.status).toBeLessThan(300));
 
       // A proxy's error page (no JSON) and no answer at all are told in words too.
       await page.route(
@@ -717,6 +735,7 @@ describe('Admin dashboard in Chromium (e2e)', () => {
           route.fulfill({ status: 502, contentType: 'text/html', body: '<h1>Bad Gateway</h1>' }),
         { times: 1 },
       );
+      await restart();
       await page
         .locator('#alert')
         .getByText('The gateway is not answering properly (HTTP 502). Try again shortly.')
@@ -724,6 +743,7 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await page.route('**/api/v1/whatsapp/sessions', (route) => route.abort('connectionrefused'), {
         times: 1,
       });
+      await restart();
       await page
         .locator('#alert')
         .getByText('The gateway cannot be reached. Check the connection and try again.')
@@ -743,7 +763,7 @@ describe('Admin dashboard in Chromium (e2e)', () => {
         .getByRole('heading', { name: 'Sessions', level: 2 })
         .waitFor({ timeout: UI_TIMEOUT });
       expect(await storedToken(page)).toBe(token);
-      // The account bar is filled in by a poll once the gateway answers.
+      // The account bar is filled in by the reload at the event stream's opening.
       await page
         .locator('#account-name')
         .getByText('Dana Admin · Dashboard Co')
@@ -921,17 +941,28 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       ).toBe(true);
     });
 
-    it('shows a poll error once while it lasts, not again at every poll', async () => {
-      const other = await withoutWhatsApp('Polls Co');
+    it('shows a reload error once while it lasts, not again at every reload', async () => {
+      await t
+        .http()
+        .post('/api/v1/whatsapp/sessions')
+        .set(owner.auth)
+        .send({ sessionName: 'quiet-1' })
+        .expect(201);
       const refused: number[] = [];
       page.on('response', (r) => {
-        if (new URL(r.url()).pathname === '/api/v1/whatsapp/sessions' && r.status() === 403)
+        if (new URL(r.url()).pathname === '/api/v1/whatsapp/sessions' && r.status() === 503)
           refused.push(Date.now());
       });
-      await logIn(page, t, other);
+      await logIn(page, t, owner);
+      await databaseDown('**/api/v1/whatsapp/sessions');
+      await t
+        .http()
+        .post('/api/v1/whatsapp/sessions/quiet-1/restart')
+        .set(owner.auth)
+        .expect((res) => expect(res.status).toBeLessThan(300));
       const alert = page.locator('#alert');
       await alert
-        .getByText("The 'whatsapp' module is not enabled for this organization")
+        .getByText('The database cannot be reached; try again shortly')
         .waitFor({ timeout: UI_TIMEOUT });
       await page.evaluate(`
         window.alertWrites = 0;
@@ -940,9 +971,18 @@ describe('Admin dashboard in Chromium (e2e)', () => {
           { childList: true, characterData: true, subtree: true },
         );`);
       const seen = refused.length;
-      await waitFor(async () => refused.length >= seen + 2, UI_TIMEOUT, 'two more refused polls');
-      // Not rewritten: a screen reader would announce it again at every poll.
+      // Two more changes, each a reload (at most one every 2 s), refused alike.
+      for (let i = 0; i < 2; i += 1) {
+        await t
+          .http()
+          .post('/api/v1/whatsapp/sessions/quiet-1/restart')
+          .set(owner.auth)
+          .expect((res) => expect(res.status).toBeLessThan(300));
+        await waitFor(async () => refused.length > seen + i, UI_TIMEOUT, 'a refused reload');
+      }
+      // Not rewritten: a screen reader would announce it again at every reload.
       expect(await page.evaluate<number>('window.alertWrites')).toBe(0);
+      await t.http().delete('/api/v1/whatsapp/sessions/quiet-1').set(owner.auth).expect(204);
     });
 
     it('says how long to wait when logins are throttled', async () => {

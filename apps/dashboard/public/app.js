@@ -1,11 +1,13 @@
 // Admin dashboard: plain ES module, no framework, no build step. Talks only to the public REST API.
 import { api, ApiError, login, me, session, whenUnauthorized } from './api.js';
-import { liveView } from './live.js';
+import { liveViews } from './live.js';
 import { recipientProblem, recipientValue } from './recipient.js';
 
-const POLL_MS = 2000;
-/** The events after which the Messages view reloads its chats and history. */
+/** The events after which each view reloads what it shows (the event stream's types). */
+const SESSION_EVENTS = ['session.status', 'session.qr'];
 const MESSAGE_EVENTS = ['message.received', 'message.sent', 'message.status', 'chat.read'];
+/** A contact created (synced, first message) is announced as updated too: there is no created. */
+const CONTACT_EVENTS = ['contact.updated'];
 const VIEWS = ['sessions', 'messages', 'contacts', 'stats'];
 const STATUS_LABELS = {
   connecting: 'Connecting…',
@@ -21,9 +23,8 @@ const state = {
   sessions: [],
   qrFor: null,
   qrData: null,
-  pollTimer: null,
-  /** The error text of the last poll and live reload, while they keep failing with it. */
-  quietErrors: { poll: null, live: null },
+  /** The error text of the last live reload, while it keeps failing with it. */
+  quietErrors: { live: null },
   messagesPage: 1,
   contactsPage: 1,
   // The filters last applied: paging keeps them while the form is being edited.
@@ -33,7 +34,7 @@ const state = {
   editing: null,
   editingRevision: null,
   /** Numbers of the last loads asked for: an answer to an older one is not shown. */
-  loads: { messages: 0, chats: 0 },
+  loads: { messages: 0, chats: 0, contacts: 0 },
   /** Per form: the text being sent and its Idempotency-Key, until the gateway takes it. */
   sendDrafts: new Map(),
   /** The chat the history shows, { sessionName, to }, that the reply form answers; else null. */
@@ -125,7 +126,7 @@ function currentView() {
 }
 
 async function route() {
-  followMessages();
+  followShownView();
   const loggedIn = Boolean(session.token);
   $('#nav').hidden = !loggedIn;
   $('#account').hidden = !loggedIn;
@@ -133,7 +134,6 @@ async function route() {
   // A modal dialog of the view being left would stay open, unseen, and make the new one inert.
   for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
   if (!loggedIn) {
-    stopPolling();
     forgetLogin();
     $('#view-login').hidden = false;
     document.title = 'Log in · WhatsApp Gateway';
@@ -146,8 +146,8 @@ async function route() {
     if (link.dataset.view === view) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
-  // Polling first: if this load fails (gateway restarting, database down), the polls catch up.
-  startPolling();
+  // If this load fails (gateway restarting, database down), the reload at the stream's opening
+  // catches up: the stream is retried until the gateway answers.
   await refreshSessions();
   if (view === 'messages') await Promise.all([loadChats(), loadMessages()]);
   if (view === 'contacts') await loadContacts();
@@ -172,6 +172,7 @@ function forgetLogin() {
   // Loads still under way answer for that login: they are not shown.
   state.loads.messages += 1;
   state.loads.chats += 1;
+  state.loads.contacts += 1;
   state.sendDrafts.clear();
   showReplyTo(null);
   state.replyDrafts.clear();
@@ -186,20 +187,10 @@ function forgetLogin() {
   fillSessionSelects();
 }
 
-function startPolling() {
-  stopPolling();
-  state.pollTimer = setInterval(() => quietly('poll', poll), POLL_MS);
-}
-
-function stopPolling() {
-  clearInterval(state.pollTimer);
-  state.pollTimer = null;
-}
-
 /**
- * Runs a background load (`kind`: a poll, a live reload) whose error is shown once, not at every
- * run while it lasts (a module switched off, the database down): rewriting the alert would have it
- * announced again and never time out.
+ * Runs a background load (`kind`: a live reload) whose error is shown once, not at every run while
+ * it lasts (a module switched off, the database down): rewriting the alert would have it announced
+ * again and never time out.
  */
 async function quietly(kind, load) {
   try {
@@ -215,24 +206,34 @@ async function quietly(kind, load) {
 }
 
 /**
- * The Messages view reloads its chats and history when the gateway's events say they changed
- * (received, sent, receipts, read), while it is shown in a visible tab: a hidden one asks nothing.
+ * A live reload of the shown view: the account bar too while it is missing (the gateway could not
+ * answer when the page loaded).
  */
-const liveMessages = liveView({
-  types: MESSAGE_EVENTS,
-  streamToken: async () => (await api('POST', '/api/v1/events/token')).token,
-  reload: () => quietly('live', () => Promise.all([loadChats(), loadMessages()])),
-});
+const keepUp = (load) => () =>
+  quietly('live', async () => {
+    if (!$('#account-name').textContent) await showAccount();
+    await load();
+  });
 
-function followMessages() {
-  if (session.token && currentView() === 'messages' && !document.hidden) liveMessages.start();
-  else liveMessages.stop();
-}
+/**
+ * The views reload what they show when the gateway's events say it changed (a session's status or
+ * QR code; messages received, sent, receipts, read; contacts), while shown in a visible tab: a
+ * hidden one asks nothing.
+ */
+const live = liveViews(
+  {
+    sessions: { types: SESSION_EVENTS, reload: keepUp(refreshSessions) },
+    messages: {
+      types: MESSAGE_EVENTS,
+      reload: keepUp(() => Promise.all([loadChats(), loadMessages()])),
+    },
+    contacts: { types: CONTACT_EVENTS, reload: keepUp(loadContacts) },
+  },
+  async () => (await api('POST', '/api/v1/events/token')).token,
+);
 
-async function poll() {
-  if (!session.token || document.hidden) return;
-  if (!$('#account-name').textContent) await showAccount();
-  if (currentView() === 'sessions' || state.qrFor) await refreshSessions();
+function followShownView() {
+  live.follow(session.token && !document.hidden ? currentView() : null);
 }
 
 // ---- auth ----------------------------------------------------------------------------
@@ -265,7 +266,7 @@ async function onLogin(event) {
   }
   form.reset();
   // Logged in: what fails from here on is the page's to show (the login form is hidden, and an
-  // error left under it would greet the next login); a poll fills in a missing account bar.
+  // error left under it would greet the next login); a live reload fills in a missing account bar.
   await guarded(showAccount)();
   if (!window.location.hash) window.location.hash = '#/sessions';
   await guarded(route)();
@@ -446,12 +447,12 @@ async function refreshQr() {
     figure.hidden = false;
     setText(status, 'Scan the QR code with WhatsApp on your phone.');
   } catch (error) {
-    if (error instanceof ApiError && error.status === 409) return; // just connected or rotating; the next poll catches up
+    if (error instanceof ApiError && error.status === 409) return; // just connected or rotating: its event reloads
     throw error;
   }
 }
 
-/** Assigns text only when it changes, so aria-live announces changes, not every poll. */
+/** Assigns text only when it changes, so aria-live announces changes, not every reload. */
 function setText(el, text) {
   if (el.textContent !== text) el.textContent = text;
 }
@@ -786,43 +787,61 @@ function pager(prefix, page) {
 
 async function loadContacts() {
   state.contactFilters ??= formValues($('#contact-filters'));
+  const load = ++state.loads.contacts;
   const page = await api('GET', '/api/v1/whatsapp/contacts', {
     query: { ...state.contactFilters, page: state.contactsPage, limit: 20 },
   });
+  // A later load (other filters, another page) answers for the page, whichever answer comes last.
+  if (load !== state.loads.contacts) return;
   if (stepBackPastEnd(page, 'contactsPage')) return loadContacts();
   state.contacts = new Map(page.items.map((c) => [c.id, c]));
   const tbody = $('#contacts-table tbody');
-  tbody.replaceChildren(
-    ...page.items.map((c) =>
-      h(
-        'tr',
-        { dataset: { id: c.id } },
-        h('th', { scope: 'row' }, c.displayName),
-        h('td', { className: 'mono' }, c.phone ? `+${c.phone}` : '—'),
-        h('td', {}, c.sessionName),
-        h('td', { className: 'tags' }, ...c.tags.map((t) => h('span', { className: 'tag' }, t))),
-        h('td', { className: 'text-cell' }, c.notes ?? ''),
-        h(
-          'td',
-          {},
-          h(
-            'button',
-            {
-              type: 'button',
-              className: 'secondary',
-              onclick: () => editContact(c.id),
-              'aria-label': `Edit ${c.displayName}`,
-            },
-            'Edit',
-          ),
-        ),
-      ),
-    ),
+  const shown = new Map([...tbody.rows].map((row) => [row.dataset.id, row]));
+  placeRows(
+    tbody,
+    page.items.length
+      ? page.items.map((c) => contactRow(c, shown.get(c.id)))
+      : [h('tr', {}, h('td', { colSpan: 6 }, 'No contacts match.'))],
   );
-  if (page.items.length === 0)
-    tbody.append(h('tr', {}, h('td', { colSpan: 6 }, 'No contacts match.')));
   labelCells($('#contacts-table'));
   pager('contacts', page);
+}
+
+/** A contact's row: `row` (the one showing it already) kept with its Edit button, its cells updated. */
+function contactRow(c, row) {
+  if (!row) {
+    row = h(
+      'tr',
+      { dataset: { id: c.id } },
+      h('th', { scope: 'row' }),
+      h('td', { className: 'mono' }),
+      h('td'),
+      h('td', { className: 'tags' }),
+      h('td', { className: 'text-cell' }),
+      h(
+        'td',
+        {},
+        h('button', {
+          type: 'button',
+          className: 'secondary',
+          textContent: 'Edit',
+          onclick: () => editContact(c.id),
+        }),
+      ),
+    );
+  }
+  const cells = row.cells;
+  setText(cells[0], c.displayName);
+  setText(cells[1], c.phone ? `+${c.phone}` : '—');
+  setText(cells[2], c.sessionName);
+  const tags = cells[3];
+  if (tags.dataset.tags !== JSON.stringify(c.tags)) {
+    tags.dataset.tags = JSON.stringify(c.tags);
+    tags.replaceChildren(...c.tags.map((t) => h('span', { className: 'tag' }, t)));
+  }
+  setText(cells[4], c.notes ?? '');
+  cells[5].firstChild.setAttribute('aria-label', `Edit ${c.displayName}`);
+  return row;
 }
 
 function editContact(id) {
@@ -1103,7 +1122,7 @@ function wire() {
     }),
   );
   window.addEventListener('hashchange', guarded(route));
-  document.addEventListener('visibilitychange', followMessages);
+  document.addEventListener('visibilitychange', followShownView);
   whenUnauthorized(() => {
     session.token = null;
     showError('Your session expired. Please log in again.');
@@ -1118,7 +1137,7 @@ async function start() {
       await showAccount();
     } catch (error) {
       // A refused token has logged out already (whenUnauthorized). A gateway that cannot answer
-      // now (restarting, 503 DATABASE_UNAVAILABLE) is no reason to: a poll fills the account in.
+      // now (restarting, 503 DATABASE_UNAVAILABLE) is no reason to: a live reload fills it in.
       if (!(error instanceof ApiError && error.sessionExpired)) showError(error);
     }
   }

@@ -140,3 +140,23 @@ export function liveView({ types, streamToken, reload }) {
     },
   };
 }
+
+/**
+ * Keeps the shown view current, one liveView per view of `views` ({ name: { types, reload } }):
+ * `follow(name)` starts the one of the view now shown and stops the others (`null`: none, for a
+ * hidden tab or a logged-out page), so the page holds at most one stream.
+ */
+export function liveViews(views, streamToken) {
+  const live = new Map(
+    Object.entries(views).map(([name, { types, reload }]) => [
+      name,
+      liveView({ types, streamToken, reload }),
+    ]),
+  );
+  return {
+    follow(shown) {
+      for (const [name, view] of live) if (name !== shown) view.stop();
+      live.get(shown)?.start();
+    },
+  };
+}
