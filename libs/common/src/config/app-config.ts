@@ -92,6 +92,23 @@ const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
 
 /**
+ * An integer variable from `min` up to `max` (inclusive; no upper bound when omitted), read from
+ * its string; every breach says the same: "<NAME> must be an integer between 1 and 60".
+ */
+function IntegerVariable(min: number, max?: number, hint = ''): PropertyDecorator {
+  const range = max === undefined ? `>= ${min}` : `between ${min} and ${max}`;
+  const message = ({ property }: ValidationArguments) =>
+    `${property} must be an integer ${range}${hint}`;
+  const decorators = [
+    Transform(toInt),
+    IsInt({ message }),
+    Min(min, { message }),
+    ...(max === undefined ? [] : [Max(max, { message })]),
+  ];
+  return (target, key) => decorators.forEach((decorate) => decorate(target, key));
+}
+
+/**
  * Every environment variable the gateway reads. Only this file touches process.env
  * (via loadConfig); everything else receives the validated AppConfig.
  */
@@ -100,10 +117,7 @@ export class EnvironmentVariables {
   @IsIn(NODE_ENVS, { message: 'NODE_ENV must be one of: development, production, test' })
   NODE_ENV: (typeof NODE_ENVS)[number] = 'development';
 
-  @Transform(toInt)
-  @IsInt({ message: 'PORT must be an integer between 0 and 65535' })
-  @Min(0, { message: 'PORT must be an integer between 0 and 65535' })
-  @Max(65535, { message: 'PORT must be an integer between 0 and 65535' })
+  @IntegerVariable(0, 65535)
   PORT: number = 5000;
 
   @IsOptional()
@@ -153,16 +167,11 @@ export class EnvironmentVariables {
   @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of: ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
 
-  @Transform(toInt)
-  @IsInt({ message: 'WHATSAPP_MAX_SESSIONS_PER_ORG must be an integer between 1 and 1000' })
-  @Min(1, { message: 'WHATSAPP_MAX_SESSIONS_PER_ORG must be an integer between 1 and 1000' })
-  @Max(1000, { message: 'WHATSAPP_MAX_SESSIONS_PER_ORG must be an integer between 1 and 1000' })
+  @IntegerVariable(1, 1000)
   WHATSAPP_MAX_SESSIONS_PER_ORG: number = 10;
 
   @IsOptional()
-  @Transform(toInt)
-  @IsInt({ message: 'SEND_RATE_PER_MINUTE must be an integer >= 0 (0 = unlimited)' })
-  @Min(0, { message: 'SEND_RATE_PER_MINUTE must be an integer >= 0 (0 = unlimited)' })
+  @IntegerVariable(0, undefined, ' (0 = unlimited)')
   SEND_RATE_PER_MINUTE?: number;
 
   @IsOptional()
@@ -186,10 +195,7 @@ export class EnvironmentVariables {
    * How long a session lease lasts unrenewed (renewed every third of it): how soon another
    * instance takes over the sessions of one that died, and how often each looks for such.
    */
-  @Transform(toInt)
-  @IsInt({ message: 'SESSION_LEASE_TTL_SECONDS must be an integer between 3 and 300' })
-  @Min(3, { message: 'SESSION_LEASE_TTL_SECONDS must be an integer between 3 and 300' })
-  @Max(300, { message: 'SESSION_LEASE_TTL_SECONDS must be an integer between 3 and 300' })
+  @IntegerVariable(3, 300)
   SESSION_LEASE_TTL_SECONDS: number = 30;
 
   /**
@@ -197,10 +203,7 @@ export class EnvironmentVariables {
    * row) starts afresh: one closed again sooner counts as a failed attempt, so a flapping session
    * backs off and ends `failed` instead of reconnecting for ever.
    */
-  @Transform(toInt)
-  @IsInt({ message: 'WA_RECONNECT_STABLE_SECONDS must be an integer between 5 and 3600' })
-  @Min(5, { message: 'WA_RECONNECT_STABLE_SECONDS must be an integer between 5 and 3600' })
-  @Max(3600, { message: 'WA_RECONNECT_STABLE_SECONDS must be an integer between 5 and 3600' })
+  @IntegerVariable(5, 3600)
   WA_RECONNECT_STABLE_SECONDS: number = 120;
 
   /**
@@ -211,24 +214,16 @@ export class EnvironmentVariables {
   @IsTrustProxy()
   TRUST_PROXY: TrustProxy = 'loopback';
 
-  @Transform(toInt)
-  @IsInt({ message: 'LOGIN_MAX_FAILURES must be an integer >= 1' })
-  @Min(1, { message: 'LOGIN_MAX_FAILURES must be an integer >= 1' })
+  @IntegerVariable(1)
   LOGIN_MAX_FAILURES: number = 10;
 
-  @Transform(toInt)
-  @IsInt({ message: 'LOGIN_FAILURE_WINDOW_SECONDS must be an integer >= 1' })
-  @Min(1, { message: 'LOGIN_FAILURE_WINDOW_SECONDS must be an integer >= 1' })
+  @IntegerVariable(1)
   LOGIN_FAILURE_WINDOW_SECONDS: number = 900;
 
-  @Transform(toInt)
-  @IsInt({ message: 'MESSAGE_PENDING_DEADLINE_SECONDS must be an integer >= 1' })
-  @Min(1, { message: 'MESSAGE_PENDING_DEADLINE_SECONDS must be an integer >= 1' })
+  @IntegerVariable(1)
   MESSAGE_PENDING_DEADLINE_SECONDS: number = 86_400;
 
-  @Transform(toInt)
-  @IsInt({ message: 'MESSAGE_RETRY_BASE_MS must be an integer >= 1' })
-  @Min(1, { message: 'MESSAGE_RETRY_BASE_MS must be an integer >= 1' })
+  @IntegerVariable(1)
   MESSAGE_RETRY_BASE_MS: number = 2000;
 
   @IsOptional()
@@ -256,31 +251,21 @@ export class EnvironmentVariables {
    * with the request's Idempotency-Key takes over a claim its download left behind only after
    * 120 s (ABANDONED_CLAIM_MS).
    */
-  @Transform(toInt)
-  @IsInt({ message: 'MEDIA_FETCH_TIMEOUT_SECONDS must be an integer between 1 and 60' })
-  @Min(1, { message: 'MEDIA_FETCH_TIMEOUT_SECONDS must be an integer between 1 and 60' })
-  @Max(60, { message: 'MEDIA_FETCH_TIMEOUT_SECONDS must be an integer between 1 and 60' })
+  @IntegerVariable(1, 60)
   MEDIA_FETCH_TIMEOUT_SECONDS: number = 30;
 
   /** How often stored media that no message holds is looked for and deleted (MediaOrphanSweep). */
-  @Transform(toInt)
-  @IsInt({ message: 'MEDIA_SWEEP_INTERVAL_SECONDS must be an integer between 60 and 86400' })
-  @Min(60, { message: 'MEDIA_SWEEP_INTERVAL_SECONDS must be an integer between 60 and 86400' })
-  @Max(86_400, { message: 'MEDIA_SWEEP_INTERVAL_SECONDS must be an integer between 60 and 86400' })
+  @IntegerVariable(60, 86400)
   MEDIA_SWEEP_INTERVAL_SECONDS: number = 3_600;
 
   /**
    * How old stored media without a message must be before the sweep deletes it: a send stores its
    * media before its message, and a download its bytes before noting them on the message.
    */
-  @Transform(toInt)
-  @IsInt({ message: 'MEDIA_ORPHAN_GRACE_SECONDS must be an integer >= 300' })
-  @Min(300, { message: 'MEDIA_ORPHAN_GRACE_SECONDS must be an integer >= 300' })
+  @IntegerVariable(300)
   MEDIA_ORPHAN_GRACE_SECONDS: number = 3_600;
 
-  @Transform(toInt)
-  @IsInt({ message: 'WEBHOOK_RETRY_BASE_MS must be an integer >= 1' })
-  @Min(1, { message: 'WEBHOOK_RETRY_BASE_MS must be an integer >= 1' })
+  @IntegerVariable(1)
   WEBHOOK_RETRY_BASE_MS: number = 5000;
 
   /**
@@ -288,10 +273,7 @@ export class EnvironmentVariables {
    * instance's 32; the others wait their turn (round-robin by organization), so one tenant's slow
    * receivers cannot take every slot.
    */
-  @Transform(toInt)
-  @IsInt({ message: 'WEBHOOK_CONCURRENCY_PER_ORG must be an integer between 1 and 32' })
-  @Min(1, { message: 'WEBHOOK_CONCURRENCY_PER_ORG must be an integer between 1 and 32' })
-  @Max(32, { message: 'WEBHOOK_CONCURRENCY_PER_ORG must be an integer between 1 and 32' })
+  @IntegerVariable(1, 32)
   WEBHOOK_CONCURRENCY_PER_ORG: number = 8;
 }
 
