@@ -63,6 +63,26 @@ describe('InboundIngestService', () => {
   let ingest: InboundIngestService;
   let creation: MessageCreationService;
 
+  /** Notes are opened as note1, note2… (one per stored batch). */
+  function numberNotes() {
+    let n = 0;
+    notes.open.mockImplementation(async (sessionId: string, messageIds: string[]) => ({
+      id: `note${++n}`,
+      sessionId,
+      messageIds,
+    }));
+  }
+
+  /** Stores a message whose effects then wait at their chat write until `release`. */
+  async function storeWithEffectsHeld(id: string) {
+    messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) => docs.map(record));
+    let release!: () => void;
+    counts.record.mockImplementationOnce(() => new Promise<void>((r) => (release = r)));
+    const first = ingest.onMessage(event(id));
+    await vi.waitFor(() => expect(counts.record).toHaveBeenCalledTimes(1));
+    return { first, release };
+  }
+
   beforeEach(async () => {
     vi.resetAllMocks();
     notes.open.mockImplementation(async (sessionId: string, messageIds: string[]) => ({
@@ -358,17 +378,8 @@ describe('InboundIngestService', () => {
   });
 
   it('stores later messages while the effects of earlier ones still run, and holds their notes', async () => {
-    let n = 0;
-    notes.open.mockImplementation(async (sessionId: string, messageIds: string[]) => ({
-      id: `note${++n}`,
-      sessionId,
-      messageIds,
-    }));
-    messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) => docs.map(record));
-    let release!: () => void;
-    counts.record.mockImplementationOnce(() => new Promise<void>((r) => (release = r)));
-    const first = ingest.onMessage(event('a'));
-    await vi.waitFor(() => expect(counts.record).toHaveBeenCalledTimes(1));
+    numberNotes();
+    const { first, release } = await storeWithEffectsHeld('a');
     // The effects of 'a' are stuck; 'b' and 'c' are stored all the same (a crash now loses neither).
     const later = [ingest.onMessage(event('b')), ingest.onMessage(event('c'))];
     await vi.waitFor(() => expect(messages.insertManyOnce).toHaveBeenCalledTimes(2));
@@ -392,11 +403,7 @@ describe('InboundIngestService', () => {
   });
 
   it('looks up the changes stored before their targets while the chat is written', async () => {
-    messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) => docs.map(record));
-    let release!: () => void;
-    counts.record.mockImplementationOnce(() => new Promise<void>((r) => (release = r)));
-    const done = ingest.onMessage(event('a'));
-    await vi.waitFor(() => expect(counts.record).toHaveBeenCalledTimes(1));
+    const { first: done, release } = await storeWithEffectsHeld('a');
     // The chat write is still under way: the read for earlier edits and revokes is not behind it.
     await vi.waitFor(() => expect(messages.findChangesOf).toHaveBeenCalledWith('org1_main', ['a']));
     expect(status.emitCreated).not.toHaveBeenCalled();
@@ -406,17 +413,8 @@ describe('InboundIngestService', () => {
   });
 
   it('closes the notes of the batches one run of the effects took in one write', async () => {
-    let n = 0;
-    notes.open.mockImplementation(async (sessionId: string, messageIds: string[]) => ({
-      id: `note${++n}`,
-      sessionId,
-      messageIds,
-    }));
-    messages.insertManyOnce.mockImplementation(async (docs: NewMessage[]) => docs.map(record));
-    let release!: () => void;
-    counts.record.mockImplementationOnce(() => new Promise<void>((r) => (release = r)));
-    const first = ingest.onMessage(event('a'));
-    await vi.waitFor(() => expect(counts.record).toHaveBeenCalledTimes(1));
+    numberNotes();
+    const { first, release } = await storeWithEffectsHeld('a');
     // Two more batches are stored while the effects of 'a' are stuck: one run takes both.
     const b = ingest.onMessage(event('b'));
     await vi.waitFor(() => expect(messages.insertManyOnce).toHaveBeenCalledTimes(2));
