@@ -1,57 +1,34 @@
 #!/usr/bin/env node
-// The README's test command: typecheck, lint, unit, e2e. Runs every step even after a failure,
-// then prints one summary table and exits non-zero if anything failed.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+// The README's test command: typecheck, lint, build, format, unit, e2e, e2e on the emulator.
+// Runs every step even after a failure, then prints one summary table and exits non-zero if
+// anything failed.
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 
-/** Single-threaded checks, run two at a time (CI has 2 cores); each one's output is printed whole. */
-const checks = [
-  { name: 'typecheck', cmd: ['npx', 'tsc', '-p', 'tsconfig.json', '--noEmit'] },
-  { name: 'lint', cmd: ['npx', 'eslint', '.', '--max-warnings=0'] },
-  { name: 'build', cmd: ['npm', 'run', '--silent', 'build'] },
-  { name: 'format', cmd: ['npx', 'prettier', '--check', '.'] },
+const vitest = (project, name, files = []) => [
+  'npx',
+  'vitest',
+  'run',
+  '--project',
+  project,
+  ...files,
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=test/artifacts/${name}.json`,
 ];
-const CHECKS_AT_ONCE = 2;
 
-const steps = [
-  {
-    name: 'unit',
-    cmd: [
-      'npx',
-      'vitest',
-      'run',
-      '--project',
-      'unit',
-      '--reporter=default',
-      '--reporter=json',
-      '--outputFile.json=test/artifacts/unit.json',
-    ],
-    report: 'test/artifacts/unit.json',
-  },
-  {
-    name: 'e2e',
-    cmd: [
-      'npx',
-      'vitest',
-      'run',
-      '--project',
-      'e2e',
-      '--reporter=default',
-      '--reporter=json',
-      '--outputFile.json=test/artifacts/e2e.json',
-    ],
-    report: 'test/artifacts/e2e.json',
-  },
+const step = {
+  typecheck: { name: 'typecheck', cmd: ['npx', 'tsc', '-p', 'tsconfig.json', '--noEmit'] },
+  lint: { name: 'lint', cmd: ['npx', 'eslint', '.', '--max-warnings=0'] },
+  build: { name: 'build', cmd: ['npm', 'run', '--silent', 'build'] },
+  format: { name: 'format', cmd: ['npx', 'prettier', '--check', '.'] },
+  unit: { name: 'unit', cmd: vitest('unit', 'unit'), report: 'test/artifacts/unit.json' },
+  e2e: { name: 'e2e', cmd: vitest('e2e', 'e2e'), report: 'test/artifacts/e2e.json' },
   // The core suites again, on the real Baileys engine against the in-process WhatsApp emulator (see libs/wa-emulator).
-  {
+  emulator: {
     name: 'e2e:emulator',
     env: { E2E_ENGINE: 'emulator' },
-    cmd: [
-      'npx',
-      'vitest',
-      'run',
-      '--project',
-      'e2e',
+    cmd: vitest('e2e', 'e2e-emulator', [
       'test/sessions.e2e-spec.ts',
       'test/messaging.e2e-spec.ts',
       'test/contacts.e2e-spec.ts',
@@ -61,80 +38,109 @@ const steps = [
       'test/ingest-burst.e2e-spec.ts',
       'test/instances.e2e-spec.ts',
       'test/database-outage.e2e-spec.ts',
-      '--reporter=default',
-      '--reporter=json',
-      '--outputFile.json=test/artifacts/e2e-emulator.json',
-    ],
+    ]),
     report: 'test/artifacts/e2e-emulator.json',
   },
+};
+
+/**
+ * CI has 2 cores. First the build (boot and crash e2e tests run its output) next to the type
+ * check. Then, as an e2e file keeps about two thirds of one core busy (it mostly waits on its
+ * app's timers and I/O), the rest runs in two lanes of about equal length: the sandbox e2e run in
+ * one, everything else one after another in the other. Each lane runs one step at a time, so a
+ * timing-sensitive test never shares the machine with more than one other step.
+ */
+const phases = [
+  [[step.build], [step.typecheck]],
+  [[step.e2e], [step.emulator, step.unit, step.lint, step.format]],
+];
+const order = [
+  step.typecheck,
+  step.lint,
+  step.build,
+  step.format,
+  step.unit,
+  step.e2e,
+  step.emulator,
 ];
 
-const stepEnv = (step) => ({ ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...step.env });
-const heading = (step) =>
-  `\n=== ${step.name}: ${Object.entries(step.env ?? {})
+const stepEnv = (s) => ({ ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...s.env });
+const heading = (s) =>
+  `\n=== ${s.name}: ${Object.entries(s.env ?? {})
     .map(([k, v]) => `${k}=${v} `)
-    .join('')}${step.cmd.join(' ')}\n`;
+    .join('')}${s.cmd.join(' ')}\n`;
+const logFile = (s) => `test/artifacts/${s.name.replace(':', '-')}.log`;
 
-/** Runs a check with its output held back, then prints it under its heading. */
-function runCheck(step) {
+/**
+ * Runs a step with its output written to test/artifacts/<step>.log and held back, then prints it
+ * whole under its heading, so the two lanes' outputs never interleave.
+ */
+function run(s) {
   const started = Date.now();
+  console.log(`--- ${s.name} started (output: ${logFile(s)})`);
   return new Promise((resolve) => {
-    const child = spawn(step.cmd[0], step.cmd.slice(1), { env: stepEnv(step) });
+    const child = spawn(s.cmd[0], s.cmd.slice(1), { env: stepEnv(s) });
+    const log = createWriteStream(logFile(s));
     let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
+    const keep = (chunk) => {
+      output += chunk;
+      log.write(chunk);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
     child.on('close', (code) => {
-      process.stdout.write(heading(step) + output);
-      resolve({ name: step.name, ok: code === 0, seconds: (Date.now() - started) / 1000 });
+      log.end();
+      process.stdout.write(heading(s) + output);
+      resolve({
+        name: s.name,
+        ok: code === 0,
+        seconds: (Date.now() - started) / 1000,
+        ...counts(s),
+      });
     });
   });
 }
 
-mkdirSync('test/artifacts', { recursive: true });
-const results = [];
-const queue = [...checks];
-const checkResults = new Map();
-await Promise.all(
-  Array.from({ length: CHECKS_AT_ONCE }, async () => {
-    for (let step = queue.shift(); step; step = queue.shift())
-      checkResults.set(step.name, await runCheck(step));
-  }),
-);
-for (const step of checks) results.push(checkResults.get(step.name));
-
-for (const step of steps) {
-  const started = Date.now();
-  process.stdout.write(heading(step));
-  const run = spawnSync(step.cmd[0], step.cmd.slice(1), { stdio: 'inherit', env: stepEnv(step) });
-  const result = { name: step.name, ok: run.status === 0, seconds: (Date.now() - started) / 1000 };
-  if (step.report && existsSync(step.report)) {
-    const report = JSON.parse(readFileSync(step.report, 'utf8'));
-    Object.assign(result, {
-      passed: report.numPassedTests,
-      failed: report.numFailedTests,
-      skipped: report.numPendingTests + report.numTodoTests,
-    });
-    result.failures = report.testResults.flatMap((file) =>
+/** Passed/failed/skipped counts and the failed tests' names, from a vitest step's JSON report. */
+function counts(s) {
+  if (!s.report || !existsSync(s.report)) return {};
+  const report = JSON.parse(readFileSync(s.report, 'utf8'));
+  return {
+    passed: report.numPassedTests,
+    failed: report.numFailedTests,
+    skipped: report.numPendingTests + report.numTodoTests,
+    failures: report.testResults.flatMap((file) =>
       file.assertionResults
         .filter((t) => t.status === 'failed')
         .map((t) => `${file.name.replace(process.cwd() + '/', '')} › ${t.fullName}`),
-    );
-  }
-  results.push(result);
+    ),
+  };
 }
+
+mkdirSync('test/artifacts', { recursive: true });
+const started = Date.now();
+const resultOf = new Map();
+for (const lanes of phases) {
+  await Promise.all(
+    lanes.map(async (lane) => {
+      for (const s of lane) resultOf.set(s, await run(s));
+    }),
+  );
+}
+const results = order.map((s) => resultOf.get(s));
 
 console.log('\n================ test summary ================');
 for (const r of results) {
-  const counts =
+  const tally =
     r.passed !== undefined ? `  passed ${r.passed}, failed ${r.failed}, skipped ${r.skipped}` : '';
   console.log(
-    `${r.ok ? 'PASS' : 'FAIL'}  ${r.name.padEnd(10)} ${r.seconds.toFixed(1).padStart(6)} s${counts}`,
+    `${r.ok ? 'PASS' : 'FAIL'}  ${r.name.padEnd(12)} ${r.seconds.toFixed(1).padStart(6)} s${tally}`,
   );
   for (const f of r.failures ?? []) console.log(`      ✗ ${f}`);
 }
 const totalPassed = results.reduce((n, r) => n + (r.passed ?? 0), 0);
 const totalFailed = results.reduce((n, r) => n + (r.failed ?? 0), 0);
 console.log(
-  `tests: ${totalPassed} passed, ${totalFailed} failed; steps: ${results.filter((r) => r.ok).length}/${results.length} ok`,
+  `tests: ${totalPassed} passed, ${totalFailed} failed; steps: ${results.filter((r) => r.ok).length}/${results.length} ok; ${((Date.now() - started) / 1000).toFixed(0)} s`,
 );
 process.exit(results.every((r) => r.ok) ? 0 : 1);
