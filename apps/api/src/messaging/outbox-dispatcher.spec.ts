@@ -394,3 +394,53 @@ describe('OutboxDispatcher when a session is logged out', () => {
     expect(fail).toHaveBeenLastCalledWith({ _id: 'm1' }, "Session 'main' was logged out");
   });
 });
+
+describe('OutboxDispatcher retries', () => {
+  beforeEach(() => {
+    vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it('sends a retry once its backoff has passed, without waiting for a sweep', async () => {
+    const message = {
+      _id: 'm1',
+      sessionId: SESSION,
+      chatJid: 'peer',
+      type: 'text',
+      text: 'hi',
+      attempts: 0,
+      status: 'pending',
+    };
+    let retryAt = new Date(0);
+    const messages = {
+      releaseClaimsOf: async () => 0,
+      duePending: async (_session: string, now: Date) =>
+        message.status === 'pending' && retryAt <= now ? [message as MessageRecord] : [],
+      chatsAwaitingRetry: async () => new Set<string>(),
+      claim: async () => ({ ...message, attempts: ++message.attempts }),
+      scheduleRetry: vi.fn(async (_id: string, at: Date) => void (retryAt = at)),
+    };
+    const send = vi
+      .fn()
+      .mockRejectedValueOnce(new Error('socket hiccup'))
+      .mockResolvedValueOnce({ waMessageId: 'WA1' });
+    const markSent = vi.fn(async () => void (message.status = 'sent'));
+    const dispatcher = new OutboxDispatcher(
+      { isConnected: () => true, send } as unknown as SessionRegistry,
+      {
+        findOne: async () => ({ sessionId: SESSION, createdAt: new Date(0) }),
+      } as unknown as SessionQueryService,
+      messages as unknown as MessagesRepository,
+      { markSent } as unknown as MessageStatusService,
+      {} as MediaStorage,
+      loadConfig({ WHATSAPP_ENGINE: 'sandbox', MESSAGE_RETRY_BASE_MS: '50' }),
+      INSTANCE,
+    );
+    // No sweep runs here (onApplicationBootstrap is not called): only the retry's own timer.
+    dispatcher.kick(SESSION);
+    await vi.waitFor(() => expect(markSent).toHaveBeenCalledTimes(1), { timeout: 5_000 });
+    await dispatcher.beforeApplicationShutdown();
+    expect(send).toHaveBeenCalledTimes(2);
+    expect(messages.scheduleRetry).toHaveBeenCalledTimes(1);
+  });
+});

@@ -289,14 +289,12 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
       );
       return true;
     }
-    await this.messages.scheduleRetry(
-      message._id,
-      new Date(
-        Date.now() +
-          backoffDelay(message.attempts, { baseMs: this.retryBaseMs, capMs: MAX_RETRY_DELAY_MS }),
-      ),
-      reason,
-    );
+    const delayMs = backoffDelay(message.attempts, {
+      baseMs: this.retryBaseMs,
+      capMs: MAX_RETRY_DELAY_MS,
+    });
+    await this.messages.scheduleRetry(message._id, new Date(Date.now() + delayMs), reason);
+    this.drains.kickAfter(message.sessionId, delayMs);
     this.log.warn(
       { sessionId: message.sessionId, messageId: message._id, attempt: message.attempts, reason },
       'Send failed; will retry',

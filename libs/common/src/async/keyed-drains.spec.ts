@@ -57,4 +57,24 @@ describe('KeyedDrains', () => {
     expect(runs).toEqual(['a']);
     expect(sweep).not.toHaveBeenCalled();
   });
+
+  it('kicks a key after a delay, and not at all once stopped', async () => {
+    vi.useFakeTimers();
+    try {
+      const runs: string[] = [];
+      const drains = new KeyedDrains(async (key) => void runs.push(key), vi.fn());
+      drains.kickAfter('a', 300);
+      drains.kickAfter('b', 900);
+      await vi.advanceTimersByTimeAsync(299);
+      expect(runs).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(runs).toEqual(['a']);
+      await drains.stop();
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(runs).toEqual(['a']);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

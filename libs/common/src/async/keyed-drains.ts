@@ -1,13 +1,14 @@
 /**
  * Per-key background work, as the outboxes of a session do it: at most one drain per key at a time,
  * a kick while the key's drain runs runs it once more right after (work that arrived mid-drain is
- * never left waiting), an optional sweep on a timer as a safety net, and a stop that lets the
- * drains under way finish and starts no more.
+ * never left waiting), kicks at a later time (a retry's backoff), an optional sweep on a timer as
+ * a safety net, and a stop that lets the drains under way finish and starts no more.
  */
 export class KeyedDrains {
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
   private timer?: NodeJS.Timeout;
+  private readonly delayed = new Set<NodeJS.Timeout>();
   private halted = false;
 
   constructor(
@@ -35,6 +36,20 @@ export class KeyedDrains {
     this.running.set(key, run);
   }
 
+  /**
+   * kick(key) in `ms` (the timer does not keep the process alive; stop() cancels it). A retry
+   * waits its own backoff, not the next sweep: the sweep stays the safety net.
+   */
+  kickAfter(key: string, ms: number): void {
+    if (this.halted) return;
+    const timer = setTimeout(() => {
+      this.delayed.delete(timer);
+      this.kick(key);
+    }, ms);
+    timer.unref();
+    this.delayed.add(timer);
+  }
+
   /** Runs `sweep` every `intervalMs` until stop() (the timer does not keep the process alive). */
   sweepEvery(intervalMs: number, sweep: () => Promise<void>): void {
     clearInterval(this.timer);
@@ -46,6 +61,8 @@ export class KeyedDrains {
   async stop(): Promise<void> {
     this.halted = true;
     clearInterval(this.timer);
+    for (const timer of this.delayed) clearTimeout(timer);
+    this.delayed.clear();
     await this.settled();
   }
 
