@@ -57,7 +57,7 @@ describe('LeaseKeeper', () => {
   it('reports only the leases another instance took, not one tracked while the round ran', async () => {
     const { store, keeper, onLost } = await keeperWithSessions(['org_a', 'org_b', 'org_c']);
     await store.create({ organizationId: 'org', sessionName: 'd' });
-    await store.releaseLease('org_b', 'A');
+    await store.releaseLease('org_b', store.docs.get('org_b')!.lease!.token!);
     expect(await store.acquireLease('org_b', 'B', 30_000)).not.toBeNull();
     const renew = store.renewLeases.bind(store);
     vi.spyOn(store, 'renewLeases').mockImplementationOnce(async (...args) => {
@@ -75,8 +75,8 @@ describe('LeaseKeeper', () => {
     const { store, keeper, onLost } = await keeperWithSessions(['org_a', 'org_b']);
     // A stalls past its lease; B takes org_a over, then lets it go (stopped, shut down).
     store.docs.get('org_a')!.lease!.expiresAt = new Date(Date.now() - 1);
-    expect(await store.acquireLease('org_a', 'B', 30_000)).not.toBeNull();
-    await store.releaseLease('org_a', 'B');
+    const b = (await store.acquireLease('org_a', 'B', 30_000))!;
+    await store.releaseLease('org_a', b.token);
     // org_b ran out too, but nobody took it: still A's.
     store.docs.get('org_b')!.lease!.expiresAt = new Date(Date.now() - 1);
     await keeper.renewAll();
@@ -97,11 +97,31 @@ describe('LeaseKeeper', () => {
       return renew(...args);
     });
     const round = keeper.renewAll();
-    await keeper.release('org_a');
+    await keeper.release('org_a', store.docs.get('org_a')!.lease!.token!);
     releaseNow();
     await round;
     expect((await store.findBySessionId('org_a'))!.lease).toBeUndefined();
     expect((await store.findBySessionId('org_b'))!.lease?.owner).toBe('A');
+  });
+
+  it('a renewal in flight when its session was released and taken again here lets go of the old lease only, not the new one', async () => {
+    const { store, keeper } = await keeperWithSessions(['org_a']);
+    const first = store.docs.get('org_a')!.lease!.token!;
+    const renew = store.renewLeases.bind(store);
+    let answerNow!: () => void;
+    const answered = new Promise<void>((resolve) => (answerNow = resolve));
+    vi.spyOn(store, 'renewLeases').mockImplementationOnce(async (...args) => {
+      const kept = await renew(...args); // renewed under the first token...
+      await answered; // ...but the answer comes late
+      return kept;
+    });
+    const round = keeper.renewAll();
+    await keeper.release('org_a', first);
+    // Started again here (a restart) before the late answer: a new lease, not tracked yet.
+    const second = await keeper.acquire('org_a');
+    answerNow();
+    await round;
+    expect(store.docs.get('org_a')!.lease).toMatchObject({ owner: 'A', token: second });
   });
 
   it('stop waits for the round under way and starts no other', async () => {

@@ -65,9 +65,11 @@ export class LeaseKeeper {
     if (this.owned.size === 0) this.stopTimer();
   }
 
-  async release(sessionId: string): Promise<void> {
-    this.untrack(sessionId);
-    await this.store.releaseLease(sessionId, this.owner);
+  /** Lets go of the lease taken under `token` (one taken since, here or elsewhere, stays). */
+  async release(sessionId: string, token: string): Promise<void> {
+    const grant = this.grants.get(sessionId);
+    if (!grant || grant.token === token) this.untrack(sessionId);
+    await this.store.releaseLease(sessionId, token);
   }
 
   stopTimer(): void {
@@ -106,7 +108,7 @@ export class LeaseKeeper {
       // Released while this renewal was in flight (a stop, a shutdown): the renewal must not
       // outlive it, or the next instance waits a whole TTL for the session.
       if (!this.owned.has(grant.sessionId))
-        await this.store.releaseLease(grant.sessionId, this.owner).catch(this.onError);
+        await this.store.releaseLease(grant.sessionId, grant.token).catch(this.onError);
       else this.renewed(grant);
     }
     const keptIds = new Set(kept.map((grant) => grant.sessionId));

@@ -168,12 +168,12 @@ export class SessionRegistry
       store,
       authStores,
       status: this.status,
-      instanceId: this.instanceId,
       concurrency: options.restoreConcurrency,
       start: (id) => this.start(id),
       exclusive: (id, work) => this.locks.run(id, work),
       isLive: (id) => this.handles.has(id),
       acquireLease: (id) => this.leases.acquire(id),
+      releaseLease: (id, token) => this.leases.release(id, token),
       mayRun: this.mayRun,
       stopWhileBarred: (id, reason) => this.stopWhileBarred(id, reason),
       onError: (what, err) => this.logError(what, err),
@@ -335,7 +335,7 @@ export class SessionRegistry
     } finally {
       this.ending.delete(handle.sessionId);
       await this.leases
-        .release(handle.sessionId)
+        .release(handle.sessionId, handle.leaseToken)
         .catch((err) => this.logError('Lease release failed', err));
     }
   }
@@ -432,7 +432,7 @@ export class SessionRegistry
         throw new SessionLeasedElsewhereError(sessionId);
     } finally {
       if (handle) await this.retire(handle, true);
-      else await this.letGo(sessionId);
+      else await this.letGo(sessionId, leaseToken);
     }
   }
 
@@ -480,12 +480,12 @@ export class SessionRegistry
   }
 
   /** A session not live here: its auth writes land, then its lease goes (see `retire`). */
-  private async letGo(sessionId: string): Promise<void> {
+  private async letGo(sessionId: string, leaseToken: string): Promise<void> {
     try {
       await this.authStores.release(sessionId);
     } finally {
       await this.leases
-        .release(sessionId)
+        .release(sessionId, leaseToken)
         .catch((err) => this.logError('Lease release failed', err));
     }
   }
@@ -709,7 +709,7 @@ export class SessionRegistry
     if (this.closed) {
       // The shutdown began while the lease was being taken; its close does not see this session.
       await this.leases
-        .release(sessionId)
+        .release(sessionId, leaseToken)
         .catch((err) => this.logError('Lease release failed', err));
       throw new InstanceShuttingDownError(sessionId);
     }
@@ -824,7 +824,7 @@ export class SessionRegistry
     } finally {
       if (releaseLease)
         await this.leases
-          .release(handle.sessionId)
+          .release(handle.sessionId, handle.leaseToken)
           .catch((err) => this.logError('Lease release failed', err));
       else this.leases.untrack(handle.sessionId);
     }

@@ -16,7 +16,6 @@ export interface RestoreDeps {
   store: SessionStateStore;
   authStores: WaAuthStoreProvider;
   status: StatusWriter;
-  instanceId: string;
   concurrency: number;
   start(sessionId: string): Promise<void>;
   /** Runs `work` under the session's lock (the one start, stop and logout take). */
@@ -28,6 +27,8 @@ export interface RestoreDeps {
    * (status writes are fenced by it); undefined when refused.
    */
   acquireLease(sessionId: string): Promise<string | undefined>;
+  /** Lets go of the lease taken under `token` (LeaseKeeper.release). */
+  releaseLease(sessionId: string, token: string): Promise<void>;
   /** Whether the organization's sessions may run now (see WhatsAppOptions.mayRun). */
   mayRun(organizationId: string): Promise<boolean>;
   /** Stops a session started here while its organization may not run (SessionRegistry.stopWhileBarred). */
@@ -184,7 +185,7 @@ export class SessionRestorer {
     const holder = holderOf(doc, leaseToken);
     // What is settled here is written under the lease, and only then is the lease let go: an
     // instance that finds the session free never has its own start overwritten.
-    const release = () => this.deps.store.releaseLease(doc.sessionId, this.deps.instanceId);
+    const release = () => this.deps.releaseLease(doc.sessionId, leaseToken);
     if (!(await this.deps.mayRun(doc.organizationId))) {
       // Only one a previous process left running is settled; a stopped or failed one keeps its
       // status and reason (the module switch said why it stopped).

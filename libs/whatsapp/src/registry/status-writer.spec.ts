@@ -72,7 +72,7 @@ describe('StatusWriter', () => {
     };
     expect(await writer.set(holder, 'disconnected', { lastError: 'A: lost' })).toBe(false);
     expect(await writer.set(b, 'logged_out')).toBe(true);
-    await store.releaseLease(sessionId, 'B');
+    await store.releaseLease(sessionId, b.leaseToken);
 
     // A's connection drops before its next renewal: what B wrote stays.
     expect(await writer.set(holder, 'disconnected', { lastError: 'A: lost' })).toBe(false);

@@ -132,9 +132,9 @@ export class InMemorySessionStateStore implements SessionStateStore {
     if (doc?.announcing?.at.getTime() === at.getTime()) delete doc.announcing;
   }
 
-  async releaseLease(sessionId: string, owner: string) {
+  async releaseLease(sessionId: string, token: string) {
     const doc = this.docs.get(sessionId);
-    if (doc?.lease?.owner === owner) delete doc.lease;
+    if (doc?.lease?.token === token) delete doc.lease;
   }
 
   async isLeasedElsewhere(sessionId: string, instanceId: string) {

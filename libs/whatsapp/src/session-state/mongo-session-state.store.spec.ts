@@ -88,7 +88,7 @@ describe('MongoSessionStateStore leases, by the database clock', () => {
 
     await runOut();
     expect(await acquire(sessionId, 'B')).toBe(true);
-    await store.releaseLease(sessionId, 'B');
+    await store.releaseLease(sessionId, (await leaseOf(sessionId)).token!);
     expect(await store.renewLeases([grant], 'A', TTL_MS)).toEqual([]);
     expect((await store.findBySessionId(sessionId))!.lease).toBeUndefined();
   });
@@ -112,7 +112,7 @@ describe('MongoSessionStateStore leases, by the database clock', () => {
     expect(await store.update(sessionId, { status: 'logged_out' }, b)).toMatchObject({
       status: 'logged_out',
     });
-    await store.releaseLease(sessionId, 'B'); // B let it go: still not A's
+    await store.releaseLease(sessionId, b); // B let it go: still not A's
     expect(await store.update(sessionId, { status: 'connected' }, a.token)).toBeNull();
     expect(await store.delete(sessionId, a.token)).toBe(false);
     expect((await store.findBySessionId(sessionId))!.status).toBe('logged_out');
@@ -120,6 +120,16 @@ describe('MongoSessionStateStore leases, by the database clock', () => {
     const c = (await store.acquireLease(sessionId, 'C', TTL_MS))!;
     expect(await store.delete(sessionId, c.token)).toBe(true);
     expect(await store.findBySessionId(sessionId)).toBeNull();
+  });
+
+  it('a release lets go only of the lease taken under its token: not one taken since, also by the same owner (a restart under the same INSTANCE_ID)', async () => {
+    const { sessionId } = await store.create({ organizationId: 'org1', sessionName: 'released' });
+    const before = (await store.acquireLease(sessionId, 'A', TTL_MS))!;
+    const again = (await store.acquireLease(sessionId, 'A', TTL_MS))!;
+    await store.releaseLease(sessionId, before.token); // late, from the older tenure
+    expect(await leaseOf(sessionId)).toMatchObject({ owner: 'A', token: again.token });
+    await store.releaseLease(sessionId, again.token);
+    expect((await store.findBySessionId(sessionId))!.lease).toBeUndefined();
   });
 
   it('whether another instance holds a session is judged by the database clock, whatever the asker’s', async () => {

@@ -205,10 +205,10 @@ export class MongoSessionStateStore implements SessionStateStore {
       .exec();
   }
 
-  async releaseLease(sessionId: string, owner: string) {
+  async releaseLease(sessionId: string, token: string) {
     await this.model
       .updateOne(
-        { sessionId, 'lease.owner': owner },
+        { sessionId, 'lease.token': token },
         { $unset: { lease: '' } },
         { timestamps: false },
       )

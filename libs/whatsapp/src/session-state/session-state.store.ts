@@ -46,7 +46,11 @@ export interface SessionStateStore {
    * expiry; a missing one is gone, or was taken by another instance since (even if let go again).
    */
   renewLeases(leases: LeaseGrant[], owner: string, ttlMs: number): Promise<LeaseGrant[]>;
-  releaseLease(sessionId: string, owner: string): Promise<void>;
+  /**
+   * Lets go of the lease taken under `token`; a lease taken since (by another instance, or anew by
+   * the same owner: a restart under the same INSTANCE_ID) stays.
+   */
+  releaseLease(sessionId: string, token: string): Promise<void>;
   /**
    * Whether another instance holds the session now: its lease names another owner and has not
    * run out by the database's clock (`instanceId`'s own may be off). False when the session is gone.
