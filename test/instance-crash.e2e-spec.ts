@@ -242,3 +242,95 @@ describe('an instance that stalls past its lease while it holds a session', () =
     );
   });
 });
+
+/**
+ * A contacts resync is only accepted (202): nobody waits for it, so the instance that took it
+ * carries it out, whichever that is. One asked of B while A held the session, A stalling before
+ * it took it, is carried out by B once B adopted the session.
+ */
+describe('a contacts resync left for a holder that stalls before it takes it', () => {
+  let a: TestApp;
+  let b: TestApp;
+
+  beforeAll(async () => {
+    a = await createTestApp();
+    b = await createTestApp({ MONGODB_URI: a.app.get<symbol, MongoTarget>(MONGO_TARGET).uri });
+  });
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    await b?.close();
+    await a?.close();
+  });
+
+  it('is carried out by B, the instance that was asked, once B adopted the session and has it connected', async () => {
+    const org = await registerUser(a);
+    await connectedSession(a, org, 'resync-on-b', '+201001230097');
+    const id = `${org.organization.id}_resync-on-b`;
+    const registryA = a.app.get(SessionRegistry);
+    const registryB = b.app.get(SessionRegistry);
+    const database = a.app.get<Connection>(getConnectionToken());
+    const addressBook = async () =>
+      (
+        await b
+          .http()
+          .get('/api/v1/whatsapp/contacts')
+          .query({ sessionName: 'resync-on-b', search: '201555000889' })
+          .set(org.auth)
+          .expect(200)
+      ).body.items as Array<{ addressBookName: string | null }>;
+    // A's event loop stalls: no renewal, no look for requests to the sessions it holds.
+    (registryA as any).leases.stopTimer();
+    await (registryA as any).relay.stop();
+
+    await b
+      .http()
+      .post('/api/v1/whatsapp/contacts/sync')
+      .set(org.auth)
+      .send({ sessionName: 'resync-on-b' })
+      .expect(202); // left for A, which holds the session
+    expect(
+      await database.collection('whatsapp_session_requests').findOne({ sessionId: id }),
+    ).toMatchObject({
+      request: { kind: 'resyncContacts' },
+      state: 'asked',
+      askedBy: registryB.instanceId,
+    });
+
+    // B takes requests only once the phone's address book has a contact to re-read.
+    const storeB = b.app.get<symbol, SessionStateStore>(SESSION_STATE_STORE);
+    const take = storeB.takeHolderRequests.bind(storeB);
+    let letBTake!: () => void;
+    const bMayTake = new Promise<void>((resolve) => (letBTake = resolve));
+    vi.spyOn(storeB, 'takeHolderRequests').mockImplementation(async (...args) => {
+      await bMayTake;
+      return take(...args);
+    });
+    await database
+      .collection('whatsapp_sessions')
+      .updateOne({ sessionId: id }, { $set: { 'lease.expiresAt': new Date(Date.now() - 1) } });
+    expect(await registryB.adoptOrphans()).toContain(id);
+    await waitFor(async () => registryB.isConnected(id), 10_000, 'B to connect the session');
+    await b
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/resync-on-b/contacts')
+      .set(org.auth)
+      .send({ phone: '+201555000889', name: 'Resynced By B' })
+      .expect(202);
+    await waitFor(async () => (await addressBook()).length === 1, 10_000, 'the contact');
+    await database.collection('contacts').deleteMany({ sessionId: id });
+
+    letBTake();
+    await waitFor(
+      async () => (await addressBook())[0]?.addressBookName === 'Resynced By B',
+      5_000,
+      'the contact re-read by B',
+    );
+    expect(
+      await database.collection('whatsapp_session_requests').findOne({ sessionId: id }),
+    ).toMatchObject({
+      state: 'taken',
+      takenBy: registryB.instanceId,
+      answer: { ok: true },
+    });
+  });
+});

@@ -39,7 +39,8 @@ export class HolderRelay {
   constructor(
     private readonly store: SessionStateStore,
     private readonly options: HolderRelayOptions,
-    private readonly held: () => string[],
+    /** The sessions this instance holds, and those of them connected here. */
+    private readonly held: () => { sessionIds: string[]; connected: string[] },
     private readonly carryOut: (sessionId: string, request: HolderRequest) => Promise<unknown>,
     private readonly onError: (message: string, err: unknown) => void,
   ) {}
@@ -92,9 +93,13 @@ export class HolderRelay {
     }
   }
 
-  /** Asks the holder without waiting for the answer (work the caller only accepts, 202). */
+  /**
+   * Asks the holder without waiting for the answer (work the caller only accepts, 202). Carried
+   * out by whichever instance holds the session connected, this one too if it comes to hold it
+   * (the holder died and this instance adopted the session): no asker is left to run it.
+   */
   async tell(sessionId: string, request: HolderRequest): Promise<void> {
-    await this.leave(sessionId, request);
+    await this.leave(sessionId, request, true);
   }
 
   /** One pass: takes the open requests to the sessions held here; each is answered when done. */
@@ -103,7 +108,7 @@ export class HolderRelay {
     return this.polling;
   }
 
-  private async leave(sessionId: string, request: HolderRequest): Promise<string> {
+  private async leave(sessionId: string, request: HolderRequest, told = false): Promise<string> {
     const id = randomUUID();
     await this.store.askHolder({
       id,
@@ -111,15 +116,20 @@ export class HolderRelay {
       request,
       askedBy: this.options.instanceId,
       expiresAt: new Date(Date.now() + REQUEST_RETENTION_MS),
+      ...(told ? { told } : {}),
     });
     return id;
   }
 
   private async takeAndCarryOut(): Promise<void> {
-    const held = this.held();
-    if (!held.length) return;
+    const { sessionIds, connected } = this.held();
+    if (!sessionIds.length) return;
     try {
-      const taken = await this.store.takeHolderRequests(held, this.options.instanceId);
+      const taken = await this.store.takeHolderRequests(
+        sessionIds,
+        this.options.instanceId,
+        connected,
+      );
       // Not awaited: a QR wait of one session must not hold up the requests to the others.
       for (const request of taken) this.track(this.answer(request));
     } catch (err) {

@@ -1003,6 +1003,33 @@ describe('SessionRegistry with the sandbox engine', () => {
       );
     });
 
+    it('a contacts resync asked on B while A held the session is carried out by B once B adopted the session (A died before its poll took it) and has it connected', async () => {
+      const { store, instance } = onOneDatabase({ renderQr, leaseTtlMs: 30_000 });
+      const a = instance('A');
+      const b = instance('B');
+      const sessionId = await a.createSession();
+      await a.registry.start(sessionId);
+      await vi.advanceTimersByTimeAsync(10);
+      await a.control.scan(sessionId, '15551234567');
+      await vi.advanceTimersByTimeAsync(10);
+
+      await b.registry.resyncContacts(sessionId); // told to A, the holder
+      // A dies before its next poll: no renewal, no poll, its lease runs out.
+      (a.registry as any).leases.stopTimer();
+      await (a.registry as any).relay.stop();
+      store.docs.get(sessionId)!.lease!.expiresAt = new Date(Date.now() - 1);
+      expect(await b.registry.adoptOrphans()).toEqual([sessionId]);
+      const resync = vi.spyOn(b.hub.get(sessionId)!, 'resyncContacts');
+      await vi.advanceTimersByTimeAsync(10);
+      expect(b.registry.isConnected(sessionId)).toBe(true);
+      await vi.advanceTimersByTimeAsync(250); // B's next poll
+      expect(resync).toHaveBeenCalledTimes(1);
+      expect([...store.requests.values()]).toMatchObject([{ takenBy: 'B', answer: { ok: true } }]);
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(resync).toHaveBeenCalledTimes(1);
+      await b.registry.beforeApplicationShutdown();
+    });
+
     it('what needs the live connection, asked of another instance, is carried out by the holder', async () => {
       const { store, instance } = onOneDatabase({ renderQr });
       const a = instance('A');

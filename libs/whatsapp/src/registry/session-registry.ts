@@ -150,7 +150,10 @@ export class SessionRegistry
         pollMs: options.holderPollMs,
         answerTimeoutMs: options.holderAnswerTimeoutMs,
       },
-      () => this.leases.held(),
+      () => {
+        const sessionIds = this.leases.held();
+        return { sessionIds, connected: sessionIds.filter((id) => this.isConnected(id)) };
+      },
       (sessionId, request) => this.carryOut(sessionId, request),
       (message, err) => this.logError(message, err),
     );

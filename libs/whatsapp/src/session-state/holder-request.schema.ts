@@ -21,6 +21,10 @@ export class SessionHolderRequest {
   @Prop({ required: true })
   askedBy: string;
 
+  /** Nobody waits for the answer: its own asker may take it too (see LeftRequest). */
+  @Prop()
+  told?: boolean;
+
   @Prop()
   takenBy?: string;
 

@@ -27,3 +27,15 @@ export interface AskedRequest {
   sessionId: string;
   request: HolderRequest;
 }
+
+/** A request as it is left for the holder (SessionStateStore.askHolder). */
+export interface LeftRequest extends AskedRequest {
+  askedBy: string;
+  /** Dropped by the database after this, answered or not. */
+  expiresAt: Date;
+  /**
+   * Nobody waits for its answer (HolderRelay.tell, work the caller only accepted): whichever
+   * instance holds the session carries it out, the one that told it too once it holds it.
+   */
+  told?: true;
+}

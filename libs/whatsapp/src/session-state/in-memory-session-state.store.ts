@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SessionAlreadyExistsError } from '../errors';
-import type { AskedRequest, HolderAnswer } from './holder-request';
+import type { HolderAnswer, LeftRequest } from './holder-request';
 import {
   makeSessionId,
   type LeaseGrant,
@@ -18,7 +18,7 @@ export class InMemorySessionStateStore implements SessionStateStore {
   /** Requests to holders by id; a taken one has `takenBy`, an answered one `answer`. */
   readonly requests = new Map<
     string,
-    AskedRequest & { askedBy: string; takenBy?: string; answer?: HolderAnswer; withdrawn?: true }
+    Omit<LeftRequest, 'expiresAt'> & { takenBy?: string; answer?: HolderAnswer; withdrawn?: true }
   >();
 
   async create(input: { organizationId: string; sessionName: string }): Promise<WaSessionState> {
@@ -142,16 +142,19 @@ export class InMemorySessionStateStore implements SessionStateStore {
     return !!lease && lease.owner !== instanceId && lease.expiresAt > this.now();
   }
 
-  async askHolder(ask: AskedRequest & { askedBy: string; expiresAt: Date }) {
+  async askHolder(ask: LeftRequest) {
     const { expiresAt, ...kept } = ask;
     void expiresAt;
     this.requests.set(ask.id, structuredClone(kept));
   }
 
-  async takeHolderRequests(sessionIds: string[], takenBy: string) {
+  async takeHolderRequests(sessionIds: string[], takenBy: string, connected: string[]) {
     const open = [...this.requests.values()].filter(
       (r) =>
-        sessionIds.includes(r.sessionId) && !r.takenBy && !r.withdrawn && r.askedBy !== takenBy,
+        sessionIds.includes(r.sessionId) &&
+        !r.takenBy &&
+        !r.withdrawn &&
+        (r.told ? connected.includes(r.sessionId) : r.askedBy !== takenBy),
     );
     for (const r of open) r.takenBy = takenBy;
     return open.map(({ id, sessionId, request }) => structuredClone({ id, sessionId, request }));

@@ -180,9 +180,27 @@ describe('MongoSessionStateStore leases, by the database clock', () => {
         expiresAt: new Date(Date.now() + 60_000),
       });
     await ask('asked-by-a');
-    expect(await store.takeHolderRequests([sessionId], 'A')).toEqual([]);
-    expect(await store.takeHolderRequests([sessionId], 'B')).toEqual([
+    expect(await store.takeHolderRequests([sessionId], 'A', [sessionId])).toEqual([]);
+    expect(await store.takeHolderRequests([sessionId], 'B', [])).toEqual([
       { id: 'asked-by-a', sessionId, request: { kind: 'destroy' } },
     ]);
+  });
+
+  it('a told request (nobody waits for its answer) is taken once its session is connected on a holder, also the instance that told it: one that adopted the session since', async () => {
+    const { sessionId } = await store.create({ organizationId: 'org3', sessionName: 'told' });
+    await store.askHolder({
+      id: 'told-by-a',
+      sessionId,
+      request: { kind: 'resyncContacts' },
+      askedBy: 'A',
+      expiresAt: new Date(Date.now() + 60_000),
+      told: true,
+    });
+    // Held by A, but still connecting (just adopted): left for a later poll.
+    expect(await store.takeHolderRequests([sessionId], 'A', [])).toEqual([]);
+    expect(await store.takeHolderRequests([sessionId], 'A', [sessionId])).toEqual([
+      { id: 'told-by-a', sessionId, request: { kind: 'resyncContacts' } },
+    ]);
+    expect(await store.takeHolderRequests([sessionId], 'B', [sessionId])).toEqual([]); // once
   });
 });

@@ -3,7 +3,7 @@ import { InjectModel } from '@nestjs/mongoose';
 import { randomUUID } from 'node:crypto';
 import type { Model } from 'mongoose';
 import { SessionAlreadyExistsError } from '../errors';
-import type { AskedRequest, HolderAnswer } from './holder-request';
+import type { AskedRequest, HolderAnswer, LeftRequest } from './holder-request';
 import { SessionHolderRequest } from './holder-request.schema';
 import {
   makeSessionId,
@@ -227,19 +227,29 @@ export class MongoSessionStateStore implements SessionStateStore {
     return held !== null;
   }
 
-  async askHolder({ id, ...ask }: AskedRequest & { askedBy: string; expiresAt: Date }) {
+  async askHolder({ id, ...ask }: LeftRequest) {
     await this.requests.create({ _id: id, ...ask, state: 'asked' });
   }
 
-  async takeHolderRequests(sessionIds: string[], takenBy: string) {
+  async takeHolderRequests(sessionIds: string[], takenBy: string, connected: string[]) {
     if (!sessionIds.length) return [];
     // By the held sessions: requests to other holders, a dead one's among them, never stand in
-    // the way of these. Never its own: an instance asks only a session held elsewhere, and its
-    // poll may have listed the session as held before it found out (then it took its own
-    // request, which waited for the lock the asking request holds: answered by neither).
+    // the way of these. Never its own asked one: an instance asks only a session held elsewhere,
+    // and its poll may have listed the session as held before it found out (then it took its own
+    // request, which waited for the lock the asking request holds: answered by neither); its
+    // asker runs it itself once the session is no longer held elsewhere. A told one has no asker
+    // left to run it: whoever holds the session connected takes it, its teller too (it adopted
+    // the session since), and one held but not connected yet waits for a later poll.
     const open = await this.requests
       .find(
-        { state: 'asked', sessionId: { $in: sessionIds }, askedBy: { $ne: takenBy } },
+        {
+          state: 'asked',
+          sessionId: { $in: sessionIds },
+          $or: [
+            { told: { $ne: true }, askedBy: { $ne: takenBy } },
+            { told: true, sessionId: { $in: connected } },
+          ],
+        },
         { sessionId: 1, request: 1 },
       )
       .lean()

@@ -1,4 +1,4 @@
-import type { AskedRequest, HolderAnswer } from './holder-request';
+import type { AskedRequest, HolderAnswer, LeftRequest } from './holder-request';
 import type { LeaseGrant, WaSessionPatch, WaSessionState, WaSessionStatus } from './session-state';
 
 export const SESSION_STATE_STORE = Symbol('SESSION_STATE_STORE');
@@ -57,12 +57,18 @@ export interface SessionStateStore {
    */
   isLeasedElsewhere(sessionId: string, instanceId: string): Promise<boolean>;
   /** Leaves a request for whichever instance holds the session; kept until `expiresAt`. */
-  askHolder(ask: AskedRequest & { askedBy: string; expiresAt: Date }): Promise<void>;
+  askHolder(request: LeftRequest): Promise<void>;
   /**
-   * Of these sessions' open requests left by other instances, the ones this caller took: each is
-   * taken by exactly one.
+   * Of the open requests to these sessions (held by the caller), the ones this caller took: each is
+   * taken by exactly one. Asked ones only when another instance left them (their asker waits,
+   * maybe holding the session's lock); told ones (nobody waits) also the caller's own, and only
+   * for the sessions `connected` on it, which is what they need (a contacts resync).
    */
-  takeHolderRequests(sessionIds: string[], takenBy: string): Promise<AskedRequest[]>;
+  takeHolderRequests(
+    sessionIds: string[],
+    takenBy: string,
+    connected: string[],
+  ): Promise<AskedRequest[]>;
   answerHolderRequest(id: string, answer: HolderAnswer): Promise<void>;
   /** The answer, once the holder gave it. */
   holderAnswer(id: string): Promise<HolderAnswer | undefined>;
