@@ -196,7 +196,8 @@ describe('MongoSessionStateStore leases, by the database clock', () => {
       expiresAt: new Date(Date.now() + 60_000),
       told: true,
     });
-    // Held by A, but still connecting (just adopted): left for a later poll.
+    // Held, but still connecting (just adopted, reconnecting): left for a later poll, not refused.
+    expect(await store.takeHolderRequests([sessionId], 'B', [])).toEqual([]);
     expect(await store.takeHolderRequests([sessionId], 'A', [])).toEqual([]);
     expect(await store.takeHolderRequests([sessionId], 'A', [sessionId])).toEqual([
       { id: 'told-by-a', sessionId, request: { kind: 'resyncContacts' } },
