@@ -1,11 +1,14 @@
 import { loadConfig } from '@app/common';
 import {
+  InstanceShuttingDownError,
   QrNotAvailableError,
+  SessionQueryService,
   type QrView,
-  type SessionQueryService,
   type SessionRegistry,
 } from '@app/whatsapp';
+import { onOneDatabase } from '@app/whatsapp/testing/registry-test-kit';
 import type { SessionModuleGate } from './session-module-gate';
+import { SessionLimitReachedError } from './whatsapp-session.errors';
 import { WhatsAppSessionsService } from './whatsapp-session.service';
 
 describe('WhatsAppSessionsService.getQr', () => {
@@ -42,5 +45,71 @@ describe('WhatsAppSessionsService.getQr', () => {
       QrNotAvailableError,
     );
     expect(refused.moduleGate.stopIfSwitchedOff).toHaveBeenCalledWith('org1', SESSION_ID);
+  });
+});
+
+/**
+ * A create rolled back (past the organization's limit, or refused by an instance shutting down)
+ * deletes the session it created, unless an instance started it meanwhile (a QR asked of it as
+ * soon as the name existed): the document of a session another instance runs is not deleted
+ * under it, and the create stands (the session exists, and runs there).
+ */
+describe('WhatsAppSessionsService.create, rolled back', () => {
+  const setUp = () => {
+    const { store, instance } = onOneDatabase();
+    const a = instance('A');
+    const b = instance('B');
+    const sessions = new SessionQueryService(store);
+    const service = new WhatsAppSessionsService(
+      a.registry,
+      sessions,
+      { stopIfSwitchedOff: async () => undefined } as unknown as SessionModuleGate,
+      loadConfig({ WHATSAPP_ENGINE: 'sandbox', WHATSAPP_MAX_SESSIONS_PER_ORG: '1' }),
+    );
+    const shutDown = () =>
+      Promise.all([a.registry.beforeApplicationShutdown(), b.registry.beforeApplicationShutdown()]);
+    return { store, a, b, sessions, service, shutDown };
+  };
+  afterEach(() => vi.restoreAllMocks());
+
+  it('refused by an instance shutting down: deleted, but not once another instance started it', async () => {
+    const { store, a, b, service, shutDown } = setUp();
+    vi.spyOn(a.registry, 'start').mockImplementationOnce(async (sessionId) => {
+      await b.registry.start(sessionId); // a QR asked of B meanwhile
+      throw new InstanceShuttingDownError(sessionId);
+    });
+    await expect(service.create('org1', 'started-on-b')).resolves.toMatchObject({
+      sessionId: 'org1_started-on-b',
+    });
+    expect(store.docs.get('org1_started-on-b')?.lease?.owner).toBe('B');
+    expect(b.registry.liveStatus('org1_started-on-b')).toBeDefined();
+    await b.registry.destroy('org1_started-on-b'); // the limit is 1
+
+    vi.spyOn(a.registry, 'start').mockRejectedValueOnce(
+      new InstanceShuttingDownError('org1_nobody'),
+    );
+    await expect(service.create('org1', 'nobody')).rejects.toBeInstanceOf(
+      InstanceShuttingDownError,
+    );
+    expect(store.docs.has('org1_nobody')).toBe(false);
+    await shutDown();
+  });
+
+  it('past the limit (a concurrent create took the last place): deleted, but not once another instance started it', async () => {
+    const { store, b, sessions, service, shutDown } = setUp();
+    vi.spyOn(sessions, 'creationRank').mockImplementationOnce(async (sessionId) => {
+      await b.registry.start(sessionId); // a QR asked of B meanwhile
+      return 2;
+    });
+    await expect(service.create('org1', 'started-on-b')).resolves.toMatchObject({
+      sessionId: 'org1_started-on-b',
+    });
+    expect(store.docs.get('org1_started-on-b')?.lease?.owner).toBe('B');
+    await b.registry.destroy('org1_started-on-b');
+
+    vi.spyOn(sessions, 'creationRank').mockResolvedValueOnce(2);
+    await expect(service.create('org1', 'nobody')).rejects.toBeInstanceOf(SessionLimitReachedError);
+    expect(store.docs.has('org1_nobody')).toBe(false);
+    await shutDown();
   });
 });

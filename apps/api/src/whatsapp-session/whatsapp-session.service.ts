@@ -41,24 +41,32 @@ export class WhatsAppSessionsService {
       throw new SessionLimitReachedError(limit);
     const created = await this.sessions.create({ organizationId, sessionName });
     // The count above does not see concurrent creates: past the limit, the later ones step back.
-    if ((await this.sessions.creationRank(created.sessionId)) > limit) {
-      await this.sessions.delete(created.sessionId);
-      throw new SessionLimitReachedError(limit);
-    }
-    try {
-      await this.registry.start(created.sessionId);
-    } catch (err) {
-      // Refused by an instance shutting down: the client retries the create, not a 409 for a
-      // session it was told was not created.
-      if (err instanceof InstanceShuttingDownError) await this.sessions.delete(created.sessionId);
-      // A delete of the name overtook this create: not an unknown session to the client.
-      if (err instanceof SessionNotFoundError)
-        throw new SessionDeletedDuringCreateError(sessionName);
-      // Another instance started it first (its QR asked of that one): created, and running there.
-      if (!(err instanceof SessionLeasedElsewhereError)) throw err;
-    }
+    if ((await this.sessions.creationRank(created.sessionId)) > limit)
+      await this.rollBack(created.sessionId, new SessionLimitReachedError(limit));
+    else
+      try {
+        await this.registry.start(created.sessionId);
+      } catch (err) {
+        // A delete of the name overtook this create: not an unknown session to the client.
+        if (err instanceof SessionNotFoundError)
+          throw new SessionDeletedDuringCreateError(sessionName);
+        // Refused by an instance shutting down: the client retries the create, not a 409 for a
+        // session it was told was not created.
+        if (err instanceof InstanceShuttingDownError) await this.rollBack(created.sessionId, err);
+        // Another instance started it first (its QR asked of that one): created, and running there.
+        else if (!(err instanceof SessionLeasedElsewhereError)) throw err;
+      }
     await this.moduleGate.stopIfSwitchedOff(organizationId, created.sessionId);
     return (await this.sessions.findOne(created.sessionId)) ?? created;
+  }
+
+  /**
+   * Deletes the session a create just made and throws `why`; unless an instance started it
+   * meanwhile (a QR asked of it as soon as the name existed): the create then stands, the session
+   * running there, rather than its document deleted under it.
+   */
+  private async rollBack(sessionId: string, why: Error): Promise<void> {
+    if (await this.registry.discardUnstarted(sessionId)) throw why;
   }
 
   list(organizationId: string): Promise<WaSessionState[]> {

@@ -439,6 +439,33 @@ export class SessionRegistry
     }
   }
 
+  /**
+   * Deletes a session whose create is rolled back (refused before it ran: past its organization's
+   * limit, or by an instance shutting down), under its lease taken here for that, as a delete of
+   * a session not live here is: an instance may have started it meanwhile (a QR asked of it as
+   * soon as the name existed), and the document of a session another instance runs is not deleted
+   * under it. False when the session runs (here or on another instance): it stays then.
+   */
+  discardUnstarted(sessionId: string): Promise<boolean> {
+    return this.locks.run(sessionId, async () => {
+      if (this.handles.has(sessionId)) return false;
+      const leaseToken = await this.leases.acquire(sessionId);
+      // Refused: another instance holds it, or it is gone already.
+      if (!leaseToken) return !(await this.store.findBySessionId(sessionId));
+      try {
+        // Whatever its start elsewhere meanwhile wrote (Baileys' first creds), fenced as a logout's.
+        await this.authStores.forSession(sessionId, this.leases.fence(sessionId)).clear();
+        await this.store.delete(sessionId, leaseToken);
+        return true;
+      } catch (err) {
+        if (err instanceof AuthWritesFencedError) return false; // taken by another instance
+        throw err;
+      } finally {
+        await this.letGo(sessionId, leaseToken);
+      }
+    });
+  }
+
   /** `confirmHeld` for the session's handle here, if any. */
   private async confirmHeldHere(sessionId: string): Promise<void> {
     const handle = await this.currentHandle(sessionId);

@@ -2,6 +2,7 @@ import { EmbeddedMongoThread } from '@app/embedded-mongo/worker/embedded-mongo-t
 import mongoose, { type Connection } from 'mongoose';
 import { SessionHolderRequest, SessionHolderRequestSchema } from './holder-request.schema';
 import { MongoSessionStateStore } from './mongo-session-state.store';
+import { SessionQueryService } from './session-query.service';
 import { WhatsAppSession, WhatsAppSessionSchema } from './whatsapp-session.schema';
 
 const TTL_MS = 30_000;
@@ -130,6 +131,29 @@ describe('MongoSessionStateStore leases, by the database clock', () => {
     expect(await leaseOf(sessionId)).toMatchObject({ owner: 'A', token: again.token });
     await store.releaseLease(sessionId, again.token);
     expect((await store.findBySessionId(sessionId))!.lease).toBeUndefined();
+  });
+
+  it('the unfenced lastActivityAt write cannot harm a new holder: it leaves its status, lease and fence as they were, and writes nothing once the session is deleted', async () => {
+    const { sessionId } = await store.create({ organizationId: 'org1', sessionName: 'active' });
+    const sessions = new SessionQueryService(store);
+    await store.acquireLease(sessionId, 'A', TTL_MS);
+    await connection
+      .collection('whatsapp_sessions')
+      .updateOne({ sessionId }, { $set: { 'lease.expiresAt': new Date(Date.now() - 1) } });
+    const b = (await store.acquireLease(sessionId, 'B', TTL_MS))!; // B adopted the session
+    await store.update(sessionId, { status: 'connected' }, b.token);
+    const before = (await store.findBySessionId(sessionId))!;
+
+    const at = new Date(Date.now() - 5_000); // a late one, from A's message effects
+    await sessions.touchActivity(sessionId, at);
+    const { updatedAt, ...after } = (await store.findBySessionId(sessionId))!;
+    expect(after).toEqual({ ...before, updatedAt: undefined, lastActivityAt: at });
+    expect(updatedAt).toEqual(expect.any(Date));
+    expect(await store.update(sessionId, { status: 'logged_out' }, b.token)).not.toBeNull();
+
+    expect(await store.delete(sessionId, b.token)).toBe(true);
+    await sessions.touchActivity(sessionId, new Date());
+    expect(await store.findBySessionId(sessionId)).toBeNull();
   });
 
   it('whether another instance holds a session is judged by the database clock, whatever the asker’s', async () => {

@@ -48,11 +48,11 @@ export class SessionQueryService {
     return this.store.creationRank(sessionId);
   }
 
-  /** Removes the document only; call SessionRegistry.logout first (or use SessionRegistry.destroy). */
-  delete(sessionId: string): Promise<boolean> {
-    return this.store.delete(sessionId);
-  }
-
+  /**
+   * Not fenced by the session's lease: any instance records activity (message effects replayed by
+   * another instance's recovery too). It sets `lastActivityAt` only, and never creates a document
+   * (one deleted meanwhile stays deleted): a holder's status, lease and fence are untouched.
+   */
   async touchActivity(sessionId: string, at: Date = new Date()): Promise<void> {
     await this.store.update(sessionId, { lastActivityAt: at });
   }
