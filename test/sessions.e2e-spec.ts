@@ -196,10 +196,20 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
           .set(owner.auth)
           .send({ reason })
           .expect(202);
+        // The 202 comes before the close is handled: a read right away still finds `connected`.
+        const closedAt = await waitFor(
+          async () => announced.findIndex((e) => e.status === 'disconnected') + 1,
+          15_000,
+          'the close announced',
+        );
+        expect(announced[closedAt - 1].lastError).toContain(`(${code})`);
+        await waitFor(
+          async () => announced.slice(closedAt).some((e) => e.status === 'connected'),
+          15_000,
+          'connected again',
+        );
         const back = await waitForSessionStatus(t, owner, name, 'connected', 15_000);
         expect(back.phone).toBe(phone);
-        const closed = announced.find((e) => e.status === 'disconnected');
-        expect(closed?.lastError).toContain(`(${code})`);
       } finally {
         emitter.off(WA_EVENTS.sessionStatus, onStatus);
       }
