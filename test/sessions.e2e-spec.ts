@@ -8,10 +8,11 @@ import {
   SessionRegistry,
   WA_EVENTS,
   type WaSessionStatusEvent,
+  WhatsAppSession,
 } from '@app/whatsapp';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { getConnectionToken } from '@nestjs/mongoose';
-import { type Connection, Types } from 'mongoose';
+import { getConnectionToken, getModelToken } from '@nestjs/mongoose';
+import { type Connection, type Model, Types } from 'mongoose';
 import { MessagesRepository } from '../apps/api/src/messaging/messages.repository';
 import { OutboxDispatcher } from '../apps/api/src/messaging/outbox-dispatcher';
 import { OrganizationsService } from '../apps/api/src/organizations/organizations.service';
@@ -616,16 +617,30 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     for (const name of ['one', 'two', 'three'])
       await t.http().delete(`/api/v1/whatsapp/sessions/${name}`).set(org.auth).expect(204);
 
-    // Created all at once, the limit still holds: the creates past it step back.
-    const burst = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        t
-          .http()
-          .post('/api/v1/whatsapp/sessions')
-          .set(org.auth)
-          .send({ sessionName: `b${i}` }),
-      ),
-    );
+    // Created all at once, the limit still holds, also when one create's insert lands only after
+    // its rivals were answered (counting first and ranking after by id let it in as the 4th).
+    const create = (i: number) =>
+      t
+        .http()
+        .post('/api/v1/whatsapp/sessions')
+        .set(org.auth)
+        .send({ sessionName: `b${i}` });
+    const model = t.app.get<Model<WhatsAppSession>>(getModelToken(WhatsAppSession.name));
+    let entered!: () => void;
+    const insertHeld = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    vi.spyOn(model, 'create').mockImplementationOnce((async (input: Partial<WhatsAppSession>) => {
+      const doc = new model(input);
+      entered();
+      await released;
+      return doc.save();
+    }) as never);
+    const late = create(0).then((r) => r);
+    await insertHeld;
+    const rivals = await Promise.all(Array.from({ length: 19 }, (_, i) => create(i + 1)));
+    release();
+    const burst = [...rivals, await late];
     const statuses = burst.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(3);
     expect(statuses.filter((s) => s === 403)).toHaveLength(17);

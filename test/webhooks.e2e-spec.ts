@@ -1,5 +1,5 @@
-import { getConnectionToken } from '@nestjs/mongoose';
-import { type Connection, Types } from 'mongoose';
+import { getConnectionToken, getModelToken } from '@nestjs/mongoose';
+import { type Connection, type Model, Types } from 'mongoose';
 import {
   createServer,
   type IncomingHttpHeaders,
@@ -18,6 +18,7 @@ import { WebhookDispatcher } from '../apps/api/src/webhooks/webhook-dispatcher';
 import { verifyWebhookSignature } from '../apps/api/src/webhooks/webhook-signature';
 import { WEBHOOK_OPTIONS, type WebhookOptions } from '../apps/api/src/webhooks/webhooks.options';
 import { WebhooksRepository } from '../apps/api/src/webhooks/webhooks.repository';
+import { Webhook } from '../apps/api/src/webhooks/schemas/webhook.schema';
 import { connectedSession } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
@@ -348,14 +349,30 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
 
   it('holds the limit of 25 webhooks per organization when they are created all at once', async () => {
     const org = await registerUser(t);
-    const burst = await Promise.all(
-      Array.from({ length: 30 }, () =>
-        api()
-          .post('/api/v1/webhooks')
-          .set(org.auth)
-          .send({ url: 'http://127.0.0.1:9/x', events: ['*'] }),
-      ),
-    );
+    const create = () =>
+      api()
+        .post('/api/v1/webhooks')
+        .set(org.auth)
+        .send({ url: 'http://127.0.0.1:9/x', events: ['*'] });
+    // One create's insert lands only after its 29 rivals were answered, its id (and whatever it
+    // read before the insert) older than theirs: counting first and ranking after let it in as
+    // the 26th.
+    const model = t.app.get<Model<Webhook>>(getModelToken(Webhook.name));
+    let entered!: () => void;
+    const insertHeld = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    vi.spyOn(model, 'create').mockImplementationOnce((async (input: Partial<Webhook>) => {
+      const doc = new model(input);
+      entered();
+      await released;
+      return doc.save();
+    }) as never);
+    const late = create().then((r) => r);
+    await insertHeld;
+    const rivals = await Promise.all(Array.from({ length: 29 }, create));
+    release();
+    const burst = [...rivals, await late];
     const statuses = burst.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(25);
     expect(statuses.filter((s) => s === 422)).toHaveLength(5);

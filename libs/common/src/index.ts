@@ -15,6 +15,7 @@ export * from './search/search-text';
 export * from './search/search-keys-backfill';
 export * from './mongo/duplicate-key';
 export * from './mongo/obsolete-indexes';
+export * from './mongo/organization-slots';
 export * from './validation/trim';
 export * from './validation/omittable';
 export * from './validation/no-control-characters';

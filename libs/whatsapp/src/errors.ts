@@ -41,6 +41,21 @@ export class SessionAlreadyExistsError extends WhatsAppError {
   }
 }
 
+/**
+ * 403, as the sessions contract (issue #5) fixes it, with `details.limit` as WEBHOOK_LIMIT_REACHED
+ * (a 422, older than this rule) has it.
+ */
+export class SessionLimitReachedError extends WhatsAppError {
+  readonly code = 'SESSION_LIMIT_REACHED';
+  readonly httpStatus = 403;
+  constructor(limit: number) {
+    super(
+      `This organization already has the maximum of ${limit} WhatsApp sessions; delete one first`,
+      { limit },
+    );
+  }
+}
+
 export class SessionNotConnectedError extends WhatsAppError {
   readonly code = 'SESSION_NOT_CONNECTED';
   readonly httpStatus = 409;

@@ -1,4 +1,4 @@
-import { ObsoleteIndexes } from '@app/common';
+import { ObsoleteIndexes, OrganizationSlotsBackfill } from '@app/common';
 import {
   type DynamicModule,
   type InjectionToken,
@@ -126,6 +126,7 @@ export class WhatsAppCoreModule {
         optionsProvider,
         ...coreProviders,
         ObsoleteIndexes.provider(SessionHolderRequest.name, OBSOLETE_HOLDER_REQUEST_INDEXES),
+        OrganizationSlotsBackfill.provider(WhatsAppSession.name),
       ],
       exports: [
         SessionRegistry,

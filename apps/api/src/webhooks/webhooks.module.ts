@@ -1,6 +1,11 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
-import { APP_CONFIG, type AppConfig, ObsoleteIndexes } from '@app/common';
+import {
+  APP_CONFIG,
+  type AppConfig,
+  ObsoleteIndexes,
+  OrganizationSlotsBackfill,
+} from '@app/common';
 import { EventsModule } from '../events/events.module';
 import {
   OBSOLETE_DELIVERY_INDEXES,
@@ -34,6 +39,7 @@ import { WebhooksService } from './webhooks.service';
       useFactory: (config: AppConfig) => webhookOptionsFrom(config),
     },
     WebhooksRepository,
+    OrganizationSlotsBackfill.provider(Webhook.name),
     WebhookDeliveriesRepository,
     WebhookDirectory,
     WebhookDispatcher,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types, type UpdateQuery } from 'mongoose';
+import { insertInFreeSlot, usedSlotsOf } from '@app/common';
 import { Webhook } from './schemas/webhook.schema';
 
 export type WebhookRecord = Webhook & { _id: Types.ObjectId };
@@ -12,20 +13,19 @@ const asId = (id: string) =>
 export class WebhooksRepository {
   constructor(@InjectModel(Webhook.name) private readonly model: Model<Webhook>) {}
 
-  async create(
+  /** Created in a free slot of its organization; undefined when `limit` webhooks hold them all. */
+  createWithin(
+    limit: number,
     input: Pick<
       Webhook,
       'organizationId' | 'url' | 'events' | 'sessionName' | 'enabled' | 'secret' | 'sinceSeq'
     >,
-  ): Promise<WebhookRecord> {
-    return (await this.model.create(input)).toObject<WebhookRecord>();
-  }
-
-  /** How many of its organization's webhooks were created up to this one (ObjectIds grow in creation order). */
-  creationRank(webhook: { organizationId: string; _id: unknown }): Promise<number> {
-    return this.model
-      .countDocuments({ organizationId: webhook.organizationId, _id: { $lte: webhook._id } })
-      .exec();
+  ): Promise<WebhookRecord | undefined> {
+    return insertInFreeSlot(
+      () => usedSlotsOf(this.model.collection, input.organizationId),
+      limit,
+      async (slot) => (await this.model.create({ ...input, slot })).toObject<WebhookRecord>(),
+    );
   }
 
   findOwned(organizationId: string, id: string): Promise<WebhookRecord | null> {
@@ -46,10 +46,6 @@ export class WebhooksRepository {
       .sort({ createdAt: 1, _id: 1 })
       .lean<WebhookRecord[]>()
       .exec();
-  }
-
-  countByOrganization(organizationId: string): Promise<number> {
-    return this.model.countDocuments({ organizationId }).exec();
   }
 
   updateOwned(

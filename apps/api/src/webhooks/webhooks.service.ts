@@ -47,14 +47,9 @@ export class WebhooksService {
 
   async create(organizationId: string, dto: CreateWebhookDto): Promise<CreatedWebhookResponseDto> {
     await this.assertUrlAllowed(dto.url);
-    if (
-      (await this.webhooks.countByOrganization(organizationId)) >=
-      this.options.maxWebhooksPerOrganization
-    ) {
-      throw new WebhookLimitReachedError(this.options.maxWebhooksPerOrganization);
-    }
+    const limit = this.options.maxWebhooksPerOrganization;
     const secret = generateWebhookSecret();
-    const created = await this.webhooks.create({
+    const created = await this.webhooks.createWithin(limit, {
       organizationId,
       // Read before the insert: an event numbered after it may be one the webhook existed for.
       sinceSeq: await this.outbox.lastSequence(organizationId),
@@ -64,12 +59,8 @@ export class WebhooksService {
       enabled: dto.enabled ?? true,
       secret: this.options.secrets.seal(secret),
     });
-    // The count above does not see concurrent creates: past the limit, the later ones step back.
-    const overLimit =
-      (await this.webhooks.creationRank(created)) > this.options.maxWebhooksPerOrganization;
-    if (overLimit) await this.webhooks.deleteOwned(organizationId, String(created._id));
-    await this.directory.changed(organizationId); // also when stepped back: a fan-out may have seen it
-    if (overLimit) throw new WebhookLimitReachedError(this.options.maxWebhooksPerOrganization);
+    if (!created) throw new WebhookLimitReachedError(limit);
+    await this.directory.changed(organizationId);
     return { ...toWebhookDto(created), secret };
   }
 

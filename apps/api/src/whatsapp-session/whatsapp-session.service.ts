@@ -12,10 +12,7 @@ import {
   type WaSessionState,
 } from '@app/whatsapp';
 import { SessionModuleGate } from './session-module-gate';
-import {
-  SessionDeletedDuringCreateError,
-  SessionLimitReachedError,
-} from './whatsapp-session.errors';
+import { SessionDeletedDuringCreateError } from './whatsapp-session.errors';
 
 const ACTIVITY_WRITE_INTERVAL_MS = 1_000;
 
@@ -37,25 +34,19 @@ export class WhatsAppSessionsService {
     // A duplicate name is a conflict whatever the count; the unique index still decides races.
     if (await this.sessions.findOne(makeSessionId(organizationId, sessionName)))
       throw new SessionAlreadyExistsError(sessionName);
-    if ((await this.sessions.countByOrganization(organizationId)) >= limit)
-      throw new SessionLimitReachedError(limit);
-    const created = await this.sessions.create({ organizationId, sessionName });
-    // The count above does not see concurrent creates: past the limit, the later ones step back.
-    if ((await this.sessions.creationRank(created.sessionId)) > limit)
-      await this.rollBack(created.sessionId, new SessionLimitReachedError(limit));
-    else
-      try {
-        await this.registry.start(created.sessionId);
-      } catch (err) {
-        // A delete of the name overtook this create: not an unknown session to the client.
-        if (err instanceof SessionNotFoundError)
-          throw new SessionDeletedDuringCreateError(sessionName);
-        // Refused by an instance shutting down: the client retries the create, not a 409 for a
-        // session it was told was not created.
-        if (err instanceof InstanceShuttingDownError) await this.rollBack(created.sessionId, err);
-        // Another instance started it first (its QR asked of that one): created, and running there.
-        else if (!(err instanceof SessionLeasedElsewhereError)) throw err;
-      }
+    const created = await this.sessions.create({ organizationId, sessionName }, limit);
+    try {
+      await this.registry.start(created.sessionId);
+    } catch (err) {
+      // A delete of the name overtook this create: not an unknown session to the client.
+      if (err instanceof SessionNotFoundError)
+        throw new SessionDeletedDuringCreateError(sessionName);
+      // Refused by an instance shutting down: the client retries the create, not a 409 for a
+      // session it was told was not created.
+      if (err instanceof InstanceShuttingDownError) await this.rollBack(created.sessionId, err);
+      // Another instance started it first (its QR asked of that one): created, and running there.
+      else if (!(err instanceof SessionLeasedElsewhereError)) throw err;
+    }
     await this.moduleGate.stopIfSwitchedOff(organizationId, created.sessionId);
     return (await this.sessions.findOne(created.sessionId)) ?? created;
   }

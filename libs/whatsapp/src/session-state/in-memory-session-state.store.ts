@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SessionAlreadyExistsError } from '../errors';
+import { SessionAlreadyExistsError, SessionLimitReachedError } from '../errors';
 import type { HolderAnswer, LeftRequest } from './holder-request';
 import {
   makeSessionId,
@@ -21,9 +21,14 @@ export class InMemorySessionStateStore implements SessionStateStore {
     Omit<LeftRequest, 'expiresAt'> & { takenBy?: string; answer?: HolderAnswer; withdrawn?: true }
   >();
 
-  async create(input: { organizationId: string; sessionName: string }): Promise<WaSessionState> {
+  async create(
+    input: { organizationId: string; sessionName: string },
+    limit = Number.POSITIVE_INFINITY,
+  ): Promise<WaSessionState> {
     const sessionId = makeSessionId(input.organizationId, input.sessionName);
     if (this.docs.has(sessionId)) throw new SessionAlreadyExistsError(input.sessionName);
+    if ((await this.listByOrganization(input.organizationId)).length >= limit)
+      throw new SessionLimitReachedError(limit);
     const now = new Date();
     const doc: WaSessionState = {
       sessionId,
@@ -45,18 +50,6 @@ export class InMemorySessionStateStore implements SessionStateStore {
 
   async listByOrganization(organizationId: string) {
     return [...this.docs.values()].filter((d) => d.organizationId === organizationId).map(copy);
-  }
-
-  async countByOrganization(organizationId: string) {
-    return (await this.listByOrganization(organizationId)).length;
-  }
-
-  async creationRank(sessionId: string) {
-    const organizationId = this.docs.get(sessionId)?.organizationId;
-    const ids = [...this.docs.values()]
-      .filter((d) => d.organizationId === organizationId)
-      .map((d) => d.sessionId);
-    return ids.indexOf(sessionId) + 1; // a Map keeps insertion order
   }
 
   async listByStatusNotIn(statuses: WaSessionStatus[]) {

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { randomUUID } from 'node:crypto';
 import type { Model } from 'mongoose';
-import { SessionAlreadyExistsError } from '../errors';
+import { insertInFreeSlot, isDuplicateKeyError, usedSlotsOf } from '@app/common';
+import { SessionAlreadyExistsError, SessionLimitReachedError } from '../errors';
 import type { AskedRequest, HolderAnswer, LeftRequest } from './holder-request';
 import { SessionHolderRequest } from './holder-request.schema';
 import {
@@ -15,8 +16,7 @@ import {
 import type { SessionStateStore } from './session-state.store';
 import { WhatsAppSession } from './whatsapp-session.schema';
 
-const PROJECTION = { _id: 0 } as const;
-const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
+const PROJECTION = { _id: 0, slot: 0 } as const;
 
 /**
  * Leases are dated and judged by the database's clock (`$$NOW`), never by an instance's: an
@@ -58,23 +58,37 @@ export class MongoSessionStateStore implements SessionStateStore {
     private readonly requests: Model<SessionHolderRequest>,
   ) {}
 
-  async create(input: { organizationId: string; sessionName: string }): Promise<WaSessionState> {
+  async create(
+    input: { organizationId: string; sessionName: string },
+    limit = Number.POSITIVE_INFINITY,
+  ): Promise<WaSessionState> {
     const sessionId = makeSessionId(input.organizationId, input.sessionName);
+    let created: WaSessionState | undefined;
     try {
-      const doc = await this.model.create({
-        ...input,
-        sessionId,
-        status: 'disconnected',
-        statusChangedAt: new Date(),
-        initialStatus: true,
-      });
-      const { _id, ...plain } = doc.toObject();
-      void _id;
-      return plain as WaSessionState;
+      created = await insertInFreeSlot(
+        () => usedSlotsOf(this.model.collection, input.organizationId),
+        limit,
+        async (slot) => {
+          const doc = await this.model.create({
+            ...input,
+            sessionId,
+            slot,
+            status: 'disconnected',
+            statusChangedAt: new Date(),
+            initialStatus: true,
+          });
+          const { _id, slot: _slot, ...plain } = doc.toObject();
+          void _id;
+          void _slot;
+          return plain as WaSessionState;
+        },
+      );
     } catch (err) {
-      if (isDuplicateKey(err)) throw new SessionAlreadyExistsError(input.sessionName);
+      if (isDuplicateKeyError(err)) throw new SessionAlreadyExistsError(input.sessionName);
       throw err;
     }
+    if (!created) throw new SessionLimitReachedError(limit);
+    return created;
   }
 
   findBySessionId(sessionId: string) {
@@ -86,22 +100,6 @@ export class MongoSessionStateStore implements SessionStateStore {
       .find({ organizationId }, PROJECTION)
       .sort({ createdAt: 1 })
       .lean<WaSessionState[]>()
-      .exec();
-  }
-
-  countByOrganization(organizationId: string) {
-    return this.model.countDocuments({ organizationId }).exec();
-  }
-
-  async creationRank(sessionId: string) {
-    const own = await this.model
-      .findOne({ sessionId }, { _id: 1, organizationId: 1 })
-      .lean()
-      .exec();
-    if (!own) return 0;
-    // ObjectIds grow in the order documents are created.
-    return this.model
-      .countDocuments({ organizationId: own.organizationId, _id: { $lte: own._id } })
       .exec();
   }
 

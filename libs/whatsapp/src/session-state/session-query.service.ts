@@ -11,9 +11,12 @@ import { SESSION_STATE_STORE, type SessionStateStore } from './session-state.sto
 export class SessionQueryService {
   constructor(@Inject(SESSION_STATE_STORE) private readonly store: SessionStateStore) {}
 
-  /** @throws SessionAlreadyExistsError */
-  create(input: { organizationId: string; sessionName: string }): Promise<WaSessionState> {
-    return this.store.create(input);
+  /** @throws SessionAlreadyExistsError, SessionLimitReachedError (held under concurrent creates) */
+  create(
+    input: { organizationId: string; sessionName: string },
+    limit = Number.POSITIVE_INFINITY,
+  ): Promise<WaSessionState> {
+    return this.store.create(input, limit);
   }
 
   findOne(sessionId: string): Promise<WaSessionState | null> {
@@ -38,14 +41,6 @@ export class SessionQueryService {
   /** Forgets why a session was stopped (still stopped, and still for that reason). */
   forgetStopReason(sessionId: string, reason: string): Promise<void> {
     return this.store.clearLastError(sessionId, reason);
-  }
-
-  countByOrganization(organizationId: string): Promise<number> {
-    return this.store.countByOrganization(organizationId);
-  }
-
-  creationRank(sessionId: string): Promise<number> {
-    return this.store.creationRank(sessionId);
   }
 
   /**

@@ -5,13 +5,17 @@ export const SESSION_STATE_STORE = Symbol('SESSION_STATE_STORE');
 
 /** Persistence of session documents, their ownership leases and the requests to their holder. */
 export interface SessionStateStore {
-  /** @throws SessionAlreadyExistsError */
-  create(input: { organizationId: string; sessionName: string }): Promise<WaSessionState>;
+  /**
+   * In a free one of its organization's `limit` slots (see organization-slots), so the limit holds
+   * under concurrent creates.
+   * @throws SessionAlreadyExistsError, SessionLimitReachedError
+   */
+  create(
+    input: { organizationId: string; sessionName: string },
+    limit?: number,
+  ): Promise<WaSessionState>;
   findBySessionId(sessionId: string): Promise<WaSessionState | null>;
   listByOrganization(organizationId: string): Promise<WaSessionState[]>;
-  countByOrganization(organizationId: string): Promise<number>;
-  /** How many of its organization's sessions were created up to this one, itself included. */
-  creationRank(sessionId: string): Promise<number>;
   listByStatusNotIn(statuses: WaSessionStatus[]): Promise<WaSessionState[]>;
   /** Those no instance holds: no lease, or one run out by the database's clock. */
   listUnleasedByStatusNotIn(statuses: WaSessionStatus[]): Promise<WaSessionState[]>;

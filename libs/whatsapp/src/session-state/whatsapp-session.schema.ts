@@ -1,4 +1,5 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+import { ORGANIZATION_SLOT_INDEX } from '@app/common';
 import type { WaSessionStatus, WaStatusAnnouncement } from './session-state';
 
 export const WA_SESSION_STATUSES: WaSessionStatus[] = [
@@ -81,12 +82,17 @@ export class WhatsAppSession {
   @Prop({ type: Object })
   announcing?: WaStatusAnnouncement;
 
+  /** Its place among the organization's sessions, which holds their limit (see organization-slots). */
+  @Prop({ type: Number })
+  slot?: number;
+
   createdAt: Date;
   updatedAt: Date;
 }
 
 export const WhatsAppSessionSchema = SchemaFactory.createForClass(WhatsAppSession);
 WhatsAppSessionSchema.index({ organizationId: 1, sessionName: 1 }, { unique: true });
+WhatsAppSessionSchema.index(...ORGANIZATION_SLOT_INDEX);
 // Sessions stopped for a reason (the module gate finds the ones its switch-off stopped).
 WhatsAppSessionSchema.index({ lastError: 1 }, { sparse: true });
 WhatsAppSessionSchema.index(

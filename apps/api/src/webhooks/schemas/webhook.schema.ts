@@ -1,5 +1,6 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import type { HydratedDocument } from 'mongoose';
+import { ORGANIZATION_SLOT_INDEX } from '@app/common';
 
 /** A subscriber URL of an organization. `secret` signs deliveries; it is shown to the user only on create/rotate. */
 @Schema({ collection: 'webhooks', timestamps: true })
@@ -32,6 +33,10 @@ export class Webhook {
   @Prop({ type: String, required: true })
   secret: string;
 
+  /** Its place among the organization's webhooks, which holds their limit (see organization-slots). */
+  @Prop({ type: Number })
+  slot?: number;
+
   /** Set when the gateway disabled the webhook (failing for 24 h); cleared when re-enabled. */
   @Prop({ type: String })
   disabledReason?: string;
@@ -56,3 +61,4 @@ export class Webhook {
 export type WebhookDocument = HydratedDocument<Webhook>;
 export const WebhookSchema = SchemaFactory.createForClass(Webhook);
 WebhookSchema.index({ organizationId: 1 });
+WebhookSchema.index(...ORGANIZATION_SLOT_INDEX);
