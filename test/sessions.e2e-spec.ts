@@ -1065,6 +1065,100 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
   });
 });
 
+/** WA_RECONNECT_BASE_MS / WA_RECONNECT_MAX_DELAY_MS of the flapping suite: 20 reconnects in seconds. */
+const FAST_BACKOFF = { baseMs: 50, capMs: 200 };
+
+describe('A flapping WhatsApp session (HTTP, fast reconnect backoff)', () => {
+  let t: TestApp;
+  let owner: RegisteredUser;
+
+  beforeAll(async () => {
+    t = await createTestApp({
+      WA_RECONNECT_BASE_MS: String(FAST_BACKOFF.baseMs),
+      WA_RECONNECT_MAX_DELAY_MS: String(FAST_BACKOFF.capMs),
+    });
+    owner = await registerUser(t);
+  });
+  afterAll(() => t?.close());
+
+  const statusOf = async (name: string) =>
+    (await t.http().get(`/api/v1/whatsapp/sessions/${name}/status`).set(owner.auth).expect(200))
+      .body as { status: string; connectedAt?: string; lastError?: string };
+
+  // Each connection is lost moments after it opened, far within WA_RECONNECT_STABLE_SECONDS (120 s):
+  // none renews the reconnect budget, so the session backs off as if it never connected, and gives up.
+  it('backs a session off whose connection is lost again right after each open, and ends it failed saying why', async () => {
+    const name = 'flapping';
+    const phone = '201000000811';
+    await connectedSession(t, owner, name, `+${phone}`);
+    let session = await statusOf(name);
+    let closes = 0;
+    while (session.status === 'connected') {
+      const openedAt = session.connectedAt;
+      await t
+        .http()
+        .post(`/api/v1/whatsapp/sandbox/sessions/${name}/disconnect`)
+        .set(owner.auth)
+        .send({ reason: 'connectionLost' })
+        .expect(202);
+      closes += 1;
+      // The next connection open (a new connectedAt), or the session given up.
+      session = await waitFor(
+        async () => {
+          const now = await statusOf(name);
+          const reopened = now.status === 'connected' && now.connectedAt !== openedAt;
+          return reopened || now.status === 'failed' ? now : undefined;
+        },
+        10_000,
+        `close ${closes} of ${name} to be followed by a new connection or the end`,
+      );
+    }
+
+    // 20 reconnects (the budget), and the 21st close ends it.
+    expect(closes).toBe(21);
+    expect(session).toMatchObject({ status: 'failed', phone });
+    expect(session.lastError).toMatch(
+      /^Gave up after 20 reconnect attempts \(21 connections closed within 120 s of opening\); last error: .+ \(\d{3}\)$/,
+    );
+    if (!onEmulator) expect(session.lastError).toMatch(/last error: Connection was lost \(408\)$/);
+
+    // Backed off: each reconnect waited its delay, base·2^(n-1) up to the cap (±20 % jitter), after
+    // the close before it (from the announced statuses: `disconnected`, then `connecting`).
+    const events = await t.app
+      .get<string, Connection>(getConnectionToken())
+      .collection('events')
+      .find({ organizationId: owner.organization.id, type: 'session.status', sessionName: name })
+      .sort({ seq: 1 })
+      .toArray();
+    const waits: number[] = [];
+    events.forEach((e, i) => {
+      const next = events[i + 1];
+      if (e.data.status === 'disconnected' && next?.data.status === 'connecting')
+        waits.push(new Date(next.occurredAt).getTime() - new Date(e.occurredAt).getTime());
+    });
+    expect(waits).toHaveLength(20);
+    const nominal = (n: number) => Math.min(FAST_BACKOFF.capMs, FAST_BACKOFF.baseMs * 2 ** (n - 1));
+    waits.forEach((wait, i) => expect(wait).toBeGreaterThanOrEqual(nominal(i + 1) * 0.8 - 2));
+    // Capped: the delays stop growing (the median of the capped ones, generous for a busy machine).
+    const capped = waits.slice(3).sort((a, b) => a - b);
+    expect(capped[Math.floor(capped.length / 2)]).toBeLessThan(FAST_BACKOFF.capMs * 1.2 + 300);
+    expect(events.at(-1)?.data).toMatchObject({
+      status: 'failed',
+      lastError: session.lastError,
+    });
+
+    // Given up for good here: no reconnect comes after it.
+    const sessionId = `${owner.organization.id}_${name}`;
+    await new Promise((resolve) => setTimeout(resolve, FAST_BACKOFF.capMs * 5));
+    expect(await statusOf(name)).toMatchObject({ status: 'failed' });
+    expect(t.app.get(SessionRegistry).liveStatus(sessionId)).toBeUndefined();
+    // Asked, it reconnects with the kept link.
+    await t.http().post(`/api/v1/whatsapp/sessions/${name}/restart`).set(owner.auth).expect(200);
+    await waitForSessionStatus(t, owner, name, 'connected', 30_000);
+    await t.http().delete(`/api/v1/whatsapp/sessions/${name}`).set(owner.auth).expect(204);
+  });
+});
+
 describe('WhatsApp sessions on an instance that is shutting down (HTTP, sandbox engine)', () => {
   it('refuses with 503 to start a session once the registry closed its sessions, and leaves no session, lease or connection behind', async () => {
     const t = await createTestApp();

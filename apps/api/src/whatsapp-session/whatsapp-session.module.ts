@@ -21,7 +21,11 @@ const whatsappCore = WhatsAppCoreModule.forRootAsync({
     browserName: config.WA_BROWSER_NAME,
     instanceId,
     leaseTtlMs: config.SESSION_LEASE_TTL_SECONDS * 1000,
-    backoff: { stableAfterMs: config.WA_RECONNECT_STABLE_SECONDS * 1000 },
+    backoff: {
+      baseMs: config.WA_RECONNECT_BASE_MS,
+      capMs: config.WA_RECONNECT_MAX_DELAY_MS,
+      stableAfterMs: config.WA_RECONNECT_STABLE_SECONDS * 1000,
+    },
     waWebSocketUrl: config.WA_WEBSOCKET_URL,
     // WHATSAPP_ENGINE=emulator: the in-process WhatsApp emulator keeps its accounts and keys next to the store.
     ...(config.WHATSAPP_ENGINE === 'emulator'

@@ -16,14 +16,25 @@ describe('loadConfig', () => {
       WEBHOOK_CONCURRENCY_PER_ORG: 8,
       SESSION_LEASE_TTL_SECONDS: 30,
       WA_RECONNECT_STABLE_SECONDS: 120,
+      WA_RECONNECT_BASE_MS: 1000,
+      WA_RECONNECT_MAX_DELAY_MS: 60000,
     });
     expect(config.MONGODB_URI).toBeUndefined();
   });
 
   it('coerces numbers', () => {
-    expect(loadConfig({ PORT: '8080', WHATSAPP_MAX_SESSIONS_PER_ORG: '3' })).toMatchObject({
+    expect(
+      loadConfig({
+        PORT: '8080',
+        WHATSAPP_MAX_SESSIONS_PER_ORG: '3',
+        WA_RECONNECT_BASE_MS: '50',
+        WA_RECONNECT_MAX_DELAY_MS: '200',
+      }),
+    ).toMatchObject({
       PORT: 8080,
       WHATSAPP_MAX_SESSIONS_PER_ORG: 3,
+      WA_RECONNECT_BASE_MS: 50,
+      WA_RECONNECT_MAX_DELAY_MS: 200,
     });
   });
 
@@ -68,6 +79,15 @@ describe('loadConfig', () => {
     [
       { WA_RECONNECT_STABLE_SECONDS: '4' },
       'WA_RECONNECT_STABLE_SECONDS must be an integer between 5 and 3600',
+    ],
+    [{ WA_RECONNECT_BASE_MS: '9' }, 'WA_RECONNECT_BASE_MS must be an integer between 10 and 60000'],
+    [
+      { WA_RECONNECT_BASE_MS: '1.5s' },
+      'WA_RECONNECT_BASE_MS must be an integer between 10 and 60000 (got "1.5s")',
+    ],
+    [
+      { WA_RECONNECT_MAX_DELAY_MS: '3600001' },
+      'WA_RECONNECT_MAX_DELAY_MS must be an integer between 10 and 3600000',
     ],
     [
       { WEBHOOK_CONCURRENCY_PER_ORG: '0' },

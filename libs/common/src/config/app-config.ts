@@ -207,6 +207,17 @@ export class EnvironmentVariables {
   WA_RECONNECT_STABLE_SECONDS: number = 120;
 
   /**
+   * First delay before a session reconnects after a close (doubling, ±20 % jitter, up to
+   * WA_RECONNECT_MAX_DELAY_MS); at least 10 ms, so even a test setting never spins.
+   */
+  @IntegerVariable(10, 60_000)
+  WA_RECONNECT_BASE_MS: number = 1_000;
+
+  /** Longest delay between two reconnects of a session; below the base, every delay is this. */
+  @IntegerVariable(10, 3_600_000)
+  WA_RECONNECT_MAX_DELAY_MS: number = 60_000;
+
+  /**
    * Which peers' X-Forwarded-For is believed, which decides the client address (the per-address
    * login limit): the default trusts a proxy on loopback only.
    */
