@@ -2611,7 +2611,7 @@ describe('messaging send retries', () => {
     vi.spyOn(t.app.get(SessionRegistry), 'send').mockRejectedValue(new Error('engine exploded'));
     const storage = t.app.get<symbol, MediaStorage>(MEDIA_STORAGE);
     const put = vi.spyOn(storage, 'put');
-    // The process dies between the status change and the delete: the delete never happens.
+    // The process dies after the media was marked discarded, before its bytes were deleted.
     const cut = vi.spyOn(storage, 'delete').mockRejectedValueOnce(new Error('killed'));
     const res = await sendAs(t, owner, {
       sessionName: 'main',
@@ -2621,16 +2621,31 @@ describe('messaging send retries', () => {
     }).expect(202);
     const key = put.mock.calls[0][0];
     await waitFor(async () => cut.mock.calls.length > 0, 15_000, 'the cut-off delete');
-    expect((await status(res.body.id)).status).toBe('failed');
+    expect(await status(res.body.id)).toMatchObject({
+      status: 'failed',
+      media: { downloadStatus: 'discarded' },
+    });
+    // Not served from the mark on (410, never a 404 for bytes half gone); the bytes are still
+    // there, and the message still names them for the recovery to delete.
+    const gone = await t
+      .http()
+      .get(`/api/v1/whatsapp/messages/${res.body.id}/media`)
+      .set(owner.auth)
+      .expect(410);
+    expect(gone.body.code).toBe('MEDIA_DISCARDED');
     expect(await storage.open(key)).not.toBeNull();
     const messages = t.app.get<string, Connection>(getConnectionToken()).collection('messages');
+    expect((await messages.findOne({ _id: res.body.id }))?.media.storageKey).toBe(key);
     await messages.updateOne(
       { _id: res.body.id },
       { $set: { statusEffectsAt: new Date(Date.now() - 10 * 60_000) } },
     );
     await t.app.get(MessageEffectsRecovery).recover();
     expect(await storage.open(key)).toBeNull();
-    expect((await status(res.body.id)).media.downloadStatus).toBe('discarded');
+    const recovered = await messages.findOne({ _id: res.body.id });
+    expect(recovered?.media).toMatchObject({ downloadStatus: 'discarded' });
+    expect(recovered?.media.storageKey).toBeUndefined();
+    expect(recovered?.statusEffectsAt).toBeUndefined();
   });
 
   it("deletes the media of a send whose message a crash kept from being stored, once past the grace period; other messages' media stays", async () => {

@@ -64,6 +64,7 @@ describe('MessageStatusService', () => {
     markSent: vi.fn(),
     clearStatusEffects: vi.fn(),
     markMediaDiscarded: vi.fn(),
+    forgetDiscardedMedia: vi.fn(),
   };
   const counts = { countWentOut: vi.fn() };
   const media = { delete: vi.fn() };
@@ -100,17 +101,22 @@ describe('MessageStatusService', () => {
     );
   });
 
-  it('deletes the stored media of a send that failed, then marks it discarded, before announcing it', async () => {
+  it('marks the stored media of a send that failed discarded, then deletes it, then drops its key, before announcing it', async () => {
     const stored = { mimetype: 'image/png', size: 3, storageKey: 'k1', downloadStatus: 'stored' };
     repo.advanceStatus.mockResolvedValueOnce({
       before: message('pending', { type: 'image', media: stored as never }),
       after: message('failed', { type: 'image', media: stored as never }),
     });
     await service.fail({ _id: 'm1' }, 'Session not connected within 1 s');
-    expect(media.delete).toHaveBeenCalledWith('k1');
     expect(repo.markMediaDiscarded).toHaveBeenCalledWith('m1');
+    expect(media.delete).toHaveBeenCalledWith('k1');
+    expect(repo.forgetDiscardedMedia).toHaveBeenCalledWith('m1', 'k1');
+    // Marked first: a reader sees the media until it reads discarded (410), never bytes gone (404).
+    expect(repo.markMediaDiscarded.mock.invocationCallOrder[0]).toBeLessThan(
+      media.delete.mock.invocationCallOrder[0],
+    );
     expect(media.delete.mock.invocationCallOrder[0]).toBeLessThan(
-      repo.markMediaDiscarded.mock.invocationCallOrder[0],
+      repo.forgetDiscardedMedia.mock.invocationCallOrder[0],
     );
     expect(emitAsync).toHaveBeenCalledWith(
       MESSAGING_EVENTS.statusChanged,
@@ -122,7 +128,7 @@ describe('MessageStatusService', () => {
     );
   });
 
-  it('keeps the media of a message that did not fail, and the note of a failed one whose delete failed', async () => {
+  it('keeps the media of a message that did not fail; a failed one whose delete failed keeps its key and its note', async () => {
     const stored = { mimetype: 'image/png', storageKey: 'k1', downloadStatus: 'stored' };
     repo.advanceStatus.mockResolvedValueOnce({
       before: message('sent', { type: 'image', media: stored as never }),
@@ -130,6 +136,7 @@ describe('MessageStatusService', () => {
     });
     await service.applyReceipt('s1', 'WA1', 'delivered', new Date(5));
     expect(media.delete).not.toHaveBeenCalled();
+    expect(repo.markMediaDiscarded).not.toHaveBeenCalled();
 
     repo.advanceStatus.mockResolvedValueOnce({
       before: message('pending', { type: 'image', media: stored as never }),
@@ -141,8 +148,43 @@ describe('MessageStatusService', () => {
     });
     media.delete.mockRejectedValueOnce(new Error('storage down'));
     await expect(service.fail({ _id: 'm1' }, 'gave up')).rejects.toThrow('storage down');
-    expect(repo.markMediaDiscarded).not.toHaveBeenCalled();
+    expect(repo.markMediaDiscarded).toHaveBeenCalledWith('m1');
+    // The key stays on the message, the note with it: the recovery deletes the bytes.
+    expect(repo.forgetDiscardedMedia).not.toHaveBeenCalled();
     expect(repo.clearStatusEffects).not.toHaveBeenCalled();
+  });
+
+  it('finishes, on replay, the discard a crash cut off after the mark: deletes the bytes and drops the key', async () => {
+    const marked = { mimetype: 'image/png', storageKey: 'k2', downloadStatus: 'discarded' };
+    await service.replayEffects(
+      message('failed', {
+        type: 'image',
+        media: marked as never,
+        failedAt: new Date(7),
+        statusEffectsAt: new Date(9),
+      }),
+    );
+    expect(media.delete).toHaveBeenCalledWith('k2');
+    expect(repo.forgetDiscardedMedia).toHaveBeenCalledWith('m1', 'k2');
+    expect(emitAsync).toHaveBeenCalledWith(
+      MESSAGING_EVENTS.statusChanged,
+      expect.objectContaining({
+        message: expect.objectContaining({
+          media: { mimetype: 'image/png', downloadStatus: 'discarded' },
+        }),
+      }),
+    );
+    expect(repo.clearStatusEffects).toHaveBeenCalledWith('m1', new Date(9));
+
+    // Discarded long ago (its key dropped): nothing left to delete.
+    vi.clearAllMocks();
+    await service.replayEffects(
+      message('failed', {
+        type: 'image',
+        media: { mimetype: 'image/png', downloadStatus: 'discarded' } as never,
+      }),
+    );
+    expect(media.delete).not.toHaveBeenCalled();
   });
 
   it('keeps the note when an effect throws, for the recovery to replay', async () => {

@@ -162,16 +162,19 @@ export class MessageStatusService {
   }
 
   /**
-   * Deletes the stored media of a send that failed (failed is final), then marks the message so:
-   * in that order, a crash in between leaves it `stored` and the replay of the change deletes again
-   * (a no-op for bytes already gone) before marking it.
+   * Discards the stored media of a send that failed (failed is final): marks it discarded, then
+   * deletes the bytes, then drops their key. In that order a reader gets the media (200) until the
+   * message says discarded (410), never a missing file (404) in between; and a crash before the
+   * bytes are gone leaves the key on the message and the change's effects noted, so the replay of
+   * the change (MessageEffectsRecovery) finishes here, deleting again (a no-op for bytes gone).
    */
   private async discardMediaOfFailed(message: MessageRecord): Promise<MessageRecord> {
     const media = message.media;
-    if (message.status !== 'failed' || media?.downloadStatus !== 'stored' || !media.storageKey)
-      return message;
-    await this.media.delete(media.storageKey);
+    const held = media?.downloadStatus === 'stored' || media?.downloadStatus === 'discarded';
+    if (message.status !== 'failed' || !held || !media.storageKey) return message;
     await this.messages.markMediaDiscarded(message._id);
+    await this.media.delete(media.storageKey);
+    await this.messages.forgetDiscardedMedia(message._id, media.storageKey);
     const { storageKey: _deleted, ...kept } = media;
     return { ...message, media: { ...kept, downloadStatus: 'discarded' } };
   }

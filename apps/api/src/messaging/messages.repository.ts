@@ -565,11 +565,23 @@ export class MessagesRepository {
     return result.modifiedCount;
   }
 
-  /** The message's stored media bytes were deleted (see MessageStatusService): it keeps the rest. */
+  /**
+   * The message's stored media is discarded (see MessageStatusService): from now on it is not
+   * served. Its storage key stays until the bytes are deleted (`forgetDiscardedMedia`), so a crash
+   * in between leaves the recovery the key to delete, and the orphan sweep leaves the bytes alone.
+   */
   async markMediaDiscarded(id: string): Promise<void> {
     await this.setFields(
       { _id: id, 'media.downloadStatus': 'stored' },
       { 'media.downloadStatus': 'discarded' },
+    );
+  }
+
+  /** The bytes of the message's discarded media, stored under `storageKey`, are deleted. */
+  async forgetDiscardedMedia(id: string, storageKey: string): Promise<void> {
+    await this.setFields(
+      { _id: id, 'media.downloadStatus': 'discarded', 'media.storageKey': storageKey },
+      {},
       { 'media.storageKey': 1 },
     );
   }
