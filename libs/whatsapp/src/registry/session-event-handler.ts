@@ -59,6 +59,8 @@ export class SessionEventHandler {
       });
     const ref = handle.ref;
     onLifecycle('connecting', async () => {
+      // Late: the connection showed a QR or opened already; it is not connecting any more.
+      if (handle.qrCount > 0 || handle.openedAt !== undefined) return;
       if (handle.status !== 'connecting') await this.status.set(handle, 'connecting');
     });
     onLifecycle('qr', (qr) => this.onQr(handle, connection, qr));
@@ -89,6 +91,14 @@ export class SessionEventHandler {
   }
 
   private async onQr(handle: SessionHandle, connection: WaConnection, qr: string): Promise<void> {
+    // Late (a QR timer of the pairing that fired after all): a linked connection has no QR to
+    // show, and `qr_ready` would take a connected session off the air.
+    if (handle.openedAt !== undefined) {
+      this.logger.warn(
+        `Session ${handle.sessionId}: a QR code after the connection opened; ignored`,
+      );
+      return;
+    }
     handle.qrCount += 1;
     const ttl = handle.qrCount === 1 ? this.options.qr.firstTtlMs : this.options.qr.rotateMs;
     const dataUrl = await (this.options.renderQr ?? renderQrPng)(qr);
@@ -100,6 +110,8 @@ export class SessionEventHandler {
   }
 
   private async onOpen(handle: SessionHandle, info: WaOpenInfo): Promise<void> {
+    // Repeated: the connection opened once; its connectedAt and flap clock stay the first open's.
+    if (handle.openedAt !== undefined) return;
     // The reconnect budget is renewed at the close, if this connection stayed open long enough.
     handle.openedAt = Date.now();
     await this.status.set(handle, 'connected', {
