@@ -4,6 +4,7 @@ import {
   EmulatorBackend,
   NOT_ALLOWED_TO_RUN,
   QrNotAvailableError,
+  SandboxControl,
   SandboxHub,
   SessionRegistry,
   WA_EVENTS,
@@ -260,6 +261,93 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
       expect(t.app.get(SessionRegistry).liveStatus(sessionId)).toBeUndefined();
     },
   );
+
+  // The delete lands while the scan is linking the device: before the scan, between the link and
+  // the connection that opens with it (the status still reads qr_ready), or once connected. The
+  // device the scan linked is unlinked on WhatsApp whichever it was, and nothing reconnects.
+  it('a delete asked while the phone scans the QR unlinks the device the scan linked, and leaves nothing running', async () => {
+    const name = 'scan-and-delete';
+    const phone = '15550004471';
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sessions')
+      .set(owner.auth)
+      .send({ sessionName: name })
+      .expect(201);
+    const sessionId = `${owner.organization.id}_${name}`;
+    await waitFor(
+      async () =>
+        (await t.http().get(`/api/v1/whatsapp/sessions/${name}/qr`).set(owner.auth)).status === 200,
+      10_000,
+      'a QR code',
+    );
+    const unlinks: Promise<unknown>[] = [];
+    if (!onEmulator) {
+      const proto = Object.getPrototypeOf(t.app.get(SandboxHub).get(sessionId)!);
+      const logout = proto.logout;
+      vi.spyOn(proto, 'logout').mockImplementation(function (this: unknown) {
+        const done = logout.call(this);
+        unlinks.push(done);
+        return done;
+      });
+    }
+    // The delete goes out the moment the phone linked the device (creds stored, 515 sent).
+    const control = t.app.get(SandboxControl);
+    const scan = control.scan.bind(control);
+    let linked = false;
+    let deleted: Promise<{ status: number }> | undefined;
+    vi.spyOn(control, 'scan').mockImplementationOnce(async (...args) => {
+      await scan(...args);
+      linked = true;
+      deleted = t.http().delete(`/api/v1/whatsapp/sessions/${name}`).set(owner.auth).then();
+    });
+    const scanned = await t
+      .http()
+      .post(`/api/v1/whatsapp/sandbox/sessions/${name}/scan`)
+      .set(owner.auth)
+      .send({ phone: `+${phone}` });
+    expect([200, 404]).toContain(scanned.status); // 404: the delete was done before it answered
+    expect(linked).toBe(true);
+    expect((await deleted!).status).toBe(204);
+
+    await t.http().get(`/api/v1/whatsapp/sessions/${name}/status`).set(owner.auth).expect(404);
+    if (onEmulator) expect(t.app.get(EmulatorBackend).server.phone(phone).devices).toEqual([]);
+    else {
+      const outcomes = await Promise.allSettled(unlinks);
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300)); // a reconnect that waited for the lock
+    expect(t.app.get(SessionRegistry).liveStatus(sessionId)).toBeUndefined();
+    if (!onEmulator) expect(t.app.get(SandboxHub).get(sessionId)).toBeUndefined();
+    vi.restoreAllMocks();
+  });
+
+  // Two restarts asked at once (a double click, a retry of a slow answer): the second closes the
+  // connection the first opened before it opens its own, so the session ends with one connection,
+  // not two fighting over the link (WhatsApp would close one as replaced).
+  it('two restarts asked at once leave the session connected through one connection', async () => {
+    const name = 'double-restart';
+    await connectedSession(t, owner, name, '+15550004472');
+    const sessionId = `${owner.organization.id}_${name}`;
+    const [first, second] = await Promise.all(
+      [1, 2].map(() => t.http().post(`/api/v1/whatsapp/sessions/${name}/restart`).set(owner.auth)),
+    );
+    expect([first.status, second.status]).toEqual([200, 200]);
+    await waitForSessionStatus(t, owner, name, 'connected', 30_000);
+    // Still connected a while later: no second connection replaced the first.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const now = await t
+      .http()
+      .get(`/api/v1/whatsapp/sessions/${name}/status`)
+      .set(owner.auth)
+      .expect(200);
+    expect(now.body).toMatchObject({ status: 'connected', phone: '15550004472' });
+    expect(now.body.lastError).toBeUndefined();
+    expect(t.app.get(SessionRegistry).isConnected(sessionId)).toBe(true);
+    if (onEmulator)
+      expect(t.app.get(EmulatorBackend).server.phone('15550004472').devices).toHaveLength(1);
+    await t.http().delete(`/api/v1/whatsapp/sessions/${name}`).set(owner.auth).expect(204);
+  });
 
   /** A linked session that WhatsApp then closed with `reason`, once it reads `status`. */
   const linkedThenClosed = async (

@@ -430,6 +430,28 @@ describe('SessionRegistry with the sandbox engine', () => {
       await kit.registry.beforeApplicationShutdown();
     });
 
+    // The scan just linked the device: WhatsApp closed with 515 and the reconnect (whose open
+    // would say `connected`) waits behind the delete. The status still reads qr_ready, yet the
+    // phone lists the device now.
+    it('a delete right after the scan linked the device (its connection not open yet) connects and unlinks', async () => {
+      const kit = makeRegistryKit();
+      const sessionId = await kit.createSession();
+      await kit.registry.start(sessionId);
+      await kit.waitStatus(sessionId, 'qr_ready');
+      const phone = watchUnlinks();
+      await kit.control.scan(sessionId, '15551234567');
+      for (let i = 0; i < 5; i++) await Promise.resolve(); // the close is handled, no timer ran
+      expect(kit.registry.liveStatus(sessionId)).toBe('qr_ready');
+      await kit.registry.destroy(sessionId);
+      expect(phone.unlinked).toBe(1);
+      expect(kit.store.docs.has(sessionId)).toBe(false);
+      expect(kit.auth.backend.rows.has(sessionId)).toBe(false);
+      await new Promise((r) => setTimeout(r, 20)); // the reconnect that waited for the lock
+      expect(kit.registry.liveCount()).toBe(0);
+      expect(kit.hub.size).toBe(0);
+      await kit.registry.beforeApplicationShutdown();
+    });
+
     it('a logout the dropping connection lost connects again and retries', async () => {
       const kit = makeRegistryKit();
       const sessionId = await kit.linkedSession();

@@ -568,7 +568,9 @@ export class SessionRegistry
       await this.handles.get(sessionId)?.events.idle();
       const handle = this.handles.get(sessionId);
       if (handle?.connection && handle.status === 'connected') return handle.detachConnection()!;
-      if (handle?.status === 'qr_ready') return 'notLinked'; // asking for a scan: no link to undo
+      // Showing a QR on a live connection: no link to undo. One whose connection is gone still
+      // reads qr_ready right after a scan (closed 515, its reconnect waits behind us): linked.
+      if (handle?.connection && handle.status === 'qr_ready') return 'notLinked';
       const linked = await this.authStores
         .forSession(sessionId)
         .hasCreds()
