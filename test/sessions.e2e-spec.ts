@@ -349,6 +349,36 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     await t.http().delete(`/api/v1/whatsapp/sessions/${name}`).set(owner.auth).expect(204);
   });
 
+  // A double click, or a client retrying a request whose answer it did not get.
+  it('two creates of one name at once make one session (the other a 409), two deletes at once remove it once (the other a 404)', async () => {
+    const name = 'twice';
+    const created = await Promise.all(
+      [1, 2].map(() =>
+        t.http().post('/api/v1/whatsapp/sessions').set(owner.auth).send({ sessionName: name }),
+      ),
+    );
+    expect(created.map((r) => r.status).sort()).toEqual([201, 409]);
+    expect(created.find((r) => r.status === 409)!.body.code).toBe('SESSION_EXISTS');
+    const list = await t.http().get('/api/v1/whatsapp/sessions').set(owner.auth).expect(200);
+    expect(list.body.filter((s: { sessionName: string }) => s.sessionName === name)).toHaveLength(
+      1,
+    );
+    await scanWhenQrShows(t, owner, name, '+15550004473');
+    await waitForSessionStatus(t, owner, name, 'connected');
+
+    const deleted = await Promise.all(
+      [1, 2].map(() => t.http().delete(`/api/v1/whatsapp/sessions/${name}`).set(owner.auth)),
+    );
+    expect(deleted.map((r) => r.status).sort()).toEqual([204, 404]);
+    expect(deleted.find((r) => r.status === 404)!.body.code).toBe('SESSION_NOT_FOUND');
+    await t.http().get(`/api/v1/whatsapp/sessions/${name}/status`).set(owner.auth).expect(404);
+    expect(
+      t.app.get(SessionRegistry).liveStatus(`${owner.organization.id}_${name}`),
+    ).toBeUndefined();
+    if (onEmulator)
+      expect(t.app.get(EmulatorBackend).server.phone('15550004473').devices).toEqual([]);
+  });
+
   /** A linked session that WhatsApp then closed with `reason`, once it reads `status`. */
   const linkedThenClosed = async (
     org: RegisteredUser,
