@@ -397,6 +397,11 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
     if (!this.ended) this.sock?.ev.flush();
   }
 
+  /** Baileys sets `creds.me` at pair-success, and loads it with creds linked before. */
+  isLinked(): boolean {
+    return this.sock?.authState.creds.me?.id !== undefined;
+  }
+
   async close(): Promise<void> {
     this.ended = true;
     this.bufferWatchdog?.stop();

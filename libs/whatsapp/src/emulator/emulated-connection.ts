@@ -218,6 +218,10 @@ export class EmulatedConnection extends TypedEmitter<WaConnectionEvents> impleme
     this.inner.flushEvents();
   }
 
+  isLinked(): boolean {
+    return this.inner.isLinked();
+  }
+
   resyncContacts(): Promise<void> {
     return this.inner.resyncContacts();
   }

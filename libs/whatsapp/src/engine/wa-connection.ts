@@ -91,6 +91,12 @@ export interface WaConnection extends Pick<
   requestPairingCode(phoneDigits: string): Promise<string>;
   /** Unlink this device on WhatsApp, then end the connection. */
   logout(): Promise<void>;
+  /**
+   * The connection runs on creds WhatsApp linked: it logged in with them, or a scan or pairing
+   * code just linked them (WhatsApp lists the device from then on, before the connection that logs
+   * in with them opens). False while it shows a QR nobody scanned.
+   */
+  isLinked(): boolean;
   /** End the connection, keep the link (creds stay valid). */
   close(): Promise<void>;
   /**

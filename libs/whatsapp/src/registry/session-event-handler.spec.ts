@@ -1,28 +1,8 @@
-import { EventEmitter } from 'node:events';
 import type { WaCloseInfo } from '../engine/close-reason';
-import type { WaConnection, WaEngineFactory, WaOpenInfo } from '../engine/wa-connection';
+import type { WaOpenInfo } from '../engine/wa-connection';
 import { WA_EVENTS } from '../events';
 import { makeRegistryKit, tick } from '../testing/registry-test-kit';
-
-/** A connection whose lifecycle events the test emits itself, in whatever order it likes. */
-type ScriptedConnection = EventEmitter & { closed: boolean };
-
-function scriptedEngine(connections: ScriptedConnection[]): WaEngineFactory {
-  return {
-    kind: 'baileys',
-    create: () => {
-      const connection = Object.assign(new EventEmitter(), {
-        closed: false,
-        close: async () => {
-          connection.closed = true;
-        },
-        flushEvents: () => undefined,
-      });
-      connections.push(connection);
-      return connection as unknown as WaConnection;
-    },
-  };
-}
+import { type ScriptedConnection, scriptedEngine } from '../testing/scripted-engine';
 
 const OPEN: WaOpenInfo = { jid: '15551234567@s.whatsapp.net', phone: '15551234567' };
 const LOST: WaCloseInfo = { code: 408, reason: 'connectionLost', message: 'Connection was lost' };

@@ -21,6 +21,7 @@ import { SandboxConnection } from '../sandbox/sandbox-connection';
 import { InMemorySessionStateStore } from '../session-state/in-memory-session-state.store';
 import { NOT_ALLOWED_TO_RUN } from './session-restorer';
 import { makeRegistryKit, onOneDatabase, tick } from '../testing/registry-test-kit';
+import { type ScriptedConnection, scriptedEngine } from '../testing/scripted-engine';
 
 describe('SessionRegistry with the sandbox engine', () => {
   it('walks connecting → qr_ready → (scan, 515) → connecting → connected and persists before emitting', async () => {
@@ -450,6 +451,40 @@ describe('SessionRegistry with the sandbox engine', () => {
       expect(kit.registry.liveCount()).toBe(0);
       expect(kit.hub.size).toBe(0);
       await kit.registry.beforeApplicationShutdown();
+    });
+
+    // On WhatsApp the phone lists the device from the pair-success on; the connection that got it
+    // closes (515) a moment later. A delete in between finds it live and still qr_ready.
+    it('a delete after the scan linked the device, before its connection closed for the restart, waits for it and unlinks', async () => {
+      const connections: ScriptedConnection[] = [];
+      const kit = makeRegistryKit({ engine: () => scriptedEngine(connections) });
+      const sessionId = await kit.createSession();
+      await kit.registry.start(sessionId);
+      const pairing = connections[0];
+      pairing.emit('qr', 'ref-1,noise,identity,adv');
+      await kit.waitStatus(sessionId, 'qr_ready');
+      // The scan: creds stored with the link, the connection not closed yet.
+      pairing.linked = true;
+      await kit.auth
+        .forSession(sessionId)
+        .writeCreds({ me: { id: '15551234567:3@s.whatsapp.net' } });
+
+      const destroyed = kit.registry.destroy(sessionId);
+      await new Promise((r) => setTimeout(r, 50));
+      pairing.emit('close', {
+        code: 515,
+        reason: 'restartRequired',
+        message: 'Stream Errored (restart required)',
+      });
+      // The delete connects with the new link, and unlinks through that connection once open.
+      await vi.waitFor(() => expect(connections).toHaveLength(2), { timeout: 2_000 });
+      connections[1].emit('open', { jid: '15551234567@s.whatsapp.net', phone: '15551234567' });
+      await destroyed;
+      expect(connections[1].logouts).toBe(1);
+      expect(pairing.logouts).toBe(0);
+      expect(kit.store.docs.has(sessionId)).toBe(false);
+      expect(kit.auth.backend.rows.has(sessionId)).toBe(false);
+      expect(kit.registry.liveCount()).toBe(0);
     });
 
     it('a logout the dropping connection lost connects again and retries', async () => {

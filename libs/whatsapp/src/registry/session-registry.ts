@@ -568,9 +568,16 @@ export class SessionRegistry
       await this.handles.get(sessionId)?.events.idle();
       const handle = this.handles.get(sessionId);
       if (handle?.connection && handle.status === 'connected') return handle.detachConnection()!;
-      // Showing a QR on a live connection: no link to undo. One whose connection is gone still
-      // reads qr_ready right after a scan (closed 515, its reconnect waits behind us): linked.
-      if (handle?.connection && handle.status === 'qr_ready') return 'notLinked';
+      // Right after a scan the status still reads qr_ready, though WhatsApp lists the device: the
+      // connection the scan linked is about to close (515), or closed and its reconnect waits
+      // behind us. Only a live connection still showing its QR unscanned has no link to undo.
+      if (handle?.connection && handle.status === 'qr_ready') {
+        if (!handle.connection.isLinked()) return 'notLinked';
+        // Linked: its 515 close comes soon; then the reconnect below logs in and unlinks.
+        if (deadline - Date.now() <= 0) return 'timedOut';
+        await new Promise((resolve) => setTimeout(resolve, LOGOUT_RETRY_PAUSE_MS));
+        continue;
+      }
       const linked = await this.authStores
         .forSession(sessionId)
         .hasCreds()

@@ -263,6 +263,10 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
   /** The sandbox holds nothing back: it emits each event as it happens. */
   flushEvents(): void {}
 
+  isLinked(): boolean {
+    return this.me !== undefined;
+  }
+
   /** Read receipts this device sent, oldest first (the last MAX_REMEMBERED_READS). */
   readonly readReceipts: WaReadKey[] = [];
 
@@ -298,6 +302,7 @@ export class SandboxConnection extends TypedEmitter<WaConnectionEvents> implemen
       ...profile,
     };
     await this.auth.writeCreds(creds);
+    this.me = creds; // linked from here on, as WhatsApp lists the device
     // Real pairing: the server ends the stream with 515 and the client must reconnect with the new creds.
     this.end({
       code: CLOSE_CODES.restartRequired,
