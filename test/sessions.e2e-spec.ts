@@ -1242,12 +1242,16 @@ describe('A flapping WhatsApp session (HTTP, fast reconnect backoff)', () => {
 
     // Backed off: each reconnect waited its delay, base·2^(n-1) up to the cap (±20 % jitter), after
     // the close before it (from the announced statuses: `disconnected`, then `connecting`).
-    const events = await t.app
-      .get<string, Connection>(getConnectionToken())
-      .collection('events')
-      .find({ organizationId: owner.organization.id, type: 'session.status', sessionName: name })
-      .sort({ seq: 1 })
-      .toArray();
+    // The `failed` event is written just after the status the route reads.
+    const events = await waitFor(async () => {
+      const logged = await t.app
+        .get<string, Connection>(getConnectionToken())
+        .collection('events')
+        .find({ organizationId: owner.organization.id, type: 'session.status', sessionName: name })
+        .sort({ seq: 1 })
+        .toArray();
+      return logged.at(-1)?.data.status === 'failed' && logged;
+    });
     const waits: number[] = [];
     events.forEach((e, i) => {
       const next = events[i + 1];
@@ -1257,9 +1261,10 @@ describe('A flapping WhatsApp session (HTTP, fast reconnect backoff)', () => {
     expect(waits).toHaveLength(20);
     const nominal = (n: number) => Math.min(FAST_BACKOFF.capMs, FAST_BACKOFF.baseMs * 2 ** (n - 1));
     waits.forEach((wait, i) => expect(wait).toBeGreaterThanOrEqual(nominal(i + 1) * 0.8 - 2));
-    // Capped: the delays stop growing (the median of the capped ones, generous for a busy machine).
-    const capped = waits.slice(3).sort((a, b) => a - b);
-    expect(capped[Math.floor(capped.length / 2)]).toBeLessThan(FAST_BACKOFF.capMs * 1.2 + 300);
+    // Capped: the delays stop growing. Uncapped, the middle of the later ones would wait 100 s;
+    // 2 s leaves room for a busy machine's writes between the two statuses.
+    const later = waits.slice(3).sort((a, b) => a - b);
+    expect(later[Math.floor(later.length / 2)]).toBeLessThan(2_000);
     expect(events.at(-1)?.data).toMatchObject({
       status: 'failed',
       lastError: session.lastError,
