@@ -13,6 +13,7 @@ import {
   logIn,
   PASSWORD,
   screenshot,
+  shortenLiveWaits,
   UI_TIMEOUT,
 } from '../support/browser';
 import {
@@ -23,6 +24,8 @@ import {
 } from '../support/test-app';
 import { waitFor } from '../support/wait';
 import { EventStreamService } from '../../apps/api/src/events/event-stream.service';
+import { EventTailService } from '../../apps/api/src/events/event-tail.service';
+import type { StoredEvent } from '../../apps/api/src/events/events.types';
 
 /**
  * The dashboard's messages view as it changes under the admin (inbound messages, receipts), replies
@@ -44,6 +47,18 @@ interface Message {
   direction: string;
   status: string;
 }
+
+/** Records the envelope of every event the page's streams deliver in `window.streamEvents`. */
+const RECORD_STREAM_EVENTS = `
+  window.streamEvents = [];
+  const NativeEventSource = window.EventSource;
+  window.EventSource = class extends NativeEventSource {
+    constructor(url, init) {
+      super(url, init);
+      this.addEventListener('message', (m) => window.streamEvents.push(JSON.parse(m.data)));
+    }
+  };`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const overlaps = (a: Box, b: Box) =>
   a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
@@ -68,21 +83,53 @@ describe('Dashboard messages and toasts in Chromium (e2e)', () => {
     await t?.close();
   });
 
+  /** Tail subscriptions of the running test (tailWitness), ended after it. */
+  const witnesses: (() => void)[] = [];
+
   afterEach(async () => {
+    for (const stop of witnesses.splice(0)) stop();
     await context?.close();
   });
 
-  const sandbox = (session: string, route: string, body: object) =>
+  /**
+   * Watches the organization's event tail from now on: `passed` resolves once an event `matching`
+   * went by, so a stream the page opens after that never gets it.
+   */
+  async function tailWitness(user: RegisteredUser) {
+    const seen: StoredEvent[] = [];
+    const { unsubscribe } = await t.app
+      .get(EventTailService)
+      .subscribe(user.organization.id, (events) => seen.push(...events));
+    witnesses.push(unsubscribe);
+    return {
+      passed: (what: string, matching: (event: StoredEvent) => boolean) =>
+        waitFor(async () => seen.some(matching), 10_000, what),
+    };
+  }
+
+  /** The query (types, sessionName) of each event stream the page opens from now on. */
+  function streamsOpened(): URLSearchParams[] {
+    const streams: URLSearchParams[] = [];
+    page.on('response', (r) => {
+      const url = new URL(r.url());
+      if (url.pathname === '/api/v1/events' && r.status() === 200) streams.push(url.searchParams);
+    });
+    return streams;
+  }
+
+  const messageRow = (text: string) => page.locator('#messages-table tbody tr', { hasText: text });
+
+  const sandbox = (session: string, route: string, body: object, user = owner) =>
     t
       .http()
       .post(`/api/v1/whatsapp/sandbox/sessions/${session}/${route}`)
-      .set(owner.auth)
+      .set(user.auth)
       .send(body);
 
-  async function connectedSession(name: string, phone: string): Promise<void> {
-    await t.http().post('/api/v1/whatsapp/sessions').set(owner.auth).send({ sessionName: name });
+  async function connectedSession(name: string, phone: string, user = owner): Promise<void> {
+    await t.http().post('/api/v1/whatsapp/sessions').set(user.auth).send({ sessionName: name });
     await waitFor(
-      async () => (await sandbox(name, 'scan', { phone })).status === 200,
+      async () => (await sandbox(name, 'scan', { phone }, user)).status === 200,
       10_000,
       `${name} scanned`,
     );
@@ -377,27 +424,28 @@ describe('Dashboard messages and toasts in Chromium (e2e)', () => {
     expect(
       (await sandbox('follow', 'inbound', { from: customer, text: 'While away' })).status,
     ).toBe(202);
-    await new Promise((r) => setTimeout(r, 2500));
+    await sleep(500); // ten times the gap between reloads this page waits (logIn's QUICK_LIVE)
     expect(loads).toEqual([]);
     await setTabHidden(false);
     await page
       .locator('#messages-table tbody tr', { hasText: 'While away' })
       .waitFor({ timeout: UI_TIMEOUT });
 
-    // An API slower than the events: a burst costs one load at a time, not one per event.
+    // An API slower than the events: a burst costs one load at a time, not one per event. The
+    // page's 2 s, 3 s and 1.5 s halved: reloads 1 s apart, ten messages over 1.5 s, loads of 0.75 s.
     await waitFor(async () => inFlight.size === 0, UI_TIMEOUT, 'the loads to end');
     mostInFlight = 0;
+    await shortenLiveWaits(page, { minGapMs: 1000 });
     await page.route('**/api/v1/whatsapp/messages?*', async (route) => {
-      await new Promise((r) => setTimeout(r, 1500));
+      await sleep(750);
       await route.continue();
     });
     loads.length = 0;
-    // Ten messages over 3 s: events keep coming while a load takes 1.5 s.
     for (let i = 1; i <= 10; i += 1) {
       expect(
         (await sandbox('follow', 'inbound', { from: customer, text: `Burst ${i}` })).status,
       ).toBe(202);
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(150);
     }
     await page
       .locator('#messages-table tbody tr', { hasText: 'Burst 10' })
@@ -422,11 +470,21 @@ describe('Dashboard messages and toasts in Chromium (e2e)', () => {
       .locator('#messages-table tbody tr', { hasText: 'After the cut' })
       .waitFor({ timeout: UI_TIMEOUT });
 
-    // A view without events of its own, or logging out, ends the stream.
+    // Another view's stream replaces it; logging out ends the stream.
+    const streams = streamsOpened();
     await page.getByRole('link', { name: 'Stats' }).click();
-    await waitFor(async () => openStreams() === 0, UI_TIMEOUT, 'the stream to close');
+    await waitFor(
+      async () => streams.length === 1 && openStreams() === 1,
+      UI_TIMEOUT,
+      "the stats view's stream instead",
+    );
+    expect(streams[0].get('types')).toContain('contact.updated');
     await page.getByRole('link', { name: 'Messages' }).click();
-    await waitFor(async () => openStreams() === 1, UI_TIMEOUT, 'the stream again');
+    await waitFor(
+      async () => streams.length === 2 && openStreams() === 1,
+      UI_TIMEOUT,
+      'the stream again',
+    );
     await page.getByRole('button', { name: 'Log out' }).click();
     await waitFor(async () => openStreams() === 0, UI_TIMEOUT, 'the stream to close');
   });
@@ -442,14 +500,16 @@ describe('Dashboard messages and toasts in Chromium (e2e)', () => {
 
   it('follows sessions and their QR codes through the event stream, asking nothing while nothing changes', async () => {
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.clock.install();
     page = await context.newPage();
     const loads = loadsOf('/api/v1/whatsapp/sessions');
     await logIn(page, t, owner);
     await waitFor(async () => openStreams() === 1, UI_TIMEOUT, 'the sessions view to follow');
-    // Nothing changes: nothing is asked (it polled every 2 s).
-    await new Promise((r) => setTimeout(r, 1000)); // the load the stream's opening asked for
+    await waitFor(async () => loads.length === 1, UI_TIMEOUT, "the load at the stream's opening");
     loads.length = 0;
-    await new Promise((r) => setTimeout(r, 4500));
+    // Nothing changes: nothing is asked (it polled every 2 s) over 25 s of the page's time.
+    await page.clock.runFor(25_000);
+    await sleep(300);
     expect(loads).toEqual([]);
 
     // Created elsewhere (the API, another admin): shown, and its QR code while it waits.
@@ -490,7 +550,8 @@ describe('Dashboard messages and toasts in Chromium (e2e)', () => {
     await waitFor(async () => openStreams() === 0, UI_TIMEOUT, 'the stream to close');
     loads.length = 0;
     await sandbox('lobby', 'disconnect', { reason: 'loggedOut' }).expect(202);
-    await new Promise((r) => setTimeout(r, 2500));
+    await page.clock.runFor(25_000);
+    await sleep(300);
     expect(loads).toEqual([]);
     await setTabHidden(false);
     await row.getByText('Logged out', { exact: true }).waitFor({ timeout: UI_TIMEOUT });
@@ -545,7 +606,214 @@ describe('Dashboard messages and toasts in Chromium (e2e)', () => {
     expect(await edit.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
     expect(await rowOf('Client 1').getAttribute('data-watched')).toBe('yes');
 
-    await page.getByRole('link', { name: 'Stats' }).click();
+    await page.getByRole('button', { name: 'Log out' }).click();
     await waitFor(async () => openStreams() === 0, UI_TIMEOUT, 'the stream to close');
+  });
+  async function freshPage(): Promise<Page> {
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    return page;
+  }
+
+  it('loads a view once per visit, when its stream is open: a message that came meanwhile shows', async () => {
+    const org = await registerUser(t, { organizationName: 'Visits Co', password: PASSWORD });
+    await connectedSession('visits', '+201005550011', org);
+    const witness = await tailWitness(org);
+    await freshPage();
+    const streams = streamsOpened();
+    await logIn(page, t, org);
+    await waitFor(async () => streams.length === 1, UI_TIMEOUT, 'the sessions view to follow');
+    const contacts = loadsOf('/api/v1/whatsapp/contacts');
+    const messages = loadsOf('/api/v1/whatsapp/messages');
+    const chats = loadsOf('/api/v1/whatsapp/chats');
+
+    await page.getByRole('link', { name: 'Contacts' }).click();
+    await waitFor(async () => streams.length === 2, UI_TIMEOUT, 'the contacts view to follow');
+    await page.locator('#contacts-page').getByText('0 total').waitFor({ timeout: UI_TIMEOUT });
+    await sandbox('visits', 'contacts', { phone: '+201008881011', name: 'New client' }, org).expect(
+      202,
+    );
+    await page
+      .locator('#contacts-table tbody tr', { hasText: 'New client' })
+      .waitFor({ timeout: UI_TIMEOUT });
+    expect(contacts).toHaveLength(2); // the visit's, and the one after the contact's event
+
+    // The Messages view's stream opens late: a message comes in before, its event gone by then.
+    await page.route(
+      '**/api/v1/events/token',
+      async (route) => {
+        const res = await sandbox(
+          'visits',
+          'inbound',
+          { from: '+201007771011', text: 'Before the stream' },
+          org,
+        );
+        expect(res.status).toBe(202);
+        await witness.passed('its event', (e) => e.type === 'message.received');
+        await route.continue();
+      },
+      { times: 1 },
+    );
+    await page.getByRole('link', { name: 'Messages' }).click();
+    await messageRow('Before the stream').waitFor({ timeout: UI_TIMEOUT });
+    await waitFor(async () => streams.length === 3, UI_TIMEOUT, 'the messages view to follow');
+    expect(
+      (await sandbox('visits', 'inbound', { from: '+201007771011', text: 'After it' }, org)).status,
+    ).toBe(202);
+    await messageRow('After it').waitFor({ timeout: UI_TIMEOUT });
+    expect(messages).toHaveLength(2);
+    expect(chats).toHaveLength(2);
+  });
+
+  it("follows only its session's events while a view shows one session", async () => {
+    const org = await registerUser(t, { organizationName: 'Busy Co', password: PASSWORD });
+    await connectedSession('mine', '+201005550012', org);
+    await connectedSession('theirs', '+201005550013', org);
+    const theirs = (text: string) =>
+      sandbox('theirs', 'inbound', { from: '+201007771013', text }, org).expect(202);
+    await theirs('Earlier, theirs');
+    const witness = await tailWitness(org);
+    await freshPage();
+    await context.addInitScript(RECORD_STREAM_EVENTS);
+    const streams = streamsOpened();
+    await logIn(page, t, org);
+    await page.getByRole('link', { name: 'Messages' }).click();
+    await messageRow('Earlier, theirs').waitFor({ timeout: UI_TIMEOUT });
+
+    const messages = loadsOf('/api/v1/whatsapp/messages');
+    await page.locator('#filter-session').selectOption('mine');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.locator('#messages-page').getByText('0 total').waitFor({ timeout: UI_TIMEOUT });
+    await waitFor(
+      async () => streams.at(-1)?.get('sessionName') === 'mine',
+      UI_TIMEOUT,
+      'a stream of the events of mine',
+    );
+    await page.evaluate('window.streamEvents.length = 0');
+    await theirs('Busy 1');
+    await theirs('Busy 2');
+    await witness.passed("theirs' messages", (e) => e.data.text === 'Busy 2');
+    expect(
+      (await sandbox('mine', 'inbound', { from: '+201007771012', text: 'For us' }, org)).status,
+    ).toBe(202);
+    await messageRow('For us').waitFor({ timeout: UI_TIMEOUT });
+    const received = await page.evaluate<StoredEvent[]>('window.streamEvents');
+    expect(received.map((e) => [e.sessionName, e.type])).toEqual([['mine', 'message.received']]);
+    expect(messages).toHaveLength(2); // the filter's, at its stream's opening; the one for "For us"
+  });
+
+  it('keeps the figures current in the Stats view, one load at a time with a gap between, and fills in the account bar', async () => {
+    const org = await registerUser(t, { organizationName: 'Figures Co', password: PASSWORD });
+    await connectedSession('figures', '+201005550014', org);
+    const inbound = (text: string) =>
+      sandbox('figures', 'inbound', { from: '+201007771014', text }, org).expect(202);
+    await freshPage();
+    const streams = streamsOpened();
+    await logIn(page, t, org);
+    await page.getByRole('link', { name: 'Stats' }).click();
+    const received = (n: number) =>
+      page
+        .locator('#stats-summary div', { hasText: 'Messages received' })
+        .locator('dd')
+        .getByText(String(n), { exact: true });
+    await received(0).waitFor({ timeout: UI_TIMEOUT });
+    await waitFor(
+      async () => streams.at(-1)?.get('types')?.split(',').includes('message.received'),
+      UI_TIMEOUT,
+      'the stats view to follow',
+    );
+    await inbound('Counted');
+    await received(1).waitFor({ timeout: UI_TIMEOUT });
+
+    // A burst on a slow API: one load at a time, each the gap after the one before.
+    await shortenLiveWaits(page, { minGapMs: 400 });
+    const loads = loadsOf('/api/v1/whatsapp/stats');
+    const inFlight = new Set<Request>();
+    let mostInFlight = 0;
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname !== '/api/v1/whatsapp/stats') return;
+      inFlight.add(r);
+      mostInFlight = Math.max(mostInFlight, inFlight.size);
+    });
+    page.on('requestfinished', (r) => inFlight.delete(r));
+    await page.route('**/api/v1/whatsapp/stats?*', async (route) => {
+      await sleep(200);
+      await route.continue();
+    });
+    // Eight messages over 2 s or more: events keep coming while a load waits or runs.
+    for (let i = 1; i <= 8; i += 1) {
+      await inbound(`Burst ${i}`);
+      await sleep(200);
+    }
+    await received(9).waitFor({ timeout: UI_TIMEOUT });
+    expect(mostInFlight).toBe(1);
+    expect(loads.length).toBeGreaterThan(1);
+    for (let i = 1; i < loads.length; i += 1)
+      expect(loads[i] - loads[i - 1]).toBeGreaterThanOrEqual(350);
+    await page.unroute('**/api/v1/whatsapp/stats?*');
+
+    // The account bar could not load with the page: the figures' first load fills it in.
+    await page.route(
+      '**/api/v1/auth/me',
+      (route) =>
+        route.fulfill({
+          status: 503,
+          contentType: 'application/json',
+          body: JSON.stringify({
+            statusCode: 503,
+            error: 'Service Unavailable',
+            message: 'The database cannot be reached; try again shortly',
+            requestId: 'test',
+          }),
+        }),
+      { times: 1 },
+    );
+    await page.reload();
+    await page
+      .locator('#alert')
+      .getByText('The database cannot be reached; try again shortly')
+      .waitFor({ timeout: UI_TIMEOUT });
+    await page
+      .locator('#account-name')
+      .getByText('Owner · Figures Co')
+      .waitFor({ timeout: UI_TIMEOUT });
+  });
+
+  it('reloads every 30 s anyway, for a change whose event never came', async () => {
+    const org = await registerUser(t, { organizationName: 'Held Co', password: PASSWORD });
+    await connectedSession('held', '+201005550015', org);
+    const witness = await tailWitness(org);
+    await freshPage();
+    await context.clock.install();
+    const streams = streamsOpened();
+    await logIn(page, t, org);
+    // A proxy holds the stream back: the next one opens, but no event of the organization comes.
+    const tails = t.app.get(EventTailService);
+    const subscribe = tails.subscribe.bind(tails);
+    const held = vi
+      .spyOn(tails, 'subscribe')
+      .mockImplementation((id, listener) =>
+        subscribe(id, id === org.organization.id ? () => {} : listener),
+      );
+    try {
+      await page.getByRole('link', { name: 'Messages' }).click();
+      await page.locator('#messages-page').getByText('0 total').waitFor({ timeout: UI_TIMEOUT });
+      await waitFor(async () => streams.length === 2, UI_TIMEOUT, 'the messages view to follow');
+      const loads = loadsOf('/api/v1/whatsapp/messages');
+      expect(
+        (await sandbox('held', 'inbound', { from: '+201007771015', text: 'Held back' }, org))
+          .status,
+      ).toBe(202);
+      await witness.passed('its event', (e) => e.data.text === 'Held back');
+      // 25 s of the page's time in a moment: no event came, and the page does not poll.
+      await page.clock.runFor(25_000);
+      await sleep(300);
+      expect(loads).toEqual([]);
+      await page.clock.runFor(5_000);
+      await messageRow('Held back').waitFor({ timeout: UI_TIMEOUT });
+      expect(loads).toHaveLength(1);
+    } finally {
+      held.mockRestore();
+    }
   });
 });

@@ -9,7 +9,9 @@ import {
   chromiumPath,
   logIn,
   PASSWORD,
+  QUICK_LIVE,
   screenshot,
+  shortenLiveWaits,
   UI_TIMEOUT,
 } from '../support/browser';
 import {
@@ -122,6 +124,7 @@ describe('Admin dashboard in Chromium (e2e)', () => {
 
     it('logs in (a wrong password is refused) and keeps the token in sessionStorage only', async () => {
       await page.goto(`${t.url}/dashboard`);
+      await shortenLiveWaits(page, QUICK_LIVE);
       expect(new URL(page.url()).pathname).toBe('/dashboard/');
       await page.getByRole('heading', { name: 'Log in' }).waitFor();
       await screenshot(page, 'login');
@@ -144,6 +147,7 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       expect(await page.evaluate<number>('localStorage.length')).toBe(0);
 
       await page.reload();
+      await shortenLiveWaits(page, QUICK_LIVE);
       await page
         .getByRole('heading', { name: 'Sessions', level: 2 })
         .waitFor({ timeout: UI_TIMEOUT });
@@ -712,11 +716,12 @@ describe('Admin dashboard in Chromium (e2e)', () => {
       await page.goto('about:blank');
       await databaseDown('**/api/v1/whatsapp/sessions', 1);
       await page.goto(`${t.url}/dashboard/`);
+      await shortenLiveWaits(page, QUICK_LIVE);
       await page
         .locator('#alert')
         .getByText('The database cannot be reached; try again shortly')
         .waitFor({ timeout: UI_TIMEOUT });
-      // The reload at the event stream's opening loads the sessions once the gateway answers again.
+      // The view's failed load is tried again (after 1, 2, 4 … s) until the gateway answers.
       await page
         .locator('#sessions-table tbody tr[data-session="outage-1"]')
         .waitFor({ timeout: UI_TIMEOUT });

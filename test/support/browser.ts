@@ -35,10 +35,43 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
 }
 
-export async function logIn(page: Page, t: TestApp, user: RegisteredUser): Promise<void> {
+/**
+ * Logs `user` in on the dashboard, its live updates' waits shortened to `live` (QUICK_LIVE unless
+ * given; `null`: the page's own).
+ */
+export async function logIn(
+  page: Page,
+  t: TestApp,
+  user: RegisteredUser,
+  live: LiveTiming | null = QUICK_LIVE,
+): Promise<void> {
   await page.goto(`${t.url}/dashboard`);
+  if (live) await shortenLiveWaits(page, live);
   await page.getByLabel('Email').fill(user.user.email);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('heading', { name: 'Sessions', level: 2 }).waitFor({ timeout: UI_TIMEOUT });
 }
+
+/** The live updates' waits (apps/dashboard/public/live.js `timing`), in ms. */
+export interface LiveTiming {
+  minGapMs?: number;
+  safetyReloadMs?: number;
+  retryMinMs?: number;
+  retryMaxMs?: number;
+}
+
+/**
+ * Waits the page's live updates (live.js `timing`) shortened to `timing` until it navigates again:
+ * a test follows reloads without sleeping through the 2 s gap between them. A safety reload already
+ * scheduled keeps its interval; one started after this takes the new one.
+ */
+export async function shortenLiveWaits(page: Page, timing: LiveTiming): Promise<void> {
+  // As a string: vitest would rewrite a dynamic import() in a function it compiled.
+  await page.evaluate(
+    `import('/dashboard/live.js').then((live) => Object.assign(live.timing, ${JSON.stringify(timing)}))`,
+  );
+}
+
+/** The waits most browser tests use: reloads 50 ms apart, a failed stream or load retried at once. */
+export const QUICK_LIVE: LiveTiming = { minGapMs: 50, retryMinMs: 100, retryMaxMs: 400 };

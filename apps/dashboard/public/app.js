@@ -8,6 +8,8 @@ const SESSION_EVENTS = ['session.status', 'session.qr'];
 const MESSAGE_EVENTS = ['message.received', 'message.sent', 'message.status', 'chat.read'];
 /** A contact created (synced, first message) is announced as updated too: there is no created. */
 const CONTACT_EVENTS = ['contact.updated'];
+/** What the figures count: messages and their statuses, sessions connected, contacts. */
+const STATS_EVENTS = [...MESSAGE_EVENTS, 'session.status', 'contact.updated'];
 const VIEWS = ['sessions', 'messages', 'contacts', 'stats'];
 const STATUS_LABELS = {
   connecting: 'Connecting…',
@@ -27,9 +29,12 @@ const state = {
   quietErrors: { live: null },
   messagesPage: 1,
   contactsPage: 1,
-  // The filters last applied: paging keeps them while the form is being edited.
+  // The filters last applied: paging (and a live reload) keeps them while the form is being edited.
   messageFilters: null,
   contactFilters: null,
+  statsFilters: null,
+  /** The number of the last route(): an older one still loading the sessions follows no view. */
+  visits: 0,
   contacts: new Map(),
   editing: null,
   editingRevision: null,
@@ -126,8 +131,10 @@ function currentView() {
 }
 
 async function route() {
-  followShownView();
   const loggedIn = Boolean(session.token);
+  const visit = ++state.visits;
+  // The view left stops following at once; the one shown starts once the session lists are filled.
+  live.leaveAllBut(loggedIn ? currentView() : null);
   $('#nav').hidden = !loggedIn;
   $('#account').hidden = !loggedIn;
   for (const section of document.querySelectorAll('.view')) section.hidden = true;
@@ -146,12 +153,15 @@ async function route() {
     if (link.dataset.view === view) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
-  // If this load fails (gateway restarting, database down), the reload at the stream's opening
-  // catches up: the stream is retried until the gateway answers.
-  await refreshSessions();
-  if (view === 'messages') await Promise.all([loadChats(), loadMessages()]);
-  if (view === 'contacts') await loadContacts();
-  if (view === 'stats') await loadStats();
+  state.quietErrors.live = null; // a failing load of this visit is told, even if the last one was
+  try {
+    // The other views' session lists, and their filters on a deleted session dropped, before they load.
+    if (view !== 'sessions') await refreshSessions();
+  } finally {
+    // The view loads when its event stream opens (or cannot): loaded before, a change made between
+    // the load's answer and the stream's opening would show only at the next event.
+    if (visit === state.visits) followShownView();
+  }
 }
 
 /**
@@ -167,6 +177,8 @@ function forgetLogin() {
   state.contacts = new Map();
   state.messageFilters = null;
   state.contactFilters = null;
+  state.statsFilters = null;
+  state.quietErrors.live = null;
   state.messagesPage = 1;
   state.contactsPage = 1;
   // Loads still under way answer for that login: they are not shown.
@@ -190,18 +202,20 @@ function forgetLogin() {
 /**
  * Runs a background load (`kind`: a live reload) whose error is shown once, not at every run while
  * it lasts (a module switched off, the database down): rewriting the alert would have it announced
- * again and never time out.
+ * again and never time out. Resolves false when it failed, for the caller to try again later.
  */
 async function quietly(kind, load) {
   try {
     await load();
     state.quietErrors[kind] = null;
+    return true;
   } catch (error) {
-    if (error instanceof ApiError && error.sessionExpired) return;
+    if (error instanceof ApiError && error.sessionExpired) return true; // logged out: no retry
     const text = error instanceof ApiError ? error.describe() : String(error?.message ?? error);
     const shown = !$('#alert').hidden && $('#alert').textContent === text;
     if (text !== state.quietErrors[kind] && !shown) showError(error);
     state.quietErrors[kind] = text;
+    return false;
   }
 }
 
@@ -215,25 +229,46 @@ const keepUp = (load) => () =>
     await load();
   });
 
+/** A view filtered on one session follows that session's events only (the stream filters them). */
+const sessionOf = (filters) => () => ({ sessionName: filters()?.sessionName });
+
 /**
- * The views reload what they show when the gateway's events say it changed (a session's status or
- * QR code; messages received, sent, receipts, read; contacts), while shown in a visible tab: a
- * hidden one asks nothing.
+ * The views load what they show when their event stream opens, and again when the gateway's events
+ * say it changed (a session's status or QR code; messages received, sent, receipts, read; contacts;
+ * all of these for the figures), while shown in a visible tab: a hidden one asks nothing.
  */
 const live = liveViews(
   {
     sessions: { types: SESSION_EVENTS, reload: keepUp(refreshSessions) },
     messages: {
       types: MESSAGE_EVENTS,
+      filter: sessionOf(() => state.messageFilters),
       reload: keepUp(() => Promise.all([loadChats(), loadMessages()])),
     },
-    contacts: { types: CONTACT_EVENTS, reload: keepUp(loadContacts) },
+    contacts: {
+      types: CONTACT_EVENTS,
+      filter: sessionOf(() => state.contactFilters),
+      reload: keepUp(loadContacts),
+    },
+    stats: {
+      types: STATS_EVENTS,
+      filter: sessionOf(() => state.statsFilters),
+      reload: keepUp(loadStats),
+    },
   },
   async () => (await api('POST', '/api/v1/events/token')).token,
 );
 
 function followShownView() {
   live.follow(session.token && !document.hidden ? currentView() : null);
+}
+
+/**
+ * After the shown view's filters changed: its stream follows the new session, and the view loads
+ * once that stream is open (true); `load` instead when the session is the same.
+ */
+async function applyFilters(load) {
+  if (!live.refilter(currentView())) await load();
 }
 
 // ---- auth ----------------------------------------------------------------------------
@@ -296,7 +331,7 @@ async function refreshSessions() {
 /** An applied filter on a session deleted since would be a 404 on every load: any session instead. */
 function dropDeletedSessionFilters() {
   const names = new Set(state.sessions.map((s) => s.sessionName));
-  for (const filters of [state.messageFilters, state.contactFilters])
+  for (const filters of [state.messageFilters, state.contactFilters, state.statsFilters])
     if (filters?.sessionName && !names.has(filters.sessionName)) filters.sessionName = '';
 }
 
@@ -756,7 +791,7 @@ async function showChat(chat) {
   $('#filter-chat').value = chat.chatJid;
   state.messageFilters = formValues($('#message-filters'));
   state.messagesPage = 1;
-  await loadMessages();
+  await applyFilters(loadMessages);
 }
 
 async function markChatRead(chat) {
@@ -893,7 +928,8 @@ async function saveContact(event) {
 // ---- stats ---------------------------------------------------------------------------
 
 async function loadStats() {
-  const { sessionName, range } = formValues($('#stats-filters'));
+  state.statsFilters ??= formValues($('#stats-filters'));
+  const { sessionName, range } = state.statsFilters;
   // Whole UTC buckets up to now: N days (today included) or the last 24 hours (this hour included).
   const days = Number(range);
   const hourly = days <= 1;
@@ -1072,7 +1108,7 @@ function wire() {
       e.preventDefault();
       state.messageFilters = formValues($('#message-filters'));
       state.messagesPage = 1;
-      await Promise.all([loadChats(), loadMessages()]);
+      await applyFilters(() => Promise.all([loadChats(), loadMessages()]));
     }),
   );
   $('#messages-prev').addEventListener(
@@ -1095,7 +1131,7 @@ function wire() {
       e.preventDefault();
       state.contactFilters = formValues($('#contact-filters'));
       state.contactsPage = 1;
-      await loadContacts();
+      await applyFilters(loadContacts);
     }),
   );
   $('#contacts-prev').addEventListener(
@@ -1118,7 +1154,8 @@ function wire() {
     'submit',
     guarded(async (e) => {
       e.preventDefault();
-      await loadStats();
+      state.statsFilters = formValues($('#stats-filters'));
+      await applyFilters(loadStats);
     }),
   );
   window.addEventListener('hashchange', guarded(route));

@@ -1,162 +1,274 @@
 // Live updates of a view: the gateway's event stream (GET /api/v1/events, Server-Sent Events) tells
 // that something changed, and the view reloads what it shows through the REST API. Events are only
 // a nudge, so one that comes twice, late or out of order changes nothing, and one lost is made up
-// for by the reload at each (re)connection and the slow reload every SAFETY_RELOAD_MS.
-
-const RETRY_MIN_MS = 1000;
-const RETRY_MAX_MS = 30_000;
-/** Reloads at most this often, however many events come. */
-const MIN_GAP_MS = 2000;
-/** Reloads this often anyway, for changes whose event never came (a proxy holding the stream back). */
-const SAFETY_RELOAD_MS = 30_000;
+// for by the load at each (re)connection and the slow reload every `timing.safetyReloadMs`.
 
 /**
- * Runs `task` when asked, one run at a time and at most one every `minGapMs`: what is asked while a
- * run is under way or waiting is folded into one more run. A burst of events, or an API slower than
- * the events, costs one request at a time, never a pile of them.
+ * The waits of the live updates. The page never changes them; a browser test may shorten them
+ * (test/support/browser.ts) rather than wait seconds for each reload.
+ */
+export const timing = {
+  /** Reloads at most this often, however many events come. */
+  minGapMs: 2000,
+  /** Reloads this often anyway, for changes whose event never came (a proxy holding the stream back). */
+  safetyReloadMs: 30_000,
+  /** A stream that failed is opened again after this, doubling up to 30 s. */
+  retryMinMs: 1000,
+  retryMaxMs: 30_000,
+};
+
+/**
+ * Runs `task` when asked, one run at a time and at most one every `minGapMs()`: what is asked while
+ * a run is under way or waiting is folded into one more run. A burst of events, or an API slower
+ * than the events, costs one request at a time, never a pile of them. `now()` asks for a run
+ * without the wait (still one at a time): a view just shown loads at once.
  */
 export function coalesced(task, minGapMs) {
   let running = false;
   let again = false;
+  let againNow = false;
   let timer = null;
   let lastStart = -Infinity;
   const run = async () => {
     timer = null;
     running = true;
     again = false;
+    againNow = false;
     lastStart = Date.now();
     try {
       await task();
     } finally {
       running = false;
-      if (again) request();
+      if (againNow) now();
+      else if (again) request();
     }
   };
+  const schedule = (delay) => {
+    if (running) return;
+    if (timer !== null && delay > 0) return;
+    clearTimeout(timer);
+    timer = setTimeout(run, delay);
+  };
   const request = () => {
-    if (running) again = true;
-    else timer ??= setTimeout(run, Math.max(0, lastStart + minGapMs - Date.now()));
+    again = true;
+    schedule(Math.max(0, lastStart + minGapMs() - Date.now()));
+  };
+  const now = () => {
+    againNow = true;
+    schedule(0);
   };
   const cancel = () => {
     clearTimeout(timer);
     timer = null;
     again = false;
+    againNow = false;
   };
-  return { request, cancel };
+  return { request, now, cancel };
 }
 
+/** The stream's filter as query parameters: the ones `filter()` gives a value. */
+const filterParams = (filter) =>
+  Object.entries(filter()).filter(
+    ([, value]) => value !== undefined && value !== null && value !== '',
+  );
+
 /**
- * Follows the organization's events of `types` while started: `onEvent` for each, `onOpen` at each
- * (re)connection. EventSource cannot send the bearer header, so each connection first asks for a
- * stream token (`streamToken()`, valid 60 s to connect); a stream that fails or is cut is opened
- * again with a fresh one after 1, 2, 4 … 30 s (EventSource's own retry reuses the URL, whose token
- * has expired by then).
+ * Follows the organization's events of `types` (and of `filter()`: { sessionName }, read at each
+ * connection) while started: `onEvent` for each, `onOpen` at each (re)connection, `onFail` when a
+ * connection could not be opened (a cut one is not: it is opened again). EventSource cannot send
+ * the bearer header, so each connection first asks for a stream token (`streamToken()`, valid 60 s
+ * to connect); a stream that fails or is cut is opened again with a fresh one after 1, 2, 4 … 30 s
+ * (EventSource's own retry reuses the URL, whose token has expired by then).
  */
-export function followEvents({ types, streamToken, onEvent, onOpen }) {
+export function followEvents({ types, filter = () => ({}), streamToken, onEvent, onOpen, onFail }) {
   let active = false;
   let source = null;
   let timer = null;
-  let delay = RETRY_MIN_MS;
+  let delay = timing.retryMinMs;
   let attempt = 0; // the current connect(); a stop or a newer connect leaves older ones moot
+  let filteredBy = ''; // the filter of the current connect()
 
   async function connect() {
     timer = null;
     const mine = ++attempt;
+    const params = filterParams(filter);
+    filteredBy = JSON.stringify(params);
     let token;
     try {
       token = await streamToken();
     } catch {
-      if (mine === attempt) retryLater();
+      if (mine === attempt) failed();
       return;
     }
     if (mine !== attempt) return;
     const url = new URL('/api/v1/events', window.location.origin);
     url.searchParams.set('types', types.join(','));
+    for (const [key, value] of params) url.searchParams.set(key, value);
     url.searchParams.set('access_token', token);
     const stream = new EventSource(url);
     source = stream;
+    let opened = false;
     stream.onopen = () => {
-      delay = RETRY_MIN_MS;
+      opened = true;
+      delay = timing.retryMinMs;
       onOpen();
     };
-    stream.onmessage = (message) => onEvent(message);
+    stream.onmessage = () => onEvent();
     stream.onerror = () => {
       if (source !== stream) return;
       stream.close();
       source = null;
-      retryLater();
+      if (opened) retryLater();
+      else failed();
     };
+  }
+
+  function failed() {
+    onFail();
+    retryLater();
   }
 
   function retryLater() {
     if (!active) return;
     timer = setTimeout(connect, delay);
-    delay = Math.min(delay * 2, RETRY_MAX_MS);
+    delay = Math.min(delay * 2, timing.retryMaxMs);
+  }
+
+  function close() {
+    attempt += 1;
+    clearTimeout(timer);
+    timer = null;
+    source?.close();
+    source = null;
   }
 
   return {
     start() {
       if (active) return;
       active = true;
-      delay = RETRY_MIN_MS;
+      delay = timing.retryMinMs;
       connect();
     },
     stop() {
       if (!active) return;
       active = false;
-      attempt += 1;
-      clearTimeout(timer);
-      timer = null;
-      source?.close();
-      source = null;
+      close();
+    },
+    /** Opens the stream again if `filter()` changed since it was opened; true if it did. */
+    refilter() {
+      if (!active || JSON.stringify(filterParams(filter)) === filteredBy) return false;
+      close();
+      delay = timing.retryMinMs;
+      connect();
+      return true;
     },
   };
 }
 
 /**
- * Keeps a view current while started: `reload()` once at each (re)connection of the event stream,
- * after events of `types` (coalesced: one at a time, at most one every MIN_GAP_MS), and every
- * SAFETY_RELOAD_MS. Stop it when the view is left or the tab hidden: a hidden tab holds no stream
- * (the browser's few connections per host are shared by every tab of the gateway) and asks nothing.
+ * Keeps a view current while started: `reload()` when the event stream opens (a view just shown
+ * loads then, once: loaded before, it would miss a change made before the stream took it), after
+ * events of `types` (coalesced: one at a time, at most one every `timing.minGapMs`), and every
+ * `timing.safetyReloadMs`. A stream that cannot open does not leave the view empty: it loads
+ * anyway, once until the stream opens. A reload that resolves `false` (it failed, and said so) is
+ * tried again after 1, 2, 4 … 30 s, not only at the next event. Stop it when the view is left or the
+ * tab hidden: a hidden tab holds no stream (the browser's few connections per host are shared by
+ * every tab of the gateway) and asks nothing.
  */
-export function liveView({ types, streamToken, reload }) {
-  const reloads = coalesced(reload, MIN_GAP_MS);
+export function liveView({ types, filter, streamToken, reload }) {
+  let started = false;
+  let safety = null;
+  let retry = null;
+  let retryDelay = timing.retryMinMs;
+  const reloads = coalesced(
+    async () => {
+      clearTimeout(retry);
+      retry = null;
+      const ok = (await reload()) !== false;
+      if (ok) retryDelay = timing.retryMinMs;
+      else if (started) {
+        retry = setTimeout(reloads.request, retryDelay);
+        retryDelay = Math.min(retryDelay * 2, timing.retryMaxMs);
+      }
+    },
+    () => timing.minGapMs,
+  );
+
+  let shown = false; // loaded since this start or this filter: the first load does not wait
+  let loadedWithoutStream = false;
+  const firstLoad = () => {
+    if (shown) reloads.request();
+    else reloads.now();
+    shown = true;
+  };
+  const freshView = () => {
+    shown = false;
+    loadedWithoutStream = false;
+  };
   const events = followEvents({
     types,
+    filter,
     streamToken,
     onEvent: reloads.request,
-    onOpen: reloads.request,
+    onOpen: () => {
+      loadedWithoutStream = false;
+      firstLoad();
+    },
+    onFail: () => {
+      if (loadedWithoutStream) return;
+      loadedWithoutStream = true;
+      firstLoad();
+    },
   });
-  let safety = null;
   return {
     start() {
+      if (started) return;
+      started = true;
+      freshView();
+      retryDelay = timing.retryMinMs;
       events.start();
-      safety ??= setInterval(reloads.request, SAFETY_RELOAD_MS);
+      safety = setInterval(reloads.request, timing.safetyReloadMs);
     },
     stop() {
+      if (!started) return;
+      started = false;
       events.stop();
       reloads.cancel();
       clearInterval(safety);
+      clearTimeout(retry);
       safety = null;
+      retry = null;
+    },
+    refilter() {
+      const reopened = events.refilter();
+      if (reopened) freshView();
+      return reopened;
     },
   };
 }
 
 /**
- * Keeps the shown view current, one liveView per view of `views` ({ name: { types, reload } }):
+ * Keeps the shown view current, one liveView per view of `views` ({ name: { types, filter, reload } }):
  * `follow(name)` starts the one of the view now shown and stops the others (`null`: none, for a
- * hidden tab or a logged-out page), so the page holds at most one stream.
+ * hidden tab or a logged-out page), so the page holds at most one stream; `leaveAllBut(name)` only
+ * stops the others.
  */
 export function liveViews(views, streamToken) {
   const live = new Map(
-    Object.entries(views).map(([name, { types, reload }]) => [
-      name,
-      liveView({ types, streamToken, reload }),
-    ]),
+    Object.entries(views).map(([name, view]) => [name, liveView({ ...view, streamToken })]),
   );
+  const leaveAllBut = (shown) => {
+    for (const [name, view] of live) if (name !== shown) view.stop();
+  };
   return {
     follow(shown) {
-      for (const [name, view] of live) if (name !== shown) view.stop();
+      leaveAllBut(shown);
       live.get(shown)?.start();
+    },
+    leaveAllBut,
+    /** After a view's filter changed: true if its stream is opened again (its load comes then). */
+    refilter(shown) {
+      return live.get(shown)?.refilter() ?? false;
     },
   };
 }
