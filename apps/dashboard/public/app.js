@@ -225,8 +225,8 @@ async function quietly(kind, load) {
  */
 const keepUp = (load) => () =>
   quietly('live', async () => {
-    if (!$('#account-name').textContent) await showAccount();
-    await load();
+    // Side by side: an account bar that cannot load does not keep the view from loading.
+    await Promise.all([load(), $('#account-name').textContent ? null : showAccount()]);
   });
 
 /** A view filtered on one session follows that session's events only (the stream filters them). */
@@ -239,7 +239,13 @@ const sessionOf = (filters) => () => ({ sessionName: filters()?.sessionName });
  */
 const live = liveViews(
   {
-    sessions: { types: SESSION_EVENTS, reload: keepUp(refreshSessions) },
+    sessions: {
+      types: SESSION_EVENTS,
+      // A new QR code of a session that keeps waiting for its scan changes only the QR panel (a
+      // status change comes as session.status): nothing to reload unless the panel shows it.
+      relevant: (event) => event.type !== 'session.qr' || event.sessionName === state.qrFor,
+      reload: keepUp(refreshSessions),
+    },
     messages: {
       types: MESSAGE_EVENTS,
       filter: sessionOf(() => state.messageFilters),

@@ -66,6 +66,15 @@ export function coalesced(task, minGapMs) {
   return { request, now, cancel };
 }
 
+/** The event's envelope ({ type, sessionName, data, … }); {} if it is not JSON (it still nudges). */
+function envelopeOf(message) {
+  try {
+    return JSON.parse(message.data) ?? {};
+  } catch {
+    return {};
+  }
+}
+
 /** The stream's filter as query parameters: the ones `filter()` gives a value. */
 const filterParams = (filter) =>
   Object.entries(filter()).filter(
@@ -74,11 +83,12 @@ const filterParams = (filter) =>
 
 /**
  * Follows the organization's events of `types` (and of `filter()`: { sessionName }, read at each
- * connection) while started: `onEvent` for each, `onOpen` at each (re)connection, `onFail` when a
- * connection could not be opened (a cut one is not: it is opened again). EventSource cannot send
- * the bearer header, so each connection first asks for a stream token (`streamToken()`, valid 60 s
- * to connect); a stream that fails or is cut is opened again with a fresh one after 1, 2, 4 … 30 s
- * (EventSource's own retry reuses the URL, whose token has expired by then).
+ * connection) while started: `onEvent(envelope)` for each, `onOpen` at each (re)connection,
+ * `onFail` when a connection could not be opened (a cut one is not: it is opened again).
+ * EventSource cannot send the bearer header, so each connection first asks for a stream token
+ * (`streamToken()`, valid 60 s to connect); a stream that fails or is cut is opened again with a
+ * fresh one after 1, 2, 4 … 30 s (EventSource's own retry reuses the URL, whose token has expired
+ * by then).
  */
 export function followEvents({ types, filter = () => ({}), streamToken, onEvent, onOpen, onFail }) {
   let active = false;
@@ -113,7 +123,7 @@ export function followEvents({ types, filter = () => ({}), streamToken, onEvent,
       delay = timing.retryMinMs;
       onOpen();
     };
-    stream.onmessage = () => onEvent();
+    stream.onmessage = (message) => onEvent(envelopeOf(message));
     stream.onerror = () => {
       if (source !== stream) return;
       stream.close();
@@ -168,14 +178,14 @@ export function followEvents({ types, filter = () => ({}), streamToken, onEvent,
 /**
  * Keeps a view current while started: `reload()` when the event stream opens (a view just shown
  * loads then, once: loaded before, it would miss a change made before the stream took it), after
- * events of `types` (coalesced: one at a time, at most one every `timing.minGapMs`), and every
- * `timing.safetyReloadMs`. A stream that cannot open does not leave the view empty: it loads
- * anyway, once until the stream opens. A reload that resolves `false` (it failed, and said so) is
- * tried again after 1, 2, 4 … 30 s, not only at the next event. Stop it when the view is left or the
- * tab hidden: a hidden tab holds no stream (the browser's few connections per host are shared by
- * every tab of the gateway) and asks nothing.
+ * events of `types` that `relevant(envelope)` keeps (coalesced: one at a time, at most one every
+ * `timing.minGapMs`), and every `timing.safetyReloadMs`. A stream that cannot open does not leave
+ * the view empty: it loads anyway, once until the stream opens. A reload that resolves `false` (it
+ * failed, and said so) is tried again after 1, 2, 4 … 30 s, not only at the next event. Stop it
+ * when the view is left or the tab hidden: a hidden tab holds no stream (the browser's few
+ * connections per host are shared by every tab of the gateway) and asks nothing.
  */
-export function liveView({ types, filter, streamToken, reload }) {
+export function liveView({ types, filter, relevant = () => true, streamToken, reload }) {
   let started = false;
   let safety = null;
   let retry = null;
@@ -209,7 +219,9 @@ export function liveView({ types, filter, streamToken, reload }) {
     types,
     filter,
     streamToken,
-    onEvent: reloads.request,
+    onEvent: (event) => {
+      if (relevant(event)) reloads.request();
+    },
     onOpen: () => {
       loadedWithoutStream = false;
       firstLoad();
@@ -248,10 +260,10 @@ export function liveView({ types, filter, streamToken, reload }) {
 }
 
 /**
- * Keeps the shown view current, one liveView per view of `views` ({ name: { types, filter, reload } }):
- * `follow(name)` starts the one of the view now shown and stops the others (`null`: none, for a
- * hidden tab or a logged-out page), so the page holds at most one stream; `leaveAllBut(name)` only
- * stops the others.
+ * Keeps the shown view current, one liveView per view of `views` ({ name: { types, filter?,
+ * relevant?, reload } }): `follow(name)` starts the one of the view now shown and stops the others
+ * (`null`: none, for a hidden tab or a logged-out page), so the page holds at most one stream;
+ * `leaveAllBut(name)` only stops the others.
  */
 export function liveViews(views, streamToken) {
   const live = new Map(
