@@ -1087,14 +1087,16 @@ describe('Admin dashboard in Chromium (e2e)', () => {
           .getByText('Connected as +201009998887')
           .waitFor({ timeout: UI_TIMEOUT });
 
-        for (const [link, heading] of [
-          ['Messages', 'Messages'],
-          ['Contacts', 'Contacts'],
-          ['Stats', 'Statistics'],
+        // Each view once loaded (its pager or chart drawn): waitForLoadState('networkidle') waited
+        // for nothing here (reached when the page first loaded; a view change is no navigation).
+        for (const [link, heading, loaded] of [
+          ['Messages', 'Messages', '#messages-page:not(:empty)'],
+          ['Contacts', 'Contacts', '#contacts-page:not(:empty)'],
+          ['Stats', 'Statistics', '#stats-chart svg'],
         ] as const) {
           await page.getByRole('link', { name: link }).click();
           await page.getByRole('heading', { name: heading, level: 2 }).waitFor();
-          await page.waitForLoadState('networkidle');
+          await page.locator(loaded).waitFor({ timeout: UI_TIMEOUT });
           expect(await noHorizontalOverflow(page), `${link} overflows at 390 px`).toBe(true);
           await screenshot(page, `mobile-${link.toLowerCase()}`);
         }
