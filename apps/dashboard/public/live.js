@@ -12,8 +12,9 @@ export const timing = {
   minGapMs: 2000,
   /** Reloads this often anyway, for changes whose event never came (a proxy holding the stream back). */
   safetyReloadMs: 30_000,
-  /** A stream that failed is opened again after this, doubling up to 30 s. */
+  /** A stream that could not open, or a load that failed, is tried again after this, doubling… */
   retryMinMs: 1000,
+  /** … up to this. */
   retryMaxMs: 30_000,
 };
 
