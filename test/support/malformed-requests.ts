@@ -30,7 +30,15 @@ export interface MalformedRequest {
    * another reason.
    */
   field?: string;
+  /**
+   * A Content-Length larger than `body`: only `body` is sent, and the answer must come before the
+   * rest (the connection is then dropped), as it must for a body no route reads.
+   */
+  declaredLength?: number;
 }
+
+/** Over the body parser's 140 MB limit. */
+export const OVERSIZED_BODY_BYTES = 150 * 2 ** 20;
 
 export interface RawAnswer {
   status: number;
@@ -56,31 +64,35 @@ export function seededRandom(seed: number): () => number {
  */
 export function sendRaw(
   baseUrl: string,
-  malformed: Pick<MalformedRequest, 'method' | 'target' | 'headers' | 'body'>,
+  malformed: Pick<MalformedRequest, 'method' | 'target' | 'headers' | 'body' | 'declaredLength'>,
   timeoutMs: number,
 ): Promise<RawAnswer> {
   const { hostname, port } = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { ...malformed.headers };
-    if (malformed.body !== undefined) headers['Content-Length'] = Buffer.byteLength(malformed.body);
+    if (malformed.body !== undefined)
+      headers['Content-Length'] = malformed.declaredLength ?? Buffer.byteLength(malformed.body);
     const req = httpRequest(
       { hostname, port, method: malformed.method, path: malformed.target, headers },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
+        res.on('end', () => {
           resolve({
             status: res.statusCode ?? 0,
             headers: res.headers,
             text: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
+          });
+          // The rest of a body declared longer than sent will never come.
+          if (malformed.declaredLength !== undefined) req.destroy();
+        });
         res.on('error', reject);
       },
     );
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
-    req.end(malformed.body);
+    if (malformed.declaredLength === undefined) req.end(malformed.body);
+    else req.write(malformed.body ?? '');
   });
 }
 
@@ -180,14 +192,36 @@ export function malformedRequests(
   }
 
   if (!bodySchema) {
-    // A route without a body refuses one, whatever its type.
-    add({ label: 'body on a bodyless route', target: realPath, headers: json, body: '{"a":1}' });
-    add({
-      label: 'text body on a bodyless route',
-      target: realPath,
-      headers: { ...auth, 'Content-Type': 'text/plain' },
-      body: 'hello',
-    });
+    // A route without a body refuses one, whatever its type, charset, encoding or size.
+    const bodyless = (label: string, headers: Record<string, string>, body: string) =>
+      add({
+        label: `${label} on a bodyless route`,
+        target: realPath,
+        headers,
+        body,
+        field: 'body',
+      });
+    bodyless('body', json, '{"a":1}');
+    bodyless('text body', { ...auth, 'Content-Type': 'text/plain' }, 'hello');
+    bodyless('invalid JSON', json, "{'a':1}");
+    bodyless(
+      'latin1 charset',
+      { ...json, 'Content-Type': 'application/json; charset=latin1' },
+      '{}',
+    );
+    bodyless('unknown charset', { ...json, 'Content-Type': 'application/json; charset=zz' }, '{}');
+    bodyless('unsupported Content-Encoding', { ...json, 'Content-Encoding': 'zz-packed' }, '{}');
+    bodyless('gzip over plain bytes', { ...json, 'Content-Encoding': 'gzip' }, '{"a":1}');
+    // A POST reads its body whole before answering (a documented 413); no GET or DELETE does.
+    if (!['POST', 'PUT', 'PATCH'].includes(method.toUpperCase()))
+      add({
+        label: 'body over the size limit on a bodyless route',
+        target: realPath,
+        headers: json,
+        body: '{"a":"',
+        declaredLength: OVERSIZED_BODY_BYTES,
+        field: 'body',
+      });
     return out;
   }
 

@@ -17,10 +17,11 @@ import { Logger } from 'nestjs-pino';
 import {
   AppConfig,
   BodylessRoutesInterceptor,
+  bodylessMethodBodyErrors,
   createValidationPipe,
   ErrorResponseDto,
-  JSON_MEDIA_TYPES,
   jsonBodyOnly,
+  parsesJsonBody,
   requestIdMiddleware,
 } from '@app/common';
 import { AppModule } from './app.module';
@@ -54,7 +55,8 @@ export async function createApp(
   app.use(securityHeaders());
   // No route takes another body type (no multipart or raw routes): anything else is a 415.
   app.use(jsonBodyOnly());
-  app.useBodyParser('json', { limit: JSON_BODY_LIMIT, type: JSON_MEDIA_TYPES });
+  app.useBodyParser('json', { limit: JSON_BODY_LIMIT, type: parsesJsonBody });
+  app.use(bodylessMethodBodyErrors());
   applyGlobalPrefix(app);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalInterceptors(new BodylessRoutesInterceptor());
@@ -183,7 +185,8 @@ const BODY_METHODS = new Set(['post', 'put', 'patch']);
  * answers 400: VALIDATION_FAILED to a body sent to a route that takes none
  * (BodylessRoutesInterceptor), BAD_REQUEST to a malformed path (`%FF` in a parameter). Every POST,
  * PUT and PATCH, bodyless ones included, answers 415 UNSUPPORTED_MEDIA_TYPE (jsonBodyOnly()) to a
- * body of another Content-Type and 413 PAYLOAD_TOO_LARGE (the body parser) past its limit.
+ * body of another Content-Type and 413 PAYLOAD_TOO_LARGE (the body parser) past its limit; a GET or
+ * DELETE answers neither (parsesJsonBody(), bodylessMethodBodyErrors()): any body there is the 400.
  */
 function documentRequestErrors(document: OpenAPIObject): OpenAPIObject {
   const errorShape = {

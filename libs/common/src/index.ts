@@ -41,5 +41,6 @@ export * from './async/release-previous-run';
 export * from './async/within';
 export * from './validation/iso-instant';
 export * from './http/json-body-only';
+export * from './http/bodyless-method-bodies';
 export * from './http/bodyless-routes.interceptor';
 export * from './mongo/database-outage';

@@ -13,9 +13,10 @@ import { hasBody } from './json-body-only';
 
 /**
  * Absent or `{}`: what clients send to a route that takes nothing (a bare JSON `null` never gets
- * here: the JSON parser is strict). A body the JSON parser left unread (another Content-Type on a
- * GET or DELETE, which jsonBodyOnly() lets through) is not empty: `DELETE …/:id` with a text body
- * deleted, and `GET /events` with one opened its stream, as if nothing had been sent.
+ * here: the JSON parser is strict). A body the JSON parser left unread or could not read (on a GET
+ * or DELETE: another Content-Type, which jsonBodyOnly() lets through, or more than `{}` takes, or
+ * one parsesJsonBody() and bodylessMethodBodyErrors() pass on unparsed) is not empty: `DELETE …/:id`
+ * with a text body deleted, and `GET /events` with one opened its stream, as if nothing was sent.
  */
 function isEmptyBody(req: IncomingMessage & { body?: unknown }): boolean {
   const { body } = req;

@@ -1,10 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DomainError } from '../errors/domain-error';
 
-/** Media types the JSON body parser reads: application/json and any application/…+json. */
-export const JSON_MEDIA_TYPES = ['application/json', 'application/*+json'];
-
-const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+/** The methods whose routes may take a body; no GET or DELETE route takes one. */
+export const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.!#$%&'*^`|~-]+\+)?json$/;
 
 export class UnsupportedMediaTypeError extends DomainError {
@@ -32,6 +30,12 @@ export function mediaTypeOf(contentType: string | undefined): string | undefined
   return type || undefined;
 }
 
+/** Whether a Content-Type names JSON: application/json or application/…+json, any parameters. */
+export function isJsonMediaType(contentType: string | undefined): boolean {
+  const type = mediaTypeOf(contentType);
+  return type !== undefined && JSON_MEDIA_TYPE.test(type);
+}
+
 /**
  * Every route takes JSON. A POST, PUT or PATCH that carries a body of another (or no) Content-Type
  * would otherwise reach its handler as an empty body, and a PUT answer 200 having changed nothing:
@@ -41,8 +45,7 @@ export function jsonBodyOnly() {
   return (req: IncomingMessage, _res: ServerResponse, next: (err?: unknown) => void): void => {
     if (!BODY_METHODS.has(req.method ?? '') || !hasBody(req)) return next();
     const contentType = req.headers['content-type'];
-    const type = mediaTypeOf(contentType);
-    if (type && JSON_MEDIA_TYPE.test(type)) return next();
-    next(new UnsupportedMediaTypeError(type));
+    if (isJsonMediaType(contentType)) return next();
+    next(new UnsupportedMediaTypeError(mediaTypeOf(contentType)));
   };
 }
