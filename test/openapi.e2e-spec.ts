@@ -3,10 +3,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
+import type { Type } from '@nestjs/common';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { getMetadataStorage } from 'class-validator';
-import type { ValidationMetadata } from 'class-validator/types/metadata/ValidationMetadata';
+import { validationLimits, type ValidationLimit } from '../apps/api/src/document-validation-limits';
 import { canonicalOpenApiDocument, generateOpenApiDocument } from '../apps/api/src/openapi';
+import { queryDtosByOperationId } from '../apps/api/src/route-query-dtos';
 import { createTestApp } from './support/test-app';
 
 const ROOT = resolve(__dirname, '..');
@@ -66,6 +68,39 @@ const jsonSchemaOf = (response: Json | undefined): Json | undefined =>
 /** Name of the schema a property or response points to (`$ref`, or Nest's `allOf: [{ $ref }]` wrapper). */
 const refName = (schema: Json | undefined): string | undefined =>
   (schema?.$ref ?? schema?.allOf?.[0]?.$ref)?.split('/').pop();
+
+/**
+ * Whether `properties` (a schema's, or query parameters' schemas by name) state a validator's limit
+ * with its value: '' when they do, what is wrong when not, undefined when the document cannot say
+ * it (a keyword beside a reference to a nested DTO, which OpenAPI 3.0 ignores). An enum may be
+ * stated in the named schema referred to.
+ */
+function limitProblem(
+  doc: Json,
+  properties: Json | undefined,
+  limit: ValidationLimit,
+): string | undefined {
+  const property = properties?.[limit.property];
+  if (!property) return undefined; // not a documented property (e.g. a rule of a hidden field)
+  let where: Json | undefined = limit.onItems ? property.items : property;
+  const ref = refName(where);
+  if (ref) {
+    if (limit.keyword !== 'enum') return undefined;
+    where = doc.components.schemas[ref];
+  }
+  const at = `${limit.property}${limit.onItems ? '[]' : ''}`;
+  const stated = where?.[limit.keyword];
+  if (limit.keyword === 'enum') {
+    const values = (list: unknown) =>
+      JSON.stringify([...new Set(list as unknown[])].filter((v) => v !== null).sort());
+    return Array.isArray(stated) && values(stated) === values(limit.value)
+      ? ''
+      : `${at}: enum ${JSON.stringify(stated)}, the validator allows ${JSON.stringify(limit.value)} (${limit.rule})`;
+  }
+  return JSON.stringify(stated) === JSON.stringify(limit.value)
+    ? ''
+    : `${at}: ${limit.keyword} ${JSON.stringify(stated)}, the validator enforces ${JSON.stringify(limit.value)} (${limit.rule})`;
+}
 
 describe('OpenAPI document', () => {
   let generated: OpenAPIObject;
@@ -215,42 +250,57 @@ describe('OpenAPI document', () => {
     ).toEqual([]);
   });
 
-  it('documents the length, pattern, range and size limits the DTO validators enforce', () => {
+  it('documents the length, pattern, range, size and enum limits the body DTO validators enforce', () => {
     // What a generated client (and test/bad-input.e2e-spec.ts) can check before sending.
-    const keyword: Record<string, string> = {
-      maxLength: 'maxLength',
-      minLength: 'minLength',
-      matches: 'pattern',
-      max: 'maximum',
-      min: 'minimum',
-      arrayMaxSize: 'maxItems',
-      arrayMinSize: 'minItems',
-    };
     const schemas = (generated as unknown as Json).components.schemas as Json;
     const storage = getMetadataStorage() as unknown as {
-      validationMetadatas: Map<{ name: string }, ValidationMetadata[]>;
+      validationMetadatas: Map<Type, unknown>;
     };
     const problems: string[] = [];
     let checked = 0;
-    for (const [target, metadatas] of storage.validationMetadatas) {
+    for (const target of storage.validationMetadatas.keys()) {
       const schema = schemas[target.name];
       if (!schema) continue;
-      for (const m of metadatas) {
-        const key = keyword[m.name ?? ''];
-        const property = schema.properties?.[m.propertyName];
-        if (!key || !property) continue;
-        const onItems = m.each && !key.endsWith('Items');
-        const where = onItems ? property.items : property;
-        if (where?.$ref) continue; // OpenAPI 3.0 ignores a keyword beside $ref
+      for (const limit of validationLimits(target)) {
+        const problem = limitProblem(generated as unknown as Json, schema.properties, limit);
+        if (problem === undefined) continue;
         checked += 1;
-        if (where?.[key] === undefined)
-          problems.push(
-            `${target.name}.${m.propertyName}${onItems ? '[]' : ''}: no ${key} (${m.name})`,
-          );
+        if (problem) problems.push(`${target.name}.${problem}`);
       }
     }
     expect(checked).toBeGreaterThan(50);
     expect(problems).toEqual([]);
+  });
+
+  it('documents every limit the query DTO validators enforce on each query parameter of the served document', async () => {
+    const t = await createTestApp();
+    try {
+      const served = (await t.http().get('/api/docs-json').expect(200)).body as Json;
+      const dtos = queryDtosByOperationId(t.app);
+      const problems: string[] = [];
+      let checked = 0;
+      for (const o of operations(served)) {
+        const query = ((o.op.parameters ?? []) as Json[]).filter((p) => p.in === 'query');
+        if (!query.length) continue;
+        const dto = dtos.get(o.op.operationId);
+        if (!dto) {
+          problems.push(`${name(o)}: query parameters without a @Query() DTO`);
+          continue;
+        }
+        const parameters = Object.fromEntries(query.map((p) => [p.name, p.schema]));
+        for (const limit of validationLimits(dto)) {
+          const problem = limitProblem(served, parameters, limit);
+          if (problem === undefined) continue;
+          checked += 1;
+          if (problem) problems.push(`${name(o)} ?${problem}`);
+        }
+      }
+      // page, limit, sessionName, search, chat, types… of nine operations.
+      expect(checked).toBeGreaterThan(40);
+      expect(problems).toEqual([]);
+    } finally {
+      await t.close();
+    }
   });
 
   it('declares the Retry-After header of every 429 and of the send route’s 409 (IDEMPOTENCY_KEY_IN_USE)', () => {
@@ -290,7 +340,9 @@ describe('OpenAPI document', () => {
       for (const p of (o.op.parameters ?? []) as Json[]) {
         if ((p.schema?.enum?.length ?? 0) > 1)
           problems.push(`${name(o)} parameter ${p.name}: inline enum, give it an enumName`);
-        if (!p.schema?.$ref && p.schema?.example === undefined && p.example === undefined)
+        // A reference to a named enum (or a list of them) documents its values.
+        const named = p.schema?.$ref ?? p.schema?.items?.$ref;
+        if (!named && p.schema?.example === undefined && p.example === undefined)
           problems.push(`${name(o)} parameter ${p.name}: no example`);
       }
     }

@@ -168,7 +168,7 @@ export function malformedRequests(
     });
   for (const param of queryParams) {
     const schema = resolveSchema(spec, param.schema);
-    for (const [label, value] of invalidQueryValues(schema))
+    for (const [label, value] of invalidQueryValues(spec, schema))
       query(`query ${param.name}: ${label}`, encodeQuery(param.name, value), param.name);
     const example = String(schema.example ?? schema.enum?.[0] ?? schema.minimum ?? 'x');
     query(

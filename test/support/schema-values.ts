@@ -123,11 +123,8 @@ export function invalidBodyValues(spec: Json, raw: Json): Array<[string, unknown
       if (schema.maxLength !== undefined)
         out.push(['over maxLength', 'x'.repeat(schema.maxLength + 1)]);
       if (schema.minLength) out.push(['under minLength', '']);
-      if (schema.pattern) {
-        const pattern = new RegExp(schema.pattern);
-        const mismatch = ['!', 'x y', '@@', '+', '0', 'é'].find((text) => !pattern.test(text));
-        if (mismatch !== undefined) out.push(['not matching its pattern', mismatch]);
-      }
+      if (patternMismatch(schema.pattern) !== undefined)
+        out.push(['not matching its pattern', patternMismatch(schema.pattern)!]);
       if (schema.format === 'date-time') out.push(['not a date', '2026-13-45T99:99:99Z']);
       if (schema.format === 'email') out.push(['not an email', 'not-an-email']);
       break;
@@ -163,11 +160,35 @@ export function invalidBodyValues(spec: Json, raw: Json): Array<[string, unknown
   return out;
 }
 
-/** Values of a query parameter that break its schema (each sent alone, as `name=value`). */
-export function invalidQueryValues(schema: Json): Array<[string, string]> {
+/** A text its pattern refuses, if one of a few usual suspects is. */
+function patternMismatch(pattern: string | undefined): string | undefined {
+  if (pattern === undefined) return undefined;
+  const re = new RegExp(pattern);
+  return ['!', 'x y', '@@', '+', '0', 'é', '\u0001'].find((text) => !re.test(text));
+}
+
+/**
+ * Values of a query parameter that break its schema (each sent alone, as `name=value`); `spec`
+ * resolves the named enum of a list's items.
+ */
+export function invalidQueryValues(spec: Json, schema: Json): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   if (schema.enum) out.push(['not in the enum', 'zz-not-a-value']);
   switch (schema.type) {
+    case 'array': {
+      // Comma-separated (style form, explode false): one item outside the enum, or too many.
+      const items = resolveSchema(spec, schema.items);
+      const valid = items.enum?.find((v: unknown) => v !== null) ?? 'x';
+      if (items.enum) out.push(['an item not in the enum', `${valid},zz-not-a-value`]);
+      if (schema.maxItems !== undefined)
+        out.push([
+          'over maxItems',
+          Array(schema.maxItems + 1)
+            .fill(valid)
+            .join(','),
+        ]);
+      break;
+    }
     case 'integer':
     case 'number':
       out.push(['not a number', 'abc'], ['empty', ''], ['overflowing', '1e999']);
@@ -184,6 +205,9 @@ export function invalidQueryValues(schema: Json): Array<[string, string]> {
         out.push(['not a date', 'not-a-date'], ['impossible date', '2026-13-45T99:99:99Z']);
       if (schema.maxLength !== undefined)
         out.push(['over maxLength', 'x'.repeat(schema.maxLength + 1)]);
+      if (schema.minLength) out.push(['under minLength', '']);
+      if (patternMismatch(schema.pattern) !== undefined)
+        out.push(['not matching its pattern', patternMismatch(schema.pattern)!]);
       break;
   }
   return out;

@@ -8,6 +8,7 @@ import {
   getSchemaPath,
   OpenAPIObject,
   type OperationObject,
+  type ParameterObject,
   type SchemaObject,
   SwaggerModule,
 } from '@nestjs/swagger';
@@ -27,6 +28,7 @@ import {
 import { AppModule } from './app.module';
 import { documentValidationLimits } from './document-validation-limits';
 import { GatewayExpressAdapter } from './gateway-express.adapter';
+import { operationIdOf, queryDtosByOperationId } from './route-query-dtos';
 
 export const API_PREFIX = 'api/v1';
 /** Routes outside the /api/v1 prefix. */
@@ -159,12 +161,13 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('health', 'Liveness and readiness (public)')
     .build();
   const document = SwaggerModule.createDocument(app, options, {
-    operationIdFactory: (controllerKey, methodKey) =>
-      `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
+    operationIdFactory: operationIdOf,
   });
-  return describeResponses(
-    documentRequestErrors(documentValidationLimits(nullableNamedEnums(document))),
+  const limited = documentValidationLimits(
+    commaQueryArrays(nullableNamedEnums(document)),
+    queryDtosByOperationId(app),
   );
+  return describeResponses(documentRequestErrors(limited));
 }
 
 /**
@@ -175,6 +178,19 @@ function nullableNamedEnums(document: OpenAPIObject): OpenAPIObject {
   for (const schema of Object.values(document.components?.schemas ?? {}) as SchemaObject[]) {
     if (schema.enum?.includes(null)) schema.nullable = true;
   }
+  return document;
+}
+
+/**
+ * A list in a query is one parameter, its items joined with commas (`types=a,b`, as the dashboard
+ * and the SDK send it); OpenAPI's default for an array parameter is the parameter repeated.
+ */
+function commaQueryArrays(document: OpenAPIObject): OpenAPIObject {
+  for (const item of Object.values(document.paths))
+    for (const operation of Object.values(item) as OperationObject[])
+      for (const parameter of (operation?.parameters ?? []) as ParameterObject[])
+        if (parameter.in === 'query' && (parameter.schema as SchemaObject)?.type === 'array')
+          Object.assign(parameter, { style: 'form', explode: false });
   return document;
 }
 

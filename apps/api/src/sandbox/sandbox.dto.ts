@@ -87,7 +87,7 @@ export class SandboxMediaDto {
   @MaxLength(255)
   fileName?: string;
 
-  @ApiPropertyOptional({ description: 'Duration of audio/video', example: 7 })
+  @ApiPropertyOptional({ description: 'Duration of audio/video', type: 'integer', example: 7 })
   @IsOmittable()
   @IsInt()
   @Min(0)

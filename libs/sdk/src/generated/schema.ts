@@ -3055,7 +3055,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Comma-separated event types to receive (default: all). One of: session.status, session.qr, message.received, message.sent, message.status, chat.read, contact.updated */
-                types?: string;
+                types?: components["schemas"]["EventType"][];
                 /** @description Only events of this session */
                 sessionName?: string;
                 /** @description Resume after this event id (same as the Last-Event-ID header, which wins); events within the 7-day retention are replayed first. Not an event id (24 hex characters): 400 INVALID_LAST_EVENT_ID */

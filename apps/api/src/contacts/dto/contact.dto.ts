@@ -182,6 +182,7 @@ export class UpdateContactDto {
   @ApiPropertyOptional({
     description:
       "The contact's revision this edit was made from (as read): if the name, tags, notes or customer link changed since (another user's edit, an automatic link, a merge), the edit is refused with 409 CONTACT_CHANGED (details.revision: the current one) instead of overwriting that change. Omitted: the edit applies whatever changed",
+    type: 'integer',
     example: 3,
     minimum: 0,
   })

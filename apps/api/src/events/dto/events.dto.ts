@@ -28,8 +28,10 @@ const commaList = ({ value }: { value: unknown }) =>
 export class EventStreamQueryDto {
   @ApiPropertyOptional({
     description: `Comma-separated event types to receive (default: all). One of: ${EVENT_TYPES.join(', ')}`,
-    example: 'message.received,message.status',
-    type: String,
+    enum: EVENT_TYPES,
+    enumName: 'EventType',
+    // One parameter, its items joined with commas (commaQueryArrays() in app.setup.ts).
+    isArray: true,
   })
   @IsOptional()
   @Transform(commaList)
