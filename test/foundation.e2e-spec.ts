@@ -279,6 +279,30 @@ describe('foundation (HTTP)', () => {
     await t.http().get('/api/v1/auth/me').set(owner.auth).send({ x: 1 }).expect(400);
   });
 
+  it('refuses a query parameter a route does not declare, as DTO routes refuse unknown ones', async () => {
+    const owner = await registerUser(t);
+    const typo = await t.http().get('/api/v1/whatsapp/sessions?limt=5').set(owner.auth).expect(400);
+    expect(typo.body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { limt: ['property limt should not exist'] },
+    });
+    // The same on a route with a query DTO, and nothing created by a POST that got one.
+    const listed = await t.http().get('/api/v1/customers?limt=5').set(owner.auth).expect(400);
+    expect(listed.body.details).toEqual({ limt: ['property limt should not exist'] });
+    await t
+      .http()
+      .post('/api/v1/customers?dryRun=1')
+      .set(owner.auth)
+      .send({ name: 'Mona' })
+      .expect(400);
+    expect((await t.http().get('/api/v1/customers').set(owner.auth).expect(200)).body.total).toBe(
+      0,
+    );
+    // Credentials come first, as on every route; /health refuses one as well.
+    await t.http().get('/api/v1/whatsapp/sessions?limt=5').expect(401);
+    await t.http().get('/health?probe=1').expect(400);
+  });
+
   it('answers a request the HTTP parser refuses in the one error shape (431, 400), not a bare status line', async () => {
     const { hostname, port } = new URL(t.url);
     const raw = (request: string) =>

@@ -178,10 +178,14 @@ export function malformedRequests(
     );
     query(`query ${param.name}: nested`, `${encodeURIComponent(param.name)}[$ne]=x`, param.name);
   }
-  if (queryParams.length) {
-    query('query: unknown parameter', encodeQuery(UNKNOWN_FIELD, '1'), UNKNOWN_FIELD);
-    query('query: __proto__', '__proto__[polluted]=1&constructor[prototype][polluted]=1');
-  }
+  // Every route, with query parameters or none, refuses one it does not declare (a typo).
+  query('query: unknown parameter', encodeQuery(UNKNOWN_FIELD, '1'), UNKNOWN_FIELD);
+  query(
+    'query: unknown parameter without a value',
+    encodeURIComponent(UNKNOWN_FIELD),
+    UNKNOWN_FIELD,
+  );
+  query('query: __proto__', '__proto__[polluted]=1&constructor[prototype][polluted]=1');
 
   // Header parameters with values their operation refuses.
   for (const param of params.filter((p) => p.in === 'header')) {

@@ -17,7 +17,7 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import {
   AppConfig,
-  BodylessRoutesInterceptor,
+  UndeclaredInputInterceptor,
   bodylessMethodBodyErrors,
   createValidationPipe,
   ErrorResponseDto,
@@ -61,7 +61,7 @@ export async function createApp(
   app.use(bodylessMethodBodyErrors());
   applyGlobalPrefix(app);
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalInterceptors(new BodylessRoutesInterceptor());
+  app.useGlobalInterceptors(new UndeclaredInputInterceptor());
   if (options.shutdownHooks !== false) app.enableShutdownHooks();
   app.set('trust proxy', config.TRUST_PROXY);
   const document = buildOpenApiDocument(app);
@@ -198,8 +198,8 @@ const BODY_METHODS = new Set(['post', 'put', 'patch']);
 
 /**
  * Answers of the layers before any handler, documented on the operations they reach. Every route
- * answers 400: VALIDATION_FAILED to a body sent to a route that takes none
- * (BodylessRoutesInterceptor), BAD_REQUEST to a malformed path (`%FF` in a parameter). Every POST,
+ * answers 400: VALIDATION_FAILED to a body sent to a route that takes none, or a query parameter
+ * it does not declare (UndeclaredInputInterceptor), BAD_REQUEST to a malformed path (`%FF` in a parameter). Every POST,
  * PUT and PATCH, bodyless ones included, answers 415 UNSUPPORTED_MEDIA_TYPE (jsonBodyOnly()) to a
  * body of another Content-Type and 413 PAYLOAD_TOO_LARGE (the body parser) past its limit; a GET or
  * DELETE answers neither (parsesJsonBody(), bodylessMethodBodyErrors()): any body there is the 400.
@@ -210,7 +210,7 @@ function documentRequestErrors(document: OpenAPIObject): OpenAPIObject {
   };
   const badRequest = {
     description:
-      'VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding',
+      'VALIDATION_FAILED: a body sent to a route that takes none, a query parameter the operation does not list, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding',
     content: errorShape,
   };
   const unsupported = {

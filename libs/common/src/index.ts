@@ -42,5 +42,5 @@ export * from './async/within';
 export * from './validation/iso-instant';
 export * from './http/json-body-only';
 export * from './http/bodyless-method-bodies';
-export * from './http/bodyless-routes.interceptor';
+export * from './http/undeclared-input.interceptor';
 export * from './mongo/database-outage';

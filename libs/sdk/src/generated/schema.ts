@@ -2622,7 +2622,7 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponseDto"];
                 };
             };
-            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, a query parameter the operation does not list, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2875,7 +2875,7 @@ export interface operations {
                     "application/json": components["schemas"]["CustomerResponseDto"];
                 };
             };
-            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, a query parameter the operation does not list, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2932,7 +2932,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, a query parameter the operation does not list, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3128,7 +3128,7 @@ export interface operations {
                     "application/json": components["schemas"]["EventStreamTokenResponseDto"];
                 };
             };
-            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, a query parameter the operation does not list, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3193,7 +3193,7 @@ export interface operations {
                     "application/json": components["schemas"]["OrganizationResponseDto"];
                 };
             };
-            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, a query parameter the operation does not list, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3396,7 +3396,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserResponseDto"][];
                 };
             };
-            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, a query parameter the operation does not list, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3602,7 +3602,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookResponseDto"][];
                 };
             };
-            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, a query parameter the operation does not list, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3729,7 +3729,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookResponseDto"];
                 };
             };
-            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, a query parameter the operation does not list, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3785,7 +3785,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, a query parameter the operation does not list, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3988,7 +3988,7 @@ export interface operations {
                     "application/json": components["schemas"]["DeliveryResponseDto"];
                 };
             };
-            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, a query parameter the operation does not list, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4457,7 +4457,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContactResponseDto"];
                 };
             };
-            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, a query parameter the operation does not list, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4784,7 +4784,7 @@ export interface operations {
                     "application/json": components["schemas"]["MessageResponseDto"];
                 };
             };
-            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, a query parameter the operation does not list, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4855,7 +4855,7 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
-            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, a query parameter the operation does not list, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5739,7 +5739,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionResponseDto"][];
                 };
             };
-            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, a query parameter the operation does not list, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5875,7 +5875,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, a query parameter the operation does not list, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6044,7 +6044,7 @@ export interface operations {
                     "application/json": components["schemas"]["QrResponseDto"];
                 };
             };
-            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, a query parameter the operation does not list, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6122,7 +6122,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionResponseDto"];
                 };
             };
-            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, a query parameter the operation does not list, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6209,7 +6209,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionResponseDto"];
                 };
             };
-            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, a query parameter the operation does not list, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6426,7 +6426,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description VALIDATION_FAILED: a body sent to a route that takes none, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
+            /** @description VALIDATION_FAILED: a body sent to a route that takes none, a query parameter the operation does not list, or input that fails validation (per-field messages in details); BAD_REQUEST: a malformed request, e.g. a path parameter that is not valid percent-encoding */
             400: {
                 headers: {
                     [name: string]: unknown;
