@@ -17,13 +17,13 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import {
   AppConfig,
-  UndeclaredInputInterceptor,
   bodylessMethodBodyErrors,
   createValidationPipe,
   ErrorResponseDto,
   jsonBodyOnly,
   parsesJsonBody,
   requestIdMiddleware,
+  UndeclaredInputInterceptor,
 } from '@app/common';
 import { AppModule } from './app.module';
 import { documentValidationLimits } from './document-validation-limits';
@@ -198,11 +198,12 @@ const BODY_METHODS = new Set(['post', 'put', 'patch']);
 
 /**
  * Answers of the layers before any handler, documented on the operations they reach. Every route
- * answers 400: VALIDATION_FAILED to a body sent to a route that takes none, or a query parameter
- * it does not declare (UndeclaredInputInterceptor), BAD_REQUEST to a malformed path (`%FF` in a parameter). Every POST,
- * PUT and PATCH, bodyless ones included, answers 415 UNSUPPORTED_MEDIA_TYPE (jsonBodyOnly()) to a
- * body of another Content-Type and 413 PAYLOAD_TOO_LARGE (the body parser) past its limit; a GET or
- * DELETE answers neither (parsesJsonBody(), bodylessMethodBodyErrors()): any body there is the 400.
+ * answers 400: VALIDATION_FAILED to a body sent to a route that takes none, or to a query
+ * parameter it does not declare (UndeclaredInputInterceptor), BAD_REQUEST to a malformed path
+ * (`%FF` in a parameter). Every POST, PUT and PATCH, bodyless ones included, answers 415
+ * UNSUPPORTED_MEDIA_TYPE (jsonBodyOnly()) to a body of another Content-Type and 413
+ * PAYLOAD_TOO_LARGE (the body parser) past its limit; a GET or DELETE answers neither
+ * (parsesJsonBody(), bodylessMethodBodyErrors()): any body there is the 400.
  */
 function documentRequestErrors(document: OpenAPIObject): OpenAPIObject {
   const errorShape = {

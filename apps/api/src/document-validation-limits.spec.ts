@@ -80,7 +80,7 @@ describe('documentValidationLimits', () => {
 
   it('adds the limits a query DTO enforces to its operation’s parameters, keeping stated ones', () => {
     const doc = documentValidationLimits(document(), new Map([['things_list', ThingsQueryDto]]));
-    const [limit, name, kinds] = (doc.paths['/things'].get!.parameters ?? []) as Array<{
+    const [limit, name, kinds] = (doc.paths['/things'].get!.parameters ?? []) as unknown as Array<{
       schema: Record<string, unknown>;
     }>;
     expect(limit.schema).toEqual({ type: 'integer', minimum: 1, maximum: 100 });
