@@ -1,5 +1,8 @@
-import type { Document } from 'bson';
+import { Decimal128, Long, ObjectId, type Document } from 'bson';
 import { Collection } from './collection';
+import { valuesAtPath } from './index-key';
+import { SecondaryIndex, type IndexSpec } from './index-manager';
+import { hashKey } from './posting-map';
 import { discardingRecorder } from './storage-op';
 
 function seeded(): Collection {
@@ -80,5 +83,94 @@ describe('secondary index candidates', () => {
       expect(planned(collection, equal).documents).toBe(scan(collection, equal));
     }
     expect(scan(collection, { sessionId: 's3', status: 'pending' })).toBe(pending.length - 30);
+  });
+});
+
+/** A deterministic pseudo-random sequence (mulberry32), so a failure replays. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The keys as they were computed before the multikey path was rewritten: every combination of
+ * the fields' values, each key where first seen with the values of its last combination. The
+ * rewrite must yield exactly these.
+ */
+function referenceEntries(index: SecondaryIndex, document: Document) {
+  if (
+    index.spec.sparse &&
+    index.fields.every((f) => valuesAtPath(document, f).every((v) => v === undefined))
+  )
+    return [];
+  let combos = [{ key: '', values: [] as unknown[], parts: [] as string[] }];
+  for (const values of index.fields.map((field) => valuesAtPath(document, field))) {
+    combos = combos.flatMap((combo) =>
+      values.map((value) => ({
+        key: combo.key + index.partKey(value),
+        values: [...combo.values, value],
+        parts: [...combo.parts, index.partKey(value)],
+      })),
+    );
+  }
+  const unique = [...new Map(combos.map((c) => [c.key, c])).values()];
+  return unique.map((combo) => ({ ...combo, hash: hashKey(combo.key) }));
+}
+
+describe('index entries of multikey documents', () => {
+  const next = random(7);
+  const pick = <T>(items: T[]): T => items[Math.floor(next() * items.length)];
+  // Values whose keys coincide across types (1, 1.0 as Long, Decimal128 '1.0'), repeat, or nest.
+  const scalars = [
+    1,
+    Long.fromNumber(1),
+    Decimal128.fromString('1.0'),
+    2,
+    'a',
+    'A',
+    's12:',
+    '',
+    null,
+    true,
+    new Date(5),
+    new ObjectId('64b7f0c2a1b2c3d4e5f60718'),
+  ];
+  const value = (depth = 0): unknown => {
+    const roll = next();
+    if (roll < 0.15) return undefined;
+    if (roll < 0.4 && depth < 2)
+      return Array.from({ length: Math.floor(next() * 5) }, () => value(depth + 1));
+    if (roll < 0.5 && depth < 2) return { b: value(depth + 1), c: pick(scalars) };
+    return pick(scalars);
+  };
+  const specs: Array<Partial<IndexSpec>> = [
+    { key: { a: 1 } },
+    { key: { org: 1, a: 1 } },
+    { key: { a: 1, org: -1 } },
+    { key: { org: 1, a: 1, d: 1 } },
+    { key: { org: 1, 'a.b': 1 } },
+    { key: { org: 1, a: 1 }, sparse: true },
+    { key: { a: 1 }, collation: { locale: 'en', strength: 2 } },
+  ];
+
+  it('are the combinations of the fields’ values, each key once, as the general expansion yields them', () => {
+    for (const [i, spec] of specs.entries()) {
+      const index = new SecondaryIndex({ v: 2, name: `i${i}`, ...spec } as IndexSpec);
+      for (let n = 0; n < 400; n++) {
+        const document: Document = { _id: n, org: pick(['x', 'y']) };
+        for (const field of ['a', 'd']) {
+          const v = value();
+          if (v !== undefined) document[field] = v;
+        }
+        expect(index.entriesFor(document), JSON.stringify(document)).toEqual(
+          referenceEntries(index, document),
+        );
+      }
+    }
   });
 });

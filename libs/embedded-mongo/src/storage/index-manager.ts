@@ -225,32 +225,59 @@ export class SecondaryIndex {
       const single = this.singleEntry(document);
       if (single !== undefined) return single;
     }
-    const perField = this.fields.map((field) => valuesAtPath(document, field));
+    const perField = this.fields.map((field) =>
+      this.distinctParts(
+        this.topLevelFields ? topLevelValues(document[field]) : valuesAtPath(document, field),
+      ),
+    );
     if (
       this.spec.sparse &&
-      perField.every((values) => values.every((value) => value === undefined))
+      perField.every(({ values }) => values.every((value) => value === undefined))
     )
       return [];
-    let combos: Array<{ key: string; values: unknown[]; parts: string[] }> = [
-      { key: '', values: [], parts: [] },
-    ];
-    for (const values of perField) {
-      const next: typeof combos = [];
+    // Parts are self-delimiting (see canonicalKey), so distinct parts per field give distinct keys:
+    // the product of the fields' distinct values holds each key once, in first-seen order. Built
+    // without spreading or deduplicating every combination: contacts hold arrays of 10 keys.
+    let combos: IndexEntry[] = [{ key: '', hash: 0, values: [], parts: [] }];
+    for (const { values, parts } of perField) {
+      const next: IndexEntry[] = [];
       for (const combo of combos) {
-        for (const value of values) {
-          const part = this.partKey(value);
+        for (let i = 0; i < values.length; i++) {
           next.push({
-            key: combo.key + part,
-            values: [...combo.values, value],
-            parts: [...combo.parts, part],
+            key: combo.key + parts[i],
+            hash: 0,
+            values: combo.values.concat([values[i]]),
+            parts: combo.parts.concat([parts[i]]),
           });
         }
       }
       combos = next;
     }
-    const unique =
-      combos.length === 1 ? combos : [...new Map(combos.map((c) => [c.key, c])).values()];
-    return unique.map((combo) => ({ ...combo, hash: hashKey(combo.key) }));
+    for (const combo of combos) combo.hash = hashKey(combo.key);
+    return combos;
+  }
+
+  /**
+   * One field's values with their parts, each part once: where first seen, with the last value
+   * that has it (as a map of keys keeps them; a duplicate key error names that value).
+   */
+  private distinctParts(all: unknown[]): { values: unknown[]; parts: string[] } {
+    if (all.length === 1) return { values: all, parts: [this.partKey(all[0])] };
+    const values: unknown[] = [];
+    const parts: string[] = [];
+    const positions = new Map<string, number>();
+    for (const value of all) {
+      const part = this.partKey(value);
+      const seen = positions.get(part);
+      if (seen !== undefined) {
+        values[seen] = value;
+        continue;
+      }
+      positions.set(part, parts.length);
+      values.push(value);
+      parts.push(part);
+    }
+    return { values, parts };
   }
 
   /**
@@ -310,6 +337,12 @@ export function sameValue(a: unknown, b: unknown): boolean {
   return keys.every(
     (key, i) => key === otherKeys[i] && sameValue((a as Document)[key], (b as Document)[key]),
   );
+}
+
+/** What valuesAtPath yields for a top-level field, without splitting its name. */
+function topLevelValues(value: unknown): unknown[] {
+  if (!Array.isArray(value)) return [value];
+  return value.length === 0 ? [EMPTY_ARRAY_KEY] : value;
 }
 
 /** Removes `slot` from the hashes it left and adds it to the hashes it gained. */
