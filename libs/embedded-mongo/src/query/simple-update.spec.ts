@@ -1,4 +1,8 @@
-import { trySimpleUpdate } from './simple-update';
+import type { Document } from 'bson';
+import { updateOne } from 'mingo';
+import { canonicalKey, valuesAtPath } from '../storage/index-key';
+import { mingoOptions } from './mingo-options';
+import { trySimpleUpdate, trySimpleUpsert } from './simple-update';
 import { applyUpdate, buildUpsertDocument } from './update-engine';
 
 describe('trySimpleUpdate', () => {
@@ -87,5 +91,90 @@ describe('trySimpleUpdate $max / $min', () => {
   it('leaves strings under a collation to mingo', () => {
     expect(trySimpleUpdate({ _id: 1, s: 'B' }, { $max: { s: 'a' } }, true)).toBeUndefined();
     expect(trySimpleUpdate({ _id: 1, n: 1 }, { $max: { n: 2 } }, true)?.document.n).toBe(2);
+  });
+});
+
+/** A deterministic pseudo-random sequence (mulberry32), so a failure replays. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('simple updates against mingo', () => {
+  const next = random(11);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
+  // ASCII strings: mingo orders strings by UTF-16 units, MongoDB (and the fast path) by code point.
+  const values = [0, -0, 1, 2.5, -3, 2 ** 53, NaN, 'a', 'b', '', true, false, null, new Date(5)];
+  const value = (): unknown =>
+    next() < 0.15
+      ? { x: pick(values), y: [pick(values)] }
+      : next() < 0.1
+        ? [pick(values)]
+        : pick(values);
+  const paths = ['a', 'b', 'c', 'n', 'o.x', 'o.z', 'o.p.q', 's.t', '_id', 'a.b'];
+  const documentOf = (): Document => {
+    const document: Document = { _id: 1 };
+    for (const field of ['a', 'b', 'n', 'o', 's'])
+      if (next() < 0.6)
+        document[field] = field === 'o' && next() < 0.7 ? { x: pick(values) } : value();
+    return document;
+  };
+  const modifierOf = (): Document => {
+    const modifier: Document = {};
+    for (let i = Math.floor(next() * 4) + 1; i > 0; i--) {
+      const operator = pick(['$set', '$unset', '$inc', '$max', '$min'] as const);
+      const argument =
+        operator === '$inc' ? pick([1, -2, 0, 0.5]) : operator === '$unset' ? '' : value();
+      modifier[operator] = { ...(modifier[operator] as Document), [pick(paths)]: argument };
+    }
+    return modifier;
+  };
+  const lostIncrement = (target: unknown) =>
+    typeof target === 'number' && (Number.isNaN(target) || Math.abs(target) >= 2 ** 53);
+  const byMingo = (document: Document, modifier: Document): Document => {
+    const copy = structuredClone(document);
+    updateOne([copy], {}, modifier as never, {}, mingoOptions());
+    return copy;
+  };
+
+  it('gives the document mingo gives, modified exactly when it changed, whenever it takes the update', () => {
+    let taken = 0;
+    for (let n = 0; n < 3000; n++) {
+      const document = documentOf();
+      const modifier = modifierOf();
+      const result = trySimpleUpdate(document, modifier);
+      if (!result) continue;
+      taken++;
+      const expected = byMingo(document, modifier);
+      const context = JSON.stringify({ document, modifier });
+      expect(result.document, context).toEqual(expected);
+      // An $inc that leaves a number as it was (NaN, past 2^53) reports a change (left as it is).
+      const incremented = Object.keys((modifier.$inc ?? {}) as Document);
+      if (!incremented.some((path) => lostIncrement(valuesAtPath(document, path)[0])))
+        expect(result.modified, context).toBe(canonicalKey(expected) !== canonicalKey(document));
+    }
+    expect(taken).toBeGreaterThan(500);
+  });
+
+  it('builds an upsert in one pass as applying the update, then $setOnInsert, would', () => {
+    let taken = 0;
+    for (let n = 0; n < 3000; n++) {
+      const seed = documentOf();
+      const modifier = modifierOf();
+      const onInsert = modifierOf().$set ?? { a: 1 };
+      const inOnePass = trySimpleUpsert(seed, modifier, onInsert);
+      if (!inOnePass) continue;
+      taken++;
+      const updated = trySimpleUpdate(seed, modifier)!.document;
+      expect(inOnePass, JSON.stringify({ seed, modifier, onInsert })).toEqual(
+        trySimpleUpdate(updated, { $set: onInsert })!.document,
+      );
+    }
+    expect(taken).toBeGreaterThan(300);
   });
 });

@@ -17,25 +17,62 @@ export function trySimpleUpdate(
   modifier: Document,
   collated = false,
 ): { document: Document; modified: boolean } | undefined {
-  const operations: Array<[string, string, unknown]> = [];
-  for (const [operator, fields] of Object.entries(modifier)) {
-    if (!SIMPLE_OPERATORS.has(operator) || !fields || typeof fields !== 'object') return undefined;
-    for (const [path, value] of Object.entries(fields as Document))
-      operations.push([operator, path, value]);
-  }
-  if (!pathsAreIndependent(operations.map(([, path]) => path))) return undefined;
+  const operations = simpleOperations(modifier);
+  if (!operations || !pathsAreIndependent(operations)) return undefined;
+  return applyOperations(original, operations, collated);
+}
 
+/**
+ * An upsert's new document in one pass: `modifier` applied to the seed, then `onInsert` (its
+ * `$setOnInsert` fields) set, as applying one then the other would do. Undefined where either
+ * step needs mingo or their paths overlap: the caller then applies them one after the other.
+ */
+export function trySimpleUpsert(
+  seed: Document,
+  modifier: Document,
+  onInsert: Document,
+  collated = false,
+): Document | undefined {
+  const operations = simpleOperations(modifier);
+  const inserted = simpleOperations({ $set: onInsert });
+  if (!operations || !inserted) return undefined;
+  operations.push(...inserted);
+  if (!pathsAreIndependent(operations)) return undefined;
+  return applyOperations(seed, operations, collated)?.document;
+}
+
+type Operation = [operator: string, path: string, value: unknown];
+
+/** The operations of a modifier, in order; undefined when an operator is not a simple one. */
+function simpleOperations(modifier: Document): Operation[] | undefined {
+  const operations: Operation[] = [];
+  for (const operator of Object.keys(modifier)) {
+    const fields = modifier[operator] as unknown;
+    if (!SIMPLE_OPERATORS.has(operator) || !fields || typeof fields !== 'object') return undefined;
+    for (const path of Object.keys(fields))
+      operations.push([operator, path, (fields as Document)[path]]);
+  }
+  return operations;
+}
+
+/** Applies the operations to a copy of `original`; undefined when one needs mingo. */
+function applyOperations(
+  original: Document,
+  operations: Operation[],
+  collated: boolean,
+): { document: Document; modified: boolean } | undefined {
   const document = cloneDocument(original);
   let modified = false;
   for (const [operator, path, value] of operations) {
-    const parts = path.split('.');
-    const parent = parentObject(document, parts, operator !== '$unset');
+    // Most paths are top-level names: no split, and the document is their parent.
+    const parts = path.includes('.') ? path.split('.') : undefined;
+    const parent = parts ? parentObject(document, parts, operator !== '$unset') : document;
     if (parent === undefined) return undefined;
     if (parent === null) continue; // $unset of a path that does not exist
-    const leaf = parts[parts.length - 1];
+    const leaf = parts ? parts[parts.length - 1] : path;
     const exists = Object.prototype.hasOwnProperty.call(parent, leaf);
     if (operator === '$set') {
-      if (!exists || canonicalKey(parent[leaf]) !== canonicalKey(value)) modified = true;
+      if (!exists || !sameIndexValue(parent[leaf], value)) modified = true;
       parent[leaf] = cloneDocument(value);
     } else if (operator === '$unset') {
       if (exists) modified = true;
@@ -62,16 +99,39 @@ export function trySimpleUpdate(
   return { document, modified };
 }
 
-function pathsAreIndependent(paths: string[]): boolean {
+/**
+ * Whether two values have the same canonical key (what "modified" is judged by), without building
+ * the keys for strings, booleans and numbers below 2^53, whose keys are equal exactly when they
+ * are (NaN aside, hence the self-comparisons).
+ */
+function sameIndexValue(a: unknown, b: unknown): boolean {
+  const type = typeof a;
+  if (type === typeof b && (type === 'string' || type === 'boolean')) return a === b;
   if (
-    paths.some(
-      (path) => path.includes('$') || path === '_id' || path.startsWith('_id.') || path === '',
-    )
+    type === 'number' &&
+    typeof b === 'number' &&
+    a === a &&
+    b === b &&
+    Math.abs(a as number) < 2 ** 53 &&
+    Math.abs(b) < 2 ** 53
   )
-    return false;
+    return a === b;
+  return canonicalKey(a) === canonicalKey(b);
+}
+
+/** No path is `_id`, empty, positional, or the same as another or a parent of one. */
+function pathsAreIndependent(operations: Operation[]): boolean {
+  let dotted = false;
+  for (const [, path] of operations) {
+    if (path.includes('$') || path === '_id' || path.startsWith('_id.') || path === '')
+      return false;
+    if (path.includes('.')) dotted = true;
+  }
+  // Top-level names are parents of nothing here: they only need to be distinct.
+  if (!dotted) return new Set(operations.map(([, path]) => path)).size === operations.length;
   // With a '.' appended, a parent is a string prefix of its children and sorts right before
   // them ('a.' < 'a.b.'), whatever sorts between bare names ('a' < 'a-b' < 'a.b').
-  const sorted = paths.map((path) => `${path}.`).sort();
+  const sorted = operations.map(([, path]) => `${path}.`).sort();
   return sorted.every((path, i) => i === 0 || !path.startsWith(sorted[i - 1]));
 }
 

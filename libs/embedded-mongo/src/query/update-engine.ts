@@ -6,7 +6,7 @@ import { withOrderedAddToSet } from './add-to-set';
 import { cloneDocument } from './clone';
 import { withExactArithmetic } from './exact-arithmetic';
 import { mingoOptions, type MingoOptions } from './mingo-options';
-import { trySimpleUpdate } from './simple-update';
+import { trySimpleUpdate, trySimpleUpsert } from './simple-update';
 import { assertUpdateApplies } from './update-validation';
 
 export type UpdateDocument = Document | Document[];
@@ -51,14 +51,21 @@ export function buildUpsertDocument(update: UpdateDocument, context: UpdateConte
     const { modifier: requested, id: setId } = splitIdAssignment(operators);
     assertUpdateApplies(seed, { ...requested, $setOnInsert });
     const modifier = withOrderedAddToSet(seed, withExactArithmetic(seed, requested));
-    document =
-      trySimpleUpdate(seed, modifier, collated(context))?.document ??
-      runOperators(seed, modifier, context);
     const { modifier: onInsert, id: insertId } = splitIdAssignment({ $set: $setOnInsert });
-    if (onInsert.$set) {
+    // Both steps in one pass (one copy of the seed) when they are simple, else one after the other.
+    const inOnePass =
+      onInsert.$set &&
+      trySimpleUpsert(seed, modifier, onInsert.$set as Document, collated(context));
+    if (inOnePass) document = inOnePass;
+    else {
       document =
-        trySimpleUpdate(document, onInsert, collated(context))?.document ??
-        runOperators(document, onInsert, context);
+        trySimpleUpdate(seed, modifier, collated(context))?.document ??
+        runOperators(seed, modifier, context);
+      if (onInsert.$set) {
+        document =
+          trySimpleUpdate(document, onInsert, collated(context))?.document ??
+          runOperators(document, onInsert, context);
+      }
     }
     const assignedId = insertId ?? setId;
     if (assignedId !== undefined) document._id = cloneDocument(assignedId);
