@@ -403,6 +403,17 @@ describe('CRUD through the official driver', () => {
     ).rejects.toMatchObject({ code: 2 });
   });
 
+  it('refuses an upsert whose filter names an unknown operator, though nothing matches it', async () => {
+    const coll = fresh();
+    await expect(
+      coll.updateOne({ a: { $foo: 1 } } as Document, { $set: { b: 1 } }, { upsert: true }),
+    ).rejects.toMatchObject({ code: 2 });
+    await expect(
+      coll.findOneAndUpdate({ a: { $foo: 1 } } as Document, { $set: { b: 1 } }, { upsert: true }),
+    ).rejects.toMatchObject({ code: 2 });
+    expect(await coll.countDocuments()).toBe(0);
+  });
+
   it('refuses operators on overlapping paths with 40 ConflictingUpdateOperators', async () => {
     const coll = fresh();
     await coll.insertOne({ _id: 1, p: 1, l: Long.fromString('9007199254740995') } as Document);
