@@ -117,6 +117,22 @@ describe('ReadReceiptDispatcher', () => {
       expect(isPending.size).toBe(0);
     });
 
+    it('tries a refused batch again once its backoff ends, without waiting for a sweep', async () => {
+      vi.useFakeTimers({ now: new Date('2026-12-06T00:00:00Z'), toFake: ['Date', 'setTimeout'] });
+      const { repo, isPending } = fakeMessages(received(3));
+      const { registry, calls, asRegistry } = fakeRegistry();
+      const dispatcher = new ReadReceiptDispatcher(asRegistry, repo);
+      registry.failures = 1;
+      dispatcher.kick(SESSION);
+      await dispatcher.idle(SESSION);
+      expect(calls).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1_200); // past the first (jittered) delay; no sweep runs
+      await dispatcher.idle(SESSION);
+      expect(calls.map((keys) => keys.length)).toEqual([3]);
+      expect(isPending.size).toBe(0);
+      await dispatcher.beforeApplicationShutdown();
+    });
+
     it('drops a batch refused again and again while connected, and goes on with the rest', async () => {
       const { repo, isPending } = fakeMessages(received(600));
       const { registry, calls, asRegistry } = fakeRegistry();

@@ -118,10 +118,10 @@ export class ReadReceiptDispatcher implements OnApplicationBootstrap, BeforeAppl
       if (!this.registry.isConnected(sessionId)) throw err;
       const attempts = (this.refusals.get(sessionId)?.attempts ?? 0) + 1;
       if (attempts < MAX_RECEIPT_ATTEMPTS) {
-        this.refusals.set(sessionId, {
-          attempts,
-          retryAt: Date.now() + backoffDelay(attempts, RETRY),
-        });
+        const delayMs = backoffDelay(attempts, RETRY);
+        this.refusals.set(sessionId, { attempts, retryAt: Date.now() + delayMs });
+        // Tried again when the backoff ends, not at the first sweep after it.
+        this.drains.kickAfter(sessionId, delayMs);
         throw err;
       }
       this.refusals.delete(sessionId);
