@@ -1,3 +1,5 @@
+import type { FenceTerm } from './wa-auth-store';
+
 /** One stored auth row: creds, or one signal key. `value` is BufferJSON text; null deletes. */
 export interface AuthRowWrite {
   type: string;
@@ -9,14 +11,20 @@ export interface AuthRowWrite {
 export interface AuthRowBackend {
   readMany(sessionId: string, type: string, ids: string[]): Promise<Map<string, string>>;
   /**
-   * In order. With `until` (a lease's expiry, by the database's clock) a row is written only
-   * before it (another instance may take the session after); false when the lease had run out
-   * by the end of the batch: some rows may not have been written (none of them after it).
+   * Makes the session's fence name the take of `epoch`: from then on the writes fenced by an
+   * earlier take write nothing. False when a later take claimed it already (nothing changed).
    */
-  writeMany(sessionId: string, rows: AuthRowWrite[], until?: Date): Promise<boolean>;
+  claimFence(sessionId: string, epoch: number): Promise<boolean>;
   /**
-   * Every row of the session. With `until`, as `writeMany`: only before it; false when the lease
-   * had run out by the end (some rows may be left, none deleted after it).
+   * In order. With `term` a batch is written only while the fence names its take (refused whole
+   * otherwise), and a row only before its expiry (by the database's clock); false when the batch
+   * was refused or the lease had run out by its end: some rows may not have been written (none
+   * of them after it).
    */
-  deleteAll(sessionId: string, until?: Date): Promise<boolean>;
+  writeMany(sessionId: string, rows: AuthRowWrite[], term?: FenceTerm): Promise<boolean>;
+  /**
+   * Every row of the session (with `term`, the fence stays: it still names the take). With
+   * `term`, as `writeMany`: false when refused or run out by the end (some rows may be left).
+   */
+  deleteAll(sessionId: string, term?: FenceTerm): Promise<boolean>;
 }

@@ -306,7 +306,7 @@ describe('BatchedAuthStore revocable keys', () => {
     const inThirtySeconds = () => new Date(backend.now().getTime() + 30_000);
     const lease = { until: inThirtySeconds(), ours: true };
     const fence: AuthWriteFence = {
-      until: () => lease.until,
+      held: () => ({ epoch: 1, until: lease.until }),
       renew: vi.fn(async () => {
         if (lease.ours) lease.until = inThirtySeconds();
         return lease.ours;

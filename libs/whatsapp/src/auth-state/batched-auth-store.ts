@@ -7,6 +7,7 @@ import {
   AuthWritesFencedError,
   CREDS_ID,
   CREDS_TYPE,
+  type FenceTerm,
   type KeyValues,
   type KeyWrites,
   type RevocableKeyStore,
@@ -50,6 +51,8 @@ export class BatchedAuthStore implements WaAuthStore {
   fence?: AuthWriteFence;
   /** Another instance took the session's lease: no write of this store lands any more. */
   private fencedOut = false;
+  /** The take the session's fence was made to name (once per take, before its first read). */
+  private claim?: { epoch: number; named: Promise<boolean> };
 
   /** True once another instance took the lease: its cache and queued writes are of before then. */
   get isFencedOut(): boolean {
@@ -109,7 +112,7 @@ export class BatchedAuthStore implements WaAuthStore {
     await this.lastWrite.catch(() => undefined);
     // Fenced as the writes: a logout on an instance that lost the session deletes nothing of the
     // instance that took it over (@throws AuthWritesFencedError then).
-    await this.underFence((until) => this.backend.deleteAll(this.sessionId, until));
+    await this.underFence((term) => this.backend.deleteAll(this.sessionId, term));
   }
 
   /** Writes dropped because another instance took the session are not a failure here. */
@@ -203,9 +206,10 @@ export class BatchedAuthStore implements WaAuthStore {
     if (misses.length > 0) {
       const read: ReadInFlight = { written: new Map(), cleared: false };
       this.readsInFlight.add(read);
-      const loaded = await this.throughOutage(() =>
-        this.backend.readMany(this.sessionId, type, misses),
-      ).finally(() => this.readsInFlight.delete(read));
+      const loaded = await this.throughOutage(async () => {
+        await this.claimFence();
+        return this.backend.readMany(this.sessionId, type, misses);
+      }).finally(() => this.readsInFlight.delete(read));
       for (const id of misses) {
         const key = rowKey(type, id);
         // A write not landed yet (made while we were reading, or one the cache let go) wins over the DB.
@@ -275,23 +279,50 @@ export class BatchedAuthStore implements WaAuthStore {
    * if another instance took it meanwhile, the batch is dropped, and so is every write after it.
    */
   private writeFenced(rows: AuthRowWrite[]): Promise<void> {
-    return this.underFence((until) => this.backend.writeMany(this.sessionId, rows, until));
+    return this.underFence((term) => this.backend.writeMany(this.sessionId, rows, term));
   }
 
   /**
-   * Runs `write` (true: it landed whole before `until`) unfenced without a fence, else before the
-   * lease's expiry, renewing a lease that ran out once; another instance took it: fenced out.
+   * Runs `write` (true: it landed whole under the take, before its expiry) unfenced without a
+   * fence, else under the lease taken last, renewing a lease that ran out once; another instance
+   * took it (or a later take under this instance's own id): fenced out.
    */
-  private async underFence(write: (until?: Date) => Promise<boolean>): Promise<void> {
+  private async underFence(write: (term?: FenceTerm) => Promise<boolean>): Promise<void> {
     if (!this.fence) return void (await write());
     for (let renewed = false; ; renewed = true) {
+      await this.claimFence();
       if (this.fencedOut) throw new AuthWritesFencedError(this.sessionId);
-      const until = this.fence.until();
-      if (until && (await write(until))) return;
+      const term = this.fence.held();
+      if (term && (await write(term))) return;
       // A lease just renewed (for the TTL) does not run out before the write that follows it.
       if (renewed) throw new Error(`The lease of ${this.sessionId} ran out as it was renewed`);
       if (!(await this.fence.renew())) this.fencedOut = true;
     }
+  }
+
+  /**
+   * Before the first read or write under a take of the lease, the session's fence is made to name
+   * it: from then on nothing of an earlier take lands, even while that lease has not run out (two
+   * live processes under one INSTANCE_ID, or one that stalled while its restart took the session
+   * back), so what this take reads is not written over behind it. A later take named already:
+   * fenced out, and the lease is renewed, which finds it lost and steps the session back.
+   */
+  private async claimFence(): Promise<void> {
+    const term = this.fence?.held();
+    if (!term || this.fencedOut) return;
+    let claim = this.claim;
+    if (claim?.epoch !== term.epoch) {
+      const named = this.backend.claimFence(this.sessionId, term.epoch);
+      this.claim = claim = { epoch: term.epoch, named };
+      // Failed (the database away): tried again by the next read or write.
+      const failed = claim;
+      named.catch(() => {
+        if (this.claim === failed) this.claim = undefined;
+      });
+    }
+    if (await claim.named) return;
+    this.fencedOut = true;
+    await this.fence!.renew();
   }
 }
 

@@ -1,9 +1,12 @@
 import type { AuthRowBackend, AuthRowWrite } from './auth-row-backend';
 import { BatchedAuthStoreProvider } from './batched-auth-store';
+import type { FenceTerm } from './wa-auth-store';
 
 /** Map-backed rows, for tests and throwaway demos. Survives registry restarts within the process. */
 export class InMemoryAuthRowBackend implements AuthRowBackend {
   readonly rows = new Map<string, Map<string, string>>();
+  /** The epoch each session's fence names (MongoAuthRowBackend's fence row). */
+  readonly fences = new Map<string, number>();
 
   async readMany(sessionId: string, type: string, ids: string[]): Promise<Map<string, string>> {
     const session = this.rows.get(sessionId);
@@ -18,8 +21,24 @@ export class InMemoryAuthRowBackend implements AuthRowBackend {
   /** The database's clock: this process's, unless a test moves it. */
   now = (): Date => new Date();
 
-  async writeMany(sessionId: string, rows: AuthRowWrite[], until?: Date): Promise<boolean> {
-    if (until && this.now() >= until) return false;
+  async claimFence(sessionId: string, epoch: number): Promise<boolean> {
+    const named = this.fences.get(sessionId) ?? epoch;
+    if (named > epoch) return false;
+    this.fences.set(sessionId, epoch);
+    return true;
+  }
+
+  /** As MongoAuthRowBackend's: refused under another take than the fence's, or past `until`. */
+  private refused(sessionId: string, term?: FenceTerm): boolean {
+    if (!term) return false;
+    const named = this.fences.get(sessionId);
+    if (named !== undefined && named !== term.epoch) return true;
+    this.fences.set(sessionId, term.epoch);
+    return this.now() >= term.until;
+  }
+
+  async writeMany(sessionId: string, rows: AuthRowWrite[], term?: FenceTerm): Promise<boolean> {
+    if (this.refused(sessionId, term)) return false;
     let session = this.rows.get(sessionId);
     if (!session) this.rows.set(sessionId, (session = new Map()));
     for (const row of rows) {
@@ -29,8 +48,9 @@ export class InMemoryAuthRowBackend implements AuthRowBackend {
     return true;
   }
 
-  async deleteAll(sessionId: string, until?: Date): Promise<boolean> {
-    if (until && this.now() >= until) return false;
+  async deleteAll(sessionId: string, term?: FenceTerm): Promise<boolean> {
+    if (this.refused(sessionId, term)) return false;
+    if (!term) this.fences.delete(sessionId);
     this.rows.delete(sessionId);
     return true;
   }

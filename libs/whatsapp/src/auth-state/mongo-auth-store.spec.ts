@@ -98,7 +98,7 @@ describe('MongoAuthRowBackend (MongoDB)', () => {
       { type: 'pre-key', id: '1', value: 'unused' },
     ]);
     // Another instance holds the session since this lease ran out: nothing of ours lands.
-    const ranOut = new Date(Date.now() - 1_000);
+    const ranOut = { epoch: 1, until: new Date(Date.now() - 1_000) };
     expect(await backend.writeMany('m4', rows('ours'), ranOut)).toBe(false);
     expect(await backend.readMany('m4', 'session', ['kept', 'new'])).toEqual(
       new Map([['kept', 'theirs']]),
@@ -107,7 +107,7 @@ describe('MongoAuthRowBackend (MongoDB)', () => {
     expect(await new BatchedAuthStore('m4', backend).keys.get('session', ['new'])).toEqual({});
 
     // Still ours: all of it lands.
-    const live = new Date(Date.now() + 30_000);
+    const live = { epoch: 1, until: new Date(Date.now() + 30_000) };
     expect(await backend.writeMany('m4', rows('ours'), live)).toBe(true);
     expect(await backend.readMany('m4', 'session', ['kept', 'new'])).toEqual(
       new Map([
@@ -124,7 +124,7 @@ describe('MongoAuthRowBackend (MongoDB)', () => {
       { type: 'creds', id: 'creds', value: 'theirs' },
       { type: 'session', id: 'peer', value: 'theirs' },
     ]);
-    const ranOut = new Date(Date.now() - 1_000);
+    const ranOut = { epoch: 1, until: new Date(Date.now() - 1_000) };
     expect(await backend.deleteAll('m5', ranOut)).toBe(false);
     expect(await backend.readMany('m5', 'creds', ['creds'])).toEqual(
       new Map([['creds', 'theirs']]),
@@ -133,15 +133,65 @@ describe('MongoAuthRowBackend (MongoDB)', () => {
       new Map([['peer', 'theirs']]),
     );
 
-    await backend.writeMany(
-      'm5',
-      [{ type: 'session', id: 'more', value: 'x' }],
-      new Date(Date.now() + 30_000),
+    const live = { epoch: 1, until: new Date(Date.now() + 30_000) };
+    await backend.writeMany('m5', [{ type: 'session', id: 'more', value: 'x' }], live);
+    expect(await backend.deleteAll('m5', live)).toBe(true);
+    // Nothing left behind but the fence row, which still names the take.
+    const left = await connection.collection('wa_auth_state').find({ sessionId: 'm5' }).toArray();
+    expect(left).toEqual([expect.objectContaining({ type: 'lease-fence', epoch: 1 })]);
+  });
+
+  it('a batch or clear of an earlier take writes nothing once a later take claimed the fence, its lease live or not', async (ctx) => {
+    if (!connection) return ctx.skip();
+    const until = new Date(Date.now() + 30_000);
+    expect(await backend.claimFence('m6', 1)).toBe(true);
+    expect(
+      await backend.writeMany(
+        'm6',
+        [
+          { type: 'session', id: 'peer', value: 'first' },
+          { type: 'pre-key', id: '1', value: 'unused' },
+        ],
+        { epoch: 1, until },
+      ),
+    ).toBe(true);
+    expect(await backend.claimFence('m6', 2)).toBe(true);
+    // The first take's claim arriving late changes nothing.
+    expect(await backend.claimFence('m6', 1)).toBe(false);
+
+    const first = { epoch: 1, until };
+    expect(
+      await backend.writeMany(
+        'm6',
+        [
+          { type: 'session', id: 'peer', value: 'stale' },
+          { type: 'session', id: 'new', value: 'stale' },
+          { type: 'pre-key', id: '1', value: null },
+        ],
+        first,
+      ),
+    ).toBe(false);
+    expect(await backend.deleteAll('m6', first)).toBe(false);
+    expect(await backend.readMany('m6', 'session', ['peer', 'new'])).toEqual(
+      new Map([['peer', 'first']]),
     );
-    expect(await backend.deleteAll('m5', new Date(Date.now() + 30_000))).toBe(true);
-    // Nothing left behind, the fence row included.
-    expect(await connection.collection('wa_auth_state').countDocuments({ sessionId: 'm5' })).toBe(
-      0,
+    expect(await backend.readMany('m6', 'pre-key', ['1'])).toEqual(new Map([['1', 'unused']]));
+
+    // The later take writes, deletes included.
+    const second = { epoch: 2, until };
+    expect(
+      await backend.writeMany(
+        'm6',
+        [
+          { type: 'session', id: 'peer', value: 'second' },
+          { type: 'pre-key', id: '1', value: null },
+        ],
+        second,
+      ),
+    ).toBe(true);
+    expect(await backend.readMany('m6', 'session', ['peer'])).toEqual(
+      new Map([['peer', 'second']]),
     );
+    expect(await backend.readMany('m6', 'pre-key', ['1'])).toEqual(new Map());
   });
 });

@@ -44,14 +44,23 @@ export interface WaAuthStore {
   flush(): Promise<void>;
 }
 
+/** The lease as this instance last took or renewed it, as far as its auth writes go. */
+export interface FenceTerm {
+  /** Its take's epoch (LeaseGrant.epoch): a later take of the session has a larger one. */
+  epoch: number;
+  /** Its expiry, by the database's clock. */
+  until: Date;
+}
+
 /**
  * The lease a session's auth writes are fenced by: they land only while it is this instance's, so
- * an instance that lost the session (an outage outlasting the lease, a stalled process) never
- * writes over the keys of the instance that took it over.
+ * an instance that lost the session (an outage outlasting the lease, a stalled process, another
+ * live process under the same INSTANCE_ID that took it anew) never writes over the keys of the
+ * instance that took it over.
  */
 export interface AuthWriteFence {
-  /** Until when (by the database's clock) the lease is known to be ours; undefined: it is not. */
-  until(): Date | undefined;
+  /** The lease taken here last; undefined: it is not ours. */
+  held(): FenceTerm | undefined;
   /**
    * Extends the lease if it still is the one taken (nobody else took it since, even if it ran
    * out); false when another instance took it (the session is then stopped here).

@@ -48,7 +48,10 @@ export class LeaseKeeper {
    */
   fence(sessionId: string): AuthWriteFence {
     return {
-      until: () => this.grants.get(sessionId)?.expiresAt,
+      held: () => {
+        const grant = this.grants.get(sessionId);
+        return grant && { epoch: grant.epoch, until: grant.expiresAt };
+      },
       renew: () => this.renew(sessionId),
     };
   }

@@ -100,7 +100,9 @@ export class InMemorySessionStateStore implements SessionStateStore {
     if (!free) return null;
     const token = randomUUID();
     doc.lease = { owner, token, expiresAt: new Date(now.getTime() + ttlMs) };
-    return { sessionId, token, expiresAt: doc.lease.expiresAt };
+    // As MongoSessionStateStore's: past every earlier take, and past the clock in ms.
+    doc.leaseEpoch = Math.max((doc.leaseEpoch ?? 0) + 1, now.getTime());
+    return { sessionId, token, epoch: doc.leaseEpoch, expiresAt: doc.lease.expiresAt };
   }
 
   async renewLeases(leases: LeaseGrant[], owner: string, ttlMs: number) {
@@ -109,7 +111,8 @@ export class InMemorySessionStateStore implements SessionStateStore {
       const lease = this.docs.get(sessionId)?.lease;
       if (lease?.owner !== owner || lease.token !== token) continue;
       lease.expiresAt = new Date(this.now().getTime() + ttlMs);
-      kept.push({ sessionId, token, expiresAt: lease.expiresAt });
+      const epoch = this.docs.get(sessionId)!.leaseEpoch!;
+      kept.push({ sessionId, token, epoch, expiresAt: lease.expiresAt });
     }
     return kept;
   }

@@ -16,7 +16,7 @@ import {
 import type { SessionStateStore } from './session-state.store';
 import { WhatsAppSession } from './whatsapp-session.schema';
 
-const PROJECTION = { _id: 0, slot: 0 } as const;
+const PROJECTION = { _id: 0, slot: 0, leaseEpoch: 0 } as const;
 
 /**
  * Leases are dated and judged by the database's clock (`$$NOW`), never by an instance's: an
@@ -31,10 +31,20 @@ const leaseFree = (owner: string) => ({
     { 'lease.owner': owner },
   ],
 });
-/** An update pipeline: `owner`'s lease under `token`, for `ttlMs` from the database's now. */
+/**
+ * An update pipeline: `owner`'s lease under `token`, for `ttlMs` from the database's now, and the
+ * take's epoch: past every earlier take's, and past the database's now in ms, so a session deleted
+ * and created again under its name starts past the epochs its auth rows' fence has seen.
+ */
 const leaseFor = (owner: string, token: string, ttlMs: number) => [
   {
     $set: {
+      leaseEpoch: {
+        $max: [
+          { $add: [{ $ifNull: ['$leaseEpoch', 0] }, 1] },
+          { $subtract: ['$$NOW', new Date(0)] },
+        ],
+      },
       lease: {
         owner: { $literal: owner },
         token: { $literal: token },
@@ -43,10 +53,16 @@ const leaseFor = (owner: string, token: string, ttlMs: number) => [
     },
   },
 ];
-type LeasedDoc = { sessionId: string; lease: { token: string; expiresAt: Date } };
-const grantOf = ({ sessionId, lease }: LeasedDoc): LeaseGrant => ({
+type LeasedDoc = {
+  sessionId: string;
+  lease: { token: string; expiresAt: Date };
+  leaseEpoch: number;
+};
+const LEASED_PROJECTION = { _id: 0, sessionId: 1, lease: 1, leaseEpoch: 1 } as const;
+const grantOf = ({ sessionId, lease, leaseEpoch }: LeasedDoc): LeaseGrant => ({
   sessionId,
   token: lease.token,
+  epoch: Number(leaseEpoch),
   expiresAt: lease.expiresAt,
 });
 
@@ -163,7 +179,7 @@ export class MongoSessionStateStore implements SessionStateStore {
     const doc = await this.model.collection.findOneAndUpdate(
       { sessionId, ...leaseFree(owner) },
       leaseFor(owner, randomUUID(), ttlMs),
-      { returnDocument: 'after', projection: { _id: 0, sessionId: 1, lease: 1 } },
+      { returnDocument: 'after', projection: LEASED_PROJECTION },
     );
     return doc ? grantOf(doc as unknown as LeasedDoc) : null;
   }
@@ -181,7 +197,7 @@ export class MongoSessionStateStore implements SessionStateStore {
     ]);
     // Which ones matched: only this owner changes a lease under its token.
     const held = await this.model.collection
-      .find<LeasedDoc>(taken, { projection: { _id: 0, sessionId: 1, lease: 1 } })
+      .find<LeasedDoc>(taken, { projection: LEASED_PROJECTION })
       .toArray();
     return held.map(grantOf);
   }

@@ -15,6 +15,11 @@ export interface WaSessionLease {
 export interface LeaseGrant {
   sessionId: string;
   token: string;
+  /**
+   * The take's place among the session's takes, larger at every later one (whoever takes it):
+   * the session's auth writes are fenced by it (see AuthWriteFence).
+   */
+  epoch: number;
   /** By the database's clock. */
   expiresAt: Date;
 }
@@ -55,6 +60,8 @@ export interface WaSessionState {
    */
   stoppedUntilAsked?: boolean;
   lease?: WaSessionLease;
+  /** The epoch of the lease's last take (LeaseGrant.epoch); kept when the lease is let go. */
+  leaseEpoch?: number;
   /**
    * A status change written but not yet announced (cleared once its event was published): one a
    * crash cut off is announced later (StatusWriter.announceMissed), not lost.
@@ -76,7 +83,13 @@ export type WaSessionPatch = {
   [
     K in Exclude<
       keyof WaSessionState,
-      'sessionId' | 'organizationId' | 'sessionName' | 'createdAt' | 'updatedAt' | 'lease'
+      | 'sessionId'
+      | 'organizationId'
+      | 'sessionName'
+      | 'createdAt'
+      | 'updatedAt'
+      | 'lease'
+      | 'leaseEpoch'
     >
   ]?: WaSessionState[K] | null;
 };

@@ -79,6 +79,10 @@ export class WhatsAppSession {
   @Prop({ type: WhatsAppSessionLease })
   lease?: WhatsAppSessionLease;
 
+  /** The epoch of the lease's last take: the session's auth writes are fenced by it. */
+  @Prop({ type: Number })
+  leaseEpoch?: number;
+
   @Prop({ type: Object })
   announcing?: WaStatusAnnouncement;
 
