@@ -1468,6 +1468,39 @@ describe('SessionRegistry with the sandbox engine', () => {
     await a.registry.beforeApplicationShutdown();
   });
 
+  it('a process whose session another live process under the same INSTANCE_ID took back steps back, and says once that the id is shared', async () => {
+    const { store, backend, instance } = onOneDatabase();
+    const first = instance('A');
+    const second = instance('A'); // a second pod given the same id
+    const one = await first.linkedSession('one', '15551230021');
+    const two = await first.linkedSession('two', '15551230022');
+    const error = vi.spyOn((first.registry as any).log, 'error');
+    const stepBack = async (sessionId: string) => {
+      // Its own id owns the lease: the second process takes it at once, under a new token.
+      await second.registry.start(sessionId);
+      await second.waitStatus(sessionId, 'connected');
+      await (first.registry as any).leases.renewAll();
+      await vi.waitFor(() => expect(first.registry.liveStatus(sessionId)).toBeUndefined());
+    };
+
+    await stepBack(one);
+    expect(error).toHaveBeenCalledTimes(1);
+    expect(String(error.mock.calls[0][0])).toMatch(/INSTANCE_ID/);
+    expect(String(error.mock.calls[0][0])).toContain('"A"');
+    // Stepped back like a lost lease: the second process's status, lease and keys stay.
+    const { lease } = store.docs.get(one)!;
+    expect(lease).toMatchObject({ owner: 'A' });
+    expect(store.docs.get(one)).toMatchObject({ status: 'connected' });
+    expect(await new BatchedAuthStore(one, backend).hasCreds()).toBe(true);
+    expect(second.registry.isConnected(one)).toBe(true);
+
+    await stepBack(two);
+    expect(error).toHaveBeenCalledTimes(1); // once
+    expect(store.docs.get(one)!.lease!.token).toBe(lease!.token);
+    await second.registry.beforeApplicationShutdown();
+    await first.registry.beforeApplicationShutdown();
+  });
+
   describe('an instance whose session another instance took over, before its next renewal finds out', () => {
     /** A linked on A; A stalls (no renewal) past its lease, and B adopts the session connected. */
     async function takenOverFromA(options: { holderAnswerTimeoutMs?: number } = {}) {

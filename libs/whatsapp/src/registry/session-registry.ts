@@ -121,6 +121,8 @@ export class SessionRegistry
   private readonly mayRun: (organizationId: string) => Promise<boolean>;
   /** Set once the shutdown closes the sessions: nothing starts a connection after that. */
   private closed = false;
+  /** A second live process under this INSTANCE_ID was reported (once: see reportSharedInstanceId). */
+  private sharedIdReported = false;
 
   constructor(
     @Inject(WA_ENGINE_FACTORY) private readonly engine: WaEngineFactory,
@@ -894,8 +896,26 @@ export class SessionRegistry
           `Lease of ${sessionId} was taken by another instance; closing the local connection (its auth writes not stored yet are dropped)`,
         );
         await this.dispose(handle, false);
+        await this.reportSharedInstanceId(sessionId, handle.leaseToken);
       })
       .catch((err) => this.logError(`Stepping back from ${sessionId} failed`, err));
+  }
+
+  /**
+   * A lease taken from this process under its own id, which this process did not take: another
+   * live process runs under the same INSTANCE_ID (two pods given one id, a process that stalled
+   * while its restart took its sessions back). Each takes the other's sessions back at every start
+   * (an owner's own lease is free to it), so it is said loudly, once; this process steps back.
+   */
+  private async reportSharedInstanceId(sessionId: string, ourToken: string): Promise<void> {
+    if (this.sharedIdReported) return;
+    // Only a diagnosis: a read that fails leaves it to the next session lost this way.
+    const lease = (await this.store.findBySessionId(sessionId).catch(() => null))?.lease;
+    if (lease?.owner !== this.instanceId || lease.token === ourToken) return;
+    this.sharedIdReported = true;
+    this.log.error(
+      `Misconfiguration: another live process runs under this instance's INSTANCE_ID "${this.instanceId}" and took session ${sessionId} from it; this process steps back from the sessions taken from it. Give each instance its own INSTANCE_ID (on the embedded store, its own DATA_DIR)`,
+    );
   }
 
   /**
