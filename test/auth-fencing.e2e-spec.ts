@@ -145,7 +145,10 @@ describe('what only the holder of a session may write, fenced by its lease', () 
       expect(a.app.get(SessionRegistry).liveStatus(sessionId)).toBeUndefined();
       await b.http().get('/api/v1/whatsapp/sessions/main/status').set(owner.auth).expect(404);
       const auth = b.app.get<string, Connection>(getConnectionToken()).collection('wa_auth_state');
-      expect(await auth.countDocuments({ sessionId })).toBe(0);
+      // Every key is gone; the fence row stays (a late write of an earlier take stays refused).
+      expect(
+        await auth.countDocuments({ sessionId: sessionId, type: { $ne: 'lease-fence' } }),
+      ).toBe(0);
     });
   }, 180_000);
 
@@ -184,4 +187,68 @@ describe('what only the holder of a session may write, fenced by its lease', () 
       expect(status.body).toEqual(loggedOut);
     });
   }, 180_000);
+});
+
+/**
+ * Two live processes under one INSTANCE_ID (two pods given one id): an owner's own lease is free
+ * to it, so the second takes the session at once, under a new token, while the first still holds
+ * a lease that has not run out. Its expiry alone fenced nothing here.
+ */
+describe('two live instances under one INSTANCE_ID', () => {
+  it("the one the session was taken back from writes no signal key over the other's, steps back and logs the shared id once", async () => {
+    const store = await EmbeddedMongoServer.start({ port: 0 });
+    const env = {
+      MONGODB_URI: `mongodb://127.0.0.1:${store.port}/wa_shared_id?directConnection=true`,
+      INSTANCE_ID: 'pod-0',
+    };
+    const a = await createTestApp(env);
+    const b = await createTestApp(env);
+    try {
+      const owner = await registerUser(b);
+      await connectedSession(a, owner);
+      const sessionId = `${owner.organization.id}_main`;
+      const keysOf = (app: TestApp) =>
+        app.app.get<symbol, WaAuthStoreProvider>(WA_AUTH_STORE_PROVIDER).forSession(sessionId).keys;
+      const error = vi.spyOn(
+        (a.app.get(SessionRegistry) as unknown as { log: { error(message: string): void } }).log,
+        'error',
+      );
+
+      // B is asked to restart the session: the lease is its id's, so it takes it and connects.
+      await b.http().post('/api/v1/whatsapp/sessions/main/restart').set(owner.auth).expect(200);
+      await waitFor(
+        async () => b.app.get(SessionRegistry).isConnected(sessionId),
+        10_000,
+        'B connecting the session',
+      );
+      await keysOf(b).set({ session: { 'peer.0': 'B' } });
+
+      // A's lease has not run out, and A has not noticed yet: its key write is refused all the same.
+      expect(a.app.get(SessionRegistry).isConnected(sessionId)).toBe(true);
+      await expect(keysOf(a).set({ session: { 'peer.0': 'A' } })).rejects.toThrow(
+        /another instance holds its lease/,
+      );
+      await waitFor(
+        async () => a.app.get(SessionRegistry).liveStatus(sessionId) === undefined,
+        10_000,
+        'A stepping back',
+      );
+      const row = await b.app
+        .get<string, Connection>(getConnectionToken())
+        .collection('wa_auth_state')
+        .findOne({ sessionId, type: 'session', id: 'peer.0' });
+      expect(JSON.parse(row!.value as string)).toBe('B');
+      expect(b.app.get(SessionRegistry).isConnected(sessionId)).toBe(true);
+      const status = await b.http().get('/api/v1/whatsapp/sessions/main/status').set(owner.auth);
+      expect(status.body.status).toBe('connected');
+      await waitFor(async () => error.mock.calls.length > 0, 5_000, 'the misconfiguration logged');
+      expect(error).toHaveBeenCalledTimes(1);
+      expect(String(error.mock.calls[0][0])).toMatch(/INSTANCE_ID "pod-0"/);
+    } finally {
+      vi.restoreAllMocks();
+      await a.close();
+      await b.close();
+      await store.close();
+    }
+  }, 120_000);
 });
