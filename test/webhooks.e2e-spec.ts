@@ -12,7 +12,10 @@ import { EventIdGenerator } from '../apps/api/src/events/event-id';
 import { EventOutboxService } from '../apps/api/src/events/event-outbox.service';
 import { AllowList, SecretBox } from '@app/common';
 import { SessionRegistry } from '@app/whatsapp';
-import { WebhookDeliveriesRepository } from '../apps/api/src/webhooks/webhook-deliveries.repository';
+import {
+  type Lane,
+  WebhookDeliveriesRepository,
+} from '../apps/api/src/webhooks/webhook-deliveries.repository';
 import { WebhookDirectory } from '../apps/api/src/webhooks/webhook-directory';
 import { WebhookDispatcher } from '../apps/api/src/webhooks/webhook-dispatcher';
 import { verifyWebhookSignature } from '../apps/api/src/webhooks/webhook-signature';
@@ -1208,15 +1211,17 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
   });
 
   it('lets an attempt in flight at shutdown finish and records it, instead of delivering its event again after the restart', async () => {
-    // A receiver that has the whole body at once and answers 200 a moment later.
+    // A receiver that has the whole body at once and answers 200 only once the shutdown began.
     const hits: { id: string; attempt: string }[] = [];
+    let answer!: () => void;
+    const answerable = new Promise<void>((resolve) => (answer = resolve));
     const url = await customReceiver((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
         hits.push({ id: body.id, attempt: String(req.headers['x-webhook-attempt']) });
-        setTimeout(() => res.writeHead(200).end('ok'), 1_500);
+        void answerable.then(() => res.writeHead(200).end('ok'));
       });
     }, '/slow');
     const hook = await createHook({
@@ -1226,11 +1231,35 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     });
     await inbound('in flight at shutdown');
     await waitFor(async () => hits.length === 1, 10_000, 'the attempt reached the receiver');
-    const closing = Date.now();
-    t = await t.restart(); // app.close(), as SIGTERM does, while the receiver holds its answer
-    // The shutdown waited for the answer (bounded by the attempt's timeout) and recorded it.
-    expect(Date.now() - closing).toBeLessThan(options().timeoutMs + 10_000);
-    await new Promise((resolve) => setTimeout(resolve, 2_000)); // the new app's first poll ran
+    const shutdown = vi.spyOn(WebhookDispatcher.prototype, 'beforeApplicationShutdown');
+    const due = vi.spyOn(WebhookDeliveriesRepository.prototype, 'dueLanes');
+    try {
+      const closing = Date.now();
+      const stopping = t.app.get(WebhookDispatcher);
+      const restarted = t.restart(); // app.close(), as SIGTERM does, while the receiver holds its answer
+      await waitFor(
+        async () => shutdown.mock.contexts.includes(stopping),
+        10_000,
+        'the dispatcher shutting down',
+      );
+      answer();
+      t = await restarted;
+      // The shutdown waited for the answer (bounded by the attempt's timeout) and recorded it.
+      expect(Date.now() - closing).toBeLessThan(options().timeoutMs + 10_000);
+      // The new app's first poll (its own previous run's claims released first) finds nothing
+      // due for the webhook, so nothing goes out again.
+      const repository = t.app.get(WebhookDeliveriesRepository);
+      await waitFor(
+        async () => due.mock.contexts.includes(repository),
+        10_000,
+        "the new app's first poll",
+      );
+      const firstPoll: Lane[] = await due.mock.results[due.mock.contexts.indexOf(repository)].value;
+      expect(firstPoll.filter((lane) => lane.webhookId === hook.id)).toEqual([]);
+    } finally {
+      shutdown.mockRestore();
+      due.mockRestore();
+    }
     expect(hits).toEqual([{ id: hits[0].id, attempt: '1' }]);
     const page = await deliveries(hook.id);
     expect(page.items).toHaveLength(1);
