@@ -9,6 +9,8 @@ import { EventIdGenerator } from '../apps/api/src/events/event-id';
 import { EventSequencesRepository } from '../apps/api/src/events/event-sequences.repository';
 import { EventsRepository } from '../apps/api/src/events/events.repository';
 import { EventStreamService } from '../apps/api/src/events/event-stream.service';
+import { EventOutboxService } from '../apps/api/src/events/event-outbox.service';
+import { EventTailService, type OrganizationTail } from '../apps/api/src/events/event-tail.service';
 import { connectedSession } from './support/sandbox';
 import {
   createTestApp,
@@ -309,41 +311,65 @@ describe('events stream (SSE)', () => {
   });
 
   it('announces a received message whose event write failed once, when recovery replays its effects', async () => {
-    const s = open(t.url, { types: 'message.received' }, bearer(owner));
-    await s.ready;
-    // The database drops the event's write (the message itself was stored just before).
-    const blip = vi
-      .spyOn(t.app.get(EventsRepository), 'insertMany')
-      .mockRejectedValueOnce(new MongoNetworkError('connection reset while storing the event'));
+    // The failed write leaves its sequence number unused, and live streams wait out the gap
+    // timeout (5 s) before they move over it: shorter here, for the tail of an organization of its
+    // own (a tail keeps the timeout it started with).
+    const options = t.app.get<symbol, EventsOptions>(EVENTS_OPTIONS);
+    const saved = options.tailGapTimeoutMs;
+    options.tailGapTimeoutMs = 500;
     try {
-      await inbound('its event write failed');
-      await waitFor(async () => blip.mock.calls.length > 0, 10_000, 'the failed event write');
+      const user = await registerUser(t, { organizationName: 'Event write failed' });
+      await connectedSession(t, user, 'main', '+201001234588');
+      const s = open(t.url, { types: 'message.received' }, bearer(user));
+      await s.ready;
+      // The database drops the event's write (the message itself was stored just before).
+      const blip = vi
+        .spyOn(t.app.get(EventsRepository), 'insertMany')
+        .mockRejectedValueOnce(new MongoNetworkError('connection reset while storing the event'));
+      try {
+        await inbound('its event write failed', user);
+        await waitFor(async () => blip.mock.calls.length > 0, 10_000, 'the failed event write');
+      } finally {
+        blip.mockRestore();
+      }
+      await waitFor(
+        async () =>
+          (
+            await t
+              .http()
+              .get('/api/v1/whatsapp/messages')
+              .query({ search: 'its event write failed' })
+              .set(user.auth)
+          ).body.total === 1,
+        10_000,
+        'the message stored',
+      );
+      await new Promise((r) => setTimeout(r, 300)); // its effects have run (or failed)
+      // The stream's tail moved over every number reserved so far, the unused one included, so the
+      // replay's event comes next in line (a tail moving over a gap while the replay's number is
+      // reserved but not yet stored would move over that one too).
+      const tails = (
+        t.app.get(EventTailService) as unknown as { tails: Map<string, Promise<OrganizationTail>> }
+      ).tails;
+      const reserved = await t.app.get(EventOutboxService).lastSequence(user.organization.id);
+      await waitFor(
+        async () => (await tails.get(user.organization.id))!.cursor >= reserved,
+        10_000,
+        'the live tail past the unused number',
+      );
+      // Later: its creation note is past the grace period and recovery replays what it left undone.
+      const notes = t.app
+        .get<string, Connection>(getConnectionToken())
+        .collection('message_creations');
+      await notes.updateMany({}, { $set: { createdAt: new Date(Date.now() - 10 * 60_000) } });
+      await t.app.get(MessageEffectsRecovery).recover();
+      await received(s, 'its event write failed');
+      expect(s.of('message.received').map((m) => m.data.data.text)).toEqual([
+        'its event write failed',
+      ]);
     } finally {
-      blip.mockRestore();
+      options.tailGapTimeoutMs = saved;
     }
-    await waitFor(
-      async () =>
-        (
-          await t
-            .http()
-            .get('/api/v1/whatsapp/messages')
-            .query({ search: 'its event write failed' })
-            .set(owner.auth)
-        ).body.total === 1,
-      10_000,
-      'the message stored',
-    );
-    await new Promise((r) => setTimeout(r, 300)); // its effects have run (or failed)
-    // Later: its creation note is past the grace period and recovery replays what it left undone.
-    const notes = t.app
-      .get<string, Connection>(getConnectionToken())
-      .collection('message_creations');
-    await notes.updateMany({}, { $set: { createdAt: new Date(Date.now() - 10 * 60_000) } });
-    await t.app.get(MessageEffectsRecovery).recover();
-    await received(s, 'its event write failed');
-    expect(s.of('message.received').map((m) => m.data.data.text)).toEqual([
-      'its event write failed',
-    ]);
   });
 
   it('authenticates with a bearer header or a short-lived stream token that nothing else accepts', async () => {
