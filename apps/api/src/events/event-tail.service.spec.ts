@@ -89,6 +89,39 @@ describe('OrganizationTail', () => {
     expect(seen).toEqual([1, 4]);
   });
 
+  it('gives up only the numbers missing since the gap began: one reserved later waits its own timeout', async () => {
+    vi.useFakeTimers();
+    const committed = log(1);
+    committed.reserve(2); // 2: its writer died
+    const { tail, seen } = setup(committed);
+    await tail.poll();
+    vi.advanceTimersByTime(900);
+    committed.reserve(3); // 3: reserved by a live writer, stored a moment later
+    vi.advanceTimersByTime(100);
+    await tail.poll();
+    expect(tail.cursor).toBe(2);
+    committed.rows.push(event(3));
+    await tail.poll();
+    expect(seen).toEqual([1, 3]);
+  });
+
+  it('moves over an expired gap up to a stored event only as far as the numbers that waited', async () => {
+    vi.useFakeTimers();
+    const committed = log(1);
+    committed.reserve(2); // 2: its writer died
+    const { tail, seen } = setup(committed);
+    await tail.poll();
+    vi.advanceTimersByTime(900);
+    committed.reserve(3); // 3: a live writer, slower than the writer of 4
+    committed.rows.push(event(4));
+    vi.advanceTimersByTime(100);
+    await tail.poll();
+    expect([seen, tail.cursor]).toEqual([[1], 2]);
+    committed.rows.push(event(3));
+    await tail.poll();
+    expect(seen).toEqual([1, 3, 4]);
+  });
+
   it("takes this instance's contiguous writes at once and polls for the rest", async () => {
     const committed = log();
     const { tail, seen } = setup(committed, 5);

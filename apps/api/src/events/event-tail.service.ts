@@ -19,11 +19,13 @@ export interface TailLog {
  * One organization's events in sequence order, whichever instance wrote them. `cursor` is the
  * last sequence number delivered or given up: the tail only moves over a missing number (reserved
  * by a writer that has not committed yet) once it stayed missing for `gapTimeoutMs` (a writer
- * that crashed or failed its insert).
+ * that crashed or failed its insert). Each missing number waits that long: one reserved while the
+ * tail waited for an older one is not given up with it (its writer may be storing it now).
  */
 export class OrganizationTail {
   readonly listeners = new Set<TailListener>();
-  private gapSince?: number;
+  /** Since when the cursor waits, and the last number handed out then (those it waits for). */
+  private gap?: { since: number; upTo: number };
   private polling?: Promise<void>;
   private again = false;
 
@@ -43,13 +45,13 @@ export class OrganizationTail {
     if (range && range.first === this.cursor + 1) {
       if (events.length) this.deliver(events);
       this.cursor = Math.max(this.cursor, range.last);
-      this.gapSince = undefined;
+      this.gap = undefined;
       return;
     }
     const next = events.filter((e) => e.seq !== undefined && e.seq > this.cursor);
     if (next.length && next[0].seq === this.cursor + 1 && isContiguous(next)) {
       this.deliver(next);
-      this.gapSince = undefined;
+      this.gap = undefined;
     } else if (next.length) {
       this.pollQuietly();
     }
@@ -81,7 +83,7 @@ export class OrganizationTail {
       // The counter says whether anything follows; an idle tail costs one lookup per poll.
       const head = await this.log.head(this.organizationId);
       if (head <= this.cursor) {
-        this.gapSince = undefined;
+        this.gap = undefined;
         return;
       }
       const page = await this.log.read(this.organizationId, this.cursor, head, PAGE);
@@ -90,29 +92,33 @@ export class OrganizationTail {
       for (const event of page.events) {
         const seq = event.seq!;
         if (seq <= this.cursor) continue; // offered meanwhile by this instance's outbox
-        if (seq !== this.cursor + 1 && !this.gapExpired()) {
+        if (seq !== this.cursor + 1 && !this.skipMissing(seq - 1, head)) {
           waiting = true;
           break;
         }
         this.cursor = seq;
-        this.gapSince = undefined;
+        this.gap = undefined;
         ready.push(event);
       }
       if (ready.length) this.deliver(ready);
       if (waiting) return;
       // Numbers up to `through` reserved but not stored (yet): wait for them, or move over them.
-      if (this.cursor < page.through) {
-        if (!this.gapExpired()) return;
-        this.cursor = page.through;
-        this.gapSince = undefined;
-      }
+      if (this.cursor < page.through && !this.skipMissing(page.through, head)) return;
     }
   }
 
-  private gapExpired(): boolean {
+  /**
+   * Moves the cursor over the missing numbers up to `target` that have waited `gapTimeoutMs`: those
+   * handed out when the wait began (`head` is the last number handed out now). True once the
+   * cursor reached `target`; numbers handed out during the wait start a wait of their own.
+   */
+  private skipMissing(target: number, head: number): boolean {
     const now = Date.now();
-    this.gapSince ??= now;
-    return now - this.gapSince >= this.gapTimeoutMs;
+    this.gap ??= { since: now, upTo: head };
+    if (now - this.gap.since < this.gapTimeoutMs) return false;
+    this.cursor = Math.max(this.cursor, Math.min(target, this.gap.upTo));
+    this.gap = this.cursor < target ? { since: now, upTo: head } : undefined;
+    return this.gap === undefined;
   }
 
   private deliver(events: StoredEvent[]): void {
