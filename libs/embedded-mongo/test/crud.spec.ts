@@ -1,4 +1,12 @@
-import { Binary, Decimal128, Long, ObjectId, type Collection, type Document } from 'mongodb';
+import {
+  Binary,
+  Decimal128,
+  Double,
+  Long,
+  ObjectId,
+  type Collection,
+  type Document,
+} from 'mongodb';
 import { startTarget, type TestTarget } from './harness';
 
 describe('CRUD through the official driver', () => {
@@ -257,6 +265,105 @@ describe('CRUD through the official driver', () => {
       { $pull: { 's.x': 1 }, $unset: { 'n.y': '' } } as Document,
     );
     expect(await coll.findOne({ _id: 1 } as Document)).toEqual(original);
+  });
+
+  it('applies $push and $pull as MongoDB does: missing fields, duplicates, nested paths', async () => {
+    const coll = fresh();
+    await coll.insertMany([
+      { _id: 1, list: ['a'], nums: [1, new Double(1), 2, 1.5, NaN], o: { x: 1 } },
+      { _id: 2, list: 'not an array', nested: null },
+    ] as Document[]);
+    const update = async (filter: Document, change: Document) =>
+      (await coll.updateOne(filter, change)).modifiedCount;
+    // A value is appended as it is, duplicates kept; a missing field (nested too) is created.
+    expect(await update({ _id: 1 }, { $push: { list: 'a', 'o.seen': { status: 'sent' } } })).toBe(
+      1,
+    );
+    expect(await update({ _id: 1 }, { $push: { list: { $each: ['b', 'a'] }, fresh: 7 } })).toBe(1);
+    // An empty $each leaves an array as it is but creates a missing field.
+    expect(await update({ _id: 1 }, { $push: { list: { $each: [] } } })).toBe(0);
+    expect(await update({ _id: 1 }, { $push: { 'o.empty': { $each: [] } } })).toBe(1);
+    // $pull removes every equal element (1 and 1.0, NaN and NaN); a missing field stays missing.
+    expect(await update({ _id: 1 }, { $pull: { nums: 1, missing: 1, 'no.such': 1 } })).toBe(1);
+    expect(await update({ _id: 1 }, { $pull: { list: { $in: ['a', 'zz'] }, nums: NaN } })).toBe(1);
+    expect(await update({ _id: 1 }, { $pull: { list: 'zz', absent: { $in: [1] } } })).toBe(0);
+    expect(await coll.findOne({ _id: 1 } as Document)).toEqual({
+      _id: 1,
+      list: ['b'],
+      nums: [2, 1.5],
+      o: { x: 1, seen: [{ status: 'sent' }], empty: [] },
+      fresh: [7],
+    });
+    // A target that is not an array is error 2, and nothing of the update applies.
+    const refused: Array<[Document, string]> = [
+      [
+        { $push: { list: 'x' }, $set: { touched: true } },
+        "The field 'list' must be an array but is of type string in document {_id: 2}",
+      ],
+      [
+        { $push: { nested: { $each: ['x'] } } },
+        "The field 'nested' must be an array but is of type null in document {_id: 2}",
+      ],
+      [
+        { $pull: { list: { $in: ['x'] } }, $set: { touched: true } },
+        'Cannot apply $pull to a non-array value',
+      ],
+      [{ $pull: { nested: 'x' } }, 'Cannot apply $pull to a non-array value'],
+    ];
+    for (const [change, message] of refused)
+      await expect(coll.updateOne({ _id: 2 } as Document, change)).rejects.toMatchObject({
+        code: 2,
+        message,
+      });
+    expect(await coll.findOne({ _id: 2 } as Document)).toEqual({
+      _id: 2,
+      list: 'not an array',
+      nested: null,
+    });
+  });
+
+  it("applies the send pipeline's $push and $pull forms (upserts, returned documents)", async () => {
+    const coll = fresh();
+    // The stats' marked upsert: $setOnInsert, $inc and $push $each, unless a marker is applied.
+    const marked = (markers: string[]) =>
+      coll.updateOne(
+        { _id: 'bucket', applied: { $nin: markers } } as Document,
+        {
+          $setOnInsert: { day: 'd' },
+          $inc: { sent: 1 },
+          $push: { applied: { $each: markers } },
+        } as Document,
+        { upsert: true },
+      );
+    expect((await marked(['m1', 'm2'])).upsertedCount).toBe(1);
+    expect((await marked(['m3'])).modifiedCount).toBe(1);
+    await expect(marked(['m3'])).rejects.toMatchObject({ code: 11000 });
+    await coll.updateOne(
+      { _id: 'bucket' } as Document,
+      {
+        $pull: { applied: { $in: ['m1', 'm3'] } },
+      } as Document,
+    );
+    expect(await coll.findOne({ _id: 'bucket' } as Document)).toEqual({
+      _id: 'bucket',
+      day: 'd',
+      sent: 2,
+      applied: ['m2'],
+    });
+    // A message state's forward move: $set of the status and a pending entry, $push of the path.
+    await coll.insertOne({ _id: 'state', status: 'pending', path: ['pending'] } as Document);
+    const before = await coll.findOneAndUpdate(
+      { _id: 'state', status: { $in: ['pending'] } } as Document,
+      { $set: { status: 'sent', 'pending.sent': {} }, $push: { path: 'sent' } } as Document,
+      { returnDocument: 'before' },
+    );
+    expect(before).toEqual({ _id: 'state', status: 'pending', path: ['pending'] });
+    expect(await coll.findOne({ _id: 'state' } as Document)).toEqual({
+      _id: 'state',
+      status: 'sent',
+      path: ['pending', 'sent'],
+      pending: { sent: {} },
+    });
   });
 
   it('stops a multi-update and an ordered bulk write at the document that fails', async () => {

@@ -32,7 +32,9 @@ describe('trySimpleUpdate', () => {
     const overlap = { $set: { 'a.b': 1, 'a-b': 2 }, $unset: { a: '' } }; // 'a' < 'a-b' < 'a.b'
     expect(trySimpleUpdate({ _id: 1 }, overlap)).toBeUndefined();
     expect(trySimpleUpdate({ _id: 1, s: 'x' }, { $inc: { s: 1 } })).toBeUndefined();
-    expect(trySimpleUpdate({ _id: 1 }, { $push: { a: 1 } })).toBeUndefined();
+    expect(
+      trySimpleUpdate({ _id: 1 }, { $push: { a: { $each: [1], $slice: 1 } } }),
+    ).toBeUndefined();
   });
 });
 
@@ -176,5 +178,116 @@ describe('simple updates against mingo', () => {
       );
     }
     expect(taken).toBeGreaterThan(300);
+  });
+});
+
+describe('trySimpleUpdate $push / $pull', () => {
+  it('takes the forms the gateway sends', () => {
+    const state = { _id: 'm', status: 'pending', path: ['pending'] };
+    expect(
+      trySimpleUpdate(state, {
+        $set: { status: 'sent', 'pending.sent': {} },
+        $push: { path: 'sent' },
+      }),
+    ).toEqual({
+      document: { _id: 'm', status: 'sent', path: ['pending', 'sent'], pending: { sent: {} } },
+      modified: true,
+    });
+    const bucket = { _id: 'b', sent: 1, applied: ['m1', 'm2', 'm1'] };
+    expect(
+      trySimpleUpdate(bucket, { $inc: { sent: 1 }, $push: { applied: { $each: ['m3'] } } }),
+    ).toEqual({
+      document: { _id: 'b', sent: 2, applied: ['m1', 'm2', 'm1', 'm3'] },
+      modified: true,
+    });
+    expect(trySimpleUpdate(bucket, { $pull: { applied: { $in: ['m1', 'x'] } } })).toEqual({
+      document: { _id: 'b', sent: 1, applied: ['m2'] },
+      modified: true,
+    });
+    expect(trySimpleUpdate(bucket, { $pull: { applied: 'x', missing: 'm1' } })?.modified).toBe(
+      false,
+    );
+    expect(bucket.applied).toEqual(['m1', 'm2', 'm1']);
+    expect(
+      trySimpleUpsert(
+        { _id: 'b' },
+        { $inc: { sent: 1 }, $push: { applied: { $each: ['m1'] } } },
+        { day: 'd' },
+      ),
+    ).toEqual({ _id: 'b', sent: 1, applied: ['m1'], day: 'd' });
+  });
+
+  it('declines targets of the wrong type (the caller raises error 2), modifiers and conditions left to mingo', () => {
+    expect(trySimpleUpdate({ _id: 1, a: 'x' }, { $push: { a: 1 } })).toBeUndefined();
+    expect(trySimpleUpdate({ _id: 1, a: null }, { $pull: { a: 1 } })).toBeUndefined();
+    expect(
+      trySimpleUpdate({ _id: 1 }, { $push: { a: { $each: [2], $position: 0 } } }),
+    ).toBeUndefined();
+    expect(trySimpleUpdate({ _id: 1 }, { $push: { a: { $each: 2 } } })).toBeUndefined();
+    expect(trySimpleUpdate({ _id: 1, a: [{ b: 1 }] }, { $pull: { a: 1 } })).toBeUndefined();
+    expect(trySimpleUpdate({ _id: 1, a: [1] }, { $pull: { a: { b: 1 } } })).toBeUndefined();
+    expect(trySimpleUpdate({ _id: 1, a: [1] }, { $pull: { a: { $gt: 0 } } })).toBeUndefined();
+    expect(trySimpleUpdate({ _id: 1, a: [1] }, { $pull: { a: /x/ } })).toBeUndefined();
+    expect(trySimpleUpdate({ _id: 1, a: ['A'] }, { $pull: { a: 'a' } }, true)).toBeUndefined();
+    expect(trySimpleUpdate({ _id: 1, a: [1] }, { $pull: { a: 1 } }, true)?.document.a).toEqual([]);
+    expect(() => applyUpdate({ _id: 1, a: 'x' }, { $push: { a: 1 } }, { filter: {} })).toThrow(
+      "The field 'a' must be an array but is of type string in document {_id: 1}",
+    );
+  });
+});
+
+describe('simple $push / $pull against mingo', () => {
+  const next = random(23);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
+  const scalars = [0, -0, 1, 2.5, -3, NaN, 'a', 'b', '', true, false, null, new Date(5)];
+  const item = (): unknown =>
+    next() < 0.1 ? { x: pick(scalars) } : next() < 0.05 ? [pick(scalars)] : pick(scalars);
+  const arrayOf = (make: () => unknown) => Array.from({ length: Math.floor(next() * 5) }, make);
+  const paths = ['a', 'b', 'o.list', 'o.p.q', 's', 'a.0'];
+  const documentOf = (): Document => {
+    const document: Document = { _id: 1 };
+    if (next() < 0.8) document.a = arrayOf(() => (next() < 0.9 ? pick(scalars) : item()));
+    if (next() < 0.5) document.b = next() < 0.8 ? arrayOf(() => pick(scalars)) : pick(scalars);
+    if (next() < 0.6) document.o = next() < 0.7 ? { list: arrayOf(() => pick(scalars)) } : {};
+    if (next() < 0.3) document.s = pick(scalars);
+    return document;
+  };
+  const argumentOf = (operator: string): unknown => {
+    if (operator === '$push') return next() < 0.5 ? item() : { $each: arrayOf(item) };
+    if (operator === '$pull')
+      return next() < 0.5 ? pick(scalars) : { $in: arrayOf(() => pick(scalars)) };
+    return item();
+  };
+  const modifierOf = (): Document => {
+    const modifier: Document = {};
+    for (let i = Math.floor(next() * 3) + 1; i > 0; i--) {
+      const operator = pick(['$push', '$pull', '$push', '$pull', '$set'] as const);
+      modifier[operator] = {
+        ...(modifier[operator] as Document),
+        [pick(paths)]: argumentOf(operator),
+      };
+    }
+    return modifier;
+  };
+  const byMingo = (document: Document, modifier: Document): Document => {
+    const copy = structuredClone(document);
+    updateOne([copy], {}, modifier as never, {}, mingoOptions());
+    return copy;
+  };
+
+  it('gives the document mingo gives, modified exactly when it changed, whenever it takes the update', () => {
+    let taken = 0;
+    for (let n = 0; n < 3000; n++) {
+      const document = documentOf();
+      const modifier = modifierOf();
+      const result = trySimpleUpdate(document, modifier);
+      if (!result) continue;
+      taken++;
+      const expected = byMingo(document, modifier);
+      const context = JSON.stringify({ document, modifier });
+      expect(result.document, context).toEqual(expected);
+      expect(result.modified, context).toBe(canonicalKey(expected) !== canonicalKey(document));
+    }
+    expect(taken).toBeGreaterThan(800);
   });
 });

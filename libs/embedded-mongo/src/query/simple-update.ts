@@ -3,14 +3,17 @@ import { canonicalKey } from '../storage/index-key';
 import { compareStrings } from './bson-order';
 import { cloneDocument } from './clone';
 
-const SIMPLE_OPERATORS = new Set(['$set', '$unset', '$inc', '$max', '$min']);
+const SIMPLE_OPERATORS = new Set(['$set', '$unset', '$inc', '$max', '$min', '$push', '$pull']);
 
 /**
- * Fast path for the updates applications send most ($set/$unset/$inc, and $max/$min between two
- * numbers, two dates or, without a collation, two strings, on plain paths). mingo's general
- * updater rebuilds its operator tables on every call, which dominates single-document updates.
- * Returns undefined whenever the update needs mingo's full semantics: positional paths, arrays
- * along a path, `_id`, non-numeric increments or overlapping paths.
+ * Fast path for the updates applications send most ($set/$unset/$inc, $max/$min between two
+ * numbers, two dates or, without a collation, two strings, $push of a value or an `$each` list,
+ * and $pull of scalars or `$in` a list of scalars from an array of scalars, on plain paths).
+ * mingo's general updater rebuilds its operator tables on every call, which dominates
+ * single-document updates. Returns undefined whenever the update needs mingo's full semantics (or
+ * is an error, which the caller raises): positional paths, arrays along a path, `_id`, non-numeric
+ * increments, a target of the wrong type, $push modifiers other than $each, $pull conditions on
+ * documents or arrays, or overlapping paths.
  */
 export function trySimpleUpdate(
   original: Document,
@@ -49,10 +52,58 @@ function simpleOperations(modifier: Document): Operation[] | undefined {
   for (const operator of Object.keys(modifier)) {
     const fields = modifier[operator] as unknown;
     if (!SIMPLE_OPERATORS.has(operator) || !fields || typeof fields !== 'object') return undefined;
-    for (const path of Object.keys(fields))
-      operations.push([operator, path, (fields as Document)[path]]);
+    for (const path of Object.keys(fields)) {
+      let value = (fields as Document)[path];
+      if (operator === '$push') value = pushedItems(value);
+      else if (operator === '$pull') value = pulledKeys(value);
+      if (value === undefined) return undefined;
+      operations.push([operator, path, value]);
+    }
   }
   return operations;
+}
+
+/** What a $push appends: its value, or its `$each` list; undefined for any other modifier. */
+function pushedItems(value: unknown): unknown[] | undefined {
+  if (!isPlainObject(value)) return [value];
+  const keys = Object.keys(value);
+  if (!keys.some((key) => key.startsWith('$'))) return [value];
+  // A document whose first field is $each is the modifier form; $slice/$sort/$position are mingo's.
+  return keys.length === 1 && keys[0] === '$each' && Array.isArray(value.$each)
+    ? value.$each
+    : undefined;
+}
+
+/**
+ * The canonical keys of the scalars a $pull removes (a scalar, or `{ $in: [scalars] }`): such a
+ * condition removes the elements equal to one of them, as BSON compares (1 equals 1.0, NaN NaN).
+ * Undefined for a condition on documents or arrays, a regex or another operator.
+ */
+function pulledKeys(condition: unknown): Set<string> | undefined {
+  if (isScalar(condition)) return new Set([canonicalKey(condition)]);
+  if (!isPlainObject(condition)) return undefined;
+  const keys = Object.keys(condition);
+  if (keys.length !== 1 || keys[0] !== '$in' || !Array.isArray(condition.$in)) return undefined;
+  const scalars: unknown[] = condition.$in;
+  return scalars.every(isScalar) ? new Set(scalars.map(canonicalKey)) : undefined;
+}
+
+/** Values a $pull compares by equality alone: no documents, arrays, regexes or BSON classes. */
+function isScalar(value: unknown): boolean {
+  const type = typeof value;
+  return (
+    type === 'string' ||
+    type === 'number' ||
+    type === 'boolean' ||
+    value === null ||
+    (value instanceof Date && !Number.isNaN(value.getTime()))
+  );
+}
+
+function isPlainObject(value: unknown): value is Document {
+  return (
+    value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype
+  );
 }
 
 /** Applies the operations to a copy of `original`; undefined when one needs mingo. */
@@ -66,9 +117,10 @@ function applyOperations(
   for (const [operator, path, value] of operations) {
     // Most paths are top-level names: no split, and the document is their parent.
     const parts = path.includes('.') ? path.split('.') : undefined;
-    const parent = parts ? parentObject(document, parts, operator !== '$unset') : document;
+    const creates = operator !== '$unset' && operator !== '$pull';
+    const parent = parts ? parentObject(document, parts, creates) : document;
     if (parent === undefined) return undefined;
-    if (parent === null) continue; // $unset of a path that does not exist
+    if (parent === null) continue; // $unset or $pull of a path that does not exist
     const leaf = parts ? parts[parts.length - 1] : path;
     const exists = Object.prototype.hasOwnProperty.call(parent, leaf);
     if (operator === '$set') {
@@ -77,6 +129,27 @@ function applyOperations(
     } else if (operator === '$unset') {
       if (exists) modified = true;
       delete parent[leaf];
+    } else if (operator === '$push') {
+      const items = value as unknown[];
+      // A missing field becomes the array (an empty one for `$each: []`, as MongoDB creates it).
+      if (!exists) parent[leaf] = [];
+      else if (!Array.isArray(parent[leaf])) return undefined; // error 2, raised by the caller
+      for (const item of items) (parent[leaf] as unknown[]).push(cloneDocument(item));
+      if (!exists || items.length > 0) modified = true;
+    } else if (operator === '$pull') {
+      if (!exists) continue;
+      const array = parent[leaf] as unknown;
+      if (!Array.isArray(array)) return undefined; // error 2, raised by the caller
+      // Equality on documents and arrays matches by query semantics: mingo's job.
+      if (!array.every(isScalar)) return undefined;
+      // Under a collation, strings compare by its rules: mingo's job too.
+      if (collated && array.some((element) => typeof element === 'string')) return undefined;
+      const pulled = value as Set<string>;
+      const kept = array.filter((element) => !pulled.has(canonicalKey(element)));
+      if (kept.length !== array.length) {
+        parent[leaf] = kept;
+        modified = true;
+      }
     } else if (operator === '$inc') {
       if (typeof value !== 'number' || (exists && typeof parent[leaf] !== 'number'))
         return undefined;
