@@ -77,4 +77,22 @@ describe('KeyedDrains', () => {
       vi.useRealTimers();
     }
   });
+
+  it('kicks no earlier than Date.now() says, when the timer fires early', async () => {
+    vi.useFakeTimers();
+    try {
+      const runs: string[] = [];
+      const drains = new KeyedDrains(async (key) => void runs.push(key), vi.fn());
+      drains.kickAfter('a', 300);
+      // The wall clock falls 50 ms behind the timers (as a busy event loop's cached clock does).
+      vi.setSystemTime(Date.now() - 50);
+      await vi.advanceTimersByTimeAsync(300);
+      expect(runs).toEqual([]);
+      await vi.advanceTimersByTimeAsync(50);
+      expect(runs).toEqual(['a']);
+      await drains.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

@@ -41,11 +41,24 @@ export class KeyedDrains {
    * waits its own backoff, not the next sweep: the sweep stays the safety net.
    */
   kickAfter(key: string, ms: number): void {
+    this.kickAt(key, Date.now() + ms);
+  }
+
+  /**
+   * A timer can fire before Date.now() reaches its time (it counts from the event loop's cached
+   * clock, behind by however long the loop was busy): work due by Date.now() would not be due yet
+   * then, so an early timer waits out the rest.
+   */
+  private kickAt(key: string, at: number): void {
     if (this.halted) return;
-    const timer = setTimeout(() => {
-      this.delayed.delete(timer);
-      this.kick(key);
-    }, ms);
+    const timer = setTimeout(
+      () => {
+        this.delayed.delete(timer);
+        if (Date.now() < at) this.kickAt(key, at);
+        else this.kick(key);
+      },
+      Math.max(0, at - Date.now()),
+    );
     timer.unref();
     this.delayed.add(timer);
   }
