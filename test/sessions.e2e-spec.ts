@@ -29,6 +29,7 @@ import {
   type RegisteredUser,
   type TestApp,
 } from './support/test-app';
+import { withLateFirstInsert } from './support/late-insert';
 import { waitFor } from './support/wait';
 
 function decodeQrDataUrl(dataUrl: string): string | undefined {
@@ -743,22 +744,11 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
         .post('/api/v1/whatsapp/sessions')
         .set(org.auth)
         .send({ sessionName: `b${i}` });
-    const model = t.app.get<Model<WhatsAppSession>>(getModelToken(WhatsAppSession.name));
-    let entered!: () => void;
-    const insertHeld = new Promise<void>((resolve) => (entered = resolve));
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    vi.spyOn(model, 'create').mockImplementationOnce((async (input: Partial<WhatsAppSession>) => {
-      const doc = new model(input);
-      entered();
-      await released;
-      return doc.save();
-    }) as never);
-    const late = create(0).then((r) => r);
-    await insertHeld;
-    const rivals = await Promise.all(Array.from({ length: 19 }, (_, i) => create(i + 1)));
-    release();
-    const burst = [...rivals, await late];
+    const burst = await withLateFirstInsert(
+      t.app.get<Model<WhatsAppSession>>(getModelToken(WhatsAppSession.name)),
+      () => create(0),
+      () => Array.from({ length: 19 }, (_, i) => create(i + 1)),
+    );
     const statuses = burst.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(3);
     expect(statuses.filter((s) => s === 403)).toHaveLength(17);

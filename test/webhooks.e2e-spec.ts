@@ -24,6 +24,7 @@ import { WebhooksRepository } from '../apps/api/src/webhooks/webhooks.repository
 import { Webhook } from '../apps/api/src/webhooks/schemas/webhook.schema';
 import { connectedSession } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
+import { withLateFirstInsert } from './support/late-insert';
 import { waitFor } from './support/wait';
 
 const ENV = { WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', WEBHOOK_RETRY_BASE_MS: '50' };
@@ -360,22 +361,11 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     // One create's insert lands only after its 29 rivals were answered, its id (and whatever it
     // read before the insert) older than theirs: counting first and ranking after let it in as
     // the 26th.
-    const model = t.app.get<Model<Webhook>>(getModelToken(Webhook.name));
-    let entered!: () => void;
-    const insertHeld = new Promise<void>((resolve) => (entered = resolve));
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    vi.spyOn(model, 'create').mockImplementationOnce((async (input: Partial<Webhook>) => {
-      const doc = new model(input);
-      entered();
-      await released;
-      return doc.save();
-    }) as never);
-    const late = create().then((r) => r);
-    await insertHeld;
-    const rivals = await Promise.all(Array.from({ length: 29 }, create));
-    release();
-    const burst = [...rivals, await late];
+    const burst = await withLateFirstInsert(
+      t.app.get<Model<Webhook>>(getModelToken(Webhook.name)),
+      create,
+      () => Array.from({ length: 29 }, create),
+    );
     const statuses = burst.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(25);
     expect(statuses.filter((s) => s === 422)).toHaveLength(5);
