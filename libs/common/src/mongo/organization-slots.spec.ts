@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import mongoose, { type Model } from 'mongoose';
 import { useEmbeddedConnection } from '@app/embedded-mongo/testing/embedded-connection';
 import {
@@ -100,5 +101,28 @@ describe('organization slots (embedded store)', () => {
     );
     // Full now at a limit of 3: the limit counts them.
     expect(await createIn(model, 'a', 3, 'a4')).toBeUndefined();
+  });
+
+  it('gives no slots while the unique slot index cannot be built, saying why', async () => {
+    const collection = 'slots_no_index';
+    // Two documents holding one slot (written by hand): the unique index cannot be built.
+    await connection.collection(collection).insertMany([
+      { organizationId: 'a', name: 'a1', slot: 0 },
+      { organizationId: 'a', name: 'a2', slot: 0 },
+      { organizationId: 'a', name: 'a3' },
+    ]);
+    const schema = new mongoose.Schema(
+      { organizationId: String, name: String, slot: Number },
+      { collection, autoIndex: false },
+    );
+    schema.index(...ORGANIZATION_SLOT_INDEX);
+    const model = connection.model(collection, schema) as unknown as Model<unknown>;
+    // As mongoose's autoIndex would at model compile: the build fails.
+    const built = model.createIndexes();
+    vi.spyOn(model, 'init').mockReturnValue(built as never);
+    const error = vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    await new OrganizationSlotsBackfill(model).onApplicationBootstrap();
+    expect(await model.collection.countDocuments({ slot: { $exists: false } })).toBe(1);
+    expect(error).toHaveBeenCalledWith(expect.stringContaining('could not be built'));
   });
 });

@@ -80,6 +80,16 @@ export class OrganizationSlotsBackfill implements OnApplicationBootstrap {
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // The unique slot index first (mongoose builds it in the background): without it, instances
+    // booting together could give two documents one slot.
+    try {
+      await this.model.init();
+    } catch (error) {
+      this.log.error(
+        `The indexes of ${this.model.collection.name} could not be built (${(error as Error).message}); documents without an organization slot keep none until the next start`,
+      );
+      return;
+    }
     const collection = this.model.collection;
     const missing = await collection
       .find({ slot: { $exists: false } }, { projection: { _id: 1, organizationId: 1 } })
