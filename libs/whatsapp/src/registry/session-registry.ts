@@ -442,11 +442,11 @@ export class SessionRegistry
   }
 
   /**
-   * Deletes a session whose create is rolled back (refused before it ran: past its organization's
-   * limit, or by an instance shutting down), under its lease taken here for that, as a delete of
-   * a session not live here is: an instance may have started it meanwhile (a QR asked of it as
-   * soon as the name existed), and the document of a session another instance runs is not deleted
-   * under it. False when the session runs (here or on another instance): it stays then.
+   * Deletes a session whose create is rolled back (its start refused by an instance shutting
+   * down), under its lease taken here for that, as a delete of a session not live here is: an
+   * instance may have started it meanwhile (a QR asked of it as soon as the name existed), and the
+   * document of a session another instance runs is not deleted under it. False when the session
+   * runs (here or on another instance): it stays then.
    */
   discardUnstarted(sessionId: string): Promise<boolean> {
     return this.locks.run(sessionId, async () => {
