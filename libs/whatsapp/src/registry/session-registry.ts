@@ -339,9 +339,7 @@ export class SessionRegistry
         });
     } finally {
       this.ending.delete(handle.sessionId);
-      await this.leases
-        .release(handle.sessionId, handle.leaseToken)
-        .catch((err) => this.logError('Lease release failed', err));
+      await this.releaseLease(handle.sessionId, handle.leaseToken);
     }
   }
 
@@ -511,14 +509,19 @@ export class SessionRegistry
     return { leaseToken };
   }
 
+  /** Lets go of the lease taken under `token`; a failure is logged (the lease then runs out). */
+  private async releaseLease(sessionId: string, token: string): Promise<void> {
+    await this.leases
+      .release(sessionId, token)
+      .catch((err) => this.logError('Lease release failed', err));
+  }
+
   /** A session not live here: its auth writes land, then its lease goes (see `retire`). */
   private async letGo(sessionId: string, leaseToken: string): Promise<void> {
     try {
       await this.authStores.release(sessionId);
     } finally {
-      await this.leases
-        .release(sessionId, leaseToken)
-        .catch((err) => this.logError('Lease release failed', err));
+      await this.releaseLease(sessionId, leaseToken);
     }
   }
 
@@ -749,9 +752,7 @@ export class SessionRegistry
     if (!leaseToken) throw new SessionLeasedElsewhereError(sessionId);
     if (this.closed) {
       // The shutdown began while the lease was being taken; its close does not see this session.
-      await this.leases
-        .release(sessionId, leaseToken)
-        .catch((err) => this.logError('Lease release failed', err));
+      await this.releaseLease(sessionId, leaseToken);
       throw new InstanceShuttingDownError(sessionId);
     }
     const handle = new SessionHandle(
@@ -863,10 +864,7 @@ export class SessionRegistry
       // Its auth writes land first (a take-back at close): who takes the lease next reads them.
       await this.authStores.release(handle.sessionId);
     } finally {
-      if (releaseLease)
-        await this.leases
-          .release(handle.sessionId, handle.leaseToken)
-          .catch((err) => this.logError('Lease release failed', err));
+      if (releaseLease) await this.releaseLease(handle.sessionId, handle.leaseToken);
       else this.leases.untrack(handle.sessionId);
     }
   }
