@@ -124,6 +124,34 @@ describe('events stream (SSE)', () => {
   });
   afterAll(() => t?.close());
 
+  it('lets go of a stream whose client left while it was being set up', async () => {
+    const service = t.app.get(EventStreamService);
+    const tails = t.app.get(EventTailService);
+    const subscribe = tails.subscribe.bind(tails);
+    let entered!: () => void;
+    const setUpHeld = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const spy = vi.spyOn(tails, 'subscribe').mockImplementationOnce(async (...args) => {
+      entered();
+      await released;
+      return subscribe(...args);
+    });
+    const before = service.connections;
+    const left = open(t.url, {}, bearer(owner));
+    left.ready.catch(() => undefined); // no response comes: the client is gone first
+    await setUpHeld;
+    left.close();
+    await new Promise((r) => setTimeout(r, 100)); // the server sees the connection close
+    release();
+    await waitFor(
+      async () => service.connections === before,
+      5_000,
+      'the stream of the client that left closed',
+    );
+    spy.mockRestore();
+  });
+
   it('streams live events with id: = event id, org-scoped', async () => {
     const mine = open(t.url, {}, bearer(owner));
     const theirs = open(t.url, {}, bearer(stranger));

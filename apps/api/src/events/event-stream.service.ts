@@ -107,6 +107,9 @@ export class EventStreamService implements BeforeApplicationShutdown {
     this.open.add(close);
     req.on('close', close);
     res.on('error', close);
+    // A client that left while the stream was set up (its close came before these listeners) would
+    // otherwise hold its tail subscription and heartbeat for good.
+    if (req.socket.destroyed) close();
 
     try {
       const filter = { types: query.types, sessionName: query.sessionName };
