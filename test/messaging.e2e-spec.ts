@@ -2598,7 +2598,16 @@ describe('messaging send retries', () => {
       size: photo.length,
       downloadStatus: 'discarded',
     });
-    expect(await storage.open(key)).toBeNull();
+    // The mark comes first, the bytes go right after it.
+    await waitFor(
+      async () => {
+        const opened = await storage.open(key);
+        opened?.stream.destroy();
+        return opened === null;
+      },
+      5_000,
+      'its bytes deleted',
+    );
     const gone = await t
       .http()
       .get(`/api/v1/whatsapp/messages/${res.body.id}/media`)
