@@ -10,16 +10,19 @@ import { report, round, settleGc, tempDir } from './support';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 3000);
 
+/** Resolves with how many times `done` was asked. */
 async function waitUntil(
   done: () => Promise<boolean>,
   what: string,
   timeoutMs = 600_000,
-): Promise<void> {
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
+  let checks = 1;
+  for (; !(await done()); checks++) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+  return checks;
 }
 
 const waitForCount = (connection: Connection, filter: object, n: number) =>
@@ -77,11 +80,19 @@ async function waitForPipeline(connection: Connection, n: number, events: number
     throw new Error(`expected ${n}: ${inbound} messages, ${received} events`);
 }
 
+const opcounters = async (connection: Connection): Promise<Record<string, number>> =>
+  (await connection.db!.admin().command({ serverStatus: 1 })).opcounters;
+
 /** Documents inserted plus update and delete statements so far (serverStatus, as on mongod). */
 async function storeWrites(connection: Connection): Promise<number> {
-  const status = await connection.db!.admin().command({ serverStatus: 1 });
-  const { insert, update, delete: deleted } = status.opcounters as Record<string, number>;
+  const { insert, update, delete: deleted } = await opcounters(connection);
   return insert + update + deleted;
+}
+
+/** Every operation so far: the writes, queries, getMores and other commands (one round trip each, but a batch's statements). */
+async function storeOperations(connection: Connection): Promise<number> {
+  const { insert, query, update, delete: deleted, getmore, command } = await opcounters(connection);
+  return insert + query + update + deleted + getmore + command;
 }
 
 async function main(): Promise<void> {
@@ -162,6 +173,7 @@ async function main(): Promise<void> {
     // Send pipeline with rate limiting off: accept → outbox → engine → sent.
     const send = app.get(SendMessageUseCase);
     const sends = Math.min(N, 1000);
+    const operationsBefore = await storeOperations(connection);
     settleGc();
     const sendStart = process.hrtime.bigint();
     await Promise.all(
@@ -174,8 +186,11 @@ async function main(): Promise<void> {
       ),
     );
     const acceptedSeconds = Number(process.hrtime.bigint() - sendStart) / 1e9;
-    await waitForCount(connection, { direction: 'out', status: 'sent' }, sends);
+    const polls = await waitForCount(connection, { direction: 'out', status: 'sent' }, sends);
     const sendSeconds = Number(process.hrtime.bigint() - sendStart) / 1e9;
+    // Less the wait's own polls (one count each).
+    const operationsPerSend =
+      ((await storeOperations(connection)) - operationsBefore - polls) / sends;
 
     const inboundPerSecond = N / manyChats.seconds;
     const fewChatsPerSecond = N / fewChats.seconds;
@@ -198,6 +213,8 @@ async function main(): Promise<void> {
       sends,
       sendAcceptedPerSecond: round(sends / acceptedSeconds, 1),
       sendPipelinePerSecond: round(sends / sendSeconds, 1),
+      // Accept, claim, send, record and every effect (chat, stats, event log) of one send.
+      storeOperationsPerSend: round(operationsPerSend, 1),
     });
   } finally {
     await app.close();
