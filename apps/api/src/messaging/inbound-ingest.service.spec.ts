@@ -59,7 +59,7 @@ describe('InboundIngestService', () => {
   const counts = { record: vi.fn(), recount: vi.fn() };
   const status = { emitCreated: vi.fn(), applyReceipt: vi.fn(), applyEarlyReceipts: vi.fn() };
   const sessions = { touchActivity: vi.fn() };
-  const dispatcher = { sendsSettled: vi.fn() };
+  const dispatcher = { sendsSettled: vi.fn(), sentHere: vi.fn() };
   let ingest: InboundIngestService;
   let creation: MessageCreationService;
 
@@ -355,6 +355,19 @@ describe('InboundIngestService', () => {
         [`WA${m}`, 'played', 9 + m],
       ]),
     );
+  });
+
+  it("drops WhatsApp's ack of a send made here (its record says sent), not its later receipts nor other acks", async () => {
+    dispatcher.sentHere.mockImplementation((_sessionId: string, id: string) => id === 'WA-OURS');
+    await ingest.onStatus(receipt('WA-OURS', 'sent', 1));
+    await ingest.onStatus(receipt('WA-OURS', 'delivered', 2));
+    // A message typed on the phone is acknowledged too, and only the ack says it went out.
+    await ingest.onStatus(receipt('WA-PHONE', 'sent', 3));
+    await ingest.receiptsSettled('org1_main');
+    expect(status.applyReceipt.mock.calls.map(([, id, to]) => `${id} ${to}`).sort()).toEqual([
+      'WA-OURS delivered',
+      'WA-PHONE sent',
+    ]);
   });
 
   it('notes the ids before the insert and closes the note after every effect ran', async () => {

@@ -157,10 +157,13 @@ export class InboundIngestService implements BeforeApplicationShutdown {
 
   /**
    * Hands a receipt over to the session's next round of receipts (see applyReceipts), where it is
-   * folded with the other receipts of its message; it holds nothing of the event.
+   * folded with the other receipts of its message; it holds nothing of the event. WhatsApp's ack
+   * of a send made here is not: the send records `sent` itself.
    */
   @OnEvent(WA_EVENTS.messageStatus, { async: true, promisify: true })
   onStatus(event: WaMessageStatusEvent): void {
+    if (event.status === 'sent' && this.dispatcher.sentHere(event.sessionId, event.waMessageId))
+      return;
     this.receipts.push(event.sessionId, event.waMessageId, {
       status: event.status,
       at: new Date(event.at),

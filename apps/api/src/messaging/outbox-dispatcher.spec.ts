@@ -136,6 +136,9 @@ describe('OutboxDispatcher once WhatsApp took a send', () => {
     await dispatcher.beforeApplicationShutdown();
     expect(send).toHaveBeenCalledTimes(1);
     expect(markSent).toHaveBeenLastCalledWith(message, 'WA1', expect.any(Date));
+    // WhatsApp's ack of it changes nothing its record does not say (ingest drops it).
+    expect(dispatcher.sentHere(SESSION, 'WA1')).toBe(true);
+    expect(dispatcher.sentHere(SESSION, 'WA2')).toBe(false);
     expect(messages.scheduleRetry).not.toHaveBeenCalled();
     expect(fail).not.toHaveBeenCalled();
   });

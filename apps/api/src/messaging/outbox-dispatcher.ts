@@ -32,6 +32,7 @@ import { MessagesRepository } from './messages.repository';
 import type { MessageRecord, OutboundMediaType } from './message.types';
 import { SendRateLimiter } from './send-rate-limiter';
 import { quotedMessageOf } from './quoted-message';
+import { RecentSends } from './recent-sends';
 
 const BATCH = 50;
 /**
@@ -65,6 +66,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     (err, sessionId) => this.log.error({ err, sessionId }, 'Outbox drain failed'),
   );
   private readonly inFlight = new Map<string, Promise<boolean>>();
+  private readonly recentSends = new RecentSends();
   private readonly limiter: SendRateLimiter;
   private readonly deadlineMs: number;
   private readonly retryBaseMs: number;
@@ -219,6 +221,14 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     await this.inFlight.get(sessionId)?.catch(() => undefined);
   }
 
+  /**
+   * Whether this process handed the message to the engine lately: WhatsApp's ack of it (`sent`)
+   * then changes nothing the send does not record itself.
+   */
+  sentHere(sessionId: string, waMessageId: string): boolean {
+    return this.recentSends.has(sessionId, waMessageId);
+  }
+
   /** sendsSettled, waited for at most `ms` (an engine that never answers holds up nothing). */
   private async sendsSettledWithin(sessionId: string, ms: number): Promise<void> {
     await within(this.sendsSettled(sessionId), ms, () => undefined);
@@ -247,6 +257,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, BeforeApplicati
     } catch (error) {
       return this.sendFailed(message, error);
     }
+    this.recentSends.remember(message.sessionId, sent.waMessageId);
     // WhatsApp has it: failing to store its id is not a failed send (sending again would reach the
     // recipient twice). An outage is waited out; safe to repeat (a forward-only update).
     await this.outage.run(
