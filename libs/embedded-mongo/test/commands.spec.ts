@@ -51,6 +51,22 @@ describe('server and admin commands', () => {
     expect(after.command - before.command).toBeGreaterThanOrEqual(2); // findAndModify, serverStatus
   });
 
+  it('counts requests in serverStatus.network.numRequests as mongod does: one per command, whatever it holds', async () => {
+    const requests = async () =>
+      (await target.client.db('admin').command({ serverStatus: 1 })).network.numRequests as number;
+    const before = await requests();
+    const items = target.db.collection('requests_counted');
+    await items.insertMany([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    await items.bulkWrite(
+      [1, 2, 3].map((n) => ({ updateOne: { filter: { n }, update: { $set: { seen: true } } } })),
+    );
+    await items.findOne({ n: 1 });
+    await expect(target.db.command({ definitelyNotACommand: 1 })).rejects.toThrow();
+    // Four requests and the second serverStatus; a real server may also count its monitors' hellos.
+    expect((await requests()) - before).toBeGreaterThanOrEqual(5);
+    expect((await requests()) - before).toBeLessThan(20);
+  });
+
   it('rejects unknown commands with code 59', async () => {
     await expect(target.db.command({ definitelyNotACommand: 1 })).rejects.toMatchObject({
       code: 59,

@@ -23,6 +23,7 @@ const handlers = new Map<string, CommandHandler>(
  */
 export function runCommand(command: Document, context: CommandContext): Document {
   const name = Object.keys(command)[0];
+  context.opcounters.request();
   try {
     const handler = handlers.get(name);
     if (!handler)

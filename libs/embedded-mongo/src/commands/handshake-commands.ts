@@ -54,6 +54,7 @@ function serverStatus(_command: Document, context: CommandContext): Document {
     localTime: new Date(),
     mem: { resident: Math.round(process.memoryUsage().rss / 2 ** 20), bits: 64 },
     opcounters: context.opcounters.snapshot(),
+    network: { numRequests: context.opcounters.numRequests },
     metrics: { cursor: { open: { total: context.cursors.openCount } } },
     storage: {
       collections: collections.length,

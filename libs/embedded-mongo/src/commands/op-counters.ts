@@ -7,6 +7,12 @@ import type { Document } from 'bson';
  */
 export class OpCounters {
   private readonly counts = { insert: 0, query: 0, update: 0, delete: 0, getmore: 0, command: 0 };
+  /** `serverStatus.network.numRequests`: every request received, one per command (a round trip). */
+  private requests = 0;
+
+  request(): void {
+    this.requests++;
+  }
 
   count(name: string, command: Document): void {
     const statements = (field: string) =>
@@ -21,5 +27,9 @@ export class OpCounters {
 
   snapshot(): Document {
     return { ...this.counts };
+  }
+
+  get numRequests(): number {
+    return this.requests;
   }
 }
