@@ -1952,6 +1952,47 @@ describe('messaging outbox across a restart', () => {
   });
 });
 
+describe('inbound messages arriving as the gateway restarts', () => {
+  // Right after linking, a new contact's first messages take a while to decrypt: a restart then
+  // cuts off some the device never acknowledged, and WhatsApp delivers those again at the next
+  // login (on the emulator this failed while its offline queue did not outlive a restart).
+  it('keeps every one: those cut off come again after the restart', async () => {
+    let t = await createTestApp();
+    try {
+      const owner = await registerUser(t);
+      await connectedSession(t, owner, 'main');
+      // Four new contacts, four messages each.
+      const ids = Array.from({ length: 16 }, (_, i) => `RESTARTIN${String(i).padStart(2, '0')}`);
+      const sandbox = t.app.get(SandboxControl);
+      for (const [i, waMessageId] of ids.entries())
+        sandbox.inbound(`${owner.organization.id}_main`, {
+          from: `20111222400${i % 4}`,
+          text: waMessageId,
+          waMessageId,
+        });
+      t = await t.restart();
+      await waitForSessionStatus(t, owner, 'main', 'connected');
+      const storedIds = async () =>
+        (
+          await t
+            .http()
+            .get('/api/v1/whatsapp/messages')
+            .query({ direction: 'in', limit: 100 })
+            .set(owner.auth)
+        ).body.items
+          .map((m: { waMessageId: string }) => m.waMessageId)
+          .sort();
+      // Waits for all of them; on a timeout the comparison below names those missing.
+      await waitFor(async () => (await storedIds()).length === ids.length, 15_000).catch(
+        () => undefined,
+      );
+      expect(await storedIds()).toEqual(ids);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('a receipt that comes before its message, across a restart', () => {
   // Baileys can hand a receipt over before the message typed on the phone it names; kept only in
   // memory, it was lost when the gateway restarted (or the message was stored by another instance)

@@ -1,4 +1,4 @@
-import type { proto } from '@whiskeysockets/baileys';
+import { BufferJSON, type proto } from '@whiskeysockets/baileys';
 import { companionAddress, type Directory } from './directory';
 import type { EmulatorContext } from './emulator-context';
 import type { Envelopes, Outgoing } from './envelopes';
@@ -25,7 +25,6 @@ export interface DeliveryOptions {
  * retry receipts. Pairwise from a contact, `fromMe` copies from the account's own phone, groups.
  */
 export class MessageDelivery {
-  private readonly offlineQueue = new Map<string, BinaryNode[]>();
   readonly retryReceipts: RetryReceipts;
 
   constructor(
@@ -75,8 +74,10 @@ export class MessageDelivery {
     const live = this.ctx.connections.live(account, companion.deviceId);
     if (live.length) for (const conn of live) conn.send(stanza);
     else {
+      const offline = (this.ctx.store.state.offline ??= {});
       const key = companionAddress(account, companion.deviceId);
-      this.offlineQueue.set(key, [...(this.offlineQueue.get(key) ?? []), stanza]);
+      (offline[key] ??= []).push(JSON.stringify(stanza, BufferJSON.replacer));
+      this.ctx.store.save();
     }
   }
 
@@ -92,10 +93,13 @@ export class MessageDelivery {
 
   /** What queued up for a companion while it was offline (removed from the queue). */
   takeOfflineQueue(account: string, deviceId: number): BinaryNode[] {
+    const offline = this.ctx.store.state.offline ?? {};
     const key = companionAddress(account, deviceId);
-    const queued = this.offlineQueue.get(key) ?? [];
-    this.offlineQueue.delete(key);
-    return queued;
+    const queued = offline[key] ?? [];
+    if (!queued.length) return [];
+    delete offline[key];
+    this.ctx.store.save();
+    return queued.map((json) => JSON.parse(json, BufferJSON.reviver) as BinaryNode);
   }
 
   /**

@@ -88,6 +88,11 @@ export interface EmulatorState {
   accounts: Record<string, AccountRecord>;
   groups?: Record<string, GroupRecord>;
   appState?: Record<string, AppStateRecord>;
+  /**
+   * What waits for each companion ("account.device") to log in again, oldest first: stanzas as
+   * JSON (BufferJSON). WhatsApp keeps it on its servers, so it outlives a restart of the emulator.
+   */
+  offline?: Record<string, string[]>;
 }
 
 const FILE = 'wa-emulator-state.json';
