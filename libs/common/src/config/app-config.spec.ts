@@ -150,6 +150,35 @@ describe('loadConfig', () => {
     expect(uri).not.toContain('hunter2');
   });
 
+  it('refuses a reconnect maximum below the base, naming both variables', () => {
+    expect(() =>
+      loadConfig({ WA_RECONNECT_BASE_MS: '5000', WA_RECONNECT_MAX_DELAY_MS: '1000' }),
+    ).toThrow(
+      'WA_RECONNECT_MAX_DELAY_MS must be at least WA_RECONNECT_BASE_MS, which is 5000 (got 1000)',
+    );
+    // Against the base's default too; and one equal to the base is a fixed delay.
+    expect(() => loadConfig({ WA_RECONNECT_MAX_DELAY_MS: '500' })).toThrow(
+      'WA_RECONNECT_MAX_DELAY_MS must be at least WA_RECONNECT_BASE_MS, which is 1000 (got 500)',
+    );
+    expect(
+      loadConfig({ WA_RECONNECT_BASE_MS: '300', WA_RECONNECT_MAX_DELAY_MS: '300' }),
+    ).toMatchObject({ WA_RECONNECT_BASE_MS: 300, WA_RECONNECT_MAX_DELAY_MS: 300 });
+  });
+
+  it('tells a bad reconnect base by its own rule only, not as a maximum below it', () => {
+    const message = () => {
+      try {
+        loadConfig({ WA_RECONNECT_BASE_MS: '1.5s', WA_RECONNECT_MAX_DELAY_MS: '20' });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error('expected a configuration error');
+    };
+    expect(message()).toBe(
+      'Invalid configuration: WA_RECONNECT_BASE_MS must be an integer between 10 and 60000 (got "1.5s")',
+    );
+  });
+
   it('lists every bad variable in one line', () => {
     expect(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' })).toThrow(
       /^Invalid configuration: .*PORT.*; .*LOG_LEVEL/,

@@ -38,6 +38,25 @@ const IsAllowList = () =>
     },
   });
 
+/**
+ * A variable that must not be below the variable `floor`: checked only when both are integers, so
+ * a `floor` that is no number is told by its own rule alone.
+ */
+const AtLeastVariable = (floor: keyof EnvironmentVariables) =>
+  ValidateBy({
+    name: 'atLeastVariable',
+    validator: {
+      validate: (value: unknown, args?: ValidationArguments) => {
+        const bound: unknown = (args!.object as EnvironmentVariables)[floor];
+        return (
+          !Number.isInteger(value) || !Number.isInteger(bound) || Number(value) >= Number(bound)
+        );
+      },
+      defaultMessage: (args?: ValidationArguments) =>
+        `${args!.property} must be at least ${floor}, which is ${String((args!.object as EnvironmentVariables)[floor])}`,
+    },
+  });
+
 /** Express's 'trust proxy': all (true) or none (false), a hop count, or trusted proxy addresses. */
 export type TrustProxy = boolean | number | string;
 const TRUST_PROXY_SUBNETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -213,7 +232,11 @@ export class EnvironmentVariables {
   @IntegerVariable(10, 60_000)
   WA_RECONNECT_BASE_MS: number = 1_000;
 
-  /** Longest delay between two reconnects of a session; below the base, every delay is this. */
+  /**
+   * Longest delay between two reconnects of a session; equal to the base, every delay is the base.
+   * One below the base fails boot: it would silently cut the base down to it.
+   */
+  @AtLeastVariable('WA_RECONNECT_BASE_MS')
   @IntegerVariable(10, 3_600_000)
   WA_RECONNECT_MAX_DELAY_MS: number = 60_000;
 
