@@ -823,6 +823,133 @@ describe('Dashboard messages and toasts in Chromium (e2e)', () => {
       held.mockRestore();
     }
   });
+  let marks = 0;
+  /**
+   * Waits until every request the page sent so far was seen here: the page sends one more after
+   * them, and requests are reported in the order sent (no sleep guessing how long they take).
+   */
+  async function requestsSeen(): Promise<void> {
+    const mark = `/health?seen=${(marks += 1)}`;
+    let seen = false;
+    const onRequest = (r: Request) => {
+      if (r.url().endsWith(mark)) seen = true;
+    };
+    page.on('request', onRequest);
+    try {
+      await page.evaluate(`fetch(${JSON.stringify(mark)}).then(() => undefined)`);
+      await waitFor(async () => seen, UI_TIMEOUT, "the page's requests");
+    } finally {
+      page.off('request', onRequest);
+    }
+  }
+
+  it('marks a chat read with one load of the chats and the history: at its event, before or after the answer, or without it', async () => {
+    const org = await registerUser(t, { organizationName: 'Reads Co', password: PASSWORD });
+    await connectedSession('reads', '+201005550016', org);
+    const [first, second, third] = ['201007771016', '201007771017', '201007771018'];
+    for (const phone of [first, second, third])
+      await sandbox('reads', 'inbound', { from: `+${phone}`, text: `Unread ${phone}` }, org).expect(
+        202,
+      );
+    await waitFor(
+      async () => {
+        const res = await t.http().get('/api/v1/whatsapp/chats').set(org.auth);
+        return (
+          res.body.items.filter((c: { unreadCount: number }) => c.unreadCount === 1).length === 3
+        );
+      },
+      10_000,
+      'three unread chats',
+    );
+    await freshPage();
+    await context.clock.install();
+    await context.addInitScript(RECORD_STREAM_EVENTS);
+    const streams = streamsOpened();
+    // No safety reload during the test: every load counted is one a mark caused.
+    await logIn(page, t, org, { ...QUICK_LIVE, safetyReloadMs: 600_000 });
+    await page.getByRole('link', { name: 'Messages' }).click();
+    await waitFor(async () => streams.length === 2, UI_TIMEOUT, 'the messages view to follow');
+    const chatOf = (phone: string) =>
+      page.locator(`#chats-table tbody tr[data-chat="${phone}@s.whatsapp.net"]`);
+    const unread = (phone: string, n: number) =>
+      chatOf(phone).locator('td').nth(4).getByText(String(n), { exact: true });
+    const shownRead = async (phone: string) => {
+      await unread(phone, 0).waitFor({ timeout: UI_TIMEOUT });
+      await messageRow(`Unread ${phone}`)
+        .locator('.badge')
+        .getByText('read', { exact: true })
+        .waitFor({ timeout: UI_TIMEOUT });
+    };
+    for (const phone of [first, second, third])
+      await unread(phone, 1).waitFor({ timeout: UI_TIMEOUT });
+    const chats = loadsOf('/api/v1/whatsapp/chats');
+    const messages = loadsOf('/api/v1/whatsapp/messages');
+    /** The loads of chats and history since the last call, once no wait can still ask for one. */
+    const loadsSince = async () => {
+      await page.clock.runFor(5_000); // past the page's wait for the event and the gap after a load
+      await requestsSeen();
+      return [chats.splice(0).length, messages.splice(0).length];
+    };
+    const markRead = (phone: string) =>
+      chatOf(phone).getByRole('button', { name: 'Mark read' }).click();
+
+    // Its event after the answer, as it mostly comes.
+    await markRead(first);
+    await shownRead(first);
+    expect(await loadsSince()).toEqual([1, 1]);
+
+    // Its event before the answer.
+    await page.route(
+      '**/api/v1/whatsapp/chats/read',
+      async (route) => {
+        const response = await route.fetch();
+        await waitFor(
+          () =>
+            page.evaluate<boolean>(
+              `window.streamEvents.some((e) => e.type === 'chat.read' && e.data.chat.chatJid === '${second}@s.whatsapp.net')`,
+            ),
+          UI_TIMEOUT,
+          'the event before the answer',
+        );
+        await route.fulfill({ response });
+      },
+      { times: 1 },
+    );
+    await markRead(second);
+    await shownRead(second);
+    expect(await loadsSince()).toEqual([1, 1]);
+
+    // Its event lost (a proxy holds the stream back): shown once the page waited for it.
+    const tails = t.app.get(EventTailService);
+    const subscribe = tails.subscribe.bind(tails);
+    const held = vi
+      .spyOn(tails, 'subscribe')
+      .mockImplementation((id, listener) =>
+        subscribe(id, id === org.organization.id ? () => {} : listener),
+      );
+    try {
+      await page.getByRole('link', { name: 'Contacts' }).click();
+      await waitFor(async () => streams.length === 3, UI_TIMEOUT, 'the contacts view to follow');
+      await page.getByRole('link', { name: 'Messages' }).click();
+      await waitFor(async () => streams.length === 4, UI_TIMEOUT, 'the held stream');
+      await waitFor(
+        async () => chats.length === 1 && messages.length === 1,
+        UI_TIMEOUT,
+        'the load of the visit',
+      );
+      expect(await loadsSince()).toEqual([1, 1]);
+      await markRead(third);
+      await page.locator('#toast').getByText('1 message marked read').waitFor();
+      await requestsSeen();
+      expect([chats.length, messages.length]).toEqual([0, 0]); // waiting for the event
+      await page.clock.runFor(3_000);
+      await shownRead(third);
+      expect(await loadsSince()).toEqual([1, 1]);
+    } finally {
+      held.mockRestore();
+    }
+  });
+
   it('reloads the sessions for a new QR code only while the QR panel shows that session', async () => {
     const org = await registerUser(t, { organizationName: 'Codes Co', password: PASSWORD });
     const witness = await tailWitness(org);

@@ -769,7 +769,7 @@ function chatRow(c, row) {
         h('button', {
           type: 'button',
           textContent: 'Mark read',
-          onclick: guarded(() => markChatRead(row.chat)),
+          onclick: guarded((event) => markChatRead(row.chat, event.currentTarget)),
         }),
       ),
     );
@@ -800,13 +800,33 @@ async function showChat(chat) {
   await applyFilters(loadMessages);
 }
 
-async function markChatRead(chat) {
-  const result = await api('POST', '/api/v1/whatsapp/chats/read', {
-    body: { sessionName: chat.sessionName, chat: chat.chatJid },
-  });
+/**
+ * Marks the chat read. The view reloads once for it, at the chat.read event the mark announces
+ * (whether it comes before the answer or after; without it, once the page waited for it): reloaded
+ * after the answer too, it loaded twice. Nothing marked announces nothing and changes nothing.
+ */
+async function markChatRead(chat, button) {
+  const change = live.awaitChange(
+    currentView(),
+    (event) =>
+      event.type === 'chat.read' &&
+      event.sessionName === chat.sessionName &&
+      event.data?.chat?.chatJid === chat.chatJid,
+  );
+  let result;
+  try {
+    result = await api('POST', '/api/v1/whatsapp/chats/read', {
+      body: { sessionName: chat.sessionName, chat: chat.chatJid },
+    });
+  } catch (error) {
+    change.dropped();
+    throw error;
+  }
+  if (result.marked) change.made();
+  else change.dropped();
+  // Until the reload shows the chat: no second mark meanwhile (it would mark nothing).
+  button.disabled = true;
   toast(`${result.marked} message${result.marked === 1 ? '' : 's'} marked read`);
-  await loadChats();
-  await loadMessages();
 }
 
 /** A page past the end (rows deleted or filtered away since): go to the last page instead. */

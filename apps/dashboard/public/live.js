@@ -16,6 +16,8 @@ export const timing = {
   retryMinMs: 1000,
   /** … up to this. */
   retryMaxMs: 30_000,
+  /** How long a change the page made waits for its event before the view reloads without it. */
+  eventWaitMs: 3000,
 };
 
 /**
@@ -165,6 +167,8 @@ export function followEvents({ types, filter = () => ({}), streamToken, onEvent,
       active = false;
       close();
     },
+    /** True while a stream is open: its events come (a cut one is being opened again). */
+    isOpen: () => source?.readyState === EventSource.OPEN,
     /** Opens the stream again if `filter()` changed since it was opened; true if it did. */
     refilter() {
       if (!active || JSON.stringify(filterParams(filter)) === filteredBy) return false;
@@ -205,6 +209,13 @@ export function liveView({ types, filter, relevant = () => true, streamToken, re
     () => timing.minGapMs,
   );
 
+  /** Changes of this page whose event the view waits for (awaitChange). */
+  const awaited = new Set();
+  const forget = (change) => {
+    clearTimeout(change.timer);
+    awaited.delete(change);
+  };
+
   let shown = false; // loaded since this start or this filter: the first load does not wait
   let loadedWithoutStream = false;
   const firstLoad = () => {
@@ -221,7 +232,13 @@ export function liveView({ types, filter, relevant = () => true, streamToken, re
     filter,
     streamToken,
     onEvent: (event) => {
-      if (relevant(event)) reloads.request();
+      let announced = false;
+      for (const change of awaited) {
+        if (change.seen || !change.matching(event)) continue;
+        announced = change.seen = true;
+        if (change.made) forget(change);
+      }
+      if (announced || relevant(event)) reloads.request();
     },
     onOpen: () => {
       loadedWithoutStream = false;
@@ -247,6 +264,7 @@ export function liveView({ types, filter, relevant = () => true, streamToken, re
       started = false;
       events.stop();
       reloads.cancel();
+      for (const change of awaited) forget(change); // shown again, the view loads anyway
       clearInterval(safety);
       clearTimeout(retry);
       safety = null;
@@ -256,6 +274,34 @@ export function liveView({ types, filter, relevant = () => true, streamToken, re
       const reopened = events.refilter();
       if (reopened) freshView();
       return reopened;
+    },
+    /**
+     * A change this page is making (a POST) that its event (`matching` it) will announce: the view
+     * reloads once for it, at that event, rather than after the answer and again at the event.
+     * Asked before the request, since the event may come before the answer. `made()` once it is
+     * made: its event came, or the view reloads when it comes, or after `timing.eventWaitMs`
+     * without it (late or lost), or at once when no stream is open to bring it. `dropped()`: no
+     * change was made, no event comes.
+     */
+    awaitChange(matching) {
+      const change = { matching, seen: false, made: false, timer: null };
+      if (started) awaited.add(change);
+      return {
+        made() {
+          if (!awaited.has(change)) return; // stopped meanwhile: shown again, the view loads
+          change.made = true;
+          if (change.seen) forget(change);
+          else if (!events.isOpen()) {
+            forget(change);
+            reloads.request();
+          } else
+            change.timer = setTimeout(() => {
+              forget(change);
+              reloads.request();
+            }, timing.eventWaitMs);
+        },
+        dropped: () => forget(change),
+      };
     },
   };
 }
@@ -282,6 +328,10 @@ export function liveViews(views, streamToken) {
     /** After a view's filter changed: true if its stream is opened again (its load comes then). */
     refilter(shown) {
       return live.get(shown)?.refilter() ?? false;
+    },
+    /** A change the page is making in the view `shown` (liveView's awaitChange). */
+    awaitChange(shown, matching) {
+      return live.get(shown).awaitChange(matching);
     },
   };
 }
