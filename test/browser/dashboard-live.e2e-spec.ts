@@ -950,6 +950,90 @@ describe('Dashboard messages and toasts in Chromium (e2e)', () => {
     }
   });
 
+  it('keeps the session drop-downs current while a view shows, keeping the choice, and says when the chosen one was deleted', async () => {
+    const org = await registerUser(t, { organizationName: 'Lists Co', password: PASSWORD });
+    await connectedSession('alpha', '+201005550017', org);
+    await freshPage();
+    const streams = streamsOpened();
+    // The second look at the list after a logout (a delete) 100 ms later, not 3 s.
+    await logIn(page, t, org, { ...QUICK_LIVE, eventWaitMs: 100 });
+    await page.getByRole('link', { name: 'Messages' }).click();
+    await waitFor(async () => streams.length === 2, UI_TIMEOUT, 'the messages view to follow');
+    const from = page.locator('#send-session');
+    const filter = page.locator('#filter-session');
+    const option = (select: string, name: string) =>
+      page.locator(`${select} option[value="${name}"]`);
+    await option('#send-session', 'alpha').waitFor({ state: 'attached', timeout: UI_TIMEOUT });
+    await from.selectOption('alpha');
+    const loads = [loadsOf('/api/v1/whatsapp/messages'), loadsOf('/api/v1/whatsapp/chats')];
+
+    // Created elsewhere, then linked: listed with its status as it changes, the choice kept.
+    await t.http().post('/api/v1/whatsapp/sessions').set(org.auth).send({ sessionName: 'beta' });
+    await option('#filter-session', 'beta')
+      .getByText('beta · Waiting for scan')
+      .waitFor({ state: 'attached', timeout: UI_TIMEOUT });
+    await waitFor(
+      async () => (await sandbox('beta', 'scan', { phone: '+201005550018' }, org)).status === 200,
+      10_000,
+      'beta scanned',
+    );
+    for (const select of ['#send-session', '#filter-session'])
+      await option(select, 'beta')
+        .getByText('beta · Connected')
+        .waitFor({ state: 'attached', timeout: UI_TIMEOUT });
+    expect(await from.inputValue()).toBe('alpha');
+    await requestsSeen();
+    expect(loads.map((l) => l.length)).toEqual([0, 0]); // the lists only, not the view
+
+    // Chosen to send from and to filter the history on, then deleted elsewhere: said, not swapped
+    // for another session silently.
+    await from.selectOption('beta');
+    await filter.selectOption('beta');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await waitFor(
+      async () => streams.at(-1)?.get('sessionName') === 'beta',
+      UI_TIMEOUT,
+      "beta's stream",
+    );
+    await t.http().delete('/api/v1/whatsapp/sessions/beta').set(org.auth).expect(204);
+    await page
+      .locator('#send-session-notice')
+      .getByText('Session beta was deleted. Choose another session to send from.')
+      .waitFor({ timeout: UI_TIMEOUT });
+    expect(await from.inputValue()).toBe('');
+    await page
+      .locator('#filter-session-notice')
+      .getByText('Session beta was deleted. Showing any session.')
+      .waitFor({ timeout: UI_TIMEOUT });
+    expect(await filter.inputValue()).toBe('');
+    expect(await option('#send-session', 'beta').count()).toBe(0);
+    // The history follows every session again.
+    await waitFor(
+      async () => streams.length === 4 && !streams[3].has('sessionName'),
+      UI_TIMEOUT,
+      'the stream of every session',
+    );
+    await page.getByLabel('Message', { exact: true }).fill('From nowhere');
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    expect(
+      await from.evaluate(
+        (el) => (el as unknown as { validity: { valueMissing: boolean } }).validity.valueMissing,
+      ),
+    ).toBe(true);
+
+    // The Contacts and Stats views alike.
+    await page.getByRole('link', { name: 'Contacts' }).click();
+    await waitFor(async () => streams.length === 5, UI_TIMEOUT, 'the contacts view to follow');
+    await t.http().post('/api/v1/whatsapp/sessions').set(org.auth).send({ sessionName: 'gamma' });
+    await option('#contact-session', 'gamma').waitFor({ state: 'attached', timeout: UI_TIMEOUT });
+    await page.getByRole('link', { name: 'Stats' }).click();
+    await waitFor(async () => streams.length === 6, UI_TIMEOUT, 'the stats view to follow');
+    await sandbox('alpha', 'disconnect', { reason: 'loggedOut' }, org).expect(202);
+    await option('#stats-session', 'alpha')
+      .getByText('alpha · Logged out')
+      .waitFor({ state: 'attached', timeout: UI_TIMEOUT });
+  });
+
   it('reloads the sessions for a new QR code only while the QR panel shows that session', async () => {
     const org = await registerUser(t, { organizationName: 'Codes Co', password: PASSWORD });
     const witness = await tailWitness(org);

@@ -72,6 +72,7 @@ export interface LiveTiming {
   safetyReloadMs?: number;
   retryMinMs?: number;
   retryMaxMs?: number;
+  eventWaitMs?: number;
 }
 
 /**

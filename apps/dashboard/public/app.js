@@ -10,6 +10,13 @@ const MESSAGE_EVENTS = ['message.received', 'message.sent', 'message.status', 'c
 const CONTACT_EVENTS = ['contact.updated'];
 /** What the figures count: messages and their statuses, sessions connected, contacts. */
 const STATS_EVENTS = [...MESSAGE_EVENTS, 'session.status', 'contact.updated'];
+/** After which the session drop-downs of the other views reload. */
+const SESSION_LIST_EVENTS = ['session.status'];
+/**
+ * A session deleted is announced only by its logout, and removed right after: the list reloaded at
+ * that event may still hold it, so it is looked at once more a moment later (live.js `again`).
+ */
+const loggedOut = (event) => event.type === 'session.status' && event.data?.status === 'logged_out';
 const VIEWS = ['sessions', 'messages', 'contacts', 'stats'];
 const STATUS_LABELS = {
   connecting: 'Connecting…',
@@ -39,7 +46,9 @@ const state = {
   editing: null,
   editingRevision: null,
   /** Numbers of the last loads asked for: an answer to an older one is not shown. */
-  loads: { messages: 0, chats: 0, contacts: 0 },
+  loads: { sessions: 0, messages: 0, chats: 0, contacts: 0 },
+  /** The number of the sessions load shown: an answer to an older one is not. */
+  sessionsShown: 0,
   /** Per form: the text being sent and its Idempotency-Key, until the gateway takes it. */
   sendDrafts: new Map(),
   /** The chat the history shows, { sessionName, to }, that the reply form answers; else null. */
@@ -182,6 +191,7 @@ function forgetLogin() {
   state.messagesPage = 1;
   state.contactsPage = 1;
   // Loads still under way answer for that login: they are not shown.
+  state.sessionsShown = ++state.loads.sessions;
   state.loads.messages += 1;
   state.loads.chats += 1;
   state.loads.contacts += 1;
@@ -191,6 +201,10 @@ function forgetLogin() {
   showRecipientProblem('');
   $('#sessions-empty').hidden = true;
   for (const form of document.querySelectorAll('main form:not(#login-form)')) form.reset();
+  for (const select of document.querySelectorAll('select[data-sessions]')) {
+    select.replaceChildren();
+    tellSessionGone(select, '');
+  }
   for (const tbody of document.querySelectorAll('main tbody')) tbody.replaceChildren();
   for (const el of document.querySelectorAll(
     '#account-name, #stats-summary, #stats-chart, #send-result, #reply-result, #messages-page, #contacts-page',
@@ -233,6 +247,17 @@ const keepUp = (load) => () =>
 const sessionOf = (filters) => () => ({ sessionName: filters()?.sessionName });
 
 /**
+ * The session drop-downs of a view other than Sessions follow the sessions' statuses on its stream
+ * without reloading the view. A view filtered on one session hears of that session only (the stream
+ * filters): others created meanwhile show at the 30 s safety reload, or on the next visit.
+ */
+const sessionLists = {
+  types: SESSION_LIST_EVENTS,
+  again: loggedOut,
+  reload: () => quietly('live', refreshSessionList),
+};
+
+/**
  * The views load what they show when their event stream opens, and again when the gateway's events
  * say it changed (a session's status or QR code; messages received, sent, receipts, read; contacts;
  * all of these for the figures), while shown in a visible tab: a hidden one asks nothing.
@@ -244,22 +269,26 @@ const live = liveViews(
       // A new QR code of a session that keeps waiting for its scan changes only the QR panel (a
       // status change comes as session.status): nothing to reload unless the panel shows it.
       relevant: (event) => event.type !== 'session.qr' || event.sessionName === state.qrFor,
+      again: loggedOut,
       reload: keepUp(refreshSessions),
     },
     messages: {
       types: MESSAGE_EVENTS,
       filter: sessionOf(() => state.messageFilters),
       reload: keepUp(() => Promise.all([loadChats(), loadMessages()])),
+      alongside: sessionLists,
     },
     contacts: {
       types: CONTACT_EVENTS,
       filter: sessionOf(() => state.contactFilters),
       reload: keepUp(loadContacts),
+      alongside: sessionLists,
     },
     stats: {
       types: STATS_EVENTS,
       filter: sessionOf(() => state.statsFilters),
       reload: keepUp(loadStats),
+      alongside: sessionLists,
     },
   },
   async () => (await api('POST', '/api/v1/events/token')).token,
@@ -327,18 +356,44 @@ function logout() {
 // ---- sessions ------------------------------------------------------------------------
 
 async function refreshSessions() {
-  state.sessions = await api('GET', '/api/v1/whatsapp/sessions');
-  dropDeletedSessionFilters();
-  renderSessions();
-  fillSessionSelects();
+  await refreshSessionList();
   if (state.qrFor) await refreshQr();
 }
 
-/** An applied filter on a session deleted since would be a 404 on every load: any session instead. */
+/**
+ * The sessions as the page shows them: the Sessions table and every view's drop-downs; a filter on
+ * a session deleted since is dropped (the shown view follows and loads every session then).
+ */
+async function refreshSessionList() {
+  const load = ++state.loads.sessions;
+  const sessions = await api('GET', '/api/v1/whatsapp/sessions');
+  // Two refreshes at once (an action's, an event's): an answer older than the one shown is dropped
+  // (the list shown is newer). Not the one that comes first: its caller goes on with the list.
+  if (load < state.sessionsShown) return;
+  state.sessionsShown = load;
+  const names = new Set(sessions.map((s) => s.sessionName));
+  const deleted = new Set(state.sessions.map((s) => s.sessionName).filter((n) => !names.has(n)));
+  state.sessions = sessions;
+  const dropped = dropDeletedSessionFilters();
+  renderSessions();
+  fillSessionSelects(deleted);
+  if (dropped) live.refilter(currentView());
+}
+
+/**
+ * An applied filter on a session deleted since would be a 404 on every load: any session instead.
+ * True if one was dropped.
+ */
 function dropDeletedSessionFilters() {
   const names = new Set(state.sessions.map((s) => s.sessionName));
-  for (const filters of [state.messageFilters, state.contactFilters, state.statsFilters])
-    if (filters?.sessionName && !names.has(filters.sessionName)) filters.sessionName = '';
+  let dropped = false;
+  for (const filters of [state.messageFilters, state.contactFilters, state.statsFilters]) {
+    if (filters?.sessionName && !names.has(filters.sessionName)) {
+      filters.sessionName = '';
+      dropped = true;
+    }
+  }
+  return dropped;
 }
 
 function renderSessions() {
@@ -412,18 +467,56 @@ function renderSessions() {
   labelCells($('#sessions-table'));
 }
 
-function fillSessionSelects() {
-  const names = state.sessions.map((s) => s.sessionName);
+/**
+ * Fills the session drop-downs with the sessions and their statuses, updating options in place (a
+ * choice, focus or an open list stay). A choice of a session in `deleted` is said to be gone: a
+ * filter shows any session instead; the send form asks to choose again (it falls back to no session,
+ * not to another one, which would send from another number).
+ */
+function fillSessionSelects(deleted = new Set()) {
   for (const select of document.querySelectorAll('select[data-sessions]')) {
-    const wanted = [...(select.dataset.any !== undefined ? [''] : []), ...names];
-    const current = [...select.options].map((o) => o.value);
-    if (wanted.join('\n') === current.join('\n')) continue;
-    const value = select.value;
-    select.replaceChildren(
-      ...wanted.map((name) => h('option', { value: name }, name || select.dataset.any)),
+    const gone = deleted.has(select.value) ? select.value : null;
+    const any = select.dataset.any;
+    // The send form's "choose" entry stays until a session is chosen.
+    const choose = any === undefined && (gone !== null || isChoosing(select));
+    const wanted = [
+      ...(any !== undefined ? [['', any]] : choose ? [['', 'Choose a session']] : []),
+      ...state.sessions.map((s) => [
+        s.sessionName,
+        `${s.sessionName} · ${STATUS_LABELS[s.status] ?? s.status}`,
+      ]),
+    ];
+    placeOptions(select, wanted);
+    if (gone === null) continue;
+    select.value = '';
+    tellSessionGone(
+      select,
+      `Session ${gone} was deleted. ${
+        any !== undefined ? `Showing ${any.toLowerCase()}.` : 'Choose another session to send from.'
+      }`,
     );
-    if (wanted.includes(value)) select.value = value;
   }
+}
+
+const isChoosing = (select) => select.options[0]?.value === '' && select.value === '';
+
+/** Makes `wanted` ([value, label] pairs) the options of `select`, in order, moving kept ones only. */
+function placeOptions(select, wanted) {
+  const kept = new Map([...select.options].map((o) => [o.value, o]));
+  const values = new Set(wanted.map(([value]) => value));
+  for (const option of [...select.options]) if (!values.has(option.value)) option.remove();
+  wanted.forEach(([value, label], i) => {
+    const option = kept.get(value) ?? h('option', { value });
+    if (option.textContent !== label) option.textContent = label;
+    if (select.options[i] !== option) select.insertBefore(option, select.options[i] ?? null);
+  });
+}
+
+/** Says under a session drop-down that its chosen session is gone ('' clears it). */
+function tellSessionGone(select, text) {
+  const notice = $(`#${select.id}-notice`);
+  notice.textContent = text;
+  notice.hidden = !text;
 }
 
 async function createSession(event) {
@@ -1117,6 +1210,14 @@ function renderChart(series, granularity) {
 // ---- wiring --------------------------------------------------------------------------
 
 function wire() {
+  for (const select of document.querySelectorAll('select[data-sessions]')) {
+    // Where a drop-down says its chosen session was deleted, until another is chosen.
+    const notice = h('p', { id: `${select.id}-notice`, className: 'error', role: 'status' });
+    notice.hidden = true;
+    select.after(notice);
+    select.setAttribute('aria-describedby', notice.id);
+    select.addEventListener('change', () => tellSessionGone(select, ''));
+  }
   $('#login-form').addEventListener('submit', onLogin);
   $('#logout').addEventListener('click', logout);
   $('#create-session-form').addEventListener('submit', submitOnce(guarded(createSession)));

@@ -16,7 +16,10 @@ export const timing = {
   retryMinMs: 1000,
   /** … up to this. */
   retryMaxMs: 30_000,
-  /** How long a change the page made waits for its event before the view reloads without it. */
+  /**
+   * How long the view waits for the event of a change the page made before it reloads without it;
+   * and how long after an event it looks again for a change that follows it unannounced.
+   */
   eventWaitMs: 3000,
 };
 
@@ -181,18 +184,11 @@ export function followEvents({ types, filter = () => ({}), streamToken, onEvent,
 }
 
 /**
- * Keeps a view current while started: `reload()` when the event stream opens (a view just shown
- * loads then, once: loaded before, it would miss a change made before the stream took it), after
- * events of `types` that `relevant(envelope)` keeps (coalesced: one at a time, at most one every
- * `timing.minGapMs`), and every `timing.safetyReloadMs`. A stream that cannot open does not leave
- * the view empty: it loads anyway, once until the stream opens. A reload that resolves `false` (it
- * failed, and said so) is tried again after 1, 2, 4 … 30 s, not only at the next event. Stop it
- * when the view is left or the tab hidden: a hidden tab holds no stream (the browser's few
- * connections per host are shared by every tab of the gateway) and asks nothing.
+ * `reload` through coalesced(): one at a time, at most one every `timing.minGapMs`. A reload that
+ * resolves `false` (it failed, and said so) is tried again after 1, 2, 4 … 30 s while `active()`,
+ * not only at the next event.
  */
-export function liveView({ types, filter, relevant = () => true, streamToken, reload }) {
-  let started = false;
-  let safety = null;
+function retriedReloads(reload, active) {
   let retry = null;
   let retryDelay = timing.retryMinMs;
   const reloads = coalesced(
@@ -201,13 +197,72 @@ export function liveView({ types, filter, relevant = () => true, streamToken, re
       retry = null;
       const ok = (await reload()) !== false;
       if (ok) retryDelay = timing.retryMinMs;
-      else if (started) {
+      else if (active()) {
         retry = setTimeout(reloads.request, retryDelay);
         retryDelay = Math.min(retryDelay * 2, timing.retryMaxMs);
       }
     },
     () => timing.minGapMs,
   );
+  return {
+    request: reloads.request,
+    now: reloads.now,
+    /** Nothing more runs; the next failure is tried again after the shortest wait. */
+    cancel() {
+      reloads.cancel();
+      clearTimeout(retry);
+      retry = null;
+      retryDelay = timing.retryMinMs;
+    },
+  };
+}
+
+/**
+ * Keeps a view current while started: `reload()` when the event stream opens (a view just shown
+ * loads then, once: loaded before, it would miss a change made before the stream took it), after
+ * events of `types` that `relevant(envelope)` keeps (coalesced: one at a time, at most one every
+ * `timing.minGapMs`), and every `timing.safetyReloadMs`. A stream that cannot open does not leave
+ * the view empty: it loads anyway, once until the stream opens. A reload that resolves `false` (it
+ * failed, and said so) is tried again after 1, 2, 4 … 30 s. After an event that `again(envelope)`
+ * keeps, the view reloads once more `timing.eventWaitMs` later, for a change that follows the one
+ * announced unannounced (a session deleted is announced only by its logout, and removed just
+ * after). `alongside` ({ types, reload, again? }): a part of the view that other events change
+ * (the session drop-downs), on the same stream: reloaded with the view when the stream opens and
+ * at the safety reload, and at its own events only (its events do not reload the view, nor the
+ * view's it). Stop it when the view is left or the tab hidden: a hidden tab holds no stream (the
+ * browser's few connections per host are shared by every tab of the gateway) and asks nothing.
+ */
+export function liveView({
+  types,
+  filter,
+  relevant = () => true,
+  again = () => false,
+  streamToken,
+  reload,
+  alongside,
+}) {
+  let started = false;
+  let safety = null;
+  const active = () => started;
+  const view = { types, relevant, again, reloads: retriedReloads(reload, active) };
+  const parts = [view];
+  if (alongside)
+    parts.push({
+      types: alongside.types,
+      relevant: () => true,
+      again: alongside.again ?? (() => false),
+      reloads: retriedReloads(alongside.reload, active),
+    });
+  /** The reloads `again` asked for, until they run or the view stops. */
+  const followUps = new Set();
+  const reloadLater = (part) => {
+    const timer = setTimeout(() => {
+      followUps.delete(timer);
+      part.reloads.request();
+    }, timing.eventWaitMs);
+    followUps.add(timer);
+  };
+  const reloadAll = () => parts.forEach((part) => part.reloads.request());
 
   /** Changes of this page whose event the view waits for (awaitChange). */
   const awaited = new Set();
@@ -219,8 +274,10 @@ export function liveView({ types, filter, relevant = () => true, streamToken, re
   let shown = false; // loaded since this start or this filter: the first load does not wait
   let loadedWithoutStream = false;
   const firstLoad = () => {
-    if (shown) reloads.request();
-    else reloads.now();
+    for (const part of parts) {
+      if (shown) part.reloads.request();
+      else part.reloads.now();
+    }
     shown = true;
   };
   const freshView = () => {
@@ -228,7 +285,7 @@ export function liveView({ types, filter, relevant = () => true, streamToken, re
     loadedWithoutStream = false;
   };
   const events = followEvents({
-    types,
+    types: [...new Set(parts.flatMap((part) => part.types))],
     filter,
     streamToken,
     onEvent: (event) => {
@@ -238,7 +295,14 @@ export function liveView({ types, filter, relevant = () => true, streamToken, re
         announced = change.seen = true;
         if (change.made) forget(change);
       }
-      if (announced || relevant(event)) reloads.request();
+      if (announced) view.reloads.request();
+      for (const part of parts) {
+        // An event that is not JSON has no type: it still nudges.
+        const its = event.type === undefined || part.types.includes(event.type);
+        if (!its || !part.relevant(event)) continue;
+        part.reloads.request();
+        if (part.again(event)) reloadLater(part);
+      }
     },
     onOpen: () => {
       loadedWithoutStream = false;
@@ -255,20 +319,19 @@ export function liveView({ types, filter, relevant = () => true, streamToken, re
       if (started) return;
       started = true;
       freshView();
-      retryDelay = timing.retryMinMs;
       events.start();
-      safety = setInterval(reloads.request, timing.safetyReloadMs);
+      safety = setInterval(reloadAll, timing.safetyReloadMs);
     },
     stop() {
       if (!started) return;
       started = false;
       events.stop();
-      reloads.cancel();
+      for (const part of parts) part.reloads.cancel();
       for (const change of awaited) forget(change); // shown again, the view loads anyway
+      for (const timer of followUps) clearTimeout(timer);
+      followUps.clear();
       clearInterval(safety);
-      clearTimeout(retry);
       safety = null;
-      retry = null;
     },
     refilter() {
       const reopened = events.refilter();
@@ -293,11 +356,11 @@ export function liveView({ types, filter, relevant = () => true, streamToken, re
           if (change.seen) forget(change);
           else if (!events.isOpen()) {
             forget(change);
-            reloads.request();
+            view.reloads.request();
           } else
             change.timer = setTimeout(() => {
               forget(change);
-              reloads.request();
+              view.reloads.request();
             }, timing.eventWaitMs);
         },
         dropped: () => forget(change),
@@ -308,9 +371,9 @@ export function liveView({ types, filter, relevant = () => true, streamToken, re
 
 /**
  * Keeps the shown view current, one liveView per view of `views` ({ name: { types, filter?,
- * relevant?, reload } }): `follow(name)` starts the one of the view now shown and stops the others
- * (`null`: none, for a hidden tab or a logged-out page), so the page holds at most one stream;
- * `leaveAllBut(name)` only stops the others.
+ * relevant?, again?, reload, alongside? } }): `follow(name)` starts the one of the view now shown
+ * and stops the others (`null`: none, for a hidden tab or a logged-out page), so the page holds at
+ * most one stream; `leaveAllBut(name)` only stops the others.
  */
 export function liveViews(views, streamToken) {
   const live = new Map(
