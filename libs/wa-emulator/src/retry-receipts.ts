@@ -1,9 +1,10 @@
+import { proto } from '@whiskeysockets/baileys';
 import { companionAddress, type Directory } from './directory';
 import type { EmulatorContext } from './emulator-context';
 import type { Envelopes, Outgoing } from './envelopes';
 import { bytes, child, node, readUIntBE, type BinaryNode } from './nodes';
 import type { PreKeyBundle } from './signal-device';
-import type { CompanionRecord } from './state';
+import { phoneOf, type AnyUser, type CompanionRecord, type PersistedCopy } from './state';
 
 /** A copy sent to one companion, kept for its retry receipts. */
 export interface SentCopy {
@@ -50,7 +51,41 @@ export class RetryReceipts {
       companion: CompanionRecord,
       stanza: BinaryNode,
     ) => void,
-  ) {}
+  ) {
+    // Those of the previous run, in the order they were sent.
+    for (const stored of ctx.store.state.retryCopies ?? []) {
+      const copy = this.restore(stored);
+      if (copy) this.remember(copy);
+    }
+    delete ctx.store.state.retryCopies;
+  }
+
+  /** Into the state, for the next run (at close: one write, not one per message sent). */
+  persist(): void {
+    this.ctx.store.state.retryCopies = [...this.copies.values()].map(persisted);
+  }
+
+  private restore(stored: PersistedCopy): SentCopy | undefined {
+    const { users, lidUsers = {}, groups = {} } = this.ctx.store.state;
+    const sender: AnyUser | undefined =
+      'phone' in stored.sender ? users[stored.sender.phone] : lidUsers[stored.sender.lid];
+    const record = stored.group && groups[stored.group.jid];
+    if (!sender || (stored.group && !record)) return undefined;
+    return {
+      account: stored.account,
+      deviceId: stored.deviceId,
+      id: stored.id,
+      t: stored.t,
+      outgoing: {
+        sender,
+        attrs: stored.attrs,
+        message: proto.Message.decode(Buffer.from(stored.message, 'base64')),
+        ...(stored.group && record ? { group: { record, member: stored.group.member } } : {}),
+      },
+      undecryptableLeft: stored.undecryptableLeft,
+      resends: stored.resends,
+    };
+  }
 
   private get directory(): Directory {
     return this.ctx.directory;
@@ -124,5 +159,22 @@ function retryBundle(receipt: BinaryNode, keys: BinaryNode): PreKeyBundle | unde
           },
         }
       : {}),
+  };
+}
+
+function persisted(copy: SentCopy): PersistedCopy {
+  const { sender, attrs, message, group } = copy.outgoing;
+  const phone = phoneOf(sender);
+  return {
+    account: copy.account,
+    deviceId: copy.deviceId,
+    id: copy.id,
+    t: copy.t,
+    sender: phone !== undefined ? { phone } : { lid: (sender as { lid: string }).lid },
+    attrs,
+    message: Buffer.from(proto.Message.encode(message).finish()).toString('base64'),
+    ...(group ? { group: { jid: group.record.jid, member: group.member } } : {}),
+    undecryptableLeft: copy.undecryptableLeft,
+    resends: copy.resends,
   };
 }

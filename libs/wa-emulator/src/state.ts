@@ -93,6 +93,26 @@ export interface EmulatorState {
    * JSON (BufferJSON). WhatsApp keeps it on its servers, so it outlives a restart of the emulator.
    */
   offline?: Record<string, string[]>;
+  /**
+   * The copies the contacts' phones keep for retry receipts, written at close (see RetryReceipts):
+   * a phone does not forget what it sent when the linked device's server side restarts.
+   */
+  retryCopies?: PersistedCopy[];
+}
+
+/** A SentCopy as stored: its sender and group by address, its message as encoded protobuf. */
+export interface PersistedCopy {
+  account: string;
+  deviceId: number;
+  id: string;
+  t: string;
+  sender: { phone: string } | { lid: string };
+  attrs: Record<string, string>;
+  /** base64 of proto.Message */
+  message: string;
+  group?: { jid: string; member: string };
+  undecryptableLeft: number;
+  resends: number;
 }
 
 const FILE = 'wa-emulator-state.json';

@@ -211,6 +211,7 @@ export class WaEmulator implements ConnectionHandler {
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeAllConnections();
     await this.mediaHost.close();
+    this.delivery.retryReceipts.persist();
     this.ctx.store.close();
   }
 
