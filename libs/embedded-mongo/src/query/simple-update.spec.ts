@@ -1,6 +1,7 @@
 import type { Document } from 'bson';
 import { updateOne } from 'mingo';
 import { canonicalKey, valuesAtPath } from '../storage/index-key';
+import { updatedPaths, withUpdateFieldOrder } from './field-order';
 import { mingoOptions } from './mingo-options';
 import { trySimpleUpdate, trySimpleUpsert } from './simple-update';
 import { applyUpdate, buildUpsertDocument } from './update-engine';
@@ -289,5 +290,53 @@ describe('simple $push / $pull against mingo', () => {
       expect(result.modified, context).toBe(canonicalKey(expected) !== canonicalKey(document));
     }
     expect(taken).toBeGreaterThan(800);
+  });
+});
+
+describe('field order of the simple path against the general one', () => {
+  const next = random(41);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
+  const names = ['a', 'b', 'c', 'x.b', 'x.a', 'x-y', 'y', '9a', '10a', 'o.p.q', 'o.p.a', 'o.n'];
+  const layout = (value: unknown): string =>
+    value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype
+      ? `{${Object.entries(value as Document)
+          .map(([name, inner]) => name + layout(inner))
+          .join(',')}}`
+      : '';
+  const documentOf = (): Document => {
+    const document: Document = { _id: 1 };
+    for (const name of ['c', 'y', 'a', 'o', '10a'])
+      if (next() < 0.4) document[name] = name === 'o' ? { n: 1, p: { z: 1 } } : 1;
+    return document;
+  };
+  const modifierOf = (): Document => {
+    const modifier: Document = {};
+    const used = new Set<string>();
+    for (let i = Math.floor(next() * 6) + 1; i > 0; i--) {
+      const path = pick(names);
+      if (used.has(path)) continue;
+      used.add(path);
+      const operator = pick(['$set', '$inc', '$max', '$min', '$push', '$unset'] as const);
+      const value =
+        operator === '$unset' ? '' : operator === '$set' && next() < 0.3 ? { k: 1, j: 1 } : 1;
+      modifier[operator] = { ...(modifier[operator] as Document), [path]: value };
+    }
+    return modifier;
+  };
+
+  it('creates fields in the order the general path gives after ordering, over random updates', () => {
+    let taken = 0;
+    for (let n = 0; n < 2000; n++) {
+      const document = documentOf();
+      const modifier = modifierOf();
+      const result = trySimpleUpdate(document, modifier);
+      if (!result) continue;
+      taken++;
+      const copy = structuredClone(document);
+      updateOne([copy], {}, modifier as never, {}, mingoOptions());
+      const general = withUpdateFieldOrder(document, copy, updatedPaths(modifier));
+      expect(layout(result.document), JSON.stringify({ document, modifier })).toBe(layout(general));
+    }
+    expect(taken).toBeGreaterThan(500);
   });
 });

@@ -2,6 +2,7 @@ import type { Document } from 'bson';
 import { canonicalKey } from '../storage/index-key';
 import { compareStrings } from './bson-order';
 import { cloneDocument } from './clone';
+import { comparePaths, isPlainName } from './field-order';
 
 const SIMPLE_OPERATORS = new Set(['$set', '$unset', '$inc', '$max', '$min', '$push', '$pull']);
 
@@ -26,9 +27,10 @@ export function trySimpleUpdate(
 }
 
 /**
- * An upsert's new document in one pass: `modifier` applied to the seed, then `onInsert` (its
- * `$setOnInsert` fields) set, as applying one then the other would do. Undefined where either
- * step needs mingo or their paths overlap: the caller then applies them one after the other.
+ * An upsert's new document in one pass: `modifier` and `onInsert` (its `$setOnInsert` fields)
+ * applied to the seed as the one update MongoDB makes of them (their new fields interleave in its
+ * order). Undefined where either needs mingo or their paths overlap: the caller then applies them
+ * one after the other.
  */
 export function trySimpleUpsert(
   seed: Document,
@@ -114,7 +116,7 @@ function applyOperations(
 ): { document: Document; modified: boolean } | undefined {
   const document = cloneDocument(original);
   let modified = false;
-  for (const [operator, path, value] of operations) {
+  for (const [operator, path, value] of inCreationOrder(original, operations)) {
     // Most paths are top-level names: no split, and the document is their parent.
     const parts = path.includes('.') ? path.split('.') : undefined;
     const creates = operator !== '$unset' && operator !== '$pull';
@@ -170,6 +172,37 @@ function applyOperations(
     }
   }
   return { document, modified };
+}
+
+/**
+ * The operations in an order that creates fields where MongoDB does: it applies them in the order
+ * of their paths (see field-order.ts), appending each field it creates. Only the order of the
+ * operations that may create one (a dotted path, or a name the document lacks) matters, so only
+ * those are sorted, after the others: updates of existing fields (most) pay no sort.
+ */
+function inCreationOrder(original: Document, operations: Operation[]): Operation[] {
+  if (operations.length < 2) return operations;
+  const existing: Operation[] = [];
+  const creating: Operation[] = [];
+  let plain = true;
+  for (let i = 0; i < operations.length; i++) {
+    const operation = operations[i];
+    const operator = operation[0];
+    const path = operation[1];
+    const mayCreate =
+      operator !== '$unset' &&
+      operator !== '$pull' &&
+      (path.includes('.') || !Object.prototype.hasOwnProperty.call(original, path));
+    if (!mayCreate) existing.push(operation);
+    else {
+      creating.push(operation);
+      if (plain && !isPlainName(path)) plain = false;
+    }
+  }
+  if (creating.length < 2) return operations;
+  creating.sort(plain ? (a, b) => (a[1] < b[1] ? -1 : 1) : (a, b) => comparePaths(a[1], b[1]));
+  for (let i = 0; i < creating.length; i++) existing.push(creating[i]);
+  return existing;
 }
 
 /**

@@ -3,8 +3,10 @@ import { updateOne } from 'mingo';
 import { ErrorCode, MongoCommandError } from '../errors';
 import { canonicalKey } from '../storage/index-key';
 import { withOrderedAddToSet } from './add-to-set';
+import { compareStrings } from './bson-order';
 import { cloneDocument } from './clone';
 import { withExactArithmetic } from './exact-arithmetic';
+import { updatedPaths, withUpdateFieldOrder } from './field-order';
 import { mingoOptions, type MingoOptions } from './mingo-options';
 import { trySimpleUpdate, trySimpleUpsert } from './simple-update';
 import { assertUpdateApplies } from './update-validation';
@@ -33,10 +35,10 @@ export function applyUpdate(
   const { $setOnInsert: _ignored, ...operators } = update;
   const modifier = withoutUnchangedId(operators, original._id);
   // The fast path takes only updates that apply as they are (else it declines): no checks needed.
-  return (
-    trySimpleUpdate(original, modifier, collated(context)) ??
-    checked(original, runOperators(original, prepared(original, modifier), context))
-  );
+  const simple = trySimpleUpdate(original, modifier, collated(context));
+  if (simple) return simple;
+  const updated = runOperators(original, prepared(original, modifier), context);
+  return checked(original, withUpdateFieldOrder(original, updated, updatedPaths(modifier)));
 }
 
 /** The document an upsert inserts: the filter's equality fields, then the update applied to them. */
@@ -53,9 +55,12 @@ export function buildUpsertDocument(update: UpdateDocument, context: UpdateConte
     const modifier = withOrderedAddToSet(seed, withExactArithmetic(seed, requested));
     const { modifier: onInsert, id: insertId } = splitIdAssignment({ $set: $setOnInsert });
     // Both steps in one pass (one copy of the seed) when they are simple, else one after the other.
-    const inOnePass =
-      onInsert.$set &&
-      trySimpleUpsert(seed, modifier, onInsert.$set as Document, collated(context));
+    const inOnePass = trySimpleUpsert(
+      seed,
+      modifier,
+      (onInsert.$set ?? {}) as Document,
+      collated(context),
+    );
     if (inOnePass) document = inOnePass;
     else {
       document =
@@ -66,6 +71,9 @@ export function buildUpsertDocument(update: UpdateDocument, context: UpdateConte
           trySimpleUpdate(document, onInsert, collated(context))?.document ??
           runOperators(document, onInsert, context);
       }
+      // MongoDB applies both as one update: their new fields interleave in its order.
+      const paths = [...updatedPaths(modifier), ...updatedPaths(onInsert)];
+      document = withUpdateFieldOrder(seed, document, paths);
     }
     const assignedId = insertId ?? setId;
     if (assignedId !== undefined) document._id = cloneDocument(assignedId);
@@ -161,18 +169,36 @@ function immutableId(): MongoCommandError {
   );
 }
 
-/** Fields a filter pins by equality (`a: 1`, `a: {$eq: 1}`, dotted paths, `$and` branches). */
-function equalityFields(filter: Document, into: Document = {}): Document {
+/**
+ * Fields a filter pins by equality (`a: 1`, `a: {$eq: 1}`, dotted paths, `$and` branches), set in
+ * the byte order of their paths, as MongoDB adds them (from a map keyed by path).
+ */
+function equalityFields(filter: Document): Document {
+  const equalities: Array<[path: string, value: unknown]> = [];
+  collectEqualities(filter, equalities);
+  // Stable: of two equalities on one path, the last is set last and wins, as before.
+  if (!inByteOrder(equalities)) equalities.sort(([a], [b]) => compareStrings(a, b));
+  const seed: Document = {};
+  for (const [path, value] of equalities) setPath(seed, path, cloneDocument(value));
+  return seed;
+}
+
+function collectEqualities(filter: Document, into: Array<[string, unknown]>): void {
   for (const [path, condition] of Object.entries(filter)) {
     if (path === '$and' && Array.isArray(condition)) {
-      for (const branch of condition) equalityFields(branch as Document, into);
+      for (const branch of condition) collectEqualities(branch as Document, into);
       continue;
     }
     if (path.startsWith('$')) continue;
     const value = equalityValue(condition);
-    if (value !== NOT_EQUALITY) setPath(into, path, cloneDocument(value));
+    if (value !== NOT_EQUALITY) into.push([path, value]);
   }
-  return into;
+}
+
+function inByteOrder(equalities: Array<[string, unknown]>): boolean {
+  for (let i = 1; i < equalities.length; i++)
+    if (compareStrings(equalities[i - 1][0], equalities[i][0]) > 0) return false;
+  return true;
 }
 
 const NOT_EQUALITY = Symbol('not-equality');
