@@ -161,6 +161,52 @@ describe('CRUD through the official driver', () => {
     });
   });
 
+  it('updates several fields through one positional segment ($, $[], $[id]), matched before the update', async () => {
+    const coll = fresh();
+    const items = () => [
+      { sku: 'a', qty: 1 },
+      { sku: 'b', qty: 2 },
+      { sku: 'c', qty: 2 },
+    ];
+    await coll.insertOne({ _id: 1, items: items() } as Document);
+    // The matched field itself changes too: MongoDB matched the element once, before the update.
+    await coll.updateOne({ _id: 1, 'items.sku': 'b' } as Document, {
+      $set: { 'items.$.sku': 'B', 'items.$.note': 'x' },
+      $inc: { 'items.$.qty': 5 },
+    });
+    expect((await coll.findOne({ _id: 1 } as Document))?.items).toEqual([
+      { sku: 'a', qty: 1 },
+      { sku: 'B', qty: 7, note: 'x' },
+      { sku: 'c', qty: 2 },
+    ]);
+    await coll.updateOne({ _id: 1 } as Document, {
+      $set: { 'items.$[].seen': true },
+      $inc: { 'items.$[].qty': 1 },
+    });
+    expect((await coll.findOne({ _id: 1 } as Document))?.items).toEqual([
+      { sku: 'a', qty: 2, seen: true },
+      { sku: 'B', qty: 8, note: 'x', seen: true },
+      { sku: 'c', qty: 3, seen: true },
+    ]);
+    await coll.replaceOne({ _id: 1 } as Document, { items: items() });
+    await coll.updateOne(
+      { _id: 1 } as Document,
+      { $set: { 'items.$[low].qty': 9, 'items.$[low].low': true } },
+      { arrayFilters: [{ 'low.qty': { $lt: 2 } }] },
+    );
+    expect((await coll.findOne({ _id: 1 } as Document))?.items).toEqual([
+      { sku: 'a', qty: 9, low: true },
+      { sku: 'b', qty: 2 },
+      { sku: 'c', qty: 2 },
+    ]);
+    const none = await coll.updateOne(
+      { _id: 1 } as Document,
+      { $set: { 'items.$[big].qty': 0, 'items.$[big].big': true } },
+      { arrayFilters: [{ 'big.qty': { $gt: 100 } }] },
+    );
+    expect(none).toMatchObject({ matchedCount: 1, modifiedCount: 0 });
+  });
+
   it('upserts with $setOnInsert and equality seed fields', async () => {
     const coll = fresh();
     const first = await coll.updateOne(

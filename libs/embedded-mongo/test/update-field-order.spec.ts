@@ -98,6 +98,19 @@ describe('field order of documents written by updates', () => {
     expect(await layout(coll)).toBe('_id,v{z,a,b},w{a,b},x{a,b}');
   });
 
+  it('orders the fields created in array elements through positional paths', async () => {
+    const coll = fresh();
+    await coll.insertOne({ _id: 1, list: [{ k: 1 }, { k: 2 }] } as Document);
+    await coll.updateOne({ _id: 1, 'list.k': 2 } as Document, {
+      $set: { 'list.$.b': 1, 'list.$.a': 1 },
+    });
+    await coll.updateOne({ _id: 1 } as Document, {
+      $currentDate: { 'list.$[].d': true },
+      $set: { 'list.$[].c': 1 },
+    });
+    expect(await layout(coll)).toBe('_id,list[0{k,c,d},1{k,a,b,c,d}]');
+  });
+
   it('orders names that start with a digit by length first, as MongoDB orders numeric names', async () => {
     const coll = fresh();
     await coll.insertOne({ _id: 1 } as Document);

@@ -8,6 +8,7 @@ import { cloneDocument } from './clone';
 import { withExactArithmetic } from './exact-arithmetic';
 import { updatedPaths, withUpdateFieldOrder } from './field-order';
 import { mingoOptions, type MingoOptions } from './mingo-options';
+import { withResolvedPositions } from './positional-paths';
 import { trySimpleUpdate, trySimpleUpsert } from './simple-update';
 import { assertUpdateApplies } from './update-validation';
 
@@ -37,8 +38,13 @@ export function applyUpdate(
   // The fast path takes only updates that apply as they are (else it declines): no checks needed.
   const simple = trySimpleUpdate(original, modifier, collated(context));
   if (simple) return simple;
-  const updated = runOperators(original, prepared(original, modifier), context);
-  return checked(original, withUpdateFieldOrder(original, updated, updatedPaths(modifier)));
+  const resolved = withResolvedPositions(original, modifier, context);
+  const updated = runOperators(original, prepared(original, resolved.modifier), {
+    ...context,
+    arrayFilters: resolved.arrayFilters,
+  });
+  const paths = updatedPaths(resolved.modifier);
+  return checked(original, withUpdateFieldOrder(original, updated, paths));
 }
 
 /** The document an upsert inserts: the filter's equality fields, then the update applied to them. */
