@@ -22,6 +22,14 @@ describe('field order of documents written by updates', () => {
   });
   afterAll(() => target.close());
 
+  it('stores an inserted document with its _id moved first, its other fields as given', async () => {
+    const coll = fresh();
+    await coll.insertOne({ b: 1, _id: 1, a: 1 } as Document);
+    await coll.insertMany([{ b: 1, _id: 2, a: 1 } as Document]);
+    expect(await layout(coll, { _id: 1 })).toBe('_id,b,a');
+    expect(await layout(coll, { _id: 2 })).toBe('_id,b,a');
+  });
+
   it('appends the fields a $set creates in name order, leaving existing fields in place', async () => {
     const coll = fresh();
     await coll.insertOne({ _id: 1, z: 0, c: 0 } as Document);

@@ -49,11 +49,20 @@ function insert(command: Document, context: CommandContext): Document {
   return withWriteErrors({ n }, writeErrors);
 }
 
-/** Freshly decoded documents are owned by us, so they are stored as they are, `_id` first. */
+/**
+ * Freshly decoded documents are owned by us, so they are stored as they are, but with `_id` first
+ * (generated when missing), as MongoDB moves it.
+ */
 function withId(document: Document): Document {
   if (document._id === undefined) return { _id: new ObjectId(), ...document };
   if (Array.isArray(document._id))
     throw new MongoCommandError(ErrorCode.BadValue, "can't use an array for _id");
+  // Only the first name matters: no list of them all (inserts are hot).
+  for (const name in document) {
+    if (name === '_id') break;
+    const { _id, ...rest } = document;
+    return { _id, ...rest };
+  }
   return document;
 }
 
