@@ -12,6 +12,7 @@ export const ErrorCode = {
   ConflictingUpdateOperators: 40,
   CursorNotFound: 43,
   NamespaceExists: 48,
+  NotSingleValueField: 54,
   CommandNotFound: 59,
   ImmutableField: 66,
   InvalidOptions: 72,

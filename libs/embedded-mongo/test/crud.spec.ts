@@ -238,6 +238,33 @@ describe('CRUD through the official driver', () => {
     expect(replaced.upsertedId).toBe('fixed');
   });
 
+  it('refuses an upsert whose filter pins a path to two values or a path and its parent (54), or whose replacement names another _id (66)', async () => {
+    const coll = fresh();
+    const upsert = { upsert: true };
+    await expect(
+      coll.updateOne({ $and: [{ r: 1 }, { r: 2 }] }, { $set: { w: 1 } }, upsert),
+    ).rejects.toMatchObject({ code: 54 });
+    await expect(
+      coll.updateOne({ r: 1, $and: [{ r: { $eq: 2 } }] }, { $set: { w: 1 } }, upsert),
+    ).rejects.toMatchObject({ code: 54 });
+    await expect(
+      coll.updateOne({ s: { t: 1 }, 's.u': 2 }, { $set: { w: 1 } }, upsert),
+    ).rejects.toMatchObject({ code: 54 });
+    await expect(
+      coll.updateOne({ 's.u': 2, s: { t: 1 } }, [{ $set: { w: 1 } }], upsert),
+    ).rejects.toMatchObject({ code: 54 });
+    // A replacement takes only _id from the filter: its other fields may conflict.
+    const replaced = await coll.replaceOne({ $and: [{ r: 1 }, { r: 2 }] }, { v: 1 }, upsert);
+    expect(await coll.findOne({ _id: replaced.upsertedId! })).toEqual({
+      _id: replaced.upsertedId,
+      v: 1,
+    });
+    await expect(
+      coll.replaceOne({ _id: 10 } as Document, { _id: 11, v: 1 }, upsert),
+    ).rejects.toMatchObject({ code: 66 });
+    expect(await coll.countDocuments()).toBe(1);
+  });
+
   it('refuses to change _id', async () => {
     const coll = fresh();
     await coll.insertOne({ _id: 1, v: 1 } as Document);

@@ -49,13 +49,18 @@ export function applyUpdate(
 
 /** The document an upsert inserts: the filter's equality fields, then the update applied to them. */
 export function buildUpsertDocument(update: UpdateDocument, context: UpdateContext): Document {
-  const seed = equalityFields(context.filter);
+  const replacing = !Array.isArray(update) && !isOperatorUpdate(update);
+  const seed = equalityFields(context.filter, replacing);
   let document: Document;
   if (Array.isArray(update)) document = runPipeline(seed, update, context);
-  else if (!isOperatorUpdate(update))
-    document = { ...update, ...(seed._id !== undefined ? { _id: seed._id } : {}) };
-  else {
-    const { $setOnInsert, ...operators } = update;
+  else if (replacing) {
+    // The filter's _id, unless the replacement names one (a different one is error 66 below).
+    document =
+      update._id === undefined && seed._id !== undefined
+        ? { ...update, _id: seed._id }
+        : { ...update };
+  } else {
+    const { $setOnInsert, ...operators } = update as Document;
     const { modifier: requested, id: setId } = splitIdAssignment(operators);
     assertUpdateApplies(seed, { ...requested, $setOnInsert });
     const modifier = withOrderedAddToSet(seed, withExactArithmetic(seed, requested));
@@ -177,16 +182,35 @@ function immutableId(): MongoCommandError {
 
 /**
  * Fields a filter pins by equality (`a: 1`, `a: {$eq: 1}`, dotted paths, `$and` branches), set in
- * the byte order of their paths, as MongoDB adds them (from a map keyed by path).
+ * the byte order of their paths, as MongoDB adds them (from a map keyed by path). A replacement
+ * takes only `_id` from the filter. Two different values on one path, or values on a path and its
+ * parent, leave the document undefined: error 54, as in MongoDB.
  */
-function equalityFields(filter: Document): Document {
-  const equalities: Array<[path: string, value: unknown]> = [];
+function equalityFields(filter: Document, idOnly = false): Document {
+  let equalities: Array<[path: string, value: unknown]> = [];
   collectEqualities(filter, equalities);
-  // Stable: of two equalities on one path, the last is set last and wins, as before.
+  if (idOnly) equalities = equalities.filter(([path]) => path === '_id' || path.startsWith('_id.'));
+  if (equalities.length > 1) assertSingleValues(equalities);
   if (!inByteOrder(equalities)) equalities.sort(([a], [b]) => compareStrings(a, b));
   const seed: Document = {};
   for (const [path, value] of equalities) setPath(seed, path, cloneDocument(value));
   return seed;
+}
+
+function assertSingleValues(equalities: Array<[string, unknown]>): void {
+  equalities.forEach(([path, value], i) => {
+    for (const [other, otherValue] of equalities.slice(0, i)) {
+      if (path === other && canonicalKey(value) === canonicalKey(otherValue)) continue;
+      const [child, parent] = path.length >= other.length ? [path, other] : [other, path];
+      if (child !== parent && !child.startsWith(`${parent}.`)) continue;
+      throw new MongoCommandError(
+        ErrorCode.NotSingleValueField,
+        child === parent
+          ? `cannot infer query fields to set, path '${child}' is matched twice`
+          : `cannot infer query fields to set, both paths '${child}' and '${parent}' are matched`,
+      );
+    }
+  });
 }
 
 function collectEqualities(filter: Document, into: Array<[string, unknown]>): void {
