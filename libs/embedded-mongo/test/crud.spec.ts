@@ -4,6 +4,7 @@ import {
   Double,
   Long,
   ObjectId,
+  Timestamp,
   type Collection,
   type Document,
 } from 'mongodb';
@@ -263,6 +264,40 @@ describe('CRUD through the official driver', () => {
       coll.replaceOne({ _id: 10 } as Document, { _id: 11, v: 1 }, upsert),
     ).rejects.toMatchObject({ code: 66 });
     expect(await coll.countDocuments()).toBe(1);
+  });
+
+  it('sets $currentDate as a Date or, for $type timestamp, a BSON Timestamp of the current second', async () => {
+    const coll = fresh();
+    await coll.insertOne({ _id: 1, n: 1 } as Document);
+    const before = Math.floor(Date.now() / 1000);
+    await coll.updateOne(
+      { _id: 1 } as Document,
+      {
+        $currentDate: { at: true, d: { $type: 'date' }, t: { $type: 'timestamp' } },
+        $inc: { n: 1 },
+      } as Document,
+    );
+    const updated = await coll.findOne({ _id: 1 } as Document);
+    expect(updated?.at).toBeInstanceOf(Date);
+    expect(updated?.d).toBeInstanceOf(Date);
+    expect(updated?.t).toBeInstanceOf(Timestamp);
+    expect((updated?.t as Timestamp).high).toBeGreaterThanOrEqual(before);
+    expect((updated?.t as Timestamp).high).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000));
+    const upserted = await coll.updateOne(
+      { k: 1 },
+      { $currentDate: { t: { $type: 'timestamp' } }, $setOnInsert: { n: 0 } },
+      { upsert: true },
+    );
+    expect((await coll.findOne({ _id: upserted.upsertedId! }))?.t).toBeInstanceOf(Timestamp);
+    await expect(
+      coll.updateOne({ _id: 1 } as Document, { $currentDate: { at: true }, $set: { at: 1 } }),
+    ).rejects.toMatchObject({ code: 40 });
+    await expect(
+      coll.updateOne(
+        { _id: 1 } as Document,
+        { $currentDate: { at: { $type: 'day' } } } as Document,
+      ),
+    ).rejects.toMatchObject({ code: 2 });
   });
 
   it('refuses to change _id', async () => {

@@ -5,6 +5,7 @@ import { canonicalKey } from '../storage/index-key';
 import { withOrderedAddToSet } from './add-to-set';
 import { compareStrings } from './bson-order';
 import { cloneDocument } from './clone';
+import { withCurrentDates } from './current-date';
 import { withExactArithmetic } from './exact-arithmetic';
 import { updatedPaths, withUpdateFieldOrder } from './field-order';
 import { mingoOptions, type MingoOptions } from './mingo-options';
@@ -34,7 +35,7 @@ export function applyUpdate(
   if (Array.isArray(update)) return checked(original, runPipeline(original, update, context));
   if (!isOperatorUpdate(update)) return checked(original, replacement(original, update));
   const { $setOnInsert: _ignored, ...operators } = update;
-  const modifier = withoutUnchangedId(operators, original._id);
+  const modifier = withCurrentDates(withoutUnchangedId(operators, original._id));
   // The fast path takes only updates that apply as they are (else it declines): no checks needed.
   const simple = trySimpleUpdate(original, modifier, collated(context));
   if (simple) return simple;
@@ -61,7 +62,7 @@ export function buildUpsertDocument(update: UpdateDocument, context: UpdateConte
         : { ...update };
   } else {
     const { $setOnInsert, ...operators } = update as Document;
-    const { modifier: requested, id: setId } = splitIdAssignment(operators);
+    const { modifier: requested, id: setId } = splitIdAssignment(withCurrentDates(operators));
     assertUpdateApplies(seed, { ...requested, $setOnInsert });
     const modifier = withOrderedAddToSet(seed, withExactArithmetic(seed, requested));
     const { modifier: onInsert, id: insertId } = splitIdAssignment({ $set: $setOnInsert });
