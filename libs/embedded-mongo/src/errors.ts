@@ -13,6 +13,7 @@ export const ErrorCode = {
   CursorNotFound: 43,
   NamespaceExists: 48,
   NotSingleValueField: 54,
+  EmptyFieldName: 56,
   CommandNotFound: 59,
   ImmutableField: 66,
   InvalidOptions: 72,

@@ -629,6 +629,36 @@ describe('CRUD through the official driver', () => {
     expect(await coll.countDocuments()).toBe(0);
   });
 
+  it('refuses an update path that is empty or has an empty field name with 56 EmptyFieldName', async () => {
+    const coll = fresh();
+    await coll.insertOne({ _id: 1, a: { b: 1 } } as Document);
+    for (const update of [
+      { $set: { 'a..b': 1 } },
+      { $set: { 'a.': 1 } },
+      { $inc: { '.a': 1 } },
+      { $unset: { 'a..b': '' } },
+      { $rename: { a: 'x..y' } },
+    ] as Document[]) {
+      await expect(
+        coll.updateOne({ _id: 1 } as Document, update),
+        JSON.stringify(update),
+      ).rejects.toMatchObject({
+        code: 56,
+        message: expect.stringContaining('contains an empty field name, which is not allowed'),
+      });
+    }
+    await expect(coll.updateOne({ _id: 1 } as Document, { $set: { '': 1 } })).rejects.toMatchObject(
+      {
+        code: 56,
+        message: 'An empty update path is not valid.',
+      },
+    );
+    await expect(
+      coll.updateOne({ k: 1 }, { $setOnInsert: { 'a..b': 1 } }, { upsert: true }),
+    ).rejects.toMatchObject({ code: 56 });
+    expect(await coll.find().toArray()).toEqual([{ _id: 1, a: { b: 1 } }]);
+  });
+
   it('refuses operators on overlapping paths with 40 ConflictingUpdateOperators', async () => {
     const coll = fresh();
     await coll.insertOne({ _id: 1, p: 1, l: Long.fromString('9007199254740995') } as Document);

@@ -44,10 +44,24 @@ function assertNoConflicts(modifier: Document): void {
   for (const [operator, fields] of Object.entries(modifier)) {
     if (fields === null || typeof fields !== 'object') continue;
     for (const [path, argument] of Object.entries(fields as Document)) {
+      assertNoEmptyName(path);
       assertNoConflict(named, path);
-      if (operator === '$rename' && typeof argument === 'string') assertNoConflict(named, argument);
+      if (operator !== '$rename' || typeof argument !== 'string') continue;
+      assertNoEmptyName(argument);
+      assertNoConflict(named, argument);
     }
   }
+}
+
+/** A path that is empty or has an empty segment ('a..b', 'a.') is error 56 (fieldchecker). */
+function assertNoEmptyName(path: string): void {
+  if (path === '')
+    throw new MongoCommandError(ErrorCode.EmptyFieldName, 'An empty update path is not valid.');
+  if (path.split('.').includes(''))
+    throw new MongoCommandError(
+      ErrorCode.EmptyFieldName,
+      `The update path '${path}' contains an empty field name, which is not allowed.`,
+    );
 }
 
 /** Adds `path` to the paths `named` so far, unless it is one of them or a parent or child of one. */
