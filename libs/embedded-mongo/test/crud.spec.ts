@@ -659,6 +659,64 @@ describe('CRUD through the official driver', () => {
     expect(await coll.find().toArray()).toEqual([{ _id: 1, a: { b: 1 } }]);
   });
 
+  it('refuses a malformed update while parsing it, also when nothing matches or the collection is missing', async () => {
+    const coll = fresh();
+    const missing = fresh();
+    await coll.insertOne({ _id: 1, a: 1, o: { p: 1 }, list: [1] } as Document);
+    const refused = async (
+      update: Document | Document[],
+      code: number,
+      message: string,
+      options = {},
+    ) => {
+      for (const [target, filter] of [
+        [coll, { _id: 1 }],
+        [coll, { _id: 'none' }],
+        [missing, {}],
+      ] as const) {
+        const context = JSON.stringify({ update, filter, collection: target.collectionName });
+        await expect(
+          target.updateOne(filter as Document, update, options),
+          context,
+        ).rejects.toMatchObject({
+          code,
+          message: expect.stringContaining(message),
+        });
+      }
+    };
+    await refused({ $foo: { a: 1 } }, 9, 'Unknown modifier: $foo');
+    await refused({ $set: 5 }, 9, 'Modifiers operate on fields but we found type int instead');
+    await refused({ $set: { 'a..b': 1 } }, 56, 'contains an empty field name');
+    await refused({ $rename: { a: 5 } }, 2, "The 'to' field for $rename must be a string");
+    await refused(
+      { $rename: { a: 'a' } },
+      2,
+      'The source and target field for $rename must differ',
+    );
+    await refused(
+      { $rename: { o: 'o.q' } },
+      2,
+      'The source and target field for $rename must not be on the same path',
+    );
+    await refused({ $set: { a: 2 } }, 9, "The array filter for identifier 'x' was not used", {
+      arrayFilters: [{ 'x.k': 1 }],
+    });
+    await refused(
+      { $set: { a: 2 }, $inc: { a: 1 } },
+      40,
+      "Updating the path 'a' would create a conflict",
+    );
+    expect(await coll.findOne({ _id: 1 } as Document)).toEqual({
+      _id: 1,
+      a: 1,
+      o: { p: 1 },
+      list: [1],
+    });
+    await expect(
+      missing.findOneAndUpdate({}, { $foo: { a: 1 } } as Document),
+    ).rejects.toMatchObject({ code: 9 });
+  });
+
   it('refuses operators on overlapping paths with 40 ConflictingUpdateOperators', async () => {
     const coll = fresh();
     await coll.insertOne({ _id: 1, p: 1, l: Long.fromString('9007199254740995') } as Document);

@@ -1,6 +1,7 @@
 import type { Document } from 'bson';
 import type { MingoOptions } from '../query/mingo-options';
 import { applyUpdate, buildUpsertDocument, type UpdateDocument } from '../query/update-engine';
+import { assertParsableUpdate } from '../query/update-parse';
 import type { Collection } from '../storage/collection';
 
 export interface UpdateRequest {
@@ -27,6 +28,7 @@ export function executeUpdate(
   request: UpdateRequest,
   targets: Document[],
 ): UpdateResult {
+  assertParsableUpdate(request.update, request.arrayFilters, targets.length > 0 || request.upsert);
   const context = {
     filter: request.filter,
     arrayFilters: request.arrayFilters,

@@ -1,6 +1,7 @@
 import { ObjectId, type Document } from 'bson';
 import { ErrorCode, MongoCommandError, toCommandError } from '../errors';
 import { compileFilter, compileMatcher } from '../query/mingo-options';
+import { assertParsableUpdate } from '../query/update-parse';
 import type { Collection } from '../storage/collection';
 import { collectionName, type CommandContext, type CommandHandler } from './command-context';
 import { commandQueryOptions } from './query-options';
@@ -77,7 +78,9 @@ function update(command: Document, context: CommandContext): Document {
     const collection = upsert
       ? context.storage.getOrCreateCollection(context.db, name)
       : context.storage.getCollection(context.db, name);
-    if (!collection) return;
+    const arrayFilters = statement.arrayFilters as Document[] | undefined;
+    // Without a collection nothing is applied, but a malformed update is still refused.
+    if (!collection) return assertParsableUpdate(statement.u as Document, arrayFilters, false);
     const filter = (statement.q ?? {}) as Document;
     const options = commandQueryOptions(command, statement);
     const multi = statement.multi === true;
@@ -91,7 +94,7 @@ function update(command: Document, context: CommandContext): Document {
         update: statement.u as Document,
         multi,
         upsert,
-        arrayFilters: statement.arrayFilters as Document[] | undefined,
+        arrayFilters,
         options,
       },
       targets,
@@ -168,12 +171,15 @@ function findAndModify(command: Document, context: CommandContext): Document {
     if (targets[0]) collection?.remove(targets[0]);
     return { lastErrorObject: { n: targets.length }, value: project(targets[0]) };
   }
-  if (!collection) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null };
   if (command.update === undefined)
     throw new MongoCommandError(
       ErrorCode.FailedToParse,
       'Either an update or remove=true must be specified',
     );
+  if (!collection) {
+    assertParsableUpdate(command.update as Document, command.arrayFilters as Document[], false);
+    return { lastErrorObject: { n: 0, updatedExisting: false }, value: null };
+  }
   const result = executeUpdate(
     collection,
     {

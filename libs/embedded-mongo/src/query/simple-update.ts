@@ -226,17 +226,15 @@ function sameIndexValue(a: unknown, b: unknown): boolean {
 }
 
 /**
- * No path is `_id`, empty or with an empty segment (error 56), positional, or the same as another
- * or a parent of one.
+ * No path is `_id`, empty, positional, or the same as another or a parent of one. (Empty segments
+ * were refused while parsing: assertParsableUpdate.)
  */
 function pathsAreIndependent(operations: Operation[]): boolean {
   let dotted = false;
   for (const [, path] of operations) {
     if (path.includes('$') || path === '_id' || path.startsWith('_id.') || path === '')
       return false;
-    if (!path.includes('.')) continue;
-    if (path.startsWith('.') || path.endsWith('.') || path.includes('..')) return false;
-    dotted = true;
+    if (path.includes('.')) dotted = true;
   }
   // Top-level names are parents of nothing here: they only need to be distinct.
   if (!dotted) return new Set(operations.map(([, path]) => path)).size === operations.length;

@@ -39,29 +39,15 @@ export function assertUpdateApplies(document: Document, modifier: Document): voi
 }
 
 /** Two operations on the same path, or on a path and its parent, are error 40. */
-function assertNoConflicts(modifier: Document): void {
+export function assertNoConflicts(modifier: Document): void {
   const named: string[] = [];
   for (const [operator, fields] of Object.entries(modifier)) {
     if (fields === null || typeof fields !== 'object') continue;
     for (const [path, argument] of Object.entries(fields as Document)) {
-      assertNoEmptyName(path);
       assertNoConflict(named, path);
-      if (operator !== '$rename' || typeof argument !== 'string') continue;
-      assertNoEmptyName(argument);
-      assertNoConflict(named, argument);
+      if (operator === '$rename' && typeof argument === 'string') assertNoConflict(named, argument);
     }
   }
-}
-
-/** A path that is empty or has an empty segment ('a..b', 'a.') is error 56 (fieldchecker). */
-function assertNoEmptyName(path: string): void {
-  if (path === '')
-    throw new MongoCommandError(ErrorCode.EmptyFieldName, 'An empty update path is not valid.');
-  if (path.split('.').includes(''))
-    throw new MongoCommandError(
-      ErrorCode.EmptyFieldName,
-      `The update path '${path}' contains an empty field name, which is not allowed.`,
-    );
 }
 
 /** Adds `path` to the paths `named` so far, unless it is one of them or a parent or child of one. */
@@ -197,7 +183,7 @@ function bsonTypeName(value: unknown): string {
 }
 
 /** A value as MongoDB prints it in error messages (close enough to recognise). */
-function render(value: unknown): string {
+export function render(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (value === null || value === undefined) return 'null';
   if (value instanceof ObjectId) return `ObjectId('${value.toHexString()}')`;
