@@ -208,6 +208,34 @@ describe('CRUD through the official driver', () => {
     expect(none).toMatchObject({ matchedCount: 1, modifiedCount: 0 });
   });
 
+  it('refuses an array update ($[], $[id]) through a path that is missing or not an array', async () => {
+    const coll = fresh();
+    await coll.insertOne({ _id: 1, a: 2, o: {}, list: [{ k: 1 }] } as Document);
+    const one = { _id: 1 } as Document;
+    await expect(coll.updateOne(one, { $set: { 'o.items.$[].k': 1 } })).rejects.toMatchObject({
+      code: 2,
+      message: "The path 'o.items' must exist in the document in order to apply array updates.",
+    });
+    await expect(
+      coll.updateOne(one, { $unset: { 'gone.$[x].k': '' } }, { arrayFilters: [{ 'x.k': 1 }] }),
+    ).rejects.toMatchObject({
+      code: 2,
+      message: expect.stringContaining("The path 'gone' must exist"),
+    });
+    await expect(coll.updateOne(one, { $inc: { 'a.$[]': 1 } })).rejects.toMatchObject({
+      code: 2,
+      message: 'Cannot apply array updates to non-array element a: 2',
+    });
+    await expect(
+      coll.updateOne({ k: 1 }, { $set: { 'list.$[].k': 1 } }, { upsert: true }),
+    ).rejects.toMatchObject({
+      code: 2,
+      message: expect.stringContaining("The path 'list' must exist"),
+    });
+    await coll.updateOne(one, { $set: { 'list.$[].k': 2 } });
+    expect(await coll.find().toArray()).toEqual([{ _id: 1, a: 2, o: {}, list: [{ k: 2 }] }]);
+  });
+
   it('upserts with $setOnInsert and equality seed fields', async () => {
     const coll = fresh();
     const first = await coll.updateOne(

@@ -28,14 +28,43 @@ const ARRAY_READING = new Set(['$pull', '$pullAll', '$pop']);
 export function assertUpdateApplies(document: Document, modifier: Document): void {
   assertNoConflicts(modifier);
   for (const [operator, fields] of Object.entries(modifier)) {
-    if (!CREATING.has(operator) && !ARRAY_READING.has(operator)) continue;
     if (fields === null || typeof fields !== 'object') continue;
+    for (const path of Object.keys(fields as Document))
+      if (path.includes('$[')) assertArrayUpdatable(document, path);
+    if (!CREATING.has(operator) && !ARRAY_READING.has(operator)) continue;
     for (const [path, argument] of Object.entries(fields as Document)) {
       assertArgument(operator, path, argument);
       const target = resolveTarget(document, path, CREATING.has(operator));
       if (target?.exists) assertTargetType(operator, target, document._id);
     }
   }
+}
+
+/**
+ * A path through `$[]` or `$[id]` needs an array there, whatever the operator: a missing one is
+ * not created (UpdateArrayNode::apply). Paths through another positional segment first are left
+ * to mingo.
+ */
+function assertArrayUpdatable(document: Document, path: string): void {
+  const parts = path.split('.');
+  const at = parts.findIndex((part) => part.startsWith('$'));
+  if (at <= 0 || !parts[at].startsWith('$[')) return;
+  let node: unknown = document;
+  for (const part of parts.slice(0, at)) {
+    if (Array.isArray(node) && /^\d+$/.test(part)) node = node[Number(part)];
+    else if (isPlainObject(node)) node = (node as Document)[part];
+    else return; // a scalar in the way: the other checks' error
+  }
+  if (node === undefined)
+    throw new MongoCommandError(
+      ErrorCode.BadValue,
+      `The path '${parts.slice(0, at).join('.')}' must exist in the document in order to apply array updates.`,
+    );
+  if (!Array.isArray(node))
+    throw new MongoCommandError(
+      ErrorCode.BadValue,
+      `Cannot apply array updates to non-array element ${parts[at - 1]}: ${render(node)}`,
+    );
 }
 
 /** Two operations on the same path, or on a path and its parent, are error 40. */
