@@ -181,28 +181,34 @@ function applyOperations(
  * those are sorted, after the others: updates of existing fields (most) pay no sort.
  */
 function inCreationOrder(original: Document, operations: Operation[]): Operation[] {
-  if (operations.length < 2) return operations;
+  let creating = 0;
+  for (let i = 0; i < operations.length; i++) if (mayCreate(original, operations[i])) creating++;
+  if (creating < 2) return operations;
   const existing: Operation[] = [];
-  const creating: Operation[] = [];
+  const created: Operation[] = [];
   let plain = true;
   for (let i = 0; i < operations.length; i++) {
     const operation = operations[i];
-    const operator = operation[0];
-    const path = operation[1];
-    const mayCreate =
-      operator !== '$unset' &&
-      operator !== '$pull' &&
-      (path.includes('.') || !Object.prototype.hasOwnProperty.call(original, path));
-    if (!mayCreate) existing.push(operation);
+    if (!mayCreate(original, operation)) existing.push(operation);
     else {
-      creating.push(operation);
-      if (plain && !isPlainName(path)) plain = false;
+      created.push(operation);
+      if (plain && !isPlainName(operation[1])) plain = false;
     }
   }
-  if (creating.length < 2) return operations;
-  creating.sort(plain ? (a, b) => (a[1] < b[1] ? -1 : 1) : (a, b) => comparePaths(a[1], b[1]));
-  for (let i = 0; i < creating.length; i++) existing.push(creating[i]);
+  created.sort(plain ? (a, b) => (a[1] < b[1] ? -1 : 1) : (a, b) => comparePaths(a[1], b[1]));
+  for (let i = 0; i < created.length; i++) existing.push(created[i]);
   return existing;
+}
+
+/** Whether an operation may create a field: a dotted path, or a name `original` lacks. */
+function mayCreate(original: Document, operation: Operation): boolean {
+  const operator = operation[0];
+  const path = operation[1];
+  return (
+    operator !== '$unset' &&
+    operator !== '$pull' &&
+    (path.includes('.') || !Object.prototype.hasOwnProperty.call(original, path))
+  );
 }
 
 /**

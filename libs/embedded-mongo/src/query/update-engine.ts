@@ -199,20 +199,27 @@ function equalityFields(filter: Document, idOnly = false): Document {
 }
 
 function assertSingleValues(equalities: Array<[string, unknown]>): void {
-  equalities.forEach(([path, value], i) => {
-    for (const [other, otherValue] of equalities.slice(0, i)) {
-      if (path === other && canonicalKey(value) === canonicalKey(otherValue)) continue;
-      const [child, parent] = path.length >= other.length ? [path, other] : [other, path];
-      if (child !== parent && !child.startsWith(`${parent}.`)) continue;
-      throw new MongoCommandError(
-        ErrorCode.NotSingleValueField,
-        child === parent
-          ? `cannot infer query fields to set, path '${child}' is matched twice`
-          : `cannot infer query fields to set, both paths '${child}' and '${parent}' are matched`,
-      );
+  for (let i = 1; i < equalities.length; i++) {
+    for (let j = 0; j < i; j++) {
+      const a = equalities[i][0];
+      const b = equalities[j][0];
+      if (a === b) {
+        if (canonicalKey(equalities[i][1]) === canonicalKey(equalities[j][1])) continue;
+        throw notSingleValue(`path '${a}' is matched twice`);
+      }
+      const child = a.length > b.length ? a : b;
+      const parent = child === a ? b : a;
+      if (child.startsWith(parent) && child[parent.length] === '.')
+        throw notSingleValue(`both paths '${child}' and '${parent}' are matched`);
     }
-  });
+  }
 }
+
+const notSingleValue = (conflict: string) =>
+  new MongoCommandError(
+    ErrorCode.NotSingleValueField,
+    `cannot infer query fields to set, ${conflict}`,
+  );
 
 function collectEqualities(filter: Document, into: Array<[string, unknown]>): void {
   for (const [path, condition] of Object.entries(filter)) {
