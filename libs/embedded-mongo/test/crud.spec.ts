@@ -267,6 +267,41 @@ describe('CRUD through the official driver', () => {
     expect(replaced.upsertedId).toBe('fixed');
   });
 
+  it("seeds an upsert from the filter's equalities as MongoDB's canonical query has them: $in of one value, $or of one branch, $eq beside other operators", async () => {
+    const coll = fresh();
+    const { upsertedId } = await coll.updateOne(
+      {
+        a: { $in: [5] },
+        b: { $gt: 0, $eq: 7 },
+        $or: [{ c: 'x' }],
+        $and: [{ $and: [{ 'd.e': { $in: [1, 1.0] } }] }],
+        many: { $in: [1, 2] },
+        regex: { $in: [/x/] },
+        either: { $exists: true },
+        $nor: [{ n: 1 }],
+      },
+      { $set: { w: 1 } },
+      { upsert: true },
+    );
+    expect(await coll.findOne({ _id: upsertedId! })).toEqual({
+      _id: upsertedId,
+      a: 5,
+      b: 7,
+      c: 'x',
+      d: { e: 1 },
+      w: 1,
+    });
+    const twoBranches = await coll.updateOne(
+      { $or: [{ f: 1 }, { g: 2 }] },
+      { $set: { w: 2 } },
+      { upsert: true },
+    );
+    expect(await coll.findOne({ _id: twoBranches.upsertedId! })).toEqual({
+      _id: twoBranches.upsertedId,
+      w: 2,
+    });
+  });
+
   it('refuses an upsert whose filter pins a path to two values or a path and its parent (54), or whose replacement names another _id (66)', async () => {
     const coll = fresh();
     const upsert = { upsert: true };

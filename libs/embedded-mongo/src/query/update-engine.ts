@@ -3,7 +3,6 @@ import { updateOne } from 'mingo';
 import { ErrorCode, MongoCommandError } from '../errors';
 import { canonicalKey } from '../storage/index-key';
 import { withOrderedAddToSet } from './add-to-set';
-import { compareStrings } from './bson-order';
 import { cloneDocument } from './clone';
 import { withCurrentDates } from './current-date';
 import { withExactArithmetic } from './exact-arithmetic';
@@ -12,6 +11,7 @@ import { mingoOptions, type MingoOptions } from './mingo-options';
 import { withResolvedPositions } from './positional-paths';
 import { trySimpleUpdate, trySimpleUpsert } from './simple-update';
 import { assertUpdateApplies } from './update-validation';
+import { equalityFields } from './upsert-seed';
 
 export type UpdateDocument = Document | Document[];
 
@@ -179,88 +179,4 @@ function immutableId(): MongoCommandError {
     ErrorCode.ImmutableField,
     "Performing an update on the path '_id' would modify the immutable field '_id'",
   );
-}
-
-/**
- * Fields a filter pins by equality (`a: 1`, `a: {$eq: 1}`, dotted paths, `$and` branches), set in
- * the byte order of their paths, as MongoDB adds them (from a map keyed by path). A replacement
- * takes only `_id` from the filter. Two different values on one path, or values on a path and its
- * parent, leave the document undefined: error 54, as in MongoDB.
- */
-function equalityFields(filter: Document, idOnly = false): Document {
-  let equalities: Array<[path: string, value: unknown]> = [];
-  collectEqualities(filter, equalities);
-  if (idOnly) equalities = equalities.filter(([path]) => path === '_id' || path.startsWith('_id.'));
-  if (equalities.length > 1) assertSingleValues(equalities);
-  if (!inByteOrder(equalities)) equalities.sort(([a], [b]) => compareStrings(a, b));
-  const seed: Document = {};
-  for (const [path, value] of equalities) setPath(seed, path, cloneDocument(value));
-  return seed;
-}
-
-function assertSingleValues(equalities: Array<[string, unknown]>): void {
-  for (let i = 1; i < equalities.length; i++) {
-    for (let j = 0; j < i; j++) {
-      const a = equalities[i][0];
-      const b = equalities[j][0];
-      if (a === b) {
-        if (canonicalKey(equalities[i][1]) === canonicalKey(equalities[j][1])) continue;
-        throw notSingleValue(`path '${a}' is matched twice`);
-      }
-      const child = a.length > b.length ? a : b;
-      const parent = child === a ? b : a;
-      if (child.startsWith(parent) && child[parent.length] === '.')
-        throw notSingleValue(`both paths '${child}' and '${parent}' are matched`);
-    }
-  }
-}
-
-const notSingleValue = (conflict: string) =>
-  new MongoCommandError(
-    ErrorCode.NotSingleValueField,
-    `cannot infer query fields to set, ${conflict}`,
-  );
-
-function collectEqualities(filter: Document, into: Array<[string, unknown]>): void {
-  for (const [path, condition] of Object.entries(filter)) {
-    if (path === '$and' && Array.isArray(condition)) {
-      for (const branch of condition) collectEqualities(branch as Document, into);
-      continue;
-    }
-    if (path.startsWith('$')) continue;
-    const value = equalityValue(condition);
-    if (value !== NOT_EQUALITY) into.push([path, value]);
-  }
-}
-
-function inByteOrder(equalities: Array<[string, unknown]>): boolean {
-  for (let i = 1; i < equalities.length; i++)
-    if (compareStrings(equalities[i - 1][0], equalities[i][0]) > 0) return false;
-  return true;
-}
-
-const NOT_EQUALITY = Symbol('not-equality');
-
-function equalityValue(condition: unknown): unknown {
-  if (
-    condition === null ||
-    typeof condition !== 'object' ||
-    Object.getPrototypeOf(condition) !== Object.prototype
-  ) {
-    return condition instanceof RegExp ? NOT_EQUALITY : condition;
-  }
-  const keys = Object.keys(condition);
-  if (!keys.some((key) => key.startsWith('$'))) return condition;
-  if (keys.length === 1 && '$eq' in condition) return (condition as Document).$eq;
-  return NOT_EQUALITY;
-}
-
-function setPath(target: Document, path: string, value: unknown): void {
-  const parts = path.split('.');
-  let node = target;
-  for (const part of parts.slice(0, -1)) {
-    if (node[part] === null || typeof node[part] !== 'object') node[part] = {};
-    node = node[part] as Document;
-  }
-  node[parts[parts.length - 1]] = value;
 }
