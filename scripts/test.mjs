@@ -38,6 +38,7 @@ const step = {
       'test/ingest-burst.e2e-spec.ts',
       'test/instances.e2e-spec.ts',
       'test/database-outage.e2e-spec.ts',
+      'test/chaos.e2e-spec.ts',
     ]),
     report: 'test/artifacts/e2e-emulator.json',
   },
