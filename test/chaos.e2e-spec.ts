@@ -1,11 +1,12 @@
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
-import { connectedSession, waitForSessionStatus } from './support/sandbox';
+import { connectedSession, sandboxInbound, waitForSessionStatus } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 
 /**
  * A seeded random workload over the HTTP API: sends, inbound messages (some delivered twice),
- * receipts in any order (some repeated), chats marked read, with graceful restarts and dropped
+ * reactions, messages typed on the phone, receipts in any order (some repeated), chats marked
+ * read here or on the phone, with graceful restarts and dropped
  * connections between rounds. Then what every view says must agree with the messages themselves:
  * nothing lost, nothing twice, statuses as far as their receipts went, and the chats, stats and
  * event log counting exactly what is stored. A failure prints its seed: CHAOS_SEED=<seed> replays
@@ -53,6 +54,7 @@ interface Chat {
   lastMessage?: { id: string };
 }
 
+const CHANGE_TYPES = ['reaction', 'edit', 'revoke'];
 const jidOf = (phone: string) => `${phone.replace('+', '')}@s.whatsapp.net`;
 const secondOf = (at: string) => Math.floor(new Date(at).getTime() / 1000);
 /** A chat's order: the WhatsApp second, then our id (as the gateway orders them). */
@@ -90,6 +92,8 @@ interface Expected {
   /** Our message id → the furthest status a receipt the gateway accepted reported. */
   receipts: Map<string, string>;
   inbound: Set<string>;
+  /** WhatsApp ids of messages typed on the linked phone (stored as outgoing, `sent`). */
+  fromPhone: Set<string>;
 }
 
 /** Every disagreement between the views and the stored messages (empty: all agree). */
@@ -102,9 +106,12 @@ async function violations(t: TestApp, owner: RegisteredUser, expected: Expected)
   // Nothing lost, nothing twice.
   const outIds = new Set(out.map((m) => m.id));
   for (const id of expected.sends) if (!outIds.has(id)) found.push(`send ${id} missing`);
-  if (out.length !== expected.sends.size)
-    found.push(`${out.length} outgoing messages for ${expected.sends.size} sends`);
   const waIds = new Set(out.map((m) => m.waMessageId));
+  for (const id of expected.fromPhone)
+    if (!waIds.has(id)) found.push(`message typed on the phone ${id} missing`);
+  const outgoing = expected.sends.size + expected.fromPhone.size;
+  if (out.length !== outgoing)
+    found.push(`${out.length} outgoing messages for ${outgoing} sent and typed on the phone`);
   if (waIds.size !== out.length) found.push('two sends share a WhatsApp id (sent twice?)');
   const inboundWaIds = inbound.map((m) => m.waMessageId!);
   if (new Set(inboundWaIds).size !== inbound.length) found.push('an inbound message stored twice');
@@ -122,7 +129,8 @@ async function violations(t: TestApp, owner: RegisteredUser, expected: Expected)
   const chats = await allChats(t, owner);
   for (const phone of PEERS) {
     const jid = jidOf(phone);
-    const inChat = messages.filter((m) => m.chatJid === jid);
+    // Reactions, edits and deletions change messages; they are not messages of the chat.
+    const inChat = messages.filter((m) => m.chatJid === jid && !CHANGE_TYPES.includes(m.type));
     const chat = chats.find((c) => c.chatJid === jid);
     if (!inChat.length) {
       if (chat) found.push(`chat ${jid} exists without messages`);
@@ -178,12 +186,17 @@ async function violations(t: TestApp, owner: RegisteredUser, expected: Expected)
 describe.each(SEEDS)('a random workload with restarts (seed %i)', (seed) => {
   it('loses nothing, stores nothing twice, and every view agrees with the messages', async () => {
     const random = seeded(seed);
+    /** The peer each inbound message came from (a redelivery comes from the same one). */
+    const senders = new Map<string, string>();
+    /** The received texts, which are redelivered and reacted to. */
+    const texts: string[] = [];
     const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
     let t = await createTestApp();
     const expected: Expected = {
       sends: new Set(),
       receipts: new Map(),
       inbound: new Set(),
+      fromPhone: new Set(),
     };
     try {
       const owner = await registerUser(t);
@@ -194,7 +207,8 @@ describe.each(SEEDS)('a random workload with restarts (seed %i)', (seed) => {
         for (let i = 0; i < ACTIONS_PER_ROUND; i++) {
           const roll = random();
           const peer = pick(PEERS);
-          if (roll < 0.35) {
+          const inbound = (spec: object) => inFlight.push(sandboxInbound(t, owner, 'main', spec));
+          if (roll < 0.3) {
             const res = await t
               .http()
               .post('/api/v1/whatsapp/messages/send')
@@ -202,15 +216,34 @@ describe.each(SEEDS)('a random workload with restarts (seed %i)', (seed) => {
               .send({ sessionName: 'main', to: peer, text: `out ${seed}-${n++}` })
               .expect(202);
             expected.sends.add(res.body.id);
-          } else if (roll < 0.7 || expected.inbound.size === 0) {
+          } else if (roll < 0.58 || texts.length === 0) {
             const waMessageId = `CHAOS${seed}X${n++}`;
             expected.inbound.add(waMessageId);
-            inFlight.push(inboundMessage(t, owner, peer, waMessageId));
-          } else if (roll < 0.8) {
+            texts.push(waMessageId);
+            senders.set(waMessageId, peer);
+            inbound({ from: peer, pushName: 'Peer', text: `in ${waMessageId}`, waMessageId });
+          } else if (roll < 0.66) {
             // WhatsApp delivers a message again (a reconnect's offline queue).
-            const again = pick([...expected.inbound]);
-            inFlight.push(inboundMessage(t, owner, senders.get(again)!, again));
-          } else if (roll < 0.95 && expected.sends.size) {
+            const again = pick(texts);
+            inbound({ from: senders.get(again), text: `in ${again}`, waMessageId: again });
+          } else if (roll < 0.73) {
+            // A contact reacts to one of its messages: stored, but not a message of the chat.
+            const target = pick(texts);
+            const waMessageId = `CHAOS${seed}R${n++}`;
+            expected.inbound.add(waMessageId);
+            senders.set(waMessageId, senders.get(target)!);
+            inbound({
+              from: senders.get(target),
+              type: 'reaction',
+              reaction: { emoji: '👍', targetId: target },
+              waMessageId,
+            });
+          } else if (roll < 0.79) {
+            // Typed on the linked phone: ours, it clears the chat's unread count like a send.
+            const waMessageId = `CHAOS${seed}P${n++}`;
+            expected.fromPhone.add(waMessageId);
+            inbound({ from: peer, fromMe: true, text: `phone ${waMessageId}`, waMessageId });
+          } else if (roll < 0.91 && expected.sends.size) {
             const id = pick([...expected.sends]);
             const status = pick(['delivered', 'read', 'played'] as const);
             const res = await t
@@ -224,7 +257,7 @@ describe.each(SEEDS)('a random workload with restarts (seed %i)', (seed) => {
               if (!before || STATUS_RANK[status] > STATUS_RANK[before])
                 expected.receipts.set(id, status);
             }
-          } else {
+          } else if (roll < 0.96) {
             inFlight.push(
               t
                 .http()
@@ -233,6 +266,22 @@ describe.each(SEEDS)('a random workload with restarts (seed %i)', (seed) => {
                 .send({ sessionName: 'main', chat: jidOf(peer) })
                 .then((res) => expect([200, 404]).toContain(res.status)),
             );
+          } else {
+            // The phone reads the chat's latest received messages.
+            const latest = await t
+              .http()
+              .get('/api/v1/whatsapp/messages')
+              .query({ chat: jidOf(peer), direction: 'in', type: 'text', limit: 3 })
+              .set(owner.auth)
+              .expect(200);
+            const messageIds = latest.body.items.map((m: Message) => m.id);
+            if (messageIds.length)
+              await t
+                .http()
+                .post('/api/v1/whatsapp/sandbox/sessions/main/phone-read')
+                .set(owner.auth)
+                .send({ messageIds })
+                .expect(202);
           }
         }
         await Promise.all(inFlight);
@@ -265,16 +314,3 @@ describe.each(SEEDS)('a random workload with restarts (seed %i)', (seed) => {
     }
   });
 });
-
-/** The peer each inbound message came from (a redelivery comes from the same one). */
-const senders = new Map<string, string>();
-
-function inboundMessage(t: TestApp, owner: RegisteredUser, from: string, waMessageId: string) {
-  if (!senders.has(waMessageId)) senders.set(waMessageId, from);
-  return t
-    .http()
-    .post('/api/v1/whatsapp/sandbox/sessions/main/inbound')
-    .set(owner.auth)
-    .send({ from, pushName: `Peer ${from.slice(-1)}`, text: `in ${waMessageId}`, waMessageId })
-    .expect(202);
-}
