@@ -71,7 +71,11 @@ export function createEmulatorBackend(
 }
 
 const coreProviders: Provider[] = [
-  SandboxHub,
+  {
+    provide: SandboxHub,
+    useFactory: (options: WhatsAppOptions) => new SandboxHub(options.sandboxMediaDir),
+    inject: [WHATSAPP_OPTIONS],
+  },
   { provide: EmulatorBackend, useFactory: createEmulatorBackend, inject: [WHATSAPP_OPTIONS] },
   SandboxControl,
   SessionRegistry,

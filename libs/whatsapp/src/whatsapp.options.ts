@@ -11,6 +11,8 @@ export interface WhatsAppOptions {
   waWebSocketUrl?: string;
   /** engine = 'emulator': where the in-process WhatsApp emulator keeps its state (in memory when omitted). */
   emulatorDataDir?: string;
+  /** engine = 'sandbox': where the simulated WhatsApp keeps media contacts send (in memory when omitted). */
+  sandboxMediaDir?: string;
   /** Baileys connect timeout. */
   connectTimeoutMs: number;
   /**

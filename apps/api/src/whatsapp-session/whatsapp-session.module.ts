@@ -31,6 +31,10 @@ const whatsappCore = WhatsAppCoreModule.forRootAsync({
     ...(config.WHATSAPP_ENGINE === 'emulator'
       ? { emulatorDataDir: join(config.DATA_DIR, 'emulator') }
       : {}),
+    // WHATSAPP_ENGINE=sandbox: media contacts send stays downloadable across restarts, as on WhatsApp.
+    ...(config.WHATSAPP_ENGINE === 'sandbox'
+      ? { sandboxMediaDir: join(config.DATA_DIR, 'sandbox-media') }
+      : {}),
     // Baileys is chatty: only its warnings reach our logs.
     logger: pino({
       level: config.LOG_LEVEL === 'silent' ? 'silent' : 'warn',

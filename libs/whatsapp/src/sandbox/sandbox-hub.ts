@@ -1,13 +1,18 @@
-import { Injectable } from '@nestjs/common';
 import { SandboxSessionNotLiveError } from '../errors';
 import type { SandboxConnection } from './sandbox-connection';
 import { SandboxMediaStore } from './sandbox-media-store';
 
-/** Process-wide directory of live sandbox connections (what SandboxControl drives) and their media. */
-@Injectable()
+/**
+ * The app's directory of live sandbox connections (what SandboxControl drives) and their media
+ * (kept in `mediaDir` when given, so a restart finds it; in memory otherwise).
+ */
 export class SandboxHub {
   private readonly live = new Map<string, SandboxConnection>();
-  readonly media = new SandboxMediaStore();
+  readonly media: SandboxMediaStore;
+
+  constructor(mediaDir?: string) {
+    this.media = new SandboxMediaStore(undefined, mediaDir);
+  }
 
   register(connection: SandboxConnection): void {
     this.live.set(connection.sessionId, connection);
