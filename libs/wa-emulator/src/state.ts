@@ -98,6 +98,8 @@ export interface EmulatorState {
    * a phone does not forget what it sent when the linked device's server side restarts.
    */
   retryCopies?: PersistedCopy[];
+  /** The HTTP port of the last run (media URLs point at it), taken again when free. */
+  httpPort?: number;
 }
 
 /** A SentCopy as stored: its sender and group by address, its message as encoded protobuf. */

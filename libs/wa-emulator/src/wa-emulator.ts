@@ -151,20 +151,36 @@ export class WaEmulator implements ConnectionHandler {
     );
     const emulator = new WaEmulator(store, noise, http, wss, mediaHost, options);
     http.on('request', (req, res) => emulator.serveHttp(req, res));
+    // ws passes the server's errors on (a port taken at listen): the listen below handles those.
+    wss.on('error', (err) => log('websocket server error', { err: String(err) }));
     wss.on('connection', (ws) => {
       const conn = new ClientConnection(ws, noise, emulator, (err) =>
         emulator.log('connection error', { err: String(err) }),
       );
       emulator.ctx.connections.add(conn);
     });
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
-      http.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-    }).catch(async (err: unknown) => {
-      await mediaHost.close();
-      throw err;
-    });
+    const listen = (port: number) =>
+      new Promise<void>((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(port, options.host ?? '127.0.0.1', () => resolve());
+      });
+    // The port of the previous run when none is asked: the media URLs handed out then (on
+    // WhatsApp, CDN addresses that do not change) stay valid for a download after a restart.
+    const previous = options.port === undefined ? store.state.httpPort : undefined;
+    await listen(options.port ?? previous ?? 0)
+      .catch((err: NodeJS.ErrnoException) => {
+        if (previous === undefined || err.code !== 'EADDRINUSE') throw err;
+        return listen(0);
+      })
+      .catch(async (err: unknown) => {
+        await mediaHost.close();
+        throw err;
+      });
     emulator.port = (http.address() as AddressInfo).port;
+    if (store.state.httpPort !== emulator.port) {
+      store.state.httpPort = emulator.port;
+      store.save();
+    }
     return emulator;
   }
 
