@@ -1,12 +1,13 @@
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
+import { mediaSample } from './support/media-samples';
 import { connectedSession, sandboxInbound, waitForSessionStatus } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 
 /**
  * A seeded random workload over the HTTP API: sends, inbound messages (some delivered twice),
- * reactions, messages typed on the phone, receipts in any order (some repeated), chats marked
- * read here or on the phone, with graceful restarts and dropped
+ * reactions, images, edits and deletions, messages typed on the phone, receipts in any order
+ * (some repeated), chats marked read here or on the phone, with graceful restarts and dropped
  * connections between rounds. Then what every view says must agree with the messages themselves:
  * nothing lost, nothing twice, statuses as far as their receipts went, and the chats, stats and
  * event log counting exactly what is stored. A failure prints its seed: CHAOS_SEED=<seed> replays
@@ -45,6 +46,9 @@ interface Message {
   timestamp: string;
   waMessageId?: string;
   type: string;
+  editedText?: string;
+  revoked?: boolean;
+  media?: { downloadStatus?: string; size?: number; downloadError?: string };
 }
 
 interface Chat {
@@ -94,6 +98,11 @@ interface Expected {
   inbound: Set<string>;
   /** WhatsApp ids of messages typed on the linked phone (stored as outgoing, `sent`). */
   fromPhone: Set<string>;
+  /** Received texts edited (WhatsApp id → the new text) or deleted for everyone. */
+  edited: Map<string, string>;
+  revoked: Set<string>;
+  /** Received images: WhatsApp id → size in bytes. */
+  images: Map<string, number>;
 }
 
 /** Every disagreement between the views and the stored messages (empty: all agree). */
@@ -117,6 +126,21 @@ async function violations(t: TestApp, owner: RegisteredUser, expected: Expected)
   if (new Set(inboundWaIds).size !== inbound.length) found.push('an inbound message stored twice');
   for (const id of expected.inbound)
     if (!inboundWaIds.includes(id)) found.push(`inbound ${id} missing`);
+
+  // Edits and deletions reach their target, whichever came first; images are downloaded whole.
+  const byWaId = new Map(inbound.map((m) => [m.waMessageId, m]));
+  for (const [id, text] of expected.edited)
+    if (byWaId.get(id) && byWaId.get(id)!.editedText !== text)
+      found.push(`${id}: edited text ${byWaId.get(id)!.editedText}, edited to ${text}`);
+  for (const id of expected.revoked)
+    if (byWaId.get(id) && !byWaId.get(id)!.revoked) found.push(`${id}: not marked deleted`);
+  for (const [id, size] of expected.images) {
+    const media = byWaId.get(id)?.media;
+    if (byWaId.get(id) && (media?.downloadStatus !== 'stored' || media.size !== size))
+      found.push(
+        `image ${id}: ${media?.downloadStatus} ${media?.size} bytes (${media?.downloadError}), sent ${size}`,
+      );
+  }
 
   // Statuses as far as their receipts went (played on a text is read), never back.
   for (const m of out) {
@@ -197,6 +221,9 @@ describe.each(SEEDS)('a random workload with restarts (seed %i)', (seed) => {
       receipts: new Map(),
       inbound: new Set(),
       fromPhone: new Set(),
+      edited: new Map(),
+      revoked: new Set(),
+      images: new Map(),
     };
     try {
       const owner = await registerUser(t);
@@ -243,6 +270,41 @@ describe.each(SEEDS)('a random workload with restarts (seed %i)', (seed) => {
             const waMessageId = `CHAOS${seed}P${n++}`;
             expected.fromPhone.add(waMessageId);
             inbound({ from: peer, fromMe: true, text: `phone ${waMessageId}`, waMessageId });
+          } else if (roll < 0.83) {
+            const waMessageId = `CHAOS${seed}I${n++}`;
+            const image = mediaSample.jpeg(1024 + Math.floor(random() * 4096));
+            expected.inbound.add(waMessageId);
+            expected.images.set(waMessageId, image.length);
+            const media = { base64: image.toString('base64'), mimetype: 'image/jpeg' };
+            inbound({ from: peer, type: 'image', media, caption: 'photo', waMessageId });
+          } else if (roll < 0.86) {
+            // An edit, or a deletion for everyone, of a text not changed before (one each: the
+            // newest edit of a second is ambiguous).
+            const target = texts.find(
+              (id) => !expected.edited.has(id) && !expected.revoked.has(id),
+            );
+            if (target) {
+              const waMessageId = `CHAOS${seed}E${n++}`;
+              expected.inbound.add(waMessageId);
+              if (random() < 0.5) {
+                expected.edited.set(target, `edited ${waMessageId}`);
+                inbound({
+                  from: senders.get(target),
+                  type: 'edit',
+                  targetId: target,
+                  editedText: `edited ${waMessageId}`,
+                  waMessageId,
+                });
+              } else {
+                expected.revoked.add(target);
+                inbound({
+                  from: senders.get(target),
+                  type: 'revoke',
+                  targetId: target,
+                  waMessageId,
+                });
+              }
+            }
           } else if (roll < 0.91 && expected.sends.size) {
             const id = pick([...expected.sends]);
             const status = pick(['delivered', 'read', 'played'] as const);
