@@ -13,7 +13,7 @@ import {
   type WASocket,
 } from '@whiskeysockets/baileys';
 import type { RevocableKeyStore, WaAuthStore } from '../auth-state/wa-auth-store';
-import { groupBy } from '@app/common';
+import { groupBy, within } from '@app/common';
 import { withSharedAsyncStorage } from './shared-async-storage';
 import { CLOSE_CODES, type WaCloseInfo } from '../engine/close-reason';
 import type { MediaRef } from '../engine/inbound-message';
@@ -73,10 +73,30 @@ const ownJids = (sock: WASocket): OwnJids | undefined => {
 
 const compact = <T>(items: (T | undefined)[]): T[] => items.filter((x): x is T => x !== undefined);
 
+/** Baileys events that carry what WhatsApp handed over (see `handingOver`). */
+const TRAFFIC_EVENTS = new Set<string>([
+  'messages.upsert',
+  'messages.update',
+  'message-receipt.update',
+  'contacts.upsert',
+  'contacts.update',
+  'lid-mapping.update',
+  'groups.upsert',
+  'groups.update',
+  'messaging-history.set',
+]);
+/** The longest a close waits for the message Baileys is handling (a key read in an outage). */
+const HAND_OVER_MS = 5_000;
+
 /** One Baileys socket behind the WaConnection contract. */
 export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implements WaConnection {
   private sock?: WASocket;
   private ended = false;
+  /**
+   * During a close of ours, after `ended`: messages Baileys was handling whose receipt went out
+   * (WhatsApp will not send them again) still come out, with statuses and contacts.
+   */
+  private handingOver = false;
   /** Taken back when the connection ends: see keysWhileOpen. */
   private keys?: RevocableKeyStore;
   private bufferWatchdog?: EventBufferWatchdog;
@@ -174,7 +194,7 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
       run: (arg: BaileysEventMap[K]) => unknown,
     ) =>
       sock.ev.on(event, (arg) => {
-        if (this.ended) return;
+        if (this.ended && !(this.handingOver && TRAFFIC_EVENTS.has(event))) return;
         try {
           const result = run(arg);
           if (result instanceof Promise)
@@ -402,11 +422,29 @@ export class BaileysConnection extends TypedEmitter<WaConnectionEvents> implemen
     return this.sock?.authState.creds.me?.id !== undefined;
   }
 
+  /**
+   * Ends the connection: nothing more is decrypted (keys refused: WhatsApp delivers it again at
+   * the next login), and the close is not reported. What Baileys was handling finishes first:
+   * a message whose receipt went out before the socket ended comes out (Baileys sends the receipt
+   * before it hands the message over), one whose receipt could not go out is sent again by WhatsApp.
+   */
   async close(): Promise<void> {
     this.ended = true;
     this.bufferWatchdog?.stop();
+    const sock = this.sock;
+    if (sock) {
+      this.handingOver = true;
+      await sock.end(undefined).catch(() => undefined);
+      // Baileys handles one message at a time under this mutex (decrypt, receipt, hand-over).
+      await within(
+        sock.messageMutex.mutex(async () => undefined),
+        HAND_OVER_MS,
+        () => undefined,
+      );
+      sock.ev.flush();
+      this.handingOver = false;
+    }
     this.keys?.takeBack();
     this.removeAllListeners();
-    await this.sock?.end(undefined).catch(() => undefined);
   }
 }

@@ -48,14 +48,15 @@ export class SessionEventHandler {
       );
     /**
      * Traffic WhatsApp handed over (a message whose receipt went out, a status): kept if it came
-     * while the connection was the handle's, also when its turn comes after a close of ours.
+     * while the connection was the handle's or a close of ours was ending it, also when its turn
+     * comes after that close.
      */
     const onTraffic = <K extends keyof WaConnectionEvents & string>(
       event: K,
       run: (...args: WaConnectionEvents[K]) => void,
     ) =>
       connection.on(event, (...args: WaConnectionEvents[K]) => {
-        if (handle.owns(connection)) handle.events.push(() => run(...args));
+        if (handle.takesTrafficOf(connection)) handle.events.push(() => run(...args));
       });
     const ref = handle.ref;
     onLifecycle('connecting', async () => {

@@ -35,6 +35,11 @@ export class SessionHandle implements StatusHolder {
   qrCount = 0;
   reconnectTimer?: NodeJS.Timeout;
   disposed = false;
+  /**
+   * The connection a close of ours is ending: what it still hands over (a message WhatsApp
+   * already has our receipt for) is kept; it moves the session no more.
+   */
+  closing?: WaConnection;
   readonly events: SerialQueue;
 
   constructor(
@@ -55,6 +60,11 @@ export class SessionHandle implements StatusHolder {
   /** True while `connection` is the handle's current, live connection. */
   owns(connection: WaConnection): boolean {
     return !this.disposed && this.connection === connection;
+  }
+
+  /** Whether traffic `connection` hands over now is the session's (see `closing`). */
+  takesTrafficOf(connection: WaConnection): boolean {
+    return this.owns(connection) || this.closing === connection;
   }
 
   detachConnection(): WaConnection | undefined {
