@@ -1,5 +1,6 @@
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
+import { seededRandom } from './support/malformed-requests';
 import { mediaSample } from './support/media-samples';
 import { connectedSession, sandboxInbound, waitForSessionStatus } from './support/sandbox';
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
@@ -25,18 +26,6 @@ const STATUS_RANK: Record<string, number> = {
   read: 3,
   played: 4,
 };
-
-/** mulberry32: small, fast, and the same sequence for a seed on every machine. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Message {
   id: string;
@@ -209,7 +198,7 @@ async function violations(t: TestApp, owner: RegisteredUser, expected: Expected)
 
 describe.each(SEEDS)('a random workload with restarts (seed %i)', (seed) => {
   it('loses nothing, stores nothing twice, and every view agrees with the messages', async () => {
-    const random = seeded(seed);
+    const random = seededRandom(seed);
     /** The peer each inbound message came from (a redelivery comes from the same one). */
     const senders = new Map<string, string>();
     /** The received texts, which are redelivered and reacted to. */
