@@ -65,6 +65,20 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const overlaps = (a: Box, b: Box) =>
   a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 
+/**
+ * A proxy that holds the organization's events back: its streams open, but none of its events
+ * comes (other organizations' do). `mockRestore()` lets them through again.
+ */
+function holdEventsOf(t: TestApp, organizationId: string) {
+  const tails = t.app.get(EventTailService);
+  const subscribe = tails.subscribe.bind(tails);
+  return vi
+    .spyOn(tails, 'subscribe')
+    .mockImplementation((id, listener) =>
+      subscribe(id, id === organizationId ? () => {} : listener),
+    );
+}
+
 describe('Dashboard messages and toasts in Chromium (e2e)', () => {
   let t: TestApp;
   let browser: Browser;
@@ -795,13 +809,7 @@ describe('Dashboard messages and toasts in Chromium (e2e)', () => {
     const streams = streamsOpened();
     await logIn(page, t, org);
     // A proxy holds the stream back: the next one opens, but no event of the organization comes.
-    const tails = t.app.get(EventTailService);
-    const subscribe = tails.subscribe.bind(tails);
-    const held = vi
-      .spyOn(tails, 'subscribe')
-      .mockImplementation((id, listener) =>
-        subscribe(id, id === org.organization.id ? () => {} : listener),
-      );
+    const held = holdEventsOf(t, org.organization.id);
     try {
       await page.getByRole('link', { name: 'Messages' }).click();
       await page.locator('#messages-page').getByText('0 total').waitFor({ timeout: UI_TIMEOUT });
@@ -920,13 +928,7 @@ describe('Dashboard messages and toasts in Chromium (e2e)', () => {
     expect(await loadsSince()).toEqual([1, 1]);
 
     // Its event lost (a proxy holds the stream back): shown once the page waited for it.
-    const tails = t.app.get(EventTailService);
-    const subscribe = tails.subscribe.bind(tails);
-    const held = vi
-      .spyOn(tails, 'subscribe')
-      .mockImplementation((id, listener) =>
-        subscribe(id, id === org.organization.id ? () => {} : listener),
-      );
+    const held = holdEventsOf(t, org.organization.id);
     try {
       await page.getByRole('link', { name: 'Contacts' }).click();
       await waitFor(async () => streams.length === 3, UI_TIMEOUT, 'the contacts view to follow');
