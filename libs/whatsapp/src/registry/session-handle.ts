@@ -67,9 +67,28 @@ export class SessionHandle implements StatusHolder {
     return this.owns(connection) || this.closing === connection;
   }
 
+  /** Takes the connection off the handle and stops hearing it. */
   detachConnection(): WaConnection | undefined {
-    const connection = this.connection;
+    const connection = this.takeConnection();
     connection?.removeAllListeners();
+    return connection;
+  }
+
+  /**
+   * Takes the connection off the handle for a close of ours: its lifecycle events move the
+   * session no more, its traffic is still heard (`closing`) until `closeEnded`.
+   */
+  beginClose(): WaConnection | undefined {
+    return (this.closing = this.takeConnection());
+  }
+
+  closeEnded(connection: WaConnection | undefined): void {
+    connection?.removeAllListeners();
+    if (this.closing === connection) this.closing = undefined;
+  }
+
+  private takeConnection(): WaConnection | undefined {
+    const connection = this.connection;
     this.connection = undefined;
     this.openedAt = undefined;
     return connection;

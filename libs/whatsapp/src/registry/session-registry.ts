@@ -851,14 +851,11 @@ export class SessionRegistry
     handle.cancelReconnect();
     // Its traffic is heard until it closed: a message Baileys was handling may come out of the
     // close with its receipt already sent (WhatsApp will not send it again).
-    const connection = (handle.closing = handle.connection);
-    handle.connection = undefined;
-    handle.openedAt = undefined;
+    const connection = handle.beginClose();
     await connection
       ?.close()
       .catch((err) => this.logError(`Closing ${handle.sessionId} failed`, err));
-    connection?.removeAllListeners();
-    if (handle.closing === connection) handle.closing = undefined;
+    handle.closeEnded(connection);
     await handle.events.idle();
   }
 
