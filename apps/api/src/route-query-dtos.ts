@@ -1,7 +1,6 @@
 import type { INestApplication, Type } from '@nestjs/common';
-import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
-import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { ModulesContainer } from '@nestjs/core';
+import { routeArgsOf, RouteParamtypes } from '@app/common';
 import { DECORATORS } from '@nestjs/swagger';
 
 /** The operationId of a route that names none (`@ApiOperation({ operationId })`): `Sessions_create`. */
@@ -20,10 +19,8 @@ export function queryDtosByOperationId(app: INestApplication): Map<string, Type>
       if (typeof metatype !== 'function') continue;
       const controller = metatype as Type;
       for (const methodKey of Object.getOwnPropertyNames(controller.prototype)) {
-        const args: Record<string, { index: number; data?: unknown }> =
-          Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, methodKey) ?? {};
-        for (const [key, { index, data }] of Object.entries(args)) {
-          if (key.split(':')[0] !== String(RouteParamtypes.QUERY) || data !== undefined) continue;
+        for (const { type, index, data } of routeArgsOf(controller, methodKey)) {
+          if (type !== RouteParamtypes.QUERY || data !== undefined) continue;
           const types: unknown[] =
             Reflect.getMetadata('design:paramtypes', controller.prototype, methodKey) ?? [];
           const operation: { operationId?: string } | undefined = Reflect.getMetadata(

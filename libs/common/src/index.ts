@@ -43,4 +43,5 @@ export * from './validation/iso-instant';
 export * from './http/json-body-only';
 export * from './http/bodyless-method-bodies';
 export * from './http/undeclared-input.interceptor';
+export * from './http/route-args';
 export * from './mongo/database-outage';

@@ -5,11 +5,10 @@ import {
   Injectable,
   type NestInterceptor,
 } from '@nestjs/common';
-import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
-import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import type { Observable } from 'rxjs';
 import { validationFailed } from '../errors/validation';
 import { hasBody } from './json-body-only';
+import { routeArgsOf, RouteParamtypes } from './route-args';
 
 type InputRequest = IncomingMessage & { body?: unknown; query?: Record<string, unknown> };
 
@@ -66,12 +65,9 @@ export class UndeclaredInputInterceptor implements NestInterceptor {
     const handler = context.getHandler();
     let declared = this.declared.get(handler);
     if (!declared) {
-      const args: Record<string, { data?: unknown }> =
-        Reflect.getMetadata(ROUTE_ARGS_METADATA, context.getClass(), handler.name) ?? {};
+      const args = routeArgsOf(context.getClass(), handler.name);
       const of = (type: RouteParamtypes) =>
-        Object.entries(args)
-          .filter(([key]) => key.split(':')[0] === String(type))
-          .map(([, arg]) => arg.data);
+        args.filter((arg) => arg.type === type).map((arg) => arg.data);
       const query = of(RouteParamtypes.QUERY);
       declared = {
         body: of(RouteParamtypes.BODY).length > 0,
