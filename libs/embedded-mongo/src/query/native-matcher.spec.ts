@@ -2,16 +2,11 @@ import { deserialize, Decimal128, Long, ObjectId, serialize, type Document } fro
 import { Query } from 'mingo/query';
 import { compileFilter, compileMatcher, type MingoOptions } from './mingo-options';
 import { compileNative } from './native-matcher';
+import { seededRandom } from '../../test/seeded-random';
 
 /** A small deterministic generator (mulberry32), so a failure reproduces. */
 function random(seed: number) {
-  let state = seed;
-  const next = () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
   return { next, pick };
 }

@@ -5,6 +5,7 @@ import { updatedPaths, withUpdateFieldOrder } from './field-order';
 import { mingoOptions } from './mingo-options';
 import { trySimpleUpdate, trySimpleUpsert } from './simple-update';
 import { applyUpdate, buildUpsertDocument } from './update-engine';
+import { seededRandom as random } from '../../test/seeded-random';
 
 describe('trySimpleUpdate', () => {
   it('applies $set, $unset and $inc on plain paths without touching the original', () => {
@@ -96,17 +97,6 @@ describe('trySimpleUpdate $max / $min', () => {
     expect(trySimpleUpdate({ _id: 1, n: 1 }, { $max: { n: 2 } }, true)?.document.n).toBe(2);
   });
 });
-
-/** A deterministic pseudo-random sequence (mulberry32), so a failure replays. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('simple updates against mingo', () => {
   const next = random(11);

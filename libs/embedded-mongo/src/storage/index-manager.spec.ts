@@ -4,6 +4,7 @@ import { valuesAtPath } from './index-key';
 import { SecondaryIndex, type IndexSpec } from './index-manager';
 import { hashKey } from './posting-map';
 import { discardingRecorder } from './storage-op';
+import { seededRandom as random } from '../../test/seeded-random';
 
 function seeded(): Collection {
   const collection = new Collection('db', 'messages', discardingRecorder);
@@ -85,17 +86,6 @@ describe('secondary index candidates', () => {
     expect(scan(collection, { sessionId: 's3', status: 'pending' })).toBe(pending.length - 30);
   });
 });
-
-/** A deterministic pseudo-random sequence (mulberry32), so a failure replays. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The keys as they were computed before the multikey path was rewritten: every combination of

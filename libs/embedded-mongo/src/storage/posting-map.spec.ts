@@ -1,15 +1,5 @@
 import { PostingMap } from './posting-map';
-
-/** A deterministic pseudo-random sequence (mulberry32), so a failure replays. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from '../../test/seeded-random';
 
 describe('PostingMap', () => {
   it('keeps each posting as a reference model would, in insertion order, through growth and deletes', () => {
