@@ -3,7 +3,9 @@
 # (under @nestjs/common 12) declare Node >= 22. CI and the README commands run on the host's Node (>= 20.19).
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
+# patches/: dependency fixes applied by the postinstall script (patch-package); see README.
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY apps ./apps
@@ -15,6 +17,7 @@ FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production PORT=5000 DATA_DIR=/data
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # Static admin dashboard served at /dashboard (apps/api/src/app.setup.ts finds it next to dist/).
