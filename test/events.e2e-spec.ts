@@ -11,7 +11,8 @@ import { EventsRepository } from '../apps/api/src/events/events.repository';
 import { EventStreamService } from '../apps/api/src/events/event-stream.service';
 import { EventOutboxService } from '../apps/api/src/events/event-outbox.service';
 import { EventTailService, type OrganizationTail } from '../apps/api/src/events/event-tail.service';
-import { connectedSession } from './support/sandbox';
+import { SESSION_STATE_STORE, type SessionStateStore } from '@app/whatsapp';
+import { connectedSession, waitForSessionStatus } from './support/sandbox';
 import {
   createTestApp,
   registerUser,
@@ -544,6 +545,73 @@ describe('events stream (SSE)', () => {
     });
     const ids = s.messages.map((m) => m.id!);
     expect([...ids].sort()).toEqual(ids);
+  });
+  it('announces each delete of a session once (session.deleted), also of one logged out before, never a delete that failed', async () => {
+    const deletedOf = (s: ReturnType<typeof openStream>, name: string) =>
+      s.of('session.deleted').filter((m) => m.data.sessionName === name);
+    const announced = (s: ReturnType<typeof openStream>, name: string) =>
+      waitFor(async () => deletedOf(s, name)[0], 10_000, `session.deleted of ${name}`);
+    const remove = (name: string) =>
+      t.http().delete(`/api/v1/whatsapp/sessions/${name}`).set(owner.auth);
+    const s = open(t.url, { types: 'session.deleted' }, bearer(owner));
+    const all = open(t.url, { types: 'session.status,session.deleted' }, bearer(owner));
+    await Promise.all([s.ready, all.ready]);
+
+    // A connected session: its logout, then its deletion.
+    await connectedSession(t, owner, 'doomed', '+201001234511');
+    await remove('doomed').expect(204);
+    const event = await announced(s, 'doomed');
+    expect(event.data).toMatchObject({
+      type: 'session.deleted',
+      organizationId: owner.organization.id,
+      sessionName: 'doomed',
+      data: {
+        sessionId: `${owner.organization.id}_doomed`,
+        sessionName: 'doomed',
+        phone: '201001234511',
+        deletedAt: event.data.occurredAt,
+      },
+    });
+    const doomed = all.messages.filter((m) => m.data.sessionName === 'doomed');
+    expect(doomed.at(-2)!.data.data.status).toBe('logged_out');
+    expect(doomed.at(-1)!.data.type).toBe('session.deleted');
+    await remove('doomed').expect(404);
+
+    // Logged out on the phone before: the delete changes no status, and is still announced.
+    await connectedSession(t, owner, 'unlinked', '+201001234512');
+    await t
+      .http()
+      .post('/api/v1/whatsapp/sandbox/sessions/unlinked/disconnect')
+      .set(owner.auth)
+      .send({ reason: 'loggedOut' })
+      .expect(202);
+    await waitForSessionStatus(t, owner, 'unlinked', 'logged_out');
+    await remove('unlinked').expect(204);
+    await announced(s, 'unlinked');
+
+    // A delete whose document removal fails answers 500 and announces nothing; asked again, once.
+    await connectedSession(t, owner, 'stubborn', '+201001234513');
+    const store = t.app.get<SessionStateStore>(SESSION_STATE_STORE);
+    const failing = vi.spyOn(store, 'delete').mockRejectedValueOnce(new Error('write refused'));
+    await remove('stubborn').expect(500);
+    failing.mockRestore();
+    await remove('stubborn').expect(204);
+    await announced(s, 'stubborn');
+
+    // Two deletes at once: one 204, one 404, one event.
+    await connectedSession(t, owner, 'raced', '+201001234514');
+    const answers = await Promise.all([remove('raced'), remove('raced')]);
+    expect(answers.map((r) => r.status).sort()).toEqual([204, 404]);
+    await announced(s, 'raced');
+
+    // The organization's events come in one order: once the last one is here, any second copy of
+    // an earlier one would have come before it.
+    await connectedSession(t, owner, 'marker', '+201001234515');
+    await remove('marker').expect(204);
+    await announced(s, 'marker');
+    for (const name of ['doomed', 'unlinked', 'stubborn', 'raced'])
+      expect(deletedOf(s, name), name).toHaveLength(1);
+    expect(s.messages.every((m) => m.data.type === 'session.deleted')).toBe(true);
   });
 });
 

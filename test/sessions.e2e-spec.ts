@@ -372,6 +372,19 @@ describe('WhatsApp sessions (HTTP, sandbox engine)', () => {
     );
     expect(deleted.map((r) => r.status).sort()).toEqual([204, 404]);
     expect(deleted.find((r) => r.status === 404)!.body.code).toBe('SESSION_NOT_FOUND');
+    // Recorded before the 204: one session.deleted, after the session's logged_out.
+    const events = await t.app
+      .get<Connection>(getConnectionToken())
+      .collection('events')
+      .find({ organizationId: owner.organization.id, sessionName: name })
+      .sort({ seq: 1 })
+      .toArray();
+    expect(events.filter((e) => e.type === 'session.deleted')).toHaveLength(1);
+    expect(events.at(-1)).toMatchObject({ type: 'session.deleted', data: { sessionName: name } });
+    expect(events.at(-2)).toMatchObject({
+      type: 'session.status',
+      data: { status: 'logged_out' },
+    });
     await t.http().get(`/api/v1/whatsapp/sessions/${name}/status`).set(owner.auth).expect(404);
     expect(
       t.app.get(SessionRegistry).liveStatus(`${owner.organization.id}_${name}`),

@@ -619,6 +619,28 @@ describe('webhooks (HTTP, sandbox engine, local receiver)', () => {
     await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
   });
 
+  it('delivers session.deleted to a webhook that asks for it, once per delete', async () => {
+    const r = await receiver();
+    const hook = await createHook({ url: r.url, events: ['session.deleted'] });
+    await connectedSession(t, owner, 'removed', '+201001234588');
+    await api().delete('/api/v1/whatsapp/sessions/removed').set(owner.auth).expect(204);
+    const hit = await waitFor(
+      async () => r.hits.find((h) => h.body.sessionName === 'removed'),
+      10_000,
+      'session.deleted',
+    );
+    expect(hit.headers['x-webhook-event']).toBe('session.deleted');
+    expect(hit.body).toMatchObject({
+      type: 'session.deleted',
+      data: { sessionName: 'removed', phone: '201001234588', deletedAt: hit.body.occurredAt },
+    });
+    // Only what it asked for: the session's statuses and QR went to nobody here.
+    expect(r.hits.every((h) => h.body.type === 'session.deleted')).toBe(true);
+    const page = await deliveries(hook.id, { limit: 100 });
+    expect(page.total).toBe(1);
+    await api().delete(`/api/v1/webhooks/${hook.id}`).set(owner.auth).expect(204);
+  });
+
   it('retries a failing receiver with increasing delays and delivers exactly once more after it recovers', async () => {
     const r = await receiver((_hit, index) => (index < 3 ? 500 : 200));
     const hook = await createHook({

@@ -8,6 +8,8 @@ export type GatewayEvent = components['schemas']['EventEnvelopeDto'];
  * `if (event.type === 'session.status') { const change = event.data as SessionStatusEventData; }`
  */
 export type SessionStatusEventData = components['schemas']['SessionStatusEventDataDto'];
+/** `data` of a `session.deleted` event (once per deletion, after the session's logout). */
+export type SessionDeletedEventData = components['schemas']['SessionDeletedEventDataDto'];
 type StreamQuery = NonNullable<paths['/api/v1/events']['get']['parameters']['query']>;
 
 export interface EventStreamOptions {

@@ -12,6 +12,7 @@ export {
 export {
   type EventStreamOptions,
   type GatewayEvent,
+  type SessionDeletedEventData,
   type SessionStatusEventData,
   sseFrames,
 } from './events';

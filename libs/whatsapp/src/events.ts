@@ -6,6 +6,7 @@ import type { WaSessionStatus } from './session-state/session-state';
 export const WA_EVENTS = {
   sessionStatus: 'wa.session.status',
   sessionQr: 'wa.session.qr',
+  sessionDeleted: 'wa.session.deleted',
   messageReceived: 'wa.message.received',
   messageStatus: 'wa.message.status',
   messagesReadElsewhere: 'wa.messages.read-elsewhere',
@@ -41,6 +42,15 @@ export interface WaSessionQrEvent extends SessionRef {
   expiresAt: Date;
 }
 
+/** A session's document was deleted (after its logout): once per deletion, by whoever deleted it. */
+export interface WaSessionDeletedEvent extends SessionRef {
+  /** The number it was linked to last, when it had one. */
+  phone?: string;
+  /** When the deleted session was created: tells one deletion of a name from a later one. */
+  createdAt: Date;
+  at: Date;
+}
+
 export interface WaMessageReceivedEvent extends SessionRef {
   message: InboundMessage;
 }
@@ -67,6 +77,7 @@ export interface WaLidMappingEvent extends SessionRef {
 export interface WaEventPayloads {
   [WA_EVENTS.sessionStatus]: WaSessionStatusEvent;
   [WA_EVENTS.sessionQr]: WaSessionQrEvent;
+  [WA_EVENTS.sessionDeleted]: WaSessionDeletedEvent;
   [WA_EVENTS.messageReceived]: WaMessageReceivedEvent;
   [WA_EVENTS.messageStatus]: WaMessageStatusEvent;
   [WA_EVENTS.messagesReadElsewhere]: WaMessagesReadElsewhereEvent;

@@ -3,6 +3,7 @@ import {
   contactUpdatedEvent,
   messageCreatedEvent,
   messageStatusEvent,
+  sessionDeletedEvent,
   sessionQrEvent,
   sessionStatusEvent,
 } from './event-mappers';
@@ -27,6 +28,30 @@ const message = (over: Partial<MessageRecord> = {}): MessageRecord => ({
 });
 
 describe('event mappers', () => {
+  it('keys a session deletion by the session and its creation: a repeat of it as itself, a later session of the name apart', () => {
+    const deletion = (createdAt: Date, when = at, phone?: string) =>
+      sessionDeletedEvent({
+        sessionId: 'org1_main',
+        organizationId: 'org1',
+        sessionName: 'main',
+        createdAt,
+        at: when,
+        ...(phone ? { phone } : {}),
+      });
+    const created = new Date('2025-12-01T00:00:00Z');
+    const first = deletion(created, at, '201001234567');
+    expect(first).toMatchObject({
+      type: 'session.deleted',
+      organizationId: 'org1',
+      sessionName: 'main',
+      occurredAt: at,
+      data: { sessionId: 'org1_main', sessionName: 'main', phone: '201001234567', deletedAt: at },
+    });
+    expect(deletion(created, new Date(at.getTime() + 5)).sourceKey).toBe(first.sourceKey);
+    expect(deletion(new Date(created.getTime() + 1)).sourceKey).not.toBe(first.sourceKey);
+    expect(deletion(created).data).not.toHaveProperty('phone');
+  });
+
   it('keys each session status change apart, and a replay of one as the change itself', () => {
     const change = (status: 'connecting' | 'qr_ready', replayed?: boolean) =>
       sessionStatusEvent({

@@ -1,4 +1,4 @@
-import type { WaSessionQrEvent, WaSessionStatusEvent } from '@app/whatsapp';
+import type { WaSessionDeletedEvent, WaSessionQrEvent, WaSessionStatusEvent } from '@app/whatsapp';
 import { toChatDto, toMessageDto } from '../messaging/message.mapper';
 import type { MessageRecord } from '../messaging/message.types';
 import type { ChatReadEvent, MessageStatusChangedEvent } from '../messaging/messaging.events';
@@ -46,6 +46,29 @@ export function sessionQrEvent(e: WaSessionQrEvent, now = new Date()): NewEvent 
       qr: e.qr,
       expiresAt: new Date(e.expiresAt),
     },
+  };
+}
+
+/**
+ * `session.deleted` (SessionDeletedEventDataDto): the session is gone; its messages and contacts
+ * stay. Its logout came before it as a `session.status` (none when it was logged out already).
+ */
+export function sessionDeletedEvent(e: WaSessionDeletedEvent): NewEvent {
+  const at = new Date(e.at);
+  return {
+    type: 'session.deleted',
+    organizationId: e.organizationId,
+    sessionName: e.sessionName,
+    occurredAt: at,
+    data: {
+      sessionId: e.sessionId,
+      sessionName: e.sessionName,
+      ...compact({ phone: e.phone }),
+      deletedAt: at,
+    },
+    // A session is deleted once: the one created again under its name later is another (its own
+    // creation time), so only a second announcement of the same deletion is dropped.
+    sourceKey: `session.deleted:${e.sessionId}:${new Date(e.createdAt).getTime()}`,
   };
 }
 

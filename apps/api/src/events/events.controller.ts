@@ -22,6 +22,7 @@ import {
   EventEnvelopeDto,
   EventStreamQueryDto,
   EventStreamTokenResponseDto,
+  SessionDeletedEventDataDto,
   SessionStatusEventDataDto,
 } from './dto/events.dto';
 import { EventStreamAuthGuard } from './event-stream-auth.guard';
@@ -38,7 +39,7 @@ const STREAM_DESCRIPTION = [
 ].join('\n\n');
 
 @ApiTags('events')
-@ApiExtraModels(EventEnvelopeDto, SessionStatusEventDataDto)
+@ApiExtraModels(EventEnvelopeDto, SessionStatusEventDataDto, SessionDeletedEventDataDto)
 @Controller('events')
 export class EventsController {
   constructor(

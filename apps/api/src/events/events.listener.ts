@@ -1,6 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { WA_EVENTS, type WaSessionQrEvent, type WaSessionStatusEvent } from '@app/whatsapp';
+import {
+  WA_EVENTS,
+  type WaSessionDeletedEvent,
+  type WaSessionQrEvent,
+  type WaSessionStatusEvent,
+} from '@app/whatsapp';
 import {
   type ChatReadEvent,
   MESSAGING_EVENTS,
@@ -13,6 +18,7 @@ import {
   contactUpdatedEvent,
   messageCreatedEvent,
   messageStatusEvent,
+  sessionDeletedEvent,
   sessionQrEvent,
   sessionStatusEvent,
 } from './event-mappers';
@@ -46,6 +52,11 @@ export class EventsListener {
   @OnEvent(WA_EVENTS.sessionQr, LISTENER)
   onSessionQr(event: WaSessionQrEvent): Promise<void> {
     return this.record(WA_EVENTS.sessionQr, () => sessionQrEvent(event));
+  }
+
+  @OnEvent(WA_EVENTS.sessionDeleted, LISTENER)
+  onSessionDeleted(event: WaSessionDeletedEvent): Promise<void> {
+    return this.record(WA_EVENTS.sessionDeleted, () => sessionDeletedEvent(event));
   }
 
   @OnEvent(MESSAGING_EVENTS.created, REPLAYED_LISTENER)

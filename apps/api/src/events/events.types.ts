@@ -3,6 +3,7 @@ import { CONTACTS_EVENTS } from '../contacts/contacts.events';
 export const EVENT_TYPES = [
   'session.status',
   'session.qr',
+  'session.deleted',
   'message.received',
   'message.sent',
   'message.status',

@@ -101,7 +101,7 @@ export interface paths {
         };
         /**
          * Live event stream (Server-Sent Events) with Last-Event-ID resume
-         * @description Server-Sent Events of the caller's organization: session.status, session.qr, message.received, message.sent, message.status, chat.read, contact.updated.
+         * @description Server-Sent Events of the caller's organization: session.status, session.qr, session.deleted, message.received, message.sent, message.status, chat.read, contact.updated.
          *
          *     Each message is `id: <event id>` + `data: <EventEnvelope JSON>` (no `event:` field, so `EventSource.onmessage` gets every type; read `type` from the JSON).
          *
@@ -1307,7 +1307,7 @@ export interface components {
              */
             occurredAt: string;
             /**
-             * @description The REST representation: MessageResponseDto for message.*, ContactResponseDto for contact.updated, SessionStatusEventDataDto for session.status (previousStatus is null on the session's first status event), {sessionId, sessionName, status, qr, expiresAt} for session.qr, {marked, readOn: 'gateway' | 'phone', chat: ChatResponseDto} for chat.read (received messages of the chat became read)
+             * @description The REST representation: MessageResponseDto for message.*, ContactResponseDto for contact.updated, SessionStatusEventDataDto for session.status (previousStatus is null on the session's first status event), {sessionId, sessionName, status, qr, expiresAt} for session.qr, SessionDeletedEventDataDto for session.deleted (after its logout: the session is gone, its messages and contacts stay), {marked, readOn: 'gateway' | 'phone', chat: ChatResponseDto} for chat.read (received messages of the chat became read)
              * @example {
              *       "id": "665f1c2b1e6a3e4f7e9d0e0c",
              *       "direction": "in",
@@ -1333,7 +1333,7 @@ export interface components {
             expiresIn: number;
         };
         /** @enum {string} */
-        EventType: "session.status" | "session.qr" | "message.received" | "message.sent" | "message.status" | "chat.read" | "contact.updated";
+        EventType: "session.status" | "session.qr" | "session.deleted" | "message.received" | "message.sent" | "message.status" | "chat.read" | "contact.updated";
         /**
          * @description Only owners may create admins
          * @enum {string}
@@ -1933,6 +1933,25 @@ export interface components {
          * @enum {string}
          */
         SendMessageType: "text" | "image" | "video" | "audio" | "document";
+        SessionDeletedEventDataDto: {
+            /**
+             * @description `${organizationId}_${sessionName}`
+             * @example 665f1c2b1e6a3e4f7e9d0e0b_sales-1
+             */
+            sessionId: string;
+            /** @example sales-1 */
+            sessionName: string;
+            /**
+             * @description The number the session was linked to last, when it had been linked
+             * @example 201001234567
+             */
+            phone?: string;
+            /**
+             * @description When it was deleted
+             * @example 2026-01-01T09:00:00.000Z
+             */
+            deletedAt: string;
+        };
         SessionResponseDto: {
             /**
              * @description `${organizationId}_${sessionName}`
@@ -2462,7 +2481,7 @@ export interface components {
          * @description Event types to deliver, or ['*'] for all
          * @enum {string}
          */
-        WebhookEventFilter: "*" | "session.status" | "session.qr" | "message.received" | "message.sent" | "message.status" | "chat.read" | "contact.updated";
+        WebhookEventFilter: "*" | "session.status" | "session.qr" | "session.deleted" | "message.received" | "message.sent" | "message.status" | "chat.read" | "contact.updated";
         WebhookResponseDto: {
             /** @example 6650a1b2c3d4e5f601234567 */
             id: string;
@@ -3054,7 +3073,7 @@ export interface operations {
     events_stream: {
         parameters: {
             query?: {
-                /** @description Comma-separated event types to receive (default: all). One of: session.status, session.qr, message.received, message.sent, message.status, chat.read, contact.updated */
+                /** @description Comma-separated event types to receive (default: all). One of: session.status, session.qr, session.deleted, message.received, message.sent, message.status, chat.read, contact.updated */
                 types?: components["schemas"]["EventType"][];
                 /** @description Only events of this session */
                 sessionName?: string;

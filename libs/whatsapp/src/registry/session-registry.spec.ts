@@ -292,6 +292,44 @@ describe('SessionRegistry with the sandbox engine', () => {
     expect(await kit.store.findBySessionId(sessionId)).toBeNull();
   });
 
+  it('announces a deletion once, after its logged_out, by the destroy that removed the document; not one whose delete failed or found it gone', async () => {
+    const kit = makeRegistryKit();
+    const deletions = () => kit.events.filter((e) => e.name === WA_EVENTS.sessionDeleted);
+    const sessionId = await kit.linkedSession('main', '15551234567');
+    const { createdAt } = (await kit.store.findBySessionId(sessionId))!;
+
+    const failing = vi.spyOn(kit.store, 'delete').mockRejectedValueOnce(new Error('disk full'));
+    await expect(kit.registry.destroy(sessionId)).rejects.toThrow('disk full');
+    expect(deletions()).toEqual([]);
+    failing.mockRestore();
+
+    await kit.registry.destroy(sessionId);
+    expect(deletions().map((e) => e.payload)).toEqual([
+      {
+        sessionId,
+        organizationId: 'org1',
+        sessionName: 'main',
+        phone: '15551234567',
+        createdAt,
+        at: expect.any(Date),
+      },
+    ]);
+    expect(kit.events.at(-2)).toMatchObject({
+      name: WA_EVENTS.sessionStatus,
+      payload: { status: 'logged_out' },
+    });
+
+    // Another instance's delete removed it between this one's logout and its own delete.
+    const again = await kit.createSession('again');
+    vi.spyOn(kit.store, 'delete').mockImplementationOnce(async (id) => {
+      kit.store.docs.delete(id);
+      return false;
+    });
+    await kit.registry.destroy(again);
+    expect(deletions()).toHaveLength(1);
+    await kit.registry.beforeApplicationShutdown();
+  });
+
   it('registry.logout of a linked session that is not connected connects it to unlink on WhatsApp', async () => {
     const kit = makeRegistryKit();
     const sessionId = await kit.linkedSession();
@@ -1525,6 +1563,10 @@ describe('SessionRegistry with the sandbox engine', () => {
       expect(b.registry.liveStatus(sessionId)).toBeUndefined();
       expect(a.registry.liveStatus(sessionId)).toBeUndefined(); // stepped back
       expect(b.statusTrail(sessionId).at(-1)).toBe('logged_out');
+      // Announced by the instance that deleted it, once.
+      const deleted = (kit: typeof a) =>
+        kit.events.filter((e) => e.name === WA_EVENTS.sessionDeleted).length;
+      expect([deleted(a), deleted(b)]).toEqual([0, 1]);
       await b.registry.beforeApplicationShutdown();
       await a.registry.beforeApplicationShutdown();
     });

@@ -43,6 +43,7 @@ import type { HolderRequest } from '../session-state/holder-request';
 import type { WaSessionState, WaSessionStatus } from '../session-state/session-state';
 import { SESSION_STATE_STORE, type SessionStateStore } from '../session-state/session-state.store';
 import { WHATSAPP_OPTIONS, type WhatsAppOptions } from '../whatsapp.options';
+import { WA_EVENTS } from '../events';
 import { WaEventPublisher } from './event-publisher';
 import { HolderRelay } from './holder-relay';
 import { LeaseKeeper } from './lease-keeper';
@@ -114,6 +115,7 @@ export class SessionRegistry
   private readonly leases: LeaseKeeper;
   private readonly relay: HolderRelay;
   private readonly events: SessionEventHandler;
+  private readonly publisher: WaEventPublisher;
   private readonly rootLogger: WaLogger;
   private readonly restorer: SessionRestorer;
   private adoptTimer?: NodeJS.Timeout;
@@ -135,6 +137,7 @@ export class SessionRegistry
     this.rootLogger = options.logger ?? (pino({ level: 'warn' }) as unknown as WaLogger);
     this.mayRun = options.mayRun ?? (() => Promise.resolve(true));
     const publisher = new WaEventPublisher(emitter);
+    this.publisher = publisher;
     this.status = new StatusWriter(store, publisher, (holder) =>
       this.onLeaseLost(holder.ref.sessionId, holder),
     );
@@ -407,6 +410,7 @@ export class SessionRegistry
         `Session ${sessionId} could not be unlinked on WhatsApp (${notUnlinked}); unlinked here only`,
       );
     const { leaseToken, handle } = await this.leaseForEnding(sessionId);
+    let deleted = false;
     try {
       await this.authStores
         .forSession(sessionId, this.leases.fence(sessionId))
@@ -429,14 +433,31 @@ export class SessionRegistry
           : null,
       });
       if (!written) throw new SessionLeasedElsewhereError(sessionId);
-      // Not deleted, yet still there: another instance took the lease meanwhile.
-      const deleted = !andDelete || (await this.store.delete(sessionId, leaseToken));
-      if (!deleted && (await this.store.findBySessionId(sessionId)))
-        throw new SessionLeasedElsewhereError(sessionId);
+      if (andDelete) {
+        deleted = await this.store.delete(sessionId, leaseToken);
+        // Not deleted, yet still there: another instance took the lease meanwhile.
+        if (!deleted && (await this.store.findBySessionId(sessionId)))
+          throw new SessionLeasedElsewhereError(sessionId);
+      }
     } finally {
       if (handle) await this.retire(handle, true);
       else await this.letGo(sessionId, leaseToken);
     }
+    // Only by the delete that removed the document: one that found it gone removed nothing.
+    if (deleted) await this.announceDeleted(doc);
+  }
+
+  /** Awaited like a status change: the event outbox has it before the delete is answered. */
+  private announceDeleted(doc: WaSessionState): Promise<void> {
+    const { sessionId, organizationId, sessionName, phone, createdAt } = doc;
+    return this.publisher.publish(WA_EVENTS.sessionDeleted, {
+      sessionId,
+      organizationId,
+      sessionName,
+      ...(phone ? { phone } : {}),
+      createdAt,
+      at: new Date(),
+    });
   }
 
   /**

@@ -110,6 +110,7 @@ export class EventEnvelopeDto {
       'The REST representation: MessageResponseDto for message.*, ContactResponseDto for contact.updated, ' +
       "SessionStatusEventDataDto for session.status (previousStatus is null on the session's first status event), " +
       '{sessionId, sessionName, status, qr, expiresAt} for session.qr, ' +
+      'SessionDeletedEventDataDto for session.deleted (after its logout: the session is gone, its messages and contacts stay), ' +
       "{marked, readOn: 'gateway' | 'phone', chat: ChatResponseDto} for chat.read (received messages of the chat became read)",
     type: 'object',
     additionalProperties: true,
@@ -146,4 +147,22 @@ export class SessionStatusEventDataDto extends PickType(SessionResponseDto, [
 
   @ApiProperty({ description: 'When the status changed', example: '2026-01-01T09:00:00.000Z' })
   statusChangedAt: string;
+}
+
+/**
+ * `data` of a `session.deleted` event: the session was deleted (its logout came before, as a
+ * `session.status`, unless it was logged out already). Announced once per deletion.
+ */
+export class SessionDeletedEventDataDto extends PickType(SessionResponseDto, [
+  'sessionId',
+  'sessionName',
+] as const) {
+  @ApiPropertyOptional({
+    description: 'The number the session was linked to last, when it had been linked',
+    example: '201001234567',
+  })
+  phone?: string;
+
+  @ApiProperty({ description: 'When it was deleted', example: '2026-01-01T09:00:00.000Z' })
+  deletedAt: string;
 }
