@@ -4,19 +4,14 @@ import { liveViews } from './live.js';
 import { recipientProblem, recipientValue } from './recipient.js';
 
 /** The events after which each view reloads what it shows (the event stream's types). */
-const SESSION_EVENTS = ['session.status', 'session.qr'];
+const SESSION_EVENTS = ['session.status', 'session.qr', 'session.deleted'];
 const MESSAGE_EVENTS = ['message.received', 'message.sent', 'message.status', 'chat.read'];
 /** A contact created (synced, first message) is announced as updated too: there is no created. */
 const CONTACT_EVENTS = ['contact.updated'];
-/** What the figures count: messages and their statuses, sessions connected, contacts. */
-const STATS_EVENTS = [...MESSAGE_EVENTS, 'session.status', 'contact.updated'];
-/** After which the session drop-downs of the other views reload. */
-const SESSION_LIST_EVENTS = ['session.status'];
-/**
- * A session deleted is announced only by its logout, and removed right after: the list reloaded at
- * that event may still hold it, so it is looked at once more a moment later (live.js `again`).
- */
-const loggedOut = (event) => event.type === 'session.status' && event.data?.status === 'logged_out';
+/** What the figures count: messages and their statuses, sessions (connected), contacts. */
+const STATS_EVENTS = [...MESSAGE_EVENTS, 'session.status', 'session.deleted', 'contact.updated'];
+/** After which the session drop-downs of the other views reload (a new session's first status). */
+const SESSION_LIST_EVENTS = ['session.status', 'session.deleted'];
 const VIEWS = ['sessions', 'messages', 'contacts', 'stats'];
 const STATUS_LABELS = {
   connecting: 'Connecting…',
@@ -247,13 +242,12 @@ const keepUp = (load) => () =>
 const sessionOf = (filters) => () => ({ sessionName: filters()?.sessionName });
 
 /**
- * The session drop-downs of a view other than Sessions follow the sessions' statuses on its stream
- * without reloading the view. A view filtered on one session hears of that session only (the stream
- * filters): others created meanwhile show at the 30 s safety reload, or on the next visit.
+ * The session drop-downs of a view other than Sessions follow the organization's sessions (created,
+ * status, deleted) without reloading the view: on the view's stream, or, while the view shows one
+ * session (its stream carries only that session's events), on a stream of their own.
  */
 const sessionLists = {
   types: SESSION_LIST_EVENTS,
-  again: loggedOut,
   reload: () => quietly('live', refreshSessionList),
 };
 
@@ -269,7 +263,6 @@ const live = liveViews(
       // A new QR code of a session that keeps waiting for its scan changes only the QR panel (a
       // status change comes as session.status): nothing to reload unless the panel shows it.
       relevant: (event) => event.type !== 'session.qr' || event.sessionName === state.qrFor,
-      again: loggedOut,
       reload: keepUp(refreshSessions),
     },
     messages: {

@@ -16,10 +16,7 @@ export const timing = {
   retryMinMs: 1000,
   /** … up to this. */
   retryMaxMs: 30_000,
-  /**
-   * How long the view waits for the event of a change the page made before it reloads without it;
-   * and how long after an event it looks again for a change that follows it unannounced.
-   */
+  /** How long the view waits for the event of a change the page made before it reloads without it. */
   eventWaitMs: 3000,
 };
 
@@ -87,9 +84,12 @@ const filterParams = (filter) =>
     ([, value]) => value !== undefined && value !== null && value !== '',
   );
 
+/** The stream's query parameters: its types, then its filter. */
+const streamParams = (types, filter) => [['types', types().join(',')], ...filterParams(filter)];
+
 /**
- * Follows the organization's events of `types` (and of `filter()`: { sessionName }, read at each
- * connection) while started: `onEvent(envelope)` for each, `onOpen` at each (re)connection,
+ * Follows the organization's events of `types()` (and of `filter()`: { sessionName }; both read at
+ * each connection) while started: `onEvent(envelope)` for each, `onOpen` at each (re)connection,
  * `onFail` when a connection could not be opened (a cut one is not: it is opened again).
  * EventSource cannot send the bearer header, so each connection first asks for a stream token
  * (`streamToken()`, valid 60 s to connect); a stream that fails or is cut is opened again with a
@@ -107,7 +107,7 @@ export function followEvents({ types, filter = () => ({}), streamToken, onEvent,
   async function connect() {
     timer = null;
     const mine = ++attempt;
-    const params = filterParams(filter);
+    const params = streamParams(types, filter);
     filteredBy = JSON.stringify(params);
     let token;
     try {
@@ -118,7 +118,6 @@ export function followEvents({ types, filter = () => ({}), streamToken, onEvent,
     }
     if (mine !== attempt) return;
     const url = new URL('/api/v1/events', window.location.origin);
-    url.searchParams.set('types', types.join(','));
     for (const [key, value] of params) url.searchParams.set(key, value);
     url.searchParams.set('access_token', token);
     const stream = new EventSource(url);
@@ -172,9 +171,9 @@ export function followEvents({ types, filter = () => ({}), streamToken, onEvent,
     },
     /** True while a stream is open: its events come (a cut one is being opened again). */
     isOpen: () => source?.readyState === EventSource.OPEN,
-    /** Opens the stream again if `filter()` changed since it was opened; true if it did. */
+    /** Opens the stream again if `types()` or `filter()` changed since it was opened; true if it did. */
     refilter() {
-      if (!active || JSON.stringify(filterParams(filter)) === filteredBy) return false;
+      if (!active || JSON.stringify(streamParams(types, filter)) === filteredBy) return false;
       close();
       delay = timing.retryMinMs;
       connect();
@@ -218,25 +217,24 @@ function retriedReloads(reload, active) {
 }
 
 /**
- * Keeps a view current while started: `reload()` when the event stream opens (a view just shown
+ * Keeps a view current while started: `reload()` when its event stream opens (a view just shown
  * loads then, once: loaded before, it would miss a change made before the stream took it), after
  * events of `types` that `relevant(envelope)` keeps (coalesced: one at a time, at most one every
  * `timing.minGapMs`), and every `timing.safetyReloadMs`. A stream that cannot open does not leave
  * the view empty: it loads anyway, once until the stream opens. A reload that resolves `false` (it
- * failed, and said so) is tried again after 1, 2, 4 … 30 s. After an event that `again(envelope)`
- * keeps, the view reloads once more `timing.eventWaitMs` later, for a change that follows the one
- * announced unannounced (a session deleted is announced only by its logout, and removed just
- * after). `alongside` ({ types, reload, again? }): a part of the view that other events change
- * (the session drop-downs), on the same stream: reloaded with the view when the stream opens and
- * at the safety reload, and at its own events only (its events do not reload the view, nor the
- * view's it). Stop it when the view is left or the tab hidden: a hidden tab holds no stream (the
- * browser's few connections per host are shared by every tab of the gateway) and asks nothing.
+ * failed, and said so) is tried again after 1, 2, 4 … 30 s. `alongside` ({ types, reload }): a
+ * part of the view that the organization's other events change (the session drop-downs): reloaded
+ * when its events come (they do not reload the view, nor the view's it), when the stream bringing
+ * them opens, and at the safety reload. While `filter()` names a session, the view's stream
+ * carries that session's events only, so the part follows the organization's on a second stream
+ * (they are few: a session's statuses and deletion); otherwise both share one stream. Stop it when
+ * the view is left or the tab hidden: a hidden tab holds no stream (the browser's few connections
+ * per host are shared by every tab of the gateway) and asks nothing.
  */
 export function liveView({
   types,
-  filter,
+  filter = () => ({}),
   relevant = () => true,
-  again = () => false,
   streamToken,
   reload,
   alongside,
@@ -244,25 +242,18 @@ export function liveView({
   let started = false;
   let safety = null;
   const active = () => started;
-  const view = { types, relevant, again, reloads: retriedReloads(reload, active) };
-  const parts = [view];
-  if (alongside)
-    parts.push({
-      types: alongside.types,
-      relevant: () => true,
-      again: alongside.again ?? (() => false),
-      reloads: retriedReloads(alongside.reload, active),
-    });
-  /** The reloads `again` asked for, until they run or the view stops. */
-  const followUps = new Set();
-  const reloadLater = (part) => {
-    const timer = setTimeout(() => {
-      followUps.delete(timer);
-      part.reloads.request();
-    }, timing.eventWaitMs);
-    followUps.add(timer);
-  };
-  const reloadAll = () => parts.forEach((part) => part.reloads.request());
+  /** What a stream reloads: its reloads, and whether it loaded since this start (or filter). */
+  const part = (partTypes, isRelevant, load) => ({
+    types: partTypes,
+    relevant: isRelevant,
+    reloads: retriedReloads(load, active),
+    shown: false,
+    loadedWithoutStream: false,
+  });
+  const view = part(types, relevant, reload);
+  const lists = alongside ? part(alongside.types, () => true, alongside.reload) : null;
+  const parts = lists ? [view, lists] : [view];
+  const listsApart = () => lists !== null && filterParams(filter).length > 0;
 
   /** Changes of this page whose event the view waits for (awaitChange). */
   const awaited = new Set();
@@ -271,24 +262,51 @@ export function liveView({
     awaited.delete(change);
   };
 
-  let shown = false; // loaded since this start or this filter: the first load does not wait
-  let loadedWithoutStream = false;
-  const firstLoad = () => {
-    for (const part of parts) {
-      if (shown) part.reloads.request();
-      else part.reloads.now();
+  const firstLoad = (served) => {
+    for (const p of served) {
+      if (p.shown) p.reloads.request();
+      else p.reloads.now();
+      p.shown = true;
     }
-    shown = true;
   };
-  const freshView = () => {
-    shown = false;
-    loadedWithoutStream = false;
+  const fresh = (p) => {
+    p.shown = false;
+    p.loadedWithoutStream = false;
   };
-  const events = followEvents({
-    types: [...new Set(parts.flatMap((part) => part.types))],
+  const nudge = (event, served) => {
+    for (const p of served) {
+      // An event that is not JSON has no type: it still nudges.
+      const its = event.type === undefined || p.types.includes(event.type);
+      if (its && p.relevant(event)) p.reloads.request();
+    }
+  };
+  /**
+   * A stream of the events of the parts `served()` names (read at each connection), filtered by
+   * `streamFilter`; `onEvent(envelope, parts)` with the parts served since it opened.
+   */
+  const stream = (served, streamFilter, onEvent) => {
+    let serving = [];
+    return followEvents({
+      types: () => [...new Set(served().flatMap((p) => p.types))],
+      filter: streamFilter,
+      streamToken,
+      onEvent: (event) => onEvent(event, serving),
+      onOpen: () => {
+        serving = served();
+        for (const p of serving) p.loadedWithoutStream = false;
+        firstLoad(serving);
+      },
+      onFail: () => {
+        const now = served().filter((p) => !p.loadedWithoutStream);
+        for (const p of now) p.loadedWithoutStream = true;
+        firstLoad(now);
+      },
+    });
+  };
+  const events = stream(
+    () => (listsApart() ? [view] : parts),
     filter,
-    streamToken,
-    onEvent: (event) => {
+    (event, serving) => {
       let announced = false;
       for (const change of awaited) {
         if (change.seen || !change.matching(event)) continue;
@@ -296,46 +314,40 @@ export function liveView({
         if (change.made) forget(change);
       }
       if (announced) view.reloads.request();
-      for (const part of parts) {
-        // An event that is not JSON has no type: it still nudges.
-        const its = event.type === undefined || part.types.includes(event.type);
-        if (!its || !part.relevant(event)) continue;
-        part.reloads.request();
-        if (part.again(event)) reloadLater(part);
-      }
+      nudge(event, serving);
     },
-    onOpen: () => {
-      loadedWithoutStream = false;
-      firstLoad();
-    },
-    onFail: () => {
-      if (loadedWithoutStream) return;
-      loadedWithoutStream = true;
-      firstLoad();
-    },
-  });
+  );
+  const listEvents = lists && stream(() => [lists], undefined, nudge);
+  /** The lists' own stream runs while the view's carries one session's events only. */
+  const placeLists = () => {
+    if (started && listsApart()) listEvents?.start();
+    else listEvents?.stop();
+  };
   return {
     start() {
       if (started) return;
       started = true;
-      freshView();
+      parts.forEach(fresh);
       events.start();
-      safety = setInterval(reloadAll, timing.safetyReloadMs);
+      placeLists();
+      safety = setInterval(() => parts.forEach((p) => p.reloads.request()), timing.safetyReloadMs);
     },
     stop() {
       if (!started) return;
       started = false;
       events.stop();
-      for (const part of parts) part.reloads.cancel();
+      listEvents?.stop();
+      for (const p of parts) p.reloads.cancel();
       for (const change of awaited) forget(change); // shown again, the view loads anyway
-      for (const timer of followUps) clearTimeout(timer);
-      followUps.clear();
       clearInterval(safety);
       safety = null;
     },
     refilter() {
       const reopened = events.refilter();
-      if (reopened) freshView();
+      if (reopened) {
+        fresh(view);
+        placeLists();
+      }
       return reopened;
     },
     /**
@@ -371,9 +383,9 @@ export function liveView({
 
 /**
  * Keeps the shown view current, one liveView per view of `views` ({ name: { types, filter?,
- * relevant?, again?, reload, alongside? } }): `follow(name)` starts the one of the view now shown
- * and stops the others (`null`: none, for a hidden tab or a logged-out page), so the page holds at
- * most one stream; `leaveAllBut(name)` only stops the others.
+ * relevant?, reload, alongside? } }): `follow(name)` starts the one of the view now shown
+ * and stops the others (`null`: none, for a hidden tab or a logged-out page), so the page holds the
+ * streams of one view at most; `leaveAllBut(name)` only stops the others.
  */
 export function liveViews(views, streamToken) {
   const live = new Map(
