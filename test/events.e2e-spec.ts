@@ -732,3 +732,67 @@ describe('events stream across two instances sharing one database', () => {
     expect(texts(resumed)).toEqual(['in flight', 'after the gap']);
   });
 });
+
+describe('session.deleted across a restart', () => {
+  let t: TestApp;
+  afterAll(() => t?.close());
+
+  it('announces after a restart, once, a deletion whose event write failed (as a crash between the delete and the write would leave it)', async () => {
+    t = await createTestApp();
+    const owner = await registerUser(t, { organizationName: 'Deleted across a restart' });
+    await connectedSession(t, owner, 'gone', '+201001234521');
+    const before = openStream(t.url, { types: 'session.status' }, { ...owner.auth });
+    await before.ready;
+    const events = () => t.app.get<string, Connection>(getConnectionToken()).collection('events');
+    const deletions = async () =>
+      events().countDocuments({ organizationId: owner.organization.id, type: 'session.deleted' });
+
+    // The database drops the session.deleted write, after the session's document was deleted.
+    const repository = t.app.get(EventsRepository);
+    const insertMany = repository.insertMany.bind(repository);
+    const dropped = vi.spyOn(repository, 'insertMany').mockImplementation(async (docs, ...rest) => {
+      if (docs.some((e) => e.type === 'session.deleted')) {
+        dropped.mockRestore();
+        throw new MongoNetworkError('connection reset while storing the event');
+      }
+      return insertMany(docs, ...rest);
+    });
+    try {
+      await t.http().delete('/api/v1/whatsapp/sessions/gone').set(owner.auth).expect(204);
+    } finally {
+      dropped.mockRestore();
+    }
+    const loggedOut = await waitFor(
+      async () => before.of('session.status').find((m) => m.data.data.status === 'logged_out'),
+      10_000,
+      'the logout before the delete',
+    );
+    before.close();
+    expect(await deletions()).toBe(0);
+    await t.http().get('/api/v1/whatsapp/sessions/gone/status').set(owner.auth).expect(404);
+
+    // The next boot announces it; a consumer resuming after the logout gets it.
+    t = await t.restart();
+    const resumed = openStream(
+      t.url,
+      { types: 'session.deleted' },
+      { ...owner.auth, 'Last-Event-ID': loggedOut.id! },
+    );
+    try {
+      const deleted = await waitFor(
+        async () => resumed.of('session.deleted')[0],
+        10_000,
+        'session.deleted after the restart',
+      );
+      expect(deleted.data).toMatchObject({
+        sessionName: 'gone',
+        data: { sessionId: `${owner.organization.id}_gone`, sessionName: 'gone' },
+      });
+    } finally {
+      resumed.close();
+    }
+    // Announced once: a later boot finds nothing left to announce.
+    t = await t.restart();
+    expect(await deletions()).toBe(1);
+  });
+});

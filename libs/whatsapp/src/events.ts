@@ -49,6 +49,8 @@ export interface WaSessionDeletedEvent extends SessionRef {
   /** When the deleted session was created: tells one deletion of a name from a later one. */
   createdAt: Date;
   at: Date;
+  /** Announced late: a crash or a failed event write cut off its first announcement. */
+  replayed?: boolean;
 }
 
 export interface WaMessageReceivedEvent extends SessionRef {

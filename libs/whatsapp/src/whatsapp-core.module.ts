@@ -27,6 +27,10 @@ import {
   SessionHolderRequest,
   SessionHolderRequestSchema,
 } from './session-state/holder-request.schema';
+import {
+  SessionDeletionNote,
+  SessionDeletionNoteSchema,
+} from './session-state/session-deletion-note.schema';
 import { WhatsAppSession, WhatsAppSessionSchema } from './session-state/whatsapp-session.schema';
 import {
   resolveWhatsAppOptions,
@@ -124,6 +128,7 @@ export class WhatsAppCoreModule {
           { name: WaAuthKey.name, schema: WaAuthKeySchema },
           { name: WhatsAppSession.name, schema: WhatsAppSessionSchema },
           { name: SessionHolderRequest.name, schema: SessionHolderRequestSchema },
+          { name: SessionDeletionNote.name, schema: SessionDeletionNoteSchema },
         ]),
       ],
       providers: [

@@ -30,7 +30,8 @@ import { CONTACT_UPDATED_EVENT, type ContactUpdatedEvent, type NewEvent } from '
  * continues only once the event is durable. A failed write is logged; it is thrown into the
  * producer only for messages created and status changes, whose producers keep a note of effects
  * still to run that MessageEffectsRecovery replays (the event's sourceKey drops a second copy),
- * and for contacts announced by a customer change's follow (CustomerLinksRecovery replays it).
+ * for contacts announced by a customer change's follow (CustomerLinksRecovery replays it), and for
+ * session deletions (the registry's deletion note, replayed at boot and periodically).
  * Otherwise the note would be closed and the event lost. Other producers' own write has happened.
  */
 const LISTENER = { async: true, promisify: true } as const;
@@ -54,9 +55,9 @@ export class EventsListener {
     return this.record(WA_EVENTS.sessionQr, () => sessionQrEvent(event));
   }
 
-  @OnEvent(WA_EVENTS.sessionDeleted, LISTENER)
+  @OnEvent(WA_EVENTS.sessionDeleted, REPLAYED_LISTENER)
   onSessionDeleted(event: WaSessionDeletedEvent): Promise<void> {
-    return this.record(WA_EVENTS.sessionDeleted, () => sessionDeletedEvent(event));
+    return this.record(WA_EVENTS.sessionDeleted, () => sessionDeletedEvent(event), REPLAYED);
   }
 
   @OnEvent(MESSAGING_EVENTS.created, REPLAYED_LISTENER)

@@ -3,6 +3,10 @@ import mongoose, { type Connection } from 'mongoose';
 import { LeaseKeeper } from '../registry/lease-keeper';
 import { SessionHolderRequest } from '../session-state/holder-request.schema';
 import { SessionHolderRequestSchema } from '../session-state/holder-request.schema';
+import {
+  SessionDeletionNote,
+  SessionDeletionNoteSchema,
+} from '../session-state/session-deletion-note.schema';
 import { MongoSessionStateStore } from '../session-state/mongo-session-state.store';
 import { WhatsAppSession, WhatsAppSessionSchema } from '../session-state/whatsapp-session.schema';
 import { BatchedAuthStore, BatchedAuthStoreProvider } from './batched-auth-store';
@@ -30,6 +34,7 @@ describe('auth writes fenced by the lease token (one owner id, two processes)', 
     sessions = new MongoSessionStateStore(
       connection.model(WhatsAppSession.name, WhatsAppSessionSchema),
       connection.model(SessionHolderRequest.name, SessionHolderRequestSchema),
+      connection.model(SessionDeletionNote.name, SessionDeletionNoteSchema),
     );
     const keys = connection.model(WaAuthKey.name, WaAuthKeySchema);
     await keys.syncIndexes();

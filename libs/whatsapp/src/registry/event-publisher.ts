@@ -16,12 +16,23 @@ export class WaEventPublisher {
     payload: WaEventPayloads[K],
   ): Promise<void> {
     try {
-      await this.emitter.emitAsync(name, payload);
+      await this.publishOrThrow(name, payload);
     } catch (err) {
       this.logger.error(
         `Subscriber of ${name} failed: ${(err as Error).message}`,
         (err as Error).stack,
       );
     }
+  }
+
+  /**
+   * As `publish`, but a subscriber's failure is thrown: for announcements noted until every
+   * subscriber recorded them (the note is kept, and replayed, when one failed).
+   */
+  async publishOrThrow<K extends keyof WaEventPayloads>(
+    name: K,
+    payload: WaEventPayloads[K],
+  ): Promise<void> {
+    await this.emitter.emitAsync(name, payload);
   }
 }

@@ -40,16 +40,20 @@ import {
   SessionNotFoundError,
 } from '../errors';
 import type { HolderRequest } from '../session-state/holder-request';
-import type { WaSessionState, WaSessionStatus } from '../session-state/session-state';
+import type {
+  WaSessionDeletionNote,
+  WaSessionState,
+  WaSessionStatus,
+} from '../session-state/session-state';
 import { SESSION_STATE_STORE, type SessionStateStore } from '../session-state/session-state.store';
 import { WHATSAPP_OPTIONS, type WhatsAppOptions } from '../whatsapp.options';
-import { WA_EVENTS } from '../events';
 import { WaEventPublisher } from './event-publisher';
 import { HolderRelay } from './holder-relay';
 import { LeaseKeeper } from './lease-keeper';
 import { SessionEventHandler } from './session-event-handler';
 import { SessionRestorer, type RestoreSummary } from './session-restorer';
 import { SessionHandle, type StatusHolder } from './session-handle';
+import { SessionDeletions } from './session-deletions';
 import { StatusWriter } from './status-writer';
 
 export type { RestoreSummary };
@@ -115,7 +119,7 @@ export class SessionRegistry
   private readonly leases: LeaseKeeper;
   private readonly relay: HolderRelay;
   private readonly events: SessionEventHandler;
-  private readonly publisher: WaEventPublisher;
+  private readonly deletions: SessionDeletions;
   private readonly rootLogger: WaLogger;
   private readonly restorer: SessionRestorer;
   private adoptTimer?: NodeJS.Timeout;
@@ -137,9 +141,15 @@ export class SessionRegistry
     this.rootLogger = options.logger ?? (pino({ level: 'warn' }) as unknown as WaLogger);
     this.mayRun = options.mayRun ?? (() => Promise.resolve(true));
     const publisher = new WaEventPublisher(emitter);
-    this.publisher = publisher;
     this.status = new StatusWriter(store, publisher, (holder) =>
       this.onLeaseLost(holder.ref.sessionId, holder),
+    );
+    this.deletions = new SessionDeletions(
+      store,
+      publisher,
+      (what, err) => this.logError(what, err),
+      // A delete holds the session's lease: one noted that long ago has ended, or its instance died.
+      options.leaseTtlMs,
     );
     this.leases = new LeaseKeeper(
       store,
@@ -410,7 +420,7 @@ export class SessionRegistry
         `Session ${sessionId} could not be unlinked on WhatsApp (${notUnlinked}); unlinked here only`,
       );
     const { leaseToken, handle } = await this.leaseForEnding(sessionId);
-    let deleted = false;
+    let deletion: WaSessionDeletionNote | undefined;
     try {
       await this.authStores
         .forSession(sessionId, this.leases.fence(sessionId))
@@ -434,9 +444,9 @@ export class SessionRegistry
       });
       if (!written) throw new SessionLeasedElsewhereError(sessionId);
       if (andDelete) {
-        deleted = await this.store.delete(sessionId, leaseToken);
+        deletion = await this.deletions.delete(doc, () => this.store.delete(sessionId, leaseToken));
         // Not deleted, yet still there: another instance took the lease meanwhile.
-        if (!deleted && (await this.store.findBySessionId(sessionId)))
+        if (!deletion && (await this.store.findBySessionId(sessionId)))
           throw new SessionLeasedElsewhereError(sessionId);
       }
     } finally {
@@ -444,20 +454,8 @@ export class SessionRegistry
       else await this.letGo(sessionId, leaseToken);
     }
     // Only by the delete that removed the document: one that found it gone removed nothing.
-    if (deleted) await this.announceDeleted(doc);
-  }
-
-  /** Awaited like a status change: the event outbox has it before the delete is answered. */
-  private announceDeleted(doc: WaSessionState): Promise<void> {
-    const { sessionId, organizationId, sessionName, phone, createdAt } = doc;
-    return this.publisher.publish(WA_EVENTS.sessionDeleted, {
-      sessionId,
-      organizationId,
-      sessionName,
-      ...(phone ? { phone } : {}),
-      createdAt,
-      at: new Date(),
-    });
+    // Awaited like a status change: the event outbox has it before the delete is answered.
+    if (deletion) await this.deletions.announce(deletion);
   }
 
   /**
@@ -746,13 +744,18 @@ export class SessionRegistry
     return this.restorer.restoreAll();
   }
 
-  /** Announces status changes a crash (here or on another instance) left unannounced. */
+  /** Announces status changes and deletions a crash (here or on another instance) left unannounced. */
   private async announceMissed(before: Date): Promise<void> {
     const count = await this.status.announceMissed(before).catch((err: unknown) => {
       this.logError('Announcing missed status changes failed', err);
       return 0;
     });
     if (count) this.log.warn(`Announced ${count} session status changes a crash had cut off`);
+    const deleted = await this.deletions.announceMissed(before).catch((err: unknown) => {
+      this.logError('Announcing missed session deletions failed', err);
+      return 0;
+    });
+    if (deleted) this.log.warn(`Announced ${deleted} session deletions a crash had cut off`);
   }
 
   /** Starts linked sessions left running by an instance whose lease expired; returns their ids. */

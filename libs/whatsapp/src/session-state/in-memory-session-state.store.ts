@@ -4,6 +4,7 @@ import type { HolderAnswer, LeftRequest } from './holder-request';
 import {
   makeSessionId,
   type LeaseGrant,
+  type WaSessionDeletionNote,
   type WaSessionPatch,
   type WaSessionState,
   type WaSessionStatus,
@@ -87,6 +88,24 @@ export class InMemorySessionStateStore implements SessionStateStore {
   async delete(sessionId: string, leaseToken?: string) {
     if (leaseToken && this.docs.get(sessionId)?.lease?.token !== leaseToken) return false;
     return this.docs.delete(sessionId);
+  }
+
+  readonly deletionNotes = new Map<string, WaSessionDeletionNote>();
+  private readonly deletionKey = (n: WaSessionDeletionNote) =>
+    `${n.sessionId}:${n.sessionCreatedAt.getTime()}`;
+
+  async noteDeletion(note: WaSessionDeletionNote) {
+    this.deletionNotes.set(this.deletionKey(note), structuredClone(note));
+  }
+
+  async listDeletionNotes(before: Date) {
+    return [...this.deletionNotes.values()]
+      .filter((n) => n.at < before)
+      .map((n) => structuredClone(n));
+  }
+
+  async dropDeletionNote(note: WaSessionDeletionNote) {
+    this.deletionNotes.delete(this.deletionKey(note));
   }
 
   /** The database's clock: this process's, unless a test sets it off (an instance's clock then is). */

@@ -1,6 +1,7 @@
 import { EmbeddedMongoThread } from '@app/embedded-mongo/worker/embedded-mongo-thread';
 import mongoose, { type Connection } from 'mongoose';
 import { SessionHolderRequest, SessionHolderRequestSchema } from './holder-request.schema';
+import { SessionDeletionNote, SessionDeletionNoteSchema } from './session-deletion-note.schema';
 import { MongoSessionStateStore } from './mongo-session-state.store';
 import { SessionQueryService } from './session-query.service';
 import { WhatsAppSession, WhatsAppSessionSchema } from './whatsapp-session.schema';
@@ -24,6 +25,7 @@ describe('MongoSessionStateStore leases, by the database clock', () => {
     store = new MongoSessionStateStore(
       connection.model(WhatsAppSession.name, WhatsAppSessionSchema),
       connection.model(SessionHolderRequest.name, SessionHolderRequestSchema),
+      connection.model(SessionDeletionNote.name, SessionDeletionNoteSchema),
     );
   });
   afterAll(async () => {
@@ -227,5 +229,56 @@ describe('MongoSessionStateStore leases, by the database clock', () => {
       { id: 'told-by-a', sessionId, request: { kind: 'resyncContacts' } },
     ]);
     expect(await store.takeHolderRequests([sessionId], 'B', [sessionId])).toEqual([]); // once
+  });
+});
+
+describe('MongoSessionStateStore deletion notes', () => {
+  let thread: EmbeddedMongoThread;
+  let connection: Connection;
+  let store: MongoSessionStateStore;
+  beforeAll(async () => {
+    thread = await EmbeddedMongoThread.start({});
+    connection = await mongoose
+      .createConnection(`mongodb://127.0.0.1:${thread.port}/deletions`)
+      .asPromise();
+    const notes = connection.model(SessionDeletionNote.name, SessionDeletionNoteSchema);
+    await notes.syncIndexes();
+    store = new MongoSessionStateStore(
+      connection.model(WhatsAppSession.name, WhatsAppSessionSchema),
+      connection.model(SessionHolderRequest.name, SessionHolderRequestSchema),
+      notes,
+    );
+  });
+  afterAll(async () => {
+    await connection?.close();
+    await thread?.close();
+  });
+
+  it('keeps one note per deletion (a session and its creation), listed by age, until dropped', async () => {
+    const first = {
+      sessionId: 'org1_main',
+      organizationId: 'org1',
+      sessionName: 'main',
+      phone: '201001234567',
+      sessionCreatedAt: new Date('2026-01-01T00:00:00.000Z'),
+      at: new Date('2026-01-02T00:00:00.000Z'),
+    };
+    const again = { ...first, at: new Date('2026-01-02T00:00:01.000Z') };
+    // The same name created again later, and deleted again.
+    const later = {
+      ...first,
+      sessionCreatedAt: new Date('2026-01-03T00:00:00.000Z'),
+      at: new Date('2026-01-04T00:00:00.000Z'),
+    };
+    await store.noteDeletion(first);
+    await store.noteDeletion(again); // a retried delete notes the same deletion again
+    await store.noteDeletion(later);
+    expect(await store.listDeletionNotes(new Date('2026-01-05T00:00:00.000Z'))).toEqual([
+      again,
+      later,
+    ]);
+    expect(await store.listDeletionNotes(new Date('2026-01-03T00:00:00.000Z'))).toEqual([again]);
+    await store.dropDeletionNote(first);
+    expect(await store.listDeletionNotes(new Date('2026-01-05T00:00:00.000Z'))).toEqual([later]);
   });
 });

@@ -6,9 +6,11 @@ import { insertInFreeSlot, isDuplicateKeyError, usedSlotsOf } from '@app/common'
 import { SessionAlreadyExistsError, SessionLimitReachedError } from '../errors';
 import type { AskedRequest, HolderAnswer, LeftRequest } from './holder-request';
 import { SessionHolderRequest } from './holder-request.schema';
+import { SessionDeletionNote } from './session-deletion-note.schema';
 import {
   makeSessionId,
   type LeaseGrant,
+  type WaSessionDeletionNote,
   type WaSessionPatch,
   type WaSessionState,
   type WaSessionStatus,
@@ -72,6 +74,8 @@ export class MongoSessionStateStore implements SessionStateStore {
     @InjectModel(WhatsAppSession.name) private readonly model: Model<WhatsAppSession>,
     @InjectModel(SessionHolderRequest.name)
     private readonly requests: Model<SessionHolderRequest>,
+    @InjectModel(SessionDeletionNote.name)
+    private readonly deletions: Model<SessionDeletionNote>,
   ) {}
 
   async create(
@@ -173,6 +177,23 @@ export class MongoSessionStateStore implements SessionStateStore {
       .deleteOne(leaseToken ? { sessionId, 'lease.token': leaseToken } : { sessionId })
       .exec();
     return res.deletedCount > 0;
+  }
+
+  async noteDeletion(note: WaSessionDeletionNote) {
+    const { sessionId, sessionCreatedAt } = note;
+    await this.deletions.replaceOne({ sessionId, sessionCreatedAt }, note, { upsert: true }).exec();
+  }
+
+  listDeletionNotes(before: Date) {
+    return this.deletions
+      .find({ at: { $lt: before } }, { _id: 0 })
+      .sort({ at: 1 })
+      .lean<WaSessionDeletionNote[]>()
+      .exec();
+  }
+
+  async dropDeletionNote({ sessionId, sessionCreatedAt }: WaSessionDeletionNote) {
+    await this.deletions.deleteOne({ sessionId, sessionCreatedAt }).exec();
   }
 
   async acquireLease(sessionId: string, owner: string, ttlMs: number) {

@@ -1,5 +1,11 @@
 import type { AskedRequest, HolderAnswer, LeftRequest } from './holder-request';
-import type { LeaseGrant, WaSessionPatch, WaSessionState, WaSessionStatus } from './session-state';
+import type {
+  LeaseGrant,
+  WaSessionDeletionNote,
+  WaSessionPatch,
+  WaSessionState,
+  WaSessionStatus,
+} from './session-state';
 
 export const SESSION_STATE_STORE = Symbol('SESSION_STATE_STORE');
 
@@ -37,6 +43,11 @@ export interface SessionStateStore {
   listUnannounced(before: Date): Promise<WaSessionState[]>;
   /** The change written at `at` was announced (a newer one keeps its own note). */
   clearAnnouncement(sessionId: string, at: Date): Promise<void>;
+  /** Notes a deletion about to happen (a note for the same session and creation is replaced). */
+  noteDeletion(note: WaSessionDeletionNote): Promise<void>;
+  /** Deletion notes written before `before`. */
+  listDeletionNotes(before: Date): Promise<WaSessionDeletionNote[]>;
+  dropDeletionNote(note: WaSessionDeletionNote): Promise<void>;
   /** With `leaseToken`, only while the lease is still the one taken under it (as `update`). */
   delete(sessionId: string, leaseToken?: string): Promise<boolean>;
   /**

@@ -78,6 +78,22 @@ export interface WaStatusAnnouncement {
   at: Date;
 }
 
+/**
+ * A session deletion about to happen, noted before the document goes and dropped once the deletion
+ * was announced: one a crash cut off after the delete is announced later (SessionDeletions), one
+ * whose delete never happened (its document, same `sessionCreatedAt`, still there) is dropped.
+ */
+export interface WaSessionDeletionNote {
+  sessionId: string;
+  organizationId: string;
+  sessionName: string;
+  /** The number it was linked to last, when it had one. */
+  phone?: string;
+  /** The deleted document's `createdAt`: tells this session from one created again under its name. */
+  sessionCreatedAt: Date;
+  at: Date;
+}
+
 /** Fields the registry may change; `null` removes a field. */
 export type WaSessionPatch = {
   [
