@@ -7,6 +7,22 @@ import { SessionQueryService } from './session-query.service';
 import { WhatsAppSession, WhatsAppSessionSchema } from './whatsapp-session.schema';
 
 const TTL_MS = 30_000;
+
+/** A store over its own embedded database, on its own thread (as in the app). */
+async function storeOnItsThread(db: string) {
+  const thread = await EmbeddedMongoThread.start({});
+  const connection = await mongoose
+    .createConnection(`mongodb://127.0.0.1:${thread.port}/${db}`)
+    .asPromise();
+  const notes = connection.model(SessionDeletionNote.name, SessionDeletionNoteSchema);
+  await notes.syncIndexes();
+  const store = new MongoSessionStateStore(
+    connection.model(WhatsAppSession.name, WhatsAppSessionSchema),
+    connection.model(SessionHolderRequest.name, SessionHolderRequestSchema),
+    notes,
+  );
+  return { thread, connection, store };
+}
 const SKEW_MS = 60_000;
 
 /**
@@ -18,15 +34,7 @@ describe('MongoSessionStateStore leases, by the database clock', () => {
   let connection: Connection;
   let store: MongoSessionStateStore;
   beforeAll(async () => {
-    thread = await EmbeddedMongoThread.start({});
-    connection = await mongoose
-      .createConnection(`mongodb://127.0.0.1:${thread.port}/leases`)
-      .asPromise();
-    store = new MongoSessionStateStore(
-      connection.model(WhatsAppSession.name, WhatsAppSessionSchema),
-      connection.model(SessionHolderRequest.name, SessionHolderRequestSchema),
-      connection.model(SessionDeletionNote.name, SessionDeletionNoteSchema),
-    );
+    ({ thread, connection, store } = await storeOnItsThread('leases'));
   });
   afterAll(async () => {
     await connection?.close();
@@ -237,17 +245,7 @@ describe('MongoSessionStateStore deletion notes', () => {
   let connection: Connection;
   let store: MongoSessionStateStore;
   beforeAll(async () => {
-    thread = await EmbeddedMongoThread.start({});
-    connection = await mongoose
-      .createConnection(`mongodb://127.0.0.1:${thread.port}/deletions`)
-      .asPromise();
-    const notes = connection.model(SessionDeletionNote.name, SessionDeletionNoteSchema);
-    await notes.syncIndexes();
-    store = new MongoSessionStateStore(
-      connection.model(WhatsAppSession.name, WhatsAppSessionSchema),
-      connection.model(SessionHolderRequest.name, SessionHolderRequestSchema),
-      notes,
-    );
+    ({ thread, connection, store } = await storeOnItsThread('deletions'));
   });
   afterAll(async () => {
     await connection?.close();
