@@ -1,7 +1,8 @@
 import { decodeBinaryNode, encodeBinaryNode, type proto } from '@whiskeysockets/baileys';
 import type { WebSocket } from 'ws';
 import { FrameReader, frame, NoiseResponder, type NoiseIdentity } from './noise';
-import { children, type BinaryNode } from './nodes';
+import type { BinaryNode } from './nodes';
+import { UnackedStanzas } from './unacked-stanzas';
 
 export interface ConnectionHandler {
   onHandshake(conn: ClientConnection, payload: proto.ClientPayload): void;
@@ -39,13 +40,7 @@ export class ClientConnection {
   }
 
   private notified = false;
-  /**
-   * Messages and receipts sent and not yet acknowledged, in order. WhatsApp keeps a stanza until the
-   * device acknowledges it (a message with its `<receipt>` or `<ack class="message">`, a receipt
-   * with `<ack class="receipt">`) and delivers what a dropped connection left unacknowledged again
-   * at the next login: Baileys acknowledges a message only once it has handled it.
-   */
-  private readonly unacked: BinaryNode[] = [];
+  private readonly unacked = new UnackedStanzas();
 
   private markClosed(): void {
     this.closed = true;
@@ -87,37 +82,19 @@ export class ClientConnection {
       return;
     }
     const decoded = await decodeBinaryNode(this.noise.decrypt(f));
-    this.acknowledged(decoded);
+    this.unacked.received(decoded);
     await this.handler.onNode(this, decoded);
   }
 
   send(n: BinaryNode): void {
     if (this.closed || this.stage !== 'transport') return;
-    if ((n.tag === 'message' || n.tag === 'receipt') && n.attrs.id) this.unacked.push(n);
+    this.unacked.sent(n);
     this.ws.send(frame(this.noise.encrypt(encodeBinaryNode(n))));
-  }
-
-  /** What the client acknowledges with `n`: a message by its receipt (for every listed id) or ack, a receipt by its ack. */
-  private acknowledged(n: BinaryNode): void {
-    const ids =
-      n.tag === 'receipt'
-        ? [
-            n.attrs.id,
-            ...children(n, 'list').flatMap((l) => children(l, 'item').map((i) => i.attrs.id)),
-          ]
-        : n.tag === 'ack'
-          ? [n.attrs.id]
-          : [];
-    const tag = n.tag === 'receipt' ? 'message' : n.attrs.class;
-    for (const id of ids) {
-      const at = this.unacked.findIndex((u) => u.tag === tag && u.attrs.id === id);
-      if (at >= 0) this.unacked.splice(at, 1);
-    }
   }
 
   /** The messages and receipts sent on this connection that the client never acknowledged (taken, in order). */
   takeUnacknowledged(): BinaryNode[] {
-    return this.unacked.splice(0);
+    return this.unacked.take();
   }
 
   /** Ends the socket cleanly (close frame). */
