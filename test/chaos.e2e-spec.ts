@@ -6,10 +6,10 @@ import { connectedSession, sandboxInbound, waitForSessionStatus } from './suppor
 import { createTestApp, registerUser, type RegisteredUser, type TestApp } from './support/test-app';
 
 /**
- * A seeded random workload over the HTTP API: sends, inbound messages (some delivered twice, some
- * written in a group), reactions, images, edits and deletions, messages typed on the phone,
- * receipts in any order (some repeated), chats marked read here or on the phone, with graceful
- * restarts and dropped connections between rounds. Then what every view says must agree with the
+ * A seeded random workload over the HTTP API: sends (some to a group), inbound messages (some
+ * delivered twice, some written in the group), reactions, images, edits and deletions, messages
+ * typed on the phone, receipts in any order (some repeated), chats marked read here or on the
+ * phone, with graceful restarts and dropped connections between rounds. Then what every view says must agree with the
  * messages themselves: nothing lost, nothing twice, statuses as far as their receipts went, and the
  * chats, stats and event log counting exactly what is stored. A failure prints its seed:
  * CHAOS_SEED=<seed> replays it, CHAOS_SEED=1,2,3 runs others. On the emulator engine (real
@@ -231,11 +231,13 @@ describe.each(SEEDS)('a random workload with restarts (seed %i)', (seed) => {
           const peer = pick(PEERS);
           const inbound = (spec: object) => inFlight.push(sandboxInbound(t, owner, 'main', spec));
           if (roll < 0.3) {
+            // To the group once someone wrote there (on the emulator the group exists from then on).
+            const to = inGroup.size && random() < 0.2 ? GROUP : peer;
             const res = await t
               .http()
               .post('/api/v1/whatsapp/messages/send')
               .set(owner.auth)
-              .send({ sessionName: 'main', to: peer, text: `out ${seed}-${n++}` })
+              .send({ sessionName: 'main', to, text: `out ${seed}-${n++}` })
               .expect(202);
             expected.sends.add(res.body.id);
           } else if (roll < 0.58 || texts.length === 0) {
