@@ -810,6 +810,8 @@ describe('Dashboard messages and toasts in Chromium (e2e)', () => {
     await context.clock.install();
     const streams = streamsOpened();
     await logIn(page, t, org);
+    // Counted before leaving: a stream still opening when the view is left is never counted.
+    await waitFor(async () => streams.length === 1, UI_TIMEOUT, 'the sessions view to follow');
     // A proxy holds the stream back: the next one opens, but no event of the organization comes.
     const held = holdEventsOf(t, org.organization.id);
     try {
@@ -877,6 +879,7 @@ describe('Dashboard messages and toasts in Chromium (e2e)', () => {
     const streams = streamsOpened();
     // No safety reload during the test: every load counted is one a mark caused.
     await logIn(page, t, org, { ...QUICK_LIVE, safetyReloadMs: 600_000 });
+    await waitFor(async () => streams.length === 1, UI_TIMEOUT, 'the sessions view to follow');
     await page.getByRole('link', { name: 'Messages' }).click();
     await waitFor(async () => streams.length === 2, UI_TIMEOUT, 'the messages view to follow');
     const chatOf = (phone: string) =>
@@ -960,6 +963,7 @@ describe('Dashboard messages and toasts in Chromium (e2e)', () => {
     await freshPage();
     const streams = streamsOpened();
     await logIn(page, t, org);
+    await waitFor(async () => streams.length === 1, UI_TIMEOUT, 'the sessions view to follow');
     await page.getByRole('link', { name: 'Messages' }).click();
     await waitFor(async () => streams.length === 2, UI_TIMEOUT, 'the messages view to follow');
     const from = page.locator('#send-session');
