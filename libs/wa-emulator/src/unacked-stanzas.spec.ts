@@ -21,26 +21,25 @@ describe('UnackedStanzas', () => {
     expect(unacked.take()).toEqual([]);
   });
 
-  it('keeps a copy resent for a retry until that copy is acknowledged itself', () => {
+  /** Baileys could not decrypt M: a retry receipt, the copy resent for it, then the first copy's nack. */
+  const retried = () => {
     const unacked = new UnackedStanzas();
     unacked.sent(message('M'));
-    // Baileys could not decrypt it: a retry receipt; the copy resent for it goes out…
     unacked.received(node('receipt', { id: 'M', type: 'retry' }, [node('retry', { count: '1' })]));
     unacked.sent(message('M', 1));
-    // …and only then Baileys nacks the first copy.
     unacked.received(node('ack', { id: 'M', class: 'message', error: '500' }));
+    return unacked;
+  };
+
+  it('keeps a copy resent for a retry until that copy is acknowledged itself', () => {
     // The resend is still being handled: a close now delivers it again at the next login.
-    const left = unacked.take();
+    const left = retried().take();
     expect(left.map((n) => n.attrs.id)).toEqual(['M']);
     expect(countOf(left[0])).toBe('1');
   });
 
   it('a resend handled in time is acknowledged by its receipt', () => {
-    const unacked = new UnackedStanzas();
-    unacked.sent(message('M'));
-    unacked.received(node('receipt', { id: 'M', type: 'retry' }, [node('retry', { count: '1' })]));
-    unacked.sent(message('M', 1));
-    unacked.received(node('ack', { id: 'M', class: 'message', error: '500' }));
+    const unacked = retried();
     unacked.received(node('receipt', { id: 'M', type: 'inactive' }));
     expect(unacked.take()).toEqual([]);
   });
