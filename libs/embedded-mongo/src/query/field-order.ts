@@ -1,5 +1,6 @@
 import type { Document } from 'bson';
 import { compareStrings } from './bson-order';
+import { isPlainObject } from './value-predicates';
 
 /*
  * MongoDB (5.0+) applies the fields an update names in the order of its update tree: level by
@@ -113,10 +114,4 @@ function reorder(before: unknown, after: unknown, tree: PathTree): unknown {
     result[name] = reorder(previous[name], result[name], subtree);
   }
   return result;
-}
-
-function isPlainObject(value: unknown): value is Document {
-  return (
-    value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype
-  );
 }

@@ -1,6 +1,6 @@
 import type { Document } from 'bson';
 import { ErrorCode, MongoCommandError } from '../errors';
-import { assertNoConflicts, render } from './update-validation';
+import { assertNoConflicts, bsonTypeName, render } from './update-validation';
 
 /*
  * What MongoDB refuses while parsing an update, before looking for documents: so also when
@@ -61,7 +61,7 @@ export function assertParsableUpdate(
     )
       throw new MongoCommandError(
         ErrorCode.FailedToParse,
-        `Modifiers operate on fields but we found type ${typeName(fields)} instead. For example: {$mod: {<field>: ...}} not {${operator}: ${render(fields)}}`,
+        `Modifiers operate on fields but we found type ${bsonTypeName(fields)} instead. For example: {$mod: {<field>: ...}} not {${operator}: ${render(fields)}}`,
       );
     // for...in: no list of entries for what is, for nearly every update, a pass of checks.
     for (const path in fields) {
@@ -117,13 +117,4 @@ function assertArrayFiltersUsed(update: Document, arrayFilters: Document[]): voi
       `The array filter for identifier '${identifier}' was not used in the update ${render(update)}`,
     );
   }
-}
-
-function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  if (value instanceof Date) return 'date';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'double';
-  if (typeof value === 'boolean') return 'bool';
-  return typeof value;
 }

@@ -200,7 +200,7 @@ const BSON_TYPE_NAMES: Record<string, string> = {
 };
 
 /** MongoDB's name for a value's type (a JS number is an int when it fits one, as it is stored). */
-function bsonTypeName(value: unknown): string {
+export function bsonTypeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   if (typeof value === 'string') return 'string';

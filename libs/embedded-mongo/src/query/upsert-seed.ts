@@ -3,6 +3,7 @@ import { ErrorCode, MongoCommandError } from '../errors';
 import { canonicalKey } from '../storage/index-key';
 import { compareStrings } from './bson-order';
 import { cloneDocument } from './clone';
+import { isPlainObject } from './value-predicates';
 
 /*
  * The document an upsert starts from: the fields its filter pins by equality, found as MongoDB
@@ -85,12 +86,6 @@ function inByteOrder(equalities: Equality[]): boolean {
   for (let i = 1; i < equalities.length; i++)
     if (compareStrings(equalities[i - 1][0], equalities[i][0]) > 0) return false;
   return true;
-}
-
-function isPlainObject(value: unknown): value is Document {
-  return (
-    value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype
-  );
 }
 
 function isRegex(value: unknown): boolean {
